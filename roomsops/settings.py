@@ -21,14 +21,18 @@ WINDOWS_APP_SETTINGS = r"C:\Program Files (x86)\Garaio\ROOMS\Configuration\Rooms
 
 #: Endpoint presets per cloud: (authority host, EWS URL, Exchange environment name).
 CLOUDS: dict[str, tuple[str, str, str]] = {
-    "global": ("https://login.microsoftonline.com", "https://outlook.office365.com/EWS/Exchange.asmx",
-               "O365Default"),
-    "gcc-high": ("https://login.microsoftonline.us", "https://outlook.office365.us/EWS/Exchange.asmx",
-                 "O365USGovGCCHigh"),
-    "dod": ("https://login.microsoftonline.us", "https://webmail.apps.mil/EWS/Exchange.asmx",
-            "O365USGovDoD"),
-    "china": ("https://login.chinacloudapi.cn", "https://partner.outlook.cn/EWS/Exchange.asmx",
-              "O365China"),
+    "global": (
+        "https://login.microsoftonline.com",
+        "https://outlook.office365.com/EWS/Exchange.asmx",
+        "O365Default",
+    ),
+    "gcc-high": (
+        "https://login.microsoftonline.us",
+        "https://outlook.office365.us/EWS/Exchange.asmx",
+        "O365USGovGCCHigh",
+    ),
+    "dod": ("https://login.microsoftonline.us", "https://webmail.apps.mil/EWS/Exchange.asmx", "O365USGovDoD"),
+    "china": ("https://login.chinacloudapi.cn", "https://partner.outlook.cn/EWS/Exchange.asmx", "O365China"),
     "lab": ("", "", "O365Default"),
 }
 
@@ -44,8 +48,9 @@ class CloudSettings:
 
     def __post_init__(self) -> None:
         if self.name not in CLOUDS:
-            raise InputError(f"cloud.name {self.name!r} is not a known cloud",
-                             f"use one of: {', '.join(CLOUDS)}")
+            raise InputError(
+                f"cloud.name {self.name!r} is not a known cloud", f"use one of: {', '.join(CLOUDS)}"
+            )
         preset = CLOUDS[self.name]
         for attr, default in zip(("authority_host", "ews_url", "exchange_environment"), preset, strict=True):
             if not getattr(self, attr):
@@ -53,11 +58,15 @@ class CloudSettings:
         for attr in ("authority_host", "ews_url"):
             value = getattr(self, attr)
             if not value:
-                raise InputError(f"cloud.{attr} is not set", f"set cloud.{attr} in roomsops.toml for the "
-                                 f"{self.name!r} cloud")
+                raise InputError(
+                    f"cloud.{attr} is not set",
+                    f"set cloud.{attr} in roomsops.toml for the {self.name!r} cloud",
+                )
             if not value.startswith("https://"):
-                raise InputError(f"cloud.{attr} must be an https:// URL, got {value!r}",
-                                 "the identity platform and EWS are only reached over TLS")
+                raise InputError(
+                    f"cloud.{attr} must be an https:// URL, got {value!r}",
+                    "the identity platform and EWS are only reached over TLS",
+                )
         object.__setattr__(self, "authority_host", self.authority_host.rstrip("/"))
 
     @property
@@ -81,6 +90,20 @@ class AuthSettings:
 
     certificate_file: str = ""
     certificate_password_env: str = ""
+    # False: RS256 assertion with the SHA-1 thumbprint (x5t); True: PS256 with x5t#S256 and the chain (x5c).
+    certificate_sha256: bool = False
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """How the sync app's mailbox access is scoped."""
+
+    group: str = "SyncIsAllowed"
+    engine: str = "aap"
+
+    def __post_init__(self) -> None:
+        if self.engine not in {"aap", "rbac"}:
+            raise InputError(f"policy.engine {self.engine!r} is not known", "use aap or rbac")
 
 
 @dataclass(frozen=True)
@@ -144,6 +167,7 @@ class Settings:
     network: NetworkSettings = field(default_factory=NetworkSettings)
     powershell: PowershellSettings = field(default_factory=PowershellSettings)
     exo: ExoSettings = field(default_factory=ExoSettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
     log: LogSettings = field(default_factory=LogSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     source: Path | None = None
@@ -157,8 +181,9 @@ class Settings:
 
 
 #: Section name -> its dataclass, in the order of `Settings`.
-SECTIONS: dict[str, type] = {f.name: get_type_hints(Settings)[f.name] for f in fields(Settings)
-                             if f.name != "source"}
+SECTIONS: dict[str, type] = {
+    f.name: get_type_hints(Settings)[f.name] for f in fields(Settings) if f.name != "source"
+}
 
 
 def _coerce(section: str, key: str, raw: Any, kind: type, origin: str) -> Any:
@@ -186,8 +211,9 @@ def _coerce(section: str, key: str, raw: Any, kind: type, origin: str) -> Any:
     elif kind is str:
         if isinstance(raw, str):
             return raw
-    raise InputError(f"{label} in {origin} must be {kind.__name__}, got {raw!r}",
-                     f"correct {label} in {origin}")
+    raise InputError(
+        f"{label} in {origin} must be {kind.__name__}, got {raw!r}", f"correct {label} in {origin}"
+    )
 
 
 def settings_file(explicit: str | None, environ: Mapping[str, str]) -> Path | None:
@@ -200,8 +226,11 @@ def settings_file(explicit: str | None, environ: Mapping[str, str]) -> Path | No
     return local if local.is_file() else None
 
 
-def load_settings(explicit: str | None = None, environ: Mapping[str, str] | None = None,
-                  overrides: Mapping[str, Any] | None = None) -> Settings:
+def load_settings(
+    explicit: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
     """Resolve settings in rising priority; `overrides` are "section.key" -> value from options."""
     environ = os.environ if environ is None else environ
     path = settings_file(explicit, environ)
@@ -212,18 +241,22 @@ def load_settings(explicit: str | None = None, environ: Mapping[str, str] | None
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            raise InputError(f"settings file {path} does not exist",
-                             "pass --settings with an existing file, or unset ROOMSOPS_SETTINGS") from None
+            raise InputError(
+                f"settings file {path} does not exist",
+                "pass --settings with an existing file, or unset ROOMSOPS_SETTINGS",
+            ) from None
         except OSError as exc:
-            raise InputError(f"settings file {path} cannot be read: {exc.strerror}",
-                             "check the file's permissions") from None
+            raise InputError(
+                f"settings file {path} cannot be read: {exc.strerror}", "check the file's permissions"
+            ) from None
         try:
             data = tomllib.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
             raise InputError(f"settings file {path} is not UTF-8 text", "save it as UTF-8") from None
         except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"settings file {path} is not valid TOML: {exc}",
-                             "correct the syntax at that line") from None
+            raise InputError(
+                f"settings file {path} is not valid TOML: {exc}", "correct the syntax at that line"
+            ) from None
     sections: dict[str, Any] = {}
     for name, cls in SECTIONS.items():
         table = data.get(name, {})
@@ -232,8 +265,10 @@ def load_settings(explicit: str | None = None, environ: Mapping[str, str] | None
         hints = get_type_hints(cls)
         unknown = set(table) - set(hints)
         if unknown:
-            raise InputError(f"unknown setting {name}.{sorted(unknown)[0]} in {origin}",
-                             f"known keys of [{name}]: {', '.join(hints)}")
+            raise InputError(
+                f"unknown setting {name}.{sorted(unknown)[0]} in {origin}",
+                f"known keys of [{name}]: {', '.join(hints)}",
+            )
         values: dict[str, Any] = {}
         for key, kind in hints.items():
             if key in table:
@@ -246,14 +281,20 @@ def load_settings(explicit: str | None = None, environ: Mapping[str, str] | None
         sections[name] = cls(**values)
     unknown_sections = set(data) - set(SECTIONS)
     if unknown_sections:
-        raise InputError(f"unknown section [{sorted(unknown_sections)[0]}] in {origin}",
-                         f"known sections: {', '.join(SECTIONS)}")
+        raise InputError(
+            f"unknown section [{sorted(unknown_sections)[0]}] in {origin}",
+            f"known sections: {', '.join(SECTIONS)}",
+        )
     settings = Settings(**sections, source=path.resolve() if path else None)
     return settings
 
 
-def app_settings_path(explicit: str | None, settings: Settings, environ: Mapping[str, str] | None = None,
-                      platform: str | None = None) -> Path:
+def app_settings_path(
+    explicit: str | None,
+    settings: Settings,
+    environ: Mapping[str, str] | None = None,
+    platform: str | None = None,
+) -> Path:
     """--app-settings, else $ROOMSOPS_APP_SETTINGS, else rooms.app_settings, else the platform default."""
     environ = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform

@@ -1,0 +1,91 @@
+"""Settings resolution: defaults < roomsops.toml < ROOMSOPS_SECTION_KEY < options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from roomsops.errors import InputError
+from roomsops.settings import WINDOWS_APP_SETTINGS, app_settings_path, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "roomsops.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.source is None
+    assert settings.cloud.authority_host == "https://login.microsoftonline.com"
+    assert settings.cloud.ews_url == "https://outlook.office365.com/EWS/Exchange.asmx"
+    assert settings.cloud.ews_resource == "https://outlook.office365.com"
+    assert settings.sync.send_invitations == "all"
+
+
+def test_priority_file_then_environment_then_options(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, '[sync]\nconcurrency = 2\nwindow_days_past = 3\n[network]\nproxy = "http://p:8080"\n'
+    )
+    env = {"ROOMSOPS_SYNC_CONCURRENCY": "5"}
+    settings = load_settings(str(path), environ=env, overrides={"sync.window_days_past": 9})
+    assert settings.sync.concurrency == 5  # environment beats the file
+    assert settings.sync.window_days_past == 9  # options beat everything
+    assert settings.network.proxy == "http://p:8080"
+
+
+def test_settings_env_var_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[cloud]\nname = "gcc-high"\n')
+    settings = load_settings(None, environ={"ROOMSOPS_SETTINGS": str(path)})
+    assert settings.cloud.authority_host == "https://login.microsoftonline.us"
+    assert settings.cloud.exchange_environment == "O365USGovGCCHigh"
+
+
+def test_relative_paths_resolve_against_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[auth]\ncertificate_file = "certs/app.pem"\n')
+    settings = load_settings(str(path), environ={})
+    assert settings.resolve_path(settings.auth.certificate_file) == tmp_path / "certs" / "app.pem"
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ("[sync\n", {}, "is not valid TOML"),
+        ("[sync]\nconcurrency = 'many'\n", {}, "sync.concurrency in"),
+        ("[sync]\nbogus = 1\n", {}, "unknown setting sync.bogus"),
+        ("[bogus]\nx = 1\n", {}, "unknown section [bogus]"),
+        ("[cloud]\nname = 'mars'\n", {}, "cloud.name 'mars' is not a known cloud"),
+        ("[cloud]\nname = 'lab'\n", {}, "cloud.authority_host is not set"),
+        ("[cloud]\news_url = 'http://x/EWS/Exchange.asmx'\n", {}, "must be an https:// URL"),
+        ("", {"ROOMSOPS_POWERSHELL_SSL": "maybe"}, "$ROOMSOPS_POWERSHELL_SSL"),
+    ],
+)
+def test_invalid_settings_are_input_errors(
+    tmp_path: Path, text: str, env: dict[str, str], message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(InputError) as info:
+        load_settings(str(path), environ=env)
+    assert message in info.value.message
+
+
+def test_missing_settings_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        load_settings(str(tmp_path / "nope.toml"), environ={})
+
+
+def test_app_settings_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, '[rooms]\napp_settings = "conf/RoomsAppSettings.config"\n')
+    settings = load_settings(str(path), environ={})
+    assert app_settings_path("x.config", settings, {}) == Path("x.config")
+    assert app_settings_path(None, settings, {"ROOMSOPS_APP_SETTINGS": "y.config"}) == Path("y.config")
+    assert app_settings_path(None, settings, {}) == tmp_path / "conf" / "RoomsAppSettings.config"
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path / "empty")
+    bare = load_settings(None, environ={})
+    assert app_settings_path(None, bare, {}, platform="win32") == Path(WINDOWS_APP_SETTINGS)
+    assert app_settings_path(None, bare, {}, platform="linux") == Path("RoomsAppSettings.config")
