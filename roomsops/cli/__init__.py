@@ -1,0 +1,160 @@
+"""The `roomsops` command line: global options, error rendering, exit codes.
+
+Click stays here: each command parses options, calls one core function and hands the
+result to the one renderer. Core modules never import click.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from roomsops import __version__
+from roomsops.cli.context import AppContext
+from roomsops.errors import ExitCode, InputError, RoomsopsError
+from roomsops.logs import mask
+from roomsops.results import Output
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class RoomsopsGroup(click.Group):
+    """Runs commands with roomsops' error handling: one line (or JSON), the right exit code."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        json_mode = "--json" in argv[: _first_command_index(argv)]
+        debug = "--debug" in argv[: _first_command_index(argv)]
+        out = Output(json_mode=json_mode)
+        try:
+            rv = super().main(
+                args=argv,
+                prog_name=prog_name or "roomsops",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            out.error(InputError("aborted", code="aborted"))
+            sys.exit(ExitCode.BAD_INPUT)
+        except click.UsageError as exc:
+            usage = InputError(exc.format_message(), _usage_remedy(exc), code="usage")
+            out.error(usage)
+            sys.exit(ExitCode.BAD_INPUT)
+        except click.ClickException as exc:
+            out.error(InputError(exc.format_message(), code="usage"))
+            sys.exit(ExitCode.BAD_INPUT)
+        except RoomsopsError as exc:
+            if debug:
+                sys.stderr.write(mask(traceback.format_exc()))
+            out.error(exc)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            out.error(InputError("interrupted", code="interrupted"))
+            sys.exit(130)
+        except Exception as exc:  # an unexpected failure still gets one line and exit 1
+            if debug:
+                sys.stderr.write(mask(traceback.format_exc()))
+            message = mask(f"unexpected {type(exc).__name__}: {exc}")
+            out.error(
+                RoomsopsError(
+                    message, "run again with --debug for the traceback, and report it", code="internal"
+                )
+            )
+            sys.exit(ExitCode.FAILED)
+        if isinstance(rv, int):
+            sys.exit(rv)
+        sys.exit(0)
+
+
+def _first_command_index(argv: list[str]) -> int:
+    """Where the subcommand starts (global options come before it)."""
+    takes_value = {"--settings", "--app-settings"}
+    i = 0
+    while i < len(argv):
+        if argv[i] in takes_value:
+            i += 2
+            continue
+        if not argv[i].startswith("-"):
+            return i
+        i += 1
+    return len(argv)
+
+
+def _usage_remedy(exc: click.UsageError) -> str:
+    ctx = exc.ctx
+    return f"see '{ctx.command_path} --help'" if ctx is not None else "see 'roomsops --help'"
+
+
+@click.group("roomsops", cls=RoomsopsGroup, context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--settings",
+    "settings_file",
+    metavar="FILE",
+    help="roomsops.toml to read (default: $ROOMSOPS_SETTINGS, else ./roomsops.toml).",
+)
+@click.option(
+    "--app-settings",
+    "app_settings",
+    metavar="FILE",
+    help="RoomsAppSettings.config (default: $ROOMSOPS_APP_SETTINGS, else rooms.app_settings).",
+)
+@click.option("--json", "json_mode", is_flag=True, help="Print one JSON document on stdout.")
+@click.option("-v", "--verbose", count=True, help="Log progress to stderr (-vv: debug).")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.version_option(__version__, "--version", prog_name="roomsops")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    settings_file: str | None,
+    app_settings: str | None,
+    json_mode: bool,
+    verbose: int,
+    debug: bool,
+) -> None:
+    """Operations toolkit for ROOMS' Exchange Online calendar sync.
+
+    Exit codes: 0 ok, 1 something failed or did not match, 2 bad input (nothing changed),
+    3 could not connect or authenticate.
+    """
+    ctx.obj = AppContext(
+        settings_file=settings_file,
+        app_settings=app_settings,
+        json_mode=json_mode,
+        verbose=verbose,
+        debug=debug,
+    )
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _register() -> None:
+    from roomsops.cli import auth, config, lab
+
+    cli.add_command(config.config)
+    cli.add_command(auth.auth)
+    cli.add_command(lab.lab)
+
+
+_register()
+
+
+def main() -> None:
+    cli.main()
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)

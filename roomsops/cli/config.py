@@ -1,0 +1,118 @@
+"""`roomsops config ...`: the sync credentials in RoomsAppSettings.config."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from roomsops import config as service
+from roomsops.cli.context import AppContext
+from roomsops.errors import InputError
+
+pass_app = click.make_pass_decorator(AppContext)
+YES = click.option("--yes", "-y", is_flag=True, help="Confirm destructive changes without asking.")
+
+
+def _read_value_stdin() -> str:
+    """One line from standard input: how secrets reach roomsops without a command line or history."""
+    value = sys.stdin.readline().rstrip("\r\n") if sys.stdin is not None else ""
+    if not value.strip():
+        raise InputError("nothing on standard input", "pipe the value into the command")
+    return value
+
+
+@click.group()
+def config() -> None:
+    """Write and check the sync credentials in RoomsAppSettings.config."""
+
+
+@config.command("init")
+@click.option("--tenant-id", required=True, metavar="GUID", help="Directory (tenant) id.")
+@click.option("--app-id", required=True, metavar="GUID", help="Application (client) id of the sync app.")
+@click.option("--client-secret-stdin", is_flag=True, help="Read the client secret from standard input.")
+@click.option(
+    "--client-secret-env", metavar="VAR", help="Read the client secret from this environment variable."
+)
+@click.option("--cert-thumbprint", metavar="HEX", help="Use the certificate with this SHA-1 thumbprint.")
+@YES
+@pass_app
+def init_cmd(
+    app: AppContext,
+    tenant_id: str,
+    app_id: str,
+    client_secret_stdin: bool,
+    client_secret_env: str | None,
+    cert_thumbprint: str | None,
+    yes: bool,
+) -> int:
+    """Create RoomsAppSettings.config, or set its credential keys in place."""
+    given = [
+        name
+        for name, present in (
+            ("--client-secret-stdin", client_secret_stdin),
+            ("--client-secret-env", client_secret_env is not None),
+            ("--cert-thumbprint", cert_thumbprint is not None),
+        )
+        if present
+    ]
+    if len(given) != 1:
+        problem = "no credential given" if not given else f"{' and '.join(given)} exclude each other"
+        raise InputError(
+            problem,
+            "give exactly one of --client-secret-stdin, --client-secret-env VAR, --cert-thumbprint HEX",
+        )
+    if client_secret_env is not None:
+        if client_secret_env not in os.environ:
+            raise InputError(
+                f"environment variable {client_secret_env} is not set",
+                f"set {client_secret_env} to the client secret, or use --client-secret-stdin",
+            )
+        credential = service.Credential(service.CLIENT_SECRET, os.environ[client_secret_env])
+    elif client_secret_stdin:
+        credential = service.Credential(service.CLIENT_SECRET, _read_value_stdin())
+    else:
+        assert cert_thumbprint is not None
+        credential = service.Credential(service.CERT_THUMBPRINT, cert_thumbprint)
+    result = service.init(
+        app.app_settings_path, tenant_id, app_id, credential, lambda q: app.confirm(q, yes), app.audit
+    )
+    return app.emit(result)
+
+
+@config.command("show")
+@pass_app
+def show_cmd(app: AppContext) -> int:
+    """List the keys and values (secrets masked)."""
+    return app.emit(service.show(app.app_settings_path))
+
+
+@config.command("set")
+@click.argument("key")
+@click.argument("value")
+@YES
+@pass_app
+def set_cmd(app: AppContext, key: str, value: str, yes: bool) -> int:
+    """Set KEY to VALUE ('-' reads the value from standard input, for secrets)."""
+    if value == "-":
+        value = _read_value_stdin()
+    return app.emit(
+        service.set_key(app.app_settings_path, key, value, lambda q: app.confirm(q, yes), app.audit)
+    )
+
+
+@config.command("unset")
+@click.argument("key")
+@YES
+@pass_app
+def unset_cmd(app: AppContext, key: str, yes: bool) -> int:
+    """Remove KEY."""
+    return app.emit(service.unset_key(app.app_settings_path, key, lambda q: app.confirm(q, yes), app.audit))
+
+
+@config.command("check")
+@pass_app
+def check_cmd(app: AppContext) -> int:
+    """Validate ids, the credential and the certificate file (auth.certificate_file)."""
+    return app.emit(service.check(app.app_settings_path, app.settings))

@@ -1,0 +1,69 @@
+"""What every command gets: settings (loaded on first use), output, confirmation, logs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from functools import cached_property
+from pathlib import Path
+
+import click
+
+from roomsops.errors import ConfirmationRequired
+from roomsops.logs import AuditLog, setup_logging
+from roomsops.results import Output, Result
+from roomsops.settings import Settings, app_settings_path, load_settings
+
+
+class AppContext:
+    def __init__(
+        self, settings_file: str | None, app_settings: str | None, json_mode: bool, verbose: int, debug: bool
+    ) -> None:
+        self.settings_file = settings_file
+        self.app_settings_option = app_settings
+        self.json_mode = json_mode
+        self.verbose = verbose
+        self.debug = debug
+        self.out = Output(json_mode=json_mode)
+
+    @cached_property
+    def settings(self) -> Settings:
+        settings = load_settings(self.settings_file)
+        log_file = settings.resolve_path(settings.log.file) if settings.log.file else None
+        setup_logging(log_file, settings.log.level, self.verbose, self.debug)
+        return settings
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        audit = self.settings.log.audit
+        return AuditLog(self.settings.resolve_path(audit) if audit else None)
+
+    @property
+    def app_settings_path(self) -> Path:
+        return app_settings_path(self.app_settings_option, self.settings)
+
+    @property
+    def interactive(self) -> bool:
+        """A person at a terminal can be asked (never with --json or without a TTY)."""
+        return not self.json_mode and sys.stdin.isatty() and sys.stderr.isatty()
+
+    def confirm(self, question: str, yes: bool) -> None:
+        """Ask before a destructive action; without a terminal `--yes` is required (else exit 2)."""
+        if yes:
+            return
+        if not self.interactive:
+            raise ConfirmationRequired(
+                f"{question.rstrip('?')}: this needs confirmation",
+                "run it on a terminal to confirm, or pass --yes",
+            )
+        if not click.confirm(question, default=False, err=True):
+            raise ConfirmationRequired("not confirmed; nothing was changed", None, code="not_confirmed")
+
+    def emit(self, result: Result) -> int:
+        self.out.emit(result)
+        return int(result.exit_code)
+
+    def close(self) -> None:
+        """Flush logs when the command ends."""
+        for handler in list(logging.getLogger("roomsops").handlers):
+            handler.flush()

@@ -1,0 +1,57 @@
+"""`roomsops lab serve`: the local emulated Exchange Online tenant (the only product import of the lab)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def lab() -> None:
+    """A local emulated Exchange Online tenant for trying and testing roomsops."""
+
+
+@lab.command("serve")
+@click.option(
+    "--dir",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the tenant's state, certificates, roomsops.toml and lab.json.",
+)
+@click.option(
+    "--port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="TCP port on 127.0.0.1 (0: a free one).",
+)
+@click.option(
+    "--latency-ms",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 60_000),
+    help="Delay added to every request, to model a real tenant's round trips.",
+)
+@click.option(
+    "--policy-delay",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds before a changed application access policy applies to EWS.",
+)
+@click.option("--tls-expired", is_flag=True, help="Serve an expired TLS certificate (for TLS tests).")
+def serve_cmd(directory: Path, port: int, latency_ms: int, policy_delay: float, tls_expired: bool) -> int:
+    """Serve the lab on 127.0.0.1 until SIGINT/SIGTERM; prints 'lab ready: DIR/roomsops.toml'."""
+    from roomsops.lab.serve import run
+
+    directory.mkdir(parents=True, exist_ok=True)
+    return run(
+        directory.resolve(),
+        port=port,
+        latency_ms=latency_ms,
+        policy_delay=policy_delay,
+        expired_tls=tls_expired,
+        ready=lambda line: click.echo(line),
+    )

@@ -1,0 +1,141 @@
+"""The log file, the JSON-lines audit log, and the masking that keeps secrets out of both.
+
+Every secret roomsops handles is registered with `register_secret`; the log filter and the
+audit writer replace registered values (and values of secret-looking keys) with a mask.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import os
+import re
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+MASK = "********"
+_SECRET_KEY = re.compile(r"(secret|password|passwd|token|assertion|private_?key|credential)", re.I)
+_secrets: set[str] = set()
+_lock = threading.Lock()
+
+log = logging.getLogger("roomsops")
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value so that it is masked wherever it might be written."""
+    if value and len(value) >= 4:
+        with _lock:
+            _secrets.add(value)
+
+
+def mask(text: str) -> str:
+    """The text with every registered secret replaced by the mask."""
+    with _lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def is_secret_key(key: str) -> bool:
+    return bool(_SECRET_KEY.search(key))
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """A copy of plain data with secret-looking keys and registered secret values masked."""
+    if key and is_secret_key(key) and value not in (None, "", False, True):
+        return MASK
+    if isinstance(value, Mapping):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return mask(value)
+    return value
+
+
+class SecretFilter(logging.Filter):
+    """Masks registered secrets in every record, whatever handler it goes to."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask(message)
+        if masked != message or record.args:
+            record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = mask(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def setup_logging(log_file: Path | None, level: str = "INFO", verbose: int = 0, debug: bool = False) -> None:
+    """Configure roomsops' logger: a rotated file if configured, stderr for -v/--debug."""
+    for handler in list(log.handlers):
+        log.removeHandler(handler)
+        handler.close()
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    secret_filter = SecretFilter()
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+        )
+        file_handler.setLevel(logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO))
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        file_handler.addFilter(secret_filter)
+        log.addHandler(file_handler)
+    if verbose or debug:
+        stream = logging.StreamHandler()
+        stream.setLevel(logging.DEBUG if (debug or verbose > 1) else logging.INFO)
+        stream.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        stream.addFilter(secret_filter)
+        log.addHandler(stream)
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())
+
+
+class AuditLog:
+    """Append-only JSON lines, one record per change made anywhere; secrets masked."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        action: str,
+        target: str,
+        params: Mapping[str, Any] | None = None,
+        result: Any = None,
+        **extra: Any,
+    ) -> None:
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "action": action,
+            "target": target,
+            "params": redact(dict(params or {})),
+            "result": redact(result),
+            "user": _user(),
+            **redact(extra),
+        }
+        log.info("audit %s %s", action, target)
+        if self.path is None:
+            return
+        line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as stream:
+                stream.write(line)
+
+
+def _user() -> str:
+    try:
+        return os.getlogin()
+    except OSError:
+        return os.environ.get("USER") or os.environ.get("USERNAME") or "?"

@@ -1,0 +1,158 @@
+"""Shared fixtures: a clean environment per test, the CLI runner, certificates made on the fly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+from roomsops.cli import cli
+
+TENANT = "0b6c2c33-7c28-4ab0-9f1d-5d2b0f6b9a11"
+APP = "6e9157a8-801c-4f5c-9522-9ae9ffd2aa4f"
+SECRET = "Qm8~sEcReT.vAlUe_kP3xZ9"
+
+# A RoomsAppSettings.config as found on a ROOMS server: BOM, CRLF, comments, other keys.
+SAMPLE = (
+    '\ufeff<?xml version="1.0" encoding="utf-8"?>\r\n'
+    "<!-- ROOMS settings: edited by hand on the server -->\r\n"
+    "<RoomsAppSettings>\r\n"
+    '    <add key="ExchangeUseImpersonation" value="true" />\r\n'
+    "    <!-- Exchange Online -->\r\n"
+    f'    <add key="ExchangeTenantId" value="{TENANT}" />\r\n'
+    f'    <add key="ExchangeAppId" value="{APP}" />\r\n'
+    f'    <add key="ExchangeClientSecret" value="{SECRET}" />\r\n'
+    '    <add key="BatchGetEventsSize" value="100" />\r\n'
+    "</RoomsAppSettings>\r\n"
+).encode()
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's roomsops settings, and each runs in its own folder."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("ROOMSOPS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@dataclass
+class Run:
+    result: Result
+
+    @property
+    def code(self) -> int:
+        return self.result.exit_code
+
+    @property
+    def out(self) -> str:
+        return self.result.stdout
+
+    @property
+    def err(self) -> str:
+        return self.result.stderr
+
+
+Invoke = Callable[..., Run]
+
+
+@pytest.fixture
+def invoke() -> Invoke:
+    """Run the roomsops CLI in-process; returns exit code, stdout and stderr separately."""
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Run:
+        return Run(runner.invoke(cli, list(args), input=input, env=env, catch_exceptions=False))
+
+    return run
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path) -> Path:
+    path = tmp_path / "RoomsAppSettings.config"
+    path.write_bytes(SAMPLE)
+    return path
+
+
+@pytest.fixture(scope="session")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@dataclass(frozen=True)
+class CertFiles:
+    certificate: x509.Certificate
+    thumbprint: str
+
+    def pem(self, folder: Path, key: rsa.RSAPrivateKey | None, password: bytes | None = None) -> Path:
+        path = folder / "app.pem"
+        data = self.certificate.public_bytes(serialization.Encoding.PEM)
+        if key is not None:
+            encryption: serialization.KeySerializationEncryption = (
+                serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+            )
+            data = (
+                key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+                + data
+            )
+        path.write_bytes(data)
+        return path
+
+    def pfx(self, folder: Path, key: rsa.RSAPrivateKey, password: bytes) -> Path:
+        path = folder / "app.pfx"
+        path.write_bytes(
+            pkcs12.serialize_key_and_certificates(
+                b"rooms", key, self.certificate, None, serialization.BestAvailableEncryption(password)
+            )
+        )
+        return path
+
+
+@pytest.fixture
+def make_cert(rsa_key: rsa.RSAPrivateKey) -> Callable[..., CertFiles]:
+    def make(days_valid: int = 365, days_since: int = 1) -> CertFiles:
+        now = dt.datetime.now(dt.UTC)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rooms-sync")])
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(rsa_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=days_since))
+            .not_valid_after(now + dt.timedelta(days=days_valid))
+            .sign(rsa_key, hashes.SHA256())
+        )
+        return CertFiles(cert, cert.fingerprint(hashes.SHA1()).hex().upper())
+
+    return make
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path) -> Callable[[str], Path]:
+    def write(text: str) -> Path:
+        path = tmp_path / "roomsops.toml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def unchanged(app_settings: Path) -> Iterator[None]:
+    """Asserts after the test that RoomsAppSettings.config is byte-for-byte what it was."""
+    before = app_settings.read_bytes()
+    yield
+    assert app_settings.read_bytes() == before
+    assert not app_settings.with_name(app_settings.name + ".bak").exists()
