@@ -1,0 +1,312 @@
+"""The lab's JSON admin API under /lab/: state, reset, mailboxes, counts, faults, consent, settings.
+
+Not an emulated service: tests and demos arrange and inspect the tenant with it; bad bodies get 400.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from roomsops.lab.context import LabContext
+from roomsops.lab.faults import FaultError
+from roomsops.lab.tenant import MailboxConflict
+from roomsops.lab.token import DeviceFlows
+from roomsops.lab.web import LabHandler, Request, Response
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field of a JSON body: its name, accepted type(s), whether required, and its default."""
+
+    name: str
+    kind: type | tuple[type, ...]
+    required: bool = False
+    default: Any = None
+
+
+def parse_body(request: Request, fields: Sequence[Field]) -> dict[str, Any]:
+    """The validated JSON object of a request: known fields only, each of its type; defaults filled in."""
+    try:
+        body = request.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "the body must be a JSON object")
+    known = {f.name: f for f in fields}
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        raise ApiError(
+            400, "unknown_field", f"unknown field(s): {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    values: dict[str, Any] = {}
+    for f in fields:
+        if f.name not in body:
+            if f.required:
+                raise ApiError(400, "missing_field", f"field {f.name!r} is required")
+            values[f.name] = f.default
+            continue
+        value = body[f.name]
+        kinds = f.kind if isinstance(f.kind, tuple) else (f.kind,)
+        # bool is an int in Python; a JSON true is never a number here.
+        if isinstance(value, bool) and bool not in kinds:
+            raise ApiError(400, "bad_field", f"field {f.name!r} must be {_kind_names(kinds)}")
+        if not isinstance(value, kinds):
+            raise ApiError(400, "bad_field", f"field {f.name!r} must be {_kind_names(kinds)}")
+        values[f.name] = value
+    return values
+
+
+def _kind_names(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+Endpoint = Callable[[Request, re.Match[str]], Response]
+
+
+class AdminApi(LabHandler):
+    """/lab/... ; mounted uninstrumented (no latency, counts or faults apply to it)."""
+
+    def __init__(self, ctx: LabContext, device_flows: DeviceFlows) -> None:
+        self.ctx = ctx
+        self.device_flows = device_flows
+        self.routes: list[tuple[str, re.Pattern[str], Endpoint]] = [
+            ("GET", re.compile(r"^/lab/health$"), self._health),
+            ("GET", re.compile(r"^/lab/info$"), self._info),
+            ("GET", re.compile(r"^/lab/state$"), self._state),
+            ("POST", re.compile(r"^/lab/reset$"), self._reset),
+            ("GET", re.compile(r"^/lab/mailboxes$"), self._mailboxes),
+            ("POST", re.compile(r"^/lab/mailboxes$"), self._add_mailbox),
+            ("GET", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar$"), self._calendar),
+            ("GET", re.compile(r"^/lab/requests$"), self._requests),
+            ("POST", re.compile(r"^/lab/requests/reset$"), self._reset_requests),
+            ("GET", re.compile(r"^/lab/faults$"), self._faults),
+            ("POST", re.compile(r"^/lab/faults$"), self._add_fault),
+            ("DELETE", re.compile(r"^/lab/faults$"), self._clear_faults),
+            ("POST", re.compile(r"^/lab/consent$"), self._consent),
+            ("GET", re.compile(r"^/lab/device$"), self._device),
+            ("POST", re.compile(r"^/lab/device/approve$"), self._approve_device),
+            ("GET", re.compile(r"^/lab/settings$"), self._settings),
+            ("POST", re.compile(r"^/lab/settings$"), self._change_settings),
+        ]
+
+    def classify(self, request: Request) -> tuple[str, str]:
+        return "lab", request.path
+
+    def handle(self, request: Request) -> Response:
+        allowed = []
+        for method, pattern, endpoint in self.routes:
+            match = pattern.match(request.path)
+            if match is None:
+                continue
+            if method != request.method:
+                allowed.append(method)
+                continue
+            try:
+                return endpoint(request, match)
+            except ApiError as err:
+                return _error(err.status, err.code, str(err))
+        if allowed:
+            return _error(
+                405, "method_not_allowed", f"use {', '.join(allowed)}", [("Allow", ", ".join(allowed))]
+            )
+        return _error(404, "not_found", f"no such admin endpoint: {request.method} {request.path}")
+
+    # endpoints ---------------------------------------------------------------------------------------
+
+    def _health(self, request: Request, match: re.Match[str]) -> Response:
+        return Response.json(200, {"status": "ok"})
+
+    def _info(self, request: Request, match: re.Match[str]) -> Response:
+        try:
+            info = json.loads((self.ctx.dir / "lab.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise ApiError(503, "not_ready", "lab.json is not written yet") from None
+        return Response.json(200, info)
+
+    def _state(self, request: Request, match: re.Match[str]) -> Response:
+        return Response.json(200, self.ctx.tenant.snapshot())
+
+    def _reset(self, request: Request, match: re.Match[str]) -> Response:
+        parse_body(request, [])
+        self.ctx.tenant.reset()
+        return Response.json(200, {"status": "reset"})
+
+    def _mailboxes(self, request: Request, match: re.Match[str]) -> Response:
+        return Response.json(200, self.ctx.tenant.snapshot()["mailboxes"])
+
+    def _add_mailbox(self, request: Request, match: re.Match[str]) -> Response:
+        body = parse_body(
+            request,
+            [
+                Field("email", str, required=True),
+                Field("display_name", str),
+                Field("kind", str, default="user"),
+                Field("aliases", list, default=[]),
+            ],
+        )
+        email = body["email"].strip()
+        aliases = body["aliases"]
+        if not EMAIL.match(email):
+            raise ApiError(400, "bad_field", f"email {email!r} is not an e-mail address")
+        if not all(isinstance(a, str) and EMAIL.match(a.strip()) for a in aliases):
+            raise ApiError(400, "bad_field", "aliases must be a list of e-mail addresses")
+        if body["kind"] not in ("user", "room"):
+            raise ApiError(400, "bad_field", "kind must be 'user' or 'room'")
+        display_name = (body["display_name"] or email.split("@", 1)[0]).strip()
+        try:
+            mailbox = self.ctx.tenant.add_mailbox(
+                email, display_name, body["kind"], [a.strip() for a in aliases]
+            )
+        except MailboxConflict as exc:
+            raise ApiError(409, "conflict", str(exc)) from None
+        return Response.json(201, asdict(mailbox))
+
+    def _calendar(self, request: Request, match: re.Match[str]) -> Response:
+        address = match["email"]
+        with self.ctx.tenant.read() as state:
+            mailbox = state.find_mailbox(address)
+            if mailbox is None:
+                raise ApiError(404, "mailbox_not_found", f"no mailbox has the address {address}")
+            items = json.loads(json.dumps(state.calendars.get(mailbox.id, [])))
+            primary = mailbox.primary_smtp
+        return Response.json(200, {"mailbox": primary, "items": items})
+
+    def _requests(self, request: Request, match: re.Match[str]) -> Response:
+        return Response.json(200, self.ctx.counter.snapshot())
+
+    def _reset_requests(self, request: Request, match: re.Match[str]) -> Response:
+        parse_body(request, [])
+        self.ctx.counter.reset()
+        return Response.json(200, {})
+
+    def _faults(self, request: Request, match: re.Match[str]) -> Response:
+        return Response.json(200, [f.to_json() for f in self.ctx.faults.active()])
+
+    def _add_fault(self, request: Request, match: re.Match[str]) -> Response:
+        body = parse_body(
+            request,
+            [
+                Field("protocol", str, required=True),
+                Field("operation", str, default="*"),
+                Field("kind", str, required=True),
+                Field("back_off_ms", int, default=0),
+                Field("count", int, default=1),
+            ],
+        )
+        try:
+            fault = self.ctx.faults.add(**body)
+        except FaultError as exc:
+            raise ApiError(400, "bad_field", str(exc)) from None
+        return Response.json(201, fault.to_json())
+
+    def _clear_faults(self, request: Request, match: re.Match[str]) -> Response:
+        self.ctx.faults.clear()
+        return Response.json(200, [])
+
+    def _consent(self, request: Request, match: re.Match[str]) -> Response:
+        body = parse_body(
+            request,
+            [
+                Field("app_id", str, required=True),
+                Field("permission", str, required=True),
+                Field("grant", bool, True),
+            ],
+        )
+        if not body["permission"].strip():
+            raise ApiError(400, "bad_field", "permission must not be empty")
+        try:
+            permissions = self.ctx.tenant.set_consent(
+                body["app_id"], body["permission"].strip(), body["grant"]
+            )
+        except KeyError:
+            raise ApiError(404, "app_not_found", f"no application with id {body['app_id']}") from None
+        return Response.json(200, {"app_id": body["app_id"], "application_permissions": permissions})
+
+    def _device(self, request: Request, match: re.Match[str]) -> Response:
+        return Response.json(
+            200,
+            {
+                "message": 'The lab signs the administrator in: POST /lab/device/approve {"user_code": ...}. '
+                "In the default (auto) approval mode the first poll of a device code signs in by itself.",
+                "pending": self.device_flows.pending(),
+            },
+        )
+
+    def _approve_device(self, request: Request, match: re.Match[str]) -> Response:
+        body = parse_body(
+            request, [Field("user_code", str, required=True), Field("approve", bool, default=True)]
+        )
+        with self.ctx.tenant.read() as state:
+            upn = state.admin_user.upn
+        flow = self.device_flows.decide(body["user_code"], upn, approve=body["approve"])
+        if flow is None:
+            raise ApiError(
+                404, "no_pending_code", f"no pending device code with user code {body['user_code']}"
+            )
+        return Response.json(200, flow.public())
+
+    def _settings(self, request: Request, match: re.Match[str]) -> Response:
+        return Response.json(200, self._current_settings())
+
+    def _change_settings(self, request: Request, match: re.Match[str]) -> Response:
+        body = parse_body(
+            request,
+            [
+                Field("latency_ms", int),
+                Field("policy_delay", (int, float)),
+                Field("device_code_interval", int),
+                Field("device_code_approval", str),
+            ],
+        )
+        options = self.ctx.options
+        if body["latency_ms"] is not None:
+            if body["latency_ms"] < 0:
+                raise ApiError(400, "bad_field", "latency_ms must not be negative")
+            options.latency_ms = body["latency_ms"]
+        if body["policy_delay"] is not None:
+            if body["policy_delay"] < 0:
+                raise ApiError(400, "bad_field", "policy_delay must not be negative")
+            options.policy_delay = float(body["policy_delay"])
+        if body["device_code_interval"] is not None:
+            if body["device_code_interval"] < 1:
+                raise ApiError(400, "bad_field", "device_code_interval must be at least 1")
+            options.device_code_interval = body["device_code_interval"]
+        approval = body["device_code_approval"]
+        if approval is not None:
+            if approval not in ("auto", "manual"):
+                raise ApiError(400, "bad_field", "device_code_approval must be 'auto' or 'manual'")
+            with self.ctx.tenant.change() as state:
+                state.flags.device_code_approval = approval
+        return Response.json(200, self._current_settings())
+
+    def _current_settings(self) -> dict[str, Any]:
+        with self.ctx.tenant.read() as state:
+            approval = state.flags.device_code_approval
+        options = self.ctx.options
+        return {
+            "latency_ms": options.latency_ms,
+            "policy_delay": options.policy_delay,
+            "device_code_interval": options.device_code_interval,
+            "device_code_approval": approval,
+            "expired_tls": options.expired_tls,
+        }
+
+
+def _error(status: int, code: str, message: str, headers: Sequence[tuple[str, str]] = ()) -> Response:
+    return Response.json(status, {"error": {"code": code, "message": message}}, headers)

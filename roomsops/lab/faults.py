@@ -1,0 +1,98 @@
+"""Request counts and injected faults, shared by every protocol of the lab (see /lab/requests, /lab/faults)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from roomsops.lab.web import FAULT_KINDS
+
+FAULT_PROTOCOLS = ("token", "ews", "wsman")
+
+
+class RequestCounter:
+    """Thread-safe counts under keys like `token:client_credentials`, `ews:GetFolder`, `cmdlet:Get-Mailbox`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[key] += n
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self._counts.items()))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+@dataclass
+class Fault:
+    id: int
+    protocol: str
+    operation: str  # an operation as counted, or "*"
+    kind: str
+    back_off_ms: int
+    count: int  # how many matching requests it was set for
+    remaining: int
+
+    def matches(self, protocol: str, operation: str) -> bool:
+        return self.protocol == protocol and self.operation in ("*", operation)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class FaultError(ValueError):
+    """A fault specification the admin API refuses (HTTP 400)."""
+
+
+class FaultBook:
+    """Faults waiting for their next matching requests; each applies to exactly `count` of them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._ids = itertools.count(1)
+
+    def add(self, protocol: str, operation: str, kind: str, back_off_ms: int = 0, count: int = 1) -> Fault:
+        if protocol not in FAULT_PROTOCOLS:
+            raise FaultError(f"protocol must be one of {', '.join(FAULT_PROTOCOLS)}")
+        if kind not in FAULT_KINDS:
+            raise FaultError(f"kind must be one of {', '.join(FAULT_KINDS)}")
+        if not operation:
+            raise FaultError('operation must be an operation name as counted, or "*"')
+        if count < 1:
+            raise FaultError("count must be at least 1")
+        if back_off_ms < 0:
+            raise FaultError("back_off_ms must not be negative")
+        with self._lock:
+            fault = Fault(next(self._ids), protocol, operation, kind, back_off_ms, count, count)
+            self._faults.append(fault)
+            return fault
+
+    def take(self, protocol: str, operation: str) -> Fault | None:
+        """The first fault matching this request, used up by one; None when no fault applies."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(protocol, operation):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return Fault(**asdict(fault))
+        return None
+
+    def active(self) -> list[Fault]:
+        with self._lock:
+            return [Fault(**asdict(f)) for f in self._faults]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()

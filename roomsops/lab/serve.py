@@ -1,0 +1,232 @@
+"""Starting and stopping the lab: `Lab` for in-process use (tests), `run()` for the blocking command."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import http.client
+import signal
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import IO, Any
+
+from roomsops.lab.context import LabContext, LabOptions
+from roomsops.lab.faults import FaultBook, RequestCounter
+from roomsops.lab.files import SETTINGS_FILE, write_lab_files
+from roomsops.lab.pki import ensure_pki
+from roomsops.lab.protocols import build_routes
+from roomsops.lab.server import Dispatcher, LabHTTPServer, server_ssl_context
+from roomsops.lab.tenant import Tenant
+
+#: DIR/apps/<name>.pem|.pfx of the seed apps (the sync app "ROOMS" and the admin app "roomsops-admin")
+APP_CREDENTIALS = ("rooms", "roomsops-admin")
+READY_TIMEOUT = 10.0
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock; two labs on one DIR are the user's to avoid
+    fcntl = None  # type: ignore[assignment]
+
+
+class LabError(Exception):
+    """The lab could not start (port in use, DIR held by another lab, ...)."""
+
+
+class Lab:
+    """A running lab in this process: `with Lab(dir) as lab: ...` or `lab.start()` / `lab.stop()`."""
+
+    def __init__(
+        self,
+        dir: Path | str,
+        *,
+        port: int = 0,
+        latency_ms: int = 0,
+        policy_delay: float = 0.0,
+        expired_tls: bool = False,
+        device_code_interval: int = 5,
+    ) -> None:
+        self.dir = Path(dir).expanduser().resolve()
+        self.requested_port = port
+        self.options = LabOptions(
+            latency_ms=latency_ms,
+            policy_delay=policy_delay,
+            device_code_interval=device_code_interval,
+            expired_tls=expired_tls,
+        )
+        self._server: LabHTTPServer | None = None
+        self._context: LabContext | None = None
+        self._lock_file: IO[bytes] | None = None
+        self.info: dict[str, Any] = {}
+
+    # lifecycle -------------------------------------------------------------------------------------------
+
+    def start(self) -> Lab:
+        if self._server is not None:
+            raise LabError("the lab is already running")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock_dir()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        pki = ensure_pki(self.dir, APP_CREDENTIALS, expired_tls=self.options.expired_tls)
+        tenant_file = self.dir / "tenant.json"
+        try:
+            tenant = Tenant.open(tenant_file, {name: cred.certificate for name, cred in pki.apps.items()})
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LabError(
+                f"{tenant_file} is not a lab tenant ({exc}); move it away to start afresh"
+            ) from None
+        counter, faults = RequestCounter(), FaultBook()
+        dispatcher = Dispatcher([], counter, faults, self.options)
+        try:
+            server = LabHTTPServer(
+                self.requested_port, server_ssl_context(pki.server_cert_file, pki.server_key_file), dispatcher
+            )
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise LabError(f"port {self.requested_port} on 127.0.0.1 is already in use") from None
+            raise
+        self._server = server
+        context = LabContext(self.dir, tenant, pki, counter, faults, self.options, server.port)
+        dispatcher.routes = build_routes(context)
+        self._context = context
+        self.info = write_lab_files(context)
+        server.start()
+        self._wait_ready()
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing releases the lock
+            self._lock_file = None
+
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # facts -----------------------------------------------------------------------------------------------
+
+    @property
+    def context(self) -> LabContext:
+        if self._context is None:
+            raise LabError("the lab is not running")
+        return self._context
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.context.tenant
+
+    @property
+    def port(self) -> int:
+        return self.context.port
+
+    @property
+    def base_url(self) -> str:
+        return self.context.base_url
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        if self._server is None:
+            raise LabError("the lab is not running")
+        host, port = self._server.socket.getsockname()[:2]
+        return str(host), int(port)
+
+    @property
+    def settings_path(self) -> Path:
+        return self.dir / SETTINGS_FILE
+
+    @property
+    def ca_path(self) -> Path:
+        return self.dir / "ca.pem"
+
+    # internals -------------------------------------------------------------------------------------------
+
+    def _lock_dir(self) -> None:
+        if fcntl is None:
+            return
+        handle = (self.dir / ".lab.lock").open("wb")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise LabError(f"another lab is running on {self.dir}") from None
+        self._lock_file = handle
+
+    def _wait_ready(self) -> None:
+        """Return once an HTTPS request to the lab gets its answer (the socket accepts and serves)."""
+        context = ssl.create_default_context(cafile=str(self.ca_path))
+        if self.options.expired_tls:
+            # Only a liveness probe: the deliberately expired certificate must not stop the lab from starting.
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=context, timeout=2)
+            try:
+                connection.request("GET", "/lab/health")
+                status = connection.getresponse().status
+                if status != 200:
+                    raise LabError(f"the lab answered its health check with HTTP {status}")
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise LabError(f"the lab did not answer on port {self.port}") from None
+                time.sleep(0.05)
+            finally:
+                connection.close()
+
+
+def _print_ready(line: str) -> None:
+    print(line, flush=True)  # flushed: a parent process waits for this line on a pipe
+
+
+def run(
+    dir: Path | str,
+    port: int = 0,
+    latency_ms: int = 0,
+    policy_delay: float = 0.0,
+    expired_tls: bool = False,
+    ready: Callable[[str], None] = _print_ready,
+    *,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run the lab until SIGINT/SIGTERM (or `stop` is set); `ready` gets "lab ready: DIR/roomsops.toml"."""
+    stop_event = stop or threading.Event()
+    lab = Lab(dir, port=port, latency_ms=latency_ms, policy_delay=policy_delay, expired_tls=expired_tls)
+    with _stop_on_signals(stop_event), lab:
+        ready(f"lab ready: {lab.settings_path}")
+        while not stop_event.wait(0.5):
+            pass
+    return 0
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
