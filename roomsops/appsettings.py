@@ -23,7 +23,8 @@ SECRET_KEYS = frozenset({"ExchangeClientSecret", "ExchangeServicePassword"})
 ROOT_TAG = "RoomsAppSettings"
 
 # Other keys in a ROOMS install may hold secrets too (SMTP, database); `config show` masks these as well.
-_SECRET_HINTS = ("password", "secret", "pwd", "token", "apikey", "api_key", "connectionstring")
+# Not plain "token": ROOMS has tuning keys such as OAuthTokenMinutesBeforeRenew that are no secrets.
+_SECRET_HINTS = ("password", "secret", "pwd", "accesstoken", "apikey", "api_key", "connectionstring")
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")

@@ -255,18 +255,10 @@ class TokenProvider:
                     token_cache=msal.TokenCache(),
                     timeout=self._settings.network.timeout_seconds,
                 )
-            except ValueError as exc:  # msal's OIDC discovery failed (unknown tenant answers 400)
-                found = re.search(r"AADSTS(\d+)", str(exc))
-                if found:
-                    raise _error_from_msal({"error_codes": [int(found.group(1))]}, self.authority) from None
-                raise AuthError(
-                    f"the authority {self.authority} is not valid",
-                    "check cloud.authority_host and ExchangeTenantId",
-                ) from None
-            except requests.exceptions.SSLError as exc:
-                raise _tls_error(self.authority, exc) from None
-            except requests.RequestException as exc:
-                raise _connect_error(self.authority, exc) from None
+            except ValueError as exc:  # msal's OIDC discovery failed (an unknown tenant answers 400)
+                raise _discovery_error(exc, self.authority) from None
+            except (requests.RequestException, msal.exceptions.MsalServiceError) as exc:
+                raise _transport_error(self.authority, exc) from None
         return self._app
 
     def token(self) -> Token:
@@ -275,10 +267,8 @@ class TokenProvider:
             app = self._application()
             try:
                 result = app.acquire_token_for_client(scopes=[self.scope])
-            except requests.exceptions.SSLError as exc:
-                raise _tls_error(self.authority, exc) from None
-            except requests.RequestException as exc:
-                raise _connect_error(self.authority, exc) from None
+            except (requests.RequestException, msal.exceptions.MsalServiceError) as exc:
+                raise _transport_error(self.authority, exc) from None
         if "access_token" not in result:
             raise _error_from_msal(result, self.authority)
         access_token = result["access_token"]
@@ -300,15 +290,39 @@ class TokenProvider:
                 self._app.remove_tokens_for_client()
 
 
-def _tls_error(where: str, exc: Exception) -> ConnectError:
-    return ConnectError(
-        f"TLS verification of {where} failed: {_reason(exc)}",
-        "set network.ca_bundle to the CA that issued the server's certificate (or your proxy's)",
-        code="tls_failed",
+def _discovery_error(exc: ValueError, authority: str) -> AuthError:
+    """msal hides the service's answer in the chained exception; find its AADSTS code there."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        found = re.search(r"AADSTS(\d+)", str(seen))
+        if found:
+            return _error_from_msal({"error_codes": [int(found.group(1))]}, authority)
+        seen = seen.__context__
+    return AuthError(
+        f"the authority {authority} has no OpenID configuration",
+        "check cloud.authority_host and ExchangeTenantId",
+        code="authority_invalid",
     )
 
 
-def _connect_error(where: str, exc: Exception) -> ConnectError:
+def _transport_error(where: str, exc: Exception) -> ConnectError:
+    """A network, TLS or HTTP failure reaching the token service (exit 3)."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ConnectError(
+            f"TLS verification of {where} failed: {_reason(exc)}",
+            "set network.ca_bundle to the CA that issued the server's certificate (or your proxy's)",
+            code="tls_failed",
+        )
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if isinstance(exc, msal.exceptions.MsalServiceError):
+        found = re.search(r"HTTP Error: (\d+)", str(exc))
+        status = int(found.group(1)) if found else status
+    if status is not None:
+        return ConnectError(
+            f"the token service at {where} answered HTTP {status}",
+            "it may be unavailable or throttling; try again in a few minutes",
+            code="token_service",
+        )
     return ConnectError(
         f"cannot reach {where}: {_reason(exc)}", "check the network, network.proxy and cloud.authority_host"
     )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from roomsops import __version__
-from roomsops.appsettings import SECRET_KEYS, AppSettingsDoc, write_atomic
+from roomsops.appsettings import AppSettingsDoc, looks_secret, write_atomic
 from roomsops.certs import days_left, load_certificate_file, normalize_guid, normalize_thumbprint
 from roomsops.errors import InputError
 from roomsops.logs import MASK, AuditLog, register_secret
@@ -238,7 +238,7 @@ def show(path: Path) -> ConfigShow:
     doc = read_document(path)
     entries = []
     for key, value in doc.items():
-        secret = key in SECRET_KEYS
+        secret = looks_secret(key)
         if secret and value:
             register_secret(value)
         entries.append(ConfigEntry(key=key, value=MASK if secret and value else value, secret=secret))

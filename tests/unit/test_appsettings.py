@@ -626,3 +626,13 @@ def test_random_edits_touch_nothing_else(
     else:
         assert b"\r" not in result
     assert result.endswith(newline.encode()) == original.endswith(newline.encode())
+
+
+def test_looks_secret_masks_secrets_but_not_tuning_keys() -> None:
+    from roomsops.appsettings import looks_secret
+
+    assert looks_secret("ExchangeClientSecret")
+    assert looks_secret("SmtpPassword")
+    assert looks_secret("DatabaseConnectionString")
+    assert not looks_secret("OAuthTokenMinutesBeforeRenew")
+    assert not looks_secret("ExchangeTenantId")
