@@ -147,11 +147,16 @@ def test_restart_on_the_same_dir_keeps_identities_credentials_and_files(tmp_path
             Lab(tmp_path / "other", port=expired.port).start()
 
 
-def test_python_m_roomsops_lab_prints_ready_and_exits_0_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [["-m", "roomsops.lab"], ["-m", "roomsops", "lab", "serve"]],
+    ids=["python-m-lab", "roomsops-lab-serve"],
+)
+def test_lab_prints_ready_and_exits_0_on_sigterm(tmp_path: Path, command: list[str]) -> None:
     directory = tmp_path / "proc"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROOMSOPS_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "roomsops.lab", "--dir", str(directory)],
+        [sys.executable, *command, "--dir", str(directory)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,0 +1,5 @@
+"""`python -m roomsops` is the `roomsops` command."""
+
+from roomsops.cli import main
+
+main()
