@@ -1,0 +1,77 @@
+"""The --print-script runbook: valid PowerShell, every value exactly one inert single-quoted literal."""
+
+from __future__ import annotations
+
+import pytest
+import tree_sitter
+import tree_sitter_powershell
+
+from roomsops.templates import psquote, render
+
+HOSTILE = [
+    "O'Brien",
+    "O\u2019Brien",
+    "$(Remove-Item C:\\)",
+    '"; Remove-Mailbox x',
+    "back`tick",
+    "new\nline",
+    "Zoë",
+]
+PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
+
+
+def literals(tree: tree_sitter.Tree) -> list[str]:
+    found: list[str] = []
+
+    def walk(node: tree_sitter.Node) -> None:
+        if node.type == "string_literal":
+            found.append(node.text.decode("utf-8"))
+        for child in node.children:
+            walk(child)
+
+    walk(tree.root_node)
+    return found
+
+
+def runbook(**values: object) -> str:
+    defaults: dict[str, object] = {
+        "version": "test",
+        "app_id": "6e9157a8-801c-4f5c-9522-9ae9ffd2aa4f",
+        "group": "SyncIsAllowed",
+        "members": ["DiegoS@contoso.com"],
+        "exact": False,
+        "access_right": "RestrictAccess",
+        "description": "Restrict this app.",
+        "probes": ["AdeleV@contoso.com"],
+        "admin_upn": None,
+    }
+    return render("powershell/policy-restrict.ps1.j2", **(defaults | values))
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("where", ["group", "member", "description", "admin_upn"])
+def test_hostile_values_stay_literals(value: str, where: str) -> None:
+    values: dict[str, object] = {"exact": True}
+    if where == "member":
+        values["members"] = ["DiegoS@contoso.com", value]
+    else:
+        values[where] = value
+    text = runbook(**values)
+    tree = PARSER.parse(text.encode("utf-8"))
+    assert not tree.root_node.has_error, text
+    quoted = psquote(value)
+    assert literals(tree).count(quoted) == 1, (quoted, literals(tree))
+    assert value not in text.replace(quoted, ""), "the value also stands outside its literal"
+
+
+@pytest.mark.parametrize("quote", ["'", "\u2018", "\u2019", "\u201a", "\u201b"])
+def test_every_single_quote_character_is_doubled(quote: str) -> None:
+    assert psquote(f"a{quote}b") == f"'a{quote}{quote}b'"
+    assert psquote(f"{quote}$(x){quote}") == f"'{quote}{quote}$(x){quote}{quote}'"
+
+
+def test_runbook_has_no_secret_and_uses_interactive_sign_in() -> None:
+    text = runbook()
+    assert "$AdminUpn = Read-Host" in text and "Connect-ExchangeOnline -UserPrincipalName $AdminUpn" in text
+    assert "AccessToken" not in text and "ClientSecret" not in text
+    assert not PARSER.parse(text.encode()).root_node.has_error
