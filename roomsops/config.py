@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roomsops import __version__
 from roomsops.appsettings import AppSettingsDoc, looks_secret, write_atomic
@@ -20,6 +21,9 @@ from roomsops.logs import MASK, AuditLog, register_secret
 from roomsops.results import Check, CheckReport, Result, Status
 from roomsops.settings import Settings
 from roomsops.templates import render
+
+if TYPE_CHECKING:
+    from roomsops.exo import HostCertificate
 
 TENANT_ID = "ExchangeTenantId"
 APP_ID = "ExchangeAppId"
@@ -447,3 +451,117 @@ def check(
     checks += _check_credential(doc)
     checks += check_certificate_file(settings, doc.get(CERT_THUMBPRINT), environ, now)
     return CheckReport(subject=str(path), checks=tuple(checks))
+
+
+KEYSET_REMEDY = (
+    "give {account} read access to the private key on the ROOMS server: certlm.msc → Personal → Certificates → "
+    "the certificate → All Tasks → Manage Private Keys → Add {account} with Read (else ROOMS logs "
+    "'Keyset does not exist'), then restart the ROOMS service"
+)
+
+
+def host_checks(certificate: HostCertificate, now: datetime) -> list[Check]:
+    """What the ROOMS server's own certificate store says about the configured certificate."""
+    where = "Cert:\\LocalMachine\\My"
+    if not certificate.found:
+        return [
+            Check(
+                "host certificate",
+                Status.FAILED,
+                f"no certificate with thumbprint {certificate.thumbprint} in {where}",
+                f"import the certificate with its private key into {where} (Local Computer → "
+                "Personal), not into the current user's store",
+            )
+        ]
+    checks = [
+        Check("host certificate", Status.OK, f"{certificate.subject or certificate.thumbprint} in {where}")
+    ]
+    if not certificate.has_private_key:
+        checks.append(
+            Check(
+                "host private key",
+                Status.FAILED,
+                "the certificate has no private key on the host",
+                "import the PFX (certificate with its private key), not the .cer file",
+            )
+        )
+    if certificate.not_after is not None:
+        not_after = (
+            certificate.not_after
+            if certificate.not_after.tzinfo
+            else certificate.not_after.replace(tzinfo=UTC)
+        )
+        left = (not_after - now).total_seconds() / 86400
+        expiry = not_after.astimezone(UTC).strftime("%Y-%m-%d")
+        if left < 0:
+            checks.append(
+                Check(
+                    "host validity",
+                    Status.FAILED,
+                    f"expired on {expiry}",
+                    "create a new certificate, upload it to the app registration and import it on the host",
+                )
+            )
+        elif left < EXPIRY_WARNING_DAYS:
+            checks.append(
+                Check(
+                    "host validity",
+                    Status.WARNING,
+                    f"expires on {expiry} ({int(left)} days left)",
+                    "renew it in time",
+                )
+            )
+        else:
+            checks.append(Check("host validity", Status.OK, f"valid until {expiry}"))
+    if certificate.has_private_key:
+        if certificate.key_readable:
+            checks.append(Check("key access", Status.OK, f"{certificate.account} may read the private key"))
+        else:
+            checks.append(
+                Check(
+                    "key access",
+                    Status.FAILED,
+                    f"{certificate.account} may not read the private key ('Keyset does not exist')",
+                    KEYSET_REMEDY.format(account=certificate.account),
+                )
+            )
+    return checks
+
+
+def check_on_host(
+    report: CheckReport,
+    path: Path,
+    settings: Settings,
+    environ: Mapping[str, str],
+    prompt: Callable[[str], str] | None = None,
+    now: datetime | None = None,
+) -> CheckReport:
+    """The certificate checks where ROOMS really loads it: the ROOMS server's store, through WinRM."""
+    from roomsops import exo  # WinRM only when asked for
+
+    now = now or datetime.now(UTC)
+    doc = read_document(path)
+    thumbprint = doc.get(CERT_THUMBPRINT)
+    if thumbprint is None:
+        extra = [
+            Check(
+                "host certificate",
+                Status.WARNING,
+                "RoomsAppSettings.config uses a client secret; there is no certificate to check on the host",
+                None,
+            )
+        ]
+        return CheckReport(subject=report.subject, checks=report.checks + tuple(extra))
+    if not settings.rooms.service_account:
+        raise InputError(
+            "rooms.service_account is not set",
+            "set it to the account the ROOMS service runs as, "
+            "e.g. 'NT SERVICE\\ROOMS' or 'DOMAIN\\svc-rooms'",
+        )
+    try:
+        normalized = normalize_thumbprint(thumbprint).value
+    except InputError:
+        return report  # the offline checks already name this problem
+    with exo.open_host(settings, environ, prompt) as session:
+        certificate = exo.host_certificate(session, normalized, settings.rooms.service_account)
+    return CheckReport(subject=report.subject, checks=report.checks + tuple(host_checks(certificate, now)))

@@ -135,11 +135,13 @@ class Output:
             doc["ok"] = result.ok
             self.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
             return
-        console = self._console(self.stdout)
         for line in result.lines():
-            console.print(line, markup=False)
-        for table in result.tables():
-            console.print(table)
+            self.stdout.write(line + "\n")  # plain lines are never re-wrapped (grep-able, copy-able)
+        tables = result.tables()
+        if tables:
+            console = self._console(self.stdout)
+            for table in tables:
+                console.print(table)
 
     def note(self, text: str) -> None:
         """A human message on stderr (never on stdout, so --json output stays one document)."""

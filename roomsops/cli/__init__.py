@@ -142,10 +142,11 @@ def cli(
 
 
 def _register() -> None:
-    from roomsops.cli import auth, config, lab
+    from roomsops.cli import auth, config, lab, policy
 
     cli.add_command(config.config)
     cli.add_command(auth.auth)
+    cli.add_command(policy.policy)
     cli.add_command(lab.lab)
 
 

@@ -112,7 +112,17 @@ def unset_cmd(app: AppContext, key: str, yes: bool) -> int:
 
 
 @config.command("check")
+@click.option(
+    "--on-host",
+    is_flag=True,
+    help="Also check the certificate in the ROOMS server's store over WinRM ([powershell] settings).",
+)
 @pass_app
-def check_cmd(app: AppContext) -> int:
+def check_cmd(app: AppContext, on_host: bool) -> int:
     """Validate ids, the credential and the certificate file (auth.certificate_file)."""
-    return app.emit(service.check(app.app_settings_path, app.settings))
+    report = service.check(app.app_settings_path, app.settings)
+    if on_host:
+        report = service.check_on_host(
+            report, app.app_settings_path, app.settings, os.environ, app.password_prompt
+        )
+    return app.emit(report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
@@ -58,6 +59,13 @@ class AppContext:
             )
         if not click.confirm(question, default=False, err=True):
             raise ConfirmationRequired("not confirmed; nothing was changed", None, code="not_confirmed")
+
+    @property
+    def password_prompt(self) -> Callable[[str], str] | None:
+        """Asks for a password on a terminal (hidden); None where nobody can answer."""
+        if not self.interactive:
+            return None
+        return lambda question: str(click.prompt(question, hide_input=True, err=True))
 
     def emit(self, result: Result) -> int:
         self.out.emit(result)

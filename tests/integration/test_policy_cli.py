@@ -1,0 +1,271 @@
+"""`roomsops policy ...` against the lab's WinRM endpoint with the real pypsrp: the seed's steps in one command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Invoke, Run
+
+pytestmark = pytest.mark.integration
+
+CHANGING = ("cmdlet:New-", "cmdlet:Add-", "cmdlet:Remove-", "cmdlet:Set-")
+
+
+@pytest.fixture
+def env(fresh_lab: Any, tmp_path: Path) -> dict[str, str]:
+    return {
+        "ROOMSOPS_SETTINGS": str(fresh_lab.settings_path),
+        "ROOMSOPS_WINRM_PASSWORD": fresh_lab.info["winrm"]["password"],
+        "ROOMSOPS_LOG_AUDIT": str(tmp_path / "audit.jsonl"),
+        "ROOMSOPS_LOG_FILE": str(tmp_path / "roomsops.log"),
+    }
+
+
+@pytest.fixture
+def addr(fresh_lab: Any) -> Any:
+    domain = fresh_lab.info["tenant"]["domain"]
+    return lambda name: f"{name}@{domain}"
+
+
+def changes(lab: Any) -> dict[str, int]:
+    return {k: v for k, v in lab.requests().items() if k.startswith(CHANGING)}
+
+
+def policy(invoke: Invoke, env: dict[str, str], *args: str) -> Run:
+    return invoke("policy", *args, env=env)
+
+
+def test_restrict_then_test_like_the_seed(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    run = policy(invoke, env, "restrict", "--member", addr("DiegoS"))
+    assert run.code == 0, run.out + run.err
+    assert "group   SyncIsAllowed: created" in run.out
+    assert f"member  {addr('DiegoS')}: added" in run.out
+    assert ": created" in run.out.split("policy")[1]
+    assert f"test    {addr('DiegoS')}: Granted (ok)" in run.out
+    assert "more than an hour" in run.err and "RBAC for Applications" in run.err
+
+    run = policy(invoke, env, "test", addr("DiegoS"), addr("AdeleV"))
+    assert run.code == 0
+    rows = {line.split()[0]: line.split()[-1] for line in run.out.splitlines()[1:]}
+    assert rows == {addr("DiegoS"): "Granted", addr("AdeleV"): "Denied"}
+
+    before = changes(fresh_lab)
+    again = policy(invoke, env, "restrict", "--member", addr("DiegoS"))
+    assert again.code == 0
+    assert "unchanged: everything was already in place" in again.out
+    assert changes(fresh_lab) == before
+    assert fresh_lab.requests()["cmdlet:Connect-ExchangeOnline"] == 3  # one per session
+
+
+def test_deny_access_and_probe(invoke: Invoke, env: dict[str, str], addr: Any) -> None:
+    run = invoke(
+        "--json",
+        "policy",
+        "restrict",
+        "--member",
+        addr("DiegoS"),
+        "--probe",
+        addr("AdeleV"),
+        "--access-right",
+        "DenyAccess",
+        env=env,
+    )
+    assert run.code == 0, run.err
+    doc = json.loads(run.out)
+    assert {t["mailbox"]: t["access_check_result"] for t in doc["tests"]} == {
+        addr("DiegoS"): "Denied",
+        addr("AdeleV"): "Granted",
+    }
+    assert doc["access_right"] == "DenyAccess" and doc["ok"] is True
+
+
+def test_exact_removes_extra_members_with_the_20_percent_guard(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    five = [addr(n) for n in ("DiegoS", "AdeleV", "AlexW", "MeganB", "LeeG")]
+    assert policy(invoke, env, "restrict", *[a for m in five for a in ("--member", m)]).code == 0
+    run = policy(invoke, env, "restrict", "--exact", "--yes", *[a for m in five[:4] for a in ("--member", m)])
+    assert run.code == 0, run.err
+    assert f"member  {addr('LeeG')}: removed" in run.out
+    before = changes(fresh_lab)
+    refused = policy(invoke, env, "restrict", "--exact", "--yes", "--member", addr("DiegoS"))
+    assert refused.code == 2
+    assert (
+        "--exact would remove 3 of 4 members (75%), more than 20% — check the member list, or add --force"
+        in refused.err
+    )
+    assert changes(fresh_lab) == before
+    forced = policy(invoke, env, "restrict", "--exact", "--force", "--yes", "--member", addr("DiegoS"))
+    assert forced.code == 0
+    assert forced.out.count(": removed") == 3
+
+
+def test_destructive_without_terminal_or_yes_changes_nothing(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    assert policy(invoke, env, "restrict", "--member", addr("DiegoS"), "--member", addr("AdeleV")).code == 0
+    before = fresh_lab.admin("GET", "/lab/state").json()
+    run = policy(
+        invoke, env, "restrict", "--exact", "--member", addr("DiegoS"), "--member", addr("AlexW"), "--force"
+    )
+    assert run.code == 2
+    assert run.err.startswith("Error: Remove 1 member(s) from SyncIsAllowed")
+    assert "pass --yes" in run.err
+    assert fresh_lab.admin("GET", "/lab/state").json() == before
+
+
+def test_conflicting_access_right_needs_replace(invoke: Invoke, env: dict[str, str], addr: Any) -> None:
+    assert policy(invoke, env, "restrict", "--member", addr("DiegoS")).code == 0
+    conflict = policy(invoke, env, "restrict", "--member", addr("DiegoS"), "--access-right", "DenyAccess")
+    assert conflict.code == 1
+    assert "conflict (existing policy has RestrictAccess; use --replace)" in conflict.out
+    replaced = policy(
+        invoke,
+        env,
+        "restrict",
+        "--member",
+        addr("DiegoS"),
+        "--access-right",
+        "DenyAccess",
+        "--replace",
+        "--yes",
+    )
+    assert replaced.code == 0, replaced.err
+    assert "replaced (was RestrictAccess)" in replaced.out
+    assert f"test    {addr('DiegoS')}: Denied (ok)" in replaced.out
+    assert "briefly unrestricted" in replaced.err
+    listed = invoke("--json", "policy", "list", env=env)
+    assert [p["access_right"] for p in json.loads(listed.out)["policies"]] == ["DenyAccess"]
+
+
+def test_unknown_member_is_reported_and_the_rest_done(invoke: Invoke, env: dict[str, str], addr: Any) -> None:
+    run = policy(invoke, env, "restrict", "--member", addr("nobody"), "--member", addr("DiegoS"))
+    assert run.code == 1
+    assert f"member  {addr('nobody')}: not_found" in run.out
+    assert f"member  {addr('DiegoS')}: added" in run.out
+    assert f"test    {addr('DiegoS')}: Granted (ok)" in run.out
+
+
+def test_dry_run_changes_nothing(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any) -> None:
+    before = fresh_lab.admin("GET", "/lab/state").json()
+    run = policy(invoke, env, "restrict", "--member", addr("DiegoS"), "--dry-run")
+    assert run.code == 0
+    assert "plan for app" in run.out and "SyncIsAllowed: would be created" in run.out
+    assert fresh_lab.admin("GET", "/lab/state").json() == before
+    assert changes(fresh_lab) == {}
+
+
+def test_expect_mismatch_exits_1(invoke: Invoke, env: dict[str, str], addr: Any) -> None:
+    assert policy(invoke, env, "restrict", "--member", addr("DiegoS")).code == 0
+    assert policy(invoke, env, "test", addr("DiegoS"), "--expect", "Granted").code == 0
+    run = policy(invoke, env, "test", addr("DiegoS"), addr("AdeleV"), "--expect", "Granted")
+    assert run.code == 1
+    assert f"{addr('AdeleV')}" in run.out and "Denied  (expected Granted)" in run.out
+
+
+def test_non_security_group_is_refused(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    from roomsops import exo
+    from roomsops.settings import load_settings
+
+    settings = load_settings(str(fresh_lab.settings_path), environ={})
+    with exo.open_exchange(settings, env) as session:
+        session.run("New-DistributionGroup", {"Name": "Announcements", "Type": "Distribution"})
+    run = policy(invoke, env, "restrict", "--group", "Announcements", "--member", addr("DiegoS"))
+    assert run.code == 1
+    assert run.err.startswith(
+        "Error: group Announcements is a MailUniversalDistributionGroup, not a mail-enabled security group — "
+    )
+
+
+def test_policy_test_of_50_mailboxes_costs_two_pipelines(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    for i in range(50):
+        fresh_lab.admin(
+            "POST",
+            "/lab/mailboxes",
+            json={"email": addr(f"user{i:02d}"), "display_name": f"User {i}", "kind": "user", "aliases": []},
+        ).raise_for_status()
+
+    def wsman_requests(count: int) -> int:
+        fresh_lab.reset_requests()
+        run = policy(invoke, env, "test", *[addr(f"user{i:02d}") for i in range(count)])
+        assert run.code == 0, run.out
+        assert run.out.count("Granted") == count
+        return sum(v for k, v in fresh_lab.requests().items() if k.startswith("wsman:"))
+
+    five, fifty = wsman_requests(5), wsman_requests(50)
+    assert fifty <= five + 2, (five, fifty)
+
+
+HOSTILE_GROUP = "O'Brien’s \"; $(Remove-Item C:\\) `n Zoë"
+
+
+def test_hostile_values_reach_the_lab_as_literals(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    description = '‘quoted’ $(whoami); `r`n "x"'
+    run = policy(
+        invoke,
+        env,
+        "restrict",
+        "--group",
+        HOSTILE_GROUP,
+        "--member",
+        addr("DiegoS"),
+        "--description",
+        description,
+    )
+    assert run.code == 0, run.out + run.err
+    state = fresh_lab.admin("GET", "/lab/state").json()
+    assert HOSTILE_GROUP in [group["name"] for group in state["groups"]]
+    listed = json.loads(invoke("--json", "policy", "list", env=env).out)["policies"]
+    assert [(p["scope_name"], p["description"]) for p in listed] == [(HOSTILE_GROUP, description)]
+
+
+def test_audit_log_has_every_change_and_no_secret(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, tmp_path: Path
+) -> None:
+    run = invoke("-v", "policy", "restrict", "--member", addr("DiegoS"), "--member", addr("AdeleV"), env=env)
+    assert run.code == 0
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [r["action"] for r in records] == [
+        "cmdlet:New-DistributionGroup",
+        "cmdlet:Add-DistributionGroupMember",
+        "cmdlet:Add-DistributionGroupMember",
+        "cmdlet:New-ApplicationAccessPolicy",
+    ]
+    assert records[0]["params"] == {"Name": "SyncIsAllowed", "Type": "Security"}
+    assert all(r["result"] == "ok" for r in records)
+    secrets = [
+        fresh_lab.info["winrm"]["password"],
+        fresh_lab.info["apps"]["admin"]["secret"],
+        fresh_lab.info["apps"]["rooms"]["secret"],
+    ]
+    texts = [
+        run.out,
+        run.err,
+        (tmp_path / "audit.jsonl").read_text(),
+        (tmp_path / "roomsops.log").read_text(),
+    ]
+    for secret in secrets:
+        assert all(secret not in text for text in texts)
+    assert all("eyJ" not in text for text in texts)  # no JWT (access token) either
+
+
+def test_print_script_connects_nowhere(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    fresh_lab.reset_requests()
+    run = policy(invoke, env, "restrict", "--member", addr("DiegoS"), "--print-script")
+    assert run.code == 0
+    assert run.out.startswith("# Runbook rendered by roomsops")
+    assert fresh_lab.requests() == {}
