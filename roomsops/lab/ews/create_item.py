@@ -1,0 +1,106 @@
+"""CreateItem: new calendar items (appointments and meetings), and CancelCalendarItem (what `item.cancel()` sends).
+
+SendMeetingInvitations (createitem.md): SendToNone saves without sending; SendOnlyToAll and SendToAllAndSaveCopy
+deliver to the attendees (see delivery.py). A cancellation (how-to-delete-appointments-and-cancel-meetings-...)
+cancels every attendee copy and moves the organizer's item to Deleted Items, marked cancelled.
+"""
+
+from __future__ import annotations
+
+from roomsops.lab.ews.common import Call, Operation, find_item, items_container, required, resolve_folder
+from roomsops.lab.ews.delivery import cancel, organizer_of, resolve_recipients, send
+from roomsops.lab.ews.errors import EwsError
+from roomsops.lab.ews.fields import apply_properties
+from roomsops.lab.ews.soap import M_NS, T_NS, Element, child, failure, local_name, parse_datetime, success, t
+from roomsops.lab.ews.store import CALENDAR, DELETED_ITEMS, CalendarItem, new_item_id, new_uid
+
+SEND_INVITATIONS = ("SendToNone", "SendOnlyToAll", "SendToAllAndSaveCopy")
+
+
+def new_calendar_item(call: Call, source: Element, folder: str) -> CalendarItem:
+    """A calendar item of the impersonated mailbox from a request's t:CalendarItem (not yet stored)."""
+    store = call.store
+    item = CalendarItem(
+        id=new_item_id(call.mailbox.id),
+        change_key="",
+        folder=folder,
+        uid=new_uid(),
+        start="",
+        end="",
+        organizer=organizer_of(call.mailbox),
+        created=call.now,
+        modified=call.now,
+        created_seq=store.seq + 1,
+        modified_seq=store.seq + 1,
+    )
+    apply_properties(item, source)
+    check_times(item)
+    item.is_meeting = bool(item.attendees())
+    resolve_recipients(call.state, item)
+    return item
+
+
+def check_times(item: CalendarItem) -> None:
+    if not item.start or not item.end:
+        raise EwsError("ErrorCalendarInvalidPropertyState", "A calendar item needs Start and End.")
+    if parse_datetime(item.end, "End") < parse_datetime(item.start, "Start"):
+        raise EwsError("ErrorCalendarEndDateIsEarlierThanStartDate")
+
+
+def create_item(call: Call) -> list[Element]:
+    body = call.body
+    invitations = body.get("SendMeetingInvitations")
+    saved = child(body, M_NS, "SavedItemFolderId")
+    messages = []
+    for source in required(body, M_NS, "Items"):
+        kind = local_name(source.tag)
+        try:
+            if kind == "CalendarItem":
+                created = _create_calendar_item(call, source, saved, invitations)
+            elif kind == "CancelCalendarItem":
+                created = _cancel_meeting(call, source)
+            else:
+                raise EwsError("ErrorInvalidOperation", f"The lab creates calendar items only, not {kind}.")
+        except EwsError as error:
+            messages.append(failure("CreateItem", error, items_container()))
+            continue
+        messages.append(success("CreateItem", items_container(created)))
+    return messages
+
+
+def _create_calendar_item(
+    call: Call, source: Element, saved: Element | None, invitations: str | None
+) -> Element:
+    if invitations is None:
+        raise EwsError("ErrorSendMeetingInvitationsRequired")
+    if invitations not in SEND_INVITATIONS:
+        raise EwsError.schema(f"'{invitations}' is not a valid SendMeetingInvitations value")
+    folder = resolve_folder(call, saved[0]) if saved is not None and len(saved) else CALENDAR
+    if folder != CALENDAR:
+        raise EwsError("ErrorInvalidOperation", "The lab saves calendar items in the calendar folder only.")
+    item = new_calendar_item(call, source, folder)
+    store = call.store
+    store.items.append(item)
+    store.touch(item, call.now)
+    answered = t("CalendarItem", t("ItemId", Id=item.id, ChangeKey=item.change_key))
+    if invitations != "SendToNone" and item.attendees():
+        send(call.state, call.mailbox, item, call.now)
+    return answered
+
+
+def _cancel_meeting(call: Call, source: Element) -> Element:
+    reference = child(source, T_NS, "ReferenceItemId")
+    if reference is None:
+        raise EwsError("ErrorMissingInformationReferenceItemId")
+    item = find_item(call, reference)
+    if not item.is_organizer:
+        raise EwsError("ErrorCalendarIsNotOrganizer")
+    if item.folder != CALENDAR or item.is_cancelled:
+        raise EwsError("ErrorInvalidReferenceItem")
+    cancel(call.state, call.mailbox, item, call.now)
+    item.is_cancelled = True
+    moved = call.store.move(item, DELETED_ITEMS, call.now)
+    return t("CalendarItem", t("ItemId", Id=moved.id, ChangeKey=moved.change_key))
+
+
+OPERATION = Operation("CreateItem", create_item, writes=True)

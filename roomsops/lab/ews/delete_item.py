@@ -1,0 +1,53 @@
+"""DeleteItem: HardDelete and SoftDelete remove an item, MoveToDeletedItems moves it (with a new ItemId).
+
+SendMeetingCancellations (deleteitem-operation.md) other than SendToNone, on the organizer's meeting, cancels every
+attendee copy; with SendToNone the copies stay (a room stays booked), as in Exchange.
+"""
+
+from __future__ import annotations
+
+from roomsops.lab.ews.common import Call, Operation, find_item, item_ids
+from roomsops.lab.ews.delivery import cancel
+from roomsops.lab.ews.errors import EwsError
+from roomsops.lab.ews.soap import Element, failure, success
+from roomsops.lab.ews.store import DELETED_ITEMS, CalendarItem
+
+DELETE_TYPES = ("HardDelete", "SoftDelete", "MoveToDeletedItems")
+SEND_CANCELLATIONS = ("SendToNone", "SendOnlyToAll", "SendToAllAndSaveCopy")
+
+
+def delete_item(call: Call) -> list[Element]:
+    body = call.body
+    delete_type = body.get("DeleteType", "")
+    if delete_type not in DELETE_TYPES:
+        raise EwsError.schema(f"'{delete_type}' is not a valid DeleteType value")
+    cancellations = body.get("SendMeetingCancellations")
+    if cancellations is not None and cancellations not in SEND_CANCELLATIONS:
+        raise EwsError.schema(f"'{cancellations}' is not a valid SendMeetingCancellations value")
+    messages = []
+    for element in item_ids(call):
+        try:
+            item = find_item(call, element)
+            if cancellations is None:
+                raise EwsError("ErrorSendMeetingCancellationsRequired")
+            delete(call, item, delete_type, cancellations)
+        except EwsError as error:
+            messages.append(failure("DeleteItem", error))
+            continue
+        messages.append(success("DeleteItem"))
+    return messages
+
+
+def delete(call: Call, item: CalendarItem, delete_type: str, cancellations: str) -> None:
+    """Delete or move one item of the impersonated mailbox (also used by the admin API's Outlook-style edits)."""
+    if item.is_organizer and item.is_meeting and not item.is_cancelled and cancellations != "SendToNone":
+        cancel(call.state, call.mailbox, item, call.now)
+        item.is_cancelled = True
+    store = call.store
+    if delete_type == "MoveToDeletedItems" and item.folder != DELETED_ITEMS:
+        store.move(item, DELETED_ITEMS, call.now)
+    else:
+        store.remove(item)
+
+
+OPERATION = Operation("DeleteItem", delete_item, writes=True)

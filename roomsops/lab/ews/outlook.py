@@ -1,0 +1,286 @@
+"""The admin API's view of calendars and its edits "as if in Outlook" (not EWS requests, never counted).
+
+`calendar_json` is what tests read instead of trusting a client's EWS reading. The edits change items the way a
+person in Outlook would: a new ChangeKey, a change the mailbox's SyncFolderItems and GetEvents report, and meeting
+delivery (invitations, updates, cancellations) to the tenant's other mailboxes.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from roomsops.lab.ews.common import store_of
+from roomsops.lab.ews.delivery import cancel, organizer_of, resolve_recipients, send
+from roomsops.lab.ews.fields import FREE_BUSY, SENSITIVITIES, set_extended
+from roomsops.lab.ews.soap import format_datetime, utc_now
+from roomsops.lab.ews.store import (
+    CALENDAR,
+    DELETED_ITEMS,
+    ITEM_FOLDERS,
+    Attendee,
+    CalendarItem,
+    ExtendedProperty,
+    new_item_id,
+    new_uid,
+)
+from roomsops.lab.tenant import Mailbox, Tenant, TenantState
+
+DELETE_MODES = ("MoveToDeletedItems", "SoftDelete", "HardDelete")
+#: Fields of POST (all) and PATCH (all but extended_properties) bodies, with their JSON types.
+EDIT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "subject": str,
+    "start": str,
+    "end": str,
+    "location": (str, type(None)),
+    "body": (str, type(None)),
+    "attendees": list,
+    "optional_attendees": list,
+    "resources": list,
+    "sensitivity": str,
+    "free_busy": str,
+    "reminder": (int, type(None)),
+    "send": bool,
+    "extended_properties": list,
+}
+
+
+class EditError(Exception):
+    """An edit the admin API refuses: HTTP status, stable code, message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+def calendar_json(tenant: Tenant, address: str, folder: str = CALENDAR) -> dict[str, Any]:
+    if folder not in ITEM_FOLDERS:
+        raise EditError(400, "bad_field", f"folder must be one of {', '.join(ITEM_FOLDERS)}")
+    with tenant.read() as state:
+        mailbox = _mailbox(state, address)
+        store = state.calendars.get(mailbox.id)
+        items = sorted(store.in_folder(folder), key=lambda i: (i.start, i.created_seq)) if store else []
+        return {"mailbox": mailbox.primary_smtp, "items": [item_json(i) for i in items]}
+
+
+def item_json(item: CalendarItem) -> dict[str, Any]:
+    """An item as plain JSON: what tests assert on."""
+
+    def people(attendees: list[Attendee]) -> list[dict[str, Any]]:
+        return [{"email": a.email, "name": a.name, "response": a.response} for a in attendees]
+
+    return {
+        "id": item.id,
+        "change_key": item.change_key,
+        "folder": item.folder,
+        "uid": item.uid,
+        "subject": item.subject,
+        "body": item.body,
+        "start": item.start,
+        "end": item.end,
+        "location": item.location,
+        "organizer": item.organizer.email,
+        "organizer_name": item.organizer.name,
+        "required_attendees": people(item.required),
+        "optional_attendees": people(item.optional),
+        "resources": people(item.resources),
+        "sensitivity": item.sensitivity,
+        "free_busy": item.free_busy,
+        "reminder": item.reminder_minutes if item.reminder_is_set else None,
+        "is_all_day": item.is_all_day,
+        "is_meeting": item.is_meeting,
+        "is_cancelled": item.is_cancelled,
+        "my_response": item.my_response,
+        "sequence": item.sequence,
+        "extended_properties": [
+            {
+                "distinguished_set_id": p.distinguished_set_id,
+                "property_set_id": p.property_set_id,
+                "property_tag": p.property_tag,
+                "property_name": p.property_name,
+                "property_id": p.property_id,
+                "property_type": p.property_type,
+                "value": p.value if p.values is None else p.values,
+            }
+            for p in item.extended
+        ],
+        "created": item.created,
+        "last_modified": item.modified,
+    }
+
+
+# --- edits ---------------------------------------------------------------------------------------------
+
+
+def create(tenant: Tenant, address: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A new appointment or meeting organized by the mailbox; invitations go out unless `send` is false."""
+    _check(body, required=("subject", "start", "end"))
+    now = format_datetime(utc_now())
+    with tenant.change() as state:
+        organizer = _mailbox(state, address)
+        store = store_of(state, organizer.id)
+        item = CalendarItem(
+            id=new_item_id(organizer.id),
+            change_key="",
+            folder=CALENDAR,
+            uid=new_uid(),
+            start="",
+            end="",
+            organizer=organizer_of(organizer),
+            created=now,
+            modified=now,
+            created_seq=store.seq + 1,
+            modified_seq=store.seq + 1,
+        )
+        _apply(item, body)
+        item.is_meeting = bool(item.attendees())
+        resolve_recipients(state, item)
+        store.items.append(item)
+        store.touch(item, now)
+        if body.get("send", True) and item.attendees():
+            send(state, organizer, item, now)
+        return item_json(item)
+
+
+def update(tenant: Tenant, address: str, item_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Change fields of an item; an organizer's meeting is re-sent (unless `send` is false)."""
+    _check(body, required=())
+    if "extended_properties" in body:
+        raise EditError(400, "bad_field", "extended properties cannot be edited in Outlook")
+    now = format_datetime(utc_now())
+    with tenant.change() as state:
+        mailbox = _mailbox(state, address)
+        store = store_of(state, mailbox.id)
+        item = _item(state, mailbox, item_id)
+        updated = copy.deepcopy(item)
+        _apply(updated, body)
+        updated.is_meeting = updated.is_meeting or bool(updated.attendees())
+        resolve_recipients(state, updated)
+        store.items[store.items.index(item)] = updated
+        store.touch(updated, now)
+        if body.get("send", True) and updated.is_organizer and updated.is_meeting:
+            updated.sequence += 1
+            send(state, mailbox, updated, now)
+        return item_json(updated)
+
+
+def delete(tenant: Tenant, address: str, item_id: str, mode: str, send_cancellations: bool) -> dict[str, Any]:
+    """Delete (Outlook moves to Deleted Items) an item; an organizer's meeting is cancelled for its attendees."""
+    if mode not in DELETE_MODES:
+        raise EditError(400, "bad_field", f"mode must be one of {', '.join(DELETE_MODES)}")
+    now = format_datetime(utc_now())
+    with tenant.change() as state:
+        mailbox = _mailbox(state, address)
+        store = store_of(state, mailbox.id)
+        item = _item(state, mailbox, item_id)
+        if send_cancellations and item.is_organizer and item.is_meeting and not item.is_cancelled:
+            cancel(state, mailbox, item, now)
+            item.is_cancelled = True
+        if mode == "MoveToDeletedItems" and item.folder != DELETED_ITEMS:
+            moved = store.move(item, DELETED_ITEMS, now)
+            return {"deleted": item_id, "moved_to": DELETED_ITEMS, "item": item_json(moved)}
+        store.remove(item)
+        return {"deleted": item_id, "moved_to": None, "item": None}
+
+
+def _mailbox(state: TenantState, address: str) -> Mailbox:
+    mailbox = state.find_mailbox(address)
+    if mailbox is None:
+        raise EditError(404, "mailbox_not_found", f"no mailbox has the address {address}")
+    return mailbox
+
+
+def _item(state: TenantState, mailbox: Mailbox, item_id: str) -> CalendarItem:
+    store = state.calendars.get(mailbox.id)
+    item = store.find(item_id) if store else None
+    if item is None:
+        raise EditError(404, "item_not_found", f"{mailbox.primary_smtp} has no item {item_id}")
+    return item
+
+
+def _check(body: Mapping[str, Any], *, required: tuple[str, ...]) -> None:
+    unknown = sorted(set(body) - set(EDIT_FIELDS))
+    if unknown:
+        raise EditError(
+            400, "unknown_field", f"unknown field(s): {', '.join(unknown)}; known: {', '.join(EDIT_FIELDS)}"
+        )
+    for name in required:
+        if name not in body:
+            raise EditError(400, "missing_field", f"field {name!r} is required")
+    for name, value in body.items():
+        kinds = EDIT_FIELDS[name]
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            raise EditError(400, "bad_field", f"field {name!r} has the wrong type")
+
+
+def _apply(item: CalendarItem, body: Mapping[str, Any]) -> None:
+    for name, value in body.items():
+        if name in ("subject", "location", "body"):
+            setattr(item, name, value)
+        elif name in ("start", "end"):
+            setattr(item, name, format_datetime(_moment(name, value)))
+        elif name in ("attendees", "optional_attendees", "resources"):
+            attr = {"attendees": "required", "optional_attendees": "optional", "resources": "resources"}[name]
+            setattr(item, attr, [_attendee(name, a) for a in value])
+        elif name == "sensitivity":
+            item.sensitivity = _choice(name, value, SENSITIVITIES)
+        elif name == "free_busy":
+            item.free_busy = _choice(name, value, FREE_BUSY)
+        elif name == "reminder":
+            item.reminder_is_set = value is not None
+            item.reminder_minutes = 15 if value is None else int(value)
+        elif name == "extended_properties":
+            for prop in value:
+                set_extended(item, _extended(prop))
+    if _moment("end", item.end) < _moment("start", item.start):
+        raise EditError(400, "bad_field", "end is before start")
+
+
+def _moment(name: str, value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise EditError(400, "bad_field", f"{name} must be an ISO 8601 time with an offset") from None
+    if moment.tzinfo is None:
+        raise EditError(400, "bad_field", f"{name} must carry an offset (e.g. Z)")
+    return moment
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise EditError(400, "bad_field", f"{name} must be one of {', '.join(allowed)}")
+    return value
+
+
+def _attendee(name: str, value: Any) -> Attendee:
+    if not isinstance(value, str) or "@" not in value:
+        raise EditError(400, "bad_field", f"{name} must be a list of e-mail addresses")
+    return Attendee(email=value.strip(), name=value.strip())
+
+
+def _extended(value: Any) -> ExtendedProperty:
+    if not isinstance(value, dict) or not isinstance(value.get("value"), str):
+        raise EditError(400, "bad_field", "extended_properties holds objects with a string value")
+    known = {"distinguished_set_id", "property_set_id", "property_name", "property_type", "value"}
+    if set(value) - known or not value.get("property_name"):
+        raise EditError(
+            400, "bad_field", f"an extended property has property_name, value and {', '.join(sorted(known))}"
+        )
+    if not (value.get("distinguished_set_id") or value.get("property_set_id")):
+        raise EditError(
+            400, "bad_field", "an extended property needs distinguished_set_id or property_set_id"
+        )
+    return ExtendedProperty(
+        property_type=str(value.get("property_type") or "String"),
+        distinguished_set_id=value.get("distinguished_set_id"),
+        property_set_id=value.get("property_set_id"),
+        property_name=str(value["property_name"]),
+        value=str(value["value"]),
+    )

@@ -1,0 +1,283 @@
+"""The EWS part of the tenant state: per mailbox, its calendar items, a change log and pull subscriptions.
+
+Plain dataclasses (persisted inside tenant.json through `roomsops.lab.tenant.decode`); this module imports nothing
+from the tenant, which imports it. Every change bumps the mailbox's `seq`; an item remembers the seq of its
+creation and last change, a deleted one leaves a tombstone, and sync states and watermarks are seqs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+
+CALENDAR = "calendar"
+DELETED_ITEMS = "deleteditems"
+#: Folders whose items the lab keeps; other distinguished folders exist but stay empty.
+ITEM_FOLDERS = (CALENDAR, DELETED_ITEMS)
+
+_ITEM_ID_TAG = b"LABI"
+_FOLDER_ID_TAG = b"LABF"
+
+
+@dataclass
+class Attendee:
+    email: str
+    name: str
+    response: str = "Unknown"  # ResponseTypeType
+    last_response_time: str | None = None
+    mailbox_type: str = "Mailbox"  # MailboxTypeType: Mailbox for the tenant's mailboxes, OneOff otherwise
+
+
+@dataclass
+class ExtendedProperty:
+    """One extended (MAPI) property: its path (`ExtendedFieldURI` attributes) and value(s)."""
+
+    property_type: str
+    distinguished_set_id: str | None = None
+    property_set_id: str | None = None
+    property_tag: str | None = None
+    property_name: str | None = None
+    property_id: str | None = None
+    value: str | None = None
+    values: list[str] | None = None
+
+    def path(self) -> tuple[str, ...]:
+        """What identifies the property (its value excluded); GUIDs and tags compare case-insensitively."""
+        return (
+            (self.distinguished_set_id or "").lower(),
+            (self.property_set_id or "").lower(),
+            (self.property_tag or "").lower(),
+            self.property_name or "",
+            self.property_id or "",
+            self.property_type.lower(),
+        )
+
+
+@dataclass
+class CalendarItem:
+    """A single (non-recurring) calendar item, organizer's or attendee's copy; times are UTC `...Z` strings."""
+
+    id: str
+    change_key: str
+    folder: str  # CALENDAR or DELETED_ITEMS
+    uid: str  # iCalendar UID: the same on the organizer's item and every attendee copy
+    start: str
+    end: str
+    organizer: Attendee
+    created: str
+    modified: str
+    created_seq: int
+    modified_seq: int
+    subject: str | None = None
+    body: str | None = None
+    body_type: str = "Text"
+    sensitivity: str = "Normal"
+    importance: str = "Normal"
+    categories: list[str] = field(default_factory=list)
+    reminder_is_set: bool = True
+    reminder_minutes: int = 15
+    is_all_day: bool = False
+    free_busy: str = "Busy"  # LegacyFreeBusyType
+    location: str | None = None
+    start_time_zone: str | None = None  # TimeZoneDefinition Id as the client sent it
+    start_time_zone_name: str | None = None
+    end_time_zone: str | None = None
+    end_time_zone_name: str | None = None
+    is_meeting: bool = False
+    is_cancelled: bool = False
+    meeting_request_was_sent: bool = False
+    is_response_requested: bool = True
+    my_response: str = "Organizer"
+    required: list[Attendee] = field(default_factory=list)
+    optional: list[Attendee] = field(default_factory=list)
+    resources: list[Attendee] = field(default_factory=list)
+    sequence: int = 0  # AppointmentSequenceNumber: bumped when invitations for a change go out
+    extended: list[ExtendedProperty] = field(default_factory=list)
+
+    @property
+    def is_organizer(self) -> bool:
+        return self.my_response == "Organizer"
+
+    def attendees(self) -> list[Attendee]:
+        return [*self.required, *self.optional, *self.resources]
+
+
+@dataclass
+class Tombstone:
+    """An item that left a folder (deleted, or moved: a move gives the item a new id in the other folder)."""
+
+    id: str
+    folder: str
+    created_seq: int
+    deleted_seq: int
+
+
+@dataclass
+class Subscription:
+    """A pull subscription (Subscribe/GetEvents/Unsubscribe)."""
+
+    id: str
+    folders: list[str]  # distinguished names; empty = all folders
+    event_types: list[str]
+    created: str
+    timeout_minutes: int
+
+
+@dataclass
+class MailboxStore:
+    """One mailbox's EWS state. `generation` changes when the store is created anew (a lab reset), which makes
+    every sync state and watermark issued before invalid, as a rebuilt mailbox's would be."""
+
+    mailbox_id: str
+    generation: str = field(default_factory=lambda: secrets.token_hex(8))
+    seq: int = 0
+    items: list[CalendarItem] = field(default_factory=list)
+    tombstones: list[Tombstone] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def find(self, item_id: str) -> CalendarItem | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+    def in_folder(self, folder: str) -> list[CalendarItem]:
+        return [i for i in self.items if i.folder == folder]
+
+    def by_uid(self, uid: str, folder: str = CALENDAR) -> CalendarItem | None:
+        return next((i for i in self.items if i.uid == uid and i.folder == folder), None)
+
+    def touch(self, item: CalendarItem, now: str) -> None:
+        """Record a change of `item`: a new ChangeKey, LastModifiedTime and change seq."""
+        item.change_key = new_change_key()
+        item.modified = now
+        item.modified_seq = self.next_seq()
+
+    def remove(self, item: CalendarItem) -> None:
+        self.items.remove(item)
+        self.tombstones.append(Tombstone(item.id, item.folder, item.created_seq, self.next_seq()))
+
+    def move(self, item: CalendarItem, folder: str, now: str) -> CalendarItem:
+        """Move to another folder: Exchange copies and deletes, so the item gets a new id there."""
+        self.remove(item)
+        item.id = new_item_id(self.mailbox_id)
+        item.folder = folder
+        item.created_seq = self.seq + 1
+        self.touch(item, now)
+        self.items.append(item)
+        return item
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of a folder's changes since a seq: what SyncFolderItems and GetEvents report."""
+
+    seq: int
+    kind: str  # Create | Update | Delete
+    item_id: str
+    item: CalendarItem | None  # None for Delete
+
+
+def changes_since(store: MailboxStore, folder: str, since: int) -> list[Change]:
+    """The folder's changes after `since`, one per item (its latest), oldest first. An item created and
+    removed after `since` never shows; one created before and removed after is a Delete."""
+    found = [
+        Change(item.modified_seq, "Create" if item.created_seq > since else "Update", item.id, item)
+        for item in store.in_folder(folder)
+        if item.modified_seq > since
+    ]
+    found += [
+        Change(tomb.deleted_seq, "Delete", tomb.id, None)
+        for tomb in store.tombstones
+        if tomb.folder == folder and tomb.deleted_seq > since and tomb.created_seq <= since
+    ]
+    return sorted(found, key=lambda change: change.seq)
+
+
+# --- identifiers ---------------------------------------------------------------------------------------
+
+
+def new_item_id(mailbox_id: str) -> str:
+    """An opaque base64 ItemId naming its mailbox (so an id of another mailbox is recognisably foreign)."""
+    raw = _ITEM_ID_TAG + uuid.UUID(mailbox_id).bytes + secrets.token_bytes(16)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def item_id_mailbox(item_id: str) -> str | None:
+    """The mailbox id inside an ItemId, or None when the id is malformed."""
+    raw = _b64(item_id)
+    if raw is None or len(raw) != 36 or not raw.startswith(_ITEM_ID_TAG):
+        return None
+    return str(uuid.UUID(bytes=raw[4:20]))
+
+
+def folder_id(mailbox_id: str, folder: str) -> str:
+    raw = _FOLDER_ID_TAG + uuid.UUID(mailbox_id).bytes + folder.encode("ascii")
+    return base64.b64encode(raw).decode("ascii")
+
+
+def parse_folder_id(value: str) -> tuple[str, str] | None:
+    """(mailbox id, distinguished folder name) of a lab FolderId, or None when malformed."""
+    raw = _b64(value)
+    if raw is None or len(raw) <= 20 or not raw.startswith(_FOLDER_ID_TAG):
+        return None
+    try:
+        return str(uuid.UUID(bytes=raw[4:20])), raw[20:].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
+def new_change_key() -> str:
+    # Exchange's change keys are base64 blobs that change with every save; only equality matters to clients.
+    return base64.b64encode(b"\x10\x00\x00\x00" + secrets.token_bytes(16)).decode("ascii")
+
+
+def is_change_key(value: str) -> bool:
+    raw = _b64(value)
+    return raw is not None and len(raw) > 0
+
+
+def new_uid() -> str:
+    return secrets.token_hex(56).upper()  # the length of Exchange's hex GlobalObjectId-based UIDs
+
+
+def new_subscription_id() -> str:
+    return base64.b64encode(b"\x1a\x00" + secrets.token_bytes(30)).decode("ascii")
+
+
+# --- sync states and watermarks ------------------------------------------------------------------------
+
+
+def encode_marker(store: MailboxStore, seq: int, folder: str | None = None) -> str:
+    """A SyncState (with its folder) or a Watermark: opaque base64 naming the store generation and a seq."""
+    payload = {"g": store.generation, "s": seq, **({"f": folder} if folder else {})}
+    return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode("utf-8")).decode("ascii")
+
+
+def decode_marker(store: MailboxStore, value: str, folder: str | None = None) -> int | None:
+    """The seq of a marker issued by this store (and for this folder), or None when it is not one."""
+    raw = _b64(value.strip())
+    if raw is None:
+        return None
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(payload, dict) or payload.get("g") != store.generation or payload.get("f") != folder:
+        return None
+    seq = payload.get("s")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= store.seq:
+        return None
+    return seq
+
+
+def _b64(value: str) -> bytes | None:
+    try:
+        return base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return None

@@ -1,0 +1,119 @@
+"""UpdateItem: SetItemField / AppendToItemField / DeleteItemField on calendar items, with ChangeKey checks.
+
+ConflictResolution (updateitem.md): NeverOverwrite fails with ErrorIrresolvableConflict when the ChangeKey sent is
+not the item's current one; AutoResolve and AlwaysOverwrite apply the change (the lab does not merge property by
+property: AutoResolve never conflicts, unverified). A ChangeKey is required for any update
+(ErrorChangeKeyRequiredForWriteOperations, responsecode.md). SendMeetingInvitationsOrCancellations other than
+SendToNone re-delivers the meeting (delivery.py).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from roomsops.lab.ews.common import Call, Operation, find_item, items_container, required
+from roomsops.lab.ews.create_item import check_times
+from roomsops.lab.ews.delivery import resolve_recipients, send
+from roomsops.lab.ews.errors import EwsError
+from roomsops.lab.ews.fields import BY_URI, apply_properties, parse_extended_path
+from roomsops.lab.ews.soap import M_NS, T_NS, Element, child, failure, local_name, m, success, t
+from roomsops.lab.ews.store import CALENDAR, CalendarItem, is_change_key
+
+CONFLICT_RESOLUTIONS = ("NeverOverwrite", "AutoResolve", "AlwaysOverwrite")
+SEND_UPDATES = (
+    "SendToNone",
+    "SendOnlyToAll",
+    "SendOnlyToChanged",
+    "SendToAllAndSaveCopy",
+    "SendToChangedAndSaveCopy",
+)
+
+
+def update_item(call: Call) -> list[Element]:
+    body = call.body
+    resolution = body.get("ConflictResolution", "AutoResolve")
+    if resolution not in CONFLICT_RESOLUTIONS:
+        raise EwsError.schema(f"'{resolution}' is not a valid ConflictResolution value")
+    sending = body.get("SendMeetingInvitationsOrCancellations")
+    messages = []
+    for change in required(body, M_NS, "ItemChanges"):
+        try:
+            item_id, change_key = _apply_change(call, change, resolution, sending)
+        except EwsError as error:
+            messages.append(failure("UpdateItem", error, items_container()))
+            continue
+        answered = t("CalendarItem", t("ItemId", Id=item_id, ChangeKey=change_key))
+        messages.append(
+            success("UpdateItem", items_container(answered), m("ConflictResults", t("Count", text="0")))
+        )
+    return messages
+
+
+def _apply_change(call: Call, change: Element, resolution: str, sending: str | None) -> tuple[str, str]:
+    """Apply one ItemChange; (ItemId, ChangeKey) of the updated item as the update left it."""
+    id_element = child(change, T_NS, "ItemId")
+    if id_element is None:
+        raise EwsError.schema("ItemChange needs an ItemId")
+    item = find_item(call, id_element)
+    change_key = id_element.get("ChangeKey")
+    if not change_key:
+        raise EwsError("ErrorChangeKeyRequiredForWriteOperations")
+    if not is_change_key(change_key):
+        raise EwsError("ErrorInvalidChangeKey")
+    if change_key != item.change_key and resolution == "NeverOverwrite":
+        raise EwsError("ErrorIrresolvableConflict")
+    if sending is None and item.is_meeting:
+        raise EwsError("ErrorSendMeetingInvitationsRequired")
+    if sending is not None and sending not in SEND_UPDATES:
+        raise EwsError.schema(f"'{sending}' is not a valid SendMeetingInvitationsOrCancellations value")
+    if item.folder != CALENDAR:
+        raise EwsError("ErrorInvalidOperation", "The lab updates items of the calendar folder only.")
+    # Changes go to a copy first: an invalid update of one item must leave it untouched (others still apply).
+    updated = copy.deepcopy(item)
+    for update in required(change, T_NS, "Updates"):
+        _apply_update(updated, update)
+    check_times(updated)
+    updated.is_meeting = updated.is_meeting or bool(updated.attendees())
+    resolve_recipients(call.state, updated)
+    store = call.store
+    store.items[store.items.index(item)] = updated
+    store.touch(updated, call.now)
+    answered = (updated.id, updated.change_key)
+    if sending not in (None, "SendToNone") and updated.is_organizer and updated.attendees():
+        updated.sequence += 1
+        send(call.state, call.mailbox, updated, call.now)
+    # The answer carries the ChangeKey of the update itself; responses recorded afterwards make it stale.
+    return answered
+
+
+def _apply_update(item: CalendarItem, update: Element) -> None:
+    kind = local_name(update.tag)
+    path = next(
+        (e for e in update if local_name(e.tag) in ("FieldURI", "ExtendedFieldURI", "IndexedFieldURI")), None
+    )
+    if path is None:
+        raise EwsError.schema(f"{kind} needs a property path")
+    if kind == "DeleteItemField":
+        _delete_field(item, path)
+        return
+    source = child(update, T_NS, "CalendarItem")
+    if source is None:
+        raise EwsError("ErrorUpdatePropertyMismatch", "The lab updates calendar items only.")
+    if kind not in ("SetItemField", "AppendToItemField"):
+        raise EwsError.schema(f"'{kind}' is not an item change")
+    apply_properties(item, source, append=kind == "AppendToItemField")
+
+
+def _delete_field(item: CalendarItem, path: Element) -> None:
+    kind = local_name(path.tag)
+    if kind == "ExtendedFieldURI":
+        wanted = parse_extended_path(path).path()
+        item.extended = [p for p in item.extended if p.path() != wanted]
+        return
+    f = BY_URI.get(path.get("FieldURI", "")) if kind == "FieldURI" else None
+    if f is None or f.reset is None:
+        raise EwsError("ErrorInvalidPropertyDelete", values={"FieldURI": path.get("FieldURI", "")})
+    f.reset(item)
+
+
+OPERATION = Operation("UpdateItem", update_item, writes=True)
