@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from roomsops import __version__
 from roomsops.errors import InputError, OperationFailed
 from roomsops.exo import Batch, CmdletFailure, ExchangeSession
+
+if TYPE_CHECKING:
+    from roomsops.diagnose import Probe
 from roomsops.logs import AuditLog
 from roomsops.results import Result
 from roomsops.templates import render
@@ -124,6 +127,12 @@ class AccessTest:
     access_check_result: str  # Granted | Denied | NotFound
     expected: str | None = None
     detail: str = ""
+    live: str | None = None  # what an EWS probe saw: Granted, Denied or the probe's outcome
+
+    @property
+    def lagging(self) -> bool:
+        """Test-ApplicationAccessPolicy and EWS disagree: the policy has not propagated yet."""
+        return self.live in {"Granted", "Denied"} and self.live != self.access_check_result
 
     @property
     def matches(self) -> bool:
@@ -246,10 +255,29 @@ def _test_access_resolved(
     return [tests[a] for a in mailboxes]
 
 
+def with_live(test: AccessTest, probe: Probe) -> AccessTest:
+    """An access test with what EWS really does for the mailbox right now."""
+    if probe.outcome in {"accessible", "alias"}:
+        live = "Granted"
+    elif probe.outcome in {"denied_by_policy", "impersonation_denied"}:
+        live = "Denied"
+    else:
+        live = probe.outcome
+    return replace(test, live=live)
+
+
 @dataclass(frozen=True)
 class PolicyTestResult(Result):
     app_id: str
     tests: tuple[AccessTest, ...]
+    live: bool = False
+
+    @property
+    def notes_for_lag(self) -> tuple[str, ...]:
+        lagging = [t.mailbox for t in self.tests if t.lagging]
+        if not lagging:
+            return ()
+        return (f"EWS does not reflect the policy yet for {', '.join(lagging)}: {PROPAGATION_NOTICE}",)
 
     @property
     def ok(self) -> bool:
@@ -257,12 +285,14 @@ class PolicyTestResult(Result):
 
     def lines(self) -> list[str]:
         width = max((len(t.mailbox) for t in self.tests), default=7)
-        out = [f"{'Mailbox'.ljust(width)}  {'AppId'.ljust(36)}  AccessCheckResult"]
+        header = f"{'Mailbox'.ljust(width)}  {'AppId'.ljust(36)}  AccessCheckResult"
+        out = [header + ("  EWS now" if self.live else "")]
         for t in self.tests:
             mark = "" if t.matches else f"  (expected {t.expected})"
             detail = f"  {t.detail}" if t.access_check_result == "NotFound" and t.detail else ""
+            live = f"  {t.live}" if self.live else ""
             out.append(
-                f"{t.mailbox.ljust(width)}  {t.app_id.ljust(36)}  {t.access_check_result}{mark}{detail}"
+                f"{t.mailbox.ljust(width)}  {t.app_id.ljust(36)}  {t.access_check_result}{live}{mark}{detail}"
             )
         return out
 

@@ -142,12 +142,10 @@ def cli(
 
 
 def _register() -> None:
-    from roomsops.cli import auth, config, lab, policy
+    from roomsops.cli import auth, config, doctor, ews, lab, policy, sync
 
-    cli.add_command(config.config)
-    cli.add_command(auth.auth)
-    cli.add_command(policy.policy)
-    cli.add_command(lab.lab)
+    for group in (config.config, auth.auth, policy.policy, sync.sync, ews.ews, doctor.doctor, lab.lab):
+        cli.add_command(group)
 
 
 _register()

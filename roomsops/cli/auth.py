@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
+from dataclasses import replace
 
 import click
 
 from roomsops import auth as service
 from roomsops.cli.context import AppContext
+from roomsops.policy import validate_address
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -18,10 +19,17 @@ def auth() -> None:
 
 
 @auth.command("test")
+@click.option(
+    "--mailbox", metavar="EMAIL", help="Also probe this mailbox's calendar over EWS through impersonation."
+)
 @pass_app
-def test_cmd(app: AppContext) -> int:
+def test_cmd(app: AppContext, mailbox: str | None) -> int:
     """Acquire an app-only token for EWS and show tenant, app, credential, expiry and roles."""
-    settings = app.settings
-    credentials = service.credentials_from_app_settings(app.app_settings_path, settings, os.environ)
-    provider = service.TokenProvider(credentials, settings)
-    return app.emit(service.auth_test(provider, settings.policy.engine))
+    address = validate_address(mailbox) if mailbox else None
+    result = service.auth_test(app.token_provider, app.settings.policy.engine)
+    if address is not None:
+        from roomsops import diagnose
+
+        check = diagnose.probe(app.ews, address).check(f"mailbox {address}")
+        result = replace(result, checks=(*result.checks, check))
+    return app.emit(result)

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from roomsops.auth import TokenProvider, credentials_from_app_settings
 from roomsops.errors import ConfirmationRequired
 from roomsops.logs import AuditLog, setup_logging
 from roomsops.results import Output, Result
 from roomsops.settings import Settings, app_settings_path, load_settings
+
+if TYPE_CHECKING:
+    from roomsops.ews import EwsClient
 
 
 class AppContext:
@@ -38,6 +44,18 @@ class AppContext:
     def audit(self) -> AuditLog:
         audit = self.settings.log.audit
         return AuditLog(self.settings.resolve_path(audit) if audit else None)
+
+    @cached_property
+    def token_provider(self) -> TokenProvider:
+        """The sync app's msal token provider (credentials from RoomsAppSettings.config), one per run."""
+        credentials = credentials_from_app_settings(self.app_settings_path, self.settings, os.environ)
+        return TokenProvider(credentials, self.settings)
+
+    @cached_property
+    def ews(self) -> EwsClient:
+        from roomsops.ews import EwsClient  # exchangelib loads only for commands that use EWS
+
+        return EwsClient(self.settings, self.token_provider)
 
     @property
     def app_settings_path(self) -> Path:

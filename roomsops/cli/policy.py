@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -18,7 +19,7 @@ from roomsops.errors import InputError
 pass_app = click.make_pass_decorator(AppContext)
 
 
-def _sync_app_id(app: AppContext, given: str | None) -> str:
+def sync_app_id(app: AppContext, given: str | None) -> str:
     """--app-id, else ExchangeAppId from RoomsAppSettings.config."""
     if given:
         return normalize_guid(given, "app id").value
@@ -31,12 +32,14 @@ def _sync_app_id(app: AppContext, given: str | None) -> str:
     return normalize_guid(value, "app id").value
 
 
-def _session(app: AppContext, sync_app_id: str) -> AbstractContextManager[exo.ExchangeSession]:
+def open_admin_session(
+    app: AppContext, sync_app: str, check_least_privilege: bool = True
+) -> AbstractContextManager[exo.ExchangeSession]:
     settings = app.settings
-    if (
+    if check_least_privilege and (
         settings.exo.app_id
         and settings.exo.auth != "device-code"
-        and settings.exo.app_id.casefold() == sync_app_id.casefold()
+        and settings.exo.app_id.casefold() == sync_app.casefold()
     ):
         raise InputError(
             "exo.app_id is the sync app's id: the admin connection must use its own app",
@@ -109,7 +112,7 @@ def restrict_cmd(
     if not listed:
         raise InputError("no members given", "pass --member EMAIL (repeatable) or --members-file FILE")
     request = service.RestrictRequest(
-        app_id=_sync_app_id(app, app_id),
+        app_id=sync_app_id(app, app_id),
         group=service.validate_group(group or app.settings.policy.group),
         members=tuple(service.unique(listed)),
         access_right=access_right,
@@ -125,7 +128,7 @@ def restrict_cmd(
         click.echo(service.runbook(request, admin_upn), nl=False)
         return 0
     notes: list[str] = []
-    with _session(app, request.app_id) as session:
+    with open_admin_session(app, request.app_id) as session:
         result = service.restrict(session, request, lambda q: app.confirm(q, yes), app.audit, notes)
     return app.emit(result)
 
@@ -136,16 +139,24 @@ def restrict_cmd(
 @click.option(
     "--expect", type=click.Choice(["Granted", "Denied"]), help="Exit 1 unless every mailbox has this result."
 )
+@click.option("--live", is_flag=True, help="Also probe each mailbox over EWS: is the result in effect yet?")
 @pass_app
-def test_cmd(app: AppContext, mailboxes: tuple[str, ...], app_id: str | None, expect: str | None) -> int:
+def test_cmd(
+    app: AppContext, mailboxes: tuple[str, ...], app_id: str | None, expect: str | None, live: bool
+) -> int:
     """Show AccessCheckResult of Test-ApplicationAccessPolicy for each MAILBOX."""
     addresses = service.unique(service.validate_address(m) for m in mailboxes)
-    sync_app = _sync_app_id(app, app_id)
-    with _session(app, sync_app) as session:
+    sync_app = sync_app_id(app, app_id)
+    with open_admin_session(app, sync_app) as session:
         tests = service.test_access(
             session, sync_app, addresses, {a: expect for a in addresses} if expect else None
         )
-    return app.emit(service.PolicyTestResult(app_id=sync_app, tests=tuple(tests)))
+    if live:
+        from roomsops import diagnose
+
+        tests = [service.with_live(t, diagnose.probe(app.ews, t.mailbox)) for t in tests]
+    result = service.PolicyTestResult(app_id=sync_app, tests=tuple(tests), live=live)
+    return app.emit(replace(result, notes=result.notes_for_lag))
 
 
 @policy.command("list")
@@ -154,7 +165,7 @@ def test_cmd(app: AppContext, mailboxes: tuple[str, ...], app_id: str | None, ex
 def list_cmd(app: AppContext, app_id: str | None) -> int:
     """List the application access policies of the tenant."""
     wanted = normalize_guid(app_id, "app id").value if app_id else None
-    with _session(app, wanted or "") as session:
+    with open_admin_session(app, wanted or "") as session:
         return app.emit(service.list_policies(session, wanted))
 
 
@@ -165,8 +176,8 @@ def list_cmd(app: AppContext, app_id: str | None) -> int:
 @pass_app
 def remove_cmd(app: AppContext, group: str, app_id: str | None, yes: bool) -> int:
     """Remove the application access policy of the app for GROUP (the group stays)."""
-    sync_app = _sync_app_id(app, app_id)
-    with _session(app, sync_app) as session:
+    sync_app = sync_app_id(app, app_id)
+    with open_admin_session(app, sync_app) as session:
         result = service.remove(
             session, sync_app, service.validate_group(group), lambda q: app.confirm(q, yes), app.audit
         )

@@ -1,0 +1,46 @@
+"""`roomsops doctor`: every check an admin would run, one line each."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from roomsops import config as appconfig
+from roomsops import diagnose
+from roomsops.auth import TokenProvider
+from roomsops.cli.context import AppContext
+from roomsops.cli.policy import open_admin_session, sync_app_id
+from roomsops.errors import RoomsopsError
+from roomsops.policy import validate_address
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@click.command()
+@click.option("--mailbox", metavar="EMAIL", help="The mailbox to probe over EWS.")
+@pass_app
+def doctor(app: AppContext, mailbox: str | None) -> int:
+    """Check config, token, WinRM and Exchange, admin app ≠ sync app, EWS readiness and a mailbox probe."""
+    address = validate_address(mailbox) if mailbox else None
+    config_report = appconfig.check(app.app_settings_path, app.settings)
+    provider: TokenProvider | None = None
+    provider_error: RoomsopsError | None = None
+    app_id: str | None = None
+    try:
+        app_id = sync_app_id(app, None)
+        provider = app.token_provider
+    except RoomsopsError as exc:
+        provider_error = exc
+    report = diagnose.doctor(
+        config_report,
+        provider,
+        provider_error,
+        app_id,
+        app.settings,
+        lambda: open_admin_session(app, "", check_least_privilege=False),
+        lambda: app.ews,
+        address,
+        date.today(),
+    )
+    return app.emit(report)
