@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from roomsops.lab.context import LabContext
+from roomsops.lab.ews import outlook
 from roomsops.lab.faults import FaultError
 from roomsops.lab.tenant import MailboxConflict
 from roomsops.lab.token import DeviceFlows
@@ -93,6 +94,18 @@ class AdminApi(LabHandler):
             ("GET", re.compile(r"^/lab/mailboxes$"), self._mailboxes),
             ("POST", re.compile(r"^/lab/mailboxes$"), self._add_mailbox),
             ("GET", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar$"), self._calendar),
+            ("POST", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar$"), self._create_calendar_item),
+            # EWS item ids are base64 and may hold "/": the id is the rest of the path.
+            (
+                "PATCH",
+                re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar/(?P<item_id>.+)$"),
+                self._edit_calendar_item,
+            ),
+            (
+                "DELETE",
+                re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar/(?P<item_id>.+)$"),
+                self._delete_calendar_item,
+            ),
             ("GET", re.compile(r"^/lab/requests$"), self._requests),
             ("POST", re.compile(r"^/lab/requests/reset$"), self._reset_requests),
             ("GET", re.compile(r"^/lab/faults$"), self._faults),
@@ -178,14 +191,26 @@ class AdminApi(LabHandler):
         return Response.json(201, asdict(mailbox))
 
     def _calendar(self, request: Request, match: re.Match[str]) -> Response:
-        address = match["email"]
-        with self.ctx.tenant.read() as state:
-            mailbox = state.find_mailbox(address)
-            if mailbox is None:
-                raise ApiError(404, "mailbox_not_found", f"no mailbox has the address {address}")
-            items = json.loads(json.dumps(state.calendars.get(mailbox.id, [])))
-            primary = mailbox.primary_smtp
-        return Response.json(200, {"mailbox": primary, "items": items})
+        folder = request.query.get("folder", ["calendar"])[0]
+        return _calendar_edit(lambda: outlook.calendar_json(self.ctx.tenant, match["email"], folder), 200)
+
+    def _create_calendar_item(self, request: Request, match: re.Match[str]) -> Response:
+        body = _json_object(request)
+        return _calendar_edit(lambda: outlook.create(self.ctx.tenant, match["email"], body), 201)
+
+    def _edit_calendar_item(self, request: Request, match: re.Match[str]) -> Response:
+        body = _json_object(request)
+        return _calendar_edit(
+            lambda: outlook.update(self.ctx.tenant, match["email"], match["item_id"], body), 200
+        )
+
+    def _delete_calendar_item(self, request: Request, match: re.Match[str]) -> Response:
+        mode = request.query.get("mode", ["MoveToDeletedItems"])[0]
+        cancellations = request.query.get("cancel", ["true"])[0].lower() != "false"
+        return _calendar_edit(
+            lambda: outlook.delete(self.ctx.tenant, match["email"], match["item_id"], mode, cancellations),
+            200,
+        )
 
     def _requests(self, request: Request, match: re.Match[str]) -> Response:
         return Response.json(200, self.ctx.counter.snapshot())
@@ -306,6 +331,24 @@ class AdminApi(LabHandler):
             "device_code_approval": approval,
             "expired_tls": options.expired_tls,
         }
+
+
+def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = request.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "the body must be a JSON object")
+    return body
+
+
+def _calendar_edit(action: Callable[[], dict[str, Any]], status: int) -> Response:
+    """Run a calendar read or Outlook-style edit (roomsops.lab.ews.outlook), its refusals as API errors."""
+    try:
+        return Response.json(status, action())
+    except outlook.EditError as exc:
+        raise ApiError(exc.status, exc.code, str(exc)) from None
 
 
 def _error(status: int, code: str, message: str, headers: Sequence[tuple[str, str]] = ()) -> Response:

@@ -13,7 +13,7 @@ import tomli_w
 
 from roomsops.lab.context import LabContext
 from roomsops.lab.pki import write_private, write_public
-from roomsops.lab.tenant import TenantState
+from roomsops.lab.tenant import ROOMS_SERVICE_ACCOUNT, TenantState
 
 SETTINGS_FILE = "roomsops.toml"
 APP_SETTINGS_FILE = "RoomsAppSettings.config"
@@ -137,6 +137,11 @@ def lab_info(ctx: LabContext, state: TenantState) -> dict[str, Any]:
             "password": state.management_host.winrm_password,
         },
         "admin_user": {"upn": state.admin_user.upn, "password": state.admin_user.password},
+        # The WinRM host: the ROOMS service account is what rooms.service_account should name.
+        "management_host": {
+            "rooms_service_account": ROOMS_SERVICE_ACCOUNT,
+            "certificate_store": "Cert:\\LocalMachine\\My",
+        },
         "mailboxes": [
             {
                 "email": m.primary_smtp,

@@ -5,6 +5,7 @@ TLS is negotiated in each connection's own thread, so a slow or refusing client 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import socket
 import ssl
@@ -106,6 +107,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server_version = "roomsops-lab"
     sys_version = ""
     timeout = IDLE_TIMEOUT
+    connection_id = 0  # set per connection in setup(); a request carries it (per-connection auth state)
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection_id = next(self.server.connection_ids)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
@@ -135,7 +141,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._write(Response.json(exc.status, {"error": {"code": "bad_request", "message": str(exc)}}))
             return
-        request = Request.build(self.command, self.path, self.headers.items(), body, self.client_address[:2])
+        request = Request.build(
+            self.command, self.path, self.headers.items(), body, self.client_address[:2], self.connection_id
+        )
         outcome = self.server.dispatcher.dispatch(request)
         if isinstance(outcome, _Drop):
             self.close_connection = True
@@ -204,6 +212,8 @@ class LabHTTPServer(ThreadingHTTPServer):
         self._open_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        # Numbers connections for per-connection state (NTLM); next() on a count is atomic in CPython.
+        self.connection_ids = itertools.count(1)
         super().__init__((LOOPBACK, port), _RequestHandler)
 
     @property

@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar, get_type_hints
 
 from cryptography import x509
 
+from roomsops.lab.ews.store import MailboxStore
 from roomsops.lab.pki import certificate_pem, sha1_thumbprint, sha256_thumbprint, write_private
 
 DOMAIN = "roomslab.onmicrosoft.com"
@@ -98,6 +99,8 @@ class ManagementHost:
 
     winrm_username: str
     winrm_password: str = field(repr=False)
+    # Cert:\LocalMachine\My (item shape: roomsops.lab.certstore); None until seeded from the apps' certificates.
+    certificates: list[JsonObject] | None = None
 
 
 @dataclass
@@ -157,8 +160,9 @@ class TenantState:
     groups: list[JsonObject] = field(default_factory=list)
     application_access_policies: list[JsonObject] = field(default_factory=list)
     rbac: RbacState = field(default_factory=RbacState)
-    calendars: dict[str, list[JsonObject]] = field(default_factory=dict)  # mailbox id -> items
-    sync_states: dict[str, JsonObject] = field(default_factory=dict)
+    # EWS by mailbox id: calendar items, change log, pull subscriptions. Sync states and watermarks are tokens
+    # checked against a store's generation, so a reset (new stores) invalidates them (roomsops.lab.ews.store).
+    calendars: dict[str, MailboxStore] = field(default_factory=dict)
     organization: OrganizationConfig = field(default_factory=OrganizationConfig)
     flags: LabFlags = field(default_factory=LabFlags)
     next_rid: int = 1100
@@ -210,6 +214,8 @@ class Tenant:
                 cert = app_certificates.get(app.credential_name)
                 if cert is not None:
                     register_certificate(app, cert)
+            if s.management_host.certificates is None:
+                s.management_host.certificates = _host_certificates(s.apps)
         return tenant
 
     @property
@@ -378,10 +384,38 @@ def seed_state(
         admin_user=copy.deepcopy(admin_user),
         management_host=copy.deepcopy(management_host),
     )
+    state.management_host.certificates = _host_certificates(seeded_apps)
     for rid, (alias, display_name, kind, extra) in enumerate(_SEED_MAILBOXES, start=1001):
         aliases = [f"{local}@{DOMAIN}" for local in extra]
         state.mailboxes.append(_mailbox(state, f"{alias}@{DOMAIN}", display_name, kind, aliases, rid))
     return state
+
+
+#: The ROOMS service's account on the management host; `rooms.service_account` in the lab's roomsops.toml.
+ROOMS_SERVICE_ACCOUNT = "LAB\\svc-rooms"
+_KEY_READERS = {"rooms": ["NT AUTHORITY\\SYSTEM", "BUILTIN\\Administrators", ROOMS_SERVICE_ACCOUNT]}
+
+
+def _host_certificates(apps: list[AppRegistration]) -> list[JsonObject] | None:
+    """The seed Cert:\\LocalMachine\\My: each app's current certificate with its private key (None: none yet)."""
+    if not any(app.certificates for app in apps):
+        return None  # a new tenant registers its certificates after seeding; Tenant.open seeds the store then
+    store = []
+    for app in apps:
+        for cert in app.certificates[-1:]:  # the current one (renewals append)
+            store.append(
+                {
+                    "thumbprint": cert.thumbprint_sha1.upper(),
+                    "subject": cert.display_name,
+                    "issuer": cert.display_name,  # self-signed
+                    "not_before": cert.start,
+                    "not_after": cert.end,
+                    "has_private_key": True,
+                    "key_readers": list(_KEY_READERS.get(app.key, _KEY_READERS["rooms"][:2])),
+                    "friendly_name": app.display_name,
+                }
+            )
+    return store
 
 
 def register_certificate(app: AppRegistration, cert: x509.Certificate) -> None:

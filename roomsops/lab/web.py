@@ -25,6 +25,8 @@ class Request:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     client: tuple[str, int]
+    # Which TCP connection carried the request (unique per server): NTLM authenticates a connection, not a request.
+    connection: int = 0
 
     @classmethod
     def build(
@@ -34,6 +36,7 @@ class Request:
         headers: Iterable[tuple[str, str]],
         body: bytes,
         client: tuple[str, int],
+        connection: int = 0,
     ) -> Request:
         split = urllib.parse.urlsplit(target)
         return cls(
@@ -44,6 +47,7 @@ class Request:
             headers=tuple(headers),
             body=body,
             client=client,
+            connection=connection,
         )
 
     def header(self, name: str, default: str | None = None) -> str | None:
