@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -196,9 +197,11 @@ def _wsman(settings: Settings, password: str | None) -> WSMan:
             "use negotiate, kerberos, ntlm, credssp, basic or certificate",
         )
     if ps.auth == "basic" and not ps.ssl:
-        raise InputError(
-            "Basic authentication without TLS would send the password in clear text",
-            "set powershell.ssl = true (WinRM over HTTPS, port 5986)",
+        # Refused before any packet is sent: the connection itself would be the leak.
+        raise ConnectError(
+            "refusing Basic authentication over plain HTTP: it would send the password in clear text",
+            "set powershell.ssl = true (WinRM over HTTPS, port 5986), or use negotiate/kerberos",
+            code="insecure_transport",
         )
     cert_validation: bool | str = True
     if ps.ssl and ps.ca_bundle:
@@ -421,27 +424,37 @@ def open_exchange(
         for name, value in plan.params.items():
             ps.add_parameter(name, value)
         ps.add_parameter("ShowBanner", False)
-        batch = session._invoke(ps, ["Import-Module", "Connect-ExchangeOnline"])
-        if batch.failures:
-            first = batch.failures[0]
-            remedy = {
-                "app-certificate": f"the certificate is looked up in the certificate store of the management "
-                f"host {settings.powershell.host}; import it there with its private key and "
-                "register it on the admin app",
-                "app-token": "the admin app needs Exchange.ManageAsApp (admin consent) and an Exchange "
-                "administrator role",
-                "device-code": "sign in with an Exchange administrator account",
-            }[plan.mode]
-            raise ConnectError(f"Connect-ExchangeOnline failed: {first.message}", remedy, code="exo_connect")
-        session.connected = True
+        connected = False
         try:
+            batch = session._invoke(ps, ["Import-Module", "Connect-ExchangeOnline"])
+            if batch.failures:
+                raise ConnectError(
+                    f"Connect-ExchangeOnline failed: {batch.failures[0].message}",
+                    _CONNECT_REMEDIES[plan.mode].format(host=settings.powershell.host),
+                    code="exo_connect",
+                )
+            connected = session.connected = True
             yield session
         finally:
-            try:
-                session.run("Disconnect-ExchangeOnline", {"Confirm": False})
-            except (CmdletError, ConnectError) as exc:
-                log.warning("Disconnect-ExchangeOnline failed: %s", exc.message)
-            session.connected = False
+            # Also after Ctrl-C during the connect itself: the module may be connected on the host.
+            if connected or sys.exc_info()[0] is KeyboardInterrupt:
+                _disconnect(session)
+
+
+_CONNECT_REMEDIES = {
+    "app-certificate": "the certificate is looked up in the certificate store of the management host {host}; "
+    "import it there with its private key and register it on the admin app",
+    "app-token": "the admin app needs Exchange.ManageAsApp (admin consent) and an Exchange administrator role",
+    "device-code": "sign in with an Exchange administrator account",
+}
+
+
+def _disconnect(session: ExchangeSession) -> None:
+    try:
+        session.run("Disconnect-ExchangeOnline", {"Confirm": False})
+    except (CmdletError, ConnectError) as exc:
+        log.warning("Disconnect-ExchangeOnline failed: %s", exc.message)
+    session.connected = False
 
 
 @dataclass(frozen=True)
@@ -457,6 +470,18 @@ class HostCertificate:
     account: str
 
 
+def _datetime(value: Any) -> datetime | None:
+    """A deserialized DateTime: pypsrp gives datetime objects or ISO text, depending on the serializer."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
 def host_certificate(session: ExchangeSession, thumbprint: str, account: str) -> HostCertificate:
     out = session.run_script(key_access_script(), {"Thumbprint": thumbprint, "Account": account})
     if not out:
@@ -467,7 +492,7 @@ def host_certificate(session: ExchangeSession, thumbprint: str, account: str) ->
         found=bool(row.get("Found")),
         thumbprint=str(row.get("Thumbprint") or thumbprint),
         subject=row.get("Subject"),
-        not_after=not_after if isinstance(not_after, datetime) else None,
+        not_after=_datetime(not_after),
         has_private_key=bool(row.get("HasPrivateKey")),
         key_readable=row.get("KeyReadable"),
         account=account,

@@ -48,9 +48,10 @@ class RoomsopsGroup(click.Group):
             )
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
-        except click.Abort:
-            out.error(InputError("aborted", code="aborted"))
-            sys.exit(ExitCode.BAD_INPUT)
+        except (click.Abort, KeyboardInterrupt):
+            # click turns Ctrl-C into Abort; what was open has been closed on the way out.
+            out.error(InputError("interrupted", "nothing more was done after Ctrl-C", code="interrupted"))
+            sys.exit(130)
         except click.UsageError as exc:
             usage = InputError(exc.format_message(), _usage_remedy(exc), code="usage")
             out.error(usage)
@@ -63,9 +64,6 @@ class RoomsopsGroup(click.Group):
                 sys.stderr.write(mask(traceback.format_exc()))
             out.error(exc)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            out.error(InputError("interrupted", code="interrupted"))
-            sys.exit(130)
         except Exception as exc:  # an unexpected failure still gets one line and exit 1
             if debug:
                 sys.stderr.write(mask(traceback.format_exc()))

@@ -52,6 +52,7 @@ def roomsops_settings(ctx: LabContext, state: TenantState) -> dict[str, Any]:
             "app_settings": str(directory / APP_SETTINGS_FILE),
             "database": f"sqlite:///{directory / 'rooms.db'}",
             "time_zone": "Europe/Zurich",
+            "service_account": ROOMS_SERVICE_ACCOUNT,
         },
         "auth": {"certificate_file": str(ctx.pki.apps["rooms"].pem_file)},
         "powershell": {

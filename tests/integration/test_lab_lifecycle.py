@@ -61,6 +61,7 @@ def test_generated_files_point_at_the_lab(lab: LabHelper) -> None:
         "app_settings": f"{d}/RoomsAppSettings.config",
         "database": f"sqlite:///{d}/rooms.db",
         "time_zone": "Europe/Zurich",
+        "service_account": "LAB\\svc-rooms",
     }
     assert settings["auth"] == {"certificate_file": f"{d}/apps/rooms.pem"}
     assert settings["powershell"] == {
