@@ -8,14 +8,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from roomsops import exo
-from roomsops.errors import ConnectError
 from roomsops.settings import Settings, load_settings
 from tests.conftest import Invoke
 
@@ -258,7 +256,7 @@ def test_ctrl_c_during_a_pipeline_still_disconnects_and_closes(
             time.sleep(0.05)
         time.sleep(0.2)  # inside the next pipeline
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
+        _out, err = process.communicate(timeout=30)
     finally:
         fresh_lab.settings(latency_ms=0)
         if process.poll() is None:
