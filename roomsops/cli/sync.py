@@ -2,18 +2,93 @@
 
 from __future__ import annotations
 
+import hashlib
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
 import click
 
-from roomsops import diagnose
+from roomsops import diagnose, rooms
 from roomsops.cli.context import AppContext
+from roomsops.errors import InputError
 from roomsops.policy import validate_address
+from roomsops.settings import Settings
 
 pass_app = click.make_pass_decorator(AppContext)
 
 
-@click.group()
-def sync() -> None:
-    """The booking ⇄ calendar sync over EWS and its diagnostics."""
+def lock_path(settings: Settings) -> Path:
+    """Beside an SQLite database; for a server database, one per URL in the temp folder."""
+    url = rooms.database_url(settings)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database + ".sync.lock")
+    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"roomsops-sync-{digest}.lock"
+
+
+def summary_path(settings: Settings) -> Path:
+    if settings.sync.summary_file:
+        return settings.resolve_path(settings.sync.summary_file)
+    return lock_path(settings).with_name("roomsops-last-sync.json")
+
+
+@click.group(invoke_without_command=True)
+@click.option("--person", "persons", multiple=True, metavar="EMAIL", help="Only these persons (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Read both sides and show what would change; change nothing.")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 32), help="Mailboxes in parallel (default: sync.concurrency)."
+)
+@click.pass_context
+def sync(ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrency: int | None) -> int | None:
+    """One bidirectional pass for every person with sync mode O365 or O365Pull (or a subcommand)."""
+    if ctx.invoked_subcommand is not None:
+        if persons or dry_run or concurrency:
+            raise InputError(
+                "--person, --dry-run and --concurrency belong to the sync pass itself",
+                f"see 'roomsops sync {ctx.invoked_subcommand} --help'",
+            )
+        return None
+    app = ctx.find_object(AppContext)
+    assert app is not None
+    from roomsops.sync.ews_backend import EwsCalendar
+    from roomsops.sync.lock import run_lock
+    from roomsops.sync.run import sync_pass, write_summary
+    from roomsops.timeutil import machine_zone_name
+
+    settings = app.settings
+    wanted = [validate_address(p) for p in persons]
+    with run_lock(lock_path(settings)), rooms.open_database(settings) as store:
+        backend = EwsCalendar(
+            app.ews, settings.rooms.time_zone or machine_zone_name(), settings.sync.send_invitations
+        )
+        progress = _progress(app)
+        result = sync_pass(
+            store,
+            backend,
+            settings,
+            app.audit,
+            wanted,
+            dry_run,
+            concurrency or settings.sync.concurrency,
+            progress,
+        )
+        if not dry_run:
+            write_summary(summary_path(settings), result)
+    return app.emit(result)
+
+
+def _progress(app: AppContext) -> Callable[[str], None] | None:
+    """One dot per mailbox on a terminal's stderr (never with --json or when stderr is not a TTY)."""
+    if app.json_mode or not sys.stderr.isatty():
+        return None
+
+    def tick(mailbox: str) -> None:
+        sys.stderr.write(".")
+        sys.stderr.flush()
+
+    return tick
 
 
 @sync.command("test")

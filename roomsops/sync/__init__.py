@@ -1,0 +1,1 @@
+"""The booking ⇄ calendar sync: reconciliation (engine) over a small calendar interface (backend)."""
