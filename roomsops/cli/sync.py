@@ -99,3 +99,24 @@ def test_cmd(app: AppContext, email: str) -> int:
     address = validate_address(email)
     report = diagnose.sync_test(app.settings, app.token_provider, lambda: app.ews, address)
     return app.emit(report)
+
+
+@sync.command("purge")
+@click.option("--person", required=True, metavar="EMAIL", help="The person leaving the sync.")
+@click.option("--dry-run", is_flag=True, help="List the meetings; remove nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
+@pass_app
+def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
+    """Remove the meetings this installation created in PERSON's calendar."""
+    from roomsops.sync.ews_backend import EwsCalendar
+    from roomsops.sync.run import purge
+    from roomsops.timeutil import machine_zone_name
+
+    address = validate_address(person)
+    settings = app.settings
+    with rooms.open_database(settings) as store:
+        backend = EwsCalendar(
+            app.ews, settings.rooms.time_zone or machine_zone_name(), settings.sync.send_invitations
+        )
+        result = purge(store, backend, address, app.audit, lambda q: app.confirm(q, yes), dry_run)
+    return app.emit(result)

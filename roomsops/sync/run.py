@@ -14,7 +14,7 @@ from pathlib import Path
 from roomsops.logs import AuditLog
 from roomsops.results import Result
 from roomsops.settings import Settings
-from roomsops.store import Store, now_utc
+from roomsops.store import MailboxSyncState, Store, now_utc
 from roomsops.store import queries as q
 from roomsops.sync.backend import CalendarBackend
 from roomsops.sync.engine import MailboxReport, MailboxSync, PassContext
@@ -129,3 +129,54 @@ def sync_pass(
         mailboxes=tuple(reports),
         not_handled=tuple(not_handled),
     )
+
+
+@dataclass(frozen=True)
+class PurgeResult(Result):
+    mailbox: str
+    dry_run: bool
+    removed: tuple[str, ...]  # subjects of the meetings removed (or to be removed)
+
+    def lines(self) -> list[str]:
+        verb = "would remove" if self.dry_run else "removed"
+        if not self.removed:
+            return [f"{self.mailbox}: no meetings of this installation"]
+        return [f"{self.mailbox}: {verb} {len(self.removed)} meeting(s)"] + [f"  {s}" for s in self.removed]
+
+
+def purge(
+    store: Store,
+    backend: CalendarBackend,
+    mailbox: str,
+    audit: AuditLog,
+    confirm: Callable[[str], None],
+    dry_run: bool = False,
+) -> PurgeResult:
+    """Remove the meetings this installation created in `mailbox` (a person leaving the sync)."""
+    with store.write() as conn:
+        installation = q.installation_id(conn)
+    meetings = [
+        m
+        for m in backend.find_tagged(mailbox, installation)
+        if m.organizer in (None, mailbox.lower()) and not m.is_cancelled
+    ]
+    subjects = tuple(m.fields.subject if m.fields else m.item_id for m in meetings)
+    if dry_run or not meetings:
+        return PurgeResult(mailbox=mailbox, dry_run=dry_run, removed=subjects)
+    confirm(f"Cancel {len(meetings)} meeting(s) roomsops created in {mailbox}?")
+    for meeting in meetings:
+        backend.cancel(mailbox, meeting)
+        audit.record(
+            "ews:CancelCalendarItem",
+            mailbox,
+            {"item_id": meeting.item_id, "booking": meeting.booking_id},
+            "purged",
+        )
+        if (meeting.booking_id or "").isdigit():
+            with store.write() as conn:
+                q.delete_booking_sync(conn, int(meeting.booking_id or 0))
+    with store.write() as conn:
+        q.save_mailbox_sync(
+            conn, MailboxSyncState(mailbox=mailbox, sync_state=None, last_pass=now_utc()), now_utc()
+        )
+    return PurgeResult(mailbox=mailbox, dry_run=False, removed=subjects)
