@@ -140,9 +140,20 @@ def cli(
 
 
 def _register() -> None:
-    from roomsops.cli import auth, config, doctor, ews, lab, policy, sync
+    from roomsops.cli import auth, bookings, config, doctor, ews, lab, persons, policy, rooms, sync
 
-    for group in (config.config, auth.auth, policy.policy, sync.sync, ews.ews, doctor.doctor, lab.lab):
+    for group in (
+        config.config,
+        auth.auth,
+        policy.policy,
+        persons.persons,
+        rooms.rooms,
+        bookings.bookings,
+        sync.sync,
+        ews.ews,
+        doctor.doctor,
+        lab.lab,
+    ):
         cli.add_command(group)
 
 

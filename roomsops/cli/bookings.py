@@ -1,0 +1,165 @@
+"""`roomsops bookings ...`: room bookings on the ROOMS side (what the sync mirrors into calendars)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import click
+
+from roomsops import rooms as service
+from roomsops.cli.context import AppContext
+from roomsops.errors import InputError
+from roomsops.store import FREE_BUSY, STATUSES
+from roomsops.timeutil import parse_time, zone
+
+pass_app = click.make_pass_decorator(AppContext)
+YES = click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
+
+_TIME_HELP = "ISO time with offset, or local in rooms.time_zone (e.g. 2031-03-31T09:00)."
+FREE_BUSY_OPTION = click.option(
+    "--free-busy", metavar="|".join(FREE_BUSY), help="Free/busy status shown in calendars (default Busy)."
+)
+
+
+def _zone(app: AppContext) -> ZoneInfo:
+    return zone(app.settings.rooms.time_zone)
+
+
+def _time(text: str | None, tz: ZoneInfo) -> datetime | None:
+    return None if text is None else parse_time(text, tz)
+
+
+@click.group()
+def bookings() -> None:
+    """Room bookings: add, list, update, cancel (a room is never double-booked)."""
+
+
+@bookings.command("add")
+@click.option("--organizer", required=True, metavar="EMAIL", help="A known person (roomsops persons add).")
+@click.option("--room", required=True, metavar="EMAIL", help="A known room (roomsops rooms add).")
+@click.option("--start", required=True, metavar="TIME", help=_TIME_HELP)
+@click.option("--end", required=True, metavar="TIME", help="End time, after the start.")
+@click.option("--title", required=True, metavar="TEXT", help="Subject of the meeting.")
+@click.option(
+    "--attendee", "attendees", multiple=True, metavar="EMAIL", help="Required attendee (repeatable)."
+)
+@click.option("--private", is_flag=True, help="Mark the meeting private.")
+@click.option("--reminder", type=int, metavar="MINUTES", help="Reminder, minutes before the start.")
+@FREE_BUSY_OPTION
+@pass_app
+def add_cmd(
+    app: AppContext,
+    organizer: str,
+    room: str,
+    start: str,
+    end: str,
+    title: str,
+    attendees: tuple[str, ...],
+    private: bool,
+    reminder: int | None,
+    free_busy: str | None,
+) -> int:
+    """Book a room; refused when another booking holds it at that time."""
+    tz = _zone(app)
+    request = service.BookingRequest(
+        organizer=organizer,
+        room=room,
+        start=parse_time(start, tz),
+        end=parse_time(end, tz),
+        title=title,
+        attendees=attendees,
+        private=private,
+        reminder_minutes=reminder,
+        free_busy=free_busy or service.DEFAULT_FREE_BUSY,
+    )
+    with service.open_database(app.settings) as store:
+        result = service.add_booking(store, app.audit, tz, request)
+    return app.emit(result)
+
+
+@bookings.command("list")
+@click.option("--from", "start", metavar="TIME", help="Only bookings ending after this time.")
+@click.option("--to", "end", metavar="TIME", help="Only bookings starting before this time.")
+@click.option("--organizer", metavar="EMAIL", help="Only this organizer's bookings.")
+@click.option("--room", metavar="EMAIL", help="Only this room's bookings.")
+@click.option(
+    "--status", "statuses", multiple=True, metavar="|".join(STATUSES), help="Only this status (repeatable)."
+)
+@pass_app
+def list_cmd(
+    app: AppContext,
+    start: str | None,
+    end: str | None,
+    organizer: str | None,
+    room: str | None,
+    statuses: tuple[str, ...],
+) -> int:
+    """List bookings by start time (times in rooms.time_zone; --json: UTC)."""
+    tz = _zone(app)
+    where = service.BookingFilter(_time(start, tz), _time(end, tz), organizer, room, statuses)
+    with service.open_database(app.settings) as store:
+        result = service.list_bookings(store, tz, where)
+    return app.emit(result)
+
+
+@bookings.command("update")
+@click.argument("booking_id", metavar="ID", type=int)
+@click.option("--start", metavar="TIME", help=_TIME_HELP)
+@click.option("--end", metavar="TIME", help="New end time.")
+@click.option("--title", metavar="TEXT", help="New subject.")
+@click.option("--room", metavar="EMAIL", help="Move to this known room (it must be free).")
+@click.option(
+    "--attendee", "attendees", multiple=True, metavar="EMAIL", help="Replace the attendees (repeatable)."
+)
+@click.option("--no-attendees", is_flag=True, help="Remove all attendees.")
+@click.option("--private/--no-private", default=None, help="Mark the meeting private, or not.")
+@click.option("--reminder", type=int, metavar="MINUTES", help="Reminder, minutes before the start.")
+@click.option("--no-reminder", is_flag=True, help="Remove the reminder.")
+@FREE_BUSY_OPTION
+@pass_app
+def update_cmd(
+    app: AppContext,
+    booking_id: int,
+    start: str | None,
+    end: str | None,
+    title: str | None,
+    room: str | None,
+    attendees: tuple[str, ...],
+    no_attendees: bool,
+    private: bool | None,
+    reminder: int | None,
+    no_reminder: bool,
+    free_busy: str | None,
+) -> int:
+    """Change a booking; a new time or room must be free."""
+    if attendees and no_attendees:
+        raise InputError("--attendee and --no-attendees exclude each other", "give one of them")
+    if reminder is not None and no_reminder:
+        raise InputError("--reminder and --no-reminder exclude each other", "give one of them")
+    tz = _zone(app)
+    changes = service.BookingChanges(
+        start=_time(start, tz),
+        end=_time(end, tz),
+        title=title,
+        room=room,
+        attendees=() if no_attendees else (attendees or None),
+        private=private,
+        reminder_minutes=None if no_reminder else (service.KEEP if reminder is None else reminder),
+        free_busy=free_busy,
+    )
+    with service.open_database(app.settings) as store:
+        result = service.update_booking(store, app.audit, tz, booking_id, changes)
+    return app.emit(result)
+
+
+@bookings.command("cancel")
+@click.argument("booking_id", metavar="ID", type=int)
+@YES
+@pass_app
+def cancel_cmd(app: AppContext, booking_id: int, yes: bool) -> int:
+    """Cancel a booking (asks on a terminal; without one, needs --yes)."""
+    tz = _zone(app)
+    with service.open_database(app.settings) as store:
+        result = service.cancel_booking(store, app.audit, tz, booking_id, lambda q: app.confirm(q, yes))
+    return app.emit(result)

@@ -1,0 +1,115 @@
+"""`roomsops persons ...`: the persons whose bookings are synced, and their ROOMS sync settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from roomsops import rooms as service
+from roomsops.cli.context import AppContext
+from roomsops.store import CONFLICT_BEHAVIOURS, SYNC_MODES
+
+pass_app = click.make_pass_decorator(AppContext)
+
+_MODES = ", ".join(SYNC_MODES)
+NAME = click.option("--name", metavar="TEXT", help="Display name.")
+SYNC_MODE = click.option(
+    "--sync-mode",
+    metavar="MODE",
+    help=f"ROOMS' sync mode: {_MODES} (roomsops syncs O365 and O365Pull; default O365).",
+)
+SYNC_URL = click.option(
+    "--sync-url",
+    metavar="URL",
+    help="EWS URL: default cloud.ews_url for O365/O365Pull; required (https, .asmx) for EWS1/EWS2.",
+)
+CONFLICT = click.option(
+    "--conflict-behaviour",
+    metavar="|".join(CONFLICT_BEHAVIOURS),
+    help="What the sync does when Exchange holds a change ROOMS cannot accept (default Rollback).",
+)
+
+
+@click.group()
+def persons() -> None:
+    """Persons (booking organizers) and their ROOMS sync settings."""
+
+
+@persons.command("add")
+@click.argument("email")
+@NAME
+@SYNC_MODE
+@SYNC_URL
+@CONFLICT
+@pass_app
+def add_cmd(
+    app: AppContext,
+    email: str,
+    name: str | None,
+    sync_mode: str | None,
+    sync_url: str | None,
+    conflict_behaviour: str | None,
+) -> int:
+    """Add a person by mailbox address (its primary SMTP address)."""
+    with service.open_database(app.settings) as store:
+        result = service.add_person(
+            store,
+            app.audit,
+            app.settings.cloud.ews_url,
+            email,
+            name or "",
+            sync_mode or "",
+            sync_url or "",
+            conflict_behaviour or "",
+        )
+    return app.emit(result)
+
+
+@persons.command("set")
+@click.argument("email")
+@NAME
+@SYNC_MODE
+@SYNC_URL
+@CONFLICT
+@pass_app
+def set_cmd(
+    app: AppContext,
+    email: str,
+    name: str | None,
+    sync_mode: str | None,
+    sync_url: str | None,
+    conflict_behaviour: str | None,
+) -> int:
+    """Change a person's name or sync settings (an empty --sync-url restores the mode's default)."""
+    with service.open_database(app.settings) as store:
+        result = service.set_person(
+            store, app.audit, app.settings.cloud.ews_url, email, name, sync_mode, sync_url, conflict_behaviour
+        )
+    return app.emit(result)
+
+
+@persons.command("list")
+@click.option(
+    "--sync-mode", "sync_modes", multiple=True, metavar="MODE", help="Only these modes (repeatable)."
+)
+@pass_app
+def list_cmd(app: AppContext, sync_modes: tuple[str, ...]) -> int:
+    """List persons; modes other than O365/O365Pull are marked as not handled by roomsops sync."""
+    with service.open_database(app.settings) as store:
+        result = service.list_persons(store, sync_modes)
+    return app.emit(result)
+
+
+@persons.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@pass_app
+def import_cmd(app: AppContext, file: Path) -> int:
+    """Add or update persons from a UTF-8 CSV file, all or nothing.
+
+    The header must be exactly: email,name,sync_mode,sync_url,conflict_behaviour. Persons are
+    matched by address; each row sets all fields, empty cells take the defaults.
+    """
+    with service.open_database(app.settings) as store:
+        result = service.import_persons(store, app.audit, app.settings.cloud.ews_url, file, str(file))
+    return app.emit(result)
