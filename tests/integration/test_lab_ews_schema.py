@@ -36,8 +36,10 @@ from .test_lab_ews import MONDAY, EwsHelper, H, exchangelib_against, meeting, ro
 
 pytestmark = pytest.mark.integration
 
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "shared" / "reference" / "ews-schema"
-SAMPLES_DIR = Path(__file__).resolve().parents[3] / "shared" / "reference" / "spikes" / "ews" / "samples"
+# Copies of shared/reference/ews-schema (Microsoft's schema) and of exchangelib's real requests from the spike,
+# kept in the repository so that a clone without shared/ beside it still runs this test.
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "data" / "ews-schema"
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "data" / "ews-samples"
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 M = "http://schemas.microsoft.com/exchange/services/2006/messages"
 T = "http://schemas.microsoft.com/exchange/services/2006/types"
