@@ -428,3 +428,68 @@ def doctor(
     elif provider is not None and provider_error is None:
         checks.append(probe(ews_client(), mailbox).check("EWS probe"))
     return DoctorReport(subject="roomsops doctor", checks=tuple(checks))
+
+
+@dataclass(frozen=True)
+class AddressCheck:
+    email: str
+    status: str  # ok | alias | mailbox_not_found | <EWS reason>
+    primary_smtp: str | None = None
+    detail: str = ""
+    remedy: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonsCheck(Result):
+    """Is each person's address the primary SMTP address of a mailbox (the most common ROOMS sync failure)?"""
+
+    checks: tuple[AddressCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status == "ok" for c in self.checks)
+
+    def lines(self) -> list[str]:
+        out = []
+        for c in self.checks:
+            if c.status == "ok":
+                out.append(f"ok      {c.email}")
+            else:
+                out.append(f"FAILED  {c.email}: {c.detail}" + (f" — {c.remedy}" if c.remedy else ""))
+        return out or ["no persons to check"]
+
+
+def check_addresses(client: EwsClient, addresses: Sequence[str]) -> PersonsCheck:
+    """ResolveNames for each address: the primary SMTP address, or why it could not be resolved."""
+    checks = []
+    for address in addresses:
+        try:
+            primary = client.resolve_primary(address)
+        except (EwsError, ConnectError) as exc:
+            failure = _failed(address, exc)
+            checks.append(
+                AddressCheck(address, failure.outcome, detail=failure.detail, remedy=failure.remedy)
+            )
+            continue
+        if primary is None:
+            checks.append(
+                AddressCheck(
+                    address,
+                    "mailbox_not_found",
+                    detail="no mailbox has this address",
+                    remedy=REMEDIES["mailbox_not_found"],
+                )
+            )
+        elif primary.casefold() != address.casefold():
+            checks.append(
+                AddressCheck(
+                    address,
+                    "alias",
+                    primary,
+                    f"an alias; the primary SMTP address is {primary}",
+                    f"change the person's e-mail in ROOMS to {primary} (and re-run the import)",
+                )
+            )
+        else:
+            checks.append(AddressCheck(address, "ok", primary))
+    return PersonsCheck(checks=tuple(checks))

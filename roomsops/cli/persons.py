@@ -113,3 +113,18 @@ def import_cmd(app: AppContext, file: Path) -> int:
     with service.open_database(app.settings) as store:
         result = service.import_persons(store, app.audit, app.settings.cloud.ews_url, file, str(file))
     return app.emit(result)
+
+
+@persons.command("check")
+@click.argument("emails", nargs=-1)
+@pass_app
+def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
+    """Is each address (default: every O365/O365Pull person) a mailbox's primary SMTP address?"""
+    from roomsops import diagnose
+    from roomsops.store import EWS_SYNC_MODES, list_persons
+
+    addresses = [service.check_email(e) for e in emails]
+    if not addresses:
+        with service.open_database(app.settings) as store, store.read() as conn:
+            addresses = [p.email for p in list_persons(conn, sync_modes=EWS_SYNC_MODES)]
+    return app.emit(diagnose.check_addresses(app.ews, addresses))

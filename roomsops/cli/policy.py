@@ -63,6 +63,9 @@ def policy() -> None:
 )
 @click.option("--members-file", type=click.Path(path_type=Path, dir_okay=False), help="One address per line.")
 @click.option(
+    "--from-persons", is_flag=True, help="Every person (O365/O365Pull) and room of the ROOMS database."
+)
+@click.option(
     "--access-right", type=click.Choice(service.ACCESS_RIGHTS), default="RestrictAccess", show_default=True
 )
 @click.option("--description", metavar="TEXT", help="Policy description.")
@@ -92,6 +95,7 @@ def restrict_cmd(
     group: str | None,
     members: tuple[str, ...],
     members_file: Path | None,
+    from_persons: bool,
     access_right: str,
     description: str | None,
     app_id: str | None,
@@ -109,8 +113,16 @@ def restrict_cmd(
     listed = [service.validate_address(m) for m in members]
     if members_file is not None:
         listed += service.read_members_file(members_file)
+    if from_persons:
+        from roomsops.rooms import open_database
+        from roomsops.store import sync_mailboxes
+
+        with open_database(app.settings) as store, store.read() as conn:
+            listed += [m.email for m in sync_mailboxes(conn, include_rooms=True)]
     if not listed:
-        raise InputError("no members given", "pass --member EMAIL (repeatable) or --members-file FILE")
+        raise InputError(
+            "no members given", "pass --member EMAIL (repeatable), --members-file FILE or --from-persons"
+        )
     request = service.RestrictRequest(
         app_id=sync_app_id(app, app_id),
         group=service.validate_group(group or app.settings.policy.group),

@@ -1,0 +1,74 @@
+"""ROOMS data against the lab: `persons check` (primary SMTP vs alias) and `policy restrict --from-persons`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Invoke
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def env(fresh_lab: Any, tmp_path: Path) -> dict[str, str]:
+    return {
+        "ROOMSOPS_SETTINGS": str(fresh_lab.settings_path),
+        "ROOMSOPS_WINRM_PASSWORD": fresh_lab.info["winrm"]["password"],
+        "ROOMSOPS_ROOMS_DATABASE": f"sqlite:///{tmp_path / 'rooms.db'}",
+        "ROOMSOPS_LOG_AUDIT": str(tmp_path / "audit.jsonl"),
+    }
+
+
+@pytest.fixture
+def addr(fresh_lab: Any) -> Any:
+    domain = fresh_lab.info["tenant"]["domain"]
+    return lambda name: f"{name}@{domain}"
+
+
+def test_persons_check_flags_an_alias_and_passes_a_primary(
+    invoke: Invoke, env: dict[str, str], addr: Any
+) -> None:
+    assert invoke("persons", "add", addr("DiegoS"), "--sync-mode", "O365", env=env).code == 0
+    assert (
+        invoke("persons", "add", addr("adele"), "--sync-mode", "O365Pull", env=env).code == 0
+    )  # AdeleV's alias
+    assert invoke("persons", "add", addr("AlexW"), "--sync-mode", "Microsoft365", env=env).code == 0
+    run = invoke("--json", "persons", "check", env=env)
+    assert run.code == 1
+    checks = {c["email"]: c for c in json.loads(run.out)["checks"]}
+    assert set(checks) == {addr("DiegoS"), addr("adele")}  # only the EWS modes
+    assert checks[addr("DiegoS")]["status"] == "ok"
+    assert checks[addr("adele")]["status"] == "alias"
+    assert checks[addr("adele")]["primary_smtp"] == addr("AdeleV")
+    text = invoke("persons", "check", addr("adele"), env=env)
+    assert text.out.strip() == (
+        f"FAILED  {addr('adele')}: an alias; the primary SMTP address is {addr('AdeleV')} "
+        f"— change the person's e-mail in ROOMS to {addr('AdeleV')} (and re-run the import)"
+    )
+    assert invoke("persons", "check", addr("DiegoS"), env=env).code == 0
+
+
+def test_restrict_from_persons_puts_exactly_the_ews_persons_and_rooms_in_the_group(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    for person, mode in (
+        ("DiegoS", "O365"),
+        ("AdeleV", "O365Pull"),
+        ("AlexW", "Microsoft365"),
+        ("MeganB", "None"),
+        ("LeeG", "EWS1"),
+    ):
+        extra = ["--sync-url", "https://mail.example.com/EWS/Exchange.asmx"] if mode == "EWS1" else []
+        assert invoke("persons", "add", addr(person), "--sync-mode", mode, *extra, env=env).code == 0, person
+    assert invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env).code == 0
+    run = invoke("--json", "policy", "restrict", "--from-persons", env=env)
+    assert run.code == 0, run.err
+    members = {s["target"].lower() for s in json.loads(run.out)["steps"] if s["step"] == "member"}
+    assert members == {addr("DiegoS").lower(), addr("AdeleV").lower(), addr("room-zurich").lower()}
+    state = fresh_lab.admin("GET", "/lab/state").json()
+    (group,) = [g for g in state["groups"] if g["name"] == "SyncIsAllowed"]
+    assert len(group["members"]) == 3
