@@ -7,6 +7,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -120,3 +121,43 @@ def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
         )
         result = purge(store, backend, address, app.audit, lambda q: app.confirm(q, yes), dry_run)
     return app.emit(result)
+
+
+def _backend(app: AppContext) -> Any:
+    from roomsops.sync.ews_backend import EwsCalendar
+    from roomsops.timeutil import machine_zone_name
+
+    settings = app.settings
+    return EwsCalendar(
+        app.ews, settings.rooms.time_zone or machine_zone_name(), settings.sync.send_invitations
+    )
+
+
+@sync.command("diff")
+@click.option("--person", metavar="EMAIL", help="Only this person's bookings.")
+@pass_app
+def diff_cmd(app: AppContext, person: str | None) -> int:
+    """List the bookings whose ROOMS and Exchange states differ (both changed, or room/attendees in Outlook)."""
+    from roomsops.sync.resolve import diff
+
+    with rooms.open_database(app.settings) as store:
+        return app.emit(diff(store, validate_address(person) if person else None))
+
+
+@sync.command("resolve")
+@click.argument("booking", type=int)
+@click.option(
+    "--use",
+    "use",
+    required=True,
+    type=click.Choice(["exchange", "rooms", "ignore"]),
+    help="Which side's state both sides take (ignore: leave both as they are).",
+)
+@pass_app
+def resolve_cmd(app: AppContext, booking: int, use: str) -> int:
+    """Settle a booking's difference: both sides take the chosen state."""
+    from roomsops.sync.resolve import resolve
+
+    with rooms.open_database(app.settings) as store:
+        backend = _backend(app) if use != "ignore" else None
+        return app.emit(resolve(store, backend, booking, use, app.audit))

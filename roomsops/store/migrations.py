@@ -110,8 +110,30 @@ def _v1_to_v2(conn: Connection, now: datetime) -> None:
     conn.execute(insert(installation).values(slot=1, installation_id=str(uuid.uuid4()), created_utc=now))
 
 
+def _v2_to_v3(conn: Connection, now: datetime) -> None:
+    """v3: the sync's differences (both sides changed, or a room/attendee change made in Outlook)."""
+    frozen = MetaData()
+    Table("bookings", frozen, Column("id", Integer, primary_key=True))
+    differences = Table(
+        "sync_differences",
+        frozen,
+        Column("id", Integer, primary_key=True),
+        Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False),
+        Column("mailbox", String(320), nullable=False),
+        Column("kind", String(20), nullable=False),
+        Column("fields", Text, nullable=False),
+        Column("rooms_state", Text, nullable=False),
+        Column("exchange_state", Text, nullable=False),
+        Column("detected_utc", UTCDateTime, nullable=False),
+        Column("resolution", String(10)),
+        Column("resolved_utc", UTCDateTime),
+        Index("ix_sync_differences_booking_id", "booking_id"),
+    )
+    differences.create(conn)
+
+
 #: From-version -> the step that upgrades it to the next version.
-STEPS: dict[int, Step] = {1: _v1_to_v2}
+STEPS: dict[int, Step] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def upgrade(conn: Connection, found: int, target: int, now: datetime) -> list[int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from roomsops.errors import OperationFailed
 from roomsops.store.records import (
     Booking,
     BookingSyncState,
+    Difference,
     MailboxSyncState,
     NewBooking,
     Person,
@@ -38,6 +39,7 @@ from roomsops.store.schema import (
     mailbox_sync,
     persons,
     rooms,
+    sync_differences,
 )
 
 # ---------------------------------------------------------------- persons
@@ -476,3 +478,68 @@ def save_mailbox_sync(conn: Connection, state: MailboxSyncState, now: datetime) 
     saved = get_mailbox_sync(conn, key)
     assert saved is not None
     return saved
+
+
+# ---------------------------------------------------------------- the sync's differences
+
+
+def add_difference(conn: Connection, difference: Difference) -> Difference:
+    """Record a difference; an open one of the same booking and kind is replaced by the newer view."""
+    conn.execute(
+        delete(sync_differences).where(
+            sync_differences.c.booking_id == difference.booking_id,
+            sync_differences.c.kind == difference.kind,
+            sync_differences.c.resolution.is_(None),
+        )
+    )
+    result = conn.execute(
+        insert(sync_differences).values(
+            booking_id=difference.booking_id,
+            mailbox=email_key(difference.mailbox),
+            kind=difference.kind,
+            fields=json.dumps(list(difference.fields)),
+            rooms_state=json.dumps(difference.rooms_state, sort_keys=True),
+            exchange_state=json.dumps(difference.exchange_state, sort_keys=True),
+            detected_utc=difference.detected,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return replace(difference, id=int(key[0]))
+
+
+def _difference(row: Row[Any]) -> Difference:
+    m = row._mapping
+    return Difference(
+        id=m["id"],
+        booking_id=m["booking_id"],
+        mailbox=m["mailbox"],
+        kind=m["kind"],
+        fields=tuple(json.loads(m["fields"])),
+        rooms_state=json.loads(m["rooms_state"]),
+        exchange_state=json.loads(m["exchange_state"]),
+        detected=m["detected_utc"],
+        resolution=m["resolution"],
+    )
+
+
+def list_differences(
+    conn: Connection, mailbox: str | None = None, booking_id: int | None = None, open_only: bool = True
+) -> list[Difference]:
+    query = select(sync_differences)
+    if mailbox is not None:
+        query = query.where(sync_differences.c.mailbox == email_key(mailbox))
+    if booking_id is not None:
+        query = query.where(sync_differences.c.booking_id == booking_id)
+    if open_only:
+        query = query.where(sync_differences.c.resolution.is_(None))
+    return [_difference(row) for row in conn.execute(query.order_by(sync_differences.c.id))]
+
+
+def resolve_differences(conn: Connection, booking_id: int, resolution: str, now: datetime) -> int:
+    result = conn.execute(
+        update(sync_differences)
+        .where(sync_differences.c.booking_id == booking_id, sync_differences.c.resolution.is_(None))
+        .values(resolution=resolution, resolved_utc=now)
+    )
+    return int(result.rowcount)

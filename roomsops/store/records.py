@@ -139,3 +139,18 @@ class UpsertCounts:
     added: tuple[str, ...] = ()
     updated: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A booking whose ROOMS and Exchange states differ and that an admin settles (ROOMS' sync differences)."""
+
+    booking_id: int
+    mailbox: str
+    kind: str  # both_changed | room_changed | attendees_changed
+    fields: tuple[str, ...]
+    rooms_state: dict[str, Any]
+    exchange_state: dict[str, Any]
+    detected: datetime
+    resolution: str | None = None
+    id: int = 0

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 #: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: ROOMS' sync modes, spelled as ROOMS stores them (`PersonSettings/SyncMode`).
 SYNC_MODES = ("O365", "O365Pull", "EWS1", "EWS2", "Microsoft365", "None")
@@ -190,4 +190,22 @@ mailbox_sync = Table(
     Column("last_pass_utc", UTCDateTime),
     Column("last_error", Text),
     Column("updated_utc", UTCDateTime, nullable=False),
+)
+
+# What both sides changed (ROOMS won) or what the sync does not apply (room or attendees changed in Outlook):
+# ROOMS' "sync differences" view, settled with `sync resolve`.
+sync_differences = Table(
+    "sync_differences",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False),
+    Column("mailbox", String(EMAIL_LENGTH), nullable=False),
+    Column("kind", String(20), nullable=False),  # both_changed | room_changed | attendees_changed
+    Column("fields", Text, nullable=False),  # JSON list of field names
+    Column("rooms_state", Text, nullable=False),  # JSON: the booking's fields
+    Column("exchange_state", Text, nullable=False),  # JSON: the meeting's fields
+    Column("detected_utc", UTCDateTime, nullable=False),
+    Column("resolution", String(10)),  # None while open; exchange | rooms | ignore
+    Column("resolved_utc", UTCDateTime),
+    Index(None, "booking_id"),
 )

@@ -54,5 +54,8 @@ class CalendarBackend(Protocol):
     def update(self, mailbox: str, meeting: Meeting, fields: MeetingFields) -> Meeting:
         """The same item changed to `fields` (invitations re-sent per settings)."""
 
+    def tag(self, mailbox: str, meeting: Meeting, installation: str, booking_id: str) -> Meeting:
+        """Put this installation's tag on a meeting made in Outlook that became a booking (no notices)."""
+
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
         """Cancel the meeting (attendees and the room are told) or delete it when invitations are off."""

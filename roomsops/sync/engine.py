@@ -11,15 +11,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from roomsops.errors import ConnectError, RoomsopsError
+from roomsops.errors import ConnectError, OperationFailed, RoomsopsError
 from roomsops.ews import EwsError, WriteOutcomeUnknown
 from roomsops.logs import AuditLog, log
-from roomsops.store import Booking, BookingSyncState, MailboxSyncState, Store, now_utc
+from roomsops.store import (
+    Booking,
+    BookingSyncState,
+    Difference,
+    MailboxSyncState,
+    NewBooking,
+    Person,
+    Room,
+    Store,
+    now_utc,
+)
 from roomsops.store import queries as q
 from roomsops.sync.backend import CalendarBackend, Meeting
 from roomsops.sync.model import MeetingFields, booking_fields
 
 PENDING_CREATE = "pending-create"
+MAX_ROLLBACKS = 5
+#: MeetingFields name → the Booking/update_booking field name where they differ.
+_BOOKING_FIELD = {"subject": "title"}
 ROOM_DECLINED = "room-declined"
 
 
@@ -34,6 +47,10 @@ class MailboxReport:
     adopted: int = 0
     unchanged: int = 0
     bookings_cancelled: int = 0  # meetings deleted in Exchange: their bookings were cancelled
+    exchange_edits: int = 0  # edits made in Outlook applied to bookings
+    bookings_created: int = 0  # new meetings inviting a known room that became bookings
+    rolled_back: int = 0  # meetings moved onto a taken slot, reset to the booking
+    differences: int = 0  # recorded for `sync diff`
     skipped: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     unknown_tagged: list[str] = field(default_factory=list)  # our tag, booking unknown: reported, not deleted
@@ -70,6 +87,9 @@ class MailboxSync:
         self.report = MailboxReport(mailbox)
         self.links: dict[int, BookingSyncState] = {}
         self.wrote = False
+        self.person: Person | None = None
+        self.bookings: dict[int, Booking] = {}
+        self.rooms: dict[str, Room] = {}
 
     # --- database helpers ------------------------------------------------------------------------------------
 
@@ -125,18 +145,20 @@ class MailboxSync:
             bookings = q.bookings_in_window(conn, self.mailbox, start, end)
             self.links = {link.booking_id: link for link in q.booking_sync_for_mailbox(conn, self.mailbox)}
             state = q.get_mailbox_sync(conn, self.mailbox)
+            self.person = q.get_person(conn, self.mailbox)
+            self.rooms = {room.email.lower(): room for room in q.list_rooms(conn)}
         saved_state = state.sync_state if state else None
         changes = self.ctx.backend.changes(self.mailbox, saved_state)
         recover = saved_state is None or changes.invalid_state
         if changes.invalid_state:
             log.warning("%s: the stored sync state is invalid; reconciling by tag", self.mailbox)
             changes = self.ctx.backend.changes(self.mailbox, None)
-        by_id = {b.id: b for b in bookings}
+        by_id = self.bookings = {b.id: b for b in bookings}
         if recover:
             self._reconcile_by_tag(by_id)
         self._exchange_changes(changes.changed, changes.deleted, by_id)
-        for booking in bookings:
-            self._booking(by_id.get(booking.id, booking))
+        for booking_id in list(by_id):
+            self._booking(by_id[booking_id])  # as changed by Exchange-side edits above
         new_state = changes.state
         if self.wrote and not self.ctx.dry_run:
             # Read past our own writes (and the room's answers to them) now, so the next pass finds nothing.
@@ -218,8 +240,12 @@ class MailboxSync:
             for item_id, change_key in changed
             if item_id in ours and ours[item_id].change_key != change_key
         ]
-        for meeting in self.ctx.backend.get(self.mailbox, refresh):
-            link = ours[meeting.item_id]
+        others = [item_id for item_id, _ in changed if item_id not in ours]
+        for meeting in self.ctx.backend.get(self.mailbox, refresh + others):
+            link = ours.get(meeting.item_id)
+            if link is None:
+                self._new_meeting(meeting, bookings)
+                continue
             booking = bookings.get(link.booking_id)
             self._exchange_update(link, meeting, booking)
         for item_id in deleted:
@@ -229,15 +255,221 @@ class MailboxSync:
                 self._booking_cancelled_in_exchange(gone, booking)
 
     def _exchange_update(self, link: BookingSyncState, meeting: Meeting, booking: Booking | None) -> None:
-        """The meeting changed in Exchange: the room's answer, or (part 2) an edit in Outlook."""
+        """The meeting changed in Exchange: the room's answer, or an edit in Outlook (three-way against the
+        last synced state: only fields that differ from it are real edits, not echoes of our own writes)."""
+        if booking is None or meeting.fields is None or booking.status != "active":
+            self._save_link(replace(link, change_key=meeting.change_key))
+            return
         error = link.last_error
-        if meeting.room_response == "Decline" and booking is not None and booking.status == "active":
+        if meeting.room_response == "Decline":
             error = ROOM_DECLINED
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): the room {booking.room} "
                 "declined the meeting (its calendar is taken in Exchange)"
             )
-        self._save_link(replace(link, change_key=meeting.change_key, last_error=error))
+        synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
+        if synced is None:
+            self._save_link(replace(link, change_key=meeting.change_key, last_error=error))
+            return
+        current = meeting.fields
+        edited = synced.differs(current)
+        for kind, name in (("room_changed", "room"), ("attendees_changed", "attendees")):
+            if getattr(synced, name) != getattr(current, name):
+                self._difference(booking, kind, (name,), current)
+        rooms_changed = link.synced_version != booking.version
+        if not edited:
+            self._save_link(replace(link, change_key=meeting.change_key, last_error=error))
+        elif rooms_changed:
+            # Both sides changed: ROOMS wins (the pass below rewrites the meeting from the booking), and the
+            # Exchange side's values are kept as a difference to settle with `sync resolve`.
+            self._difference(booking, "both_changed", tuple(edited), current)
+            self._save_link(
+                replace(link, change_key=meeting.change_key, snapshot=current.to_json(), last_error=error)
+            )
+        else:
+            self._apply_exchange_edit(link, meeting, booking, edited)
+
+    def _difference(
+        self, booking: Booking, kind: str, fields: tuple[str, ...], current: MeetingFields
+    ) -> None:
+        self.report.differences += 1
+        if self.ctx.dry_run:
+            self.report.planned.append(f"record a difference ({kind}) for booking {booking.id}")
+            return
+        with self.ctx.store.write() as conn:
+            q.add_difference(
+                conn,
+                Difference(
+                    booking_id=booking.id,
+                    mailbox=self.mailbox,
+                    kind=kind,
+                    fields=fields,
+                    rooms_state=booking_fields(booking).to_json(),
+                    exchange_state=current.to_json(),
+                    detected=self.ctx.now(),
+                ),
+            )
+
+    def _apply_exchange_edit(
+        self, link: BookingSyncState, meeting: Meeting, booking: Booking, edited: list[str]
+    ) -> None:
+        current = meeting.fields
+        assert current is not None
+        changes = {_BOOKING_FIELD.get(name, name): getattr(current, name) for name in edited}
+        if self.ctx.dry_run:
+            self.report.planned.append(
+                f"apply the Outlook edit of {', '.join(edited)} to booking {booking.id}"
+            )
+            self.report.exchange_edits += 1
+            return
+        with self.ctx.store.write() as conn:
+            taken = q.overlapping_bookings(
+                conn, booking.room_id, current.start, current.end, exclude_id=booking.id
+            )
+            if not taken:
+                try:
+                    updated = q.update_booking(
+                        conn, booking.id, changes, self.ctx.now(), expected_version=booking.version
+                    )
+                except OperationFailed:
+                    updated = None  # changed in ROOMS meanwhile: the next pass sees both sides changed
+        if taken:
+            self._conflict(link, meeting, booking, taken[0])
+            return
+        if updated is None:
+            return
+        self._save_link(
+            replace(
+                link,
+                change_key=meeting.change_key,
+                snapshot=current.to_json(),
+                synced_version=updated.version,
+                last_error=None,
+                attempts=0,
+            )
+        )
+        self.bookings[booking.id] = updated
+        self.report.exchange_edits += 1
+        self._audit("sync:exchange-edit", booking, {"fields": edited})
+
+    def _conflict(self, link: BookingSyncState, meeting: Meeting, booking: Booking, other: Booking) -> None:
+        """An Outlook edit ROOMS cannot accept (the room is taken): the person's SyncConflictBehaviour."""
+        behaviour = self.person.conflict_behaviour if self.person else "Rollback"
+        reason = f"the room is taken by booking {other.id} ({other.title}) at the new time"
+        if behaviour == "Cancel":
+            with self.ctx.store.write() as conn:
+                q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
+                q.delete_booking_sync(conn, booking.id)  # the meeting stays, no longer linked
+            self.links.pop(booking.id, None)
+            self.bookings[booking.id] = replace(booking, status="cancelled")
+            self.report.failures.append(
+                f"booking {booking.id} ({booking.title}): {reason}; booking cancelled and "
+                "the meeting unlinked (SyncConflictBehaviour Cancel)"
+            )
+            self._audit("sync:conflict-cancel", booking, reason)
+            return
+        attempts = link.attempts + 1
+        try:
+            reset = self.ctx.backend.update(self.mailbox, meeting, booking_fields(booking))
+            self.wrote = True
+            link = self._linked(link, reset, booking.version)
+            self.report.rolled_back += 1
+        except (EwsError, ConnectError) as exc:
+            reason = f"{reason}; the reset failed: {exc.message}"
+        self._save_link(replace(link, attempts=attempts, last_error=f"rollback: {reason}"))
+        self._audit("sync:conflict-rollback", booking, {"reason": reason, "attempt": attempts})
+        if attempts >= MAX_ROLLBACKS:
+            with self.ctx.store.write() as conn:
+                self.bookings[booking.id] = q.update_booking(
+                    conn, booking.id, {"status": "sync_disabled"}, self.ctx.now()
+                )
+            self.report.failures.append(
+                f"booking {booking.id} ({booking.title}): {reason}; after {attempts} "
+                "rollbacks the booking is sync-disabled"
+            )
+        else:
+            self.report.failures.append(
+                f"booking {booking.id} ({booking.title}): {reason}; meeting reset to the "
+                f"booking (attempt {attempts} of {MAX_ROLLBACKS})"
+            )
+
+    def _new_meeting(self, meeting: Meeting, bookings: dict[int, Booking]) -> None:
+        """A meeting roomsops does not know yet: one the person organizes that invites a known room becomes a
+        booking when the room is free; attendee copies and other installations' items are left alone."""
+        if meeting.installation is not None:
+            if meeting.installation != self.ctx.installation:
+                self.report.skip("other installation")
+            elif meeting.organizer in (None, self.mailbox.lower()) and not meeting.is_cancelled:
+                self.report.skip(
+                    "restored or unlinked"
+                )  # e.g. restored from Deleted Items: reported, not booked
+            return
+        if (
+            meeting.organizer not in (None, self.mailbox.lower())
+            or meeting.fields is None
+            or meeting.is_cancelled
+        ):
+            return  # an attendee's copy: only items the person organizes count
+        if meeting.is_all_day:
+            self.report.skip("all-day")
+            return
+        if meeting.is_recurring:
+            self.report.skip("series")
+            return
+        fields = meeting.fields
+        room = self.rooms.get(fields.room) or next(
+            (self.rooms[a] for a in fields.attendees if a in self.rooms), None
+        )
+        if room is None or self.person is None:
+            return
+        if self.ctx.dry_run:
+            self.report.planned.append(f"book {room.email} for the new meeting {fields.subject!r}")
+            return
+        attendees = tuple(a for a in fields.attendees if a != room.email.lower())
+        with self.ctx.store.write() as conn:
+            taken = q.overlapping_bookings(conn, room.id, fields.start, fields.end)
+            booking_id: int | None = None
+            booking: Booking | None = None
+            if not taken:
+                booking_id = q.insert_booking(
+                    conn,
+                    NewBooking(
+                        organizer_id=self.person.id,
+                        room_id=room.id,
+                        title=fields.subject or "(no subject)",
+                        start=fields.start,
+                        end=fields.end,
+                        attendees=attendees,
+                        private=fields.private,
+                        reminder_minutes=fields.reminder_minutes,
+                        free_busy=fields.free_busy,
+                    ),
+                    self.ctx.now(),
+                )
+                booking = q.get_booking(conn, booking_id)
+        if booking_id is None:
+            self._room_taken(meeting, room, taken[0])
+            return
+        assert booking is not None
+        tagged = self.ctx.backend.tag(self.mailbox, meeting, self.ctx.installation, str(booking_id))
+        self.wrote = True
+        self._linked(BookingSyncState(booking_id=booking_id, mailbox=self.mailbox), tagged, booking.version)
+        self.bookings[booking_id] = booking
+        self.report.bookings_created += 1
+        self._audit("sync:booking-from-exchange", booking, {"item_id": meeting.item_id})
+
+    def _room_taken(self, meeting: Meeting, room: Room, other: Booking) -> None:
+        subject = meeting.fields.subject if meeting.fields else meeting.item_id
+        reason = (
+            f"new meeting {subject!r}: {room.email} is taken in ROOMS by booking {other.id} ({other.title})"
+        )
+        if room.sync_master and meeting.fields is not None:
+            # Sync-Master: ROOMS decides the room's calendar, so the room is taken off the meeting.
+            self.ctx.backend.update(self.mailbox, meeting, replace(meeting.fields, room=""))
+            self.wrote = True
+            self.report.failures.append(f"{reason}; the room was removed from the meeting (sync master)")
+        else:
+            self.report.failures.append(f"{reason}; not booked (the room is not sync master)")
 
     def _booking_cancelled_in_exchange(self, link: BookingSyncState, booking: Booking) -> None:
         """Deleting the meeting (or moving it out of the calendar) cancels the booking."""
@@ -248,6 +480,7 @@ class MailboxSync:
             q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
             q.delete_booking_sync(conn, booking.id)
         self.links.pop(booking.id, None)
+        self.bookings[booking.id] = replace(booking, status="cancelled")
         self.report.bookings_cancelled += 1
         self._audit("sync:booking-cancelled", booking, "meeting deleted in Exchange")
 

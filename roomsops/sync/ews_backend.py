@@ -7,6 +7,7 @@ changed is one SyncFolderItems request.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -223,6 +224,27 @@ class EwsCalendar:
             booking_id=meeting.booking_id,
             organizer=mailbox.lower(),
         )
+
+    def tag(self, mailbox: str, meeting: Meeting, installation: str, booking_id: str) -> Meeting:
+        account = self.client.account(mailbox)
+        item = CalendarItem(
+            account=account,
+            folder=self._calendar(mailbox),
+            id=meeting.item_id,
+            changekey=meeting.change_key,
+            roomsops_installation=installation,
+            roomsops_booking=booking_id,
+        )
+        self.client.call(
+            mailbox,
+            lambda: item.save(
+                update_fields=["roomsops_installation", "roomsops_booking"],
+                conflict_resolution=AUTO_RESOLVE,
+                send_meeting_invitations=SEND_TO_NONE,
+            ),
+            write=True,
+        )
+        return replace(meeting, change_key=item.changekey, installation=installation, booking_id=booking_id)
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
         account = self.client.account(mailbox)

@@ -34,7 +34,18 @@ class SyncResult(Result):
 
     @property
     def totals(self) -> dict[str, int]:
-        keys = ("created", "updated", "cancelled", "adopted", "unchanged", "bookings_cancelled")
+        keys = (
+            "created",
+            "updated",
+            "cancelled",
+            "adopted",
+            "unchanged",
+            "bookings_cancelled",
+            "exchange_edits",
+            "bookings_created",
+            "rolled_back",
+            "differences",
+        )
         return {k: sum(getattr(m, k) for m in self.mailboxes) for k in keys}
 
     def lines(self) -> list[str]:
@@ -43,18 +54,7 @@ class SyncResult(Result):
             if m.error:
                 out.append(f"{m.mailbox}: FAILED {m.error}" + (f" — {m.remedy}" if m.remedy else ""))
                 continue
-            counts = ", ".join(
-                f"{v} {k.replace('_', ' ')}"
-                for k, v in (
-                    ("created", m.created),
-                    ("updated", m.updated),
-                    ("cancelled", m.cancelled),
-                    ("adopted", m.adopted),
-                    ("unchanged", m.unchanged),
-                    ("bookings_cancelled", m.bookings_cancelled),
-                )
-                if v
-            )
+            counts = ", ".join(f"{getattr(m, k)} {k.replace('_', ' ')}" for k in self.totals if getattr(m, k))
             skipped = ", ".join(f"{v} {k}" for k, v in sorted(m.skipped.items()))
             line = f"{m.mailbox}: {counts or 'nothing to do'}" + (f"; skipped {skipped}" if skipped else "")
             out.append(line)

@@ -103,13 +103,15 @@ def test_a_newer_database_is_refused_naming_both_versions(tmp_path: Path) -> Non
     path = tmp_path / "rooms.db"
     db.open_store(f"sqlite:///{path}").close()
     with closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute("INSERT INTO schema_version VALUES (3, '0.9.0', '2032-01-01 00:00:00.000000')")
+        conn.execute(
+            "INSERT INTO schema_version VALUES (?, '0.9.0', '2032-01-01 00:00:00.000000')", (db.SCHEMA_VERSION + 1,)
+        )
     before = dump(path)
     with pytest.raises(InputError) as caught:
         db.open_store(f"sqlite:///{path}")
     assert caught.value.one_line() == (
-        f"the database {path} has schema version 3 (written by roomsops 0.9.0), but this roomsops "
-        f"0.1.0.dev0 knows schema versions up to 2 — upgrade roomsops to 0.9.0 or newer; "
+        f"the database {path} has schema version {db.SCHEMA_VERSION + 1} (written by roomsops 0.9.0), but this "
+        f"roomsops 0.1.0.dev0 knows schema versions up to {db.SCHEMA_VERSION} — upgrade roomsops to 0.9.0 or newer; "
         "a database is never downgraded"
     )
     assert dump(path) == before
@@ -153,7 +155,7 @@ def test_the_v1_fixture_is_upgraded_in_place(tmp_path: Path) -> None:
     upgraded = db.open_store(f"sqlite:///{path}")
     with upgraded.read() as conn:
         rows = conn.execute(text("SELECT version, roomsops_version FROM schema_version ORDER BY version"))
-        assert [tuple(r) for r in rows] == [(1, "0.1.0"), (2, "0.1.0.dev0")]
+        assert [tuple(r) for r in rows] == [(1, "0.1.0"), (2, "0.1.0.dev0"), (3, "0.1.0.dev0")]
         uuid.UUID(db.installation_id(conn))
         persons = {p.email: p for p in db.list_persons(conn)}
         assert persons["lee@contoso.com"].name == 'Lee Gu; "Ops" $(whoami) Zoë'
