@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from roomsops.ews import EwsError
 from roomsops.sync.model import MeetingFields
 
 
@@ -50,6 +51,12 @@ class CalendarBackend(Protocol):
 
     def create(self, mailbox: str, fields: MeetingFields, installation: str, booking_id: str) -> Meeting:
         """A new meeting organized by `mailbox`, tagged; raises WriteOutcomeUnknown if the answer was lost."""
+
+    def create_many(
+        self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]]
+    ) -> list[Meeting | EwsError]:
+        """Several meetings at once (fields, installation, booking id); per item a Meeting or the item's error.
+        Raises WriteOutcomeUnknown if the answer was lost."""
 
     def update(self, mailbox: str, meeting: Meeting, fields: MeetingFields) -> Meeting:
         """The same item changed to `fields` (invitations re-sent per settings)."""

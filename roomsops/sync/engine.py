@@ -101,6 +101,28 @@ class MailboxSync:
         self.links[link.booking_id] = saved
         return saved
 
+    def _save_links(self, links: list[BookingSyncState]) -> list[BookingSyncState]:
+        """Several links in one transaction (a batch of creates costs two commits, not two per booking)."""
+        if self.ctx.dry_run or not links:
+            return links
+        with self.ctx.store.write() as conn:
+            saved = [q.save_booking_sync(conn, link, self.ctx.now()) for link in links]
+        for link in saved:
+            self.links[link.booking_id] = link
+        return saved
+
+    def _link_state(self, link: BookingSyncState, meeting: Meeting, version: int | None) -> BookingSyncState:
+        snapshot = meeting.fields.to_json() if meeting.fields else None
+        return replace(
+            link,
+            item_id=meeting.item_id,
+            change_key=meeting.change_key,
+            snapshot=snapshot,
+            synced_version=version,
+            last_error=None,
+            attempts=0,
+        )
+
     def _link(self, booking: Booking) -> BookingSyncState:
         return self.links.get(booking.id) or BookingSyncState(booking_id=booking.id, mailbox=self.mailbox)
 
@@ -154,11 +176,21 @@ class MailboxSync:
             log.warning("%s: the stored sync state is invalid; reconciling by tag", self.mailbox)
             changes = self.ctx.backend.changes(self.mailbox, None)
         by_id = self.bookings = {b.id: b for b in bookings}
-        if recover:
+        # Without a link in the database this installation cannot have written to the mailbox (an intent is
+        # always stored before a write), so the tag lookup is needed only when links exist.
+        if recover and self.links:
             self._reconcile_by_tag(by_id)
         self._exchange_changes(changes.changed, changes.deleted, by_id)
+        to_create = []
         for booking_id in list(by_id):
-            self._booking(by_id[booking_id])  # as changed by Exchange-side edits above
+            booking = by_id[booking_id]  # as changed by Exchange-side edits above
+            link = self.links.get(booking_id)
+            if booking.status == "active" and (link is None or link.item_id is None):
+                to_create.append(booking)
+            else:
+                self._booking(booking)
+        if to_create:
+            self._guarded(to_create, lambda: self._create_many(to_create))
         new_state = changes.state
         if self.wrote and not self.ctx.dry_run:
             # Read past our own writes (and the room's answers to them) now, so the next pass finds nothing.
@@ -488,11 +520,10 @@ class MailboxSync:
 
     def _booking(self, booking: Booking) -> None:
         link = self.links.get(booking.id)
-        try:
-            if booking.status == "active":
-                if link is None or link.item_id is None:
-                    self._create(booking, link)
-                elif link.synced_version != booking.version:
+
+        def write() -> None:
+            if booking.status == "active" and link is not None and link.item_id is not None:
+                if link.synced_version != booking.version:
                     self._update(booking, link)
                 else:
                     self.report.unchanged += 1
@@ -500,6 +531,13 @@ class MailboxSync:
                 self._cancel(booking, link)
             else:
                 self.report.skip(booking.status)
+
+        self._guarded([booking], write)
+
+    def _guarded(self, bookings: list[Booking], write: Callable[[], None]) -> None:
+        """A failure of these bookings is recorded on them; a failure of the mailbox stops the pass."""
+        try:
+            write()
         except (EwsError, ConnectError) as exc:
             if isinstance(exc, EwsError) and exc.reason in {
                 "throttled",
@@ -511,53 +549,76 @@ class MailboxSync:
                 "mailbox_not_found",
             }:
                 raise  # the mailbox, not this booking: stop here, report the mailbox
-            self.report.failures.append(f"booking {booking.id} ({booking.title}): {exc.message}")
+            for booking in bookings:
+                self.report.failures.append(f"booking {booking.id} ({booking.title}): {exc.message}")
             if not self.ctx.dry_run:
-                self._save_link(
-                    replace(
-                        self._link(booking), attempts=self._link(booking).attempts + 1, last_error=exc.message
-                    )
+                self._save_links(
+                    [
+                        replace(self._link(b), attempts=self._link(b).attempts + 1, last_error=exc.message)
+                        for b in bookings
+                    ]
                 )
 
-    def _create(self, booking: Booking, link: BookingSyncState | None) -> None:
-        fields = booking_fields(booking)
+    def _create_many(self, bookings: list[Booking]) -> None:
+        """New meetings in one batch: intents first, then one CreateItem for all, then the results."""
         if self.ctx.dry_run:
-            self.report.planned.append(f"create meeting for booking {booking.id} ({booking.title})")
-            self.report.created += 1
+            for booking in bookings:
+                self.report.planned.append(f"create meeting for booking {booking.id} ({booking.title})")
+            self.report.created += len(bookings)
             return
-        if link is not None and link.last_error == PENDING_CREATE and self._adopt(booking, link):
+        pending = [b for b in bookings if self._link(b).last_error == PENDING_CREATE]
+        if pending:
+            adopted = self._adopt_pending(pending)
+            bookings = [b for b in bookings if b.id not in adopted]
+        if not bookings:
             return
-        link = self._save_link(
-            replace(self._link(booking), last_error=PENDING_CREATE, attempts=self._link(booking).attempts + 1)
+        intents = self._save_links(
+            [
+                replace(self._link(b), last_error=PENDING_CREATE, attempts=self._link(b).attempts + 1)
+                for b in bookings
+            ]
         )
+        requests = [(booking_fields(b), self.ctx.installation, str(b.id)) for b in bookings]
         try:
-            meeting = self.ctx.backend.create(self.mailbox, fields, self.ctx.installation, str(booking.id))
+            results = self.ctx.backend.create_many(self.mailbox, requests)
         except WriteOutcomeUnknown:
-            # The answer was lost, the meeting may exist: look it up instead of creating it again.
-            if self._adopt(booking, link):
-                return
-            raise
-        finally:
+            # The answer was lost, the meetings may exist: look them up instead of creating them again.
             self.wrote = True
-        self._linked(link, meeting, booking.version)
-        self.report.created += 1
-        self._audit("ews:CreateItem", booking, {"item_id": meeting.item_id})
+            self._adopt_pending(bookings)
+            raise
+        self.wrote = True
+        done = []
+        for booking, link, result in zip(bookings, intents, results, strict=True):
+            if isinstance(result, Meeting):
+                done.append(self._link_state(link, result, booking.version))
+                self._audit("ews:CreateItem", booking, {"item_id": result.item_id})
+            else:
+                self.report.failures.append(f"booking {booking.id} ({booking.title}): {result.message}")
+                done.append(replace(link, attempts=link.attempts, last_error=result.message))
+        self._save_links(done)
+        self.report.created += sum(isinstance(r, Meeting) for r in results)
 
-    def _adopt(self, booking: Booking, link: BookingSyncState) -> bool:
-        found = self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation, str(booking.id))
-        if not found:
-            return False
-        meeting = found[0]
-        for extra in found[1:]:
-            self._drop_duplicate(extra)
-        link = self._linked(link, meeting, None)
-        self.report.adopted += 1
-        self._audit("sync:adopt", booking, {"item_id": meeting.item_id})
-        if meeting.fields is None or booking_fields(booking).differs(meeting.fields, _ALL_FIELDS):
-            self._update(booking, link)
-        else:
-            self._save_link(replace(link, synced_version=booking.version))
-        return True
+    def _adopt_pending(self, bookings: list[Booking]) -> set[int]:
+        """Link meetings a crashed or unanswered pass created (found by tag); the ids of the adopted bookings."""
+        wanted = {str(b.id): b for b in bookings}
+        found: dict[str, list[Meeting]] = {}
+        for meeting in self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation):
+            if meeting.booking_id in wanted and meeting.organizer in (None, self.mailbox.lower()):
+                found.setdefault(meeting.booking_id, []).append(meeting)
+        adopted = set()
+        for key, meetings in found.items():
+            booking = wanted[key]
+            for extra in meetings[1:]:
+                self._drop_duplicate(extra)
+            link = self._linked(self._link(booking), meetings[0], None)
+            self.report.adopted += 1
+            self._audit("sync:adopt", booking, {"item_id": meetings[0].item_id})
+            if meetings[0].fields is None or booking_fields(booking).differs(meetings[0].fields, _ALL_FIELDS):
+                self._update(booking, link)
+            else:
+                self._save_link(replace(link, synced_version=booking.version))
+            adopted.add(booking.id)
+        return adopted
 
     def _meeting(self, link: BookingSyncState) -> Meeting:
         fields = MeetingFields.from_json(link.snapshot) if link.snapshot else None

@@ -17,13 +17,14 @@ from exchangelib.errors import ErrorInvalidSyncStateData, ErrorItemNotFound
 from exchangelib.folders import Calendar, Root
 from exchangelib.items import (
     AUTO_RESOLVE,
+    SAVE_ONLY,
     SEND_TO_ALL_AND_SAVE_COPY,
     SEND_TO_NONE,
     CalendarItem,
 )
 from exchangelib.properties import Attendee, Mailbox
 
-from roomsops.ews import EwsClient
+from roomsops.ews import EwsClient, EwsError, translate
 from roomsops.sync.backend import Changes, Meeting
 from roomsops.sync.model import MeetingFields, normalized_attendees
 
@@ -192,6 +193,53 @@ class EwsCalendar:
             booking_id=booking_id,
             organizer=mailbox.lower(),
         )
+
+    def create_many(
+        self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]]
+    ) -> list[Meeting | EwsError]:
+        account = self.client.account(mailbox)
+        calendar = self._calendar(mailbox)
+        items = [
+            CalendarItem(
+                account=account,
+                folder=calendar,
+                roomsops_installation=installation,
+                roomsops_booking=booking_id,
+                **self._values(fields),
+            )
+            for fields, installation, booking_id in requests
+        ]
+        send = SEND_TO_ALL_AND_SAVE_COPY if self.send else SEND_TO_NONE
+        # exchangelib sends at most 100 items per CreateItem (its chunk size).
+        answers = self.client.call(
+            mailbox,
+            lambda: account.bulk_create(
+                folder=calendar, items=items, message_disposition=SAVE_ONLY, send_meeting_invitations=send
+            ),
+            write=True,
+        )
+        results: list[Meeting | EwsError] = []
+        for (fields, installation, booking_id), answer in zip(requests, answers, strict=True):
+            if isinstance(answer, Exception):
+                translated = translate(answer, mailbox, write=True)
+                error = (
+                    translated
+                    if isinstance(translated, EwsError)
+                    else EwsError("failed", mailbox, str(answer))
+                )
+                results.append(error)
+            else:
+                results.append(
+                    Meeting(
+                        item_id=answer.id,
+                        change_key=answer.changekey,
+                        fields=fields,
+                        installation=installation,
+                        booking_id=booking_id,
+                        organizer=mailbox.lower(),
+                    )
+                )
+        return results
 
     def update(self, mailbox: str, meeting: Meeting, fields: MeetingFields) -> Meeting:
         account = self.client.account(mailbox)
