@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import click
 
-from roomsops import auth as service
 from roomsops.cli.context import AppContext
-from roomsops.policy import validate_address
+from roomsops.cli.lazy import lazy
+
+if TYPE_CHECKING:
+    from roomsops import auth as service
+else:
+    service = lazy("roomsops.auth")
+
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -25,6 +31,8 @@ def auth() -> None:
 @pass_app
 def test_cmd(app: AppContext, mailbox: str | None) -> int:
     """Acquire an app-only token for EWS and show tenant, app, credential, expiry and roles."""
+    from roomsops.addresses import validate_address
+
     address = validate_address(mailbox) if mailbox else None
     result = service.auth_test(app.token_provider, app.settings.policy.engine)
     if address is not None:

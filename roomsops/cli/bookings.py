@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
-from roomsops import rooms as service
 from roomsops.cli.context import AppContext
+from roomsops.cli.lazy import lazy
+from roomsops.constants import FREE_BUSY, STATUSES
 from roomsops.errors import InputError
-from roomsops.store import FREE_BUSY, STATUSES
 from roomsops.timeutil import parse_time, zone
+
+if TYPE_CHECKING:
+    from roomsops import rooms as service
+else:
+    service = lazy("roomsops.rooms")
+
 
 pass_app = click.make_pass_decorator(AppContext)
 YES = click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from roomsops import config as service
 from roomsops.cli.context import AppContext
+from roomsops.cli.lazy import lazy
 from roomsops.errors import InputError
+
+if TYPE_CHECKING:
+    from roomsops import config as service
+else:
+    service = lazy("roomsops.config")
+
 
 pass_app = click.make_pass_decorator(AppContext)
 YES = click.option("--yes", "-y", is_flag=True, help="Confirm destructive changes without asking.")

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from roomsops.auth import TokenProvider, credentials_from_app_settings
 from roomsops.errors import ConfirmationRequired
 from roomsops.logs import AuditLog, setup_logging
 from roomsops.results import Output, Result
 from roomsops.settings import Settings, app_settings_path, load_settings
 
 if TYPE_CHECKING:
+    from roomsops.auth import TokenProvider
     from roomsops.ews import EwsClient
 
 
@@ -48,6 +48,8 @@ class AppContext:
     @cached_property
     def token_provider(self) -> TokenProvider:
         """The sync app's msal token provider (credentials from RoomsAppSettings.config), one per run."""
+        from roomsops.auth import TokenProvider, credentials_from_app_settings
+
         credentials = credentials_from_app_settings(self.app_settings_path, self.settings, os.environ)
         return TokenProvider(credentials, self.settings)
 

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import click
 
-from roomsops import config as appconfig
-from roomsops import diagnose
-from roomsops.auth import TokenProvider
+from roomsops.addresses import validate_address
 from roomsops.cli.context import AppContext
-from roomsops.cli.policy import open_admin_session, sync_app_id
+from roomsops.cli.lazy import lazy
 from roomsops.errors import RoomsopsError
-from roomsops.policy import validate_address
+
+if TYPE_CHECKING:
+    from roomsops import config as appconfig
+    from roomsops import diagnose
+    from roomsops.auth import TokenProvider
+else:
+    appconfig = lazy("roomsops.config")
+    diagnose = lazy("roomsops.diagnose")
+
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -22,6 +29,8 @@ pass_app = click.make_pass_decorator(AppContext)
 @pass_app
 def doctor(app: AppContext, mailbox: str | None) -> int:
     """Check config, token, WinRM and Exchange, admin app ≠ sync app, EWS readiness and a mailbox probe."""
+    from roomsops.cli.policy import open_admin_session, sync_app_id
+
     address = validate_address(mailbox) if mailbox else None
     config_report = appconfig.check(app.app_settings_path, app.settings)
     provider: TokenProvider | None = None

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import click
 
-from roomsops import diagnose
+from roomsops.addresses import unique, validate_address
 from roomsops.cli.context import AppContext
-from roomsops.cli.policy import open_admin_session, sync_app_id
-from roomsops.policy import unique, validate_address
+from roomsops.cli.lazy import lazy
+
+if TYPE_CHECKING:
+    from roomsops import diagnose
+else:
+    diagnose = lazy("roomsops.diagnose")
+
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -26,6 +32,8 @@ def ews() -> None:
 @pass_app
 def status_cmd(app: AppContext, mailboxes: tuple[str, ...]) -> int:
     """Show EwsEnabled, EwsAllowedAppIDs, the mailboxes' switches and the retirement dates."""
+    from roomsops.cli.policy import open_admin_session, sync_app_id
+
     addresses = unique(validate_address(m) for m in mailboxes)
     app_id = sync_app_id(app, None)
     with open_admin_session(app, app_id) as session:
@@ -40,6 +48,8 @@ def status_cmd(app: AppContext, mailboxes: tuple[str, ...]) -> int:
 @pass_app
 def allow_cmd(app: AppContext, enable: bool, yes: bool) -> int:
     """Add the sync app to EwsAllowedAppIDs, keeping the apps already listed."""
+    from roomsops.cli.policy import open_admin_session, sync_app_id
+
     app_id = sync_app_id(app, None)
     with open_admin_session(app, app_id) as session:
         result = diagnose.ews_allow(

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from roomsops import rooms as service
 from roomsops.cli.context import AppContext
-from roomsops.store import CONFLICT_BEHAVIOURS, SYNC_MODES
+from roomsops.cli.lazy import lazy
+from roomsops.constants import CONFLICT_BEHAVIOURS, SYNC_MODES
+
+if TYPE_CHECKING:
+    from roomsops import rooms as service
+else:
+    service = lazy("roomsops.rooms")
+
 
 pass_app = click.make_pass_decorator(AppContext)
 

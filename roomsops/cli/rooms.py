@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from roomsops import rooms as service
 from roomsops.cli.context import AppContext
+from roomsops.cli.lazy import lazy
+
+if TYPE_CHECKING:
+    from roomsops import rooms as service
+else:
+    service = lazy("roomsops.rooms")
+
 
 pass_app = click.make_pass_decorator(AppContext)
 

@@ -7,15 +7,22 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from roomsops import diagnose, rooms
+from roomsops.addresses import validate_address
 from roomsops.cli.context import AppContext
+from roomsops.cli.lazy import lazy
 from roomsops.errors import InputError
-from roomsops.policy import validate_address
 from roomsops.settings import Settings
+
+if TYPE_CHECKING:
+    from roomsops import diagnose, rooms
+else:
+    diagnose = lazy("roomsops.diagnose")
+    rooms = lazy("roomsops.rooms")
+
 
 pass_app = click.make_pass_decorator(AppContext)
 

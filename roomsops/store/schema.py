@@ -27,20 +27,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from roomsops.constants import (  # noqa: F401 - re-exported: the store's vocabulary lives there
+    BLOCKING_STATUSES,
+    CONFLICT_BEHAVIOURS,
+    EWS_SYNC_MODES,
+    FREE_BUSY,
+    ON_PREMISES_MODES,
+    STATUSES,
+    SYNC_MODES,
+)
+
 #: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
 SCHEMA_VERSION = 3
 
-#: ROOMS' sync modes, spelled as ROOMS stores them (`PersonSettings/SyncMode`).
-SYNC_MODES = ("O365", "O365Pull", "EWS1", "EWS2", "Microsoft365", "None")
-#: The modes roomsops syncs itself (EWS against Exchange Online); the others are ROOMS' own business.
-EWS_SYNC_MODES = ("O365", "O365Pull")
-#: On-premises EWS provider slots: their sync URL is required.
-ON_PREMISES_MODES = ("EWS1", "EWS2")
-CONFLICT_BEHAVIOURS = ("Rollback", "Cancel")
-FREE_BUSY = ("Free", "Tentative", "Busy", "OOF")
-STATUSES = ("active", "cancelled", "sync_disabled")
-#: A sync-disabled booking is still a booking in ROOMS (only its sync stopped): it keeps the room.
-BLOCKING_STATUSES = ("active", "sync_disabled")
 
 EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
 
