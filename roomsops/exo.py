@@ -137,6 +137,15 @@ class ExchangeSession:
                 ps.stop()  # the host stops the pipeline; the session's close still runs
             raise
         except (WinRMError, requests.RequestException) as exc:
+            if self.connected:
+                # Work has begun (exit 1, not 3): what ran before stays; the command is safe to run again.
+                raise OperationFailed(
+                    f"the WinRM connection to {self.host} failed during {label}: {_short(exc)}; "
+                    "the steps before it were done",
+                    "check the management host and the network, then run the command again "
+                    "(it keeps what is already in place)",
+                    code="winrm_dropped",
+                ) from None
             raise ConnectError(
                 f"the WinRM connection to {self.host} failed during {label}: {_short(exc)}",
                 "check the management host and the network, then run the command again",
@@ -216,7 +225,8 @@ def _wsman(settings: Settings, password: str | None) -> WSMan:
         password=password,
         ssl=ps.ssl,
         auth=ps.auth,
-        cert_validation=cert_validation,  # type: ignore[arg-type]  # pypsrp takes a CA path too no_proxy=True,  # network.proxy is never for WinRM
+        cert_validation=cert_validation,  # type: ignore[arg-type]  # pypsrp takes a CA path too
+        no_proxy=True,  # network.proxy is never for WinRM
         connection_timeout=int(settings.network.timeout_seconds),
         operation_timeout=20,
         read_timeout=int(settings.network.timeout_seconds) + 10,
@@ -452,7 +462,7 @@ _CONNECT_REMEDIES = {
 def _disconnect(session: ExchangeSession) -> None:
     try:
         session.run("Disconnect-ExchangeOnline", {"Confirm": False})
-    except (CmdletError, ConnectError) as exc:
+    except (OperationFailed, ConnectError) as exc:  # a cmdlet error, or the connection dropped
         log.warning("Disconnect-ExchangeOnline failed: %s", exc.message)
     session.connected = False
 

@@ -41,6 +41,8 @@ LONG_POLL_MAX = 1.0
 #: Raw PSRP bytes per Receive answer (base64 grows them by 4/3; pypsrp asks for 150 KiB envelopes).
 RECEIVE_MAX = 96 * 1024
 STOP_WAIT = 5.0  # how long a Ctrl-C signal waits for the pipeline to wind down
+#: Unverified: how long the lab gathers a running pipeline's output into one Receive answer (WinRM buffers).
+RECEIVE_SETTLE = 0.05
 FRAGMENT_SIZE = 32 * 1024
 _TERMINAL = (PSInvocationState.Completed, PSInvocationState.Failed, PSInvocationState.Stopped)
 
@@ -128,6 +130,8 @@ class Shell:
     def receive(self, pipeline_id: uuid.UUID | None, timeout: float, max_bytes: int) -> tuple[bytes, bool]:
         """The next output for the pool or a pipeline, waiting up to `timeout`: (data, done)."""
         deadline = time.monotonic() + min(timeout, LONG_POLL_MAX)
+        collected = b""
+        settle: float | None = None
         with self.cond:
             while True:
                 if self.closed:
@@ -135,11 +139,21 @@ class Shell:
                 run = self.runs.get(pipeline_id) if pipeline_id else None
                 if pipeline_id is not None and run is None:
                     raise ShellError(2150858843, f"The command {str(pipeline_id).upper()} was not found.")
-                data = self._take(pipeline_id, max_bytes)
+                taken = self._take(pipeline_id, max_bytes - len(collected), must_fit=bool(collected))
+                collected += taken
                 terminal = run is not None and run.server.state in _TERMINAL
                 done = terminal and not self._outbox.get(pipeline_id)
-                if data or done:
-                    return data, done
+                full = bool(collected) and not taken and bool(self._outbox.get(pipeline_id))
+                if done or full or len(collected) >= max_bytes:
+                    return collected, done
+                if collected:
+                    # Output of a running pipeline is gathered for a moment before answering, as WinRM buffers
+                    # it: the number of Receive round trips then depends on the output's size, not on timing.
+                    settle = settle or time.monotonic() + RECEIVE_SETTLE
+                    if time.monotonic() >= settle:
+                        return collected, done
+                    self.cond.wait(settle - time.monotonic())
+                    continue
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise ShellError(
@@ -254,10 +268,11 @@ class Shell:
         while (payload := self.pool.data_to_send(FRAGMENT_SIZE)) is not None:
             self._outbox.setdefault(payload.pipeline_id, deque()).append(payload.data)
 
-    def _take(self, target: uuid.UUID | None, max_bytes: int) -> bytes:
+    def _take(self, target: uuid.UUID | None, max_bytes: int, must_fit: bool = False) -> bytes:
+        """Queued fragments up to `max_bytes` (at least one unless `must_fit`: a Receive never comes back empty)."""
         queue = self._outbox.get(target)
         out = bytearray()
-        while queue and (not out or len(out) + len(queue[0]) <= max_bytes):
+        while queue and ((not out and not must_fit) or len(out) + len(queue[0]) <= max_bytes):
             out += queue.popleft()
         if queue is not None and not queue:
             self._outbox.pop(target, None)
