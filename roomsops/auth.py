@@ -39,6 +39,13 @@ MICROSOFT_AUTHORITY_HOSTS = frozenset(
     }
 )
 FULL_ACCESS = "full_access_as_app"
+#: How an administrator takes the tenant-wide grant away in Entra ID (RBAC setups: it defeats every scope).
+FULL_ACCESS_REMOVAL = (
+    "Entra admin center → App registrations → the sync app → API permissions: on full_access_as_app "
+    "(Office 365 Exchange Online) choose Revoke admin consent, then Remove permission; check under Enterprise "
+    "applications → the app → Permissions that it is gone. Tokens issued before keep the role until they "
+    "expire (about an hour); 'roomsops auth test' shows the roles of a new token."
+)
 
 # Azure AD error codes → (cause, remedy). Codes from Microsoft's AADSTS error code reference.
 AADSTS: dict[int, tuple[str, str]] = {
@@ -74,6 +81,10 @@ AADSTS: dict[int, tuple[str, str]] = {
     500011: (
         "the resource (Office 365 Exchange Online) is not known in the tenant",
         "check cloud.ews_url and that the tenant has Exchange Online",
+    ),
+    90055: (
+        "the token service is throttling (too many requests)",
+        "wait a few minutes, then run again; lower sync.concurrency if it keeps happening",
     ),
 }
 
@@ -294,9 +305,12 @@ def _discovery_error(exc: ValueError, authority: str) -> AuthError:
     """msal hides the service's answer in the chained exception; find its AADSTS code there."""
     seen: BaseException | None = exc
     while seen is not None:
-        found = re.search(r"AADSTS(\d+)", str(seen))
+        found = re.search(r"AADSTS(\d+)[^\\\r\n\"]*", str(seen))
         if found:
-            return _error_from_msal({"error_codes": [int(found.group(1))]}, authority)
+            # The matched text is the answer's description, e.g. "AADSTS90055: There are too many ...".
+            return _error_from_msal(
+                {"error_codes": [int(found.group(1))], "error_description": found.group(0)}, authority
+            )
         seen = seen.__context__
     return AuthError(
         f"the authority {authority} has no OpenID configuration",
@@ -336,6 +350,8 @@ def _reason(exc: Exception) -> str:
         r"(Connection refused)",
         r"(timed out)",
         r"(Name or service not known)",
+        r"(Remote end closed connection without response)",
+        r"(Connection reset by peer)",
     ):
         found = re.search(pattern, text)
         if found:
@@ -383,17 +399,25 @@ def auth_test(provider: TokenProvider, engine: str = "aap") -> AuthTestResult:
     creds = provider.credentials
     checks = [Check("token", Status.OK, f"acquired with the {creds.kind}")]
     if engine == "rbac":
+        # RBAC for Applications grants never show in the token; a tenant-wide role there adds up with them.
         if FULL_ACCESS in token.roles:
             checks.append(
                 Check(
                     "roles",
                     Status.WARNING,
-                    f"{FULL_ACCESS} is consented tenant-wide: it defeats RBAC for Applications scoping",
-                    f"remove the {FULL_ACCESS} API permission (and its admin consent) from the app",
+                    f"{FULL_ACCESS} is consented tenant-wide: the app can open every mailbox, whatever the RBAC "
+                    "for Applications scopes say (the two add up)",
+                    FULL_ACCESS_REMOVAL,
                 )
             )
         else:
-            checks.append(Check("roles", Status.OK, f"no tenant-wide {FULL_ACCESS}: RBAC scoping applies"))
+            checks.append(
+                Check(
+                    "roles",
+                    Status.OK,
+                    f"no tenant-wide {FULL_ACCESS}: only RBAC for Applications grants access",
+                )
+            )
     elif FULL_ACCESS in token.roles:
         checks.append(Check("roles", Status.OK, f"{FULL_ACCESS} present"))
     else:

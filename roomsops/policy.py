@@ -1,7 +1,8 @@
 """The `policy` service: limit the sync app to a group's mailboxes with an application access policy.
 
 Reads the current state in a few pipelines, plans, asks before destructive steps, applies idempotently,
-and verifies with Test-ApplicationAccessPolicy (all mailboxes in one pipeline).
+and verifies with Test-ApplicationAccessPolicy (all mailboxes in one pipeline). The group part (`read_group`,
+`group_steps`, `apply_group`, `Applier`) is shared with the RBAC for Applications engine in `roomsops.rbac`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ REMOVAL_NOTICE = (
     "Removing a policy can take up to 30 minutes to apply; meanwhile the old restriction may still hold."
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_NOT_FOUND = ("ManagementObjectNotFoundException", "couldn't be found", "Couldn't find")
+NOT_FOUND = ("ManagementObjectNotFoundException", "couldn't be found", "Couldn't find")
 
 Confirm = Callable[[str], None]
 
@@ -172,11 +173,11 @@ def resolve_mailboxes(
                 (f for f in batch.failures if f.target and f.target.casefold() == address.casefold()), None
             )
             missing[address] = failure.message if failure else f"no mailbox has the address {address}"
-    _raise_unexpected(batch, _NOT_FOUND)
+    raise_unexpected(batch, NOT_FOUND)
     return found, missing
 
 
-def _raise_unexpected(batch: Batch, expected: Sequence[str]) -> None:
+def raise_unexpected(batch: Batch, expected: Sequence[str]) -> None:
     """Failures other than the expected kinds (e.g. not found) mean the run cannot go on."""
     from roomsops.exo import CmdletError
 
@@ -207,7 +208,7 @@ def test_access(
     batch = session.run_batch(
         [("Test-ApplicationAccessPolicy", {"Identity": m, "AppId": app_id}) for m in mailboxes]
     )
-    _raise_unexpected(batch, _NOT_FOUND)
+    raise_unexpected(batch, NOT_FOUND)
     aligned = _align(mailboxes, batch)
     if aligned is None:
         return _test_access_resolved(session, app_id, mailboxes, expected)
@@ -239,7 +240,7 @@ def _test_access_resolved(
     batch = session.run_batch(
         [("Test-ApplicationAccessPolicy", {"Identity": m.primary_smtp, "AppId": app_id}) for m in targets]
     )
-    _raise_unexpected(batch, _NOT_FOUND)
+    raise_unexpected(batch, NOT_FOUND)
     by_guid = {str(row.get("MailboxId", "")).lower(): row for row in batch.outputs}
     for mailbox in targets:
         row = by_guid.get(mailbox.exchange_guid)
@@ -327,6 +328,10 @@ class RestrictRequest:
     def effective_description(self) -> str:
         return self.description or default_description(self.group, self.access_right)
 
+    @property
+    def group_request(self) -> GroupRequest:
+        return GroupRequest(self.group, self.members, self.probes, self.exact, self.force)
+
 
 @dataclass(frozen=True)
 class RestrictResult(Result):
@@ -365,25 +370,49 @@ class RestrictResult(Result):
         return out
 
 
+@dataclass(frozen=True)
+class GroupRequest:
+    """The part of a restriction both engines share: the group, its members, the probes outside it."""
+
+    group: str
+    members: tuple[str, ...]
+    probes: tuple[str, ...] = ()
+    exact: bool = False
+    force: bool = False
+
+
 @dataclass
-class _Plan:
+class GroupPlan:
+    """The group as it is and what it takes to make it as asked (shared by the AAP and RBAC engines)."""
+
     group: dict[str, Any] | None
     members_now: list[dict[str, Any]]
     resolved: dict[str, Mailbox]
     missing: dict[str, str]
     to_add: list[Mailbox] = field(default_factory=list)
     to_remove: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Plan(GroupPlan):
     policy: dict[str, Any] | None = None
     policy_action: str = "create"  # create | exists | conflict | replace
 
 
-def _read_state(session: ExchangeSession, request: RestrictRequest) -> _Plan:
-    batch = session.run_batch(
-        [("Get-DistributionGroup", {"Identity": request.group}), ("Get-ApplicationAccessPolicy", {})]
-    )
-    _raise_unexpected(batch, _NOT_FOUND)
-    group = next((o for o in batch.outputs if "AccessRight" not in o), None)
-    policies = [o for o in batch.outputs if "AccessRight" in o]
+def is_group(row: dict[str, Any]) -> bool:
+    """A Get-DistributionGroup object among the other objects of a batch (policies, scopes, principals)."""
+    return "RecipientTypeDetails" in row and "ExternalDirectoryObjectId" in row
+
+
+def read_group(
+    session: ExchangeSession, request: GroupRequest, extra: Sequence[tuple[str, dict[str, Any]]] = ()
+) -> tuple[GroupPlan, list[dict[str, Any]]]:
+    """The group, its members and the listed mailboxes; `extra` statements ride along in the first pipeline
+    (an engine's own reads) and their objects are returned beside the plan."""
+    batch = session.run_batch([("Get-DistributionGroup", {"Identity": request.group}), *extra])
+    raise_unexpected(batch, NOT_FOUND)
+    group = next((o for o in batch.outputs if is_group(o)), None)
+    others = [o for o in batch.outputs if o is not group]
     if group is not None:
         _check_group_kind(group)
     members_now: list[dict[str, Any]] = []
@@ -393,7 +422,7 @@ def _read_state(session: ExchangeSession, request: RestrictRequest) -> _Plan:
             {"Identity": group["ExternalDirectoryObjectId"], "ResultSize": "Unlimited"},
         )
     resolved, missing = resolve_mailboxes(session, [*request.members, *request.probes])
-    plan = _Plan(group=group, members_now=members_now, resolved=resolved, missing=missing)
+    plan = GroupPlan(group=group, members_now=members_now, resolved=resolved, missing=missing)
     current = set().union(*(_smtp_addresses(m) for m in members_now)) if members_now else set()
     plan.to_add = [
         resolved[m]
@@ -407,6 +436,14 @@ def _read_state(session: ExchangeSession, request: RestrictRequest) -> _Plan:
             for m in members_now
             if str(m.get("PrimarySmtpAddress", "")).casefold() not in wanted
         ]
+    return plan, others
+
+
+def _read_state(session: ExchangeSession, request: RestrictRequest) -> _Plan:
+    group_plan, others = read_group(session, request.group_request, [("Get-ApplicationAccessPolicy", {})])
+    policies = [o for o in others if "AccessRight" in o]
+    plan = _Plan(**vars(group_plan))
+    group = plan.group
     if group is not None:
         object_id = str(group["ExternalDirectoryObjectId"]).casefold()
         plan.policy = next(
@@ -443,7 +480,8 @@ def _check_group_kind(group: dict[str, Any]) -> None:
         )
 
 
-def _plan_steps(request: RestrictRequest, plan: _Plan) -> list[Step]:
+def group_steps(request: GroupRequest, plan: GroupPlan) -> list[Step]:
+    """The report lines of the group part: group, members, unknown probes."""
     steps = [Step("group", request.group, "exists" if plan.group else "created")]
     to_add = {m.given for m in plan.to_add}
     for member in request.members:
@@ -457,6 +495,11 @@ def _plan_steps(request: RestrictRequest, plan: _Plan) -> list[Step]:
     for probe in request.probes:
         if probe in plan.missing:
             steps.append(Step("probe", probe, "not_found", plan.missing[probe]))
+    return steps
+
+
+def _plan_steps(request: RestrictRequest, plan: _Plan) -> list[Step]:
+    steps = group_steps(request.group_request, plan)
     detail = {
         "conflict": f"existing policy has {plan.policy and plan.policy.get('AccessRight')}; use --replace",
         "replace": f"was {plan.policy and plan.policy.get('AccessRight')}",
@@ -466,7 +509,7 @@ def _plan_steps(request: RestrictRequest, plan: _Plan) -> list[Step]:
     return steps
 
 
-class _Applier:
+class Applier:
     """Runs the state-changing cmdlets, each recorded in the audit log with its parameters and result."""
 
     def __init__(self, session: ExchangeSession, audit: AuditLog) -> None:
@@ -501,13 +544,16 @@ class _Applier:
         return result.failures
 
 
+_Applier = Applier  # the name this class had before the RBAC engine shared it
+
+
 def _wait_for_group(
     session: ExchangeSession, name: str, attempts: int = 5, delay: float = 2.0
 ) -> dict[str, Any]:
     """A just-created group may not be found at once (directory replication): retry briefly."""
     for attempt in range(attempts):
         batch = session.run_batch([("Get-DistributionGroup", {"Identity": name})])
-        _raise_unexpected(batch, _NOT_FOUND)
+        raise_unexpected(batch, NOT_FOUND)
         if batch.outputs:
             return batch.outputs[0]
         if attempt + 1 < attempts:
@@ -518,11 +564,8 @@ def _wait_for_group(
     )
 
 
-def restrict(
-    session: ExchangeSession, request: RestrictRequest, confirm: Confirm, audit: AuditLog, notes: list[str]
-) -> RestrictResult:
-    plan = _read_state(session, request)
-    steps = _plan_steps(request, plan)
+def check_remove_guard(request: GroupRequest, plan: GroupPlan) -> None:
+    """--exact refuses to remove more than REMOVE_GUARD of the members unless --force (exit 2, nothing changed)."""
     if request.exact and plan.to_remove and not request.force:
         share = len(plan.to_remove) / max(len(plan.members_now), 1)
         if share > REMOVE_GUARD:
@@ -532,40 +575,22 @@ def restrict(
                 "check the member list, or add --force",
             )
 
-    def result(
-        steps: Sequence[Step], tests: Sequence[AccessTest] = (), dry_run: bool = False
-    ) -> RestrictResult:
-        return RestrictResult(
-            app_id=request.app_id,
-            group=request.group,
-            access_right=request.access_right,
-            dry_run=dry_run,
-            steps=tuple(steps),
-            tests=tuple(tests),
-            notes=tuple(notes),
-        )
 
-    if request.dry_run or plan.policy_action == "conflict":
-        if plan.policy_action == "conflict":
-            notes.append(
-                f"A policy for this app and group with access right {plan.policy and plan.policy.get('AccessRight')} "
-                "exists; nothing was changed. --replace removes and recreates it."
-            )
-        return result(steps, dry_run=request.dry_run)
+def confirm_removals(request: GroupRequest, plan: GroupPlan, confirm: Confirm) -> None:
     if plan.to_remove:
         confirm(
             f"Remove {len(plan.to_remove)} member(s) from {request.group} ({', '.join(plan.to_remove[:5])})?"
         )
-    if plan.policy_action == "replace":
-        confirm(
-            f"Replace the {plan.policy and plan.policy.get('AccessRight')} policy of app {request.app_id} for "
-            f"{request.group}? The app is unrestricted in between"
-        )
-    apply = _Applier(session, audit)
+
+
+def apply_group(
+    apply: Applier, request: GroupRequest, plan: GroupPlan, steps: list[Step]
+) -> tuple[dict[str, Any], list[Step]]:
+    """Create the group if needed, add and remove members; returns the group and the steps with failures."""
     group = plan.group
     if group is None:
         apply.run("New-DistributionGroup", {"Name": request.group, "Type": "Security"})
-        group = _wait_for_group(session, request.group)
+        group = _wait_for_group(apply.session, request.group)
     group_id = str(group["ExternalDirectoryObjectId"])
     failures = apply.batch(
         [
@@ -590,7 +615,45 @@ def restrict(
             for address in plan.to_remove
         ]
     )
-    steps = _mark_failures(steps, failures, plan)
+    return group, _mark_failures(steps, failures, plan)
+
+
+def restrict(
+    session: ExchangeSession, request: RestrictRequest, confirm: Confirm, audit: AuditLog, notes: list[str]
+) -> RestrictResult:
+    plan = _read_state(session, request)
+    steps = _plan_steps(request, plan)
+    check_remove_guard(request.group_request, plan)
+
+    def result(
+        steps: Sequence[Step], tests: Sequence[AccessTest] = (), dry_run: bool = False
+    ) -> RestrictResult:
+        return RestrictResult(
+            app_id=request.app_id,
+            group=request.group,
+            access_right=request.access_right,
+            dry_run=dry_run,
+            steps=tuple(steps),
+            tests=tuple(tests),
+            notes=tuple(notes),
+        )
+
+    if request.dry_run or plan.policy_action == "conflict":
+        if plan.policy_action == "conflict":
+            notes.append(
+                f"A policy for this app and group with access right {plan.policy and plan.policy.get('AccessRight')} "
+                "exists; nothing was changed. --replace removes and recreates it."
+            )
+        return result(steps, dry_run=request.dry_run)
+    confirm_removals(request.group_request, plan, confirm)
+    if plan.policy_action == "replace":
+        confirm(
+            f"Replace the {plan.policy and plan.policy.get('AccessRight')} policy of app {request.app_id} for "
+            f"{request.group}? The app is unrestricted in between"
+        )
+    apply = Applier(session, audit)
+    group, steps = apply_group(apply, request.group_request, plan, steps)
+    group_id = str(group["ExternalDirectoryObjectId"])
     if plan.policy_action in {"create", "replace"}:
         if plan.policy_action == "replace" and plan.policy is not None:
             apply.run(
@@ -619,7 +682,7 @@ def restrict(
     return result(steps, tests)
 
 
-def _mark_failures(steps: list[Step], failures: Sequence[CmdletFailure], plan: _Plan) -> list[Step]:
+def _mark_failures(steps: list[Step], failures: Sequence[CmdletFailure], plan: GroupPlan) -> list[Step]:
     """A member that could not be added or removed: already in (fine) or a real failure."""
     by_address = {m.primary_smtp.casefold(): m.given for m in plan.to_add}
     out = list(steps)
@@ -696,7 +759,7 @@ def remove(
     batch = session.run_batch(
         [("Get-DistributionGroup", {"Identity": group}), ("Get-ApplicationAccessPolicy", {})]
     )
-    _raise_unexpected(batch, _NOT_FOUND)
+    raise_unexpected(batch, NOT_FOUND)
     found = next((o for o in batch.outputs if "AccessRight" not in o), None)
     if found is None:
         raise OperationFailed(
@@ -716,7 +779,7 @@ def remove(
         f"Remove the application access policy of app {app_id} for group {group}? The app is then no longer "
         "restricted by it"
     )
-    apply = _Applier(session, audit)
+    apply = Applier(session, audit)
     for policy in matching:
         apply.run("Remove-ApplicationAccessPolicy", {"Identity": policy["Identity"], "Confirm": False})
     return PolicyRemoveResult(

@@ -1,4 +1,5 @@
-"""`roomsops policy ...`: limit the sync app to the mailboxes of a group (application access policies)."""
+"""`roomsops policy ...`: limit the sync app to the mailboxes of a group, with application access policies
+(engine aap) or RBAC for Applications (engine rbac), and move a setup from the one to the other (`migrate`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import click
 
 from roomsops import config as appconfig
-from roomsops import exo
+from roomsops import exo, rbac
 from roomsops import policy as service
 from roomsops.certs import normalize_guid
 from roomsops.cli.context import AppContext
@@ -49,9 +50,21 @@ def open_admin_session(
     return exo.open_exchange(settings, os.environ, prompt=app.password_prompt, notify=app.out.note)
 
 
+def grant_check(app: AppContext, sync_app: str) -> rbac.GrantCheck:
+    """The tenant-wide full_access_as_app, read from a fresh token of the sync app (RoomsAppSettings.config)."""
+    return rbac.check_tenant_wide_grant(lambda: app.token_provider, sync_app)
+
+
+def parse_sp_object_id(given: str | None) -> str | None:
+    return normalize_guid(given, "service principal object id").value if given else None
+
+
+ENGINE = click.Choice(["aap", "rbac"])
+
+
 @click.group()
 def policy() -> None:
-    """Limit the sync app to some mailboxes with an application access policy."""
+    """Limit the sync app to some mailboxes (application access policies or RBAC for Applications)."""
 
 
 @policy.command("restrict")
@@ -88,6 +101,19 @@ def policy() -> None:
 @click.option(
     "--admin-upn", metavar="UPN", help="With --print-script: the administrator the runbook signs in as."
 )
+@click.option(
+    "--engine",
+    type=ENGINE,
+    help="aap: application access policy; rbac: RBAC for Applications (default: policy.engine).",
+)
+@click.option(
+    "--sp-object-id",
+    metavar="GUID",
+    help="rbac: Object ID of the sync app's enterprise application (needed while Exchange has no service principal).",
+)
+@click.option(
+    "--scope", metavar="NAME", help="rbac: name of the management scope (default: the group's name)."
+)
 @click.option("--yes", "-y", is_flag=True, help="Confirm destructive steps without asking.")
 @pass_app
 def restrict_cmd(
@@ -107,9 +133,12 @@ def restrict_cmd(
     dry_run: bool,
     print_script: bool,
     admin_upn: str | None,
+    engine: str | None,
+    sp_object_id: str | None,
+    scope: str | None,
     yes: bool,
 ) -> int:
-    """Ensure the group, its members and the policy; then verify with Test-ApplicationAccessPolicy."""
+    """Ensure the group, its members and the policy (or the RBAC for Applications scope); then verify."""
     listed = [service.validate_address(m) for m in members]
     if members_file is not None:
         listed += service.read_members_file(members_file)
@@ -122,6 +151,50 @@ def restrict_cmd(
     if not listed:
         raise InputError(
             "no members given", "pass --member EMAIL (repeatable), --members-file FILE or --from-persons"
+        )
+    chosen = engine or app.settings.policy.engine
+    if chosen == "rbac":
+        aap_only = {
+            "--access-right DenyAccess": access_right == "DenyAccess",
+            "--replace": replace,
+            "--description": description is not None,
+        }
+        for option, given in aap_only.items():
+            if given:
+                raise InputError(
+                    f"{option} applies to application access policies only",
+                    "drop it, or use --engine aap (RBAC for Applications only grants, per management scope)",
+                )
+        rbac_request = rbac.RbacRequest(
+            app_id=sync_app_id(app, app_id),
+            group=service.validate_group(group or app.settings.policy.group),
+            members=tuple(service.unique(listed)),
+            probes=tuple(service.unique(service.validate_address(p) for p in probes)),
+            sp_object_id=parse_sp_object_id(sp_object_id),
+            scope=service.validate_group(scope) if scope else None,
+            exact=exact,
+            force=force,
+            verify=not no_verify,
+            dry_run=dry_run,
+        )
+        if print_script:
+            click.echo(rbac.runbook(rbac_request, admin_upn), nl=False)
+            return 0
+        rbac_notes: list[str] = []
+        with open_admin_session(app, rbac_request.app_id) as session:
+            rbac_result = rbac.restrict(
+                session,
+                rbac_request,
+                lambda q: app.confirm(q, yes),
+                app.audit,
+                rbac_notes,
+                lambda: grant_check(app, rbac_request.app_id),
+            )
+        return app.emit(rbac_result)
+    if sp_object_id or scope:
+        raise InputError(
+            "--sp-object-id and --scope apply to RBAC for Applications only",
+            "add --engine rbac, or drop them",
         )
     request = service.RestrictRequest(
         app_id=sync_app_id(app, app_id),
@@ -152,13 +225,25 @@ def restrict_cmd(
     "--expect", type=click.Choice(["Granted", "Denied"]), help="Exit 1 unless every mailbox has this result."
 )
 @click.option("--live", is_flag=True, help="Also probe each mailbox over EWS: is the result in effect yet?")
+@click.option(
+    "--engine",
+    type=ENGINE,
+    help="aap: Test-ApplicationAccessPolicy; rbac: Test-ServicePrincipalAuthorization.",
+)
 @pass_app
 def test_cmd(
-    app: AppContext, mailboxes: tuple[str, ...], app_id: str | None, expect: str | None, live: bool
+    app: AppContext,
+    mailboxes: tuple[str, ...],
+    app_id: str | None,
+    expect: str | None,
+    live: bool,
+    engine: str | None,
 ) -> int:
-    """Show AccessCheckResult of Test-ApplicationAccessPolicy for each MAILBOX."""
+    """Show the access result (Granted or Denied) of the sync app for each MAILBOX."""
     addresses = service.unique(service.validate_address(m) for m in mailboxes)
     sync_app = sync_app_id(app, app_id)
+    if (engine or app.settings.policy.engine) == "rbac":
+        return _test_rbac(app, sync_app, addresses, expect, live)
     with open_admin_session(app, sync_app) as session:
         tests = service.test_access(
             session, sync_app, addresses, {a: expect for a in addresses} if expect else None
@@ -169,6 +254,87 @@ def test_cmd(
         tests = [service.with_live(t, diagnose.probe(app.ews, t.mailbox)) for t in tests]
     result = service.PolicyTestResult(app_id=sync_app, tests=tuple(tests), live=live)
     return app.emit(replace(result, notes=result.notes_for_lag))
+
+
+def _test_rbac(app: AppContext, sync_app: str, addresses: list[str], expect: str | None, live: bool) -> int:
+    with open_admin_session(app, sync_app) as session:
+        sp = rbac.find_service_principal(session, sync_app)
+        sp_id = rbac.sp_object_id(sp)
+        tests = rbac.test_rbac_access(
+            session, sync_app, sp_id, addresses, {a: expect for a in addresses} if expect else None
+        )
+    grant: bool | None = None
+    notes: list[str] = []
+    if live:
+        from roomsops import diagnose
+
+        tests = [service.with_live(t, diagnose.probe(app.ews, t.mailbox)) for t in tests]
+        check = grant_check(app, sync_app)
+        grant = check.held
+        notes += rbac.grant_notes(check, sync_app)
+    result = rbac.RbacTestResult(
+        app_id=sync_app, tests=tuple(tests), live=live, service_principal=sp_id, tenant_wide_grant=grant
+    )
+    return app.emit(replace(result, notes=(*notes, *result.rbac_notes())))
+
+
+@policy.command("migrate")
+@click.option("--app-id", metavar="GUID", help="The app whose policies move (default: ExchangeAppId).")
+@click.option(
+    "--sp-object-id",
+    metavar="GUID",
+    help="Object ID of the sync app's enterprise application (needed while Exchange has no service principal).",
+)
+@click.option(
+    "--probe",
+    "probes",
+    multiple=True,
+    metavar="EMAIL",
+    help="A mailbox compared besides the policies' members (default: a few mailboxes outside them).",
+)
+@click.option(
+    "--include-deny",
+    is_flag=True,
+    help="Turn DenyAccess policies into a negated-membership scope (unverified; the answers are still compared).",
+)
+@click.option("--dry-run", is_flag=True, help="Read the current state and print the plan; change nothing.")
+@click.option(
+    "--remove-old",
+    is_flag=True,
+    help="Remove the policies once both engines agree and the sync app lost the tenant-wide grant.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Confirm removing the old policies without asking.")
+@pass_app
+def migrate_cmd(
+    app: AppContext,
+    app_id: str | None,
+    sp_object_id: str | None,
+    probes: tuple[str, ...],
+    include_deny: bool,
+    dry_run: bool,
+    remove_old: bool,
+    yes: bool,
+) -> int:
+    """Move the app's application access policies to RBAC for Applications and prove the answers are the same."""
+    request = rbac.MigrateRequest(
+        app_id=sync_app_id(app, app_id),
+        sp_object_id=parse_sp_object_id(sp_object_id),
+        probes=tuple(service.unique(service.validate_address(p) for p in probes)),
+        include_deny=include_deny,
+        dry_run=dry_run,
+        remove_old=remove_old,
+    )
+    notes: list[str] = []
+    with open_admin_session(app, request.app_id) as session:
+        result = rbac.migrate(
+            session,
+            request,
+            lambda q: app.confirm(q, yes),
+            app.audit,
+            notes,
+            lambda: grant_check(app, request.app_id),
+        )
+    return app.emit(result)
 
 
 @policy.command("list")

@@ -1,12 +1,14 @@
 """The one decision whether an app may open a mailbox, used by every protocol of the lab.
 
-`authorize()` (EWS and later Graph) and `Test-ApplicationAccessPolicy` share `evaluate_access_policies()`,
-so the cmdlets and EWS can never disagree about a policy; only *when* EWS sees a change differs
-(`--policy-delay`, captured per policy when it is created or removed).
+`authorize()` (EWS and later Graph) and `Test-ApplicationAccessPolicy` share `evaluate_access_policies()`;
+`authorize()` and `Test-ServicePrincipalAuthorization` share `scope_covers()` (RBAC for Applications), so the
+cmdlets and EWS can never disagree; only *when* EWS sees a change differs (`--policy-delay`, captured per
+policy or role assignment when it is created or removed: the permission cache).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -26,6 +28,9 @@ EWS_DISABLED = "ews_disabled"  # the tenant's EwsEnabled is False
 EWS_APP_NOT_ALLOWED = "ews_app_not_allowed"  # EwsEnabled is True and the app is not in EwsAllowedAppIDs
 EWS_DISABLED_MAILBOX = "ews_disabled_mailbox"  # Set-CASMailbox -EwsEnabled $false
 DENIED_BY_POLICY = "denied_by_policy"  # an application access policy
+DENIED_BY_RBAC_SCOPE = (
+    "denied_by_rbac_scope"  # RBAC for Applications grants the app, but not for this mailbox
+)
 REASONS = (
     OK,
     APP_NOT_FOUND,
@@ -35,6 +40,7 @@ REASONS = (
     EWS_APP_NOT_ALLOWED,
     EWS_DISABLED_MAILBOX,
     DENIED_BY_POLICY,
+    DENIED_BY_RBAC_SCOPE,
 )
 
 Protocol = Literal["ews", "graph"]
@@ -83,8 +89,11 @@ def decide(
 ) -> Decision:
     """`authorize()` on a state the caller already holds the lock of.
 
-    Order (unverified as a whole; each step's effect is documented): tenant EWS switches, the Entra
-    permission (RBAC for Applications joins here), the mailbox, its EWS switch, application access policies.
+    Order (unverified as a whole; each step's effect is documented): tenant EWS switches, a permission at all
+    (the tenant-wide Entra grant or an RBAC for Applications role assignment), the mailbox, its EWS switch,
+    then what grants this mailbox: the Entra grant as application access policies restrict it, or else a role
+    assignment whose scope covers the mailbox. Entra consent and RBAC grants add up (exchange-online.md), so a
+    tenant-wide grant without a restricting policy opens every mailbox whatever the RBAC scopes say.
     """
     app = state.app_by_id(app_id)
     if app is None:
@@ -94,12 +103,16 @@ def decide(
         if switched_off is not None:
             return switched_off
     roles = app.application_permissions if token_roles is None else token_roles
+    moment = time.time() if now is None else now
+    tenant_wide = FULL_ACCESS_AS_APP in roles
+    assignments = app_role_assignments(state, app, protocol, as_seen_at=moment)
     # Checked before the mailbox: the resource refuses a caller without rights before resolving anything.
-    if FULL_ACCESS_AS_APP not in roles and not _rbac_for_applications_grants(state, app):
+    if not tenant_wide and not assignments:
         return Decision(
             False,
             NO_PERMISSION,
-            f"application {app.display_name} ({app.app_id}) has no {FULL_ACCESS_AS_APP} permission",
+            f"application {app.display_name} ({app.app_id}) has no {FULL_ACCESS_AS_APP} permission and no "
+            "RBAC for Applications role assignment in force",
         )
     mailbox = state.find_mailbox(mailbox_address)
     if mailbox is None:
@@ -111,14 +124,29 @@ def decide(
             f"EWS is disabled for the mailbox {mailbox.primary_smtp} (Set-CASMailbox -EwsEnabled $false)",
             mailbox=mailbox.primary_smtp,
         )
-    moment = time.time() if now is None else now
-    verdict = evaluate_access_policies(state, app.app_id, Target("mailbox", mailbox.id), as_seen_at=moment)
-    if not verdict.granted:
+    verdict: PolicyVerdict | None = None
+    if tenant_wide:
+        verdict = evaluate_access_policies(
+            state, app.app_id, Target("mailbox", mailbox.id), as_seen_at=moment
+        )
+        if verdict.granted:
+            return Decision(
+                True,
+                OK,
+                f"{FULL_ACCESS_AS_APP} is consented tenant-wide for {app.display_name}; {verdict.detail}",
+                mailbox=mailbox.primary_smtp,
+            )
+    granted_by = _rbac_for_applications_grants(state, mailbox, assignments)
+    if granted_by is not None:
+        return Decision(True, OK, granted_by, mailbox=mailbox.primary_smtp)
+    if verdict is not None:
         return Decision(False, DENIED_BY_POLICY, verdict.detail, mailbox=mailbox.primary_smtp)
+    scopes = ", ".join(sorted({str(a.get("scope") or "Organization") for a in assignments}))
     return Decision(
-        True,
-        OK,
-        f"{FULL_ACCESS_AS_APP} is consented tenant-wide for {app.display_name}; {verdict.detail}",
+        False,
+        DENIED_BY_RBAC_SCOPE,
+        f"no RBAC for Applications role assignment of {app.display_name} covers {mailbox.primary_smtp} "
+        f"(scopes: {scopes})",
         mailbox=mailbox.primary_smtp,
     )
 
@@ -144,14 +172,268 @@ def _tenant_ews_switch(state: TenantState, app: AppRegistration) -> Decision | N
     return None
 
 
-def _rbac_for_applications_grants(state: TenantState, app: AppRegistration) -> bool:
-    """RBAC for Applications (New-ManagementRoleAssignment -App ... "Application EWS.AccessAsApp").
+def _rbac_for_applications_grants(
+    state: TenantState, mailbox: Mailbox, assignments: Iterable[dict[str, Any]]
+) -> str | None:
+    """RBAC for Applications (New-ManagementRoleAssignment -App ... -CustomResourceScope ...): the detail of the
+    first role assignment whose resource scope covers the mailbox, or None. Only reached when the tenant-wide
+    Entra permission did not already grant the mailbox: the two add up (exchange-online.md)."""
+    for assignment in assignments:
+        if scope_covers(state, assignment, mailbox):
+            scope = assignment.get("scope") or "Organization"
+            return f"RBAC for Applications: {assignment['role']} with resource scope {scope} covers it"
+    return None
 
-    Not modelled yet (a later task): it will grant here when the app lacks the tenant-wide Entra permission
-    and a role assignment's scope covers the mailbox. Entra consent and RBAC add up, so a tenant-wide
-    full_access_as_app makes RBAC scoping moot (exchange-online.md); state.rbac holds the objects.
+
+# --- RBAC for Applications ------------------------------------------------------------------------------
+# Records in TenantState.rbac (shapes owned by roomsops.lab.cmdlets.rbac): role assignments carry the app id
+# and the service principal object id they were made for, their scope's name, guid and filter (a removed
+# assignment still in the permission cache keeps its scope), and created/effective/removed times like policies.
+
+EWS_ACCESS_AS_APP = "Application EWS.AccessAsApp"
+#: The application roles (exchange/permissions-exo/application-rbac, "Supported Application Roles"):
+#: role name -> (the protocol it opens, the permissions Test-ServicePrincipalAuthorization lists).
+APPLICATION_ROLES: dict[str, tuple[Protocol, tuple[str, ...]]] = {
+    "Application Mail.Read": ("graph", ("Mail.Read",)),
+    "Application Mail.ReadBasic": ("graph", ("Mail.ReadBasic",)),
+    "Application Mail.ReadWrite": ("graph", ("Mail.ReadWrite",)),
+    "Application Mail.Send": ("graph", ("Mail.Send",)),
+    "Application MailboxSettings.Read": ("graph", ("MailboxSettings.Read",)),
+    "Application MailboxSettings.ReadWrite": ("graph", ("MailboxSettings.ReadWrite",)),
+    "Application Calendars.Read": ("graph", ("Calendars.Read",)),
+    "Application Calendars.ReadWrite": ("graph", ("Calendars.ReadWrite",)),
+    "Application Contacts.Read": ("graph", ("Contacts.Read",)),
+    "Application Contacts.ReadWrite": ("graph", ("Contacts.ReadWrite",)),
+    "Application Mail Full Access": ("graph", ("Mail.ReadWrite", "Mail.Send")),
+    "Application Exchange Full Access": (
+        "graph",
+        (
+            "Mail.ReadWrite",
+            "Mail.Send",
+            "Contacts.ReadWrite",
+            "Calendars.ReadWrite",
+            "MailboxSettings.ReadWrite",
+        ),
+    ),
+    EWS_ACCESS_AS_APP: ("ews", ("EWS.AccessAsApp",)),
+}
+
+
+def app_role_assignments(
+    state: TenantState, app: AppRegistration, protocol: Protocol, *, as_seen_at: float | None
+) -> list[dict[str, Any]]:
+    """The app's role assignments that open `protocol`, as EWS sees them at `as_seen_at` (None: now).
+
+    An assignment belongs to the app when its service principal pointer names the app id *and* the object id of
+    the app's service principal (the token's `oid`): a pointer made with another object id (say the app
+    registration's) grants nothing, whatever Test-ServicePrincipalAuthorization says (lab choice).
     """
-    return False
+    wanted_app, wanted_sp = app.app_id.casefold(), app.sp_object_id.casefold()
+    return [
+        a
+        for a in state.rbac.role_assignments
+        if str(a["app_id"]).casefold() == wanted_app
+        and str(a["sp_object_id"]).casefold() == wanted_sp
+        and APPLICATION_ROLES.get(str(a["role"]), ("", ()))[0] == protocol
+        and policy_in_force(a, as_seen_at)
+    ]
+
+
+def scope_covers(state: TenantState, assignment: dict[str, Any], mailbox: Mailbox) -> bool:
+    """Whether a role assignment's resource scope holds the mailbox (no scope: the whole organization)."""
+    if not assignment.get("scope"):
+        return True
+    scope = next((s for s in state.rbac.management_scopes if s["guid"] == assignment.get("scope_guid")), None)
+    text = str(scope["filter"] if scope is not None else assignment["scope_filter"])
+    return matches_filter(state, parse_filter(text), mailbox)
+
+
+# The OPATH subset of -RecipientRestrictionFilter the lab evaluates (New-ManagementScope.md; OPATH operators
+# from exchange-server/recipient-filters/recipient-filters.md): comparisons joined by -and / -or, negated by
+# -not, grouped by parentheses, optionally inside braces.
+FILTER_PROPERTIES = (
+    "MemberOfGroup",
+    "Alias",
+    "Name",
+    "DisplayName",
+    "PrimarySmtpAddress",
+    "RecipientTypeDetails",
+)
+_COMPARISONS = ("-eq", "-ne", "-like", "-notlike")
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<paren>[()])|(?P<op>-[A-Za-z]+)|'(?P<sq>(?:[^']|'')*)'|"(?P<dq>(?:[^"]|"")*)"|(?P<word>[^\s()'"]+))"""
+)
+
+
+class FilterError(ValueError):
+    """The filter is not valid OPATH (or uses what the lab does not evaluate: `unsupported`)."""
+
+    def __init__(self, message: str, *, unsupported: bool = False) -> None:
+        super().__init__(message)
+        self.unsupported = unsupported
+
+
+@dataclass(frozen=True)
+class Comparison:
+    prop: str  # canonical name from FILTER_PROPERTIES
+    op: str  # one of _COMPARISONS
+    value: str | None  # None: $null
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: FilterNode
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: Literal["and", "or"]
+    operands: tuple[FilterNode, ...]
+
+
+FilterNode = Comparison | Not | BoolOp
+
+
+def parse_filter(text: str) -> FilterNode:
+    """Parse a recipient filter; FilterError says where it is wrong."""
+    body = text.strip()
+    if body.startswith("{") and body.endswith("}"):
+        body = body[1:-1]
+    tokens = _tokenize(body)
+    if not tokens:
+        raise FilterError("the filter is empty")
+    node, rest = _parse_or(tokens)
+    if rest:
+        raise FilterError(f'unexpected "{rest[0][1]}" in the filter')
+    return node
+
+
+Token = tuple[str, str]  # (kind, text): paren | op | value | word
+
+
+def _tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    position = 0
+    while position < len(text):
+        if text[position:].strip() == "":
+            break
+        found = _TOKEN.match(text, position)
+        if found is None or found.end() == position:
+            raise FilterError(
+                f'cannot read the filter at position {position}: "{text[position : position + 20]}"'
+            )
+        position = found.end()
+        if found.group("paren"):
+            tokens.append(("paren", found.group("paren")))
+        elif found.group("op"):
+            tokens.append(("op", found.group("op").casefold()))
+        elif found.group("sq") is not None:
+            tokens.append(("value", found.group("sq").replace("''", "'")))
+        elif found.group("dq") is not None:
+            tokens.append(("value", found.group("dq").replace('""', '"')))
+        else:
+            tokens.append(("word", found.group("word")))
+    return tokens
+
+
+def _parse_or(tokens: list[Token]) -> tuple[FilterNode, list[Token]]:
+    node, rest = _parse_and(tokens)
+    operands = [node]
+    while rest and rest[0] == ("op", "-or"):
+        node, rest = _parse_and(rest[1:])
+        operands.append(node)
+    return (operands[0] if len(operands) == 1 else BoolOp("or", tuple(operands))), rest
+
+
+def _parse_and(tokens: list[Token]) -> tuple[FilterNode, list[Token]]:
+    node, rest = _parse_unary(tokens)
+    operands = [node]
+    while rest and rest[0] == ("op", "-and"):
+        node, rest = _parse_unary(rest[1:])
+        operands.append(node)
+    return (operands[0] if len(operands) == 1 else BoolOp("and", tuple(operands))), rest
+
+
+def _parse_unary(tokens: list[Token]) -> tuple[FilterNode, list[Token]]:
+    if not tokens:
+        raise FilterError("the filter ends where a condition is expected")
+    if tokens[0] == ("op", "-not"):
+        operand, rest = _parse_unary(tokens[1:])
+        return Not(operand), rest
+    if tokens[0] == ("paren", "("):
+        node, rest = _parse_or(tokens[1:])
+        if not rest or rest[0] != ("paren", ")"):
+            raise FilterError("a parenthesis is not closed in the filter")
+        return node, rest[1:]
+    return _parse_comparison(tokens)
+
+
+def _parse_comparison(tokens: list[Token]) -> tuple[FilterNode, list[Token]]:
+    if (
+        len(tokens) < 3
+        or tokens[0][0] != "word"
+        or tokens[1][0] != "op"
+        or tokens[2][0] not in ("value", "word")
+    ):
+        shown = " ".join(t[1] for t in tokens[:3])
+        raise FilterError(f"\"{shown}\" is not a comparison of the form Property -Operator 'Value'")
+    name, op, (kind, raw) = tokens[0][1], tokens[1][1], tokens[2]
+    prop = next((p for p in FILTER_PROPERTIES if p.casefold() == name.casefold()), None)
+    if prop is None:
+        raise FilterError(f"the lab does not evaluate the filter property {name}", unsupported=True)
+    if op not in _COMPARISONS:
+        raise FilterError(f"{op} is not a comparison operator")
+    value: str | None = raw
+    if kind == "word" and raw.startswith("$"):
+        if raw.casefold() != "$null":
+            raise FilterError(f"{raw} is not a value of {prop}")
+        value = None
+    if prop == "MemberOfGroup":
+        if op not in ("-eq", "-ne"):
+            raise FilterError(f"MemberOfGroup takes -eq or -ne, not {op}")
+        if value is None or not value.strip().casefold().startswith("cn="):
+            # The property holds group links: Exchange wants the group's distinguished name (lab check).
+            raise FilterError(f"MemberOfGroup needs the distinguished name of a group, not '{value}'")
+    return Comparison(prop, op, value), tokens[3:]
+
+
+def matches_filter(state: TenantState, node: FilterNode, mailbox: Mailbox) -> bool:
+    if isinstance(node, Not):
+        return not matches_filter(state, node.operand, mailbox)
+    if isinstance(node, BoolOp):
+        results = (matches_filter(state, operand, mailbox) for operand in node.operands)
+        return all(results) if node.op == "and" else any(results)
+    if node.prop == "MemberOfGroup":
+        # Direct members only: memberOf holds the groups an object is itself a member of.
+        member = _direct_member_of(state, str(node.value), mailbox)
+        return member if node.op == "-eq" else not member
+    actual = {
+        "Alias": mailbox.alias,
+        "Name": mailbox.alias,  # the lab names a mailbox's recipient by its alias (cmdlets.directory)
+        "DisplayName": mailbox.display_name,
+        "PrimarySmtpAddress": mailbox.primary_smtp,
+        "RecipientTypeDetails": "RoomMailbox" if mailbox.kind == "room" else "UserMailbox",
+    }[node.prop]
+    if node.value is None:
+        equal = not actual
+    elif node.op in ("-like", "-notlike"):
+        pattern = "^" + ".*".join(re.escape(part) for part in node.value.split("*")) + "$"
+        equal = re.match(pattern, actual, re.IGNORECASE) is not None
+    else:
+        equal = actual.casefold() == node.value.casefold()
+    return equal if node.op in ("-eq", "-like") else not equal
+
+
+def _direct_member_of(state: TenantState, group_dn: str, mailbox: Mailbox) -> bool:
+    # Imported here: the cmdlets package imports this module, and the DN is theirs to define.
+    from roomsops.lab.cmdlets.directory import distinguished_name
+
+    wanted = group_dn.strip().casefold()
+    for group in state.groups:
+        dn = distinguished_name(group["name"], str(group["primary_smtp"]).split("@", 1)[-1])
+        if dn.casefold() == wanted:
+            return any(m["kind"] == "mailbox" and m["id"] == mailbox.id for m in group["members"])
+    return False  # a filter naming no group's DN holds no one
 
 
 # --- application access policies ------------------------------------------------------------------------
@@ -222,7 +504,8 @@ def evaluate_access_policies(
 
 
 def policy_in_force(policy: dict[str, Any], as_seen_at: float | None) -> bool:
-    """Whether a policy record counts: now (as_seen_at None) or as EWS sees it at `as_seen_at`."""
+    """Whether a policy (or role assignment) record counts: now (as_seen_at None) or as EWS sees it at
+    `as_seen_at` (the permission cache: created ones from their `effective_at`, removed ones until theirs)."""
     if as_seen_at is None:
         return policy.get("removed_at") is None
     if as_seen_at < float(policy["effective_at"]):

@@ -6,7 +6,7 @@ own commands (Get-ChildItem, Start-Sleep, Import-Module, Connect-/Disconnect-Exc
 
 from __future__ import annotations
 
-from roomsops.lab.cmdlets import groups, host, organization, policies, recipients, session
+from roomsops.lab.cmdlets import groups, host, organization, policies, rbac, recipients, session
 from roomsops.lab.cmdlets.base import CmdletSpec
 
 CMDLETS: dict[str, CmdletSpec] = {
@@ -17,6 +17,7 @@ CMDLETS: dict[str, CmdletSpec] = {
         *recipients.CMDLETS,
         *groups.CMDLETS,
         *policies.CMDLETS,
+        *rbac.CMDLETS,
         *organization.CMDLETS,
     )
 }
