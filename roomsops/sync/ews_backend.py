@@ -141,8 +141,13 @@ class EwsCalendar:
         if not item_ids:
             return []
         account = self.client.account(mailbox)
+        # The calendar validates only_fields; without a folder exchangelib would GetFolder the root first.
+        calendar = self._calendar(mailbox)
         found = self.client.call(
-            mailbox, lambda: list(account.fetch(ids=[(i, None) for i in item_ids], only_fields=FETCH_FIELDS))
+            mailbox,
+            lambda: list(
+                account.fetch(ids=[(i, None) for i in item_ids], folder=calendar, only_fields=FETCH_FIELDS)
+            ),
         )
         return [meeting_from_item(item) for item in found if isinstance(item, CalendarItem)]
 

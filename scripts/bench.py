@@ -1,0 +1,335 @@
+"""The benchmark behind scripts/bench: figures beside their targets, as a table and as JSON.
+
+Against a real tenant time is round trips, so requests are counted per operation (the lab's counters) and a
+latency model turns them into time; wall times are reported beside them (on 2 cores the lab shares the CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Pass:
+    label: str
+    wall: float
+    requests: dict[str, int]
+    mailboxes: int
+    rss_mb: float = 0.0
+    exit_code: int = 0
+    totals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ews(self) -> int:
+        return sum(v for k, v in self.requests.items() if k.startswith("ews:"))
+
+    @property
+    def writes(self) -> int:
+        return sum(self.requests.get(f"ews:{op}", 0) for op in ("CreateItem", "UpdateItem", "DeleteItem"))
+
+    @property
+    def per_mailbox(self) -> float:
+        return self.ews / max(self.mailboxes, 1)
+
+
+def seed_lab(lab: Any, mailboxes: list[str], rooms: list[str], foreign: int, start: datetime) -> None:
+    """Mailboxes and their non-ROOMS appointments, written straight into the lab's state (no HTTP)."""
+    from roomsops.lab.ews.common import store_of
+    from roomsops.lab.ews.delivery import organizer_of
+    from roomsops.lab.ews.soap import format_datetime, utc_now
+    from roomsops.lab.ews.store import CALENDAR, CalendarItem, new_item_id, new_uid
+    from roomsops.lab.tenant import _mailbox
+
+    with lab.tenant.change() as state:
+        for kind, addresses in (("user", mailboxes), ("room", rooms)):
+            for address in addresses:
+                rid = state.next_rid
+                state.next_rid += 1
+                state.mailboxes.append(_mailbox(state, address, address.split("@")[0], kind, [], rid))
+        now = format_datetime(utc_now())
+        for address in mailboxes:
+            mailbox = state.find_mailbox(address)
+            assert mailbox is not None
+            store = store_of(state, mailbox.id)
+            for index in range(foreign):
+                begin = start + timedelta(days=index % 60, hours=6 + index % 3)
+                item = CalendarItem(id=new_item_id(mailbox.id), change_key="", folder=CALENDAR, uid=new_uid(),
+                                    start=format_datetime(begin), end=format_datetime(begin + timedelta(minutes=30)),
+                                    organizer=organizer_of(mailbox), created=now, modified=now,
+                                    created_seq=store.seq + 1, modified_seq=store.seq + 1,
+                                    subject=f"Private appointment {index}")
+                store.items.append(item)
+                store.touch(item, now)
+
+
+def seed_database(url: str, mailboxes: list[str], rooms: list[str], bookings_each: int, start: datetime) -> None:
+    """Persons, rooms and non-overlapping bookings, straight into the ROOMS database."""
+    from roomsops.store import NewBooking, now_utc, open_store
+    from roomsops.store import queries as q
+    from roomsops.store.records import PersonFields
+
+    store = open_store(url)
+    try:
+        with store.write() as conn:
+            now = now_utc()
+            q.upsert_persons(conn, [PersonFields(m, m.split("@")[0], "O365", None, "Rollback") for m in mailboxes], now)
+            room_ids = [q.insert_room(conn, r, r.split("@")[0], False, now).id for r in rooms]
+            person_ids = {p.email.lower(): p.id for p in q.list_persons(conn)}
+            slot = 0
+            for mailbox in mailboxes:
+                for index in range(bookings_each):
+                    room = room_ids[slot % len(room_ids)]
+                    begin = start + timedelta(hours=slot // len(room_ids))
+                    q.insert_booking(conn, NewBooking(organizer_id=person_ids[mailbox.lower()], room_id=room,
+                                                      title=f"Booking {index}", start=begin,
+                                                      end=begin + timedelta(minutes=50)), now)
+                    slot += 1
+    finally:
+        store.close()
+
+
+def run_sync(lab: Any, env: dict[str, str], label: str, mailboxes: int, concurrency: int) -> Pass:
+    lab.context.counter.reset()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "roomsops", "--json", "sync", "--concurrency", str(concurrency)],
+                          env=env, capture_output=True, text=True, cwd=env["BENCH_WORK"])
+    wall = time.perf_counter() - started
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    totals = json.loads(done.stdout).get("totals", {}) if done.stdout.startswith("{") else {}
+    if done.returncode != 0:
+        print(f"  {label}: exit {done.returncode}: {done.stderr.strip()[:300]}", file=sys.stderr)
+    return Pass(label, wall, dict(lab.context.counter.snapshot()), mailboxes, rss_mb=max(rss, before) / 1024,
+                exit_code=done.returncode, totals=totals)
+
+
+def naive_pass(lab: Any, env: dict[str, str], sample: list[str], bookings: dict[str, list[dict[str, Any]]],
+               create: bool) -> Pass:
+    """The naive way, honestly: mailboxes one after another, a full CalendarView, one GetItem per item, one
+    CreateItem per booking; no sync state. Run on a sample and extrapolated by the caller."""
+    from exchangelib import EWSDateTime
+    from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, CalendarItem
+
+    from roomsops.auth import TokenProvider, credentials_from_app_settings
+    from roomsops.ews import EwsClient
+    from roomsops.settings import app_settings_path, load_settings
+
+    settings = load_settings(env["ROOMSOPS_SETTINGS"], environ=env)
+    provider = TokenProvider(credentials_from_app_settings(app_settings_path(None, settings, env), settings, env),
+                             settings)
+    client = EwsClient(settings, provider)
+    lab.context.counter.reset()
+    started = time.perf_counter()
+    window_start = EWSDateTime.from_datetime(datetime.now(UTC) - timedelta(days=7))
+    window_end = EWSDateTime.from_datetime(datetime.now(UTC) + timedelta(days=90))
+    for mailbox in sample:
+        calendar = client.calendar(mailbox)
+        listed = list(calendar.view(start=window_start, end=window_end).only("id", "changekey"))
+        existing = set()
+        for item in listed:  # one request per item, as a client without batching would
+            full = list(client.account(mailbox).fetch(ids=[(item.id, item.changekey)]))[0]
+            if getattr(full, "roomsops_booking", None):
+                existing.add(full.roomsops_booking)
+        if create:
+            for booking in bookings[mailbox]:
+                if booking["id"] in existing:
+                    continue
+                meeting = CalendarItem(account=client.account(mailbox), folder=calendar, subject=booking["title"],
+                                       start=EWSDateTime.from_datetime(booking["start"]),
+                                       end=EWSDateTime.from_datetime(booking["end"]), roomsops_booking=booking["id"])
+                meeting.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    return Pass("naive", time.perf_counter() - started, dict(lab.context.counter.snapshot()), len(sample))
+
+
+def winrm_requests(lab: Any) -> int:
+    return sum(v for k, v in lab.context.counter.snapshot().items() if k.startswith("wsman:"))
+
+
+def policy_figures(lab: Any, env: dict[str, str], addresses: list[str], sample: int) -> dict[str, Any]:
+    """`policy test` of all addresses in one session vs one session per mailbox (sampled, extrapolated)."""
+    lab.context.counter.reset()
+    subprocess.run([sys.executable, "-m", "roomsops", "--json", "policy", "test", *addresses], env=env,
+                   capture_output=True, text=True, cwd=env["BENCH_WORK"], check=False)
+    ours = winrm_requests(lab)
+    lab.context.counter.reset()
+    for address in addresses[:sample]:
+        subprocess.run([sys.executable, "-m", "roomsops", "--json", "policy", "test", address], env=env,
+                       capture_output=True, text=True, cwd=env["BENCH_WORK"], check=False)
+    naive = winrm_requests(lab) / sample * len(addresses)
+    return {"mailboxes": len(addresses), "winrm_requests": ours, "naive_winrm_requests_extrapolated": round(naive),
+            "ratio": round(naive / max(ours, 1), 1)}
+
+
+def startup_seconds(env: dict[str, str]) -> float:
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "roomsops", "--help"], env=env, capture_output=True, check=True)
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mailboxes", type=int, default=1000)
+    parser.add_argument("--bookings", type=int, default=20, help="ROOMS bookings per mailbox")
+    parser.add_argument("--foreign", type=int, default=200, help="appointments per mailbox that are not bookings")
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--sample", type=int, default=50, help="mailboxes the naive way runs on")
+    parser.add_argument("--policy-mailboxes", type=int, default=500)
+    parser.add_argument("--rtt-ms", type=int, default=100, help="round trip of the latency model")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args()
+
+    from roomsops.lab import Lab
+
+    work = Path(tempfile.mkdtemp(prefix="roomsops-bench."))
+    lab_options: dict[str, Any] = {"latency_ms": args.latency_ms}
+    if "save_interval" in Lab.__init__.__code__.co_varnames:
+        lab_options["save_interval"] = 60.0  # the whole tenant per change would dominate at this size
+    lab = Lab(work / "lab", **lab_options).start()
+    domain = lab.info["tenant"]["domain"]
+    total = args.mailboxes + args.sample
+    addresses = [f"bench{i:05d}@{domain}" for i in range(total)]
+    synced, sample = addresses[: args.mailboxes], addresses[args.mailboxes:]
+    rooms = [f"benchroom{i:03d}@{domain}" for i in range(max(10, args.mailboxes // 10))]
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    print(f"seeding {total} mailboxes × {args.foreign} appointments, {args.mailboxes} × {args.bookings} bookings",
+          file=sys.stderr)
+    seeded = time.perf_counter()
+    seed_lab(lab, addresses, rooms, args.foreign, start - timedelta(days=5))
+    database = f"sqlite:///{work / 'rooms.db'}"
+    seed_database(database, synced, rooms, args.bookings, start)
+    print(f"seeded in {time.perf_counter() - seeded:.1f} s", file=sys.stderr)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOMSOPS_")} | {
+        "ROOMSOPS_SETTINGS": str(lab.settings_path), "ROOMSOPS_ROOMS_DATABASE": database,
+        "ROOMSOPS_WINRM_PASSWORD": lab.info["winrm"]["password"], "ROOMSOPS_LOG_FILE": str(work / "roomsops.log"),
+        "ROOMSOPS_LOG_AUDIT": str(work / "audit.jsonl"), "BENCH_WORK": str(work)}
+    print("initial pass", file=sys.stderr)
+    passes = [run_sync(lab, env, "initial", args.mailboxes, args.concurrency),
+              run_sync(lab, env, "no-op", args.mailboxes, args.concurrency)]
+    passes.append(incremental(lab, env, synced, database, args))
+
+    bookings = {m: [{"id": str(100_000 + i * args.bookings + j), "title": f"Naive {j}",
+                     "start": start + timedelta(days=30, hours=j), "end": start + timedelta(days=30, hours=j, minutes=50)}
+                    for j in range(args.bookings)] for i, m in enumerate(sample)}
+    naive_initial = naive_pass(lab, env, sample, bookings, create=True)
+    naive_noop = naive_pass(lab, env, sample, bookings, create=False)
+    policy = policy_figures(lab, env, synced[: args.policy_mailboxes], sample=10)
+    startup = startup_seconds(env)
+    lab.stop()
+    report(args, passes, naive_initial, naive_noop, policy, startup)
+    return 0
+
+
+def incremental(lab: Any, env: dict[str, str], synced: list[str], database: str, args: argparse.Namespace) -> Pass:
+    """1% of the bookings changed in ROOMS and 1% of the meetings edited in Exchange, then a pass."""
+    from roomsops.lab.ews import outlook
+    from roomsops.store import list_bookings, now_utc, open_store, update_booking
+    from roomsops.store.queries import BookingQuery, booking_sync_for_mailbox
+
+    store = open_store(database)
+    try:
+        with store.write() as conn:
+            everything = list_bookings(conn, BookingQuery())
+            step = 100
+            for booking in everything[::step]:
+                update_booking(conn, booking.id, {"title": booking.title + " (changed in ROOMS)"}, now_utc())
+            edits = []
+            for mailbox in synced[1::step]:
+                links = booking_sync_for_mailbox(conn, mailbox)
+                edits += [(mailbox, link.item_id) for link in links[: args.bookings] if link.item_id][:1]
+    finally:
+        store.close()
+    for mailbox, item_id in edits * max(1, len(everything) // 100 // max(len(edits), 1)):
+        outlook.update(lab.tenant, mailbox, item_id, {"subject": "Edited in Outlook", "send": False})
+    return run_sync(lab, env, "incremental", args.mailboxes, args.concurrency)
+
+
+def report(args: argparse.Namespace, passes: list[Pass], naive_initial: Pass, naive_noop: Pass,
+           policy: dict[str, Any], startup: float) -> None:
+    scale = args.mailboxes / max(naive_initial.mailboxes, 1)
+    rtt = args.rtt_ms / 1000
+    initial, noop, incremental_pass = passes
+
+    def modelled(requests: float, concurrency: int) -> float:
+        return requests * rtt / concurrency
+
+    ours_initial = modelled(initial.ews, args.concurrency)
+    ours_noop = modelled(noop.ews, args.concurrency)
+    naive_initial_time = modelled(naive_initial.ews * scale, 1)
+    naive_noop_time = modelled(naive_noop.ews * scale, 1)
+    figures: dict[str, Any] = {
+        "parameters": vars(args) | {"json": str(args.json) if args.json else None},
+        "passes": [{"label": p.label, "wall_seconds": round(p.wall, 1), "ews_requests": p.ews,
+                    "per_mailbox": round(p.per_mailbox, 3), "writes": p.writes, "exit_code": p.exit_code,
+                    "by_operation": {k: v for k, v in sorted(p.requests.items()) if k.startswith("ews:")},
+                    "peak_rss_mb": round(p.rss_mb, 1), "totals": p.totals} for p in passes],
+        "naive_sample": {"mailboxes": naive_initial.mailboxes, "initial_ews_requests": naive_initial.ews,
+                         "noop_ews_requests": naive_noop.ews, "extrapolated_to": args.mailboxes,
+                         "initial_requests_extrapolated": round(naive_initial.ews * scale),
+                         "noop_requests_extrapolated": round(naive_noop.ews * scale)},
+        "modelled_seconds_at_rtt": {"rtt_ms": args.rtt_ms, "concurrency": args.concurrency,
+                                    "initial": round(ours_initial, 1), "noop": round(ours_noop, 1),
+                                    "naive_initial": round(naive_initial_time, 1),
+                                    "naive_noop": round(naive_noop_time, 1)},
+        "policy_test": policy,
+        "help_seconds": round(startup, 3),
+    }
+    targets = [
+        ("no-op pass: EWS requests per mailbox", f"{noop.per_mailbox:.3f}", "≤ 1.05", noop.per_mailbox <= 1.05),
+        ("no-op pass: writes", str(noop.writes), "0", noop.writes == 0),
+        ("initial pass: EWS requests per mailbox", f"{initial.per_mailbox:.2f}", "≤ 4", initial.per_mailbox <= 4),
+        ("initial pass: modelled speed-up vs naive", f"{naive_initial_time / max(ours_initial, 1e-9):.1f}×", "≥ 20×",
+         naive_initial_time >= 20 * ours_initial),
+        ("no-op pass: modelled speed-up vs naive", f"{naive_noop_time / max(ours_noop, 1e-9):.1f}×", "≥ 10×",
+         naive_noop_time >= 10 * ours_noop),
+        ("initial pass: request ratio vs naive", f"{naive_initial.ews * scale / max(initial.ews, 1):.1f}", "≥ 5",
+         naive_initial.ews * scale >= 5 * initial.ews),
+        ("policy test: WinRM requests vs a session per mailbox", f"{policy['ratio']}×", "≥ 20×", policy["ratio"] >= 20),
+        ("peak RSS of the sync (MB)", f"{max(p.rss_mb for p in passes):.0f}", "≤ 300",
+         max(p.rss_mb for p in passes) <= 300),
+        ("roomsops --help (s)", f"{startup:.2f}", "≤ 0.3", startup <= 0.3),
+    ]
+    figures["targets"] = [{"figure": name, "value": value, "target": target, "met": met}
+                          for name, value, target, met in targets]
+    print(f"\nsync of {args.mailboxes} mailboxes × {args.bookings} bookings (+{args.foreign} other appointments each), "
+          f"lab latency {args.latency_ms} ms, concurrency {args.concurrency}")
+    print(f"{'pass':12} {'wall s':>8} {'EWS req':>9} {'per mbx':>8} {'writes':>7}  by operation")
+    for p in passes:
+        ops = ", ".join(f"{k[4:]} {v}" for k, v in sorted(p.requests.items()) if k.startswith("ews:"))
+        print(f"{p.label:12} {p.wall:8.1f} {p.ews:9d} {p.per_mailbox:8.2f} {p.writes:7d}  {ops}")
+    print(f"{'naive (' + str(naive_initial.mailboxes) + ')':12} {naive_initial.wall:8.1f} {naive_initial.ews:9d} "
+          f"{naive_initial.per_mailbox:8.2f}           initial, sampled; no-op {naive_noop.ews} requests")
+    print(f"\nmodelled at {args.rtt_ms} ms RTT for {args.mailboxes} mailboxes: ours {ours_initial:.0f} s initial / "
+          f"{ours_noop:.0f} s no-op (concurrency {args.concurrency}); naive {naive_initial_time:.0f} s / "
+          f"{naive_noop_time:.0f} s (sequential, extrapolated from {naive_initial.mailboxes} mailboxes)")
+    print(f"policy test of {policy['mailboxes']} mailboxes: {policy['winrm_requests']} WinRM requests; one session "
+          f"per mailbox: {policy['naive_winrm_requests_extrapolated']} (extrapolated from 10)\n")
+    width = max(len(t[0]) for t in targets)
+    for name, value, target, met in targets:
+        print(f"{name.ljust(width)}  {value:>10}  target {target:8}  {'met' if met else 'NOT MET'}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+        print(f"\nfigures written to {args.json}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
