@@ -13,3 +13,5 @@ FREE_BUSY = ("Free", "Tentative", "Busy", "OOF")
 STATUSES = ("active", "cancelled", "sync_disabled")
 #: A sync-disabled booking is still a booking in ROOMS (only its sync stopped): it keeps the room.
 BLOCKING_STATUSES = ("active", "sync_disabled")
+#: Application access policy rights (New-ApplicationAccessPolicy -AccessRight).
+ACCESS_RIGHTS = ("RestrictAccess", "DenyAccess")

@@ -7,14 +7,15 @@ and verifies with Test-ApplicationAccessPolicy (all mailboxes in one pipeline). 
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from roomsops import __version__
+from roomsops.addresses import validate_address
+from roomsops.constants import ACCESS_RIGHTS
 from roomsops.errors import InputError, OperationFailed
 from roomsops.exo import Batch, CmdletFailure, ExchangeSession
 
@@ -24,7 +25,6 @@ from roomsops.logs import AuditLog
 from roomsops.results import Result
 from roomsops.templates import render
 
-ACCESS_RIGHTS = ("RestrictAccess", "DenyAccess")
 SECURITY_GROUP = "MailUniversalSecurityGroup"
 REMOVE_GUARD = 0.2  # --exact refuses to remove more than this share of the members without --force
 PROPAGATION_NOTICE = (
@@ -37,7 +37,6 @@ RBAC_NOTICE = (
 REMOVAL_NOTICE = (
     "Removing a policy can take up to 30 minutes to apply; meanwhile the old restriction may still hold."
 )
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NOT_FOUND = ("ManagementObjectNotFoundException", "couldn't be found", "Couldn't find")
 
 Confirm = Callable[[str], None]
@@ -47,13 +46,6 @@ def default_description(group: str, access_right: str) -> str:
     if access_right == "DenyAccess":
         return f"Deny this app access to members of distribution group {group}."
     return f"Restrict this app to members of distribution group {group}."
-
-
-def validate_address(address: str) -> str:
-    text = address.strip()
-    if not _EMAIL.match(text) or any(ord(ch) < 32 for ch in text):
-        raise InputError(f"{address!r} is not an e-mail address", "give mailboxes as name@domain")
-    return text
 
 
 def validate_group(name: str) -> str:
@@ -87,13 +79,6 @@ def read_members_file(path: Path) -> list[str]:
         except InputError as exc:
             raise InputError(f"{path}, line {number}: {exc.message}", exc.remedy) from None
     return members
-
-
-def unique(addresses: Iterable[str]) -> list[str]:
-    seen: dict[str, str] = {}
-    for address in addresses:
-        seen.setdefault(address.casefold(), address)
-    return list(seen.values())
 
 
 @dataclass(frozen=True)

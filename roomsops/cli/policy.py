@@ -7,15 +7,32 @@ import os
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from roomsops import config as appconfig
-from roomsops import exo, rbac
-from roomsops import policy as service
-from roomsops.certs import normalize_guid
+from roomsops.addresses import unique, validate_address
 from roomsops.cli.context import AppContext
+from roomsops.cli.lazy import lazy
+from roomsops.constants import ACCESS_RIGHTS
 from roomsops.errors import InputError
+
+if TYPE_CHECKING:
+    from roomsops import config as appconfig
+    from roomsops import exo, rbac
+    from roomsops import policy as service
+    from roomsops.certs import normalize_guid
+else:
+    appconfig = lazy("roomsops.config")
+    exo = lazy("roomsops.exo")
+    rbac = lazy("roomsops.rbac")
+    service = lazy("roomsops.policy")
+
+    def normalize_guid(text: str, label: str) -> Any:
+        from roomsops.certs import normalize_guid as normalize
+
+        return normalize(text, label)
+
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -78,9 +95,7 @@ def policy() -> None:
 @click.option(
     "--from-persons", is_flag=True, help="Every person (O365/O365Pull) and room of the ROOMS database."
 )
-@click.option(
-    "--access-right", type=click.Choice(service.ACCESS_RIGHTS), default="RestrictAccess", show_default=True
-)
+@click.option("--access-right", type=click.Choice(ACCESS_RIGHTS), default="RestrictAccess", show_default=True)
 @click.option("--description", metavar="TEXT", help="Policy description.")
 @click.option("--app-id", metavar="GUID", help="The app to restrict (default: ExchangeAppId).")
 @click.option(
@@ -139,7 +154,7 @@ def restrict_cmd(
     yes: bool,
 ) -> int:
     """Ensure the group, its members and the policy (or the RBAC for Applications scope); then verify."""
-    listed = [service.validate_address(m) for m in members]
+    listed = [validate_address(m) for m in members]
     if members_file is not None:
         listed += service.read_members_file(members_file)
     if from_persons:
@@ -168,8 +183,8 @@ def restrict_cmd(
         rbac_request = rbac.RbacRequest(
             app_id=sync_app_id(app, app_id),
             group=service.validate_group(group or app.settings.policy.group),
-            members=tuple(service.unique(listed)),
-            probes=tuple(service.unique(service.validate_address(p) for p in probes)),
+            members=tuple(unique(listed)),
+            probes=tuple(unique(validate_address(p) for p in probes)),
             sp_object_id=parse_sp_object_id(sp_object_id),
             scope=service.validate_group(scope) if scope else None,
             exact=exact,
@@ -199,10 +214,10 @@ def restrict_cmd(
     request = service.RestrictRequest(
         app_id=sync_app_id(app, app_id),
         group=service.validate_group(group or app.settings.policy.group),
-        members=tuple(service.unique(listed)),
+        members=tuple(unique(listed)),
         access_right=access_right,
         description=description or "",
-        probes=tuple(service.unique(service.validate_address(p) for p in probes)),
+        probes=tuple(unique(validate_address(p) for p in probes)),
         exact=exact,
         force=force,
         replace=replace,
@@ -240,7 +255,7 @@ def test_cmd(
     engine: str | None,
 ) -> int:
     """Show the access result (Granted or Denied) of the sync app for each MAILBOX."""
-    addresses = service.unique(service.validate_address(m) for m in mailboxes)
+    addresses = unique(validate_address(m) for m in mailboxes)
     sync_app = sync_app_id(app, app_id)
     if (engine or app.settings.policy.engine) == "rbac":
         return _test_rbac(app, sync_app, addresses, expect, live)
@@ -319,7 +334,7 @@ def migrate_cmd(
     request = rbac.MigrateRequest(
         app_id=sync_app_id(app, app_id),
         sp_object_id=parse_sp_object_id(sp_object_id),
-        probes=tuple(service.unique(service.validate_address(p) for p in probes)),
+        probes=tuple(unique(validate_address(p) for p in probes)),
         include_deny=include_deny,
         dry_run=dry_run,
         remove_old=remove_old,
