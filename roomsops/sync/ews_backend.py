@@ -28,6 +28,8 @@ from roomsops.ews import EwsClient, EwsError, translate
 from roomsops.sync.backend import Changes, Meeting
 from roomsops.sync.model import MeetingFields, normalized_attendees
 
+#: SyncFolderItems pages at most 512 changes (the documented maximum): one page for a typical calendar.
+MAX_CHANGES = 512
 FETCH_FIELDS = (
     "subject",
     "start",
@@ -123,7 +125,9 @@ class EwsCalendar:
         def read() -> Changes:
             changed: list[tuple[str, str]] = []
             deleted: list[str] = []
-            for kind, item in calendar.sync_items(sync_state=state, only_fields=["changekey"]):
+            for kind, item in calendar.sync_items(
+                sync_state=state, only_fields=["changekey"], max_changes_returned=MAX_CHANGES
+            ):
                 if state is None:
                     continue  # from scratch: only the state matters; items are reconciled by tag
                 if kind in ("create", "update"):
