@@ -41,8 +41,18 @@ def lab() -> None:
     type=click.FloatRange(0),
     help="Seconds before a changed application access policy applies to EWS.",
 )
+@click.option(
+    "--save-interval",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Write tenant.json at most once per this many seconds, and on exit (0: on every change). "
+    "For big tenants, e.g. benchmarks with thousands of mailboxes.",
+)
 @click.option("--tls-expired", is_flag=True, help="Serve an expired TLS certificate (for TLS tests).")
-def serve_cmd(directory: Path, port: int, latency_ms: int, policy_delay: float, tls_expired: bool) -> int:
+def serve_cmd(
+    directory: Path, port: int, latency_ms: int, policy_delay: float, save_interval: float, tls_expired: bool
+) -> int:
     """Serve the lab on 127.0.0.1 until SIGINT/SIGTERM; prints 'lab ready: DIR/roomsops.toml'."""
     from roomsops.lab.serve import run
 
@@ -54,4 +64,5 @@ def serve_cmd(directory: Path, port: int, latency_ms: int, policy_delay: float, 
         policy_delay=policy_delay,
         expired_tls=tls_expired,
         ready=lambda line: click.echo(line),
+        save_interval=save_interval,
     )

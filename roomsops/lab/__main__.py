@@ -1,4 +1,5 @@
-"""`python -m roomsops.lab --dir DIR [--port N] [--latency-ms N] [--policy-delay S] [--tls-expired]`."""
+"""`python -m roomsops.lab --dir DIR [--port N] [--latency-ms N] [--policy-delay S] [--save-interval S]
+[--tls-expired]`."""
 
 from __future__ import annotations
 
@@ -18,9 +19,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--latency-ms", type=int, default=0, help="delay before answering each request")
     parser.add_argument("--policy-delay", type=float, default=0.0, help="seconds before policy changes apply")
+    parser.add_argument(
+        "--save-interval",
+        type=float,
+        default=0.0,
+        help="write tenant.json at most once per S seconds and on exit (default 0: on every change)",
+    )
     parser.add_argument("--tls-expired", action="store_true", help="serve an expired TLS certificate")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each request to stderr")
     args = parser.parse_args(argv)
+    if args.save_interval < 0:
+        parser.error("--save-interval must not be negative")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         stream=sys.stderr,
@@ -33,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             latency_ms=args.latency_ms,
             policy_delay=args.policy_delay,
             expired_tls=args.tls_expired,
+            save_interval=args.save_interval,
         )
     except LabError as exc:
         print(f"Error: {exc}", file=sys.stderr)

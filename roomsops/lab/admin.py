@@ -297,6 +297,7 @@ class AdminApi(LabHandler):
                 Field("policy_delay", (int, float)),
                 Field("device_code_interval", int),
                 Field("device_code_approval", str),
+                Field("save_interval", (int, float)),
             ],
         )
         options = self.ctx.options
@@ -318,6 +319,13 @@ class AdminApi(LabHandler):
                 raise ApiError(400, "bad_field", "device_code_approval must be 'auto' or 'manual'")
             with self.ctx.tenant.change() as state:
                 state.flags.device_code_approval = approval
+        if body["save_interval"] is not None:
+            if body["save_interval"] < 0:
+                raise ApiError(400, "bad_field", "save_interval must not be negative")
+            options.save_interval = float(body["save_interval"])
+            self.ctx.tenant.save_interval = options.save_interval
+            if options.save_interval == 0:
+                self.ctx.tenant.flush()  # back to writing on every change: write what is waiting now
         return Response.json(200, self._current_settings())
 
     def _current_settings(self) -> dict[str, Any]:
@@ -330,6 +338,7 @@ class AdminApi(LabHandler):
             "device_code_interval": options.device_code_interval,
             "device_code_approval": approval,
             "expired_tls": options.expired_tls,
+            "save_interval": options.save_interval,
         }
 
 

@@ -20,6 +20,7 @@ class LabOptions:
     policy_delay: float = 0.0  # seconds before a changed application access policy applies to EWS
     device_code_interval: int = 5  # the `interval` the device authorization answers with
     expired_tls: bool = False
+    save_interval: float = 0.0  # tenant.json: 0 = written on every change; > 0 = at most once per interval
 
 
 @dataclass

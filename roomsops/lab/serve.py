@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import http.client
+import logging
 import signal
 import ssl
 import threading
@@ -25,6 +26,8 @@ from roomsops.lab.tenant import Tenant
 #: DIR/apps/<name>.pem|.pfx of the seed apps (the sync app "ROOMS" and the admin app "roomsops-admin")
 APP_CREDENTIALS = ("rooms", "roomsops-admin")
 READY_TIMEOUT = 10.0
+
+log = logging.getLogger("roomsops.lab")
 
 try:
     import fcntl
@@ -48,7 +51,12 @@ class Lab:
         policy_delay: float = 0.0,
         expired_tls: bool = False,
         device_code_interval: int = 5,
+        save_interval: float = 0.0,
     ) -> None:
+        """`save_interval`: 0 writes tenant.json on every change; > 0 writes it at most once per that many
+        seconds (a background thread) and when the lab stops, for tenants too big to write on every change."""
+        if save_interval < 0:
+            raise ValueError("save_interval must not be negative")
         self.dir = Path(dir).expanduser().resolve()
         self.requested_port = port
         self.options = LabOptions(
@@ -56,9 +64,11 @@ class Lab:
             policy_delay=policy_delay,
             device_code_interval=device_code_interval,
             expired_tls=expired_tls,
+            save_interval=save_interval,
         )
         self._server: LabHTTPServer | None = None
         self._context: LabContext | None = None
+        self._autosave: Autosave | None = None
         self._lock_file: IO[bytes] | None = None
         self.info: dict[str, Any] = {}
 
@@ -80,11 +90,16 @@ class Lab:
         pki = ensure_pki(self.dir, APP_CREDENTIALS, expired_tls=self.options.expired_tls)
         tenant_file = self.dir / "tenant.json"
         try:
-            tenant = Tenant.open(tenant_file, {name: cred.certificate for name, cred in pki.apps.items()})
+            tenant = Tenant.open(
+                tenant_file,
+                {name: cred.certificate for name, cred in pki.apps.items()},
+                save_interval=self.options.save_interval,
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise LabError(
                 f"{tenant_file} is not a lab tenant ({exc}); move it away to start afresh"
             ) from None
+        self._autosave = Autosave(tenant)
         counter, faults = RequestCounter(), FaultBook()
         dispatcher = Dispatcher([], counter, faults, self.options)
         try:
@@ -101,15 +116,24 @@ class Lab:
         self._context = context
         self.info = write_lab_files(context)
         server.start()
+        self._autosave.start()
         self._wait_ready()
 
     def stop(self) -> None:
+        """Stop serving (every request answered), then write changes not saved yet; idempotent."""
         server, self._server = self._server, None
         if server is not None:
             server.stop()
-        if self._lock_file is not None:
-            self._lock_file.close()  # closing releases the lock
-            self._lock_file = None
+        autosave, self._autosave = self._autosave, None
+        try:
+            if autosave is not None:
+                autosave.stop()
+            if self._context is not None:
+                self._context.tenant.flush()
+        finally:
+            if self._lock_file is not None:
+                self._lock_file.close()  # closing releases the lock
+                self._lock_file = None
 
     def __enter__(self) -> Lab:
         return self.start()
@@ -191,6 +215,39 @@ class Lab:
                 connection.close()
 
 
+class Autosave:
+    """Writes the tenant's unsaved changes at most once per `tenant.save_interval` seconds (read on every turn,
+    so POST /lab/settings may change it); with 0 every change writes itself and this thread has nothing to do."""
+
+    POLL = 0.2  # seconds between looks at the interval and the unsaved changes
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lab-autosave", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        while not self._stop.wait(self.POLL):
+            interval = self.tenant.save_interval
+            if interval <= 0 or time.monotonic() - last < interval:
+                continue
+            try:
+                if self.tenant.flush():
+                    last = time.monotonic()
+            except Exception:  # a full disk must not end the thread; the next turn tries again
+                log.exception("could not write %s", self.tenant.path)
+                last = time.monotonic()
+
+
 def _print_ready(line: str) -> None:
     print(line, flush=True)  # flushed: a parent process waits for this line on a pipe
 
@@ -204,10 +261,19 @@ def run(
     ready: Callable[[str], None] = _print_ready,
     *,
     stop: threading.Event | None = None,
+    save_interval: float = 0.0,
 ) -> int:
-    """Run the lab until SIGINT/SIGTERM (or `stop` is set); `ready` gets "lab ready: DIR/roomsops.toml"."""
+    """Run the lab until SIGINT/SIGTERM (or `stop` is set); `ready` gets "lab ready: DIR/roomsops.toml".
+    Stopping writes tenant changes not saved yet (`save_interval` > 0)."""
     stop_event = stop or threading.Event()
-    lab = Lab(dir, port=port, latency_ms=latency_ms, policy_delay=policy_delay, expired_tls=expired_tls)
+    lab = Lab(
+        dir,
+        port=port,
+        latency_ms=latency_ms,
+        policy_delay=policy_delay,
+        expired_tls=expired_tls,
+        save_interval=save_interval,
+    )
     with _stop_on_signals(stop_event), lab:
         ready(f"lab ready: {lab.settings_path}")
         while not stop_event.wait(0.5):

@@ -56,6 +56,7 @@ from exchangelib.version import EXCHANGE_O365
 from roomsops.lab.tenant import TenantState, decode, encode
 
 from .conftest import LabHelper
+from .test_lab_winrm import exchange, run
 
 pytestmark = pytest.mark.integration
 
@@ -651,6 +652,39 @@ def test_an_application_access_policy_denial_is_http_403_without_a_policy_reason
     response = ews.post(get_folder_request(ews.address("DiegoS")), token=ews.token())
     assert response.status_code == 403
     assert "X-EWS-Policy-Reason" not in response.headers
+
+
+def test_with_a_policy_delay_ews_serves_a_newly_excluded_mailbox_until_the_delay_is_over(
+    ews: EwsHelper,
+) -> None:
+    """Issue 6, acceptance 3 (with a shorter delay than 5 s): Test-ApplicationAccessPolicy says Denied at once,
+    EWS still serves the mailbox, and denies it once the delay is over."""
+    delay = 2.0
+    rooms = ews.lab.app("rooms")["app_id"]
+    with exchange(ews.lab) as pool:
+        group = run(pool, "New-DistributionGroup", Name="SyncIsAllowed", Type="Security", Members=["DiegoS"])
+        assert not group.errors
+        ews.lab.settings(policy_delay=delay)
+        try:
+            policy = run(
+                pool,
+                "New-ApplicationAccessPolicy",
+                AppId=[rooms],
+                PolicyScopeGroupId="SyncIsAllowed",
+                AccessRight="RestrictAccess",
+            )
+            made = time.monotonic()
+            assert not policy.errors
+            tested = run(pool, "Test-ApplicationAccessPolicy", Identity="AdeleV", AppId=rooms)
+            assert [o["AccessCheckResult"] for o in tested.output] == ["Denied"]
+            assert ews.account("AdeleV").calendar.name == "Calendar"  # EWS does not see the policy yet
+            assert time.monotonic() - made < delay, "too slow to observe the delay"
+            time.sleep(delay - (time.monotonic() - made) + 0.1)
+            with pytest.raises(MalformedResponseError, match="403"):
+                ews.account("AdeleV").calendar  # noqa: B018
+            assert ews.account("DiegoS").calendar.name == "Calendar"  # a member of the group
+        finally:
+            ews.lab.settings(policy_delay=0)
 
 
 def test_a_bad_or_missing_token_is_http_401_with_exchange_onlines_challenge(ews: EwsHelper) -> None:

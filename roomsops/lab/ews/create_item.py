@@ -32,6 +32,7 @@ def new_calendar_item(call: Call, source: Element, folder: str) -> CalendarItem:
         modified=call.now,
         created_seq=store.seq + 1,
         modified_seq=store.seq + 1,
+        delivered_to=[],
     )
     apply_properties(item, source)
     check_times(item)

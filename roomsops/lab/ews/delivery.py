@@ -133,6 +133,7 @@ def _overlaps(item: CalendarItem, start: dt.datetime, end: dt.datetime) -> bool:
 def _copy_for(mailbox_id: str, item: CalendarItem, existing: CalendarItem | None, now: str) -> CalendarItem:
     """The attendee's version of the organizer's item (keeping the copy's identity and its own answer)."""
     attendee_copy = copy.deepcopy(item)
+    attendee_copy.delivered_to = []
     attendee_copy.folder = CALENDAR
     attendee_copy.is_meeting = True
     attendee_copy.is_cancelled = False
@@ -177,9 +178,18 @@ def _cancel_copy(store: MailboxStore, uid: str, now: str) -> None:
 def _cancel_uninvited(
     state: TenantState, organizer: Mailbox, item: CalendarItem, invited: set[str], now: str
 ) -> None:
-    """Copies of this meeting in mailboxes that are no longer invited get a cancellation."""
-    for mailbox_id, store in state.calendars.items():
-        if mailbox_id == organizer.id or mailbox_id in invited:
-            continue
-        if store.by_uid(item.uid) is not None:
+    """Copies of this meeting in mailboxes that are no longer invited get a cancellation. Only mailboxes it was
+    delivered to can hold one (`delivered_to`; an item without that record has every mailbox looked at)."""
+    if item.delivered_to is None:
+        reached = [
+            mailbox_id
+            for mailbox_id, store in state.calendars.items()
+            if mailbox_id != organizer.id and store.by_uid(item.uid) is not None
+        ]
+    else:
+        reached = item.delivered_to
+    for mailbox_id in reached:
+        store = state.calendars.get(mailbox_id)
+        if store is not None and mailbox_id != organizer.id and mailbox_id not in invited:
             _cancel_copy(store, item.uid, now)
+    item.delivered_to = sorted(set(reached) | invited)

@@ -137,6 +137,7 @@ def create(tenant: Tenant, address: str, body: Mapping[str, Any]) -> dict[str, A
             modified=now,
             created_seq=store.seq + 1,
             modified_seq=store.seq + 1,
+            delivered_to=[],
         )
         _apply(item, body)
         item.is_meeting = bool(item.attendees())

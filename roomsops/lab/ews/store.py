@@ -97,6 +97,11 @@ class CalendarItem:
     resources: list[Attendee] = field(default_factory=list)
     sequence: int = 0  # AppointmentSequenceNumber: bumped when invitations for a change go out
     extended: list[ExtendedProperty] = field(default_factory=list)
+    # The organizer's item: ids of the mailboxes its meeting was delivered to (where copies may be), so that an
+    # update cancels the copies of attendees no longer invited without looking into every mailbox. None: not
+    # recorded (an item from an older tenant.json, or made outside EWS and the admin API): every mailbox is looked
+    # at once. Copies keep [].
+    delivered_to: list[str] | None = None
 
     @property
     def is_organizer(self) -> bool:
