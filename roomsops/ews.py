@@ -1,9 +1,9 @@
 """EWS with exchangelib: msal-backed credentials, one Account per mailbox, and roomsops' own retry rules.
 
 exchangelib runs with FailFast; this module retries only throttling (ErrorServerBusy with its
-BackOffMilliseconds, HTTP 503) within a budget, fails fast on 401 after dropping the cached token,
-and never repeats a write whose answer was lost: the caller gets WriteOutcomeUnknown and looks the
-item up by its tag instead.
+BackOffMilliseconds, HTTP 503 with its Retry-After) within a budget, fails fast on 401 after dropping
+the cached token, and never repeats a write whose answer was lost: the caller gets WriteOutcomeUnknown
+and looks the item up by its tag instead. A read whose connection dropped is sent once more.
 """
 
 from __future__ import annotations
@@ -24,11 +24,14 @@ from exchangelib.errors import (
     ErrorImpersonateUserDenied,
     ErrorInternalServerTransientError,
     ErrorInvalidExchangeImpersonationHeaderData,
+    ErrorInvalidSyncStateData,
+    ErrorItemNotFound,
     ErrorNonExistentMailbox,
     ErrorServerBusy,
     ErrorTimeoutExpired,
     MalformedResponseError,
     RateLimitError,
+    ResponseMessageError,
     TransportError,
     UnauthorizedError,
 )
@@ -44,6 +47,7 @@ from roomsops.settings import Settings
 
 T = TypeVar("T")
 DEFAULT_BACK_OFF = 2.0  # seconds, when the server asks to back off without saying how long
+READ_RECONNECTS = 1  # a read whose connection dropped is sent again this often
 
 # --- the tag: which installation and booking an appointment belongs to --------------------------------------
 
@@ -192,6 +196,21 @@ class EwsUnauthorized(AuthError):
     """EWS refused the token (401): the cached token is dropped; no retry."""
 
 
+class ItemNotFound(EwsError, ErrorItemNotFound):
+    """EWS answered ErrorItemNotFound (e.g. a meeting already cancelled): still caught as exchangelib's error."""
+
+
+class InvalidSyncState(EwsError, ErrorInvalidSyncStateData):
+    """EWS answered ErrorInvalidSyncStateData: the caller starts from scratch (still caught as exchangelib's)."""
+
+
+#: EWS answers that callers handle by exchangelib's class (the calendar backend); translated, they stay both.
+_ANSWERS: tuple[tuple[type[Exception], type[EwsError]], ...] = (
+    (ErrorItemNotFound, ItemNotFound),
+    (ErrorInvalidSyncStateData, InvalidSyncState),
+)
+
+_TLS_REASON = re.compile(r"certificate verify failed: ([^(')\"]+)")
 _POLICY_REASON = re.compile(r"x-ews-policy-reason['\"]?\s*:\s*['\"]([^'\"]*)", re.I)
 
 
@@ -224,14 +243,20 @@ def translate(exc: Exception, mailbox: str, write: bool) -> Exception:
         return EwsError(kind, mailbox, f"EWS refused: {reason}")
     if isinstance(exc, ErrorServerBusy | ErrorInternalServerTransientError | RateLimitError):
         return EwsError("throttled", mailbox, "throttled beyond the retry budget")
+    if isinstance(exc, ResponseMessageError) and not isinstance(exc, ErrorTimeoutExpired):
+        # EWS answered about this request (exchangelib's ResponseMessageError is a TransportError too): neither
+        # a connection problem nor a write of unknown outcome.
+        answer = next((cls for kind, cls in _ANSWERS if isinstance(exc, kind)), EwsError)
+        return answer("failed", mailbox, f"EWS answered {type(exc).__name__}: {exc}")
     if isinstance(exc, ErrorTimeoutExpired | TransportError | requests.RequestException):
         if write:
             return WriteOutcomeUnknown(
                 "write_outcome_unknown", mailbox, "the connection dropped during a write"
             )
         if "certificate verify failed" in str(exc) or "SSL" in str(exc):
+            found = _TLS_REASON.search(str(exc))
             return ConnectError(
-                f"TLS verification of the EWS endpoint failed: {exc}",
+                f"TLS verification of the EWS endpoint failed: {found.group(1).strip() if found else exc}",
                 "set network.ca_bundle to the CA of the server (or of your proxy)",
                 code="tls_failed",
             )
@@ -240,6 +265,34 @@ def translate(exc: Exception, mailbox: str, write: bool) -> Exception:
 
 
 # --- the client --------------------------------------------------------------------------------------------
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """The request got no answer (a dropped or refused connection). exchangelib raises ErrorTimeoutExpired, or,
+    when its session pool can still shrink, an ErrorServerBusy raised while handling one."""
+    return isinstance(exc, ErrorTimeoutExpired) or isinstance(exc.__context__, ErrorTimeoutExpired)
+
+
+class _FailFast(FailFast):
+    """exchangelib's FailFast, but a transient HTTP answer (503, IIS' 500 page) keeps the server's Retry-After
+    (else roomsops' DEFAULT_BACK_OFF) as its back-off; FailFast itself would always wait 10 s."""
+
+    def raise_response_errors(self, response: Any) -> None:
+        try:
+            super().raise_response_errors(response)
+        except (ErrorInternalServerTransientError, ErrorServerBusy) as exc:
+            raise ErrorServerBusy(
+                str(exc.args[0]) if exc.args else "transient HTTP error",
+                back_off=_retry_after(response) or DEFAULT_BACK_OFF,
+            ) from None
+
+
+def _retry_after(response: Any) -> float | None:
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds > 0 else None
 
 
 @dataclass
@@ -278,7 +331,7 @@ class EwsClient:
             service_endpoint=self.endpoint,
             auth_type=OAUTH2,
             version=Version(build=EXCHANGE_O365),
-            retry_policy=FailFast(),
+            retry_policy=_FailFast(),
             max_connections=max(self._settings.sync.concurrency * 2, 4),
         )
 
@@ -306,11 +359,26 @@ class EwsClient:
     def call(self, mailbox: str, operation: Callable[[], T], *, write: bool = False) -> T:
         """Run one EWS operation with roomsops' retry rules; errors translated."""
         budget = RetryBudget(self.retry_budget)
+        reconnects = 0
         while True:
             try:
                 return operation()
-            except (ErrorServerBusy, ErrorInternalServerTransientError) as exc:
-                wait = getattr(exc, "back_off", None) or DEFAULT_BACK_OFF
+            except (ErrorServerBusy, ErrorInternalServerTransientError, ErrorTimeoutExpired) as exc:
+                if _connection_lost(exc):
+                    # No answer: a write may have been applied, so it is never sent again (the caller looks
+                    # the item up by its tag); a read is sent once more.
+                    if write:
+                        raise WriteOutcomeUnknown(
+                            "write_outcome_unknown", mailbox, "the connection dropped during a write"
+                        ) from None
+                    if reconnects >= READ_RECONNECTS:
+                        raise EwsError(
+                            "connection", mailbox, "no answer from EWS (the connection failed twice)"
+                        ) from None
+                    reconnects += 1
+                    wait = DEFAULT_BACK_OFF
+                else:
+                    wait = getattr(exc, "back_off", None) or DEFAULT_BACK_OFF
                 if budget.waited + wait > budget.seconds:
                     raise EwsError(
                         "throttled",

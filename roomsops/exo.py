@@ -258,8 +258,9 @@ def _connect_error(settings: Settings, exc: Exception) -> ConnectError:
     ps = settings.powershell
     where = f"WinRM host {ps.host}:{ps.port or (5986 if ps.ssl else 5985)}"
     if isinstance(exc, requests.exceptions.SSLError):
+        found = re.search(r"certificate verify failed: ([^(')\"]+)", str(exc))  # the reason, not the URL
         return ConnectError(
-            f"TLS verification of {where} failed: {_short(exc)}",
+            f"TLS verification of {where} failed: {found.group(1).strip() if found else _short(exc)}",
             "set powershell.ca_bundle to the CA that issued the host's certificate",
             code="tls_failed",
         )

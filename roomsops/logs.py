@@ -23,6 +23,9 @@ _secrets: set[str] = set()
 _lock = threading.Lock()
 
 log = logging.getLogger("roomsops")
+#: Libraries whose own warnings (e.g. exchangelib's "Decreasing session pool size") go where roomsops' records go.
+LIBRARY_LOGGERS = ("exchangelib", "msal", "pypsrp")
+_library_handlers: list[logging.Handler] = []
 
 
 def register_secret(value: str | None) -> None:
@@ -98,6 +101,15 @@ def setup_logging(log_file: Path | None, level: str = "INFO", verbose: int = 0, 
         log.addHandler(stream)
     if not log.handlers:
         log.addHandler(logging.NullHandler())
+    # Without a handler of their own, the libraries' warnings would reach stderr bare through Python's
+    # last-resort handler, between roomsops' one-line messages; they go to the log file (and -v) instead.
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        for handler in _library_handlers:
+            library.removeHandler(handler)
+        for handler in log.handlers:
+            library.addHandler(handler)
+    _library_handlers[:] = list(log.handlers)
 
 
 class AuditLog:

@@ -57,6 +57,15 @@ def parse_time(text: str, tz: ZoneInfo) -> datetime:
         raise InputError(
             f"{text!r} is not a time", "write it as YYYY-MM-DDTHH:MM, e.g. 2026-12-01T09:00"
         ) from None
+    try:
+        return _to_utc(text, value, tz)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00: its UTC time would be before the year 1
+        raise InputError(
+            f"{text!r} is outside the times roomsops can store", "give a time between the years 1 and 9999"
+        ) from None
+
+
+def _to_utc(text: str, value: datetime, tz: ZoneInfo) -> datetime:
     if value.tzinfo is not None:
         return value.astimezone(UTC)
     early = value.replace(tzinfo=tz, fold=0)

@@ -14,7 +14,7 @@ import click
 from roomsops.addresses import validate_address
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.errors import InputError
+from roomsops.errors import ConnectError, InputError
 from roomsops.settings import Settings
 
 if TYPE_CHECKING:
@@ -25,6 +25,17 @@ else:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+#: Mailbox errors that mean EWS itself was not reached (TLS verification, the network).
+UNREACHABLE = frozenset({"tls_failed", "ews_connection"})
+CHANGES = (
+    "created",
+    "updated",
+    "cancelled",
+    "adopted",
+    "bookings_cancelled",
+    "exchange_edits",
+    "bookings_created",
+)
 
 
 def lock_path(settings: Settings) -> Path:
@@ -60,6 +71,7 @@ def sync(ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrenc
         return None
     app = ctx.find_object(AppContext)
     assert app is not None
+    from roomsops.store import sync_mailboxes
     from roomsops.sync.ews_backend import EwsCalendar
     from roomsops.sync.lock import run_lock
     from roomsops.sync.run import sync_pass, write_summary
@@ -68,6 +80,11 @@ def sync(ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrenc
     settings = app.settings
     wanted = [validate_address(p) for p in persons]
     with run_lock(lock_path(settings)), rooms.open_database(settings) as store:
+        # No token, no pass: the token service refusing or unreachable is exit 3 before any work, not a
+        # failure repeated for every mailbox (a database without synced persons needs no token).
+        with store.read() as conn:
+            if sync_mailboxes(conn, include_rooms=False):
+                app.token_provider.token()
         backend = EwsCalendar(
             app.ews, settings.rooms.time_zone or machine_zone_name(), settings.sync.send_invitations
         )
@@ -84,7 +101,17 @@ def sync(ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrenc
         )
         if not dry_run:
             write_summary(summary_path(settings), result)
+    unreachable = [m for m in result.mailboxes if m.error_code in UNREACHABLE and not _changed(m)]
+    if result.mailboxes and len(unreachable) == len(result.mailboxes):
+        # EWS itself could not be reached (TLS, network) before any work: exit 3, like the token service.
+        first = unreachable[0]
+        raise ConnectError(first.error or "EWS could not be reached", first.remedy, code=first.error_code)
     return app.emit(result)
+
+
+def _changed(report: Any) -> bool:
+    """Whether a mailbox's pass changed anything (on either side) before it failed."""
+    return any(getattr(report, key) for key in CHANGES)
 
 
 def _progress(app: AppContext) -> Callable[[str], None] | None:
