@@ -304,9 +304,26 @@ class MailboxSync:
             self._save_link(replace(link, change_key=meeting.change_key, last_error=error))
             return
         current = meeting.fields
-        edited = synced.differs(current)
+        target = booking_fields(booking)
+        if synced.differs(current, _ALL_FIELDS) and not current.differs(target, _ALL_FIELDS):
+            # The meeting already equals the booking: our own write landed (its answer was lost, or the pass
+            # was killed before recording it). Record it as synced; it is no edit.
+            self._save_link(
+                replace(
+                    link,
+                    change_key=meeting.change_key,
+                    snapshot=current.to_json(),
+                    synced_version=booking.version,
+                    last_error=error,
+                )
+            )
+            return
+        # A field that changed since the last sync but now equals the booking is our write, not an edit.
+        edited = [name for name in synced.differs(current) if getattr(current, name) != getattr(target, name)]
         for kind, name in (("room_changed", "room"), ("attendees_changed", "attendees")):
-            if getattr(synced, name) != getattr(current, name):
+            if getattr(synced, name) != getattr(current, name) and getattr(current, name) != getattr(
+                target, name
+            ):
                 self._difference(booking, kind, (name,), current)
         rooms_changed = link.synced_version != booking.version
         if not edited:
@@ -584,8 +601,10 @@ class MailboxSync:
         except WriteOutcomeUnknown:
             # The answer was lost, the meetings may exist: look them up instead of creating them again.
             self.wrote = True
-            self._adopt_pending(bookings)
-            raise
+            adopted = self._adopt_pending(bookings)
+            if len(adopted) < len(bookings):
+                raise  # the rest stay pending intents: the next pass looks them up again before writing
+            return
         self.wrote = True
         done = []
         for booking, link, result in zip(bookings, intents, results, strict=True):

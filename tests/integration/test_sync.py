@@ -198,7 +198,8 @@ def test_a_create_whose_answer_was_lost_makes_one_meeting(
 ) -> None:
     seed(["DiegoS"])
     fresh_lab.fault(protocol="ews", operation="CreateItem", kind="drop_after", count=1)
-    invoke("sync", env=env)
+    first = ok(invoke("--json", "sync", env=env))  # the meeting is found by its tag: nothing failed
+    assert json.loads(first.out)["mailboxes"][0]["adopted"] == 1
     ok(invoke("sync", env=env))
     assert len(calendar(fresh_lab, addr("DiegoS"))) == 1
     assert fresh_lab.requests()["ews:CreateItem"] == 1
@@ -347,3 +348,17 @@ def test_killed_at_any_point_no_duplicate_and_nothing_lost(
         assert len(mine) == 1, (booking["id"], [i["subject"] for i in mine])
         assert mine[0]["subject"] == booking["title"]
         assert mine[0]["start"].replace("Z", "+00:00") == booking["start"]
+
+
+def test_an_update_whose_answer_was_lost_is_no_outlook_edit(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, seed: Any
+) -> None:
+    seed(["DiegoS"])
+    ok(invoke("sync", env=env))
+    ok(invoke("bookings", "update", "1", "--title", "Planning v2", env=env))
+    fresh_lab.fault(protocol="ews", operation="UpdateItem", kind="drop_after", count=1)
+    invoke("sync", env=env)
+    ok(invoke("sync", env=env))
+    assert json.loads(ok(invoke("--json", "sync", "diff", env=env)).out)["differences"] == []
+    (meeting,) = calendar(fresh_lab, addr("DiegoS"))
+    assert meeting["subject"] == "Planning v2"
