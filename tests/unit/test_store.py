@@ -104,7 +104,8 @@ def test_a_newer_database_is_refused_naming_both_versions(tmp_path: Path) -> Non
     db.open_store(f"sqlite:///{path}").close()
     with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute(
-            "INSERT INTO schema_version VALUES (?, '0.9.0', '2032-01-01 00:00:00.000000')", (db.SCHEMA_VERSION + 1,)
+            "INSERT INTO schema_version VALUES (?, '0.9.0', '2032-01-01 00:00:00.000000')",
+            (db.SCHEMA_VERSION + 1,),
         )
     before = dump(path)
     with pytest.raises(InputError) as caught:
