@@ -127,18 +127,8 @@ class MailboxSync:
         return self.links.get(booking.id) or BookingSyncState(booking_id=booking.id, mailbox=self.mailbox)
 
     def _linked(self, link: BookingSyncState, meeting: Meeting, version: int | None) -> BookingSyncState:
-        snapshot = meeting.fields.to_json() if meeting.fields else None
-        return self._save_link(
-            replace(
-                link,
-                item_id=meeting.item_id,
-                change_key=meeting.change_key,
-                snapshot=snapshot,
-                synced_version=version,
-                last_error=None,
-                attempts=0,
-            )
-        )
+        """Link the booking to `meeting`, as synced at `version` (None: compare fields on the next pass)."""
+        return self._save_link(self._link_state(link, meeting, version))
 
     def _audit(self, action: str, booking: Booking, result: object) -> None:
         self.ctx.audit.record(

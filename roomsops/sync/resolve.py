@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import Connection
 
 from roomsops.errors import InputError, OperationFailed
 from roomsops.logs import AuditLog
 from roomsops.results import Result
-from roomsops.store import Difference, Store, now_utc
+from roomsops.store import Booking, BookingSyncState, Difference, Store, now_utc
 from roomsops.store import queries as q
 from roomsops.sync.backend import CalendarBackend, Meeting
 from roomsops.sync.model import MeetingFields, booking_fields
@@ -103,42 +106,42 @@ def resolve(
         # ROOMS won when the difference was found, so the meeting holds ROOMS' state: write the new one.
         if link is not None and link.item_id is not None and backend is not None:
             written_state = MeetingFields.from_json(link.snapshot) if link.snapshot else None
-            meeting = Meeting(item_id=link.item_id, change_key=link.change_key or "", fields=written_state)
-            written = backend.update(link.mailbox, meeting, booking_fields(updated))
             with store.write() as conn:
-                q.save_booking_sync(
-                    conn,
-                    replace(
-                        link,
-                        change_key=written.change_key,
-                        snapshot=booking_fields(updated).to_json(),
-                        synced_version=updated.version,
-                    ),
-                    now,
-                )
+                _write_meeting(conn, backend, link, written_state, updated, now)
     elif use == "rooms":
         if link is None or link.item_id is None:
             raise OperationFailed(
                 f"booking {booking_id} has no meeting to reset", "run 'roomsops sync' first"
             )
-        exchange = MeetingFields.from_json(differences[-1].exchange_state)
-        meeting = Meeting(item_id=link.item_id, change_key=link.change_key or "", fields=exchange)
         assert backend is not None
-        written = backend.update(link.mailbox, meeting, booking_fields(booking))
+        exchange = MeetingFields.from_json(differences[-1].exchange_state)
         with store.write() as conn:
-            q.save_booking_sync(
-                conn,
-                replace(
-                    link,
-                    change_key=written.change_key,
-                    snapshot=booking_fields(booking).to_json(),
-                    synced_version=booking.version,
-                ),
-                now,
-            )
+            _write_meeting(conn, backend, link, exchange, booking, now)
             resolved = q.resolve_differences(conn, booking_id, use, now)
     else:
         with store.write() as conn:
             resolved = q.resolve_differences(conn, booking_id, use, now)
     audit.record("sync:resolve", link.mailbox if link else "", {"booking": booking_id, "use": use}, "ok")
     return ResolveResult(booking_id=booking_id, use=use, resolved=resolved)
+
+
+def _write_meeting(
+    conn: Connection,
+    backend: CalendarBackend,
+    link: BookingSyncState,
+    current: MeetingFields | None,
+    booking: Booking,
+    now: datetime,
+) -> None:
+    """Rewrite the meeting (whose state is `current`) from the booking, and record it as synced."""
+    assert link.item_id is not None
+    meeting = Meeting(item_id=link.item_id, change_key=link.change_key or "", fields=current)
+    target = booking_fields(booking)
+    written = backend.update(link.mailbox, meeting, target)
+    q.save_booking_sync(
+        conn,
+        replace(
+            link, change_key=written.change_key, snapshot=target.to_json(), synced_version=booking.version
+        ),
+        now,
+    )
