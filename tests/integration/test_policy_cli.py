@@ -269,3 +269,20 @@ def test_print_script_connects_nowhere(
     assert run.code == 0
     assert run.out.startswith("# Runbook rendered by roomsops")
     assert fresh_lab.requests() == {}
+
+
+def test_a_group_synced_from_on_premises_is_refused(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    response = fresh_lab.admin(
+        "POST", "groups", json={"name": "OnPremSync", "is_dir_synced": True, "members": ["DiegoS"]}
+    )
+    assert response.status_code == 201, response.text
+    before = fresh_lab.admin("GET", "/lab/state").json()
+    run = policy(invoke, env, "restrict", "--group", "OnPremSync", "--member", addr("AdeleV"))
+    assert run.code == 1
+    assert run.err.startswith(
+        "Error: group OnPremSync is synchronised from on-premises Active Directory — "
+        "manage its members in on-premises AD"
+    )
+    assert fresh_lab.admin("GET", "/lab/state").json() == before
