@@ -29,7 +29,7 @@ class Probe:
     """What EWS says about one mailbox, as seen by the sync app."""
 
     mailbox: str
-    outcome: str  # accessible | alias | denied_by_policy | ews_disabled | ews_app_not_allowed | impersonation_denied
+    outcome: str  # accessible | alias | denied_by_policy | access_denied | ews_disabled | ews_app_not_allowed | impersonation_denied
     #               | mailbox_not_found | throttled | connection | unauthorized
     primary_smtp: str | None = None
     detail: str = ""

@@ -169,6 +169,8 @@ REMEDIES = {
     "ews_disabled": "EWS is switched off for the tenant or this mailbox: roomsops ews status, then roomsops ews allow",
     "ews_app_not_allowed": "the sync app is not in EwsAllowedAppIDs: roomsops ews allow",
     "impersonation_denied": "grant admin consent for full_access_as_app (Office 365 Exchange Online) to the sync app",
+    "access_denied": "with RBAC for Applications: add the mailbox to the group of the app's management scope "
+    "(roomsops policy restrict --engine rbac --member ...); otherwise check the app's permissions",
     "mailbox_not_found": "check the address: it must be an Exchange Online mailbox of this tenant",
     "throttled": "Exchange Online is throttling; run again later or lower sync.concurrency",
     "connection": "check the network, network.proxy and cloud.ews_url",
@@ -229,7 +231,8 @@ def translate(exc: Exception, mailbox: str, write: bool) -> Exception:
     if isinstance(exc, ErrorImpersonateUserDenied | ErrorInvalidExchangeImpersonationHeaderData):
         return EwsError("impersonation_denied", mailbox, "the app may not impersonate this mailbox")
     if isinstance(exc, ErrorAccessDenied):
-        return EwsError("impersonation_denied", mailbox, f"access denied ({exc})")
+        # With RBAC for Applications this is a mailbox outside the app's management scope.
+        return EwsError("access_denied", mailbox, f"access denied ({exc})")
     if isinstance(exc, MalformedResponseError) and "Code: 403" in str(exc):
         found = _POLICY_REASON.search(str(exc))
         if found is None:

@@ -245,7 +245,7 @@ def with_live(test: AccessTest, probe: Probe) -> AccessTest:
     """An access test with what EWS really does for the mailbox right now."""
     if probe.outcome in {"accessible", "alias"}:
         live = "Granted"
-    elif probe.outcome in {"denied_by_policy", "impersonation_denied"}:
+    elif probe.outcome in {"denied_by_policy", "impersonation_denied", "access_denied"}:
         live = "Denied"
     else:
         live = probe.outcome

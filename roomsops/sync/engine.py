@@ -553,6 +553,7 @@ class MailboxSync:
                 "ews_disabled",
                 "ews_app_not_allowed",
                 "impersonation_denied",
+                "access_denied",
                 "mailbox_not_found",
             }:
                 raise  # the mailbox, not this booking: stop here, report the mailbox

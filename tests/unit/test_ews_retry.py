@@ -103,3 +103,13 @@ def test_ews_answers_are_no_connection_errors() -> None:
     other = ews.translate(ErrorIrresolvableConflict("changed meanwhile"), "m@contoso.com", write=True)
     assert type(other) is ews.EwsError
     assert other.one_line() == "m@contoso.com: EWS answered ErrorIrresolvableConflict: changed meanwhile"
+
+
+def test_access_denied_names_the_rbac_scope_not_the_consent() -> None:
+    from exchangelib.errors import ErrorAccessDenied
+
+    from roomsops.ews import EwsError, translate
+
+    error = translate(ErrorAccessDenied("Access is denied."), "adele@contoso.com", write=False)
+    assert isinstance(error, EwsError) and error.reason == "access_denied"
+    assert error.remedy is not None and "management scope" in error.remedy
