@@ -183,23 +183,7 @@ def generate_self_signed(
     common_name: str, *, days: int = APP_CERT_DAYS
 ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     """A fresh self-signed client certificate (also what tests use for an unregistered one)."""
-    key = _new_key()
-    now = _now()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(digital_signature=True, key_encipherment=True), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
+    return _self_signed(_new_key(), common_name, _now(), days, client_auth=True)
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -380,10 +364,10 @@ def _ensure_signing(key_file: Path, cert_file: Path, now: dt.datetime) -> Signin
 
 
 def _self_signed(
-    key: rsa.RSAPrivateKey, common_name: str, now: dt.datetime, days: int
+    key: rsa.RSAPrivateKey, common_name: str, now: dt.datetime, days: int, *, client_auth: bool = False
 ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -393,9 +377,12 @@ def _self_signed(
         .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(digital_signature=True, key_encipherment=True), critical=True)
-        .sign(key, hashes.SHA256())
     )
-    return key, cert
+    if client_auth:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        )
+    return key, builder.sign(key, hashes.SHA256())
 
 
 def _ensure_app(apps_dir: Path, name: str, passwords: dict[str, str], now: dt.datetime) -> AppCredential:
