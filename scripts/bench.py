@@ -77,9 +77,9 @@ def seed_lab(lab: Any, mailboxes: list[str], rooms: list[str], foreign: int, sta
 
 def seed_database(url: str, mailboxes: list[str], rooms: list[str], bookings_each: int, start: datetime) -> None:
     """Persons, rooms and non-overlapping bookings, straight into the ROOMS database."""
-    from roomsops.store import NewBooking, now_utc, open_store
-    from roomsops.store import queries as q
-    from roomsops.store.records import PersonFields
+    from roomsops.adapters.store import NewBooking, now_utc, open_store
+    from roomsops.adapters.store import queries as q
+    from roomsops.adapters.store.records import PersonFields
 
     store = open_store(url)
     try:
@@ -136,9 +136,9 @@ def naive_pass(lab: Any, env: dict[str, str], sample: list[str], bookings: dict[
     from exchangelib import EWSDateTime
     from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, CalendarItem
 
-    from roomsops.auth import TokenProvider, credentials_from_app_settings
-    from roomsops.ews import EwsClient
-    from roomsops.settings import app_settings_path, load_settings
+    from roomsops.adapters.entra.tokens import TokenProvider, credentials_from_app_settings
+    from roomsops.adapters.ews.client import EwsClient
+    from roomsops.core.settings import app_settings_path, load_settings
 
     settings = load_settings(env["ROOMSOPS_SETTINGS"], environ=env)
     provider = TokenProvider(credentials_from_app_settings(app_settings_path(None, settings, env), settings, env),
@@ -256,9 +256,9 @@ def main() -> int:
 
 def incremental(lab: Any, env: dict[str, str], synced: list[str], database: str, args: argparse.Namespace) -> Pass:
     """1% of the bookings changed in ROOMS and 1% of the meetings edited in Exchange, then a pass."""
+    from roomsops.adapters.store import list_bookings, now_utc, open_store, update_booking
+    from roomsops.adapters.store.queries import BookingQuery, booking_sync_for_mailbox
     from roomsops.lab.ews import outlook
-    from roomsops.store import list_bookings, now_utc, open_store, update_booking
-    from roomsops.store.queries import BookingQuery, booking_sync_for_mailbox
 
     store = open_store(database)
     try:

@@ -16,9 +16,9 @@ import click
 
 from roomsops import __version__
 from roomsops.cli.context import AppContext
-from roomsops.errors import ExitCode, InputError, RoomsopsError
-from roomsops.logs import mask
-from roomsops.results import Output
+from roomsops.core.errors import ExitCode, InputError, RoomsopsError
+from roomsops.core.logs import mask
+from roomsops.core.results import Output
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

@@ -11,9 +11,9 @@ from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
 
 if TYPE_CHECKING:
-    from roomsops import auth as service
+    from roomsops.services import auth_test as service
 else:
-    service = lazy("roomsops.auth")
+    service = lazy("roomsops.services.auth_test")
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -31,12 +31,12 @@ def auth() -> None:
 @pass_app
 def test_cmd(app: AppContext, mailbox: str | None) -> int:
     """Acquire an app-only token for EWS and show tenant, app, credential, expiry and roles."""
-    from roomsops.addresses import validate_address
+    from roomsops.core.addresses import validate_address
 
     address = validate_address(mailbox) if mailbox else None
     result = service.auth_test(app.token_provider, app.settings.policy.engine)
     if address is not None:
-        from roomsops import diagnose
+        from roomsops.services.diagnose import checks as diagnose
 
         check = diagnose.probe(app.ews, address).check(f"mailbox {address}")
         result = replace(result, checks=(*result.checks, check))

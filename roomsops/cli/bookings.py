@@ -10,14 +10,14 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.constants import FREE_BUSY, STATUSES
-from roomsops.errors import InputError
-from roomsops.timeutil import parse_time, zone
+from roomsops.core.errors import InputError
+from roomsops.core.timeutil import parse_time, zone
+from roomsops.core.vocabulary import FREE_BUSY, STATUSES
 
 if TYPE_CHECKING:
-    from roomsops import rooms as service
+    from roomsops.services.rooms import catalog as service
 else:
-    service = lazy("roomsops.rooms")
+    service = lazy("roomsops.services.rooms.catalog")
 
 
 pass_app = click.make_pass_decorator(AppContext)

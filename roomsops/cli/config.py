@@ -10,12 +10,12 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.errors import InputError
+from roomsops.core.errors import InputError
 
 if TYPE_CHECKING:
-    from roomsops import config as service
+    from roomsops.services.config import appsettings as service
 else:
-    service = lazy("roomsops.config")
+    service = lazy("roomsops.services.config.appsettings")
 
 
 pass_app = click.make_pass_decorator(AppContext)

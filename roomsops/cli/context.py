@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from roomsops.errors import ConfirmationRequired
-from roomsops.logs import AuditLog, setup_logging
-from roomsops.results import Output, Result
-from roomsops.settings import Settings, app_settings_path, load_settings
+from roomsops.core.errors import ConfirmationRequired
+from roomsops.core.logs import AuditLog, setup_logging
+from roomsops.core.results import Output, Result
+from roomsops.core.settings import Settings, app_settings_path, load_settings
 
 if TYPE_CHECKING:
-    from roomsops.auth import TokenProvider
-    from roomsops.ews import EwsClient
+    from roomsops.adapters.entra.tokens import TokenProvider
+    from roomsops.adapters.ews.client import EwsClient
 
 
 class AppContext:
@@ -48,14 +48,14 @@ class AppContext:
     @cached_property
     def token_provider(self) -> TokenProvider:
         """The sync app's msal token provider (credentials from RoomsAppSettings.config), one per run."""
-        from roomsops.auth import TokenProvider, credentials_from_app_settings
+        from roomsops.adapters.entra.tokens import TokenProvider, credentials_from_app_settings
 
         credentials = credentials_from_app_settings(self.app_settings_path, self.settings, os.environ)
         return TokenProvider(credentials, self.settings)
 
     @cached_property
     def ews(self) -> EwsClient:
-        from roomsops.ews import EwsClient  # exchangelib loads only for commands that use EWS
+        from roomsops.adapters.ews.client import EwsClient  # exchangelib loads only for commands that use EWS
 
         return EwsClient(self.settings, self.token_provider)
 

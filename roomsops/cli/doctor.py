@@ -7,18 +7,18 @@ from typing import TYPE_CHECKING
 
 import click
 
-from roomsops.addresses import validate_address
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.errors import RoomsopsError
+from roomsops.core.addresses import validate_address
+from roomsops.core.errors import RoomsopsError
 
 if TYPE_CHECKING:
-    from roomsops import config as appconfig
-    from roomsops import diagnose
-    from roomsops.auth import TokenProvider
+    from roomsops.adapters.entra.tokens import TokenProvider
+    from roomsops.services.config import appsettings as appconfig
+    from roomsops.services.diagnose import checks as diagnose
 else:
-    appconfig = lazy("roomsops.config")
-    diagnose = lazy("roomsops.diagnose")
+    appconfig = lazy("roomsops.services.config.appsettings")
+    diagnose = lazy("roomsops.services.diagnose.checks")
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from roomsops.addresses import unique, validate_address
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.core.addresses import unique, validate_address
 
 if TYPE_CHECKING:
-    from roomsops import diagnose
+    from roomsops.services.diagnose import checks as diagnose
 else:
-    diagnose = lazy("roomsops.diagnose")
+    diagnose = lazy("roomsops.services.diagnose.checks")
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -9,12 +9,12 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.constants import CONFLICT_BEHAVIOURS, SYNC_MODES
+from roomsops.core.vocabulary import CONFLICT_BEHAVIOURS, SYNC_MODES
 
 if TYPE_CHECKING:
-    from roomsops import rooms as service
+    from roomsops.services.rooms import catalog as service
 else:
-    service = lazy("roomsops.rooms")
+    service = lazy("roomsops.services.rooms.catalog")
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -127,8 +127,8 @@ def import_cmd(app: AppContext, file: Path) -> int:
 @pass_app
 def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
     """Is each address (default: every O365/O365Pull person) a mailbox's primary SMTP address?"""
-    from roomsops import diagnose
-    from roomsops.store import EWS_SYNC_MODES, list_persons
+    from roomsops.adapters.store import EWS_SYNC_MODES, list_persons
+    from roomsops.services.diagnose import checks as diagnose
 
     addresses = [service.check_email(e) for e in emails]
     if not addresses:

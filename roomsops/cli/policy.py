@@ -11,25 +11,26 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from roomsops.addresses import unique, validate_address
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.constants import ACCESS_RIGHTS
-from roomsops.errors import InputError
+from roomsops.core.addresses import unique, validate_address
+from roomsops.core.errors import InputError
+from roomsops.core.vocabulary import ACCESS_RIGHTS
 
 if TYPE_CHECKING:
-    from roomsops import config as appconfig
-    from roomsops import exo, rbac
-    from roomsops import policy as service
-    from roomsops.certs import normalize_guid
+    from roomsops.adapters.certs import normalize_guid
+    from roomsops.adapters.exo import session as exo
+    from roomsops.services.config import appsettings as appconfig
+    from roomsops.services.policy import aap as service
+    from roomsops.services.policy import rbac
 else:
-    appconfig = lazy("roomsops.config")
-    exo = lazy("roomsops.exo")
-    rbac = lazy("roomsops.rbac")
-    service = lazy("roomsops.policy")
+    appconfig = lazy("roomsops.services.config.appsettings")
+    exo = lazy("roomsops.adapters.exo.session")
+    rbac = lazy("roomsops.services.policy.rbac")
+    service = lazy("roomsops.services.policy.aap")
 
     def normalize_guid(text: str, label: str) -> Any:
-        from roomsops.certs import normalize_guid as normalize
+        from roomsops.adapters.certs import normalize_guid as normalize
 
         return normalize(text, label)
 
@@ -158,8 +159,8 @@ def restrict_cmd(
     if members_file is not None:
         listed += service.read_members_file(members_file)
     if from_persons:
-        from roomsops.rooms import open_database
-        from roomsops.store import sync_mailboxes
+        from roomsops.adapters.store import sync_mailboxes
+        from roomsops.services.rooms.catalog import open_database
 
         with open_database(app.settings) as store, store.read() as conn:
             listed += [m.email for m in sync_mailboxes(conn, include_rooms=True)]
@@ -264,7 +265,7 @@ def test_cmd(
             session, sync_app, addresses, {a: expect for a in addresses} if expect else None
         )
     if live:
-        from roomsops import diagnose
+        from roomsops.services.diagnose import checks as diagnose
 
         tests = [service.with_live(t, diagnose.probe(app.ews, t.mailbox)) for t in tests]
     result = service.PolicyTestResult(app_id=sync_app, tests=tuple(tests), live=live)
@@ -281,7 +282,7 @@ def _test_rbac(app: AppContext, sync_app: str, addresses: list[str], expect: str
     grant: bool | None = None
     notes: list[str] = []
     if live:
-        from roomsops import diagnose
+        from roomsops.services.diagnose import checks as diagnose
 
         tests = [service.with_live(t, diagnose.probe(app.ews, t.mailbox)) for t in tests]
         check = grant_check(app, sync_app)

@@ -10,9 +10,9 @@ from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
 
 if TYPE_CHECKING:
-    from roomsops import rooms as service
+    from roomsops.services.rooms import catalog as service
 else:
-    service = lazy("roomsops.rooms")
+    service = lazy("roomsops.services.rooms.catalog")
 
 
 pass_app = click.make_pass_decorator(AppContext)

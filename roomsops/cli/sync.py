@@ -11,17 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from roomsops.addresses import validate_address
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.errors import ConnectError, InputError
-from roomsops.settings import Settings
+from roomsops.core.addresses import validate_address
+from roomsops.core.errors import ConnectError, InputError
+from roomsops.core.settings import Settings
 
 if TYPE_CHECKING:
-    from roomsops import diagnose, rooms
+    from roomsops.services.diagnose import checks as diagnose
+    from roomsops.services.rooms import catalog as rooms
 else:
-    diagnose = lazy("roomsops.diagnose")
-    rooms = lazy("roomsops.rooms")
+    diagnose = lazy("roomsops.services.diagnose.checks")
+    rooms = lazy("roomsops.services.rooms.catalog")
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -71,11 +72,11 @@ def sync(ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrenc
         return None
     app = ctx.find_object(AppContext)
     assert app is not None
-    from roomsops.store import sync_mailboxes
-    from roomsops.sync.ews_backend import EwsCalendar
-    from roomsops.sync.lock import run_lock
-    from roomsops.sync.run import sync_pass, write_summary
-    from roomsops.timeutil import machine_zone_name
+    from roomsops.adapters.ews.backend import EwsCalendar
+    from roomsops.adapters.store import sync_mailboxes
+    from roomsops.core.timeutil import machine_zone_name
+    from roomsops.services.sync.lock import run_lock
+    from roomsops.services.sync.run import sync_pass, write_summary
 
     settings = app.settings
     wanted = [validate_address(p) for p in persons]
@@ -143,9 +144,9 @@ def test_cmd(app: AppContext, email: str) -> int:
 @pass_app
 def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
     """Remove the meetings this installation created in PERSON's calendar."""
-    from roomsops.sync.ews_backend import EwsCalendar
-    from roomsops.sync.run import purge
-    from roomsops.timeutil import machine_zone_name
+    from roomsops.adapters.ews.backend import EwsCalendar
+    from roomsops.core.timeutil import machine_zone_name
+    from roomsops.services.sync.run import purge
 
     address = validate_address(person)
     settings = app.settings
@@ -158,8 +159,8 @@ def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
 
 
 def _backend(app: AppContext) -> Any:
-    from roomsops.sync.ews_backend import EwsCalendar
-    from roomsops.timeutil import machine_zone_name
+    from roomsops.adapters.ews.backend import EwsCalendar
+    from roomsops.core.timeutil import machine_zone_name
 
     settings = app.settings
     return EwsCalendar(
@@ -172,7 +173,7 @@ def _backend(app: AppContext) -> Any:
 @pass_app
 def diff_cmd(app: AppContext, person: str | None) -> int:
     """List the bookings whose ROOMS and Exchange states differ (both changed, or room/attendees in Outlook)."""
-    from roomsops.sync.resolve import diff
+    from roomsops.services.sync.resolve import diff
 
     with rooms.open_database(app.settings) as store:
         return app.emit(diff(store, validate_address(person) if person else None))
@@ -190,7 +191,7 @@ def diff_cmd(app: AppContext, person: str | None) -> int:
 @pass_app
 def resolve_cmd(app: AppContext, booking: int, use: str) -> int:
     """Settle a booking's difference: both sides take the chosen state."""
-    from roomsops.sync.resolve import resolve
+    from roomsops.services.sync.resolve import resolve
 
     with rooms.open_database(app.settings) as store:
         backend = _backend(app) if use != "ignore" else None

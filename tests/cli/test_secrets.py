@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from roomsops import auth, config
-from roomsops.settings import load_settings
+from roomsops.adapters.entra import tokens as auth
+from roomsops.core.settings import load_settings
+from roomsops.services.config import appsettings as config
 from tests.conftest import APP, SECRET, TENANT, Invoke
 
 OTHER_SECRET = "aN0ther~Secret.Value_77"

@@ -59,7 +59,7 @@ def test_wheel_ships_templates_and_config_init_works(tmp_path: Path) -> None:
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ROOMSOPS_", "PYTHON"))}
     where = subprocess.run(
-        [str(python), "-c", "import roomsops.templates as t; print(t.templates_dir())"],
+        [str(python), "-c", "import roomsops.core.templates as t; print(t.templates_dir())"],
         check=True,
         capture_output=True,
         text=True,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from roomsops.auth import TokenProvider, credentials_from_app_settings
-from roomsops.settings import load_settings
+from roomsops.adapters.entra.tokens import TokenProvider, credentials_from_app_settings
+from roomsops.core.settings import load_settings
 from tests.conftest import Invoke
 
 pytestmark = pytest.mark.integration

@@ -144,9 +144,9 @@ def test_ews_allow_enable_needs_confirmation(invoke: Invoke, fresh_lab: Any, env
 
 @pytest.fixture
 def client(fresh_lab: Any, env: dict[str, str]) -> Any:
-    from roomsops.auth import TokenProvider, credentials_from_app_settings
-    from roomsops.ews import EwsClient
-    from roomsops.settings import app_settings_path, load_settings
+    from roomsops.adapters.entra.tokens import TokenProvider, credentials_from_app_settings
+    from roomsops.adapters.ews.client import EwsClient
+    from roomsops.core.settings import app_settings_path, load_settings
 
     settings = load_settings(env["ROOMSOPS_SETTINGS"], environ={})
     provider = TokenProvider(
@@ -165,7 +165,7 @@ def test_server_busy_is_retried_with_its_back_off(fresh_lab: Any, client: Any, a
 
 
 def test_back_off_beyond_the_budget_fails_clearly(fresh_lab: Any, client: Any, addr: Any) -> None:
-    from roomsops.ews import EwsError
+    from roomsops.adapters.ews.client import EwsError
 
     fresh_lab.fault(protocol="ews", operation="*", kind="server_busy", back_off_ms=60_000, count=1)
     started = time.monotonic()
@@ -177,7 +177,7 @@ def test_back_off_beyond_the_budget_fails_clearly(fresh_lab: Any, client: Any, a
 
 
 def test_a_401_fails_within_a_second(fresh_lab: Any, client: Any, addr: Any) -> None:
-    from roomsops.ews import EwsUnauthorized
+    from roomsops.adapters.ews.client import EwsUnauthorized
 
     client.calendar(addr("DiegoS"))
     tokens = fresh_lab.requests().get("token:client_credentials", 0)
@@ -194,7 +194,7 @@ def test_a_dropped_create_is_not_resent(fresh_lab: Any, client: Any, addr: Any) 
     from exchangelib import EWSDateTime
     from exchangelib.items import SEND_TO_NONE, CalendarItem
 
-    from roomsops.ews import WriteOutcomeUnknown
+    from roomsops.adapters.ews.client import WriteOutcomeUnknown
 
     calendar = client.calendar(addr("DiegoS"))
     start = EWSDateTime.from_datetime(datetime.now(UTC).replace(microsecond=0) + timedelta(days=1))

@@ -1,4 +1,4 @@
-"""The Exchange admin session (roomsops.exo) against the lab's WinRM with the real pypsrp: modes, cmdlets, errors."""
+"""The Exchange admin session (roomsops.adapters.exo.session) against the lab's WinRM with the real pypsrp: modes, cmdlets, errors."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from roomsops import exo
-from roomsops.settings import Settings, load_settings
+from roomsops.adapters.exo import session as exo
+from roomsops.core.settings import Settings, load_settings
 from tests.conftest import Invoke
 
 pytestmark = pytest.mark.integration

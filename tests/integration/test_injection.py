@@ -17,7 +17,7 @@ import pytest
 import tree_sitter
 import tree_sitter_powershell
 
-from roomsops.templates import psquote
+from roomsops.core.templates import psquote
 from tests.conftest import Invoke
 
 pytestmark = pytest.mark.integration

@@ -172,8 +172,8 @@ def test_expect_mismatch_exits_1(invoke: Invoke, env: dict[str, str], addr: Any)
 def test_non_security_group_is_refused(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
-    from roomsops import exo
-    from roomsops.settings import load_settings
+    from roomsops.adapters.exo import session as exo
+    from roomsops.core.settings import load_settings
 
     settings = load_settings(str(fresh_lab.settings_path), environ={})
     with exo.open_exchange(settings, env) as session:

@@ -253,7 +253,7 @@ def test_dry_run_changes_neither_side(
 def test_a_second_concurrent_sync_names_the_lock_holder(
     invoke: Invoke, env: dict[str, str], seed: Any, tmp_path: Path
 ) -> None:
-    from roomsops.sync.lock import run_lock
+    from roomsops.services.sync.lock import run_lock
 
     seed(["DiegoS"])
     with run_lock(tmp_path / "rooms.db.sync.lock"):

@@ -43,9 +43,9 @@ def ok(run: Run) -> Run:
 @pytest.fixture
 def outlook(env: dict[str, str]) -> Any:
     """A user's edits through exchangelib (the app impersonating the user, as Outlook would write them)."""
-    from roomsops.auth import TokenProvider, credentials_from_app_settings
-    from roomsops.ews import EwsClient
-    from roomsops.settings import app_settings_path, load_settings
+    from roomsops.adapters.entra.tokens import TokenProvider, credentials_from_app_settings
+    from roomsops.adapters.ews.client import EwsClient
+    from roomsops.core.settings import app_settings_path, load_settings
 
     settings = load_settings(env["ROOMSOPS_SETTINGS"], environ={})
     provider = TokenProvider(

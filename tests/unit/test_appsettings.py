@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from roomsops import appsettings
-from roomsops.appsettings import SECRET_KEYS, AppSettingsDoc, looks_secret, write_atomic
-from roomsops.errors import ExitCode, InputError
+from roomsops.adapters.appsettings import document as appsettings
+from roomsops.adapters.appsettings.document import SECRET_KEYS, AppSettingsDoc, looks_secret, write_atomic
+from roomsops.core.errors import ExitCode, InputError
 
 BOM = b"\xef\xbb\xbf"
 
@@ -629,7 +629,7 @@ def test_random_edits_touch_nothing_else(
 
 
 def test_looks_secret_masks_secrets_but_not_tuning_keys() -> None:
-    from roomsops.appsettings import looks_secret
+    from roomsops.adapters.appsettings.document import looks_secret
 
     assert looks_secret("ExchangeClientSecret")
     assert looks_secret("SmtpPassword")

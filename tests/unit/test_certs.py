@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from roomsops.certs import (
+from roomsops.adapters.certs import (
     INVISIBLE,
     THUMBPRINT_REMEDY,
     CertificateInfo,
@@ -26,7 +26,7 @@ from roomsops.certs import (
     normalize_thumbprint,
     sha1_thumbprint,
 )
-from roomsops.errors import ExitCode, InputError
+from roomsops.core.errors import ExitCode, InputError
 
 PASSWORD = b"Corr3ct-Horse!"
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -1,4 +1,4 @@
-"""roomsops' EWS retry rules (roomsops.ews.EwsClient.call), with exchangelib's exceptions as it raises them."""
+"""roomsops' EWS retry rules (roomsops.adapters.ews.client.EwsClient.call), with exchangelib's exceptions as it raises them."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from exchangelib.errors import (
     ErrorTimeoutExpired,
 )
 
-from roomsops import ews
-from roomsops.settings import load_settings
+from roomsops.adapters.ews import client as ews
+from roomsops.core.settings import load_settings
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_ews_answers_are_no_connection_errors() -> None:
 def test_access_denied_names_the_rbac_scope_not_the_consent() -> None:
     from exchangelib.errors import ErrorAccessDenied
 
-    from roomsops.ews import EwsError, translate
+    from roomsops.adapters.ews.client import EwsError, translate
 
     error = translate(ErrorAccessDenied("Access is denied."), "adele@contoso.com", write=False)
     assert isinstance(error, EwsError) and error.reason == "access_denied"

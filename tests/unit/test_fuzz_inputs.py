@@ -16,11 +16,11 @@ import tree_sitter_powershell
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from roomsops.appsettings import AppSettingsDoc
-from roomsops.errors import InputError
-from roomsops.rooms import CSV_HEADER, read_persons_csv
-from roomsops.templates import _PS_SINGLE_QUOTES, psquote
-from roomsops.timeutil import parse_time
+from roomsops.adapters.appsettings.document import AppSettingsDoc
+from roomsops.core.errors import InputError
+from roomsops.core.templates import _PS_SINGLE_QUOTES, psquote
+from roomsops.core.timeutil import parse_time
+from roomsops.services.rooms.catalog import CSV_HEADER, read_persons_csv
 from tests.conftest import SAMPLE
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -6,7 +6,7 @@ import pytest
 import tree_sitter
 import tree_sitter_powershell
 
-from roomsops.templates import psquote, render
+from roomsops.core.templates import psquote, render
 
 HOSTILE = [
     "O'Brien",

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from roomsops.errors import InputError
-from roomsops.rbac import RbacRequest, runbook
-from roomsops.templates import psquote
+from roomsops.core.errors import InputError
+from roomsops.core.templates import psquote
+from roomsops.services.policy.rbac import RbacRequest, runbook
 from tests.unit.test_runbook import HOSTILE, PARSER, literals
 
 APP = "6e9157a8-801c-4f5c-9522-9ae9ffd2aa4f"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from roomsops.errors import InputError
-from roomsops.settings import WINDOWS_APP_SETTINGS, app_settings_path, load_settings
+from roomsops.core.errors import InputError
+from roomsops.core.settings import WINDOWS_APP_SETTINGS, app_settings_path, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:

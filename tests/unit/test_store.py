@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import insert, inspect, text
 from sqlalchemy.exc import StatementError
 
-from roomsops import store as db
-from roomsops.errors import InputError, OperationFailed
-from roomsops.rooms import database_url
-from roomsops.settings import load_settings
-from roomsops.store import migrations
-from roomsops.store.schema import schema_version
+from roomsops.adapters import store as db
+from roomsops.adapters.store import migrations
+from roomsops.adapters.store.schema import schema_version
+from roomsops.core.errors import InputError, OperationFailed
+from roomsops.core.settings import load_settings
+from roomsops.services.rooms.catalog import database_url
 
 V1_FIXTURE = Path(__file__).resolve().parents[1] / "data" / "rooms-v1.db"
 T9 = datetime(2031, 3, 31, 9, 0, tzinfo=UTC)

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roomsops import rooms
-from roomsops import store as db
-from roomsops.errors import InputError
+from roomsops.adapters import store as db
+from roomsops.core.errors import InputError
+from roomsops.services.rooms import catalog as rooms
 
 T0 = datetime(2031, 3, 31, 6, 0, tzinfo=UTC)
 ZURICH = ZoneInfo("Europe/Zurich")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jinja2
 import pytest
 
-from roomsops.templates import environment, psquote, xmlattr
+from roomsops.core.templates import environment, psquote, xmlattr
 
 
 @pytest.mark.parametrize(

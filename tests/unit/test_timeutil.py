@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from roomsops.errors import InputError
-from roomsops.timeutil import parse_time, zone
+from roomsops.core.errors import InputError
+from roomsops.core.timeutil import parse_time, zone
 
 ZURICH = zone("Europe/Zurich")
 

@@ -1,0 +1,320 @@
+"""The calendar interface over EWS (exchangelib), through roomsops' EwsClient and its retry rules.
+
+The calendar is addressed by its distinguished id, so a pass costs no GetFolder; a pass with nothing
+changed is one SyncFolderItems request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from exchangelib import EWSDateTime, EWSTimeZone
+from exchangelib.errors import ErrorInvalidSyncStateData, ErrorItemNotFound
+from exchangelib.folders import Calendar, Root
+from exchangelib.items import (
+    AUTO_RESOLVE,
+    SAVE_ONLY,
+    SEND_TO_ALL_AND_SAVE_COPY,
+    SEND_TO_NONE,
+    CalendarItem,
+)
+from exchangelib.properties import Attendee, Mailbox
+
+from roomsops.adapters.ews.client import EwsClient, EwsError, translate
+from roomsops.services.sync.backend import Changes, Meeting
+from roomsops.services.sync.model import MeetingFields, normalized_attendees
+
+#: SyncFolderItems pages at most 512 changes (the documented maximum): one page for a typical calendar.
+MAX_CHANGES = 512
+FETCH_FIELDS = (
+    "subject",
+    "start",
+    "end",
+    "location",
+    "resources",
+    "required_attendees",
+    "organizer",
+    "reminder_minutes_before_start",
+    "reminder_is_set",
+    "sensitivity",
+    "legacy_free_busy_status",
+    "is_cancelled",
+    "is_all_day",
+    "type",
+    "roomsops_installation",
+    "roomsops_booking",
+)
+_FIELD_TO_EWS = {
+    "subject": ("subject",),
+    "start": ("start",),
+    "end": ("end",),
+    "location": ("location",),
+    "room": ("resources",),
+    "attendees": ("required_attendees",),
+    "reminder_minutes": ("reminder_minutes_before_start", "reminder_is_set"),
+    "private": ("sensitivity",),
+    "free_busy": ("legacy_free_busy_status",),
+}
+
+
+def _utc(value: Any) -> datetime:
+    return (
+        datetime.fromtimestamp(value.timestamp(), UTC)
+        if value is not None
+        else datetime.fromtimestamp(0, UTC)
+    )
+
+
+def _address(value: Any) -> str:
+    mailbox = getattr(value, "mailbox", value)
+    return str(getattr(mailbox, "email_address", "") or "").lower()
+
+
+def meeting_from_item(item: Any) -> Meeting:
+    resources = list(item.resources or [])
+    room = _address(resources[0]) if resources else ""
+    reminder = item.reminder_minutes_before_start if item.reminder_is_set else None
+    fields = MeetingFields(
+        subject=item.subject or "",
+        start=_utc(item.start),
+        end=_utc(item.end),
+        location=item.location or "",
+        room=room,
+        attendees=normalized_attendees(_address(a) for a in (item.required_attendees or [])),
+        reminder_minutes=reminder,
+        private=item.sensitivity == "Private",
+        free_busy=item.legacy_free_busy_status or "Busy",
+    )
+    return Meeting(
+        item_id=item.id,
+        change_key=item.changekey,
+        fields=fields,
+        installation=item.roomsops_installation,
+        booking_id=item.roomsops_booking,
+        organizer=_address(item.organizer) or None,
+        is_cancelled=bool(item.is_cancelled),
+        is_all_day=bool(item.is_all_day),
+        is_recurring=item.type not in (None, "Single"),
+        room_response=getattr(resources[0], "response_type", None) if resources else None,
+    )
+
+
+class EwsCalendar:
+    """CalendarBackend over EWS; `send_invitations` is `sync.send_invitations` (all | none)."""
+
+    def __init__(self, client: EwsClient, time_zone: str, send_invitations: str = "all") -> None:
+        self.client = client
+        self.zone = ZoneInfo(time_zone)
+        self.ews_zone = EWSTimeZone(time_zone)
+        self.send = send_invitations == "all"
+
+    def _calendar(self, mailbox: str) -> Calendar:
+        # Distinguished folder id: no GetFolder round trip (account.calendar would cost two).
+        return Calendar(root=Root(account=self.client.account(mailbox)))
+
+    def _local(self, value: datetime) -> EWSDateTime:
+        return EWSDateTime.from_datetime(value.astimezone(self.zone)).astimezone(self.ews_zone)
+
+    def changes(self, mailbox: str, state: str | None) -> Changes:
+        calendar = self._calendar(mailbox)
+
+        def read() -> Changes:
+            changed: list[tuple[str, str]] = []
+            deleted: list[str] = []
+            for kind, item in calendar.sync_items(
+                sync_state=state, only_fields=["changekey"], max_changes_returned=MAX_CHANGES
+            ):
+                if state is None:
+                    continue  # from scratch: only the state matters; items are reconciled by tag
+                if kind in ("create", "update"):
+                    changed.append((item.id, item.changekey))
+                elif kind == "delete":
+                    deleted.append(item.id)
+            return Changes(changed=changed, deleted=deleted, state=calendar.item_sync_state)
+
+        try:
+            return self.client.call(mailbox, read)
+        except ErrorInvalidSyncStateData:
+            return Changes(invalid_state=True)
+
+    def get(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
+        if not item_ids:
+            return []
+        account = self.client.account(mailbox)
+        # The calendar validates only_fields; without a folder exchangelib would GetFolder the root first.
+        calendar = self._calendar(mailbox)
+        found = self.client.call(
+            mailbox,
+            lambda: list(
+                account.fetch(ids=[(i, None) for i in item_ids], folder=calendar, only_fields=FETCH_FIELDS)
+            ),
+        )
+        return [meeting_from_item(item) for item in found if isinstance(item, CalendarItem)]
+
+    def find_tagged(self, mailbox: str, installation: str, booking_id: str | None = None) -> list[Meeting]:
+        # FindItem's paging needs the folder's real id (a GetFolder, only on this recovery path).
+        calendar = self.client.calendar(mailbox)
+        query = calendar.filter(roomsops_installation=installation)
+        if booking_id is not None:
+            query = query.filter(roomsops_booking=booking_id)
+        ids = self.client.call(mailbox, lambda: [item.id for item in query.only("id", "changekey")])
+        return self.get(mailbox, ids)
+
+    def _values(self, fields: MeetingFields) -> dict[str, Any]:
+        return {
+            "subject": fields.subject,
+            "start": self._local(fields.start),
+            "end": self._local(fields.end),
+            "location": fields.location,
+            "resources": [Attendee(mailbox=Mailbox(email_address=fields.room), response_type="Unknown")]
+            if fields.room
+            else [],
+            "required_attendees": [
+                Attendee(mailbox=Mailbox(email_address=a), response_type="Unknown") for a in fields.attendees
+            ]
+            or None,
+            "reminder_minutes_before_start": fields.reminder_minutes or 0,
+            "reminder_is_set": fields.reminder_minutes is not None,
+            "sensitivity": "Private" if fields.private else "Normal",
+            "legacy_free_busy_status": fields.free_busy,
+        }
+
+    def create(self, mailbox: str, fields: MeetingFields, installation: str, booking_id: str) -> Meeting:
+        account = self.client.account(mailbox)
+        item = CalendarItem(
+            account=account,
+            folder=self._calendar(mailbox),
+            roomsops_installation=installation,
+            roomsops_booking=booking_id,
+            **self._values(fields),
+        )
+        send = SEND_TO_ALL_AND_SAVE_COPY if self.send else SEND_TO_NONE
+        self.client.call(mailbox, lambda: item.save(send_meeting_invitations=send), write=True)
+        return Meeting(
+            item_id=item.id,
+            change_key=item.changekey,
+            fields=fields,
+            installation=installation,
+            booking_id=booking_id,
+            organizer=mailbox.lower(),
+        )
+
+    def create_many(
+        self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]]
+    ) -> list[Meeting | EwsError]:
+        account = self.client.account(mailbox)
+        calendar = self._calendar(mailbox)
+        items = [
+            CalendarItem(
+                account=account,
+                folder=calendar,
+                roomsops_installation=installation,
+                roomsops_booking=booking_id,
+                **self._values(fields),
+            )
+            for fields, installation, booking_id in requests
+        ]
+        send = SEND_TO_ALL_AND_SAVE_COPY if self.send else SEND_TO_NONE
+        # exchangelib sends at most 100 items per CreateItem (its chunk size).
+        answers = self.client.call(
+            mailbox,
+            lambda: account.bulk_create(
+                folder=calendar, items=items, message_disposition=SAVE_ONLY, send_meeting_invitations=send
+            ),
+            write=True,
+        )
+        results: list[Meeting | EwsError] = []
+        for (fields, installation, booking_id), answer in zip(requests, answers, strict=True):
+            if isinstance(answer, Exception):
+                translated = translate(answer, mailbox, write=True)
+                error = (
+                    translated
+                    if isinstance(translated, EwsError)
+                    else EwsError("failed", mailbox, str(answer))
+                )
+                results.append(error)
+            else:
+                results.append(
+                    Meeting(
+                        item_id=answer.id,
+                        change_key=answer.changekey,
+                        fields=fields,
+                        installation=installation,
+                        booking_id=booking_id,
+                        organizer=mailbox.lower(),
+                    )
+                )
+        return results
+
+    def update(self, mailbox: str, meeting: Meeting, fields: MeetingFields) -> Meeting:
+        account = self.client.account(mailbox)
+        changed = (
+            fields.differs(meeting.fields, tuple(_FIELD_TO_EWS)) if meeting.fields else list(_FIELD_TO_EWS)
+        )
+        names = [ews for name in changed for ews in _FIELD_TO_EWS[name]]
+        if not names:
+            return meeting
+        item = CalendarItem(
+            account=account,
+            folder=self._calendar(mailbox),
+            id=meeting.item_id,
+            changekey=meeting.change_key,
+            **self._values(fields),
+        )
+        send = SEND_TO_ALL_AND_SAVE_COPY if self.send else SEND_TO_NONE
+        self.client.call(
+            mailbox,
+            lambda: item.save(
+                update_fields=names, conflict_resolution=AUTO_RESOLVE, send_meeting_invitations=send
+            ),
+            write=True,
+        )
+        return Meeting(
+            item_id=item.id,
+            change_key=item.changekey,
+            fields=fields,
+            installation=meeting.installation,
+            booking_id=meeting.booking_id,
+            organizer=mailbox.lower(),
+        )
+
+    def tag(self, mailbox: str, meeting: Meeting, installation: str, booking_id: str) -> Meeting:
+        account = self.client.account(mailbox)
+        item = CalendarItem(
+            account=account,
+            folder=self._calendar(mailbox),
+            id=meeting.item_id,
+            changekey=meeting.change_key,
+            roomsops_installation=installation,
+            roomsops_booking=booking_id,
+        )
+        self.client.call(
+            mailbox,
+            lambda: item.save(
+                update_fields=["roomsops_installation", "roomsops_booking"],
+                conflict_resolution=AUTO_RESOLVE,
+                send_meeting_invitations=SEND_TO_NONE,
+            ),
+            write=True,
+        )
+        return replace(meeting, change_key=item.changekey, installation=installation, booking_id=booking_id)
+
+    def cancel(self, mailbox: str, meeting: Meeting) -> None:
+        account = self.client.account(mailbox)
+        item = CalendarItem(
+            account=account, folder=self._calendar(mailbox), id=meeting.item_id, changekey=None
+        )
+        try:
+            if self.send:
+                # CancelCalendarItem: attendees and the room are told; the room frees the slot.
+                self.client.call(mailbox, lambda: item.cancel(), write=True)
+            else:
+                self.client.call(
+                    mailbox, lambda: item.delete(send_meeting_cancellations=SEND_TO_NONE), write=True
+                )
+        except ErrorItemNotFound:
+            pass  # already gone (a repeated cancel after a crash, or deleted in Outlook)

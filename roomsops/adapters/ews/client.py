@@ -1,0 +1,412 @@
+"""EWS with exchangelib: msal-backed credentials, one Account per mailbox, and roomsops' own retry rules.
+
+exchangelib runs with FailFast; this module retries only throttling (ErrorServerBusy with its
+BackOffMilliseconds, HTTP 503 with its Retry-After) within a budget, fails fast on 401 after dropping
+the cached token, and never repeats a write whose answer was lost: the caller gets WriteOutcomeUnknown
+and looks the item up by its tag instead. A read whose connection dropped is sent once more.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from exchangelib import IMPERSONATION, OAUTH2, UTC, Account, Configuration, FailFast, Identity, Version
+from exchangelib.credentials import OAuth2Credentials
+from exchangelib.errors import (
+    ErrorAccessDenied,
+    ErrorImpersonateUserDenied,
+    ErrorInternalServerTransientError,
+    ErrorInvalidExchangeImpersonationHeaderData,
+    ErrorInvalidSyncStateData,
+    ErrorItemNotFound,
+    ErrorNonExistentMailbox,
+    ErrorServerBusy,
+    ErrorTimeoutExpired,
+    MalformedResponseError,
+    RateLimitError,
+    ResponseMessageError,
+    TransportError,
+    UnauthorizedError,
+)
+from exchangelib.extended_properties import ExtendedProperty
+from exchangelib.items import CalendarItem
+from exchangelib.protocol import BaseProtocol, Protocol
+from exchangelib.version import EXCHANGE_O365
+
+from roomsops.adapters.entra.tokens import TokenProvider
+from roomsops.core.errors import AuthError, ConnectError, OperationFailed
+from roomsops.core.logs import MASK, log
+from roomsops.core.settings import Settings
+
+T = TypeVar("T")
+DEFAULT_BACK_OFF = 2.0  # seconds, when the server asks to back off without saying how long
+READ_RECONNECTS = 1  # a read whose connection dropped is sent again this often
+
+# --- the tag: which installation and booking an appointment belongs to --------------------------------------
+
+
+class InstallationTag(ExtendedProperty):
+    """This roomsops installation's id on every appointment it creates (PublicStrings named property)."""
+
+    distinguished_property_set_id = "PublicStrings"
+    property_name = "roomsops-installation"
+    property_type = "String"
+
+
+class BookingTag(ExtendedProperty):
+    """The ROOMS booking id an appointment mirrors."""
+
+    distinguished_property_set_id = "PublicStrings"
+    property_name = "roomsops-booking"
+    property_type = "String"
+
+
+def _register_tags() -> None:
+    names = {f.name for f in CalendarItem.FIELDS}
+    if "roomsops_installation" not in names:
+        CalendarItem.register("roomsops_installation", InstallationTag)
+    if "roomsops_booking" not in names:
+        CalendarItem.register("roomsops_booking", BookingTag)
+
+
+_register_tags()
+
+# --- transport: the configured CA and proxy for EWS hosts, whatever the environment says --------------------
+
+_endpoints: dict[str, tuple[str | None, str | None]] = {}
+_endpoints_lock = threading.Lock()
+
+
+def _pinned(url: str) -> tuple[str | None, str | None] | None:
+    with _endpoints_lock:
+        return _endpoints.get(urlsplit(url).netloc.lower())
+
+
+class PinnedAdapter(requests.adapters.HTTPAdapter):
+    """Uses the CA bundle and proxy configured for a registered EWS host (REQUESTS_CA_BUNDLE and HTTPS_PROXY
+    would otherwise win inside exchangelib's sessions); other hosts behave as with requests' own adapter."""
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
+        pinned = _pinned(request.url or "")
+        if pinned is not None:
+            ca, proxy = pinned
+            verify = ca if ca else verify
+            proxies = {"https": proxy, "http": proxy} if proxy else {}
+        return super().send(
+            request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+        )
+
+
+def register_endpoint(url: str, ca_bundle: str | None, proxy: str | None) -> None:
+    """Pin TLS trust and proxy for one EWS endpoint; installs the adapter class (exchangelib's is process-wide)."""
+    with _endpoints_lock:
+        _endpoints[urlsplit(url).netloc.lower()] = (ca_bundle or None, proxy or None)
+    if BaseProtocol.HTTP_ADAPTER_CLS is not PinnedAdapter:
+        BaseProtocol.HTTP_ADAPTER_CLS = PinnedAdapter
+
+
+class MsalCredentials(OAuth2Credentials):
+    """exchangelib credentials whose tokens come from roomsops' TokenProvider (msal), never from exchangelib."""
+
+    def __init__(self, provider: TokenProvider, identity: Identity | None = None) -> None:
+        super().__init__(
+            client_id=provider.credentials.app_id,
+            client_secret=None,
+            tenant_id=provider.credentials.tenant_id,
+            identity=identity,
+        )
+        self.provider = provider
+
+    def session_params(self) -> dict[str, Any]:
+        token = self.provider.token()
+        expires_in = max(int(token.expires_on.timestamp() - time.time()) - 300, 1)
+        with self.lock:
+            self.access_token = {
+                "access_token": token.access_token,
+                "token_type": "Bearer",
+                "expires_in": expires_in,
+                "expires_at": time.time() + expires_in,
+            }
+            return {"token": self.access_token}
+
+    def refresh(self, session: Any) -> None:
+        """The next session asks msal again (which renews tokens with less than 5 minutes left)."""
+
+    # exchangelib caches a Protocol per (endpoint, credentials) process-wide; equal-by-value credentials would
+    # hand one client's Protocol (and its token provider) to another. Identity keeps them apart.
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"MsalCredentials(app_id={self.client_id!r}, token={MASK})"
+
+    __str__ = __repr__
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+
+REMEDIES = {
+    "denied_by_policy": "add the mailbox to the application access policy's group (roomsops policy restrict "
+    "--member ...); a policy change can take more than an hour to reach EWS",
+    "ews_disabled": "EWS is switched off for the tenant or this mailbox: roomsops ews status, then roomsops ews allow",
+    "ews_app_not_allowed": "the sync app is not in EwsAllowedAppIDs: roomsops ews allow",
+    "impersonation_denied": "grant admin consent for full_access_as_app (Office 365 Exchange Online) to the sync app",
+    "access_denied": "with RBAC for Applications: add the mailbox to the group of the app's management scope "
+    "(roomsops policy restrict --engine rbac --member ...); otherwise check the app's permissions",
+    "mailbox_not_found": "check the address: it must be an Exchange Online mailbox of this tenant",
+    "throttled": "Exchange Online is throttling; run again later or lower sync.concurrency",
+    "connection": "check the network, network.proxy and cloud.ews_url",
+    "unauthorized": "the token was refused: run roomsops auth test",
+    "write_outcome_unknown": "the write may or may not have been applied; the next sync looks it up by its tag",
+    "alias": "use the mailbox's primary SMTP address in ROOMS",
+}
+
+
+class EwsError(OperationFailed):
+    """An EWS call failed for one mailbox; `reason` is a stable code, the remedy says what to do."""
+
+    def __init__(self, reason: str, mailbox: str, detail: str) -> None:
+        super().__init__(f"{mailbox}: {detail}", REMEDIES.get(reason), code=f"ews_{reason}")
+        self.reason = reason
+        self.mailbox = mailbox
+        self.detail = detail
+
+
+class WriteOutcomeUnknown(EwsError):
+    """A write's connection dropped: it may have been applied. Never resend blindly; look it up by tag."""
+
+
+class EwsUnauthorized(AuthError):
+    """EWS refused the token (401): the cached token is dropped; no retry."""
+
+
+class ItemNotFound(EwsError, ErrorItemNotFound):
+    """EWS answered ErrorItemNotFound (e.g. a meeting already cancelled): still caught as exchangelib's error."""
+
+
+class InvalidSyncState(EwsError, ErrorInvalidSyncStateData):
+    """EWS answered ErrorInvalidSyncStateData: the caller starts from scratch (still caught as exchangelib's)."""
+
+
+#: EWS answers that callers handle by exchangelib's class (the calendar backend); translated, they stay both.
+_ANSWERS: tuple[tuple[type[Exception], type[EwsError]], ...] = (
+    (ErrorItemNotFound, ItemNotFound),
+    (ErrorInvalidSyncStateData, InvalidSyncState),
+)
+
+_TLS_REASON = re.compile(r"certificate verify failed: ([^(')\"]+)")
+_POLICY_REASON = re.compile(r"x-ews-policy-reason['\"]?\s*:\s*['\"]([^'\"]*)", re.I)
+
+
+def translate(exc: Exception, mailbox: str, write: bool) -> Exception:
+    """exchangelib's errors as roomsops errors that name the cause."""
+    if isinstance(exc, WriteOutcomeUnknown | EwsError | AuthError | ConnectError):
+        return exc
+    if isinstance(exc, UnauthorizedError):
+        return EwsUnauthorized(
+            f"EWS refused the app's token for {mailbox} (HTTP 401)",
+            REMEDIES["unauthorized"],
+            code="ews_unauthorized",
+        )
+    if isinstance(exc, ErrorNonExistentMailbox):
+        return EwsError("mailbox_not_found", mailbox, "no such mailbox")
+    if isinstance(exc, ErrorImpersonateUserDenied | ErrorInvalidExchangeImpersonationHeaderData):
+        return EwsError("impersonation_denied", mailbox, "the app may not impersonate this mailbox")
+    if isinstance(exc, ErrorAccessDenied):
+        # With RBAC for Applications this is a mailbox outside the app's management scope.
+        return EwsError("access_denied", mailbox, f"access denied ({exc})")
+    if isinstance(exc, MalformedResponseError) and "Code: 403" in str(exc):
+        found = _POLICY_REASON.search(str(exc))
+        if found is None:
+            return EwsError(
+                "denied_by_policy",
+                mailbox,
+                "denied (HTTP 403): the application access policy does not include this mailbox",
+            )
+        reason = found.group(1)
+        kind = "ews_app_not_allowed" if "blocked by policy" in reason.lower() else "ews_disabled"
+        return EwsError(kind, mailbox, f"EWS refused: {reason}")
+    if isinstance(exc, ErrorServerBusy | ErrorInternalServerTransientError | RateLimitError):
+        return EwsError("throttled", mailbox, "throttled beyond the retry budget")
+    if isinstance(exc, ResponseMessageError) and not isinstance(exc, ErrorTimeoutExpired):
+        # EWS answered about this request (exchangelib's ResponseMessageError is a TransportError too): neither
+        # a connection problem nor a write of unknown outcome.
+        answer = next((cls for kind, cls in _ANSWERS if isinstance(exc, kind)), EwsError)
+        return answer("failed", mailbox, f"EWS answered {type(exc).__name__}: {exc}")
+    if isinstance(exc, ErrorTimeoutExpired | TransportError | requests.RequestException):
+        if write:
+            return WriteOutcomeUnknown(
+                "write_outcome_unknown", mailbox, "the connection dropped during a write"
+            )
+        if "certificate verify failed" in str(exc) or "SSL" in str(exc):
+            found = _TLS_REASON.search(str(exc))
+            return ConnectError(
+                f"TLS verification of the EWS endpoint failed: {found.group(1).strip() if found else exc}",
+                "set network.ca_bundle to the CA of the server (or of your proxy)",
+                code="tls_failed",
+            )
+        return EwsError("connection", mailbox, f"connection failed ({type(exc).__name__})")
+    return exc
+
+
+# --- the client --------------------------------------------------------------------------------------------
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """The request got no answer (a dropped or refused connection). exchangelib raises ErrorTimeoutExpired, or,
+    when its session pool can still shrink, an ErrorServerBusy raised while handling one."""
+    return isinstance(exc, ErrorTimeoutExpired) or isinstance(exc.__context__, ErrorTimeoutExpired)
+
+
+class _FailFast(FailFast):
+    """exchangelib's FailFast, but a transient HTTP answer (503, IIS' 500 page) keeps the server's Retry-After
+    (else roomsops' DEFAULT_BACK_OFF) as its back-off; FailFast itself would always wait 10 s."""
+
+    def raise_response_errors(self, response: Any) -> None:
+        try:
+            super().raise_response_errors(response)
+        except (ErrorInternalServerTransientError, ErrorServerBusy) as exc:
+            raise ErrorServerBusy(
+                str(exc.args[0]) if exc.args else "transient HTTP error",
+                back_off=_retry_after(response) or DEFAULT_BACK_OFF,
+            ) from None
+
+
+def _retry_after(response: Any) -> float | None:
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds > 0 else None
+
+
+@dataclass
+class RetryBudget:
+    """How long throttling may be waited out in total per call, and what was waited."""
+
+    seconds: float = 60.0
+    waited: float = 0.0
+
+
+class EwsClient:
+    """EWS for many mailboxes through impersonation; Accounts (and their calendar folders) are reused."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        provider: TokenProvider,
+        retry_budget: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.endpoint = settings.cloud.ews_url
+        ca = str(settings.resolve_path(settings.network.ca_bundle)) if settings.network.ca_bundle else None
+        register_endpoint(self.endpoint, ca, settings.network.proxy)
+        self.provider = provider
+        self.retry_budget = retry_budget
+        self._sleep = sleep
+        self._settings = settings
+        self.config = self._configuration(None)
+        self._accounts: dict[str, Account] = {}
+        self._calendars: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _configuration(self, identity: Identity | None) -> Configuration:
+        return Configuration(
+            credentials=MsalCredentials(self.provider, identity),
+            service_endpoint=self.endpoint,
+            auth_type=OAUTH2,
+            version=Version(build=EXCHANGE_O365),
+            retry_policy=_FailFast(),
+            max_connections=max(self._settings.sync.concurrency * 2, 4),
+        )
+
+    def account(self, smtp: str) -> Account:
+        key = smtp.casefold()
+        with self._lock:
+            if key not in self._accounts:
+                self._accounts[key] = Account(
+                    primary_smtp_address=smtp,
+                    config=self.config,
+                    autodiscover=False,
+                    access_type=IMPERSONATION,
+                    default_timezone=UTC,
+                )
+            return self._accounts[key]
+
+    def calendar(self, smtp: str) -> Any:
+        """The mailbox's calendar folder (one GetFolder per mailbox and process)."""
+        key = smtp.casefold()
+        if key not in self._calendars:
+            account = self.account(smtp)
+            self._calendars[key] = self.call(smtp, lambda: account.calendar)
+        return self._calendars[key]
+
+    def call(self, mailbox: str, operation: Callable[[], T], *, write: bool = False) -> T:
+        """Run one EWS operation with roomsops' retry rules; errors translated."""
+        budget = RetryBudget(self.retry_budget)
+        reconnects = 0
+        while True:
+            try:
+                return operation()
+            except (ErrorServerBusy, ErrorInternalServerTransientError, ErrorTimeoutExpired) as exc:
+                if _connection_lost(exc):
+                    # No answer: a write may have been applied, so it is never sent again (the caller looks
+                    # the item up by its tag); a read is sent once more.
+                    if write:
+                        raise WriteOutcomeUnknown(
+                            "write_outcome_unknown", mailbox, "the connection dropped during a write"
+                        ) from None
+                    if reconnects >= READ_RECONNECTS:
+                        raise EwsError(
+                            "connection", mailbox, "no answer from EWS (the connection failed twice)"
+                        ) from None
+                    reconnects += 1
+                    wait = DEFAULT_BACK_OFF
+                else:
+                    wait = getattr(exc, "back_off", None) or DEFAULT_BACK_OFF
+                if budget.waited + wait > budget.seconds:
+                    raise EwsError(
+                        "throttled",
+                        mailbox,
+                        f"throttled beyond the retry budget of "
+                        f"{budget.seconds:g}s (the server asked to wait {wait:g}s)",
+                    ) from None
+                log.info("EWS throttled for %s; backing off %.2fs", mailbox, wait)
+                budget.waited += wait
+                self._sleep(wait)
+            except UnauthorizedError:
+                self.provider.invalidate()  # the next call fetches a fresh token
+                raise translate(UnauthorizedError("401"), mailbox, write) from None
+            except Exception as exc:
+                translated = translate(exc, mailbox, write)
+                if translated is exc:
+                    raise
+                raise translated from None
+
+    def resolve_primary(self, address: str) -> str | None:
+        """The primary SMTP address of the mailbox `address` names (an alias resolves to it)."""
+        protocol = Protocol(config=self._configuration(Identity(primary_smtp_address=address)))
+        answers = self.call(address, lambda: protocol.resolve_names([address]))
+        for answer in answers:
+            email = getattr(answer, "email_address", None)
+            if email:
+                return str(email)
+        return None

@@ -1,0 +1,148 @@
+"""Upgrading an older ROOMS database in place, one schema version at a time, inside one transaction.
+
+Each step is frozen once released: it carries its own copies of the tables it creates (never the
+current ones from `schema.py`, which move on), and uses portable DDL only (ADD/DROP COLUMN, CREATE
+TABLE/INDEX). SQLite's DDL is transactional, so a failing step leaves the database as it was.
+A new schema version = bump `schema.SCHEMA_VERSION`, add a step here, keep a fixture of the old
+version under tests/data/ and a test that upgrades a copy of it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    text,
+)
+
+from roomsops import __version__
+from roomsops.adapters.store.schema import UTCDateTime, schema_version
+
+Step = Callable[[Connection, datetime], None]
+
+
+def _v1_to_v2(conn: Connection, now: datetime) -> None:
+    """v2: conflict behaviour per person, free/busy and a revision per booking, attendees as rows,
+    the sync's state tables and the installation id."""
+    frozen = MetaData()
+    # A stub, so that the new tables' foreign keys can name it; it is not created.
+    Table("bookings", frozen, Column("id", Integer, primary_key=True))
+    attendees = Table(
+        "booking_attendees",
+        frozen,
+        Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
+        Column("position", Integer, primary_key=True, autoincrement=False),
+        Column("email", String(320), nullable=False),
+    )
+    Table(
+        "booking_sync",
+        frozen,
+        Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
+        Column("mailbox", String(320), nullable=False),
+        Column("item_id", String(512)),
+        Column("change_key", String(512)),
+        Column("snapshot", Text),
+        Column("synced_version", Integer),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("last_error", Text),
+        Column("updated_utc", UTCDateTime, nullable=False),
+        Index("ix_booking_sync_mailbox", "mailbox"),
+        Index("ix_booking_sync_item_id", "item_id"),
+    )
+    Table(
+        "mailbox_sync",
+        frozen,
+        Column("mailbox", String(320), primary_key=True),
+        Column("sync_state", Text),
+        Column("last_pass_utc", UTCDateTime),
+        Column("last_error", Text),
+        Column("updated_utc", UTCDateTime, nullable=False),
+    )
+    installation = Table(
+        "installation",
+        frozen,
+        Column("slot", Integer, primary_key=True, autoincrement=False),
+        Column("installation_id", String(36), nullable=False, unique=True),
+        Column("created_utc", UTCDateTime, nullable=False),
+        CheckConstraint("slot = 1", name="ck_installation_single_row"),
+    )
+    conn.execute(
+        text(
+            "ALTER TABLE persons ADD COLUMN conflict_behaviour VARCHAR(8) DEFAULT 'Rollback' NOT NULL "
+            "CHECK (conflict_behaviour IN ('Rollback', 'Cancel'))"
+        )
+    )
+    conn.execute(
+        text(
+            "ALTER TABLE bookings ADD COLUMN free_busy VARCHAR(9) DEFAULT 'Busy' NOT NULL "
+            "CHECK (free_busy IN ('Free', 'Tentative', 'Busy', 'OOF'))"
+        )
+    )
+    conn.execute(text("ALTER TABLE bookings ADD COLUMN version INTEGER DEFAULT 1 NOT NULL"))
+    frozen.create_all(conn, tables=[t for t in frozen.sorted_tables if t.name != "bookings"])
+
+    # v1 kept attendees as one comma-separated text; v2 keeps one row per attendee, in order.
+    rows = []
+    for booking_id, listed in conn.execute(
+        text("SELECT id, attendees FROM bookings WHERE attendees IS NOT NULL ORDER BY id")
+    ):
+        emails = [e.strip() for e in str(listed).split(",") if e.strip()]
+        rows += [{"booking_id": booking_id, "position": i, "email": e} for i, e in enumerate(emails)]
+    if rows:
+        conn.execute(insert(attendees), rows)
+    conn.execute(text("ALTER TABLE bookings DROP COLUMN attendees"))
+    conn.execute(
+        text("CREATE INDEX ix_bookings_organizer_id_start_utc ON bookings (organizer_id, start_utc)")
+    )
+    conn.execute(insert(installation).values(slot=1, installation_id=str(uuid.uuid4()), created_utc=now))
+
+
+def _v2_to_v3(conn: Connection, now: datetime) -> None:
+    """v3: the sync's differences (both sides changed, or a room/attendee change made in Outlook)."""
+    frozen = MetaData()
+    Table("bookings", frozen, Column("id", Integer, primary_key=True))
+    differences = Table(
+        "sync_differences",
+        frozen,
+        Column("id", Integer, primary_key=True),
+        Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False),
+        Column("mailbox", String(320), nullable=False),
+        Column("kind", String(20), nullable=False),
+        Column("fields", Text, nullable=False),
+        Column("rooms_state", Text, nullable=False),
+        Column("exchange_state", Text, nullable=False),
+        Column("detected_utc", UTCDateTime, nullable=False),
+        Column("resolution", String(10)),
+        Column("resolved_utc", UTCDateTime),
+        Index("ix_sync_differences_booking_id", "booking_id"),
+    )
+    differences.create(conn)
+
+
+#: From-version -> the step that upgrades it to the next version.
+STEPS: dict[int, Step] = {1: _v1_to_v2, 2: _v2_to_v3}
+
+
+def upgrade(conn: Connection, found: int, target: int, now: datetime) -> list[int]:
+    """Run the steps from `found` to `target` in the caller's (write) transaction; the versions reached."""
+    reached = []
+    for version in range(found, target):
+        STEPS[version](conn, now)
+        conn.execute(
+            insert(schema_version).values(version=version + 1, roomsops_version=__version__, applied_utc=now)
+        )
+        reached.append(version + 1)
+    return reached

@@ -1,0 +1,545 @@
+"""Reads and writes of persons, rooms, bookings and the sync's state, on a connection in a transaction.
+
+Every function takes the `Connection` of the caller's `Store.read()`/`Store.write()` transaction,
+so one command's checks and changes commit together. Bulk writes use executemany (one prepared
+statement, many parameter sets) rather than a round trip per row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, CursorResult, Row, Select, and_, bindparam, delete, insert, select, update
+
+from roomsops.adapters.store.records import (
+    Booking,
+    BookingSyncState,
+    Difference,
+    MailboxSyncState,
+    NewBooking,
+    Person,
+    PersonFields,
+    Room,
+    SyncMailbox,
+    UpsertCounts,
+    email_key,
+)
+from roomsops.adapters.store.schema import (
+    BLOCKING_STATUSES,
+    EWS_SYNC_MODES,
+    booking_attendees,
+    booking_sync,
+    bookings,
+    installation,
+    mailbox_sync,
+    persons,
+    rooms,
+    sync_differences,
+)
+from roomsops.core.errors import OperationFailed
+
+# ---------------------------------------------------------------- persons
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _person(row: Row[Any]) -> Person:
+    m = row._mapping
+    return Person(
+        email=m["email"],
+        name=m["name"],
+        sync_mode=m["sync_mode"],
+        sync_url=m["sync_url"],
+        conflict_behaviour=m["conflict_behaviour"],
+        id=m["id"],
+    )
+
+
+def get_person(conn: Connection, email: str) -> Person | None:
+    row = conn.execute(select(persons).where(persons.c.email_key == email_key(email))).first()
+    return _person(row) if row else None
+
+
+def list_persons(conn: Connection, sync_modes: Iterable[str] | None = None) -> list[Person]:
+    """Persons by address; only those with one of `sync_modes` when given."""
+    query = select(persons).order_by(persons.c.email_key)
+    if sync_modes is not None:
+        query = query.where(persons.c.sync_mode.in_(list(sync_modes)))
+    return [_person(row) for row in conn.execute(query)]
+
+
+def _person_values(fields: PersonFields) -> dict[str, Any]:
+    return {
+        "email": fields.email,
+        "email_key": fields.key,
+        "name": fields.name,
+        "sync_mode": fields.sync_mode,
+        "sync_url": fields.sync_url,
+        "conflict_behaviour": fields.conflict_behaviour,
+    }
+
+
+def insert_person(conn: Connection, fields: PersonFields, now: datetime) -> Person:
+    result = conn.execute(insert(persons).values(**_person_values(fields), created_utc=now, updated_utc=now))
+    return Person(**vars(fields), id=_new_id(result))
+
+
+def update_person(conn: Connection, person_id: int, fields: PersonFields, now: datetime) -> Person:
+    conn.execute(
+        update(persons).where(persons.c.id == person_id).values(**_person_values(fields), updated_utc=now)
+    )
+    return Person(**vars(fields), id=person_id)
+
+
+def upsert_persons(conn: Connection, rows: Sequence[PersonFields], now: datetime) -> UpsertCounts:
+    """Insert new persons and update changed ones (matched by address, case-insensitively); the
+    rows' addresses must be distinct.
+
+    Portable and fast: one SELECT of the existing persons, then one executemany INSERT and one
+    executemany UPDATE; unchanged persons are not written at all.
+    """
+    existing = {email_key(p.email): p for p in list_persons(conn)}
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    added, updated, unchanged = [], [], []
+    for fields in rows:
+        old = existing.get(fields.key)
+        if old is None:
+            new.append({**_person_values(fields), "created_utc": now, "updated_utc": now})
+            added.append(fields.email)
+        elif old.fields != fields:
+            changed.append({"b_id": old.id, **_person_values(fields), "updated_utc": now})
+            updated.append(fields.email)
+        else:
+            unchanged.append(fields.email)
+    if new:
+        conn.execute(insert(persons), new)
+    if changed:
+        values: dict[str, Any] = {
+            name: bindparam(name)
+            for name in ("email", "email_key", "name", "sync_mode", "sync_url", "conflict_behaviour")
+        }
+        conn.execute(
+            update(persons)
+            .where(persons.c.id == bindparam("b_id"))
+            .values(**values, updated_utc=bindparam("updated_utc")),
+            changed,
+        )
+    return UpsertCounts(tuple(added), tuple(updated), tuple(unchanged))
+
+
+# ---------------------------------------------------------------- rooms
+
+
+def _room(row: Row[Any]) -> Room:
+    m = row._mapping
+    return Room(email=m["email"], name=m["name"], sync_master=bool(m["sync_master"]), id=m["id"])
+
+
+def get_room(conn: Connection, email: str) -> Room | None:
+    row = conn.execute(select(rooms).where(rooms.c.email_key == email_key(email))).first()
+    return _room(row) if row else None
+
+
+def list_rooms(conn: Connection) -> list[Room]:
+    return [_room(row) for row in conn.execute(select(rooms).order_by(rooms.c.email_key))]
+
+
+def room_keys(conn: Connection) -> set[str]:
+    return set(conn.execute(select(rooms.c.email_key)).scalars())
+
+
+def insert_room(conn: Connection, email: str, name: str, sync_master: bool, now: datetime) -> Room:
+    result = conn.execute(
+        insert(rooms).values(
+            email=email,
+            email_key=email_key(email),
+            name=name,
+            sync_master=sync_master,
+            created_utc=now,
+            updated_utc=now,
+        )
+    )
+    return Room(email=email, name=name, sync_master=sync_master, id=_new_id(result))
+
+
+def lock_room(conn: Connection, room_id: int) -> None:
+    """Serialise bookings of one room: a row lock where the database has them (SQLite compiles
+    FOR UPDATE away; there the write transaction's BEGIN IMMEDIATE already serialises writers)."""
+    conn.execute(select(rooms.c.id).where(rooms.c.id == room_id).with_for_update())
+
+
+# ---------------------------------------------------------------- bookings
+
+
+def _bookings_query() -> Select[Any]:
+    return (
+        select(
+            bookings,
+            persons.c.email.label("organizer"),
+            rooms.c.email.label("room"),
+            rooms.c.name.label("room_name"),
+        )
+        .join(persons, persons.c.id == bookings.c.organizer_id)
+        .join(rooms, rooms.c.id == bookings.c.room_id)
+    )
+
+
+def _fetch_bookings(conn: Connection, query: Select[Any]) -> list[Booking]:
+    rows = list(conn.execute(query))
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    attendees: dict[int, list[str]] = {}
+    # In chunks: databases cap the number of bound parameters of one statement.
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for booking_id, email in conn.execute(
+            select(booking_attendees.c.booking_id, booking_attendees.c.email)
+            .where(booking_attendees.c.booking_id.in_(chunk))
+            .order_by(booking_attendees.c.booking_id, booking_attendees.c.position)
+        ):
+            attendees.setdefault(booking_id, []).append(email)
+    return [
+        Booking(
+            id=row.id,
+            organizer=row.organizer,
+            room=row.room,
+            room_name=row.room_name,
+            title=row.title,
+            start=row.start_utc,
+            end=row.end_utc,
+            attendees=tuple(attendees.get(row.id, ())),
+            private=bool(row.private),
+            reminder_minutes=row.reminder_minutes,
+            free_busy=row.free_busy,
+            status=row.status,
+            version=row.version,
+            created=row.created_utc,
+            updated=row.updated_utc,
+            organizer_id=row.organizer_id,
+            room_id=row.room_id,
+        )
+        for row in rows
+    ]
+
+
+def get_booking(conn: Connection, booking_id: int) -> Booking | None:
+    found = _fetch_bookings(conn, _bookings_query().where(bookings.c.id == booking_id))
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class BookingQuery:
+    """Filters of `list_bookings`; a booking matches the window when it overlaps it."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    organizer_id: int | None = None
+    room_id: int | None = None
+    statuses: tuple[str, ...] | None = None
+
+
+def list_bookings(conn: Connection, where: BookingQuery) -> list[Booking]:
+    """Bookings ordered by start, then id."""
+    query = _bookings_query()
+    if where.start is not None:
+        query = query.where(bookings.c.end_utc > where.start)
+    if where.end is not None:
+        query = query.where(bookings.c.start_utc < where.end)
+    if where.organizer_id is not None:
+        query = query.where(bookings.c.organizer_id == where.organizer_id)
+    if where.room_id is not None:
+        query = query.where(bookings.c.room_id == where.room_id)
+    if where.statuses is not None:
+        query = query.where(bookings.c.status.in_(where.statuses))
+    return _fetch_bookings(conn, query.order_by(bookings.c.start_utc, bookings.c.id))
+
+
+def bookings_in_window(conn: Connection, organizer: str, start: datetime, end: datetime) -> list[Booking]:
+    """Every booking (any status) that `organizer` organizes and that overlaps [start, end): the sync's
+    view of one mailbox. Unknown organizer: no bookings."""
+    person = get_person(conn, organizer)
+    if person is None:
+        return []
+    return list_bookings(conn, BookingQuery(start=start, end=end, organizer_id=person.id))
+
+
+def overlapping_bookings(
+    conn: Connection, room_id: int, start: datetime, end: datetime, exclude_id: int | None = None
+) -> list[Booking]:
+    """Bookings that hold `room_id` during [start, end). Half-open: 9-10 and 10-11 do not overlap;
+    cancelled bookings hold nothing."""
+    condition = and_(
+        bookings.c.room_id == room_id,
+        bookings.c.status.in_(BLOCKING_STATUSES),
+        bookings.c.start_utc < end,
+        bookings.c.end_utc > start,
+    )
+    if exclude_id is not None:
+        condition = and_(condition, bookings.c.id != exclude_id)
+    return _fetch_bookings(conn, _bookings_query().where(condition).order_by(bookings.c.start_utc))
+
+
+def _write_attendees(conn: Connection, booking_id: int, attendees: Sequence[str]) -> None:
+    conn.execute(delete(booking_attendees).where(booking_attendees.c.booking_id == booking_id))
+    if attendees:
+        conn.execute(
+            insert(booking_attendees),
+            [{"booking_id": booking_id, "position": i, "email": e} for i, e in enumerate(attendees)],
+        )
+
+
+def insert_booking(conn: Connection, new: NewBooking, now: datetime) -> int:
+    """Insert a booking as given (the caller has checked the room is free); its id."""
+    result = conn.execute(
+        insert(bookings).values(
+            organizer_id=new.organizer_id,
+            room_id=new.room_id,
+            title=new.title,
+            start_utc=new.start,
+            end_utc=new.end,
+            private=new.private,
+            reminder_minutes=new.reminder_minutes,
+            free_busy=new.free_busy,
+            status=new.status,
+            version=1,
+            created_utc=now,
+            updated_utc=now,
+        )
+    )
+    booking_id = _new_id(result)
+    _write_attendees(conn, booking_id, new.attendees)
+    return booking_id
+
+
+#: Columns `update_booking` may change, by the `Booking` field name.
+_UPDATABLE = {
+    "title": bookings.c.title,
+    "start": bookings.c.start_utc,
+    "end": bookings.c.end_utc,
+    "room_id": bookings.c.room_id,
+    "private": bookings.c.private,
+    "reminder_minutes": bookings.c.reminder_minutes,
+    "free_busy": bookings.c.free_busy,
+    "status": bookings.c.status,
+}
+
+
+def update_booking(
+    conn: Connection,
+    booking_id: int,
+    changes: dict[str, Any],
+    now: datetime,
+    expected_version: int | None = None,
+) -> Booking:
+    """Change fields of a booking (keys as in `_UPDATABLE`, plus "attendees") and bump its version.
+
+    With `expected_version`, the update applies only if nobody changed the booking since it was
+    read (optimistic check for the sync, which reads, talks to Exchange, then writes).
+    """
+    values: dict[Any, Any] = {_UPDATABLE[k]: v for k, v in changes.items() if k != "attendees"}
+    condition = bookings.c.id == booking_id
+    if expected_version is not None:
+        condition = and_(condition, bookings.c.version == expected_version)
+    result = conn.execute(
+        update(bookings)
+        .where(condition)
+        .values({**values, bookings.c.version: bookings.c.version + 1, bookings.c.updated_utc: now})
+    )
+    if result.rowcount != 1:
+        raise OperationFailed(
+            f"booking {booking_id} changed meanwhile (expected version {expected_version})",
+            "read it again and retry",
+            code="booking_changed",
+        )
+    if "attendees" in changes:
+        _write_attendees(conn, booking_id, changes["attendees"])
+    booking = get_booking(conn, booking_id)
+    assert booking is not None
+    return booking
+
+
+# ---------------------------------------------------------------- the sync's state
+
+
+def installation_id(conn: Connection) -> str:
+    """This database's installation id (a UUID made once), tagged on every meeting the sync writes."""
+    value = conn.execute(select(installation.c.installation_id)).scalar_one()
+    return str(value)
+
+
+def sync_mailboxes(conn: Connection, include_rooms: bool = True) -> list[SyncMailbox]:
+    """The mailboxes the sync app opens over EWS: persons in O365/O365Pull, then (rooms have no sync
+    mode of their own here) every room, whose calendars those meetings book. For the access policy."""
+    found = [
+        SyncMailbox(p.email, "person", p.sync_mode) for p in list_persons(conn, sync_modes=EWS_SYNC_MODES)
+    ]
+    if include_rooms:
+        found += [SyncMailbox(r.email, "room", None) for r in list_rooms(conn)]
+    return found
+
+
+def _booking_sync(row: Row[Any]) -> BookingSyncState:
+    m = row._mapping
+    return BookingSyncState(
+        booking_id=m["booking_id"],
+        mailbox=m["mailbox"],
+        item_id=m["item_id"],
+        change_key=m["change_key"],
+        snapshot=json.loads(m["snapshot"]) if m["snapshot"] is not None else None,
+        synced_version=m["synced_version"],
+        attempts=m["attempts"],
+        last_error=m["last_error"],
+        updated=m["updated_utc"],
+    )
+
+
+def get_booking_sync(conn: Connection, booking_id: int) -> BookingSyncState | None:
+    row = conn.execute(select(booking_sync).where(booking_sync.c.booking_id == booking_id)).first()
+    return _booking_sync(row) if row else None
+
+
+def booking_sync_by_item(conn: Connection, item_id: str) -> BookingSyncState | None:
+    row = conn.execute(select(booking_sync).where(booking_sync.c.item_id == item_id)).first()
+    return _booking_sync(row) if row else None
+
+
+def booking_sync_for_mailbox(conn: Connection, mailbox: str) -> list[BookingSyncState]:
+    query = (
+        select(booking_sync)
+        .where(booking_sync.c.mailbox == email_key(mailbox))
+        .order_by(booking_sync.c.booking_id)
+    )
+    return [_booking_sync(row) for row in conn.execute(query)]
+
+
+def save_booking_sync(conn: Connection, state: BookingSyncState, now: datetime) -> BookingSyncState:
+    """Insert or replace the sync state of one booking (portable: update, insert if there was none)."""
+    values = {
+        "mailbox": email_key(state.mailbox),
+        "item_id": state.item_id,
+        "change_key": state.change_key,
+        "snapshot": json.dumps(state.snapshot, sort_keys=True) if state.snapshot is not None else None,
+        "synced_version": state.synced_version,
+        "attempts": state.attempts,
+        "last_error": state.last_error,
+        "updated_utc": now,
+    }
+    result = conn.execute(
+        update(booking_sync).where(booking_sync.c.booking_id == state.booking_id).values(**values)
+    )
+    if result.rowcount == 0:
+        conn.execute(insert(booking_sync).values(booking_id=state.booking_id, **values))
+    saved = get_booking_sync(conn, state.booking_id)
+    assert saved is not None
+    return saved
+
+
+def delete_booking_sync(conn: Connection, booking_id: int) -> None:
+    conn.execute(delete(booking_sync).where(booking_sync.c.booking_id == booking_id))
+
+
+def _mailbox_sync(row: Row[Any]) -> MailboxSyncState:
+    m = row._mapping
+    return MailboxSyncState(
+        mailbox=m["mailbox"],
+        sync_state=m["sync_state"],
+        last_pass=m["last_pass_utc"],
+        last_error=m["last_error"],
+        updated=m["updated_utc"],
+    )
+
+
+def get_mailbox_sync(conn: Connection, mailbox: str) -> MailboxSyncState | None:
+    row = conn.execute(select(mailbox_sync).where(mailbox_sync.c.mailbox == email_key(mailbox))).first()
+    return _mailbox_sync(row) if row else None
+
+
+def save_mailbox_sync(conn: Connection, state: MailboxSyncState, now: datetime) -> MailboxSyncState:
+    key = email_key(state.mailbox)
+    values = {
+        "sync_state": state.sync_state,
+        "last_pass_utc": state.last_pass,
+        "last_error": state.last_error,
+        "updated_utc": now,
+    }
+    result = conn.execute(update(mailbox_sync).where(mailbox_sync.c.mailbox == key).values(**values))
+    if result.rowcount == 0:
+        conn.execute(insert(mailbox_sync).values(mailbox=key, **values))
+    saved = get_mailbox_sync(conn, key)
+    assert saved is not None
+    return saved
+
+
+# ---------------------------------------------------------------- the sync's differences
+
+
+def add_difference(conn: Connection, difference: Difference) -> Difference:
+    """Record a difference; an open one of the same booking and kind is replaced by the newer view."""
+    conn.execute(
+        delete(sync_differences).where(
+            sync_differences.c.booking_id == difference.booking_id,
+            sync_differences.c.kind == difference.kind,
+            sync_differences.c.resolution.is_(None),
+        )
+    )
+    result = conn.execute(
+        insert(sync_differences).values(
+            booking_id=difference.booking_id,
+            mailbox=email_key(difference.mailbox),
+            kind=difference.kind,
+            fields=json.dumps(list(difference.fields)),
+            rooms_state=json.dumps(difference.rooms_state, sort_keys=True),
+            exchange_state=json.dumps(difference.exchange_state, sort_keys=True),
+            detected_utc=difference.detected,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return replace(difference, id=int(key[0]))
+
+
+def _difference(row: Row[Any]) -> Difference:
+    m = row._mapping
+    return Difference(
+        id=m["id"],
+        booking_id=m["booking_id"],
+        mailbox=m["mailbox"],
+        kind=m["kind"],
+        fields=tuple(json.loads(m["fields"])),
+        rooms_state=json.loads(m["rooms_state"]),
+        exchange_state=json.loads(m["exchange_state"]),
+        detected=m["detected_utc"],
+        resolution=m["resolution"],
+    )
+
+
+def list_differences(
+    conn: Connection, mailbox: str | None = None, booking_id: int | None = None, open_only: bool = True
+) -> list[Difference]:
+    query = select(sync_differences)
+    if mailbox is not None:
+        query = query.where(sync_differences.c.mailbox == email_key(mailbox))
+    if booking_id is not None:
+        query = query.where(sync_differences.c.booking_id == booking_id)
+    if open_only:
+        query = query.where(sync_differences.c.resolution.is_(None))
+    return [_difference(row) for row in conn.execute(query.order_by(sync_differences.c.id))]
+
+
+def resolve_differences(conn: Connection, booking_id: int, resolution: str, now: datetime) -> int:
+    result = conn.execute(
+        update(sync_differences)
+        .where(sync_differences.c.booking_id == booking_id, sync_differences.c.resolution.is_(None))
+        .values(resolution=resolution, resolved_utc=now)
+    )
+    return int(result.rowcount)

@@ -1,0 +1,210 @@
+"""The tables of the ROOMS database (SQLAlchemy Core) and the schema version this code writes.
+
+Only portable types and constraints: times are UTC `DateTime` without a zone (see `UTCDateTime`),
+enumerations are strings with CHECK constraints, JSON is text. Case-insensitive uniqueness of
+e-mail addresses uses a lower-cased key column, not a collation (collations differ per database).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+)
+from sqlalchemy.types import TypeDecorator
+
+from roomsops.core.vocabulary import (  # noqa: F401 - re-exported: the store's vocabulary lives there
+    BLOCKING_STATUSES,
+    CONFLICT_BEHAVIOURS,
+    EWS_SYNC_MODES,
+    FREE_BUSY,
+    ON_PREMISES_MODES,
+    STATUSES,
+    SYNC_MODES,
+)
+
+#: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
+SCHEMA_VERSION = 3
+
+
+EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as naive UTC: portable, and correctly ordered as text in SQLite.
+
+    A naive datetime is refused at the boundary, so no local time can slip into the database.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: roomsops stores only timezone-aware times")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """A portable CHECK expression: the column holds one of the values."""
+    listed = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({listed})"
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# The anchor of every upgrade: its shape never changes, whatever version a database has.
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("roomsops_version", String(40), nullable=False),
+    Column("applied_utc", UTCDateTime, nullable=False),
+)
+
+installation = Table(
+    "installation",
+    metadata,
+    # One row only: the slot is the primary key and must be 1.
+    Column("slot", Integer, primary_key=True, autoincrement=False),
+    Column("installation_id", String(36), nullable=False, unique=True),
+    Column("created_utc", UTCDateTime, nullable=False),
+    CheckConstraint("slot = 1", name="single_row"),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(EMAIL_LENGTH), nullable=False),
+    Column("email_key", String(EMAIL_LENGTH), nullable=False, unique=True),
+    Column("name", String(256), nullable=False, server_default=""),
+    Column("sync_mode", String(12), nullable=False),
+    Column("sync_url", String(2048)),
+    Column("conflict_behaviour", String(8), nullable=False, server_default="Rollback"),
+    Column("created_utc", UTCDateTime, nullable=False),
+    Column("updated_utc", UTCDateTime, nullable=False),
+    CheckConstraint(one_of("sync_mode", SYNC_MODES), name="sync_mode"),
+    CheckConstraint(one_of("conflict_behaviour", CONFLICT_BEHAVIOURS), name="conflict_behaviour"),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(EMAIL_LENGTH), nullable=False),
+    Column("email_key", String(EMAIL_LENGTH), nullable=False, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("sync_master", Boolean, nullable=False, server_default=false()),
+    Column("created_utc", UTCDateTime, nullable=False),
+    Column("updated_utc", UTCDateTime, nullable=False),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("organizer_id", Integer, ForeignKey("persons.id"), nullable=False),
+    Column("room_id", Integer, ForeignKey("rooms.id"), nullable=False),
+    Column("title", String(255), nullable=False),
+    Column("start_utc", UTCDateTime, nullable=False),
+    Column("end_utc", UTCDateTime, nullable=False),
+    Column("private", Boolean, nullable=False, server_default=false()),
+    Column("reminder_minutes", Integer),
+    Column("free_busy", String(9), nullable=False, server_default="Busy"),
+    Column("status", String(13), nullable=False, server_default="active"),
+    # Incremented by every change: the sync compares it with the version it last pushed.
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("created_utc", UTCDateTime, nullable=False),
+    Column("updated_utc", UTCDateTime, nullable=False),
+    CheckConstraint("end_utc > start_utc", name="end_after_start"),
+    CheckConstraint("reminder_minutes IS NULL OR reminder_minutes >= 0", name="reminder"),
+    CheckConstraint(one_of("free_busy", FREE_BUSY), name="free_busy"),
+    CheckConstraint(one_of("status", STATUSES), name="status"),
+    Index(None, "room_id", "start_utc"),
+    Index(None, "organizer_id", "start_utc"),
+)
+
+booking_attendees = Table(
+    "booking_attendees",
+    metadata,
+    Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("email", String(EMAIL_LENGTH), nullable=False),
+)
+
+# What the sync knows about each booking's meeting in the organizer's mailbox.
+booking_sync = Table(
+    "booking_sync",
+    metadata,
+    Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
+    Column("mailbox", String(EMAIL_LENGTH), nullable=False),
+    Column("item_id", String(512)),
+    Column("change_key", String(512)),
+    Column("snapshot", Text),  # JSON: the fields as last synced, to tell real edits from echoes
+    Column("synced_version", Integer),  # bookings.version last written to Exchange
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("updated_utc", UTCDateTime, nullable=False),
+    Index(None, "mailbox"),
+    Index(None, "item_id"),
+)
+
+# What the sync knows about each mailbox: its SyncFolderItems state and the last pass.
+mailbox_sync = Table(
+    "mailbox_sync",
+    metadata,
+    Column("mailbox", String(EMAIL_LENGTH), primary_key=True),  # lower-cased address
+    Column("sync_state", Text),
+    Column("last_pass_utc", UTCDateTime),
+    Column("last_error", Text),
+    Column("updated_utc", UTCDateTime, nullable=False),
+)
+
+# What both sides changed (ROOMS won) or what the sync does not apply (room or attendees changed in Outlook):
+# ROOMS' "sync differences" view, settled with `sync resolve`.
+sync_differences = Table(
+    "sync_differences",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False),
+    Column("mailbox", String(EMAIL_LENGTH), nullable=False),
+    Column("kind", String(20), nullable=False),  # both_changed | room_changed | attendees_changed
+    Column("fields", Text, nullable=False),  # JSON list of field names
+    Column("rooms_state", Text, nullable=False),  # JSON: the booking's fields
+    Column("exchange_state", Text, nullable=False),  # JSON: the meeting's fields
+    Column("detected_utc", UTCDateTime, nullable=False),
+    Column("resolution", String(10)),  # None while open; exchange | rooms | ignore
+    Column("resolved_utc", UTCDateTime),
+    Index(None, "booking_id"),
+)

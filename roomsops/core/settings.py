@@ -1,0 +1,316 @@
+"""Settings: built-in defaults < roomsops.toml < ROOMSOPS_SECTION_KEY variables < command options.
+
+One frozen dataclass per section, validated once when loaded. Secrets never live here:
+settings name the environment variable or file that holds them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from roomsops.core.errors import InputError
+
+WINDOWS_APP_SETTINGS = r"C:\Program Files (x86)\Garaio\ROOMS\Configuration\RoomsAppSettings.config"
+
+#: Endpoint presets per cloud: (authority host, EWS URL, Exchange environment name).
+CLOUDS: dict[str, tuple[str, str, str]] = {
+    "global": (
+        "https://login.microsoftonline.com",
+        "https://outlook.office365.com/EWS/Exchange.asmx",
+        "O365Default",
+    ),
+    "gcc-high": (
+        "https://login.microsoftonline.us",
+        "https://outlook.office365.us/EWS/Exchange.asmx",
+        "O365USGovGCCHigh",
+    ),
+    "dod": ("https://login.microsoftonline.us", "https://webmail.apps.mil/EWS/Exchange.asmx", "O365USGovDoD"),
+    "china": ("https://login.chinacloudapi.cn", "https://partner.outlook.cn/EWS/Exchange.asmx", "O365China"),
+    "lab": ("", "", "O365Default"),
+}
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """Which cloud, and its endpoints (each may be overridden; empty = the preset's)."""
+
+    name: str = "global"
+    authority_host: str = ""
+    ews_url: str = ""
+    exchange_environment: str = ""
+
+    def __post_init__(self) -> None:
+        if self.name not in CLOUDS:
+            raise InputError(
+                f"cloud.name {self.name!r} is not a known cloud", f"use one of: {', '.join(CLOUDS)}"
+            )
+        preset = CLOUDS[self.name]
+        for attr, default in zip(("authority_host", "ews_url", "exchange_environment"), preset, strict=True):
+            if not getattr(self, attr):
+                object.__setattr__(self, attr, default)
+        for attr in ("authority_host", "ews_url"):
+            value = getattr(self, attr)
+            if not value:
+                raise InputError(
+                    f"cloud.{attr} is not set",
+                    f"set cloud.{attr} in roomsops.toml for the {self.name!r} cloud",
+                )
+            if not value.startswith("https://"):
+                raise InputError(
+                    f"cloud.{attr} must be an https:// URL, got {value!r}",
+                    "the identity platform and EWS are only reached over TLS",
+                )
+        object.__setattr__(self, "authority_host", self.authority_host.rstrip("/"))
+
+    @property
+    def ews_resource(self) -> str:
+        """The resource whose `/.default` scope an EWS token is requested for (scheme and host)."""
+        scheme, _, rest = self.ews_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+@dataclass(frozen=True)
+class RoomsSettings:
+    app_settings: str = ""
+    database: str = "sqlite:///rooms.db"
+    time_zone: str = ""
+    service_account: str = ""
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How the sync app authenticates (its ids and secret come from RoomsAppSettings.config)."""
+
+    certificate_file: str = ""
+    certificate_password_env: str = ""
+    # False: RS256 assertion with the SHA-1 thumbprint (x5t); True: PS256 with x5t#S256 and the chain (x5c).
+    certificate_sha256: bool = False
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """How the sync app's mailbox access is scoped."""
+
+    group: str = "SyncIsAllowed"
+    engine: str = "aap"
+
+    def __post_init__(self) -> None:
+        if self.engine not in {"aap", "rbac"}:
+            raise InputError(f"policy.engine {self.engine!r} is not known", "use aap or rbac")
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    proxy: str = ""
+    ca_bundle: str = ""  # empty: the system's trust store
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class PowershellSettings:
+    """The Windows management host reached over WinRM."""
+
+    host: str = ""
+    port: int = 0  # 0: 5986 with ssl, 5985 without
+    ssl: bool = True
+    auth: str = "negotiate"
+    username: str = ""
+    password_env: str = "ROOMSOPS_WINRM_PASSWORD"
+    ca_bundle: str = ""
+    cert_validation: bool = True
+    configuration_name: str = "Microsoft.PowerShell"
+
+
+@dataclass(frozen=True)
+class ExoSettings:
+    """How the admin connection signs in to Exchange Online (never as the sync app)."""
+
+    auth: str = "app-certificate"
+    app_id: str = ""
+    organization: str = ""
+    certificate_thumbprint: str = ""
+    certificate_file: str = ""
+    certificate_password_env: str = ""
+    client_secret_env: str = ""
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    file: str = ""
+    audit: str = ""
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    window_days_past: int = 7
+    window_days_future: int = 90
+    send_invitations: str = "all"
+    concurrency: int = 4
+    summary_file: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings; `source` says which roomsops.toml was read (None: defaults only)."""
+
+    rooms: RoomsSettings = field(default_factory=RoomsSettings)
+    cloud: CloudSettings = field(default_factory=CloudSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    powershell: PowershellSettings = field(default_factory=PowershellSettings)
+    exo: ExoSettings = field(default_factory=ExoSettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    source: Path | None = None
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the settings file is relative to that file's folder."""
+        path = Path(value).expanduser()
+        if not path.is_absolute() and self.source is not None:
+            path = self.source.parent / path
+        return path
+
+
+#: Section name -> its dataclass, in the order of `Settings`.
+SECTIONS: dict[str, type] = {
+    f.name: get_type_hints(Settings)[f.name] for f in fields(Settings) if f.name != "source"
+}
+
+
+def _coerce(section: str, key: str, raw: Any, kind: type, origin: str) -> Any:
+    label = f"{section}.{key}"
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in {"1", "true", "yes", "on"}:
+            return True
+        if isinstance(raw, str) and raw.strip().lower() in {"0", "false", "no", "off"}:
+            return False
+    elif kind is int:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+            return int(raw)
+    elif kind is float:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return float(raw)
+        if isinstance(raw, str):
+            try:
+                return float(raw)
+            except ValueError:
+                pass
+    elif kind is str:
+        if isinstance(raw, str):
+            return raw
+    raise InputError(
+        f"{label} in {origin} must be {kind.__name__}, got {raw!r}", f"correct {label} in {origin}"
+    )
+
+
+def settings_file(explicit: str | None, environ: Mapping[str, str]) -> Path | None:
+    """--settings, else $ROOMSOPS_SETTINGS, else ./roomsops.toml if present."""
+    if explicit:
+        return Path(explicit)
+    if environ.get("ROOMSOPS_SETTINGS"):
+        return Path(environ["ROOMSOPS_SETTINGS"])
+    local = Path("roomsops.toml")
+    return local if local.is_file() else None
+
+
+def load_settings(
+    explicit: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Resolve settings in rising priority; `overrides` are "section.key" -> value from options."""
+    environ = os.environ if environ is None else environ
+    path = settings_file(explicit, environ)
+    data: dict[str, dict[str, Any]] = {}
+    origin = "roomsops.toml"
+    if path is not None:
+        origin = str(path)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise InputError(
+                f"settings file {path} does not exist",
+                "pass --settings with an existing file, or unset ROOMSOPS_SETTINGS",
+            ) from None
+        except OSError as exc:
+            raise InputError(
+                f"settings file {path} cannot be read: {exc.strerror}", "check the file's permissions"
+            ) from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InputError(f"settings file {path} is not UTF-8 text", "save it as UTF-8") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(
+                f"settings file {path} is not valid TOML: {exc}", "correct the syntax at that line"
+            ) from None
+    sections: dict[str, Any] = {}
+    for name, cls in SECTIONS.items():
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            raise InputError(f"[{name}] in {origin} must be a table", f"write it as [{name}] with keys below")
+        hints = get_type_hints(cls)
+        unknown = set(table) - set(hints)
+        if unknown:
+            raise InputError(
+                f"unknown setting {name}.{sorted(unknown)[0]} in {origin}",
+                f"known keys of [{name}]: {', '.join(hints)}",
+            )
+        values: dict[str, Any] = {}
+        for key, kind in hints.items():
+            if key in table:
+                values[key] = _coerce(name, key, table[key], kind, origin)
+            env_name = f"ROOMSOPS_{name.upper()}_{key.upper()}"
+            if env_name in environ:
+                values[key] = _coerce(name, key, environ[env_name], kind, f"${env_name}")
+            if overrides and f"{name}.{key}" in overrides and overrides[f"{name}.{key}"] is not None:
+                values[key] = _coerce(name, key, overrides[f"{name}.{key}"], kind, "the command line")
+        sections[name] = cls(**values)
+    unknown_sections = set(data) - set(SECTIONS)
+    if unknown_sections:
+        raise InputError(
+            f"unknown section [{sorted(unknown_sections)[0]}] in {origin}",
+            f"known sections: {', '.join(SECTIONS)}",
+        )
+    settings = Settings(**sections, source=path.resolve() if path else None)
+    return settings
+
+
+def app_settings_path(
+    explicit: str | None,
+    settings: Settings,
+    environ: Mapping[str, str] | None = None,
+    platform: str | None = None,
+) -> Path:
+    """--app-settings, else $ROOMSOPS_APP_SETTINGS, else rooms.app_settings, else the platform default."""
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if explicit:
+        return Path(explicit)
+    if environ.get("ROOMSOPS_APP_SETTINGS"):
+        return Path(environ["ROOMSOPS_APP_SETTINGS"])
+    if settings.rooms.app_settings:
+        return settings.resolve_path(settings.rooms.app_settings)
+    if platform.startswith("win"):
+        return Path(WINDOWS_APP_SETTINGS)
+    return Path("RoomsAppSettings.config")
+
+
+def as_dict(settings: Settings) -> dict[str, Any]:
+    """The settings as plain data (no secrets live in settings)."""
+    out = dataclasses.asdict(settings)
+    out["source"] = str(settings.source) if settings.source else None
+    return out

@@ -1,0 +1,548 @@
+"""The `config` service: create, show, change and check the sync credentials in RoomsAppSettings.config.
+
+Each change is planned on a parsed copy first; destructive changes are confirmed before anything
+is written, and writes are atomic with a `.bak` of the previous file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from roomsops import __version__
+from roomsops.adapters.appsettings.document import AppSettingsDoc, looks_secret, read_document, write_atomic
+from roomsops.adapters.appsettings.keys import (
+    APP_ID,
+    CERT_THUMBPRINT,
+    CLIENT_SECRET,
+    CREDENTIAL_KEYS,
+    TENANT_ID,
+)
+from roomsops.adapters.certs import days_left, load_certificate_file, normalize_guid, normalize_thumbprint
+from roomsops.core.errors import InputError
+from roomsops.core.logs import MASK, AuditLog, register_secret
+from roomsops.core.results import Check, CheckReport, Result, Status
+from roomsops.core.settings import Settings
+from roomsops.core.templates import render
+
+if TYPE_CHECKING:
+    from roomsops.adapters.exo.session import HostCertificate
+
+_OTHER_KIND = {CLIENT_SECRET: CERT_THUMBPRINT, CERT_THUMBPRINT: CLIENT_SECRET}
+_GUID_LABELS = {TENANT_ID: "tenant id", APP_ID: "app id"}
+RESTART_NOTE = "Restart the ROOMS service so that it reads the changed settings."
+EXPIRY_WARNING_DAYS = 30
+
+Confirm = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Credential:
+    """Either a client secret or a certificate thumbprint (the two kinds ROOMS knows)."""
+
+    key: str
+    value: str
+
+    def __repr__(self) -> str:
+        shown = MASK if self.key == CLIENT_SECRET else self.value
+        return f"Credential(key={self.key!r}, value={shown!r})"
+
+
+@dataclass(frozen=True)
+class ConfigEntry:
+    key: str
+    value: str
+    secret: bool
+
+
+@dataclass(frozen=True)
+class ConfigShow(Result):
+    path: str
+    entries: tuple[ConfigEntry, ...]
+
+    def lines(self) -> list[str]:
+        width = max((len(e.key) for e in self.entries), default=0)
+        return [f"{e.key.ljust(width)}  {e.value}" for e in self.entries]
+
+
+@dataclass(frozen=True)
+class ConfigWrite(Result):
+    path: str
+    action: str  # created | updated | unchanged
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    backup: str | None = None
+
+    def lines(self) -> list[str]:
+        if self.action == "unchanged":
+            return [f"{self.path}: unchanged"]
+        out = [f"{self.path}: {self.action}"]
+        out += [f"  set    {key}" for key in self.changed]
+        out += [f"  unset  {key}" for key in self.removed]
+        if self.backup:
+            out.append(f"  previous file kept as {self.backup}")
+        return out
+
+
+def _validated(key: str, value: str, warnings: list[str]) -> str:
+    """Validate and normalise a value for `key`; copy artefacts that were removed become warnings."""
+    if key in _GUID_LABELS:
+        norm = normalize_guid(value, _GUID_LABELS[key])
+    elif key == CERT_THUMBPRINT:
+        norm = normalize_thumbprint(value)
+    else:
+        if key == CLIENT_SECRET:
+            if not value.strip():
+                raise InputError(
+                    "the client secret is empty",
+                    "copy the secret's Value from Certificates & secrets in the app registration",
+                )
+            register_secret(value)
+        return value
+    if norm.artefacts:
+        label = _GUID_LABELS.get(key, "thumbprint")
+        warnings.append(
+            f"removed from the {label}: {', '.join(norm.artefacts)} (copy artefacts); wrote {norm.value}"
+        )
+    return norm.value
+
+
+def _plan_credentials(doc: AppSettingsDoc, wanted: Mapping[str, str]) -> tuple[list[str], list[str], bool]:
+    """Apply `wanted` to doc; returns (changed keys, removed keys, replaces existing credentials)."""
+    changed: list[str] = []
+    removed: list[str] = []
+    destructive = False
+    for key, value in wanted.items():
+        old = doc.get(key)
+        if old == value:
+            continue
+        if old and key in CREDENTIAL_KEYS:
+            destructive = True
+        doc.set(key, value)
+        changed.append(key)
+        other = _OTHER_KIND.get(key)
+        if other and doc.get(other) is not None:
+            if doc.get(other):
+                destructive = True
+            doc.unset(other)
+            removed.append(other)
+    return changed, removed, destructive
+
+
+def _commit(
+    path: Path,
+    doc: AppSettingsDoc,
+    action: str,
+    changed: list[str],
+    removed: list[str],
+    audit: AuditLog,
+    warnings: list[str],
+) -> ConfigWrite:
+    if not changed and not removed:
+        return ConfigWrite(path=str(path), action="unchanged", notes=tuple(f"Warning: {w}" for w in warnings))
+    backup = write_atomic(path, doc.to_bytes())
+    audit.record(
+        f"config.{action}",
+        str(path),
+        {k: doc.get(k) for k in changed} | {k: None for k in removed},
+        "ok",
+        removed=removed,
+    )
+    notes = (*tuple(f"Warning: {w}" for w in warnings), RESTART_NOTE)
+    return ConfigWrite(
+        path=str(path),
+        action="updated",
+        changed=tuple(changed),
+        removed=tuple(removed),
+        backup=str(backup) if backup else None,
+        notes=notes,
+    )
+
+
+def init(
+    path: Path, tenant_id: str, app_id: str, credential: Credential, confirm: Confirm, audit: AuditLog
+) -> ConfigWrite:
+    """Create the file from the template, or set the credential keys of an existing one in place."""
+    warnings: list[str] = []
+    wanted = {
+        TENANT_ID: _validated(TENANT_ID, tenant_id, warnings),
+        APP_ID: _validated(APP_ID, app_id, warnings),
+        credential.key: _validated(credential.key, credential.value, warnings),
+    }
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise InputError(
+                f"folder {path.parent} does not exist", "create it, or pass another --app-settings"
+            )
+        text = render(
+            "RoomsAppSettings.config.j2",
+            version=__version__,
+            tenant_id=wanted[TENANT_ID],
+            app_id=wanted[APP_ID],
+            client_secret=wanted.get(CLIENT_SECRET),
+            cert_thumbprint=wanted.get(CERT_THUMBPRINT),
+        )
+        # ROOMS runs on Windows: a new file gets what Windows editors write (BOM, CRLF).
+        data = b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8")
+        AppSettingsDoc.parse(data, str(path))
+        write_atomic(path, data, backup=False)
+        audit.record("config.init", str(path), wanted, "created")
+        notes = (*tuple(f"Warning: {w}" for w in warnings), RESTART_NOTE)
+        return ConfigWrite(path=str(path), action="created", changed=tuple(wanted), notes=notes)
+    doc = read_document(path)
+    changed, removed, destructive = _plan_credentials(doc, wanted)
+    if destructive:
+        confirm(f"Replace the Exchange credentials in {path}?")
+    return _commit(path, doc, "init", changed, removed, audit, warnings)
+
+
+def set_key(path: Path, key: str, value: str, confirm: Confirm, audit: AuditLog) -> ConfigWrite:
+    """Set one key; a credential kind replaces the other kind (exactly one remains)."""
+    doc = read_document(path)
+    warnings: list[str] = []
+    value = _validated(key, value, warnings)
+    changed, removed, destructive = _plan_credentials(doc, {key: value})
+    if destructive:
+        confirm(f"Replace {', '.join(changed + removed)} in {path}?")
+    return _commit(path, doc, "set", changed, removed, audit, warnings)
+
+
+def unset_key(path: Path, key: str, confirm: Confirm, audit: AuditLog) -> ConfigWrite:
+    doc = read_document(path)
+    doc.unset(key)
+    if key in CREDENTIAL_KEYS:
+        confirm(f"Remove {key} from {path}?")
+    return _commit(path, doc, "unset", [], [key], audit, [])
+
+
+def show(path: Path) -> ConfigShow:
+    doc = read_document(path)
+    entries = []
+    for key, value in doc.items():
+        secret = looks_secret(key)
+        if secret and value:
+            register_secret(value)
+        entries.append(ConfigEntry(key=key, value=MASK if secret and value else value, secret=secret))
+    return ConfigShow(path=str(path), entries=tuple(entries))
+
+
+def _check_guid(doc: AppSettingsDoc, key: str) -> Check:
+    value = doc.get(key)
+    if not value:
+        return Check(
+            key,
+            Status.FAILED,
+            f"{key} is missing",
+            f"roomsops config set {key} <GUID from the app registration's Overview page>",
+        )
+    try:
+        norm = normalize_guid(value, _GUID_LABELS[key])
+    except InputError as exc:
+        return Check(key, Status.FAILED, exc.message, exc.remedy)
+    if norm.artefacts or norm.value != value:
+        return Check(
+            key,
+            Status.FAILED,
+            f"{key} contains {', '.join(norm.artefacts) or 'braces or capitals'}",
+            f"roomsops config set {key} {norm.value}",
+        )
+    return Check(key, Status.OK, value)
+
+
+def _check_credential(doc: AppSettingsDoc) -> list[Check]:
+    secret, thumbprint = doc.get(CLIENT_SECRET), doc.get(CERT_THUMBPRINT)
+    if secret is not None and thumbprint is not None:
+        return [
+            Check(
+                "credential",
+                Status.FAILED,
+                f"both {CLIENT_SECRET} and {CERT_THUMBPRINT} are set",
+                f"keep one: roomsops config unset {CLIENT_SECRET} (or {CERT_THUMBPRINT})",
+            )
+        ]
+    if secret is None and thumbprint is None:
+        return [
+            Check(
+                "credential",
+                Status.FAILED,
+                f"neither {CLIENT_SECRET} nor {CERT_THUMBPRINT} is set",
+                "roomsops config init ... --client-secret-stdin or --cert-thumbprint HEX",
+            )
+        ]
+    if secret is not None:
+        register_secret(secret)
+        if not secret.strip():
+            return [
+                Check(
+                    "credential",
+                    Status.FAILED,
+                    f"{CLIENT_SECRET} is empty",
+                    "roomsops config set ExchangeClientSecret - (reads the secret from stdin)",
+                )
+            ]
+        if secret.strip().lower() in {"xxx", "<secret>", "changeme"}:
+            return [
+                Check(
+                    "credential",
+                    Status.FAILED,
+                    f"{CLIENT_SECRET} is still a placeholder",
+                    "paste the secret's Value from Certificates & secrets",
+                )
+            ]
+        try:
+            normalize_guid(secret, "secret")
+        except InputError:
+            return [Check("credential", Status.OK, "client secret (value not shown)")]
+        return [
+            Check(
+                "credential",
+                Status.FAILED,
+                f"{CLIENT_SECRET} looks like a Secret ID (a GUID), not its Value",
+                "copy the Value column under Certificates & secrets (shown only once when created)",
+            )
+        ]
+    assert thumbprint is not None
+    try:
+        norm = normalize_thumbprint(thumbprint)
+    except InputError as exc:
+        return [Check("credential", Status.FAILED, f"{CERT_THUMBPRINT}: {exc.message}", exc.remedy)]
+    if norm.artefacts:
+        return [
+            Check(
+                "credential",
+                Status.FAILED,
+                f"{CERT_THUMBPRINT} contains {', '.join(norm.artefacts)}: ROOMS will not find the certificate",
+                f"roomsops config set {CERT_THUMBPRINT} {norm.value}",
+            )
+        ]
+    return [Check("credential", Status.OK, f"certificate thumbprint {norm.value}")]
+
+
+def check_certificate_file(
+    settings: Settings, configured_thumbprint: str | None, environ: Mapping[str, str], now: datetime
+) -> list[Check]:
+    """The certificate file of `auth.certificate_file`: readable, key loads, thumbprint, expiry."""
+    if not settings.auth.certificate_file:
+        return []
+    path = settings.resolve_path(settings.auth.certificate_file)
+    password: bytes | None = None
+    password_env = settings.auth.certificate_password_env
+    if password_env:
+        if password_env not in environ:
+            return [
+                Check(
+                    "certificate file",
+                    Status.FAILED,
+                    f"auth.certificate_password_env names ${password_env}, which is not set",
+                    f"set {password_env} to the certificate's password",
+                )
+            ]
+        register_secret(environ[password_env])
+        password = environ[password_env].encode("utf-8")
+    try:
+        info, _key = load_certificate_file(path, password)
+    except InputError as exc:
+        return [Check("certificate file", Status.FAILED, exc.message, exc.remedy)]
+    checks = []
+    if not info.has_private_key:
+        checks.append(
+            Check(
+                "certificate key",
+                Status.FAILED,
+                f"{path} holds no private key",
+                "export the certificate with its private key (PFX, or PEM with the key)",
+            )
+        )
+    else:
+        checks.append(Check("certificate key", Status.OK, "private key loads"))
+    if configured_thumbprint is not None:
+        try:
+            wanted = normalize_thumbprint(configured_thumbprint).value
+        except InputError:
+            wanted = None
+        if wanted is not None and wanted != info.thumbprint:
+            checks.append(
+                Check(
+                    "certificate thumbprint",
+                    Status.FAILED,
+                    f"{path} has thumbprint {info.thumbprint}, {CERT_THUMBPRINT} is {wanted}",
+                    "configure the thumbprint of this certificate, or point "
+                    "auth.certificate_file at the certificate ROOMS uses",
+                )
+            )
+        elif wanted is not None:
+            checks.append(Check("certificate thumbprint", Status.OK, f"{info.thumbprint} matches"))
+    left = days_left(info, now)
+    expiry = info.not_after.astimezone(UTC).strftime("%Y-%m-%d")
+    if left < 0:
+        checks.append(
+            Check(
+                "certificate validity",
+                Status.FAILED,
+                f"expired on {expiry}",
+                "create a new certificate, upload it to the app registration, and configure it",
+            )
+        )
+    elif info.not_before > now:
+        checks.append(
+            Check(
+                "certificate validity",
+                Status.FAILED,
+                f"not valid before {info.not_before:%Y-%m-%d}",
+                "check the machine's clock, or use a certificate that is valid now",
+            )
+        )
+    elif left < EXPIRY_WARNING_DAYS:
+        checks.append(
+            Check(
+                "certificate validity",
+                Status.WARNING,
+                f"expires on {expiry} ({int(left)} days left)",
+                "renew it and upload the new certificate to the app registration in time",
+            )
+        )
+    else:
+        checks.append(Check("certificate validity", Status.OK, f"valid until {expiry}"))
+    return checks
+
+
+def check(
+    path: Path, settings: Settings, environ: Mapping[str, str] | None = None, now: datetime | None = None
+) -> CheckReport:
+    """Validate the credentials in RoomsAppSettings.config, and the certificate file if configured."""
+    environ = os.environ if environ is None else environ
+    now = now or datetime.now(UTC)
+    doc = read_document(path)
+    checks = [Check("file", Status.OK, f"{path} is well-formed")]
+    duplicates = doc.duplicates()
+    if duplicates:
+        checks.append(
+            Check(
+                "duplicate keys",
+                Status.FAILED,
+                f"keys set twice: {', '.join(duplicates)}",
+                "remove the duplicate lines; which one ROOMS uses is not defined",
+            )
+        )
+    checks += [_check_guid(doc, TENANT_ID), _check_guid(doc, APP_ID)]
+    checks += _check_credential(doc)
+    checks += check_certificate_file(settings, doc.get(CERT_THUMBPRINT), environ, now)
+    return CheckReport(subject=str(path), checks=tuple(checks))
+
+
+KEYSET_REMEDY = (
+    "give {account} read access to the private key on the ROOMS server: certlm.msc → Personal → Certificates → "
+    "the certificate → All Tasks → Manage Private Keys → Add {account} with Read (else ROOMS logs "
+    "'Keyset does not exist'), then restart the ROOMS service"
+)
+
+
+def host_checks(certificate: HostCertificate, now: datetime) -> list[Check]:
+    """What the ROOMS server's own certificate store says about the configured certificate."""
+    where = "Cert:\\LocalMachine\\My"
+    if not certificate.found:
+        return [
+            Check(
+                "host certificate",
+                Status.FAILED,
+                f"no certificate with thumbprint {certificate.thumbprint} in {where}",
+                f"import the certificate with its private key into {where} (Local Computer → "
+                "Personal), not into the current user's store",
+            )
+        ]
+    checks = [
+        Check("host certificate", Status.OK, f"{certificate.subject or certificate.thumbprint} in {where}")
+    ]
+    if not certificate.has_private_key:
+        checks.append(
+            Check(
+                "host private key",
+                Status.FAILED,
+                "the certificate has no private key on the host",
+                "import the PFX (certificate with its private key), not the .cer file",
+            )
+        )
+    if certificate.not_after is not None:
+        not_after = (
+            certificate.not_after
+            if certificate.not_after.tzinfo
+            else certificate.not_after.replace(tzinfo=UTC)
+        )
+        left = (not_after - now).total_seconds() / 86400
+        expiry = not_after.astimezone(UTC).strftime("%Y-%m-%d")
+        if left < 0:
+            checks.append(
+                Check(
+                    "host validity",
+                    Status.FAILED,
+                    f"expired on {expiry}",
+                    "create a new certificate, upload it to the app registration and import it on the host",
+                )
+            )
+        elif left < EXPIRY_WARNING_DAYS:
+            checks.append(
+                Check(
+                    "host validity",
+                    Status.WARNING,
+                    f"expires on {expiry} ({int(left)} days left)",
+                    "renew it in time",
+                )
+            )
+        else:
+            checks.append(Check("host validity", Status.OK, f"valid until {expiry}"))
+    if certificate.has_private_key:
+        if certificate.key_readable:
+            checks.append(Check("key access", Status.OK, f"{certificate.account} may read the private key"))
+        else:
+            checks.append(
+                Check(
+                    "key access",
+                    Status.FAILED,
+                    f"{certificate.account} may not read the private key ('Keyset does not exist')",
+                    KEYSET_REMEDY.format(account=certificate.account),
+                )
+            )
+    return checks
+
+
+def check_on_host(
+    report: CheckReport,
+    path: Path,
+    settings: Settings,
+    environ: Mapping[str, str],
+    prompt: Callable[[str], str] | None = None,
+    now: datetime | None = None,
+) -> CheckReport:
+    """The certificate checks where ROOMS really loads it: the ROOMS server's store, through WinRM."""
+    from roomsops.adapters.exo import session as exo  # WinRM only when asked for
+
+    now = now or datetime.now(UTC)
+    doc = read_document(path)
+    thumbprint = doc.get(CERT_THUMBPRINT)
+    if thumbprint is None:
+        extra = [
+            Check(
+                "host certificate",
+                Status.WARNING,
+                "RoomsAppSettings.config uses a client secret; there is no certificate to check on the host",
+                None,
+            )
+        ]
+        return CheckReport(subject=report.subject, checks=report.checks + tuple(extra))
+    if not settings.rooms.service_account:
+        raise InputError(
+            "rooms.service_account is not set",
+            "set it to the account the ROOMS service runs as, "
+            "e.g. 'NT SERVICE\\ROOMS' or 'DOMAIN\\svc-rooms'",
+        )
+    try:
+        normalized = normalize_thumbprint(thumbprint).value
+    except InputError:
+        return report  # the offline checks already name this problem
+    with exo.open_host(settings, environ, prompt) as session:
+        certificate = exo.host_certificate(session, normalized, settings.rooms.service_account)
+    return CheckReport(subject=report.subject, checks=report.checks + tuple(host_checks(certificate, now)))

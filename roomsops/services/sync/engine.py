@@ -1,0 +1,685 @@
+"""Reconciliation of one mailbox: ROOMS bookings ⇄ the organizer's calendar, crash-safe and cheap.
+
+Order of every write that creates something: intent in the database, then the calendar write, then its
+result in the database. A crash between the three leaves an intent that the next pass resolves by
+looking the meeting up by its tag (installation id + booking id) before writing anything again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from roomsops.adapters.ews.client import EwsError, WriteOutcomeUnknown
+from roomsops.adapters.store import (
+    Booking,
+    BookingSyncState,
+    Difference,
+    MailboxSyncState,
+    NewBooking,
+    Person,
+    Room,
+    Store,
+    now_utc,
+)
+from roomsops.adapters.store import queries as q
+from roomsops.core.errors import ConnectError, OperationFailed, RoomsopsError
+from roomsops.core.logs import AuditLog, log
+from roomsops.services.sync.backend import CalendarBackend, Meeting
+from roomsops.services.sync.model import MeetingFields, booking_fields
+
+PENDING_CREATE = "pending-create"
+MAX_ROLLBACKS = 5
+#: MeetingFields name → the Booking/update_booking field name where they differ.
+_BOOKING_FIELD = {"subject": "title"}
+ROOM_DECLINED = "room-declined"
+
+
+@dataclass
+class MailboxReport:
+    """What one pass did in one mailbox."""
+
+    mailbox: str
+    created: int = 0
+    updated: int = 0
+    cancelled: int = 0
+    adopted: int = 0
+    unchanged: int = 0
+    bookings_cancelled: int = 0  # meetings deleted in Exchange: their bookings were cancelled
+    exchange_edits: int = 0  # edits made in Outlook applied to bookings
+    bookings_created: int = 0  # new meetings inviting a known room that became bookings
+    rolled_back: int = 0  # meetings moved onto a taken slot, reset to the booking
+    differences: int = 0  # recorded for `sync diff`
+    skipped: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    unknown_tagged: list[str] = field(default_factory=list)  # our tag, booking unknown: reported, not deleted
+    planned: list[str] = field(default_factory=list)  # --dry-run: what would be written
+    error: str | None = None
+    error_code: str | None = None
+    remedy: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.failures
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+@dataclass
+class PassContext:
+    store: Store
+    backend: CalendarBackend
+    installation: str
+    window: tuple[datetime, datetime]
+    audit: AuditLog
+    dry_run: bool = False
+    now: Callable[[], datetime] = now_utc
+
+
+class MailboxSync:
+    """One pass over one organizer's mailbox."""
+
+    def __init__(self, ctx: PassContext, mailbox: str) -> None:
+        self.ctx = ctx
+        self.mailbox = mailbox
+        self.report = MailboxReport(mailbox)
+        self.links: dict[int, BookingSyncState] = {}
+        self.wrote = False
+        self.person: Person | None = None
+        self.bookings: dict[int, Booking] = {}
+        self.rooms: dict[str, Room] = {}
+
+    # --- database helpers ------------------------------------------------------------------------------------
+
+    def _save_link(self, link: BookingSyncState) -> BookingSyncState:
+        if self.ctx.dry_run:
+            return link
+        with self.ctx.store.write() as conn:
+            saved = q.save_booking_sync(conn, link, self.ctx.now())
+        self.links[link.booking_id] = saved
+        return saved
+
+    def _save_links(self, links: list[BookingSyncState]) -> list[BookingSyncState]:
+        """Several links in one transaction (a batch of creates costs two commits, not two per booking)."""
+        if self.ctx.dry_run or not links:
+            return links
+        with self.ctx.store.write() as conn:
+            saved = [q.save_booking_sync(conn, link, self.ctx.now()) for link in links]
+        for link in saved:
+            self.links[link.booking_id] = link
+        return saved
+
+    def _link_state(self, link: BookingSyncState, meeting: Meeting, version: int | None) -> BookingSyncState:
+        snapshot = meeting.fields.to_json() if meeting.fields else None
+        return replace(
+            link,
+            item_id=meeting.item_id,
+            change_key=meeting.change_key,
+            snapshot=snapshot,
+            synced_version=version,
+            last_error=None,
+            attempts=0,
+        )
+
+    def _link(self, booking: Booking) -> BookingSyncState:
+        return self.links.get(booking.id) or BookingSyncState(booking_id=booking.id, mailbox=self.mailbox)
+
+    def _linked(self, link: BookingSyncState, meeting: Meeting, version: int | None) -> BookingSyncState:
+        """Link the booking to `meeting`, as synced at `version` (None: compare fields on the next pass)."""
+        return self._save_link(self._link_state(link, meeting, version))
+
+    def _audit(self, action: str, booking: Booking, result: object) -> None:
+        self.ctx.audit.record(
+            action,
+            self.mailbox,
+            {"booking": booking.id, "subject": booking.title, "start": booking.start.isoformat()},
+            result,
+        )
+
+    # --- the pass -----------------------------------------------------------------------------------------
+
+    def run(self) -> MailboxReport:
+        try:
+            self._run()
+        except (EwsError, ConnectError) as exc:
+            self.report.error = exc.message
+            self.report.error_code = exc.code
+            self.report.remedy = exc.remedy
+            if not self.ctx.dry_run:
+                self._save_mailbox_error(exc.message)
+        return self.report
+
+    def _run(self) -> None:
+        start, end = self.ctx.window
+        with self.ctx.store.read() as conn:
+            bookings = q.bookings_in_window(conn, self.mailbox, start, end)
+            self.links = {link.booking_id: link for link in q.booking_sync_for_mailbox(conn, self.mailbox)}
+            state = q.get_mailbox_sync(conn, self.mailbox)
+            self.person = q.get_person(conn, self.mailbox)
+            self.rooms = {room.email.lower(): room for room in q.list_rooms(conn)}
+        saved_state = state.sync_state if state else None
+        changes = self.ctx.backend.changes(self.mailbox, saved_state)
+        recover = saved_state is None or changes.invalid_state
+        if changes.invalid_state:
+            log.warning("%s: the stored sync state is invalid; reconciling by tag", self.mailbox)
+            changes = self.ctx.backend.changes(self.mailbox, None)
+        by_id = self.bookings = {b.id: b for b in bookings}
+        # Without a link in the database this installation cannot have written to the mailbox (an intent is
+        # always stored before a write), so the tag lookup is needed only when links exist.
+        if recover and self.links:
+            self._reconcile_by_tag(by_id)
+        self._exchange_changes(changes.changed, changes.deleted, by_id)
+        to_create = []
+        for booking_id in list(by_id):
+            booking = by_id[booking_id]  # as changed by Exchange-side edits above
+            link = self.links.get(booking_id)
+            if booking.status == "active" and (link is None or link.item_id is None):
+                to_create.append(booking)
+            else:
+                self._booking(booking)
+        if to_create:
+            self._guarded(to_create, lambda: self._create_many(to_create))
+        new_state = changes.state
+        if self.wrote and not self.ctx.dry_run:
+            # Read past our own writes (and the room's answers to them) now, so the next pass finds nothing.
+            catch_up = self.ctx.backend.changes(self.mailbox, new_state)
+            if not catch_up.invalid_state:
+                self._exchange_changes(catch_up.changed, catch_up.deleted, by_id)
+                new_state = catch_up.state
+        if not self.ctx.dry_run:
+            with self.ctx.store.write() as conn:
+                q.save_mailbox_sync(
+                    conn,
+                    MailboxSyncState(mailbox=self.mailbox, sync_state=new_state, last_pass=self.ctx.now()),
+                    self.ctx.now(),
+                )
+
+    def _save_mailbox_error(self, message: str) -> None:
+        try:
+            with self.ctx.store.write() as conn:
+                previous = q.get_mailbox_sync(conn, self.mailbox)
+                q.save_mailbox_sync(
+                    conn,
+                    MailboxSyncState(
+                        mailbox=self.mailbox,
+                        sync_state=previous.sync_state if previous else None,
+                        last_pass=self.ctx.now(),
+                        last_error=message,
+                    ),
+                    self.ctx.now(),
+                )
+        except RoomsopsError as exc:  # reporting the failure must not hide it
+            log.warning("could not record the failure of %s: %s", self.mailbox, exc.message)
+
+    # --- Exchange → ROOMS: what changed in the calendar ----------------------------------------------------
+
+    def _reconcile_by_tag(self, bookings: dict[int, Booking]) -> None:
+        """Adopt meetings this installation wrote (e.g. before a crash); report tagged ones with no booking."""
+        tagged = self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation)
+        seen: dict[int, Meeting] = {}
+        for meeting in tagged:
+            if meeting.organizer not in (None, self.mailbox.lower()):
+                continue  # an attendee's copy of another person's meeting: not this mailbox's to sync
+            tag = meeting.booking_id or ""
+            booking_id = int(tag) if tag.isdigit() else None
+            if booking_id is None or (booking_id not in bookings and booking_id not in self.links):
+                self.report.unknown_tagged.append(meeting.item_id)
+                continue
+            link = self.links.get(booking_id)
+            keep = seen.get(booking_id)
+            if keep is None and link is not None and link.item_id not in (None, meeting.item_id):
+                linked = next((m for m in tagged if m.item_id == link.item_id), None)
+                keep = linked
+            if keep is not None and keep.item_id != meeting.item_id:
+                self._drop_duplicate(meeting)
+                continue
+            seen[booking_id] = meeting
+            if link is None or link.item_id != meeting.item_id:
+                booking = bookings.get(booking_id)
+                self._linked(
+                    link or BookingSyncState(booking_id=booking_id, mailbox=self.mailbox), meeting, None
+                )
+                self.report.adopted += 1
+                if booking is not None:
+                    self._audit("sync:adopt", booking, {"item_id": meeting.item_id})
+
+    def _drop_duplicate(self, meeting: Meeting) -> None:
+        if self.ctx.dry_run:
+            self.report.planned.append(f"remove duplicate meeting {meeting.item_id}")
+            return
+        self.ctx.backend.cancel(self.mailbox, meeting)
+        self.wrote = True
+        log.info("%s: removed a duplicate meeting of booking %s", self.mailbox, meeting.booking_id)
+
+    def _exchange_changes(
+        self, changed: list[tuple[str, str]], deleted: list[str], bookings: dict[int, Booking]
+    ) -> None:
+        ours = {link.item_id: link for link in self.links.values() if link.item_id}
+        refresh = [
+            item_id
+            for item_id, change_key in changed
+            if item_id in ours and ours[item_id].change_key != change_key
+        ]
+        others = [item_id for item_id, _ in changed if item_id not in ours]
+        for meeting in self.ctx.backend.get(self.mailbox, refresh + others):
+            link = ours.get(meeting.item_id)
+            if link is None:
+                self._new_meeting(meeting, bookings)
+                continue
+            booking = bookings.get(link.booking_id)
+            self._exchange_update(link, meeting, booking)
+        for item_id in deleted:
+            gone = ours.get(item_id)
+            booking = bookings.get(gone.booking_id) if gone else None
+            if gone is not None and booking is not None and booking.status == "active":
+                self._booking_cancelled_in_exchange(gone, booking)
+
+    def _exchange_update(self, link: BookingSyncState, meeting: Meeting, booking: Booking | None) -> None:
+        """The meeting changed in Exchange: the room's answer, or an edit in Outlook (three-way against the
+        last synced state: only fields that differ from it are real edits, not echoes of our own writes)."""
+        if booking is None or meeting.fields is None or booking.status != "active":
+            self._save_link(replace(link, change_key=meeting.change_key))
+            return
+        error = link.last_error
+        if meeting.room_response == "Decline":
+            error = ROOM_DECLINED
+            self.report.failures.append(
+                f"booking {booking.id} ({booking.title}): the room {booking.room} "
+                "declined the meeting (its calendar is taken in Exchange)"
+            )
+        synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
+        if synced is None:
+            self._save_link(replace(link, change_key=meeting.change_key, last_error=error))
+            return
+        current = meeting.fields
+        target = booking_fields(booking)
+        if synced.differs(current, _ALL_FIELDS) and not current.differs(target, _ALL_FIELDS):
+            # The meeting already equals the booking: our own write landed (its answer was lost, or the pass
+            # was killed before recording it). Record it as synced; it is no edit.
+            self._save_link(
+                replace(
+                    link,
+                    change_key=meeting.change_key,
+                    snapshot=current.to_json(),
+                    synced_version=booking.version,
+                    last_error=error,
+                )
+            )
+            return
+        # A field that changed since the last sync but now equals the booking is our write, not an edit.
+        edited = [name for name in synced.differs(current) if getattr(current, name) != getattr(target, name)]
+        for kind, name in (("room_changed", "room"), ("attendees_changed", "attendees")):
+            if getattr(synced, name) != getattr(current, name) and getattr(current, name) != getattr(
+                target, name
+            ):
+                self._difference(booking, kind, (name,), current)
+        rooms_changed = link.synced_version != booking.version
+        if not edited:
+            self._save_link(replace(link, change_key=meeting.change_key, last_error=error))
+        elif rooms_changed:
+            # Both sides changed: ROOMS wins (the pass below rewrites the meeting from the booking), and the
+            # Exchange side's values are kept as a difference to settle with `sync resolve`.
+            self._difference(booking, "both_changed", tuple(edited), current)
+            self._save_link(
+                replace(link, change_key=meeting.change_key, snapshot=current.to_json(), last_error=error)
+            )
+        else:
+            self._apply_exchange_edit(link, meeting, booking, edited)
+
+    def _difference(
+        self, booking: Booking, kind: str, fields: tuple[str, ...], current: MeetingFields
+    ) -> None:
+        self.report.differences += 1
+        if self.ctx.dry_run:
+            self.report.planned.append(f"record a difference ({kind}) for booking {booking.id}")
+            return
+        with self.ctx.store.write() as conn:
+            q.add_difference(
+                conn,
+                Difference(
+                    booking_id=booking.id,
+                    mailbox=self.mailbox,
+                    kind=kind,
+                    fields=fields,
+                    rooms_state=booking_fields(booking).to_json(),
+                    exchange_state=current.to_json(),
+                    detected=self.ctx.now(),
+                ),
+            )
+
+    def _apply_exchange_edit(
+        self, link: BookingSyncState, meeting: Meeting, booking: Booking, edited: list[str]
+    ) -> None:
+        current = meeting.fields
+        assert current is not None
+        changes = {_BOOKING_FIELD.get(name, name): getattr(current, name) for name in edited}
+        if self.ctx.dry_run:
+            self.report.planned.append(
+                f"apply the Outlook edit of {', '.join(edited)} to booking {booking.id}"
+            )
+            self.report.exchange_edits += 1
+            return
+        with self.ctx.store.write() as conn:
+            taken = q.overlapping_bookings(
+                conn, booking.room_id, current.start, current.end, exclude_id=booking.id
+            )
+            if not taken:
+                try:
+                    updated = q.update_booking(
+                        conn, booking.id, changes, self.ctx.now(), expected_version=booking.version
+                    )
+                except OperationFailed:
+                    updated = None  # changed in ROOMS meanwhile: the next pass sees both sides changed
+        if taken:
+            self._conflict(link, meeting, booking, taken[0])
+            return
+        if updated is None:
+            return
+        self._save_link(
+            replace(
+                link,
+                change_key=meeting.change_key,
+                snapshot=current.to_json(),
+                synced_version=updated.version,
+                last_error=None,
+                attempts=0,
+            )
+        )
+        self.bookings[booking.id] = updated
+        self.report.exchange_edits += 1
+        self._audit("sync:exchange-edit", booking, {"fields": edited})
+
+    def _conflict(self, link: BookingSyncState, meeting: Meeting, booking: Booking, other: Booking) -> None:
+        """An Outlook edit ROOMS cannot accept (the room is taken): the person's SyncConflictBehaviour."""
+        behaviour = self.person.conflict_behaviour if self.person else "Rollback"
+        reason = f"the room is taken by booking {other.id} ({other.title}) at the new time"
+        if behaviour == "Cancel":
+            with self.ctx.store.write() as conn:
+                q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
+                q.delete_booking_sync(conn, booking.id)  # the meeting stays, no longer linked
+            self.links.pop(booking.id, None)
+            self.bookings[booking.id] = replace(booking, status="cancelled")
+            self.report.failures.append(
+                f"booking {booking.id} ({booking.title}): {reason}; booking cancelled and "
+                "the meeting unlinked (SyncConflictBehaviour Cancel)"
+            )
+            self._audit("sync:conflict-cancel", booking, reason)
+            return
+        attempts = link.attempts + 1
+        try:
+            reset = self.ctx.backend.update(self.mailbox, meeting, booking_fields(booking))
+            self.wrote = True
+            link = self._linked(link, reset, booking.version)
+            self.report.rolled_back += 1
+        except (EwsError, ConnectError) as exc:
+            reason = f"{reason}; the reset failed: {exc.message}"
+        self._save_link(replace(link, attempts=attempts, last_error=f"rollback: {reason}"))
+        self._audit("sync:conflict-rollback", booking, {"reason": reason, "attempt": attempts})
+        if attempts >= MAX_ROLLBACKS:
+            with self.ctx.store.write() as conn:
+                self.bookings[booking.id] = q.update_booking(
+                    conn, booking.id, {"status": "sync_disabled"}, self.ctx.now()
+                )
+            self.report.failures.append(
+                f"booking {booking.id} ({booking.title}): {reason}; after {attempts} "
+                "rollbacks the booking is sync-disabled"
+            )
+        else:
+            self.report.failures.append(
+                f"booking {booking.id} ({booking.title}): {reason}; meeting reset to the "
+                f"booking (attempt {attempts} of {MAX_ROLLBACKS})"
+            )
+
+    def _new_meeting(self, meeting: Meeting, bookings: dict[int, Booking]) -> None:
+        """A meeting roomsops does not know yet: one the person organizes that invites a known room becomes a
+        booking when the room is free; attendee copies and other installations' items are left alone."""
+        if meeting.installation is not None:
+            if meeting.installation != self.ctx.installation:
+                self.report.skip("other installation")
+            elif meeting.organizer in (None, self.mailbox.lower()) and not meeting.is_cancelled:
+                self.report.skip(
+                    "restored or unlinked"
+                )  # e.g. restored from Deleted Items: reported, not booked
+            return
+        if (
+            meeting.organizer not in (None, self.mailbox.lower())
+            or meeting.fields is None
+            or meeting.is_cancelled
+        ):
+            return  # an attendee's copy: only items the person organizes count
+        if meeting.is_all_day:
+            self.report.skip("all-day")
+            return
+        if meeting.is_recurring:
+            self.report.skip("series")
+            return
+        fields = meeting.fields
+        room = self.rooms.get(fields.room) or next(
+            (self.rooms[a] for a in fields.attendees if a in self.rooms), None
+        )
+        if room is None or self.person is None:
+            return
+        if self.ctx.dry_run:
+            self.report.planned.append(f"book {room.email} for the new meeting {fields.subject!r}")
+            return
+        attendees = tuple(a for a in fields.attendees if a != room.email.lower())
+        with self.ctx.store.write() as conn:
+            taken = q.overlapping_bookings(conn, room.id, fields.start, fields.end)
+            booking_id: int | None = None
+            booking: Booking | None = None
+            if not taken:
+                booking_id = q.insert_booking(
+                    conn,
+                    NewBooking(
+                        organizer_id=self.person.id,
+                        room_id=room.id,
+                        title=fields.subject or "(no subject)",
+                        start=fields.start,
+                        end=fields.end,
+                        attendees=attendees,
+                        private=fields.private,
+                        reminder_minutes=fields.reminder_minutes,
+                        free_busy=fields.free_busy,
+                    ),
+                    self.ctx.now(),
+                )
+                booking = q.get_booking(conn, booking_id)
+        if booking_id is None:
+            self._room_taken(meeting, room, taken[0])
+            return
+        assert booking is not None
+        tagged = self.ctx.backend.tag(self.mailbox, meeting, self.ctx.installation, str(booking_id))
+        self.wrote = True
+        self._linked(BookingSyncState(booking_id=booking_id, mailbox=self.mailbox), tagged, booking.version)
+        self.bookings[booking_id] = booking
+        self.report.bookings_created += 1
+        self._audit("sync:booking-from-exchange", booking, {"item_id": meeting.item_id})
+
+    def _room_taken(self, meeting: Meeting, room: Room, other: Booking) -> None:
+        subject = meeting.fields.subject if meeting.fields else meeting.item_id
+        reason = (
+            f"new meeting {subject!r}: {room.email} is taken in ROOMS by booking {other.id} ({other.title})"
+        )
+        if room.sync_master and meeting.fields is not None:
+            # Sync-Master: ROOMS decides the room's calendar, so the room is taken off the meeting.
+            self.ctx.backend.update(self.mailbox, meeting, replace(meeting.fields, room=""))
+            self.wrote = True
+            self.report.failures.append(f"{reason}; the room was removed from the meeting (sync master)")
+        else:
+            self.report.failures.append(f"{reason}; not booked (the room is not sync master)")
+
+    def _booking_cancelled_in_exchange(self, link: BookingSyncState, booking: Booking) -> None:
+        """Deleting the meeting (or moving it out of the calendar) cancels the booking."""
+        if self.ctx.dry_run:
+            self.report.planned.append(f"cancel booking {booking.id}: its meeting was deleted in Exchange")
+            return
+        with self.ctx.store.write() as conn:
+            q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
+            q.delete_booking_sync(conn, booking.id)
+        self.links.pop(booking.id, None)
+        self.bookings[booking.id] = replace(booking, status="cancelled")
+        self.report.bookings_cancelled += 1
+        self._audit("sync:booking-cancelled", booking, "meeting deleted in Exchange")
+
+    # --- ROOMS → Exchange ----------------------------------------------------------------------------------
+
+    def _booking(self, booking: Booking) -> None:
+        link = self.links.get(booking.id)
+
+        def write() -> None:
+            if booking.status == "active" and link is not None and link.item_id is not None:
+                if link.synced_version != booking.version:
+                    self._update(booking, link)
+                else:
+                    self.report.unchanged += 1
+            elif booking.status == "cancelled" and link is not None and link.item_id is not None:
+                self._cancel(booking, link)
+            else:
+                self.report.skip(booking.status)
+
+        self._guarded([booking], write)
+
+    def _guarded(self, bookings: list[Booking], write: Callable[[], None]) -> None:
+        """A failure of these bookings is recorded on them; a failure of the mailbox stops the pass."""
+        try:
+            write()
+        except (EwsError, ConnectError) as exc:
+            if isinstance(exc, EwsError) and exc.reason in {
+                "throttled",
+                "unauthorized",
+                "denied_by_policy",
+                "ews_disabled",
+                "ews_app_not_allowed",
+                "impersonation_denied",
+                "access_denied",
+                "mailbox_not_found",
+            }:
+                raise  # the mailbox, not this booking: stop here, report the mailbox
+            for booking in bookings:
+                self.report.failures.append(f"booking {booking.id} ({booking.title}): {exc.message}")
+            if not self.ctx.dry_run:
+                self._save_links(
+                    [
+                        replace(self._link(b), attempts=self._link(b).attempts + 1, last_error=exc.message)
+                        for b in bookings
+                    ]
+                )
+
+    def _create_many(self, bookings: list[Booking]) -> None:
+        """New meetings in one batch: intents first, then one CreateItem for all, then the results."""
+        if self.ctx.dry_run:
+            for booking in bookings:
+                self.report.planned.append(f"create meeting for booking {booking.id} ({booking.title})")
+            self.report.created += len(bookings)
+            return
+        pending = [b for b in bookings if self._link(b).last_error == PENDING_CREATE]
+        if pending:
+            adopted = self._adopt_pending(pending)
+            bookings = [b for b in bookings if b.id not in adopted]
+        if not bookings:
+            return
+        intents = self._save_links(
+            [
+                replace(self._link(b), last_error=PENDING_CREATE, attempts=self._link(b).attempts + 1)
+                for b in bookings
+            ]
+        )
+        requests = [(booking_fields(b), self.ctx.installation, str(b.id)) for b in bookings]
+        try:
+            results = self.ctx.backend.create_many(self.mailbox, requests)
+        except WriteOutcomeUnknown:
+            # The answer was lost, the meetings may exist: look them up instead of creating them again.
+            self.wrote = True
+            adopted = self._adopt_pending(bookings)
+            if len(adopted) < len(bookings):
+                raise  # the rest stay pending intents: the next pass looks them up again before writing
+            return
+        self.wrote = True
+        done = []
+        for booking, link, result in zip(bookings, intents, results, strict=True):
+            if isinstance(result, Meeting):
+                done.append(self._link_state(link, result, booking.version))
+                self._audit("ews:CreateItem", booking, {"item_id": result.item_id})
+            else:
+                self.report.failures.append(f"booking {booking.id} ({booking.title}): {result.message}")
+                done.append(replace(link, attempts=link.attempts, last_error=result.message))
+        self._save_links(done)
+        self.report.created += sum(isinstance(r, Meeting) for r in results)
+
+    def _adopt_pending(self, bookings: list[Booking]) -> set[int]:
+        """Link meetings a crashed or unanswered pass created (found by tag); the ids of the adopted bookings."""
+        wanted = {str(b.id): b for b in bookings}
+        found: dict[str, list[Meeting]] = {}
+        for meeting in self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation):
+            if meeting.booking_id in wanted and meeting.organizer in (None, self.mailbox.lower()):
+                found.setdefault(meeting.booking_id, []).append(meeting)
+        adopted = set()
+        for key, meetings in found.items():
+            booking = wanted[key]
+            for extra in meetings[1:]:
+                self._drop_duplicate(extra)
+            link = self._linked(self._link(booking), meetings[0], None)
+            self.report.adopted += 1
+            self._audit("sync:adopt", booking, {"item_id": meetings[0].item_id})
+            if meetings[0].fields is None or booking_fields(booking).differs(meetings[0].fields, _ALL_FIELDS):
+                self._update(booking, link)
+            else:
+                self._save_link(replace(link, synced_version=booking.version))
+            adopted.add(booking.id)
+        return adopted
+
+    def _meeting(self, link: BookingSyncState) -> Meeting:
+        fields = MeetingFields.from_json(link.snapshot) if link.snapshot else None
+        assert link.item_id is not None and link.change_key is not None
+        return Meeting(
+            item_id=link.item_id,
+            change_key=link.change_key,
+            fields=fields,
+            installation=self.ctx.installation,
+            booking_id=str(link.booking_id),
+        )
+
+    def _update(self, booking: Booking, link: BookingSyncState) -> None:
+        if self.ctx.dry_run:
+            self.report.planned.append(f"update meeting of booking {booking.id} ({booking.title})")
+            self.report.updated += 1
+            return
+        try:
+            meeting = self.ctx.backend.update(self.mailbox, self._meeting(link), booking_fields(booking))
+        finally:
+            self.wrote = True
+        self._linked(link, meeting, booking.version)
+        self.report.updated += 1
+        self._audit("ews:UpdateItem", booking, {"item_id": meeting.item_id})
+
+    def _cancel(self, booking: Booking, link: BookingSyncState) -> None:
+        if self.ctx.dry_run:
+            self.report.planned.append(f"cancel meeting of booking {booking.id} ({booking.title})")
+            self.report.cancelled += 1
+            return
+        try:
+            self.ctx.backend.cancel(self.mailbox, self._meeting(link))
+        finally:
+            self.wrote = True
+        self._save_link(
+            replace(
+                link, item_id=None, change_key=None, synced_version=booking.version, last_error="cancelled"
+            )
+        )
+        self.report.cancelled += 1
+        self._audit("ews:CancelCalendarItem", booking, {"item_id": link.item_id})
+
+
+_ALL_FIELDS = (
+    "subject",
+    "start",
+    "end",
+    "location",
+    "room",
+    "attendees",
+    "reminder_minutes",
+    "private",
+    "free_busy",
+)

@@ -1,0 +1,73 @@
+"""The run lock: two `sync` runs on one database never overlap; the second names the holder.
+
+An OS file lock (released by the OS when the holder dies, even by SIGKILL) on a file beside the database,
+which also records who holds it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from roomsops.core.errors import OperationFailed
+
+
+class LockHeld(OperationFailed):
+    code = "sync_locked"
+
+
+def _try_lock(stream: IO[str]) -> bool:
+    if sys.platform == "win32":  # pragma: no cover - Windows only
+        import msvcrt
+
+        try:
+            msvcrt.locking(stream.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+@contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as stream:
+        if not _try_lock(stream):
+            stream.seek(0)
+            try:
+                holder = json.loads(stream.read() or "{}")
+            except ValueError:
+                holder = {}
+            who = (
+                f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('since', '?')}"
+            )
+            raise LockHeld(
+                f"another sync is running on this database ({who})",
+                "wait for it to finish; the lock is released when that process ends",
+            )
+        stream.seek(0)
+        stream.truncate()
+        stream.write(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+            )
+        )
+        stream.flush()
+        yield

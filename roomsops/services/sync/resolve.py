@@ -1,0 +1,147 @@
+"""`sync diff` and `sync resolve`: ROOMS' "sync differences" view, and settling one booking's difference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from roomsops.adapters.store import Booking, BookingSyncState, Difference, Store, now_utc
+from roomsops.adapters.store import queries as q
+from roomsops.core.errors import InputError, OperationFailed
+from roomsops.core.logs import AuditLog
+from roomsops.core.results import Result
+from roomsops.services.sync.backend import CalendarBackend, Meeting
+from roomsops.services.sync.model import MeetingFields, booking_fields
+
+RESOLUTIONS = ("exchange", "rooms", "ignore")
+
+
+@dataclass(frozen=True)
+class DiffResult(Result):
+    differences: tuple[Difference, ...]
+
+    def lines(self) -> list[str]:
+        if not self.differences:
+            return ["no open differences"]
+        out = []
+        for d in self.differences:
+            out.append(f"booking {d.booking_id} ({d.mailbox}): {d.kind.replace('_', ' ')}")
+            for name in d.fields:
+                out.append(
+                    f"  {name:16} ROOMS: {d.rooms_state.get(name)!s:32} Exchange: {d.exchange_state.get(name)}"
+                )
+        out.append("settle each with: roomsops sync resolve BOOKING --use exchange|rooms|ignore")
+        return out
+
+
+def diff(store: Store, mailbox: str | None) -> DiffResult:
+    with store.read() as conn:
+        return DiffResult(differences=tuple(q.list_differences(conn, mailbox=mailbox)))
+
+
+@dataclass(frozen=True)
+class ResolveResult(Result):
+    booking_id: int
+    use: str
+    resolved: int
+
+    def lines(self) -> list[str]:
+        return [f"booking {self.booking_id}: {self.resolved} difference(s) settled, using {self.use}"]
+
+
+def _exchange_changes(differences: list[Difference]) -> dict[str, Any]:
+    """The booking fields to take from Exchange, from every open difference of the booking."""
+    changes: dict[str, Any] = {}
+    for d in differences:
+        state = MeetingFields.from_json(d.exchange_state)
+        for name in d.fields:
+            if name == "subject":
+                changes["title"] = state.subject
+            elif name in ("start", "end", "reminder_minutes", "private", "free_busy"):
+                changes[name] = getattr(state, name)
+            elif name == "attendees":
+                changes["attendees"] = list(state.attendees)
+            elif name == "room":
+                changes["room"] = state.room
+    return changes
+
+
+def resolve(
+    store: Store, backend: CalendarBackend | None, booking_id: int, use: str, audit: AuditLog
+) -> ResolveResult:
+    if use not in RESOLUTIONS:
+        raise InputError(f"--use {use!r} is not known", "use exchange, rooms or ignore")
+    with store.read() as conn:
+        differences = q.list_differences(conn, booking_id=booking_id)
+        booking = q.get_booking(conn, booking_id)
+        link = q.get_booking_sync(conn, booking_id)
+    if not differences or booking is None:
+        raise InputError(f"booking {booking_id} has no open difference", "see 'roomsops sync diff'")
+    now = now_utc()
+    if use == "exchange":
+        changes = _exchange_changes(differences)
+        room_email = changes.pop("room", None)
+        with store.write() as conn:
+            if room_email:
+                room = q.get_room(conn, room_email)
+                if room is None:
+                    raise OperationFailed(
+                        f"the meeting's room {room_email} is not a ROOMS room",
+                        "add it with 'roomsops rooms add', or resolve with --use rooms",
+                    )
+                changes["room_id"] = room.id
+            start, end = changes.get("start", booking.start), changes.get("end", booking.end)
+            room_id = changes.get("room_id", booking.room_id)
+            if q.overlapping_bookings(conn, room_id, start, end, exclude_id=booking.id):
+                raise OperationFailed(
+                    f"the room is taken in ROOMS at the meeting's time; booking {booking_id} "
+                    "cannot take Exchange's state",
+                    "resolve with --use rooms or ignore",
+                )
+            updated = q.update_booking(conn, booking.id, changes, now)
+            resolved = q.resolve_differences(conn, booking_id, use, now)
+        # ROOMS won when the difference was found, so the meeting holds ROOMS' state: write the new one.
+        if link is not None and link.item_id is not None and backend is not None:
+            written_state = MeetingFields.from_json(link.snapshot) if link.snapshot else None
+            with store.write() as conn:
+                _write_meeting(conn, backend, link, written_state, updated, now)
+    elif use == "rooms":
+        if link is None or link.item_id is None:
+            raise OperationFailed(
+                f"booking {booking_id} has no meeting to reset", "run 'roomsops sync' first"
+            )
+        assert backend is not None
+        exchange = MeetingFields.from_json(differences[-1].exchange_state)
+        with store.write() as conn:
+            _write_meeting(conn, backend, link, exchange, booking, now)
+            resolved = q.resolve_differences(conn, booking_id, use, now)
+    else:
+        with store.write() as conn:
+            resolved = q.resolve_differences(conn, booking_id, use, now)
+    audit.record("sync:resolve", link.mailbox if link else "", {"booking": booking_id, "use": use}, "ok")
+    return ResolveResult(booking_id=booking_id, use=use, resolved=resolved)
+
+
+def _write_meeting(
+    conn: Connection,
+    backend: CalendarBackend,
+    link: BookingSyncState,
+    current: MeetingFields | None,
+    booking: Booking,
+    now: datetime,
+) -> None:
+    """Rewrite the meeting (whose state is `current`) from the booking, and record it as synced."""
+    assert link.item_id is not None
+    meeting = Meeting(item_id=link.item_id, change_key=link.change_key or "", fields=current)
+    target = booking_fields(booking)
+    written = backend.update(link.mailbox, meeting, target)
+    q.save_booking_sync(
+        conn,
+        replace(
+            link, change_key=written.change_key, snapshot=target.to_json(), synced_version=booking.version
+        ),
+        now,
+    )

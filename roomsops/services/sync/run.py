@@ -1,0 +1,182 @@
+"""One sync pass over every synced person: lock, mailboxes in parallel, summary, last-run file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from roomsops.adapters.store import MailboxSyncState, Store, now_utc
+from roomsops.adapters.store import queries as q
+from roomsops.core.logs import AuditLog
+from roomsops.core.results import Result
+from roomsops.core.settings import Settings
+from roomsops.services.sync.backend import CalendarBackend
+from roomsops.services.sync.engine import MailboxReport, MailboxSync, PassContext
+
+
+@dataclass(frozen=True)
+class SyncResult(Result):
+    started: datetime
+    finished: datetime
+    dry_run: bool
+    mailboxes: tuple[MailboxReport, ...]
+    not_handled: tuple[str, ...] = ()  # persons named with --person whose sync mode roomsops does not sync
+
+    @property
+    def ok(self) -> bool:
+        return all(m.ok for m in self.mailboxes)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        keys = (
+            "created",
+            "updated",
+            "cancelled",
+            "adopted",
+            "unchanged",
+            "bookings_cancelled",
+            "exchange_edits",
+            "bookings_created",
+            "rolled_back",
+            "differences",
+        )
+        return {k: sum(getattr(m, k) for m in self.mailboxes) for k in keys}
+
+    def lines(self) -> list[str]:
+        out = []
+        for m in self.mailboxes:
+            if m.error:
+                out.append(f"{m.mailbox}: FAILED {m.error}" + (f" — {m.remedy}" if m.remedy else ""))
+                continue
+            counts = ", ".join(f"{getattr(m, k)} {k.replace('_', ' ')}" for k in self.totals if getattr(m, k))
+            skipped = ", ".join(f"{v} {k}" for k, v in sorted(m.skipped.items()))
+            line = f"{m.mailbox}: {counts or 'nothing to do'}" + (f"; skipped {skipped}" if skipped else "")
+            out.append(line)
+            out += [f"  failed: {f}" for f in m.failures]
+            out += [f"  would {p}" for p in m.planned]
+            if m.unknown_tagged:
+                out.append(
+                    f"  {len(m.unknown_tagged)} meeting(s) tagged by this installation have no booking "
+                    "(reported, not deleted)"
+                )
+        out += [f"{p}: not handled (sync mode is not O365 or O365Pull)" for p in self.not_handled]
+        failed = [m.mailbox for m in self.mailboxes if not m.ok]
+        totals = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in self.totals.items() if v) or "no changes"
+        out.append(
+            f"{'dry run: ' if self.dry_run else ''}{len(self.mailboxes)} mailbox(es): {totals}"
+            + (f"; failed: {', '.join(failed)}" if failed else "")
+        )
+        return out
+
+
+def write_summary(path: Path, result: SyncResult) -> None:
+    """The last-run summary for monitoring, replaced atomically."""
+    from roomsops.core.results import to_jsonable
+
+    doc = to_jsonable(result) | {"ok": result.ok, "totals": result.totals}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".last-sync.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        json.dump(doc, stream, indent=2)
+    os.replace(temp, path)
+
+
+def sync_pass(
+    store: Store,
+    backend: CalendarBackend,
+    settings: Settings,
+    audit: AuditLog,
+    persons: Sequence[str] | None = None,
+    dry_run: bool = False,
+    concurrency: int = 4,
+    progress: Callable[[str], None] | None = None,
+) -> SyncResult:
+    started = now_utc()
+    window = (
+        started - timedelta(days=settings.sync.window_days_past),
+        started + timedelta(days=settings.sync.window_days_future),
+    )
+    with store.write() as conn:  # the installation id is created once per database, on first use
+        installation = q.installation_id(conn)
+        mailboxes = [m.email for m in q.sync_mailboxes(conn, include_rooms=False)]
+    not_handled: list[str] = []
+    if persons:
+        wanted = {p.casefold() for p in persons}
+        not_handled = [p for p in persons if p.casefold() not in {m.casefold() for m in mailboxes}]
+        mailboxes = [m for m in mailboxes if m.casefold() in wanted]
+    ctx = PassContext(
+        store=store, backend=backend, installation=installation, window=window, audit=audit, dry_run=dry_run
+    )
+
+    def one(mailbox: str) -> MailboxReport:
+        report = MailboxSync(ctx, mailbox).run()
+        if progress is not None:
+            progress(mailbox)
+        return report
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sync") as pool:
+        reports = list(pool.map(one, mailboxes))
+    return SyncResult(
+        started=started,
+        finished=now_utc(),
+        dry_run=dry_run,
+        mailboxes=tuple(reports),
+        not_handled=tuple(not_handled),
+    )
+
+
+@dataclass(frozen=True)
+class PurgeResult(Result):
+    mailbox: str
+    dry_run: bool
+    removed: tuple[str, ...]  # subjects of the meetings removed (or to be removed)
+
+    def lines(self) -> list[str]:
+        verb = "would remove" if self.dry_run else "removed"
+        if not self.removed:
+            return [f"{self.mailbox}: no meetings of this installation"]
+        return [f"{self.mailbox}: {verb} {len(self.removed)} meeting(s)"] + [f"  {s}" for s in self.removed]
+
+
+def purge(
+    store: Store,
+    backend: CalendarBackend,
+    mailbox: str,
+    audit: AuditLog,
+    confirm: Callable[[str], None],
+    dry_run: bool = False,
+) -> PurgeResult:
+    """Remove the meetings this installation created in `mailbox` (a person leaving the sync)."""
+    with store.write() as conn:
+        installation = q.installation_id(conn)
+    meetings = [
+        m
+        for m in backend.find_tagged(mailbox, installation)
+        if m.organizer in (None, mailbox.lower()) and not m.is_cancelled
+    ]
+    subjects = tuple(m.fields.subject if m.fields else m.item_id for m in meetings)
+    if dry_run or not meetings:
+        return PurgeResult(mailbox=mailbox, dry_run=dry_run, removed=subjects)
+    confirm(f"Cancel {len(meetings)} meeting(s) roomsops created in {mailbox}?")
+    for meeting in meetings:
+        backend.cancel(mailbox, meeting)
+        audit.record(
+            "ews:CancelCalendarItem",
+            mailbox,
+            {"item_id": meeting.item_id, "booking": meeting.booking_id},
+            "purged",
+        )
+        if (meeting.booking_id or "").isdigit():
+            with store.write() as conn:
+                q.delete_booking_sync(conn, int(meeting.booking_id or 0))
+    with store.write() as conn:
+        q.save_mailbox_sync(
+            conn, MailboxSyncState(mailbox=mailbox, sync_state=None, last_pass=now_utc()), now_utc()
+        )
+    return PurgeResult(mailbox=mailbox, dry_run=False, removed=subjects)
