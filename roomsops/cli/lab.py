@@ -6,6 +6,11 @@ from pathlib import Path
 
 import click
 
+from roomsops.core.errors import InputError
+
+#: The import names of the packages only the lab needs (pyproject.toml's `lab` extra).
+_LAB_EXTRA = frozenset({"psrpcore", "tomli_w"})
+
 
 @click.group()
 def lab() -> None:
@@ -54,7 +59,16 @@ def serve_cmd(
     directory: Path, port: int, latency_ms: int, policy_delay: float, save_interval: float, tls_expired: bool
 ) -> int:
     """Serve the lab on 127.0.0.1 until SIGINT/SIGTERM; prints 'lab ready: DIR/roomsops.toml'."""
-    from roomsops.lab.serve import run
+    try:
+        from roomsops.lab.serve import run
+    except ImportError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in _LAB_EXTRA:
+            raise
+        raise InputError(
+            f"the lab needs the package {missing}, which roomsops' 'lab' extra installs",
+            "pip install 'roomsops[lab]' (in a source checkout: pip install -e '.[lab]')",
+        ) from None
 
     directory.mkdir(parents=True, exist_ok=True)
     return run(
