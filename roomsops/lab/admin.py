@@ -5,6 +5,7 @@ Not an emulated service: tests and demos arrange and inspect the tenant with it;
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -78,6 +79,53 @@ def _kind_names(kinds: tuple[type, ...]) -> str:
 
 
 Endpoint = Callable[[Request, re.Match[str]], Response]
+
+#: Paths answered without the admin token: readiness probes only (they learn nothing but "up").
+OPEN_PATHS = frozenset({"/lab/health"})
+TOKEN_HEADER = "X-Lab-Token"
+
+
+def presented_token(request: Request) -> str | None:
+    """The admin token a request carries: `Authorization: Bearer <token>` or `X-Lab-Token: <token>`."""
+    direct = request.header(TOKEN_HEADER)
+    if direct:
+        return direct.strip()
+    authorization = request.header("Authorization") or ""
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+class TokenGuard(LabHandler):
+    """The admin API's lock: every /lab/ path but /lab/health needs the lab's token, or 401 and nothing else.
+
+    The admin API hands out every secret of the lab (lab.json's content, app secrets, passwords) and changes
+    the tenant at will; 127.0.0.1 is shared by every local user, so being local proves nothing. The token is
+    random per run and lies in lab.json (0600), readable only by whoever started the lab."""
+
+    def __init__(self, ctx: LabContext, inner: LabHandler) -> None:
+        self.ctx = ctx
+        self.inner = inner
+
+    def classify(self, request: Request) -> tuple[str, str]:
+        return self.inner.classify(request)
+
+    def handle(self, request: Request) -> Response:
+        if request.path in OPEN_PATHS or self._authorized(request):
+            return self.inner.handle(request)
+        return _error(
+            401,
+            "unauthorized",
+            "the lab's admin API needs its token: send `Authorization: Bearer <token>` (or X-Lab-Token) "
+            "with admin_api.token from DIR/lab.json",
+            [("WWW-Authenticate", 'Bearer realm="roomsops-lab"')],
+        )
+
+    def _authorized(self, request: Request) -> bool:
+        expected = self.ctx.admin_token
+        presented = presented_token(request)
+        if not expected or presented is None:
+            return False
+        return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
 
 
 class AdminApi(LabHandler):

@@ -32,6 +32,8 @@ class LabContext:
     faults: FaultBook
     options: LabOptions
     port: int
+    # The admin API's bearer token: random per run, written to lab.json (0600) for the user who started the lab.
+    admin_token: str = ""
 
     @property
     def base_url(self) -> str:

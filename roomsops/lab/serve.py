@@ -6,6 +6,7 @@ import contextlib
 import errno
 import http.client
 import logging
+import secrets
 import signal
 import ssl
 import threading
@@ -111,7 +112,16 @@ class Lab:
                 raise LabError(f"port {self.requested_port} on 127.0.0.1 is already in use") from None
             raise
         self._server = server
-        context = LabContext(self.dir, tenant, pki, counter, faults, self.options, server.port)
+        context = LabContext(
+            self.dir,
+            tenant,
+            pki,
+            counter,
+            faults,
+            self.options,
+            server.port,
+            admin_token=secrets.token_urlsafe(32),
+        )
         dispatcher.routes = build_routes(context)
         self._context = context
         self.info = write_lab_files(context)
@@ -162,6 +172,11 @@ class Lab:
     @property
     def base_url(self) -> str:
         return self.context.base_url
+
+    @property
+    def admin_token(self) -> str:
+        """The admin API's token (also in lab.json): send it as `Authorization: Bearer <token>`."""
+        return self.context.admin_token
 
     @property
     def server_address(self) -> tuple[str, int]:

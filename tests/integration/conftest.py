@@ -75,7 +75,8 @@ class LabHelper:
     def admin(self, method: str, path: str, json: Any = None, **kwargs: Any) -> requests.Response:
         """Call the admin API: `path` is "/lab/..." or relative to it ("state", "faults")."""
         url = f"{self.base_url}{path}" if path.startswith("/") else f"{self.base_url}/lab/{path}"
-        return self.session.request(method, url, json=json, timeout=10, **kwargs)
+        headers = {"Authorization": f"Bearer {self.lab.admin_token}", **kwargs.pop("headers", {})}
+        return self.session.request(method, url, json=json, timeout=10, headers=headers, **kwargs)
 
     def reset(self) -> None:
         assert self.admin("POST", "reset").status_code == 200

@@ -276,7 +276,10 @@ def test_sigterm_writes_the_changes_a_save_interval_kept_waiting(tmp_path: Path,
         address = f"late@{info['tenant']['domain']}"
         session = http_session(directory / "ca.pem")
         added = session.post(
-            f"{info['endpoints']['base']}/lab/mailboxes", json={"email": address}, timeout=10
+            f"{info['endpoints']['base']}/lab/mailboxes",
+            json={"email": address},
+            headers={"Authorization": f"Bearer {info['admin_api']['token']}"},
+            timeout=10,
         )
         assert added.status_code == 201, added.text
         assert address not in stored_addresses(directory / "tenant.json")
