@@ -12,10 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from roomsops.lab import calendar_processing
 from roomsops.lab.context import LabContext
 from roomsops.lab.ews import outlook
+from roomsops.lab.ews.delivery import answer_due
+from roomsops.lab.ews.soap import format_datetime, utc_now
 from roomsops.lab.faults import FaultError
-from roomsops.lab.tenant import MailboxConflict
+from roomsops.lab.tenant import Mailbox, MailboxConflict, TenantState
 from roomsops.lab.token import DeviceFlows
 from roomsops.lab.web import LabHandler, Request, Response
 
@@ -154,6 +157,18 @@ class AdminApi(LabHandler):
                 re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar/(?P<item_id>.+)$"),
                 self._delete_calendar_item,
             ),
+            (
+                "GET",
+                re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar-processing$"),
+                self._calendar_processing,
+            ),
+            (
+                "PATCH",
+                re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar-processing$"),
+                self._change_calendar_processing,
+            ),
+            ("GET", re.compile(r"^/lab/room-answers$"), self._room_answers),
+            ("POST", re.compile(r"^/lab/room-answers/process$"), self._process_room_answers),
             ("GET", re.compile(r"^/lab/requests$"), self._requests),
             ("POST", re.compile(r"^/lab/requests/reset$"), self._reset_requests),
             ("GET", re.compile(r"^/lab/faults$"), self._faults),
@@ -260,6 +275,48 @@ class AdminApi(LabHandler):
             200,
         )
 
+    def _calendar_processing(self, request: Request, match: re.Match[str]) -> Response:
+        with self.ctx.tenant.read() as state:
+            mailbox = _mailbox_of(state, match["email"])
+            return Response.json(200, calendar_processing.as_json(mailbox))
+
+    def _change_calendar_processing(self, request: Request, match: re.Match[str]) -> Response:
+        body = _json_object(request)
+        changes = calendar_processing.from_json(body, lambda text: ApiError(400, "unknown_field", text))
+        with self.ctx.tenant.change() as state:
+            mailbox = _mailbox_of(state, match["email"])
+            try:
+                calendar_processing.apply(mailbox, changes)
+            except calendar_processing.SettingError as exc:
+                raise ApiError(400, "bad_field", str(exc)) from None
+            return Response.json(200, calendar_processing.as_json(mailbox))
+
+    def _room_answers(self, request: Request, match: re.Match[str]) -> Response:
+        with self.ctx.tenant.read() as state:
+            addresses = {m.id: m.primary_smtp for m in state.mailboxes}
+            pending = []
+            for p in state.pending_answers:
+                store = state.calendars.get(p.organizer_id)
+                item = store.by_uid(p.uid) if store else None
+                pending.append(
+                    {
+                        "room": addresses.get(p.room_id),
+                        "organizer": addresses.get(p.organizer_id),
+                        "uid": p.uid,
+                        "subject": item.subject if item else None,
+                        "sent": p.sent,
+                        "due": p.due,
+                    }
+                )
+            answered = [asdict(a) for a in state.room_answers]
+        return Response.json(200, {"pending": pending, "answered": answered})
+
+    def _process_room_answers(self, request: Request, match: re.Match[str]) -> Response:
+        parse_body(request, [])
+        with self.ctx.tenant.change() as state:
+            answers = answer_due(state, format_datetime(utc_now()), all_pending=True)
+        return Response.json(200, {"answered": [asdict(a) for a in answers]})
+
     def _requests(self, request: Request, match: re.Match[str]) -> Response:
         return Response.json(200, self.ctx.counter.snapshot())
 
@@ -346,6 +403,7 @@ class AdminApi(LabHandler):
                 Field("device_code_interval", int),
                 Field("device_code_approval", str),
                 Field("save_interval", (int, float)),
+                Field("room_answer_delay", (int, float)),
             ],
         )
         options = self.ctx.options
@@ -367,6 +425,14 @@ class AdminApi(LabHandler):
                 raise ApiError(400, "bad_field", "device_code_approval must be 'auto' or 'manual'")
             with self.ctx.tenant.change() as state:
                 state.flags.device_code_approval = approval
+        if body["room_answer_delay"] is not None:
+            if body["room_answer_delay"] < 0:
+                raise ApiError(400, "bad_field", "room_answer_delay must not be negative")
+            options.room_answer_delay = float(body["room_answer_delay"])
+            with self.ctx.tenant.change() as state:
+                state.flags.room_answer_delay = options.room_answer_delay
+                if options.room_answer_delay == 0:
+                    answer_due(state, format_datetime(utc_now()), all_pending=True)
         if body["save_interval"] is not None:
             if body["save_interval"] < 0:
                 raise ApiError(400, "bad_field", "save_interval must not be negative")
@@ -379,6 +445,7 @@ class AdminApi(LabHandler):
     def _current_settings(self) -> dict[str, Any]:
         with self.ctx.tenant.read() as state:
             approval = state.flags.device_code_approval
+            room_answer_delay = state.flags.room_answer_delay
         options = self.ctx.options
         return {
             "latency_ms": options.latency_ms,
@@ -387,7 +454,15 @@ class AdminApi(LabHandler):
             "device_code_approval": approval,
             "expired_tls": options.expired_tls,
             "save_interval": options.save_interval,
+            "room_answer_delay": room_answer_delay,
         }
+
+
+def _mailbox_of(state: TenantState, address: str) -> Mailbox:
+    mailbox = state.find_mailbox(address)
+    if mailbox is None:
+        raise ApiError(404, "mailbox_not_found", f"no mailbox has the address {address}")
+    return mailbox
 
 
 def _json_object(request: Request) -> dict[str, Any]:

@@ -21,6 +21,7 @@ class LabOptions:
     device_code_interval: int = 5  # the `interval` the device authorization answers with
     expired_tls: bool = False
     save_interval: float = 0.0  # tenant.json: 0 = written on every change; > 0 = at most once per interval
+    room_answer_delay: float = 5.0  # seconds before a room's resource booking attendant answers (0: at once)
 
 
 @dataclass
