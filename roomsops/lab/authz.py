@@ -442,9 +442,9 @@ RESTRICT_ACCESS = "RestrictAccess"
 DENY_ACCESS = "DenyAccess"
 ACCESS_RIGHTS = (RESTRICT_ACCESS, DENY_ACCESS)
 
-# Unverified choices (FIDELITY.md, "Authorization: unverified choices"), kept here so they are easy to change:
-#: Members of a group nested in a policy's scope group count as outside the scope.
-EXPAND_NESTED_GROUPS = False
+#: Members of a group nested in a policy's scope group are in the scope: -PolicyScopeGroupID names "users or
+#: groups, including nested groups" (New-ApplicationAccessPolicy.md). RBAC's MemberOfGroup stays direct-only.
+EXPAND_NESTED_GROUPS = True
 
 
 @dataclass(frozen=True)

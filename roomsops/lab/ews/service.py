@@ -83,6 +83,19 @@ class EwsService(LabHandler):
     def fault_response(self, kind: str, back_off_ms: int, request: Request) -> Response | None:
         if kind == "server_busy":
             response = _fault(SoapFault.server_busy(back_off_ms))
+        elif kind == "server_busy_200":
+            # The other shape Exchange throttles with: HTTP 200, the operation's answer with one error message
+            # ErrorServerBusy carrying BackOffMilliseconds in MessageXml (ews-throttling-in-exchange).
+            operation = peek_operation(request.body)
+            busy = EwsError(
+                "ErrorServerBusy", values={"BackOffMilliseconds": str(back_off_ms)} if back_off_ms else {}
+            )
+            message = failure(operation, busy, *_error_tail(operation))
+            response = Response(
+                200, response_document(operation, [message]), [("Content-Type", XML), _request_id()]
+            )
+        elif kind == "exceeded_connection_count":
+            response = _fault(SoapFault("ErrorExceededConnectionCount"))
         elif kind == "http_401":
             response = unauthorized(self._authorize_uri(), "expired")
         elif kind == "http_500":

@@ -83,6 +83,7 @@ class CalendarItem:
     categories: list[str] = field(default_factory=list)
     reminder_is_set: bool = True
     reminder_minutes: int = 15
+    reminder_due_by: str | None = None  # as the client set it; None: the start
     is_all_day: bool = False
     free_busy: str = "Busy"  # LegacyFreeBusyType
     location: str | None = None
