@@ -147,6 +147,14 @@ class AdminApi(LabHandler):
             ("GET", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar$"), self._calendar),
             ("POST", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar$"), self._create_calendar_item),
             # EWS item ids are base64 and may hold "/": the id is the rest of the path.
+            # Before the PATCH/DELETE routes: "<id>/move" would otherwise read as an id with a slash.
+            (
+                "POST",
+                re.compile(
+                    r"^/lab/mailboxes/(?P<email>[^/]+)/calendar/(?P<item_id>.+)/(?P<verb>move|restore)$"
+                ),
+                self._move_calendar_item,
+            ),
             (
                 "PATCH",
                 re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar/(?P<item_id>.+)$"),
@@ -265,6 +273,16 @@ class AdminApi(LabHandler):
         body = _json_object(request)
         return _calendar_edit(
             lambda: outlook.update(self.ctx.tenant, match["email"], match["item_id"], body), 200
+        )
+
+    def _move_calendar_item(self, request: Request, match: re.Match[str]) -> Response:
+        if match["verb"] == "restore":
+            parse_body(request, [])
+            folder = "calendar"
+        else:
+            folder = parse_body(request, [Field("folder", str, required=True)])["folder"]
+        return _calendar_edit(
+            lambda: outlook.move(self.ctx.tenant, match["email"], match["item_id"], folder), 200
         )
 
     def _delete_calendar_item(self, request: Request, match: re.Match[str]) -> Response:

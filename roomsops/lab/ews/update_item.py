@@ -80,7 +80,12 @@ def _apply_change(call: Call, change: Element, resolution: str, sending: str | N
     store.items[store.items.index(item)] = updated
     store.touch(updated, call.now)
     answered = (updated.id, updated.change_key)
-    if sending not in (None, "SendToNone") and updated.is_organizer and updated.attendees():
+    # The last attendee removed is sent too: send() then cancels the copies of those no longer invited.
+    if (
+        sending not in (None, "SendToNone")
+        and updated.is_organizer
+        and (updated.attendees() or item.attendees())
+    ):
         updated.sequence += 1
         send(call.state, call.mailbox, updated, call.now)
     # The answer carries the ChangeKey of the update itself; responses recorded afterwards make it stale.
