@@ -17,8 +17,8 @@ from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 
 from .conftest import LabHelper
 from .test_lab_ews import (
-    H,
     EwsHelper,
+    H,
     by_subject,
     exchangelib_against,
     meeting,
