@@ -55,6 +55,9 @@ class AdminClient:
         self.session = requests.Session()
         self.session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
         self.session.verify = str(ca)
+        # The admin API's token lies in lab.json beside the lab's CA (DIR/ca.pem, DIR/lab.json).
+        info = json.loads((Path(ca).parent / "lab.json").read_text(encoding="utf-8"))
+        self.session.headers["Authorization"] = f"Bearer {info['admin_api']['token']}"
 
     def admin(self, method: str, path: str, json: Any = None, **kwargs: Any) -> Any:
         url = f"{self.base_url}{path}" if path.startswith("/") else f"{self.base_url}/lab/{path}"

@@ -1,5 +1,5 @@
 """`python -m roomsops.lab --dir DIR [--port N] [--latency-ms N] [--policy-delay S] [--save-interval S]
-[--tls-expired]`."""
+[--room-answer-delay S] [--tls-expired]`."""
 
 from __future__ import annotations
 
@@ -25,11 +25,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0.0,
         help="write tenant.json at most once per S seconds and on exit (default 0: on every change)",
     )
+    parser.add_argument(
+        "--room-answer-delay",
+        type=float,
+        default=5.0,
+        help="seconds before a room answers a meeting request (default 5; 0: at once)",
+    )
     parser.add_argument("--tls-expired", action="store_true", help="serve an expired TLS certificate")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each request to stderr")
     args = parser.parse_args(argv)
     if args.save_interval < 0:
         parser.error("--save-interval must not be negative")
+    if args.room_answer_delay < 0:
+        parser.error("--room-answer-delay must not be negative")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         stream=sys.stderr,
@@ -43,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             policy_delay=args.policy_delay,
             expired_tls=args.tls_expired,
             save_interval=args.save_interval,
+            room_answer_delay=args.room_answer_delay,
         )
     except LabError as exc:
         print(f"Error: {exc}", file=sys.stderr)

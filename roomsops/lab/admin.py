@@ -5,16 +5,20 @@ Not an emulated service: tests and demos arrange and inspect the tenant with it;
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from roomsops.lab import calendar_processing
 from roomsops.lab.context import LabContext
 from roomsops.lab.ews import outlook
+from roomsops.lab.ews.delivery import answer_due
+from roomsops.lab.ews.soap import format_datetime, utc_now
 from roomsops.lab.faults import FaultError
-from roomsops.lab.tenant import MailboxConflict
+from roomsops.lab.tenant import Mailbox, MailboxConflict, TenantState
 from roomsops.lab.token import DeviceFlows
 from roomsops.lab.web import LabHandler, Request, Response
 
@@ -79,6 +83,53 @@ def _kind_names(kinds: tuple[type, ...]) -> str:
 
 Endpoint = Callable[[Request, re.Match[str]], Response]
 
+#: Paths answered without the admin token: readiness probes only (they learn nothing but "up").
+OPEN_PATHS = frozenset({"/lab/health"})
+TOKEN_HEADER = "X-Lab-Token"
+
+
+def presented_token(request: Request) -> str | None:
+    """The admin token a request carries: `Authorization: Bearer <token>` or `X-Lab-Token: <token>`."""
+    direct = request.header(TOKEN_HEADER)
+    if direct:
+        return direct.strip()
+    authorization = request.header("Authorization") or ""
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+class TokenGuard(LabHandler):
+    """The admin API's lock: every /lab/ path but /lab/health needs the lab's token, or 401 and nothing else.
+
+    The admin API hands out every secret of the lab (lab.json's content, app secrets, passwords) and changes
+    the tenant at will; 127.0.0.1 is shared by every local user, so being local proves nothing. The token is
+    random per run and lies in lab.json (0600), readable only by whoever started the lab."""
+
+    def __init__(self, ctx: LabContext, inner: LabHandler) -> None:
+        self.ctx = ctx
+        self.inner = inner
+
+    def classify(self, request: Request) -> tuple[str, str]:
+        return self.inner.classify(request)
+
+    def handle(self, request: Request) -> Response:
+        if request.path in OPEN_PATHS or self._authorized(request):
+            return self.inner.handle(request)
+        return _error(
+            401,
+            "unauthorized",
+            "the lab's admin API needs its token: send `Authorization: Bearer <token>` (or X-Lab-Token) "
+            "with admin_api.token from DIR/lab.json",
+            [("WWW-Authenticate", 'Bearer realm="roomsops-lab"')],
+        )
+
+    def _authorized(self, request: Request) -> bool:
+        expected = self.ctx.admin_token
+        presented = presented_token(request)
+        if not expected or presented is None:
+            return False
+        return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
+
 
 class AdminApi(LabHandler):
     """/lab/... ; mounted uninstrumented (no latency, counts or faults apply to it)."""
@@ -96,6 +147,14 @@ class AdminApi(LabHandler):
             ("GET", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar$"), self._calendar),
             ("POST", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar$"), self._create_calendar_item),
             # EWS item ids are base64 and may hold "/": the id is the rest of the path.
+            # Before the PATCH/DELETE routes: "<id>/move" would otherwise read as an id with a slash.
+            (
+                "POST",
+                re.compile(
+                    r"^/lab/mailboxes/(?P<email>[^/]+)/calendar/(?P<item_id>.+)/(?P<verb>move|restore)$"
+                ),
+                self._move_calendar_item,
+            ),
             (
                 "PATCH",
                 re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar/(?P<item_id>.+)$"),
@@ -106,6 +165,18 @@ class AdminApi(LabHandler):
                 re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar/(?P<item_id>.+)$"),
                 self._delete_calendar_item,
             ),
+            (
+                "GET",
+                re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar-processing$"),
+                self._calendar_processing,
+            ),
+            (
+                "PATCH",
+                re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar-processing$"),
+                self._change_calendar_processing,
+            ),
+            ("GET", re.compile(r"^/lab/room-answers$"), self._room_answers),
+            ("POST", re.compile(r"^/lab/room-answers/process$"), self._process_room_answers),
             ("GET", re.compile(r"^/lab/requests$"), self._requests),
             ("POST", re.compile(r"^/lab/requests/reset$"), self._reset_requests),
             ("GET", re.compile(r"^/lab/faults$"), self._faults),
@@ -204,6 +275,16 @@ class AdminApi(LabHandler):
             lambda: outlook.update(self.ctx.tenant, match["email"], match["item_id"], body), 200
         )
 
+    def _move_calendar_item(self, request: Request, match: re.Match[str]) -> Response:
+        if match["verb"] == "restore":
+            parse_body(request, [])
+            folder = "calendar"
+        else:
+            folder = parse_body(request, [Field("folder", str, required=True)])["folder"]
+        return _calendar_edit(
+            lambda: outlook.move(self.ctx.tenant, match["email"], match["item_id"], folder), 200
+        )
+
     def _delete_calendar_item(self, request: Request, match: re.Match[str]) -> Response:
         mode = request.query.get("mode", ["MoveToDeletedItems"])[0]
         cancellations = request.query.get("cancel", ["true"])[0].lower() != "false"
@@ -211,6 +292,48 @@ class AdminApi(LabHandler):
             lambda: outlook.delete(self.ctx.tenant, match["email"], match["item_id"], mode, cancellations),
             200,
         )
+
+    def _calendar_processing(self, request: Request, match: re.Match[str]) -> Response:
+        with self.ctx.tenant.read() as state:
+            mailbox = _mailbox_of(state, match["email"])
+            return Response.json(200, calendar_processing.as_json(mailbox))
+
+    def _change_calendar_processing(self, request: Request, match: re.Match[str]) -> Response:
+        body = _json_object(request)
+        changes = calendar_processing.from_json(body, lambda text: ApiError(400, "unknown_field", text))
+        with self.ctx.tenant.change() as state:
+            mailbox = _mailbox_of(state, match["email"])
+            try:
+                calendar_processing.apply(mailbox, changes)
+            except calendar_processing.SettingError as exc:
+                raise ApiError(400, "bad_field", str(exc)) from None
+            return Response.json(200, calendar_processing.as_json(mailbox))
+
+    def _room_answers(self, request: Request, match: re.Match[str]) -> Response:
+        with self.ctx.tenant.read() as state:
+            addresses = {m.id: m.primary_smtp for m in state.mailboxes}
+            pending = []
+            for p in state.pending_answers:
+                store = state.calendars.get(p.organizer_id)
+                item = store.by_uid(p.uid) if store else None
+                pending.append(
+                    {
+                        "room": addresses.get(p.room_id),
+                        "organizer": addresses.get(p.organizer_id),
+                        "uid": p.uid,
+                        "subject": item.subject if item else None,
+                        "sent": p.sent,
+                        "due": p.due,
+                    }
+                )
+            answered = [asdict(a) for a in state.room_answers]
+        return Response.json(200, {"pending": pending, "answered": answered})
+
+    def _process_room_answers(self, request: Request, match: re.Match[str]) -> Response:
+        parse_body(request, [])
+        with self.ctx.tenant.change() as state:
+            answers = answer_due(state, format_datetime(utc_now()), all_pending=True)
+        return Response.json(200, {"answered": [asdict(a) for a in answers]})
 
     def _requests(self, request: Request, match: re.Match[str]) -> Response:
         return Response.json(200, self.ctx.counter.snapshot())
@@ -298,6 +421,7 @@ class AdminApi(LabHandler):
                 Field("device_code_interval", int),
                 Field("device_code_approval", str),
                 Field("save_interval", (int, float)),
+                Field("room_answer_delay", (int, float)),
             ],
         )
         options = self.ctx.options
@@ -319,6 +443,14 @@ class AdminApi(LabHandler):
                 raise ApiError(400, "bad_field", "device_code_approval must be 'auto' or 'manual'")
             with self.ctx.tenant.change() as state:
                 state.flags.device_code_approval = approval
+        if body["room_answer_delay"] is not None:
+            if body["room_answer_delay"] < 0:
+                raise ApiError(400, "bad_field", "room_answer_delay must not be negative")
+            options.room_answer_delay = float(body["room_answer_delay"])
+            with self.ctx.tenant.change() as state:
+                state.flags.room_answer_delay = options.room_answer_delay
+                if options.room_answer_delay == 0:
+                    answer_due(state, format_datetime(utc_now()), all_pending=True)
         if body["save_interval"] is not None:
             if body["save_interval"] < 0:
                 raise ApiError(400, "bad_field", "save_interval must not be negative")
@@ -331,6 +463,7 @@ class AdminApi(LabHandler):
     def _current_settings(self) -> dict[str, Any]:
         with self.ctx.tenant.read() as state:
             approval = state.flags.device_code_approval
+            room_answer_delay = state.flags.room_answer_delay
         options = self.ctx.options
         return {
             "latency_ms": options.latency_ms,
@@ -339,7 +472,15 @@ class AdminApi(LabHandler):
             "device_code_approval": approval,
             "expired_tls": options.expired_tls,
             "save_interval": options.save_interval,
+            "room_answer_delay": room_answer_delay,
         }
+
+
+def _mailbox_of(state: TenantState, address: str) -> Mailbox:
+    mailbox = state.find_mailbox(address)
+    if mailbox is None:
+        raise ApiError(404, "mailbox_not_found", f"no mailbox has the address {address}")
+    return mailbox
 
 
 def _json_object(request: Request) -> dict[str, Any]:

@@ -260,9 +260,15 @@ FILTER_PROPERTIES = (
     "RecipientTypeDetails",
 )
 _COMPARISONS = ("-eq", "-ne", "-like", "-notlike")
+#: PowerShell's single quotes: ' and the typographic ‘ ’ ‚ ‛ are interchangeable; any of them opens or ends a
+#: single-quoted string, and two in a row (of any kinds) stand for the second (the tokenizer's IsSingleQuote).
+SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+_Q = f"[{SINGLE_QUOTES}]"
 _TOKEN = re.compile(
-    r"""\s*(?:(?P<paren>[()])|(?P<op>-[A-Za-z]+)|'(?P<sq>(?:[^']|'')*)'|"(?P<dq>(?:[^"]|"")*)"|(?P<word>[^\s()'"]+))"""
+    rf"""\s*(?:(?P<paren>[()])|(?P<op>-[A-Za-z]+)|{_Q}(?P<sq>(?:[^{SINGLE_QUOTES}]|{_Q}{_Q})*){_Q}"""
+    rf"""|"(?P<dq>(?:[^"]|"")*)"|(?P<word>[^\s()"{SINGLE_QUOTES}]+))"""
 )
+_ESCAPED_QUOTE = re.compile(rf"{_Q}({_Q})")
 
 
 class FilterError(ValueError):
@@ -328,7 +334,7 @@ def _tokenize(text: str) -> list[Token]:
         elif found.group("op"):
             tokens.append(("op", found.group("op").casefold()))
         elif found.group("sq") is not None:
-            tokens.append(("value", found.group("sq").replace("''", "'")))
+            tokens.append(("value", _ESCAPED_QUOTE.sub(r"\1", found.group("sq"))))
         elif found.group("dq") is not None:
             tokens.append(("value", found.group("dq").replace('""', '"')))
         else:
@@ -442,9 +448,9 @@ RESTRICT_ACCESS = "RestrictAccess"
 DENY_ACCESS = "DenyAccess"
 ACCESS_RIGHTS = (RESTRICT_ACCESS, DENY_ACCESS)
 
-# Unverified choices (FIDELITY.md, "Authorization: unverified choices"), kept here so they are easy to change:
-#: Members of a group nested in a policy's scope group count as outside the scope.
-EXPAND_NESTED_GROUPS = False
+#: Members of a group nested in a policy's scope group are in the scope: -PolicyScopeGroupID names "users or
+#: groups, including nested groups" (New-ApplicationAccessPolicy.md). RBAC's MemberOfGroup stays direct-only.
+EXPAND_NESTED_GROUPS = True
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ class LabOptions:
     device_code_interval: int = 5  # the `interval` the device authorization answers with
     expired_tls: bool = False
     save_interval: float = 0.0  # tenant.json: 0 = written on every change; > 0 = at most once per interval
+    room_answer_delay: float = 5.0  # seconds before a room's resource booking attendant answers (0: at once)
 
 
 @dataclass
@@ -32,6 +33,8 @@ class LabContext:
     faults: FaultBook
     options: LabOptions
     port: int
+    # The admin API's bearer token: random per run, written to lab.json (0600) for the user who started the lab.
+    admin_token: str = ""
 
     @property
     def base_url(self) -> str:

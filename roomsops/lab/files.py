@@ -126,6 +126,8 @@ def lab_info(ctx: LabContext, state: TenantState) -> dict[str, Any]:
             "wsman": f"{base}/wsman",
             "admin": f"{base}/lab",
         },
+        # Every /lab/ call but /lab/health needs this token (`Authorization: Bearer <token>` or X-Lab-Token).
+        "admin_api": {"url": f"{base}/lab", "token": ctx.admin_token, "header": "Authorization"},
         "files": {
             "ca": str(ctx.pki.ca_file),
             "settings": str(ctx.dir / SETTINGS_FILE),

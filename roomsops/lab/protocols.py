@@ -5,7 +5,7 @@ A new protocol adds one Route here; the server gives it latency, request counts 
 
 from __future__ import annotations
 
-from roomsops.lab.admin import AdminApi
+from roomsops.lab.admin import AdminApi, TokenGuard
 from roomsops.lab.context import LabContext
 from roomsops.lab.ews.service import EwsService
 from roomsops.lab.token import TOKEN_PATH, TokenService
@@ -19,8 +19,9 @@ def build_routes(ctx: LabContext) -> list[Route]:
     token = TokenService(ctx)
     winrm = WinRMService(ctx)
     return [
-        Route.pattern(ADMIN_PATH, HostAdmin(ctx, winrm.shells), instrumented=False),  # before the other /lab/
-        Route.prefix("/lab/", AdminApi(ctx, token.device_flows), instrumented=False),
+        # Both admin handlers behind the token check (only /lab/health stays open); HostAdmin before the other /lab/.
+        Route.pattern(ADMIN_PATH, TokenGuard(ctx, HostAdmin(ctx, winrm.shells)), instrumented=False),
+        Route.prefix("/lab/", TokenGuard(ctx, AdminApi(ctx, token.device_flows)), instrumented=False),
         Route.pattern(TOKEN_PATH, token),
         Route.pattern(WSMAN_PATH, winrm),
         Route.prefix("/EWS/", EwsService(ctx)),

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import http.client
 import logging
+import secrets
 import signal
 import ssl
 import threading
@@ -16,6 +17,8 @@ from types import FrameType, TracebackType
 from typing import IO, Any
 
 from roomsops.lab.context import LabContext, LabOptions
+from roomsops.lab.ews.delivery import answer_due, next_due
+from roomsops.lab.ews.soap import format_datetime, utc_now
 from roomsops.lab.faults import FaultBook, RequestCounter
 from roomsops.lab.files import SETTINGS_FILE, write_lab_files
 from roomsops.lab.pki import ensure_pki
@@ -52,9 +55,14 @@ class Lab:
         expired_tls: bool = False,
         device_code_interval: int = 5,
         save_interval: float = 0.0,
+        room_answer_delay: float = 5.0,
     ) -> None:
         """`save_interval`: 0 writes tenant.json on every change; > 0 writes it at most once per that many
-        seconds (a background thread) and when the lab stops, for tenants too big to write on every change."""
+        seconds (a background thread) and when the lab stops, for tenants too big to write on every change.
+        `room_answer_delay`: seconds before a room's resource booking attendant answers a meeting request, as
+        Exchange answers asynchronously (0: inside the sending request; POST /lab/room-answers/process: now)."""
+        if room_answer_delay < 0:
+            raise ValueError("room_answer_delay must not be negative")
         if save_interval < 0:
             raise ValueError("save_interval must not be negative")
         self.dir = Path(dir).expanduser().resolve()
@@ -65,10 +73,12 @@ class Lab:
             device_code_interval=device_code_interval,
             expired_tls=expired_tls,
             save_interval=save_interval,
+            room_answer_delay=room_answer_delay,
         )
         self._server: LabHTTPServer | None = None
         self._context: LabContext | None = None
         self._autosave: Autosave | None = None
+        self._attendant: Attendant | None = None
         self._lock_file: IO[bytes] | None = None
         self.info: dict[str, Any] = {}
 
@@ -99,7 +109,10 @@ class Lab:
             raise LabError(
                 f"{tenant_file} is not a lab tenant ({exc}); move it away to start afresh"
             ) from None
+        with tenant.change() as state:
+            state.flags.room_answer_delay = self.options.room_answer_delay
         self._autosave = Autosave(tenant)
+        self._attendant = Attendant(tenant)
         counter, faults = RequestCounter(), FaultBook()
         dispatcher = Dispatcher([], counter, faults, self.options)
         try:
@@ -111,12 +124,22 @@ class Lab:
                 raise LabError(f"port {self.requested_port} on 127.0.0.1 is already in use") from None
             raise
         self._server = server
-        context = LabContext(self.dir, tenant, pki, counter, faults, self.options, server.port)
+        context = LabContext(
+            self.dir,
+            tenant,
+            pki,
+            counter,
+            faults,
+            self.options,
+            server.port,
+            admin_token=secrets.token_urlsafe(32),
+        )
         dispatcher.routes = build_routes(context)
         self._context = context
         self.info = write_lab_files(context)
         server.start()
         self._autosave.start()
+        self._attendant.start()
         self._wait_ready()
 
     def stop(self) -> None:
@@ -124,6 +147,9 @@ class Lab:
         server, self._server = self._server, None
         if server is not None:
             server.stop()
+        attendant, self._attendant = self._attendant, None
+        if attendant is not None:
+            attendant.stop()
         autosave, self._autosave = self._autosave, None
         try:
             if autosave is not None:
@@ -162,6 +188,11 @@ class Lab:
     @property
     def base_url(self) -> str:
         return self.context.base_url
+
+    @property
+    def admin_token(self) -> str:
+        """The admin API's token (also in lab.json): send it as `Authorization: Bearer <token>`."""
+        return self.context.admin_token
 
     @property
     def server_address(self) -> tuple[str, int]:
@@ -248,6 +279,39 @@ class Autosave:
                 last = time.monotonic()
 
 
+class Attendant:
+    """The rooms' resource booking attendant: answers meeting requests once their room answer delay is over
+    (`roomsops.lab.ews.delivery.answer_due`), as Exchange does, seconds after the request was sent."""
+
+    POLL = 0.1
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lab-attendant", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.POLL):
+            now = format_datetime(utc_now())
+            with self.tenant.read() as state:
+                due = next_due(state)
+            if due is None or due > now:  # both `YYYY-MM-DDThh:mm:ssZ`: text order is time order
+                continue
+            try:
+                with self.tenant.change() as state:
+                    answer_due(state, now)
+            except Exception:  # one bad request must not stop every room from answering
+                log.exception("the resource booking attendant failed")
+
+
 def _print_ready(line: str) -> None:
     print(line, flush=True)  # flushed: a parent process waits for this line on a pipe
 
@@ -262,6 +326,7 @@ def run(
     *,
     stop: threading.Event | None = None,
     save_interval: float = 0.0,
+    room_answer_delay: float = 5.0,
 ) -> int:
     """Run the lab until SIGINT/SIGTERM (or `stop` is set); `ready` gets "lab ready: DIR/roomsops.toml".
     Stopping writes tenant changes not saved yet (`save_interval` > 0)."""
@@ -273,6 +338,7 @@ def run(
         policy_delay=policy_delay,
         expired_tls=expired_tls,
         save_interval=save_interval,
+        room_answer_delay=room_answer_delay,
     )
     with _stop_on_signals(stop_event), lab:
         ready(f"lab ready: {lab.settings_path}")

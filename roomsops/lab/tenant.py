@@ -25,7 +25,7 @@ from typing import Any, Literal, TypeVar, get_type_hints
 
 from cryptography import x509
 
-from roomsops.lab.ews.store import MailboxStore
+from roomsops.lab.ews.store import MailboxStore, PendingAnswer, RoomAnswer
 from roomsops.lab.pki import certificate_pem, sha1_thumbprint, sha256_thumbprint, write_private
 
 DOMAIN = "roomslab.onmicrosoft.com"
@@ -105,6 +105,35 @@ class ManagementHost:
 
 
 @dataclass
+class CalendarProcessing:
+    """Set-CalendarProcessing and Set-MailboxCalendarConfiguration (working hours) of a mailbox: Microsoft's
+    defaults for a new Exchange Online resource mailbox (Set-CalendarProcessing.md, each parameter's "This value
+    is the default"). AutomateProcessing and AllowConflicts live on the Mailbox itself (older tenant.json)."""
+
+    booking_window_in_days: int = 180
+    maximum_duration_in_minutes: int = 1440  # 0 = unlimited
+    allow_recurring_meetings: bool = True
+    conflict_percentage_allowed: int = 0
+    maximum_conflict_instances: int = 0
+    enforce_scheduling_horizon: bool = True
+    schedule_only_during_work_hours: bool = False
+    add_organizer_to_subject: bool = True
+    delete_subject: bool = True
+    delete_comments: bool = True
+    remove_private_property: bool = True
+    process_external_meeting_messages: bool = False
+    add_new_requests_tentatively: bool = True
+    remove_canceled_meetings: bool = False
+    # Set-MailboxCalendarConfiguration: WorkDays, WorkingHoursStartTime/EndTime, WorkingHoursTimeZone (defaults)
+    work_days: list[str] = field(
+        default_factory=lambda: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+    )
+    working_hours_start: str = "08:00:00"
+    working_hours_end: str = "17:00:00"
+    working_hours_time_zone: str = "Pacific Standard Time"
+
+
+@dataclass
 class Mailbox:
     id: str  # ExchangeGuid
     object_id: str  # ExternalDirectoryObjectId (the Entra user object)
@@ -117,6 +146,7 @@ class Mailbox:
     ews_enabled: bool | None = None  # Set-CASMailbox -EwsEnabled; None = not set
     automate_processing: str = "AutoUpdate"  # Set-CalendarProcessing; rooms: AutoAccept
     allow_conflicts: bool = False  # rooms decline a request when the slot is taken
+    calendar_processing: CalendarProcessing = field(default_factory=CalendarProcessing)
 
     def addresses(self) -> list[str]:
         return [self.primary_smtp, *self.aliases]
@@ -146,6 +176,9 @@ class LabFlags:
     """Switches of the lab itself that tests and demos flip through /lab/settings."""
 
     device_code_approval: Literal["auto", "manual"] = "auto"
+    # Seconds before a room's resource booking attendant answers a meeting request (`--room-answer-delay`);
+    # a run option like latency: `POST /lab/reset` keeps it.
+    room_answer_delay: float = 5.0
 
 
 @dataclass
@@ -166,6 +199,9 @@ class TenantState:
     calendars: dict[str, MailboxStore] = field(default_factory=dict)
     organization: OrganizationConfig = field(default_factory=OrganizationConfig)
     flags: LabFlags = field(default_factory=LabFlags)
+    # Meeting requests the rooms' resource booking attendant has not answered yet, and its answers (newest last).
+    pending_answers: list[PendingAnswer] = field(default_factory=list)
+    room_answers: list[RoomAnswer] = field(default_factory=list)
     next_rid: int = 1100
     schema: int = SCHEMA
 
@@ -285,6 +321,7 @@ class Tenant:
                 admin_user=state.admin_user,
                 management_host=state.management_host,
             )
+            fresh.flags.room_answer_delay = state.flags.room_answer_delay
             self._state = fresh
 
     def add_mailbox(

@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Fault kinds the server can inject (POST /lab/faults).
-FAULT_KINDS = ("server_busy", "http_503", "http_500", "http_401", "drop_before", "drop_after")
+FAULT_KINDS = (
+    "server_busy",
+    "server_busy_200",  # EWS: ErrorServerBusy as an error message inside an HTTP 200 answer
+    "exceeded_connection_count",  # EWS: ErrorExceededConnectionCount
+    "http_503",
+    "http_500",
+    "http_401",
+    "drop_before",
+    "drop_after",
+)
 
 
 @dataclass(frozen=True)

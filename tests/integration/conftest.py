@@ -75,7 +75,8 @@ class LabHelper:
     def admin(self, method: str, path: str, json: Any = None, **kwargs: Any) -> requests.Response:
         """Call the admin API: `path` is "/lab/..." or relative to it ("state", "faults")."""
         url = f"{self.base_url}{path}" if path.startswith("/") else f"{self.base_url}/lab/{path}"
-        return self.session.request(method, url, json=json, timeout=10, **kwargs)
+        headers = {"Authorization": f"Bearer {self.lab.admin_token}", **kwargs.pop("headers", {})}
+        return self.session.request(method, url, json=json, timeout=10, headers=headers, **kwargs)
 
     def reset(self) -> None:
         assert self.admin("POST", "reset").status_code == 200
@@ -102,10 +103,17 @@ class LabHelper:
         return dict(response.json())
 
 
+#: Rooms answer meeting requests only when a test asks (POST /lab/room-answers/process) or sets the delay to 0
+#: (tests about something else, saying so): an attendant answering after seconds would make tests depend on timing.
+ROOM_ANSWERS_ON_DEMAND = 24 * 3600.0
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHelper]:
     # A 1-second device code polling interval keeps device-flow tests short (real Entra says 5).
-    running = Lab(tmp_path_factory.mktemp("lab"), device_code_interval=1).start()
+    running = Lab(
+        tmp_path_factory.mktemp("lab"), device_code_interval=1, room_answer_delay=ROOM_ANSWERS_ON_DEMAND
+    ).start()
     try:
         yield LabHelper(running)
     finally:
@@ -118,4 +126,5 @@ def fresh_lab(lab: LabHelper) -> LabHelper:
     lab.reset()
     lab.clear_faults()
     lab.reset_requests()
+    lab.settings(room_answer_delay=ROOM_ANSWERS_ON_DEMAND)
     return lab

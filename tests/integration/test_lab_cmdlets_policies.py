@@ -99,7 +99,7 @@ def test_restrict_access_grants_members_only(fresh_lab: LabHelper, exo: Runspace
     assert access_results(exo, str(uuid.uuid4()), "MeganB") == ["Granted"]
 
 
-def test_deny_beats_restrict_restricts_unite_and_nested_groups_do_not_count(
+def test_deny_beats_restrict_restricts_unite_and_nested_groups_count(
     fresh_lab: LabHelper, exo: RunspacePool
 ) -> None:
     rooms = fresh_lab.app("rooms")["app_id"]
@@ -109,10 +109,18 @@ def test_deny_beats_restrict_restricts_unite_and_nested_groups_do_not_count(
     new_policy(exo, rooms, "SyncIsAllowed")
     new_policy(exo, rooms, "Blocked", "DenyAccess")
     assert access_results(exo, rooms, "DiegoS", "AdeleV", "AlexW") == ["Granted", "Denied", "Denied"]
-    new_policy(exo, rooms, "Outer")  # AlexW only through the nested group More
-    assert access_results(exo, rooms, "AlexW") == ["Denied"]
-    new_policy(exo, rooms, "More")
+    # AlexW only through the nested group More: "including nested groups" (New-ApplicationAccessPolicy.md).
+    new_policy(exo, rooms, "Outer")
     assert access_results(exo, rooms, "AlexW", "LeeG") == ["Granted", "Denied"]
+    run(exo, "New-DistributionGroup", Name="Deep", Type="Security", Members=["LeeG"])
+    run(
+        exo,
+        "Add-DistributionGroupMember",
+        Identity="More",
+        Member="Deep",
+        BypassSecurityGroupManagerCheck=True,
+    )
+    assert access_results(exo, rooms, "LeeG") == ["Granted"]  # two levels down
 
 
 @pytest.mark.parametrize("form", ["name", "alias", "smtp", "dn", "object_id", "guid"])

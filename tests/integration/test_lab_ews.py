@@ -61,8 +61,29 @@ from .test_lab_winrm import exchange, run
 pytestmark = pytest.mark.integration
 
 H = dt.timedelta(hours=1)
-# A fixed week far enough ahead that nothing else books it (the lab has no clock-dependent calendar rules).
-MONDAY = EWSDateTime(2031, 3, 3, 8, 0, tzinfo=UTC)
+
+
+def monday_ahead(days: int) -> EWSDateTime:
+    """08:00 UTC on the first Monday at least `days` ahead."""
+    day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days)
+    day += dt.timedelta(days=(7 - day.weekday()) % 7)
+    return EWSDateTime(day.year, day.month, day.day, 8, 0, tzinfo=UTC)
+
+
+def z(moment: dt.datetime) -> str:
+    """A UTC time as the lab stores it (`...Z`)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def at_plus_one(moment: dt.datetime) -> str:
+    """A UTC time written with the offset +01:00 (as an Outlook in Zürich would send it in winter)."""
+    plain = dt.datetime.fromisoformat(z(moment).replace("Z", "+00:00"))
+    return plain.astimezone(dt.timezone(dt.timedelta(hours=1))).isoformat()
+
+
+# A Monday four weeks ahead or more: inside a room's booking window (180 days, as in Exchange Online), and a week
+# nothing else books.
+MONDAY = monday_ahead(28)
 
 
 class SyncTag(ExtendedProperty):
@@ -202,7 +223,9 @@ def exchangelib_against(lab: LabHelper) -> Iterator[EwsHelper]:
 
 @pytest.fixture
 def ews(fresh_lab: LabHelper) -> Iterator[EwsHelper]:
-    """A fresh tenant and exchangelib set up to talk to the lab."""
+    """A fresh tenant and exchangelib set up to talk to the lab. Rooms answer at once: these tests are about EWS
+    operations and delivery, not the attendant's timing (test_lab_rooms.py has late answers)."""
+    fresh_lab.settings(room_answer_delay=0)
     with exchangelib_against(fresh_lab) as helper:
         yield helper
 
@@ -348,7 +371,7 @@ def test_an_update_keeps_the_item_id_changes_the_change_key_and_moves_the_room_b
     assert stored["id"] == item.id
     assert stored["change_key"] not in (first_key, "")
     room = [i for i in ews.calendar("room-bern") if i["organizer"] == ews.address("DiegoS")]
-    assert [(r["start"], r["my_response"]) for r in room] == [("2031-03-03T10:00:00Z", "Accept")]
+    assert [(r["start"], r["my_response"]) for r in room] == [(z(MONDAY + 2 * H), "Accept")]
 
     # Moved onto the blocker's slot: the room re-evaluates and declines, its booking of this meeting goes.
     item.start, item.end = MONDAY + 4 * H, MONDAY + 5 * H
@@ -415,8 +438,8 @@ def test_delete_with_and_without_cancellations(ews: EwsHelper) -> None:
 
     assert ews.calendar("DiegoS") == []
     room = {r["start"]: r for r in ews.calendar("room-bern")}
-    assert room["2031-03-03T08:00:00Z"]["is_cancelled"] is False  # SendToNone: the room never heard of it
-    assert room["2031-03-03T10:00:00Z"]["is_cancelled"] is True
+    assert room[z(MONDAY)]["is_cancelled"] is False  # SendToNone: the room never heard of it
+    assert room[z(MONDAY + 2 * H)]["is_cancelled"] is True
     with pytest.raises(ErrorItemNotFound):
         diego.calendar.get(id=kept.id)
 
@@ -495,8 +518,8 @@ def test_sync_folder_items_full_then_nothing_then_an_outlook_edit(ews: EwsHelper
         f"mailboxes/{ews.address('DiegoS')}/calendar/{stored['id']}",
         json={
             "subject": "Synced 1 (Outlook)",
-            "start": "2031-03-03T12:00:00Z",
-            "end": "2031-03-03T13:00:00Z",
+            "start": z(MONDAY + 4 * H),
+            "end": z(MONDAY + 5 * H),
         },
     )
     assert edited.status_code == 200, edited.text
@@ -756,8 +779,8 @@ def test_an_outlook_meeting_from_the_admin_api_books_the_room_and_syncs_as_a_cre
         f"mailboxes/{ews.address('MeganB')}/calendar",
         json={
             "subject": "Made in Outlook",
-            "start": "2031-03-04T09:00:00+01:00",
-            "end": "2031-03-04T10:00:00+01:00",
+            "start": at_plus_one(MONDAY + 24 * H),
+            "end": at_plus_one(MONDAY + 25 * H),
             "location": "Bern",
             "resources": [ews.address("room-bern")],
             "attendees": [ews.address("lee@example.org")],
@@ -768,7 +791,7 @@ def test_an_outlook_meeting_from_the_admin_api_books_the_room_and_syncs_as_a_cre
     assert created.status_code == 201, created.text
     item = created.json()
     assert (item["start"], item["organizer"], item["reminder"]) == (
-        "2031-03-04T08:00:00Z",
+        z(MONDAY + 24 * H),
         ews.address("MeganB"),
         30,
     )

@@ -32,7 +32,15 @@ from roomsops.lab.ews import capture
 from roomsops.lab.ews.service import OPERATIONS
 
 from .conftest import LabHelper
-from .test_lab_ews import MONDAY, EwsHelper, H, exchangelib_against, meeting, room_attendee
+from .test_lab_ews import (
+    MONDAY,
+    EwsHelper,
+    H,
+    exchangelib_against,
+    get_folder_request,
+    meeting,
+    room_attendee,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -283,6 +291,41 @@ def test_every_answer_of_every_operation_validates(
     with pytest.raises(ErrorServerBusy):
         ews.account("AlexW").calendar  # noqa: B018
 
+    # Issue 18: all-day items, every free/busy value, a late room answer, moves and restores, throttling variants.
+    for offset, status in enumerate(("Free", "Tentative", "Busy", "OOF", "WorkingElsewhere", "NoData")):
+        meeting(diego, f"Status {status}", MONDAY + (offset + 10) * H, legacy_free_busy_status=status).save(
+            send_meeting_invitations=SEND_TO_NONE
+        )
+    all_day = meeting(diego, "All day", MONDAY + 30 * H, is_all_day=True)
+    all_day.save(send_meeting_invitations=SEND_TO_NONE)
+    booked = meeting(diego, "Late answer", MONDAY + 50 * H, resources=[room_attendee(ews, "room-zurich")])
+    booked.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    assert ews.lab.admin("POST", "room-answers/process").status_code == 200
+    list(calendar.view(MONDAY, MONDAY + 60 * H))
+    calendar.get(id=booked.id).move(diego.trash)
+    restored = next(i for i in diego.trash.all() if i.subject == "Late answer")
+    restored.move(calendar)
+    ews.post(
+        envelope(
+            ews.address("DiegoS"),
+            '<m:MoveItem><m:ToFolderId><t:DistinguishedFolderId Id="inbox"/></m:ToFolderId>'
+            f'<m:ItemIds><t:ItemId Id="{all_day.id}"/><t:ItemId Id="not-an-id"/></m:ItemIds></m:MoveItem>',
+        ),
+        token=token,
+    )
+    ews.post(
+        envelope(
+            ews.address("DiegoS"),
+            '<m:DeleteItem DeleteType="HardDelete" SendMeetingCancellations="SendToNone">'
+            f'<m:ItemIds><t:ItemId Id="{all_day.id}" ChangeKey="not base64!"/></m:ItemIds></m:DeleteItem>',
+        ),
+        token=token,
+    )
+    ews.lab.fault(protocol="ews", operation="GetFolder", kind="server_busy_200", back_off_ms=100)
+    ews.lab.fault(protocol="ews", operation="GetFolder", kind="exceeded_connection_count")
+    for _ in range(2):
+        ews.post(get_folder_request(ews.address("LeeG")), token=token)
+
     codes = assert_all_valid(ews_schema, answers)
     assert set(OPERATIONS) <= set(codes), f"operations never answered: {set(OPERATIONS) - set(codes)}"
     seen = {c for found in codes.values() for c in found}
@@ -305,6 +348,9 @@ def test_every_answer_of_every_operation_validates(
         "ErrorNonExistentMailbox",
         "ErrorImpersonateUserDenied",
         "ErrorServerBusy",
+        "ErrorMoveCopyFailed",
+        "ErrorInvalidChangeKey",
+        "ErrorExceededConnectionCount",
     }
     assert expected <= seen, f"answers never given: {expected - seen}"
 

@@ -112,6 +112,7 @@ def test_restart_on_the_same_dir_keeps_identities_credentials_and_files(tmp_path
         added = session.post(
             f"{first.base_url}/lab/mailboxes",
             json={"email": "KarinB@roomslab.onmicrosoft.com", "display_name": "Karin Blum"},
+            headers={"Authorization": f"Bearer {first.admin_token}"},
             timeout=10,
         )
         assert added.status_code == 201

@@ -6,7 +6,7 @@ own commands (Get-ChildItem, Start-Sleep, Import-Module, Connect-/Disconnect-Exc
 
 from __future__ import annotations
 
-from roomsops.lab.cmdlets import groups, host, organization, policies, rbac, recipients, session
+from roomsops.lab.cmdlets import calendar, groups, host, organization, policies, rbac, recipients, session
 from roomsops.lab.cmdlets.base import CmdletSpec
 
 CMDLETS: dict[str, CmdletSpec] = {
@@ -19,6 +19,7 @@ CMDLETS: dict[str, CmdletSpec] = {
         *policies.CMDLETS,
         *rbac.CMDLETS,
         *organization.CMDLETS,
+        *calendar.CMDLETS,
     )
 }
 

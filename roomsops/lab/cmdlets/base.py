@@ -25,7 +25,10 @@ EXO_SERVER = "LABPR01MB0001"
 EXO_DOMAIN_CONTROLLER = "LABPR01A001DC01.LABPR01A001.PROD.OUTLOOK.COM"
 DN_SUFFIX = "OU=Microsoft Exchange Hosted Organizations,DC=LABPR01A001,DC=PROD,DC=OUTLOOK,DC=COM"
 #: Error codes that prefix Exchange Online module messages ("Ex6F9304|<type>|<text>"); seen for this type.
-EXO_ERROR_CODES = {"Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException": "Ex6F9304"}
+EXO_ERROR_CODES = {
+    "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException": "Ex6F9304",
+    "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAmbiguousException": "Ex9E65A2",
+}
 
 
 # --- errors ------------------------------------------------------------------------------------------------------
@@ -67,11 +70,17 @@ class StopRequested(CmdletError):
     """-ErrorAction Stop made a non-terminating error terminating: it ends the whole invocation."""
 
 
-def exchange_error(cmdlet: str, exception_type: str, text: str, *, target: str = "") -> CmdletError:
+def exchange_error(
+    cmdlet: str, exception_type: str, text: str, *, target: str = "", code: str | None = None
+) -> CmdletError:
     """An error of an Exchange Online cmdlet as module V3 writes it (non-terminating unless -ErrorAction Stop):
     message `<code>|<exception type>|<text>`, CategoryInfo `NotSpecified: [<cmdlet>], <short type>`,
     FullyQualifiedErrorId `[Server=..,RequestId=..,TimeStamp=..],Write-ErrorMessage`."""
-    code = EXO_ERROR_CODES.get(exception_type) or f"Ex{zlib.crc32(exception_type.encode()) & 0xFFFFFF:06X}"
+    code = (
+        code
+        or EXO_ERROR_CODES.get(exception_type)
+        or f"Ex{zlib.crc32(exception_type.encode()) & 0xFFFFFF:06X}"
+    )
     stamp = dt.datetime.now(dt.UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
     return CmdletError(
         f"{code}|{exception_type}|{text}",

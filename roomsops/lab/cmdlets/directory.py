@@ -182,11 +182,25 @@ def resolve(
 
 
 def ambiguous_error(cmdlet: str, identity: str) -> CmdletError:
+    """An -Identity that names several objects (observed from Exchange Online, module V3: CyberDrain/CIPP#244,
+    KelvinTegelaar/CIPP-API#1568)."""
     return exchange_error(
         cmdlet,
         "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAmbiguousException",
-        f"The operation couldn't be performed because '{identity}' matches multiple entries.",
+        f"The operation couldn't be performed because object: '{identity}' matches multiple entries.",
         target=identity,
+    )
+
+
+def ambiguous_recipient_error(cmdlet: str, identity: str) -> CmdletError:
+    """A recipient *parameter* (-Member, -PolicyScopeGroupId) that names several recipients (observed:
+    timmcmic/DLConversionV2#170)."""
+    return exchange_error(
+        cmdlet,
+        "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAmbiguousException",
+        f'There are multiple recipients matching the identity "{identity}". Please specify a unique value.',
+        target=identity,
+        code="Ex8155FB",
     )
 
 

@@ -29,7 +29,7 @@ from roomsops.lab.cmdlets.directory import (
     SECURITY_GROUP,
     AmbiguousIdentity,
     Recipient,
-    ambiguous_error,
+    ambiguous_recipient_error,
     group_object,
     group_record,
     member_recipient,
@@ -59,9 +59,24 @@ def get_distribution_group(inv: Invocation) -> Iterable[Any]:
         return [group_object(g) for g in groups if details is None or kinds[g["type"] == SECURITY] in details]
 
 
+MAX_GROUP_NAME = 64
+
+
 def new_distribution_group(inv: Invocation) -> Iterable[Any]:
     params = inv.params
     name = str(params.get("Name")).strip()
+    if len(name) > MAX_GROUP_NAME:
+        # -Name: "The maximum length is 64 characters" (New-DistributionGroup.md); the text as other Exchange
+        # length checks word it (unverified for this cmdlet).
+        inv.fail(
+            exchange_error(
+                inv.spec.name,
+                "Microsoft.Exchange.Data.DataValidationException",
+                f"The length of the property is too long. The maximum length is {MAX_GROUP_NAME} and the length "
+                f"of the value provided is {len(name)}.",
+                target=name,
+            )
+        )
     alias = params.get("Alias") or _alias_from(name)
     group_type = params.get("Type") or DISTRIBUTION
     with inv.ctx.tenant.change() as state:
@@ -152,7 +167,7 @@ def _member(inv: Invocation, state: TenantState, identity: str, cmdlet: str) -> 
     try:
         found = resolve(state, identity)
     except AmbiguousIdentity:
-        inv.fail(ambiguous_error(cmdlet, identity))
+        inv.fail(ambiguous_recipient_error(cmdlet, identity))
     if found is None:
         inv.fail(recipient_not_found(cmdlet, identity))
     return found

@@ -29,7 +29,7 @@ from roomsops.lab.cmdlets.base import (
 from roomsops.lab.cmdlets.directory import (
     SECURITY_GROUP,
     AmbiguousIdentity,
-    ambiguous_error,
+    ambiguous_recipient_error,
     mailbox_by_id,
     resolve,
 )
@@ -180,7 +180,7 @@ def _scope(inv: Invocation, state: TenantState, identity: str) -> JsonObject:
     try:
         found = resolve(state, identity)
     except AmbiguousIdentity:
-        inv.fail(ambiguous_error("New-ApplicationAccessPolicy", identity))
+        inv.fail(ambiguous_recipient_error("New-ApplicationAccessPolicy", identity))
     if found is None:
         inv.fail(recipient_not_found("New-ApplicationAccessPolicy", identity))
     if found.details not in (SECURITY_GROUP, "UserMailbox"):

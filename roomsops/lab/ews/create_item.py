@@ -7,11 +7,25 @@ cancels every attendee copy and moves the organizer's item to Deleted Items, mar
 
 from __future__ import annotations
 
+import datetime as dt
+
 from roomsops.lab.ews.common import Call, Operation, find_item, items_container, required, resolve_folder
 from roomsops.lab.ews.delivery import cancel, organizer_of, resolve_recipients, send
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import apply_properties
-from roomsops.lab.ews.soap import M_NS, T_NS, Element, child, failure, local_name, parse_datetime, success, t
+from roomsops.lab.ews.recurrence import zone
+from roomsops.lab.ews.soap import (
+    M_NS,
+    T_NS,
+    Element,
+    child,
+    failure,
+    format_datetime,
+    local_name,
+    parse_datetime,
+    success,
+    t,
+)
 from roomsops.lab.ews.store import CALENDAR, DELETED_ITEMS, CalendarItem, new_item_id, new_uid
 
 SEND_INVITATIONS = ("SendToNone", "SendOnlyToAll", "SendToAllAndSaveCopy")
@@ -36,9 +50,29 @@ def new_calendar_item(call: Call, source: Element, folder: str) -> CalendarItem:
     )
     apply_properties(item, source)
     check_times(item)
+    normalise_all_day(item, call.request.time_zone)
     item.is_meeting = bool(item.attendees())
     resolve_recipients(call.state, item)
     return item
+
+
+def normalise_all_day(item: CalendarItem, context_zone: str | None) -> None:
+    """An all-day item runs from local midnight to local midnight in the organizer's time zone (StartTimeZone,
+    else the request's TimeZoneContext, else UTC): Exchange moves clock times there; an end that is not midnight
+    ends at the next one, and at least one day passes."""
+    if not item.is_all_day:
+        return
+    tz = zone(item.start_time_zone or context_zone)
+    start = parse_datetime(item.start, "Start").astimezone(tz)
+    end = parse_datetime(item.end, "End").astimezone(tz)
+    first = start.date()
+    last = (
+        end.date() if end.time() == dt.time(0) and end.date() > first else end.date() + dt.timedelta(days=1)
+    )
+    item.start = format_datetime(dt.datetime.combine(first, dt.time(0), tzinfo=tz))
+    item.end = format_datetime(
+        dt.datetime.combine(max(last, first + dt.timedelta(days=1)), dt.time(0), tzinfo=tz)
+    )
 
 
 def check_times(item: CalendarItem) -> None:

@@ -10,7 +10,7 @@ from roomsops.lab.ews.common import Call, Operation, find_item, item_ids
 from roomsops.lab.ews.delivery import cancel
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.soap import Element, failure, success
-from roomsops.lab.ews.store import DELETED_ITEMS, CalendarItem
+from roomsops.lab.ews.store import DELETED_ITEMS, CalendarItem, is_change_key
 
 DELETE_TYPES = ("HardDelete", "SoftDelete", "MoveToDeletedItems")
 SEND_CANCELLATIONS = ("SendToNone", "SendOnlyToAll", "SendToAllAndSaveCopy")
@@ -28,6 +28,11 @@ def delete_item(call: Call) -> list[Element]:
     for element in item_ids(call):
         try:
             item = find_item(call, element)
+            change_key = element.get("ChangeKey")
+            if change_key is not None and not is_change_key(change_key):
+                # A ChangeKey that is not one is refused, a stale one is not checked (deleteitem-operation.md
+                # lists ChangeKey as optional; responsecode.md: ErrorInvalidChangeKey).
+                raise EwsError("ErrorInvalidChangeKey")
             if cancellations is None:
                 raise EwsError("ErrorSendMeetingCancellationsRequired")
             delete(call, item, delete_type, cancellations)

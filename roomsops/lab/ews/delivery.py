@@ -1,33 +1,48 @@
 """Meeting delivery inside the tenant: attendee copies, the resource booking attendant, cancellations.
 
-What Exchange does asynchronously (transport, Calendar Attendant, resource booking attendant) the lab does at once,
-inside the request that sent the meeting, but as a *separate* change of the organizer's item: the ChangeKey that
-CreateItem/UpdateItem answers with is already stale when a room's response has been recorded, as it soon is in
-Exchange Online (Set-CalendarProcessing.md; details in FIDELITY.md):
+Transport and the Calendar Attendant deliver at once, inside the request that sent the meeting; the resource
+booking attendant of a room answers later (Exchange processes the request asynchronously): the request waits in
+`TenantState.pending_answers` for the lab's room answer delay (`--room-answer-delay`, POST /lab/settings; 0 answers
+inside the sending request) or for `POST /lab/room-answers/process`. Its answer changes the organizer's item (the
+room's ResponseType, a new ChangeKey), as a response arriving does (Set-CalendarProcessing.md; FIDELITY.md):
 
 - a user's mailbox (Calendar Attendant, AddNewRequestsTentatively $true) gets a copy: IsMeeting, MyResponseType
   NoResponseReceived, LegacyFreeBusyStatus Tentative; the organizer's item keeps the attendee's ResponseType
   Unknown (nobody answers for a person);
-- a room with AutomateProcessing AutoAccept accepts when free ("free = accept; busy = decline"): its copy is
-  Accept and Busy, with the organizer's name as subject (AddOrganizerToSubject, DeleteSubject), no body
-  (DeleteComments) and no private flag (RemovePrivateProperty); when the slot is taken (AllowConflicts $false)
-  it declines and keeps no copy; the organizer's item records Accept/Decline and the response time;
-- AutomateProcessing None processes nothing (the request would wait in the inbox);
-- a cancellation marks every copy cancelled and free ("Canceled: " subject); rooms keep the cancelled item
-  (RemoveCanceledMeetings $false), which no longer blocks the slot;
-- an update re-delivers: copies follow the organizer's item, a room re-evaluates the new slot, attendees no
-  longer invited get a cancellation.
+- a room with AutomateProcessing AutoAccept applies its calendar processing (`decide()`): booking window,
+  maximum duration, recurring meetings, working hours, conflicts (AllowConflicts, ConflictPercentageAllowed,
+  MaximumConflictInstances), external organizers; accepted, its copy is Accept and Busy, subject and body as
+  AddOrganizerToSubject/DeleteSubject/DeleteComments say, private flag cleared by RemovePrivateProperty; declined,
+  it keeps no copy; every answer is logged with its reason (`TenantState.room_answers`);
+- AutomateProcessing AutoUpdate (Calendar Attendant only) gives a room a tentative copy and no answer; None
+  processes nothing (the request would wait in the inbox);
+- a cancellation marks every copy cancelled and free ("Canceled: " subject); rooms keep the cancelled item unless
+  RemoveCanceledMeetings, and it no longer blocks the slot; a pending request of a cancelled meeting is dropped;
+- an update re-delivers: copies follow the organizer's item, a room answers the new request, attendees no longer
+  invited get a cancellation.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import secrets
 
 from roomsops.lab.ews.common import store_of
-from roomsops.lab.ews.soap import parse_datetime
-from roomsops.lab.ews.store import CALENDAR, Attendee, CalendarItem, MailboxStore, new_item_id
+from roomsops.lab.ews.recurrence import DAYS, Occurrence, expand, format_utc, parse_utc, zone
+from roomsops.lab.ews.store import (
+    CALENDAR,
+    Attendee,
+    CalendarItem,
+    MailboxStore,
+    PendingAnswer,
+    RoomAnswer,
+    new_item_id,
+)
 from roomsops.lab.tenant import Mailbox, TenantState
+
+#: How many room answers the log keeps (GET /lab/room-answers).
+ANSWER_LOG = 500
 
 CANCELED_PREFIX = "Canceled: "
 
@@ -50,42 +65,230 @@ def organizer_of(mailbox: Mailbox) -> Attendee:
 
 
 def send(state: TenantState, organizer: Mailbox, item: CalendarItem, now: str) -> None:
-    """Deliver the organizer's meeting to every invited mailbox of the tenant, then record the responses on the
-    organizer's item (a change of its own, like a response arriving later)."""
+    """Deliver the organizer's meeting to every invited mailbox of the tenant; rooms' attendants answer after
+    the room answer delay (at once with 0), each answer a change of the organizer's item of its own."""
     item.meeting_request_was_sent = True
-    changed = False
     invited: set[str] = set()
     for attendee in item.attendees():
         mailbox = state.find_mailbox(attendee.email)
         if mailbox is None or mailbox.id == organizer.id:
             continue
         invited.add(mailbox.id)
-        response = _deliver_to(state, mailbox, item, now)
-        if response is not None and response != attendee.response:
-            attendee.response = response
-            attendee.last_response_time = now
-            changed = True
+        if mailbox.kind == "room" and mailbox.automate_processing == "AutoAccept":
+            _queue_request(state, mailbox, organizer, item, now)
+        else:
+            _deliver_to(state, mailbox, item, now)
     _cancel_uninvited(state, organizer, item, invited, now)
-    if changed:
-        store_of(state, organizer.id).touch(item, now)
+    if state.flags.room_answer_delay <= 0:
+        answer_due(state, now)
+
+
+def _queue_request(
+    state: TenantState, room: Mailbox, organizer: Mailbox, item: CalendarItem, now: str
+) -> None:
+    """A request reaches the room's attendant; an earlier request of the same meeting not yet answered is
+    replaced (the attendant answers the latest version)."""
+    state.pending_answers = [
+        p for p in state.pending_answers if not (p.room_id == room.id and p.uid == item.uid)
+    ]
+    due = format_utc(parse_utc(now) + dt.timedelta(seconds=max(state.flags.room_answer_delay, 0.0)))
+    state.pending_answers.append(
+        PendingAnswer(secrets.token_hex(8), room.id, organizer.id, item.uid, now, due)
+    )
+
+
+def answer_due(state: TenantState, now: str, *, all_pending: bool = False) -> list[RoomAnswer]:
+    """Let the rooms' attendants answer the requests that are due (every pending one with `all_pending`)."""
+    moment = parse_utc(now)
+    due = [p for p in state.pending_answers if all_pending or parse_utc(p.due) <= moment]
+    if not due:
+        return []
+    state.pending_answers = [p for p in state.pending_answers if p not in due]
+    answers = [a for a in (_answer(state, p, now) for p in sorted(due, key=lambda p: p.due)) if a]
+    state.room_answers = (state.room_answers + answers)[-ANSWER_LOG:]
+    return answers
+
+
+def next_due(state: TenantState) -> str | None:
+    return min((p.due for p in state.pending_answers), default=None)
+
+
+def _answer(state: TenantState, pending: PendingAnswer, now: str) -> RoomAnswer | None:
+    room = next((m for m in state.mailboxes if m.id == pending.room_id), None)
+    organizer = next((m for m in state.mailboxes if m.id == pending.organizer_id), None)
+    if room is None or organizer is None:
+        return None
+    organizer_store = store_of(state, organizer.id)
+    item = organizer_store.by_uid(pending.uid)
+    if item is None or item.is_cancelled:
+        return None  # cancelled or deleted before the attendant got to it
+    attendee = next((a for a in item.attendees() if room.has_address(a.email)), None)
+    if attendee is None:
+        return None  # no longer invited: the update that removed the room sent it a cancellation
+    response, reason, declined = decide(state, room, item, parse_utc(now))
+    store = store_of(state, room.id)
+    existing = store.by_uid(item.uid)
+    if response == "Decline":
+        if existing is not None:
+            store.remove(existing)  # a declined request leaves nothing in the room's calendar
+    else:
+        _save_copy(store, _booking(room, item, existing, declined, now), existing, now)
+    attendee.response = response
+    attendee.last_response_time = now
+    organizer_store.touch(item, now)
+    return RoomAnswer(
+        room.primary_smtp, organizer.primary_smtp, item.uid, item.subject, response, reason, now
+    )
+
+
+def _booking(
+    room: Mailbox, item: CalendarItem, existing: CalendarItem | None, declined: list[str], now: str
+) -> CalendarItem:
+    """The room's accepted copy, shaped by its calendar processing."""
+    settings = room.calendar_processing
+    booking = _copy_for(room.id, item, existing, now)
+    if settings.add_organizer_to_subject:
+        booking.subject = item.organizer.name  # "The meeting organizer's name replaces any existing Subject"
+    elif settings.delete_subject:
+        booking.subject = None
+    if settings.delete_comments:
+        booking.body = None
+    if settings.remove_private_property and booking.sensitivity == "Private":
+        booking.sensitivity = "Normal"
+    booking.my_response = "Accept"
+    booking.free_busy = "Busy"
+    # Occurrences the room declined (conflicts within the allowance) are not in its calendar.
+    booking.deleted_occurrences = sorted(set(booking.deleted_occurrences) | set(declined))
+    return booking
+
+
+# --- the resource booking attendant's rules ------------------------------------------------------------------
+
+
+def decide(
+    state: TenantState, room: Mailbox, item: CalendarItem, now: dt.datetime
+) -> tuple[str, str, list[str]]:
+    """(Accept or Decline, the reason given to the organizer, original starts of occurrences declined within an
+    accepted series) by the room's calendar processing (Set-CalendarProcessing.md)."""
+    settings = room.calendar_processing
+    if state.find_mailbox(item.organizer.email) is None and not settings.process_external_meeting_messages:
+        return (
+            "Decline",
+            "Meeting requests from outside the organization aren't accepted by this resource.",
+            [],
+        )
+    if item.recurrence is not None and not settings.allow_recurring_meetings:
+        return "Decline", "Recurring meetings aren't allowed for this resource.", []
+    window = settings.booking_window_in_days
+    horizon = now + dt.timedelta(days=window)
+    limit = horizon.date() + dt.timedelta(days=1)
+    occurrences = expand(item, until=limit if item.recurrence is not None else None)
+    if not occurrences:
+        return "Accept", "", []
+    longest = max(o.end - o.start for o in occurrences)
+    maximum = settings.maximum_duration_in_minutes
+    if maximum > 0 and longest > dt.timedelta(minutes=maximum):
+        return (
+            "Decline",
+            f"The meeting is longer than the maximum of {maximum} minutes for this resource.",
+            [],
+        )
+    if occurrences[0].start > horizon:
+        return "Decline", f"The meeting is outside the resource's booking window of {window} days.", []
+    beyond = item.recurrence is not None and _extends_beyond(item, occurrences, horizon)
+    if beyond and settings.enforce_scheduling_horizon:
+        return (
+            "Decline",
+            f"The recurring meeting extends beyond the resource's booking window of {window} days.",
+            [],
+        )
+    inside = [o for o in occurrences if o.start <= horizon]
+    if settings.schedule_only_during_work_hours and not all(_in_work_hours(room, o) for o in inside):
+        return "Decline", "The meeting is outside the resource's working hours.", []
+    conflicts = [] if room.allow_conflicts else _conflicts(state, room, item, inside)
+    declined = [format_utc(o.original_start) for o in conflicts]
+    if beyond:  # EnforceSchedulingHorizon $false: "the number of meetings is automatically reduced"
+        declined += [format_utc(o.original_start) for o in occurrences if o.start > horizon]
+    if not conflicts:
+        return "Accept", "", declined
+    if item.recurrence is None:
+        return "Decline", "The resource is already booked at this time.", []
+    percentage = 100 * len(conflicts) / len(inside)
+    if (
+        len(conflicts) > settings.maximum_conflict_instances
+        or percentage > settings.conflict_percentage_allowed
+    ):
+        return (
+            "Decline",
+            f"The resource is already booked for {len(conflicts)} of {len(inside)} occurrences of this "
+            f"recurring meeting (allowed: {settings.maximum_conflict_instances} occurrences, "
+            f"{settings.conflict_percentage_allowed}%).",
+            [],
+        )
+    return "Accept", f"{len(conflicts)} conflicting occurrence(s) declined.", declined
+
+
+def _extends_beyond(item: CalendarItem, occurrences: list[Occurrence], horizon: dt.datetime) -> bool:
+    rec = item.recurrence
+    assert rec is not None
+    return rec.range == "NoEndRecurrence" or occurrences[-1].start > horizon
+
+
+def _in_work_hours(room: Mailbox, occurrence: Occurrence) -> bool:
+    settings = room.calendar_processing
+    tz = zone(settings.working_hours_time_zone)
+    start, end = occurrence.start.astimezone(tz), occurrence.end.astimezone(tz)
+    opens = dt.time.fromisoformat(settings.working_hours_start)
+    closes = dt.time.fromisoformat(settings.working_hours_end)
+    return (
+        DAYS[start.weekday()] in settings.work_days
+        and start.date() == end.date()
+        and opens <= start.time()
+        and end.time() <= closes
+    )
+
+
+def _conflicts(
+    state: TenantState, room: Mailbox, item: CalendarItem, occurrences: list[Occurrence]
+) -> list[Occurrence]:
+    """The occurrences of `item` that overlap a booking of another meeting in the room's calendar."""
+    store = store_of(state, room.id)
+    first, last = occurrences[0].start, max(o.end for o in occurrences)
+    busy = [
+        (o.start, o.end)
+        for other in store.in_folder(CALENDAR)
+        if other.uid != item.uid and blocks(other)
+        for o in expand(other, first, last)
+    ]
+    return [o for o in occurrences if any(s < o.end and e > o.start for s, e in busy)]
 
 
 def cancel(state: TenantState, organizer: Mailbox, item: CalendarItem, now: str) -> None:
     """Send a cancellation of the organizer's meeting to every attendee copy in the tenant."""
+    state.pending_answers = [p for p in state.pending_answers if p.uid != item.uid]
     for attendee in item.attendees():
         mailbox = state.find_mailbox(attendee.email)
         if mailbox is not None and mailbox.id != organizer.id:
-            _cancel_copy(store_of(state, mailbox.id), item.uid, now)
+            cancel_copy(state, mailbox, item.uid, now)
 
 
-def _deliver_to(state: TenantState, mailbox: Mailbox, item: CalendarItem, now: str) -> str | None:
-    """Put the meeting into one attendee's calendar; the response the organizer gets (None: no answer)."""
+def cancel_copy(state: TenantState, mailbox: Mailbox, uid: str, now: str) -> None:
+    """A cancellation reaches one attendee: the copy is marked cancelled, or removed by a room whose
+    RemoveCanceledMeetings is $true."""
+    store = store_of(state, mailbox.id)
+    existing = store.by_uid(uid)
+    if mailbox.kind == "room" and mailbox.calendar_processing.remove_canceled_meetings and existing:
+        store.remove(existing)
+        return
+    _cancel_copy(store, uid, now)
+
+
+def _deliver_to(state: TenantState, mailbox: Mailbox, item: CalendarItem, now: str) -> None:
+    """The Calendar Attendant puts the meeting into one attendee's calendar (tentative until answered)."""
     if mailbox.automate_processing == "None":
-        return None
+        return
     store = store_of(state, mailbox.id)
     existing = store.by_uid(item.uid)
-    if mailbox.kind == "room" and mailbox.automate_processing == "AutoAccept":
-        return _book_resource(mailbox, store, item, existing, now)
     retimed = existing is not None and (existing.start, existing.end) != (item.start, item.end)
     attendee_copy = _copy_for(store.mailbox_id, item, existing, now)
     if existing is None or retimed or existing.is_cancelled:
@@ -93,41 +296,11 @@ def _deliver_to(state: TenantState, mailbox: Mailbox, item: CalendarItem, now: s
         attendee_copy.my_response = "NoResponseReceived"
         attendee_copy.free_busy = "Tentative"
     _save_copy(store, attendee_copy, existing, now)
-    return None
-
-
-def _book_resource(
-    mailbox: Mailbox, store: MailboxStore, item: CalendarItem, existing: CalendarItem | None, now: str
-) -> str:
-    if not mailbox.allow_conflicts and _slot_taken(store, item):
-        if existing is not None:
-            store.remove(existing)  # a declined request leaves nothing in the room's calendar
-        return "Decline"
-    booking = _copy_for(store.mailbox_id, item, existing, now)
-    booking.subject = item.organizer.name  # AddOrganizerToSubject + DeleteSubject (defaults)
-    booking.body = None  # DeleteComments (default)
-    booking.sensitivity = "Normal"  # RemovePrivateProperty (default)
-    booking.my_response = "Accept"
-    booking.free_busy = "Busy"
-    _save_copy(store, booking, existing, now)
-    return "Accept"
-
-
-def _slot_taken(store: MailboxStore, item: CalendarItem) -> bool:
-    start, end = parse_datetime(item.start, "Start"), parse_datetime(item.end, "End")
-    return any(
-        other.uid != item.uid and blocks(other) and _overlaps(other, start, end)
-        for other in store.in_folder(CALENDAR)
-    )
 
 
 def blocks(item: CalendarItem) -> bool:
     """Whether an item makes its owner busy (a room's booking, an appointment): cancelled or free ones do not."""
     return not item.is_cancelled and item.free_busy != "Free" and item.my_response != "Decline"
-
-
-def _overlaps(item: CalendarItem, start: dt.datetime, end: dt.datetime) -> bool:
-    return parse_datetime(item.start, "Start") < end and parse_datetime(item.end, "End") > start
 
 
 def _copy_for(mailbox_id: str, item: CalendarItem, existing: CalendarItem | None, now: str) -> CalendarItem:
@@ -189,7 +362,10 @@ def _cancel_uninvited(
     else:
         reached = item.delivered_to
     for mailbox_id in reached:
-        store = state.calendars.get(mailbox_id)
-        if store is not None and mailbox_id != organizer.id and mailbox_id not in invited:
-            _cancel_copy(store, item.uid, now)
+        mailbox = next((m for m in state.mailboxes if m.id == mailbox_id), None)
+        if mailbox is not None and mailbox_id != organizer.id and mailbox_id not in invited:
+            state.pending_answers = [
+                p for p in state.pending_answers if not (p.room_id == mailbox_id and p.uid == item.uid)
+            ]
+            cancel_copy(state, mailbox, item.uid, now)
     item.delivered_to = sorted(set(reached) | invited)

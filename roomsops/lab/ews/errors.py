@@ -14,6 +14,10 @@ MESSAGE_TEXTS = {
     "ErrorCalendarEndDateIsEarlierThanStartDate": "EndDate is earlier than StartDate",
     "ErrorCalendarViewRangeTooBig": "The time range of the calendar view is larger than the maximum of two years.",
     "ErrorChangeKeyRequiredForWriteOperations": "The change key is required for this operation.",
+    "ErrorExceededConnectionCount": (
+        "You have exceeded the available concurrent connections for your account.  Try again once your other "
+        "requests have completed."
+    ),
     "ErrorFolderNotFound": "The specified folder could not be found in the store.",
     "ErrorImpersonateUserDenied": "The account does not have permission to impersonate the requested user.",
     "ErrorInvalidChangeKey": "The change key is invalid.",

@@ -32,6 +32,7 @@ SENSITIVITIES = ("Normal", "Personal", "Private", "Confidential")
 IMPORTANCES = ("Low", "Normal", "High")
 FREE_BUSY = ("Free", "Tentative", "Busy", "OOF", "WorkingElsewhere", "NoData")
 BODY_TYPES = ("Text", "HTML")
+MAX_SUBJECT = 255
 EXTENDED_PATH_ATTRIBUTES = (
     "DistinguishedPropertySetId",
     "PropertySetId",
@@ -275,9 +276,11 @@ def _parse_time_zone(which: str) -> Parse:
 
 
 def _reminder_due(item: CalendarItem) -> str | None:
+    """ReminderDueBy as it was set; unset, the event's start (the reminder fires ReminderMinutesBeforeStart
+    before it): Exchange does not subtract the minutes (reminderdueby.md)."""
     if not item.reminder_is_set:
         return None
-    return format_datetime(_when(item.start) - dt.timedelta(minutes=item.reminder_minutes))
+    return item.reminder_due_by or item.start
 
 
 def _appointment_state(item: CalendarItem) -> int:
@@ -318,7 +321,8 @@ FIELDS: tuple[Field, ...] = (
         "Subject",
         lambda i, v: t_opt("Subject", i.subject),
         value=lambda i: i.subject or "",
-        parse=_set("subject", _text),
+        # Exchange keeps at most 255 characters of a subject (PidTagSubject's limit in Exchange Online).
+        parse=_set("subject", lambda e: _text(e)[:MAX_SUBJECT]),
         reset=_reset("subject", None),
         default_shape=True,
     ),
@@ -374,7 +378,13 @@ FIELDS: tuple[Field, ...] = (
         lambda i, v: t("DateTimeCreated", text=i.created),
         value=lambda i: _when(i.created),
     ),
-    Field("item:ReminderDueBy", "ReminderDueBy", lambda i, v: t_opt("ReminderDueBy", _reminder_due(i))),
+    Field(
+        "item:ReminderDueBy",
+        "ReminderDueBy",
+        lambda i, v: t_opt("ReminderDueBy", _reminder_due(i)),
+        parse=_set("reminder_due_by", lambda e: format_datetime(parse_datetime(e.text, "ReminderDueBy"))),
+        reset=_reset("reminder_due_by", None),
+    ),
     Field(
         "item:ReminderIsSet",
         "ReminderIsSet",

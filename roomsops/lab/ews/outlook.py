@@ -190,6 +190,20 @@ def delete(tenant: Tenant, address: str, item_id: str, mode: str, send_cancellat
         return {"deleted": item_id, "moved_to": None, "item": None}
 
 
+def move(tenant: Tenant, address: str, item_id: str, folder: str) -> dict[str, Any]:
+    """Move an item to another folder as Outlook's drag does (to Deleted Items, or back: a restore); nothing is
+    sent, so attendee and room copies stay."""
+    if folder not in ITEM_FOLDERS:
+        raise EditError(400, "bad_field", f"folder must be one of {', '.join(ITEM_FOLDERS)}")
+    now = format_datetime(utc_now())
+    with tenant.change() as state:
+        mailbox = _mailbox(state, address)
+        store = store_of(state, mailbox.id)
+        item = _item(state, mailbox, item_id)
+        moved = item if item.folder == folder else store.move(item, folder, now)
+        return {"moved": item_id, "folder": folder, "item": item_json(moved)}
+
+
 def _mailbox(state: TenantState, address: str) -> Mailbox:
     mailbox = state.find_mailbox(address)
     if mailbox is None:

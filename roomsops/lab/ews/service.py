@@ -22,6 +22,7 @@ from roomsops.lab.ews import (
     find_item,
     get_folder,
     get_item,
+    move_item,
     notifications,
     resolve_names,
     sync_folder_items,
@@ -55,6 +56,7 @@ OPERATIONS: dict[str, Operation] = {
         create_item.OPERATION,
         update_item.OPERATION,
         delete_item.OPERATION,
+        move_item.OPERATION,
         sync_folder_items.OPERATION,
         notifications.SUBSCRIBE,
         notifications.GET_EVENTS,
@@ -83,6 +85,19 @@ class EwsService(LabHandler):
     def fault_response(self, kind: str, back_off_ms: int, request: Request) -> Response | None:
         if kind == "server_busy":
             response = _fault(SoapFault.server_busy(back_off_ms))
+        elif kind == "server_busy_200":
+            # The other shape Exchange throttles with: HTTP 200, the operation's answer with one error message
+            # ErrorServerBusy carrying BackOffMilliseconds in MessageXml (ews-throttling-in-exchange).
+            operation = peek_operation(request.body)
+            busy = EwsError(
+                "ErrorServerBusy", values={"BackOffMilliseconds": str(back_off_ms)} if back_off_ms else {}
+            )
+            message = failure(operation, busy, *_error_tail(operation))
+            response = Response(
+                200, response_document(operation, [message]), [("Content-Type", XML), _request_id()]
+            )
+        elif kind == "exceeded_connection_count":
+            response = _fault(SoapFault("ErrorExceededConnectionCount"))
         elif kind == "http_401":
             response = unauthorized(self._authorize_uri(), "expired")
         elif kind == "http_500":

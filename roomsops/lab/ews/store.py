@@ -14,6 +14,8 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 
+from roomsops.lab.ews.recurrence import ModifiedOccurrence, Recurrence
+
 CALENDAR = "calendar"
 DELETED_ITEMS = "deleteditems"
 #: Folders whose items the lab keeps; other distinguished folders exist but stay empty.
@@ -59,7 +61,8 @@ class ExtendedProperty:
 
 @dataclass
 class CalendarItem:
-    """A single (non-recurring) calendar item, organizer's or attendee's copy; times are UTC `...Z` strings."""
+    """A calendar item (single or a recurring series' master), organizer's or attendee's copy; times are UTC
+    `...Z` strings (a master's are its first occurrence's)."""
 
     id: str
     change_key: str
@@ -80,6 +83,7 @@ class CalendarItem:
     categories: list[str] = field(default_factory=list)
     reminder_is_set: bool = True
     reminder_minutes: int = 15
+    reminder_due_by: str | None = None  # as the client set it; None: the start
     is_all_day: bool = False
     free_busy: str = "Busy"  # LegacyFreeBusyType
     location: str | None = None
@@ -102,6 +106,10 @@ class CalendarItem:
     # recorded (an item from an older tenant.json, or made outside EWS and the admin API): every mailbox is looked
     # at once. Copies keep [].
     delivered_to: list[str] | None = None
+    # A RecurringMaster: its pattern and range, its exceptions and deleted occurrences (original starts, UTC).
+    recurrence: Recurrence | None = None
+    modified_occurrences: list[ModifiedOccurrence] = field(default_factory=list)
+    deleted_occurrences: list[str] = field(default_factory=list)
 
     @property
     def is_organizer(self) -> bool:
@@ -130,6 +138,31 @@ class Subscription:
     event_types: list[str]
     created: str
     timeout_minutes: int
+
+
+@dataclass
+class PendingAnswer:
+    """A meeting request delivered to a room whose resource booking attendant has not answered yet."""
+
+    id: str
+    room_id: str
+    organizer_id: str
+    uid: str
+    sent: str  # when the request arrived
+    due: str  # when the attendant answers (sent + the lab's room answer delay)
+
+
+@dataclass
+class RoomAnswer:
+    """An answer of a room's resource booking attendant, with the reason it gives the organizer."""
+
+    room: str  # primary SMTP addresses
+    organizer: str
+    uid: str
+    subject: str | None
+    response: str  # Accept | Decline
+    reason: str
+    answered: str
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 
 from roomsops.lab.ews.common import Call, Operation, find_item, items_container, required
-from roomsops.lab.ews.create_item import check_times
+from roomsops.lab.ews.create_item import check_times, normalise_all_day
 from roomsops.lab.ews.delivery import resolve_recipients, send
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import BY_URI, apply_properties, parse_extended_path
@@ -73,13 +73,19 @@ def _apply_change(call: Call, change: Element, resolution: str, sending: str | N
     for update in required(change, T_NS, "Updates"):
         _apply_update(updated, update)
     check_times(updated)
+    normalise_all_day(updated, call.request.time_zone)
     updated.is_meeting = updated.is_meeting or bool(updated.attendees())
     resolve_recipients(call.state, updated)
     store = call.store
     store.items[store.items.index(item)] = updated
     store.touch(updated, call.now)
     answered = (updated.id, updated.change_key)
-    if sending not in (None, "SendToNone") and updated.is_organizer and updated.attendees():
+    # The last attendee removed is sent too: send() then cancels the copies of those no longer invited.
+    if (
+        sending not in (None, "SendToNone")
+        and updated.is_organizer
+        and (updated.attendees() or item.attendees())
+    ):
         updated.sequence += 1
         send(call.state, call.mailbox, updated, call.now)
     # The answer carries the ChangeKey of the update itself; responses recorded afterwards make it stale.

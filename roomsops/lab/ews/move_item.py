@@ -1,0 +1,54 @@
+"""MoveItem: an item to another folder of its mailbox (Outlook's drag to Deleted Items, and back: a restore).
+
+A move gives the item a new ItemId in the target folder and a Delete in the source folder's SyncFolderItems
+(moveitem-operation.md; ews-identifiers-in-exchange.md: the id changes with the folder). A move sends nothing:
+attendee and room copies stay as they are, as when Outlook deletes a meeting without sending a cancellation.
+"""
+
+from __future__ import annotations
+
+from roomsops.lab.ews.common import (
+    Call,
+    Operation,
+    find_item,
+    item_ids,
+    items_container,
+    required,
+    resolve_folder,
+)
+from roomsops.lab.ews.errors import EwsError
+from roomsops.lab.ews.soap import M_NS, Element, failure, success, t
+from roomsops.lab.ews.store import ITEM_FOLDERS, CalendarItem
+
+
+def move(call: Call, item: CalendarItem, folder: str) -> CalendarItem:
+    """Move one item of the impersonated mailbox (also the admin API's Outlook-style move and restore)."""
+    if folder not in ITEM_FOLDERS:
+        # Calendar items live in the calendar or Deleted Items here; Exchange would refuse other item folders
+        # for a calendar item less often (unverified).
+        raise EwsError(
+            "ErrorMoveCopyFailed", f"The lab keeps calendar items in {' and '.join(ITEM_FOLDERS)} only."
+        )
+    if item.folder == folder:
+        return item  # Exchange moves within a folder as a copy and delete too; the lab keeps the item
+    return call.store.move(item, folder, call.now)
+
+
+def move_item(call: Call) -> list[Element]:
+    target = required(call.body, M_NS, "ToFolderId")
+    if len(target) != 1:
+        raise EwsError.schema("ToFolderId needs one folder id")
+    folder = resolve_folder(call, target[0])
+    messages = []
+    for element in item_ids(call):
+        try:
+            moved = move(call, find_item(call, element), folder)
+        except EwsError as error:
+            messages.append(failure("MoveItem", error, items_container()))
+            continue
+        answered = t("CalendarItem", t("ItemId", Id=moved.id, ChangeKey=moved.change_key))
+        messages.append(success("MoveItem", items_container(answered)))
+    return messages
+
+
+OPERATION = Operation("MoveItem", move_item, writes=True)

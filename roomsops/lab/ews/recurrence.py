@@ -1,0 +1,262 @@
+"""Recurring series: the recurrence pattern and range of a RecurringMaster, and their expansion into occurrences.
+
+Patterns and ranges as types.xsd defines them (RecurrenceType: one of the six patterns, one of three ranges).
+Occurrences are expanded in the series' own time zone (StartTimeZone), so that a 09:00 meeting stays at 09:00
+local time across a daylight-saving change (its UTC time moves). Exceptions (a modified occurrence) and deleted
+occurrences are kept on the master, keyed by the occurrence's original start (UTC), as Exchange keys them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from roomsops.lab.ews.errors import EwsError
+
+if TYPE_CHECKING:
+    from roomsops.lab.ews.store import CalendarItem
+
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAY_GROUPS = {"Day": DAYS, "Weekday": DAYS[:5], "WeekendDay": DAYS[5:]}
+INDEXES = ("First", "Second", "Third", "Fourth", "Last")
+MONTHS = tuple(calendar.month_name)[1:]
+PATTERNS = (
+    "RelativeYearlyRecurrence",
+    "AbsoluteYearlyRecurrence",
+    "RelativeMonthlyRecurrence",
+    "AbsoluteMonthlyRecurrence",
+    "WeeklyRecurrence",
+    "DailyRecurrence",
+)
+RANGES = ("NoEndRecurrence", "EndDateRecurrence", "NumberedRecurrence")
+#: Expansion stops after this many occurrences (a series without end, far into a view).
+MAX_OCCURRENCES = 5000
+
+#: Windows time zone ids (what EWS clients send in StartTimeZone/@Id) → IANA zones, for the zones the lab knows;
+#: an IANA name is accepted as it is; any other id counts as UTC (unverified: Exchange knows every Windows zone).
+WINDOWS_ZONES = {
+    "UTC": "UTC",
+    "Greenwich Standard Time": "Atlantic/Reykjavik",
+    "GMT Standard Time": "Europe/London",
+    "W. Europe Standard Time": "Europe/Berlin",
+    "Romance Standard Time": "Europe/Paris",
+    "Central Europe Standard Time": "Europe/Budapest",
+    "Central European Standard Time": "Europe/Warsaw",
+    "FLE Standard Time": "Europe/Kiev",
+    "GTB Standard Time": "Europe/Bucharest",
+    "Russian Standard Time": "Europe/Moscow",
+    "Eastern Standard Time": "America/New_York",
+    "Central Standard Time": "America/Chicago",
+    "Mountain Standard Time": "America/Denver",
+    "Pacific Standard Time": "America/Los_Angeles",
+    "Tokyo Standard Time": "Asia/Tokyo",
+    "China Standard Time": "Asia/Shanghai",
+    "India Standard Time": "Asia/Kolkata",
+    "AUS Eastern Standard Time": "Australia/Sydney",
+}
+
+
+def zone(zone_id: str | None) -> dt.tzinfo:
+    """The tzinfo of a Windows zone id (or IANA name); UTC when unknown or missing."""
+    if not zone_id:
+        return dt.UTC
+    name = WINDOWS_ZONES.get(zone_id, zone_id)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+@dataclass
+class Recurrence:
+    """A series' pattern and range (RecurrenceType). Dates are `YYYY-MM-DD` in the series' time zone."""
+
+    pattern: str  # one of PATTERNS
+    range: str  # one of RANGES
+    start_date: str
+    interval: int = 1
+    days_of_week: list[str] = field(default_factory=list)  # Weekly; Relative*: one name or a DAY_GROUPS key
+    first_day_of_week: str = "Sunday"
+    day_of_month: int = 0  # Absolute*
+    day_of_week_index: str = ""  # Relative*: First..Last
+    month: str = ""  # *Yearly
+    end_date: str | None = None  # EndDateRecurrence
+    number: int | None = None  # NumberedRecurrence
+
+
+@dataclass
+class ModifiedOccurrence:
+    """An exception: one occurrence changed on its own (its original start identifies it)."""
+
+    original_start: str  # UTC `...Z`
+    start: str
+    end: str
+    id: str  # the occurrence's own ItemId (stable)
+    change_key: str
+    subject: str | None = None
+    location: str | None = None
+    body: str | None = None
+    free_busy: str | None = None
+    sensitivity: str | None = None
+    modified: str = ""
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One expanded occurrence: its original start, its actual times (an exception may move it), its index."""
+
+    index: int  # 1-based position in the series (InstanceIndex)
+    original_start: dt.datetime
+    start: dt.datetime
+    end: dt.datetime
+    exception: ModifiedOccurrence | None
+
+
+def _date(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise EwsError.schema(f"'{value}' is not a valid {name}") from None
+
+
+def _dates(rec: Recurrence) -> Iterator[dt.date]:
+    """Every date the pattern names from the range's start, in order (without end)."""
+    start = _date(rec.start_date, "StartDate")
+    interval = max(rec.interval, 1)
+    if rec.pattern == "DailyRecurrence":
+        day = start
+        while True:
+            yield day
+            day += dt.timedelta(days=interval)
+    elif rec.pattern == "WeeklyRecurrence":
+        wanted = sorted(DAYS.index(d) for d in rec.days_of_week) or [start.weekday()]
+        first = DAYS.index(rec.first_day_of_week) if rec.first_day_of_week in DAYS else 6
+        week = start - dt.timedelta(days=(start.weekday() - first) % 7)
+        while True:
+            for offset in range(7):
+                day = week + dt.timedelta(days=offset)
+                if day.weekday() in wanted and day >= start:
+                    yield day
+            week += dt.timedelta(weeks=interval)
+    else:
+        yearly = rec.pattern.endswith("YearlyRecurrence")
+        step = 12 if yearly else interval
+        year, month = start.year, start.month
+        if yearly and rec.month in MONTHS:
+            month = MONTHS.index(rec.month) + 1
+            if month < start.month:
+                year += 1
+        while True:
+            found = _day_in_month(rec, year, month)
+            if found is not None and found >= start:
+                yield found
+            month += step
+            year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+
+
+def _day_in_month(rec: Recurrence, year: int, month: int) -> dt.date | None:
+    last = calendar.monthrange(year, month)[1]
+    if rec.pattern.startswith("Absolute"):
+        return dt.date(year, month, min(max(rec.day_of_month, 1), last))
+    names = rec.days_of_week[0] if rec.days_of_week else "Day"
+    allowed = {DAYS.index(d) for d in DAY_GROUPS.get(names, (names,)) if d in DAYS}
+    matching = [d for d in range(1, last + 1) if dt.date(year, month, d).weekday() in allowed]
+    if not matching:
+        return None
+    index = INDEXES.index(rec.day_of_week_index) if rec.day_of_week_index in INDEXES else 0
+    return dt.date(year, month, matching[-1] if index == 4 else matching[min(index, len(matching) - 1)])
+
+
+def series_dates(rec: Recurrence, *, until: dt.date | None = None) -> Iterator[dt.date]:
+    """The dates of the series as its range bounds them (and `until`, for a series without end)."""
+    end: dt.date | None = None
+    if rec.range == "EndDateRecurrence" and rec.end_date:
+        end = _date(rec.end_date, "EndDate")
+    for count, day in enumerate(_dates(rec), start=1):
+        if rec.range == "NumberedRecurrence" and rec.number is not None and count > rec.number:
+            return
+        if end is not None and day > end:
+            return
+        if until is not None and day > until:
+            return
+        if count > MAX_OCCURRENCES:
+            return
+        yield day
+
+
+def check(rec: Recurrence) -> None:
+    """Refuse what Exchange refuses for a pattern (ErrorCalendarInvalidRecurrence, unverified texts)."""
+    if rec.interval < 1:
+        raise EwsError("ErrorCalendarInvalidRecurrence", "The recurrence interval must be at least 1.")
+    if rec.pattern == "WeeklyRecurrence" and any(d not in DAYS for d in rec.days_of_week):
+        raise EwsError("ErrorCalendarInvalidRecurrence", "A weekly recurrence names days of the week.")
+    if rec.pattern.startswith("Absolute") and not 1 <= rec.day_of_month <= 31:
+        raise EwsError("ErrorCalendarInvalidRecurrence", "DayOfMonth must be between 1 and 31.")
+    if rec.range == "NumberedRecurrence" and (rec.number is None or rec.number < 1):
+        raise EwsError("ErrorCalendarInvalidRecurrence", "NumberOfOccurrences must be at least 1.")
+    if rec.range == "EndDateRecurrence" and (
+        rec.end_date is None or _date(rec.end_date, "EndDate") < _date(rec.start_date, "StartDate")
+    ):
+        raise EwsError(
+            "ErrorCalendarInvalidRecurrence", "The end date of the recurrence is before its start date."
+        )
+
+
+def parse_utc(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
+
+
+def format_utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def expand(
+    item: CalendarItem,
+    window_start: dt.datetime | None = None,
+    window_end: dt.datetime | None = None,
+    *,
+    until: dt.date | None = None,
+) -> list[Occurrence]:
+    """The occurrences of an item (a single item is one) overlapping [window_start, window_end), by start.
+    A series is expanded in its StartTimeZone; deleted occurrences are left out, exceptions carry their times."""
+    start, end = parse_utc(item.start), parse_utc(item.end)
+    rec = item.recurrence
+    if rec is None:
+        occurrences = [Occurrence(1, start, start, end, None)]
+    else:
+        tz = zone(item.start_time_zone)
+        local = start.astimezone(tz)
+        duration = end - start
+        if until is None and window_end is not None:
+            until = window_end.astimezone(tz).date() + dt.timedelta(days=1)
+        if until is None and rec.range == "NoEndRecurrence":
+            until = local.date() + dt.timedelta(days=3 * 366)
+        deleted = set(item.deleted_occurrences)
+        exceptions = {e.original_start: e for e in item.modified_occurrences}
+        occurrences = []
+        for index, day in enumerate(series_dates(rec, until=until), start=1):
+            original = dt.datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=tz).astimezone(
+                dt.UTC
+            )
+            key = format_utc(original)
+            if key in deleted:
+                continue
+            exception = exceptions.get(key)
+            if exception is not None:
+                occurrences.append(
+                    Occurrence(
+                        index, original, parse_utc(exception.start), parse_utc(exception.end), exception
+                    )
+                )
+            else:
+                occurrences.append(Occurrence(index, original, original, original + duration, None))
+        occurrences.sort(key=lambda o: o.start)
+    return [
+        o
+        for o in occurrences
+        if (window_start is None or o.end >= window_start) and (window_end is None or o.start < window_end)
+    ]
