@@ -54,9 +54,23 @@ def lab() -> None:
     help="Write tenant.json at most once per this many seconds, and on exit (0: on every change). "
     "For big tenants, e.g. benchmarks with thousands of mailboxes.",
 )
+@click.option(
+    "--room-answer-delay",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0, 3600),
+    help="Seconds before a room's booking attendant answers a meeting request, as in Exchange Online "
+    "(0: at once, inside the request).",
+)
 @click.option("--tls-expired", is_flag=True, help="Serve an expired TLS certificate (for TLS tests).")
 def serve_cmd(
-    directory: Path, port: int, latency_ms: int, policy_delay: float, save_interval: float, tls_expired: bool
+    directory: Path,
+    port: int,
+    latency_ms: int,
+    policy_delay: float,
+    save_interval: float,
+    room_answer_delay: float,
+    tls_expired: bool,
 ) -> int:
     """Serve the lab on 127.0.0.1 until SIGINT/SIGTERM; prints 'lab ready: DIR/roomsops.toml'."""
     try:
@@ -79,4 +93,5 @@ def serve_cmd(
         expired_tls=tls_expired,
         ready=lambda line: click.echo(line),
         save_interval=save_interval,
+        room_answer_delay=room_answer_delay,
     )

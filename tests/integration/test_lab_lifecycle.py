@@ -151,7 +151,7 @@ def test_restart_on_the_same_dir_keeps_identities_credentials_and_files(tmp_path
 
 @pytest.mark.parametrize(
     "command",
-    [["-m", "roomsops.lab"], ["-m", "roomsops", "lab", "serve"]],
+    [["-m", "roomsops.lab"], ["-m", "roomsops", "lab", "serve", "--room-answer-delay", "0.5"]],
     ids=["python-m-lab", "roomsops-lab-serve"],
 )
 def test_lab_prints_ready_and_exits_0_on_sigterm(tmp_path: Path, command: list[str]) -> None:
@@ -173,6 +173,13 @@ def test_lab_prints_ready_and_exits_0_on_sigterm(tmp_path: Path, command: list[s
         info = json.loads((directory / "lab.json").read_text(encoding="utf-8"))
         health = http_session(directory / "ca.pem").get(f"{info['endpoints']['base']}/lab/health", timeout=10)
         assert health.json() == {"status": "ok"}
+        settings = http_session(directory / "ca.pem").get(
+            f"{info['endpoints']['base']}/lab/settings",
+            headers={"Authorization": f"Bearer {info['admin_api']['token']}"},
+            timeout=10,
+        )
+        # The room answer delay reaches the lab: Exchange Online's few seconds by default, or as given.
+        assert settings.json()["room_answer_delay"] == (0.5 if "--room-answer-delay" in command else 5.0)
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=15)
     finally:
