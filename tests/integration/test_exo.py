@@ -1,4 +1,4 @@
-"""The Exchange admin session (roomsops.adapters.exo.session) against the lab's WinRM with the real pypsrp: modes, cmdlets, errors."""
+"""The Exchange admin session (roomsops.adapters.exo: session, connect) against the lab's WinRM with the real pypsrp: modes, cmdlets, errors."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from roomsops.adapters.exo import session as exo
+from roomsops.adapters.exo.connect import open_exchange
+from roomsops.adapters.exo.errors import CmdletError
 from roomsops.core.settings import Settings, load_settings
 from tests.conftest import Invoke
 
@@ -54,7 +55,7 @@ def test_each_connect_mode_runs_cmdlets_and_disconnects(
     settings = settings_for(fresh_lab, **extra)
     notices: list[str] = []
     before = {shell["id"] for shell in winrm_state(fresh_lab)["open_shells"]}
-    with exo.open_exchange(settings, env, notify=notices.append) as session:
+    with open_exchange(settings, env, notify=notices.append) as session:
         (mailbox,) = session.run("Get-Mailbox", {"Identity": addr("DiegoS")})
         assert mailbox["PrimarySmtpAddress"] == addr("DiegoS")
         assert winrm_state(fresh_lab)["open_shells"]
@@ -69,7 +70,7 @@ def test_each_connect_mode_runs_cmdlets_and_disconnects(
 def test_cmdlets_through_the_adapter(fresh_lab: Any, env: dict[str, str], addr: Any) -> None:
     settings = settings_for(fresh_lab)
     app_id = fresh_lab.info["apps"]["rooms"]["app_id"]
-    with exo.open_exchange(settings, env) as session:
+    with open_exchange(settings, env) as session:
         assert (
             session.run("Get-Recipient", {"Identity": "room-zurich@" + addr("x").split("@")[1]})[0][
                 "RecipientTypeDetails"
@@ -86,7 +87,7 @@ def test_cmdlets_through_the_adapter(fresh_lab: Any, env: dict[str, str], addr: 
             "Add-DistributionGroupMember",
             {"Identity": "Sync O'Brien", "Member": addr("DiegoS"), "BypassSecurityGroupManagerCheck": True},
         )
-        with pytest.raises(exo.CmdletError) as again:
+        with pytest.raises(CmdletError) as again:
             session.run(
                 "Add-DistributionGroupMember",
                 {
@@ -130,7 +131,7 @@ def test_cmdlets_through_the_adapter(fresh_lab: Any, env: dict[str, str], addr: 
         session.run("Set-OrganizationConfig", {"EwsAllowedAppIDs": app_id})
         (org,) = session.run("Get-OrganizationConfig", {"RetrieveEwsOperationAccessPolicy": True})
         assert org["EwsAllowedAppIDs"] == [app_id]
-        with pytest.raises(exo.CmdletError) as missing:
+        with pytest.raises(CmdletError) as missing:
             session.run("Get-Mailbox", {"Identity": addr("nobody")})
         failure = missing.value.failures[0]
         assert failure.cmdlet == "Get-Mailbox" and failure.category == "ManagementObjectNotFoundException"

@@ -172,11 +172,11 @@ def test_expect_mismatch_exits_1(invoke: Invoke, env: dict[str, str], addr: Any)
 def test_non_security_group_is_refused(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
-    from roomsops.adapters.exo import session as exo
+    from roomsops.adapters.exo.connect import open_exchange
     from roomsops.core.settings import load_settings
 
     settings = load_settings(str(fresh_lab.settings_path), environ={})
-    with exo.open_exchange(settings, env) as session:
+    with open_exchange(settings, env) as session:
         session.run("New-DistributionGroup", {"Name": "Announcements", "Type": "Distribution"})
     run = policy(invoke, env, "restrict", "--group", "Announcements", "--member", addr("DiegoS"))
     assert run.code == 1

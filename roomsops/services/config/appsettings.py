@@ -30,7 +30,7 @@ from roomsops.core.settings import Settings
 from roomsops.core.templates import render
 
 if TYPE_CHECKING:
-    from roomsops.adapters.exo.session import HostCertificate
+    from roomsops.adapters.exo.hostcert import HostCertificate
 
 _OTHER_KIND = {CLIENT_SECRET: CERT_THUMBPRINT, CERT_THUMBPRINT: CLIENT_SECRET}
 _GUID_LABELS = {TENANT_ID: "tenant id", APP_ID: "app id"}
@@ -518,7 +518,8 @@ def check_on_host(
     now: datetime | None = None,
 ) -> CheckReport:
     """The certificate checks where ROOMS really loads it: the ROOMS server's store, through WinRM."""
-    from roomsops.adapters.exo import session as exo  # WinRM only when asked for
+    from roomsops.adapters.exo.hostcert import host_certificate  # WinRM only when asked for
+    from roomsops.adapters.exo.session import open_host
 
     now = now or datetime.now(UTC)
     doc = read_document(path)
@@ -543,6 +544,6 @@ def check_on_host(
         normalized = normalize_thumbprint(thumbprint).value
     except InputError:
         return report  # the offline checks already name this problem
-    with exo.open_host(settings, environ, prompt) as session:
-        certificate = exo.host_certificate(session, normalized, settings.rooms.service_account)
+    with open_host(settings, environ, prompt) as session:
+        certificate = host_certificate(session, normalized, settings.rooms.service_account)
     return CheckReport(subject=report.subject, checks=report.checks + tuple(host_checks(certificate, now)))

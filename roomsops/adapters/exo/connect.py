@@ -1,0 +1,183 @@
+"""Connect-ExchangeOnline on the management host: the connect plan for `exo.auth` (certificate, admin app
+token or an administrator's device code), and the session that disconnects on every way out."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+import msal
+import requests
+
+from roomsops.adapters.entra import tokens as auth
+from roomsops.adapters.exo.session import ExchangeSession, _short, open_host
+from roomsops.core.errors import AuthError, ConnectError, InputError, OperationFailed
+from roomsops.core.logs import log, register_secret
+from roomsops.core.settings import Settings
+
+EXO_AUTHS = frozenset({"app-certificate", "app-token", "device-code"})
+
+
+@dataclass(frozen=True)
+class ConnectPlan:
+    """The Connect-ExchangeOnline parameters for the configured `exo.auth` (secrets masked in repr)."""
+
+    mode: str
+    params: Mapping[str, Any] = field(repr=False)
+
+
+def admin_token_provider(settings: Settings, environ: Mapping[str, str]) -> auth.TokenProvider:
+    """msal credentials of the Exchange admin app (`[exo]`), never the sync app's."""
+    exo = settings.exo
+    if not exo.app_id or not exo.organization:
+        raise InputError(
+            "exo.app_id and exo.organization must be set for exo.auth = app-token",
+            "set the admin app's id and the tenant's *.onmicrosoft.com domain in [exo]",
+        )
+    if exo.client_secret_env:
+        secret = environ.get(exo.client_secret_env)
+        if not secret:
+            raise InputError(
+                f"${exo.client_secret_env} (the admin app's client secret) is not set",
+                f"set {exo.client_secret_env}, or configure exo.certificate_file",
+            )
+        register_secret(secret)
+        credentials = auth.AppCredentials(exo.organization, exo.app_id, client_secret=secret)
+    elif exo.certificate_file:
+        certificate = auth.load_certificate(
+            settings.resolve_path(exo.certificate_file), exo.certificate_password_env, environ
+        )
+        credentials = auth.AppCredentials(exo.organization, exo.app_id, certificate=certificate)
+    else:
+        raise InputError(
+            "exo.auth = app-token needs exo.client_secret_env or exo.certificate_file",
+            "configure the admin app's credential in [exo]",
+        )
+    return auth.TokenProvider(credentials, settings)
+
+
+def device_code_token(settings: Settings, notify: Callable[[str], None]) -> tuple[str, str]:
+    """An administrator signs in with the device code flow; returns (access token, user principal name)."""
+    exo = settings.exo
+    if not exo.app_id or not exo.organization:
+        raise InputError(
+            "exo.app_id and exo.organization must be set for exo.auth = device-code",
+            "set a public client app's id and the tenant's *.onmicrosoft.com domain in [exo]",
+        )
+    host = settings.cloud.authority_host.split("://", 1)[1].split("/", 1)[0].split(":")[0]
+    try:
+        app = msal.PublicClientApplication(
+            exo.app_id,
+            authority=f"{settings.cloud.authority_host}/{exo.organization}",
+            http_client=auth.http_session(settings),
+            instance_discovery=host in auth.MICROSOFT_AUTHORITY_HOSTS,
+        )
+        flow = app.initiate_device_flow(scopes=[f"{settings.cloud.ews_resource}/.default"])
+        if "user_code" not in flow:
+            raise AuthError(
+                f"the device code flow could not start: {flow.get('error_description', flow)}",
+                "check exo.app_id (public client flows must be allowed)",
+            )
+        notify(str(flow["message"]))
+        result = app.acquire_token_by_device_flow(flow)
+    except (requests.RequestException, msal.exceptions.MsalServiceError) as exc:
+        raise ConnectError(
+            f"cannot reach the token service: {_short(exc)}", "check the network and cloud.authority_host"
+        ) from None
+    if "access_token" not in result:
+        raise AuthError(
+            f"the sign-in did not complete: {str(result.get('error_description', '')).splitlines()[0]}",
+            "run the command again and complete the sign-in in time",
+        )
+    token = str(result["access_token"])
+    register_secret(token)
+    claims = result.get("id_token_claims") or jwt.decode(token, options={"verify_signature": False})
+    upn = str(claims.get("preferred_username") or claims.get("upn") or "")
+    return token, upn
+
+
+def connect_plan(
+    settings: Settings, environ: Mapping[str, str], notify: Callable[[str], None]
+) -> ConnectPlan:
+    exo = settings.exo
+    if exo.auth not in EXO_AUTHS:
+        raise InputError(
+            f"exo.auth {exo.auth!r} is not known", "use app-certificate, app-token or device-code"
+        )
+    common: dict[str, Any] = {}
+    if settings.cloud.exchange_environment and settings.cloud.exchange_environment != "O365Default":
+        common["ExchangeEnvironmentName"] = settings.cloud.exchange_environment
+    if exo.auth == "app-certificate":
+        if not (exo.app_id and exo.certificate_thumbprint and exo.organization):
+            raise InputError(
+                "exo.auth = app-certificate needs exo.app_id, exo.certificate_thumbprint and "
+                "exo.organization",
+                "set them in [exo] of roomsops.toml",
+            )
+        return ConnectPlan(
+            "app-certificate",
+            {
+                "AppId": exo.app_id,
+                "CertificateThumbprint": exo.certificate_thumbprint,
+                "Organization": exo.organization,
+                **common,
+            },
+        )
+    if exo.auth == "app-token":
+        token = admin_token_provider(settings, environ).token().access_token
+        return ConnectPlan("app-token", {"AccessToken": token, "Organization": exo.organization, **common})
+    token, upn = device_code_token(settings, notify)
+    return ConnectPlan("device-code", {"AccessToken": token, "UserPrincipalName": upn, **common})
+
+
+@contextlib.contextmanager
+def open_exchange(
+    settings: Settings,
+    environ: Mapping[str, str],
+    *,
+    prompt: Callable[[str], str] | None = None,
+    notify: Callable[[str], None] = lambda _text: None,
+) -> Iterator[ExchangeSession]:
+    """A management-host runspace connected to Exchange Online; disconnects and closes on every way out."""
+    plan = connect_plan(settings, environ, notify)
+    with open_host(settings, environ, prompt) as session:
+        connected = False
+        try:
+            batch = session.run_batch(
+                [
+                    ("Import-Module", {"Name": "ExchangeOnlineManagement"}),
+                    ("Connect-ExchangeOnline", {**plan.params, "ShowBanner": False}),
+                ]
+            )
+            if batch.failures:
+                raise ConnectError(
+                    f"Connect-ExchangeOnline failed: {batch.failures[0].message}",
+                    _CONNECT_REMEDIES[plan.mode].format(host=settings.powershell.host),
+                    code="exo_connect",
+                )
+            connected = session.connected = True
+            yield session
+        finally:
+            # Also after Ctrl-C during the connect itself: the module may be connected on the host.
+            if connected or sys.exc_info()[0] is KeyboardInterrupt:
+                _disconnect(session)
+
+
+_CONNECT_REMEDIES = {
+    "app-certificate": "the certificate is looked up in the certificate store of the management host {host}; "
+    "import it there with its private key and register it on the admin app",
+    "app-token": "the admin app needs Exchange.ManageAsApp (admin consent) and an Exchange administrator role",
+    "device-code": "sign in with an Exchange administrator account",
+}
+
+
+def _disconnect(session: ExchangeSession) -> None:
+    try:
+        session.run("Disconnect-ExchangeOnline", {"Confirm": False})
+    except (OperationFailed, ConnectError) as exc:  # a cmdlet error, or the connection dropped
+        log.warning("Disconnect-ExchangeOnline failed: %s", exc.message)
+    session.connected = False
