@@ -325,3 +325,52 @@ def test_print_script_renders_the_rbac_runbook_and_connects_nowhere(
     assert run.code == 0, run.err
     assert run.out.startswith("# Runbook rendered by roomsops") and "New-ManagementRoleAssignment" in run.out
     assert fresh_lab.requests() == {}
+
+
+def test_migrate_with_a_conflict_keeps_the_old_policies_and_says_so(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """The three copies of "what changed" disagreed: a migrate stopped by a conflict reported the old policies
+    as "removed" (nothing was removed). One outcome set now: they are "kept"."""
+    from roomsops.adapters.exo.connect import open_exchange
+    from roomsops.core.settings import load_settings
+
+    assert invoke("policy", "restrict", "--member", addr("DiegoS"), env=env).code == 0
+    settings = load_settings(str(fresh_lab.settings_path), environ={})
+    with open_exchange(settings, env) as session:  # a scope of the name migrate wants, with another filter
+        filter_text = f"PrimarySmtpAddress -eq '{addr('MeganB')}'"
+        session.run(
+            "New-ManagementScope", {"Name": "SyncIsAllowed", "RecipientRestrictionFilter": filter_text}
+        )
+    consent(fresh_lab, False)  # the grant is gone: only the conflict stops the removal
+    sp = ["--sp-object-id", fresh_lab.app("rooms")["object_id"]]
+    before = changes(fresh_lab)
+    run = invoke("--json", "policy", "migrate", "--remove-old", "--yes", *sp, env=env)
+    assert run.code == 1, run.out + run.err
+    doc = json.loads(run.out)
+    steps = [(s["step"], s["outcome"]) for s in doc["steps"]]
+    assert ("scope", "conflict") in steps and steps[-1] == ("old", "kept")
+    assert doc["removed"] == [] and "Nothing was changed" in run.err
+    assert changes(fresh_lab) == before
+    assert len(json.loads(invoke("--json", "policy", "list", env=env).out)["policies"]) == 1
+    text = invoke("policy", "migrate", "--remove-old", "--yes", *sp, env=env)
+    assert (
+        text.code == 1
+        and "removed" not in text.out
+        and f"old       {doc['policies'][0]['identity']}: kept" in text.out
+    )
+
+
+def test_migrate_run_again_says_unchanged_like_restrict(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    assert invoke("policy", "restrict", "--member", addr("DiegoS"), env=env).code == 0
+    sp = ["--sp-object-id", fresh_lab.app("rooms")["object_id"]]
+    first = invoke("policy", "migrate", *sp, env=env)
+    assert first.code == 0, first.out + first.err
+    assert "unchanged" not in first.out
+    counts = changes(fresh_lab)
+    again = invoke("policy", "migrate", *sp, env=env)
+    assert again.code == 0, again.out + again.err
+    assert again.out.splitlines()[-1] == "unchanged: everything was already in place"
+    assert changes(fresh_lab) == counts

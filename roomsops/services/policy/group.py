@@ -1,0 +1,201 @@
+"""The group both engines restrict the app to: read it with its members, plan the member changes, guard
+against removing too many, create it and change its members, each change in the audit log."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from roomsops.adapters.exo import exchange
+from roomsops.adapters.exo.errors import CmdletError, CmdletFailure
+from roomsops.adapters.exo.objects import Group, Recipient
+from roomsops.adapters.exo.session import ExchangeSession
+from roomsops.core.errors import InputError, OperationFailed
+from roomsops.core.logs import AuditLog
+from roomsops.services.policy.model import Confirm, GroupRequest, Mailbox, Outcome, Step
+
+REMOVE_GUARD = 0.2  # --exact refuses to remove more than this share of the members without --force
+
+
+def resolve_mailboxes(
+    session: ExchangeSession, addresses: Sequence[str]
+) -> tuple[dict[str, Mailbox], dict[str, str]]:
+    """The mailboxes of the addresses in one pipeline: (found by given address, not found → message)."""
+    found, missing = exchange.find_mailboxes(session, addresses)
+    return {given: Mailbox(given, recipient) for given, recipient in found.items()}, missing
+
+
+@dataclass
+class GroupPlan:
+    """The group as it is and what it takes to make it as asked (shared by the AAP and RBAC engines)."""
+
+    group: Group | None
+    members_now: list[Recipient]
+    resolved: dict[str, Mailbox]
+    missing: dict[str, str]
+    to_add: list[Mailbox] = field(default_factory=list)
+    to_remove: list[str] = field(default_factory=list)
+
+
+def check_group_kind(group: Group) -> None:
+    if group.is_dir_synced:
+        raise OperationFailed(
+            f"group {group.name} is synchronised from on-premises Active Directory",
+            "manage its members in on-premises AD (and let Entra Connect sync them), or use another --group",
+            code="group_dir_synced",
+        )
+    if not group.is_security_group:
+        raise OperationFailed(
+            f"group {group.name} is a {group.details}, not a mail-enabled security group",
+            "use another --group name (roomsops creates a security group), or "
+            "create one with New-DistributionGroup -Type Security",
+            code="group_kind",
+        )
+
+
+def read_group(
+    session: ExchangeSession, request: GroupRequest, extra: Sequence[exchange.Query] = ()
+) -> tuple[GroupPlan, exchange.Objects]:
+    """The group, its members and the listed mailboxes; `extra` reads ride along in the first pipeline
+    (an engine's own objects) and are returned beside the plan."""
+    objects = exchange.read(session, [exchange.group_query(request.group), *extra])
+    group = next(iter(objects.groups), None)
+    members_now: list[Recipient] = []
+    if group is not None:
+        check_group_kind(group)
+        members_now = exchange.group_members(session, group.object_id)
+    resolved, missing = resolve_mailboxes(session, [*request.members, *request.probes])
+    plan = GroupPlan(group=group, members_now=members_now, resolved=resolved, missing=missing)
+    current = set().union(*(m.smtp_addresses for m in members_now))
+    plan.to_add = [
+        resolved[m]
+        for m in request.members
+        if m in resolved and resolved[m].primary_smtp.casefold() not in current
+    ]
+    if request.exact:
+        wanted = {resolved[m].primary_smtp.casefold() for m in request.members if m in resolved}
+        plan.to_remove = [m.primary_smtp for m in members_now if m.primary_smtp.casefold() not in wanted]
+    return plan, objects
+
+
+def group_steps(request: GroupRequest, plan: GroupPlan) -> list[Step]:
+    """The report lines of the group part: group, members, unknown probes."""
+    steps = [Step("group", request.group, Outcome.EXISTS if plan.group else Outcome.CREATED)]
+    to_add = {m.given for m in plan.to_add}
+    for member in request.members:
+        if member in plan.missing:
+            steps.append(Step("member", member, Outcome.NOT_FOUND, plan.missing[member]))
+        elif member in to_add:
+            steps.append(Step("member", member, Outcome.ADDED))
+        else:
+            steps.append(Step("member", member, Outcome.ALREADY))
+    steps += [Step("member", address, Outcome.REMOVED) for address in plan.to_remove]
+    for probe in request.probes:
+        if probe in plan.missing:
+            steps.append(Step("probe", probe, Outcome.NOT_FOUND, plan.missing[probe]))
+    return steps
+
+
+def check_remove_guard(request: GroupRequest, plan: GroupPlan) -> None:
+    """--exact refuses to remove more than REMOVE_GUARD of the members unless --force (exit 2, nothing changed)."""
+    if request.exact and plan.to_remove and not request.force:
+        share = len(plan.to_remove) / max(len(plan.members_now), 1)
+        if share > REMOVE_GUARD:
+            raise InputError(
+                f"--exact would remove {len(plan.to_remove)} of {len(plan.members_now)} members "
+                f"({share:.0%}), more than {REMOVE_GUARD:.0%}",
+                "check the member list, or add --force",
+            )
+
+
+def confirm_removals(request: GroupRequest, plan: GroupPlan, confirm: Confirm) -> None:
+    if plan.to_remove:
+        confirm(
+            f"Remove {len(plan.to_remove)} member(s) from {request.group} ({', '.join(plan.to_remove[:5])})?"
+        )
+
+
+class Applier:
+    """Runs the state-changing cmdlets, each recorded in the audit log with its parameters and result."""
+
+    def __init__(self, session: ExchangeSession, audit: AuditLog) -> None:
+        self.session = session
+        self.audit = audit
+
+    def run(self, cmdlet: str, params: dict[str, Any]) -> None:
+        try:
+            self.session.run(cmdlet, params)
+        except CmdletError as exc:
+            self.audit.record(f"cmdlet:{cmdlet}", self.session.host, params, {"error": exc.message})
+            raise
+        self.audit.record(f"cmdlet:{cmdlet}", self.session.host, params, "ok")
+
+    def members(
+        self, cmdlet: str, group_id: str, addresses: Sequence[str], **extra: Any
+    ) -> list[CmdletFailure]:
+        """Add or remove members in one pipeline; a failure names its member, and is returned, not raised."""
+        statements = [
+            (
+                cmdlet,
+                {"Identity": group_id, "Member": address, "BypassSecurityGroupManagerCheck": True, **extra},
+            )
+            for address in addresses
+        ]
+        result = self.session.run_batch(statements)
+        for address, (_, params) in zip(addresses, statements, strict=True):
+            failure = next(
+                (f for f in result.failures if f.target and address.casefold() == f.target.casefold()), None
+            )
+            self.audit.record(
+                f"cmdlet:{cmdlet}", self.session.host, params, {"error": failure.message} if failure else "ok"
+            )
+        return result.failures
+
+
+def wait_for_group(session: ExchangeSession, name: str, attempts: int = 5, delay: float = 2.0) -> Group:
+    """A just-created group may not be found at once (directory replication): retry briefly."""
+    for attempt in range(attempts):
+        group = exchange.find_group(session, name)
+        if group is not None:
+            return group
+        if attempt + 1 < attempts:
+            time.sleep(delay)
+    raise OperationFailed(
+        f"group {name} was created but cannot be found yet",
+        "directory replication is slow; run the same command again in a few minutes",
+    )
+
+
+def apply_group(
+    apply: Applier, request: GroupRequest, plan: GroupPlan, steps: list[Step]
+) -> tuple[Group, list[Step]]:
+    """Create the group if needed, add and remove members; returns the group and the steps with failures."""
+    group = plan.group
+    if group is None:
+        apply.run("New-DistributionGroup", {"Name": request.group, "Type": "Security"})
+        group = wait_for_group(apply.session, request.group)
+    failures = apply.members(
+        "Add-DistributionGroupMember", group.object_id, [m.primary_smtp for m in plan.to_add]
+    )
+    failures += apply.members(
+        "Remove-DistributionGroupMember", group.object_id, plan.to_remove, Confirm=False
+    )
+    return group, mark_failures(steps, failures, plan)
+
+
+def mark_failures(steps: list[Step], failures: Sequence[CmdletFailure], plan: GroupPlan) -> list[Step]:
+    """A member that could not be added or removed: already in (fine) or a real failure."""
+    by_address = {m.primary_smtp.casefold(): m.given for m in plan.to_add}
+    out = list(steps)
+    for failure in failures:
+        target = (failure.target or "").casefold()
+        given = by_address.get(target, failure.target or "?")
+        for index, step in enumerate(out):
+            if step.step == "member" and step.target.casefold() in {given.casefold(), target}:
+                outcome = Outcome.ALREADY if failure.already_member else Outcome.FAILED
+                out[index] = Step(
+                    "member", step.target, outcome, "" if outcome is Outcome.ALREADY else failure.message
+                )
+    return out
