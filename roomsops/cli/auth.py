@@ -36,7 +36,7 @@ def test_cmd(app: AppContext, mailbox: str | None) -> int:
     address = validate_address(mailbox) if mailbox else None
     result = service.auth_test(app.token_provider, app.settings.policy.engine)
     if address is not None:
-        from roomsops.services.diagnose import checks as diagnose
+        from roomsops.services.diagnose import probe as diagnose
 
         check = diagnose.probe(app.ews, address).check(f"mailbox {address}")
         result = replace(result, checks=(*result.checks, check))

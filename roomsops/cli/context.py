@@ -6,13 +6,14 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from roomsops.core.errors import ConfirmationRequired
+from roomsops.core.errors import ConfirmationRequired, InputError
 from roomsops.core.logs import AuditLog, setup_logging
 from roomsops.core.results import Output, Result
 from roomsops.core.settings import Settings, app_settings_path, load_settings
@@ -20,6 +21,7 @@ from roomsops.core.settings import Settings, app_settings_path, load_settings
 if TYPE_CHECKING:
     from roomsops.adapters.entra.tokens import TokenProvider
     from roomsops.adapters.ews.client import EwsClient
+    from roomsops.adapters.exo.session import ExchangeSession
 
 
 class AppContext:
@@ -62,6 +64,35 @@ class AppContext:
     @property
     def app_settings_path(self) -> Path:
         return app_settings_path(self.app_settings_option, self.settings)
+
+    def sync_app_id(self, given: str | None = None) -> str:
+        """The sync app: --app-id, else ExchangeAppId from RoomsAppSettings.config."""
+        from roomsops.adapters.appsettings.document import read_document
+        from roomsops.adapters.appsettings.keys import APP_ID
+        from roomsops.adapters.certs import normalize_guid
+
+        if given:
+            return normalize_guid(given, "app id").value
+        value = read_document(self.app_settings_path).get(APP_ID)
+        if not value:
+            raise InputError(
+                f"ExchangeAppId is not set in {self.app_settings_path}",
+                "pass --app-id, or run 'roomsops config init'",
+            )
+        return normalize_guid(value, "app id").value
+
+    def open_admin(
+        self, sync_app: str | None, *, check_admin_app: bool = True
+    ) -> AbstractContextManager[ExchangeSession]:
+        """The Exchange admin session (`[exo]`, through the management host); refuses the sync app as the
+        admin app unless the caller reports that rule itself (`doctor`)."""
+        from roomsops.adapters.exo.connect import open_exchange
+        from roomsops.services.apps import admin_app_problem
+
+        problem = admin_app_problem(self.settings, sync_app) if check_admin_app else None
+        if problem is not None:
+            raise problem
+        return open_exchange(self.settings, os.environ, prompt=self.password_prompt, notify=self.out.note)
 
     @property
     def interactive(self) -> bool:

@@ -15,10 +15,10 @@ from roomsops.core.errors import RoomsopsError
 if TYPE_CHECKING:
     from roomsops.adapters.entra.tokens import TokenProvider
     from roomsops.services.config import appsettings as appconfig
-    from roomsops.services.diagnose import checks as diagnose
+    from roomsops.services.diagnose import doctor as diagnose
 else:
     appconfig = lazy("roomsops.services.config.appsettings")
-    diagnose = lazy("roomsops.services.diagnose.checks")
+    diagnose = lazy("roomsops.services.diagnose.doctor")
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -29,15 +29,13 @@ pass_app = click.make_pass_decorator(AppContext)
 @pass_app
 def doctor(app: AppContext, mailbox: str | None) -> int:
     """Check config, token, WinRM and Exchange, admin app ≠ sync app, EWS readiness and a mailbox probe."""
-    from roomsops.cli.policy import open_admin_session, sync_app_id
-
     address = validate_address(mailbox) if mailbox else None
     config_report = appconfig.check(app.app_settings_path, app.settings)
     provider: TokenProvider | None = None
     provider_error: RoomsopsError | None = None
     app_id: str | None = None
     try:
-        app_id = sync_app_id(app, None)
+        app_id = app.sync_app_id()
         provider = app.token_provider
     except RoomsopsError as exc:
         provider_error = exc
@@ -47,7 +45,7 @@ def doctor(app: AppContext, mailbox: str | None) -> int:
         provider_error,
         app_id,
         app.settings,
-        lambda: open_admin_session(app, "", check_least_privilege=False),
+        lambda: app.open_admin(None, check_admin_app=False),
         lambda: app.ews,
         address,
         date.today(),

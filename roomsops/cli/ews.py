@@ -12,9 +12,9 @@ from roomsops.cli.lazy import lazy
 from roomsops.core.addresses import unique, validate_address
 
 if TYPE_CHECKING:
-    from roomsops.services.diagnose import checks as diagnose
+    from roomsops.services.diagnose import ews_access
 else:
-    diagnose = lazy("roomsops.services.diagnose.checks")
+    ews_access = lazy("roomsops.services.diagnose.ews_access")
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -32,12 +32,10 @@ def ews() -> None:
 @pass_app
 def status_cmd(app: AppContext, mailboxes: tuple[str, ...]) -> int:
     """Show EwsEnabled, EwsAllowedAppIDs, the mailboxes' switches and the retirement dates."""
-    from roomsops.cli.policy import open_admin_session, sync_app_id
-
     addresses = unique(validate_address(m) for m in mailboxes)
-    app_id = sync_app_id(app, None)
-    with open_admin_session(app, app_id) as session:
-        return app.emit(diagnose.read_ews_status(session, app_id, addresses, date.today()))
+    app_id = app.sync_app_id()
+    with app.open_admin(app_id) as session:
+        return app.emit(ews_access.read_ews_status(session, app_id, addresses, date.today()))
 
 
 @ews.command("allow")
@@ -48,11 +46,9 @@ def status_cmd(app: AppContext, mailboxes: tuple[str, ...]) -> int:
 @pass_app
 def allow_cmd(app: AppContext, enable: bool, yes: bool) -> int:
     """Add the sync app to EwsAllowedAppIDs, keeping the apps already listed."""
-    from roomsops.cli.policy import open_admin_session, sync_app_id
-
-    app_id = sync_app_id(app, None)
-    with open_admin_session(app, app_id) as session:
-        result = diagnose.ews_allow(
+    app_id = app.sync_app_id()
+    with app.open_admin(app_id) as session:
+        result = ews_access.ews_allow(
             session, app_id, enable, lambda q: app.confirm(q, yes), app.audit, date.today()
         )
     return app.emit(result)

@@ -128,7 +128,7 @@ def import_cmd(app: AppContext, file: Path) -> int:
 def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
     """Is each address (default: every O365/O365Pull person) a mailbox's primary SMTP address?"""
     from roomsops.adapters.store import EWS_SYNC_MODES, list_persons
-    from roomsops.services.diagnose import checks as diagnose
+    from roomsops.services.diagnose import probe as diagnose
 
     addresses = [service.check_email(e) for e in emails]
     if not addresses:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,13 +17,15 @@ from roomsops.core.vocabulary import ACCESS_RIGHTS
 
 if TYPE_CHECKING:
     from roomsops.adapters.certs import normalize_guid
-    from roomsops.adapters.exo import session as exo
-    from roomsops.services.config import appsettings as appconfig
+    from roomsops.services.diagnose import probe as diagnose
     from roomsops.services.policy import aap as service
-    from roomsops.services.policy import rbac
+    from roomsops.services.policy import access, model, rbac
+    from roomsops.services.policy import migrate as migration
 else:
-    appconfig = lazy("roomsops.services.config.appsettings")
-    exo = lazy("roomsops.adapters.exo.session")
+    access = lazy("roomsops.services.policy.access")
+    diagnose = lazy("roomsops.services.diagnose.probe")
+    migration = lazy("roomsops.services.policy.migrate")
+    model = lazy("roomsops.services.policy.model")
     rbac = lazy("roomsops.services.policy.rbac")
     service = lazy("roomsops.services.policy.aap")
 
@@ -36,36 +36,6 @@ else:
 
 
 pass_app = click.make_pass_decorator(AppContext)
-
-
-def sync_app_id(app: AppContext, given: str | None) -> str:
-    """--app-id, else ExchangeAppId from RoomsAppSettings.config."""
-    if given:
-        return normalize_guid(given, "app id").value
-    value = appconfig.read_document(app.app_settings_path).get(appconfig.APP_ID)
-    if not value:
-        raise InputError(
-            f"ExchangeAppId is not set in {app.app_settings_path}",
-            "pass --app-id, or run 'roomsops config init'",
-        )
-    return normalize_guid(value, "app id").value
-
-
-def open_admin_session(
-    app: AppContext, sync_app: str, check_least_privilege: bool = True
-) -> AbstractContextManager[exo.ExchangeSession]:
-    settings = app.settings
-    if check_least_privilege and (
-        settings.exo.app_id
-        and settings.exo.auth != "device-code"
-        and settings.exo.app_id.casefold() == sync_app.casefold()
-    ):
-        raise InputError(
-            "exo.app_id is the sync app's id: the admin connection must use its own app",
-            "register a separate admin app with Exchange.ManageAsApp (the sync app's secret lies on the "
-            "ROOMS server and must not be able to lift its own restriction)",
-        )
-    return exo.open_exchange(settings, os.environ, prompt=app.password_prompt, notify=app.out.note)
 
 
 def grant_check(app: AppContext, sync_app: str) -> rbac.GrantCheck:
@@ -157,7 +127,7 @@ def restrict_cmd(
     """Ensure the group, its members and the policy (or the RBAC for Applications scope); then verify."""
     listed = [validate_address(m) for m in members]
     if members_file is not None:
-        listed += service.read_members_file(members_file)
+        listed += model.read_members_file(members_file)
     if from_persons:
         from roomsops.adapters.store import sync_mailboxes
         from roomsops.services.rooms.catalog import open_database
@@ -181,13 +151,13 @@ def restrict_cmd(
                     f"{option} applies to application access policies only",
                     "drop it, or use --engine aap (RBAC for Applications only grants, per management scope)",
                 )
-        rbac_request = rbac.RbacRequest(
-            app_id=sync_app_id(app, app_id),
-            group=service.validate_group(group or app.settings.policy.group),
+        rbac_request = model.RbacRequest(
+            app_id=app.sync_app_id(app_id),
+            group=model.validate_group(group or app.settings.policy.group),
             members=tuple(unique(listed)),
             probes=tuple(unique(validate_address(p) for p in probes)),
             sp_object_id=parse_sp_object_id(sp_object_id),
-            scope=service.validate_group(scope) if scope else None,
+            scope=model.validate_group(scope) if scope else None,
             exact=exact,
             force=force,
             verify=not no_verify,
@@ -197,7 +167,7 @@ def restrict_cmd(
             click.echo(rbac.runbook(rbac_request, admin_upn), nl=False)
             return 0
         rbac_notes: list[str] = []
-        with open_admin_session(app, rbac_request.app_id) as session:
+        with app.open_admin(rbac_request.app_id) as session:
             rbac_result = rbac.restrict(
                 session,
                 rbac_request,
@@ -212,9 +182,9 @@ def restrict_cmd(
             "--sp-object-id and --scope apply to RBAC for Applications only",
             "add --engine rbac, or drop them",
         )
-    request = service.RestrictRequest(
-        app_id=sync_app_id(app, app_id),
-        group=service.validate_group(group or app.settings.policy.group),
+    request = model.RestrictRequest(
+        app_id=app.sync_app_id(app_id),
+        group=model.validate_group(group or app.settings.policy.group),
         members=tuple(unique(listed)),
         access_right=access_right,
         description=description or "",
@@ -229,7 +199,7 @@ def restrict_cmd(
         click.echo(service.runbook(request, admin_upn), nl=False)
         return 0
     notes: list[str] = []
-    with open_admin_session(app, request.app_id) as session:
+    with app.open_admin(request.app_id) as session:
         result = service.restrict(session, request, lambda q: app.confirm(q, yes), app.audit, notes)
     return app.emit(result)
 
@@ -257,38 +227,34 @@ def test_cmd(
 ) -> int:
     """Show the access result (Granted or Denied) of the sync app for each MAILBOX."""
     addresses = unique(validate_address(m) for m in mailboxes)
-    sync_app = sync_app_id(app, app_id)
+    sync_app = app.sync_app_id(app_id)
     if (engine or app.settings.policy.engine) == "rbac":
         return _test_rbac(app, sync_app, addresses, expect, live)
-    with open_admin_session(app, sync_app) as session:
-        tests = service.test_access(
+    with app.open_admin(sync_app) as session:
+        tests = access.check_access(
             session, sync_app, addresses, {a: expect for a in addresses} if expect else None
         )
     if live:
-        from roomsops.services.diagnose import checks as diagnose
-
-        tests = [service.with_live(t, diagnose.probe(app.ews, t.mailbox)) for t in tests]
-    result = service.PolicyTestResult(app_id=sync_app, tests=tuple(tests), live=live)
+        tests = [access.with_live(t, diagnose.probe(app.ews, t.mailbox)) for t in tests]
+    result = access.PolicyTestResult(app_id=sync_app, tests=tuple(tests), live=live)
     return app.emit(replace(result, notes=result.notes_for_lag))
 
 
 def _test_rbac(app: AppContext, sync_app: str, addresses: list[str], expect: str | None, live: bool) -> int:
-    with open_admin_session(app, sync_app) as session:
+    with app.open_admin(sync_app) as session:
         sp = rbac.find_service_principal(session, sync_app)
-        sp_id = rbac.sp_object_id(sp)
-        tests = rbac.test_rbac_access(
+        sp_id = sp.object_id
+        tests = access.check_rbac_access(
             session, sync_app, sp_id, addresses, {a: expect for a in addresses} if expect else None
         )
     grant: bool | None = None
     notes: list[str] = []
     if live:
-        from roomsops.services.diagnose import checks as diagnose
-
-        tests = [service.with_live(t, diagnose.probe(app.ews, t.mailbox)) for t in tests]
+        tests = [access.with_live(t, diagnose.probe(app.ews, t.mailbox)) for t in tests]
         check = grant_check(app, sync_app)
         grant = check.held
         notes += rbac.grant_notes(check, sync_app)
-    result = rbac.RbacTestResult(
+    result = access.RbacTestResult(
         app_id=sync_app, tests=tuple(tests), live=live, service_principal=sp_id, tenant_wide_grant=grant
     )
     return app.emit(replace(result, notes=(*notes, *result.rbac_notes())))
@@ -332,8 +298,8 @@ def migrate_cmd(
     yes: bool,
 ) -> int:
     """Move the app's application access policies to RBAC for Applications and prove the answers are the same."""
-    request = rbac.MigrateRequest(
-        app_id=sync_app_id(app, app_id),
+    request = model.MigrateRequest(
+        app_id=app.sync_app_id(app_id),
         sp_object_id=parse_sp_object_id(sp_object_id),
         probes=tuple(unique(validate_address(p) for p in probes)),
         include_deny=include_deny,
@@ -341,8 +307,8 @@ def migrate_cmd(
         remove_old=remove_old,
     )
     notes: list[str] = []
-    with open_admin_session(app, request.app_id) as session:
-        result = rbac.migrate(
+    with app.open_admin(request.app_id) as session:
+        result = migration.migrate(
             session,
             request,
             lambda q: app.confirm(q, yes),
@@ -359,7 +325,7 @@ def migrate_cmd(
 def list_cmd(app: AppContext, app_id: str | None) -> int:
     """List the application access policies of the tenant."""
     wanted = normalize_guid(app_id, "app id").value if app_id else None
-    with open_admin_session(app, wanted or "") as session:
+    with app.open_admin(wanted) as session:
         return app.emit(service.list_policies(session, wanted))
 
 
@@ -370,9 +336,9 @@ def list_cmd(app: AppContext, app_id: str | None) -> int:
 @pass_app
 def remove_cmd(app: AppContext, group: str, app_id: str | None, yes: bool) -> int:
     """Remove the application access policy of the app for GROUP (the group stays)."""
-    sync_app = sync_app_id(app, app_id)
-    with open_admin_session(app, sync_app) as session:
+    sync_app = app.sync_app_id(app_id)
+    with app.open_admin(sync_app) as session:
         result = service.remove(
-            session, sync_app, service.validate_group(group), lambda q: app.confirm(q, yes), app.audit
+            session, sync_app, model.validate_group(group), lambda q: app.confirm(q, yes), app.audit
         )
     return app.emit(result)

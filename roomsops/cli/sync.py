@@ -18,10 +18,10 @@ from roomsops.core.errors import ConnectError, InputError
 from roomsops.core.settings import Settings
 
 if TYPE_CHECKING:
-    from roomsops.services.diagnose import checks as diagnose
+    from roomsops.services.diagnose import sync_test as diagnose
     from roomsops.services.rooms import catalog as rooms
 else:
-    diagnose = lazy("roomsops.services.diagnose.checks")
+    diagnose = lazy("roomsops.services.diagnose.sync_test")
     rooms = lazy("roomsops.services.rooms.catalog")
 
 

@@ -1,0 +1,141 @@
+"""EWS retirement readiness: the tenant's EwsEnabled and EwsAllowedAppIDs and the mailboxes' EwsEnabled, read
+through the typed Exchange adapter (`ews status`), and putting the sync app on the allow list (`ews allow`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from roomsops.adapters.exo import exchange
+from roomsops.adapters.exo.session import ExchangeSession
+from roomsops.core.logs import AuditLog
+from roomsops.core.results import Result
+
+EWS_PHASED_BLOCKING = date(2026, 10, 1)
+EWS_SHUTDOWN = date(2027, 4, 1)
+
+
+@dataclass(frozen=True)
+class EwsStatus(Result):
+    """The tenant's and mailboxes' EWS switches, and the retirement dates."""
+
+    today: date
+    ews_enabled: bool | None
+    allowed_app_ids: tuple[str, ...]
+    sync_app_id: str
+    sync_app_allowed: bool
+    mailboxes: tuple[tuple[str, bool | None], ...]
+
+    @property
+    def ok(self) -> bool:
+        if self.ews_enabled is False:
+            return False
+        if self.ews_enabled is True and not self.sync_app_allowed:
+            return False
+        return all(enabled is not False for _, enabled in self.mailboxes)
+
+    @property
+    def verdict(self) -> str:
+        if self.ews_enabled is None:
+            return (
+                "EwsEnabled is unset: Microsoft is switching EWS off tenant by tenant since 2026-10-01. "
+                "Run 'roomsops ews allow' to list the sync app, then set EwsEnabled to True (--enable)."
+            )
+        if self.ews_enabled is False:
+            return "EwsEnabled is False: EWS is off for every app; the sync cannot work (roomsops ews allow --enable)."
+        if not self.sync_app_allowed:
+            return "EwsEnabled is True but the sync app is not in EwsAllowedAppIDs: roomsops ews allow."
+        return "EwsEnabled is True and the sync app is allowed."
+
+    def lines(self) -> list[str]:
+        shown = {None: "unset", True: "True", False: "False"}
+        out = [
+            f"tenant EwsEnabled      {shown[self.ews_enabled]}",
+            f"EwsAllowedAppIDs      {', '.join(self.allowed_app_ids) or '(empty)'}",
+            f"sync app {self.sync_app_id}  {'allowed' if self.sync_app_allowed else 'NOT allowed'}",
+        ]
+        out += [f"mailbox {address}  EwsEnabled {shown[enabled]}" for address, enabled in self.mailboxes]
+        out.append(
+            f"phased blocking since {EWS_PHASED_BLOCKING}; final shutdown {EWS_SHUTDOWN} "
+            f"({(EWS_SHUTDOWN - self.today).days} days left); move ROOMS to Microsoft 365 (Graph) before then"
+        )
+        out.append(self.verdict)
+        return out
+
+
+def read_ews_status(
+    session: ExchangeSession, sync_app_id: str, mailboxes: Sequence[str], today: date
+) -> EwsStatus:
+    """Get-OrganizationConfig (with the allow list) and Get-CASMailbox of each mailbox, in one pipeline."""
+    org, cas = exchange.read_ews_settings(session, mailboxes)
+    allowed = org.ews_allowed_app_ids
+    rows = tuple((m, cas[m.casefold()].ews_enabled if m.casefold() in cas else None) for m in mailboxes)
+    return EwsStatus(
+        today=today,
+        ews_enabled=org.ews_enabled,
+        allowed_app_ids=allowed,
+        sync_app_id=sync_app_id,
+        sync_app_allowed=sync_app_id.casefold() in {a.casefold() for a in allowed},
+        mailboxes=rows,
+    )
+
+
+@dataclass(frozen=True)
+class EwsAllowResult(Result):
+    allowed_before: tuple[str, ...]
+    allowed_after: tuple[str, ...]
+    ews_enabled_before: bool | None
+    ews_enabled_after: bool | None
+
+    def lines(self) -> list[str]:
+        shown = {None: "unset", True: "True", False: "False"}
+        return [
+            f"EwsAllowedAppIDs  before: {', '.join(self.allowed_before) or '(empty)'}",
+            f"                  after:  {', '.join(self.allowed_after) or '(empty)'}",
+            f"EwsEnabled        before: {shown[self.ews_enabled_before]}, after: {shown[self.ews_enabled_after]}",
+        ]
+
+
+def ews_allow(
+    session: ExchangeSession,
+    sync_app_id: str,
+    enable: bool,
+    confirm: Callable[[str], None],
+    audit: AuditLog,
+    today: date,
+) -> EwsAllowResult:
+    """Add the sync app to EwsAllowedAppIDs (keeping the others); set EwsEnabled True only with `enable`."""
+    status = read_ews_status(session, sync_app_id, [], today)
+    allowed = list(status.allowed_app_ids)
+    notes: list[str] = []
+    if not status.sync_app_allowed:
+        allowed.append(sync_app_id)
+        params = {"EwsAllowedAppIDs": ",".join(allowed)}
+        session.run("Set-OrganizationConfig", params)
+        audit.record("cmdlet:Set-OrganizationConfig", session.host, params, "ok")
+    enabled = status.ews_enabled
+    if enabled is not True:
+        meaning = (
+            "unset: Microsoft is switching EWS off tenant by tenant since 2026-10-01"
+            if enabled is None
+            else "False: EWS is off for every app in the tenant"
+        )
+        if enable:
+            confirm(f"Set EwsEnabled to True? From then on only these apps may use EWS: {', '.join(allowed)}")
+            session.run("Set-OrganizationConfig", {"EwsEnabled": True})
+            audit.record("cmdlet:Set-OrganizationConfig", session.host, {"EwsEnabled": True}, "ok")
+            enabled = True
+        else:
+            notes.append(
+                f"EwsEnabled is {meaning}. 'roomsops ews allow --enable' sets it to True; then only the "
+                f"listed apps ({', '.join(allowed)}) may use EWS."
+            )
+    notes.append("Allow-list changes can take up to 24 hours to apply.")
+    return EwsAllowResult(
+        allowed_before=status.allowed_app_ids,
+        allowed_after=tuple(allowed),
+        ews_enabled_before=status.ews_enabled,
+        ews_enabled_after=enabled,
+        notes=tuple(notes),
+    )

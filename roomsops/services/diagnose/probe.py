@@ -1,0 +1,131 @@
+"""The EWS probe: what EWS says about a mailbox as the sync app sees it (its calendar through impersonation,
+its primary address), and the same question for many addresses at once (`persons check`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from roomsops.adapters.ews.client import REMEDIES, EwsClient, EwsError
+from roomsops.core.errors import AuthError, ConnectError, RoomsopsError
+from roomsops.core.results import Check, Result, Status
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What EWS says about one mailbox, as seen by the sync app."""
+
+    mailbox: str
+    outcome: str  # accessible | alias | denied_by_policy | access_denied | ews_disabled | ews_app_not_allowed | impersonation_denied
+    #               | mailbox_not_found | throttled | connection | unauthorized
+    primary_smtp: str | None = None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "accessible"
+
+    @property
+    def remedy(self) -> str | None:
+        if self.outcome == "alias":
+            return f"use the primary SMTP address {self.primary_smtp} in ROOMS"
+        return REMEDIES.get(self.outcome)
+
+    def check(self, name: str) -> Check:
+        if self.ok:
+            return Check(name, Status.OK, f"{self.mailbox}: calendar accessible through impersonation")
+        if self.outcome == "alias":
+            return Check(
+                name,
+                Status.FAILED,
+                f"{self.mailbox} is an alias; the primary SMTP address is {self.primary_smtp}",
+                self.remedy,
+            )
+        return Check(name, Status.FAILED, self.detail or self.outcome, self.remedy)
+
+
+def failed_probe(address: str, exc: RoomsopsError) -> Probe:
+    reason = (
+        exc.reason
+        if isinstance(exc, EwsError)
+        else ("unauthorized" if isinstance(exc, AuthError) else "connection")
+    )
+    detail = exc.detail if isinstance(exc, EwsError) else exc.message
+    return Probe(address, reason, detail=detail)
+
+
+def probe(client: EwsClient, address: str) -> Probe:
+    """The mailbox's calendar through impersonation, then its primary address (ResolveNames)."""
+    try:
+        client.calendar(address)
+        primary = client.resolve_primary(address)
+    except (EwsError, ConnectError) as exc:
+        return failed_probe(address, exc)
+    if primary and primary.casefold() != address.casefold():
+        return Probe(address, "alias", primary_smtp=primary, detail=f"primary SMTP address is {primary}")
+    return Probe(address, "accessible", primary_smtp=primary or address)
+
+
+@dataclass(frozen=True)
+class AddressCheck:
+    email: str
+    status: str  # ok | alias | mailbox_not_found | <EWS reason>
+    primary_smtp: str | None = None
+    detail: str = ""
+    remedy: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonsCheck(Result):
+    """Is each person's address the primary SMTP address of a mailbox (the most common ROOMS sync failure)?"""
+
+    checks: tuple[AddressCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status == "ok" for c in self.checks)
+
+    def lines(self) -> list[str]:
+        out = []
+        for c in self.checks:
+            if c.status == "ok":
+                out.append(f"ok      {c.email}")
+            else:
+                out.append(f"FAILED  {c.email}: {c.detail}" + (f" — {c.remedy}" if c.remedy else ""))
+        return out or ["no persons to check"]
+
+
+def check_addresses(client: EwsClient, addresses: Sequence[str]) -> PersonsCheck:
+    """ResolveNames for each address: the primary SMTP address, or why it could not be resolved."""
+    checks = []
+    for address in addresses:
+        try:
+            primary = client.resolve_primary(address)
+        except (EwsError, ConnectError) as exc:
+            failure = failed_probe(address, exc)
+            checks.append(
+                AddressCheck(address, failure.outcome, detail=failure.detail, remedy=failure.remedy)
+            )
+            continue
+        if primary is None:
+            checks.append(
+                AddressCheck(
+                    address,
+                    "mailbox_not_found",
+                    detail="no mailbox has this address",
+                    remedy=REMEDIES["mailbox_not_found"],
+                )
+            )
+        elif primary.casefold() != address.casefold():
+            checks.append(
+                AddressCheck(
+                    address,
+                    "alias",
+                    primary,
+                    f"an alias; the primary SMTP address is {primary}",
+                    f"change the person's e-mail in ROOMS to {primary} (and re-run the import)",
+                )
+            )
+        else:
+            checks.append(AddressCheck(address, "ok", primary))
+    return PersonsCheck(checks=tuple(checks))

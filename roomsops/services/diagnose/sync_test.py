@@ -1,0 +1,124 @@
+"""ROOMS' "Synchronisationstest" as steps: token, EWS connection, impersonation, primary SMTP address,
+calendar folder, pull subscription. The first failing step names the cause; the later ones are not run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import requests
+
+from roomsops.adapters.entra.tokens import TokenProvider, http_session
+from roomsops.adapters.ews.client import REMEDIES, EwsClient, EwsError
+from roomsops.core.errors import ConnectError, RoomsopsError
+from roomsops.core.results import Check, CheckReport, Status
+from roomsops.core.settings import Settings
+from roomsops.services.diagnose.probe import Probe, failed_probe
+
+
+def sync_test(
+    settings: Settings, provider: TokenProvider, client_factory: Callable[[], EwsClient], address: str
+) -> CheckReport:
+    """ROOMS' sync test as steps: token, EWS connection, impersonation, primary SMTP, calendar, pull subscription."""
+    checks: list[Check] = []
+
+    def done(report_checks: Sequence[Check]) -> CheckReport:
+        skipped = [s for s in STEPS[len(report_checks) :]]
+        rest = tuple(Check(name, Status.WARNING, "not run: an earlier step failed") for name in skipped)
+        return CheckReport(subject=f"sync test {address}", checks=tuple(report_checks) + rest)
+
+    try:
+        token = provider.token()
+    except RoomsopsError as exc:
+        return done([Check("token", Status.FAILED, exc.message, exc.remedy)])
+    checks.append(Check("token", Status.OK, f"app-only token, roles: {', '.join(token.roles) or '(none)'}"))
+
+    try:
+        answer = http_session(settings).get(settings.cloud.ews_url, timeout=settings.network.timeout_seconds)
+        checks.append(
+            Check(
+                "EWS connection", Status.OK, f"{settings.cloud.ews_url} answers (HTTP {answer.status_code})"
+            )
+        )
+    except requests.exceptions.SSLError as exc:
+        return done(
+            [
+                *checks,
+                Check(
+                    "EWS connection",
+                    Status.FAILED,
+                    f"TLS verification failed: {exc}",
+                    "set network.ca_bundle to the CA of the server (or of your proxy)",
+                ),
+            ]
+        )
+    except requests.RequestException as exc:
+        return done(
+            [
+                *checks,
+                Check(
+                    "EWS connection",
+                    Status.FAILED,
+                    f"cannot reach {settings.cloud.ews_url}: {type(exc).__name__}",
+                    REMEDIES["connection"],
+                ),
+            ]
+        )
+
+    client = client_factory()
+    try:
+        primary = client.resolve_primary(address)
+    except (EwsError, ConnectError) as exc:
+        failure = failed_probe(address, exc)
+        return done([*checks, Check("impersonation", Status.FAILED, failure.detail, failure.remedy)])
+    checks.append(Check("impersonation", Status.OK, f"the app may act as {address}"))
+
+    if primary and primary.casefold() != address.casefold():
+        alias = Probe(address, "alias", primary_smtp=primary)
+        return done(
+            [
+                *checks,
+                Check(
+                    "primary SMTP address",
+                    Status.FAILED,
+                    f"{address} is an alias; the primary SMTP address is {primary}",
+                    alias.remedy,
+                ),
+            ]
+        )
+    checks.append(Check("primary SMTP address", Status.OK, primary or address))
+
+    try:
+        calendar = client.calendar(address)
+    except (EwsError, ConnectError) as exc:
+        failure = failed_probe(address, exc)
+        return done([*checks, Check("calendar folder", Status.FAILED, failure.detail, failure.remedy)])
+    checks.append(Check("calendar folder", Status.OK, f"{calendar.name} ({calendar.total_count} items)"))
+
+    try:
+        subscription_id, _watermark = client.call(address, lambda: calendar.subscribe_to_pull())
+        client.call(address, lambda: calendar.unsubscribe(subscription_id))
+    except (EwsError, ConnectError) as exc:
+        failure = failed_probe(address, exc)
+        return done(
+            [
+                *checks,
+                Check(
+                    "pull subscription",
+                    Status.FAILED,
+                    failure.detail,
+                    failure.remedy or "notifications are needed for O365Pull",
+                ),
+            ]
+        )
+    checks.append(Check("pull subscription", Status.OK, "created and removed"))
+    return CheckReport(subject=f"sync test {address}", checks=tuple(checks))
+
+
+STEPS = (
+    "token",
+    "EWS connection",
+    "impersonation",
+    "primary SMTP address",
+    "calendar folder",
+    "pull subscription",
+)
