@@ -263,7 +263,10 @@ class AdminApi(LabHandler):
 
     def _calendar(self, request: Request, match: re.Match[str]) -> Response:
         folder = request.query.get("folder", ["calendar"])[0]
-        return _calendar_edit(lambda: outlook.calendar_json(self.ctx.tenant, match["email"], folder), 200)
+        expand = request.query.get("expand", [None])[0]
+        return _calendar_edit(
+            lambda: outlook.calendar_json(self.ctx.tenant, match["email"], folder, expand), 200
+        )
 
     def _create_calendar_item(self, request: Request, match: re.Match[str]) -> Response:
         body = _json_object(request)

@@ -13,8 +13,26 @@ from dataclasses import dataclass
 
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import Shape, parse_extended_path
-from roomsops.lab.ews.soap import M_NS, T_NS, Element, SoapRequest, child, format_datetime, local_name, m
-from roomsops.lab.ews.store import CalendarItem, MailboxStore, item_id_mailbox, parse_folder_id
+from roomsops.lab.ews.recurrence import Occurrence
+from roomsops.lab.ews.series import as_item, occurrence_at, occurrence_from
+from roomsops.lab.ews.soap import (
+    M_NS,
+    T_NS,
+    Element,
+    SoapRequest,
+    child,
+    format_datetime,
+    local_name,
+    m,
+    parse_int,
+)
+from roomsops.lab.ews.store import (
+    CalendarItem,
+    MailboxStore,
+    item_id_mailbox,
+    parse_folder_id,
+    parse_occurrence_id,
+)
 from roomsops.lab.tenant import Mailbox, TenantState
 
 
@@ -114,9 +132,19 @@ def resolve_folder(call: Call, element: Element) -> str:
     raise EwsError.schema(f"'{kind}' is not a folder id")
 
 
-def find_item(call: Call, element: Element) -> CalendarItem:
-    """The impersonated mailbox's item named by a t:ItemId (or ReferenceItemId)."""
-    item_id = element.get("Id", "")
+@dataclass(frozen=True)
+class Target:
+    """What an item id names: a stored item (a single item or a series' master), or one occurrence of a master."""
+
+    item: CalendarItem
+    occurrence: Occurrence | None = None
+
+    def shown(self) -> CalendarItem:
+        """The item as EWS shows it (an occurrence as an OccurrenceItem)."""
+        return as_item(self.item, self.occurrence) if self.occurrence is not None else self.item
+
+
+def _stored(call: Call, item_id: str) -> CalendarItem:
     owner = item_id_mailbox(item_id)
     if owner is None:
         raise EwsError("ErrorInvalidIdMalformed")
@@ -124,6 +152,42 @@ def find_item(call: Call, element: Element) -> CalendarItem:
     if found is None:
         raise EwsError("ErrorItemNotFound")
     return found
+
+
+def find_target(call: Call, element: Element) -> Target:
+    """What a t:ItemId (an item's or an occurrence's id), t:OccurrenceItemId (RecurringMasterId + InstanceIndex)
+    or t:RecurringMasterItemId (an occurrence's id naming its master) names in the impersonated mailbox."""
+    kind = local_name(element.tag)
+    if kind == "OccurrenceItemId":
+        master = _stored(call, element.get("RecurringMasterId", ""))
+        if master.recurrence is None:
+            raise EwsError("ErrorCalendarCannotUseIdForOccurrenceId")
+        index = parse_int(element.get("InstanceIndex"), "InstanceIndex")
+        return Target(master, occurrence_at(master, index))
+    if kind == "RecurringMasterItemId":
+        occurrence_id = element.get("OccurrenceId", "")
+        parsed = parse_occurrence_id(occurrence_id)
+        if parsed is None:
+            _stored(call, occurrence_id)  # a malformed or unknown id is that error first
+            raise EwsError("ErrorCalendarCannotUseIdForRecurringMasterId")
+        return Target(_stored(call, parsed[0]))
+    if kind not in ("ItemId", "ReferenceItemId"):
+        raise EwsError.schema(f"'{kind}' is not an item id")
+    item_id = element.get("Id", "")
+    parsed = parse_occurrence_id(item_id)
+    if parsed is None:
+        return Target(_stored(call, item_id))
+    master = _stored(call, parsed[0])
+    return Target(master, occurrence_from(master, parsed[1]))
+
+
+def find_item(call: Call, element: Element, occurrence_error: str = "ErrorInvalidOperation") -> CalendarItem:
+    """The impersonated mailbox's stored item named by a t:ItemId (or ReferenceItemId); an occurrence's id is
+    `occurrence_error` (for operations that take single items and masters only)."""
+    target = find_target(call, element)
+    if target.occurrence is not None:
+        raise EwsError(occurrence_error)
+    return target.item
 
 
 def parse_shape_names(element: Element) -> tuple[str, set[str]]:

@@ -1,8 +1,10 @@
 """CreateItem: new calendar items (appointments and meetings), and CancelCalendarItem (what `item.cancel()` sends).
 
 SendMeetingInvitations (createitem.md): SendToNone saves without sending; SendOnlyToAll and SendToAllAndSaveCopy
-deliver to the attendees (see delivery.py). A cancellation (how-to-delete-appointments-and-cancel-meetings-...)
-cancels every attendee copy and moves the organizer's item to Deleted Items, marked cancelled.
+deliver to the attendees (see delivery.py). A CalendarItem with a Recurrence is a series' RecurringMaster (series.py;
+how-to-create-a-recurring-series-by-using-ews-in-exchange), sent to attendees and rooms as one meeting. A cancellation
+(how-to-delete-appointments-and-cancel-meetings-...) cancels every attendee copy and moves the organizer's item to
+Deleted Items, marked cancelled.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from roomsops.lab.ews.delivery import cancel, organizer_of, resolve_recipients, 
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import apply_properties
 from roomsops.lab.ews.recurrence import zone
+from roomsops.lab.ews.series import normalise_master
 from roomsops.lab.ews.soap import (
     M_NS,
     T_NS,
@@ -51,6 +54,7 @@ def new_calendar_item(call: Call, source: Element, folder: str) -> CalendarItem:
     apply_properties(item, source)
     check_times(item)
     normalise_all_day(item, call.request.time_zone)
+    normalise_master(item)  # a Recurrence makes it a series' RecurringMaster, timed as its first occurrence
     item.is_meeting = bool(item.attendees())
     resolve_recipients(call.state, item)
     return item

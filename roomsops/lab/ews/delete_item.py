@@ -1,14 +1,17 @@
 """DeleteItem: HardDelete and SoftDelete remove an item, MoveToDeletedItems moves it (with a new ItemId).
 
 SendMeetingCancellations (deleteitem-operation.md) other than SendToNone, on the organizer's meeting, cancels every
-attendee copy; with SendToNone the copies stay (a room stays booked), as in Exchange.
+attendee copy; with SendToNone the copies stay (a room stays booked), as in Exchange. An occurrence's id deletes
+that occurrence only (how-to-delete-appointments-in-a-recurring-series-by-using-ews-in-exchange); a master's the
+whole series.
 """
 
 from __future__ import annotations
 
-from roomsops.lab.ews.common import Call, Operation, find_item, item_ids
-from roomsops.lab.ews.delivery import cancel
+from roomsops.lab.ews.common import Call, Operation, Target, find_target, item_ids
+from roomsops.lab.ews.delivery import cancel, send
 from roomsops.lab.ews.errors import EwsError
+from roomsops.lab.ews.series import delete_occurrence
 from roomsops.lab.ews.soap import Element, failure, success
 from roomsops.lab.ews.store import DELETED_ITEMS, CalendarItem, is_change_key
 
@@ -27,7 +30,7 @@ def delete_item(call: Call) -> list[Element]:
     messages = []
     for element in item_ids(call):
         try:
-            item = find_item(call, element)
+            target = find_target(call, element)
             change_key = element.get("ChangeKey")
             if change_key is not None and not is_change_key(change_key):
                 # A ChangeKey that is not one is refused, a stale one is not checked (deleteitem-operation.md
@@ -35,7 +38,10 @@ def delete_item(call: Call) -> list[Element]:
                 raise EwsError("ErrorInvalidChangeKey")
             if cancellations is None:
                 raise EwsError("ErrorSendMeetingCancellationsRequired")
-            delete(call, item, delete_type, cancellations)
+            if target.occurrence is not None:
+                _delete_occurrence(call, target, cancellations)
+            else:
+                delete(call, target.item, delete_type, cancellations)
         except EwsError as error:
             messages.append(failure("DeleteItem", error))
             continue
@@ -53,6 +59,23 @@ def delete(call: Call, item: CalendarItem, delete_type: str, cancellations: str)
         store.move(item, DELETED_ITEMS, call.now)
     else:
         store.remove(item)
+
+
+def _delete_occurrence(call: Call, target: Target, cancellations: str) -> None:
+    """One occurrence of a series: a deleted occurrence of its master (whatever the DeleteType); the organizer's
+    attendees get the series without it, as for an update (the lab sends no per-occurrence cancellation)."""
+    master = target.item
+    assert target.occurrence is not None
+    delete_occurrence(master, target.occurrence)
+    call.store.touch(master, call.now)
+    if (
+        master.is_organizer
+        and master.is_meeting
+        and not master.is_cancelled
+        and cancellations != "SendToNone"
+    ):
+        master.sequence += 1
+        send(call.state, call.mailbox, master, call.now)
 
 
 OPERATION = Operation("DeleteItem", delete_item, writes=True)

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from roomsops.lab.ews import series
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.soap import (
     T_NS,
@@ -26,7 +27,7 @@ from roomsops.lab.ews.soap import (
     t_opt,
     xml_bool,
 )
-from roomsops.lab.ews.store import Attendee, CalendarItem, ExtendedProperty, folder_id
+from roomsops.lab.ews.store import Attendee, CalendarItem, ExtendedProperty, OccurrenceItem, folder_id
 
 SENSITIVITIES = ("Normal", "Personal", "Private", "Confidential")
 IMPORTANCES = ("Low", "Normal", "High")
@@ -429,6 +430,11 @@ FIELDS: tuple[Field, ...] = (
         parse=_set("uid", lambda e: _text(e).strip()),
     ),
     Field(
+        "calendar:RecurrenceId",
+        "RecurrenceId",
+        lambda i, v: t("RecurrenceId", text=i.original_start) if isinstance(i, OccurrenceItem) else None,
+    ),
+    Field(
         "calendar:Start",
         "Start",
         lambda i, v: t("Start", text=i.start),
@@ -443,6 +449,11 @@ FIELDS: tuple[Field, ...] = (
         value=lambda i: _when(i.end),
         parse=_set("end", lambda e: format_datetime(parse_datetime(e.text, "End"))),
         default_shape=True,
+    ),
+    Field(
+        "calendar:OriginalStart",
+        "OriginalStart",
+        lambda i, v: t("OriginalStart", text=i.original_start) if isinstance(i, OccurrenceItem) else None,
     ),
     Field(
         "calendar:IsAllDayEvent",
@@ -485,8 +496,8 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "calendar:IsRecurring",
         "IsRecurring",
-        lambda i, v: t("IsRecurring", text="false"),
-        value=lambda i: False,
+        lambda i, v: t("IsRecurring", text=xml_bool(series.is_recurring(i))),
+        value=series.is_recurring,
     ),
     Field(
         "calendar:MeetingRequestWasSent",
@@ -502,8 +513,8 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "calendar:CalendarItemType",
         "CalendarItemType",
-        lambda i, v: t("CalendarItemType", text="Single"),
-        value=lambda i: "Single",
+        lambda i, v: t("CalendarItemType", text=series.item_type(i)),
+        value=series.item_type,
         default_shape=True,
     ),
     Field(
@@ -559,6 +570,17 @@ FIELDS: tuple[Field, ...] = (
         value=_appointment_state,
     ),
     Field(
+        "calendar:Recurrence",
+        "Recurrence",
+        lambda i, v: series.recurrence_element(i.recurrence) if i.recurrence is not None else None,
+        parse=_set("recurrence", series.parse_recurrence),
+        reset=_reset("recurrence", None),
+    ),
+    Field("calendar:FirstOccurrence", "FirstOccurrence", lambda i, v: series.first_occurrence(i)),
+    Field("calendar:LastOccurrence", "LastOccurrence", lambda i, v: series.last_occurrence(i)),
+    Field("calendar:ModifiedOccurrences", "ModifiedOccurrences", lambda i, v: series.modified_occurrences(i)),
+    Field("calendar:DeletedOccurrences", "DeletedOccurrences", lambda i, v: series.deleted_occurrences(i)),
+    Field(
         "calendar:StartTimeZone",
         "StartTimeZone",
         lambda i, v: _time_zone("StartTimeZone", i.start_time_zone, i.start_time_zone_name),
@@ -599,7 +621,6 @@ IGNORED_ELEMENTS = frozenset(
         "InReplyTo",
         "IsDraft",
         "EffectiveRights",
-        "Recurrence",
     }
 )
 

@@ -1,5 +1,9 @@
 """FindItem: a CalendarView (single items in a time range) or an IndexedPageItemView with a Restriction.
 
+Series (finditem-operation.md, CalendarViewType): a CalendarView returns single items and the occurrences and
+exceptions of recurring series (expanded from their masters, series.py); without one, single items and
+recurring masters are returned, never occurrences.
+
 CalendarView (calendarview.md): items ending on or after StartDate and starting before EndDate, by start; at most
 MaxEntriesReturned and never more than 1,000 (the EWSFindCountLimit of Exchange Online), with TotalItemsInView
 counting them all and IncludesLastItemInRange false when some were left out (as the example of
@@ -16,6 +20,7 @@ from roomsops.lab.ews.common import Call, Operation, parse_shape, required, reso
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import BY_URI, View, render_item
 from roomsops.lab.ews.restrictions import compile_restriction
+from roomsops.lab.ews.series import occurrences_between
 from roomsops.lab.ews.soap import (
     M_NS,
     T_NS,
@@ -74,7 +79,9 @@ def _sort_key(value: object) -> tuple[int, str]:
     return (0, str(value).casefold())
 
 
-def _calendar_view(view: Element, items: list[CalendarItem]) -> tuple[list[CalendarItem], int, bool]:
+def _calendar_view(
+    call: Call, view: Element, items: list[CalendarItem]
+) -> tuple[list[CalendarItem], int, bool]:
     start = parse_datetime(view.get("StartDate"), "StartDate")
     end = parse_datetime(view.get("EndDate"), "EndDate")
     if end < start:
@@ -92,7 +99,14 @@ def _calendar_view(view: Element, items: list[CalendarItem]) -> tuple[list[Calen
     )
     if wanted is not None and wanted < 1:
         raise EwsError("ErrorInvalidPagingMaxRows")
-    inside = [i for i in items if _end(i) >= start and _start(i) < end]
+    inside: list[CalendarItem] = []
+    for item in items:
+        if item.recurrence is not None:
+            # A calendar view shows a series as its occurrences and exceptions, never its master.
+            inside += occurrences_between(item, start, end)
+        elif _end(item) >= start and _start(item) < end:
+            inside.append(item)
+    inside = _sorted(call, inside)
     cap = min(wanted or FIND_COUNT_LIMIT, FIND_COUNT_LIMIT)
     return inside[:cap], len(inside), len(inside) <= cap
 
@@ -121,12 +135,11 @@ def find_item(call: Call) -> list[Element]:
             )
             if predicate is not None:
                 candidates = [i for i in candidates if predicate(i)]
-            candidates = _sorted(call, candidates)
             if view is not None and local_name(view.tag) == "CalendarView":
-                page, total, last = _calendar_view(view, candidates)
+                page, total, last = _calendar_view(call, view, candidates)
                 attributes: dict[str, str] = {}
             else:
-                page, total, last, attributes = _indexed_page(view, candidates)
+                page, total, last, attributes = _indexed_page(view, _sorted(call, candidates))
         except EwsError as error:
             messages.append(failure("FindItem", error))
             continue

@@ -42,7 +42,9 @@ def move_item(call: Call) -> list[Element]:
     messages = []
     for element in item_ids(call):
         try:
-            moved = move(call, find_item(call, element), folder)
+            # ews-ref/occurrenceitemid: MoveItem works with single items and recurring masters only.
+            item = find_item(call, element, "ErrorCalendarCannotMoveOrCopyOccurrence")
+            moved = move(call, item, folder)
         except EwsError as error:
             messages.append(failure("MoveItem", error, items_container()))
             continue

@@ -15,6 +15,7 @@ from typing import Any
 from roomsops.lab.ews.common import store_of
 from roomsops.lab.ews.delivery import cancel, organizer_of, resolve_recipients, send
 from roomsops.lab.ews.fields import FREE_BUSY, SENSITIVITIES, set_extended
+from roomsops.lab.ews.series import item_type, occurrences_between
 from roomsops.lab.ews.soap import format_datetime, utc_now
 from roomsops.lab.ews.store import (
     CALENDAR,
@@ -23,6 +24,7 @@ from roomsops.lab.ews.store import (
     Attendee,
     CalendarItem,
     ExtendedProperty,
+    OccurrenceItem,
     new_item_id,
     new_uid,
 )
@@ -59,14 +61,54 @@ class EditError(Exception):
 # --- reading -------------------------------------------------------------------------------------------
 
 
-def calendar_json(tenant: Tenant, address: str, folder: str = CALENDAR) -> dict[str, Any]:
+def calendar_json(
+    tenant: Tenant, address: str, folder: str = CALENDAR, expand: str | None = None
+) -> dict[str, Any]:
+    """The items of a folder (series as their masters), or with `expand="<start>,<end>"` (ISO times with offset)
+    what a calendar view of that range shows: single items and the occurrences and exceptions of series."""
     if folder not in ITEM_FOLDERS:
         raise EditError(400, "bad_field", f"folder must be one of {', '.join(ITEM_FOLDERS)}")
+    window = None
+    if expand is not None:
+        parts = expand.split(",")
+        if len(parts) != 2:
+            raise EditError(400, "bad_field", "expand is '<start>,<end>' (ISO 8601 times with an offset)")
+        window = (_moment("expand", parts[0].strip()), _moment("expand", parts[1].strip()))
     with tenant.read() as state:
         mailbox = _mailbox(state, address)
         store = state.calendars.get(mailbox.id)
-        items = sorted(store.in_folder(folder), key=lambda i: (i.start, i.created_seq)) if store else []
+        items: list[CalendarItem] = list(store.in_folder(folder)) if store else []
+        if window is not None:
+            start, end = (w.astimezone(dt.UTC) for w in window)
+            shown: list[CalendarItem] = []
+            for item in items:
+                if item.recurrence is not None:
+                    shown += occurrences_between(item, start, end)
+                elif _moment("end", item.end) >= start and _moment("start", item.start) < end:
+                    shown.append(item)
+            items = shown
+        items.sort(key=lambda i: (i.start, i.created_seq))
         return {"mailbox": mailbox.primary_smtp, "items": [item_json(i) for i in items]}
+
+
+def _recurrence_json(item: CalendarItem) -> dict[str, Any] | None:
+    rec = item.recurrence
+    if rec is None:
+        return None
+    return {
+        "pattern": rec.pattern,
+        "interval": rec.interval,
+        "days_of_week": rec.days_of_week,
+        "first_day_of_week": rec.first_day_of_week,
+        "day_of_month": rec.day_of_month,
+        "day_of_week_index": rec.day_of_week_index,
+        "month": rec.month,
+        "range": rec.range,
+        "start_date": rec.start_date,
+        "end_date": rec.end_date,
+        "number": rec.number,
+        "time_zone": item.start_time_zone,
+    }
 
 
 def item_json(item: CalendarItem) -> dict[str, Any]:
@@ -112,6 +154,28 @@ def item_json(item: CalendarItem) -> dict[str, Any]:
         ],
         "created": item.created,
         "last_modified": item.modified,
+        "type": item_type(item),
+        "recurrence": _recurrence_json(item),
+        "modified_occurrences": [
+            {
+                "original_start": e.original_start,
+                "start": e.start,
+                "end": e.end,
+                "subject": e.subject,
+                "location": e.location,
+            }
+            for e in item.modified_occurrences
+        ],
+        "deleted_occurrences": list(item.deleted_occurrences),
+        **(
+            {
+                "master_id": item.master_id,
+                "original_start": item.original_start,
+                "instance_index": item.instance_index,
+            }
+            if isinstance(item, OccurrenceItem)
+            else {}
+        ),
     }
 
 

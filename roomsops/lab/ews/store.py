@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 import secrets
 import uuid
@@ -22,6 +23,7 @@ DELETED_ITEMS = "deleteditems"
 ITEM_FOLDERS = (CALENDAR, DELETED_ITEMS)
 
 _ITEM_ID_TAG = b"LABI"
+_OCCURRENCE_ID_TAG = b"LABO"
 _FOLDER_ID_TAG = b"LABF"
 
 
@@ -117,6 +119,17 @@ class CalendarItem:
 
     def attendees(self) -> list[Attendee]:
         return [*self.required, *self.optional, *self.resources]
+
+
+@dataclass
+class OccurrenceItem(CalendarItem):
+    """One occurrence of a series as EWS shows it (never stored): the master's properties, the occurrence's own
+    times and id, and an exception's changes. `original_start` is UTC `...Z`, `instance_index` 1-based."""
+
+    master_id: str = ""
+    original_start: str = ""
+    instance_index: int = 0
+    is_exception: bool = False
 
 
 @dataclass
@@ -247,11 +260,36 @@ def new_item_id(mailbox_id: str) -> str:
 
 
 def item_id_mailbox(item_id: str) -> str | None:
-    """The mailbox id inside an ItemId, or None when the id is malformed."""
+    """The mailbox id inside an ItemId (an occurrence's too), or None when the id is malformed."""
     raw = _b64(item_id)
-    if raw is None or len(raw) != 36 or not raw.startswith(_ITEM_ID_TAG):
+    if raw is None:
+        return None
+    if not (len(raw) == 36 and raw.startswith(_ITEM_ID_TAG)) and parse_occurrence_id(item_id) is None:
         return None
     return str(uuid.UUID(bytes=raw[4:20]))
+
+
+def occurrence_id(master_id: str, original_start: dt.datetime) -> str:
+    """The ItemId of one occurrence: derived from its master's id and its original start, so it is stable (as
+    Exchange's occurrence ids are) and names the master."""
+    raw = _b64(master_id) or b""
+    stamp = int(original_start.astimezone(dt.UTC).timestamp())
+    return base64.b64encode(_OCCURRENCE_ID_TAG + raw[4:36] + stamp.to_bytes(8, "big", signed=True)).decode(
+        "ascii"
+    )
+
+
+def parse_occurrence_id(item_id: str) -> tuple[str, dt.datetime] | None:
+    """(master ItemId, original start in UTC) of an occurrence's ItemId, or None when it is not one."""
+    raw = _b64(item_id)
+    if raw is None or len(raw) != 44 or not raw.startswith(_OCCURRENCE_ID_TAG):
+        return None
+    master = base64.b64encode(_ITEM_ID_TAG + raw[4:36]).decode("ascii")
+    try:
+        moment = dt.datetime.fromtimestamp(int.from_bytes(raw[36:], "big", signed=True), dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return master, moment
 
 
 def folder_id(mailbox_id: str, folder: str) -> str:

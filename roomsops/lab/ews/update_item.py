@@ -5,20 +5,26 @@ not the item's current one; AutoResolve and AlwaysOverwrite apply the change (th
 property: AutoResolve never conflicts, unverified). A ChangeKey is required for any update
 (ErrorChangeKeyRequiredForWriteOperations, responsecode.md). SendMeetingInvitationsOrCancellations other than
 SendToNone re-delivers the meeting (delivery.py).
+
+An occurrence (its ItemId or an OccurrenceItemId) becomes an exception of its series; a master (its ItemId or a
+RecurringMasterItemId) changes the whole series, and a new pattern or new series times drop the exceptions
+(series.py).
 """
 
 from __future__ import annotations
 
 import copy
 
-from roomsops.lab.ews.common import Call, Operation, find_item, items_container, required
+from roomsops.lab.ews.common import Call, Operation, find_target, items_container, required
 from roomsops.lab.ews.create_item import check_times, normalise_all_day
 from roomsops.lab.ews.delivery import resolve_recipients, send
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import BY_URI, apply_properties, parse_extended_path
+from roomsops.lab.ews.series import normalise_master, record_exception, reset_exceptions
 from roomsops.lab.ews.soap import M_NS, T_NS, Element, child, failure, local_name, m, success, t
-from roomsops.lab.ews.store import CALENDAR, CalendarItem, is_change_key
+from roomsops.lab.ews.store import CALENDAR, CalendarItem, OccurrenceItem, is_change_key
 
+ITEM_ID_ELEMENTS = ("ItemId", "OccurrenceItemId", "RecurringMasterItemId")
 CONFLICT_RESOLUTIONS = ("NeverOverwrite", "AutoResolve", "AlwaysOverwrite")
 SEND_UPDATES = (
     "SendToNone",
@@ -51,15 +57,17 @@ def update_item(call: Call) -> list[Element]:
 
 def _apply_change(call: Call, change: Element, resolution: str, sending: str | None) -> tuple[str, str]:
     """Apply one ItemChange; (ItemId, ChangeKey) of the updated item as the update left it."""
-    id_element = child(change, T_NS, "ItemId")
+    id_element = next((e for e in change if local_name(e.tag) in ITEM_ID_ELEMENTS), None)
     if id_element is None:
-        raise EwsError.schema("ItemChange needs an ItemId")
-    item = find_item(call, id_element)
+        raise EwsError.schema("ItemChange needs an ItemId, OccurrenceItemId or RecurringMasterItemId")
+    target = find_target(call, id_element)
+    item = target.item
     change_key = id_element.get("ChangeKey")
     if not change_key:
         raise EwsError("ErrorChangeKeyRequiredForWriteOperations")
     if not is_change_key(change_key):
         raise EwsError("ErrorInvalidChangeKey")
+    # An occurrence's ChangeKey is its master's (ews-ref/occurrenceitemid).
     if change_key != item.change_key and resolution == "NeverOverwrite":
         raise EwsError("ErrorIrresolvableConflict")
     if sending is None and item.is_meeting:
@@ -69,18 +77,33 @@ def _apply_change(call: Call, change: Element, resolution: str, sending: str | N
     if item.folder != CALENDAR:
         raise EwsError("ErrorInvalidOperation", "The lab updates items of the calendar folder only.")
     # Changes go to a copy first: an invalid update of one item must leave it untouched (others still apply).
-    updated = copy.deepcopy(item)
-    for update in required(change, T_NS, "Updates"):
-        _apply_update(updated, update)
-    check_times(updated)
-    normalise_all_day(updated, call.request.time_zone)
+    if target.occurrence is not None:
+        before = target.shown()
+        shown = copy.deepcopy(before)
+        for update in required(change, T_NS, "Updates"):
+            _apply_update(shown, update)
+        check_times(shown)
+        updated = copy.deepcopy(item)
+        assert isinstance(before, OccurrenceItem) and isinstance(shown, OccurrenceItem)
+        record_exception(updated, target.occurrence, shown, before, call.now)
+        answered_id = shown.id
+    else:
+        updated = copy.deepcopy(item)
+        for update in required(change, T_NS, "Updates"):
+            _apply_update(updated, update)
+        check_times(updated)
+        normalise_all_day(updated, call.request.time_zone)
+        normalise_master(updated)
+        reset_exceptions(item, updated)
+        answered_id = updated.id
     updated.is_meeting = updated.is_meeting or bool(updated.attendees())
     resolve_recipients(call.state, updated)
     store = call.store
     store.items[store.items.index(item)] = updated
     store.touch(updated, call.now)
-    answered = (updated.id, updated.change_key)
-    # The last attendee removed is sent too: send() then cancels the copies of those no longer invited.
+    answered = (answered_id, updated.change_key)
+    # The last attendee removed is sent too: send() then cancels the copies of those no longer invited. A changed
+    # occurrence goes out as an update of the series, which carries its exceptions.
     if (
         sending not in (None, "SendToNone")
         and updated.is_organizer
