@@ -13,6 +13,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.options import SettingValue
 from roomsops.core.addresses import validate_address
 from roomsops.core.errors import ConnectError, InputError
 from roomsops.core.settings import Settings
@@ -58,7 +59,10 @@ def summary_path(settings: Settings) -> Path:
 @click.option("--person", "persons", multiple=True, metavar="EMAIL", help="Only these persons (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Read both sides and show what would change; change nothing.")
 @click.option(
-    "--concurrency", type=click.IntRange(1, 32), help="Mailboxes in parallel (default: sync.concurrency)."
+    "--concurrency",
+    type=SettingValue("sync.concurrency"),
+    metavar="1..32",
+    help="Mailboxes in parallel (default: sync.concurrency).",
 )
 @click.pass_context
 def sync(ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrency: int | None) -> int | None:

@@ -1,13 +1,17 @@
 """Settings: built-in defaults < roomsops.toml < ROOMSOPS_SECTION_KEY variables < command options.
 
-One frozen dataclass per section, validated once when loaded. Secrets never live here:
-settings name the environment variable or file that holds them.
+One frozen dataclass per section, validated once when loaded: each choice and number carries its rule
+(`choice`, `bounded`), checked for every source on its own, so a bad value is refused naming the file,
+variable or option it came from (docs/settings.md). Secrets never live here: settings name the environment
+variable or file that holds them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -38,10 +42,63 @@ CLOUDS: dict[str, tuple[str, str, str]] = {
 
 
 @dataclass(frozen=True)
+class Choice:
+    """The values a setting may take; with `any_case`, any spelling is taken and stored as listed."""
+
+    values: tuple[str, ...]
+    any_case: bool = False
+
+    def describe(self) -> str:
+        return f"one of {', '.join(self.values)}"
+
+    def pick(self, value: str) -> str | None:
+        for allowed in self.values:
+            if value == allowed or (self.any_case and value.casefold() == allowed.casefold()):
+                return allowed
+        return None
+
+
+@dataclass(frozen=True)
+class Range:
+    """The bounds of a numeric setting (both included)."""
+
+    low: int | float
+    high: int | float
+
+    def describe(self, kind: type) -> str:
+        number = "a whole number" if kind is int else "a number"
+        return f"{number} from {self.low:g} to {self.high:g}"
+
+    def holds(self, value: float) -> bool:
+        return math.isfinite(value) and self.low <= value <= self.high
+
+
+def choice(default: str, *values: str, any_case: bool = False) -> Any:
+    """A setting that takes one of `values` (checked when settings load, naming where the value came from)."""
+    return field(default=default, metadata={"rule": Choice(values, any_case)})
+
+
+def bounded(default: int | float, low: int | float, high: int | float) -> Any:
+    """A numeric setting within [low, high] (checked when settings load)."""
+    return field(default=default, metadata={"rule": Range(low, high)})
+
+
+#: Connect-ExchangeOnline sign-ins of the admin connection (`exo.auth`).
+EXO_AUTHS = ("app-certificate", "app-token", "device-code")
+#: pypsrp's WinRM authentications (`powershell.auth`); the first five take a password.
+WINRM_AUTHS = ("negotiate", "kerberos", "ntlm", "credssp", "basic", "certificate")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: `policy.engine`: application access policies, or RBAC for Applications.
+POLICY_ENGINES = ("aap", "rbac")
+#: `sync.send_invitations`: all sends meeting requests and cancellations; none sends no notices at all.
+SEND_INVITATIONS = ("all", "none")
+
+
+@dataclass(frozen=True)
 class CloudSettings:
     """Which cloud, and its endpoints (each may be overridden; empty = the preset's)."""
 
-    name: str = "global"
+    name: str = choice("global", *CLOUDS)
     authority_host: str = ""
     ews_url: str = ""
     exchange_environment: str = ""
@@ -99,7 +156,7 @@ class PolicySettings:
     """How the sync app's mailbox access is scoped."""
 
     group: str = "SyncIsAllowed"
-    engine: str = "aap"
+    engine: str = choice("aap", *POLICY_ENGINES)
 
     def __post_init__(self) -> None:
         if self.engine not in {"aap", "rbac"}:
@@ -110,7 +167,7 @@ class PolicySettings:
 class NetworkSettings:
     proxy: str = ""
     ca_bundle: str = ""  # empty: the system's trust store
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = bounded(30.0, 1, 600)  # connect and read timeouts of every request
 
 
 @dataclass(frozen=True)
@@ -118,9 +175,9 @@ class PowershellSettings:
     """The Windows management host reached over WinRM."""
 
     host: str = ""
-    port: int = 0  # 0: 5986 with ssl, 5985 without
+    port: int = bounded(0, 0, 65535)  # 0: 5986 with ssl, 5985 without
     ssl: bool = True
-    auth: str = "negotiate"
+    auth: str = choice("negotiate", *WINRM_AUTHS)
     username: str = ""
     password_env: str = "ROOMSOPS_WINRM_PASSWORD"
     ca_bundle: str = ""
@@ -132,7 +189,7 @@ class PowershellSettings:
 class ExoSettings:
     """How the admin connection signs in to Exchange Online (never as the sync app)."""
 
-    auth: str = "app-certificate"
+    auth: str = choice("app-certificate", *EXO_AUTHS)
     app_id: str = ""
     organization: str = ""
     certificate_thumbprint: str = ""
@@ -145,15 +202,15 @@ class ExoSettings:
 class LogSettings:
     file: str = ""
     audit: str = ""
-    level: str = "INFO"
+    level: str = choice("INFO", *LOG_LEVELS, any_case=True)
 
 
 @dataclass(frozen=True)
 class SyncSettings:
-    window_days_past: int = 7
-    window_days_future: int = 90
-    send_invitations: str = "all"
-    concurrency: int = 4
+    window_days_past: int = bounded(7, 0, 3650)
+    window_days_future: int = bounded(90, 0, 3650)
+    send_invitations: str = choice("all", *SEND_INVITATIONS)
+    concurrency: int = bounded(4, 1, 32)  # mailboxes in parallel; also `roomsops sync --concurrency`
     summary_file: str = ""
 
 
@@ -186,34 +243,88 @@ SECTIONS: dict[str, type] = {
 }
 
 
-def _coerce(section: str, key: str, raw: Any, kind: type, origin: str) -> Any:
-    label = f"{section}.{key}"
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _typed(raw: Any, kind: type) -> Any:
+    """`raw` (from TOML, or text from a variable or option) as `kind`, or None if it is not one.
+
+    Numbers in text are ASCII digits only: "²" passes str.isdigit() and then fails int(), and float() would
+    take "inf", "nan" and "1_0"."""
     if kind is bool:
         if isinstance(raw, bool):
             return raw
-        if isinstance(raw, str) and raw.strip().lower() in {"1", "true", "yes", "on"}:
-            return True
-        if isinstance(raw, str) and raw.strip().lower() in {"0", "false", "no", "off"}:
-            return False
+        if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE
     elif kind is int:
         if isinstance(raw, int) and not isinstance(raw, bool):
             return raw
-        if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
-            return int(raw)
+        if isinstance(raw, str) and _INTEGER.fullmatch(raw.strip()):
+            return int(raw.strip())
     elif kind is float:
         if isinstance(raw, int | float) and not isinstance(raw, bool):
             return float(raw)
-        if isinstance(raw, str):
-            try:
-                return float(raw)
-            except ValueError:
-                pass
-    elif kind is str:
-        if isinstance(raw, str):
-            return raw
-    raise InputError(
-        f"{label} in {origin} must be {kind.__name__}, got {raw!r}", f"correct {label} in {origin}"
-    )
+        if isinstance(raw, str) and _DECIMAL.fullmatch(raw.strip()):
+            return float(raw.strip())
+    elif kind is str and isinstance(raw, str):
+        return raw
+    return None
+
+
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting: its section and name, its type, and the rule its values follow (if any)."""
+
+    section: str
+    name: str
+    kind: type
+    rule: Choice | Range | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.section}.{self.name}"
+
+    @property
+    def allowed(self) -> str:
+        if isinstance(self.rule, Choice):
+            return self.rule.describe()
+        if isinstance(self.rule, Range):
+            return self.rule.describe(self.kind)
+        return _KINDS[self.kind]
+
+    def value(self, raw: Any, origin: str) -> Any:
+        """The value `raw` from `origin` (a file, $VARIABLE or option); else exit 2 with one line that
+        names the key, where the value came from, what it may be, and what it was."""
+        value = _typed(raw, self.kind)
+        if isinstance(self.rule, Choice) and isinstance(value, str):
+            value = self.rule.pick(value)
+        elif isinstance(self.rule, Range) and value is not None and not self.rule.holds(value):
+            value = None
+        if value is None:
+            raise InputError(
+                f"{self.label} in {origin} must be {self.allowed}, got {raw!r}",
+                f"correct {self.label} in {origin}",
+            )
+        return value
+
+
+#: "section.key" -> Key, for every setting, in the order of `Settings`.
+KEYS: dict[str, Key] = {
+    f"{section}.{f.name}": Key(section, f.name, get_type_hints(cls)[f.name], f.metadata.get("rule"))
+    for section, cls in SECTIONS.items()
+    for f in fields(cls)
+}
+
+
+def setting_value(label: str, raw: Any, origin: str) -> Any:
+    """A value for the setting `label` from outside the settings files (e.g. a command option), checked by the
+    same rule as in roomsops.toml."""
+    return KEYS[label].value(raw, origin)
 
 
 def settings_file(explicit: str | None, environ: Mapping[str, str]) -> Path | None:
@@ -270,14 +381,15 @@ def load_settings(
                 f"known keys of [{name}]: {', '.join(hints)}",
             )
         values: dict[str, Any] = {}
-        for key, kind in hints.items():
+        for key in hints:
+            setting = KEYS[f"{name}.{key}"]
             if key in table:
-                values[key] = _coerce(name, key, table[key], kind, origin)
+                values[key] = setting.value(table[key], origin)
             env_name = f"ROOMSOPS_{name.upper()}_{key.upper()}"
             if env_name in environ:
-                values[key] = _coerce(name, key, environ[env_name], kind, f"${env_name}")
-            if overrides and f"{name}.{key}" in overrides and overrides[f"{name}.{key}"] is not None:
-                values[key] = _coerce(name, key, overrides[f"{name}.{key}"], kind, "the command line")
+                values[key] = setting.value(environ[env_name], f"${env_name}")
+            if overrides and overrides.get(setting.label) is not None:
+                values[key] = setting.value(overrides[setting.label], "the command line")
         sections[name] = cls(**values)
     unknown_sections = set(data) - set(SECTIONS)
     if unknown_sections:

@@ -233,7 +233,8 @@ CASES = [
     Case(
         "settings: unknown cloud",
         ["persons", "list"],
-        "cloud.name 'mars' is not a known cloud — use one of: global, gcc-high, dod, china, lab",
+        "cloud.name in roomsops.toml must be one of global, gcc-high, dod, china, lab, got 'mars' — correct "
+        "cloud.name in roomsops.toml",
         append_settings('[cloud]\nname = "mars"\n'),
     ),
     Case(
@@ -265,8 +266,8 @@ CASES = [
     Case(
         "settings: variable of the wrong type",
         ["persons", "list"],
-        "sync.concurrency in $ROOMSOPS_SYNC_CONCURRENCY must be int, got 'many' — correct sync.concurrency in "
-        "$ROOMSOPS_SYNC_CONCURRENCY",
+        "sync.concurrency in $ROOMSOPS_SYNC_CONCURRENCY must be a whole number from 1 to 32, got 'many' — correct "
+        "sync.concurrency in $ROOMSOPS_SYNC_CONCURRENCY",
         env={"ROOMSOPS_SYNC_CONCURRENCY": "many"},
     ),
     Case(
@@ -547,7 +548,8 @@ CASES = [
     Case(
         "sync: concurrency 0",
         ["sync", "--concurrency", "0"],
-        "Invalid value for '--concurrency': 0 is not in the range 1<=x<=32. — see 'roomsops sync --help'",
+        "sync.concurrency in option --concurrency must be a whole number from 1 to 32, got '0' — correct "
+        "sync.concurrency in option --concurrency",
     ),
     Case(
         "sync: --person not an address",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from roomsops.core.errors import InputError
-from roomsops.core.settings import WINDOWS_APP_SETTINGS, app_settings_path, load_settings
+from roomsops.core.settings import KEYS, WINDOWS_APP_SETTINGS, Settings, app_settings_path, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -57,7 +57,7 @@ def test_relative_paths_resolve_against_the_file(tmp_path: Path) -> None:
         ("[sync]\nconcurrency = 'many'\n", {}, "sync.concurrency in"),
         ("[sync]\nbogus = 1\n", {}, "unknown setting sync.bogus"),
         ("[bogus]\nx = 1\n", {}, "unknown section [bogus]"),
-        ("[cloud]\nname = 'mars'\n", {}, "cloud.name 'mars' is not a known cloud"),
+        ("[cloud]\nname = 'mars'\n", {}, "must be one of global, gcc-high, dod, china, lab, got 'mars'"),
         ("[cloud]\nname = 'lab'\n", {}, "cloud.authority_host is not set"),
         ("[cloud]\news_url = 'http://x/EWS/Exchange.asmx'\n", {}, "must be an https:// URL"),
         ("", {"ROOMSOPS_POWERSHELL_SSL": "maybe"}, "$ROOMSOPS_POWERSHELL_SSL"),
@@ -89,3 +89,47 @@ def test_app_settings_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     bare = load_settings(None, environ={})
     assert app_settings_path(None, bare, {}, platform="win32") == Path(WINDOWS_APP_SETTINGS)
     assert app_settings_path(None, bare, {}, platform="linux") == Path("RoomsAppSettings.config")
+
+
+def test_numbers_and_choices_as_people_write_them(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, '[log]\nlevel = "debug"\n[network]\ntimeout_seconds = 45\n[powershell]\nport = 0\n'
+    )
+    env = {
+        "ROOMSOPS_SYNC_CONCURRENCY": " +8 ",
+        "ROOMSOPS_SYNC_WINDOW_DAYS_FUTURE": "0",
+        "ROOMSOPS_POWERSHELL_SSL": "Off",
+        "ROOMSOPS_SYNC_SEND_INVITATIONS": "none",
+    }
+    settings = load_settings(str(path), environ=env, overrides={"network.timeout_seconds": "1.5e1"})
+    assert settings.log.level == "DEBUG"  # a log level in any case, stored as Python spells it
+    assert settings.network.timeout_seconds == 15.0
+    assert settings.powershell.port == 0  # 0: the default port of the scheme
+    assert (settings.sync.concurrency, settings.sync.window_days_future) == (8, 0)
+    assert settings.powershell.ssl is False
+    assert settings.sync.send_invitations == "none"
+
+
+def test_the_defaults_follow_their_own_rules() -> None:
+    defaults = Settings()
+    for label, key in KEYS.items():
+        section, name = label.split(".")
+        value = getattr(getattr(defaults, section), name)
+        assert key.value(value, "the defaults") == value, label
+
+
+def test_an_option_value_names_the_command_line(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        load_settings(str(write(tmp_path, "")), environ={}, overrides={"sync.window_days_past": -1})
+    assert info.value.one_line() == (
+        "sync.window_days_past in the command line must be a whole number from 0 to 3650, got -1 — correct "
+        "sync.window_days_past in the command line"
+    )
+
+
+def test_a_bad_value_in_the_file_is_refused_even_when_the_environment_overrides_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "[network]\ntimeout_seconds = nan\n")
+    with pytest.raises(
+        InputError, match=r"network.timeout_seconds in .*roomsops.toml must be a number from 1 to "
+    ):
+        load_settings(str(path), environ={"ROOMSOPS_NETWORK_TIMEOUT_SECONDS": "30"})

@@ -1,0 +1,28 @@
+"""Options that override a setting: their values follow the setting's own rule (core.settings.KEYS).
+
+So `--concurrency 0` is refused with the same line as `concurrency = 0` in roomsops.toml or in
+$ROOMSOPS_SYNC_CONCURRENCY, naming the key, the option, the allowed values and the value given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from roomsops.core.settings import KEYS, setting_value
+
+
+class SettingValue(click.ParamType):
+    """The type of an option that overrides the setting `label` ("section.key")."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.name = KEYS[label].kind.__name__
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value  # a default, or a value already converted
+        option = param.opts[0] if param is not None and param.opts else self.label
+        # An InputError, not click's BadParameter: the one line settings errors have (exit 2 all the same).
+        return setting_value(self.label, value, f"option {option}")
