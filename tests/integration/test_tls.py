@@ -8,6 +8,7 @@ token service can be fine while EWS or WinRM are not, on one server. Results in 
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 from collections.abc import Iterator
@@ -121,13 +122,20 @@ def test_ews_with_the_token_service_fine(
     ews = env | {"ROOMSOPS_CLOUD_EWS_URL": f"https://localhost:{tls_lab.lab.port}/EWS/Exchange.asmx"}
     with tls_lab.for_localhost(getattr(tls_lab, cert)):
         run = invoke("sync", env=ews)
-        diagnosed = invoke("sync", "test", f"DiegoS@{domain}", env=ews)
+        diagnosed = invoke("--json", "sync", "test", f"DiegoS@{domain}", env=ews)
     assert exit_3(run) == (
         f"Error: TLS verification of the EWS endpoint failed: {reason} — set network.ca_bundle to the CA of the "
         "server (or of your proxy)\n"
     )
     # sync test is a diagnosis: the failed step, named, is its result (exit 1)
-    assert diagnosed.code == 1 and "TLS verification failed" in diagnosed.out
+    failed = [c for c in json.loads(diagnosed.out)["checks"] if c["status"] == "failed"]
+    assert diagnosed.code == 1 and [(c["name"], c["message"], c["remedy"]) for c in failed] == [
+        (
+            "EWS connection",
+            f"TLS verification of {ews['ROOMSOPS_CLOUD_EWS_URL']} failed: {reason}",
+            "set network.ca_bundle to the CA of the server (or of your proxy)",
+        )
+    ]
     counts = tls_lab.counts()
     assert counts["token:client_credentials"] >= 1  # the token service was fine
     assert not [k for k in counts if k.startswith("ews:")]  # EWS never got a request

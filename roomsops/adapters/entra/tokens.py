@@ -19,10 +19,12 @@ import msal
 import requests
 from cryptography.hazmat.primitives import serialization
 
+from roomsops.adapters import net
 from roomsops.adapters.appsettings import keys as appconfig
 from roomsops.adapters.appsettings.document import read_document
 from roomsops.adapters.certs import load_certificate as load_certificate_objects
 from roomsops.adapters.certs import normalize_guid, normalize_thumbprint
+from roomsops.adapters.net import http_session
 from roomsops.core.errors import AuthError, ConnectError, InputError
 from roomsops.core.logs import MASK, log, register_secret
 from roomsops.core.settings import Settings
@@ -189,17 +191,6 @@ def load_certificate(path: Path, password_env: str, environ: Mapping[str, str]) 
     )
 
 
-def http_session(settings: Settings) -> requests.Session:
-    """A session that trusts `network.ca_bundle` and uses `network.proxy`, ignoring the environment's."""
-    session = requests.Session()
-    session.trust_env = False  # REQUESTS_CA_BUNDLE / HTTPS_PROXY must not override our settings
-    if settings.network.ca_bundle:
-        session.verify = str(settings.resolve_path(settings.network.ca_bundle))
-    if settings.network.proxy:
-        session.proxies = {"https": settings.network.proxy, "http": settings.network.proxy}
-    return session
-
-
 @dataclass(frozen=True)
 class Token:
     access_token: str = field(repr=False)
@@ -269,7 +260,7 @@ class TokenProvider:
             except ValueError as exc:  # msal's OIDC discovery failed (an unknown tenant answers 400)
                 raise _discovery_error(exc, self.authority) from None
             except (requests.RequestException, msal.exceptions.MsalServiceError) as exc:
-                raise _transport_error(self.authority, exc) from None
+                raise transport_error(self.authority, exc) from None
         return self._app
 
     def token(self) -> Token:
@@ -279,7 +270,7 @@ class TokenProvider:
             try:
                 result = app.acquire_token_for_client(scopes=[self.scope])
             except (requests.RequestException, msal.exceptions.MsalServiceError) as exc:
-                raise _transport_error(self.authority, exc) from None
+                raise transport_error(self.authority, exc) from None
         if "access_token" not in result:
             raise _error_from_msal(result, self.authority)
         access_token = result["access_token"]
@@ -319,41 +310,21 @@ def _discovery_error(exc: ValueError, authority: str) -> AuthError:
     )
 
 
-def _transport_error(where: str, exc: Exception) -> ConnectError:
+def transport_error(where: str, exc: Exception) -> ConnectError:
     """A network, TLS or HTTP failure reaching the token service (exit 3)."""
-    if isinstance(exc, requests.exceptions.SSLError):
-        return ConnectError(
-            f"TLS verification of {where} failed: {_reason(exc)}",
-            "set network.ca_bundle to the CA that issued the server's certificate (or your proxy's)",
-            code="tls_failed",
-        )
     status = getattr(getattr(exc, "response", None), "status_code", None)
     if isinstance(exc, msal.exceptions.MsalServiceError):
         found = re.search(r"HTTP Error: (\d+)", str(exc))
         status = int(found.group(1)) if found else status
-    if status is not None:
+    if status is not None and not net.is_tls_failure(exc):
         return ConnectError(
             f"the token service at {where} answered HTTP {status}",
             "it may be unavailable or throttling; try again in a few minutes",
             code="token_service",
         )
-    return ConnectError(
-        f"cannot reach {where}: {_reason(exc)}", "check the network, network.proxy and cloud.authority_host"
+    return net.connect_error(
+        exc,
+        where,
+        tls_remedy="set network.ca_bundle to the CA that issued the server's certificate (or your proxy's)",
+        remedy="check the network, network.proxy and cloud.authority_host",
     )
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    for pattern in (
-        r"certificate verify failed: ([^(\)]+)",
-        r"\] ([^\]]+?)'?\)*$",
-        r"(Connection refused)",
-        r"(timed out)",
-        r"(Name or service not known)",
-        r"(Remote end closed connection without response)",
-        r"(Connection reset by peer)",
-    ):
-        found = re.search(pattern, text)
-        if found:
-            return found.group(1).strip(" ')\"")
-    return type(exc).__name__

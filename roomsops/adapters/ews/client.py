@@ -40,6 +40,7 @@ from exchangelib.items import CalendarItem
 from exchangelib.protocol import BaseProtocol, Protocol
 from exchangelib.version import EXCHANGE_O365
 
+from roomsops.adapters import net
 from roomsops.adapters.entra.tokens import TokenProvider
 from roomsops.core.errors import AuthError, ConnectError, OperationFailed
 from roomsops.core.logs import MASK, log
@@ -178,6 +179,7 @@ REMEDIES = {
     "write_outcome_unknown": "the write may or may not have been applied; the next sync looks it up by its tag",
     "alias": "use the mailbox's primary SMTP address in ROOMS",
 }
+TLS_REMEDY = "set network.ca_bundle to the CA of the server (or of your proxy)"
 
 
 class EwsError(OperationFailed):
@@ -212,7 +214,6 @@ _ANSWERS: tuple[tuple[type[Exception], type[EwsError]], ...] = (
     (ErrorInvalidSyncStateData, InvalidSyncState),
 )
 
-_TLS_REASON = re.compile(r"certificate verify failed: ([^(')\"]+)")
 _POLICY_REASON = re.compile(r"x-ews-policy-reason['\"]?\s*:\s*['\"]([^'\"]*)", re.I)
 
 
@@ -256,13 +257,9 @@ def translate(exc: Exception, mailbox: str, write: bool) -> Exception:
             return WriteOutcomeUnknown(
                 "write_outcome_unknown", mailbox, "the connection dropped during a write"
             )
-        if "certificate verify failed" in str(exc) or "SSL" in str(exc):
-            found = _TLS_REASON.search(str(exc))
-            return ConnectError(
-                f"TLS verification of the EWS endpoint failed: {found.group(1).strip() if found else exc}",
-                "set network.ca_bundle to the CA of the server (or of your proxy)",
-                code="tls_failed",
-            )
+        tls = net.tls_error(exc, "the EWS endpoint", TLS_REMEDY)
+        if tls is not None:
+            return tls
         return EwsError("connection", mailbox, f"connection failed ({type(exc).__name__})")
     return exc
 

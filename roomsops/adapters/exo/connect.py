@@ -9,13 +9,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
-import msal
-import requests
-
 from roomsops.adapters.entra import tokens as auth
-from roomsops.adapters.exo.session import ExchangeSession, _short, open_host
-from roomsops.core.errors import AuthError, ConnectError, InputError, OperationFailed
+from roomsops.adapters.entra.device_code import device_code_token
+from roomsops.adapters.exo.session import ExchangeSession, open_host
+from roomsops.core.errors import ConnectError, InputError, OperationFailed
 from roomsops.core.logs import log, register_secret
 from roomsops.core.settings import Settings
 
@@ -58,46 +55,6 @@ def admin_token_provider(settings: Settings, environ: Mapping[str, str]) -> auth
             "configure the admin app's credential in [exo]",
         )
     return auth.TokenProvider(credentials, settings)
-
-
-def device_code_token(settings: Settings, notify: Callable[[str], None]) -> tuple[str, str]:
-    """An administrator signs in with the device code flow; returns (access token, user principal name)."""
-    exo = settings.exo
-    if not exo.app_id or not exo.organization:
-        raise InputError(
-            "exo.app_id and exo.organization must be set for exo.auth = device-code",
-            "set a public client app's id and the tenant's *.onmicrosoft.com domain in [exo]",
-        )
-    host = settings.cloud.authority_host.split("://", 1)[1].split("/", 1)[0].split(":")[0]
-    try:
-        app = msal.PublicClientApplication(
-            exo.app_id,
-            authority=f"{settings.cloud.authority_host}/{exo.organization}",
-            http_client=auth.http_session(settings),
-            instance_discovery=host in auth.MICROSOFT_AUTHORITY_HOSTS,
-        )
-        flow = app.initiate_device_flow(scopes=[f"{settings.cloud.ews_resource}/.default"])
-        if "user_code" not in flow:
-            raise AuthError(
-                f"the device code flow could not start: {flow.get('error_description', flow)}",
-                "check exo.app_id (public client flows must be allowed)",
-            )
-        notify(str(flow["message"]))
-        result = app.acquire_token_by_device_flow(flow)
-    except (requests.RequestException, msal.exceptions.MsalServiceError) as exc:
-        raise ConnectError(
-            f"cannot reach the token service: {_short(exc)}", "check the network and cloud.authority_host"
-        ) from None
-    if "access_token" not in result:
-        raise AuthError(
-            f"the sign-in did not complete: {str(result.get('error_description', '')).splitlines()[0]}",
-            "run the command again and complete the sign-in in time",
-        )
-    token = str(result["access_token"])
-    register_secret(token)
-    claims = result.get("id_token_claims") or jwt.decode(token, options={"verify_signature": False})
-    upn = str(claims.get("preferred_username") or claims.get("upn") or "")
-    return token, upn
 
 
 def connect_plan(

@@ -18,6 +18,7 @@ from pypsrp.exceptions import AuthenticationError, WinRMError, WinRMTransportErr
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
+from roomsops.adapters import net
 from roomsops.adapters.exo.errors import CmdletError, CmdletFailure
 from roomsops.core.errors import ConnectError, InputError, OperationFailed
 from roomsops.core.logs import log, register_secret
@@ -221,12 +222,12 @@ def winrm_password(
 def _connect_error(settings: Settings, exc: Exception) -> ConnectError:
     ps = settings.powershell
     where = f"WinRM host {ps.host}:{ps.port or (5986 if ps.ssl else 5985)}"
-    if isinstance(exc, requests.exceptions.SSLError):
-        found = re.search(r"certificate verify failed: ([^(')\"]+)", str(exc))  # the reason, not the URL
-        return ConnectError(
-            f"TLS verification of {where} failed: {found.group(1).strip() if found else _short(exc)}",
-            "set powershell.ca_bundle to the CA that issued the host's certificate",
-            code="tls_failed",
+    if isinstance(exc, requests.RequestException):
+        return net.connect_error(
+            exc,
+            where,
+            tls_remedy="set powershell.ca_bundle to the CA that issued the host's certificate",
+            remedy="check powershell.host and port, and that WinRM over HTTPS is enabled on the host",
         )
     if isinstance(exc, AuthenticationError) or (isinstance(exc, WinRMTransportError) and exc.code == 401):
         return ConnectError(
@@ -237,11 +238,6 @@ def _connect_error(settings: Settings, exc: Exception) -> ConnectError:
     if isinstance(exc, WinRMTransportError):
         return ConnectError(
             f"{where} answered HTTP {exc.code}", "check that WinRM listens there (winrm quickconfig)"
-        )
-    if isinstance(exc, requests.RequestException):
-        return ConnectError(
-            f"cannot reach {where}: {_short(exc)}",
-            "check powershell.host and port, and that WinRM over HTTPS is enabled on the host",
         )
     return ConnectError(f"{where} failed: {_short(exc)}", "run with --debug for details")
 

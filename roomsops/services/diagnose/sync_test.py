@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 
 import requests
 
-from roomsops.adapters.entra.tokens import TokenProvider, http_session
-from roomsops.adapters.ews.client import REMEDIES, EwsClient, EwsError
+from roomsops.adapters import net
+from roomsops.adapters.entra.tokens import TokenProvider
+from roomsops.adapters.ews.client import REMEDIES, TLS_REMEDY, EwsClient, EwsError
 from roomsops.core.errors import ConnectError, RoomsopsError
 from roomsops.core.results import Check, CheckReport, Status
 from roomsops.core.settings import Settings
@@ -33,36 +34,19 @@ def sync_test(
     checks.append(Check("token", Status.OK, f"app-only token, roles: {', '.join(token.roles) or '(none)'}"))
 
     try:
-        answer = http_session(settings).get(settings.cloud.ews_url, timeout=settings.network.timeout_seconds)
+        answer = net.http_session(settings).get(
+            settings.cloud.ews_url, timeout=settings.network.timeout_seconds
+        )
         checks.append(
             Check(
                 "EWS connection", Status.OK, f"{settings.cloud.ews_url} answers (HTTP {answer.status_code})"
             )
         )
-    except requests.exceptions.SSLError as exc:
-        return done(
-            [
-                *checks,
-                Check(
-                    "EWS connection",
-                    Status.FAILED,
-                    f"TLS verification failed: {exc}",
-                    "set network.ca_bundle to the CA of the server (or of your proxy)",
-                ),
-            ]
-        )
     except requests.RequestException as exc:
-        return done(
-            [
-                *checks,
-                Check(
-                    "EWS connection",
-                    Status.FAILED,
-                    f"cannot reach {settings.cloud.ews_url}: {type(exc).__name__}",
-                    REMEDIES["connection"],
-                ),
-            ]
+        unreached = net.connect_error(
+            exc, settings.cloud.ews_url, tls_remedy=TLS_REMEDY, remedy=REMEDIES["connection"]
         )
+        return done([*checks, Check("EWS connection", Status.FAILED, unreached.message, unreached.remedy)])
 
     client = client_factory()
     try:
