@@ -15,9 +15,11 @@ from roomsops.core.timeutil import parse_time, zone
 from roomsops.core.vocabulary import FREE_BUSY, STATUSES
 
 if TYPE_CHECKING:
-    from roomsops.services.rooms import catalog as service
+    from roomsops.services.rooms import bookings as service
+    from roomsops.services.rooms import common
 else:
-    service = lazy("roomsops.services.rooms.catalog")
+    common = lazy("roomsops.services.rooms.common")
+    service = lazy("roomsops.services.rooms.bookings")
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -80,7 +82,7 @@ def add_cmd(
         reminder_minutes=reminder,
         free_busy=free_busy or service.DEFAULT_FREE_BUSY,
     )
-    with service.open_database(app.settings) as store:
+    with common.open_database(app.settings) as store:
         result = service.add_booking(store, app.audit, tz, request)
     return app.emit(result)
 
@@ -105,7 +107,7 @@ def list_cmd(
     """List bookings by start time (times in rooms.time_zone; --json: UTC)."""
     tz = _zone(app)
     where = service.BookingFilter(_time(start, tz), _time(end, tz), organizer, room, statuses)
-    with service.open_database(app.settings) as store:
+    with common.open_database(app.settings) as store:
         result = service.list_bookings(store, tz, where)
     return app.emit(result)
 
@@ -155,7 +157,7 @@ def update_cmd(
         reminder_minutes=None if no_reminder else (service.KEEP if reminder is None else reminder),
         free_busy=free_busy,
     )
-    with service.open_database(app.settings) as store:
+    with common.open_database(app.settings) as store:
         result = service.update_booking(store, app.audit, tz, booking_id, changes)
     return app.emit(result)
 
@@ -167,6 +169,6 @@ def update_cmd(
 def cancel_cmd(app: AppContext, booking_id: int, yes: bool) -> int:
     """Cancel a booking (asks on a terminal; without one, needs --yes)."""
     tz = _zone(app)
-    with service.open_database(app.settings) as store:
+    with common.open_database(app.settings) as store:
         result = service.cancel_booking(store, app.audit, tz, booking_id, lambda q: app.confirm(q, yes))
     return app.emit(result)

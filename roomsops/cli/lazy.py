@@ -1,6 +1,6 @@
 """Modules imported on first use, so `roomsops --help` does not load exchangelib, msal, pypsrp or SQLAlchemy.
 
-Use: ``if TYPE_CHECKING: from roomsops.services.rooms import catalog as service`` / ``else: service = lazy("roomsops.services.rooms.catalog")``,
+Use: ``if TYPE_CHECKING: from roomsops.services.rooms import persons as service`` / ``else: service = lazy("roomsops.services.rooms.persons")``,
 so type checking sees the real module and the program loads it when a command first touches it.
 """
 

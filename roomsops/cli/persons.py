@@ -12,9 +12,11 @@ from roomsops.cli.lazy import lazy
 from roomsops.core.vocabulary import CONFLICT_BEHAVIOURS, SYNC_MODES
 
 if TYPE_CHECKING:
-    from roomsops.services.rooms import catalog as service
+    from roomsops.services.rooms import common
+    from roomsops.services.rooms import persons as service
 else:
-    service = lazy("roomsops.services.rooms.catalog")
+    common = lazy("roomsops.services.rooms.common")
+    service = lazy("roomsops.services.rooms.persons")
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -59,7 +61,7 @@ def add_cmd(
     conflict_behaviour: str | None,
 ) -> int:
     """Add a person by mailbox address (its primary SMTP address)."""
-    with service.open_database(app.settings) as store:
+    with common.open_database(app.settings) as store:
         result = service.add_person(
             store,
             app.audit,
@@ -89,7 +91,7 @@ def set_cmd(
     conflict_behaviour: str | None,
 ) -> int:
     """Change a person's name or sync settings (an empty --sync-url restores the mode's default)."""
-    with service.open_database(app.settings) as store:
+    with common.open_database(app.settings) as store:
         result = service.set_person(
             store, app.audit, app.settings.cloud.ews_url, email, name, sync_mode, sync_url, conflict_behaviour
         )
@@ -103,7 +105,7 @@ def set_cmd(
 @pass_app
 def list_cmd(app: AppContext, sync_modes: tuple[str, ...]) -> int:
     """List persons; modes other than O365/O365Pull are marked as not handled by roomsops sync."""
-    with service.open_database(app.settings) as store:
+    with common.open_database(app.settings) as store:
         result = service.list_persons(store, sync_modes)
     return app.emit(result)
 
@@ -117,7 +119,7 @@ def import_cmd(app: AppContext, file: Path) -> int:
     The header must be exactly: email,name,sync_mode,sync_url,conflict_behaviour. Persons are
     matched by address; each row sets all fields, empty cells take the defaults.
     """
-    with service.open_database(app.settings) as store:
+    with common.open_database(app.settings) as store:
         result = service.import_persons(store, app.audit, app.settings.cloud.ews_url, file, str(file))
     return app.emit(result)
 
@@ -130,8 +132,8 @@ def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
     from roomsops.adapters.store import EWS_SYNC_MODES, list_persons
     from roomsops.services.diagnose import probe as diagnose
 
-    addresses = [service.check_email(e) for e in emails]
+    addresses = [common.check_email(e) for e in emails]
     if not addresses:
-        with service.open_database(app.settings) as store, store.read() as conn:
+        with common.open_database(app.settings) as store, store.read() as conn:
             addresses = [p.email for p in list_persons(conn, sync_modes=EWS_SYNC_MODES)]
     return app.emit(diagnose.check_addresses(app.ews, addresses))

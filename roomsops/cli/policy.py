@@ -130,7 +130,7 @@ def restrict_cmd(
         listed += model.read_members_file(members_file)
     if from_persons:
         from roomsops.adapters.store import sync_mailboxes
-        from roomsops.services.rooms.catalog import open_database
+        from roomsops.services.rooms.common import open_database
 
         with open_database(app.settings) as store, store.read() as conn:
             listed += [m.email for m in sync_mailboxes(conn, include_rooms=True)]

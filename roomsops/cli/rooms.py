@@ -10,9 +10,11 @@ from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
 
 if TYPE_CHECKING:
-    from roomsops.services.rooms import catalog as service
+    from roomsops.services.rooms import common
+    from roomsops.services.rooms import rooms as service
 else:
-    service = lazy("roomsops.services.rooms.catalog")
+    common = lazy("roomsops.services.rooms.common")
+    service = lazy("roomsops.services.rooms.rooms")
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -35,7 +37,7 @@ def rooms() -> None:
 @pass_app
 def add_cmd(app: AppContext, email: str, name: str, sync_master: bool) -> int:
     """Add a room by its resource mailbox address."""
-    with service.open_database(app.settings) as store:
+    with common.open_database(app.settings) as store:
         result = service.add_room(store, app.audit, email, name, sync_master)
     return app.emit(result)
 
@@ -44,6 +46,6 @@ def add_cmd(app: AppContext, email: str, name: str, sync_master: bool) -> int:
 @pass_app
 def list_cmd(app: AppContext) -> int:
     """List the rooms."""
-    with service.open_database(app.settings) as store:
+    with common.open_database(app.settings) as store:
         result = service.list_rooms(store)
     return app.emit(result)

@@ -20,10 +20,10 @@ from roomsops.core.settings import Settings
 
 if TYPE_CHECKING:
     from roomsops.services.diagnose import sync_test as diagnose
-    from roomsops.services.rooms import catalog as rooms
+    from roomsops.services.rooms import common as rooms
 else:
     diagnose = lazy("roomsops.services.diagnose.sync_test")
-    rooms = lazy("roomsops.services.rooms.catalog")
+    rooms = lazy("roomsops.services.rooms.common")
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -1,4 +1,8 @@
-"""Mailbox addresses as commands take them: checked once, duplicates (case-insensitive) dropped."""
+"""Mailbox addresses: the one rule of what an e-mail address is, and duplicates (case-insensitive) dropped.
+
+Commands that take mailboxes (policy, sync, ews, auth, doctor) and the ROOMS records (persons, rooms,
+attendees) check addresses here, each with the remedy that fits where the address was typed.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,34 @@ from collections.abc import Iterable
 
 from roomsops.core.errors import InputError
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Local part: no spaces and none of the characters that separate addresses in a list or need quoting
+# ("Diego" <d@x>, a;b); "$(…)" stays allowed: no address ever becomes PowerShell text (parameters are
+# bound, the runbook quotes every value). Domain: letters, digits and hyphens in dot-separated labels,
+# ending in a top-level domain of letters.
+_EMAIL = re.compile(r"^[^@\s\",:;<>\[\]\\]{1,64}@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}$")
+MAX_LENGTH = 320
+#: The remedy for a mailbox given to a command that talks to Exchange.
+MAILBOX_REMEDY = "give mailboxes as name@domain"
+#: The remedy for an address of a ROOMS record (person, room, organizer, attendee).
+RECORD_REMEDY = "write it as name@domain, e.g. diego@contoso.com"
 
 
-def validate_address(address: str) -> str:
+def is_address(text: str) -> bool:
+    """Whether `text` (already stripped) is a plausible SMTP address."""
+    return len(text) <= MAX_LENGTH and _EMAIL.match(text) is not None and not any(ord(ch) < 32 for ch in text)
+
+
+def validate_address(address: str, what: str = "", remedy: str = MAILBOX_REMEDY) -> str:
+    """`address` stripped, if it is an e-mail address (the case is kept: matching ignores it); else exit 2.
+    `what` names the role in the message ("attendee", "organizer")."""
     text = address.strip()
-    if not _EMAIL.match(text) or any(ord(ch) < 32 for ch in text):
-        raise InputError(f"{address!r} is not an e-mail address", "give mailboxes as name@domain")
+    if not text:
+        raise InputError(
+            f"the {what or 'e-mail'} address is empty", "give an address such as diego@contoso.com"
+        )
+    if not is_address(text):
+        label = f"{what} " if what else ""
+        raise InputError(f"{label}{text!r} is not an e-mail address", remedy)
     return text
 
 

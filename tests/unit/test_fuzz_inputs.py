@@ -20,7 +20,7 @@ from roomsops.adapters.appsettings.document import AppSettingsDoc
 from roomsops.core.errors import InputError
 from roomsops.core.templates import _PS_SINGLE_QUOTES, psquote
 from roomsops.core.timeutil import parse_time
-from roomsops.services.rooms.catalog import CSV_HEADER, read_persons_csv
+from roomsops.services.rooms.persons import CSV_HEADER, read_persons_csv
 from tests.conftest import SAMPLE
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

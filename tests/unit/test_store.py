@@ -20,7 +20,7 @@ from roomsops.adapters.store import migrations
 from roomsops.adapters.store.schema import schema_version
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.settings import load_settings
-from roomsops.services.rooms.catalog import database_url
+from roomsops.services.rooms.common import database_url
 
 V1_FIXTURE = Path(__file__).resolve().parents[1] / "data" / "rooms-v1.db"
 T9 = datetime(2031, 3, 31, 9, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from roomsops.adapters import store as db
 from roomsops.core.errors import InputError
-from roomsops.services.rooms import catalog as rooms
+from roomsops.services.rooms import bookings as rooms
 
 T0 = datetime(2031, 3, 31, 6, 0, tzinfo=UTC)
 ZURICH = ZoneInfo("Europe/Zurich")

@@ -1,0 +1,109 @@
+"""What persons, rooms and bookings share: the roomsops database of these settings, text checks, local times.
+
+Each command-level function of persons/rooms/bookings validates its input, runs one transaction on the
+`Store` and returns a result object; every change is written to the audit log after it is committed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import URL
+
+from roomsops.adapters import store as db
+from roomsops.adapters.store import Store
+from roomsops.core.addresses import RECORD_REMEDY, validate_address
+from roomsops.core.errors import InputError
+from roomsops.core.settings import Settings
+
+MAX_NAME = 256
+
+
+# ---------------------------------------------------------------- opening the database
+
+
+def database_url(settings: Settings) -> URL:
+    """`rooms.database`, with a relative SQLite path resolved against roomsops.toml's folder (without
+    one: the working folder)."""
+    url = db.parse_url(settings.rooms.database)
+    path = url.database
+    if url.get_backend_name() == "sqlite" and path and path != ":memory:" and not path.startswith("file:"):
+        url = url.set(database=str(settings.resolve_path(path).absolute()))  # messages name it fully
+    return url
+
+
+@contextmanager
+def open_database(settings: Settings) -> Iterator[Store]:
+    """The roomsops database of these settings (created, or upgraded, on first use)."""
+    store = db.open_store(database_url(settings))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+# ---------------------------------------------------------------- validation
+
+
+def check_email(value: str, what: str = "") -> str:
+    """A person's, room's or attendee's address, stripped (core.addresses holds the rule)."""
+    return validate_address(value, what, RECORD_REMEDY)
+
+
+def check_text(value: str, what: str, limit: int, required: bool) -> str:
+    """Free text (names, titles): stored literally, but one line and not too long."""
+    text = value.strip()
+    if required and not text:
+        raise InputError(f"the {what} is empty", f"give a {what}")
+    for char in text:
+        if unicodedata.category(char) == "Cc":
+            raise InputError(
+                f"the {what} contains a control character (U+{ord(char):04X})",
+                "remove line breaks and tabs from it",
+            )
+    if len(text) > limit:
+        raise InputError(f"the {what} is {len(text)} characters long", f"shorten it to at most {limit}")
+    return text
+
+
+def canonical(value: str, allowed: Sequence[str], what: str, remedy: str) -> str:
+    """`value` spelled as in `allowed` (matched case-insensitively)."""
+    wanted = value.strip()
+    for choice in allowed:
+        if choice.lower() == wanted.lower():
+            return choice
+    raise InputError(f"{what} {value!r} is not one of {', '.join(allowed)}", remedy)
+
+
+# ---------------------------------------------------------------- time rendering
+
+
+def local_time(value: datetime, tz: ZoneInfo) -> str:
+    """`YYYY-MM-DD HH:MM` in `tz`; with the UTC offset where the wall time alone would be ambiguous."""
+    moment = value.astimezone(tz)
+    text = moment.strftime("%Y-%m-%d %H:%M")
+    if moment.replace(fold=1 - moment.fold).utcoffset() != moment.utcoffset():
+        text += moment.strftime(" %z")[:-2] + ":" + moment.strftime("%z")[-2:]
+    return text
+
+
+def local_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """`2031-03-31 09:00–10:00`, or both dates when the span crosses midnight."""
+    first, last = local_time(start, tz), local_time(end, tz)
+    if first[:10] == last[:10]:
+        return f"{first}–{last[11:]}"
+    return f"{first} – {last}"
+
+
+def columns(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Aligned plain-text columns (never re-wrapped, so grep and copy work)."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    out = []
+    for cells in [headers, *rows]:
+        line = "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
+        out.append(line.rstrip())
+    return out

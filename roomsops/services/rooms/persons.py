@@ -1,0 +1,367 @@
+"""The persons whose bookings are synced, with ROOMS' sync settings: add, set, list, and import from CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection
+
+from roomsops.adapters import store as db
+from roomsops.adapters.store import (
+    CONFLICT_BEHAVIOURS,
+    EWS_SYNC_MODES,
+    ON_PREMISES_MODES,
+    SYNC_MODES,
+    Person,
+    PersonFields,
+    Store,
+)
+from roomsops.core.errors import InputError
+from roomsops.core.logs import AuditLog
+from roomsops.core.results import Result
+from roomsops.services.rooms.common import MAX_NAME, canonical, check_email, check_text, columns
+
+#: A person added without --sync-mode (or an empty CSV cell) is synced by roomsops: that is what it is for.
+DEFAULT_SYNC_MODE = "O365"
+DEFAULT_CONFLICT_BEHAVIOUR = "Rollback"
+CSV_HEADER = ("email", "name", "sync_mode", "sync_url", "conflict_behaviour")
+NOT_HANDLED = "not handled by roomsops sync"
+EXAMPLE_EWS_URL = "https://mail.contoso.com/EWS/Exchange.asmx"
+
+
+def _url_kind(mode: str) -> str:
+    """Which kind of sync URL a mode has: the cloud's EWS, an on-premises server's EWS, or none."""
+    if mode in EWS_SYNC_MODES:
+        return "cloud"
+    return "on-premises" if mode in ON_PREMISES_MODES else "none"
+
+
+def check_sync_url(mode: str, url: str | None, ews_url: str) -> str | None:
+    """The sync URL for `mode`: the cloud's EWS URL by default for O365/O365Pull, an https .asmx URL
+    required for EWS1/EWS2, none for Microsoft365 and None."""
+    url = (url or "").strip() or None
+    kind = _url_kind(mode)
+    if kind == "none":
+        if url is not None:
+            raise InputError(
+                f"sync mode {mode} takes no sync URL, got {url!r}", "leave the sync URL empty for this mode"
+            )
+        return None
+    if url is None:
+        if kind == "cloud":
+            return ews_url
+        raise InputError(
+            f"sync mode {mode} needs a sync URL (the on-premises EWS endpoint)",
+            f"give the server's EWS URL, e.g. {EXAMPLE_EWS_URL}",
+        )
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise InputError(
+            f"sync URL {url!r} is not an https:// URL", f"EWS is reached over TLS, e.g. {EXAMPLE_EWS_URL}"
+        )
+    if not parts.path.lower().endswith(".asmx"):
+        raise InputError(
+            f"sync URL {url!r} is not an EWS endpoint (.asmx)", f"give the EWS URL, e.g. {EXAMPLE_EWS_URL}"
+        )
+    return url
+
+
+_MODE_REMEDY = "use one of ROOMS' sync modes"
+_CONFLICT_REMEDY = "use Rollback (reset the meeting) or Cancel (cancel the booking)"
+
+
+def person_fields(
+    email: str, name: str, sync_mode: str, sync_url: str, conflict_behaviour: str, ews_url: str
+) -> PersonFields:
+    """A person's columns from text as typed or read from CSV; empty optional values take defaults."""
+    mode = canonical(sync_mode or DEFAULT_SYNC_MODE, SYNC_MODES, "sync mode", _MODE_REMEDY)
+    return PersonFields(
+        email=check_email(email),
+        name=check_text(name, "name", MAX_NAME, required=False),
+        sync_mode=mode,
+        sync_url=check_sync_url(mode, sync_url, ews_url),
+        conflict_behaviour=canonical(
+            conflict_behaviour or DEFAULT_CONFLICT_BEHAVIOUR,
+            CONFLICT_BEHAVIOURS,
+            "conflict behaviour",
+            _CONFLICT_REMEDY,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class PersonChange(Result):
+    action: str  # added | updated | unchanged
+    person: Person
+    changed: tuple[str, ...] = ()
+
+    def lines(self) -> list[str]:
+        p = self.person
+        if self.action == "unchanged":
+            return [f"person {p.email} unchanged"]
+        head = f"person {p.email} {self.action}"
+        if self.action == "updated":
+            head += f": {', '.join(self.changed)}"
+        return [head, *_person_detail(p)]
+
+
+def _person_detail(p: Person) -> list[str]:
+    return [
+        f"  name                {p.name or '-'}",
+        f"  sync mode           {p.sync_mode}" + ("" if p.handled_by_sync else f" ({NOT_HANDLED})"),
+        f"  sync URL            {p.sync_url or '-'}",
+        f"  conflict behaviour  {p.conflict_behaviour}",
+    ]
+
+
+@dataclass(frozen=True)
+class PersonList(Result):
+    persons: tuple[Person, ...]
+
+    def lines(self) -> list[str]:
+        if not self.persons:
+            return ["no persons"]
+        rows = [
+            (
+                p.email,
+                p.name or "-",
+                p.sync_mode,
+                p.sync_url or "-",
+                p.conflict_behaviour,
+                "" if p.handled_by_sync else NOT_HANDLED,
+            )
+            for p in self.persons
+        ]
+        return columns(("email", "name", "sync mode", "sync URL", "conflicts", "note"), rows)
+
+
+@dataclass(frozen=True)
+class PersonImport(Result):
+    file: str
+    rows: int
+    added: int
+    updated: int
+    unchanged: int
+    not_handled: int
+
+    def lines(self) -> list[str]:
+        out = [
+            f"{self.file}: {self.rows} rows: {self.added} added, {self.updated} updated, "
+            f"{self.unchanged} unchanged"
+        ]
+        if self.not_handled:
+            out.append(
+                f"{self.not_handled} of them have a sync mode other than {' or '.join(EWS_SYNC_MODES)}: "
+                f"{NOT_HANDLED}"
+            )
+        return out
+
+
+def _not_handled_note(person: Person) -> tuple[str, ...]:
+    if person.handled_by_sync:
+        return ()
+    return (f"{person.email} has sync mode {person.sync_mode}: {NOT_HANDLED}",)
+
+
+def _refuse_room_address(conn: Connection, email: str) -> None:
+    if db.get_room(conn, email) is not None:
+        raise InputError(f"{email} is a room, not a person", "give the person's own mailbox address")
+
+
+def add_person(
+    store: Store,
+    audit: AuditLog,
+    ews_url: str,
+    email: str,
+    name: str = "",
+    sync_mode: str = "",
+    sync_url: str = "",
+    conflict_behaviour: str = "",
+) -> PersonChange:
+    fields = person_fields(email, name, sync_mode, sync_url, conflict_behaviour, ews_url)
+    with store.write() as conn:
+        existing = db.get_person(conn, fields.email)
+        if existing is not None:
+            raise InputError(
+                f"{existing.email} is already a person",
+                f"change it with 'roomsops persons set {existing.email}'",
+            )
+        _refuse_room_address(conn, fields.email)
+        person = db.insert_person(conn, fields, db.now_utc())
+    audit.record("persons.add", person.email, params=vars(fields), result="added")
+    return PersonChange("added", person, notes=_not_handled_note(person))
+
+
+def set_person(
+    store: Store,
+    audit: AuditLog,
+    ews_url: str,
+    email: str,
+    name: str | None = None,
+    sync_mode: str | None = None,
+    sync_url: str | None = None,
+    conflict_behaviour: str | None = None,
+) -> PersonChange:
+    """Change the given fields. Changing the mode keeps the sync URL when it suits the new mode
+    (cloud ↔ cloud, on-premises ↔ on-premises); otherwise the new mode's default applies."""
+    given = {
+        "name": name,
+        "sync_mode": sync_mode,
+        "sync_url": sync_url,
+        "conflict_behaviour": conflict_behaviour,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    if not given:
+        raise InputError(
+            "nothing to change", "pass at least one of --name, --sync-mode, --sync-url, --conflict-behaviour"
+        )
+    address = check_email(email)
+    with store.write() as conn:
+        current = db.get_person(conn, address)
+        if current is None:
+            raise InputError(
+                f"{address} is not a known person", f"add it with 'roomsops persons add {address}'"
+            )
+        mode = current.sync_mode
+        if sync_mode is not None:
+            mode = canonical(sync_mode, db.SYNC_MODES, "sync mode", _MODE_REMEDY)
+        if sync_url is not None:
+            url = sync_url
+        elif _url_kind(mode) == _url_kind(current.sync_mode):
+            url = current.sync_url or ""
+        else:
+            url = ""
+        fields = person_fields(
+            current.email,
+            current.name if name is None else name,
+            mode,
+            url,
+            current.conflict_behaviour if conflict_behaviour is None else conflict_behaviour,
+            ews_url,
+        )
+        changed = tuple(
+            k
+            for k in ("name", "sync_mode", "sync_url", "conflict_behaviour")
+            if getattr(fields, k) != getattr(current, k)
+        )
+        if not changed:
+            return PersonChange("unchanged", current, notes=_not_handled_note(current))
+        person = db.update_person(conn, current.id, fields, db.now_utc())
+    audit.record("persons.set", person.email, params=given, result={"changed": list(changed)})
+    return PersonChange("updated", person, changed, notes=_not_handled_note(person))
+
+
+def list_persons(store: Store, sync_modes: Sequence[str] = ()) -> PersonList:
+    modes = [canonical(m, SYNC_MODES, "sync mode", _MODE_REMEDY) for m in sync_modes] or None
+    with store.read() as conn:
+        return PersonList(tuple(db.list_persons(conn, modes)))
+
+
+def _decode_csv(data: bytes, label: str) -> str:
+    """UTF-8 text, with or without a byte-order mark; anything else is refused with how to fix it."""
+    save_as = "save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)') and import it again"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
+        raise InputError(f"{label} is UTF-16 text, not UTF-8", f"{save_as}; nothing was imported")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{label} is not UTF-8 text: byte 0x{data[exc.start]:02X} on line {line} "
+            "(Latin-1 or Windows-1252?)",
+            f"{save_as}; nothing was imported",
+        ) from None
+
+
+def _csv_records(text: str, label: str) -> Iterator[tuple[int, list[str]]]:
+    """(line where the record starts, cells); blank lines skipped."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    line = 1
+    try:
+        for record in reader:
+            if any(cell.strip() for cell in record):
+                yield line, record
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(
+            f"{label}, line {line}: {exc}",
+            "quote cells that contain commas or quotes with double quotes; nothing was imported",
+        ) from None
+
+
+def read_persons_csv(data: bytes, label: str, ews_url: str) -> list[tuple[int, PersonFields]]:
+    """Every row of a persons CSV, validated; the first bad row refuses the whole file."""
+    records = _csv_records(_decode_csv(data, label), label)
+    expected = ",".join(CSV_HEADER)
+    first = next(records, None)
+    if first is None:
+        raise InputError(f"{label} is empty", f"its first line must be the header {expected}")
+    line, header = first
+    if line != 1 or header != list(CSV_HEADER):
+        found = ",".join(header)
+        raise InputError(
+            f"{label}, line {line}: the header is {found!r}, not {expected}",
+            f"make the first line exactly {expected} (comma-separated); nothing was imported",
+        )
+    rows: list[tuple[int, PersonFields]] = []
+    seen: dict[str, int] = {}
+    for line, cells in records:
+        try:
+            if len(cells) != len(CSV_HEADER):
+                raise InputError(f"{len(cells)} fields, expected {len(CSV_HEADER)} ({expected})")
+            email, name, sync_mode, sync_url, conflict_behaviour = cells
+            fields = person_fields(email, name, sync_mode, sync_url, conflict_behaviour, ews_url)
+            if fields.key in seen:
+                raise InputError(f"{fields.email} is already on line {seen[fields.key]}")
+        except InputError as exc:
+            raise InputError(
+                f"{label}, line {line}: {exc.message}",
+                f"correct line {line} and import the file again; nothing was imported",
+            ) from None
+        seen[fields.key] = line
+        rows.append((line, fields))
+    return rows
+
+
+def import_persons(store: Store, audit: AuditLog, ews_url: str, path: Path, label: str) -> PersonImport:
+    """Add or update (by address) every person of a CSV file, in one transaction: all or nothing."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{label} does not exist", "give the path of the CSV file") from None
+    except IsADirectoryError:
+        raise InputError(f"{label} is a folder", "give the path of the CSV file") from None
+    except OSError as exc:
+        raise InputError(f"{label} cannot be read: {exc.strerror}", "check the file's permissions") from None
+    rows = read_persons_csv(data, label, ews_url)
+    with store.write() as conn:
+        rooms = db.room_keys(conn)
+        for line, fields in rows:
+            if fields.key in rooms:
+                raise InputError(
+                    f"{label}, line {line}: {fields.email} is a room, not a person",
+                    f"remove line {line} and import the file again; nothing was imported",
+                )
+        counts = db.upsert_persons(conn, [f for _, f in rows], db.now_utc())
+    not_handled = sum(1 for _, f in rows if f.sync_mode not in EWS_SYNC_MODES)
+    result = PersonImport(
+        file=label,
+        rows=len(rows),
+        added=len(counts.added),
+        updated=len(counts.updated),
+        unchanged=len(counts.unchanged),
+        not_handled=not_handled,
+    )
+    if counts.added or counts.updated:
+        audit.record(
+            "persons.import",
+            label,
+            params={"file": str(path), "rows": len(rows)},
+            result={"added": list(counts.added), "updated": list(counts.updated)},
+        )
+    return result

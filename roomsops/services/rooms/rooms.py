@@ -1,0 +1,58 @@
+"""The rooms (resource mailboxes) bookings are made for: add and list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from roomsops.adapters import store as db
+from roomsops.adapters.store import Room, Store
+from roomsops.core.errors import InputError
+from roomsops.core.logs import AuditLog
+from roomsops.core.results import Result
+from roomsops.services.rooms.common import MAX_NAME, check_email, check_text, columns
+
+
+@dataclass(frozen=True)
+class RoomChange(Result):
+    action: str  # added
+    room: Room
+
+    def lines(self) -> list[str]:
+        r = self.room
+        return [
+            f"room {r.email} {self.action}",
+            f"  name         {r.name}",
+            f"  sync master  {'yes' if r.sync_master else 'no'}",
+        ]
+
+
+@dataclass(frozen=True)
+class RoomList(Result):
+    rooms: tuple[Room, ...]
+
+    def lines(self) -> list[str]:
+        if not self.rooms:
+            return ["no rooms"]
+        rows = [(r.email, r.name, "yes" if r.sync_master else "no") for r in self.rooms]
+        return columns(("email", "name", "sync master"), rows)
+
+
+def add_room(store: Store, audit: AuditLog, email: str, name: str, sync_master: bool = False) -> RoomChange:
+    address = check_email(email)
+    room_name = check_text(name, "room name", MAX_NAME, required=True)
+    with store.write() as conn:
+        existing = db.get_room(conn, address)
+        if existing is not None:
+            raise InputError(f"{existing.email} is already a room", "see 'roomsops rooms list'")
+        if db.get_person(conn, address) is not None:
+            raise InputError(f"{address} is a person, not a room", "give the room's resource mailbox address")
+        room = db.insert_room(conn, address, room_name, sync_master, db.now_utc())
+    audit.record(
+        "rooms.add", room.email, params={"name": room.name, "sync_master": sync_master}, result="added"
+    )
+    return RoomChange("added", room)
+
+
+def list_rooms(store: Store) -> RoomList:
+    with store.read() as conn:
+        return RoomList(tuple(db.list_rooms(conn)))
