@@ -141,7 +141,7 @@ def cli(
 
 
 def _register() -> None:
-    from roomsops.cli import auth, bookings, config, doctor, ews, lab, persons, policy, rooms, sync
+    from roomsops.cli import auth, bookings, config, db, doctor, ews, lab, persons, policy, rooms, sync
 
     for group in (
         config.config,
@@ -151,6 +151,7 @@ def _register() -> None:
         rooms.rooms,
         bookings.bookings,
         sync.sync,
+        db.db,
         ews.ews,
         doctor.doctor,
         lab.lab,
