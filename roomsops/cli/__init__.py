@@ -17,7 +17,7 @@ import click
 from roomsops import __version__
 from roomsops.cli.context import AppContext
 from roomsops.core.errors import ExitCode, InputError, RoomsopsError
-from roomsops.core.logs import mask
+from roomsops.core.logs import forget_secrets, mask
 from roomsops.core.results import Output
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -38,6 +38,7 @@ class RoomsopsGroup(click.Group):
         json_mode = "--json" in argv[: _first_command_index(argv)]
         debug = "--debug" in argv[: _first_command_index(argv)]
         out = Output(json_mode=json_mode)
+        forget_secrets()  # this run masks what it registers, not what an earlier run in the process did
         try:
             rv = super().main(
                 args=argv,
@@ -140,7 +141,7 @@ def cli(
 
 
 def _register() -> None:
-    from roomsops.cli import auth, bookings, config, doctor, ews, lab, persons, policy, rooms, sync
+    from roomsops.cli import auth, bookings, config, db, doctor, ews, lab, persons, policy, rooms, sync
 
     for group in (
         config.config,
@@ -150,6 +151,7 @@ def _register() -> None:
         rooms.rooms,
         bookings.bookings,
         sync.sync,
+        db.db,
         ews.ews,
         doctor.doctor,
         lab.lab,

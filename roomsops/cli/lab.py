@@ -63,6 +63,11 @@ def lab() -> None:
     "(0: at once, inside the request).",
 )
 @click.option("--tls-expired", is_flag=True, help="Serve an expired TLS certificate (for TLS tests).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a roomsops.toml in DIR that the lab did not write (a copy is kept as roomsops.toml.bak).",
+)
 def serve_cmd(
     directory: Path,
     port: int,
@@ -71,10 +76,11 @@ def serve_cmd(
     save_interval: float,
     room_answer_delay: float,
     tls_expired: bool,
+    force: bool,
 ) -> int:
     """Serve the lab on 127.0.0.1 until SIGINT/SIGTERM; prints 'lab ready: DIR/roomsops.toml'."""
     try:
-        from roomsops.lab.serve import run
+        from roomsops.lab.serve import ForeignSettingsFile, run
     except ImportError as exc:
         missing = (exc.name or "").split(".")[0]
         if missing not in _LAB_EXTRA:
@@ -85,13 +91,17 @@ def serve_cmd(
         ) from None
 
     directory.mkdir(parents=True, exist_ok=True)
-    return run(
-        directory.resolve(),
-        port=port,
-        latency_ms=latency_ms,
-        policy_delay=policy_delay,
-        expired_tls=tls_expired,
-        ready=lambda line: click.echo(line),
-        save_interval=save_interval,
-        room_answer_delay=room_answer_delay,
-    )
+    try:
+        return run(
+            directory.resolve(),
+            port=port,
+            latency_ms=latency_ms,
+            policy_delay=policy_delay,
+            expired_tls=tls_expired,
+            ready=lambda line: click.echo(line),
+            save_interval=save_interval,
+            room_answer_delay=room_answer_delay,
+            force=force,
+        )
+    except ForeignSettingsFile as exc:
+        raise InputError(exc.message, exc.remedy) from None

@@ -1,7 +1,8 @@
 """The log file, the JSON-lines audit log, and the masking that keeps secrets out of both.
 
 Every secret roomsops handles is registered with `register_secret`; the log filter and the
-audit writer replace registered values (and values of secret-looking keys) with a mask.
+audit writer replace registered values (and values of keys that `core.secrets` calls secret) with a mask.
+Both files are created readable by their owner only (`core.secure_files`).
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ import json
 import logging
 import logging.handlers
 import os
-import re
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from roomsops.core.secrets import is_secret_key
+from roomsops.core.secure_files import private_opener
+
 MASK = "********"
-_SECRET_KEY = re.compile(r"(secret|password|passwd|token|assertion|private_?key|credential)", re.I)
 _secrets: set[str] = set()
 _lock = threading.Lock()
 
@@ -35,6 +37,12 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
+def forget_secrets() -> None:
+    """Start a new run with no registered secrets (one command per process; tests run many in one)."""
+    with _lock:
+        _secrets.clear()
+
+
 def mask(text: str) -> str:
     """The text with every registered secret replaced by the mask."""
     with _lock:
@@ -43,10 +51,6 @@ def mask(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
-
-
-def is_secret_key(key: str) -> bool:
-    return bool(_SECRET_KEY.search(key))
 
 
 def redact(value: Any, key: str = "") -> Any:
@@ -60,6 +64,15 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, str):
         return mask(value)
     return value
+
+
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotated log file whose every generation is created owner-only (rotation renames, keeping it)."""
+
+    def _open(self) -> Any:
+        return open(
+            self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors, opener=private_opener
+        )
 
 
 class SecretFilter(logging.Filter):
@@ -86,7 +99,7 @@ def setup_logging(log_file: Path | None, level: str = "INFO", verbose: int = 0, 
     secret_filter = SecretFilter()
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
+        file_handler = _PrivateRotatingFileHandler(
             log_file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
         )
         file_handler.setLevel(logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO))
@@ -142,7 +155,7 @@ class AuditLog:
         line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as stream:
+            with open(self.path, "a", encoding="utf-8", opener=private_opener) as stream:
                 stream.write(line)
 
 

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from roomsops.core.errors import ExitCode, RoomsopsError
+from roomsops.core.logs import mask
 
 
 class Status(enum.StrEnum):
@@ -151,6 +152,8 @@ class Output:
         self.note(f"Warning: {text}")
 
     def error(self, exc: RoomsopsError) -> None:
+        # Through the masker: a secret pasted into the wrong option must not be echoed back.
         if self.json_mode:
-            self.stdout.write(json.dumps({"error": exc.as_dict()}, ensure_ascii=False) + "\n")
-        self.stderr.write(f"Error: {exc.one_line()}\n")
+            shown = {key: mask(value) if value else value for key, value in exc.as_dict().items()}
+            self.stdout.write(json.dumps({"error": shown}, ensure_ascii=False) + "\n")
+        self.stderr.write(f"Error: {mask(exc.one_line())}\n")

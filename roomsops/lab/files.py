@@ -1,11 +1,15 @@
 """The files a running lab leaves in DIR: roomsops.toml, RoomsAppSettings.config and lab.json.
 
 roomsops.toml and lab.json name this run's port (rewritten each start); RoomsAppSettings.config is kept.
+roomsops.toml starts with `SETTINGS_MARKER`: `lab serve` replaces only a roomsops.toml that it wrote.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import tomllib
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -17,6 +21,7 @@ from roomsops.lab.tenant import ROOMS_SERVICE_ACCOUNT, TenantState
 
 SETTINGS_FILE = "roomsops.toml"
 APP_SETTINGS_FILE = "RoomsAppSettings.config"
+SETTINGS_MARKER = "# Written by `roomsops lab serve`, which rewrites it on every start: do not edit.\n"
 INFO_FILE = "lab.json"
 WINRM_PASSWORD_ENV = "ROOMSOPS_WINRM_PASSWORD"
 
@@ -28,7 +33,8 @@ def write_lab_files(ctx: LabContext) -> dict[str, Any]:
     """Write roomsops.toml, lab.json and (if absent) RoomsAppSettings.config; return lab.json's content."""
     state = ctx.tenant.copy_state()
     info = lab_info(ctx, state)
-    write_public(ctx.dir / SETTINGS_FILE, tomli_w.dumps(roomsops_settings(ctx, state)).encode("utf-8"))
+    settings = SETTINGS_MARKER + tomli_w.dumps(roomsops_settings(ctx, state))
+    write_public(ctx.dir / SETTINGS_FILE, settings.encode("utf-8"))
     app_settings = ctx.dir / APP_SETTINGS_FILE
     if not app_settings.exists():
         write_private(app_settings, rooms_app_settings(state))
@@ -36,6 +42,54 @@ def write_lab_files(ctx: LabContext) -> dict[str, Any]:
         ctx.dir / INFO_FILE, (json.dumps(info, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     )
     return info
+
+
+class ForeignSettingsFile(Exception):
+    """DIR holds a roomsops.toml the lab did not write; `message` and `remedy` say what to do."""
+
+    def __init__(self, message: str, remedy: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.remedy = remedy
+
+
+def claim_settings_file(directory: Path, force: bool) -> Path | None:
+    """Before the lab writes DIR/roomsops.toml: refuse one it did not write, or with `force` back it up
+    (returned) and let it be replaced."""
+    path = directory / SETTINGS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    if _written_by_lab(text, directory):
+        return None
+    if not force:
+        raise ForeignSettingsFile(
+            f"{path} exists and was not written by the lab, which would replace it",
+            "give the lab an empty folder with --dir, or pass --force to replace it (a copy is kept)",
+        )
+    backup = next(
+        candidate
+        for candidate in (path.with_name(f"{SETTINGS_FILE}.bak{n or ''}") for n in range(1000))
+        if not candidate.exists()
+    )
+    shutil.copy2(path, backup)
+    return backup
+
+
+def _written_by_lab(text: str, directory: Path) -> bool:
+    if text.startswith(SETTINGS_MARKER):
+        return True
+    # Labs before the marker: their file points the lab cloud at this folder's RoomsAppSettings.config.
+    try:
+        settings = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return False
+    return settings.get("cloud", {}).get("name") == "lab" and settings.get("rooms", {}).get(
+        "app_settings"
+    ) == str(directory / APP_SETTINGS_FILE)
 
 
 def roomsops_settings(ctx: LabContext, state: TenantState) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from roomsops.lab.context import LabContext, LabOptions
 from roomsops.lab.ews.delivery import answer_due, next_due
 from roomsops.lab.ews.soap import format_datetime, utc_now
 from roomsops.lab.faults import FaultBook, RequestCounter
-from roomsops.lab.files import SETTINGS_FILE, write_lab_files
+from roomsops.lab.files import SETTINGS_FILE, claim_settings_file, write_lab_files
+from roomsops.lab.files import ForeignSettingsFile as ForeignSettingsFile  # for `lab serve`
 from roomsops.lab.pki import ensure_pki
 from roomsops.lab.protocols import build_routes
 from roomsops.lab.server import Dispatcher, LabHTTPServer, server_ssl_context
@@ -327,9 +328,12 @@ def run(
     stop: threading.Event | None = None,
     save_interval: float = 0.0,
     room_answer_delay: float = 5.0,
+    force: bool = False,
 ) -> int:
     """Run the lab until SIGINT/SIGTERM (or `stop` is set); `ready` gets "lab ready: DIR/roomsops.toml".
-    Stopping writes tenant changes not saved yet (`save_interval` > 0)."""
+    Stopping writes tenant changes not saved yet (`save_interval` > 0). A roomsops.toml in DIR that the
+    lab did not write raises ForeignSettingsFile, unless `force` (then it is backed up and replaced)."""
+    claim_settings_file(Path(dir), force)
     stop_event = stop or threading.Event()
     lab = Lab(
         dir,

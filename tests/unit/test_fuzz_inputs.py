@@ -22,6 +22,7 @@ from roomsops.core.templates import _PS_SINGLE_QUOTES, psquote
 from roomsops.core.timeutil import parse_time
 from roomsops.services.rooms.persons import CSV_HEADER, read_persons_csv
 from tests.conftest import SAMPLE
+from tests.powershell_tokens import tokenize
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -182,3 +183,11 @@ def test_psquote_keeps_any_value_one_inert_literal(value: str) -> None:
     for quote in _PS_SINGLE_QUOTES:
         inner = inner.replace(quote * 2, quote)
     assert inner == value  # PowerShell reads back exactly the value
+    # The same with PowerShell's own quote characters (tree-sitter reads only ' as a quote).
+    tokens = tokenize(f"$x = {quoted}\n")
+    assert [(t.kind, t.value) for t in tokens] == [
+        ("variable", "x"),
+        ("punctuation", "="),
+        ("verbatim", value),
+        ("newline", ""),
+    ]

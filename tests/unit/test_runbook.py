@@ -7,6 +7,7 @@ import tree_sitter
 import tree_sitter_powershell
 
 from roomsops.core.templates import psquote, render
+from tests.powershell_tokens import string_literals, tokenize
 
 HOSTILE = [
     "O'Brien",
@@ -16,6 +17,11 @@ HOSTILE = [
     "back`tick",
     "new\nline",
     "Zoë",
+    # Typographic quotes and dashes, which PowerShell reads as ' " - (tree-sitter does not).
+    "Sync\u2019 -or Alias -ne \u2019x",
+    "\u201a; Remove-Mailbox x; \u201b",
+    "\u201c$(Remove-Item C:\\)\u201d",
+    "\u2013Confirm:$false",
 ]
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 
@@ -62,6 +68,15 @@ def test_hostile_values_stay_literals(value: str, where: str) -> None:
     quoted = psquote(value)
     assert literals(tree).count(quoted) == 1, (quoted, literals(tree))
     assert value not in text.replace(quoted, ""), "the value also stands outside its literal"
+    assert_one_literal_for_powershell(text, value)
+
+
+def assert_one_literal_for_powershell(text: str, value: str, times: int = 1) -> None:
+    """The oracle that reads quotes as PowerShell does: the value is exactly `times` verbatim strings,
+    and no other token holds it."""
+    assert string_literals(text).count(value) == times, (value, string_literals(text))
+    others = [t.text for t in tokenize(text) if t.kind not in ("verbatim", "here_verbatim")]
+    assert not any(value in other for other in others), "the value also stands outside its literal"
 
 
 @pytest.mark.parametrize("quote", ["'", "\u2018", "\u2019", "\u201a", "\u201b"])

@@ -10,7 +10,7 @@ import pytest
 from roomsops.core.errors import InputError
 from roomsops.core.templates import psquote
 from roomsops.services.policy.rbac import RbacRequest, runbook
-from tests.unit.test_runbook import HOSTILE, PARSER, literals
+from tests.unit.test_runbook import HOSTILE, PARSER, assert_one_literal_for_powershell, literals
 
 APP = "6e9157a8-801c-4f5c-9522-9ae9ffd2aa4f"
 SP = "7c7599b2-23af-45e3-99ff-0025d148e929"
@@ -56,6 +56,7 @@ def test_hostile_values_stay_literals(value: str, where: str) -> None:
     for literal in found:
         stripped = stripped.replace(literal, "")
     assert value not in stripped, "the value also stands outside a literal"
+    assert_one_literal_for_powershell(text, value, times=expected)
 
 
 def test_every_value_is_one_literal_and_the_filter_is_built_at_run_time() -> None:

@@ -1,6 +1,9 @@
 """Read and edit ROOMS' RoomsAppSettings.config without disturbing anything but the edited key.
 
 Edits are splices into the original bytes: BOM, declaration, comments, quoting and line endings survive.
+A file with a DOCTYPE or over `MAX_FILE_BYTES` is refused before it is parsed (ROOMS' file has neither).
+Writes replace a symlink's target, not the link, and keep the file's access rules (mode and owner on POSIX,
+the DACL on Windows) on the new file and its `.bak`.
 """
 
 from __future__ import annotations
@@ -18,13 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from roomsops.core.errors import InputError
+from roomsops.core.secure_files import copy_access_control
 
-SECRET_KEYS = frozenset({"ExchangeClientSecret", "ExchangeServicePassword"})
 ROOT_TAG = "RoomsAppSettings"
-
-# Other keys in a ROOMS install may hold secrets too (SMTP, database); `config show` masks these as well.
-# Not plain "token": ROOMS has tuning keys such as OAuthTokenMinutesBeforeRenew that are no secrets.
-_SECRET_HINTS = ("password", "secret", "pwd", "accesstoken", "apikey", "api_key", "connectionstring")
+#: ROOMS' file is a few kilobytes; anything bigger is not it, and expat's time grows faster than its size.
+MAX_FILE_BYTES = 1024 * 1024
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
@@ -36,12 +37,6 @@ _FIX_BY_HAND = "correct the file in a text editor, or restore it from its .bak c
 _START_TAG = re.compile(rb"<[^\s/>]+((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(/?)>")
 _ATTRIBUTE = re.compile(rb"([^\s=/>]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
 _LEADING_BLANKS = re.compile(rb"[ \t]*")
-
-
-def looks_secret(key: str) -> bool:
-    """True for keys whose values must be masked: the Exchange secrets and anything named like a password."""
-    folded = key.casefold()
-    return key in SECRET_KEYS or any(hint in folded for hint in _SECRET_HINTS)
 
 
 @dataclass(frozen=True)
@@ -86,6 +81,8 @@ class AppSettingsDoc:
     @classmethod
     def parse(cls, data: bytes, source: str) -> AppSettingsDoc:
         """Parse the file's bytes; `source` names the file in messages. Raises InputError if unusable."""
+        if len(data) > MAX_FILE_BYTES:
+            raise _too_big(source)
         bom, body = _split_bom(data, source)
         return cls(source, bom, body, _scan(body, source))
 
@@ -225,12 +222,13 @@ class AppSettingsDoc:
 def write_atomic(
     path: Path, data: bytes, *, backup: bool = True, retries: int = 5, retry_delay: float = 0.2
 ) -> Path | None:
-    """Replace `path` with `data` atomically, keeping its permission bits; returns the `.bak` written, if any.
+    """Replace `path` with `data` atomically, keeping its access rules; returns the `.bak` written, if any.
 
+    A symlink is followed: its target is replaced (and backed up beside it), the link stays a link.
     A locked file (Windows: the ROOMS service or an editor has it open) is retried `retries` times.
     A new file gets mode 0o600 on POSIX because it holds a secret.
     """
-    path = Path(path)
+    path = _followed(Path(path))
     try:
         previous: os.stat_result | None = path.stat()
     except FileNotFoundError:
@@ -246,12 +244,32 @@ def write_atomic(
             raise InputError(
                 f"cannot read {path} to back it up: {exc.strerror}", _may_write_remedy(path)
             ) from exc
-        _replace_file(backup_path, old, previous, retries, retry_delay)
-    _replace_file(path, data, previous, retries, retry_delay)
+        _replace_file(backup_path, old, previous, retries, retry_delay, rules_from=path)
+    _replace_file(path, data, previous, retries, retry_delay, rules_from=path)
     return backup_path
 
 
-def _replace_file(target: Path, data: bytes, like: os.stat_result | None, retries: int, delay: float) -> None:
+def _followed(path: Path) -> Path:
+    """The file a symlink (or a chain of them) points at; `path` itself when it is none."""
+    if not path.is_symlink():
+        return path
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:  # a dangling link or a loop
+        raise InputError(
+            f"{path} is a symbolic link to a file that cannot be reached ({exc})",
+            "point the link at ROOMS' RoomsAppSettings.config, or pass the real file with --app-settings",
+        ) from None
+
+
+def _replace_file(
+    target: Path,
+    data: bytes,
+    like: os.stat_result | None,
+    retries: int,
+    delay: float,
+    rules_from: Path | None = None,
+) -> None:
     try:
         fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
@@ -268,6 +286,9 @@ def _replace_file(target: Path, data: bytes, like: os.stat_result | None, retrie
             if like is not None:
                 os.chmod(temp, stat.S_IMODE(like.st_mode))
                 _copy_owner(temp, like)
+                if rules_from is not None:
+                    # Windows: a new file takes the folder's ACL, which lets Users read Program Files.
+                    copy_access_control(rules_from, temp)
         except OSError as exc:
             raise InputError(f"cannot write {target}: {exc.strerror}", _may_write_remedy(target)) from exc
         _replace_retrying(temp, target, retries, delay)
@@ -367,9 +388,20 @@ def _scan(body: bytes, source: str) -> _Scan:
         if encoding:
             declared.append(encoding)
 
+    def on_doctype(*_: object) -> None:
+        # Entities can expand to markup or to gigabytes, or name other files: none belongs in this file.
+        raise InputError(
+            f"{source} contains a DOCTYPE (line {parser.CurrentLineNumber}); ROOMS' file never has one, "
+            "and roomsops does not read entity declarations",
+            "remove the <!DOCTYPE ...> part, or restore the file from its .bak copy",
+            code="doctype",
+        )
+
     parser.StartElementHandler = on_start
     parser.EndElementHandler = on_end
     parser.XmlDeclHandler = on_declaration
+    parser.StartDoctypeDeclHandler = on_doctype
+    parser.EntityDeclHandler = on_doctype
     if not body.strip():
         raise InputError(f"{source} is empty", _FIX_BY_HAND)
     try:
@@ -526,10 +558,19 @@ def _escape_attribute(text: str, quote: str, *, ascii_only: bool) -> str:
     return "".join(out)
 
 
+def _too_big(source: str) -> InputError:
+    return InputError(
+        f"{source} is larger than {MAX_FILE_BYTES // 1024} KiB; ROOMS' RoomsAppSettings.config is a few kilobytes",
+        "point --app-settings at ROOMS' file, or restore it from its .bak copy",
+        code="file_too_large",
+    )
+
+
 def read_document(path: Path) -> AppSettingsDoc:
-    """Parse RoomsAppSettings.config; a missing or unreadable file is bad input (exit 2)."""
+    """Parse RoomsAppSettings.config; a missing, unreadable or oversized file is bad input (exit 2)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)  # never more: the size alone decides
     except FileNotFoundError:
         raise InputError(
             f"{path} does not exist",
@@ -544,4 +585,6 @@ def read_document(path: Path) -> AppSettingsDoc:
             f"{path} cannot be read: {exc.strerror}",
             "run as a user who may read it (on Windows: an administrator)",
         ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _too_big(str(path))
     return AppSettingsDoc.parse(data, str(path))

@@ -7,7 +7,17 @@ on that connection. See `db` for how concurrent writers are kept apart.
 
 from __future__ import annotations
 
-from roomsops.adapters.store.db import BUSY_TIMEOUT_MS, Store, now_utc, open_store, parse_url
+from roomsops.adapters.store.db import (
+    BUSY_TIMEOUT_MS,
+    InstallationIdChanged,
+    InstallationIds,
+    Store,
+    adopt_installation_id,
+    installation_ids,
+    now_utc,
+    open_store,
+    parse_url,
+)
 from roomsops.adapters.store.queries import (
     BookingQuery,
     add_difference,
@@ -77,6 +87,8 @@ __all__ = [
     "BookingQuery",
     "BookingSyncState",
     "Difference",
+    "InstallationIdChanged",
+    "InstallationIds",
     "MailboxSyncState",
     "NewBooking",
     "Person",
@@ -86,6 +98,7 @@ __all__ = [
     "SyncMailbox",
     "UpsertCounts",
     "add_difference",
+    "adopt_installation_id",
     "booking_sync_by_item",
     "booking_sync_for_mailbox",
     "bookings_in_window",
@@ -100,6 +113,7 @@ __all__ = [
     "insert_person",
     "insert_room",
     "installation_id",
+    "installation_ids",
     "list_bookings",
     "list_differences",
     "list_persons",

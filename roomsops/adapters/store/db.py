@@ -6,18 +6,26 @@ so a second writer waits (``busy_timeout``) until the first commits, and every c
 the transaction (a free room, an unknown address) still holds when its insert commits. Readers use
 a deferred ``BEGIN`` and, in WAL mode, neither block nor are blocked by the writer. On other
 databases, `queries.lock_room` takes a row lock (``SELECT ... FOR UPDATE``) for the same purpose.
+
+The installation id (tagged on every meeting the sync writes) is also remembered in a file beside an
+SQLite database, `rooms.db.installation-id`: a database deleted, emptied or replaced by another is refused
+(exit 2) until `adopt_installation_id` settles which id holds, so meetings never silently become foreign.
+A new database file is created owner-only (0600; SQLite gives its -wal and -shm files the same mode).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -26,10 +34,14 @@ from roomsops import __version__
 from roomsops.adapters.store import migrations
 from roomsops.adapters.store.schema import SCHEMA_VERSION, installation, metadata, schema_version
 from roomsops.core.errors import InputError, OperationFailed
+from roomsops.core.secure_files import create_private, private_opener
 
 #: How long a writer waits for another writer before giving up (SQLite's busy handler).
 BUSY_TIMEOUT_MS = 15_000
 _WRITE = "roomsops_write"
+ID_FILE_SUFFIX = ".installation-id"
+ADOPT_COMMAND = "roomsops db adopt-id"
+_RESTORE = "restore it from a backup (with roomsops stopped)"
 
 
 def now_utc() -> datetime:
@@ -122,6 +134,15 @@ class Store:
             yield
         except OperationalError as exc:
             text = str(exc.orig)
+            if "readonly" in text or "read-only" in text:
+                raise InputError(
+                    f"the database {self.label} is read-only for this account",
+                    f"give the account that runs roomsops write access to {self.label} and to its folder "
+                    "(SQLite writes its -wal and -shm files beside it), or point rooms.database at a writable copy",
+                    code="database_read_only",
+                ) from None
+            if "malformed" in text:
+                raise _corrupt(self.label, text) from None
             if "locked" in text or "busy" in text:
                 raise OperationFailed(
                     f"the database {self.label} is busy: another roomsops command is writing to it",
@@ -141,10 +162,13 @@ class Store:
                     f"{self.label} is not an SQLite database",
                     "point rooms.database at a roomsops database or at a new file",
                 ) from None
+            if "malformed" in text:
+                raise _corrupt(self.label, text) from None
             raise OperationFailed(f"database error in {self.label}: {text}") from None
 
-    def prepare(self) -> None:
-        """Create a new database, or check and upgrade an existing one (refusing a newer one)."""
+    def prepare(self, new_installation_id: str | None = None) -> None:
+        """Create a new database (with `new_installation_id`, else a new one), or check and upgrade an
+        existing one (refusing a newer one)."""
         with self.read() as conn:
             found = self._version(conn)
         if found == SCHEMA_VERSION:
@@ -161,7 +185,9 @@ class Store:
                     )
                 )
                 conn.execute(
-                    insert(installation).values(slot=1, installation_id=str(uuid.uuid4()), created_utc=now)
+                    insert(installation).values(
+                        slot=1, installation_id=new_installation_id or str(uuid.uuid4()), created_utc=now
+                    )
                 )
             elif found < SCHEMA_VERSION:
                 migrations.upgrade(conn, found, SCHEMA_VERSION, now_utc())
@@ -195,14 +221,235 @@ class Store:
         return found
 
 
+def _corrupt(label: str, text: str) -> InputError:
+    return InputError(
+        f"the database {label} is damaged ({text})",
+        f"{_RESTORE}; `sqlite3 {label} .recover` can save what is left into a new file",
+        code="database_corrupt",
+    )
+
+
 def open_store(url: str | URL, label: str | None = None, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Store:
-    """Open the database at `url`, creating or upgrading its schema; the caller closes it."""
+    """Open the database at `url`, creating or upgrading its schema; the caller closes it.
+
+    An SQLite file whose installation id differs from the one remembered beside it, or that is missing
+    or empty (0 bytes) while an id is remembered, is refused (exit 2)."""
     parsed = parse_url(url) if isinstance(url, str) else url
-    shown = label or (parsed.database if parsed.get_backend_name() == "sqlite" else None) or str(parsed)
-    store = Store(create_store_engine(parsed, busy_timeout_ms), shown)
+    shown = _label(parsed, label)
+    path = sqlite_file(parsed)
+    if path is not None:
+        _check_before_open(path, shown)
+    store = _open(parsed, shown, busy_timeout_ms)
     try:
-        store.prepare()
+        if path is not None:
+            _check_installation_id(store, path)
     except BaseException:
         store.close()
         raise
     return store
+
+
+def _label(parsed: URL, label: str | None) -> str:
+    return label or (parsed.database if parsed.get_backend_name() == "sqlite" else None) or str(parsed)
+
+
+def _open(parsed: URL, shown: str, busy_timeout_ms: int, new_installation_id: str | None = None) -> Store:
+    store = Store(create_store_engine(parsed, busy_timeout_ms), shown)
+    try:
+        try:
+            store.prepare(new_installation_id)
+        except OperationFailed as exc:
+            if exc.code != "database_busy":
+                raise
+            # Not even the schema could be read: something holds the whole file (a sqlite3 shell in an
+            # exclusive transaction, a backup tool). Nothing was done.
+            raise InputError(
+                f"the database {shown} is locked by another program",
+                "close what holds it (a sqlite3 shell, a backup or copy tool, another roomsops command), "
+                "then run the command again",
+                code="database_locked",
+            ) from None
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+# ---------------------------------------------------------------- the installation id beside the file
+
+
+def sqlite_file(parsed: URL) -> Path | None:
+    """The file of an SQLite URL (None for in-memory and URI databases, and for other databases)."""
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    name = parsed.database or ""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
+def id_file(path: Path) -> Path:
+    """Where the installation id of the database at `path` is remembered."""
+    return path.with_name(path.name + ID_FILE_SUFFIX)
+
+
+def remembered_id(path: Path) -> str | None:
+    try:
+        text = id_file(path).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"cannot read {id_file(path)}: {exc}",
+            "give the account that runs roomsops read access to it; it holds this installation's id",
+        ) from None
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise InputError(
+            f"{id_file(path)} does not hold an installation id (a UUID)",
+            f"restore it from a backup, or remove it and run `{ADOPT_COMMAND} --use database`",
+        ) from None
+
+
+def _remember(path: Path, installation_id: str) -> None:
+    target = id_file(path)
+    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temp, "w", encoding="utf-8", opener=private_opener) as stream:
+            stream.write(installation_id + "\n")
+        temp.replace(target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise InputError(
+            f"cannot write {target}: {exc.strerror}",
+            f"give the account that runs roomsops write access to {path.parent}",
+        ) from None
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return -1  # let SQLite say what is wrong
+
+
+def _check_before_open(path: Path, shown: str) -> None:
+    size = _size(path)
+    remembered = remembered_id(path)
+    if size not in (None, 0):
+        return
+    state = "does not exist" if size is None else "is empty (0 bytes)"
+    if remembered is not None:
+        raise InputError(
+            f"the database {shown} {state}, but this installation's id {remembered} is remembered in "
+            f"{id_file(path).name}: the meetings the sync wrote carry it, and a new database would treat "
+            "them as foreign for ever",
+            f"{_RESTORE}, or point rooms.database at it; to start an empty database that keeps this id, "
+            f"run `{ADOPT_COMMAND} --use remembered`",
+            code="database_missing",
+        )
+    # Empty with nothing remembered: new (another command may be creating it right now; `prepare` waits
+    # for it under the write lock), or emptied before this roomsops ever opened it (undetectable).
+    with contextlib.suppress(OSError):  # a missing folder: SQLite reports it as "cannot open the database"
+        create_private(path)
+
+
+def _database_id(store: Store) -> str:
+    with store.read() as conn:
+        return str(conn.execute(select(installation.c.installation_id)).scalar_one())
+
+
+def _check_installation_id(store: Store, path: Path) -> None:
+    current = _database_id(store)
+    remembered = remembered_id(path)
+    if remembered is None:
+        _remember(path, current)  # a new database, or one from before the id was remembered
+    elif remembered != current:
+        raise InstallationIdChanged(store.label, current, remembered, id_file(path).name)
+
+
+class InstallationIdChanged(InputError):
+    """The database carries another installation id than the one remembered beside it (exit 2)."""
+
+    code = "installation_id_changed"
+
+    def __init__(self, label: str, current: str, remembered: str, id_file_name: str) -> None:
+        super().__init__(
+            f"the database {label} has installation id {current}, but {remembered} is remembered in "
+            f"{id_file_name}: the database was re-created or replaced, and the meetings the sync wrote "
+            f"with {remembered} would be foreign to it (never updated or cancelled again)",
+            f"restore the database that has id {remembered}; or run `{ADOPT_COMMAND} --use remembered` "
+            f"to give this database that id, or `{ADOPT_COMMAND} --use database` to keep {current}",
+        )
+
+
+@dataclass(frozen=True)
+class InstallationIds:
+    """What the database and the file beside it say (None: no database, or nothing remembered)."""
+
+    path: Path
+    database: str | None
+    remembered: str | None
+
+
+def installation_ids(url: str | URL) -> InstallationIds:
+    """Both installation ids of an SQLite database, read without creating, upgrading or checking anything."""
+    parsed = parse_url(url) if isinstance(url, str) else url
+    path = sqlite_file(parsed)
+    if path is None:
+        raise InputError(
+            "the installation id is remembered beside SQLite database files only",
+            "rooms.database is no SQLite file: there is nothing to adopt",
+        )
+    database = None
+    if _size(path):
+        try:
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+                row = conn.execute("SELECT installation_id FROM installation").fetchone()
+        except sqlite3.Error as exc:
+            raise InputError(
+                f"cannot read the installation id of {path}: {exc}",
+                f"{_RESTORE}, or point rooms.database at it",
+            ) from None
+        database = str(row[0]) if row else None
+    return InstallationIds(path, database, remembered_id(path))
+
+
+def adopt_installation_id(
+    url: str | URL, use: Literal["database", "remembered"], busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> InstallationIds:
+    """Make the database and the file beside it agree; returns the ids as they were before.
+
+    `remembered`: the database takes the remembered id (an empty or missing one is created with it);
+    `database`: the database's id is remembered."""
+    parsed = parse_url(url) if isinstance(url, str) else url
+    before = installation_ids(parsed)
+    path, shown = before.path, _label(parsed, None)
+    if use == "database":
+        if before.database is None:
+            raise InputError(
+                f"the database {shown} has no installation id to keep (it is missing or empty)",
+                f"{_RESTORE}, or run `{ADOPT_COMMAND} --use remembered`",
+            )
+        _open(parsed, shown, busy_timeout_ms).close()  # upgraded and checked like any open
+        _remember(path, before.database)
+        return before
+    if before.remembered is None:
+        raise InputError(
+            f"no installation id is remembered beside {shown} ({id_file(path).name} does not exist)",
+            f"run `{ADOPT_COMMAND} --use database`, or open the database once: its id is remembered then",
+        )
+    if before.database is None:
+        with contextlib.suppress(OSError):
+            create_private(path)
+    store = _open(parsed, shown, busy_timeout_ms, new_installation_id=before.remembered)
+    try:
+        with store.write() as conn:
+            conn.execute(update(installation).values(installation_id=before.remembered))
+    finally:
+        store.close()
+    return before

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from roomsops import __version__
-from roomsops.adapters.appsettings.document import AppSettingsDoc, looks_secret, read_document, write_atomic
+from roomsops.adapters.appsettings.document import AppSettingsDoc, read_document, write_atomic
 from roomsops.adapters.appsettings.keys import (
     APP_ID,
     CERT_THUMBPRINT,
@@ -22,10 +22,12 @@ from roomsops.adapters.appsettings.keys import (
     CREDENTIAL_KEYS,
     TENANT_ID,
 )
+from roomsops.adapters.appsettings.lock import edit_lock
 from roomsops.adapters.certs import days_left, load_certificate_file, normalize_guid, normalize_thumbprint
 from roomsops.core.errors import InputError
 from roomsops.core.logs import MASK, AuditLog, register_secret
 from roomsops.core.results import Check, CheckReport, Result, Status
+from roomsops.core.secrets import is_secret_key
 from roomsops.core.settings import Settings
 from roomsops.core.templates import render
 
@@ -95,12 +97,12 @@ def _validated(key: str, value: str, warnings: list[str]) -> str:
     elif key == CERT_THUMBPRINT:
         norm = normalize_thumbprint(value)
     else:
-        if key == CLIENT_SECRET:
-            if not value.strip():
-                raise InputError(
-                    "the client secret is empty",
-                    "copy the secret's Value from Certificates & secrets in the app registration",
-                )
+        if key == CLIENT_SECRET and not value.strip():
+            raise InputError(
+                "the client secret is empty",
+                "copy the secret's Value from Certificates & secrets in the app registration",
+            )
+        if is_secret_key(key):
             register_secret(value)
         return value
     if norm.artefacts:
@@ -167,6 +169,17 @@ def init(
     path: Path, tenant_id: str, app_id: str, credential: Credential, confirm: Confirm, audit: AuditLog
 ) -> ConfigWrite:
     """Create the file from the template, or set the credential keys of an existing one in place."""
+    if is_secret_key(credential.key):
+        register_secret(credential.value)  # before any check: a secret pasted into --tenant-id is masked
+    if not path.exists() and not path.parent.is_dir():
+        raise InputError(f"folder {path.parent} does not exist", "create it, or pass another --app-settings")
+    with edit_lock(path):
+        return _init(path, tenant_id, app_id, credential, confirm, audit)
+
+
+def _init(
+    path: Path, tenant_id: str, app_id: str, credential: Credential, confirm: Confirm, audit: AuditLog
+) -> ConfigWrite:
     warnings: list[str] = []
     wanted = {
         TENANT_ID: _validated(TENANT_ID, tenant_id, warnings),
@@ -174,10 +187,6 @@ def init(
         credential.key: _validated(credential.key, credential.value, warnings),
     }
     if not path.exists():
-        if not path.parent.is_dir():
-            raise InputError(
-                f"folder {path.parent} does not exist", "create it, or pass another --app-settings"
-            )
         text = render(
             "RoomsAppSettings.config.j2",
             version=__version__,
@@ -202,28 +211,30 @@ def init(
 
 def set_key(path: Path, key: str, value: str, confirm: Confirm, audit: AuditLog) -> ConfigWrite:
     """Set one key; a credential kind replaces the other kind (exactly one remains)."""
-    doc = read_document(path)
-    warnings: list[str] = []
-    value = _validated(key, value, warnings)
-    changed, removed, destructive = _plan_credentials(doc, {key: value})
-    if destructive:
-        confirm(f"Replace {', '.join(changed + removed)} in {path}?")
-    return _commit(path, doc, "set", changed, removed, audit, warnings)
+    with edit_lock(path):  # read under the lock: a parallel run's change is in what we write back
+        doc = read_document(path)
+        warnings: list[str] = []
+        value = _validated(key, value, warnings)
+        changed, removed, destructive = _plan_credentials(doc, {key: value})
+        if destructive:
+            confirm(f"Replace {', '.join(changed + removed)} in {path}?")
+        return _commit(path, doc, "set", changed, removed, audit, warnings)
 
 
 def unset_key(path: Path, key: str, confirm: Confirm, audit: AuditLog) -> ConfigWrite:
-    doc = read_document(path)
-    doc.unset(key)
-    if key in CREDENTIAL_KEYS:
-        confirm(f"Remove {key} from {path}?")
-    return _commit(path, doc, "unset", [], [key], audit, [])
+    with edit_lock(path):
+        doc = read_document(path)
+        doc.unset(key)
+        if key in CREDENTIAL_KEYS:
+            confirm(f"Remove {key} from {path}?")
+        return _commit(path, doc, "unset", [], [key], audit, [])
 
 
 def show(path: Path) -> ConfigShow:
     doc = read_document(path)
     entries = []
     for key, value in doc.items():
-        secret = looks_secret(key)
+        secret = is_secret_key(key)
         if secret and value:
             register_secret(value)
         entries.append(ConfigEntry(key=key, value=MASK if secret and value else value, secret=secret))

@@ -1,0 +1,1 @@
+"""The `db` service: what the database itself needs from an administrator."""
