@@ -8,9 +8,10 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -219,11 +220,27 @@ def test_a_read_only_database_is_exit_2_with_the_remedy(path: Path) -> None:
     assert "give the account that runs roomsops write access to" in caught.value.one_line()
 
 
-@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root may write any file")
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """The file cannot be written by this account: mode 0444, or for root (who ignores modes) immutable."""
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        yield
+        return
+    subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+@posix_only
 def test_a_read_only_database_file_is_exit_2(path: Path, cli_db: Callable[..., Run]) -> None:
     made(path)
-    path.chmod(0o444)
-    run = cli_db("rooms", "add", "eiger@contoso.com", "--name", "Eiger")
+    before = path.read_bytes()
+    with read_only(path):
+        run = cli_db("rooms", "add", "eiger@contoso.com", "--name", "Eiger")
+    assert path.read_bytes() == before
     assert run.code == 2
     assert "is read-only for this account" in run.err
 

@@ -14,7 +14,7 @@ from roomsops.adapters.store import db
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
-from roomsops.services.rooms.catalog import database_url
+from roomsops.services.rooms.common import database_url
 
 Use = Literal["database", "remembered"]
 
