@@ -22,7 +22,6 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             str(Path(sys.executable).with_name("lint-imports")),
-            "--config",
             str(ROOT / "pyproject.toml"),
             "--no-cache",
         ],
