@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,7 +54,8 @@ def seed_lab(lab: Any, mailboxes: list[str], rooms: list[str], foreign: int, sta
     from roomsops.lab.tenant import _mailbox
 
     with lab.tenant.change() as state:
-        for kind, addresses in (("user", mailboxes), ("room", rooms)):
+        kinds: tuple[tuple[Literal["user", "room"], list[str]], ...] = (("user", mailboxes), ("room", rooms))
+        for kind, addresses in kinds:
             for address in addresses:
                 rid = state.next_rid
                 state.next_rid += 1
@@ -66,16 +67,27 @@ def seed_lab(lab: Any, mailboxes: list[str], rooms: list[str], foreign: int, sta
             store = store_of(state, mailbox.id)
             for index in range(foreign):
                 begin = start + timedelta(days=index % 60, hours=6 + index % 3)
-                item = CalendarItem(id=new_item_id(mailbox.id), change_key="", folder=CALENDAR, uid=new_uid(),
-                                    start=format_datetime(begin), end=format_datetime(begin + timedelta(minutes=30)),
-                                    organizer=organizer_of(mailbox), created=now, modified=now,
-                                    created_seq=store.seq + 1, modified_seq=store.seq + 1,
-                                    subject=f"Private appointment {index}")
+                item = CalendarItem(
+                    id=new_item_id(mailbox.id),
+                    change_key="",
+                    folder=CALENDAR,
+                    uid=new_uid(),
+                    start=format_datetime(begin),
+                    end=format_datetime(begin + timedelta(minutes=30)),
+                    organizer=organizer_of(mailbox),
+                    created=now,
+                    modified=now,
+                    created_seq=store.seq + 1,
+                    modified_seq=store.seq + 1,
+                    subject=f"Private appointment {index}",
+                )
                 store.items.append(item)
                 store.touch(item, now)
 
 
-def seed_database(url: str, mailboxes: list[str], rooms: list[str], bookings_each: int, start: datetime) -> None:
+def seed_database(
+    url: str, mailboxes: list[str], rooms: list[str], bookings_each: int, start: datetime
+) -> None:
     """Persons, rooms and non-overlapping bookings, straight into the ROOMS database."""
     from roomsops.adapters.store import NewBooking, now_utc, open_store
     from roomsops.adapters.store import queries as q
@@ -85,7 +97,9 @@ def seed_database(url: str, mailboxes: list[str], rooms: list[str], bookings_eac
     try:
         with store.write() as conn:
             now = now_utc()
-            q.upsert_persons(conn, [PersonFields(m, m.split("@")[0], "O365", None, "Rollback") for m in mailboxes], now)
+            q.upsert_persons(
+                conn, [PersonFields(m, m.split("@")[0], "O365", None, "Rollback") for m in mailboxes], now
+            )
             room_ids = [q.insert_room(conn, r, r.split("@")[0], False, now).id for r in rooms]
             person_ids = {p.email.lower(): p.id for p in q.list_persons(conn)}
             slot = 0
@@ -93,9 +107,17 @@ def seed_database(url: str, mailboxes: list[str], rooms: list[str], bookings_eac
                 for index in range(bookings_each):
                     room = room_ids[slot % len(room_ids)]
                     begin = start + timedelta(hours=slot // len(room_ids))
-                    q.insert_booking(conn, NewBooking(organizer_id=person_ids[mailbox.lower()], room_id=room,
-                                                      title=f"Booking {index}", start=begin,
-                                                      end=begin + timedelta(minutes=50)), now)
+                    q.insert_booking(
+                        conn,
+                        NewBooking(
+                            organizer_id=person_ids[mailbox.lower()],
+                            room_id=room,
+                            title=f"Booking {index}",
+                            start=begin,
+                            end=begin + timedelta(minutes=50),
+                        ),
+                        now,
+                    )
                     slot += 1
     finally:
         store.close()
@@ -118,19 +140,32 @@ _LAUNCH = (
 def run_sync(lab: Any, env: dict[str, str], label: str, mailboxes: int, concurrency: int) -> Pass:
     lab.context.counter.reset()
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _LAUNCH, "--json", "sync", "--concurrency", str(concurrency)],
-                          env=env, capture_output=True, text=True, cwd=env["BENCH_WORK"])
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCH, "--json", "sync", "--concurrency", str(concurrency)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=env["BENCH_WORK"],
+    )
     wall = time.perf_counter() - started
     peak = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("BENCH_PEAK_KB ")]
     totals = json.loads(done.stdout).get("totals", {}) if done.stdout.startswith("{") else {}
     if done.returncode != 0:
         print(f"  {label}: exit {done.returncode}: {done.stderr.strip()[:300]}", file=sys.stderr)
-    return Pass(label, wall, dict(lab.context.counter.snapshot()), mailboxes,
-                rss_mb=int(peak[-1]) / 1024 if peak else 0.0, exit_code=done.returncode, totals=totals)
+    return Pass(
+        label,
+        wall,
+        dict(lab.context.counter.snapshot()),
+        mailboxes,
+        rss_mb=int(peak[-1]) / 1024 if peak else 0.0,
+        exit_code=done.returncode,
+        totals=totals,
+    )
 
 
-def naive_pass(lab: Any, env: dict[str, str], sample: list[str], bookings: dict[str, list[dict[str, Any]]],
-               create: bool) -> Pass:
+def naive_pass(
+    lab: Any, env: dict[str, str], sample: list[str], bookings: dict[str, list[dict[str, Any]]], create: bool
+) -> Pass:
     """The naive way, honestly: mailboxes one after another, a full CalendarView, one GetItem per item, one
     CreateItem per booking; no sync state. Run on a sample and extrapolated by the caller."""
     from exchangelib import EWSDateTime
@@ -141,8 +176,9 @@ def naive_pass(lab: Any, env: dict[str, str], sample: list[str], bookings: dict[
     from roomsops.core.settings import app_settings_path, load_settings
 
     settings = load_settings(env["ROOMSOPS_SETTINGS"], environ=env)
-    provider = TokenProvider(credentials_from_app_settings(app_settings_path(None, settings, env), settings, env),
-                             settings)
+    provider = TokenProvider(
+        credentials_from_app_settings(app_settings_path(None, settings, env), settings, env), settings
+    )
     client = EwsClient(settings, provider)
     lab.context.counter.reset()
     started = time.perf_counter()
@@ -160,9 +196,14 @@ def naive_pass(lab: Any, env: dict[str, str], sample: list[str], bookings: dict[
             for booking in bookings[mailbox]:
                 if booking["id"] in existing:
                     continue
-                meeting = CalendarItem(account=client.account(mailbox), folder=calendar, subject=booking["title"],
-                                       start=EWSDateTime.from_datetime(booking["start"]),
-                                       end=EWSDateTime.from_datetime(booking["end"]), roomsops_booking=booking["id"])
+                meeting = CalendarItem(
+                    account=client.account(mailbox),
+                    folder=calendar,
+                    subject=booking["title"],
+                    start=EWSDateTime.from_datetime(booking["start"]),
+                    end=EWSDateTime.from_datetime(booking["end"]),
+                    roomsops_booking=booking["id"],
+                )
                 meeting.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
     return Pass("naive", time.perf_counter() - started, dict(lab.context.counter.snapshot()), len(sample))
 
@@ -174,16 +215,32 @@ def winrm_requests(lab: Any) -> int:
 def policy_figures(lab: Any, env: dict[str, str], addresses: list[str], sample: int) -> dict[str, Any]:
     """`policy test` of all addresses in one session vs one session per mailbox (sampled, extrapolated)."""
     lab.context.counter.reset()
-    subprocess.run([sys.executable, "-m", "roomsops", "--json", "policy", "test", *addresses], env=env,
-                   capture_output=True, text=True, cwd=env["BENCH_WORK"], check=False)
+    subprocess.run(
+        [sys.executable, "-m", "roomsops", "--json", "policy", "test", *addresses],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=env["BENCH_WORK"],
+        check=False,
+    )
     ours = winrm_requests(lab)
     lab.context.counter.reset()
     for address in addresses[:sample]:
-        subprocess.run([sys.executable, "-m", "roomsops", "--json", "policy", "test", address], env=env,
-                       capture_output=True, text=True, cwd=env["BENCH_WORK"], check=False)
+        subprocess.run(
+            [sys.executable, "-m", "roomsops", "--json", "policy", "test", address],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=env["BENCH_WORK"],
+            check=False,
+        )
     naive = winrm_requests(lab) / sample * len(addresses)
-    return {"mailboxes": len(addresses), "winrm_requests": ours, "naive_winrm_requests_extrapolated": round(naive),
-            "ratio": round(naive / max(ours, 1), 1)}
+    return {
+        "mailboxes": len(addresses),
+        "winrm_requests": ours,
+        "naive_winrm_requests_extrapolated": round(naive),
+        "ratio": round(naive / max(ours, 1), 1),
+    }
 
 
 def startup_seconds(env: dict[str, str]) -> float:
@@ -199,7 +256,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mailboxes", type=int, default=1000)
     parser.add_argument("--bookings", type=int, default=20, help="ROOMS bookings per mailbox")
-    parser.add_argument("--foreign", type=int, default=200, help="appointments per mailbox that are not bookings")
+    parser.add_argument(
+        "--foreign", type=int, default=200, help="appointments per mailbox that are not bookings"
+    )
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--sample", type=int, default=50, help="mailboxes the naive way runs on")
@@ -213,16 +272,20 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="roomsops-bench."))
     lab_options: dict[str, Any] = {"latency_ms": args.latency_ms}
     if "save_interval" in Lab.__init__.__code__.co_varnames:
-        lab_options["save_interval"] = 3600.0  # saving the whole tenant (220k items) would dominate: once, at the end
+        lab_options["save_interval"] = (
+            3600.0  # saving the whole tenant (220k items) would dominate: once, at the end
+        )
     lab = Lab(work / "lab", **lab_options).start()
     domain = lab.info["tenant"]["domain"]
     total = args.mailboxes + args.sample
     addresses = [f"bench{i:05d}@{domain}" for i in range(total)]
-    synced, sample = addresses[: args.mailboxes], addresses[args.mailboxes:]
+    synced, sample = addresses[: args.mailboxes], addresses[args.mailboxes :]
     rooms = [f"benchroom{i:03d}@{domain}" for i in range(max(10, args.mailboxes // 10))]
     start = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
-    print(f"seeding {total} mailboxes × {args.foreign} appointments, {args.mailboxes} × {args.bookings} bookings",
-          file=sys.stderr)
+    print(
+        f"seeding {total} mailboxes × {args.foreign} appointments, {args.mailboxes} × {args.bookings} bookings",
+        file=sys.stderr,
+    )
     seeded = time.perf_counter()
     seed_lab(lab, addresses, rooms, args.foreign, start - timedelta(days=5))
     database = f"sqlite:///{work / 'rooms.db'}"
@@ -230,17 +293,32 @@ def main() -> int:
     print(f"seeded in {time.perf_counter() - seeded:.1f} s", file=sys.stderr)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROOMSOPS_")} | {
-        "ROOMSOPS_SETTINGS": str(lab.settings_path), "ROOMSOPS_ROOMS_DATABASE": database,
-        "ROOMSOPS_WINRM_PASSWORD": lab.info["winrm"]["password"], "ROOMSOPS_LOG_FILE": str(work / "roomsops.log"),
-        "ROOMSOPS_LOG_AUDIT": str(work / "audit.jsonl"), "BENCH_WORK": str(work)}
+        "ROOMSOPS_SETTINGS": str(lab.settings_path),
+        "ROOMSOPS_ROOMS_DATABASE": database,
+        "ROOMSOPS_WINRM_PASSWORD": lab.info["winrm"]["password"],
+        "ROOMSOPS_LOG_FILE": str(work / "roomsops.log"),
+        "ROOMSOPS_LOG_AUDIT": str(work / "audit.jsonl"),
+        "BENCH_WORK": str(work),
+    }
     print("initial pass", file=sys.stderr)
-    passes = [run_sync(lab, env, "initial", args.mailboxes, args.concurrency),
-              run_sync(lab, env, "no-op", args.mailboxes, args.concurrency)]
+    passes = [
+        run_sync(lab, env, "initial", args.mailboxes, args.concurrency),
+        run_sync(lab, env, "no-op", args.mailboxes, args.concurrency),
+    ]
     passes.append(incremental(lab, env, synced, database, args))
 
-    bookings = {m: [{"id": str(100_000 + i * args.bookings + j), "title": f"Naive {j}",
-                     "start": start + timedelta(days=30, hours=j), "end": start + timedelta(days=30, hours=j, minutes=50)}
-                    for j in range(args.bookings)] for i, m in enumerate(sample)}
+    bookings = {
+        m: [
+            {
+                "id": str(100_000 + i * args.bookings + j),
+                "title": f"Naive {j}",
+                "start": start + timedelta(days=30, hours=j),
+                "end": start + timedelta(days=30, hours=j, minutes=50),
+            }
+            for j in range(args.bookings)
+        ]
+        for i, m in enumerate(sample)
+    }
     # The naive reference is judged by its request counts (the latency model), so it runs without the injected
     # latency: its thousands of sequential round trips would otherwise dominate the benchmark's run time.
     latency, lab.context.options.latency_ms = lab.context.options.latency_ms, 0
@@ -254,7 +332,9 @@ def main() -> int:
     return 0
 
 
-def incremental(lab: Any, env: dict[str, str], synced: list[str], database: str, args: argparse.Namespace) -> Pass:
+def incremental(
+    lab: Any, env: dict[str, str], synced: list[str], database: str, args: argparse.Namespace
+) -> Pass:
     """1% of the bookings changed in ROOMS and 1% of the meetings edited in Exchange, then a pass."""
     from roomsops.adapters.store import list_bookings, now_utc, open_store, update_booking
     from roomsops.adapters.store.queries import BookingQuery, booking_sync_for_mailbox
@@ -278,8 +358,14 @@ def incremental(lab: Any, env: dict[str, str], synced: list[str], database: str,
     return run_sync(lab, env, "incremental", args.mailboxes, args.concurrency)
 
 
-def report(args: argparse.Namespace, passes: list[Pass], naive_initial: Pass, naive_noop: Pass,
-           policy: dict[str, Any], startup: float) -> None:
+def report(
+    args: argparse.Namespace,
+    passes: list[Pass],
+    naive_initial: Pass,
+    naive_noop: Pass,
+    policy: dict[str, Any],
+    startup: float,
+) -> None:
     scale = args.mailboxes / max(naive_initial.mailboxes, 1)
     rtt = args.rtt_ms / 1000
     initial, noop, _incremental_pass = passes
@@ -293,52 +379,110 @@ def report(args: argparse.Namespace, passes: list[Pass], naive_initial: Pass, na
     naive_noop_time = modelled(naive_noop.ews * scale, 1)
     figures: dict[str, Any] = {
         "parameters": vars(args) | {"json": str(args.json) if args.json else None},
-        "passes": [{"label": p.label, "wall_seconds": round(p.wall, 1), "ews_requests": p.ews,
-                    "per_mailbox": round(p.per_mailbox, 3), "writes": p.writes, "exit_code": p.exit_code,
-                    "by_operation": {k: v for k, v in sorted(p.requests.items()) if k.startswith("ews:")},
-                    "peak_rss_mb": round(p.rss_mb, 1), "totals": p.totals} for p in passes],
-        "naive_sample": {"mailboxes": naive_initial.mailboxes, "initial_ews_requests": naive_initial.ews,
-                         "noop_ews_requests": naive_noop.ews, "extrapolated_to": args.mailboxes,
-                         "initial_requests_extrapolated": round(naive_initial.ews * scale),
-                         "noop_requests_extrapolated": round(naive_noop.ews * scale)},
-        "modelled_seconds_at_rtt": {"rtt_ms": args.rtt_ms, "concurrency": args.concurrency,
-                                    "initial": round(ours_initial, 1), "noop": round(ours_noop, 1),
-                                    "naive_initial": round(naive_initial_time, 1),
-                                    "naive_noop": round(naive_noop_time, 1)},
+        "passes": [
+            {
+                "label": p.label,
+                "wall_seconds": round(p.wall, 1),
+                "ews_requests": p.ews,
+                "per_mailbox": round(p.per_mailbox, 3),
+                "writes": p.writes,
+                "exit_code": p.exit_code,
+                "by_operation": {k: v for k, v in sorted(p.requests.items()) if k.startswith("ews:")},
+                "peak_rss_mb": round(p.rss_mb, 1),
+                "totals": p.totals,
+            }
+            for p in passes
+        ],
+        "naive_sample": {
+            "mailboxes": naive_initial.mailboxes,
+            "initial_ews_requests": naive_initial.ews,
+            "noop_ews_requests": naive_noop.ews,
+            "extrapolated_to": args.mailboxes,
+            "initial_requests_extrapolated": round(naive_initial.ews * scale),
+            "noop_requests_extrapolated": round(naive_noop.ews * scale),
+        },
+        "modelled_seconds_at_rtt": {
+            "rtt_ms": args.rtt_ms,
+            "concurrency": args.concurrency,
+            "initial": round(ours_initial, 1),
+            "noop": round(ours_noop, 1),
+            "naive_initial": round(naive_initial_time, 1),
+            "naive_noop": round(naive_noop_time, 1),
+        },
         "policy_test": policy,
         "help_seconds": round(startup, 3),
     }
     targets = [
-        ("no-op pass: EWS requests per mailbox", f"{noop.per_mailbox:.3f}", "≤ 1.05", noop.per_mailbox <= 1.05),
+        (
+            "no-op pass: EWS requests per mailbox",
+            f"{noop.per_mailbox:.3f}",
+            "≤ 1.05",
+            noop.per_mailbox <= 1.05,
+        ),
         ("no-op pass: writes", str(noop.writes), "0", noop.writes == 0),
-        ("initial pass: EWS requests per mailbox", f"{initial.per_mailbox:.2f}", "≤ 4", initial.per_mailbox <= 4),
-        ("initial pass: modelled speed-up vs naive", f"{naive_initial_time / max(ours_initial, 1e-9):.1f}×", "≥ 20×",
-         naive_initial_time >= 20 * ours_initial),
-        ("no-op pass: modelled speed-up vs naive", f"{naive_noop_time / max(ours_noop, 1e-9):.1f}×", "≥ 10×",
-         naive_noop_time >= 10 * ours_noop),
-        ("initial pass: request ratio vs naive", f"{naive_initial.ews * scale / max(initial.ews, 1):.1f}", "≥ 5",
-         naive_initial.ews * scale >= 5 * initial.ews),
-        ("policy test: WinRM requests vs a session per mailbox", f"{policy['ratio']}×", "≥ 20×", policy["ratio"] >= 20),
-        ("peak RSS of the sync (MB)", f"{max(p.rss_mb for p in passes):.0f}", "≤ 300",
-         max(p.rss_mb for p in passes) <= 300),
+        (
+            "initial pass: EWS requests per mailbox",
+            f"{initial.per_mailbox:.2f}",
+            "≤ 4",
+            initial.per_mailbox <= 4,
+        ),
+        (
+            "initial pass: modelled speed-up vs naive",
+            f"{naive_initial_time / max(ours_initial, 1e-9):.1f}×",
+            "≥ 20×",
+            naive_initial_time >= 20 * ours_initial,
+        ),
+        (
+            "no-op pass: modelled speed-up vs naive",
+            f"{naive_noop_time / max(ours_noop, 1e-9):.1f}×",
+            "≥ 10×",
+            naive_noop_time >= 10 * ours_noop,
+        ),
+        (
+            "initial pass: request ratio vs naive",
+            f"{naive_initial.ews * scale / max(initial.ews, 1):.1f}",
+            "≥ 5",
+            naive_initial.ews * scale >= 5 * initial.ews,
+        ),
+        (
+            "policy test: WinRM requests vs a session per mailbox",
+            f"{policy['ratio']}×",
+            "≥ 20×",
+            policy["ratio"] >= 20,
+        ),
+        (
+            "peak RSS of the sync (MB)",
+            f"{max(p.rss_mb for p in passes):.0f}",
+            "≤ 300",
+            max(p.rss_mb for p in passes) <= 300,
+        ),
         ("roomsops --help (s)", f"{startup:.2f}", "≤ 0.3", startup <= 0.3),
     ]
-    figures["targets"] = [{"figure": name, "value": value, "target": target, "met": met}
-                          for name, value, target, met in targets]
-    print(f"\nsync of {args.mailboxes} mailboxes × {args.bookings} bookings (+{args.foreign} other appointments each), "
-          f"lab latency {args.latency_ms} ms, concurrency {args.concurrency}")
+    figures["targets"] = [
+        {"figure": name, "value": value, "target": target, "met": met} for name, value, target, met in targets
+    ]
+    print(
+        f"\nsync of {args.mailboxes} mailboxes × {args.bookings} bookings (+{args.foreign} other appointments each), "
+        f"lab latency {args.latency_ms} ms, concurrency {args.concurrency}"
+    )
     print(f"{'pass':12} {'wall s':>8} {'EWS req':>9} {'per mbx':>8} {'writes':>7}  by operation")
     for p in passes:
         ops = ", ".join(f"{k[4:]} {v}" for k, v in sorted(p.requests.items()) if k.startswith("ews:"))
         print(f"{p.label:12} {p.wall:8.1f} {p.ews:9d} {p.per_mailbox:8.2f} {p.writes:7d}  {ops}")
-    print(f"{'naive (' + str(naive_initial.mailboxes) + ')':12} {naive_initial.wall:8.1f} {naive_initial.ews:9d} "
-          f"{naive_initial.per_mailbox:8.2f}           initial, sampled, no injected latency; "
-          f"no-op {naive_noop.ews} requests")
-    print(f"\nmodelled at {args.rtt_ms} ms RTT for {args.mailboxes} mailboxes: ours {ours_initial:.0f} s initial / "
-          f"{ours_noop:.0f} s no-op (concurrency {args.concurrency}); naive {naive_initial_time:.0f} s / "
-          f"{naive_noop_time:.0f} s (sequential, extrapolated from {naive_initial.mailboxes} mailboxes)")
-    print(f"policy test of {policy['mailboxes']} mailboxes: {policy['winrm_requests']} WinRM requests; one session "
-          f"per mailbox: {policy['naive_winrm_requests_extrapolated']} (extrapolated from 10)\n")
+    print(
+        f"{'naive (' + str(naive_initial.mailboxes) + ')':12} {naive_initial.wall:8.1f} {naive_initial.ews:9d} "
+        f"{naive_initial.per_mailbox:8.2f}           initial, sampled, no injected latency; "
+        f"no-op {naive_noop.ews} requests"
+    )
+    print(
+        f"\nmodelled at {args.rtt_ms} ms RTT for {args.mailboxes} mailboxes: ours {ours_initial:.0f} s initial / "
+        f"{ours_noop:.0f} s no-op (concurrency {args.concurrency}); naive {naive_initial_time:.0f} s / "
+        f"{naive_noop_time:.0f} s (sequential, extrapolated from {naive_initial.mailboxes} mailboxes)"
+    )
+    print(
+        f"policy test of {policy['mailboxes']} mailboxes: {policy['winrm_requests']} WinRM requests; one session "
+        f"per mailbox: {policy['naive_winrm_requests_extrapolated']} (extrapolated from 10)\n"
+    )
     width = max(len(t[0]) for t in targets)
     for name, value, target, met in targets:
         print(f"{name.ljust(width)}  {value:>10}  target {target:8}  {'met' if met else 'NOT MET'}")

@@ -119,8 +119,12 @@ class CertFiles:
         return path
 
 
+MakeCert = Callable[..., CertFiles]
+SettingsFile = Callable[[str], Path]
+
+
 @pytest.fixture
-def make_cert(rsa_key: rsa.RSAPrivateKey) -> Callable[..., CertFiles]:
+def make_cert(rsa_key: rsa.RSAPrivateKey) -> MakeCert:
     def make(days_valid: int = 365, days_since: int = 1) -> CertFiles:
         now = dt.datetime.now(dt.UTC)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rooms-sync")])
@@ -140,7 +144,7 @@ def make_cert(rsa_key: rsa.RSAPrivateKey) -> Callable[..., CertFiles]:
 
 
 @pytest.fixture
-def settings_file(tmp_path: Path) -> Callable[[str], Path]:
+def settings_file(tmp_path: Path) -> SettingsFile:
     def write(text: str) -> Path:
         path = tmp_path / "roomsops.toml"
         path.write_text(text, encoding="utf-8")

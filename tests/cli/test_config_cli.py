@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from tests.conftest import APP, SAMPLE, SECRET, TENANT, CertFiles, Invoke
+from tests.conftest import APP, SAMPLE, SECRET, TENANT, CertFiles, Invoke, MakeCert, SettingsFile
 
 NEW_TENANT = "d7f0c3a1-2b4e-4c6d-8e9f-0a1b2c3d4e5f"
 THUMB = "3A7F5C19D26B8E440F1A2B3C4D5E6F708192A3B4"
@@ -386,7 +387,13 @@ def check(invoke: Invoke, app_settings: Path, settings: Path, env: dict[str, str
 
 
 def test_certificate_file_good(
-    invoke: Invoke, app_settings: Path, tmp_path: Path, make_cert, rsa_key, thumbprint_config, settings_file
+    invoke: Invoke,
+    app_settings: Path,
+    tmp_path: Path,
+    make_cert: MakeCert,
+    rsa_key: RSAPrivateKey,
+    thumbprint_config: Callable[[str], None],
+    settings_file: SettingsFile,
 ) -> None:
     cert: CertFiles = make_cert()
     pem = cert.pem(tmp_path, rsa_key)
@@ -398,7 +405,13 @@ def test_certificate_file_good(
 
 
 def test_certificate_pfx_with_password(
-    invoke: Invoke, app_settings: Path, tmp_path: Path, make_cert, rsa_key, thumbprint_config, settings_file
+    invoke: Invoke,
+    app_settings: Path,
+    tmp_path: Path,
+    make_cert: MakeCert,
+    rsa_key: RSAPrivateKey,
+    thumbprint_config: Callable[[str], None],
+    settings_file: SettingsFile,
 ) -> None:
     cert: CertFiles = make_cert()
     pfx = cert.pfx(tmp_path, rsa_key, b"pfx-pass-123")
@@ -419,10 +432,10 @@ def test_certificate_file_problems(
     invoke: Invoke,
     app_settings: Path,
     tmp_path: Path,
-    make_cert,
-    rsa_key,
-    thumbprint_config,
-    settings_file,
+    make_cert: MakeCert,
+    rsa_key: RSAPrivateKey,
+    thumbprint_config: Callable[[str], None],
+    settings_file: SettingsFile,
 ) -> None:
     cert: CertFiles = make_cert(
         days_valid={"expired": -2, "expiring-soon": 10}.get(case, 365),

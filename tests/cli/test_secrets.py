@@ -9,13 +9,13 @@ import pytest
 from roomsops.adapters.entra import tokens as auth
 from roomsops.core.settings import load_settings
 from roomsops.services.config import appsettings as config
-from tests.conftest import APP, SECRET, TENANT, Invoke
+from tests.conftest import APP, SECRET, TENANT, Invoke, SettingsFile
 
 OTHER_SECRET = "aN0ther~Secret.Value_77"
 
 
 @pytest.fixture
-def logged(tmp_path: Path, settings_file) -> Path:
+def logged(tmp_path: Path, settings_file: SettingsFile) -> Path:
     return settings_file(
         f'[log]\nfile = "{tmp_path}/roomsops.log"\naudit = "{tmp_path}/audit.jsonl"\nlevel = "DEBUG"\n'
     )

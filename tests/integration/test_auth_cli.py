@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from roomsops.adapters.entra.tokens import TokenProvider, credentials_from_app_settings
 from roomsops.core.settings import load_settings
-from tests.conftest import Invoke
+from tests.conftest import Invoke, MakeCert
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +106,7 @@ def test_refusals_exit_3_with_cause_and_remedy(
 
 
 def test_unregistered_certificate_exits_3(
-    invoke: Invoke, lab_env: dict[str, str], tmp_path: Path, make_cert, rsa_key
+    invoke: Invoke, lab_env: dict[str, str], tmp_path: Path, make_cert: MakeCert, rsa_key: RSAPrivateKey
 ) -> None:
     cert = make_cert()
     pem = cert.pem(tmp_path, rsa_key)

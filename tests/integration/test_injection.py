@@ -70,7 +70,7 @@ def test_hostile_member_group_and_description_reach_the_cmdlets_as_literals(
 
 
 def literals(node: tree_sitter.Node) -> list[str]:
-    found = [node.text.decode("utf-8")] if node.type == "string_literal" else []
+    found = [(node.text or b"").decode("utf-8")] if node.type == "string_literal" else []
     for child in node.children:
         found += literals(child)
     return found

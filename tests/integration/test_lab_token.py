@@ -29,7 +29,7 @@ class RecordingSession(requests.Session):
         self.verify = ca
         self.posted: list[dict[str, Any]] = []
 
-    def post(self, url: str | bytes, data: Any = None, json: Any = None, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def post(self, url: str | bytes, data: Any = None, json: Any = None, **kwargs: Any) -> requests.Response:
         self.posted.append(dict(data or {}))
         return super().post(url, data=data, json=json, **kwargs)
 

@@ -164,7 +164,7 @@ def test_the_lab_listens_on_loopback_only(tls_lab: TlsLab) -> None:
     assert host == "127.0.0.1"
     others = {"127.0.0.2"}
     try:
-        others |= {a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)}
+        others |= {str(a[4][0]) for a in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)}
     except OSError:
         pass
     for address in others - {"127.0.0.1"}:

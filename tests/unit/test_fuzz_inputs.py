@@ -28,7 +28,7 @@ FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCh
 ZURICH = ZoneInfo("Europe/Zurich")
 EWS = "https://outlook.office365.com/EWS/Exchange.asmx"
 # Text as a command line or a file can carry it: any code point but surrogates.
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)))
+TEXT = st.text(st.characters(blacklist_categories=["Cs"]))
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 
 # --- RoomsAppSettings.config ----------------------------------------------------------------------------
@@ -165,14 +165,14 @@ def test_local_time_round_trips_unless_refused(local: datetime) -> None:
 
 
 def literals(node: tree_sitter.Node) -> list[str]:
-    found = [node.text.decode("utf-8")] if node.type == "string_literal" else []
+    found = [(node.text or b"").decode("utf-8")] if node.type == "string_literal" else []
     for child in node.children:
         found += literals(child)
     return found
 
 
 @FUZZ
-@given(value=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")))
+@given(value=st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")))
 @example(value="O'Brien’s \"; $(Remove-Item C:\\) `n ‘x‚‛ Zoë\r\nnext; line")
 def test_psquote_keeps_any_value_one_inert_literal(value: str) -> None:
     quoted = psquote(value)

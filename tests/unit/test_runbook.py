@@ -31,7 +31,7 @@ def literals(tree: tree_sitter.Tree) -> list[str]:
 
     def walk(node: tree_sitter.Node) -> None:
         if node.type == "string_literal":
-            found.append(node.text.decode("utf-8"))
+            found.append((node.text or b"").decode("utf-8"))
         for child in node.children:
             walk(child)
 
