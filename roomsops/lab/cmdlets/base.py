@@ -322,71 +322,92 @@ def _resolve(spec: CmdletSpec, params: Sequence[Param], name: str) -> Param:
 
 
 def _convert(spec: CmdletSpec, param: Param, value: Any) -> Any:
-    kind = param.kind
-    if kind == "any":
+    """One argument converted to its parameter's kind, or the binding error PowerShell raises."""
+    if param.kind == "any":
         return value
-    if kind == "switch":
-        if value is None:
-            return True  # `-Switch` without a value
-        if isinstance(value, bool):
-            return value
-        raise _transformation(spec, param, value, "System.Management.Automation.SwitchParameter")
+    if param.kind == "switch":
+        return _to_switch(spec, param, value)
     if value is None:
-        if param.mandatory and kind in ("string", "strings"):
-            raise binding_error(
-                spec,
-                "ParameterArgumentValidationErrorNullNotAllowed",
-                f"Cannot validate argument on parameter '{param.name}'. The argument is null or empty. Provide an "
-                "argument that is not null or empty, and then try the command again.",
-                category=ErrorCategory.InvalidData,
-            )
-        return None  # Exchange's parameters are nullable ($null clears a setting)
-    if kind == "string":
-        text = _text(value)
-        if param.mandatory and not text:
-            raise binding_error(
-                spec,
-                "ParameterArgumentValidationErrorEmptyStringNotAllowed",
-                f"Cannot bind argument to parameter '{param.name}' because it is an empty string.",
-                category=ErrorCategory.InvalidData,
-            )
-        return text
-    if kind == "strings":
-        items = list(value) if isinstance(value, list | tuple) else [value]
-        return [_text(v) for v in items if v is not None]
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, int):
-            return value != 0
+        return _null(spec, param)
+    return _CONVERTERS[param.kind](spec, param, value)
+
+
+def _to_switch(spec: CmdletSpec, param: Param, value: Any) -> bool:
+    if value is None:
+        return True  # `-Switch` without a value
+    if isinstance(value, bool):
+        return value
+    raise _transformation(spec, param, value, "System.Management.Automation.SwitchParameter")
+
+
+def _null(spec: CmdletSpec, param: Param) -> None:
+    if param.mandatory and param.kind in ("string", "strings"):
         raise binding_error(
             spec,
-            "ParameterArgumentTransformationError",
-            f"Cannot process argument transformation on parameter '{param.name}'. Cannot convert value "
-            f'"{_type_of(value)}" to type "System.Boolean". Boolean parameters accept only Boolean values and '
-            "numbers, such as $True, $False, 1 or 0.",
+            "ParameterArgumentValidationErrorNullNotAllowed",
+            f"Cannot validate argument on parameter '{param.name}'. The argument is null or empty. Provide an "
+            "argument that is not null or empty, and then try the command again.",
             category=ErrorCategory.InvalidData,
         )
-    if kind == "int":
-        try:
-            return int(str(value))
-        except ValueError:
-            raise _transformation(spec, param, value, param.type_name) from None
-    if kind == "resultsize":
-        text = _text(value).strip()
-        if text.casefold() == "unlimited":
-            return None
-        if text.isdigit() and int(text) > 0:
-            return int(text)
+    return None  # Exchange's parameters are nullable ($null clears a setting)
+
+
+def _to_string(spec: CmdletSpec, param: Param, value: Any) -> str:
+    text = _text(value)
+    if param.mandatory and not text:
         raise binding_error(
             spec,
-            "CannotConvertArgumentNoMessage",
-            f"Cannot bind parameter '{param.name}'. Cannot convert value \"{text}\" to type "
-            '"Microsoft.Exchange.Data.Unlimited`1[System.UInt32]". Error: "The value must be a positive '
-            "integer or 'Unlimited'.\"",
-            category=ErrorCategory.InvalidArgument,
+            "ParameterArgumentValidationErrorEmptyStringNotAllowed",
+            f"Cannot bind argument to parameter '{param.name}' because it is an empty string.",
+            category=ErrorCategory.InvalidData,
         )
-    # enum
+    return text
+
+
+def _to_strings(spec: CmdletSpec, param: Param, value: Any) -> list[str]:
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    return [_text(v) for v in items if v is not None]
+
+
+def _to_bool(spec: CmdletSpec, param: Param, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    raise binding_error(
+        spec,
+        "ParameterArgumentTransformationError",
+        f"Cannot process argument transformation on parameter '{param.name}'. Cannot convert value "
+        f'"{_type_of(value)}" to type "System.Boolean". Boolean parameters accept only Boolean values and '
+        "numbers, such as $True, $False, 1 or 0.",
+        category=ErrorCategory.InvalidData,
+    )
+
+
+def _to_int(spec: CmdletSpec, param: Param, value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise _transformation(spec, param, value, param.type_name) from None
+
+
+def _to_result_size(spec: CmdletSpec, param: Param, value: Any) -> int | None:
+    text = _text(value).strip()
+    if text.casefold() == "unlimited":
+        return None
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise binding_error(
+        spec,
+        "CannotConvertArgumentNoMessage",
+        f"Cannot bind parameter '{param.name}'. Cannot convert value \"{text}\" to type "
+        '"Microsoft.Exchange.Data.Unlimited`1[System.UInt32]". Error: "The value must be a positive '
+        "integer or 'Unlimited'.\"",
+        category=ErrorCategory.InvalidArgument,
+    )
+
+
+def _to_enum(spec: CmdletSpec, param: Param, value: Any) -> str:
     text = _text(value).strip()
     for choice in param.choices:
         if choice.casefold() == text.casefold():
@@ -398,6 +419,17 @@ def _convert(spec: CmdletSpec, param: Param, value: Any) -> Any:
         f'Error: "Unable to match the identifier name {text} to a valid enumerator name. Specify one of the '
         f'following enumerator names and try again:\r\n{", ".join(param.choices)}"',
     )
+
+
+# A value that is not null, by its parameter's kind ("any" and "switch" are handled before null is).
+_CONVERTERS: dict[Kind, Callable[[CmdletSpec, Param, Any], Any]] = {
+    "string": _to_string,
+    "strings": _to_strings,
+    "bool": _to_bool,
+    "int": _to_int,
+    "resultsize": _to_result_size,
+    "enum": _to_enum,
+}
 
 
 def _transformation(spec: CmdletSpec, param: Param, value: Any, type_name: str) -> CmdletError:
