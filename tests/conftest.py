@@ -67,6 +67,18 @@ class Run:
 Invoke = Callable[..., Run]
 
 
+def ok(run: Run) -> Run:
+    """The run, asserted to have exited 0 (its output shown if not)."""
+    assert run.code == 0, run.out + run.err
+    return run
+
+
+def one_line_error(run: Run) -> str:
+    """The run's stderr: exactly one line `Error: ...`; returns it."""
+    assert run.err.startswith("Error: ") and run.err.count("\n") == 1, run.err
+    return run.err.strip()
+
+
 @pytest.fixture
 def invoke() -> Invoke:
     """Run the roomsops CLI in-process; returns exit code, stdout and stderr separately."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,11 @@ import pytest
 import requests
 
 from roomsops.lab import Lab
+from tests.campaign import campaign_env
+
+Addr = Callable[[str], str]
+# The count keys of the cmdlets that change the tenant (`/lab/requests`).
+CHANGING = ("cmdlet:New-", "cmdlet:Add-", "cmdlet:Remove-", "cmdlet:Set-")
 
 
 def http_session(ca: str | Path) -> requests.Session:
@@ -128,3 +133,27 @@ def fresh_lab(lab: LabHelper) -> LabHelper:
     lab.reset_requests()
     lab.settings(room_answer_delay=ROOM_ANSWERS_ON_DEMAND)
     return lab
+
+
+@pytest.fixture
+def env(fresh_lab: LabHelper, tmp_path: Path) -> dict[str, str]:
+    """ROOMSOPS_* for a CLI run against the lab: its roomsops.toml and WinRM password; the database, logs and
+    sync summary in the test's folder."""
+    password = str(fresh_lab.info["winrm"]["password"])
+    return campaign_env(tmp_path, fresh_lab.settings_path, {"ROOMSOPS_WINRM_PASSWORD": password})
+
+
+def address(lab: LabHelper, alias: str) -> str:
+    """A mailbox address in the lab's tenant: address(lab, "DiegoS") is DiegoS@<the lab's domain>."""
+    return f"{alias}@{lab.info['tenant']['domain']}"
+
+
+@pytest.fixture
+def addr(fresh_lab: LabHelper) -> Addr:
+    """addr("DiegoS") is DiegoS@<the lab's domain>."""
+    return lambda alias: address(fresh_lab, alias)
+
+
+def changes(lab: LabHelper) -> dict[str, int]:
+    """The counts of tenant-changing cmdlets run since the last reset of the lab's request counts."""
+    return {k: v for k, v in lab.requests().items() if k.startswith(CHANGING)}

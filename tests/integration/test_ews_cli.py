@@ -16,21 +16,6 @@ from tests.conftest import Invoke, Run
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def env(fresh_lab: Any, tmp_path: Path) -> dict[str, str]:
-    return {
-        "ROOMSOPS_SETTINGS": str(fresh_lab.settings_path),
-        "ROOMSOPS_WINRM_PASSWORD": fresh_lab.info["winrm"]["password"],
-        "ROOMSOPS_LOG_AUDIT": str(tmp_path / "audit.jsonl"),
-    }
-
-
-@pytest.fixture
-def addr(fresh_lab: Any) -> Any:
-    domain = fresh_lab.info["tenant"]["domain"]
-    return lambda name: f"{name}@{domain}"
-
-
 def steps(run: Run) -> dict[str, dict[str, Any]]:
     return {c["name"]: c for c in json.loads(run.out)["checks"]}
 

@@ -21,22 +21,6 @@ from tests.conftest import Invoke
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def env(fresh_lab: Any, tmp_path: Path) -> dict[str, str]:
-    return {
-        "ROOMSOPS_SETTINGS": str(fresh_lab.settings_path),
-        "ROOMSOPS_WINRM_PASSWORD": fresh_lab.info["winrm"]["password"],
-        "ROOMSOPS_LOG_FILE": str(tmp_path / "roomsops.log"),
-        "ROOMSOPS_LOG_AUDIT": str(tmp_path / "audit.jsonl"),
-    }
-
-
-@pytest.fixture
-def addr(fresh_lab: Any) -> Any:
-    domain = fresh_lab.info["tenant"]["domain"]
-    return lambda name: f"{name}@{domain}"
-
-
 def settings_for(lab: Any, **env: str) -> Settings:
     return load_settings(str(lab.settings_path), environ={f"ROOMSOPS_{k.upper()}": v for k, v in env.items()})
 

@@ -24,35 +24,11 @@ import pytest
 
 from roomsops.lab import Lab
 from tests.campaign import AdminClient, Expectations, campaign_env, check_invariant, cli
-from tests.conftest import Invoke, Run
+from tests.conftest import Invoke, ok, one_line_error
 
 pytestmark = pytest.mark.integration
 TOMORROW = (datetime.now(UTC) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
 CHANGED = "Planning (changed in ROOMS)"
-
-
-@pytest.fixture
-def env(fresh_lab: Any, tmp_path: Path) -> dict[str, str]:
-    return campaign_env(
-        tmp_path, fresh_lab.settings_path, {"ROOMSOPS_WINRM_PASSWORD": fresh_lab.info["winrm"]["password"]}
-    )
-
-
-@pytest.fixture
-def addr(fresh_lab: Any) -> Callable[[str], str]:
-    domain = fresh_lab.info["tenant"]["domain"]
-    return lambda name: f"{name}@{domain}"
-
-
-def ok(run: Run) -> Run:
-    assert run.code == 0, run.out + run.err
-    return run
-
-
-def one_line_error(run: Run) -> str:
-    """The run's stderr: exactly one line `Error: ...`; returns it."""
-    assert run.err.startswith("Error: ") and run.err.count("\n") == 1, run.err
-    return run.err.strip()
 
 
 @pytest.fixture

@@ -14,26 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tree_sitter
-import tree_sitter_powershell
 
 from roomsops.core.templates import psquote
 from tests.conftest import Invoke
+from tests.unit.test_runbook import PARSER, literals
 
 pytestmark = pytest.mark.integration
 GROUP = "O'Brien’s ‘team’ $(Remove-Item C:\\) `whoami`; Zoë"
 DESCRIPTION = "first line\nsecond: 'x' ’y’ ‚z‛ $(Get-Process); `r`n \"q\" & | > Zoë"
 LOCAL = "o'brien`$x{y}’zoë"  # every character a mailbox address may hold and PowerShell would care about
-PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
-
-
-@pytest.fixture
-def env(fresh_lab: Any, tmp_path: Path) -> dict[str, str]:
-    return {
-        "ROOMSOPS_SETTINGS": str(fresh_lab.settings_path),
-        "ROOMSOPS_WINRM_PASSWORD": fresh_lab.info["winrm"]["password"],
-        "ROOMSOPS_LOG_AUDIT": str(tmp_path / "audit.jsonl"),
-    }
 
 
 @pytest.fixture
@@ -69,13 +58,6 @@ def test_hostile_member_group_and_description_reach_the_cmdlets_as_literals(
     ]
 
 
-def literals(node: tree_sitter.Node) -> list[str]:
-    found = [(node.text or b"").decode("utf-8")] if node.type == "string_literal" else []
-    for child in node.children:
-        found += literals(child)
-    return found
-
-
 def test_print_script_keeps_every_hostile_value_one_literal(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], member: str
 ) -> None:
@@ -95,7 +77,7 @@ def test_print_script_keeps_every_hostile_value_one_literal(
     text = run.out
     tree = PARSER.parse(text.encode("utf-8"))
     assert not tree.root_node.has_error
-    found = literals(tree.root_node)
+    found = literals(tree)
     for value in (GROUP, member, DESCRIPTION, upn):
         quoted = psquote(value)
         assert found.count(quoted) == 1, (value, found)

@@ -13,7 +13,7 @@ from pypsrp.powershell import RunspacePool
 
 from roomsops.lab.authz import authorize
 
-from .conftest import LabHelper
+from .conftest import LabHelper, address
 from .test_lab_winrm import Result, exchange, invoke, run
 
 pytestmark = pytest.mark.integration
@@ -28,10 +28,6 @@ def exo(fresh_lab: LabHelper) -> Iterator[RunspacePool]:
         )
         assert not created.errors
         yield pool
-
-
-def address(lab: LabHelper, alias: str) -> str:
-    return f"{alias}@{lab.info['tenant']['domain']}"
 
 
 def new_policy(

@@ -10,29 +10,9 @@ import pytest
 
 from tests.conftest import Invoke, Run
 
+from .conftest import changes
+
 pytestmark = pytest.mark.integration
-
-CHANGING = ("cmdlet:New-", "cmdlet:Add-", "cmdlet:Remove-", "cmdlet:Set-")
-
-
-@pytest.fixture
-def env(fresh_lab: Any, tmp_path: Path) -> dict[str, str]:
-    return {
-        "ROOMSOPS_SETTINGS": str(fresh_lab.settings_path),
-        "ROOMSOPS_WINRM_PASSWORD": fresh_lab.info["winrm"]["password"],
-        "ROOMSOPS_LOG_AUDIT": str(tmp_path / "audit.jsonl"),
-        "ROOMSOPS_LOG_FILE": str(tmp_path / "roomsops.log"),
-    }
-
-
-@pytest.fixture
-def addr(fresh_lab: Any) -> Any:
-    domain = fresh_lab.info["tenant"]["domain"]
-    return lambda name: f"{name}@{domain}"
-
-
-def changes(lab: Any) -> dict[str, int]:
-    return {k: v for k, v in lab.requests().items() if k.startswith(CHANGING)}
 
 
 def policy(invoke: Invoke, env: dict[str, str], *args: str) -> Run:

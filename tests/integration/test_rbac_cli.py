@@ -15,26 +15,11 @@ import pytest
 from roomsops.lab.authz import authorize
 from tests.conftest import Invoke, Run
 
+from .conftest import changes
+
 pytestmark = pytest.mark.integration
 
-CHANGING = ("cmdlet:New-", "cmdlet:Add-", "cmdlet:Remove-", "cmdlet:Set-")
 EWS_ROLE = "Application EWS.AccessAsApp"
-
-
-@pytest.fixture
-def env(fresh_lab: Any, tmp_path: Path) -> dict[str, str]:
-    return {
-        "ROOMSOPS_SETTINGS": str(fresh_lab.settings_path),
-        "ROOMSOPS_WINRM_PASSWORD": fresh_lab.info["winrm"]["password"],
-        "ROOMSOPS_LOG_AUDIT": str(tmp_path / "audit.jsonl"),
-        "ROOMSOPS_LOG_FILE": str(tmp_path / "roomsops.log"),
-    }
-
-
-@pytest.fixture
-def addr(fresh_lab: Any) -> Any:
-    domain = fresh_lab.info["tenant"]["domain"]
-    return lambda name: f"{name}@{domain}"
 
 
 @pytest.fixture
@@ -42,10 +27,6 @@ def delay(fresh_lab: Any) -> Any:
     """Sets the lab's policy delay (the permission cache) for one test."""
     yield lambda seconds: fresh_lab.settings(policy_delay=seconds)
     fresh_lab.settings(policy_delay=0)
-
-
-def changes(lab: Any) -> dict[str, int]:
-    return {k: v for k, v in lab.requests().items() if k.startswith(CHANGING)}
 
 
 def consent(lab: Any, grant: bool) -> None:

@@ -13,7 +13,7 @@ from pypsrp.powershell import RunspacePool
 
 from roomsops.lab.authz import authorize
 
-from .conftest import LabHelper
+from .conftest import LabHelper, address
 from .test_lab_winrm import Result, exchange, invoke, run
 
 pytestmark = pytest.mark.integration
@@ -59,10 +59,6 @@ def in_scope(pool: RunspacePool, sp: str, *mailboxes: str) -> list[Any]:
     )
     assert not result.errors, result.errors
     return [row["InScope"] for row in result.output]
-
-
-def address(lab: LabHelper, alias: str) -> str:
-    return f"{alias}@{lab.info['tenant']['domain']}"
 
 
 def test_objects_have_the_documented_shape(fresh_lab: LabHelper, exo: RunspacePool) -> None:

@@ -14,33 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Invoke, Run
+from tests.conftest import Invoke, ok
 
 pytestmark = pytest.mark.integration
 TOMORROW = (datetime.now(UTC) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
-
-
-@pytest.fixture
-def env(fresh_lab: Any, tmp_path: Path) -> dict[str, str]:
-    return {
-        "ROOMSOPS_SETTINGS": str(fresh_lab.settings_path),
-        "ROOMSOPS_WINRM_PASSWORD": fresh_lab.info["winrm"]["password"],
-        "ROOMSOPS_ROOMS_DATABASE": f"sqlite:///{tmp_path / 'rooms.db'}",
-        "ROOMSOPS_ROOMS_TIME_ZONE": "Europe/Zurich",
-        "ROOMSOPS_SYNC_SUMMARY_FILE": str(tmp_path / "last-sync.json"),
-        "ROOMSOPS_LOG_AUDIT": str(tmp_path / "audit.jsonl"),
-    }
-
-
-@pytest.fixture
-def addr(fresh_lab: Any) -> Any:
-    domain = fresh_lab.info["tenant"]["domain"]
-    return lambda name: f"{name}@{domain}"
-
-
-def ok(run: Run) -> Run:
-    assert run.code == 0, run.out + run.err
-    return run
 
 
 def iso(moment: datetime) -> str:

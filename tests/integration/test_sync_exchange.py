@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,31 +12,10 @@ from exchangelib import EWSDateTime
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, CalendarItem
 from exchangelib.properties import Attendee, Mailbox
 
-from tests.conftest import Invoke, Run
+from tests.conftest import Invoke, ok
 
 pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
-
-
-@pytest.fixture
-def env(fresh_lab: Any, tmp_path: Path) -> dict[str, str]:
-    return {
-        "ROOMSOPS_SETTINGS": str(fresh_lab.settings_path),
-        "ROOMSOPS_ROOMS_DATABASE": f"sqlite:///{tmp_path / 'rooms.db'}",
-        "ROOMSOPS_ROOMS_TIME_ZONE": "Europe/Zurich",
-        "ROOMSOPS_LOG_AUDIT": str(tmp_path / "audit.jsonl"),
-    }
-
-
-@pytest.fixture
-def addr(fresh_lab: Any) -> Any:
-    domain = fresh_lab.info["tenant"]["domain"]
-    return lambda name: f"{name}@{domain}"
-
-
-def ok(run: Run) -> Run:
-    assert run.code == 0, run.out + run.err
-    return run
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from roomsops.lab import Lab
 from roomsops.lab.pki import ensure_pki
 from roomsops.lab.serve import APP_CREDENTIALS
 from roomsops.lab.server import server_ssl_context
-from tests.conftest import Invoke, Run
+from tests.campaign import campaign_env
+from tests.conftest import Invoke, Run, one_line_error
 
 pytestmark = pytest.mark.integration
 
@@ -70,18 +71,13 @@ def tls_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsLab]:
 @pytest.fixture
 def env(tls_lab: TlsLab, tmp_path: Path) -> dict[str, str]:
     tls_lab.reset()
-    return {
-        "ROOMSOPS_SETTINGS": str(tls_lab.lab.settings_path),
-        "ROOMSOPS_WINRM_PASSWORD": tls_lab.lab.info["winrm"]["password"],
-        "ROOMSOPS_ROOMS_DATABASE": f"sqlite:///{tmp_path / 'rooms.db'}",
-        "ROOMSOPS_SYNC_SUMMARY_FILE": str(tmp_path / "last-sync.json"),
-        "ROOMSOPS_LOG_FILE": str(tmp_path / "roomsops.log"),
-    }
+    password = str(tls_lab.lab.info["winrm"]["password"])
+    return campaign_env(tmp_path, tls_lab.lab.settings_path, {"ROOMSOPS_WINRM_PASSWORD": password})
 
 
 def exit_3(run: Run) -> str:
     assert run.code == 3, run.out + run.err
-    assert run.err.startswith("Error: ") and run.err.count("\n") == 1, run.err
+    one_line_error(run)
     return run.err
 
 

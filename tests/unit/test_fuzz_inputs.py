@@ -11,8 +11,6 @@ import io
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import tree_sitter
-import tree_sitter_powershell
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -23,13 +21,13 @@ from roomsops.core.timeutil import parse_time
 from roomsops.services.rooms.persons import CSV_HEADER, read_persons_csv
 from tests.conftest import SAMPLE
 from tests.powershell_tokens import tokenize
+from tests.unit.test_runbook import PARSER, literals
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ZURICH = ZoneInfo("Europe/Zurich")
 EWS = "https://outlook.office365.com/EWS/Exchange.asmx"
 # Text as a command line or a file can carry it: any code point but surrogates.
 TEXT = st.text(st.characters(blacklist_categories=["Cs"]))
-PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 
 # --- RoomsAppSettings.config ----------------------------------------------------------------------------
 
@@ -164,13 +162,6 @@ def test_local_time_round_trips_unless_refused(local: datetime) -> None:
 # --- the PowerShell quoting of --print-script -------------------------------------------------------------
 
 
-def literals(node: tree_sitter.Node) -> list[str]:
-    found = [(node.text or b"").decode("utf-8")] if node.type == "string_literal" else []
-    for child in node.children:
-        found += literals(child)
-    return found
-
-
 @FUZZ
 @given(value=st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")))
 @example(value="O'Brien’s \"; $(Remove-Item C:\\) `n ‘x‚‛ Zoë\r\nnext; line")
@@ -178,7 +169,7 @@ def test_psquote_keeps_any_value_one_inert_literal(value: str) -> None:
     quoted = psquote(value)
     tree = PARSER.parse(f"$x = {quoted}\n".encode())
     assert not tree.root_node.has_error, quoted
-    assert literals(tree.root_node) == [quoted]  # one single-quoted literal, nothing outside it
+    assert literals(tree) == [quoted]  # one single-quoted literal, nothing outside it
     inner = quoted[1:-1]
     for quote in _PS_SINGLE_QUOTES:
         inner = inner.replace(quote * 2, quote)
