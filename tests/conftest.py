@@ -14,8 +14,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+from hypothesis import HealthCheck, settings
 
 from roomsops.cli import cli
+
+# No hypothesis test may depend on this machine's speed: no per-example deadline, no "too slow" health check.
+settings.register_profile("roomsops", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("roomsops")
 
 TENANT = "0b6c2c33-7c28-4ab0-9f1d-5d2b0f6b9a11"
 APP = "6e9157a8-801c-4f5c-9522-9ae9ffd2aa4f"

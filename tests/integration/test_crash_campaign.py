@@ -4,7 +4,6 @@ scripts/crash-campaign runs the full size (20 kills, 100 mailboxes) with the sam
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_five_kills_of_a_ten_mailbox_sync_keep_the_invariant(fresh_lab: Any, tmp_path: Path) -> None:
-    started = time.monotonic()
     env = campaign_env(tmp_path, fresh_lab.settings_path)
     result = run_campaign(fresh_lab, env, fresh_lab.info["tenant"]["domain"], tmp_path, Size(seed=12))
     report = "\n".join(result.lines())
@@ -24,4 +22,3 @@ def test_five_kills_of_a_ten_mailbox_sync_keep_the_invariant(fresh_lab: Any, tmp
     assert all(r.killed for r in result.rounds), report  # every kill landed inside a run
     assert len(result.rounds) == 5
     assert result.final.bookings >= 20 and result.final.meetings >= 15, report
-    assert time.monotonic() - started < 60, report

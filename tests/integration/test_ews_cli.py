@@ -80,16 +80,19 @@ def test_sync_test_names_the_failing_step(
 def test_policy_test_live_shows_the_propagation_lag(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
-    fresh_lab.settings(policy_delay=5)
+    # A delay no run outlasts; its end is then brought forward in the lab's state, so the test does not
+    # depend on how fast this machine runs two commands.
+    fresh_lab.settings(policy_delay=600)
     try:
         assert invoke("policy", "restrict", "--member", addr("DiegoS"), env=env).code == 0
-        changed = time.monotonic()
         run = invoke("--json", "policy", "test", addr("AdeleV"), "--live", env=env)
         assert run.code == 0
         (test,) = json.loads(run.out)["tests"]
         assert (test["access_check_result"], test["live"]) == ("Denied", "Granted")
         assert "EWS does not reflect the policy yet" in run.err
-        time.sleep(max(0.0, 5.5 - (time.monotonic() - changed)))
+        with fresh_lab.lab.tenant.change() as state:  # the delay is over
+            for policy in state.application_access_policies:
+                policy["effective_at"] = time.time()
         run = invoke("--json", "policy", "test", addr("AdeleV"), "--live", env=env)
         (test,) = json.loads(run.out)["tests"]
         assert (test["access_check_result"], test["live"]) == ("Denied", "Denied")
@@ -158,7 +161,8 @@ def test_back_off_beyond_the_budget_fails_clearly(fresh_lab: Any, client: Any, a
         client.calendar(addr("DiegoS"))
     assert info.value.reason == "throttled"
     assert "throttled beyond the retry budget of 5s (the server asked to wait 60s)" in info.value.message
-    assert time.monotonic() - started < 2
+    assert fresh_lab.requests()["ews:GetFolder"] == 1  # refused once, not sent again
+    assert time.monotonic() - started < 30  # did not wait: far below the 60 s asked (no speed assumed)
 
 
 def test_a_401_fails_within_a_second(fresh_lab: Any, client: Any, addr: Any) -> None:
@@ -167,10 +171,12 @@ def test_a_401_fails_within_a_second(fresh_lab: Any, client: Any, addr: Any) -> 
     client.calendar(addr("DiegoS"))
     tokens = fresh_lab.requests().get("token:client_credentials", 0)
     fresh_lab.fault(protocol="ews", operation="*", kind="http_401", count=1)
+    resolves = fresh_lab.requests().get("ews:ResolveNames", 0)
     started = time.monotonic()
     with pytest.raises(EwsUnauthorized):
         client.resolve_primary(addr("DiegoS"))
-    assert time.monotonic() - started < 1
+    assert fresh_lab.requests()["ews:ResolveNames"] == resolves + 1  # not retried, so not waited for
+    assert time.monotonic() - started < 10  # no back-off slept (a bound a loaded machine meets)
     client.resolve_primary(addr("DiegoS"))  # the dropped token is replaced by a fresh one
     assert fresh_lab.requests()["token:client_credentials"] == tokens + 1
 

@@ -12,6 +12,7 @@ import pytest
 from pypsrp.powershell import RunspacePool
 
 from roomsops.lab.authz import authorize
+from roomsops.lab.tenant import Tenant
 
 from .conftest import LabHelper, address
 from .test_lab_winrm import Result, exchange, invoke, run
@@ -202,6 +203,13 @@ def test_the_policies_share_a_size_limit(fresh_lab: LabHelper, exo: RunspacePool
     assert not short.errors  # a one-space description still fits
 
 
+def policy_times(tenant: Tenant, identity: str, *keys: str) -> tuple[float, ...]:
+    """Moments the lab recorded on an application access policy (e.g. created_at, effective_at)."""
+    with tenant.read() as state:
+        (policy,) = [p for p in state.application_access_policies if p["identity"] == identity]
+        return tuple(float(policy[key]) for key in keys)
+
+
 def test_ews_sees_a_policy_change_only_after_the_policy_delay(
     fresh_lab: LabHelper, exo: RunspacePool
 ) -> None:
@@ -210,16 +218,19 @@ def test_ews_sees_a_policy_change_only_after_the_policy_delay(
     fresh_lab.settings(policy_delay=0.5)
     try:
         identity = new_policy(exo, rooms, "SyncIsAllowed").output[0]["Identity"]
-        made = time.time()
+        # The moments come from the lab's own record (made + policy delay), not from this test's clock:
+        # a loaded machine may take longer than the delay between two lines here.
+        made, effective = policy_times(tenant, identity, "created_at", "effective_at")
+        assert effective == pytest.approx(made + 0.5)
         assert access_results(exo, rooms, "MeganB") == ["Denied"]  # the test cmdlet sees it at once ...
         assert authorize(tenant, rooms, megan, now=made).reason == "ok"  # ... EWS not yet
         later = authorize(tenant, rooms, megan, now=made + 0.6)
         assert (later.reason, later.allowed) == ("denied_by_policy", False)
         assert authorize(tenant, rooms, address(fresh_lab, "DiegoS"), now=made + 0.6).reason == "ok"
-        time.sleep(0.55)
+        time.sleep(max(0.0, effective - time.time()) + 0.05)
         assert authorize(tenant, rooms, megan).reason == "denied_by_policy"  # the default `now` is the clock
         run(exo, "Remove-ApplicationAccessPolicy", Identity=identity, Confirm=False)
-        removed = time.time()
+        removed, _ = policy_times(tenant, identity, "removed_at", "removal_effective_at")
         assert access_results(exo, rooms, "MeganB") == ["Granted"]
         assert authorize(tenant, rooms, megan, now=removed).reason == "denied_by_policy"  # still applied
         assert authorize(tenant, rooms, megan, now=removed + 0.6).reason == "ok"

@@ -234,12 +234,14 @@ def test_a_burst_of_changes_is_written_at_most_once_per_save_interval(fresh_lab:
             )
         added = fresh_lab.admin("POST", "mailboxes", json={"email": f"burst@{domain}"})
         assert added.status_code == 201
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30  # bounds a hang only: the save comes within one interval
         while f"burst@{domain}" not in stored_addresses(tenant_file):  # the autosave thread writes it
             assert time.monotonic() < deadline, "the last change never reached tenant.json"
             time.sleep(0.05)
         elapsed = time.monotonic() - began
-        assert 1 <= tenant.saves - written <= elapsed / interval + 1 < 41
+        saves = tenant.saves - written
+        # At most one save per interval, however long the burst took on this machine.
+        assert 1 <= saves <= elapsed / interval + 1, (saves, elapsed)
 
         assert fresh_lab.admin("POST", calendar, json={"subject": "Waiting", **edit}).status_code == 201
         waiting = tenant.saves

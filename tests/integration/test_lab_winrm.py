@@ -232,7 +232,7 @@ def test_an_empty_pipeline_receive_answers_the_operation_timeout_fault(fresh_lab
         with pytest.raises(WSManFaultError) as caught:
             pool.shell.receive("stdout", command_id=command_id, timeout=1)
         assert caught.value.code == 2150858793
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 15  # the operation timeout (1 s), not the pipeline's 30 s
         ps.stop()
 
 
@@ -244,7 +244,7 @@ def test_ctrl_c_stops_the_pipeline_and_closing_the_pool_deletes_the_shell(fresh_
         ps.begin_invoke()
         started = time.monotonic()
         ps.stop()  # the Ctrl-C signal (powershell/signal/ctrl_c)
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 15  # stopped, not waited out (the sleep is 30 s)
         assert ps.state == PSInvocationState.STOPPED
         shells = {s["id"]: s for s in winrm_state(fresh_lab)["open_shells"]}
         assert shells[shell_id]["running_pipelines"] == 0
