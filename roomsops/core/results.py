@@ -155,5 +155,7 @@ class Output:
         # Through the masker: a secret pasted into the wrong option must not be echoed back.
         if self.json_mode:
             shown = {key: mask(value) if value else value for key, value in exc.as_dict().items()}
-            self.stdout.write(json.dumps({"error": shown}, ensure_ascii=False) + "\n")
+            # "ok" as in every other document: a monitor reads one key to know whether the command worked.
+            document = {"error": shown, "ok": False}
+            self.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
         self.stderr.write(f"Error: {mask(exc.one_line())}\n")

@@ -158,7 +158,8 @@ def test_error_json_shape(invoke: Invoke, tmp_path: Path) -> None:
             "code": "bad_input",
             "message": f"{missing} does not exist",
             "remedy": "create it with 'roomsops config init', or point --app-settings at ROOMS' file",
-        }
+        },
+        "ok": False,
     }
 
 

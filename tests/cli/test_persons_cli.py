@@ -350,7 +350,8 @@ def test_errors_in_json_mode(invoke: Invoke) -> None:
             "code": "bad_input",
             "message": "sync mode 'O356' is not one of O365, O365Pull, EWS1, EWS2, Microsoft365, None",
             "remedy": "use one of ROOMS' sync modes",
-        }
+        },
+        "ok": False,
     }
 
 
