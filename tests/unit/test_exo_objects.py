@@ -92,7 +92,7 @@ def test_objects_from_property_bags() -> None:
     assert group.is_security_group and not group.is_dir_synced
     policy = AccessPolicy.from_row(POLICY)
     assert policy.scope_object_id == "1B6F0C3E-0000-4000-8000-000000000001" and policy.description == ""
-    assert policy.scoped_to(group.object_id) and policy.is_for(POLICY["AppId"].upper())
+    assert policy.scoped_to(group.object_id) and policy.is_for(str(POLICY["AppId"]).upper())
     assert RoleAssignment.from_row(ASSIGNMENT).custom_resource_scope is None  # "" is the organization
     assert ServicePrincipal.from_row({"AppId": "a", "ServiceId": "b"}).object_id == "b"
     assert Authorization.from_row({"RoleName": "r", "AllowedResourceScope": "s", "InScope": "True"}).in_scope
