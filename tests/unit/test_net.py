@@ -69,7 +69,10 @@ def test_a_verification_error_deep_in_the_chain_is_found() -> None:
             requests.ReadTimeout("HTTPSConnectionPool(host='h', port=1): Read timed out. (read timeout=30)"),
             "timed out",
         ),
-        (http.client.RemoteDisconnected(), "RemoteDisconnected"),
+        (
+            http.client.RemoteDisconnected(""),
+            "RemoteDisconnected",
+        ),
     ],
 )
 def test_a_server_not_reached_names_why(exc: Exception, reason: str) -> None:
