@@ -318,7 +318,7 @@ class AdminApi(LabHandler):
             pending = []
             for p in state.pending_answers:
                 store = state.calendars.get(p.organizer_id)
-                item = store.by_uid(p.uid) if store else None
+                item = p.request or (store.by_uid(p.uid) if store else None)  # the request as it was sent
                 pending.append(
                     {
                         "room": addresses.get(p.room_id),

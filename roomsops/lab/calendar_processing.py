@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from roomsops.lab.ews.recurrence import DAYS
+from roomsops.lab.ews.recurrence import DAYS, known_zone
 from roomsops.lab.tenant import Mailbox
 
 AUTOMATE_PROCESSING = ("None", "AutoUpdate", "AutoAccept")
@@ -26,7 +26,7 @@ class SettingError(ValueError):
 class Setting:
     parameter: str  # the PowerShell parameter / output property name
     attribute: str  # Mailbox.calendar_processing's field (or the Mailbox's own for the first two)
-    kind: str  # bool | int | enum | time | days | string
+    kind: str  # bool | int | enum | time | days | zone | string
     low: int = 0
     high: int = INT32_MAX
 
@@ -61,7 +61,7 @@ WORKING_HOURS: tuple[Setting, ...] = (
     Setting("WorkDays", "work_days", "days"),
     Setting("WorkingHoursStartTime", "working_hours_start", "time"),
     Setting("WorkingHoursEndTime", "working_hours_end", "time"),
-    Setting("WorkingHoursTimeZone", "working_hours_time_zone", "string"),
+    Setting("WorkingHoursTimeZone", "working_hours_time_zone", "zone"),
 )
 ALL = PROCESSING + WORKING_HOURS
 BY_JSON = {s.json_name: s for s in ALL}
@@ -96,6 +96,11 @@ def convert(setting: Setting, value: Any) -> Any:
             raise SettingError(f"{name} must be a time of day (hh:mm:ss)") from None
     if setting.kind == "days":
         return _days(name, value)
+    if setting.kind == "zone":
+        # A Windows time zone id (ExTimeZoneValue): an unknown one would leave working hours in UTC unnoticed.
+        if not isinstance(value, str) or not value.strip() or not known_zone(value.strip()):
+            raise SettingError(f"{name} must be a Windows time zone id, such as 'W. Europe Standard Time'")
+        return value.strip()
     if not isinstance(value, str) or not value.strip():
         raise SettingError(f"{name} must be a non-empty string")
     return value.strip()

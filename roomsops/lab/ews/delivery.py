@@ -25,6 +25,7 @@ room's ResponseType, a new ChangeKey), as a response arriving does (Set-Calendar
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import secrets
 
@@ -92,8 +93,10 @@ def _queue_request(
         p for p in state.pending_answers if not (p.room_id == room.id and p.uid == item.uid)
     ]
     due = format_utc(parse_utc(now) + dt.timedelta(seconds=max(state.flags.room_answer_delay, 0.0)))
+    request = copy.deepcopy(item)
+    request.delivered_to = []
     state.pending_answers.append(
-        PendingAnswer(secrets.token_hex(8), room.id, organizer.id, item.uid, now, due)
+        PendingAnswer(secrets.token_hex(8), room.id, organizer.id, item.uid, now, due, request)
     )
 
 
@@ -120,31 +123,45 @@ def _answer(state: TenantState, pending: PendingAnswer, now: str) -> RoomAnswer 
         return None
     organizer_store = store_of(state, organizer.id)
     item = organizer_store.by_uid(pending.uid)
-    if item is None or item.is_cancelled:
-        return None  # cancelled or deleted before the attendant got to it
-    attendee = next((a for a in item.attendees() if room.has_address(a.email)), None)
-    if attendee is None:
-        return None  # no longer invited: the update that removed the room sent it a cancellation
-    response, reason, declined = decide(state, room, item, parse_utc(now))
+    # The attendant answers the request it received: the organizer deleting or moving the item without a
+    # cancellation (SendToNone, MoveItem), or changing it without sending, does not reach the room.
+    request = pending.request if pending.request is not None else item
+    if request is None or request.is_cancelled:
+        return None  # cancelled before the attendant got to it (a cancellation drops the request too)
+    if not any(room.has_address(a.email) for a in request.attendees()):
+        return None
+    response, reason, declined, last_day = decide(state, room, request, parse_utc(now))
     store = store_of(state, room.id)
-    existing = store.by_uid(item.uid)
+    existing = store.by_uid(request.uid)
     if response == "Decline":
         if existing is not None:
             store.remove(existing)  # a declined request leaves nothing in the room's calendar
     else:
-        _save_copy(store, _booking(room, item, existing, declined, now), existing, now)
-    attendee.response = response
-    attendee.last_response_time = now
-    organizer_store.touch(item, now)
+        _save_copy(store, _booking(room, request, existing, declined, last_day, now), existing, now)
+    attendee = (
+        next((a for a in item.attendees() if room.has_address(a.email)), None)
+        if item is not None and not item.is_cancelled
+        else None
+    )
+    if item is not None and attendee is not None:
+        attendee.response = response
+        attendee.last_response_time = now
+        organizer_store.touch(item, now)
     return RoomAnswer(
-        room.primary_smtp, organizer.primary_smtp, item.uid, item.subject, response, reason, now
+        room.primary_smtp, organizer.primary_smtp, request.uid, request.subject, response, reason, now
     )
 
 
 def _booking(
-    room: Mailbox, item: CalendarItem, existing: CalendarItem | None, declined: list[str], now: str
+    room: Mailbox,
+    item: CalendarItem,
+    existing: CalendarItem | None,
+    declined: list[str],
+    last_day: dt.date | None,
+    now: str,
 ) -> CalendarItem:
-    """The room's accepted copy, shaped by its calendar processing."""
+    """The room's accepted copy, shaped by its calendar processing (a series cut at `last_day`, the booking
+    window's end, when EnforceSchedulingHorizon is $false)."""
     settings = room.calendar_processing
     booking = _copy_for(room.id, item, existing, now)
     if settings.add_organizer_to_subject:
@@ -159,6 +176,10 @@ def _booking(
     booking.free_busy = "Busy"
     # Occurrences the room declined (conflicts within the allowance) are not in its calendar.
     booking.deleted_occurrences = sorted(set(booking.deleted_occurrences) | set(declined))
+    if last_day is not None and booking.recurrence is not None:
+        booking.recurrence = dataclasses.replace(
+            booking.recurrence, range="EndDateRecurrence", end_date=last_day.isoformat(), number=None
+        )
     return booking
 
 
@@ -167,24 +188,34 @@ def _booking(
 
 def decide(
     state: TenantState, room: Mailbox, item: CalendarItem, now: dt.datetime
-) -> tuple[str, str, list[str]]:
+) -> tuple[str, str, list[str], dt.date | None]:
     """(Accept or Decline, the reason given to the organizer, original starts of occurrences declined within an
-    accepted series) by the room's calendar processing (Set-CalendarProcessing.md)."""
+    accepted series, the last day of an accepted series cut at the booking window) by the room's calendar
+    processing (Set-CalendarProcessing.md)."""
     settings = room.calendar_processing
     if state.find_mailbox(item.organizer.email) is None and not settings.process_external_meeting_messages:
         return (
             "Decline",
             "Meeting requests from outside the organization aren't accepted by this resource.",
             [],
+            None,
         )
     if item.recurrence is not None and not settings.allow_recurring_meetings:
-        return "Decline", "Recurring meetings aren't allowed for this resource.", []
+        return "Decline", "Recurring meetings aren't allowed for this resource.", [], None
     window = settings.booking_window_in_days
     horizon = now + dt.timedelta(days=window)
     limit = horizon.date() + dt.timedelta(days=1)
     occurrences = expand(item, until=limit if item.recurrence is not None else None)
     if not occurrences:
-        return "Accept", "", []
+        if item.recurrence is not None and expand(item):
+            # Nothing inside the window, yet the series has occurrences: all of them are beyond it.
+            return (
+                "Decline",
+                f"The meeting is outside the resource's booking window of {window} days.",
+                [],
+                None,
+            )
+        return "Accept", "", [], None
     longest = max(o.end - o.start for o in occurrences)
     maximum = settings.maximum_duration_in_minutes
     if maximum > 0 and longest > dt.timedelta(minutes=maximum):
@@ -192,27 +223,34 @@ def decide(
             "Decline",
             f"The meeting is longer than the maximum of {maximum} minutes for this resource.",
             [],
+            None,
         )
     if occurrences[0].start > horizon:
-        return "Decline", f"The meeting is outside the resource's booking window of {window} days.", []
-    beyond = item.recurrence is not None and _extends_beyond(item, occurrences, horizon)
+        return "Decline", f"The meeting is outside the resource's booking window of {window} days.", [], None
+    beyond = item.recurrence is not None and _extends_beyond(item, horizon)
     if beyond and settings.enforce_scheduling_horizon:
         return (
             "Decline",
             f"The recurring meeting extends beyond the resource's booking window of {window} days.",
             [],
+            None,
         )
     inside = [o for o in occurrences if o.start <= horizon]
     if settings.schedule_only_during_work_hours and not all(_in_work_hours(room, o) for o in inside):
-        return "Decline", "The meeting is outside the resource's working hours.", []
+        return "Decline", "The meeting is outside the resource's working hours.", [], None
     conflicts = [] if room.allow_conflicts else _conflicts(state, room, item, inside)
     declined = [format_utc(o.original_start) for o in conflicts]
-    if beyond:  # EnforceSchedulingHorizon $false: "the number of meetings is automatically reduced"
-        declined += [format_utc(o.original_start) for o in occurrences if o.start > horizon]
+    # EnforceSchedulingHorizon $false: "the number of meetings is automatically reduced": the room's copy of the
+    # series ends with the last occurrence inside the window (the series' day, in its zone).
+    last_day = (
+        max(o.original_start for o in inside).astimezone(zone(item.start_time_zone)).date()
+        if beyond and inside
+        else None
+    )
     if not conflicts:
-        return "Accept", "", declined
+        return "Accept", "", declined, last_day
     if item.recurrence is None:
-        return "Decline", "The resource is already booked at this time.", []
+        return "Decline", "The resource is already booked at this time.", [], None
     percentage = 100 * len(conflicts) / len(inside)
     if (
         len(conflicts) > settings.maximum_conflict_instances
@@ -224,14 +262,20 @@ def decide(
             f"recurring meeting (allowed: {settings.maximum_conflict_instances} occurrences, "
             f"{settings.conflict_percentage_allowed}%).",
             [],
+            None,
         )
-    return "Accept", f"{len(conflicts)} conflicting occurrence(s) declined.", declined
+    return "Accept", f"{len(conflicts)} conflicting occurrence(s) declined.", declined, last_day
 
 
-def _extends_beyond(item: CalendarItem, occurrences: list[Occurrence], horizon: dt.datetime) -> bool:
+def _extends_beyond(item: CalendarItem, horizon: dt.datetime) -> bool:
+    """Whether the series has an occurrence after the horizon: its whole range is looked at, not only what was
+    expanded up to the horizon (a weekly series whose next occurrence falls after the horizon's day extends too)."""
     rec = item.recurrence
     assert rec is not None
-    return rec.range == "NoEndRecurrence" or occurrences[-1].start > horizon
+    if rec.range == "NoEndRecurrence":
+        return True
+    found = expand(item)
+    return bool(found) and max(o.start for o in found) > horizon
 
 
 def _in_work_hours(room: Mailbox, occurrence: Occurrence) -> bool:

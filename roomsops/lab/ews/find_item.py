@@ -79,6 +79,17 @@ def _sort_key(value: object) -> tuple[int, str]:
     return (0, str(value).casefold())
 
 
+def _two_years_after(start: dt.datetime) -> dt.datetime:
+    """The end of the longest calendar view from `start`; past the calendar's last year, its last moment (a view
+    starting in 9998 must be answered, not crash the lab)."""
+    if start.year + 2 > dt.MAXYEAR:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
+    try:
+        return start.replace(year=start.year + 2)
+    except ValueError:  # 29 February
+        return start.replace(year=start.year + 2, day=28)
+
+
 def _calendar_view(
     call: Call, view: Element, items: list[CalendarItem]
 ) -> tuple[list[CalendarItem], int, bool]:
@@ -86,10 +97,7 @@ def _calendar_view(
     end = parse_datetime(view.get("EndDate"), "EndDate")
     if end < start:
         raise EwsError("ErrorCalendarEndDateIsEarlierThanStartDate")
-    try:
-        limit = start.replace(year=start.year + 2)
-    except ValueError:  # 29 February
-        limit = start.replace(year=start.year + 2, day=28)
+    limit = _two_years_after(start)
     if end > limit:
         raise EwsError("ErrorCalendarViewRangeTooBig")
     wanted = (

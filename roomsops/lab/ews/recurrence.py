@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from roomsops.lab.ews.errors import EwsError
+from roomsops.lab.ews.windows_zones import WINDOWS_ZONES
 
 if TYPE_CHECKING:
     from roomsops.lab.ews.store import CalendarItem
@@ -36,32 +38,27 @@ RANGES = ("NoEndRecurrence", "EndDateRecurrence", "NumberedRecurrence")
 #: Expansion stops after this many occurrences (a series without end, far into a view).
 MAX_OCCURRENCES = 5000
 
-#: Windows time zone ids (what EWS clients send in StartTimeZone/@Id) → IANA zones, for the zones the lab knows;
-#: an IANA name is accepted as it is; any other id counts as UTC (unverified: Exchange knows every Windows zone).
-WINDOWS_ZONES = {
-    "UTC": "UTC",
-    "Greenwich Standard Time": "Atlantic/Reykjavik",
-    "GMT Standard Time": "Europe/London",
-    "W. Europe Standard Time": "Europe/Berlin",
-    "Romance Standard Time": "Europe/Paris",
-    "Central Europe Standard Time": "Europe/Budapest",
-    "Central European Standard Time": "Europe/Warsaw",
-    "FLE Standard Time": "Europe/Kiev",
-    "GTB Standard Time": "Europe/Bucharest",
-    "Russian Standard Time": "Europe/Moscow",
-    "Eastern Standard Time": "America/New_York",
-    "Central Standard Time": "America/Chicago",
-    "Mountain Standard Time": "America/Denver",
-    "Pacific Standard Time": "America/Los_Angeles",
-    "Tokyo Standard Time": "Asia/Tokyo",
-    "China Standard Time": "Asia/Shanghai",
-    "India Standard Time": "Asia/Kolkata",
-    "AUS Eastern Standard Time": "Australia/Sydney",
-}
+#: The last date a recurrence may reach: "the end date for the recurrence is after 9/1/4500" is
+#: ErrorRecurrenceEndDateTooBig (ews-ref/responsecode).
+LAST_RECURRENCE_DATE = dt.date(4500, 9, 1)
+#: How many occurrences the lab compares to find a pattern's shortest gap (ErrorOccurrenceTimeSpanTooBig): enough
+#: to meet every month length and every weekday gap.
+_GAP_SAMPLE = 60
+
+
+def known_zone(zone_id: str) -> bool:
+    """Whether a time zone id names a zone: a Windows id (CLDR's table, windows_zones.py) or an IANA name."""
+    name = WINDOWS_ZONES.get(zone_id, zone_id)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def zone(zone_id: str | None) -> dt.tzinfo:
-    """The tzinfo of a Windows zone id (or IANA name); UTC when unknown or missing."""
+    """The tzinfo of a Windows zone id (any of CLDR's, windows_zones.py) or IANA name; UTC when unknown or missing
+    (unverified: Exchange refuses an id it does not know)."""
     if not zone_id:
         return dt.UTC
     name = WINDOWS_ZONES.get(zone_id, zone_id)
@@ -124,7 +121,15 @@ def _date(value: str, name: str) -> dt.date:
 
 
 def _dates(rec: Recurrence) -> Iterator[dt.date]:
-    """Every date the pattern names from the range's start, in order (without end)."""
+    """Every date the pattern names from the range's start, in order (without end; the calendar's last day, 9999-12-31,
+    ends it, so that no stored or asked-for date overflows)."""
+    try:
+        yield from _pattern_dates(rec)
+    except (OverflowError, ValueError):
+        return
+
+
+def _pattern_dates(rec: Recurrence) -> Iterator[dt.date]:
     start = _date(rec.start_date, "StartDate")
     interval = max(rec.interval, 1)
     if rec.pattern == "DailyRecurrence":
@@ -188,6 +193,53 @@ def series_dates(rec: Recurrence, *, until: dt.date | None = None) -> Iterator[d
         yield day
 
 
+def plus_days(day: dt.date, days: int) -> dt.date:
+    """`day` + `days`, at most the calendar's last day (a window or series near year 9999 must not overflow)."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max
+
+
+def _last_date(rec: Recurrence) -> dt.date | None:
+    """The date of the last occurrence (NumberedRecurrence), or the range's end date; None for a series without
+    end. Daily and weekly patterns are counted by arithmetic, so that a huge NumberOfOccurrences costs nothing."""
+    if rec.range == "EndDateRecurrence" and rec.end_date:
+        return _date(rec.end_date, "EndDate")
+    if rec.range != "NumberedRecurrence" or rec.number is None or rec.number < 1:
+        return None
+    try:
+        return _nth_date(rec, rec.number)
+    except OverflowError:
+        return dt.date.max
+
+
+def _nth_date(rec: Recurrence, n: int) -> dt.date | None:
+    start = _date(rec.start_date, "StartDate")
+    interval = max(rec.interval, 1)
+    if rec.pattern == "DailyRecurrence":
+        return start + dt.timedelta(days=(n - 1) * interval)
+    if rec.pattern == "WeeklyRecurrence":
+        first = DAYS.index(rec.first_day_of_week) if rec.first_day_of_week in DAYS else 6
+        week = start - dt.timedelta(days=(start.weekday() - first) % 7)
+        wanted = {DAYS.index(d) for d in rec.days_of_week} or {start.weekday()}
+        offsets = [o for o in range(7) if (week + dt.timedelta(days=o)).weekday() in wanted]
+        first_week = [week + dt.timedelta(days=o) for o in offsets if week + dt.timedelta(days=o) >= start]
+        if n <= len(first_week):
+            return first_week[n - 1]
+        weeks, index = divmod(n - len(first_week) - 1, len(offsets))
+        return week + dt.timedelta(weeks=(weeks + 1) * interval, days=offsets[index])
+    months = (n - 1) * (12 if rec.pattern.endswith("YearlyRecurrence") else interval)
+    if start.year + months // 12 > LAST_RECURRENCE_DATE.year:
+        return dt.date.max  # one date a month at most: the n-th is past the limit whatever the pattern
+    last = None  # monthly and yearly: counted up to the limit
+    for count, day in enumerate(_dates(rec), start=1):
+        last = day
+        if count >= n or day > LAST_RECURRENCE_DATE:
+            break
+    return last
+
+
 def check(rec: Recurrence) -> None:
     """Refuse what Exchange refuses for a pattern (ErrorCalendarInvalidRecurrence, unverified texts)."""
     if rec.interval < 1:
@@ -204,6 +256,19 @@ def check(rec: Recurrence) -> None:
         raise EwsError(
             "ErrorCalendarInvalidRecurrence", "The end date of the recurrence is before its start date."
         )
+    last = _last_date(rec)
+    if _date(rec.start_date, "StartDate") > LAST_RECURRENCE_DATE or (
+        last is not None and last > LAST_RECURRENCE_DATE
+    ):
+        raise EwsError(
+            "ErrorRecurrenceEndDateTooBig", "Recurrence end date can not exceed Sep 1, 4500 00:00:00."
+        )
+
+
+def shortest_gap(rec: Recurrence) -> dt.timedelta | None:
+    """The shortest time between two consecutive occurrences' starts (in days of the series' zone); None with one."""
+    days = list(itertools.islice(series_dates(rec), _GAP_SAMPLE))
+    return min((b - a for a, b in itertools.pairwise(days)), default=None)
 
 
 def parse_utc(value: str) -> dt.datetime:
@@ -232,9 +297,9 @@ def expand(
         local = start.astimezone(tz)
         duration = end - start
         if until is None and window_end is not None:
-            until = window_end.astimezone(tz).date() + dt.timedelta(days=1)
+            until = plus_days(window_end.astimezone(tz).date(), 1)
         if until is None and rec.range == "NoEndRecurrence":
-            until = local.date() + dt.timedelta(days=3 * 366)
+            until = plus_days(local.date(), 3 * 366)
         deleted = set(item.deleted_occurrences)
         exceptions = {e.original_start: e for e in item.modified_occurrences}
         occurrences = []

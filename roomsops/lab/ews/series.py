@@ -34,6 +34,7 @@ from roomsops.lab.ews.recurrence import (
     format_utc,
     parse_utc,
     series_dates,
+    shortest_gap,
     zone,
 )
 from roomsops.lab.ews.soap import T_NS, Element, local_name, parse_int, t, t_opt
@@ -165,6 +166,15 @@ def normalise_master(item: CalendarItem) -> None:
     if first is None:
         raise EwsError("ErrorRecurrenceHasNoOccurrence", "The recurrence pattern has no occurrences.")
     duration = parse_utc(item.end) - parse_utc(item.start)
+    gap = shortest_gap(rec)
+    if gap is not None and duration > gap:
+        # Graph (the same store) words it: "One occurrence of the recurring calendar item overlaps with another
+        # occurrence of the same calendar item." (ews-ref/responsecode: ErrorOccurrenceTimeSpanTooBig)
+        raise EwsError(
+            "ErrorOccurrenceTimeSpanTooBig",
+            "One occurrence of the recurring calendar item overlaps with another occurrence of the same calendar "
+            "item.",
+        )
     start = original_start(item, first)
     item.start, item.end = format_utc(start), format_utc(start + duration)
 
@@ -266,6 +276,7 @@ def record_exception(
                 "The lab keeps only Start, End, Subject, Body, Location, LegacyFreeBusyStatus and Sensitivity "
                 "on an occurrence; other properties follow the recurring master.",
             )
+    _check_within_neighbours(master, occurrence, changed)
     key = format_utc(occurrence.original_start)
     exception = ModifiedOccurrence(
         original_start=key,
@@ -280,6 +291,37 @@ def record_exception(
         setattr(exception, name, None if value == getattr(master, name) else value)
     others = [e for e in master.modified_occurrences if e.original_start != key]
     master.modified_occurrences = sorted([*others, exception], key=lambda e: e.original_start)
+
+
+def _check_within_neighbours(master: CalendarItem, occurrence: Occurrence, changed: CalendarItem) -> None:
+    """ "An occurrence cannot be moved to or before the day of the previous occurrence, and cannot be moved to or
+    after the day of the following occurrence" (graph/api/event-update; ews-ref/responsecode:
+    ErrorOccurrenceCrossingBoundary). Days are the series' zone's; neighbours are the pattern's dates, deleted
+    occurrences included (unverified; an observation says Outlook counts them)."""
+    rec = master.recurrence
+    assert rec is not None
+    tz = zone(master.start_time_zone)
+    day = occurrence.original_start.astimezone(tz).date()
+    previous = next_day = None
+    for candidate in series_dates(rec):
+        if candidate < day:
+            previous = candidate
+        elif candidate > day:
+            next_day = candidate
+            break
+    start = parse_utc(changed.start)
+    crossing = (previous is not None and start.astimezone(tz).date() <= previous) or (
+        next_day is not None
+        and (
+            start.astimezone(tz).date() >= next_day
+            or parse_utc(changed.end) > original_start(master, next_day)
+        )
+    )
+    if crossing:
+        raise EwsError(
+            "ErrorOccurrenceCrossingBoundary",
+            "Modified occurrence is crossing or overlapping adjacent occurrence.",
+        )
 
 
 def delete_occurrence(master: CalendarItem, occurrence: Occurrence) -> None:

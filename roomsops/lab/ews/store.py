@@ -163,6 +163,10 @@ class PendingAnswer:
     uid: str
     sent: str  # when the request arrived
     due: str  # when the attendant answers (sent + the lab's room answer delay)
+    # The meeting request as it was sent (the organizer's item then): the attendant answers what it received, even
+    # when the organizer has since deleted, moved or silently changed the item. None (an older tenant.json): the
+    # organizer's item as it is now.
+    request: CalendarItem | None = None
 
 
 @dataclass
