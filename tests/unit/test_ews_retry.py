@@ -16,6 +16,7 @@ from exchangelib.errors import (
 )
 
 from roomsops.adapters.ews import client as ews
+from roomsops.core.calendar import ItemGone, SyncStateInvalid, WriteOutcomeUnknown
 from roomsops.core.settings import load_settings
 
 
@@ -97,9 +98,10 @@ def test_transient_http_answers_keep_their_retry_after(
 
 def test_ews_answers_are_no_connection_errors() -> None:
     gone = ews.translate(ErrorItemNotFound("The specified object was not found"), "m@contoso.com", write=True)
-    assert isinstance(gone, ErrorItemNotFound) and isinstance(gone, ews.EwsError)  # still caught as either
+    assert isinstance(gone, ItemGone) and isinstance(gone, ews.EwsError)  # the port's kind, not a lost write
+    assert not isinstance(gone, WriteOutcomeUnknown)
     stale = ews.translate(ErrorInvalidSyncStateData("stale"), "m@contoso.com", write=False)
-    assert isinstance(stale, ErrorInvalidSyncStateData) and isinstance(stale, ews.EwsError)
+    assert isinstance(stale, SyncStateInvalid) and isinstance(stale, ews.EwsError)
     other = ews.translate(ErrorIrresolvableConflict("changed meanwhile"), "m@contoso.com", write=True)
     assert type(other) is ews.EwsError
     assert other.one_line() == "m@contoso.com: EWS answered ErrorIrresolvableConflict: changed meanwhile"

@@ -1,4 +1,7 @@
-"""The calendar interface over EWS (exchangelib), through roomsops' EwsClient and its retry rules.
+"""The sync's calendar backend over EWS (exchangelib), through roomsops' EwsClient and its retry rules.
+
+It implements `roomsops.services.sync.backend.CalendarBackend` in the port's own types and errors: exchangelib's
+items become `Meeting`s here, and its errors the port's in `errors`.
 
 The calendar is addressed by its distinguished id, so a pass costs no GetFolder; a pass with nothing
 changed is one SyncFolderItems request.
@@ -13,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from exchangelib import EWSDateTime, EWSTimeZone
-from exchangelib.errors import ErrorInvalidSyncStateData, ErrorItemNotFound
 from exchangelib.folders import Calendar, Root
 from exchangelib.items import (
     AUTO_RESOLVE,
@@ -24,9 +26,18 @@ from exchangelib.items import (
 )
 from exchangelib.properties import Attendee, Mailbox
 
-from roomsops.adapters.ews.client import EwsClient, EwsError, translate
-from roomsops.services.sync.backend import Changes, Meeting
-from roomsops.services.sync.model import MeetingFields, normalized_attendees
+from roomsops.adapters.ews.client import EwsClient
+from roomsops.adapters.ews.errors import EwsError, translate
+from roomsops.core.calendar import (
+    BackendError,
+    Changes,
+    Invitations,
+    ItemGone,
+    Meeting,
+    MeetingFields,
+    SyncStateInvalid,
+    normalized_attendees,
+)
 
 #: SyncFolderItems pages at most 512 changes (the documented maximum): one page for a typical calendar.
 MAX_CHANGES = 512
@@ -45,7 +56,7 @@ FETCH_FIELDS = (
     "is_cancelled",
     "is_all_day",
     "type",
-    "roomsops_installation",
+    "roomsops_installation",  # the tag (adapters/ews/tags.py)
     "roomsops_booking",
 )
 _FIELD_TO_EWS = {
@@ -104,13 +115,16 @@ def meeting_from_item(item: Any) -> Meeting:
 
 
 class EwsCalendar:
-    """CalendarBackend over EWS; `send_invitations` is `sync.send_invitations` (all | none)."""
+    """CalendarBackend over EWS; `invitations` is `sync.send_invitations` (an unknown value is refused)."""
 
-    def __init__(self, client: EwsClient, time_zone: str, send_invitations: str = "all") -> None:
+    def __init__(
+        self, client: EwsClient, time_zone: str, invitations: Invitations | str = Invitations.ALL
+    ) -> None:
         self.client = client
         self.zone = ZoneInfo(time_zone)
         self.ews_zone = EWSTimeZone(time_zone)
-        self.send = send_invitations == "all"
+        self.invitations = Invitations.of(invitations)
+        self.send = self.invitations is Invitations.ALL
 
     def _calendar(self, mailbox: str) -> Calendar:
         # Distinguished folder id: no GetFolder round trip (account.calendar would cost two).
@@ -138,7 +152,7 @@ class EwsCalendar:
 
         try:
             return self.client.call(mailbox, read)
-        except ErrorInvalidSyncStateData:
+        except SyncStateInvalid:
             return Changes(invalid_state=True)
 
     def get(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
@@ -205,7 +219,7 @@ class EwsCalendar:
 
     def create_many(
         self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]]
-    ) -> list[Meeting | EwsError]:
+    ) -> list[Meeting | BackendError]:
         account = self.client.account(mailbox)
         calendar = self._calendar(mailbox)
         items = [
@@ -227,7 +241,7 @@ class EwsCalendar:
             ),
             write=True,
         )
-        results: list[Meeting | EwsError] = []
+        results: list[Meeting | BackendError] = []
         for (fields, installation, booking_id), answer in zip(requests, answers, strict=True):
             if isinstance(answer, Exception):
                 translated = translate(answer, mailbox, write=True)
@@ -316,5 +330,5 @@ class EwsCalendar:
                 self.client.call(
                     mailbox, lambda: item.delete(send_meeting_cancellations=SEND_TO_NONE), write=True
                 )
-        except ErrorItemNotFound:
+        except ItemGone:
             pass  # already gone (a repeated cancel after a crash, or deleted in Outlook)

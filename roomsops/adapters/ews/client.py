@@ -8,7 +8,6 @@ and looks the item up by its tag instead. A read whose connection dropped is sen
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -20,64 +19,48 @@ import requests
 from exchangelib import IMPERSONATION, OAUTH2, UTC, Account, Configuration, FailFast, Identity, Version
 from exchangelib.credentials import OAuth2Credentials
 from exchangelib.errors import (
-    ErrorAccessDenied,
-    ErrorImpersonateUserDenied,
     ErrorInternalServerTransientError,
-    ErrorInvalidExchangeImpersonationHeaderData,
-    ErrorInvalidSyncStateData,
-    ErrorItemNotFound,
-    ErrorNonExistentMailbox,
     ErrorServerBusy,
     ErrorTimeoutExpired,
-    MalformedResponseError,
-    RateLimitError,
-    ResponseMessageError,
-    TransportError,
     UnauthorizedError,
 )
-from exchangelib.extended_properties import ExtendedProperty
-from exchangelib.items import CalendarItem
 from exchangelib.protocol import BaseProtocol, Protocol
 from exchangelib.version import EXCHANGE_O365
 
-from roomsops.adapters import net
 from roomsops.adapters.entra.tokens import TokenProvider
-from roomsops.core.errors import AuthError, ConnectError, OperationFailed
+from roomsops.adapters.ews.errors import (
+    REMEDIES,
+    TLS_REMEDY,
+    EwsError,
+    EwsUnauthorized,
+    ews_error,
+    translate,
+)
+from roomsops.adapters.ews.tags import register_tags
+from roomsops.core.calendar import WriteOutcomeUnknown
 from roomsops.core.logs import MASK, log
 from roomsops.core.settings import Settings
+
+#: The client's public names; the errors are re-exported from `errors` for the client's callers.
+__all__ = [
+    "DEFAULT_BACK_OFF",
+    "REMEDIES",
+    "TLS_REMEDY",
+    "EwsClient",
+    "EwsError",
+    "EwsUnauthorized",
+    "MsalCredentials",
+    "RetryBudget",
+    "WriteOutcomeUnknown",
+    "register_endpoint",
+    "translate",
+]
 
 T = TypeVar("T")
 DEFAULT_BACK_OFF = 2.0  # seconds, when the server asks to back off without saying how long
 READ_RECONNECTS = 1  # a read whose connection dropped is sent again this often
 
-# --- the tag: which installation and booking an appointment belongs to --------------------------------------
-
-
-class InstallationTag(ExtendedProperty):
-    """This roomsops installation's id on every appointment it creates (PublicStrings named property)."""
-
-    distinguished_property_set_id = "PublicStrings"
-    property_name = "roomsops-installation"
-    property_type = "String"
-
-
-class BookingTag(ExtendedProperty):
-    """The ROOMS booking id an appointment mirrors."""
-
-    distinguished_property_set_id = "PublicStrings"
-    property_name = "roomsops-booking"
-    property_type = "String"
-
-
-def _register_tags() -> None:
-    names = {f.name for f in CalendarItem.FIELDS}
-    if "roomsops_installation" not in names:
-        CalendarItem.register("roomsops_installation", InstallationTag)
-    if "roomsops_booking" not in names:
-        CalendarItem.register("roomsops_booking", BookingTag)
-
-
-_register_tags()
+register_tags()  # every EWS user (the sync, diagnostics, scripts) may read and write the tag fields
 
 # --- transport: the configured CA and proxy for EWS hosts, whatever the environment says --------------------
 
@@ -160,108 +143,6 @@ class MsalCredentials(OAuth2Credentials):
         return f"MsalCredentials(app_id={self.client_id!r}, token={MASK})"
 
     __str__ = __repr__
-
-
-# --- errors ------------------------------------------------------------------------------------------------
-
-REMEDIES = {
-    "denied_by_policy": "add the mailbox to the application access policy's group (roomsops policy restrict "
-    "--member ...); a policy change can take more than an hour to reach EWS",
-    "ews_disabled": "EWS is switched off for the tenant or this mailbox: roomsops ews status, then roomsops ews allow",
-    "ews_app_not_allowed": "the sync app is not in EwsAllowedAppIDs: roomsops ews allow",
-    "impersonation_denied": "grant admin consent for full_access_as_app (Office 365 Exchange Online) to the sync app",
-    "access_denied": "with RBAC for Applications: add the mailbox to the group of the app's management scope "
-    "(roomsops policy restrict --engine rbac --member ...); otherwise check the app's permissions",
-    "mailbox_not_found": "check the address: it must be an Exchange Online mailbox of this tenant",
-    "throttled": "Exchange Online is throttling; run again later or lower sync.concurrency",
-    "connection": "check the network, network.proxy and cloud.ews_url",
-    "unauthorized": "the token was refused: run roomsops auth test",
-    "write_outcome_unknown": "the write may or may not have been applied; the next sync looks it up by its tag",
-    "alias": "use the mailbox's primary SMTP address in ROOMS",
-}
-TLS_REMEDY = "set network.ca_bundle to the CA of the server (or of your proxy)"
-
-
-class EwsError(OperationFailed):
-    """An EWS call failed for one mailbox; `reason` is a stable code, the remedy says what to do."""
-
-    def __init__(self, reason: str, mailbox: str, detail: str) -> None:
-        super().__init__(f"{mailbox}: {detail}", REMEDIES.get(reason), code=f"ews_{reason}")
-        self.reason = reason
-        self.mailbox = mailbox
-        self.detail = detail
-
-
-class WriteOutcomeUnknown(EwsError):
-    """A write's connection dropped: it may have been applied. Never resend blindly; look it up by tag."""
-
-
-class EwsUnauthorized(AuthError):
-    """EWS refused the token (401): the cached token is dropped; no retry."""
-
-
-class ItemNotFound(EwsError, ErrorItemNotFound):
-    """EWS answered ErrorItemNotFound (e.g. a meeting already cancelled): still caught as exchangelib's error."""
-
-
-class InvalidSyncState(EwsError, ErrorInvalidSyncStateData):
-    """EWS answered ErrorInvalidSyncStateData: the caller starts from scratch (still caught as exchangelib's)."""
-
-
-#: EWS answers that callers handle by exchangelib's class (the calendar backend); translated, they stay both.
-_ANSWERS: tuple[tuple[type[Exception], type[EwsError]], ...] = (
-    (ErrorItemNotFound, ItemNotFound),
-    (ErrorInvalidSyncStateData, InvalidSyncState),
-)
-
-_POLICY_REASON = re.compile(r"x-ews-policy-reason['\"]?\s*:\s*['\"]([^'\"]*)", re.I)
-
-
-def translate(exc: Exception, mailbox: str, write: bool) -> Exception:
-    """exchangelib's errors as roomsops errors that name the cause."""
-    if isinstance(exc, WriteOutcomeUnknown | EwsError | AuthError | ConnectError):
-        return exc
-    if isinstance(exc, UnauthorizedError):
-        return EwsUnauthorized(
-            f"EWS refused the app's token for {mailbox} (HTTP 401)",
-            REMEDIES["unauthorized"],
-            code="ews_unauthorized",
-        )
-    if isinstance(exc, ErrorNonExistentMailbox):
-        return EwsError("mailbox_not_found", mailbox, "no such mailbox")
-    if isinstance(exc, ErrorImpersonateUserDenied | ErrorInvalidExchangeImpersonationHeaderData):
-        return EwsError("impersonation_denied", mailbox, "the app may not impersonate this mailbox")
-    if isinstance(exc, ErrorAccessDenied):
-        # With RBAC for Applications this is a mailbox outside the app's management scope.
-        return EwsError("access_denied", mailbox, f"access denied ({exc})")
-    if isinstance(exc, MalformedResponseError) and "Code: 403" in str(exc):
-        found = _POLICY_REASON.search(str(exc))
-        if found is None:
-            return EwsError(
-                "denied_by_policy",
-                mailbox,
-                "denied (HTTP 403): the application access policy does not include this mailbox",
-            )
-        reason = found.group(1)
-        kind = "ews_app_not_allowed" if "blocked by policy" in reason.lower() else "ews_disabled"
-        return EwsError(kind, mailbox, f"EWS refused: {reason}")
-    if isinstance(exc, ErrorServerBusy | ErrorInternalServerTransientError | RateLimitError):
-        return EwsError("throttled", mailbox, "throttled beyond the retry budget")
-    if isinstance(exc, ResponseMessageError) and not isinstance(exc, ErrorTimeoutExpired):
-        # EWS answered about this request (exchangelib's ResponseMessageError is a TransportError too): neither
-        # a connection problem nor a write of unknown outcome.
-        answer = next((cls for kind, cls in _ANSWERS if isinstance(exc, kind)), EwsError)
-        return answer("failed", mailbox, f"EWS answered {type(exc).__name__}: {exc}")
-    if isinstance(exc, ErrorTimeoutExpired | TransportError | requests.RequestException):
-        if write:
-            return WriteOutcomeUnknown(
-                "write_outcome_unknown", mailbox, "the connection dropped during a write"
-            )
-        tls = net.tls_error(exc, "the EWS endpoint", TLS_REMEDY)
-        if tls is not None:
-            return tls
-        return EwsError("connection", mailbox, f"connection failed ({type(exc).__name__})")
-    return exc
 
 
 # --- the client --------------------------------------------------------------------------------------------
@@ -368,11 +249,11 @@ class EwsClient:
                     # No answer: a write may have been applied, so it is never sent again (the caller looks
                     # the item up by its tag); a read is sent once more.
                     if write:
-                        raise WriteOutcomeUnknown(
+                        raise ews_error(
                             "write_outcome_unknown", mailbox, "the connection dropped during a write"
                         ) from None
                     if reconnects >= READ_RECONNECTS:
-                        raise EwsError(
+                        raise ews_error(
                             "connection", mailbox, "no answer from EWS (the connection failed twice)"
                         ) from None
                     reconnects += 1
@@ -380,7 +261,7 @@ class EwsClient:
                 else:
                     wait = getattr(exc, "back_off", None) or DEFAULT_BACK_OFF
                 if budget.waited + wait > budget.seconds:
-                    raise EwsError(
+                    raise ews_error(
                         "throttled",
                         mailbox,
                         f"throttled beyond the retry budget of "

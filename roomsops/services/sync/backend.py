@@ -1,45 +1,42 @@
-"""The calendar side as the engine sees it: read changes since a state, fetch, find by tag, write.
+"""The port: what the sync engine needs of a calendar backend, and what a backend must guarantee.
 
-EWS implements it today (`ews_backend`); a Microsoft Graph backend can follow without touching the engine.
+The engine, `sync diff/resolve` and `sync purge` see a calendar only through `CalendarBackend`; the types and
+errors it speaks are `roomsops.core.calendar`'s. EWS implements it today (`roomsops.adapters.ews.backend`); a new
+backend (Microsoft Graph) implements this Protocol alone and is chosen in `roomsops.services.sync.factory`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
-from roomsops.adapters.ews.client import EwsError
-from roomsops.services.sync.model import MeetingFields
-
-
-@dataclass(frozen=True)
-class Meeting:
-    """A calendar item as the sync needs it."""
-
-    item_id: str
-    change_key: str
-    fields: MeetingFields | None
-    installation: str | None = None  # the tag: which roomsops installation wrote it
-    booking_id: str | None = None
-    organizer: str | None = None  # lower case
-    is_cancelled: bool = False
-    is_all_day: bool = False
-    is_recurring: bool = False
-    room_response: str | None = None  # Accept | Decline | Tentative | Unknown | NoResponseReceived
-
-
-@dataclass(frozen=True)
-class Changes:
-    """What changed in a calendar since a state (ids only), and the state to continue from."""
-
-    changed: list[tuple[str, str]] = field(default_factory=list)  # (item id, change key), created or updated
-    deleted: list[str] = field(default_factory=list)
-    state: str | None = None
-    invalid_state: bool = False
+from roomsops.core.calendar import BackendError, Changes, Meeting, MeetingFields
 
 
 class CalendarBackend(Protocol):
+    """A calendar service, addressed per mailbox (the organizer's SMTP address).
+
+    What every backend guarantees (the engine's crash safety rests on it):
+
+    - **Tags survive.** `create`, `create_many` and `tag` store the installation id and the booking id on the
+      item so that `find_tagged` finds it later, by another process, also after a write whose answer was lost.
+    - **Lost writes are never resent.** A write whose connection dropped raises `WriteOutcomeUnknown` and is not
+      retried inside the backend (the engine looks the item up by its tag instead); a read may be retried.
+    - **Sync states.** `changes(mailbox, None)` returns no items, only a state to continue from. `changes(mailbox,
+      state)` returns every item created, updated or deleted since `state` (the engine's own writes included)
+      and the next state. A state the service no longer accepts gives `Changes(invalid_state=True)`, never an
+      error: the engine then reconciles by tag.
+    - **Canonical fields.** Meetings carry `MeetingFields` in their canonical form (UTC times, lower-case and
+      sorted addresses), the organizer in lower case, and `change_key`, an opaque version that changes with
+      every change of the item.
+    - **Invitations are a closed set.** The backend takes `core.calendar.Invitations`; with ALL, writes notify
+      attendees and rooms and `cancel` sends a cancellation; with NONE nothing is sent and `cancel` deletes.
+    - **Errors are the port's.** Failures are `core.calendar` errors: `MailboxUnavailable` (`AccessDenied`,
+      `Throttled`) stops the pass for the mailbox; any other `BackendError` fails the bookings written;
+      `core.errors.ConnectError` means the service was not reached (network, TLS, token).
+    - **Threads.** One backend serves several mailboxes in parallel threads (`sync.concurrency`).
+    """
+
     def changes(self, mailbox: str, state: str | None) -> Changes:
         """Changes since `state` (None: from scratch, returning no items, only the state to go on from)."""
 
@@ -54,15 +51,17 @@ class CalendarBackend(Protocol):
 
     def create_many(
         self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]]
-    ) -> list[Meeting | EwsError]:
+    ) -> list[Meeting | BackendError]:
         """Several meetings at once (fields, installation, booking id); per item a Meeting or the item's error.
         Raises WriteOutcomeUnknown if the answer was lost."""
 
     def update(self, mailbox: str, meeting: Meeting, fields: MeetingFields) -> Meeting:
-        """The same item changed to `fields` (invitations re-sent per settings)."""
+        """The same item changed to `fields` (only the fields that differ from `meeting.fields` are written;
+        the last writer wins over a change made meanwhile); invitations re-sent per settings."""
 
     def tag(self, mailbox: str, meeting: Meeting, installation: str, booking_id: str) -> Meeting:
         """Put this installation's tag on a meeting made in Outlook that became a booking (no notices)."""
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
-        """Cancel the meeting (attendees and the room are told) or delete it when invitations are off."""
+        """Cancel the meeting (attendees and the room are told) or delete it when invitations are off; a
+        meeting already gone is no error."""

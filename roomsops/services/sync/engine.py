@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from roomsops.adapters.ews.client import EwsError, WriteOutcomeUnknown
 from roomsops.adapters.store import (
     Booking,
     BookingSyncState,
@@ -24,10 +23,18 @@ from roomsops.adapters.store import (
     now_utc,
 )
 from roomsops.adapters.store import queries as q
+from roomsops.core.calendar import (
+    ALL_FIELDS,
+    BackendError,
+    MailboxUnavailable,
+    Meeting,
+    MeetingFields,
+    WriteOutcomeUnknown,
+)
 from roomsops.core.errors import ConnectError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog, log
-from roomsops.services.sync.backend import CalendarBackend, Meeting
-from roomsops.services.sync.model import MeetingFields, booking_fields
+from roomsops.services.sync.backend import CalendarBackend
+from roomsops.services.sync.model import booking_fields
 
 PENDING_CREATE = "pending-create"
 MAX_ROLLBACKS = 5
@@ -143,7 +150,7 @@ class MailboxSync:
     def run(self) -> MailboxReport:
         try:
             self._run()
-        except (EwsError, ConnectError) as exc:
+        except (BackendError, ConnectError) as exc:
             self.report.error = exc.message
             self.report.error_code = exc.code
             self.report.remedy = exc.remedy
@@ -295,7 +302,7 @@ class MailboxSync:
             return
         current = meeting.fields
         target = booking_fields(booking)
-        if synced.differs(current, _ALL_FIELDS) and not current.differs(target, _ALL_FIELDS):
+        if synced.differs(current, ALL_FIELDS) and not current.differs(target, ALL_FIELDS):
             # The meeting already equals the booking: our own write landed (its answer was lost, or the pass
             # was killed before recording it). Record it as synced; it is no edit.
             self._save_link(
@@ -413,7 +420,7 @@ class MailboxSync:
             self.wrote = True
             link = self._linked(link, reset, booking.version)
             self.report.rolled_back += 1
-        except (EwsError, ConnectError) as exc:
+        except (BackendError, ConnectError) as exc:
             reason = f"{reason}; the reset failed: {exc.message}"
         self._save_link(replace(link, attempts=attempts, last_error=f"rollback: {reason}"))
         self._audit("sync:conflict-rollback", booking, {"reason": reason, "attempt": attempts})
@@ -545,17 +552,8 @@ class MailboxSync:
         """A failure of these bookings is recorded on them; a failure of the mailbox stops the pass."""
         try:
             write()
-        except (EwsError, ConnectError) as exc:
-            if isinstance(exc, EwsError) and exc.reason in {
-                "throttled",
-                "unauthorized",
-                "denied_by_policy",
-                "ews_disabled",
-                "ews_app_not_allowed",
-                "impersonation_denied",
-                "access_denied",
-                "mailbox_not_found",
-            }:
+        except (BackendError, ConnectError) as exc:
+            if isinstance(exc, MailboxUnavailable):
                 raise  # the mailbox, not this booking: stop here, report the mailbox
             for booking in bookings:
                 self.report.failures.append(f"booking {booking.id} ({booking.title}): {exc.message}")
@@ -623,7 +621,7 @@ class MailboxSync:
             link = self._linked(self._link(booking), meetings[0], None)
             self.report.adopted += 1
             self._audit("sync:adopt", booking, {"item_id": meetings[0].item_id})
-            if meetings[0].fields is None or booking_fields(booking).differs(meetings[0].fields, _ALL_FIELDS):
+            if meetings[0].fields is None or booking_fields(booking).differs(meetings[0].fields, ALL_FIELDS):
                 self._update(booking, link)
             else:
                 self._save_link(replace(link, synced_version=booking.version))
@@ -670,16 +668,3 @@ class MailboxSync:
         )
         self.report.cancelled += 1
         self._audit("ews:CancelCalendarItem", booking, {"item_id": link.item_id})
-
-
-_ALL_FIELDS = (
-    "subject",
-    "start",
-    "end",
-    "location",
-    "room",
-    "attendees",
-    "reminder_minutes",
-    "private",
-    "free_busy",
-)

@@ -10,11 +10,12 @@ from sqlalchemy import Connection
 
 from roomsops.adapters.store import Booking, BookingSyncState, Difference, Store, now_utc
 from roomsops.adapters.store import queries as q
+from roomsops.core.calendar import Meeting, MeetingFields
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
-from roomsops.services.sync.backend import CalendarBackend, Meeting
-from roomsops.services.sync.model import MeetingFields, booking_fields
+from roomsops.services.sync.backend import CalendarBackend
+from roomsops.services.sync.model import booking_fields
 
 RESOLUTIONS = ("exchange", "rooms", "ignore")
 

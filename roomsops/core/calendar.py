@@ -1,0 +1,157 @@
+"""The calendar vocabulary the sync and every calendar backend speak: meetings, changes, invitations, errors.
+
+No third-party types: a backend (EWS today, Microsoft Graph next) translates its own into these. What a backend
+must do with them is the port, `roomsops.services.sync.backend.CalendarBackend`; these live in core so that
+adapters can speak them without importing a service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from roomsops.core.errors import InputError, OperationFailed
+
+#: Fields that flow both ways; room and attendee changes made in Outlook are recorded as differences.
+SYNCED_FIELDS = ("subject", "start", "end", "reminder_minutes", "private", "free_busy")
+#: Every field of a meeting the sync writes.
+ALL_FIELDS = (
+    "subject",
+    "start",
+    "end",
+    "location",
+    "room",
+    "attendees",
+    "reminder_minutes",
+    "private",
+    "free_busy",
+)
+
+
+@dataclass(frozen=True)
+class MeetingFields:
+    """What the sync compares of a meeting, in one canonical form (UTC times, lower-case sorted addresses)."""
+
+    subject: str
+    start: datetime  # UTC
+    end: datetime  # UTC
+    location: str
+    room: str  # the room mailbox, lower case
+    attendees: tuple[str, ...]  # required attendees, lower case, sorted
+    reminder_minutes: int | None
+    private: bool
+    free_busy: str
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["start"] = self.start.astimezone(UTC).isoformat()
+        data["end"] = self.end.astimezone(UTC).isoformat()
+        data["attendees"] = list(self.attendees)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MeetingFields:
+        return cls(
+            subject=str(data["subject"]),
+            start=datetime.fromisoformat(data["start"]),
+            end=datetime.fromisoformat(data["end"]),
+            location=str(data.get("location", "")),
+            room=str(data.get("room", "")),
+            attendees=tuple(data.get("attendees", ())),
+            reminder_minutes=data.get("reminder_minutes"),
+            private=bool(data.get("private")),
+            free_busy=str(data.get("free_busy", "Busy")),
+        )
+
+    def differs(self, other: MeetingFields, fields: tuple[str, ...] = SYNCED_FIELDS) -> list[str]:
+        return [name for name in fields if getattr(self, name) != getattr(other, name)]
+
+
+def normalized_attendees(addresses: Iterable[object]) -> tuple[str, ...]:
+    return tuple(sorted({str(a).strip().lower() for a in addresses if str(a).strip()}))
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A calendar item as the sync needs it."""
+
+    item_id: str
+    change_key: str
+    fields: MeetingFields | None
+    installation: str | None = None  # the tag: which roomsops installation wrote it
+    booking_id: str | None = None
+    organizer: str | None = None  # lower case
+    is_cancelled: bool = False
+    is_all_day: bool = False
+    is_recurring: bool = False
+    room_response: str | None = None  # Accept | Decline | Tentative | Unknown | NoResponseReceived
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed in a calendar since a state (ids only), and the state to continue from."""
+
+    changed: list[tuple[str, str]] = field(default_factory=list)  # (item id, change key), created or updated
+    deleted: list[str] = field(default_factory=list)
+    state: str | None = None
+    invalid_state: bool = False
+
+
+class Invitations(StrEnum):
+    """`sync.send_invitations`: whether attendees and rooms are told of what the sync writes. A closed set: an
+    unknown value is refused, never read as "none" (which would delete meetings instead of cancelling them)."""
+
+    ALL = "all"  # invitations, updates and cancellations are sent; the room answers them
+    NONE = "none"  # nothing is sent; a cancelled booking's meeting is deleted
+
+    @classmethod
+    def of(cls, value: str, where: str = "sync.send_invitations") -> Invitations:
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = " or ".join(member.value for member in cls)
+            raise InputError(f"{where} = {value!r} is not allowed: use {allowed}") from None
+
+
+# --- errors: what a backend raises, whatever service it talks to ---------------------------------------------
+
+
+class BackendError(OperationFailed):
+    """A calendar call failed for one mailbox (exit 1). `reason` is a stable code shared by backends
+    (throttled, access_denied, ...); `code` is the backend's own (e.g. ews_throttled), shown in reports."""
+
+    def __init__(
+        self, reason: str, mailbox: str, detail: str, remedy: str | None = None, *, code: str | None = None
+    ) -> None:
+        super().__init__(f"{mailbox}: {detail}", remedy, code=code or reason)
+        self.reason = reason
+        self.mailbox = mailbox
+        self.detail = detail
+
+
+class WriteOutcomeUnknown(BackendError):
+    """A write got no answer: it may have been applied. Never resend it blindly; look the item up by its tag."""
+
+
+class ItemGone(BackendError):
+    """The item does not exist (any more): deleted in Outlook, or already cancelled."""
+
+
+class SyncStateInvalid(BackendError):
+    """The service no longer accepts a stored sync state: the sync starts from scratch and reconciles by tag."""
+
+
+class MailboxUnavailable(BackendError):
+    """The mailbox cannot be worked on now (no such mailbox, access refused, throttled): the pass stops for the
+    whole mailbox instead of failing each of its bookings."""
+
+
+class AccessDenied(MailboxUnavailable):
+    """The app may not work in this mailbox (a policy, a management scope, impersonation, the API switched off)."""
+
+
+class Throttled(MailboxUnavailable):
+    """The service kept asking to come back later beyond the backend's retry budget."""
