@@ -76,23 +76,20 @@ def sync(ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrenc
         return None
     app = ctx.find_object(AppContext)
     assert app is not None
-    from roomsops.adapters.ews.backend import EwsCalendar
     from roomsops.adapters.store import sync_mailboxes
-    from roomsops.core.timeutil import machine_zone_name
+    from roomsops.services.sync.factory import calendar_backend
     from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.run import sync_pass, write_summary
 
     settings = app.settings
     wanted = [validate_address(p) for p in persons]
+    backend = calendar_backend(settings, app.ews)  # refuses a bad setting before the lock or database exist
     with run_lock(lock_path(settings)), rooms.open_database(settings) as store:
         # No token, no pass: the token service refusing or unreachable is exit 3 before any work, not a
         # failure repeated for every mailbox (a database without synced persons needs no token).
         with store.read() as conn:
             if sync_mailboxes(conn, include_rooms=False):
                 app.token_provider.token()
-        backend = EwsCalendar(
-            app.ews, settings.rooms.time_zone or machine_zone_name(), settings.sync.send_invitations
-        )
         progress = _progress(app)
         result = sync_pass(
             store,
@@ -148,28 +145,15 @@ def test_cmd(app: AppContext, email: str) -> int:
 @pass_app
 def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
     """Remove the meetings this installation created in PERSON's calendar."""
-    from roomsops.adapters.ews.backend import EwsCalendar
-    from roomsops.core.timeutil import machine_zone_name
+    from roomsops.services.sync.factory import calendar_backend
     from roomsops.services.sync.run import purge
 
     address = validate_address(person)
     settings = app.settings
     with rooms.open_database(settings) as store:
-        backend = EwsCalendar(
-            app.ews, settings.rooms.time_zone or machine_zone_name(), settings.sync.send_invitations
-        )
+        backend = calendar_backend(settings, app.ews)
         result = purge(store, backend, address, app.audit, lambda q: app.confirm(q, yes), dry_run)
     return app.emit(result)
-
-
-def _backend(app: AppContext) -> Any:
-    from roomsops.adapters.ews.backend import EwsCalendar
-    from roomsops.core.timeutil import machine_zone_name
-
-    settings = app.settings
-    return EwsCalendar(
-        app.ews, settings.rooms.time_zone or machine_zone_name(), settings.sync.send_invitations
-    )
 
 
 @sync.command("diff")
@@ -195,8 +179,9 @@ def diff_cmd(app: AppContext, person: str | None) -> int:
 @pass_app
 def resolve_cmd(app: AppContext, booking: int, use: str) -> int:
     """Settle a booking's difference: both sides take the chosen state."""
+    from roomsops.services.sync.factory import calendar_backend
     from roomsops.services.sync.resolve import resolve
 
     with rooms.open_database(app.settings) as store:
-        backend = _backend(app) if use != "ignore" else None
+        backend = calendar_backend(app.settings, app.ews) if use != "ignore" else None
         return app.emit(resolve(store, backend, booking, use, app.audit))

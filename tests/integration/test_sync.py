@@ -157,6 +157,23 @@ def test_without_invitations_the_room_stays_untouched(
     assert calendar(fresh_lab, addr("room-zurich")) == []
 
 
+def test_a_mistyped_send_invitations_is_refused_not_read_as_none(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, seed: Any
+) -> None:
+    """Once, "All" read as "none": the cancelled booking's meeting was deleted instead of cancelled."""
+    seed(["DiegoS"])
+    ok(invoke("sync", env=env))
+    ok(invoke("bookings", "cancel", "1", "--yes", env=env))
+    summary = Path(env["ROOMSOPS_SYNC_SUMMARY_FILE"]).read_text()
+    fresh_lab.reset_requests()
+    run = invoke("sync", env=env | {"ROOMSOPS_SYNC_SEND_INVITATIONS": "All"})
+    assert run.code == 2, run.out + run.err
+    assert "send_invitations" in run.err and "'All'" in run.err and "all" in run.err and "none" in run.err
+    assert ews_writes(fresh_lab) == {}
+    assert [i["is_cancelled"] for i in calendar(fresh_lab, addr("DiegoS"))] == [False]
+    assert Path(env["ROOMSOPS_SYNC_SUMMARY_FILE"]).read_text() == summary
+
+
 def test_a_pass_with_nothing_changed_writes_nothing(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, seed: Any
 ) -> None:
