@@ -32,7 +32,7 @@ from roomsops.core.calendar import (
 )
 from roomsops.core.errors import ExitCode, InputError
 from roomsops.core.logs import AuditLog
-from roomsops.core.settings import Settings, load_settings
+from roomsops.core.settings import SEND_INVITATIONS, Settings, load_settings
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.run import sync_pass
 
@@ -74,6 +74,10 @@ def test_only_the_factory_imports_a_calendar_adapter() -> None:
 @pytest.mark.parametrize(("value", "member"), [("all", Invitations.ALL), ("none", Invitations.NONE)])
 def test_invitations_take_the_documented_values(value: str, member: Invitations) -> None:
     assert Invitations.of(value) is member
+
+
+def test_the_engine_and_the_settings_allow_the_same_values() -> None:
+    assert tuple(Invitations) == SEND_INVITATIONS
 
 
 @pytest.mark.parametrize("value", ["All", "NONE", "", "no", " all"])
