@@ -69,10 +69,15 @@ class Range:
 
     def describe(self, kind: type) -> str:
         number = "a whole number" if kind is int else "a number"
-        return f"{number} from {self.low:g} to {self.high:g}"
+        return f"{number} from {_bound(self.low)} to {_bound(self.high)}"
 
     def holds(self, value: float) -> bool:
         return math.isfinite(value) and self.low <= value <= self.high
+
+
+def _bound(value: int | float) -> str:
+    """An int in full (2147483647, not 2.14748e+09); a float as short as it goes."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def choice(default: str, *values: str, any_case: bool = False) -> Any:
