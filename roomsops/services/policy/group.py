@@ -153,14 +153,15 @@ class Applier:
             )
         return result.failures
 
-    def each(self, cmdlet: str, statements: Sequence[dict[str, Any]]) -> list[CmdletFailure]:
-        """One cmdlet per parameter set, all in one pipeline (`rooms check --fix`); each audited with its
-        own result (a failure names its Identity as the target); failures returned, not raised."""
-        result = self.session.run_batch([(cmdlet, params) for params in statements])
+    def each(self, cmdlet: str, statements: Sequence[tuple[str, dict[str, Any]]]) -> list[CmdletFailure]:
+        """One cmdlet per (target, parameters), all in one pipeline (`rooms check --fix`); each audited with its
+        own result (a failure names its target); failures returned, not raised."""
+        result = self.session.run_batch([(cmdlet, params) for _, params in statements])
         attributed: set[int] = set()
-        for params in statements:
-            identity = str(params.get("Identity", "")).casefold()
-            failure = next((f for f in result.failures if f.target and f.target.casefold() == identity), None)
+        for target, params in statements:
+            failure = next(
+                (f for f in result.failures if f.target and f.target.casefold() == target.casefold()), None
+            )
             if failure is not None:
                 attributed.add(id(failure))
             self.audit.record(

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from roomsops import __version__
 from roomsops.adapters import store as db
@@ -304,11 +305,11 @@ def _fix(
 ) -> dict[str, RoomCheck]:
     """Set-CalendarProcessing with only the differing parameters, bound, one pipeline for every room; then one
     pipeline reads them all back."""
-    statements = []
+    statements: list[tuple[str, dict[str, Any]]] = []
     for room in rooms:
-        params: dict[str, ProfileValue] = {"Identity": str(room.mailbox)}
+        params: dict[str, Any] = {"Identity": str(room.mailbox)}
         params.update({d.setting: d.wanted for d in room.differences})
-        statements.append(params)
+        statements.append((str(room.mailbox), params))
     failures = Applier(session, audit).each("Set-CalendarProcessing", statements)
     again = {
         r.address: r for r in exchange.read_calendar_processing(session, [str(r.mailbox) for r in rooms])
