@@ -16,9 +16,11 @@ if TYPE_CHECKING:
     from roomsops.adapters.entra.tokens import TokenProvider
     from roomsops.services.config import appsettings as appconfig
     from roomsops.services.diagnose import doctor as diagnose
+    from roomsops.services.rooms import check as rooms_check
 else:
     appconfig = lazy("roomsops.services.config.appsettings")
     diagnose = lazy("roomsops.services.diagnose.doctor")
+    rooms_check = lazy("roomsops.services.rooms.check")
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -28,7 +30,8 @@ pass_app = click.make_pass_decorator(AppContext)
 @click.option("--mailbox", metavar="EMAIL", help="The mailbox to probe over EWS.")
 @pass_app
 def doctor(app: AppContext, mailbox: str | None) -> int:
-    """Check config, token, WinRM and Exchange, admin app ≠ sync app, EWS readiness and a mailbox probe."""
+    """Check config, token, WinRM and Exchange, admin app ≠ sync app, EWS readiness, the rooms' calendar
+    processing (rooms check) and a mailbox probe."""
     address = validate_address(mailbox) if mailbox else None
     config_report = appconfig.check(app.app_settings_path, app.settings)
     provider: TokenProvider | None = None
@@ -49,5 +52,6 @@ def doctor(app: AppContext, mailbox: str | None) -> int:
         lambda: app.ews,
         address,
         date.today(),
+        lambda session: rooms_check.doctor_check(session, app.settings),
     )
     return app.emit(report)

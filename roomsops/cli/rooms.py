@@ -8,11 +8,14 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.core.addresses import unique, validate_address
+from roomsops.core.errors import InputError
 
 if TYPE_CHECKING:
-    from roomsops.services.rooms import common
+    from roomsops.services.rooms import check, common
     from roomsops.services.rooms import rooms as service
 else:
+    check = lazy("roomsops.services.rooms.check")
     common = lazy("roomsops.services.rooms.common")
     service = lazy("roomsops.services.rooms.rooms")
 
@@ -48,4 +51,65 @@ def list_cmd(app: AppContext) -> int:
     """List the rooms."""
     with common.open_database(app.settings) as store:
         result = service.list_rooms(store)
+    return app.emit(result)
+
+
+@rooms.command("check")
+@click.argument("room_addresses", metavar="[ROOM]...", nargs=-1)
+@click.option(
+    "--all-room-mailboxes",
+    is_flag=True,
+    help="Every room mailbox of the tenant, not the ROOMS database's rooms.",
+)
+@click.option("--fix", is_flag=True, help="Set what differs with Set-CalendarProcessing, then read it back.")
+@click.option("--dry-run", is_flag=True, help="With --fix: show what would be set; change nothing.")
+@click.option(
+    "--print-script", is_flag=True, help="Print the equivalent PowerShell runbook; connect nowhere."
+)
+@click.option(
+    "--admin-upn", metavar="UPN", help="With --print-script: the administrator the runbook signs in as."
+)
+@click.option("--yes", "-y", is_flag=True, help="With --fix: change without asking.")
+@pass_app
+def check_cmd(
+    app: AppContext,
+    room_addresses: tuple[str, ...],
+    all_room_mailboxes: bool,
+    fix: bool,
+    dry_run: bool,
+    print_script: bool,
+    admin_upn: str | None,
+    yes: bool,
+) -> int:
+    """Compare each room mailbox's calendar processing with the room profile ([rooms.profile]).
+
+    Default: every room of the ROOMS database. Exit 0 when every room matches, 1 when one differs, is not
+    found or is no room mailbox.
+
+    \b
+    Examples:
+      roomsops rooms check
+      roomsops rooms check room-zurich@contoso.com --fix --yes
+      roomsops rooms check --all-room-mailboxes --print-script > rooms.ps1
+    """
+    if room_addresses and all_room_mailboxes:
+        raise InputError("ROOM arguments and --all-room-mailboxes exclude each other", "give one of them")
+    if room_addresses:
+        listed = tuple((address, "") for address in unique(validate_address(a) for a in room_addresses))
+        request = check.RoomRequest(listed, "arguments", fix, dry_run)
+    elif all_room_mailboxes:
+        request = check.RoomRequest(None, "tenant", fix, dry_run)
+    else:
+        rooms_in_database = check.database_rooms(app.settings)
+        if not rooms_in_database:
+            raise InputError(
+                "the ROOMS database has no rooms",
+                "add them with 'roomsops rooms add', name them (ROOM...), or pass --all-room-mailboxes",
+            )
+        request = check.RoomRequest(rooms_in_database, "database", fix, dry_run)
+    if print_script:
+        click.echo(check.runbook(app.settings, request, admin_upn), nl=False)
+        return 0
+    with app.open_admin(None) as session:
+        result = check.check_rooms(session, request, app.settings, lambda q: app.confirm(q, yes), app.audit)
     return app.emit(result)

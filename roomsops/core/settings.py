@@ -19,7 +19,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from roomsops.core.addresses import is_address
 from roomsops.core.errors import InputError
+from roomsops.core.vocabulary import AUTOMATE_PROCESSING, CALENDAR_PROCESSING
 
 WINDOWS_APP_SETTINGS = r"C:\Program Files (x86)\Garaio\ROOMS\Configuration\RoomsAppSettings.config"
 
@@ -67,10 +69,15 @@ class Range:
 
     def describe(self, kind: type) -> str:
         number = "a whole number" if kind is int else "a number"
-        return f"{number} from {self.low:g} to {self.high:g}"
+        return f"{number} from {_bound(self.low)} to {_bound(self.high)}"
 
     def holds(self, value: float) -> bool:
         return math.isfinite(value) and self.low <= value <= self.high
+
+
+def _bound(value: int | float) -> str:
+    """An int in full (2147483647, not 2.14748e+09); a float as short as it goes."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def choice(default: str, *values: str, any_case: bool = False) -> Any:
@@ -133,12 +140,31 @@ class CloudSettings:
         return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
+ProfileValue = bool | int | str
+
+
+@dataclass(frozen=True)
+class RoomProfileSettings:
+    """`[rooms.profile]`: Set-CalendarProcessing values that replace the built-in profile's (`rooms check`), for
+    every room (`values`, by parameter name) and for one room (`rooms`, by case-folded address)."""
+
+    values: Mapping[str, ProfileValue] = field(default_factory=dict)
+    rooms: Mapping[str, Mapping[str, ProfileValue]] = field(default_factory=dict)
+
+    def for_room(self, address: str) -> dict[str, ProfileValue]:
+        return {**self.values, **self.rooms.get(address.casefold(), {})}
+
+
 @dataclass(frozen=True)
 class RoomsSettings:
     app_settings: str = ""
     database: str = "sqlite:///rooms.db"
     time_zone: str = ""
     service_account: str = ""
+    # How far ahead ROOMS books, and its longest booking: a room must accept at least these (`rooms check`).
+    booking_horizon_days: int = bounded(365, 0, 1080)
+    longest_booking_minutes: int = bounded(1440, 1, 2147483647)
+    profile: RoomProfileSettings = field(default_factory=RoomProfileSettings, metadata={"table": True})
 
 
 @dataclass(frozen=True)
@@ -318,7 +344,56 @@ KEYS: dict[str, Key] = {
     f"{section}.{f.name}": Key(section, f.name, get_type_hints(cls)[f.name], f.metadata.get("rule"))
     for section, cls in SECTIONS.items()
     for f in fields(cls)
+    if not f.metadata.get("table")  # a sub-table such as [rooms.profile] has its own reader
 }
+
+
+def _profile_key(section: str, name: str) -> Key:
+    kind, low, high = CALENDAR_PROCESSING[name]
+    if kind == "bool":
+        return Key(section, name, bool, None)
+    if kind == "int":
+        return Key(section, name, int, Range(low, high))
+    return Key(section, name, str, Choice(AUTOMATE_PROCESSING))
+
+
+def _profile_values(table: Mapping[str, Any], section: str, origin: str) -> dict[str, ProfileValue]:
+    values: dict[str, ProfileValue] = {}
+    for name, raw in table.items():
+        if name not in CALENDAR_PROCESSING:
+            raise InputError(
+                f"unknown setting {section}.{name} in {origin}",
+                f"known keys of [{section}] (Set-CalendarProcessing's parameters): {', '.join(CALENDAR_PROCESSING)}",
+            )
+        values[name] = _profile_key(section, name).value(raw, origin)
+    return values
+
+
+def _sub_tables(section: str, table: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    """The sub-tables of a section, each with its own reader (`[rooms.profile]`)."""
+    if section == "rooms" and "profile" in table:
+        return {"profile": room_profile(table["profile"], origin)}
+    return {}
+
+
+def room_profile(raw: Any, origin: str) -> RoomProfileSettings:
+    """`[rooms.profile]` (Set-CalendarProcessing parameter = value) with a sub-table per room address
+    (`[rooms.profile."room@contoso.com"]`); each value checked like any setting, naming where it came from."""
+    if not isinstance(raw, dict):
+        raise InputError(
+            f"rooms.profile in {origin} must be a table", "write it as [rooms.profile] with keys below"
+        )
+    rooms: dict[str, dict[str, ProfileValue]] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            if not is_address(key.strip()):
+                raise InputError(
+                    f"[rooms.profile.{key}] in {origin} is neither a Set-CalendarProcessing parameter nor a room's address",
+                    'name a room as [rooms.profile."room@contoso.com"]',
+                )
+            rooms[key.strip().casefold()] = _profile_values(value, f'rooms.profile."{key.strip()}"', origin)
+    settings = {k: v for k, v in raw.items() if not isinstance(v, dict)}
+    return RoomProfileSettings(_profile_values(settings, "rooms.profile", origin), rooms)
 
 
 def setting_value(label: str, raw: Any, origin: str) -> Any:
@@ -380,9 +455,11 @@ def load_settings(
                 f"unknown setting {name}.{sorted(unknown)[0]} in {origin}",
                 f"known keys of [{name}]: {', '.join(hints)}",
             )
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = _sub_tables(name, table, origin)
         for key in hints:
-            setting = KEYS[f"{name}.{key}"]
+            setting = KEYS.get(f"{name}.{key}")
+            if setting is None:  # a sub-table, read above
+                continue
             if key in table:
                 values[key] = setting.value(table[key], origin)
             env_name = f"ROOMSOPS_{name.upper()}_{key.upper()}"

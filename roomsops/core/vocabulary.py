@@ -15,3 +15,25 @@ STATUSES = ("active", "cancelled", "sync_disabled")
 BLOCKING_STATUSES = ("active", "sync_disabled")
 #: Application access policy rights (New-ApplicationAccessPolicy -AccessRight).
 ACCESS_RIGHTS = ("RestrictAccess", "DenyAccess")
+#: Set-CalendarProcessing's AutomateProcessing values.
+AUTOMATE_PROCESSING = ("None", "AutoUpdate", "AutoAccept")
+#: Set-CalendarProcessing's parameters `rooms check` reads and `[rooms.profile]` may set: name -> (kind, low,
+#: high), kind "bool", "int" (within low..high, as Set-CalendarProcessing.md gives them) or "automate".
+CALENDAR_PROCESSING: dict[str, tuple[str, int, int]] = {
+    "AutomateProcessing": ("automate", 0, 0),
+    "AllowConflicts": ("bool", 0, 1),
+    "BookingWindowInDays": ("int", 0, 1080),
+    "MaximumDurationInMinutes": ("int", 0, 2147483647),
+    "AllowRecurringMeetings": ("bool", 0, 1),
+    "EnforceSchedulingHorizon": ("bool", 0, 1),
+    "ScheduleOnlyDuringWorkHours": ("bool", 0, 1),
+    "ConflictPercentageAllowed": ("int", 0, 100),
+    "MaximumConflictInstances": ("int", 0, 2147483647),
+    "AddOrganizerToSubject": ("bool", 0, 1),
+    "DeleteSubject": ("bool", 0, 1),
+    "DeleteComments": ("bool", 0, 1),
+    "RemovePrivateProperty": ("bool", 0, 1),
+    "ProcessExternalMeetingMessages": ("bool", 0, 1),
+    "AddNewRequestsTentatively": ("bool", 0, 1),
+    "RemoveCanceledMeetings": ("bool", 0, 1),
+}

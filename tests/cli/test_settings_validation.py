@@ -15,6 +15,8 @@ from tests.conftest import Invoke
 
 #: What each key may be, as the error line says it (written out here, not computed, so a change shows).
 ALLOWED = {
+    "rooms.booking_horizon_days": "a whole number from 0 to 1080",
+    "rooms.longest_booking_minutes": "a whole number from 1 to 2147483647",
     "cloud.name": "one of global, gcc-high, dod, china, lab",
     "auth.certificate_sha256": "true or false",
     "network.timeout_seconds": "a number from 1 to 600",
@@ -65,6 +67,10 @@ def option(key: str, value: str) -> Bad:
 
 
 CASES = [
+    file("rooms.booking_horizon_days", "1081"),
+    env("rooms.booking_horizon_days", "-1"),
+    file("rooms.longest_booking_minutes", "0"),
+    env("rooms.longest_booking_minutes", "2147483648"),
     file("cloud.name", '"mars"', "'mars'"),
     env("cloud.name", "Global"),
     file("auth.certificate_sha256", '"maybe"', "'maybe'"),

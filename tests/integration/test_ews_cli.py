@@ -225,6 +225,7 @@ def test_doctor_passes_on_the_lab(invoke: Invoke, env: dict[str, str], addr: Any
         "admin app",
         "Exchange connection",
         "EWS readiness",
+        "rooms",
         "EWS probe",
     ]
 

@@ -16,6 +16,7 @@ from roomsops.adapters.exo.objects import (
     AccessAnswer,
     AccessPolicy,
     Authorization,
+    CalendarProcessing,
     CasMailbox,
     Group,
     ManagementScope,
@@ -42,6 +43,7 @@ class Answers(Generic[T]):
 
 # The order in which a row is tried against the kinds a pipeline asked for: the most specific first.
 _KINDS: tuple[type[Any], ...] = (
+    CalendarProcessing,
     AccessPolicy,
     RoleAssignment,
     ManagementScope,
@@ -84,6 +86,19 @@ def mailboxes_query(result_size: int) -> Query:
     return Query("Get-Mailbox", {"ResultSize": result_size}, Recipient)
 
 
+def mailbox_query(identity: str) -> Query:
+    return Query("Get-Mailbox", {"Identity": identity}, Recipient)
+
+
+def room_mailboxes_query() -> Query:
+    """Every room mailbox of the tenant."""
+    return Query("Get-Mailbox", {"RecipientTypeDetails": "RoomMailbox", "ResultSize": "Unlimited"}, Recipient)
+
+
+def calendar_processing_query(identity: str) -> Query:
+    return Query("Get-CalendarProcessing", {"Identity": identity}, CalendarProcessing)
+
+
 @dataclass(frozen=True)
 class Objects:
     """The objects of one pipeline of reads, by kind."""
@@ -94,6 +109,7 @@ class Objects:
     principals: list[ServicePrincipal] = field(default_factory=list)
     scopes: list[ManagementScope] = field(default_factory=list)
     assignments: list[RoleAssignment] = field(default_factory=list)
+    calendar_processing: list[CalendarProcessing] = field(default_factory=list)
 
     def add(self, kind: type[Any], row: Row) -> None:
         field_name = {
@@ -103,6 +119,7 @@ class Objects:
             ServicePrincipal: "principals",
             ManagementScope: "scopes",
             RoleAssignment: "assignments",
+            CalendarProcessing: "calendar_processing",
         }[kind]
         target: list[Any] = getattr(self, field_name)
         target.append(kind.from_row(row))
@@ -237,3 +254,48 @@ def read_ews_settings(
     )
     cas = [CasMailbox.from_row(o) for o in batch.outputs if CasMailbox.matches(o)]
     return org, {c.primary_smtp.casefold(): c for c in cas}
+
+
+# --- calendar processing ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MailboxProcessing:
+    """What one pipeline read of one address: its mailbox (None: not found) and the mailbox's calendar
+    processing (None when there is no mailbox, or Exchange returned none for it)."""
+
+    address: str
+    mailbox: Recipient | None
+    processing: CalendarProcessing | None
+
+
+def read_calendar_processing(session: ExchangeSession, addresses: Sequence[str]) -> list[MailboxProcessing]:
+    """Get-Mailbox and Get-CalendarProcessing of every address, all in one pipeline; an address no mailbox has
+    is no error (its `mailbox` is None), any other failure raises."""
+    if not addresses:
+        return []
+    queries = [q for a in addresses for q in (mailbox_query(a), calendar_processing_query(a))]
+    return _pair(read(session, queries), addresses)
+
+
+def read_room_mailboxes_processing(session: ExchangeSession) -> list[MailboxProcessing]:
+    """Every room mailbox of the tenant with its calendar processing: two pipelines, whatever their number."""
+    rooms = read(session, [room_mailboxes_query()]).recipients
+    addresses = [r.primary_smtp for r in rooms]
+    if not addresses:
+        return []
+    objects = read(session, [calendar_processing_query(a) for a in addresses])
+    objects.recipients.extend(rooms)
+    return _pair(objects, addresses)
+
+
+def _pair(objects: Objects, addresses: Sequence[str]) -> list[MailboxProcessing]:
+    """Each address with the mailbox that has it and that mailbox's calendar processing (matched by its Name:
+    Get-CalendarProcessing names its mailbox as MailboxOwnerId, and names are unique in a tenant)."""
+    by_owner = {p.owner.casefold(): p for p in objects.calendar_processing}
+    out = []
+    for address in addresses:
+        mailbox = next((r for r in objects.recipients if r.has_address(address)), None)
+        processing = by_owner.get(mailbox.name.casefold()) if mailbox is not None else None
+        out.append(MailboxProcessing(address, mailbox, processing))
+    return out

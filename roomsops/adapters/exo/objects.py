@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from roomsops.core.vocabulary import CALENDAR_PROCESSING
+
 Row = Mapping[str, Any]
 SECURITY_GROUP = "MailUniversalSecurityGroup"
 
@@ -290,3 +292,39 @@ class CasMailbox:
         return cls(
             primary_smtp=_text(row.get("PrimarySmtpAddress")), ews_enabled=_switch(row.get("EwsEnabled"))
         )
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+@dataclass(frozen=True)
+class CalendarProcessing:
+    """A mailbox's resource booking attendant settings (Get-CalendarProcessing). `value(parameter)` reads one
+    by its Set-CalendarProcessing name (core.vocabulary.CALENDAR_PROCESSING), so a profile can be compared."""
+
+    owner: str  # MailboxOwnerId (else Identity): the mailbox's Name, as Get-Mailbox gives it
+    settings: tuple[tuple[str, bool | int | str], ...]  # (parameter, value) for every parameter read
+
+    @staticmethod
+    def matches(row: Row) -> bool:
+        return "AutomateProcessing" in row and "BookingWindowInDays" in row
+
+    @classmethod
+    def from_row(cls, row: Row) -> CalendarProcessing:
+        values: list[tuple[str, bool | int | str]] = []
+        for parameter, (kind, _, _) in CALENDAR_PROCESSING.items():
+            raw = row.get(parameter)
+            if kind == "bool":
+                values.append((parameter, _true(raw)))
+            elif kind == "int":
+                values.append((parameter, _int(raw)))
+            else:
+                values.append((parameter, _text(raw)))
+        return cls(owner=_text(row.get("MailboxOwnerId") or row.get("Identity")), settings=tuple(values))
+
+    def value(self, parameter: str) -> bool | int | str:
+        return dict(self.settings)[parameter]

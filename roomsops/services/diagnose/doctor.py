@@ -51,8 +51,10 @@ def doctor(
     ews_client: Callable[[], EwsClient],
     mailbox: str | None,
     today: date,
+    rooms_check: Callable[[Any], Check] | None = None,
 ) -> DoctorReport:
-    """Every check once, each independent of the others' outcome where possible."""
+    """Every check once, each independent of the others' outcome where possible. `rooms_check` gives the
+    summary line of `rooms check` in the same admin session (the caller picks the rooms)."""
     checks = [_summarize("config", config_report)]
     if provider_error is not None or provider is None:
         error = provider_error or RoomsopsError("no credentials")
@@ -72,6 +74,7 @@ def doctor(
             Check("admin app", Status.OK, f"admin app {admin_app or '(interactive sign-in)'} ≠ sync app")
         )
     status: EwsStatus | None = None
+    rooms_line: Check | None = None
     try:
         with open_admin() as session:
             checks.append(
@@ -79,6 +82,8 @@ def doctor(
             )
             if sync_app_id:
                 status = read_ews_status(session, sync_app_id, [mailbox] if mailbox else [], today)
+            if rooms_check is not None:
+                rooms_line = rooms_check(session)
     except RoomsopsError as exc:
         checks.append(Check("Exchange connection", Status.FAILED, exc.message, exc.remedy))
     if status is not None:
@@ -95,6 +100,8 @@ def doctor(
                 None if level is Status.OK else "roomsops ews status; roomsops ews allow",
             )
         )
+    if rooms_line is not None:
+        checks.append(rooms_line)
     if mailbox is None:
         checks.append(Check("EWS probe", Status.WARNING, "no mailbox to probe", "pass --mailbox EMAIL"))
     elif provider is not None and provider_error is None:

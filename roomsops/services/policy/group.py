@@ -153,6 +153,25 @@ class Applier:
             )
         return result.failures
 
+    def each(self, cmdlet: str, statements: Sequence[tuple[str, dict[str, Any]]]) -> list[CmdletFailure]:
+        """One cmdlet per (target, parameters), all in one pipeline (`rooms check --fix`); each audited with its
+        own result (a failure names its target); failures returned, not raised."""
+        result = self.session.run_batch([(cmdlet, params) for _, params in statements])
+        attributed: set[int] = set()
+        for target, params in statements:
+            failure = next(
+                (f for f in result.failures if f.target and f.target.casefold() == target.casefold()), None
+            )
+            if failure is not None:
+                attributed.add(id(failure))
+            self.audit.record(
+                f"cmdlet:{cmdlet}", self.session.host, params, {"error": failure.message} if failure else "ok"
+            )
+        for failure in result.failures:
+            if id(failure) not in attributed:  # no statement of its own: recorded, not lost
+                self.audit.record(f"cmdlet:{cmdlet}", self.session.host, {}, {"error": failure.message})
+        return result.failures
+
 
 def wait_for_group(session: ExchangeSession, name: str, attempts: int = 5, delay: float = 2.0) -> Group:
     """A just-created group may not be found at once (directory replication): retry briefly."""
