@@ -16,11 +16,16 @@ bug with typographic quotes. PowerShell's lexer (PowerShell Language Specificati
 
 It covers what the runbooks use, not the whole language: tokens are strings (verbatim, expandable, here),
 variables, parameters (a dash and a letter), comments, newlines, punctuation and bare words.
+
+`expressions` also evaluates the one expression form roomsops' `psquote` writes for characters outside
+printable ASCII: a parenthesized concatenation of verbatim strings and `[char]0xHHHH` casts, starting with a
+string (`('Ren' + [char]0x00E9 + '@x')`), read as one verbatim value (UTF-16 surrogate pairs joined).
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
@@ -54,8 +59,64 @@ def tokenize(source: str) -> list[Token]:
 
 
 def string_literals(source: str) -> list[str]:
-    """The values of the verbatim (single-quoted) strings, in order."""
-    return [t.value for t in tokenize(source) if t.kind in ("verbatim", "here_verbatim")]
+    """The values of the verbatim (single-quoted) strings, in order; a `psquote` concatenation is one value."""
+    return [t.value for t in expressions(source) if t.kind in ("verbatim", "here_verbatim")]
+
+
+_CHAR_CODE = re.compile(r"0x[0-9A-Fa-f]{1,4}")
+
+
+def expressions(source: str) -> list[Token]:
+    """The tokens, with each `('a' + [char]0xHHHH + 'b')` concatenation replaced by one verbatim token whose
+    value is what PowerShell computes. Anything else in parentheses is left as tokens."""
+    tokens = tokenize(source)
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        found = _concatenation(tokens, i)
+        if found is None:
+            out.append(tokens[i])
+            i += 1
+            continue
+        value, end = found
+        start = tokens[i].start
+        stop = tokens[end - 1].start + len(tokens[end - 1].text)
+        out.append(Token("verbatim", source[start:stop], value, start))
+        i = end
+    return out
+
+
+def _operand(tokens: list[Token], i: int) -> tuple[list[int], int] | None:
+    """A verbatim string (its UTF-16 code units) or `[char]0xHHHH` at `i`: (units, index after)."""
+    if i < len(tokens) and tokens[i].kind == "verbatim":
+        data = tokens[i].value.encode("utf-16-be", "surrogatepass")
+        return [int.from_bytes(data[k : k + 2], "big") for k in range(0, len(data), 2)], i + 1
+    shape = [(t.kind, t.text.casefold()) for t in tokens[i : i + 3]]
+    if shape == [("punctuation", "["), ("word", "char"), ("punctuation", "]")] and i + 3 < len(tokens):
+        code = tokens[i + 3]
+        if code.kind == "word" and _CHAR_CODE.fullmatch(code.text):
+            return [int(code.text, 16)], i + 4
+    return None
+
+
+def _concatenation(tokens: list[Token], i: int) -> tuple[str, int] | None:
+    if tokens[i].text != "(" or i + 1 >= len(tokens) or tokens[i + 1].kind != "verbatim":
+        return None  # PowerShell's + concatenates only when the left operand is a string
+    units: list[int] = []
+    j = i + 1
+    while True:
+        operand = _operand(tokens, j)
+        if operand is None:
+            return None
+        units += operand[0]
+        j = operand[1]
+        if j < len(tokens) and tokens[j].text == "+":
+            j += 1
+            continue
+        if j < len(tokens) and tokens[j].text == ")":
+            data = b"".join(unit.to_bytes(2, "big") for unit in units)
+            return data.decode("utf-16-be", "surrogatepass"), j + 1
+        return None
 
 
 def _next(s: str, i: int) -> tuple[Token | None, int]:

@@ -88,6 +88,11 @@ def policy() -> None:
     "--admin-upn", metavar="UPN", help="With --print-script: the administrator the runbook signs in as."
 )
 @click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="With --print-script: save the runbook to FILE (UTF-8 with a byte-order mark) instead of stdout.",
+)
+@click.option(
     "--engine",
     type=ENGINE,
     help="aap: application access policy; rbac: RBAC for Applications (default: policy.engine).",
@@ -119,6 +124,7 @@ def restrict_cmd(
     dry_run: bool,
     print_script: bool,
     admin_upn: str | None,
+    output: Path | None,
     engine: str | None,
     sp_object_id: str | None,
     scope: str | None,
@@ -138,6 +144,8 @@ def restrict_cmd(
         raise InputError(
             "no members given", "pass --member EMAIL (repeatable), --members-file FILE or --from-persons"
         )
+    if output is not None and not print_script:
+        raise InputError("--output applies to --print-script only", "add --print-script, or drop --output")
     chosen = engine or app.settings.policy.engine
     if chosen == "rbac":
         aap_only = {
@@ -164,8 +172,7 @@ def restrict_cmd(
             dry_run=dry_run,
         )
         if print_script:
-            click.echo(rbac.runbook(rbac_request, admin_upn), nl=False)
-            return 0
+            return _print_runbook(app, rbac.runbook(rbac_request, admin_upn), output)
         rbac_notes: list[str] = []
         with app.open_admin(rbac_request.app_id) as session:
             rbac_result = rbac.restrict(
@@ -196,12 +203,28 @@ def restrict_cmd(
         dry_run=dry_run,
     )
     if print_script:
-        click.echo(service.runbook(request, admin_upn), nl=False)
-        return 0
+        return _print_runbook(app, service.runbook(request, admin_upn), output)
     notes: list[str] = []
     with app.open_admin(request.app_id) as session:
         result = service.restrict(session, request, lambda q: app.confirm(q, yes), app.audit, notes)
     return app.emit(result)
+
+
+def _print_runbook(app: AppContext, text: str, output: Path | None) -> int:
+    """The runbook on stdout (pure ASCII: any Windows PowerShell reads it alike), or saved with a BOM."""
+    if output is None:
+        click.echo(text, nl=False)
+        return 0
+    from roomsops.core.templates import write_runbook
+
+    try:
+        write_runbook(output, text)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the runbook to {output}: {exc.strerror}", "choose a writable file for --output"
+        ) from None
+    app.out.note(f"runbook saved to {output} (UTF-8 with a byte-order mark, for Windows PowerShell 5.1)")
+    return 0
 
 
 @policy.command("test")

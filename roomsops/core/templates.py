@@ -1,10 +1,16 @@
 """Jinja2 templates shipped with roomsops, found in an installed wheel or a source checkout.
 
 Every value put into PowerShell text goes through `psquote`, into XML through `xmlattr`.
+
+Runbooks are pure ASCII: Windows PowerShell 5.1 reads a file without a byte-order mark in the ANSI code page,
+where the UTF-8 bytes of e.g. т become Ñ‚, and ‚ is a quote to PowerShell. So `psquote` writes every
+character outside printable ASCII as `[char]0xHHHH` in a parenthesized concatenation, which reads the same in
+every code page; the templates' own text is ASCII (a unit test checks), and `write_runbook` adds a BOM.
 """
 
 from __future__ import annotations
 
+import codecs
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,12 +30,43 @@ def templates_dir() -> Path:
     raise FileNotFoundError("roomsops' templates folder is missing from this installation")
 
 
-def psquote(value: object) -> str:
-    """A PowerShell single-quoted literal: nothing inside is expanded ($(), `, ;, " are inert)."""
-    text = str(value)
+def _literal(text: str) -> str:
     for quote in _PS_SINGLE_QUOTES:
         text = text.replace(quote, quote * 2)
     return f"'{text}'"
+
+
+def _utf16_units(ch: str) -> list[int]:
+    data = ch.encode("utf-16-be")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+
+
+def psquote(value: object) -> str:
+    """The value as a PowerShell expression in pure ASCII that nothing expands ($(), `, ;, " are inert).
+
+    Printable ASCII is one single-quoted literal (' doubled): `'O''Brien'`. Any other character (non-ASCII,
+    control characters) is a `[char]0xHHHH` (UTF-16 code units: two for a character beyond U+FFFF) joined
+    to literals in parentheses, starting with a string so that `+` concatenates:
+    `('Ren' + [char]0x00E9 + '@contoso.com')`, `('' + [char]0x0442 + '|calc#')`."""
+    pieces: list[str] = []
+    run = ""
+    for ch in str(value):
+        if " " <= ch <= "~":
+            run += ch
+            continue
+        if run or not pieces:
+            pieces.append(_literal(run))
+            run = ""
+        pieces += [f"[char]0x{unit:04X}" for unit in _utf16_units(ch)]
+    if run or not pieces:
+        pieces.append(_literal(run))
+    return pieces[0] if len(pieces) == 1 else "(" + " + ".join(pieces) + ")"
+
+
+def write_runbook(path: Path, text: str) -> None:
+    """A runbook saved for Windows PowerShell: UTF-8 with a byte-order mark (5.1 reads a file without one
+    in the ANSI code page)."""
+    path.write_bytes(codecs.BOM_UTF8 + text.encode("utf-8"))
 
 
 def xmlattr(value: object) -> str:

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 
 from roomsops.adapters.appsettings.document import AppSettingsDoc
 from roomsops.core.errors import InputError
-from roomsops.core.templates import _PS_SINGLE_QUOTES, psquote
+from roomsops.core.templates import psquote
 from roomsops.core.timeutil import parse_time
 from roomsops.services.rooms.persons import CSV_HEADER, read_persons_csv
 from tests.conftest import SAMPLE
-from tests.powershell_tokens import tokenize
+from tests.powershell_tokens import as_windows_powershell_reads, expressions
 from tests.unit.test_runbook import PARSER, literals
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -167,15 +167,14 @@ def test_local_time_round_trips_unless_refused(local: datetime) -> None:
 @example(value="O'Brien’s \"; $(Remove-Item C:\\) `n ‘x‚‛ Zoë\r\nnext; line")
 def test_psquote_keeps_any_value_one_inert_literal(value: str) -> None:
     quoted = psquote(value)
+    assert quoted.isascii() and as_windows_powershell_reads(quoted) == quoted  # the same in every code page
     tree = PARSER.parse(f"$x = {quoted}\n".encode())
     assert not tree.root_node.has_error, quoted
-    assert literals(tree) == [quoted]  # one single-quoted literal, nothing outside it
-    inner = quoted[1:-1]
-    for quote in _PS_SINGLE_QUOTES:
-        inner = inner.replace(quote * 2, quote)
-    assert inner == value  # PowerShell reads back exactly the value
-    # The same with PowerShell's own quote characters (tree-sitter reads only ' as a quote).
-    tokens = tokenize(f"$x = {quoted}\n")
+    if value.isascii() and value.isprintable():
+        assert literals(tree) == [quoted]  # one single-quoted literal, nothing outside it
+        assert quoted[1:-1].replace("''", "'") == value  # PowerShell reads back exactly the value
+    # PowerShell's own quote characters and the [char] concatenation (tree-sitter reads only ' as a quote).
+    tokens = expressions(f"$x = {quoted}\n")
     assert [(t.kind, t.value) for t in tokens] == [
         ("variable", "x"),
         ("punctuation", "="),

@@ -17,6 +17,7 @@ from tests.powershell_tokens import (
     SINGLE_QUOTES,
     TokenizeError,
     as_windows_powershell_reads,
+    expressions,
     string_literals,
     tokenize,
 )
@@ -107,7 +108,11 @@ def test_unclosed_constructs_do_not_tokenize(source: str) -> None:
 
 @given(st.text(st.characters(blacklist_categories=["Cs"])))
 def test_psquote_is_one_verbatim_string_for_powershell(value: str) -> None:
-    assert kinds(f"$x = {psquote(value)};") == [
+    """One ASCII expression whose value is exactly `value`, also as Windows PowerShell reads it without a BOM."""
+    quoted = psquote(value)
+    assert quoted.isascii()
+    assert as_windows_powershell_reads(quoted) == quoted
+    assert [(t.kind, t.value) for t in expressions(f"$x = {quoted};")] == [
         ("variable", "x"),
         ("punctuation", "="),
         ("verbatim", value),
@@ -135,10 +140,6 @@ def test_windows_powershell_reading_a_bom_less_file_in_the_ansi_code_page() -> N
     assert as_windows_powershell_reads("\ufeff'\u0442'") == "'\u0442'"  # with a BOM: read as UTF-8
 
 
-@pytest.mark.xfail(
-    reason="issue 17 D2, policy slice: runbooks on stdout are not ASCII-only yet; remove this mark with that fix",
-    strict=False,
-)
 def test_the_runbook_survives_windows_powershell_reading_it_without_a_bom() -> None:
     text = render(
         "powershell/policy-restrict.ps1.j2",
@@ -153,5 +154,8 @@ def test_the_runbook_survives_windows_powershell_reading_it_without_a_bom() -> N
         admin_upn=None,
     )
     read = as_windows_powershell_reads(text)
-    # Today: the literal ends at the ‚ of Ñ‚, and `| calc` runs; `#` comments out the rest of the line.
+    # Before: the literal ended at the ‚ of Ñ‚, and `| calc` ran; `#` commented out the rest of the line.
     assert not [t for t in tokenize(read) if t.kind == "word" and t.value == "calc"]
+    assert text.isascii() and read == text  # every ANSI code page reads ASCII as itself
+    assert string_literals(read).count("\u0442|calc#") == 1
+    assert "('' + [char]0x0442 + '|calc#')" in text

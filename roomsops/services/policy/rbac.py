@@ -100,9 +100,16 @@ def grant_notes(check: GrantCheck, app_id: str) -> list[str]:
 # --- matching Exchange's RBAC objects ---------------------------------------------------------------------------
 
 
+#: Exchange reads a filter with PowerShell's parser, where ‘ ’ ‚ ‛ are single quotes like '.
+OPATH_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+
+
 def opath_value(value: str) -> str:
-    """A value inside an OPATH filter's single quotes: ' is doubled (New-ManagementScope.md, -...Filter)."""
-    return value.replace("'", "''")
+    """A value inside an OPATH filter's single quotes: every single-quote character is doubled, the typographic
+    ones too (New-ManagementScope.md, -...Filter): a group named `Sync’ -or Alias -ne ’x` stays one value."""
+    for quote in OPATH_SINGLE_QUOTES:
+        value = value.replace(quote, quote * 2)
+    return value
 
 
 def member_of_filter(group_dn: str) -> str:
