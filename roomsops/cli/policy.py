@@ -360,8 +360,7 @@ def list_cmd(app: AppContext, app_id: str | None) -> int:
 def remove_cmd(app: AppContext, group: str, app_id: str | None, yes: bool) -> int:
     """Remove the application access policy of the app for GROUP (the group stays)."""
     sync_app = app.sync_app_id(app_id)
+    name = model.validate_group(group)  # before connecting: bad input changes nothing
     with app.open_admin(sync_app) as session:
-        result = service.remove(
-            session, sync_app, model.validate_group(group), lambda q: app.confirm(q, yes), app.audit
-        )
+        result = service.remove(session, sync_app, name, lambda q: app.confirm(q, yes), app.audit)
     return app.emit(result)

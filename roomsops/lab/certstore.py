@@ -41,11 +41,15 @@ def valid_thumbprint(value: str) -> bool:
 def key_readable(cert: JsonObject, account: str, groups: Iterable[str] = ()) -> bool | None:
     """Whether `account` may read the private key (None when there is no key to read).
 
-    An account reads it when the ACL names the account, one of its `groups`, or a group everyone is in.
+    An account reads it when the ACL allows the account, one of its `groups`, or a group everyone is in, and
+    denies none of them: `key_denied` are explicit Deny entries, which Windows orders before every Allow
+    (canonical ACL order), so a Deny for the account or any of its groups wins.
     """
     if not cert.get("has_private_key"):
         return None
     names = {account.casefold(), *(g.casefold() for g in groups), *(e.casefold() for e in EVERYONE)}
+    if any(denied.casefold() in names for denied in cert.get("key_denied", [])):
+        return False
     return any(reader.casefold() in names for reader in cert.get("key_readers", []))
 
 

@@ -209,6 +209,19 @@ def test_on_host_passes_for_the_rooms_certificate(on_host: Any) -> None:
             "may not read the private key ('Keyset does not exist')",
             "Manage Private Keys → Add LAB\\svc-rooms with Read",
         ),
+        # Issue 17 D13: a Deny entry for the account, or for a group it is in, beats its Allow entry.
+        (
+            {"key_readers": ["LAB\\svc-rooms"], "key_denied": ["LAB\\svc-rooms"]},
+            "key access",
+            "may not read the private key ('Keyset does not exist')",
+            "remove any Deny entry for it or its groups",
+        ),
+        (
+            {"key_readers": ["LAB\\svc-rooms"], "key_denied": ["BUILTIN\\Users"]},
+            "key access",
+            "may not read the private key ('Keyset does not exist')",
+            "remove any Deny entry for it or its groups",
+        ),
     ],
 )
 def test_on_host_names_cause_and_remedy(

@@ -22,7 +22,7 @@ from .test_lab_winrm import connect_app, exchange, invoke, run, runspace
 pytestmark = pytest.mark.integration
 
 ROOMS_SERVICE_ACCOUNT = "LAB\\svc-rooms"
-KEY_SCRIPT_HEADER = "# roomsops:Test-CertificateKeyAccess v1"
+KEY_SCRIPT_HEADER = "# roomsops:Test-CertificateKeyAccess v2"
 
 
 def domain(lab: LabHelper) -> str:

@@ -117,3 +117,23 @@ def test_output_without_print_script_is_refused(invoke: Invoke, fresh_lab: Any, 
     run = invoke("policy", "restrict", "--member", addr(fresh_lab, "DiegoS"), "--output", "x.ps1", env=env)
     assert run.code == 2 and "--output applies to --print-script only" in run.err
     assert fresh_lab.requests() == {}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("restrict", "--group", "SyncIs*", "--member", "DiegoS"),
+        ("restrict", "--group", "Sync?sAllowed", "--member", "DiegoS"),
+        ("restrict", "--engine", "rbac", "--group", "[S]yncIsAllowed", "--member", "DiegoS"),
+        ("restrict", "--engine", "rbac", "--scope", "Scope*", "--member", "DiegoS"),
+        ("remove", "--group", "*", "--yes"),
+    ],
+)
+def test_group_wildcards_are_refused_before_connecting(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], args: tuple[str, ...]
+) -> None:
+    args = tuple(addr(fresh_lab, a) if a == "DiegoS" else a for a in args)
+    run = invoke("policy", *args, env=env)
+    assert run.code == 2, run.err
+    assert "contains the wildcard" in run.err and "exact name" in run.err
+    assert fresh_lab.requests() == {}  # nothing asked of the tenant, nothing changed

@@ -22,7 +22,7 @@ from roomsops.lab.cmdlets.base import (
 )
 
 #: The first line that marks roomsops' own script (roomsops/powershell/Test-CertificateKeyAccess.ps1).
-KEY_ACCESS_SCRIPT_HEADER = "# roomsops:Test-CertificateKeyAccess v1"
+KEY_ACCESS_SCRIPT_HEADER = "# roomsops:Test-CertificateKeyAccess v2"  # v2: Deny entries count
 KEY_ACCESS_SCRIPT = "Test-CertificateKeyAccess"
 
 _GCI = "Microsoft.PowerShell.Commands.GetChildItemCommand"

@@ -76,6 +76,7 @@ class HostAdmin(LabHandler):
                 Field("not_before", str),
                 Field("not_after", str),
                 Field("key_readers", list),
+                Field("key_denied", list),
                 Field("friendly_name", str),
                 Field("remove", bool, default=False),
             ],
@@ -86,9 +87,11 @@ class HostAdmin(LabHandler):
         for name in ("not_before", "not_after"):
             if body[name] is not None:
                 body[name] = _iso(name, body[name])
-        readers = body["key_readers"]
-        if readers is not None and not all(isinstance(r, str) and r.strip() for r in readers):
-            raise ApiError(400, "bad_field", "key_readers must be a list of account names")
+        for field in ("key_readers", "key_denied"):
+            names = body[field]
+            if names is not None and not all(isinstance(r, str) and r.strip() for r in names):
+                raise ApiError(400, "bad_field", f"{field} must be a list of account names")
+        readers, denied = body["key_readers"], body["key_denied"]
         with self.ctx.tenant.change() as state:
             certs = certstore.store(state)
             cert = certstore.find(state, thumbprint)
@@ -117,6 +120,8 @@ class HostAdmin(LabHandler):
                         cert[key] = body[key]
                 if readers is not None:
                     cert["key_readers"] = [r.strip() for r in readers]
+                if denied is not None:
+                    cert["key_denied"] = [r.strip() for r in denied]
             result = list(certs)
         return Response.json(200, {"path": certstore.STORE_PATH, "certificates": result})
 

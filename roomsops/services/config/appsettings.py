@@ -447,8 +447,9 @@ def check(
 
 KEYSET_REMEDY = (
     "give {account} read access to the private key on the ROOMS server: certlm.msc → Personal → Certificates → "
-    "the certificate → All Tasks → Manage Private Keys → Add {account} with Read (else ROOMS logs "
-    "'Keyset does not exist'), then restart the ROOMS service"
+    "the certificate → All Tasks → Manage Private Keys → Add {account} with Read, and remove any Deny entry for "
+    "it or its groups (a Deny wins over Allow; else ROOMS logs 'Keyset does not exist'), then restart the ROOMS "
+    "service"
 )
 
 

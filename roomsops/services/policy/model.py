@@ -139,10 +139,21 @@ def default_description(group: str, access_right: str) -> str:
     return f"Restrict this app to members of distribution group {group}."
 
 
+#: Get-DistributionGroup -Identity (and the other cmdlets' -Identity) reads these as wildcards: `SyncIs*` could
+#: pick another group, or several, and the policy would follow it.
+GROUP_WILDCARDS = "*?["
+
+
 def validate_group(name: str) -> str:
     text = name.strip()
     if not text or len(text) > 64 or any(ord(ch) < 32 for ch in text):
         raise InputError(f"group name {name!r} is not valid", "use 1 to 64 printable characters")
+    wildcard = next((ch for ch in text if ch in GROUP_WILDCARDS), None)
+    if wildcard is not None:
+        raise InputError(
+            f"group name {name!r} contains the wildcard {wildcard!r}",
+            "give the group's exact name (Exchange would read * ? [ as a pattern and could match another group)",
+        )
     return text
 
 

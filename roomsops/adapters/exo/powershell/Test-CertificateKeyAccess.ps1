@@ -1,7 +1,10 @@
-# roomsops:Test-CertificateKeyAccess v1
+# roomsops:Test-CertificateKeyAccess v2
 # Whether an account may read the private key of a certificate in Cert:\LocalMachine\My: what ROOMS
 # needs ("Keyset does not exist" otherwise). No cmdlet reads a key's ACL, hence this one script.
 # Values arrive only as bound parameters; nothing is ever pasted into this text.
+# The ACL is read as Windows' access check does: entries in order (explicit before inherited, Deny before
+# Allow within each), a Deny of any read right for the account or one of the groups checked ends it unreadable,
+# the read rights must all be allowed before that. v2: Deny entries count (v1 looked at Allow entries only).
 param(
     [Parameter(Mandatory = $true)][string]$Thumbprint,
     [Parameter(Mandatory = $true)][string]$Account
@@ -26,11 +29,18 @@ if ($cert.HasPrivateKey) {
         $who = New-Object System.Security.Principal.NTAccount($Account)
         $sids = @($who.Translate([System.Security.Principal.SecurityIdentifier]).Value,
             'S-1-1-0', 'S-1-5-11', 'S-1-5-32-545')  # the account, Everyone, Authenticated Users, Users
-        $read = [System.Security.AccessControl.FileSystemRights]::Read
+        $read = [int][System.Security.AccessControl.FileSystemRights]::Read
+        $granted = 0
         foreach ($rule in (Get-Acl -LiteralPath $file).Access) {
             $sid = $rule.IdentityReference.Translate([System.Security.Principal.SecurityIdentifier]).Value
-            if ($rule.AccessControlType -eq 'Allow' -and $sids -contains $sid -and
-                (($rule.FileSystemRights -band $read) -eq $read)) { $readable = $true }
+            if ($sids -notcontains $sid) { continue }
+            $rights = [int]$rule.FileSystemRights -band $read
+            if ($rule.AccessControlType -eq 'Deny') {
+                if (($rights -band -bnot $granted) -ne 0) { break }  # denied before it was all allowed
+            } else {
+                $granted = $granted -bor $rights
+                if ($granted -eq $read) { $readable = $true; break }
+            }
         }
     }
 }
