@@ -254,6 +254,12 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     source: Path | None = None
+    #: "section.key" -> where its value came from (the file, $VARIABLE or "the command line"); unlisted: default.
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def origin(self, label: str) -> str:
+        """Where the value of `label` ("section.key") came from, for messages that ask to correct it there."""
+        return self.origins.get(label, "the built-in defaults")
 
     def resolve_path(self, value: str) -> Path:
         """A path from the settings file is relative to that file's folder."""
@@ -265,7 +271,7 @@ class Settings:
 
 #: Section name -> its dataclass, in the order of `Settings`.
 SECTIONS: dict[str, type] = {
-    f.name: get_type_hints(Settings)[f.name] for f in fields(Settings) if f.name != "source"
+    f.name: get_type_hints(Settings)[f.name] for f in fields(Settings) if f.name not in ("source", "origins")
 }
 
 
@@ -444,6 +450,7 @@ def load_settings(
                 f"settings file {path} is not valid TOML: {exc}", "correct the syntax at that line"
             ) from None
     sections: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     for name, cls in SECTIONS.items():
         table = data.get(name, {})
         if not isinstance(table, dict):
@@ -462,11 +469,14 @@ def load_settings(
                 continue
             if key in table:
                 values[key] = setting.value(table[key], origin)
+                origins[setting.label] = origin
             env_name = f"ROOMSOPS_{name.upper()}_{key.upper()}"
             if env_name in environ:
                 values[key] = setting.value(environ[env_name], f"${env_name}")
+                origins[setting.label] = f"${env_name}"
             if overrides and overrides.get(setting.label) is not None:
                 values[key] = setting.value(overrides[setting.label], "the command line")
+                origins[setting.label] = "the command line"
         sections[name] = cls(**values)
     unknown_sections = set(data) - set(SECTIONS)
     if unknown_sections:
@@ -474,8 +484,7 @@ def load_settings(
             f"unknown section [{sorted(unknown_sections)[0]}] in {origin}",
             f"known sections: {', '.join(SECTIONS)}",
         )
-    settings = Settings(**sections, source=path.resolve() if path else None)
-    return settings
+    return Settings(**sections, source=path.resolve() if path else None, origins=origins)
 
 
 def app_settings_path(
@@ -501,5 +510,6 @@ def app_settings_path(
 def as_dict(settings: Settings) -> dict[str, Any]:
     """The settings as plain data (no secrets live in settings)."""
     out = dataclasses.asdict(settings)
+    out.pop("origins", None)
     out["source"] = str(settings.source) if settings.source else None
     return out

@@ -11,7 +11,7 @@ from typing import Any
 
 from roomsops.adapters.entra import tokens as auth
 from roomsops.adapters.entra.device_code import device_code_token
-from roomsops.adapters.exo.session import ExchangeSession, open_host
+from roomsops.adapters.exo.session import ExchangeSession, check_cert_validation, open_host
 from roomsops.core.errors import ConnectError, InputError, OperationFailed
 from roomsops.core.logs import log, register_secret
 from roomsops.core.settings import Settings
@@ -100,8 +100,9 @@ def open_exchange(
     notify: Callable[[str], None] = lambda _text: None,
 ) -> Iterator[ExchangeSession]:
     """A management-host runspace connected to Exchange Online; disconnects and closes on every way out."""
+    check_cert_validation(settings)  # refused before an admin token or a device code is asked for
     plan = connect_plan(settings, environ, notify)
-    with open_host(settings, environ, prompt) as session:
+    with open_host(settings, environ, prompt, warn=lambda _text: None) as session:
         connected = False
         try:
             batch = session.run_batch(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -199,6 +200,33 @@ def _wsman(settings: Settings, password: str | None) -> WSMan:
     )
 
 
+def _stderr_warning(text: str) -> None:
+    sys.stderr.write(f"Warning: {text}\n")
+
+
+def check_cert_validation(settings: Settings, warn: Callable[[str], None] = _stderr_warning) -> None:
+    """`powershell.cert_validation = false` switches off the check of the management host's TLS certificate:
+    refused (exit 2) with an authentication that sends a password, which would go to whoever answers; with
+    kerberos or certificate authentication a loud warning on every run that connects."""
+    ps = settings.powershell
+    if ps.cert_validation or not ps.ssl:
+        return
+    origin = settings.origin("powershell.cert_validation")
+    if ps.auth in PASSWORD_AUTHS:
+        raise InputError(
+            f"powershell.cert_validation = false (from {origin}) is refused with powershell.auth = {ps.auth}: "
+            "without checking the management host's certificate the WinRM password goes to whoever answers",
+            "set powershell.ca_bundle to the CA that issued the host's certificate and remove "
+            f"cert_validation = false from {origin} (or use kerberos)",
+            code="insecure_transport",
+        )
+    warn(
+        f"TLS CERTIFICATE VALIDATION IS OFF for the WinRM host {ps.host} (powershell.cert_validation = false "
+        f"from {origin}): anyone on the network path can pose as the management host and read or change "
+        "what roomsops sends; set powershell.ca_bundle instead"
+    )
+
+
 def winrm_password(
     settings: Settings, environ: Mapping[str, str], prompt: Callable[[str], str] | None
 ) -> str | None:
@@ -244,9 +272,13 @@ def _connect_error(settings: Settings, exc: Exception) -> ConnectError:
 
 @contextlib.contextmanager
 def open_host(
-    settings: Settings, environ: Mapping[str, str], prompt: Callable[[str], str] | None = None
+    settings: Settings,
+    environ: Mapping[str, str],
+    prompt: Callable[[str], str] | None = None,
+    warn: Callable[[str], None] = _stderr_warning,
 ) -> Iterator[ExchangeSession]:
     """A runspace on the management host (no Exchange connection); closed on every way out."""
+    check_cert_validation(settings, warn)  # before a password is asked for or sent
     wsman = _wsman(settings, winrm_password(settings, environ, prompt))
     pool = RunspacePool(wsman, configuration_name=settings.powershell.configuration_name)
     try:
