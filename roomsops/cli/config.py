@@ -97,13 +97,41 @@ def show_cmd(app: AppContext) -> int:
 
 @config.command("set")
 @click.argument("key")
-@click.argument("value")
+@click.argument("value", required=False)
+@click.option(
+    "--from-env", metavar="VAR", help="Read the value from this environment variable (for secrets)."
+)
 @YES
 @pass_app
-def set_cmd(app: AppContext, key: str, value: str, yes: bool) -> int:
-    """Set KEY to VALUE ('-' reads the value from standard input, for secrets)."""
-    if value == "-":
+def set_cmd(app: AppContext, key: str, value: str | None, from_env: str | None, yes: bool) -> int:
+    """Set KEY to VALUE ('-' reads the value from standard input, --from-env VAR from a variable: for secrets,
+    which on the command line are visible in process lists and shell history)."""
+    from roomsops.core.logs import register_secret
+    from roomsops.core.secrets import is_secret_key
+
+    secret = is_secret_key(key)
+    if from_env is not None:
+        if value is not None:
+            raise InputError("VALUE and --from-env exclude each other", "give one of them")
+        if not os.environ.get(from_env):
+            raise InputError(
+                f"environment variable {from_env} is not set", f"set {from_env} to the value of {key}"
+            )
+        value = os.environ[from_env]
+    elif value is None:
+        raise InputError(
+            f"no value given for {key}", "pass VALUE, '-' to read it from standard input, or --from-env VAR"
+        )
+    elif value == "-":
         value = _read_value_stdin()
+    elif secret and value.strip():  # (an empty value is refused as it is)
+        app.out.warn(
+            f"the value of {key} was given on the command line, where other users see it in the process list "
+            f"and the shell keeps it in its history; next time use 'roomsops config set {key} -' (the value "
+            f"from standard input) or 'roomsops config set {key} --from-env VAR'"
+        )
+    if secret:
+        register_secret(value)  # masked in error lines, the log and the audit log
     return app.emit(
         service.set_key(app.app_settings_path, key, value, lambda q: app.confirm(q, yes), app.audit)
     )
