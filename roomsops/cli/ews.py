@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.tenant_change import tenant_change
 from roomsops.core.addresses import unique, validate_address
+from roomsops.core.logs import AuditLog
 
 if TYPE_CHECKING:
     from roomsops.services.diagnose import ews_access
+    from roomsops.services.policy.model import Progress
 else:
     ews_access = lazy("roomsops.services.diagnose.ews_access")
 
@@ -47,8 +52,42 @@ def status_cmd(app: AppContext, mailboxes: tuple[str, ...]) -> int:
 def allow_cmd(app: AppContext, enable: bool, yes: bool) -> int:
     """Add the sync app to EwsAllowedAppIDs, keeping the apps already listed."""
     app_id = app.sync_app_id()
-    with app.open_admin(app_id) as session:
-        result = ews_access.ews_allow(
-            session, app_id, enable, lambda q: app.confirm(q, yes), app.audit, date.today()
-        )
-    return app.emit(result)
+
+    def allow(progress: Progress) -> int:
+        progress.planned += [ALLOW_LABEL.format(app_id=app_id)] + ([ENABLE_LABEL] if enable else [])
+        audit = _ProgressAudit(app.audit.path, progress, app_id)
+        with app.open_admin(app_id) as session:
+            result = ews_access.ews_allow(
+                session, app_id, enable, lambda q: app.confirm(q, yes), audit, date.today()
+            )
+        return app.emit(result)
+
+    undo = "set EwsAllowedAppIDs (and EwsEnabled) back with Set-OrganizationConfig; 'roomsops ews status' shows them"
+    return tenant_change(app, "ews allow", undo, allow)
+
+
+ALLOW_LABEL = "EwsAllowedAppIDs: {app_id} added"
+ENABLE_LABEL = "EwsEnabled: set to True"
+
+
+class _ProgressAudit(AuditLog):
+    """The audit log that also notes each Set-OrganizationConfig made in the run's progress (for the report of
+    an interrupted run: the service records every change it makes)."""
+
+    def __init__(self, path: Path | None, progress: Progress, app_id: str) -> None:
+        super().__init__(path)
+        self.progress = progress
+        self.app_id = app_id
+
+    def record(
+        self,
+        action: str,
+        target: str,
+        params: Mapping[str, Any] | None = None,
+        result: Any = None,
+        **extra: Any,
+    ) -> None:
+        super().record(action, target, params, result, **extra)
+        if action == "cmdlet:Set-OrganizationConfig" and result == "ok":
+            made = {"EwsAllowedAppIDs": ALLOW_LABEL.format(app_id=self.app_id), "EwsEnabled": ENABLE_LABEL}
+            self.progress.finish([label for key, label in made.items() if key in (params or {})])

@@ -11,6 +11,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.tenant_change import tenant_change
 from roomsops.core.addresses import unique, validate_address
 from roomsops.core.errors import InputError
 from roomsops.core.vocabulary import ACCESS_RIGHTS
@@ -174,16 +175,25 @@ def restrict_cmd(
         if print_script:
             return _print_runbook(app, rbac.runbook(rbac_request, admin_upn), output)
         rbac_notes: list[str] = []
-        with app.open_admin(rbac_request.app_id) as session:
-            rbac_result = rbac.restrict(
-                session,
-                rbac_request,
-                lambda q: app.confirm(q, yes),
-                app.audit,
-                rbac_notes,
-                lambda: grant_check(app, rbac_request.app_id),
-            )
-        return app.emit(rbac_result)
+
+        def restrict_rbac(progress: model.Progress) -> int:
+            with app.open_admin(rbac_request.app_id) as session:
+                rbac_result = rbac.restrict(
+                    session,
+                    rbac_request,
+                    lambda q: app.confirm(q, yes),
+                    app.audit,
+                    rbac_notes,
+                    lambda: grant_check(app, rbac_request.app_id),
+                    progress,
+                )
+            return app.emit(rbac_result)
+
+        undo_rbac = (
+            "remove the role assignment and the management scope (Remove-ManagementRoleAssignment, "
+            "Remove-ManagementScope) and the members or the group that were added"
+        )
+        return tenant_change(app, "policy restrict", undo_rbac, restrict_rbac, dry_run=dry_run)
     if sp_object_id or scope:
         raise InputError(
             "--sp-object-id and --scope apply to RBAC for Applications only",
@@ -205,9 +215,19 @@ def restrict_cmd(
     if print_script:
         return _print_runbook(app, service.runbook(request, admin_upn), output)
     notes: list[str] = []
-    with app.open_admin(request.app_id) as session:
-        result = service.restrict(session, request, lambda q: app.confirm(q, yes), app.audit, notes)
-    return app.emit(result)
+
+    def restrict_aap(progress: model.Progress) -> int:
+        with app.open_admin(request.app_id) as session:
+            result = service.restrict(
+                session, request, lambda q: app.confirm(q, yes), app.audit, notes, progress
+            )
+        return app.emit(result)
+
+    undo = (
+        f"run 'roomsops policy remove --group {request.group}' for the policy, and remove the members or the "
+        "group that were added (Remove-DistributionGroupMember, Remove-DistributionGroup)"
+    )
+    return tenant_change(app, "policy restrict", undo, restrict_aap, dry_run=dry_run)
 
 
 def _print_runbook(app: AppContext, text: str, output: Path | None) -> int:
@@ -330,16 +350,25 @@ def migrate_cmd(
         remove_old=remove_old,
     )
     notes: list[str] = []
-    with app.open_admin(request.app_id) as session:
-        result = migration.migrate(
-            session,
-            request,
-            lambda q: app.confirm(q, yes),
-            app.audit,
-            notes,
-            lambda: grant_check(app, request.app_id),
-        )
-    return app.emit(result)
+
+    def migrate(progress: model.Progress) -> int:
+        with app.open_admin(request.app_id) as session:
+            result = migration.migrate(
+                session,
+                request,
+                lambda q: app.confirm(q, yes),
+                app.audit,
+                notes,
+                lambda: grant_check(app, request.app_id),
+                progress,
+            )
+        return app.emit(result)
+
+    undo = (
+        "remove the role assignments and management scopes that were created (Remove-ManagementRoleAssignment, "
+        "Remove-ManagementScope); removed application access policies come back with 'roomsops policy restrict'"
+    )
+    return tenant_change(app, "policy migrate", undo, migrate, dry_run=dry_run)
 
 
 @policy.command("list")
@@ -361,6 +390,13 @@ def remove_cmd(app: AppContext, group: str, app_id: str | None, yes: bool) -> in
     """Remove the application access policy of the app for GROUP (the group stays)."""
     sync_app = app.sync_app_id(app_id)
     name = model.validate_group(group)  # before connecting: bad input changes nothing
-    with app.open_admin(sync_app) as session:
-        result = service.remove(session, sync_app, name, lambda q: app.confirm(q, yes), app.audit)
-    return app.emit(result)
+
+    def remove(progress: model.Progress) -> int:
+        with app.open_admin(sync_app) as session:
+            result = service.remove(
+                session, sync_app, name, lambda q: app.confirm(q, yes), app.audit, progress
+            )
+        return app.emit(result)
+
+    undo = f"run 'roomsops policy restrict --group {name}' to create the policy again"
+    return tenant_change(app, "policy remove", undo, remove)

@@ -298,13 +298,23 @@ def test_winrm_dropped_mid_pipeline(
     finally:
         fresh_lab.settings(latency_ms=0)
     assert run.code == 1  # work had begun (the group was created): not 3
-    error = one_line_error(run)
+    # Issue 17 D5: which changes were made and which not, how to finish and how to undo.
+    first, *report = run.err.splitlines()
     assert re.match(
-        r"Error: the WinRM connection to 127\.0\.0\.1 failed during [\w-]+: .*; the steps before it were done — "
-        r"check the management host and the network, then run the command again \(it keeps what is already "
-        r"in place\)$",
-        error,
-    ), error
+        r"Error: policy restrict was interrupted \(the WinRM connection to 127\.0\.0\.1 failed during [\w-]+: "
+        r"[^;]*\) — the Exchange session was closed; to finish, run the same command again: it keeps what is "
+        r"already in place and makes the rest; to undo, run 'roomsops policy remove --group SyncIsAllowed'",
+        first,
+    ), first
+    app_id = fresh_lab.app("rooms")["app_id"]
+    assert report == [
+        "done:",
+        "  group SyncIsAllowed: created",
+        "not done:",
+        f"  member {addr('DiegoS')}: added",
+        f"  member {addr('AdeleV')}: added",
+        f"  policy {app_id} → SyncIsAllowed: created",
+    ]
     state = fresh_lab.admin("GET", "state").json()
     assert [(g["name"], g["members"]) for g in state["groups"]] == [("SyncIsAllowed", [])]
     assert fresh_lab.requests()["cmdlet:Disconnect-ExchangeOnline"] == 1  # the session was still closed

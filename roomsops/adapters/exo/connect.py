@@ -120,8 +120,10 @@ def open_exchange(
             connected = session.connected = True
             yield session
         finally:
-            # Also after Ctrl-C during the connect itself: the module may be connected on the host.
-            if connected or sys.exc_info()[0] is KeyboardInterrupt:
+            # Also after Ctrl-C or SIGTERM (a KeyboardInterrupt too) during the connect itself: the module may be
+            # connected on the host.
+            interrupted = sys.exc_info()[0]
+            if connected or (interrupted is not None and issubclass(interrupted, KeyboardInterrupt)):
                 _disconnect(session)
 
 

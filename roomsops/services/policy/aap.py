@@ -35,6 +35,7 @@ from roomsops.services.policy.model import (
     AccessTest,
     Confirm,
     Outcome,
+    Progress,
     RestrictRequest,
     Step,
     changed,
@@ -100,8 +101,12 @@ def _plan_steps(request: RestrictRequest, plan: _Plan) -> list[Step]:
         Outcome.CONFLICT: f"existing policy has {was}; use --replace",
         Outcome.REPLACED: f"was {was}",
     }.get(plan.action, "")
-    steps.append(Step("policy", f"{request.app_id} → {request.group}", plan.action, detail))
+    steps.append(Step("policy", policy_target(request), plan.action, detail))
     return steps
+
+
+def policy_target(request: RestrictRequest) -> str:
+    return f"{request.app_id} → {request.group}"
 
 
 def _ensure_policy(
@@ -110,7 +115,11 @@ def _ensure_policy(
     if plan.action not in {Outcome.CREATED, Outcome.REPLACED}:
         return
     if plan.action is Outcome.REPLACED and plan.policy is not None:
-        apply.run("Remove-ApplicationAccessPolicy", {"Identity": plan.policy.identity, "Confirm": False})
+        apply.run(
+            "Remove-ApplicationAccessPolicy",
+            {"Identity": plan.policy.identity, "Confirm": False},
+            Step("old policy", plan.policy.identity, Outcome.REMOVED),
+        )
         notes.append("The app was briefly unrestricted while the policy was replaced. " + REMOVAL_NOTICE)
     apply.run(
         "New-ApplicationAccessPolicy",
@@ -120,6 +129,7 @@ def _ensure_policy(
             "AccessRight": request.access_right,
             "Description": request.effective_description,
         },
+        Step("policy", policy_target(request), plan.action),
     )
 
 
@@ -135,7 +145,12 @@ def _verify(session: ExchangeSession, request: RestrictRequest, plan: GroupPlan)
 
 
 def restrict(
-    session: ExchangeSession, request: RestrictRequest, confirm: Confirm, audit: AuditLog, notes: list[str]
+    session: ExchangeSession,
+    request: RestrictRequest,
+    confirm: Confirm,
+    audit: AuditLog,
+    notes: list[str],
+    progress: Progress | None = None,
 ) -> RestrictResult:
     plan = _read_state(session, request)
     steps = _plan_steps(request, plan)
@@ -166,7 +181,10 @@ def restrict(
             f"Replace the {was} policy of app {request.app_id} for "
             f"{request.group}? The app is unrestricted in between"
         )
-    apply = Applier(session, audit)
+    apply = Applier(session, audit, progress)
+    if plan.action is Outcome.REPLACED and plan.policy is not None:
+        apply.progress.expect([Step("old policy", plan.policy.identity, Outcome.REMOVED)])
+    apply.progress.expect(steps)
     group, steps = apply_group(apply, request.group_request, plan.group, steps)
     _ensure_policy(apply, request, plan, group.object_id, notes)
     tests = _verify(session, request, plan.group) if request.verify else []
@@ -229,7 +247,12 @@ class PolicyRemoveResult(Result):
 
 
 def remove(
-    session: ExchangeSession, app_id: str, group: str, confirm: Confirm, audit: AuditLog
+    session: ExchangeSession,
+    app_id: str,
+    group: str,
+    confirm: Confirm,
+    audit: AuditLog,
+    progress: Progress | None = None,
 ) -> PolicyRemoveResult:
     objects = exchange.read(session, [exchange.group_query(group), exchange.policies_query()])
     found = next(iter(objects.groups), None)
@@ -244,9 +267,11 @@ def remove(
         f"Remove the application access policy of app {app_id} for group {group}? The app is then no longer "
         "restricted by it"
     )
-    apply = Applier(session, audit)
-    for policy in matching:
-        apply.run("Remove-ApplicationAccessPolicy", {"Identity": policy.identity, "Confirm": False})
+    apply = Applier(session, audit, progress)
+    steps = [Step("policy", policy.identity, Outcome.REMOVED) for policy in matching]
+    apply.progress.expect(steps)
+    for policy, step in zip(matching, steps, strict=True):
+        apply.run("Remove-ApplicationAccessPolicy", {"Identity": policy.identity, "Confirm": False}, step)
     return PolicyRemoveResult(
         app_id=app_id, group=group, removed=tuple(p.identity for p in matching), notes=(REMOVAL_NOTICE,)
     )

@@ -14,7 +14,15 @@ from roomsops.adapters.exo.objects import Group, Recipient
 from roomsops.adapters.exo.session import ExchangeSession
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.logs import AuditLog
-from roomsops.services.policy.model import Confirm, GroupRequest, Mailbox, Outcome, Step
+from roomsops.services.policy.model import (
+    Confirm,
+    GroupRequest,
+    Mailbox,
+    Outcome,
+    Progress,
+    Step,
+    change_label,
+)
 
 REMOVE_GUARD = 0.2  # --exact refuses to remove more than this share of the members without --force
 
@@ -118,24 +126,39 @@ def confirm_removals(request: GroupRequest, plan: GroupPlan, confirm: Confirm) -
 
 
 class Applier:
-    """Runs the state-changing cmdlets, each recorded in the audit log with its parameters and result."""
+    """Runs the state-changing cmdlets, each recorded in the audit log with its parameters and result, and in
+    `progress` as done (named by the plan's step)."""
 
-    def __init__(self, session: ExchangeSession, audit: AuditLog) -> None:
+    def __init__(self, session: ExchangeSession, audit: AuditLog, progress: Progress | None = None) -> None:
         self.session = session
         self.audit = audit
+        self.progress = progress if progress is not None else Progress()
 
-    def run(self, cmdlet: str, params: dict[str, Any]) -> None:
+    def run(self, cmdlet: str, params: dict[str, Any], step: Step | None = None) -> None:
+        label = change_label(step) if step is not None else f"{cmdlet} {params.get('Identity', '')}".strip()
+        self.progress.begin([label])
         try:
             self.session.run(cmdlet, params)
         except CmdletError as exc:
+            self.progress.finish([])
             self.audit.record(f"cmdlet:{cmdlet}", self.session.host, params, {"error": exc.message})
             raise
+        self.progress.finish([label])
         self.audit.record(f"cmdlet:{cmdlet}", self.session.host, params, "ok")
 
     def members(
-        self, cmdlet: str, group_id: str, addresses: Sequence[str], **extra: Any
+        self,
+        cmdlet: str,
+        group_id: str,
+        addresses: Sequence[str],
+        labels: Sequence[str] | None = None,
+        **extra: Any,
     ) -> list[CmdletFailure]:
-        """Add or remove members in one pipeline; a failure names its member, and is returned, not raised."""
+        """Add or remove members in one pipeline; a failure names its member, and is returned, not raised.
+        `labels` name each address's change in `progress`."""
+        if not addresses:
+            return []
+        names = list(labels) if labels is not None else [f"{cmdlet} {a}" for a in addresses]
         statements = [
             (
                 cmdlet,
@@ -143,14 +166,19 @@ class Applier:
             )
             for address in addresses
         ]
+        self.progress.begin(names)
         result = self.session.run_batch(statements)
-        for address, (_, params) in zip(addresses, statements, strict=True):
+        made = []
+        for address, label, (_, params) in zip(addresses, names, statements, strict=True):
             failure = next(
                 (f for f in result.failures if f.target and address.casefold() == f.target.casefold()), None
             )
+            if failure is None or failure.already_member:
+                made.append(label)
             self.audit.record(
                 f"cmdlet:{cmdlet}", self.session.host, params, {"error": failure.message} if failure else "ok"
             )
+        self.progress.finish(made)
         return result.failures
 
     def each(self, cmdlet: str, statements: Sequence[tuple[str, dict[str, Any]]]) -> list[CmdletFailure]:
@@ -193,13 +221,21 @@ def apply_group(
     """Create the group if needed, add and remove members; returns the group and the steps with failures."""
     group = plan.group
     if group is None:
-        apply.run("New-DistributionGroup", {"Name": request.group, "Type": "Security"})
+        created = Step("group", request.group, Outcome.CREATED)
+        apply.run("New-DistributionGroup", {"Name": request.group, "Type": "Security"}, created)
         group = wait_for_group(apply.session, request.group)
     failures = apply.members(
-        "Add-DistributionGroupMember", group.object_id, [m.primary_smtp for m in plan.to_add]
+        "Add-DistributionGroupMember",
+        group.object_id,
+        [m.primary_smtp for m in plan.to_add],
+        [change_label(Step("member", m.given, Outcome.ADDED)) for m in plan.to_add],
     )
     failures += apply.members(
-        "Remove-DistributionGroupMember", group.object_id, plan.to_remove, Confirm=False
+        "Remove-DistributionGroupMember",
+        group.object_id,
+        plan.to_remove,
+        [change_label(Step("member", a, Outcome.REMOVED)) for a in plan.to_remove],
+        Confirm=False,
     )
     return group, mark_failures(steps, failures, plan)
 

@@ -30,6 +30,7 @@ from roomsops.services.policy.model import (
     Confirm,
     MigrateRequest,
     Outcome,
+    Progress,
     Step,
     unchanged_line,
 )
@@ -283,10 +284,12 @@ def refusal(pairs: Sequence[AnswerPair], grant: GrantCheck) -> str | None:
 
 
 def remove_old(apply: Applier, old: Sequence[OldPolicy], notes: list[str]) -> list[Step]:
-    for gone in old:
-        apply.run("Remove-ApplicationAccessPolicy", {"Identity": gone.identity, "Confirm": False})
+    steps = [Step("old", gone.identity, Outcome.REMOVED) for gone in old]
+    apply.progress.expect(steps)
+    for gone, step in zip(old, steps, strict=True):
+        apply.run("Remove-ApplicationAccessPolicy", {"Identity": gone.identity, "Confirm": False}, step)
     notes.append(REMOVAL_NOTICE)
-    return [Step("old", gone.identity, Outcome.REMOVED) for gone in old]
+    return steps
 
 
 # --- the command ---------------------------------------------------------------------------------------------------
@@ -329,6 +332,7 @@ def migrate(
     audit: AuditLog,
     notes: list[str],
     grant_check: Callable[[], GrantCheck],
+    progress: Progress | None = None,
 ) -> MigrateResult:
     run = _Run(request, notes)
     tenant = read(session, request.app_id)
@@ -353,7 +357,8 @@ def migrate(
             f"Remove the {len(run.mapping.old)} application access policies of app {request.app_id} once RBAC "
             "for Applications gives the same answers?"
         )
-    apply = Applier(session, audit)
+    apply = Applier(session, audit, progress)
+    apply.progress.expect(plan.steps)
     sp_object = tenant.sp.object_id if tenant.sp else str(request.sp_object_id)
     ensure_rbac(apply, request.app_id, sp_object, tenant.sp is not None, plan.scopes, tenant.assignments)
     notes.append(CACHE_NOTICE)

@@ -4,8 +4,8 @@ test's record, and the notices both engines (application access policies, RBAC f
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from roomsops.adapters.exo.objects import Recipient
@@ -80,6 +80,51 @@ class Step:
         return f"  {self.step:{width}} {self.target}: {outcome}" + (
             f" ({self.detail})" if self.detail else ""
         )
+
+
+def change_label(step: Step) -> str:
+    """How a change is named in the report of an interrupted run: `member x@y: added`."""
+    return f"{step.step} {step.target}: {step.outcome}"
+
+
+MAY_HAVE_RUN = "interrupted while it ran: it may have been made"
+
+
+@dataclass
+class Progress:
+    """The changes a tenant-changing run planned, those it made, and those running when it stopped: what an
+    interrupted run (SIGTERM, Ctrl-C, a dropped WinRM connection) reports as done and not done."""
+
+    planned: list[str] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)
+    running: list[str] = field(default_factory=list)
+
+    def expect(self, steps: Iterable[Step]) -> None:
+        """The plan's changes, in order (steps that change nothing are not part of it)."""
+        for step in steps:
+            if step.outcome.is_change:
+                self._plan(change_label(step))
+
+    def _plan(self, label: str) -> None:
+        if label not in self.planned:
+            self.planned.append(label)
+
+    def begin(self, labels: Iterable[str]) -> None:
+        self.running = list(labels)
+        for label in self.running:
+            self._plan(label)
+
+    def finish(self, made: Iterable[str]) -> None:
+        self.done += [label for label in made if label not in self.done]
+        self.running = []
+
+    @property
+    def not_done(self) -> list[str]:
+        return [
+            f"{label} ({MAY_HAVE_RUN})" if label in self.running else label
+            for label in self.planned
+            if label not in self.done
+        ]
 
 
 def changed(steps: Sequence[Step]) -> bool:

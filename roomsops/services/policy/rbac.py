@@ -36,6 +36,7 @@ from roomsops.services.policy.model import (
     AccessTest,
     Confirm,
     Outcome,
+    Progress,
     RbacRequest,
     Step,
     changed,
@@ -243,10 +244,18 @@ def ensure_rbac(
     """Create what is missing: the service principal pointer, each (scope name, filter, exists) scope, and the
     EWS role assignment per scope. Idempotent: existing objects are left alone."""
     if not sp_exists:
-        apply.run("New-ServicePrincipal", {"AppId": app_id, "ObjectId": sp_object})
+        apply.run(
+            "New-ServicePrincipal",
+            {"AppId": app_id, "ObjectId": sp_object},
+            Step("principal", app_id, Outcome.CREATED),
+        )
     for name, filter_text, exists in scopes:
         if not exists:
-            apply.run("New-ManagementScope", {"Name": name, "RecipientRestrictionFilter": filter_text})
+            apply.run(
+                "New-ManagementScope",
+                {"Name": name, "RecipientRestrictionFilter": filter_text},
+                Step("scope", name, Outcome.CREATED),
+            )
         if not any(a.has_scope(name) for a in assignments):
             apply.run(
                 "New-ManagementRoleAssignment",
@@ -256,6 +265,7 @@ def ensure_rbac(
                     "Role": EWS_ROLE,
                     "CustomResourceScope": name,
                 },
+                Step("role", f"{EWS_ROLE} → {name}", Outcome.CREATED),
             )
 
 
@@ -340,6 +350,7 @@ def restrict(
     audit: AuditLog,
     notes: list[str],
     grant_check: Callable[[], GrantCheck],
+    progress: Progress | None = None,
 ) -> RbacRestrictResult:
     plan = read_rbac(session, request)
     steps = group_steps(request.group_request, plan.group)
@@ -373,7 +384,8 @@ def restrict(
     if request.dry_run or conflict:
         return result(steps)
     confirm_removals(request.group_request, plan.group, confirm)
-    apply = Applier(session, audit)
+    apply = Applier(session, audit, progress)
+    apply.progress.expect(steps)
     group, steps = apply_group(apply, request.group_request, plan.group, steps)
     scope_filter = member_of_filter(group.distinguished_name)
     assert sp_object is not None  # principal_step refused a missing --sp-object-id outside a dry run

@@ -1,0 +1,144 @@
+"""Commands that change the tenant (policy restrict/remove/migrate, ews allow) run through `tenant_change`:
+
+- before the first change, the audit log is opened for append: a run that could not record what it changes
+  changes nothing (exit 2 with the remedy);
+- SIGTERM interrupts like Ctrl-C (a `KeyboardInterrupt`), so the Exchange session's way out runs: the running
+  pipeline is stopped, Disconnect-ExchangeOnline runs and the runspace pool is closed;
+- an interrupted run (SIGTERM, Ctrl-C, a dropped WinRM connection) says which changes were made, which were not
+  (and which was running, so may have been made), how to finish and how to undo; with --json as one document
+  `{"ok": false, "done": [...], "not_done": [...], "remedy": ...}`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from roomsops.cli.context import AppContext
+from roomsops.core.errors import ExitCode, InputError, OperationFailed
+from roomsops.core.results import Result
+from roomsops.core.secure_files import private_opener
+
+if TYPE_CHECKING:
+    from roomsops.services.policy.model import Progress
+
+#: Exit codes of an interrupted run: 128 + the signal, as a shell reports it; a dropped connection is exit 1.
+SIGINT_EXIT = 130
+SIGTERM_EXIT = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, like Ctrl-C: every `finally` and Ctrl-C handler on the way runs."""
+
+
+def _raise_terminated(_signum: int, _frame: FrameType | None) -> None:
+    # One interruption: a second SIGTERM must not cut the disconnect short (SIGKILL still ends the process).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While the block runs, SIGTERM raises `Terminated` (only the main thread can install a handler)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def check_audit_writable(app: AppContext) -> None:
+    """Open the audit log for append before the first change (exit 2 if it cannot be, nothing changed)."""
+    path = app.audit.path
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8", opener=private_opener):
+            pass
+    except OSError as exc:
+        origin = app.settings.origin("log.audit")
+        raise InputError(
+            f"the audit log {path} (log.audit, from {origin}) cannot be written: {exc.strerror or exc}; "
+            "nothing was changed",
+            f"point log.audit in {origin} at a file this account can append to (not a folder), then run "
+            "the command again",
+            code="audit_not_writable",
+        ) from None
+
+
+@dataclass(frozen=True)
+class InterruptedResult(Result):
+    """What an interrupted tenant-changing run reports."""
+
+    command: str
+    reason: str
+    done: tuple[str, ...]
+    not_done: tuple[str, ...]
+    remedy: str
+    exit_status: int = field(default=int(ExitCode.FAILED), metadata={"json": False})
+
+    @property
+    def ok(self) -> bool:
+        return False
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.exit_status  # type: ignore[return-value]  # 130/143 are a shell's codes, not ExitCode's
+
+    def lines(self) -> list[str]:
+        out = [f"Error: {self.command} was interrupted ({self.reason}) — {self.remedy}"]
+        out += ["done:"] + [f"  {d}" for d in self.done or ("nothing",)]
+        out += ["not done:"] + [f"  {n}" for n in self.not_done or ("nothing",)]
+        return out
+
+
+def tenant_change(
+    app: AppContext, command: str, undo: str, work: Callable[[Progress], int], *, dry_run: bool = False
+) -> int:
+    """Run `work` (which opens the session and changes the tenant, noting its changes in the Progress it is
+    given) with the audit check before and the interruption report after. `undo` says how to reverse what
+    was done. A dry run changes nothing: no audit check."""
+    from roomsops.services.policy.model import Progress  # loaded with the command, not with --help
+
+    if not dry_run:
+        check_audit_writable(app)
+    progress = Progress()
+    try:
+        with sigterm_interrupts():
+            return work(progress)
+    except Terminated:
+        reason, status = "SIGTERM", SIGTERM_EXIT
+    except KeyboardInterrupt:
+        reason, status = "Ctrl-C", SIGINT_EXIT
+    except OperationFailed as exc:
+        if exc.code != "winrm_dropped" or not (progress.planned or progress.done):
+            raise
+        reason, status = exc.message.removesuffix("; the steps before it were done"), int(ExitCode.FAILED)
+    audit = f" (the audit log {app.audit.path} lists each change made)" if app.audit.path else ""
+    remedy = (
+        f"the Exchange session was closed; to finish, run the same command again: it keeps what is already in "
+        f"place and makes the rest; to undo, {undo}{audit}"
+    )
+    result = InterruptedResult(
+        command=command,
+        reason=reason,
+        done=tuple(progress.done),
+        not_done=tuple(progress.not_done),
+        remedy=remedy,
+        exit_status=status,
+    )
+    if app.json_mode:
+        app.out.emit(result)
+    else:
+        for line in result.lines():
+            app.out.note(line)
+    return status
