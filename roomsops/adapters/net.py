@@ -36,8 +36,9 @@ def http_session(settings: Settings) -> requests.Session:
     """A session that trusts `network.ca_bundle` and uses `network.proxy`, ignoring the environment's."""
     session = requests.Session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE / HTTPS_PROXY must not override our settings
-    if settings.network.ca_bundle:
-        session.verify = str(settings.resolve_path(settings.network.ca_bundle))
+    ca_bundle = settings.setting_path("network.ca_bundle", "file")  # missing: exit 2 naming key and source
+    if ca_bundle is not None:
+        session.verify = str(ca_bundle)
     if settings.network.proxy:
         session.proxies = {"https": settings.network.proxy, "http": settings.network.proxy}
     return session

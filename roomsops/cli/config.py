@@ -110,6 +110,7 @@ def set_cmd(app: AppContext, key: str, value: str | None, from_env: str | None, 
     from roomsops.core.secrets import is_secret_key
 
     secret = is_secret_key(key)
+    on_command_line = False
     if from_env is not None:
         if value is not None:
             raise InputError("VALUE and --from-env exclude each other", "give one of them")
@@ -124,17 +125,18 @@ def set_cmd(app: AppContext, key: str, value: str | None, from_env: str | None, 
         )
     elif value == "-":
         value = _read_value_stdin()
-    elif secret and value.strip():  # (an empty value is refused as it is)
+    else:
+        on_command_line = True
+    if secret:
+        register_secret(value)  # masked in error lines, the log and the audit log
+    result = service.set_key(app.app_settings_path, key, value, lambda q: app.confirm(q, yes), app.audit)
+    if secret and on_command_line:  # once the value was taken (a refused value stays one error line)
         app.out.warn(
             f"the value of {key} was given on the command line, where other users see it in the process list "
             f"and the shell keeps it in its history; next time use 'roomsops config set {key} -' (the value "
             f"from standard input) or 'roomsops config set {key} --from-env VAR'"
         )
-    if secret:
-        register_secret(value)  # masked in error lines, the log and the audit log
-    return app.emit(
-        service.set_key(app.app_settings_path, key, value, lambda q: app.confirm(q, yes), app.audit)
-    )
+    return app.emit(result)
 
 
 @config.command("unset")

@@ -38,14 +38,13 @@ class AppContext:
     @cached_property
     def settings(self) -> Settings:
         settings = load_settings(self.settings_file)
-        log_file = settings.resolve_path(settings.log.file) if settings.log.file else None
+        log_file = settings.setting_path("log.file", "output")  # a folder is exit 2 naming key and source
         setup_logging(log_file, settings.log.level, self.verbose, self.debug)
         return settings
 
     @cached_property
     def audit(self) -> AuditLog:
-        audit = self.settings.log.audit
-        return AuditLog(self.settings.resolve_path(audit) if audit else None)
+        return AuditLog(self.settings.setting_path("log.audit", "output"))
 
     @cached_property
     def token_provider(self) -> TokenProvider:

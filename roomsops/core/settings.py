@@ -261,6 +261,27 @@ class Settings:
         """Where the value of `label` ("section.key") came from, for messages that ask to correct it there."""
         return self.origins.get(label, "the built-in defaults")
 
+    def setting_path(self, label: str, kind: str) -> Path | None:
+        """The path setting `label` ("section.key") resolved, checked where it is first used: `kind` "file" must
+        be an existing file (a CA bundle, a certificate); "output" must not be a folder (a log file, created
+        when missing). None when the setting is empty. A bad path is exit 2 naming key, value and source."""
+        section, name = label.split(".", 1)
+        value = str(getattr(getattr(self, section), name))
+        if not value:
+            return None
+        path = self.resolve_path(value)
+        origin = self.origin(label)
+        shown = f"{label} = {value!r} (from {origin})"
+        if path.is_dir():
+            raise InputError(
+                f"{shown} is a folder, not a file",
+                f"set {label} in {origin} to a file"
+                + (f", e.g. {path / _EXAMPLE_NAMES[label]}" if label in _EXAMPLE_NAMES else ""),
+            )
+        if kind == "file" and not path.is_file():
+            raise InputError(f"{shown}: {path} does not exist", f"correct {label} in {origin}")
+        return path
+
     def resolve_path(self, value: str) -> Path:
         """A path from the settings file is relative to that file's folder."""
         path = Path(value).expanduser()
@@ -268,6 +289,9 @@ class Settings:
             path = self.source.parent / path
         return path
 
+
+#: File names suggested when an output path setting names a folder.
+_EXAMPLE_NAMES = {"log.file": "roomsops.log", "log.audit": "audit.jsonl"}
 
 #: Section name -> its dataclass, in the order of `Settings`.
 SECTIONS: dict[str, type] = {

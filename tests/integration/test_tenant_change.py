@@ -92,18 +92,23 @@ def test_an_unwritable_audit_log_is_exit_2_and_the_tenant_unchanged(
     if audit == "folder":
         target.mkdir()
         run = invoke(*args, env=env | {"ROOMSOPS_LOG_AUDIT": str(target)})
+        assert run.code == 2, run.err
+        assert run.err == (
+            f"Error: log.audit = '{target}' (from $ROOMSOPS_LOG_AUDIT) is a folder, not a file — set log.audit "
+            f"in $ROOMSOPS_LOG_AUDIT to a file, e.g. {target / 'audit.jsonl'}\n"
+        )
     else:
         target.write_text("", encoding="utf-8")
         with read_only(target):
             run = invoke(*args, env=env | {"ROOMSOPS_LOG_AUDIT": str(target)})
-    assert run.code == 2, run.err
-    assert run.err.startswith(
-        f"Error: the audit log {target} (log.audit, from $ROOMSOPS_LOG_AUDIT) cannot be written: "
-    )
-    assert (
-        "nothing was changed — point log.audit in $ROOMSOPS_LOG_AUDIT at a file this account can append to"
-        in (run.err)
-    )
+        assert run.code == 2, run.err
+        assert run.err.startswith(
+            f"Error: the audit log {target} (log.audit, from $ROOMSOPS_LOG_AUDIT) cannot be written: "
+        )
+        assert (
+            "nothing was changed — point log.audit in $ROOMSOPS_LOG_AUDIT at a file this account can append to"
+            in (run.err)
+        )
     assert changes(fresh_lab) == {} and fresh_lab.requests().get("cmdlet:Connect-ExchangeOnline", 0) == 0
     assert groups(fresh_lab) == before
     assert fresh_lab.admin("GET", "state").json() == state  # the whole tenant as it was
@@ -112,15 +117,17 @@ def test_an_unwritable_audit_log_is_exit_2_and_the_tenant_unchanged(
 def test_a_dry_run_does_not_need_the_audit_log(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], tmp_path: Path
 ) -> None:
-    (tmp_path / "folder").mkdir()
-    run = invoke(
-        "policy",
-        "restrict",
-        "--member",
-        addr(fresh_lab, "DiegoS"),
-        "--dry-run",
-        env=env | {"ROOMSOPS_LOG_AUDIT": str(tmp_path / "folder")},
-    )
+    audit = tmp_path / "read-only.jsonl"
+    audit.write_text("", encoding="utf-8")
+    with read_only(audit):
+        run = invoke(
+            "policy",
+            "restrict",
+            "--member",
+            addr(fresh_lab, "DiegoS"),
+            "--dry-run",
+            env=env | {"ROOMSOPS_LOG_AUDIT": str(audit)},
+        )
     assert run.code == 0, run.err
     assert "would be created" in run.out and changes(fresh_lab) == {}
 

@@ -150,9 +150,11 @@ def credentials_from_app_settings(
             f"ExchangeCertThumbprint is {wanted}, but roomsops has no certificate file",
             "export the certificate with its key and set auth.certificate_file (PEM or PFX)",
         )
-    certificate = load_certificate(
-        settings.resolve_path(settings.auth.certificate_file), settings.auth.certificate_password_env, environ
-    )
+    certificate_file = settings.setting_path(
+        "auth.certificate_file", "file"
+    )  # missing: exit 2, key and source
+    assert certificate_file is not None
+    certificate = load_certificate(certificate_file, settings.auth.certificate_password_env, environ)
     if certificate.thumbprint != wanted:
         raise InputError(
             f"auth.certificate_file has thumbprint {certificate.thumbprint}, "

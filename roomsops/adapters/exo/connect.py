@@ -45,9 +45,9 @@ def admin_token_provider(settings: Settings, environ: Mapping[str, str]) -> auth
         register_secret(secret)
         credentials = auth.AppCredentials(exo.organization, exo.app_id, client_secret=secret)
     elif exo.certificate_file:
-        certificate = auth.load_certificate(
-            settings.resolve_path(exo.certificate_file), exo.certificate_password_env, environ
-        )
+        path = settings.setting_path("exo.certificate_file", "file")
+        assert path is not None  # exo.certificate_file is set here
+        certificate = auth.load_certificate(path, exo.certificate_password_env, environ)
         credentials = auth.AppCredentials(exo.organization, exo.app_id, certificate=certificate)
     else:
         raise InputError(

@@ -179,8 +179,9 @@ def _wsman(settings: Settings, password: str | None) -> WSMan:
             code="insecure_transport",
         )
     cert_validation: bool | str = True
-    if ps.ssl and ps.ca_bundle:
-        cert_validation = str(settings.resolve_path(ps.ca_bundle))
+    ca_bundle = settings.setting_path("powershell.ca_bundle", "file") if ps.ssl else None
+    if ca_bundle is not None:
+        cert_validation = str(ca_bundle)
     if ps.ssl and not ps.cert_validation:
         cert_validation = False
     port = ps.port or (5986 if ps.ssl else 5985)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -171,9 +171,35 @@ def _check_times(start: datetime, end: datetime, tz: ZoneInfo) -> None:
         )
 
 
+#: Sane bounds for a booking made or moved with roomsops (docs/settings.md, "Bookings"): a start more than a
+#: year back or ten years ahead, or a booking longer than two weeks, is a typo (1900, 2125), not a room booking.
+MAX_PAST = timedelta(days=366)
+MAX_FUTURE = timedelta(days=3653)
+MAX_DURATION = timedelta(days=14)
+MAX_REMINDER_MINUTES = 20160  # two weeks, the longest reminder Outlook offers
+
+
+def _check_bounds(start: datetime, end: datetime, tz: ZoneInfo, now: datetime) -> None:
+    if not now - MAX_PAST <= start <= now + MAX_FUTURE:
+        raise InputError(
+            f"the start {local_time(start, tz)} ({tz.key}) is more than a year in the past or ten years ahead",
+            "check the date: bookings start between a year ago and ten years from now",
+        )
+    if end - start > MAX_DURATION:
+        raise InputError(
+            f"the booking from {local_time(start, tz)} to {local_time(end, tz)} ({tz.key}) lasts more than 14 days",
+            "check the end: a booking lasts at most 14 days (book a longer absence as several bookings)",
+        )
+
+
 def _check_reminder(minutes: int | None) -> int | None:
     if minutes is not None and minutes < 0:
         raise InputError(f"the reminder {minutes} is negative", "give the minutes before the start, e.g. 15")
+    if minutes is not None and minutes > MAX_REMINDER_MINUTES:
+        raise InputError(
+            f"the reminder {minutes} is more than {MAX_REMINDER_MINUTES} minutes (two weeks)",
+            "give the minutes before the start, e.g. 15",
+        )
     return minutes
 
 
@@ -214,6 +240,7 @@ def create_booking(conn: Connection, request: BookingRequest, tz: ZoneInfo) -> B
     free_busy = canonical(request.free_busy, FREE_BUSY, "free/busy", f"use one of {', '.join(FREE_BUSY)}")
     reminder = _check_reminder(request.reminder_minutes)
     _check_times(request.start, request.end, tz)
+    _check_bounds(request.start, request.end, tz, db.now_utc())
     organizer = _known_person(conn, check_email(request.organizer, "organizer"))
     room = _known_room(conn, check_email(request.room, "room"))
     attendees = _check_attendees(request.attendees, organizer, room)
@@ -309,6 +336,7 @@ def update_booking(
         start = current.start if changes.start is None else changes.start
         end = current.end if changes.end is None else changes.end
         _check_times(start, end, tz)
+        _check_bounds(start, end, tz, db.now_utc())
         wanted: dict[str, Any] = {
             "title": None if changes.title is None else check_text(changes.title, "title", MAX_TITLE, True),
             "start": changes.start,
