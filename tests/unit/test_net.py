@@ -93,6 +93,7 @@ def test_http_session_follows_the_settings_not_the_environment(tmp_path: Path) -
     (tmp_path / "conf").mkdir()
     path = tmp_path / "conf" / "roomsops.toml"
     path.write_text('[network]\nca_bundle = "ca.pem"\nproxy = "http://proxy:8080"\n', encoding="utf-8")
+    (tmp_path / "conf" / "ca.pem").write_text("", encoding="utf-8")  # a CA bundle must exist (issue 17 D9)
     session = net.http_session(load_settings(str(path), environ={}))
     assert session.trust_env is False
     assert session.verify == str(tmp_path / "conf" / "ca.pem")  # beside the settings file

@@ -135,7 +135,7 @@ class Applier:
         self.progress = progress if progress is not None else Progress()
 
     def run(self, cmdlet: str, params: dict[str, Any], step: Step | None = None) -> None:
-        label = change_label(step) if step is not None else f"{cmdlet} {params.get('Identity', '')}".strip()
+        label = change_label(step) if step is not None else cmdlet
         self.progress.begin([label])
         try:
             self.session.run(cmdlet, params)
