@@ -15,6 +15,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -72,7 +73,9 @@ class Range:
         return f"{number} from {_bound(self.low)} to {_bound(self.high)}"
 
     def holds(self, value: float) -> bool:
-        return math.isfinite(value) and self.low <= value <= self.high
+        # An int is never nan or inf, and math.isfinite() of one beyond any float raises OverflowError.
+        finite = isinstance(value, int) or math.isfinite(value)
+        return finite and self.low <= value <= self.high
 
 
 def _bound(value: int | float) -> str:
@@ -288,10 +291,12 @@ def _typed(raw: Any, kind: type) -> Any:
         if isinstance(raw, int) and not isinstance(raw, bool):
             return raw
         if isinstance(raw, str) and _INTEGER.fullmatch(raw.strip()):
-            return int(raw.strip())
+            with suppress(ValueError):  # more digits than int() reads (4300): no setting's range is that wide
+                return int(raw.strip())
     elif kind is float:
         if isinstance(raw, int | float) and not isinstance(raw, bool):
-            return float(raw)
+            with suppress(OverflowError):  # an integer beyond any float: no setting's range is that wide
+                return float(raw)
         if isinstance(raw, str) and _DECIMAL.fullmatch(raw.strip()):
             return float(raw.strip())
     elif kind is str and isinstance(raw, str):
@@ -300,6 +305,12 @@ def _typed(raw: Any, kind: type) -> Any:
 
 
 _KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+def _shown(raw: Any, limit: int = 60) -> str:
+    """`raw` as the error line quotes it: its repr, cut short so that a runaway value keeps the line short."""
+    text = repr(raw)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 @dataclass(frozen=True)
@@ -333,7 +344,7 @@ class Key:
             value = None
         if value is None:
             raise InputError(
-                f"{self.label} in {origin} must be {self.allowed}, got {raw!r}",
+                f"{self.label} in {origin} must be {self.allowed}, got {_shown(raw)}",
                 f"correct {self.label} in {origin}",
             )
         return value
@@ -442,6 +453,10 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise InputError(
                 f"settings file {path} is not valid TOML: {exc}", "correct the syntax at that line"
+            ) from None
+        except ValueError:  # tomllib's int() of an integer of more than 4300 digits (not a TOMLDecodeError)
+            raise InputError(
+                f"settings file {path} holds an integer too long to read", "correct the number in that file"
             ) from None
     sections: dict[str, Any] = {}
     for name, cls in SECTIONS.items():
