@@ -10,6 +10,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.options import BOOKING_ID
 from roomsops.core.errors import InputError
 from roomsops.core.timeutil import parse_time, zone
 from roomsops.core.vocabulary import FREE_BUSY, STATUSES
@@ -113,7 +114,7 @@ def list_cmd(
 
 
 @bookings.command("update")
-@click.argument("booking_id", metavar="ID", type=int)
+@click.argument("booking_id", metavar="ID", type=BOOKING_ID)
 @click.option("--start", metavar="TIME", help=_TIME_HELP)
 @click.option("--end", metavar="TIME", help="New end time.")
 @click.option("--title", metavar="TEXT", help="New subject.")
@@ -163,7 +164,7 @@ def update_cmd(
 
 
 @bookings.command("cancel")
-@click.argument("booking_id", metavar="ID", type=int)
+@click.argument("booking_id", metavar="ID", type=BOOKING_ID)
 @YES
 @pass_app
 def cancel_cmd(app: AppContext, booking_id: int, yes: bool) -> int:

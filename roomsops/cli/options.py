@@ -26,3 +26,8 @@ class SettingValue(click.ParamType):
         option = param.opts[0] if param is not None and param.opts else self.label
         # An InputError, not click's BadParameter: the one line settings errors have (exit 2 all the same).
         return setting_value(self.label, value, f"option {option}")
+
+
+#: A booking's id: SQLite's INTEGER holds 1..2**63-1, and a larger number would fail in the driver (OverflowError).
+BOOKING_ID = click.IntRange(1, 2**63 - 1)
+BOOKING_ID.name = "integer"  # "'abc' is not a valid integer.", as with type=int

@@ -171,9 +171,18 @@ def _check_times(start: datetime, end: datetime, tz: ZoneInfo) -> None:
         )
 
 
+#: EWS's ReminderMinutesBeforeStartType: 0..2629800 (five years); Exchange refuses more, on every sync pass.
+MAX_REMINDER_MINUTES = 2_629_800
+
+
 def _check_reminder(minutes: int | None) -> int | None:
     if minutes is not None and minutes < 0:
         raise InputError(f"the reminder {minutes} is negative", "give the minutes before the start, e.g. 15")
+    if minutes is not None and minutes > MAX_REMINDER_MINUTES:
+        raise InputError(
+            f"the reminder {minutes} is more than Exchange's {MAX_REMINDER_MINUTES} minutes (five years)",
+            "give the minutes before the start, e.g. 15",
+        )
     return minutes
 
 
