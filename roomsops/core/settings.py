@@ -415,12 +415,47 @@ def setting_value(label: str, raw: Any, origin: str) -> Any:
 
 def settings_file(explicit: str | None, environ: Mapping[str, str]) -> Path | None:
     """--settings, else $ROOMSOPS_SETTINGS, else ./roomsops.toml if present."""
+    if explicit is not None and not explicit.strip():
+        # `--settings "$UNSET"`: not "no option", which would quietly read another file or none.
+        raise InputError("--settings is empty", "give the path of roomsops.toml, or leave --settings out")
     if explicit:
         return Path(explicit)
     if environ.get("ROOMSOPS_SETTINGS"):
         return Path(environ["ROOMSOPS_SETTINGS"])
     local = Path("roomsops.toml")
     return local if local.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The settings file's tables; exit 2 naming the file if it cannot be read or is not TOML."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(
+            f"settings file {path} does not exist",
+            "pass --settings with an existing file, or unset ROOMSOPS_SETTINGS",
+        ) from None
+    except IsADirectoryError:
+        raise InputError(
+            f"settings file {path} is a folder", "give the path of the roomsops.toml file itself"
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            f"settings file {path} cannot be read: {exc.strerror}", "check the file's permissions"
+        ) from None
+    try:
+        # utf-8-sig: Windows Notepad may save the file with a byte order mark, which TOML does not allow.
+        return tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InputError(f"settings file {path} is not UTF-8 text", "save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(
+            f"settings file {path} is not valid TOML: {exc}", "correct the syntax at that line"
+        ) from None
+    except ValueError:  # tomllib's int() of an integer of more than 4300 digits (not a TOMLDecodeError)
+        raise InputError(
+            f"settings file {path} holds an integer too long to read", "correct the number in that file"
+        ) from None
 
 
 def load_settings(
@@ -431,33 +466,8 @@ def load_settings(
     """Resolve settings in rising priority; `overrides` are "section.key" -> value from options."""
     environ = os.environ if environ is None else environ
     path = settings_file(explicit, environ)
-    data: dict[str, dict[str, Any]] = {}
-    origin = "roomsops.toml"
-    if path is not None:
-        origin = str(path)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise InputError(
-                f"settings file {path} does not exist",
-                "pass --settings with an existing file, or unset ROOMSOPS_SETTINGS",
-            ) from None
-        except OSError as exc:
-            raise InputError(
-                f"settings file {path} cannot be read: {exc.strerror}", "check the file's permissions"
-            ) from None
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise InputError(f"settings file {path} is not UTF-8 text", "save it as UTF-8") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(
-                f"settings file {path} is not valid TOML: {exc}", "correct the syntax at that line"
-            ) from None
-        except ValueError:  # tomllib's int() of an integer of more than 4300 digits (not a TOMLDecodeError)
-            raise InputError(
-                f"settings file {path} holds an integer too long to read", "correct the number in that file"
-            ) from None
+    data = _read_toml(path) if path is not None else {}
+    origin = str(path) if path is not None else "roomsops.toml"
     sections: dict[str, Any] = {}
     for name, cls in SECTIONS.items():
         table = data.get(name, {})

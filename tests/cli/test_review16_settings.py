@@ -64,3 +64,34 @@ def test_a_runaway_concurrency_option_is_exit_2(invoke: Invoke, tmp_path: Path) 
     assert (run.code, run.out) == (2, ""), run.err
     assert one_line_error(run).startswith("Error: sync.concurrency in option --concurrency must be ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["roomsops.toml"]
+
+
+def test_a_settings_file_with_a_byte_order_mark_is_read(invoke: Invoke, tmp_path: Path) -> None:
+    """Windows Notepad may save UTF-8 with a BOM; tomllib refused it as 'Invalid statement (line 1, column 1)'."""
+    (tmp_path / "roomsops.toml").write_bytes(b"\xef\xbb\xbf" + f"{BASE}[sync]\nconcurrency = 0\n".encode())
+    run = invoke("sync")
+    assert run.code == 2
+    assert one_line_error(run).startswith("Error: sync.concurrency in roomsops.toml must be a whole number")
+
+
+@pytest.mark.parametrize("given", ["", " "])
+def test_an_empty_settings_option_is_refused_not_ignored(given: str, invoke: Invoke, tmp_path: Path) -> None:
+    """`--settings "$UNSET"` read ./roomsops.toml (or nothing) instead, without a word."""
+    (tmp_path / "roomsops.toml").write_text(BASE, encoding="utf-8")
+    run = invoke("--settings", given, "sync")
+    assert (run.code, run.out) == (2, "")
+    assert one_line_error(run) == (
+        "Error: --settings is empty — give the path of roomsops.toml, or leave --settings out"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["roomsops.toml"]
+
+
+def test_a_settings_folder_is_named_as_one(invoke: Invoke, tmp_path: Path) -> None:
+    """It said 'cannot be read: Is a directory — check the file's permissions'."""
+    (tmp_path / "conf").mkdir()
+    run = invoke("--settings", "conf", "sync")
+    assert (run.code, run.out) == (2, "")
+    assert one_line_error(run) == (
+        "Error: settings file conf is a folder — give the path of the roomsops.toml file itself"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conf"]
