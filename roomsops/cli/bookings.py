@@ -10,6 +10,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.options import BOOKING_ID
 from roomsops.core.errors import InputError
 from roomsops.core.timeutil import parse_time, zone
 from roomsops.core.vocabulary import FREE_BUSY, STATUSES
@@ -24,15 +25,6 @@ else:
 
 pass_app = click.make_pass_decorator(AppContext)
 #: A booking id is a SQLite INTEGER: a larger number is no booking (exit 2), not an overflow inside the database.
-MAX_BOOKING_ID = 2**63 - 1
-
-
-def _booking_id(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
-    if not 1 <= value <= MAX_BOOKING_ID:
-        raise InputError(f"there is no booking {value}", "see 'roomsops bookings list'")
-    return value
-
-
 YES = click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
 
 _TIME_HELP = "ISO time with offset, or local in rooms.time_zone (e.g. 2031-03-31T09:00)."
@@ -123,7 +115,7 @@ def list_cmd(
 
 
 @bookings.command("update")
-@click.argument("booking_id", metavar="ID", type=int, callback=_booking_id)
+@click.argument("booking_id", metavar="ID", type=BOOKING_ID)
 @click.option("--start", metavar="TIME", help=_TIME_HELP)
 @click.option("--end", metavar="TIME", help="New end time.")
 @click.option("--title", metavar="TEXT", help="New subject.")
@@ -173,7 +165,7 @@ def update_cmd(
 
 
 @bookings.command("cancel")
-@click.argument("booking_id", metavar="ID", type=int, callback=_booking_id)
+@click.argument("booking_id", metavar="ID", type=BOOKING_ID)
 @YES
 @pass_app
 def cancel_cmd(app: AppContext, booking_id: int, yes: bool) -> int:

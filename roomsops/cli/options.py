@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from roomsops.core.errors import InputError
 from roomsops.core.settings import KEYS, setting_value
 
 
@@ -26,3 +27,19 @@ class SettingValue(click.ParamType):
         option = param.opts[0] if param is not None and param.opts else self.label
         # An InputError, not click's BadParameter: the one line settings errors have (exit 2 all the same).
         return setting_value(self.label, value, f"option {option}")
+
+
+class BookingId(click.ParamType):
+    """A booking's id. SQLite's INTEGER holds 1..2**63-1 (a larger number would fail in the driver with an
+    OverflowError); no booking has an id outside it, so such a number is "no such booking" (exit 2)."""
+
+    name = "integer"  # "'abc' is not a valid integer.", as with type=int
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.INT.convert(value, param, ctx)
+        if not 1 <= number <= 2**63 - 1:
+            raise InputError(f"there is no booking {number}", "see 'roomsops bookings list'")
+        return number
+
+
+BOOKING_ID = BookingId()

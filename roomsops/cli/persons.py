@@ -136,4 +136,8 @@ def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
     if not addresses:
         with common.open_database(app.settings) as store, store.read() as conn:
             addresses = [p.email for p in list_persons(conn, sync_modes=EWS_SYNC_MODES)]
+    if addresses:
+        # No token, no check: the token service refusing or unreachable is exit 3 before any work (as in
+        # `sync`), not the same failure reported for every address.
+        app.token_provider.token()
     return app.emit(diagnose.check_addresses(app.ews, addresses))

@@ -13,7 +13,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.cli.options import SettingValue
+from roomsops.cli.options import BOOKING_ID, SettingValue
 from roomsops.core.addresses import validate_address
 from roomsops.core.errors import ConnectError, InputError
 from roomsops.core.settings import Settings
@@ -168,7 +168,7 @@ def diff_cmd(app: AppContext, person: str | None) -> int:
 
 
 @sync.command("resolve")
-@click.argument("booking", type=int)
+@click.argument("booking", type=BOOKING_ID)
 @click.option(
     "--use",
     "use",

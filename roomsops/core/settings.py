@@ -15,6 +15,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -72,7 +73,9 @@ class Range:
         return f"{number} from {_bound(self.low)} to {_bound(self.high)}"
 
     def holds(self, value: float) -> bool:
-        return math.isfinite(value) and self.low <= value <= self.high
+        # An int is never nan or inf, and math.isfinite() of one beyond any float raises OverflowError.
+        finite = isinstance(value, int) or math.isfinite(value)
+        return finite and self.low <= value <= self.high
 
 
 def _bound(value: int | float) -> str:
@@ -318,10 +321,12 @@ def _typed(raw: Any, kind: type) -> Any:
         if isinstance(raw, int) and not isinstance(raw, bool):
             return raw
         if isinstance(raw, str) and _INTEGER.fullmatch(raw.strip()):
-            return int(raw.strip())
+            with suppress(ValueError):  # more digits than int() reads (4300): no setting's range is that wide
+                return int(raw.strip())
     elif kind is float:
         if isinstance(raw, int | float) and not isinstance(raw, bool):
-            return float(raw)
+            with suppress(OverflowError):  # an integer beyond any float: no setting's range is that wide
+                return float(raw)
         if isinstance(raw, str) and _DECIMAL.fullmatch(raw.strip()):
             return float(raw.strip())
     elif kind is str and isinstance(raw, str):
@@ -330,6 +335,12 @@ def _typed(raw: Any, kind: type) -> Any:
 
 
 _KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+def _shown(raw: Any, limit: int = 60) -> str:
+    """`raw` as the error line quotes it: its repr, cut short so that a runaway value keeps the line short."""
+    text = repr(raw)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 @dataclass(frozen=True)
@@ -363,7 +374,7 @@ class Key:
             value = None
         if value is None:
             raise InputError(
-                f"{self.label} in {origin} must be {self.allowed}, got {raw!r}",
+                f"{self.label} in {origin} must be {self.allowed}, got {_shown(raw)}",
                 f"correct {self.label} in {origin}",
             )
         return value
@@ -434,12 +445,47 @@ def setting_value(label: str, raw: Any, origin: str) -> Any:
 
 def settings_file(explicit: str | None, environ: Mapping[str, str]) -> Path | None:
     """--settings, else $ROOMSOPS_SETTINGS, else ./roomsops.toml if present."""
+    if explicit is not None and not explicit.strip():
+        # `--settings "$UNSET"`: not "no option", which would quietly read another file or none.
+        raise InputError("--settings is empty", "give the path of roomsops.toml, or leave --settings out")
     if explicit:
         return Path(explicit)
     if environ.get("ROOMSOPS_SETTINGS"):
         return Path(environ["ROOMSOPS_SETTINGS"])
     local = Path("roomsops.toml")
     return local if local.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The settings file's tables; exit 2 naming the file if it cannot be read or is not TOML."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(
+            f"settings file {path} does not exist",
+            "pass --settings with an existing file, or unset ROOMSOPS_SETTINGS",
+        ) from None
+    except IsADirectoryError:
+        raise InputError(
+            f"settings file {path} is a folder", "give the path of the roomsops.toml file itself"
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            f"settings file {path} cannot be read: {exc.strerror}", "check the file's permissions"
+        ) from None
+    try:
+        # utf-8-sig: Windows Notepad may save the file with a byte order mark, which TOML does not allow.
+        return tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InputError(f"settings file {path} is not UTF-8 text", "save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(
+            f"settings file {path} is not valid TOML: {exc}", "correct the syntax at that line"
+        ) from None
+    except ValueError:  # tomllib's int() of an integer of more than 4300 digits (not a TOMLDecodeError)
+        raise InputError(
+            f"settings file {path} holds an integer too long to read", "correct the number in that file"
+        ) from None
 
 
 def load_settings(
@@ -450,29 +496,8 @@ def load_settings(
     """Resolve settings in rising priority; `overrides` are "section.key" -> value from options."""
     environ = os.environ if environ is None else environ
     path = settings_file(explicit, environ)
-    data: dict[str, dict[str, Any]] = {}
-    origin = "roomsops.toml"
-    if path is not None:
-        origin = str(path)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise InputError(
-                f"settings file {path} does not exist",
-                "pass --settings with an existing file, or unset ROOMSOPS_SETTINGS",
-            ) from None
-        except OSError as exc:
-            raise InputError(
-                f"settings file {path} cannot be read: {exc.strerror}", "check the file's permissions"
-            ) from None
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise InputError(f"settings file {path} is not UTF-8 text", "save it as UTF-8") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(
-                f"settings file {path} is not valid TOML: {exc}", "correct the syntax at that line"
-            ) from None
+    data = _read_toml(path) if path is not None else {}
+    origin = str(path) if path is not None else "roomsops.toml"
     sections: dict[str, Any] = {}
     origins: dict[str, str] = {}
     for name, cls in SECTIONS.items():

@@ -20,6 +20,8 @@ class Probe:
     #               | mailbox_not_found | throttled | connection | unauthorized
     primary_smtp: str | None = None
     detail: str = ""
+    #: The remedy of the error that stopped the probe before EWS answered (the token service's, say), if any.
+    cause_remedy: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -29,7 +31,7 @@ class Probe:
     def remedy(self) -> str | None:
         if self.outcome == "alias":
             return f"use the primary SMTP address {self.primary_smtp} in ROOMS"
-        return REMEDIES.get(self.outcome)
+        return self.cause_remedy or REMEDIES.get(self.outcome)
 
     def check(self, name: str) -> Check:
         if self.ok:
@@ -50,8 +52,11 @@ def failed_probe(address: str, exc: RoomsopsError) -> Probe:
         if isinstance(exc, EwsError)
         else ("unauthorized" if isinstance(exc, AuthError) else "connection")
     )
-    detail = exc.detail if isinstance(exc, EwsError) else exc.message
-    return Probe(address, reason, detail=detail)
+    if isinstance(exc, EwsError):
+        return Probe(address, reason, detail=exc.detail)
+    # A token service that could not be reached or refused: its own remedy (cloud.authority_host, the
+    # credential), not the EWS connection's (cloud.ews_url).
+    return Probe(address, reason, detail=exc.message, cause_remedy=exc.remedy)
 
 
 def probe(client: EwsClient, address: str) -> Probe:
