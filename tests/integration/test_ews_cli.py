@@ -100,6 +100,26 @@ def test_policy_test_live_shows_the_propagation_lag(
         fresh_lab.settings(policy_delay=0)
 
 
+def test_policy_test_live_with_a_wrong_sync_secret_is_no_success(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, tmp_path: Path
+) -> None:
+    """Review finding (issue 16): the live probe failed on the token, yet the run said ok and exited 0."""
+    copy = tmp_path / "RoomsAppSettings.config"
+    copy.write_bytes((Path(fresh_lab.dir) / "RoomsAppSettings.config").read_bytes())
+    wrong = env | {"ROOMSOPS_APP_SETTINGS": str(copy)}
+    assert (
+        invoke("config", "set", "ExchangeClientSecret", "wrong~secret.value.1", "--yes", env=wrong).code == 0
+    )
+    run = invoke("--json", "policy", "test", addr("DiegoS"), "--live", env=wrong)
+    doc = json.loads(run.out)
+    assert run.code == 1, run.out
+    assert doc["ok"] is False
+    (test,) = doc["tests"]
+    assert test["live"] not in ("Granted", "Denied")
+    good = invoke("--json", "policy", "test", addr("DiegoS"), "--live", env=env)
+    assert good.code == 0 and json.loads(good.out)["tests"][0]["live"] == "Granted"
+
+
 def test_ews_status_and_allow(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any) -> None:
     other_app = "0f0e0d0c-0b0a-4909-8807-060504030201"
     org(fresh_lab, ews_enabled=True, ews_allowed_app_ids=[other_app])

@@ -176,7 +176,10 @@ class PolicyTestResult(Result):
 
     @property
     def ok(self) -> bool:
-        return all(t.matches and t.access_check_result != "NotFound" for t in self.tests)
+        # With --live, a probe that could not tell (a wrong sync-app secret, EWS switched off, no such
+        # mailbox) is a failure too: the table would otherwise claim a verification that did not happen.
+        probed = not self.live or all(t.live in ("Granted", "Denied") for t in self.tests)
+        return probed and all(t.matches and t.access_check_result != "NotFound" for t in self.tests)
 
     def lines(self) -> list[str]:
         width = max((len(t.mailbox) for t in self.tests), default=7)
