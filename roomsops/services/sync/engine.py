@@ -34,7 +34,7 @@ from roomsops.core.calendar import (
 from roomsops.core.errors import ConnectError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.model import booking_fields
+from roomsops.services.sync.model import Unmappable, booking_fields, from_exchange
 
 PENDING_CREATE = "pending-create"
 MAX_ROLLBACKS = 5
@@ -97,6 +97,9 @@ class MailboxSync:
         self.person: Person | None = None
         self.bookings: dict[int, Booking] = {}
         self.rooms: dict[str, Room] = {}
+        # An Exchange change that could not be settled (applied, recorded or parked) keeps the stored position
+        # where it was: the next pass reads the change again, retries it and reports it until it is settled.
+        self.hold_cursor = False
 
     # --- database helpers ------------------------------------------------------------------------------------
 
@@ -151,12 +154,22 @@ class MailboxSync:
         try:
             self._run()
         except (BackendError, ConnectError) as exc:
-            self.report.error = exc.message
-            self.report.error_code = exc.code
-            self.report.remedy = exc.remedy
-            if not self.ctx.dry_run:
-                self._save_mailbox_error(exc.message)
+            self._mailbox_failed(exc.message, exc.code, exc.remedy)
+        except (
+            RoomsopsError
+        ) as exc:  # e.g. the database refused a write: this mailbox fails, the others go on
+            self._mailbox_failed(exc.message, exc.code or "failed", exc.remedy)
+        except Exception as exc:  # a bug must not stop the other mailboxes: reported, traceback in the log
+            log.debug("%s: unexpected error", self.mailbox, exc_info=True)
+            self._mailbox_failed(unexpected(exc), "internal", "run again with --debug and report it")
         return self.report
+
+    def _mailbox_failed(self, message: str, code: str | None, remedy: str | None) -> None:
+        self.report.error = message
+        self.report.error_code = code
+        self.report.remedy = remedy
+        if not self.ctx.dry_run:
+            self._save_mailbox_error(message)
 
     def _run(self) -> None:
         start, end = self.ctx.window
@@ -189,12 +202,14 @@ class MailboxSync:
         if to_create:
             self._guarded(to_create, lambda: self._create_many(to_create))
         new_state = changes.state
-        if self.wrote and not self.ctx.dry_run:
+        if self.wrote and not self.ctx.dry_run and not self.hold_cursor:
             # Read past our own writes (and the room's answers to them) now, so the next pass finds nothing.
             catch_up = self.ctx.backend.changes(self.mailbox, new_state)
             if not catch_up.invalid_state:
                 self._exchange_changes(catch_up.changed, catch_up.deleted, by_id)
                 new_state = catch_up.state
+        if self.hold_cursor:
+            new_state = saved_state if not changes.invalid_state else None
         if not self.ctx.dry_run:
             with self.ctx.store.write() as conn:
                 q.save_mailbox_sync(
@@ -224,7 +239,7 @@ class MailboxSync:
 
     def _reconcile_by_tag(self, bookings: dict[int, Booking]) -> None:
         """Adopt meetings this installation wrote (e.g. before a crash); report tagged ones with no booking."""
-        tagged = self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation)
+        tagged = [canonical(m) for m in self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation)]
         seen: dict[int, Meeting] = {}
         for meeting in tagged:
             if meeting.organizer not in (None, self.mailbox.lower()):
@@ -270,18 +285,41 @@ class MailboxSync:
             if item_id in ours and ours[item_id].change_key != change_key
         ]
         others = [item_id for item_id, _ in changed if item_id not in ours]
-        for meeting in self.ctx.backend.get(self.mailbox, refresh + others):
+        for meeting in map(canonical, self.ctx.backend.get(self.mailbox, refresh + others)):
             link = ours.get(meeting.item_id)
-            if link is None:
-                self._new_meeting(meeting, bookings)
-                continue
-            booking = bookings.get(link.booking_id)
-            self._exchange_update(link, meeting, booking)
+            try:
+                if link is None:
+                    self._new_meeting(meeting, bookings)
+                    continue
+                booking = bookings.get(link.booking_id)
+                if meeting.problem is not None and booking is not None and booking.status == "active":
+                    self._item_failed(f"booking {booking.id} ({booking.title})", meeting.problem)
+                    continue
+                self._exchange_update(link, meeting, booking)
+            except (MailboxUnavailable, ConnectError):
+                raise  # the mailbox, not this item
+            except Exception as exc:  # one item never stops the others: parked, reported, retried next pass
+                if not isinstance(exc, RoomsopsError):
+                    log.debug("%s: unexpected error on item %s", self.mailbox, meeting.item_id, exc_info=True)
+                self._item_failed(self._what(meeting, link), describe(exc))
         for item_id in deleted:
             gone = ours.get(item_id)
             booking = bookings.get(gone.booking_id) if gone else None
             if gone is not None and booking is not None and booking.status == "active":
                 self._booking_cancelled_in_exchange(gone, booking)
+
+    def _what(self, meeting: Meeting, link: BookingSyncState | None) -> str:
+        booking = self.bookings.get(link.booking_id) if link is not None else None
+        if booking is not None:
+            return f"booking {booking.id} ({booking.title})"
+        subject = meeting.fields.subject if meeting.fields else meeting.item_id
+        return f"new meeting {subject!r}"
+
+    def _item_failed(self, what: str, reason: str) -> None:
+        """An Exchange change that could not be applied: reported now, and the position held so that the next
+        pass reads it again (and reports it again) until it is settled."""
+        self.report.failures.append(f"{what}: {reason}")
+        self.hold_cursor = True
 
     def _exchange_update(self, link: BookingSyncState, meeting: Meeting, booking: Booking | None) -> None:
         """The meeting changed in Exchange: the room's answer, or an edit in Outlook (three-way against the
@@ -323,7 +361,10 @@ class MailboxSync:
             ):
                 self._difference(booking, kind, (name,), current)
         rooms_changed = link.synced_version != booking.version
-        if not edited:
+        refused = _refused(meeting) if {"start", "end"} & set(edited) else None
+        if refused is not None and not rooms_changed:
+            self._conflict(link, meeting, booking, refused)
+        elif not edited:
             self._save_link(replace(link, change_key=meeting.change_key, last_error=error))
         elif rooms_changed:
             # Both sides changed: ROOMS wins (the pass below rewrites the meeting from the booking), and the
@@ -377,12 +418,23 @@ class MailboxSync:
                     updated = q.update_booking(
                         conn, booking.id, changes, self.ctx.now(), expected_version=booking.version
                     )
-                except OperationFailed:
-                    updated = None  # changed in ROOMS meanwhile: the next pass sees both sides changed
+                except OperationFailed as exc:
+                    if exc.code != "booking_changed":
+                        raise
+                    updated = None
         if taken:
-            self._conflict(link, meeting, booking, taken[0])
+            other = taken[0]
+            self._conflict(
+                link,
+                meeting,
+                booking,
+                f"the room is taken by booking {other.id} ({other.title}) at the new time",
+            )
             return
         if updated is None:
+            # Changed in ROOMS meanwhile: the edit is not applied now. The position stays before it, so the next
+            # pass reads the meeting again and sees both sides changed (ROOMS wins, the difference is recorded).
+            self.hold_cursor = True
             return
         self._save_link(
             replace(
@@ -398,10 +450,10 @@ class MailboxSync:
         self.report.exchange_edits += 1
         self._audit("sync:exchange-edit", booking, {"fields": edited})
 
-    def _conflict(self, link: BookingSyncState, meeting: Meeting, booking: Booking, other: Booking) -> None:
-        """An Outlook edit ROOMS cannot accept (the room is taken): the person's SyncConflictBehaviour."""
+    def _conflict(self, link: BookingSyncState, meeting: Meeting, booking: Booking, reason: str) -> None:
+        """An Outlook edit ROOMS cannot accept (the room is taken, a time ROOMS cannot hold): the person's
+        SyncConflictBehaviour."""
         behaviour = self.person.conflict_behaviour if self.person else "Rollback"
-        reason = f"the room is taken by booking {other.id} ({other.title}) at the new time"
         if behaviour == "Cancel":
             with self.ctx.store.write() as conn:
                 q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
@@ -450,11 +502,7 @@ class MailboxSync:
                     "restored or unlinked"
                 )  # e.g. restored from Deleted Items: reported, not booked
             return
-        if (
-            meeting.organizer not in (None, self.mailbox.lower())
-            or meeting.fields is None
-            or meeting.is_cancelled
-        ):
+        if meeting.organizer not in (None, self.mailbox.lower()) or meeting.is_cancelled:
             return  # an attendee's copy: only items the person organizes count
         if meeting.is_all_day:
             self.report.skip("all-day")
@@ -462,7 +510,13 @@ class MailboxSync:
         if meeting.is_recurring:
             self.report.skip("series")
             return
+        if meeting.fields is None:
+            self._item_failed(self._what(meeting, None), meeting.problem or "its fields cannot be read")
+            return
         fields = meeting.fields
+        if fields.end <= fields.start:
+            self.report.skip("zero-length")  # ROOMS cannot hold a booking without duration
+            return
         room = self.rooms.get(fields.room) or next(
             (self.rooms[a] for a in fields.attendees if a in self.rooms), None
         )
@@ -482,7 +536,7 @@ class MailboxSync:
                     NewBooking(
                         organizer_id=self.person.id,
                         room_id=room.id,
-                        title=fields.subject or "(no subject)",
+                        title=fields.subject,
                         start=fields.start,
                         end=fields.end,
                         attendees=attendees,
@@ -552,15 +606,23 @@ class MailboxSync:
         """A failure of these bookings is recorded on them; a failure of the mailbox stops the pass."""
         try:
             write()
-        except (BackendError, ConnectError) as exc:
-            if isinstance(exc, MailboxUnavailable):
-                raise  # the mailbox, not this booking: stop here, report the mailbox
+        except MailboxUnavailable:
+            raise  # the mailbox, not this booking: stop here, report the mailbox
+        except Exception as exc:  # one booking never stops the others: recorded on it, retried next pass
+            if not isinstance(exc, RoomsopsError):
+                log.debug(
+                    "%s: unexpected error on bookings %s",
+                    self.mailbox,
+                    [b.id for b in bookings],
+                    exc_info=True,
+                )
+            reason = describe(exc)
             for booking in bookings:
-                self.report.failures.append(f"booking {booking.id} ({booking.title}): {exc.message}")
+                self.report.failures.append(f"booking {booking.id} ({booking.title}): {reason}")
             if not self.ctx.dry_run:
                 self._save_links(
                     [
-                        replace(self._link(b), attempts=self._link(b).attempts + 1, last_error=exc.message)
+                        replace(self._link(b), attempts=self._link(b).attempts + 1, last_error=reason)
                         for b in bookings
                     ]
                 )
@@ -610,7 +672,7 @@ class MailboxSync:
         """Link meetings a crashed or unanswered pass created (found by tag); the ids of the adopted bookings."""
         wanted = {str(b.id): b for b in bookings}
         found: dict[str, list[Meeting]] = {}
-        for meeting in self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation):
+        for meeting in map(canonical, self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation)):
             if meeting.booking_id in wanted and meeting.organizer in (None, self.mailbox.lower()):
                 found.setdefault(meeting.booking_id, []).append(meeting)
         adopted = set()
@@ -668,3 +730,31 @@ class MailboxSync:
         )
         self.report.cancelled += 1
         self._audit("ews:CancelCalendarItem", booking, {"item_id": link.item_id})
+
+
+def canonical(meeting: Meeting) -> Meeting:
+    """The meeting with its fields as ROOMS can hold them (`model.from_exchange`), or parked with the reason."""
+    if meeting.fields is None:
+        return meeting
+    try:
+        return replace(meeting, fields=from_exchange(meeting.fields))
+    except Unmappable as exc:
+        return replace(meeting, fields=None, problem=str(exc))
+
+
+def _refused(meeting: Meeting) -> str | None:
+    """Why ROOMS cannot take the meeting's times (None: it can)."""
+    if meeting.is_all_day:
+        return "the meeting was made all-day in Outlook (a booking has a start and an end time)"
+    if meeting.fields is not None and meeting.fields.end <= meeting.fields.start:
+        return "the meeting lasts no time in Outlook (a booking needs an end after its start)"
+    return None
+
+
+def unexpected(exc: BaseException) -> str:
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a failure: roomsops' own message, or the unexpected exception's type and text."""
+    return exc.message if isinstance(exc, RoomsopsError) else unexpected(exc)

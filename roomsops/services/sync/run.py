@@ -13,11 +13,25 @@ from pathlib import Path
 
 from roomsops.adapters.store import MailboxSyncState, Store, now_utc
 from roomsops.adapters.store import queries as q
-from roomsops.core.logs import AuditLog
+from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.engine import MailboxReport, MailboxSync, PassContext
+from roomsops.services.sync.engine import MailboxReport, MailboxSync, PassContext, unexpected
+
+#: What a mailbox's pass counts, in the order reports show them.
+COUNTS = (
+    "created",
+    "updated",
+    "cancelled",
+    "adopted",
+    "unchanged",
+    "bookings_cancelled",
+    "exchange_edits",
+    "bookings_created",
+    "rolled_back",
+    "differences",
+)
 
 
 @dataclass(frozen=True)
@@ -34,19 +48,7 @@ class SyncResult(Result):
 
     @property
     def totals(self) -> dict[str, int]:
-        keys = (
-            "created",
-            "updated",
-            "cancelled",
-            "adopted",
-            "unchanged",
-            "bookings_cancelled",
-            "exchange_edits",
-            "bookings_created",
-            "rolled_back",
-            "differences",
-        )
-        return {k: sum(getattr(m, k) for m in self.mailboxes) for k in keys}
+        return {k: sum(getattr(m, k) for m in self.mailboxes) for k in COUNTS}
 
     def lines(self) -> list[str]:
         out = []
@@ -73,6 +75,23 @@ class SyncResult(Result):
             + (f"; failed: {', '.join(failed)}" if failed else "")
         )
         return out
+
+
+def log_report(report: MailboxReport, dry_run: bool = False) -> None:
+    """One line per mailbox result (INFO, or ERROR when the mailbox failed) and one WARNING per failure."""
+    prefix = "sync (dry run)" if dry_run else "sync"
+    if report.error is not None:
+        log.error("%s %s: FAILED %s", prefix, report.mailbox, report.error)
+    else:
+        counts = {k: getattr(report, k) for k in COUNTS if getattr(report, k)}
+        done = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) or "nothing to do"
+        skipped = ", ".join(f"{v} {k}" for k, v in sorted(report.skipped.items()))
+        state = "ok" if report.ok else f"{len(report.failures)} failure(s)"
+        log.info(
+            "%s %s: %s; %s%s", prefix, report.mailbox, state, done, f"; skipped {skipped}" if skipped else ""
+        )
+    for failure in report.failures:
+        log.warning("%s %s: failed: %s", prefix, report.mailbox, failure)
 
 
 def write_summary(path: Path, result: SyncResult) -> None:
@@ -115,7 +134,12 @@ def sync_pass(
     )
 
     def one(mailbox: str) -> MailboxReport:
-        report = MailboxSync(ctx, mailbox).run()
+        try:
+            report = MailboxSync(ctx, mailbox).run()
+        except Exception as exc:  # MailboxSync.run contains its own; this is the last guard for the others
+            log.debug("%s: unexpected error", mailbox, exc_info=True)
+            report = MailboxReport(mailbox, error=unexpected(exc), error_code="internal")
+        log_report(report, dry_run)
         if progress is not None:
             progress(mailbox)
         return report
