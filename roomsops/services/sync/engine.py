@@ -23,6 +23,18 @@ from roomsops.adapters.store import (
     now_utc,
 )
 from roomsops.adapters.store import queries as q
+from roomsops.adapters.store.schema import (
+    CANCELLED,
+    FAILED,
+    LINKED,
+    PENDING_CANCEL,
+    PENDING_CREATE,
+    PENDING_STATES,
+    PENDING_UPDATE,
+    ROOM_DECLINED,
+    SYNC_DISABLED,
+    UNLINKED,
+)
 from roomsops.core.calendar import (
     ALL_FIELDS,
     BackendError,
@@ -36,11 +48,9 @@ from roomsops.core.logs import AuditLog, log
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.model import Unmappable, booking_fields, from_exchange
 
-PENDING_CREATE = "pending-create"
 MAX_ROLLBACKS = 5
 #: MeetingFields name → the Booking/update_booking field name where they differ.
 _BOOKING_FIELD = {"subject": "title"}
-ROOM_DECLINED = "room-declined"
 
 
 @dataclass
@@ -129,8 +139,28 @@ class MailboxSync:
             change_key=meeting.change_key,
             snapshot=snapshot,
             synced_version=version,
+            state=LINKED,
             last_error=None,
+            error_count=0,
             attempts=0,
+        )
+
+    def _intent(self, link: BookingSyncState, state: str) -> BookingSyncState:
+        """Record what is about to be written, before writing it (a crash leaves the intent for the next pass)."""
+        return self._save_link(replace(link, state=state, last_attempt=self.ctx.now()))
+
+    def _failed(self, link: BookingSyncState, reason: str) -> BookingSyncState:
+        """The link with an error recorded beside its state: an intent stays the intent (never overwritten by
+        the error); a link without an intent becomes failed."""
+        state = link.state if link.state in PENDING_STATES else FAILED
+        if link.item_id is None and state == FAILED:
+            state = PENDING_CREATE  # no meeting known: the next pass looks one up by its tag before creating
+        return replace(
+            link,
+            state=state,
+            last_error=reason,
+            error_count=link.error_count + 1,
+            last_attempt=self.ctx.now(),
         )
 
     def _link(self, booking: Booking) -> BookingSyncState:
@@ -250,6 +280,10 @@ class MailboxSync:
                 self.report.unknown_tagged.append(meeting.item_id)
                 continue
             link = self.links.get(booking_id)
+            if link is not None and (
+                link.state == UNLINKED or (link.state == CANCELLED and meeting.is_cancelled)
+            ):
+                continue  # let go on purpose (conflict behaviour Cancel), or cancelled already: never touched
             keep = seen.get(booking_id)
             if keep is None and link is not None and link.item_id not in (None, meeting.item_id):
                 linked = next((m for m in tagged if m.item_id == link.item_id), None)
@@ -278,7 +312,7 @@ class MailboxSync:
     def _exchange_changes(
         self, changed: list[tuple[str, str]], deleted: list[str], bookings: dict[int, Booking]
     ) -> None:
-        ours = {link.item_id: link for link in self.links.values() if link.item_id}
+        ours = {link.item_id: link for link in self.links.values() if link.item_id and link.state != UNLINKED}
         refresh = [
             item_id
             for item_id, change_key in changed
@@ -293,7 +327,7 @@ class MailboxSync:
                     continue
                 booking = bookings.get(link.booking_id)
                 if meeting.problem is not None and booking is not None and booking.status == "active":
-                    self._item_failed(f"booking {booking.id} ({booking.title})", meeting.problem)
+                    self._item_failed(f"booking {booking.id} ({booking.title})", meeting.problem, link)
                     continue
                 self._exchange_update(link, meeting, booking)
             except (MailboxUnavailable, ConnectError):
@@ -301,7 +335,7 @@ class MailboxSync:
             except Exception as exc:  # one item never stops the others: parked, reported, retried next pass
                 if not isinstance(exc, RoomsopsError):
                     log.debug("%s: unexpected error on item %s", self.mailbox, meeting.item_id, exc_info=True)
-                self._item_failed(self._what(meeting, link), describe(exc))
+                self._item_failed(self._what(meeting, link), describe(exc), link)
         for item_id in deleted:
             gone = ours.get(item_id)
             booking = bookings.get(gone.booking_id) if gone else None
@@ -315,11 +349,13 @@ class MailboxSync:
         subject = meeting.fields.subject if meeting.fields else meeting.item_id
         return f"new meeting {subject!r}"
 
-    def _item_failed(self, what: str, reason: str) -> None:
-        """An Exchange change that could not be applied: reported now, and the position held so that the next
-        pass reads it again (and reports it again) until it is settled."""
+    def _item_failed(self, what: str, reason: str, link: BookingSyncState | None = None) -> None:
+        """An Exchange change that could not be applied: reported now, parked on its link (if it has one), and
+        the position held so that the next pass reads it again (and reports it again) until it is settled."""
         self.report.failures.append(f"{what}: {reason}")
         self.hold_cursor = True
+        if link is not None and not self.ctx.dry_run:
+            self._save_link(self._failed(self.links.get(link.booking_id, link), reason))
 
     def _exchange_update(self, link: BookingSyncState, meeting: Meeting, booking: Booking | None) -> None:
         """The meeting changed in Exchange: the room's answer, or an edit in Outlook (three-way against the
@@ -327,16 +363,21 @@ class MailboxSync:
         if booking is None or meeting.fields is None or booking.status != "active":
             self._save_link(replace(link, change_key=meeting.change_key))
             return
-        error = link.last_error
+        state = link.state
+        if state in (FAILED, ROOM_DECLINED):
+            # Processed now: a parked failure is settled; a declined room is judged by its current answer.
+            state = LINKED
+        if state == LINKED and link.last_error is not None:
+            link = replace(link, last_error=None, error_count=0)
         if meeting.room_response == "Decline":
-            error = ROOM_DECLINED
+            state = ROOM_DECLINED
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): the room {booking.room} "
                 "declined the meeting (its calendar is taken in Exchange)"
             )
         synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
         if synced is None:
-            self._save_link(replace(link, change_key=meeting.change_key, last_error=error))
+            self._save_link(replace(link, change_key=meeting.change_key, state=state))
             return
         current = meeting.fields
         target = booking_fields(booking)
@@ -349,7 +390,7 @@ class MailboxSync:
                     change_key=meeting.change_key,
                     snapshot=current.to_json(),
                     synced_version=booking.version,
-                    last_error=error,
+                    state=state,
                 )
             )
             return
@@ -365,13 +406,13 @@ class MailboxSync:
         if refused is not None and not rooms_changed:
             self._conflict(link, meeting, booking, refused)
         elif not edited:
-            self._save_link(replace(link, change_key=meeting.change_key, last_error=error))
+            self._save_link(replace(link, change_key=meeting.change_key, state=state))
         elif rooms_changed:
             # Both sides changed: ROOMS wins (the pass below rewrites the meeting from the booking), and the
             # Exchange side's values are kept as a difference to settle with `sync resolve`.
             self._difference(booking, "both_changed", tuple(edited), current)
             self._save_link(
-                replace(link, change_key=meeting.change_key, snapshot=current.to_json(), last_error=error)
+                replace(link, change_key=meeting.change_key, snapshot=current.to_json(), state=state)
             )
         else:
             self._apply_exchange_edit(link, meeting, booking, edited)
@@ -457,8 +498,12 @@ class MailboxSync:
         if behaviour == "Cancel":
             with self.ctx.store.write() as conn:
                 q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
-                q.delete_booking_sync(conn, booking.id)  # the meeting stays, no longer linked
-            self.links.pop(booking.id, None)
+                # The meeting stays, no longer linked: kept as unlinked so that no later pass (a recovery by
+                # tag included) adopts or cancels it.
+                unlinked = q.save_booking_sync(
+                    conn, replace(link, state=UNLINKED, change_key=meeting.change_key), self.ctx.now()
+                )
+            self.links[booking.id] = unlinked
             self.bookings[booking.id] = replace(booking, status="cancelled")
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): {reason}; booking cancelled and "
@@ -470,17 +515,22 @@ class MailboxSync:
         try:
             reset = self.ctx.backend.update(self.mailbox, meeting, booking_fields(booking))
             self.wrote = True
-            link = self._linked(link, reset, booking.version)
+            link = self._link_state(link, reset, booking.version)
             self.report.rolled_back += 1
         except (BackendError, ConnectError) as exc:
             reason = f"{reason}; the reset failed: {exc.message}"
-        self._save_link(replace(link, attempts=attempts, last_error=f"rollback: {reason}"))
+            link = self._failed(link, f"rollback: {reason}")
+            self.hold_cursor = True  # the Outlook edit is read again next pass and the reset tried again
+        link = replace(link, attempts=attempts)
         self._audit("sync:conflict-rollback", booking, {"reason": reason, "attempt": attempts})
         if attempts >= MAX_ROLLBACKS:
             with self.ctx.store.write() as conn:
                 self.bookings[booking.id] = q.update_booking(
                     conn, booking.id, {"status": "sync_disabled"}, self.ctx.now()
                 )
+            link = replace(link, state=SYNC_DISABLED)
+        self._save_link(link)
+        if attempts >= MAX_ROLLBACKS:
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): {reason}; after {attempts} "
                 "rollbacks the booking is sync-disabled"
@@ -578,8 +628,9 @@ class MailboxSync:
             return
         with self.ctx.store.write() as conn:
             q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
-            q.delete_booking_sync(conn, booking.id)
-        self.links.pop(booking.id, None)
+            self.links[booking.id] = q.save_booking_sync(
+                conn, replace(link, state=CANCELLED, item_id=None, change_key=None), self.ctx.now()
+            )
         self.bookings[booking.id] = replace(booking, status="cancelled")
         self.report.bookings_cancelled += 1
         self._audit("sync:booking-cancelled", booking, "meeting deleted in Exchange")
@@ -590,7 +641,9 @@ class MailboxSync:
         link = self.links.get(booking.id)
 
         def write() -> None:
-            if booking.status == "active" and link is not None and link.item_id is not None:
+            if link is not None and link.state == UNLINKED:
+                self.report.skip("unlinked")
+            elif booking.status == "active" and link is not None and link.item_id is not None:
                 if link.synced_version != booking.version:
                     self._update(booking, link)
                 else:
@@ -620,12 +673,8 @@ class MailboxSync:
             for booking in bookings:
                 self.report.failures.append(f"booking {booking.id} ({booking.title}): {reason}")
             if not self.ctx.dry_run:
-                self._save_links(
-                    [
-                        replace(self._link(b), attempts=self._link(b).attempts + 1, last_error=reason)
-                        for b in bookings
-                    ]
-                )
+                # Reread: the intent saved before the write is what the error is recorded beside.
+                self._save_links([self._failed(self._link(b), reason) for b in bookings])
 
     def _create_many(self, bookings: list[Booking]) -> None:
         """New meetings in one batch: intents first, then one CreateItem for all, then the results."""
@@ -634,17 +683,14 @@ class MailboxSync:
                 self.report.planned.append(f"create meeting for booking {booking.id} ({booking.title})")
             self.report.created += len(bookings)
             return
-        pending = [b for b in bookings if self._link(b).last_error == PENDING_CREATE]
+        pending = [b for b in bookings if self._link(b).state == PENDING_CREATE]
         if pending:
             adopted = self._adopt_pending(pending)
             bookings = [b for b in bookings if b.id not in adopted]
         if not bookings:
             return
         intents = self._save_links(
-            [
-                replace(self._link(b), last_error=PENDING_CREATE, attempts=self._link(b).attempts + 1)
-                for b in bookings
-            ]
+            [replace(self._link(b), state=PENDING_CREATE, last_attempt=self.ctx.now()) for b in bookings]
         )
         requests = [(booking_fields(b), self.ctx.installation, str(b.id)) for b in bookings]
         try:
@@ -664,7 +710,7 @@ class MailboxSync:
                 self._audit("ews:CreateItem", booking, {"item_id": result.item_id})
             else:
                 self.report.failures.append(f"booking {booking.id} ({booking.title}): {result.message}")
-                done.append(replace(link, attempts=link.attempts, last_error=result.message))
+                done.append(self._failed(link, result.message))
         self._save_links(done)
         self.report.created += sum(isinstance(r, Meeting) for r in results)
 
@@ -706,6 +752,7 @@ class MailboxSync:
             self.report.planned.append(f"update meeting of booking {booking.id} ({booking.title})")
             self.report.updated += 1
             return
+        link = self._intent(link, PENDING_UPDATE)
         try:
             meeting = self.ctx.backend.update(self.mailbox, self._meeting(link), booking_fields(booking))
         finally:
@@ -719,13 +766,20 @@ class MailboxSync:
             self.report.planned.append(f"cancel meeting of booking {booking.id} ({booking.title})")
             self.report.cancelled += 1
             return
+        link = self._intent(link, PENDING_CANCEL)
         try:
             self.ctx.backend.cancel(self.mailbox, self._meeting(link))
         finally:
             self.wrote = True
         self._save_link(
             replace(
-                link, item_id=None, change_key=None, synced_version=booking.version, last_error="cancelled"
+                link,
+                item_id=None,
+                change_key=None,
+                synced_version=booking.version,
+                state=CANCELLED,
+                last_error=None,
+                error_count=0,
             )
         )
         self.report.cancelled += 1
