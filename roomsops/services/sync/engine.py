@@ -512,12 +512,14 @@ class MailboxSync:
             self._audit("sync:conflict-cancel", booking, reason)
             return
         attempts = link.attempts + 1
+        outcome = "meeting reset to the booking"
         try:
             reset = self.ctx.backend.update(self.mailbox, meeting, booking_fields(booking))
             self.wrote = True
             link = self._link_state(link, reset, booking.version)
             self.report.rolled_back += 1
         except (BackendError, ConnectError) as exc:
+            outcome = "the reset is tried again next pass"
             reason = f"{reason}; the reset failed: {exc.message}"
             link = self._failed(link, f"rollback: {reason}")
             self.hold_cursor = True  # the Outlook edit is read again next pass and the reset tried again
@@ -537,8 +539,8 @@ class MailboxSync:
             )
         else:
             self.report.failures.append(
-                f"booking {booking.id} ({booking.title}): {reason}; meeting reset to the "
-                f"booking (attempt {attempts} of {MAX_ROLLBACKS})"
+                f"booking {booking.id} ({booking.title}): {reason}; {outcome} "
+                f"(attempt {attempts} of {MAX_ROLLBACKS})"
             )
 
     def _new_meeting(self, meeting: Meeting, bookings: dict[int, Booking]) -> None:
