@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import signal
 import sys
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,39 +79,72 @@ def sync(ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrenc
         return None
     app = ctx.find_object(AppContext)
     assert app is not None
-    from roomsops.adapters.store import sync_mailboxes
+    from roomsops.adapters.store import now_utc, sync_mailboxes
     from roomsops.services.sync.factory import calendar_backend
     from roomsops.services.sync.lock import run_lock
-    from roomsops.services.sync.run import sync_pass, write_summary
+    from roomsops.services.sync.run import (
+        summary_for,
+        sync_pass,
+        write_failed_summary,
+        write_summary,
+    )
 
     settings = app.settings
     wanted = [validate_address(p) for p in persons]
     backend = calendar_backend(settings, app.ews)  # refuses a bad setting before the lock or database exist
-    with run_lock(lock_path(settings)), rooms.open_database(settings) as store:
-        # No token, no pass: the token service refusing or unreachable is exit 3 before any work, not a
-        # failure repeated for every mailbox (a database without synced persons needs no token).
-        with store.read() as conn:
-            if sync_mailboxes(conn, include_rooms=False):
-                app.token_provider.token()
-        progress = _progress(app)
-        result = sync_pass(
-            store,
-            backend,
-            settings,
-            app.audit,
-            wanted,
-            dry_run,
-            concurrency or settings.sync.concurrency,
-            progress,
-        )
+    summary = summary_for(summary_path(settings), wanted)
+    with run_lock(lock_path(settings)), _terminated_as_interrupt():
+        started = now_utc()
+        try:
+            with rooms.open_database(settings) as store:
+                # No token, no pass: the token service refusing or unreachable is exit 3 before any work, not a
+                # failure repeated for every mailbox (a database without synced persons needs no token).
+                with store.read() as conn:
+                    if sync_mailboxes(conn, include_rooms=False):
+                        app.token_provider.token()
+                progress = _progress(app)
+                result = sync_pass(
+                    store,
+                    backend,
+                    settings,
+                    app.audit,
+                    wanted,
+                    dry_run,
+                    concurrency or settings.sync.concurrency,
+                    progress,
+                )
+        except BaseException as exc:
+            # Whatever stopped the run (token, TLS, database, a signal, a crash): the summary says so.
+            if not dry_run:
+                write_failed_summary(summary, started, exc, wanted)
+            raise
         if not dry_run:
-            write_summary(summary_path(settings), result)
+            write_summary(summary, result)
     unreachable = [m for m in result.mailboxes if m.error_code in UNREACHABLE and not _changed(m)]
     if result.mailboxes and len(unreachable) == len(result.mailboxes):
         # EWS itself could not be reached (TLS, network) before any work: exit 3, like the token service.
         first = unreachable[0]
         raise ConnectError(first.error or "EWS could not be reached", first.remedy, code=first.error_code)
     return app.emit(result)
+
+
+@contextmanager
+def _terminated_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises `Terminated` (a KeyboardInterrupt) in the main thread while the pass runs, so the pass
+    stops between mailboxes and the summary is written, as with Ctrl-C."""
+    from roomsops.services.sync.run import Terminated
+
+    def stop(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _changed(report: Any) -> bool:

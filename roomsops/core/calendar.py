@@ -88,6 +88,8 @@ class Meeting:
     is_all_day: bool = False
     is_recurring: bool = False
     room_response: str | None = None  # Accept | Decline | Tentative | Unknown | NoResponseReceived
+    #: Why the backend could not read the item's fields (`fields` is None then): the sync parks the item.
+    problem: str | None = None
 
 
 @dataclass(frozen=True)

@@ -287,7 +287,7 @@ CASES = [
         "database from a newer schema",
         ["persons", "list"],
         "the database {dir}/rooms.db has schema version 99 (written by roomsops 9.0.0), but this roomsops "
-        "0.1.0.dev0 knows schema versions up to 3 — upgrade roomsops to 9.0.0 or newer; a database is never "
+        "0.1.0.dev0 knows schema versions up to 4 — upgrade roomsops to 9.0.0 or newer; a database is never "
         "downgraded",
         newer_schema,
     ),

@@ -267,14 +267,17 @@ def test_the_token_service_down_is_exit_3_with_nothing_written(
     seed()
     ok(invoke("sync", env=env))
     ok(invoke("bookings", "update", "1", "--title", CHANGED, env=env))
-    files = {p: p.read_bytes() for p in (tmp_path / "rooms.db", tmp_path / "last-sync.json")}
+    database = (tmp_path / "rooms.db").read_bytes()
     fresh_lab.reset_requests()
     fresh_lab.fault(protocol="token", operation="*", kind=kind, back_off_ms=1000, count=20)
     run = invoke("sync", env=env)
     assert run.code == 3 and run.out == ""
     assert re.search(message, one_line_error(run)), run.err
     assert not any(k.startswith("ews:") for k in fresh_lab.requests())
-    assert {p: p.read_bytes() for p in files} == files
+    assert (tmp_path / "rooms.db").read_bytes() == database
+    # The summary tells monitoring the truth: this run failed, and why (issue 19).
+    summary = json.loads((tmp_path / "last-sync.json").read_text())
+    assert summary["ok"] is False and re.search(message, summary["error"]["message"] + " — "), summary
     fresh_lab.clear_faults()
     ok(invoke("sync", env=env))
     assert_invariant(fresh_lab, env, Expectations(titles={1: CHANGED}))

@@ -156,7 +156,12 @@ def test_the_v1_fixture_is_upgraded_in_place(tmp_path: Path) -> None:
     upgraded = db.open_store(f"sqlite:///{path}")
     with upgraded.read() as conn:
         rows = conn.execute(text("SELECT version, roomsops_version FROM schema_version ORDER BY version"))
-        assert [tuple(r) for r in rows] == [(1, "0.1.0"), (2, "0.1.0.dev0"), (3, "0.1.0.dev0")]
+        assert [tuple(r) for r in rows] == [
+            (1, "0.1.0"),
+            (2, "0.1.0.dev0"),
+            (3, "0.1.0.dev0"),
+            (4, "0.1.0.dev0"),
+        ]
         uuid.UUID(db.installation_id(conn))
         persons = {p.email: p for p in db.list_persons(conn)}
         assert persons["lee@contoso.com"].name == 'Lee Gu; "Ops" $(whoami) Zoë'

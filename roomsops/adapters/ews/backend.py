@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -72,12 +72,16 @@ _FIELD_TO_EWS = {
 }
 
 
-def _utc(value: Any) -> datetime:
-    return (
-        datetime.fromtimestamp(value.timestamp(), UTC)
-        if value is not None
-        else datetime.fromtimestamp(0, UTC)
-    )
+def as_utc(value: Any, zone: tzinfo) -> datetime:
+    """An EWS time as an aware UTC datetime. All-day items carry dates (exchangelib's EWSDate): a day starts at
+    local midnight in `zone` (Exchange keeps all-day items from midnight to midnight in the organizer's zone)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"the time {value.isoformat()} has no time zone")
+        return datetime.fromtimestamp(value.timestamp(), UTC)  # EWSDateTime refuses astimezone(UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=zone).astimezone(UTC)
+    raise ValueError(f"no time in {value!r}")
 
 
 def _address(value: Any) -> str:
@@ -85,21 +89,32 @@ def _address(value: Any) -> str:
     return str(getattr(mailbox, "email_address", "") or "").lower()
 
 
-def meeting_from_item(item: Any) -> Meeting:
+def _fields(item: Any, zone: tzinfo) -> MeetingFields:
     resources = list(item.resources or [])
-    room = _address(resources[0]) if resources else ""
     reminder = item.reminder_minutes_before_start if item.reminder_is_set else None
-    fields = MeetingFields(
+    return MeetingFields(
         subject=item.subject or "",
-        start=_utc(item.start),
-        end=_utc(item.end),
+        start=as_utc(item.start, zone),
+        end=as_utc(item.end, zone),
         location=item.location or "",
-        room=room,
+        room=_address(resources[0]) if resources else "",
         attendees=normalized_attendees(_address(a) for a in (item.required_attendees or [])),
         reminder_minutes=reminder,
         private=item.sensitivity == "Private",
         free_busy=item.legacy_free_busy_status or "Busy",
     )
+
+
+def meeting_from_item(item: Any, zone: tzinfo = UTC) -> Meeting:
+    """The item as a Meeting, as Exchange holds it. An item whose fields cannot be read is still returned, with
+    `fields` None and the reason in `problem`, so that the sync parks it instead of failing the mailbox."""
+    resources = list(item.resources or [])
+    fields: MeetingFields | None = None
+    problem = None
+    try:
+        fields = _fields(item, zone)
+    except Exception as exc:  # one odd item must not hide the others: the sync reports it
+        problem = f"its fields cannot be read ({type(exc).__name__}: {exc})"
     return Meeting(
         item_id=item.id,
         change_key=item.changekey,
@@ -111,6 +126,7 @@ def meeting_from_item(item: Any) -> Meeting:
         is_all_day=bool(item.is_all_day),
         is_recurring=item.type not in (None, "Single"),
         room_response=getattr(resources[0], "response_type", None) if resources else None,
+        problem=problem,
     )
 
 
@@ -167,7 +183,7 @@ class EwsCalendar:
                 account.fetch(ids=[(i, None) for i in item_ids], folder=calendar, only_fields=FETCH_FIELDS)
             ),
         )
-        return [meeting_from_item(item) for item in found if isinstance(item, CalendarItem)]
+        return [meeting_from_item(item, self.zone) for item in found if isinstance(item, CalendarItem)]
 
     def find_tagged(self, mailbox: str, installation: str, booking_id: str | None = None) -> list[Meeting]:
         # FindItem's paging needs the folder's real id (a GetFolder, only on this recovery path).

@@ -132,8 +132,43 @@ def _v2_to_v3(conn: Connection, now: datetime) -> None:
     differences.create(conn)
 
 
+def _v3_to_v4(conn: Connection, now: datetime) -> None:
+    """v4: an explicit state per booking link, errors in their own columns. v3 encoded the state in last_error
+    ("pending-create", "cancelled", "room-declined"), where an error could overwrite an intent."""
+    states = "'linked', 'pending-create', 'pending-update', 'pending-cancel', 'cancelled', 'failed', " + (
+        "'room-declined', 'sync-disabled', 'unlinked'"
+    )
+    conn.execute(
+        text(
+            "ALTER TABLE booking_sync ADD COLUMN state VARCHAR(20) DEFAULT 'linked' NOT NULL "
+            f"CONSTRAINT ck_booking_sync_state CHECK (state IN ({states}))"
+        )
+    )
+    conn.execute(text("ALTER TABLE booking_sync ADD COLUMN error_count INTEGER DEFAULT 0 NOT NULL"))
+    conn.execute(text("ALTER TABLE booking_sync ADD COLUMN last_attempt_utc DATETIME"))
+    for sql in (
+        # Real errors (anything but v3's state markers) move to their own columns.
+        "UPDATE booking_sync SET error_count = CASE WHEN attempts > 0 THEN attempts ELSE 1 END, "
+        "last_attempt_utc = updated_utc WHERE last_error IS NOT NULL "
+        "AND last_error NOT IN ('pending-create', 'cancelled', 'room-declined') "
+        "AND last_error NOT LIKE 'rollback:%'",
+        "UPDATE booking_sync SET state = 'cancelled', last_error = NULL WHERE last_error = 'cancelled'",
+        "UPDATE booking_sync SET state = 'room-declined', last_error = NULL WHERE last_error = 'room-declined'",
+        # Without a meeting, the last thing tried was a create (its answer may have been lost): look it up first.
+        "UPDATE booking_sync SET state = 'pending-create' WHERE item_id IS NULL AND state = 'linked'",
+        "UPDATE booking_sync SET last_error = NULL WHERE last_error = 'pending-create'",
+        # A rollback that worked was noted in last_error; one whose reset failed is a failure.
+        "UPDATE booking_sync SET state = 'failed', error_count = 1 WHERE last_error LIKE 'rollback:%reset failed%'",
+        "UPDATE booking_sync SET last_error = NULL WHERE last_error LIKE 'rollback:%' AND state = 'linked'",
+        "UPDATE booking_sync SET state = 'failed' WHERE state = 'linked' AND last_error IS NOT NULL",
+        "UPDATE booking_sync SET state = 'sync-disabled' WHERE booking_id IN "
+        "(SELECT id FROM bookings WHERE status = 'sync_disabled')",
+    ):
+        conn.execute(text(sql))
+
+
 #: From-version -> the step that upgrades it to the next version.
-STEPS: dict[int, Step] = {1: _v1_to_v2, 2: _v2_to_v3}
+STEPS: dict[int, Step] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def upgrade(conn: Connection, found: int, target: int, now: datetime) -> list[int]:

@@ -400,6 +400,9 @@ def _booking_sync(row: Row[Any]) -> BookingSyncState:
         attempts=m["attempts"],
         last_error=m["last_error"],
         updated=m["updated_utc"],
+        state=m["state"],
+        error_count=m["error_count"],
+        last_attempt=m["last_attempt_utc"],
     )
 
 
@@ -433,6 +436,9 @@ def save_booking_sync(conn: Connection, state: BookingSyncState, now: datetime) 
         "attempts": state.attempts,
         "last_error": state.last_error,
         "updated_utc": now,
+        "state": state.state,
+        "error_count": state.error_count,
+        "last_attempt_utc": state.last_attempt,
     }
     result = conn.execute(
         update(booking_sync).where(booking_sync.c.booking_id == state.booking_id).values(**values)

@@ -107,9 +107,12 @@ class BookingSyncState:
     change_key: str | None = None
     snapshot: dict[str, Any] | None = None
     synced_version: int | None = None
-    attempts: int = 0
+    attempts: int = 0  # rollbacks of Outlook edits in a row (SyncConflictBehaviour Rollback)
     last_error: str | None = None
     updated: datetime | None = None
+    state: str = "linked"  # schema.LINK_STATES
+    error_count: int = 0  # failures since the last success
+    last_attempt: datetime | None = None
 
 
 @dataclass(frozen=True)

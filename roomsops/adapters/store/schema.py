@@ -38,10 +38,35 @@ from roomsops.core.vocabulary import (  # noqa: F401 - re-exported: the store's 
 )
 
 #: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
+
+#: The state of a booking's link to its meeting (docs/sync.md has the transitions). Errors never replace a
+#: state: they live in last_error / error_count / last_attempt beside it.
+LINKED = "linked"  # the meeting exists and was last seen as the snapshot says
+PENDING_CREATE = "pending-create"  # a meeting is being created: look it up by its tag before creating again
+PENDING_UPDATE = "pending-update"  # the meeting is being rewritten from the booking
+PENDING_CANCEL = "pending-cancel"  # the booking is cancelled; its meeting is being cancelled
+CANCELLED = "cancelled"  # the meeting was cancelled (or deleted in Outlook): nothing more to do
+FAILED = "failed"  # an Outlook change could not be applied (parked): retried and reported every pass
+ROOM_DECLINED = "room-declined"  # the room declined the meeting
+SYNC_DISABLED = "sync-disabled"  # rollbacks exhausted: the booking is no longer synced
+UNLINKED = "unlinked"  # the meeting was deliberately let go (conflict behaviour Cancel): never touched again
+LINK_STATES = (
+    LINKED,
+    PENDING_CREATE,
+    PENDING_UPDATE,
+    PENDING_CANCEL,
+    CANCELLED,
+    FAILED,
+    ROOM_DECLINED,
+    SYNC_DISABLED,
+    UNLINKED,
+)
+#: States that are an intent: an error leaves them as they are, so the next pass completes the intent.
+PENDING_STATES = (PENDING_CREATE, PENDING_UPDATE, PENDING_CANCEL)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -173,9 +198,13 @@ booking_sync = Table(
     Column("change_key", String(512)),
     Column("snapshot", Text),  # JSON: the fields as last synced, to tell real edits from echoes
     Column("synced_version", Integer),  # bookings.version last written to Exchange
-    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),  # rollbacks of Outlook edits in a row
     Column("last_error", Text),
     Column("updated_utc", UTCDateTime, nullable=False),
+    Column("state", String(20), nullable=False, server_default=LINKED),
+    Column("error_count", Integer, nullable=False, server_default="0"),  # failures since the last success
+    Column("last_attempt_utc", UTCDateTime),
+    CheckConstraint(one_of("state", LINK_STATES), name="state"),
     Index(None, "mailbox"),
     Index(None, "item_id"),
 )

@@ -23,6 +23,18 @@ from roomsops.adapters.store import (
     now_utc,
 )
 from roomsops.adapters.store import queries as q
+from roomsops.adapters.store.schema import (
+    CANCELLED,
+    FAILED,
+    LINKED,
+    PENDING_CANCEL,
+    PENDING_CREATE,
+    PENDING_STATES,
+    PENDING_UPDATE,
+    ROOM_DECLINED,
+    SYNC_DISABLED,
+    UNLINKED,
+)
 from roomsops.core.calendar import (
     ALL_FIELDS,
     BackendError,
@@ -34,13 +46,11 @@ from roomsops.core.calendar import (
 from roomsops.core.errors import ConnectError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.model import booking_fields
+from roomsops.services.sync.model import Unmappable, booking_fields, from_exchange
 
-PENDING_CREATE = "pending-create"
 MAX_ROLLBACKS = 5
 #: MeetingFields name → the Booking/update_booking field name where they differ.
 _BOOKING_FIELD = {"subject": "title"}
-ROOM_DECLINED = "room-declined"
 
 
 @dataclass
@@ -97,6 +107,9 @@ class MailboxSync:
         self.person: Person | None = None
         self.bookings: dict[int, Booking] = {}
         self.rooms: dict[str, Room] = {}
+        # An Exchange change that could not be settled (applied, recorded or parked) keeps the stored position
+        # where it was: the next pass reads the change again, retries it and reports it until it is settled.
+        self.hold_cursor = False
 
     # --- database helpers ------------------------------------------------------------------------------------
 
@@ -126,8 +139,28 @@ class MailboxSync:
             change_key=meeting.change_key,
             snapshot=snapshot,
             synced_version=version,
+            state=LINKED,
             last_error=None,
+            error_count=0,
             attempts=0,
+        )
+
+    def _intent(self, link: BookingSyncState, state: str) -> BookingSyncState:
+        """Record what is about to be written, before writing it (a crash leaves the intent for the next pass)."""
+        return self._save_link(replace(link, state=state, last_attempt=self.ctx.now()))
+
+    def _failed(self, link: BookingSyncState, reason: str) -> BookingSyncState:
+        """The link with an error recorded beside its state: an intent stays the intent (never overwritten by
+        the error); a link without an intent becomes failed."""
+        state = link.state if link.state in PENDING_STATES else FAILED
+        if link.item_id is None and state == FAILED:
+            state = PENDING_CREATE  # no meeting known: the next pass looks one up by its tag before creating
+        return replace(
+            link,
+            state=state,
+            last_error=reason,
+            error_count=link.error_count + 1,
+            last_attempt=self.ctx.now(),
         )
 
     def _link(self, booking: Booking) -> BookingSyncState:
@@ -151,12 +184,22 @@ class MailboxSync:
         try:
             self._run()
         except (BackendError, ConnectError) as exc:
-            self.report.error = exc.message
-            self.report.error_code = exc.code
-            self.report.remedy = exc.remedy
-            if not self.ctx.dry_run:
-                self._save_mailbox_error(exc.message)
+            self._mailbox_failed(exc.message, exc.code, exc.remedy)
+        except (
+            RoomsopsError
+        ) as exc:  # e.g. the database refused a write: this mailbox fails, the others go on
+            self._mailbox_failed(exc.message, exc.code or "failed", exc.remedy)
+        except Exception as exc:  # a bug must not stop the other mailboxes: reported, traceback in the log
+            log.debug("%s: unexpected error", self.mailbox, exc_info=True)
+            self._mailbox_failed(unexpected(exc), "internal", "run again with --debug and report it")
         return self.report
+
+    def _mailbox_failed(self, message: str, code: str | None, remedy: str | None) -> None:
+        self.report.error = message
+        self.report.error_code = code
+        self.report.remedy = remedy
+        if not self.ctx.dry_run:
+            self._save_mailbox_error(message)
 
     def _run(self) -> None:
         start, end = self.ctx.window
@@ -189,12 +232,14 @@ class MailboxSync:
         if to_create:
             self._guarded(to_create, lambda: self._create_many(to_create))
         new_state = changes.state
-        if self.wrote and not self.ctx.dry_run:
+        if self.wrote and not self.ctx.dry_run and not self.hold_cursor:
             # Read past our own writes (and the room's answers to them) now, so the next pass finds nothing.
             catch_up = self.ctx.backend.changes(self.mailbox, new_state)
             if not catch_up.invalid_state:
                 self._exchange_changes(catch_up.changed, catch_up.deleted, by_id)
                 new_state = catch_up.state
+        if self.hold_cursor:
+            new_state = saved_state if not changes.invalid_state else None
         if not self.ctx.dry_run:
             with self.ctx.store.write() as conn:
                 q.save_mailbox_sync(
@@ -224,7 +269,7 @@ class MailboxSync:
 
     def _reconcile_by_tag(self, bookings: dict[int, Booking]) -> None:
         """Adopt meetings this installation wrote (e.g. before a crash); report tagged ones with no booking."""
-        tagged = self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation)
+        tagged = [canonical(m) for m in self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation)]
         seen: dict[int, Meeting] = {}
         for meeting in tagged:
             if meeting.organizer not in (None, self.mailbox.lower()):
@@ -235,6 +280,10 @@ class MailboxSync:
                 self.report.unknown_tagged.append(meeting.item_id)
                 continue
             link = self.links.get(booking_id)
+            if link is not None and (
+                link.state == UNLINKED or (link.state == CANCELLED and meeting.is_cancelled)
+            ):
+                continue  # let go on purpose (conflict behaviour Cancel), or cancelled already: never touched
             keep = seen.get(booking_id)
             if keep is None and link is not None and link.item_id not in (None, meeting.item_id):
                 linked = next((m for m in tagged if m.item_id == link.item_id), None)
@@ -263,25 +312,50 @@ class MailboxSync:
     def _exchange_changes(
         self, changed: list[tuple[str, str]], deleted: list[str], bookings: dict[int, Booking]
     ) -> None:
-        ours = {link.item_id: link for link in self.links.values() if link.item_id}
+        ours = {link.item_id: link for link in self.links.values() if link.item_id and link.state != UNLINKED}
         refresh = [
             item_id
             for item_id, change_key in changed
             if item_id in ours and ours[item_id].change_key != change_key
         ]
         others = [item_id for item_id, _ in changed if item_id not in ours]
-        for meeting in self.ctx.backend.get(self.mailbox, refresh + others):
+        for meeting in map(canonical, self.ctx.backend.get(self.mailbox, refresh + others)):
             link = ours.get(meeting.item_id)
-            if link is None:
-                self._new_meeting(meeting, bookings)
-                continue
-            booking = bookings.get(link.booking_id)
-            self._exchange_update(link, meeting, booking)
+            try:
+                if link is None:
+                    self._new_meeting(meeting, bookings)
+                    continue
+                booking = bookings.get(link.booking_id)
+                if meeting.problem is not None and booking is not None and booking.status == "active":
+                    self._item_failed(f"booking {booking.id} ({booking.title})", meeting.problem, link)
+                    continue
+                self._exchange_update(link, meeting, booking)
+            except (MailboxUnavailable, ConnectError):
+                raise  # the mailbox, not this item
+            except Exception as exc:  # one item never stops the others: parked, reported, retried next pass
+                if not isinstance(exc, RoomsopsError):
+                    log.debug("%s: unexpected error on item %s", self.mailbox, meeting.item_id, exc_info=True)
+                self._item_failed(self._what(meeting, link), describe(exc), link)
         for item_id in deleted:
             gone = ours.get(item_id)
             booking = bookings.get(gone.booking_id) if gone else None
             if gone is not None and booking is not None and booking.status == "active":
                 self._booking_cancelled_in_exchange(gone, booking)
+
+    def _what(self, meeting: Meeting, link: BookingSyncState | None) -> str:
+        booking = self.bookings.get(link.booking_id) if link is not None else None
+        if booking is not None:
+            return f"booking {booking.id} ({booking.title})"
+        subject = meeting.fields.subject if meeting.fields else meeting.item_id
+        return f"new meeting {subject!r}"
+
+    def _item_failed(self, what: str, reason: str, link: BookingSyncState | None = None) -> None:
+        """An Exchange change that could not be applied: reported now, parked on its link (if it has one), and
+        the position held so that the next pass reads it again (and reports it again) until it is settled."""
+        self.report.failures.append(f"{what}: {reason}")
+        self.hold_cursor = True
+        if link is not None and not self.ctx.dry_run:
+            self._save_link(self._failed(self.links.get(link.booking_id, link), reason))
 
     def _exchange_update(self, link: BookingSyncState, meeting: Meeting, booking: Booking | None) -> None:
         """The meeting changed in Exchange: the room's answer, or an edit in Outlook (three-way against the
@@ -289,16 +363,21 @@ class MailboxSync:
         if booking is None or meeting.fields is None or booking.status != "active":
             self._save_link(replace(link, change_key=meeting.change_key))
             return
-        error = link.last_error
+        state = link.state
+        if state in (FAILED, ROOM_DECLINED):
+            # Processed now: a parked failure is settled; a declined room is judged by its current answer.
+            state = LINKED
+        if state == LINKED and link.last_error is not None:
+            link = replace(link, last_error=None, error_count=0)
         if meeting.room_response == "Decline":
-            error = ROOM_DECLINED
+            state = ROOM_DECLINED
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): the room {booking.room} "
                 "declined the meeting (its calendar is taken in Exchange)"
             )
         synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
         if synced is None:
-            self._save_link(replace(link, change_key=meeting.change_key, last_error=error))
+            self._save_link(replace(link, change_key=meeting.change_key, state=state))
             return
         current = meeting.fields
         target = booking_fields(booking)
@@ -311,7 +390,7 @@ class MailboxSync:
                     change_key=meeting.change_key,
                     snapshot=current.to_json(),
                     synced_version=booking.version,
-                    last_error=error,
+                    state=state,
                 )
             )
             return
@@ -323,14 +402,17 @@ class MailboxSync:
             ):
                 self._difference(booking, kind, (name,), current)
         rooms_changed = link.synced_version != booking.version
-        if not edited:
-            self._save_link(replace(link, change_key=meeting.change_key, last_error=error))
+        refused = _refused(meeting) if {"start", "end"} & set(edited) else None
+        if refused is not None and not rooms_changed:
+            self._conflict(link, meeting, booking, refused)
+        elif not edited:
+            self._save_link(replace(link, change_key=meeting.change_key, state=state))
         elif rooms_changed:
             # Both sides changed: ROOMS wins (the pass below rewrites the meeting from the booking), and the
             # Exchange side's values are kept as a difference to settle with `sync resolve`.
             self._difference(booking, "both_changed", tuple(edited), current)
             self._save_link(
-                replace(link, change_key=meeting.change_key, snapshot=current.to_json(), last_error=error)
+                replace(link, change_key=meeting.change_key, snapshot=current.to_json(), state=state)
             )
         else:
             self._apply_exchange_edit(link, meeting, booking, edited)
@@ -377,12 +459,23 @@ class MailboxSync:
                     updated = q.update_booking(
                         conn, booking.id, changes, self.ctx.now(), expected_version=booking.version
                     )
-                except OperationFailed:
-                    updated = None  # changed in ROOMS meanwhile: the next pass sees both sides changed
+                except OperationFailed as exc:
+                    if exc.code != "booking_changed":
+                        raise
+                    updated = None
         if taken:
-            self._conflict(link, meeting, booking, taken[0])
+            other = taken[0]
+            self._conflict(
+                link,
+                meeting,
+                booking,
+                f"the room is taken by booking {other.id} ({other.title}) at the new time",
+            )
             return
         if updated is None:
+            # Changed in ROOMS meanwhile: the edit is not applied now. The position stays before it, so the next
+            # pass reads the meeting again and sees both sides changed (ROOMS wins, the difference is recorded).
+            self.hold_cursor = True
             return
         self._save_link(
             replace(
@@ -398,15 +491,19 @@ class MailboxSync:
         self.report.exchange_edits += 1
         self._audit("sync:exchange-edit", booking, {"fields": edited})
 
-    def _conflict(self, link: BookingSyncState, meeting: Meeting, booking: Booking, other: Booking) -> None:
-        """An Outlook edit ROOMS cannot accept (the room is taken): the person's SyncConflictBehaviour."""
+    def _conflict(self, link: BookingSyncState, meeting: Meeting, booking: Booking, reason: str) -> None:
+        """An Outlook edit ROOMS cannot accept (the room is taken, a time ROOMS cannot hold): the person's
+        SyncConflictBehaviour."""
         behaviour = self.person.conflict_behaviour if self.person else "Rollback"
-        reason = f"the room is taken by booking {other.id} ({other.title}) at the new time"
         if behaviour == "Cancel":
             with self.ctx.store.write() as conn:
                 q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
-                q.delete_booking_sync(conn, booking.id)  # the meeting stays, no longer linked
-            self.links.pop(booking.id, None)
+                # The meeting stays, no longer linked: kept as unlinked so that no later pass (a recovery by
+                # tag included) adopts or cancels it.
+                unlinked = q.save_booking_sync(
+                    conn, replace(link, state=UNLINKED, change_key=meeting.change_key), self.ctx.now()
+                )
+            self.links[booking.id] = unlinked
             self.bookings[booking.id] = replace(booking, status="cancelled")
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): {reason}; booking cancelled and "
@@ -415,28 +512,35 @@ class MailboxSync:
             self._audit("sync:conflict-cancel", booking, reason)
             return
         attempts = link.attempts + 1
+        outcome = "meeting reset to the booking"
         try:
             reset = self.ctx.backend.update(self.mailbox, meeting, booking_fields(booking))
             self.wrote = True
-            link = self._linked(link, reset, booking.version)
+            link = self._link_state(link, reset, booking.version)
             self.report.rolled_back += 1
         except (BackendError, ConnectError) as exc:
+            outcome = "the reset is tried again next pass"
             reason = f"{reason}; the reset failed: {exc.message}"
-        self._save_link(replace(link, attempts=attempts, last_error=f"rollback: {reason}"))
+            link = self._failed(link, f"rollback: {reason}")
+            self.hold_cursor = True  # the Outlook edit is read again next pass and the reset tried again
+        link = replace(link, attempts=attempts)
         self._audit("sync:conflict-rollback", booking, {"reason": reason, "attempt": attempts})
         if attempts >= MAX_ROLLBACKS:
             with self.ctx.store.write() as conn:
                 self.bookings[booking.id] = q.update_booking(
                     conn, booking.id, {"status": "sync_disabled"}, self.ctx.now()
                 )
+            link = replace(link, state=SYNC_DISABLED)
+        self._save_link(link)
+        if attempts >= MAX_ROLLBACKS:
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): {reason}; after {attempts} "
                 "rollbacks the booking is sync-disabled"
             )
         else:
             self.report.failures.append(
-                f"booking {booking.id} ({booking.title}): {reason}; meeting reset to the "
-                f"booking (attempt {attempts} of {MAX_ROLLBACKS})"
+                f"booking {booking.id} ({booking.title}): {reason}; {outcome} "
+                f"(attempt {attempts} of {MAX_ROLLBACKS})"
             )
 
     def _new_meeting(self, meeting: Meeting, bookings: dict[int, Booking]) -> None:
@@ -450,11 +554,7 @@ class MailboxSync:
                     "restored or unlinked"
                 )  # e.g. restored from Deleted Items: reported, not booked
             return
-        if (
-            meeting.organizer not in (None, self.mailbox.lower())
-            or meeting.fields is None
-            or meeting.is_cancelled
-        ):
+        if meeting.organizer not in (None, self.mailbox.lower()) or meeting.is_cancelled:
             return  # an attendee's copy: only items the person organizes count
         if meeting.is_all_day:
             self.report.skip("all-day")
@@ -462,7 +562,13 @@ class MailboxSync:
         if meeting.is_recurring:
             self.report.skip("series")
             return
+        if meeting.fields is None:
+            self._item_failed(self._what(meeting, None), meeting.problem or "its fields cannot be read")
+            return
         fields = meeting.fields
+        if fields.end <= fields.start:
+            self.report.skip("zero-length")  # ROOMS cannot hold a booking without duration
+            return
         room = self.rooms.get(fields.room) or next(
             (self.rooms[a] for a in fields.attendees if a in self.rooms), None
         )
@@ -482,7 +588,7 @@ class MailboxSync:
                     NewBooking(
                         organizer_id=self.person.id,
                         room_id=room.id,
-                        title=fields.subject or "(no subject)",
+                        title=fields.subject,
                         start=fields.start,
                         end=fields.end,
                         attendees=attendees,
@@ -524,8 +630,9 @@ class MailboxSync:
             return
         with self.ctx.store.write() as conn:
             q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
-            q.delete_booking_sync(conn, booking.id)
-        self.links.pop(booking.id, None)
+            self.links[booking.id] = q.save_booking_sync(
+                conn, replace(link, state=CANCELLED, item_id=None, change_key=None), self.ctx.now()
+            )
         self.bookings[booking.id] = replace(booking, status="cancelled")
         self.report.bookings_cancelled += 1
         self._audit("sync:booking-cancelled", booking, "meeting deleted in Exchange")
@@ -536,7 +643,9 @@ class MailboxSync:
         link = self.links.get(booking.id)
 
         def write() -> None:
-            if booking.status == "active" and link is not None and link.item_id is not None:
+            if link is not None and link.state == UNLINKED:
+                self.report.skip("unlinked")
+            elif booking.status == "active" and link is not None and link.item_id is not None:
                 if link.synced_version != booking.version:
                     self._update(booking, link)
                 else:
@@ -552,18 +661,22 @@ class MailboxSync:
         """A failure of these bookings is recorded on them; a failure of the mailbox stops the pass."""
         try:
             write()
-        except (BackendError, ConnectError) as exc:
-            if isinstance(exc, MailboxUnavailable):
-                raise  # the mailbox, not this booking: stop here, report the mailbox
-            for booking in bookings:
-                self.report.failures.append(f"booking {booking.id} ({booking.title}): {exc.message}")
-            if not self.ctx.dry_run:
-                self._save_links(
-                    [
-                        replace(self._link(b), attempts=self._link(b).attempts + 1, last_error=exc.message)
-                        for b in bookings
-                    ]
+        except MailboxUnavailable:
+            raise  # the mailbox, not this booking: stop here, report the mailbox
+        except Exception as exc:  # one booking never stops the others: recorded on it, retried next pass
+            if not isinstance(exc, RoomsopsError):
+                log.debug(
+                    "%s: unexpected error on bookings %s",
+                    self.mailbox,
+                    [b.id for b in bookings],
+                    exc_info=True,
                 )
+            reason = describe(exc)
+            for booking in bookings:
+                self.report.failures.append(f"booking {booking.id} ({booking.title}): {reason}")
+            if not self.ctx.dry_run:
+                # Reread: the intent saved before the write is what the error is recorded beside.
+                self._save_links([self._failed(self._link(b), reason) for b in bookings])
 
     def _create_many(self, bookings: list[Booking]) -> None:
         """New meetings in one batch: intents first, then one CreateItem for all, then the results."""
@@ -572,17 +685,14 @@ class MailboxSync:
                 self.report.planned.append(f"create meeting for booking {booking.id} ({booking.title})")
             self.report.created += len(bookings)
             return
-        pending = [b for b in bookings if self._link(b).last_error == PENDING_CREATE]
+        pending = [b for b in bookings if self._link(b).state == PENDING_CREATE]
         if pending:
             adopted = self._adopt_pending(pending)
             bookings = [b for b in bookings if b.id not in adopted]
         if not bookings:
             return
         intents = self._save_links(
-            [
-                replace(self._link(b), last_error=PENDING_CREATE, attempts=self._link(b).attempts + 1)
-                for b in bookings
-            ]
+            [replace(self._link(b), state=PENDING_CREATE, last_attempt=self.ctx.now()) for b in bookings]
         )
         requests = [(booking_fields(b), self.ctx.installation, str(b.id)) for b in bookings]
         try:
@@ -602,7 +712,7 @@ class MailboxSync:
                 self._audit("ews:CreateItem", booking, {"item_id": result.item_id})
             else:
                 self.report.failures.append(f"booking {booking.id} ({booking.title}): {result.message}")
-                done.append(replace(link, attempts=link.attempts, last_error=result.message))
+                done.append(self._failed(link, result.message))
         self._save_links(done)
         self.report.created += sum(isinstance(r, Meeting) for r in results)
 
@@ -610,7 +720,7 @@ class MailboxSync:
         """Link meetings a crashed or unanswered pass created (found by tag); the ids of the adopted bookings."""
         wanted = {str(b.id): b for b in bookings}
         found: dict[str, list[Meeting]] = {}
-        for meeting in self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation):
+        for meeting in map(canonical, self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation)):
             if meeting.booking_id in wanted and meeting.organizer in (None, self.mailbox.lower()):
                 found.setdefault(meeting.booking_id, []).append(meeting)
         adopted = set()
@@ -644,6 +754,7 @@ class MailboxSync:
             self.report.planned.append(f"update meeting of booking {booking.id} ({booking.title})")
             self.report.updated += 1
             return
+        link = self._intent(link, PENDING_UPDATE)
         try:
             meeting = self.ctx.backend.update(self.mailbox, self._meeting(link), booking_fields(booking))
         finally:
@@ -657,14 +768,49 @@ class MailboxSync:
             self.report.planned.append(f"cancel meeting of booking {booking.id} ({booking.title})")
             self.report.cancelled += 1
             return
+        link = self._intent(link, PENDING_CANCEL)
         try:
             self.ctx.backend.cancel(self.mailbox, self._meeting(link))
         finally:
             self.wrote = True
         self._save_link(
             replace(
-                link, item_id=None, change_key=None, synced_version=booking.version, last_error="cancelled"
+                link,
+                item_id=None,
+                change_key=None,
+                synced_version=booking.version,
+                state=CANCELLED,
+                last_error=None,
+                error_count=0,
             )
         )
         self.report.cancelled += 1
         self._audit("ews:CancelCalendarItem", booking, {"item_id": link.item_id})
+
+
+def canonical(meeting: Meeting) -> Meeting:
+    """The meeting with its fields as ROOMS can hold them (`model.from_exchange`), or parked with the reason."""
+    if meeting.fields is None:
+        return meeting
+    try:
+        return replace(meeting, fields=from_exchange(meeting.fields))
+    except Unmappable as exc:
+        return replace(meeting, fields=None, problem=str(exc))
+
+
+def _refused(meeting: Meeting) -> str | None:
+    """Why ROOMS cannot take the meeting's times (None: it can)."""
+    if meeting.is_all_day:
+        return "the meeting was made all-day in Outlook (a booking has a start and an end time)"
+    if meeting.fields is not None and meeting.fields.end <= meeting.fields.start:
+        return "the meeting lasts no time in Outlook (a booking needs an end after its start)"
+    return None
+
+
+def unexpected(exc: BaseException) -> str:
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a failure: roomsops' own message, or the unexpected exception's type and text."""
+    return exc.message if isinstance(exc, RoomsopsError) else unexpected(exc)

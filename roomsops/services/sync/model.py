@@ -1,19 +1,65 @@
-"""The meeting a ROOMS booking should be, in the calendar vocabulary's canonical form."""
+"""The meeting a ROOMS booking should be, and what an Exchange meeting means in ROOMS, in one canonical form.
+
+Both sides are compared in this form only, so that what one side cannot hold never looks like an edit: Exchange
+keeps whole seconds and at most 255 characters of a subject; ROOMS holds four free/busy values and no empty title.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC
+from dataclasses import replace
+from datetime import UTC, datetime
 
-from roomsops.adapters.store import Booking
+from roomsops.adapters.store import FREE_BUSY, Booking
 from roomsops.core.calendar import MeetingFields, normalized_attendees
+
+#: The title a booking gets from a meeting whose Outlook subject is empty (ROOMS refuses empty titles).
+DEFAULT_TITLE = "(no subject)"
+#: Exchange keeps at most this many characters of a subject, and ROOMS of a title.
+SUBJECT_LENGTH = 255
+#: Outlook's "Show as" values ROOMS does not hold, and the ROOMS value each becomes. Working elsewhere means the
+#: person is available (Free); "no data" says nothing, so the booking keeps ROOMS' default (Busy).
+FREE_BUSY_FROM_EXCHANGE = {"WorkingElsewhere": "Free", "NoData": "Busy"}
+
+
+class Unmappable(ValueError):
+    """An Outlook value ROOMS has no place for: the item is parked with this reason."""
+
+
+def whole_seconds(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def title_of(subject: str) -> str:
+    """A booking title from an Outlook subject: cut as Exchange cuts it; empty becomes DEFAULT_TITLE."""
+    cut = subject[:SUBJECT_LENGTH]
+    return cut if cut.strip() else DEFAULT_TITLE
+
+
+def free_busy_of(show_as: str) -> str:
+    if show_as in FREE_BUSY:
+        return show_as
+    if show_as in FREE_BUSY_FROM_EXCHANGE:
+        return FREE_BUSY_FROM_EXCHANGE[show_as]
+    raise Unmappable(f"Outlook's free/busy value {show_as!r} has no ROOMS equivalent")
+
+
+def from_exchange(fields: MeetingFields) -> MeetingFields:
+    """A meeting's fields as ROOMS can hold them (what the booking would be), for every comparison and edit."""
+    return replace(
+        fields,
+        subject=title_of(fields.subject),
+        start=whole_seconds(fields.start),
+        end=whole_seconds(fields.end),
+        free_busy=free_busy_of(fields.free_busy),
+    )
 
 
 def booking_fields(booking: Booking) -> MeetingFields:
-    """The meeting a booking should be."""
+    """The meeting a booking should be (whole seconds: Exchange keeps no fractions, so none are compared)."""
     return MeetingFields(
-        subject=booking.title,
-        start=booking.start.astimezone(UTC),
-        end=booking.end.astimezone(UTC),
+        subject=title_of(booking.title),
+        start=whole_seconds(booking.start),
+        end=whole_seconds(booking.end),
         location=booking.room_name,
         room=booking.room.lower(),
         attendees=normalized_attendees(booking.attendees),

@@ -13,11 +13,26 @@ from pathlib import Path
 
 from roomsops.adapters.store import MailboxSyncState, Store, now_utc
 from roomsops.adapters.store import queries as q
-from roomsops.core.logs import AuditLog
+from roomsops.core.errors import RoomsopsError
+from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.engine import MailboxReport, MailboxSync, PassContext
+from roomsops.services.sync.engine import MailboxReport, MailboxSync, PassContext, unexpected
+
+#: What a mailbox's pass counts, in the order reports show them.
+COUNTS = (
+    "created",
+    "updated",
+    "cancelled",
+    "adopted",
+    "unchanged",
+    "bookings_cancelled",
+    "exchange_edits",
+    "bookings_created",
+    "rolled_back",
+    "differences",
+)
 
 
 @dataclass(frozen=True)
@@ -34,19 +49,7 @@ class SyncResult(Result):
 
     @property
     def totals(self) -> dict[str, int]:
-        keys = (
-            "created",
-            "updated",
-            "cancelled",
-            "adopted",
-            "unchanged",
-            "bookings_cancelled",
-            "exchange_edits",
-            "bookings_created",
-            "rolled_back",
-            "differences",
-        )
-        return {k: sum(getattr(m, k) for m in self.mailboxes) for k in keys}
+        return {k: sum(getattr(m, k) for m in self.mailboxes) for k in COUNTS}
 
     def lines(self) -> list[str]:
         out = []
@@ -75,11 +78,86 @@ class SyncResult(Result):
         return out
 
 
+def log_report(report: MailboxReport, dry_run: bool = False) -> None:
+    """One line per mailbox result (INFO, or ERROR when the mailbox failed) and one WARNING per failure."""
+    prefix = "sync (dry run)" if dry_run else "sync"
+    if report.error is not None:
+        log.error("%s %s: FAILED %s", prefix, report.mailbox, report.error)
+    else:
+        counts = {k: getattr(report, k) for k in COUNTS if getattr(report, k)}
+        done = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) or "nothing to do"
+        skipped = ", ".join(f"{v} {k}" for k, v in sorted(report.skipped.items()))
+        state = "ok" if report.ok else f"{len(report.failures)} failure(s)"
+        log.info(
+            "%s %s: %s; %s%s", prefix, report.mailbox, state, done, f"; skipped {skipped}" if skipped else ""
+        )
+    for failure in report.failures:
+        log.warning("%s %s: failed: %s", prefix, report.mailbox, failure)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager stopping roomsops): handled like Ctrl-C, so the summary still tells the truth."""
+
+
+def summary_for(path: Path, persons: Sequence[str] | None) -> Path:
+    """Where a run's summary goes: a `--person` run writes beside the full run's file (NAME.person.json), so it
+    never hides the last full run from monitoring."""
+    return path.with_name(f"{path.stem}.person{path.suffix}") if persons else path
+
+
+def failure_reason(exc: BaseException) -> dict[str, str | None]:
+    """Why a run stopped before finishing, as the summary's and the --json document's `error`."""
+    if isinstance(exc, Terminated):
+        return {
+            "code": "interrupted",
+            "message": "terminated (SIGTERM) before the pass finished",
+            "remedy": None,
+        }
+    if isinstance(exc, KeyboardInterrupt):
+        return {
+            "code": "interrupted",
+            "message": "interrupted (Ctrl-C) before the pass finished",
+            "remedy": None,
+        }
+    if isinstance(exc, RoomsopsError):
+        return exc.as_dict()
+    if isinstance(exc, SystemExit):
+        return {
+            "code": "exited",
+            "message": f"exited with code {exc.code} before the pass finished",
+            "remedy": None,
+        }
+    return {"code": "internal", "message": unexpected(exc), "remedy": "run again with --debug and report it"}
+
+
+def write_failed_summary(
+    path: Path, started: datetime, exc: BaseException, persons: Sequence[str] = ()
+) -> None:
+    """The summary of a run that stopped before it finished (token, TLS, database, a signal, a crash): ok false
+    with the reason, so that monitoring never reads an older success as the current state."""
+    error = failure_reason(exc)
+    log.error("sync FAILED before finishing: %s", error["message"])
+    doc = {
+        "started": started.isoformat(),
+        "finished": now_utc().isoformat(),
+        "dry_run": False,
+        "persons": list(persons),
+        "mailboxes": [],
+        "ok": False,
+        "error": error,
+        "totals": {},
+    }
+    _write_json(path, doc)
+
+
 def write_summary(path: Path, result: SyncResult) -> None:
     """The last-run summary for monitoring, replaced atomically."""
     from roomsops.core.results import to_jsonable
 
-    doc = to_jsonable(result) | {"ok": result.ok, "totals": result.totals}
+    _write_json(path, to_jsonable(result) | {"ok": result.ok, "totals": result.totals})
+
+
+def _write_json(path: Path, doc: dict[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=".last-sync.", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as stream:
@@ -115,13 +193,26 @@ def sync_pass(
     )
 
     def one(mailbox: str) -> MailboxReport:
-        report = MailboxSync(ctx, mailbox).run()
+        try:
+            report = MailboxSync(ctx, mailbox).run()
+        except Exception as exc:  # MailboxSync.run contains its own; this is the last guard for the others
+            log.debug("%s: unexpected error", mailbox, exc_info=True)
+            report = MailboxReport(mailbox, error=unexpected(exc), error_code="internal")
+        log_report(report, dry_run)
         if progress is not None:
             progress(mailbox)
         return report
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sync") as pool:
-        reports = list(pool.map(one, mailboxes))
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sync")
+    try:
+        futures = [pool.submit(one, mailbox) for mailbox in mailboxes]
+        reports = [future.result() for future in futures]
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM): no mailbox is started any more; those running finish their pass, so
+        # every write is recorded and the database stays consistent.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return SyncResult(
         started=started,
         finished=now_utc(),

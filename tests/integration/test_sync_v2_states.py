@@ -1,0 +1,162 @@
+"""Sync v2, explicit link states (issue 19, deliver 2, bug 3): an intent is never overwritten by an error."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Invoke, ok
+
+pytestmark = pytest.mark.integration
+DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
+
+
+def organized(lab: Any, mailbox: str) -> list[dict[str, Any]]:
+    items = lab.admin("GET", f"/lab/mailboxes/{mailbox}/calendar").json()["items"]
+    return [i for i in items if i["organizer"].lower() == mailbox.lower() and not i["is_cancelled"]]
+
+
+def link_rows(env: dict[str, str]) -> list[tuple[Any, ...]]:
+    path = env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        return list(
+            conn.execute("SELECT booking_id, state, last_error IS NOT NULL, error_count FROM booking_sync")
+        )
+
+
+@pytest.fixture
+def booked(invoke: Invoke, env: dict[str, str], addr: Any) -> None:
+    """DiegoS with booking 1 (room-zurich), not synced yet."""
+    ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", addr("DiegoS"), "--sync-mode", "O365", env=env))
+    ok(
+        invoke(
+            "bookings",
+            "add",
+            "--organizer",
+            addr("DiegoS"),
+            "--room",
+            addr("room-zurich"),
+            "--start",
+            DAY.isoformat(),
+            "--end",
+            (DAY + timedelta(hours=1)).isoformat(),
+            "--title",
+            "Planning",
+            env=env,
+        )
+    )
+
+
+@pytest.mark.parametrize("lookup_fault", ["drop_before", "http_401"])
+def test_a_lost_create_answer_and_a_failing_lookup_never_create_twice(
+    lookup_fault: str, invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, booked: None
+) -> None:
+    """Bug 3: CreateItem's answer lost, then the lookup by tag failed too: the error overwrote the stored
+    pending-create intent, and the next pass created the meeting again."""
+    fresh_lab.fault(protocol="ews", operation="CreateItem", kind="drop_after", count=1)
+    fresh_lab.fault(protocol="ews", operation="FindItem", kind=lookup_fault, count=10)
+    first = invoke("--json", "sync", env=env)
+    assert first.code == 1
+    (diego,) = json.loads(first.out)["mailboxes"]
+    assert diego["failures"] or diego["error"]
+    assert [(b, s) for b, s, _, _ in link_rows(env)] == [(1, "pending-create")]  # the intent survived
+    fresh_lab.clear_faults()
+    second = ok(invoke("--json", "sync", env=env))
+    (diego,) = json.loads(second.out)["mailboxes"]
+    assert (diego["adopted"], diego["created"]) == (1, 0)
+    assert fresh_lab.requests()["ews:CreateItem"] == 1  # created once, found by its tag afterwards
+    assert [i["subject"] for i in organized(fresh_lab, addr("DiegoS"))] == ["Planning"]
+    assert link_rows(env) == [(1, "linked", 0, 0)]
+
+
+def test_a_failed_create_keeps_its_intent_with_the_error_beside_it(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, booked: None
+) -> None:
+    fresh_lab.fault(protocol="ews", operation="CreateItem", kind="drop_before", count=1)
+    run = invoke("--json", "sync", env=env)
+    assert run.code == 1
+    assert link_rows(env) == [(1, "pending-create", 1, 1)]
+    ok(invoke("sync", env=env))
+    assert link_rows(env) == [(1, "linked", 0, 0)]
+    assert [i["subject"] for i in organized(fresh_lab, addr("DiegoS"))] == ["Planning"]
+
+
+def test_cancel_goes_through_pending_cancel_to_cancelled(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, booked: None
+) -> None:
+    ok(invoke("sync", env=env))
+    ok(invoke("bookings", "cancel", "1", "--yes", env=env))
+    fresh_lab.fault(protocol="ews", operation="CreateItem", kind="drop_before", count=1)  # CancelCalendarItem
+    assert invoke("sync", env=env).code == 1
+    assert [(b, s) for b, s, _, _ in link_rows(env)] == [(1, "pending-cancel")]
+    fresh_lab.clear_faults()
+    ok(invoke("sync", env=env))
+    assert link_rows(env) == [(1, "cancelled", 0, 0)]
+    assert organized(fresh_lab, addr("DiegoS")) == []
+
+
+def test_a_v3_database_is_upgraded_with_states_from_its_last_error(tmp_path: Path) -> None:
+    """Schema v3 encoded the state in last_error ("pending-create", "cancelled", "room-declined"); v4 moves it
+    into the state column and keeps real errors in last_error."""
+    import shutil
+
+    from sqlalchemy import create_engine, text
+
+    from roomsops.adapters.store import SCHEMA_VERSION, get_booking_sync, now_utc, open_store
+    from roomsops.adapters.store.migrations import upgrade
+
+    assert SCHEMA_VERSION == 4
+    path = tmp_path / "rooms.db"
+    shutil.copyfile(Path(__file__).resolve().parents[1] / "data" / "rooms-v1.db", path)
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:  # the database as roomsops with schema v3 left it
+        upgrade(conn, 1, 3, now_utc())
+        person, room = (conn.execute(text(f"SELECT min(id) FROM {t}")).scalar() for t in ("persons", "rooms"))
+        rows = [
+            (11, None, "item", 0),  # linked
+            (12, "pending-create", None, 1),
+            (13, "cancelled", None, 0),
+            (14, "room-declined", "item", 0),
+            (15, "EWS said no", "item", 2),  # a failed update of a linked meeting
+            (16, "EWS said no", None, 1),  # a failed first create (v3 lost the intent there: bug 3)
+            (17, "rollback: the room is taken; the reset failed: EWS said no", "item", 1),
+        ]
+        for booking_id, error, item, attempts in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO bookings (id, organizer_id, room_id, title, start_utc, end_utc, created_utc, "
+                    "updated_utc) VALUES (:id, :person, :room, 't', '2026-01-01 08:00:00', "
+                    "'2026-01-01 09:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                ),
+                {"id": booking_id, "person": person, "room": room},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO booking_sync (booking_id, mailbox, item_id, change_key, attempts, last_error, "
+                    "updated_utc) VALUES (:id, 'a@x.ch', :item, :item, :attempts, :error, '2026-01-01 00:00:00')"
+                ),
+                {"id": booking_id, "item": item, "attempts": attempts, "error": error},
+            )
+    engine.dispose()
+    store = open_store(f"sqlite:///{path}")
+    try:
+        with store.read() as conn:
+            found = {i: get_booking_sync(conn, i) for i in range(11, 18)}
+    finally:
+        store.close()
+    states = {i: (link.state, link.last_error, link.error_count) for i, link in found.items() if link}
+    assert states == {
+        11: ("linked", None, 0),
+        12: ("pending-create", None, 0),
+        13: ("cancelled", None, 0),
+        14: ("room-declined", None, 0),
+        15: ("failed", "EWS said no", 2),
+        16: ("pending-create", "EWS said no", 1),
+        17: ("failed", "rollback: the room is taken; the reset failed: EWS said no", 1),
+    }
