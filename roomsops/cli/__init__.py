@@ -19,6 +19,7 @@ from roomsops.cli.context import AppContext
 from roomsops.core.errors import ExitCode, InputError, RoomsopsError
 from roomsops.core.logs import forget_secrets, mask
 from roomsops.core.results import Output
+from roomsops.core.settings import not_utf8
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -39,6 +40,18 @@ class RoomsopsGroup(click.Group):
         debug = "--debug" in argv[: _first_command_index(argv)]
         out = Output(json_mode=json_mode)
         forget_secrets()  # this run masks what it registers, not what an earlier run in the process did
+        undecodable = next((a for a in argv if not_utf8(a)), None)
+        if (
+            undecodable is not None
+        ):  # before anything runs: it would reach Exchange mid-change and break there
+            out.error(
+                InputError(
+                    f"the argument {undecodable!r} is not UTF-8 text",
+                    "give it as UTF-8 (check the encoding of the script or terminal); nothing was changed",
+                    code="usage",
+                )
+            )
+            sys.exit(ExitCode.BAD_INPUT)
         try:
             rv = super().main(
                 args=argv,

@@ -87,7 +87,9 @@ class _ProgressAudit(AuditLog):
         result: Any = None,
         **extra: Any,
     ) -> None:
-        super().record(action, target, params, result, **extra)
-        if action == "cmdlet:Set-OrganizationConfig" and result == "ok":
+        if (
+            action == "cmdlet:Set-OrganizationConfig" and result == "ok"
+        ):  # made, even if it cannot be recorded
             made = {"EwsAllowedAppIDs": ALLOW_LABEL.format(app_id=self.app_id), "EwsEnabled": ENABLE_LABEL}
             self.progress.finish([label for key, label in made.items() if key in (params or {})])
+        super().record(action, target, params, result, **extra)

@@ -8,10 +8,12 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.tenant_change import tenant_change
 from roomsops.core.addresses import unique, validate_address
 from roomsops.core.errors import InputError
 
 if TYPE_CHECKING:
+    from roomsops.services.policy.model import Progress
     from roomsops.services.rooms import check, common
     from roomsops.services.rooms import rooms as service
 else:
@@ -110,6 +112,22 @@ def check_cmd(
     if print_script:
         click.echo(check.runbook(app.settings, request, admin_upn), nl=False)
         return 0
-    with app.open_admin(None) as session:
-        result = check.check_rooms(session, request, app.settings, lambda q: app.confirm(q, yes), app.audit)
-    return app.emit(result)
+    if not fix or dry_run:
+        with app.open_admin(None) as session:
+            result = check.check_rooms(
+                session, request, app.settings, lambda q: app.confirm(q, yes), app.audit
+            )
+        return app.emit(result)
+
+    def fix_rooms(progress: Progress) -> int:
+        with app.open_admin(None) as session:
+            result = check.check_rooms(
+                session, request, app.settings, lambda q: app.confirm(q, yes), app.audit, progress
+            )
+        return app.emit(result)
+
+    undo = (
+        "set the previous values back with Set-CalendarProcessing (the audit log has the values set for each "
+        "room, not the ones before; Get-CalendarProcessing shows the current ones)"
+    )
+    return tenant_change(app, "rooms check --fix", undo, fix_rooms)

@@ -1,10 +1,11 @@
-"""Commands that change the tenant (policy restrict/remove/migrate, ews allow) run through `tenant_change`:
+"""Commands that change the tenant (policy restrict/remove/migrate, ews allow, rooms check --fix) run through
+`tenant_change`:
 
 - before the first change, the audit log is opened for append: a run that could not record what it changes
   changes nothing (exit 2 with the remedy);
 - SIGTERM interrupts like Ctrl-C (a `KeyboardInterrupt`), so the Exchange session's way out runs: the running
   pipeline is stopped, Disconnect-ExchangeOnline runs and the runspace pool is closed;
-- an interrupted run (SIGTERM, Ctrl-C, a dropped WinRM connection) says which changes were made, which were not
+- an interrupted run (SIGTERM, Ctrl-C, a dropped WinRM connection, an audit log that stopped taking records) says which changes were made, which were not
   (and which was running, so may have been made), how to finish and how to undo; with --json as one document
   `{"ok": false, "done": [...], "not_done": [...], "remedy": ...}`.
 """
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 #: Exit codes of an interrupted run: 128 + the signal, as a shell reports it; a dropped connection is exit 1.
 SIGINT_EXIT = 130
 SIGTERM_EXIT = 143
+#: Failures that stop a run between two changes: the WinRM connection dropped, the audit log could not be written.
+STOPPED_MIDWAY = ("winrm_dropped", "audit_failed")
 
 
 class Terminated(KeyboardInterrupt):
@@ -120,7 +123,7 @@ def tenant_change(
     except KeyboardInterrupt:
         reason, status = "Ctrl-C", SIGINT_EXIT
     except OperationFailed as exc:
-        if exc.code != "winrm_dropped" or not (progress.planned or progress.done):
+        if exc.code not in STOPPED_MIDWAY or not (progress.planned or progress.done):
             raise
         reason, status = exc.message.removesuffix("; the steps before it were done"), int(ExitCode.FAILED)
     audit = f" (the audit log {app.audit.path} lists each change made)" if app.audit.path else ""

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from roomsops.core.errors import OperationFailed
 from roomsops.core.secrets import is_secret_key
 from roomsops.core.secure_files import private_opener
 
@@ -154,9 +155,19 @@ class AuditLog:
             return
         line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8", opener=private_opener) as stream:
-                stream.write(line)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.path, "a", encoding="utf-8", opener=private_opener) as stream:
+                    stream.write(line)
+            except (
+                OSError
+            ) as exc:  # the change it records was made: say so, and which (a tenant change reports it)
+                raise OperationFailed(
+                    f"the audit log {self.path} could not be written ({exc.strerror or exc}) after {action} on "
+                    f"{target}: that change was made but is not in the audit log",
+                    "make log.audit writable again (free space, permissions), then check the change by hand",
+                    code="audit_failed",
+                ) from None
 
 
 def _user() -> str:

@@ -367,6 +367,11 @@ class Key:
     def value(self, raw: Any, origin: str) -> Any:
         """The value `raw` from `origin` (a file, $VARIABLE or option); else exit 2 with one line that
         names the key, where the value came from, what it may be, and what it was."""
+        if isinstance(raw, str) and not_utf8(raw):
+            raise InputError(
+                f"{self.label} in {origin} is not UTF-8 text: {raw!r}",
+                f"give {self.label} in {origin} as UTF-8 text (check the encoding of the script or terminal)",
+            )
         value = _typed(raw, self.kind)
         if isinstance(self.rule, Choice) and isinstance(value, str):
             value = self.rule.pick(value)
@@ -486,6 +491,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputError(
             f"settings file {path} holds an integer too long to read", "correct the number in that file"
         ) from None
+
+
+def not_utf8(text: str) -> bool:
+    """Whether `text` holds bytes that were not UTF-8: Python hands them over as lone surrogates (U+DC80 to
+    U+DCFF) from the command line and the environment, and no cmdlet, XML document or runbook can carry one."""
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def load_settings(

@@ -168,23 +168,29 @@ class Applier:
         ]
         self.progress.begin(names)
         result = self.session.run_batch(statements)
-        made = []
+        outcomes = []
         for address, label, (_, params) in zip(addresses, names, statements, strict=True):
             failure = next(
                 (f for f in result.failures if f.target and address.casefold() == f.target.casefold()), None
             )
-            if failure is None or failure.already_member:
-                made.append(label)
+            outcomes.append((label, params, failure))
+        # Progress first: if the audit log fails, the report still knows what was made.
+        self.progress.finish([label for label, _, f in outcomes if f is None or f.already_member])
+        for _, params, failure in outcomes:
             self.audit.record(
                 f"cmdlet:{cmdlet}", self.session.host, params, {"error": failure.message} if failure else "ok"
             )
-        self.progress.finish(made)
         return result.failures
 
     def each(self, cmdlet: str, statements: Sequence[tuple[str, dict[str, Any]]]) -> list[CmdletFailure]:
         """One cmdlet per (target, parameters), all in one pipeline (`rooms check --fix`); each audited with its
-        own result (a failure names its target); failures returned, not raised."""
+        own result (a failure names its target), and noted in `progress` as "<target>: <cmdlet>"; failures
+        returned, not raised."""
+        labels = {target: f"{target}: {cmdlet}" for target, _ in statements}
+        self.progress.begin(labels.values())
         result = self.session.run_batch([(cmdlet, params) for _, params in statements])
+        failed = {f.target.casefold() for f in result.failures if f.target}
+        self.progress.finish([label for target, label in labels.items() if target.casefold() not in failed])
         attributed: set[int] = set()
         for target, params in statements:
             failure = next(

@@ -4,6 +4,7 @@ test's record, and the notices both engines (application access policies, RBAC f
 from __future__ import annotations
 
 import enum
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,12 +188,22 @@ def default_description(group: str, access_right: str) -> str:
 #: Get-DistributionGroup -Identity (and the other cmdlets' -Identity) reads these as wildcards: `SyncIs*` could
 #: pick another group, or several, and the policy would follow it.
 GROUP_WILDCARDS = "*?["
+#: Control, format (zero-width, direction overrides), surrogate and private-use characters, line and paragraph
+#: separators: nothing an admin sees in a group name.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 
 
 def validate_group(name: str) -> str:
     text = name.strip()
     if not text or len(text) > 64 or any(ord(ch) < 32 for ch in text):
         raise InputError(f"group name {name!r} is not valid", "use 1 to 64 printable characters")
+    hidden = next((ch for ch in text if unicodedata.category(ch) in INVISIBLE_CATEGORIES), None)
+    if hidden is not None:
+        raise InputError(
+            f"group name {name!r} contains the invisible or control character U+{ord(hidden):04X}",
+            "type the name without it (a zero-width or direction character makes a group that looks like "
+            "another one)",
+        )
     wildcard = next((ch for ch in text if ch in GROUP_WILDCARDS), None)
     if wildcard is not None:
         raise InputError(

@@ -26,7 +26,7 @@ from roomsops.core.settings import ProfileValue, Settings
 from roomsops.core.templates import psquote, render
 from roomsops.core.vocabulary import CALENDAR_PROCESSING
 from roomsops.services.policy.group import Applier
-from roomsops.services.policy.model import Confirm
+from roomsops.services.policy.model import Confirm, Progress
 from roomsops.services.rooms.common import database_url, open_database
 
 ROOM = "RoomMailbox"
@@ -274,7 +274,12 @@ def _summary(rooms: Sequence[RoomCheck]) -> dict[str, int]:
 
 
 def check_rooms(
-    session: ExchangeSession, request: RoomRequest, settings: Settings, confirm: Confirm, audit: AuditLog
+    session: ExchangeSession,
+    request: RoomRequest,
+    settings: Settings,
+    confirm: Confirm,
+    audit: AuditLog,
+    progress: Progress | None = None,
 ) -> RoomsCheckResult:
     names = {address.casefold(): name for address, name in request.rooms or ()}
     checks = [
@@ -287,7 +292,7 @@ def check_rooms(
             f"Change the calendar processing of {len(to_fix)} room{'s' if len(to_fix) != 1 else ''} "
             "with Set-CalendarProcessing?"
         )
-        fixed = _fix(session, to_fix, settings, audit)
+        fixed = _fix(session, to_fix, settings, audit, progress)
         checks = [fixed.get(c.room, c) for c in checks]
         notes = (NOTICE,)
     return RoomsCheckResult(
@@ -301,7 +306,11 @@ def check_rooms(
 
 
 def _fix(
-    session: ExchangeSession, rooms: Sequence[RoomCheck], settings: Settings, audit: AuditLog
+    session: ExchangeSession,
+    rooms: Sequence[RoomCheck],
+    settings: Settings,
+    audit: AuditLog,
+    progress: Progress | None = None,
 ) -> dict[str, RoomCheck]:
     """Set-CalendarProcessing with only the differing parameters, bound, one pipeline for every room; then one
     pipeline reads them all back."""
@@ -310,7 +319,7 @@ def _fix(
         params: dict[str, Any] = {"Identity": str(room.mailbox)}
         params.update({d.setting: d.wanted for d in room.differences})
         statements.append((str(room.mailbox), params))
-    failures = Applier(session, audit).each("Set-CalendarProcessing", statements)
+    failures = Applier(session, audit, progress).each("Set-CalendarProcessing", statements)
     again = {
         r.address: r for r in exchange.read_calendar_processing(session, [str(r.mailbox) for r in rooms])
     }
