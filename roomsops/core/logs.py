@@ -11,6 +11,7 @@ import json
 import logging
 import logging.handlers
 import os
+import re
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -43,14 +44,21 @@ def forget_secrets() -> None:
         _secrets.clear()
 
 
+#: An Entra ID client secret as the portal hands it out (3 characters, a digit, "Q~", 31-34 more; the shape
+#: secret scanners look for). Masked even when not registered: pasted into the wrong option (`--tenant-id`,
+#: `auth test --mailbox`, an extra argument after `--client-secret-stdin`) it reaches an error line before
+#: roomsops knows it is a secret.
+ENTRA_CLIENT_SECRET = re.compile(r"(?<![\w~.-])[\w~.-]{3}[0-9]Q~[\w~.-]{31,34}(?![\w~.-])", re.ASCII)
+
+
 def mask(text: str) -> str:
-    """The text with every registered secret replaced by the mask."""
+    """The text with every registered secret, and anything shaped like a client secret, replaced by the mask."""
     with _lock:
         known = sorted(_secrets, key=len, reverse=True)
     for secret in known:
         if secret in text:
             text = text.replace(secret, MASK)
-    return text
+    return ENTRA_CLIENT_SECRET.sub(MASK, text)
 
 
 def redact(value: Any, key: str = "") -> Any:
