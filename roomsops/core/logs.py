@@ -106,7 +106,8 @@ def setup_logging(log_file: Path | None, level: str = "INFO", verbose: int = 0, 
     log.propagate = False
     secret_filter = SecretFilter()
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        # Not writable by others whatever the umask: whoever may write the folder can put a link in the log's place.
+        log_file.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         file_handler = _PrivateRotatingFileHandler(
             log_file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
         )
@@ -162,7 +163,7 @@ class AuditLog:
             return
         line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)  # as the log's folder
             with open(self.path, "a", encoding="utf-8", opener=private_opener) as stream:
                 stream.write(line)
 
