@@ -220,9 +220,7 @@ class Lab:
         # Owner-only (anyone who may open it could flock it and keep the lab from starting); never through a
         # link, never truncated: a link planted in DIR must not make the lab create or empty a file elsewhere.
         try:
-            fd = os.open(
-                self.dir / ".lab.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600
-            )
+            fd = os.open(self.dir / ".lab.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except OSError as exc:
             raise LabError(f"cannot open {self.dir / '.lab.lock'}: {exc.strerror}") from None
         handle = os.fdopen(fd, "r+b")

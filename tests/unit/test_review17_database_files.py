@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,10 +73,15 @@ def test_a_huge_installation_id_file_is_not_read_whole(
     read: list[int] = []
     real_fdopen = os.fdopen
 
-    def counting_fdopen(*args: object, **kwargs: object) -> object:
-        stream = real_fdopen(*args, **kwargs)  # type: ignore[call-overload]
+    def counting_fdopen(*args: Any, **kwargs: Any) -> Any:
+        stream = real_fdopen(*args, **kwargs)
         real_read = stream.read
-        stream.read = lambda n=-1: read.append(n) or real_read(n)
+
+        def counted(n: int = -1) -> Any:
+            read.append(n)
+            return real_read(n)
+
+        stream.read = counted
         return stream
 
     monkeypatch.setattr(os, "fdopen", counting_fdopen)
