@@ -80,7 +80,7 @@ def serve_cmd(
 ) -> int:
     """Serve the lab on 127.0.0.1 until SIGINT/SIGTERM; prints 'lab ready: DIR/roomsops.toml'."""
     try:
-        from roomsops.lab.serve import ForeignSettingsFile, run
+        from roomsops.lab.serve import ForeignSettingsFile, LabError, run
     except ImportError as exc:
         missing = (exc.name or "").split(".")[0]
         if missing not in _LAB_EXTRA:
@@ -90,7 +90,7 @@ def serve_cmd(
             "pip install 'roomsops[lab]' (in a source checkout: pip install -e '.[lab]')",
         ) from None
 
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o755, parents=True, exist_ok=True)  # the umask may narrow it, never widen it
     try:
         return run(
             directory.resolve(),
@@ -105,3 +105,5 @@ def serve_cmd(
         )
     except ForeignSettingsFile as exc:
         raise InputError(exc.message, exc.remedy) from None
+    except LabError as exc:  # DIR held by another lab, the port taken: no "report it", nothing was changed
+        raise InputError(str(exc), code="lab_not_started") from None

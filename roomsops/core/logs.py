@@ -11,6 +11,7 @@ import json
 import logging
 import logging.handlers
 import os
+import re
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -44,14 +45,21 @@ def forget_secrets() -> None:
         _secrets.clear()
 
 
+#: An Entra ID client secret as the portal hands it out (3 characters, a digit, "Q~", 31-34 more; the shape
+#: secret scanners look for). Masked even when not registered: pasted into the wrong option (`--tenant-id`,
+#: `auth test --mailbox`, an extra argument after `--client-secret-stdin`) it reaches an error line before
+#: roomsops knows it is a secret.
+ENTRA_CLIENT_SECRET = re.compile(r"(?<![\w~.-])[\w~.-]{3}[0-9]Q~[\w~.-]{31,34}(?![\w~.-])", re.ASCII)
+
+
 def mask(text: str) -> str:
-    """The text with every registered secret replaced by the mask."""
+    """The text with every registered secret, and anything shaped like a client secret, replaced by the mask."""
     with _lock:
         known = sorted(_secrets, key=len, reverse=True)
     for secret in known:
         if secret in text:
             text = text.replace(secret, MASK)
-    return text
+    return ENTRA_CLIENT_SECRET.sub(MASK, text)
 
 
 def redact(value: Any, key: str = "") -> Any:
@@ -99,7 +107,8 @@ def setup_logging(log_file: Path | None, level: str = "INFO", verbose: int = 0, 
     log.propagate = False
     secret_filter = SecretFilter()
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        # Not writable by others whatever the umask: whoever may write the folder can put a link in the log's place.
+        log_file.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         file_handler = _PrivateRotatingFileHandler(
             log_file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
         )
@@ -156,7 +165,7 @@ class AuditLog:
         line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
         with self._lock:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)  # as the log's folder
                 with open(self.path, "a", encoding="utf-8", opener=private_opener) as stream:
                     stream.write(line)
             except (

@@ -24,6 +24,13 @@ _HINTS = (
     "privatekey",
     "credential",
     "sastoken",
+    # Keys by other names: certificate and SSH passphrases; storage, Service Bus and cloud access keys
+    # (AccountKey, SharedAccessKey, SecretAccessKey); keys that sign or encrypt.
+    "passphrase",
+    "accesskey",
+    "accountkey",
+    "signingkey",
+    "encryptionkey",
 )
 # Not every "token": ROOMS has tuning keys such as OAuthTokenMinutesBeforeRenew that are no secrets,
 # but a key that ends in token (`token`, `BearerToken`) names one.

@@ -145,8 +145,8 @@ def ensure_pki(directory: Path, app_names: Iterable[str], *, expired_tls: bool =
     directory = directory.resolve()
     pki_dir = directory / "pki"
     apps_dir = directory / "apps"
-    pki_dir.mkdir(parents=True, exist_ok=True)
-    apps_dir.mkdir(parents=True, exist_ok=True)
+    pki_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+    apps_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
     now = _now()
 
     ca_key, ca_cert, ca_new = _ensure_ca(directory / "ca.pem", pki_dir / "ca.key", now)
@@ -188,7 +188,7 @@ def generate_self_signed(
 
 def write_private(path: Path, data: bytes) -> None:
     """Atomically write a file only its owner can read (keys, passwords, tenant state)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -204,7 +204,7 @@ def write_private(path: Path, data: bytes) -> None:
 
 def write_public(path: Path, data: bytes) -> None:
     """Atomically write a file anyone may read (certificates, generated settings)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import http.client
 import logging
+import os
 import secrets
 import signal
 import ssl
@@ -88,7 +89,8 @@ class Lab:
     def start(self) -> Lab:
         if self._server is not None:
             raise LabError("the lab is already running")
-        self.dir.mkdir(parents=True, exist_ok=True)
+        # Not writable by others, whatever the umask: whoever may write DIR could swap roomsops.toml or ca.pem.
+        self.dir.mkdir(mode=0o755, parents=True, exist_ok=True)
         self._lock_dir()
         try:
             self._start()
@@ -215,7 +217,13 @@ class Lab:
     def _lock_dir(self) -> None:
         if fcntl is None:
             return
-        handle = (self.dir / ".lab.lock").open("wb")
+        # Owner-only (anyone who may open it could flock it and keep the lab from starting); never through a
+        # link, never truncated: a link planted in DIR must not make the lab create or empty a file elsewhere.
+        try:
+            fd = os.open(self.dir / ".lab.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except OSError as exc:
+            raise LabError(f"cannot open {self.dir / '.lab.lock'}: {exc.strerror}") from None
+        handle = os.fdopen(fd, "r+b")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

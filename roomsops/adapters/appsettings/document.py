@@ -569,6 +569,12 @@ def _too_big(source: str) -> InputError:
 def read_document(path: Path) -> AppSettingsDoc:
     """Parse RoomsAppSettings.config; a missing, unreadable or oversized file is bad input (exit 2)."""
     try:
+        # A FIFO would block open() until a writer comes (for ever), a device like /dev/zero never ends:
+        # only a regular file is opened at all.
+        if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():
+            raise InputError(
+                f"{path} is not a regular file", "point --app-settings at ROOMS' RoomsAppSettings.config"
+            )
         with path.open("rb") as stream:
             data = stream.read(MAX_FILE_BYTES + 1)  # never more: the size alone decides
     except FileNotFoundError:

@@ -11,7 +11,9 @@ and text editors do not take it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -33,7 +35,13 @@ class EditLocked(OperationFailed):
 
 def lock_path(path: Path) -> Path:
     """The sidecar lock file of `path`: beside the file a symlink points at, so every link shares it."""
-    real = path.resolve() if path.is_symlink() else path
+    try:
+        real = path.resolve() if path.is_symlink() else path
+    except (OSError, RuntimeError) as exc:  # a loop of links (RuntimeError before Python 3.13)
+        raise InputError(
+            f"{path} is a symbolic link to a file that cannot be reached ({exc})",
+            "point the link at ROOMS' RoomsAppSettings.config, or pass the real file with --app-settings",
+        ) from None
     return real.with_name(real.name + ".lock")
 
 
@@ -74,12 +82,35 @@ def edit_lock(path: Path, wait_seconds: float = WAIT_SECONDS) -> Iterator[None]:
 
 def _open_sidecar(sidecar: Path) -> IO[bytes]:
     try:
-        return open(sidecar, "ab", opener=private_opener)
+        stream = open(sidecar, "ab", opener=_lock_opener)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(
+                f"the lock file {sidecar} is a symbolic link (roomsops never makes one)",
+                f"remove {sidecar}, and find out who put it there",
+            ) from None
+        if exc.errno == errno.ENXIO:  # a FIFO nobody reads
+            raise _not_regular(sidecar) from None
         raise InputError(
             f"cannot create the lock file {sidecar}: {exc.strerror}",
             f"run roomsops as a user who may write {sidecar.parent} (on Windows: from an elevated prompt)",
         ) from None
+    if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+        stream.close()
+        raise _not_regular(sidecar)
+    return stream
+
+
+def _not_regular(sidecar: Path) -> InputError:
+    return InputError(
+        f"the lock file {sidecar} is not a regular file", f"remove {sidecar}: roomsops creates it afresh"
+    )
+
+
+def _lock_opener(path: str | os.PathLike[str], flags: int) -> int:
+    # The lock file is roomsops' own and never a link: a link planted there by whoever may write the folder
+    # must not make this command create or open a file elsewhere (O_NOFOLLOW), nor a FIFO block it (O_NONBLOCK).
+    return private_opener(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
 
 
 def _still_named(stream: IO[bytes], sidecar: Path) -> bool:

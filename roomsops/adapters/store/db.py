@@ -16,7 +16,9 @@ A new database file is created owner-only (0600; SQLite gives its -wal and -shm 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import stat
 import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -293,9 +295,26 @@ def id_file(path: Path) -> Path:
     return path.with_name(path.name + ID_FILE_SUFFIX)
 
 
+#: A UUID and a line break; more is not an id file (read no further: it may be a link to /dev/zero).
+_ID_FILE_MAX_BYTES = 256
+
+
+def _read_id_file(target: Path) -> str:
+    """The id file's text: a regular file only (a FIFO would block for ever), at most 256 bytes read."""
+    fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InputError(
+            f"{target} is not a regular file",
+            f"remove it and run `{ADOPT_COMMAND} --use database`, or restore it from a backup",
+        )
+    with os.fdopen(fd, "rb") as stream:
+        return stream.read(_ID_FILE_MAX_BYTES + 1).decode("utf-8")
+
+
 def remembered_id(path: Path) -> str | None:
     try:
-        text = id_file(path).read_text(encoding="utf-8").strip()
+        text = _read_id_file(id_file(path)).strip()
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
@@ -337,7 +356,23 @@ def _size(path: Path) -> int | None:
         return -1  # let SQLite say what is wrong
 
 
+def _refuse_special_file(path: Path, shown: str) -> None:
+    """A FIFO or device where the database should be: SQLite would fail on it with "disk I/O error" (exit 1)
+    or block; it is bad configuration (exit 2)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # missing or unreachable: the callers say what is wrong
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise InputError(
+            f"the database {shown} is not a regular file",
+            "point rooms.database at the SQLite database file",
+            code="database_not_a_file",
+        )
+
+
 def _check_before_open(path: Path, shown: str) -> None:
+    _refuse_special_file(path, shown)
     size = _size(path)
     remembered = remembered_id(path)
     if size not in (None, 0):
@@ -406,6 +441,7 @@ def installation_ids(url: str | URL) -> InstallationIds:
             "rooms.database is no SQLite file: there is nothing to adopt",
         )
     database = None
+    _refuse_special_file(path, str(path))
     if _size(path):
         try:
             with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
