@@ -112,22 +112,23 @@ def check_cmd(
     if print_script:
         click.echo(check.runbook(app.settings, request, admin_upn), nl=False)
         return 0
+    # On a terminal the person asked sees what would change first; with --yes or without a terminal the
+    # result names it.
+    preview = (lambda lines: app.out.note("\n".join(lines))) if fix and not yes and app.interactive else None
+
+    def run(progress: Progress | None = None) -> int:
+        with app.open_admin(None) as session:
+            result = check.check_rooms(
+                session, request, app.settings, lambda q: app.confirm(q, yes), app.audit, preview, progress
+            )
+        return app.emit(result)
+
     if not fix or dry_run:
-        with app.open_admin(None) as session:
-            result = check.check_rooms(
-                session, request, app.settings, lambda q: app.confirm(q, yes), app.audit
-            )
-        return app.emit(result)
-
-    def fix_rooms(progress: Progress) -> int:
-        with app.open_admin(None) as session:
-            result = check.check_rooms(
-                session, request, app.settings, lambda q: app.confirm(q, yes), app.audit, progress
-            )
-        return app.emit(result)
-
+        return run()
+    # --fix changes the tenant: the audit log is checked first, and SIGTERM, Ctrl-C or a dropped connection
+    # end with Disconnect-ExchangeOnline and the list of rooms set and not set.
     undo = (
         "set the previous values back with Set-CalendarProcessing (the audit log has the values set for each "
         "room, not the ones before; Get-CalendarProcessing shows the current ones)"
     )
-    return tenant_change(app, "rooms check --fix", undo, fix_rooms)
+    return tenant_change(app, "rooms check --fix", undo, run)

@@ -8,7 +8,7 @@ their number; the comparison itself is pure (`compare`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,9 @@ from typing import Any
 from roomsops import __version__
 from roomsops.adapters import store as db
 from roomsops.adapters.exo import exchange
+from roomsops.adapters.exo.errors import CmdletFailure
 from roomsops.adapters.exo.exchange import MailboxProcessing
-from roomsops.adapters.exo.objects import CalendarProcessing
+from roomsops.adapters.exo.objects import CalendarProcessing, Recipient
 from roomsops.adapters.exo.session import ExchangeSession
 from roomsops.core.errors import InputError, RoomsopsError
 from roomsops.core.logs import AuditLog
@@ -68,6 +69,13 @@ REASONS: dict[str, str] = {
     "AddNewRequestsTentatively": "decides whether new requests show as tentative in the room's calendar",
     "RemoveCanceledMeetings": "decides whether a cancelled meeting stays in the room's calendar",
 }
+#: The reasons of the AT_LEAST settings when [rooms.profile] sets a value of its own (not the rooms.* setting's).
+PROFILE_REASONS = {
+    "BookingWindowInDays": "[rooms.profile] sets {value} days (ROOMS books up to {horizon}, "
+    "rooms.booking_horizon_days): the room declines meetings beyond its window",
+    "MaximumDurationInMinutes": "[rooms.profile] sets {value} minutes (0: unlimited; ROOMS' longest booking is "
+    "{longest}, rooms.longest_booking_minutes): the room declines longer meetings",
+}
 NOTICE = (
     "Calendar processing applies to new meeting requests; meetings already in a room's calendar keep how they "
     "were processed."
@@ -98,26 +106,51 @@ class Wanted:
     def holds(self, current: ProfileValue) -> bool:
         if not self.at_least:
             return current == self.value
-        if self.setting == "MaximumDurationInMinutes" and current == UNLIMITED_DURATION:
-            return True
+        if self.setting == "MaximumDurationInMinutes":
+            if current == UNLIMITED_DURATION:
+                return True
+            if self.value == UNLIMITED_DURATION:  # unlimited wanted: no finite maximum is "at least" that
+                return False
         return isinstance(current, int) and isinstance(self.value, int) and current >= self.value
 
 
-def profile(settings: Settings, address: str) -> tuple[Wanted, ...]:
+def own_tables(settings: Settings, addresses: Sequence[str]) -> dict[str, ProfileValue]:
+    """The `[rooms.profile."<address>"]` tables of one mailbox, for any of its addresses (an alias as well as
+    the primary), merged in the order given: the last wins."""
+    tables = settings.rooms.profile.rooms
+    merged: dict[str, ProfileValue] = {}
+    for address in addresses:
+        merged.update(tables.get(address.casefold(), {}))
+    return merged
+
+
+def profile(settings: Settings, *addresses: str) -> tuple[Wanted, ...]:
     """The wanted values for one room: the built-in profile, the rooms.* horizon and longest booking, then
-    `[rooms.profile]` for every room, then the room's own table; in Set-CalendarProcessing's order."""
+    `[rooms.profile]` for every room, then the room's own table under any of `addresses` (the last wins); in
+    Set-CalendarProcessing's order."""
     rooms = settings.rooms
     values: dict[str, ProfileValue] = {
         **PROFILE,
         "BookingWindowInDays": rooms.booking_horizon_days,
         "MaximumDurationInMinutes": rooms.longest_booking_minutes,
-        **rooms.profile.for_room(address),
+        **rooms.profile.values,
+        **own_tables(settings, addresses),
+    }
+    from_settings = {
+        "BookingWindowInDays": rooms.booking_horizon_days,
+        "MaximumDurationInMinutes": rooms.longest_booking_minutes,
     }
     return tuple(
         Wanted(
             name,
             values[name],
-            REASONS[name].format(horizon=rooms.booking_horizon_days, longest=rooms.longest_booking_minutes),
+            (
+                PROFILE_REASONS[name]
+                if name in from_settings and values[name] != from_settings[name]
+                else REASONS[name]
+            ).format(
+                horizon=rooms.booking_horizon_days, longest=rooms.longest_booking_minutes, value=values[name]
+            ),
         )
         for name in CALENDAR_PROCESSING
         if name in values
@@ -161,6 +194,9 @@ class RoomCheck:
     differences: tuple[Difference, ...] = ()
     problem: str | None = None
     remedy: str | None = None
+    # The profile this room was compared with (its own tables found under any of its addresses): --fix's
+    # read-back compares with the same.
+    wanted: tuple[Wanted, ...] = field(default=(), metadata={"json": False}, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -213,7 +249,25 @@ class RoomRequest:
     dry_run: bool = False
 
 
+def missing_database(settings: Settings) -> str | None:
+    """The path of a SQLite `rooms.database` that does not exist yet (None: it exists, or is no file)."""
+    url = database_url(settings)
+    if url.get_backend_name() == "sqlite" and url.database and not url.database.startswith("file:"):
+        if url.database != ":memory:" and not Path(url.database).exists():
+            return url.database
+    return None
+
+
 def database_rooms(settings: Settings) -> tuple[tuple[str, str], ...]:
+    """The ROOMS database's rooms as (address, name). Reading never creates the database: a `rooms.database`
+    that names no file (a typo, the wrong folder) is exit 2, not a new empty database and installation id."""
+    missing = missing_database(settings)
+    if missing is not None:
+        raise InputError(
+            f"there is no ROOMS database at {missing}",
+            "check rooms.database, add rooms with 'roomsops rooms add' (it creates the database), name the "
+            "rooms (ROOM...), or pass --all-room-mailboxes",
+        )
     with open_database(settings) as store, store.read() as conn:
         return tuple((r.email, r.name) for r in db.list_rooms(conn))
 
@@ -259,8 +313,18 @@ def _judge(read: MailboxProcessing, name: str, settings: Settings) -> RoomCheck:
             problem="Get-CalendarProcessing returned nothing for it",
             remedy="run Get-CalendarProcessing for it on the management host",
         )
-    differences = compare(read.processing, profile(settings, room))
-    return RoomCheck(room, shown_name, primary, kind, "differs" if differences else "ok", differences)
+    wanted = profile(settings, *_addresses(mailbox))
+    differences = compare(read.processing, wanted)
+    return RoomCheck(
+        room, shown_name, primary, kind, "differs" if differences else "ok", differences, wanted=wanted
+    )
+
+
+def _addresses(mailbox: Recipient) -> list[str]:
+    """Every address of a mailbox, its primary last: the order its `[rooms.profile."<address>"]` tables merge
+    in, whichever address the room was given by (so an alias and the primary never want different values)."""
+    primary = mailbox.primary_smtp.casefold()
+    return [*sorted(mailbox.smtp_addresses - {primary}), primary]
 
 
 def _read(session: ExchangeSession, request: RoomRequest) -> list[MailboxProcessing]:
@@ -279,22 +343,26 @@ def check_rooms(
     settings: Settings,
     confirm: Confirm,
     audit: AuditLog,
+    preview: Callable[[Sequence[str]], None] | None = None,
     progress: Progress | None = None,
 ) -> RoomsCheckResult:
+    """`preview` is shown what --fix would change before `confirm` asks (a person at a terminal); `progress`
+    notes each room's change as running and done, for the report of an interrupted run (cli.tenant_change)."""
+    reads = _read(session, request)
     names = {address.casefold(): name for address, name in request.rooms or ()}
-    checks = [
-        _judge(read, names.get(read.address.casefold(), ""), settings) for read in _read(session, request)
-    ]
+    checks = [_judge(read, names.get(read.address.casefold(), ""), settings) for read in reads]
     to_fix = [c for c in checks if c.status == "differs"]
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = _unused_tables(settings, request, reads)
     if request.fix and to_fix and not request.dry_run:
+        if preview is not None:
+            preview([line for room in to_fix for line in room.lines(dry_run=True)])
         confirm(
             f"Change the calendar processing of {len(to_fix)} room{'s' if len(to_fix) != 1 else ''} "
             "with Set-CalendarProcessing?"
         )
-        fixed = _fix(session, to_fix, settings, audit, progress)
+        fixed = _fix(session, to_fix, audit, progress)
         checks = [fixed.get(c.room, c) for c in checks]
-        notes = (NOTICE,)
+        notes = (*notes, NOTICE)
     return RoomsCheckResult(
         source=request.source,
         fix=request.fix,
@@ -305,28 +373,38 @@ def check_rooms(
     )
 
 
+def _unused_tables(
+    settings: Settings, request: RoomRequest, reads: Sequence[MailboxProcessing]
+) -> tuple[str, ...]:
+    """A `[rooms.profile."<address>"]` table that no room of the database (or tenant) has: most likely a typo,
+    which would otherwise leave that room on the common profile unnoticed."""
+    if request.source == "arguments" or not reads:
+        return ()
+    known = {a for r in reads if r.mailbox is not None for a in r.mailbox.smtp_addresses}
+    known |= {r.address.casefold() for r in reads}
+    unused = sorted(a for a in settings.rooms.profile.rooms if a not in known)
+    where = "the ROOMS database" if request.source == "database" else "the tenant's room mailboxes"
+    return tuple(f'[rooms.profile."{a}"] names no room of {where}: its values apply to none' for a in unused)
+
+
 def _fix(
-    session: ExchangeSession,
-    rooms: Sequence[RoomCheck],
-    settings: Settings,
-    audit: AuditLog,
-    progress: Progress | None = None,
+    session: ExchangeSession, rooms: Sequence[RoomCheck], audit: AuditLog, progress: Progress | None
 ) -> dict[str, RoomCheck]:
-    """Set-CalendarProcessing with only the differing parameters, bound, one pipeline for every room; then one
-    pipeline reads them all back."""
-    statements: list[tuple[str, dict[str, Any]]] = []
+    """Set-CalendarProcessing with only the differing parameters, bound, one statement per mailbox (a room given
+    by an alias and by its primary address is set once), one pipeline for every room; then one pipeline reads
+    them all back."""
+    statements: dict[str, tuple[str, dict[str, Any]]] = {}
     for room in rooms:
         params: dict[str, Any] = {"Identity": str(room.mailbox)}
         params.update({d.setting: d.wanted for d in room.differences})
-        statements.append((str(room.mailbox), params))
-    failures = Applier(session, audit, progress).each("Set-CalendarProcessing", statements)
-    again = {
-        r.address: r for r in exchange.read_calendar_processing(session, [str(r.mailbox) for r in rooms])
-    }
+        statements.setdefault(str(room.mailbox).casefold(), (str(room.mailbox), params))
+    failures = _apply(Applier(session, audit, progress), list(statements.values()))
+    primaries = [target for target, _ in statements.values()]
+    again = {r.address: r for r in exchange.read_calendar_processing(session, primaries)}
     out = {}
     for room in rooms:
-        read = again[str(room.mailbox)]
-        left = compare(read.processing, profile(settings, room.room)) if read.processing else room.differences
+        read = again[statements[str(room.mailbox).casefold()][0]]
+        left = compare(read.processing, room.wanted) if read.processing else room.differences
         if not left:
             out[room.room] = RoomCheck(
                 room.room, room.name, room.mailbox, room.kind, "fixed", differences=room.differences
@@ -342,11 +420,43 @@ def _fix(
             room.kind,
             "failed",
             differences=left,
-            problem="still differs after Set-CalendarProcessing"
-            + (f": {failure.message}" if failure else (f": {failures[0].message}" if failures else "")),
-            remedy="see the audit log for the cmdlet's answer; run 'roomsops rooms check --fix' again",
+            problem=(
+                f"still differs after Set-CalendarProcessing: {failure.message}"
+                if failure
+                else f"still differs after Set-CalendarProcessing: {failures[0].message}"
+                if failures
+                else "Set-CalendarProcessing succeeded, but reading it back finds these settings still differ "
+                "(changed again meanwhile, by another administrator or a policy?)"
+            ),
+            remedy="see the audit log for the cmdlet's answer; run 'roomsops rooms check --fix' again"
+            if failures
+            else "find out who else sets this room's calendar processing; run 'roomsops rooms check' again",
         )
     return out
+
+
+def _apply(apply: Applier, statements: Sequence[tuple[str, dict[str, Any]]]) -> list[CmdletFailure]:
+    """Applier.each, and when the pipeline is cut off (the WinRM connection drops, Ctrl-C, SIGTERM) each
+    statement is still audited, as a change whose outcome is unknown: Exchange may have applied some or all of
+    them. The interruption goes on to cli.tenant_change, which reports what was done and not done."""
+    try:
+        return apply.each("Set-CalendarProcessing", statements)
+    except (RoomsopsError, KeyboardInterrupt) as exc:
+        reason = (
+            exc.message
+            if isinstance(exc, RoomsopsError)
+            else "interrupted (SIGTERM)"
+            if type(exc).__name__ == "Terminated"
+            else "interrupted (Ctrl-C)"
+        )
+        for _, params in statements:
+            apply.audit.record(
+                "cmdlet:Set-CalendarProcessing",
+                apply.session.host,
+                params,
+                {"error": f"outcome unknown: {reason}"},
+            )
+        raise
 
 
 # --- doctor's summary line -------------------------------------------------------------------------------------
@@ -356,11 +466,9 @@ def doctor_check(session: ExchangeSession, settings: Settings) -> Check:
     """`rooms check` of the ROOMS database's rooms as one line: failed when a room is missing or no room,
     a warning when a room differs from the profile (bookings are declined or shown wrongly, the sync runs)."""
     try:
-        url = database_url(settings)
-        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-            return Check(
-                "rooms", Status.WARNING, f"no ROOMS database yet ({url.database})", "roomsops rooms add"
-            )
+        missing = missing_database(settings)
+        if missing is not None:
+            return Check("rooms", Status.WARNING, f"no ROOMS database yet ({missing})", "roomsops rooms add")
         rooms = database_rooms(settings)
         if not rooms:
             return Check("rooms", Status.WARNING, "no rooms in the ROOMS database", "roomsops rooms add")
@@ -398,19 +506,19 @@ def _text(value: ProfileValue) -> str:
 
 def runbook(settings: Settings, request: RoomRequest, admin_upn: str | None = None) -> str:
     """The equivalent standalone PowerShell runbook (interactive sign-in like the policy runbook): every room,
-    value and name is a single-quoted literal, compared and set by the script itself."""
-    base = {w.setting: w for w in profile(settings, "")}
+    value and name is a single-quoted literal, compared by the script itself, and set only for `--fix` (without
+    it, or with --dry-run, the runbook reports and changes nothing, as the command does)."""
+    base = {w.setting: w for w in profile(settings)}
     overrides: dict[str, list[tuple[str, str]]] = {}
-    addresses = (
-        [a for a, _ in request.rooms] if request.rooms is not None else list(settings.rooms.profile.rooms)
-    )
-    for address in addresses:
+    # Every room's own table: the runbook finds it under any of the mailbox's addresses, as `rooms check` does.
+    for address in settings.rooms.profile.rooms:
         own = [(w.setting, _text(w.value)) for w in profile(settings, address) if base.get(w.setting) != w]
         if own:
             overrides[address] = own
     return render(
         "powershell/rooms-check.ps1.j2",
         version=__version__,
+        fix=request.fix and not request.dry_run,
         rooms=list(request.rooms) if request.rooms is not None else None,
         wanted=[(w.setting, _text(w.value)) for w in base.values()],
         kinds=[(name, kind) for name, (kind, _, _) in CALENDAR_PROCESSING.items()],
