@@ -104,6 +104,12 @@ def check_pass(world: World, model: Model, run: PassRun, quiet: bool) -> None:
             raise Violation(f"I6: after SIGKILL at EWS request {run.killed_at}: {'; '.join(problems)}")
     else:
         summary = run.summary
+        if quiet and run.run_error is not None:
+            stale = summary is None or utc(summary["started"]) < run.started.replace(microsecond=0)
+            raise Violation(
+                f"I3: a pass without faults failed as a whole (exit {run.code}): {run.run_error}"
+                + ("; the summary file still shows the previous run" if stale else "")
+            )
         if summary is None or utc(summary["started"]) < run.started.replace(microsecond=0):
             raise Violation(f"summary: the run exited {run.code} but the summary file is not this run's")
         if bool(summary["ok"]) != (run.code == 0):

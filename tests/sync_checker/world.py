@@ -55,7 +55,13 @@ class PassRun:
     def failures_about(self, text: str) -> list[str]:
         if not self.doc:
             return []
-        return [f for m in self.doc["mailboxes"] for f in m["failures"] if text in f]
+        return [f for m in self.doc.get("mailboxes", []) for f in m["failures"] if text in f]
+
+    @property
+    def run_error(self) -> str | None:
+        """The error document of a run that failed as a whole (`{"error": {...}, "ok": false}`)."""
+        error = (self.doc or {}).get("error")
+        return f"{error.get('code')}: {error.get('message')}" if isinstance(error, dict) else None
 
 
 class World:
