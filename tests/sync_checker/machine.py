@@ -1,0 +1,608 @@
+"""The hypothesis state machine: random steps on both sides, faults, kills and passes; invariants after each pass.
+
+`machine_for(lab, workroot, families)` gives a RuleBasedStateMachine class bound to a running lab; each example
+starts from the lab's seed tenant and an empty database. A rule whose family is off never runs (precondition),
+so switching a family on or off does not change how the others are drawn.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+
+from tests.sync_checker.families import FAMILIES
+from tests.sync_checker.model import Model, NewMeeting, Violation, check_pass, check_settled, json_of
+from tests.sync_checker.world import OTHER_INSTALLATION, OUTSIDER, PERSONS, ROOMS, PassRun, World, utc, z
+
+F = TypeVar("F", bound=Callable[..., Any])
+#: The start of day 0 of every example: tomorrow, 00:00 UTC (slots are whole hours from there).
+BASE = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+WRITES = ("CreateItem", "UpdateItem", "DeleteItem", "CancelCalendarItem")
+READS = ("SyncFolderItems", "GetItem", "FindItem")
+ROOM_NAMES = {"room-zurich": "Zürich", "room-bern": "Bern"}
+ATTENDEE_SETS = ((), (OUTSIDER,), ("LeeG", OUTSIDER), ("AlexW",))
+
+picks = st.integers(min_value=0, max_value=10_000)  # an index into whatever list exists then (shrinks to 0)
+days = st.integers(min_value=1, max_value=4)
+hours = st.integers(min_value=7, max_value=16)
+
+
+@dataclass
+class Stats:
+    """What a run of the checker did (the soak's report)."""
+
+    sequences: int = 0
+    steps: int = 0
+    passes: int = 0
+    kills: int = 0
+    families_used: dict[str, int] = field(default_factory=dict)
+
+
+def family(name: str) -> Callable[[F], F]:
+    """The rule runs only when its family is selected."""
+    assert name in FAMILIES, name
+    return precondition(lambda self: name in self.families)
+
+
+class SyncChecker(RuleBasedStateMachine):
+    lab: Any = None
+    workroot: Path = Path()
+    families: frozenset[str] = frozenset()
+    stats: Stats = Stats()
+    _examples = itertools.count()
+
+    def __init__(self) -> None:
+        super().__init__()
+        number = next(self._examples)
+        self.world = World(self.lab, self.workroot / f"example-{number:05d}")
+        self.model = Model()
+        self.violated = False
+        self.titles = itertools.count(1)
+        self.stats.sequences += 1
+        world = self.world
+        world.seed()
+        if "conflict_cancel" not in self.families:  # the Cancel behaviour only where its family is on
+            world.must("persons", "set", world.addr("AdeleV"), "--conflict-behaviour", "Rollback")
+        for number, person in enumerate(PERSONS):  # one booking each to start with
+            self._add(person, ROOMS[number % 2], self._slot(1, 8 + 2 * number), f"{person} weekly", ())
+        # A first pass before any step: discovery of Outlook's new meetings starts at a mailbox's first pass
+        # (the initial SyncFolderItems reads only the state), so the sequences start from a synced world.
+        self._pass(lambda: self.world.sync(), quiet=True)
+
+    # --- helpers -------------------------------------------------------------------------------------------
+
+    def _used(self, name: str) -> None:
+        self.stats.steps += 1
+        self.stats.families_used[name] = self.stats.families_used.get(name, 0) + 1
+
+    @staticmethod
+    def _slot(day: int, hour: int, far: bool = False) -> tuple[datetime, datetime]:
+        start = BASE + timedelta(days=(99 + day) if far else day, hours=hour)
+        return start, start + timedelta(hours=1)
+
+    def _title(self, prefix: str) -> str:
+        return f"{prefix} {next(self.titles)} Zoë's plan"
+
+    def _active(self) -> list[dict[str, Any]]:
+        return [b for b in self.world.bookings() if b["status"] == "active"]
+
+    def _pick_active(self, pick: int) -> dict[str, Any] | None:
+        active = self._active()
+        return active[pick % len(active)] if active else None
+
+    def _pick_meeting(self, pick: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """An active booking with its live meeting in the organizer's calendar."""
+        pairs = []
+        for booking in self._active():
+            meeting = self.world.meeting_of(booking)
+            if meeting is not None and not meeting["is_cancelled"]:
+                pairs.append((booking, meeting))
+        return pairs[pick % len(pairs)] if pairs else None
+
+    def _add(
+        self, person: str, room: str, slot: tuple[datetime, datetime], title: str, attendees: tuple[str, ...]
+    ) -> None:
+        args = ["--organizer", self.world.addr(person), "--room", self.world.addr(room)]
+        args += ["--start", slot[0].isoformat(), "--end", slot[1].isoformat(), "--title", title]
+        for attendee in attendees:
+            args += ["--attendee", self.world.addr(attendee)]
+        self.world.cli("bookings", "add", *args)  # refused when the room is taken: nothing changed
+
+    def _rooms_update(self, booking: dict[str, Any], *args: str) -> None:
+        code, doc = self.world.cli("bookings", "update", str(booking["id"]), *args)
+        if code == 0:
+            changed = doc["booking"]
+            self.model.edit(
+                booking["id"],
+                "rooms",
+                {
+                    n: (changed["title"] if n == "subject" else changed[n])
+                    for n in _changed_fields(booking, changed)
+                },
+            )
+
+    def _pass(self, run_pass: Callable[[], PassRun], quiet: bool) -> PassRun:
+        run = run_pass()
+        self.world.clear_faults()
+        self.model.record(run)
+        self.stats.passes += 1
+        self._note_unlinked(run)
+        self._judge(lambda: check_pass(self.world, self.model, run, quiet))
+        return run
+
+    def _judge(self, check: Callable[[], None]) -> None:
+        try:
+            check()
+        except Violation:
+            self.violated = True  # teardown then settles nothing: the first violation is the finding
+            raise
+
+    def _note_unlinked(self, run: PassRun) -> None:
+        """Bookings whose meeting the Cancel behaviour deliberately left in place (no longer linked)."""
+        for failure in run.failures_about("meeting unlinked"):
+            self.model.may_stay_live.add(int(failure.split()[1]))
+
+    # --- ROOMS ---------------------------------------------------------------------------------------------
+
+    @family("rooms_add")
+    @rule(
+        person=st.sampled_from(sorted(PERSONS)),
+        room=st.sampled_from(ROOMS),
+        day=days,
+        hour=hours,
+        attendees=st.sampled_from(ATTENDEE_SETS),
+    )
+    def rooms_add(self, person: str, room: str, day: int, hour: int, attendees: tuple[str, ...]) -> None:
+        self._used("rooms_add")
+        self._add(person, room, self._slot(day, hour), self._title("R"), attendees)
+
+    @family("rooms_edit")
+    @rule(
+        pick=picks,
+        what=st.sampled_from(("title", "time", "room", "attendees", "reminder", "private", "free_busy")),
+        day=days,
+        hour=hours,
+        choice=st.integers(min_value=0, max_value=3),
+    )
+    def rooms_edit(self, pick: int, what: str, day: int, hour: int, choice: int) -> None:
+        booking = self._pick_active(pick)
+        if booking is None:
+            return
+        self._used("rooms_edit")
+        start, end = self._slot(day, hour)
+        args = {
+            "title": ["--title", self._title("R")],
+            "time": ["--start", start.isoformat(), "--end", end.isoformat()],
+            "room": ["--room", self.world.addr(ROOMS[choice % 2])],
+            "attendees": [a for x in ATTENDEE_SETS[choice] for a in ("--attendee", self.world.addr(x))]
+            or ["--no-attendees"],
+            "reminder": ["--reminder", str((5, 15, 30, 60)[choice])],
+            "private": ["--no-private" if booking["private"] else "--private"],
+            "free_busy": ["--free-busy", ("Free", "Tentative", "Busy", "OOF")[choice]],
+        }[what]
+        self._rooms_update(booking, *args)
+
+    @family("rooms_cancel")
+    @rule(pick=picks)
+    def rooms_cancel(self, pick: int) -> None:
+        booking = self._pick_active(pick)
+        if booking is None:
+            return
+        self._used("rooms_cancel")
+        self.world.must("bookings", "cancel", str(booking["id"]), "--yes")
+
+    @family("rooms_subsecond")
+    @rule(pick=picks, day=days, hour=hours, millis=st.integers(min_value=1, max_value=999))
+    def rooms_subsecond(self, pick: int, day: int, hour: int, millis: int) -> None:
+        booking = self._pick_active(pick)
+        if booking is None:
+            return
+        self._used("rooms_subsecond")
+        start, end = self._slot(day, hour)
+        start += timedelta(milliseconds=millis)
+        self._rooms_update(booking, "--start", start.isoformat(), "--end", end.isoformat())
+
+    @family("rooms_long_title")
+    @rule(pick=picks, length=st.integers(min_value=256, max_value=400))
+    def rooms_long_title(self, pick: int, length: int) -> None:
+        booking = self._pick_active(pick)
+        if booking is None:
+            return
+        self._used("rooms_long_title")
+        self._rooms_update(booking, "--title", ("Quarterly review Zoë " * 30)[:length])
+
+    @family("far_future")
+    @rule(pick=picks, day=days, hour=hours, add=st.booleans())
+    def far_future(self, pick: int, day: int, hour: int, add: bool) -> None:
+        start, end = self._slot(day, hour, far=True)
+        self._used("far_future")
+        if add:
+            self._add(sorted(PERSONS)[pick % 3], ROOMS[pick % 2], (start, end), self._title("Far"), ())
+            return
+        booking = self._pick_active(pick)
+        if booking is not None:
+            self._rooms_update(booking, "--start", start.isoformat(), "--end", end.isoformat())
+
+    # --- Outlook -------------------------------------------------------------------------------------------
+
+    def _outlook_edit(self, booking: dict[str, Any], meeting: dict[str, Any], body: dict[str, Any]) -> None:
+        self.world.outlook_patch(booking["organizer"], meeting["id"], body)
+        values: dict[str, Any] = {}
+        for name, value in body.items():
+            if name == "sensitivity":
+                values["private"] = value == "Private"
+            elif name == "reminder":
+                values["reminder_minutes"] = value
+            elif name == "resources":
+                values["room"] = value[0]
+            elif name == "attendees":
+                values["attendees"] = value
+            else:
+                values[name] = value
+        self.model.edit(booking["id"], "outlook", values)
+
+    def _free_slot(self, room: str, day: int, hour: int, exclude: int) -> tuple[datetime, datetime] | None:
+        """The slot, if no active booking of ROOMS other than `exclude` holds the room then."""
+        start, end = self._slot(day, hour)
+        for b in self._active():
+            if b["id"] != exclude and b["room"].lower() == room.lower():
+                if utc(b["start"]) < end and start < utc(b["end"]):
+                    return None
+        return start, end
+
+    @family("outlook_edit")
+    @rule(
+        pick=picks,
+        what=st.sampled_from(("subject", "time", "reminder", "sensitivity", "free_busy")),
+        day=days,
+        hour=hours,
+        choice=st.integers(min_value=0, max_value=3),
+    )
+    def outlook_edit(self, pick: int, what: str, day: int, hour: int, choice: int) -> None:
+        found = self._pick_meeting(pick)
+        if found is None:
+            return
+        booking, meeting = found
+        if what == "time":
+            slot = self._free_slot(booking["room"], day, hour, booking["id"])
+            if slot is None:
+                return  # a taken slot is the conflict families' business
+            body: dict[str, Any] = {"start": z(slot[0]), "end": z(slot[1])}
+        else:
+            bodies: dict[str, dict[str, Any]] = {
+                "subject": {"subject": self._title("X")},
+                "reminder": {"reminder": (10, 20, 45, None)[choice]},
+                "sensitivity": {
+                    "sensitivity": "Normal" if meeting["sensitivity"] == "Private" else "Private"
+                },
+                "free_busy": {"free_busy": ("Free", "Tentative", "Busy", "OOF")[choice]},
+            }
+            body = bodies[what]
+        self._used("outlook_edit")
+        self._outlook_edit(booking, meeting, body)
+
+    @family("outlook_room_attendees")
+    @rule(pick=picks, room=st.booleans(), choice=st.integers(min_value=0, max_value=3))
+    def outlook_room_attendees(self, pick: int, room: bool, choice: int) -> None:
+        found = self._pick_meeting(pick)
+        if found is None:
+            return
+        booking, meeting = found
+        self._used("outlook_room_attendees")
+        if room:
+            other = next(r for r in ROOMS if self.world.addr(r).lower() != booking["room"].lower())
+            self._outlook_edit(booking, meeting, {"resources": [self.world.addr(other)]})
+        else:
+            self._outlook_edit(
+                booking, meeting, {"attendees": [self.world.addr(a) for a in ATTENDEE_SETS[choice]]}
+            )
+
+    @family("outlook_delete")
+    @rule(pick=picks, how=st.sampled_from(("delete", "move")))
+    def outlook_delete(self, pick: int, how: str) -> None:
+        found = self._pick_meeting(pick)
+        if found is None:
+            return
+        booking, meeting = found
+        self._used("outlook_delete")
+        path = f"/lab/mailboxes/{booking['organizer']}/calendar/{meeting['id']}"
+        if how == "delete":
+            self.world.admin("DELETE", path)
+        else:
+            self.world.admin("POST", f"{path}/move", json={"folder": "deleteditems"})
+        self.model.deleted_in_outlook[booking["id"]] = self.model.epoch
+
+    @family("outlook_delete_silent")
+    @rule(pick=picks, hard=st.booleans())
+    def outlook_delete_silent(self, pick: int, hard: bool) -> None:
+        found = self._pick_meeting(pick)
+        if found is None:
+            return
+        booking, meeting = found
+        self._used("outlook_delete_silent")
+        mode = "HardDelete" if hard else "MoveToDeletedItems"
+        self.world.admin(
+            "DELETE",
+            f"/lab/mailboxes/{booking['organizer']}/calendar/{meeting['id']}?cancel=false&mode={mode}",
+        )
+        self.model.deleted_in_outlook[booking["id"]] = self.model.epoch
+
+    @family("outlook_restore")
+    @rule(pick=picks)
+    def outlook_restore(self, pick: int) -> None:
+        deleted = [
+            (organizer, item)
+            for organizer in self.world.organizers()
+            for item in self.world.calendar(organizer, "deleteditems")
+            if self.world.ours(item) and not item["is_cancelled"]
+        ]
+        if not deleted:
+            return
+        organizer, item = deleted[pick % len(deleted)]
+        self._used("outlook_restore")
+        self.world.admin("POST", f"/lab/mailboxes/{organizer}/calendar/{item['id']}/restore", json={})
+        from tests.campaign import BOOKING_TAG, tag
+
+        key = tag(item, BOOKING_TAG) or ""
+        if key.isdigit():
+            self.model.may_stay_live.add(int(key))
+            self.model.deleted_in_outlook.pop(int(key), None)
+
+    def _new_meeting(self, person: str, room: str, start: datetime, end: datetime, **extra: Any) -> None:
+        subject = extra.pop("subject", None)
+        subject = self._title("New") if subject is None else subject
+        body = {
+            "subject": subject,
+            "start": z(start),
+            "end": z(end),
+            "resources": [self.world.addr(room)],
+            "location": ROOM_NAMES[room],  # Outlook shows the room's name once the room is added
+            **extra,
+        }
+        item = self.world.outlook_create(person, body)
+        self.model.new_meetings.append(
+            NewMeeting(self.world.addr(person), item["id"], subject, self.model.epoch)
+        )
+
+    @family("outlook_new_meeting")
+    @rule(person=st.sampled_from(sorted(PERSONS)), room=st.sampled_from(ROOMS), day=days, hour=hours)
+    def outlook_new_meeting(self, person: str, room: str, day: int, hour: int) -> None:
+        self._used("outlook_new_meeting")
+        start, end = self._slot(day, hour)
+        self._new_meeting(person, room, start, end)
+
+    @family("outlook_odd_free_busy")
+    @rule(
+        person=st.sampled_from(sorted(PERSONS)),
+        day=days,
+        hour=hours,
+        shown=st.sampled_from(("WorkingElsewhere", "NoData")),
+    )
+    def outlook_odd_free_busy(self, person: str, day: int, hour: int, shown: str) -> None:
+        self._used("outlook_odd_free_busy")
+        start, end = self._slot(day, hour)
+        self._new_meeting(person, ROOMS[day % 2], start, end, free_busy=shown)
+
+    @family("outlook_zero_length")
+    @rule(person=st.sampled_from(sorted(PERSONS)), day=days, hour=hours)
+    def outlook_zero_length(self, person: str, day: int, hour: int) -> None:
+        self._used("outlook_zero_length")
+        start, _ = self._slot(day, hour)
+        self._new_meeting(person, ROOMS[day % 2], start, start)
+
+    @family("outlook_empty_subject")
+    @rule(person=st.sampled_from(sorted(PERSONS)), day=days, hour=hours)
+    def outlook_empty_subject(self, person: str, day: int, hour: int) -> None:
+        self._used("outlook_empty_subject")
+        start, end = self._slot(day, hour)
+        self._new_meeting(person, ROOMS[day % 2], start, end, subject="")
+
+    def _untouchable(self, person: str, subject: str) -> None:
+        address = self.world.addr(person)
+        item = next(i for i in self.world.calendar(address) if i["subject"] == subject)
+        self.model.untouchable[(address, item["id"])] = json_of(item)
+
+    @family("outlook_all_day")
+    @rule(person=st.sampled_from(sorted(PERSONS)), day=days)
+    def outlook_all_day(self, person: str, day: int) -> None:
+        self._used("outlook_all_day")
+        subject = self._title("Vacation")
+        self.world.ews_create(person, self.world.all_day_xml(subject, BASE + timedelta(days=day)))
+        self._untouchable(person, subject)
+
+    @family("outlook_series")
+    @rule(person=st.sampled_from(sorted(PERSONS)), day=days, hour=hours)
+    def outlook_series(self, person: str, day: int, hour: int) -> None:
+        self._used("outlook_series")
+        subject = self._title("Standup")
+        self.world.ews_create(person, self.world.series_xml(subject, BASE + timedelta(days=day, hours=hour)))
+        self._untouchable(person, subject)
+
+    @family("foreign_items")
+    @rule(
+        person=st.sampled_from(sorted(PERSONS)),
+        kind=st.sampled_from(("untagged", "other", "invite")),
+        day=days,
+        hour=hours,
+    )
+    def foreign_item(self, person: str, kind: str, day: int, hour: int) -> None:
+        self._used("foreign_items")
+        start, end = self._slot(day, hour)
+        subject = self._title(f"Foreign-{kind}")
+        body: dict[str, Any] = {"subject": subject, "start": z(start), "end": z(end), "send": False}
+        if kind == "other":  # another installation's meeting: its tags, a booking id that exists here too
+            body["extended_properties"] = [
+                {
+                    "distinguished_set_id": "PublicStrings",
+                    "property_name": name,
+                    "property_type": "String",
+                    "value": value,
+                }
+                for name, value in (("roomsops-installation", OTHER_INSTALLATION), ("roomsops-booking", "1"))
+            ]
+        if kind == "invite":  # an outsider's meeting inviting the person: the person's copy is not theirs
+            body = {**body, "attendees": [self.world.addr(person)], "send": True}
+            self.world.outlook_create(OUTSIDER, body)
+        else:
+            self.world.outlook_create(person, body)
+        self._untouchable(person, subject)
+
+    # --- Exchange's rooms ----------------------------------------------------------------------------------
+
+    @family("room_answers")
+    @rule()
+    def room_answers(self) -> None:
+        self._used("room_answers")
+        self.world.admin("POST", "/lab/room-answers/process", json={})
+
+    @family("room_declines")
+    @rule(room=st.sampled_from(ROOMS))
+    def room_declines(self, room: str) -> None:
+        self._used("room_declines")
+        self.world.admin(
+            "PATCH",
+            f"/lab/mailboxes/{self.world.addr(room)}/calendar-processing",
+            json={"maximum_duration_in_minutes": 30},
+        )
+
+    # --- conflicts -----------------------------------------------------------------------------------------
+
+    def _onto_taken_slot(self, pick: int, organizer: str) -> None:
+        found = [
+            (b, m)
+            for b in self._active()
+            if b["organizer"].lower() == self.world.addr(organizer).lower()
+            for m in [self.world.meeting_of(b)]
+            if m is not None and not m["is_cancelled"]
+        ]
+        if not found:
+            return
+        booking, meeting = found[pick % len(found)]
+        others = [
+            b
+            for b in self._active()
+            if b["room"].lower() == booking["room"].lower() and b["id"] != booking["id"]
+        ]
+        if not others:
+            return
+        other = others[pick % len(others)]
+        self._outlook_edit(booking, meeting, {"start": z(utc(other["start"])), "end": z(utc(other["end"]))})
+
+    @family("conflict_cancel")
+    @rule(pick=picks)
+    def conflict_cancel(self, pick: int) -> None:
+        self._used("conflict_cancel")
+        self._onto_taken_slot(pick, "AdeleV")
+
+    @family("conflict_rollback")
+    @rule(pick=picks)
+    def conflict_rollback(self, pick: int) -> None:
+        self._used("conflict_rollback")
+        self._onto_taken_slot(pick, "DiegoS")
+
+    # --- passes, faults, kills -----------------------------------------------------------------------------
+
+    @rule()
+    def sync(self) -> None:
+        self.stats.steps += 1
+        self._pass(lambda: self.world.sync(), quiet=True)
+
+    def _fault_pass(self, name: str, **spec: Any) -> None:
+        self._used(name)
+        self.world.fault(protocol="ews", **spec)
+        self._pass(lambda: self.world.sync("fault"), quiet=False)
+
+    @family("fault_lost_answer")
+    @rule(operation=st.sampled_from(WRITES))
+    def fault_lost_answer(self, operation: str) -> None:
+        self._fault_pass("fault_lost_answer", operation=operation, kind="drop_after")
+
+    @family("fault_dropped")
+    @rule(operation=st.sampled_from(WRITES + READS))
+    def fault_dropped(self, operation: str) -> None:
+        self._fault_pass("fault_dropped", operation=operation, kind="drop_before")
+
+    @family("fault_throttle")
+    @rule(operation=st.sampled_from(WRITES + READS), back_off_ms=st.sampled_from((0, 100, 400)))
+    def fault_throttle(self, operation: str, back_off_ms: int) -> None:
+        self._fault_pass("fault_throttle", operation=operation, kind="server_busy", back_off_ms=back_off_ms)
+
+    @family("fault_401")
+    @rule(operation=st.sampled_from(WRITES + READS))
+    def fault_401(self, operation: str) -> None:
+        self._fault_pass("fault_401", operation=operation, kind="http_401")
+
+    @family("fault_double")
+    @rule(first=st.sampled_from(WRITES), second=st.sampled_from(("drop_before", "http_401", "http_503")))
+    def fault_double(self, first: str, second: str) -> None:
+        # A lost answer, then the next request (typically the lookup by tag that follows it) fails too.
+        self.world.fault(protocol="ews", operation=first, kind="drop_after")
+        self._fault_pass("fault_double", operation="*", kind=second)
+
+    @family("invalid_sync_state")
+    @rule()
+    def invalid_sync_state(self) -> None:
+        if self.world.corrupt_sync_state():
+            self._used("invalid_sync_state")
+            self._pass(lambda: self.world.sync(), quiet=True)
+
+    @family("kill")
+    @rule(kill_at=st.integers(min_value=1, max_value=12))
+    def kill(self, kill_at: int) -> None:
+        self._used("kill")
+        self.stats.kills += 1
+        self._pass(lambda: self.world.sync_killed_at(kill_at), quiet=False)
+
+    @rule()
+    def settle(self) -> None:
+        """Two quiet passes (the rooms answering between them), then I5 and I2 over everything."""
+        self.stats.steps += 1
+        for _ in range(2):
+            self.world.admin("POST", "/lab/room-answers/process", json={})
+            self._pass(lambda: self.world.sync(), quiet=True)
+        self._judge(lambda: check_settled(self.world, self.model))
+        self.model.settled()
+
+    def teardown(self) -> None:
+        try:
+            if not self.violated:
+                self.settle()
+        finally:
+            self.world.clear_faults()
+            self.world.admin("POST", "settings", json={"latency_ms": 0})
+
+
+def _changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    names = {"title": "subject", "start": "start", "end": "end", "reminder_minutes": "reminder_minutes"}
+    names |= {"private": "private", "free_busy": "free_busy", "attendees": "attendees", "room": "room"}
+    return [names[k] for k in names if before.get(k) != after.get(k)]
+
+
+def machine_for(
+    lab: Any, workroot: Path, families: frozenset[str], stats: Stats | None = None
+) -> type[SyncChecker]:
+    """A SyncChecker class bound to a running lab (roomsops.lab.Lab), a work folder and a family selection."""
+    unknown = families - set(FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown families: {sorted(unknown)}")
+    return type(
+        "SyncChecker",
+        (SyncChecker,),
+        {
+            "lab": lab,
+            "workroot": workroot,
+            "families": families,
+            "stats": stats or Stats(),
+            "_examples": itertools.count(),
+        },
+    )
+
+
+__all__ = ["Stats", "SyncChecker", "Violation", "machine_for"]

@@ -1,0 +1,317 @@
+"""The checker's hands and eyes: ROOMS through the CLI, Exchange through the lab's admin API and raw EWS as the
+organizer, `roomsops sync` in-process or as a process to SIGKILL. Nothing here reads roomsops' view of
+Exchange: calendars come from the lab, bookings from ROOMS (the CLI), differences from `sync diff`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import requests
+
+from tests.campaign import BOOKING_TAG, INSTALLATION_TAG, campaign_env, cli, installation_of, tag
+
+#: The seed tenant's mailboxes the checker uses: synced persons (conflict behaviour), a foreign organizer, rooms.
+PERSONS = {"DiegoS": "Rollback", "AdeleV": "Cancel", "AlexW": "Rollback"}
+OUTSIDER = "MeganB"  # not a ROOMS person: an attendee, and the organizer of foreign meetings
+ROOMS = ("room-zurich", "room-bern")
+OTHER_INSTALLATION = "00000000-0000-4000-8000-000000000000"
+M = "http://schemas.microsoft.com/exchange/services/2006/messages"
+T = "http://schemas.microsoft.com/exchange/services/2006/types"
+SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def z(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class PassRun:
+    """One `roomsops sync`: how it ended and what it said (the --json document when there was one)."""
+
+    kind: str  # "pass", "fault", "kill"
+    code: int | None  # None: killed, or the run raised
+    crash: str | None  # the exception that escaped the in-process run
+    doc: dict[str, Any] | None
+    summary: dict[str, Any] | None  # the last-run summary file after the run
+    started: datetime
+    killed_at: int | None = None  # EWS requests counted when the SIGKILL was sent
+
+    def failures_about(self, text: str) -> list[str]:
+        if not self.doc:
+            return []
+        return [f for m in self.doc.get("mailboxes", []) for f in m["failures"] if text in f]
+
+    @property
+    def run_error(self) -> str | None:
+        """The error document of a run that failed as a whole (`{"error": {...}, "ok": false}`)."""
+        error = (self.doc or {}).get("error")
+        return f"{error.get('code')}: {error.get('message')}" if isinstance(error, dict) else None
+
+
+class World:
+    """One fresh world per hypothesis example: the lab reset to its seed tenant, a new database."""
+
+    def __init__(self, lab: Any, workdir: Path) -> None:
+        self.lab = lab  # roomsops.lab.Lab, running in this process
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = str(lab.ca_path)
+        self.domain = str(lab.info["tenant"]["domain"])
+        self.admin("POST", "reset")
+        self.admin("DELETE", "faults")
+        self.admin("POST", "requests/reset")
+        self.admin("POST", "settings", json={"room_answer_delay": 24 * 3600.0, "latency_ms": 0})
+        self.env = campaign_env(workdir, lab.settings_path)
+        self._token: str | None = None
+        self.installation = ""
+
+    # --- plumbing ------------------------------------------------------------------------------------------
+
+    def addr(self, alias: str) -> str:
+        return f"{alias}@{self.domain}"
+
+    def admin(self, method: str, path: str, json: Any = None, ok: bool = True) -> Any:
+        url = f"{self.lab.base_url}{path}" if path.startswith("/") else f"{self.lab.base_url}/lab/{path}"
+        response = self.session.request(
+            method, url, json=json, timeout=30, headers={"Authorization": f"Bearer {self.lab.admin_token}"}
+        )
+        if ok and response.status_code >= 400:
+            raise AssertionError(f"lab {method} {path}: {response.status_code} {response.text}")
+        return response.json() if response.content else None
+
+    def cli(self, *args: str) -> tuple[int, Any]:
+        """`roomsops --json ARGS`: exit code and the JSON document."""
+        run = cli(self.env, "--json", *args)
+        try:
+            return run.code, json.loads(run.out) if run.out.strip() else None
+        except json.JSONDecodeError:
+            return run.code, None
+
+    def must(self, *args: str) -> Any:
+        code, doc = self.cli(*args)
+        if code != 0:
+            raise AssertionError(f"roomsops {' '.join(args)}: exit {code}: {doc}")
+        return doc
+
+    # --- setup ---------------------------------------------------------------------------------------------
+
+    def seed(self) -> None:
+        self.must("rooms", "add", self.addr(ROOMS[0]), "--name", "Zürich")
+        self.must("rooms", "add", self.addr(ROOMS[1]), "--name", "Bern")
+        for person, behaviour in PERSONS.items():
+            self.must(
+                "persons", "add", self.addr(person), "--sync-mode", "O365", "--conflict-behaviour", behaviour
+            )
+        self.installation = installation_of(self.env["ROOMSOPS_ROOMS_DATABASE"])
+
+    # --- ROOMS ---------------------------------------------------------------------------------------------
+
+    def bookings(self) -> list[dict[str, Any]]:
+        return list(self.must("bookings", "list")["bookings"])
+
+    def booking(self, booking_id: int) -> dict[str, Any] | None:
+        return next((b for b in self.bookings() if b["id"] == booking_id), None)
+
+    def differences(self) -> list[dict[str, Any]]:
+        return list(self.must("sync", "diff")["differences"])
+
+    def organizers(self) -> list[str]:
+        return [self.addr(p) for p in PERSONS]
+
+    # --- Exchange as the lab holds it -------------------------------------------------------------------------
+
+    def calendar(self, alias_or_address: str, folder: str = "calendar") -> list[dict[str, Any]]:
+        address = alias_or_address if "@" in alias_or_address else self.addr(alias_or_address)
+        return list(self.admin("GET", f"/lab/mailboxes/{address}/calendar?folder={folder}")["items"])
+
+    def ours(self, item: Mapping[str, Any]) -> bool:
+        return tag(item, INSTALLATION_TAG) == self.installation
+
+    def live_meetings(self, organizer: str) -> dict[str, list[dict[str, Any]]]:
+        """booking id (tag) -> the live meetings of this installation the organizer organizes."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for item in self.calendar(organizer):
+            if (
+                self.ours(item)
+                and item["organizer"].lower() == organizer.lower()
+                and not item["is_cancelled"]
+            ):
+                found.setdefault(tag(item, BOOKING_TAG) or "", []).append(item)
+        return found
+
+    def meeting_of(self, booking: Mapping[str, Any], folder: str = "calendar") -> dict[str, Any] | None:
+        return next(
+            (
+                i
+                for i in self.calendar(booking["organizer"], folder)
+                if self.ours(i) and tag(i, BOOKING_TAG) == str(booking["id"])
+            ),
+            None,
+        )
+
+    # --- Outlook ---------------------------------------------------------------------------------------------
+
+    def outlook_create(self, organizer: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.admin("POST", f"/lab/mailboxes/{self.addr(organizer)}/calendar", json=body))
+
+    def outlook_patch(self, organizer: str, item_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.admin("PATCH", f"/lab/mailboxes/{organizer}/calendar/{item_id}", json=body))
+
+    def ews_create(self, organizer: str, calendar_item_xml: str) -> None:
+        """A CreateItem sent as the organizer (impersonated), for what the admin API cannot make: all-day
+        items and series. Counted by the lab like any EWS request: never call it while a fault waits."""
+        body = (
+            f'<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="{SOAP}" xmlns:m="{M}" xmlns:t="{T}">'
+            '<s:Header><t:RequestServerVersion Version="Exchange2016"/><t:ExchangeImpersonation>'
+            f"<t:ConnectingSID><t:PrimarySmtpAddress>{self.addr(organizer)}</t:PrimarySmtpAddress>"
+            "</t:ConnectingSID></t:ExchangeImpersonation></s:Header><s:Body>"
+            '<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId>'
+            '<t:DistinguishedFolderId Id="calendar"/></m:SavedItemFolderId><m:Items>'
+            f"<t:CalendarItem>{calendar_item_xml}</t:CalendarItem></m:Items></m:CreateItem></s:Body></s:Envelope>"
+        )
+        response = self.session.post(
+            str(self.lab.info["endpoints"]["ews"]),
+            data=body.encode("utf-8"),
+            headers={
+                "Content-Type": "text/xml; charset=utf-8",
+                "Authorization": f"Bearer {self.token()}",
+                "X-AnchorMailbox": self.addr(organizer),
+            },
+            timeout=30,
+        )
+        if response.status_code != 200 or 'ResponseClass="Success"' not in response.text:
+            raise AssertionError(f"CreateItem as {organizer}: {response.status_code} {response.text[:500]}")
+
+    def token(self) -> str:
+        if self._token is None:
+            app = self.lab.info["apps"]["rooms"]
+            response = self.session.post(
+                str(self.lab.info["endpoints"]["token"]),
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": app["app_id"],
+                    "client_secret": app["secret"],
+                    "scope": f"{self.lab.base_url}/.default",
+                },
+                timeout=30,
+            )
+            response.raise_for_status()
+            self._token = str(response.json()["access_token"])
+        return self._token
+
+    @staticmethod
+    def all_day_xml(subject: str, day: datetime) -> str:
+        start = day.replace(hour=0, minute=0, second=0, microsecond=0)
+        return (
+            f"<t:Subject>{escape(subject)}</t:Subject><t:Start>{z(start)}</t:Start>"
+            f"<t:End>{z(start + timedelta(days=1))}</t:End><t:IsAllDayEvent>true</t:IsAllDayEvent>"
+            "<t:LegacyFreeBusyStatus>OOF</t:LegacyFreeBusyStatus>"
+        )
+
+    @staticmethod
+    def series_xml(subject: str, start: datetime) -> str:
+        return (
+            f"<t:Subject>{escape(subject)}</t:Subject><t:Start>{z(start)}</t:Start>"
+            f"<t:End>{z(start + timedelta(minutes=30))}</t:End>"
+            "<t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence>"
+            f"<t:NumberedRecurrence><t:StartDate>{start.date().isoformat()}</t:StartDate>"
+            "<t:NumberOfOccurrences>3</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>"
+        )
+
+    # --- faults and passes ------------------------------------------------------------------------------------
+
+    def fault(self, **spec: Any) -> None:
+        self.admin("POST", "faults", json=spec)
+
+    def clear_faults(self) -> None:
+        self.admin("DELETE", "faults")
+
+    def summary(self) -> dict[str, Any] | None:
+        path = Path(self.env["ROOMSOPS_SYNC_SUMMARY_FILE"])
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
+
+    def sync(self, kind: str = "pass", *extra: str) -> PassRun:
+        """One in-process `roomsops --json sync`; an exception escaping it is recorded, not raised."""
+        started = datetime.now(UTC)
+        try:
+            code, doc = self.cli("sync", "--concurrency", "1", *extra)
+            crash = None
+        except Exception as exc:  # the run aborted: what the checker reports as an I3 violation
+            code, doc, crash = None, None, f"{type(exc).__name__}: {exc}"
+        return PassRun(kind, code, crash, doc, self.summary(), started)
+
+    def ews_requests(self) -> int:
+        counts = self.admin("GET", "requests")
+        return sum(v for k, v in counts.items() if k.startswith("ews:"))
+
+    def sync_killed_at(self, kill_at: int) -> PassRun:
+        """`python -m roomsops sync` SIGKILLed once the lab has counted `kill_at` EWS requests. The lab adds
+        30 ms to every request meanwhile, so the poll below (every 2 ms) sees the count before the next one."""
+        started = datetime.now(UTC)
+        self.admin("POST", "settings", json={"latency_ms": 30})
+        self.admin("POST", "requests/reset")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "roomsops", "sync", "--concurrency", "1"],
+            env={**os.environ, **self.env},
+            cwd=self.workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        killed_at: int | None = None
+        try:
+            while process.poll() is None:  # ends: the process exits, or is killed
+                seen = self.ews_requests()
+                if seen >= kill_at:
+                    process.send_signal(signal.SIGKILL)
+                    killed_at = seen
+                    break
+                time.sleep(0.002)
+            code = process.wait(timeout=120)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            self.admin("POST", "settings", json={"latency_ms": 0})
+        return PassRun("kill", None if killed_at else code, None, None, self.summary(), started, killed_at)
+
+    def database_problems(self) -> list[str]:
+        """I6: the database opens and is consistent (SQLite's own check and the foreign keys)."""
+        path = self.env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///")
+        try:
+            with sqlite3.connect(path) as conn:
+                integrity = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+                foreign = conn.execute("PRAGMA foreign_key_check").fetchall()
+        except sqlite3.Error as exc:
+            return [f"the database does not open: {exc}"]
+        out = [] if integrity == ["ok"] else [f"integrity_check: {integrity}"]
+        return out + ([f"foreign_key_check: {foreign}"] if foreign else [])
+
+    def corrupt_sync_state(self) -> int:
+        """The stored SyncFolderItems states made invalid: the next pass gets ErrorInvalidSyncStateData."""
+        path = self.env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///")
+        with sqlite3.connect(path) as conn:
+            return conn.execute(
+                "UPDATE mailbox_sync SET sync_state = 'H4sIAAAAAAAEAAtJLS5RSEksSQQAAP//' "
+                "WHERE sync_state IS NOT NULL"
+            ).rowcount
