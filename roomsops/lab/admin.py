@@ -145,6 +145,8 @@ class AdminApi(LabHandler):
             ("GET", re.compile(r"^/lab/mailboxes$"), self._mailboxes),
             ("POST", re.compile(r"^/lab/mailboxes$"), self._add_mailbox),
             ("GET", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar$"), self._calendar),
+            ("GET", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/folders$"), self._folders),
+            ("POST", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/folders$"), self._create_folder),
             ("POST", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar$"), self._create_calendar_item),
             # EWS item ids are base64 and may hold "/": the id is the rest of the path.
             # Before the PATCH/DELETE routes: "<id>/move" would otherwise read as an id with a slash.
@@ -267,6 +269,13 @@ class AdminApi(LabHandler):
         return _calendar_edit(
             lambda: outlook.calendar_json(self.ctx.tenant, match["email"], folder, expand), 200
         )
+
+    def _folders(self, request: Request, match: re.Match[str]) -> Response:
+        return _calendar_edit(lambda: outlook.folders_json(self.ctx.tenant, match["email"]), 200)
+
+    def _create_folder(self, request: Request, match: re.Match[str]) -> Response:
+        body = _json_object(request)
+        return _calendar_edit(lambda: outlook.create_folder(self.ctx.tenant, match["email"], body), 201)
 
     def _create_calendar_item(self, request: Request, match: re.Match[str]) -> Response:
         body = _json_object(request)

@@ -57,6 +57,24 @@ FOLDERS: dict[str, FolderInfo] = {
 }
 
 
+def folder_info(store: MailboxStore | None, name: str) -> FolderInfo | None:
+    """What the lab answers for a distinguished folder or a calendar folder the mailbox created; None: no such
+    folder."""
+    known = FOLDERS.get(name)
+    if known is not None:
+        return known
+    created = store.folder(name) if store is not None else None
+    if created is None:
+        return None
+    return FolderInfo(created.display_name, created.folder_class, created.parent, "CalendarFolder")
+
+
+def child_folders(store: MailboxStore | None, name: str) -> list[str]:
+    """The folders directly under `name`: distinguished ones, then created ones in the order of creation."""
+    created = [f.key for f in store.folders if f.parent == name] if store is not None else []
+    return [other for other, info in FOLDERS.items() if info.parent == name] + created
+
+
 @dataclass
 class Call:
     """One EWS request being answered: the live tenant state (under its lock), the impersonated mailbox and its
@@ -126,7 +144,7 @@ def resolve_folder(call: Call, element: Element) -> str:
         if parsed is None:
             raise EwsError("ErrorInvalidIdMalformed")
         mailbox_id, name = parsed
-        if mailbox_id != call.mailbox.id or name not in FOLDERS:
+        if mailbox_id != call.mailbox.id or folder_info(call.state.calendars.get(mailbox_id), name) is None:
             raise EwsError("ErrorFolderNotFound")
         return name
     raise EwsError.schema(f"'{kind}' is not a folder id")

@@ -115,8 +115,9 @@ def _create_calendar_item(
     if invitations not in SEND_INVITATIONS:
         raise EwsError.schema(f"'{invitations}' is not a valid SendMeetingInvitations value")
     folder = resolve_folder(call, saved[0]) if saved is not None and len(saved) else CALENDAR
-    if folder != CALENDAR:
-        raise EwsError("ErrorInvalidOperation", "The lab saves calendar items in the calendar folder only.")
+    if not call.store.is_calendar(folder):
+        # responsecode.md: "ErrorCannotCreateCalendarItemInNonCalendarFolder".
+        raise EwsError("ErrorCannotCreateCalendarItemInNonCalendarFolder")
     item = new_calendar_item(call, source, folder)
     store = call.store
     store.items.append(item)
@@ -134,7 +135,7 @@ def _cancel_meeting(call: Call, source: Element) -> Element:
     item = find_item(call, reference)
     if not item.is_organizer:
         raise EwsError("ErrorCalendarIsNotOrganizer")
-    if item.folder != CALENDAR or item.is_cancelled:
+    if not call.store.is_calendar(item.folder) or item.is_cancelled:
         raise EwsError("ErrorInvalidReferenceItem")
     cancel(call.state, call.mailbox, item, call.now)
     item.is_cancelled = True

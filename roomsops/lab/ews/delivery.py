@@ -122,7 +122,11 @@ def _answer(state: TenantState, pending: PendingAnswer, now: str) -> RoomAnswer 
     if room is None or organizer is None:
         return None
     organizer_store = store_of(state, organizer.id)
-    item = organizer_store.by_uid(pending.uid)
+    # The organizer's item in the calendar, or in a calendar folder the organizer created or moved it to.
+    item = organizer_store.by_uid(pending.uid) or next(
+        (i for i in organizer_store.items if i.uid == pending.uid and organizer_store.is_calendar(i.folder)),
+        None,
+    )
     # The attendant answers the request it received: the organizer deleting or moving the item without a
     # cancellation (SendToNone, MoveItem), or changing it without sending, does not reach the room.
     request = pending.request if pending.request is not None else item

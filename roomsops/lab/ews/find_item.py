@@ -34,7 +34,7 @@ from roomsops.lab.ews.soap import (
     success,
     t,
 )
-from roomsops.lab.ews.store import ITEM_FOLDERS, CalendarItem
+from roomsops.lab.ews.store import CalendarItem
 
 FIND_COUNT_LIMIT = 1000  # EWSFindCountLimit in Exchange Online (exchange-online.md)
 _VIEWS = (
@@ -138,7 +138,7 @@ def find_item(call: Call) -> list[Element]:
             folder = resolve_folder(call, folder_element)
             candidates = (
                 call.store.in_folder(folder)
-                if folder in ITEM_FOLDERS and traversal in ("Shallow", "Deep")
+                if call.store.holds_items(folder) and traversal in ("Shallow", "Deep")
                 else []
             )
             if predicate is not None:

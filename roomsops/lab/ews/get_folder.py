@@ -5,7 +5,16 @@ Properties come in BaseFolderType order; a FolderShape's AdditionalProperties de
 
 from __future__ import annotations
 
-from roomsops.lab.ews.common import FOLDERS, Call, Operation, parse_shape_names, required, resolve_folder
+from roomsops.lab.ews.common import (
+    FOLDERS,
+    Call,
+    Operation,
+    child_folders,
+    folder_info,
+    parse_shape_names,
+    required,
+    resolve_folder,
+)
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.soap import M_NS, Element, failure, m, success, t, t_opt
 from roomsops.lab.ews.store import folder_id
@@ -13,16 +22,18 @@ from roomsops.lab.ews.store import folder_id
 
 def folder_element(call: Call, name: str, wanted: set[str], base: str) -> Element:
     """A t:Folder or t:CalendarFolder with FolderId and the asked-for properties, in schema order."""
-    info = FOLDERS[name]
     mailbox_id = call.mailbox.id
+    store = call.state.calendars.get(mailbox_id)
+    info = folder_info(store, name)
+    assert info is not None  # resolve_folder() found it
     everything = base == "AllProperties"
     default = everything or base == "Default"
 
     def asked(uri: str, in_default: bool = False) -> bool:
         return uri in wanted or everything or (default and in_default)
 
-    count = len(call.state.calendars[mailbox_id].in_folder(name)) if mailbox_id in call.state.calendars else 0
-    children = sum(1 for other in FOLDERS.values() if other.parent == name)
+    count = len(store.in_folder(name)) if store is not None else 0
+    children = len(child_folders(store, name))
     parent = info.parent
     return t(
         info.element,
@@ -35,7 +46,9 @@ def folder_element(call: Call, name: str, wanted: set[str], base: str) -> Elemen
         # BaseShape Default of a calendar folder: FolderId, DisplayName, ChildFolderCount (baseshape.md).
         t("TotalCount", text=str(count)) if asked("folder:TotalCount", info.element == "Folder") else None,
         t("ChildFolderCount", text=str(children)) if asked("folder:ChildFolderCount", True) else None,
-        t("DistinguishedFolderId", text=name) if asked("folder:DistinguishedFolderId") else None,
+        t("DistinguishedFolderId", text=name)
+        if name in FOLDERS and asked("folder:DistinguishedFolderId")
+        else None,
         t("UnreadCount", text="0")
         if info.element == "Folder" and asked("folder:UnreadCount", True)
         else None,

@@ -1,4 +1,5 @@
-"""MoveItem: an item to another folder of its mailbox (Outlook's drag to Deleted Items, and back: a restore).
+"""MoveItem: an item to another folder of its mailbox (Outlook's drag to Deleted Items, and back: a restore; or to
+a second calendar the mailbox created, folders.py).
 
 A move gives the item a new ItemId in the target folder and a Delete in the source folder's SyncFolderItems
 (moveitem-operation.md; ews-identifiers-in-exchange.md: the id changes with the folder). A move sends nothing:
@@ -18,16 +19,17 @@ from roomsops.lab.ews.common import (
 )
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.soap import M_NS, Element, failure, success, t
-from roomsops.lab.ews.store import ITEM_FOLDERS, CalendarItem
+from roomsops.lab.ews.store import CalendarItem
 
 
 def move(call: Call, item: CalendarItem, folder: str) -> CalendarItem:
     """Move one item of the impersonated mailbox (also the admin API's Outlook-style move and restore)."""
-    if folder not in ITEM_FOLDERS:
-        # Calendar items live in the calendar or Deleted Items here; Exchange would refuse other item folders
+    if not call.store.holds_items(folder):
+        # Calendar items live in calendar folders or Deleted Items here; Exchange would refuse other item folders
         # for a calendar item less often (unverified).
         raise EwsError(
-            "ErrorMoveCopyFailed", f"The lab keeps calendar items in {' and '.join(ITEM_FOLDERS)} only."
+            "ErrorMoveCopyFailed",
+            "The lab keeps calendar items in the calendar, created calendar folders and deleteditems only.",
         )
     if item.folder == folder:
         return item  # Exchange moves within a folder as a copy and delete too; the lab keeps the item

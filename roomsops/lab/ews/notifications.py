@@ -9,7 +9,7 @@ subscription not polled within its Timeout).
 
 from __future__ import annotations
 
-from roomsops.lab.ews.common import FOLDERS, Call, Operation, required, resolve_folder
+from roomsops.lab.ews.common import Call, Operation, required, resolve_folder
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.soap import (
     M_NS,
@@ -26,7 +26,6 @@ from roomsops.lab.ews.soap import (
     xml_bool,
 )
 from roomsops.lab.ews.store import (
-    ITEM_FOLDERS,
     Subscription,
     changes_since,
     decode_marker,
@@ -110,12 +109,12 @@ def get_events(call: Call) -> list[Element]:
             raise EwsError("ErrorInvalidWatermark")
     except EwsError as error:
         return [failure("GetEvents", error)]
-    folders = subscription.folders or [name for name in FOLDERS if name in ITEM_FOLDERS]
+    folders = subscription.folders or store.item_folders()
     changes = sorted(
         (
             (change, folder)
             for folder in folders
-            if folder in ITEM_FOLDERS
+            if store.holds_items(folder)
             for change in changes_since(store, folder, previous)
             if _EVENT_OF_CHANGE[change.kind] in subscription.event_types
         ),

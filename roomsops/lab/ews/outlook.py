@@ -14,7 +14,9 @@ from typing import Any
 
 from roomsops.lab.ews.common import store_of
 from roomsops.lab.ews.delivery import cancel, organizer_of, resolve_recipients, send
+from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import FREE_BUSY, SENSITIVITIES, set_extended
+from roomsops.lab.ews.folders import add_calendar_folder
 from roomsops.lab.ews.series import item_type, occurrences_between
 from roomsops.lab.ews.soap import format_datetime, utc_now
 from roomsops.lab.ews.store import (
@@ -24,7 +26,10 @@ from roomsops.lab.ews.store import (
     Attendee,
     CalendarItem,
     ExtendedProperty,
+    Folder,
+    MailboxStore,
     OccurrenceItem,
+    folder_id,
     new_item_id,
     new_uid,
 )
@@ -65,9 +70,8 @@ def calendar_json(
     tenant: Tenant, address: str, folder: str = CALENDAR, expand: str | None = None
 ) -> dict[str, Any]:
     """The items of a folder (series as their masters), or with `expand="<start>,<end>"` (ISO times with offset)
-    what a calendar view of that range shows: single items and the occurrences and exceptions of series."""
-    if folder not in ITEM_FOLDERS:
-        raise EditError(400, "bad_field", f"folder must be one of {', '.join(ITEM_FOLDERS)}")
+    what a calendar view of that range shows: single items and the occurrences and exceptions of series. `folder`
+    is calendar, deleteditems or the key of a calendar folder the mailbox created."""
     window = None
     if expand is not None:
         parts = expand.split(",")
@@ -77,6 +81,7 @@ def calendar_json(
     with tenant.read() as state:
         mailbox = _mailbox(state, address)
         store = state.calendars.get(mailbox.id)
+        _check_folder(store, folder)
         items: list[CalendarItem] = list(store.in_folder(folder)) if store else []
         if window is not None:
             start, end = (w.astimezone(dt.UTC) for w in window)
@@ -255,17 +260,73 @@ def delete(tenant: Tenant, address: str, item_id: str, mode: str, send_cancellat
 
 
 def move(tenant: Tenant, address: str, item_id: str, folder: str) -> dict[str, Any]:
-    """Move an item to another folder as Outlook's drag does (to Deleted Items, or back: a restore); nothing is
-    sent, so attendee and room copies stay."""
-    if folder not in ITEM_FOLDERS:
-        raise EditError(400, "bad_field", f"folder must be one of {', '.join(ITEM_FOLDERS)}")
+    """Move an item to another folder as Outlook's drag does (to Deleted Items, or back: a restore; or to a second
+    calendar); nothing is sent, so attendee and room copies stay."""
     now = format_datetime(utc_now())
     with tenant.change() as state:
         mailbox = _mailbox(state, address)
         store = store_of(state, mailbox.id)
+        _check_folder(store, folder)
         item = _item(state, mailbox, item_id)
         moved = item if item.folder == folder else store.move(item, folder, now)
         return {"moved": item_id, "folder": folder, "item": item_json(moved)}
+
+
+def folders_json(tenant: Tenant, address: str) -> dict[str, Any]:
+    """The calendar folders the mailbox created (second calendars), with their EWS FolderIds."""
+    with tenant.read() as state:
+        mailbox = _mailbox(state, address)
+        store = state.calendars.get(mailbox.id)
+        return {
+            "mailbox": mailbox.primary_smtp,
+            "folders": [_folder_json(mailbox.id, f) for f in (store.folders if store else [])],
+        }
+
+
+def create_folder(tenant: Tenant, address: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A second calendar as Outlook creates one: `display_name`, under `parent` (calendar: a subfolder of the
+    Calendar, the default; msgfolderroot: a secondary calendar; or a created calendar's key)."""
+    unknown = sorted(set(body) - {"display_name", "parent"})
+    if unknown:
+        raise EditError(
+            400, "unknown_field", f"unknown field(s): {', '.join(unknown)}; known: display_name, parent"
+        )
+    name, parent = body.get("display_name"), body.get("parent", CALENDAR)
+    if not isinstance(name, str) or not name.strip():
+        raise EditError(400, "missing_field", "field 'display_name' is required (a non-empty string)")
+    if not isinstance(parent, str):
+        raise EditError(400, "bad_field", "field 'parent' has the wrong type")
+    now = format_datetime(utc_now())
+    with tenant.change() as state:
+        mailbox = _mailbox(state, address)
+        store = store_of(state, mailbox.id)
+        try:
+            folder = add_calendar_folder(store, parent, name, "IPF.Appointment", now)
+        except EwsError as error:
+            status, code = (409, "conflict") if error.code == "ErrorFolderExists" else (400, "bad_field")
+            raise EditError(status, code, error.text) from None
+        return _folder_json(mailbox.id, folder)
+
+
+def _folder_json(mailbox_id: str, folder: Folder) -> dict[str, Any]:
+    return {
+        "folder": folder.key,
+        "id": folder_id(mailbox_id, folder.key),
+        "display_name": folder.display_name,
+        "parent": folder.parent,
+        "folder_class": folder.folder_class,
+    }
+
+
+def _check_folder(store: MailboxStore | None, folder: str) -> None:
+    if folder in ITEM_FOLDERS or (store is not None and store.folder(folder) is not None):
+        return
+    raise EditError(
+        400,
+        "bad_field",
+        f"folder must be one of {', '.join(ITEM_FOLDERS)} or a created calendar folder's key "
+        "(GET /lab/mailboxes/<address>/folders)",
+    )
 
 
 def _mailbox(state: TenantState, address: str) -> Mailbox:

@@ -20,6 +20,7 @@ from roomsops.lab.ews import (
     create_item,
     delete_item,
     find_item,
+    folders,
     get_folder,
     get_item,
     move_item,
@@ -51,6 +52,8 @@ OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
         get_folder.OPERATION,
+        folders.CREATE_FOLDER,
+        folders.FIND_FOLDER,
         find_item.OPERATION,
         get_item.OPERATION,
         create_item.OPERATION,

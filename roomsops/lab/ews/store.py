@@ -19,8 +19,12 @@ from roomsops.lab.ews.recurrence import ModifiedOccurrence, Recurrence
 
 CALENDAR = "calendar"
 DELETED_ITEMS = "deleteditems"
-#: Folders whose items the lab keeps; other distinguished folders exist but stay empty.
+MSG_FOLDER_ROOT = "msgfolderroot"
+#: Distinguished folders whose items the lab keeps; other distinguished folders exist but stay empty. Calendar
+#: folders a mailbox creates (`MailboxStore.folders`) hold items too.
 ITEM_FOLDERS = (CALENDAR, DELETED_ITEMS)
+#: What the key of a created folder starts with (distinguished folder names never do).
+CREATED_FOLDER_PREFIX = "cal-"
 
 _ITEM_ID_TAG = b"LABI"
 _OCCURRENCE_ID_TAG = b"LABO"
@@ -68,7 +72,7 @@ class CalendarItem:
 
     id: str
     change_key: str
-    folder: str  # CALENDAR or DELETED_ITEMS
+    folder: str  # CALENDAR, DELETED_ITEMS or a created calendar folder's key
     uid: str  # iCalendar UID: the same on the organizer's item and every attendee copy
     start: str
     end: str
@@ -133,6 +137,18 @@ class OccurrenceItem(CalendarItem):
 
 
 @dataclass
+class Folder:
+    """A calendar folder the mailbox's user or an app created (CreateFolder, or the admin API as Outlook): a
+    subfolder of the Calendar, or a secondary calendar under the mailbox's root (msgfolderroot)."""
+
+    key: str  # CREATED_FOLDER_PREFIX + hex: what the lab's FolderId encodes and CalendarItem.folder holds
+    display_name: str
+    parent: str  # CALENDAR, MSG_FOLDER_ROOT or another created folder's key
+    folder_class: str = "IPF.Appointment"
+    created: str = ""
+
+
+@dataclass
 class Tombstone:
     """An item that left a folder (deleted, or moved: a move gives the item a new id in the other folder)."""
 
@@ -193,6 +209,22 @@ class MailboxStore:
     items: list[CalendarItem] = field(default_factory=list)
     tombstones: list[Tombstone] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
+    folders: list[Folder] = field(default_factory=list)
+
+    def folder(self, key: str) -> Folder | None:
+        """The created folder with this key, or None."""
+        return next((f for f in self.folders if f.key == key), None)
+
+    def holds_items(self, folder: str) -> bool:
+        """Whether the lab keeps items in `folder`: the calendar, Deleted Items, or a created calendar folder."""
+        return folder in ITEM_FOLDERS or self.folder(folder) is not None
+
+    def is_calendar(self, folder: str) -> bool:
+        """Whether `folder` is a calendar folder (the Calendar or a created one), where items can be edited."""
+        return folder == CALENDAR or self.folder(folder) is not None
+
+    def item_folders(self) -> list[str]:
+        return [*ITEM_FOLDERS, *(f.key for f in self.folders)]
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -310,6 +342,10 @@ def parse_folder_id(value: str) -> tuple[str, str] | None:
         return str(uuid.UUID(bytes=raw[4:20])), raw[20:].decode("ascii")
     except UnicodeDecodeError:
         return None
+
+
+def new_folder_key() -> str:
+    return CREATED_FOLDER_PREFIX + secrets.token_hex(8)
 
 
 def new_change_key() -> str:

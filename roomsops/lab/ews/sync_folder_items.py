@@ -23,7 +23,7 @@ from roomsops.lab.ews.soap import (
     t,
     xml_bool,
 )
-from roomsops.lab.ews.store import ITEM_FOLDERS, changes_since, decode_marker, encode_marker
+from roomsops.lab.ews.store import changes_since, decode_marker, encode_marker
 
 MAX_CHANGES = 512
 
@@ -54,7 +54,7 @@ def sync_folder_items(call: Call) -> list[Element]:
         since = decoded
     ignore = child(body, M_NS, "Ignore")
     ignored = {e.get("Id") for e in ignore} if ignore is not None else set()
-    changes = changes_since(store, folder, since) if folder in ITEM_FOLDERS else []
+    changes = changes_since(store, folder, since) if store.holds_items(folder) else []
     page = changes[:wanted]
     last = len(changes) <= wanted
     new_since = page[-1].seq if page and not last else store.seq

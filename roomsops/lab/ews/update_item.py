@@ -22,7 +22,7 @@ from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import BY_URI, apply_properties, parse_extended_path
 from roomsops.lab.ews.series import normalise_master, record_exception, reset_exceptions
 from roomsops.lab.ews.soap import M_NS, T_NS, Element, child, failure, local_name, m, success, t
-from roomsops.lab.ews.store import CALENDAR, CalendarItem, OccurrenceItem, is_change_key
+from roomsops.lab.ews.store import CalendarItem, OccurrenceItem, is_change_key
 
 ITEM_ID_ELEMENTS = ("ItemId", "OccurrenceItemId", "RecurringMasterItemId")
 CONFLICT_RESOLUTIONS = ("NeverOverwrite", "AutoResolve", "AlwaysOverwrite")
@@ -74,8 +74,8 @@ def _apply_change(call: Call, change: Element, resolution: str, sending: str | N
         raise EwsError("ErrorSendMeetingInvitationsRequired")
     if sending is not None and sending not in SEND_UPDATES:
         raise EwsError.schema(f"'{sending}' is not a valid SendMeetingInvitationsOrCancellations value")
-    if item.folder != CALENDAR:
-        raise EwsError("ErrorInvalidOperation", "The lab updates items of the calendar folder only.")
+    if not call.store.is_calendar(item.folder):
+        raise EwsError("ErrorInvalidOperation", "The lab updates items of calendar folders only.")
     # Changes go to a copy first: an invalid update of one item must leave it untouched (others still apply).
     if target.occurrence is not None:
         before = target.shown()
