@@ -146,6 +146,11 @@ class AdminApi(LabHandler):
             ("POST", re.compile(r"^/lab/mailboxes$"), self._add_mailbox),
             ("GET", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar$"), self._calendar),
             ("GET", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/folders$"), self._folders),
+            (
+                "POST",
+                re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/external-meeting-requests$"),
+                self._external_request,
+            ),
             ("POST", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/folders$"), self._create_folder),
             ("POST", re.compile(r"^/lab/mailboxes/(?P<email>[^/]+)/calendar$"), self._create_calendar_item),
             # EWS item ids are base64 and may hold "/": the id is the rest of the path.
@@ -277,6 +282,10 @@ class AdminApi(LabHandler):
         body = _json_object(request)
         return _calendar_edit(lambda: outlook.create_folder(self.ctx.tenant, match["email"], body), 201)
 
+    def _external_request(self, request: Request, match: re.Match[str]) -> Response:
+        body = _json_object(request)
+        return _calendar_edit(lambda: outlook.external_request(self.ctx.tenant, match["email"], body), 202)
+
     def _create_calendar_item(self, request: Request, match: re.Match[str]) -> Response:
         body = _json_object(request)
         return _calendar_edit(lambda: outlook.create(self.ctx.tenant, match["email"], body), 201)
@@ -331,7 +340,8 @@ class AdminApi(LabHandler):
                 pending.append(
                     {
                         "room": addresses.get(p.room_id),
-                        "organizer": addresses.get(p.organizer_id),
+                        "organizer": addresses.get(p.organizer_id)
+                        or (item.organizer.email if item else None),
                         "uid": p.uid,
                         "subject": item.subject if item else None,
                         "sent": p.sent,

@@ -4,19 +4,21 @@ SendMeetingInvitations (createitem.md): SendToNone saves without sending; SendOn
 deliver to the attendees (see delivery.py). A CalendarItem with a Recurrence is a series' RecurringMaster (series.py;
 how-to-create-a-recurring-series-by-using-ews-in-exchange), sent to attendees and rooms as one meeting. A cancellation
 (how-to-delete-appointments-and-cancel-meetings-...) cancels every attendee copy and moves the organizer's item to
-Deleted Items, marked cancelled.
+Deleted Items, marked cancelled; a cancellation of one occurrence (its ItemId as ReferenceItemId, exchangelib's
+`occurrence.cancel()`) makes it a deleted occurrence of the master and cancels that occurrence for every attendee
+and room (graph/api/event-cancel; how-to-delete-appointments-in-a-recurring-series-by-using-ews-in-exchange).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from roomsops.lab.ews.common import Call, Operation, find_item, items_container, required, resolve_folder
-from roomsops.lab.ews.delivery import cancel, organizer_of, resolve_recipients, send
+from roomsops.lab.ews.common import Call, Operation, find_target, items_container, required, resolve_folder
+from roomsops.lab.ews.delivery import cancel, cancel_occurrence, organizer_of, resolve_recipients, send
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import apply_properties
-from roomsops.lab.ews.recurrence import zone
-from roomsops.lab.ews.series import normalise_master
+from roomsops.lab.ews.recurrence import check_zone, format_utc, zone
+from roomsops.lab.ews.series import delete_occurrence, normalise_master
 from roomsops.lab.ews.soap import (
     M_NS,
     T_NS,
@@ -66,6 +68,7 @@ def normalise_all_day(item: CalendarItem, context_zone: str | None) -> None:
     ends at the next one, and at least one day passes."""
     if not item.is_all_day:
         return
+    check_zone(item.start_time_zone or context_zone)
     tz = zone(item.start_time_zone or context_zone)
     start = parse_datetime(item.start, "Start").astimezone(tz)
     end = parse_datetime(item.end, "End").astimezone(tz)
@@ -84,6 +87,8 @@ def check_times(item: CalendarItem) -> None:
         raise EwsError("ErrorCalendarInvalidPropertyState", "A calendar item needs Start and End.")
     if parse_datetime(item.end, "End") < parse_datetime(item.start, "Start"):
         raise EwsError("ErrorCalendarEndDateIsEarlierThanStartDate")
+    check_zone(item.start_time_zone)
+    check_zone(item.end_time_zone)
 
 
 def create_item(call: Call) -> list[Element]:
@@ -132,11 +137,21 @@ def _cancel_meeting(call: Call, source: Element) -> Element:
     reference = child(source, T_NS, "ReferenceItemId")
     if reference is None:
         raise EwsError("ErrorMissingInformationReferenceItemId")
-    item = find_item(call, reference)
+    target = find_target(call, reference)
+    item = target.item
     if not item.is_organizer:
         raise EwsError("ErrorCalendarIsNotOrganizer")
     if not call.store.is_calendar(item.folder) or item.is_cancelled:
         raise EwsError("ErrorInvalidReferenceItem")
+    if target.occurrence is not None:
+        # One occurrence: it becomes a deleted occurrence of the master, which stays in the calendar; attendees and
+        # rooms get the cancellation of that occurrence (delivery.cancel_occurrence).
+        key = format_utc(target.occurrence.original_start)
+        delete_occurrence(item, target.occurrence)
+        item.sequence += 1
+        call.store.touch(item, call.now)
+        cancel_occurrence(call.state, call.mailbox, item, key, call.now)
+        return t("CalendarItem", t("ItemId", Id=item.id, ChangeKey=item.change_key))
     cancel(call.state, call.mailbox, item, call.now)
     item.is_cancelled = True
     moved = call.store.move(item, DELETED_ITEMS, call.now)

@@ -9,8 +9,9 @@ whole series.
 from __future__ import annotations
 
 from roomsops.lab.ews.common import Call, Operation, Target, find_target, item_ids
-from roomsops.lab.ews.delivery import cancel, send
+from roomsops.lab.ews.delivery import cancel, cancel_occurrence
 from roomsops.lab.ews.errors import EwsError
+from roomsops.lab.ews.recurrence import format_utc
 from roomsops.lab.ews.series import delete_occurrence
 from roomsops.lab.ews.soap import Element, failure, success
 from roomsops.lab.ews.store import DELETED_ITEMS, CalendarItem, is_change_key
@@ -62,10 +63,11 @@ def delete(call: Call, item: CalendarItem, delete_type: str, cancellations: str)
 
 
 def _delete_occurrence(call: Call, target: Target, cancellations: str) -> None:
-    """One occurrence of a series: a deleted occurrence of its master (whatever the DeleteType); the organizer's
-    attendees get the series without it, as for an update (the lab sends no per-occurrence cancellation)."""
+    """One occurrence of a series: a deleted occurrence of its master (whatever the DeleteType); unless
+    SendToNone, the organizer's attendees and rooms get the cancellation of that occurrence."""
     master = target.item
     assert target.occurrence is not None
+    key = format_utc(target.occurrence.original_start)
     delete_occurrence(master, target.occurrence)
     call.store.touch(master, call.now)
     if (
@@ -75,7 +77,7 @@ def _delete_occurrence(call: Call, target: Target, cancellations: str) -> None:
         and cancellations != "SendToNone"
     ):
         master.sequence += 1
-        send(call.state, call.mailbox, master, call.now)
+        cancel_occurrence(call.state, call.mailbox, master, key, call.now)
 
 
 OPERATION = Operation("DeleteItem", delete_item, writes=True)

@@ -46,6 +46,8 @@ from roomsops.lab.tenant import Mailbox, TenantState
 ANSWER_LOG = 500
 
 CANCELED_PREFIX = "Canceled: "
+#: PendingAnswer.organizer_id of a request from outside the tenant.
+EXTERNAL = "external"
 
 
 def resolve_recipients(state: TenantState, item: CalendarItem) -> None:
@@ -84,6 +86,31 @@ def send(state: TenantState, organizer: Mailbox, item: CalendarItem, now: str) -
         answer_due(state, now)
 
 
+def is_external(state: TenantState, address: str) -> bool:
+    """Whether an address is outside the organization: its domain is none of the tenant's accepted domains (the
+    tenant's domain and the domains of its mailboxes' addresses)."""
+    accepted = {state.domain.casefold()} | {
+        a.rsplit("@", 1)[-1].casefold() for mailbox in state.mailboxes for a in mailbox.addresses()
+    }
+    return address.rsplit("@", 1)[-1].strip().casefold() not in accepted
+
+
+def receive_external(state: TenantState, room: Mailbox, request: CalendarItem, now: str) -> PendingAnswer:
+    """A meeting request from an organizer outside the tenant reaches a room (through the lab's admin API: the
+    lab has no inbound mail); its attendant answers it after the room answer delay, like a request from inside."""
+    state.pending_answers = [
+        p for p in state.pending_answers if not (p.room_id == room.id and p.uid == request.uid)
+    ]
+    due = format_utc(parse_utc(now) + dt.timedelta(seconds=max(state.flags.room_answer_delay, 0.0)))
+    pending = PendingAnswer(
+        secrets.token_hex(8), room.id, EXTERNAL, request.uid, now, due, copy.deepcopy(request)
+    )
+    state.pending_answers.append(pending)
+    if state.flags.room_answer_delay <= 0:
+        answer_due(state, now)
+    return pending
+
+
 def _queue_request(
     state: TenantState, room: Mailbox, organizer: Mailbox, item: CalendarItem, now: str
 ) -> None:
@@ -119,13 +146,23 @@ def next_due(state: TenantState) -> str | None:
 def _answer(state: TenantState, pending: PendingAnswer, now: str) -> RoomAnswer | None:
     room = next((m for m in state.mailboxes if m.id == pending.room_id), None)
     organizer = next((m for m in state.mailboxes if m.id == pending.organizer_id), None)
-    if room is None or organizer is None:
+    if room is None or (organizer is None and pending.organizer_id != EXTERNAL):
         return None
-    organizer_store = store_of(state, organizer.id)
-    # The organizer's item in the calendar, or in a calendar folder the organizer created or moved it to.
-    item = organizer_store.by_uid(pending.uid) or next(
-        (i for i in organizer_store.items if i.uid == pending.uid and organizer_store.is_calendar(i.folder)),
-        None,
+    organizer_store = store_of(state, organizer.id) if organizer is not None else None
+    # The organizer's item in the calendar, or in a calendar folder the organizer created or moved it to (an
+    # external organizer's item is outside the tenant).
+    item = (
+        organizer_store.by_uid(pending.uid)
+        or next(
+            (
+                i
+                for i in organizer_store.items
+                if i.uid == pending.uid and organizer_store.is_calendar(i.folder)
+            ),
+            None,
+        )
+        if organizer_store is not None
+        else None
     )
     # The attendant answers the request it received: the organizer deleting or moving the item without a
     # cancellation (SendToNone, MoveItem), or changing it without sending, does not reach the room.
@@ -147,12 +184,18 @@ def _answer(state: TenantState, pending: PendingAnswer, now: str) -> RoomAnswer 
         if item is not None and not item.is_cancelled
         else None
     )
-    if item is not None and attendee is not None:
+    if item is not None and attendee is not None and organizer_store is not None:
         attendee.response = response
         attendee.last_response_time = now
         organizer_store.touch(item, now)
     return RoomAnswer(
-        room.primary_smtp, organizer.primary_smtp, request.uid, request.subject, response, reason, now
+        room.primary_smtp,
+        organizer.primary_smtp if organizer is not None else request.organizer.email,
+        request.uid,
+        request.subject,
+        response,
+        reason,
+        now,
     )
 
 
@@ -197,7 +240,7 @@ def decide(
     accepted series, the last day of an accepted series cut at the booking window) by the room's calendar
     processing (Set-CalendarProcessing.md)."""
     settings = room.calendar_processing
-    if state.find_mailbox(item.organizer.email) is None and not settings.process_external_meeting_messages:
+    if is_external(state, item.organizer.email) and not settings.process_external_meeting_messages:
         return (
             "Decline",
             "Meeting requests from outside the organization aren't accepted by this resource.",
@@ -318,6 +361,37 @@ def cancel(state: TenantState, organizer: Mailbox, item: CalendarItem, now: str)
         mailbox = state.find_mailbox(attendee.email)
         if mailbox is not None and mailbox.id != organizer.id:
             cancel_copy(state, mailbox, item.uid, now)
+
+
+def cancel_occurrence(
+    state: TenantState, organizer: Mailbox, master: CalendarItem, original_start: str, now: str
+) -> None:
+    """Send the cancellation of one occurrence of the organizer's series (original start, UTC `...Z`): each
+    attendee's and room's copy of the series gets it as a deleted occurrence (an exception there is dropped), and a
+    request still waiting for a room's attendant no longer holds it (graph/api/event-cancel: "The organizer can
+    also cancel an occurrence of a recurring meeting"; how-to-delete-appointments-in-a-recurring-series)."""
+    for pending in state.pending_answers:
+        if pending.uid == master.uid and pending.request is not None:
+            _drop_occurrence(pending.request, original_start)
+    for attendee in master.attendees():
+        mailbox = state.find_mailbox(attendee.email)
+        if mailbox is None or mailbox.id == organizer.id:
+            continue
+        store = store_of(state, mailbox.id)
+        existing = store.by_uid(master.uid)
+        if existing is None or existing.recurrence is None or existing.is_cancelled:
+            continue
+        if original_start in existing.deleted_occurrences:
+            continue
+        _drop_occurrence(existing, original_start)
+        store.touch(existing, now)
+
+
+def _drop_occurrence(series: CalendarItem, original_start: str) -> None:
+    series.modified_occurrences = [
+        e for e in series.modified_occurrences if e.original_start != original_start
+    ]
+    series.deleted_occurrences = sorted({*series.deleted_occurrences, original_start})
 
 
 def cancel_copy(state: TenantState, mailbox: Mailbox, uid: str, now: str) -> None:

@@ -270,7 +270,9 @@ def _attendee_field(name: str) -> tuple[Parse, Parse]:
 
 def _parse_time_zone(which: str) -> Parse:
     def parse(item: CalendarItem, element: Element) -> None:
-        setattr(item, f"{which}_time_zone", element.get("Id") or element.get("Name"))
+        # The Id names the zone; a definition without one (periods and transitions only) is read as UTC, the
+        # lab reading no transitions (unverified).
+        setattr(item, f"{which}_time_zone", element.get("Id") or None)
         setattr(item, f"{which}_time_zone_name", element.get("Name"))
 
     return parse

@@ -8,12 +8,20 @@ delivery (invitations, updates, cancellations) to the tenant's other mailboxes.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from roomsops.lab.ews.common import store_of
-from roomsops.lab.ews.delivery import cancel, organizer_of, resolve_recipients, send
+from roomsops.lab.ews.delivery import (
+    cancel,
+    is_external,
+    organizer_of,
+    receive_external,
+    resolve_recipients,
+    send,
+)
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import FREE_BUSY, SENSITIVITIES, set_extended
 from roomsops.lab.ews.folders import add_calendar_folder
@@ -270,6 +278,64 @@ def move(tenant: Tenant, address: str, item_id: str, folder: str) -> dict[str, A
         item = _item(state, mailbox, item_id)
         moved = item if item.folder == folder else store.move(item, folder, now)
         return {"moved": item_id, "folder": folder, "item": item_json(moved)}
+
+
+def external_request(tenant: Tenant, address: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A meeting request from an organizer outside the tenant to a room (`organizer`, `subject`, `start`, `end`):
+    what reaches a room when someone at another company invites it. Its attendant answers it as any request
+    (after the room answer delay), ProcessExternalMeetingMessages deciding whether it is processed at all."""
+    known = {"organizer", "subject", "start", "end"}
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise EditError(
+            400, "unknown_field", f"unknown field(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    for name in sorted(known):
+        if not isinstance(body.get(name), str) or not body[name].strip():
+            raise EditError(400, "missing_field", f"field {name!r} is required (a string)")
+    organizer = body["organizer"].strip()
+    if "@" not in organizer:
+        raise EditError(400, "bad_field", "organizer must be an e-mail address")
+    start, end = _moment("start", body["start"]), _moment("end", body["end"])
+    if end < start:
+        raise EditError(400, "bad_field", "end is before start")
+    now = format_datetime(utc_now())
+    with tenant.change() as state:
+        room = _mailbox(state, address)
+        if room.kind != "room":
+            raise EditError(400, "bad_field", f"{room.primary_smtp} is not a room mailbox")
+        if not is_external(state, organizer):
+            raise EditError(
+                400,
+                "bad_field",
+                f"{organizer} is inside the organization: send as that mailbox (POST /lab/mailboxes/<address>/calendar)",
+            )
+        request = CalendarItem(
+            id="",
+            change_key="",
+            folder=CALENDAR,
+            uid=new_uid(),
+            start=format_datetime(start),
+            end=format_datetime(end),
+            organizer=Attendee(email=organizer, name=organizer, response="Organizer", mailbox_type="OneOff"),
+            created=now,
+            modified=now,
+            created_seq=0,
+            modified_seq=0,
+            subject=body["subject"],
+            is_meeting=True,
+            meeting_request_was_sent=True,
+            resources=[Attendee(email=room.primary_smtp, name=room.display_name)],
+            delivered_to=[],
+        )
+        pending = receive_external(state, room, request, now)
+        answered = [a for a in state.room_answers if a.uid == request.uid]  # a new uid: this request's answer
+        return {
+            "uid": request.uid,
+            "room": room.primary_smtp,
+            "pending": any(p.id == pending.id for p in state.pending_answers),
+            "answer": dataclasses.asdict(answered[-1]) if answered else None,
+        }
 
 
 def folders_json(tenant: Tenant, address: str) -> dict[str, Any]:

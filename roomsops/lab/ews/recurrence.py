@@ -35,7 +35,11 @@ PATTERNS = (
     "DailyRecurrence",
 )
 RANGES = ("NoEndRecurrence", "EndDateRecurrence", "NumberedRecurrence")
-#: Expansion stops after this many occurrences (a series without end, far into a view).
+#: A whole-series expansion without any bound (`series_dates` without `until`: the first occurrence, whether a series
+#: extends beyond a room's booking window) stops after this many occurrences. No answer depends on it: those
+#: questions are settled by the first occurrences (5,000 days are beyond the longest booking window, 1,080 days).
+#: Bounded expansions (a calendar view, an occurrence by id or index, the last occurrence) have no cap: Exchange
+#: documents none, only the last date a series may reach (LAST_RECURRENCE_DATE).
 MAX_OCCURRENCES = 5000
 
 #: The last date a recurrence may reach: "the end date for the recurrence is after 9/1/4500" is
@@ -57,8 +61,9 @@ def known_zone(zone_id: str) -> bool:
 
 
 def zone(zone_id: str | None) -> dt.tzinfo:
-    """The tzinfo of a Windows zone id (any of CLDR's, windows_zones.py) or IANA name; UTC when unknown or missing
-    (unverified: Exchange refuses an id it does not know)."""
+    """The tzinfo of a Windows zone id (any of CLDR's, windows_zones.py) or IANA name; UTC when missing. EWS
+    refuses an unknown id before it is stored (`check_zone`, ErrorTimeZone), so UTC for an unknown one only
+    reaches a value stored by an older lab."""
     if not zone_id:
         return dt.UTC
     name = WINDOWS_ZONES.get(zone_id, zone_id)
@@ -66,6 +71,14 @@ def zone(zone_id: str | None) -> dt.tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return dt.UTC
+
+
+def check_zone(zone_id: str | None) -> None:
+    """An item's StartTimeZone/EndTimeZone or a request's TimeZoneContext naming a zone the lab does not know:
+    ErrorTimeZone ("there is a time zone error", responsecode.md; Exchange answers a TimeZoneDefinition it cannot
+    use with ErrorTimeZone, OfficeDev/ews-managed-api#74). The text is the lab's."""
+    if zone_id and not known_zone(zone_id):
+        raise EwsError("ErrorTimeZone", f"The time zone '{zone_id}' isn't valid.")
 
 
 @dataclass
@@ -176,8 +189,10 @@ def _day_in_month(rec: Recurrence, year: int, month: int) -> dt.date | None:
     return dt.date(year, month, matching[-1] if index == 4 else matching[min(index, len(matching) - 1)])
 
 
-def series_dates(rec: Recurrence, *, until: dt.date | None = None) -> Iterator[dt.date]:
-    """The dates of the series as its range bounds them (and `until`, for a series without end)."""
+def series_dates(
+    rec: Recurrence, *, until: dt.date | None = None, limit: int | None = MAX_OCCURRENCES
+) -> Iterator[dt.date]:
+    """The dates of the series as its range bounds them (and `until`); without `until`, at most `limit` dates."""
     end: dt.date | None = None
     if rec.range == "EndDateRecurrence" and rec.end_date:
         end = _date(rec.end_date, "EndDate")
@@ -188,17 +203,23 @@ def series_dates(rec: Recurrence, *, until: dt.date | None = None) -> Iterator[d
             return
         if until is not None and day > until:
             return
-        if count > MAX_OCCURRENCES:
+        if until is None and limit is not None and count > limit:
             return
         yield day
 
 
 def plus_days(day: dt.date, days: int) -> dt.date:
-    """`day` + `days`, at most the calendar's last day (a window or series near year 9999 must not overflow)."""
+    """`day` + `days`, within the calendar's first and last day (a window or series near year 1 or 9999 must not
+    overflow)."""
     try:
         return day + dt.timedelta(days=days)
     except OverflowError:
-        return dt.date.max
+        return dt.date.max if days > 0 else dt.date.min
+
+
+def last_date(rec: Recurrence) -> dt.date | None:
+    """The date of the series' last occurrence (NumberedRecurrence) or its range's end date; None without end."""
+    return _last_date(rec)
 
 
 def _last_date(rec: Recurrence) -> dt.date | None:
@@ -244,8 +265,15 @@ def check(rec: Recurrence) -> None:
     """Refuse what Exchange refuses for a pattern (ErrorCalendarInvalidRecurrence, unverified texts)."""
     if rec.interval < 1:
         raise EwsError("ErrorCalendarInvalidRecurrence", "The recurrence interval must be at least 1.")
-    if rec.pattern == "WeeklyRecurrence" and any(d not in DAYS for d in rec.days_of_week):
-        raise EwsError("ErrorCalendarInvalidRecurrence", "A weekly recurrence names days of the week.")
+    if rec.pattern == "WeeklyRecurrence" and (
+        not rec.days_of_week or any(d not in DAYS for d in rec.days_of_week)
+    ):
+        # responsecode.md: "invalid values of Day, WeekDay, and WeekendDay are used to specify the weekly
+        # recurrence"; an empty list (which DaysOfWeekType, an xs:list, lets through) is refused the same way.
+        raise EwsError(
+            "ErrorCalendarInvalidDayForWeeklyRecurrence",
+            "A weekly recurrence names one or more days of the week (Monday to Sunday).",
+        )
     if rec.pattern.startswith("Absolute") and not 1 <= rec.day_of_month <= 31:
         raise EwsError("ErrorCalendarInvalidRecurrence", "DayOfMonth must be between 1 and 31.")
     if rec.range == "NumberedRecurrence" and (rec.number is None or rec.number < 1):
@@ -302,8 +330,17 @@ def expand(
             until = plus_days(local.date(), 3 * 366)
         deleted = set(item.deleted_occurrences)
         exceptions = {e.original_start: e for e in item.modified_occurrences}
+        # Days well before the window cannot overlap it (an exception moves an occurrence within its neighbours'
+        # days only): they are counted for InstanceIndex without being built.
+        skip_before = (
+            plus_days(window_start.astimezone(tz).date(), -(duration.days + 2 + 3100))
+            if window_start is not None and window_start.year > 1
+            else None
+        )
         occurrences = []
         for index, day in enumerate(series_dates(rec, until=until), start=1):
+            if skip_before is not None and day < skip_before:
+                continue
             original = dt.datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=tz).astimezone(
                 dt.UTC
             )

@@ -32,7 +32,9 @@ from roomsops.lab.ews.recurrence import (
     check,
     expand,
     format_utc,
+    last_date,
     parse_utc,
+    plus_days,
     series_dates,
     shortest_gap,
     zone,
@@ -214,7 +216,7 @@ def occurrence_at(master: CalendarItem, index: int) -> Occurrence:
     if rec is None:
         raise EwsError("ErrorCalendarCannotUseIdForOccurrenceId")
     if index >= 1:
-        for number, day in enumerate(series_dates(rec), start=1):
+        for number, day in enumerate(series_dates(rec, limit=index), start=1):
             if number == index:
                 return _occurrence(master, number, original_start(master, day))
     raise EwsError(
@@ -303,7 +305,8 @@ def _check_within_neighbours(master: CalendarItem, occurrence: Occurrence, chang
     tz = zone(master.start_time_zone)
     day = occurrence.original_start.astimezone(tz).date()
     previous = next_day = None
-    for candidate in series_dates(rec):
+    # The next occurrence is at most 99 months (an interval's maximum) after this one's day.
+    for candidate in series_dates(rec, until=plus_days(day, 3100)):
         if candidate < day:
             previous = candidate
         elif candidate > day:
@@ -355,7 +358,14 @@ def last_occurrence(master: CalendarItem) -> Element | None:
     """The last occurrence; a series without end has none (the lab leaves the element out, unverified)."""
     if master.recurrence is None or master.recurrence.range == "NoEndRecurrence":
         return None
-    found = expand(master)
+    last_day = last_date(master.recurrence)
+    if last_day is None:
+        return None
+    # Expanded near its end only (a long series is not built whole); deleted occurrences there are skipped.
+    tz = zone(master.start_time_zone)
+    start = dt.datetime.combine(plus_days(last_day, -3100), dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(plus_days(last_day, 2), dt.time(0), tzinfo=tz)
+    found = expand(master, start, end) or expand(master)
     return _info("LastOccurrence", master, found[-1]) if found else None
 
 
