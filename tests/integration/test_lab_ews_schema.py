@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from exchangelib import Attendee, Mailbox
+from exchangelib import Attendee, CalendarItem, Mailbox
 from exchangelib.errors import (
     ErrorCalendarViewRangeTooBig,
+    ErrorFolderExists,
     ErrorImpersonateUserDenied,
     ErrorInvalidSyncStateData,
     ErrorIrresolvableConflict,
@@ -25,7 +26,9 @@ from exchangelib.errors import (
     ErrorServerBusy,
     ErrorSubscriptionNotFound,
 )
+from exchangelib.folders import Calendar
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE
+from exchangelib.recurrence import NumberedPattern, Recurrence, WeeklyPattern
 from lxml import etree  # type: ignore[import-untyped]  # no stubs installed
 
 from roomsops.lab.ews import capture
@@ -213,6 +216,9 @@ def test_every_answer_of_every_operation_validates(
     second.save(update_fields=["subject"])
     list(calendar.get_events(subscription, watermark))
     calendar.unsubscribe(subscription)
+    Calendar(
+        parent=calendar, name="Schema folder"
+    ).save()  # CreateFolder, FindFolder (exchangelib's folder cache)
     calendar.get(id=fetched.id).cancel()
     second.delete(send_meeting_cancellations=SEND_TO_NONE)
 
@@ -273,7 +279,7 @@ def test_every_answer_of_every_operation_validates(
         ),
         # Whole-request faults.
         envelope(None, "<m:ResolveNames><m:UnresolvedEntry>adele</m:UnresolvedEntry></m:ResolveNames>"),
-        envelope(ews.address("DiegoS"), "<m:FindFolder/>"),
+        envelope(ews.address("DiegoS"), "<m:DeleteFolder/>"),  # an operation the lab does not emulate
         envelope(
             ews.address("DiegoS"),
             "<m:GetFolder><m:FolderShape><t:BaseShape>Everything</t:BaseShape></m:FolderShape>"
@@ -383,3 +389,99 @@ def test_the_spikes_exchangelib_requests_get_valid_answers(
         "DeleteItem",
         "SyncFolderItems",
     } <= set(codes)
+
+
+def test_second_calendars_cancelled_occurrences_and_review_errors_validate(
+    ews: EwsHelper, ews_schema: EwsSchema, answers: capture.ResponseLog
+) -> None:
+    """The answers issue 18's last gaps added: CreateFolder and FindFolder (successes and refusals), GetFolder,
+    MoveItem, FindItem and SyncFolderItems on a second calendar, CancelCalendarItem of one occurrence, and the
+    review's ErrorTimeZone and ErrorCalendarInvalidDayForWeeklyRecurrence."""
+    ews.lab.settings(room_answer_delay=0)
+    diego = ews.account("DiegoS")
+    calendar = diego.calendar
+    projects = Calendar(parent=calendar, name="Projects")
+    projects.save()
+    with pytest.raises(ErrorFolderExists):
+        Calendar(parent=calendar, name="Projects").save()
+    assert [f.name for f in calendar.children] == ["Projects"]
+    single = meeting(diego, "To move", MONDAY, resources=[room_attendee(ews, "room-bern")])
+    single.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    calendar.get(id=single.id).move(projects)
+    list(projects.all())
+    list(projects.view(MONDAY - H, MONDAY + 2 * H))
+    list(projects.sync_items())
+    projects.refresh()  # GetFolder of a created folder
+    weekly = CalendarItem(
+        account=diego,
+        folder=calendar,
+        subject="Weekly",
+        start=MONDAY + 3 * H,
+        end=MONDAY + 4 * H,
+        recurrence=Recurrence(
+            pattern=WeeklyPattern(interval=1, weekdays=[1], first_day_of_week=1),
+            boundary=NumberedPattern(start=MONDAY.date(), number=3),
+        ),
+        resources=[room_attendee(ews, "room-bern")],
+    )
+    weekly.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    occurrence = weekly.occurrence(2)
+    occurrence.refresh()
+    occurrence.cancel()
+
+    token = ews.token()
+    address = ews.address("DiegoS")
+    root_id = '<t:DistinguishedFolderId Id="msgfolderroot"/>'
+    raw = [
+        f"<m:CreateFolder><m:ParentFolderId>{root_id}</m:ParentFolderId><m:Folders>"
+        "<t:Folder><t:FolderClass>IPF.Appointment</t:FolderClass><t:DisplayName>Secondary</t:DisplayName></t:Folder>"
+        "<t:CalendarFolder><t:FolderClass>IPF.Note</t:FolderClass><t:DisplayName>Wrong</t:DisplayName>"
+        "</t:CalendarFolder><t:Folder><t:DisplayName>Mail</t:DisplayName></t:Folder></m:Folders></m:CreateFolder>",
+        '<m:CreateFolder><m:ParentFolderId><t:FolderId Id="bm90IGEgZm9sZGVy"/></m:ParentFolderId><m:Folders>'
+        "<t:CalendarFolder><t:DisplayName>X</t:DisplayName></t:CalendarFolder></m:Folders></m:CreateFolder>",
+        '<m:FindFolder Traversal="Shallow"><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape></m:FolderShape>'
+        '<m:IndexedPageFolderView MaxEntriesReturned="2" Offset="0" BasePoint="Beginning"/>'
+        f'<m:ParentFolderIds>{root_id}<t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindFolder>',
+        '<m:FindFolder Traversal="Deep"><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape>'
+        '<m:ParentFolderIds><t:DistinguishedFolderId Id="root"/><t:DistinguishedFolderId Id="archive"/>'
+        "</m:ParentFolderIds></m:FindFolder>",
+        '<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId>'
+        '<t:DistinguishedFolderId Id="deleteditems"/></m:SavedItemFolderId><m:Items><t:CalendarItem>'
+        "<t:Subject>Not here</t:Subject><t:Start>2031-03-03T10:00:00Z</t:Start><t:End>2031-03-03T11:00:00Z</t:End>"
+        "</t:CalendarItem></m:Items></m:CreateItem>",
+        '<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem><t:Subject>Mars</t:Subject>'
+        "<t:Start>2031-03-03T10:00:00Z</t:Start><t:End>2031-03-03T11:00:00Z</t:End>"
+        '<t:StartTimeZone Id="Mars Standard Time"/></t:CalendarItem><t:CalendarItem><t:Subject>No days</t:Subject>'
+        "<t:Start>2031-03-03T10:00:00Z</t:Start><t:End>2031-03-03T11:00:00Z</t:End><t:Recurrence>"
+        "<t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek></t:DaysOfWeek></t:WeeklyRecurrence>"
+        "<t:NoEndRecurrence><t:StartDate>2031-03-03</t:StartDate></t:NoEndRecurrence></t:Recurrence>"
+        "</t:CalendarItem></m:Items></m:CreateItem>",
+    ]
+    for body in raw:
+        assert ews.post(envelope(address, body), token=token).status_code == 200
+
+    codes = assert_all_valid(ews_schema, answers)
+    assert {
+        "CreateFolder",
+        "FindFolder",
+        "GetFolder",
+        "MoveItem",
+        "FindItem",
+        "SyncFolderItems",
+        "CreateItem",
+    } <= set(codes)
+    seen = {c for found in codes.values() for c in found}
+    expected = {
+        "NoError",
+        "ErrorFolderExists",
+        "ErrorNoFolderClassOverride",
+        "ErrorInvalidOperation",
+        "ErrorFolderNotFound",
+        "ErrorInvalidIdMalformed",
+        "ErrorCannotCreateCalendarItemInNonCalendarFolder",
+        "ErrorTimeZone",
+        "ErrorCalendarInvalidDayForWeeklyRecurrence",
+    }
+    assert expected <= seen, f"answers never given: {expected - seen}"
+    checked = sum(1 for e in answers.entries if e.content_type.startswith("text/xml"))
+    print(f"schema: {checked} answers validated, 0 violations")
