@@ -17,7 +17,7 @@ from exchangelib.items import SEND_TO_NONE
 from exchangelib.recurrence import DailyPattern, EndDatePattern, NoEndPattern, NumberedPattern, Recurrence
 
 from .conftest import LabHelper
-from .test_lab_ews import MONDAY, EwsHelper, H, exchangelib_against, room_attendee
+from .test_lab_ews import MONDAY, EwsHelper, H, exchangelib_against, meeting, room_attendee
 from .test_lab_ews_schema import envelope
 from .test_lab_series import series, stored, utc, weekly_meeting
 
@@ -215,3 +215,57 @@ def test_a_long_series_expands_in_full_where_a_view_or_an_index_asks(ews: EwsHel
     long.save(send_meeting_invitations=SEND_TO_NONE)
     long.refresh()
     assert (long.first_occurrence.start, long.last_occurrence.start) == (MONDAY, MONDAY + 5999 * DAY)
+
+
+# --- calendar-processing rules that decline (audit of issue 18: each with exchangelib) ---------------------
+
+
+def room_processing(ews: EwsHelper, room: str, **changes: Any) -> None:
+    response = ews.lab.admin("PATCH", f"mailboxes/{ews.address(room)}/calendar-processing", json=changes)
+    assert response.status_code == 200, response.text
+
+
+def answer_for(ews: EwsHelper, subject: str) -> tuple[str, str]:
+    answers = ews.lab.admin("GET", "room-answers").json()["answered"]
+    [answer] = [(a["response"], a["reason"]) for a in answers if a["subject"] == subject]
+    return answer
+
+
+def test_allow_recurring_meetings_false_declines_a_series_and_accepts_a_single_meeting(
+    ews: EwsHelper,
+) -> None:
+    room_processing(ews, "room-zurich", allow_recurring_meetings=False)
+    weekly_meeting(ews, "A series", resources=[room_attendee(ews, "room-zurich")])
+    assert answer_for(ews, "A series") == ("Decline", "Recurring meetings aren't allowed for this resource.")
+    single = meeting(
+        ews.account("DiegoS"), "Once", MONDAY + 3 * H, resources=[room_attendee(ews, "room-zurich")]
+    )
+    single.save(send_meeting_invitations="SendToAllAndSaveCopy")
+    assert answer_for(ews, "Once") == ("Accept", "")
+    # The room keeps the single meeting only (its subject is the organizer's name: AddOrganizerToSubject $true).
+    assert [i["type"] for i in stored(ews, "room-zurich")] == ["Single"]
+    [organizer] = [i for i in stored(ews, "DiegoS") if i["subject"] == "A series"]
+    assert organizer["resources"][0]["response"] == "Decline"
+
+
+def test_conflict_percentage_allowed_declines_a_series_with_too_many_conflicts(ews: EwsHelper) -> None:
+    # Two conflicts allowed by count, but only 25 %: 2 of 4 occurrences (50 %) is too many.
+    room_processing(ews, "room-bern", maximum_conflict_instances=2, conflict_percentage_allowed=25)
+    diego = ews.account("DiegoS")
+    for week in (1, 2):
+        taken = series(
+            diego,
+            f"Taken {week}",
+            MONDAY + week * 7 * DAY,
+            Recurrence(
+                pattern=DailyPattern(interval=1), boundary=NumberedPattern(start=MONDAY.date(), number=1)
+            ),
+        )
+        taken.recurrence = None
+        taken.resources = [room_attendee(ews, "room-bern")]
+        taken.save(send_meeting_invitations="SendToAllAndSaveCopy")
+    weekly_meeting(ews, "Half taken", resources=[room_attendee(ews, "room-bern")])
+    response, reason = answer_for(ews, "Half taken")
+    assert response == "Decline"
+    assert "2 of 4 occurrences" in reason and "(allowed: 2 occurrences, 25%)" in reason
+    assert [i["type"] for i in stored(ews, "room-bern")] == ["Single", "Single"]  # the series left nothing
