@@ -107,3 +107,17 @@ def test_the_admin_api_creates_a_secondary_calendar_and_moves_into_it_as_outlook
         "POST", f"{base}/calendar/{restored.json()['item']['id']}/move", json={"folder": "x"}
     )
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (400, "bad_field")
+
+
+def test_a_late_room_answer_reaches_the_organizers_item_in_a_second_calendar(ews: EwsHelper) -> None:
+    ews.lab.settings(room_answer_delay=3600)  # the answer comes after the move
+    item = booked(ews, "Answered after the move")
+    base = f"mailboxes/{ews.address('DiegoS')}"
+    key = ews.lab.admin("POST", f"{base}/folders", json={"display_name": "Later"}).json()["folder"]
+    moved = ews.lab.admin("POST", f"{base}/calendar/{item.id}/move", json={"folder": key}).json()["item"]
+    assert moved["resources"][0]["response"] == "Unknown"
+    [answer] = ews.lab.admin("POST", "room-answers/process").json()["answered"]
+    assert answer["response"] == "Accept"
+    [kept] = folder_items(ews, "DiegoS", key)
+    assert (kept["id"], kept["resources"][0]["response"]) == (moved["id"], "Accept")
+    assert kept["change_key"] != moved["change_key"]

@@ -37,6 +37,8 @@ from roomsops.lab.ews.store import (
 )
 
 CALENDAR_CLASS = "IPF.Appointment"
+#: Folders keep one ChangeKey (the lab does not version folders; GetFolder answers the same).
+CHANGE_KEY = "AQAAAA=="
 #: The lab's limit on a folder's display name (Exchange's is unverified: 255 like an item's subject).
 MAX_NAME = 255
 
@@ -101,10 +103,6 @@ def create_folder(call: Call) -> list[Element]:
         )
         messages.append(success("CreateFolder", m("Folders", answered)))
     return messages
-
-
-#: Folders keep one ChangeKey (the lab does not version folders; GetFolder answers the same).
-CHANGE_KEY = "AQAAAA=="
 
 
 def _descendants(store: MailboxStore, name: str, deep: bool) -> list[str]:
