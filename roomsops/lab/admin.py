@@ -396,17 +396,21 @@ class AdminApi(LabHandler):
                 Field("app_id", str, required=True),
                 Field("permission", str, required=True),
                 Field("grant", bool, True),
+                Field("resource", str, default="exchange"),
             ],
         )
         if not body["permission"].strip():
             raise ApiError(400, "bad_field", "permission must not be empty")
+        if body["resource"] not in ("exchange", "graph"):
+            raise ApiError(400, "bad_field", 'resource must be "exchange" or "graph"')
         try:
             permissions = self.ctx.tenant.set_consent(
-                body["app_id"], body["permission"].strip(), body["grant"]
+                body["app_id"], body["permission"].strip(), body["grant"], body["resource"]
             )
         except KeyError:
             raise ApiError(404, "app_not_found", f"no application with id {body['app_id']}") from None
-        return Response.json(200, {"app_id": body["app_id"], "application_permissions": permissions})
+        key = "graph_permissions" if body["resource"] == "graph" else "application_permissions"
+        return Response.json(200, {"app_id": body["app_id"], key: permissions})
 
     def _device(self, request: Request, match: re.Match[str]) -> Response:
         return Response.json(

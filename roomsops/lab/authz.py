@@ -64,6 +64,7 @@ def authorize(
     token_roles: Collection[str] | None = None,
     now: float | None = None,
     protocol: Protocol = "ews",
+    graph_permissions: Collection[str] = (),
 ) -> Decision:
     """May `app_id` open `mailbox_address` (primary or alias address, any case)?
 
@@ -73,9 +74,20 @@ def authorize(
     `now`: the moment of the request (epoch seconds; default: the clock), which decides the application access
     policies EWS sees yet (each policy change applies `policy_delay` seconds after it was made).
     `protocol`: "ews" applies the tenant's and the mailbox's EWS switches; "graph" does not.
+    `graph_permissions`: for "graph", the Graph permissions any of which opens the mailbox for the request (e.g.
+    Calendars.Read or Calendars.ReadWrite for a read): the tenant-wide grant is one of them in the token's
+    roles, and only role assignments of an application role carrying one of them count.
     """
     with tenant.read() as state:
-        return decide(state, app_id, mailbox_address, token_roles=token_roles, now=now, protocol=protocol)
+        return decide(
+            state,
+            app_id,
+            mailbox_address,
+            token_roles=token_roles,
+            now=now,
+            protocol=protocol,
+            graph_permissions=graph_permissions,
+        )
 
 
 def decide(
@@ -86,6 +98,7 @@ def decide(
     token_roles: Collection[str] | None = None,
     now: float | None = None,
     protocol: Protocol = "ews",
+    graph_permissions: Collection[str] = (),
 ) -> Decision:
     """`authorize()` on a state the caller already holds the lock of.
 
@@ -104,14 +117,20 @@ def decide(
             return switched_off
     roles = app.application_permissions if token_roles is None else token_roles
     moment = time.time() if now is None else now
-    tenant_wide = FULL_ACCESS_AS_APP in roles
     assignments = app_role_assignments(state, app, protocol, as_seen_at=moment)
+    if protocol == "graph":
+        wanted = set(graph_permissions)
+        tenant_wide = bool(wanted & set(roles))
+        assignments = [a for a in assignments if wanted & set(APPLICATION_ROLES[str(a["role"])][1])]
+    else:
+        tenant_wide = FULL_ACCESS_AS_APP in roles
+    grant_name = " or ".join(sorted(graph_permissions)) if protocol == "graph" else FULL_ACCESS_AS_APP
     # Checked before the mailbox: the resource refuses a caller without rights before resolving anything.
     if not tenant_wide and not assignments:
         return Decision(
             False,
             NO_PERMISSION,
-            f"application {app.display_name} ({app.app_id}) has no {FULL_ACCESS_AS_APP} permission and no "
+            f"application {app.display_name} ({app.app_id}) has no {grant_name} permission and no "
             "RBAC for Applications role assignment in force",
         )
     mailbox = state.find_mailbox(mailbox_address)
@@ -133,7 +152,7 @@ def decide(
             return Decision(
                 True,
                 OK,
-                f"{FULL_ACCESS_AS_APP} is consented tenant-wide for {app.display_name}; {verdict.detail}",
+                f"{grant_name} is consented tenant-wide for {app.display_name}; {verdict.detail}",
                 mailbox=mailbox.primary_smtp,
             )
     granted_by = _rbac_for_applications_grants(state, mailbox, assignments)

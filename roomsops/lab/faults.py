@@ -10,7 +10,7 @@ from typing import Any
 
 from roomsops.lab.web import FAULT_KINDS
 
-FAULT_PROTOCOLS = ("token", "ews", "wsman")
+FAULT_PROTOCOLS = ("token", "ews", "wsman", "graph")
 
 
 class RequestCounter:

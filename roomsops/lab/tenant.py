@@ -81,6 +81,8 @@ class AppRegistration:
     application_permissions: list[str] = field(default_factory=list)  # consented app roles on Exchange
     delegated_permissions: list[str] = field(default_factory=list)  # consented scopes on Exchange
     directory_roles: list[str] = field(default_factory=list)  # e.g. Exchange Administrator
+    # Consented application permissions (app roles) on Microsoft Graph: the `roles` of a Graph token.
+    graph_permissions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -342,17 +344,19 @@ class Tenant:
             state.mailboxes.append(mailbox)
             return copy.deepcopy(mailbox)
 
-    def set_consent(self, app_id: str, permission: str, grant: bool) -> list[str]:
-        """Grant or revoke a tenant-wide (admin-consented) application permission; returns them all."""
+    def set_consent(self, app_id: str, permission: str, grant: bool, resource: str = "exchange") -> list[str]:
+        """Grant or revoke a tenant-wide (admin-consented) application permission on Exchange Online or
+        ("graph") Microsoft Graph; returns that resource's permissions."""
         with self.change() as state:
             app = state.app_by_id(app_id)
             if app is None:
                 raise KeyError(app_id)
-            if grant and permission not in app.application_permissions:
-                app.application_permissions.append(permission)
-            if not grant and permission in app.application_permissions:
-                app.application_permissions.remove(permission)
-            return list(app.application_permissions)
+            held = app.graph_permissions if resource == "graph" else app.application_permissions
+            if grant and permission not in held:
+                held.append(permission)
+            if not grant and permission in held:
+                held.remove(permission)
+            return list(held)
 
     def flush(self) -> bool:
         """Write the state if a change is not saved yet (only with `save_interval` > 0); True when it wrote."""
@@ -452,6 +456,7 @@ _SEED_APPS: dict[str, JsonObject] = {
         "credential_name": "rooms",
         "public_client": False,
         "application_permissions": ["full_access_as_app"],
+        "graph_permissions": ["Calendars.ReadWrite", "User.Read.All"],
         "delegated_permissions": [],
         "directory_roles": [],
     },
@@ -461,6 +466,7 @@ _SEED_APPS: dict[str, JsonObject] = {
         # Public client flows on, so an administrator can sign in with the device code flow through it.
         "public_client": True,
         "application_permissions": ["Exchange.ManageAsApp"],
+        "graph_permissions": [],
         "delegated_permissions": ["Exchange.Manage"],
         "directory_roles": ["Exchange Administrator"],
     },
@@ -504,6 +510,7 @@ def seed_state(
         spec = _SEED_APPS.get(app.key)
         if spec is not None:
             app.application_permissions = list(spec["application_permissions"])
+            app.graph_permissions = list(spec["graph_permissions"])
             app.delegated_permissions = list(spec["delegated_permissions"])
             app.directory_roles = list(spec["directory_roles"])
             app.public_client = bool(spec["public_client"])

@@ -35,6 +35,8 @@ DEVICE_CODE_LIFETIME = 900
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
+#: Microsoft Graph's resource identifier: app-only tokens for it carry the app's Graph permissions (graph/).
+GRAPH_RESOURCE = "https://graph.microsoft.com"
 USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 TOKEN_PATH = re.compile(
@@ -358,8 +360,9 @@ class TokenService(LabHandler):
             "uti": _uti(),
             "ver": "1.0",
         }
-        if app.application_permissions:
-            claims["roles"] = sorted(app.application_permissions)
+        permissions = app.graph_permissions if resource == GRAPH_RESOURCE else app.application_permissions
+        if permissions:
+            claims["roles"] = sorted(permissions)
         wids = [ROLE_TEMPLATE_IDS[r] for r in app.directory_roles if r in ROLE_TEMPLATE_IDS]
         if wids:
             claims["wids"] = wids
@@ -579,10 +582,11 @@ class TokenService(LabHandler):
                 "resource.",
             )
         (resource,) = resources
-        return self._known_resource(resource)
+        return self._known_resource(resource, app_only=True)
 
-    def _known_resource(self, resource: str) -> str:
-        if resource not in self.ctx.resources:
+    def _known_resource(self, resource: str, *, app_only: bool = False) -> str:
+        # Graph: app-only tokens only (the lab's Graph face serves applications, not signed-in users).
+        if resource not in self.ctx.resources and not (app_only and resource == GRAPH_RESOURCE):
             with self.ctx.tenant.read() as state:
                 name = state.display_name
             raise AadError(

@@ -107,6 +107,7 @@ class CalendarItem:
     resources: list[Attendee] = field(default_factory=list)
     sequence: int = 0  # AppointmentSequenceNumber: bumped when invitations for a change go out
     extended: list[ExtendedProperty] = field(default_factory=list)
+    transaction_id: str | None = None  # Graph's event.transactionId, as the creating client set it
     # The organizer's item: ids of the mailboxes its meeting was delivered to (where copies may be), so that an
     # update cancels the copies of attendees no longer invited without looking into every mailbox. None: not
     # recorded (an item from an older tenant.json, or made outside EWS and the admin API): every mailbox is looked

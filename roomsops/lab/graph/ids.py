@@ -1,0 +1,99 @@
+"""Graph's ids for the EWS store's items: REST ids, immutable ids, and the translations between them.
+
+A REST id is the EWS ItemId in URL-safe base64 ('/' -> '-', '+' -> '_'), as Exchange's REST ids are
+(graph/api/user-translateexchangeids: ewsId and restId name the same item). An immutable id
+(Prefer: IdType="ImmutableId", graph/outlook-immutable-id) must survive a move to another folder, where the EWS id
+changes: the lab derives it from the mailbox and the item's iCalendar UID (and an occurrence's original start).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import uuid
+
+from roomsops.lab.ews.series import as_item, occurrence_from
+from roomsops.lab.ews.store import (
+    CALENDAR,
+    DELETED_ITEMS,
+    CalendarItem,
+    MailboxStore,
+    OccurrenceItem,
+    occurrence_id,
+    parse_occurrence_id,
+)
+
+_IMMUTABLE_TAG = b"LABM"
+
+
+def rest_id(ews_id: str) -> str:
+    return ews_id.replace("/", "-").replace("+", "_")
+
+
+def ews_id(rest: str) -> str:
+    return rest.replace("-", "/").replace("_", "+")
+
+
+def _uid_hash(uid: str) -> bytes:
+    return hashlib.sha256(uid.encode("utf-8")).digest()[:16]
+
+
+def immutable_id(mailbox_id: str, item: CalendarItem) -> str:
+    raw = _IMMUTABLE_TAG + uuid.UUID(mailbox_id).bytes + _uid_hash(item.uid)
+    if isinstance(item, OccurrenceItem):
+        moment = dt.datetime.fromisoformat(item.original_start.replace("Z", "+00:00"))
+        raw += int(moment.timestamp()).to_bytes(8, "big", signed=True)
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _parse_immutable(value: str) -> tuple[str, bytes, dt.datetime | None] | None:
+    try:
+        raw = base64.urlsafe_b64decode(value.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return None
+    if not raw.startswith(_IMMUTABLE_TAG) or len(raw) not in (36, 44):
+        return None
+    mailbox = str(uuid.UUID(bytes=raw[4:20]))
+    moment = None
+    if len(raw) == 44:
+        moment = dt.datetime.fromtimestamp(int.from_bytes(raw[36:], "big", signed=True), dt.UTC)
+    return mailbox, raw[20:36], moment
+
+
+def find_event(store: MailboxStore, graph_id: str) -> CalendarItem | None:
+    """The stored item (or an occurrence of a master) a REST or immutable id names, in this mailbox; None if not."""
+    immutable = _parse_immutable(graph_id)
+    if immutable is not None:
+        mailbox, digest, moment = immutable
+        if mailbox != store.mailbox_id:
+            return None
+        found = next(
+            (
+                i
+                for folder in (CALENDAR, DELETED_ITEMS)
+                for i in store.in_folder(folder)
+                if _uid_hash(i.uid) == digest
+            ),
+            None,
+        )
+        if found is None or moment is None:
+            return found
+        return _occurrence(found, occurrence_id(found.id, moment))
+    item_id = ews_id(graph_id)
+    occurrence = parse_occurrence_id(item_id)
+    if occurrence is not None:
+        master = store.find(occurrence[0])
+        return None if master is None else _occurrence(master, item_id)
+    return store.find(item_id)
+
+
+def _occurrence(master: CalendarItem, item_id: str) -> OccurrenceItem | None:
+    parsed = parse_occurrence_id(item_id)
+    if parsed is None or master.recurrence is None:
+        return None
+    try:
+        return as_item(master, occurrence_from(master, parsed[1]))
+    except Exception:  # the occurrence is gone (deleted, or the pattern changed)
+        return None

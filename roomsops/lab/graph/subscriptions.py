@@ -1,0 +1,397 @@
+"""Change notifications (graph/webhooks, graph/api/subscription-post-subscriptions, graph/webhooks-lifecycle):
+subscriptions to `/users/{id}/events`, the validation handshake, notifications POSTed to the subscriber with
+retries, lifecycle notifications (triggered by the lab's admin API), all in the lab's memory.
+
+A watcher thread runs while subscriptions exist: it compares each subscribed mailbox's change seq with the last one
+notified and POSTs the changes (one notification per changed event). Deliveries run in their own threads and retry
+a subscriber that fails or does not answer in time, with doubling back-off, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import ssl
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from roomsops.lab.context import LabContext
+from roomsops.lab.ews.store import CALENDAR, changes_since
+from roomsops.lab.graph.errors import GraphError, bad_request
+from roomsops.lab.graph.ids import rest_id
+from roomsops.lab.tenant import Mailbox
+from roomsops.lab.web import Request, Response
+
+log = logging.getLogger("roomsops.lab.graph")
+
+#: Outlook event subscriptions: at most 10,080 minutes (under 7 days) (graph/api/resources/subscription).
+MAX_MINUTES = 10080
+VALIDATION_TIMEOUT = 10.0  # seconds the subscriber has to answer the validation request
+DELIVERY_TIMEOUT = 3.0  # seconds a notification POST may take before it counts as failed (unverified)
+RETRIES = 4  # further attempts after a failed delivery (unverified: Graph retries for hours)
+FIRST_BACK_OFF = 0.5  # seconds before the first retry, doubling (unverified)
+WATCH_INTERVAL = 0.1  # seconds between two looks at the subscribed mailboxes (lab-internal)
+CHANGE_TYPES = ("created", "updated", "deleted")
+LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
+_RESOURCE = re.compile(r"^/?users/(?P<user>[^/]+)/events/?$", re.IGNORECASE)
+
+Authorize = Callable[[str, list[str], str, tuple[str, ...]], Mailbox]
+
+
+@dataclass
+class Subscription:
+    id: str
+    app_id: str
+    tenant_id: str
+    mailbox_id: str
+    user_object_id: str
+    resource: str
+    change_types: list[str]
+    notification_url: str
+    expiration: dt.datetime
+    client_state: str | None = None
+    lifecycle_url: str | None = None
+    last_seq: int = 0
+    generation: str = ""
+    delivered: int = 0  # notifications the subscriber acknowledged
+    attempts: int = 0  # POSTs made, retries included
+    failed: int = 0  # notifications given up on
+    lifecycle_sent: list[str] = field(default_factory=list)
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "resource": self.resource,
+            "applicationId": self.app_id,
+            "changeType": ",".join(self.change_types),
+            "clientState": self.client_state,
+            "notificationUrl": self.notification_url,
+            "notificationQueryOptions": None,
+            "lifecycleNotificationUrl": self.lifecycle_url,
+            "expirationDateTime": _offset(self.expiration),
+            "creatorId": self.app_id,
+            "includeResourceData": False,
+            "latestSupportedTlsVersion": "v1_2",
+            "encryptionCertificate": None,
+            "encryptionCertificateId": None,
+            "notificationUrlAppId": None,
+        }
+
+
+def _offset(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+
+
+class Subscriptions:
+    def __init__(self, ctx: LabContext) -> None:
+        self.ctx = ctx
+        self._lock = threading.Lock()
+        self._subs: dict[str, Subscription] = {}
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # --- the API -----------------------------------------------------------------------------------
+
+    def handle(
+        self,
+        name: str,
+        sub_id: str,
+        request: Request,
+        app_id: str,
+        roles: list[str],
+        tenant_id: str,
+        authorize: Authorize,
+        base: str,
+    ) -> Response:
+        if name == "subscriptions.create":
+            return self._create(request, app_id, roles, tenant_id, authorize, base)
+        if name == "subscriptions.list":
+            with self._lock:
+                mine = [s.json() for s in self._subs.values() if s.app_id == app_id]
+            return Response.json(200, {"@odata.context": f"{base}/$metadata#subscriptions", "value": mine})
+        with self._lock:
+            sub = self._subs.get(sub_id)
+        if sub is None or sub.app_id != app_id:
+            raise GraphError(404, "ResourceNotFound", f"The object was not found: subscription {sub_id}.")
+        if name == "subscriptions.get":
+            return Response.json(
+                200, {"@odata.context": f"{base}/$metadata#subscriptions/$entity", **sub.json()}
+            )
+        if name == "subscriptions.delete":
+            with self._lock:
+                self._subs.pop(sub.id, None)
+            return Response(204)
+        if name == "subscriptions.update":
+            body = _body(request)
+            if set(body) - {"expirationDateTime"}:
+                raise bad_request("Only expirationDateTime can be updated.", "ValidationError")
+            sub.expiration = _expiration(body.get("expirationDateTime"))
+            return Response.json(
+                200, {"@odata.context": f"{base}/$metadata#subscriptions/$entity", **sub.json()}
+            )
+        raise GraphError(405, "MethodNotAllowed", "The method is not allowed on subscriptions.")
+
+    def _create(
+        self, request: Request, app_id: str, roles: list[str], tenant_id: str, authorize: Authorize, base: str
+    ) -> Response:
+        body = _body(request)
+        change_types = [c.strip() for c in str(body.get("changeType") or "").split(",") if c.strip()]
+        if not change_types or any(c not in CHANGE_TYPES for c in change_types):
+            raise bad_request("changeType must name created, updated and/or deleted.", "ValidationError")
+        resource = str(body.get("resource") or "")
+        found = _RESOURCE.match(resource)
+        if found is None:
+            raise bad_request(
+                "The lab's Graph takes subscriptions to /users/{id}/events only.", "ExtensionError"
+            )
+        mailbox = authorize(app_id, roles, found.group("user"), ("Calendars.Read", "Calendars.ReadWrite"))
+        notification_url = _url(body.get("notificationUrl"), "notificationUrl")
+        lifecycle_url = (
+            _url(body["lifecycleNotificationUrl"], "lifecycleNotificationUrl")
+            if body.get("lifecycleNotificationUrl")
+            else None
+        )
+        expiration = _expiration(body.get("expirationDateTime"))
+        client_state = body.get("clientState")
+        if client_state is not None and (not isinstance(client_state, str) or len(client_state) > 128):
+            raise bad_request("clientState must be a string of at most 128 characters.", "ValidationError")
+        for url in filter(None, (notification_url, lifecycle_url)):
+            if not self._validate(url):
+                raise bad_request(
+                    "Subscription validation request failed. Notification endpoint must respond with 200 OK to "
+                    "validation request.",
+                    "ValidationError",
+                )
+        with self.ctx.tenant.read() as state:
+            store = state.calendars.get(mailbox.id)
+            seq, generation = (store.seq, store.generation) if store else (0, "")
+        sub = Subscription(
+            id=str(uuid.uuid4()),
+            app_id=app_id,
+            tenant_id=tenant_id,
+            mailbox_id=mailbox.id,
+            user_object_id=mailbox.object_id,
+            resource=resource,
+            change_types=change_types,
+            notification_url=notification_url,
+            expiration=expiration,
+            client_state=client_state,
+            lifecycle_url=lifecycle_url,
+            last_seq=seq,
+            generation=generation,
+        )
+        with self._lock:
+            self._subs[sub.id] = sub
+            self._ensure_watcher()
+        return Response.json(201, {"@odata.context": f"{base}/$metadata#subscriptions/$entity", **sub.json()})
+
+    def _validate(self, url: str) -> bool:
+        """The handshake: POST {url}?validationToken=...; the subscriber answers 200 with the token as text."""
+        token = "Validation: Testing client application reachability for subscription Request-Id: " + str(
+            uuid.uuid4()
+        )
+        target = f"{url}{'&' if '?' in url else '?'}validationToken={urllib.parse.quote(token)}"
+        try:
+            status, body = self._post(target, b"", "text/plain; charset=utf-8", VALIDATION_TIMEOUT)
+        except OSError as exc:
+            log.info("validation of %s failed: %s", url, exc)
+            return False
+        return status == 200 and body.decode("utf-8", "replace") == token
+
+    def _post(self, url: str, data: bytes, content_type: str, timeout: float) -> tuple[int, bytes]:
+        # `url` passed _url(): http(s) only. No proxy: subscribers in tests listen on 127.0.0.1.
+        request = urllib.request.Request(  # noqa: S310
+            url, data=data, method="POST", headers={"Content-Type": content_type}
+        )
+        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+        if url.startswith("https:"):
+            context = ssl.create_default_context(cafile=str(self.ctx.pki.ca_file))
+            handlers.append(urllib.request.HTTPSHandler(context=context))
+        opener = urllib.request.build_opener(*handlers)
+        try:
+            with opener.open(request, timeout=timeout) as answer:
+                return int(answer.status), answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, b""
+
+    # --- notifications ------------------------------------------------------------------------------
+
+    def _ensure_watcher(self) -> None:
+        if self._watcher is None or not self._watcher.is_alive():
+            self._stop.clear()
+            self._watcher = threading.Thread(target=self._watch, name="lab-graph-notify", daemon=True)
+            self._watcher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            self._subs.clear()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(WATCH_INTERVAL):
+            with self._lock:
+                subs = list(self._subs.values())
+            if not subs:
+                return
+            now = dt.datetime.now(dt.UTC)
+            for sub in subs:
+                if sub.expiration <= now:
+                    with self._lock:
+                        self._subs.pop(sub.id, None)
+                    continue
+                self._notify_changes(sub)
+
+    def _notify_changes(self, sub: Subscription) -> None:
+        with self.ctx.tenant.read() as state:
+            store = state.calendars.get(sub.mailbox_id)
+            if store is None:
+                return
+            if store.generation != sub.generation:
+                sub.generation, sub.last_seq = store.generation, 0
+            if store.seq <= sub.last_seq:
+                return
+            changes = changes_since(store, CALENDAR, sub.last_seq)
+            sub.last_seq = store.seq
+            kinds = {"Create": "created", "Update": "updated", "Delete": "deleted"}
+            notes = []
+            for change in changes:
+                kind = kinds[change.kind]
+                if kind not in sub.change_types:
+                    continue
+                event_id = rest_id(change.item_id)
+                path = f"Users/{sub.user_object_id}/Events/{event_id}"
+                data: dict[str, Any] = {
+                    "@odata.type": "#Microsoft.Graph.Event",
+                    "@odata.id": path,
+                    "id": event_id,
+                }
+                if change.item is not None:
+                    data["@odata.etag"] = f'W/"{change.item.change_key}"'
+                notes.append(
+                    {
+                        "subscriptionId": sub.id,
+                        "subscriptionExpirationDateTime": _offset(sub.expiration),
+                        "changeType": kind,
+                        "resource": path,
+                        "resourceData": data,
+                        "clientState": sub.client_state,
+                        "tenantId": sub.tenant_id,
+                    }
+                )
+        for note in notes:
+            self._deliver(sub, sub.notification_url, {"value": [note]})
+
+    def _deliver(self, sub: Subscription, url: str, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode("utf-8")
+
+        def run() -> None:
+            back_off = FIRST_BACK_OFF
+            for attempt in range(RETRIES + 1):
+                sub.attempts += 1
+                try:
+                    status, _ = self._post(url, data, "application/json; charset=utf-8", DELIVERY_TIMEOUT)
+                except OSError:
+                    status = 0
+                if 200 <= status < 300:
+                    sub.delivered += 1
+                    return
+                if attempt < RETRIES and self._stop.wait(back_off):
+                    return
+                back_off *= 2
+            sub.failed += 1
+
+        threading.Thread(target=run, name=f"lab-graph-deliver-{sub.id[:8]}", daemon=True).start()
+
+    # --- the admin side -------------------------------------------------------------------------------
+
+    def lifecycle(self, sub_id: str, event: str) -> dict[str, Any]:
+        """Send a lifecycle notification (graph/webhooks-lifecycle); subscriptionRemoved also removes it."""
+        if event not in LIFECYCLE_EVENTS:
+            raise ValueError(f"event must be one of {', '.join(LIFECYCLE_EVENTS)}")
+        with self._lock:
+            sub = self._subs.get(sub_id)
+        if sub is None:
+            raise KeyError(sub_id)
+        if not sub.lifecycle_url:
+            raise ValueError("the subscription has no lifecycleNotificationUrl")
+        note = {
+            "subscriptionId": sub.id,
+            "subscriptionExpirationDateTime": _offset(sub.expiration),
+            "tenantId": sub.tenant_id,
+            "clientState": sub.client_state,
+            "lifecycleEvent": event,
+        }
+        if event == "subscriptionRemoved":
+            with self._lock:
+                self._subs.pop(sub.id, None)
+        sub.lifecycle_sent.append(event)
+        self._deliver(sub, sub.lifecycle_url, {"value": [note]})
+        return {"subscription": sub.id, "lifecycleEvent": event}
+
+    def summary(self) -> list[dict[str, Any]]:
+        with self._lock:
+            subs = list(self._subs.values())
+        return [
+            {
+                "id": s.id,
+                "resource": s.resource,
+                "delivered": s.delivered,
+                "attempts": s.attempts,
+                "failed": s.failed,
+                "lifecycle_sent": list(s.lifecycle_sent),
+            }
+            for s in subs
+        ]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._subs.clear()
+
+
+def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = request.json()
+    except ValueError:
+        raise bad_request("The request body is not valid JSON.", "BadRequest") from None
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.", "BadRequest")
+    return body
+
+
+def _url(value: Any, name: str) -> str:
+    """An https URL (Graph's rule); the lab also takes http to 127.0.0.1 for local receivers (lab choice)."""
+    if not isinstance(value, str):
+        raise bad_request(f"{name} is required.", "ValidationError")
+    split = urllib.parse.urlsplit(value)
+    if split.scheme == "https" and split.hostname:
+        return value
+    if split.scheme == "http" and split.hostname in ("127.0.0.1", "localhost"):
+        return value
+    raise bad_request(f"{name} must be an https URL.", "ValidationError")
+
+
+def _expiration(value: Any) -> dt.datetime:
+    if not isinstance(value, str):
+        raise bad_request("expirationDateTime is required.", "ValidationError")
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request(f"'{value}' is not a valid expirationDateTime.", "ValidationError") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    now = dt.datetime.now(dt.UTC)
+    if moment <= now:
+        raise bad_request("Subscription expiration can only be in the future.", "ValidationError")
+    if moment > now + dt.timedelta(minutes=MAX_MINUTES):
+        raise bad_request(
+            f"Subscription expiration can only be {MAX_MINUTES} minutes in the future.", "ValidationError"
+        )
+    return moment
