@@ -163,7 +163,9 @@ def _check_value(s: Schema, value: Any, kind: str, nullable: bool, where: str, f
     elif kind == "Edm.Double":
         problem = None if isinstance(value, int | float) and not isinstance(value, bool) else "a number"
     elif kind == "Edm.DateTimeOffset":
-        problem = None if isinstance(value, str) and _OFFSET.match(value) and _iso(value) else "a DateTimeOffset"
+        problem = (
+            None if isinstance(value, str) and _OFFSET.match(value) and _iso(value) else "a DateTimeOffset"
+        )
     elif kind == "Edm.Date":
         problem = None if isinstance(value, str) and _DATE.match(value) else "a Date"
     elif kind == "Edm.Guid":
