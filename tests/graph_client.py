@@ -21,7 +21,7 @@ _COLLECTIONS = [
     (re.compile(r"/(events|calendarView|calendarView/delta|instances)/?$"), "event"),
 ]
 _ENTITIES = [
-    (re.compile(r"/subscriptions/[^/]+/?$"), "subscription"),
+    (re.compile(r"/subscriptions(/[^/]+)?/?$"), "subscription"),
     (re.compile(r"/events(/[^/]+)?/?$"), "event"),
     (re.compile(r"/users/[^/]+/?$"), "user"),
 ]
@@ -129,3 +129,15 @@ class GraphClient:
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.call("DELETE", path, **kwargs)
+
+
+def report(request: Any) -> None:
+    """Write the CSDL check's counts to the terminal (at the end of a test module)."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(
+            f"Graph CSDL check: {CSDL.checked} answers checked, {len(CSDL.violations)} violations"
+        )

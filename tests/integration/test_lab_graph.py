@@ -12,11 +12,19 @@ from typing import Any
 
 import pytest
 
-from tests.graph_client import CSDL, GRAPH, GraphClient
+from tests.graph_client import CSDL, GRAPH, GraphClient, report
 
 from .conftest import LabHelper, address
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+def csdl_report(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    report(request)
+    assert CSDL.violations == [], CSDL.violations
+
 
 START, END = "2030-03-04T00:00:00Z", "2030-03-11T00:00:00Z"
 WINDOW = f"startDateTime={START}&endDateTime={END}"
@@ -31,7 +39,6 @@ def graph_client(lab: LabHelper, app: str = "rooms") -> GraphClient:
 def graph(fresh_lab: LabHelper) -> Iterator[GraphClient]:
     assert fresh_lab.admin("POST", "graph/reset").status_code == 200
     yield graph_client(fresh_lab)
-    assert CSDL.violations == []
 
 
 def claims(token: str) -> dict[str, Any]:
