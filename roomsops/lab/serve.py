@@ -149,6 +149,10 @@ class Lab:
         """Stop serving (every request answered), then write changes not saved yet; idempotent."""
         server, self._server = self._server, None
         if server is not None:
+            for route in server.dispatcher.routes:  # let held requests go, stop background senders
+                close = getattr(route.handler, "close", None)
+                if callable(close):
+                    close()
             server.stop()
         attendant, self._attendant = self._attendant, None
         if attendant is not None:

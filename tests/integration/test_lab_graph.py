@@ -147,6 +147,8 @@ def test_events_are_created_read_updated_and_deleted_on_the_same_store_as_ews(
     assert graph.delete(f"/users/{diego}/events/{first['id']}").status_code == 204
     gone = graph.get(f"/users/{diego}/events/{first['id']}")
     assert (gone.status_code, gone.json()["error"]["code"]) == (404, "ErrorItemNotFound")
+    malformed = graph.get(f"/users/{diego}/events/not-an-id")
+    assert (malformed.status_code, malformed.json()["error"]["code"]) == (400, "ErrorInvalidIdMalformed")
     assert graph.get(f"/users/{diego}/events").json()["value"] == []
 
 

@@ -108,6 +108,11 @@ def test_the_fifth_concurrent_request_to_a_mailbox_is_throttled(
         assert other.result().status_code == 200
     assert graph.get(f"/users/{diego}/events").status_code == 200
     assert graph_state(fresh_lab)["throttled"] == 1
+    # The gate is the lab's admin API: behind its token like every /lab/ call.
+    assert (
+        fresh_lab.session.post(f"{fresh_lab.base_url}/lab/graph/gate", json={"open": False}).status_code
+        == 401
+    )
 
 
 def test_the_request_budget_per_app_and_mailbox(graph: GraphClient, fresh_lab: LabHelper) -> None:

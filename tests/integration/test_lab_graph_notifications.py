@@ -39,6 +39,8 @@ class Receiver:
         self.notifications: list[dict[str, Any]] = []
         self.posts = 0
         self.fail_next = 0
+        self.hold_next = 0  # notification POSTs to hold until `release` is set (a slow subscriber)
+        self.release = threading.Event()
         self.lock = threading.Lock()
         receiver = self
 
@@ -55,6 +57,13 @@ class Receiver:
                     with receiver.lock:
                         receiver.validations.append(token)
                     self._answer(200, token.encode("utf-8"), "text/plain")
+                    return
+                with receiver.lock:
+                    holding = receiver.hold_next > 0
+                    receiver.hold_next -= 1 if holding else 0
+                if holding:
+                    receiver.release.wait(60)
+                    self._answer(202, b"", "text/plain")
                     return
                 with receiver.lock:
                     receiver.posts += 1
@@ -104,6 +113,18 @@ def graph(fresh_lab: LabHelper) -> Iterator[GraphClient]:
     fresh_lab.admin("POST", "graph/reset")
 
 
+def delivered(lab: LabHelper, count: int, bound: float = 30.0) -> dict[str, Any]:
+    """The lab's record of the one subscription once it counts `count` acknowledged notifications (the lab
+    counts an answer after the receiver sent it: poll, with a generous bound)."""
+    deadline = time.monotonic() + bound
+    while True:
+        (summary,) = lab.admin("GET", "graph").json()["subscriptions"]
+        if summary["delivered"] >= count:
+            return dict(summary)
+        assert time.monotonic() < deadline, summary
+        time.sleep(0.02)
+
+
 def expires(minutes: float) -> str:
     return (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
 
@@ -138,8 +159,8 @@ def test_a_subscription_is_validated_and_notifies_the_receiver_with_its_client_s
         subscription["id"],
     )
     assert note["resourceData"]["id"] == made.json()["id"]
-    summary = fresh_lab.admin("GET", "graph").json()["subscriptions"]
-    assert summary[0]["attempts"] >= 2 and summary[0]["delivered"] == 1
+    summary = delivered(fresh_lab, 1)
+    assert summary["attempts"] >= 2
     graph.delete(f"/users/{diego}/events/{made.json()['id']}")
     kinds = [n["changeType"] for n in receiver.wait(2)]
     assert kinds == ["created", "deleted"]
@@ -197,3 +218,28 @@ def test_subscriptions_are_checked_before_they_are_made(
         "/subscriptions", {**base, "resource": "/users/x/messages", "expirationDateTime": expires(60)}
     )
     assert other.status_code == 400
+
+
+def test_a_slow_subscriber_gets_the_notification_again(
+    graph: GraphClient, fresh_lab: LabHelper, receiver: Receiver
+) -> None:
+    diego = address(fresh_lab, "DiegoS")
+    fresh_lab.admin("POST", "graph/notifications", {"delivery_timeout": 0.3})
+    graph.post(
+        "/subscriptions",
+        {
+            "changeType": "created",
+            "notificationUrl": receiver.url,
+            "resource": f"/users/{diego}/events",
+            "expirationDateTime": expires(60),
+            "clientState": "slow",
+        },
+    )
+    receiver.hold_next = 1  # the first POST hangs past the lab's patience; the lab sends it again
+    try:
+        graph.post(f"/users/{diego}/events", event("Slow", "2030-03-04T09:00:00", "2030-03-04T10:00:00"))
+        (note,) = receiver.wait(1)
+        assert note["changeType"] == "created" and note["clientState"] == "slow"
+        assert delivered(fresh_lab, 1)["attempts"] >= 2
+    finally:
+        receiver.release.set()

@@ -3,6 +3,7 @@
 GET /lab/graph                               throttling, gate, sync states and subscriptions at a glance
 POST /lab/graph/gate {"open": false|true}    hold Graph requests (after they got their throttling slot) / let go
 POST /lab/graph/throttle {"rate_limit": n}   the requests per 10 minutes per app and mailbox (default 10,000)
+POST /lab/graph/notifications {"delivery_timeout": s}  seconds a subscriber may take to answer (default 3)
 POST /lab/graph/delta/expire                 forget every delta sync state (tokens answer 410 syncStateNotFound)
 POST /lab/graph/subscriptions/{id}/lifecycle {"event": "reauthorizationRequired"|"subscriptionRemoved"|"missed"}
 POST /lab/graph/reset                        all of it back to the start (no subscriptions, no states, gate open)
@@ -41,17 +42,13 @@ class GraphAdmin(LabHandler):
             return Response.json(200, self.state())
         if request.method != "POST":
             return _error(405, "method_not_allowed", f"{request.method} is not allowed on {path}")
-        if path == "/lab/graph/gate":
-            if not isinstance(body.get("open"), bool):
-                return _error(400, "bad_field", 'give {"open": true} or {"open": false}')
-            (self.graph.throttle.open_gate if body["open"] else self.graph.throttle.close_gate)()
-            return Response.json(200, self.graph.throttle.state())
-        if path == "/lab/graph/throttle":
-            limit = body.get("rate_limit")
-            if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-                return _error(400, "bad_field", "rate_limit must be a positive integer")
-            self.graph.throttle.rate_limit = limit
-            return Response.json(200, self.graph.throttle.state())
+        setting = {
+            "/lab/graph/gate": self._gate,
+            "/lab/graph/throttle": self._throttle,
+            "/lab/graph/notifications": self._notifications,
+        }.get(path)
+        if setting is not None:
+            return setting(body)
         if path == "/lab/graph/delta/expire":
             return Response.json(200, {"expired": self.graph.delta.expire()})
         if path == "/lab/graph/reset":
@@ -71,8 +68,29 @@ class GraphAdmin(LabHandler):
                 return _error(400, "bad_field", str(exc))
         return _error(404, "not_found", f"no such path: {path}")
 
+    def _gate(self, body: dict[str, object]) -> Response:
+        if not isinstance(body.get("open"), bool):
+            return _error(400, "bad_field", 'give {"open": true} or {"open": false}')
+        (self.graph.throttle.open_gate if body["open"] else self.graph.throttle.close_gate)()
+        return Response.json(200, self.graph.throttle.state())
+
+    def _throttle(self, body: dict[str, object]) -> Response:
+        limit = body.get("rate_limit")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            return _error(400, "bad_field", "rate_limit must be a positive integer")
+        self.graph.throttle.rate_limit = limit
+        return Response.json(200, self.graph.throttle.state())
+
+    def _notifications(self, body: dict[str, object]) -> Response:
+        timeout = body.get("delivery_timeout")
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 60:
+            return _error(400, "bad_field", "delivery_timeout must be a number of seconds, 0 < s <= 60")
+        self.graph.subscriptions.delivery_timeout = float(timeout)
+        return Response.json(200, self.state())
+
     def state(self) -> dict[str, object]:
         return {
             "throttle": self.graph.throttle.state(),
             "subscriptions": self.graph.subscriptions.summary(),
+            "delivery_timeout": self.graph.subscriptions.delivery_timeout,
         }

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import uuid
 
+from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.series import as_item, occurrence_from
 from roomsops.lab.ews.store import (
     CALENDAR,
@@ -21,6 +22,7 @@ from roomsops.lab.ews.store import (
     CalendarItem,
     MailboxStore,
     OccurrenceItem,
+    item_id_mailbox,
     occurrence_id,
     parse_occurrence_id,
 )
@@ -62,6 +64,11 @@ def _parse_immutable(value: str) -> tuple[str, bytes, dt.datetime | None] | None
     return mailbox, raw[20:36], moment
 
 
+def is_lab_id(graph_id: str) -> bool:
+    """Whether a Graph id has the form of the lab's REST or immutable ids (whether or not the item exists)."""
+    return _parse_immutable(graph_id) is not None or item_id_mailbox(ews_id(graph_id)) is not None
+
+
 def find_event(store: MailboxStore, graph_id: str) -> CalendarItem | None:
     """The stored item (or an occurrence of a master) a REST or immutable id names, in this mailbox; None if not."""
     immutable = _parse_immutable(graph_id)
@@ -95,5 +102,5 @@ def _occurrence(master: CalendarItem, item_id: str) -> OccurrenceItem | None:
         return None
     try:
         return as_item(master, occurrence_from(master, parsed[1]))
-    except Exception:  # the occurrence is gone (deleted, or the pattern changed)
+    except EwsError:  # the occurrence is gone (deleted, or the pattern changed)
         return None

@@ -46,12 +46,11 @@ from roomsops.lab.ews.store import (
     OccurrenceItem,
     new_item_id,
     new_uid,
-    parse_occurrence_id,
 )
 from roomsops.lab.graph import errors
 from roomsops.lab.graph.errors import GraphError, bad_request, not_found
 from roomsops.lab.graph.events import View, apply_event, event_json, normal_property_id
-from roomsops.lab.graph.ids import ews_id, find_event, immutable_id, rest_id
+from roomsops.lab.graph.ids import ews_id, find_event, immutable_id, is_lab_id, rest_id
 from roomsops.lab.graph.subscriptions import Subscriptions
 from roomsops.lab.graph.throttle import Throttle
 from roomsops.lab.graph.views import (
@@ -137,19 +136,17 @@ class Caller:
     tenant_id: str
 
 
-@dataclass
-class Outcome:
-    """An operation's answer and the store changes it made (mailbox ids), for change notifications."""
-
-    response: Response
-
-
 class GraphService(LabHandler):
     def __init__(self, ctx: LabContext) -> None:
         self.ctx = ctx
         self.throttle = Throttle()
         self.delta = DeltaStates()
         self.subscriptions = Subscriptions(ctx)
+
+    def close(self) -> None:
+        """The lab stops: held requests go on, notifications stop."""
+        self.throttle.open_gate()
+        self.subscriptions.stop()
 
     # --- LabHandler ----------------------------------------------------------------------------------
 
@@ -669,7 +666,7 @@ class GraphService(LabHandler):
     def _event(self, store: MailboxStore, graph_id: str) -> CalendarItem:
         item = find_event(store, graph_id)
         if item is None or item.folder != CALENDAR:
-            if parse_occurrence_id(ews_id(graph_id)) is None and "/" in graph_id:
+            if not is_lab_id(graph_id):
                 raise bad_request("Id is malformed.", "ErrorInvalidIdMalformed")
             raise not_found()
         return item

@@ -97,6 +97,7 @@ class Subscriptions:
         self._subs: dict[str, Subscription] = {}
         self._watcher: threading.Thread | None = None
         self._stop = threading.Event()
+        self.delivery_timeout = DELIVERY_TIMEOUT
 
     # --- the API -----------------------------------------------------------------------------------
 
@@ -297,7 +298,9 @@ class Subscriptions:
             for attempt in range(RETRIES + 1):
                 sub.attempts += 1
                 try:
-                    status, _ = self._post(url, data, "application/json; charset=utf-8", DELIVERY_TIMEOUT)
+                    status, _ = self._post(
+                        url, data, "application/json; charset=utf-8", self.delivery_timeout
+                    )
                 except OSError:
                     status = 0
                 if 200 <= status < 300:
@@ -354,6 +357,7 @@ class Subscriptions:
     def reset(self) -> None:
         with self._lock:
             self._subs.clear()
+        self.delivery_timeout = DELIVERY_TIMEOUT
 
 
 def _body(request: Request) -> dict[str, Any]:
