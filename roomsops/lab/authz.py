@@ -16,6 +16,9 @@ from typing import Any, Literal
 
 from roomsops.lab.tenant import AppRegistration, Mailbox, Tenant, TenantState
 
+#: Graph permissions any of which opens a mailbox's calendar for reading (the default question for "graph").
+GRAPH_CALENDAR_READ = ("Calendars.Read", "Calendars.ReadWrite")
+
 #: The tenant-wide Entra application permission of Office 365 Exchange Online that opens every mailbox.
 FULL_ACCESS_AS_APP = "full_access_as_app"
 
@@ -75,8 +78,9 @@ def authorize(
     policies EWS sees yet (each policy change applies `policy_delay` seconds after it was made).
     `protocol`: "ews" applies the tenant's and the mailbox's EWS switches; "graph" does not.
     `graph_permissions`: for "graph", the Graph permissions any of which opens the mailbox for the request (e.g.
-    Calendars.Read or Calendars.ReadWrite for a read): the tenant-wide grant is one of them in the token's
-    roles, and only role assignments of an application role carrying one of them count.
+    Calendars.Read or Calendars.ReadWrite for a read, the default): the tenant-wide grant is one of them in the
+    token's roles (without a token: the app's consented Graph permissions), and only role assignments of an
+    application role carrying one of them count.
     """
     with tenant.read() as state:
         return decide(
@@ -115,16 +119,21 @@ def decide(
         switched_off = _tenant_ews_switch(state, app)
         if switched_off is not None:
             return switched_off
-    roles = app.application_permissions if token_roles is None else token_roles
+    consented = app.graph_permissions if protocol == "graph" else app.application_permissions
+    roles = consented if token_roles is None else token_roles
     moment = time.time() if now is None else now
     assignments = app_role_assignments(state, app, protocol, as_seen_at=moment)
     if protocol == "graph":
-        wanted = set(graph_permissions)
+        wanted = set(graph_permissions or GRAPH_CALENDAR_READ)
         tenant_wide = bool(wanted & set(roles))
         assignments = [a for a in assignments if wanted & set(APPLICATION_ROLES[str(a["role"])][1])]
     else:
         tenant_wide = FULL_ACCESS_AS_APP in roles
-    grant_name = " or ".join(sorted(graph_permissions)) if protocol == "graph" else FULL_ACCESS_AS_APP
+    grant_name = (
+        " or ".join(sorted(graph_permissions or GRAPH_CALENDAR_READ))
+        if protocol == "graph"
+        else FULL_ACCESS_AS_APP
+    )
     # Checked before the mailbox: the resource refuses a caller without rights before resolving anything.
     if not tenant_wide and not assignments:
         return Decision(

@@ -18,7 +18,6 @@ from tests.graph_client import CSDL, GraphClient, report
 from .conftest import LabHelper, address
 from .test_lab_ews import EwsHelper, exchangelib_against
 from .test_lab_graph import event, graph_client
-from .test_lab_graph_notifications import expires  # noqa: F401 (shared helpers stay in one place)
 from .test_lab_winrm import exception_message, exchange, run
 
 pytestmark = pytest.mark.integration
