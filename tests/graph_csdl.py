@@ -54,7 +54,10 @@ class Schema:
         return found
 
     def is_open(self, name: str) -> bool:
-        return self.types[name].get("OpenType") == "true"
+        """A pure property bag: open and declaring nothing (resourceData). Open types that declare properties
+        (event, user) are checked strictly: the lab must answer with declared properties only."""
+        element = self.types[name]
+        return element.get("OpenType") == "true" and not self.props(name)
 
 
 @cache

@@ -83,8 +83,16 @@ def test_a_batch_runs_in_order_with_depends_on_and_answers_each_request(
     assert by_id["5"]["status"] == 404
     too_many = [{"id": str(n), "method": "GET", "url": f"/users/{diego}/events"} for n in range(21)]
     assert graph.post("/$batch", {"requests": too_many}).status_code == 400
+    # A batch refused for a dependency that comes later runs none of its requests.
+    backwards = [
+        {**requests_[1], "id": "a"},
+        {"id": "b", "method": "GET", "url": f"/users/{diego}/events", "dependsOn": ["c"]},
+        {"id": "c", "method": "GET", "url": f"/users/{diego}/events"},
+    ]
+    assert graph.post("/$batch", {"requests": backwards}).status_code == 400
     counts = fresh_lab.requests()
-    assert counts["graph:batch"] == 2 and counts["graph:events.create"] == 2
+    assert counts["graph:batch"] == 3 and counts["graph:events.create"] == 2
+    assert len(graph.get(f"/users/{diego}/events").json()["value"]) == 1
 
 
 def test_the_fifth_concurrent_request_to_a_mailbox_is_throttled(

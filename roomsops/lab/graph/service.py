@@ -690,16 +690,19 @@ class GraphService(LabHandler):
         ids = [str(r.get("id", "")) if isinstance(r, dict) else "" for r in requests]
         if "" in ids or len(set(ids)) != len(ids):
             return errors.error_response(400, "BadRequest", "Each request of a batch needs a unique id.")
-        statuses: dict[str, int] = {}
-        answers = []
-        for entry in requests:
+        # Checked before any request runs: a refused batch changes nothing.
+        for position, entry in enumerate(requests):
             depends = entry.get("dependsOn") or []
-            if not isinstance(depends, list) or any(str(d) not in statuses for d in depends):
+            if not isinstance(depends, list) or any(str(d) not in ids[:position] for d in depends):
                 return errors.error_response(
                     400,
                     "BadRequest",
                     f"Request {entry['id']}: dependsOn must name requests earlier in the batch.",
                 )
+        statuses: dict[str, int] = {}
+        answers = []
+        for entry in requests:
+            depends = entry.get("dependsOn") or []
             if any(not 200 <= statuses[str(d)] < 300 for d in depends):
                 response = errors.error_response(424, "FailedDependency", "A request it depends on failed.")
             else:
