@@ -53,7 +53,7 @@ def test_a_batch_runs_in_order_with_depends_on_and_answers_each_request(
     fresh_lab.fault(
         protocol="graph", operation="events.create", kind="server_busy", back_off_ms=2000, count=1
     )
-    requests_ = [
+    requests_: list[dict[str, Any]] = [
         {
             "id": "1",
             "method": "POST",
