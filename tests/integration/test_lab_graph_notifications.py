@@ -214,6 +214,11 @@ def test_subscriptions_are_checked_before_they_are_made(
         {**base, "notificationUrl": "http://127.0.0.1:9/none", "expirationDateTime": expires(60)},
     )
     assert refused.status_code == 400 and "validation" in refused.json()["error"]["message"]
+    remote = graph.post(
+        "/subscriptions",
+        {**base, "notificationUrl": "https://example.com/notify", "expirationDateTime": expires(60)},
+    )
+    assert remote.status_code == 400 and "127.0.0.1" in remote.json()["error"]["message"]
     other = graph.post(
         "/subscriptions", {**base, "resource": "/users/x/messages", "expirationDateTime": expires(60)}
     )
