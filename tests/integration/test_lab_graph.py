@@ -108,6 +108,17 @@ def test_tokens_are_checked_and_refusals_have_graphs_error_body(
     denied = graph.post(f"/users/{diego}/events", event("x", "2030-03-04T09:00:00", "2030-03-04T10:00:00"))
     assert (denied.status_code, denied.json()["error"]["code"]) == (403, "ErrorAccessDenied")
     assert fresh_lab.admin("GET", f"mailboxes/{diego}/calendar").json()["items"] == []
+    # Without any calendar permission, a known and an unknown user get the same refusal.
+    fresh_lab.admin(
+        "POST",
+        "consent",
+        {"app_id": app_id, "permission": "Calendars.Read", "grant": False, "resource": "graph"},
+    )
+    graph.token(fresh=True)
+    refusals = [
+        graph.get(f"/users/{who}/events") for who in (diego, f"nobody@{fresh_lab.info['tenant']['domain']}")
+    ]
+    assert [(r.status_code, r.json()["error"]["code"]) for r in refusals] == [(403, "ErrorAccessDenied")] * 2
 
 
 def test_events_are_created_read_updated_and_deleted_on_the_same_store_as_ews(

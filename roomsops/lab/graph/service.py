@@ -225,21 +225,24 @@ class GraphService(LabHandler):
     def _authorize_user(
         self, app_id: str, roles: list[str], user: str, permissions: tuple[str, ...]
     ) -> Mailbox:
+        # The rights come first, as for EWS: a caller without them learns nothing about which users exist.
         with self.ctx.tenant.read() as state:
-            mailbox = _find_user(state, user)
-            if mailbox is None:
-                raise GraphError(404, "ErrorInvalidUser", f"The requested user '{user}' is invalid.")
-            found = copy.deepcopy(mailbox)
+            named = _find_user(state, user)
+            address = named.primary_smtp if named is not None else user
         decision = authz.authorize(
             self.ctx.tenant,
             app_id,
-            found.primary_smtp,
+            address,
             token_roles=roles,
             protocol="graph",
             graph_permissions=permissions,
         )
         if decision.allowed:
-            return found
+            with self.ctx.tenant.read() as state:
+                found = _find_user(state, address)
+                if found is not None:
+                    return copy.deepcopy(found)
+            raise GraphError(404, "ErrorInvalidUser", f"The requested user '{user}' is invalid.")
         if decision.reason == authz.DENIED_BY_POLICY:
             raise GraphError(403, "ErrorAccessDenied", errors.POLICY_DENIED)
         if decision.reason == authz.MAILBOX_NOT_FOUND:
