@@ -395,7 +395,7 @@ class AdminApi(LabHandler):
             [
                 Field("app_id", str, required=True),
                 Field("permission", str, required=True),
-                Field("grant", bool, True),
+                Field("grant", bool, default=True),
                 Field("resource", str, default="exchange"),
             ],
         )

@@ -149,6 +149,9 @@ def test_revoked_consent_fails_the_roles_check(
     run = invoke("auth", "test", env=lab_env)
     assert run.code == 1
     assert "full_access_as_app is missing" in run.out
+    # "grant" is optional and defaults to granting: the consent comes back without it.
+    lab.admin("POST", "/lab/consent", json={"app_id": rooms, "permission": "full_access_as_app"})
+    assert invoke("auth", "test", env=lab_env).code == 0
 
 
 def test_token_service_fault_exits_3(
