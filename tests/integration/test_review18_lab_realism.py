@@ -1,0 +1,134 @@
+"""Hostile review of issue 18 (lab realism): regression tests for what the review found.
+
+Each test drives the lab with the real exchangelib client (and the admin API to read what mailboxes hold), rooms
+answering only when the test asks (POST /lab/room-answers/process), so nothing depends on timing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from exchangelib import CalendarItem
+from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE
+from exchangelib.recurrence import Recurrence, WeeklyPattern
+
+from .conftest import LabHelper
+from .test_lab_ews import EwsHelper, H, exchangelib_against, meeting, monday_ahead, room_attendee, z
+from .test_lab_winrm import exchange, run
+
+pytestmark = pytest.mark.integration
+
+MONDAY = monday_ahead(28)
+WEEK = dt.timedelta(days=7)
+
+
+@pytest.fixture
+def ews(fresh_lab: LabHelper) -> Iterator[EwsHelper]:
+    with exchangelib_against(fresh_lab) as helper:
+        yield helper
+
+
+def process(ews: EwsHelper) -> list[dict[str, Any]]:
+    response = ews.lab.admin("POST", "room-answers/process")
+    assert response.status_code == 200, response.text
+    return list(response.json()["answered"])
+
+
+def shown(ews: EwsHelper, local: str, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """What a calendar view of [start, end) shows in a mailbox (admin API)."""
+    response = ews.lab.admin("GET", f"mailboxes/{ews.address(local)}/calendar?expand={z(start)},{z(end)}")
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+def weekly_series(ews: EwsHelper, subject: str, start: Any, count: int) -> CalendarItem:
+    diego = ews.account("DiegoS")
+    item = CalendarItem(
+        account=diego,
+        folder=diego.calendar,
+        subject=subject,
+        start=start,
+        end=start + H,
+        recurrence=Recurrence(
+            pattern=WeeklyPattern(interval=1, weekdays=[1], first_day_of_week=1),
+            start=start.date(),
+            number=count,
+        ),
+        required_attendees=[room_attendee(ews, "room-zurich")],
+    )
+    item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    return item
+
+
+def test_review18_one_occurrence_moved_onto_a_taken_slot_costs_the_room_that_occurrence_only(
+    ews: EwsHelper,
+) -> None:
+    """Exchange sends a change of one occurrence as a meeting update for that exception (MS-OXOCAL 4.2.2:
+    "Accepting the Exception" — the attendee answers the exception, not the series). The room's attendant can
+    only decline that occurrence; the other occurrences it accepted stay booked. The lab re-sends the whole series
+    and, with the default ConflictPercentageAllowed/MaximumConflictInstances 0, declines the whole series: the
+    room's calendar loses every occurrence although only one changed."""
+    adele = ews.account("AdeleV")
+    # Adele holds the room on the third Monday 09:00-10:00.
+    blocker = meeting(
+        adele, "Blocker", MONDAY + 2 * WEEK + H, required_attendees=[room_attendee(ews, "room-zurich")]
+    )
+    blocker.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    series = weekly_series(ews, "Weekly", MONDAY, 4)  # 08:00-09:00, no conflict
+    answers = process(ews)
+    assert [a["response"] for a in answers] == ["Accept", "Accept"], answers
+
+    diego = ews.account("DiegoS")
+    view = [o for o in diego.calendar.view(start=MONDAY - H, end=MONDAY + 4 * WEEK) if o.subject == "Weekly"]
+    third = diego.calendar.get(id=view[2].id)
+    third.start, third.end = third.start + H, third.end + H  # onto Adele's booking
+    third.save(update_fields=["start", "end"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    process(ews)
+
+    room = [
+        i for i in shown(ews, "room-zurich", MONDAY - H, MONDAY + 4 * WEEK) if i["subject"] != "Adele Vance"
+    ]
+    starts = sorted(i["start"] for i in room)
+    # The three occurrences that did not change stay booked for Diego's series.
+    assert starts == [z(MONDAY), z(MONDAY + WEEK), z(MONDAY + 3 * WEEK)], room
+    master = diego.calendar.get(id=series.id)
+    responses = [a.response_type for a in master.required_attendees]
+    assert responses == ["Accept"], responses  # the series itself was not declined
+
+
+def test_review18_an_item_in_deleted_items_can_be_updated(ews: EwsHelper) -> None:
+    """UpdateItem works on an item wherever it is (ews-ref/updateitem names no folder restriction; Deleted Items is
+    an ordinary mail folder to EWS). The lab answers ErrorInvalidOperation "The lab updates items of calendar
+    folders only." for an item Outlook moved to Deleted Items — a refusal Exchange does not give, and one the sync
+    meets whenever a user deletes a meeting it manages. Not listed in FIDELITY.md either."""
+    diego = ews.account("DiegoS")
+    item = meeting(diego, "Soon deleted", MONDAY)
+    item.save(send_meeting_invitations=SEND_TO_NONE)
+    item.move(diego.trash)
+    trashed = next(i for i in diego.trash.all() if i.subject == "Soon deleted")
+    trashed.subject = "Changed in Deleted Items"
+    trashed.save(update_fields=["subject"], send_meeting_invitations=SEND_TO_NONE)
+    assert [i.subject for i in diego.trash.all()] == ["Changed in Deleted Items"]
+
+
+def test_review18_a_request_waiting_when_automate_processing_becomes_none_is_not_answered(
+    ews: EwsHelper,
+) -> None:
+    """Set-CalendarProcessing -AutomateProcessing None: "Calendar processing is disabled on the mailbox. Both the
+    Resource Booking Attendant and the Calendar Attendant are disabled on the mailbox." A request that reached the
+    room before the change but that the attendant had not processed yet stays unprocessed (in the room's inbox).
+    The lab's attendant answers it anyway (and books the room) because it never looks at AutomateProcessing when
+    answering."""
+    diego = ews.account("DiegoS")
+    meeting(diego, "Waiting", MONDAY, required_attendees=[room_attendee(ews, "room-zurich")]).save(
+        send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY
+    )
+    with exchange(ews.lab) as pool:
+        result = run(pool, "Set-CalendarProcessing", Identity="room-zurich", AutomateProcessing="None")
+        assert not result.errors, result.errors
+    answers = process(ews)
+    assert answers == [], answers
+    assert shown(ews, "room-zurich", MONDAY - H, MONDAY + 2 * H) == []
