@@ -171,6 +171,12 @@ def _answer(state: TenantState, pending: PendingAnswer, now: str) -> RoomAnswer 
         return None  # cancelled before the attendant got to it (a cancellation drops the request too)
     if not any(room.has_address(a.email) for a in request.attendees()):
         return None
+    if room.automate_processing != "AutoAccept":
+        # Calendar processing changed while the request waited: AutoUpdate leaves it to the Calendar Attendant (a
+        # tentative copy, no answer), None processes nothing (Set-CalendarProcessing: AutomateProcessing).
+        if room.automate_processing == "AutoUpdate" and pending.organizer_id != EXTERNAL:
+            _deliver_to(state, room, request, now)
+        return None
     response, reason, declined, last_day = decide(state, room, request, parse_utc(now))
     store = store_of(state, room.id)
     existing = store.by_uid(request.uid)

@@ -22,7 +22,7 @@ from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import BY_URI, apply_properties, parse_extended_path
 from roomsops.lab.ews.series import normalise_master, record_exception, reset_exceptions
 from roomsops.lab.ews.soap import M_NS, T_NS, Element, child, failure, local_name, m, success, t
-from roomsops.lab.ews.store import CalendarItem, OccurrenceItem, is_change_key
+from roomsops.lab.ews.store import DELETED_ITEMS, CalendarItem, OccurrenceItem, is_change_key
 
 ITEM_ID_ELEMENTS = ("ItemId", "OccurrenceItemId", "RecurringMasterItemId")
 CONFLICT_RESOLUTIONS = ("NeverOverwrite", "AutoResolve", "AlwaysOverwrite")
@@ -74,7 +74,15 @@ def _apply_change(call: Call, change: Element, resolution: str, sending: str | N
         raise EwsError("ErrorSendMeetingInvitationsRequired")
     if sending is not None and sending not in SEND_UPDATES:
         raise EwsError.schema(f"'{sending}' is not a valid SendMeetingInvitationsOrCancellations value")
-    if not call.store.is_calendar(item.folder):
+    if item.folder == DELETED_ITEMS:
+        # handling-deletion-related-errors-in-ews-in-exchange: ErrorCalendarCannotUpdateDeletedItem only when the
+        # update "would result in sending a meeting invite to attendees"; an update sending nothing is made.
+        if sending not in (None, "SendToNone") and item.is_organizer and item.attendees():
+            raise EwsError(
+                "ErrorCalendarCannotUpdateDeletedItem",
+                "A calendar item in Deleted Items cannot be updated with a meeting update sent to attendees.",
+            )
+    elif not call.store.is_calendar(item.folder):
         raise EwsError("ErrorInvalidOperation", "The lab updates items of calendar folders only.")
     # Changes go to a copy first: an invalid update of one item must leave it untouched (others still apply).
     if target.occurrence is not None:
