@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from exchangelib import CalendarItem
+from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone
 from exchangelib.errors import ErrorCalendarCannotUpdateDeletedItem
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE
-from exchangelib.recurrence import Recurrence, WeeklyPattern
+from exchangelib.recurrence import DailyPattern, Recurrence, WeeklyPattern
 
 from .conftest import LabHelper
 from .test_lab_ews import EwsHelper, H, exchangelib_against, meeting, monday_ahead, room_attendee, z
@@ -167,3 +167,37 @@ def test_review18_a_request_waiting_when_automate_processing_becomes_none_is_not
     answers = process(ews)
     assert answers == [], answers
     assert shown(ews, "room-zurich", MONDAY - H, MONDAY + 2 * H) == []
+
+
+def test_review18_an_all_day_series_keeps_local_midnights_across_the_dst_change(ews: EwsHelper) -> None:
+    """An all-day occurrence runs from local midnight to local midnight (ews-ref/isalldayevent; FIDELITY.md's
+    all-day row); a series keeps each occurrence's local start and end times (MS-OXOCAL 2.2.1.44.5:
+    StartTimeOffset/EndTimeOffset are minutes after local midnight). On Sunday 28 March 2027 Zürich has 23 hours:
+    the lab adds the master's 24 hours in UTC, so that day's occurrence ends at 01:00 on 29 March, overlapping the
+    next occurrence, in the CalendarView answer."""
+    zurich = EWSTimeZone("Europe/Zurich")
+    start = EWSDateTime(2027, 3, 26, 0, 0, tzinfo=zurich)
+    diego = ews.account("DiegoS")
+    CalendarItem(
+        account=diego,
+        folder=diego.calendar,
+        subject="All day",
+        start=start,
+        end=start + dt.timedelta(days=1),
+        is_all_day=True,
+        recurrence=Recurrence(pattern=DailyPattern(interval=1), start=start.date(), number=4),
+    ).save(send_meeting_invitations=SEND_TO_NONE)
+    body = (
+        '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>'
+        '<t:FieldURI FieldURI="calendar:Start"/><t:FieldURI FieldURI="calendar:End"/></t:AdditionalProperties>'
+        '</m:ItemShape><m:CalendarView StartDate="2027-03-25T00:00:00Z" EndDate="2027-03-31T00:00:00Z"/>'
+        '<m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>'
+    )
+    response = ews.post(envelope(ews.address("DiegoS"), body), token=ews.token())
+    found = re.findall(r"<t:Start>([^<]+)</t:Start><t:End>([^<]+)</t:End>", response.text)
+    assert found == [
+        ("2027-03-25T23:00:00Z", "2027-03-26T23:00:00Z"),
+        ("2027-03-26T23:00:00Z", "2027-03-27T23:00:00Z"),
+        ("2027-03-27T23:00:00Z", "2027-03-28T22:00:00Z"),  # 23 hours: the clocks go forward that night
+        ("2027-03-28T22:00:00Z", "2027-03-29T22:00:00Z"),
+    ], response.text[:3000]

@@ -307,6 +307,18 @@ def format_utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def occurrence_end(item: CalendarItem, original: dt.datetime) -> dt.datetime:
+    """The end of the occurrence of `item` starting (originally) at `original`: the master's end as local wall-clock
+    time after the start, so a series keeps its local start and end times across a DST change (MS-OXOCAL
+    2.2.1.44.5: StartTimeOffset and EndTimeOffset are minutes after local midnight); an all-day occurrence ends at
+    a local midnight even on a 23- or 25-hour day."""
+    tz = zone(item.start_time_zone)
+    start, end = parse_utc(item.start).astimezone(tz), parse_utc(item.end).astimezone(tz)
+    wall = end.replace(tzinfo=None) - start.replace(tzinfo=None)
+    local = original.astimezone(tz).replace(tzinfo=None) + wall
+    return local.replace(tzinfo=tz).astimezone(dt.UTC)
+
+
 def expand(
     item: CalendarItem,
     window_start: dt.datetime | None = None,
@@ -355,7 +367,9 @@ def expand(
                     )
                 )
             else:
-                occurrences.append(Occurrence(index, original, original, original + duration, None))
+                occurrences.append(
+                    Occurrence(index, original, original, occurrence_end(item, original), None)
+                )
         occurrences.sort(key=lambda o: o.start)
     return [
         o

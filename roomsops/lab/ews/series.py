@@ -33,6 +33,7 @@ from roomsops.lab.ews.recurrence import (
     expand,
     format_utc,
     last_date,
+    occurrence_end,
     parse_utc,
     plus_days,
     series_dates,
@@ -206,8 +207,7 @@ def _occurrence(master: CalendarItem, index: int, original: dt.datetime) -> Occu
     exception = next((e for e in master.modified_occurrences if e.original_start == key), None)
     if exception is not None:
         return Occurrence(index, original, parse_utc(exception.start), parse_utc(exception.end), exception)
-    duration = parse_utc(master.end) - parse_utc(master.start)
-    return Occurrence(index, original, original, original + duration, None)
+    return Occurrence(index, original, original, occurrence_end(master, original), None)
 
 
 def occurrence_at(master: CalendarItem, index: int) -> Occurrence:
