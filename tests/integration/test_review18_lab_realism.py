@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -201,3 +204,54 @@ def test_review18_an_all_day_series_keeps_local_midnights_across_the_dst_change(
         ("2027-03-27T23:00:00Z", "2027-03-28T22:00:00Z"),  # 23 hours: the clocks go forward that night
         ("2027-03-28T22:00:00Z", "2027-03-29T22:00:00Z"),
     ], response.text[:3000]
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "1e308"])
+def test_review18_a_room_answer_delay_that_is_no_number_of_seconds_is_refused(
+    ews: EwsHelper, value: str
+) -> None:
+    """POST /lab/settings took room_answer_delay NaN, Infinity and 1e308 (200), and GET /lab/settings then answered
+    `NaN` (not JSON); after that every CreateItem that invites a room was HTTP 500 "the lab failed" and nothing
+    was saved (timedelta(seconds=nan) in delivery._queue_request). A bad value must be a 400 and change nothing."""
+    before = ews.lab.admin("GET", "settings").json()["room_answer_delay"]
+    response = ews.lab.session.post(
+        f"{ews.lab.base_url}/lab/settings",
+        data=f'{{"room_answer_delay": {value}}}',
+        headers={"Authorization": f"Bearer {ews.lab.lab.admin_token}", "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 400, response.text
+    assert ews.lab.admin("GET", "settings").json()["room_answer_delay"] == before
+    diego = ews.account("DiegoS")
+    meeting(diego, "Still works", MONDAY, required_attendees=[room_attendee(ews, "room-zurich")]).save(
+        send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY
+    )
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_review18_lab_serve_refuses_a_room_answer_delay_that_is_no_number(tmp_path: Path, value: str) -> None:
+    """`roomsops lab serve --room-answer-delay nan` started a lab (click's FloatRange(0, 3600) lets NaN through)
+    whose every meeting with a room then failed with HTTP 500. Bad input: exit 2, one line `Error: ... — ...`."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "roomsops",
+            "lab",
+            "serve",
+            "--dir",
+            str(tmp_path / "lab"),
+            "--room-answer-delay",
+            value,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "lab ready" not in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "room-answer-delay" in lines[0], (
+        result.stderr
+    )
