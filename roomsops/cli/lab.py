@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -79,6 +80,11 @@ def serve_cmd(
     force: bool,
 ) -> int:
     """Serve the lab on 127.0.0.1 until SIGINT/SIGTERM; prints 'lab ready: DIR/roomsops.toml'."""
+    if not math.isfinite(room_answer_delay):  # click's FloatRange lets NaN through
+        raise InputError(
+            f"--room-answer-delay {room_answer_delay} is not a number of seconds",
+            "give seconds from 0 through 3600, e.g. --room-answer-delay 5",
+        )
     try:
         from roomsops.lab.serve import ForeignSettingsFile, LabError, run
     except ImportError as exc:

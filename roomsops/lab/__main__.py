@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from collections.abc import Sequence
 
@@ -36,8 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.save_interval < 0:
         parser.error("--save-interval must not be negative")
-    if args.room_answer_delay < 0:
-        parser.error("--room-answer-delay must not be negative")
+    if not math.isfinite(args.room_answer_delay) or args.room_answer_delay < 0:
+        parser.error("--room-answer-delay must be a number of seconds, not negative")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         stream=sys.stderr,

@@ -15,7 +15,7 @@ from typing import Any
 from roomsops.lab import calendar_processing
 from roomsops.lab.context import LabContext
 from roomsops.lab.ews import outlook
-from roomsops.lab.ews.delivery import answer_due
+from roomsops.lab.ews.delivery import MAX_ROOM_ANSWER_DELAY, answer_due, valid_room_answer_delay
 from roomsops.lab.ews.soap import format_datetime, utc_now
 from roomsops.lab.faults import FaultError
 from roomsops.lab.tenant import Mailbox, MailboxConflict, TenantState
@@ -470,8 +470,12 @@ class AdminApi(LabHandler):
             with self.ctx.tenant.change() as state:
                 state.flags.device_code_approval = approval
         if body["room_answer_delay"] is not None:
-            if body["room_answer_delay"] < 0:
-                raise ApiError(400, "bad_field", "room_answer_delay must not be negative")
+            if not valid_room_answer_delay(float(body["room_answer_delay"])):
+                raise ApiError(
+                    400,
+                    "bad_field",
+                    f"room_answer_delay must be a number of seconds from 0 through {MAX_ROOM_ANSWER_DELAY:.0f}",
+                )
             options.room_answer_delay = float(body["room_answer_delay"])
             with self.ctx.tenant.change() as state:
                 state.flags.room_answer_delay = options.room_answer_delay

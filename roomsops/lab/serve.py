@@ -18,7 +18,7 @@ from types import FrameType, TracebackType
 from typing import IO, Any
 
 from roomsops.lab.context import LabContext, LabOptions
-from roomsops.lab.ews.delivery import answer_due, next_due
+from roomsops.lab.ews.delivery import answer_due, next_due, valid_room_answer_delay
 from roomsops.lab.ews.soap import format_datetime, utc_now
 from roomsops.lab.faults import FaultBook, RequestCounter
 from roomsops.lab.files import SETTINGS_FILE, claim_settings_file, write_lab_files
@@ -63,8 +63,8 @@ class Lab:
         seconds (a background thread) and when the lab stops, for tenants too big to write on every change.
         `room_answer_delay`: seconds before a room's resource booking attendant answers a meeting request, as
         Exchange answers asynchronously (0: inside the sending request; POST /lab/room-answers/process: now)."""
-        if room_answer_delay < 0:
-            raise ValueError("room_answer_delay must not be negative")
+        if not valid_room_answer_delay(room_answer_delay):
+            raise ValueError("room_answer_delay must be a number of seconds from 0 through a year")
         if save_interval < 0:
             raise ValueError("save_interval must not be negative")
         self.dir = Path(dir).expanduser().resolve()

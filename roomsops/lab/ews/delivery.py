@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import math
 import secrets
 
 from roomsops.lab.ews.common import store_of
@@ -44,6 +45,15 @@ from roomsops.lab.tenant import Mailbox, TenantState
 
 #: How many room answers the log keeps (GET /lab/room-answers).
 ANSWER_LOG = 500
+#: The longest room answer delay the lab takes (a year; tests that answer on demand use a day).
+MAX_ROOM_ANSWER_DELAY = 366 * 24 * 3600.0
+
+
+def valid_room_answer_delay(seconds: float) -> bool:
+    """Whether `seconds` is a room answer delay: a finite number from 0 through MAX_ROOM_ANSWER_DELAY (NaN or an
+    infinite delay would make every meeting with a room fail)."""
+    return math.isfinite(seconds) and 0 <= seconds <= MAX_ROOM_ANSWER_DELAY
+
 
 CANCELED_PREFIX = "Canceled: "
 #: PendingAnswer.organizer_id of a request from outside the tenant.
