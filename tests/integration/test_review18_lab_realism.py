@@ -255,3 +255,19 @@ def test_review18_lab_serve_refuses_a_room_answer_delay_that_is_no_number(tmp_pa
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "room-answer-delay" in lines[0], (
         result.stderr
     )
+
+
+@pytest.mark.parametrize("value", ["no", "0", "False "])
+def test_review18_the_admin_delete_refuses_a_cancel_flag_it_does_not_know(ews: EwsHelper, value: str) -> None:
+    """DELETE /lab/mailboxes/<email>/calendar/<id>?cancel=... took anything but "false" as true: `cancel=no` or
+    `cancel=0` (meant: keep the attendee and room copies) deleted the meeting *and sent the cancellations*, freeing
+    the room. Bad input must be a 400 that changes nothing."""
+    diego = ews.account("DiegoS")
+    item = meeting(diego, "Keep the room", MONDAY, required_attendees=[room_attendee(ews, "room-zurich")])
+    item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    process(ews)
+    response = ews.lab.admin("DELETE", f"mailboxes/{ews.address('DiegoS')}/calendar/{item.id}?cancel={value}")
+    assert response.status_code == 400, response.text
+    assert [i.subject for i in diego.calendar.all()] == ["Keep the room"]
+    room = shown(ews, "room-zurich", MONDAY - H, MONDAY + 2 * H)
+    assert [i["is_cancelled"] for i in room] == [False], room
