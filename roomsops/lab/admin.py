@@ -308,7 +308,11 @@ class AdminApi(LabHandler):
 
     def _delete_calendar_item(self, request: Request, match: re.Match[str]) -> Response:
         mode = request.query.get("mode", ["MoveToDeletedItems"])[0]
-        cancellations = request.query.get("cancel", ["true"])[0].lower() != "false"
+        cancel = request.query.get("cancel", ["true"])[0]
+        if cancel not in ("true", "false"):
+            # Anything else used to mean true: `cancel=no` sent the cancellations it meant to keep back.
+            raise ApiError(400, "bad_field", "cancel must be true or false")
+        cancellations = cancel == "true"
         return _calendar_edit(
             lambda: outlook.delete(self.ctx.tenant, match["email"], match["item_id"], mode, cancellations),
             200,
