@@ -271,3 +271,33 @@ def test_review18_the_admin_delete_refuses_a_cancel_flag_it_does_not_know(ews: E
     assert [i.subject for i in diego.calendar.all()] == ["Keep the room"]
     room = shown(ews, "room-zurich", MONDAY - H, MONDAY + 2 * H)
     assert [i["is_cancelled"] for i in room] == [False], room
+
+
+def test_review18_a_rooms_copy_of_a_changed_occurrence_follows_the_rooms_processing(ews: EwsHelper) -> None:
+    """A room's copy follows its calendar processing (Set-CalendarProcessing, defaults of a new room):
+    AddOrganizerToSubject ("The meeting organizer's name replaces any existing Subject"), DeleteComments (the body
+    is removed), RemovePrivateProperty (the private flag is cleared), and the attendant books it as Busy. The lab
+    applies these to the master only: an occurrence the organizer changed (an exception with its own subject, body,
+    sensitivity and free/busy) reaches the room's calendar as the organizer wrote it — the private subject and body
+    are readable in the room's calendar view, and the room shows that occurrence Free while still declining others
+    for it."""
+    series = weekly_series(ews, "Weekly", MONDAY, 3)
+    process(ews)
+    diego = ews.account("DiegoS")
+    view = [o for o in diego.calendar.view(start=MONDAY - H, end=MONDAY + 3 * WEEK) if o.subject == "Weekly"]
+    second = diego.calendar.get(id=view[1].id)
+    second.subject, second.body = "Secret subject", "Secret agenda"
+    second.sensitivity, second.legacy_free_busy_status = "Private", "Free"
+    second.save(
+        update_fields=["subject", "body", "sensitivity", "legacy_free_busy_status"],
+        send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY,
+    )
+    process(ews)
+    assert diego.calendar.get(id=series.id).required_attendees[0].response_type == "Accept"
+    room = shown(ews, "room-zurich", MONDAY - H, MONDAY + 3 * WEEK)
+    assert len(room) == 3, room
+    for occurrence in room:
+        assert occurrence["subject"] == "Diego Siciliani", occurrence
+        assert not occurrence["body"], occurrence
+        assert occurrence["sensitivity"] == "Normal", occurrence
+        assert occurrence["free_busy"] == "Busy", occurrence
