@@ -237,6 +237,22 @@ def _booking(
         booking.sensitivity = "Normal"
     booking.my_response = "Accept"
     booking.free_busy = "Busy"
+    # The organizer's exceptions get the same treatment: an occurrence's own subject, body, private flag or
+    # free/busy would otherwise reach the room's calendar as the organizer wrote them (None: the master's value).
+    booking.modified_occurrences = [
+        dataclasses.replace(
+            exception,
+            subject=None
+            if settings.add_organizer_to_subject or settings.delete_subject
+            else exception.subject,
+            body=None if settings.delete_comments else exception.body,
+            sensitivity=None
+            if settings.remove_private_property and exception.sensitivity == "Private"
+            else exception.sensitivity,
+            free_busy=None,
+        )
+        for exception in booking.modified_occurrences
+    ]
     # Occurrences the room declined (conflicts within the allowance) are not in its calendar.
     booking.deleted_occurrences = sorted(set(booking.deleted_occurrences) | set(declined))
     if last_day is not None and booking.recurrence is not None:
