@@ -77,9 +77,13 @@ def organizer_of(mailbox: Mailbox) -> Attendee:
     return Attendee(email=mailbox.primary_smtp, name=mailbox.display_name, response="Organizer")
 
 
-def send(state: TenantState, organizer: Mailbox, item: CalendarItem, now: str) -> None:
+def send(
+    state: TenantState, organizer: Mailbox, item: CalendarItem, now: str, occurrence: str | None = None
+) -> None:
     """Deliver the organizer's meeting to every invited mailbox of the tenant; rooms' attendants answer after
-    the room answer delay (at once with 0), each answer a change of the organizer's item of its own."""
+    the room answer delay (at once with 0), each answer a change of the organizer's item of its own.
+    `occurrence` (an original start): the update changes that occurrence only, and a room that holds the series
+    answers for that occurrence alone."""
     item.meeting_request_was_sent = True
     invited: set[str] = set()
     for attendee in item.attendees():
@@ -88,7 +92,7 @@ def send(state: TenantState, organizer: Mailbox, item: CalendarItem, now: str) -
             continue
         invited.add(mailbox.id)
         if mailbox.kind == "room" and mailbox.automate_processing == "AutoAccept":
-            _queue_request(state, mailbox, organizer, item, now)
+            _queue_request(state, mailbox, organizer, item, now, occurrence)
         else:
             _deliver_to(state, mailbox, item, now)
     _cancel_uninvited(state, organizer, item, invited, now)
@@ -122,18 +126,24 @@ def receive_external(state: TenantState, room: Mailbox, request: CalendarItem, n
 
 
 def _queue_request(
-    state: TenantState, room: Mailbox, organizer: Mailbox, item: CalendarItem, now: str
+    state: TenantState,
+    room: Mailbox,
+    organizer: Mailbox,
+    item: CalendarItem,
+    now: str,
+    occurrence: str | None = None,
 ) -> None:
     """A request reaches the room's attendant; an earlier request of the same meeting not yet answered is
-    replaced (the attendant answers the latest version)."""
-    state.pending_answers = [
-        p for p in state.pending_answers if not (p.room_id == room.id and p.uid == item.uid)
-    ]
+    replaced (the attendant answers the latest version, as a whole unless both changed the same occurrence)."""
+    earlier = [p for p in state.pending_answers if p.room_id == room.id and p.uid == item.uid]
+    if any(p.occurrence != occurrence for p in earlier):
+        occurrence = None
+    state.pending_answers = [p for p in state.pending_answers if p not in earlier]
     due = format_utc(parse_utc(now) + dt.timedelta(seconds=max(state.flags.room_answer_delay, 0.0)))
     request = copy.deepcopy(item)
     request.delivered_to = []
     state.pending_answers.append(
-        PendingAnswer(secrets.token_hex(8), room.id, organizer.id, item.uid, now, due, request)
+        PendingAnswer(secrets.token_hex(8), room.id, organizer.id, item.uid, now, due, request, occurrence)
     )
 
 
@@ -187,9 +197,15 @@ def _answer(state: TenantState, pending: PendingAnswer, now: str) -> RoomAnswer 
         if room.automate_processing == "AutoUpdate" and pending.organizer_id != EXTERNAL:
             _deliver_to(state, room, request, now)
         return None
-    response, reason, declined, last_day = decide(state, room, request, parse_utc(now))
     store = store_of(state, room.id)
     existing = store.by_uid(request.uid)
+    single = _changed_occurrence(request, existing, pending.occurrence)
+    if single is not None:
+        assert existing is not None and pending.occurrence is not None
+        return _answer_occurrence(
+            state, room, organizer, organizer_store, item, request, existing, single, pending.occurrence, now
+        )
+    response, reason, declined, last_day = decide(state, room, request, parse_utc(now))
     if response == "Decline":
         if existing is not None:
             store.remove(existing)  # a declined request leaves nothing in the room's calendar
@@ -204,6 +220,71 @@ def _answer(state: TenantState, pending: PendingAnswer, now: str) -> RoomAnswer 
         attendee.response = response
         attendee.last_response_time = now
         organizer_store.touch(item, now)
+    return RoomAnswer(
+        room.primary_smtp,
+        organizer.primary_smtp if organizer is not None else request.organizer.email,
+        request.uid,
+        request.subject,
+        response,
+        reason,
+        now,
+    )
+
+
+def _changed_occurrence(
+    request: CalendarItem, existing: CalendarItem | None, key: str | None
+) -> CalendarItem | None:
+    """The one occurrence an occurrence update changes, as a single item, when the room holds the series it belongs
+    to (else None: the request is answered as a whole)."""
+    if key is None or existing is None or existing.is_cancelled or existing.recurrence is None:
+        return None
+    if request.recurrence is None or key in existing.deleted_occurrences:
+        return None
+    original = parse_utc(key)
+    reach = dt.timedelta(days=800)  # an exception stays between its neighbours (a year apart at most)
+    found = next(
+        (
+            o
+            for o in expand(request, original - reach, original + reach)
+            if format_utc(o.original_start) == key
+        ),
+        None,
+    )
+    if found is None:
+        return None
+    single = copy.deepcopy(request)
+    single.recurrence, single.modified_occurrences, single.deleted_occurrences = None, [], []
+    single.start, single.end = format_utc(found.start), format_utc(found.end)
+    return single
+
+
+def _answer_occurrence(
+    state: TenantState,
+    room: Mailbox,
+    organizer: Mailbox | None,
+    organizer_store: MailboxStore | None,
+    item: CalendarItem | None,
+    request: CalendarItem,
+    existing: CalendarItem,
+    single: CalendarItem,
+    key: str,
+    now: str,
+) -> RoomAnswer:
+    """The attendant answers an update of one occurrence of a series it holds (MS-OXOCAL 4.2.2: an exception is
+    sent, and answered, on its own): accepted, its copy takes the organizer's series with the change; declined,
+    that occurrence leaves the room's calendar and the rest of the series stays booked."""
+    response, reason, _, _ = decide(state, room, single, parse_utc(now))
+    store = store_of(state, room.id)
+    booking = _booking(room, request, existing, list(existing.deleted_occurrences), None, now)
+    booking.recurrence = (
+        existing.recurrence
+    )  # an occurrence update keeps the pattern (and a cut at the window)
+    if response == "Decline":
+        _drop_occurrence(booking, key)
+        reason = f"{reason} (this occurrence only)"
+    _save_copy(store, booking, existing, now)
+    if item is not None and organizer_store is not None and not item.is_cancelled:
+        organizer_store.touch(item, now)  # the response to the occurrence reaches the organizer's item
     return RoomAnswer(
         room.primary_smtp,
         organizer.primary_smtp if organizer is not None else request.organizer.email,

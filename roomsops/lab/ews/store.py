@@ -184,6 +184,9 @@ class PendingAnswer:
     # when the organizer has since deleted, moved or silently changed the item. None (an older tenant.json): the
     # organizer's item as it is now.
     request: CalendarItem | None = None
+    # The original start (UTC `...Z`) of the one occurrence this request changes (an update of an exception, as
+    # Exchange sends it: MS-OXOCAL 4.2.2), or None for the whole meeting.
+    occurrence: str | None = None
 
 
 @dataclass

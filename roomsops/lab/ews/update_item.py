@@ -20,6 +20,7 @@ from roomsops.lab.ews.create_item import check_times, normalise_all_day
 from roomsops.lab.ews.delivery import resolve_recipients, send
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import BY_URI, apply_properties, parse_extended_path
+from roomsops.lab.ews.recurrence import format_utc
 from roomsops.lab.ews.series import normalise_master, record_exception, reset_exceptions
 from roomsops.lab.ews.soap import M_NS, T_NS, Element, child, failure, local_name, m, success, t
 from roomsops.lab.ews.store import DELETED_ITEMS, CalendarItem, OccurrenceItem, is_change_key
@@ -118,7 +119,8 @@ def _apply_change(call: Call, change: Element, resolution: str, sending: str | N
         and (updated.attendees() or item.attendees())
     ):
         updated.sequence += 1
-        send(call.state, call.mailbox, updated, call.now)
+        changed = format_utc(target.occurrence.original_start) if target.occurrence is not None else None
+        send(call.state, call.mailbox, updated, call.now, changed)
     # The answer carries the ChangeKey of the update itself; responses recorded afterwards make it stale.
     return answered
 
