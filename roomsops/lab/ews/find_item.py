@@ -144,6 +144,9 @@ def find_item(call: Call) -> list[Element]:
             if predicate is not None:
                 candidates = [i for i in candidates if predicate(i)]
             if view is not None and local_name(view.tag) == "CalendarView":
+                if not call.store.is_calendar(folder):
+                    # A calendar view is for calendar folders (Deleted Items and Inbox are mail folders).
+                    raise EwsError("ErrorCalendarFolderIsInvalidForCalendarView")
                 page, total, last = _calendar_view(call, view, candidates)
                 attributes: dict[str, str] = {}
             else:
