@@ -460,8 +460,10 @@ class AdminApi(LabHandler):
                 raise ApiError(400, "bad_field", "latency_ms must not be negative")
             options.latency_ms = body["latency_ms"]
         if body["policy_delay"] is not None:
-            if body["policy_delay"] < 0:
-                raise ApiError(400, "bad_field", "policy_delay must not be negative")
+            if not 0 <= body["policy_delay"] <= MAX_ROOM_ANSWER_DELAY:  # also refuses NaN and infinity
+                raise ApiError(
+                    400, "bad_field", "policy_delay must be a number of seconds from 0 through a year"
+                )
             options.policy_delay = float(body["policy_delay"])
         if body["device_code_interval"] is not None:
             if body["device_code_interval"] < 1:
@@ -486,8 +488,10 @@ class AdminApi(LabHandler):
                 if options.room_answer_delay == 0:
                     answer_due(state, format_datetime(utc_now()), all_pending=True)
         if body["save_interval"] is not None:
-            if body["save_interval"] < 0:
-                raise ApiError(400, "bad_field", "save_interval must not be negative")
+            if not 0 <= body["save_interval"] <= MAX_ROOM_ANSWER_DELAY:  # also refuses NaN and infinity
+                raise ApiError(
+                    400, "bad_field", "save_interval must be a number of seconds from 0 through a year"
+                )
             options.save_interval = float(body["save_interval"])
             self.ctx.tenant.save_interval = options.save_interval
             if options.save_interval == 0:

@@ -222,6 +222,19 @@ def test_review18_a_room_answer_delay_that_is_no_number_of_seconds_is_refused(
     )
     assert response.status_code == 400, response.text
     assert ews.lab.admin("GET", "settings").json()["room_answer_delay"] == before
+    for field in ("policy_delay", "save_interval"):  # the same for the other delays of POST /lab/settings
+        kept = ews.lab.admin("GET", "settings").json()[field]
+        response = ews.lab.session.post(
+            f"{ews.lab.base_url}/lab/settings",
+            data=f'{{"{field}": {value}}}',
+            headers={
+                "Authorization": f"Bearer {ews.lab.lab.admin_token}",
+                "Content-Type": "application/json",
+            },
+            timeout=10,
+        )
+        assert response.status_code == 400, (field, response.text)
+        assert ews.lab.admin("GET", "settings").json()[field] == kept
     diego = ews.account("DiegoS")
     meeting(diego, "Still works", MONDAY, required_attendees=[room_attendee(ews, "room-zurich")]).save(
         send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY
