@@ -1,0 +1,141 @@
+"""Review of issue 23 (the lab's Microsoft Graph): behaviours where the lab answers otherwise than Graph does.
+Every answer goes through the CSDL-checking client (tests/graph_client.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.graph_client import CSDL, GraphClient, report
+
+from .conftest import LabHelper, address
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+def csdl_report(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    report(request)
+
+
+def graph_client(lab: LabHelper, app: str = "rooms") -> GraphClient:
+    info = lab.app(app)
+    return GraphClient(lab.base_url, lab.ca, lab.token_url, str(info["app_id"]), str(info["secret"]))
+
+
+@pytest.fixture
+def graph(fresh_lab: LabHelper) -> Iterator[GraphClient]:
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    CSDL.violations.clear()
+    yield graph_client(fresh_lab)
+
+
+def event(subject: str, start: str, end: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "subject": subject,
+        "start": {"dateTime": start, "timeZone": "UTC"},
+        "end": {"dateTime": end, "timeZone": "UTC"},
+        **extra,
+    }
+
+
+def test_review23_a_transaction_id_is_the_organizers_not_the_attendees_copy(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
+    """transactionId dedupes a client's retried POST in the mailbox it POSTs to. Diego's meeting reaches Adele's
+    calendar as an attendee copy; Adele's own POST with the same transactionId (e.g. derived from the same booking)
+    must create Adele's own event, not answer Diego's meeting copy (which Adele does not organize)."""
+    diego, adele = address(fresh_lab, "DiegoS"), address(fresh_lab, "AdeleV")
+    tx = "booking-4711"
+    meeting = graph.post(
+        f"/users/{diego}/events",
+        event(
+            "Diego's",
+            "2030-03-05T09:00:00",
+            "2030-03-05T10:00:00",
+            attendees=[{"emailAddress": {"address": adele}, "type": "required"}],
+            transactionId=tx,
+        ),
+    )
+    assert meeting.status_code == 201
+    (copy,) = graph.get(f"/users/{adele}/events").json()["value"]
+    assert copy["isOrganizer"] is False
+    own = graph.post(
+        f"/users/{adele}/events",
+        event("Adele's", "2030-03-06T09:00:00", "2030-03-06T10:00:00", transactionId=tx),
+    )
+    assert own.status_code == 201
+    assert own.json()["subject"] == "Adele's", own.json()["subject"]
+    assert own.json()["isOrganizer"] is True
+    assert len(graph.get(f"/users/{adele}/events").json()["value"]) == 2
+
+
+def test_review23_a_batch_entry_with_headers_that_are_not_an_object_is_a_400_not_a_lab_failure(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
+    diego = address(fresh_lab, "DiegoS")
+    answer = graph.post(
+        "/$batch",
+        {"requests": [{"id": "1", "method": "GET", "url": f"/users/{diego}/events", "headers": ["x"]}]},
+        check=False,
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "BadRequest"
+
+
+def test_review23_a_batch_without_a_valid_token_of_its_own_runs_nothing(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
+    """The batch request is what Graph authenticates: without a valid bearer token on the POST to $batch, Graph
+    answers 401 InvalidAuthenticationToken; an Authorization header inside a request of the batch does not stand in
+    for it (the lab ran the request with the inner header's token)."""
+    diego = address(fresh_lab, "DiegoS")
+    inner = {"Authorization": f"Bearer {graph.token()}", "Content-Type": "application/json"}
+    batch = {
+        "requests": [
+            {
+                "id": "1",
+                "method": "POST",
+                "url": f"/users/{diego}/events",
+                "headers": inner,
+                "body": event("smuggled", "2030-03-04T09:00:00", "2030-03-04T10:00:00"),
+            }
+        ]
+    }
+    for token in ("", "not-a-token"):
+        answer = graph.post("/$batch", batch, token=token, check=False)
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["error"]["code"] == "InvalidAuthenticationToken"
+    assert fresh_lab.admin("GET", f"mailboxes/{diego}/calendar").json()["items"] == []
+
+
+def test_review23_select_of_a_property_the_event_does_not_have_is_refused(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
+    """Graph refuses $select of a property its metadata does not declare on event (400, "Could not find a property
+    named 'X' on type 'microsoft.graph.event'"); the lab answered 200 without it, so a client's typo goes unseen."""
+    diego = address(fresh_lab, "DiegoS")
+    made = graph.post(
+        f"/users/{diego}/events", event("x", "2030-03-04T09:00:00", "2030-03-04T10:00:00")
+    ).json()
+    for path in (f"/users/{diego}/events", f"/users/{diego}/events/{made['id']}"):
+        answer = graph.get(f"{path}?$select=subject,startTime", check=False)
+        assert answer.status_code == 400, answer.text
+
+
+def test_review23_orderby_is_applied_or_refused_never_ignored(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
+    """The lab refuses the $filter it does not evaluate (400), but took $orderby and answered in its own order: a
+    client asking for the latest events first got the oldest first, without a sign."""
+    diego = address(fresh_lab, "DiegoS")
+    for day in ("04", "05", "06"):
+        graph.post(f"/users/{diego}/events", event(day, f"2030-03-{day}T09:00:00", f"2030-03-{day}T10:00:00"))
+    answer = graph.get(f"/users/{diego}/events?$orderby=start/dateTime desc", check=False)
+    if answer.status_code == 200:
+        assert [e["subject"] for e in answer.json()["value"]] == ["06", "05", "04"]
+    else:
+        assert answer.status_code == 400, answer.text
