@@ -1,0 +1,106 @@
+"""Review of issue 23: Graph change-notification subscriptions, against Graph's documented behaviour."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from roomsops.lab import Lab
+from tests.graph_client import GraphClient
+
+from .conftest import LabHelper, address
+from .test_lab_graph_notifications import Receiver
+
+pytestmark = pytest.mark.integration
+
+
+def expires(minutes: float) -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+
+
+def client(lab: Lab) -> GraphClient:
+    app = lab.info["apps"]["rooms"]
+    return GraphClient(
+        lab.base_url,
+        str(lab.ca_path),
+        str(lab.info["endpoints"]["token"]),
+        str(app["app_id"]),
+        str(app["secret"]),
+    )
+
+
+def event(subject: str, day: str) -> dict[str, object]:
+    return {
+        "subject": subject,
+        "start": {"dateTime": f"2030-03-{day}T09:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": f"2030-03-{day}T10:00:00", "timeZone": "UTC"},
+    }
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    yield running
+    running.close()
+
+
+def test_review23_a_subscription_outlives_a_restart_of_the_lab(tmp_path: Path, receiver: Receiver) -> None:
+    """Graph keeps a subscription until it expires or is deleted; the lab keeps the tenant and its calendars in
+    tenant.json across a restart, but forgot its subscriptions without a word (no subscriptionRemoved, no doc):
+    the subscriber's renewal got 404 and changes after the restart were never notified."""
+    directory = tmp_path / "lab"
+    with Lab(directory, room_answer_delay=86400) as first:
+        graph = client(first)
+        diego = f"DiegoS@{first.info['tenant']['domain']}"
+        made = graph.post(
+            "/subscriptions",
+            {
+                "changeType": "created,updated,deleted",
+                "resource": f"users/{diego}/events",
+                "notificationUrl": receiver.url,
+                "expirationDateTime": expires(60),
+                "clientState": "kept",
+            },
+        )
+        assert made.status_code == 201, made.text
+        sub = made.json()["id"]
+    with Lab(directory, room_answer_delay=86400) as second:
+        graph = client(second)
+        assert graph.get(f"/subscriptions/{sub}", check=False).status_code == 200
+        assert graph.post(f"/users/{diego}/events", event("after the restart", "05")).status_code == 201
+        (note,) = receiver.wait(1)
+        assert (note["subscriptionId"], note["changeType"], note["clientState"]) == (sub, "created", "kept")
+
+
+def test_review23_a_subscription_s_notification_url_can_be_updated(
+    fresh_lab: LabHelper, receiver: Receiver
+) -> None:
+    """Graph v1.0 (graph/api/subscription-update): PATCH renews expirationDateTime "or updates notificationUrl for
+    delivery". The lab refused every property but expirationDateTime (400 ValidationError)."""
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    graph = client(fresh_lab.lab)
+    diego = address(fresh_lab, "DiegoS")
+    other = Receiver()
+    try:
+        sub = graph.post(
+            "/subscriptions",
+            {
+                "changeType": "created",
+                "resource": f"users/{diego}/events",
+                "notificationUrl": receiver.url,
+                "expirationDateTime": expires(60),
+            },
+        ).json()["id"]
+        moved = graph.patch(f"/subscriptions/{sub}", {"notificationUrl": other.url}, check=False)
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["notificationUrl"] == other.url
+        assert graph.post(f"/users/{diego}/events", event("to the new url", "06")).status_code == 201
+        (note,) = other.wait(1)
+        assert note["subscriptionId"] == sub
+        assert receiver.notifications == []
+    finally:
+        other.close()
+        fresh_lab.admin("POST", "graph/reset")
