@@ -546,6 +546,9 @@ def _copy_for(mailbox_id: str, item: CalendarItem, existing: CalendarItem | None
     attendee_copy.is_meeting = True
     attendee_copy.is_cancelled = False
     attendee_copy.meeting_request_was_sent = False
+    # Graph's transactionId belongs to the organizer's POST: an attendee's copy has none (else the attendee's own
+    # POST with the same transactionId would answer the organizer's meeting).
+    attendee_copy.transaction_id = None
     if existing is None:
         attendee_copy.id = new_item_id(mailbox_id)
         attendee_copy.created = now

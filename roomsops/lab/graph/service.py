@@ -680,6 +680,11 @@ class GraphService(LabHandler):
         """JSON batching (graph/json-batching): at most 20 requests, answered each with its own status inside a
         200; `dependsOn` orders them and a failed dependency answers 424. The lab runs them one after another."""
         try:
+            # The batch itself is what Graph authenticates: a request inside it cannot bring its own token.
+            self._caller(request)
+        except GraphError as error:
+            return error.response()
+        try:
             body = request.json()
         except ValueError:
             return errors.error_response(400, "BadRequest", "Invalid batch payload format.")
@@ -693,6 +698,10 @@ class GraphService(LabHandler):
         ids = [str(r.get("id", "")) if isinstance(r, dict) else "" for r in requests]
         if "" in ids or len(set(ids)) != len(ids):
             return errors.error_response(400, "BadRequest", "Each request of a batch needs a unique id.")
+        if any(not isinstance(r.get("headers") or {}, dict) for r in requests):
+            return errors.error_response(
+                400, "BadRequest", "The headers of a request in a batch must be an object."
+            )
         # Checked before any request runs: a refused batch changes nothing.
         for position, entry in enumerate(requests):
             depends = entry.get("dependsOn") or []
@@ -718,7 +727,11 @@ class GraphService(LabHandler):
         method, url = str(entry.get("method", "GET")).upper(), str(entry.get("url", ""))
         if not url.startswith("/"):
             url = "/" + url
-        headers = [(str(k), str(v)) for k, v in (entry.get("headers") or {}).items()]
+        headers = [
+            (str(k), str(v))
+            for k, v in (entry.get("headers") or {}).items()
+            if str(k).lower() != "authorization"
+        ]
         body = b""
         if "body" in entry:
             body = json.dumps(entry["body"]).encode("utf-8")
