@@ -305,6 +305,7 @@ class GraphService(LabHandler):
     def _operate(
         self, name: str, params: Mapping[str, str], request: Request, mailbox: Mailbox, caller: Caller
     ) -> Response:
+        _check_query_options(request)
         view, applied = self._view(request, mailbox)
         handler: Callable[..., Response] = getattr(self, "_op_" + name.replace(".", "_"))
         with self._store(mailbox, writes=name in WRITES) as (state, store):
@@ -839,6 +840,20 @@ def _expand(query: Mapping[str, list[str]]) -> tuple[str, ...] | None:
             "$expand=singleValueExtendedProperties($filter=id eq '...') names the ids.", "BadRequest"
         )
     return tuple(normal_property_id(i.replace("''", "'")) for i in ids)
+
+
+#: The OData system query options the lab evaluates; any other one is refused (400), never silently ignored.
+QUERY_OPTIONS = {"$select", "$filter", "$expand", "$top", "$skip", "$skiptoken", "$deltatoken"}
+
+
+def _check_query_options(request: Request) -> None:
+    for key in request.query:
+        if key.startswith("$") and key.lower() not in QUERY_OPTIONS:
+            raise bad_request(
+                f"The lab does not evaluate the query option '{key}' (it evaluates "
+                f"{', '.join(sorted(QUERY_OPTIONS))}).",
+                "ErrorInvalidUrlQuery",
+            )
 
 
 def _json_object(request: Request) -> dict[str, Any]:

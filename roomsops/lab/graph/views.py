@@ -122,10 +122,35 @@ def offset(query: Mapping[str, list[str]]) -> int:
     return int(skip)
 
 
+#: The properties and navigation properties Graph's v1.0 metadata declares on event (with outlookItem's and
+#: entity's): what `$select` may name (graph/query-parameters#select-parameter).
+EVENT_PROPERTIES = (
+    "id createdDateTime lastModifiedDateTime changeKey categories allowNewTimeProposals attendees body bodyPreview "
+    "cancelledOccurrences end hasAttachments hideAttendees iCalUId importance isAllDay isCancelled isDraft "
+    "isOnlineMeeting isOrganizer isReminderOn location locations onlineMeeting onlineMeetingProvider "
+    "onlineMeetingUrl organizer originalEndTimeZone originalStart originalStartTimeZone recurrence "
+    "reminderMinutesBeforeStart responseRequested responseStatus sensitivity seriesMasterId showAs start subject "
+    "transactionId type webLink attachments calendar exceptionOccurrences extensions instances "
+    "multiValueExtendedProperties singleValueExtendedProperties"
+).split()
+_BY_LOWER = {name.lower(): name for name in EVENT_PROPERTIES}
+
+
 def select(event: dict[str, Any], names: Sequence[str] | None) -> dict[str, Any]:
+    """The event with the `$select`ed properties (names matched without regard to case, as OData's lenient
+    parsing in Graph does); a name the metadata does not declare on event is 400, as Graph answers it."""
     if not names:
         return event
-    keep = {*names, "id", "@odata.etag", "singleValueExtendedProperties"}
+    chosen = set()
+    for name in names:
+        canonical = _BY_LOWER.get(name.strip().lower())
+        if canonical is None:
+            raise bad_request(
+                f"Could not find a property named '{name.strip()}' on type 'microsoft.graph.event'.",
+                "RequestBroker--ParseUri",
+            )
+        chosen.add(canonical)
+    keep = {*chosen, "id", "@odata.etag", "singleValueExtendedProperties"}
     return {k: v for k, v in event.items() if k in keep}
 
 
