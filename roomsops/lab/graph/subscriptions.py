@@ -131,10 +131,26 @@ class Subscriptions:
                 self._subs.pop(sub.id, None)
             return Response(204)
         if name == "subscriptions.update":
+            # graph/api/subscription-update: renew the expiration or move delivery to another notificationUrl
+            # (validated as at creation).
             body = _body(request)
-            if set(body) - {"expirationDateTime"}:
-                raise bad_request("Only expirationDateTime can be updated.", "ValidationError")
-            sub.expiration = _expiration(body.get("expirationDateTime"))
+            if set(body) - {"expirationDateTime", "notificationUrl"} or not body:
+                raise bad_request(
+                    "Only expirationDateTime and notificationUrl can be updated.", "ValidationError"
+                )
+            expiration = (
+                _expiration(body["expirationDateTime"]) if "expirationDateTime" in body else sub.expiration
+            )
+            if "notificationUrl" in body:
+                url = _url(body["notificationUrl"], "notificationUrl")
+                if not self._validate(url):
+                    raise bad_request(
+                        "Subscription validation request failed. Notification endpoint must respond with 200 OK "
+                        "to validation request.",
+                        "ValidationError",
+                    )
+                sub.notification_url = url
+            sub.expiration = expiration
             return Response.json(
                 200, {"@odata.context": f"{base}/$metadata#subscriptions/$entity", **sub.json()}
             )
