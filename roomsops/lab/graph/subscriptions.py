@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import re
 import ssl
 import threading
@@ -20,7 +21,8 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from roomsops.lab.context import LabContext
@@ -98,6 +100,42 @@ class Subscriptions:
         self._watcher: threading.Thread | None = None
         self._stop = threading.Event()
         self.delivery_timeout = DELIVERY_TIMEOUT
+        self._load()
+
+    # --- persistence: Graph keeps a subscription until it expires or is deleted, a lab restart included -----
+
+    @property
+    def _file(self) -> Path:
+        return Path(self.ctx.dir) / "graph-subscriptions.json"
+
+    def _load(self) -> None:
+        try:
+            rows = json.loads(self._file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        now = dt.datetime.now(dt.UTC)
+        for row in rows if isinstance(rows, list) else []:
+            try:
+                row["expiration"] = dt.datetime.fromisoformat(row["expiration"])
+                sub = Subscription(**row)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if sub.expiration > now:
+                self._subs[sub.id] = sub
+        if self._subs:
+            self._ensure_watcher()
+
+    def _save(self) -> None:
+        """Write the subscriptions (temp file + rename, 0600); the caller holds self._lock."""
+        rows = [{**asdict(s), "expiration": s.expiration.isoformat()} for s in self._subs.values()]
+        temporary = self._file.with_suffix(".tmp")
+        try:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+                json.dump(rows, out)
+            os.replace(temporary, self._file)
+        except OSError as exc:
+            log.warning("could not save the Graph subscriptions: %s", exc)
 
     # --- the API -----------------------------------------------------------------------------------
 
@@ -129,6 +167,7 @@ class Subscriptions:
         if name == "subscriptions.delete":
             with self._lock:
                 self._subs.pop(sub.id, None)
+                self._save()
             return Response(204)
         if name == "subscriptions.update":
             # graph/api/subscription-update: renew the expiration or move delivery to another notificationUrl
@@ -150,7 +189,9 @@ class Subscriptions:
                         "ValidationError",
                     )
                 sub.notification_url = url
-            sub.expiration = expiration
+            with self._lock:
+                sub.expiration = expiration
+                self._save()
             return Response.json(
                 200, {"@odata.context": f"{base}/$metadata#subscriptions/$entity", **sub.json()}
             )
@@ -207,6 +248,7 @@ class Subscriptions:
         )
         with self._lock:
             self._subs[sub.id] = sub
+            self._save()
             self._ensure_watcher()
         return Response.json(201, {"@odata.context": f"{base}/$metadata#subscriptions/$entity", **sub.json()})
 
@@ -250,6 +292,7 @@ class Subscriptions:
     def stop(self) -> None:
         self._stop.set()
         with self._lock:
+            self._save()  # with what was notified last, so a restart does not notify it again
             self._subs.clear()
 
     def _watch(self) -> None:
@@ -263,6 +306,7 @@ class Subscriptions:
                 if sub.expiration <= now:
                     with self._lock:
                         self._subs.pop(sub.id, None)
+                        self._save()
                     continue
                 self._notify_changes(sub)
 
@@ -351,6 +395,7 @@ class Subscriptions:
         if event == "subscriptionRemoved":
             with self._lock:
                 self._subs.pop(sub.id, None)
+                self._save()
         sub.lifecycle_sent.append(event)
         self._deliver(sub, sub.lifecycle_url, {"value": [note]})
         return {"subscription": sub.id, "lifecycleEvent": event}
@@ -373,6 +418,7 @@ class Subscriptions:
     def reset(self) -> None:
         with self._lock:
             self._subs.clear()
+            self._save()
         self.delivery_timeout = DELIVERY_TIMEOUT
 
 
