@@ -139,3 +139,24 @@ def test_review23_orderby_is_applied_or_refused_never_ignored(
         assert [e["subject"] for e in answer.json()["value"]] == ["06", "05", "04"]
     else:
         assert answer.status_code == 400, answer.text
+
+
+def test_review23_a_graph_token_may_name_graph_by_its_application_id(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
+    """Entra names a resource by its application ID URI or its application id: the scope
+    00000003-0000-0000-c000-000000000000/.default is Microsoft Graph's (graph/auth-v2-service, "/.default"); the
+    lab's token service answered invalid_resource (AADSTS500011)."""
+    answer = graph.http.post(
+        fresh_lab.token_url,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": graph.client_id,
+            "client_secret": graph.secret,
+            "scope": "00000003-0000-0000-c000-000000000000/.default",
+        },
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    token = answer.json()["access_token"]
+    assert graph.get(f"/users/{address(fresh_lab, 'DiegoS')}/events", token=token).status_code == 200
