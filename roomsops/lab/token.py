@@ -37,6 +37,7 @@ DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 #: Microsoft Graph's resource identifier: app-only tokens for it carry the app's Graph permissions (graph/).
 GRAPH_RESOURCE = "https://graph.microsoft.com"
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"  # Microsoft Graph's application (client) id
 USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 TOKEN_PATH = re.compile(
@@ -572,7 +573,11 @@ class TokenService(LabHandler):
                     f"The provided value for scope {scope} is not valid. Client credential flows must have a scope "
                     "value with /.default suffixed to the resource identifier (application ID URI).",
                 )
-        resources = {normalize_resource(s.removesuffix("/.default")) for s in scopes}
+        # Graph's application id names the same resource as its application ID URI (graph/auth-v2-service).
+        resources = {
+            GRAPH_RESOURCE if r.lower() == GRAPH_APP_ID else r
+            for r in (normalize_resource(s.removesuffix("/.default")) for s in scopes)
+        }
         if len(resources) > 1:
             raise AadError(
                 400,
