@@ -160,3 +160,34 @@ def test_review23_a_graph_token_may_name_graph_by_its_application_id(
     assert answer.status_code == 200, answer.text
     token = answer.json()["access_token"]
     assert graph.get(f"/users/{address(fresh_lab, 'DiegoS')}/events", token=token).status_code == 200
+
+
+def test_review23_a_transaction_id_of_a_deleted_event_does_not_answer_the_deleted_event(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
+    """A booking's meeting is deleted (or cancelled) and made again with the same transactionId: the lab answered
+    201 with the deleted event from Deleted Items, whose id then answered 404, and the calendar stayed empty. The
+    answer to a POST must be an event the calendar has."""
+    diego, adele = address(fresh_lab, "DiegoS"), address(fresh_lab, "AdeleV")
+    plain = event("again", "2030-03-04T09:00:00", "2030-03-04T10:00:00", transactionId="booking-1")
+    first = graph.post(f"/users/{diego}/events", plain).json()
+    assert graph.delete(f"/users/{diego}/events/{first['id']}").status_code == 204
+    again = graph.post(f"/users/{diego}/events", plain)
+    assert again.status_code == 201
+    assert graph.get(f"/users/{diego}/events/{again.json()['id']}", check=False).status_code == 200
+    meeting = event(
+        "meeting again",
+        "2030-03-05T09:00:00",
+        "2030-03-05T10:00:00",
+        transactionId="booking-2",
+        attendees=[{"emailAddress": {"address": adele}, "type": "required"}],
+    )
+    made = graph.post(f"/users/{diego}/events", meeting).json()
+    assert graph.post(f"/users/{diego}/events/{made['id']}/cancel", {}).status_code == 202
+    remade = graph.post(f"/users/{diego}/events", meeting).json()
+    assert remade["isCancelled"] is False
+    assert graph.get(f"/users/{diego}/events/{remade['id']}", check=False).status_code == 200
+    assert sorted(e["subject"] for e in graph.get(f"/users/{diego}/events").json()["value"]) == [
+        "again",
+        "meeting again",
+    ]
