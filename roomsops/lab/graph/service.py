@@ -454,7 +454,8 @@ class GraphService(LabHandler):
         if transaction is not None and not isinstance(transaction, str):
             raise bad_request("transactionId must be a string.")
         if transaction:
-            earlier = next((i for i in store.items if i.transaction_id == transaction), None)
+            # Only an event the calendar still has: a deleted (or cancelled and deleted) one is not answered again.
+            earlier = next((i for i in store.in_folder(CALENDAR) if i.transaction_id == transaction), None)
             if earlier is not None:
                 return self._created(request, mailbox, earlier, view)
         now = format_datetime(utc_now())
