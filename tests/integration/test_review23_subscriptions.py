@@ -104,3 +104,39 @@ def test_review23_a_subscription_s_notification_url_can_be_updated(
     finally:
         other.close()
         fresh_lab.admin("POST", "graph/reset")
+
+
+def test_review23_a_subscription_made_with_immutable_ids_notifies_immutable_ids(
+    fresh_lab: LabHelper, receiver: Receiver
+) -> None:
+    """graph/outlook-immutable-id: a subscription created with `Prefer: IdType="ImmutableId"` gets immutable ids in
+    its change notifications (created, updated and deleted). The lab ignored the header: the notifications named
+    REST ids, which a client working with immutable ids cannot match."""
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    graph = client(fresh_lab.lab)
+    diego = address(fresh_lab, "DiegoS")
+    immutable = {"Prefer": 'IdType="ImmutableId"'}
+    try:
+        made = graph.post(
+            "/subscriptions",
+            {
+                "changeType": "created,updated,deleted",
+                "resource": f"users/{diego}/events",
+                "notificationUrl": receiver.url,
+                "expirationDateTime": expires(60),
+            },
+            headers=immutable,
+        )
+        assert made.status_code == 201, made.text
+        created = graph.post(f"/users/{diego}/events", event("immutable", "07"), headers=immutable).json()
+        receiver.wait(1)
+        assert (
+            graph.patch(f"/users/{diego}/events/{created['id']}", {"subject": "changed"}).status_code == 200
+        )
+        receiver.wait(2)
+        assert graph.delete(f"/users/{diego}/events/{created['id']}").status_code == 204
+        notes = receiver.wait(3)
+        assert sorted(n["changeType"] for n in notes) == ["created", "deleted", "updated"]
+        assert {n["resourceData"]["id"] for n in notes} == {created["id"]}, notes
+    finally:
+        fresh_lab.admin("POST", "graph/reset")
