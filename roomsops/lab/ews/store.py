@@ -157,6 +157,7 @@ class Tombstone:
     folder: str
     created_seq: int
     deleted_seq: int
+    uid: str = ""  # the item's UID (Graph's immutable ids of deleted items are derived from it)
 
 
 @dataclass
@@ -251,7 +252,7 @@ class MailboxStore:
 
     def remove(self, item: CalendarItem) -> None:
         self.items.remove(item)
-        self.tombstones.append(Tombstone(item.id, item.folder, item.created_seq, self.next_seq()))
+        self.tombstones.append(Tombstone(item.id, item.folder, item.created_seq, self.next_seq(), item.uid))
 
     def move(self, item: CalendarItem, folder: str, now: str) -> CalendarItem:
         """Move to another folder: Exchange copies and deletes, so the item gets a new id there."""

@@ -42,6 +42,13 @@ def _uid_hash(uid: str) -> bytes:
     return hashlib.sha256(uid.encode("utf-8")).digest()[:16]
 
 
+def immutable_id_of_uid(mailbox_id: str, uid: str) -> str:
+    """The immutable id of a (non-occurrence) item of the mailbox with this UID, e.g. one that was deleted."""
+    return base64.urlsafe_b64encode(_IMMUTABLE_TAG + uuid.UUID(mailbox_id).bytes + _uid_hash(uid)).decode(
+        "ascii"
+    )
+
+
 def immutable_id(mailbox_id: str, item: CalendarItem) -> str:
     raw = _IMMUTABLE_TAG + uuid.UUID(mailbox_id).bytes + _uid_hash(item.uid)
     if isinstance(item, OccurrenceItem):

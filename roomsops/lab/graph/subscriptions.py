@@ -28,7 +28,7 @@ from typing import Any
 from roomsops.lab.context import LabContext
 from roomsops.lab.ews.store import CALENDAR, changes_since
 from roomsops.lab.graph.errors import GraphError, bad_request
-from roomsops.lab.graph.ids import rest_id
+from roomsops.lab.graph.ids import immutable_id, immutable_id_of_uid, rest_id
 from roomsops.lab.tenant import Mailbox
 from roomsops.lab.web import Request, Response
 
@@ -67,6 +67,7 @@ class Subscription:
     attempts: int = 0  # POSTs made, retries included
     failed: int = 0  # notifications given up on
     lifecycle_sent: list[str] = field(default_factory=list)
+    immutable: bool = False  # created with Prefer: IdType="ImmutableId": notifications name immutable ids
 
     def json(self) -> dict[str, Any]:
         return {
@@ -245,6 +246,7 @@ class Subscriptions:
             lifecycle_url=lifecycle_url,
             last_seq=seq,
             generation=generation,
+            immutable=_prefers_immutable_ids(request),
         )
         with self._lock:
             self._subs[sub.id] = sub
@@ -328,6 +330,12 @@ class Subscriptions:
                 if kind not in sub.change_types:
                     continue
                 event_id = rest_id(change.item_id)
+                if sub.immutable:
+                    if change.item is not None:
+                        event_id = immutable_id(sub.mailbox_id, change.item)
+                    else:
+                        uid = next((t.uid for t in store.tombstones if t.id == change.item_id), "")
+                        event_id = immutable_id_of_uid(sub.mailbox_id, uid) if uid else event_id
                 path = f"Users/{sub.user_object_id}/Events/{event_id}"
                 data: dict[str, Any] = {
                     "@odata.type": "#Microsoft.Graph.Event",
@@ -420,6 +428,17 @@ class Subscriptions:
             self._subs.clear()
             self._save()
         self.delivery_timeout = DELIVERY_TIMEOUT
+
+
+def _prefers_immutable_ids(request: Request) -> bool:
+    """`Prefer: IdType="ImmutableId"` on the creating request (graph/outlook-immutable-id)."""
+    for key, value in request.headers:
+        if key.lower() == "prefer":
+            for part in value.split(","):
+                name, _, raw = part.strip().partition("=")
+                if name.strip().lower() == "idtype" and raw.strip().strip('"').lower() == "immutableid":
+                    return True
+    return False
 
 
 def _body(request: Request) -> dict[str, Any]:
