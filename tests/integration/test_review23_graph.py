@@ -191,3 +191,22 @@ def test_review23_a_transaction_id_of_a_deleted_event_does_not_answer_the_delete
         "again",
         "meeting again",
     ]
+
+
+def test_review23_a_show_as_that_is_not_a_string_is_a_400_not_a_lab_failure(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
+    """A fuzz of 3,045 POST/PATCH bodies (every writable property × odd JSON values, on a single event, a series
+    master and occurrences) found one kind of 500: showAs given an array or object."""
+    diego = address(fresh_lab, "DiegoS")
+    made = graph.post(
+        f"/users/{diego}/events", event("x", "2030-03-04T09:00:00", "2030-03-04T10:00:00")
+    ).json()
+    for value in ([], {}, ["busy"], {"a": 1}):
+        created = graph.post(
+            f"/users/{diego}/events",
+            {**event("y", "2030-03-04T09:00:00", "2030-03-04T10:00:00"), "showAs": value},
+            check=False,
+        )
+        changed = graph.patch(f"/users/{diego}/events/{made['id']}", {"showAs": value}, check=False)
+        assert (created.status_code, changed.status_code) == (400, 400), (created.text, changed.text)
