@@ -432,7 +432,7 @@ def _apply_flags(item: CalendarItem, body: Mapping[str, Any]) -> None:
         item.is_all_day = _bool(body, "isAllDay")
     if "showAs" in body:
         names = {v: k for k, v in SHOW_AS.items()}
-        if body["showAs"] not in names:
+        if not isinstance(body["showAs"], str) or body["showAs"] not in names:
             raise bad_request(f"Requested value '{body['showAs']}' was not found.")
         item.free_busy = names[body["showAs"]]
     if "sensitivity" in body:
