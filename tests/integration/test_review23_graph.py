@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 def csdl_report(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     report(request)
+    assert CSDL.violations == [], CSDL.violations
 
 
 def graph_client(lab: LabHelper, app: str = "rooms") -> GraphClient:
@@ -29,7 +30,6 @@ def graph_client(lab: LabHelper, app: str = "rooms") -> GraphClient:
 @pytest.fixture
 def graph(fresh_lab: LabHelper) -> Iterator[GraphClient]:
     assert fresh_lab.admin("POST", "graph/reset").status_code == 200
-    CSDL.violations.clear()
     yield graph_client(fresh_lab)
 
 
