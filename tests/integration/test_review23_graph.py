@@ -210,3 +210,19 @@ def test_review23_a_show_as_that_is_not_a_string_is_a_400_not_a_lab_failure(
         )
         changed = graph.patch(f"/users/{diego}/events/{made['id']}", {"showAs": value}, check=False)
         assert (created.status_code, changed.status_code) == (400, 400), (created.text, changed.text)
+
+
+def test_review23_a_body_content_type_outside_the_body_type_enum_is_refused(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
+    """itemBody.contentType is a bodyType (text, html): Graph refuses other members as it does for showAs or
+    sensitivity ("Requested value 'pdf' was not found."); the lab stored the body as text and answered 201."""
+    diego = address(fresh_lab, "DiegoS")
+    for value in ({"contentType": "pdf", "content": "x"}, {"contentType": "text", "content": 5}):
+        answer = graph.post(
+            f"/users/{diego}/events",
+            {**event("x", "2030-03-04T09:00:00", "2030-03-04T10:00:00"), "body": value},
+            check=False,
+        )
+        assert answer.status_code == 400, answer.text
+    assert graph.get(f"/users/{diego}/events").json()["value"] == []
