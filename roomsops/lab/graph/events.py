@@ -409,8 +409,13 @@ def _apply_content(item: CalendarItem, body: Mapping[str, Any]) -> None:
         content = body["body"] or {}
         if not isinstance(content, Mapping):
             raise bad_request("body must be an itemBody.")
-        item.body = str(content.get("content") or "")
-        item.body_type = "HTML" if str(content.get("contentType") or "text").lower() == "html" else "Text"
+        kind, text = content.get("contentType") or "text", content.get("content")
+        if not isinstance(kind, str) or kind.lower() not in ("text", "html"):
+            raise bad_request(f"Requested value '{kind}' was not found.")
+        if text is not None and not isinstance(text, str):
+            raise bad_request(f"Cannot convert the literal '{text}' to the expected type 'Edm.String'.")
+        item.body = text or ""
+        item.body_type = "HTML" if kind.lower() == "html" else "Text"
     if "start" in body:
         item.start, item.start_time_zone = parse_time(body["start"], "start")
     if "end" in body:
