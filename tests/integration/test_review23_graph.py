@@ -226,3 +226,20 @@ def test_review23_a_body_content_type_outside_the_body_type_enum_is_refused(
         )
         assert answer.status_code == 400, answer.text
     assert graph.get(f"/users/{diego}/events").json()["value"] == []
+
+
+def test_review23_a_mailbox_s_delta_state_is_not_forgotten_because_other_mailboxes_were_synced(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
+    """The lab kept at most 2000 delta states for all mailboxes together: a sync of a tenant (one deltaLink per
+    mailbox and pass, one token per page) pushed out the deltaLinks of mailboxes synced earlier, so every pass of a
+    large tenant answered 410 syncStateNotFound and started over. Graph keeps a mailbox's sync state (for days),
+    whatever other mailboxes do."""
+    diego, adele = address(fresh_lab, "DiegoS"), address(fresh_lab, "AdeleV")
+    window = "startDateTime=2030-03-01T00:00:00Z&endDateTime=2030-03-31T00:00:00Z"
+    kept = graph.get(f"/users/{diego}/calendarView/delta?{window}").json()["@odata.deltaLink"]
+    link = graph.get(f"/users/{adele}/calendarView/delta?{window}").json()["@odata.deltaLink"]
+    for _ in range(2000):  # another mailbox's passes (as 2000 mailboxes' would be)
+        link = graph.get(link, check=False).json()["@odata.deltaLink"]
+    again = graph.get(kept, check=False)
+    assert again.status_code == 200, again.text
