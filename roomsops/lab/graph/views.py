@@ -24,8 +24,10 @@ from roomsops.lab.graph.events import View, event_json, normal_property_id
 
 DEFAULT_PAGE = 10
 MAX_PAGE = 1000
-#: Sync states the lab keeps (oldest forgotten first: their tokens then answer 410, as expired ones do).
-MAX_STATES = 2000
+#: Sync states the lab keeps per mailbox (its oldest forgotten first: their tokens then answer 410, as expired ones
+#: do), so syncing other mailboxes never pushes a mailbox's deltaLink out; and for the whole lab (memory bound).
+MAX_STATES_PER_MAILBOX = 200
+MAX_STATES = 200_000
 
 _ANY = re.compile(
     r"^\s*singleValueExtendedProperties/any\(\s*(?P<v>\w+)\s*:\s*(?P=v)/id\s+eq\s+'(?P<id>(?:[^']|'')*)'\s+and\s+"
@@ -185,13 +187,26 @@ class DeltaStates:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._states: OrderedDict[str, SyncState | PendingPages] = OrderedDict()
+        self._by_mailbox: dict[str, OrderedDict[str, None]] = {}
 
     def _keep(self, value: SyncState | PendingPages) -> str:
         token = secrets.token_urlsafe(24)
+        mailbox = value.final.mailbox_id if isinstance(value, PendingPages) else value.mailbox_id
         with self._lock:
             self._states[token] = value
+            mine = self._by_mailbox.setdefault(mailbox, OrderedDict())
+            mine[token] = None
+            while len(mine) > MAX_STATES_PER_MAILBOX:
+                oldest, _ = mine.popitem(last=False)
+                self._states.pop(oldest, None)
             while len(self._states) > MAX_STATES:
-                self._states.popitem(last=False)
+                oldest, forgotten = self._states.popitem(last=False)
+                owner = (
+                    forgotten.final.mailbox_id
+                    if isinstance(forgotten, PendingPages)
+                    else forgotten.mailbox_id
+                )
+                self._by_mailbox.get(owner, OrderedDict()).pop(oldest, None)
         return token
 
     def _take(self, token: str) -> SyncState | PendingPages:
@@ -210,6 +225,7 @@ class DeltaStates:
         with self._lock:
             count = len(self._states)
             self._states.clear()
+            self._by_mailbox.clear()
         return count
 
     def round(
