@@ -140,3 +140,82 @@ def test_review23_a_subscription_made_with_immutable_ids_notifies_immutable_ids(
         assert {n["resourceData"]["id"] for n in notes} == {created["id"]}, notes
     finally:
         fresh_lab.admin("POST", "graph/reset")
+
+
+class _Recorder:
+    """An HTTP endpoint on `host` that records every request and answers 302 to `redirect` when given one."""
+
+    def __init__(self, host: str, redirect: str | None = None) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.hits: list[str] = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _any(self) -> None:
+                recorder.hits.append(f"{self.command} {self.path}")
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                if redirect is not None:
+                    self.send_response(302)
+                    self.send_header("Location", redirect + "?" + self.path.partition("?")[2])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                token = self.path.partition("validationToken=")[2]
+                import urllib.parse
+
+                body = urllib.parse.unquote(token).encode("utf-8")
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = _any
+            do_POST = _any
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_review23_the_lab_does_not_follow_a_subscriber_s_redirect_to_another_host(
+    fresh_lab: LabHelper,
+) -> None:
+    """The lab calls only 127.0.0.1/localhost (FIDELITY "Subscriber URLs": it never calls out to the network), but its
+    urllib opener followed redirects: a subscriber on 127.0.0.1 answering 302 sent the validation request to any
+    host (here 127.0.0.2, which the lab refuses as a notificationUrl), and that host's answer validated the
+    subscription. A validation request must be answered by the URL itself (graph/webhooks: 200 OK with the
+    token)."""
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    graph = client(fresh_lab.lab)
+    elsewhere = _Recorder("127.0.0.2")
+    bouncer = _Recorder("127.0.0.1", redirect=elsewhere.url)
+    try:
+        answer = graph.post(
+            "/subscriptions",
+            {
+                "changeType": "created",
+                "resource": f"users/{address(fresh_lab, 'DiegoS')}/events",
+                "notificationUrl": bouncer.url,
+                "expirationDateTime": expires(60),
+            },
+            check=False,
+        )
+        assert len(bouncer.hits) == 1
+        assert elsewhere.hits == []
+        assert answer.status_code == 400, answer.text
+    finally:
+        bouncer.close()
+        elsewhere.close()
+        fresh_lab.admin("POST", "graph/reset")
