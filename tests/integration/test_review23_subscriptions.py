@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import urllib.parse
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -146,9 +149,6 @@ class _Recorder:
     """An HTTP endpoint on `host` that records every request and answers 302 to `redirect` when given one."""
 
     def __init__(self, host: str, redirect: str | None = None) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
         self.hits: list[str] = []
         recorder = self
 
@@ -168,8 +168,6 @@ class _Recorder:
                     self.end_headers()
                     return
                 token = self.path.partition("validationToken=")[2]
-                import urllib.parse
-
                 body = urllib.parse.unquote(token).encode("utf-8")
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")

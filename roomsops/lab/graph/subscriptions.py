@@ -272,7 +272,7 @@ class Subscriptions:
         request = urllib.request.Request(  # noqa: S310
             url, data=data, method="POST", headers={"Content-Type": content_type}
         )
-        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({}), _NoRedirects()]
         if url.startswith("https:"):
             context = ssl.create_default_context(cafile=str(self.ctx.pki.ca_file))
             handlers.append(urllib.request.HTTPSHandler(context=context))
@@ -428,6 +428,14 @@ class Subscriptions:
             self._subs.clear()
             self._save()
         self.delivery_timeout = DELIVERY_TIMEOUT
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A subscriber answers itself: a redirect is its answer (not 200: a failed validation or delivery), never
+    followed, so the lab calls no other host than the one _url() allowed."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def _prefers_immutable_ids(request: Request) -> bool:
