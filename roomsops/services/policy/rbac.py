@@ -29,6 +29,7 @@ from roomsops.services.policy.group import (
     confirm_removals,
     group_steps,
     read_group,
+    refuse_empty_group,
 )
 from roomsops.services.policy.model import (
     CACHE_NOTICE,
@@ -387,6 +388,7 @@ def restrict(
     apply = Applier(session, audit, progress)
     apply.progress.expect(steps)
     group, steps = apply_group(apply, request.group_request, plan.group, steps)
+    refuse_empty_group(request.group_request, steps, "management scope and role assignment")
     scope_filter = member_of_filter(group.distinguished_name)
     assert sp_object is not None  # principal_step refused a missing --sp-object-id outside a dry run
     scopes = [(request.scope_name, scope_filter, plan.scope is not None)]
