@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -116,6 +116,7 @@ class BookingRequest:
     private: bool = False
     reminder_minutes: int | None = None
     free_busy: str = DEFAULT_FREE_BUSY
+    allow_past: bool = False  # --allow-past: record a booking that already started (e.g. catching up)
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,11 @@ class BookingChanges:
     private: bool | None = None
     reminder_minutes: int | Literal[_Keep.KEEP] | None = KEEP
     free_busy: str | None = None
+    allow_past: bool = False  # --allow-past: a new start before now is accepted
 
     @property
     def empty(self) -> bool:
-        return self == BookingChanges()
+        return replace(self, allow_past=False) == BookingChanges()
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,17 @@ def _check_bounds(start: datetime, end: datetime, tz: ZoneInfo, now: datetime) -
         )
 
 
+def _refuse_past(start: datetime, tz: ZoneInfo, now: datetime, allow_past: bool, option: str) -> None:
+    """A booking that starts before now is almost always a wrong date; recorded only with --allow-past."""
+    if start < now and not allow_past:
+        raise InputError(
+            f"the start {local_time(start, tz)} ({tz.key}) is in the past; nothing was changed",
+            f"check the date ({option} takes local time in rooms.time_zone), or add --allow-past to record a "
+            "booking that already started (the sync does not send invitations for bookings that are over)",
+            code="booking_in_past",
+        )
+
+
 def _check_reminder(minutes: int | None) -> int | None:
     if minutes is not None and minutes < 0:
         raise InputError(f"the reminder {minutes} is negative", "give the minutes before the start, e.g. 15")
@@ -241,6 +254,7 @@ def create_booking(conn: Connection, request: BookingRequest, tz: ZoneInfo) -> B
     reminder = _check_reminder(request.reminder_minutes)
     _check_times(request.start, request.end, tz)
     _check_bounds(request.start, request.end, tz, db.now_utc())
+    _refuse_past(request.start, tz, db.now_utc(), request.allow_past, "--start")
     organizer = _known_person(conn, check_email(request.organizer, "organizer"))
     room = _known_room(conn, check_email(request.room, "room"))
     attendees = _check_attendees(request.attendees, organizer, room)
@@ -337,6 +351,8 @@ def update_booking(
         end = current.end if changes.end is None else changes.end
         _check_times(start, end, tz)
         _check_bounds(start, end, tz, db.now_utc())
+        if changes.start is not None and changes.start != current.start:
+            _refuse_past(start, tz, db.now_utc(), changes.allow_past, "--start")
         wanted: dict[str, Any] = {
             "title": None if changes.title is None else check_text(changes.title, "title", MAX_TITLE, True),
             "start": changes.start,
