@@ -172,9 +172,22 @@ CASES = [
         "terminal to confirm, or pass --yes",
     ),
     Case(
-        "config unset: unknown key",
-        ["config", "unset", "NoSuchKey"],
+        "config unset: a key not in the file",
+        ["config", "unset", "NoSuchKey", "--force"],
         "key 'NoSuchKey' is not in {dir}/RoomsAppSettings.config — see `roomsops config show`",
+    ),
+    Case(
+        "config unset: a key ROOMS does not document",
+        ["config", "unset", "NoSuchKey"],
+        "'NoSuchKey' is not a key ROOMS documents for RoomsAppSettings.config; nothing was changed — check the "
+        "spelling (README, 'Keys of RoomsAppSettings.config'), or add --force to unset a key ROOMS does not "
+        "document",
+    ),
+    Case(
+        "config set: a mistyped key",
+        ["config", "set", "ExchangTenantId", "x"],
+        "'ExchangTenantId' is not a key ROOMS documents for RoomsAppSettings.config (closest: ExchangeTenantId); "
+        "nothing was changed — use ExchangeTenantId, or add --force to set a key ROOMS does not document",
     ),
     # --- config: the file itself
     Case(

@@ -513,6 +513,11 @@ def _shown(key: str) -> str:
     return f"'{shown}'"
 
 
+def check_key(key: str) -> None:
+    """A key an <add> can hold: not empty, no surrounding spaces, no control characters (else exit 2)."""
+    _check_key(key)
+
+
 def _check_key(key: str) -> None:
     remedy = "use the key's exact name, like ExchangeAppId (see `roomsops config show`)"
     if not key:
