@@ -9,6 +9,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.mailbox_check import NO_CHECK, check_in_exchange
 from roomsops.core.vocabulary import CONFLICT_BEHAVIOURS, SYNC_MODES
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ def persons() -> None:
 @SYNC_MODE
 @SYNC_URL
 @CONFLICT
+@NO_CHECK
 @pass_app
 def add_cmd(
     app: AppContext,
@@ -59,8 +61,10 @@ def add_cmd(
     sync_mode: str | None,
     sync_url: str | None,
     conflict_behaviour: str | None,
+    no_check: bool,
 ) -> int:
-    """Add a person by mailbox address (its primary SMTP address)."""
+    """Add a person by mailbox address (its primary SMTP address, looked up in Exchange unless --no-check)."""
+    check_in_exchange(app, email, "person", no_check)
     with common.open_database(app.settings) as store:
         result = service.add_person(
             store,

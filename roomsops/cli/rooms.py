@@ -8,6 +8,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.mailbox_check import NO_CHECK, check_in_exchange
 from roomsops.cli.tenant_change import tenant_change
 from roomsops.core.addresses import unique, validate_address
 from roomsops.core.errors import InputError
@@ -39,9 +40,11 @@ def rooms() -> None:
     show_default=True,
     help="ROOMS' 'Ist Sync-Master': a booking ROOMS cannot accept is also removed in Exchange.",
 )
+@NO_CHECK
 @pass_app
-def add_cmd(app: AppContext, email: str, name: str, sync_master: bool) -> int:
-    """Add a room by its resource mailbox address."""
+def add_cmd(app: AppContext, email: str, name: str, sync_master: bool, no_check: bool) -> int:
+    """Add a room by its room mailbox address (looked up in Exchange unless --no-check)."""
+    check_in_exchange(app, email, "room", no_check)
     with common.open_database(app.settings) as store:
         result = service.add_room(store, app.audit, email, name, sync_master)
     return app.emit(result)

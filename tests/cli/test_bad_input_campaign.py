@@ -601,9 +601,9 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "RoomsAppSettings.config").write_bytes(SAMPLE)
     settings = ["--settings", str(folder / "roomsops.toml")]
     for args in (
-        ["persons", "add", "diego@contoso.com", "--name", "Diego"],
-        ["persons", "add", "adele@contoso.com"],
-        ["rooms", "add", "room@contoso.com", "--name", "Zürich"],
+        ["persons", "add", "diego@contoso.com", "--name", "Diego", "--no-check"],
+        ["persons", "add", "adele@contoso.com", "--no-check"],
+        ["rooms", "add", "room@contoso.com", "--name", "Zürich", "--no-check"],
         [
             "bookings",
             "add",
