@@ -50,6 +50,42 @@ def add_cmd(app: AppContext, email: str, name: str, sync_master: bool, no_check:
     return app.emit(result)
 
 
+@rooms.command("set")
+@click.argument("email")
+@click.option("--name", metavar="TEXT", help="The room's new display name.")
+@click.option(
+    "--sync-master/--no-sync-master",
+    default=None,
+    help="ROOMS' 'Ist Sync-Master': a booking ROOMS cannot accept is also removed in Exchange.",
+)
+@pass_app
+def set_cmd(app: AppContext, email: str, name: str | None, sync_master: bool | None) -> int:
+    """Change a room's name or sync master flag."""
+    with common.open_database(app.settings) as store:
+        result = service.set_room(store, app.audit, email, name, sync_master)
+    return app.emit(result)
+
+
+@rooms.command("remove")
+@click.argument("email")
+@click.option(
+    "--cancel-bookings",
+    is_flag=True,
+    help="Cancel the room's active bookings (else they refuse the removal).",
+)
+@click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
+@pass_app
+def remove_cmd(app: AppContext, email: str, cancel_bookings: bool, yes: bool) -> int:
+    """Remove a room; refused while it has active bookings, unless --cancel-bookings."""
+    from roomsops.services.rooms.removal import remove_record
+
+    with common.open_database(app.settings) as store:
+        result = remove_record(
+            store, app.audit, "room", email, cancel_bookings, lambda q: app.confirm(q, yes)
+        )
+    return app.emit(result)
+
+
 @rooms.command("list")
 @pass_app
 def list_cmd(app: AppContext) -> int:

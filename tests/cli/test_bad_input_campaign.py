@@ -356,7 +356,7 @@ CASES = [
     Case(
         "persons set: nothing to change",
         ["persons", "set", "diego@contoso.com"],
-        "nothing to change — pass at least one of --name, --sync-mode, --sync-url, --conflict-behaviour",
+        "nothing to change — pass at least one of --email, --name, --sync-mode, --sync-url, --conflict-behaviour",
     ),
     Case(
         "CSV: wrong header",

@@ -297,7 +297,7 @@ BAD: list[tuple[str, list[str], str]] = [
     (
         "set nothing",
         ["persons", "set", "diegos@contoso.com"],
-        "Error: nothing to change — pass at least one of --name, --sync-mode, --sync-url, --conflict-behaviour",
+        "Error: nothing to change — pass at least one of --email, --name, --sync-mode, --sync-url, --conflict-behaviour",
     ),
     (
         "set EWS1 without a URL",

@@ -57,3 +57,39 @@ def test_no_check_records_without_looking_up(
     ok(invoke("persons", "add", addr("Offline1"), "--no-check", env=checking))
     assert "cmdlet:Get-Mailbox" not in fresh_lab.requests()
     assert recorded(invoke, checking)[0] == [addr("Offline1")]
+
+
+def test_a_person_whose_meeting_is_in_exchange_stays_until_the_sync_cancelled_it(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    diego, room = addr("DiegoS"), addr("room-zurich")
+    ok(invoke("rooms", "add", room, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, env=env))
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    times = ["--start", start.isoformat(), "--end", (start + timedelta(hours=1)).isoformat()]
+    ok(invoke("bookings", "add", "--organizer", diego, "--room", room, *times, "--title", "Plan", env=env))
+    ok(invoke("sync", env=env))
+
+    waiting = invoke("--json", "persons", "remove", diego, "--cancel-bookings", "--yes", env=env)
+    assert waiting.code == 1, waiting.err
+    doc = json.loads(waiting.out)
+    assert (doc["action"], doc["cancelled"], doc["waiting"], doc["ok"]) == (
+        "waiting_for_sync",
+        [1],
+        [1],
+        False,
+    )
+    assert recorded(invoke, env)[0] == [diego]
+    text = invoke("persons", "remove", diego, "--yes", env=env)
+    assert text.code == 1
+    assert f"run 'roomsops sync' (it cancels them), then 'roomsops persons remove {diego}' again" in text.out
+
+    synced = json.loads(ok(invoke("--json", "sync", env=env)).out)
+    assert synced["mailboxes"][0]["cancelled"] == 1
+    items = fresh_lab.admin("GET", f"/lab/mailboxes/{diego}/calendar").json()["items"]
+    assert items == []  # the organizer's cancelled meeting is gone from its calendar
+    done = json.loads(ok(invoke("--json", "persons", "remove", diego, "--yes", env=env)).out)
+    assert (done["action"], done["deleted_bookings"]) == ("removed", 1)
+    assert recorded(invoke, env) == ([], [room])

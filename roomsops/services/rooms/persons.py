@@ -206,27 +206,43 @@ def set_person(
     sync_mode: str | None = None,
     sync_url: str | None = None,
     conflict_behaviour: str | None = None,
+    new_email: str | None = None,
 ) -> PersonChange:
     """Change the given fields. Changing the mode keeps the sync URL when it suits the new mode
-    (cloud ↔ cloud, on-premises ↔ on-premises); otherwise the new mode's default applies."""
+    (cloud ↔ cloud, on-premises ↔ on-premises); otherwise the new mode's default applies. A new e-mail
+    renames the person, keeping its bookings and their sync links (the same mailbox under its right address)."""
     given = {
         "name": name,
         "sync_mode": sync_mode,
         "sync_url": sync_url,
         "conflict_behaviour": conflict_behaviour,
+        "email": new_email,
     }
     given = {k: v for k, v in given.items() if v is not None}
     if not given:
         raise InputError(
-            "nothing to change", "pass at least one of --name, --sync-mode, --sync-url, --conflict-behaviour"
+            "nothing to change",
+            "pass at least one of --email, --name, --sync-mode, --sync-url, --conflict-behaviour",
         )
     address = check_email(email)
+    renamed_to = check_email(new_email, "new") if new_email is not None else None
     with store.write() as conn:
         current = db.get_person(conn, address)
         if current is None:
             raise InputError(
                 f"{address} is not a known person", f"add it with 'roomsops persons add {address}'"
             )
+        renamed = False
+        if renamed_to is not None and renamed_to != current.email:
+            other = db.get_person(conn, renamed_to)
+            if other is not None and other.id != current.id:
+                raise InputError(
+                    f"{other.email} is already a person; nothing was changed",
+                    f"move the bookings by hand, or remove it first ('roomsops persons remove {other.email}')",
+                )
+            _refuse_room_address(conn, renamed_to)
+            current = db.rename_person(conn, current, renamed_to, db.now_utc())
+            renamed = True
         mode = current.sync_mode
         if sync_mode is not None:
             mode = canonical(sync_mode, db.SYNC_MODES, "sync mode", _MODE_REMEDY)
@@ -244,14 +260,16 @@ def set_person(
             current.conflict_behaviour if conflict_behaviour is None else conflict_behaviour,
             ews_url,
         )
-        changed = tuple(
+        changed = ("email",) * renamed + tuple(
             k
             for k in ("name", "sync_mode", "sync_url", "conflict_behaviour")
             if getattr(fields, k) != getattr(current, k)
         )
         if not changed:
             return PersonChange("unchanged", current, notes=_not_handled_note(current))
-        person = db.update_person(conn, current.id, fields, db.now_utc())
+        person = (
+            db.update_person(conn, current.id, fields, db.now_utc()) if changed != ("email",) else current
+        )
     audit.record("persons.set", person.email, params=given, result={"changed": list(changed)})
     return PersonChange("updated", person, changed, notes=_not_handled_note(person))
 
