@@ -89,10 +89,18 @@ class CheckReport(Result):
 
     subject: str = ""
     checks: tuple[Check, ...] = ()
+    #: A failing check could not connect or authenticate (token service, WinRM, EWS): exit 3, as README says.
+    unreachable: bool = field(default=False, kw_only=True, metadata={"json": False})
 
     @property
     def ok(self) -> bool:
         return all(c.status is not Status.FAILED for c in self.checks)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if not self.ok and self.unreachable:
+            return ExitCode.CONNECT
+        return super().exit_code
 
     def tables(self) -> Sequence[Table]:
         table = Table(title=self.subject or None, show_header=True, header_style="bold")
