@@ -96,6 +96,8 @@ def serve_cmd(
             "pip install 'roomsops[lab]' (in a source checkout: pip install -e '.[lab]')",
         ) from None
 
+    _check_port(port)  # before anything is made in DIR
+    existed, fresh = directory.exists(), _fresh_folder(directory)
     directory.mkdir(mode=0o755, parents=True, exist_ok=True)  # the umask may narrow it, never widen it
     try:
         return run(
@@ -111,5 +113,52 @@ def serve_cmd(
         )
     except ForeignSettingsFile as exc:
         raise InputError(exc.message, exc.remedy) from None
-    except LabError as exc:  # DIR held by another lab, the port taken: no "report it", nothing was changed
-        raise InputError(str(exc), code="lab_not_started") from None
+    except LabError as exc:  # DIR held by another lab, the port taken: no "report it", nothing left behind
+        if fresh:
+            _empty(directory)
+            if not existed:
+                directory.rmdir()
+        raise InputError(str(exc), _lab_remedy(str(exc)), code="lab_not_started") from None
+
+
+def _check_port(port: int) -> None:
+    """A port in use is refused before the lab builds anything (exit 2)."""
+    if port == 0:
+        return
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise InputError(
+                f"port {port} on 127.0.0.1 is already in use; nothing was created",
+                "choose another --port, or --port 0 for a free one",
+                code="lab_not_started",
+            ) from None
+
+
+def _fresh_folder(directory: Path) -> bool:
+    """DIR does not exist or is empty: what a failed start made there is removed again."""
+    try:
+        return not directory.exists() or not any(directory.iterdir())
+    except OSError:
+        return False
+
+
+def _empty(directory: Path) -> None:
+    import shutil
+
+    for child in directory.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _lab_remedy(message: str) -> str:
+    if "another lab is running" in message:
+        return "stop that lab first (Ctrl-C in its terminal, or SIGTERM its process), or give another --dir"
+    if "already in use" in message:
+        return "choose another --port, or --port 0 for a free one"
+    return "give another --dir, or move the folder's files away to start afresh"
