@@ -471,7 +471,8 @@ CASES = [
             "T",
             *SLOT,
         ],
-        "nobody@contoso.com is not a known person — add it first with 'roomsops persons add nobody@contoso.com'",
+        "nobody@contoso.com is not a known person — add it first with 'roomsops persons add nobody@contoso.com' (it looks the address up "
+        "in Exchange), or see 'roomsops persons list'",
     ),
     Case(
         "bookings add: attendee not an address",

@@ -359,7 +359,8 @@ BAD: list[tuple[str, list[str], str]] = [
             "--end",
             "2031-05-01T10:00",
         ],
-        "Error: lee@contoso.com is not a known person — add it first with 'roomsops persons add lee@contoso.com'",
+        "Error: lee@contoso.com is not a known person — add it first with 'roomsops persons add lee@contoso.com' (it looks the address up "
+        "in Exchange), or see 'roomsops persons list'",
     ),
     (
         "unknown room",
@@ -544,3 +545,21 @@ def test_allow_past_records_a_booking_that_already_started(invoke: Invoke) -> No
     assert any(b["id"] == 3 and b["title"] == "Caught up" for b in listed)
     # Another field of a booking that is over can still be changed without --allow-past.
     assert invoke("bookings", "update", "3", "--title", "Caught up later").code == 0
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_remedies_point_the_right_way(invoke: Invoke) -> None:
+    """Issue 21.6: a room as organizer is not sent to `persons add`; neither is an address looked up by `list`."""
+    as_organizer = invoke(
+        "bookings", "add", "--organizer", EIGER, "--room", MOENCH, "--title", "T",
+        "--start", "2031-04-02T09:00", "--end", "2031-04-02T10:00",
+    )  # fmt: skip
+    assert as_organizer.code == 2
+    assert as_organizer.err == (
+        f"Error: {EIGER} is a room, not a person — give the person who organizes the meeting as --organizer (the "
+        "room goes in --room)\n"
+    )
+    listed = invoke("bookings", "list", "--organizer", "diego.alias@contoso.com")
+    assert listed.code == 2
+    assert "roomsops persons add" not in listed.err
+    assert "see 'roomsops persons list' for the persons' addresses" in listed.err

@@ -47,3 +47,18 @@ def test_past_bookings_are_not_sent_and_other_sync_modes_are_counted(
     text = invoke("sync", env=env)
     assert text.code == 0
     assert f"{adele}: skipped 2 booking(s): sync mode Microsoft365 is not synced by roomsops" in text.out
+
+
+def test_sync_of_an_unknown_person_is_exit_2_naming_the_closest(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """Issue 21.6: not "not handled (sync mode ...)" and exit 0, but the person that is not known."""
+    ok(invoke("persons", "add", addr("DiegoS"), env=env))
+    fresh_lab.reset_requests()
+    run = invoke("sync", "--person", addr("DiegoZ"), env=env)
+    assert run.code == 2
+    assert run.err == (
+        f"Error: not a known person: {addr('DiegoZ')} (closest: {addr('DiegoS')}); nothing was synced — see "
+        "'roomsops persons list' for the persons, or add one with 'roomsops persons add EMAIL'\n"
+    )
+    assert not any(k.startswith("ews:") for k in fresh_lab.requests())

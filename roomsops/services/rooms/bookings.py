@@ -147,11 +147,26 @@ class BookingFilter:
     statuses: tuple[str, ...] = ()
 
 
-def _known_person(conn: Connection, email: str) -> Person:
+def _known_person(conn: Connection, email: str, listing: bool = False) -> Person:
+    """The person organizing; a room given as organizer, or an address to look up (listing), is told so
+    rather than sent to `persons add` (which would record the wrong address)."""
     person = db.get_person(conn, email)
     if person is None:
+        if db.get_room(conn, email) is not None:
+            raise InputError(
+                f"{email} is a room, not a person",
+                "give the person who organizes the meeting as --organizer (the room goes in --room)",
+            )
+        if listing:
+            raise InputError(
+                f"{email} is not a known person",
+                "see 'roomsops persons list' for the persons' addresses (a person is known by the primary SMTP "
+                "address of its mailbox, not an alias)",
+            )
         raise InputError(
-            f"{email} is not a known person", f"add it first with 'roomsops persons add {email}'"
+            f"{email} is not a known person",
+            f"add it first with 'roomsops persons add {email}' (it looks the address up in Exchange), or see "
+            "'roomsops persons list'",
         )
     return person
 
@@ -309,7 +324,9 @@ def list_bookings(store: Store, tz: ZoneInfo, where: BookingFilter) -> BookingLi
         canonical(s, STATUSES, "status", f"use one of {', '.join(STATUSES)}") for s in where.statuses
     )
     with store.read() as conn:
-        organizer = _known_person(conn, check_email(where.organizer)) if where.organizer else None
+        organizer = (
+            _known_person(conn, check_email(where.organizer), listing=True) if where.organizer else None
+        )
         room = _known_room(conn, check_email(where.room)) if where.room else None
         found = db.list_bookings(
             conn,
