@@ -369,15 +369,15 @@ CASES = [
     Case(
         "CSV: a bad address on line 3",
         ["persons", "import", "p.csv"],
-        "p.csv, line 3: 'not-mail' is not an e-mail address — correct line 3 and import the file again; nothing "
-        "was imported",
+        "p.csv: 1 problem(s): line 3, email: 'not-mail' is not an e-mail address — correct these rows and import "
+        "the file again; nothing was imported",
         write("p.csv", HEADER + "a@contoso.com,A,O365,,\nnot-mail,B,O365,,\n"),
     ),
     Case(
         "CSV: the same person twice",
         ["persons", "import", "p.csv"],
-        "p.csv, line 3: A@contoso.com is already on line 2 — correct line 3 and import the file again; nothing "
-        "was imported",
+        "p.csv: 1 problem(s): line 3, email: A@contoso.com is already on line 2 — correct these rows and import "
+        "the file again; nothing was imported",
         write("p.csv", HEADER + "a@contoso.com,A,O365,,\nA@contoso.com,B,O365,,\n"),
     ),
     Case(
@@ -402,8 +402,8 @@ CASES = [
     Case(
         "CSV: too few fields",
         ["persons", "import", "p.csv"],
-        "p.csv, line 2: 3 fields, expected 5 (email,name,sync_mode,sync_url,conflict_behaviour) — correct line 2 "
-        "and import the file again; nothing was imported",
+        "p.csv: 1 problem(s): line 2: 3 fields, expected 5 (email,name,sync_mode,sync_url,conflict_behaviour) — "
+        "correct these rows and import the file again; nothing was imported",
         write("p.csv", HEADER + "a@contoso.com,A,O365\n"),
     ),
     Case(
