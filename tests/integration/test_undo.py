@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli.test_readme_json import assert_documented
 from tests.conftest import Invoke, ok
 
 from .conftest import changes
@@ -56,3 +57,52 @@ def test_ews_disallow_of_the_only_app_clears_the_list(
     assert organization(fresh_lab)[1] == [fresh_lab.info["apps"]["rooms"]["app_id"]]
     ok(invoke("ews", "disallow", env=env))  # EwsEnabled unset: nothing stops, no question
     assert organization(fresh_lab) == (None, [])
+
+
+def test_policy_list_and_remove_with_the_rbac_engine(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    sp = fresh_lab.app("rooms")["object_id"]
+    ok(
+        invoke(
+            "policy",
+            "restrict",
+            "--engine",
+            "rbac",
+            "--sp-object-id",
+            sp,
+            "--member",
+            addr("DiegoS"),
+            env=env,
+        )
+    )
+    listed = json.loads(ok(invoke("--json", "policy", "list", "--engine", "rbac", env=env)).out)
+    assert listed["service_principal"] == sp
+    assert_documented("policy list --engine rbac", listed)
+    (row,) = listed["assignments"]
+    assert (row["role"], row["scope"]) == ("Application EWS.AccessAsApp", "SyncIsAllowed")
+    assert row["recipient_filter"].startswith("MemberOfGroup -eq ")
+
+    fresh_lab.reset_requests()
+    before = fresh_lab.admin("GET", "/lab/state").json()
+    refused = invoke("policy", "remove", "--engine", "rbac", "--group", "SyncIsAllowed", env=env)
+    assert refused.code == 2 and "pass --yes" in refused.err
+    assert changes(fresh_lab) == {} and fresh_lab.admin("GET", "/lab/state").json() == before
+
+    removed = json.loads(
+        ok(
+            invoke(
+                "--json", "policy", "remove", "--engine", "rbac", "--group", "SyncIsAllowed", "--yes", env=env
+            )
+        ).out
+    )
+    assert (removed["removed_assignments"], removed["removed_scope"]) == ([row["name"]], "SyncIsAllowed")
+    assert_documented("policy remove --engine rbac", removed)
+    assert changes(fresh_lab) == {
+        "cmdlet:Remove-ManagementRoleAssignment": 1,
+        "cmdlet:Remove-ManagementScope": 1,
+    }
+    after = json.loads(ok(invoke("--json", "policy", "list", "--engine", "rbac", env=env)).out)
+    assert after["assignments"] == []
+    again = invoke("policy", "remove", "--engine", "rbac", "--group", "SyncIsAllowed", "--yes", env=env)
+    assert again.code == 1 and "no role assignment of app" in again.out

@@ -155,7 +155,9 @@ def ews_disallow(
     notes: list[str] = []
     if status.sync_app_allowed:
         if status.ews_enabled is True:
-            confirm(f"Take the sync app {sync_app_id} off EwsAllowedAppIDs? With EwsEnabled True it stops syncing")
+            confirm(
+                f"Take the sync app {sync_app_id} off EwsAllowedAppIDs? With EwsEnabled True it stops syncing"
+            )
         # $null clears the list (Set-OrganizationConfig -EwsAllowedAppIDs); the others stay listed.
         params = {"EwsAllowedAppIDs": ",".join(allowed) if allowed else None}
         session.run("Set-OrganizationConfig", params)
