@@ -184,6 +184,24 @@ def _progress(app: AppContext) -> Callable[[str], None] | None:
     return tick
 
 
+@sync.command("status")
+@click.option(
+    "--max-age",
+    metavar="AGE",
+    help="Exit 1 when the last full run started longer ago than this: minutes, or e.g. 90m, 2h, 1d.",
+)
+@pass_app
+def status_cmd(app: AppContext, max_age: str | None) -> int:
+    """The last sync runs (from the summary files) with their age and failures; exit 1 when the last full run
+    failed, is missing, or is older than --max-age (for a scheduler's or monitor's check)."""
+    from roomsops.services.sync.run import summary_for
+    from roomsops.services.diagnose.sync_status import parse_age, read_status
+
+    limit = parse_age(max_age) if max_age is not None else None
+    full = summary_path(app.settings)
+    return app.emit(read_status(full, summary_for(full, ["person"]), limit))
+
+
 @sync.command("test")
 @click.argument("email")
 @pass_app

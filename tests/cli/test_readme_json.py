@@ -200,6 +200,7 @@ CHECKED_HERE = {
 CHECKED_AGAINST_THE_LAB = {
     "auth test", "policy restrict", "policy test", "policy restrict --engine rbac", "policy test --engine rbac",
     "policy migrate", "sync", "rooms check", "policy list --engine rbac", "policy remove --engine rbac",
+    "sync status",
 }  # fmt: skip
 
 
