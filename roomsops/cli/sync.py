@@ -194,8 +194,8 @@ def _progress(app: AppContext) -> Callable[[str], None] | None:
 def status_cmd(app: AppContext, max_age: str | None) -> int:
     """The last sync runs (from the summary files) with their age and failures; exit 1 when the last full run
     failed, is missing, or is older than --max-age (for a scheduler's or monitor's check)."""
-    from roomsops.services.sync.run import summary_for
     from roomsops.services.diagnose.sync_status import parse_age, read_status
+    from roomsops.services.sync.run import summary_for
 
     limit = parse_age(max_age) if max_age is not None else None
     full = summary_path(app.settings)
