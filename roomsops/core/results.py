@@ -136,10 +136,11 @@ class Output:
         return Console(file=stream, highlight=False, soft_wrap=False, width=None if stream.isatty() else 120)
 
     def emit(self, result: Result) -> None:
-        """Print a result: one JSON document, or its lines and tables; its notes to stderr."""
-        for note in result.notes:
-            self.note(note)
+        """Print a result: one JSON document, or its lines and tables; its notes to stderr, after the result (on a
+        terminal a "restart the service" note reads after the summary it is about)."""
         if self.json_mode:
+            for note in result.notes:
+                self.note(note)
             doc = to_jsonable(result)
             doc["ok"] = result.ok
             self.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
@@ -151,6 +152,9 @@ class Output:
             console = self._console(self.stdout)
             for table in tables:
                 console.print(table)
+        self.stdout.flush()
+        for note in result.notes:
+            self.note(note)
 
     def note(self, text: str) -> None:
         """A human message on stderr (never on stdout, so --json output stays one document)."""

@@ -39,6 +39,7 @@ def test_restrict_then_test_like_the_seed(
     again = policy(invoke, env, "restrict", "--member", addr("DiegoS"))
     assert again.code == 0
     assert "unchanged: everything was already in place" in again.out
+    assert "more than an hour" not in again.err  # issue 21.15: no propagation warning when nothing changed
     assert changes(fresh_lab) == before
     assert fresh_lab.requests()["cmdlet:Connect-ExchangeOnline"] == 3  # one per session
 

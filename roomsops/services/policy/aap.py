@@ -191,7 +191,8 @@ def restrict(
         refuse_empty_group(request.group_request, steps, "RestrictAccess policy")
     _ensure_policy(apply, request, plan, group.object_id, notes)
     tests = _verify(session, request, plan.group) if request.verify else []
-    notes += [PROPAGATION_NOTICE, RBAC_NOTICE]
+    if changed(steps):  # nothing to wait for when everything was already in place
+        notes += [PROPAGATION_NOTICE, RBAC_NOTICE]
     return result(steps, tests)
 
 

@@ -394,7 +394,8 @@ def restrict(
     scopes = [(request.scope_name, scope_filter, plan.scope is not None)]
     ensure_rbac(apply, request.app_id, sp_object, plan.sp is not None, scopes, plan.assignments)
     tests = _verify(session, request, plan.group, sp_object) if request.verify else []
-    notes.append(CACHE_NOTICE)
+    if changed(steps):  # the permission cache matters only after a change
+        notes.append(CACHE_NOTICE)
     return result(steps, tests)
 
 
