@@ -179,6 +179,9 @@ def _register() -> None:
         lab.lab,
     ):
         cli.add_command(group)
+    from roomsops.cli.examples import add_examples
+
+    add_examples(cli)
 
 
 _register()
