@@ -33,6 +33,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "ews disallow": ("roomsops ews disallow --yes",),
     "ews status": ("roomsops ews status --mailbox diego@contoso.com",),
     "lab serve": ("roomsops lab serve --dir ./lab", "roomsops lab serve --dir ./lab --port 8443"),
+    "lab env": ("roomsops lab env --dir ./lab",),
+    "lab stop": ("roomsops lab stop --dir ./lab",),
     "persons add": (
         "roomsops persons add diego@contoso.com --name 'Diego Siciliani'",
         "roomsops persons add adele@contoso.com --sync-mode O365Pull --no-check",
