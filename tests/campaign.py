@@ -540,6 +540,7 @@ def campaign_env(workdir: Path, settings: Path, extra: Mapping[str, str] | None 
         "ROOMSOPS_SYNC_SUMMARY_FILE": str(workdir / "last-sync.json"),
         "ROOMSOPS_LOG_FILE": str(workdir / "roomsops.log"),
         "ROOMSOPS_LOG_AUDIT": str(workdir / "audit.jsonl"),
+        "ROOMSOPS_ROOMS_CHECK_ADDRESSES": "false",  # persons and rooms recorded offline (no WinRM lookup)
         **(extra or {}),
     }
 

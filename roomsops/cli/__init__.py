@@ -21,6 +21,8 @@ from roomsops.core.logs import forget_secrets, mask
 from roomsops.core.results import Output
 from roomsops.core.settings import not_utf8
 
+#: Ctrl-C: 128 + SIGINT, as a shell reports it (README's exit-code table).
+INTERRUPTED = 130
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -64,8 +66,15 @@ class RoomsopsGroup(click.Group):
             sys.exit(exc.exit_code)
         except (click.Abort, KeyboardInterrupt):
             # click turns Ctrl-C into Abort; what was open has been closed on the way out.
-            out.error(InputError("interrupted", "nothing more was done after Ctrl-C", code="interrupted"))
-            sys.exit(130)
+            out.error(
+                InputError(
+                    "interrupted (Ctrl-C)",
+                    "nothing more was done after it and what was open was closed; run the same command again "
+                    "to finish (a command that changes the tenant has listed what it had done)",
+                    code="interrupted",
+                )
+            )
+            sys.exit(INTERRUPTED)
         except click.UsageError as exc:
             usage = InputError(exc.format_message(), _usage_remedy(exc), code="usage")
             out.error(usage)
@@ -141,7 +150,7 @@ def cli(
     """Operations toolkit for ROOMS' Exchange Online calendar sync.
 
     Exit codes: 0 ok, 1 something failed or did not match, 2 bad input (nothing changed),
-    3 could not connect or authenticate.
+    3 could not connect or authenticate, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     """
     ctx.obj = AppContext(
         settings_file=settings_file,
@@ -170,6 +179,9 @@ def _register() -> None:
         lab.lab,
     ):
         cli.add_command(group)
+    from roomsops.cli.examples import add_examples
+
+    add_examples(cli)
 
 
 _register()

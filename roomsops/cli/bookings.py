@@ -28,6 +28,9 @@ pass_app = click.make_pass_decorator(AppContext)
 YES = click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
 
 _TIME_HELP = "ISO time with offset, or local in rooms.time_zone (e.g. 2031-03-31T09:00)."
+ALLOW_PAST = click.option(
+    "--allow-past", is_flag=True, help="Accept a start before now (else refused: a wrong date, most likely)."
+)
 FREE_BUSY_OPTION = click.option(
     "--free-busy", metavar="|".join(FREE_BUSY), help="Free/busy status shown in calendars (default Busy)."
 )
@@ -58,6 +61,7 @@ def bookings() -> None:
 @click.option("--private", is_flag=True, help="Mark the meeting private.")
 @click.option("--reminder", type=int, metavar="MINUTES", help="Reminder, minutes before the start.")
 @FREE_BUSY_OPTION
+@ALLOW_PAST
 @pass_app
 def add_cmd(
     app: AppContext,
@@ -70,8 +74,9 @@ def add_cmd(
     private: bool,
     reminder: int | None,
     free_busy: str | None,
+    allow_past: bool,
 ) -> int:
-    """Book a room; refused when another booking holds it at that time."""
+    """Book a room; refused when another booking holds it at that time, or when it starts in the past."""
     tz = _zone(app)
     request = service.BookingRequest(
         organizer=organizer,
@@ -83,6 +88,7 @@ def add_cmd(
         private=private,
         reminder_minutes=reminder,
         free_busy=free_busy or service.DEFAULT_FREE_BUSY,
+        allow_past=allow_past,
     )
     with common.open_database(app.settings) as store:
         result = service.add_booking(store, app.audit, tz, request)
@@ -128,6 +134,7 @@ def list_cmd(
 @click.option("--reminder", type=int, metavar="MINUTES", help="Reminder, minutes before the start.")
 @click.option("--no-reminder", is_flag=True, help="Remove the reminder.")
 @FREE_BUSY_OPTION
+@ALLOW_PAST
 @pass_app
 def update_cmd(
     app: AppContext,
@@ -142,8 +149,9 @@ def update_cmd(
     reminder: int | None,
     no_reminder: bool,
     free_busy: str | None,
+    allow_past: bool,
 ) -> int:
-    """Change a booking; a new time or room must be free."""
+    """Change a booking; a new time or room must be free, a new start not in the past."""
     if attendees and no_attendees:
         raise InputError("--attendee and --no-attendees exclude each other", "give one of them")
     if reminder is not None and no_reminder:
@@ -158,6 +166,7 @@ def update_cmd(
         private=private,
         reminder_minutes=None if no_reminder else (service.KEEP if reminder is None else reminder),
         free_busy=free_busy,
+        allow_past=allow_past,
     )
     with common.open_database(app.settings) as store:
         result = service.update_booking(store, app.audit, tz, booking_id, changes)

@@ -101,14 +101,18 @@ def show_cmd(app: AppContext) -> int:
 @click.option(
     "--from-env", metavar="VAR", help="Read the value from this environment variable (for secrets)."
 )
+@click.option("--force", is_flag=True, help="Write a key ROOMS does not document (else refused).")
 @YES
 @pass_app
-def set_cmd(app: AppContext, key: str, value: str | None, from_env: str | None, yes: bool) -> int:
+def set_cmd(
+    app: AppContext, key: str, value: str | None, from_env: str | None, force: bool, yes: bool
+) -> int:
     """Set KEY to VALUE ('-' reads the value from standard input, --from-env VAR from a variable: for secrets,
     which on the command line are visible in process lists and shell history)."""
     from roomsops.core.logs import register_secret
     from roomsops.core.secrets import is_secret_key
 
+    key = service.resolve_key(key, force, "set")  # before reading any value: a wrong key changes nothing
     secret = is_secret_key(key)
     on_command_line = False
     if from_env is not None:
@@ -129,7 +133,9 @@ def set_cmd(app: AppContext, key: str, value: str | None, from_env: str | None, 
         on_command_line = True
     if secret:
         register_secret(value)  # masked in error lines, the log and the audit log
-    result = service.set_key(app.app_settings_path, key, value, lambda q: app.confirm(q, yes), app.audit)
+    result = service.set_key(
+        app.app_settings_path, key, value, lambda q: app.confirm(q, yes), app.audit, force=force
+    )
     if secret and on_command_line:  # once the value was taken (a refused value stays one error line)
         app.out.warn(
             f"the value of {key} was given on the command line, where other users see it in the process list "
@@ -141,11 +147,15 @@ def set_cmd(app: AppContext, key: str, value: str | None, from_env: str | None, 
 
 @config.command("unset")
 @click.argument("key")
+@click.option("--force", is_flag=True, help="Remove a key ROOMS does not document (else refused).")
 @YES
 @pass_app
-def unset_cmd(app: AppContext, key: str, yes: bool) -> int:
-    """Remove KEY."""
-    return app.emit(service.unset_key(app.app_settings_path, key, lambda q: app.confirm(q, yes), app.audit))
+def unset_cmd(app: AppContext, key: str, force: bool, yes: bool) -> int:
+    """Remove KEY (in every spelling of its case)."""
+    result = service.unset_key(
+        app.app_settings_path, key, lambda q: app.confirm(q, yes), app.audit, force=force
+    )
+    return app.emit(result)
 
 
 @config.command("check")

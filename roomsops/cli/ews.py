@@ -66,6 +66,27 @@ def allow_cmd(app: AppContext, enable: bool, yes: bool) -> int:
     return tenant_change(app, "ews allow", undo, allow)
 
 
+@ews.command("disallow")
+@click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
+@pass_app
+def disallow_cmd(app: AppContext, yes: bool) -> int:
+    """Take the sync app off EwsAllowedAppIDs (the undo of 'ews allow'); EwsEnabled stays as it is."""
+    app_id = app.sync_app_id()
+
+    def disallow(progress: Progress) -> int:
+        progress.planned += [DISALLOW_LABEL.format(app_id=app_id)]
+        with app.open_admin(app_id) as session:
+            result = ews_access.ews_disallow(
+                session, app_id, lambda q: app.confirm(q, yes), app.audit, date.today()
+            )
+        progress.finish(list(progress.planned) if result.allowed_before != result.allowed_after else [])
+        return app.emit(result)
+
+    undo = "run 'roomsops ews allow' to list the sync app again"
+    return tenant_change(app, "ews disallow", undo, disallow)
+
+
+DISALLOW_LABEL = "EwsAllowedAppIDs: {app_id} removed"
 ALLOW_LABEL = "EwsAllowedAppIDs: {app_id} added"
 ENABLE_LABEL = "EwsEnabled: set to True"
 

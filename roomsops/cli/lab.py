@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
+import os
+import shlex
+import signal
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -96,20 +102,197 @@ def serve_cmd(
             "pip install 'roomsops[lab]' (in a source checkout: pip install -e '.[lab]')",
         ) from None
 
+    _check_port(port)  # before anything is made in DIR
+    existed, fresh = directory.exists(), _fresh_folder(directory)
     directory.mkdir(mode=0o755, parents=True, exist_ok=True)  # the umask may narrow it, never widen it
+    resolved = directory.resolve()
+
+    def ready(line: str) -> None:
+        click.echo(line)  # the first line, as scripts wait for it
+        _write_pid(resolved)
+        for env_line in environment(resolved):
+            click.echo(env_line)
+
     try:
         return run(
-            directory.resolve(),
+            resolved,
             port=port,
             latency_ms=latency_ms,
             policy_delay=policy_delay,
             expired_tls=tls_expired,
-            ready=lambda line: click.echo(line),
+            ready=ready,
             save_interval=save_interval,
             room_answer_delay=room_answer_delay,
             force=force,
         )
     except ForeignSettingsFile as exc:
         raise InputError(exc.message, exc.remedy) from None
-    except LabError as exc:  # DIR held by another lab, the port taken: no "report it", nothing was changed
-        raise InputError(str(exc), code="lab_not_started") from None
+    except LabError as exc:  # DIR held by another lab, the port taken: no "report it", nothing left behind
+        if fresh:
+            _empty(directory)
+            if not existed:
+                directory.rmdir()
+        raise InputError(str(exc), _lab_remedy(str(exc)), code="lab_not_started") from None
+    finally:
+        _remove_pid(resolved)
+
+
+PID_FILE = "lab.pid"
+
+
+def _write_pid(directory: Path) -> None:
+    (directory / PID_FILE).write_text(f"{os.getpid()}\n", encoding="ascii")
+
+
+def _remove_pid(directory: Path) -> None:
+    """The pid file of this process only (another lab's start must not remove a running lab's)."""
+    path = directory / PID_FILE
+    with contextlib.suppress(OSError, ValueError):
+        if int(path.read_text(encoding="ascii")) == os.getpid():
+            path.unlink()
+
+
+def _lab_info(directory: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads((directory / "lab.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        raise InputError(
+            f"no lab in {directory} (no readable lab.json)",
+            f"start one with 'roomsops lab serve --dir {directory}'",
+            code="no_lab",
+        ) from None
+
+
+def environment(directory: Path) -> list[str]:
+    """What to export to use the lab, its domain and mailboxes; the WinRM password stays in lab.json (the line
+    reads it from there, it is never printed)."""
+    info = _lab_info(directory)
+    lab_json = shlex.quote(str(directory / "lab.json"))
+    mailboxes = info.get("mailboxes") or []
+    people = [m["email"] for m in mailboxes if m.get("kind") != "room"]
+    rooms = [m["email"] for m in mailboxes if m.get("kind") == "room"]
+    read_password = "import json,sys; print(json.load(open(sys.argv[1]))['winrm']['password'])"
+    return [
+        f"# domain {info['tenant']['domain']}; mailboxes {', '.join(people)}; rooms {', '.join(rooms)}",
+        f"export ROOMSOPS_SETTINGS={shlex.quote(str(info['files']['settings']))}",
+        f'export ROOMSOPS_WINRM_PASSWORD="$(python3 -c "{read_password}" {lab_json})"',
+        f"# again: roomsops lab env --dir {shlex.quote(str(directory))}; "
+        f"stop: roomsops lab stop --dir {shlex.quote(str(directory))}",
+    ]
+
+
+@lab.command("env")
+@click.option(
+    "--dir",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The lab's folder.",
+)
+def env_cmd(directory: Path) -> int:
+    """Print what to export to use a lab (settings file, WinRM password variable), its domain and mailboxes."""
+    for line in environment(directory.resolve()):
+        click.echo(line)
+    return 0
+
+
+@lab.command("stop")
+@click.option(
+    "--dir",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The lab's folder.",
+)
+@click.option(
+    "--timeout", default=30.0, show_default=True, type=click.FloatRange(1, 600), help="Seconds to wait."
+)
+def stop_cmd(directory: Path, timeout: float) -> int:
+    """Stop the lab serving DIR (SIGTERM to its process, then wait until it is gone)."""
+    import time
+
+    folder = directory.resolve()
+    try:
+        pid = int((folder / PID_FILE).read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        raise InputError(
+            f"no running lab in {folder} (no {PID_FILE})",
+            "a lab started before 'lab stop' existed: stop it with Ctrl-C in its terminal",
+            code="no_lab",
+        ) from None
+    if not _locked(folder):  # the lab holds .lab.lock while it runs: a pid file without it is stale
+        (folder / PID_FILE).unlink(missing_ok=True)
+        raise InputError(
+            f"no lab is running in {folder} (a stale {PID_FILE} was removed)", None, code="no_lab"
+        )
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _locked(folder):
+        if time.monotonic() > deadline:
+            click.echo(f"the lab (pid {pid}) did not stop within {timeout:g} s", err=True)
+            return 1
+        time.sleep(0.1)
+    click.echo(f"lab stopped: {folder}")
+    return 0
+
+
+def _locked(folder: Path) -> bool:
+    """Whether a lab holds the folder's lock (POSIX flock; elsewhere: the pid file is trusted)."""
+    try:
+        import fcntl
+    except ImportError:
+        return (folder / PID_FILE).exists()
+    try:
+        fd = os.open(folder / ".lab.lock", os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _check_port(port: int) -> None:
+    """A port in use is refused before the lab builds anything (exit 2)."""
+    if port == 0:
+        return
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise InputError(
+                f"port {port} on 127.0.0.1 is already in use; nothing was created",
+                "choose another --port, or --port 0 for a free one",
+                code="lab_not_started",
+            ) from None
+
+
+def _fresh_folder(directory: Path) -> bool:
+    """DIR does not exist or is empty: what a failed start made there is removed again."""
+    try:
+        return not directory.exists() or not any(directory.iterdir())
+    except OSError:
+        return False
+
+
+def _empty(directory: Path) -> None:
+    import shutil
+
+    for child in directory.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _lab_remedy(message: str) -> str:
+    if "another lab is running" in message:
+        return "stop that lab first (Ctrl-C in its terminal, or SIGTERM its process), or give another --dir"
+    if "already in use" in message:
+        return "choose another --port, or --port 0 for a free one"
+    return "give another --dir, or move the folder's files away to start afresh"

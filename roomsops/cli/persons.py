@@ -9,6 +9,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.mailbox_check import NO_CHECK, check_in_exchange
 from roomsops.core.vocabulary import CONFLICT_BEHAVIOURS, SYNC_MODES
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ def persons() -> None:
 @SYNC_MODE
 @SYNC_URL
 @CONFLICT
+@NO_CHECK
 @pass_app
 def add_cmd(
     app: AppContext,
@@ -59,8 +61,10 @@ def add_cmd(
     sync_mode: str | None,
     sync_url: str | None,
     conflict_behaviour: str | None,
+    no_check: bool,
 ) -> int:
-    """Add a person by mailbox address (its primary SMTP address)."""
+    """Add a person by mailbox address (its primary SMTP address, looked up in Exchange unless --no-check)."""
+    check_in_exchange(app, email, "person", no_check)
     with common.open_database(app.settings) as store:
         result = service.add_person(
             store,
@@ -77,23 +81,62 @@ def add_cmd(
 
 @persons.command("set")
 @click.argument("email")
+@click.option(
+    "--email",
+    "new_email",
+    metavar="EMAIL",
+    help="Rename: the person's right address (bookings kept; looked up in Exchange unless --no-check).",
+)
 @NAME
 @SYNC_MODE
 @SYNC_URL
 @CONFLICT
+@NO_CHECK
 @pass_app
 def set_cmd(
     app: AppContext,
     email: str,
+    new_email: str | None,
     name: str | None,
     sync_mode: str | None,
     sync_url: str | None,
     conflict_behaviour: str | None,
+    no_check: bool,
 ) -> int:
-    """Change a person's name or sync settings (an empty --sync-url restores the mode's default)."""
+    """Change a person's address, name or sync settings (an empty --sync-url restores the mode's default)."""
+    if new_email is not None:
+        check_in_exchange(app, new_email, "person", no_check)
     with common.open_database(app.settings) as store:
         result = service.set_person(
-            store, app.audit, app.settings.cloud.ews_url, email, name, sync_mode, sync_url, conflict_behaviour
+            store,
+            app.audit,
+            app.settings.cloud.ews_url,
+            email,
+            name,
+            sync_mode,
+            sync_url,
+            conflict_behaviour,
+            new_email,
+        )
+    return app.emit(result)
+
+
+@persons.command("remove")
+@click.argument("email")
+@click.option(
+    "--cancel-bookings",
+    is_flag=True,
+    help="Cancel the person's active bookings (else they refuse the removal).",
+)
+@click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
+@pass_app
+def remove_cmd(app: AppContext, email: str, cancel_bookings: bool, yes: bool) -> int:
+    """Remove a person; refused while it organizes active bookings, unless --cancel-bookings."""
+    from roomsops.services.rooms.removal import remove_record
+
+    with common.open_database(app.settings) as store:
+        result = remove_record(
+            store, app.audit, "person", email, cancel_bookings, lambda q: app.confirm(q, yes)
         )
     return app.emit(result)
 

@@ -372,23 +372,65 @@ def migrate_cmd(
 
 
 @policy.command("list")
-@click.option("--app-id", metavar="GUID", help="Only the policies of this app.")
+@click.option(
+    "--app-id", metavar="GUID", help="Only the policies of this app (rbac: the app, default ExchangeAppId)."
+)
+@click.option(
+    "--engine",
+    type=ENGINE,
+    help="aap: application access policies; rbac: the app's role assignments and scopes (default: policy.engine).",
+)
 @pass_app
-def list_cmd(app: AppContext, app_id: str | None) -> int:
-    """List the application access policies of the tenant."""
+def list_cmd(app: AppContext, app_id: str | None, engine: str | None) -> int:
+    """List the application access policies of the tenant, or the sync app's RBAC for Applications grants."""
+    if (engine or app.settings.policy.engine) == "rbac":
+        sync_app = app.sync_app_id(app_id)
+        with app.open_admin(sync_app) as session:
+            return app.emit(rbac.list_rbac(session, sync_app))
     wanted = normalize_guid(app_id, "app id").value if app_id else None
     with app.open_admin(wanted) as session:
         return app.emit(service.list_policies(session, wanted))
 
 
 @policy.command("remove")
-@click.option("--group", required=True, metavar="NAME", help="The group whose policy for the app is removed.")
+@click.option("--group", metavar="NAME", help="The group whose policy (rbac: whose scope) is removed.")
+@click.option("--scope", metavar="NAME", help="rbac: the management scope (default: the group's name).")
 @click.option("--app-id", metavar="GUID", help="The app (default: ExchangeAppId).")
+@click.option(
+    "--engine",
+    type=ENGINE,
+    help="aap: the application access policy; rbac: the role assignment and scope (default: policy.engine).",
+)
 @click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
 @pass_app
-def remove_cmd(app: AppContext, group: str, app_id: str | None, yes: bool) -> int:
-    """Remove the application access policy of the app for GROUP (the group stays)."""
+def remove_cmd(
+    app: AppContext, group: str | None, scope: str | None, app_id: str | None, engine: str | None, yes: bool
+) -> int:
+    """Remove the app's application access policy for GROUP, or (rbac) its role assignment and scope; the
+    group stays."""
     sync_app = app.sync_app_id(app_id)
+    if (engine or app.settings.policy.engine) == "rbac":
+        if not (group or scope):
+            raise InputError(
+                "no scope given", "pass --group NAME (the scope is named after it) or --scope NAME"
+            )
+        scope_name = model.validate_group(scope or group or "")
+
+        def remove_rbac(progress: model.Progress) -> int:
+            with app.open_admin(sync_app) as session:
+                result = rbac.remove_rbac(
+                    session, sync_app, scope_name, lambda q: app.confirm(q, yes), app.audit, progress
+                )
+            return app.emit(result)
+
+        undo_rbac = f"run 'roomsops policy restrict --engine rbac --scope {scope_name} --group GROUP' again"
+        return tenant_change(app, "policy remove", undo_rbac, remove_rbac)
+    if scope:
+        raise InputError("--scope applies to RBAC for Applications only", "add --engine rbac, or drop it")
+    if not group:
+        raise InputError(
+            "no group given", "pass --group NAME ('roomsops policy list' shows the policies' groups)"
+        )
     name = model.validate_group(group)  # before connecting: bad input changes nothing
 
     def remove(progress: model.Progress) -> int:

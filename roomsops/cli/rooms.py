@@ -8,6 +8,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.mailbox_check import NO_CHECK, check_in_exchange
 from roomsops.cli.tenant_change import tenant_change
 from roomsops.core.addresses import unique, validate_address
 from roomsops.core.errors import InputError
@@ -39,11 +40,49 @@ def rooms() -> None:
     show_default=True,
     help="ROOMS' 'Ist Sync-Master': a booking ROOMS cannot accept is also removed in Exchange.",
 )
+@NO_CHECK
 @pass_app
-def add_cmd(app: AppContext, email: str, name: str, sync_master: bool) -> int:
-    """Add a room by its resource mailbox address."""
+def add_cmd(app: AppContext, email: str, name: str, sync_master: bool, no_check: bool) -> int:
+    """Add a room by its room mailbox address (looked up in Exchange unless --no-check)."""
+    check_in_exchange(app, email, "room", no_check)
     with common.open_database(app.settings) as store:
         result = service.add_room(store, app.audit, email, name, sync_master)
+    return app.emit(result)
+
+
+@rooms.command("set")
+@click.argument("email")
+@click.option("--name", metavar="TEXT", help="The room's new display name.")
+@click.option(
+    "--sync-master/--no-sync-master",
+    default=None,
+    help="ROOMS' 'Ist Sync-Master': a booking ROOMS cannot accept is also removed in Exchange.",
+)
+@pass_app
+def set_cmd(app: AppContext, email: str, name: str | None, sync_master: bool | None) -> int:
+    """Change a room's name or sync master flag."""
+    with common.open_database(app.settings) as store:
+        result = service.set_room(store, app.audit, email, name, sync_master)
+    return app.emit(result)
+
+
+@rooms.command("remove")
+@click.argument("email")
+@click.option(
+    "--cancel-bookings",
+    is_flag=True,
+    help="Cancel the room's active bookings (else they refuse the removal).",
+)
+@click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
+@pass_app
+def remove_cmd(app: AppContext, email: str, cancel_bookings: bool, yes: bool) -> int:
+    """Remove a room; refused while it has active bookings, unless --cancel-bookings."""
+    from roomsops.services.rooms.removal import remove_record
+
+    with common.open_database(app.settings) as store:
+        result = remove_record(
+            store, app.audit, "room", email, cancel_bookings, lambda q: app.confirm(q, yes)
+        )
     return app.emit(result)
 
 

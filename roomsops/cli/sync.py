@@ -93,6 +93,8 @@ def sync(ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrenc
     wanted = [validate_address(p) for p in persons]
     backend = calendar_backend(settings, app.ews)  # refuses a bad setting before the lock or database exist
     summary = summary_for(summary_path(settings), wanted)
+    if wanted:
+        _refuse_unknown_persons(settings, wanted)
     with run_lock(lock_path(settings)), _terminated_as_interrupt():
         started = now_utc()
         try:
@@ -126,6 +128,24 @@ def sync(ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrenc
         first = unreachable[0]
         raise ConnectError(first.error or "EWS could not be reached", first.remedy, code=first.error_code)
     return app.emit(result)
+
+
+def _refuse_unknown_persons(settings: Any, wanted: list[str]) -> None:
+    """`--person` of an address the database does not know: exit 2 before the pass (not "not handled")."""
+    from roomsops.adapters.store import get_person, list_persons
+
+    with rooms.open_database(settings) as store, store.read() as conn:
+        unknown = [p for p in wanted if get_person(conn, p) is None]
+        known = [p.email for p in list_persons(conn)]
+    if unknown:
+        from roomsops.core.addresses import closest
+
+        named = "; ".join(p + (f" (closest: {near})" if (near := closest(p, known)) else "") for p in unknown)
+        raise InputError(
+            f"not a known person: {named}; nothing was synced",
+            "see 'roomsops persons list' for the persons, or add one with 'roomsops persons add EMAIL'",
+            code="unknown_person",
+        )
 
 
 @contextmanager
@@ -162,6 +182,24 @@ def _progress(app: AppContext) -> Callable[[str], None] | None:
         sys.stderr.flush()
 
     return tick
+
+
+@sync.command("status")
+@click.option(
+    "--max-age",
+    metavar="AGE",
+    help="Exit 1 when the last full run started longer ago than this: minutes, or e.g. 90m, 2h, 1d.",
+)
+@pass_app
+def status_cmd(app: AppContext, max_age: str | None) -> int:
+    """The last sync runs (from the summary files) with their age and failures; exit 1 when the last full run
+    failed, is missing, or is older than --max-age (for a scheduler's or monitor's check)."""
+    from roomsops.services.diagnose.sync_status import parse_age, read_status
+    from roomsops.services.sync.run import summary_for
+
+    limit = parse_age(max_age) if max_age is not None else None
+    full = summary_path(app.settings)
+    return app.emit(read_status(full, summary_for(full, ["person"]), limit))
 
 
 @sync.command("test")

@@ -47,3 +47,23 @@ def unique(addresses: Iterable[str]) -> list[str]:
     for address in addresses:
         seen.setdefault(address.casefold(), address)
     return list(seen.values())
+
+
+def closest(wanted: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The known address (or key) nearest to `wanted`, case-insensitively: the same local part in another
+    domain first (a mistyped domain), else the nearest by similarity; None when nothing is near."""
+    import difflib
+
+    choices: dict[str, str] = {}
+    for k in known:
+        choices.setdefault(k.casefold(), k)  # the first spelling given wins
+    if not choices:
+        return None
+    folded = wanted.casefold()
+    if "@" in folded:
+        local = folded.split("@", 1)[0]
+        same_local = sorted(k for k in choices if k.split("@", 1)[0] == local and k != folded)
+        if same_local:
+            return choices[same_local[0]]
+    near = difflib.get_close_matches(folded, list(choices), n=1, cutoff=cutoff)
+    return choices[near[0]] if near else None

@@ -89,10 +89,18 @@ class CheckReport(Result):
 
     subject: str = ""
     checks: tuple[Check, ...] = ()
+    #: A failing check could not connect or authenticate (token service, WinRM, EWS): exit 3, as README says.
+    unreachable: bool = field(default=False, kw_only=True, metadata={"json": False})
 
     @property
     def ok(self) -> bool:
         return all(c.status is not Status.FAILED for c in self.checks)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if not self.ok and self.unreachable:
+            return ExitCode.CONNECT
+        return super().exit_code
 
     def tables(self) -> Sequence[Table]:
         table = Table(title=self.subject or None, show_header=True, header_style="bold")
@@ -128,10 +136,11 @@ class Output:
         return Console(file=stream, highlight=False, soft_wrap=False, width=None if stream.isatty() else 120)
 
     def emit(self, result: Result) -> None:
-        """Print a result: one JSON document, or its lines and tables; its notes to stderr."""
-        for note in result.notes:
-            self.note(note)
+        """Print a result: one JSON document, or its lines and tables; its notes to stderr, after the result (on a
+        terminal a "restart the service" note reads after the summary it is about)."""
         if self.json_mode:
+            for note in result.notes:
+                self.note(note)
             doc = to_jsonable(result)
             doc["ok"] = result.ok
             self.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
@@ -143,6 +152,9 @@ class Output:
             console = self._console(self.stdout)
             for table in tables:
                 console.print(table)
+        self.stdout.flush()
+        for note in result.notes:
+            self.note(note)
 
     def note(self, text: str) -> None:
         """A human message on stderr (never on stdout, so --json output stays one document)."""

@@ -167,6 +167,8 @@ class RoomsSettings:
     # How far ahead ROOMS books, and its longest booking: a room must accept at least these (`rooms check`).
     booking_horizon_days: int = bounded(365, 0, 1080)
     longest_booking_minutes: int = bounded(1440, 1, 2147483647)
+    # `persons add|set --email` and `rooms add` look the address up in Exchange (false: offline, as --no-check).
+    check_addresses: bool = True
     profile: RoomProfileSettings = field(default_factory=RoomProfileSettings, metadata={"table": True})
 
 

@@ -172,9 +172,22 @@ CASES = [
         "terminal to confirm, or pass --yes",
     ),
     Case(
-        "config unset: unknown key",
-        ["config", "unset", "NoSuchKey"],
+        "config unset: a key not in the file",
+        ["config", "unset", "NoSuchKey", "--force"],
         "key 'NoSuchKey' is not in {dir}/RoomsAppSettings.config — see `roomsops config show`",
+    ),
+    Case(
+        "config unset: a key ROOMS does not document",
+        ["config", "unset", "NoSuchKey"],
+        "'NoSuchKey' is not a key ROOMS documents for RoomsAppSettings.config; nothing was changed — check the "
+        "spelling (README, 'Keys of RoomsAppSettings.config'), or add --force to unset a key ROOMS does not "
+        "document",
+    ),
+    Case(
+        "config set: a mistyped key",
+        ["config", "set", "ExchangTenantId", "x"],
+        "'ExchangTenantId' is not a key ROOMS documents for RoomsAppSettings.config (closest: ExchangeTenantId); "
+        "nothing was changed — use ExchangeTenantId, or add --force to set a key ROOMS does not document",
     ),
     # --- config: the file itself
     Case(
@@ -343,7 +356,7 @@ CASES = [
     Case(
         "persons set: nothing to change",
         ["persons", "set", "diego@contoso.com"],
-        "nothing to change — pass at least one of --name, --sync-mode, --sync-url, --conflict-behaviour",
+        "nothing to change — pass at least one of --email, --name, --sync-mode, --sync-url, --conflict-behaviour",
     ),
     Case(
         "CSV: wrong header",
@@ -356,15 +369,15 @@ CASES = [
     Case(
         "CSV: a bad address on line 3",
         ["persons", "import", "p.csv"],
-        "p.csv, line 3: 'not-mail' is not an e-mail address — correct line 3 and import the file again; nothing "
-        "was imported",
+        "p.csv: 1 problem(s): line 3, email: 'not-mail' is not an e-mail address — correct these rows and import "
+        "the file again; nothing was imported",
         write("p.csv", HEADER + "a@contoso.com,A,O365,,\nnot-mail,B,O365,,\n"),
     ),
     Case(
         "CSV: the same person twice",
         ["persons", "import", "p.csv"],
-        "p.csv, line 3: A@contoso.com is already on line 2 — correct line 3 and import the file again; nothing "
-        "was imported",
+        "p.csv: 1 problem(s): line 3, email: A@contoso.com is already on line 2 — correct these rows and import "
+        "the file again; nothing was imported",
         write("p.csv", HEADER + "a@contoso.com,A,O365,,\nA@contoso.com,B,O365,,\n"),
     ),
     Case(
@@ -389,8 +402,8 @@ CASES = [
     Case(
         "CSV: too few fields",
         ["persons", "import", "p.csv"],
-        "p.csv, line 2: 3 fields, expected 5 (email,name,sync_mode,sync_url,conflict_behaviour) — correct line 2 "
-        "and import the file again; nothing was imported",
+        "p.csv: 1 problem(s): line 2: 3 fields, expected 5 (email,name,sync_mode,sync_url,conflict_behaviour) — "
+        "correct these rows and import the file again; nothing was imported",
         write("p.csv", HEADER + "a@contoso.com,A,O365\n"),
     ),
     Case(
@@ -458,7 +471,8 @@ CASES = [
             "T",
             *SLOT,
         ],
-        "nobody@contoso.com is not a known person — add it first with 'roomsops persons add nobody@contoso.com'",
+        "nobody@contoso.com is not a known person — add it first with 'roomsops persons add nobody@contoso.com' (it looks the address up "
+        "in Exchange), or see 'roomsops persons list'",
     ),
     Case(
         "bookings add: attendee not an address",
@@ -588,9 +602,9 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "RoomsAppSettings.config").write_bytes(SAMPLE)
     settings = ["--settings", str(folder / "roomsops.toml")]
     for args in (
-        ["persons", "add", "diego@contoso.com", "--name", "Diego"],
-        ["persons", "add", "adele@contoso.com"],
-        ["rooms", "add", "room@contoso.com", "--name", "Zürich"],
+        ["persons", "add", "diego@contoso.com", "--name", "Diego", "--no-check"],
+        ["persons", "add", "adele@contoso.com", "--no-check"],
+        ["rooms", "add", "room@contoso.com", "--name", "Zürich", "--no-check"],
         [
             "bookings",
             "add",

@@ -359,7 +359,8 @@ BAD: list[tuple[str, list[str], str]] = [
             "--end",
             "2031-05-01T10:00",
         ],
-        "Error: lee@contoso.com is not a known person — add it first with 'roomsops persons add lee@contoso.com'",
+        "Error: lee@contoso.com is not a known person — add it first with 'roomsops persons add lee@contoso.com' (it looks the address up "
+        "in Exchange), or see 'roomsops persons list'",
     ),
     (
         "unknown room",
@@ -504,3 +505,61 @@ def test_update_into_a_taken_slot_names_the_other_booking(invoke: Invoke) -> Non
         "sync\" — choose another time or room; see 'roomsops bookings list --room eiger@contoso.com'\n"
     )
     assert dump() == before
+
+
+def _local(moment: Any) -> str:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    assert isinstance(moment, datetime)
+    return moment.astimezone(ZoneInfo("Europe/Zurich")).strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_a_booking_in_the_past_is_refused_and_nothing_changes(invoke: Invoke) -> None:
+    """Issue 21.11: yesterday is a wrong date, most likely: exit 2, database and audit log unchanged."""
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=1)
+    run = invoke(*_add("--start", _local(start), "--end", _local(start + timedelta(hours=1))))
+    assert run.code == 2
+    assert run.err.startswith(
+        f"Error: the start {_local(start).replace('T', ' ')} (Europe/Zurich) is in the past"
+    )
+    assert "add --allow-past to record a booking that already started" in run.err
+    moved = invoke(
+        "bookings", "update", "1", "--start", _local(start), "--end", _local(start + timedelta(hours=1))
+    )
+    assert moved.code == 2 and "is in the past" in moved.err
+
+
+@pytest.mark.usefixtures("setup")
+def test_allow_past_records_a_booking_that_already_started(invoke: Invoke) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    end = start + timedelta(hours=1)
+    booking = add(invoke, _local(start), _local(end), "Caught up", EIGER, "--allow-past")
+    assert booking == 3
+    listed = json.loads(invoke("--json", "bookings", "list", "--organizer", DIEGO).out)["bookings"]
+    assert any(b["id"] == 3 and b["title"] == "Caught up" for b in listed)
+    # Another field of a booking that is over can still be changed without --allow-past.
+    assert invoke("bookings", "update", "3", "--title", "Caught up later").code == 0
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_remedies_point_the_right_way(invoke: Invoke) -> None:
+    """Issue 21.6: a room as organizer is not sent to `persons add`; neither is an address looked up by `list`."""
+    as_organizer = invoke(
+        "bookings", "add", "--organizer", EIGER, "--room", MOENCH, "--title", "T",
+        "--start", "2031-04-02T09:00", "--end", "2031-04-02T10:00",
+    )  # fmt: skip
+    assert as_organizer.code == 2
+    assert as_organizer.err == (
+        f"Error: {EIGER} is a room, not a person — give the person who organizes the meeting as --organizer (the "
+        "room goes in --room)\n"
+    )
+    listed = invoke("bookings", "list", "--organizer", "diego.alias@contoso.com")
+    assert listed.code == 2
+    assert "roomsops persons add" not in listed.err
+    assert "see 'roomsops persons list' for the persons' addresses" in listed.err

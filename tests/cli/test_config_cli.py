@@ -246,7 +246,7 @@ BAD_INPUTS: list[tuple[str, list[str], str | None, dict[str, str] | None, str]] 
     ),
     (
         "unknown key for unset",
-        ["config", "unset", "ExchangeNoSuchKey"],
+        ["config", "unset", "ExchangeNoSuchKey", "--force"],
         None,
         None,
         "Error: key 'ExchangeNoSuchKey' is not in",
@@ -339,7 +339,7 @@ BROKEN_FILES: list[tuple[str, bytes, str]] = [
     [
         ["config", "show"],
         ["config", "check"],
-        ["config", "set", "K", "v"],
+        ["config", "set", "K", "v", "--force"],
         ["config", "init", "--tenant-id", TENANT, "--app-id", APP, "--cert-thumbprint", THUMB, "--yes"],
     ],
 )

@@ -21,7 +21,7 @@ def env(app_settings: Path, tmp_path: Path) -> dict[str, str]:
 def test_a_secret_on_the_command_line_warns_and_suggests_stdin_or_env(
     invoke: Invoke, app_settings: Path, tmp_path: Path, key: str
 ) -> None:
-    run = invoke("config", "set", key, NEW, "--yes", env=env(app_settings, tmp_path))
+    run = invoke("config", "set", key, NEW, "--yes", "--force", env=env(app_settings, tmp_path))
     assert run.code == 0, run.err
     assert f"Warning: the value of {key} was given on the command line" in run.err
     assert "process list" in run.err and "history" in run.err

@@ -297,7 +297,7 @@ BAD: list[tuple[str, list[str], str]] = [
     (
         "set nothing",
         ["persons", "set", "diegos@contoso.com"],
-        "Error: nothing to change — pass at least one of --name, --sync-mode, --sync-url, --conflict-behaviour",
+        "Error: nothing to change — pass at least one of --email, --name, --sync-mode, --sync-url, --conflict-behaviour",
     ),
     (
         "set EWS1 without a URL",
@@ -423,33 +423,35 @@ BAD_FILES: list[tuple[str, bytes, str]] = [
     (
         "bad row on line 3",
         (HEADER + "a@contoso.com,A,O365,,\nb@contoso.com,B,O356,,\nc@contoso.com,C,O365,,\n").encode(),
-        "Error: persons.csv, line 3: sync mode 'O356' is not one of O365, O365Pull, EWS1, EWS2, Microsoft365, "
-        "None — correct line 3 and import the file again; nothing was imported",
+        "Error: persons.csv: 1 problem(s): line 3, sync_mode: sync mode 'O356' is not one of O365, O365Pull, "
+        "EWS1, EWS2, Microsoft365, None — correct these rows and import the file again; nothing was imported",
     ),
     (
         "bad e-mail on line 3 after a quoted line break",
         (HEADER + 'a@contoso.com,"A\nB",O365,,\nnot-an-address,B,O365,,\n').encode(),
-        # the name with a line break starts on line 2 and is refused first
-        "Error: persons.csv, line 2: the name contains a control character (U+000A) — correct line 2 and "
-        "import the file again; nothing was imported",
+        # the name with a line break starts on line 2; the bad address on line 4 is named too
+        "Error: persons.csv: 2 problem(s): line 2, name: the name contains a control character (U+000A); "
+        "line 4, email: 'not-an-address' is not an e-mail address — correct these rows and import the file "
+        "again; nothing was imported",
     ),
     (
         "EWS1 without URL",
         (HEADER + "a@contoso.com,A,O365,,\nb@contoso.com,B,EWS1,,\n").encode(),
-        "Error: persons.csv, line 3: sync mode EWS1 needs a sync URL (the on-premises EWS endpoint) — correct "
-        "line 3 and import the file again; nothing was imported",
+        "Error: persons.csv: 1 problem(s): line 3, sync_url: sync mode EWS1 needs a sync URL (the on-premises "
+        "EWS endpoint) — correct these rows and import the file again; nothing was imported",
     ),
     (
         "too few fields",
         (HEADER + "a@contoso.com,A,O365,,\nb@contoso.com,B\n").encode(),
-        "Error: persons.csv, line 3: 2 fields, expected 5 (email,name,sync_mode,sync_url,conflict_behaviour) — "
-        "correct line 3 and import the file again; nothing was imported",
+        "Error: persons.csv: 1 problem(s): line 3: 2 fields, expected 5 "
+        "(email,name,sync_mode,sync_url,conflict_behaviour) — correct these rows and import the file again; "
+        "nothing was imported",
     ),
     (
         "the same person twice",
         (HEADER + "a@contoso.com,A,O365,,\nA@CONTOSO.COM,B,O365,,\n").encode(),
-        "Error: persons.csv, line 3: A@CONTOSO.COM is already on line 2 — correct line 3 and import the file "
-        "again; nothing was imported",
+        "Error: persons.csv: 1 problem(s): line 3, email: A@CONTOSO.COM is already on line 2 — correct these "
+        "rows and import the file again; nothing was imported",
     ),
     (
         "wrong header",
@@ -498,3 +500,51 @@ def test_a_bad_file_imports_nothing(invoke: Invoke, data: bytes, message: str) -
 def test_a_missing_file(invoke: Invoke) -> None:
     run = invoke("persons", "import", "nope.csv")
     assert (run.code, run.err) == (2, "Error: nope.csv does not exist — give the path of the CSV file\n")
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_every_bad_row_is_named_with_its_column(invoke: Invoke) -> None:
+    """Issue 21.12: not only the first bad row; each with line, column and reason; nothing imported."""
+    rows = [
+        "a@contoso.com,A,O365,,",
+        "not-mail,B,O356,,Maybe",  # three bad cells in one row
+        "c@contoso.com,C,EWS1,,",
+        "d@contoso.com,D",
+        "a@contoso.com,A again,O365,,",
+    ]
+    Path("persons.csv").write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    run = invoke("persons", "import", "persons.csv")
+    assert (run.code, run.out) == (2, "")
+    line = run.err.strip()
+    assert line.startswith(
+        "Error: persons.csv: 6 problem(s): line 3, email: 'not-mail' is not an e-mail address; "
+    )
+    for part in (
+        "line 3, sync_mode: sync mode 'O356' is not one of",
+        "line 3, conflict_behaviour: ",
+        "line 4, sync_url: sync mode EWS1 needs a sync URL",
+        "line 5: 2 fields, expected 5",
+        "line 6, email: a@contoso.com is already on line 2",
+    ):
+        assert part in line, part
+    assert line.endswith("— correct these rows and import the file again; nothing was imported")
+
+
+@pytest.mark.usefixtures("unchanged")
+@pytest.mark.parametrize(
+    ("magic", "kind"),
+    [
+        (b"PK\x03\x04", "an Excel workbook (.xlsx)"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls)"),
+    ],
+)
+def test_an_excel_file_is_recognised_with_the_way_to_save_it_as_csv(
+    invoke: Invoke, magic: bytes, kind: str
+) -> None:
+    Path("persons.xlsx").write_bytes(magic + b"\x00" * 64 + b"[Content_Types].xml")
+    run = invoke("persons", "import", "persons.xlsx")
+    assert (run.code, run.out) == (2, "")
+    assert run.err == (
+        f"Error: persons.xlsx is {kind}, not a CSV file — in Excel: File → Save As → 'CSV UTF-8 (Comma "
+        "delimited) (*.csv)', and import that file; nothing was imported\n"
+    )

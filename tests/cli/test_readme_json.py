@@ -195,11 +195,12 @@ def document(run: Any) -> Any:
 # Which test checks each documented shape: a shape added to the README needs a test that produces it.
 CHECKED_HERE = {
     "config show", "config check", "config init|set|unset", "persons add|set", "persons list", "persons import",
-    "rooms add", "rooms list", "booking", "bookings add|update|cancel", "bookings list", "any error",
+    "rooms add|set", "persons remove|rooms remove", "rooms list", "booking", "bookings add|update|cancel", "bookings list", "any error",
 }  # fmt: skip
 CHECKED_AGAINST_THE_LAB = {
     "auth test", "policy restrict", "policy test", "policy restrict --engine rbac", "policy test --engine rbac",
-    "policy migrate", "sync", "rooms check",
+    "policy migrate", "sync", "rooms check", "policy list --engine rbac", "policy remove --engine rbac",
+    "sync status",
 }  # fmt: skip
 
 
@@ -284,7 +285,10 @@ def test_rooms_persons_and_bookings_documents(invoke: Invoke, rooms_env: None, t
     assert_documented("persons import", document(invoke("--json", "persons", "import", str(csv))))
 
     room = document(invoke("--json", "rooms", "add", "eiger@contoso.com", "--name", "Eiger"))
-    assert_documented("rooms add", room)
+    assert_documented("rooms add|set", room)
+    assert_documented(
+        "rooms add|set", document(invoke("--json", "rooms", "set", "eiger@contoso.com", "--name", "E"))
+    )
     assert_documented("rooms list", document(invoke("--json", "rooms", "list")))
 
     booking_args = ["--organizer", "diego@contoso.com", "--room", "eiger@contoso.com", "--title", "Lunch"]
@@ -305,6 +309,9 @@ def test_rooms_persons_and_bookings_documents(invoke: Invoke, rooms_env: None, t
     assert_documented(
         "bookings add|update|cancel", document(invoke("--json", "bookings", "cancel", booking_id, "--yes"))
     )
+    removed = document(invoke("--json", "rooms", "remove", "eiger@contoso.com", "--yes"))
+    assert removed["action"] == "removed"
+    assert_documented("persons remove|rooms remove", removed)
 
 
 def test_error_document(invoke: Invoke, tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def test_a_passphrase_and_an_account_key_never_reach_show_or_the_audit_log(
     base = ("--settings", str(settings), "--app-settings", str(app_settings))
     values = {"SmtpPassphrase": "correct horse battery", "StorageAccountKey": "c3RvcmFnZS1rZXktdmFsdWU="}
     for key, value in values.items():
-        assert invoke(*base, "config", "set", key, "-", input=value + "\n").code == 0
+        assert invoke(*base, "config", "set", key, "-", "--force", input=value + "\n").code == 0
     shown = {
         e["key"]: e["value"] for e in json.loads(invoke(*base, "--json", "config", "show").out)["entries"]
     }

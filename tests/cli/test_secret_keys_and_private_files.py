@@ -81,7 +81,7 @@ def test_config_set_of_other_secrets_is_masked_in_show_audit_and_log(
         ("DatabaseConnectionString", CONNECTION_STRING),
         ("MapsApiKey", MAPS_KEY),
     ):
-        run = invoke(*base, "config", "set", key, "-", input=value + "\n")
+        run = invoke(*base, "config", "set", key, "-", "--force", input=value + "\n")
         assert run.code == 0, run.err
     shown = invoke(*base, "--json", "config", "show")
     entries = {e["key"]: e for e in json.loads(shown.out)["entries"]}
@@ -150,7 +150,15 @@ def test_log_and_audit_files_are_created_owner_only(
     old_umask = os.umask(0o022)
     try:
         run = invoke(
-            "--settings", str(logged), "--app-settings", str(app_settings), "config", "set", "K", "v"
+            "--settings",
+            str(logged),
+            "--app-settings",
+            str(app_settings),
+            "config",
+            "set",
+            "K",
+            "v",
+            "--force",
         )
     finally:
         os.umask(old_umask)

@@ -17,6 +17,7 @@ from tests.conftest import Invoke
 ALLOWED = {
     "rooms.booking_horizon_days": "a whole number from 0 to 1080",
     "rooms.longest_booking_minutes": "a whole number from 1 to 2147483647",
+    "rooms.check_addresses": "true or false",
     "cloud.name": "one of global, gcc-high, dod, china, lab",
     "auth.certificate_sha256": "true or false",
     "network.timeout_seconds": "a number from 1 to 600",
@@ -91,6 +92,8 @@ CASES = [
     env("exo.auth", "device_code"),
     file("policy.engine", '"acl"', "'acl'"),
     env("policy.engine", "RBAC"),
+    file("rooms.check_addresses", '"maybe"', "'maybe'"),
+    env("rooms.check_addresses", "nope"),
     file("log.level", '"verbose"', "'verbose'"),
     env("log.level", "WARN"),
     file("sync.window_days_past", "-1"),
@@ -129,10 +132,13 @@ def test_every_choice_and_numeric_setting_is_in_the_table() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_a_bad_setting_is_one_line_exit_2_and_writes_nothing(
-    case: Bad, invoke: Invoke, tmp_path: Path
+    case: Bad, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     section, name = case.key.split(".")
     variable = f"ROOMSOPS_{section.upper()}_{name.upper()}"
+    monkeypatch.delenv(
+        variable, raising=False
+    )  # the conftest's offline default must not hide the file's value
     extra = {section: {name: case.value}} if case.source == "file" else {}
     (tmp_path / "roomsops.toml").write_text(settings_text(extra), encoding="utf-8")
     args = ["sync", OPTIONS[case.key], case.value] if case.source == "option" else ["sync"]

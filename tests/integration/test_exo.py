@@ -129,7 +129,6 @@ def test_cmdlets_through_the_adapter(fresh_lab: Any, env: dict[str, str], addr: 
         ("wrong password", "refused the credentials of labadmin (HTTP 401)"),
         ("unreachable host", "cannot reach WinRM host 127.0.0.1:9"),
         ("untrusted certificate", "TLS verification of WinRM host"),
-        ("basic over http", "refusing Basic authentication over plain HTTP"),
         ("thumbprint not on the host", "Connect-ExchangeOnline failed: No certificate with thumbprint"),
         ("token without Exchange.ManageAsApp", "Connect-ExchangeOnline failed: UnAuthorized"),
     ],
@@ -265,6 +264,21 @@ def test_ctrl_c_during_a_pipeline_still_disconnects_and_closes(
     assert fresh_lab.requests().get("cmdlet:Disconnect-ExchangeOnline", 0) == 1
     state = winrm_state(fresh_lab)
     assert {shell["id"] for shell in state["open_shells"]} <= before and state["deleted_shells"] >= 1
+
+
+def test_basic_over_plain_http_is_a_configuration_error_exit_2(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str]
+) -> None:
+    """Issue 21.7: refused before any packet is sent; the settings are wrong, so exit 2, not 3."""
+    fresh_lab.reset_requests()
+    run = invoke("policy", "list", env=env | {"ROOMSOPS_POWERSHELL_SSL": "false"})
+    assert run.code == 2, run.err
+    (line,) = run.err.splitlines()
+    assert line == (
+        "Error: refusing Basic authentication over plain HTTP: it would send the password in clear text — set "
+        "powershell.ssl = true (WinRM over HTTPS, port 5986), or use negotiate/kerberos"
+    )
+    assert not any(k.startswith(("wsman:", "cmdlet:")) for k in fresh_lab.requests())
 
 
 def test_no_secret_in_output_or_log(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Invoke, Run
+from tests.conftest import Invoke, Run, one_line_error
 
 from .conftest import changes
 
@@ -39,6 +39,7 @@ def test_restrict_then_test_like_the_seed(
     again = policy(invoke, env, "restrict", "--member", addr("DiegoS"))
     assert again.code == 0
     assert "unchanged: everything was already in place" in again.out
+    assert "more than an hour" not in again.err  # issue 21.15: no propagation warning when nothing changed
     assert changes(fresh_lab) == before
     assert fresh_lab.requests()["cmdlet:Connect-ExchangeOnline"] == 3  # one per session
 
@@ -124,12 +125,36 @@ def test_conflicting_access_right_needs_replace(invoke: Invoke, env: dict[str, s
     assert [p["access_right"] for p in json.loads(listed.out)["policies"]] == ["DenyAccess"]
 
 
-def test_unknown_member_is_reported_and_the_rest_done(invoke: Invoke, env: dict[str, str], addr: Any) -> None:
-    run = policy(invoke, env, "restrict", "--member", addr("nobody"), "--member", addr("DiegoS"))
-    assert run.code == 1
-    assert f"member  {addr('nobody')}: not_found" in run.out
-    assert f"member  {addr('DiegoS')}: added" in run.out
-    assert f"test    {addr('DiegoS')}: Granted (ok)" in run.out
+def test_unknown_member_is_refused_before_any_change(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """Issue 21.1: a mistyped member (the README's contoso domain) must not create the group or a
+    RestrictAccess policy on an empty group: exit 2, nothing changed, the closest mailbox named."""
+    before = fresh_lab.admin("GET", "/lab/state").json()
+    wrong = "DiegoS@contoso.onmicrosoft.com"
+    for extra in ((), ("--dry-run",)):
+        run = policy(invoke, env, "restrict", "--member", wrong, "--member", addr("nobody"), *extra)
+        assert run.code == 2, run.out + run.err
+        assert run.out == ""
+        line = one_line_error(run)
+        assert line.startswith("Error: no mailbox has the address of 2 of the given mailboxes: ")
+        assert f"member {wrong} (did you mean {addr('DiegoS')}?)" in line
+        assert f"member {addr('nobody')}" in line and "nothing was changed — correct the addresses" in line
+    assert changes(fresh_lab) == {}
+    assert fresh_lab.admin("GET", "/lab/state").json() == before
+    listed = invoke("--json", "policy", "list", env=env)
+    assert listed.code == 0 and json.loads(listed.out)["policies"] == []
+    assert "SyncIsAllowed" not in json.dumps(fresh_lab.admin("GET", "/lab/state").json())
+
+
+def test_unknown_probe_is_refused_with_the_rest_valid(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    run = policy(invoke, env, "restrict", "--member", addr("DiegoS"), "--probe", addr("AdeleW"))
+    assert run.code == 2
+    assert f"probe {addr('AdeleW')} (did you mean {addr('AdeleV')}?)" in run.err
+    assert changes(fresh_lab) == {}
+    assert json.loads(invoke("--json", "policy", "list", env=env).out)["policies"] == []
 
 
 def test_dry_run_changes_nothing(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any) -> None:

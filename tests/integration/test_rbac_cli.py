@@ -355,3 +355,21 @@ def test_migrate_run_again_says_unchanged_like_restrict(
     assert again.code == 0, again.out + again.err
     assert again.out.splitlines()[-1] == "unchanged: everything was already in place"
     assert changes(fresh_lab) == counts
+
+
+def test_an_unknown_member_or_probe_is_refused_before_any_change(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """Issue 21.1 for RBAC for Applications: no group, scope or role assignment for a mistyped address."""
+    before = state(fresh_lab)
+    run = rbac(
+        invoke, env, fresh_lab, "--member", "DiegoS@contoso.onmicrosoft.com", "--probe", addr("MeganC")
+    )
+    assert run.code == 2, run.out + run.err
+    doc = json.loads(run.out)
+    assert doc["ok"] is False and doc["error"]["code"] == "mailbox_not_found"
+    message = doc["error"]["message"]
+    assert f"member DiegoS@contoso.onmicrosoft.com (did you mean {addr('DiegoS')}?)" in message
+    assert f"probe {addr('MeganC')} (did you mean {addr('MeganB')}?)" in message
+    assert changes(fresh_lab) == {}
+    assert state(fresh_lab) == before

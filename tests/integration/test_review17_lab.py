@@ -68,7 +68,10 @@ def test_a_second_lab_on_a_busy_folder_is_one_line_exit_2(tmp_path: Path, invoke
     with Lab(tmp_path / "lab") as lab:
         run = invoke("lab", "serve", "--dir", str(lab.dir))
         assert run.code == 2
-        assert one_line_error(run) == f"Error: another lab is running on {lab.dir}"
+        assert one_line_error(run) == (
+            f"Error: another lab is running on {lab.dir} — stop that lab first (Ctrl-C in its terminal, or SIGTERM "
+            "its process), or give another --dir"
+        )  # issue 21.7: with its remedy
 
 
 def test_a_cross_site_form_post_or_a_token_in_the_url_changes_nothing(fresh_lab: LabHelper) -> None:

@@ -123,9 +123,9 @@ def test_ews_with_the_token_service_fine(
         f"Error: TLS verification of the EWS endpoint failed: {reason} — set network.ca_bundle to the CA of the "
         "server (or of your proxy)\n"
     )
-    # sync test is a diagnosis: the failed step, named, is its result (exit 1)
+    # sync test names the failed step; it could not connect, so exit 3 as README's table says (issue 21.7)
     failed = [c for c in json.loads(diagnosed.out)["checks"] if c["status"] == "failed"]
-    assert diagnosed.code == 1 and [(c["name"], c["message"], c["remedy"]) for c in failed] == [
+    assert diagnosed.code == 3 and [(c["name"], c["message"], c["remedy"]) for c in failed] == [
         (
             "EWS connection",
             f"TLS verification of {ews['ROOMSOPS_CLOUD_EWS_URL']} failed: {reason}",

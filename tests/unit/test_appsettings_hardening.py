@@ -61,7 +61,7 @@ def test_an_entity_expanding_to_markup_is_exit_2_not_an_internal_error(
     """Before: 'unexpected AssertionError', exit 1 (the entity's markup had no bytes of its own to splice)."""
     path = tmp_path / "RoomsAppSettings.config"
     path.write_bytes(ENTITY_TO_MARKUP)
-    for args in (["config", "show"], ["config", "set", "k", "v"], ["config", "check"]):
+    for args in (["config", "show"], ["config", "set", "k", "v", "--force"], ["config", "check"]):
         run = invoke("--app-settings", str(path), *args)
         assert (run.code, run.out) == (2, "")
         assert run.err == (
@@ -217,6 +217,7 @@ def test_parallel_config_set_runs_lose_no_update(tmp_path: Path) -> None:
                 "set",
                 f"Key{n}",
                 str(n),
+                "--force",
             ],
             cwd=tmp_path,
             env=env,

@@ -31,7 +31,9 @@ def _fifo(path: Path) -> Path:
 
 
 @posix_only
-@pytest.mark.parametrize("args", [("config", "show"), ("config", "set", "K", "v"), ("config", "check")])
+@pytest.mark.parametrize(
+    "args", [("config", "show"), ("config", "set", "K", "v", "--force"), ("config", "check")]
+)
 def test_a_fifo_as_the_config_file_is_exit_2_not_a_hang(
     invoke: Invoke, tmp_path: Path, args: tuple[str]
 ) -> None:
@@ -57,7 +59,11 @@ def test_a_loop_of_links_as_the_config_file_is_exit_2_not_an_internal_error(
     """Before: `config set` crashed with 'unexpected RuntimeError: Symlink loop', exit 1."""
     (tmp_path / "a.config").symlink_to(tmp_path / "b.config")
     (tmp_path / "b.config").symlink_to(tmp_path / "a.config")
-    for args in (("config", "set", "K", "v"), ("config", "unset", "K"), ("config", "show")):
+    for args in (
+        ("config", "set", "K", "v", "--force"),
+        ("config", "unset", "K", "--force"),
+        ("config", "show"),
+    ):
         run = invoke("--app-settings", str(tmp_path / "a.config"), *args)
         assert run.code == 2, run.err
         assert "unexpected" not in one_line_error(run)
@@ -72,7 +78,7 @@ def test_the_edit_lock_never_follows_a_planted_link(
     elsewhere = tmp_path / "elsewhere" / "nologin"
     elsewhere.parent.mkdir()
     lock_path(app_settings).symlink_to(elsewhere)
-    run = invoke("--app-settings", str(app_settings), "config", "set", "K", "v")
+    run = invoke("--app-settings", str(app_settings), "config", "set", "K", "v", "--force")
     assert run.code == 2
     assert "is a symbolic link (roomsops never makes one)" in one_line_error(run)
     assert not elsewhere.exists()
@@ -91,6 +97,6 @@ def test_a_lock_left_by_a_killed_command_does_not_stop_the_next_edit(
 ) -> None:
     """The OS released the dead holder's lock; its empty file is taken over at once and removed."""
     lock_path(app_settings).write_bytes(b"")
-    run = invoke("--app-settings", str(app_settings), "config", "set", "K", "v")
+    run = invoke("--app-settings", str(app_settings), "config", "set", "K", "v", "--force")
     assert run.code == 0, run.err
     assert not lock_path(app_settings).exists()

@@ -244,7 +244,21 @@ def write_atomic(
             raise InputError(
                 f"cannot read {path} to back it up: {exc.strerror}", _may_write_remedy(path)
             ) from exc
+        try:
+            older_backup: bytes | None = backup_path.read_bytes()
+        except OSError:
+            older_backup = None
         _replace_file(backup_path, old, previous, retries, retry_delay, rules_from=path)
+        try:
+            _replace_file(path, data, previous, retries, retry_delay, rules_from=path)
+        except BaseException:
+            # The file was not replaced: the .bak goes back to what it held, so a failed write changes nothing.
+            if older_backup is None:
+                backup_path.unlink(missing_ok=True)
+            else:
+                _replace_file(backup_path, older_backup, previous, retries, retry_delay, rules_from=path)
+            raise
+        return backup_path
     _replace_file(path, data, previous, retries, retry_delay, rules_from=path)
     return backup_path
 
@@ -511,6 +525,11 @@ def _shown(key: str) -> str:
         for char in key
     )
     return f"'{shown}'"
+
+
+def check_key(key: str) -> None:
+    """A key an <add> can hold: not empty, no surrounding spaces, no control characters (else exit 2)."""
+    _check_key(key)
 
 
 def _check_key(key: str) -> None:

@@ -172,8 +172,9 @@ def _wsman(settings: Settings, password: str | None) -> WSMan:
             "use negotiate, kerberos, ntlm, credssp, basic or certificate",
         )
     if ps.auth == "basic" and not ps.ssl:
-        # Refused before any packet is sent: the connection itself would be the leak.
-        raise ConnectError(
+        # Refused before any packet is sent: the connection itself would be the leak. A configuration error
+        # (exit 2), not a failure to connect.
+        raise InputError(
             "refusing Basic authentication over plain HTTP: it would send the password in clear text",
             "set powershell.ssl = true (WinRM over HTTPS, port 5986), or use negotiate/kerberos",
             code="insecure_transport",

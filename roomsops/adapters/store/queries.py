@@ -30,7 +30,9 @@ from roomsops.adapters.store.records import (
 )
 from roomsops.adapters.store.schema import (
     BLOCKING_STATUSES,
+    CANCELLED,
     EWS_SYNC_MODES,
+    UNLINKED,
     booking_attendees,
     booking_sync,
     bookings,
@@ -549,3 +551,62 @@ def resolve_differences(conn: Connection, booking_id: int, resolution: str, now:
         .values(resolution=resolution, resolved_utc=now)
     )
     return int(result.rowcount)
+
+
+# ---------------------------------------------------------------- removing and renaming records
+
+
+def unsettled_links(conn: Connection, booking_ids: Sequence[int]) -> list[int]:
+    """The bookings among `booking_ids` whose meeting in Exchange still needs the sync (a linked item not
+    cancelled or let go): their organizer and room must stay until a sync pass settled them."""
+    if not booking_ids:
+        return []
+    query = select(booking_sync.c.booking_id).where(
+        booking_sync.c.booking_id.in_(list(booking_ids)),
+        booking_sync.c.item_id.is_not(None),
+        booking_sync.c.state.not_in([CANCELLED, UNLINKED]),
+    )
+    return sorted(conn.execute(query).scalars())
+
+
+def delete_bookings(conn: Connection, booking_ids: Sequence[int]) -> None:
+    """Delete bookings with their attendees, sync links and differences (ON DELETE CASCADE)."""
+    if booking_ids:
+        conn.execute(delete(bookings).where(bookings.c.id.in_(list(booking_ids))))
+
+
+def delete_person(conn: Connection, person_id: int, email: str) -> None:
+    """Delete a person that organizes no booking any more, and the sync state of its mailbox."""
+    conn.execute(delete(mailbox_sync).where(mailbox_sync.c.mailbox == email_key(email)))
+    conn.execute(delete(persons).where(persons.c.id == person_id))
+
+
+def delete_room(conn: Connection, room_id: int) -> None:
+    """Delete a room that no booking holds any more."""
+    conn.execute(delete(rooms).where(rooms.c.id == room_id))
+
+
+def rename_person(conn: Connection, person: Person, new_email: str, now: datetime) -> Person:
+    """Give a person another address, keeping its bookings; the sync links and the mailbox's sync state move
+    with it (the same mailbox under its right address)."""
+    old_key, new_key = email_key(person.email), email_key(new_email)
+    conn.execute(
+        update(persons)
+        .where(persons.c.id == person.id)
+        .values(email=new_email, email_key=new_key, updated_utc=now)
+    )
+    if old_key != new_key:
+        conn.execute(update(booking_sync).where(booking_sync.c.mailbox == old_key).values(mailbox=new_key))
+        conn.execute(delete(mailbox_sync).where(mailbox_sync.c.mailbox == new_key))
+        conn.execute(update(mailbox_sync).where(mailbox_sync.c.mailbox == old_key).values(mailbox=new_key))
+        conn.execute(
+            update(sync_differences).where(sync_differences.c.mailbox == old_key).values(mailbox=new_key)
+        )
+    return replace(person, email=new_email)
+
+
+def update_room(conn: Connection, room: Room, name: str, sync_master: bool, now: datetime) -> Room:
+    conn.execute(
+        update(rooms).where(rooms.c.id == room.id).values(name=name, sync_master=sync_master, updated_utc=now)
+    )
+    return replace(room, name=name, sync_master=sync_master)

@@ -14,16 +14,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from roomsops import __version__
-from roomsops.adapters.appsettings.document import AppSettingsDoc, read_document, write_atomic
+from roomsops.adapters.appsettings.document import AppSettingsDoc, check_key, read_document, write_atomic
 from roomsops.adapters.appsettings.keys import (
     APP_ID,
     CERT_THUMBPRINT,
     CLIENT_SECRET,
     CREDENTIAL_KEYS,
+    KNOWN_KEYS,
     TENANT_ID,
+    known_key,
 )
 from roomsops.adapters.appsettings.lock import edit_lock
 from roomsops.adapters.certs import days_left, load_certificate_file, normalize_guid, normalize_thumbprint
+from roomsops.core.addresses import closest
 from roomsops.core.errors import InputError
 from roomsops.core.logs import MASK, AuditLog, register_secret
 from roomsops.core.results import Check, CheckReport, Result, Status
@@ -209,25 +212,71 @@ def _init(
     return _commit(path, doc, "init", changed, removed, audit, warnings)
 
 
-def set_key(path: Path, key: str, value: str, confirm: Confirm, audit: AuditLog) -> ConfigWrite:
-    """Set one key; a credential kind replaces the other kind (exactly one remains)."""
+def resolve_key(key: str, force: bool, verb: str) -> str:
+    """The key as ROOMS spells it: a case variant of a documented key is that key (.NET reads keys
+    case-insensitively, so a second spelling could win); an undocumented key is refused with the closest
+    documented one, unless --force (exit 2, nothing changed)."""
+    check_key(key)
+    known = known_key(key)
+    if known is not None:
+        return known
+    if force:
+        return key
+    near = closest(key, KNOWN_KEYS)
+    raise InputError(
+        f"{key!r} is not a key ROOMS documents for RoomsAppSettings.config"
+        + (f" (closest: {near})" if near else "")
+        + "; nothing was changed",
+        (
+            f"use {near}, or "
+            if near
+            else "check the spelling (README, 'Keys of RoomsAppSettings.config'), or "
+        )
+        + f"add --force to {verb} a key ROOMS does not document",
+        code="unknown_key",
+    )
+
+
+def _case_variants(doc: AppSettingsDoc, key: str) -> list[str]:
+    """The other spellings of `key` in the file (differing only in case)."""
+    return [k for k in doc.keys() if k != key and k.casefold() == key.casefold()]
+
+
+def set_key(
+    path: Path, key: str, value: str, confirm: Confirm, audit: AuditLog, force: bool = False
+) -> ConfigWrite:
+    """Set one key; a credential kind replaces the other kind (exactly one remains); another spelling of the
+    key in the file is replaced by this one."""
+    key = resolve_key(key, force, "set")
     with edit_lock(path):  # read under the lock: a parallel run's change is in what we write back
         doc = read_document(path)
         warnings: list[str] = []
         value = _validated(key, value, warnings)
+        variants = _case_variants(doc, key)
+        for variant in variants:
+            doc.unset(variant)
         changed, removed, destructive = _plan_credentials(doc, {key: value})
-        if destructive:
+        if variants and key not in changed:
+            changed.append(key)
+        removed = [*variants, *removed]
+        if variants:
+            warnings.append(f"replaced {', '.join(variants)} (the same key in another case) by {key}")
+        if destructive or (variants and key in CREDENTIAL_KEYS):
             confirm(f"Replace {', '.join(changed + removed)} in {path}?")
         return _commit(path, doc, "set", changed, removed, audit, warnings)
 
 
-def unset_key(path: Path, key: str, confirm: Confirm, audit: AuditLog) -> ConfigWrite:
+def unset_key(path: Path, key: str, confirm: Confirm, audit: AuditLog, force: bool = False) -> ConfigWrite:
+    """Remove a key, in every spelling the file has it."""
+    key = resolve_key(key, force, "unset")
     with edit_lock(path):
         doc = read_document(path)
-        doc.unset(key)
+        spellings = [k for k in doc.keys() if k.casefold() == key.casefold()] or [key]
+        for spelling in spellings:
+            doc.unset(spelling)
         if key in CREDENTIAL_KEYS:
-            confirm(f"Remove {key} from {path}?")
-        return _commit(path, doc, "unset", [], [key], audit, [])
+            confirm(f"Remove {', '.join(spellings)} from {path}?")
+        return _commit(path, doc, "unset", [], spellings, audit, [])
 
 
 def show(path: Path) -> ConfigShow:
@@ -439,10 +488,46 @@ def check(
                 "remove the duplicate lines; which one ROOMS uses is not defined",
             )
         )
+    checks += _check_key_names(doc)
     checks += [_check_guid(doc, TENANT_ID), _check_guid(doc, APP_ID)]
     checks += _check_credential(doc)
     checks += check_certificate_file(settings, doc.get(CERT_THUMBPRINT), environ, now)
     return CheckReport(subject=str(path), checks=tuple(checks))
+
+
+def _check_key_names(doc: AppSettingsDoc) -> list[Check]:
+    """Case variants of a documented key (.NET reads keys case-insensitively: which spelling wins is not
+    what the file seems to say) fail; keys ROOMS does not document are named with the closest one."""
+    checks: list[Check] = []
+    variants = [k for k in doc.keys() if known_key(k) not in (None, k)]
+    if variants:
+        named = ", ".join(f"{k} (is {known_key(k)})" for k in variants)
+        first = variants[0]
+        checks.append(
+            Check(
+                "case variants",
+                Status.FAILED,
+                f"keys spelled in another case than ROOMS reads them: {named}; .NET reads keys "
+                "case-insensitively, so one spelling silently wins",
+                f"run 'roomsops config set {known_key(first)} VALUE' (it replaces {first}), or "
+                f"'roomsops config unset {known_key(first)}' (it removes every spelling)",
+            )
+        )
+    unknown = [k for k in doc.keys() if known_key(k) is None]
+    if unknown:
+        named = ", ".join(
+            k + (f" (did you mean {near}?)" if (near := closest(k, KNOWN_KEYS)) else "") for k in unknown
+        )
+        checks.append(
+            Check(
+                "unknown keys",
+                Status.WARNING,
+                f"keys ROOMS does not document: {named}",
+                f"if a key is mistyped, remove it with 'roomsops config unset {unknown[0]} --force' and set the "
+                "right one; keys of other ROOMS features may stay",
+            )
+        )
+    return checks
 
 
 KEYSET_REMEDY = (

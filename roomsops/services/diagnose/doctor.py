@@ -10,7 +10,7 @@ from typing import Any
 
 from roomsops.adapters.entra.tokens import TokenProvider
 from roomsops.adapters.ews.client import EwsClient
-from roomsops.core.errors import RoomsopsError
+from roomsops.core.errors import ConnectError, RoomsopsError
 from roomsops.core.results import Check, CheckReport, Status
 from roomsops.core.settings import Settings
 from roomsops.services.apps import admin_app_problem
@@ -56,6 +56,7 @@ def doctor(
     """Every check once, each independent of the others' outcome where possible. `rooms_check` gives the
     summary line of `rooms check` in the same admin session (the caller picks the rooms)."""
     checks = [_summarize("config", config_report)]
+    unreachable = False  # a check could not connect or authenticate: exit 3
     if provider_error is not None or provider is None:
         error = provider_error or RoomsopsError("no credentials")
         checks.append(Check("token", Status.FAILED, error.message, error.remedy))
@@ -65,6 +66,7 @@ def doctor(
             checks.append(Check("token", Status.OK, f"roles: {', '.join(token.roles) or '(none)'}"))
         except RoomsopsError as exc:
             checks.append(Check("token", Status.FAILED, exc.message, exc.remedy))
+            unreachable = unreachable or isinstance(exc, ConnectError)
     problem = admin_app_problem(settings, sync_app_id)
     if problem is not None:
         checks.append(Check("admin app", Status.FAILED, problem.message, problem.remedy))
@@ -86,6 +88,7 @@ def doctor(
                 rooms_line = rooms_check(session)
     except RoomsopsError as exc:
         checks.append(Check("Exchange connection", Status.FAILED, exc.message, exc.remedy))
+        unreachable = unreachable or isinstance(exc, ConnectError)
     if status is not None:
         level = (
             Status.OK
@@ -106,4 +109,4 @@ def doctor(
         checks.append(Check("EWS probe", Status.WARNING, "no mailbox to probe", "pass --mailbox EMAIL"))
     elif provider is not None and provider_error is None:
         checks.append(probe(ews_client(), mailbox).check("EWS probe"))
-    return DoctorReport(subject="roomsops doctor", checks=tuple(checks))
+    return DoctorReport(subject="roomsops doctor", checks=tuple(checks), unreachable=unreachable)

@@ -139,3 +139,36 @@ def ews_allow(
         ews_enabled_after=enabled,
         notes=tuple(notes),
     )
+
+
+def ews_disallow(
+    session: ExchangeSession,
+    sync_app_id: str,
+    confirm: Callable[[str], None],
+    audit: AuditLog,
+    today: date,
+) -> EwsAllowResult:
+    """Take the sync app off EwsAllowedAppIDs (keeping the others): the undo of `ews allow`. EwsEnabled stays
+    as it is (another app may rely on it). While EwsEnabled is True this stops the sync: asked first."""
+    status = read_ews_status(session, sync_app_id, [], today)
+    allowed = [a for a in status.allowed_app_ids if a.casefold() != sync_app_id.casefold()]
+    notes: list[str] = []
+    if status.sync_app_allowed:
+        if status.ews_enabled is True:
+            confirm(
+                f"Take the sync app {sync_app_id} off EwsAllowedAppIDs? With EwsEnabled True it stops syncing"
+            )
+        # $null clears the list (Set-OrganizationConfig -EwsAllowedAppIDs); the others stay listed.
+        params = {"EwsAllowedAppIDs": ",".join(allowed) if allowed else None}
+        session.run("Set-OrganizationConfig", params)
+        audit.record("cmdlet:Set-OrganizationConfig", session.host, params, "ok")
+        notes.append("Allow-list changes can take up to 24 hours to apply.")
+    else:
+        notes.append(f"The sync app {sync_app_id} was not on EwsAllowedAppIDs; nothing was changed.")
+    return EwsAllowResult(
+        allowed_before=status.allowed_app_ids,
+        allowed_after=tuple(allowed),
+        ews_enabled_before=status.ews_enabled,
+        ews_enabled_after=status.ews_enabled,
+        notes=tuple(notes),
+    )

@@ -22,38 +22,36 @@ def sync_test(
     """ROOMS' sync test as steps: token, EWS connection, impersonation, primary SMTP, calendar, pull subscription."""
     checks: list[Check] = []
 
-    def done(report_checks: Sequence[Check]) -> CheckReport:
+    def done(report_checks: Sequence[Check], unreachable: bool = False) -> CheckReport:
         skipped = [s for s in STEPS[len(report_checks) :]]
         rest = tuple(Check(name, Status.WARNING, "not run: an earlier step failed") for name in skipped)
-        return CheckReport(subject=f"sync test {address}", checks=tuple(report_checks) + rest)
+        return CheckReport(
+            subject=f"sync test {address}", checks=tuple(report_checks) + rest, unreachable=unreachable
+        )
 
     try:
         token = provider.token()
     except RoomsopsError as exc:
-        return done([Check("token", Status.FAILED, exc.message, exc.remedy)])
+        return done([Check("token", Status.FAILED, exc.message, exc.remedy)], isinstance(exc, ConnectError))
     checks.append(Check("token", Status.OK, f"app-only token, roles: {', '.join(token.roles) or '(none)'}"))
 
     try:
-        answer = net.http_session(settings).get(
-            settings.cloud.ews_url, timeout=settings.network.timeout_seconds
-        )
-        checks.append(
-            Check(
-                "EWS connection", Status.OK, f"{settings.cloud.ews_url} answers (HTTP {answer.status_code})"
-            )
-        )
+        net.http_session(settings).get(settings.cloud.ews_url, timeout=settings.network.timeout_seconds)
+        checks.append(Check("EWS connection", Status.OK, f"{settings.cloud.ews_url} reached (TLS verified)"))
     except requests.RequestException as exc:
         unreached = net.connect_error(
             exc, settings.cloud.ews_url, tls_remedy=TLS_REMEDY, remedy=REMEDIES["connection"]
         )
-        return done([*checks, Check("EWS connection", Status.FAILED, unreached.message, unreached.remedy)])
+        failed = Check("EWS connection", Status.FAILED, unreached.message, unreached.remedy)
+        return done([*checks, failed], unreachable=True)
 
     client = client_factory()
     try:
         primary = client.resolve_primary(address)
     except (EwsError, ConnectError) as exc:
         failure = failed_probe(address, exc)
-        return done([*checks, Check("impersonation", Status.FAILED, failure.detail, failure.remedy)])
+        failed = Check("impersonation", Status.FAILED, failure.detail, failure.remedy)
+        return done([*checks, failed], unreachable=not isinstance(exc, EwsError))
     checks.append(Check("impersonation", Status.OK, f"the app may act as {address}"))
 
     if primary and primary.casefold() != address.casefold():

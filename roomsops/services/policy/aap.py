@@ -27,6 +27,7 @@ from roomsops.services.policy.group import (
     confirm_removals,
     group_steps,
     read_group,
+    refuse_empty_group,
 )
 from roomsops.services.policy.model import (
     PROPAGATION_NOTICE,
@@ -186,9 +187,12 @@ def restrict(
         apply.progress.expect([Step("old policy", plan.policy.identity, Outcome.REMOVED)])
     apply.progress.expect(steps)
     group, steps = apply_group(apply, request.group_request, plan.group, steps)
+    if request.access_right == "RestrictAccess" and plan.action is not Outcome.EXISTS:
+        refuse_empty_group(request.group_request, steps, "RestrictAccess policy")
     _ensure_policy(apply, request, plan, group.object_id, notes)
     tests = _verify(session, request, plan.group) if request.verify else []
-    notes += [PROPAGATION_NOTICE, RBAC_NOTICE]
+    if changed(steps):  # nothing to wait for when everything was already in place
+        notes += [PROPAGATION_NOTICE, RBAC_NOTICE]
     return result(steps, tests)
 
 

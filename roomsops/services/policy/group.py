@@ -12,6 +12,7 @@ from roomsops.adapters.exo import exchange
 from roomsops.adapters.exo.errors import CmdletError, CmdletFailure
 from roomsops.adapters.exo.objects import Group, Recipient
 from roomsops.adapters.exo.session import ExchangeSession
+from roomsops.core.addresses import closest
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.logs import AuditLog
 from roomsops.services.policy.model import (
@@ -25,6 +26,8 @@ from roomsops.services.policy.model import (
 )
 
 REMOVE_GUARD = 0.2  # --exact refuses to remove more than this share of the members without --force
+#: How many mailboxes are read to suggest the closest address for one that was not found.
+SUGGEST_SAMPLE = 5000
 
 
 def resolve_mailboxes(
@@ -75,6 +78,7 @@ def read_group(
         check_group_kind(group)
         members_now = exchange.group_members(session, group.object_id)
     resolved, missing = resolve_mailboxes(session, [*request.members, *request.probes])
+    refuse_unresolved(session, request, missing)
     plan = GroupPlan(group=group, members_now=members_now, resolved=resolved, missing=missing)
     current = set().union(*(m.smtp_addresses for m in members_now))
     plan.to_add = [
@@ -86,6 +90,32 @@ def read_group(
         wanted = {resolved[m].primary_smtp.casefold() for m in request.members if m in resolved}
         plan.to_remove = [m.primary_smtp for m in members_now if m.primary_smtp.casefold() not in wanted]
     return plan, objects
+
+
+def refuse_unresolved(session: ExchangeSession, request: GroupRequest, missing: dict[str, str]) -> None:
+    """Every member and probe must be a mailbox before anything changes: a mistyped member would leave the
+    group (and so the policy or scope) without the mailbox, and the sync app locked out of it. Exit 2, each
+    address named with the closest mailbox address the tenant has."""
+    if not missing:
+        return
+    mailboxes = exchange.read(session, [exchange.mailboxes_query(SUGGEST_SAMPLE)]).recipients
+    # Every address of a mailbox points at its primary SMTP address, the one to suggest.
+    primary_of = {a: m.primary_smtp for m in mailboxes for a in sorted(m.smtp_addresses)}
+    primary_of.update({m.primary_smtp.casefold(): m.primary_smtp for m in mailboxes})
+    probes = {p.casefold() for p in request.probes} - {m.casefold() for m in request.members}
+    named = []
+    for address in missing:
+        role = "probe" if address.casefold() in probes else "member"
+        nearest = closest(address, primary_of)
+        near = primary_of[nearest.casefold()] if nearest else None
+        named.append(f"{role} {address}" + (f" (did you mean {near}?)" if near else ""))
+    raise InputError(
+        f"no mailbox has the address of {len(named)} of the given mailboxes: {'; '.join(named)}; "
+        "nothing was changed",
+        "correct the addresses (each mailbox must exist in Exchange Online: Get-Mailbox -Identity ADDRESS), "
+        "then run the command again",
+        code="mailbox_not_found",
+    )
 
 
 def group_steps(request: GroupRequest, plan: GroupPlan) -> list[Step]:
@@ -244,6 +274,21 @@ def apply_group(
         Confirm=False,
     )
     return group, mark_failures(steps, failures, plan)
+
+
+def refuse_empty_group(request: GroupRequest, steps: Sequence[Step], what: str) -> None:
+    """After the member changes: a group left without a member must not get the policy or scope (`what`),
+    which would lock the app out of every mailbox. Exit 1, saying what is in place and how to go on."""
+    if any(s.step == "member" and s.outcome in (Outcome.ADDED, Outcome.ALREADY) for s in steps):
+        return
+    failed = "; ".join(f"{s.target}: {s.detail}" for s in steps if s.step == "member" and s.failed)
+    raise OperationFailed(
+        f"group {request.group} has no members after the changes ({failed or 'none could be added'}); "
+        f"the {what} was not created, so the app is not locked out",
+        f"fix the members (Add-DistributionGroupMember -Identity {request.group}) and run the command again, "
+        f"or remove the group (Remove-DistributionGroup -Identity {request.group})",
+        code="group_empty",
+    )
 
 
 def mark_failures(steps: list[Step], failures: Sequence[CmdletFailure], plan: GroupPlan) -> list[Step]:

@@ -29,6 +29,7 @@ from roomsops.services.policy.group import (
     confirm_removals,
     group_steps,
     read_group,
+    refuse_empty_group,
 )
 from roomsops.services.policy.model import (
     CACHE_NOTICE,
@@ -387,12 +388,14 @@ def restrict(
     apply = Applier(session, audit, progress)
     apply.progress.expect(steps)
     group, steps = apply_group(apply, request.group_request, plan.group, steps)
+    refuse_empty_group(request.group_request, steps, "management scope and role assignment")
     scope_filter = member_of_filter(group.distinguished_name)
     assert sp_object is not None  # principal_step refused a missing --sp-object-id outside a dry run
     scopes = [(request.scope_name, scope_filter, plan.scope is not None)]
     ensure_rbac(apply, request.app_id, sp_object, plan.sp is not None, scopes, plan.assignments)
     tests = _verify(session, request, plan.group, sp_object) if request.verify else []
-    notes.append(CACHE_NOTICE)
+    if changed(steps):  # the permission cache matters only after a change
+        notes.append(CACHE_NOTICE)
     return result(steps, tests)
 
 
@@ -412,4 +415,144 @@ def runbook(request: RbacRequest, admin_upn: str | None = None) -> str:
         exact=request.exact,
         admin_upn=admin_upn,
         removal_steps=FULL_ACCESS_REMOVAL,
+    )
+
+
+# --- list and remove (the undo of restrict --engine rbac) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RbacAssignmentRow:
+    name: str
+    role: str
+    scope: str | None
+    recipient_filter: str | None
+
+
+@dataclass(frozen=True)
+class RbacListResult(Result):
+    engine: str
+    app_id: str
+    service_principal: str | None
+    assignments: tuple[RbacAssignmentRow, ...]
+
+    def lines(self) -> list[str]:
+        if self.service_principal is None:
+            return [
+                f"app {self.app_id} has no service principal in Exchange Online: no RBAC for Applications"
+            ]
+        if not self.assignments:
+            return [f"no {EWS_ROLE} role assignments of app {self.app_id}"]
+        return [
+            f"{a.name}  {a.role}  scope {a.scope or '(organization)'}  {a.recipient_filter or ''}".rstrip()
+            for a in self.assignments
+        ]
+
+
+def _read_app_rbac(
+    session: ExchangeSession, app_id: str
+) -> tuple[ServicePrincipal | None, list[RoleAssignment], dict[str, ManagementScope]]:
+    objects = exchange.read(session, rbac_queries())
+    sp = app_service_principal(objects.principals, app_id)
+    scopes = {s.name.casefold(): s for s in objects.scopes}
+    return sp, app_assignments(objects.assignments, sp), scopes
+
+
+def list_rbac(session: ExchangeSession, app_id: str) -> RbacListResult:
+    """The app's EWS role assignments with their management scopes (`policy list --engine rbac`)."""
+    sp, assignments, scopes = _read_app_rbac(session, app_id)
+    rows = []
+    for a in assignments:
+        scope = scopes.get((a.custom_resource_scope or "").casefold())
+        rows.append(
+            RbacAssignmentRow(
+                name=a.name,
+                role=a.role,
+                scope=a.custom_resource_scope,
+                recipient_filter=scope.recipient_filter if scope else None,
+            )
+        )
+    return RbacListResult(
+        engine="rbac",
+        app_id=app_id,
+        service_principal=sp.object_id if sp else None,
+        assignments=tuple(rows),
+    )
+
+
+@dataclass(frozen=True)
+class RbacRemoveResult(Result):
+    engine: str
+    app_id: str
+    scope: str
+    removed_assignments: tuple[str, ...]
+    removed_scope: str | None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.removed_assignments or self.removed_scope)
+
+    def lines(self) -> list[str]:
+        if not self.ok:
+            return [f"no role assignment of app {self.app_id} over scope {self.scope}, and no such scope"]
+        out = [f"removed role assignment {name}" for name in self.removed_assignments]
+        if self.removed_scope:
+            out.append(f"removed management scope {self.removed_scope}")
+        return out
+
+
+def remove_rbac(
+    session: ExchangeSession,
+    app_id: str,
+    scope_name: str,
+    confirm: Confirm,
+    audit: AuditLog,
+    progress: Progress | None = None,
+) -> RbacRemoveResult:
+    """Remove the app's EWS role assignments over `scope_name`, then the scope when no other assignment uses
+    it: the undo of `policy restrict --engine rbac` (the group stays; the service principal pointer too)."""
+    objects = exchange.read(session, rbac_queries())
+    sp = app_service_principal(objects.principals, app_id)
+
+    def over_scope(a: RoleAssignment) -> bool:
+        return (a.custom_resource_scope or "").casefold() == scope_name.casefold()
+
+    mine = [a for a in app_assignments(objects.assignments, sp) if over_scope(a)]
+    others = [a for a in objects.assignments if over_scope(a) and a not in mine]
+    scope = next((s for s in objects.scopes if s.name.casefold() == scope_name.casefold()), None)
+    drop_scope = scope is not None and not others
+    if not mine and not drop_scope:
+        return RbacRemoveResult(
+            engine="rbac", app_id=app_id, scope=scope_name, removed_assignments=(), removed_scope=None
+        )
+    confirm(
+        f"Remove the {EWS_ROLE} role assignment(s) of app {app_id} over {scope_name}"
+        + (" and the management scope" if drop_scope else "")
+        + "? Without another grant the app then opens no mailbox"
+    )
+    apply = Applier(session, audit, progress)
+    steps = [Step("assignment", a.name, Outcome.REMOVED) for a in mine]
+    if drop_scope and scope is not None:
+        steps.append(Step("scope", scope.name, Outcome.REMOVED))
+    apply.progress.expect(steps)
+    for a in mine:
+        apply.run(
+            "Remove-ManagementRoleAssignment",
+            {"Identity": a.name, "Confirm": False},
+            Step("assignment", a.name, Outcome.REMOVED),
+        )
+    if drop_scope and scope is not None:
+        apply.run(
+            "Remove-ManagementScope",
+            {"Identity": scope.name, "Confirm": False},
+            Step("scope", scope.name, Outcome.REMOVED),
+        )
+    notes = [] if not others else [f"The scope {scope_name} stays: other role assignments use it."]
+    return RbacRemoveResult(
+        engine="rbac",
+        app_id=app_id,
+        scope=scope_name,
+        removed_assignments=tuple(a.name for a in mine),
+        removed_scope=scope.name if drop_scope and scope is not None else None,
+        notes=(*notes, CACHE_NOTICE),
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -116,6 +116,7 @@ class BookingRequest:
     private: bool = False
     reminder_minutes: int | None = None
     free_busy: str = DEFAULT_FREE_BUSY
+    allow_past: bool = False  # --allow-past: record a booking that already started (e.g. catching up)
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,11 @@ class BookingChanges:
     private: bool | None = None
     reminder_minutes: int | Literal[_Keep.KEEP] | None = KEEP
     free_busy: str | None = None
+    allow_past: bool = False  # --allow-past: a new start before now is accepted
 
     @property
     def empty(self) -> bool:
-        return self == BookingChanges()
+        return replace(self, allow_past=False) == BookingChanges()
 
 
 @dataclass(frozen=True)
@@ -145,11 +147,26 @@ class BookingFilter:
     statuses: tuple[str, ...] = ()
 
 
-def _known_person(conn: Connection, email: str) -> Person:
+def _known_person(conn: Connection, email: str, listing: bool = False) -> Person:
+    """The person organizing; a room given as organizer, or an address to look up (listing), is told so
+    rather than sent to `persons add` (which would record the wrong address)."""
     person = db.get_person(conn, email)
     if person is None:
+        if db.get_room(conn, email) is not None:
+            raise InputError(
+                f"{email} is a room, not a person",
+                "give the person who organizes the meeting as --organizer (the room goes in --room)",
+            )
+        if listing:
+            raise InputError(
+                f"{email} is not a known person",
+                "see 'roomsops persons list' for the persons' addresses (a person is known by the primary SMTP "
+                "address of its mailbox, not an alias)",
+            )
         raise InputError(
-            f"{email} is not a known person", f"add it first with 'roomsops persons add {email}'"
+            f"{email} is not a known person",
+            f"add it first with 'roomsops persons add {email}' (it looks the address up in Exchange), or see "
+            "'roomsops persons list'",
         )
     return person
 
@@ -189,6 +206,17 @@ def _check_bounds(start: datetime, end: datetime, tz: ZoneInfo, now: datetime) -
         raise InputError(
             f"the booking from {local_time(start, tz)} to {local_time(end, tz)} ({tz.key}) lasts more than 14 days",
             "check the end: a booking lasts at most 14 days (book a longer absence as several bookings)",
+        )
+
+
+def _refuse_past(start: datetime, tz: ZoneInfo, now: datetime, allow_past: bool, option: str) -> None:
+    """A booking that starts before now is almost always a wrong date; recorded only with --allow-past."""
+    if start < now and not allow_past:
+        raise InputError(
+            f"the start {local_time(start, tz)} ({tz.key}) is in the past; nothing was changed",
+            f"check the date ({option} takes local time in rooms.time_zone), or add --allow-past to record a "
+            "booking that already started (the sync does not send invitations for bookings that are over)",
+            code="booking_in_past",
         )
 
 
@@ -241,6 +269,7 @@ def create_booking(conn: Connection, request: BookingRequest, tz: ZoneInfo) -> B
     reminder = _check_reminder(request.reminder_minutes)
     _check_times(request.start, request.end, tz)
     _check_bounds(request.start, request.end, tz, db.now_utc())
+    _refuse_past(request.start, tz, db.now_utc(), request.allow_past, "--start")
     organizer = _known_person(conn, check_email(request.organizer, "organizer"))
     room = _known_room(conn, check_email(request.room, "room"))
     attendees = _check_attendees(request.attendees, organizer, room)
@@ -295,7 +324,9 @@ def list_bookings(store: Store, tz: ZoneInfo, where: BookingFilter) -> BookingLi
         canonical(s, STATUSES, "status", f"use one of {', '.join(STATUSES)}") for s in where.statuses
     )
     with store.read() as conn:
-        organizer = _known_person(conn, check_email(where.organizer)) if where.organizer else None
+        organizer = (
+            _known_person(conn, check_email(where.organizer), listing=True) if where.organizer else None
+        )
         room = _known_room(conn, check_email(where.room)) if where.room else None
         found = db.list_bookings(
             conn,
@@ -337,6 +368,8 @@ def update_booking(
         end = current.end if changes.end is None else changes.end
         _check_times(start, end, tz)
         _check_bounds(start, end, tz, db.now_utc())
+        if changes.start is not None and changes.start != current.start:
+            _refuse_past(start, tz, db.now_utc(), changes.allow_past, "--start")
         wanted: dict[str, Any] = {
             "title": None if changes.title is None else check_text(changes.title, "title", MAX_TITLE, True),
             "start": changes.start,

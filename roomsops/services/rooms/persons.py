@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -206,27 +206,43 @@ def set_person(
     sync_mode: str | None = None,
     sync_url: str | None = None,
     conflict_behaviour: str | None = None,
+    new_email: str | None = None,
 ) -> PersonChange:
     """Change the given fields. Changing the mode keeps the sync URL when it suits the new mode
-    (cloud ↔ cloud, on-premises ↔ on-premises); otherwise the new mode's default applies."""
+    (cloud ↔ cloud, on-premises ↔ on-premises); otherwise the new mode's default applies. A new e-mail
+    renames the person, keeping its bookings and their sync links (the same mailbox under its right address)."""
     given = {
         "name": name,
         "sync_mode": sync_mode,
         "sync_url": sync_url,
         "conflict_behaviour": conflict_behaviour,
+        "email": new_email,
     }
     given = {k: v for k, v in given.items() if v is not None}
     if not given:
         raise InputError(
-            "nothing to change", "pass at least one of --name, --sync-mode, --sync-url, --conflict-behaviour"
+            "nothing to change",
+            "pass at least one of --email, --name, --sync-mode, --sync-url, --conflict-behaviour",
         )
     address = check_email(email)
+    renamed_to = check_email(new_email, "new") if new_email is not None else None
     with store.write() as conn:
         current = db.get_person(conn, address)
         if current is None:
             raise InputError(
                 f"{address} is not a known person", f"add it with 'roomsops persons add {address}'"
             )
+        renamed = False
+        if renamed_to is not None and renamed_to != current.email:
+            other = db.get_person(conn, renamed_to)
+            if other is not None and other.id != current.id:
+                raise InputError(
+                    f"{other.email} is already a person; nothing was changed",
+                    f"move the bookings by hand, or remove it first ('roomsops persons remove {other.email}')",
+                )
+            _refuse_room_address(conn, renamed_to)
+            current = db.rename_person(conn, current, renamed_to, db.now_utc())
+            renamed = True
         mode = current.sync_mode
         if sync_mode is not None:
             mode = canonical(sync_mode, db.SYNC_MODES, "sync mode", _MODE_REMEDY)
@@ -244,14 +260,16 @@ def set_person(
             current.conflict_behaviour if conflict_behaviour is None else conflict_behaviour,
             ews_url,
         )
-        changed = tuple(
+        changed = ("email",) * renamed + tuple(
             k
             for k in ("name", "sync_mode", "sync_url", "conflict_behaviour")
             if getattr(fields, k) != getattr(current, k)
         )
         if not changed:
             return PersonChange("unchanged", current, notes=_not_handled_note(current))
-        person = db.update_person(conn, current.id, fields, db.now_utc())
+        person = (
+            db.update_person(conn, current.id, fields, db.now_utc()) if changed != ("email",) else current
+        )
     audit.record("persons.set", person.email, params=given, result={"changed": list(changed)})
     return PersonChange("updated", person, changed, notes=_not_handled_note(person))
 
@@ -265,6 +283,18 @@ def list_persons(store: Store, sync_modes: Sequence[str] = ()) -> PersonList:
 def _decode_csv(data: bytes, label: str) -> str:
     """UTF-8 text, with or without a byte-order mark; anything else is refused with how to fix it."""
     save_as = "save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)') and import it again"
+    excel = {
+        b"PK\x03\x04": "an Excel workbook (.xlsx)",
+        b"\xd0\xcf\x11\xe0": "an Excel 97-2003 workbook (.xls)",
+    }
+    kind = next((k for magic, k in excel.items() if data.startswith(magic)), None)
+    if kind is not None:
+        raise InputError(
+            f"{label} is {kind}, not a CSV file",
+            "in Excel: File → Save As → 'CSV UTF-8 (Comma delimited) (*.csv)', and import that file; "
+            "nothing was imported",
+            code="excel_file",
+        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
         raise InputError(f"{label} is UTF-16 text, not UTF-8", f"{save_as}; nothing was imported")
     try:
@@ -295,7 +325,7 @@ def _csv_records(text: str, label: str) -> Iterator[tuple[int, list[str]]]:
 
 
 def read_persons_csv(data: bytes, label: str, ews_url: str) -> list[tuple[int, PersonFields]]:
-    """Every row of a persons CSV, validated; the first bad row refuses the whole file."""
+    """Every row of a persons CSV, validated; any bad row refuses the whole file, naming every bad row."""
     records = _csv_records(_decode_csv(data, label), label)
     expected = ",".join(CSV_HEADER)
     first = next(records, None)
@@ -310,22 +340,67 @@ def read_persons_csv(data: bytes, label: str, ews_url: str) -> list[tuple[int, P
         )
     rows: list[tuple[int, PersonFields]] = []
     seen: dict[str, int] = {}
+    bad: list[str] = []
     for line, cells in records:
-        try:
-            if len(cells) != len(CSV_HEADER):
-                raise InputError(f"{len(cells)} fields, expected {len(CSV_HEADER)} ({expected})")
+        if len(cells) != len(CSV_HEADER):
+            bad.append(f"line {line}: {len(cells)} fields, expected {len(CSV_HEADER)} ({expected})")
+            continue
+        problems = _row_problems(cells, ews_url)
+        if not problems:
             email, name, sync_mode, sync_url, conflict_behaviour = cells
             fields = person_fields(email, name, sync_mode, sync_url, conflict_behaviour, ews_url)
             if fields.key in seen:
-                raise InputError(f"{fields.email} is already on line {seen[fields.key]}")
-        except InputError as exc:
-            raise InputError(
-                f"{label}, line {line}: {exc.message}",
-                f"correct line {line} and import the file again; nothing was imported",
-            ) from None
-        seen[fields.key] = line
-        rows.append((line, fields))
+                problems = [f"email: {fields.email} is already on line {seen[fields.key]}"]
+            else:
+                seen[fields.key] = line
+                rows.append((line, fields))
+        bad += [f"line {line}, {problem}" for problem in problems]
+    if bad:
+        shown = "; ".join(bad[:MAX_ROW_ERRORS]) + (
+            f"; and {len(bad) - MAX_ROW_ERRORS} more" if len(bad) > MAX_ROW_ERRORS else ""
+        )
+        raise InputError(
+            f"{label}: {len(bad)} problem(s): {shown}",
+            "correct these rows and import the file again; nothing was imported",
+            code="bad_rows",
+        )
     return rows
+
+
+#: How many bad rows one error line names (the count says how many there are).
+MAX_ROW_ERRORS = 20
+
+
+def _row_problems(cells: Sequence[str], ews_url: str) -> list[str]:
+    """Each bad cell of a row as "column: problem" (every column checked, not only the first bad one)."""
+    email, name, sync_mode, sync_url, conflict_behaviour = cells
+    problems: list[str] = []
+
+    def check(column: str, validate: Callable[[], object]) -> object:
+        try:
+            return validate()
+        except InputError as exc:
+            problems.append(f"{column}: {exc.message}")
+            return None
+
+    check("email", lambda: check_email(email))
+    check("name", lambda: check_text(name, "name", MAX_NAME, required=False))
+    mode = check(
+        "sync_mode",
+        lambda: canonical(sync_mode or DEFAULT_SYNC_MODE, SYNC_MODES, "sync mode", _MODE_REMEDY),
+    )
+    if isinstance(mode, str):
+        check("sync_url", lambda: check_sync_url(mode, sync_url, ews_url))
+    check(
+        "conflict_behaviour",
+        lambda: canonical(
+            conflict_behaviour or DEFAULT_CONFLICT_BEHAVIOUR,
+            CONFLICT_BEHAVIOURS,
+            "conflict behaviour",
+            _CONFLICT_REMEDY,
+        ),
+    )
+    return problems
 
 
 def import_persons(store: Store, audit: AuditLog, ews_url: str, path: Path, label: str) -> PersonImport:

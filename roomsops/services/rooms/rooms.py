@@ -1,4 +1,4 @@
-"""The rooms (resource mailboxes) bookings are made for: add and list."""
+"""The rooms (resource mailboxes) bookings are made for: add, change and list (removal: removal.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from roomsops.services.rooms.common import MAX_NAME, check_email, check_text, co
 
 @dataclass(frozen=True)
 class RoomChange(Result):
-    action: str  # added
+    action: str  # added | updated | unchanged
     room: Room
 
     def lines(self) -> list[str]:
@@ -51,6 +51,27 @@ def add_room(store: Store, audit: AuditLog, email: str, name: str, sync_master: 
         "rooms.add", room.email, params={"name": room.name, "sync_master": sync_master}, result="added"
     )
     return RoomChange("added", room)
+
+
+def set_room(
+    store: Store, audit: AuditLog, email: str, name: str | None, sync_master: bool | None
+) -> RoomChange:
+    """Change a room's name or sync master flag."""
+    if name is None and sync_master is None:
+        raise InputError("nothing to change", "pass --name or --sync-master/--no-sync-master")
+    address = check_email(email)
+    new_name = check_text(name, "room name", MAX_NAME, required=True) if name is not None else None
+    with store.write() as conn:
+        current = db.get_room(conn, address)
+        if current is None:
+            raise InputError(f"{address} is not a known room", "see 'roomsops rooms list'")
+        wanted_name = current.name if new_name is None else new_name
+        wanted_master = current.sync_master if sync_master is None else sync_master
+        if (wanted_name, wanted_master) == (current.name, current.sync_master):
+            return RoomChange("unchanged", current)
+        room = db.update_room(conn, current, wanted_name, wanted_master, db.now_utc())
+    audit.record("rooms.set", room.email, params={"name": name, "sync_master": sync_master}, result="updated")
+    return RoomChange("updated", room)
 
 
 def list_rooms(store: Store) -> RoomList:

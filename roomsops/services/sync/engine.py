@@ -226,6 +226,9 @@ class MailboxSync:
             booking = by_id[booking_id]  # as changed by Exchange-side edits above
             link = self.links.get(booking_id)
             if booking.status == "active" and (link is None or link.item_id is None):
+                if booking.end <= self.ctx.now():
+                    self.report.skip("past")  # over before it reached Exchange: no invitation for it
+                    continue
                 to_create.append(booking)
             else:
                 self._booking(booking)

@@ -7,9 +7,10 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roomsops.adapters.store import MailboxSyncState, Store, now_utc
 from roomsops.adapters.store import queries as q
@@ -17,8 +18,12 @@ from roomsops.core.errors import RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
+from roomsops.core.vocabulary import EWS_SYNC_MODES
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import MailboxReport, MailboxSync, PassContext, unexpected
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 #: What a mailbox's pass counts, in the order reports show them.
 COUNTS = (
@@ -42,6 +47,8 @@ class SyncResult(Result):
     dry_run: bool
     mailboxes: tuple[MailboxReport, ...]
     not_handled: tuple[str, ...] = ()  # persons named with --person whose sync mode roomsops does not sync
+    #: person → {"sync_mode", "bookings"}: active bookings in the window left alone because of the sync mode
+    skipped_sync_mode: dict[str, dict[str, str | int]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -69,6 +76,10 @@ class SyncResult(Result):
                     "(reported, not deleted)"
                 )
         out += [f"{p}: not handled (sync mode is not O365 or O365Pull)" for p in self.not_handled]
+        out += [
+            f"{p}: skipped {s['bookings']} booking(s): sync mode {s['sync_mode']} is not synced by roomsops"
+            for p, s in self.skipped_sync_mode.items()
+        ]
         failed = [m.mailbox for m in self.mailboxes if not m.ok]
         totals = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in self.totals.items() if v) or "no changes"
         out.append(
@@ -183,6 +194,7 @@ def sync_pass(
     with store.write() as conn:  # the installation id is created once per database, on first use
         installation = q.installation_id(conn)
         mailboxes = [m.email for m in q.sync_mailboxes(conn, include_rooms=False)]
+        skipped_sync_mode = _skipped_by_sync_mode(conn, window, persons)
     not_handled: list[str] = []
     if persons:
         wanted = {p.casefold() for p in persons}
@@ -219,7 +231,26 @@ def sync_pass(
         dry_run=dry_run,
         mailboxes=tuple(reports),
         not_handled=tuple(not_handled),
+        skipped_sync_mode=skipped_sync_mode,
     )
+
+
+def _skipped_by_sync_mode(
+    conn: Connection, window: tuple[datetime, datetime], persons: Sequence[str] | None
+) -> dict[str, dict[str, str | int]]:
+    """The persons (those named, with --person) whose sync mode roomsops leaves alone, with how many of their
+    active bookings in the window that leaves out: said, not skipped without a word."""
+    wanted = {p.casefold() for p in persons} if persons else None
+    out: dict[str, dict[str, str | int]] = {}
+    for person in q.list_persons(conn):
+        if person.sync_mode in EWS_SYNC_MODES or (
+            wanted is not None and person.email.casefold() not in wanted
+        ):
+            continue
+        active = [b for b in q.bookings_in_window(conn, person.email, *window) if b.status == "active"]
+        if active:
+            out[person.email] = {"sync_mode": person.sync_mode, "bookings": len(active)}
+    return out
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,41 @@
+"""`--no-check` of `persons add|set` and `rooms add`: the address is looked up in Exchange Online (the admin
+session) before it is recorded, unless the option or `rooms.check_addresses = false` says offline."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from roomsops.cli.context import AppContext
+from roomsops.core.errors import ConnectError
+
+if TYPE_CHECKING:
+    from roomsops.services.rooms.mailboxes import Kind
+
+NO_CHECK = click.option(
+    "--no-check",
+    is_flag=True,
+    help="Do not look the address up in Exchange Online (offline; also rooms.check_addresses = false).",
+)
+
+
+def check_in_exchange(app: AppContext, address: str, kind: Kind, no_check: bool) -> None:
+    """Exit 2 when Exchange says the address is wrong for a `kind`, 3 when Exchange cannot be reached (with
+    --no-check as the way to go on offline); nothing is recorded either way."""
+    if no_check or not app.settings.rooms.check_addresses:
+        return
+    from roomsops.services.rooms.common import check_email
+    from roomsops.services.rooms.mailboxes import check_mailbox
+
+    checked = check_email(address)  # a malformed address is exit 2 before connecting anywhere
+    try:
+        with app.open_admin(None) as session:
+            check_mailbox(session, checked, kind)
+    except ConnectError as exc:
+        remedy = f"{exc.remedy}; " if exc.remedy else ""
+        raise ConnectError(
+            f"{exc.message}; the address {checked} could not be looked up, nothing was recorded",
+            f"{remedy}or add --no-check to record it without looking it up",
+            code=exc.code,
+        ) from None

@@ -1,0 +1,123 @@
+"""`sync status`: the last runs as the summary files record them, for a person or a monitor (issue 21.3)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from roomsops.core.errors import InputError
+from roomsops.core.results import Result
+
+_AGE = re.compile(r"^\s*(\d{1,6})\s*([mhd]?)\s*$", re.IGNORECASE)
+_UNIT = {"": 60, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_age(text: str) -> timedelta:
+    """`--max-age`: whole minutes, or a number with m, h or d (exit 2 otherwise)."""
+    match = _AGE.match(text)
+    if match is None or int(match.group(1)) == 0:
+        raise InputError(
+            f"--max-age {text!r} is not an age", "give minutes, or a number with m, h or d, e.g. 90m, 2h, 1d"
+        )
+    return timedelta(seconds=int(match.group(1)) * _UNIT[match.group(2).lower()])
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    kind: str  # full | person
+    file: str
+    found: bool
+    started: str | None = None
+    finished: str | None = None
+    age_minutes: int | None = None
+    ok: bool | None = None
+    failed_mailboxes: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncStatus(Result):
+    runs: tuple[RunStatus, ...]
+    max_age_minutes: int | None
+    problem: str | None  # why the last full run is not healthy (None: it is)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def lines(self) -> list[str]:
+        out = []
+        for run in self.runs:
+            if not run.found:
+                out.append(f"{run.kind:6}  no run recorded ({run.file})")
+                continue
+            state = "ok" if run.ok else "FAILED"
+            detail = f"; failed: {', '.join(run.failed_mailboxes)}" if run.failed_mailboxes else ""
+            detail += f"; error: {run.error}" if run.error else ""
+            out.append(f"{run.kind:6}  {state:6}  started {run.started}, {run.age_minutes} min ago{detail}")
+        out.append(f"last full run: {self.problem}" if self.problem else "last full run: ok")
+        return out
+
+
+def _read(kind: str, path: Path, now: datetime) -> RunStatus:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        started = datetime.fromisoformat(str(doc["started"]))
+    except FileNotFoundError:
+        return RunStatus(kind, str(path), found=False)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return RunStatus(kind, str(path), found=True, ok=False, error=f"unreadable summary: {exc}")
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    error = doc.get("error")
+    message = error.get("message") if isinstance(error, dict) else None
+    failed = tuple(
+        str(m.get("mailbox"))
+        for m in doc.get("mailboxes") or []
+        if isinstance(m, dict) and (m.get("error") or m.get("failures"))
+    )
+    return RunStatus(
+        kind,
+        str(path),
+        found=True,
+        started=started.isoformat(),
+        finished=str(doc.get("finished")) if doc.get("finished") else None,
+        age_minutes=max(0, int((now - started).total_seconds() // 60)),
+        ok=bool(doc.get("ok")),
+        failed_mailboxes=failed,
+        error=message,
+    )
+
+
+def read_status(
+    full: Path, person: Path, max_age: timedelta | None, now: datetime | None = None
+) -> SyncStatus:
+    now = now or datetime.now(UTC)
+    runs = (_read("full", full, now), _read("person", person, now))
+    last = runs[0]
+    problem = None
+    if not last.found:
+        problem = f"no full run recorded in {full}: run 'roomsops sync' (and schedule it)"
+    elif not last.ok:
+        problem = (
+            "FAILED"
+            + (f": {last.error}" if last.error else "")
+            + (f" (mailboxes: {', '.join(last.failed_mailboxes)})" if last.failed_mailboxes else "")
+        )
+    elif (
+        max_age is not None
+        and last.age_minutes is not None
+        and last.age_minutes * 60 > max_age.total_seconds()
+    ):
+        problem = (
+            f"started {last.age_minutes} min ago, longer than --max-age ({int(max_age.total_seconds() // 60)} min): "
+            "is the scheduled task still running?"
+        )
+    return SyncStatus(
+        runs=runs,
+        max_age_minutes=int(max_age.total_seconds() // 60) if max_age is not None else None,
+        problem=problem,
+    )

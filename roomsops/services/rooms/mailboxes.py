@@ -1,0 +1,59 @@
+"""Is an address of a ROOMS record a mailbox in Exchange Online, under its primary SMTP address, and of the
+right kind (a room must be a room mailbox)? Asked before `persons add`, `persons set --email` and `rooms add`
+record it: a wrong address makes every later `sync` fail, or leaves a room's meetings unanswered."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from roomsops.adapters.exo import exchange
+from roomsops.adapters.exo.objects import Recipient
+from roomsops.adapters.exo.session import ExchangeSession
+from roomsops.core.addresses import closest
+from roomsops.core.errors import InputError
+from roomsops.core.templates import psquote
+
+ROOM_MAILBOX = "RoomMailbox"
+#: How many mailboxes are read to suggest the closest address for one that was not found.
+SUGGEST_SAMPLE = 5000
+
+Kind = Literal["person", "room"]
+
+
+def check_mailbox(session: ExchangeSession, address: str, kind: Kind) -> Recipient:
+    """The mailbox of `address`, or exit 2 (nothing recorded) saying what is wrong and what to give instead."""
+    found, _missing = exchange.find_mailboxes(session, [address])
+    mailbox = found.get(address)
+    skip = "or add --no-check to record it without looking it up"
+    if mailbox is None:
+        known = exchange.read(session, [exchange.mailboxes_query(SUGGEST_SAMPLE)]).recipients
+        primary_of = {a: m.primary_smtp for m in known for a in sorted(m.smtp_addresses)}
+        nearest = closest(address, primary_of)
+        near = primary_of[nearest.casefold()] if nearest else None
+        raise InputError(
+            f"no mailbox in Exchange Online has the address {address}"
+            + (f" (closest: {near})" if near else "")
+            + "; nothing was recorded",
+            (f"use {near}, " if near else "check the address (Get-Mailbox -Identity ADDRESS), ") + skip,
+            code="mailbox_not_found",
+        )
+    if mailbox.primary_smtp.casefold() != address.casefold():
+        raise InputError(
+            f"{address} is an alias of the mailbox {mailbox.primary_smtp}; nothing was recorded",
+            f"use the primary SMTP address {mailbox.primary_smtp} (the sync opens mailboxes by it)",
+            code="mailbox_alias",
+        )
+    if kind == "room" and mailbox.details != ROOM_MAILBOX:
+        raise InputError(
+            f"{address} is a {mailbox.details or 'recipient'}, not a room mailbox; nothing was recorded",
+            "give the room's own mailbox address, or convert this one: "
+            f"Set-Mailbox -Identity {psquote(mailbox.primary_smtp)} -Type Room",
+            code="not_a_room",
+        )
+    if kind == "person" and mailbox.details == ROOM_MAILBOX:
+        raise InputError(
+            f"{address} is a room mailbox, not a person's; nothing was recorded",
+            f"add it as a room: 'roomsops rooms add {mailbox.primary_smtp} --name NAME'",
+            code="room_as_person",
+        )
+    return mailbox

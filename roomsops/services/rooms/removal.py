@@ -1,0 +1,114 @@
+"""`persons remove` and `rooms remove`: a record goes only with nothing left that needs it.
+
+Active bookings refuse the removal (exit 2) unless --cancel-bookings; cancelled ones whose meeting the sync
+still has to cancel in Exchange keep the record until a sync pass settled them (said, with what to run);
+then the record goes with its past and cancelled bookings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from roomsops.adapters import store as db
+from roomsops.adapters.store import Booking, BookingQuery, Store
+from roomsops.core.errors import InputError
+from roomsops.core.logs import AuditLog
+from roomsops.core.results import Result
+from roomsops.core.vocabulary import BLOCKING_STATUSES
+from roomsops.services.rooms.common import check_email
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+Kind = Literal["person", "room"]
+Confirm = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RecordRemoval(Result):
+    kind: str  # person | room
+    email: str
+    action: str  # removed | waiting_for_sync
+    cancelled: tuple[int, ...] = ()  # bookings cancelled by this command
+    deleted_bookings: int = 0  # cancelled or finished bookings deleted with the record
+    waiting: tuple[int, ...] = ()  # cancelled bookings whose meetings the next sync cancels in Exchange
+
+    @property
+    def ok(self) -> bool:
+        return self.action == "removed"
+
+    def lines(self) -> list[str]:
+        out = [f"cancelled booking(s) {', '.join(map(str, self.cancelled))}"] if self.cancelled else []
+        if self.action == "removed":
+            extra = f" with {self.deleted_bookings} cancelled booking(s)" if self.deleted_bookings else ""
+            return [*out, f"{self.kind} {self.email} removed{extra}"]
+        return [
+            *out,
+            f"{self.kind} {self.email} NOT removed yet: the meetings of booking(s) "
+            f"{', '.join(map(str, self.waiting))} are still in Exchange — run 'roomsops sync' (it cancels them), "
+            f"then 'roomsops {self.kind}s remove {self.email}' again",
+        ]
+
+
+def _read(conn: Connection, kind: Kind, address: str) -> tuple[int, str, list[Booking]]:
+    record = db.get_person(conn, address) if kind == "person" else db.get_room(conn, address)
+    if record is None:
+        raise InputError(f"{address} is not a known {kind}", f"see 'roomsops {kind}s list'")
+    where = BookingQuery(organizer_id=record.id) if kind == "person" else BookingQuery(room_id=record.id)
+    return record.id, record.email, db.list_bookings(conn, where)
+
+
+def remove_record(
+    store: Store, audit: AuditLog, kind: Kind, email: str, cancel_bookings: bool, confirm: Confirm
+) -> RecordRemoval:
+    address = check_email(email)
+    with store.read() as conn:
+        _, shown, found = _read(conn, kind, address)
+    active = [b.id for b in found if b.status in BLOCKING_STATUSES]
+    if active and not cancel_bookings:
+        raise InputError(
+            f"the {kind} {shown} has {len(active)} active booking(s) ({', '.join(map(str, active[:10]))}); "
+            "nothing was changed",
+            "cancel them ('roomsops bookings cancel ID'), or add --cancel-bookings to cancel them with it",
+            code="active_bookings",
+        )
+    question = f"Remove the {kind} {shown}"
+    if active:
+        question += f" and cancel its {len(active)} active booking(s)"
+    confirm(question + "?")
+    with store.write() as conn:  # read again: a booking may have been made meanwhile
+        record_id, shown, found = _read(conn, kind, address)
+        now = db.now_utc()
+        cancelled = []
+        for booking in found:
+            if booking.status in BLOCKING_STATUSES:
+                if not cancel_bookings:
+                    raise InputError(
+                        f"booking {booking.id} of {shown} was made meanwhile; nothing was changed",
+                        "run the command again",
+                    )
+                db.update_booking(conn, booking.id, {"status": "cancelled"}, now)
+                cancelled.append(booking.id)
+        waiting = db.unsettled_links(conn, [b.id for b in found])
+        if not waiting:
+            db.delete_bookings(conn, [b.id for b in found])
+            if kind == "person":
+                db.delete_person(conn, record_id, shown)
+            else:
+                db.delete_room(conn, record_id)
+    for booking_id in cancelled:
+        audit.record(
+            "bookings.cancel", f"booking {booking_id}", params={"by": f"{kind}s remove"}, result="cancelled"
+        )
+    action = "waiting_for_sync" if waiting else "removed"
+    if not waiting:
+        audit.record(f"{kind}s.remove", shown, params={"bookings_deleted": len(found)}, result="removed")
+    return RecordRemoval(
+        kind=kind,
+        email=shown,
+        action=action,
+        cancelled=tuple(cancelled),
+        deleted_bookings=0 if waiting else len(found),
+        waiting=tuple(waiting),
+    )
