@@ -134,3 +134,30 @@ def test_review18b_a_weekly_day_that_is_no_day_of_week_type_fails_schema_validat
 
 def _unused(_: Any) -> None:  # keep SEND_TO_NONE imported for later tests
     _ = SEND_TO_NONE
+
+
+def test_review18b_a_first_day_of_week_that_is_no_day_is_refused_not_echoed(ews: EwsHelper) -> None:
+    """FirstDayOfWeek of a WeeklyRecurrence is a DayOfWeekType (types.xsd). The lab stores whatever text it gets
+    (`Funday`) and writes it back in GetItem's Recurrence, an answer that fails Microsoft's schema (every answer must
+    validate); Exchange refuses the request (ErrorSchemaValidation) and stores nothing."""
+    schema = EwsSchema(SCHEMA_DIR)
+    create = (
+        '<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem><t:Subject>Funday</t:Subject>'
+        "<t:Start>2031-03-03T10:00:00Z</t:Start><t:End>2031-03-03T11:00:00Z</t:End><t:Recurrence>"
+        "<t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Monday</t:DaysOfWeek>"
+        "<t:FirstDayOfWeek>Funday</t:FirstDayOfWeek></t:WeeklyRecurrence>"
+        "<t:NumberedRecurrence><t:StartDate>2031-03-03</t:StartDate><t:NumberOfOccurrences>3"
+        "</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence></t:CalendarItem></m:Items></m:CreateItem>"
+    )
+    with capture.capture() as log:
+        response = ews.post(envelope(ews.address("DiegoS"), create), token=ews.token())
+        created = re.findall(r'ItemId Id="([^"]+)"', response.text)
+        for item_id in created:
+            get = (
+                "<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape>"
+                f'<m:ItemIds><t:ItemId Id="{item_id}"/></m:ItemIds></m:GetItem>'
+            )
+            ews.post(envelope(ews.address("DiegoS"), get), token=ews.token())
+    assert_all_valid(schema, log)
+    assert codes(response.text) == ["ErrorSchemaValidation"], response.text
+    assert ews.calendar("DiegoS") == []

@@ -101,8 +101,17 @@ def parse_recurrence(element: Element) -> Recurrence:
         rec.interval = parse_int(_text(pattern, "Interval"), "Interval")
     days = _text(pattern, "DaysOfWeek").split()
     if kind == "WeeklyRecurrence":
+        # DaysOfWeek is an xs:list of DayOfWeekType and FirstDayOfWeek a DayOfWeekType (types.xsd): a value outside
+        # the enumeration fails schema validation before anything else; the group names pass it (and are
+        # ErrorCalendarInvalidDayForWeeklyRecurrence in DaysOfWeek, check()).
+        for day in days:
+            if day not in DAYS and day not in DAY_GROUPS:
+                raise EwsError.schema(f"'{day}' is not a valid DayOfWeekType")
         rec.days_of_week = days
-        rec.first_day_of_week = _text(pattern, "FirstDayOfWeek") or "Sunday"
+        first = _text(pattern, "FirstDayOfWeek")
+        if first and first not in DAYS and first not in DAY_GROUPS:
+            raise EwsError.schema(f"'{first}' is not a valid DayOfWeekType")
+        rec.first_day_of_week = first or "Sunday"
     elif kind.startswith("Relative"):
         if len(days) != 1 or (days[0] not in DAYS and days[0] not in DAY_GROUPS):
             raise EwsError.schema(f"'{' '.join(days)}' is not a valid DayOfWeekType")
