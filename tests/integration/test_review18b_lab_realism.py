@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from exchangelib import CalendarItem
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE
 from exchangelib.recurrence import Recurrence, WeeklyPattern
 
+from roomsops.lab import Lab
 from roomsops.lab.ews import capture
 
 from .conftest import LabHelper
@@ -132,10 +134,6 @@ def test_review18b_a_weekly_day_that_is_no_day_of_week_type_fails_schema_validat
     assert ews.calendar("DiegoS") == []
 
 
-def _unused(_: Any) -> None:  # keep SEND_TO_NONE imported for later tests
-    _ = SEND_TO_NONE
-
-
 def test_review18b_a_first_day_of_week_that_is_no_day_is_refused_not_echoed(ews: EwsHelper) -> None:
     """FirstDayOfWeek of a WeeklyRecurrence is a DayOfWeekType (types.xsd). The lab stores whatever text it gets
     (`Funday`) and writes it back in GetItem's Recurrence, an answer that fails Microsoft's schema (every answer must
@@ -161,3 +159,30 @@ def test_review18b_a_first_day_of_week_that_is_no_day_is_refused_not_echoed(ews:
     assert_all_valid(schema, log)
     assert codes(response.text) == ["ErrorSchemaValidation"], response.text
     assert ews.calendar("DiegoS") == []
+
+
+def test_review18b_a_lone_surrogate_in_an_admin_body_is_bad_input_and_does_not_break_the_lab(tmp_path: Path) -> None:
+    """`{"display_name": "\\ud800"}` is JSON Python reads into a str that UTF-8 cannot encode. POST
+    /lab/mailboxes/<address>/folders (new in issue 18) stored the folder in memory, then failed to save tenant.json
+    (UnicodeEncodeError, HTTP 500) without rolling back: from then on every write of the lab failed — WinRM
+    Set-CalendarProcessing, external meeting requests, even POST /lab/reset — until a restart. Bad input: a 400 that
+    changes nothing, and the lab keeps working. (A lab of its own: a failure here must not break the session's.)"""
+    with Lab(tmp_path / "lab", room_answer_delay=0) as running:
+        lab = LabHelper(running)
+        headers = {"Authorization": f"Bearer {running.admin_token}", "Content-Type": "application/json"}
+        mailbox = f"{lab.base_url}/lab/mailboxes/DiegoS@{lab.info['tenant']['domain']}"
+        bad = lab.session.post(f"{mailbox}/folders", data=b'{"display_name": "Bad \\ud800"}', headers=headers)
+        assert bad.status_code == 400, bad.text
+        room = f"{lab.base_url}/lab/mailboxes/room-zurich@{lab.info['tenant']['domain']}"
+        external = (
+            b'{"organizer": "guest@example.org", "subject": "S \\udfff", "start": "2030-01-07T10:00:00Z",'
+            b' "end": "2030-01-07T11:00:00Z"}'
+        )
+        bad = lab.session.post(f"{room}/external-meeting-requests", data=external, headers=headers)
+        assert bad.status_code == 400, bad.text
+        good = lab.admin("POST", f"mailboxes/DiegoS@{lab.info['tenant']['domain']}/folders", json={"display_name": "Good"})
+        assert good.status_code == 201, good.text
+        assert lab.admin("GET", f"mailboxes/DiegoS@{lab.info['tenant']['domain']}/folders").json()["folders"][0][
+            "display_name"
+        ] == "Good"
+        assert lab.admin("POST", "reset").status_code == 200
