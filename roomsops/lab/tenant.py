@@ -290,7 +290,13 @@ class Tenant:
                 raise
             self._version += 1
             if self.save_interval <= 0:
-                self._save()
+                try:
+                    self._save()
+                except BaseException:
+                    # A state that cannot be saved must not stay live (every later save would fail too).
+                    self._version -= 1
+                    self._roll_back()
+                    raise
 
     def snapshot(self, *, include_secrets: bool = False) -> JsonObject:
         """A deep copy as JSON; secrets and passwords masked unless asked for."""

@@ -82,7 +82,13 @@ class Request:
 
     def json(self) -> Any:
         """The JSON body; raises ValueError when it is not JSON."""
-        return json.loads(self.body.decode("utf-8")) if self.body.strip() else None
+        if not self.body.strip():
+            return None
+        value = json.loads(self.body.decode("utf-8"))
+        # JSON may escape a lone surrogate ("\ud800"), which Python reads into a str UTF-8 cannot encode: stored, it
+        # would make every later save of tenant.json fail. UnicodeEncodeError is a ValueError: "not JSON" to callers.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return value
 
 
 @dataclass
