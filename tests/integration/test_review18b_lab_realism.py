@@ -20,9 +20,10 @@ from exchangelib.recurrence import Recurrence, WeeklyPattern
 from roomsops.lab import Lab
 from roomsops.lab.ews import capture
 
-from .conftest import LabHelper
+from .conftest import LabHelper, address
 from .test_lab_ews import EwsHelper, H, exchangelib_against, monday_ahead, room_attendee
 from .test_lab_ews_schema import SCHEMA_DIR, EwsSchema, assert_all_valid, envelope
+from .test_lab_graph import graph_client
 
 pytestmark = pytest.mark.integration
 
@@ -186,3 +187,36 @@ def test_review18b_a_lone_surrogate_in_an_admin_body_is_bad_input_and_does_not_b
             "display_name"
         ] == "Good"
         assert lab.admin("POST", "reset").status_code == 200
+
+
+def test_review18b_an_immutable_id_survives_a_move_to_a_second_calendar(fresh_lab: LabHelper) -> None:
+    """Graph's immutable ids exist so that an id survives a move: "An item's immutable ID won't change as long as
+    the item stays in the same mailbox" (graph/outlook-immutable-id: it changes only when the item moves to an
+    archive mailbox or is exported and re-imported). The lab resolves an immutable id in the Calendar and Deleted
+    Items only (graph/ids.find_event): once the user moves the meeting into a second calendar (issue 18's Outlook
+    operation), GET /users/<upn>/events/<immutable id> is 404 ErrorItemNotFound, so a Graph client that keeps
+    immutable ids loses the meeting although it is still in the mailbox."""
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    graph = graph_client(fresh_lab)
+    diego = address(fresh_lab, "DiegoS")
+    created = graph.post(
+        f"/users/{diego}/events",
+        {
+            "subject": "Moves along",
+            "start": {"dateTime": "2030-03-05T09:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2030-03-05T10:00:00", "timeZone": "UTC"},
+        },
+    ).json()
+    immutable = graph.get(
+        f"/users/{diego}/events/{created['id']}", headers={"Prefer": 'IdType="ImmutableId"'}
+    ).json()["id"]
+    folder = fresh_lab.admin("POST", f"mailboxes/{diego}/folders", json={"display_name": "Projects"})
+    assert folder.status_code == 201, folder.text
+    ews_id = created["id"].replace("-", "/").replace("_", "+")
+    moved = fresh_lab.admin(
+        "POST", f"mailboxes/{diego}/calendar/{ews_id}/move", json={"folder": folder.json()["folder"]}
+    )
+    assert moved.status_code == 200, moved.text
+    found = graph.get(f"/users/{diego}/events/{immutable}")
+    assert found.status_code == 200, found.text
+    assert found.json()["subject"] == "Moves along"
