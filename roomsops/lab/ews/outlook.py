@@ -457,7 +457,9 @@ def _moment(name: str, value: str) -> dt.datetime:
     if moment.tzinfo is None:
         raise EditError(400, "bad_field", f"{name} must carry an offset (e.g. Z)")
     try:
-        moment.astimezone(dt.UTC)  # 0001-01-01 at +01:00 or 9999-12-31 at -05:00 is outside datetime's range in UTC
+        moment.astimezone(
+            dt.UTC
+        )  # 0001-01-01 at +01:00 or 9999-12-31 at -05:00 is outside datetime's range in UTC
     except OverflowError:
         raise EditError(400, "bad_field", f"{name} is out of range once in UTC") from None
     return moment

@@ -81,6 +81,17 @@ def _date_text(value: str, name: str) -> str:
         raise EwsError.schema(f"'{value}' is not a valid xs:date for {name}") from None
 
 
+def _weekly_days(pattern: Element, days: list[str]) -> tuple[list[str], str]:
+    """A weekly pattern's DaysOfWeek and FirstDayOfWeek. DaysOfWeek is an xs:list of DayOfWeekType and FirstDayOfWeek a
+    DayOfWeekType (types.xsd): a value outside the enumeration fails schema validation before anything else; the
+    group names pass it (and are ErrorCalendarInvalidDayForWeeklyRecurrence in DaysOfWeek, check())."""
+    first = _text(pattern, "FirstDayOfWeek")
+    for day in [*days, *([first] if first else [])]:
+        if day not in DAYS and day not in DAY_GROUPS:
+            raise EwsError.schema(f"'{day}' is not a valid DayOfWeekType")
+    return days, first or "Sunday"
+
+
 def parse_recurrence(element: Element) -> Recurrence:
     """A t:Recurrence (RecurrenceType: one pattern, one range) as a Recurrence, checked as Exchange checks it."""
     parts = list(element)
@@ -101,17 +112,7 @@ def parse_recurrence(element: Element) -> Recurrence:
         rec.interval = parse_int(_text(pattern, "Interval"), "Interval")
     days = _text(pattern, "DaysOfWeek").split()
     if kind == "WeeklyRecurrence":
-        # DaysOfWeek is an xs:list of DayOfWeekType and FirstDayOfWeek a DayOfWeekType (types.xsd): a value outside
-        # the enumeration fails schema validation before anything else; the group names pass it (and are
-        # ErrorCalendarInvalidDayForWeeklyRecurrence in DaysOfWeek, check()).
-        for day in days:
-            if day not in DAYS and day not in DAY_GROUPS:
-                raise EwsError.schema(f"'{day}' is not a valid DayOfWeekType")
-        rec.days_of_week = days
-        first = _text(pattern, "FirstDayOfWeek")
-        if first and first not in DAYS and first not in DAY_GROUPS:
-            raise EwsError.schema(f"'{first}' is not a valid DayOfWeekType")
-        rec.first_day_of_week = first or "Sunday"
+        rec.days_of_week, rec.first_day_of_week = _weekly_days(pattern, days)
     elif kind.startswith("Relative"):
         if len(days) != 1 or (days[0] not in DAYS and days[0] not in DAY_GROUPS):
             raise EwsError.schema(f"'{' '.join(days)}' is not a valid DayOfWeekType")

@@ -17,8 +17,6 @@ import uuid
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.series import as_item, occurrence_from
 from roomsops.lab.ews.store import (
-    CALENDAR,
-    DELETED_ITEMS,
     CalendarItem,
     MailboxStore,
     OccurrenceItem,
@@ -86,8 +84,8 @@ def find_event(store: MailboxStore, graph_id: str) -> CalendarItem | None:
         found = next(
             (
                 i
-                for folder in (CALENDAR, DELETED_ITEMS)
-                for i in store.in_folder(folder)
+                for folder in store.item_folders()  # the Calendar, Deleted Items and second calendars: an
+                for i in store.in_folder(folder)  # immutable id survives a move within the mailbox
                 if _uid_hash(i.uid) == digest
             ),
             None,

@@ -670,7 +670,8 @@ class GraphService(LabHandler):
 
     def _event(self, store: MailboxStore, graph_id: str) -> CalendarItem:
         item = find_event(store, graph_id)
-        if item is None or item.folder != CALENDAR:
+        # An event of any calendar of the mailbox (a second calendar too: events/{id} is not per calendar).
+        if item is None or not store.is_calendar(item.folder):
             if not is_lab_id(graph_id):
                 raise bad_request("Id is malformed.", "ErrorInvalidIdMalformed")
             raise not_found()
