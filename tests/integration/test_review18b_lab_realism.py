@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from exchangelib import CalendarItem
+from exchangelib.errors import ErrorCalendarOccurrenceIsDeletedFromRecurrence
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 from exchangelib.recurrence import Recurrence, WeeklyPattern
 
@@ -230,3 +231,25 @@ def test_review18b_an_immutable_id_survives_a_move_to_a_second_calendar(fresh_la
     found = graph.get(f"/users/{diego}/events/{immutable}")
     assert found.status_code == 200, found.text
     assert found.json()["subject"] == "Moves along"
+
+
+def test_review18b_an_occurrence_cancelled_twice_is_a_deleted_occurrence_not_a_missing_item(
+    ews: EwsHelper,
+) -> None:
+    """exchangelib's `occurrence.cancel()` twice (a retry after a lost answer does the same): the second
+    CancelCalendarItem references an occurrence the first deleted from the recurrence. Microsoft's table of
+    deletion-related errors (handling-deletion-related-errors-in-ews-in-exchange, Table 1) gives
+    ErrorCalendarOccurrenceIsDeletedFromRecurrence when you "Reference a deleted occurrence of a recurring
+    appointment" ("Handle it by removing a reference to a deleted occurrence"). The lab answers it only for an
+    InstanceIndex and ErrorItemNotFound for the occurrence's ItemId (series.occurrence_from; FIDELITY.md's "Deleted
+    occurrence" row marks that verified, citing how-to-delete-appointments-in-a-recurring-series, which says nothing
+    about the code). A client that treats ErrorItemNotFound as "the whole meeting is gone" drops the series."""
+    series = weekly_meeting(ews, "Weekly")
+    occurrence = series.occurrence(2)
+    occurrence.refresh()  # now named by its ItemId, as a client that read it from a view holds it
+    occurrence.cancel()
+    with pytest.raises(ErrorCalendarOccurrenceIsDeletedFromRecurrence):
+        occurrence.cancel()
+    diego = ews.account("DiegoS")
+    with pytest.raises(ErrorCalendarOccurrenceIsDeletedFromRecurrence):
+        diego.calendar.get(id=occurrence.id)
