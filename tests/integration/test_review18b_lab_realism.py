@@ -253,3 +253,25 @@ def test_review18b_an_occurrence_cancelled_twice_is_a_deleted_occurrence_not_a_m
     diego = ews.account("DiegoS")
     with pytest.raises(ErrorCalendarOccurrenceIsDeletedFromRecurrence):
         diego.calendar.get(id=occurrence.id)
+
+
+def test_review18b_move_item_returns_no_new_id_when_asked_not_to(ews: EwsHelper) -> None:
+    """MoveItem's ReturnNewItemIds (ews-ref/returnnewitemids): "A value of false indicates that the new item
+    identifiers are not returned in the response." The lab ignores the element and always answers the new ItemId, so
+    a client that asks for none (and looks the item up again) is never exercised against the answer Exchange
+    gives: an empty Items. The move itself happens either way."""
+    schema = EwsSchema(SCHEMA_DIR)
+    diego = ews.account("DiegoS")
+    item = CalendarItem(account=diego, folder=diego.calendar, subject="Quiet move", start=MONDAY, end=MONDAY + H)
+    item.save(send_meeting_invitations=SEND_TO_NONE)
+    body = (
+        '<m:MoveItem><m:ToFolderId><t:DistinguishedFolderId Id="deleteditems"/></m:ToFolderId>'
+        f'<m:ItemIds><t:ItemId Id="{item.id}"/></m:ItemIds><m:ReturnNewItemIds>false</m:ReturnNewItemIds>'
+        "</m:MoveItem>"
+    )
+    with capture.capture() as log:
+        response = ews.post(envelope(ews.address("DiegoS"), body), token=ews.token())
+    assert_all_valid(schema, log)
+    assert codes(response.text) == ["NoError"], response.text
+    assert "<t:ItemId" not in response.text, response.text
+    assert [i.subject for i in diego.trash.all()] == ["Quiet move"]
