@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from exchangelib import CalendarItem
 from exchangelib.errors import ErrorCalendarOccurrenceIsDeletedFromRecurrence
-from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
+from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE
 from exchangelib.recurrence import Recurrence, WeeklyPattern
 
 from roomsops.lab import Lab
@@ -262,7 +262,9 @@ def test_review18b_move_item_returns_no_new_id_when_asked_not_to(ews: EwsHelper)
     gives: an empty Items. The move itself happens either way."""
     schema = EwsSchema(SCHEMA_DIR)
     diego = ews.account("DiegoS")
-    item = CalendarItem(account=diego, folder=diego.calendar, subject="Quiet move", start=MONDAY, end=MONDAY + H)
+    item = CalendarItem(
+        account=diego, folder=diego.calendar, subject="Quiet move", start=MONDAY, end=MONDAY + H
+    )
     item.save(send_meeting_invitations=SEND_TO_NONE)
     body = (
         '<m:MoveItem><m:ToFolderId><t:DistinguishedFolderId Id="deleteditems"/></m:ToFolderId>'
