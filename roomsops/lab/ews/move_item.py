@@ -18,7 +18,7 @@ from roomsops.lab.ews.common import (
     resolve_folder,
 )
 from roomsops.lab.ews.errors import EwsError
-from roomsops.lab.ews.soap import M_NS, Element, failure, success, t
+from roomsops.lab.ews.soap import M_NS, Element, child_text, failure, success, t
 from roomsops.lab.ews.store import CalendarItem
 
 
@@ -41,6 +41,12 @@ def move_item(call: Call) -> list[Element]:
     if len(target) != 1:
         raise EwsError.schema("ToFolderId needs one folder id")
     folder = resolve_folder(call, target[0])
+    # ews-ref/returnnewitemids: "A value of false indicates that the new item identifiers are not returned in the
+    # response" (absent: returned, as Exchange Online answers exchangelib).
+    return_ids = (child_text(call.body, M_NS, "ReturnNewItemIds") or "true").strip().lower() not in (
+        "false",
+        "0",
+    )
     messages = []
     for element in item_ids(call):
         try:
@@ -49,6 +55,9 @@ def move_item(call: Call) -> list[Element]:
             moved = move(call, item, folder)
         except EwsError as error:
             messages.append(failure("MoveItem", error, items_container()))
+            continue
+        if not return_ids:
+            messages.append(success("MoveItem", items_container()))
             continue
         answered = t("CalendarItem", t("ItemId", Id=moved.id, ChangeKey=moved.change_key))
         messages.append(success("MoveItem", items_container(answered)))
