@@ -137,11 +137,13 @@ _LAUNCH = (
 )
 
 
-def run_sync(lab: Any, env: dict[str, str], label: str, mailboxes: int, concurrency: int) -> Pass:
+def run_sync(
+    lab: Any, env: dict[str, str], label: str, mailboxes: int, concurrency: int, *extra: str
+) -> Pass:
     lab.context.counter.reset()
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", _LAUNCH, "--json", "sync", "--concurrency", str(concurrency)],
+        [sys.executable, "-c", _LAUNCH, "--json", "sync", "--concurrency", str(concurrency), *extra],
         env=env,
         capture_output=True,
         text=True,
@@ -306,6 +308,8 @@ def main() -> int:
         run_sync(lab, env, "no-op", args.mailboxes, args.concurrency),
     ]
     passes.append(incremental(lab, env, synced, database, args))
+    # A full reconciliation (`sync --full`; every sync.full_every passes): every tagged meeting compared.
+    passes.append(run_sync(lab, env, "full", args.mailboxes, args.concurrency, "--full"))
 
     bookings = {
         m: [
@@ -368,7 +372,7 @@ def report(
 ) -> None:
     scale = args.mailboxes / max(naive_initial.mailboxes, 1)
     rtt = args.rtt_ms / 1000
-    initial, noop, _incremental_pass = passes
+    initial, noop, _incremental_pass, full = passes
 
     def modelled(requests: float, concurrency: int) -> float:
         return requests * rtt / concurrency
@@ -420,6 +424,13 @@ def report(
             noop.per_mailbox <= 1.05,
         ),
         ("no-op pass: writes", str(noop.writes), "0", noop.writes == 0),
+        (
+            "full reconciliation: EWS requests per mailbox (reported)",
+            f"{full.per_mailbox:.2f}",
+            "—",
+            full.exit_code == 0,
+        ),
+        ("full reconciliation: writes", str(full.writes), "0", full.writes == 0),
         (
             "initial pass: EWS requests per mailbox",
             f"{initial.per_mailbox:.2f}",

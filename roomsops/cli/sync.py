@@ -67,13 +67,21 @@ def summary_path(settings: Settings) -> Path:
     metavar="1..32",
     help="Mailboxes in parallel (default: sync.concurrency).",
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="A full reconciliation: every meeting of this installation compared with its booking, whatever its "
+    "date (also every sync.full_every passes).",
+)
 @click.pass_context
-def sync(ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrency: int | None) -> int | None:
+def sync(
+    ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrency: int | None, full: bool
+) -> int | None:
     """One bidirectional pass for every person with sync mode O365 or O365Pull (or a subcommand)."""
     if ctx.invoked_subcommand is not None:
-        if persons or dry_run or concurrency:
+        if persons or dry_run or concurrency or full:
             raise InputError(
-                "--person, --dry-run and --concurrency belong to the sync pass itself",
+                "--person, --dry-run, --concurrency and --full belong to the sync pass itself",
                 f"see 'roomsops sync {ctx.invoked_subcommand} --help'",
             )
         return None
@@ -114,6 +122,7 @@ def sync(ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrenc
                     dry_run,
                     concurrency or settings.sync.concurrency,
                     progress,
+                    full,
                 )
         except BaseException as exc:
             # Whatever stopped the run (token, TLS, database, a signal, a crash): the summary says so.

@@ -243,6 +243,7 @@ class SyncSettings:
     send_invitations: str = choice("all", *SEND_INVITATIONS)
     concurrency: int = bounded(4, 1, 32)  # mailboxes in parallel; also `roomsops sync --concurrency`
     summary_file: str = ""
+    full_every: int = bounded(24, 0, 100000)  # a full reconciliation every N passes per mailbox; 0: never
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,7 @@ CASES = [
         "settings: unknown key",
         ["persons", "list"],
         "unknown setting sync.concurency in roomsops.toml — known keys of [sync]: window_days_past, "
-        "window_days_future, send_invitations, concurrency, summary_file",
+        "window_days_future, send_invitations, concurrency, summary_file, full_every",
         append_settings("[sync]\nconcurency = 2\n"),
     ),
     Case(
@@ -300,7 +300,7 @@ CASES = [
         "database from a newer schema",
         ["persons", "list"],
         "the database {dir}/rooms.db has schema version 99 (written by roomsops 9.0.0), but this roomsops "
-        "0.1.0.dev0 knows schema versions up to 4 — upgrade roomsops to 9.0.0 or newer; a database is never "
+        "0.1.0.dev0 knows schema versions up to 5 — upgrade roomsops to 9.0.0 or newer; a database is never "
         "downgraded",
         newer_schema,
     ),
@@ -557,7 +557,7 @@ CASES = [
     Case(
         "sync: options of the pass on a subcommand",
         ["sync", "--dry-run", "diff"],
-        "--person, --dry-run and --concurrency belong to the sync pass itself — see 'roomsops sync diff --help'",
+        "--person, --dry-run, --concurrency and --full belong to the sync pass itself — see 'roomsops sync diff --help'",
     ),
     Case(
         "sync: concurrency 0",

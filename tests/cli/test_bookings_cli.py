@@ -291,7 +291,7 @@ def test_a_database_from_a_newer_roomsops_is_refused(invoke: Invoke, tmp_path: P
     assert (run.code, run.out) == (2, "")
     assert run.err == (
         f"Error: the database {tmp_path / 'rooms.db'} has schema version 7 (written by roomsops 2.3.0), but "
-        "this roomsops 0.1.0.dev0 knows schema versions up to 4 — upgrade roomsops to 2.3.0 or newer; a "
+        "this roomsops 0.1.0.dev0 knows schema versions up to 5 — upgrade roomsops to 2.3.0 or newer; a "
         "database is never downgraded\n"
     )
     assert dump() == before

@@ -32,6 +32,7 @@ ALLOWED = {
     "sync.window_days_future": "a whole number from 0 to 3650",
     "sync.send_invitations": "one of all, none",
     "sync.concurrency": "a whole number from 1 to 32",
+    "sync.full_every": "a whole number from 0 to 100000",
 }
 #: The options that override a setting.
 OPTIONS = {"sync.concurrency": "--concurrency"}
@@ -107,6 +108,8 @@ CASES = [
     file("sync.concurrency", '"--5"', "'--5'"),
     *(env("sync.concurrency", v) for v in ("--5", "²", "-3", "100000", "")),
     *(option("sync.concurrency", v) for v in ("--5", "²", "-3", "100000", "0")),
+    *(file("sync.full_every", v) for v in ("-1", "100001", "1.5")),
+    *(env("sync.full_every", v) for v in ("-1", "many", "")),
 ]
 
 

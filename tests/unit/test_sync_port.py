@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -141,6 +141,9 @@ class MemoryCalendar:
         self.log.setdefault(mailbox, []).append((kind, stored.item_id, stored.change_key))
         return stored
 
+    def requests_sent(self) -> int:
+        return 0
+
     def changes(self, mailbox: str, state: str | None) -> Changes:
         log = self.log.get(mailbox, [])
         if state is None:
@@ -162,6 +165,16 @@ class MemoryCalendar:
             m
             for m in self.items.get(mailbox, {}).values()
             if m.installation == installation and booking_id in (None, m.booking_id)
+        ]
+
+    def find_untagged(self, mailbox: str, start: datetime, end: datetime) -> list[Meeting]:
+        return [
+            m
+            for m in self.items.get(mailbox, {}).values()
+            if m.installation is None
+            and m.fields is not None
+            and m.fields.start < end
+            and m.fields.end > start
         ]
 
     def create(self, mailbox: str, fields: MeetingFields, installation: str, booking_id: str) -> Meeting:

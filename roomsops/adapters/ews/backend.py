@@ -26,7 +26,7 @@ from exchangelib.items import (
 )
 from exchangelib.properties import Attendee, Mailbox
 
-from roomsops.adapters.ews.client import EwsClient
+from roomsops.adapters.ews.client import EwsClient, requests_sent
 from roomsops.adapters.ews.errors import EwsError, translate
 from roomsops.core.calendar import (
     BackendError,
@@ -149,6 +149,9 @@ class EwsCalendar:
     def _local(self, value: datetime) -> EWSDateTime:
         return EWSDateTime.from_datetime(value.astimezone(self.zone)).astimezone(self.ews_zone)
 
+    def requests_sent(self) -> int:
+        return requests_sent()
+
     def changes(self, mailbox: str, state: str | None) -> Changes:
         calendar = self._calendar(mailbox)
 
@@ -192,6 +195,22 @@ class EwsCalendar:
         if booking_id is not None:
             query = query.filter(roomsops_booking=booking_id)
         ids = self.client.call(mailbox, lambda: [item.id for item in query.only("id", "changekey")])
+        return self.get(mailbox, ids)
+
+    def find_untagged(self, mailbox: str, start: datetime, end: datetime) -> list[Meeting]:
+        # A CalendarView (FindItem) returns ids, the type and the tag; only untagged single items are read in full.
+        calendar = self.client.calendar(mailbox)
+        view = calendar.view(start=self._local(start), end=self._local(end)).only(
+            "id", "changekey", "type", "roomsops_installation"
+        )
+        ids = self.client.call(
+            mailbox,
+            lambda: [
+                item.id
+                for item in view
+                if item.type in (None, "Single") and not getattr(item, "roomsops_installation", None)
+            ],
+        )
         return self.get(mailbox, ids)
 
     def _values(self, fields: MeetingFields) -> dict[str, Any]:

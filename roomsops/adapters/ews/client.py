@@ -73,6 +73,14 @@ def _pinned(url: str) -> tuple[str | None, str | None] | None:
         return _endpoints.get(urlsplit(url).netloc.lower())
 
 
+_sent = threading.local()
+
+
+def requests_sent() -> int:
+    """EWS requests this thread has sent (each mailbox's pass runs in one thread): a pass's cost."""
+    return int(getattr(_sent, "count", 0))
+
+
 class PinnedAdapter(requests.adapters.HTTPAdapter):
     """Uses the CA bundle and proxy configured for a registered EWS host (REQUESTS_CA_BUNDLE and HTTPS_PROXY
     would otherwise win inside exchangelib's sessions); other hosts behave as with requests' own adapter."""
@@ -87,6 +95,8 @@ class PinnedAdapter(requests.adapters.HTTPAdapter):
         proxies: Any = None,
     ) -> requests.Response:
         pinned = _pinned(request.url or "")
+        if pinned is not None and "/ews/" in urlsplit(request.url or "").path.lower():
+            _sent.count = requests_sent() + 1
         if pinned is not None:
             ca, proxy = pinned
             verify = ca if ca else verify

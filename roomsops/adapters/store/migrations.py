@@ -167,8 +167,13 @@ def _v3_to_v4(conn: Connection, now: datetime) -> None:
         conn.execute(text(sql))
 
 
+def _v4_to_v5(conn: Connection, now: datetime) -> None:
+    """v5: passes since the last full reconciliation per mailbox (`sync.full_every`)."""
+    conn.execute(text("ALTER TABLE mailbox_sync ADD COLUMN passes_since_full INTEGER DEFAULT 0 NOT NULL"))
+
+
 #: From-version -> the step that upgrades it to the next version.
-STEPS: dict[int, Step] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+STEPS: dict[int, Step] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 
 
 def upgrade(conn: Connection, found: int, target: int, now: datetime) -> list[int]:

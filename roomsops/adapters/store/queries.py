@@ -275,6 +275,15 @@ def bookings_in_window(conn: Connection, organizer: str, start: datetime, end: d
     return list_bookings(conn, BookingQuery(start=start, end=end, organizer_id=person.id))
 
 
+def bookings_by_id(conn: Connection, ids: Sequence[int]) -> list[Booking]:
+    """These bookings (any status); unknown ids are left out."""
+    found: list[Booking] = []
+    for start in range(0, len(ids), 500):  # databases cap the number of bound parameters of one statement
+        chunk = list(ids[start : start + 500])
+        found += _fetch_bookings(conn, _bookings_query().where(bookings.c.id.in_(chunk)))
+    return found
+
+
 def overlapping_bookings(
     conn: Connection, room_id: int, start: datetime, end: datetime, exclude_id: int | None = None
 ) -> list[Booking]:
@@ -464,6 +473,7 @@ def _mailbox_sync(row: Row[Any]) -> MailboxSyncState:
         last_pass=m["last_pass_utc"],
         last_error=m["last_error"],
         updated=m["updated_utc"],
+        passes_since_full=m["passes_since_full"],
     )
 
 
@@ -479,6 +489,7 @@ def save_mailbox_sync(conn: Connection, state: MailboxSyncState, now: datetime) 
         "last_pass_utc": state.last_pass,
         "last_error": state.last_error,
         "updated_utc": now,
+        "passes_since_full": state.passes_since_full,
     }
     result = conn.execute(update(mailbox_sync).where(mailbox_sync.c.mailbox == key).values(**values))
     if result.rowcount == 0:

@@ -124,6 +124,7 @@ class MailboxSyncState:
     last_pass: datetime | None = None
     last_error: str | None = None
     updated: datetime | None = None
+    passes_since_full: int = 0  # passes since the last full reconciliation (`sync.full_every`)
 
 
 @dataclass(frozen=True)

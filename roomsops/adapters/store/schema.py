@@ -38,7 +38,7 @@ from roomsops.core.vocabulary import (  # noqa: F401 - re-exported: the store's 
 )
 
 #: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
@@ -218,6 +218,8 @@ mailbox_sync = Table(
     Column("last_pass_utc", UTCDateTime),
     Column("last_error", Text),
     Column("updated_utc", UTCDateTime, nullable=False),
+    # Passes since the last full reconciliation (`sync.full_every`).
+    Column("passes_since_full", Integer, nullable=False, server_default="0"),
 )
 
 # What both sides changed (ROOMS won) or what the sync does not apply (room or attendees changed in Outlook):

@@ -8,6 +8,7 @@ backend (Microsoft Graph) implements this Protocol alone and is chosen in `rooms
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from roomsops.core.calendar import BackendError, Changes, Meeting, MeetingFields
@@ -37,6 +38,9 @@ class CalendarBackend(Protocol):
     - **Threads.** One backend serves several mailboxes in parallel threads (`sync.concurrency`).
     """
 
+    def requests_sent(self) -> int:
+        """Requests this thread has sent to the calendar service so far (a pass's cost, for its report)."""
+
     def changes(self, mailbox: str, state: str | None) -> Changes:
         """Changes since `state` (None: from scratch, returning no items, only the state to go on from)."""
 
@@ -45,6 +49,10 @@ class CalendarBackend(Protocol):
 
     def find_tagged(self, mailbox: str, installation: str, booking_id: str | None = None) -> list[Meeting]:
         """Items tagged by `installation` (and for `booking_id`, if given)."""
+
+    def find_untagged(self, mailbox: str, start: datetime, end: datetime) -> list[Meeting]:
+        """Single meetings in the calendar overlapping [start, end) that carry no tag (any installation's): the
+        candidates for new bookings in a full reconciliation. Series and their occurrences are left out."""
 
     def create(self, mailbox: str, fields: MeetingFields, installation: str, booking_id: str) -> Meeting:
         """A new meeting organized by `mailbox`, tagged; raises WriteOutcomeUnknown if the answer was lost."""

@@ -68,6 +68,8 @@ class MailboxReport:
     bookings_created: int = 0  # new meetings inviting a known room that became bookings
     rolled_back: int = 0  # meetings moved onto a taken slot, reset to the booking
     differences: int = 0  # recorded for `sync diff`
+    pass_kind: str = "incremental"  # "full": every tagged meeting compared (a recovery, --full, full_every)
+    requests: int = 0  # calendar service requests this mailbox's pass sent (EWS: HTTP requests)
     skipped: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     unknown_tagged: list[str] = field(default_factory=list)  # our tag, booking unknown: reported, not deleted
@@ -93,6 +95,8 @@ class PassContext:
     audit: AuditLog
     dry_run: bool = False
     now: Callable[[], datetime] = now_utc
+    full: bool = False  # `sync --full`: a full reconciliation of every mailbox
+    full_every: int = 0  # `sync.full_every`: a full reconciliation every N passes of a mailbox (0: never)
 
 
 class MailboxSync:
@@ -181,6 +185,7 @@ class MailboxSync:
     # --- the pass -----------------------------------------------------------------------------------------
 
     def run(self) -> MailboxReport:
+        sent = self.ctx.backend.requests_sent()
         try:
             self._run()
         except (BackendError, ConnectError) as exc:
@@ -192,6 +197,7 @@ class MailboxSync:
         except Exception as exc:  # a bug must not stop the other mailboxes: reported, traceback in the log
             log.debug("%s: unexpected error", self.mailbox, exc_info=True)
             self._mailbox_failed(unexpected(exc), "internal", "run again with --debug and report it")
+        self.report.requests = self.ctx.backend.requests_sent() - sent
         return self.report
 
     def _mailbox_failed(self, message: str, code: str | None, remedy: str | None) -> None:
@@ -207,19 +213,37 @@ class MailboxSync:
             bookings = q.bookings_in_window(conn, self.mailbox, start, end)
             self.links = {link.booking_id: link for link in q.booking_sync_for_mailbox(conn, self.mailbox)}
             state = q.get_mailbox_sync(conn, self.mailbox)
+            # Linked bookings are synced whatever their date (the window limits only the discovery of new
+            # meetings): those outside it are read too, their versions tell which changed in ROOMS.
+            inside = {b.id for b in bookings}
+            outside = [
+                link.booking_id
+                for link in self.links.values()
+                if link.booking_id not in inside and link.state not in (CANCELLED, UNLINKED)
+            ]
+            bookings += [
+                b
+                for b in q.bookings_by_id(conn, outside)
+                if b.version != self.links[b.id].synced_version or self.links[b.id].state in PENDING_STATES
+            ]
             self.person = q.get_person(conn, self.mailbox)
             self.rooms = {room.email.lower(): room for room in q.list_rooms(conn)}
         saved_state = state.sync_state if state else None
         changes = self.ctx.backend.changes(self.mailbox, saved_state)
         recover = saved_state is None or changes.invalid_state
         if changes.invalid_state:
-            log.warning("%s: the stored sync state is invalid; reconciling by tag", self.mailbox)
+            log.warning("%s: the stored sync state is invalid; reconciling every meeting", self.mailbox)
             changes = self.ctx.backend.changes(self.mailbox, None)
         by_id = self.bookings = {b.id: b for b in bookings}
         # Without a link in the database this installation cannot have written to the mailbox (an intent is
-        # always stored before a write), so the tag lookup is needed only when links exist.
-        if recover and self.links:
-            self._reconcile_by_tag(by_id)
+        # always stored before a write), so a first pass needs no reconciliation; a recovery with links does
+        # (the new position shows nothing that happened before it).
+        passes = state.passes_since_full if state else 0
+        initial = saved_state is None and not self.links
+        due = self.ctx.full_every > 0 and passes + 1 >= self.ctx.full_every and not initial
+        full = self.ctx.full or due or (recover and bool(self.links))
+        if full:
+            self._reconcile(by_id, discover=True)
         self._exchange_changes(changes.changed, changes.deleted, by_id)
         to_create = []
         for booking_id in list(by_id):
@@ -247,7 +271,12 @@ class MailboxSync:
             with self.ctx.store.write() as conn:
                 q.save_mailbox_sync(
                     conn,
-                    MailboxSyncState(mailbox=self.mailbox, sync_state=new_state, last_pass=self.ctx.now()),
+                    MailboxSyncState(
+                        mailbox=self.mailbox,
+                        sync_state=new_state,
+                        last_pass=self.ctx.now(),
+                        passes_since_full=0 if full else passes + 1,
+                    ),
                     self.ctx.now(),
                 )
 
@@ -262,6 +291,7 @@ class MailboxSync:
                         sync_state=previous.sync_state if previous else None,
                         last_pass=self.ctx.now(),
                         last_error=message,
+                        passes_since_full=previous.passes_since_full if previous else 0,
                     ),
                     self.ctx.now(),
                 )
@@ -270,10 +300,45 @@ class MailboxSync:
 
     # --- Exchange → ROOMS: what changed in the calendar ----------------------------------------------------
 
-    def _reconcile_by_tag(self, bookings: dict[int, Booking]) -> None:
-        """Adopt meetings this installation wrote (e.g. before a crash); report tagged ones with no booking."""
+    def _reconcile(self, bookings: dict[int, Booking], discover: bool) -> None:
+        """The full reconciliation (a recovery, `sync --full`, every `sync.full_every` passes): every meeting
+        tagged by this installation, whatever its date, against every link, field by field; a linked meeting
+        that is no longer in the calendar was deleted in Outlook; with `discover`, untagged meetings in the window
+        are looked at as new meetings. Nothing the stored position would have shown is lost."""
+        self.report.pass_kind = "full"
+        unread = [
+            link.booking_id
+            for link in self.links.values()
+            if link.booking_id not in bookings and link.state not in (CANCELLED, UNLINKED)
+        ]
+        if unread:  # every linked booking, whatever its date
+            with self.ctx.store.read() as conn:
+                bookings.update({b.id: b for b in q.bookings_by_id(conn, unread)})
+        tagged = self._reconcile_by_tag(bookings)
+        present = {m.item_id for m in tagged}
+        for link in list(self.links.values()):
+            booking = bookings.get(link.booking_id)
+            if (
+                link.item_id is not None
+                and link.item_id not in present
+                and link.state in (LINKED, FAILED, ROOM_DECLINED)
+                and booking is not None
+                and booking.status == "active"
+            ):
+                self._booking_cancelled_in_exchange(link, booking)
+        if discover:
+            start, end = self.ctx.window
+            known = {link.item_id for link in self.links.values() if link.item_id}
+            for meeting in self.ctx.backend.find_untagged(self.mailbox, start, end):
+                if meeting.item_id not in known:
+                    self._exchange_item(canonical(meeting), None, bookings)
+
+    def _reconcile_by_tag(self, bookings: dict[int, Booking]) -> list[Meeting]:
+        """Adopt meetings this installation wrote (e.g. before a crash); report tagged ones with no booking;
+        compare the linked ones field by field with what was last synced. The tagged meetings found."""
         tagged = [canonical(m) for m in self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation)]
         seen: dict[int, Meeting] = {}
+        compare: list[tuple[Meeting, BookingSyncState]] = []
         for meeting in tagged:
             if meeting.organizer not in (None, self.mailbox.lower()):
                 continue  # an attendee's copy of another person's meeting: not this mailbox's to sync
@@ -303,6 +368,13 @@ class MailboxSync:
                 self.report.adopted += 1
                 if booking is not None:
                     self._audit("sync:adopt", booking, {"item_id": meeting.item_id})
+            elif link.state != CANCELLED:
+                compare.append((meeting, link))
+        for meeting, link in compare:
+            synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
+            if link.change_key != meeting.change_key or synced != meeting.fields:
+                self._exchange_item(meeting, link, bookings)
+        return tagged
 
     def _drop_duplicate(self, meeting: Meeting) -> None:
         if self.ctx.dry_run:
@@ -316,6 +388,12 @@ class MailboxSync:
         self, changed: list[tuple[str, str]], deleted: list[str], bookings: dict[int, Booking]
     ) -> None:
         ours = {link.item_id: link for link in self.links.values() if link.item_id and link.state != UNLINKED}
+        # A change of a linked meeting whose booking is outside the window: its booking is read now.
+        touched = [item_id for item_id, _ in changed] + list(deleted)
+        missing = [ours[i].booking_id for i in touched if i in ours and ours[i].booking_id not in bookings]
+        if missing:
+            with self.ctx.store.read() as conn:
+                bookings.update({b.id: b for b in q.bookings_by_id(conn, missing)})
         refresh = [
             item_id
             for item_id, change_key in changed
@@ -323,27 +401,32 @@ class MailboxSync:
         ]
         others = [item_id for item_id, _ in changed if item_id not in ours]
         for meeting in map(canonical, self.ctx.backend.get(self.mailbox, refresh + others)):
-            link = ours.get(meeting.item_id)
-            try:
-                if link is None:
-                    self._new_meeting(meeting, bookings)
-                    continue
-                booking = bookings.get(link.booking_id)
-                if meeting.problem is not None and booking is not None and booking.status == "active":
-                    self._item_failed(f"booking {booking.id} ({booking.title})", meeting.problem, link)
-                    continue
-                self._exchange_update(link, meeting, booking)
-            except (MailboxUnavailable, ConnectError):
-                raise  # the mailbox, not this item
-            except Exception as exc:  # one item never stops the others: parked, reported, retried next pass
-                if not isinstance(exc, RoomsopsError):
-                    log.debug("%s: unexpected error on item %s", self.mailbox, meeting.item_id, exc_info=True)
-                self._item_failed(self._what(meeting, link), describe(exc), link)
+            self._exchange_item(meeting, ours.get(meeting.item_id), bookings)
         for item_id in deleted:
             gone = ours.get(item_id)
             booking = bookings.get(gone.booking_id) if gone else None
             if gone is not None and booking is not None and booking.status == "active":
                 self._booking_cancelled_in_exchange(gone, booking)
+
+    def _exchange_item(
+        self, meeting: Meeting, link: BookingSyncState | None, bookings: dict[int, Booking]
+    ) -> None:
+        """One meeting read from Exchange (canonical): a new one, or a change of a linked one."""
+        try:
+            if link is None:
+                self._new_meeting(meeting, bookings)
+                return
+            booking = bookings.get(link.booking_id)
+            if meeting.problem is not None and booking is not None and booking.status == "active":
+                self._item_failed(f"booking {booking.id} ({booking.title})", meeting.problem, link)
+                return
+            self._exchange_update(link, meeting, booking)
+        except (MailboxUnavailable, ConnectError):
+            raise  # the mailbox, not this item
+        except Exception as exc:  # one item never stops the others: parked, reported, retried next pass
+            if not isinstance(exc, RoomsopsError):
+                log.debug("%s: unexpected error on item %s", self.mailbox, meeting.item_id, exc_info=True)
+            self._item_failed(self._what(meeting, link), describe(exc), link)
 
     def _what(self, meeting: Meeting, link: BookingSyncState | None) -> str:
         booking = self.bookings.get(link.booking_id) if link is not None else None
@@ -585,6 +668,7 @@ class MailboxSync:
             taken = q.overlapping_bookings(conn, room.id, fields.start, fields.end)
             booking_id: int | None = None
             booking: Booking | None = None
+            intent: BookingSyncState | None = None
             if not taken:
                 booking_id = q.insert_booking(
                     conn,
@@ -602,16 +686,46 @@ class MailboxSync:
                     self.ctx.now(),
                 )
                 booking = q.get_booking(conn, booking_id)
+                # The link is stored with the booking, before the tagging write: a lost answer or a crash leaves
+                # `pending-update` on this very item (the next pass tags it), never a booking without a link
+                # that would be created as a second meeting.
+                assert booking is not None
+                intent = q.save_booking_sync(
+                    conn,
+                    BookingSyncState(
+                        booking_id=booking_id,
+                        mailbox=self.mailbox,
+                        item_id=meeting.item_id,
+                        change_key=meeting.change_key,
+                        snapshot=fields.to_json(),
+                        synced_version=booking.version,
+                        state=PENDING_UPDATE,
+                        last_attempt=self.ctx.now(),
+                    ),
+                    self.ctx.now(),
+                )
         if booking_id is None:
             self._room_taken(meeting, room, taken[0])
             return
-        assert booking is not None
-        tagged = self.ctx.backend.tag(self.mailbox, meeting, self.ctx.installation, str(booking_id))
-        self.wrote = True
-        self._linked(BookingSyncState(booking_id=booking_id, mailbox=self.mailbox), tagged, booking.version)
+        assert booking is not None and intent is not None
+        self.links[booking_id] = intent
         self.bookings[booking_id] = booking
         self.report.bookings_created += 1
         self._audit("sync:booking-from-exchange", booking, {"item_id": meeting.item_id})
+        try:
+            tagged = self.ctx.backend.tag(self.mailbox, meeting, self.ctx.installation, str(booking_id))
+        except Exception as exc:
+            if not isinstance(exc, (MailboxUnavailable, ConnectError)):
+                self._save_link(self._failed(intent, describe(exc)))
+                self.report.failures.append(
+                    f"booking {booking_id} ({booking.title}): tagging its meeting: {describe(exc)}; "
+                    "tried again next pass"
+                )
+                return
+            raise
+        finally:
+            self.wrote = True
+        self._linked(intent, tagged, booking.version)
 
     def _room_taken(self, meeting: Meeting, room: Room, other: Booking) -> None:
         subject = meeting.fields.subject if meeting.fields else meeting.item_id
@@ -651,10 +765,22 @@ class MailboxSync:
             elif booking.status == "active" and link is not None and link.item_id is not None:
                 if link.synced_version != booking.version:
                     self._update(booking, link)
+                elif link.state == PENDING_UPDATE:
+                    self._settle_tag(booking, link)  # the write that tagged it (or its answer) was lost
                 else:
                     self.report.unchanged += 1
             elif booking.status == "cancelled" and link is not None and link.item_id is not None:
                 self._cancel(booking, link)
+            elif (
+                booking.status == "cancelled"
+                and link is not None
+                and link.state
+                in (
+                    PENDING_CREATE,
+                    PENDING_CANCEL,
+                )
+            ):
+                self._cancel_by_tag(booking, link)
             else:
                 self.report.skip(booking.status)
 
@@ -765,6 +891,62 @@ class MailboxSync:
         self._linked(link, meeting, booking.version)
         self.report.updated += 1
         self._audit("ews:UpdateItem", booking, {"item_id": meeting.item_id})
+
+    def _cancel_by_tag(self, booking: Booking, link: BookingSyncState) -> None:
+        """Bug 4: the booking was cancelled while its create was unanswered (a crash, a lost answer): the meeting
+        may exist. It is looked up by its tag and cancelled; the intent is `pending-cancel` until the lookup
+        and the cancel succeed (a failing lookup keeps it, so the next pass looks again)."""
+        if self.ctx.dry_run:
+            self.report.planned.append(
+                f"look up and cancel the meeting of booking {booking.id} ({booking.title}) by its tag"
+            )
+            return
+        link = self._intent(link, PENDING_CANCEL)
+        found = [
+            m
+            for m in self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation, str(booking.id))
+            if m.organizer in (None, self.mailbox.lower()) and not m.is_cancelled
+        ]
+        for meeting in found:
+            try:
+                self.ctx.backend.cancel(self.mailbox, meeting)
+            finally:
+                self.wrote = True
+            self._audit("ews:CancelCalendarItem", booking, {"item_id": meeting.item_id})
+        self._save_link(
+            replace(
+                link,
+                item_id=None,
+                change_key=None,
+                synced_version=booking.version,
+                state=CANCELLED,
+                last_error=None,
+                error_count=0,
+            )
+        )
+        self.report.cancelled += len(found)
+
+    def _settle_tag(self, booking: Booking, link: BookingSyncState) -> None:
+        """A booking made from an Outlook meeting whose tagging write was not confirmed (its answer lost, or it
+        failed): the meeting is read again and tagged if the tag is not on it yet, never booked twice."""
+        if self.ctx.dry_run:
+            self.report.planned.append(f"tag the meeting of booking {booking.id} ({booking.title})")
+            return
+        assert link.item_id is not None
+        found = self.ctx.backend.get(self.mailbox, [link.item_id])
+        if not found:
+            self.report.skip("gone")  # its deletion arrives as a change and cancels the booking
+            return
+        meeting = found[0]
+        if meeting.installation != self.ctx.installation or meeting.booking_id != str(booking.id):
+            try:
+                meeting = self.ctx.backend.tag(self.mailbox, meeting, self.ctx.installation, str(booking.id))
+            finally:
+                self.wrote = True
+        self._save_link(
+            replace(link, change_key=meeting.change_key, state=LINKED, last_error=None, error_count=0)
+        )
+        self.report.unchanged += 1
 
     def _cancel(self, booking: Booking, link: BookingSyncState) -> None:
         if self.ctx.dry_run:

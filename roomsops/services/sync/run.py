@@ -185,6 +185,7 @@ def sync_pass(
     dry_run: bool = False,
     concurrency: int = 4,
     progress: Callable[[str], None] | None = None,
+    full: bool = False,
 ) -> SyncResult:
     started = now_utc()
     window = (
@@ -201,7 +202,14 @@ def sync_pass(
         not_handled = [p for p in persons if p.casefold() not in {m.casefold() for m in mailboxes}]
         mailboxes = [m for m in mailboxes if m.casefold() in wanted]
     ctx = PassContext(
-        store=store, backend=backend, installation=installation, window=window, audit=audit, dry_run=dry_run
+        store=store,
+        backend=backend,
+        installation=installation,
+        window=window,
+        audit=audit,
+        dry_run=dry_run,
+        full=full,
+        full_every=settings.sync.full_every,
     )
 
     def one(mailbox: str) -> MailboxReport:
