@@ -482,24 +482,38 @@ class MailboxSync:
             return
         # A field that changed since the last sync but now equals the booking is our write, not an edit.
         edited = [name for name in synced.differs(current) if getattr(current, name) != getattr(target, name)]
+        baseline = synced
         for kind, name in (("room_changed", "room"), ("attendees_changed", "attendees")):
             if getattr(synced, name) != getattr(current, name) and getattr(current, name) != getattr(
                 target, name
             ):
                 self._difference(booking, kind, (name,), current)
+                # Recorded once: the meeting's value becomes the baseline, so the difference is recorded again
+                # only when it changes again (`sync resolve --use ignore` sticks, bug 11).
+                baseline = replace(baseline, **{name: getattr(current, name)})
         rooms_changed = link.synced_version != booking.version
         refused = _refused(meeting) if {"start", "end"} & set(edited) else None
         if refused is not None and not rooms_changed:
             self._conflict(link, meeting, booking, refused)
         elif not edited:
-            self._save_link(replace(link, change_key=meeting.change_key, state=state))
-        elif rooms_changed:
-            # Both sides changed: ROOMS wins (the pass below rewrites the meeting from the booking), and the
-            # Exchange side's values are kept as a difference to settle with `sync resolve`.
-            self._difference(booking, "both_changed", tuple(edited), current)
             self._save_link(
-                replace(link, change_key=meeting.change_key, snapshot=current.to_json(), state=state)
+                replace(link, change_key=meeting.change_key, snapshot=baseline.to_json(), state=state)
             )
+        elif rooms_changed:
+            # Both sides changed: per field. A field only Outlook changed is applied to the booking; a field both
+            # changed: ROOMS wins (the pass below rewrites the meeting from the booking) and Outlook's value is
+            # kept as a difference to settle with `sync resolve`.
+            ours = set(target.differs(synced))
+            same = tuple(name for name in edited if name in ours or refused is not None)
+            theirs = [name for name in edited if name not in same]
+            if same:
+                self._difference(booking, "both_changed", same, current)
+            if theirs:
+                self._apply_exchange_edit(link, meeting, booking, theirs, rooms_pending=True)
+            else:
+                self._save_link(
+                    replace(link, change_key=meeting.change_key, snapshot=current.to_json(), state=state)
+                )
         else:
             self._apply_exchange_edit(link, meeting, booking, edited)
 
@@ -525,8 +539,16 @@ class MailboxSync:
             )
 
     def _apply_exchange_edit(
-        self, link: BookingSyncState, meeting: Meeting, booking: Booking, edited: list[str]
+        self,
+        link: BookingSyncState,
+        meeting: Meeting,
+        booking: Booking,
+        edited: list[str],
+        rooms_pending: bool = False,
     ) -> None:
+        """Outlook's values of `edited` into the booking. `rooms_pending`: the booking has ROOMS changes of other
+        fields too, still to be written to the meeting (its synced version stays behind, so the pass writes
+        them, and only them: the snapshot is what the meeting holds now)."""
         current = meeting.fields
         assert current is not None
         changes = {_BOOKING_FIELD.get(name, name): getattr(current, name) for name in edited}
@@ -537,9 +559,8 @@ class MailboxSync:
             self.report.exchange_edits += 1
             return
         with self.ctx.store.write() as conn:
-            taken = q.overlapping_bookings(
-                conn, booking.room_id, current.start, current.end, exclude_id=booking.id
-            )
+            start, end = changes.get("start", booking.start), changes.get("end", booking.end)
+            taken = q.overlapping_bookings(conn, booking.room_id, start, end, exclude_id=booking.id)
             if not taken:
                 try:
                     updated = q.update_booking(
@@ -568,7 +589,7 @@ class MailboxSync:
                 link,
                 change_key=meeting.change_key,
                 snapshot=current.to_json(),
-                synced_version=updated.version,
+                synced_version=link.synced_version if rooms_pending else updated.version,
                 last_error=None,
                 attempts=0,
             )
