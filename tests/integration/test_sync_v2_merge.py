@@ -161,3 +161,35 @@ def test_bug11_resolve_ignore_sticks_for_attendee_differences(
     assert (full["pass_kind"], full["differences"]) == ("full", 0)
     assert differences(invoke, env) == []
     assert booking(invoke, env)["title"] == "Planning v2"
+
+
+def test_bug8_an_outlook_edit_just_before_roomsops_write_is_not_hidden(
+    invoke: Invoke,
+    fresh_lab: Any,
+    env: dict[str, str],
+    synced: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Bug 8: Outlook changed the reminder after the pass read the calendar and before its UpdateItem of the
+    title; the update (AutoResolve) landed over it and its answer's ChangeKey covered the Outlook edit, which
+    roomsops then skipped for good. The Outlook edit is made at a counted point: right before the UpdateItem."""
+    ok(invoke("bookings", "update", "1", "--title", "Planning (ROOMS)", env=env))
+    original = EwsCalendar.update
+    edits: list[str] = []
+
+    def outlook_edits_first(self: EwsCalendar, mailbox: str, meeting: Meeting, fields: Any) -> Meeting:
+        if not edits:
+            outlook_edit(fresh_lab, synced, {"reminder": 30, "send": False})
+            edits.append(meeting.item_id)
+        return original(self, mailbox, meeting, fields)
+
+    monkeypatch.setattr(EwsCalendar, "update", outlook_edits_first)
+    ok(invoke("sync", env=env))
+    assert len(edits) == 1
+    monkeypatch.setattr(EwsCalendar, "update", original)
+    ok(invoke("sync", env=env))
+    item = meeting(fresh_lab, synced)
+    assert (item["subject"], item["reminder"]) == ("Planning (ROOMS)", 30)
+    found = booking(invoke, env)
+    assert (found["title"], found["reminder_minutes"]) == ("Planning (ROOMS)", 30)  # the Outlook edit applied
+    assert differences(invoke, env) == []

@@ -114,6 +114,10 @@ class MailboxSync:
         # An Exchange change that could not be settled (applied, recorded or parked) keeps the stored position
         # where it was: the next pass reads the change again, retries it and reports it until it is settled.
         self.hold_cursor = False
+        # Meetings this pass updated: read again before the pass ends. UpdateItem (AutoResolve) also lands over an
+        # Outlook edit made since the last read, and its answer's ChangeKey then covers that edit too: the item
+        # is compared with what was written, so such an edit is found, never hidden by the ChangeKey (bug 8).
+        self.updated: set[str] = set()
 
     # --- database helpers ------------------------------------------------------------------------------------
 
@@ -265,6 +269,8 @@ class MailboxSync:
             if not catch_up.invalid_state:
                 self._exchange_changes(catch_up.changed, catch_up.deleted, by_id)
                 new_state = catch_up.state
+        if self.updated and not self.ctx.dry_run:  # not read back by the catch-up: read now
+            self._verify_updates(by_id)
         if self.hold_cursor:
             new_state = saved_state if not changes.invalid_state else None
         if not self.ctx.dry_run:
@@ -397,8 +403,9 @@ class MailboxSync:
         refresh = [
             item_id
             for item_id, change_key in changed
-            if item_id in ours and ours[item_id].change_key != change_key
+            if item_id in ours and (ours[item_id].change_key != change_key or item_id in self.updated)
         ]
+        self.updated -= set(refresh)
         others = [item_id for item_id, _ in changed if item_id not in ours]
         for meeting in map(canonical, self.ctx.backend.get(self.mailbox, refresh + others)):
             self._exchange_item(meeting, ours.get(meeting.item_id), bookings)
@@ -427,6 +434,14 @@ class MailboxSync:
             if not isinstance(exc, RoomsopsError):
                 log.debug("%s: unexpected error on item %s", self.mailbox, meeting.item_id, exc_info=True)
             self._item_failed(self._what(meeting, link), describe(exc), link)
+
+    def _verify_updates(self, bookings: dict[int, Booking]) -> None:
+        """Read the meetings this pass updated and compare them with what was written (bug 8)."""
+        ours = {link.item_id: link for link in self.links.values() if link.item_id and link.state != UNLINKED}
+        wanted = [item_id for item_id in self.updated if item_id in ours]
+        self.updated.clear()
+        for meeting in map(canonical, self.ctx.backend.get(self.mailbox, wanted)):
+            self._exchange_item(meeting, ours.get(meeting.item_id), bookings)
 
     def _what(self, meeting: Meeting, link: BookingSyncState | None) -> str:
         booking = self.bookings.get(link.booking_id) if link is not None else None
@@ -623,6 +638,7 @@ class MailboxSync:
         try:
             reset = self.ctx.backend.update(self.mailbox, meeting, booking_fields(booking))
             self.wrote = True
+            self.updated.add(reset.item_id)
             link = self._link_state(link, reset, booking.version)
             self.report.rolled_back += 1
         except (BackendError, ConnectError) as exc:
@@ -910,6 +926,7 @@ class MailboxSync:
         finally:
             self.wrote = True
         self._linked(link, meeting, booking.version)
+        self.updated.add(meeting.item_id)
         self.report.updated += 1
         self._audit("ews:UpdateItem", booking, {"item_id": meeting.item_id})
 
