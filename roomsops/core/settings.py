@@ -244,6 +244,8 @@ class SyncSettings:
     concurrency: int = bounded(4, 1, 32)  # mailboxes in parallel; also `roomsops sync --concurrency`
     summary_file: str = ""
     full_every: int = bounded(24, 0, 100000)  # a full reconciliation every N passes per mailbox; 0: never
+    rollback_attempts: int = bounded(5, 1, 100)  # SyncConflictBehaviour Rollback: resets before sync-disabled
+    cancel_attempts: int = bounded(2, 1, 100)  # SyncConflictBehaviour Cancel: passes tried before cancelling
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ ALLOWED = {
     "sync.send_invitations": "one of all, none",
     "sync.concurrency": "a whole number from 1 to 32",
     "sync.full_every": "a whole number from 0 to 100000",
+    "sync.rollback_attempts": "a whole number from 1 to 100",
+    "sync.cancel_attempts": "a whole number from 1 to 100",
 }
 #: The options that override a setting.
 OPTIONS = {"sync.concurrency": "--concurrency"}
@@ -110,6 +112,10 @@ CASES = [
     *(option("sync.concurrency", v) for v in ("--5", "²", "-3", "100000", "0")),
     *(file("sync.full_every", v) for v in ("-1", "100001", "1.5")),
     *(env("sync.full_every", v) for v in ("-1", "many", "")),
+    *(file("sync.rollback_attempts", v) for v in ("0", "101", "2.5")),
+    *(env("sync.rollback_attempts", v) for v in ("0", "five")),
+    *(file("sync.cancel_attempts", v) for v in ("0", "101")),
+    *(env("sync.cancel_attempts", v) for v in ("0", "-2", "two")),
 ]
 
 

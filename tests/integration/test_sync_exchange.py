@@ -281,7 +281,13 @@ def test_cancel_behaviour_cancels_the_booking_and_unlinks(
         start=EWSDateTime.from_datetime(taken),
         end=EWSDateTime.from_datetime(taken + timedelta(hours=1)),
     )
-    run = invoke("--json", "sync", env=env)
+    first = invoke("--json", "sync", env=env)  # attempt 1 of sync.cancel_attempts (2, as ROOMS)
+    assert first.code == 1
+    failures = [f for m in json.loads(first.out)["mailboxes"] for f in m["failures"]]
+    assert any("the Outlook edit is not applied (attempt 1 of 2" in f for f in failures), failures
+    assert booking(invoke, env)["status"] == "active"
+    assert meeting_of(outlook, addr("DiegoS")).start == taken  # left as Outlook has it
+    run = invoke("--json", "sync", env=env)  # attempt 2: the booking is cancelled, the meeting let go
     assert run.code == 1
     assert booking(invoke, env)["status"] == "cancelled"
     assert meeting_of(outlook, addr("DiegoS")).start == taken  # the meeting stays, unlinked

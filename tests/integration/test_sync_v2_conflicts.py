@@ -89,7 +89,8 @@ def test_a_recovery_pass_never_cancels_a_meeting_the_cancel_rule_unlinked(
     """Bug 9: the recovery (reconciling by tag) adopted the unlinked meeting and cancelled it."""
     conflict("Cancel")
     move_in_outlook(fresh_lab, addr("DiegoS"), TAKEN)
-    assert invoke("sync", env=env).code == 1  # the conflict: booking 1 cancelled, the meeting let go
+    assert invoke("sync", env=env).code == 1  # the conflict, attempt 1 of 2
+    assert invoke("sync", env=env).code == 1  # attempt 2: booking 1 cancelled, the meeting let go
     # Lose the stored position: the next pass recovers by looking up every tagged meeting.
     path = env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
@@ -121,3 +122,38 @@ def test_a_failed_rollback_reset_is_tried_again_and_says_so(
     assert diego["rolled_back"] == 1
     assert any("meeting reset to the booking (attempt 2 of 5)" in f for f in diego["failures"])
     assert diego_meeting(fresh_lab, addr("DiegoS"))["start"] == stamp(DAY)
+
+
+def test_rollback_attempts_and_cancel_attempts_are_settings(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, conflict: Any
+) -> None:
+    """sync.rollback_attempts (ROOMS: 5, configurable) and sync.cancel_attempts (ROOMS: 2) set how many passes
+    a conflict is handled before the booking is sync-disabled (Rollback) or cancelled (Cancel)."""
+    conflict("Rollback")
+    two = env | {"ROOMSOPS_SYNC_ROLLBACK_ATTEMPTS": "2"}
+    move_in_outlook(fresh_lab, addr("DiegoS"), TAKEN)
+    first = invoke("--json", "sync", env=two)
+    diego = next(m for m in json.loads(first.out)["mailboxes"] if m["mailbox"] == addr("DiegoS"))
+    assert any("meeting reset to the booking (attempt 1 of 2)" in f for f in diego["failures"])
+    move_in_outlook(fresh_lab, addr("DiegoS"), TAKEN)
+    second = invoke("--json", "sync", env=two)
+    diego = next(m for m in json.loads(second.out)["mailboxes"] if m["mailbox"] == addr("DiegoS"))
+    assert any("after 2 rollbacks the booking is sync-disabled" in f for f in diego["failures"])
+
+    ok(invoke("persons", "set", addr("DiegoS"), "--conflict-behaviour", "Cancel", env=env))
+    once = env | {"ROOMSOPS_SYNC_CANCEL_ATTEMPTS": "1"}
+    later = diego_meeting_titled(fresh_lab, addr("DiegoS"), "Later")
+    body = {"start": stamp(TAKEN), "end": stamp(TAKEN + timedelta(hours=1))}
+    path = f"/lab/mailboxes/{addr('DiegoS')}/calendar/{later['id']}"
+    assert fresh_lab.admin("PATCH", path, json=body).status_code == 200
+    run = invoke("--json", "sync", env=once)  # the first attempt is the last
+    diego = next(m for m in json.loads(run.out)["mailboxes"] if m["mailbox"] == addr("DiegoS"))
+    assert any("booking 3 (Later)" in f and "meeting unlinked" in f for f in diego["failures"])
+    bookings = json.loads(ok(invoke("--json", "bookings", "list", env=env)).out)["bookings"]
+    assert {b["id"]: b["status"] for b in bookings}[3] == "cancelled"
+
+
+def diego_meeting_titled(lab: Any, mailbox: str, subject: str) -> dict[str, Any]:
+    items = lab.admin("GET", f"/lab/mailboxes/{mailbox}/calendar").json()["items"]
+    (meeting,) = [i for i in items if i["organizer"].lower() == mailbox.lower() and i["subject"] == subject]
+    return dict(meeting)

@@ -48,7 +48,6 @@ from roomsops.core.logs import AuditLog, log
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.model import Unmappable, booking_fields, from_exchange
 
-MAX_ROLLBACKS = 5
 #: MeetingFields name → the Booking/update_booking field name where they differ.
 _BOOKING_FIELD = {"subject": "title"}
 
@@ -97,6 +96,10 @@ class PassContext:
     now: Callable[[], datetime] = now_utc
     full: bool = False  # `sync --full`: a full reconciliation of every mailbox
     full_every: int = 0  # `sync.full_every`: a full reconciliation every N passes of a mailbox (0: never)
+    rollback_attempts: int = (
+        5  # `sync.rollback_attempts`: rollbacks in a row before the booking is sync-disabled
+    )
+    cancel_attempts: int = 2  # `sync.cancel_attempts`: passes a conflict is tried before Cancel cancels
 
 
 class MailboxSync:
@@ -617,6 +620,28 @@ class MailboxSync:
         """An Outlook edit ROOMS cannot accept (the room is taken, a time ROOMS cannot hold): the person's
         SyncConflictBehaviour."""
         behaviour = self.person.conflict_behaviour if self.person else "Rollback"
+        if behaviour == "Cancel" and link.attempts + 1 < self.ctx.cancel_attempts:
+            # ROOMS tries the change `sync.cancel_attempts` times before it cancels: the meeting stays as Outlook
+            # has it, the change is read again next pass (its ChangeKey is not recorded, the position is held).
+            attempts = link.attempts + 1
+            self.hold_cursor = True
+            self._save_link(
+                replace(
+                    link,
+                    state=FAILED,
+                    attempts=attempts,
+                    last_error=f"conflict: {reason}",
+                    error_count=link.error_count + 1,
+                    last_attempt=self.ctx.now(),
+                )
+            )
+            self.report.failures.append(
+                f"booking {booking.id} ({booking.title}): {reason}; the Outlook edit is not applied "
+                f"(attempt {attempts} of {self.ctx.cancel_attempts}; at the last the booking is cancelled, "
+                "SyncConflictBehaviour Cancel)"
+            )
+            self._audit("sync:conflict-cancel-attempt", booking, {"reason": reason, "attempt": attempts})
+            return
         if behaviour == "Cancel":
             with self.ctx.store.write() as conn:
                 q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
@@ -648,14 +673,14 @@ class MailboxSync:
             self.hold_cursor = True  # the Outlook edit is read again next pass and the reset tried again
         link = replace(link, attempts=attempts)
         self._audit("sync:conflict-rollback", booking, {"reason": reason, "attempt": attempts})
-        if attempts >= MAX_ROLLBACKS:
+        if attempts >= self.ctx.rollback_attempts:
             with self.ctx.store.write() as conn:
                 self.bookings[booking.id] = q.update_booking(
                     conn, booking.id, {"status": "sync_disabled"}, self.ctx.now()
                 )
             link = replace(link, state=SYNC_DISABLED)
         self._save_link(link)
-        if attempts >= MAX_ROLLBACKS:
+        if attempts >= self.ctx.rollback_attempts:
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): {reason}; after {attempts} "
                 "rollbacks the booking is sync-disabled"
@@ -663,7 +688,7 @@ class MailboxSync:
         else:
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): {reason}; {outcome} "
-                f"(attempt {attempts} of {MAX_ROLLBACKS})"
+                f"(attempt {attempts} of {self.ctx.rollback_attempts})"
             )
 
     def _new_meeting(self, meeting: Meeting, bookings: dict[int, Booking]) -> None:

@@ -210,6 +210,8 @@ def sync_pass(
         dry_run=dry_run,
         full=full,
         full_every=settings.sync.full_every,
+        rollback_attempts=settings.sync.rollback_attempts,
+        cancel_attempts=settings.sync.cancel_attempts,
     )
 
     def one(mailbox: str) -> MailboxReport:
