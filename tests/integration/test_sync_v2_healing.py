@@ -147,6 +147,14 @@ def test_bug6_linked_bookings_are_synced_whatever_their_date(
     assert run["bookings_cancelled"] == 1
     assert bookings(invoke, env)[1]["status"] == "cancelled"
 
+    add_booking(invoke, env, addr, far + timedelta(days=20), "Far ahead")  # a new booking beyond the window
+    run = json.loads(ok(invoke("--json", "sync", env=env)).out)["mailboxes"][0]
+    assert run["created"] == 1
+    assert (
+        live(fresh_lab, synced)["Far ahead"]["start"].replace("Z", "+00:00")
+        == (far + timedelta(days=20)).isoformat()
+    )
+
 
 def test_full_pass_on_demand_and_every_n_passes_reports_its_cost(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from roomsops.adapters.store import (
     Booking,
@@ -48,6 +48,8 @@ from roomsops.core.logs import AuditLog, log
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.model import Unmappable, booking_fields, from_exchange
 
+#: How far beyond the window's end bookings are still synced (in effect: all of them).
+BOOKINGS_AHEAD = timedelta(days=36500)
 #: MeetingFields name → the Booking/update_booking field name where they differ.
 _BOOKING_FIELD = {"subject": "title"}
 
@@ -217,7 +219,9 @@ class MailboxSync:
     def _run(self) -> None:
         start, end = self.ctx.window
         with self.ctx.store.read() as conn:
-            bookings = q.bookings_in_window(conn, self.mailbox, start, end)
+            # Every booking from the window's start on, whatever its date: the window's end limits only the
+            # discovery of new untagged meetings in Outlook, not which bookings get a meeting.
+            bookings = q.bookings_in_window(conn, self.mailbox, start, end + BOOKINGS_AHEAD)
             self.links = {link.booking_id: link for link in q.booking_sync_for_mailbox(conn, self.mailbox)}
             state = q.get_mailbox_sync(conn, self.mailbox)
             # Linked bookings are synced whatever their date (the window limits only the discovery of new
