@@ -165,11 +165,16 @@ def test_lab_prints_ready_and_exits_0_on_sigterm(tmp_path: Path, command: list[s
         env=env,
     )
     try:
+        # One reader takes all of stdout: the lines after "lab ready" may come in the same chunk, and a second
+        # reader (communicate) would not see what the first one buffered.
         lines: list[str] = []
-        reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)  # type: ignore[arg-type]
         reader.start()
-        reader.join(timeout=30)
-        assert lines == [f"lab ready: {directory.resolve()}/roomsops.toml\n"]
+        for _ in range(300):  # the ready line, polled (at most 30 s)
+            if lines or process.poll() is not None:
+                break
+            threading.Event().wait(0.1)
+        assert lines[:1] == [f"lab ready: {directory.resolve()}/roomsops.toml\n"]
         info = json.loads((directory / "lab.json").read_text(encoding="utf-8"))
         health = http_session(directory / "ca.pem").get(f"{info['endpoints']['base']}/lab/health", timeout=10)
         assert health.json() == {"status": "ok"}
@@ -181,7 +186,10 @@ def test_lab_prints_ready_and_exits_0_on_sigterm(tmp_path: Path, command: list[s
         # The room answer delay reaches the lab: Exchange Online's few seconds by default, or as given.
         assert settings.json()["room_answer_delay"] == (0.5 if "--room-answer-delay" in command else 5.0)
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=15)
+        process.wait(timeout=15)
+        reader.join(timeout=15)
+        err = process.stderr.read()  # type: ignore[union-attr]
+        out = "".join(lines[1:])
     finally:
         if process.poll() is None:
             process.kill()
