@@ -77,6 +77,7 @@ class Dispatcher:
             return DROP
         if fault.kind == "drop_after":
             self._handle(route, request)  # the request takes effect; only its answer is lost
+            route.handler.settle()
             return DROP
         shaped = handler.fault_response(fault.kind, fault.back_off_ms, request)
         return shaped if shaped is not None else generic_fault(fault.kind, fault.back_off_ms)

@@ -134,6 +134,10 @@ class LabHandler:
         """Further count keys a request produced (e.g. `cmdlet:<Name>` inside a WinRM message)."""
         return ()
 
+    def settle(self) -> None:
+        """Called after a request handled for an injected `drop_after` fault, before its answer is dropped: wait
+        until what the request started has taken effect (e.g. a WinRM pipeline that runs in its own thread)."""
+
 
 @dataclass(frozen=True)
 class Route:

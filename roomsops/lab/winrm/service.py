@@ -19,13 +19,14 @@ from roomsops.lab.context import LabContext
 from roomsops.lab.web import LabHandler, Request, Response
 from roomsops.lab.winrm import soap
 from roomsops.lab.winrm.httpauth import Authenticator, Outcome
-from roomsops.lab.winrm.shells import RECEIVE_MAX, ShellError, ShellRegistry
+from roomsops.lab.winrm.shells import RECEIVE_MAX, PipelineRun, ShellError, ShellRegistry
 
 log = logging.getLogger("roomsops.lab.winrm")
 
 WSMAN_PATH = re.compile(r"^/wsman/?$", re.IGNORECASE)
 SOAP_CONTENT_TYPE = "application/soap+xml;charset=UTF-8"
 DEFAULT_OPERATION_TIMEOUT = 20.0  # pypsrp's default wsman:OperationTimeout
+SETTLE_WAIT = 30.0  # how long a drop_after fault waits for the pipelines its request started
 USER_FILE = "winrm-ntlm-users"  # DIR/…: the acceptor's account file (0600)
 
 
@@ -55,6 +56,7 @@ class WinRMService(LabHandler):
     def handle(self, request: Request) -> Response:
         prepared = self._prepare(request)
         self._local.prepared = None
+        self._local.started = []
         auth = prepared.auth
         if not auth.authenticated:
             log.info("WinRM request refused (401): %s", auth.error)
@@ -70,6 +72,16 @@ class WinRMService(LabHandler):
             content_type, body = self.auth.wrap(auth.state, body)
             return Response(status, body, [*headers, ("Content-Type", content_type)])
         return Response(status, body, [*headers, ("Content-Type", SOAP_CONTENT_TYPE)])
+
+    def settle(self) -> None:
+        """A `drop_after` fault loses the answer of a request that took effect: the pipelines it started run to
+        their end before the connection drops (they run in their own threads), so "applied" is deterministic."""
+        for run in getattr(self._local, "started", []):
+            run.finished.wait(SETTLE_WAIT)
+        self._local.started = []
+
+    def _started(self, runs: list[PipelineRun]) -> None:
+        self._local.started = [*getattr(self._local, "started", []), *runs]
 
     def fault_response(self, kind: str, back_off_ms: int, request: Request) -> Response | None:
         if kind == "http_401":
@@ -137,7 +149,7 @@ class WinRMService(LabHandler):
         shell_id = (shell_el.get("ShellId") or str(uuid.uuid4())).upper()
         creation = shell_el.findtext("pwsh:creationXml", namespaces=soap.NS) or ""
         shell = self.shells.create(shell_id, env.resource_uri, user)
-        shell.feed(base64.b64decode(creation))
+        self._started(shell.feed(base64.b64decode(creation)))
         created = soap.element("wst:ResourceCreated")
         soap.child(created, "wsa:Address", f"{self.ctx.base_url}/wsman")
         refs = soap.child(created, "wsa:ReferenceParameters")
@@ -168,7 +180,7 @@ class WinRMService(LabHandler):
         shell.create_pipeline(command_id)
         arguments = line.findtext("rsp:Arguments", namespaces=soap.NS)
         if arguments:
-            shell.feed(base64.b64decode(arguments))
+            self._started(shell.feed(base64.b64decode(arguments)))
         answer = soap.element("rsp:CommandResponse")
         soap.child(answer, "rsp:CommandId", str(command_id).upper())
         return soap.response(env, [answer])
@@ -177,7 +189,7 @@ class WinRMService(LabHandler):
         shell = self.shells.get(env.shell_id)
         for stream in env.body.findall("rsp:Send/rsp:Stream", soap.NS):
             if stream.text:
-                shell.feed(base64.b64decode(stream.text))
+                self._started(shell.feed(base64.b64decode(stream.text)))
         return soap.response(env, [soap.element("rsp:SendResponse")])
 
     def _receive(self, env: soap.Envelope, user: str) -> bytes:

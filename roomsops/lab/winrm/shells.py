@@ -101,8 +101,8 @@ class Shell:
             run = PipelineRun(pipeline_id, psrpcore.ServerPipeline(self.pool, pipeline_id))
             self.runs[pipeline_id] = run
 
-    def feed(self, data: bytes) -> None:
-        """PSRP fragments from the client (creationXml, Command arguments, Send)."""
+    def feed(self, data: bytes) -> list[PipelineRun]:
+        """PSRP fragments from the client (creationXml, Command arguments, Send); the pipelines they started."""
         to_start: list[PipelineRun] = []
         with self.cond:
             if self.closed:
@@ -124,6 +124,7 @@ class Shell:
             self._drain()
         for run in to_start:
             self._start(run)
+        return to_start
 
     # --- outgoing ---------------------------------------------------------------------------------------------
 
