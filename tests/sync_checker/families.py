@@ -37,6 +37,10 @@ FAMILIES: dict[str, str] = {
     # Conflicts
     "conflict_cancel": "an Outlook time edit onto a slot ROOMS holds, for a person with SyncConflictBehaviour Cancel",
     "conflict_rollback": "an Outlook time edit onto a slot ROOMS holds, for a person with Rollback",
+    # Races and resolutions (bugs 7, 8, 11)
+    "rooms_edit_during_pass": "an Outlook edit, then a ROOMS edit of the same booking while the pass runs (bug 7)",
+    "outlook_edit_after_write": "an Outlook edit right after roomsops' write to the meeting, before its next read (bug 8)",
+    "resolve_ignore": "`sync resolve --use ignore` on a room or attendee difference, then passes (bug 11)",
     # Faults during a pass (lab /lab/faults, then a pass)
     "fault_lost_answer": "the next write is applied, its answer lost (drop_after)",
     "fault_dropped": "the next request's connection is dropped before it is applied (drop_before)",
@@ -65,6 +69,9 @@ OFF_UNTIL_V2: dict[str, str] = {
     "fault_double": "bug 3: a lost CreateItem answer and a failed lookup by tag: a duplicate meeting, I1",
     "fault_401": "bug 3: a 401 on the lookup by tag after a lost answer: a duplicate meeting, I1",
     "kill": "bug 4: SIGKILL during CreateItem, then a ROOMS cancel: the meeting stays live, I2/I5",
+    "rooms_edit_during_pass": "bug 7: an Outlook subject edit, a ROOMS reminder edit during the pass: the subject is "
+    "lost, I2",
+    "resolve_ignore": "bug 11: an attendee difference settled with `resolve --use ignore` is recorded again, I5",
 }
 
 
