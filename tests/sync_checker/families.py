@@ -25,10 +25,7 @@ FAMILIES: dict[str, str] = {
     "outlook_delete_silent": "delete a synced meeting without sending cancellations",
     "outlook_restore": "restore a meeting from Deleted Items",
     "outlook_new_meeting": "a new meeting of a synced person inviting a ROOMS room",
-    "outlook_odd_free_busy": "a new meeting inviting a room shown as WorkingElsewhere or NoData",
-    "outlook_zero_length": "a new zero-length meeting inviting a room",
     "outlook_empty_subject": "a new meeting inviting a room with an empty subject",
-    "outlook_all_day": "an all-day appointment in a synced person's calendar",
     "outlook_series": "a recurring series in a synced person's calendar",
     "foreign_items": "appointments never to be touched: untagged, another installation's",
     # Exchange's rooms
@@ -55,9 +52,6 @@ FAMILIES: dict[str, str] = {
 #: Families that break the engine as of commit a95b667 (main), each with the checker's finding. Delete a line
 #: when Sync engine v2 fixes it; the bounded CI run (tests/integration/test_sync_checker.py) then includes it.
 OFF_UNTIL_V2: dict[str, str] = {
-    "outlook_all_day": "bug 1: an all-day item aborts every run (AttributeError 'EWSDate'.timestamp), I3",
-    "outlook_odd_free_busy": "bug 2: WorkingElsewhere aborts every run (CHECK ck_bookings_free_busy), I3",
-    "outlook_zero_length": "bug 2: a zero-length meeting inviting a room aborts every run, I3",
     "outlook_empty_subject": "bug 12: an empty subject makes an empty booking title, I5",
     "rooms_subsecond": "bug 12: a sub-second ROOMS time comes back as an Outlook edit / a lasting mismatch, I5",
     "rooms_long_title": "over-long title: Exchange cuts it to 255, the booking and meeting never agree, I5",
