@@ -25,7 +25,10 @@ FAMILIES: dict[str, str] = {
     "outlook_delete_silent": "delete a synced meeting without sending cancellations",
     "outlook_restore": "restore a meeting from Deleted Items",
     "outlook_new_meeting": "a new meeting of a synced person inviting a ROOMS room",
+    "outlook_odd_free_busy": "a new meeting inviting a room shown as WorkingElsewhere or NoData",
+    "outlook_zero_length": "a new zero-length meeting inviting a room",
     "outlook_empty_subject": "a new meeting inviting a room with an empty subject",
+    "outlook_all_day": "an all-day appointment in a synced person's calendar",
     "outlook_series": "a recurring series in a synced person's calendar",
     "foreign_items": "appointments never to be touched: untagged, another installation's",
     # Exchange's rooms
