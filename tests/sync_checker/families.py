@@ -55,13 +55,10 @@ FAMILIES: dict[str, str] = {
 #: Families that break the engine as of commit a95b667 (main), each with the checker's finding. Delete a line
 #: when Sync engine v2 fixes it; the bounded CI run (tests/integration/test_sync_checker.py) then includes it.
 OFF_UNTIL_V2: dict[str, str] = {
-    "outlook_empty_subject": "bug 12: an empty subject makes an empty booking title, I5",
     "rooms_subsecond": "bug 12: a sub-second ROOMS time comes back as an Outlook edit / a lasting mismatch, I5",
-    "rooms_long_title": "over-long title: Exchange cuts it to 255, the booking and meeting never agree, I5",
     "far_future": "bug 6: a booking moved beyond 90 days is not moved in Exchange, I2/I5",
     "invalid_sync_state": "bug 5: recovery after ErrorInvalidSyncStateData loses Outlook changes, I2",
     "conflict_cancel": "bug 9: a recovery pass cancels the meeting Cancel unlinked, I5",
-    "outlook_room_attendees": "bug 11: a room/attendee difference left in place; the calendars never agree, I5",
     "fault_dropped": "bug 3: an error overwrites the pending-create intent; a duplicate meeting, I1",
     "fault_double": "bug 3: a lost CreateItem answer and a failed lookup by tag: a duplicate meeting, I1",
     "fault_401": "bug 3: a 401 on the lookup by tag after a lost answer: a duplicate meeting, I1",
