@@ -58,8 +58,6 @@ OFF_UNTIL_V2: dict[str, str] = {
     "rooms_subsecond": "bug 12: a sub-second ROOMS time comes back as an Outlook edit / a lasting mismatch, I5",
     "far_future": "bug 6: a booking moved beyond 90 days is not moved in Exchange, I2/I5",
     "invalid_sync_state": "bug 5: recovery after ErrorInvalidSyncStateData loses Outlook changes, I2",
-    "fault_double": "bug 3: a lost CreateItem answer and a failed lookup by tag: a duplicate meeting, I1",
-    "fault_401": "bug 3: a 401 on the lookup by tag after a lost answer: a duplicate meeting, I1",
     "kill": "bug 4: SIGKILL during CreateItem, then a ROOMS cancel: the meeting stays live, I2/I5",
     "rooms_edit_during_pass": "bug 7: an Outlook subject edit, a ROOMS reminder edit during the pass: the subject is "
     "lost, I2",
