@@ -55,7 +55,6 @@ FAMILIES: dict[str, str] = {
 #: Families that break the engine as of commit a95b667 (main), each with the checker's finding. Delete a line
 #: when Sync engine v2 fixes it; the bounded CI run (tests/integration/test_sync_checker.py) then includes it.
 OFF_UNTIL_V2: dict[str, str] = {
-    "rooms_subsecond": "bug 12: a sub-second ROOMS time comes back as an Outlook edit / a lasting mismatch, I5",
     "far_future": "bug 6: a booking moved beyond 90 days is not moved in Exchange, I2/I5",
     "invalid_sync_state": "bug 5: recovery after ErrorInvalidSyncStateData loses Outlook changes, I2",
     "kill": "bug 4: SIGKILL during CreateItem, then a ROOMS cancel: the meeting stays live, I2/I5",
