@@ -663,11 +663,17 @@ class SyncChecker(RuleBasedStateMachine):
         self._fault_pass("fault_401", operation=operation, kind="http_401")
 
     @family("fault_double")
-    @rule(first=st.sampled_from(WRITES), second=st.sampled_from(("drop_before", "http_401", "http_503")))
-    def fault_double(self, first: str, second: str) -> None:
-        # A lost answer, then the next request (typically the lookup by tag that follows it) fails too.
+    @rule(
+        first=st.sampled_from(WRITES),
+        second=st.sampled_from(("drop_before", "http_401", "http_503")),
+        then=st.sampled_from(("*", "FindItem")),
+        times=st.sampled_from((1, 10)),
+    )
+    def fault_double(self, first: str, second: str, then: str, times: int) -> None:
+        # A lost answer, then the next request (`*`) or the lookup by tag (FindItem) fails too: once, or 10
+        # times in a row (more than the client's retries, so the lookup fails for the pass: bug 3).
         self.world.fault(protocol="ews", operation=first, kind="drop_after")
-        self._fault_pass("fault_double", operation="*", kind=second)
+        self._fault_pass("fault_double", operation=then, kind=second, count=times)
 
     @family("invalid_sync_state")
     @rule()
