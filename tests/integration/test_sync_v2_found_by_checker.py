@@ -59,5 +59,7 @@ def test_a_subsecond_rooms_time_is_no_outlook_edit(lab: Any, tmp_path: Path) -> 
     state = checker(lab, tmp_path, "rooms_subsecond")
     state.rooms_subsecond(day=1, hour=7, millis=1, pick=0)
     state.settle()
-    assert state.world.booking(1)["start"].endswith(("07:00:00.001000Z", "07:00:00.001000+00:00"))
+    booking = state.world.booking(1)
+    assert booking is not None
+    assert booking["start"].endswith(("07:00:00.001000Z", "07:00:00.001000+00:00"))
     state.teardown()
