@@ -17,7 +17,7 @@ FAMILIES: dict[str, str] = {
     "rooms_cancel": "cancel a booking",
     "rooms_subsecond": "a booking time with milliseconds (ROOMS keeps them, Exchange keeps whole seconds)",
     "rooms_long_title": "a title longer than Exchange's 255-character subject",
-    "far_future": "bookings moved or created beyond the 90-day sync window (days 100-110)",
+    "far_future": "bug 6: a booking moved beyond the 90-day window is not moved in Exchange (seen on main), I5",
     # Outlook (through the lab's admin API and raw EWS as the organizer)
     "outlook_edit": "edit one field of a synced meeting: subject, time, reminder, sensitivity, free/busy",
     "outlook_room_attendees": "change a synced meeting's room or attendees in Outlook",
@@ -47,17 +47,22 @@ FAMILIES: dict[str, str] = {
     "fault_throttle": "ErrorServerBusy with BackOffMilliseconds on the next request",
     "fault_401": "HTTP 401 on the next request",
     "fault_double": "two faults in a row on the same operation",
-    "invalid_sync_state": "the stored SyncFolderItems state is refused (ErrorInvalidSyncStateData)",
+    "invalid_sync_state": "bug 5: a meeting deleted in Outlook, then ErrorInvalidSyncStateData: the recovery "
+    "loses the deletion, the booking stays active without a meeting (seen on main), I2/I5",
     # Process
-    "kill": "SIGKILL of `roomsops sync` when the lab has counted N EWS requests",
+    "kill": "bug 4: SIGKILL during CreateItem, then a ROOMS cancel: the meeting stays live (not fixed on main; "
+    "a 3-min soak with rooms_cancel found nothing), I2/I5",
 }
 
-#: Families that break the engine as of commit a95b667 (main), each with the checker's finding. Delete a line
-#: when Sync engine v2 fixes it; the bounded CI run (tests/integration/test_sync_checker.py) then includes it.
+#: Families whose bug the engine on main still has, each with the bug and the checker's finding (docs/sync-checker.md,
+#: "Findings"). Delete a line when the engine fixes it and a soak of the family is clean; the bounded CI run
+#: (tests/integration/test_sync_checker.py) then includes it.
 OFF_UNTIL_V2: dict[str, str] = {
-    "far_future": "bug 6: a booking moved beyond 90 days is not moved in Exchange, I2/I5",
-    "invalid_sync_state": "bug 5: recovery after ErrorInvalidSyncStateData loses Outlook changes, I2",
-    "kill": "bug 4: SIGKILL during CreateItem, then a ROOMS cancel: the meeting stays live, I2/I5",
+    "far_future": "bug 6: a booking moved beyond the 90-day window is not moved in Exchange (seen on main), I5",
+    "invalid_sync_state": "bug 5: a meeting deleted in Outlook, then ErrorInvalidSyncStateData: the recovery "
+    "loses the deletion, the booking stays active without a meeting (seen on main), I2/I5",
+    "kill": "bug 4: SIGKILL during CreateItem, then a ROOMS cancel: the meeting stays live (not fixed on main; "
+    "a 3-min soak with rooms_cancel found nothing), I2/I5",
     "rooms_edit_during_pass": "bug 7: an Outlook subject edit, a ROOMS reminder edit during the pass: the subject is "
     "lost, I2",
     "resolve_ignore": "bug 11: an attendee difference settled with `resolve --use ignore` is recorded again, I5",
