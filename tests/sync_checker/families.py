@@ -17,7 +17,7 @@ FAMILIES: dict[str, str] = {
     "rooms_cancel": "cancel a booking",
     "rooms_subsecond": "a booking time with milliseconds (ROOMS keeps them, Exchange keeps whole seconds)",
     "rooms_long_title": "a title longer than Exchange's 255-character subject",
-    "far_future": "bookings moved or created beyond the 90-day sync window (days 100-110)",
+    "far_future": "bug 6: a booking moved beyond the 90-day window is not moved in Exchange (seen on main), I5",
     # Outlook (through the lab's admin API and raw EWS as the organizer)
     "outlook_edit": "edit one field of a synced meeting: subject, time, reminder, sensitivity, free/busy",
     "outlook_room_attendees": "change a synced meeting's room or attendees in Outlook",
@@ -37,34 +37,39 @@ FAMILIES: dict[str, str] = {
     # Conflicts
     "conflict_cancel": "an Outlook time edit onto a slot ROOMS holds, for a person with SyncConflictBehaviour Cancel",
     "conflict_rollback": "an Outlook time edit onto a slot ROOMS holds, for a person with Rollback",
+    # Races and resolutions (bugs 7, 8, 11)
+    "rooms_edit_during_pass": "an Outlook edit, then a ROOMS edit of the same booking while the pass runs (bug 7)",
+    "outlook_edit_after_write": "an Outlook edit right after roomsops' write to the meeting, before its next read (bug 8)",
+    "resolve_ignore": "`sync resolve --use ignore` on a room or attendee difference, then passes (bug 11)",
     # Faults during a pass (lab /lab/faults, then a pass)
     "fault_lost_answer": "the next write is applied, its answer lost (drop_after)",
     "fault_dropped": "the next request's connection is dropped before it is applied (drop_before)",
     "fault_throttle": "ErrorServerBusy with BackOffMilliseconds on the next request",
     "fault_401": "HTTP 401 on the next request",
     "fault_double": "two faults in a row on the same operation",
-    "invalid_sync_state": "the stored SyncFolderItems state is refused (ErrorInvalidSyncStateData)",
+    "invalid_sync_state": "bug 5: a meeting deleted in Outlook, then ErrorInvalidSyncStateData: the recovery "
+    "loses the deletion, the booking stays active without a meeting (seen on main), I2/I5",
     # Process
-    "kill": "SIGKILL of `roomsops sync` when the lab has counted N EWS requests",
+    "kill": "bug 4: SIGKILL during CreateItem, then a ROOMS cancel: the meeting stays live (not fixed on main; "
+    "a 3-min soak with rooms_cancel found nothing), I2/I5",
 }
 
-#: Families that break the engine as of commit a95b667 (main), each with the checker's finding. Delete a line
-#: when Sync engine v2 fixes it; the bounded CI run (tests/integration/test_sync_checker.py) then includes it.
+#: Families whose bug the engine on main still has, each with the bug and the checker's finding (docs/sync-checker.md,
+#: "Findings"). Delete a line when the engine fixes it and a soak of the family is clean; the bounded CI run
+#: (tests/integration/test_sync_checker.py) then includes it.
 OFF_UNTIL_V2: dict[str, str] = {
-    "outlook_all_day": "bug 1: an all-day item aborts every run (AttributeError 'EWSDate'.timestamp), I3",
-    "outlook_odd_free_busy": "bug 2: WorkingElsewhere aborts every run (CHECK ck_bookings_free_busy), I3",
-    "outlook_zero_length": "bug 2: a zero-length meeting inviting a room aborts every run, I3",
-    "outlook_empty_subject": "bug 12: an empty subject makes an empty booking title, I5",
-    "rooms_subsecond": "bug 12: a sub-second ROOMS time comes back as an Outlook edit / a lasting mismatch, I5",
-    "rooms_long_title": "over-long title: Exchange cuts it to 255, the booking and meeting never agree, I5",
-    "far_future": "bug 6: a booking moved beyond 90 days is not moved in Exchange, I2/I5",
-    "invalid_sync_state": "bug 5: recovery after ErrorInvalidSyncStateData loses Outlook changes, I2",
-    "conflict_cancel": "bug 9: a recovery pass cancels the meeting Cancel unlinked, I5",
-    "outlook_room_attendees": "bug 11: a room/attendee difference left in place; the calendars never agree, I5",
-    "fault_dropped": "bug 3: an error overwrites the pending-create intent; a duplicate meeting, I1",
-    "fault_double": "bug 3: a lost CreateItem answer and a failed lookup by tag: a duplicate meeting, I1",
-    "fault_401": "bug 3: a 401 on the lookup by tag after a lost answer: a duplicate meeting, I1",
-    "kill": "bug 4: SIGKILL during CreateItem, then a ROOMS cancel: the meeting stays live, I2/I5",
+    "far_future": "bug 6: a booking moved beyond the 90-day window is not moved in Exchange (seen on main), I5",
+    "invalid_sync_state": "bug 5: a meeting deleted in Outlook, then ErrorInvalidSyncStateData: the recovery "
+    "loses the deletion, the booking stays active without a meeting (seen on main), I2/I5",
+    "kill": "bug 4: SIGKILL during CreateItem, then a ROOMS cancel: the meeting stays live (not fixed on main; "
+    "a 3-min soak with rooms_cancel found nothing), I2/I5",
+    "rooms_edit_during_pass": "bug 7: an Outlook subject edit, a ROOMS reminder edit during the pass: the subject is "
+    "lost, I2",
+    "fault_lost_answer": "the lost answer on the UpdateItem that tags an adopted Outlook meeting: the next pass "
+    "creates it again, two live meetings for one booking (8-min soak of main), I1",
+    "fault_double": "the lost answer on the tagging UpdateItem of an adopted Outlook meeting, then 10 failed "
+    "requests: the meeting is created again, two live meetings for one booking (full-suite CI run on main), I1",
+    "resolve_ignore": "bug 11: an attendee difference settled with `resolve --use ignore` is recorded again, I5",
 }
 
 

@@ -8,7 +8,7 @@ so switching a family on or off does not change how the others are drawn.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -118,20 +118,28 @@ class SyncChecker(RuleBasedStateMachine):
     def _rooms_update(self, booking: dict[str, Any], *args: str) -> None:
         code, doc = self.world.cli("bookings", "update", str(booking["id"]), *args)
         if code == 0:
-            changed = doc["booking"]
-            self.model.edit(
-                booking["id"],
-                "rooms",
-                {
-                    n: (changed["title"] if n == "subject" else changed[n])
-                    for n in _changed_fields(booking, changed)
-                },
-            )
+            self._rooms_changed(booking, doc["booking"])
 
-    def _pass(self, run_pass: Callable[[], PassRun], quiet: bool) -> PassRun:
+    def _rooms_changed(self, booking: dict[str, Any], changed: dict[str, Any]) -> None:
+        self.model.edit(
+            booking["id"],
+            "rooms",
+            {
+                n: (changed["title"] if n == "subject" else changed[n])
+                for n in _changed_fields(booking, changed)
+            },
+        )
+
+    def _pass(
+        self, run_pass: Callable[[], PassRun], quiet: bool, during: Callable[[], None] | None = None
+    ) -> PassRun:
+        """One pass, then the invariants; `during` puts into the model the edits made while the pass ran
+        (counted after its start: none of them was there when it began)."""
         run = run_pass()
         self.world.clear_faults()
         self.model.record(run)
+        if during is not None:
+            during()
         self.stats.passes += 1
         self._note_unlinked(run)
         self._judge(lambda: check_pass(self.world, self.model, run, quiet))
@@ -234,6 +242,9 @@ class SyncChecker(RuleBasedStateMachine):
 
     def _outlook_edit(self, booking: dict[str, Any], meeting: dict[str, Any], body: dict[str, Any]) -> None:
         self.world.outlook_patch(booking["organizer"], meeting["id"], body)
+        self._outlook_values(booking, body)
+
+    def _outlook_values(self, booking: dict[str, Any], body: dict[str, Any]) -> None:
         values: dict[str, Any] = {}
         for name, value in body.items():
             if name == "sensitivity":
@@ -507,6 +518,118 @@ class SyncChecker(RuleBasedStateMachine):
         self._used("conflict_rollback")
         self._onto_taken_slot(pick, "DiegoS")
 
+    # --- races and resolutions (bugs 7, 8, 11) -------------------------------------------------------------
+
+    def _rooms_args(self, booking: dict[str, Any], what: str, choice: int) -> list[str]:
+        return {
+            "title": ["--title", self._title("R")],
+            "reminder": ["--reminder", str((5, 15, 30, 60)[choice])],
+            "private": ["--no-private" if booking["private"] else "--private"],
+            "free_busy": ["--free-busy", ("Free", "Tentative", "Busy", "OOF")[choice]],
+        }[what]
+
+    def _outlook_body(self, meeting: dict[str, Any], what: str, choice: int) -> dict[str, Any]:
+        bodies: dict[str, dict[str, Any]] = {
+            "subject": {"subject": self._title("X")},
+            "reminder": {"reminder": (10, 20, 45, None)[choice]},
+            "sensitivity": {"sensitivity": "Normal" if meeting["sensitivity"] == "Private" else "Private"},
+            "free_busy": {"free_busy": ("Free", "Tentative", "Busy", "OOF")[choice]},
+        }
+        return bodies[what]
+
+    @family("rooms_edit_during_pass")
+    @rule(
+        pick=picks,
+        outlook=st.sampled_from(("subject", "reminder", "sensitivity", "free_busy")),
+        rooms=st.sampled_from(("title", "reminder", "private", "free_busy")),
+        choice=st.integers(min_value=0, max_value=3),
+        at=st.integers(min_value=1, max_value=6),
+    )
+    def rooms_edit_during_pass(self, pick: int, outlook: str, rooms: str, choice: int, at: int) -> None:
+        """Bug 7: an Outlook edit of a booking, then a pass, and a ROOMS edit of the same booking once the lab
+        has counted `at` EWS requests of that pass (after it read the Outlook edit, typically)."""
+        found = self._pick_meeting(pick)
+        if found is None:
+            return
+        booking, meeting = found
+        self._used("rooms_edit_during_pass")
+        self._outlook_edit(booking, meeting, self._outlook_body(meeting, outlook, choice))
+        edited: list[dict[str, Any]] = []
+
+        def edit() -> None:
+            code, doc = self.world.cli(
+                "bookings", "update", str(booking["id"]), *self._rooms_args(booking, rooms, (choice + 1) % 4)
+            )
+            if code == 0:
+                edited.append(doc["booking"])
+
+        def record() -> None:
+            for changed in edited:
+                self._rooms_changed(booking, changed)
+
+        def due(counts: Mapping[str, int]) -> bool:
+            return _ews(counts) >= at
+
+        self._pass(lambda: self.world.sync_racing(due, edit), quiet=True, during=record)
+
+    @family("outlook_edit_after_write")
+    @rule(
+        pick=picks,
+        rooms=st.sampled_from(("title", "reminder", "private", "free_busy")),
+        outlook=st.sampled_from(("subject", "reminder", "sensitivity", "free_busy")),
+        choice=st.integers(min_value=0, max_value=3),
+        later=st.integers(min_value=1, max_value=2),
+    )
+    def outlook_edit_after_write(self, pick: int, rooms: str, outlook: str, choice: int, later: int) -> None:
+        """Bug 8: a ROOMS edit, then a pass that writes it to the meeting (UpdateItem), and an Outlook edit of
+        the meeting as soon as the lab has counted the `later`-th request after that write (the write has been
+        answered; that request, a re-read typically, waits in the lab's latency)."""
+        found = self._pick_meeting(pick)
+        if found is None:
+            return
+        booking, meeting = found
+        self._used("outlook_edit_after_write")
+        self._rooms_update(booking, *self._rooms_args(booking, rooms, choice))
+        body = self._outlook_body(meeting, outlook, (choice + 1) % 4)
+        written: list[int] = []  # the lab's EWS count when the first UpdateItem arrived
+
+        def due(counts: Mapping[str, int]) -> bool:
+            if not written and counts.get("ews:UpdateItem", 0) >= 1:
+                written.append(_ews(counts))
+            return bool(written) and _ews(counts) >= written[0] + later
+
+        def edit() -> None:
+            self.world.outlook_patch(booking["organizer"], meeting["id"], body)
+
+        self._pass(
+            lambda: self.world.sync_racing(due, edit),
+            quiet=True,
+            during=lambda: self._outlook_values(booking, body),
+        )
+
+    @family("resolve_ignore")
+    @rule(pick=picks, room=st.booleans(), choice=st.integers(min_value=0, max_value=3))
+    def resolve_ignore(self, pick: int, room: bool, choice: int) -> None:
+        """Bug 11: a room or attendee change in Outlook, a pass that records it as a difference, then
+        `sync resolve --use ignore`: later passes must not record the same difference again."""
+        found = self._pick_meeting(pick)
+        if found is None:
+            return
+        booking, meeting = found
+        self._used("resolve_ignore")
+        if room:
+            other = next(r for r in ROOMS if self.world.addr(r).lower() != booking["room"].lower())
+            body: dict[str, Any] = {"resources": [self.world.addr(other)]}
+        else:
+            body = {"attendees": [self.world.addr(a) for a in ATTENDEE_SETS[choice]]}
+        self._outlook_edit(booking, meeting, body)
+        self._pass(lambda: self.world.sync(), quiet=True)
+        mine = [d for d in self.world.differences() if d["booking_id"] == booking["id"]]
+        if not any({"room", "attendees"} & set(d["fields"]) for d in mine):
+            return  # nothing recorded (e.g. the attendees were already these): I2 judges that at the settle
+        self.world.must("sync", "resolve", str(booking["id"]), "--use", "ignore")
+        self.model.ignore(booking["id"], mine)
+
     # --- passes, faults, kills -----------------------------------------------------------------------------
 
     @rule()
@@ -540,11 +663,17 @@ class SyncChecker(RuleBasedStateMachine):
         self._fault_pass("fault_401", operation=operation, kind="http_401")
 
     @family("fault_double")
-    @rule(first=st.sampled_from(WRITES), second=st.sampled_from(("drop_before", "http_401", "http_503")))
-    def fault_double(self, first: str, second: str) -> None:
-        # A lost answer, then the next request (typically the lookup by tag that follows it) fails too.
+    @rule(
+        first=st.sampled_from(WRITES),
+        second=st.sampled_from(("drop_before", "http_401", "http_503")),
+        then=st.sampled_from(("*", "FindItem")),
+        times=st.sampled_from((1, 10)),
+    )
+    def fault_double(self, first: str, second: str, then: str, times: int) -> None:
+        # A lost answer, then the next request (`*`) or the lookup by tag (FindItem) fails too: once, or 10
+        # times in a row (more than the client's retries, so the lookup fails for the pass: bug 3).
         self.world.fault(protocol="ews", operation=first, kind="drop_after")
-        self._fault_pass("fault_double", operation="*", kind=second)
+        self._fault_pass("fault_double", operation=then, kind=second, count=times)
 
     @family("invalid_sync_state")
     @rule()
@@ -577,6 +706,10 @@ class SyncChecker(RuleBasedStateMachine):
         finally:
             self.world.clear_faults()
             self.world.admin("POST", "settings", json={"latency_ms": 0})
+
+
+def _ews(counts: Mapping[str, int]) -> int:
+    return sum(n for key, n in counts.items() if key.startswith("ews:"))
 
 
 def _changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

@@ -66,10 +66,22 @@ class Model:
         default_factory=list
     )  # (its number, the run) since the last settle
     epoch: int = 0  # passes started so far
+    #: booking id -> field -> Exchange's value, settled with `sync resolve --use ignore` (until either side
+    #: changes that field again): the two sides may differ there, and the difference must not come back.
+    ignored: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def edit(self, booking_id: int, side: str, values: Mapping[str, Any]) -> None:
         for name, value in values.items():
             self.edits.setdefault(booking_id, []).append(Edit(side, name, canonical(name, value), self.epoch))
+            self.ignored.get(booking_id, {}).pop(name, None)
+
+    def ignore(self, booking_id: int, differences: Iterable[Mapping[str, Any]]) -> None:
+        """`sync resolve BOOKING --use ignore` settled these differences."""
+        for d in differences:
+            for name in d["fields"]:
+                if name in d["exchange_state"]:
+                    value = canonical(name, d["exchange_state"][name])
+                    self.ignored.setdefault(booking_id, {})[name] = value
 
     def reported(self, booking_id: int, since: int = 0) -> bool:
         """A pass since `since` reported a failure of the booking."""
@@ -165,6 +177,19 @@ def _differing_fields(differences: Iterable[Mapping[str, Any]], booking_id: int)
     return names
 
 
+#: Outlook's "Show as" values ROOMS has no own value for, and what they are in ROOMS (docs/sync.md, "Odd items").
+FREE_BUSY_MAPPED = {"WorkingElsewhere": "Free", "NoData": "Busy"}
+
+
+#: The booking title of a meeting with an empty (or blank) subject (docs/sync.md, "Odd items").
+NO_SUBJECT = "(no subject)"
+
+
+def mapped_free_busy(shown: str) -> str:
+    """The ROOMS free/busy value of an Outlook "Show as" value."""
+    return FREE_BUSY_MAPPED.get(shown, shown)
+
+
 _MEETING_FIELD = {"reminder_minutes": "reminder", "private": "sensitivity"}
 
 
@@ -192,7 +217,30 @@ def check_settled(world: World, model: Model) -> None:
                 problems.append(f"I5: active {label} has {len(mine)} live meetings after two quiet passes")
                 continue
             differing = _differing_fields(differences, booking_id)
+            ignored = model.ignored.get(booking_id, {})
+            differing |= set(ignored) | ({"location"} if "room" in ignored else set())
+            for d in differences:
+                again = [
+                    n
+                    for n in d["fields"]
+                    if d["booking_id"] == booking_id
+                    and n in ignored
+                    and n in d["exchange_state"]
+                    and canonical(n, d["exchange_state"][n]) == ignored[n]
+                ]
+                if again:
+                    problems.append(
+                        f"I5: {label}: the difference in {', '.join(again)} settled with `sync resolve --use "
+                        "ignore` is recorded again, though neither side changed it since"
+                    )
             excused = {_MEETING_FIELD.get(n, n) for n in differing}
+            if mapped_free_busy(mine[0]["free_busy"]) == booking["free_busy"]:
+                excused.add("free_busy")  # e.g. WorkingElsewhere in Outlook is Free in ROOMS (docs/sync.md)
+            for name in ("start", "end"):  # Exchange keeps whole seconds: a ROOMS fraction is no difference
+                if utc(booking[name]).replace(microsecond=0) == utc(mine[0][name]).replace(microsecond=0):
+                    excused.add(name)
+            if not mine[0]["subject"].strip() and booking["title"] == NO_SUBJECT:
+                excused.add("subject")  # an empty subject is the title "(no subject)"; the meeting keeps it
             unequal = [d for d in meeting_differs(booking, mine[0]) if d.split(":")[0] not in excused]
             if unequal and not last.failures_about(f"booking {booking_id} ("):
                 problems.append(
@@ -228,8 +276,10 @@ def _lost_changes(
                     problems.append(
                         f"I2: booking {booking_id}: the ROOMS {name} {last.value!r} was overwritten"
                     )
-                elif not _recorded(differences, booking_id, name, last.value) and not model.reported(
-                    booking_id, last.epoch
+                elif (
+                    not _recorded(differences, booking_id, name, last.value)
+                    and not model.reported(booking_id, last.epoch)
+                    and model.ignored.get(booking_id, {}).get(name, object()) != last.value
                 ):
                     problems.append(
                         f"I2: booking {booking_id}: the Outlook {name} {last.value!r} is neither in the booking "

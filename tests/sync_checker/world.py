@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -294,6 +294,43 @@ class World:
                 process.wait()
             self.admin("POST", "settings", json={"latency_ms": 0})
         return PassRun("kill", None if killed_at else code, None, None, self.summary(), started, killed_at)
+
+    def sync_racing(self, due: Callable[[Mapping[str, int]], bool], action: Callable[[], None]) -> PassRun:
+        """`python -m roomsops --json sync` as a process, and `action` (an edit) done while it runs: as soon as
+        `due(the lab's request counts)` holds. The lab adds 30 ms to every request meanwhile and the counts are
+        polled (never the clock), so the edit lands in the window `due` names (e.g. while the request after a
+        write waits). If the pass ends first, the edit is done after it: still before the next pass reads."""
+        started = datetime.now(UTC)
+        self.admin("POST", "settings", json={"latency_ms": 30})
+        self.admin("POST", "requests/reset")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "roomsops", "--json", "sync", "--concurrency", "1"],
+            env={**os.environ, **self.env},
+            cwd=self.workdir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        acted = False
+        try:
+            while process.poll() is None:
+                if due(self.admin("GET", "requests")):
+                    action()
+                    acted = True
+                    break
+                time.sleep(0.002)
+            out, _ = process.communicate(timeout=120)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            self.admin("POST", "settings", json={"latency_ms": 0})
+        if not acted:
+            action()
+        try:
+            doc = json.loads(out) if out.strip() else None
+        except json.JSONDecodeError:
+            doc = None
+        return PassRun("pass", process.returncode, None, doc, self.summary(), started)
 
     def database_problems(self) -> list[str]:
         """I6: the database opens and is consistent (SQLite's own check and the foreign keys)."""
