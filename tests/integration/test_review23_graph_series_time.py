@@ -124,7 +124,9 @@ def test_review23_a_batch_of_unordered_requests_holds_up_to_four_of_the_mailbox_
     assert sorted(a["status"] for a in answers) == [200, 200, 200, 200]
 
 
-def test_review23_the_body_preview_of_an_html_body_is_its_text(graph: GraphClient, fresh_lab: LabHelper) -> None:
+def test_review23_the_body_preview_of_an_html_body_is_its_text(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
     """bodyPreview is "The preview of the message associated with the event. It is in text format."
     (graph/api/resources/event): an HTML body's entities read as the characters they stand for. The lab only cut
     the tags out, so `&amp;` stayed `&amp;` in the preview."""
