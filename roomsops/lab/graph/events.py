@@ -8,6 +8,7 @@ correspondence of the two APIs' enums (graph/api/resources/event, ews-ref/*), se
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -232,7 +233,9 @@ def event_json(item: CalendarItem, view: View) -> dict[str, Any]:
         "isReminderOn": item.reminder_is_set,
         "hasAttachments": False,
         "subject": item.subject or "",
-        "bodyPreview": re.sub(r"<[^>]+>", "", body)[:255] if item.body_type == "HTML" else body[:255],
+        "bodyPreview": html.unescape(re.sub(r"<[^>]+>", "", body))[:255]
+        if item.body_type == "HTML"
+        else body[:255],
         "importance": item.importance.lower() if item.importance.lower() in LEVELS else "normal",
         "sensitivity": item.sensitivity.lower() if item.sensitivity.lower() in SENSITIVITIES else "normal",
         "isAllDay": item.is_all_day,
