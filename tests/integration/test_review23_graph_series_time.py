@@ -141,3 +141,51 @@ def test_review23_the_body_preview_of_an_html_body_is_its_text(
         ),
     ).json()
     assert made["bodyPreview"] == "Q&A <Bern>", made["bodyPreview"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "boundary"),
+    [
+        ({"type": "daily", "interval": "abc"}, {}),
+        ({"type": "daily", "interval": 1.5}, {}),
+        ({"type": "daily", "interval": 0}, {}),
+        ({"type": "absoluteMonthly", "interval": 1, "dayOfMonth": "x"}, {}),
+        ({"type": "absoluteYearly", "interval": 1, "dayOfMonth": 1, "month": "x"}, {}),
+        ({"type": "daily", "interval": 1}, {"numberOfOccurrences": "x"}),
+        ({"type": "weekly", "interval": 1, "daysOfWeek": ["monday"], "firstDayOfWeek": "funday"}, {}),
+        ({"type": "relativeMonthly", "interval": 1, "index": "first"}, {}),
+    ],
+    ids=[
+        "interval-not-a-number",
+        "interval-not-an-integer",
+        "interval-zero",
+        "dayOfMonth-not-a-number",
+        "month-not-a-number",
+        "numberOfOccurrences-not-a-number",
+        "firstDayOfWeek-not-a-day",
+        "relativeMonthly-without-daysOfWeek",
+    ],
+)
+def test_review23_a_recurrence_graph_cannot_read_is_a_400_not_a_lab_failure_nor_a_series(
+    graph: GraphClient, fresh_lab: LabHelper, pattern: dict[str, Any], boundary: dict[str, Any]
+) -> None:
+    """recurrencePattern's interval, dayOfMonth and month and recurrenceRange's numberOfOccurrences are Edm.Int32,
+    firstDayOfWeek a dayOfWeek, and a relativeMonthly pattern needs daysOfWeek (graph/api/resources/
+    recurrencepattern: "interval ... Required", "daysOfWeek ... Required if type is weekly, relativeMonthly, or
+    relativeYearly"; graph/api/resources/patternedrecurrence). Graph refuses a body it cannot read with 400. The lab
+    failed with 500 lab_error on a string where a number belongs, read 1.5 and 0 as 1, answered
+    firstDayOfWeek "funday" back (an enum member Graph's metadata does not have: the CSDL check's violation), and
+    made a relativeMonthly series without a day."""
+    diego = address(fresh_lab, "DiegoS")
+    recurrence = {
+        "pattern": pattern,
+        "range": {"type": "numbered", "startDate": "2030-01-07", "numberOfOccurrences": 3, **boundary},
+    }
+    answer = graph.post(
+        f"/users/{diego}/events",
+        event("Series", "2030-01-07T09:00:00", "2030-01-07T10:00:00", recurrence=recurrence),
+        check=False,
+    )
+    assert answer.status_code == 400, (answer.status_code, answer.text[:300])
+    assert answer.json()["error"]["code"] != "lab_error"
+    assert fresh_lab.admin("GET", f"mailboxes/{diego}/calendar").json()["items"] == []
