@@ -338,6 +338,30 @@ def _attendees(value: Any) -> tuple[list[Attendee], list[Attendee], list[Attende
     return groups["required"], groups["optional"], groups["resource"]
 
 
+def _int32(body: Mapping[str, Any], name: str, default: int) -> int:
+    """An Edm.Int32 member (absent or null: `default`); anything else is a body Graph cannot read (400)."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or not -(2**31) <= value < 2**31:
+        raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.Int32'.")
+    return value
+
+
+def _days(pattern: Mapping[str, Any]) -> tuple[list[str], str]:
+    """A pattern's daysOfWeek and firstDayOfWeek as EWS names them; what is no dayOfWeek: 400."""
+    raw = pattern.get("daysOfWeek") or []
+    if not isinstance(raw, list):
+        raise bad_request("daysOfWeek must be a collection of dayOfWeek.")
+    days = [str(d).capitalize() for d in raw]
+    if any(d not in DAYS for d in days):
+        raise bad_request("daysOfWeek holds a day that does not exist.")
+    first_day = str(pattern.get("firstDayOfWeek") or "sunday").capitalize()
+    if first_day not in DAYS:
+        raise bad_request(f"Requested value '{pattern.get('firstDayOfWeek')}' was not found.")
+    return days, first_day
+
+
 def parse_recurrence(value: Any) -> Recurrence:
     if not isinstance(value, Mapping) or not isinstance(value.get("pattern"), Mapping):
         raise bad_request("recurrence needs a pattern and a range.")
@@ -352,30 +376,32 @@ def parse_recurrence(value: Any) -> Recurrence:
         pattern=kinds[pattern["type"]],
         range=ranges[boundary["type"]],
         start_date=str(boundary.get("startDate") or ""),
-        interval=int(pattern.get("interval") or 1),
+        interval=_int32(pattern, "interval", 1),
     )
-    days = [str(d).capitalize() for d in pattern.get("daysOfWeek") or []]
-    if any(d not in DAYS for d in days):
-        raise bad_request("daysOfWeek holds a day that does not exist.")
+    if rec.interval < 1:
+        raise bad_request("The recurrence interval must be at least 1.")
+    days, first_day = _days(pattern)
     if rec.pattern == "WeeklyRecurrence":
         rec.days_of_week = days
-        rec.first_day_of_week = str(pattern.get("firstDayOfWeek") or "sunday").capitalize()
+        rec.first_day_of_week = first_day
     elif rec.pattern.startswith("Relative"):
+        if not days:
+            raise bad_request("daysOfWeek is required for a relativeMonthly or relativeYearly pattern.")
         rec.days_of_week = days[:1]
         rec.day_of_week_index = str(pattern.get("index") or "first").capitalize()
         if rec.day_of_week_index not in INDEXES:
             raise bad_request("index is not a weekIndex.")
     if rec.pattern.startswith("Absolute"):
-        rec.day_of_month = int(pattern.get("dayOfMonth") or 0)
+        rec.day_of_month = _int32(pattern, "dayOfMonth", 0)
     if rec.pattern.endswith("YearlyRecurrence"):
-        month = int(pattern.get("month") or 0)
+        month = _int32(pattern, "month", 0)
         if not 1 <= month <= 12:
             raise bad_request("month must be 1 to 12 for a yearly pattern.")
         rec.month = MONTHS[month - 1]
     if rec.range == "EndDateRecurrence":
         rec.end_date = str(boundary.get("endDate") or "")
     elif rec.range == "NumberedRecurrence":
-        rec.number = int(boundary.get("numberOfOccurrences") or 0)
+        rec.number = _int32(boundary, "numberOfOccurrences", 0)
     try:
         check(rec)
     except EwsError as error:
