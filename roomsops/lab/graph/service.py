@@ -390,6 +390,14 @@ class GraphService(LabHandler):
         mailbox: Mailbox,
         view: View,
     ) -> Response:
+        # graph/delta-query-events: the window and Prefer: odata.maxpagesize shape a delta round; $select is not
+        # supported, nor $expand (so no extended properties), $filter or $top: refused, never ignored.
+        for key in request.query:
+            if key.startswith("$") and key.lower() not in ("$skiptoken", "$deltatoken"):
+                raise bad_request(
+                    f"The query option '{key}' is not supported with calendarView delta.",
+                    "ErrorInvalidUrlQuery",
+                )
         skip, delta = _query(request, "$skiptoken"), _query(request, "$deltatoken")
         size = page_size(parse_prefer(request), {})
         if skip:
