@@ -79,6 +79,7 @@ OCCURRENCE_PROPERTIES = {"subject", "body", "start", "end", "location", "locatio
 
 _USER = re.compile(r"^/v1\.0/users/(?P<user>[^/]+)(?P<rest>/.*)?$", re.IGNORECASE)
 _SUBSCRIPTION = re.compile(r"^/v1\.0/subscriptions(?:/(?P<id>[^/]+))?/?$", re.IGNORECASE)
+_REAUTHORIZE = re.compile(r"^/v1\.0/subscriptions/(?P<id>[^/]+)/reauthorize/?$", re.IGNORECASE)
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^$"), "users.get"),
     ("GET", re.compile(r"^/(?:calendar/)?events/?$", re.I), "events.list"),
@@ -99,6 +100,10 @@ def operation_of(method: str, path: str) -> tuple[str, dict[str, str], str | Non
     """(operation, path parameters, user) of a Graph request; ("unknown", ...) when the lab has no such route."""
     if path.rstrip("/").lower() == "/v1.0/$batch":
         return "batch", {}, None
+    found = _REAUTHORIZE.match(path)
+    if found:
+        name = "reauthorize" if method == "POST" else "unknown"
+        return f"subscriptions.{name}", {"id": found.group("id")}, None
     found = _SUBSCRIPTION.match(path)
     if found:
         name = {"POST": "create", "GET": "get", "PATCH": "update", "DELETE": "delete"}.get(method, "unknown")

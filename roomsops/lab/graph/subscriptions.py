@@ -165,6 +165,9 @@ class Subscriptions:
             return Response.json(
                 200, {"@odata.context": f"{base}/$metadata#subscriptions/$entity", **sub.json()}
             )
+        if name == "subscriptions.reauthorize":
+            # graph/api/subscription-reauthorize: the answer to reauthorizationRequired; 204, nothing else changes.
+            return Response(204)
         if name == "subscriptions.delete":
             with self._lock:
                 self._subs.pop(sub.id, None)
