@@ -231,11 +231,10 @@ def test_review23_calendar_view_delta_takes_no_query_options_but_its_window(
 def test_review23_an_event_deleted_while_a_delta_round_pages_is_removed_in_the_next_round(
     graph: GraphClient, fresh_lab: LabHelper
 ) -> None:
-    """A delta round's pages are a snapshot taken at its first request; what changes while the client pages is
-    reported in the next round (graph/delta-query-overview: the deltaLink's round returns the changes since the
-    previous round, so a client's replica converges). The lab handed out an event in page 2 that had been deleted
-    after page 1, and the next round reported the other changes made meanwhile but never `@removed` for that
-    event: the client keeps a meeting that no longer exists, for ever."""
+    """Held up (kept as a regression test): a delta round's pages are a snapshot taken at its first request; what
+    changes while the client pages (a delete of an event not paged yet, an update of one already paged, a create)
+    is reported in the next round, whose pages keep the first round's page size (graph/delta-query-overview), so
+    the client's replica converges."""
     diego = address(fresh_lab, "DiegoS")
     ids = [
         graph.post(
@@ -246,25 +245,27 @@ def test_review23_an_event_deleted_while_a_delta_round_pages_is_removed_in_the_n
     ]
     window = "startDateTime=2030-01-01T00:00:00Z&endDateTime=2030-02-01T00:00:00Z"
     pages = {"Prefer": "odata.maxpagesize=2"}
-    first = graph.get(f"/users/{diego}/calendarView/delta?{window}", headers=pages).json()
-    replica = {e["id"]: e["subject"] for e in first["value"]}
-    assert ids[3] not in replica
-    assert graph.delete(f"/users/{diego}/events/{ids[3]}").status_code == 204  # not yet paged
-    graph.patch(f"/users/{diego}/events/{ids[0]}", {"subject": "e0 changed"})  # already paged
-    link = first.get("@odata.nextLink")
-    delta_link = None
-    while link:
-        page = graph.get(link, headers=pages).json()
-        for entry in page["value"]:
-            if "@removed" in entry:
-                replica.pop(entry["id"], None)
-            else:
-                replica[entry["id"]] = entry["subject"]
-        link, delta_link = page.get("@odata.nextLink"), page.get("@odata.deltaLink", delta_link)
-    assert delta_link
-    for entry in graph.get(delta_link).json()["value"]:
-        if "@removed" in entry:
-            replica.pop(entry["id"], None)
-        else:
-            replica[entry["id"]] = entry["subject"]
-    assert sorted(replica.values()) == ["e0 changed", "e1", "e2", "e4"], replica
+    replica: dict[str, str] = {}
+
+    def apply_round(link: str) -> str:
+        while True:
+            page = graph.get(link, headers=pages).json()
+            for entry in page["value"]:
+                if "@removed" in entry:
+                    replica.pop(entry["id"], None)
+                else:
+                    replica[entry["id"]] = entry["subject"]
+            if "@odata.deltaLink" in page:
+                return str(page["@odata.deltaLink"])
+            link = page["@odata.nextLink"]
+            if ids[3] not in replica and len(replica) == 2:
+                assert graph.delete(f"/users/{diego}/events/{ids[3]}").status_code == 204  # not yet paged
+                graph.patch(f"/users/{diego}/events/{ids[0]}", {"subject": "e0 changed"})  # already paged
+                graph.post(
+                    f"/users/{diego}/events", event("new", "2030-01-09T09:00:00", "2030-01-09T10:00:00")
+                )
+
+    delta_link = apply_round(f"/users/{diego}/calendarView/delta?{window}")
+    assert sorted(replica.values()) == ["e0", "e1", "e2", "e3", "e4"]  # the snapshot of the first request
+    apply_round(delta_link)
+    assert sorted(replica.values()) == ["e0 changed", "e1", "e2", "e4", "new"], replica
