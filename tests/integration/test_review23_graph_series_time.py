@@ -269,3 +269,47 @@ def test_review23_an_event_deleted_while_a_delta_round_pages_is_removed_in_the_n
     assert sorted(replica.values()) == ["e0", "e1", "e2", "e3", "e4"]  # the snapshot of the first request
     apply_round(delta_link)
     assert sorted(replica.values()) == ["e0 changed", "e1", "e2", "e4", "new"], replica
+
+
+TAG_SET = "{66f5a359-4659-4830-9070-00047ec6ac6e}"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"location": "Room 1"},
+        {"locations": "Room 1"},
+        {"locations": ["Room 1"]},
+        {"singleValueExtendedProperties": [{"id": f"String {TAG_SET} Name Booking", "value": {"a": 1}}]},
+        {"singleValueExtendedProperties": [{"id": f"Integer {TAG_SET} Name Count", "value": "abc"}]},
+        {"reminderMinutesBeforeStart": 2**31},
+    ],
+    ids=[
+        "location-a-string",
+        "locations-a-string",
+        "locations-of-strings",
+        "string-property-an-object",
+        "integer-property-not-a-number",
+        "reminder-beyond-int32",
+    ],
+)
+def test_review23_a_property_of_the_wrong_type_is_a_400_and_changes_nothing(
+    graph: GraphClient, fresh_lab: LabHelper, change: dict[str, Any]
+) -> None:
+    """Graph reads a body by the metadata: location is a microsoft.graph.location object, locations a collection
+    of them, reminderMinutesBeforeStart an Edm.Int32, an extended property's value an Edm.String holding a value of
+    the property's type (graph/api/resources/singlevaluelegacyextendedproperty); what it cannot read is a 400
+    and the event stays as it was. The lab answered 200 to `"location": "Room 1"` and cleared the event's location
+    (silent loss), ignored `locations` that were no objects, stored an object as its Python repr "{'a': 1}", an
+    Integer property "abc", and a reminder beyond Int32."""
+    diego = address(fresh_lab, "DiegoS")
+    made = graph.post(
+        f"/users/{diego}/events",
+        event("Typed", "2030-03-05T09:00:00", "2030-03-05T10:00:00", location={"displayName": "Bern"}),
+    ).json()
+    answer = graph.patch(f"/users/{diego}/events/{made['id']}", change, check=False)
+    assert answer.status_code == 400, (answer.status_code, answer.text[:300])
+    after = graph.get(f"/users/{diego}/events/{made['id']}?$expand=singleValueExtendedProperties").json()
+    assert after["location"]["displayName"] == "Bern"
+    assert after["singleValueExtendedProperties"] == []
+    assert after["changeKey"] == made["changeKey"]
