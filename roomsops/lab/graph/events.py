@@ -190,6 +190,27 @@ def normal_property_id(value: str) -> str:
     return f"{found.group('type').lower()} {{{found.group('guid').lower()}}} {found.group('kind')} {name}"
 
 
+def _check_property_value(kind: str, raw: str | None) -> None:
+    """An extended property's value must be one of its type (the string form Graph reads and writes)."""
+    if raw is None:
+        return
+    ok = True
+    if kind.lower() in ("integer", "long", "short"):
+        ok = re.fullmatch(r"[+-]?\d+", raw.strip()) is not None
+    elif kind.lower() == "boolean":
+        ok = raw.strip().lower() in ("true", "false")
+    elif kind.lower() in ("double", "float", "currency"):
+        try:
+            float(raw)
+        except ValueError:
+            ok = False
+    if not ok:
+        raise bad_request(
+            f"The value '{raw}' is not valid for an extended property of type {kind}.",
+            "ErrorInvalidExtendedPropertyValue",
+        )
+
+
 def parse_property(value: Mapping[str, Any]) -> ExtendedProperty:
     if not isinstance(value, Mapping) or not isinstance(value.get("id"), str):
         raise bad_request("An extended property needs an id and a value.")
@@ -197,7 +218,10 @@ def parse_property(value: Mapping[str, Any]) -> ExtendedProperty:
     if found is None:
         raise bad_request(f"'{value['id']}' is not a valid extended property id.", "ErrorInvalidProperty")
     raw = value.get("value")
-    prop = ExtendedProperty(property_type=found.group("type"), value=None if raw is None else str(raw))
+    if raw is not None and not isinstance(raw, str):
+        raise bad_request(f"Cannot convert the literal '{raw}' to the expected type 'Edm.String'.")
+    _check_property_value(found.group("type"), raw)
+    prop = ExtendedProperty(property_type=found.group("type"), value=raw)
     if found.group("tag"):
         prop.property_tag = f"{int(found.group('tag'), 16):#06x}"
         return prop
@@ -451,12 +475,17 @@ def _apply_content(item: CalendarItem, body: Mapping[str, Any]) -> None:
         item.end, item.end_time_zone = parse_time(body["end"], "end")
     if "location" in body:
         location = body["location"] or {}
-        item.location = (
-            str(location.get("displayName") or "") or None if isinstance(location, Mapping) else None
-        )
-    if "locations" in body and "location" not in body and isinstance(body["locations"], list):
-        first = body["locations"][0] if body["locations"] else {}
-        item.location = str(first.get("displayName") or "") or None if isinstance(first, Mapping) else None
+        if not isinstance(location, Mapping):
+            raise bad_request(
+                f"Cannot convert the literal '{location}' to the expected type 'microsoft.graph.location'."
+            )
+        item.location = str(location.get("displayName") or "") or None
+    if "locations" in body:
+        locations = body["locations"] or []
+        if not isinstance(locations, list) or not all(isinstance(x, Mapping) for x in locations):
+            raise bad_request("locations must be a collection of microsoft.graph.location.")
+        if "location" not in body:
+            item.location = str(locations[0].get("displayName") or "") or None if locations else None
     if "attendees" in body:
         item.required, item.optional, item.resources = _attendees(body["attendees"])
 
@@ -487,7 +516,7 @@ def _apply_flags(item: CalendarItem, body: Mapping[str, Any]) -> None:
         item.reminder_is_set = _bool(body, "isReminderOn")
     if "reminderMinutesBeforeStart" in body:
         minutes = body["reminderMinutesBeforeStart"]
-        if not isinstance(minutes, int) or isinstance(minutes, bool):
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or not -(2**31) <= minutes < 2**31:
             raise bad_request("reminderMinutesBeforeStart must be an Edm.Int32.")
         item.reminder_minutes = minutes
     if "responseRequested" in body:
