@@ -125,6 +125,35 @@ def graph_time(utc: str, time_zone: str) -> dict[str, str]:
     return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": time_zone}
 
 
+def _local(utc: str, time_zone: str | None) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(utc.replace("Z", "+00:00"))
+    return moment.astimezone(zone(time_zone)) if time_zone and time_zone != "UTC" else moment
+
+
+def _all_day_time(utc: str, own_zone: str | None, view_zone: str) -> dict[str, str]:
+    """An all-day event's boundary is a date, not an instant: midnight of its date in the zone it was made in,
+    answered as that date's midnight whatever zone the client prefers (Microsoft Q&A 970878; review23b)."""
+    return {"dateTime": _local(utc, own_zone).strftime("%Y-%m-%dT00:00:00.0000000"), "timeZone": view_zone}
+
+
+def check_all_day(item: CalendarItem) -> None:
+    """graph/api/resources/event (isAllDay): start and end at midnight, in the same time zone, at least a day."""
+    if not item.is_all_day:
+        return
+    start = _local(item.start, item.start_time_zone)
+    end = _local(item.end, item.end_time_zone or item.start_time_zone)
+    if (
+        (item.end_time_zone or item.start_time_zone) != item.start_time_zone
+        or start.time() != dt.time(0)
+        or end.time() != dt.time(0)
+        or end.date() <= start.date()
+    ):
+        raise bad_request(
+            "An all-day event's start and end must be at midnight in the same time zone, at least one day apart.",
+            "ErrorPropertyValidationFailure",
+        )
+
+
 def offset_time(utc: str) -> str:
     """An Edm.DateTimeOffset as Graph writes them (UTC, seven fraction digits)."""
     moment = dt.datetime.fromisoformat(utc.replace("Z", "+00:00"))
@@ -278,8 +307,12 @@ def event_json(item: CalendarItem, view: View) -> dict[str, Any]:
         "hideAttendees": False,
         "responseStatus": {"response": RESPONSES.get(item.my_response, "none"), "time": NO_TIME},
         "body": {"contentType": "html" if item.body_type == "HTML" else "text", "content": body},
-        "start": graph_time(item.start, time_zone),
-        "end": graph_time(item.end, time_zone),
+        "start": _all_day_time(item.start, item.start_time_zone, time_zone)
+        if item.is_all_day
+        else graph_time(item.start, time_zone),
+        "end": _all_day_time(item.end, item.end_time_zone or item.start_time_zone, time_zone)
+        if item.is_all_day
+        else graph_time(item.end, time_zone),
         "location": _location(item.location or ""),
         "locations": [_location(item.location)] if item.location else [],
         "recurrence": None,

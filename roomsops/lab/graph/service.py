@@ -49,7 +49,7 @@ from roomsops.lab.ews.store import (
 )
 from roomsops.lab.graph import errors
 from roomsops.lab.graph.errors import GraphError, bad_request, not_found
-from roomsops.lab.graph.events import View, apply_event, event_json, normal_property_id
+from roomsops.lab.graph.events import View, apply_event, check_all_day, event_json, normal_property_id
 from roomsops.lab.graph.ids import ews_id, find_event, immutable_id, is_lab_id, rest_id
 from roomsops.lab.graph.subscriptions import Subscriptions
 from roomsops.lab.graph.throttle import Throttle
@@ -491,6 +491,7 @@ class GraphService(LabHandler):
         if not item.start or not item.end:
             raise bad_request("An event needs start and end.", "ErrorPropertyValidationFailure")
         _check(item)
+        check_all_day(item)
         normalise_all_day(item, None)
         normalise_master(item)
         item.is_meeting = bool(item.attendees())
@@ -551,6 +552,8 @@ class GraphService(LabHandler):
             if "transactionId" in body:
                 updated.transaction_id = before.transaction_id  # set once, when the event is created
             _check(updated)
+            if {"isAllDay", "start", "end"} & set(body):
+                check_all_day(updated)
             normalise_all_day(updated, None)
             normalise_master(updated)
             reset_exceptions(before, updated)
