@@ -1,0 +1,92 @@
+"""review21: breaking issue 21 ("Safe to run unattended") against the lab, as a new and as a hostile
+administrator. Each test fails on main as delivered (a465849)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Invoke, ok
+
+from .conftest import changes
+
+pytestmark = pytest.mark.integration
+TOMORROW = (datetime.now(UTC) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+
+
+def calendar(lab: Any, mailbox: str) -> list[dict[str, Any]]:
+    return list(lab.admin("GET", f"/lab/mailboxes/{mailbox}/calendar").json()["items"])
+
+
+def db_digest(env: dict[str, str]) -> str:
+    path = Path(env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///"))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def checked(env: dict[str, str]) -> dict[str, str]:
+    """The env with the Exchange look-up of persons and rooms on (campaign_env turns it off)."""
+    return {**env, "ROOMSOPS_ROOMS_CHECK_ADDRESSES": "true"}
+
+
+# --- Finding 1: "closest" suggests an unrelated mailbox for any unknown address in the tenant's domain ---------
+
+
+@pytest.mark.parametrize("command", ["persons", "rooms", "policy"])
+def test_an_unknown_address_is_not_answered_with_an_unrelated_mailbox(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, command: str
+) -> None:
+    """`nobody@<domain>` shares only the domain with every mailbox; difflib over the whole address finds
+    every mailbox of the domain "close" (the domain is most of the string), so the remedy said
+    "use AlexW@…" / "did you mean MeganB@…": an administrator following it records or grants the wrong
+    mailbox. A suggestion must share more than the domain (or there must be none)."""
+    unknown = addr("nobody")
+    args = {
+        "persons": ("persons", "add", unknown),
+        "rooms": ("rooms", "add", unknown, "--name", "Nowhere"),
+        "policy": ("policy", "restrict", "--member", unknown),
+    }[command]
+    run = invoke(*args, env=checked(env))
+    assert run.code == 2, run.out + run.err
+    assert changes(fresh_lab) == {}
+    suggested = [m for m in ("DiegoS", "AdeleV", "AlexW", "MeganB", "LeeG", "room-zurich", "room-bern")
+                 if addr(m) in run.err]
+    assert suggested == [], run.err
+
+
+# --- Finding 2: persons set --email onto another mailbox orphans the meetings already synced ---------------------
+
+
+def test_renaming_a_person_onto_another_mailbox_leaves_no_orphaned_meeting(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """DiegoS's booking is synced into DiegoS's calendar; `persons set DiegoS --email MeganB` (both real
+    mailboxes, so the Exchange check passes) was accepted. The next sync said "1 unchanged" with MeganB's
+    calendar empty, and after `bookings cancel` the sync said "1 cancelled" while DiegoS's meeting (with the
+    room invited) stayed in his calendar, uncancelled. Either the rename of a person whose meetings live in
+    another mailbox is refused (exit 2, nothing changed), or the meetings follow/are cancelled: never a
+    meeting left in the old calendar while ROOMS says cancelled."""
+    ok(invoke("policy", "restrict", "--member", addr("DiegoS"), "--member", addr("MeganB"),
+              "--member", addr("room-zurich"), env=env))
+    ok(invoke("persons", "add", addr("DiegoS"), "--name", "Diego", env=env))
+    ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
+    ok(invoke("bookings", "add", "--organizer", addr("DiegoS"), "--room", addr("room-zurich"),
+              "--start", TOMORROW.isoformat(), "--end", (TOMORROW + timedelta(hours=1)).isoformat(),
+              "--title", "Rename me", env=env))
+    ok(invoke("sync", env=env))
+    assert [i["subject"] for i in calendar(fresh_lab, addr("DiegoS"))] == ["Rename me"]
+
+    before = db_digest(env)
+    renamed = invoke("persons", "set", addr("DiegoS"), "--email", addr("MeganB"), env=checked(env))
+    if renamed.code == 2:
+        assert db_digest(env) == before
+        return
+    assert renamed.code == 0, renamed.out + renamed.err
+    invoke("sync", env=env)
+    ok(invoke("bookings", "cancel", "1", "--yes", env=env))
+    invoke("sync", env=env)
+    left = [i for i in calendar(fresh_lab, addr("DiegoS")) if not i.get("is_cancelled")]
+    assert left == [], f"meeting left in the old organizer's calendar: {left}"
