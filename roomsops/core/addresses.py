@@ -61,9 +61,16 @@ def closest(wanted: str, known: Iterable[str], cutoff: float = 0.6) -> str | Non
         return None
     folded = wanted.casefold()
     if "@" in folded:
-        local = folded.split("@", 1)[0]
+        local, domain = folded.split("@", 1)
         same_local = sorted(k for k in choices if k.split("@", 1)[0] == local and k != folded)
         if same_local:
             return choices[same_local[0]]
+        # Compared by local part: over the whole address, the domain most addresses share would make every
+        # mailbox of the tenant "close" to any unknown name in it (nobody@ → MeganB@).
+        by_local: dict[str, list[str]] = {}
+        for k in sorted(choices, key=lambda k: (k.split("@", 1)[-1] != domain, k)):
+            by_local.setdefault(k.split("@", 1)[0], []).append(k)
+        near = difflib.get_close_matches(local, list(by_local), n=1, cutoff=cutoff)
+        return choices[by_local[near[0]][0]] if near else None
     near = difflib.get_close_matches(folded, list(choices), n=1, cutoff=cutoff)
     return choices[near[0]] if near else None

@@ -52,8 +52,11 @@ def test_an_unknown_address_is_not_answered_with_an_unrelated_mailbox(
     run = invoke(*args, env=checked(env))
     assert run.code == 2, run.out + run.err
     assert changes(fresh_lab) == {}
-    suggested = [m for m in ("DiegoS", "AdeleV", "AlexW", "MeganB", "LeeG", "room-zurich", "room-bern")
-                 if addr(m) in run.err]
+    suggested = [
+        m
+        for m in ("DiegoS", "AdeleV", "AlexW", "MeganB", "LeeG", "room-zurich", "room-bern")
+        if addr(m) in run.err
+    ]
     assert suggested == [], run.err
 
 
@@ -69,13 +72,38 @@ def test_renaming_a_person_onto_another_mailbox_leaves_no_orphaned_meeting(
     room invited) stayed in his calendar, uncancelled. Either the rename of a person whose meetings live in
     another mailbox is refused (exit 2, nothing changed), or the meetings follow/are cancelled: never a
     meeting left in the old calendar while ROOMS says cancelled."""
-    ok(invoke("policy", "restrict", "--member", addr("DiegoS"), "--member", addr("MeganB"),
-              "--member", addr("room-zurich"), env=env))
+    ok(
+        invoke(
+            "policy",
+            "restrict",
+            "--member",
+            addr("DiegoS"),
+            "--member",
+            addr("MeganB"),
+            "--member",
+            addr("room-zurich"),
+            env=env,
+        )
+    )
     ok(invoke("persons", "add", addr("DiegoS"), "--name", "Diego", env=env))
     ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
-    ok(invoke("bookings", "add", "--organizer", addr("DiegoS"), "--room", addr("room-zurich"),
-              "--start", TOMORROW.isoformat(), "--end", (TOMORROW + timedelta(hours=1)).isoformat(),
-              "--title", "Rename me", env=env))
+    ok(
+        invoke(
+            "bookings",
+            "add",
+            "--organizer",
+            addr("DiegoS"),
+            "--room",
+            addr("room-zurich"),
+            "--start",
+            TOMORROW.isoformat(),
+            "--end",
+            (TOMORROW + timedelta(hours=1)).isoformat(),
+            "--title",
+            "Rename me",
+            env=env,
+        )
+    )
     ok(invoke("sync", env=env))
     assert [i["subject"] for i in calendar(fresh_lab, addr("DiegoS"))] == ["Rename me"]
 

@@ -47,3 +47,10 @@ def test_a_group_with_no_member_left_gets_no_policy() -> None:
 def test_one_member_in_the_group_is_enough(kept: Outcome) -> None:
     steps = [Step("member", "a@x.org", Outcome.FAILED, "refused"), Step("member", "b@x.org", kept)]
     refuse_empty_group(REQUEST, steps, "RestrictAccess policy")  # no exception
+
+
+def test_an_unknown_name_in_the_tenant_domain_suggests_nothing_unrelated() -> None:
+    """review21: the shared domain made every mailbox of the tenant "close" to any unknown name."""
+    assert closest("nobody@roomslab.onmicrosoft.com", KNOWN) is None
+    assert closest("zz@roomslab.onmicrosoft.com", KNOWN) is None
+    assert closest("diegoz@roomslab.onmicrosoft.com", KNOWN) == "DiegoS@roomslab.onmicrosoft.com"
