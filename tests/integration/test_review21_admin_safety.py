@@ -4,6 +4,7 @@ administrator. Each test fails on main as delivered (a465849)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -118,3 +119,55 @@ def test_renaming_a_person_onto_another_mailbox_leaves_no_orphaned_meeting(
     invoke("sync", env=env)
     left = [i for i in calendar(fresh_lab, addr("DiegoS")) if not i.get("is_cancelled")]
     assert left == [], f"meeting left in the old organizer's calendar: {left}"
+
+
+# --- Finding 3: `sync status` trusts summary files a monitor must not trust ---------------------------------------
+
+
+def summary(started: datetime, **changes: Any) -> str:
+    doc: dict[str, Any] = {
+        "started": started.isoformat(),
+        "finished": started.isoformat(),
+        "dry_run": False,
+        "mailboxes": [],
+        "not_handled": [],
+        "skipped_sync_mode": {},
+        "ok": True,
+    }
+    doc.update(changes)
+    return json.dumps(doc)
+
+
+def test_sync_status_of_a_future_dated_summary_is_not_healthy(invoke: Invoke, env: dict[str, str]) -> None:
+    """A summary that started a year from now (the ROOMS server's clock was wrong for one run, then put
+    right) was "ok, 0 min ago" with exit 0 even with --max-age 1h: it stays so for a year while the
+    scheduled sync may have stopped. A start in the future is a problem for a monitor (exit 1, said)."""
+    Path(env["ROOMSOPS_SYNC_SUMMARY_FILE"]).write_text(summary(datetime.now(UTC) + timedelta(days=365)))
+    run = invoke("sync", "status", "--max-age", "1h", env=env)
+    assert run.code == 1, run.out + run.err
+    assert "future" in run.out, run.out
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"mailboxes": 5}, {"mailboxes": "DiegoS"}, {"ok": "yes"}, {"ok": 1}, {"error": "boom", "ok": True}],
+    ids=["mailboxes-int", "mailboxes-str", "ok-string", "ok-int", "error-string"],
+)
+def test_sync_status_of_a_damaged_summary_is_exit_1_said_plainly(
+    invoke: Invoke, env: dict[str, str], changes: dict[str, Any]
+) -> None:
+    """A summary edited or half-written by something else: `"mailboxes": 5` was "Error: unexpected TypeError …
+    report it"; `"ok": "yes"` was a healthy run (exit 0). The status of a summary whose shape is not the
+    sync's is "unreadable summary" (exit 1), never a crash and never ok."""
+    Path(env["ROOMSOPS_SYNC_SUMMARY_FILE"]).write_text(summary(datetime.now(UTC), **changes))
+    run = invoke("sync", "status", env=env)
+    assert run.code == 1, run.out + run.err
+    assert "unexpected" not in run.err and "unreadable summary" in run.out, run.out + run.err
+
+
+def test_sync_status_of_an_unreadable_summary_prints_no_none(invoke: Invoke, env: dict[str, str]) -> None:
+    """It printed "started None, None min ago; error: unreadable summary: …"."""
+    Path(env["ROOMSOPS_SYNC_SUMMARY_FILE"]).write_text('{"started": "garbage"')
+    run = invoke("sync", "status", env=env)
+    assert run.code == 1 and "unreadable summary" in run.out
+    assert "None" not in run.out, run.out
