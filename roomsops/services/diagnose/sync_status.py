@@ -57,15 +57,35 @@ class SyncStatus(Result):
             state = "ok" if run.ok else "FAILED"
             detail = f"; failed: {', '.join(run.failed_mailboxes)}" if run.failed_mailboxes else ""
             detail += f"; error: {run.error}" if run.error else ""
+            if run.started is None:  # unreadable: no start to tell
+                out.append(f"{run.kind:6}  {state:6}  {run.file}{detail}")
+                continue
             out.append(f"{run.kind:6}  {state:6}  started {run.started}, {run.age_minutes} min ago{detail}")
         out.append(f"last full run: {self.problem}" if self.problem else "last full run: ok")
         return out
 
 
+class _Damaged(ValueError):
+    """A summary whose shape is not the one the sync writes."""
+
+
+def _load(path: Path) -> tuple[dict[str, object], datetime]:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(doc, dict):
+        raise _Damaged("not a JSON object")
+    started = datetime.fromisoformat(str(doc["started"]))
+    if not isinstance(doc.get("ok"), bool):
+        raise _Damaged(f"'ok' is {doc.get('ok')!r}, not true or false")
+    if not isinstance(doc.get("mailboxes") or [], list):
+        raise _Damaged("'mailboxes' is not a list")
+    if doc.get("error") is not None and not isinstance(doc.get("error"), dict):
+        raise _Damaged("'error' is not an object")
+    return doc, started
+
+
 def _read(kind: str, path: Path, now: datetime) -> RunStatus:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        started = datetime.fromisoformat(str(doc["started"]))
+        doc, started = _load(path)
     except FileNotFoundError:
         return RunStatus(kind, str(path), found=False)
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -74,11 +94,19 @@ def _read(kind: str, path: Path, now: datetime) -> RunStatus:
         started = started.replace(tzinfo=UTC)
     error = doc.get("error")
     message = error.get("message") if isinstance(error, dict) else None
+    mailboxes = doc.get("mailboxes") or []
+    assert isinstance(mailboxes, list)
     failed = tuple(
         str(m.get("mailbox"))
-        for m in doc.get("mailboxes") or []
+        for m in mailboxes
         if isinstance(m, dict) and (m.get("error") or m.get("failures"))
     )
+    ahead = started - now
+    if ahead > timedelta(minutes=5):  # a clock that was wrong: this start says nothing about the sync now
+        message = (
+            f"started in the future ({started.isoformat()}, {int(ahead.total_seconds() // 60)} min ahead): "
+            "the clock was wrong when it ran; check the clock, then run 'roomsops sync'"
+        )
     return RunStatus(
         kind,
         str(path),
@@ -86,7 +114,7 @@ def _read(kind: str, path: Path, now: datetime) -> RunStatus:
         started=started.isoformat(),
         finished=str(doc.get("finished")) if doc.get("finished") else None,
         age_minutes=max(0, int((now - started).total_seconds() // 60)),
-        ok=bool(doc.get("ok")),
+        ok=doc.get("ok") is True and ahead <= timedelta(minutes=5),
         failed_mailboxes=failed,
         error=message,
     )
