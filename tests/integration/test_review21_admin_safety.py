@@ -171,3 +171,44 @@ def test_sync_status_of_an_unreadable_summary_prints_no_none(invoke: Invoke, env
     run = invoke("sync", "status", env=env)
     assert run.code == 1 and "unreadable summary" in run.out
     assert "None" not in run.out, run.out
+
+
+# --- Finding 4: `persons import` bypasses the Exchange check that `persons add` makes -----------------------------
+
+
+def test_persons_import_checks_the_addresses_as_persons_add_does(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, tmp_path: Path
+) -> None:
+    """README step 5 is `persons import persons.csv`; with rooms.check_addresses on, `persons add` refuses an
+    alias (adele@) and an address no mailbox has, but the import recorded both (exit 0) — and then every sync
+    of them fails, the very mistake issue 21.2 is about. Expected: exit 2 naming both rows, nothing imported."""
+    ok(invoke("persons", "add", addr("DiegoS"), env=env))
+    before = db_digest(env)
+    csv = tmp_path / "persons.csv"
+    csv.write_text(
+        "email,name,sync_mode,sync_url,conflict_behaviour\n"
+        f"{addr('LeeG')},Lee,O365,,\n{addr('nobody')},,O365,,\n{addr('adele')},Adele,O365,,\n",
+        encoding="utf-8",
+    )
+    run = invoke("persons", "import", str(csv), env=checked(env))
+    assert run.code == 2, run.out + run.err
+    assert addr("nobody") in run.err and addr("adele") in run.err, run.err
+    assert db_digest(env) == before
+
+
+def test_a_semicolon_separated_csv_is_named_as_such(
+    invoke: Invoke, env: dict[str, str], addr: Any, tmp_path: Path
+) -> None:
+    """Excel's "CSV UTF-8 (Comma delimited)" (the remedy given for a workbook) writes ';' on Windows with a Swiss
+    or German list separator. The header was refused with "make the first line exactly email,name,… (comma-
+    separated)": fixing the first line, as told, leaves every row still separated by ';'. Either the file is
+    read, or the error says the file is separated by semicolons."""
+    csv = tmp_path / "persons.csv"
+    csv.write_bytes(
+        b"\xef\xbb\xbfemail;name;sync_mode;sync_url;conflict_behaviour\r\n"
+        + f"{addr('LeeG')};Lee;O365;;\r\n".encode()
+    )
+    run = invoke("persons", "import", str(csv), env=env)
+    if run.code == 0:
+        return
+    assert run.code == 2 and "semicolon" in run.err.replace(str(csv), "FILE").lower(), run.err
