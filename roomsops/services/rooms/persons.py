@@ -334,6 +334,14 @@ def read_persons_csv(data: bytes, label: str, ews_url: str) -> list[tuple[int, P
     line, header = first
     if line != 1 or header != list(CSV_HEADER):
         found = ",".join(header)
+        if len(header) == 1 and header[0].split(";") == list(CSV_HEADER):
+            # Excel's "CSV" with a Swiss or German list separator: every line, not only the header, has ';'.
+            raise InputError(
+                f"{label} is separated by semicolons (';'), not commas",
+                "save it with commas: in Excel set the list separator to ',' (Windows: Region → Additional "
+                "settings → List separator) and save as 'CSV UTF-8', or replace ';' by ',' in a text editor "
+                "(cells that contain commas in double quotes); nothing was imported",
+            )
         raise InputError(
             f"{label}, line {line}: the header is {found!r}, not {expected}",
             f"make the first line exactly {expected} (comma-separated); nothing was imported",
