@@ -212,3 +212,74 @@ def test_a_semicolon_separated_csv_is_named_as_such(
     if run.code == 0:
         return
     assert run.code == 2 and "semicolon" in run.err.replace(str(csv), "FILE").lower(), run.err
+
+
+# --- Finding 5: `rooms remove` / `persons remove` delete bookings, and their ids are given again --------------------
+
+
+def test_a_booking_id_freed_by_rooms_remove_never_adopts_the_old_meeting(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """Booking 1 (DiegoS, AdeleV invited) is synced; Diego deletes the meeting in Outlook (the sync cancels the
+    booking); `rooms remove` deletes the cancelled booking; the next booking gets id 1 again (SQLite reuses the
+    highest rowid). Diego restores the old meeting from Deleted Items. The new booking's CreateItem answer is
+    lost: the recovery looks the meeting up by its tag, booking 1, finds the OLD meeting and adopts it — Adele
+    got "Canceled: OLD", the meeting Diego restored was rewritten into the new booking. Booking ids must not
+    be reused once meetings carry them (or the lookup must not match a meeting of another booking)."""
+    ok(invoke("policy", "restrict", "--member", addr("DiegoS"), "--member", addr("room-zurich"), env=env))
+    ok(invoke("persons", "add", addr("DiegoS"), env=env))
+    ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
+    ok(
+        invoke(
+            "bookings",
+            "add",
+            "--organizer",
+            addr("DiegoS"),
+            "--room",
+            addr("room-zurich"),
+            "--start",
+            TOMORROW.isoformat(),
+            "--end",
+            (TOMORROW + timedelta(hours=1)).isoformat(),
+            "--title",
+            "OLD",
+            "--attendee",
+            addr("AdeleV"),
+            env=env,
+        )
+    )
+    ok(invoke("sync", env=env))
+    (old,) = calendar(fresh_lab, addr("DiegoS"))
+    base = f"/lab/mailboxes/{addr('DiegoS')}/calendar"
+    trashed = fresh_lab.admin("DELETE", f"{base}/{old['id']}?cancel=false")
+    assert trashed.status_code == 200, trashed.text
+    ok(invoke("sync", env=env))  # the booking is cancelled
+    ok(invoke("rooms", "remove", addr("room-zurich"), "--yes", env=env))
+    ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
+    restored = fresh_lab.admin("POST", f"{base}/{trashed.json()['item']['id']}/restore")
+    assert restored.status_code == 200, restored.text
+    later = TOMORROW + timedelta(days=2)
+    ok(
+        invoke(
+            "bookings",
+            "add",
+            "--organizer",
+            addr("DiegoS"),
+            "--room",
+            addr("room-zurich"),
+            "--start",
+            later.isoformat(),
+            "--end",
+            (later + timedelta(hours=1)).isoformat(),
+            "--title",
+            "NEW",
+            env=env,
+        )
+    )
+    fresh_lab.fault(protocol="ews", operation="CreateItem", kind="drop_after", count=1)
+    invoke("sync", env=env)
+    invoke("sync", env=env)
+    adele = [(i["subject"], i["is_cancelled"]) for i in calendar(fresh_lab, addr("AdeleV"))]
+    assert adele == [("OLD", False)], adele
+    subjects = sorted(i["subject"] for i in calendar(fresh_lab, addr("DiegoS")))
+    assert subjects == ["NEW", "OLD"], subjects
