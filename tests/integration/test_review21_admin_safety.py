@@ -283,3 +283,41 @@ def test_a_booking_id_freed_by_rooms_remove_never_adopts_the_old_meeting(
     assert adele == [("OLD", False)], adele
     subjects = sorted(i["subject"] for i in calendar(fresh_lab, addr("DiegoS")))
     assert subjects == ["NEW", "OLD"], subjects
+
+
+# --- Finding 6: two administrators running `policy restrict` at once ---------------------------------------------
+
+
+def test_a_group_made_by_another_admin_meanwhile_is_used_or_said_with_a_remedy(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """Admin B creates SyncIsAllowed (with DiegoS) while admin A's `policy restrict --member AdeleV` has read
+    the tenant and found no group. A's New-DistributionGroup then failed and A exited 1 with the raw
+    Exchange line 'Error: New-DistributionGroup failed: The name "SyncIsAllowed" is already being used. Please
+    try another name. ([Server=…])' — no remedy (and "try another name" is the wrong advice: the group is
+    the one wanted), AdeleV not in the group. Either A uses the group now there, or it says in one line that
+    the group was made meanwhile and to run the command again (nothing else changed)."""
+    from .test_faults import when_counted
+
+    def other_admin() -> None:
+        made = fresh_lab.admin(
+            "POST", "groups", json={"name": "SyncIsAllowed", "type": "Security", "members": ["DiegoS"]}
+        )
+        assert made.status_code in (200, 201), made.text
+
+    fresh_lab.settings(latency_ms=300)  # A's next request comes >= 300 ms after its first Get-Mailbox
+    try:
+        with when_counted(fresh_lab, "cmdlet:Get-Mailbox", 1, other_admin) as armed:
+            run = invoke("policy", "restrict", "--member", addr("AdeleV"), env=env)
+        assert armed.is_set()
+    finally:
+        fresh_lab.settings(latency_ms=0)
+    state = fresh_lab.admin("GET", "state").json()
+    (group,) = [g for g in state["groups"] if g["name"] == "SyncIsAllowed"]
+    if run.code == 0:
+        assert len(group["members"]) == 2
+        return
+    line = run.err.strip()
+    assert run.err.count("\n") == 1 and " — " in line and "again" in line.split(" — ", 1)[1], run.err
+    assert "try another name" not in line, line
+    assert state["application_access_policies"] == []
