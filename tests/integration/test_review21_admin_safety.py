@@ -321,3 +321,43 @@ def test_a_group_made_by_another_admin_meanwhile_is_used_or_said_with_a_remedy(
     assert run.err.count("\n") == 1 and " — " in line and "again" in line.split(" — ", 1)[1], run.err
     assert "try another name" not in line, line
     assert state["application_access_policies"] == []
+
+
+# --- Finding 7: a credential in another case survives `config set` of the other kind ------------------------------
+
+
+def test_setting_a_secret_removes_a_thumbprint_spelled_in_another_case(
+    invoke: Invoke, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """ "A credential kind replaces the other" — but `config set ExchangeClientSecret` left
+    `exchangecertthumbprint` (lower case) in place: .NET reads keys case-insensitively, so ROOMS sees both
+    credentials; and `config check` said "credential ok: client secret". Exactly one credential must remain,
+    and config check must see a credential in any case."""
+    path = tmp_path / "RoomsAppSettings.config"
+    text = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<RoomsAppSettings>\n'
+        '  <add key="ExchangeTenantId" value="1d6e9777-b8df-4289-b9c9-5e42c6f2eaa2" />\n'
+        '  <add key="ExchangeAppId" value="e71555bd-8c0c-4b07-a839-5cd3d2fc143f" />\n'
+        '  <add key="exchangecertthumbprint" value="3A7F5C19D26B8E440F1A2B3C4D5E6F708192A3B4" />\n'
+        "%s</RoomsAppSettings>\n"
+    )
+    path.write_text(text % '  <add key="ExchangeClientSecret" value="abc~def" />\n', encoding="utf-8")
+    check = invoke("--app-settings", str(path), "--json", "config", "check", env=env)
+    credential = [c for c in json.loads(check.out)["checks"] if c["name"] == "credential"]
+    assert credential and credential[0]["status"] == "failed", credential
+
+    path.write_text(text % "", encoding="utf-8")
+    ok(
+        invoke(
+            "--app-settings",
+            str(path),
+            "config",
+            "set",
+            "ExchangeClientSecret",
+            "-",
+            "--yes",
+            input="s3cret~value\n",
+            env=env,
+        )
+    )
+    assert "thumbprint" not in path.read_text(encoding="utf-8").lower(), path.read_text(encoding="utf-8")
