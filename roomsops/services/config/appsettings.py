@@ -130,12 +130,19 @@ def _plan_credentials(doc: AppSettingsDoc, wanted: Mapping[str, str]) -> tuple[l
         doc.set(key, value)
         changed.append(key)
         other = _OTHER_KIND.get(key)
-        if other and doc.get(other) is not None:
-            if doc.get(other):
+        # Every spelling of the other kind: .NET reads keys case-insensitively, so any would be a credential.
+        for spelling in [k for k in doc.keys() if other and k.casefold() == other.casefold()]:
+            if doc.get(spelling):
                 destructive = True
-            doc.unset(other)
-            removed.append(other)
+            doc.unset(spelling)
+            removed.append(spelling)
     return changed, removed, destructive
+
+
+def _get_any_case(doc: AppSettingsDoc, key: str) -> str | None:
+    """The value .NET reads for `key`: any spelling of it, the last `<add>` winning."""
+    found = [value for k, value in doc.items() if k.casefold() == key.casefold()]
+    return found[-1] if found else None
 
 
 def _commit(
@@ -314,7 +321,7 @@ def _check_guid(doc: AppSettingsDoc, key: str) -> Check:
 
 
 def _check_credential(doc: AppSettingsDoc) -> list[Check]:
-    secret, thumbprint = doc.get(CLIENT_SECRET), doc.get(CERT_THUMBPRINT)
+    secret, thumbprint = _get_any_case(doc, CLIENT_SECRET), _get_any_case(doc, CERT_THUMBPRINT)
     if secret is not None and thumbprint is not None:
         return [
             Check(
