@@ -361,3 +361,56 @@ def test_setting_a_secret_removes_a_thumbprint_spelled_in_another_case(
         )
     )
     assert "thumbprint" not in path.read_text(encoding="utf-8").lower(), path.read_text(encoding="utf-8")
+
+
+# --- Finding 8: a synced booking moved into the past (--allow-past) is sent to its attendees ------------------------
+
+
+def test_a_booking_moved_into_the_past_is_not_sent_to_attendees(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """Issue 21.11: bookings in the past are "never sent as invitations"; a new one with --allow-past is
+    skipped ("past"). But `bookings update 1 --start <yesterday> --allow-past` of a synced booking made the
+    next sync send the update: AdeleV's copy moved to yesterday (UpdateItem with notices). A booking that is
+    over is not sent to anyone, whether it was added or moved there."""
+    ok(invoke("policy", "restrict", "--member", addr("DiegoS"), env=env))
+    ok(invoke("persons", "add", addr("DiegoS"), env=env))
+    ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
+    ok(
+        invoke(
+            "bookings",
+            "add",
+            "--organizer",
+            addr("DiegoS"),
+            "--room",
+            addr("room-zurich"),
+            "--start",
+            TOMORROW.isoformat(),
+            "--end",
+            (TOMORROW + timedelta(hours=1)).isoformat(),
+            "--title",
+            "Moved back",
+            "--attendee",
+            addr("AdeleV"),
+            env=env,
+        )
+    )
+    ok(invoke("sync", env=env))
+    (copy,) = calendar(fresh_lab, addr("AdeleV"))
+    yesterday = TOMORROW - timedelta(days=2)
+    ok(
+        invoke(
+            "bookings",
+            "update",
+            "1",
+            "--start",
+            yesterday.isoformat(),
+            "--end",
+            (yesterday + timedelta(hours=1)).isoformat(),
+            "--allow-past",
+            env=env,
+        )
+    )
+    invoke("sync", env=env)
+    (after,) = calendar(fresh_lab, addr("AdeleV"))
+    assert after["start"] == copy["start"], f"the attendee was sent the move into the past: {after['start']}"
