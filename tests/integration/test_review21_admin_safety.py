@@ -414,3 +414,45 @@ def test_a_booking_moved_into_the_past_is_not_sent_to_attendees(
     invoke("sync", env=env)
     (after,) = calendar(fresh_lab, addr("AdeleV"))
     assert after["start"] == copy["start"], f"the attendee was sent the move into the past: {after['start']}"
+
+
+# --- Finding 9: `persons remove` of a person no longer synced: the remedy "run 'roomsops sync'" never settles ---------
+
+
+def test_removing_a_person_whose_sync_mode_changed_has_a_remedy_that_works(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """DiegoS's booking is synced; his sync mode is then set to None (he moves to another sync);
+    `persons remove --cancel-bookings` says "NOT removed yet … run 'roomsops sync' (it cancels them), then
+    'roomsops persons remove …' again" — but the sync does not handle sync mode None ("not handled"), so the
+    meeting is never cancelled and the person can never be removed: the remedy loops. The remedy must name a
+    command that settles it (e.g. sync purge, or handle the cancellation whatever the mode)."""
+    ok(invoke("policy", "restrict", "--member", addr("DiegoS"), env=env))
+    ok(invoke("persons", "add", addr("DiegoS"), env=env))
+    ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
+    ok(
+        invoke(
+            "bookings",
+            "add",
+            "--organizer",
+            addr("DiegoS"),
+            "--room",
+            addr("room-zurich"),
+            "--start",
+            TOMORROW.isoformat(),
+            "--end",
+            (TOMORROW + timedelta(hours=1)).isoformat(),
+            "--title",
+            "Leaving",
+            env=env,
+        )
+    )
+    ok(invoke("sync", env=env))
+    ok(invoke("persons", "set", addr("DiegoS"), "--sync-mode", "None", env=env))
+    first = invoke("persons", "remove", addr("DiegoS"), "--cancel-bookings", "--yes", env=env)
+    if first.code == 0:
+        return
+    assert "run 'roomsops sync'" in first.out, first.out + first.err
+    invoke("sync", env=env)  # the remedy, as given
+    again = invoke("persons", "remove", addr("DiegoS"), "--yes", env=env)
+    assert again.code == 0, again.out + again.err
