@@ -452,7 +452,10 @@ def test_removing_a_person_whose_sync_mode_changed_has_a_remedy_that_works(
     first = invoke("persons", "remove", addr("DiegoS"), "--cancel-bookings", "--yes", env=env)
     if first.code == 0:
         return
-    assert "run 'roomsops sync'" in first.out, first.out + first.err
-    invoke("sync", env=env)  # the remedy, as given
+    if f"run 'roomsops sync purge --person {addr('DiegoS')} --yes'" in first.out:  # the remedy, as given
+        ok(invoke("sync", "purge", "--person", addr("DiegoS"), "--yes", env=env))
+    else:
+        assert "run 'roomsops sync'" in first.out, first.out + first.err
+        invoke("sync", env=env)
     again = invoke("persons", "remove", addr("DiegoS"), "--yes", env=env)
     assert again.code == 0, again.out + again.err

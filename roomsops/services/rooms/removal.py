@@ -33,6 +33,8 @@ class RecordRemoval(Result):
     cancelled: tuple[int, ...] = ()  # bookings cancelled by this command
     deleted_bookings: int = 0  # cancelled or finished bookings deleted with the record
     waiting: tuple[int, ...] = ()  # cancelled bookings whose meetings the next sync cancels in Exchange
+    #: A person whose sync mode the sync does not handle: the sync will not cancel the meetings, a purge does.
+    not_synced: bool = False
 
     @property
     def ok(self) -> bool:
@@ -43,10 +45,16 @@ class RecordRemoval(Result):
         if self.action == "removed":
             extra = f" with {self.deleted_bookings} cancelled booking(s)" if self.deleted_bookings else ""
             return [*out, f"{self.kind} {self.email} removed{extra}"]
+        settle = (
+            f"run 'roomsops sync purge --person {self.email} --yes' (its sync mode is not synced by roomsops, so "
+            "'roomsops sync' leaves them; the purge removes them)"
+            if self.not_synced
+            else "run 'roomsops sync' (it cancels them)"
+        )
         return [
             *out,
             f"{self.kind} {self.email} NOT removed yet: the meetings of booking(s) "
-            f"{', '.join(map(str, self.waiting))} are still in Exchange — run 'roomsops sync' (it cancels them), "
+            f"{', '.join(map(str, self.waiting))} are still in Exchange — {settle}, "
             f"then 'roomsops {self.kind}s remove {self.email}' again",
         ]
 
@@ -79,6 +87,8 @@ def remove_record(
     confirm(question + "?")
     with store.write() as conn:  # read again: a booking may have been made meanwhile
         record_id, shown, found = _read(conn, kind, address)
+        person = db.get_person(conn, address) if kind == "person" else None
+        person_synced = person is None or person.handled_by_sync
         now = db.now_utc()
         cancelled = []
         for booking in found:
@@ -111,4 +121,5 @@ def remove_record(
         cancelled=tuple(cancelled),
         deleted_bookings=0 if waiting else len(found),
         waiting=tuple(waiting),
+        not_synced=bool(waiting) and kind == "person" and not person_synced,
     )
