@@ -459,3 +459,40 @@ def test_removing_a_person_whose_sync_mode_changed_has_a_remedy_that_works(
         invoke("sync", env=env)
     again = invoke("persons", "remove", addr("DiegoS"), "--yes", env=env)
     assert again.code == 0, again.out + again.err
+
+
+def test_removing_a_room_booked_by_a_person_no_longer_synced_has_a_remedy_that_works(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """The room variant of the loop: `rooms remove --cancel-bookings` waits for "run 'roomsops sync'", which
+    never cancels the meeting of an organizer in sync mode None, so the room can never be removed (and a
+    `sync purge --person` would take all of that person's meetings, not only this room's)."""
+    ok(invoke("policy", "restrict", "--member", addr("DiegoS"), env=env))
+    ok(invoke("persons", "add", addr("DiegoS"), env=env))
+    ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
+    ok(
+        invoke(
+            "bookings",
+            "add",
+            "--organizer",
+            addr("DiegoS"),
+            "--room",
+            addr("room-zurich"),
+            "--start",
+            TOMORROW.isoformat(),
+            "--end",
+            (TOMORROW + timedelta(hours=1)).isoformat(),
+            "--title",
+            "Room going",
+            env=env,
+        )
+    )
+    ok(invoke("sync", env=env))
+    ok(invoke("persons", "set", addr("DiegoS"), "--sync-mode", "None", env=env))
+    first = invoke("rooms", "remove", addr("room-zurich"), "--cancel-bookings", "--yes", env=env)
+    if first.code == 0:
+        return
+    assert "run 'roomsops sync'" in first.out, first.out + first.err
+    invoke("sync", env=env)  # the remedy, as given
+    again = invoke("rooms", "remove", addr("room-zurich"), "--yes", env=env)
+    assert again.code == 0, again.out + again.err
