@@ -132,7 +132,7 @@ def serve_cmd(
             _empty(directory)
             if not existed:
                 directory.rmdir()
-        raise InputError(str(exc), _lab_remedy(str(exc)), code="lab_not_started") from None
+        raise InputError(str(exc), _lab_remedy(str(exc), resolved), code="lab_not_started") from None
     finally:
         _remove_pid(resolved)
 
@@ -290,9 +290,12 @@ def _empty(directory: Path) -> None:
             child.unlink(missing_ok=True)
 
 
-def _lab_remedy(message: str) -> str:
+def _lab_remedy(message: str, directory: Path) -> str:
     if "another lab is running" in message:
-        return "stop that lab first (Ctrl-C in its terminal, or SIGTERM its process), or give another --dir"
+        return (
+            f"stop that lab first ('roomsops lab stop --dir {directory}', or Ctrl-C in its terminal), "
+            "or give another --dir"
+        )
     if "already in use" in message:
         return "choose another --port, or --port 0 for a free one"
     return "give another --dir, or move the folder's files away to start afresh"

@@ -33,8 +33,8 @@ def test_a_folder_held_by_a_running_lab_is_exit_2_and_left_as_it_was(invoke: Inv
     run = invoke("lab", "serve", "--dir", str(folder))
     assert run.code == 2
     assert one_line_error(run) == (
-        f"Error: another lab is running on {folder.resolve()} — stop that lab first (Ctrl-C in its terminal, "
-        "or SIGTERM its process), or give another --dir"
+        f"Error: another lab is running on {folder.resolve()} — stop that lab first ('roomsops lab stop --dir "
+        f"{folder.resolve()}', or Ctrl-C in its terminal), or give another --dir"
     )
     after = files(folder)
     assert {k: v for k, v in after.items() if k != "tenant.json"} == {

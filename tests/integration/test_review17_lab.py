@@ -69,8 +69,8 @@ def test_a_second_lab_on_a_busy_folder_is_one_line_exit_2(tmp_path: Path, invoke
         run = invoke("lab", "serve", "--dir", str(lab.dir))
         assert run.code == 2
         assert one_line_error(run) == (
-            f"Error: another lab is running on {lab.dir} — stop that lab first (Ctrl-C in its terminal, or SIGTERM "
-            "its process), or give another --dir"
+            f"Error: another lab is running on {lab.dir} — stop that lab first ('roomsops lab stop --dir {lab.dir}', "
+            "or Ctrl-C in its terminal), or give another --dir"
         )  # issue 21.7: with its remedy
 
 
