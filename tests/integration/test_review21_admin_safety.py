@@ -496,3 +496,31 @@ def test_removing_a_room_booked_by_a_person_no_longer_synced_has_a_remedy_that_w
     invoke("sync", env=env)  # the remedy, as given
     again = invoke("rooms", "remove", addr("room-zurich"), "--yes", env=env)
     assert again.code == 0, again.out + again.err
+
+
+# --- Finding 10: WinRM dropped while `policy restrict` resolves the members ------------------------------------------
+
+
+def test_winrm_dropped_while_resolving_members_is_exit_3_with_nothing_claimed_done(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """The WinRM connection drops during the Get-Mailbox look-up of the members (before any change): restrict
+    exited 1 with "…failed during Get-Mailbox: …; the steps before it were done — …" although nothing was
+    done (no change in the tenant). No work begun is exit 3 (README: could not connect before doing any
+    work; test_faults pins "work had begun: not 3" for the other case), and nothing is claimed done."""
+    from .test_faults import when_counted
+
+    # nobody@ is not found, so restrict reads the mailboxes for the closest one: that read is dropped.
+    fault = {"protocol": "wsman", "operation": "Command", "kind": "drop_before", "count": 1}
+    fresh_lab.settings(latency_ms=100)
+    try:
+        with when_counted(fresh_lab, "cmdlet:Get-Mailbox", 1, lambda: fresh_lab.fault(**fault)) as armed:
+            run = invoke(
+                "policy", "restrict", "--member", addr("DiegoS"), "--member", addr("nobody"), env=env
+            )
+        assert armed.is_set()
+    finally:
+        fresh_lab.settings(latency_ms=0)
+    assert changes(fresh_lab) == {}
+    assert "were done" not in run.err, run.err
+    assert run.code == 3, run.err
