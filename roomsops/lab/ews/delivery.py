@@ -363,7 +363,11 @@ def decide(
     if item.recurrence is not None and not settings.allow_recurring_meetings:
         return "Decline", "Recurring meetings aren't allowed for this resource.", [], None
     window = settings.booking_window_in_days
-    horizon = now + dt.timedelta(days=window)
+    # The window is counted in days of the room's own time zone: "The value 0 means today" (Set-CalendarProcessing,
+    # BookingWindowInDays), so a meeting starting any time on the last day is inside it (which zone: unverified).
+    room_zone = zone(settings.working_hours_time_zone)
+    last = now.astimezone(room_zone).date() + dt.timedelta(days=window + 1)
+    horizon = dt.datetime.combine(last, dt.time(), room_zone) - dt.timedelta(microseconds=1)
     limit = horizon.date() + dt.timedelta(days=1)
     occurrences = expand(item, until=limit if item.recurrence is not None else None)
     if not occurrences:
