@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from exchangelib import UTC, EWSDateTime
-from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
+from exchangelib import UTC, CalendarItem, EWSDateTime
+from exchangelib.errors import ErrorStaleObject
+from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE
 
 from .conftest import LabHelper
-from .test_lab_ews import EwsHelper, exchangelib_against, meeting, room_attendee
+from .test_lab_ews import EwsHelper, exchangelib_against, meeting, monday_ahead, room_attendee
 
 pytestmark = pytest.mark.integration
 
@@ -90,3 +91,23 @@ def test_review18c_a_meeting_on_the_last_day_of_the_booking_window_is_accepted_a
     book(ews, "Last day of the window", late, minutes=15)
     [answer] = process(ews)
     assert (answer["response"], answer["reason"]) == ("Accept", ""), answer
+
+
+def test_review18c_a_delete_without_a_change_key_is_error_stale_object(ews: EwsHelper) -> None:
+    """Microsoft's ItemId reference (ews-ref/itemid, ChangeKey attribute): "SendItem, DeleteItem, and DeleteFolder
+    elements require a ChangeKey to test whether the attempted operation will act upon the most recent version of
+    an item. If the ChangeKey attribute is not included in the ItemId or if the ChangeKey is empty, the response
+    will return a ResponseCode value equal to ErrorStaleObject." The lab deletes without one (delete_item.py cites
+    deleteitem-operation.md, where ChangeKey is optional, and FIDELITY.md marks the row verified without the
+    conflicting page). This is the exact call roomsops makes to cancel without sending
+    (`EwsBackend.cancel`: `CalendarItem(id=..., changekey=None).delete(send_meeting_cancellations=SEND_TO_NONE)`), so
+    the lab cannot tell whether that path works on Exchange Online. Microsoft's two pages disagree: the lab should
+    follow the more specific one (ItemId) or mark the row unverified with both sources and a reason; this test takes
+    the ItemId page at its word."""
+    diego = ews.account("DiegoS")
+    item = meeting(diego, "No change key", monday_ahead(28))
+    item.save(send_meeting_invitations=SEND_TO_NONE)
+    bare = CalendarItem(account=diego, folder=diego.calendar, id=item.id, changekey=None)
+    with pytest.raises(ErrorStaleObject):
+        bare.delete(send_meeting_cancellations=SEND_TO_NONE)
+    assert [i["subject"] for i in ews.calendar("DiegoS")] == ["No change key"]
