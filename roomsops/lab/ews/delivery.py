@@ -524,6 +524,17 @@ def _deliver_to(state: TenantState, mailbox: Mailbox, item: CalendarItem, now: s
         return
     store = store_of(state, mailbox.id)
     existing = store.by_uid(item.uid)
+    if item.is_cancelled:
+        # An update of a cancelled meeting reaches attendees as what the meeting is: cancelled. A copy follows the
+        # organizer's item (cancelled, free; removed by a room with RemoveCanceledMeetings); a mailbox without a
+        # copy gets none (a cancellation of a meeting it does not hold changes nothing).
+        if existing is None:
+            return
+        if mailbox.kind == "room" and mailbox.calendar_processing.remove_canceled_meetings:
+            store.remove(existing)
+            return
+        _save_copy(store, _copy_for(store.mailbox_id, item, existing, now), existing, now)
+        return
     retimed = existing is not None and (existing.start, existing.end) != (item.start, item.end)
     attendee_copy = _copy_for(store.mailbox_id, item, existing, now)
     if existing is None or retimed or existing.is_cancelled:
@@ -539,12 +550,12 @@ def blocks(item: CalendarItem) -> bool:
 
 
 def _copy_for(mailbox_id: str, item: CalendarItem, existing: CalendarItem | None, now: str) -> CalendarItem:
-    """The attendee's version of the organizer's item (keeping the copy's identity and its own answer)."""
+    """The attendee's version of the organizer's item (keeping the copy's identity and its own answer; cancelled
+    when the organizer's item is)."""
     attendee_copy = copy.deepcopy(item)
     attendee_copy.delivered_to = []
     attendee_copy.folder = CALENDAR
     attendee_copy.is_meeting = True
-    attendee_copy.is_cancelled = False
     attendee_copy.meeting_request_was_sent = False
     # Graph's transactionId belongs to the organizer's POST: an attendee's copy has none (else the attendee's own
     # POST with the same transactionId would answer the organizer's meeting).
@@ -561,6 +572,14 @@ def _copy_for(mailbox_id: str, item: CalendarItem, existing: CalendarItem | None
         attendee_copy.free_busy = existing.free_busy
         attendee_copy.reminder_is_set = existing.reminder_is_set
         attendee_copy.reminder_minutes = existing.reminder_minutes
+    if item.is_cancelled:
+        # The copy follows the organizer's item: a cancelled meeting's copy is cancelled and free, with the
+        # "Canceled: " subject a cancellation gives it (_cancel_copy), never a live meeting.
+        attendee_copy.is_cancelled = True
+        attendee_copy.free_busy = "Free"
+        subject = attendee_copy.subject or ""
+        if not subject.startswith(CANCELED_PREFIX):
+            attendee_copy.subject = CANCELED_PREFIX + subject
     return attendee_copy
 
 
