@@ -55,11 +55,42 @@ def test_cancelling_one_occurrence_cancels_it_for_attendees_and_rooms(ews: EwsHe
     assert organizer["deleted_occurrences"] == [cancelled]
     fresh = ews.account("DiegoS").calendar.get(id=master.id)
     assert [d.start for d in fresh.deleted_occurrences] == [MONDAY + 7 * DAY]
-    for local in ("AdeleV", "room-zurich"):
-        [copy] = stored(ews, local)
-        assert (copy["deleted_occurrences"], copy["is_cancelled"]) == ([cancelled], False), local
-        shown = stored(ews, local, expand=(MONDAY - H, MONDAY + 30 * DAY))
-        assert [o["start"] for o in shown] == [utc(MONDAY), utc(MONDAY + 14 * DAY), utc(MONDAY + 21 * DAY)]
+    [copy] = stored(ews, "AdeleV")
+    assert (copy["deleted_occurrences"], copy["is_cancelled"]) == ([cancelled], False)
+    window = (MONDAY - H, MONDAY + 30 * DAY)
+    shown = stored(ews, "AdeleV", expand=window)
+    assert [o["start"] for o in shown] == [utc(MONDAY), utc(MONDAY + 14 * DAY), utc(MONDAY + 21 * DAY)]
+    # The room (RemoveCanceledMeetings $false, the default) keeps the occurrence, cancelled and free.
+    [room] = stored(ews, "room-zurich")
+    assert (room["deleted_occurrences"], room["is_cancelled"]) == ([], False)
+    assert [(e["original_start"], e["is_cancelled"]) for e in room["modified_occurrences"]] == [
+        (cancelled, True)
+    ]
+    shown = stored(ews, "room-zurich", expand=window)
+    assert [(o["start"], o["is_cancelled"], o["free_busy"]) for o in shown] == [
+        (utc(MONDAY), False, "Busy"),
+        (cancelled, True, "Free"),
+        (utc(MONDAY + 14 * DAY), False, "Busy"),
+        (utc(MONDAY + 21 * DAY), False, "Busy"),
+    ]
+    assert shown[1]["subject"].startswith("Canceled: "), shown[1]
+    # With RemoveCanceledMeetings $true the next cancelled occurrence leaves the room's series.
+    processing = ews.lab.admin(
+        "PATCH",
+        f"mailboxes/{ews.address('room-zurich')}/calendar-processing",
+        json={"remove_canceled_meetings": True},
+    )
+    assert processing.status_code == 200, processing.text
+    fourth = master.occurrence(4)
+    fourth.refresh()
+    fourth.cancel()
+    [room] = stored(ews, "room-zurich")
+    assert room["deleted_occurrences"] == [utc(MONDAY + 21 * DAY)]
+    assert [o["start"] for o in stored(ews, "room-zurich", expand=window)] == [
+        utc(MONDAY),
+        cancelled,
+        utc(MONDAY + 14 * DAY),
+    ]
     # The other occurrences stay booked: the room still blocks the third Monday for someone else.
     other = series(
         ews.account("LeeG"),
@@ -72,8 +103,14 @@ def test_cancelling_one_occurrence_cancels_it_for_attendees_and_rooms(ews: EwsHe
         resources=[room_attendee(ews, "room-zurich")],
     )
     other.save(send_meeting_invitations="SendToAllAndSaveCopy")
+    # The cancelled occurrence the room keeps no longer blocks its slot.
+    freed = meeting(
+        ews.account("LeeG"), "Freed slot", MONDAY + 7 * DAY, resources=[room_attendee(ews, "room-zurich")]
+    )
+    freed.save(send_meeting_invitations="SendToAllAndSaveCopy")
     answers = ews.lab.admin("GET", "room-answers").json()["answered"]
     assert [a["response"] for a in answers if a["subject"] == "Taken"] == ["Decline"]
+    assert [a["response"] for a in answers if a["subject"] == "Freed slot"] == ["Accept"]
 
 
 def test_cancelling_an_occurrence_of_a_meeting_one_does_not_organize_is_refused(ews: EwsHelper) -> None:

@@ -176,6 +176,7 @@ def item_json(item: CalendarItem) -> dict[str, Any]:
                 "end": e.end,
                 "subject": e.subject,
                 "location": e.location,
+                "is_cancelled": e.is_cancelled,
             }
             for e in item.modified_occurrences
         ],

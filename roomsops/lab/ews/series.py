@@ -266,6 +266,8 @@ def as_item(master: CalendarItem, occurrence: Occurrence) -> OccurrenceItem:
             value = getattr(occurrence.exception, name)
             if value is not None:
                 setattr(item, name, value)
+        if occurrence.exception.is_cancelled:
+            item.is_cancelled = True
     return item
 
 
@@ -296,6 +298,8 @@ def record_exception(
         id=changed.id,
         change_key="",
         modified=now,
+        # a cancelled occurrence (a room's, RemoveCanceledMeetings $false) stays cancelled when changed
+        is_cancelled=occurrence.exception is not None and occurrence.exception.is_cancelled,
     )
     for name in EXCEPTION_FIELDS:
         value = getattr(changed, name)
