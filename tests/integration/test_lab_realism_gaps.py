@@ -17,7 +17,7 @@ from exchangelib.items import SEND_TO_NONE
 from exchangelib.recurrence import DailyPattern, EndDatePattern, NoEndPattern, NumberedPattern, Recurrence
 
 from .conftest import LabHelper
-from .test_lab_ews import MONDAY, EwsHelper, H, exchangelib_against, meeting, room_attendee
+from .test_lab_ews import MONDAY, EwsHelper, H, exchangelib_against, meeting, room_attendee, z
 from .test_lab_ews_schema import envelope
 from .test_lab_series import series, stored, utc, weekly_meeting
 
@@ -237,6 +237,18 @@ def test_a_long_series_expands_in_full_where_a_view_or_an_index_asks(ews: EwsHel
     far = endless.occurrence(index)
     far.refresh()  # GetItem with an OccurrenceItemId past the 5,000th
     assert far.start == old_start + (index - 1) * DAY
+    # The admin API's expanded view is bounded as EWS's CalendarView is (two years): 730 days are answered in
+    # full, a thousand years (which would hold the lab for minutes) or an end before the start are bad input.
+    assert len(stored(ews, "DiegoS", expand=(start, start + 730 * DAY))) == 730
+    calendar = f"mailboxes/{ews.address('DiegoS')}/calendar"
+    for first, last, why in (
+        (start, start + 732 * DAY, "two years"),
+        (start, start.replace(year=start.year + 1000), "two years"),
+        (start, old_start, "before its start"),
+    ):
+        refused = ews.lab.admin("GET", f"{calendar}?expand={z(first)},{z(last)}")
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, "bad_field"), refused.text
+        assert why in refused.json()["error"]["message"], refused.text
 
     # 6,000 daily occurrences (an end date: exchangelib bounds NumberOfOccurrences to 999): the master's
     # LastOccurrence is the 6,000th.

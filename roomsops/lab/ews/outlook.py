@@ -24,6 +24,7 @@ from roomsops.lab.ews.delivery import (
 )
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import FREE_BUSY, SENSITIVITIES, set_extended
+from roomsops.lab.ews.find_item import two_years_after
 from roomsops.lab.ews.folders import add_calendar_folder
 from roomsops.lab.ews.series import item_type, occurrences_between
 from roomsops.lab.ews.soap import format_datetime, utc_now
@@ -78,14 +79,26 @@ def calendar_json(
     tenant: Tenant, address: str, folder: str = CALENDAR, expand: str | None = None
 ) -> dict[str, Any]:
     """The items of a folder (series as their masters), or with `expand="<start>,<end>"` (ISO times with offset)
-    what a calendar view of that range shows: single items and the occurrences and exceptions of series. `folder`
-    is calendar, deleteditems or the key of a calendar folder the mailbox created."""
+    what a calendar view of that range shows: single items and the occurrences and exceptions of series (at most
+    two years, as EWS's CalendarView). `folder` is calendar, deleteditems or the key of a calendar folder the
+    mailbox created."""
     window = None
     if expand is not None:
         parts = expand.split(",")
         if len(parts) != 2:
             raise EditError(400, "bad_field", "expand is '<start>,<end>' (ISO 8601 times with an offset)")
         window = (_moment("expand", parts[0].strip()), _moment("expand", parts[1].strip()))
+        # The longest window is EWS's CalendarView limit (two years, ErrorCalendarViewRangeTooBig): a
+        # thousand-year expansion of a daily series would hold the lab for minutes.
+        first, last = (w.astimezone(dt.UTC) for w in window)
+        if last < first:
+            raise EditError(400, "bad_field", "expand's end must not be before its start")
+        if last > two_years_after(first):
+            raise EditError(
+                400,
+                "bad_field",
+                "expand covers at most two years (EWS's CalendarView limit); ask for a shorter window",
+            )
     with tenant.read() as state:
         mailbox = _mailbox(state, address)
         store = state.calendars.get(mailbox.id)
