@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from exchangelib import Attendee, CalendarItem, Mailbox
 from exchangelib.errors import (
+    ErrorCalendarOccurrenceIsDeletedFromRecurrence,
     ErrorCalendarViewRangeTooBig,
     ErrorFolderExists,
     ErrorImpersonateUserDenied,
@@ -428,6 +429,16 @@ def test_second_calendars_cancelled_occurrences_and_review_errors_validate(
     occurrence = weekly.occurrence(2)
     occurrence.refresh()
     occurrence.cancel()
+    with pytest.raises(ErrorCalendarOccurrenceIsDeletedFromRecurrence):
+        occurrence.cancel()  # the deleted occurrence's ItemId again
+    # The room keeps the cancelled occurrence as a cancelled exception (IsCancelled, ModifiedOccurrences).
+    room = ews.account("room-bern")
+    assert [o.is_cancelled for o in room.calendar.view(MONDAY + 2 * H, MONDAY + 30 * 24 * H)] == [
+        False,
+        True,
+        False,
+    ]
+    assert sorted(len(m.modified_occurrences or []) for m in room.calendar.all()) == [0, 1]
 
     token = ews.token()
     address = ews.address("DiegoS")

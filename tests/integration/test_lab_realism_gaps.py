@@ -17,7 +17,7 @@ from exchangelib.items import SEND_TO_NONE
 from exchangelib.recurrence import DailyPattern, EndDatePattern, NoEndPattern, NumberedPattern, Recurrence
 
 from .conftest import LabHelper
-from .test_lab_ews import MONDAY, EwsHelper, H, exchangelib_against, meeting, room_attendee
+from .test_lab_ews import MONDAY, EwsHelper, H, exchangelib_against, meeting, room_attendee, z
 from .test_lab_ews_schema import envelope
 from .test_lab_series import series, stored, utc, weekly_meeting
 
@@ -55,11 +55,42 @@ def test_cancelling_one_occurrence_cancels_it_for_attendees_and_rooms(ews: EwsHe
     assert organizer["deleted_occurrences"] == [cancelled]
     fresh = ews.account("DiegoS").calendar.get(id=master.id)
     assert [d.start for d in fresh.deleted_occurrences] == [MONDAY + 7 * DAY]
-    for local in ("AdeleV", "room-zurich"):
-        [copy] = stored(ews, local)
-        assert (copy["deleted_occurrences"], copy["is_cancelled"]) == ([cancelled], False), local
-        shown = stored(ews, local, expand=(MONDAY - H, MONDAY + 30 * DAY))
-        assert [o["start"] for o in shown] == [utc(MONDAY), utc(MONDAY + 14 * DAY), utc(MONDAY + 21 * DAY)]
+    [copy] = stored(ews, "AdeleV")
+    assert (copy["deleted_occurrences"], copy["is_cancelled"]) == ([cancelled], False)
+    window = (MONDAY - H, MONDAY + 30 * DAY)
+    shown = stored(ews, "AdeleV", expand=window)
+    assert [o["start"] for o in shown] == [utc(MONDAY), utc(MONDAY + 14 * DAY), utc(MONDAY + 21 * DAY)]
+    # The room (RemoveCanceledMeetings $false, the default) keeps the occurrence, cancelled and free.
+    [room] = stored(ews, "room-zurich")
+    assert (room["deleted_occurrences"], room["is_cancelled"]) == ([], False)
+    assert [(e["original_start"], e["is_cancelled"]) for e in room["modified_occurrences"]] == [
+        (cancelled, True)
+    ]
+    shown = stored(ews, "room-zurich", expand=window)
+    assert [(o["start"], o["is_cancelled"], o["free_busy"]) for o in shown] == [
+        (utc(MONDAY), False, "Busy"),
+        (cancelled, True, "Free"),
+        (utc(MONDAY + 14 * DAY), False, "Busy"),
+        (utc(MONDAY + 21 * DAY), False, "Busy"),
+    ]
+    assert shown[1]["subject"].startswith("Canceled: "), shown[1]
+    # With RemoveCanceledMeetings $true the next cancelled occurrence leaves the room's series.
+    processing = ews.lab.admin(
+        "PATCH",
+        f"mailboxes/{ews.address('room-zurich')}/calendar-processing",
+        json={"remove_canceled_meetings": True},
+    )
+    assert processing.status_code == 200, processing.text
+    fourth = master.occurrence(4)
+    fourth.refresh()
+    fourth.cancel()
+    [room] = stored(ews, "room-zurich")
+    assert room["deleted_occurrences"] == [utc(MONDAY + 21 * DAY)]
+    assert [o["start"] for o in stored(ews, "room-zurich", expand=window)] == [
+        utc(MONDAY),
+        cancelled,
+        utc(MONDAY + 14 * DAY),
+    ]
     # The other occurrences stay booked: the room still blocks the third Monday for someone else.
     other = series(
         ews.account("LeeG"),
@@ -72,8 +103,14 @@ def test_cancelling_one_occurrence_cancels_it_for_attendees_and_rooms(ews: EwsHe
         resources=[room_attendee(ews, "room-zurich")],
     )
     other.save(send_meeting_invitations="SendToAllAndSaveCopy")
+    # The cancelled occurrence the room keeps no longer blocks its slot.
+    freed = meeting(
+        ews.account("LeeG"), "Freed slot", MONDAY + 7 * DAY, resources=[room_attendee(ews, "room-zurich")]
+    )
+    freed.save(send_meeting_invitations="SendToAllAndSaveCopy")
     answers = ews.lab.admin("GET", "room-answers").json()["answered"]
     assert [a["response"] for a in answers if a["subject"] == "Taken"] == ["Decline"]
+    assert [a["response"] for a in answers if a["subject"] == "Freed slot"] == ["Accept"]
 
 
 def test_cancelling_an_occurrence_of_a_meeting_one_does_not_organize_is_refused(ews: EwsHelper) -> None:
@@ -200,6 +237,18 @@ def test_a_long_series_expands_in_full_where_a_view_or_an_index_asks(ews: EwsHel
     far = endless.occurrence(index)
     far.refresh()  # GetItem with an OccurrenceItemId past the 5,000th
     assert far.start == old_start + (index - 1) * DAY
+    # The admin API's expanded view is bounded as EWS's CalendarView is (two years): 730 days are answered in
+    # full, a thousand years (which would hold the lab for minutes) or an end before the start are bad input.
+    assert len(stored(ews, "DiegoS", expand=(start, start + 730 * DAY))) == 730
+    calendar = f"mailboxes/{ews.address('DiegoS')}/calendar"
+    for first, last, why in (
+        (start, start + 732 * DAY, "two years"),
+        (start, start.replace(year=start.year + 1000), "two years"),
+        (start, old_start, "before its start"),
+    ):
+        refused = ews.lab.admin("GET", f"{calendar}?expand={z(first)},{z(last)}")
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, "bad_field"), refused.text
+        assert why in refused.json()["error"]["message"], refused.text
 
     # 6,000 daily occurrences (an end date: exchangelib bounds NumberOfOccurrences to 999): the master's
     # LastOccurrence is the 6,000th.

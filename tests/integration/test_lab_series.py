@@ -15,7 +15,6 @@ from exchangelib import UTC, Attendee, CalendarItem, EWSDateTime, EWSTimeZone, M
 from exchangelib.errors import (
     ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange,
     ErrorCalendarOccurrenceIsDeletedFromRecurrence,
-    ErrorItemNotFound,
 )
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE
 from exchangelib.recurrence import (
@@ -260,8 +259,10 @@ def test_moving_one_occurrence_makes_an_exception_and_deleting_one_a_deleted_occ
         master.occurrence(3).refresh()
     with pytest.raises(ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange):
         master.occurrence(5).refresh()
-    (gone,) = ews.account("DiegoS").fetch(ids=[(third_id, None)])
-    assert isinstance(gone, ErrorItemNotFound)  # the deleted occurrence's id names nothing any more
+    # The deleted occurrence's id names a deleted occurrence (handling-deletion-related-errors-in-ews-in-exchange,
+    # Table 1), not a missing item: the series is still there.
+    with pytest.raises(ErrorCalendarOccurrenceIsDeletedFromRecurrence):
+        list(ews.account("DiegoS").fetch(ids=[(third_id, None)]))
 
     # The organizer's changes reached the attendee's copy of the series.
     (copy,) = stored(ews, "AdeleV")
@@ -395,3 +396,58 @@ def test_a_room_allowing_one_conflict_accepts_the_series_without_that_occurrence
     starts = [i["start"] for i in stored(ews, "room-bern", expand=window)]
     # The room's calendar: the single booking and three occurrences of the series.
     assert starts == [utc(MONDAY + d * 24 * H) for d in (0, 7, 14, 21)]
+
+
+def test_the_admin_edits_act_on_one_occurrence_as_outlook_does(ews: EwsHelper) -> None:
+    """PATCH and DELETE of /lab/mailboxes/<x>/calendar/<occurrence id> (the id the expanded view gives) act on that
+    occurrence as Outlook's "this occurrence" does: an exception, a deleted occurrence whose cancellation reaches the
+    attendees; a move of an occurrence, or a change of what follows the series, is a 400 that says so."""
+    adele = Attendee(mailbox=Mailbox(email_address=ews.address("AdeleV")), response_type="Unknown")
+    master = weekly_meeting(ews, "Weekly sync", required_attendees=[adele])
+    window = (MONDAY - H, MONDAY + 30 * 24 * H)
+    first, second, third, _ = stored(ews, "DiegoS", expand=window)
+    calendar = f"mailboxes/{ews.address('DiegoS')}/calendar"
+
+    later = z(MONDAY + 7 * 24 * H + 2 * H)
+    moved = ews.lab.admin(
+        "PATCH",
+        f"{calendar}/{second['id']}",
+        json={"start": later, "end": z(MONDAY + 7 * 24 * H + 3 * H), "subject": "Later"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["type"], moved.json()["start"], moved.json()["master_id"]) == (
+        "Exception",
+        later,
+        master.id,
+    )
+    refused = ews.lab.admin("PATCH", f"{calendar}/{second['id']}", json={"attendees": [ews.address("LeeG")]})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "bad_field"), refused.text
+    assert master.id in refused.json()["error"]["message"]  # the message names the master to PATCH instead
+    crossing = ews.lab.admin(
+        "PATCH", f"{calendar}/{second['id']}", json={"start": third["start"], "end": third["end"]}
+    )
+    assert crossing.status_code == 400 and "ErrorOccurrenceCrossingBoundary" in crossing.text, crossing.text
+
+    deleted = ews.lab.admin("DELETE", f"{calendar}/{third['id']}")
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["series"]["deleted_occurrences"] == [third["original_start"]]
+    again = ews.lab.admin("DELETE", f"{calendar}/{third['id']}")
+    assert (again.status_code, again.json()["error"]["code"]) == (404, "item_not_found"), again.text
+    assert "deleted from its series" in again.json()["error"]["message"]
+
+    projects = ews.lab.admin(
+        "POST", f"mailboxes/{ews.address('DiegoS')}/folders", json={"display_name": "Projects"}
+    )
+    assert projects.status_code == 201, projects.text
+    move = ews.lab.admin("POST", f"{calendar}/{first['id']}/move", json={"folder": projects.json()["folder"]})
+    assert (move.status_code, move.json()["error"]["code"]) == (400, "bad_field"), move.text
+    assert "occurrence" in move.json()["error"]["message"]
+
+    # The organizer's series and Adele's copy show the exception and the deleted occurrence.
+    for local in ("DiegoS", "AdeleV"):
+        shown = stored(ews, local, expand=window)
+        assert [(o["start"], o["subject"]) for o in shown] == [
+            (first["start"], "Weekly sync"),
+            (later, "Later"),
+            (utc(MONDAY + 21 * 24 * H), "Weekly sync"),
+        ], local

@@ -8,6 +8,7 @@ and RecurringMasterItemId, SyncFolderItems, and the series' error answers.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -90,7 +91,10 @@ def test_every_series_answer_validates(ews: EwsHelper, answers: capture.Response
     second.refresh()
     second.start, second.end = second.start + H, second.end + H
     second.save(update_fields=["start", "end"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
-    weekly.occurrence(3).delete(send_meeting_cancellations=SEND_TO_ALL_AND_SAVE_COPY)
+    third = weekly.occurrence(3)
+    third.refresh()  # named by its ItemId from here on
+    third_id = third.id
+    third.delete(send_meeting_cancellations=SEND_TO_ALL_AND_SAVE_COPY)
     master = second.recurring_master()
     master.refresh()  # ModifiedOccurrences, DeletedOccurrences, First/LastOccurrence
     list(calendar.view(MONDAY - H, MONDAY + 60 * 24 * H))  # an exception
@@ -128,6 +132,21 @@ def test_every_series_answer_validates(ews: EwsHelper, answers: capture.Response
     ]
     for body in raw:
         assert ews.post(envelope(address, body), token=token).status_code == 200
+    # The deleted occurrence's ItemId in UpdateItem and DeleteItem: a deleted occurrence (Table 1 of
+    # handling-deletion-related-errors-in-ews-in-exchange), not a missing item.
+    on_deleted = [
+        '<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToNone">'
+        f'<m:ItemChanges><t:ItemChange><t:ItemId Id="{third_id}"/><t:Updates><t:SetItemField>'
+        '<t:FieldURI FieldURI="item:Subject"/><t:CalendarItem><t:Subject>Back</t:Subject></t:CalendarItem>'
+        "</t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>",
+        '<m:DeleteItem DeleteType="HardDelete" SendMeetingCancellations="SendToNone">'
+        f'<m:ItemIds><t:ItemId Id="{third_id}"/></m:ItemIds></m:DeleteItem>',
+    ]
+    for body in on_deleted:
+        text = ews.post(envelope(address, body), token=token).text
+        assert re.findall(r"ResponseCode>([^<]+)<", text) == [
+            "ErrorCalendarOccurrenceIsDeletedFromRecurrence"
+        ], text
 
     codes = assert_all_valid(EwsSchema(SCHEMA_DIR), answers)
     seen = {c for found in codes.values() for c in found}

@@ -31,7 +31,17 @@ import math
 import secrets
 
 from roomsops.lab.ews.common import store_of
-from roomsops.lab.ews.recurrence import DAYS, Occurrence, expand, format_utc, parse_utc, zone
+from roomsops.lab.ews.errors import EwsError
+from roomsops.lab.ews.recurrence import (
+    DAYS,
+    ModifiedOccurrence,
+    Occurrence,
+    expand,
+    format_utc,
+    parse_utc,
+    zone,
+)
+from roomsops.lab.ews.series import occurrence_from
 from roomsops.lab.ews.store import (
     CALENDAR,
     Attendee,
@@ -40,6 +50,7 @@ from roomsops.lab.ews.store import (
     PendingAnswer,
     RoomAnswer,
     new_item_id,
+    occurrence_id,
 )
 from roomsops.lab.tenant import Mailbox, TenantState
 
@@ -336,6 +347,20 @@ def _booking(
     ]
     # Occurrences the room declined (conflicts within the allowance) are not in its calendar.
     booking.deleted_occurrences = sorted(set(booking.deleted_occurrences) | set(declined))
+    # Occurrences the organizer cancelled that the room keeps as cancelled exceptions (RemoveCanceledMeetings
+    # $false) stay so when a later update of the series arrives (the organizer's item has them deleted).
+    kept = [
+        e
+        for e in (existing.modified_occurrences if existing is not None else [])
+        if e.is_cancelled
+        and e.original_start in item.deleted_occurrences
+        and e.original_start not in declined
+    ]
+    if kept:
+        keys = {e.original_start for e in kept}
+        booking.deleted_occurrences = [d for d in booking.deleted_occurrences if d not in keys]
+        others = [e for e in booking.modified_occurrences if e.original_start not in keys]
+        booking.modified_occurrences = sorted([*others, *kept], key=lambda e: e.original_start)
     if last_day is not None and booking.recurrence is not None:
         booking.recurrence = dataclasses.replace(
             booking.recurrence, range="EndDateRecurrence", end_date=last_day.isoformat(), number=None
@@ -467,6 +492,7 @@ def _conflicts(
         for other in store.in_folder(CALENDAR)
         if other.uid != item.uid and blocks(other)
         for o in expand(other, first, last)
+        if o.exception is None or not (o.exception.is_cancelled or o.exception.free_busy == "Free")
     ]
     return [o for o in occurrences if any(s < o.end and e > o.start for s, e in busy)]
 
@@ -484,9 +510,11 @@ def cancel_occurrence(
     state: TenantState, organizer: Mailbox, master: CalendarItem, original_start: str, now: str
 ) -> None:
     """Send the cancellation of one occurrence of the organizer's series (original start, UTC `...Z`): each
-    attendee's and room's copy of the series gets it as a deleted occurrence (an exception there is dropped), and a
-    request still waiting for a room's attendant no longer holds it (graph/api/event-cancel: "The organizer can
-    also cancel an occurrence of a recurring meeting"; how-to-delete-appointments-in-a-recurring-series)."""
+    attendee's copy of the series gets it as a deleted occurrence (an exception there is dropped); a room keeps it
+    as a cancelled exception ("Canceled: ", free: it no longer blocks the slot) unless RemoveCanceledMeetings is
+    $true, which makes it a deleted occurrence too (Set-CalendarProcessing: RemoveCanceledMeetings); a request still
+    waiting for a room's attendant no longer holds it (graph/api/event-cancel: "The organizer can also cancel an
+    occurrence of a recurring meeting"; how-to-delete-appointments-in-a-recurring-series)."""
     for pending in state.pending_answers:
         if pending.uid == master.uid and pending.request is not None:
             _drop_occurrence(pending.request, original_start)
@@ -500,8 +528,45 @@ def cancel_occurrence(
             continue
         if original_start in existing.deleted_occurrences:
             continue
+        if mailbox.kind == "room" and not mailbox.calendar_processing.remove_canceled_meetings:
+            if _cancel_occurrence_of(existing, original_start, now):
+                store.touch(existing, now)
+            continue
         _drop_occurrence(existing, original_start)
         store.touch(existing, now)
+
+
+def _cancel_occurrence_of(series: CalendarItem, original_start: str, now: str) -> bool:
+    """Keep one occurrence of a room's series as a cancelled exception: IsCancelled, Free, "Canceled: " subject,
+    at its times (moved or not). False when the series has no such occurrence (cut at the booking window, say) or it
+    is cancelled already."""
+    try:
+        occurrence = occurrence_from(series, parse_utc(original_start))
+    except EwsError:
+        return False
+    previous = occurrence.exception
+    if previous is not None and previous.is_cancelled:
+        return False
+    subject = (
+        previous.subject if previous is not None and previous.subject is not None else series.subject
+    ) or ""
+    cancelled = ModifiedOccurrence(
+        original_start=original_start,
+        start=format_utc(occurrence.start),
+        end=format_utc(occurrence.end),
+        id=occurrence_id(series.id, occurrence.original_start),
+        change_key="",
+        subject=subject if subject.startswith(CANCELED_PREFIX) else CANCELED_PREFIX + subject,
+        location=previous.location if previous is not None else None,
+        body=previous.body if previous is not None else None,
+        free_busy="Free",
+        sensitivity=previous.sensitivity if previous is not None else None,
+        modified=now,
+        is_cancelled=True,
+    )
+    others = [e for e in series.modified_occurrences if e.original_start != original_start]
+    series.modified_occurrences = sorted([*others, cancelled], key=lambda e: e.original_start)
+    return True
 
 
 def _drop_occurrence(series: CalendarItem, original_start: str) -> None:
@@ -528,6 +593,17 @@ def _deliver_to(state: TenantState, mailbox: Mailbox, item: CalendarItem, now: s
         return
     store = store_of(state, mailbox.id)
     existing = store.by_uid(item.uid)
+    if item.is_cancelled:
+        # An update of a cancelled meeting reaches attendees as what the meeting is: cancelled. A copy follows the
+        # organizer's item (cancelled, free; removed by a room with RemoveCanceledMeetings); a mailbox without a
+        # copy gets none (a cancellation of a meeting it does not hold changes nothing).
+        if existing is None:
+            return
+        if mailbox.kind == "room" and mailbox.calendar_processing.remove_canceled_meetings:
+            store.remove(existing)
+            return
+        _save_copy(store, _copy_for(store.mailbox_id, item, existing, now), existing, now)
+        return
     retimed = existing is not None and (existing.start, existing.end) != (item.start, item.end)
     attendee_copy = _copy_for(store.mailbox_id, item, existing, now)
     if existing is None or retimed or existing.is_cancelled:
@@ -543,12 +619,12 @@ def blocks(item: CalendarItem) -> bool:
 
 
 def _copy_for(mailbox_id: str, item: CalendarItem, existing: CalendarItem | None, now: str) -> CalendarItem:
-    """The attendee's version of the organizer's item (keeping the copy's identity and its own answer)."""
+    """The attendee's version of the organizer's item (keeping the copy's identity and its own answer; cancelled
+    when the organizer's item is)."""
     attendee_copy = copy.deepcopy(item)
     attendee_copy.delivered_to = []
     attendee_copy.folder = CALENDAR
     attendee_copy.is_meeting = True
-    attendee_copy.is_cancelled = False
     attendee_copy.meeting_request_was_sent = False
     # Graph's transactionId belongs to the organizer's POST: an attendee's copy has none (else the attendee's own
     # POST with the same transactionId would answer the organizer's meeting).
@@ -565,6 +641,14 @@ def _copy_for(mailbox_id: str, item: CalendarItem, existing: CalendarItem | None
         attendee_copy.free_busy = existing.free_busy
         attendee_copy.reminder_is_set = existing.reminder_is_set
         attendee_copy.reminder_minutes = existing.reminder_minutes
+    if item.is_cancelled:
+        # The copy follows the organizer's item: a cancelled meeting's copy is cancelled and free, with the
+        # "Canceled: " subject a cancellation gives it (_cancel_copy), never a live meeting.
+        attendee_copy.is_cancelled = True
+        attendee_copy.free_busy = "Free"
+        subject = attendee_copy.subject or ""
+        if not subject.startswith(CANCELED_PREFIX):
+            attendee_copy.subject = CANCELED_PREFIX + subject
     return attendee_copy
 
 

@@ -79,7 +79,7 @@ def _sort_key(value: object) -> tuple[int, str]:
     return (0, str(value).casefold())
 
 
-def _two_years_after(start: dt.datetime) -> dt.datetime:
+def two_years_after(start: dt.datetime) -> dt.datetime:
     """The end of the longest calendar view from `start`; past the calendar's last year, its last moment (a view
     starting in 9998 must be answered, not crash the lab)."""
     if start.year + 2 > dt.MAXYEAR:
@@ -97,7 +97,7 @@ def _calendar_view(
     end = parse_datetime(view.get("EndDate"), "EndDate")
     if end < start:
         raise EwsError("ErrorCalendarEndDateIsEarlierThanStartDate")
-    limit = _two_years_after(start)
+    limit = two_years_after(start)
     if end > limit:
         raise EwsError("ErrorCalendarViewRangeTooBig")
     wanted = (

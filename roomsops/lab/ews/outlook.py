@@ -16,6 +16,7 @@ from typing import Any
 from roomsops.lab.ews.common import store_of
 from roomsops.lab.ews.delivery import (
     cancel,
+    cancel_occurrence,
     is_external,
     organizer_of,
     receive_external,
@@ -24,8 +25,17 @@ from roomsops.lab.ews.delivery import (
 )
 from roomsops.lab.ews.errors import EwsError
 from roomsops.lab.ews.fields import FREE_BUSY, SENSITIVITIES, set_extended
+from roomsops.lab.ews.find_item import two_years_after
 from roomsops.lab.ews.folders import add_calendar_folder
-from roomsops.lab.ews.series import item_type, occurrences_between
+from roomsops.lab.ews.recurrence import Occurrence, format_utc
+from roomsops.lab.ews.series import (
+    as_item,
+    delete_occurrence,
+    item_type,
+    occurrence_from,
+    occurrences_between,
+    record_exception,
+)
 from roomsops.lab.ews.soap import format_datetime, utc_now
 from roomsops.lab.ews.store import (
     CALENDAR,
@@ -40,6 +50,7 @@ from roomsops.lab.ews.store import (
     folder_id,
     new_item_id,
     new_uid,
+    parse_occurrence_id,
 )
 from roomsops.lab.tenant import Mailbox, Tenant, TenantState
 
@@ -78,14 +89,26 @@ def calendar_json(
     tenant: Tenant, address: str, folder: str = CALENDAR, expand: str | None = None
 ) -> dict[str, Any]:
     """The items of a folder (series as their masters), or with `expand="<start>,<end>"` (ISO times with offset)
-    what a calendar view of that range shows: single items and the occurrences and exceptions of series. `folder`
-    is calendar, deleteditems or the key of a calendar folder the mailbox created."""
+    what a calendar view of that range shows: single items and the occurrences and exceptions of series (at most
+    two years, as EWS's CalendarView). `folder` is calendar, deleteditems or the key of a calendar folder the
+    mailbox created."""
     window = None
     if expand is not None:
         parts = expand.split(",")
         if len(parts) != 2:
             raise EditError(400, "bad_field", "expand is '<start>,<end>' (ISO 8601 times with an offset)")
         window = (_moment("expand", parts[0].strip()), _moment("expand", parts[1].strip()))
+        # The longest window is EWS's CalendarView limit (two years, ErrorCalendarViewRangeTooBig): a
+        # thousand-year expansion of a daily series would hold the lab for minutes.
+        first, last = (w.astimezone(dt.UTC) for w in window)
+        if last < first:
+            raise EditError(400, "bad_field", "expand's end must not be before its start")
+        if last > two_years_after(first):
+            raise EditError(
+                400,
+                "bad_field",
+                "expand covers at most two years (EWS's CalendarView limit); ask for a shorter window",
+            )
     with tenant.read() as state:
         mailbox = _mailbox(state, address)
         store = state.calendars.get(mailbox.id)
@@ -176,6 +199,7 @@ def item_json(item: CalendarItem) -> dict[str, Any]:
                 "end": e.end,
                 "subject": e.subject,
                 "location": e.location,
+                "is_cancelled": e.is_cancelled,
             }
             for e in item.modified_occurrences
         ],
@@ -235,7 +259,10 @@ def update(tenant: Tenant, address: str, item_id: str, body: Mapping[str, Any]) 
     with tenant.change() as state:
         mailbox = _mailbox(state, address)
         store = store_of(state, mailbox.id)
-        item = _item(state, mailbox, item_id)
+        master, occurrence = _target(state, mailbox, item_id)
+        if occurrence is not None:
+            return _update_occurrence(state, mailbox, master, occurrence, body, now)
+        item = master
         updated = copy.deepcopy(item)
         _apply(updated, body)
         updated.is_meeting = updated.is_meeting or bool(updated.attendees())
@@ -248,6 +275,45 @@ def update(tenant: Tenant, address: str, item_id: str, body: Mapping[str, Any]) 
         return item_json(updated)
 
 
+#: What an edit of one occurrence may change (an exception keeps these; the rest follows the series' master).
+OCCURRENCE_EDITS = ("subject", "location", "body", "start", "end", "free_busy", "sensitivity", "send")
+
+
+def _update_occurrence(
+    state: TenantState,
+    mailbox: Mailbox,
+    master: CalendarItem,
+    occurrence: Occurrence,
+    body: Mapping[str, Any],
+    now: str,
+) -> dict[str, Any]:
+    """Outlook's "Open this occurrence" edit: the occurrence becomes an exception of its series (as UpdateItem of
+    an occurrence does); an organizer's change goes out (unless `send` is false) as an update of that occurrence."""
+    others = sorted(set(body) - set(OCCURRENCE_EDITS))
+    if others:
+        raise EditError(
+            400,
+            "bad_field",
+            f"an occurrence takes only {', '.join(OCCURRENCE_EDITS)}; {', '.join(others)} follow the series: "
+            f"PATCH its master {master.id}",
+        )
+    store = store_of(state, mailbox.id)
+    before = as_item(master, occurrence)
+    shown = copy.deepcopy(before)
+    _apply(shown, body)
+    updated = copy.deepcopy(master)
+    try:
+        record_exception(updated, occurrence, shown, before, now)
+    except EwsError as error:
+        raise EditError(400, "bad_field", f"{error.code}: {error.text or error.code}") from None
+    store.items[store.items.index(master)] = updated
+    store.touch(updated, now)
+    if body.get("send", True) and updated.is_organizer and updated.is_meeting and not updated.is_cancelled:
+        updated.sequence += 1
+        send(state, mailbox, updated, now, format_utc(occurrence.original_start))
+    return item_json(as_item(updated, occurrence_from(updated, occurrence.original_start)))
+
+
 def delete(tenant: Tenant, address: str, item_id: str, mode: str, send_cancellations: bool) -> dict[str, Any]:
     """Delete (Outlook moves to Deleted Items) an item; an organizer's meeting is cancelled for its attendees."""
     if mode not in DELETE_MODES:
@@ -256,7 +322,17 @@ def delete(tenant: Tenant, address: str, item_id: str, mode: str, send_cancellat
     with tenant.change() as state:
         mailbox = _mailbox(state, address)
         store = store_of(state, mailbox.id)
-        item = _item(state, mailbox, item_id)
+        item, occurrence = _target(state, mailbox, item_id)
+        if occurrence is not None:
+            # One occurrence (Outlook's "Delete this occurrence"): a deleted occurrence of its series whatever the
+            # mode, as DeleteItem of an occurrence; an organizer's attendees and rooms get its cancellation.
+            key = format_utc(occurrence.original_start)
+            delete_occurrence(item, occurrence)
+            store.touch(item, now)
+            if send_cancellations and item.is_organizer and item.is_meeting and not item.is_cancelled:
+                item.sequence += 1
+                cancel_occurrence(state, mailbox, item, key, now)
+            return {"deleted": item_id, "moved_to": None, "item": None, "series": item_json(item)}
         if send_cancellations and item.is_organizer and item.is_meeting and not item.is_cancelled:
             cancel(state, mailbox, item, now)
             item.is_cancelled = True
@@ -275,7 +351,15 @@ def move(tenant: Tenant, address: str, item_id: str, folder: str) -> dict[str, A
         mailbox = _mailbox(state, address)
         store = store_of(state, mailbox.id)
         _check_folder(store, folder)
-        item = _item(state, mailbox, item_id)
+        item, occurrence = _target(state, mailbox, item_id)
+        if occurrence is not None:
+            raise EditError(
+                400,
+                "bad_field",
+                f"{item_id} is one occurrence of a series: only single items and series' masters move between "
+                f"folders (MoveItem's ErrorCalendarCannotMoveOrCopyOccurrence); move the master {item.id}, or PATCH "
+                "the occurrence's start and end to move it in time",
+            )
         moved = item if item.folder == folder else store.move(item, folder, now)
         return {"moved": item_id, "folder": folder, "item": item_json(moved)}
 
@@ -408,6 +492,25 @@ def _item(state: TenantState, mailbox: Mailbox, item_id: str) -> CalendarItem:
     if item is None:
         raise EditError(404, "item_not_found", f"{mailbox.primary_smtp} has no item {item_id}")
     return item
+
+
+def _target(state: TenantState, mailbox: Mailbox, item_id: str) -> tuple[CalendarItem, Occurrence | None]:
+    """What an item id names: a stored item (single item or master), or one occurrence of a master (its ItemId as
+    EWS and the expanded calendar view give it)."""
+    parsed = parse_occurrence_id(item_id)
+    if parsed is None:
+        return _item(state, mailbox, item_id), None
+    master = _item(state, mailbox, parsed[0])
+    try:
+        return master, occurrence_from(master, parsed[1])
+    except EwsError as error:
+        if error.code == "ErrorCalendarOccurrenceIsDeletedFromRecurrence":
+            raise EditError(
+                404, "item_not_found", f"{item_id} is an occurrence deleted from its series {master.id}"
+            ) from None
+        raise EditError(
+            404, "item_not_found", f"{mailbox.primary_smtp} has no occurrence {item_id} in series {master.id}"
+        ) from None
 
 
 def _check(body: Mapping[str, Any], *, required: tuple[str, ...]) -> None:

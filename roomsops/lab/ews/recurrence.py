@@ -113,6 +113,9 @@ class ModifiedOccurrence:
     free_busy: str | None = None
     sensitivity: str | None = None
     modified: str = ""
+    #: A room's copy keeps an occurrence its organizer cancelled as a cancelled exception (RemoveCanceledMeetings
+    #: $false): shown IsCancelled and free, it no longer blocks the slot.
+    is_cancelled: bool = False
 
 
 @dataclass(frozen=True)

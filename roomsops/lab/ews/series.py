@@ -236,16 +236,15 @@ def occurrence_at(master: CalendarItem, index: int) -> Occurrence:
 
 
 def occurrence_from(master: CalendarItem, original: dt.datetime) -> Occurrence:
-    """The occurrence an occurrence ItemId names; gone (deleted, or the pattern changed): ErrorItemNotFound."""
+    """The occurrence an occurrence ItemId names. Deleted from the series: ErrorCalendarOccurrenceIsDeletedFromRecurrence
+    ("Reference a deleted occurrence of a recurring appointment", ews/handling-deletion-related-errors-in-ews-in-
+    exchange, Table 1); no longer in it (the pattern changed): ErrorItemNotFound."""
     rec = master.recurrence
     if rec is not None:
         last_day = original.astimezone(zone(master.start_time_zone)).date() + dt.timedelta(days=1)
         for number, day in enumerate(series_dates(rec, until=last_day), start=1):
             if original_start(master, day) == original:
-                try:
-                    return _occurrence(master, number, original)
-                except EwsError:
-                    break
+                return _occurrence(master, number, original)
     raise EwsError("ErrorItemNotFound")
 
 
@@ -267,6 +266,8 @@ def as_item(master: CalendarItem, occurrence: Occurrence) -> OccurrenceItem:
             value = getattr(occurrence.exception, name)
             if value is not None:
                 setattr(item, name, value)
+        if occurrence.exception.is_cancelled:
+            item.is_cancelled = True
     return item
 
 
@@ -297,6 +298,8 @@ def record_exception(
         id=changed.id,
         change_key="",
         modified=now,
+        # a cancelled occurrence (a room's, RemoveCanceledMeetings $false) stays cancelled when changed
+        is_cancelled=occurrence.exception is not None and occurrence.exception.is_cancelled,
     )
     for name in EXCEPTION_FIELDS:
         value = getattr(changed, name)
