@@ -434,3 +434,36 @@ def test_time_zone_and_immutable_id_preferences_and_id_translation(
         },
     ).json()["value"]
     assert back[0]["targetId"] == ews_id and back[1]["errorDetails"]["code"] == "ErrorInvalidIdMalformed"
+
+
+def test_deleting_one_occurrence_of_a_room_series_sends_its_cancellation_as_over_ews(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
+    """DELETE of one occurrence over Graph cancels that occurrence for attendees and rooms the way EWS's
+    CancelCalendarItem does (delivery.cancel_occurrence): the room, with RemoveCanceledMeetings $false (the
+    default), keeps it as a cancelled, free exception; before, Graph re-sent the whole series and the room's copy
+    lost the occurrence."""
+    diego, room = address(fresh_lab, "DiegoS"), address(fresh_lab, "room-zurich")
+    # Inside the room's booking window (180 days by default): two weeks ahead.
+    first = dt.date.today() + dt.timedelta(days=14)
+    days = [first + dt.timedelta(days=n) for n in range(3)]
+    body = event("Daily with room", f"{first}T08:00:00", f"{first}T08:30:00")
+    body["attendees"] = [{"emailAddress": {"address": room}, "type": "resource"}]
+    body["recurrence"] = {
+        "pattern": {"type": "daily", "interval": 1},
+        "range": {"type": "numbered", "startDate": str(first), "numberOfOccurrences": 3},
+    }
+    master = graph.post(f"/users/{diego}/events", body).json()
+    assert fresh_lab.admin("POST", "room-answers/process").status_code == 200
+    window = f"startDateTime={first}T00:00:00Z&endDateTime={days[2] + dt.timedelta(days=1)}T00:00:00Z"
+    instances = graph.get(f"/users/{diego}/events/{master['id']}/instances?{window}").json()["value"]
+    assert graph.delete(f"/users/{diego}/events/{instances[1]['id']}").status_code == 204
+    shown = fresh_lab.admin(
+        "GET",
+        f"mailboxes/{room}/calendar?expand={first}T00:00:00Z,{days[2] + dt.timedelta(days=1)}T00:00:00Z",
+    ).json()["items"]
+    assert [(o["start"], o["is_cancelled"], o["free_busy"]) for o in shown] == [
+        (f"{days[0]}T08:00:00Z", False, "Busy"),
+        (f"{days[1]}T08:00:00Z", True, "Free"),
+        (f"{days[2]}T08:00:00Z", False, "Busy"),
+    ]

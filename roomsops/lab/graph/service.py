@@ -26,9 +26,9 @@ from roomsops.lab.bearer import BearerTokenError, bearer_token, verify_bearer_to
 from roomsops.lab.context import LabContext
 from roomsops.lab.ews.common import store_of
 from roomsops.lab.ews.create_item import check_times, normalise_all_day
-from roomsops.lab.ews.delivery import cancel, organizer_of, resolve_recipients, send
+from roomsops.lab.ews.delivery import cancel, cancel_occurrence, organizer_of, resolve_recipients, send
 from roomsops.lab.ews.errors import EwsError
-from roomsops.lab.ews.recurrence import known_zone
+from roomsops.lab.ews.recurrence import format_utc, known_zone
 from roomsops.lab.ews.series import (
     as_item,
     delete_occurrence,
@@ -634,11 +634,14 @@ class GraphService(LabHandler):
             master = store.find(target.master_id)
             assert master is not None
             original = dt.datetime.fromisoformat(target.original_start.replace("Z", "+00:00"))
-            delete_occurrence(master, occurrence_from(master, original))
+            occurrence = occurrence_from(master, original)
+            key = format_utc(occurrence.original_start)
+            delete_occurrence(master, occurrence)
             store.touch(master, now)
             if master.is_organizer and master.is_meeting and not master.is_cancelled:
+                # The cancellation of that occurrence, as over EWS (a room may keep it as a cancelled exception).
                 master.sequence += 1
-                send(state, mailbox, master, now)
+                cancel_occurrence(state, mailbox, master, key, now)
             return
         if target.is_organizer and target.is_meeting and not target.is_cancelled:
             cancel(state, mailbox, target, now)
