@@ -92,18 +92,34 @@ class SyncResult(Result):
 def log_report(report: MailboxReport, dry_run: bool = False) -> None:
     """One line per mailbox result (INFO, or ERROR when the mailbox failed) and one WARNING per failure."""
     prefix = "sync (dry run)" if dry_run else "sync"
+    counts = {k: getattr(report, k) for k in COUNTS if getattr(report, k)}
+    # `fields`: the same facts as data, for `--log-format json` (core.logs.JsonFormatter).
+    fields = {"event": "mailbox", "mailbox": report.mailbox, "dry_run": dry_run, "ok": report.ok, **counts}
     if report.error is not None:
-        log.error("%s %s: FAILED %s", prefix, report.mailbox, report.error)
+        fields |= {"error": report.error, "error_code": report.error_code}
+        log.error("%s %s: FAILED %s", prefix, report.mailbox, report.error, extra={"fields": fields})
     else:
-        counts = {k: getattr(report, k) for k in COUNTS if getattr(report, k)}
         done = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) or "nothing to do"
         skipped = ", ".join(f"{v} {k}" for k, v in sorted(report.skipped.items()))
         state = "ok" if report.ok else f"{len(report.failures)} failure(s)"
+        fields |= {"skipped": dict(report.skipped), "failures": len(report.failures)}
         log.info(
-            "%s %s: %s; %s%s", prefix, report.mailbox, state, done, f"; skipped {skipped}" if skipped else ""
+            "%s %s: %s; %s%s",
+            prefix,
+            report.mailbox,
+            state,
+            done,
+            f"; skipped {skipped}" if skipped else "",
+            extra={"fields": fields},
         )
     for failure in report.failures:
-        log.warning("%s %s: failed: %s", prefix, report.mailbox, failure)
+        log.warning(
+            "%s %s: failed: %s",
+            prefix,
+            report.mailbox,
+            failure,
+            extra={"fields": {"event": "failure", "mailbox": report.mailbox, "failure": failure}},
+        )
 
 
 class Terminated(KeyboardInterrupt):
