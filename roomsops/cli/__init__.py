@@ -16,6 +16,7 @@ import click
 
 from roomsops import __version__
 from roomsops.cli.context import AppContext
+from roomsops.cli.options import SettingValue
 from roomsops.core.errors import ExitCode, InputError, RoomsopsError
 from roomsops.core.logs import forget_secrets, mask
 from roomsops.core.results import Output
@@ -104,7 +105,7 @@ class RoomsopsGroup(click.Group):
 
 def _first_command_index(argv: list[str]) -> int:
     """Where the subcommand starts (global options come before it)."""
-    takes_value = {"--settings", "--app-settings"}
+    takes_value = {"--settings", "--app-settings", "--log-format"}
     i = 0
     while i < len(argv):
         if argv[i] in takes_value:
@@ -137,6 +138,15 @@ def _usage_remedy(exc: click.UsageError) -> str:
 @click.option("--json", "json_mode", is_flag=True, help="Print one JSON document on stdout.")
 @click.option("-v", "--verbose", count=True, help="Log progress to stderr (-vv: debug).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option(
+    "--log-format",
+    type=SettingValue("log.format"),
+    metavar="text|json",
+    help="The log file's lines: text, or one JSON object per line for log shippers (default: log.format).",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No progress lines or bar on stderr (results and errors still print)."
+)
 @click.version_option(__version__, "--version", prog_name="roomsops")
 @click.pass_context
 def cli(
@@ -146,6 +156,8 @@ def cli(
     json_mode: bool,
     verbose: int,
     debug: bool,
+    log_format: str | None,
+    quiet: bool,
 ) -> None:
     """Operations toolkit for ROOMS' Exchange Online calendar sync.
 
@@ -158,6 +170,8 @@ def cli(
         json_mode=json_mode,
         verbose=verbose,
         debug=debug,
+        log_format=log_format,
+        quiet=quiet,
     )
     ctx.call_on_close(ctx.obj.close)
 

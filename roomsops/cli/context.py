@@ -26,20 +26,29 @@ if TYPE_CHECKING:
 
 class AppContext:
     def __init__(
-        self, settings_file: str | None, app_settings: str | None, json_mode: bool, verbose: int, debug: bool
+        self,
+        settings_file: str | None,
+        app_settings: str | None,
+        json_mode: bool,
+        verbose: int,
+        debug: bool,
+        log_format: str | None = None,
+        quiet: bool = False,
     ) -> None:
         self.settings_file = settings_file
         self.app_settings_option = app_settings
         self.json_mode = json_mode
         self.verbose = verbose
         self.debug = debug
+        self.log_format = log_format
+        self.quiet = quiet
         self.out = Output(json_mode=json_mode)
 
     @cached_property
     def settings(self) -> Settings:
-        settings = load_settings(self.settings_file)
+        settings = load_settings(self.settings_file, overrides={"log.format": self.log_format})
         log_file = settings.setting_path("log.file", "output")  # a folder is exit 2 naming key and source
-        setup_logging(log_file, settings.log.level, self.verbose, self.debug)
+        setup_logging(log_file, settings.log.level, self.verbose, self.debug, settings.log.format)
         return settings
 
     @cached_property

@@ -98,8 +98,47 @@ class SecretFilter(logging.Filter):
         return True
 
 
-def setup_logging(log_file: Path | None, level: str = "INFO", verbose: int = 0, debug: bool = False) -> None:
-    """Configure roomsops' logger: a rotated file if configured, stderr for -v/--debug."""
+#: The attributes every LogRecord has; any other attribute came from `extra=` and goes into "fields".
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line for log shippers: time (UTC, ISO 8601), level, logger, message and fields.
+
+    "fields" holds what the caller passed as `extra=` (a `fields` mapping is merged in as it is): for a sync
+    mailbox result, e.g. the mailbox, its state and counts. Secrets are masked in the message (SecretFilter)
+    and in the fields (`redact`); a traceback, if any, is the field "exception"."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, Any] = {}
+        for key, value in vars(record).items():
+            if key in _RECORD_ATTRIBUTES:
+                continue
+            if key == "fields" and isinstance(value, Mapping):
+                fields.update(value)
+            else:
+                fields[key] = value
+        if record.exc_text:
+            fields["exception"] = record.exc_text
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": mask(record.getMessage()),
+            "fields": redact(fields),
+        }
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def setup_logging(
+    log_file: Path | None,
+    level: str = "INFO",
+    verbose: int = 0,
+    debug: bool = False,
+    log_format: str = "text",
+) -> None:
+    """Configure roomsops' logger: a rotated file if configured (text lines, or JSON lines with
+    `log_format="json"`), stderr for -v/--debug (always text: it is read by a person)."""
     for handler in list(log.handlers):
         log.removeHandler(handler)
         handler.close()
@@ -113,7 +152,11 @@ def setup_logging(log_file: Path | None, level: str = "INFO", verbose: int = 0, 
             log_file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
         )
         file_handler.setLevel(logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO))
-        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        file_handler.setFormatter(
+            JsonFormatter()
+            if log_format == "json"
+            else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
         file_handler.addFilter(secret_filter)
         log.addHandler(file_handler)
     if verbose or debug:

@@ -98,6 +98,8 @@ EXO_AUTHS = ("app-certificate", "app-token", "device-code")
 #: pypsrp's WinRM authentications (`powershell.auth`); the first five take a password.
 WINRM_AUTHS = ("negotiate", "kerberos", "ntlm", "credssp", "basic", "certificate")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: `log.format`: text lines for people, or one JSON object per line for log shippers.
+LOG_FORMATS = ("text", "json")
 #: `policy.engine`: application access policies, or RBAC for Applications.
 POLICY_ENGINES = ("aap", "rbac")
 #: `sync.send_invitations`: all sends meeting requests and cancellations; none sends no notices at all.
@@ -234,6 +236,7 @@ class LogSettings:
     file: str = ""
     audit: str = ""
     level: str = choice("INFO", *LOG_LEVELS, any_case=True)
+    format: str = choice("text", *LOG_FORMATS)  # also `roomsops --log-format`
 
 
 @dataclass(frozen=True)

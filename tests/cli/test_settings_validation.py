@@ -28,6 +28,7 @@ ALLOWED = {
     "exo.auth": "one of app-certificate, app-token, device-code",
     "policy.engine": "one of aap, rbac",
     "log.level": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+    "log.format": "one of text, json",
     "sync.window_days_past": "a whole number from 0 to 3650",
     "sync.window_days_future": "a whole number from 0 to 3650",
     "sync.send_invitations": "one of all, none",
@@ -37,7 +38,9 @@ ALLOWED = {
     "sync.cancel_attempts": "a whole number from 1 to 100",
 }
 #: The options that override a setting.
-OPTIONS = {"sync.concurrency": "--concurrency"}
+OPTIONS = {"sync.concurrency": "--concurrency", "log.format": "--log-format"}
+#: Those of them that are global options (given before the command).
+GLOBAL = {"log.format"}
 #: Where every run starts: a database, a log and an audit file would be written here if anything ran.
 BASE = {
     "rooms": {"database": '"sqlite:///rooms.db"', "time_zone": '"Europe/Zurich"'},
@@ -99,6 +102,9 @@ CASES = [
     env("rooms.check_addresses", "nope"),
     file("log.level", '"verbose"', "'verbose'"),
     env("log.level", "WARN"),
+    file("log.format", '"JSON"', "'JSON'"),
+    env("log.format", "jsonl"),
+    option("log.format", "xml"),
     file("sync.window_days_past", "-1"),
     env("sync.window_days_past", "3651"),
     file("sync.window_days_future", "1000000000"),
@@ -151,6 +157,8 @@ def test_a_bad_setting_is_one_line_exit_2_and_writes_nothing(
     extra = {section: {name: case.value}} if case.source == "file" else {}
     (tmp_path / "roomsops.toml").write_text(settings_text(extra), encoding="utf-8")
     args = ["sync", OPTIONS[case.key], case.value] if case.source == "option" else ["sync"]
+    if case.source == "option" and case.key in GLOBAL:
+        args = [OPTIONS[case.key], case.value, "sync"]
     origin = {"file": "roomsops.toml", "env": f"${variable}", "option": f"option {OPTIONS.get(case.key)}"}
     run = invoke(*args, env={variable: case.value} if case.source == "env" else {})
     where = origin[case.source]
