@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from roomsops.adapters.entra.tokens import TokenProvider
     from roomsops.adapters.ews.client import EwsClient
     from roomsops.adapters.exo.session import ExchangeSession
+    from roomsops.cli.progress import Progress
 
 
 class AppContext:
@@ -125,6 +126,12 @@ class AppContext:
         if not self.interactive:
             return None
         return lambda question: str(click.prompt(question, hide_input=True, err=True))
+
+    def progress(self, label: str, total: int | None, unit: str = "mailboxes") -> Progress:
+        """Progress of multi-mailbox work on stderr (a bar on a terminal, else periodic lines); off with -q."""
+        from roomsops.cli.progress import Progress
+
+        return Progress(label, total, unit=unit, enabled=not self.quiet)
 
     def emit(self, result: Result) -> int:
         self.out.emit(result)

@@ -183,4 +183,6 @@ def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
         # No token, no check: the token service refusing or unreachable is exit 3 before any work (as in
         # `sync`), not the same failure reported for every address.
         app.token_provider.token()
-    return app.emit(diagnose.check_addresses(app.ews, addresses))
+    with app.progress("persons check", len(addresses)) as progress:
+        result = diagnose.check_addresses(app.ews, addresses, progress.advance)
+    return app.emit(result)

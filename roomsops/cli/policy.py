@@ -278,9 +278,19 @@ def test_cmd(
             session, sync_app, addresses, {a: expect for a in addresses} if expect else None
         )
     if live:
-        tests = [access.with_live(t, diagnose.probe(app.ews, t.mailbox)) for t in tests]
+        tests = _probed(app, tests)
     result = access.PolicyTestResult(app_id=sync_app, tests=tuple(tests), live=live)
     return app.emit(replace(result, notes=result.notes_for_lag))
+
+
+def _probed(app: AppContext, tests: list[access.AccessTest]) -> list[access.AccessTest]:
+    """Each test with what EWS does for its mailbox now (one probe per mailbox, with progress on stderr)."""
+    probed = []
+    with app.progress("policy test --live", len(tests)) as progress:
+        for test in tests:
+            probed.append(access.with_live(test, diagnose.probe(app.ews, test.mailbox)))
+            progress.advance(test.mailbox)
+    return probed
 
 
 def _test_rbac(app: AppContext, sync_app: str, addresses: list[str], expect: str | None, live: bool) -> int:
@@ -293,7 +303,7 @@ def _test_rbac(app: AppContext, sync_app: str, addresses: list[str], expect: str
     grant: bool | None = None
     notes: list[str] = []
     if live:
-        tests = [access.with_live(t, diagnose.probe(app.ews, t.mailbox)) for t in tests]
+        tests = _probed(app, tests)
         check = grant_check(app, sync_app)
         grant = check.held
         notes += rbac.grant_notes(check, sync_app)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import signal
-import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,20 +109,23 @@ def sync(
                 # No token, no pass: the token service refusing or unreachable is exit 3 before any work, not a
                 # failure repeated for every mailbox (a database without synced persons needs no token).
                 with store.read() as conn:
-                    if sync_mailboxes(conn, include_rooms=False):
-                        app.token_provider.token()
-                progress = _progress(app)
-                result = sync_pass(
-                    store,
-                    backend,
-                    settings,
-                    app.audit,
-                    wanted,
-                    dry_run,
-                    concurrency or settings.sync.concurrency,
-                    progress,
-                    full,
-                )
+                    mailboxes = [m.email for m in sync_mailboxes(conn, include_rooms=False)]
+                if mailboxes:
+                    app.token_provider.token()
+                if wanted:
+                    mailboxes = [m for m in mailboxes if m.casefold() in {w.casefold() for w in wanted}]
+                with app.progress("sync", len(mailboxes)) as progress:
+                    result = sync_pass(
+                        store,
+                        backend,
+                        settings,
+                        app.audit,
+                        wanted,
+                        dry_run,
+                        concurrency or settings.sync.concurrency,
+                        progress.advance,
+                        full,
+                    )
         except BaseException as exc:
             # Whatever stopped the run (token, TLS, database, a signal, a crash): the summary says so.
             if not dry_run:
@@ -179,18 +181,6 @@ def _terminated_as_interrupt() -> Iterator[None]:
 def _changed(report: Any) -> bool:
     """Whether a mailbox's pass changed anything (on either side) before it failed."""
     return any(getattr(report, key) for key in CHANGES)
-
-
-def _progress(app: AppContext) -> Callable[[str], None] | None:
-    """One dot per mailbox on a terminal's stderr (never with --json or when stderr is not a TTY)."""
-    if app.json_mode or not sys.stderr.isatty():
-        return None
-
-    def tick(mailbox: str) -> None:
-        sys.stderr.write(".")
-        sys.stderr.flush()
-
-    return tick
 
 
 @sync.command("status")

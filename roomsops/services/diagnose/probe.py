@@ -3,7 +3,7 @@ its primary address), and the same question for many addresses at once (`persons
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from roomsops.adapters.ews.client import REMEDIES, EwsClient, EwsError
@@ -100,37 +100,39 @@ class PersonsCheck(Result):
         return out or ["no persons to check"]
 
 
-def check_addresses(client: EwsClient, addresses: Sequence[str]) -> PersonsCheck:
-    """ResolveNames for each address: the primary SMTP address, or why it could not be resolved."""
+def check_addresses(
+    client: EwsClient, addresses: Sequence[str], progress: Callable[[str], None] | None = None
+) -> PersonsCheck:
+    """ResolveNames for each address: the primary SMTP address, or why it could not be resolved; `progress` is
+    told each address checked."""
     checks = []
     for address in addresses:
-        try:
-            primary = client.resolve_primary(address)
-        except (EwsError, ConnectError) as exc:
-            failure = failed_probe(address, exc)
-            checks.append(
-                AddressCheck(address, failure.outcome, detail=failure.detail, remedy=failure.remedy)
-            )
-            continue
-        if primary is None:
-            checks.append(
-                AddressCheck(
-                    address,
-                    "mailbox_not_found",
-                    detail="no mailbox has this address",
-                    remedy=REMEDIES["mailbox_not_found"],
-                )
-            )
-        elif primary.casefold() != address.casefold():
-            checks.append(
-                AddressCheck(
-                    address,
-                    "alias",
-                    primary,
-                    f"an alias; the primary SMTP address is {primary}",
-                    f"change the person's e-mail in ROOMS to {primary} (and re-run the import)",
-                )
-            )
-        else:
-            checks.append(AddressCheck(address, "ok", primary))
+        checks.append(check_address(client, address))
+        if progress is not None:
+            progress(address)
     return PersonsCheck(checks=tuple(checks))
+
+
+def check_address(client: EwsClient, address: str) -> AddressCheck:
+    """One address: its primary SMTP address, or why it could not be resolved."""
+    try:
+        primary = client.resolve_primary(address)
+    except (EwsError, ConnectError) as exc:
+        failure = failed_probe(address, exc)
+        return AddressCheck(address, failure.outcome, detail=failure.detail, remedy=failure.remedy)
+    if primary is None:
+        return AddressCheck(
+            address,
+            "mailbox_not_found",
+            detail="no mailbox has this address",
+            remedy=REMEDIES["mailbox_not_found"],
+        )
+    if primary.casefold() != address.casefold():
+        return AddressCheck(
+            address,
+            "alias",
+            primary,
+            f"an alias; the primary SMTP address is {primary}",
+            f"change the person's e-mail in ROOMS to {primary} (and re-run the import)",
+        )
+    return AddressCheck(address, "ok", primary)

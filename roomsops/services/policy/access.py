@@ -183,15 +183,16 @@ class PolicyTestResult(Result):
 
     def lines(self) -> list[str]:
         width = max((len(t.mailbox) for t in self.tests), default=7)
+        # With --live the result is padded, so that "EWS now" and the values below it share a column.
+        result_width = len("AccessCheckResult") if self.live else 0
         header = f"{'Mailbox'.ljust(width)}  {'AppId'.ljust(36)}  AccessCheckResult"
         out = [header + ("  EWS now" if self.live else "")]
         for t in self.tests:
             mark = "" if t.matches else f"  (expected {t.expected})"
             detail = f"  {t.detail}" if t.access_check_result == "NotFound" and t.detail else ""
             live = f"  {t.live}" if self.live else ""
-            out.append(
-                f"{t.mailbox.ljust(width)}  {t.app_id.ljust(36)}  {t.access_check_result}{live}{mark}{detail}"
-            )
+            result = t.access_check_result.ljust(result_width)
+            out.append(f"{t.mailbox.ljust(width)}  {t.app_id.ljust(36)}  {result}{live}{mark}{detail}")
         return out
 
 
