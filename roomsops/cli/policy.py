@@ -11,6 +11,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.runbook import print_runbook
 from roomsops.cli.tenant_change import tenant_change
 from roomsops.core.addresses import unique, validate_address
 from roomsops.core.errors import InputError
@@ -173,7 +174,7 @@ def restrict_cmd(
             dry_run=dry_run,
         )
         if print_script:
-            return _print_runbook(app, rbac.runbook(rbac_request, admin_upn), output)
+            return print_runbook(app, rbac.runbook(rbac_request, admin_upn), output)
         rbac_notes: list[str] = []
 
         def restrict_rbac(progress: model.Progress) -> int:
@@ -213,7 +214,7 @@ def restrict_cmd(
         dry_run=dry_run,
     )
     if print_script:
-        return _print_runbook(app, service.runbook(request, admin_upn), output)
+        return print_runbook(app, service.runbook(request, admin_upn), output)
     notes: list[str] = []
 
     def restrict_aap(progress: model.Progress) -> int:
@@ -228,23 +229,6 @@ def restrict_cmd(
         "group that were added (Remove-DistributionGroupMember, Remove-DistributionGroup)"
     )
     return tenant_change(app, "policy restrict", undo, restrict_aap, dry_run=dry_run)
-
-
-def _print_runbook(app: AppContext, text: str, output: Path | None) -> int:
-    """The runbook on stdout (pure ASCII: any Windows PowerShell reads it alike), or saved with a BOM."""
-    if output is None:
-        click.echo(text, nl=False)
-        return 0
-    from roomsops.core.templates import write_runbook
-
-    try:
-        write_runbook(output, text)
-    except OSError as exc:
-        raise InputError(
-            f"cannot write the runbook to {output}: {exc.strerror}", "choose a writable file for --output"
-        ) from None
-    app.out.note(f"runbook saved to {output} (UTF-8 with a byte-order mark, for Windows PowerShell 5.1)")
-    return 0
 
 
 @policy.command("test")
@@ -411,10 +395,21 @@ def list_cmd(app: AppContext, app_id: str | None, engine: str | None) -> int:
     type=ENGINE,
     help="aap: the application access policy; rbac: the role assignment and scope (default: policy.engine).",
 )
+@click.option(
+    "--with-group",
+    is_flag=True,
+    help="Also remove the group once its policy is gone (kept while another app's policy uses it).",
+)
 @click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
 @pass_app
 def remove_cmd(
-    app: AppContext, group: str | None, scope: str | None, app_id: str | None, engine: str | None, yes: bool
+    app: AppContext,
+    group: str | None,
+    scope: str | None,
+    app_id: str | None,
+    engine: str | None,
+    with_group: bool,
+    yes: bool,
 ) -> int:
     """Remove the app's application access policy for GROUP, or (rbac) its role assignment and scope; the
     group stays."""
@@ -423,6 +418,11 @@ def remove_cmd(
         if not (group or scope):
             raise InputError(
                 "no scope given", "pass --group NAME (the scope is named after it) or --scope NAME"
+            )
+        if with_group:
+            raise InputError(
+                "--with-group applies to application access policies only",
+                "drop it (an RBAC scope's group is not removed), or use --engine aap",
             )
         scope_name = model.validate_group(scope or group or "")
 
@@ -446,9 +446,11 @@ def remove_cmd(
     def remove(progress: model.Progress) -> int:
         with app.open_admin(sync_app) as session:
             result = service.remove(
-                session, sync_app, name, lambda q: app.confirm(q, yes), app.audit, progress
+                session, sync_app, name, lambda q: app.confirm(q, yes), app.audit, progress, with_group
             )
         return app.emit(result)
 
-    undo = f"run 'roomsops policy restrict --group {name}' to create the policy again"
+    undo = f"run 'roomsops policy restrict --group {name}' to create the policy again" + (
+        " (and the group with its members, with --member or --from-persons)" if with_group else ""
+    )
     return tenant_change(app, "policy remove", undo, remove)

@@ -9,6 +9,7 @@ import click
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
 from roomsops.cli.mailbox_check import NO_CHECK, check_in_exchange
+from roomsops.cli.runbook import print_runbook
 from roomsops.cli.tenant_change import tenant_change
 from roomsops.core.addresses import unique, validate_address
 from roomsops.core.errors import InputError
@@ -149,8 +150,7 @@ def check_cmd(
             )
         request = check.RoomRequest(rooms_in_database, "database", fix, dry_run)
     if print_script:
-        click.echo(check.runbook(app.settings, request, admin_upn), nl=False)
-        return 0
+        return print_runbook(app, check.runbook(app.settings, request, admin_upn))
     # On a terminal the person asked sees what would change first; with --yes or without a terminal the
     # result names it.
     preview = (lambda lines: app.out.note("\n".join(lines))) if fix and not yes and app.interactive else None

@@ -1,4 +1,4 @@
-"""Distribution groups and mail-enabled security groups: Get-/New-DistributionGroup and their members.
+"""Distribution groups and mail-enabled security groups: Get-/New-/Remove-DistributionGroup and their members.
 
 The security-group-manager check (Add-/Remove-DistributionGroupMember.md, -BypassSecurityGroupManagerCheck):
 "If you aren't defined in the ManagedBy property of the group, you need to use this switch". An app-only
@@ -153,6 +153,16 @@ def remove_distribution_group_member(inv: Invocation) -> Iterable[Any]:
     return []
 
 
+def remove_distribution_group(inv: Invocation) -> Iterable[Any]:
+    """Remove-DistributionGroup.md: removes the group (a mail-enabled security group too); the caller must be in
+    ManagedBy or use -BypassSecurityGroupManagerCheck, as for the members."""
+    with inv.ctx.tenant.change() as state:
+        group = _group(inv, state)
+        _check_manager(inv, group)
+        state.groups.remove(group)
+    return []
+
+
 # --- helpers ------------------------------------------------------------------------------------------------------
 
 
@@ -273,6 +283,15 @@ CMDLETS = (
             "SendModerationNotifications"
         ),
         should_process=True,
+    ),
+    CmdletSpec(
+        "Remove-DistributionGroup",
+        remove_distribution_group,
+        (_GROUP_IDENTITY, _BYPASS),
+        source=_PAGE + "Remove-DistributionGroup.md",
+        not_emulated=("DomainController", "IgnoreDefaultScope"),
+        should_process=True,
+        confirm_by_default=True,
     ),
     CmdletSpec(
         "Get-DistributionGroupMember",

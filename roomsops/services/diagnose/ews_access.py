@@ -26,6 +26,8 @@ class EwsStatus(Result):
     sync_app_id: str
     sync_app_allowed: bool
     mailboxes: tuple[tuple[str, bool | None], ...]
+    #: What EWS does for the sync app now (tenant level): see `may_use_ews`.
+    sync_app_may_use_ews: bool = False
 
     @property
     def ok(self) -> bool:
@@ -48,12 +50,25 @@ class EwsStatus(Result):
             return "EwsEnabled is True but the sync app is not in EwsAllowedAppIDs: roomsops ews allow."
         return "EwsEnabled is True and the sync app is allowed."
 
+    def _sync_app_state(self) -> str:
+        listed = "listed" if self.sync_app_allowed else "not listed"
+        if self.ews_enabled is None:
+            # The issue: "NOT allowed" while the sync worked. The list is not in force while EwsEnabled is unset.
+            return (
+                f"may use EWS now ({listed} in EwsAllowedAppIDs, which applies only once EwsEnabled is True)"
+            )
+        if self.ews_enabled is False:
+            return f"may NOT use EWS (EwsEnabled is False for every app; {listed} in EwsAllowedAppIDs)"
+        return (
+            "may use EWS (listed)" if self.sync_app_allowed else "may NOT use EWS (not in EwsAllowedAppIDs)"
+        )
+
     def lines(self) -> list[str]:
         shown = {None: "unset", True: "True", False: "False"}
         out = [
             f"tenant EwsEnabled      {shown[self.ews_enabled]}",
             f"EwsAllowedAppIDs      {', '.join(self.allowed_app_ids) or '(empty)'}",
-            f"sync app {self.sync_app_id}  {'allowed' if self.sync_app_allowed else 'NOT allowed'}",
+            f"sync app {self.sync_app_id}  {self._sync_app_state()}",
         ]
         out += [f"mailbox {address}  EwsEnabled {shown[enabled]}" for address, enabled in self.mailboxes]
         out.append(
@@ -64,6 +79,12 @@ class EwsStatus(Result):
         return out
 
 
+def may_use_ews(ews_enabled: bool | None, listed: bool) -> bool:
+    """EwsAllowedAppIDs applies only while EwsEnabled is True; unset (the default: on) lets every app in, False
+    none (exchange-online.md, "EWS retirement")."""
+    return True if ews_enabled is None else ews_enabled and listed
+
+
 def read_ews_status(
     session: ExchangeSession, sync_app_id: str, mailboxes: Sequence[str], today: date
 ) -> EwsStatus:
@@ -71,13 +92,15 @@ def read_ews_status(
     org, cas = exchange.read_ews_settings(session, mailboxes)
     allowed = org.ews_allowed_app_ids
     rows = tuple((m, cas[m.casefold()].ews_enabled if m.casefold() in cas else None) for m in mailboxes)
+    listed = sync_app_id.casefold() in {a.casefold() for a in allowed}
     return EwsStatus(
         today=today,
         ews_enabled=org.ews_enabled,
         allowed_app_ids=allowed,
         sync_app_id=sync_app_id,
-        sync_app_allowed=sync_app_id.casefold() in {a.casefold() for a in allowed},
+        sync_app_allowed=listed,
         mailboxes=rows,
+        sync_app_may_use_ews=may_use_ews(org.ews_enabled, listed),
     )
 
 

@@ -239,6 +239,8 @@ class PolicyRemoveResult(Result):
     app_id: str
     group: str
     removed: tuple[str, ...]
+    removed_group: str | None = None  # --with-group: the group removed after its policy
+    kept_group: str | None = None  # --with-group: why the group stayed (another app's policy uses it)
 
     @property
     def ok(self) -> bool:
@@ -247,7 +249,12 @@ class PolicyRemoveResult(Result):
     def lines(self) -> list[str]:
         if not self.removed:
             return [f"no policy for app {self.app_id} and group {self.group}"]
-        return [f"removed policy {identity}" for identity in self.removed]
+        out = [f"removed policy {identity}" for identity in self.removed]
+        if self.removed_group:
+            out.append(f"removed group {self.removed_group}")
+        if self.kept_group:
+            out.append(f"kept group {self.group}: {self.kept_group}")
+        return out
 
 
 def remove(
@@ -257,7 +264,10 @@ def remove(
     confirm: Confirm,
     audit: AuditLog,
     progress: Progress | None = None,
+    with_group: bool = False,
 ) -> PolicyRemoveResult:
+    """Remove the app's policies for `group`; `with_group`: then the group too, unless another app's policy is
+    scoped to it (checked before the first change: the group then stays, and the result says why)."""
     objects = exchange.read(session, [exchange.group_query(group), exchange.policies_query()])
     found = next(iter(objects.groups), None)
     if found is None:
@@ -267,17 +277,36 @@ def remove(
     matching = [p for p in objects.policies if p.is_for(app_id) and p.scoped_to(found.object_id)]
     if not matching:
         return PolicyRemoveResult(app_id=app_id, group=group, removed=())
+    others = sorted(
+        {p.app_id for p in objects.policies if p.scoped_to(found.object_id) and not p.is_for(app_id)}
+    )
+    kept = f"the policies of app(s) {', '.join(others)} still use it" if with_group and others else None
+    drop_group = with_group and not others
     confirm(
-        f"Remove the application access policy of app {app_id} for group {group}? The app is then no longer "
-        "restricted by it"
+        f"Remove the application access policy of app {app_id} for group {group}"
+        + (" and the group itself" if drop_group else "")
+        + "? The app is then no longer restricted by it"
     )
     apply = Applier(session, audit, progress)
     steps = [Step("policy", policy.identity, Outcome.REMOVED) for policy in matching]
-    apply.progress.expect(steps)
+    group_step = Step("group", found.name or group, Outcome.REMOVED)
+    apply.progress.expect([*steps, group_step] if drop_group else steps)
     for policy, step in zip(matching, steps, strict=True):
         apply.run("Remove-ApplicationAccessPolicy", {"Identity": policy.identity, "Confirm": False}, step)
+    if drop_group:
+        # The policy first: a policy is never left scoped to a group that is gone.
+        apply.run(
+            "Remove-DistributionGroup",
+            {"Identity": found.object_id, "BypassSecurityGroupManagerCheck": True, "Confirm": False},
+            group_step,
+        )
     return PolicyRemoveResult(
-        app_id=app_id, group=group, removed=tuple(p.identity for p in matching), notes=(REMOVAL_NOTICE,)
+        app_id=app_id,
+        group=group,
+        removed=tuple(p.identity for p in matching),
+        removed_group=group_step.target if drop_group else None,
+        kept_group=kept,
+        notes=(REMOVAL_NOTICE,),
     )
 
 
