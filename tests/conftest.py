@@ -51,6 +51,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(name)
     # Most tests record persons and rooms offline; the tests of the Exchange lookup turn it on (issue 21.2).
     monkeypatch.setenv("ROOMSOPS_ROOMS_CHECK_ADDRESSES", "false")
+    # Without a settings file, relative paths (rooms.db, ...) go to the data folder: the test's own (issue 21.9).
+    monkeypatch.setenv("ROOMSOPS_DATA_DIR", str(tmp_path))
     monkeypatch.chdir(tmp_path)
 
 

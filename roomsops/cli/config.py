@@ -88,6 +88,16 @@ def init_cmd(
     return app.emit(result)
 
 
+@config.command("settings")
+@pass_app
+def settings_cmd(app: AppContext) -> int:
+    """Every roomsops.toml setting with its environment variable, default and allowed values; the settings file
+    and data folder this run uses."""
+    from roomsops.services.config.settings_list import settings_list
+
+    return app.emit(settings_list(app.settings))
+
+
 @config.command("show")
 @pass_app
 def show_cmd(app: AppContext) -> int:

@@ -25,6 +25,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "roomsops config set ExchangeClientSecret - < secret.txt",
         "roomsops config set BatchGetEventsSize 100",
     ),
+    "config settings": ("roomsops config settings", "roomsops --json config settings"),
     "config show": ("roomsops config show",),
     "config unset": ("roomsops config unset ExchangeCertThumbprint --yes",),
     "db adopt-id": ("roomsops db adopt-id --use remembered --yes",),

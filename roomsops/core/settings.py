@@ -265,6 +265,8 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     source: Path | None = None
+    #: Where relative paths go without a settings file (`data_dir()`); None: the working folder.
+    data_dir: Path | None = field(default=None, compare=False)
     #: "section.key" -> where its value came from (the file, $VARIABLE or "the command line"); unlisted: default.
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -294,10 +296,13 @@ class Settings:
         return path
 
     def resolve_path(self, value: str) -> Path:
-        """A path from the settings file is relative to that file's folder."""
+        """A path from the settings file is relative to that file's folder; without a settings file, to the data
+        folder (`data_dir()`), never to the working folder (Task Scheduler starts in System32)."""
         path = Path(value).expanduser()
-        if not path.is_absolute() and self.source is not None:
-            path = self.source.parent / path
+        if not path.is_absolute():
+            base = self.source.parent if self.source is not None else self.data_dir
+            if base is not None:
+                path = base / path
         return path
 
 
@@ -306,7 +311,9 @@ _EXAMPLE_NAMES = {"log.file": "roomsops.log", "log.audit": "audit.jsonl"}
 
 #: Section name -> its dataclass, in the order of `Settings`.
 SECTIONS: dict[str, type] = {
-    f.name: get_type_hints(Settings)[f.name] for f in fields(Settings) if f.name not in ("source", "origins")
+    f.name: get_type_hints(Settings)[f.name]
+    for f in fields(Settings)
+    if f.name not in ("source", "data_dir", "origins")
 }
 
 
@@ -456,8 +463,29 @@ def setting_value(label: str, raw: Any, origin: str) -> Any:
     return KEYS[label].value(raw, origin)
 
 
+#: The variable that names the data folder (see `data_dir`).
+DATA_DIR_VARIABLE = "ROOMSOPS_DATA_DIR"
+
+
+def data_dir(environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    """The per-machine data folder: $ROOMSOPS_DATA_DIR, else on Windows %ProgramData%\\roomsops (one for the
+    machine, as a scheduled task or service account runs it), elsewhere $XDG_DATA_HOME/roomsops
+    (~/.local/share/roomsops of the account the timer runs as). Only named here: it is created when something
+    is first written into it (the database, the log), never by a command that fails on its configuration."""
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if environ.get(DATA_DIR_VARIABLE):
+        return Path(environ[DATA_DIR_VARIABLE]).expanduser()
+    import platformdirs
+
+    if platform.startswith("win"):
+        return Path(platformdirs.site_data_dir("roomsops", appauthor=False))
+    return Path(platformdirs.user_data_dir("roomsops", appauthor=False))
+
+
 def settings_file(explicit: str | None, environ: Mapping[str, str]) -> Path | None:
-    """--settings, else $ROOMSOPS_SETTINGS, else ./roomsops.toml if present."""
+    """--settings, else $ROOMSOPS_SETTINGS, else ./roomsops.toml if present, else roomsops.toml in the data
+    folder if present."""
     if explicit is not None and not explicit.strip():
         # `--settings "$UNSET"`: not "no option", which would quietly read another file or none.
         raise InputError("--settings is empty", "give the path of roomsops.toml, or leave --settings out")
@@ -466,7 +494,10 @@ def settings_file(explicit: str | None, environ: Mapping[str, str]) -> Path | No
     if environ.get("ROOMSOPS_SETTINGS"):
         return Path(environ["ROOMSOPS_SETTINGS"])
     local = Path("roomsops.toml")
-    return local if local.is_file() else None
+    if local.is_file():
+        return local
+    machine = data_dir(environ) / "roomsops.toml"
+    return machine if machine.is_file() else None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -552,7 +583,9 @@ def load_settings(
             f"unknown section [{sorted(unknown_sections)[0]}] in {origin}",
             f"known sections: {', '.join(SECTIONS)}",
         )
-    return Settings(**sections, source=path.resolve() if path else None, origins=origins)
+    return Settings(
+        **sections, source=path.resolve() if path else None, data_dir=data_dir(environ), origins=origins
+    )
 
 
 def app_settings_path(
@@ -580,4 +613,30 @@ def as_dict(settings: Settings) -> dict[str, Any]:
     out = dataclasses.asdict(settings)
     out.pop("origins", None)
     out["source"] = str(settings.source) if settings.source else None
+    out["data_dir"] = str(settings.data_dir) if settings.data_dir else None
     return out
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """One row of `roomsops config settings`: a setting, its variable, default and what it may be."""
+
+    key: str
+    variable: str
+    default: Any
+    allowed: str
+
+
+def setting_infos() -> list[SettingInfo]:
+    """Every setting of roomsops.toml (the `Settings` dataclasses are the one source: docs/settings.md and
+    `config settings` are checked against them), with its ROOMSOPS_<SECTION>_<KEY> variable and default."""
+    defaults = Settings()
+    return [
+        SettingInfo(
+            key.label,
+            f"ROOMSOPS_{key.section.upper()}_{key.name.upper()}",
+            getattr(getattr(defaults, key.section), key.name),
+            key.allowed,
+        )
+        for key in KEYS.values()
+    ]

@@ -41,10 +41,11 @@ def test_a_missing_ca_bundle_is_exit_2_naming_key_value_and_source(
         env["ROOMSOPS_SETTINGS"] = str(settings)
         origin = str(settings)
     run = invoke("auth", "test", env=env)
+    # Relative to the settings file's folder, or without one to the data folder (the test's, issue 21.9).
     where = tmp_path / "missing-ca.pem"
     one_error(
         run,
-        f"network.ca_bundle = 'missing-ca.pem' (from {origin}): {where if source == 'file' else 'missing-ca.pem'} "
+        f"network.ca_bundle = 'missing-ca.pem' (from {origin}): {where} "
         f"does not exist — correct network.ca_bundle in {origin}",
     )
 
@@ -58,7 +59,7 @@ def test_a_log_path_that_is_a_folder_is_exit_2(invoke: Invoke, tmp_path: Path, k
     one_error(
         run,
         f"{key} = 'logs' (from {variable}) is a folder, not a file — set {key} in {variable} to a file, "
-        f"e.g. logs/{name}",
+        f"e.g. {tmp_path / 'logs' / name}",  # relative to the data folder (the test's)
     )
     assert not (tmp_path / "rooms.db").exists() or not _persons(tmp_path)  # nothing was written
 
@@ -74,13 +75,13 @@ def test_a_missing_certificate_file_is_exit_2_naming_the_key(invoke: Invoke, tmp
     env = {"ROOMSOPS_APP_SETTINGS": str(config), "ROOMSOPS_AUTH_CERTIFICATE_FILE": "rooms.pfx"}
     one_error(
         invoke("auth", "test", env=env),
-        "auth.certificate_file = 'rooms.pfx' (from $ROOMSOPS_AUTH_CERTIFICATE_FILE): rooms.pfx does not exist — "
-        "correct auth.certificate_file in $ROOMSOPS_AUTH_CERTIFICATE_FILE",
+        f"auth.certificate_file = 'rooms.pfx' (from $ROOMSOPS_AUTH_CERTIFICATE_FILE): {tmp_path / 'rooms.pfx'} does "
+        "not exist — correct auth.certificate_file in $ROOMSOPS_AUTH_CERTIFICATE_FILE",
     )
 
 
 def test_a_missing_winrm_ca_bundle_and_an_out_of_range_port_are_exit_2(
-    invoke: Invoke, app_settings: Path
+    invoke: Invoke, app_settings: Path, tmp_path: Path
 ) -> None:
     env = {
         "ROOMSOPS_APP_SETTINGS": str(app_settings),
@@ -93,8 +94,8 @@ def test_a_missing_winrm_ca_bundle_and_an_out_of_range_port_are_exit_2(
     }
     one_error(
         invoke("policy", "list", env=env),
-        "powershell.ca_bundle = 'winrm-ca.pem' (from $ROOMSOPS_POWERSHELL_CA_BUNDLE): winrm-ca.pem does not exist "
-        "— correct powershell.ca_bundle in $ROOMSOPS_POWERSHELL_CA_BUNDLE",
+        f"powershell.ca_bundle = 'winrm-ca.pem' (from $ROOMSOPS_POWERSHELL_CA_BUNDLE): {tmp_path / 'winrm-ca.pem'} "
+        "does not exist — correct powershell.ca_bundle in $ROOMSOPS_POWERSHELL_CA_BUNDLE",
     )
     one_error(
         invoke("policy", "list", env=env | {"ROOMSOPS_POWERSHELL_PORT": "70000"}),

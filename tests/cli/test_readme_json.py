@@ -194,7 +194,7 @@ def document(run: Any) -> Any:
 
 # Which test checks each documented shape: a shape added to the README needs a test that produces it.
 CHECKED_HERE = {
-    "config show", "config check", "config init|set|unset", "persons add|set", "persons list", "persons import",
+    "config show", "config settings", "config check", "config init|set|unset", "persons add|set", "persons list", "persons import",
     "rooms add|set", "persons remove|rooms remove", "rooms list", "booking", "bookings add|update|cancel", "bookings list", "any error",
 }  # fmt: skip
 CHECKED_AGAINST_THE_LAB = {

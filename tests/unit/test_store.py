@@ -222,7 +222,11 @@ def test_relative_sqlite_paths_follow_the_settings_file(tmp_path: Path) -> None:
     assert database_url(load_settings(str(toml), environ={})).database == str(
         tmp_path / "conf" / "data" / "rooms.db"
     )
-    assert database_url(load_settings(None, environ={})).database == str(Path.cwd() / "rooms.db")
+    # Without a settings file: the data folder, not the working folder (issue 21.9).
+    machine = {"ROOMSOPS_DATA_DIR": str(tmp_path / "machine")}
+    assert database_url(load_settings(None, environ=machine)).database == str(
+        tmp_path / "machine" / "rooms.db"
+    )
     absolute = f"sqlite:///{tmp_path / 'x.db'}"
     assert database_url(load_settings(None, environ={"ROOMSOPS_ROOMS_DATABASE": absolute})).database == str(
         tmp_path / "x.db"

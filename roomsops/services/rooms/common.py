@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import URL
@@ -39,7 +40,12 @@ def database_url(settings: Settings) -> URL:
 @contextmanager
 def open_database(settings: Settings) -> Iterator[Store]:
     """The roomsops database of these settings (created, or upgraded, on first use)."""
-    store = db.open_store(database_url(settings))
+    url = database_url(settings)
+    if url.get_backend_name() == "sqlite" and url.database and settings.data_dir is not None:
+        folder = Path(url.database).parent
+        if folder == settings.data_dir.absolute():  # the data folder is created on first use, not before
+            folder.mkdir(mode=0o755, parents=True, exist_ok=True)
+    store = db.open_store(url)
     try:
         yield store
     finally:
