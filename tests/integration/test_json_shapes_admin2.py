@@ -121,3 +121,20 @@ def test_check_reports_are_documented(invoke: Invoke, env: dict[str, str], addr:
     assert_documented("sync test|doctor", document(invoke("--json", "doctor", env=env)))
     checked = document(invoke("--json", "persons", "check", addr("DiegoS"), env=env))
     assert_documented("persons check", checked)
+
+
+def test_persons_check_names_an_alias_outside_the_policy_an_alias(
+    invoke: Invoke, env: dict[str, str], addr: Any
+) -> None:
+    """`adele` is AdeleV's alias; the policy holds DiegoS only, so EWS refuses `adele` as it refuses AdeleV."""
+    ok(invoke("policy", "restrict", "--member", addr("DiegoS"), env=env))
+    run = invoke("--json", "persons", "check", addr("DiegoS"), addr("adele"), addr("AlexW"), env=env)
+    assert run.code == 1
+    checks = {c["email"]: c for c in json.loads(run.out)["checks"]}
+    assert checks[addr("DiegoS")]["status"] == "ok"
+    alias = checks[addr("adele")]
+    assert (alias["status"], alias["primary_smtp"]) == ("alias", addr("AdeleV"))
+    assert alias["remedy"].startswith(
+        f"use the primary address: 'roomsops persons set {addr('adele')} --email {addr('AdeleV')}'"
+    )
+    assert checks[addr("AlexW")]["status"] == "denied_by_policy"  # a primary address outside: a real denial

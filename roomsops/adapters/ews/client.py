@@ -289,10 +289,12 @@ class EwsClient:
                     raise
                 raise translated from None
 
-    def resolve_primary(self, address: str) -> str | None:
-        """The primary SMTP address of the mailbox `address` names (an alias resolves to it)."""
-        protocol = Protocol(config=self._configuration(Identity(primary_smtp_address=address)))
-        answers = self.call(address, lambda: protocol.resolve_names([address]))
+    def resolve_primary(self, address: str, via: str | None = None) -> str | None:
+        """The primary SMTP address of the mailbox `address` names (an alias resolves to it); ResolveNames as
+        `via` (a mailbox the sync app may open) when `address` itself cannot be impersonated."""
+        acting = via or address
+        protocol = Protocol(config=self._configuration(Identity(primary_smtp_address=acting)))
+        answers = self.call(acting, lambda: protocol.resolve_names([address]))
         for answer in answers:
             email = getattr(answer, "email_address", None)
             if email:

@@ -110,7 +110,32 @@ def check_addresses(
         checks.append(check_address(client, address))
         if progress is not None:
             progress(address)
+    # An alias of a mailbox outside the policy is refused like the mailbox itself: asked through a mailbox
+    # the app may open, ResolveNames tells the alias from a real policy denial (issue 21.6).
+    via = next((c.email for c in checks if c.status == "ok"), None)
+    if via is not None:
+        checks = [
+            _alias_outside_policy(client, c, via) if c.status == "denied_by_policy" else c for c in checks
+        ]
     return PersonsCheck(checks=tuple(checks))
+
+
+def _alias_outside_policy(client: EwsClient, check: AddressCheck, via: str) -> AddressCheck:
+    try:
+        primary = client.resolve_primary(check.email, via=via)
+    except (EwsError, ConnectError):
+        return check
+    if primary is None or primary.casefold() == check.email.casefold():
+        return check  # the primary address itself: a real policy denial
+    return AddressCheck(
+        check.email,
+        "alias",
+        primary,
+        f"an alias (the policy refuses it as it refuses its mailbox); the primary SMTP address is {primary}",
+        f"use the primary address: 'roomsops persons set {check.email} --email {primary}' (or change the "
+        "person's e-mail in ROOMS and re-run the import); then check that the policy lets the sync app open it "
+        f"('roomsops policy test {primary}')",
+    )
 
 
 def check_address(client: EwsClient, address: str) -> AddressCheck:
