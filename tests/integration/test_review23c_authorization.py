@@ -1,0 +1,99 @@
+"""Review of issue 23, third round: the app's rights change while a subscription lives (consent revoked)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.graph_client import CSDL, GraphClient, report
+
+from .conftest import LabHelper, address
+from .test_lab_graph import event
+from .test_lab_graph_notifications import Receiver, expires, graph, receiver  # noqa: F401
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+def csdl_report(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    report(request)
+    assert CSDL.violations == [], CSDL.violations
+
+
+def revoke_calendar_consent(lab: LabHelper, app_id: str) -> None:
+    for permission in ("Calendars.ReadWrite", "Calendars.Read"):
+        answer = lab.admin(
+            "POST", "consent", {"app_id": app_id, "permission": permission, "grant": False, "resource": "graph"}
+        )
+        assert answer.status_code == 200, answer.text
+
+
+def test_review23c_no_change_notification_reaches_an_app_whose_consent_was_revoked(
+    graph: GraphClient, fresh_lab: LabHelper, receiver: Receiver
+) -> None:
+    """graph/webhooks-lifecycle: Graph asks the app to reauthorize (reauthorizationRequired) "when an
+    administrator has revoked your app's permissions to read a resource", and change notifications stop until it
+    does (a notification carries what changed in a mailbox the app may no longer read). The lab went on POSTing
+    every change of Diego's calendar to the subscriber after the tenant revoked the app's Calendars.Read and
+    Calendars.ReadWrite, and sent no reauthorizationRequired."""
+    diego = address(fresh_lab, "DiegoS")
+    made = graph.post(
+        "/subscriptions",
+        {
+            "changeType": "created,updated,deleted",
+            "notificationUrl": receiver.url,
+            "lifecycleNotificationUrl": receiver.url,
+            "resource": f"/users/{diego}/events",
+            "expirationDateTime": expires(60),
+            "clientState": "s",
+        },
+    )
+    assert made.status_code == 201, made.text
+    assert graph.post(
+        f"/users/{diego}/events", event("before", "2030-03-04T09:00:00", "2030-03-04T10:00:00")
+    ).status_code == 201
+    receiver.wait(1)
+    revoke_calendar_consent(fresh_lab, graph.client_id)
+    # Diego changes his calendar (Outlook); the app may no longer read it.
+    changed = fresh_lab.admin(
+        "POST",
+        f"/lab/mailboxes/{diego}/calendar",
+        json={"subject": "private", "start": "2030-03-05T09:00:00Z", "end": "2030-03-05T10:00:00Z"},
+    )
+    assert changed.status_code == 201, changed.text
+    # The lab's watcher looks at the mailbox every 0.1 s: 50 looks are a generous bound for a notification.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(receiver.notifications) < 2:
+        time.sleep(0.1)
+    after = [n for n in receiver.notifications[1:] if "lifecycleEvent" not in n]
+    assert after == [], f"notified after consent was revoked: {[n['changeType'] for n in after]}"
+    lifecycle = [n["lifecycleEvent"] for n in receiver.notifications if "lifecycleEvent" in n]
+    assert lifecycle == ["reauthorizationRequired"], lifecycle
+
+
+def test_review23c_a_subscription_is_not_renewed_with_a_token_that_lacks_the_calendar_permission(
+    graph: GraphClient, fresh_lab: LabHelper, receiver: Receiver
+) -> None:
+    """graph/api/subscription-update: renewing needs the same permission as creating the subscription
+    (Calendars.Read for /users/{id}/events). After the consent is revoked, a fresh token has no calendar role:
+    the lab still renewed the subscription with it (200), so a revoked app keeps its subscription alive."""
+    diego = address(fresh_lab, "DiegoS")
+    made = graph.post(
+        "/subscriptions",
+        {
+            "changeType": "created",
+            "notificationUrl": receiver.url,
+            "resource": f"/users/{diego}/events",
+            "expirationDateTime": expires(60),
+            "clientState": "s",
+        },
+    )
+    assert made.status_code == 201, made.text
+    revoke_calendar_consent(fresh_lab, graph.client_id)
+    graph.token(fresh=True)
+    renewed = graph.patch(f"/subscriptions/{made.json()['id']}", {"expirationDateTime": expires(120)})
+    assert renewed.status_code == 403, renewed.text
+    assert renewed.json()["error"]["code"] == "ErrorAccessDenied"
