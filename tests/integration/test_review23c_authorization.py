@@ -10,8 +10,8 @@ import pytest
 from tests.graph_client import CSDL, GraphClient, report
 
 from .conftest import LabHelper, address
-from .test_lab_graph import event
-from .test_lab_graph_notifications import Receiver, expires, graph, receiver  # noqa: F401
+from .test_lab_graph import event, graph_client
+from .test_lab_graph_notifications import Receiver, expires
 
 pytestmark = pytest.mark.integration
 
@@ -23,10 +23,26 @@ def csdl_report(request: pytest.FixtureRequest) -> Iterator[None]:
     assert CSDL.violations == [], CSDL.violations
 
 
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def graph(fresh_lab: LabHelper) -> Iterator[GraphClient]:
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    yield graph_client(fresh_lab)
+    fresh_lab.admin("POST", "graph/reset")
+
+
 def revoke_calendar_consent(lab: LabHelper, app_id: str) -> None:
     for permission in ("Calendars.ReadWrite", "Calendars.Read"):
         answer = lab.admin(
-            "POST", "consent", {"app_id": app_id, "permission": permission, "grant": False, "resource": "graph"}
+            "POST",
+            "consent",
+            {"app_id": app_id, "permission": permission, "grant": False, "resource": "graph"},
         )
         assert answer.status_code == 200, answer.text
 
@@ -52,9 +68,12 @@ def test_review23c_no_change_notification_reaches_an_app_whose_consent_was_revok
         },
     )
     assert made.status_code == 201, made.text
-    assert graph.post(
-        f"/users/{diego}/events", event("before", "2030-03-04T09:00:00", "2030-03-04T10:00:00")
-    ).status_code == 201
+    assert (
+        graph.post(
+            f"/users/{diego}/events", event("before", "2030-03-04T09:00:00", "2030-03-04T10:00:00")
+        ).status_code
+        == 201
+    )
     receiver.wait(1)
     revoke_calendar_consent(fresh_lab, graph.client_id)
     # Diego changes his calendar (Outlook); the app may no longer read it.
