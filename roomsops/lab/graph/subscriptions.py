@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roomsops.lab import authz
 from roomsops.lab.context import LabContext
 from roomsops.lab.ews.store import CALENDAR, changes_since
 from roomsops.lab.graph.errors import GraphError, bad_request
@@ -43,6 +44,8 @@ FIRST_BACK_OFF = 0.5  # seconds before the first retry, doubling (unverified)
 WATCH_INTERVAL = 0.1  # seconds between two looks at the subscribed mailboxes (lab-internal)
 CHANGE_TYPES = ("created", "updated", "deleted")
 LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
+#: Any of these opens a mailbox's events to a subscription (graph/api/subscription-post-subscriptions).
+READ_PERMISSIONS = ("Calendars.Read", "Calendars.ReadWrite")
 _RESOURCE = re.compile(r"^/?users/(?P<user>[^/]+)/events/?$", re.IGNORECASE)
 
 Authorize = Callable[[str, list[str], str, tuple[str, ...]], Mailbox]
@@ -68,6 +71,9 @@ class Subscription:
     failed: int = 0  # notifications given up on
     lifecycle_sent: list[str] = field(default_factory=list)
     immutable: bool = False  # created with Prefer: IdType="ImmutableId": notifications name immutable ids
+    unauthorized: bool = (
+        False  # the app lost its rights on the mailbox: no notifications, reauthorization asked
+    )
 
     def json(self) -> dict[str, Any]:
         return {
@@ -165,6 +171,10 @@ class Subscriptions:
             return Response.json(
                 200, {"@odata.context": f"{base}/$metadata#subscriptions/$entity", **sub.json()}
             )
+        if name in ("subscriptions.reauthorize", "subscriptions.update"):
+            # Reauthorizing or renewing needs the permission creating it needs (graph/api/subscription-update,
+            # graph/api/subscription-reauthorize): a revoked app does not keep its subscription alive.
+            authorize(app_id, roles, sub.user_object_id, READ_PERMISSIONS)
         if name == "subscriptions.reauthorize":
             # graph/api/subscription-reauthorize: the answer to reauthorizationRequired; 204, nothing else changes.
             return Response(204)
@@ -214,7 +224,7 @@ class Subscriptions:
             raise bad_request(
                 "The lab's Graph takes subscriptions to /users/{id}/events only.", "ExtensionError"
             )
-        mailbox = authorize(app_id, roles, found.group("user"), ("Calendars.Read", "Calendars.ReadWrite"))
+        mailbox = authorize(app_id, roles, found.group("user"), READ_PERMISSIONS)
         notification_url = _url(body.get("notificationUrl"), "notificationUrl")
         lifecycle_url = (
             _url(body["lifecycleNotificationUrl"], "lifecycleNotificationUrl")
@@ -322,10 +332,28 @@ class Subscriptions:
                 return
             if store.generation != sub.generation:
                 sub.generation, sub.last_seq = store.generation, 0
+            # The app's rights now (its consent and the access policies, not a token's): graph/webhooks-lifecycle,
+            # Graph asks for reauthorization "when an administrator has revoked your app's permissions to read a
+            # resource"; the mailbox's changes meanwhile are not notified.
+            mailbox = next((m for m in state.mailboxes if m.id == sub.mailbox_id), None)
+            allowed = mailbox is not None and (
+                authz.decide(
+                    state,
+                    sub.app_id,
+                    mailbox.primary_smtp,
+                    protocol="graph",
+                    graph_permissions=READ_PERMISSIONS,
+                ).allowed
+            )
+            revoked = not allowed and not sub.unauthorized
+            sub.unauthorized = not allowed
+            if not allowed:
+                sub.last_seq = store.seq
             if store.seq <= sub.last_seq:
-                return
-            changes = changes_since(store, CALENDAR, sub.last_seq)
-            sub.last_seq = store.seq
+                changes = []
+            else:
+                changes = changes_since(store, CALENDAR, sub.last_seq)
+                sub.last_seq = store.seq
             kinds = {"Create": "created", "Update": "updated", "Delete": "deleted"}
             notes = []
             for change in changes:
@@ -358,6 +386,16 @@ class Subscriptions:
                         "tenantId": sub.tenant_id,
                     }
                 )
+        if revoked and sub.lifecycle_url:
+            reauthorize = {
+                "subscriptionId": sub.id,
+                "subscriptionExpirationDateTime": _offset(sub.expiration),
+                "tenantId": sub.tenant_id,
+                "clientState": sub.client_state,
+                "lifecycleEvent": "reauthorizationRequired",
+            }
+            sub.lifecycle_sent.append("reauthorizationRequired")
+            self._deliver(sub, sub.lifecycle_url, {"value": [reauthorize]})
         for note in notes:
             self._deliver(sub, sub.notification_url, {"value": [note]})
 
