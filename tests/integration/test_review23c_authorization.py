@@ -1,4 +1,5 @@
-"""Review of issue 23, third round: the app's rights change while a subscription lives (consent revoked)."""
+"""Review of issue 23, third round: a subscription's notifications when the app's rights change while it lives (consent
+revoked) and after it is deleted."""
 
 from __future__ import annotations
 
@@ -116,3 +117,40 @@ def test_review23c_a_subscription_is_not_renewed_with_a_token_that_lacks_the_cal
     renewed = graph.patch(f"/subscriptions/{made.json()['id']}", {"expirationDateTime": expires(120)})
     assert renewed.status_code == 403, renewed.text
     assert renewed.json()["error"]["code"] == "ErrorAccessDenied"
+
+
+def test_review23c_a_deleted_subscription_s_notification_is_not_retried(
+    graph: GraphClient, fresh_lab: LabHelper, receiver: Receiver
+) -> None:
+    """graph/api/subscription-delete: a deleted subscription notifies no more. The lab's delivery thread went on
+    retrying a notification the subscriber had failed once, after the app deleted the subscription: the retry
+    0.5 s later reached the subscriber (which had dropped its clientState and would treat it as forged)."""
+    diego = address(fresh_lab, "DiegoS")
+    made = graph.post(
+        "/subscriptions",
+        {
+            "changeType": "created",
+            "notificationUrl": receiver.url,
+            "resource": f"/users/{diego}/events",
+            "expirationDateTime": expires(60),
+            "clientState": "s",
+        },
+    )
+    assert made.status_code == 201, made.text
+    receiver.fail_next = 1
+    assert (
+        graph.post(
+            f"/users/{diego}/events", event("e", "2030-03-04T09:00:00", "2030-03-04T10:00:00")
+        ).status_code
+        == 201
+    )
+    deadline = time.monotonic() + 30
+    while receiver.posts < 1:
+        assert time.monotonic() < deadline, "the first notification never came"
+        time.sleep(0.02)
+    assert graph.delete(f"/subscriptions/{made.json()['id']}").status_code == 204
+    # The lab retries after 0.5 s, then 1, 2 and 4 s: 5 s covers the first two retries.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not receiver.notifications:
+        time.sleep(0.05)
+    assert receiver.notifications == [], "a deleted subscription's notification was delivered"
