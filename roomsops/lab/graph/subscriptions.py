@@ -399,12 +399,18 @@ class Subscriptions:
         for note in notes:
             self._deliver(sub, sub.notification_url, {"value": [note]})
 
-    def _deliver(self, sub: Subscription, url: str, payload: dict[str, Any]) -> None:
+    def _deliver(self, sub: Subscription, url: str, payload: dict[str, Any], final: bool = False) -> None:
+        """POST `payload` to `url` in its own thread, retried; a subscription deleted (or expired) meanwhile stops
+        its retries (graph/api/subscription-delete), except for its `final` note (subscriptionRemoved)."""
         data = json.dumps(payload).encode("utf-8")
 
         def run() -> None:
             back_off = FIRST_BACK_OFF
             for attempt in range(RETRIES + 1):
+                if not final:
+                    with self._lock:
+                        if self._subs.get(sub.id) is not sub:
+                            return
                 sub.attempts += 1
                 try:
                     status, _ = self._post(
@@ -446,7 +452,7 @@ class Subscriptions:
                 self._subs.pop(sub.id, None)
                 self._save()
         sub.lifecycle_sent.append(event)
-        self._deliver(sub, sub.lifecycle_url, {"value": [note]})
+        self._deliver(sub, sub.lifecycle_url, {"value": [note]}, final=event == "subscriptionRemoved")
         return {"subscription": sub.id, "lifecycleEvent": event}
 
     def summary(self) -> list[dict[str, Any]]:
