@@ -154,3 +154,27 @@ def test_review23c_a_deleted_subscription_s_notification_is_not_retried(
     while time.monotonic() < deadline and not receiver.notifications:
         time.sleep(0.05)
     assert receiver.notifications == [], "a deleted subscription's notification was delivered"
+
+
+def test_review23c_a_subscription_asking_for_resource_data_is_refused_not_made_without_it(
+    graph: GraphClient, fresh_lab: LabHelper, receiver: Receiver
+) -> None:
+    """graph/change-notifications-with-resource-data: includeResourceData needs encryptionCertificate and
+    encryptionCertificateId (Graph refuses the subscription with 400 without them), and the lab does not emulate
+    encrypted notifications at all (FIDELITY "Not emulated"). The lab made the subscription (201) and answered
+    includeResourceData false: a client asking for resource data got a subscription without it, silently."""
+    diego = address(fresh_lab, "DiegoS")
+    made = graph.post(
+        "/subscriptions",
+        {
+            "changeType": "created",
+            "notificationUrl": receiver.url,
+            "resource": f"/users/{diego}/events",
+            "expirationDateTime": expires(60),
+            "clientState": "s",
+            "includeResourceData": True,
+        },
+    )
+    assert made.status_code == 400, made.text
+    assert made.json()["error"]["code"] == "ValidationError"
+    assert graph.get("/subscriptions").json()["value"] == []
