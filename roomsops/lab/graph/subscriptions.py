@@ -225,6 +225,15 @@ class Subscriptions:
                 "The lab's Graph takes subscriptions to /users/{id}/events only.", "ExtensionError"
             )
         mailbox = authorize(app_id, roles, found.group("user"), READ_PERMISSIONS)
+        include = body.get("includeResourceData")
+        if include not in (None, False):
+            # graph/change-notifications-with-resource-data: resource data comes encrypted with the subscriber's
+            # certificate, which the lab does not emulate: refused, never silently dropped.
+            raise bad_request(
+                "The lab's Graph does not send resource data (includeResourceData with an "
+                "encryptionCertificate); subscribe without it.",
+                "ValidationError",
+            )
         notification_url = _url(body.get("notificationUrl"), "notificationUrl")
         lifecycle_url = (
             _url(body["lifecycleNotificationUrl"], "lifecycleNotificationUrl")
