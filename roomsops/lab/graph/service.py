@@ -806,11 +806,11 @@ class GraphService(LabHandler):
 
 
 def _batch_answer(request_id: str, response: Response) -> dict[str, Any]:
-    headers = {
-        k: v
-        for k, v in response.headers
-        if k.lower() in ("content-type", "retry-after", "location", "etag", "preference-applied")
-    }
+    headers: dict[str, str] = {}
+    for k, v in response.headers:
+        if k.lower() in ("content-type", "retry-after", "location", "etag", "preference-applied"):
+            # A header the answer has twice (Preference-Applied) is one comma-separated value, as HTTP joins it.
+            headers[k] = f"{headers[k]}, {v}" if k in headers else v
     answer: dict[str, Any] = {"id": request_id, "status": response.status, "headers": headers}
     if response.body:
         try:
