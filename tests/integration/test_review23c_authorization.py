@@ -3,6 +3,7 @@ revoked) and after it is deleted."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 
@@ -178,3 +179,34 @@ def test_review23c_a_subscription_asking_for_resource_data_is_refused_not_made_w
     assert made.status_code == 400, made.text
     assert made.json()["error"]["code"] == "ValidationError"
     assert graph.get("/subscriptions").json()["value"] == []
+
+
+def test_review23c_an_expiration_under_45_minutes_is_set_to_45_minutes(
+    graph: GraphClient, fresh_lab: LabHelper, receiver: Receiver
+) -> None:
+    """graph/api/resources/subscription (expirationDateTime): "Any value under 45 minutes after the time of the
+    request is automatically set to 45 minutes after the request time." The lab kept a 5-minute expiration (and
+    renewed to 10 minutes), so a subscriber that renews on Graph's real schedule lost its subscription in the lab
+    (and one tuned to the lab renews far too often against Graph)."""
+    diego = address(fresh_lab, "DiegoS")
+    before = dt.datetime.now(dt.UTC)
+    made = graph.post(
+        "/subscriptions",
+        {
+            "changeType": "created",
+            "notificationUrl": receiver.url,
+            "resource": f"/users/{diego}/events",
+            "expirationDateTime": expires(5),
+            "clientState": "s",
+        },
+    )
+    assert made.status_code == 201, made.text
+
+    def minutes(answer: dict[str, str]) -> float:
+        moment = dt.datetime.fromisoformat(answer["expirationDateTime"].replace("Z", "+00:00"))
+        return (moment - before).total_seconds() / 60
+
+    assert minutes(made.json()) >= 45, made.json()["expirationDateTime"]
+    renewed = graph.patch(f"/subscriptions/{made.json()['id']}", {"expirationDateTime": expires(10)})
+    assert renewed.status_code == 200, renewed.text
+    assert minutes(renewed.json()) >= 45, renewed.json()["expirationDateTime"]
