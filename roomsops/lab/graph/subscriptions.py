@@ -37,6 +37,8 @@ log = logging.getLogger("roomsops.lab.graph")
 
 #: Outlook event subscriptions: at most 10,080 minutes (under 7 days) (graph/api/resources/subscription).
 MAX_MINUTES = 10080
+#: An expiration sooner than this is set to this many minutes after the request (graph/api/resources/subscription).
+MIN_MINUTES = 45
 VALIDATION_TIMEOUT = 10.0  # seconds the subscriber has to answer the validation request
 DELIVERY_TIMEOUT = 3.0  # seconds a notification POST may take before it counts as failed (unverified)
 RETRIES = 4  # further attempts after a failed delivery (unverified: Graph retries for hours)
@@ -546,4 +548,6 @@ def _expiration(value: Any) -> dt.datetime:
         raise bad_request(
             f"Subscription expiration can only be {MAX_MINUTES} minutes in the future.", "ValidationError"
         )
-    return moment
+    # graph/api/resources/subscription: "Any value under 45 minutes after the time of the request is automatically
+    # set to 45 minutes after the request time."
+    return max(moment, now + dt.timedelta(minutes=MIN_MINUTES))
