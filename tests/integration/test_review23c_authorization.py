@@ -210,3 +210,47 @@ def test_review23c_an_expiration_under_45_minutes_is_set_to_45_minutes(
     renewed = graph.patch(f"/subscriptions/{made.json()['id']}", {"expirationDateTime": expires(10)})
     assert renewed.status_code == 200, renewed.text
     assert minutes(renewed.json()) >= 44.9, renewed.json()["expirationDateTime"]
+
+
+def test_review23c_a_notification_given_up_on_is_followed_by_a_missed_lifecycle_notification(
+    graph: GraphClient, fresh_lab: LabHelper, receiver: Receiver
+) -> None:
+    """graph/webhooks-lifecycle: "Microsoft Graph also sends another lifecycle notification, missed, if a change
+    notification cannot be delivered to an app" (supported for Outlook events), so the app resynchronizes (delta).
+    The lab gave up on the notification after its retries, counted it as failed, and told nobody: the app never
+    learnt it had missed a change."""
+    lifecycle = Receiver()
+    try:
+        diego = address(fresh_lab, "DiegoS")
+        made = graph.post(
+            "/subscriptions",
+            {
+                "changeType": "created",
+                "notificationUrl": receiver.url,
+                "lifecycleNotificationUrl": lifecycle.url,
+                "resource": f"/users/{diego}/events",
+                "expirationDateTime": expires(60),
+                "clientState": "s",
+            },
+        )
+        assert made.status_code == 201, made.text
+        receiver.fail_next = 1000  # the subscriber is down
+        assert (
+            graph.post(
+                f"/users/{diego}/events", event("e", "2030-03-04T09:00:00", "2030-03-04T10:00:00")
+            ).status_code
+            == 201
+        )
+        deadline = time.monotonic() + 60
+        while fresh_lab.admin("GET", "graph").json()["subscriptions"][0]["failed"] < 1:
+            assert time.monotonic() < deadline, "the lab never gave up on the notification"
+            time.sleep(0.1)
+        (note,) = lifecycle.wait(1)
+        assert (note["lifecycleEvent"], note["subscriptionId"], note["clientState"]) == (
+            "missed",
+            made.json()["id"],
+            "s",
+        )
+        assert CSDL.check_collection({"value": [note]}, "changeNotification") == []
+    finally:
+        lifecycle.close()
