@@ -436,8 +436,23 @@ class Subscriptions:
                     return
                 back_off *= 2
             sub.failed += 1
+            if sub.lifecycle_url and any("changeType" in n for n in payload.get("value", [])):
+                # graph/webhooks-lifecycle: "missed, if a change notification cannot be delivered to an app".
+                self._missed(sub)
 
         threading.Thread(target=run, name=f"lab-graph-deliver-{sub.id[:8]}", daemon=True).start()
+
+    def _missed(self, sub: Subscription) -> None:
+        assert sub.lifecycle_url is not None
+        note = {
+            "subscriptionId": sub.id,
+            "subscriptionExpirationDateTime": _offset(sub.expiration),
+            "tenantId": sub.tenant_id,
+            "clientState": sub.client_state,
+            "lifecycleEvent": "missed",
+        }
+        sub.lifecycle_sent.append("missed")
+        self._deliver(sub, sub.lifecycle_url, {"value": [note]})
 
     # --- the admin side -------------------------------------------------------------------------------
 
