@@ -16,6 +16,7 @@ import os
 import re
 import ssl
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -44,6 +45,7 @@ DELIVERY_TIMEOUT = 3.0  # seconds a notification POST may take before it counts 
 RETRIES = 4  # further attempts after a failed delivery (unverified: Graph retries for hours)
 FIRST_BACK_OFF = 0.5  # seconds before the first retry, doubling (unverified)
 WATCH_INTERVAL = 0.1  # seconds between two looks at the subscribed mailboxes (lab-internal)
+RIGHTS_INTERVAL = 1.0  # seconds between two judgements of an idle subscription's rights (lab-internal)
 CHANGE_TYPES = ("created", "updated", "deleted")
 LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
 #: Any of these opens a mailbox's events to a subscription (graph/api/subscription-post-subscriptions).
@@ -108,6 +110,9 @@ class Subscriptions:
         self._subs: dict[str, Subscription] = {}
         self._watcher: threading.Thread | None = None
         self._stop = threading.Event()
+        self._rights_checked: dict[
+            str, float
+        ] = {}  # subscription id -> time.monotonic() of the last judgement
         self.delivery_timeout = DELIVERY_TIMEOUT
         self._load()
 
@@ -343,6 +348,13 @@ class Subscriptions:
                 return
             if store.generation != sub.generation:
                 sub.generation, sub.last_seq = store.generation, 0
+            moment = time.monotonic()
+            if (
+                store.seq <= sub.last_seq
+                and moment - self._rights_checked.get(sub.id, -RIGHTS_INTERVAL) < RIGHTS_INTERVAL
+            ):
+                return  # nothing changed, and the rights were judged a moment ago
+            self._rights_checked[sub.id] = moment
             # The app's rights now (its consent and the access policies, not a token's): graph/webhooks-lifecycle,
             # Graph asks for reauthorization "when an administrator has revoked your app's permissions to read a
             # resource"; the mailbox's changes meanwhile are not notified.
