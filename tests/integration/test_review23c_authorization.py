@@ -14,6 +14,7 @@ from tests.graph_client import CSDL, GraphClient, report
 from .conftest import LabHelper, address
 from .test_lab_graph import event, graph_client
 from .test_lab_graph_notifications import Receiver, expires
+from .test_lab_winrm import exception_message, exchange, run
 
 pytestmark = pytest.mark.integration
 
@@ -252,5 +253,61 @@ def test_review23c_a_notification_given_up_on_is_followed_by_a_missed_lifecycle_
             "s",
         )
         assert CSDL.check_collection({"value": [note]}, "changeNotification") == []
+    finally:
+        lifecycle.close()
+
+
+def test_review23c_an_access_policy_made_while_subscribed_stops_the_mailbox_s_notifications(
+    graph: GraphClient, fresh_lab: LabHelper, receiver: Receiver
+) -> None:
+    """The same as a revoked consent, by an application access policy (the way ROOMS' tenants scope the app): a
+    RestrictAccess policy to a group without Diego, made while the app is subscribed to Diego's events, stops his
+    notifications (and asks for reauthorization); Adele, in the group, is still notified."""
+    diego, adele = address(fresh_lab, "DiegoS"), address(fresh_lab, "AdeleV")
+    lifecycle = Receiver()
+    try:
+        for who, url in ((diego, receiver.url), (adele, lifecycle.url)):
+            made = graph.post(
+                "/subscriptions",
+                {
+                    "changeType": "created",
+                    "notificationUrl": url,
+                    "lifecycleNotificationUrl": lifecycle.url,
+                    "resource": f"/users/{who}/events",
+                    "expirationDateTime": expires(60),
+                    "clientState": who,
+                },
+            )
+            assert made.status_code == 201, made.text
+        with exchange(fresh_lab) as pool:
+            group = run(pool, "New-DistributionGroup", Name="SyncOnly", Type="Security", Members=["AdeleV"])
+            assert not group.errors, [exception_message(e) for e in group.errors]
+            policy = run(
+                pool,
+                "New-ApplicationAccessPolicy",
+                AppId=[graph.client_id],
+                PolicyScopeGroupId="SyncOnly",
+                AccessRight="RestrictAccess",
+            )
+            assert not policy.errors, [exception_message(e) for e in policy.errors]
+        for who in (diego, adele):
+            changed = fresh_lab.admin(
+                "POST",
+                f"/lab/mailboxes/{who}/calendar",
+                json={
+                    "subject": "after the policy",
+                    "start": "2030-03-05T09:00:00Z",
+                    "end": "2030-03-05T10:00:00Z",
+                },
+            )
+            assert changed.status_code == 201, changed.text
+        # Adele's notification and Diego's reauthorizationRequired both go to `lifecycle`.
+        notes = lifecycle.wait(2)
+        assert sorted(n.get("lifecycleEvent") or n["changeType"] for n in notes) == [
+            "created",
+            "reauthorizationRequired",
+        ], notes
+        assert [n["clientState"] for n in notes if n.get("lifecycleEvent")] == [diego]
+        assert receiver.notifications == [], "Diego's change was notified outside the access policy"
     finally:
         lifecycle.close()
