@@ -11,6 +11,7 @@ from roomsops.cli.context import AppContext
 from roomsops.core.errors import ConnectError
 
 if TYPE_CHECKING:
+    from roomsops.adapters.exo.objects import Recipient
     from roomsops.services.rooms.mailboxes import Kind
 
 NO_CHECK = click.option(
@@ -20,18 +21,19 @@ NO_CHECK = click.option(
 )
 
 
-def check_in_exchange(app: AppContext, address: str, kind: Kind, no_check: bool) -> None:
+def check_in_exchange(app: AppContext, address: str, kind: Kind, no_check: bool) -> Recipient | None:
     """Exit 2 when Exchange says the address is wrong for a `kind`, 3 when Exchange cannot be reached (with
-    --no-check as the way to go on offline); nothing is recorded either way."""
+    --no-check as the way to go on offline); nothing is recorded either way. The mailbox found, None when the
+    look-up is off."""
     if no_check or not app.settings.rooms.check_addresses:
-        return
+        return None
     from roomsops.services.rooms.common import check_email
     from roomsops.services.rooms.mailboxes import check_mailbox
 
     checked = check_email(address)  # a malformed address is exit 2 before connecting anywhere
     try:
         with app.open_admin(None) as session:
-            check_mailbox(session, checked, kind)
+            return check_mailbox(session, checked, kind)
     except ConnectError as exc:
         remedy = f"{exc.remedy}; " if exc.remedy else ""
         raise ConnectError(

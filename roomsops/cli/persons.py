@@ -104,8 +104,7 @@ def set_cmd(
     no_check: bool,
 ) -> int:
     """Change a person's address, name or sync settings (an empty --sync-url restores the mode's default)."""
-    if new_email is not None:
-        check_in_exchange(app, new_email, "person", no_check)
+    mailbox = check_in_exchange(app, new_email, "person", no_check) if new_email is not None else None
     with common.open_database(app.settings) as store:
         result = service.set_person(
             store,
@@ -117,6 +116,7 @@ def set_cmd(
             sync_url,
             conflict_behaviour,
             new_email,
+            mailbox.smtp_addresses if mailbox is not None else None,
         )
     return app.emit(result)
 

@@ -580,6 +580,17 @@ def unsettled_links(conn: Connection, booking_ids: Sequence[int]) -> list[int]:
     return sorted(conn.execute(query).scalars())
 
 
+def live_links_in_mailbox(conn: Connection, mailbox: str) -> list[int]:
+    """The bookings whose meeting lives in `mailbox` and is not cancelled or let go (a rename of that person
+    onto another mailbox would leave these meetings behind)."""
+    query = select(booking_sync.c.booking_id).where(
+        booking_sync.c.mailbox == email_key(mailbox),
+        booking_sync.c.item_id.is_not(None),
+        booking_sync.c.state.not_in([CANCELLED, UNLINKED]),
+    )
+    return sorted(conn.execute(query).scalars())
+
+
 def delete_bookings(conn: Connection, booking_ids: Sequence[int]) -> None:
     """Delete bookings with their attendees, sync links and differences (ON DELETE CASCADE)."""
     if booking_ids:

@@ -207,10 +207,14 @@ def set_person(
     sync_url: str | None = None,
     conflict_behaviour: str | None = None,
     new_email: str | None = None,
+    new_mailbox_addresses: frozenset[str] | None = None,
 ) -> PersonChange:
     """Change the given fields. Changing the mode keeps the sync URL when it suits the new mode
     (cloud ↔ cloud, on-premises ↔ on-premises); otherwise the new mode's default applies. A new e-mail
-    renames the person, keeping its bookings and their sync links (the same mailbox under its right address)."""
+    renames the person, keeping its bookings and their sync links (the same mailbox under its right address).
+    `new_mailbox_addresses` (every SMTP address of the new address's mailbox, case-folded, when Exchange was
+    asked): if the old address is not one of them, the new address is another mailbox, and a person whose
+    meetings live in the old one is not renamed (they would stay there, uncancelled, whatever ROOMS did)."""
     given = {
         "name": name,
         "sync_mode": sync_mode,
@@ -241,6 +245,17 @@ def set_person(
                     f"move the bookings by hand, or remove it first ('roomsops persons remove {other.email}')",
                 )
             _refuse_room_address(conn, renamed_to)
+            if new_mailbox_addresses is not None and current.email.casefold() not in new_mailbox_addresses:
+                live = db.live_links_in_mailbox(conn, current.email)
+                if live:
+                    ids = ", ".join(str(i) for i in live)
+                    raise InputError(
+                        f"{renamed_to} is another mailbox than {current.email}, whose calendar holds the "
+                        f"meetings of booking(s) {ids}; nothing was changed",
+                        "cancel those bookings and run 'roomsops sync' (or 'roomsops sync purge') first, or "
+                        f"add {renamed_to} as a new person ('roomsops persons add {renamed_to}')",
+                        code="rename_other_mailbox",
+                    )
             current = db.rename_person(conn, current, renamed_to, db.now_utc())
             renamed = True
         mode = current.sync_mode
