@@ -3,6 +3,7 @@ session) before it is recorded, unless the option or `rooms.check_addresses = fa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import click
@@ -41,3 +42,27 @@ def check_in_exchange(app: AppContext, address: str, kind: Kind, no_check: bool)
             f"{remedy}or add --no-check to record it without looking it up",
             code=exc.code,
         ) from None
+
+
+def problems_in_exchange(app: AppContext, addresses: Sequence[str], kind: Kind) -> dict[str, str]:
+    """What is wrong with each wrong address, all looked up in one session (exit 3 when Exchange cannot be
+    reached, with --no-check as the way to go on offline); the caller has checked `--no-check` and the
+    setting."""
+    from roomsops.services.rooms.mailboxes import check_mailboxes
+
+    try:
+        with app.open_admin(None) as session:
+            found = check_mailboxes(session, addresses, kind)
+    except ConnectError as exc:
+        remedy = f"{exc.remedy}; " if exc.remedy else ""
+        raise ConnectError(
+            f"{exc.message}; the addresses could not be looked up, nothing was recorded",
+            f"{remedy}or add --no-check to record them without looking them up",
+            code=exc.code,
+        ) from None
+    return {a: f"{e.message.removesuffix('; nothing was recorded')} ({e.remedy})" for a, e in found.items()}
+
+
+def checks_addresses(app: AppContext, no_check: bool) -> bool:
+    """Are addresses looked up in Exchange before they are recorded (not --no-check, not switched off)?"""
+    return not no_check and app.settings.rooms.check_addresses

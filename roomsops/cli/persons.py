@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,7 +10,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.cli.mailbox_check import NO_CHECK, check_in_exchange
+from roomsops.cli.mailbox_check import NO_CHECK, check_in_exchange, checks_addresses, problems_in_exchange
 from roomsops.core.vocabulary import CONFLICT_BEHAVIOURS, SYNC_MODES
 
 if TYPE_CHECKING:
@@ -155,15 +156,22 @@ def list_cmd(app: AppContext, sync_modes: tuple[str, ...]) -> int:
 
 @persons.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
+@NO_CHECK
 @pass_app
-def import_cmd(app: AppContext, file: Path) -> int:
+def import_cmd(app: AppContext, file: Path, no_check: bool) -> int:
     """Add or update persons from a UTF-8 CSV file, all or nothing.
 
     The header must be exactly: email,name,sync_mode,sync_url,conflict_behaviour. Persons are
-    matched by address; each row sets all fields, empty cells take the defaults.
+    matched by address; each row sets all fields, empty cells take the defaults. Every address is looked up
+    in Exchange Online first, as by 'persons add' (unless --no-check).
     """
+
+    def look_up(addresses: Sequence[str]) -> dict[str, str]:
+        return problems_in_exchange(app, addresses, "person")
+
+    check = look_up if checks_addresses(app, no_check) else None
     with common.open_database(app.settings) as store:
-        result = service.import_persons(store, app.audit, app.settings.cloud.ews_url, file, str(file))
+        result = service.import_persons(store, app.audit, app.settings.cloud.ews_url, file, str(file), check)
     return app.emit(result)
 
 

@@ -4,6 +4,7 @@ record it: a wrong address makes every later `sync` fail, or leaves a room's mee
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from roomsops.adapters.exo import exchange
@@ -23,10 +24,31 @@ Kind = Literal["person", "room"]
 def check_mailbox(session: ExchangeSession, address: str, kind: Kind) -> Recipient:
     """The mailbox of `address`, or exit 2 (nothing recorded) saying what is wrong and what to give instead."""
     found, _missing = exchange.find_mailboxes(session, [address])
-    mailbox = found.get(address)
+    return _checked(session, address, found.get(address), kind, [])
+
+
+def check_mailboxes(session: ExchangeSession, addresses: Sequence[str], kind: Kind) -> dict[str, InputError]:
+    """What is wrong with each address that is wrong (one Get-Mailbox pipeline for all; the mailboxes are read
+    once more, only when one is not found, for the closest address)."""
+    found, _missing = exchange.find_mailboxes(session, list(addresses))
+    known: list[Recipient] = []
+    problems: dict[str, InputError] = {}
+    for address in addresses:
+        try:
+            _checked(session, address, found.get(address), kind, known)
+        except InputError as exc:
+            problems[address] = exc
+    return problems
+
+
+def _checked(
+    session: ExchangeSession, address: str, mailbox: Recipient | None, kind: Kind, known: list[Recipient]
+) -> Recipient:
+    """`mailbox` if it is the right one for `address`, else exit 2; `known` caches the tenant's mailboxes."""
     skip = "or add --no-check to record it without looking it up"
     if mailbox is None:
-        known = exchange.read(session, [exchange.mailboxes_query(SUGGEST_SAMPLE)]).recipients
+        if not known:
+            known.extend(exchange.read(session, [exchange.mailboxes_query(SUGGEST_SAMPLE)]).recipients)
         primary_of = {a: m.primary_smtp for m in known for a in sorted(m.smtp_addresses)}
         nearest = closest(address, primary_of)
         near = primary_of[nearest.casefold()] if nearest else None

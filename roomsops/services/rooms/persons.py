@@ -426,8 +426,17 @@ def _row_problems(cells: Sequence[str], ews_url: str) -> list[str]:
     return problems
 
 
-def import_persons(store: Store, audit: AuditLog, ews_url: str, path: Path, label: str) -> PersonImport:
-    """Add or update (by address) every person of a CSV file, in one transaction: all or nothing."""
+def import_persons(
+    store: Store,
+    audit: AuditLog,
+    ews_url: str,
+    path: Path,
+    label: str,
+    check: Callable[[Sequence[str]], dict[str, str]] | None = None,
+) -> PersonImport:
+    """Add or update (by address) every person of a CSV file, in one transaction: all or nothing. `check`
+    (the Exchange look-up) says what is wrong with each wrong address: any refuses the file, naming every
+    bad row."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -437,6 +446,19 @@ def import_persons(store: Store, audit: AuditLog, ews_url: str, path: Path, labe
     except OSError as exc:
         raise InputError(f"{label} cannot be read: {exc.strerror}", "check the file's permissions") from None
     rows = read_persons_csv(data, label, ews_url)
+    if check is not None and rows:
+        wrong = check([f.email for _, f in rows])
+        bad = [f"line {line}, email: {wrong[f.email]}" for line, f in rows if f.email in wrong]
+        if bad:
+            shown = "; ".join(bad[:MAX_ROW_ERRORS]) + (
+                f"; and {len(bad) - MAX_ROW_ERRORS} more" if len(bad) > MAX_ROW_ERRORS else ""
+            )
+            raise InputError(
+                f"{label}: {len(bad)} address(es) wrong in Exchange Online: {shown}",
+                "correct these rows (or add --no-check to import them without looking them up) and import "
+                "the file again; nothing was imported",
+                code="bad_rows",
+            )
     with store.write() as conn:
         rooms = db.room_keys(conn)
         for line, fields in rows:
