@@ -829,7 +829,9 @@ class MailboxSync:
             if link is not None and link.state == UNLINKED:
                 self.report.skip("unlinked")
             elif booking.status == "active" and link is not None and link.item_id is not None:
-                if link.synced_version != booking.version:
+                if link.synced_version != booking.version and booking.end <= self.ctx.now():
+                    self.report.skip("past")  # moved into the past: no update sent to anyone (as for creates)
+                elif link.synced_version != booking.version:
                     self._update(booking, link)
                 elif link.state == PENDING_UPDATE:
                     self._settle_tag(booking, link)  # the write that tagged it (or its answer) was lost
