@@ -21,7 +21,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from roomsops.cli.context import AppContext
-from roomsops.core.errors import ExitCode, InputError, OperationFailed
+from roomsops.core.errors import ConnectError, ExitCode, InputError, OperationFailed
 from roomsops.core.results import Result
 from roomsops.core.secure_files import private_opener
 
@@ -123,6 +123,14 @@ def tenant_change(
     except KeyboardInterrupt:
         reason, status = "Ctrl-C", SIGINT_EXIT
     except OperationFailed as exc:
+        if exc.code == "winrm_dropped" and not (progress.done or progress.running):
+            # Dropped before any change began (every change runs through the Applier, which notes it in
+            # `progress`): no work was done, so this is a failure to connect, exit 3, with nothing claimed done.
+            raise ConnectError(
+                f"{exc.message.removesuffix('; the steps before it were done')}; nothing was changed",
+                "check the management host and the network, then run the command again",
+                code="winrm_dropped",
+            ) from None
         if exc.code not in STOPPED_MIDWAY or not (progress.planned or progress.done):
             raise
         reason, status = exc.message.removesuffix("; the steps before it were done"), int(ExitCode.FAILED)
