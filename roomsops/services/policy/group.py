@@ -258,7 +258,12 @@ def apply_group(
     group = plan.group
     if group is None:
         created = Step("group", request.group, Outcome.CREATED)
-        apply.run("New-DistributionGroup", {"Name": request.group, "Type": "Security"}, created)
+        try:
+            apply.run("New-DistributionGroup", {"Name": request.group, "Type": "Security"}, created)
+        except CmdletError as exc:
+            if not any(f.matches("AlreadyExists", "already being used") for f in exc.failures):
+                raise
+            raise _name_taken(apply, request.group) from None
         group = wait_for_group(apply.session, request.group)
     failures = apply.members(
         "Add-DistributionGroupMember",
@@ -274,6 +279,24 @@ def apply_group(
         Confirm=False,
     )
     return group, mark_failures(steps, failures, plan)
+
+
+def _name_taken(apply: Applier, name: str) -> OperationFailed:
+    """New-DistributionGroup refused the name: another administrator made the group since this run read the
+    tenant (run again: it plans with that group), or another object has the name (use another group)."""
+    done = "; what was done before: " + ", ".join(apply.progress.done) if apply.progress.done else ""
+    nothing = "" if done else "; nothing was changed"
+    if exchange.find_group(apply.session, name) is not None:
+        return OperationFailed(
+            f"the group {name} was made meanwhile (by another administrator or run){nothing}{done}",
+            "run the same command again: it reads the group now there and changes only what is missing",
+            code="group_made_meanwhile",
+        )
+    return OperationFailed(
+        f"the name {name} is already used by another object in Exchange Online, not a group{nothing}{done}",
+        "give the group another name (--group), then run the command again",
+        code="group_name_taken",
+    )
 
 
 def refuse_empty_group(request: GroupRequest, steps: Sequence[Step], what: str) -> None:
