@@ -7,13 +7,14 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from roomsops.adapters.store import MailboxSyncState, Store, now_utc
+from roomsops.adapters.store import Booking, BookingSyncState, MailboxSyncState, Store, now_utc
 from roomsops.adapters.store import queries as q
+from roomsops.adapters.store.schema import CANCELLED, UNLINKED
 from roomsops.core.errors import RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
@@ -251,6 +252,9 @@ def sync_pass(
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+    reports += _cancel_for_persons_not_synced(ctx, persons)
+    for report in reports[len(mailboxes) :]:
+        log_report(report, dry_run)
     return SyncResult(
         started=started,
         finished=now_utc(),
@@ -277,6 +281,61 @@ def _skipped_by_sync_mode(
         if active:
             out[person.email] = {"sync_mode": person.sync_mode, "bookings": len(active)}
     return out
+
+
+def _cancel_for_persons_not_synced(ctx: PassContext, persons: Sequence[str] | None) -> list[MailboxReport]:
+    """The cancelled bookings of persons whose sync mode roomsops does not sync, whose meeting (made while the
+    person was synced) is still in Exchange: the meeting is cancelled, and nothing else is done in that mailbox.
+    Without this, `persons remove` / `rooms remove --cancel-bookings` of such a booking waited for a sync that
+    never came."""
+    wanted = {p.casefold() for p in persons} if persons else None
+    work: list[tuple[str, list[tuple[Booking, BookingSyncState]]]] = []
+    with ctx.store.read() as conn:
+        for person in q.list_persons(conn):
+            if person.sync_mode in EWS_SYNC_MODES or (
+                wanted is not None and person.email.casefold() not in wanted
+            ):
+                continue
+            live = {
+                link.booking_id: link
+                for link in q.booking_sync_for_mailbox(conn, person.email)
+                if link.item_id is not None and link.state not in (CANCELLED, UNLINKED)
+            }
+            cancelled = [
+                (b, live[b.id]) for b in q.bookings_by_id(conn, list(live)) if b.status == "cancelled"
+            ]
+            if cancelled:
+                work.append((person.email, cancelled))
+    reports = []
+    for mailbox, cancelled in work:
+        report = MailboxReport(mailbox)
+        for booking, link in cancelled:
+            if ctx.dry_run:
+                report.planned.append(f"cancel meeting of booking {booking.id} ({booking.title})")
+                report.cancelled += 1
+                continue
+            try:
+                for meeting in ctx.backend.find_tagged(mailbox, ctx.installation, str(booking.id)):
+                    if not meeting.is_cancelled:
+                        ctx.backend.cancel(mailbox, meeting)
+                with ctx.store.write() as conn:
+                    q.save_booking_sync(
+                        conn,
+                        replace(link, item_id=None, change_key=None, state=CANCELLED, last_error=None),
+                        now_utc(),
+                    )
+            except RoomsopsError as exc:
+                report.failures.append(f"booking {booking.id} ({booking.title}): {exc.message}")
+                continue
+            ctx.audit.record(
+                "ews:CancelCalendarItem",
+                mailbox,
+                {"item_id": link.item_id, "booking": booking.id},
+                "cancelled (sync mode not synced)",
+            )
+            report.cancelled += 1
+        reports.append(report)
+    return reports
 
 
 @dataclass(frozen=True)
