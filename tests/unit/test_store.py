@@ -162,6 +162,7 @@ def test_the_v1_fixture_is_upgraded_in_place(tmp_path: Path) -> None:
             (3, "0.1.0.dev0"),
             (4, "0.1.0.dev0"),
             (5, "0.1.0.dev0"),
+            (6, "0.1.0.dev0"),
         ]
         uuid.UUID(db.installation_id(conn))
         persons = {p.email: p for p in db.list_persons(conn)}
@@ -439,3 +440,24 @@ def test_sync_mailboxes_and_bookings_in_window(store: db.Store, ids: dict[str, i
 def test_schema_version_table_shape_is_frozen() -> None:
     assert [c.name for c in schema_version.columns] == ["version", "roomsops_version", "applied_utc"]
     assert str(insert(schema_version).compile()).startswith("INSERT INTO schema_version")
+
+
+def test_a_deleted_bookings_id_is_never_given_again(tmp_path: Path) -> None:
+    """SQLite gives max(id) + 1: after `rooms remove` deleted the last booking, the next one got its id, and the
+    sync's look-up by tag adopted the old booking's meeting. The upgrade seeds the high-water mark with the
+    highest id a database has; every insert raises it."""
+    path = tmp_path / "rooms.db"
+    shutil.copyfile(V1_FIXTURE, path)
+    store = db.open_store(f"sqlite:///{path}")
+    with store.write() as conn:
+        highest = conn.execute(text("SELECT max(id) FROM bookings")).scalar()
+        assert highest is not None
+        last = db.get_booking(conn, highest)
+        assert last is not None
+        db.delete_bookings(conn, [highest])
+        start = datetime(2031, 1, 6, 8, tzinfo=UTC)
+        new = db.NewBooking(last.organizer_id, last.room_id, "again", start, start + timedelta(hours=1))
+        first = db.insert_booking(conn, new, db.now_utc())
+        db.delete_bookings(conn, [first])
+        second = db.insert_booking(conn, new, db.now_utc())
+    assert (first, second) == (highest + 1, highest + 2)

@@ -172,8 +172,21 @@ def _v4_to_v5(conn: Connection, now: datetime) -> None:
     conn.execute(text("ALTER TABLE mailbox_sync ADD COLUMN passes_since_full INTEGER DEFAULT 0 NOT NULL"))
 
 
+def _add_id_high_water(conn: Connection, now: datetime) -> None:
+    """v6: the highest booking id ever given, so a deleted booking's id is never given again (its meeting may
+    still carry it). Seeded with the highest id there is (ids deleted before the upgrade cannot be known)."""
+    conn.execute(
+        text(
+            "CREATE TABLE id_high_water (name VARCHAR(40) NOT NULL, value INTEGER NOT NULL, CONSTRAINT pk_id_high_water PRIMARY KEY (name))"
+        )
+    )
+    conn.execute(
+        text("INSERT INTO id_high_water (name, value) SELECT 'bookings', COALESCE(MAX(id), 0) FROM bookings")
+    )
+
+
 #: From-version -> the step that upgrades it to the next version.
-STEPS: dict[int, Step] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
+STEPS: dict[int, Step] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _add_id_high_water}
 
 
 def upgrade(conn: Connection, found: int, target: int, now: datetime) -> list[int]:

@@ -13,7 +13,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Row, Select, and_, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from roomsops.adapters.store.records import (
     Booking,
@@ -36,6 +48,7 @@ from roomsops.adapters.store.schema import (
     booking_attendees,
     booking_sync,
     bookings,
+    id_high_water,
     installation,
     mailbox_sync,
     persons,
@@ -310,9 +323,15 @@ def _write_attendees(conn: Connection, booking_id: int, attendees: Sequence[str]
 
 
 def insert_booking(conn: Connection, new: NewBooking, now: datetime) -> int:
-    """Insert a booking as given (the caller has checked the room is free); its id."""
+    """Insert a booking as given (the caller has checked the room is free); its id, never one given before."""
+    values: dict[str, Any] = {}
+    if (
+        conn.dialect.name == "sqlite"
+    ):  # SQLite gives max(id) + 1: a deleted last booking's id would come again
+        values["id"] = _next_id(conn, "bookings", bookings.c.id)
     result = conn.execute(
         insert(bookings).values(
+            **values,
             organizer_id=new.organizer_id,
             room_id=new.room_id,
             title=new.title,
@@ -328,8 +347,29 @@ def insert_booking(conn: Connection, new: NewBooking, now: datetime) -> int:
         )
     )
     booking_id = _new_id(result)
+    _raise_high_water(conn, "bookings", booking_id)
     _write_attendees(conn, booking_id, new.attendees)
     return booking_id
+
+
+def _next_id(conn: Connection, table: str, column: Any) -> int:
+    """One more than the highest id the table has or ever had."""
+    highest = conn.execute(select(func.max(column))).scalar() or 0
+    ever = conn.execute(select(id_high_water.c.value).where(id_high_water.c.name == table)).scalar() or 0
+    return max(int(highest), int(ever)) + 1
+
+
+def _raise_high_water(conn: Connection, table: str, given: int) -> None:
+    updated = conn.execute(
+        update(id_high_water)
+        .where(id_high_water.c.name == table, id_high_water.c.value < given)
+        .values(value=given)
+    )
+    if (
+        updated.rowcount == 0
+        and conn.execute(select(id_high_water.c.value).where(id_high_water.c.name == table)).first() is None
+    ):
+        conn.execute(insert(id_high_water).values(name=table, value=given))
 
 
 #: Columns `update_booking` may change, by the `Booking` field name.

@@ -38,7 +38,7 @@ from roomsops.core.vocabulary import (  # noqa: F401 - re-exported: the store's 
 )
 
 #: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
@@ -238,4 +238,15 @@ sync_differences = Table(
     Column("resolution", String(10)),  # None while open; exchange | rooms | ignore
     Column("resolved_utc", UTCDateTime),
     Index(None, "booking_id"),
+)
+
+
+# The highest id ever given, per table: a booking id is never given again after its booking was deleted
+# (`rooms remove`, `persons remove`), since its meeting may still be in Exchange carrying it in its tag; SQLite
+# would otherwise give max(id) + 1 again (other databases' sequences never reuse).
+id_high_water = Table(
+    "id_high_water",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", Integer, nullable=False),
 )
