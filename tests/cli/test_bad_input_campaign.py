@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from roomsops.adapters.store.schema import SCHEMA_VERSION
 from roomsops.cli import cli
 from tests.conftest import SAMPLE, Invoke
 
@@ -300,7 +301,8 @@ CASES = [
         "database from a newer schema",
         ["persons", "list"],
         "the database {dir}/rooms.db has schema version 99 (written by roomsops 9.0.0), but this roomsops "
-        "0.1.0.dev0 knows schema versions up to 5 — upgrade roomsops to 9.0.0 or newer; a database is never "
+        f"0.1.0.dev0 knows schema versions up to {SCHEMA_VERSION} — upgrade roomsops to 9.0.0 or newer; a "
+        "database is never "
         "downgraded",
         newer_schema,
     ),

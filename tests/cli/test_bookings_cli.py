@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from roomsops.adapters.store.schema import SCHEMA_VERSION
 from roomsops.cli import cli
 from roomsops.cli.bookings import bookings
 from roomsops.cli.persons import persons
@@ -285,13 +286,16 @@ def test_an_upgraded_v1_database_is_used_as_it_is(invoke: Invoke) -> None:
 def test_a_database_from_a_newer_roomsops_is_refused(invoke: Invoke, tmp_path: Path) -> None:
     assert invoke("rooms", "list").code == 0  # creates rooms.db
     with closing(sqlite3.connect("rooms.db")) as conn, conn:
-        conn.execute("INSERT INTO schema_version VALUES (7, '2.3.0', '2032-01-01 00:00:00.000000')")
+        conn.execute(
+            "INSERT INTO schema_version VALUES (?, '2.3.0', '2032-01-01 00:00:00.000000')",
+            (SCHEMA_VERSION + 1,),
+        )
     before = dump()
     run = invoke("bookings", "list")
     assert (run.code, run.out) == (2, "")
     assert run.err == (
-        f"Error: the database {tmp_path / 'rooms.db'} has schema version 7 (written by roomsops 2.3.0), but "
-        "this roomsops 0.1.0.dev0 knows schema versions up to 5 — upgrade roomsops to 2.3.0 or newer; a "
+        f"Error: the database {tmp_path / 'rooms.db'} has schema version {SCHEMA_VERSION + 1} (written by roomsops 2.3.0), but "
+        f"this roomsops 0.1.0.dev0 knows schema versions up to {SCHEMA_VERSION} — upgrade roomsops to 2.3.0 or newer; a "
         "database is never downgraded\n"
     )
     assert dump() == before
