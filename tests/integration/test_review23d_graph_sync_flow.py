@@ -206,3 +206,49 @@ def test_review23d_the_move_from_ews_to_graph_walks_through_faults_without_a_dup
     assert changed == ["EWS 1 changed over Graph", "Graph 3", "Graph 4"]
     copies = {e["subject"]: e for e in graph.get(f"/users/{adele}/events").json()["value"]}
     assert any(s.endswith("EWS 2") and e["isCancelled"] for s, e in copies.items()), list(copies)
+
+
+def test_review23d_a_subscription_sees_ews_writes_and_a_graph_cancel_as_deleted(
+    both: tuple[EwsHelper, GraphClient], fresh_lab: LabHelper
+) -> None:
+    """During the move both faces write the same mailbox: a Graph subscription (clientState) must notify a
+    meeting made over EWS (created) and its cancel over Graph (`/cancel` removes the organizer's event:
+    deleted), with the ids Graph answers for it."""
+    from .test_lab_graph_notifications import Receiver, expires
+
+    ews, graph = both
+    receiver = Receiver()
+    try:
+        diego, adele = address(fresh_lab, "DiegoS"), address(fresh_lab, "AdeleV")
+        made = graph.post(
+            "/subscriptions",
+            {
+                "changeType": "created,updated,deleted",
+                "notificationUrl": receiver.url,
+                "resource": f"/users/{diego}/events",
+                "expirationDateTime": expires(60),
+                "clientState": "s-23d",
+            },
+        )
+        assert made.status_code == 201, made.text
+        account = ews.account("DiegoS")
+        start = EWSDateTime(2030, 3, 5, 9, 0, tzinfo=EWSTimeZone("UTC"))
+        CalendarItem(
+            account=account,
+            folder=account.calendar,
+            subject="EWS made",
+            start=start,
+            end=start + dt.timedelta(hours=1),
+            required_attendees=[Attendee(mailbox=Mailbox(email_address=adele), response_type="Unknown")],
+            roomsops_booking="b-9",
+        ).save(send_meeting_invitations=SEND_ONLY_TO_ALL)
+        (found,) = graph.get(f"/users/{diego}/events?{by_tag('b-9')}").json()["value"]
+        (created,) = receiver.wait(1)
+        assert (created["changeType"], created["clientState"]) == ("created", "s-23d")
+        assert created["resourceData"]["id"] == found["id"]
+        cancelled = graph.post(f"/users/{diego}/events/{found['id']}/cancel", {"Comment": "no"})
+        assert cancelled.status_code == 202, cancelled.text
+        notes = receiver.wait(2)
+        assert [(n["changeType"], n["resourceData"]["id"]) for n in notes[1:]] == [("deleted", found["id"])]
+    finally:
+        receiver.close()

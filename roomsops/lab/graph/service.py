@@ -318,7 +318,8 @@ class GraphService(LabHandler):
         handler: Callable[..., Response] = getattr(self, "_op_" + name.replace(".", "_"))
         with self._store(mailbox, writes=name in WRITES) as (state, store):
             response = handler(request, params, state, store, mailbox, view)
-        response.headers.extend(applied)
+        if name != "calendarView.delta":  # a delta round answers in the view it started with: it says which
+            response.headers.extend(applied)
         return response
 
     # --- operations ----------------------------------------------------------------------------------
@@ -408,17 +409,20 @@ class GraphService(LabHandler):
                 )
         skip, delta = _query(request, "$skiptoken"), _query(request, "$deltatoken")
         size = page_size(parse_prefer(request), {})
+        used = view
         if skip:
             pending = self.delta.resume(skip, "skip")
             assert isinstance(pending, PendingPages)
             if pending.final.mailbox_id != mailbox.id:
                 raise GraphError(410, "syncStateNotFound", "The token belongs to another mailbox.")
+            used = pending.final.view
             entries, kind, token = self.delta.next_page(pending)
         elif delta:
             previous = self.delta.resume(delta, "delta")
             assert not isinstance(previous, PendingPages)
             if previous.mailbox_id != mailbox.id:
                 raise GraphError(410, "syncStateNotFound", "The token belongs to another mailbox.")
+            used = previous.view
             previous.page = size if parse_prefer(request).get("odata.maxpagesize") else previous.page
             entries, kind, token = self.delta.round(
                 store, state=previous, window=None, view=view, page=previous.page
@@ -436,7 +440,15 @@ class GraphService(LabHandler):
             body["@odata.nextLink"] = f"{link}?$skiptoken={token}"
         else:
             body["@odata.deltaLink"] = f"{link}?$deltatoken={token}"
-        return Response.json(200, body)
+        # Preference-Applied names what this page is in: the round keeps the time zone and id type it started
+        # with, whatever a later request of the round prefers (never claim a preference the page does not follow).
+        applied: list[tuple[str, str]] = []
+        asked_zone = parse_prefer(request).get("outlook.timezone")
+        if used.time_zone != "UTC" or asked_zone == "UTC":
+            applied.append(("Preference-Applied", f'outlook.timezone="{used.time_zone}"'))
+        if used.immutable:
+            applied.append(("Preference-Applied", 'IdType="ImmutableId"'))
+        return Response.json(200, body, applied)
 
     def _op_events_get(
         self,
