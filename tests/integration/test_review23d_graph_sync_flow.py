@@ -252,3 +252,58 @@ def test_review23d_a_subscription_sees_ews_writes_and_a_graph_cancel_as_deleted(
         assert [(n["changeType"], n["resourceData"]["id"]) for n in notes[1:]] == [("deleted", found["id"])]
     finally:
         receiver.close()
+
+
+def test_review23d_a_meeting_delivered_again_after_the_attendee_deleted_it_has_a_new_immutable_id(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
+    """An attendee deletes their copy (it goes to Deleted Items), the organizer updates the meeting: the Calendar
+    Attendant puts a new item into the attendee's calendar (EWS: a new ItemId). Over Graph the lab derives the
+    immutable id from the mailbox and the UID, so the new item takes the deleted copy's immutable id: the id a
+    delta round reported `@removed` comes back as a live event, and the deleted copy can no longer be named.
+    Exchange's immutable ids name one item each (graph/outlook-immutable-id: "the ID of an item doesn't change
+    as long as the item stays in the same mailbox"; a new item gets a new one). A sync that links by immutable id
+    re-finds the re-delivered meeting under its old link in the lab and meets a new id in Graph."""
+    diego, adele = address(fresh_lab, "DiegoS"), address(fresh_lab, "AdeleV")
+    immutable = {"Prefer": 'IdType="ImmutableId"'}
+    made = graph.post(
+        f"/users/{diego}/events",
+        event(
+            "Met",
+            "2030-03-04T09:00:00",
+            "2030-03-04T10:00:00",
+            attendees=[{"emailAddress": {"address": adele}, "type": "required"}],
+        ),
+    )
+    assert made.status_code == 201, made.text
+    (first,) = graph.get(f"/users/{adele}/events", headers=immutable).json()["value"]
+    assert graph.delete(f"/users/{adele}/events/{first['id']}").status_code == 204
+    assert graph.patch(f"/users/{diego}/events/{made.json()['id']}", {"subject": "Met again"}).status_code == 200
+    (again,) = graph.get(f"/users/{adele}/events", headers=immutable).json()["value"]
+    assert again["subject"] == "Met again"
+    assert again["id"] != first["id"]
+
+
+def test_review23d_the_tag_is_found_by_the_same_rule_over_ews_and_over_graph(
+    both: tuple[EwsHelper, GraphClient], fresh_lab: LabHelper
+) -> None:
+    """One store, one restriction engine: Graph's `$filter` on an extended property is Exchange's restriction, as
+    EWS's IsEqualTo is. The lab compares strings case-insensitively in EWS restrictions (FIDELITY "Restrictions")
+    but case-sensitively in Graph's `$filter`, so a tag lookup that finds the meeting over EWS misses it over
+    Graph in the same lab (e.g. an installation id written in one case and looked up in another): the move to
+    Graph would report a lost link that EWS finds."""
+    ews, graph = both
+    diego = address(fresh_lab, "DiegoS")
+    account = ews.account("DiegoS")
+    start = EWSDateTime(2030, 3, 5, 9, 0, tzinfo=EWSTimeZone("UTC"))
+    CalendarItem(
+        account=account,
+        folder=account.calendar,
+        subject="Cased",
+        start=start,
+        end=start + dt.timedelta(hours=1),
+        roomsops_booking="Booking-ABC",
+    ).save(send_meeting_invitations="SendToNone")
+    over_ews = [i.subject for i in account.calendar.filter(roomsops_booking="booking-abc")]
+    over_graph = [e["subject"] for e in graph.get(f"/users/{diego}/events?{by_tag('booking-abc')}").json()["value"]]
+    assert over_graph == over_ews, (over_graph, over_ews)
