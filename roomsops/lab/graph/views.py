@@ -55,8 +55,14 @@ def matches(item: CalendarItem, wanted: tuple[str, str] | None) -> bool:
         return True
     from roomsops.lab.graph.events import property_id
 
+    # Strings compare without regard to case, as the same store's EWS restrictions do (FIDELITY "Restrictions"):
+    # Graph's $filter and EWS's IsEqualTo are one restriction engine.
+    value = wanted[1].casefold()
     return any(
-        p.values is None and p.value == wanted[1] and normal_property_id(property_id(p)) == wanted[0]
+        p.values is None
+        and p.value is not None
+        and p.value.casefold() == value
+        and normal_property_id(property_id(p)) == wanted[0]
         for p in item.extended
     )
 
