@@ -261,9 +261,9 @@ def test_review23d_a_meeting_delivered_again_after_the_attendee_deleted_it_has_a
     Attendant puts a new item into the attendee's calendar (EWS: a new ItemId). Over Graph the lab derives the
     immutable id from the mailbox and the UID, so the new item takes the deleted copy's immutable id: the id a
     delta round reported `@removed` comes back as a live event, and the deleted copy can no longer be named.
-    Exchange's immutable ids name one item each (graph/outlook-immutable-id: "the ID of an item doesn't change
-    as long as the item stays in the same mailbox"; a new item gets a new one). A sync that links by immutable id
-    re-finds the re-delivered meeting under its old link in the lab and meets a new id in Graph."""
+    Exchange's immutable ids name one item each (graph/outlook-immutable-id: an item keeps its immutable id while
+    it stays in its mailbox; the re-delivered meeting is another item, with an id of its own). A sync that links
+    by immutable id re-finds the re-delivered meeting under its old link in the lab and meets a new id in Graph."""
     diego, adele = address(fresh_lab, "DiegoS"), address(fresh_lab, "AdeleV")
     immutable = {"Prefer": 'IdType="ImmutableId"'}
     made = graph.post(
