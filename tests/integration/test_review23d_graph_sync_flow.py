@@ -307,3 +307,20 @@ def test_review23d_the_tag_is_found_by_the_same_rule_over_ews_and_over_graph(
     over_ews = [i.subject for i in account.calendar.filter(roomsops_booking="booking-abc")]
     over_graph = [e["subject"] for e in graph.get(f"/users/{diego}/events?{by_tag('booking-abc')}").json()["value"]]
     assert over_graph == over_ews, (over_graph, over_ews)
+
+
+def test_review23d_a_503_may_come_without_retry_after(graph: GraphClient, fresh_lab: LabHelper) -> None:
+    """graph/errors: 503 "You may repeat the request after a delay, the length of which may be specified in a
+    Retry-After header"; graph/throttling: without a Retry-After header, back off exponentially. The lab's Graph
+    gave every injected 503 a Retry-After (at least 1 s, even with back_off_ms 0), so a client that needs the
+    header (issue 24: "honours 429/503 Retry-After with jitter") passes against the lab and fails on Graph's
+    first bare 503. The token service already answers back_off_ms 0 without Retry-After; Graph follows it, alone
+    and inside $batch."""
+    diego = address(fresh_lab, "DiegoS")
+    fresh_lab.fault(protocol="graph", operation="events.list", kind="http_503", count=1)
+    bare = graph.get(f"/users/{diego}/events")
+    assert bare.status_code == 503 and "Retry-After" not in bare.headers, dict(bare.headers)
+    fresh_lab.fault(protocol="graph", operation="events.list", kind="http_503", count=1)
+    (inside,) = batch(graph, [{"id": "1", "method": "GET", "url": f"/users/{diego}/events"}]).values()
+    assert inside["status"] == 503 and "Retry-After" not in inside["headers"], inside
+    assert graph.get(f"/users/{diego}/events").status_code == 200
