@@ -812,7 +812,7 @@ class GraphService(LabHandler):
                 503,
                 "ServiceUnavailable",
                 "The service is unavailable (injected by the lab).",
-                [("Retry-After", str(max(1, -(-fault.back_off_ms // 1000))))],
+                [("Retry-After", str(max(1, -(-fault.back_off_ms // 1000))))] if fault.back_off_ms else [],
             )
         return self.serve(inner)
 
@@ -842,8 +842,13 @@ def _fault(kind: str, back_off_ms: int) -> Response | None:
             [("Retry-After", seconds)],
         )
     if kind == "http_503":
+        # graph/errors: a 503's delay "may be specified in a Retry-After header": back_off_ms 0 gives none (as the
+        # token service's faults), so a client's exponential back-off for a bare 503 is tested too.
         return errors.error_response(
-            503, "ServiceUnavailable", "The service is temporarily unavailable.", [("Retry-After", seconds)]
+            503,
+            "ServiceUnavailable",
+            "The service is temporarily unavailable.",
+            [("Retry-After", seconds)] if back_off_ms else [],
         )
     if kind == "http_500":
         return errors.error_response(500, "InternalServerError", "An internal server error occurred.")
