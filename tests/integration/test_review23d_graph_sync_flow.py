@@ -137,7 +137,9 @@ def test_review23d_the_move_from_ews_to_graph_walks_through_faults_without_a_dup
             roomsops_booking=f"b-{n}",
         ).save(send_meeting_invitations=SEND_ONLY_TO_ALL)
     prefer = {"Prefer": 'IdType="ImmutableId", odata.maxpagesize=1'}
-    fresh_lab.fault(protocol="graph", operation="calendarView.delta", kind="http_503", back_off_ms=1000, count=1)
+    fresh_lab.fault(
+        protocol="graph", operation="calendarView.delta", kind="http_503", back_off_ms=1000, count=1
+    )
     first = graph.call("GET", f"/users/{diego}/calendarView/delta?{WINDOW}", headers=prefer)
     assert (first.status_code, first.headers["Retry-After"]) == (503, "1")
     entries, delta_link = delta_round(graph, f"/users/{diego}/calendarView/delta?{WINDOW}", prefer)
@@ -150,7 +152,7 @@ def test_review23d_the_move_from_ews_to_graph_walks_through_faults_without_a_dup
         ids[n] = found
     assert {e["id"] for e in entries} == {ids[1]["id"], ids[2]["id"]}
     json_headers = {"Content-Type": "application/json"}
-    create = {
+    create: dict[str, Any] = {
         "id": "c",
         "method": "POST",
         "url": f"/users/{diego}/events",
@@ -177,7 +179,9 @@ def test_review23d_the_move_from_ews_to_graph_walks_through_faults_without_a_dup
         "headers": json_headers,
         "body": {"Comment": "gone"},
     }
-    fresh_lab.fault(protocol="graph", operation="events.create", kind="server_busy", back_off_ms=2000, count=1)
+    fresh_lab.fault(
+        protocol="graph", operation="events.create", kind="server_busy", back_off_ms=2000, count=1
+    )
     fresh_lab.fault(protocol="graph", operation="events.update", kind="drop_after", count=1)
     fresh_lab.fault(protocol="graph", operation="events.cancel", kind="http_503", back_off_ms=1000, count=1)
     answers = batch(graph, [create, update, cancel])
@@ -189,8 +193,9 @@ def test_review23d_the_move_from_ews_to_graph_walks_through_faults_without_a_dup
     seen = graph.get(f"/users/{diego}/events/{ids[1]['id']}").json()
     assert seen["subject"] == "EWS 1 changed over Graph"
     # A whole batch whose answer is lost, sent again: the same event, not a second one.
-    four = {**create, "body": {**create["body"], "subject": "Graph 4", "transactionId": "t-4"}}
-    four["body"]["singleValueExtendedProperties"] = [{"id": BOOKING, "value": "b-4"}]
+    four_body = {**create["body"], "subject": "Graph 4", "transactionId": "t-4"}
+    four_body["singleValueExtendedProperties"] = [{"id": BOOKING, "value": "b-4"}]
+    four = {**create, "body": four_body}
     fresh_lab.fault(protocol="graph", operation="batch", kind="drop_after", count=1)
     with pytest.raises(Exception):  # noqa: B017 - the connection ends without an answer
         graph.post("/$batch", {"requests": [four]})
@@ -278,7 +283,9 @@ def test_review23d_a_meeting_delivered_again_after_the_attendee_deleted_it_has_a
     assert made.status_code == 201, made.text
     (first,) = graph.get(f"/users/{adele}/events", headers=immutable).json()["value"]
     assert graph.delete(f"/users/{adele}/events/{first['id']}").status_code == 204
-    assert graph.patch(f"/users/{diego}/events/{made.json()['id']}", {"subject": "Met again"}).status_code == 200
+    assert (
+        graph.patch(f"/users/{diego}/events/{made.json()['id']}", {"subject": "Met again"}).status_code == 200
+    )
     (again,) = graph.get(f"/users/{adele}/events", headers=immutable).json()["value"]
     assert again["subject"] == "Met again"
     assert again["id"] != first["id"]
@@ -305,7 +312,9 @@ def test_review23d_the_tag_is_found_by_the_same_rule_over_ews_and_over_graph(
         roomsops_booking="Booking-ABC",
     ).save(send_meeting_invitations="SendToNone")
     over_ews = [i.subject for i in account.calendar.filter(roomsops_booking="booking-abc")]
-    over_graph = [e["subject"] for e in graph.get(f"/users/{diego}/events?{by_tag('booking-abc')}").json()["value"]]
+    over_graph = [
+        e["subject"] for e in graph.get(f"/users/{diego}/events?{by_tag('booking-abc')}").json()["value"]
+    ]
     assert over_graph == over_ews, (over_graph, over_ews)
 
 
