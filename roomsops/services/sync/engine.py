@@ -361,9 +361,9 @@ class MailboxSync:
                 self.report.unknown_tagged.append(meeting.item_id)
                 continue
             link = self.links.get(booking_id)
-            if link is not None and (
-                link.state == UNLINKED or (link.state == CANCELLED and meeting.is_cancelled)
-            ):
+            if link is not None and link.state in (UNLINKED, CANCELLED):
+                if not meeting.is_cancelled:
+                    self.report.skip("restored or unlinked")  # e.g. restored from Deleted Items: never touched
                 continue  # let go on purpose (conflict behaviour Cancel), or cancelled already: never touched
             keep = seen.get(booking_id)
             if keep is None and link is not None and link.item_id not in (None, meeting.item_id):
