@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -88,3 +93,163 @@ def test_a_full_pass_never_adopts_or_cancels_a_restored_meeting_of_a_cancelled_b
     assert bookings(invoke, env)[1]["status"] == "cancelled"
     assert [row[:2] for row in link_rows(env)] == [(1, "cancelled")]
 
+
+
+def test_p_cancel_two_lost_answers(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
+    ok(invoke("bookings", "cancel", "1", "--yes", env=env))
+    fresh_lab.fault(protocol="ews", operation="CreateItem", kind="drop_after", count=2)
+    for _ in range(4):
+        run = invoke("--json", "sync", env=env)
+        print("PASS", run.code, link_rows(env), mailbox(run, addr("DiegoS"))["failures"])
+    assert live(fresh_lab, addr("DiegoS")) == []
+    assert [r[:2] for r in link_rows(env)] == [(1, "cancelled")]
+    assert summary(env)["ok"] is True
+
+
+def test_p_attendee_copy_full(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
+    before = items(fresh_lab, addr("AdeleV"))
+    print("ADELE", json.dumps(before)[:600])
+    run = ok(invoke("--json", "sync", "--full", env=env))
+    adele = mailbox(run, addr("AdeleV"))
+    print(adele)
+    assert (adele["unknown_tagged"], adele["cancelled"], adele["adopted"], adele["bookings_created"]) == ([], 0, 0, 0)
+    assert items(fresh_lab, addr("AdeleV")) == before
+
+
+def test_p_long_rooms_title(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
+    r = invoke("bookings", "update", "1", "--title", "y" * 300, env=env)
+    print("UPD", r.code, r.out[-300:], r.err[-300:])
+    for _ in range(3):
+        run = invoke("--json", "sync", env=env)
+        d = mailbox(run, addr("DiegoS"))
+        print("PASS", run.code, d["updated"], d["exchange_edits"], d["differences"], d["failures"])
+    print(len(live(fresh_lab, addr("DiegoS"))[0]["subject"]), len(bookings(invoke, env)[1]["title"]))
+    assert (d["updated"], d["exchange_edits"], d["differences"]) == (0, 0, 0)
+
+
+def test_p_far_and_back(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
+    far = DAY + timedelta(days=200)
+    ok(invoke("bookings", "update", "1", "--start", far.isoformat(), "--end", (far + timedelta(hours=1)).isoformat(), env=env))
+    ok(invoke("sync", env=env))
+    (m,) = live(fresh_lab, addr("DiegoS"))
+    assert m["start"] == stamp(far)
+    r = fresh_lab.admin("PATCH", f"/lab/mailboxes/{addr('DiegoS')}/calendar/{m['id']}", json={"subject": "Far edit"})
+    assert r.status_code == 200
+    ok(invoke("sync", env=env))
+    assert bookings(invoke, env)[1]["title"] == "Far edit"
+    ok(invoke("bookings", "update", "1", "--start", DAY.isoformat(), "--end", (DAY + timedelta(hours=1)).isoformat(), env=env))
+    ok(invoke("sync", env=env))
+    (m,) = live(fresh_lab, addr("DiegoS"))
+    r = fresh_lab.admin("PATCH", f"/lab/mailboxes/{addr('DiegoS')}/calendar/{m['id']}", json={"subject": "Near edit"})
+    ok(invoke("sync", env=env))
+    ok(invoke("sync", "--full", env=env))
+    (m,) = live(fresh_lab, addr("DiegoS"))
+    assert (m["start"], m["subject"]) == (stamp(DAY), "Near edit")
+    assert bookings(invoke, env)[1]["title"] == "Near edit"
+
+
+@pytest.mark.parametrize("use", ["rooms", "exchange"])
+def test_p_room_replaced(use: str, invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
+    ok(invoke("rooms", "add", addr("room-bern"), "--name", "Bern", env=env))
+    (m,) = live(fresh_lab, addr("DiegoS"))
+    r = fresh_lab.admin("PATCH", f"/lab/mailboxes/{addr('DiegoS')}/calendar/{m['id']}", json={"resources": [addr("room-bern")]})
+    print("PATCH", r.status_code, r.text[:200])
+    run = invoke("--json", "sync", env=env)
+    d = mailbox(run, addr("DiegoS"))
+    print("PASS", run.code, d["differences"], d["exchange_edits"], d["failures"])
+    print("DIFF", invoke("sync", "diff", env=env).out)
+    r = invoke("sync", "resolve", "1", "--use", use, env=env)
+    print("RESOLVE", r.code, r.out, r.err)
+    for _ in range(2):
+        run = invoke("--json", "sync", env=env)
+        d = mailbox(run, addr("DiegoS"))
+        print("PASS", run.code, d["differences"], d["exchange_edits"], d["updated"], d["failures"])
+    (m,) = live(fresh_lab, addr("DiegoS"))
+    print("RES", [x["email"] for x in m["resources"]], bookings(invoke, env)[1])
+    bern = [i for i in items(fresh_lab, addr("room-bern")) if not i["is_cancelled"]]
+    zur = [i for i in items(fresh_lab, addr("room-zurich")) if not i["is_cancelled"]]
+    print("ROOMCAL", len(bern), len(zur))
+    assert (d["differences"], d["exchange_edits"], d["updated"]) == (0, 0, 0)
+    want = addr("room-zurich") if use == "rooms" else addr("room-bern")
+    assert [x["email"].lower() for x in m["resources"]] == [want.lower()]
+
+
+def test_a_sigkilled_run_does_not_leave_the_older_success_as_the_current_state(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None, tmp_path: Path
+) -> None:
+    """docs/sync.md: a run that stops before finishing — ... a crash — writes "ok": false, "so an older success
+    is never read as the current state". SIGKILL (the OOM killer, a host reboot, `kill -9` by a service manager
+    after its stop timeout) is the crash no handler sees: the summary file still holds the previous run's
+    "ok": true, and monitoring reads a run that never finished as healthy. (E.g. a summary written at the start
+    saying the run is under way, replaced when it ends, would tell the truth.)"""
+    assert summary(env)["ok"] is True
+    previous = summary(env)
+    ok(invoke("bookings", "update", "1", "--title", "Planning v2", env=env))
+    fresh_lab.settings(latency_ms=30)
+    fresh_lab.reset_requests()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "roomsops", "sync", "--concurrency", "1"],
+        env=os.environ | env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(6000):  # bounded poll of the lab's request counter (no clock involved in the outcome)
+            if process.poll() is not None or fresh_lab.requests().get("ews:SyncFolderItems", 0) >= 1:
+                break
+            time.sleep(0.005)
+        assert process.poll() is None, "the sync ended before its first SyncFolderItems was counted"
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        fresh_lab.settings(latency_ms=0)
+    after = summary(env)
+    assert after != previous, "the killed run left the previous run's summary as the current state"
+    assert after["ok"] is False
+
+
+def tags(installation: str, booking: str) -> list[dict[str, str]]:
+    prop = {"distinguished_set_id": "PublicStrings", "property_type": "String"}
+    return [
+        {**prop, "property_name": "roomsops-installation", "value": installation},
+        {**prop, "property_name": "roomsops-booking", "value": booking},
+    ]
+
+
+def test_a_duplicate_removed_by_a_full_pass_is_counted_and_audited(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None
+) -> None:
+    """A second meeting with this installation's tag for the same booking (an Outlook copy carries the named
+    properties) is removed by `sync --full`, as documented: the removal is a CancelCalendarItem that tells the
+    copy's attendees and room. It appeared nowhere: "cancelled" 0, no audit record, the summary silent about a
+    write roomsops made to someone's calendar. Every change gets an audit record; the summary tells the truth."""
+    d = addr("DiegoS")
+    (meeting,) = live(fresh_lab, d)
+    installation = next(
+        p["value"] for p in meeting["extended_properties"] if p["property_name"] == "roomsops-installation"
+    )
+    made = fresh_lab.admin(
+        "POST",
+        f"/lab/mailboxes/{d}/calendar",
+        json={
+            "subject": "Planning",
+            "start": meeting["start"],
+            "end": meeting["end"],
+            "resources": [addr("room-zurich")],
+            "extended_properties": tags(installation, "1"),
+            "send": False,
+        },
+    )
+    assert made.status_code == 201, made.text
+    copy = made.json()["id"]
+    audit = Path(env["ROOMSOPS_LOG_AUDIT"])
+    before = audit.read_text() if audit.exists() else ""
+    full = mailbox(ok(invoke("--json", "sync", "--full", env=env)), d)
+    assert [i["id"] for i in live(fresh_lab, d)] == [meeting["id"]]  # the copy was removed, the original kept
+    assert full["cancelled"] == 1, full  # or a count of its own: the summary must say a meeting was removed
+    assert copy in audit.read_text()[len(before):], "no audit record of the removed duplicate"
+    assert summary(env)["mailboxes"][-1]["cancelled"] == 1
