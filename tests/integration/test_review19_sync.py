@@ -253,3 +253,208 @@ def test_a_duplicate_removed_by_a_full_pass_is_counted_and_audited(
     assert full["cancelled"] == 1, full  # or a count of its own: the summary must say a meeting was removed
     assert copy in audit.read_text()[len(before):], "no audit record of the removed duplicate"
     assert summary(env)["mailboxes"][-1]["cancelled"] == 1
+
+
+def test_a_room_declined_booking_is_reported_on_every_pass_until_settled(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None
+) -> None:
+    """docs/sync.md: `room-declined` — "the room declined the meeting; reported as a failure of the booking", and
+    I2: reported "on every pass until it is settled". The room declines (the booking is beyond its booking
+    window, 180 days, as Exchange's default). The pass that reads the decline reports it (exit 1); the next pass,
+    nothing having changed, reports nothing, exits 0 and the summary says ok — while the booking's room is not
+    held in Exchange and the link is still `room-declined`."""
+    far = DAY + timedelta(days=200)
+    ok(
+        invoke(
+            "bookings",
+            "add",
+            "--organizer",
+            addr("DiegoS"),
+            "--room",
+            addr("room-zurich"),
+            "--start",
+            far.isoformat(),
+            "--end",
+            (far + timedelta(hours=1)).isoformat(),
+            "--title",
+            "Far away",
+            env=env,
+        )
+    )
+    ok(invoke("sync", env=env))
+    assert fresh_lab.admin("POST", "/lab/room-answers/process").status_code == 200
+    for attempt in range(2):
+        run = invoke("--json", "sync", env=env)
+        assert run.code == 1, (attempt, run.out)
+        (failure,) = mailbox(run, addr("DiegoS"))["failures"]
+        assert "booking 2 (Far away)" in failure and "declined" in failure
+        assert summary(env)["ok"] is False
+        assert dict((row[0], row[1]) for row in link_rows(env))[2] == "room-declined"
+
+
+@pytest.mark.parametrize("start", ["2027-03-28T00:30:00+00:00"])
+def test_p_dst(start: str, invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
+    s = datetime.fromisoformat(start)
+    ok(invoke("bookings", "add", "--organizer", addr("DiegoS"), "--room", addr("room-zurich"), "--start", s.isoformat(),
+              "--end", (s + timedelta(hours=2)).isoformat(), "--title", "DST", env=env))
+    ok(invoke("sync", env=env))
+    fresh_lab.admin("POST", "/lab/room-answers/process")
+    for _ in range(2):
+        run = invoke("--json", "sync", env=env)
+        x = mailbox(run, addr("DiegoS"))
+        print("PASS", run.code, x["exchange_edits"], x["updated"], x["differences"], x["failures"])
+    m = [i for i in live(fresh_lab, addr("DiegoS")) if i["subject"] == "DST"][0]
+    print("M", m["start"], m["end"], bookings(invoke, env)[2]["start"])
+    assert (m["start"], m["end"]) == (stamp(s), stamp(s + timedelta(hours=2)))
+    fresh_lab.admin("PATCH", f"/lab/mailboxes/{addr('DiegoS')}/calendar/{m['id']}", json={"start": stamp(s + timedelta(minutes=30)), "end": stamp(s + timedelta(hours=3))})
+    ok(invoke("sync", env=env))
+    b = bookings(invoke, env)[2]
+    assert (b["start"], b["end"]) == ((s + timedelta(minutes=30)).isoformat(), (s + timedelta(hours=3)).isoformat())
+    run = invoke("--json", "sync", "--full", env=env)
+    x = mailbox(run, addr("DiegoS"))
+    assert (x["exchange_edits"], x["updated"], x["differences"]) == (0, 0, 0)
+
+
+def test_p_update_double_fault(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
+    ok(invoke("bookings", "update", "1", "--title", "Planning v2", env=env))
+    fresh_lab.fault(protocol="ews", operation="UpdateItem", kind="drop_after", count=1)
+    fresh_lab.fault(protocol="ews", operation="GetItem", kind="http_401", count=1)
+    fresh_lab.fault(protocol="ews", operation="UpdateItem", kind="server_busy", back_off_ms=50, count=2)
+    run = invoke("--json", "sync", env=env)
+    print("PASS", run.code, mailbox(run, addr("DiegoS"))["failures"], link_rows(env))
+    (m,) = live(fresh_lab, addr("DiegoS"))
+    fresh_lab.admin("PATCH", f"/lab/mailboxes/{addr('DiegoS')}/calendar/{m['id']}", json={"reminder": 30})
+    for _ in range(3):
+        run = invoke("--json", "sync", env=env)
+        x = mailbox(run, addr("DiegoS"))
+        print("PASS", run.code, x["exchange_edits"], x["updated"], x["differences"], x["failures"], link_rows(env))
+    (m,) = live(fresh_lab, addr("DiegoS"))
+    b = bookings(invoke, env)[1]
+    print("M", m["subject"], m["reminder"], b["title"], b["reminder_minutes"])
+    assert (m["subject"], b["title"], b["reminder_minutes"]) == ("Planning v2", "Planning v2", 30)
+    assert summary(env)["ok"] is True
+
+
+def killed_sync(lab: Any, env: dict[str, str], cwd: Path, kill_after: int, *args: str) -> int:
+    lab.settings(latency_ms=40)
+    lab.reset_requests()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "roomsops", "sync", "--concurrency", "1", *args],
+        env=os.environ | env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(20000):
+            if process.poll() is not None:
+                break
+            if sum(v for k, v in lab.requests().items() if k.startswith("ews:")) >= kill_after:
+                process.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.003)
+        return process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        lab.settings(latency_ms=0)
+
+
+@pytest.mark.parametrize("base", [1, 4, 7])
+def test_p_kill_sweep(base: int, invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None, tmp_path: Path) -> None:
+    d = addr("DiegoS")
+    ok(invoke("rooms", "add", addr("room-bern"), "--name", "Bern", env=env))
+    outlook_made = []
+    codes = []
+    for r in range(8):
+        at = DAY + timedelta(days=1 + r)
+        ok(invoke("bookings", "add", "--organizer", d, "--room", addr("room-zurich"), "--start", at.isoformat(),
+                  "--end", (at + timedelta(hours=1)).isoformat(), "--title", f"R{r}", env=env))
+        ok(invoke("bookings", "update", "1", "--title", f"Planning {r}", env=env))
+        if r >= 1:
+            last = next(b["id"] for b in bookings(invoke, env).values() if b["title"] == f"R{r - 1}")
+            ok(invoke("bookings", "cancel", str(last), "--yes", env=env))  # the booking added last round
+        made = fresh_lab.admin("POST", f"/lab/mailboxes/{d}/calendar", json={
+            "subject": f"O{r}", "start": stamp(at + timedelta(hours=3)), "end": stamp(at + timedelta(hours=4)),
+            "resources": [addr("room-bern")], "send": False})
+        assert made.status_code == 201
+        outlook_made.append(f"O{r}")
+        mine = [i for i in live(fresh_lab, d) if i["subject"].startswith("O")]
+        if mine:
+            fresh_lab.admin("PATCH", f"/lab/mailboxes/{d}/calendar/{mine[0]['id']}", json={"reminder": 10 + r})
+        args = ("--full",) if r % 3 == 2 else ()
+        codes.append(killed_sync(fresh_lab, env, tmp_path, 1 + (r * 3 + base) % 11, *args))
+    print("CODES", codes, flush=True)
+    for _ in range(2):
+        run = invoke("--json", "sync", env=env)
+        x = mailbox(run, d)
+        print("PASS", run.code, x["failures"], x["created"], x["bookings_created"], x["adopted"])
+    ok(invoke("sync", env=env))
+    found = bookings(invoke, env)
+    cal = live(fresh_lab, d)
+    def tag_of(i: dict[str, Any]) -> str | None:
+        return next((p["value"] for p in i.get("extended_properties", []) if p["property_name"] == "roomsops-booking"), None)
+    for b in found.values():
+        mine = [i for i in cal if tag_of(i) == str(b["id"])]
+        if b["status"] == "active":
+            assert len(mine) == 1, (b["id"], b["title"], [i["subject"] for i in mine])
+            assert mine[0]["subject"] == b["title"]
+        else:
+            assert mine == [], (b["id"], b["status"], [i["subject"] for i in mine])
+    for subject in outlook_made:
+        assert [b["id"] for b in found.values() if b["title"] == subject and b["status"] == "active"], subject
+        assert len([i for i in cal if i["subject"] == subject]) == 1, subject
+    assert found[1]["title"] == "Planning 7"
+
+
+
+def outlook_move(lab: Any, address: str, hours: int) -> None:
+    (meeting,) = live(lab, address)
+    moved = lab.admin(
+        "PATCH",
+        f"/lab/mailboxes/{address}/calendar/{meeting['id']}",
+        json={
+            "start": stamp(DAY + timedelta(hours=hours)),
+            "end": stamp(DAY + timedelta(hours=hours + 1)),
+            "send": False,
+        },
+    )
+    assert moved.status_code == 200, moved.text
+
+
+def test_a_stale_difference_does_not_undo_a_later_outlook_edit(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None
+) -> None:
+    """Both sides move booking 1 (ROOMS to 10:00, Outlook to 12:00): ROOMS wins, a difference records Outlook's
+    12:00. Then Outlook moves the meeting again, to 14:00: the next pass applies it (the booking is at 14:00,
+    both sides agree) but the difference stays open, still saying ROOMS 10:00 / Exchange 12:00 (`sync diff`
+    shows a state neither side holds). `sync resolve 1 --use exchange` — "take Outlook's value" — then moves
+    the booking AND the meeting back to the stale 12:00: the organizer's latest move is lost on both sides,
+    silently (I2). A difference whose field was since settled (applied or equal on both sides) should be
+    closed, or resolve should take the meeting's current value."""
+    d = addr("DiegoS")
+    ok(
+        invoke(
+            "bookings",
+            "update",
+            "1",
+            "--start",
+            (DAY + timedelta(hours=2)).isoformat(),
+            "--end",
+            (DAY + timedelta(hours=3)).isoformat(),
+            env=env,
+        )
+    )
+    outlook_move(fresh_lab, d, 4)
+    assert mailbox(ok(invoke("--json", "sync", env=env)), d)["differences"] == 1
+    outlook_move(fresh_lab, d, 6)
+    ok(invoke("sync", env=env))
+    latest = DAY + timedelta(hours=6)
+    assert bookings(invoke, env)[1]["start"] == latest.isoformat()  # the later Outlook edit was applied
+    listed = json.loads(ok(invoke("--json", "sync", "diff", env=env)).out)
+    assert listed["differences"] == [], listed  # nothing differs any more
+    resolved = invoke("sync", "resolve", "1", "--use", "exchange", env=env)
+    ok(invoke("sync", env=env))
+    assert bookings(invoke, env)[1]["start"] == latest.isoformat(), resolved.out
+    assert [i["start"] for i in live(fresh_lab, d)] == [stamp(latest)]
