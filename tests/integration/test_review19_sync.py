@@ -30,7 +30,9 @@ def items(lab: Any, mailbox: str) -> list[dict[str, Any]]:
 
 
 def live(lab: Any, mailbox: str) -> list[dict[str, Any]]:
-    return [i for i in items(lab, mailbox) if i["organizer"].lower() == mailbox.lower() and not i["is_cancelled"]]
+    return [
+        i for i in items(lab, mailbox) if i["organizer"].lower() == mailbox.lower() and not i["is_cancelled"]
+    ]
 
 
 def bookings(invoke: Invoke, env: dict[str, str]) -> dict[int, dict[str, Any]]:
@@ -54,15 +56,27 @@ def summary(env: dict[str, str]) -> dict[str, Any]:
 
 @pytest.fixture
 def synced(invoke: Invoke, env: dict[str, str], addr: Any) -> None:
-    """DiegoS with booking 1 (room-zurich, DAY 08:00-09:00), synced once."""
+    """DiegoS with booking 1 (room-zurich, DAY 08:00-09:00, AdeleV invited), synced once; AdeleV synced too."""
     ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
     ok(invoke("persons", "add", addr("DiegoS"), "--sync-mode", "O365", env=env))
     ok(invoke("persons", "add", addr("AdeleV"), "--sync-mode", "O365", env=env))
     ok(
         invoke(
-            "bookings", "add", "--organizer", addr("DiegoS"), "--room", addr("room-zurich"),
-            "--start", DAY.isoformat(), "--end", (DAY + timedelta(hours=1)).isoformat(),
-            "--title", "Planning", "--attendee", addr("AdeleV"), env=env,
+            "bookings",
+            "add",
+            "--organizer",
+            addr("DiegoS"),
+            "--room",
+            addr("room-zurich"),
+            "--start",
+            DAY.isoformat(),
+            "--end",
+            (DAY + timedelta(hours=1)).isoformat(),
+            "--title",
+            "Planning",
+            "--attendee",
+            addr("AdeleV"),
+            env=env,
         )
     )
     ok(invoke("sync", env=env))
@@ -80,7 +94,9 @@ def test_a_full_pass_never_adopts_or_cancels_a_restored_meeting_of_a_cancelled_b
     assert gone.status_code == 200, gone.text
     ok(invoke("sync", env=env))
     assert bookings(invoke, env)[1]["status"] == "cancelled"  # deleting it in Outlook cancelled the booking
-    back = fresh_lab.admin("POST", f"/lab/mailboxes/{addr('DiegoS')}/calendar/{gone.json()['item']['id']}/restore")
+    back = fresh_lab.admin(
+        "POST", f"/lab/mailboxes/{addr('DiegoS')}/calendar/{gone.json()['item']['id']}/restore"
+    )
     assert back.status_code == 200, back.text
     restored = back.json()["item"]
     normal = mailbox(ok(invoke("--json", "sync", env=env)), addr("DiegoS"))
@@ -89,89 +105,11 @@ def test_a_full_pass_never_adopts_or_cancels_a_restored_meeting_of_a_cancelled_b
     assert (full["adopted"], full["cancelled"]) == (0, 0), full
     assert full["skipped"].get("restored or unlinked") == 1, full
     ok(invoke("sync", env=env))
-    assert [(i["id"], i["is_cancelled"]) for i in live(fresh_lab, addr("DiegoS"))] == [(restored["id"], False)]
+    assert [(i["id"], i["is_cancelled"]) for i in live(fresh_lab, addr("DiegoS"))] == [
+        (restored["id"], False)
+    ]
     assert bookings(invoke, env)[1]["status"] == "cancelled"
     assert [row[:2] for row in link_rows(env)] == [(1, "cancelled")]
-
-
-
-def test_p_cancel_two_lost_answers(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
-    ok(invoke("bookings", "cancel", "1", "--yes", env=env))
-    fresh_lab.fault(protocol="ews", operation="CreateItem", kind="drop_after", count=2)
-    for _ in range(4):
-        run = invoke("--json", "sync", env=env)
-        print("PASS", run.code, link_rows(env), mailbox(run, addr("DiegoS"))["failures"])
-    assert live(fresh_lab, addr("DiegoS")) == []
-    assert [r[:2] for r in link_rows(env)] == [(1, "cancelled")]
-    assert summary(env)["ok"] is True
-
-
-def test_p_attendee_copy_full(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
-    before = items(fresh_lab, addr("AdeleV"))
-    print("ADELE", json.dumps(before)[:600])
-    run = ok(invoke("--json", "sync", "--full", env=env))
-    adele = mailbox(run, addr("AdeleV"))
-    print(adele)
-    assert (adele["unknown_tagged"], adele["cancelled"], adele["adopted"], adele["bookings_created"]) == ([], 0, 0, 0)
-    assert items(fresh_lab, addr("AdeleV")) == before
-
-
-def test_p_long_rooms_title(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
-    r = invoke("bookings", "update", "1", "--title", "y" * 300, env=env)
-    print("UPD", r.code, r.out[-300:], r.err[-300:])
-    for _ in range(3):
-        run = invoke("--json", "sync", env=env)
-        d = mailbox(run, addr("DiegoS"))
-        print("PASS", run.code, d["updated"], d["exchange_edits"], d["differences"], d["failures"])
-    print(len(live(fresh_lab, addr("DiegoS"))[0]["subject"]), len(bookings(invoke, env)[1]["title"]))
-    assert (d["updated"], d["exchange_edits"], d["differences"]) == (0, 0, 0)
-
-
-def test_p_far_and_back(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
-    far = DAY + timedelta(days=200)
-    ok(invoke("bookings", "update", "1", "--start", far.isoformat(), "--end", (far + timedelta(hours=1)).isoformat(), env=env))
-    ok(invoke("sync", env=env))
-    (m,) = live(fresh_lab, addr("DiegoS"))
-    assert m["start"] == stamp(far)
-    r = fresh_lab.admin("PATCH", f"/lab/mailboxes/{addr('DiegoS')}/calendar/{m['id']}", json={"subject": "Far edit"})
-    assert r.status_code == 200
-    ok(invoke("sync", env=env))
-    assert bookings(invoke, env)[1]["title"] == "Far edit"
-    ok(invoke("bookings", "update", "1", "--start", DAY.isoformat(), "--end", (DAY + timedelta(hours=1)).isoformat(), env=env))
-    ok(invoke("sync", env=env))
-    (m,) = live(fresh_lab, addr("DiegoS"))
-    r = fresh_lab.admin("PATCH", f"/lab/mailboxes/{addr('DiegoS')}/calendar/{m['id']}", json={"subject": "Near edit"})
-    ok(invoke("sync", env=env))
-    ok(invoke("sync", "--full", env=env))
-    (m,) = live(fresh_lab, addr("DiegoS"))
-    assert (m["start"], m["subject"]) == (stamp(DAY), "Near edit")
-    assert bookings(invoke, env)[1]["title"] == "Near edit"
-
-
-@pytest.mark.parametrize("use", ["rooms", "exchange"])
-def test_p_room_replaced(use: str, invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
-    ok(invoke("rooms", "add", addr("room-bern"), "--name", "Bern", env=env))
-    (m,) = live(fresh_lab, addr("DiegoS"))
-    r = fresh_lab.admin("PATCH", f"/lab/mailboxes/{addr('DiegoS')}/calendar/{m['id']}", json={"resources": [addr("room-bern")]})
-    print("PATCH", r.status_code, r.text[:200])
-    run = invoke("--json", "sync", env=env)
-    d = mailbox(run, addr("DiegoS"))
-    print("PASS", run.code, d["differences"], d["exchange_edits"], d["failures"])
-    print("DIFF", invoke("sync", "diff", env=env).out)
-    r = invoke("sync", "resolve", "1", "--use", use, env=env)
-    print("RESOLVE", r.code, r.out, r.err)
-    for _ in range(2):
-        run = invoke("--json", "sync", env=env)
-        d = mailbox(run, addr("DiegoS"))
-        print("PASS", run.code, d["differences"], d["exchange_edits"], d["updated"], d["failures"])
-    (m,) = live(fresh_lab, addr("DiegoS"))
-    print("RES", [x["email"] for x in m["resources"]], bookings(invoke, env)[1])
-    bern = [i for i in items(fresh_lab, addr("room-bern")) if not i["is_cancelled"]]
-    zur = [i for i in items(fresh_lab, addr("room-zurich")) if not i["is_cancelled"]]
-    print("ROOMCAL", len(bern), len(zur))
-    assert (d["differences"], d["exchange_edits"], d["updated"]) == (0, 0, 0)
-    want = addr("room-zurich") if use == "rooms" else addr("room-bern")
-    assert [x["email"].lower() for x in m["resources"]] == [want.lower()]
 
 
 def test_a_sigkilled_run_does_not_leave_the_older_success_as_the_current_state(
@@ -251,7 +189,7 @@ def test_a_duplicate_removed_by_a_full_pass_is_counted_and_audited(
     full = mailbox(ok(invoke("--json", "sync", "--full", env=env)), d)
     assert [i["id"] for i in live(fresh_lab, d)] == [meeting["id"]]  # the copy was removed, the original kept
     assert full["cancelled"] == 1, full  # or a count of its own: the summary must say a meeting was removed
-    assert copy in audit.read_text()[len(before):], "no audit record of the removed duplicate"
+    assert copy in audit.read_text()[len(before) :], "no audit record of the removed duplicate"
     assert summary(env)["mailboxes"][-1]["cancelled"] == 1
 
 
@@ -290,123 +228,6 @@ def test_a_room_declined_booking_is_reported_on_every_pass_until_settled(
         assert "booking 2 (Far away)" in failure and "declined" in failure
         assert summary(env)["ok"] is False
         assert dict((row[0], row[1]) for row in link_rows(env))[2] == "room-declined"
-
-
-@pytest.mark.parametrize("start", ["2027-03-28T00:30:00+00:00"])
-def test_p_dst(start: str, invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
-    s = datetime.fromisoformat(start)
-    ok(invoke("bookings", "add", "--organizer", addr("DiegoS"), "--room", addr("room-zurich"), "--start", s.isoformat(),
-              "--end", (s + timedelta(hours=2)).isoformat(), "--title", "DST", env=env))
-    ok(invoke("sync", env=env))
-    fresh_lab.admin("POST", "/lab/room-answers/process")
-    for _ in range(2):
-        run = invoke("--json", "sync", env=env)
-        x = mailbox(run, addr("DiegoS"))
-        print("PASS", run.code, x["exchange_edits"], x["updated"], x["differences"], x["failures"])
-    m = [i for i in live(fresh_lab, addr("DiegoS")) if i["subject"] == "DST"][0]
-    print("M", m["start"], m["end"], bookings(invoke, env)[2]["start"])
-    assert (m["start"], m["end"]) == (stamp(s), stamp(s + timedelta(hours=2)))
-    fresh_lab.admin("PATCH", f"/lab/mailboxes/{addr('DiegoS')}/calendar/{m['id']}", json={"start": stamp(s + timedelta(minutes=30)), "end": stamp(s + timedelta(hours=3))})
-    ok(invoke("sync", env=env))
-    b = bookings(invoke, env)[2]
-    assert (b["start"], b["end"]) == ((s + timedelta(minutes=30)).isoformat(), (s + timedelta(hours=3)).isoformat())
-    run = invoke("--json", "sync", "--full", env=env)
-    x = mailbox(run, addr("DiegoS"))
-    assert (x["exchange_edits"], x["updated"], x["differences"]) == (0, 0, 0)
-
-
-def test_p_update_double_fault(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None) -> None:
-    ok(invoke("bookings", "update", "1", "--title", "Planning v2", env=env))
-    fresh_lab.fault(protocol="ews", operation="UpdateItem", kind="drop_after", count=1)
-    fresh_lab.fault(protocol="ews", operation="GetItem", kind="http_401", count=1)
-    fresh_lab.fault(protocol="ews", operation="UpdateItem", kind="server_busy", back_off_ms=50, count=2)
-    run = invoke("--json", "sync", env=env)
-    print("PASS", run.code, mailbox(run, addr("DiegoS"))["failures"], link_rows(env))
-    (m,) = live(fresh_lab, addr("DiegoS"))
-    fresh_lab.admin("PATCH", f"/lab/mailboxes/{addr('DiegoS')}/calendar/{m['id']}", json={"reminder": 30})
-    for _ in range(3):
-        run = invoke("--json", "sync", env=env)
-        x = mailbox(run, addr("DiegoS"))
-        print("PASS", run.code, x["exchange_edits"], x["updated"], x["differences"], x["failures"], link_rows(env))
-    (m,) = live(fresh_lab, addr("DiegoS"))
-    b = bookings(invoke, env)[1]
-    print("M", m["subject"], m["reminder"], b["title"], b["reminder_minutes"])
-    assert (m["subject"], b["title"], b["reminder_minutes"]) == ("Planning v2", "Planning v2", 30)
-    assert summary(env)["ok"] is True
-
-
-def killed_sync(lab: Any, env: dict[str, str], cwd: Path, kill_after: int, *args: str) -> int:
-    lab.settings(latency_ms=40)
-    lab.reset_requests()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "roomsops", "sync", "--concurrency", "1", *args],
-        env=os.environ | env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(20000):
-            if process.poll() is not None:
-                break
-            if sum(v for k, v in lab.requests().items() if k.startswith("ews:")) >= kill_after:
-                process.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.003)
-        return process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        lab.settings(latency_ms=0)
-
-
-@pytest.mark.parametrize("base", [1, 4, 7])
-def test_p_kill_sweep(base: int, invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None, tmp_path: Path) -> None:
-    d = addr("DiegoS")
-    ok(invoke("rooms", "add", addr("room-bern"), "--name", "Bern", env=env))
-    outlook_made = []
-    codes = []
-    for r in range(8):
-        at = DAY + timedelta(days=1 + r)
-        ok(invoke("bookings", "add", "--organizer", d, "--room", addr("room-zurich"), "--start", at.isoformat(),
-                  "--end", (at + timedelta(hours=1)).isoformat(), "--title", f"R{r}", env=env))
-        ok(invoke("bookings", "update", "1", "--title", f"Planning {r}", env=env))
-        if r >= 1:
-            last = next(b["id"] for b in bookings(invoke, env).values() if b["title"] == f"R{r - 1}")
-            ok(invoke("bookings", "cancel", str(last), "--yes", env=env))  # the booking added last round
-        made = fresh_lab.admin("POST", f"/lab/mailboxes/{d}/calendar", json={
-            "subject": f"O{r}", "start": stamp(at + timedelta(hours=3)), "end": stamp(at + timedelta(hours=4)),
-            "resources": [addr("room-bern")], "send": False})
-        assert made.status_code == 201
-        outlook_made.append(f"O{r}")
-        mine = [i for i in live(fresh_lab, d) if i["subject"].startswith("O")]
-        if mine:
-            fresh_lab.admin("PATCH", f"/lab/mailboxes/{d}/calendar/{mine[0]['id']}", json={"reminder": 10 + r})
-        args = ("--full",) if r % 3 == 2 else ()
-        codes.append(killed_sync(fresh_lab, env, tmp_path, 1 + (r * 3 + base) % 11, *args))
-    print("CODES", codes, flush=True)
-    for _ in range(2):
-        run = invoke("--json", "sync", env=env)
-        x = mailbox(run, d)
-        print("PASS", run.code, x["failures"], x["created"], x["bookings_created"], x["adopted"])
-    ok(invoke("sync", env=env))
-    found = bookings(invoke, env)
-    cal = live(fresh_lab, d)
-    def tag_of(i: dict[str, Any]) -> str | None:
-        return next((p["value"] for p in i.get("extended_properties", []) if p["property_name"] == "roomsops-booking"), None)
-    for b in found.values():
-        mine = [i for i in cal if tag_of(i) == str(b["id"])]
-        if b["status"] == "active":
-            assert len(mine) == 1, (b["id"], b["title"], [i["subject"] for i in mine])
-            assert mine[0]["subject"] == b["title"]
-        else:
-            assert mine == [], (b["id"], b["status"], [i["subject"] for i in mine])
-    for subject in outlook_made:
-        assert [b["id"] for b in found.values() if b["title"] == subject and b["status"] == "active"], subject
-        assert len([i for i in cal if i["subject"] == subject]) == 1, subject
-    assert found[1]["title"] == "Planning 7"
-
 
 
 def outlook_move(lab: Any, address: str, hours: int) -> None:
