@@ -361,9 +361,11 @@ class MailboxSync:
                 self.report.unknown_tagged.append(meeting.item_id)
                 continue
             link = self.links.get(booking_id)
-            if link is not None and (
-                link.state == UNLINKED or (link.state == CANCELLED and meeting.is_cancelled)
-            ):
+            if link is not None and link.state in (UNLINKED, CANCELLED):
+                if not meeting.is_cancelled:
+                    self.report.skip(
+                        "restored or unlinked"
+                    )  # e.g. restored from Deleted Items: never touched
                 continue  # let go on purpose (conflict behaviour Cancel), or cancelled already: never touched
             keep = seen.get(booking_id)
             if keep is None and link is not None and link.item_id not in (None, meeting.item_id):
@@ -393,8 +395,17 @@ class MailboxSync:
         if self.ctx.dry_run:
             self.report.planned.append(f"remove duplicate meeting {meeting.item_id}")
             return
-        self.ctx.backend.cancel(self.mailbox, meeting)
-        self.wrote = True
+        try:
+            self.ctx.backend.cancel(self.mailbox, meeting)
+        finally:
+            self.wrote = True
+        self.report.cancelled += 1
+        self.ctx.audit.record(
+            "sync:remove-duplicate",
+            self.mailbox,
+            {"booking": meeting.booking_id, "item_id": meeting.item_id},
+            "ok",
+        )
         log.info("%s: removed a duplicate meeting of booking %s", self.mailbox, meeting.booking_id)
 
     def _exchange_changes(
