@@ -90,6 +90,7 @@ class Meeting:
     room_response: str | None = None  # Accept | Decline | Tentative | Unknown | NoResponseReceived
     #: Why the backend could not read the item's fields (`fields` is None then): the sync parks the item.
     problem: str | None = None
+    revision: str | None = None  # the revision tag of roomsops' last write (None: none written)
 
 
 @dataclass(frozen=True)

@@ -177,11 +177,13 @@ def test_bug8_an_outlook_edit_just_before_roomsops_write_is_not_hidden(
     original = EwsCalendar.update
     edits: list[str] = []
 
-    def outlook_edits_first(self: EwsCalendar, mailbox: str, meeting: Meeting, fields: Any) -> Meeting:
+    def outlook_edits_first(
+        self: EwsCalendar, mailbox: str, meeting: Meeting, fields: Any, revision: str | None = None
+    ) -> Meeting:
         if not edits:
             outlook_edit(fresh_lab, synced, {"reminder": 30, "send": False})
             edits.append(meeting.item_id)
-        return original(self, mailbox, meeting, fields)
+        return original(self, mailbox, meeting, fields, revision)
 
     monkeypatch.setattr(EwsCalendar, "update", outlook_edits_first)
     ok(invoke("sync", env=env))

@@ -177,18 +177,33 @@ class MemoryCalendar:
             and m.fields.end > start
         ]
 
-    def create(self, mailbox: str, fields: MeetingFields, installation: str, booking_id: str) -> Meeting:
-        created = self.create_many(mailbox, [(fields, installation, booking_id)])[0]
+    def create(
+        self,
+        mailbox: str,
+        fields: MeetingFields,
+        installation: str,
+        booking_id: str,
+        revision: str | None = None,
+    ) -> Meeting:
+        created = self.create_many(mailbox, [(fields, installation, booking_id)], revision)[0]
         if isinstance(created, BackendError):
             raise created
         return created
 
     def create_many(
-        self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]]
+        self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]], revision: str | None = None
     ) -> list[Meeting | BackendError]:
         made: list[Meeting | BackendError] = []
         for fields, installation, booking_id in requests:
-            meeting = Meeting(f"item{self._ids + 1}", "", fields, installation, booking_id, mailbox.lower())
+            meeting = Meeting(
+                f"item{self._ids + 1}",
+                "",
+                fields,
+                installation,
+                booking_id,
+                mailbox.lower(),
+                revision=revision,
+            )
             made.append(self._write(mailbox, meeting, "create"))
             if self.invitations is Invitations.ALL:
                 self.sent.append(f"invite {fields.subject}")
@@ -197,14 +212,26 @@ class MemoryCalendar:
             raise WriteOutcomeUnknown("write_outcome_unknown", mailbox, "no answer", code="memory_lost")
         return made
 
-    def update(self, mailbox: str, meeting: Meeting, fields: MeetingFields) -> Meeting:
+    def update(
+        self, mailbox: str, meeting: Meeting, fields: MeetingFields, revision: str | None = None
+    ) -> Meeting:
         current = self.items.get(mailbox, {}).get(meeting.item_id)
         if current is None:
             raise ItemGone("failed", mailbox, "no such item")
-        return self._write(mailbox, replace(current, fields=fields))
+        return self._write(mailbox, replace(current, fields=fields, revision=revision or current.revision))
 
-    def tag(self, mailbox: str, meeting: Meeting, installation: str, booking_id: str) -> Meeting:
-        return self._write(mailbox, replace(meeting, installation=installation, booking_id=booking_id))
+    def tag(
+        self, mailbox: str, meeting: Meeting, installation: str, booking_id: str, revision: str | None = None
+    ) -> Meeting:
+        return self._write(
+            mailbox,
+            replace(
+                meeting,
+                installation=installation,
+                booking_id=booking_id,
+                revision=revision or meeting.revision,
+            ),
+        )
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
         gone = self.items.get(mailbox, {}).pop(meeting.item_id, None)

@@ -58,6 +58,7 @@ FETCH_FIELDS = (
     "type",
     "roomsops_installation",  # the tag (adapters/ews/tags.py)
     "roomsops_booking",
+    "roomsops_revision",  # the revision tag of roomsops' last write
 )
 _FIELD_TO_EWS = {
     "subject": ("subject",),
@@ -121,6 +122,7 @@ def meeting_from_item(item: Any, zone: tzinfo = UTC) -> Meeting:
         fields=fields,
         installation=item.roomsops_installation,
         booking_id=item.roomsops_booking,
+        revision=getattr(item, "roomsops_revision", None),
         organizer=_address(item.organizer) or None,
         is_cancelled=bool(item.is_cancelled),
         is_all_day=bool(item.is_all_day),
@@ -232,13 +234,21 @@ class EwsCalendar:
             "legacy_free_busy_status": fields.free_busy,
         }
 
-    def create(self, mailbox: str, fields: MeetingFields, installation: str, booking_id: str) -> Meeting:
+    def create(
+        self,
+        mailbox: str,
+        fields: MeetingFields,
+        installation: str,
+        booking_id: str,
+        revision: str | None = None,
+    ) -> Meeting:
         account = self.client.account(mailbox)
         item = CalendarItem(
             account=account,
             folder=self._calendar(mailbox),
             roomsops_installation=installation,
             roomsops_booking=booking_id,
+            roomsops_revision=revision,
             **self._values(fields),
         )
         send = SEND_TO_ALL_AND_SAVE_COPY if self.send else SEND_TO_NONE
@@ -249,11 +259,12 @@ class EwsCalendar:
             fields=fields,
             installation=installation,
             booking_id=booking_id,
+            revision=revision,
             organizer=mailbox.lower(),
         )
 
     def create_many(
-        self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]]
+        self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]], revision: str | None = None
     ) -> list[Meeting | BackendError]:
         account = self.client.account(mailbox)
         calendar = self._calendar(mailbox)
@@ -263,6 +274,7 @@ class EwsCalendar:
                 folder=calendar,
                 roomsops_installation=installation,
                 roomsops_booking=booking_id,
+                roomsops_revision=revision,
                 **self._values(fields),
             )
             for fields, installation, booking_id in requests
@@ -294,12 +306,15 @@ class EwsCalendar:
                         fields=fields,
                         installation=installation,
                         booking_id=booking_id,
+                        revision=revision,
                         organizer=mailbox.lower(),
                     )
                 )
         return results
 
-    def update(self, mailbox: str, meeting: Meeting, fields: MeetingFields) -> Meeting:
+    def update(
+        self, mailbox: str, meeting: Meeting, fields: MeetingFields, revision: str | None = None
+    ) -> Meeting:
         account = self.client.account(mailbox)
         changed = (
             fields.differs(meeting.fields, tuple(_FIELD_TO_EWS)) if meeting.fields else list(_FIELD_TO_EWS)
@@ -307,11 +322,14 @@ class EwsCalendar:
         names = [ews for name in changed for ews in _FIELD_TO_EWS[name]]
         if not names:
             return meeting
+        if revision is not None:
+            names.append("roomsops_revision")  # written with the fields, in the same UpdateItem
         item = CalendarItem(
             account=account,
             folder=self._calendar(mailbox),
             id=meeting.item_id,
             changekey=meeting.change_key,
+            roomsops_revision=revision,
             **self._values(fields),
         )
         send = SEND_TO_ALL_AND_SAVE_COPY if self.send else SEND_TO_NONE
@@ -328,10 +346,13 @@ class EwsCalendar:
             fields=fields,
             installation=meeting.installation,
             booking_id=meeting.booking_id,
+            revision=revision if revision is not None else meeting.revision,
             organizer=mailbox.lower(),
         )
 
-    def tag(self, mailbox: str, meeting: Meeting, installation: str, booking_id: str) -> Meeting:
+    def tag(
+        self, mailbox: str, meeting: Meeting, installation: str, booking_id: str, revision: str | None = None
+    ) -> Meeting:
         account = self.client.account(mailbox)
         item = CalendarItem(
             account=account,
@@ -340,17 +361,25 @@ class EwsCalendar:
             changekey=meeting.change_key,
             roomsops_installation=installation,
             roomsops_booking=booking_id,
+            roomsops_revision=revision,
         )
+        names = ["roomsops_installation", "roomsops_booking"] + (["roomsops_revision"] if revision else [])
         self.client.call(
             mailbox,
             lambda: item.save(
-                update_fields=["roomsops_installation", "roomsops_booking"],
+                update_fields=names,
                 conflict_resolution=AUTO_RESOLVE,
                 send_meeting_invitations=SEND_TO_NONE,
             ),
             write=True,
         )
-        return replace(meeting, change_key=item.changekey, installation=installation, booking_id=booking_id)
+        return replace(
+            meeting,
+            change_key=item.changekey,
+            installation=installation,
+            booking_id=booking_id,
+            revision=revision if revision is not None else meeting.revision,
+        )
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
         account = self.client.account(mailbox)

@@ -11,6 +11,7 @@ from exchangelib.items import CalendarItem
 
 INSTALLATION = "roomsops_installation"
 BOOKING = "roomsops_booking"
+REVISION = "roomsops_revision"
 
 
 class InstallationTag(ExtendedProperty):
@@ -29,6 +30,15 @@ class BookingTag(ExtendedProperty):
     property_type = "String"
 
 
+class RevisionTag(ExtendedProperty):
+    """A new value with every write roomsops makes (create, update, tagging): with the link's snapshot it tells
+    roomsops' own writes from others' (docs/sync.md, "Own writes are no edits")."""
+
+    distinguished_property_set_id = "PublicStrings"
+    property_name = "roomsops-revision"
+    property_type = "String"
+
+
 def register_tags() -> None:
     """Make the tags fields of CalendarItem (process-wide, once)."""
     names = {f.name for f in CalendarItem.FIELDS}
@@ -36,3 +46,5 @@ def register_tags() -> None:
         CalendarItem.register(INSTALLATION, InstallationTag)
     if BOOKING not in names:
         CalendarItem.register(BOOKING, BookingTag)
+    if REVISION not in names:
+        CalendarItem.register(REVISION, RevisionTag)

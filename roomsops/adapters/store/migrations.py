@@ -185,8 +185,23 @@ def _add_id_high_water(conn: Connection, now: datetime) -> None:
     )
 
 
+def _v6_to_v7(conn: Connection, now: datetime) -> None:
+    """v7: the revision tag of roomsops' last write per link, and a read-back flag (a write not read back yet).
+    Links written before keep no revision (NULL, as their meetings carry none): their fields are compared with
+    the snapshot as before."""
+    conn.execute(text("ALTER TABLE booking_sync ADD COLUMN revision VARCHAR(64)"))
+    conn.execute(text("ALTER TABLE booking_sync ADD COLUMN readback INTEGER DEFAULT 0 NOT NULL"))
+
+
 #: From-version -> the step that upgrades it to the next version.
-STEPS: dict[int, Step] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _add_id_high_water}
+STEPS: dict[int, Step] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+    4: _v4_to_v5,
+    5: _add_id_high_water,
+    6: _v6_to_v7,
+}
 
 
 def upgrade(conn: Connection, found: int, target: int, now: datetime) -> list[int]:

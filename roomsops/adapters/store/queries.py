@@ -454,6 +454,8 @@ def _booking_sync(row: Row[Any]) -> BookingSyncState:
         state=m["state"],
         error_count=m["error_count"],
         last_attempt=m["last_attempt_utc"],
+        revision=m["revision"],
+        readback=bool(m["readback"]),
     )
 
 
@@ -490,6 +492,8 @@ def save_booking_sync(conn: Connection, state: BookingSyncState, now: datetime) 
         "state": state.state,
         "error_count": state.error_count,
         "last_attempt_utc": state.last_attempt,
+        "revision": state.revision,
+        "readback": 1 if state.readback else 0,
     }
     result = conn.execute(
         update(booking_sync).where(booking_sync.c.booking_id == state.booking_id).values(**values)

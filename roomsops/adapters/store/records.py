@@ -113,6 +113,8 @@ class BookingSyncState:
     state: str = "linked"  # schema.LINK_STATES
     error_count: int = 0  # failures since the last success
     last_attempt: datetime | None = None
+    revision: str | None = None  # the revision tag of roomsops' last write of the meeting
+    readback: bool = False  # a write was sent and not read back yet: the next pass reads the meeting again
 
 
 @dataclass(frozen=True)

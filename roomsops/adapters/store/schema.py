@@ -38,7 +38,7 @@ from roomsops.core.vocabulary import (  # noqa: F401 - re-exported: the store's 
 )
 
 #: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
@@ -204,6 +204,12 @@ booking_sync = Table(
     Column("state", String(20), nullable=False, server_default=LINKED),
     Column("error_count", Integer, nullable=False, server_default="0"),  # failures since the last success
     Column("last_attempt_utc", UTCDateTime),
+    # The revision tag roomsops wrote with its last write of the meeting (an extended property beside the booking
+    # tag): with the snapshot it tells roomsops' own writes from Outlook edits (docs/sync.md).
+    Column("revision", String(64)),
+    # 1: a write was sent whose result was not read back yet; the next pass reads the meeting again (a crash
+    # between UpdateItem and its read-back must not hide an Outlook edit the write's ChangeKey covers).
+    Column("readback", Integer, nullable=False, server_default="0"),
     CheckConstraint(one_of("state", LINK_STATES), name="state"),
     Index(None, "mailbox"),
     Index(None, "item_id"),

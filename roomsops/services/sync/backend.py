@@ -54,21 +54,35 @@ class CalendarBackend(Protocol):
         """Single meetings in the calendar overlapping [start, end) that carry no tag (any installation's): the
         candidates for new bookings in a full reconciliation. Series and their occurrences are left out."""
 
-    def create(self, mailbox: str, fields: MeetingFields, installation: str, booking_id: str) -> Meeting:
-        """A new meeting organized by `mailbox`, tagged; raises WriteOutcomeUnknown if the answer was lost."""
+    def create(
+        self,
+        mailbox: str,
+        fields: MeetingFields,
+        installation: str,
+        booking_id: str,
+        revision: str | None = None,
+    ) -> Meeting:
+        """A new meeting organized by `mailbox`, tagged (and carrying `revision`, the write's revision tag);
+        raises WriteOutcomeUnknown if the answer was lost."""
 
     def create_many(
-        self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]]
+        self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]], revision: str | None = None
     ) -> list[Meeting | BackendError]:
-        """Several meetings at once (fields, installation, booking id); per item a Meeting or the item's error.
-        Raises WriteOutcomeUnknown if the answer was lost."""
+        """Several meetings at once (fields, installation, booking id), each carrying `revision`; per item a
+        Meeting or the item's error. Raises WriteOutcomeUnknown if the answer was lost."""
 
-    def update(self, mailbox: str, meeting: Meeting, fields: MeetingFields) -> Meeting:
-        """The same item changed to `fields` (only the fields that differ from `meeting.fields` are written;
-        the last writer wins over a change made meanwhile); invitations re-sent per settings."""
+    def update(
+        self, mailbox: str, meeting: Meeting, fields: MeetingFields, revision: str | None = None
+    ) -> Meeting:
+        """The same item changed to `fields` (only the fields that differ from `meeting.fields` are written,
+        with `revision` in the same write; nothing is written when none differs); the last writer wins over a
+        change made meanwhile; invitations re-sent per settings."""
 
-    def tag(self, mailbox: str, meeting: Meeting, installation: str, booking_id: str) -> Meeting:
-        """Put this installation's tag on a meeting made in Outlook that became a booking (no notices)."""
+    def tag(
+        self, mailbox: str, meeting: Meeting, installation: str, booking_id: str, revision: str | None = None
+    ) -> Meeting:
+        """Put this installation's tag (and `revision`) on a meeting made in Outlook that became a booking (no
+        notices)."""
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
         """Cancel the meeting (attendees and the room are told) or delete it when invitations are off; a

@@ -7,6 +7,7 @@ looking the meeting up by its tag (installation id + booking id) before writing 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -144,12 +145,18 @@ class MailboxSync:
             self.links[link.booking_id] = link
         return saved
 
-    def _link_state(self, link: BookingSyncState, meeting: Meeting, version: int | None) -> BookingSyncState:
+    def _link_state(
+        self, link: BookingSyncState, meeting: Meeting, version: int | None, readback: bool = False
+    ) -> BookingSyncState:
+        """`readback`: the meeting was just written and its fields are what roomsops meant to write; the pass
+        (or, after a crash, the next one) reads it back and stores what Exchange holds as the snapshot."""
         snapshot = meeting.fields.to_json() if meeting.fields else None
         return replace(
             link,
             item_id=meeting.item_id,
             change_key=meeting.change_key,
+            revision=meeting.revision,
+            readback=readback,
             snapshot=snapshot,
             synced_version=version,
             state=LINKED,
@@ -176,12 +183,19 @@ class MailboxSync:
             last_attempt=self.ctx.now(),
         )
 
+    @staticmethod
+    def _revision() -> str:
+        """A new revision tag for one write (create, update, tagging)."""
+        return uuid.uuid4().hex
+
     def _link(self, booking: Booking) -> BookingSyncState:
         return self.links.get(booking.id) or BookingSyncState(booking_id=booking.id, mailbox=self.mailbox)
 
-    def _linked(self, link: BookingSyncState, meeting: Meeting, version: int | None) -> BookingSyncState:
+    def _linked(
+        self, link: BookingSyncState, meeting: Meeting, version: int | None, readback: bool = False
+    ) -> BookingSyncState:
         """Link the booking to `meeting`, as synced at `version` (None: compare fields on the next pass)."""
-        return self._save_link(self._link_state(link, meeting, version))
+        return self._save_link(self._link_state(link, meeting, version, readback))
 
     def _audit(self, action: str, booking: Booking, result: object) -> None:
         self.ctx.audit.record(
@@ -239,6 +253,12 @@ class MailboxSync:
             ]
             self.person = q.get_person(conn, self.mailbox)
             self.rooms = {room.email.lower(): room for room in q.list_rooms(conn)}
+        # A write whose read-back never happened (the process died between UpdateItem and the read): read now.
+        self.updated |= {
+            link.item_id
+            for link in self.links.values()
+            if link.readback and link.item_id and link.state not in (CANCELLED, UNLINKED)
+        }
         saved_state = state.sync_state if state else None
         changes = self.ctx.backend.changes(self.mailbox, saved_state)
         recover = saved_state is None or changes.invalid_state
@@ -387,7 +407,8 @@ class MailboxSync:
                 compare.append((meeting, link))
         for meeting, link in compare:
             synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
-            if link.change_key != meeting.change_key or synced != meeting.fields:
+            # Unchanged = our revision tag and the snapshot's fields (not the ChangeKey: docs/sync.md).
+            if link.revision != meeting.revision or synced != meeting.fields or link.readback:
                 self._exchange_item(meeting, link, bookings)
         return tagged
 
@@ -478,7 +499,9 @@ class MailboxSync:
 
     def _exchange_update(self, link: BookingSyncState, meeting: Meeting, booking: Booking | None) -> None:
         """The meeting changed in Exchange: the room's answer, or an edit in Outlook (three-way against the
-        last synced state: only fields that differ from it are real edits, not echoes of our own writes)."""
+        last synced state: only fields that differ from it are real edits, not echoes of our own writes).
+        Reading the meeting settles a pending read-back: the snapshot becomes what Exchange holds."""
+        link = replace(link, readback=False)
         if booking is None or meeting.fields is None or booking.status != "active":
             self._save_link(replace(link, change_key=meeting.change_key))
             return
@@ -503,10 +526,13 @@ class MailboxSync:
         if synced.differs(current, ALL_FIELDS) and not current.differs(target, ALL_FIELDS):
             # The meeting already equals the booking: our own write landed (its answer was lost, or the pass
             # was killed before recording it). Record it as synced; it is no edit.
+            if state == PENDING_UPDATE and meeting.booking_id == str(booking.id):
+                state = LINKED  # an update whose answer was never recorded: it landed
             self._save_link(
                 replace(
                     link,
                     change_key=meeting.change_key,
+                    revision=meeting.revision,
                     snapshot=current.to_json(),
                     synced_version=booking.version,
                     state=state,
@@ -515,22 +541,28 @@ class MailboxSync:
             return
         # A field that changed since the last sync but now equals the booking is our write, not an edit.
         edited = [name for name in synced.differs(current) if getattr(current, name) != getattr(target, name)]
-        baseline = synced
         for kind, name in (("room_changed", "room"), ("attendees_changed", "attendees")):
             if getattr(synced, name) != getattr(current, name) and getattr(current, name) != getattr(
                 target, name
             ):
                 self._difference(booking, kind, (name,), current)
-                # Recorded once: the meeting's value becomes the baseline, so the difference is recorded again
-                # only when it changes again (`sync resolve --use ignore` sticks, bug 11).
-                baseline = replace(baseline, **{name: getattr(current, name)})
+                # Recorded once: the meeting's value goes into the snapshot below (what Exchange holds), so the
+                # difference is recorded again only when it changes again (`sync resolve --use ignore` sticks,
+                # bug 11).
         rooms_changed = link.synced_version != booking.version
         refused = _refused(meeting) if {"start", "end"} & set(edited) else None
         if refused is not None and not rooms_changed:
             self._conflict(link, meeting, booking, refused)
         elif not edited:
+            # Nothing edited: the snapshot is what Exchange holds now (its values, after our write).
             self._save_link(
-                replace(link, change_key=meeting.change_key, snapshot=baseline.to_json(), state=state)
+                replace(
+                    link,
+                    change_key=meeting.change_key,
+                    revision=meeting.revision,
+                    snapshot=current.to_json(),
+                    state=state,
+                )
             )
         elif rooms_changed:
             # Both sides changed: per field. A field only Outlook changed is applied to the booking; a field both
@@ -676,10 +708,12 @@ class MailboxSync:
         attempts = link.attempts + 1
         outcome = "meeting reset to the booking"
         try:
-            reset = self.ctx.backend.update(self.mailbox, meeting, booking_fields(booking))
+            reset = self.ctx.backend.update(
+                self.mailbox, meeting, booking_fields(booking), revision=self._revision()
+            )
             self.wrote = True
             self.updated.add(reset.item_id)
-            link = self._link_state(link, reset, booking.version)
+            link = self._link_state(link, reset, booking.version, readback=True)
             self.report.rolled_back += 1
         except (BackendError, ConnectError) as exc:
             outcome = "the reset is tried again next pass"
@@ -790,7 +824,9 @@ class MailboxSync:
         self.report.bookings_created += 1
         self._audit("sync:booking-from-exchange", booking, {"item_id": meeting.item_id})
         try:
-            tagged = self.ctx.backend.tag(self.mailbox, meeting, self.ctx.installation, str(booking_id))
+            tagged = self.ctx.backend.tag(
+                self.mailbox, meeting, self.ctx.installation, str(booking_id), revision=self._revision()
+            )
         except Exception as exc:
             if not isinstance(exc, (MailboxUnavailable, ConnectError)):
                 self._save_link(self._failed(intent, describe(exc)))
@@ -904,7 +940,7 @@ class MailboxSync:
         )
         requests = [(booking_fields(b), self.ctx.installation, str(b.id)) for b in bookings]
         try:
-            results = self.ctx.backend.create_many(self.mailbox, requests)
+            results = self.ctx.backend.create_many(self.mailbox, requests, revision=self._revision())
         except WriteOutcomeUnknown:
             # The answer was lost, the meetings may exist: look them up instead of creating them again.
             self.wrote = True
@@ -916,7 +952,10 @@ class MailboxSync:
         done = []
         for booking, link, result in zip(bookings, intents, results, strict=True):
             if isinstance(result, Meeting):
-                done.append(self._link_state(link, result, booking.version))
+                # Read back before the pass ends (with the catch-up's GetItem): the snapshot becomes what
+                # Exchange holds (its subject cut, whole seconds, mapped values), not what was meant.
+                done.append(self._link_state(link, result, booking.version, readback=True))
+                self.updated.add(result.item_id)
                 self._audit("ews:CreateItem", booking, {"item_id": result.item_id})
             else:
                 self.report.failures.append(f"booking {booking.id} ({booking.title}): {result.message}")
@@ -955,6 +994,7 @@ class MailboxSync:
             fields=fields,
             installation=self.ctx.installation,
             booking_id=str(link.booking_id),
+            revision=link.revision,
         )
 
     def _update(self, booking: Booking, link: BookingSyncState) -> None:
@@ -962,13 +1002,23 @@ class MailboxSync:
             self.report.planned.append(f"update meeting of booking {booking.id} ({booking.title})")
             self.report.updated += 1
             return
-        link = self._intent(link, PENDING_UPDATE)
+        revision, before = self._revision(), link
+        # The intent carries the revision about to be written and the read-back flag: a crash after the
+        # UpdateItem leaves both, so the next pass reads the meeting again (never blind to an Outlook edit its
+        # ChangeKey covers) and recognises the write as its own.
+        link = self._save_link(
+            replace(link, state=PENDING_UPDATE, last_attempt=self.ctx.now(), revision=revision, readback=True)
+        )
         try:
-            meeting = self.ctx.backend.update(self.mailbox, self._meeting(link), booking_fields(booking))
+            meeting = self.ctx.backend.update(
+                self.mailbox, self._meeting(before), booking_fields(booking), revision=revision
+            )
         finally:
             self.wrote = True
-        self._linked(link, meeting, booking.version)
-        self.updated.add(meeting.item_id)
+        wrote = meeting.revision == revision  # nothing differed: nothing was written, nothing to read back
+        self._linked(link, meeting, booking.version, readback=wrote or before.readback)
+        if wrote or before.readback:
+            self.updated.add(meeting.item_id)
         self.report.updated += 1
         self._audit("ews:UpdateItem", booking, {"item_id": meeting.item_id})
 
@@ -1020,11 +1070,20 @@ class MailboxSync:
         meeting = found[0]
         if meeting.installation != self.ctx.installation or meeting.booking_id != str(booking.id):
             try:
-                meeting = self.ctx.backend.tag(self.mailbox, meeting, self.ctx.installation, str(booking.id))
+                meeting = self.ctx.backend.tag(
+                    self.mailbox, meeting, self.ctx.installation, str(booking.id), revision=self._revision()
+                )
             finally:
                 self.wrote = True
         self._save_link(
-            replace(link, change_key=meeting.change_key, state=LINKED, last_error=None, error_count=0)
+            replace(
+                link,
+                change_key=meeting.change_key,
+                revision=meeting.revision,
+                state=LINKED,
+                last_error=None,
+                error_count=0,
+            )
         )
         self.report.unchanged += 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -136,13 +137,22 @@ def _write_meeting(
 ) -> None:
     """Rewrite the meeting (whose state is `current`) from the booking, and record it as synced."""
     assert link.item_id is not None
-    meeting = Meeting(item_id=link.item_id, change_key=link.change_key or "", fields=current)
+    meeting = Meeting(
+        item_id=link.item_id, change_key=link.change_key or "", fields=current, revision=link.revision
+    )
     target = booking_fields(booking)
-    written = backend.update(link.mailbox, meeting, target)
+    # A new revision tag with the write; the next pass reads the meeting back (the snapshot becomes what
+    # Exchange holds, docs/sync.md "Own writes are no edits").
+    written = backend.update(link.mailbox, meeting, target, revision=uuid.uuid4().hex)
     q.save_booking_sync(
         conn,
         replace(
-            link, change_key=written.change_key, snapshot=target.to_json(), synced_version=booking.version
+            link,
+            change_key=written.change_key,
+            snapshot=target.to_json(),
+            synced_version=booking.version,
+            revision=written.revision,
+            readback=link.readback or written.revision != link.revision,
         ),
         now,
     )
