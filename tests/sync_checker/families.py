@@ -65,8 +65,6 @@ OFF_UNTIL_V2: dict[str, str] = {
     "lost, I2",
     "fault_lost_answer": "the lost answer on the UpdateItem that tags an adopted Outlook meeting: the next pass "
     "creates it again, two live meetings for one booking (8-min soak of main), I1",
-    "fault_double": "the lost answer on the tagging UpdateItem of an adopted Outlook meeting, then 10 failed "
-    "requests: the meeting is created again, two live meetings for one booking (full-suite CI run on main), I1",
     "resolve_ignore": "bug 11: an attendee difference settled with `resolve --use ignore` is recorded again, I5",
 }
 
