@@ -59,8 +59,6 @@ FAMILIES: dict[str, str] = {
 #: (tests/integration/test_sync_checker.py) then includes it.
 OFF_UNTIL_V2: dict[str, str] = {
     "far_future": "bug 6: a booking moved beyond the 90-day window is not moved in Exchange (seen on main), I5",
-    "invalid_sync_state": "bug 5: a meeting deleted in Outlook, then ErrorInvalidSyncStateData: the recovery "
-    "loses the deletion, the booking stays active without a meeting (seen on main), I2/I5",
     "fault_lost_answer": "the lost answer on the UpdateItem that tags an adopted Outlook meeting: the next pass "
     "creates it again, two live meetings for one booking (8-min soak of main), I1",
     "resolve_ignore": "bug 11: an attendee difference settled with `resolve --use ignore` is recorded again, I5",
