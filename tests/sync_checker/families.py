@@ -58,7 +58,6 @@ FAMILIES: dict[str, str] = {
 #: "Findings"). Delete a line when the engine fixes it and a soak of the family is clean; the bounded CI run
 #: (tests/integration/test_sync_checker.py) then includes it.
 OFF_UNTIL_V2: dict[str, str] = {
-    "far_future": "bug 6: a booking moved beyond the 90-day window is not moved in Exchange (seen on main), I5",
     "fault_lost_answer": "the lost answer on the UpdateItem that tags an adopted Outlook meeting: the next pass "
     "creates it again, two live meetings for one booking (8-min soak of main), I1",
     "resolve_ignore": "bug 11: an attendee difference settled with `resolve --use ignore` is recorded again, I5",
