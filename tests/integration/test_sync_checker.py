@@ -34,3 +34,15 @@ def test_every_family_off_until_v2_names_its_finding(monkeypatch: pytest.MonkeyP
     assert set(OFF_UNTIL_V2) <= set(FAMILIES)
     assert all(reason.strip() for reason in OFF_UNTIL_V2.values())
     assert selected() == frozenset(FAMILIES) - frozenset(OFF_UNTIL_V2)
+
+
+def test_an_outlook_room_set_again_to_its_ignored_value_is_no_change(lab: Any, tmp_path: Path) -> None:
+    """Oracle: a room difference settled with `sync resolve --use ignore`, then Outlook sets the same room
+    again. docs/sync.md: the ignored value is the baseline, recorded again only if it changes again in
+    Outlook; setting the same value is no change, so the ignore still excuses it (the soak's resolve_ignore
+    finding on 0e5fc42 was this oracle error, not an engine bug)."""
+    state = machine_for(lab.lab, tmp_path, frozenset({"rooms_add", "room_answers", "resolve_ignore"}))()
+    state.resolve_ignore(choice=1, pick=0, room=True)
+    state.resolve_ignore(choice=1, pick=0, room=True)
+    state.settle()
+    state.teardown()
