@@ -15,7 +15,7 @@ from tests.sync_checker.machine import Stats, machine_for
 from tests.sync_checker.soak import checker_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-EXAMPLES, STEPS = 10, 20
+EXAMPLES, STEPS = 10, 14
 
 
 def test_random_sequences_keep_the_sync_invariants(lab: Any, tmp_path: Path) -> None:

@@ -66,7 +66,6 @@ FAMILIES: dict[str, str] = {
 OFF_UNTIL_V2: dict[str, str] = {
     "fault_lost_answer": "the lost answer on the UpdateItem that tags an adopted Outlook meeting: the next pass "
     "creates it again, two live meetings for one booking (8-min soak of main), I1",
-    "resolve_ignore": "bug 11: an attendee difference settled with `resolve --use ignore` is recorded again, I5",
 }
 
 
