@@ -42,12 +42,6 @@ FAMILIES: dict[str, str] = {
     "outlook_edit_after_write": "an Outlook edit right after roomsops' write to the meeting, before its next read (bug 8)",
     "resolve_ignore": "`sync resolve --use ignore` on a room or attendee difference, then passes (bug 11)",
     # Faults during a pass (lab /lab/faults, then a pass)
-    "fault_lost_answer": "on 0e5fc42 (engine v2): I2 `booking 4: the Outlook reminder_minutes None, overridden by "
-    "a ROOMS edit of the same field, is recorded in no difference` (3-min soak, seed 19, 39 sequences; did not "
-    "shrink: an outlook_edit reminder=None, a rooms_edit reminder, ..., fault_lost_answer CreateItem); not yet "
-    "told apart: likely an oracle error (an Outlook value equal to the meeting's is no edit), docs/sync-checker.md",
-    "resolve_ignore": "`sync resolve --use ignore` on a room or attendee difference, then passes (bug 11)",
-    # Faults during a pass (lab /lab/faults, then a pass)
     "fault_lost_answer": "the next write is applied, its answer lost (drop_after)",
     "fault_dropped": "the next request's connection is dropped before it is applied (drop_before)",
     "fault_throttle": "ErrorServerBusy with BackOffMilliseconds on the next request",
