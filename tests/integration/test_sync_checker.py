@@ -52,7 +52,9 @@ def test_an_outlook_value_the_booking_has_is_no_edit(lab: Any, tmp_path: Path) -
     """Oracle: Outlook sets a booking's meeting reminder to none, which the booking already has, then ROOMS sets
     a reminder before a pass. Outlook changed nothing (docs/sync.md, "Own writes are no edits"), so no
     difference is due (the fault_lost_answer soak's finding on 0e5fc42 was this oracle error)."""
-    state = machine_for(lab.lab, tmp_path, frozenset({"rooms_add", "room_answers", "rooms_edit", "outlook_edit"}))()
+    state = machine_for(
+        lab.lab, tmp_path, frozenset({"rooms_add", "room_answers", "rooms_edit", "outlook_edit"})
+    )()
     state.rooms_add(attendees=(), day=1, hour=7, person="AdeleV", room="room-zurich")
     state.settle()
     booking = state.world.bookings()[3]
