@@ -15,7 +15,7 @@ from tests.sync_checker.machine import Stats, machine_for
 from tests.sync_checker.soak import checker_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-EXAMPLES, STEPS = 10, 20
+EXAMPLES, STEPS = 10, 14
 
 
 def test_random_sequences_keep_the_sync_invariants(lab: Any, tmp_path: Path) -> None:
@@ -34,3 +34,32 @@ def test_every_family_off_until_v2_names_its_finding(monkeypatch: pytest.MonkeyP
     assert set(OFF_UNTIL_V2) <= set(FAMILIES)
     assert all(reason.strip() for reason in OFF_UNTIL_V2.values())
     assert selected() == frozenset(FAMILIES) - frozenset(OFF_UNTIL_V2)
+
+
+def test_an_outlook_room_set_again_to_its_ignored_value_is_no_change(lab: Any, tmp_path: Path) -> None:
+    """Oracle: a room difference settled with `sync resolve --use ignore`, then Outlook sets the same room
+    again. docs/sync.md: the ignored value is the baseline, recorded again only if it changes again in
+    Outlook; setting the same value is no change, so the ignore still excuses it (the soak's resolve_ignore
+    finding on 0e5fc42 was this oracle error, not an engine bug)."""
+    state = machine_for(lab.lab, tmp_path, frozenset({"rooms_add", "room_answers", "resolve_ignore"}))()
+    state.resolve_ignore(choice=1, pick=0, room=True)
+    state.resolve_ignore(choice=1, pick=0, room=True)
+    state.settle()
+    state.teardown()
+
+
+def test_an_outlook_value_the_booking_has_is_no_edit(lab: Any, tmp_path: Path) -> None:
+    """Oracle: Outlook sets a booking's meeting reminder to none, which the booking already has, then ROOMS sets
+    a reminder before a pass. Outlook changed nothing (docs/sync.md, "Own writes are no edits"), so no
+    difference is due (the fault_lost_answer soak's finding on 0e5fc42 was this oracle error)."""
+    state = machine_for(
+        lab.lab, tmp_path, frozenset({"rooms_add", "room_answers", "rooms_edit", "outlook_edit"})
+    )()
+    state.rooms_add(attendees=(), day=1, hour=7, person="AdeleV", room="room-zurich")
+    state.settle()
+    booking = state.world.bookings()[3]
+    assert booking["reminder_minutes"] is None
+    state.outlook_edit(choice=3, day=3, hour=14, pick=3, what="reminder")
+    state.rooms_edit(choice=1, day=2, hour=13, pick=3, what="reminder")
+    state.settle()
+    state.teardown()

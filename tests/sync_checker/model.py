@@ -72,8 +72,12 @@ class Model:
 
     def edit(self, booking_id: int, side: str, values: Mapping[str, Any]) -> None:
         for name, value in values.items():
-            self.edits.setdefault(booking_id, []).append(Edit(side, name, canonical(name, value), self.epoch))
-            self.ignored.get(booking_id, {}).pop(name, None)
+            value = canonical(name, value)
+            self.edits.setdefault(booking_id, []).append(Edit(side, name, value, self.epoch))
+            ignored = self.ignored.get(booking_id, {})
+            if side == "outlook" and name in ignored and ignored[name] == value:
+                continue  # Outlook set the ignored value again: no change of the baseline (docs/sync.md)
+            ignored.pop(name, None)
 
     def ignore(self, booking_id: int, differences: Iterable[Mapping[str, Any]]) -> None:
         """`sync resolve BOOKING --use ignore` settled these differences."""
