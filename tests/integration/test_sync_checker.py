@@ -17,16 +17,22 @@ from tests.sync_checker.soak import checker_settings
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 EXAMPLES, STEPS = 10, 14
 
+#: Families that act when the lab has counted N requests of a running sync process (a SIGKILL, a ROOMS edit during
+#: the pass): where the action lands between two requests depends on the machine's speed, so they run in
+#: scripts/soak (long, many draws) and not in this bounded run, which must draw and replay the same every time.
+SOAK_ONLY = frozenset({"kill", "rooms_edit_during_pass"})
+
 
 def test_random_sequences_keep_the_sync_invariants(lab: Any, tmp_path: Path) -> None:
     stats = Stats()
-    machine = machine_for(lab.lab, tmp_path, selected(), stats)
+    families = selected() - SOAK_ONLY
+    machine = machine_for(lab.lab, tmp_path, families, stats)
     run_state_machine_as_test(machine, settings=checker_settings(EXAMPLES, STEPS, derandomize=True))
     assert stats.sequences >= EXAMPLES
     # The run exercised what it claims to: passes, and steps of most of the selected families.
     assert stats.passes >= 2 * EXAMPLES
     used = set(stats.families_used)
-    assert len(used) >= len(selected()) // 2, sorted(selected() - used)
+    assert len(used) >= len(families) // 2, sorted(families - used)
 
 
 def test_every_family_off_until_v2_names_its_finding(monkeypatch: pytest.MonkeyPatch) -> None:
