@@ -1,0 +1,50 @@
+"""review21b: the per-machine data folder (issue 21.9) as a new and as a hostile administrator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Invoke, one_line_error
+
+
+@pytest.mark.parametrize("kind", ["file", "under-a-file", "dangling-link"])
+def test_a_data_folder_that_cannot_be_a_folder_is_a_configuration_error(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """$ROOMSOPS_DATA_DIR naming a file, a path under a file or a dangling symbolic link gave exit 1
+    "unexpected FileExistsError/NotADirectoryError ... report it" (a bug report for a configuration error).
+    It is a configuration error: exit 2, one line naming the variable and its value, with a remedy."""
+    a_file = tmp_path / "afile"
+    a_file.write_text("", encoding="utf-8")
+    if kind == "file":
+        folder = a_file
+    elif kind == "under-a-file":
+        folder = a_file / "sub"
+    else:
+        folder = tmp_path / "link"
+        folder.symlink_to(tmp_path / "nowhere")
+    monkeypatch.setenv("ROOMSOPS_DATA_DIR", str(folder))
+    run = invoke("persons", "add", "diego@contoso.com")
+    assert run.code == 2, run.out + run.err
+    line = one_line_error(run)
+    assert "unexpected" not in line and "report it" not in line, line
+    assert "ROOMSOPS_DATA_DIR" in line, line
+
+
+def test_a_relative_data_folder_does_not_follow_the_working_folder(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ROOMSOPS_DATA_DIR=data (relative) put rooms.db into <working folder>/data: under Task Scheduler that is
+    System32\\data, the very dependence on the working folder the data folder exists to avoid; and each
+    working folder silently got its own empty database. A relative value is refused (exit 2, naming the
+    variable), and nothing is created in the working folder."""
+    work = tmp_path / "System32"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("ROOMSOPS_DATA_DIR", "data")
+    run = invoke("persons", "add", "diego@contoso.com")
+    assert run.code == 2, run.out + run.err
+    assert "ROOMSOPS_DATA_DIR" in one_line_error(run)
+    assert list(work.iterdir()) == []
