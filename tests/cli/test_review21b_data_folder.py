@@ -48,3 +48,21 @@ def test_a_relative_data_folder_does_not_follow_the_working_folder(
     assert run.code == 2, run.out + run.err
     assert "ROOMSOPS_DATA_DIR" in one_line_error(run)
     assert list(work.iterdir()) == []
+
+
+def test_an_import_refused_for_bad_rows_creates_no_database(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a fresh machine `persons import` of a file with bad rows says "nothing was imported" (exit 2) but
+    created the data folder and an empty rooms.db (+ installation id) in it: the data folder is to be created
+    on the first write only, and a refused import writes nothing. The file is read before the database."""
+    machine = tmp_path / "machine"
+    monkeypatch.setenv("ROOMSOPS_DATA_DIR", str(machine))
+    csv = tmp_path / "persons.csv"
+    csv.write_text(
+        "email,name,sync_mode,sync_url,conflict_behaviour\ngood@contoso.com,Good,,,\nbad address,Bad,,,\n",
+        encoding="utf-8",
+    )
+    run = invoke("persons", "import", str(csv), "--no-check")
+    assert run.code == 2 and "nothing was imported" in run.err, run.out + run.err
+    assert not machine.exists(), sorted(p.name for p in machine.iterdir())
