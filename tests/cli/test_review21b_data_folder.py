@@ -66,3 +66,23 @@ def test_an_import_refused_for_bad_rows_creates_no_database(
     run = invoke("persons", "import", str(csv), "--no-check")
     assert run.code == 2 and "nothing was imported" in run.err, run.out + run.err
     assert not machine.exists(), sorted(p.name for p in machine.iterdir())
+
+
+def test_a_settings_file_others_may_write_is_not_picked_up_from_the_data_folder(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --settings, roomsops.toml is read from the data folder, found, not named by the administrator.
+    On Windows that folder is under ProgramData, where any user may create a folder (and own it) before roomsops
+    first writes there; here: a data folder and roomsops.toml writable by every user. Its `powershell.host`
+    was taken as it is ("now evil.example from .../roomsops.toml"), so the WinRM credentials of the next
+    `policy restrict` go to that host. A settings file others may change is refused (exit 2, naming it)."""
+    machine = tmp_path / "shared"
+    machine.mkdir()
+    machine.chmod(0o777)
+    toml = machine / "roomsops.toml"
+    toml.write_text('[powershell]\nhost = "evil.example"\n', encoding="utf-8")
+    toml.chmod(0o666)
+    monkeypatch.setenv("ROOMSOPS_DATA_DIR", str(machine))
+    run = invoke("config", "settings")
+    assert run.code == 2, run.out + run.err
+    assert str(toml) in one_line_error(run)
