@@ -20,7 +20,11 @@ pytestmark = pytest.mark.integration
     ids=["policy-list", "policy-list-rbac", "ews-status"],
 )
 def test_a_read_only_command_dropped_after_connecting_says_nothing_was_done(
-    invoke: Invoke, fresh_lab: Any, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+    invoke: Invoke,
+    fresh_lab: Any,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
 ) -> None:
     """The connection drops at the first pipeline after Connect-ExchangeOnline. `policy list` then said
     "... failed during Get-...; the steps before it were done" with exit 1: a read-only command has no steps,

@@ -25,7 +25,9 @@ def test_removing_the_group_records_its_members(
     ok(invoke("policy", "restrict", *[a for m in members for a in ("--member", m)], env=env))
     audit = Path(env["ROOMSOPS_LOG_AUDIT"])
     audit.unlink(missing_ok=True)
-    run = ok(invoke("--json", "policy", "remove", "--group", "SyncIsAllowed", "--with-group", "--yes", env=env))
+    run = ok(
+        invoke("--json", "policy", "remove", "--group", "SyncIsAllowed", "--with-group", "--yes", env=env)
+    )
     doc = json.loads(run.out)
     assert doc["removed_group"] == "SyncIsAllowed", doc
     recorded = run.out + audit.read_text(encoding="utf-8")

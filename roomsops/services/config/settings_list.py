@@ -62,7 +62,9 @@ def _without_password(value: Any) -> Any:
     """A setting's value with the password of a URL in it masked (rooms.database, network.proxy)."""
     from roomsops.core.logs import MASK, mask
 
-    return mask(_URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", value)) if isinstance(value, str) else value
+    return (
+        mask(_URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", value)) if isinstance(value, str) else value
+    )
 
 
 def settings_list(settings: Settings) -> SettingsList:
