@@ -475,7 +475,13 @@ def data_dir(environ: Mapping[str, str] | None = None, platform: str | None = No
     environ = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform
     if environ.get(DATA_DIR_VARIABLE):
-        return Path(environ[DATA_DIR_VARIABLE]).expanduser()
+        folder = Path(environ[DATA_DIR_VARIABLE]).expanduser()
+        if not folder.is_absolute():  # relative: it would follow the working folder (System32 under a task)
+            raise InputError(
+                f"${DATA_DIR_VARIABLE} {environ[DATA_DIR_VARIABLE]!r} is not a full path",
+                f"set {DATA_DIR_VARIABLE} to a full path (e.g. {Path.cwd() / folder}), or unset it",
+            )
+        return folder
     import platformdirs
 
     if platform.startswith("win"):

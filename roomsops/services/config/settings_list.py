@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,19 @@ def _shown(value: Any) -> str:
     return '""' if value == "" else str(value)
 
 
+#: The password of a URL with one (`postgresql://user:password@host/db`, `http://user:password@proxy:8080`).
+_URL_PASSWORD = re.compile(r"(://[^/@:\s]*:)[^/@\s]+@")
+
+
+def _without_password(value: Any) -> Any:
+    """A setting's value with the password of a URL in it masked (rooms.database, network.proxy)."""
+    from roomsops.core.logs import MASK, mask
+
+    return (
+        mask(_URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", value)) if isinstance(value, str) else value
+    )
+
+
 def settings_list(settings: Settings) -> SettingsList:
     rows = tuple(
         SettingRow(
@@ -60,7 +74,7 @@ def settings_list(settings: Settings) -> SettingsList:
             info.variable,
             info.default,
             info.allowed,
-            getattr(getattr(settings, info.key.split(".")[0]), info.key.split(".")[1]),
+            _without_password(getattr(getattr(settings, info.key.split(".")[0]), info.key.split(".")[1])),
             settings.origin(info.key),
         )
         for info in setting_infos()

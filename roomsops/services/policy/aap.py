@@ -268,7 +268,8 @@ def remove(
 ) -> PolicyRemoveResult:
     """Remove the app's policies for `group`; `with_group`: then the group too, unless another app's policy is
     scoped to it (checked before the first change: the group then stays, and the result says why)."""
-    objects = exchange.read(session, [exchange.group_query(group), exchange.policies_query()])
+    queries = [exchange.group_query(group), exchange.policies_query()]
+    objects = exchange.read(session, [*queries, exchange.scopes_query()] if with_group else queries)
     found = next(iter(objects.groups), None)
     if found is None:
         raise OperationFailed(
@@ -280,8 +281,18 @@ def remove(
     others = sorted(
         {p.app_id for p in objects.policies if p.scoped_to(found.object_id) and not p.is_for(app_id)}
     )
-    kept = f"the policies of app(s) {', '.join(others)} still use it" if with_group and others else None
-    drop_group = with_group and not others
+    # A management scope over the group (RBAC for Applications, e.g. half-way through `policy migrate`) would
+    # match no mailbox once the group is gone: the app it scopes would lose every mailbox.
+    from roomsops.services.policy.rbac import member_of_filter
+
+    scoped = found.distinguished_name and member_of_filter(found.distinguished_name).casefold()
+    scopes = sorted(s.name for s in objects.scopes if scoped and scoped in s.recipient_filter.casefold())
+    kept = None
+    if with_group and others:
+        kept = f"the policies of app(s) {', '.join(others)} still use it"
+    elif with_group and scopes:
+        kept = f"the management scope(s) {', '.join(scopes)} still filter on it"
+    drop_group = with_group and not others and not scopes
     confirm(
         f"Remove the application access policy of app {app_id} for group {group}"
         + (" and the group itself" if drop_group else "")

@@ -19,7 +19,7 @@ from roomsops.adapters import store as db
 from roomsops.adapters.store import Store
 from roomsops.core.addresses import RECORD_REMEDY, validate_address
 from roomsops.core.errors import InputError
-from roomsops.core.settings import Settings
+from roomsops.core.settings import DATA_DIR_VARIABLE, Settings
 
 MAX_NAME = 256
 
@@ -44,7 +44,13 @@ def open_database(settings: Settings) -> Iterator[Store]:
     if url.get_backend_name() == "sqlite" and url.database and settings.data_dir is not None:
         folder = Path(url.database).parent
         if folder == settings.data_dir.absolute():  # the data folder is created on first use, not before
-            folder.mkdir(mode=0o755, parents=True, exist_ok=True)
+            try:
+                folder.mkdir(mode=0o755, parents=True, exist_ok=True)
+            except OSError as exc:  # a file, a path under a file, a dangling link, no permission
+                raise InputError(
+                    f"the data folder {folder} cannot be created ({exc.strerror or exc})",
+                    f"set {DATA_DIR_VARIABLE} to a folder roomsops may write, or remove what is in its place",
+                ) from None
     store = db.open_store(url)
     try:
         yield store
