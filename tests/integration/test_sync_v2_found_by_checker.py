@@ -63,3 +63,25 @@ def test_a_subsecond_rooms_time_is_no_outlook_edit(lab: Any, tmp_path: Path) -> 
     assert booking is not None
     assert booking["start"].endswith(("07:00:00.001000Z", "07:00:00.001000+00:00"))
     state.teardown()
+
+
+def test_a_sensitivity_toggled_back_before_a_pass_is_no_edit(lab: Any, tmp_path: Path) -> None:
+    """989c5ef: I2, "booking 1: the Outlook private True is neither in the booking (False), nor a recorded
+    difference, nor a reported failure". The engine was right: the two sensitivity edits toggle Private and
+    back to Normal before any pass, so Outlook ends as the booking (False) and nothing is to apply. The
+    checker's model lost the second edit (a value the booking already has was dropped as no edit, ff04786)
+    and still expected the first; it now forgets an unseen Outlook edit set back to the booking's value."""
+    state = checker(lab, tmp_path, "outlook_edit", "outlook_zero_length", "rooms_long_title")
+    state.room_answers()
+    state.outlook_edit(choice=0, day=1, hour=7, pick=0, what="sensitivity")
+    state.outlook_zero_length(day=1, hour=7, person="AdeleV")
+    state.outlook_edit(choice=0, day=1, hour=7, pick=0, what="sensitivity")
+    state.rooms_long_title(length=256, pick=0)
+    state.room_answers()
+    state.settle()
+    booking = state.world.booking(1)
+    assert booking is not None
+    meeting = state.world.meeting_of(booking)
+    assert meeting is not None
+    assert (booking["private"], meeting["sensitivity"]) == (False, "Normal")
+    state.teardown()

@@ -268,7 +268,11 @@ class SyncChecker(RuleBasedStateMachine):
                 values[name] = value
         # A value the booking already has is no Outlook edit: the engine takes a meeting field equal to the
         # booking as its own write (docs/sync.md, "Own writes are no edits"), so nothing is applied or recorded.
-        values = {n: v for n, v in values.items() if canonical(n, v) != booking_value(booking, n)}
+        # Set back to the booking's value before a pass saw it, an earlier Outlook edit of that field never
+        # happened for the engine either (e.g. the sensitivity toggled twice between two passes).
+        same = [n for n, v in values.items() if canonical(n, v) == booking_value(booking, n)]
+        self.model.undo_unseen(booking["id"], "outlook", same)
+        values = {n: v for n, v in values.items() if n not in same}
         self.model.edit(booking["id"], "outlook", values)
 
     def _free_slot(self, room: str, day: int, hour: int, exclude: int) -> tuple[datetime, datetime] | None:

@@ -79,6 +79,18 @@ class Model:
                 continue  # Outlook set the ignored value again: no change of the baseline (docs/sync.md)
             ignored.pop(name, None)
 
+    def undo_unseen(self, booking_id: int, side: str, names: Iterable[str]) -> None:
+        """`side` set these fields back to the booking's values before any pass saw its earlier edits of them:
+        for the engine nothing changed there, so those earlier edits are gone (an edit a pass saw stays)."""
+        names = set(names)
+        kept = [
+            e
+            for e in self.edits.get(booking_id, [])
+            if not (e.side == side and e.name in names and e.epoch == self.epoch)
+        ]
+        if booking_id in self.edits:
+            self.edits[booking_id] = kept
+
     def ignore(self, booking_id: int, differences: Iterable[Mapping[str, Any]]) -> None:
         """`sync resolve BOOKING --use ignore` settled these differences."""
         for d in differences:
