@@ -443,14 +443,25 @@ def remove_cmd(
         )
     name = model.validate_group(group)  # before connecting: bad input changes nothing
 
+    members: list[str] = []
+
     def remove(progress: model.Progress) -> int:
         with app.open_admin(sync_app) as session:
             result = service.remove(
-                session, sync_app, name, lambda q: app.confirm(q, yes), app.audit, progress, with_group
+                session,
+                sync_app,
+                name,
+                lambda q: app.confirm(q, yes),
+                app.audit,
+                progress,
+                with_group,
+                members,
             )
         return app.emit(result)
 
-    undo = f"run 'roomsops policy restrict --group {name}' to create the policy again" + (
-        " (and the group with its members, with --member or --from-persons)" if with_group else ""
-    )
+    def undo() -> str:
+        if with_group:
+            return f"run '{service.restore_command(name, members)}' to make the group (with the members it had) and the policy again"
+        return f"run 'roomsops policy restrict --group {name}' to create the policy again"
+
     return tenant_change(app, "policy remove", undo, remove)
