@@ -11,7 +11,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.cli.tenant_change import tenant_change
+from roomsops.cli.tenant_change import read_only, tenant_change
 from roomsops.core.addresses import unique, validate_address
 from roomsops.core.logs import AuditLog
 
@@ -39,7 +39,7 @@ def status_cmd(app: AppContext, mailboxes: tuple[str, ...]) -> int:
     """Show EwsEnabled, EwsAllowedAppIDs, the mailboxes' switches and the retirement dates."""
     addresses = unique(validate_address(m) for m in mailboxes)
     app_id = app.sync_app_id()
-    with app.open_admin(app_id) as session:
+    with read_only(), app.open_admin(app_id) as session:
         return app.emit(ews_access.read_ews_status(session, app_id, addresses, date.today()))
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from roomsops.cli.context import AppContext
+from roomsops.cli.tenant_change import read_only
 from roomsops.core.errors import ConnectError
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def check_in_exchange(app: AppContext, address: str, kind: Kind, no_check: bool)
 
     checked = check_email(address)  # a malformed address is exit 2 before connecting anywhere
     try:
-        with app.open_admin(None) as session:
+        with read_only(), app.open_admin(None) as session:
             return check_mailbox(session, checked, kind)
     except ConnectError as exc:
         remedy = f"{exc.remedy}; " if exc.remedy else ""
@@ -51,7 +52,7 @@ def problems_in_exchange(app: AppContext, addresses: Sequence[str], kind: Kind) 
     from roomsops.services.rooms.mailboxes import check_mailboxes
 
     try:
-        with app.open_admin(None) as session:
+        with read_only(), app.open_admin(None) as session:
             found = check_mailboxes(session, addresses, kind)
     except ConnectError as exc:
         remedy = f"{exc.remedy}; " if exc.remedy else ""

@@ -12,7 +12,7 @@ import click
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
 from roomsops.cli.runbook import print_runbook
-from roomsops.cli.tenant_change import tenant_change
+from roomsops.cli.tenant_change import read_only, tenant_change
 from roomsops.core.addresses import unique, validate_address
 from roomsops.core.errors import InputError
 from roomsops.core.vocabulary import ACCESS_RIGHTS
@@ -257,7 +257,7 @@ def test_cmd(
     sync_app = app.sync_app_id(app_id)
     if (engine or app.settings.policy.engine) == "rbac":
         return _test_rbac(app, sync_app, addresses, expect, live)
-    with app.open_admin(sync_app) as session:
+    with read_only(), app.open_admin(sync_app) as session:
         tests = access.check_access(
             session, sync_app, addresses, {a: expect for a in addresses} if expect else None
         )
@@ -278,7 +278,7 @@ def _probed(app: AppContext, tests: list[access.AccessTest]) -> list[access.Acce
 
 
 def _test_rbac(app: AppContext, sync_app: str, addresses: list[str], expect: str | None, live: bool) -> int:
-    with app.open_admin(sync_app) as session:
+    with read_only(), app.open_admin(sync_app) as session:
         sp = rbac.find_service_principal(session, sync_app)
         sp_id = sp.object_id
         tests = access.check_rbac_access(
@@ -379,10 +379,10 @@ def list_cmd(app: AppContext, app_id: str | None, engine: str | None) -> int:
     """List the application access policies of the tenant, or the sync app's RBAC for Applications grants."""
     if (engine or app.settings.policy.engine) == "rbac":
         sync_app = app.sync_app_id(app_id)
-        with app.open_admin(sync_app) as session:
+        with read_only(), app.open_admin(sync_app) as session:
             return app.emit(rbac.list_rbac(session, sync_app))
     wanted = normalize_guid(app_id, "app id").value if app_id else None
-    with app.open_admin(wanted) as session:
+    with read_only(), app.open_admin(wanted) as session:
         return app.emit(service.list_policies(session, wanted))
 
 
@@ -443,14 +443,25 @@ def remove_cmd(
         )
     name = model.validate_group(group)  # before connecting: bad input changes nothing
 
+    members: list[str] = []
+
     def remove(progress: model.Progress) -> int:
         with app.open_admin(sync_app) as session:
             result = service.remove(
-                session, sync_app, name, lambda q: app.confirm(q, yes), app.audit, progress, with_group
+                session,
+                sync_app,
+                name,
+                lambda q: app.confirm(q, yes),
+                app.audit,
+                progress,
+                with_group,
+                members,
             )
         return app.emit(result)
 
-    undo = f"run 'roomsops policy restrict --group {name}' to create the policy again" + (
-        " (and the group with its members, with --member or --from-persons)" if with_group else ""
-    )
+    def undo() -> str:
+        if with_group:
+            return f"run '{service.restore_command(name, members)}' to make the group (with the members it had) and the policy again"
+        return f"run 'roomsops policy restrict --group {name}' to create the policy again"
+
     return tenant_change(app, "policy remove", undo, remove)

@@ -78,6 +78,22 @@ def check_audit_writable(app: AppContext) -> None:
         ) from None
 
 
+@contextlib.contextmanager
+def read_only() -> Iterator[None]:
+    """Around a command that only reads the tenant: a WinRM connection dropped after connecting changed
+    nothing, so it is a failure to reach Exchange (exit 3), not a half-done change with "steps done"."""
+    try:
+        yield
+    except OperationFailed as exc:
+        if exc.code != "winrm_dropped":
+            raise
+        raise ConnectError(
+            f"{exc.message.removesuffix('; the steps before it were done')}; nothing was changed (it only reads)",
+            "check the management host and the network, then run the command again",
+            code="winrm_dropped",
+        ) from None
+
+
 @dataclass(frozen=True)
 class InterruptedResult(Result):
     """What an interrupted tenant-changing run reports."""
@@ -105,11 +121,17 @@ class InterruptedResult(Result):
 
 
 def tenant_change(
-    app: AppContext, command: str, undo: str, work: Callable[[Progress], int], *, dry_run: bool = False
+    app: AppContext,
+    command: str,
+    undo: str | Callable[[], str],
+    work: Callable[[Progress], int],
+    *,
+    dry_run: bool = False,
 ) -> int:
     """Run `work` (which opens the session and changes the tenant, noting its changes in the Progress it is
     given) with the audit check before and the interruption report after. `undo` says how to reverse what
-    was done. A dry run changes nothing: no audit check."""
+    was done (a callable: asked after the run, for what only the run learnt). A dry run changes nothing: no audit
+    check."""
     from roomsops.services.policy.model import Progress  # loaded with the command, not with --help
 
     if not dry_run:
@@ -137,7 +159,7 @@ def tenant_change(
     audit = f" (the audit log {app.audit.path} lists each change made)" if app.audit.path else ""
     remedy = (
         f"the Exchange session was closed; to finish, run the same command again: it keeps what is already in "
-        f"place and makes the rest; to undo, {undo}{audit}"
+        f"place and makes the rest; to undo, {undo if isinstance(undo, str) else undo()}{audit}"
     )
     result = InterruptedResult(
         command=command,

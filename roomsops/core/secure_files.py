@@ -48,6 +48,22 @@ def copy_access_control(source: Path, target: Path) -> None:
         _win_copy_dacl(source, target)
 
 
+def others_may_write(path: Path) -> Path | None:
+    """POSIX: `path` itself or the folder holding it when group or others may write it (they could change
+    the file, or put another in its place); None when neither. Windows: None (the mode bits say nothing
+    there and the folder's DACL is not read yet: a known gap on Windows)."""
+    if sys.platform == "win32":
+        return None
+    for candidate in (path, path.parent):
+        try:
+            mode = candidate.stat().st_mode
+        except OSError:
+            continue
+        if mode & 0o022:
+            return candidate
+    return None
+
+
 def _restrict_new_file(path: Path) -> None:
     if sys.platform == "win32":
         _win_set_sddl(path, _OWNER_ONLY_SDDL)

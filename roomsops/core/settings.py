@@ -22,6 +22,7 @@ from typing import Any, get_type_hints
 
 from roomsops.core.addresses import is_address
 from roomsops.core.errors import InputError
+from roomsops.core.secure_files import others_may_write
 from roomsops.core.vocabulary import AUTOMATE_PROCESSING, CALENDAR_PROCESSING
 
 WINDOWS_APP_SETTINGS = r"C:\Program Files (x86)\Garaio\ROOMS\Configuration\RoomsAppSettings.config"
@@ -503,7 +504,20 @@ def settings_file(explicit: str | None, environ: Mapping[str, str]) -> Path | No
     if local.is_file():
         return local
     machine = data_dir(environ) / "roomsops.toml"
-    return machine if machine.is_file() else None
+    if not machine.is_file():
+        return None
+    # Found, not named by the administrator: a file others may change would hand them powershell.host (and
+    # with it the WinRM credentials of the next tenant change).
+    loose = others_may_write(machine)
+    if loose is not None:
+        what = "it" if loose == machine else f"its folder {loose}"
+        raise InputError(
+            f"settings file {machine} (found in the data folder) is not used: group or others may write {what}",
+            f"check that it is yours, then remove their write access (chmod go-w {loose}), or name a settings "
+            "file with --settings",
+            code="settings_not_private",
+        )
+    return machine
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -10,6 +10,9 @@ databases, `queries.lock_room` takes a row lock (``SELECT ... FOR UPDATE``) for 
 The installation id (tagged on every meeting the sync writes) is also remembered in a file beside an
 SQLite database, `rooms.db.installation-id`: a database deleted, emptied or replaced by another is refused
 (exit 2) until `adopt_installation_id` settles which id holds, so meetings never silently become foreign.
+Beside it, `rooms.db.booking-ids` remembers the highest booking id this installation gave: a database
+re-created (`db adopt-id --use remembered`) or restored from an older copy starts above it, so a booking id
+(which the sync's tag carries) is never given again to another booking while its old meeting may still exist.
 A new database file is created owner-only (0600; SQLite gives its -wal and -shm files the same mode).
 """
 
@@ -34,7 +37,14 @@ from sqlalchemy.pool import NullPool
 
 from roomsops import __version__
 from roomsops.adapters.store import migrations
-from roomsops.adapters.store.schema import SCHEMA_VERSION, installation, metadata, schema_version
+from roomsops.adapters.store.schema import (
+    SCHEMA_VERSION,
+    bookings,
+    id_high_water,
+    installation,
+    metadata,
+    schema_version,
+)
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.secure_files import create_private, private_opener
 
@@ -42,6 +52,7 @@ from roomsops.core.secure_files import create_private, private_opener
 BUSY_TIMEOUT_MS = 15_000
 _WRITE = "roomsops_write"
 ID_FILE_SUFFIX = ".installation-id"
+HIGH_WATER_SUFFIX = ".booking-ids"
 ADOPT_COMMAND = "roomsops db adopt-id"
 _RESTORE = "restore it from a backup (with roomsops stopped)"
 
@@ -107,6 +118,9 @@ class Store:
     def __init__(self, engine: Engine, label: str) -> None:
         self.engine = engine
         self.label = label
+        #: The SQLite file whose booking-id high-water mark is remembered beside it, and the mark written.
+        self.high_water_path: Path | None = None
+        self.high_water_remembered = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -125,6 +139,15 @@ class Store:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
+                if self.high_water_path is not None:
+                    # Before the commit: a mark that cannot be written rolls the change back.
+                    self._remember_high_water(conn, self.high_water_path)
+
+    def _remember_high_water(self, conn: Connection, path: Path) -> None:
+        highest = booking_high_water(conn)
+        if highest > self.high_water_remembered:
+            _write_beside(high_water_file(path), f"{highest}\n", path)
+            self.high_water_remembered = highest
 
     def close(self) -> None:
         self.engine.dispose()
@@ -245,6 +268,7 @@ def open_store(url: str | URL, label: str | None = None, busy_timeout_ms: int = 
     try:
         if path is not None:
             _check_installation_id(store, path)
+            _apply_high_water(store, path)
     except BaseException:
         store.close()
         raise
@@ -332,11 +356,73 @@ def remembered_id(path: Path) -> str | None:
 
 
 def _remember(path: Path, installation_id: str) -> None:
-    target = id_file(path)
+    _write_beside(id_file(path), installation_id + "\n", path)
+
+
+def high_water_file(path: Path) -> Path:
+    """Where the highest booking id the installation of the database at `path` ever gave is remembered."""
+    return path.with_name(path.name + HIGH_WATER_SUFFIX)
+
+
+def remembered_high_water(path: Path) -> int:
+    """The remembered booking-id high-water mark (0: none remembered yet)."""
+    target = high_water_file(path)
+    try:
+        text = _read_id_file(target).strip()
+    except FileNotFoundError:
+        return 0
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"cannot read {target}: {exc}",
+            "give the account that runs roomsops read access to it; it holds the highest booking id given",
+        ) from None
+    if not text.isdigit():
+        raise InputError(
+            f"{target} does not hold a booking id (a whole number)",
+            "restore it from a backup; or, if the database is the newest one, remove it (the database's "
+            "own mark is remembered again)",
+        )
+    return int(text)
+
+
+def booking_high_water(conn: Connection) -> int:
+    """The highest booking id the database has or ever gave."""
+    highest = conn.execute(select(func.max(bookings.c.id))).scalar() or 0
+    ever = conn.execute(select(id_high_water.c.value).where(id_high_water.c.name == "bookings")).scalar() or 0
+    return max(int(highest), int(ever))
+
+
+def _apply_high_water(store: Store, path: Path) -> None:
+    """The database gives no booking id at or below the remembered mark (it was re-created or restored from
+    an older copy), and the mark follows the database's from now on."""
+    remembered = remembered_high_water(path)
+    with store.read() as conn:
+        current = booking_high_water(conn)
+    if remembered > current:
+        with store.write() as conn:
+            raised = conn.execute(
+                update(id_high_water)
+                .where(id_high_water.c.name == "bookings", id_high_water.c.value < remembered)
+                .values(value=remembered)
+            )
+            if raised.rowcount == 0 and (
+                conn.execute(select(id_high_water.c.value).where(id_high_water.c.name == "bookings")).first()
+                is None
+            ):
+                conn.execute(insert(id_high_water).values(name="bookings", value=remembered))
+    elif current > remembered:
+        _write_beside(high_water_file(path), f"{current}\n", path)
+        remembered = current
+    store.high_water_remembered = remembered
+    store.high_water_path = path
+
+
+def _write_beside(target: Path, text: str, path: Path) -> None:
+    """Replace `target` (a file beside the database at `path`) with `text`, owner-only, atomically."""
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(temp, "w", encoding="utf-8", opener=private_opener) as stream:
-            stream.write(installation_id + "\n")
+            stream.write(text)
         temp.replace(target)
     except OSError as exc:
         with contextlib.suppress(OSError):

@@ -241,6 +241,9 @@ class PolicyRemoveResult(Result):
     removed: tuple[str, ...]
     removed_group: str | None = None  # --with-group: the group removed after its policy
     kept_group: str | None = None  # --with-group: why the group stayed (another app's policy uses it)
+    #: --with-group: the removed group's members (primary SMTP addresses), read before it was removed: the way
+    #: back is `policy restrict --group G --member ...` with them.
+    removed_group_members: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -251,10 +254,29 @@ class PolicyRemoveResult(Result):
             return [f"no policy for app {self.app_id} and group {self.group}"]
         out = [f"removed policy {identity}" for identity in self.removed]
         if self.removed_group:
-            out.append(f"removed group {self.removed_group}")
+            out.append(
+                f"removed group {self.removed_group} with its {len(self.removed_group_members)} member(s): "
+                + (", ".join(self.removed_group_members) or "none")
+            )
+            out.append(f"to restore it: {restore_command(self.group, self.removed_group_members)}")
         if self.kept_group:
             out.append(f"kept group {self.group}: {self.kept_group}")
         return out
+
+
+def restore_command(group: str, members: Sequence[str]) -> str:
+    """The command that makes a removed group and its policy again, with the members it had."""
+    return " ".join(
+        ["roomsops policy restrict --group", _quoted(group), *(f"--member {_quoted(m)}" for m in members)]
+    )
+
+
+def _quoted(value: str) -> str:
+    return (
+        value
+        if value and all(c.isalnum() or c in "@._-" for c in value)
+        else '"' + value.replace('"', '\\"') + '"'
+    )
 
 
 def remove(
@@ -265,9 +287,11 @@ def remove(
     audit: AuditLog,
     progress: Progress | None = None,
     with_group: bool = False,
+    members_seen: list[str] | None = None,
 ) -> PolicyRemoveResult:
     """Remove the app's policies for `group`; `with_group`: then the group too, unless another app's policy is
-    scoped to it (checked before the first change: the group then stays, and the result says why)."""
+    scoped to it (checked before the first change: the group then stays, and the result says why). The group's
+    members are read before the first change, put in `members_seen`, the audit log and the result."""
     queries = [exchange.group_query(group), exchange.policies_query()]
     objects = exchange.read(session, [*queries, exchange.scopes_query()] if with_group else queries)
     found = next(iter(objects.groups), None)
@@ -293,9 +317,22 @@ def remove(
     elif with_group and scopes:
         kept = f"the management scope(s) {', '.join(scopes)} still filter on it"
     drop_group = with_group and not others and not scopes
+    # Read before anything changes: once the group is gone, its members are nowhere (a group adopted by
+    # `policy restrict` has members roomsops never added).
+    members = (
+        tuple(sorted(r.primary_smtp for r in exchange.group_members(session, found.object_id)))
+        if drop_group
+        else ()
+    )
+    if members_seen is not None:
+        members_seen.extend(members)
     confirm(
         f"Remove the application access policy of app {app_id} for group {group}"
-        + (" and the group itself" if drop_group else "")
+        + (
+            f" and the group itself (its {len(members)} member(s): {', '.join(members) or 'none'})"
+            if drop_group
+            else ""
+        )
         + "? The app is then no longer restricted by it"
     )
     apply = Applier(session, audit, progress)
@@ -305,6 +342,13 @@ def remove(
     for policy, step in zip(matching, steps, strict=True):
         apply.run("Remove-ApplicationAccessPolicy", {"Identity": policy.identity, "Confirm": False}, step)
     if drop_group:
+        # The members in the audit log before the group goes: the way back does not depend on this run's output.
+        audit.record(
+            "policy.remove.group_members",
+            found.name or group,
+            {"group_id": found.object_id},
+            {"members": list(members), "restore": restore_command(group, members)},
+        )
         # The policy first: a policy is never left scoped to a group that is gone.
         apply.run(
             "Remove-DistributionGroup",
@@ -317,6 +361,7 @@ def remove(
         removed=tuple(p.identity for p in matching),
         removed_group=group_step.target if drop_group else None,
         kept_group=kept,
+        removed_group_members=members,
         notes=(REMOVAL_NOTICE,),
     )
 

@@ -426,17 +426,15 @@ def _row_problems(cells: Sequence[str], ews_url: str) -> list[str]:
     return problems
 
 
-def import_persons(
-    store: Store,
-    audit: AuditLog,
-    ews_url: str,
+def read_persons_file(
     path: Path,
     label: str,
+    ews_url: str,
     check: Callable[[Sequence[str]], dict[str, str]] | None = None,
-) -> PersonImport:
-    """Add or update (by address) every person of a CSV file, in one transaction: all or nothing. `check`
-    (the Exchange look-up) says what is wrong with each wrong address: any refuses the file, naming every
-    bad row."""
+) -> list[tuple[int, PersonFields]]:
+    """The rows of a persons CSV file, each checked, before any database is opened: a refused file writes
+    nothing (not even a new data folder). `check` (the Exchange look-up) says what is wrong with each wrong
+    address: any refuses the file, naming every bad row."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -459,6 +457,18 @@ def import_persons(
                 "the file again; nothing was imported",
                 code="bad_rows",
             )
+    return rows
+
+
+def import_persons(
+    store: Store,
+    audit: AuditLog,
+    rows: list[tuple[int, PersonFields]],
+    path: Path,
+    label: str,
+) -> PersonImport:
+    """Add or update (by address) every person of the rows `read_persons_file` gave, in one transaction: all
+    or nothing."""
     with store.write() as conn:
         rooms = db.room_keys(conn)
         for line, fields in rows:
