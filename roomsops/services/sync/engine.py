@@ -124,6 +124,9 @@ class MailboxSync:
         # Outlook edit made since the last read, and its answer's ChangeKey then covers that edit too: the item
         # is compared with what was written, so such an edit is found, never hidden by the ChangeKey (bug 8).
         self.updated: set[str] = set()
+        # Bookings whose room's decline this pass reported (read from the meeting): the others still
+        # `room-declined` are reported from their links at the end of the pass (I2: on every pass until settled).
+        self.declined: set[int] = set()
 
     # --- database helpers ------------------------------------------------------------------------------------
 
@@ -298,6 +301,7 @@ class MailboxSync:
                 new_state = catch_up.state
         if self.updated and not self.ctx.dry_run:  # not read back by the catch-up: read now
             self._verify_updates(by_id)
+        self._still_declined()
         if self.hold_cursor:
             new_state = saved_state if not changes.invalid_state else None
         if not self.ctx.dry_run:
@@ -312,6 +316,36 @@ class MailboxSync:
                     ),
                     self.ctx.now(),
                 )
+
+    def _declined(self, booking: Booking) -> None:
+        if booking.id in self.declined:
+            return
+        self.declined.add(booking.id)
+        self.report.failures.append(
+            f"booking {booking.id} ({booking.title}): the room {booking.room} "
+            "declined the meeting (its calendar is taken in Exchange)"
+        )
+
+    def _still_declined(self) -> None:
+        """Every link still `room-declined` is a failure of its booking on every pass until it is settled (the
+        booking moved, cancelled, or the room accepts), also when nothing changed in the mailbox: from the links
+        and the database alone, no calendar request."""
+        waiting = [
+            link.booking_id
+            for link in self.links.values()
+            if link.state == ROOM_DECLINED and link.booking_id not in self.declined
+        ]
+        if not waiting:
+            return
+        known = {i: self.bookings[i] for i in waiting if i in self.bookings}
+        missing = [i for i in waiting if i not in known]
+        if missing:
+            with self.ctx.store.read() as conn:
+                known |= {b.id: b for b in q.bookings_by_id(conn, missing)}
+        for booking_id in sorted(known):
+            booking = known[booking_id]
+            if booking.status == "active" and self.links[booking_id].state == ROOM_DECLINED:
+                self._declined(booking)
 
     def _save_mailbox_error(self, message: str) -> None:
         try:
@@ -513,10 +547,7 @@ class MailboxSync:
             link = replace(link, last_error=None, error_count=0)
         if meeting.room_response == "Decline":
             state = ROOM_DECLINED
-            self.report.failures.append(
-                f"booking {booking.id} ({booking.title}): the room {booking.room} "
-                "declined the meeting (its calendar is taken in Exchange)"
-            )
+            self._declined(booking)
         synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
         if synced is None:
             self._save_link(replace(link, change_key=meeting.change_key, state=state))
