@@ -693,6 +693,23 @@ class MailboxSync:
         self.bookings[booking.id] = updated
         self.report.exchange_edits += 1
         self._audit("sync:exchange-edit", booking, {"fields": edited})
+        self._settle_differences(updated, current, set(edited))
+
+    def _settle_differences(self, booking: Booking, current: MeetingFields, applied: set[str]) -> None:
+        """Close the booking's open differences this Outlook edit settled: each of its fields was edited again
+        in Outlook and applied to the booking (the recorded Exchange value is stale), or both sides now hold the
+        recorded Exchange value. A stale difference would let `sync resolve --use exchange` undo the later
+        edit."""
+        target = booking_fields(booking)
+        with self.ctx.store.write() as conn:
+            for d in q.list_differences(conn, booking_id=booking.id):
+                recorded = MeetingFields.from_json(d.exchange_state)
+                if all(
+                    (name in applied and getattr(target, name) == getattr(current, name))
+                    or getattr(target, name) == getattr(current, name) == getattr(recorded, name)
+                    for name in d.fields
+                ):
+                    q.settle_difference(conn, d.id, "settled", self.ctx.now())
 
     def _conflict(self, link: BookingSyncState, meeting: Meeting, booking: Booking, reason: str) -> None:
         """An Outlook edit ROOMS cannot accept (the room is taken, a time ROOMS cannot hold): the person's
