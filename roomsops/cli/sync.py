@@ -93,6 +93,7 @@ def sync(
         summary_for,
         sync_pass,
         write_failed_summary,
+        write_running_summary,
         write_summary,
     )
 
@@ -105,6 +106,8 @@ def sync(
     with run_lock(lock_path(settings)), _terminated_as_interrupt():
         started = now_utc()
         try:
+            if not dry_run:  # replaced by the final summary; a run killed before that leaves "ok": false
+                write_running_summary(summary, started, wanted)
             with rooms.open_database(settings) as store:
                 # No token, no pass: the token service refusing or unreachable is exit 3 before any work, not a
                 # failure repeated for every mailbox (a database without synced persons needs no token).
@@ -194,11 +197,13 @@ def status_cmd(app: AppContext, max_age: str | None) -> int:
     """The last sync runs (from the summary files) with their age and failures; exit 1 when the last full run
     failed, is missing, or is older than --max-age (for a scheduler's or monitor's check)."""
     from roomsops.services.diagnose.sync_status import parse_age, read_status
+    from roomsops.services.sync.lock import lock_holder
     from roomsops.services.sync.run import summary_for
 
     limit = parse_age(max_age) if max_age is not None else None
     full = summary_path(app.settings)
-    return app.emit(read_status(full, summary_for(full, ["person"]), limit))
+    lock = lock_path(app.settings)
+    return app.emit(read_status(full, summary_for(full, ["person"]), limit, holder=lambda: lock_holder(lock)))
 
 
 @sync.command("test")

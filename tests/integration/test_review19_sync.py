@@ -279,3 +279,34 @@ def test_a_stale_difference_does_not_undo_a_later_outlook_edit(
     ok(invoke("sync", env=env))
     assert bookings(invoke, env)[1]["start"] == latest.isoformat(), resolved.out
     assert [i["start"] for i in live(fresh_lab, d)] == [stamp(latest)]
+
+
+def test_resolve_use_exchange_takes_an_outlook_edit_made_after_the_difference(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: None
+) -> None:
+    """The difference records Outlook's 12:00; Outlook then moves the meeting to 14:00 and, before any pass reads
+    it, `sync resolve --use exchange` runs: it takes the meeting's current 14:00, not the recorded 12:00."""
+    d = addr("DiegoS")
+    start = (DAY + timedelta(hours=2)).isoformat()
+    ok(
+        invoke(
+            "bookings",
+            "update",
+            "1",
+            "--start",
+            start,
+            "--end",
+            (DAY + timedelta(hours=3)).isoformat(),
+            env=env,
+        )
+    )
+    outlook_move(fresh_lab, d, 4)
+    assert mailbox(ok(invoke("--json", "sync", env=env)), d)["differences"] == 1
+    outlook_move(fresh_lab, d, 6)
+    ok(invoke("sync", "resolve", "1", "--use", "exchange", env=env))
+    latest = DAY + timedelta(hours=6)
+    assert bookings(invoke, env)[1]["start"] == latest.isoformat()
+    ok(invoke("sync", env=env))
+    assert bookings(invoke, env)[1]["start"] == latest.isoformat()
+    assert [i["start"] for i in live(fresh_lab, d)] == [stamp(latest)]
+    assert json.loads(ok(invoke("--json", "sync", "diff", env=env)).out)["differences"] == []

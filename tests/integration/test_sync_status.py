@@ -53,3 +53,39 @@ def test_a_bad_max_age_is_exit_2(invoke: Invoke, env: dict[str, str], age: str) 
     run = invoke("sync", "status", "--max-age", age, env=env)
     assert run.code == 2
     assert run.err.startswith(f"Error: --max-age '{age}' is not an age — give minutes")
+
+
+def test_a_run_under_way_is_running_while_it_holds_the_lock_and_interrupted_after(
+    invoke: Invoke, env: dict[str, str], addr: Any
+) -> None:
+    """The summary a run writes when it takes the lock (replaced when it ends): `sync status` shows it as running
+    while the lock's holder lives, and as interrupted once nobody holds the lock (killed before it could
+    write)."""
+    from roomsops.services.sync.lock import run_lock
+    from roomsops.services.sync.run import write_running_summary
+
+    ok(invoke("persons", "add", addr("DiegoS"), env=env))
+    ok(invoke("sync", env=env))
+    path = Path(env["ROOMSOPS_SYNC_SUMMARY_FILE"])
+    lock = Path(env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///") + ".sync.lock")
+    with run_lock(lock):  # this process is the run under way
+        write_running_summary(path, datetime.now(UTC))
+        under_way = json.loads(path.read_text())
+        assert (under_way["ok"], under_way["running"], under_way["error"]["code"]) == (
+            False,
+            True,
+            "interrupted",
+        )
+        running = invoke("--json", "sync", "status", env=env)
+        assert running.code == 0, running.out
+        doc = json.loads(running.out)
+        assert (doc["runs"][0]["run_state"], doc["problem"]) == ("running", None)
+        assert doc["runs"][0]["pid"] == under_way["pid"]
+        assert_documented("sync status", doc)
+        assert "last full run: running" in invoke("sync", "status", env=env).out
+    died = invoke("sync", "status", env=env)
+    assert died.code == 1
+    assert "INTERRUPTED" in died.out and "last full run: FAILED: interrupted" in died.out
+    ok(invoke("sync", env=env))  # the next run replaces it with its final document
+    assert "running" not in json.loads(path.read_text())
+    assert ok(invoke("sync", "status", env=env)).out.rstrip().endswith("last full run: ok")

@@ -608,6 +608,15 @@ def resolve_differences(conn: Connection, booking_id: int, resolution: str, now:
     return int(result.rowcount)
 
 
+def settle_difference(conn: Connection, difference_id: int, resolution: str, now: datetime) -> None:
+    """Close one open difference (e.g. "settled": a later edit made both sides agree)."""
+    conn.execute(
+        update(sync_differences)
+        .where(sync_differences.c.id == difference_id, sync_differences.c.resolution.is_(None))
+        .values(resolution=resolution, resolved_utc=now)
+    )
+
+
 # ---------------------------------------------------------------- removing and renaming records
 
 

@@ -241,7 +241,9 @@ sync_differences = Table(
     Column("rooms_state", Text, nullable=False),  # JSON: the booking's fields
     Column("exchange_state", Text, nullable=False),  # JSON: the meeting's fields
     Column("detected_utc", UTCDateTime, nullable=False),
-    Column("resolution", String(10)),  # None while open; exchange | rooms | ignore
+    Column(
+        "resolution", String(10)
+    ),  # None while open; exchange | rooms | ignore | settled (by a later edit)
     Column("resolved_utc", UTCDateTime),
     Index(None, "booking_id"),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from roomsops.core.results import Result
 
 _AGE = re.compile(r"^\s*(\d{1,6})\s*([mhd]?)\s*$", re.IGNORECASE)
 _UNIT = {"": 60, "m": 60, "h": 3600, "d": 86400}
+Holder = Callable[[], dict[str, object] | None] | None
 
 
 def parse_age(text: str) -> timedelta:
@@ -36,6 +38,10 @@ class RunStatus:
     ok: bool | None = None
     failed_mailboxes: tuple[str, ...] = ()
     error: str | None = None
+    # A summary written at the start of a run and not yet replaced: "running" (its process still holds the
+    # sync lock) or "interrupted" (it died where no handler ran: SIGKILL, a reboot, a crash); None: finished.
+    run_state: str | None = None
+    pid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,13 +61,24 @@ class SyncStatus(Result):
                 out.append(f"{run.kind:6}  no run recorded ({run.file})")
                 continue
             state = "ok" if run.ok else "FAILED"
+            if run.run_state == "running":
+                state = "RUNNING"
+            elif run.run_state == "interrupted":
+                state = "INTERRUPTED"
             detail = f"; failed: {', '.join(run.failed_mailboxes)}" if run.failed_mailboxes else ""
             detail += f"; error: {run.error}" if run.error else ""
             if run.started is None:  # unreadable: no start to tell
                 out.append(f"{run.kind:6}  {state:6}  {run.file}{detail}")
                 continue
+            if run.run_state == "running":
+                detail = f"; pid {run.pid}, still running"
             out.append(f"{run.kind:6}  {state:6}  started {run.started}, {run.age_minutes} min ago{detail}")
-        out.append(f"last full run: {self.problem}" if self.problem else "last full run: ok")
+        if self.problem:
+            out.append(f"last full run: {self.problem}")
+        elif self.runs and self.runs[0].run_state == "running":
+            out.append("last full run: running")
+        else:
+            out.append("last full run: ok")
         return out
 
 
@@ -83,7 +100,19 @@ def _load(path: Path) -> tuple[dict[str, object], datetime]:
     return doc, started
 
 
-def _read(kind: str, path: Path, now: datetime) -> RunStatus:
+def _run_state(doc: dict[str, object], holder: Holder) -> str | None:
+    """A summary saying the run is under way: "running" if its process holds the sync lock now, else
+    "interrupted" (the run never replaced it: killed, crashed, the host rebooted)."""
+    if doc.get("running") is not True:
+        return None
+    held = holder() if holder is not None else None  # looked up only for a run under way
+    if held is not None and held.get("pid") == doc.get("pid"):
+        if doc.get("host") is None or held.get("host") in (None, doc.get("host")):
+            return "running"
+    return "interrupted"
+
+
+def _read(kind: str, path: Path, now: datetime, holder: Holder = None) -> RunStatus:
     try:
         doc, started = _load(path)
     except FileNotFoundError:
@@ -101,6 +130,12 @@ def _read(kind: str, path: Path, now: datetime) -> RunStatus:
         for m in mailboxes
         if isinstance(m, dict) and (m.get("error") or m.get("failures"))
     )
+    run_state = _run_state(doc, holder)
+    if run_state == "interrupted":
+        message = "interrupted: the run did not finish (it was killed or crashed); run 'roomsops sync' again"
+    elif run_state == "running":
+        message = None
+    pid = doc.get("pid")
     ahead = started - now
     if ahead > timedelta(minutes=5):  # a clock that was wrong: this start says nothing about the sync now
         message = (
@@ -117,18 +152,37 @@ def _read(kind: str, path: Path, now: datetime) -> RunStatus:
         ok=doc.get("ok") is True and ahead <= timedelta(minutes=5),
         failed_mailboxes=failed,
         error=message,
+        run_state=run_state,
+        pid=pid if isinstance(pid, int) else None,
     )
 
 
 def read_status(
-    full: Path, person: Path, max_age: timedelta | None, now: datetime | None = None
+    full: Path,
+    person: Path,
+    max_age: timedelta | None,
+    now: datetime | None = None,
+    holder: Holder = None,
 ) -> SyncStatus:
+    """`holder`: tells who holds the sync lock now (its answer None: nobody), to tell a run under way from one
+    that died; asked only when a summary says a run is under way."""
     now = now or datetime.now(UTC)
-    runs = (_read("full", full, now), _read("person", person, now))
+    runs = (_read("full", full, now, holder), _read("person", person, now, holder))
     last = runs[0]
     problem = None
     if not last.found:
         problem = f"no full run recorded in {full}: run 'roomsops sync' (and schedule it)"
+    elif last.run_state == "running":
+        # Under way: not a failure; only one running longer than --max-age is (stuck, or far too slow).
+        if (
+            max_age is not None
+            and last.age_minutes is not None
+            and last.age_minutes * 60 > max_age.total_seconds()
+        ):
+            problem = (
+                f"running for {last.age_minutes} min (pid {last.pid}), longer than --max-age "
+                f"({int(max_age.total_seconds() // 60)} min): is it stuck?"
+            )
     elif not last.ok:
         problem = (
             "FAILED"

@@ -124,6 +124,9 @@ class MailboxSync:
         # Outlook edit made since the last read, and its answer's ChangeKey then covers that edit too: the item
         # is compared with what was written, so such an edit is found, never hidden by the ChangeKey (bug 8).
         self.updated: set[str] = set()
+        # Bookings whose room's decline this pass reported (read from the meeting): the others still
+        # `room-declined` are reported from their links at the end of the pass (I2: on every pass until settled).
+        self.declined: set[int] = set()
 
     # --- database helpers ------------------------------------------------------------------------------------
 
@@ -298,6 +301,7 @@ class MailboxSync:
                 new_state = catch_up.state
         if self.updated and not self.ctx.dry_run:  # not read back by the catch-up: read now
             self._verify_updates(by_id)
+        self._still_declined()
         if self.hold_cursor:
             new_state = saved_state if not changes.invalid_state else None
         if not self.ctx.dry_run:
@@ -312,6 +316,36 @@ class MailboxSync:
                     ),
                     self.ctx.now(),
                 )
+
+    def _declined(self, booking: Booking) -> None:
+        if booking.id in self.declined:
+            return
+        self.declined.add(booking.id)
+        self.report.failures.append(
+            f"booking {booking.id} ({booking.title}): the room {booking.room} "
+            "declined the meeting (its calendar is taken in Exchange)"
+        )
+
+    def _still_declined(self) -> None:
+        """Every link still `room-declined` is a failure of its booking on every pass until it is settled (the
+        booking moved, cancelled, or the room accepts), also when nothing changed in the mailbox: from the links
+        and the database alone, no calendar request."""
+        waiting = [
+            link.booking_id
+            for link in self.links.values()
+            if link.state == ROOM_DECLINED and link.booking_id not in self.declined
+        ]
+        if not waiting:
+            return
+        known = {i: self.bookings[i] for i in waiting if i in self.bookings}
+        missing = [i for i in waiting if i not in known]
+        if missing:
+            with self.ctx.store.read() as conn:
+                known |= {b.id: b for b in q.bookings_by_id(conn, missing)}
+        for booking_id in sorted(known):
+            booking = known[booking_id]
+            if booking.status == "active" and self.links[booking_id].state == ROOM_DECLINED:
+                self._declined(booking)
 
     def _save_mailbox_error(self, message: str) -> None:
         try:
@@ -513,10 +547,7 @@ class MailboxSync:
             link = replace(link, last_error=None, error_count=0)
         if meeting.room_response == "Decline":
             state = ROOM_DECLINED
-            self.report.failures.append(
-                f"booking {booking.id} ({booking.title}): the room {booking.room} "
-                "declined the meeting (its calendar is taken in Exchange)"
-            )
+            self._declined(booking)
         synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
         if synced is None:
             self._save_link(replace(link, change_key=meeting.change_key, state=state))
@@ -662,6 +693,23 @@ class MailboxSync:
         self.bookings[booking.id] = updated
         self.report.exchange_edits += 1
         self._audit("sync:exchange-edit", booking, {"fields": edited})
+        self._settle_differences(updated, current, set(edited))
+
+    def _settle_differences(self, booking: Booking, current: MeetingFields, applied: set[str]) -> None:
+        """Close the booking's open differences this Outlook edit settled: each of its fields was edited again
+        in Outlook and applied to the booking (the recorded Exchange value is stale), or both sides now hold the
+        recorded Exchange value. A stale difference would let `sync resolve --use exchange` undo the later
+        edit."""
+        target = booking_fields(booking)
+        with self.ctx.store.write() as conn:
+            for d in q.list_differences(conn, booking_id=booking.id):
+                recorded = MeetingFields.from_json(d.exchange_state)
+                if all(
+                    (name in applied and getattr(target, name) == getattr(current, name))
+                    or getattr(target, name) == getattr(current, name) == getattr(recorded, name)
+                    for name in d.fields
+                ):
+                    q.settle_difference(conn, d.id, "settled", self.ctx.now())
 
     def _conflict(self, link: BookingSyncState, meeting: Meeting, booking: Booking, reason: str) -> None:
         """An Outlook edit ROOMS cannot accept (the room is taken, a time ROOMS cannot hold): the person's

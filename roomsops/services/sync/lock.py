@@ -71,3 +71,41 @@ def run_lock(path: Path) -> Iterator[None]:
         )
         stream.flush()
         yield
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # POSIX only: signal 0 checks the process exists, sends nothing
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by another user
+    except OSError:
+        return False
+    return True
+
+
+def lock_holder(path: Path) -> dict[str, object] | None:
+    """Who holds the run lock now (`pid`, `host`, `since`), or None when no sync holds it: for `sync status`,
+    without taking the lock where it can be avoided. On this host (POSIX) a recorded holder whose process is gone
+    holds nothing; otherwise the lock is probed with a non-blocking attempt released at once (it fails while
+    a run holds the lock, so it only ever succeeds when no run is under way)."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
+    except OSError:
+        return None
+    try:
+        holder = json.loads(text or "{}")
+    except ValueError:
+        holder = {}
+    if not isinstance(holder, dict):
+        holder = {}
+    pid = holder.get("pid")
+    if sys.platform != "win32" and isinstance(pid, int) and holder.get("host") == socket.gethostname():
+        if not _alive(pid):
+            return None
+    with open(path, "a+", encoding="utf-8") as stream:
+        if _try_lock(stream):
+            return None  # nobody held it (closing the file releases the probe's lock)
+    return holder

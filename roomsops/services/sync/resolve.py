@@ -54,20 +54,49 @@ class ResolveResult(Result):
         return [f"booking {self.booking_id}: {self.resolved} difference(s) settled, using {self.use}"]
 
 
-def _exchange_changes(differences: list[Difference]) -> dict[str, Any]:
-    """The booking fields to take from Exchange, from every open difference of the booking."""
+def _exchange_value(
+    d: Difference,
+    name: str,
+    meeting: MeetingFields | None,
+    synced: MeetingFields | None,
+    booking: MeetingFields,
+) -> Any:
+    """Exchange's value of one field of a difference: the recorded one, unless it is stale — Outlook edited the
+    field again since the last pass (the meeting now differs from what the pass last saw: its current value), or
+    the field changed since the difference was recorded (a later Outlook edit applied, or ROOMS changed again:
+    the meeting's current value). Without the meeting (it cannot be read), the recorded value."""
+    recorded = getattr(MeetingFields.from_json(d.exchange_state), name)
+    if meeting is None:
+        return recorded
+    current = getattr(meeting, name)
+    if synced is not None and current != getattr(synced, name):
+        return current
+    if getattr(booking, name) != getattr(MeetingFields.from_json(d.rooms_state), name):
+        return current
+    return recorded
+
+
+def _exchange_changes(
+    differences: list[Difference],
+    meeting: MeetingFields | None,
+    synced: MeetingFields | None,
+    booking: Booking,
+) -> dict[str, Any]:
+    """The booking fields to take from Exchange, from every open difference of the booking (never a recorded
+    value a later Outlook edit made stale)."""
     changes: dict[str, Any] = {}
+    now = booking_fields(booking)
     for d in differences:
-        state = MeetingFields.from_json(d.exchange_state)
         for name in d.fields:
+            value = _exchange_value(d, name, meeting, synced, now)
             if name == "subject":
-                changes["title"] = state.subject
+                changes["title"] = value
             elif name in ("start", "end", "reminder_minutes", "private", "free_busy"):
-                changes[name] = getattr(state, name)
+                changes[name] = value
             elif name == "attendees":
-                changes["attendees"] = list(state.attendees)
+                changes["attendees"] = list(value)
             elif name == "room":
-                changes["room"] = state.room
+                changes["room"] = value
     return changes
 
 
@@ -84,7 +113,13 @@ def resolve(
         raise InputError(f"booking {booking_id} has no open difference", "see 'roomsops sync diff'")
     now = now_utc()
     if use == "exchange":
-        changes = _exchange_changes(differences)
+        current: MeetingFields | None = None
+        if link is not None and link.item_id is not None and backend is not None:
+            found = backend.get(link.mailbox, [link.item_id])
+            if found and found[0].fields is not None:
+                current = found[0].fields
+        synced = MeetingFields.from_json(link.snapshot) if link is not None and link.snapshot else None
+        changes = _exchange_changes(differences, current, synced, booking)
         room_email = changes.pop("room", None)
         with store.write() as conn:
             if room_email:
@@ -107,7 +142,7 @@ def resolve(
             resolved = q.resolve_differences(conn, booking_id, use, now)
         # ROOMS won when the difference was found, so the meeting holds ROOMS' state: write the new one.
         if link is not None and link.item_id is not None and backend is not None:
-            written_state = MeetingFields.from_json(link.snapshot) if link.snapshot else None
+            written_state = current or (MeetingFields.from_json(link.snapshot) if link.snapshot else None)
             with store.write() as conn:
                 _write_meeting(conn, backend, link, written_state, updated, now)
     elif use == "rooms":

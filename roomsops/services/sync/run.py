@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -173,6 +174,34 @@ def write_failed_summary(
         "mailboxes": [],
         "ok": False,
         "error": error,
+        "totals": {},
+    }
+    _write_json(path, doc)
+
+
+#: The summary's `error` while a run is under way: what it says if the run never replaces it (SIGKILL, a reboot).
+UNFINISHED = {
+    "code": "interrupted",
+    "message": "the run did not finish (it is still running, or it was killed or crashed)",
+    "remedy": "see 'roomsops sync status'; if no sync is running, run 'roomsops sync' again",
+}
+
+
+def write_running_summary(path: Path, started: datetime, persons: Sequence[str] = ()) -> None:
+    """The summary while a run is under way (written once the lock is taken, replaced when the run ends): a
+    run killed where no handler runs (SIGKILL, the OOM killer, a reboot) leaves "ok": false, never the older
+    success. `running`, `pid` and `host` let `sync status` tell a run still going from one that died."""
+    doc: dict[str, object] = {
+        "started": started.isoformat(),
+        "finished": None,
+        "dry_run": False,
+        "persons": list(persons),
+        "mailboxes": [],
+        "ok": False,
+        "running": True,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "error": dict(UNFINISHED),
         "totals": {},
     }
     _write_json(path, doc)
