@@ -452,6 +452,7 @@ class AdminApi(LabHandler):
                 Field("device_code_approval", str),
                 Field("save_interval", (int, float)),
                 Field("room_answer_delay", (int, float)),
+                Field("graph_translate_ids_app_only", bool),
             ],
         )
         options = self.ctx.options
@@ -487,6 +488,9 @@ class AdminApi(LabHandler):
                 state.flags.room_answer_delay = options.room_answer_delay
                 if options.room_answer_delay == 0:
                     answer_due(state, format_datetime(utc_now()), all_pending=True)
+        if body["graph_translate_ids_app_only"] is not None:
+            with self.ctx.tenant.change() as state:
+                state.flags.graph_translate_ids_app_only = body["graph_translate_ids_app_only"]
         if body["save_interval"] is not None:
             if not 0 <= body["save_interval"] <= MAX_ROOM_ANSWER_DELAY:  # also refuses NaN and infinity
                 raise ApiError(
@@ -502,6 +506,7 @@ class AdminApi(LabHandler):
         with self.ctx.tenant.read() as state:
             approval = state.flags.device_code_approval
             room_answer_delay = state.flags.room_answer_delay
+            translate_app_only = state.flags.graph_translate_ids_app_only
         options = self.ctx.options
         return {
             "latency_ms": options.latency_ms,
@@ -511,6 +516,7 @@ class AdminApi(LabHandler):
             "expired_tls": options.expired_tls,
             "save_interval": options.save_interval,
             "room_answer_delay": room_answer_delay,
+            "graph_translate_ids_app_only": translate_app_only,
         }
 
 
