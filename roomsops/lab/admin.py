@@ -470,12 +470,7 @@ class AdminApi(LabHandler):
             if body["device_code_interval"] < 1:
                 raise ApiError(400, "bad_field", "device_code_interval must be at least 1")
             options.device_code_interval = body["device_code_interval"]
-        approval = body["device_code_approval"]
-        if approval is not None:
-            if approval not in ("auto", "manual"):
-                raise ApiError(400, "bad_field", "device_code_approval must be 'auto' or 'manual'")
-            with self.ctx.tenant.change() as state:
-                state.flags.device_code_approval = approval
+        self._change_flags(body["device_code_approval"], body["graph_translate_ids_app_only"])
         if body["room_answer_delay"] is not None:
             if not valid_room_answer_delay(float(body["room_answer_delay"])):
                 raise ApiError(
@@ -488,9 +483,6 @@ class AdminApi(LabHandler):
                 state.flags.room_answer_delay = options.room_answer_delay
                 if options.room_answer_delay == 0:
                     answer_due(state, format_datetime(utc_now()), all_pending=True)
-        if body["graph_translate_ids_app_only"] is not None:
-            with self.ctx.tenant.change() as state:
-                state.flags.graph_translate_ids_app_only = body["graph_translate_ids_app_only"]
         if body["save_interval"] is not None:
             if not 0 <= body["save_interval"] <= MAX_ROOM_ANSWER_DELAY:  # also refuses NaN and infinity
                 raise ApiError(
@@ -501,6 +493,17 @@ class AdminApi(LabHandler):
             if options.save_interval == 0:
                 self.ctx.tenant.flush()  # back to writing on every change: write what is waiting now
         return Response.json(200, self._current_settings())
+
+    def _change_flags(self, approval: Any, translate_app_only: bool | None) -> None:
+        """The settings kept in the tenant state (`POST /lab/reset` sets them back, but for the answer delay)."""
+        if approval is not None:
+            if approval not in ("auto", "manual"):
+                raise ApiError(400, "bad_field", "device_code_approval must be 'auto' or 'manual'")
+            with self.ctx.tenant.change() as state:
+                state.flags.device_code_approval = approval
+        if translate_app_only is not None:
+            with self.ctx.tenant.change() as state:
+                state.flags.graph_translate_ids_app_only = translate_app_only
 
     def _current_settings(self) -> dict[str, Any]:
         with self.ctx.tenant.read() as state:
