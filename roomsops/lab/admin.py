@@ -452,6 +452,7 @@ class AdminApi(LabHandler):
                 Field("device_code_approval", str),
                 Field("save_interval", (int, float)),
                 Field("room_answer_delay", (int, float)),
+                Field("graph_translate_ids_app_only", bool),
             ],
         )
         options = self.ctx.options
@@ -469,12 +470,7 @@ class AdminApi(LabHandler):
             if body["device_code_interval"] < 1:
                 raise ApiError(400, "bad_field", "device_code_interval must be at least 1")
             options.device_code_interval = body["device_code_interval"]
-        approval = body["device_code_approval"]
-        if approval is not None:
-            if approval not in ("auto", "manual"):
-                raise ApiError(400, "bad_field", "device_code_approval must be 'auto' or 'manual'")
-            with self.ctx.tenant.change() as state:
-                state.flags.device_code_approval = approval
+        self._change_flags(body["device_code_approval"], body["graph_translate_ids_app_only"])
         if body["room_answer_delay"] is not None:
             if not valid_room_answer_delay(float(body["room_answer_delay"])):
                 raise ApiError(
@@ -498,10 +494,22 @@ class AdminApi(LabHandler):
                 self.ctx.tenant.flush()  # back to writing on every change: write what is waiting now
         return Response.json(200, self._current_settings())
 
+    def _change_flags(self, approval: Any, translate_app_only: bool | None) -> None:
+        """The settings kept in the tenant state (`POST /lab/reset` sets them back, but for the answer delay)."""
+        if approval is not None:
+            if approval not in ("auto", "manual"):
+                raise ApiError(400, "bad_field", "device_code_approval must be 'auto' or 'manual'")
+            with self.ctx.tenant.change() as state:
+                state.flags.device_code_approval = approval
+        if translate_app_only is not None:
+            with self.ctx.tenant.change() as state:
+                state.flags.graph_translate_ids_app_only = translate_app_only
+
     def _current_settings(self) -> dict[str, Any]:
         with self.ctx.tenant.read() as state:
             approval = state.flags.device_code_approval
             room_answer_delay = state.flags.room_answer_delay
+            translate_app_only = state.flags.graph_translate_ids_app_only
         options = self.ctx.options
         return {
             "latency_ms": options.latency_ms,
@@ -511,6 +519,7 @@ class AdminApi(LabHandler):
             "expired_tls": options.expired_tls,
             "save_interval": options.save_interval,
             "room_answer_delay": room_answer_delay,
+            "graph_translate_ids_app_only": translate_app_only,
         }
 
 

@@ -181,6 +181,9 @@ class LabFlags:
     # Seconds before a room's resource booking attendant answers a meeting request (`--room-answer-delay`);
     # a run option like latency: `POST /lab/reset` keeps it.
     room_answer_delay: float = 5.0
+    # Test-only: let app-only tokens call translateExchangeIds, which Graph v1.0 does not allow (Application:
+    # Not supported). Off by default, as Graph; `POST /lab/reset` turns it off again.
+    graph_translate_ids_app_only: bool = False
 
 
 @dataclass

@@ -419,6 +419,9 @@ def test_time_zone_and_immutable_id_preferences_and_id_translation(
     ).json()
     assert immutable["id"] != created["id"]
     assert graph.get(f"/users/{diego}/events/{immutable['id']}").json()["subject"] == "Zoned"
+    # Graph refuses translateExchangeIds to app-only tokens (the lab's only kind); what is tested here is the
+    # translation itself, so the test-only lab setting lets this app call it (README, FIDELITY.md).
+    fresh_lab.settings(graph_translate_ids_app_only=True)
     ews_id = created["id"].replace("-", "/").replace("_", "+")
     translated = graph.post(
         f"/users/{diego}/translateExchangeIds",
@@ -467,3 +470,34 @@ def test_deleting_one_occurrence_of_a_room_series_sends_its_cancellation_as_over
         (f"{days[1]}T08:00:00Z", True, "Free"),
         (f"{days[2]}T08:00:00Z", False, "Busy"),
     ]
+
+
+def test_an_item_of_an_older_tenant_json_loads_with_an_entry_key_of_its_own(
+    graph: GraphClient, fresh_lab: LabHelper
+) -> None:
+    """An item's immutable id is derived from its entry key (kept across moves, new for each item); a tenant.json
+    written before the key existed still loads, each item getting a key (their immutable ids change once)."""
+    from roomsops.lab.ews.store import CalendarItem, Tombstone
+    from roomsops.lab.tenant import decode, encode
+
+    diego = address(fresh_lab, "DiegoS")
+    made = graph.post(f"/users/{diego}/events", {"subject": "Old", **_times("2030-03-07T09:00:00")}).json()
+    assert graph.delete(f"/users/{diego}/events/{made['id']}").status_code == 204
+    with fresh_lab.lab.tenant.read() as state:
+        mailbox = state.find_mailbox(diego)
+        assert mailbox is not None
+        store = state.calendars[mailbox.id]
+        (item,) = [i for i in store.items if i.subject == "Old"]
+        tomb = store.tombstones[-1]
+        old_item, old_tomb = encode(item), encode(tomb)
+    assert tomb.entry_key == item.entry_key != ""  # the move to Deleted Items kept the item's key
+    del old_item["entry_key"], old_tomb["entry_key"]
+    first, second = decode(CalendarItem, old_item), decode(CalendarItem, old_item)
+    assert first.entry_key and second.entry_key and first.entry_key != second.entry_key
+    assert (first.uid, first.subject) == (item.uid, "Old")
+    assert decode(Tombstone, old_tomb).entry_key == ""
+
+
+def _times(start: str) -> dict[str, Any]:
+    end = (dt.datetime.fromisoformat(start) + dt.timedelta(hours=1)).isoformat()
+    return {"start": {"dateTime": start, "timeZone": "UTC"}, "end": {"dateTime": end, "timeZone": "UTC"}}

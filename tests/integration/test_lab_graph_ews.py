@@ -77,6 +77,9 @@ def test_a_meeting_made_over_ews_reads_the_same_over_graph_and_back(
     } in seen["singleValueExtendedProperties"]
     item.refresh()
     assert seen["changeKey"] == item.changekey and seen["iCalUId"] == item.uid
+    # Graph refuses translateExchangeIds to app-only tokens; this checks the EWS and REST ids agree, so the
+    # test-only lab setting lets this app call it.
+    fresh_lab.settings(graph_translate_ids_app_only=True)
     translated = graph.post(
         f"/users/{diego}/translateExchangeIds",
         {"inputIds": [item.id], "sourceIdType": "ewsId", "targetIdType": "restId"},

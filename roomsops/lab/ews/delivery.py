@@ -656,8 +656,11 @@ def _save_copy(
     store: MailboxStore, attendee_copy: CalendarItem, existing: CalendarItem | None, now: str
 ) -> None:
     if existing is not None:
+        attendee_copy.entry_key = existing.entry_key
         store.items[store.items.index(existing)] = attendee_copy
     else:
+        # Another item than any copy the mailbox had (one the attendee deleted stays another item).
+        attendee_copy.entry_key = secrets.token_hex(8)
         attendee_copy.created_seq = store.seq + 1
         store.items.append(attendee_copy)
     store.touch(attendee_copy, now)

@@ -117,6 +117,11 @@ class CalendarItem:
     recurrence: Recurrence | None = None
     modified_occurrences: list[ModifiedOccurrence] = field(default_factory=list)
     deleted_occurrences: list[str] = field(default_factory=list)
+    # The item's own identity in its mailbox, kept across moves (which change the EWS id): Graph's immutable id is
+    # derived from it with the UID, so a meeting delivered again after the attendee deleted their copy is another
+    # item with another immutable id (graph/outlook-immutable-id). An item of an older tenant.json gets one when
+    # it is loaded.
+    entry_key: str = field(default_factory=lambda: secrets.token_hex(8))
 
     @property
     def is_organizer(self) -> bool:
@@ -157,7 +162,10 @@ class Tombstone:
     folder: str
     created_seq: int
     deleted_seq: int
-    uid: str = ""  # the item's UID (Graph's immutable ids of deleted items are derived from it)
+    uid: str = (
+        ""  # the item's UID and entry key (Graph's immutable ids of deleted items are derived from them)
+    )
+    entry_key: str = ""
 
 
 @dataclass
@@ -252,7 +260,9 @@ class MailboxStore:
 
     def remove(self, item: CalendarItem) -> None:
         self.items.remove(item)
-        self.tombstones.append(Tombstone(item.id, item.folder, item.created_seq, self.next_seq(), item.uid))
+        self.tombstones.append(
+            Tombstone(item.id, item.folder, item.created_seq, self.next_seq(), item.uid, item.entry_key)
+        )
 
     def move(self, item: CalendarItem, folder: str, now: str) -> CalendarItem:
         """Move to another folder: Exchange copies and deletes, so the item gets a new id there."""

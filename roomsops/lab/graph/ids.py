@@ -3,7 +3,9 @@
 A REST id is the EWS ItemId in URL-safe base64 ('/' -> '-', '+' -> '_'), as Exchange's REST ids are
 (graph/api/user-translateexchangeids: ewsId and restId name the same item). An immutable id
 (Prefer: IdType="ImmutableId", graph/outlook-immutable-id) must survive a move to another folder, where the EWS id
-changes: the lab derives it from the mailbox and the item's iCalendar UID (and an occurrence's original start).
+changes: the lab derives it from the mailbox, the item's iCalendar UID and its entry key (CalendarItem.entry_key,
+kept across moves, new for each item: a meeting delivered again after its copy was deleted is another item) and
+an occurrence's original start.
 """
 
 from __future__ import annotations
@@ -36,19 +38,18 @@ def ews_id(rest: str) -> str:
     return rest.replace("-", "/").replace("_", "+")
 
 
-def _uid_hash(uid: str) -> bytes:
-    return hashlib.sha256(uid.encode("utf-8")).digest()[:16]
+def _item_hash(uid: str, entry_key: str) -> bytes:
+    return hashlib.sha256(uid.encode("utf-8") + b"\0" + entry_key.encode("utf-8")).digest()[:16]
 
 
-def immutable_id_of_uid(mailbox_id: str, uid: str) -> str:
-    """The immutable id of a (non-occurrence) item of the mailbox with this UID, e.g. one that was deleted."""
-    return base64.urlsafe_b64encode(_IMMUTABLE_TAG + uuid.UUID(mailbox_id).bytes + _uid_hash(uid)).decode(
-        "ascii"
-    )
+def immutable_id_of_entry(mailbox_id: str, uid: str, entry_key: str) -> str:
+    """The immutable id of a (non-occurrence) item of the mailbox with this UID and entry key, e.g. a deleted one."""
+    raw = _IMMUTABLE_TAG + uuid.UUID(mailbox_id).bytes + _item_hash(uid, entry_key)
+    return base64.urlsafe_b64encode(raw).decode("ascii")
 
 
 def immutable_id(mailbox_id: str, item: CalendarItem) -> str:
-    raw = _IMMUTABLE_TAG + uuid.UUID(mailbox_id).bytes + _uid_hash(item.uid)
+    raw = _IMMUTABLE_TAG + uuid.UUID(mailbox_id).bytes + _item_hash(item.uid, item.entry_key)
     if isinstance(item, OccurrenceItem):
         moment = dt.datetime.fromisoformat(item.original_start.replace("Z", "+00:00"))
         raw += int(moment.timestamp()).to_bytes(8, "big", signed=True)
@@ -86,7 +87,7 @@ def find_event(store: MailboxStore, graph_id: str) -> CalendarItem | None:
                 i
                 for folder in store.item_folders()  # the Calendar, Deleted Items and second calendars: an
                 for i in store.in_folder(folder)  # immutable id survives a move within the mailbox
-                if _uid_hash(i.uid) == digest
+                if _item_hash(i.uid, i.entry_key) == digest
             ),
             None,
         )

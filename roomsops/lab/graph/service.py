@@ -669,6 +669,10 @@ class GraphService(LabHandler):
         mailbox: Mailbox,
         view: View,
     ) -> Response:
+        # graph/api/user-translateexchangeids (v1.0): "Application: Not supported", and every token the lab's
+        # Graph accepts is app-only. Tests of the translation itself turn the lab setting on, saying why.
+        if not state.flags.graph_translate_ids_app_only:
+            raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
         body = _json_object(request)
         inputs, source, target = body.get("inputIds"), body.get("sourceIdType"), body.get("targetIdType")
         kinds = ("ewsId", "restId", "restImmutableEntryId")

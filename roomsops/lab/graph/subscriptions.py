@@ -30,7 +30,7 @@ from roomsops.lab import authz
 from roomsops.lab.context import LabContext
 from roomsops.lab.ews.store import CALENDAR, changes_since
 from roomsops.lab.graph.errors import GraphError, bad_request
-from roomsops.lab.graph.ids import immutable_id, immutable_id_of_uid, rest_id
+from roomsops.lab.graph.ids import immutable_id, immutable_id_of_entry, rest_id
 from roomsops.lab.tenant import Mailbox
 from roomsops.lab.web import Request, Response
 
@@ -388,8 +388,9 @@ class Subscriptions:
                     if change.item is not None:
                         event_id = immutable_id(sub.mailbox_id, change.item)
                     else:
-                        uid = next((t.uid for t in store.tombstones if t.id == change.item_id), "")
-                        event_id = immutable_id_of_uid(sub.mailbox_id, uid) if uid else event_id
+                        tomb = next((t for t in store.tombstones if t.id == change.item_id), None)
+                        if tomb is not None and tomb.uid:
+                            event_id = immutable_id_of_entry(sub.mailbox_id, tomb.uid, tomb.entry_key)
                 path = f"Users/{sub.user_object_id}/Events/{event_id}"
                 data: dict[str, Any] = {
                     "@odata.type": "#Microsoft.Graph.Event",
