@@ -326,11 +326,13 @@ def _new_meetings(world: World, model: Model, bookings: Mapping[int, Mapping[str
         reported = any(
             any(
                 repr(new.subject) in f or new.subject in f
-                for m in run.doc["mailboxes"]
+                for m in run.doc.get("mailboxes", [])  # an error document (exit 2/3/130) has none
                 for f in m["failures"]
             )
             or any(
-                m["skipped"] for m in run.doc["mailboxes"] if m["mailbox"].lower() == new.organizer.lower()
+                m["skipped"]
+                for m in run.doc.get("mailboxes", [])
+                if m["mailbox"].lower() == new.organizer.lower()
             )
             for _, run in model.passes
             if run.doc
