@@ -181,3 +181,11 @@ def unchanged(app_settings: Path) -> Iterator[None]:
     yield
     assert app_settings.read_bytes() == before
     assert not app_settings.with_name(app_settings.name + ".bak").exists()
+
+
+def sigint_by_default() -> None:
+    """`preexec_fn` for a child a test interrupts with SIGINT: a shell that starts jobs in the background (nohup,
+    `&`) makes them ignore SIGINT, and Python then raises no KeyboardInterrupt; the child gets the default back."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

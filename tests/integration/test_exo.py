@@ -16,7 +16,7 @@ import pytest
 from roomsops.adapters.exo.connect import open_exchange
 from roomsops.adapters.exo.errors import CmdletError
 from roomsops.core.settings import Settings, load_settings
-from tests.conftest import Invoke
+from tests.conftest import Invoke, sigint_by_default
 
 pytestmark = pytest.mark.integration
 
@@ -247,6 +247,7 @@ def test_ctrl_c_during_a_pipeline_still_disconnects_and_closes(
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
+        preexec_fn=sigint_by_default,
     )
     try:
         deadline = time.monotonic() + 30

@@ -24,7 +24,7 @@ import pytest
 
 from roomsops.lab.cmdlets import find
 from roomsops.lab.cmdlets.base import Invocation
-from tests.conftest import Invoke
+from tests.conftest import Invoke, sigint_by_default
 from tests.unit.test_store_faults import read_only
 
 pytestmark = pytest.mark.integration
@@ -182,6 +182,7 @@ def test_an_interrupted_restrict_disconnects_and_lists_done_and_not_done(
             stderr=subprocess.PIPE,
             text=True,
             cwd=tmp_path,
+            preexec_fn=sigint_by_default,
         )
         try:
             assert reached.wait(timeout=60), "the run never reached Add-DistributionGroupMember"
