@@ -88,9 +88,29 @@ class Meeting:
     is_all_day: bool = False
     is_recurring: bool = False
     room_response: str | None = None  # Accept | Decline | Tentative | Unknown | NoResponseReceived
+    #: Every resource attendee (lower case, in the meeting's order): `fields.room` is the first only.
+    resources: tuple[str, ...] = ()
+    #: (address, response) of every resource and required attendee, as the organizer's item records them.
+    responses: tuple[tuple[str, str], ...] = ()
     #: Why the backend could not read the item's fields (`fields` is None then): the sync parks the item.
     problem: str | None = None
     revision: str | None = None  # the revision tag of roomsops' last write (None: none written)
+
+    def response_of(self, address: str) -> str | None:
+        """The answer the attendee `address` gave, as the organizer's item records it (None: not invited)."""
+        wanted = address.lower()
+        found = next((r for a, r in self.responses if a == wanted), None)
+        if found is None and self.fields is not None and self.fields.room == wanted:
+            return self.room_response
+        return found
+
+    def invites(self, address: str) -> bool:
+        """Whether `address` is a resource or a required attendee of the meeting."""
+        wanted = address.lower()
+        fields = self.fields
+        return wanted in self.resources or (
+            fields is not None and (wanted == fields.room or wanted in fields.attendees)
+        )
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,7 @@ def test_every_show_as_value_is_mapped_without_phantom_edits(
         resources=[addr("room-zurich")],
         free_busy=show_as,
     )
+    assert fresh_lab.admin("POST", "/lab/room-answers/process").status_code == 200  # the room accepts it
     run = invoke("--json", "sync", env=env)
     assert run.code == 0, run.out + run.err
     found = bookings(invoke, env)
@@ -280,6 +281,7 @@ def test_an_unexpected_failure_in_one_item_parks_it_and_the_rest_syncs(
         end=stamp(DAY + timedelta(hours=4)),
         resources=[addr("room-zurich")],
     )
+    assert fresh_lab.admin("POST", "/lab/room-answers/process").status_code == 200  # the room accepts it
     ok(invoke("bookings", "update", "1", "--title", "Planning v2", env=env))
     ok(invoke("bookings", "update", "2", "--title", "Adele v2", env=env))
     for _ in range(2):  # reported on every pass until it is settled

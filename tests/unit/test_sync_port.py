@@ -233,6 +233,25 @@ class MemoryCalendar:
             ),
         )
 
+    def remove_attendees(self, mailbox: str, meeting: Meeting, addresses: Sequence[str]) -> None:
+        current = self.items.get(mailbox, {}).get(meeting.item_id)
+        if current is None or current.fields is None:
+            raise ItemGone("failed", mailbox, "no such item")
+        gone = {a.lower() for a in addresses}
+        fields = replace(
+            current.fields,
+            room="" if current.fields.room in gone else current.fields.room,
+            attendees=tuple(a for a in current.fields.attendees if a not in gone),
+        )
+        resources = tuple(r for r in current.resources if r not in gone)
+        self._write(mailbox, replace(current, fields=fields, resources=resources))
+
+    def room_calendar(self, room: str, start: datetime, end: datetime) -> list[Meeting]:
+        return []  # the memory calendar keeps no room calendars
+
+    def delete_copy(self, room: str, meeting: Meeting) -> None:
+        return None
+
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
         gone = self.items.get(mailbox, {}).pop(meeting.item_id, None)
         if gone is None:

@@ -21,6 +21,7 @@ from exchangelib.items import (
     AUTO_RESOLVE,
     SAVE_ONLY,
     SEND_TO_ALL_AND_SAVE_COPY,
+    SEND_TO_CHANGED_AND_SAVE_COPY,
     SEND_TO_NONE,
     CalendarItem,
 )
@@ -110,6 +111,7 @@ def meeting_from_item(item: Any, zone: tzinfo = UTC) -> Meeting:
     """The item as a Meeting, as Exchange holds it. An item whose fields cannot be read is still returned, with
     `fields` None and the reason in `problem`, so that the sync parks it instead of failing the mailbox."""
     resources = list(item.resources or [])
+    attendees = resources + list(item.required_attendees or [])
     fields: MeetingFields | None = None
     problem = None
     try:
@@ -128,6 +130,12 @@ def meeting_from_item(item: Any, zone: tzinfo = UTC) -> Meeting:
         is_all_day=bool(item.is_all_day),
         is_recurring=item.type not in (None, "Single"),
         room_response=getattr(resources[0], "response_type", None) if resources else None,
+        resources=tuple(a for a in (_address(r) for r in resources) if a),
+        responses=tuple(
+            (_address(a), str(getattr(a, "response_type", None) or "Unknown"))
+            for a in attendees
+            if _address(a)
+        ),
         problem=problem,
     )
 
@@ -380,6 +388,63 @@ class EwsCalendar:
             booking_id=booking_id,
             revision=revision if revision is not None else meeting.revision,
         )
+
+    def remove_attendees(self, mailbox: str, meeting: Meeting, addresses: Sequence[str]) -> None:
+        """Take `addresses` off the meeting wherever they are listed (resources, required attendees); the others
+        stay as they are. Those removed are told (a cancellation frees a room's slot) when invitations are on."""
+        account = self.client.account(mailbox)
+        calendar = self._calendar(mailbox)
+        gone = {a.lower() for a in addresses}
+        (current,) = self.client.call(
+            mailbox,
+            lambda: list(
+                account.fetch(
+                    ids=[(meeting.item_id, None)],
+                    folder=calendar,
+                    only_fields=("resources", "required_attendees"),
+                )
+            ),
+        )
+        if isinstance(current, Exception):
+            raise translate(current, mailbox, write=False)
+
+        def kept(attendees: Any) -> list[Attendee]:
+            # The others as the item holds them (their answers kept): only the removed ones change.
+            return [a for a in (attendees or []) if _address(a) and _address(a) not in gone]
+
+        item = CalendarItem(
+            account=account,
+            folder=calendar,
+            id=meeting.item_id,
+            changekey=current.changekey,
+            resources=kept(current.resources),
+            required_attendees=kept(current.required_attendees) or None,
+        )
+        # Only those removed are told (a cancellation); Exchange may still ask the rooms kept to answer again.
+        send = SEND_TO_CHANGED_AND_SAVE_COPY if self.send else SEND_TO_NONE
+        self.client.call(
+            mailbox,
+            lambda: item.save(
+                update_fields=["resources", "required_attendees"],
+                conflict_resolution=AUTO_RESOLVE,
+                send_meeting_invitations=send,
+            ),
+            write=True,
+        )
+
+    def room_calendar(self, room: str, start: datetime, end: datetime) -> list[Meeting]:
+        calendar = self.client.calendar(room)
+        view = calendar.view(start=self._local(start), end=self._local(end)).only("id", "changekey", "type")
+        ids = self.client.call(room, lambda: [item.id for item in view if item.type in (None, "Single")])
+        return [m for m in self.get(room, ids) if not m.is_cancelled]
+
+    def delete_copy(self, room: str, meeting: Meeting) -> None:
+        account = self.client.account(room)
+        item = CalendarItem(account=account, folder=self._calendar(room), id=meeting.item_id, changekey=None)
+        try:
+            self.client.call(room, lambda: item.delete(send_meeting_cancellations=SEND_TO_NONE), write=True)
+        except ItemGone:
+            pass
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
         account = self.client.account(mailbox)

@@ -44,6 +44,8 @@ from roomsops.adapters.store.schema import (
     BLOCKING_STATUSES,
     CANCELLED,
     EWS_SYNC_MODES,
+    ROOM_DECLINED,
+    ROOM_HOLDS,
     UNLINKED,
     booking_attendees,
     booking_sync,
@@ -467,6 +469,23 @@ def get_booking_sync(conn: Connection, booking_id: int) -> BookingSyncState | No
 def booking_sync_by_item(conn: Connection, item_id: str) -> BookingSyncState | None:
     row = conn.execute(select(booking_sync).where(booking_sync.c.item_id == item_id)).first()
     return _booking_sync(row) if row else None
+
+
+def room_problems(conn: Connection, mailbox: str | None = None) -> list[BookingSyncState]:
+    """Links whose room is not as the booking says: the room declined an active booking's meeting, or it still
+    holds the slot of a booking whose meeting was deleted in Outlook without a cancellation."""
+    query = (
+        select(booking_sync)
+        .join(bookings, bookings.c.id == booking_sync.c.booking_id)
+        .where(
+            (and_(booking_sync.c.state == ROOM_DECLINED, bookings.c.status == "active"))
+            | (and_(booking_sync.c.state == CANCELLED, booking_sync.c.last_error.like(ROOM_HOLDS + "%")))
+        )
+        .order_by(booking_sync.c.booking_id)
+    )
+    if mailbox is not None:
+        query = query.where(booking_sync.c.mailbox == email_key(mailbox))
+    return [_booking_sync(row) for row in conn.execute(query)]
 
 
 def booking_sync_for_mailbox(conn: Connection, mailbox: str) -> list[BookingSyncState]:

@@ -65,6 +65,9 @@ LINK_STATES = (
     SYNC_DISABLED,
     UNLINKED,
 )
+#: The start of `last_error` of a `cancelled` link whose meeting was deleted in Outlook without a cancellation
+#: while the room's copy could not be removed: the room still holds the slot (reported every pass until gone).
+ROOM_HOLDS = "room still holds the slot"
 #: States that are an intent: an error leaves them as they are, so the next pass completes the intent.
 PENDING_STATES = (PENDING_CREATE, PENDING_UPDATE, PENDING_CANCEL)
 

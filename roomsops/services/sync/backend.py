@@ -84,6 +84,18 @@ class CalendarBackend(Protocol):
         """Put this installation's tag (and `revision`) on a meeting made in Outlook that became a booking (no
         notices)."""
 
+    def remove_attendees(self, mailbox: str, meeting: Meeting, addresses: Sequence[str]) -> None:
+        """Take `addresses` (rooms) off the meeting wherever they are listed, resources or required attendees,
+        leaving every other attendee as it is; those removed are told per `sync.send_invitations`. The caller
+        reads the meeting back to verify the write."""
+
+    def room_calendar(self, room: str, start: datetime, end: datetime) -> list[Meeting]:
+        """The live single meetings in the room's own calendar overlapping [start, end): what the room holds
+        (opens the room's mailbox: `AccessDenied` when the app may not)."""
+
+    def delete_copy(self, room: str, meeting: Meeting) -> None:
+        """Delete the room's copy (no notices): the room's slot is free again. Already gone is no error."""
+
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
         """Cancel the meeting (attendees and the room are told) or delete it when invitations are off; a
         meeting already gone is no error."""

@@ -33,6 +33,7 @@ from roomsops.adapters.store.schema import (
     PENDING_STATES,
     PENDING_UPDATE,
     ROOM_DECLINED,
+    ROOM_HOLDS,
     SYNC_DISABLED,
     UNLINKED,
 )
@@ -69,6 +70,9 @@ class MailboxReport:
     exchange_edits: int = 0  # edits made in Outlook applied to bookings
     bookings_created: int = 0  # new meetings inviting a known room that became bookings
     rolled_back: int = 0  # meetings moved onto a taken slot, reset to the booking
+    rooms_released: int = (
+        0  # room copies removed: their meeting was deleted in Outlook without a cancellation
+    )
     differences: int = 0  # recorded for `sync diff`
     pass_kind: str = "incremental"  # "full": every tagged meeting compared (a recovery, --full, full_every)
     requests: int = 0  # calendar service requests this mailbox's pass sent (EWS: HTTP requests)
@@ -127,6 +131,8 @@ class MailboxSync:
         # Bookings whose room's decline this pass reported (read from the meeting): the others still
         # `room-declined` are reported from their links at the end of the pass (I2: on every pass until settled).
         self.declined: set[int] = set()
+        # Bookings whose room copy this pass tried to remove (a meeting deleted without a cancellation).
+        self.released: set[int] = set()
 
     # --- database helpers ------------------------------------------------------------------------------------
 
@@ -302,6 +308,7 @@ class MailboxSync:
         if self.updated and not self.ctx.dry_run:  # not read back by the catch-up: read now
             self._verify_updates(by_id)
         self._still_declined()
+        self._still_holding()
         if self.hold_cursor:
             new_state = saved_state if not changes.invalid_state else None
         if not self.ctx.dry_run:
@@ -317,13 +324,42 @@ class MailboxSync:
                     self.ctx.now(),
                 )
 
-    def _declined(self, booking: Booking) -> None:
+    def _declined(self, booking: Booking, reason: str | None) -> None:
         if booking.id in self.declined:
             return
         self.declined.add(booking.id)
         self.report.failures.append(
-            f"booking {booking.id} ({booking.title}): the room {booking.room} "
-            "declined the meeting (its calendar is taken in Exchange)"
+            f"booking {booking.id} ({booking.title}): the room {booking.room} declined the meeting: "
+            f"{reason or 'no reason recorded'}"
+        )
+
+    def _decline_reason(self, room: str, start: datetime, end: datetime, item_id: str | None = None) -> str:
+        """Why the room declined [start, end). Exchange records only the answer on the organizer's item (the
+        reason is in the response mail, with EnableResponseDetails): the room's own calendar tells a conflict
+        (what it holds there); a free calendar means its booking policy refused the meeting."""
+        if self.ctx.dry_run:
+            return "not looked up (--dry-run)"
+        try:
+            held = [
+                m
+                for m in self.ctx.backend.room_calendar(room, start, end)
+                if m.fields is not None and m.item_id != item_id and m.fields.free_busy != "Free"
+            ]
+        except (BackendError, ConnectError) as exc:
+            return (
+                "Exchange gives no reason on the meeting, and the room's calendar could not be read to look "
+                f"for a conflict ({exc.message})"
+            )
+        if held:
+            other = held[0]
+            assert other.fields is not None
+            return (
+                f"conflict: the room's calendar is taken at this time by {other.organizer or 'someone'} "
+                f"({other.fields.start:%Y-%m-%d %H:%M}–{other.fields.end:%H:%M} UTC)"
+            )
+        return (
+            "its booking policy refused it (the room's calendar is free at this time: the booking window, the "
+            "maximum duration or the working hours; see Get-CalendarProcessing)"
         )
 
     def _still_declined(self) -> None:
@@ -345,7 +381,7 @@ class MailboxSync:
         for booking_id in sorted(known):
             booking = known[booking_id]
             if booking.status == "active" and self.links[booking_id].state == ROOM_DECLINED:
-                self._declined(booking)
+                self._declined(booking, self.links[booking_id].last_error)
 
     def _save_mailbox_error(self, message: str) -> None:
         try:
@@ -545,9 +581,14 @@ class MailboxSync:
             state = LINKED
         if state == LINKED and link.last_error is not None:
             link = replace(link, last_error=None, error_count=0)
-        if meeting.room_response == "Decline":
+        response = meeting.response_of(booking.room) if booking.room else meeting.room_response
+        if response == "Decline":
+            # The room's answer is the truth: read on every change of the meeting; stored with its reason,
+            # reported on every pass (and in `sync diff`) until the booking moves, is cancelled or is accepted.
             state = ROOM_DECLINED
-            self._declined(booking)
+            reason = self._decline_reason(booking.room, meeting.fields.start, meeting.fields.end)
+            link = replace(link, last_error=reason)
+            self._declined(booking, reason)
         synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
         if synced is None:
             self._save_link(replace(link, change_key=meeting.change_key, state=state))
@@ -790,7 +831,37 @@ class MailboxSync:
 
     def _new_meeting(self, meeting: Meeting, bookings: dict[int, Booking]) -> None:
         """A meeting roomsops does not know yet: one the person organizes that invites a known room becomes a
-        booking when the room is free; attendee copies and other installations' items are left alone."""
+        booking when the room is free and has accepted it; attendee copies and other installations' items are
+        left alone."""
+        if not self._bookable(meeting) or meeting.fields is None:
+            return
+        fields = meeting.fields
+        listed = self._rooms_listed(meeting)
+        if not listed or self.person is None:
+            return
+        room, others = listed[0], listed[1:]
+        if others:
+            # ROOMS holds one synced room per meeting: a second ROOMS room is never booked silently.
+            meeting = self._second_rooms(meeting, room, others)
+            if meeting.fields is None:
+                return
+            fields = meeting.fields
+        response = meeting.response_of(room.email)
+        if response == "Decline":
+            self._new_meeting_declined(meeting, room)
+            return
+        if response != "Accept":
+            # The booking exists only once the room has accepted: its answer arrives later and changes the
+            # meeting, and the pass that reads that change books it (or reports the decline).
+            self.report.skip("awaiting the room's answer")
+            return
+        if self.ctx.dry_run:
+            self.report.planned.append(f"book {room.email} for the new meeting {fields.subject!r}")
+            return
+        self._book_new_meeting(meeting, fields, room)
+
+    def _bookable(self, meeting: Meeting) -> bool:
+        """Whether a meeting roomsops does not know may become a booking (the others counted or reported)."""
         if meeting.installation is not None:
             if meeting.installation != self.ctx.installation:
                 self.report.skip("other installation")
@@ -798,30 +869,29 @@ class MailboxSync:
                 self.report.skip(
                     "restored or unlinked"
                 )  # e.g. restored from Deleted Items: reported, not booked
-            return
+            return False
         if meeting.organizer not in (None, self.mailbox.lower()) or meeting.is_cancelled:
-            return  # an attendee's copy: only items the person organizes count
+            return False  # an attendee's copy: only items the person organizes count
         if meeting.is_all_day:
             self.report.skip("all-day")
-            return
+            return False
         if meeting.is_recurring:
             self.report.skip("series")
-            return
+            return False
         if meeting.fields is None:
             self._item_failed(self._what(meeting, None), meeting.problem or "its fields cannot be read")
-            return
+            return False
         fields = meeting.fields
         if fields.end <= fields.start:
             self.report.skip("zero-length")  # ROOMS cannot hold a booking without duration
-            return
-        room = self.rooms.get(fields.room) or next(
-            (self.rooms[a] for a in fields.attendees if a in self.rooms), None
-        )
-        if room is None or self.person is None:
-            return
-        if self.ctx.dry_run:
-            self.report.planned.append(f"book {room.email} for the new meeting {fields.subject!r}")
-            return
+            return False
+        return True
+
+    def _book_new_meeting(self, meeting: Meeting, fields: MeetingFields, room: Room) -> None:
+        """The booking of a new meeting the room accepted, with its link in the same transaction (the intent:
+        a crash or a lost answer of the tagging write leaves `pending-update` on this very item, never a
+        second meeting); then the tag on the meeting."""
+        assert self.person is not None
         attendees = tuple(a for a in fields.attendees if a != room.email.lower())
         with self.ctx.store.write() as conn:
             taken = q.overlapping_bookings(conn, room.id, fields.start, fields.end)
@@ -895,11 +965,82 @@ class MailboxSync:
         )
         if room.sync_master and meeting.fields is not None:
             # Sync-Master: ROOMS decides the room's calendar, so the room is taken off the meeting.
-            self.ctx.backend.update(self.mailbox, meeting, replace(meeting.fields, room=""))
-            self.wrote = True
+            self._remove_rooms(meeting, [room])
             self.report.failures.append(f"{reason}; the room was removed from the meeting (sync master)")
         else:
             self.report.failures.append(f"{reason}; not booked (the room is not sync master)")
+
+    def _rooms_listed(self, meeting: Meeting) -> list[Room]:
+        """The ROOMS rooms the meeting invites, wherever listed: every resource, then every required attendee
+        (each once, in the meeting's order)."""
+        fields = meeting.fields
+        assert fields is not None
+        order = [*meeting.resources, fields.room, *fields.attendees]
+        listed: list[Room] = []
+        for address in order:
+            room = self.rooms.get(address)
+            if room is not None and room not in listed:
+                listed.append(room)
+        return listed
+
+    def _second_rooms(self, meeting: Meeting, room: Room, others: list[Room]) -> Meeting:
+        """Rooms beyond the first in one meeting: each reported; the Sync-Master ones removed from the meeting
+        (exactly them, wherever listed; the write read back). The meeting as it is now."""
+        subject = meeting.fields.subject if meeting.fields else meeting.item_id
+        masters = [other for other in others if other.sync_master]
+        for other in others:
+            outcome = (
+                "removed from the meeting (sync master)"
+                if other in masters and not self.ctx.dry_run
+                else "not booked (ROOMS books one room per meeting)"
+            )
+            self.report.failures.append(
+                f"new meeting {subject!r}: a second ROOMS room, {other.email} (besides {room.email}): {outcome}"
+            )
+        if not masters:
+            return meeting
+        if self.ctx.dry_run:
+            self.report.planned.append(
+                f"remove {', '.join(r.email for r in masters)} from the new meeting {subject!r}"
+            )
+            return meeting
+        return self._remove_rooms(meeting, masters)
+
+    def _remove_rooms(self, meeting: Meeting, rooms: list[Room]) -> Meeting:
+        """Take these rooms off the meeting (resources and required attendees; every other attendee stays) and
+        read it back: a write that did not take them off is an error, never reported as done."""
+        try:
+            self.ctx.backend.remove_attendees(self.mailbox, meeting, [r.email.lower() for r in rooms])
+        finally:
+            self.wrote = True
+        found = [canonical(m) for m in self.ctx.backend.get(self.mailbox, [meeting.item_id])]
+        still = [r.email for r in rooms if found and found[0].invites(r.email)]
+        if not found or still:
+            raise OperationFailed(
+                f"removing {', '.join(still or [r.email for r in rooms])} from the meeting was not confirmed "
+                "(read back)",
+                "run 'roomsops sync' again",
+            )
+        for r in rooms:
+            self.ctx.audit.record(
+                "sync:room-removed", self.mailbox, {"item_id": meeting.item_id, "room": r.email}, "ok"
+            )
+        return found[0]
+
+    def _new_meeting_declined(self, meeting: Meeting, room: Room) -> None:
+        """The room declined a new Outlook meeting: no booking; reported to the administrator; with Sync-Master
+        the room is taken off the meeting that does not hold it."""
+        fields = meeting.fields
+        assert fields is not None
+        reason = self._decline_reason(room.email.lower(), fields.start, fields.end)
+        what = f"new meeting {fields.subject!r}: the room {room.email} declined it: {reason}; not booked"
+        if room.sync_master and not self.ctx.dry_run:
+            self._remove_rooms(meeting, [room])
+            what += "; the room was removed from the meeting (sync master)"
+        self.report.failures.append(what)
+        self.ctx.audit.record(
+            "sync:room-declined", self.mailbox, {"item_id": meeting.item_id, "room": room.email}, reason
+        )
 
     def _booking_cancelled_in_exchange(self, link: BookingSyncState, booking: Booking) -> None:
         """Deleting the meeting (or moving it out of the calendar) cancels the booking."""
@@ -914,6 +1055,67 @@ class MailboxSync:
         self.bookings[booking.id] = replace(booking, status="cancelled")
         self.report.bookings_cancelled += 1
         self._audit("sync:booking-cancelled", booking, "meeting deleted in Exchange")
+        self._release_room(self.links[booking.id], booking)
+
+    def _release_room(self, link: BookingSyncState, booking: Booking) -> None:
+        """The meeting was deleted in Outlook: with a cancellation the room has freed the slot; deleted without
+        one ("delete without sending"), the room's copy still holds it. roomsops opens the room's mailbox and
+        removes that copy; when it cannot (access denied, the room's mailbox unreachable), the link keeps
+        ROOM_HOLDS in its last error and every pass reports it and tries again, until the copy is gone or the
+        slot is over."""
+        if self.ctx.dry_run or not booking.room or booking.id in self.released:
+            return
+        self.released.add(booking.id)
+        held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
+        room, start, end = booking.room.lower(), held.start, held.end
+        if end <= self.ctx.now():
+            if link.last_error is not None:
+                self._save_link(replace(link, last_error=None))
+            return
+        try:
+            copies = [
+                m
+                for m in self.ctx.backend.room_calendar(room, start, end)
+                if m.organizer == self.mailbox.lower()
+                and m.fields is not None
+                and (m.fields.start, m.fields.end) == (start, end)
+                and (m.installation is None or m.booking_id == str(booking.id))
+            ]
+            for copy in copies:
+                try:
+                    self.ctx.backend.delete_copy(room, copy)
+                finally:
+                    self.wrote = True
+                self.report.rooms_released += 1
+                self._audit("sync:room-released", booking, {"room": room, "item_id": copy.item_id})
+        except (BackendError, ConnectError) as exc:
+            problem = (
+                f"{ROOM_HOLDS} {start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC: its meeting was deleted in Outlook "
+                f"without a cancellation and roomsops could not remove the room's copy ({exc.message}); "
+                "tried again every pass"
+            )
+            self._save_link(replace(link, last_error=problem, last_attempt=self.ctx.now()))
+            self.report.failures.append(f"booking {booking.id} ({booking.title}): the room {room}: {problem}")
+            return
+        if link.last_error is not None:
+            self._save_link(replace(link, last_error=None, error_count=0))
+
+    def _still_holding(self) -> None:
+        """Rooms that still hold the slot of a booking whose meeting was deleted without a cancellation: tried
+        again (and reported while it fails) on every pass."""
+        waiting = [
+            link
+            for link in self.links.values()
+            if link.state == CANCELLED and (link.last_error or "").startswith(ROOM_HOLDS)
+        ]
+        if not waiting or self.ctx.dry_run:
+            return
+        with self.ctx.store.read() as conn:
+            found = {b.id: b for b in q.bookings_by_id(conn, [link.booking_id for link in waiting])}
+        for link in waiting:
+            booking = found.get(link.booking_id)
+            if booking is not None:
+                self._release_room(link, booking)
 
     # --- ROOMS → Exchange ----------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from roomsops.adapters.store import Booking, BookingSyncState, Difference, Store, now_utc
 from roomsops.adapters.store import queries as q
+from roomsops.adapters.store.schema import ROOM_DECLINED
 from roomsops.core.calendar import Meeting, MeetingFields
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.logs import AuditLog
@@ -22,11 +23,23 @@ RESOLUTIONS = ("exchange", "rooms", "ignore")
 
 
 @dataclass(frozen=True)
+class RoomProblem:
+    """A booking whose room in Exchange is not as ROOMS says: `room-declined` (the room declined its meeting)
+    or `room-holds` (its meeting was deleted in Outlook without a cancellation; the room still holds the slot)."""
+
+    booking_id: int
+    mailbox: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class DiffResult(Result):
     differences: tuple[Difference, ...]
+    rooms: tuple[RoomProblem, ...] = ()
 
     def lines(self) -> list[str]:
-        if not self.differences:
+        if not self.differences and not self.rooms:
             return ["no open differences"]
         out = []
         for d in self.differences:
@@ -35,13 +48,31 @@ class DiffResult(Result):
                 out.append(
                     f"  {name:16} ROOMS: {d.rooms_state.get(name)!s:32} Exchange: {d.exchange_state.get(name)}"
                 )
-        out.append("settle each with: roomsops sync resolve BOOKING --use exchange|rooms|ignore")
+        if self.differences:
+            out.append("settle each with: roomsops sync resolve BOOKING --use exchange|rooms|ignore")
+        for p in self.rooms:
+            out.append(f"booking {p.booking_id} ({p.mailbox}): {p.kind}: {p.reason}")
+        if self.rooms:
+            out.append(
+                "the room's answer is the truth: move or cancel a declined booking in ROOMS; a room that still "
+                "holds a slot is freed once roomsops may open its mailbox (or by its owner)"
+            )
         return out
 
 
 def diff(store: Store, mailbox: str | None) -> DiffResult:
     with store.read() as conn:
-        return DiffResult(differences=tuple(q.list_differences(conn, mailbox=mailbox)))
+        differences = tuple(q.list_differences(conn, mailbox=mailbox))
+        rooms = tuple(
+            RoomProblem(
+                booking_id=link.booking_id,
+                mailbox=link.mailbox,
+                kind="room-declined" if link.state == ROOM_DECLINED else "room-holds",
+                reason=link.last_error or "no reason recorded",
+            )
+            for link in q.room_problems(conn, mailbox)
+        )
+    return DiffResult(differences=differences, rooms=rooms)
 
 
 @dataclass(frozen=True)
