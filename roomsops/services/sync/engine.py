@@ -70,9 +70,7 @@ class MailboxReport:
     exchange_edits: int = 0  # edits made in Outlook applied to bookings
     bookings_created: int = 0  # new meetings inviting a known room that became bookings
     rolled_back: int = 0  # meetings moved onto a taken slot, reset to the booking
-    rooms_released: int = (
-        0  # room copies removed: their meeting was deleted in Outlook without a cancellation
-    )
+    rooms_released: int = 0  # room copies removed: meetings deleted without a cancellation
     differences: int = 0  # recorded for `sync diff`
     pass_kind: str = "incremental"  # "full": every tagged meeting compared (a recovery, --full, full_every)
     requests: int = 0  # calendar service requests this mailbox's pass sent (EWS: HTTP requests)
@@ -333,7 +331,7 @@ class MailboxSync:
             f"{reason or 'no reason recorded'}"
         )
 
-    def _decline_reason(self, room: str, start: datetime, end: datetime, item_id: str | None = None) -> str:
+    def _decline_reason(self, room: str, start: datetime, end: datetime) -> str:
         """Why the room declined [start, end). Exchange records only the answer on the organizer's item (the
         reason is in the response mail, with EnableResponseDetails): the room's own calendar tells a conflict
         (what it holds there); a free calendar means its booking policy refused the meeting."""
@@ -343,7 +341,7 @@ class MailboxSync:
             held = [
                 m
                 for m in self.ctx.backend.room_calendar(room, start, end)
-                if m.fields is not None and m.item_id != item_id and m.fields.free_busy != "Free"
+                if m.fields is not None and m.fields.free_busy != "Free"
             ]
         except (BackendError, ConnectError) as exc:
             return (
