@@ -39,6 +39,7 @@ CHANGES = (
     "bookings_cancelled",
     "exchange_edits",
     "bookings_created",
+    "rooms_released",
 )
 
 

@@ -1043,7 +1043,10 @@ class MailboxSync:
     def _booking_cancelled_in_exchange(self, link: BookingSyncState, booking: Booking) -> None:
         """Deleting the meeting (or moving it out of the calendar) cancels the booking."""
         if self.ctx.dry_run:
-            self.report.planned.append(f"cancel booking {booking.id}: its meeting was deleted in Exchange")
+            self.report.planned.append(
+                f"cancel booking {booking.id}: its meeting was deleted in Exchange (and remove the room's copy, "
+                "if it still holds the slot)"
+            )
             return
         with self.ctx.store.write() as conn:
             q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())

@@ -38,6 +38,7 @@ COUNTS = (
     "exchange_edits",
     "bookings_created",
     "rolled_back",
+    "rooms_released",
     "differences",
 )
 
