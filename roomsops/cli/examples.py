@@ -66,6 +66,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "sync": ("roomsops sync", "roomsops sync --person diego@contoso.com --dry-run"),
     "sync diff": ("roomsops sync diff --person diego@contoso.com",),
     "sync purge": ("roomsops sync purge --person diego@contoso.com --dry-run",),
+    "sync resume": ("roomsops sync resume --person diego@contoso.com",),
     "sync resolve": ("roomsops sync resolve 42 --use rooms",),
     "sync status": ("roomsops sync status --max-age 2h",),
     "sync test": ("roomsops sync test diego@contoso.com",),

@@ -218,21 +218,57 @@ def test_cmd(app: AppContext, email: str) -> int:
 
 
 @sync.command("purge")
-@click.option("--person", required=True, metavar="EMAIL", help="The person leaving the sync.")
-@click.option("--dry-run", is_flag=True, help="List the meetings; remove nothing.")
+@click.option(
+    "--person", required=True, metavar="EMAIL", help="The person leaving the sync (an alias is taken)."
+)
+@click.option("--dry-run", is_flag=True, help="List the meetings it would cancel; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
 @pass_app
 def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
-    """Remove the meetings this installation created in PERSON's calendar."""
+    """Cancel the meetings this installation created in PERSON's calendar, and hold PERSON's bookings back from
+    the sync until 'roomsops sync resume --person PERSON'."""
     from roomsops.services.sync.factory import calendar_backend
+    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.run import purge
 
     address = validate_address(person)
     settings = app.settings
-    with rooms.open_database(settings) as store:
-        backend = calendar_backend(settings, app.ews)
+    backend = calendar_backend(settings, app.ews)
+    with run_lock(lock_path(settings)), rooms.open_database(settings) as store:
+        address = _primary(app, store, address)
         result = purge(store, backend, address, app.audit, lambda q: app.confirm(q, yes), dry_run)
     return app.emit(result)
+
+
+def _primary(app: AppContext, store: Any, address: str) -> str:
+    """The person's address as the database and the sync know it: a known person's own, or the primary SMTP
+    address of the mailbox an alias belongs to (asked of EWS, ResolveNames)."""
+    from roomsops.adapters.store import get_person
+
+    with store.read() as conn:
+        known = get_person(conn, address)
+    if known is not None:
+        return known.email
+    primary = app.ews.resolve_primary(address)
+    if primary:
+        with store.read() as conn:
+            known = get_person(conn, primary)
+        return known.email if known is not None else primary.lower()
+    return address
+
+
+@sync.command("resume")
+@click.option("--person", required=True, metavar="EMAIL", help="The person whose bookings are synced again.")
+@pass_app
+def resume_cmd(app: AppContext, person: str) -> int:
+    """Sync PERSON's bookings again after 'sync purge' (or after the person left the sync): the next pass makes
+    their meetings."""
+    from roomsops.services.sync.lock import run_lock
+    from roomsops.services.sync.run import resume
+
+    address = validate_address(person)
+    with run_lock(lock_path(app.settings)), rooms.open_database(app.settings) as store:
+        return app.emit(resume(store, _primary(app, store, address), app.audit))
 
 
 @sync.command("diff")
@@ -259,8 +295,9 @@ def diff_cmd(app: AppContext, person: str | None) -> int:
 def resolve_cmd(app: AppContext, booking: int, use: str) -> int:
     """Settle a booking's difference: both sides take the chosen state."""
     from roomsops.services.sync.factory import calendar_backend
+    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.resolve import resolve
 
-    with rooms.open_database(app.settings) as store:
+    with run_lock(lock_path(app.settings)), rooms.open_database(app.settings) as store:
         backend = calendar_backend(app.settings, app.ews) if use != "ignore" else None
         return app.emit(resolve(store, backend, booking, use, app.audit))

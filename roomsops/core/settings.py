@@ -105,6 +105,9 @@ LOG_FORMATS = ("text", "json")
 POLICY_ENGINES = ("aap", "rbac")
 #: `sync.send_invitations`: all sends meeting requests and cancellations; none sends no notices at all.
 SEND_INVITATIONS = ("all", "none")
+#: `sync.on_person_removed`: a person's meetings when the person leaves the sync (a sync mode roomsops does not
+#: sync): reported once with the command that removes them, or removed by the pass.
+ON_PERSON_REMOVED = ("report", "purge")
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,7 @@ class SyncSettings:
     full_every: int = bounded(24, 0, 100000)  # a full reconciliation every N passes per mailbox; 0: never
     rollback_attempts: int = bounded(5, 1, 100)  # SyncConflictBehaviour Rollback: resets before sync-disabled
     cancel_attempts: int = bounded(2, 1, 100)  # SyncConflictBehaviour Cancel: passes tried before cancelling
+    on_person_removed: str = choice("report", *ON_PERSON_REMOVED)  # a person leaving the sync: their meetings
 
 
 @dataclass(frozen=True)

@@ -241,7 +241,8 @@ CASES = [
         "settings: unknown key",
         ["persons", "list"],
         "unknown setting sync.concurency in roomsops.toml — known keys of [sync]: window_days_past, "
-        "window_days_future, send_invitations, concurrency, summary_file, full_every, rollback_attempts, cancel_attempts",
+        "window_days_future, send_invitations, concurrency, summary_file, full_every, rollback_attempts, cancel_attempts, "
+        "on_person_removed",
         append_settings("[sync]\nconcurency = 2\n"),
     ),
     Case(

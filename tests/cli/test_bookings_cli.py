@@ -175,10 +175,10 @@ def test_list_in_local_time_with_filters(invoke: Invoke) -> None:
     assert run.code == 0
     assert run.out.splitlines() == [
         "times in Europe/Zurich",
-        "id  start             end               room   organizer          status     title",
-        f"1   2031-03-31 09:00  2031-03-31 10:00  Eiger  {DIEGO}  active     Weekly sync",
-        f"3   2031-03-31 10:00  2031-04-01 01:00  Mönch  {DIEGO}  active     Night shift",
-        f"2   2031-04-01 14:00  2031-04-01 15:00  Mönch  {DIEGO}  cancelled  Old plan",
+        "id  start             end               room   organizer          status     sync       title",
+        f"1   2031-03-31 09:00  2031-03-31 10:00  Eiger  {DIEGO}  active     pending    Weekly sync",
+        f"3   2031-03-31 10:00  2031-04-01 01:00  Mönch  {DIEGO}  active     pending    Night shift",
+        f"2   2031-04-01 14:00  2031-04-01 15:00  Mönch  {DIEGO}  cancelled  cancelled  Old plan",
     ]
 
     def ids(*args: str) -> list[int]:
@@ -212,6 +212,7 @@ def test_list_json_shape(invoke: Invoke) -> None:
                 "free_busy": "Busy",
                 "status": "cancelled",
                 "version": 2,
+                "sync": "cancelled",
             }
         ],
         "ok": True,
@@ -279,7 +280,7 @@ def test_an_upgraded_v1_database_is_used_as_it_is(invoke: Invoke) -> None:
     run = invoke("bookings", "list", "--status", "active")
     assert run.code == 0, run.err
     assert run.out.splitlines()[2] == (
-        "1   2031-03-31 09:00  2031-03-31 10:00  Eiger  DiegoS@contoso.com  active  Weekly sync"
+        "1   2031-03-31 09:00  2031-03-31 10:00  Eiger  DiegoS@contoso.com  active  pending  Weekly sync"
     )
 
 

@@ -36,6 +36,7 @@ ALLOWED = {
     "sync.full_every": "a whole number from 0 to 100000",
     "sync.rollback_attempts": "a whole number from 1 to 100",
     "sync.cancel_attempts": "a whole number from 1 to 100",
+    "sync.on_person_removed": "one of report, purge",
 }
 #: The options that override a setting.
 OPTIONS = {"sync.concurrency": "--concurrency", "log.format": "--log-format"}
@@ -122,6 +123,8 @@ CASES = [
     *(env("sync.rollback_attempts", v) for v in ("0", "five")),
     *(file("sync.cancel_attempts", v) for v in ("0", "101")),
     *(env("sync.cancel_attempts", v) for v in ("0", "-2", "two")),
+    file("sync.on_person_removed", '"Purge"', "'Purge'"),
+    env("sync.on_person_removed", "cancel"),
 ]
 
 

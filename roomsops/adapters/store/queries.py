@@ -23,6 +23,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -44,6 +45,7 @@ from roomsops.adapters.store.schema import (
     BLOCKING_STATUSES,
     CANCELLED,
     EWS_SYNC_MODES,
+    NOT_SYNCED_NOTE,
     ROOM_DECLINED,
     ROOM_HOLDS,
     UNLINKED,
@@ -488,6 +490,13 @@ def room_problems(conn: Connection, mailbox: str | None = None) -> list[BookingS
     return [_booking_sync(row) for row in conn.execute(query)]
 
 
+def booking_sync_by_ids(conn: Connection, booking_ids: Sequence[int]) -> dict[int, BookingSyncState]:
+    if not booking_ids:
+        return {}
+    query = select(booking_sync).where(booking_sync.c.booking_id.in_(list(booking_ids)))
+    return {link.booking_id: link for link in map(_booking_sync, conn.execute(query))}
+
+
 def booking_sync_for_mailbox(conn: Connection, mailbox: str) -> list[BookingSyncState]:
     query = (
         select(booking_sync)
@@ -647,7 +656,11 @@ def unsettled_links(conn: Connection, booking_ids: Sequence[int]) -> list[int]:
     query = select(booking_sync.c.booking_id).where(
         booking_sync.c.booking_id.in_(list(booking_ids)),
         booking_sync.c.item_id.is_not(None),
-        booking_sync.c.state.not_in([CANCELLED, UNLINKED]),
+        or_(
+            booking_sync.c.state.not_in([CANCELLED, UNLINKED]),
+            # A meeting left in Exchange when its person left the sync: a purge or a sync still cancels it.
+            and_(booking_sync.c.state == UNLINKED, booking_sync.c.last_error.like(f"{NOT_SYNCED_NOTE}%")),
+        ),
     )
     return sorted(conn.execute(query).scalars())
 
@@ -658,7 +671,11 @@ def live_links_in_mailbox(conn: Connection, mailbox: str) -> list[int]:
     query = select(booking_sync.c.booking_id).where(
         booking_sync.c.mailbox == email_key(mailbox),
         booking_sync.c.item_id.is_not(None),
-        booking_sync.c.state.not_in([CANCELLED, UNLINKED]),
+        or_(
+            booking_sync.c.state.not_in([CANCELLED, UNLINKED]),
+            # A meeting left in Exchange when its person left the sync: a purge or a sync still cancels it.
+            and_(booking_sync.c.state == UNLINKED, booking_sync.c.last_error.like(f"{NOT_SYNCED_NOTE}%")),
+        ),
     )
     return sorted(conn.execute(query).scalars())
 

@@ -68,6 +68,10 @@ LINK_STATES = (
 #: The start of `last_error` of a `cancelled` link whose meeting was deleted in Outlook without a cancellation
 #: while the room's copy could not be removed: the room still holds the slot (reported every pass until gone).
 ROOM_HOLDS = "room still holds the slot"
+#: `last_error` of an `unlinked` link whose booking stays active: the booking is not synced (its person left the
+#: sync, or `sync purge` removed its meeting) until `sync resume --person`; a cancellation still reaches a meeting
+#: it left in Exchange. Not a new state (no schema change): `unlinked` already means "never touched by a pass".
+NOT_SYNCED_NOTE = "not synced"
 #: States that are an intent: an error leaves them as they are, so the next pass completes the intent.
 PENDING_STATES = (PENDING_CREATE, PENDING_UPDATE, PENDING_CANCEL)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -15,7 +15,30 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from roomsops.adapters import store as db
-from roomsops.adapters.store import FREE_BUSY, STATUSES, Booking, NewBooking, Person, Room, Store
+from roomsops.adapters.store import (
+    FREE_BUSY,
+    STATUSES,
+    Booking,
+    BookingSyncState,
+    NewBooking,
+    Person,
+    Room,
+    Store,
+)
+from roomsops.adapters.store import queries as q
+from roomsops.adapters.store.schema import (
+    CANCELLED,
+    FAILED,
+    LINKED,
+    NOT_SYNCED_NOTE,
+    PENDING_CANCEL,
+    PENDING_CREATE,
+    PENDING_STATES,
+    PENDING_UPDATE,
+    ROOM_DECLINED,
+    SYNC_DISABLED,
+    UNLINKED,
+)
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
@@ -69,8 +92,50 @@ class BookingChange(Result):
 
 
 @dataclass(frozen=True)
+class ListedBooking(Booking):
+    """A booking as `bookings list` shows it: with its sync state in words (`sync_word`)."""
+
+    sync: str = ""
+
+
+#: A link's state in words; an error recorded beside an intent shows as failed (`sync_word`).
+_SYNC_WORDS = {
+    LINKED: "linked",
+    PENDING_CREATE: "pending",
+    PENDING_UPDATE: "pending",
+    PENDING_CANCEL: "pending",
+    FAILED: "failed",
+    ROOM_DECLINED: "room-declined",
+    SYNC_DISABLED: "sync-disabled",
+    CANCELLED: "cancelled",
+    UNLINKED: "unlinked",
+}
+
+
+def sync_word(booking: Booking, link: BookingSyncState | None, person_synced: bool) -> str:
+    """The booking's state in the sync: linked (its meeting is in Exchange as synced), pending (to be written by
+    the next pass), failed (the last attempt failed; tried again), room-declined, sync-disabled (rollbacks
+    exhausted), not synced (its person's sync mode is not synced by roomsops, or held back by `sync purge` until
+    `sync resume`), cancelled (its meeting cancelled, or it never had one), unlinked (its meeting let go by the
+    conflict behaviour Cancel)."""
+    if link is not None and link.state == UNLINKED and (link.last_error or "").startswith(NOT_SYNCED_NOTE):
+        return "not synced"
+    if booking.status == "cancelled" and (link is None or link.state == CANCELLED):
+        return "cancelled"
+    if not person_synced and (link is None or link.state not in (CANCELLED, UNLINKED)):
+        return "not synced"
+    if booking.status == "sync_disabled":
+        return "sync-disabled"
+    if link is None:
+        return "pending"
+    if link.state in PENDING_STATES and link.last_error is not None:
+        return "failed"
+    return _SYNC_WORDS.get(link.state, link.state)
+
+
+@dataclass(frozen=True)
 class BookingList(Result):
-    bookings: tuple[Booking, ...]
+    bookings: tuple[ListedBooking, ...]
     time_zone: str = field(default="UTC", metadata=_INTERNAL)
 
     def lines(self) -> list[str]:
@@ -85,13 +150,14 @@ class BookingList(Result):
                 b.room_name,
                 b.organizer,
                 b.status,
+                b.sync,
                 b.title,
             )
             for b in self.bookings
         ]
         return [
             f"times in {self.time_zone}",
-            *columns(("id", "start", "end", "room", "organizer", "status", "title"), rows),
+            *columns(("id", "start", "end", "room", "organizer", "status", "sync", "title"), rows),
         ]
 
 
@@ -338,7 +404,16 @@ def list_bookings(store: Store, tz: ZoneInfo, where: BookingFilter) -> BookingLi
                 statuses=statuses or None,
             ),
         )
-    return BookingList(tuple(found), time_zone=tz.key)
+        links = q.booking_sync_by_ids(conn, [b.id for b in found])
+        synced = {p.email.casefold(): p.handled_by_sync for p in db.list_persons(conn)}
+    listed = tuple(
+        ListedBooking(
+            **{f.name: getattr(b, f.name) for f in fields(Booking)},
+            sync=sync_word(b, links.get(b.id), synced.get(b.organizer.casefold(), False)),
+        )
+        for b in found
+    )
+    return BookingList(listed, time_zone=tz.key)
 
 
 def _existing_booking(conn: Connection, booking_id: int) -> Booking:

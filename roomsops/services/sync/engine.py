@@ -28,6 +28,7 @@ from roomsops.adapters.store.schema import (
     CANCELLED,
     FAILED,
     LINKED,
+    NOT_SYNCED_NOTE,
     PENDING_CANCEL,
     PENDING_CREATE,
     PENDING_STATES,
@@ -40,6 +41,7 @@ from roomsops.adapters.store.schema import (
 from roomsops.core.calendar import (
     ALL_FIELDS,
     BackendError,
+    Changes,
     MailboxUnavailable,
     Meeting,
     MeetingFields,
@@ -52,6 +54,12 @@ from roomsops.services.sync.model import Unmappable, booking_fields, from_exchan
 
 #: How far beyond the window's end bookings are still synced (in effect: all of them).
 BOOKINGS_AHEAD = timedelta(days=36500)
+#: The phases of a pass (`MailboxSync.run`): writes that free a room's slot, then those that move a meeting,
+#: then those that take a slot (creates, other updates), each over every mailbox before the next (issue 20).
+FREE, MOVE, TAKE = "free", "move", "take"
+PHASES = (FREE, MOVE, TAKE)
+#: The fields whose change moves a meeting off its slot.
+_SLOT = ("start", "end", "room")
 #: MeetingFields name → the Booking/update_booking field name where they differ.
 _BOOKING_FIELD = {"subject": "title"}
 
@@ -131,6 +139,11 @@ class MailboxSync:
         self.declined: set[int] = set()
         # Bookings whose room copy this pass tried to remove (a meeting deleted without a cancellation).
         self.released: set[int] = set()
+        # What `_begin` read, for the later phases.
+        self._saved_state: str | None = None
+        self._changes = Changes()
+        self._full = False
+        self._passes = 0
 
     # --- database helpers ------------------------------------------------------------------------------------
 
@@ -214,10 +227,16 @@ class MailboxSync:
 
     # --- the pass -----------------------------------------------------------------------------------------
 
-    def run(self) -> MailboxReport:
+    def run(self, phases: tuple[str, ...] = PHASES) -> MailboxReport:
+        """The pass, or some of its phases (`PHASES`, in order: `sync_pass` runs each phase over every mailbox
+        before the next, so a room sees every cancellation before a new invitation). A mailbox that failed
+        does not go on to its later phases."""
+        if self.report.error is not None:
+            return self.report
         sent = self.ctx.backend.requests_sent()
         try:
-            self._run()
+            for phase in phases:
+                self._phase(phase)
         except (BackendError, ConnectError) as exc:
             self._mailbox_failed(exc.message, exc.code, exc.remedy)
         except (
@@ -227,7 +246,8 @@ class MailboxSync:
         except Exception as exc:  # a bug must not stop the other mailboxes: reported, traceback in the log
             log.debug("%s: unexpected error", self.mailbox, exc_info=True)
             self._mailbox_failed(unexpected(exc), "internal", "run again with --debug and report it")
-        self.report.requests = self.ctx.backend.requests_sent() - sent
+        # Per phase (each may run on another thread: the count is the thread's own).
+        self.report.requests += self.ctx.backend.requests_sent() - sent
         return self.report
 
     def _mailbox_failed(self, message: str, code: str | None, remedy: str | None) -> None:
@@ -237,7 +257,15 @@ class MailboxSync:
         if not self.ctx.dry_run:
             self._save_mailbox_error(message)
 
-    def _run(self) -> None:
+    def _phase(self, phase: str) -> None:
+        if phase == FREE:
+            self._begin()
+        self._writes(phase)
+        if phase == TAKE:
+            self._finish()
+
+    def _begin(self) -> None:
+        """Read both sides and apply what changed in Exchange; the writes come after, phase by phase."""
         start, end = self.ctx.window
         with self.ctx.store.read() as conn:
             # Every booking from the window's start on, whatever its date: the window's end limits only the
@@ -283,11 +311,41 @@ class MailboxSync:
         if full:
             self._reconcile(by_id, discover=True)
         self._exchange_changes(changes.changed, changes.deleted, by_id)
+        self._saved_state, self._changes, self._full = saved_state, changes, full
+        self._passes = passes
+
+    def _write_kind(self, booking: Booking) -> str:
+        """Which phase writes the booking: a cancellation frees the room's slot (FREE), a change of the time or
+        room moves the meeting (MOVE: frees one slot, takes another), everything else (creates) takes one."""
+        link = self.links.get(booking.id)
+        if booking.status != "active":
+            return FREE
+        if (
+            link is None
+            or link.item_id is None
+            or link.synced_version == booking.version
+            or not link.snapshot
+        ):
+            return TAKE
+        try:
+            moved = MeetingFields.from_json(link.snapshot).differs(booking_fields(booking), _SLOT)
+        except Exception:  # a snapshot that cannot be read: the write comes with the others
+            return TAKE
+        return MOVE if moved else TAKE
+
+    def _writes(self, phase: str) -> None:
+        """ROOMS → Exchange: the writes of one phase."""
+        by_id = self.bookings
         to_create = []
         for booking_id in list(by_id):
-            booking = by_id[booking_id]  # as changed by Exchange-side edits above
+            booking = by_id[booking_id]  # as changed by Exchange-side edits
+            if self._write_kind(booking) != phase:
+                continue
             link = self.links.get(booking_id)
             if booking.status == "active" and (link is None or link.item_id is None):
+                if link is not None and link.state == UNLINKED:
+                    self.report.skip("not synced")  # purged: no meeting until `sync resume --person`
+                    continue
                 if booking.end <= self.ctx.now():
                     self.report.skip("past")  # over before it reached Exchange: no invitation for it
                     continue
@@ -296,6 +354,11 @@ class MailboxSync:
                 self._booking(booking)
         if to_create:
             self._guarded(to_create, lambda: self._create_many(to_create))
+
+    def _finish(self) -> None:
+        """Read past this pass's writes, report what is still declined, store the position."""
+        by_id, changes, saved_state, full = self.bookings, self._changes, self._saved_state, self._full
+        passes = self._passes
         new_state = changes.state
         if self.wrote and not self.ctx.dry_run and not self.hold_cursor:
             # Read past our own writes (and the room's answers to them) now, so the next pass finds nothing.
@@ -1124,8 +1187,16 @@ class MailboxSync:
         link = self.links.get(booking.id)
 
         def write() -> None:
-            if link is not None and link.state == UNLINKED:
-                self.report.skip("unlinked")
+            if (
+                link is not None
+                and link.state == UNLINKED
+                and link.item_id is not None
+                and not_synced(link)
+                and (booking.status == "cancelled")
+            ):
+                self._cancel(booking, link)  # held back, but a cancellation still reaches the meeting left
+            elif link is not None and link.state == UNLINKED:
+                self.report.skip("not synced" if not_synced(link) else "unlinked")
             elif booking.status == "active" and link is not None and link.item_id is not None:
                 if link.synced_version != booking.version and booking.end <= self.ctx.now():
                     self.report.skip("past")  # moved into the past: no update sent to anyone (as for creates)
@@ -1361,6 +1432,11 @@ class MailboxSync:
         )
         self.report.cancelled += 1
         self._audit("ews:CancelCalendarItem", booking, {"item_id": link.item_id})
+
+
+def not_synced(link: BookingSyncState) -> bool:
+    """Whether the link is held back from the sync (its person left it, or `sync purge`) until `sync resume`."""
+    return link.state == UNLINKED and (link.last_error or "").startswith(NOT_SYNCED_NOTE)
 
 
 def canonical(meeting: Meeting) -> Meeting:

@@ -171,11 +171,13 @@ def resolve(
                 )
             updated = q.update_booking(conn, booking.id, changes, now)
             resolved = q.resolve_differences(conn, booking_id, use, now)
-        # ROOMS won when the difference was found, so the meeting holds ROOMS' state: write the new one.
+        # ROOMS won when the difference was found, so the meeting holds ROOMS' state: write the new one (no
+        # database lock is held while EWS answers).
         if link is not None and link.item_id is not None and backend is not None:
             written_state = current or (MeetingFields.from_json(link.snapshot) if link.snapshot else None)
+            written = _write_meeting(backend, link, written_state, updated)
             with store.write() as conn:
-                _write_meeting(conn, backend, link, written_state, updated, now)
+                _record(conn, link, written, updated, now)
     elif use == "rooms":
         if link is None or link.item_id is None:
             raise OperationFailed(
@@ -183,8 +185,9 @@ def resolve(
             )
         assert backend is not None
         exchange = MeetingFields.from_json(differences[-1].exchange_state)
+        written = _write_meeting(backend, link, exchange, booking)  # no database lock while EWS answers
         with store.write() as conn:
-            _write_meeting(conn, backend, link, exchange, booking, now)
+            _record(conn, link, written, booking, now)
             resolved = q.resolve_differences(conn, booking_id, use, now)
     else:
         with store.write() as conn:
@@ -194,28 +197,28 @@ def resolve(
 
 
 def _write_meeting(
-    conn: Connection,
-    backend: CalendarBackend,
-    link: BookingSyncState,
-    current: MeetingFields | None,
-    booking: Booking,
-    now: datetime,
-) -> None:
-    """Rewrite the meeting (whose state is `current`) from the booking, and record it as synced."""
+    backend: CalendarBackend, link: BookingSyncState, current: MeetingFields | None, booking: Booking
+) -> Meeting:
+    """Rewrite the meeting (whose state is `current`) from the booking: the meeting as written."""
     assert link.item_id is not None
     meeting = Meeting(
         item_id=link.item_id, change_key=link.change_key or "", fields=current, revision=link.revision
     )
-    target = booking_fields(booking)
     # A new revision tag with the write; the next pass reads the meeting back (the snapshot becomes what
     # Exchange holds, docs/sync.md "Own writes are no edits").
-    written = backend.update(link.mailbox, meeting, target, revision=uuid.uuid4().hex)
+    return backend.update(link.mailbox, meeting, booking_fields(booking), revision=uuid.uuid4().hex)
+
+
+def _record(
+    conn: Connection, link: BookingSyncState, written: Meeting, booking: Booking, now: datetime
+) -> None:
+    """Record the rewritten meeting as synced."""
     q.save_booking_sync(
         conn,
         replace(
             link,
             change_key=written.change_key,
-            snapshot=target.to_json(),
+            snapshot=booking_fields(booking).to_json(),
             synced_version=booking.version,
             revision=written.revision,
             readback=link.readback or written.revision != link.revision,

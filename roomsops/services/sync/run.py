@@ -15,14 +15,21 @@ from typing import TYPE_CHECKING
 
 from roomsops.adapters.store import Booking, BookingSyncState, MailboxSyncState, Store, now_utc
 from roomsops.adapters.store import queries as q
-from roomsops.adapters.store.schema import CANCELLED, UNLINKED
-from roomsops.core.errors import RoomsopsError
+from roomsops.adapters.store.schema import CANCELLED, LINKED, NOT_SYNCED_NOTE, UNLINKED
+from roomsops.core.errors import InputError, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import EWS_SYNC_MODES
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.engine import MailboxReport, MailboxSync, PassContext, unexpected
+from roomsops.services.sync.engine import (
+    PHASES,
+    MailboxReport,
+    MailboxSync,
+    PassContext,
+    not_synced,
+    unexpected,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -52,6 +59,9 @@ class SyncResult(Result):
     not_handled: tuple[str, ...] = ()  # persons named with --person whose sync mode roomsops does not sync
     #: person → {"sync_mode", "bookings"}: active bookings in the window left alone because of the sync mode
     skipped_sync_mode: dict[str, dict[str, str | int]] = field(default_factory=dict)
+    #: person → {"sync_mode", "bookings", "action", "remedy"}: persons who left the sync with meetings still
+    #: linked, said once (`sync.on_person_removed`)
+    left_sync: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -83,6 +93,18 @@ class SyncResult(Result):
             f"{p}: skipped {s['bookings']} booking(s): sync mode {s['sync_mode']} is not synced by roomsops"
             for p, s in self.skipped_sync_mode.items()
         ]
+        for p, left in self.left_sync.items():
+            ids = ", ".join(map(str, left["bookings"]))  # type: ignore[call-overload]
+            if left["action"] == "purged":
+                out.append(
+                    f"{p}: left the sync (sync mode {left['sync_mode']}): the meetings of booking(s) {ids} "
+                    "were cancelled (sync.on_person_removed = purge)"
+                )
+            else:
+                out.append(
+                    f"{p}: left the sync (sync mode {left['sync_mode']}): the meetings of booking(s) {ids} "
+                    f"are still in Exchange, holding their rooms — remove them with '{left['remedy']}'"
+                )
         failed = [m.mailbox for m in self.mailboxes if not m.ok]
         totals = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in self.totals.items() if v) or "no changes"
         out.append(
@@ -261,30 +283,50 @@ def sync_pass(
         cancel_attempts=settings.sync.cancel_attempts,
     )
 
-    def one(mailbox: str) -> MailboxReport:
+    # Meetings of persons the sync no longer handles first: their cancellations free rooms too.
+    left = _persons_not_synced(ctx, persons, settings.sync.on_person_removed)
+    syncs = [MailboxSync(ctx, mailbox) for mailbox in mailboxes]
+
+    def one(sync: MailboxSync, phase: str) -> MailboxReport:
         try:
-            report = MailboxSync(ctx, mailbox).run()
+            report = sync.run((phase,))
         except Exception as exc:  # MailboxSync.run contains its own; this is the last guard for the others
-            log.debug("%s: unexpected error", mailbox, exc_info=True)
-            report = MailboxReport(mailbox, error=unexpected(exc), error_code="internal")
-        log_report(report, dry_run)
-        if progress is not None:
-            progress(mailbox)
+            log.debug("%s: unexpected error", sync.mailbox, exc_info=True)
+            sync.report.error, sync.report.error_code = unexpected(exc), "internal"
+            report = sync.report
+        if phase == PHASES[-1]:
+            log_report(report, dry_run)
+            if progress is not None:
+                progress(sync.mailbox)
         return report
 
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sync")
+    reports: list[MailboxReport] = []
     try:
-        futures = [pool.submit(one, mailbox) for mailbox in mailboxes]
-        reports = [future.result() for future in futures]
+        # Phase by phase over every mailbox (issue 20): every write that frees a room's slot (a cancellation),
+        # then every move, then every write that takes a slot, so a room never gets the new invitation before
+        # the cancellation that frees its slot. No request is added: each phase goes on where the last stopped.
+        for phase in PHASES:
+            futures = [pool.submit(one, sync, phase) for sync in syncs]
+            reports = [future.result() for future in futures]
     except BaseException:
-        # Interrupted (Ctrl-C, SIGTERM): no mailbox is started any more; those running finish their pass, so
-        # every write is recorded and the database stays consistent.
+        # Interrupted (Ctrl-C, SIGTERM): no mailbox is started any more; those running finish their phase, so
+        # every write is recorded and the database stays consistent (the position is stored by the last phase).
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    reports += _cancel_for_persons_not_synced(ctx, persons)
-    for report in reports[len(mailboxes) :]:
+    reports += left.reports
+    for report in left.reports:
         log_report(report, dry_run)
+    for person, said in left.persons.items():
+        log.warning(
+            "sync: %s left the sync (sync mode %s) with the meetings of booking(s) %s %s",
+            person,
+            said["sync_mode"],
+            said["bookings"],
+            "cancelled" if said["action"] == "purged" else f"still in Exchange: run '{said['remedy']}'",
+            extra={"fields": {"event": "left_sync", "person": person, **said}},
+        )
     return SyncResult(
         started=started,
         finished=now_utc(),
@@ -292,6 +334,7 @@ def sync_pass(
         mailboxes=tuple(reports),
         not_handled=tuple(not_handled),
         skipped_sync_mode=skipped_sync_mode,
+        left_sync=left.persons,
     )
 
 
@@ -313,13 +356,30 @@ def _skipped_by_sync_mode(
     return out
 
 
-def _cancel_for_persons_not_synced(ctx: PassContext, persons: Sequence[str] | None) -> list[MailboxReport]:
-    """The cancelled bookings of persons whose sync mode roomsops does not sync, whose meeting (made while the
-    person was synced) is still in Exchange: the meeting is cancelled, and nothing else is done in that mailbox.
-    Without this, `persons remove` / `rooms remove --cancel-bookings` of such a booking waited for a sync that
-    never came."""
+def purge_command(person: str) -> str:
+    return f"roomsops sync purge --person {person} --yes"
+
+
+@dataclass
+class LeftSync:
+    """What the pass did about persons whose sync mode roomsops does not sync."""
+
+    reports: list[MailboxReport] = field(default_factory=list)
+    #: person → {"sync_mode", "bookings": [id], "action": "reported"|"purged", "remedy"}: reported once
+    persons: dict[str, dict[str, object]] = field(default_factory=dict)
+
+
+def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_removed: str) -> LeftSync:
+    """Persons whose sync mode roomsops does not sync (switched to None, EWS1, ...; or removed with
+    --cancel-bookings): the meetings of their cancelled bookings still in Exchange are cancelled (a cancellation
+    must reach them, and frees the room); the meetings of their active bookings are, once, reported with the
+    command that removes them (`sync.on_person_removed = "report"`) or cancelled (`"purge"`); either way those
+    bookings are not synced again until `sync resume --person` — never left linked without a word."""
     wanted = {p.casefold() for p in persons} if persons else None
-    work: list[tuple[str, list[tuple[Booking, BookingSyncState]]]] = []
+    work: list[
+        tuple[str, str, list[tuple[Booking, BookingSyncState]], list[tuple[Booking, BookingSyncState]]]
+    ]
+    work = []
     with ctx.store.read() as conn:
         for person in q.list_persons(conn):
             if person.sync_mode in EWS_SYNC_MODES or (
@@ -329,29 +389,33 @@ def _cancel_for_persons_not_synced(ctx: PassContext, persons: Sequence[str] | No
             live = {
                 link.booking_id: link
                 for link in q.booking_sync_for_mailbox(conn, person.email)
-                if link.item_id is not None and link.state not in (CANCELLED, UNLINKED)
+                if link.item_id is not None and (link.state not in (CANCELLED, UNLINKED) or not_synced(link))
             }
-            cancelled = [
-                (b, live[b.id]) for b in q.bookings_by_id(conn, list(live)) if b.status == "cancelled"
-            ]
-            if cancelled:
-                work.append((person.email, cancelled))
-    reports = []
-    for mailbox, cancelled in work:
+            found = q.bookings_by_id(conn, list(live))
+            cancelled = [(b, live[b.id]) for b in found if b.status == "cancelled"]
+            left = [(b, live[b.id]) for b in found if b.status != "cancelled" and not not_synced(live[b.id])]
+            if cancelled or left:
+                work.append((person.email, person.sync_mode, cancelled, left))
+    out = LeftSync()
+    for mailbox, sync_mode, cancelled, left in work:
         report = MailboxReport(mailbox)
-        for booking, link in cancelled:
+        purge = on_removed == "purge"
+        for booking, link in cancelled + (left if purge else []):
+            why = "sync mode not synced" if booking.status == "cancelled" else "the person left the sync"
             if ctx.dry_run:
                 report.planned.append(f"cancel meeting of booking {booking.id} ({booking.title})")
                 report.cancelled += 1
                 continue
+            note = None if booking.status == "cancelled" else f"{NOT_SYNCED_NOTE}: purged ({why})"
             try:
                 for meeting in ctx.backend.find_tagged(mailbox, ctx.installation, str(booking.id)):
-                    if not meeting.is_cancelled:
+                    if not meeting.is_cancelled and meeting.organizer in (None, mailbox.lower()):
                         ctx.backend.cancel(mailbox, meeting)
                 with ctx.store.write() as conn:
+                    state = CANCELLED if note is None else UNLINKED
                     q.save_booking_sync(
                         conn,
-                        replace(link, item_id=None, change_key=None, state=CANCELLED, last_error=None),
+                        replace(link, item_id=None, change_key=None, state=state, last_error=note),
                         now_utc(),
                     )
             except RoomsopsError as exc:
@@ -361,11 +425,33 @@ def _cancel_for_persons_not_synced(ctx: PassContext, persons: Sequence[str] | No
                 "ews:CancelCalendarItem",
                 mailbox,
                 {"item_id": link.item_id, "booking": booking.id},
-                "cancelled (sync mode not synced)",
+                f"cancelled ({why})",
             )
             report.cancelled += 1
-        reports.append(report)
-    return reports
+        if left:
+            ids = [b.id for b, _ in left]
+            out.persons[mailbox] = {
+                "sync_mode": sync_mode,
+                "bookings": ids,
+                "action": "purged" if purge else "reported",
+                "remedy": None if purge else purge_command(mailbox),
+            }
+            if not purge and not ctx.dry_run:
+                # Reported once: the links are held back (the meeting stays, known by its item id).
+                with ctx.store.write() as conn:
+                    for _, link in left:
+                        q.save_booking_sync(
+                            conn,
+                            replace(
+                                link,
+                                state=UNLINKED,
+                                last_error=f"{NOT_SYNCED_NOTE}: the person left the sync",
+                            ),
+                            now_utc(),
+                        )
+        if cancelled or (left and purge):
+            out.reports.append(report)
+    return out
 
 
 @dataclass(frozen=True)
@@ -373,12 +459,24 @@ class PurgeResult(Result):
     mailbox: str
     dry_run: bool
     removed: tuple[str, ...]  # subjects of the meetings removed (or to be removed)
+    #: bookings held back from the sync until `sync resume --person` (with --dry-run: that would be)
+    not_synced: tuple[int, ...] = ()
 
     def lines(self) -> list[str]:
         verb = "would remove" if self.dry_run else "removed"
         if not self.removed:
-            return [f"{self.mailbox}: no meetings of this installation"]
-        return [f"{self.mailbox}: {verb} {len(self.removed)} meeting(s)"] + [f"  {s}" for s in self.removed]
+            out = [f"{self.mailbox}: no meetings of this installation"]
+        else:
+            out = [f"{self.mailbox}: {verb} {len(self.removed)} meeting(s)"] + [
+                f"  {s}" for s in self.removed
+            ]
+        if self.not_synced:
+            ids = ", ".join(map(str, self.not_synced))
+            out.append(
+                f"{'would hold' if self.dry_run else 'held'} booking(s) {ids} back from the sync (no meeting is "
+                f"made for them again) until 'roomsops sync resume --person {self.mailbox}'"
+            )
+        return out
 
 
 def purge(
@@ -389,7 +487,9 @@ def purge(
     confirm: Callable[[str], None],
     dry_run: bool = False,
 ) -> PurgeResult:
-    """Remove the meetings this installation created in `mailbox` (a person leaving the sync)."""
+    """Remove the meetings this installation created in `mailbox` (a person leaving the sync), and hold the
+    person's bookings back from the sync until `resume`, so that the next pass does not create them again. Only
+    meetings carrying this installation's tag, organized in this mailbox, are touched."""
     with store.write() as conn:
         installation = q.installation_id(conn)
     meetings = [
@@ -397,11 +497,19 @@ def purge(
         for m in backend.find_tagged(mailbox, installation)
         if m.organizer in (None, mailbox.lower()) and not m.is_cancelled
     ]
+    with store.read() as conn:
+        person = q.get_person(conn, mailbox)
+        held = _bookings_to_hold(conn, person.email if person else mailbox)
     subjects = tuple(m.fields.subject if m.fields else m.item_id for m in meetings)
-    if dry_run or not meetings:
-        return PurgeResult(mailbox=mailbox, dry_run=dry_run, removed=subjects)
-    confirm(f"Cancel {len(meetings)} meeting(s) roomsops created in {mailbox}?")
-    for meeting in meetings:
+    if dry_run or (not meetings and not held):
+        return PurgeResult(mailbox=mailbox, dry_run=dry_run, removed=subjects, not_synced=tuple(held))
+    confirm(
+        f"Cancel {len(meetings)} meeting(s) roomsops created in {mailbox} and hold its bookings back from the sync?"
+    )
+    # The bookings are held back first: a pass between this and the cancellations leaves them alone.
+    with store.write() as conn:
+        _hold(conn, mailbox, _bookings_to_hold(conn, person.email if person else mailbox), "purged")
+    for meeting in meetings:  # network: no database lock is held
         backend.cancel(mailbox, meeting)
         audit.record(
             "ews:CancelCalendarItem",
@@ -409,11 +517,65 @@ def purge(
             {"item_id": meeting.item_id, "booking": meeting.booking_id},
             "purged",
         )
-        if (meeting.booking_id or "").isdigit():
-            with store.write() as conn:
-                q.delete_booking_sync(conn, int(meeting.booking_id or 0))
     with store.write() as conn:
+        links = q.booking_sync_for_mailbox(conn, mailbox)
+        for link in links:
+            if link.item_id is not None and (link.state not in (CANCELLED, UNLINKED) or not_synced(link)):
+                # Its meeting is cancelled now (or was never found among the tagged ones): no item any more.
+                q.save_booking_sync(conn, replace(link, item_id=None, change_key=None), now_utc())
         q.save_mailbox_sync(
             conn, MailboxSyncState(mailbox=mailbox, sync_state=None, last_pass=now_utc()), now_utc()
         )
-    return PurgeResult(mailbox=mailbox, dry_run=False, removed=subjects)
+    audit.record("sync:purge", mailbox, {"bookings": held}, "not synced until sync resume")
+    return PurgeResult(mailbox=mailbox, dry_run=False, removed=subjects, not_synced=tuple(held))
+
+
+def _bookings_to_hold(conn: Connection, person: str) -> list[int]:
+    """The person's bookings a purge holds back: those not cancelled and not held already."""
+    found = q.get_person(conn, person)
+    if found is None:
+        return []
+    mine = q.list_bookings(conn, q.BookingQuery(organizer_id=found.id))
+    links = q.booking_sync_by_ids(conn, [b.id for b in mine])
+    return [b.id for b in mine if b.status != "cancelled" and not (b.id in links and not_synced(links[b.id]))]
+
+
+def _hold(conn: Connection, mailbox: str, booking_ids: list[int], why: str) -> None:
+    links = q.booking_sync_by_ids(conn, booking_ids)
+    for booking_id in booking_ids:
+        link = links.get(booking_id) or BookingSyncState(booking_id=booking_id, mailbox=mailbox)
+        q.save_booking_sync(
+            conn, replace(link, state=UNLINKED, last_error=f"{NOT_SYNCED_NOTE}: {why}"), now_utc()
+        )
+
+
+@dataclass(frozen=True)
+class ResumeResult(Result):
+    person: str
+    resumed: tuple[int, ...]
+
+    def lines(self) -> list[str]:
+        if not self.resumed:
+            return [f"{self.person}: no bookings held back from the sync"]
+        ids = ", ".join(map(str, self.resumed))
+        return [f"{self.person}: booking(s) {ids} are synced again from the next 'roomsops sync'"]
+
+
+def resume(store: Store, person: str, audit: AuditLog) -> ResumeResult:
+    """Undo `purge` (or a person's leaving the sync): the held bookings are synced again by the next pass (a
+    booking without a meeting gets one; one whose meeting stayed in Exchange is linked to it again)."""
+    with store.write() as conn:
+        found = q.get_person(conn, person)
+        if found is None:
+            raise InputError(f"{person} is not a known person", "see 'roomsops persons list'")
+        resumed = []
+        for link in q.booking_sync_for_mailbox(conn, found.email):
+            if not not_synced(link):
+                continue
+            resumed.append(link.booking_id)
+            if link.item_id is None:
+                q.delete_booking_sync(conn, link.booking_id)  # no meeting: the next pass creates it
+            else:
+                q.save_booking_sync(conn, replace(link, state=LINKED, last_error=None), now_utc())
+    audit.record("sync:resume", found.email, {"bookings": resumed}, "ok")
+    return ResumeResult(person=found.email, resumed=tuple(resumed))
