@@ -275,11 +275,14 @@ def resume_cmd(app: AppContext, person: str) -> int:
 @click.option("--person", metavar="EMAIL", help="Only this person's bookings.")
 @pass_app
 def diff_cmd(app: AppContext, person: str | None) -> int:
-    """List the bookings whose ROOMS and Exchange states differ (both changed, or room/attendees in Outlook)."""
+    """List the bookings whose ROOMS and Exchange states differ (both changed, or room/attendees in Outlook), and
+    the conflicts under way with their attempts (SyncConflictBehaviour)."""
     from roomsops.services.sync.resolve import diff
 
+    sync = app.settings.sync
     with rooms.open_database(app.settings) as store:
-        return app.emit(diff(store, validate_address(person) if person else None))
+        where = validate_address(person) if person else None
+        return app.emit(diff(store, where, sync.rollback_attempts, sync.cancel_attempts))
 
 
 @sync.command("resolve")

@@ -171,3 +171,35 @@ def test_resolve_purge_and_resume_take_the_run_lock(
     assert refused.code == 1 and "another sync is running" in refused.err
     assert not any(k.startswith("ews:") for k in fresh_lab.requests())  # nothing was sent
     assert len(live(fresh_lab, addr("DiegoS"))) == 1
+
+
+def test_each_conflict_attempt_is_counted_in_the_summary_the_log_and_sync_diff(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, two: None
+) -> None:
+    """Item 9: DiegoS (SyncConflictBehaviour Cancel) moves his meeting in Outlook onto the slot AdeleV's booking
+    holds. Attempt 1 of 2 is in the summary and the log; `sync diff` shows the conflict under way (before: "no open
+    differences"); the second pass cancels, and counts that attempt too."""
+    ok(invoke("persons", "set", addr("DiegoS"), "--conflict-behaviour", "Cancel", env=env))
+    book(invoke, env, addr, "AdeleV", DAY + timedelta(hours=5), "Taken")
+    ok(invoke("sync", env=env))
+    (meeting,) = live(fresh_lab, addr("DiegoS"))
+    moved = {"start": stamp(DAY + timedelta(hours=5)), "end": stamp(DAY + timedelta(hours=6))}
+    path = f"/lab/mailboxes/{addr('DiegoS')}/calendar/{meeting['id']}"
+    assert fresh_lab.admin("PATCH", path, json=moved).status_code == 200
+    for attempt in (1, 2):
+        run = invoke("--json", "sync", env=env)
+        assert run.code == 1
+        summary = json.loads(Path(env["ROOMSOPS_SYNC_SUMMARY_FILE"]).read_text())
+        (failure,) = next(m for m in summary["mailboxes"] if m["mailbox"] == addr("DiegoS"))["failures"]
+        assert f"attempt {attempt} of 2" in failure
+        assert f"attempt {attempt} of 2" in Path(env["ROOMSOPS_LOG_FILE"]).read_text()
+        (conflict,) = json.loads(ok(invoke("--json", "sync", "diff", env=env)).out)["conflicts"]
+        outcome = "pending" if attempt == 1 else "cancelled"
+        assert (conflict["booking_id"], conflict["behaviour"], conflict["attempts"], conflict["limit"]) == (
+            1,
+            "Cancel",
+            attempt,
+            2,
+        )
+        assert conflict["outcome"] == outcome
+    assert "conflict (Cancel), cancelled after 2 attempt(s)" in ok(invoke("sync", "diff", env=env)).out

@@ -845,15 +845,24 @@ class MailboxSync:
                 # The meeting stays, no longer linked: kept as unlinked so that no later pass (a recovery by
                 # tag included) adopts or cancels it.
                 unlinked = q.save_booking_sync(
-                    conn, replace(link, state=UNLINKED, change_key=meeting.change_key), self.ctx.now()
+                    conn,
+                    replace(
+                        link,
+                        state=UNLINKED,
+                        change_key=meeting.change_key,
+                        attempts=link.attempts + 1,  # the last attempt counts too (`sync diff`)
+                        last_error=f"conflict: {reason}",
+                    ),
+                    self.ctx.now(),
                 )
             self.links[booking.id] = unlinked
             self.bookings[booking.id] = replace(booking, status="cancelled")
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): {reason}; booking cancelled and "
-                "the meeting unlinked (SyncConflictBehaviour Cancel)"
+                f"the meeting unlinked (SyncConflictBehaviour Cancel, attempt {link.attempts + 1} of "
+                f"{self.ctx.cancel_attempts})"
             )
-            self._audit("sync:conflict-cancel", booking, reason)
+            self._audit("sync:conflict-cancel", booking, {"reason": reason, "attempt": link.attempts + 1})
             return
         attempts = link.attempts + 1
         outcome = "meeting reset to the booking"

@@ -34,14 +34,29 @@ class RoomProblem:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """An Outlook edit ROOMS cannot accept, handled by the person's SyncConflictBehaviour over several passes:
+    each attempt counted (`sync.rollback_attempts`, `sync.cancel_attempts`)."""
+
+    booking_id: int
+    mailbox: str
+    behaviour: str  # Rollback | Cancel
+    attempts: int  # passes that handled it so far (Rollback: resets in a row)
+    limit: int  # the attempts after which the booking is sync-disabled (Rollback) or cancelled (Cancel)
+    outcome: str  # "pending": tried again next pass; "sync-disabled" | "cancelled": the limit was reached
+    reason: str | None  # the last attempt's error, when there was one
+
+
+@dataclass(frozen=True)
 class DiffResult(Result):
     differences: tuple[Difference, ...]
     rooms: tuple[RoomProblem, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
 
     def lines(self) -> list[str]:
+        out = self._conflict_lines()
         if not self.differences and not self.rooms:
-            return ["no open differences"]
-        out = []
+            return [*out, "no open differences"]
         for d in self.differences:
             out.append(f"booking {d.booking_id} ({d.mailbox}): {d.kind.replace('_', ' ')}")
             for name in d.fields:
@@ -59,8 +74,22 @@ class DiffResult(Result):
             )
         return out
 
+    def _conflict_lines(self) -> list[str]:
+        out = []
+        for c in self.conflicts:
+            if c.outcome == "pending":
+                then = "sync-disabled" if c.behaviour == "Rollback" else "cancelled"
+                state = f"attempt {c.attempts} of {c.limit} (at the last the booking is {then})"
+            else:
+                state = f"{c.outcome} after {c.attempts} attempt(s)"
+            reason = f": {c.reason}" if c.reason else ""
+            out.append(f"booking {c.booking_id} ({c.mailbox}): conflict ({c.behaviour}), {state}{reason}")
+        return out
 
-def diff(store: Store, mailbox: str | None) -> DiffResult:
+
+def diff(
+    store: Store, mailbox: str | None, rollback_attempts: int = 5, cancel_attempts: int = 2
+) -> DiffResult:
     with store.read() as conn:
         differences = tuple(q.list_differences(conn, mailbox=mailbox))
         rooms = tuple(
@@ -72,7 +101,37 @@ def diff(store: Store, mailbox: str | None) -> DiffResult:
             )
             for link in q.room_problems(conn, mailbox)
         )
-    return DiffResult(differences=differences, rooms=rooms)
+        conflicts = []
+        persons = {p.email.casefold(): p for p in q.list_persons(conn)}
+        for person in persons.values():
+            if mailbox is not None and person.email.casefold() != mailbox.casefold():
+                continue
+            links = [link for link in q.booking_sync_for_mailbox(conn, person.email) if link.attempts > 0]
+            found = {b.id: b for b in q.bookings_by_id(conn, [link.booking_id for link in links])}
+            for link in links:
+                booking = found.get(link.booking_id)
+                if booking is None:
+                    continue
+                rollback = person.conflict_behaviour != "Cancel"
+                if booking.status == "sync_disabled":
+                    outcome = "sync-disabled"
+                elif booking.status == "cancelled":
+                    outcome = "cancelled"
+                else:
+                    outcome = "pending"
+                conflicts.append(
+                    Conflict(
+                        booking_id=booking.id,
+                        mailbox=person.email,
+                        behaviour="Rollback" if rollback else "Cancel",
+                        attempts=link.attempts,
+                        limit=rollback_attempts if rollback else cancel_attempts,
+                        outcome=outcome,
+                        reason=link.last_error,
+                    )
+                )
+    conflicts.sort(key=lambda c: c.booking_id)
+    return DiffResult(differences=differences, rooms=rooms, conflicts=tuple(conflicts))
 
 
 @dataclass(frozen=True)
