@@ -88,6 +88,23 @@ def test_a_cancellation_reaches_the_room_before_a_new_invitation_for_its_slot(
     # A no-op pass stays at one request per mailbox.
     quiet = json.loads(ok(invoke("--json", "sync", env=env)).out)
     assert [m["requests"] for m in quiet["mailboxes"]] == [1, 1]
+    # A move is written once (its phase), and counted once: updated, not also unchanged.
+    later = DAY + timedelta(hours=3)
+    ok(
+        invoke(
+            "bookings",
+            "update",
+            "2",
+            "--start",
+            later.isoformat(),
+            "--end",
+            (later + timedelta(hours=1)).isoformat(),
+            env=env,
+        )
+    )
+    moved = json.loads(ok(invoke("--json", "sync", env=env)).out)
+    adele = next(m for m in moved["mailboxes"] if m["mailbox"] == addr("AdeleV"))
+    assert (adele["updated"], adele["unchanged"]) == (1, 0)
 
 
 def test_a_person_leaving_the_sync_is_said_once_or_purged(

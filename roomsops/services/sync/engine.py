@@ -144,6 +144,7 @@ class MailboxSync:
         self._changes = Changes()
         self._full = False
         self._passes = 0
+        self._written: set[int] = set()  # bookings an earlier phase of this pass wrote (or tried to)
 
     # --- database helpers ------------------------------------------------------------------------------------
 
@@ -339,8 +340,9 @@ class MailboxSync:
         to_create = []
         for booking_id in list(by_id):
             booking = by_id[booking_id]  # as changed by Exchange-side edits
-            if self._write_kind(booking) != phase:
+            if booking_id in self._written or self._write_kind(booking) != phase:
                 continue
+            self._written.add(booking_id)  # once a pass: a move written is no "unchanged" in the next phase
             link = self.links.get(booking_id)
             if booking.status == "active" and (link is None or link.item_id is None):
                 if link is not None and link.state == UNLINKED:
