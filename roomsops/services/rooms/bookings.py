@@ -36,6 +36,7 @@ from roomsops.adapters.store.schema import (
     PENDING_STATES,
     PENDING_UPDATE,
     ROOM_DECLINED,
+    ROOM_HOLDS,
     SYNC_DISABLED,
     UNLINKED,
 )
@@ -116,10 +117,13 @@ def sync_word(booking: Booking, link: BookingSyncState | None, person_synced: bo
     """The booking's state in the sync: linked (its meeting is in Exchange as synced), pending (to be written by
     the next pass), failed (the last attempt failed; tried again), room-declined, sync-disabled (rollbacks
     exhausted), not synced (its person's sync mode is not synced by roomsops, or held back by `sync purge` until
-    `sync resume`), cancelled (its meeting cancelled, or it never had one), unlinked (its meeting let go by the
+    `sync resume`), cancelled (its meeting cancelled, or it never had one), room-holds (cancelled, but the room
+    still holds the slot: its meeting was deleted without a cancellation), unlinked (its meeting let go by the
     conflict behaviour Cancel)."""
     if link is not None and link.state == UNLINKED and (link.last_error or "").startswith(NOT_SYNCED_NOTE):
         return "not synced"
+    if booking.status == "cancelled" and link is not None and (link.last_error or "").startswith(ROOM_HOLDS):
+        return "room-holds"  # its meeting deleted without a cancellation: the room still holds the slot
     if booking.status == "cancelled" and (link is None or link.state == CANCELLED):
         return "cancelled"
     if not person_synced and (link is None or link.state not in (CANCELLED, UNLINKED)):
