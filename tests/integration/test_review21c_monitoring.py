@@ -1,0 +1,41 @@
+"""review21c: monitoring an unattended sync (issue 21.3): `sync status` and the summary file say when the last
+run failed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Invoke, ok
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_run_that_fails_on_its_configuration_is_not_reported_as_the_last_good_run(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, tmp_path: Path
+) -> None:
+    """The scheduled sync runs every 5 minutes. Someone removes the client secret from RoomsAppSettings.config
+    (or a ROOMS update replaces the file): from then on every `roomsops sync` exits 2 ("must hold exactly one of
+    ExchangeClientSecret and ExchangeCertThumbprint"), but the summary file keeps the last success, and
+    `roomsops sync status` — the check README gives a monitor — says "last full run: ok", exit 0. (With --max-age
+    it notices only once the old success is older than the limit, and then says "too old", not why.) The run
+    that failed must be the last run: the summary says "ok": false with its error, sync status exits 1."""
+    config = tmp_path / "RoomsAppSettings.config"
+    shutil.copy(fresh_lab.dir / "RoomsAppSettings.config", config)
+    env = {**env, "ROOMSOPS_ROOMS_APP_SETTINGS": str(config)}
+    ok(invoke("persons", "add", addr("DiegoS"), env=env))
+    ok(invoke("sync", env=env))
+    assert ok(invoke("sync", "status", env=env)).code == 0
+
+    ok(invoke("config", "unset", "ExchangeClientSecret", "--yes", env=env))
+    failed = invoke("sync", env=env)
+    assert failed.code == 2, failed.out + failed.err
+
+    summary = json.loads(Path(env["ROOMSOPS_SYNC_SUMMARY_FILE"]).read_text(encoding="utf-8"))
+    status = invoke("--json", "sync", "status", env=env)
+    assert summary["ok"] is False, summary
+    assert status.code == 1, status.out
