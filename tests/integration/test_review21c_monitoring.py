@@ -39,3 +39,22 @@ def test_a_run_that_fails_on_its_configuration_is_not_reported_as_the_last_good_
     status = invoke("--json", "sync", "status", env=env)
     assert summary["ok"] is False, summary
     assert status.code == 1, status.out
+
+
+def test_a_run_that_fails_on_its_configuration_is_in_the_log_file(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, tmp_path: Path
+) -> None:
+    """Under Task Scheduler stderr goes nowhere; the log file (`log.file`) is what README gives a monitor ("one
+    line per mailbox and one per failure"). A sync refused on its configuration (RoomsAppSettings.config gone,
+    e.g. after a ROOMS reinstall) writes nothing there: the log ends with the last good run's lines, and the only
+    trace is the task's "Last Run Result" 0x2. (A token or TLS failure, exit 3, is logged: "sync FAILED before
+    finishing: ...".)"""
+    ok(invoke("persons", "add", addr("DiegoS"), env=env))
+    ok(invoke("sync", env=env))
+    log = Path(env["ROOMSOPS_LOG_FILE"])
+    before = log.read_text(encoding="utf-8")
+    missing = tmp_path / "gone" / "RoomsAppSettings.config"
+    failed = invoke("sync", env={**env, "ROOMSOPS_ROOMS_APP_SETTINGS": str(missing)})
+    assert failed.code == 2, failed.out + failed.err
+    added = log.read_text(encoding="utf-8").removeprefix(before)
+    assert "RoomsAppSettings.config" in added and "ERROR" in added, added
