@@ -121,3 +121,35 @@ def test_rbac_remove_keeps_a_scope_another_role_assignment_uses(
     assert run.code == 0, run.out + run.err
     doc = json.loads(run.out)
     assert doc["removed_scope"] is None and len(doc["removed_assignments"]) == 1, doc
+
+
+def test_the_restore_command_of_a_deny_policy_makes_a_deny_policy(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """`policy restrict --group Blocked --member MeganB --access-right DenyAccess` keeps the sync app out of one
+    mailbox. `policy remove --group Blocked --with-group` prints (and audits) "to restore it: roomsops policy
+    restrict --group Blocked --member MeganB@..." — without the access right, so the command it gives back
+    creates a RestrictAccess policy: the app may then open MeganB's mailbox *only*, and every other mailbox of the
+    organisation is denied (the lock-out of issue 21.1, by the undo line). The way back must make what was
+    removed."""
+    megan, adele = addr("MeganB"), addr("AdeleV")
+    ok(
+        invoke(
+            "policy",
+            "restrict",
+            "--group",
+            "Blocked",
+            "--member",
+            megan,
+            "--access-right",
+            "DenyAccess",
+            env=env,
+        )
+    )
+    removed = ok(invoke("policy", "remove", "--group", "Blocked", "--with-group", "--yes", env=env))
+    restore = next(line for line in removed.out.splitlines() if line.startswith("to restore it: "))
+    argv = restore.removeprefix("to restore it: ").split()
+    ok(invoke(*argv[1:], env=env))
+    tests = json.loads(ok(invoke("--json", "policy", "test", adele, megan, env=env)).out)["tests"]
+    results = {t["mailbox"].casefold(): t["access_check_result"] for t in tests}
+    assert results == {adele.casefold(): "Granted", megan.casefold(): "Denied"}, (restore, results)
