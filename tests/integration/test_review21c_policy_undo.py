@@ -153,3 +153,30 @@ def test_the_restore_command_of_a_deny_policy_makes_a_deny_policy(
     tests = json.loads(ok(invoke("--json", "policy", "test", adele, megan, env=env)).out)["tests"]
     results = {t["mailbox"].casefold(): t["access_check_result"] for t in tests}
     assert results == {adele.casefold(): "Granted", megan.casefold(): "Denied"}, (restore, results)
+
+
+def test_the_restore_command_names_the_app_whose_policy_was_removed(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """`policy remove --app-id <another app> --group G --with-group` removes that app's policy and the group; the
+    restore line has no --app-id, so it would make the policy for ExchangeAppId (the sync app) instead: the sync
+    app becomes restricted to G's members and the other app stays unrestricted."""
+    other = "11111111-2222-4333-8444-555555555555"
+    ok(
+        invoke(
+            "policy",
+            "restrict",
+            "--app-id",
+            other,
+            "--group",
+            "OtherApp",
+            "--member",
+            addr("DiegoS"),
+            env=env,
+        )
+    )
+    removed = ok(
+        invoke("policy", "remove", "--app-id", other, "--group", "OtherApp", "--with-group", "--yes", env=env)
+    )
+    restore = next(line for line in removed.out.splitlines() if line.startswith("to restore it: "))
+    assert other in restore, restore
