@@ -180,3 +180,17 @@ def test_the_restore_command_names_the_app_whose_policy_was_removed(
     )
     restore = next(line for line in removed.out.splitlines() if line.startswith("to restore it: "))
     assert other in restore, restore
+
+
+def test_with_group_after_the_policy_was_removed_still_removes_the_group(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """README: "without --with-group the group stays". An administrator who removed the policy first and now
+    wants the group gone runs `policy remove --group SyncIsAllowed --with-group`: exit 1, "removed": [],
+    "removed_group": null, "kept_group": null — the group stays without a reason, and roomsops has no other way
+    to remove it (README's undo table and uninstall section point only here)."""
+    ok(invoke("policy", "restrict", "--member", addr("DiegoS"), env=env))
+    ok(invoke("policy", "remove", "--group", "SyncIsAllowed", "--yes", env=env))
+    run = invoke("--json", "policy", "remove", "--group", "SyncIsAllowed", "--with-group", "--yes", env=env)
+    doc = json.loads(run.out)
+    assert doc["removed_group"] == "SyncIsAllowed" or doc["kept_group"], doc
