@@ -58,3 +58,32 @@ def test_a_run_that_fails_on_its_configuration_is_in_the_log_file(
     assert failed.code == 2, failed.out + failed.err
     added = log.read_text(encoding="utf-8").removeprefix(before)
     assert "RoomsAppSettings.config" in added and "ERROR" in added, added
+
+
+def test_a_run_under_way_does_not_hide_that_the_last_finished_run_failed(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """Every run fails (a person whose mailbox was deleted: not found, exit 1). The schedule starts the
+    next run every 5 minutes; a run of 1,000 mailboxes takes 2+ minutes (README's benchmark). While the next run
+    is under way its "under way" document has replaced the failed run's summary, and `sync status` says "last
+    full run: running", exit 0: a monitor polling every minute sees "healthy" for as long as each run lasts,
+    although no run has succeeded. The failure of the last finished run must still make it exit 1.
+    (The run under way is this test process: the sync lock taken and the under-way summary written with the
+    sync's own functions, as `roomsops sync` does when it starts.)"""
+    from roomsops.adapters.store import now_utc
+    from roomsops.cli.sync import lock_path, summary_path
+    from roomsops.core.settings import load_settings
+    from roomsops.services.sync.lock import run_lock
+    from roomsops.services.sync.run import write_running_summary
+
+    ok(invoke("persons", "add", addr("NoSuchPerson"), "--no-check", env=env))
+    failed = invoke("sync", env=env)
+    assert failed.code == 1, failed.out + failed.err
+    assert invoke("sync", "status", env=env).code == 1
+
+    settings = load_settings(env["ROOMSOPS_SETTINGS"], environ=env)
+    with run_lock(lock_path(settings)):
+        write_running_summary(summary_path(settings), now_utc())
+        status = invoke("sync", "status", env=env)
+    assert "running" in status.out.casefold(), status.out
+    assert status.code == 1, status.out
