@@ -19,10 +19,19 @@ PASSWORD = "Sup3rS3cretPw"
         ("ROOMSOPS_ROOMS_DATABASE", "postgresql://sa:Sup3r S3cretPw@db.example/rooms", "S3cretPw"),
         # A proxy password with "@" (requests/urllib3 take the userinfo up to the last "@"): half of it shown.
         ("ROOMSOPS_NETWORK_PROXY", "http://proxyuser:Sup3r@S3cretPw@proxy.example:8080", "S3cretPw"),
+        # The password as a query parameter (SQLAlchemy hands it to the driver: psycopg's password=).
+        ("ROOMSOPS_ROOMS_DATABASE", "postgresql://sa@db.example/rooms?password=Sup3rS3cretPw", PASSWORD),
+        # SQL Server through ODBC (ROOMS' own database is SQL Server): the password inside odbc_connect.
+        (
+            "ROOMSOPS_ROOMS_DATABASE",
+            "mssql+pyodbc:///?odbc_connect=DRIVER%3D%7BODBC+Driver+18+for+SQL+Server%7D%3BSERVER%3Dsql%3B"
+            "UID%3Dsa%3BPWD%3DSup3rS3cretPw",
+            PASSWORD,
+        ),
         # A proxy written without its scheme, as on many proxy settings pages.
         ("ROOMSOPS_NETWORK_PROXY", f"proxyuser:{PASSWORD}@proxy.example:8080", PASSWORD),
     ],
-    ids=["db-slash", "db-space", "proxy-at", "proxy-no-scheme"],
+    ids=["db-slash", "db-space", "proxy-at", "db-query", "db-odbc", "proxy-no-scheme"],
 )
 @pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
 def test_config_settings_masks_every_form_of_url_password(
