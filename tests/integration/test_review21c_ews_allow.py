@@ -30,3 +30,17 @@ def test_allow_enable_without_yes_changes_nothing(
     assert changes(fresh_lab) == {}, changes(fresh_lab)
     after = json.loads(invoke("--json", "ews", "status", env=env).out)["allowed_app_ids"]
     assert after == before, (before, after)
+
+
+def test_no_propagation_notice_when_nothing_changed(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str]
+) -> None:
+    """Issue 21.15: "propagation warnings when nothing changed" (fixed for `policy restrict`). `ews allow` when the
+    sync app is already listed (before = after) still prints "Allow-list changes can take up to 24 hours to apply."
+    although nothing was changed (`ews disallow` of an app not listed does not)."""
+    invoke("ews", "allow", "--yes", env=env)
+    fresh_lab.reset_requests()
+    run = invoke("ews", "allow", "--yes", env=env)
+    assert run.code == 0, run.out + run.err
+    assert changes(fresh_lab) == {}, changes(fresh_lab)
+    assert "24 hours" not in run.err, run.err
