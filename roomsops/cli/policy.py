@@ -141,7 +141,17 @@ def restrict_cmd(
         from roomsops.services.rooms.common import open_database
 
         with open_database(app.settings) as store, store.read() as conn:
-            listed += [m.email for m in sync_mailboxes(conn, include_rooms=True)]
+            found = [m.email for m in sync_mailboxes(conn, include_rooms=True)]
+        if not found and not listed:
+            raise InputError(
+                "--from-persons found no mailbox: the ROOMS database has no person in sync mode O365 or "
+                "O365Pull and no room",
+                "add the mailboxes roomsops syncs first ('roomsops persons add EMAIL' adds a person in sync "
+                "mode O365, 'roomsops persons set EMAIL --sync-mode O365' moves a listed person to it, "
+                "'roomsops rooms add EMAIL' adds a room), or pass --member EMAIL (repeatable) or "
+                "--members-file FILE",
+            )
+        listed += found
     if not listed:
         raise InputError(
             "no members given", "pass --member EMAIL (repeatable), --members-file FILE or --from-persons"
