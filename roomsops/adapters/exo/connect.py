@@ -11,7 +11,7 @@ from typing import Any
 
 from roomsops.adapters.entra import tokens as auth
 from roomsops.adapters.entra.device_code import device_code_token
-from roomsops.adapters.exo.session import ExchangeSession, check_cert_validation, open_host
+from roomsops.adapters.exo.session import ExchangeSession, check_cert_validation, check_host, open_host
 from roomsops.core.errors import AuthError, ConnectError, InputError, OperationFailed
 from roomsops.core.logs import log, register_secret
 from roomsops.core.settings import Settings
@@ -103,7 +103,8 @@ def open_exchange(
     notify: Callable[[str], None] = lambda _text: None,
 ) -> Iterator[ExchangeSession]:
     """A management-host runspace connected to Exchange Online; disconnects and closes on every way out."""
-    check_cert_validation(settings)  # refused before an admin token or a device code is asked for
+    check_host(settings)  # a malformed setting is refused before an admin token or a device code is asked for
+    check_cert_validation(settings)
     plan = connect_plan(settings, environ, notify)
     with open_host(settings, environ, prompt, warn=lambda _text: None) as session:
         connected = False
@@ -150,7 +151,9 @@ _ADMIN_REMEDIES = {
 def admin_auth_error(exc: AuthError, settings: Settings) -> AuthError:
     """A refused token of the admin app, said to be the admin app's (exo.app_id), with its own remedy."""
     remedy = _ADMIN_REMEDIES.get(exc.code, exc.remedy)
-    return AuthError(f"the admin app (exo.app_id {settings.exo.app_id}): {exc.message}", remedy, code=exc.code)
+    return AuthError(
+        f"the admin app (exo.app_id {settings.exo.app_id}): {exc.message}", remedy, code=exc.code
+    )
 
 
 _CONNECT_REMEDIES = {
