@@ -111,7 +111,7 @@ class ExchangeSession:
                     "the steps before it were done",
                     "check the management host and the network, then run the command again "
                     "(it keeps what is already in place)",
-                    code="winrm_dropped",
+                    code=DROPPED,
                 ) from None
             raise ConnectError(
                 f"the WinRM connection to {self.host} failed during {label}: {_short(exc)}",
@@ -156,6 +156,20 @@ class ExchangeSession:
         if batch.failures:
             raise CmdletError(batch.failures)
         return batch.outputs
+
+
+#: The code of the OperationFailed raised when the WinRM connection drops after connecting.
+DROPPED = "winrm_dropped"
+
+
+def dropped_while_reading(exc: OperationFailed) -> ConnectError:
+    """A connection dropped during a command that only reads the tenant: nothing was changed, so it is a failure
+    to reach Exchange (exit 3), not a half-done change with "the steps before it were done"."""
+    return ConnectError(
+        f"{exc.message.removesuffix('; the steps before it were done')}; nothing was changed (it only reads)",
+        "check the management host and the network, then run the command again",
+        code=DROPPED,
+    )
 
 
 def _short(exc: BaseException) -> str:
