@@ -453,7 +453,7 @@ def remove_cmd(
         )
     name = model.validate_group(group)  # before connecting: bad input changes nothing
 
-    members: list[str] = []
+    restore: list[str] = []  # the way back, known once the group's members and the policy were read
 
     def remove(progress: model.Progress) -> int:
         with app.open_admin(sync_app) as session:
@@ -465,13 +465,16 @@ def remove_cmd(
                 app.audit,
                 progress,
                 with_group,
-                members,
+                restore,
             )
         return app.emit(result)
 
     def undo() -> str:
-        if with_group:
-            return f"run '{service.restore_command(name, members)}' to make the group (with the members it had) and the policy again"
-        return f"run 'roomsops policy restrict --group {name}' to create the policy again"
+        if with_group and restore:
+            return f"run '{restore[0]}' to make the group (with the members it had) and the policy again"
+        return (
+            f"run 'roomsops policy restrict --app-id {sync_app} --group {name} --member EMAIL' (and the "
+            "access right it had) to create the policy again"
+        )
 
     return tenant_change(app, "policy remove", undo, remove)
