@@ -141,7 +141,17 @@ def restrict_cmd(
         from roomsops.services.rooms.common import open_database
 
         with open_database(app.settings) as store, store.read() as conn:
-            listed += [m.email for m in sync_mailboxes(conn, include_rooms=True)]
+            found = [m.email for m in sync_mailboxes(conn, include_rooms=True)]
+        if not found and not listed:
+            raise InputError(
+                "--from-persons found no mailbox: the ROOMS database has no person in sync mode O365 or "
+                "O365Pull and no room",
+                "add the mailboxes roomsops syncs first ('roomsops persons add EMAIL' adds a person in sync "
+                "mode O365, 'roomsops persons set EMAIL --sync-mode O365' moves a listed person to it, "
+                "'roomsops rooms add EMAIL' adds a room), or pass --member EMAIL (repeatable) or "
+                "--members-file FILE",
+            )
+        listed += found
     if not listed:
         raise InputError(
             "no members given", "pass --member EMAIL (repeatable), --members-file FILE or --from-persons"
@@ -443,7 +453,7 @@ def remove_cmd(
         )
     name = model.validate_group(group)  # before connecting: bad input changes nothing
 
-    members: list[str] = []
+    restore: list[str] = []  # the way back, known once the group's members and the policy were read
 
     def remove(progress: model.Progress) -> int:
         with app.open_admin(sync_app) as session:
@@ -455,13 +465,16 @@ def remove_cmd(
                 app.audit,
                 progress,
                 with_group,
-                members,
+                restore,
             )
         return app.emit(result)
 
     def undo() -> str:
-        if with_group:
-            return f"run '{service.restore_command(name, members)}' to make the group (with the members it had) and the policy again"
-        return f"run 'roomsops policy restrict --group {name}' to create the policy again"
+        if with_group and restore:
+            return f"run '{restore[0]}' to make the group (with the members it had) and the policy again"
+        return (
+            f"run 'roomsops policy restrict --app-id {sync_app} --group {name} --member EMAIL' (and the "
+            "access right it had) to create the policy again"
+        )
 
     return tenant_change(app, "policy remove", undo, remove)

@@ -10,7 +10,7 @@ from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
 from roomsops.cli.mailbox_check import NO_CHECK, check_in_exchange
 from roomsops.cli.runbook import print_runbook
-from roomsops.cli.tenant_change import tenant_change
+from roomsops.cli.tenant_change import read_only, tenant_change
 from roomsops.core.addresses import unique, validate_address
 from roomsops.core.errors import InputError
 
@@ -163,7 +163,8 @@ def check_cmd(
         return app.emit(result)
 
     if not fix or dry_run:
-        return run()
+        with read_only():  # it only reads: a dropped connection is exit 3, nothing claimed done
+            return run()
     # --fix changes the tenant: the audit log is checked first, and SIGTERM, Ctrl-C or a dropped connection
     # end with Disconnect-ExchangeOnline and the list of rooms set and not set.
     undo = (

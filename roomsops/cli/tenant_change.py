@@ -82,16 +82,14 @@ def check_audit_writable(app: AppContext) -> None:
 def read_only() -> Iterator[None]:
     """Around a command that only reads the tenant: a WinRM connection dropped after connecting changed
     nothing, so it is a failure to reach Exchange (exit 3), not a half-done change with "steps done"."""
+    from roomsops.adapters.exo.session import DROPPED, dropped_while_reading
+
     try:
         yield
     except OperationFailed as exc:
-        if exc.code != "winrm_dropped":
+        if exc.code != DROPPED:
             raise
-        raise ConnectError(
-            f"{exc.message.removesuffix('; the steps before it were done')}; nothing was changed (it only reads)",
-            "check the management host and the network, then run the command again",
-            code="winrm_dropped",
-        ) from None
+        raise dropped_while_reading(exc) from None
 
 
 @dataclass(frozen=True)

@@ -373,3 +373,32 @@ def test_an_unknown_member_or_probe_is_refused_before_any_change(
     assert f"probe {addr('MeganC')} (did you mean {addr('MeganB')}?)" in message
     assert changes(fresh_lab) == {}
     assert state(fresh_lab) == before
+
+
+def test_migrate_makes_no_scope_over_a_group_without_a_mailbox(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """review21c (observed): the app's RestrictAccess policy is over a group whose members were removed since.
+    `policy migrate` made a management scope over the empty group, exit 0, no word. `policy restrict` never
+    leaves a policy or scope on an empty group: migrate stops before any change (exit 1), naming the group and
+    how to go on."""
+    from roomsops.adapters.exo.connect import open_exchange
+    from roomsops.core.settings import load_settings
+
+    assert invoke("policy", "restrict", "--member", addr("DiegoS"), env=env).code == 0
+    with open_exchange(load_settings(str(fresh_lab.settings_path), environ={}), env) as session:
+        session.run(
+            "Remove-DistributionGroupMember",
+            {
+                "Identity": "SyncIsAllowed",
+                "Member": addr("DiegoS"),
+                "BypassSecurityGroupManagerCheck": True,
+                "Confirm": False,
+            },
+        )
+    before = state(fresh_lab)
+    sp = ["--sp-object-id", fresh_lab.app("rooms")["object_id"]]
+    run = invoke("policy", "migrate", *sp, env=env)
+    assert run.code == 1, run.out + run.err
+    assert "SyncIsAllowed" in run.err and "nothing was changed" in run.err, run.err
+    assert state(fresh_lab) == before

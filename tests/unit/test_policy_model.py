@@ -65,3 +65,24 @@ def test_the_admin_app_is_never_the_sync_app(
     if problem is not None:
         assert problem.message.startswith("exo.app_id is the sync app's id")
         assert "must not be able to lift its own restriction" in str(problem.remedy)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("MemberOfGroup -eq 'CN=SyncIsAllowed,OU=contoso,DC=x'", True),  # as roomsops writes it
+        ('MemberOfGroup -eq "CN=SyncIsAllowed,OU=contoso,DC=x"', True),  # as an administrator may
+        ("{ (MemberOfGroup -eq 'cn=syncisallowed, OU=contoso,DC=x') }", True),
+        ("-not (MemberOfGroup -eq 'CN=SyncIsAllowed,OU=contoso,DC=x')", True),
+        ("MemberOfGroup -eq 'CN=SyncIsAllowed2,OU=contoso,DC=x'", False),
+        ("MemberOfGroup -eq 'CN=Other,CN=SyncIsAllowed,OU=contoso,DC=x'", False),
+    ],
+)
+def test_a_scope_filters_on_the_group_however_its_dn_is_quoted(text: str, found: bool) -> None:
+    """review21c #2: `policy remove --with-group` keeps a group a management scope filters on; a hand-written
+    filter with double quotes or other spacing names the group too."""
+    from roomsops.services.policy.rbac import filter_values, filters_on_group, member_of_filter
+
+    assert filters_on_group(text, "CN=SyncIsAllowed,OU=contoso,DC=x") is found
+    odd = "CN=Sync’ -or Alias -ne ’x,OU=contoso"
+    assert filter_values(member_of_filter(odd)) == [odd]

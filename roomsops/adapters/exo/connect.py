@@ -11,8 +11,8 @@ from typing import Any
 
 from roomsops.adapters.entra import tokens as auth
 from roomsops.adapters.entra.device_code import device_code_token
-from roomsops.adapters.exo.session import ExchangeSession, check_cert_validation, open_host
-from roomsops.core.errors import ConnectError, InputError, OperationFailed
+from roomsops.adapters.exo.session import ExchangeSession, check_cert_validation, check_host, open_host
+from roomsops.core.errors import AuthError, ConnectError, InputError, OperationFailed
 from roomsops.core.logs import log, register_secret
 from roomsops.core.settings import Settings
 
@@ -85,7 +85,10 @@ def connect_plan(
             },
         )
     if exo.auth == "app-token":
-        token = admin_token_provider(settings, environ).token().access_token
+        try:
+            token = admin_token_provider(settings, environ).token().access_token
+        except AuthError as exc:
+            raise admin_auth_error(exc, settings) from None
         return ConnectPlan("app-token", {"AccessToken": token, "Organization": exo.organization, **common})
     token, upn = device_code_token(settings, notify)
     return ConnectPlan("device-code", {"AccessToken": token, "UserPrincipalName": upn, **common})
@@ -100,7 +103,8 @@ def open_exchange(
     notify: Callable[[str], None] = lambda _text: None,
 ) -> Iterator[ExchangeSession]:
     """A management-host runspace connected to Exchange Online; disconnects and closes on every way out."""
-    check_cert_validation(settings)  # refused before an admin token or a device code is asked for
+    check_host(settings)  # a malformed setting is refused before an admin token or a device code is asked for
+    check_cert_validation(settings)
     plan = connect_plan(settings, environ, notify)
     with open_host(settings, environ, prompt, warn=lambda _text: None) as session:
         connected = False
@@ -125,6 +129,31 @@ def open_exchange(
             interrupted = sys.exc_info()[0]
             if connected or (interrupted is not None and issubclass(interrupted, KeyboardInterrupt)):
                 _disconnect(session)
+
+
+#: The token service's refusals of the admin app's token, answered with the admin app's settings ([exo] of
+#: roomsops.toml): the sync app's remedies (ExchangeAppId, ExchangeClientSecret) would break the sync if followed.
+_ADMIN_REMEDIES = {
+    "AADSTS700016": "check exo.app_id in roomsops.toml: the admin app's Application (client) ID (the app "
+    "registration's Overview page; not the sync app's id), and exo.organization",
+    "AADSTS7000215": "create a new secret under the admin app's Certificates & secrets and put its Value (not "
+    "the Secret ID) in the variable exo.client_secret_env names",
+    "AADSTS7000222": "create a new secret under the admin app's Certificates & secrets and put its Value in the "
+    "variable exo.client_secret_env names",
+    "AADSTS90002": "check exo.organization in roomsops.toml (the tenant's *.onmicrosoft.com domain)",
+    "AADSTS900023": "check exo.organization in roomsops.toml (the tenant's *.onmicrosoft.com domain)",
+    "AADSTS700027": "upload the public part (.cer) of exo.certificate_file under Certificates & secrets of the "
+    "admin app registration",
+    "AADSTS7000112": "enable the admin app's enterprise application in Entra ID",
+}
+
+
+def admin_auth_error(exc: AuthError, settings: Settings) -> AuthError:
+    """A refused token of the admin app, said to be the admin app's (exo.app_id), with its own remedy."""
+    remedy = _ADMIN_REMEDIES.get(exc.code, exc.remedy)
+    return AuthError(
+        f"the admin app (exo.app_id {settings.exo.app_id}): {exc.message}", remedy, code=exc.code
+    )
 
 
 _CONNECT_REMEDIES = {

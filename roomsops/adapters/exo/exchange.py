@@ -78,8 +78,9 @@ def scopes_query() -> Query:
     return Query("Get-ManagementScope", {}, ManagementScope)
 
 
-def assignments_query(role: str) -> Query:
-    return Query("Get-ManagementRoleAssignment", {"Role": role}, RoleAssignment)
+def assignments_query(role: str | None) -> Query:
+    """The role assignments of one role, or (None) every role assignment of the organisation."""
+    return Query("Get-ManagementRoleAssignment", {"Role": role} if role else {}, RoleAssignment)
 
 
 def mailboxes_query(result_size: int) -> Query:

@@ -214,6 +214,8 @@ class RoleAssignment:
     assignee: str  # RoleAssignee: for an app, its service principal's object id
     custom_resource_scope: str | None
     delegating: bool
+    #: CustomRecipientWriteScope: the management scope of an administrator's (not an app's) role assignment.
+    recipient_write_scope: str | None = None
 
     @staticmethod
     def matches(row: Row) -> bool:
@@ -227,10 +229,18 @@ class RoleAssignment:
             assignee=_text(row.get("RoleAssignee")),
             custom_resource_scope=_text(row.get("CustomResourceScope")) or None,
             delegating=bool(row.get("Delegating")),
+            recipient_write_scope=_text(row.get("CustomRecipientWriteScope")) or None,
         )
 
     def has_scope(self, scope: str) -> bool:
         return (self.custom_resource_scope or "").casefold() == scope.casefold()
+
+    def uses_scope(self, scope: str) -> bool:
+        """Does this assignment (an app's or an administrator's) use the management scope `scope`?"""
+        return any(
+            (name or "").casefold() == scope.casefold()
+            for name in (self.custom_resource_scope, self.recipient_write_scope)
+        )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from pypsrp.complex_objects import ErrorRecord, GenericComplexObject
@@ -110,7 +111,7 @@ class ExchangeSession:
                     "the steps before it were done",
                     "check the management host and the network, then run the command again "
                     "(it keeps what is already in place)",
-                    code="winrm_dropped",
+                    code=DROPPED,
                 ) from None
             raise ConnectError(
                 f"the WinRM connection to {self.host} failed during {label}: {_short(exc)}",
@@ -157,15 +158,64 @@ class ExchangeSession:
         return batch.outputs
 
 
+#: The code of the OperationFailed raised when the WinRM connection drops after connecting.
+DROPPED = "winrm_dropped"
+
+
+def dropped_while_reading(exc: OperationFailed) -> ConnectError:
+    """A connection dropped during a command that only reads the tenant: nothing was changed, so it is a failure
+    to reach Exchange (exit 3), not a half-done change with "the steps before it were done"."""
+    return ConnectError(
+        f"{exc.message.removesuffix('; the steps before it were done')}; nothing was changed (it only reads)",
+        "check the management host and the network, then run the command again",
+        code=DROPPED,
+    )
+
+
 def _short(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text[:200] if text else type(exc).__name__
 
 
-def _wsman(settings: Settings, password: str | None) -> WSMan:
+def check_host(settings: Settings) -> None:
+    """`powershell.host` is the management host's name (or IP address) alone: written with a port
+    (`host:5986`) or as the WinRM URL (`https://host:5986/wsman`) it is a configuration error (exit 2, before
+    anything connects), not an unreachable host."""
     ps = settings.powershell
     if not ps.host:
         raise InputError("powershell.host is not set", "set [powershell] host to the Windows management host")
+    text = ps.host.strip()
+    scheme, name, port = "", text, None
+    if "://" in text or "/" in text:
+        parts = urlsplit(text if "://" in text else f"//{text}")
+        scheme, name, problem = parts.scheme.casefold(), parts.hostname or "", "is a URL"
+        with contextlib.suppress(ValueError):  # a port that is no number: named as the host's problem only
+            port = parts.port
+    elif text.count(":") == 1:  # an IPv6 address has several colons
+        name, _, port_text = text.partition(":")
+        port, problem = (int(port_text) if port_text.isdigit() else None), "has a port"
+    elif text != ps.host or not text or any(c.isspace() for c in text):
+        name, problem = (text.split() or [""])[0], "has white space"
+    else:
+        return
+    origin = settings.origin("powershell.host")
+    advice = [f'powershell.host = "{name or "<host name>"}"']
+    if port is not None:
+        advice.append(f"powershell.port = {port}")
+    if scheme in {"http", "https"}:
+        advice.append(f"powershell.ssl = {'true' if scheme == 'https' else 'false'}")
+    raise InputError(
+        f"powershell.host = {ps.host!r} (from {origin}) {problem}: it takes the management host's name or "
+        "IP address only; nothing was changed",
+        f"write {' and '.join(advice)} where it is set ({origin}): the port goes into powershell.port, HTTPS "
+        "is powershell.ssl, roomsops builds the WinRM URL; then run the command again",
+        code="bad_setting",
+    )
+
+
+def _wsman(settings: Settings, password: str | None) -> WSMan:
+    ps = settings.powershell
+    check_host(settings)
     if ps.auth not in PASSWORD_AUTHS | {"kerberos", "certificate"}:
         raise InputError(
             f"powershell.auth {ps.auth!r} is not known",
@@ -280,6 +330,7 @@ def open_host(
     warn: Callable[[str], None] = _stderr_warning,
 ) -> Iterator[ExchangeSession]:
     """A runspace on the management host (no Exchange connection); closed on every way out."""
+    check_host(settings)
     check_cert_validation(settings, warn)  # before a password is asked for or sent
     wsman = _wsman(settings, winrm_password(settings, environ, prompt))
     pool = RunspacePool(wsman, configuration_name=settings.powershell.configuration_name)

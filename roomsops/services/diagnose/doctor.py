@@ -10,7 +10,8 @@ from typing import Any
 
 from roomsops.adapters.entra.tokens import TokenProvider
 from roomsops.adapters.ews.client import EwsClient
-from roomsops.core.errors import ConnectError, RoomsopsError
+from roomsops.adapters.exo.session import DROPPED, dropped_while_reading
+from roomsops.core.errors import ConnectError, OperationFailed, RoomsopsError
 from roomsops.core.results import Check, CheckReport, Status
 from roomsops.core.settings import Settings
 from roomsops.services.apps import admin_app_problem
@@ -87,6 +88,8 @@ def doctor(
             if rooms_check is not None:
                 rooms_line = rooms_check(session)
     except RoomsopsError as exc:
+        if isinstance(exc, OperationFailed) and exc.code == DROPPED:
+            exc = dropped_while_reading(exc)  # doctor only reads: a drop is "could not connect", exit 3
         checks.append(Check("Exchange connection", Status.FAILED, exc.message, exc.remedy))
         unreachable = unreachable or isinstance(exc, ConnectError)
     if status is not None:

@@ -132,29 +132,35 @@ def ews_allow(
     status = read_ews_status(session, sync_app_id, [], today)
     allowed = list(status.allowed_app_ids)
     notes: list[str] = []
-    if not status.sync_app_allowed:
+    add_app = not status.sync_app_allowed
+    if add_app:
         allowed.append(sync_app_id)
+    enabled = status.ews_enabled
+    set_enabled = enable and enabled is not True
+    if set_enabled:  # asked before the first change: a refusal changes nothing
+        confirm(f"Set EwsEnabled to True? From then on only these apps may use EWS: {', '.join(allowed)}")
+    if add_app:
         params = {"EwsAllowedAppIDs": ",".join(allowed)}
         session.run("Set-OrganizationConfig", params)
         audit.record("cmdlet:Set-OrganizationConfig", session.host, params, "ok")
-    enabled = status.ews_enabled
-    if enabled is not True:
+    if set_enabled:
+        session.run("Set-OrganizationConfig", {"EwsEnabled": True})
+        audit.record("cmdlet:Set-OrganizationConfig", session.host, {"EwsEnabled": True}, "ok")
+        enabled = True
+    elif enabled is not True:
         meaning = (
             "unset: Microsoft is switching EWS off tenant by tenant since 2026-10-01"
             if enabled is None
             else "False: EWS is off for every app in the tenant"
         )
-        if enable:
-            confirm(f"Set EwsEnabled to True? From then on only these apps may use EWS: {', '.join(allowed)}")
-            session.run("Set-OrganizationConfig", {"EwsEnabled": True})
-            audit.record("cmdlet:Set-OrganizationConfig", session.host, {"EwsEnabled": True}, "ok")
-            enabled = True
-        else:
-            notes.append(
-                f"EwsEnabled is {meaning}. 'roomsops ews allow --enable' sets it to True; then only the "
-                f"listed apps ({', '.join(allowed)}) may use EWS."
-            )
-    notes.append("Allow-list changes can take up to 24 hours to apply.")
+        notes.append(
+            f"EwsEnabled is {meaning}. 'roomsops ews allow --enable' sets it to True; then only the "
+            f"listed apps ({', '.join(allowed)}) may use EWS."
+        )
+    if add_app or set_enabled:
+        notes.append("Allow-list changes can take up to 24 hours to apply.")
+    else:
+        notes.append(f"The sync app {sync_app_id} is already on EwsAllowedAppIDs; nothing was changed.")
     return EwsAllowResult(
         allowed_before=status.allowed_app_ids,
         allowed_after=tuple(allowed),

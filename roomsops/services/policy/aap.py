@@ -8,7 +8,7 @@ The group and the access test are shared with the RBAC engine (`group.py`, `acce
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from roomsops import __version__
 from roomsops.adapters.exo import exchange
@@ -139,7 +139,8 @@ def _verify(session: ExchangeSession, request: RestrictRequest, plan: GroupPlan)
     inside, outside = (
         ("Granted", "Denied") if request.access_right == "RestrictAccess" else ("Denied", "Granted")
     )
-    members = [m for m in request.members if m in plan.resolved]
+    # A nested group is no mailbox to test: its members are (they are not listed here).
+    members = [m for m in request.members if m in plan.resolved and plan.resolved[m].recipient.is_mailbox]
     probes = [p for p in request.probes if p in plan.resolved]
     expected = {m: inside for m in members} | {p: outside for p in probes}
     return check_access(session, request.app_id, [*members, *probes], expected)
@@ -242,33 +243,43 @@ class PolicyRemoveResult(Result):
     removed_group: str | None = None  # --with-group: the group removed after its policy
     kept_group: str | None = None  # --with-group: why the group stayed (another app's policy uses it)
     #: --with-group: the removed group's members (primary SMTP addresses), read before it was removed: the way
-    #: back is `policy restrict --group G --member ...` with them.
+    #: back is `policy restrict --app-id A --group G --member ...` with them (`restore`).
     removed_group_members: tuple[str, ...] = ()
+    restore: str = field(default="", metadata={"json": False})
 
     @property
     def ok(self) -> bool:
-        return bool(self.removed)
+        return bool(self.removed or self.removed_group)
 
     def lines(self) -> list[str]:
-        if not self.removed:
-            return [f"no policy for app {self.app_id} and group {self.group}"]
-        out = [f"removed policy {identity}" for identity in self.removed]
+        out = [f"removed policy {identity}" for identity in self.removed] or [
+            f"no policy for app {self.app_id} and group {self.group}"
+        ]
         if self.removed_group:
             out.append(
                 f"removed group {self.removed_group} with its {len(self.removed_group_members)} member(s): "
                 + (", ".join(self.removed_group_members) or "none")
             )
-            out.append(f"to restore it: {restore_command(self.group, self.removed_group_members)}")
+            if self.restore:
+                out.append(f"to restore it: {self.restore}")
         if self.kept_group:
             out.append(f"kept group {self.group}: {self.kept_group}")
         return out
 
 
-def restore_command(group: str, members: Sequence[str]) -> str:
-    """The command that makes a removed group and its policy again, with the members it had."""
-    return " ".join(
-        ["roomsops policy restrict --group", _quoted(group), *(f"--member {_quoted(m)}" for m in members)]
-    )
+def restore_command(group: str, members: Sequence[str], app_id: str, access_right: str) -> str:
+    """The command that makes a removed group and its policy again, with the members it had (a nested group
+    among them too), for the same app and with the same access right."""
+    words = ["roomsops policy restrict --app-id", _quoted(app_id), "--group", _quoted(group)]
+    if access_right != "RestrictAccess":  # restrict's default
+        words += ["--access-right", access_right]
+    return " ".join([*words, *(f"--member {_quoted(m)}" for m in members)])
+
+
+def restore_group_command(group: str, members: Sequence[str]) -> str:
+    """The way back for a group removed without a policy (its policy was removed before): the group alone."""
+    command = f"New-DistributionGroup -Name {_quoted(group)} -Type Security"
+    return command + (f" -Members {','.join(_quoted(m) for m in members)}" if members else "")
 
 
 def _quoted(value: str) -> str:
@@ -287,11 +298,12 @@ def remove(
     audit: AuditLog,
     progress: Progress | None = None,
     with_group: bool = False,
-    members_seen: list[str] | None = None,
+    restore_seen: list[str] | None = None,
 ) -> PolicyRemoveResult:
-    """Remove the app's policies for `group`; `with_group`: then the group too, unless another app's policy is
-    scoped to it (checked before the first change: the group then stays, and the result says why). The group's
-    members are read before the first change, put in `members_seen`, the audit log and the result."""
+    """Remove the app's policies for `group`; `with_group`: then the group too (also when its policy was removed
+    before), unless another app's policy or a management scope uses it (checked before the first change: the
+    group then stays, and the result says why). The group's members are read before the first change; the
+    command that makes group and policy again is put in `restore_seen`, the audit log and the result."""
     queries = [exchange.group_query(group), exchange.policies_query()]
     objects = exchange.read(session, [*queries, exchange.scopes_query()] if with_group else queries)
     found = next(iter(objects.groups), None)
@@ -300,23 +312,27 @@ def remove(
             f"group {group} does not exist", "see 'roomsops policy list' for the policies' groups"
         )
     matching = [p for p in objects.policies if p.is_for(app_id) and p.scoped_to(found.object_id)]
-    if not matching:
+    if not matching and not with_group:
         return PolicyRemoveResult(app_id=app_id, group=group, removed=())
     others = sorted(
         {p.app_id for p in objects.policies if p.scoped_to(found.object_id) and not p.is_for(app_id)}
     )
-    # A management scope over the group (RBAC for Applications, e.g. half-way through `policy migrate`) would
-    # match no mailbox once the group is gone: the app it scopes would lose every mailbox.
-    from roomsops.services.policy.rbac import member_of_filter
+    # A management scope over the group (RBAC for Applications, e.g. half-way through `policy migrate`, or one
+    # an administrator wrote) would match no mailbox once the group is gone: the app it scopes would lose every
+    # mailbox.
+    from roomsops.services.policy.rbac import filters_on_group
 
-    scoped = found.distinguished_name and member_of_filter(found.distinguished_name).casefold()
-    scopes = sorted(s.name for s in objects.scopes if scoped and scoped in s.recipient_filter.casefold())
+    scopes = sorted(
+        s.name for s in objects.scopes if filters_on_group(s.recipient_filter, found.distinguished_name)
+    )
     kept = None
     if with_group and others:
         kept = f"the policies of app(s) {', '.join(others)} still use it"
     elif with_group and scopes:
         kept = f"the management scope(s) {', '.join(scopes)} still filter on it"
     drop_group = with_group and not others and not scopes
+    if not matching and not drop_group:
+        return PolicyRemoveResult(app_id=app_id, group=group, removed=(), kept_group=kept)
     # Read before anything changes: once the group is gone, its members are nowhere (a group adopted by
     # `policy restrict` has members roomsops never added).
     members = (
@@ -324,17 +340,24 @@ def remove(
         if drop_group
         else ()
     )
-    if members_seen is not None:
-        members_seen.extend(members)
-    confirm(
-        f"Remove the application access policy of app {app_id} for group {group}"
-        + (
-            f" and the group itself (its {len(members)} member(s): {', '.join(members) or 'none'})"
-            if drop_group
-            else ""
+    restore = ""
+    if drop_group:
+        restore = (
+            restore_command(group, members, app_id, matching[0].access_right)
+            if matching
+            else restore_group_command(group, members)
         )
-        + "? The app is then no longer restricted by it"
-    )
+        if restore_seen is not None:
+            restore_seen.append(restore)
+    listed = f"its {len(members)} member(s): {', '.join(members) or 'none'}"
+    if matching:
+        confirm(
+            f"Remove the application access policy of app {app_id} for group {group}"
+            + (f" and the group itself ({listed})" if drop_group else "")
+            + "? The app is then no longer restricted by it"
+        )
+    else:
+        confirm(f"Remove the group {group} ({listed})? No policy of app {app_id} uses it any more")
     apply = Applier(session, audit, progress)
     steps = [Step("policy", policy.identity, Outcome.REMOVED) for policy in matching]
     group_step = Step("group", found.name or group, Outcome.REMOVED)
@@ -347,7 +370,7 @@ def remove(
             "policy.remove.group_members",
             found.name or group,
             {"group_id": found.object_id},
-            {"members": list(members), "restore": restore_command(group, members)},
+            {"members": list(members), "restore": restore},
         )
         # The policy first: a policy is never left scoped to a group that is gone.
         apply.run(
@@ -362,7 +385,8 @@ def remove(
         removed_group=group_step.target if drop_group else None,
         kept_group=kept,
         removed_group_members=members,
-        notes=(REMOVAL_NOTICE,),
+        restore=restore,
+        notes=(REMOVAL_NOTICE,) if matching else (),
     )
 
 

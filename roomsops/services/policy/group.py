@@ -78,6 +78,8 @@ def read_group(
         check_group_kind(group)
         members_now = exchange.group_members(session, group.object_id)
     resolved, missing = resolve_mailboxes(session, [*request.members, *request.probes])
+    resolved.update(_member_groups(session, request, missing))
+    missing = {address: why for address, why in missing.items() if address not in resolved}
     refuse_unresolved(session, request, missing)
     plan = GroupPlan(group=group, members_now=members_now, resolved=resolved, missing=missing)
     current = set().union(*(m.smtp_addresses for m in members_now))
@@ -90,6 +92,47 @@ def read_group(
         wanted = {resolved[m].primary_smtp.casefold() for m in request.members if m in resolved}
         plan.to_remove = [m.primary_smtp for m in members_now if m.primary_smtp.casefold() not in wanted]
     return plan, objects
+
+
+def _member_groups(
+    session: ExchangeSession, request: GroupRequest, missing: dict[str, str]
+) -> dict[str, Mailbox]:
+    """Members that are no mailbox but a mail-enabled security group (a nested group: `policy remove --with-group`
+    prints such a group among the members to restore). Taken where the engine counts nested groups' members
+    (application access policies); elsewhere, and for a group of another kind, refused (exit 2, nothing
+    changed) saying why."""
+    probes = {p.casefold() for p in request.probes} - {m.casefold() for m in request.members}
+    candidates = [a for a in missing if a.casefold() not in probes]
+    if not candidates:
+        return {}
+    found = exchange.read(
+        session, [exchange.Query("Get-Recipient", {"Identity": a}, Recipient) for a in candidates]
+    ).recipients
+    groups: dict[str, Mailbox] = {}
+    refused = []
+    for address in candidates:
+        recipient = next((r for r in found if r.has_address(address) and "Group" in r.details), None)
+        if recipient is None:
+            continue
+        if not recipient.is_security_group:
+            refused.append(
+                f"{address} is a {recipient.details}, not a mailbox or a mail-enabled security group"
+            )
+        elif not request.nested_groups:
+            refused.append(
+                f"{address} is a group: a management scope's MemberOfGroup takes direct members only, so its "
+                "members would not be in the scope"
+            )
+        else:
+            groups[address] = Mailbox(address, recipient)
+    if refused:
+        raise InputError(
+            f"{len(refused)} member(s) cannot be members here: {'; '.join(refused)}; nothing was changed",
+            "give the group's mailboxes with --member instead (Get-DistributionGroupMember -Identity GROUP lists "
+            "them)" + ("" if request.nested_groups else ", or use --engine aap (nested groups count there)"),
+            code="member_not_mailbox",
+        )
+    return groups
 
 
 def refuse_unresolved(session: ExchangeSession, request: GroupRequest, missing: dict[str, str]) -> None:
@@ -125,10 +168,12 @@ def group_steps(request: GroupRequest, plan: GroupPlan) -> list[Step]:
     for member in request.members:
         if member in plan.missing:
             steps.append(Step("member", member, Outcome.NOT_FOUND, plan.missing[member]))
-        elif member in to_add:
-            steps.append(Step("member", member, Outcome.ADDED))
         else:
-            steps.append(Step("member", member, Outcome.ALREADY))
+            found = plan.resolved.get(member)
+            nested = "a group: its members count" if found and found.recipient.is_security_group else ""
+            steps.append(
+                Step("member", member, Outcome.ADDED if member in to_add else Outcome.ALREADY, nested)
+            )
     steps += [Step("member", address, Outcome.REMOVED) for address in plan.to_remove]
     for probe in request.probes:
         if probe in plan.missing:

@@ -138,6 +138,9 @@ class Mapping:
     deny_parts: list[tuple[str, str]] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)  # object ids of the policies' groups
     fixed_mailboxes: list[str] = field(default_factory=list)  # policies scoped to one mailbox
+    #: The RestrictAccess policies' groups (object id → name) and whether one is scoped to a mailbox.
+    restrict_groups: dict[str, str] = field(default_factory=dict)
+    restrict_mailbox: bool = False
 
     def scopes(self, app_id: str) -> list[tuple[str, str]]:
         """One scope per RestrictAccess target (assignments add up like RestrictAccess policies do); with
@@ -174,11 +177,42 @@ def map_policies(session: ExchangeSession, policies: Sequence[AccessPolicy], not
             continue
         parts = mapping.deny_parts if policy.access_right == "DenyAccess" else mapping.restrict_parts
         parts.append((name, fragment))
+        restrict = policy.access_right != "DenyAccess"
         if kind == "group":
             mapping.groups.append(recipient.object_id)
+            if restrict:
+                mapping.restrict_groups[recipient.object_id] = name
         else:
             mapping.fixed_mailboxes.append(recipient.primary_smtp)
+            mapping.restrict_mailbox = mapping.restrict_mailbox or restrict
     return mapping
+
+
+def refuse_empty_scopes(
+    session: ExchangeSession, request: MigrateRequest, mapping: Mapping, members: Sequence[Recipient]
+) -> None:
+    """The guard of `policy restrict`: no management scope is made over groups without a mailbox. When the
+    RestrictAccess policies' groups hold no mailbox as a direct member (the only members RBAC's MemberOfGroup
+    counts), the scopes would give the app no mailbox: stop before any change (exit 1, nothing changed).
+    `members`: the members of every policy's group, read once; re-read for the RestrictAccess groups alone only
+    when DenyAccess groups were read with them."""
+    if not mapping.restrict_groups or mapping.restrict_mailbox:
+        return
+    if set(mapping.groups) != set(mapping.restrict_groups):
+        members = exchange.members_of_groups(session, list(mapping.restrict_groups))
+    if any(m.is_mailbox for m in members):
+        return
+    names = ", ".join(mapping.restrict_groups.values())
+    first = next(iter(mapping.restrict_groups.values()))
+    raise OperationFailed(
+        f"the RestrictAccess policies' group(s) {names} have no mailbox as a direct member: the management "
+        "scopes over them would let the app open no mailbox (RBAC's MemberOfGroup counts direct members only); "
+        "nothing was changed",
+        f"add the mailboxes ('roomsops policy restrict --app-id {request.app_id} --group {first} --member EMAIL'), "
+        f"or remove a policy that is left over ('roomsops policy remove --app-id {request.app_id} --group "
+        f"{first}'), then run the command again",
+        code="group_empty",
+    )
 
 
 def refuse_deny(request: MigrateRequest, mapping: Mapping, notes: list[str]) -> None:
@@ -209,10 +243,14 @@ def _unique(addresses: Sequence[str]) -> list[str]:
 
 
 def mailboxes_to_compare(
-    session: ExchangeSession, request: MigrateRequest, tenant: Tenant, mapping: Mapping, notes: list[str]
+    request: MigrateRequest,
+    tenant: Tenant,
+    mapping: Mapping,
+    members: Sequence[Recipient],
+    notes: list[str],
 ) -> list[str]:
-    """Every member of every policy's group, and probes outside them (given, or a few picked here)."""
-    members = exchange.members_of_groups(session, mapping.groups) if mapping.groups else []
+    """Every member of every policy's group (`members`), and probes outside them (given, or a few picked
+    here)."""
     inside = _unique([*mapping.fixed_mailboxes, *(m.primary_smtp for m in members if m.is_mailbox)])
     probes = list(request.probes)
     if not probes:
@@ -342,7 +380,9 @@ def migrate(
     run.grant = grant_check()
     run.mapping = map_policies(session, tenant.policies, notes)
     refuse_deny(request, run.mapping, notes)
-    mailboxes = mailboxes_to_compare(session, request, tenant, run.mapping, notes)
+    members = exchange.members_of_groups(session, run.mapping.groups) if run.mapping.groups else []
+    refuse_empty_scopes(session, request, run.mapping, members)
+    mailboxes = mailboxes_to_compare(request, tenant, run.mapping, members, notes)
     plan = plan_rbac(request, tenant, run.mapping.scopes(request.app_id))
     if request.dry_run or plan.conflict:
         if plan.conflict:

@@ -257,6 +257,9 @@ class GroupRequest:
     probes: tuple[str, ...] = ()
     exact: bool = False
     force: bool = False
+    #: A member may be a mail-enabled security group (nested): an application access policy's scope takes
+    #: "users or groups, including nested groups"; RBAC's MemberOfGroup only direct members.
+    nested_groups: bool = False
 
 
 @dataclass(frozen=True)
@@ -288,7 +291,7 @@ class RestrictRequest:
 
     @property
     def group_request(self) -> GroupRequest:
-        return GroupRequest(self.group, self.members, self.probes, self.exact, self.force)
+        return GroupRequest(self.group, self.members, self.probes, self.exact, self.force, nested_groups=True)
 
 
 @dataclass(frozen=True)

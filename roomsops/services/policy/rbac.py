@@ -118,6 +118,52 @@ def member_of_filter(group_dn: str) -> str:
     return f"MemberOfGroup -eq '{opath_value(group_dn)}'"
 
 
+#: PowerShell's double quotes, typographic ones too; inside them `"` is written `""` or `` `" ``.
+OPATH_DOUBLE_QUOTES = '"\u201c\u201d\u201e'
+
+
+def filter_values(text: str) -> list[str]:
+    """The quoted values of an OPATH filter, unescaped: 'x''y' (any single-quote character) and "x""y" or
+    "x`"y" (any double-quote character)."""
+    values: list[str] = []
+    index = 0
+    while index < len(text):
+        quotes = next((q for q in (OPATH_SINGLE_QUOTES, OPATH_DOUBLE_QUOTES) if text[index] in q), None)
+        index += 1
+        if quotes is None:
+            continue
+        value: list[str] = []
+        while index < len(text):
+            char = text[index]
+            if char == "`" and quotes is OPATH_DOUBLE_QUOTES and index + 1 < len(text):
+                value.append(text[index + 1])
+                index += 2
+            elif char in quotes and index + 1 < len(text) and text[index + 1] in quotes:
+                value.append(char)
+                index += 2
+            elif char in quotes:
+                index += 1
+                break
+            else:
+                value.append(char)
+                index += 1
+        values.append("".join(value))
+    return values
+
+
+def _dn_key(dn: str) -> str:
+    return ",".join(part.strip() for part in dn.split(",")).casefold()
+
+
+def filters_on_group(recipient_filter: str, group_dn: str) -> bool:
+    """Does a management scope's filter name the group (by its distinguished name, however quoted: roomsops
+    writes `MemberOfGroup -eq '<DN>'`, an administrator may write `MemberOfGroup -eq "<DN>"`)?"""
+    if not group_dn:
+        return False
+    wanted = _dn_key(group_dn)
+    return any(_dn_key(value) == wanted for value in filter_values(recipient_filter))
+
+
 def _normalized(text: str) -> str:
     body = text.strip()
     if body.startswith("{") and body.endswith("}"):
@@ -494,7 +540,10 @@ class RbacRemoveResult(Result):
 
     def lines(self) -> list[str]:
         if not self.ok:
-            return [f"no role assignment of app {self.app_id} over scope {self.scope}, and no such scope"]
+            return [
+                f"no role assignment of app {self.app_id} over scope {self.scope}"
+                + ("" if self.notes else ", and no such scope")
+            ]
         out = [f"removed role assignment {name}" for name in self.removed_assignments]
         if self.removed_scope:
             out.append(f"removed management scope {self.removed_scope}")
@@ -511,23 +560,37 @@ def remove_rbac(
 ) -> RbacRemoveResult:
     """Remove the app's EWS role assignments over `scope_name`, then the scope when no other assignment uses
     it: the undo of `policy restrict --engine rbac` (the group stays; the service principal pointer too)."""
-    objects = exchange.read(session, rbac_queries())
+    # Every role assignment, not only the EWS ones: an assignment of another role (the app's Graph role
+    # Application Calendars.ReadWrite, an administrator's role) over the scope keeps it in use, and
+    # Remove-ManagementScope would fail after the EWS assignment is gone. Checked before the first change.
+    objects = exchange.read(
+        session,
+        [exchange.service_principals_query(), exchange.scopes_query(), exchange.assignments_query(None)],
+    )
     sp = app_service_principal(objects.principals, app_id)
-
-    def over_scope(a: RoleAssignment) -> bool:
-        return (a.custom_resource_scope or "").casefold() == scope_name.casefold()
-
-    mine = [a for a in app_assignments(objects.assignments, sp) if over_scope(a)]
-    others = [a for a in objects.assignments if over_scope(a) and a not in mine]
+    mine = [a for a in app_assignments(objects.assignments, sp) if a.has_scope(scope_name)]
+    others = [a for a in objects.assignments if a.uses_scope(scope_name) and a not in mine]
     scope = next((s for s in objects.scopes if s.name.casefold() == scope_name.casefold()), None)
     drop_scope = scope is not None and not others
+    used_by = ", ".join(f"{a.name} ({a.role})" for a in others)
+    kept = (
+        [f"The management scope {scope_name} stays: the role assignment(s) {used_by} use it."]
+        if others
+        else []
+    )
     if not mine and not drop_scope:
         return RbacRemoveResult(
-            engine="rbac", app_id=app_id, scope=scope_name, removed_assignments=(), removed_scope=None
+            engine="rbac",
+            app_id=app_id,
+            scope=scope_name,
+            removed_assignments=(),
+            removed_scope=None,
+            notes=tuple(kept),
         )
     confirm(
         f"Remove the {EWS_ROLE} role assignment(s) of app {app_id} over {scope_name}"
         + (" and the management scope" if drop_scope else "")
+        + (f" (the management scope stays: {used_by} use it)" if others else "")
         + "? Without another grant the app then opens no mailbox"
     )
     apply = Applier(session, audit, progress)
@@ -547,12 +610,11 @@ def remove_rbac(
             {"Identity": scope.name, "Confirm": False},
             Step("scope", scope.name, Outcome.REMOVED),
         )
-    notes = [] if not others else [f"The scope {scope_name} stays: other role assignments use it."]
     return RbacRemoveResult(
         engine="rbac",
         app_id=app_id,
         scope=scope_name,
         removed_assignments=tuple(a.name for a in mine),
         removed_scope=scope.name if drop_scope and scope is not None else None,
-        notes=(*notes, CACHE_NOTICE),
+        notes=(*kept, CACHE_NOTICE),
     )
