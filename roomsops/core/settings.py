@@ -43,6 +43,15 @@ CLOUDS: dict[str, tuple[str, str, str]] = {
     "china": ("https://login.chinacloudapi.cn", "https://partner.outlook.cn/EWS/Exchange.asmx", "O365China"),
     "lab": ("", "", "O365Default"),
 }
+#: Microsoft Graph per cloud: the endpoint `cloud.graph_url` defaults to, and the resource a Graph token is asked
+#: for (`<resource>/.default`). The lab serves Graph at its own address but issues tokens for Graph's resource.
+GRAPH_HOSTS: dict[str, str] = {
+    "global": "https://graph.microsoft.com",
+    "gcc-high": "https://graph.microsoft.us",
+    "dod": "https://dod-graph.microsoft.us",
+    "china": "https://microsoftgraph.chinacloudapi.cn",
+    "lab": "https://graph.microsoft.com",
+}
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,7 @@ class CloudSettings:
     authority_host: str = ""
     ews_url: str = ""
     exchange_environment: str = ""
+    graph_url: str = ""  # Microsoft Graph's endpoint (without /v1.0); empty: the cloud's
 
     def __post_init__(self) -> None:
         if self.name not in CLOUDS:
@@ -128,7 +138,9 @@ class CloudSettings:
         for attr, default in zip(("authority_host", "ews_url", "exchange_environment"), preset, strict=True):
             if not getattr(self, attr):
                 object.__setattr__(self, attr, default)
-        for attr in ("authority_host", "ews_url"):
+        if not self.graph_url:
+            object.__setattr__(self, "graph_url", GRAPH_HOSTS[self.name])
+        for attr in ("authority_host", "ews_url", "graph_url"):
             value = getattr(self, attr)
             if not value:
                 raise InputError(
@@ -138,15 +150,22 @@ class CloudSettings:
             if not value.startswith("https://"):
                 raise InputError(
                     f"cloud.{attr} must be an https:// URL, got {value!r}",
-                    "the identity platform and EWS are only reached over TLS",
+                    "the identity platform, EWS and Microsoft Graph are only reached over TLS",
                 )
         object.__setattr__(self, "authority_host", self.authority_host.rstrip("/"))
+        object.__setattr__(self, "graph_url", self.graph_url.rstrip("/"))
 
     @property
     def ews_resource(self) -> str:
         """The resource whose `/.default` scope an EWS token is requested for (scheme and host)."""
         scheme, _, rest = self.ews_url.partition("://")
         return f"{scheme}://{rest.split('/', 1)[0]}"
+
+    @property
+    def graph_resource(self) -> str:
+        """The resource whose `/.default` scope a Graph token is requested for: the cloud's Graph, whatever
+        `graph_url` points at (a proxy or the lab answers for it)."""
+        return GRAPH_HOSTS[self.name]
 
 
 ProfileValue = bool | int | str
@@ -257,6 +276,14 @@ class SyncSettings:
 
 
 @dataclass(frozen=True)
+class GraphSettings:
+    """The calendar backend over Microsoft Graph."""
+
+    # Requests in flight per mailbox (Outlook allows 4 per app and mailbox; a $batch takes them all).
+    per_mailbox_concurrency: int = bounded(2, 1, 4)
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings; `source` says which roomsops.toml was read (None: defaults only)."""
 
@@ -269,6 +296,7 @@ class Settings:
     policy: PolicySettings = field(default_factory=PolicySettings)
     log: LogSettings = field(default_factory=LogSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
+    graph: GraphSettings = field(default_factory=GraphSettings)
     source: Path | None = None
     #: Where relative paths go without a settings file (`data_dir()`); None: the working folder.
     data_dir: Path | None = field(default=None, compare=False)

@@ -100,6 +100,7 @@ def roomsops_settings(ctx: LabContext, state: TenantState) -> dict[str, Any]:
             "name": "lab",
             "authority_host": ctx.base_url,
             "ews_url": f"{ctx.base_url}/EWS/Exchange.asmx",
+            "graph_url": ctx.base_url,  # the lab's Graph face (/v1.0/); tokens are still for Graph's resource
         },
         "network": {"ca_bundle": ca},
         "rooms": {

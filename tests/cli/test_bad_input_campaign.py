@@ -256,7 +256,7 @@ CASES = [
         "settings: EWS over http",
         ["persons", "list"],
         "cloud.ews_url must be an https:// URL, got 'http://mail.contoso.com/EWS/Exchange.asmx' — the identity "
-        "platform and EWS are only reached over TLS",
+        "platform, EWS and Microsoft Graph are only reached over TLS",
         append_settings('[cloud]\news_url = "http://mail.contoso.com/EWS/Exchange.asmx"\n'),
     ),
     Case(

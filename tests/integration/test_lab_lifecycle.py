@@ -55,6 +55,7 @@ def test_generated_files_point_at_the_lab(lab: LabHelper) -> None:
         "name": "lab",
         "authority_host": lab.base_url,
         "ews_url": f"{lab.base_url}/EWS/Exchange.asmx",
+        "graph_url": lab.base_url,
     }
     assert settings["network"] == {"ca_bundle": f"{d}/ca.pem"}
     assert settings["rooms"] == {

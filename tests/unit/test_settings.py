@@ -23,7 +23,21 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert settings.cloud.authority_host == "https://login.microsoftonline.com"
     assert settings.cloud.ews_url == "https://outlook.office365.com/EWS/Exchange.asmx"
     assert settings.cloud.ews_resource == "https://outlook.office365.com"
+    assert (settings.cloud.graph_url, settings.cloud.graph_resource) == ("https://graph.microsoft.com",) * 2
+    assert settings.graph.per_mailbox_concurrency == 2
     assert settings.sync.send_invitations == "all"
+
+
+def test_graph_url_may_point_elsewhere_but_tokens_stay_for_the_clouds_graph(tmp_path: Path) -> None:
+    """The lab (or a proxy) answers for Graph at its own address; the token is still for Graph's resource."""
+    text = '[cloud]\nname = "lab"\nauthority_host = "https://127.0.0.1:9"\news_url = "https://127.0.0.1:9/EWS/x"\n'
+    settings = load_settings(str(write(tmp_path, text + 'graph_url = "https://127.0.0.1:9/"\n')), environ={})
+    assert (settings.cloud.graph_url, settings.cloud.graph_resource) == (
+        "https://127.0.0.1:9",
+        "https://graph.microsoft.com",
+    )
+    gcc = load_settings(str(write(tmp_path, '[cloud]\nname = "gcc-high"\n')), environ={})
+    assert gcc.cloud.graph_url == gcc.cloud.graph_resource == "https://graph.microsoft.us"
 
 
 def test_priority_file_then_environment_then_options(tmp_path: Path) -> None:
@@ -60,6 +74,7 @@ def test_relative_paths_resolve_against_the_file(tmp_path: Path) -> None:
         ("[cloud]\nname = 'mars'\n", {}, "must be one of global, gcc-high, dod, china, lab, got 'mars'"),
         ("[cloud]\nname = 'lab'\n", {}, "cloud.authority_host is not set"),
         ("[cloud]\news_url = 'http://x/EWS/Exchange.asmx'\n", {}, "must be an https:// URL"),
+        ("[cloud]\ngraph_url = 'http://graph.example'\n", {}, "cloud.graph_url must be an https:// URL"),
         ("", {"ROOMSOPS_POWERSHELL_SSL": "maybe"}, "$ROOMSOPS_POWERSHELL_SSL"),
     ],
 )

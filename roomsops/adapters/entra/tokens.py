@@ -223,12 +223,13 @@ def _error_from_msal(result: Mapping[str, Any], authority: str) -> AuthError:
 
 
 class TokenProvider:
-    """Acquires app-only tokens for one app with msal; safe to share between threads."""
+    """Acquires app-only tokens for one app and resource with msal; safe to share between threads. The resource
+    is EWS's (`cloud.ews_url`'s host) unless given: `graph_token_provider` asks for Microsoft Graph's."""
 
-    def __init__(self, credentials: AppCredentials, settings: Settings) -> None:
+    def __init__(self, credentials: AppCredentials, settings: Settings, resource: str | None = None) -> None:
         self.credentials = credentials
         self.authority = f"{settings.cloud.authority_host}/{credentials.tenant_id}"
-        self.scope = f"{settings.cloud.ews_resource}/.default"
+        self.scope = f"{resource or settings.cloud.ews_resource}/.default"
         self._settings = settings
         self._sha256 = settings.auth.certificate_sha256
         self._app: msal.ConfidentialClientApplication | None = None
@@ -266,7 +267,7 @@ class TokenProvider:
         return self._app
 
     def token(self) -> Token:
-        """A valid token for `<EWS host>/.default`, from msal's cache when it has one."""
+        """A valid token for the resource's `/.default` scope, from msal's cache when it has one."""
         with self._lock:
             app = self._application()
             try:
@@ -292,6 +293,12 @@ class TokenProvider:
         with self._lock:
             if self._app is not None:
                 self._app.remove_tokens_for_client()
+
+
+def graph_token_provider(credentials: AppCredentials, settings: Settings) -> TokenProvider:
+    """Tokens for Microsoft Graph (`https://graph.microsoft.com/.default` in the global cloud): the app's Graph
+    application permissions (Calendars.ReadWrite) are their roles."""
+    return TokenProvider(credentials, settings, resource=settings.cloud.graph_resource)
 
 
 def _discovery_error(exc: ValueError, authority: str) -> AuthError:

@@ -1,0 +1,479 @@
+"""The sync's calendar backend over Microsoft Graph: `roomsops.services.sync.backend.CalendarBackend` in the
+port's own types and errors, beside EWS's (`roomsops.adapters.ews.backend`).
+
+- Ids are immutable ids (`Prefer: IdType="ImmutableId"`): an event keeps its id when moved.
+- `changes` is a calendarView delta round over the sync window; its state is the deltaLink, followed as Graph
+  gave it (as are nextLinks). A deltaLink Graph no longer accepts (410) is `Changes(invalid_state=True)`.
+- The tags are the EWS tags, as `singleValueExtendedProperties` (adapters/graph/tags.py).
+- Creates carry a `transactionId`; several go in one `$batch` (20 at most each).
+- Updates say `If-Match` with the meeting's change key; a change made meanwhile (412) is read and the write
+  made once more on the current version: the last writer wins, as over EWS (AutoResolve).
+- `cancel` is `POST .../cancel` (attendees and the room are told).
+
+Graph sends every meeting's invitations, updates and cancellations (it has no SendToNone), so the backend refuses
+`sync.send_invitations = none` instead of sending what it says it does not.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Any
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from roomsops.adapters.graph import tags
+from roomsops.adapters.graph.client import Answer, GraphClient, SubRequest, requests_sent, user_path
+from roomsops.adapters.graph.errors import from_answer, graph_error
+from roomsops.core.calendar import (
+    BackendError,
+    Changes,
+    Invitations,
+    ItemGone,
+    Meeting,
+    MeetingFields,
+    SyncStateInvalid,
+    normalized_attendees,
+)
+from roomsops.core.errors import InputError
+
+#: Events per page of a delta round or a list (Prefer: odata.maxpagesize / $top): one page for a typical calendar.
+PAGE_SIZE = 500
+#: Graph's showAs as EWS's LegacyFreeBusyStatus, which `MeetingFields.free_busy` speaks (and back).
+FREE_BUSY = {
+    "free": "Free",
+    "tentative": "Tentative",
+    "busy": "Busy",
+    "oof": "OOF",
+    "workingElsewhere": "WorkingElsewhere",
+    "unknown": "NoData",
+}
+SHOW_AS = {v: k for k, v in FREE_BUSY.items()}
+#: An attendee's response as EWS's ResponseType (`Meeting.room_response`).
+RESPONSES = {
+    "none": "Unknown",
+    "organizer": "Organizer",
+    "tentativelyAccepted": "Tentative",
+    "accepted": "Accept",
+    "declined": "Decline",
+    "notResponded": "NoResponseReceived",
+}
+#: Which event properties each field of `MeetingFields` is written as.
+_FIELD_TO_GRAPH = {
+    "subject": ("subject",),
+    "start": ("start",),
+    "end": ("end",),
+    "location": ("location",),
+    "room": ("attendees",),
+    "attendees": ("attendees",),
+    "reminder_minutes": ("isReminderOn", "reminderMinutesBeforeStart"),
+    "private": ("sensitivity",),
+    "free_busy": ("showAs",),
+}
+CONFLICT_RETRIES = 1  # a 412 is read again and written once more; a second 412 fails the write
+
+
+def graph_time(value: dict[str, Any] | None, all_day: bool, zone: tzinfo) -> datetime:
+    """A dateTimeTimeZone as an aware UTC datetime. Graph answers in UTC (no outlook.timezone preference); an
+    all-day event's times are its dates at midnight, read as midnight in `zone` (as the EWS backend reads them)."""
+    if not isinstance(value, dict) or not value.get("dateTime"):
+        raise ValueError(f"no time in {value!r}")
+    text = str(value["dateTime"])
+    moment = datetime.fromisoformat(text[:19])  # Graph's seven fraction digits are more than Python reads
+    if all_day:
+        return datetime.combine(moment.date(), time(0), tzinfo=zone).astimezone(UTC)
+    label = str(value.get("timeZone") or "UTC")
+    source: tzinfo = UTC if label.upper() in ("UTC", "ETC/UTC") else ZoneInfo(label)
+    return moment.replace(tzinfo=source).astimezone(UTC)
+
+
+def _address(entry: Any) -> str:
+    email = entry.get("emailAddress") if isinstance(entry, dict) else None
+    return str((email or {}).get("address") or "").lower()
+
+
+def _fields(event: dict[str, Any], zone: tzinfo) -> MeetingFields:
+    attendees = [a for a in event.get("attendees") or [] if isinstance(a, dict)]
+    rooms = [a for a in attendees if a.get("type") == "resource"]
+    all_day = bool(event.get("isAllDay"))
+    location = event.get("location") or {}
+    return MeetingFields(
+        subject=str(event.get("subject") or ""),
+        start=graph_time(event.get("start"), all_day, zone),
+        end=graph_time(event.get("end"), all_day, zone),
+        location=str(location.get("displayName") or "") if isinstance(location, dict) else "",
+        room=_address(rooms[0]) if rooms else "",
+        attendees=normalized_attendees(_address(a) for a in attendees if a.get("type") == "required"),
+        reminder_minutes=int(event.get("reminderMinutesBeforeStart") or 0)
+        if event.get("isReminderOn")
+        else None,
+        private=event.get("sensitivity") == "private",
+        free_busy=FREE_BUSY.get(str(event.get("showAs") or "busy"), "Busy"),
+    )
+
+
+def meeting_from_event(event: dict[str, Any], zone: tzinfo = UTC) -> Meeting:
+    """The event as a Meeting. An event whose fields cannot be read is still returned, with `fields` None and
+    the reason in `problem`, so that the sync parks it instead of failing the mailbox."""
+    fields: MeetingFields | None = None
+    problem = None
+    try:
+        fields = _fields(event, zone)
+    except Exception as exc:  # one odd event must not hide the others: the sync reports it
+        problem = f"its fields cannot be read ({type(exc).__name__}: {exc})"
+    rooms = [a for a in event.get("attendees") or [] if isinstance(a, dict) and a.get("type") == "resource"]
+    status = (rooms[0].get("status") or {}) if rooms else {}
+    tagged = tags.values(event)
+    organizer = event.get("organizer") or {}
+    return Meeting(
+        item_id=str(event["id"]),
+        change_key=str(event.get("changeKey") or ""),
+        fields=fields,
+        installation=tagged[tags.INSTALLATION],
+        booking_id=tagged[tags.BOOKING],
+        revision=tagged[tags.REVISION],
+        organizer=_address(organizer) or None,
+        is_cancelled=bool(event.get("isCancelled")),
+        is_all_day=bool(event.get("isAllDay")),
+        is_recurring=event.get("type") not in (None, "singleInstance"),
+        room_response=RESPONSES.get(str(status.get("response")), None) if rooms else None,
+        problem=problem,
+    )
+
+
+class GraphCalendar:
+    """CalendarBackend over Microsoft Graph; `invitations` is `sync.send_invitations` (only `all` is possible)."""
+
+    def __init__(
+        self, client: GraphClient, time_zone: str, invitations: Invitations | str = Invitations.ALL
+    ) -> None:
+        self.client = client
+        self.time_zone = time_zone
+        self.zone = ZoneInfo(time_zone)
+        self.invitations = Invitations.of(invitations)
+        if self.invitations is not Invitations.ALL:
+            raise InputError(
+                "sync.send_invitations = none is not possible over Microsoft Graph: Graph sends every meeting's "
+                "invitations and cancellations",
+                'set sync.send_invitations = "all" for persons synced over Graph',
+            )
+
+    def requests_sent(self) -> int:
+        return requests_sent()
+
+    def _events(self, mailbox: str) -> str:
+        return f"{user_path(mailbox)}/events"
+
+    def _event(self, mailbox: str, item_id: str) -> str:
+        return f"{self._events(mailbox)}/{quote(item_id, safe='')}"
+
+    # --- reads ---------------------------------------------------------------------------------------------
+
+    def window(self, now: datetime | None = None) -> tuple[datetime, datetime]:
+        """The sync window a delta round covers (`sync.window_days_past` / `_future` around today)."""
+        settings = self.client.settings
+        today = (now or datetime.now(UTC)).astimezone(self.zone).date()
+        start = datetime.combine(today - timedelta(days=settings.sync.window_days_past), time(0), self.zone)
+        end = datetime.combine(
+            today + timedelta(days=settings.sync.window_days_future + 1), time(0), self.zone
+        )
+        return start.astimezone(UTC), end.astimezone(UTC)
+
+    def changes(self, mailbox: str, state: str | None) -> Changes:
+        if state is None:
+            start, end = self.window()
+            url = f"{user_path(mailbox)}/calendarView/delta?" + urlencode(
+                {"startDateTime": _utc(start), "endDateTime": _utc(end)}
+            )
+        else:
+            url = state
+        prefer = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
+        changed: dict[str, str] = {}
+        deleted: list[str] = []
+        try:
+            while True:
+                page = (
+                    self.client.request(mailbox, "GET", url, headers=prefer, what="calendarView delta").body
+                    or {}
+                )
+                if state is not None:  # from scratch: only the state matters; items are reconciled by tag
+                    for entry in page.get("value") or []:
+                        item_id = str(entry.get("id"))
+                        if "@removed" in entry:
+                            changed.pop(item_id, None)
+                            deleted.append(item_id)
+                        else:
+                            changed[item_id] = str(entry.get("changeKey") or "")
+                            if item_id in deleted:
+                                deleted.remove(item_id)
+                if page.get("@odata.nextLink"):
+                    url = str(page["@odata.nextLink"])
+                    continue
+                link = page.get("@odata.deltaLink")
+                if not link:
+                    raise graph_error(
+                        "failed", mailbox, "calendarView delta: a page without next or delta link"
+                    )
+                return Changes(changed=list(changed.items()), deleted=deleted, state=str(link))
+        except SyncStateInvalid:
+            return Changes(invalid_state=True)
+
+    def get(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
+        if not item_ids:
+            return []
+        query = "?" + urlencode({"$expand": tags.expand(*tags.TAGS)})
+        if len(item_ids) == 1:
+            try:
+                answer = self.client.request(
+                    mailbox, "GET", self._event(mailbox, item_ids[0]) + query, what="get"
+                )
+            except ItemGone:
+                return []
+            return [meeting_from_event(answer.body, self.zone)]
+        answers = self.client.batch(
+            mailbox,
+            [SubRequest("GET", self._event(mailbox, i) + query) for i in item_ids],
+            write=False,
+            what="get",
+        )
+        found = []
+        for answer in answers:
+            if answer.ok and isinstance(answer.body, dict):
+                found.append(meeting_from_event(answer.body, self.zone))
+            else:
+                error = from_answer(answer.status, answer.body, mailbox, "get")
+                if not isinstance(error, ItemGone):  # unknown ids are left out
+                    raise error
+        return found
+
+    def _list(self, mailbox: str, url: str, what: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        while url:
+            page = self.client.request(mailbox, "GET", url, what=what).body or {}
+            events.extend(e for e in page.get("value") or [] if isinstance(e, dict))
+            url = str(page.get("@odata.nextLink") or "")
+        return events
+
+    def find_tagged(self, mailbox: str, installation: str, booking_id: str | None = None) -> list[Meeting]:
+        # One property per $filter (Graph's Any over extended properties); the booking id is the narrower.
+        wanted = (tags.BOOKING, booking_id) if booking_id is not None else (tags.INSTALLATION, installation)
+        url = f"{self._events(mailbox)}?" + urlencode(
+            {
+                "$filter": tags.has_value(*wanted),
+                "$expand": tags.expand(*tags.TAGS),
+                "$top": str(PAGE_SIZE),
+            }
+        )
+        meetings = [meeting_from_event(e, self.zone) for e in self._list(mailbox, url, "find tagged")]
+        return [
+            m
+            for m in meetings
+            if (m.installation or "").casefold() == installation.casefold()
+            and (booking_id is None or (m.booking_id or "").casefold() == booking_id.casefold())
+        ]
+
+    def find_untagged(self, mailbox: str, start: datetime, end: datetime) -> list[Meeting]:
+        # calendarView answers whole events: no second read, unlike EWS's FindItem + GetItem.
+        url = f"{user_path(mailbox)}/calendarView?" + urlencode(
+            {
+                "startDateTime": _utc(start),
+                "endDateTime": _utc(end),
+                "$expand": tags.expand(tags.INSTALLATION),
+                "$top": str(PAGE_SIZE),
+            }
+        )
+        return [
+            meeting_from_event(e, self.zone)
+            for e in self._list(mailbox, url, "find untagged")
+            if e.get("type") == "singleInstance" and not tags.values(e)[tags.INSTALLATION]
+        ]
+
+    # --- writes --------------------------------------------------------------------------------------------
+
+    def _time(self, value: datetime) -> dict[str, str]:
+        local = value.astimezone(self.zone)
+        return {
+            "dateTime": local.replace(tzinfo=None).isoformat(timespec="seconds"),
+            "timeZone": self.time_zone,
+        }
+
+    def _body(self, fields: MeetingFields, names: Sequence[str] | None = None) -> dict[str, Any]:
+        attendees = [{"type": "required", "emailAddress": {"address": a}} for a in fields.attendees] + (
+            [{"type": "resource", "emailAddress": {"address": fields.room}}] if fields.room else []
+        )
+        body: dict[str, Any] = {
+            "subject": fields.subject,
+            "start": self._time(fields.start),
+            "end": self._time(fields.end),
+            "location": {"displayName": fields.location},
+            "attendees": attendees,
+            "isReminderOn": fields.reminder_minutes is not None,
+            "reminderMinutesBeforeStart": fields.reminder_minutes or 0,
+            "sensitivity": "private" if fields.private else "normal",
+            "showAs": SHOW_AS.get(fields.free_busy, "busy"),
+        }
+        if names is not None:
+            body = {k: v for k, v in body.items() if k in names}
+        return body
+
+    @staticmethod
+    def _tags(installation: str | None, booking_id: str | None, revision: str | None) -> list[dict[str, str]]:
+        pairs = ((tags.INSTALLATION, installation), (tags.BOOKING, booking_id), (tags.REVISION, revision))
+        return [{"id": tag, "value": value} for tag, value in pairs if value is not None]
+
+    def _new(
+        self, fields: MeetingFields, installation: str, booking_id: str, revision: str | None
+    ) -> dict[str, Any]:
+        return {
+            **self._body(fields),
+            "singleValueExtendedProperties": self._tags(installation, booking_id, revision),
+            # Graph answers a POST with a transactionId it has seen with the event it made: a create sent again
+            # after a 429/503 (inside a $batch too) cannot make a second event.
+            "transactionId": str(uuid.uuid4()),
+        }
+
+    def _created(
+        self,
+        mailbox: str,
+        event: Any,
+        fields: MeetingFields,
+        installation: str,
+        booking_id: str,
+        revision: str | None,
+    ) -> Meeting:
+        if not isinstance(event, dict) or not event.get("id"):
+            raise graph_error("failed", mailbox, "create: Graph answered no event")
+        return Meeting(
+            item_id=str(event["id"]),
+            change_key=str(event.get("changeKey") or ""),
+            fields=fields,
+            installation=installation,
+            booking_id=booking_id,
+            revision=revision,
+            organizer=mailbox.lower(),
+        )
+
+    def create(
+        self,
+        mailbox: str,
+        fields: MeetingFields,
+        installation: str,
+        booking_id: str,
+        revision: str | None = None,
+    ) -> Meeting:
+        answer = self.client.request(
+            mailbox,
+            "POST",
+            self._events(mailbox),
+            body=self._new(fields, installation, booking_id, revision),
+            write=True,
+            what="create",
+        )
+        return self._created(mailbox, answer.body, fields, installation, booking_id, revision)
+
+    def create_many(
+        self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]], revision: str | None = None
+    ) -> list[Meeting | BackendError]:
+        if not requests:
+            return []
+        answers = self.client.batch(
+            mailbox,
+            [
+                SubRequest(
+                    "POST", self._events(mailbox), self._new(fields, installation, booking_id, revision)
+                )
+                for fields, installation, booking_id in requests
+            ],
+            write=True,
+            what="create",
+        )
+        results: list[Meeting | BackendError] = []
+        for (fields, installation, booking_id), answer in zip(requests, answers, strict=True):
+            if answer.ok:
+                results.append(
+                    self._created(mailbox, answer.body, fields, installation, booking_id, revision)
+                )
+            else:
+                results.append(from_answer(answer.status, answer.body, mailbox, "create"))
+        return results
+
+    def _patch(self, mailbox: str, meeting: Meeting, body: dict[str, Any], what: str) -> Answer:
+        """PATCH with If-Match; a 412 (changed meanwhile) is read again and written on the current version."""
+        change_key = meeting.change_key
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                return self.client.request(
+                    mailbox,
+                    "PATCH",
+                    self._event(mailbox, meeting.item_id),
+                    body=body,
+                    headers={"If-Match": f'W/"{change_key}"'} if change_key else None,
+                    write=True,
+                    what=what,
+                )
+            except BackendError as exc:
+                if exc.reason != "conflict" or attempt == CONFLICT_RETRIES:
+                    raise
+                current = self.get(mailbox, [meeting.item_id])
+                if not current:
+                    raise graph_error("item_gone", mailbox, f"{what}: the event is gone") from None
+                change_key = current[0].change_key
+        raise AssertionError("unreachable")
+
+    def update(
+        self, mailbox: str, meeting: Meeting, fields: MeetingFields, revision: str | None = None
+    ) -> Meeting:
+        changed = (
+            fields.differs(meeting.fields, tuple(_FIELD_TO_GRAPH))
+            if meeting.fields
+            else list(_FIELD_TO_GRAPH)
+        )
+        names = [graph for name in changed for graph in _FIELD_TO_GRAPH[name]]
+        if not names:
+            return meeting
+        body = self._body(fields, names)
+        if revision is not None:
+            body["singleValueExtendedProperties"] = self._tags(None, None, revision)  # in the same PATCH
+        answer = self._patch(mailbox, meeting, body, "update")
+        return Meeting(
+            item_id=meeting.item_id,
+            change_key=str((answer.body or {}).get("changeKey") or meeting.change_key),
+            fields=fields,
+            installation=meeting.installation,
+            booking_id=meeting.booking_id,
+            revision=revision if revision is not None else meeting.revision,
+            organizer=mailbox.lower(),
+        )
+
+    def tag(
+        self, mailbox: str, meeting: Meeting, installation: str, booking_id: str, revision: str | None = None
+    ) -> Meeting:
+        body = {"singleValueExtendedProperties": self._tags(installation, booking_id, revision)}
+        answer = self._patch(mailbox, meeting, body, "tag")
+        return replace(
+            meeting,
+            change_key=str((answer.body or {}).get("changeKey") or meeting.change_key),
+            installation=installation,
+            booking_id=booking_id,
+            revision=revision if revision is not None else meeting.revision,
+        )
+
+    def cancel(self, mailbox: str, meeting: Meeting) -> None:
+        try:
+            # event: cancel — attendees and the room get the cancellation; the room frees the slot.
+            self.client.request(
+                mailbox,
+                "POST",
+                self._event(mailbox, meeting.item_id) + "/cancel",
+                body={},
+                write=True,
+                what="cancel",
+            )
+        except ItemGone:
+            pass  # already gone (a repeated cancel after a crash, or deleted in Outlook)
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

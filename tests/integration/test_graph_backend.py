@@ -1,0 +1,271 @@
+"""The calendar backend over Microsoft Graph (issue 24, item 1) against the lab's Graph over TLS, with the real
+client (`requests`, msal tokens for https://graph.microsoft.com/.default): what the port promises — tags that
+survive, lost writes never resent, sync states — and Graph's rules: $batch, transactionId, If-Match, delta links,
+Retry-After, at most `graph.per_mailbox_concurrency` requests in flight per mailbox. Counts, never timings."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from roomsops.adapters.entra.tokens import credentials_from_app_settings, graph_token_provider
+from roomsops.adapters.graph.backend import GraphCalendar
+from roomsops.adapters.graph.client import JITTER, GraphClient
+from roomsops.core.calendar import (
+    Meeting,
+    MeetingFields,
+    Throttled,
+    WriteOutcomeUnknown,
+)
+from roomsops.core.errors import InputError
+from roomsops.core.settings import app_settings_path, load_settings
+
+from .conftest import LabHelper, address
+
+pytestmark = pytest.mark.integration
+
+INSTALLATION = "inst-graph24"
+ZONE = "Europe/Zurich"
+#: Inside the default sync window (7 days back, 90 ahead), at whole hours, in UTC.
+DAY = (datetime.now(UTC) + timedelta(days=3)).replace(hour=8, minute=0, second=0, microsecond=0)
+
+
+def backend(
+    lab: LabHelper, sleeps: list[float], *, retry_budget: float = 60.0, **settings: Any
+) -> GraphCalendar:
+    overrides = {f"graph.{k}": v for k, v in settings.items()}
+    loaded = load_settings(str(lab.settings_path), environ={}, overrides=overrides)
+    credentials = credentials_from_app_settings(app_settings_path(None, loaded, {}), loaded, os.environ)
+    client = GraphClient(
+        loaded,
+        graph_token_provider(credentials, loaded),
+        retry_budget,
+        sleep=sleeps.append,
+        jitter=lambda: 1.0,
+    )
+    return GraphCalendar(client, ZONE)
+
+
+@pytest.fixture
+def lab(fresh_lab: LabHelper) -> LabHelper:
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    return fresh_lab
+
+
+def fields(lab: LabHelper, subject: str, hour: int, **changes: Any) -> MeetingFields:
+    start = DAY + timedelta(hours=hour)
+    base = MeetingFields(
+        subject=subject,
+        start=start,
+        end=start + timedelta(hours=1),
+        location="Zürich",
+        room=address(lab, "room-zurich").lower(),
+        attendees=(address(lab, "AdeleV").lower(),),
+        reminder_minutes=15,
+        private=False,
+        free_busy="Busy",
+    )
+    return replace(base, **changes)
+
+
+def counts(lab: LabHelper, *names: str) -> tuple[int, ...]:
+    found = lab.requests()
+    return tuple(found.get(f"graph:{n}", 0) for n in names)
+
+
+def organized(lab: LabHelper, mailbox: str) -> list[dict[str, Any]]:
+    items = lab.admin("GET", f"/lab/mailboxes/{mailbox}/calendar").json()["items"]
+    return [i for i in items if i["organizer"].lower() == mailbox.lower()]
+
+
+def test_the_graph_backend_reads_writes_and_follows_changes_as_the_port_says(lab: LabHelper) -> None:
+    sleeps: list[float] = []
+    graph = backend(lab, sleeps)
+    diego = address(lab, "DiegoS")
+    start = graph.changes(diego, None)
+    assert (start.changed, start.deleted, start.invalid_state) == ([], [], False)
+    assert start.state and start.state.startswith("https://") and "$deltatoken=" in start.state
+
+    one = graph.create(diego, fields(lab, "One", 0), INSTALLATION, "b1", "r1")
+    lab.reset_requests()
+    many = graph.create_many(
+        diego, [(fields(lab, f"Many {n}", n), INSTALLATION, f"b{n}") for n in (2, 3, 4)], "r1"
+    )
+    assert all(isinstance(m, Meeting) for m in many)
+    assert counts(lab, "batch", "events.create") == (1, 3)  # one round trip for three creates
+    made = [one, *(m for m in many if isinstance(m, Meeting))]
+
+    # Read back: the canonical fields written, the tags, the organizer; immutable ids are stable.
+    read = {m.booking_id or "": m for m in graph.get(diego, [m.item_id for m in made] + ["AAMkAGI2gone"])}
+    assert sorted(read) == ["b1", "b2", "b3", "b4"]
+    for meeting in made:
+        got = read[meeting.booking_id or ""]
+        assert (got.item_id, got.fields, got.installation, got.revision) == (
+            meeting.item_id,
+            meeting.fields,
+            INSTALLATION,
+            "r1",
+        )
+        assert (got.organizer, got.is_recurring, got.room_response) == (diego.lower(), False, "Unknown")
+    assert sorted(m.booking_id or "" for m in graph.find_tagged(diego, INSTALLATION)) == [
+        "b1",
+        "b2",
+        "b3",
+        "b4",
+    ]
+    assert [m.item_id for m in graph.find_tagged(diego, INSTALLATION, "b3")] == [made[2].item_id]
+    assert graph.find_tagged(diego, "another-installation") == []
+
+    # A meeting made in Outlook is untagged until it becomes a booking; tagging it sends nothing of its fields.
+    response = lab.admin(
+        "POST",
+        f"/lab/mailboxes/{diego}/calendar",
+        json={
+            "subject": "Made in Outlook",
+            "start": (DAY + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end": (DAY + timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "resources": [address(lab, "room-zurich")],
+        },
+    )
+    assert response.status_code == 201, response.text
+    (untagged,) = graph.find_untagged(diego, DAY, DAY + timedelta(days=1))
+    assert (untagged.fields and untagged.fields.subject, untagged.installation) == ("Made in Outlook", None)
+    tagged = graph.tag(diego, untagged, INSTALLATION, "b9", "r2")
+    assert tagged.change_key != untagged.change_key
+    assert graph.find_untagged(diego, DAY, DAY + timedelta(days=1)) == []
+    assert [m.item_id for m in graph.find_tagged(diego, INSTALLATION, "b9")] == [untagged.item_id]
+
+    # Incremental changes: everything since the first state, the engine's own writes included.
+    first = graph.changes(diego, start.state)
+    assert {i for i, _ in first.changed} == {m.item_id for m in made} | {untagged.item_id}
+    assert first.deleted == [] and first.state and first.state != start.state
+
+    # Update with If-Match: only the differing fields; a change made meanwhile (412) is read and written again.
+    assert one.fields is not None
+    moved = graph.update(diego, one, replace(one.fields, end=one.fields.end + timedelta(minutes=30)), "r3")
+    assert moved.fields is not None
+    assert moved.change_key != one.change_key
+    (item,) = [i for i in organized(lab, diego) if i["subject"] == "One"]
+    edit = lab.admin(
+        "PATCH", f"/lab/mailboxes/{diego}/calendar/{item['id']}", json={"location": "Outlook room"}
+    )
+    assert edit.status_code == 200, edit.text
+    lab.reset_requests()
+    retitled = graph.update(diego, moved, replace(moved.fields, subject="One, retitled"), "r4")
+    # A 412, the current version read, the write made again on it.
+    assert counts(lab, "events.update", "events.get") == (2, 1)
+    (now,) = graph.get(diego, [one.item_id])
+    assert now.fields and (now.fields.subject, now.fields.location, now.revision) == (
+        "One, retitled",
+        "Outlook room",  # the other writer's change to another field is kept
+        "r4",
+    )
+    assert now.change_key == retitled.change_key
+    assert graph.update(diego, now, now.fields) is now  # nothing differs: nothing written
+
+    # Cancel (POST /cancel); a second cancel of a meeting already gone is no error.
+    graph.cancel(diego, made[1])
+    graph.cancel(diego, made[1])
+    assert graph.get(diego, [made[1].item_id]) == []
+    second = graph.changes(diego, first.state)
+    assert second.deleted == [made[1].item_id]
+    assert {i for i, _ in second.changed} == {one.item_id}
+
+    # A delta link Graph no longer accepts (410) is an invalid state, never an error.
+    assert lab.admin("POST", "graph/delta/expire").status_code == 200
+    assert graph.changes(diego, second.state) == type(second)(invalid_state=True)
+    assert graph.requests_sent() > 0 and sleeps == []
+
+
+def test_a_lost_create_answer_never_makes_a_duplicate(lab: LabHelper) -> None:
+    sleeps: list[float] = []
+    graph = backend(lab, sleeps)
+    diego = address(lab, "DiegoS")
+    # The POST is applied, its answer lost: WriteOutcomeUnknown, never sent again; the tag finds the event.
+    lab.fault(protocol="graph", operation="events.create", kind="drop_after", count=1)
+    with pytest.raises(WriteOutcomeUnknown):
+        graph.create(diego, fields(lab, "Lost", 0), INSTALLATION, "b1")
+    assert counts(lab, "events.create") == (1,)
+    assert [m.booking_id for m in graph.find_tagged(diego, INSTALLATION, "b1")] == ["b1"]
+
+    # Inside a $batch the lost answer is a 503 for that request: sent again with its transactionId, Graph answers
+    # the event it made. Three creates, four POSTs, three events.
+    lab.reset_requests()
+    lab.fault(protocol="graph", operation="events.create", kind="drop_after", count=1)
+    made = graph.create_many(
+        diego, [(fields(lab, f"Batch {n}", n), INSTALLATION, f"b{n}") for n in (2, 3, 4)]
+    )
+    assert all(isinstance(m, Meeting) for m in made)
+    assert counts(lab, "batch", "events.create") == (2, 4)
+    assert len(sleeps) == 1
+    # The whole $batch answer lost: WriteOutcomeUnknown; what it made is there once.
+    lab.fault(protocol="graph", operation="batch", kind="drop_after", count=1)
+    with pytest.raises(WriteOutcomeUnknown):
+        graph.create_many(diego, [(fields(lab, f"Batch {n}", n), INSTALLATION, f"b{n}") for n in (5, 6)])
+    found = sorted(m.booking_id or "" for m in graph.find_tagged(diego, INSTALLATION))
+    assert found == ["b1", "b2", "b3", "b4", "b5", "b6"]
+    assert len(organized(lab, diego)) == 6  # no duplicate
+
+
+def test_throttling_is_waited_out_as_retry_after_says_and_mailboxes_get_two_requests_at_once(
+    lab: LabHelper,
+) -> None:
+    sleeps: list[float] = []
+    graph = backend(lab, sleeps)
+    diego = address(lab, "DiegoS")
+    # 429 with Retry-After: 3, twice: waited (with jitter, bounded) and sent again; the third answer counts.
+    lab.fault(protocol="graph", operation="events.list", kind="server_busy", back_off_ms=3000, count=2)
+    assert graph.find_tagged(diego, INSTALLATION) == []
+    assert counts(lab, "events.list") == (3,)
+    assert sleeps == [3 * (1 + JITTER)] * 2
+    # A 503 without Retry-After: the client's own back-off.
+    lab.fault(protocol="graph", operation="events.list", kind="http_503", back_off_ms=0, count=1)
+    assert graph.find_tagged(diego, INSTALLATION) == []
+    assert sleeps[2:] == [2 * (1 + JITTER)]
+    # Beyond the budget: Throttled, after as many requests as the budget allows.
+    lab.reset_requests()
+    tight = backend(lab, sleeps, retry_budget=5.0)
+    lab.fault(protocol="graph", operation="events.list", kind="server_busy", back_off_ms=3000, count=5)
+    with pytest.raises(Throttled):
+        tight.find_tagged(diego, INSTALLATION)
+    assert counts(lab, "events.list") == (2,)
+    lab.clear_faults()
+
+    # At most graph.per_mailbox_concurrency (2) requests in flight per mailbox: with the lab's gate closed, two
+    # wait in the lab and the rest in the client; none is throttled for the mailbox's concurrency.
+    made = graph.create(diego, fields(lab, "Busy", 0), INSTALLATION, "b1")
+    assert lab.admin("POST", "graph/gate", json={"open": False}).status_code == 200
+    slots = graph.client.slots(diego)
+    threads = [threading.Thread(target=graph.get, args=(diego, [made.item_id])) for _ in range(5)]
+    try:
+        for thread in threads:
+            thread.start()
+        wait_for(lambda: lab.admin("GET", "graph").json()["throttle"]["waiting"] == 2 and slots.waiting == 3)
+        assert slots.active == 2
+    finally:
+        assert lab.admin("POST", "graph/gate", json={"open": True}).status_code == 200
+        for thread in threads:
+            thread.join(30)
+    assert slots.peak == 2 and lab.admin("GET", "graph").json()["throttle"]["throttled"] == 0
+
+
+def wait_for(condition: Callable[[], bool], attempts: int = 600) -> None:
+    """Poll a state the test drives to (not a timing): threads reach a gate."""
+    event = threading.Event()
+    for _ in range(attempts):
+        if condition():
+            return
+        event.wait(0.05)
+    raise AssertionError("the state was not reached")
+
+
+def test_invitations_none_is_refused_over_graph(lab: LabHelper) -> None:
+    graph = backend(lab, [])
+    with pytest.raises(InputError, match="not possible over Microsoft Graph"):
+        GraphCalendar(graph.client, ZONE, "none")
