@@ -18,6 +18,8 @@ from roomsops.adapters.entra.tokens import credentials_from_app_settings, graph_
 from roomsops.adapters.graph.backend import GraphCalendar
 from roomsops.adapters.graph.client import JITTER, GraphClient
 from roomsops.core.calendar import (
+    AccessDenied,
+    MailboxUnavailable,
     Meeting,
     MeetingFields,
     Throttled,
@@ -74,6 +76,10 @@ def fields(lab: LabHelper, subject: str, hour: int, **changes: Any) -> MeetingFi
     return replace(base, **changes)
 
 
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def counts(lab: LabHelper, *names: str) -> tuple[int, ...]:
     found = lab.requests()
     return tuple(found.get(f"graph:{n}", 0) for n in names)
@@ -128,8 +134,8 @@ def test_the_graph_backend_reads_writes_and_follows_changes_as_the_port_says(lab
         f"/lab/mailboxes/{diego}/calendar",
         json={
             "subject": "Made in Outlook",
-            "start": (DAY + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "end": (DAY + timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "start": stamp(DAY + timedelta(hours=6)),
+            "end": stamp(DAY + timedelta(hours=7)),
             "resources": [address(lab, "room-zurich")],
         },
     )
@@ -173,9 +179,13 @@ def test_the_graph_backend_reads_writes_and_follows_changes_as_the_port_says(lab
     graph.cancel(diego, made[1])
     graph.cancel(diego, made[1])
     assert graph.get(diego, [made[1].item_id]) == []
+    # Moved in Outlook beyond the sync window: Graph's delta says removed, but the meeting is not deleted.
+    (far,) = [i for i in organized(lab, diego) if i["subject"] == "Many 4"]
+    later = {"start": stamp(DAY + timedelta(days=200)), "end": stamp(DAY + timedelta(days=200, hours=1))}
+    assert lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{far['id']}", json=later).status_code == 200
     second = graph.changes(diego, first.state)
     assert second.deleted == [made[1].item_id]
-    assert {i for i, _ in second.changed} == {one.item_id}
+    assert {i for i, _ in second.changed} == {one.item_id, made[3].item_id}
 
     # A delta link Graph no longer accepts (410) is an invalid state, never an error.
     assert lab.admin("POST", "graph/delta/expire").status_code == 200
@@ -265,7 +275,25 @@ def wait_for(condition: Callable[[], bool], attempts: int = 600) -> None:
     raise AssertionError("the state was not reached")
 
 
-def test_invitations_none_is_refused_over_graph(lab: LabHelper) -> None:
+def test_refusals_are_the_ports_errors_and_an_expired_token_is_renewed_once(lab: LabHelper) -> None:
     graph = backend(lab, [])
     with pytest.raises(InputError, match="not possible over Microsoft Graph"):
         GraphCalendar(graph.client, ZONE, "none")
+    diego = address(lab, "DiegoS")
+    with pytest.raises(MailboxUnavailable) as unknown:
+        graph.find_tagged(address(lab, "nobody"), INSTALLATION)
+    assert not isinstance(unknown.value, AccessDenied) and unknown.value.code == "graph_mailbox_not_found"
+    # A 401 (an expired token): the cached token is dropped and the request sent once more with a new one.
+    assert graph.find_tagged(diego, INSTALLATION) == []
+    lab.reset_requests()
+    lab.fault(protocol="graph", operation="events.list", kind="http_401", count=1)
+    assert graph.find_tagged(diego, INSTALLATION) == []
+    found = lab.requests()
+    assert (found["graph:events.list"], found["token:client_credentials"]) == (2, 1)
+    # Without the Graph permission: 403, AccessDenied (the pass stops for the mailbox).
+    rooms_app = str(lab.app("rooms")["app_id"])
+    revoked = {"app_id": rooms_app, "permission": "Calendars.ReadWrite", "grant": False, "resource": "graph"}
+    assert lab.admin("POST", "consent", json=revoked).status_code == 200
+    with pytest.raises(AccessDenied) as denied:
+        backend(lab, []).find_tagged(diego, INSTALLATION)
+    assert denied.value.code == "graph_access_denied"

@@ -216,9 +216,16 @@ class GraphCalendar:
                     raise graph_error(
                         "failed", mailbox, "calendarView delta: a page without next or delta link"
                     )
-                return Changes(changed=list(changed.items()), deleted=deleted, state=str(link))
+                break
         except SyncStateInvalid:
             return Changes(invalid_state=True)
+        # Graph reports an event moved out of the window as removed; EWS (and the port) call only an item that
+        # left the calendar deleted, and the engine cancels the booking of a deleted meeting. So an event that
+        # is still there is reported changed (one read of the removed ids, only when some were removed).
+        for meeting in self.get(mailbox, deleted):
+            deleted.remove(meeting.item_id)
+            changed[meeting.item_id] = meeting.change_key
+        return Changes(changed=list(changed.items()), deleted=deleted, state=str(link))
 
     def get(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
         if not item_ids:
