@@ -117,6 +117,8 @@ SEND_INVITATIONS = ("all", "none")
 #: `sync.on_person_removed`: a person's meetings when the person leaves the sync (a sync mode roomsops does not
 #: sync): reported once with the command that removes them, or removed by the pass.
 ON_PERSON_REMOVED = ("report", "purge")
+#: `sync.backend`: Exchange Web Services, or Microsoft Graph.
+SYNC_BACKENDS = ("ews", "graph")
 
 
 @dataclass(frozen=True)
@@ -273,6 +275,8 @@ class SyncSettings:
     rollback_attempts: int = bounded(5, 1, 100)  # SyncConflictBehaviour Rollback: resets before sync-disabled
     cancel_attempts: int = bounded(2, 1, 100)  # SyncConflictBehaviour Cancel: passes tried before cancelling
     on_person_removed: str = choice("report", *ON_PERSON_REMOVED)  # a person leaving the sync: their meetings
+    # The calendar service every person is synced over (per-person modes come later, issue 24 item 2).
+    backend: str = choice("ews", *SYNC_BACKENDS)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ ALLOWED = {
     "sync.rollback_attempts": "a whole number from 1 to 100",
     "sync.cancel_attempts": "a whole number from 1 to 100",
     "sync.on_person_removed": "one of report, purge",
+    "sync.backend": "one of ews, graph",
     "graph.per_mailbox_concurrency": "a whole number from 1 to 4",
 }
 #: The options that override a setting.
@@ -126,6 +127,8 @@ CASES = [
     *(env("sync.cancel_attempts", v) for v in ("0", "-2", "two")),
     file("sync.on_person_removed", '"Purge"', "'Purge'"),
     env("sync.on_person_removed", "cancel"),
+    file("sync.backend", '"Graph"', "'Graph'"),
+    env("sync.backend", "rest"),
     *(file("graph.per_mailbox_concurrency", v) for v in ("0", "5")),
     *(env("graph.per_mailbox_concurrency", v) for v in ("0", "many")),
 ]

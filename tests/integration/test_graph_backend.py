@@ -5,6 +5,7 @@ Retry-After, at most `graph.per_mailbox_concurrency` requests in flight per mail
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from roomsops.core.calendar import (
 )
 from roomsops.core.errors import InputError
 from roomsops.core.settings import app_settings_path, load_settings
+from tests.conftest import Invoke, ok
 
 from .conftest import LabHelper, address
 
@@ -55,7 +57,8 @@ def backend(
 
 
 @pytest.fixture
-def lab(fresh_lab: LabHelper) -> LabHelper:
+def graph_lab(fresh_lab: LabHelper) -> LabHelper:
+    """The session's lab, reset, with the Graph face's delta states, throttling and gate reset too."""
     assert fresh_lab.admin("POST", "graph/reset").status_code == 200
     return fresh_lab
 
@@ -90,7 +93,8 @@ def organized(lab: LabHelper, mailbox: str) -> list[dict[str, Any]]:
     return [i for i in items if i["organizer"].lower() == mailbox.lower()]
 
 
-def test_the_graph_backend_reads_writes_and_follows_changes_as_the_port_says(lab: LabHelper) -> None:
+def test_the_graph_backend_reads_writes_and_follows_changes_as_the_port_says(graph_lab: LabHelper) -> None:
+    lab = graph_lab
     sleeps: list[float] = []
     graph = backend(lab, sleeps)
     diego = address(lab, "DiegoS")
@@ -193,7 +197,8 @@ def test_the_graph_backend_reads_writes_and_follows_changes_as_the_port_says(lab
     assert graph.requests_sent() > 0 and sleeps == []
 
 
-def test_a_lost_create_answer_never_makes_a_duplicate(lab: LabHelper) -> None:
+def test_a_lost_create_answer_never_makes_a_duplicate(graph_lab: LabHelper) -> None:
+    lab = graph_lab
     sleeps: list[float] = []
     graph = backend(lab, sleeps)
     diego = address(lab, "DiegoS")
@@ -224,8 +229,9 @@ def test_a_lost_create_answer_never_makes_a_duplicate(lab: LabHelper) -> None:
 
 
 def test_throttling_is_waited_out_as_retry_after_says_and_mailboxes_get_two_requests_at_once(
-    lab: LabHelper,
+    graph_lab: LabHelper,
 ) -> None:
+    lab = graph_lab
     sleeps: list[float] = []
     graph = backend(lab, sleeps)
     diego = address(lab, "DiegoS")
@@ -275,7 +281,8 @@ def wait_for(condition: Callable[[], bool], attempts: int = 600) -> None:
     raise AssertionError("the state was not reached")
 
 
-def test_refusals_are_the_ports_errors_and_an_expired_token_is_renewed_once(lab: LabHelper) -> None:
+def test_refusals_are_the_ports_errors_and_an_expired_token_is_renewed_once(graph_lab: LabHelper) -> None:
+    lab = graph_lab
     graph = backend(lab, [])
     with pytest.raises(InputError, match="not possible over Microsoft Graph"):
         GraphCalendar(graph.client, ZONE, "none")
@@ -297,3 +304,58 @@ def test_refusals_are_the_ports_errors_and_an_expired_token_is_renewed_once(lab:
     with pytest.raises(AccessDenied) as denied:
         backend(lab, []).find_tagged(diego, INSTALLATION)
     assert denied.value.code == "graph_access_denied"
+
+
+def test_sync_backend_graph_syncs_a_person_both_ways_through_the_same_engine(
+    invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Any
+) -> None:
+    """`sync.backend = "graph"` (the factory's branch): bookings become tagged events over Graph, a pass with
+    nothing changed is one request, ROOMS' edits and cancellations and Outlook's edits flow as over EWS."""
+    fresh_lab = graph_lab
+    graph_env = {**env, "ROOMSOPS_SYNC_BACKEND": "graph"}
+    diego = addr("DiegoS")
+    ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    for n in range(3):
+        start = DAY + timedelta(hours=n)
+        ok(
+            invoke(
+                "bookings", "add", "--organizer", diego, "--room", addr("room-zurich"),
+                "--start", start.isoformat(), "--end", (start + timedelta(minutes=50)).isoformat(),
+                "--title", f"Planning {n}", env=env,
+            )
+        )  # fmt: skip
+
+    def sync() -> dict[str, Any]:
+        run = ok(invoke("--json", "sync", env=graph_env))
+        (report,) = json.loads(run.out)["mailboxes"]
+        assert report["failures"] == [] and report["error"] is None, report
+        return dict(report)
+
+    first = sync()
+    assert first["created"] == 3
+    assert fresh_lab.requests().get("ews:CreateItem", 0) == 0  # nothing over EWS
+    events = organized(fresh_lab, diego)
+    assert sorted(e["subject"] for e in events) == ["Planning 0", "Planning 1", "Planning 2"]
+    fresh_lab.reset_requests()
+    assert sync()["requests"] == 1  # nothing changed: one delta request
+    assert counts(fresh_lab, "calendarView.delta") == (1,)
+
+    ok(invoke("bookings", "update", "1", "--title", "Planning 0, moved", env=env))
+    ok(invoke("bookings", "cancel", "2", "--yes", env=env))
+    (outlook,) = [e for e in events if e["subject"] == "Planning 2"]
+    edit = {"subject": "Planning 2, from Outlook"}
+    assert (
+        fresh_lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{outlook['id']}", json=edit).status_code
+        == 200
+    )
+    third = sync()
+    assert (third["updated"], third["cancelled"], third["exchange_edits"]) == (1, 1, 1)
+    titles = {
+        b["id"]: b["title"]
+        for b in json.loads(ok(invoke("--json", "bookings", "list", env=env)).out)["bookings"]
+    }
+    assert titles[3] == "Planning 2, from Outlook"
+    live = sorted(e["subject"] for e in organized(fresh_lab, diego))
+    assert live == ["Planning 0, moved", "Planning 2, from Outlook"]
+    assert sync()["requests"] == 1  # and quiet again
