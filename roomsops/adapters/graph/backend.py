@@ -16,6 +16,7 @@ Graph sends every meeting's invitations, updates and cancellations (it has no Se
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
@@ -153,6 +154,12 @@ class GraphCalendar:
         self.time_zone = time_zone
         self.zone = ZoneInfo(time_zone)
         self.invitations = Invitations.of(invitations)
+        # Events as Graph answered this process' own writes (POST and PATCH answer the whole event), by mailbox
+        # and id, and those of them a later delta round reported unchanged (the same change key): `get` serves
+        # these without a request, since a read would answer the same event. Kept until the next delta round.
+        self._written: dict[tuple[str, str], Meeting] = {}
+        self._unchanged: dict[tuple[str, str], Meeting] = {}
+        self._lock = threading.Lock()
         if self.invitations is not Invitations.ALL:
             raise InputError(
                 "sync.send_invitations = none is not possible over Microsoft Graph: Graph sends every meeting's "
@@ -218,7 +225,9 @@ class GraphCalendar:
                     )
                 break
         except SyncStateInvalid:
+            self._confirm(mailbox, {})
             return Changes(invalid_state=True)
+        self._confirm(mailbox, changed if state is not None else {})
         # Graph reports an event moved out of the window as removed; EWS (and the port) call only an item that
         # left the calendar deleted, and the engine cancels the booking of a deleted meeting. So an event that
         # is still there is reported changed (one read of the removed ids, only when some were removed).
@@ -227,7 +236,39 @@ class GraphCalendar:
             changed[meeting.item_id] = meeting.change_key
         return Changes(changed=list(changed.items()), deleted=deleted, state=str(link))
 
+    def _remember(self, mailbox: str, event: Any, **tagged: str | None) -> None:
+        """Keep the event a write was answered with (its tags as written: Graph's answer leaves them out)."""
+        if isinstance(event, dict) and event.get("id") and event.get("changeKey"):
+            meeting = replace(meeting_from_event(event, self.zone), **tagged)  # type: ignore[arg-type]
+            self._forget(mailbox, meeting.item_id)
+            with self._lock:
+                self._written[(mailbox.casefold(), meeting.item_id)] = meeting
+
+    def _forget(self, mailbox: str, item_id: str) -> None:
+        """A write to the event: what was kept of it is no longer what Graph holds."""
+        with self._lock:
+            self._written.pop((mailbox.casefold(), item_id), None)
+            self._unchanged.pop((mailbox.casefold(), item_id), None)
+
+    def _confirm(self, mailbox: str, changed: dict[str, str]) -> None:
+        """After a delta round: the written events it reported with their answer's change key are unchanged;
+        everything else kept for this mailbox is forgotten."""
+        key = mailbox.casefold()
+        with self._lock:
+            for kept in (self._unchanged, self._written):
+                for wanted in [k for k in kept if k[0] == key]:
+                    meeting = kept.pop(wanted)
+                    if kept is self._written and changed.get(meeting.item_id) == meeting.change_key:
+                        self._unchanged[wanted] = meeting
+
     def get(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
+        with self._lock:
+            known = [self._unchanged.pop((mailbox.casefold(), i), None) for i in item_ids]
+        served = [m for m in known if m is not None]
+        item_ids = [i for i, m in zip(item_ids, known, strict=True) if m is None]
+        return served + self._read(mailbox, item_ids)
+
+    def _read(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
         if not item_ids:
             return []
         query = "?" + urlencode({"$expand": tags.expand(*tags.TAGS)})
@@ -352,6 +393,7 @@ class GraphCalendar:
     ) -> Meeting:
         if not isinstance(event, dict) or not event.get("id"):
             raise graph_error("failed", mailbox, "create: Graph answered no event")
+        self._remember(mailbox, event, installation=installation, booking_id=booking_id, revision=revision)
         return Meeting(
             item_id=str(event["id"]),
             change_key=str(event.get("changeKey") or ""),
@@ -409,6 +451,7 @@ class GraphCalendar:
     def _patch(self, mailbox: str, meeting: Meeting, body: dict[str, Any], what: str) -> Answer:
         """PATCH with If-Match; a 412 (changed meanwhile) is read again and written on the current version."""
         change_key = meeting.change_key
+        self._forget(mailbox, meeting.item_id)
         for attempt in range(CONFLICT_RETRIES + 1):
             try:
                 return self.client.request(
@@ -423,7 +466,7 @@ class GraphCalendar:
             except BackendError as exc:
                 if exc.reason != "conflict" or attempt == CONFLICT_RETRIES:
                     raise
-                current = self.get(mailbox, [meeting.item_id])
+                current = self._read(mailbox, [meeting.item_id])  # from Graph, never a kept answer
                 if not current:
                     raise graph_error("item_gone", mailbox, f"{what}: the event is gone") from None
                 change_key = current[0].change_key
@@ -444,13 +487,20 @@ class GraphCalendar:
         if revision is not None:
             body["singleValueExtendedProperties"] = self._tags(None, None, revision)  # in the same PATCH
         answer = self._patch(mailbox, meeting, body, "update")
+        revision = revision if revision is not None else meeting.revision
+        tagged = {
+            "installation": meeting.installation,
+            "booking_id": meeting.booking_id,
+            "revision": revision,
+        }
+        self._remember(mailbox, answer.body, **tagged)
         return Meeting(
             item_id=meeting.item_id,
             change_key=str((answer.body or {}).get("changeKey") or meeting.change_key),
             fields=fields,
             installation=meeting.installation,
             booking_id=meeting.booking_id,
-            revision=revision if revision is not None else meeting.revision,
+            revision=revision,
             organizer=mailbox.lower(),
         )
 
@@ -459,6 +509,10 @@ class GraphCalendar:
     ) -> Meeting:
         body = {"singleValueExtendedProperties": self._tags(installation, booking_id, revision)}
         answer = self._patch(mailbox, meeting, body, "tag")
+        revision = revision if revision is not None else meeting.revision
+        self._remember(
+            mailbox, answer.body, installation=installation, booking_id=booking_id, revision=revision
+        )
         return replace(
             meeting,
             change_key=str((answer.body or {}).get("changeKey") or meeting.change_key),
@@ -468,6 +522,7 @@ class GraphCalendar:
         )
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
+        self._forget(mailbox, meeting.item_id)
         try:
             # event: cancel — attendees and the room get the cancellation; the room frees the slot.
             self.client.request(
