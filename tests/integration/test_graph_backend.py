@@ -200,6 +200,14 @@ def test_the_graph_backend_reads_writes_and_follows_changes_as_the_port_says(gra
     # A delta link Graph no longer accepts (410) is an invalid state, never an error.
     assert lab.admin("POST", "graph/delta/expire").status_code == 200
     assert graph.changes(diego, second.state) == type(second)(invalid_state=True)
+    # So is a state that is no delta link of this endpoint (one EWS stored, another host's): nothing is sent to it.
+    sent = graph.requests_sent()
+    for foreign in (
+        "MwBmADQAYQBkAGEAOQAyAC0A",
+        "https://elsewhere.example/v1.0/users/x/calendarView/delta?$deltatoken=1",
+    ):
+        assert graph.changes(diego, foreign) == type(second)(invalid_state=True)
+    assert graph.requests_sent() == sent
     assert graph.requests_sent() > 0 and sleeps == []
 
 

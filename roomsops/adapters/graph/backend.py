@@ -194,6 +194,9 @@ class GraphCalendar:
             url = f"{user_path(mailbox)}/calendarView/delta?" + urlencode(
                 {"startDateTime": _utc(start), "endDateTime": _utc(end)}
             )
+        elif not self.client.owns(state):
+            # Not a delta link of this Graph endpoint (a state EWS stored, or another cloud.graph_url): start over.
+            return Changes(invalid_state=True)
         else:
             url = state
         prefer = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}

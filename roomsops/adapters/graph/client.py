@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3.exceptions
@@ -151,6 +151,14 @@ class GraphClient:
         self._slots: dict[str, _Slots] = {}
         self._lock = threading.Lock()
 
+    def owns(self, url: str) -> bool:
+        """The URL is on Graph's endpoint (`cloud.graph_url`): a next or delta link Graph gave, not another host."""
+        mine, other = urlsplit(self.base), urlsplit(url)
+        return (other.scheme, other.netloc.lower()) == (
+            mine.scheme,
+            mine.netloc.lower(),
+        ) and other.path.startswith(mine.path + "/")
+
     def slots(self, mailbox: str) -> _Slots:
         key = mailbox.casefold()
         with self._lock:
@@ -175,6 +183,10 @@ class GraphClient:
         """Send one request (`url` relative to /v1.0, or a next/delta link as Graph gave it, used as is); the
         answer if it is a success, else the port's error. 429/503 are waited out within the budget."""
         full = url if url.startswith("https://") else self.base + url
+        if not self.owns(full):  # the token goes only to Graph, whatever a link says
+            raise graph_error(
+                "failed", mailbox, f"{what or method}: a link to another host than cloud.graph_url"
+            )
         waited = 0.0
         busy = 0
         reconnects = 0
