@@ -346,6 +346,7 @@ def main() -> int:
     # A full reconciliation (`sync --full`; every sync.full_every passes): every tagged meeting compared.
     passes.append(run_sync(lab, env, "full", args.mailboxes, args.concurrency, "--full"))
     graph_passes = graph_section(lab, env, work, rooms, start, args)
+    lost = graph_lost_answers(lab, env, work, rooms, start, args)
 
     bookings = {
         m: [
@@ -368,7 +369,7 @@ def main() -> int:
     policy = policy_figures(lab, env, synced[: args.policy_mailboxes], sample=10)
     startup = startup_seconds(env)
     lab.stop()
-    report(args, passes, naive_initial, naive_noop, policy, startup, graph_passes)
+    report(args, passes, naive_initial, naive_noop, policy, startup, graph_passes, lost)
     return 0
 
 
@@ -394,6 +395,59 @@ def graph_section(
     passes.append(incremental(lab, graph_env, mailboxes, database, args, protocol="graph"))
     passes.append(run_sync(lab, graph_env, "full", n, c, "--full", protocol="graph"))
     return passes
+
+
+def graph_lost_answers(
+    lab: Any, env: dict[str, str], work: Path, rooms: list[str], start: datetime, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Creates over Graph with 10 % of their answers lost, then a pass: how many bookings have two meetings.
+    Mailboxes of their own (a tenth of the benchmark's, at least 10). In the first half, a tenth of the create
+    requests inside a $batch is applied and its answer lost (the lab answers 503: sent again with its
+    transactionId); in the second half, a tenth of the $batch answers is lost as a whole (the sync looks the
+    meetings up by tag). Then a pass of all without faults."""
+    domain = lab.info["tenant"]["domain"]
+    mailboxes = [f"graphlost{i:05d}@{domain}" for i in range(max(10, args.mailboxes // 10))]
+    seed_lab(lab, mailboxes, [], args.foreign, start - timedelta(days=5))
+    database = f"sqlite:///{work / 'rooms-graph-lost.db'}"
+    hours = -(-args.mailboxes * args.bookings // len(rooms)) * 2 + 2  # after the Graph section's slots
+    seed_database(database, mailboxes, rooms, args.bookings, start + timedelta(hours=hours))
+    lost_env = env | {"ROOMSOPS_ROOMS_DATABASE": database, "ROOMSOPS_SYNC_BACKEND": "graph"}
+    bookings = len(mailboxes) * args.bookings
+    halves = mailboxes[: len(mailboxes) // 2], mailboxes[len(mailboxes) // 2 :]
+    print("Graph: creates with 10 % of the answers lost", file=sys.stderr)
+    runs = []
+    for half, (operation, count) in zip(
+        halves,
+        (("events.create", len(halves[0]) * args.bookings // 10), ("batch", len(halves[1]) // 10)),
+        strict=True,
+    ):
+        lab.context.faults.add("graph", operation, "drop_after", count=max(1, count))
+        persons = [a for m in half for a in ("--person", m)]
+        runs.append(run_sync(lab, lost_env, "lost", len(half), args.concurrency, *persons, protocol="graph"))
+        lab.context.faults.clear()
+    runs.append(run_sync(lab, lost_env, "after", len(mailboxes), args.concurrency, protocol="graph"))
+    from roomsops.lab.ews.common import store_of
+    from roomsops.lab.ews.store import CALENDAR
+
+    per_booking: dict[tuple[str, str], int] = {}
+    with lab.tenant.read() as state:
+        for address in mailboxes:
+            mailbox = state.find_mailbox(address)
+            for item in store_of(state, mailbox.id).in_folder(CALENDAR):
+                for prop in item.extended:
+                    if prop.property_name == "roomsops-booking" and prop.value:
+                        key = (address, prop.value)
+                        per_booking[key] = per_booking.get(key, 0) + 1
+    return {
+        "mailboxes": len(mailboxes),
+        "bookings": bookings,
+        "meetings": sum(per_booking.values()),
+        "bookings_with_a_meeting": len(per_booking),
+        "duplicates": sum(n - 1 for n in per_booking.values()),
+        "exit_codes": [r.exit_code for r in runs],
+        "requests_per_mailbox": [round(r.per_mailbox, 2) for r in runs],
+        "creates_sent": [r.requests.get("graph:events.create", 0) for r in runs],
+    }
 
 
 def incremental(
@@ -442,6 +496,7 @@ def report(
     policy: dict[str, Any],
     startup: float,
     graph_passes: list[Pass],
+    lost: dict[str, Any],
 ) -> None:
     scale = args.mailboxes / max(naive_initial.mailboxes, 1)
     rtt = args.rtt_ms / 1000
@@ -505,6 +560,7 @@ def report(
             "modelled_seconds_at_rtt": {
                 p.label: round(modelled(p.ews, args.concurrency), 1) for p in graph_passes
             },
+            "lost_answers": lost,
         },
     }
     g_initial, g_noop, _g_incremental, g_full = graph_passes
@@ -582,6 +638,12 @@ def report(
             g_creates == g_bookings,
         ),
         ("Graph full reconciliation: writes", str(g_full.writes), "0", g_full.writes == 0),
+        (
+            "Graph, 10 % of create answers lost: duplicates",
+            str(lost["duplicates"]),
+            "0",
+            lost["duplicates"] == 0 and lost["bookings_with_a_meeting"] == lost["bookings"],
+        ),
     ]
     figures["targets"] = [
         {"figure": name, "value": value, "target": target, "met": met} for name, value, target, met in targets
