@@ -100,7 +100,7 @@ def test_the_graph_backend_reads_writes_and_follows_changes_as_the_port_says(gra
     diego = address(lab, "DiegoS")
     start = graph.changes(diego, None)
     assert (start.changed, start.deleted, start.invalid_state) == ([], [], False)
-    assert start.state and start.state.startswith("https://") and "$deltatoken=" in start.state
+    assert start.state and "|https://" in start.state and "$deltatoken=" in start.state
 
     one = graph.create(diego, fields(lab, "One", 0), INSTALLATION, "b1", "r1")
     lab.reset_requests()
@@ -205,6 +205,7 @@ def test_the_graph_backend_reads_writes_and_follows_changes_as_the_port_says(gra
     for foreign in (
         "MwBmADQAYQBkAGEAOQAyAC0A",
         "https://elsewhere.example/v1.0/users/x/calendarView/delta?$deltatoken=1",
+        "2030-01-01T00:00:00Z|https://elsewhere.example/v1.0/users/x/calendarView/delta?$deltatoken=1",
     ):
         assert graph.changes(diego, foreign) == type(second)(invalid_state=True)
     assert graph.requests_sent() == sent
@@ -374,3 +375,28 @@ def test_sync_backend_graph_syncs_a_person_both_ways_through_the_same_engine(
     live = sorted(e["subject"] for e in organized(fresh_lab, diego))
     assert live == ["Planning 0, moved", "Planning 2, from Outlook"]
     assert sync()["requests"] == 1  # and quiet again
+
+
+def test_a_delta_round_moves_on_with_the_sync_window(graph_lab: LabHelper) -> None:
+    """A round covers the window of its first day; days later the window ends later, and what the old round
+    never covered (after its window's end) is reported as well: nothing in the window is missed."""
+    lab = graph_lab
+    today = [datetime.now(UTC)]
+    graph = GraphCalendar(backend(lab, []).client, ZONE, now=lambda: today[0])
+    diego = address(lab, "DiegoS")
+    start = graph.changes(diego, None)
+    _, window_end = graph.window()
+    beyond = fields(lab, "Beyond the window", 0)
+    beyond = replace(
+        beyond, start=window_end + timedelta(days=1), end=window_end + timedelta(days=1, hours=1)
+    )
+    made = graph.create(diego, beyond, INSTALLATION, "b1")
+    same_day = graph.changes(diego, start.state)
+    assert same_day.changed == [] and same_day.state
+    assert same_day.state.split("|")[0] == (start.state or "").split("|")[0]
+    today[0] += timedelta(days=3)
+    lab.reset_requests()
+    later = graph.changes(diego, same_day.state)
+    assert [i for i, _ in later.changed] == [made.item_id]
+    assert counts(lab, "calendarView.delta") == (2,)  # the old round's end, a new round over today's window
+    assert graph.changes(diego, later.state).changed == []

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -148,9 +148,14 @@ class GraphCalendar:
     """CalendarBackend over Microsoft Graph; `invitations` is `sync.send_invitations` (only `all` is possible)."""
 
     def __init__(
-        self, client: GraphClient, time_zone: str, invitations: Invitations | str = Invitations.ALL
+        self,
+        client: GraphClient,
+        time_zone: str,
+        invitations: Invitations | str = Invitations.ALL,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
+        self.now = now
         self.time_zone = time_zone
         self.zone = ZoneInfo(time_zone)
         self.invitations = Invitations.of(invitations)
@@ -181,7 +186,7 @@ class GraphCalendar:
     def window(self, now: datetime | None = None) -> tuple[datetime, datetime]:
         """The sync window a delta round covers (`sync.window_days_past` / `_future` around today)."""
         settings = self.client.settings
-        today = (now or datetime.now(UTC)).astimezone(self.zone).date()
+        today = (now or self.now()).astimezone(self.zone).date()
         start = datetime.combine(today - timedelta(days=settings.sync.window_days_past), time(0), self.zone)
         end = datetime.combine(
             today + timedelta(days=settings.sync.window_days_future + 1), time(0), self.zone
@@ -189,55 +194,74 @@ class GraphCalendar:
         return start.astimezone(UTC), end.astimezone(UTC)
 
     def changes(self, mailbox: str, state: str | None) -> Changes:
+        """A calendarView delta round. The state is `<window end>|<deltaLink>`: a round covers the window of the
+        day it started, so when the window has moved on (a new day) the old round is read to its end and a new
+        one started over today's window, and what the old round never covered (after its window's end) is
+        reported changed. A state that is no delta link of this endpoint starts over (invalid_state)."""
+        start, end = self.window()
         if state is None:
-            start, end = self.window()
-            url = f"{user_path(mailbox)}/calendarView/delta?" + urlencode(
-                {"startDateTime": _utc(start), "endDateTime": _utc(end)}
-            )
-        elif not self.client.owns(state):
-            # Not a delta link of this Graph endpoint (a state EWS stored, or another cloud.graph_url): start over.
-            return Changes(invalid_state=True)
-        else:
-            url = state
-        prefer = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
-        changed: dict[str, str] = {}
-        deleted: list[str] = []
+            link, _, _ = self._round(mailbox, self._delta(mailbox, start, end))
+            self._confirm(mailbox, {})
+            return Changes(state=f"{_utc(end)}|{link}")
+        covered, _, url = state.partition("|")
         try:
-            while True:
-                page = (
-                    self.client.request(mailbox, "GET", url, headers=prefer, what="calendarView delta").body
-                    or {}
-                )
-                if state is not None:  # from scratch: only the state matters; items are reconciled by tag
-                    for entry in page.get("value") or []:
-                        item_id = str(entry.get("id"))
-                        if "@removed" in entry:
-                            changed.pop(item_id, None)
-                            deleted.append(item_id)
-                        else:
-                            changed[item_id] = str(entry.get("changeKey") or "")
-                            if item_id in deleted:
-                                deleted.remove(item_id)
-                if page.get("@odata.nextLink"):
-                    url = str(page["@odata.nextLink"])
-                    continue
-                link = page.get("@odata.deltaLink")
-                if not link:
-                    raise graph_error(
-                        "failed", mailbox, "calendarView delta: a page without next or delta link"
-                    )
-                break
+            covered_end = datetime.fromisoformat(covered.replace("Z", "+00:00"))
+        except ValueError:
+            return Changes(invalid_state=True)
+        if not self.client.owns(url):
+            # Not a delta link of this Graph endpoint (a state EWS stored, another cloud.graph_url): start over.
+            return Changes(invalid_state=True)
+        try:
+            link, changed, deleted = self._round(mailbox, url)
         except SyncStateInvalid:
             self._confirm(mailbox, {})
             return Changes(invalid_state=True)
-        self._confirm(mailbox, changed if state is not None else {})
+        if end > covered_end:
+            link, fresh, _ = self._round(mailbox, self._delta(mailbox, start, end), beyond=covered_end)
+            changed.update(fresh)
+        else:
+            end = covered_end
+        self._confirm(mailbox, changed)
         # Graph reports an event moved out of the window as removed; EWS (and the port) call only an item that
         # left the calendar deleted, and the engine cancels the booking of a deleted meeting. So an event that
         # is still there is reported changed (one read of the removed ids, only when some were removed).
         for meeting in self.get(mailbox, deleted):
             deleted.remove(meeting.item_id)
             changed[meeting.item_id] = meeting.change_key
-        return Changes(changed=list(changed.items()), deleted=deleted, state=str(link))
+        return Changes(changed=list(changed.items()), deleted=deleted, state=f"{_utc(end)}|{link}")
+
+    def _delta(self, mailbox: str, start: datetime, end: datetime) -> str:
+        window = {"startDateTime": _utc(start), "endDateTime": _utc(end)}
+        return f"{user_path(mailbox)}/calendarView/delta?" + urlencode(window)
+
+    def _round(
+        self, mailbox: str, url: str, beyond: datetime | None = None
+    ) -> tuple[str, dict[str, str], list[str]]:
+        """Read a delta round's pages to its deltaLink: (the link, changed ids with change keys, deleted ids).
+        A new round (`beyond` given) lists every event of its window: only those ending after `beyond` count."""
+        prefer = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
+        changed: dict[str, str] = {}
+        deleted: list[str] = []
+        while True:
+            page = (
+                self.client.request(mailbox, "GET", url, headers=prefer, what="calendarView delta").body or {}
+            )
+            for entry in page.get("value") or []:
+                item_id = str(entry.get("id"))
+                if "@removed" in entry:
+                    changed.pop(item_id, None)
+                    deleted.append(item_id)
+                elif beyond is None or _ends_after(entry, beyond, self.zone):
+                    changed[item_id] = str(entry.get("changeKey") or "")
+                    if item_id in deleted:
+                        deleted.remove(item_id)
+            if page.get("@odata.nextLink"):
+                url = str(page["@odata.nextLink"])
+                continue
+            link = page.get("@odata.deltaLink")
+            if not link:
+                raise graph_error("failed", mailbox, "calendarView delta: a page without next or delta link")
+            return str(link), changed, deleted
 
     def _remember(self, mailbox: str, event: Any, **tagged: str | None) -> None:
         """Keep the event a write was answered with (its tags as written: Graph's answer leaves them out)."""
@@ -538,6 +562,14 @@ class GraphCalendar:
             )
         except ItemGone:
             pass  # already gone (a repeated cancel after a crash, or deleted in Outlook)
+
+
+def _ends_after(event: dict[str, Any], moment: datetime, zone: tzinfo) -> bool:
+    """The event ends after `moment` (an event whose end cannot be read counts: the sync reports it)."""
+    try:
+        return graph_time(event.get("end"), bool(event.get("isAllDay")), zone) > moment
+    except (ValueError, KeyError):
+        return True
 
 
 def _utc(value: datetime) -> str:
