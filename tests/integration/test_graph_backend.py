@@ -400,3 +400,28 @@ def test_a_delta_round_moves_on_with_the_sync_window(graph_lab: LabHelper) -> No
     assert [i for i, _ in later.changed] == [made.item_id]
     assert counts(lab, "calendarView.delta") == (2,)  # the old round's end, a new round over today's window
     assert graph.changes(diego, later.state).changed == []
+
+
+def test_rooms_calendars_attendees_removed_and_copies_deleted_over_graph(graph_lab: LabHelper) -> None:
+    """The port's room operations (issue 20) over Graph: what a room's calendar holds, a room taken off a
+    meeting with the other attendees kept, the room's copy deleted (no error when already gone)."""
+    lab = graph_lab
+    graph = backend(lab, [])
+    diego, room = address(lab, "DiegoS"), address(lab, "room-zurich").lower()
+    made = graph.create(diego, fields(lab, "With the room", 0), INSTALLATION, "b1")
+    assert lab.admin("POST", "room-answers/process").status_code == 200
+    (meeting,) = graph.get(diego, [made.item_id])
+    assert meeting.resources == (room,) and meeting.response_of(room) == "Accept"
+    assert meeting.response_of(address(lab, "AdeleV")) is not None
+    (copy,) = graph.room_calendar(room, DAY, DAY + timedelta(days=1))
+    # The room's copy (its subject is the room's: calendar processing puts the organizer's name there).
+    assert copy.fields and copy.fields.start == made.fields.start and copy.organizer == diego.lower()  # type: ignore[union-attr]
+    graph.remove_attendees(diego, meeting, [room])
+    (after,) = graph.get(diego, [made.item_id])
+    assert after.fields and (after.fields.room, after.fields.attendees) == (
+        "",
+        (address(lab, "AdeleV").lower(),),
+    )
+    graph.delete_copy(room, copy)
+    graph.delete_copy(room, copy)
+    assert graph.room_calendar(room, DAY, DAY + timedelta(days=1)) == []

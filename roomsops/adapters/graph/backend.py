@@ -124,7 +124,9 @@ def meeting_from_event(event: dict[str, Any], zone: tzinfo = UTC) -> Meeting:
         fields = _fields(event, zone)
     except Exception as exc:  # one odd event must not hide the others: the sync reports it
         problem = f"its fields cannot be read ({type(exc).__name__}: {exc})"
-    rooms = [a for a in event.get("attendees") or [] if isinstance(a, dict) and a.get("type") == "resource"]
+    attendees = [a for a in event.get("attendees") or [] if isinstance(a, dict)]
+    rooms = [a for a in attendees if a.get("type") == "resource"]
+    required = [a for a in attendees if a.get("type") == "required"]
     status = (rooms[0].get("status") or {}) if rooms else {}
     tagged = tags.values(event)
     organizer = event.get("organizer") or {}
@@ -140,6 +142,12 @@ def meeting_from_event(event: dict[str, Any], zone: tzinfo = UTC) -> Meeting:
         is_all_day=bool(event.get("isAllDay")),
         is_recurring=event.get("type") not in (None, "singleInstance"),
         room_response=RESPONSES.get(str(status.get("response")), None) if rooms else None,
+        resources=tuple(a for a in (_address(r) for r in rooms) if a),
+        responses=tuple(
+            (_address(a), RESPONSES.get(str((a.get("status") or {}).get("response")), "Unknown"))
+            for a in rooms + required
+            if _address(a)
+        ),
         problem=problem,
     )
 
@@ -547,6 +555,48 @@ class GraphCalendar:
             booking_id=booking_id,
             revision=revision if revision is not None else meeting.revision,
         )
+
+    def remove_attendees(self, mailbox: str, meeting: Meeting, addresses: Sequence[str]) -> None:
+        """Take `addresses` off the meeting wherever they are listed; the other attendees stay as the event holds
+        them (their answers kept). Graph tells the attendees of the change itself."""
+        gone = {a.lower() for a in addresses}
+        url = self._event(mailbox, meeting.item_id)
+        current = self.client.request(mailbox, "GET", url + "?$select=attendees,changeKey", what="read").body
+        attendees = [a for a in (current or {}).get("attendees") or [] if isinstance(a, dict)]
+        kept = [
+            {"type": a.get("type") or "required", "emailAddress": a.get("emailAddress")}
+            for a in attendees
+            if _address(a) and _address(a) not in gone
+        ]
+        current_key = str((current or {}).get("changeKey") or "")
+        self._patch(
+            mailbox, replace(meeting, change_key=current_key), {"attendees": kept}, "remove attendees"
+        )
+
+    def room_calendar(self, room: str, start: datetime, end: datetime) -> list[Meeting]:
+        url = f"{user_path(room)}/calendarView?" + urlencode(
+            {
+                "startDateTime": _utc(start),
+                "endDateTime": _utc(end),
+                "$expand": tags.expand(*tags.TAGS),
+                "$top": str(PAGE_SIZE),
+            }
+        )
+        return [
+            m
+            for m in (meeting_from_event(e, self.zone) for e in self._list(room, url, "room calendar"))
+            if not m.is_recurring and not m.is_cancelled
+        ]
+
+    def delete_copy(self, room: str, meeting: Meeting) -> None:
+        self._forget(room, meeting.item_id)
+        try:
+            # The room is no organizer: deleting its copy sends nothing, and frees its slot.
+            self.client.request(
+                room, "DELETE", self._event(room, meeting.item_id), write=True, what="delete copy"
+            )
+        except ItemGone:
+            pass
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
         self._forget(mailbox, meeting.item_id)
