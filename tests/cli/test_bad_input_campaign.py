@@ -242,7 +242,7 @@ CASES = [
         ["persons", "list"],
         "unknown setting sync.concurency in roomsops.toml — known keys of [sync]: window_days_past, "
         "window_days_future, send_invitations, concurrency, summary_file, full_every, rollback_attempts, cancel_attempts, "
-        "on_person_removed",
+        "on_person_removed, backend",
         append_settings("[sync]\nconcurency = 2\n"),
     ),
     Case(
