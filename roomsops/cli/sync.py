@@ -53,9 +53,9 @@ def lock_path(settings: Settings) -> Path:
 
 
 def summary_path(settings: Settings) -> Path:
-    if settings.sync.summary_file:
-        return settings.resolve_path(settings.sync.summary_file)
-    return lock_path(settings).with_name("roomsops-last-sync.json")
+    """`sync.summary_file` (a folder, or a path under a file, is exit 2 naming it), else beside the lock."""
+    chosen = settings.setting_path("sync.summary_file", "output")
+    return chosen if chosen is not None else lock_path(settings).with_name("roomsops-last-sync.json")
 
 
 @click.group(invoke_without_command=True)

@@ -32,7 +32,7 @@ class SettingsList(Result):
         out = [
             f"settings file: {self.settings_file or '(none: built-in defaults and variables)'}",
             f"data folder:   {self.data_dir} (${self.data_dir_variable}; relative paths go here without a "
-            "settings file)",
+            "settings file, and relative data paths always when the variable names it)",
             "",
         ]
         key_width = max(len(r.key) for r in self.settings)

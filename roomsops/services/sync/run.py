@@ -218,9 +218,13 @@ def write_summary(path: Path, result: SyncResult) -> None:
 def _write_json(path: Path, doc: dict[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=".last-sync.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        json.dump(doc, stream, indent=2)
-    os.replace(temp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            json.dump(doc, stream, indent=2)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)  # no stray .last-sync.* beside a summary that could not be written
+        raise
 
 
 def sync_pass(
