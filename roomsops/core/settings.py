@@ -300,7 +300,8 @@ class Settings:
         if kind == "output" and blocker is not None and not blocker.is_dir():
             # `roomsops.log/audit.jsonl`, a file where the folder should be: no file can be made under it.
             raise InputError(
-                f"{shown}: {blocker} is a file, not a folder", f"correct {label} in {origin}, or move {blocker}"
+                f"{shown}: {blocker} is a file, not a folder",
+                f"correct {label} in {origin}, or move {blocker}",
             )
         return path
 
@@ -312,7 +313,9 @@ class Settings:
         ROOMSOPS_DATA_DIR=/var/lib/roomsops)."""
         path = Path(value).expanduser()
         if not path.is_absolute():
-            if self.data_dir is not None and (self.source is None or (self.data_dir_set and label in DATA_PATHS)):
+            if self.data_dir is not None and (
+                self.source is None or (self.data_dir_set and label in DATA_PATHS)
+            ):
                 base: Path | None = self.data_dir
             else:
                 base = self.source.parent if self.source is not None else None
@@ -677,7 +680,9 @@ def _refuse_unknown_variables(environ: Mapping[str, str], sections: Mapping[str,
             f"${variable} is not a variable roomsops reads"
             + (f" (closest: ${near})" if near else "")
             + "; roomsops.toml's [section] key is ROOMSOPS_SECTION_KEY",
-            f"rename it to {near}, or unset it" if near else "unset it, or rename it after the setting it is for "
+            f"rename it to {near}, or unset it"
+            if near
+            else "unset it, or rename it after the setting it is for "
             "(docs/settings.md lists every setting's variable)",
             code="unknown_variable",
         )

@@ -91,7 +91,8 @@ def parse_url(url: str) -> URL:
         return make_url(url)
     except ArgumentError:
         raise InputError(
-            f"rooms.database {mask_url_secrets(url)!r} is not a database URL", "write it as e.g. sqlite:///rooms.db"
+            f"rooms.database {mask_url_secrets(url)!r} is not a database URL",
+            "write it as e.g. sqlite:///rooms.db",
         ) from None
 
 

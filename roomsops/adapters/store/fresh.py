@@ -23,7 +23,10 @@ def discard_if_unused(store: Store, path: Path) -> bool:
     try:
         with store.read() as conn:
             for table in metadata.sorted_tables:
-                if table.name not in _BOOKKEEPING and conn.execute(select(table).limit(1)).first() is not None:
+                if (
+                    table.name not in _BOOKKEEPING
+                    and conn.execute(select(table).limit(1)).first() is not None
+                ):
                     return False
     except RoomsopsError:
         return False

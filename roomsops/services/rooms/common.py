@@ -36,8 +36,9 @@ def database_url(settings: Settings) -> URL:
     url = db.parse_url(settings.rooms.database)
     path = url.database
     if url.get_backend_name() == "sqlite" and path and path != ":memory:" and not path.startswith("file:"):
-        url = url.set(database=str(settings.resolve_path(path, "rooms.database").absolute()))  # messages name it fully
-        _refuse_left_behind(settings, path, Path(str(url.database)))
+        chosen = settings.resolve_path(path, "rooms.database").absolute()  # messages name it fully
+        url = url.set(database=str(chosen))
+        _refuse_left_behind(settings, path, chosen)
     return url
 
 
