@@ -300,8 +300,10 @@ class Settings:
         if kind == "output" and blocker is not None and not blocker.is_dir():
             # `roomsops.log/audit.jsonl`, a file where the folder should be: no file can be made under it.
             raise InputError(
-                f"{shown}: {blocker} is a file, not a folder",
-                f"correct {label} in {origin}, or move {blocker}",
+                f"the {_OUTPUT_NOUNS.get(label, 'file')} {path} ({label}, from {origin}) cannot be written: "
+                f"{blocker} is a file, not a folder; nothing was changed",
+                f"point {label} in {origin} at a file in a folder (or move {blocker}), then run the command again",
+                code="path_under_a_file",
             )
         return path
 
@@ -326,6 +328,9 @@ class Settings:
 
 #: The settings whose relative paths are data (written by roomsops): into the data folder when it is named.
 DATA_PATHS = frozenset({"rooms.database", "log.file", "log.audit", "sync.summary_file"})
+#: What each output path setting names, in messages.
+_OUTPUT_NOUNS = {"log.file": "log file", "log.audit": "audit log", "sync.summary_file": "sync summary file"}
+
 #: File names suggested when an output path setting names a folder.
 _EXAMPLE_NAMES = {
     "log.file": "roomsops.log",
