@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import ssl
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 
-from roomsops.core.errors import ConnectError
+from roomsops.core.errors import ConnectError, InputError
+from roomsops.core.secrets import mask_url_secrets
 from roomsops.core.settings import Settings
 
 #: Exceptions that mean TLS itself failed (verification or handshake), wherever they sit in the chain.
@@ -39,9 +41,50 @@ def http_session(settings: Settings) -> requests.Session:
     ca_bundle = settings.setting_path("network.ca_bundle", "file")  # missing: exit 2 naming key and source
     if ca_bundle is not None:
         session.verify = str(ca_bundle)
-    if settings.network.proxy:
-        session.proxies = {"https": settings.network.proxy, "http": settings.network.proxy}
+    proxy = proxy_url(settings)
+    if proxy is not None:
+        session.proxies = {"https": proxy, "http": proxy}
     return session
+
+
+#: The proxy schemes requests reaches without extra packages (socks5:// needs PySocks, not installed).
+_PROXY_SCHEMES = ("http", "https")
+
+
+def proxy_url(settings: Settings) -> str | None:
+    """`network.proxy` as requests takes it, or None when unset; a value it cannot use is exit 2 naming the
+    setting (never left to fail later as a connection to the token service or EWS). The value is shown with
+    its password masked."""
+    value = settings.network.proxy.strip()
+    if not value:
+        return None
+    origin = settings.origin("network.proxy")
+    shown = f"network.proxy {mask_url_secrets(value)!r} (from {origin})"
+    scheme, separator, _ = value.partition("://")
+    if not separator:
+        raise InputError(
+            f"{shown} has no scheme",
+            f"write it as http://HOST:PORT (with a user: http://USER:PASSWORD@HOST:PORT) in {origin}",
+            code="bad_proxy",
+        )
+    if scheme.lower() not in _PROXY_SCHEMES:
+        raise InputError(
+            f"{shown}: a {scheme}:// proxy is not supported",
+            f"use an http:// (or https://) proxy in {origin}",
+            code="bad_proxy",
+        )
+    try:
+        parts = urlsplit(value)
+        host, _ = parts.hostname, parts.port  # .port raises ValueError for a port that is not a number
+    except ValueError:
+        host = None
+    if not host:
+        raise InputError(
+            f"{shown} names no host (or a port that is not a number)",
+            f"write it as {scheme}://HOST:PORT in {origin}",
+            code="bad_proxy",
+        )
+    return value
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

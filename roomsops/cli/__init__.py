@@ -17,13 +17,14 @@ import click
 from roomsops import __version__
 from roomsops.cli.context import AppContext
 from roomsops.cli.options import SettingValue
-from roomsops.core.errors import ExitCode, InputError, RoomsopsError
+from roomsops.core.errors import ExitCode, InputError, RoomsopsError, Terminated
 from roomsops.core.logs import forget_secrets, mask
 from roomsops.core.results import Output
 from roomsops.core.settings import not_utf8
 
-#: Ctrl-C: 128 + SIGINT, as a shell reports it (README's exit-code table).
+#: Ctrl-C: 128 + SIGINT, and SIGTERM: 128 + 15, as a shell reports them (README's exit-code table).
 INTERRUPTED = 130
+TERMINATED = 143
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -65,17 +66,19 @@ class RoomsopsGroup(click.Group):
             )
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
-        except (click.Abort, KeyboardInterrupt):
-            # click turns Ctrl-C into Abort; what was open has been closed on the way out.
+        except (click.Abort, KeyboardInterrupt) as exc:
+            # click turns Ctrl-C (and SIGTERM's Terminated, a KeyboardInterrupt) into Abort; what was open has been
+            # closed on the way out.
+            terminated = any(isinstance(e, Terminated) for e in (exc, exc.__cause__, exc.__context__))
             out.error(
                 InputError(
-                    "interrupted (Ctrl-C)",
+                    "terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)",
                     "nothing more was done after it and what was open was closed; run the same command again "
                     "to finish (a command that changes the tenant has listed what it had done)",
                     code="interrupted",
                 )
             )
-            sys.exit(INTERRUPTED)
+            sys.exit(TERMINATED if terminated else INTERRUPTED)
         except click.UsageError as exc:
             usage = InputError(exc.format_message(), _usage_remedy(exc), code="usage")
             out.error(usage)

@@ -104,7 +104,20 @@ def serve_cmd(
 
     _check_port(port)  # before anything is made in DIR
     existed, fresh = directory.exists(), _fresh_folder(directory)
-    directory.mkdir(mode=0o755, parents=True, exist_ok=True)  # the umask may narrow it, never widen it
+    made = [p for p in (directory.absolute(), *directory.absolute().parents) if not p.exists()]
+    try:
+        directory.mkdir(mode=0o755, parents=True, exist_ok=True)  # the umask may narrow it, never widen it
+    except OSError as exc:  # a path under a file, a file in the way, no permission
+        for folder in made[1:]:  # what mkdir made above DIR before it failed (deepest first)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        blocker = next((p for p in directory.absolute().parents if p.exists() and not p.is_dir()), None)
+        raise InputError(
+            f"the lab folder {directory} cannot be created: "
+            + (f"{blocker} is a file, not a folder" if blocker is not None else (exc.strerror or str(exc))),
+            "give --dir a folder that can be created (or an empty one), e.g. --dir ./lab",
+            code="lab_not_started",
+        ) from None
     resolved = directory.resolve()
 
     def ready(line: str) -> None:
@@ -215,11 +228,7 @@ def stop_cmd(directory: Path, timeout: float) -> int:
     try:
         pid = int((folder / PID_FILE).read_text(encoding="ascii"))
     except (OSError, ValueError):
-        raise InputError(
-            f"no running lab in {folder} (no {PID_FILE})",
-            "a lab started before 'lab stop' existed: stop it with Ctrl-C in its terminal",
-            code="no_lab",
-        ) from None
+        raise _no_running_lab(folder) from None
     if not _locked(folder):  # the lab holds .lab.lock while it runs: a pid file without it is stale
         (folder / PID_FILE).unlink(missing_ok=True)
         raise InputError(
@@ -234,6 +243,34 @@ def stop_cmd(directory: Path, timeout: float) -> int:
         time.sleep(0.1)
     click.echo(f"lab stopped: {folder}")
     return 0
+
+
+def _no_running_lab(folder: Path) -> InputError:
+    """Why `lab stop` finds no lab.pid in `folder`, with the remedy that fits: only a lab that holds the folder's
+    lock without a pid file (started before 'lab stop' existed) is stopped with Ctrl-C in its terminal."""
+    if not folder.is_dir():
+        return InputError(
+            f"no running lab in {folder}: there is no such folder",
+            "check --dir: it is the folder given to 'roomsops lab serve --dir'",
+            code="no_lab",
+        )
+    if not (folder / "lab.json").is_file():
+        return InputError(
+            f"no running lab in {folder}: no lab was started there (no lab.json)",
+            "check --dir: it is the folder given to 'roomsops lab serve --dir'",
+            code="no_lab",
+        )
+    if _locked(folder):
+        return InputError(
+            f"the lab in {folder} runs without a {PID_FILE} (started before 'lab stop' existed)",
+            "stop it with Ctrl-C in its terminal",
+            code="no_lab",
+        )
+    return InputError(
+        f"no running lab in {folder}: the lab there was stopped",
+        f"start it again with 'roomsops lab serve --dir {folder}'",
+        code="no_lab",
+    )
 
 
 def _locked(folder: Path) -> bool:

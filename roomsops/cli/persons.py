@@ -185,6 +185,7 @@ def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
     from roomsops.services.diagnose import probe as diagnose
 
     addresses = [common.check_email(e) for e in emails]
+    ews = app.ews  # RoomsAppSettings.config read first: a command refused on it creates no database
     if not addresses:
         with common.open_database(app.settings) as store, store.read() as conn:
             addresses = [p.email for p in list_persons(conn, sync_modes=EWS_SYNC_MODES)]
@@ -193,5 +194,5 @@ def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
         # `sync`), not the same failure reported for every address.
         app.token_provider.token()
     with app.progress("persons check", len(addresses)) as progress:
-        result = diagnose.check_addresses(app.ews, addresses, progress.advance)
+        result = diagnose.check_addresses(ews, addresses, progress.advance)
     return app.emit(result)

@@ -13,6 +13,7 @@ from roomsops.cli.runbook import print_runbook
 from roomsops.cli.tenant_change import read_only, tenant_change
 from roomsops.core.addresses import unique, validate_address
 from roomsops.core.errors import InputError
+from roomsops.core.logs import AuditLog
 
 if TYPE_CHECKING:
     from roomsops.services.policy.model import Progress
@@ -155,10 +156,13 @@ def check_cmd(
     # result names it.
     preview = (lambda lines: app.out.note("\n".join(lines))) if fix and not yes and app.interactive else None
 
+    # Only --fix records changes: a plain check or a dry run needs no audit log (nor a usable log.audit).
+    audit = app.audit if fix and not dry_run else AuditLog(None)
+
     def run(progress: Progress | None = None) -> int:
         with app.open_admin(None) as session:
             result = check.check_rooms(
-                session, request, app.settings, lambda q: app.confirm(q, yes), app.audit, preview, progress
+                session, request, app.settings, lambda q: app.confirm(q, yes), audit, preview, progress
             )
         return app.emit(result)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import signal
 import tempfile
@@ -17,7 +18,7 @@ from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
 from roomsops.cli.options import BOOKING_ID, SettingValue
 from roomsops.core.addresses import validate_address
-from roomsops.core.errors import ConnectError, InputError
+from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -53,9 +54,9 @@ def lock_path(settings: Settings) -> Path:
 
 
 def summary_path(settings: Settings) -> Path:
-    if settings.sync.summary_file:
-        return settings.resolve_path(settings.sync.summary_file)
-    return lock_path(settings).with_name("roomsops-last-sync.json")
+    """`sync.summary_file` (a folder, or a path under a file, is exit 2 naming it), else beside the lock."""
+    chosen = settings.setting_path("sync.summary_file", "output")
+    return chosen if chosen is not None else lock_path(settings).with_name("roomsops-last-sync.json")
 
 
 @click.group(invoke_without_command=True)
@@ -100,10 +101,16 @@ def sync(
 
     settings = app.settings
     wanted = [validate_address(p) for p in persons]
-    backend = calendar_backend(settings, app.ews)  # refuses a bad setting before the lock or database exist
-    summary = summary_for(summary_path(settings), wanted)
-    if wanted:
-        _refuse_unknown_persons(settings, wanted)
+    summary: Path | None = None
+    try:
+        summary = summary_for(summary_path(settings), wanted)
+        # A bad setting is refused before the lock or the database exist.
+        backend = calendar_backend(settings, app.ews)
+        if wanted:
+            _refuse_unknown_persons(settings, wanted)
+    except RoomsopsError as exc:
+        _refused_before_starting(settings, summary, exc, wanted, dry_run)
+        raise
     with run_lock(lock_path(settings)), _terminated_as_interrupt():
         started = now_utc()
         try:
@@ -145,6 +152,29 @@ def sync(
     return app.emit(result)
 
 
+def _refused_before_starting(
+    settings: Settings, summary: Path | None, exc: RoomsopsError, wanted: list[str], dry_run: bool
+) -> None:
+    """A run refused before it starts (RoomsAppSettings.config gone or without its secret, a bad setting) is the
+    last run all the same: the log file says why (a scheduled task's stderr goes nowhere), and a summary file
+    that exists says "ok": false with the error, so that `sync status` does not report the last success. A
+    summary is not created where there was none (a refused command creates nothing; `sync status` reports "no
+    run recorded" then), and not replaced while another run holds the lock (its own summary is the current one)."""
+    from roomsops.adapters.store import now_utc
+    from roomsops.core.logs import log
+    from roomsops.services.sync.lock import run_lock
+    from roomsops.services.sync.run import write_failed_summary
+
+    log.error("sync%s refused before starting: %s", " (dry run)" if dry_run else "", exc.one_line())
+    if dry_run or summary is None or not summary.is_file():
+        return
+    with contextlib.suppress(RoomsopsError, OSError):
+        lock = lock_path(settings)
+        if lock.parent.is_dir():  # never made here for this
+            with run_lock(lock):
+                write_failed_summary(summary, now_utc(), exc, wanted, logged=True)
+
+
 def _refuse_unknown_persons(settings: Any, wanted: list[str]) -> None:
     """`--person` of an address the database does not know: exit 2 before the pass (not "not handled")."""
     from roomsops.adapters.store import get_person, list_persons
@@ -167,7 +197,7 @@ def _refuse_unknown_persons(settings: Any, wanted: list[str]) -> None:
 def _terminated_as_interrupt() -> Iterator[None]:
     """SIGTERM raises `Terminated` (a KeyboardInterrupt) in the main thread while the pass runs, so the pass
     stops between mailboxes and the summary is written, as with Ctrl-C."""
-    from roomsops.services.sync.run import Terminated
+    from roomsops.core.errors import Terminated
 
     def stop(signum: int, frame: object) -> None:
         raise Terminated()

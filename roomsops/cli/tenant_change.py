@@ -21,7 +21,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from roomsops.cli.context import AppContext
-from roomsops.core.errors import ConnectError, ExitCode, InputError, OperationFailed
+from roomsops.core.errors import ConnectError, ExitCode, InputError, OperationFailed, Terminated
 from roomsops.core.results import Result
 from roomsops.core.secure_files import private_opener
 
@@ -33,10 +33,6 @@ SIGINT_EXIT = 130
 SIGTERM_EXIT = 143
 #: Failures that stop a run between two changes: the WinRM connection dropped, the audit log could not be written.
 STOPPED_MIDWAY = ("winrm_dropped", "audit_failed")
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the program is, like Ctrl-C: every `finally` and Ctrl-C handler on the way runs."""
 
 
 def _raise_terminated(_signum: int, _frame: FrameType | None) -> None:

@@ -73,3 +73,8 @@ class OperationFailed(RoomsopsError):
 
     exit_code = ExitCode.FAILED
     code = "failed"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager or scheduler stopping roomsops), raised where the program is, like Ctrl-C: every
+    `finally` and Ctrl-C handler on the way runs; the command exits 143 (128 + SIGTERM), not Ctrl-C's 130."""

@@ -64,6 +64,26 @@ def others_may_write(path: Path) -> Path | None:
     return None
 
 
+def not_trusted(path: Path) -> tuple[Path, str] | None:
+    """POSIX: `path` itself or the folder holding it, and why, when someone other than this account (or root)
+    could have written it: group or others may write it, or another account owns it (its owner may change it,
+    or put another file in its place). None when neither. Windows: None, as `others_may_write`."""
+    loose = others_may_write(path)
+    if loose is not None:
+        return loose, "group or others may write"
+    if sys.platform == "win32":
+        return None
+    me = os.geteuid()
+    for candidate in (path, path.parent):
+        try:
+            owner = candidate.stat().st_uid
+        except OSError:
+            continue
+        if owner not in (0, me):
+            return candidate, f"another account (uid {owner}) owns"
+    return None
+
+
 def _restrict_new_file(path: Path) -> None:
     if sys.platform == "win32":
         _win_set_sddl(path, _OWNER_ONLY_SDDL)

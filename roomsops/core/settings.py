@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from roomsops.core.addresses import is_address
+from roomsops.core.addresses import closest, is_address
 from roomsops.core.errors import InputError
-from roomsops.core.secure_files import others_may_write
+from roomsops.core.secure_files import not_trusted
 from roomsops.core.vocabulary import AUTOMATE_PROCESSING, CALENDAR_PROCESSING
 
 WINDOWS_APP_SETTINGS = r"C:\Program Files (x86)\Garaio\ROOMS\Configuration\RoomsAppSettings.config"
@@ -304,6 +304,8 @@ class Settings:
     source: Path | None = None
     #: Where relative paths go without a settings file (`data_dir()`); None: the working folder.
     data_dir: Path | None = field(default=None, compare=False)
+    #: $ROOMSOPS_DATA_DIR was set: the data paths (`DATA_PATHS`) go into the data folder even with a settings file.
+    data_dir_set: bool = field(default=False, compare=False)
     #: "section.key" -> where its value came from (the file, $VARIABLE or "the command line"); unlisted: default.
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -319,7 +321,7 @@ class Settings:
         value = str(getattr(getattr(self, section), name))
         if not value:
             return None
-        path = self.resolve_path(value)
+        path = self.resolve_path(value, label)
         origin = self.origin(label)
         shown = f"{label} = {value!r} (from {origin})"
         if path.is_dir():
@@ -330,27 +332,53 @@ class Settings:
             )
         if kind == "file" and not path.is_file():
             raise InputError(f"{shown}: {path} does not exist", f"correct {label} in {origin}")
+        blocker = next((p for p in path.parents if p.exists()), None)
+        if kind == "output" and blocker is not None and not blocker.is_dir():
+            # `roomsops.log/audit.jsonl`, a file where the folder should be: no file can be made under it.
+            raise InputError(
+                f"the {_OUTPUT_NOUNS.get(label, 'file')} {path} ({label}, from {origin}) cannot be written: "
+                f"{blocker} is a file, not a folder; nothing was changed",
+                f"point {label} in {origin} at a file in a folder (or move {blocker}), then run the command again",
+                code="path_under_a_file",
+            )
         return path
 
-    def resolve_path(self, value: str) -> Path:
+    def resolve_path(self, value: str, label: str | None = None) -> Path:
         """A path from the settings file is relative to that file's folder; without a settings file, to the data
-        folder (`data_dir()`), never to the working folder (Task Scheduler starts in System32)."""
+        folder (`data_dir()`), never to the working folder (Task Scheduler starts in System32). A data path
+        (`label` in `DATA_PATHS`: the database, the logs, the sync summary) goes into the data folder whenever
+        $ROOMSOPS_DATA_DIR names it, settings file or not (a systemd unit's /etc/roomsops/roomsops.toml with
+        ROOMSOPS_DATA_DIR=/var/lib/roomsops)."""
         path = Path(value).expanduser()
         if not path.is_absolute():
-            base = self.source.parent if self.source is not None else self.data_dir
+            if self.data_dir is not None and (
+                self.source is None or (self.data_dir_set and label in DATA_PATHS)
+            ):
+                base: Path | None = self.data_dir
+            else:
+                base = self.source.parent if self.source is not None else None
             if base is not None:
                 path = base / path
         return path
 
 
+#: The settings whose relative paths are data (written by roomsops): into the data folder when it is named.
+DATA_PATHS = frozenset({"rooms.database", "log.file", "log.audit", "sync.summary_file"})
+#: What each output path setting names, in messages.
+_OUTPUT_NOUNS = {"log.file": "log file", "log.audit": "audit log", "sync.summary_file": "sync summary file"}
+
 #: File names suggested when an output path setting names a folder.
-_EXAMPLE_NAMES = {"log.file": "roomsops.log", "log.audit": "audit.jsonl"}
+_EXAMPLE_NAMES = {
+    "log.file": "roomsops.log",
+    "log.audit": "audit.jsonl",
+    "sync.summary_file": "roomsops-last-sync.json",
+}
 
 #: Section name -> its dataclass, in the order of `Settings`.
 SECTIONS: dict[str, type] = {
     f.name: get_type_hints(Settings)[f.name]
     for f in fields(Settings)
-    if f.name not in ("source", "data_dir", "origins")
+    if f.name not in ("source", "data_dir", "data_dir_set", "origins")
 }
 
 
@@ -538,22 +566,32 @@ def settings_file(explicit: str | None, environ: Mapping[str, str]) -> Path | No
         return Path(environ["ROOMSOPS_SETTINGS"])
     local = Path("roomsops.toml")
     if local.is_file():
-        return local
+        return _trusted(local, "the working folder")
     machine = data_dir(environ) / "roomsops.toml"
     if not machine.is_file():
         return None
-    # Found, not named by the administrator: a file others may change would hand them powershell.host (and
-    # with it the WinRM credentials of the next tenant change).
-    loose = others_may_write(machine)
-    if loose is not None:
-        what = "it" if loose == machine else f"its folder {loose}"
-        raise InputError(
-            f"settings file {machine} (found in the data folder) is not used: group or others may write {what}",
-            f"check that it is yours, then remove their write access (chmod go-w {loose}), or name a settings "
-            "file with --settings",
-            code="settings_not_private",
-        )
-    return machine
+    return _trusted(machine, "the data folder")
+
+
+def _trusted(found: Path, where: str) -> Path:
+    """A settings file found, not named by the administrator: one that someone else may change would hand them
+    powershell.host (and with it the WinRM credentials of the next tenant change), so it is refused (exit 2)."""
+    shown = found.absolute()
+    problem = not_trusted(shown)
+    if problem is None:
+        return found
+    holder, why = problem
+    what = "it" if holder == shown else f"its folder {holder}"
+    remedy = (
+        f"remove their write access (chmod go-w {holder})"
+        if why.startswith("group")
+        else "copy it into a folder of your own (or have root chown it to you)"
+    )
+    raise InputError(
+        f"settings file {shown} (found in {where}) is not used: {why} {what}",
+        f"check that it is yours, then {remedy}, or name a settings file with --settings",
+        code="settings_not_private",
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -639,9 +677,56 @@ def load_settings(
             f"unknown section [{sorted(unknown_sections)[0]}] in {origin}",
             f"known sections: {', '.join(SECTIONS)}",
         )
+    _refuse_unknown_variables(environ, sections)
     return Settings(
-        **sections, source=path.resolve() if path else None, data_dir=data_dir(environ), origins=origins
+        **sections,
+        source=path.resolve() if path else None,
+        data_dir=data_dir(environ),
+        data_dir_set=bool(environ.get(DATA_DIR_VARIABLE)),
+        origins=origins,
     )
+
+
+#: ROOMSOPS_* variables that are no setting of roomsops.toml: where settings and data are, the lab's password.
+OTHER_VARIABLES = frozenset(
+    {"ROOMSOPS_SETTINGS", "ROOMSOPS_APP_SETTINGS", DATA_DIR_VARIABLE, PowershellSettings.password_env}
+)
+
+
+def _refuse_unknown_variables(environ: Mapping[str, str], sections: Mapping[str, Any]) -> None:
+    """A ROOMSOPS_<SECTION>_<KEY> variable that names no setting is a typo (ROOMSOPS_ROOMS_DATABSE): refused
+    (exit 2) like `[rooms] databse` in roomsops.toml, with the variable meant, instead of leaving the setting at its
+    default without a word. Variables that a `*_env` setting names (a secret's variable) are theirs, not typos;
+    other ROOMSOPS_* variables are refused only when they are near a setting's."""
+    settings_variables = {f"ROOMSOPS_{key.section.upper()}_{key.name.upper()}" for key in KEYS.values()}
+    named = {
+        str(getattr(section, name))
+        for section in sections.values()
+        for name in get_type_hints(type(section))
+        if name.endswith("_env") and getattr(section, name)
+    }
+    prefixes = tuple(f"ROOMSOPS_{section.upper()}_" for section in SECTIONS)
+    for variable in sorted(environ):
+        if (
+            not variable.startswith("ROOMSOPS_")
+            or variable in settings_variables
+            or variable in OTHER_VARIABLES
+            or variable in named
+        ):
+            continue
+        near = closest(variable, settings_variables | OTHER_VARIABLES, cutoff=0.85)
+        if near is None and not variable.startswith(prefixes):
+            continue
+        raise InputError(
+            f"${variable} is not a variable roomsops reads"
+            + (f" (closest: ${near})" if near else "")
+            + "; roomsops.toml's [section] key is ROOMSOPS_SECTION_KEY",
+            f"rename it to {near}, or unset it"
+            if near
+            else "unset it, or rename it after the setting it is for "
+            "(docs/settings.md lists every setting's variable)",
+            code="unknown_variable",
+        )
 
 
 def app_settings_path(
@@ -668,6 +753,7 @@ def as_dict(settings: Settings) -> dict[str, Any]:
     """The settings as plain data (no secrets live in settings)."""
     out = dataclasses.asdict(settings)
     out.pop("origins", None)
+    out.pop("data_dir_set", None)
     out["source"] = str(settings.source) if settings.source else None
     out["data_dir"] = str(settings.data_dir) if settings.data_dir else None
     return out

@@ -38,9 +38,16 @@ def test_without_a_settings_file_the_database_goes_to_the_data_folder(
     (machine / "roomsops.toml").write_text('[rooms]\ndatabase = "sqlite:///other.db"\n', encoding="utf-8")
     doc = json.loads(ok(invoke("--json", "config", "settings")).out)
     assert doc["settings_file"] == str(machine / "roomsops.toml")
-    # An explicit settings file still wins over the data folder's.
+    # An explicit settings file still wins over the data folder's. Its relative data paths go into the data folder
+    # that $ROOMSOPS_DATA_DIR names (review21c: a systemd unit's /etc/roomsops/roomsops.toml with
+    # ROOMSOPS_DATA_DIR=/var/lib/roomsops), and beside the file when the data folder is the platform's default
+    # (here: $XDG_DATA_HOME/roomsops, as on a Linux host without the variable).
     explicit = tmp_path / "explicit.toml"
     explicit.write_text('[rooms]\ndatabase = "sqlite:///explicit.db"\n', encoding="utf-8")
+    ok(invoke("--settings", str(explicit), "persons", "add", "adele@contoso.com"))
+    assert (machine / "explicit.db").is_file() and list(work.iterdir()) == []
+    monkeypatch.delenv("ROOMSOPS_DATA_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     ok(invoke("--settings", str(explicit), "persons", "add", "adele@contoso.com"))
     assert (tmp_path / "explicit.db").is_file() and list(work.iterdir()) == []
 

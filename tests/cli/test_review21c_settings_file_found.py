@@ -5,6 +5,7 @@ while group or others may write it. review21b (0c433d8) refuses it in the data f
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,24 @@ def test_a_world_writable_working_folder_settings_file_is_refused(
     run = invoke("config", "settings")
     assert "evil.example" not in run.out, run.out
     assert run.code == 2, run.out + run.err
+
+
+def test_a_settings_file_another_account_owns_is_refused(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """review21c, observed: a roomsops.toml owned by another (non-root) account, mode 0644, was taken: its owner
+    may change it whenever they like. Refused like one others may write, found in the data folder or the working
+    folder; the account's own file (or root's) is taken. (The suite runs as root, which may give a file away.)"""
+    machine = tmp_path / "machine"
+    machine.mkdir()
+    toml = machine / "roomsops.toml"
+    toml.write_text('[powershell]\nhost = "evil.example"\n', encoding="utf-8")
+    monkeypatch.setenv("ROOMSOPS_DATA_DIR", str(machine))
+    assert "evil.example" in invoke("config", "settings").out  # this account's own file: taken
+    os.chown(toml, 4242, 4242)
+    for folder in (tmp_path, machine):  # found in the data folder, then as ./roomsops.toml
+        monkeypatch.chdir(folder)
+        run = invoke("config", "settings")
+        assert run.code == 2 and "evil.example" not in run.out, run.out + run.err
+        line = one_line_error(run)
+        assert str(toml) in line and "uid 4242" in line, line

@@ -37,6 +37,7 @@ from roomsops.adapters.ews.errors import (
     translate,
 )
 from roomsops.adapters.ews.tags import register_tags
+from roomsops.adapters.net import proxy_url
 from roomsops.core.calendar import WriteOutcomeUnknown
 from roomsops.core.logs import MASK, log
 from roomsops.core.settings import Settings
@@ -206,7 +207,7 @@ class EwsClient:
     ) -> None:
         self.endpoint = settings.cloud.ews_url
         ca = str(settings.resolve_path(settings.network.ca_bundle)) if settings.network.ca_bundle else None
-        register_endpoint(self.endpoint, ca, settings.network.proxy)
+        register_endpoint(self.endpoint, ca, proxy_url(settings))
         self.provider = provider
         self.retry_budget = retry_budget
         self._sleep = sleep

@@ -46,6 +46,7 @@ from roomsops.adapters.store.schema import (
     schema_version,
 )
 from roomsops.core.errors import InputError, OperationFailed
+from roomsops.core.secrets import mask_url_secrets
 from roomsops.core.secure_files import create_private, private_opener
 
 #: How long a writer waits for another writer before giving up (SQLite's busy handler).
@@ -90,7 +91,8 @@ def parse_url(url: str) -> URL:
         return make_url(url)
     except ArgumentError:
         raise InputError(
-            f"rooms.database {url!r} is not a database URL", "write it as e.g. sqlite:///rooms.db"
+            f"rooms.database {mask_url_secrets(url)!r} is not a database URL",
+            "write it as e.g. sqlite:///rooms.db",
         ) from None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,7 @@ class SettingsList(Result):
         out = [
             f"settings file: {self.settings_file or '(none: built-in defaults and variables)'}",
             f"data folder:   {self.data_dir} (${self.data_dir_variable}; relative paths go here without a "
-            "settings file)",
+            "settings file, and relative data paths always when the variable names it)",
             "",
         ]
         key_width = max(len(r.key) for r in self.settings)
@@ -54,17 +53,13 @@ def _shown(value: Any) -> str:
     return '""' if value == "" else str(value)
 
 
-#: The password of a URL with one (`postgresql://user:password@host/db`, `http://user:password@proxy:8080`).
-_URL_PASSWORD = re.compile(r"(://[^/@:\s]*:)[^/@\s]+@")
-
-
 def _without_password(value: Any) -> Any:
-    """A setting's value with the password of a URL in it masked (rooms.database, network.proxy)."""
+    """A setting's value with the passwords of a URL in it masked (rooms.database, network.proxy: the userinfo,
+    `password=` and `PWD=` parameters, a proxy written without its scheme)."""
     from roomsops.core.logs import MASK, mask
+    from roomsops.core.secrets import mask_url_secrets
 
-    return (
-        mask(_URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", value)) if isinstance(value, str) else value
-    )
+    return mask(mask_url_secrets(value, MASK)) if isinstance(value, str) else value
 
 
 def settings_list(settings: Settings) -> SettingsList:

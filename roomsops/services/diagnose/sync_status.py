@@ -42,6 +42,9 @@ class RunStatus:
     # sync lock) or "interrupted" (it died where no handler ran: SIGKILL, a reboot, a crash); None: finished.
     run_state: str | None = None
     pid: int | None = None
+    #: While a run is under way: how the run before it ended (`started`, `finished`, `ok`, `error`,
+    #: `failed_mailboxes`), so that a run under way does not hide that the last finished one failed.
+    previous: dict[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,8 @@ def _read(kind: str, path: Path, now: datetime, holder: Holder = None) -> RunSta
     elif run_state == "running":
         message = None
     pid = doc.get("pid")
+    before = doc.get("previous")
+    previous = before if run_state == "running" and isinstance(before, dict) else None
     ahead = started - now
     if ahead > timedelta(minutes=5):  # a clock that was wrong: this start says nothing about the sync now
         message = (
@@ -154,6 +159,7 @@ def _read(kind: str, path: Path, now: datetime, holder: Holder = None) -> RunSta
         error=message,
         run_state=run_state,
         pid=pid if isinstance(pid, int) else None,
+        previous=previous,
     )
 
 
@@ -173,8 +179,23 @@ def read_status(
     if not last.found:
         problem = f"no full run recorded in {full}: run 'roomsops sync' (and schedule it)"
     elif last.run_state == "running":
-        # Under way: not a failure; only one running longer than --max-age is (stuck, or far too slow).
-        if (
+        # Under way: not a failure; only one running longer than --max-age is (stuck, or far too slow), or one
+        # whose run before it failed (a schedule whose every run fails is never "healthy" while the next runs).
+        before = last.previous
+        if before is not None and before.get("ok") is not True:
+            error = before.get("error")
+            message = error.get("message") if isinstance(error, dict) else None
+            failed = before.get("failed_mailboxes")
+            problem = (
+                f"running (pid {last.pid}); the run before it FAILED"
+                + (f": {message}" if message else "")
+                + (
+                    f" (mailboxes: {', '.join(map(str, failed))})"
+                    if isinstance(failed, list) and failed
+                    else ""
+                )
+            )
+        elif (
             max_age is not None
             and last.age_minutes is not None
             and last.age_minutes * 60 > max_age.total_seconds()

@@ -17,6 +17,8 @@ from sqlalchemy.engine import URL
 
 from roomsops.adapters import store as db
 from roomsops.adapters.store import Store
+from roomsops.adapters.store.db import sqlite_file
+from roomsops.adapters.store.fresh import discard_if_unused
 from roomsops.core.addresses import RECORD_REMEDY, validate_address
 from roomsops.core.errors import InputError
 from roomsops.core.settings import DATA_DIR_VARIABLE, Settings
@@ -28,22 +30,55 @@ MAX_NAME = 256
 
 
 def database_url(settings: Settings) -> URL:
-    """`rooms.database`, with a relative SQLite path resolved against roomsops.toml's folder (without
-    one: the working folder)."""
+    """`rooms.database`, with a relative SQLite path resolved as a data path (`Settings.resolve_path`: the data
+    folder, or the settings file's folder). Without a settings file, a rooms.db left in the working folder by a
+    version before the data folder is refused while the data folder has none (see `_refuse_left_behind`)."""
     url = db.parse_url(settings.rooms.database)
     path = url.database
     if url.get_backend_name() == "sqlite" and path and path != ":memory:" and not path.startswith("file:"):
-        url = url.set(database=str(settings.resolve_path(path).absolute()))  # messages name it fully
+        chosen = settings.resolve_path(path, "rooms.database").absolute()  # messages name it fully
+        url = url.set(database=str(chosen))
+        _refuse_left_behind(settings, path, chosen)
     return url
+
+
+def _refuse_left_behind(settings: Settings, relative: str, chosen: Path) -> None:
+    """Before the data folder (issue 21.9), a relative rooms.database without a settings file was in the working
+    folder: a scheduled task started in C:\\ROOMS\\sync kept its persons, rooms and bookings there. After the
+    upgrade the same task would open a new empty database in the data folder and report success while ROOMS'
+    bookings stop reaching Exchange. So while the data folder has no database and the working folder has one of
+    that name, the command is refused (exit 2) naming both, until it is moved or rooms.database names it."""
+    if settings.source is not None or Path(relative).is_absolute() or chosen.exists():
+        return
+    try:
+        old = Path.cwd() / relative
+    except OSError:  # the working folder is gone
+        return
+    if old == chosen or not old.is_file():
+        return
+    raise InputError(
+        f"the database is now {chosen} in the data folder, which has none yet, but {old} is in the working folder, "
+        "where versions before the data folder kept it; nothing was changed",
+        f"move {old.name} and the {old.name}.* files beside it into {chosen.parent} (with no roomsops command "
+        f"running), or keep it where it is with ROOMSOPS_ROOMS_DATABASE=sqlite:///{old.as_posix()} (or "
+        "rooms.database in a roomsops.toml); to start a new database instead, rename the old one",
+        code="database_left_behind",
+    )
 
 
 @contextmanager
 def open_database(settings: Settings) -> Iterator[Store]:
-    """The roomsops database of these settings (created, or upgraded, on first use)."""
+    """The roomsops database of these settings (created, or upgraded, on first use). A command refused with
+    exit 2 inside the block leaves no new database behind: one it created, still empty, is removed again, with
+    the data folder if that was made for it."""
     url = database_url(settings)
-    if url.get_backend_name() == "sqlite" and url.database and settings.data_dir is not None:
-        folder = Path(url.database).parent
+    path = sqlite_file(url)
+    fresh = path is not None and not path.exists()
+    made: list[Path] = []  # folders made for the database, deepest first
+    if path is not None and settings.data_dir is not None:
+        folder = path.parent
         if folder == settings.data_dir.absolute():  # the data folder is created on first use, not before
+            made = [p for p in (folder, *folder.parents) if not p.exists()]
             try:
                 folder.mkdir(mode=0o755, parents=True, exist_ok=True)
             except OSError as exc:  # a file, a path under a file, a dangling link, no permission
@@ -51,11 +86,28 @@ def open_database(settings: Settings) -> Iterator[Store]:
                     f"the data folder {folder} cannot be created ({exc.strerror or exc})",
                     f"set {DATA_DIR_VARIABLE} to a folder roomsops may write, or remove what is in its place",
                 ) from None
-    store = db.open_store(url)
+    try:
+        store = db.open_store(url)
+    except BaseException:
+        _remove_folders(made)
+        raise
     try:
         yield store
+    except InputError:
+        if fresh and path is not None and discard_if_unused(store, path):
+            _remove_folders(made)
+        raise
     finally:
         store.close()
+
+
+def _remove_folders(made: list[Path]) -> None:
+    """The folders made for a database that was not kept, deepest first, each only if empty."""
+    for folder in made:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 # ---------------------------------------------------------------- validation

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from roomsops.adapters.store import Booking, BookingSyncState, MailboxSyncState, Store, now_utc
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.schema import CANCELLED, LINKED, NOT_SYNCED_NOTE, UNLINKED
-from roomsops.core.errors import InputError, RoomsopsError
+from roomsops.core.errors import InputError, RoomsopsError, Terminated
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
@@ -147,10 +147,6 @@ def log_report(report: MailboxReport, dry_run: bool = False) -> None:
         )
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a service manager stopping roomsops): handled like Ctrl-C, so the summary still tells the truth."""
-
-
 def summary_for(path: Path, persons: Sequence[str] | None) -> Path:
     """Where a run's summary goes: a `--person` run writes beside the full run's file (NAME.person.json), so it
     never hides the last full run from monitoring."""
@@ -183,12 +179,14 @@ def failure_reason(exc: BaseException) -> dict[str, str | None]:
 
 
 def write_failed_summary(
-    path: Path, started: datetime, exc: BaseException, persons: Sequence[str] = ()
+    path: Path, started: datetime, exc: BaseException, persons: Sequence[str] = (), *, logged: bool = False
 ) -> None:
-    """The summary of a run that stopped before it finished (token, TLS, database, a signal, a crash): ok false
-    with the reason, so that monitoring never reads an older success as the current state."""
+    """The summary of a run that stopped before it finished (token, TLS, database, a signal, a crash, or refused
+    on its configuration): ok false with the reason, so that monitoring never reads an older success as the
+    current state. `logged`: the caller has already written the failure to the log."""
     error = failure_reason(exc)
-    log.error("sync FAILED before finishing: %s", error["message"])
+    if not logged:
+        log.error("sync FAILED before finishing: %s", error["message"])
     doc = {
         "started": started.isoformat(),
         "finished": now_utc().isoformat(),
@@ -213,7 +211,8 @@ UNFINISHED = {
 def write_running_summary(path: Path, started: datetime, persons: Sequence[str] = ()) -> None:
     """The summary while a run is under way (written once the lock is taken, replaced when the run ends): a
     run killed where no handler runs (SIGKILL, the OOM killer, a reboot) leaves "ok": false, never the older
-    success. `running`, `pid` and `host` let `sync status` tell a run still going from one that died."""
+    success. `running`, `pid` and `host` let `sync status` tell a run still going from one that died;
+    `previous` keeps how the run before ended, so that a run under way never hides that the last one failed."""
     doc: dict[str, object] = {
         "started": started.isoformat(),
         "finished": None,
@@ -226,8 +225,40 @@ def write_running_summary(path: Path, started: datetime, persons: Sequence[str] 
         "host": socket.gethostname(),
         "error": dict(UNFINISHED),
         "totals": {},
+        "previous": _previous_run(path),
     }
     _write_json(path, doc)
+
+
+def _previous_run(path: Path) -> dict[str, object] | None:
+    """How the run whose summary is at `path` ended — started, finished, ok, error, failed_mailboxes — or None
+    when there is none (or it cannot be read). A summary still saying "under way" (read while this run holds the
+    lock) is of a run that was killed or crashed: not ok."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    mailboxes = doc.get("mailboxes") if isinstance(doc.get("mailboxes"), list) else []
+    error = doc.get("error") if isinstance(doc.get("error"), dict) else None
+    if doc.get("running") is True:
+        error = {
+            "code": "interrupted",
+            "message": "the run did not finish (it was killed or crashed)",
+            "remedy": None,
+        }
+    return {
+        "started": doc.get("started"),
+        "finished": doc.get("finished"),
+        "ok": doc.get("ok") is True and doc.get("running") is not True,
+        "error": error,
+        "failed_mailboxes": [
+            str(m.get("mailbox"))
+            for m in mailboxes or []
+            if isinstance(m, dict) and (m.get("error") or m.get("failures"))
+        ],
+    }
 
 
 def write_summary(path: Path, result: SyncResult) -> None:
@@ -240,9 +271,13 @@ def write_summary(path: Path, result: SyncResult) -> None:
 def _write_json(path: Path, doc: dict[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=".last-sync.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        json.dump(doc, stream, indent=2)
-    os.replace(temp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            json.dump(doc, stream, indent=2)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)  # no stray .last-sync.* beside a summary that could not be written
+        raise
 
 
 def sync_pass(
