@@ -69,3 +69,19 @@ def test_an_outlook_value_the_booking_has_is_no_edit(lab: Any, tmp_path: Path) -
     state.rooms_edit(choice=1, day=2, hour=13, pick=3, what="reminder")
     state.settle()
     state.teardown()
+
+
+def test_an_outlook_edit_after_roomsops_write_is_judged_against_the_edited_booking(
+    lab: Any, tmp_path: Path
+) -> None:
+    """Oracle: bug 8's family sets a booking's free/busy in ROOMS (Busy → Tentative), the pass writes it, and
+    Outlook then sets Busy. Busy is a real Outlook edit (the booking holds Tentative by then) and wins; the model
+    compared it with the booking as it was before the ROOMS edit (Busy), took it for no edit and reported "the
+    ROOMS free_busy 'Tentative' was overwritten" (the all-families soak's finding, seed 1900)."""
+    state = machine_for(lab.lab, tmp_path, frozenset({"rooms_edit", "outlook_edit_after_write"}))()
+    booking = state.world.bookings()[1]
+    assert booking["free_busy"] == "Busy"
+    state.outlook_edit_after_write(choice=1, later=2, outlook="free_busy", pick=1, rooms="free_busy")
+    state.settle()
+    assert state.world.booking(booking["id"])["free_busy"] == "Busy"  # Outlook's later edit won
+    state.teardown()

@@ -606,6 +606,10 @@ class SyncChecker(RuleBasedStateMachine):
         booking, meeting = found
         self._used("outlook_edit_after_write")
         self._rooms_update(booking, *self._rooms_args(booking, rooms, choice))
+        # The Outlook edit comes after the ROOMS edit: whether it changes anything is judged against the booking
+        # as the ROOMS edit left it (e.g. ROOMS Busy → Tentative, then Outlook Busy: a real edit, not "the value
+        # the booking has"), not as it was before, nor as the pass leaves it.
+        edited = self.world.booking(booking["id"]) or booking
         body = self._outlook_body(meeting, outlook, (choice + 1) % 4)
         written: list[int] = []  # the lab's EWS count when the first UpdateItem arrived
 
@@ -620,7 +624,7 @@ class SyncChecker(RuleBasedStateMachine):
         self._pass(
             lambda: self.world.sync_racing(due, edit),
             quiet=True,
-            during=lambda: self._outlook_values(booking, body),
+            during=lambda: self._outlook_values(edited, body),
         )
 
     @family("resolve_ignore")
