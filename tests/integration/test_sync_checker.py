@@ -83,5 +83,6 @@ def test_an_outlook_edit_after_roomsops_write_is_judged_against_the_edited_booki
     assert booking["free_busy"] == "Busy"
     state.outlook_edit_after_write(choice=1, later=2, outlook="free_busy", pick=1, rooms="free_busy")
     state.settle()
-    assert state.world.booking(booking["id"])["free_busy"] == "Busy"  # Outlook's later edit won
+    after = state.world.booking(booking["id"])
+    assert after is not None and after["free_busy"] == "Busy"  # Outlook's later edit won
     state.teardown()

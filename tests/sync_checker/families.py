@@ -57,10 +57,7 @@ FAMILIES: dict[str, str] = {
 #: Families whose bug the engine on main still has, each with the bug and the checker's finding (docs/sync-checker.md,
 #: "Findings"). Delete a line when the engine fixes it and a soak of the family is clean; the bounded CI run
 #: (tests/integration/test_sync_checker.py) then includes it.
-OFF_UNTIL_V2: dict[str, str] = {
-    "fault_lost_answer": "on 0e5fc42 (engine v2) a 3-min soak (seed 19) found an oracle error (fixed); its rerun "
-    "stopped at a further violation not yet read or told apart (docs/sync-checker.md, Findings)",
-}
+OFF_UNTIL_V2: dict[str, str] = {}
 
 
 def selected() -> frozenset[str]:
