@@ -280,3 +280,31 @@ def test_kill_between_the_booking_cancel_and_the_room_copy_removal_leaves_no_sil
         "still holds" in f for f in found[diego.lower()]["failures"]
     )
     assert freed or reported, (code, found)
+
+
+def test_outlook_move_the_room_declines_stays_room_declined_and_reported_every_pass(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """Accepted, then moved in Outlook onto a slot the room holds for Adele: the room declines the update before
+    the pass reads it. The edit flows into the booking, but the room's answer is the truth: the booking must be
+    `room-declined` (with the conflict) and reported on every pass and in `sync diff` until settled. Actually the
+    first pass reports it once, leaves the link `linked`, and every later pass says ok (exit 0)."""
+    diego, adele, zurich = addr("DiegoS"), addr("AdeleV"), addr("room-zurich")
+    meeting = _linked_and_accepted(invoke, fresh_lab, env, addr)
+    later = DAY + timedelta(hours=3)
+    outlook_new(fresh_lab, adele, "Adele's own", later, resources=[zurich])
+    assert [a["response"] for a in answer(fresh_lab)] == ["Accept"]
+    body = {
+        "start": later.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end": (later + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    response = fresh_lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{meeting['id']}", json=body)
+    assert response.status_code == 200, response.text
+    assert [a["response"] for a in answer(fresh_lab)] == ["Decline"]
+    assert live(fresh_lab, zurich, organizer=diego) == []  # the room holds Adele's meeting, not Diego's
+    for _ in range(2):
+        code, found = sync(invoke, env)
+        assert code == 1, found
+        assert any("declined" in f for f in found[diego.lower()]["failures"])
+        assert links(env)[1][0] == "room-declined"
+        assert room_problems(invoke, env)[1]["kind"] == "room-declined"
