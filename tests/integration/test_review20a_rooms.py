@@ -308,3 +308,50 @@ def test_outlook_move_the_room_declines_stays_room_declined_and_reported_every_p
         assert any("declined" in f for f in found[diego.lower()]["failures"])
         assert links(env)[1][0] == "room-declined"
         assert room_problems(invoke, env)[1]["kind"] == "room-declined"
+
+
+def _declined_booking(invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any) -> None:
+    diego, adele, zurich = addr("DiegoS"), addr("AdeleV"), addr("room-zurich")
+    _setup(invoke, env, addr)
+    outlook_new(fresh_lab, adele, "Adele's own", DAY, resources=[zurich])
+    assert [a["response"] for a in answer(fresh_lab)] == ["Accept"]
+    add_booking(invoke, env, diego, zurich, DAY, "Planning")
+    sync(invoke, env)
+    assert [a["response"] for a in answer(fresh_lab)] == ["Decline"]
+    sync(invoke, env)
+    assert links(env)[1][0] == "room-declined"
+    assert "conflict" in (links(env)[1][1] or "")
+
+
+def test_declined_reason_survives_an_outlook_subject_edit(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """A room-declined booking (conflict with Adele's meeting) whose subject Diego edits in Outlook: the edit flows
+    into the booking, the room still declines; the reason must still be shown on later passes and in `sync diff`.
+    Actually the edit clears it: "declined the meeting: no reason recorded"."""
+    diego = addr("DiegoS")
+    _declined_booking(invoke, fresh_lab, env, addr)
+    (meeting,) = live(fresh_lab, diego)
+    response = fresh_lab.admin(
+        "PATCH", f"/lab/mailboxes/{diego}/calendar/{meeting['id']}", json={"subject": "Renamed"}
+    )
+    assert response.status_code == 200, response.text
+    for _ in range(2):
+        code, found = sync(invoke, env)
+        assert code == 1
+        (failure,) = [f for f in found[diego.lower()]["failures"] if f.startswith("booking 1 ")]
+        assert "conflict" in failure, failure
+        assert links(env)[1][0] == "room-declined"
+        assert "conflict" in room_problems(invoke, env)[1]["reason"]
+
+
+def test_bookings_list_has_the_sync_column_with_room_declined(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """Issue 20 deliver 1 and acceptance: `bookings list` shows a sync column for every booking (linked, pending,
+    room-declined, failed, not synced) and `--json` carries it."""
+    _declined_booking(invoke, fresh_lab, env, addr)
+    (listed,) = bookings(invoke, env).values()
+    assert any(v == "room-declined" for v in listed.values()), listed
+    text = ok(invoke("bookings", "list", env=env)).out
+    assert "room-declined" in text, text
