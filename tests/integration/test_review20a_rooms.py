@@ -355,3 +355,29 @@ def test_bookings_list_has_the_sync_column_with_room_declined(
     assert any(v == "room-declined" for v in listed.values()), listed
     text = ok(invoke("bookings", "list", env=env)).out
     assert "room-declined" in text, text
+
+
+@pytest.mark.parametrize("where", ["resources", "attendees"])
+def test_second_sync_master_room_added_in_outlook_to_a_synced_meeting_is_reported_and_removed(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, where: str
+) -> None:
+    """A synced, accepted booking of Zürich; Diego adds Bern (a ROOMS room, Sync-Master) to the meeting in Outlook,
+    as a second resource or as a required attendee; Bern accepts. ROOMS' one-room rule (issue 20 item 4): Bern is
+    a second ROOMS room: reported, and removed from the meeting (Sync-Master). Actually: exit 0, nothing reported
+    (at most an attendees difference), Bern holds the slot in Exchange with no booking in ROOMS."""
+    diego, zurich, bern = addr("DiegoS"), addr("room-zurich"), addr("room-bern")
+    ok(invoke("rooms", "add", bern, "--name", "Bern", "--sync-master", env=env))
+    meeting = _linked_and_accepted(invoke, fresh_lab, env, addr)
+    body = {"resources": [zurich, bern]} if where == "resources" else {"attendees": [bern]}
+    response = fresh_lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{meeting['id']}", json=body)
+    assert response.status_code == 200, response.text
+    assert sorted(a["response"] for a in answer(fresh_lab)) == ["Accept", "Accept"]
+    assert len(live(fresh_lab, bern, organizer=diego)) == 1
+    code, found = sync(invoke, env)
+    failures = found[diego.lower()]["failures"]
+    assert any(bern.lower() in f.lower() for f in failures), (code, failures)
+    answer(fresh_lab)
+    sync(invoke, env)
+    (now,) = live(fresh_lab, diego)
+    assert bern.lower() not in addresses(now["resources"]) + addresses(now["required_attendees"])
+    assert live(fresh_lab, bern, organizer=diego) == []
