@@ -381,3 +381,48 @@ def test_second_sync_master_room_added_in_outlook_to_a_synced_meeting_is_reporte
     (now,) = live(fresh_lab, diego)
     assert bern.lower() not in addresses(now["resources"]) + addresses(now["required_attendees"])
     assert live(fresh_lab, bern, organizer=diego) == []
+
+
+def test_decline_reason_when_the_conflict_is_gone_before_the_pass_is_not_a_booking_policy(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """The room declines booking 1 because Adele's meeting holds it (lab: "The resource is already booked at this
+    time."); Adele cancels her meeting before roomsops reads the answer. The reason shown must not be "its booking
+    policy refused it": the room's policy allows the meeting (1 hour, 2 days ahead); it was a conflict."""
+    diego, adele, zurich = addr("DiegoS"), addr("AdeleV"), addr("room-zurich")
+    _setup(invoke, env, addr)
+    adeles = outlook_new(fresh_lab, adele, "Adele's own", DAY, resources=[zurich])
+    assert [a["response"] for a in answer(fresh_lab)] == ["Accept"]
+    add_booking(invoke, env, diego, zurich, DAY, "Planning")
+    sync(invoke, env)
+    (given,) = answer(fresh_lab)
+    assert given["response"] == "Decline" and "already booked" in given["reason"]
+    assert fresh_lab.admin("DELETE", f"/lab/mailboxes/{adele}/calendar/{adeles['id']}").status_code == 200
+    _, found = sync(invoke, env)
+    said = " ".join(found[diego.lower()]["failures"]) + " " + str(links(env)[1][1])
+    assert "booking policy refused" not in said, said
+
+
+def test_a_new_meetings_decline_is_reported_although_the_sync_master_removal_answer_was_lost(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """Diego's new Outlook meeting is declined by the Sync-Master room (Adele's meeting holds it). The UpdateItem
+    that takes the room off lands but its answer is lost (drop_after). The administrator must still learn that
+    the room declined (issue 20 item 3): the first pass says only "the connection dropped during a write", the
+    next finds a meeting without a room and says nothing."""
+    diego, adele, zurich = addr("DiegoS"), addr("AdeleV"), addr("room-zurich")
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", "--sync-master", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    assert sync(invoke, env)[0] == 0
+    outlook_new(fresh_lab, adele, "Adele's own", DAY, resources=[zurich])
+    assert [a["response"] for a in answer(fresh_lab)] == ["Accept"]
+    outlook_new(fresh_lab, diego, "Diego's", DAY, resources=[zurich])
+    assert [a["response"] for a in answer(fresh_lab)] == ["Decline"]
+    fresh_lab.fault(protocol="ews", operation="UpdateItem", kind="drop_after", count=1)
+    said = []
+    for _ in range(2):
+        _, found = sync(invoke, env)
+        said += found[diego.lower()]["failures"]
+    (meeting,) = live(fresh_lab, diego)
+    assert addresses(meeting["resources"]) == []  # the removal landed
+    assert any("declined" in f for f in said), said
