@@ -426,3 +426,27 @@ def test_a_new_meetings_decline_is_reported_although_the_sync_master_removal_ans
     (meeting,) = live(fresh_lab, diego)
     assert addresses(meeting["resources"]) == []  # the removal landed
     assert any("declined" in f for f in said), said
+
+
+def test_sync_master_removal_takes_the_room_off_wherever_listed_optional_attendees_too(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """A new meeting lists Zürich as its resource and Bern (Sync-Master) both as a required and as an optional
+    attendee. "Sync-Master removes exactly the conflicting room, wherever it is listed, and the write is
+    verified": afterwards Bern must not be on the meeting nor hold the slot. Actually it stays an optional
+    attendee (still holding the slot) while the pass reports it "removed from the meeting"."""
+    diego, zurich, bern = addr("DiegoS"), addr("room-zurich"), addr("room-bern")
+    _setup(invoke, env, addr, bern_master=True)
+    assert sync(invoke, env)[0] == 0
+    outlook_new(
+        fresh_lab, diego, "Listed twice", DAY, resources=[zurich], attendees=[bern], optional_attendees=[bern]
+    )
+    answer(fresh_lab)
+    _, found = sync(invoke, env)
+    assert any("removed from the meeting" in f for f in found[diego.lower()]["failures"])
+    answer(fresh_lab)
+    sync(invoke, env)
+    (meeting,) = live(fresh_lab, diego)
+    listed = addresses(meeting["resources"] + meeting["required_attendees"] + meeting["optional_attendees"])
+    assert bern.lower() not in listed, listed
+    assert live(fresh_lab, bern, organizer=diego) == []
