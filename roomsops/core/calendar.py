@@ -90,11 +90,16 @@ class Meeting:
     room_response: str | None = None  # Accept | Decline | Tentative | Unknown | NoResponseReceived
     #: Every resource attendee (lower case, in the meeting's order): `fields.room` is the first only.
     resources: tuple[str, ...] = ()
-    #: (address, response) of every resource and required attendee, as the organizer's item records them.
+    #: (address, response) of every resource, required and optional attendee, as the organizer's item records
+    #: them.
     responses: tuple[tuple[str, str], ...] = ()
     #: Why the backend could not read the item's fields (`fields` is None then): the sync parks the item.
     problem: str | None = None
     revision: str | None = None  # the revision tag of roomsops' last write (None: none written)
+    #: The meeting's UID (iCalendar UID): the same on the organizer's item and every attendee's and room's copy.
+    uid: str | None = None
+    #: Optional attendees (lower case, in the meeting's order): a room may be listed there too.
+    optional: tuple[str, ...] = ()
 
     def response_of(self, address: str) -> str | None:
         """The answer the attendee `address` gave, as the organizer's item records it (None: not invited)."""
@@ -105,11 +110,13 @@ class Meeting:
         return found
 
     def invites(self, address: str) -> bool:
-        """Whether `address` is a resource or a required attendee of the meeting."""
+        """Whether `address` is listed on the meeting: a resource, a required or an optional attendee."""
         wanted = address.lower()
         fields = self.fields
-        return wanted in self.resources or (
-            fields is not None and (wanted == fields.room or wanted in fields.attendees)
+        return (
+            wanted in self.resources
+            or wanted in self.optional
+            or (fields is not None and (wanted == fields.room or wanted in fields.attendees))
         )
 
 

@@ -246,8 +246,13 @@ class MemoryCalendar:
         resources = tuple(r for r in current.resources if r not in gone)
         self._write(mailbox, replace(current, fields=fields, resources=resources))
 
-    def room_calendar(self, room: str, start: datetime, end: datetime) -> list[Meeting]:
+    def room_calendar(
+        self, room: str, start: datetime, end: datetime, uid: str | None = None
+    ) -> list[Meeting]:
         return []  # the memory calendar keeps no room calendars
+
+    def primary_address(self, address: str, via: str) -> str | None:
+        return None  # no directory: no aliases
 
     def delete_copy(self, room: str, meeting: Meeting) -> None:
         return None

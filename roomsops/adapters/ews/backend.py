@@ -49,6 +49,8 @@ FETCH_FIELDS = (
     "location",
     "resources",
     "required_attendees",
+    "optional_attendees",
+    "uid",
     "organizer",
     "reminder_minutes_before_start",
     "reminder_is_set",
@@ -111,7 +113,8 @@ def meeting_from_item(item: Any, zone: tzinfo = UTC) -> Meeting:
     """The item as a Meeting, as Exchange holds it. An item whose fields cannot be read is still returned, with
     `fields` None and the reason in `problem`, so that the sync parks it instead of failing the mailbox."""
     resources = list(item.resources or [])
-    attendees = resources + list(item.required_attendees or [])
+    optional = list(getattr(item, "optional_attendees", None) or [])
+    attendees = resources + list(item.required_attendees or []) + optional
     fields: MeetingFields | None = None
     problem = None
     try:
@@ -137,6 +140,8 @@ def meeting_from_item(item: Any, zone: tzinfo = UTC) -> Meeting:
             if _address(a)
         ),
         problem=problem,
+        uid=getattr(item, "uid", None) or None,
+        optional=tuple(a for a in (_address(o) for o in optional) if a),
     )
 
 
@@ -390,20 +395,16 @@ class EwsCalendar:
         )
 
     def remove_attendees(self, mailbox: str, meeting: Meeting, addresses: Sequence[str]) -> None:
-        """Take `addresses` off the meeting wherever they are listed (resources, required attendees); the others
-        stay as they are. Those removed are told (a cancellation frees a room's slot) when invitations are on."""
+        """Take `addresses` off the meeting wherever they are listed (resources, required and optional attendees);
+        the others stay as they are. Those removed are told (a cancellation frees a room's slot) when invitations
+        are on."""
         account = self.client.account(mailbox)
         calendar = self._calendar(mailbox)
         gone = {a.lower() for a in addresses}
+        lists = ("resources", "required_attendees", "optional_attendees")
         (current,) = self.client.call(
             mailbox,
-            lambda: list(
-                account.fetch(
-                    ids=[(meeting.item_id, None)],
-                    folder=calendar,
-                    only_fields=("resources", "required_attendees"),
-                )
-            ),
+            lambda: list(account.fetch(ids=[(meeting.item_id, None)], folder=calendar, only_fields=lists)),
         )
         if isinstance(current, Exception):
             raise translate(current, mailbox, write=False)
@@ -412,31 +413,53 @@ class EwsCalendar:
             # The others as the item holds them (their answers kept): only the removed ones change.
             return [a for a in (attendees or []) if _address(a) and _address(a) not in gone]
 
+        touched = [
+            name for name in lists if len(kept(getattr(current, name))) != len(getattr(current, name) or [])
+        ]
+        if not touched:
+            return  # none of them is listed (any more): nothing to write
         item = CalendarItem(
             account=account,
             folder=calendar,
             id=meeting.item_id,
             changekey=current.changekey,
-            resources=kept(current.resources),
-            required_attendees=kept(current.required_attendees) or None,
+            **{name: kept(getattr(current, name)) or (None if name != "resources" else []) for name in lists},
         )
-        # Only those removed are told (a cancellation); Exchange may still ask the rooms kept to answer again.
+        # Only those removed are told (a cancellation); the attendees kept are not asked again.
         send = SEND_TO_CHANGED_AND_SAVE_COPY if self.send else SEND_TO_NONE
         self.client.call(
             mailbox,
             lambda: item.save(
-                update_fields=["resources", "required_attendees"],
+                update_fields=touched,
                 conflict_resolution=AUTO_RESOLVE,
                 send_meeting_invitations=send,
             ),
             write=True,
         )
 
-    def room_calendar(self, room: str, start: datetime, end: datetime) -> list[Meeting]:
+    def room_calendar(
+        self, room: str, start: datetime, end: datetime, uid: str | None = None
+    ) -> list[Meeting]:
         calendar = self.client.calendar(room)
-        view = calendar.view(start=self._local(start), end=self._local(end)).only("id", "changekey", "type")
-        ids = self.client.call(room, lambda: [item.id for item in view if item.type in (None, "Single")])
+        view = calendar.view(start=self._local(start), end=self._local(end)).only(
+            "id", "changekey", "type", "uid"
+        )
+        ids = self.client.call(
+            room,
+            lambda: [
+                item.id
+                for item in view
+                if item.type in (None, "Single") and (uid is None or getattr(item, "uid", None) == uid)
+            ],
+        )
         return [m for m in self.get(room, ids) if not m.is_cancelled]
+
+    def primary_address(self, address: str, via: str) -> str | None:
+        try:
+            found = self.client.resolve_primary(address, via=via)
+        except BackendError:
+            return None
+        return found.lower() if found else None
 
     def delete_copy(self, room: str, meeting: Meeting) -> None:
         account = self.client.account(room)

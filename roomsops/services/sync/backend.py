@@ -85,13 +85,20 @@ class CalendarBackend(Protocol):
         notices)."""
 
     def remove_attendees(self, mailbox: str, meeting: Meeting, addresses: Sequence[str]) -> None:
-        """Take `addresses` (rooms) off the meeting wherever they are listed, resources or required attendees,
-        leaving every other attendee as it is; those removed are told per `sync.send_invitations`. The caller
-        reads the meeting back to verify the write."""
+        """Take `addresses` (rooms) off the meeting wherever they are listed, resources, required or optional
+        attendees, leaving every other attendee as it is (their answers too); those removed are told per
+        `sync.send_invitations`. The caller reads the meeting back to verify the write."""
 
-    def room_calendar(self, room: str, start: datetime, end: datetime) -> list[Meeting]:
-        """The live single meetings in the room's own calendar overlapping [start, end): what the room holds
-        (opens the room's mailbox: `AccessDenied` when the app may not)."""
+    def room_calendar(
+        self, room: str, start: datetime, end: datetime, uid: str | None = None
+    ) -> list[Meeting]:
+        """The live single meetings in the room's own calendar overlapping [start, end) (only those with the
+        meeting UID `uid`, if given): what the room holds (opens the room's mailbox: `AccessDenied` when the app
+        may not). Any mailbox's calendar can be read so (the organizer's too)."""
+
+    def primary_address(self, address: str, via: str) -> str | None:
+        """The primary address (lower case) of the mailbox `address` names, an alias or proxy address included,
+        asked as `via` (a mailbox the app may open); None when the directory does not know it."""
 
     def delete_copy(self, room: str, meeting: Meeting) -> None:
         """Delete the room's copy (no notices): the room's slot is free again. Already gone is no error."""

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from roomsops.adapters.store import (
     Booking,
@@ -139,6 +140,9 @@ class MailboxSync:
         self.declined: set[int] = set()
         # Bookings whose room copy this pass tried to remove (a meeting deleted without a cancellation).
         self.released: set[int] = set()
+        # Addresses meetings list that are no ROOMS room's primary address → the primary address the directory
+        # gave (None: none, or not an alias): asked once per pass.
+        self.aliases: dict[str, str | None] = {}
         # What `_begin` read, for the later phases.
         self._saved_state: str | None = None
         self._changes = Changes()
@@ -171,7 +175,7 @@ class MailboxSync:
     ) -> BookingSyncState:
         """`readback`: the meeting was just written and its fields are what roomsops meant to write; the pass
         (or, after a crash, the next one) reads it back and stores what Exchange holds as the snapshot."""
-        snapshot = meeting.fields.to_json() if meeting.fields else None
+        snapshot = _snapshot(meeting) if meeting.fields else None
         return replace(
             link,
             item_id=meeting.item_id,
@@ -397,9 +401,10 @@ class MailboxSync:
         )
 
     def _decline_reason(self, room: str, start: datetime, end: datetime) -> str:
-        """Why the room declined [start, end). Exchange records only the answer on the organizer's item (the
-        reason is in the response mail, with EnableResponseDetails): the room's own calendar tells a conflict
-        (what it holds there); a free calendar means its booking policy refused the meeting."""
+        """What is known of why the room declined [start, end). Exchange records only the answer on the
+        organizer's item (the reason is in the response mail, with EnableResponseDetails), so roomsops says only
+        what it sees: the room's calendar holding another meeting there (a conflict); else that no reason is
+        given, and what it may be (never a reason it cannot know: the calendar may have been freed since)."""
         if self.ctx.dry_run:
             return "not looked up (--dry-run)"
         try:
@@ -410,8 +415,8 @@ class MailboxSync:
             ]
         except (BackendError, ConnectError) as exc:
             return (
-                "Exchange gives no reason on the meeting, and the room's calendar could not be read to look "
-                f"for a conflict ({exc.message})"
+                "reason not given by Exchange, and the room's calendar could not be read to look for a "
+                f"conflict ({exc.message})"
             )
         if held:
             other = held[0]
@@ -421,8 +426,9 @@ class MailboxSync:
                 f"({other.fields.start:%Y-%m-%d %H:%M}–{other.fields.end:%H:%M} UTC)"
             )
         return (
-            "its booking policy refused it (the room's calendar is free at this time: the booking window, the "
-            "maximum duration or the working hours; see Get-CalendarProcessing)"
+            "reason not given by Exchange; the room's calendar is free at this time now: a conflict freed since, "
+            "or its booking policy (the booking window, the maximum duration or the working hours; see "
+            "Get-CalendarProcessing)"
         )
 
     def _still_declined(self) -> None:
@@ -579,13 +585,15 @@ class MailboxSync:
         ]
         self.updated -= set(refresh)
         others = [item_id for item_id, _ in changed if item_id not in ours]
-        for meeting in map(canonical, self.ctx.backend.get(self.mailbox, refresh + others)):
-            self._exchange_item(meeting, ours.get(meeting.item_id), bookings)
+        # Deletions first: a booking cancelled by them frees its slot in ROOMS before a new meeting read in the same
+        # pass asks for that slot (else the new meeting is refused as "taken" and the position moves past it).
         for item_id in deleted:
             gone = ours.get(item_id)
             booking = bookings.get(gone.booking_id) if gone else None
             if gone is not None and booking is not None and booking.status == "active":
                 self._booking_cancelled_in_exchange(gone, booking)
+        for meeting in map(canonical, self.ctx.backend.get(self.mailbox, refresh + others)):
+            self._exchange_item(meeting, ours.get(meeting.item_id), bookings)
 
     def _exchange_item(
         self, meeting: Meeting, link: BookingSyncState | None, bookings: dict[int, Booking]
@@ -634,29 +642,26 @@ class MailboxSync:
         """The meeting changed in Exchange: the room's answer, or an edit in Outlook (three-way against the
         last synced state: only fields that differ from it are real edits, not echoes of our own writes).
         Reading the meeting settles a pending read-back: the snapshot becomes what Exchange holds."""
+        # Nothing reached the item since roomsops' own write (its ChangeKey is the one the write returned): an
+        # answer shown is the room's answer to what was there before the write, not to it (a stale decline).
+        unanswered = link.readback and meeting.change_key == link.change_key
         link = replace(link, readback=False)
         if booking is None or meeting.fields is None or booking.status != "active":
             self._save_link(replace(link, change_key=meeting.change_key))
             return
+        if booking.room and meeting.invites(booking.room):
+            checked = self._booking_second_rooms(meeting, booking)
+            if checked is None:
+                return  # the removal failed: reported, the position held, tried again next pass
+            meeting = checked
+        link = self._room_answer(link, meeting, booking, unanswered)
         state = link.state
-        if state in (FAILED, ROOM_DECLINED):
-            # Processed now: a parked failure is settled; a declined room is judged by its current answer.
-            state = LINKED
-        if state == LINKED and link.last_error is not None:
-            link = replace(link, last_error=None, error_count=0)
-        response = meeting.response_of(booking.room) if booking.room else meeting.room_response
-        if response == "Decline":
-            # The room's answer is the truth: read on every change of the meeting; stored with its reason,
-            # reported on every pass (and in `sync diff`) until the booking moves, is cancelled or is accepted.
-            state = ROOM_DECLINED
-            reason = self._decline_reason(booking.room, meeting.fields.start, meeting.fields.end)
-            link = replace(link, last_error=reason)
-            self._declined(booking, reason)
         synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
         if synced is None:
             self._save_link(replace(link, change_key=meeting.change_key, state=state))
             return
         current = meeting.fields
+        assert current is not None
         target = booking_fields(booking)
         if synced.differs(current, ALL_FIELDS) and not current.differs(target, ALL_FIELDS):
             # The meeting already equals the booking: our own write landed (its answer was lost, or the pass
@@ -668,7 +673,7 @@ class MailboxSync:
                     link,
                     change_key=meeting.change_key,
                     revision=meeting.revision,
-                    snapshot=current.to_json(),
+                    snapshot=_snapshot(meeting),
                     synced_version=booking.version,
                     state=state,
                 )
@@ -695,7 +700,7 @@ class MailboxSync:
                     link,
                     change_key=meeting.change_key,
                     revision=meeting.revision,
-                    snapshot=current.to_json(),
+                    snapshot=_snapshot(meeting),
                     state=state,
                 )
             )
@@ -712,10 +717,45 @@ class MailboxSync:
                 self._apply_exchange_edit(link, meeting, booking, theirs, rooms_pending=True)
             else:
                 self._save_link(
-                    replace(link, change_key=meeting.change_key, snapshot=current.to_json(), state=state)
+                    replace(link, change_key=meeting.change_key, snapshot=_snapshot(meeting), state=state)
                 )
         else:
             self._apply_exchange_edit(link, meeting, booking, edited)
+
+    def _booking_second_rooms(self, meeting: Meeting, booking: Booking) -> Meeting | None:
+        """ROOMS rooms besides the booking's own on its meeting (added in Outlook: a resource, a required or an
+        optional attendee): reported, the Sync-Master ones removed. The meeting as it is now (None: the removal
+        failed)."""
+        assert booking.room is not None
+        others = [r for r in self._rooms_listed(meeting) if r.email.lower() != booking.room.lower()]
+        if not others:
+            return meeting
+        checked = self._second_rooms(meeting, booking.room, others, f"booking {booking.id} ({booking.title})")
+        return checked if checked.fields is not None else None
+
+    def _room_answer(
+        self, link: BookingSyncState, meeting: Meeting, booking: Booking, unanswered: bool
+    ) -> BookingSyncState:
+        """The link's state by the room's answer on the meeting: `room-declined` with what is known of the reason
+        (reported now, and on every pass until settled), else linked (a parked failure settled). `unanswered`:
+        the answer shown predates roomsops' last write (a stale decline is not the room's answer to it)."""
+        assert meeting.fields is not None
+        state = link.state
+        if state in (FAILED, ROOM_DECLINED):
+            # Processed now: a parked failure is settled; a declined room is judged by its current answer.
+            state = LINKED
+        if state == LINKED and link.last_error is not None:
+            link = replace(link, last_error=None, error_count=0)
+        response = self._response(meeting, booking.room) if booking.room else meeting.room_response
+        if response == "Decline" and not unanswered:
+            # The room's answer is the truth: read on every change of the meeting; stored with its reason,
+            # reported on every pass (and in `sync diff`) until the booking moves, is cancelled or is accepted.
+            state = ROOM_DECLINED
+            reason = self._decline_reason(booking.room or "", meeting.fields.start, meeting.fields.end)
+            link = replace(link, last_error=reason, error_count=0)
+            self._declined(booking, reason)
+        # The state goes with every path after (an Outlook edit applied to a declined booking keeps it declined).
+        return replace(link, state=state)
 
     def _difference(
         self, booking: Booking, kind: str, fields: tuple[str, ...], current: MeetingFields
@@ -788,9 +828,10 @@ class MailboxSync:
             replace(
                 link,
                 change_key=meeting.change_key,
-                snapshot=current.to_json(),
+                snapshot=_snapshot(meeting),
                 synced_version=link.synced_version if rooms_pending else updated.version,
-                last_error=None,
+                # A declined booking stays declined with its reason through an Outlook edit (the room's answer).
+                last_error=link.last_error if link.state == ROOM_DECLINED else None,
                 attempts=0,
             )
         )
@@ -914,11 +955,12 @@ class MailboxSync:
         room, others = listed[0], listed[1:]
         if others:
             # ROOMS holds one synced room per meeting: a second ROOMS room is never booked silently.
-            meeting = self._second_rooms(meeting, room, others)
+            subject = fields.subject
+            meeting = self._second_rooms(meeting, room.email, others, f"new meeting {subject!r}")
             if meeting.fields is None:
-                return
+                return  # the removal failed: reported, the position held, tried again next pass
             fields = meeting.fields
-        response = meeting.response_of(room.email)
+        response = self._response(meeting, room.email)
         if response == "Decline":
             self._new_meeting_declined(meeting, room)
             return
@@ -998,7 +1040,7 @@ class MailboxSync:
                         mailbox=self.mailbox,
                         item_id=meeting.item_id,
                         change_key=meeting.change_key,
-                        snapshot=fields.to_json(),
+                        snapshot=_snapshot(meeting, fields),
                         synced_version=booking.version,
                         state=PENDING_UPDATE,
                         last_attempt=self.ctx.now(),
@@ -1035,58 +1077,108 @@ class MailboxSync:
         reason = (
             f"new meeting {subject!r}: {room.email} is taken in ROOMS by booking {other.id} ({other.title})"
         )
-        if room.sync_master and meeting.fields is not None:
+        if room.sync_master and meeting.fields is not None and not self.ctx.dry_run:
             # Sync-Master: ROOMS decides the room's calendar, so the room is taken off the meeting.
-            self._remove_rooms(meeting, [room])
-            self.report.failures.append(f"{reason}; the room was removed from the meeting (sync master)")
+            problem = self._take_off(meeting, [room])
+            if isinstance(problem, str):
+                self.report.failures.append(f"{reason}; not booked; {problem}")
+            else:
+                self.report.failures.append(f"{reason}; the room was removed from the meeting (sync master)")
         else:
             self.report.failures.append(f"{reason}; not booked (the room is not sync master)")
 
     def _rooms_listed(self, meeting: Meeting) -> list[Room]:
-        """The ROOMS rooms the meeting invites, wherever listed: every resource, then every required attendee
-        (each once, in the meeting's order)."""
+        """The ROOMS rooms the meeting lists, wherever: every resource, then every required and optional attendee
+        (each once, in the meeting's order); a resource listed by an alias of a ROOMS room is that room."""
         fields = meeting.fields
         assert fields is not None
-        order = [*meeting.resources, fields.room, *fields.attendees]
         listed: list[Room] = []
-        for address in order:
-            room = self.rooms.get(address)
+        for address in [*meeting.resources, fields.room]:
+            room = self.rooms.get(address) or self._room_by_alias(address)
+            if room is not None and room not in listed:
+                listed.append(room)
+        for address in [*fields.attendees, *meeting.optional]:
+            room = self.rooms.get(address) or self.rooms.get(self.aliases.get(address) or "")
             if room is not None and room not in listed:
                 listed.append(room)
         return listed
 
-    def _second_rooms(self, meeting: Meeting, room: Room, others: list[Room]) -> Meeting:
-        """Rooms beyond the first in one meeting: each reported; the Sync-Master ones removed from the meeting
-        (exactly them, wherever listed; the write read back). The meeting as it is now."""
-        subject = meeting.fields.subject if meeting.fields else meeting.item_id
+    def _room_by_alias(self, address: str) -> Room | None:
+        """The ROOMS room a resource address is an alias (proxy address) of: asked of the directory once per
+        address and pass (ResolveNames as the organizer), only for resources that are no ROOMS room's primary
+        address; the answer is kept for the pass (also for required and optional attendees)."""
+        if not address or address in self.rooms:
+            return self.rooms.get(address)
+        if address not in self.aliases:
+            try:
+                primary = self.ctx.backend.primary_address(address, via=self.mailbox)
+            except (BackendError, ConnectError):
+                primary = None
+            self.aliases[address] = primary if primary and primary != address else None
+        return self.rooms.get(self.aliases[address] or "")
+
+    def _addresses_of(self, room: Room | str) -> set[str]:
+        """The room's primary address and the aliases this pass saw it listed by."""
+        primary = (room.email if isinstance(room, Room) else room).lower()
+        return {primary} | {alias for alias, target in self.aliases.items() if target == primary}
+
+    def _response(self, meeting: Meeting, room: str) -> str | None:
+        """The room's answer as the organizer's item records it, under its primary address or an alias."""
+        for address in sorted(self._addresses_of(room)):
+            response = meeting.response_of(address)
+            if response is not None:
+                return response
+        return None
+
+    def _second_rooms(self, meeting: Meeting, first: str, others: list[Room], what: str) -> Meeting:
+        """Rooms beyond the first (`first`) in one meeting: each reported; the Sync-Master ones removed from the
+        meeting (exactly them, wherever listed; the write read back, the report says what the read-back shows).
+        The meeting as it is now; with fields None when the removal failed (reported, the position held)."""
         masters = [other for other in others if other.sync_master]
+        removed: Meeting | str | None = None
+        if masters and self.ctx.dry_run:
+            self.report.planned.append(f"remove {', '.join(r.email for r in masters)} from {what}")
+        elif masters:
+            removed = self._take_off(meeting, masters)
         for other in others:
-            outcome = (
-                "removed from the meeting (sync master)"
-                if other in masters and not self.ctx.dry_run
-                else "not booked (ROOMS books one room per meeting)"
-            )
+            if other not in masters:
+                outcome = "not booked (ROOMS books one room per meeting); it holds the slot in Exchange only"
+            elif removed is None:
+                outcome = "would be removed from the meeting (sync master)"
+            elif isinstance(removed, str):
+                outcome = f"not booked; {removed}"
+            else:
+                outcome = "removed from the meeting (sync master)"
             self.report.failures.append(
-                f"new meeting {subject!r}: a second ROOMS room, {other.email} (besides {room.email}): {outcome}"
+                f"{what}: a second ROOMS room, {other.email} (besides {first}): {outcome}"
             )
-        if not masters:
-            return meeting
-        if self.ctx.dry_run:
-            self.report.planned.append(
-                f"remove {', '.join(r.email for r in masters)} from the new meeting {subject!r}"
-            )
-            return meeting
-        return self._remove_rooms(meeting, masters)
+        if isinstance(removed, str):
+            return replace(meeting, fields=None)
+        return removed if isinstance(removed, Meeting) else meeting
+
+    def _take_off(self, meeting: Meeting, rooms: list[Room]) -> Meeting | str:
+        """`_remove_rooms`, its failure as a sentence (the position is held: the meeting is read again and the
+        removal tried again next pass); the mailbox failing or out of reach still stops the pass."""
+        try:
+            return self._remove_rooms(meeting, rooms)
+        except (MailboxUnavailable, ConnectError):
+            raise
+        except (BackendError, OperationFailed) as exc:
+            self.hold_cursor = True
+            names = ", ".join(r.email for r in rooms)
+            return f"removing {names} from the meeting (sync master) could not be done ({exc.message}); tried again next pass"
 
     def _remove_rooms(self, meeting: Meeting, rooms: list[Room]) -> Meeting:
-        """Take these rooms off the meeting (resources and required attendees; every other attendee stays) and
-        read it back: a write that did not take them off is an error, never reported as done."""
+        """Take these rooms off the meeting (resources, required and optional attendees, by any address the pass
+        saw them listed by; every other attendee stays) and read it back: a write that did not take them off is an
+        error, never reported as done."""
+        addresses = sorted(set().union(*(self._addresses_of(r) for r in rooms)))
         try:
-            self.ctx.backend.remove_attendees(self.mailbox, meeting, [r.email.lower() for r in rooms])
+            self.ctx.backend.remove_attendees(self.mailbox, meeting, addresses)
         finally:
             self.wrote = True
         found = [canonical(m) for m in self.ctx.backend.get(self.mailbox, [meeting.item_id])]
-        still = [r.email for r in rooms if found and found[0].invites(r.email)]
+        still = [r.email for r in rooms if found and any(found[0].invites(a) for a in self._addresses_of(r))]
         if not found or still:
             raise OperationFailed(
                 f"removing {', '.join(still or [r.email for r in rooms])} from the meeting was not confirmed "
@@ -1100,32 +1192,47 @@ class MailboxSync:
         return found[0]
 
     def _new_meeting_declined(self, meeting: Meeting, room: Room) -> None:
-        """The room declined a new Outlook meeting: no booking; reported to the administrator; with Sync-Master
-        the room is taken off the meeting that does not hold it."""
+        """The room declined a new Outlook meeting: no booking; reported to the administrator (also when taking
+        the room off fails or its answer is lost); with Sync-Master the room is taken off the meeting that does
+        not hold it."""
         fields = meeting.fields
         assert fields is not None
         reason = self._decline_reason(room.email.lower(), fields.start, fields.end)
         what = f"new meeting {fields.subject!r}: the room {room.email} declined it: {reason}; not booked"
-        if room.sync_master and not self.ctx.dry_run:
-            self._remove_rooms(meeting, [room])
-            what += "; the room was removed from the meeting (sync master)"
-        self.report.failures.append(what)
         self.ctx.audit.record(
             "sync:room-declined", self.mailbox, {"item_id": meeting.item_id, "room": room.email}, reason
         )
+        if room.sync_master and not self.ctx.dry_run:
+            problem = self._take_off(meeting, [room])
+            if isinstance(problem, str):
+                what += f"; {problem}"
+            else:
+                what += "; the room was removed from the meeting (sync master)"
+        self.report.failures.append(what)
 
     def _booking_cancelled_in_exchange(self, link: BookingSyncState, booking: Booking) -> None:
-        """Deleting the meeting (or moving it out of the calendar) cancels the booking."""
+        """Deleting the meeting (or moving it out of the calendar) cancels the booking. The link keeps a
+        ROOM_HOLDS note from that very transaction until the room's copy is found gone or removed (the intent of
+        `_release_room`): a crash in between leaves the note, and the next pass checks the room again."""
         if self.ctx.dry_run:
             self.report.planned.append(
                 f"cancel booking {booking.id}: its meeting was deleted in Exchange (and remove the room's copy, "
                 "if it still holds the slot)"
             )
             return
+        held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
+        note = link.last_error
+        if booking.room and (held.end > self.ctx.now() or _uid(link)):
+            note = (
+                f"{ROOM_HOLDS} {held.start:%Y-%m-%d %H:%M}–{held.end:%H:%M} UTC, until roomsops has checked the "
+                "room's calendar: its meeting was deleted in Outlook (perhaps without a cancellation)"
+            )
         with self.ctx.store.write() as conn:
             q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
             self.links[booking.id] = q.save_booking_sync(
-                conn, replace(link, state=CANCELLED, item_id=None, change_key=None), self.ctx.now()
+                conn,
+                replace(link, state=CANCELLED, item_id=None, change_key=None, last_error=note),
+                self.ctx.now(),
             )
         self.bookings[booking.id] = replace(booking, status="cancelled")
         self.report.bookings_cancelled += 1
@@ -1135,28 +1242,22 @@ class MailboxSync:
     def _release_room(self, link: BookingSyncState, booking: Booking) -> None:
         """The meeting was deleted in Outlook: with a cancellation the room has freed the slot; deleted without
         one ("delete without sending"), the room's copy still holds it. roomsops opens the room's mailbox and
-        removes that copy; when it cannot (access denied, the room's mailbox unreachable), the link keeps
-        ROOM_HOLDS in its last error and every pass reports it and tries again, until the copy is gone or the
-        slot is over."""
+        removes that copy — the copy with the meeting's UID, wherever the meeting was moved to, never the copy of
+        another meeting the organizer still has; when it cannot (access denied, the room's mailbox unreachable),
+        the link keeps ROOM_HOLDS in its last error and every pass reports it and tries again, until the copy is
+        gone or the slot is over."""
         if self.ctx.dry_run or not booking.room or booking.id in self.released:
             return
         self.released.add(booking.id)
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         room, start, end = booking.room.lower(), held.start, held.end
-        if end <= self.ctx.now():
+        uid = _uid(link)
+        if end <= self.ctx.now() and uid is None:
             if link.last_error is not None:
-                self._save_link(replace(link, last_error=None))
+                self._save_link(replace(link, last_error=None, error_count=0))
             return
         try:
-            copies = [
-                m
-                for m in self.ctx.backend.room_calendar(room, start, end)
-                if m.organizer == self.mailbox.lower()
-                and m.fields is not None
-                and (m.fields.start, m.fields.end) == (start, end)
-                and (m.installation is None or m.booking_id == str(booking.id))
-            ]
-            for copy in copies:
+            for copy in self._orphan_copies(room, start, end, uid, booking):
                 try:
                     self.ctx.backend.delete_copy(room, copy)
                 finally:
@@ -1174,6 +1275,51 @@ class MailboxSync:
             return
         if link.last_error is not None:
             self._save_link(replace(link, last_error=None, error_count=0))
+
+    def _orphan_copies(
+        self, room: str, start: datetime, end: datetime, uid: str | None, booking: Booking
+    ) -> list[Meeting]:
+        """The room's copies of the deleted meeting that still hold a slot: by its UID (at its last known slot,
+        else anywhere in the sync window: it may have been moved in Outlook before it was deleted), or, with no
+        UID known, by organizer and exact times; never one whose UID is still a live meeting of the organizer."""
+        mine = self.mailbox.lower()
+        now = self.ctx.now()
+        found = (
+            [m for m in self.ctx.backend.room_calendar(room, start, end) if m.organizer == mine]
+            if end > now
+            else []
+        )
+        if uid is not None:
+            copies = [m for m in found if m.uid == uid]
+            if not copies:
+                first, last = max(self.ctx.window[0], now), self.ctx.window[1]
+                if last > first:
+                    copies = [
+                        m
+                        for m in self.ctx.backend.room_calendar(room, first, last, uid=uid)
+                        if m.organizer == mine and m.uid == uid
+                    ]
+        else:
+            copies = [
+                m
+                for m in found
+                if m.fields is not None
+                and (m.fields.start, m.fields.end) == (start, end)
+                and (m.installation is None or m.booking_id == str(booking.id))
+            ]
+        copies = [m for m in copies if m.fields is not None and m.fields.end > now and m.uid]
+        if not copies:
+            return []
+        # The organizer's own calendar at those slots: a copy whose meeting is still there is no orphan (e.g. a new
+        # meeting at the same slot, its room copy another UID; or a copy without our tag that is someone's).
+        first = min(m.fields.start for m in copies if m.fields is not None)
+        last = max(m.fields.end for m in copies if m.fields is not None)
+        live = {
+            m.uid
+            for m in self.ctx.backend.room_calendar(self.mailbox, first, last)
+            if m.organizer in (None, mine) and not m.is_cancelled
+        }
+        return [m for m in copies if m.uid not in live]
 
     def _still_holding(self) -> None:
         """Rooms that still hold the slot of a booking whose meeting was deleted without a cancellation: tried
@@ -1443,6 +1589,22 @@ class MailboxSync:
         )
         self.report.cancelled += 1
         self._audit("ews:CancelCalendarItem", booking, {"item_id": link.item_id})
+
+
+def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str, Any]:
+    """What a link stores of the meeting: its fields as synced, and its UID (the room's copy carries the same: a
+    room copy is the meeting's only when its UID is the meeting's, never by its times alone)."""
+    shown = fields or meeting.fields
+    assert shown is not None
+    data = shown.to_json()
+    if meeting.uid:
+        data["uid"] = meeting.uid
+    return data
+
+
+def _uid(link: BookingSyncState) -> str | None:
+    uid = (link.snapshot or {}).get("uid")
+    return str(uid) if uid else None
 
 
 def not_synced(link: BookingSyncState) -> bool:

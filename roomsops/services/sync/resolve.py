@@ -277,7 +277,9 @@ def _record(
         replace(
             link,
             change_key=written.change_key,
-            snapshot=booking_fields(booking).to_json(),
+            # The meeting's UID stays with the snapshot (the room's copy is found by it, engine._orphan_copies).
+            snapshot=booking_fields(booking).to_json()
+            | ({"uid": link.snapshot["uid"]} if link.snapshot and link.snapshot.get("uid") else {}),
             synced_version=booking.version,
             revision=written.revision,
             readback=link.readback or written.revision != link.revision,
