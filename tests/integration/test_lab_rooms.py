@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from exchangelib import Attendee, Mailbox
-from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
+from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_CHANGED_AND_SAVE_COPY
 
 from .conftest import LabHelper
 from .test_lab_ews import (
@@ -383,3 +383,27 @@ def test_a_person_attendee_is_not_a_room(ews: EwsHelper) -> None:
     item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
     assert ews.lab.admin("GET", "room-answers").json()["pending"] == []
     assert by_subject(ews.calendar("AdeleV"), "People only")["free_busy"] == "Tentative"
+
+
+def test_an_update_sent_to_changed_reaches_only_those_added_or_removed(ews: EwsHelper) -> None:
+    """SendToChangedAndSaveCopy (MS-OXWSMTGS 2.2.5.3): the update goes only to attendees added or removed. A room
+    kept is not asked again and keeps its answer on the organizer's item; one removed gets the cancellation; a
+    person added gets the meeting."""
+    item = book(ews, "Two rooms", MONDAY)
+    item.resources = [room_attendee(ews, "room-zurich"), room_attendee(ews, "room-bern")]
+    item.save(update_fields=["resources"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    assert [a["response"] for a in process(ews)] == ["Accept", "Accept"]
+    item = ews.account("DiegoS").calendar.get(id=item.id)
+    item.resources = [r for r in item.resources if "zurich" in r.mailbox.email_address]
+    item.required_attendees = [
+        Attendee(mailbox=Mailbox(email_address=ews.address("AdeleV")), response_type="Unknown")
+    ]
+    item.save(
+        update_fields=["resources", "required_attendees"],
+        send_meeting_invitations=SEND_TO_CHANGED_AND_SAVE_COPY,
+    )
+    assert ews.lab.admin("GET", "room-answers").json()["pending"] == []  # Zürich is not asked again
+    assert room_response(ews, "Two rooms") == "Accept"
+    assert len(ews.calendar("room-zurich")) == 1
+    assert [i["is_cancelled"] for i in ews.calendar("room-bern")] in ([], [True])  # Bern was told
+    assert by_subject(ews.calendar("AdeleV"), "Two rooms")["free_busy"] == "Tentative"

@@ -89,12 +89,18 @@ def organizer_of(mailbox: Mailbox) -> Attendee:
 
 
 def send(
-    state: TenantState, organizer: Mailbox, item: CalendarItem, now: str, occurrence: str | None = None
+    state: TenantState,
+    organizer: Mailbox,
+    item: CalendarItem,
+    now: str,
+    occurrence: str | None = None,
+    only: set[str] | None = None,
 ) -> None:
     """Deliver the organizer's meeting to every invited mailbox of the tenant; rooms' attendants answer after
     the room answer delay (at once with 0), each answer a change of the organizer's item of its own.
     `occurrence` (an original start): the update changes that occurrence only, and a room that holds the series
-    answers for that occurrence alone."""
+    answers for that occurrence alone. `only` (addresses, casefolded): the update goes to these attendees alone
+    (SendToChanged: those added), the others invited still and sent nothing; those removed get a cancellation."""
     item.meeting_request_was_sent = True
     invited: set[str] = set()
     for attendee in item.attendees():
@@ -102,6 +108,8 @@ def send(
         if mailbox is None or mailbox.id == organizer.id:
             continue
         invited.add(mailbox.id)
+        if only is not None and attendee.email.casefold() not in only:
+            continue
         if mailbox.kind == "room" and mailbox.automate_processing == "AutoAccept":
             _queue_request(state, mailbox, organizer, item, now, occurrence)
         else:

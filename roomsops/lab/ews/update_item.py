@@ -4,7 +4,9 @@ ConflictResolution (updateitem.md): NeverOverwrite fails with ErrorIrresolvableC
 not the item's current one; AutoResolve and AlwaysOverwrite apply the change (the lab does not merge property by
 property: AutoResolve never conflicts, unverified). A ChangeKey is required for any update
 (ErrorChangeKeyRequiredForWriteOperations, responsecode.md). SendMeetingInvitationsOrCancellations other than
-SendToNone re-delivers the meeting (delivery.py).
+SendToNone re-delivers the meeting (delivery.py): SendOnlyToChanged and SendToChangedAndSaveCopy only to the
+attendees the update added (a request) or removed (a cancellation), the others keeping their answers on the
+organizer's item (MS-OXWSMTGS 2.2.5.3 CalendarItemUpdateOperationType).
 
 An occurrence (its ItemId or an OccurrenceItemId) becomes an exception of its series; a master (its ItemId or a
 RecurringMasterItemId) changes the whole series, and a new pattern or new series times drop the exceptions
@@ -106,6 +108,14 @@ def _apply_change(call: Call, change: Element, resolution: str, sending: str | N
         reset_exceptions(item, updated)
         answered_id = updated.id
     updated.is_meeting = updated.is_meeting or bool(updated.attendees())
+    to_changed = sending in ("SendOnlyToChanged", "SendToChangedAndSaveCopy")
+    before = {a.email.casefold(): a for a in item.attendees()}
+    if to_changed:
+        # The attendees kept are sent nothing: their answers on the organizer's item stay as they were.
+        for attendee in updated.attendees():
+            kept = before.get(attendee.email.casefold())
+            if kept is not None:
+                attendee.response, attendee.last_response_time = kept.response, kept.last_response_time
     resolve_recipients(call.state, updated)
     store = call.store
     store.items[store.items.index(item)] = updated
@@ -120,7 +130,8 @@ def _apply_change(call: Call, change: Element, resolution: str, sending: str | N
     ):
         updated.sequence += 1
         changed = format_utc(target.occurrence.original_start) if target.occurrence is not None else None
-        send(call.state, call.mailbox, updated, call.now, changed)
+        added = {a.email.casefold() for a in updated.attendees()} - set(before) if to_changed else None
+        send(call.state, call.mailbox, updated, call.now, changed, only=added)
     # The answer carries the ChangeKey of the update itself; responses recorded afterwards make it stale.
     return answered
 
