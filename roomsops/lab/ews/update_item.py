@@ -108,14 +108,7 @@ def _apply_change(call: Call, change: Element, resolution: str, sending: str | N
         reset_exceptions(item, updated)
         answered_id = updated.id
     updated.is_meeting = updated.is_meeting or bool(updated.attendees())
-    to_changed = sending in ("SendOnlyToChanged", "SendToChangedAndSaveCopy")
-    before = {a.email.casefold(): a for a in item.attendees()}
-    if to_changed:
-        # The attendees kept are sent nothing: their answers on the organizer's item stay as they were.
-        for attendee in updated.attendees():
-            kept = before.get(attendee.email.casefold())
-            if kept is not None:
-                attendee.response, attendee.last_response_time = kept.response, kept.last_response_time
+    added = _sent_to_changed(item, updated, sending)
     resolve_recipients(call.state, updated)
     store = call.store
     store.items[store.items.index(item)] = updated
@@ -130,10 +123,23 @@ def _apply_change(call: Call, change: Element, resolution: str, sending: str | N
     ):
         updated.sequence += 1
         changed = format_utc(target.occurrence.original_start) if target.occurrence is not None else None
-        added = {a.email.casefold() for a in updated.attendees()} - set(before) if to_changed else None
         send(call.state, call.mailbox, updated, call.now, changed, only=added)
     # The answer carries the ChangeKey of the update itself; responses recorded afterwards make it stale.
     return answered
+
+
+def _sent_to_changed(item: CalendarItem, updated: CalendarItem, sending: str | None) -> set[str] | None:
+    """SendOnlyToChanged / SendToChangedAndSaveCopy: the addresses (casefolded) the update added, the only ones it
+    is sent to; the attendees kept are sent nothing and keep their answers on the organizer's item. None: the
+    update goes to everyone (or to no one)."""
+    if sending not in ("SendOnlyToChanged", "SendToChangedAndSaveCopy"):
+        return None
+    before = {a.email.casefold(): a for a in item.attendees()}
+    for attendee in updated.attendees():
+        kept = before.get(attendee.email.casefold())
+        if kept is not None:
+            attendee.response, attendee.last_response_time = kept.response, kept.last_response_time
+    return {a.email.casefold() for a in updated.attendees()} - set(before)
 
 
 def _apply_update(item: CalendarItem, update: Element) -> None:
