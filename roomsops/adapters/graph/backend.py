@@ -127,6 +127,7 @@ def meeting_from_event(event: dict[str, Any], zone: tzinfo = UTC) -> Meeting:
     attendees = [a for a in event.get("attendees") or [] if isinstance(a, dict)]
     rooms = [a for a in attendees if a.get("type") == "resource"]
     required = [a for a in attendees if a.get("type") == "required"]
+    optional = [a for a in attendees if a.get("type") == "optional"]
     status = (rooms[0].get("status") or {}) if rooms else {}
     tagged = tags.values(event)
     organizer = event.get("organizer") or {}
@@ -145,10 +146,12 @@ def meeting_from_event(event: dict[str, Any], zone: tzinfo = UTC) -> Meeting:
         resources=tuple(a for a in (_address(r) for r in rooms) if a),
         responses=tuple(
             (_address(a), RESPONSES.get(str((a.get("status") or {}).get("response")), "Unknown"))
-            for a in rooms + required
+            for a in rooms + required + optional
             if _address(a)
         ),
         problem=problem,
+        uid=str(event.get("iCalUId") or "") or None,
+        optional=tuple(a for a in (_address(o) for o in optional) if a),
     )
 
 
@@ -573,7 +576,9 @@ class GraphCalendar:
             mailbox, replace(meeting, change_key=current_key), {"attendees": kept}, "remove attendees"
         )
 
-    def room_calendar(self, room: str, start: datetime, end: datetime) -> list[Meeting]:
+    def room_calendar(
+        self, room: str, start: datetime, end: datetime, uid: str | None = None
+    ) -> list[Meeting]:
         url = f"{user_path(room)}/calendarView?" + urlencode(
             {
                 "startDateTime": _utc(start),
@@ -585,8 +590,13 @@ class GraphCalendar:
         return [
             m
             for m in (meeting_from_event(e, self.zone) for e in self._list(room, url, "room calendar"))
-            if not m.is_recurring and not m.is_cancelled
+            if not m.is_recurring and not m.is_cancelled and (uid is None or m.uid == uid)
         ]
+
+    def primary_address(self, address: str, via: str) -> str | None:
+        """Graph finds a user by id or userPrincipalName, not by a proxy address (that needs a directory query the
+        sync app is not granted): no alias is resolved over Graph."""
+        return None
 
     def delete_copy(self, room: str, meeting: Meeting) -> None:
         self._forget(room, meeting.item_id)
