@@ -1222,7 +1222,7 @@ class MailboxSync:
             return
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         note = link.last_error
-        if booking.room and (held.end > self.ctx.now() or _uid(link)):
+        if booking.room and held.end > self.ctx.now():
             note = (
                 f"{ROOM_HOLDS} {held.start:%Y-%m-%d %H:%M}–{held.end:%H:%M} UTC, until roomsops has checked the "
                 "room's calendar: its meeting was deleted in Outlook (perhaps without a cancellation)"
@@ -1252,7 +1252,7 @@ class MailboxSync:
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         room, start, end = booking.room.lower(), held.start, held.end
         uid = _uid(link)
-        if end <= self.ctx.now() and uid is None:
+        if end <= self.ctx.now():
             if link.last_error is not None:
                 self._save_link(replace(link, last_error=None, error_count=0))
             return
@@ -1284,11 +1284,7 @@ class MailboxSync:
         UID known, by organizer and exact times; never one whose UID is still a live meeting of the organizer."""
         mine = self.mailbox.lower()
         now = self.ctx.now()
-        found = (
-            [m for m in self.ctx.backend.room_calendar(room, start, end) if m.organizer == mine]
-            if end > now
-            else []
-        )
+        found = [m for m in self.ctx.backend.room_calendar(room, start, end) if m.organizer == mine]
         if uid is not None:
             copies = [m for m in found if m.uid == uid]
             if not copies:
