@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,31 @@ def test_after_a_restore_lost_creates_and_cancels_touch_only_their_own_booking_m
         )
     (report,) = [m for m in full["mailboxes"] if m["mailbox"].lower() == diego.lower()]
     assert sorted(report["unknown_tagged"]) == sorted([before["Two"]["id"], before["Two-b"]["id"]]), report
+
+
+def test_a_booking_made_before_tag_keys_keeps_its_plain_tag_and_its_recovery(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """fix21cc: a booking made before schema 8 has no tag key (NULL, as the upgrade leaves it): its meeting carries
+    the plain id, as every installation wrote before, and the recovery by tag still finds it — a lost CreateItem
+    answer is adopted (not made twice), a full pass sees its own meeting (nothing reported), a cancel reaches it."""
+    room, diego = addr("room-zurich"), addr("DiegoS")
+    ok(invoke("rooms", "add", room, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, env=env))
+    times = ["--start", TOMORROW.isoformat(), "--end", (TOMORROW + timedelta(hours=1)).isoformat()]
+    ok(invoke("bookings", "add", "--organizer", diego, "--room", room, *times, "--title", "Old", env=env))
+    database = Path(env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///"))
+    with sqlite3.connect(database) as conn:
+        conn.execute("UPDATE bookings SET tag_key = NULL")  # as made by roomsops before schema 8
+    fresh_lab.fault(protocol="ews", operation="CreateItem", kind="drop_after", count=1)
+    first = json.loads(invoke("--json", "sync", env=env).out)
+    assert [m["adopted"] for m in first["mailboxes"]] == [1], first
+    (meeting,) = [i for i in fresh_lab.admin("GET", f"/lab/mailboxes/{diego}/calendar").json()["items"]]
+    assert [
+        p["value"] for p in meeting["extended_properties"] if p["property_name"] == "roomsops-booking"
+    ] == ["1"]
+    full = json.loads(ok(invoke("--json", "sync", "--full", env=env)).out)
+    assert [m["unknown_tagged"] for m in full["mailboxes"]] == [[]], full
+    ok(invoke("bookings", "cancel", "1", "--yes", env=env))
+    ok(invoke("sync", env=env))
+    assert _subjects(fresh_lab, diego) == []

@@ -231,7 +231,7 @@ def test_a_v5_database_is_upgraded_with_no_revision_and_no_read_back(tmp_path: P
             versions = conn.execute(text("SELECT max(version) FROM schema_version")).scalar()
     finally:
         store.close()
-    assert versions == 7
+    assert versions == SCHEMA_VERSION
     assert found is not None
     assert (found.state, found.item_id, found.change_key, found.revision, found.readback) == (
         "linked",
