@@ -103,7 +103,9 @@ def calendar(lab: LabAdmin, mailbox: str) -> list[dict[str, Any]]:
 
 
 def tag(item: Mapping[str, Any], name: str) -> str | None:
-    return next((p["value"] for p in item["extended_properties"] if p["property_name"] == name), None)
+    """The tag's value; for BOOKING_TAG the booking id it names (the tag is `<id>:<key>` since schema 8)."""
+    value = next((p["value"] for p in item["extended_properties"] if p["property_name"] == name), None)
+    return value.partition(":")[0] if name == BOOKING_TAG and value is not None else value
 
 
 def installation_of(database_url: str) -> str:

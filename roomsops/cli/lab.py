@@ -8,12 +8,14 @@ import math
 import os
 import shlex
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from roomsops.core.errors import InputError
+from roomsops.core.results import Result
 
 #: The import names of the packages only the lab needs (pyproject.toml's `lab` extra).
 _LAB_EXTRA = frozenset({"psrpcore", "tomli_w"})
@@ -194,6 +196,22 @@ def environment(directory: Path) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class LabEnvironment(Result):
+    """`lab env`: the shell lines as text; with --json the same facts as a document (and the lines as `script`)."""
+
+    dir: str
+    domain: str
+    mailboxes: tuple[str, ...]
+    rooms: tuple[str, ...]
+    settings: str  # what ROOMSOPS_SETTINGS is set to
+    winrm_password_file: str  # lab.json, whose winrm.password ROOMSOPS_WINRM_PASSWORD takes (never printed)
+    script: str  # the lines a POSIX shell evaluates (the text output)
+
+    def lines(self) -> list[str]:
+        return self.script.splitlines()
+
+
 @lab.command("env")
 @click.option(
     "--dir",
@@ -202,11 +220,29 @@ def environment(directory: Path) -> list[str]:
     type=click.Path(file_okay=False, path_type=Path),
     help="The lab's folder.",
 )
-def env_cmd(directory: Path) -> int:
+@click.pass_context
+def env_cmd(ctx: click.Context, directory: Path) -> int:
     """Print what to export to use a lab (settings file, WinRM password variable), its domain and mailboxes."""
-    for line in environment(directory.resolve()):
-        click.echo(line)
-    return 0
+    from roomsops.cli.context import AppContext
+
+    folder = directory.resolve()
+    script = environment(folder)
+    info = _lab_info(folder)
+    mailboxes = info.get("mailboxes") or []
+    result = LabEnvironment(
+        dir=str(folder),
+        domain=str(info["tenant"]["domain"]),
+        mailboxes=tuple(m["email"] for m in mailboxes if m.get("kind") != "room"),
+        rooms=tuple(m["email"] for m in mailboxes if m.get("kind") == "room"),
+        settings=str(info["files"]["settings"]),
+        winrm_password_file=str(folder / "lab.json"),
+        script="\n".join(script),
+    )
+    app = ctx.find_object(AppContext)
+    if app is None:  # the lab group alone (no roomsops main group): plain text
+        click.echo(result.script)
+        return 0
+    return app.emit(result)
 
 
 @lab.command("stop")

@@ -129,15 +129,28 @@ def set_cmd(
     is_flag=True,
     help="Cancel the person's active bookings (else they refuse the removal).",
 )
+@click.option(
+    "--leave-meetings",
+    is_flag=True,
+    help="Remove it even while meetings of its cancelled bookings are still in Exchange (the sync cannot cancel "
+    "them: the organizer's mailbox is gone or out of the sync app's reach); those meetings stay, to be cancelled "
+    "in Exchange.",
+)
 @click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
 @pass_app
-def remove_cmd(app: AppContext, email: str, cancel_bookings: bool, yes: bool) -> int:
+def remove_cmd(app: AppContext, email: str, cancel_bookings: bool, leave_meetings: bool, yes: bool) -> int:
     """Remove a person; refused while it organizes active bookings, unless --cancel-bookings."""
     from roomsops.services.rooms.removal import remove_record
 
     with common.open_database(app.settings) as store:
         result = remove_record(
-            store, app.audit, "person", email, cancel_bookings, lambda q: app.confirm(q, yes)
+            store,
+            app.audit,
+            "person",
+            email,
+            cancel_bookings,
+            lambda q: app.confirm(q, yes),
+            leave_meetings=leave_meetings,
         )
     return app.emit(result)
 

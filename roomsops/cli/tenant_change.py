@@ -7,7 +7,8 @@
   pipeline is stopped, Disconnect-ExchangeOnline runs and the runspace pool is closed;
 - an interrupted run (SIGTERM, Ctrl-C, a dropped WinRM connection, an audit log that stopped taking records) says which changes were made, which were not
   (and which was running, so may have been made), how to finish and how to undo; with --json as one document
-  `{"ok": false, "done": [...], "not_done": [...], "remedy": ...}`.
+  `{"ok": false, "done": [...], "not_done": [...], "remedy": ..., "error": {"code", "message", "remedy"}}` (the
+  `error` member as in every other error document, so a script reading `error.code` also sees this one).
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ class InterruptedResult(Result):
     done: tuple[str, ...]
     not_done: tuple[str, ...]
     remedy: str
+    #: What every error document has ({"code", "message", "remedy"}): code "interrupted" (Ctrl-C), "terminated"
+    #: (SIGTERM), or the failure's ("winrm_dropped", "audit_failed").
+    error: dict[str, str] = field(default_factory=dict)
     exit_status: int = field(default=int(ExitCode.FAILED), metadata={"json": False})
 
     @property
@@ -135,9 +139,9 @@ def tenant_change(
         with sigterm_interrupts():
             return work(progress)
     except Terminated:
-        reason, status = "SIGTERM", SIGTERM_EXIT
+        reason, status, code = "SIGTERM", SIGTERM_EXIT, "terminated"
     except KeyboardInterrupt:
-        reason, status = "Ctrl-C", SIGINT_EXIT
+        reason, status, code = "Ctrl-C", SIGINT_EXIT, "interrupted"
     except OperationFailed as exc:
         if exc.code == "winrm_dropped" and not (progress.done or progress.running):
             # Dropped before any change began (every change runs through the Applier, which notes it in
@@ -150,6 +154,7 @@ def tenant_change(
         if exc.code not in STOPPED_MIDWAY or not (progress.planned or progress.done):
             raise
         reason, status = exc.message.removesuffix("; the steps before it were done"), int(ExitCode.FAILED)
+        code = exc.code or "failed"
     audit = f" (the audit log {app.audit.path} lists each change made)" if app.audit.path else ""
     remedy = (
         f"the Exchange session was closed; to finish, run the same command again: it keeps what is already in "
@@ -161,6 +166,7 @@ def tenant_change(
         done=tuple(progress.done),
         not_done=tuple(progress.not_done),
         remedy=remedy,
+        error={"code": code, "message": f"{command} was interrupted ({reason})", "remedy": remedy},
         exit_status=status,
     )
     if app.json_mode:

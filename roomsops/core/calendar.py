@@ -31,6 +31,23 @@ ALL_FIELDS = (
 )
 
 
+def booking_tag(booking_id: int, key: str | None) -> str:
+    """The booking tag a meeting carries: `<booking id>:<key>`, the key a random value the booking got when it was
+    made, so that a booking id given again (a data folder restored from a backup) never names another booking's
+    meeting; a booking made before keys existed (schema 7 and older) keeps its plain `<booking id>` tag."""
+    return f"{booking_id}:{key}" if key else str(booking_id)
+
+
+def tagged_booking_id(tag: str | None) -> int | None:
+    """The booking id a booking tag names (`12` or `12:<key>`); None for no tag or a tag roomsops did not write.
+    The id alone proves nothing: a meeting belongs to a booking only if its whole tag is the booking's
+    (`booking_tag`), or if it is the very item the booking's link records."""
+    head, _, key = (tag or "").partition(":")
+    if not head.isascii() or not head.isdigit() or (_ and not key):
+        return None
+    return int(head)
+
+
 @dataclass(frozen=True)
 class MeetingFields:
     """What the sync compares of a meeting, in one canonical form (UTC times, lower-case sorted addresses)."""
@@ -82,7 +99,7 @@ class Meeting:
     change_key: str
     fields: MeetingFields | None
     installation: str | None = None  # the tag: which roomsops installation wrote it
-    booking_id: str | None = None
+    booking_id: str | None = None  # the booking tag, as written (`booking_tag`): `12:<key>`, or `12` (older)
     organizer: str | None = None  # lower case
     is_cancelled: bool = False
     is_all_day: bool = False

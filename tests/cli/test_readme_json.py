@@ -196,12 +196,14 @@ def document(run: Any) -> Any:
 CHECKED_HERE = {
     "config show", "config settings", "config check", "config init|set|unset", "persons add|set", "persons list", "persons import",
     "rooms add|set", "persons remove|rooms remove", "rooms list", "booking", "bookings add|update|cancel", "bookings list", "any error",
+    "db adopt-id",
 }  # fmt: skip
 CHECKED_AGAINST_THE_LAB = {
     "auth test", "policy restrict", "policy test", "policy restrict --engine rbac", "policy test --engine rbac",
     "policy migrate", "sync", "rooms check", "policy list --engine rbac", "policy remove --engine rbac",
     "sync status", "policy list", "policy remove", "policy restrict --print-script|rooms check --print-script",
     "ews status", "ews allow|disallow", "sync test|doctor", "persons check",
+    "sync diff", "sync resolve", "sync purge", "sync resume", "lab env", "interrupted tenant change",
 }  # fmt: skip
 
 
@@ -322,3 +324,14 @@ def test_error_document(invoke: Invoke, tmp_path: Path) -> None:
     error = json.loads(run.out)
     assert error["ok"] is False
     assert_documented("any error", error)
+
+
+def test_db_adopt_id_document(invoke: Invoke, rooms_env: None, tmp_path: Path) -> None:
+    ok(invoke("persons", "add", "diego@contoso.com"))  # the database, with its id remembered beside it
+    unchanged = document(invoke("--json", "db", "adopt-id", "--use", "database", "--yes"))
+    assert unchanged["action"] == "unchanged"
+    assert_documented("db adopt-id", unchanged)
+    (tmp_path / "rooms.db.installation-id").write_text("00000000-0000-4000-8000-000000000000\n")
+    adopted = document(invoke("--json", "db", "adopt-id", "--use", "database", "--yes"))
+    assert (adopted["action"], adopted["previous"]) == ("adopted", "00000000-0000-4000-8000-000000000000")
+    assert_documented("db adopt-id", adopted)

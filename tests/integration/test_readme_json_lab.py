@@ -65,3 +65,71 @@ def test_sync_document_and_its_summary_file(invoke: Invoke, env: dict[str, str],
     summary: dict[str, Any] = json.loads(Path(env["ROOMSOPS_SYNC_SUMMARY_FILE"]).read_text(encoding="utf-8"))
     assert "totals" in summary
     assert_documented("sync", {k: v for k, v in summary.items() if k != "totals"})
+
+
+def test_sync_diff_resolve_purge_resume_lab_env_and_interrupted_change_documents(
+    invoke: Invoke, fresh_lab: LabHelper, env: dict[str, str], addr: Addr, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown = invoke("--json", "lab", "env", "--dir", str(fresh_lab.dir))
+    lab_env = document(shown)
+    password = json.loads((Path(fresh_lab.dir) / "lab.json").read_text(encoding="utf-8"))["winrm"]["password"]
+    assert lab_env["mailboxes"] and lab_env["rooms"] and password not in shown.out  # never printed
+    assert_documented("lab env", lab_env)
+
+    diego, room = addr("DiegoS"), addr("room-zurich")
+    ok(invoke("rooms", "add", room, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, env=env))
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+    for title, at in (
+        ("Planning", start),
+        ("Far away", start + timedelta(days=200)),
+    ):  # beyond the room's window
+        times = ["--start", at.isoformat(), "--end", (at + timedelta(hours=1)).isoformat()]
+        ok(invoke("bookings", "add", "--organizer", diego, "--room", room, *times, "--title", title, env=env))
+    ok(invoke("sync", env=env))
+    assert fresh_lab.admin("POST", "/lab/room-answers/process").status_code == 200  # "Far away" is declined
+    items = fresh_lab.admin("GET", f"/lab/mailboxes/{diego}/calendar").json()["items"]
+    (planning,) = [i for i in items if i["subject"] == "Planning"]
+    edited = fresh_lab.admin(
+        "PATCH",
+        f"/lab/mailboxes/{diego}/calendar/{planning['id']}",
+        json={"subject": "Planning (O)", "send": False},
+    )
+    assert edited.status_code == 200, edited.text
+    ok(invoke("bookings", "update", "1", "--title", "Planning (R)", env=env))  # both sides: a difference
+    invoke("sync", env=env)  # exit 1: the room declined "Far away"
+
+    diff = json.loads(invoke("--json", "sync", "diff", env=env).out)
+    assert diff["differences"] and diff["rooms"], diff
+    assert_documented("sync diff", diff)
+    resolved = document(invoke("--json", "sync", "resolve", "1", "--use", "ignore", env=env))
+    assert resolved["resolved"] == 1
+    assert_documented("sync resolve", resolved)
+    planned = document(invoke("--json", "sync", "purge", "--person", diego, "--dry-run", env=env))
+    assert planned["removed"] and planned["not_synced"]
+    assert_documented("sync purge", planned)
+    assert_documented(
+        "sync purge", document(invoke("--json", "sync", "purge", "--person", diego, "--yes", env=env))
+    )
+    resumed = document(invoke("--json", "sync", "resume", "--person", diego, env=env))
+    assert resumed["resumed"]
+    assert_documented("sync resume", resumed)
+
+    # A tenant change stopped midway: the WinRM connection drops during New-ApplicationAccessPolicy.
+    from collections.abc import Sequence
+
+    from roomsops.adapters.exo.session import ExchangeSession
+
+    original = ExchangeSession.run_batch
+
+    def run_batch(self: ExchangeSession, statements: Sequence[tuple[str, Any]]) -> Any:
+        if statements and statements[0][0] == "New-ApplicationAccessPolicy":
+            fresh_lab.fault(protocol="wsman", operation="Command", kind="drop_before", count=1)
+        return original(self, statements)
+
+    monkeypatch.setattr(ExchangeSession, "run_batch", run_batch)
+    run = invoke("--json", "policy", "restrict", "--member", addr("AdeleV"), env=env)
+    assert run.code == 1, run.out + run.err
+    stopped = json.loads(run.out)
+    assert stopped["done"] and stopped["error"]["code"] == "winrm_dropped", stopped
+    assert_documented("interrupted tenant change", stopped)

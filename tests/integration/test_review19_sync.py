@@ -170,6 +170,10 @@ def test_a_duplicate_removed_by_a_full_pass_is_counted_and_audited(
     installation = next(
         p["value"] for p in meeting["extended_properties"] if p["property_name"] == "roomsops-installation"
     )
+    # An Outlook copy carries the original's tag values as they are (the booking's id and key, fix21cc).
+    booking_tag = next(
+        p["value"] for p in meeting["extended_properties"] if p["property_name"] == "roomsops-booking"
+    )
     made = fresh_lab.admin(
         "POST",
         f"/lab/mailboxes/{d}/calendar",
@@ -178,7 +182,7 @@ def test_a_duplicate_removed_by_a_full_pass_is_counted_and_audited(
             "start": meeting["start"],
             "end": meeting["end"],
             "resources": [addr("room-zurich")],
-            "extended_properties": tags(installation, "1"),
+            "extended_properties": tags(installation, booking_tag),
             "send": False,
         },
     )

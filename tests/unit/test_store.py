@@ -164,6 +164,7 @@ def test_the_v1_fixture_is_upgraded_in_place(tmp_path: Path) -> None:
             (5, "0.1.0.dev0"),
             (6, "0.1.0.dev0"),
             (7, "0.1.0.dev0"),
+            (8, "0.1.0.dev0"),
         ]
         uuid.UUID(db.installation_id(conn))
         persons = {p.email: p for p in db.list_persons(conn)}
@@ -180,6 +181,8 @@ def test_the_v1_fixture_is_upgraded_in_place(tmp_path: Path) -> None:
     ]
     assert found[1].start == datetime(2031, 3, 31, 7, 0, tzinfo=UTC)
     assert found[3].reminder_minutes == 0 and found[2].private is True
+    # Bookings made before schema 8 have no tag key: their meetings keep the plain id as their booking tag.
+    assert {b.tag_key for b in found.values()} == {None}
     # The upgraded schema is the one a new database gets.
     assert _shape(path) == _shape(tmp_path / "new.db")
     assert V1_FIXTURE.read_bytes() == original

@@ -301,7 +301,10 @@ def one_pass(store: db.Store, backend: MemoryCalendar) -> dict[str, Any]:
 
 def meetings(backend: MemoryCalendar, mailbox: str) -> list[tuple[str | None, str | None]]:
     return [
-        (m.booking_id, m.fields.subject if m.fields else None)
+        (
+            (m.booking_id or "").partition(":")[0],
+            m.fields.subject if m.fields else None,
+        )  # the id of `<id>:<key>`
         for m in backend.items.get(mailbox, {}).values()
     ]
 
@@ -334,3 +337,20 @@ def test_an_unavailable_mailbox_stops_its_own_pass_only(store: db.Store) -> None
     reports = one_pass(store, backend)
     assert (reports[DIEGO].error_code, reports[DIEGO].failures) == ("memory_throttled", [])
     assert (reports[ADELE].created, backend.sent) == (1, [])
+
+
+def test_the_booking_tag_carries_the_id_and_the_bookings_key() -> None:
+    """fix21cc: `<id>:<key>` since schema 8, the plain id before; the id is read from both, and from nothing else."""
+    from roomsops.core.calendar import booking_tag, tagged_booking_id
+
+    assert booking_tag(12, "9f" * 16) == "12:" + "9f" * 16 and booking_tag(12, None) == "12"
+    assert [tagged_booking_id(t) for t in ("12:" + "9f" * 16, "12", "b-1", "", None, "12:", "١٢", "-1")] == [
+        12,
+        12,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]

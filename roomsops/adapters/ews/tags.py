@@ -23,7 +23,8 @@ class InstallationTag(ExtendedProperty):
 
 
 class BookingTag(ExtendedProperty):
-    """The ROOMS booking id an appointment mirrors."""
+    """The booking an appointment mirrors: `<booking id>:<key>` (`core.calendar.booking_tag`; a plain id before
+    schema 8)."""
 
     distinguished_property_set_id = "PublicStrings"
     property_name = "roomsops-booking"

@@ -193,6 +193,12 @@ def _v6_to_v7(conn: Connection, now: datetime) -> None:
     conn.execute(text("ALTER TABLE booking_sync ADD COLUMN readback INTEGER DEFAULT 0 NOT NULL"))
 
 
+def _v7_to_v8(conn: Connection, now: datetime) -> None:
+    """v8: a random key per booking, written with its id in the meeting's booking tag. Bookings made before keep
+    none (NULL): their meetings carry the plain id, and they keep being found by it."""
+    conn.execute(text("ALTER TABLE bookings ADD COLUMN tag_key VARCHAR(32)"))
+
+
 #: From-version -> the step that upgrades it to the next version.
 STEPS: dict[int, Step] = {
     1: _v1_to_v2,
@@ -201,6 +207,7 @@ STEPS: dict[int, Step] = {
     4: _v4_to_v5,
     5: _add_id_high_water,
     6: _v6_to_v7,
+    7: _v7_to_v8,
 }
 
 

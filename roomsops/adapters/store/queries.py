@@ -8,6 +8,7 @@ statement, many parameter sets) rather than a round trip per row.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -246,6 +247,7 @@ def _fetch_bookings(conn: Connection, query: Select[Any]) -> list[Booking]:
             updated=row.updated_utc,
             organizer_id=row.organizer_id,
             room_id=row.room_id,
+            tag_key=row.tag_key,
         )
         for row in rows
     ]
@@ -348,6 +350,7 @@ def insert_booking(conn: Connection, new: NewBooking, now: datetime) -> int:
             version=1,
             created_utc=now,
             updated_utc=now,
+            tag_key=uuid.uuid4().hex,  # never given twice, whatever ids a restored database gives again
         )
     )
     booking_id = _new_id(result)

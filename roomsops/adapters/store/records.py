@@ -95,6 +95,8 @@ class Booking:
     updated: datetime
     organizer_id: int = field(default=0, metadata=_INTERNAL)
     room_id: int = field(default=0, metadata=_INTERNAL)
+    #: The random key written with the id in its meeting's booking tag (None: made before schema 8).
+    tag_key: str | None = field(default=None, metadata=_INTERNAL)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from roomsops.core.vocabulary import (  # noqa: F401 - re-exported: the store's 
 )
 
 #: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
@@ -179,6 +179,10 @@ bookings = Table(
     Column("version", Integer, nullable=False, server_default="1"),
     Column("created_utc", UTCDateTime, nullable=False),
     Column("updated_utc", UTCDateTime, nullable=False),
+    # A random value given when the booking is made, written with its id in the meeting's booking tag
+    # (`core.calendar.booking_tag`): a booking id given again (e.g. a data folder restored from a backup) never
+    # names another booking's meeting. NULL: made before schema 8; its meeting carries the plain id.
+    Column("tag_key", String(32)),
     CheckConstraint("end_utc > start_utc", name="end_after_start"),
     CheckConstraint("reminder_minutes IS NULL OR reminder_minutes >= 0", name="reminder"),
     CheckConstraint(one_of("free_busy", FREE_BUSY), name="free_busy"),

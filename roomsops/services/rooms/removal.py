@@ -2,12 +2,14 @@
 
 Active bookings refuse the removal (exit 2) unless --cancel-bookings; cancelled ones whose meeting the sync
 still has to cancel in Exchange keep the record until a sync pass settled them (said, with what to run);
-then the record goes with its past and cancelled bookings."""
+then the record goes with its past and cancelled bookings. When the sync cannot settle them (its last pass
+failed in the organizer's mailbox: the person left, their mailbox is gone or out of the app's reach), that is
+said instead of "run the sync", and --leave-meetings removes the record leaving those meetings in Exchange."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from roomsops.adapters import store as db
@@ -35,6 +37,11 @@ class RecordRemoval(Result):
     waiting: tuple[int, ...] = ()  # cancelled bookings whose meetings the next sync cancels in Exchange
     #: A person whose sync mode the sync does not handle: the sync will not cancel the meetings, a purge does.
     not_synced: bool = False
+    #: Mailbox → the error of the sync's last pass there, for the mailboxes holding waiting meetings whose last
+    #: pass failed: the sync cannot settle them as things are (running it again fails the same way).
+    sync_errors: dict[str, str] = field(default_factory=dict)
+    #: --leave-meetings: the cancelled bookings whose meetings were left in Exchange when the record went.
+    left_in_exchange: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -44,7 +51,28 @@ class RecordRemoval(Result):
         out = [f"cancelled booking(s) {', '.join(map(str, self.cancelled))}"] if self.cancelled else []
         if self.action == "removed":
             extra = f" with {self.deleted_bookings} cancelled booking(s)" if self.deleted_bookings else ""
-            return [*out, f"{self.kind} {self.email} removed{extra}"]
+            out.append(f"{self.kind} {self.email} removed{extra}")
+            if self.left_in_exchange:
+                out.append(
+                    f"left in Exchange (--leave-meetings): the meetings of booking(s) "
+                    f"{', '.join(map(str, self.left_in_exchange))}; cancel them there if they still exist (e.g. "
+                    "Remove-CalendarEvents -Identity <organizer> -CancelOrganizedMeetings -QueryWindowInDays 365)"
+                )
+            return out
+        if self.sync_errors:
+            failed = "; ".join(
+                error if mailbox.casefold() in error.casefold() else f"{mailbox}: {error}"
+                for mailbox, error in sorted(self.sync_errors.items())
+            )
+            return [
+                *out,
+                f"{self.kind} {self.email} NOT removed yet: the meetings of booking(s) "
+                f"{', '.join(map(str, self.waiting))} are still in Exchange, and the last sync could not cancel "
+                f"them: {failed}",
+                f"if that mailbox is gone or stays out of the sync app's reach: 'roomsops {self.kind}s remove "
+                f"{self.email} --leave-meetings --yes' (the meetings stay in Exchange: cancel them there); if the "
+                "sync app should reach it, settle what the error says, let a sync pass cancel them, then remove again",
+            ]
         settle = (
             f"run 'roomsops sync purge --person {self.email} --yes' (its sync mode is not synced by roomsops, so "
             "'roomsops sync' leaves them; the purge removes them)"
@@ -68,7 +96,13 @@ def _read(conn: Connection, kind: Kind, address: str) -> tuple[int, str, list[Bo
 
 
 def remove_record(
-    store: Store, audit: AuditLog, kind: Kind, email: str, cancel_bookings: bool, confirm: Confirm
+    store: Store,
+    audit: AuditLog,
+    kind: Kind,
+    email: str,
+    cancel_bookings: bool,
+    confirm: Confirm,
+    leave_meetings: bool = False,
 ) -> RecordRemoval:
     address = check_email(email)
     with store.read() as conn:
@@ -84,6 +118,8 @@ def remove_record(
     question = f"Remove the {kind} {shown}"
     if active:
         question += f" and cancel its {len(active)} active booking(s)"
+    if leave_meetings:
+        question += " (meetings the sync has not cancelled yet stay in Exchange)"
     confirm(question + "?")
     with store.write() as conn:  # read again: a booking may have been made meanwhile
         record_id, shown, found = _read(conn, kind, address)
@@ -101,6 +137,10 @@ def remove_record(
                 db.update_booking(conn, booking.id, {"status": "cancelled"}, now)
                 cancelled.append(booking.id)
         waiting = db.unsettled_links(conn, [b.id for b in found])
+        left: list[int] = []
+        if waiting and leave_meetings:
+            left, waiting = waiting, []
+        errors = _sync_errors(conn, waiting)
         if not waiting:
             db.delete_bookings(conn, [b.id for b in found])
             if kind == "person":
@@ -113,7 +153,10 @@ def remove_record(
         )
     action = "waiting_for_sync" if waiting else "removed"
     if not waiting:
-        audit.record(f"{kind}s.remove", shown, params={"bookings_deleted": len(found)}, result="removed")
+        params: dict[str, object] = {"bookings_deleted": len(found)}
+        if left:
+            params["meetings_left_in_exchange"] = left
+        audit.record(f"{kind}s.remove", shown, params=params, result="removed")
     return RecordRemoval(
         kind=kind,
         email=shown,
@@ -122,4 +165,17 @@ def remove_record(
         deleted_bookings=0 if waiting else len(found),
         waiting=tuple(waiting),
         not_synced=bool(waiting) and kind == "person" and not person_synced,
+        sync_errors=errors,
+        left_in_exchange=tuple(left),
     )
+
+
+def _sync_errors(conn: Connection, waiting: list[int]) -> dict[str, str]:
+    """The mailboxes holding these bookings' meetings whose last sync pass failed, with its error."""
+    out: dict[str, str] = {}
+    for booking_id in waiting:
+        link = db.get_booking_sync(conn, booking_id)
+        state = db.get_mailbox_sync(conn, link.mailbox) if link is not None else None
+        if state is not None and state.last_error:
+            out[state.mailbox] = state.last_error
+    return out

@@ -47,6 +47,8 @@ from roomsops.core.calendar import (
     Meeting,
     MeetingFields,
     WriteOutcomeUnknown,
+    booking_tag,
+    tagged_booking_id,
 )
 from roomsops.core.errors import ConnectError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog, log
@@ -514,13 +516,27 @@ class MailboxSync:
         for meeting in tagged:
             if meeting.organizer not in (None, self.mailbox.lower()):
                 continue  # an attendee's copy of another person's meeting: not this mailbox's to sync
-            tag = meeting.booking_id or ""
-            booking_id = int(tag) if tag.isdigit() else None
+            booking_id = tagged_booking_id(meeting.booking_id)
             if booking_id is None or (booking_id not in bookings and booking_id not in self.links):
                 self.report.unknown_tagged.append(meeting.item_id)
                 continue
             link = self.links.get(booking_id)
-            if link is not None and link.state in (UNLINKED, CANCELLED):
+            booking = bookings.get(booking_id)
+            settled = link is not None and link.state in (UNLINKED, CANCELLED)
+            if not self._belongs(meeting, booking, link) and not (settled and booking is None):
+                # Its tag names a booking id this database gave to another booking (a data folder restored from
+                # a backup gives ids again): not this booking's meeting. Reported, never adopted or cancelled.
+                self.report.unknown_tagged.append(meeting.item_id)
+                log.warning(
+                    "%s: meeting %s is tagged for booking %s but is not that booking's (its tag %r; the booking id "
+                    "was given again, e.g. after a restore of the data folder): reported, not touched",
+                    self.mailbox,
+                    meeting.item_id,
+                    booking_id,
+                    meeting.booking_id,
+                )
+                continue
+            if settled:
                 if not meeting.is_cancelled:
                     self.report.skip(
                         "restored or unlinked"
@@ -535,7 +551,6 @@ class MailboxSync:
                 continue
             seen[booking_id] = meeting
             if link is None or link.item_id != meeting.item_id:
-                booking = bookings.get(booking_id)
                 self._linked(
                     link or BookingSyncState(booking_id=booking_id, mailbox=self.mailbox), meeting, None
                 )
@@ -550,6 +565,14 @@ class MailboxSync:
             if link.revision != meeting.revision or synced != meeting.fields or link.readback:
                 self._exchange_item(meeting, link, bookings)
         return tagged
+
+    @staticmethod
+    def _belongs(meeting: Meeting, booking: Booking | None, link: BookingSyncState | None) -> bool:
+        """Whether the meeting is proven to be this booking's: the very item its link records, or its whole booking
+        tag is the booking's (id and key). A booking id alone proves nothing: a restored database gives ids again."""
+        if link is not None and link.item_id is not None and link.item_id == meeting.item_id:
+            return True
+        return booking is not None and meeting.booking_id == tag_of(booking)
 
     def _drop_duplicate(self, meeting: Meeting) -> None:
         if self.ctx.dry_run:
@@ -666,7 +689,7 @@ class MailboxSync:
         if synced.differs(current, ALL_FIELDS) and not current.differs(target, ALL_FIELDS):
             # The meeting already equals the booking: our own write landed (its answer was lost, or the pass
             # was killed before recording it). Record it as synced; it is no edit.
-            if state == PENDING_UPDATE and meeting.booking_id == str(booking.id):
+            if state == PENDING_UPDATE and meeting.booking_id == tag_of(booking):
                 state = LINKED  # an update whose answer was never recorded: it landed
             self._save_link(
                 replace(
@@ -1057,7 +1080,7 @@ class MailboxSync:
         self._audit("sync:booking-from-exchange", booking, {"item_id": meeting.item_id})
         try:
             tagged = self.ctx.backend.tag(
-                self.mailbox, meeting, self.ctx.installation, str(booking_id), revision=self._revision()
+                self.mailbox, meeting, self.ctx.installation, tag_of(booking), revision=self._revision()
             )
         except Exception as exc:
             if not isinstance(exc, (MailboxUnavailable, ConnectError)):
@@ -1301,7 +1324,10 @@ class MailboxSync:
                 for m in found
                 if m.fields is not None
                 and (m.fields.start, m.fields.end) == (start, end)
-                and (m.installation is None or m.booking_id == str(booking.id))
+                and (
+                    m.installation is None
+                    or (m.installation == self.ctx.installation and m.booking_id == tag_of(booking))
+                )
             ]
         copies = [m for m in copies if m.fields is not None and m.fields.end > now and m.uid]
         if not copies:
@@ -1413,7 +1439,7 @@ class MailboxSync:
         intents = self._save_links(
             [replace(self._link(b), state=PENDING_CREATE, last_attempt=self.ctx.now()) for b in bookings]
         )
-        requests = [(booking_fields(b), self.ctx.installation, str(b.id)) for b in bookings]
+        requests = [(booking_fields(b), self.ctx.installation, tag_of(b)) for b in bookings]
         try:
             results = self.ctx.backend.create_many(self.mailbox, requests, revision=self._revision())
         except WriteOutcomeUnknown:
@@ -1440,7 +1466,7 @@ class MailboxSync:
 
     def _adopt_pending(self, bookings: list[Booking]) -> set[int]:
         """Link meetings a crashed or unanswered pass created (found by tag); the ids of the adopted bookings."""
-        wanted = {str(b.id): b for b in bookings}
+        wanted = {tag_of(b): b for b in bookings}  # the whole tag: a meeting with the id alone is not theirs
         found: dict[str, list[Meeting]] = {}
         for meeting in map(canonical, self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation)):
             if meeting.booking_id in wanted and meeting.organizer in (None, self.mailbox.lower()):
@@ -1509,8 +1535,11 @@ class MailboxSync:
         link = self._intent(link, PENDING_CANCEL)
         found = [
             m
-            for m in self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation, str(booking.id))
-            if m.organizer in (None, self.mailbox.lower()) and not m.is_cancelled
+            for m in self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation, tag_of(booking))
+            # the whole tag, compared exactly (Exchange compares strings ignoring case)
+            if m.booking_id == tag_of(booking)
+            and m.organizer in (None, self.mailbox.lower())
+            and not m.is_cancelled
         ]
         for meeting in found:
             try:
@@ -1543,10 +1572,10 @@ class MailboxSync:
             self.report.skip("gone")  # its deletion arrives as a change and cancels the booking
             return
         meeting = found[0]
-        if meeting.installation != self.ctx.installation or meeting.booking_id != str(booking.id):
+        if meeting.installation != self.ctx.installation or meeting.booking_id != tag_of(booking):
             try:
                 meeting = self.ctx.backend.tag(
-                    self.mailbox, meeting, self.ctx.installation, str(booking.id), revision=self._revision()
+                    self.mailbox, meeting, self.ctx.installation, tag_of(booking), revision=self._revision()
                 )
             finally:
                 self.wrote = True
@@ -1606,6 +1635,11 @@ def _uid(link: BookingSyncState) -> str | None:
 def not_synced(link: BookingSyncState) -> bool:
     """Whether the link is held back from the sync (its person left it, or `sync purge`) until `sync resume`."""
     return link.state == UNLINKED and (link.last_error or "").startswith(NOT_SYNCED_NOTE)
+
+
+def tag_of(booking: Booking) -> str:
+    """The booking tag the booking's meeting carries (`core.calendar.booking_tag`)."""
+    return booking_tag(booking.id, booking.tag_key)
 
 
 def canonical(meeting: Meeting) -> Meeting:

@@ -28,6 +28,7 @@ from roomsops.services.sync.engine import (
     MailboxSync,
     PassContext,
     not_synced,
+    tag_of,
     unexpected,
 )
 
@@ -443,8 +444,10 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
                 continue
             note = None if booking.status == "cancelled" else f"{NOT_SYNCED_NOTE}: purged ({why})"
             try:
-                for meeting in ctx.backend.find_tagged(mailbox, ctx.installation, str(booking.id)):
-                    if not meeting.is_cancelled and meeting.organizer in (None, mailbox.lower()):
+                tag = tag_of(booking)  # the whole tag: a meeting with the id alone is another booking's
+                for meeting in ctx.backend.find_tagged(mailbox, ctx.installation, tag):
+                    mine = meeting.booking_id == tag and meeting.organizer in (None, mailbox.lower())
+                    if mine and not meeting.is_cancelled:
                         ctx.backend.cancel(mailbox, meeting)
                 with ctx.store.write() as conn:
                     state = CANCELLED if note is None else UNLINKED
