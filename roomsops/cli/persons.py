@@ -28,7 +28,7 @@ NAME = click.option("--name", metavar="TEXT", help="Display name.")
 SYNC_MODE = click.option(
     "--sync-mode",
     metavar="MODE",
-    help=f"ROOMS' sync mode: {_MODES} (roomsops syncs O365 and O365Pull; default O365).",
+    help=f"ROOMS' sync mode: {_MODES} (roomsops syncs O365 and O365Pull over EWS, Microsoft365 over Graph; default O365).",
 )
 SYNC_URL = click.option(
     "--sync-url",
@@ -161,7 +161,7 @@ def remove_cmd(app: AppContext, email: str, cancel_bookings: bool, leave_meeting
 )
 @pass_app
 def list_cmd(app: AppContext, sync_modes: tuple[str, ...]) -> int:
-    """List persons; modes other than O365/O365Pull are marked as not handled by roomsops sync."""
+    """List persons; modes other than O365/O365Pull/Microsoft365 are marked as not handled by roomsops sync."""
     with common.open_database(app.settings) as store:
         result = service.list_persons(store, sync_modes)
     return app.emit(result)

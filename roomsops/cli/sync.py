@@ -78,7 +78,8 @@ def summary_path(settings: Settings) -> Path:
 def sync(
     ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrency: int | None, full: bool
 ) -> int | None:
-    """One bidirectional pass for every person with sync mode O365 or O365Pull (or a subcommand)."""
+    """One bidirectional pass for every person with sync mode O365, O365Pull (over EWS) or Microsoft365 (over
+    Microsoft Graph), or a subcommand."""
     if ctx.invoked_subcommand is not None:
         if persons or dry_run or concurrency or full:
             raise InputError(
@@ -88,7 +89,7 @@ def sync(
         return None
     app = ctx.find_object(AppContext)
     assert app is not None
-    from roomsops.adapters.store import now_utc, sync_mailboxes
+    from roomsops.adapters.store import now_utc
     from roomsops.services.sync.factory import calendar_backend
     from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.run import (
@@ -119,10 +120,12 @@ def sync(
             with rooms.open_database(settings) as store:
                 # No token, no pass: the token service refusing or unreachable is exit 3 before any work, not a
                 # failure repeated for every mailbox (a database without synced persons needs no token).
-                with store.read() as conn:
-                    mailboxes = [m.email for m in sync_mailboxes(conn, include_rooms=False)]
+                synced = _synced_persons(store)
+                mailboxes = [email for email, _ in synced]
                 if mailboxes:
                     app.token_provider.token()
+                # Per person's sync mode: Microsoft365 over Graph, O365/O365Pull over EWS, in this one pass.
+                backend = calendar_backend(settings, app.ews, synced)
                 if wanted:
                     mailboxes = [m for m in mailboxes if m.casefold() in {w.casefold() for w in wanted}]
                 with app.progress("sync", len(mailboxes)) as progress:
@@ -173,6 +176,15 @@ def _refused_before_starting(
         if lock.parent.is_dir():  # never made here for this
             with run_lock(lock):
                 write_failed_summary(summary, now_utc(), exc, wanted, logged=True)
+
+
+def _synced_persons(store: Any) -> list[tuple[str, str]]:
+    """(email, sync mode) of every person roomsops syncs (over EWS or Graph, per mode)."""
+    from roomsops.adapters.store import list_persons
+    from roomsops.core.vocabulary import SYNCED_MODES
+
+    with store.read() as conn:
+        return [(p.email, p.sync_mode) for p in list_persons(conn, sync_modes=SYNCED_MODES)]
 
 
 def _refuse_unknown_persons(settings: Any, wanted: list[str]) -> None:
@@ -247,6 +259,63 @@ def test_cmd(app: AppContext, email: str) -> int:
     return app.emit(report)
 
 
+@sync.command("migrate")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    type=click.Choice(["graph", "ews"]),
+    help="graph: sync mode Microsoft365 (Microsoft Graph); ews: O365 or O365Pull (--mode).",
+)
+@click.option("--person", "persons", multiple=True, metavar="EMAIL", help="This person (repeatable).")
+@click.option("--all", "everyone", is_flag=True, help="Every person roomsops syncs.")
+@click.option(
+    "--mode",
+    "ews_mode",
+    type=click.Choice(["O365", "O365Pull"]),
+    default="O365",
+    show_default=True,
+    help="The EWS sync mode persons get with --to ews.",
+)
+@click.option("--dry-run", is_flag=True, help="Find every linked meeting over the target; change nothing.")
+@pass_app
+def migrate_cmd(
+    app: AppContext, to: str, persons: tuple[str, ...], everyone: bool, ews_mode: str, dry_run: bool
+) -> int:
+    """Move persons between EWS (O365/O365Pull) and Microsoft Graph (Microsoft365): every linked meeting is found
+    again by its tag over the target service and checked to be the same item (its UID) before the links and the
+    person's sync mode are switched; nothing is re-created. Killed or failing midway, run it again: it goes on."""
+    from roomsops.services.sync.factory import (
+        GRAPH,
+        backend_for_mode,
+        calendar_backend,
+        ews_backend,
+        graph_backend,
+    )
+    from roomsops.services.sync.lock import run_lock
+    from roomsops.services.sync.migrate import migrate, target_mode
+
+    settings = app.settings
+    wanted = [validate_address(p) for p in persons]
+    if bool(wanted) == everyone:
+        raise InputError(
+            "give --person EMAIL (repeatable) or --all", "e.g. 'roomsops sync migrate --to graph --all'"
+        )
+    if to == "graph" and ews_mode != "O365":
+        raise InputError("--mode belongs to --to ews", "leave --mode out with --to graph")
+    kind = backend_for_mode(settings, target_mode(to, ews_mode))
+    # Bad settings (e.g. sync.send_invitations = none for Graph) are refused before the lock or database exist.
+    target = (graph_backend if kind == GRAPH else ews_backend)(settings, app.ews)
+    with run_lock(lock_path(settings)), rooms.open_database(settings) as store:
+        wanted = [_primary(app, store, address) for address in wanted]
+        synced = _synced_persons(store)
+        if synced:
+            app.token_provider.token()  # no token, no migration: exit 3 before any work
+        source = calendar_backend(settings, app.ews, synced)  # each person's current service
+        result = migrate(store, source, target, settings, app.audit, to, wanted, everyone, dry_run, ews_mode)
+    return app.emit(result)
+
+
 @sync.command("purge")
 @click.option(
     "--person", required=True, metavar="EMAIL", help="The person leaving the sync (an alias is taken)."
@@ -263,9 +332,10 @@ def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
 
     address = validate_address(person)
     settings = app.settings
-    backend = calendar_backend(settings, app.ews)
+    calendar_backend(settings, app.ews)  # refuses a bad setting before the lock or database exist
     with run_lock(lock_path(settings)), rooms.open_database(settings) as store:
         address = _primary(app, store, address)
+        backend = calendar_backend(settings, app.ews, _synced_persons(store))
         result = purge(store, backend, address, app.audit, lambda q: app.confirm(q, yes), dry_run)
     return app.emit(result)
 
@@ -332,5 +402,5 @@ def resolve_cmd(app: AppContext, booking: int, use: str) -> int:
     from roomsops.services.sync.resolve import resolve
 
     with run_lock(lock_path(app.settings)), rooms.open_database(app.settings) as store:
-        backend = calendar_backend(app.settings, app.ews) if use != "ignore" else None
+        backend = calendar_backend(app.settings, app.ews, _synced_persons(store)) if use != "ignore" else None
         return app.emit(resolve(store, backend, booking, use, app.audit))

@@ -6,6 +6,10 @@ from __future__ import annotations
 SYNC_MODES = ("O365", "O365Pull", "EWS1", "EWS2", "Microsoft365", "None")
 #: The modes roomsops syncs itself (EWS against Exchange Online); the others are ROOMS' own business.
 EWS_SYNC_MODES = ("O365", "O365Pull")
+#: ROOMS' Graph mode: roomsops syncs these persons over Microsoft Graph (issue 24).
+GRAPH_SYNC_MODES = ("Microsoft365",)
+#: Every mode roomsops syncs: over EWS or over Graph, chosen per person (services/sync/factory.py).
+SYNCED_MODES = EWS_SYNC_MODES + GRAPH_SYNC_MODES
 #: On-premises EWS provider slots: their sync URL is required.
 ON_PREMISES_MODES = ("EWS1", "EWS2")
 CONFLICT_BEHAVIOURS = ("Rollback", "Cancel")

@@ -114,13 +114,18 @@ def test_add_json_shape_and_the_cloud_of_the_settings(invoke: Invoke) -> None:
 
 
 def test_modes_roomsops_does_not_sync_are_accepted_and_reported(invoke: Invoke) -> None:
+    run = invoke("persons", "add", "ews1@contoso.com", "--sync-mode", "EWS1", "--sync-url", ONPREM)
+    assert run.code == 0, run.err
+    assert "  sync mode           EWS1 (not handled by roomsops sync)" in run.out.splitlines()
+    assert run.err == "ews1@contoso.com has sync mode EWS1: not handled by roomsops sync\n"
+    # ROOMS' Graph mode is synced (over Microsoft Graph, issue 24): no sync URL, no note.
     run = invoke(
         "persons", "add", "graph@contoso.com", "--sync-mode", "Microsoft365", "--conflict-behaviour", "Cancel"
     )
     assert run.code == 0, run.err
-    assert "  sync mode           Microsoft365 (not handled by roomsops sync)" in run.out.splitlines()
+    assert "  sync mode           Microsoft365" in run.out.splitlines()
     assert "  sync URL            -" in run.out.splitlines()
-    assert run.err == "graph@contoso.com has sync mode Microsoft365: not handled by roomsops sync\n"
+    assert run.err == ""
 
 
 @pytest.mark.usefixtures("people")
@@ -379,7 +384,7 @@ def test_import_upserts_in_one_go_with_defaults_for_empty_cells(invoke: Invoke) 
     assert run.code == 0, run.err
     assert run.out.splitlines() == [
         "persons.csv: 4 rows: 2 added, 1 updated, 1 unchanged",
-        "2 of them have a sync mode other than O365 or O365Pull: not handled by roomsops sync",
+        "2 of them have a sync mode other than O365, O365Pull, Microsoft365: not handled by roomsops sync",
     ]
     listed = {p["email"]: p for p in json.loads(invoke("--json", "persons", "list").out)["persons"]}
     assert listed["lee@contoso.com"]["name"] == 'Gu, Lee "Ops" $(id); Zoë'

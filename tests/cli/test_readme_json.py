@@ -202,7 +202,7 @@ CHECKED_AGAINST_THE_LAB = {
     "auth test", "policy restrict", "policy test", "policy restrict --engine rbac", "policy test --engine rbac",
     "policy migrate", "sync", "rooms check", "policy list --engine rbac", "policy remove --engine rbac",
     "sync status", "policy list", "policy remove", "policy restrict --print-script|rooms check --print-script",
-    "ews status", "ews allow|disallow", "sync test|doctor", "persons check",
+    "ews status", "ews allow|disallow", "sync test|doctor", "persons check", "sync migrate",
     "sync diff", "sync resolve", "sync purge", "sync resume", "lab env", "interrupted tenant change",
 }  # fmt: skip
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from roomsops.adapters.store.schema import EWS_SYNC_MODES
+from roomsops.core.vocabulary import SYNCED_MODES
 
 _INTERNAL: dict[str, Any] = {"json": False}
 
@@ -45,7 +45,7 @@ class Person:
     id: int = field(default=0, metadata=_INTERNAL)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "handled_by_sync", self.sync_mode in EWS_SYNC_MODES)
+        object.__setattr__(self, "handled_by_sync", self.sync_mode in SYNCED_MODES)
 
     @property
     def fields(self) -> PersonFields:

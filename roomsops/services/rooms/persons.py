@@ -24,6 +24,7 @@ from roomsops.adapters.store import (
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
+from roomsops.core.vocabulary import SYNCED_MODES
 from roomsops.services.rooms.common import MAX_NAME, canonical, check_email, check_text, columns
 
 #: A person added without --sync-mode (or an empty CSV cell) is synced by roomsops: that is what it is for.
@@ -156,7 +157,7 @@ class PersonImport(Result):
         ]
         if self.not_handled:
             out.append(
-                f"{self.not_handled} of them have a sync mode other than {' or '.join(EWS_SYNC_MODES)}: "
+                f"{self.not_handled} of them have a sync mode other than {', '.join(SYNCED_MODES)}: "
                 f"{NOT_HANDLED}"
             )
         return out
@@ -478,7 +479,7 @@ def import_persons(
                     f"remove line {line} and import the file again; nothing was imported",
                 )
         counts = db.upsert_persons(conn, [f for _, f in rows], db.now_utc())
-    not_handled = sum(1 for _, f in rows if f.sync_mode not in EWS_SYNC_MODES)
+    not_handled = sum(1 for _, f in rows if f.sync_mode not in SYNCED_MODES)
     result = PersonImport(
         file=label,
         rows=len(rows),

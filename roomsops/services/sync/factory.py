@@ -1,27 +1,60 @@
-"""Builds the calendar backend a sync runs on (EWS, or Microsoft Graph with `sync.backend = "graph"`): the one
-place the sync service meets a calendar adapter, so the engine, `sync diff/resolve` and `sync purge` know only
-the port."""
+"""Builds the calendar backend a sync runs on: the one place the sync service meets a calendar adapter, so the
+engine, `sync diff/resolve`, `sync purge` and `sync migrate` know only the port.
+
+Per person's sync mode (issue 24, item 2): a person in ROOMS' Graph mode (Microsoft365) is synced over Microsoft
+Graph; a person in O365/O365Pull over EWS, or over Graph with `sync.backend = "graph"` (a tenant whose EWS is
+off). Both in the same pass, on the same store (`routing.RoutedCalendar`)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from roomsops.adapters.ews.backend import EwsCalendar
 from roomsops.adapters.ews.client import EwsClient
 from roomsops.core.calendar import Invitations
 from roomsops.core.settings import Settings
 from roomsops.core.timeutil import machine_zone_name
+from roomsops.core.vocabulary import GRAPH_SYNC_MODES
 from roomsops.services.sync.backend import CalendarBackend
 
+EWS, GRAPH = "ews", "graph"
 
-def calendar_backend(settings: Settings, ews: EwsClient) -> CalendarBackend:
-    """The backend for these settings; an unknown `sync.send_invitations` is refused (exit 2), never "none"."""
+
+def backend_for_mode(settings: Settings, sync_mode: str) -> str:
+    """Which backend syncs a person in `sync_mode`: "graph" for ROOMS' Graph mode, else `sync.backend`."""
+    return GRAPH if sync_mode in GRAPH_SYNC_MODES else str(settings.sync.backend)
+
+
+def ews_backend(settings: Settings, ews: EwsClient) -> CalendarBackend:
+    """The EWS backend; an unknown `sync.send_invitations` is refused (exit 2)."""
+    zone = settings.rooms.time_zone or machine_zone_name()
+    return EwsCalendar(ews, zone, Invitations.of(settings.sync.send_invitations))
+
+
+def graph_backend(settings: Settings, ews: EwsClient) -> CalendarBackend:
+    """The Graph backend (same app, a token for Graph's resource); `sync.send_invitations = none` is refused."""
+    # Imported here: commands on EWS never load the Graph client.
+    from roomsops.adapters.entra.tokens import graph_token_provider
+    from roomsops.adapters.graph.backend import GraphCalendar
+    from roomsops.adapters.graph.client import GraphClient
+
     invitations = Invitations.of(settings.sync.send_invitations)
     zone = settings.rooms.time_zone or machine_zone_name()
-    if settings.sync.backend == "graph":
-        # Imported here: commands on EWS never load the Graph client. Same app, a token for Graph's resource.
-        from roomsops.adapters.entra.tokens import graph_token_provider
-        from roomsops.adapters.graph.backend import GraphCalendar
-        from roomsops.adapters.graph.client import GraphClient
+    client = GraphClient(settings, graph_token_provider(ews.provider.credentials, settings))
+    return GraphCalendar(client, zone, invitations)
 
-        client = GraphClient(settings, graph_token_provider(ews.provider.credentials, settings))
-        return GraphCalendar(client, zone, invitations)
-    return EwsCalendar(ews, zone, invitations)
+
+def calendar_backend(
+    settings: Settings, ews: EwsClient, persons: Iterable[tuple[str, str]] = ()
+) -> CalendarBackend:
+    """The backend for these settings and persons ((email, sync mode)): one backend when every person goes the
+    same way, else one that hands each mailbox to its own. Bad settings are refused (exit 2)."""
+    default = str(settings.sync.backend)
+    routes = {email: backend_for_mode(settings, mode) for email, mode in persons}
+    kinds = {default} | set(routes.values())
+    built = {kind: (graph_backend if kind == GRAPH else ews_backend)(settings, ews) for kind in kinds}
+    if len(built) == 1:
+        return built[default]
+    from roomsops.services.sync.routing import RoutedCalendar
+
+    return RoutedCalendar(built, routes, default)

@@ -20,7 +20,7 @@ from roomsops.core.errors import InputError, RoomsopsError, Terminated
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
-from roomsops.core.vocabulary import EWS_SYNC_MODES
+from roomsops.core.vocabulary import SYNCED_MODES
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import (
     PHASES,
@@ -89,7 +89,9 @@ class SyncResult(Result):
                     f"  {len(m.unknown_tagged)} meeting(s) tagged by this installation have no booking "
                     "(reported, not deleted)"
                 )
-        out += [f"{p}: not handled (sync mode is not O365 or O365Pull)" for p in self.not_handled]
+        out += [
+            f"{p}: not handled (sync mode is not O365, O365Pull or Microsoft365)" for p in self.not_handled
+        ]
         out += [
             f"{p}: skipped {s['bookings']} booking(s): sync mode {s['sync_mode']} is not synced by roomsops"
             for p, s in self.skipped_sync_mode.items()
@@ -299,7 +301,8 @@ def sync_pass(
     )
     with store.write() as conn:  # the installation id is created once per database, on first use
         installation = q.installation_id(conn)
-        mailboxes = [m.email for m in q.sync_mailboxes(conn, include_rooms=False)]
+        # Every synced person, over EWS or Graph (the backend hands each mailbox to its mode's service).
+        mailboxes = [p.email for p in q.list_persons(conn, sync_modes=SYNCED_MODES)]
         skipped_sync_mode = _skipped_by_sync_mode(conn, window, persons)
     not_handled: list[str] = []
     if persons:
@@ -382,9 +385,7 @@ def _skipped_by_sync_mode(
     wanted = {p.casefold() for p in persons} if persons else None
     out: dict[str, dict[str, str | int]] = {}
     for person in q.list_persons(conn):
-        if person.sync_mode in EWS_SYNC_MODES or (
-            wanted is not None and person.email.casefold() not in wanted
-        ):
+        if person.sync_mode in SYNCED_MODES or (wanted is not None and person.email.casefold() not in wanted):
             continue
         active = [b for b in q.bookings_in_window(conn, person.email, *window) if b.status == "active"]
         if active:
@@ -418,7 +419,7 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
     work = []
     with ctx.store.read() as conn:
         for person in q.list_persons(conn):
-            if person.sync_mode in EWS_SYNC_MODES or (
+            if person.sync_mode in SYNCED_MODES or (
                 wanted is not None and person.email.casefold() not in wanted
             ):
                 continue

@@ -1,0 +1,265 @@
+"""`roomsops sync migrate --to graph|ews`: move persons between EWS (O365/O365Pull) and Microsoft Graph
+(Microsoft365) without re-creating, duplicating or losing a meeting (issue 24, item 4).
+
+Graph's translateExchangeIds is not open to app-only tokens (Microsoft lists Application as "Not supported"), so
+the stored ids are not translated: each linked meeting is found again by its tag over the target service (the
+tags are the same properties over EWS and Graph) and checked to be the very item the link names — the same
+iCalendar UID (EWS UID = Graph iCalUId) as the linked item read over the source service. Only when every linked
+meeting of a person is found does one database transaction rewrite the links (item id, change key: the
+target's), forget the mailbox's sync position (the first pass over the new service is a full reconciliation, so
+no change made since the last pass is lost) and switch the person's sync mode. Nothing is written to Exchange.
+
+Per person all or nothing: a run killed or failing midway leaves every person either migrated or untouched, and
+a rerun goes on with the persons not migrated yet (those already in the target mode are reported "already").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from roomsops.adapters.store import BookingSyncState, MailboxSyncState, Person, PersonFields, Store, now_utc
+from roomsops.adapters.store import queries as q
+from roomsops.adapters.store.schema import CANCELLED, UNLINKED
+from roomsops.core.calendar import Meeting
+from roomsops.core.errors import ConnectError, InputError, RoomsopsError
+from roomsops.core.logs import AuditLog, log
+from roomsops.core.results import Result
+from roomsops.core.settings import Settings
+from roomsops.core.vocabulary import EWS_SYNC_MODES, GRAPH_SYNC_MODES, SYNCED_MODES
+from roomsops.services.sync.backend import CalendarBackend
+from roomsops.services.sync.engine import not_synced
+
+TARGETS = ("graph", "ews")
+MIGRATED, ALREADY, WOULD, FAILED = "migrated", "already", "would migrate", "failed"
+
+
+@dataclass(frozen=True)
+class PersonMigration:
+    person: str
+    from_mode: str
+    to_mode: str
+    status: str  # migrated | already | would migrate | failed
+    links: int = 0  # links naming a meeting (those the migration re-links)
+    relinked: int = 0  # links now naming the target service's item (with --dry-run: would)
+    #: booking ids whose meeting was not found over the target service as the same item: nothing was changed
+    missing: tuple[int, ...] = ()
+    #: meetings tagged for a linked booking beside the linked one (left to the sync, which removes duplicates)
+    duplicates: int = 0
+    error: str | None = None
+    remedy: str | None = None
+
+
+@dataclass(frozen=True)
+class MigrateResult(Result):
+    to: str
+    dry_run: bool
+    persons: tuple[PersonMigration, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(p.status != FAILED for p in self.persons)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        statuses = (MIGRATED, ALREADY, WOULD, FAILED)
+        counts = {s.replace(" ", "_"): sum(p.status == s for p in self.persons) for s in statuses}
+        return counts | {
+            "relinked": sum(p.relinked for p in self.persons),
+            "missing": sum(len(p.missing) for p in self.persons),
+        }
+
+    def lines(self) -> list[str]:
+        out = []
+        for p in self.persons:
+            move = f"{p.from_mode} -> {p.to_mode}"
+            if p.status == ALREADY:
+                out.append(f"{p.person}: already {p.to_mode}")
+            elif p.status == FAILED:
+                out.append(
+                    f"{p.person}: FAILED ({move}, not switched) {p.error}"
+                    + (f" — {p.remedy}" if p.remedy else "")
+                )
+            else:
+                out.append(f"{p.person}: {p.status} ({move}): {p.relinked} of {p.links} link(s) re-linked")
+            if p.duplicates:
+                out.append(f"  {p.duplicates} duplicate meeting(s) found by tag: the next sync removes them")
+        t = self.totals
+        out.append(
+            f"{'dry run: ' if self.dry_run else ''}{len(self.persons)} person(s) to {self.to}: "
+            f"{t['migrated']} migrated, {t['would_migrate']} would migrate, {t['already']} already, "
+            f"{t['failed']} failed; {t['relinked']} link(s) re-linked, {t['missing']} missing"
+        )
+        return out
+
+
+def target_mode(to: str, ews_mode: str = "O365") -> str:
+    return GRAPH_SYNC_MODES[0] if to == "graph" else ews_mode
+
+
+def migrate(
+    store: Store,
+    source: CalendarBackend,
+    target: CalendarBackend,
+    settings: Settings,
+    audit: AuditLog,
+    to: str,
+    persons: Sequence[str] = (),
+    everyone: bool = False,
+    dry_run: bool = False,
+    ews_mode: str = "O365",
+) -> MigrateResult:
+    """Migrate the named persons (or, with `everyone`, every person roomsops syncs) to `to` ("graph": sync mode
+    Microsoft365; "ews": `ews_mode`, O365 or O365Pull). `source`/`target`: the backends of the service the
+    persons leave and the one they move to."""
+    if to not in TARGETS:
+        raise InputError(f"--to must be graph or ews, got {to!r}", "give --to graph or --to ews")
+    if bool(persons) == everyone:
+        raise InputError(
+            "give --person EMAIL (repeatable) or --all", "e.g. 'roomsops sync migrate --to graph --all'"
+        )
+    if ews_mode not in EWS_SYNC_MODES:
+        raise InputError(
+            f"--mode must be O365 or O365Pull, got {ews_mode!r}", "give --mode O365 or --mode O365Pull"
+        )
+    leaving = EWS_SYNC_MODES if to == "graph" else GRAPH_SYNC_MODES
+    with store.write() as conn:  # the installation id is made once per database, on first use
+        installation = q.installation_id(conn)
+        if everyone:
+            chosen = q.list_persons(conn, sync_modes=SYNCED_MODES)
+        else:
+            chosen = []
+            for email in persons:
+                found = q.get_person(conn, email)
+                if found is None:
+                    raise InputError(
+                        f"{email} is not a known person; nothing was migrated", "see 'roomsops persons list'"
+                    )
+                if found.sync_mode not in SYNCED_MODES:
+                    raise InputError(
+                        f"{found.email} has sync mode {found.sync_mode}, which roomsops does not sync; nothing was "
+                        "migrated",
+                        "migrate persons in O365, O365Pull or Microsoft365",
+                    )
+                chosen.append(found)
+    out = []
+    for person in chosen:
+        if person.sync_mode not in leaving:
+            out.append(PersonMigration(person.email, person.sync_mode, person.sync_mode, ALREADY))
+            continue
+        try:
+            done = _person(
+                store, source, target, settings, audit, installation, person, to, ews_mode, dry_run
+            )
+        except ConnectError:
+            raise  # the service is not reached at all (token, TLS, network): exit 3, not a failure per person
+        except RoomsopsError as exc:
+            log.debug("migrate %s: failed", person.email, exc_info=True)
+            done = PersonMigration(
+                person.email,
+                person.sync_mode,
+                target_mode(to, ews_mode),
+                FAILED,
+                error=exc.message,
+                remedy=exc.remedy,
+            )
+        log.info(
+            "sync migrate %s: %s (%s -> %s)",
+            done.person,
+            done.status,
+            done.from_mode,
+            done.to_mode,
+            extra={"fields": {"event": "migrate", "person": done.person, "status": done.status}},
+        )
+        out.append(done)
+    return MigrateResult(to=to, dry_run=dry_run, persons=tuple(out))
+
+
+def _live(link: BookingSyncState) -> bool:
+    """A link that names a meeting the sync still handles (or will again, after `sync resume`)."""
+    if link.item_id is None:
+        return (
+            False  # pending-create without an answer: the next pass looks it up by tag, over either service
+        )
+    return link.state not in (CANCELLED, UNLINKED) or not_synced(link)
+
+
+def _person(
+    store: Store,
+    source: CalendarBackend,
+    target: CalendarBackend,
+    settings: Settings,
+    audit: AuditLog,
+    installation: str,
+    person: Person,
+    to: str,
+    ews_mode: str,
+    dry_run: bool,
+) -> PersonMigration:
+    mode = target_mode(to, ews_mode)
+    mailbox = person.email
+    with store.read() as conn:
+        links = [link for link in q.booking_sync_for_mailbox(conn, mailbox) if _live(link)]
+    tagged: dict[str, list[Meeting]] = {}
+    for meeting in target.find_tagged(mailbox, installation) if links else []:
+        if meeting.organizer in (None, mailbox.lower()) and not meeting.is_cancelled and meeting.booking_id:
+            tagged.setdefault(meeting.booking_id, []).append(meeting)
+    # The linked items as the source service holds them (their UIDs), but those already re-linked (a link
+    # naming a target item: never the case after a whole run, kept for safety).
+    target_ids = {m.item_id for found in tagged.values() for m in found}
+    unread = [link.item_id for link in links if link.item_id and link.item_id not in target_ids]
+    sources = {m.item_id: m for m in source.get(mailbox, unread)} if unread else {}
+    relinked: list[BookingSyncState] = []
+    missing: list[int] = []
+    duplicates = 0
+    for link in links:
+        found = tagged.get(str(link.booking_id), [])
+        duplicates += max(0, len(found) - 1)
+        if any(m.item_id == link.item_id for m in found):
+            continue  # already the target's item
+        linked = sources.get(link.item_id or "")
+        same = [m for m in found if linked is not None and linked.uid and m.uid == linked.uid]
+        if len(same) != 1:
+            missing.append(link.booking_id)
+            continue
+        relinked.append(replace(link, item_id=same[0].item_id, change_key=same[0].change_key))
+    result = PersonMigration(
+        mailbox,
+        person.sync_mode,
+        mode,
+        WOULD if dry_run else MIGRATED,
+        links=len(links),
+        relinked=len(relinked),
+        missing=tuple(missing),
+        duplicates=duplicates,
+    )
+    if missing:
+        service = "Microsoft Graph" if to == "graph" else "EWS"
+        return replace(
+            result,
+            status=FAILED,
+            relinked=0,
+            error=f"the meeting(s) of booking(s) {', '.join(map(str, missing))} were not found over {service} as "
+            "the linked item (by tag and UID); nothing was changed",
+            remedy=f"run 'roomsops sync --person {mailbox}' (it settles meetings deleted or re-made in Outlook), "
+            "then migrate again",
+        )
+    if dry_run:
+        return result
+    with store.write() as conn:
+        now = now_utc()
+        for link in relinked:
+            q.save_booking_sync(conn, link, now)
+        # No position carried over: the first pass over the new service reconciles every linked meeting.
+        kept = q.get_mailbox_sync(conn, mailbox) or MailboxSyncState(mailbox=mailbox)
+        q.save_mailbox_sync(conn, replace(kept, sync_state=None), now)
+        url = settings.cloud.ews_url if mode in EWS_SYNC_MODES else None
+        fields = PersonFields(person.email, person.name, mode, url, person.conflict_behaviour)
+        q.update_person(conn, person.id, fields, now)
+    audit.record(
+        "sync:migrate",
+        mailbox,
+        {"to": to, "from_mode": person.sync_mode, "to_mode": mode},
+        {"relinked": len(relinked), "links": len(links), "duplicates": duplicates},
+    )
+    return result

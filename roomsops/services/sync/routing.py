@@ -1,0 +1,92 @@
+"""One backend per person's sync mode, behind the one port: persons in ROOMS' Graph mode (Microsoft365) are
+synced over Microsoft Graph, persons in O365/O365Pull over EWS (or `sync.backend`), in the same pass, on the
+same store. The engine sees one `CalendarBackend`; this one hands each call to the mailbox's own backend.
+
+A room is not a person and has no mode: its calendar (`room_calendar`, `delete_copy`) is opened over the
+backend of the mailbox this thread synced last (the organizer whose pass asks about the room), so a pass over
+Graph never needs EWS for its rooms (a tenant whose EWS is off syncs over Graph alone)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from roomsops.core.calendar import BackendError, Changes, Meeting, MeetingFields
+from roomsops.services.sync.backend import CalendarBackend
+
+
+class RoutedCalendar:
+    """CalendarBackend that hands each call to `backends[route(mailbox)]` (kinds "ews", "graph")."""
+
+    def __init__(
+        self, backends: Mapping[str, CalendarBackend], routes: Mapping[str, str], default: str
+    ) -> None:
+        self.backends = dict(backends)
+        self.routes = {mailbox.casefold(): kind for mailbox, kind in routes.items()}
+        self.default = default
+        self._last = threading.local()
+
+    def kind_of(self, mailbox: str) -> str:
+        return self.routes.get(mailbox.casefold(), self.default)
+
+    def _for(self, mailbox: str) -> CalendarBackend:
+        kind = self.kind_of(mailbox)
+        self._last.kind = kind
+        return self.backends[kind]
+
+    def _for_room(self) -> CalendarBackend:
+        return self.backends[getattr(self._last, "kind", self.default)]
+
+    def requests_sent(self) -> int:
+        # Each backend counts this thread's requests; a pass's cost is the difference, so the sum serves.
+        return sum(backend.requests_sent() for backend in self.backends.values())
+
+    def changes(self, mailbox: str, state: str | None) -> Changes:
+        return self._for(mailbox).changes(mailbox, state)
+
+    def get(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
+        return self._for(mailbox).get(mailbox, item_ids)
+
+    def find_tagged(self, mailbox: str, installation: str, booking_id: str | None = None) -> list[Meeting]:
+        return self._for(mailbox).find_tagged(mailbox, installation, booking_id)
+
+    def find_untagged(self, mailbox: str, start: datetime, end: datetime) -> list[Meeting]:
+        return self._for(mailbox).find_untagged(mailbox, start, end)
+
+    def create(
+        self,
+        mailbox: str,
+        fields: MeetingFields,
+        installation: str,
+        booking_id: str,
+        revision: str | None = None,
+    ) -> Meeting:
+        return self._for(mailbox).create(mailbox, fields, installation, booking_id, revision)
+
+    def create_many(
+        self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]], revision: str | None = None
+    ) -> list[Meeting | BackendError]:
+        return self._for(mailbox).create_many(mailbox, requests, revision)
+
+    def update(
+        self, mailbox: str, meeting: Meeting, fields: MeetingFields, revision: str | None = None
+    ) -> Meeting:
+        return self._for(mailbox).update(mailbox, meeting, fields, revision)
+
+    def tag(
+        self, mailbox: str, meeting: Meeting, installation: str, booking_id: str, revision: str | None = None
+    ) -> Meeting:
+        return self._for(mailbox).tag(mailbox, meeting, installation, booking_id, revision)
+
+    def remove_attendees(self, mailbox: str, meeting: Meeting, addresses: Sequence[str]) -> None:
+        self._for(mailbox).remove_attendees(mailbox, meeting, addresses)
+
+    def room_calendar(self, room: str, start: datetime, end: datetime) -> list[Meeting]:
+        return self._for_room().room_calendar(room, start, end)
+
+    def delete_copy(self, room: str, meeting: Meeting) -> None:
+        self._for_room().delete_copy(room, meeting)
+
+    def cancel(self, mailbox: str, meeting: Meeting) -> None:
+        self._for(mailbox).cancel(mailbox, meeting)
