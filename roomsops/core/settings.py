@@ -275,7 +275,7 @@ class SyncSettings:
     rollback_attempts: int = bounded(5, 1, 100)  # SyncConflictBehaviour Rollback: resets before sync-disabled
     cancel_attempts: int = bounded(2, 1, 100)  # SyncConflictBehaviour Cancel: passes tried before cancelling
     on_person_removed: str = choice("report", *ON_PERSON_REMOVED)  # a person leaving the sync: their meetings
-    # The calendar service every person is synced over (per-person modes come later, issue 24 item 2).
+    # The calendar service O365/O365Pull persons are synced over; Microsoft365 persons always go over Graph.
     backend: str = choice("ews", *SYNC_BACKENDS)
 
 

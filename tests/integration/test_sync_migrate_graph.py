@@ -22,6 +22,8 @@ from tests.cli.test_readme_json import assert_documented
 from tests.conftest import Invoke, ok
 
 from .conftest import Addr, LabHelper
+from .test_graph_backend import backend as graph_backend
+from .test_graph_backend import fields as meeting_fields
 
 pytestmark = pytest.mark.integration
 
@@ -258,11 +260,19 @@ def test_sync_migrate_refuses_bad_input_and_switches_nobody_whose_meeting_is_mis
         run = invoke("sync", "migrate", *args, env=env)
         assert run.code == 2 and message in run.err and run.err.startswith("Error: "), run.err
 
-    # One of Diego's meetings deleted behind roomsops' back (no pass saw it): not found over Graph, so Diego is
-    # not switched and no link changes (exit 1, said per person with the remedy).
+    # One of Diego's meetings deleted behind roomsops' back (no pass saw it), and another client made an event
+    # carrying its tag: found by tag over Graph, but not the linked item (another UID), so Diego is not switched
+    # and no link changes (exit 1, said per person with the remedy).
     before = links(env)
     (gone,) = [e for e in organized(lab, diego) if e["subject"] == "Meeting 1"]
     assert lab.admin("DELETE", f"/lab/mailboxes/{diego}/calendar/{gone['id']}").status_code in (200, 204)
+    path = env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        (installation,) = db.execute("SELECT installation_id FROM installation").fetchone()
+    graph = graph_backend(lab, [])
+    graph.create(diego, meeting_fields(lab, "A copy", 0), str(installation), "2")
+    (copy,) = graph.find_tagged(diego, str(installation), "2")
+    assert copy.uid and copy.fields and copy.fields.subject == "A copy"
     code, refused = migrate(invoke, env, "--to", "graph", "--person", diego)
     (person,) = refused["persons"]
     assert code == 1 and refused["ok"] is False

@@ -27,7 +27,9 @@ def test_past_bookings_are_not_sent_and_other_sync_modes_are_counted(
     room, diego, adele = addr("room-zurich"), addr("DiegoS"), addr("AdeleV")
     ok(invoke("rooms", "add", room, "--name", "Zürich", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
-    ok(invoke("persons", "add", adele, "--sync-mode", "Microsoft365", env=env))
+    onprem = ["--sync-url", "https://mail.contoso.com/EWS/Exchange.asmx"]
+    # Not Microsoft365: roomsops syncs that one over Graph.
+    ok(invoke("persons", "add", adele, "--sync-mode", "EWS1", *onprem, env=env))
     book(invoke, env, diego, room, now - timedelta(hours=3), "--allow-past")  # over: recorded only
     book(invoke, env, diego, room, now + timedelta(days=1))
     book(invoke, env, adele, room, now + timedelta(days=2))
@@ -39,14 +41,14 @@ def test_past_bookings_are_not_sent_and_other_sync_modes_are_counted(
     doc = json.loads(run.out)
     (mailbox,) = doc["mailboxes"]
     assert (mailbox["mailbox"], mailbox["created"], mailbox["skipped"]) == (diego, 1, {"past": 1})
-    assert doc["skipped_sync_mode"] == {adele: {"sync_mode": "Microsoft365", "bookings": 2}}
+    assert doc["skipped_sync_mode"] == {adele: {"sync_mode": "EWS1", "bookings": 2}}
     assert fresh_lab.requests().get("ews:CreateItem") == 1
     items = fresh_lab.admin("GET", f"/lab/mailboxes/{diego}/calendar").json()["items"]
     assert len(items) == 1  # the future booking only: no invitation for the meeting that is over
 
     text = invoke("sync", env=env)
     assert text.code == 0
-    assert f"{adele}: skipped 2 booking(s): sync mode Microsoft365 is not synced by roomsops" in text.out
+    assert f"{adele}: skipped 2 booking(s): sync mode EWS1 is not synced by roomsops" in text.out
 
 
 def test_sync_of_an_unknown_person_is_exit_2_naming_the_closest(

@@ -440,6 +440,7 @@ class GraphCalendar:
             booking_id=booking_id,
             revision=revision,
             organizer=mailbox.lower(),
+            uid=str(event.get("iCalUId") or "") or None,
         )
 
     def create(

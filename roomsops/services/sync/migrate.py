@@ -41,7 +41,8 @@ class PersonMigration:
     to_mode: str
     status: str  # migrated | already | would migrate | failed
     links: int = 0  # links naming a meeting (those the migration re-links)
-    relinked: int = 0  # links now naming the target service's item (with --dry-run: would)
+    #: links naming the target service's item now (with --dry-run: would); all of them, when migrated
+    relinked: int = 0
     #: booking ids whose meeting was not found over the target service as the same item: nothing was changed
     missing: tuple[int, ...] = ()
     #: meetings tagged for a linked booking beside the linked one (left to the sync, which removes duplicates)
@@ -209,14 +210,16 @@ def _person(
     target_ids = {m.item_id for found in tagged.values() for m in found}
     unread = [link.item_id for link in links if link.item_id and link.item_id not in target_ids]
     sources = {m.item_id: m for m in source.get(mailbox, unread)} if unread else {}
-    relinked: list[BookingSyncState] = []
+    relinked: list[BookingSyncState] = []  # links whose item id changes
+    confirmed = 0  # links naming the target's item already (both modes on one service: sync.backend = graph)
     missing: list[int] = []
     duplicates = 0
     for link in links:
         found = tagged.get(str(link.booking_id), [])
         duplicates += max(0, len(found) - 1)
         if any(m.item_id == link.item_id for m in found):
-            continue  # already the target's item
+            confirmed += 1
+            continue
         linked = sources.get(link.item_id or "")
         same = [m for m in found if linked is not None and linked.uid and m.uid == linked.uid]
         if len(same) != 1:
@@ -229,7 +232,7 @@ def _person(
         mode,
         WOULD if dry_run else MIGRATED,
         links=len(links),
-        relinked=len(relinked),
+        relinked=confirmed + len(relinked),
         missing=tuple(missing),
         duplicates=duplicates,
     )
@@ -260,6 +263,6 @@ def _person(
         "sync:migrate",
         mailbox,
         {"to": to, "from_mode": person.sync_mode, "to_mode": mode},
-        {"relinked": len(relinked), "links": len(links), "duplicates": duplicates},
+        {"relinked": confirmed + len(relinked), "links": len(links), "duplicates": duplicates},
     )
     return result
