@@ -118,6 +118,12 @@ def test_microsoft365_persons_sync_over_graph_beside_ews_persons_in_one_pass(
     assert lab.requests().get("ews:UpdateItem", 0) == 0
     assert sorted(e["subject"] for e in organized(lab, adele)) == ["Edited in Outlook", "Moved over Graph"]
 
+    # A setting Graph cannot honour (no notices) fails the Graph persons' mailboxes only, with the reason.
+    run = invoke("--json", "sync", env={**env, "ROOMSOPS_SYNC_SEND_INVITATIONS": "none"})
+    doc = {m["mailbox"].lower(): m for m in json.loads(run.out)["mailboxes"]}
+    assert run.code == 1 and doc[diego]["error"] is None
+    assert "sync.send_invitations = none is not possible over Microsoft Graph" in doc[adele]["error"]
+
 
 def migrate(invoke: Invoke, env: dict[str, str], *args: str) -> tuple[int, dict[str, Any]]:
     run = invoke("--json", "sync", "migrate", *args, env=env)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from roomsops.adapters.ews.backend import EwsCalendar
 from roomsops.adapters.ews.client import EwsClient
 from roomsops.core.calendar import Invitations
+from roomsops.core.errors import InputError
 from roomsops.core.settings import Settings
 from roomsops.core.timeutil import machine_zone_name
 from roomsops.core.vocabulary import GRAPH_SYNC_MODES
@@ -51,10 +52,16 @@ def calendar_backend(
     same way, else one that hands each mailbox to its own. Bad settings are refused (exit 2)."""
     default = str(settings.sync.backend)
     routes = {email: backend_for_mode(settings, mode) for email, mode in persons}
-    kinds = {default} | set(routes.values())
-    built = {kind: (graph_backend if kind == GRAPH else ews_backend)(settings, ews) for kind in kinds}
-    if len(built) == 1:
+    kinds = set(routes.values()) - {default}
+    built = {default: (graph_backend if default == GRAPH else ews_backend)(settings, ews)}
+    if not kinds:
         return built[default]
-    from roomsops.services.sync.routing import RoutedCalendar
+    from roomsops.services.sync.routing import RefusedCalendar, RoutedCalendar
 
+    for kind in kinds:
+        try:
+            built[kind] = (graph_backend if kind == GRAPH else ews_backend)(settings, ews)
+        except InputError as exc:
+            # A setting the other service cannot honour fails its persons' mailboxes, not the whole pass.
+            built[kind] = RefusedCalendar(exc)
     return RoutedCalendar(built, routes, default)

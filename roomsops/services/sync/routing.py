@@ -12,7 +12,10 @@ import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from roomsops.core.calendar import BackendError, Changes, Meeting, MeetingFields
+from typing import Any, NoReturn
+
+from roomsops.core.calendar import BackendError, Changes, MailboxUnavailable, Meeting, MeetingFields
+from roomsops.core.errors import RoomsopsError
 from roomsops.services.sync.backend import CalendarBackend
 
 
@@ -90,3 +93,25 @@ class RoutedCalendar:
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
         self._for(mailbox).cancel(mailbox, meeting)
+
+
+class RefusedCalendar:
+    """The backend of persons whose service cannot be built with these settings (e.g. Graph with
+    `sync.send_invitations = none`): each of their mailboxes fails with the reason (MailboxUnavailable), the other
+    persons are synced (one mailbox's problem never stops the others)."""
+
+    def __init__(self, reason: RoomsopsError) -> None:
+        self.reason = reason
+
+    def requests_sent(self) -> int:
+        return 0
+
+    def _refuse(self, mailbox: str) -> NoReturn:
+        raise MailboxUnavailable(
+            "refused", mailbox, self.reason.message, self.reason.remedy, code=self.reason.code
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda mailbox, *args, **kwargs: self._refuse(mailbox)
