@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from roomsops.services.sync.lock import run_lock
 from tests.cli.test_readme_json import assert_documented
 from tests.conftest import Invoke, ok
 
@@ -279,6 +280,13 @@ def test_sync_migrate_refuses_bad_input_and_switches_nobody_whose_meeting_is_mis
     graph.create(diego, meeting_fields(lab, "A copy", 0), str(installation), "2")
     (copy,) = graph.find_tagged(diego, str(installation), "2")
     assert copy.uid and copy.fields and copy.fields.subject == "A copy"
+    with run_lock(Path(path + ".sync.lock")):  # a sync under way: refused, nothing changed
+        held = invoke("sync", "migrate", "--to", "graph", "--person", diego, env=env)
+    assert held.code == 1 and "another sync is running" in held.err and links(env) == before
+    text = invoke("sync", "migrate", "--to", "graph", "--person", diego, env=env)
+    assert text.code == 1 and text.out.splitlines()[0].startswith(
+        f"{diego}: FAILED (O365 -> Microsoft365, not switched) the meeting(s) of booking(s) 2 were not found"
+    )
     code, refused = migrate(invoke, env, "--to", "graph", "--person", diego)
     (person,) = refused["persons"]
     assert code == 1 and refused["ok"] is False
