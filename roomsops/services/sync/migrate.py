@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from roomsops.adapters.store import BookingSyncState, MailboxSyncState, Person, PersonFields, Store, now_utc
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.schema import CANCELLED, UNLINKED
-from roomsops.core.calendar import Meeting
+from roomsops.core.calendar import Meeting, booking_tag
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
@@ -185,6 +185,11 @@ def _live(link: BookingSyncState) -> bool:
     return link.state not in (CANCELLED, UNLINKED) or not_synced(link)
 
 
+def _stored_uid(link: BookingSyncState) -> str | None:
+    uid = (link.snapshot or {}).get("uid")
+    return str(uid) if uid else None
+
+
 def _person(
     store: Store,
     source: CalendarBackend,
@@ -201,27 +206,32 @@ def _person(
     mailbox = person.email
     with store.read() as conn:
         links = [link for link in q.booking_sync_for_mailbox(conn, mailbox) if _live(link)]
+        # Each booking's whole tag (`<id>:<key>`, or the plain id of a booking made before keys): a meeting is the
+        # booking's by its whole tag, never by the id alone (a restored database gives ids again).
+        tags = {
+            b.id: booking_tag(b.id, b.tag_key) for b in q.bookings_by_id(conn, [x.booking_id for x in links])
+        }
     tagged: dict[str, list[Meeting]] = {}
     for meeting in target.find_tagged(mailbox, installation) if links else []:
         if meeting.organizer in (None, mailbox.lower()) and not meeting.is_cancelled and meeting.booking_id:
             tagged.setdefault(meeting.booking_id, []).append(meeting)
-    # The linked items as the source service holds them (their UIDs), but those already re-linked (a link
-    # naming a target item: never the case after a whole run, kept for safety).
     target_ids = {m.item_id for found in tagged.values() for m in found}
-    unread = [link.item_id for link in links if link.item_id and link.item_id not in target_ids]
-    sources = {m.item_id: m for m in source.get(mailbox, unread)} if unread else {}
+    # The UID the link stored with its snapshot; a link synced before UIDs were stored: its item read over the
+    # service the person leaves (those naming a target item already are not read).
+    unread = [x.item_id for x in links if x.item_id and x.item_id not in target_ids and not _stored_uid(x)]
+    sources = {m.item_id: m.uid for m in source.get(mailbox, unread)} if unread else {}
     relinked: list[BookingSyncState] = []  # links whose item id changes
     confirmed = 0  # links naming the target's item already (both modes on one service: sync.backend = graph)
     missing: list[int] = []
     duplicates = 0
     for link in links:
-        found = tagged.get(str(link.booking_id), [])
+        found = tagged.get(tags.get(link.booking_id, str(link.booking_id)), [])
         duplicates += max(0, len(found) - 1)
         if any(m.item_id == link.item_id for m in found):
             confirmed += 1
             continue
-        linked = sources.get(link.item_id or "")
-        same = [m for m in found if linked is not None and linked.uid and m.uid == linked.uid]
+        uid = _stored_uid(link) or sources.get(link.item_id or "")
+        same = [m for m in found if uid and m.uid == uid]
         if len(same) != 1:
             missing.append(link.booking_id)
             continue

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-
 from typing import Any, NoReturn
 
 from roomsops.core.calendar import BackendError, Changes, MailboxUnavailable, Meeting, MeetingFields
@@ -85,8 +84,13 @@ class RoutedCalendar:
     def remove_attendees(self, mailbox: str, meeting: Meeting, addresses: Sequence[str]) -> None:
         self._for(mailbox).remove_attendees(mailbox, meeting, addresses)
 
-    def room_calendar(self, room: str, start: datetime, end: datetime) -> list[Meeting]:
-        return self._for_room().room_calendar(room, start, end)
+    def room_calendar(
+        self, room: str, start: datetime, end: datetime, uid: str | None = None
+    ) -> list[Meeting]:
+        return self._for_room().room_calendar(room, start, end, uid)
+
+    def primary_address(self, address: str, via: str) -> str | None:
+        return self._for(via).primary_address(address, via)
 
     def delete_copy(self, room: str, meeting: Meeting) -> None:
         self._for_room().delete_copy(room, meeting)
