@@ -125,6 +125,19 @@ def test_microsoft365_persons_sync_over_graph_beside_ews_persons_in_one_pass(
     assert run.code == 1 and doc[diego]["error"] is None
     assert "sync.send_invitations = none is not possible over Microsoft Graph" in doc[adele]["error"]
 
+    # Diego's mode switched without `sync migrate`: said, and the next pass (over Graph, a recovery: the EWS
+    # position is none of Graph's) finds his meeting again by its tag: adopted, nothing created or cancelled.
+    switched = invoke("persons", "set", diego, "--sync-mode", "Microsoft365", env=env)
+    assert switched.code == 0 and f"'roomsops sync migrate --to graph --person {diego}'" in switched.err
+    healed = sync(invoke, env)[diego]
+    assert (healed["adopted"], healed["created"], healed["cancelled"], healed["bookings_cancelled"]) == (
+        1,
+        0,
+        0,
+        0,
+    )
+    assert len(organized(lab, diego)) == 1
+
 
 def migrate(invoke: Invoke, env: dict[str, str], *args: str) -> tuple[int, dict[str, Any]]:
     run = invoke("--json", "sync", "migrate", *args, env=env)

@@ -24,7 +24,7 @@ from roomsops.adapters.store import (
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
-from roomsops.core.vocabulary import SYNCED_MODES
+from roomsops.core.vocabulary import GRAPH_SYNC_MODES, SYNCED_MODES
 from roomsops.services.rooms.common import MAX_NAME, canonical, check_email, check_text, columns
 
 #: A person added without --sync-mode (or an empty CSV cell) is synced by roomsops: that is what it is for.
@@ -283,11 +283,27 @@ def set_person(
         )
         if not changed:
             return PersonChange("unchanged", current, notes=_not_handled_note(current))
+        moved = _service_moved(conn, current, fields)
         person = (
             db.update_person(conn, current.id, fields, db.now_utc()) if changed != ("email",) else current
         )
     audit.record("persons.set", person.email, params=given, result={"changed": list(changed)})
-    return PersonChange("updated", person, changed, notes=_not_handled_note(person))
+    return PersonChange("updated", person, changed, notes=_not_handled_note(person) + moved)
+
+
+def _service_moved(conn: Connection, current: Person, fields: PersonFields) -> tuple[str, ...]:
+    """A note when the new mode moves a person with linked meetings between EWS and Microsoft Graph: `sync
+    migrate` moves them checked (without it the next pass finds them again by their tags)."""
+    graph = [mode in GRAPH_SYNC_MODES for mode in (current.sync_mode, fields.sync_mode)]
+    synced = all(mode in SYNCED_MODES for mode in (current.sync_mode, fields.sync_mode))
+    if not synced or graph[0] == graph[1] or not db.live_links_in_mailbox(conn, current.email):
+        return ()
+    to = "graph" if graph[1] else "ews"
+    return (
+        f"{current.email}'s meetings were synced over {'EWS' if to == 'graph' else 'Microsoft Graph'}: "
+        f"'roomsops sync migrate --to {to} --person {current.email}' moves a person checked, meeting by meeting "
+        "(switched this way, the next sync pass finds them again by their tags)",
+    )
 
 
 def list_persons(store: Store, sync_modes: Sequence[str] = ()) -> PersonList:
