@@ -65,6 +65,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "rooms set": ("roomsops rooms set room-zurich@contoso.com --name 'Zürich 3rd floor' --sync-master",),
     "sync": ("roomsops sync", "roomsops sync --person diego@contoso.com --dry-run"),
     "sync diff": ("roomsops sync diff --person diego@contoso.com",),
+    "sync migrate": (
+        "roomsops sync migrate --to graph --all --dry-run",
+        "roomsops sync migrate --to graph --person diego@contoso.com",
+        "roomsops sync migrate --to ews --person diego@contoso.com --mode O365Pull",
+    ),
     "sync purge": ("roomsops sync purge --person diego@contoso.com --dry-run",),
     "sync resume": ("roomsops sync resume --person diego@contoso.com",),
     "sync resolve": ("roomsops sync resolve 42 --use rooms",),
