@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.campaign import BOOKING_TAG, meeting_differs, tag
-from tests.sync_checker.world import PassRun, World, utc
+from tests.sync_checker.world import ROOMS, PassRun, World, utc
 
 #: Fields an edit can change, in the names of `sync diff`'s exchange_state.
 FIELDS = ("subject", "start", "end", "reminder_minutes", "private", "free_busy", "attendees", "room")
@@ -48,6 +48,9 @@ class NewMeeting:
     item_id: str
     subject: str
     epoch: int
+    uid: str = ""
+    rooms: tuple[str, ...] = ()  # the ROOMS rooms it invites (resources, then required attendees), lower case
+    others: tuple[str, ...] = ()  # every other recipient the checker put on it (attendees), lower case
 
 
 class Violation(AssertionError):
@@ -69,6 +72,20 @@ class Model:
     #: booking id -> field -> Exchange's value, settled with `sync resolve --use ignore` (until either side
     #: changes that field again): the two sides may differ there, and the difference must not come back.
     ignored: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # --- rooms (issue 20): kept across settles, for the room-calendar part of I5 ---
+    #: every failure any pass reported, and every purge hint any pass or `persons` command printed: (epoch, text)
+    log: list[tuple[int, str]] = field(default_factory=list)
+    foreign_holds: set[str] = field(default_factory=set)  # UIDs of outsiders' meetings holding a ROOMS room
+    uid_booking: dict[str, int] = field(default_factory=dict)  # UID -> booking id (its meeting, once seen)
+    uid_subject: dict[str, str] = field(default_factory=dict)  # UID -> subject of a new Outlook meeting
+    deleted_silently: dict[int, int] = field(default_factory=dict)  # booking id -> epoch (no cancellation)
+    #: booking id -> (epoch, subject of the new meeting or "") a 2nd ROOMS room was added to its meeting
+    second_room: dict[int, tuple[int, str]] = field(default_factory=dict)
+    sync_master: set[str] = field(
+        default_factory=set
+    )  # rooms that were Sync-Master at some point, lower case
+    left: dict[str, int] = field(default_factory=dict)  # person (lower case) -> epoch they left the sync
+    on_person_removed: str = ""  # "report" or "purge" (sync.on_person_removed), fixed at the first leave
 
     def edit(self, booking_id: int, side: str, values: Mapping[str, Any]) -> None:
         for name, value in values.items():
@@ -107,7 +124,35 @@ class Model:
 
     def record(self, run: PassRun) -> None:
         self.passes.append((self.epoch, run))
+        if run.doc:
+            self.log += [(self.epoch, f) for m in run.doc.get("mailboxes", []) for f in m.get("failures", [])]
+            self.note(json.dumps(run.doc, ensure_ascii=False))
         self.epoch += 1
+
+    def note(self, text: str) -> None:
+        """Keep what a document says about purging (`sync purge`): the report of a person leaving the sync."""
+        if "sync purge" in text:
+            self.log.append((self.epoch, text))
+
+    def said(self, since: int, *needles: str) -> bool:
+        """A pass (or command) since `since` reported something holding every needle (case-insensitive)."""
+        low = [n.lower() for n in needles]
+        return any(epoch >= since and all(n in text.lower() for n in low) for epoch, text in self.log)
+
+    def ever_reported(self, booking_id: int, since: int = 0) -> bool:
+        return self.said(since, f"booking {booking_id} (")
+
+    def second_room_reported(self, booking_id: int) -> bool:
+        """A pass reported the second ROOMS room of the booking's meeting (by booking, or by the new meeting)."""
+        epoch, subject = self.second_room[booking_id]
+        return self.ever_reported(booking_id, epoch) or (bool(subject) and self.said(epoch, repr(subject)))
+
+    def has_left(self, address: str) -> bool:
+        return address.lower() in self.left
+
+    def purge_reported(self, address: str) -> bool:
+        """The person's leaving was reported with the command to purge their meetings."""
+        return address.lower() in self.left and self.said(self.left[address.lower()], "sync purge", address)
 
     def settled(self) -> None:
         self.edits.clear()
@@ -213,7 +258,8 @@ def check_settled(world: World, model: Model) -> None:
     """After two quiet passes: I5 (ROOMS and the organizers' calendars agree, or the difference is recorded
     and reported) and I2 (every change made since the last settle is applied, recorded or reported)."""
     bookings = {b["id"]: b for b in world.bookings()}
-    differences = world.differences()
+    diff = world.must("sync", "diff")  # one call: the field differences and (issue 20) the rooms list
+    differences: list[dict[str, Any]] = list(diff["differences"])
     last = model.passes[-1][1]
     problems: list[str] = []
     live: dict[str, list[dict[str, Any]]] = {}
@@ -225,14 +271,25 @@ def check_settled(world: World, model: Model) -> None:
             problems.append(
                 f"I5: {len(items)} live meeting(s) tagged with booking {key!r}, which does not exist"
             )
+        else:
+            model.uid_booking.update({i["uid"]: int(key) for i in items})
+    for new in model.new_meetings:
+        if len(new.rooms) > 1:  # a new meeting with both ROOMS rooms that became a booking (of one of them)
+            for key, items in live.items():
+                if key.isdigit() and any(i["uid"] == new.uid for i in items):
+                    model.second_room.setdefault(int(key), (new.epoch, new.subject))
     for booking_id, booking in bookings.items():
         mine = live.get(str(booking_id), [])
         label = f"booking {booking_id} ({booking['title'][:40]!r})"
-        if booking["status"] == "active":
+        if model.has_left(booking["organizer"]):
+            problems += _left_booking(model, booking, mine, label)
+        elif booking["status"] == "active":
             if len(mine) != 1:
                 problems.append(f"I5: active {label} has {len(mine)} live meetings after two quiet passes")
                 continue
             differing = _differing_fields(differences, booking_id)
+            if booking_id in model.second_room and model.second_room_reported(booking_id):
+                differing |= {"room", "attendees", "location"}  # a 2nd ROOMS room added in Outlook, reported
             ignored = model.ignored.get(booking_id, {})
             differing |= set(ignored) | ({"location"} if "room" in ignored else set())
             for d in differences:
@@ -266,6 +323,9 @@ def check_settled(world: World, model: Model) -> None:
             problems.append(f"I5: cancelled {label} still has {len(mine)} live meeting(s)")
     problems += _lost_changes(model, bookings, differences)
     problems += _new_meetings(world, model, bookings)
+    problems += _persons_left(world, model)
+    rooms = [(r["booking_id"], r["kind"]) for r in diff.get("rooms", [])]
+    problems += _room_calendars(world, model, bookings, live, differences, set(rooms))
     if problems:
         raise Violation("\n".join(problems))
 
@@ -276,11 +336,13 @@ def _lost_changes(
     problems = []
     for booking_id, epoch in model.deleted_in_outlook.items():
         booking = bookings[booking_id]
+        if model.has_left(booking["organizer"]):
+            continue  # not synced any more: judged by _left_booking
         if booking["status"] == "active" and not model.reported(booking_id, epoch):
             problems.append(f"I2: the meeting of booking {booking_id} was deleted in Outlook; still active")
     for booking_id, edits in model.edits.items():
         booking = bookings[booking_id]
-        if booking["status"] != "active":
+        if booking["status"] != "active" or model.has_left(booking["organizer"]):
             continue
         for name in FIELDS:
             mine = [e for e in edits if e.name == name]
@@ -316,13 +378,34 @@ def _lost_changes(
 
 def _new_meetings(world: World, model: Model, bookings: Mapping[int, Mapping[str, Any]]) -> list[str]:
     problems = []
+    answers = world.room_answers()
     for new in model.new_meetings:
+        if model.has_left(new.organizer):
+            continue  # its organizer left the sync: judged by _persons_left
         item = next((i for i in world.calendar(new.organizer) if i["id"] == new.item_id), None)
         if item is None or item["is_cancelled"]:
             continue  # deleted by a later step
         key = tag(item, BOOKING_TAG) if world.ours(item) else None
         if key is not None and key.isdigit() and int(key) in bookings:
+            booking = bookings[int(key)]
+            room = booking["room"].lower()
+            first = _first_answer(answers, room, new.uid) if new.rooms and new.rooms[0] == room else None
+            rooms_edited = any(
+                e.side == "rooms" for e in model.edits.get(int(key), [])
+            )  # the room judged that
+            if (
+                booking["status"] == "active"
+                and first
+                and first["response"] == "Decline"
+                and not rooms_edited
+            ):
+                problems.append(
+                    f"I2: the new Outlook meeting {new.subject!r} of {new.organizer} became booking {key}, "
+                    f"though {booking['room']} declined it ({first['reason'] or 'no reason'}): a booking "
+                    "exists only if the room accepted"
+                )
             continue
+        problems += _sync_master_exactly(model, new, item)  # not booked: only Sync-Master may change it
         reported = any(
             any(
                 repr(new.subject) in f or new.subject in f
@@ -343,3 +426,230 @@ def _new_meetings(world: World, model: Model, bookings: Mapping[int, Mapping[str
                 "booking and no pass reported why"
             )
     return problems
+
+
+# --- rooms (issue 20) -------------------------------------------------------------------------------------------
+
+
+def _first_answer(answers: Iterable[Mapping[str, Any]], room: str, uid: str) -> Mapping[str, Any] | None:
+    """The room's first answer to the meeting (the decision on the request that made it), if it answered."""
+    return next((a for a in answers if a["uid"] == uid and str(a["room"]).lower() == room.lower()), None)
+
+
+def _listed(item: Mapping[str, Any]) -> set[str]:
+    """Every recipient of the organizer's item: resources and required and optional attendees, lower case."""
+    people = (
+        list(item["resources"]) + list(item["required_attendees"]) + list(item.get("optional_attendees", []))
+    )
+    return {str(p["email"]).lower() for p in people}
+
+
+def _sync_master_exactly(model: Model, new: NewMeeting, item: Mapping[str, Any]) -> list[str]:
+    """Sync-Master removes exactly the conflicting room: every attendee the checker put on the meeting is still
+    on it, a ROOMS room is gone only if it was Sync-Master, and a removal reported happened."""
+    listed = _listed(item)
+    problems = [
+        f"I5: the new Outlook meeting {new.subject!r} of {new.organizer} lost {who}, which no rule removes "
+        "(Sync-Master removes exactly the conflicting room)"
+        for who in new.others
+        if who not in listed
+    ]
+    problems += [
+        f"I5: the new Outlook meeting {new.subject!r} of {new.organizer} lost the room {room}, which is not "
+        "Sync-Master"
+        for room in new.rooms
+        if room not in listed and room not in model.sync_master
+    ]
+    for room in new.rooms:
+        claimed = model.said(new.epoch, repr(new.subject), "removed from the meeting") and model.said(
+            new.epoch, repr(new.subject), room
+        )
+        if claimed and room in listed and len(new.rooms) == 1:
+            problems.append(
+                f"I5: a pass reported {room} removed from the new Outlook meeting {new.subject!r} "
+                f"(Sync-Master), but the meeting still lists it"
+            )
+    return problems
+
+
+def _left_booking(
+    model: Model, booking: Mapping[str, Any], mine: list[dict[str, Any]], label: str
+) -> list[str]:
+    """A booking of a person who left the sync: not synced any more. Its live meeting is either purged
+    (sync.on_person_removed = "purge") or reported once with the command to purge it."""
+    if not mine or booking["id"] in model.may_stay_live:
+        return []  # nothing live, or let go on purpose (restored, unlinked): no linked meeting to purge
+    if model.on_person_removed == "purge":
+        return [
+            f"I5: {label} of {booking['organizer']}, who left the sync, still has a live meeting (not purged)"
+        ]
+    if not model.purge_reported(booking["organizer"]):
+        return [
+            f"I5: {label}: its organizer {booking['organizer']} left the sync and its meeting is still live; no "
+            "pass reported it with the command to purge it (`sync purge`)"
+        ]
+    return []
+
+
+def _persons_left(world: World, model: Model) -> list[str]:
+    """Every person who left with live meetings of this installation was reported (or purged)."""
+    problems = []
+    for person in sorted(model.left):
+        live = [  # linked meetings: not those let go on purpose (restored from Deleted Items, unlinked)
+            i
+            for key, items in world.live_meetings(person).items()
+            if not (key.isdigit() and int(key) in model.may_stay_live)
+            for i in items
+        ]
+        if not live:
+            continue
+        if model.on_person_removed == "purge":
+            problems.append(
+                f'I5: {person} left the sync with sync.on_person_removed = "purge"; {len(live)} of their '
+                "meetings are still live: " + ", ".join(repr(i["subject"]) for i in live)
+            )
+        elif not model.purge_reported(person):
+            problems.append(
+                f"I5: {person} left the sync; {len(live)} of their meetings are still live and no pass reported "
+                "them with the command to purge them"
+            )
+    return problems
+
+
+def _whole(text: str) -> Any:
+    return utc(text).replace(microsecond=0)
+
+
+def _room_calendars(
+    world: World,
+    model: Model,
+    bookings: Mapping[int, Mapping[str, Any]],
+    live: Mapping[str, list[dict[str, Any]]],
+    differences: list[dict[str, Any]],
+    listed: set[tuple[int, str]],
+) -> list[str]:
+    """I5, the rooms' side: each ROOMS room's calendar holds exactly the slots of the active bookings of that
+    room (no extra live slot, none missing), or the difference is reported: a room that declined (every pass
+    until settled), a room difference, a person that left the sync (with the purge command), a room still
+    holding the slot of a meeting deleted without cancellation, a new meeting not booked (with the reason)."""
+    problems = []
+    log = world.admin("GET", "/lab/room-answers")
+    pending = {(str(p["room"]).lower(), p["uid"]) for p in log["pending"]}
+    answers = list(log["answered"])
+    last = model.passes[-1][1]
+    for room in ROOMS:
+        address = world.addr(room).lower()
+        slots = {  # live copies that hold time (a zero-length meeting holds none; roomsops skips it)
+            i["uid"]: i for i in world.calendar(address) if not i["is_cancelled"] and i["start"] != i["end"]
+        }
+        expected: dict[str, Mapping[str, Any]] = {}
+        for booking_id, booking in bookings.items():
+            if booking["status"] != "active" or booking["room"].lower() != address:
+                continue
+            if model.has_left(booking["organizer"]):
+                continue  # not synced any more: its slot may be there or not (judged by _left_booking)
+            mine = live.get(str(booking_id), [])
+            if len(mine) != 1:
+                continue  # I5 (the organizer's side) reports it
+            expected[mine[0]["uid"]] = booking
+        for uid, booking in expected.items():
+            copy = slots.get(uid)
+            if copy is not None and (_whole(copy["start"]), _whole(copy["end"])) == (
+                _whole(booking["start"]),
+                _whole(booking["end"]),
+            ):
+                continue
+            if (address, uid) in pending:
+                continue  # the request was sent by the last pass; the room has not answered yet
+            booking_id = booking["id"]
+            if (
+                last.failures_about(f"booking {booking_id} (")
+                or "room" in _differing_fields(differences, booking_id)
+                or "room" in model.ignored.get(booking_id, {})
+                or (booking_id, "room-declined") in listed
+            ):
+                continue  # reported by the last pass (a room-declined booking: every pass until settled), or a
+                # room difference recorded (or settled with `sync resolve --use ignore`)
+            answer = next(
+                (a for a in reversed(answers) if a["uid"] == uid and a["room"].lower() == address), None
+            )
+            said = f"{answer['response']}: {answer['reason'] or 'no reason'}" if answer else "no answer"
+            what = "does not hold" if copy is None else f"holds {copy['start']}–{copy['end']} for"
+            problems.append(
+                f"I5: room {room} {what} the slot of active booking {booking_id} ({booking['title'][:40]!r}, "
+                f"{booking['start']}–{booking['end']}; the room's last answer: {said}); the last pass "
+                "reported nothing about it"
+            )
+        for uid, copy in slots.items():
+            if uid in expected or uid in model.foreign_holds:
+                continue
+            excuse = _extra_slot_excuse(world, model, bookings, differences, address, uid, copy, listed)
+            if excuse is not None:
+                problems.append(
+                    f"I5: room {room} holds {copy['start']}–{copy['end']} ({copy['organizer']}): {excuse}"
+                )
+    return problems
+
+
+def _extra_slot_excuse(
+    world: World,
+    model: Model,
+    bookings: Mapping[int, Mapping[str, Any]],
+    differences: list[dict[str, Any]],
+    address: str,
+    uid: str,
+    copy: Mapping[str, Any],
+    listed: set[tuple[int, str]],
+) -> str | None:
+    """Why a live slot in a room's calendar that no active booking of that room explains is a violation, or
+    None when it is explained: reported, recorded as a difference, or allowed to stay."""
+    organizer = str(copy["organizer"])
+    booking_id = model.uid_booking.get(uid)
+    if booking_id is None:
+        for folder in ("calendar", "deleteditems"):
+            for item in world.calendar(organizer, folder):
+                key = tag(item, BOOKING_TAG) if item["uid"] == uid and world.ours(item) else None
+                if key is not None and key.isdigit():
+                    booking_id = int(key)
+    if booking_id is not None and booking_id in model.may_stay_live:
+        return None  # restored from Deleted Items, or unlinked by the Cancel behaviour (reported)
+    if model.has_left(organizer):
+        if booking_id is None:
+            return (
+                None  # the person's own meeting, never booked (e.g. the room had not answered yet): not ours
+            )
+        if model.on_person_removed == "purge":
+            return (
+                f"{organizer} left the sync with on_person_removed = purge, but the room still holds the slot"
+            )
+        if model.purge_reported(organizer):
+            return None
+        return f"{organizer} left the sync; the room still holds the slot and no pass reported it with `sync purge`"
+    subject = model.uid_subject.get(uid)
+    if subject and model.said(0, subject, address):
+        return None  # a new Outlook meeting this room holds without a booking (of this room): reported why
+    if booking_id is None:
+        return f"no booking, and no pass reported why (meeting {subject!r}, UID …{uid[-8:]})"
+    booking = bookings.get(booking_id)
+    if booking is None:
+        return f"booking {booking_id} does not exist"
+    if booking_id in model.may_stay_live:
+        return None  # restored from Deleted Items, or unlinked by the Cancel behaviour (reported)
+    if "room" in _differing_fields(differences, booking_id) or booking_id in model.ignored:
+        return None  # the room changed in Outlook: recorded as a difference
+    if booking_id in model.second_room and model.second_room_reported(booking_id):
+        return None  # a second ROOMS room in the meeting: reported, not booked
+    if (booking_id, "room-holds") in listed or model.ever_reported(
+        booking_id, model.deleted_silently.get(booking_id, 0)
+    ):
+        return (
+            None  # reported: e.g. the room still holding the slot of a meeting deleted without cancellation
+        )
+    if booking_id in model.deleted_silently and booking["status"] == "cancelled":
+        return (
+            f"booking {booking_id} was cancelled (its meeting deleted in Outlook without a cancellation); the "
+            "room's copy was not cancelled and no pass reported the room as still holding the slot"
+        )
+    if booking["status"] == "active" and booking["room"].lower() != address:
+        return f"booking {booking_id} is booked in {booking['room']}; this room's slot is reported nowhere"
+    return f"booking {booking_id} is {booking['status']}; no pass reported the room still holding its slot"

@@ -133,6 +133,10 @@ class World:
     def differences(self) -> list[dict[str, Any]]:
         return list(self.must("sync", "diff")["differences"])
 
+    def room_answers(self) -> list[dict[str, Any]]:
+        """The rooms' answers as the lab logged them (oldest first): room, organizer, uid, response, reason."""
+        return list(self.admin("GET", "/lab/room-answers")["answered"])
+
     def organizers(self) -> list[str]:
         return [self.addr(p) for p in PERSONS]
 
