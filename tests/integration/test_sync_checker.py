@@ -86,3 +86,43 @@ def test_an_outlook_edit_after_roomsops_write_is_judged_against_the_edited_booki
     after = state.world.booking(booking["id"])
     assert after is not None and after["free_busy"] == "Busy"  # Outlook's later edit won
     state.teardown()
+
+
+def test_an_outlook_edit_after_the_write_is_judged_against_the_written_booking(
+    lab: Any, tmp_path: Path
+) -> None:
+    """Oracle: ROOMS sets a reminder on a booking that had none, the pass writes it, then Outlook removes it
+    again (outlook_edit_after_write). That is a later Outlook edit (the meeting held 30 when it was made), so
+    the engine applies it to the booking (docs/sync.md, "Both sides changed"). The model compared Outlook's
+    value with the booking as picked before the step's own ROOMS edit, took it for no edit and reported "the
+    ROOMS reminder_minutes 30 was overwritten" (the soak's finding with seed 3002)."""
+    state = machine_for(lab.lab, tmp_path, frozenset({"room_answers", "outlook_edit_after_write"}))()
+    before = state.world.bookings()[0]
+    assert before["reminder_minutes"] is None
+    state.outlook_edit_after_write(choice=2, later=1, outlook="reminder", pick=0, rooms="reminder")
+    state.settle()
+    after = state.world.booking(before["id"])
+    assert after is not None and after["reminder_minutes"] is None  # the later Outlook edit won
+    assert after["version"] == before["version"] + 2  # the ROOMS edit, then the Outlook edit applied
+    state.teardown()
+
+
+def test_an_outlook_edit_the_racing_pass_applied_was_seen_by_it(lab: Any, tmp_path: Path) -> None:
+    """Oracle: ROOMS sets free/busy OOF, the pass writes it, Outlook sets Free right after the write while the
+    pass still runs and the pass reads it (its read-back GetItem is throttled once, BackOffMilliseconds 400: the
+    edit, made when the lab counts the request after the UpdateItem, lands before that read). The booking then
+    holds Free, so a ROOMS edit of free/busy before the next pass is a plain later edit, no conflict: no
+    difference is due. The model counted the Outlook edit as made after the pass's start (unseen) and asked for a
+    difference (the soak's second finding with seed 3002: "the Outlook free_busy 'Free', overridden by a ROOMS
+    edit of the same field, is recorded in no difference")."""
+    families = frozenset({"room_answers", "rooms_edit", "outlook_edit_after_write"})
+    state = machine_for(lab.lab, tmp_path, families)()
+    booking_id = state.world.bookings()[0]["id"]
+    state.world.fault(protocol="ews", operation="GetItem", kind="server_busy", back_off_ms=400)
+    state.outlook_edit_after_write(choice=3, later=1, outlook="free_busy", pick=0, rooms="free_busy")
+    after = state.world.booking(booking_id)
+    assert after is not None and after["free_busy"] == "Free"  # the pass applied the Outlook edit
+    state.rooms_edit(choice=1, day=1, hour=7, pick=0, what="free_busy")
+    state.settle()
+    assert not state.world.differences()
+    state.teardown()
