@@ -126,3 +126,21 @@ def test_an_outlook_edit_the_racing_pass_applied_was_seen_by_it(lab: Any, tmp_pa
     state.settle()
     assert not state.world.differences()
     state.teardown()
+
+
+def test_a_rooms_edit_after_the_pass_applied_outlooks_is_a_change(lab: Any, tmp_path: Path) -> None:
+    """Oracle: a booking's reminder is 15; Outlook sets 10; the pass applies it to the booking; then ROOMS sets 15
+    again (rooms_edit_during_pass, its edit made after the pass here: `at` is beyond the pass's requests). That
+    ROOMS edit is a real change (10 to 15) and the later one; the model diffed it against the booking as picked
+    before the pass (15), recorded no ROOMS edit and expected Outlook's 10 (the soak's seed 4100 finding: "the
+    Outlook reminder_minutes 10 is neither in the booking (15), nor a recorded difference ...")."""
+    families = frozenset({"room_answers", "rooms_edit", "rooms_edit_during_pass"})
+    state = machine_for(lab.lab, tmp_path, families)()
+    booking_id = state.world.bookings()[0]["id"]
+    state.rooms_edit(choice=1, day=1, hour=7, pick=0, what="reminder")
+    state.settle()
+    state.rooms_edit_during_pass(at=1000, choice=0, outlook="reminder", pick=0, rooms="reminder")
+    state.settle()
+    after = state.world.booking(booking_id)
+    assert after is not None and after["reminder_minutes"] == 15
+    state.teardown()
