@@ -126,3 +126,40 @@ def test_the_rooms_calendars_join_i5(lab: Any, tmp_path: Path) -> None:
         Violation, match=r"I5: room room-zurich holds .* no booking, and no pass reported why"
     ):
         state.settle()
+
+
+def test_an_outlook_edit_after_the_write_is_judged_against_the_written_booking(
+    lab: Any, tmp_path: Path
+) -> None:
+    """Oracle: ROOMS sets a reminder on a booking that had none, the pass writes it, then Outlook removes it
+    again (outlook_edit_after_write). That is a later Outlook edit (the meeting held 30 when it was made), so
+    the engine applies it to the booking (docs/sync.md, "Both sides changed"). The model compared Outlook's
+    value with the booking as picked before the step's own ROOMS edit, took it for no edit and reported "the
+    ROOMS reminder_minutes 30 was overwritten" (the soak's finding with seed 3002)."""
+    state = machine_for(lab.lab, tmp_path, frozenset({"room_answers", "outlook_edit_after_write"}))()
+    before = state.world.bookings()[0]
+    assert before["reminder_minutes"] is None
+    state.outlook_edit_after_write(choice=2, later=1, outlook="reminder", pick=0, rooms="reminder")
+    state.settle()
+    after = state.world.booking(before["id"])
+    assert after is not None and after["reminder_minutes"] is None  # the later Outlook edit won
+    assert after["version"] == before["version"] + 2  # the ROOMS edit, then the Outlook edit applied
+    state.teardown()
+
+
+def test_a_rooms_edit_after_the_pass_applied_outlooks_is_a_change(lab: Any, tmp_path: Path) -> None:
+    """Oracle: a booking's reminder is 15; Outlook sets 10; the pass applies it to the booking; then ROOMS sets 15
+    again (rooms_edit_during_pass, its edit made after the pass here: `at` is beyond the pass's requests). That
+    ROOMS edit is a real change (10 to 15) and the later one; the model diffed it against the booking as picked
+    before the pass (15), recorded no ROOMS edit and expected Outlook's 10 (the soak's seed 4100 finding: "the
+    Outlook reminder_minutes 10 is neither in the booking (15), nor a recorded difference ...")."""
+    families = frozenset({"room_answers", "rooms_edit", "rooms_edit_during_pass"})
+    state = machine_for(lab.lab, tmp_path, families)()
+    booking_id = state.world.bookings()[0]["id"]
+    state.rooms_edit(choice=1, day=1, hour=7, pick=0, what="reminder")
+    state.settle()
+    state.rooms_edit_during_pass(at=1000, choice=0, outlook="reminder", pick=0, rooms="reminder")
+    state.settle()
+    after = state.world.booking(booking_id)
+    assert after is not None and after["reminder_minutes"] == 15
+    state.teardown()

@@ -87,10 +87,14 @@ class Model:
     left: dict[str, int] = field(default_factory=dict)  # person (lower case) -> epoch they left the sync
     on_person_removed: str = ""  # "report" or "purge" (sync.on_person_removed), fixed at the first leave
 
-    def edit(self, booking_id: int, side: str, values: Mapping[str, Any]) -> None:
+    def edit(self, booking_id: int, side: str, values: Mapping[str, Any], seen: Iterable[str] = ()) -> None:
+        """`seen`: fields whose edit the last pass already read (made while it ran, applied by it): counted as
+        made before that pass, not after its start."""
+        seen = set(seen)
         for name, value in values.items():
             value = canonical(name, value)
-            self.edits.setdefault(booking_id, []).append(Edit(side, name, value, self.epoch))
+            epoch = self.epoch - 1 if name in seen else self.epoch
+            self.edits.setdefault(booking_id, []).append(Edit(side, name, value, epoch))
             ignored = self.ignored.get(booking_id, {})
             if side == "outlook" and name in ignored and ignored[name] == value:
                 continue  # Outlook set the ignored value again: no change of the baseline (docs/sync.md)

@@ -661,7 +661,9 @@ class MailboxSync:
         if link is not None and not self.ctx.dry_run:
             self._save_link(self._failed(self.links.get(link.booking_id, link), reason))
 
-    def _exchange_update(self, link: BookingSyncState, meeting: Meeting, booking: Booking | None) -> None:
+    def _exchange_update(
+        self, link: BookingSyncState, meeting: Meeting, booking: Booking | None, retried: bool = False
+    ) -> None:
         """The meeting changed in Exchange: the room's answer, or an edit in Outlook (three-way against the
         last synced state: only fields that differ from it are real edits, not echoes of our own writes).
         Reading the meeting settles a pending read-back: the snapshot becomes what Exchange holds."""
@@ -737,13 +739,13 @@ class MailboxSync:
             if same:
                 self._difference(booking, "both_changed", same, current)
             if theirs:
-                self._apply_exchange_edit(link, meeting, booking, theirs, rooms_pending=True)
+                self._apply_exchange_edit(link, meeting, booking, theirs, rooms_pending=True, retried=retried)
             else:
                 self._save_link(
                     replace(link, change_key=meeting.change_key, snapshot=_snapshot(meeting), state=state)
                 )
         else:
-            self._apply_exchange_edit(link, meeting, booking, edited)
+            self._apply_exchange_edit(link, meeting, booking, edited, retried=retried)
 
     def _booking_second_rooms(self, meeting: Meeting, booking: Booking) -> Meeting | None:
         """ROOMS rooms besides the booking's own on its meeting (added in Outlook: a resource, a required or an
@@ -808,6 +810,7 @@ class MailboxSync:
         booking: Booking,
         edited: list[str],
         rooms_pending: bool = False,
+        retried: bool = False,
     ) -> None:
         """Outlook's values of `edited` into the booking. `rooms_pending`: the booking has ROOMS changes of other
         fields too, still to be written to the meeting (its synced version stays behind, so the pass writes
@@ -843,8 +846,17 @@ class MailboxSync:
             )
             return
         if updated is None:
-            # Changed in ROOMS meanwhile: the edit is not applied now. The position stays before it, so the next
-            # pass reads the meeting again and sees both sides changed (ROOMS wins, the difference is recorded).
+            # Changed in ROOMS meanwhile: merged once more against the booking as it is now. Left to the next pass
+            # alone, the snapshot would stay before Outlook's edit, and a later ROOMS edit back to the snapshot's
+            # value would look like no ROOMS change and be overwritten by Outlook's older edit (review 19c).
+            with self.ctx.store.read() as conn:
+                fresh = next(iter(q.bookings_by_id(conn, [booking.id])), None)
+            if not retried and fresh is not None:
+                self.bookings[booking.id] = fresh
+                self._exchange_update(link, meeting, fresh, retried=True)
+                return
+            # Changed again: not applied now. The position stays before it, so the next pass reads the meeting
+            # again and sees both sides changed (ROOMS wins, the difference is recorded).
             self.hold_cursor = True
             return
         self._save_link(
