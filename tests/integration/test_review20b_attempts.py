@@ -1,0 +1,65 @@
+"""review20b: issue 20 item 9 (conflict attempts counted): a reset that never reached Exchange (a dropped write) is
+no rollback. docs/settings.md: "`sync.rollback_attempts`: an Outlook edit ROOMS cannot accept is reset this many
+passes in a row, then the booking is marked sync-disabled". Lab over TLS."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import Invoke, ok
+
+pytestmark = pytest.mark.integration
+DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def live(lab: Any, mailbox: str) -> list[dict[str, Any]]:
+    items = lab.admin("GET", f"/lab/mailboxes/{mailbox}/calendar").json()["items"]
+    return [i for i in items if i["organizer"].lower() == mailbox.lower() and not i["is_cancelled"]]
+
+
+def book(invoke: Invoke, env: dict[str, str], organizer: str, room: str, start: datetime, title: str) -> None:
+    ok(
+        invoke(
+            "bookings", "add", "--organizer", organizer, "--room", room, "--start", start.isoformat(),
+            "--end", (start + timedelta(hours=1)).isoformat(), "--title", title, env=env,
+        )
+    )
+
+
+def test_a_rollback_that_failed_is_not_counted_as_an_attempt(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """DiegoS (Rollback) moves his meeting in Outlook onto the slot AdeleV's booking holds. sync.rollback_attempts
+    = 2. On both passes the reset is dropped before the lab applies it (one transient fault each): the meeting
+    was never reset. Expected: the booking is not sync-disabled for two network faults; the next pass, without a
+    fault, resets the meeting. Actual: after the second fault the booking is sync-disabled and the meeting stays
+    on AdeleV's slot."""
+    zurich, diego = addr("room-zurich"), addr("DiegoS")
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    for person in ("DiegoS", "AdeleV"):
+        ok(invoke("persons", "add", addr(person), "--sync-mode", "O365", env=env))
+    book(invoke, env, diego, zurich, DAY + timedelta(hours=2), "Planning")
+    book(invoke, env, addr("AdeleV"), zurich, DAY + timedelta(hours=5), "Taken")
+    ok(invoke("sync", env=env))
+    (meeting,) = live(fresh_lab, diego)
+    moved = {"start": stamp(DAY + timedelta(hours=5)), "end": stamp(DAY + timedelta(hours=6))}
+    path = f"/lab/mailboxes/{diego}/calendar/{meeting['id']}"
+    assert fresh_lab.admin("PATCH", path, json=moved).status_code == 200
+    two = env | {"ROOMSOPS_SYNC_ROLLBACK_ATTEMPTS": "2"}
+    for _ in range(2):
+        fresh_lab.fault(protocol="ews", operation="UpdateItem", kind="drop_before", count=1)
+        assert invoke("sync", env=two).code == 1
+        fresh_lab.clear_faults()
+    invoke("sync", env=two)
+    found = {b["id"]: b for b in json.loads(ok(invoke("--json", "bookings", "list", env=two)).out)["bookings"]}
+    assert found[1]["status"] == "active", found[1]
+    (after,) = live(fresh_lab, diego)
+    assert after["start"].startswith(stamp(DAY + timedelta(hours=2))[:16]), after["start"]
