@@ -50,3 +50,24 @@ def test_a_booking_changed_or_cancelled_in_rooms_is_pending_until_the_pass_write
     assert sync_column(invoke, env) == {1: "pending", 2: "pending"}
     ok(invoke("sync", env=env))
     assert sync_column(invoke, env) == {1: "linked", 2: "cancelled"}
+
+
+def test_a_booking_over_before_it_reached_exchange_is_not_pending(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """A booking recorded with --allow-past that is already over: every pass skips it ("past": no invitation for
+    it, README). The column says `pending` ("the next pass writes it") on every pass, though no pass ever will."""
+    zurich, diego = addr("room-zurich"), addr("DiegoS")
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    start = (datetime.now(UTC) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    ok(
+        invoke(
+            "bookings", "add", "--organizer", diego, "--room", zurich, "--start", start.isoformat(),
+            "--end", (start + timedelta(hours=1)).isoformat(), "--title", "Yesterday", "--allow-past", env=env,
+        )
+    )
+    run = json.loads(ok(invoke("--json", "sync", env=env)).out)
+    assert run["mailboxes"][0]["skipped"] == {"past": 1}
+    ok(invoke("sync", env=env))
+    assert sync_column(invoke, env)[1] != "pending"
