@@ -147,3 +147,21 @@ def test_a_purge_cut_short_by_a_fault_is_not_left_silently_half_done(
     after = invoke("--json", "sync", env=env)
     still = live(fresh_lab, diego)
     assert still == [] or (after.code == 1 and json.loads(after.out)["ok"] is False), (after.out, still)
+
+
+def test_resume_of_a_person_roomsops_does_not_sync_does_not_promise_a_sync(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, diego: str
+) -> None:
+    """DiegoS switched to sync mode EWS2 (ROOMS' on-premises provider): the pass reports him once as having left
+    the sync. `sync resume --person` then says "booking(s) 1 are synced again from the next 'roomsops sync'" (exit
+    0), but the next pass does not sync them: it reports him as leaving the sync again, and with
+    sync.on_person_removed = purge it cancels his meeting (attendees get a cancellation because of a resume).
+    Expected: resume refuses, or says that the person's sync mode EWS2 is not synced by roomsops, and the next pass
+    does not cancel the meeting because of it."""
+    url = "https://mail.example.com/EWS/Exchange.asmx"
+    ok(invoke("persons", "set", diego, "--sync-mode", "EWS2", "--sync-url", url, env=env))
+    ok(invoke("sync", env=env))
+    resumed = invoke("sync", "resume", "--person", diego, env=env)
+    assert resumed.code != 0 or "EWS2" in resumed.out + resumed.err, resumed.out
+    invoke("sync", env=env | {"ROOMSOPS_SYNC_ON_PERSON_REMOVED": "purge"})
+    assert len(live(fresh_lab, diego)) == 1
