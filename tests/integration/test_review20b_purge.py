@@ -165,3 +165,26 @@ def test_resume_of_a_person_roomsops_does_not_sync_does_not_promise_a_sync(
     assert resumed.code != 0 or "EWS2" in resumed.out + resumed.err, resumed.out
     invoke("sync", env=env | {"ROOMSOPS_SYNC_ON_PERSON_REMOVED": "purge"})
     assert len(live(fresh_lab, diego)) == 1
+
+
+def test_leaving_the_sync_with_purge_leaves_the_meeting_the_person_created_in_outlook(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, diego: str
+) -> None:
+    """As `sync purge`, with sync.on_person_removed = purge: DiegoS's "Own workshop" was created by him in Outlook
+    and became booking 2 (issue 20 item 3). He is switched to sync mode None; the pass cancels the meeting roomsops
+    created (booking 1) and must leave the workshop he organized himself (docs: purge "cancels only meetings ...
+    that the person organizes (their own meetings stay)"; README: "the meetings this installation created").
+    Actual: the workshop's attendees get a cancellation."""
+    body = {
+        "subject": "Own workshop",
+        "start": stamp(DAY + timedelta(hours=5)),
+        "end": stamp(DAY + timedelta(hours=6)),
+        "resources": [addr("room-zurich")],
+    }
+    assert fresh_lab.admin("POST", f"/lab/mailboxes/{diego}/calendar", json=body).status_code == 201
+    assert fresh_lab.admin("POST", "/lab/room-answers/process").status_code == 200
+    ok(invoke("sync", env=env))
+    assert 2 in sync_column(invoke, env)
+    ok(invoke("persons", "set", diego, "--sync-mode", "None", env=env))
+    invoke("sync", env=env | {"ROOMSOPS_SYNC_ON_PERSON_REMOVED": "purge"})
+    assert [i["subject"] for i in live(fresh_lab, diego)] == ["Own workshop"]
