@@ -63,3 +63,35 @@ def test_a_rollback_that_failed_is_not_counted_as_an_attempt(
     assert found[1]["status"] == "active", found[1]
     (after,) = live(fresh_lab, diego)
     assert after["start"].startswith(stamp(DAY + timedelta(hours=2))[:16]), after["start"]
+
+
+def test_rollbacks_are_counted_in_a_row_not_over_the_life_of_the_booking(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """docs/settings.md: `sync.rollback_attempts` — "an Outlook edit ROOMS cannot accept is reset this many passes
+    in a row, then the booking is marked sync-disabled". DiegoS (Rollback) moves his meeting onto AdeleV's slot
+    once; the pass resets it, and DiegoS leaves it so for several quiet passes: the conflict is over. Days later he
+    makes the same mistake once more. With rollback_attempts = 2 that is attempt 1 again, not 2: the booking must
+    not be sync-disabled, and `sync diff` must not list the first, settled conflict as under way."""
+    zurich, diego = addr("room-zurich"), addr("DiegoS")
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    for person in ("DiegoS", "AdeleV"):
+        ok(invoke("persons", "add", addr(person), "--sync-mode", "O365", env=env))
+    book(invoke, env, diego, zurich, DAY + timedelta(hours=2), "Planning")
+    book(invoke, env, addr("AdeleV"), zurich, DAY + timedelta(hours=5), "Taken")
+    two = env | {"ROOMSOPS_SYNC_ROLLBACK_ATTEMPTS": "2"}
+    ok(invoke("sync", env=two))
+    moved = {"start": stamp(DAY + timedelta(hours=5)), "end": stamp(DAY + timedelta(hours=6))}
+    (meeting,) = live(fresh_lab, diego)
+    path = f"/lab/mailboxes/{diego}/calendar/{meeting['id']}"
+    assert fresh_lab.admin("PATCH", path, json=moved).status_code == 200
+    assert invoke("sync", env=two).code == 1  # reset, attempt 1 of 2
+    for _ in range(3):
+        ok(invoke("sync", env=two))  # quiet: the reset stands
+    conflicts = json.loads(ok(invoke("--json", "sync", "diff", env=two)).out)["conflicts"]
+    assert [c for c in conflicts if c["outcome"] == "pending"] == [], conflicts
+    (meeting,) = live(fresh_lab, diego)
+    assert fresh_lab.admin("PATCH", path, json=moved).status_code == 200
+    invoke("sync", env=two)
+    found = {b["id"]: b for b in json.loads(ok(invoke("--json", "bookings", "list", env=two)).out)["bookings"]}
+    assert found[1]["status"] == "active", found[1]
