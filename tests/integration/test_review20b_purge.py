@@ -188,3 +188,18 @@ def test_leaving_the_sync_with_purge_leaves_the_meeting_the_person_created_in_ou
     ok(invoke("persons", "set", diego, "--sync-mode", "None", env=env))
     invoke("sync", env=env | {"ROOMSOPS_SYNC_ON_PERSON_REMOVED": "purge"})
     assert [i["subject"] for i in live(fresh_lab, diego)] == ["Own workshop"]
+
+
+def test_the_requests_of_a_person_leaving_the_sync_are_counted(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, diego: str
+) -> None:
+    """README: a mailbox's `requests` is "the EWS requests the mailbox's pass sent". DiegoS switched to sync mode
+    None, sync.on_person_removed = purge: the pass looks his meeting up by its tag and cancels it (EWS requests),
+    but his mailbox's entry says "requests": 0."""
+    ok(invoke("persons", "set", diego, "--sync-mode", "None", env=env))
+    fresh_lab.reset_requests()
+    run = json.loads(ok(invoke("--json", "sync", env=env | {"ROOMSOPS_SYNC_ON_PERSON_REMOVED": "purge"})).out)
+    assert live(fresh_lab, diego) == []
+    sent = sum(v for k, v in fresh_lab.requests().items() if k.startswith("ews:"))
+    assert sent > 0
+    assert sum(m["requests"] for m in run["mailboxes"]) == sent, run["mailboxes"]
