@@ -73,7 +73,14 @@ def test_a_swap_of_two_bookings_rooms_in_one_pass_is_accepted_by_both_rooms(
     """Booking 1 (DiegoS) in Zürich and booking 2 (AdeleV) in Bern, same hour, synced and accepted. In ROOMS they
     swap rooms (booking 1 to a free hour, booking 2 to Zürich, booking 1 back to Bern: each step allowed). Item 2:
     "moves away" free a slot and go before writes that take one. One pass sends booking 1's move (takes Bern, which
-    booking 2 still holds) before booking 2 has left Bern: the room declines. Expected: both rooms accept."""
+    booking 2 still holds) before booking 2 has left Bern: the room declines. Expected: both rooms accept.
+
+    Corrected (fix20b): a swap is a cycle — whichever meeting moves first, its new room is still held by the
+    other, and the only way round (moving one meeting off its room for a while) sends its attendees an extra
+    update, which the review rules out. With rooms that answer at once (room_answer_delay 0) that first request is
+    declined; roomsops asks the room again in the same pass once the other meeting has left (with a real delay the
+    room answers only the latest request: no decline at all). Required: no booking ends room-declined, each room's
+    last answer to each meeting is an accept, and at most one decline (the cycle's first move)."""
     zurich, bern = addr("room-zurich"), addr("room-bern")
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     ok(invoke("rooms", "add", bern, "--name", "Bern", env=env))
@@ -93,7 +100,9 @@ def test_a_swap_of_two_bookings_rooms_in_one_pass_is_accepted_by_both_rooms(
     invoke("sync", "--concurrency", "1", env=env)
     invoke("sync", env=env)
     answers = fresh_lab.admin("GET", "/lab/room-answers").json()["answered"]
-    assert [a for a in answers if a["response"] == "Decline"] == []
+    last = {(a["room"], a["uid"]): a["response"] for a in answers}
+    assert set(last.values()) == {"Accept"}, answers
+    assert len([a for a in answers if a["response"] == "Decline"]) <= 1, answers
     assert sync_column(invoke, env) == {1: "linked", 2: "linked"}
 
 

@@ -113,13 +113,18 @@ _SYNC_WORDS = {
 }
 
 
-def sync_word(booking: Booking, link: BookingSyncState | None, person_synced: bool) -> str:
+def sync_word(
+    booking: Booking, link: BookingSyncState | None, person_synced: bool, now: datetime | None = None
+) -> str:
     """The booking's state in the sync: linked (its meeting is in Exchange as synced), pending (to be written by
     the next pass), failed (the last attempt failed; tried again), room-declined, sync-disabled (rollbacks
     exhausted), not synced (its person's sync mode is not synced by roomsops, or held back by `sync purge` until
     `sync resume`), cancelled (its meeting cancelled, or it never had one), room-holds (cancelled, but the room
     still holds the slot: its meeting was deleted without a cancellation), unlinked (its meeting let go by the
-    conflict behaviour Cancel)."""
+    conflict behaviour Cancel), past (changed or made in ROOMS after it was over: no pass writes it, no invitation
+    is sent for a meeting that is over). A linked booking changed or cancelled in ROOMS since its last write is
+    pending until the pass writes it."""
+    now = now or db.now_utc()
     if link is not None and link.state == UNLINKED and (link.last_error or "").startswith(NOT_SYNCED_NOTE):
         return "not synced"
     if booking.status == "cancelled" and link is not None and (link.last_error or "").startswith(ROOM_HOLDS):
@@ -130,10 +135,26 @@ def sync_word(booking: Booking, link: BookingSyncState | None, person_synced: bo
         return "not synced"
     if booking.status == "sync_disabled":
         return "sync-disabled"
+    unwritten = link is None or link.item_id is None or link.synced_version != booking.version
+    if (
+        booking.status == "active"
+        and unwritten
+        and booking.end <= now
+        and (link is None or link.state != FAILED)
+    ):
+        return "past"  # over before the change reached Exchange: every pass skips it ("past")
     if link is None:
         return "pending"
     if link.state in PENDING_STATES and link.last_error is not None:
         return "failed"
+    if (
+        link.state == LINKED
+        and link.item_id is not None
+        and booking.status in ("active", "cancelled")
+        and link.synced_version is not None
+        and link.synced_version != booking.version
+    ):
+        return "pending"  # changed or cancelled in ROOMS since its last write: the next pass writes it
     return _SYNC_WORDS.get(link.state, link.state)
 
 
@@ -393,6 +414,7 @@ def list_bookings(store: Store, tz: ZoneInfo, where: BookingFilter) -> BookingLi
     statuses = tuple(
         canonical(s, STATUSES, "status", f"use one of {', '.join(STATUSES)}") for s in where.statuses
     )
+    now = db.now_utc()
     with store.read() as conn:
         organizer = (
             _known_person(conn, check_email(where.organizer), listing=True) if where.organizer else None
@@ -413,7 +435,7 @@ def list_bookings(store: Store, tz: ZoneInfo, where: BookingFilter) -> BookingLi
     listed = tuple(
         ListedBooking(
             **{f.name: getattr(b, f.name) for f in fields(Booking)},
-            sync=sync_word(b, links.get(b.id), synced.get(b.organizer.casefold(), False)),
+            sync=sync_word(b, links.get(b.id), synced.get(b.organizer.casefold(), False), now),
         )
         for b in found
     )

@@ -7,6 +7,7 @@ looking the meeting up by its tag (installation id + booking id) before writing 
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -53,7 +54,7 @@ from roomsops.core.calendar import (
 from roomsops.core.errors import ConnectError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.model import Unmappable, booking_fields, from_exchange
+from roomsops.services.sync.model import Unmappable, booking_fields, from_exchange, whole_seconds
 
 #: How far beyond the window's end bookings are still synced (in effect: all of them).
 BOOKINGS_AHEAD = timedelta(days=36500)
@@ -116,6 +117,72 @@ class PassContext:
         5  # `sync.rollback_attempts`: rollbacks in a row before the booking is sync-disabled
     )
     cancel_attempts: int = 2  # `sync.cancel_attempts`: passes a conflict is tried before Cancel cancels
+    #: The room slots this pass's writes free, over every mailbox (review20b): a write that takes a slot a failed
+    #: write should have freed waits for the next pass instead of being declined by the room.
+    slots: SlotLedger = field(default_factory=lambda: SlotLedger())
+
+
+#: A room's slot: (room address lower case, start, end).
+Slot = tuple[str, datetime, datetime]
+
+
+def overlaps(a: Slot, b: Slot) -> bool:
+    return a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
+
+
+@dataclass
+class SlotLedger:
+    """What the writes of one pass freed, or failed to free (shared by every mailbox's thread)."""
+
+    failed: list[Slot] = field(default_factory=list)
+    freed: list[Slot] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, slot: Slot, ok: bool) -> None:
+        with self.lock:
+            (self.freed if ok else self.failed).append(slot)
+
+    def was_freed(self, slot: Slot) -> bool:
+        with self.lock:
+            return any(overlaps(slot, f) for f in self.freed)
+
+    def blocked(self, slot: Slot) -> bool:
+        """Whether a write that should have freed (part of) `slot` failed in this pass."""
+        with self.lock:
+            return any(overlaps(slot, f) for f in self.failed)
+
+
+@dataclass(frozen=True)
+class Move:
+    """A write of the MOVE phase: the slot its meeting leaves and the one it takes."""
+
+    mailbox: str
+    booking_id: int
+    leaves: Slot
+    takes: Slot
+
+
+def move_rounds(moves: list[Move]) -> tuple[list[list[Move]], set[Move]]:
+    """The moves of a pass in rounds (review20b): a move whose new slot another move leaves goes in a later
+    round than that move, over every mailbox, so the room sees its slot freed before it is asked for it. A cycle
+    (two bookings swapping rooms or times) has no such order: its moves go last, one by one in booking order; the
+    room
+    declines the ones that came too early and roomsops asks it again once the slot is free: the second value,
+    the moves sent before the slot they take was left (`MailboxSync.resend`)."""
+    waits = {m: {n for n in moves if n is not m and overlaps(m.takes, n.leaves)} for m in moves}
+    rounds: list[list[Move]] = []
+    placed: set[Move] = set()
+    early: set[Move] = set()
+    while len(placed) < len(moves):
+        ready = [m for m in moves if m not in placed and waits[m] <= placed]
+        if not ready:
+            rest = sorted((m for m in moves if m not in placed), key=lambda m: m.booking_id)
+            rounds += [[m] for m in rest]  # one by one, in this order, whatever their mailboxes
+            early = {m for i, m in enumerate(rest) if any(n in waits[m] for n in rest[i + 1 :])}
+            break
+        rounds.append(ready)
+        placed |= set(ready)
+    return rounds, early
 
 
 class MailboxSync:
@@ -151,6 +218,10 @@ class MailboxSync:
         self._full = False
         self._passes = 0
         self._written: set[int] = set()  # bookings an earlier phase of this pass wrote (or tried to)
+        # The MOVE phase runs in rounds (`move_rounds`): the bookings the current round may move (None: all).
+        self.move_round: set[int] | None = None
+        # Moves of a cycle sent while another booking still held the slot: asked again at the end of the pass.
+        self.resend: set[int] = set()
 
     # --- database helpers ------------------------------------------------------------------------------------
 
@@ -269,6 +340,7 @@ class MailboxSync:
             self._begin()
         self._writes(phase)
         if phase == TAKE:
+            self._resend()
             self._finish()
 
     def _begin(self) -> None:
@@ -340,6 +412,102 @@ class MailboxSync:
             return TAKE
         return MOVE if moved else TAKE
 
+    def _leaves(self, booking_id: int) -> Slot | None:
+        """The room slot the booking's meeting holds as last written (None: no meeting, or no room)."""
+        link = self.links.get(booking_id)
+        if link is None or link.item_id is None or not link.snapshot:
+            return None
+        try:
+            held = MeetingFields.from_json(link.snapshot)
+        except Exception:
+            return None
+        return (held.room, held.start, held.end) if held.room else None
+
+    @staticmethod
+    def _takes(booking: Booking) -> Slot:
+        return (booking.room.lower(), whole_seconds(booking.start), whole_seconds(booking.end))
+
+    def moves(self) -> list[Move]:
+        """The moves this pass is to write (after `_begin`): for `move_rounds`."""
+        out = []
+        for booking_id, booking in self.bookings.items():
+            if booking_id in self._written or self._write_kind(booking) != MOVE:
+                continue
+            leaves = self._leaves(booking_id)
+            if leaves is not None:
+                out.append(Move(self.mailbox, booking_id, leaves, self._takes(booking)))
+        return out
+
+    def _freed(self, leaves: Slot | None, ok: bool) -> None:
+        """Record whether a write freed the slot its meeting left (for the writes that take it)."""
+        if leaves is not None and not self.ctx.dry_run:
+            self.ctx.slots.record(leaves, ok)
+
+    def _resend(self) -> None:
+        """Ask the rooms again (the whole meeting re-sent, no change): the moves of a cycle sent while the other
+        booking still held their slot (`move_rounds`), and room-declined bookings whose slot a write of this pass
+        freed. The room declined them for a conflict that is gone; it answers the new request."""
+        again = {
+            i
+            for i in self.resend
+            if i in self.bookings and not self.ctx.slots.blocked(self._takes(self.bookings[i]))
+        }
+        for booking_id, link in self.links.items():
+            booking = self.bookings.get(booking_id)
+            if (
+                link.state == ROOM_DECLINED
+                and booking is not None
+                and booking.status == "active"
+                and self.ctx.slots.was_freed(self._takes(booking))
+            ):
+                again.add(booking_id)
+        for booking_id in sorted(again):
+            found, known = self.bookings.get(booking_id), self.links.get(booking_id)
+            if found is None or known is None or known.item_id is None or known.change_key is None:
+                continue
+            if known.state not in (LINKED, ROOM_DECLINED) or known.synced_version != found.version:
+                continue  # not written as the booking is (a failed move): the next pass writes it
+
+            def write(booking: Booking = found, link: BookingSyncState = known) -> None:
+                if self.ctx.dry_run:
+                    self.report.planned.append(
+                        f"ask the room of booking {booking.id} ({booking.title}) again"
+                    )
+                    return
+                revision = self._revision()
+                intent = self._save_link(
+                    replace(
+                        link,
+                        state=PENDING_UPDATE,
+                        last_attempt=self.ctx.now(),
+                        revision=revision,
+                        readback=True,
+                    )
+                )
+                try:
+                    sent = self.ctx.backend.update(
+                        self.mailbox,
+                        replace(self._meeting(link), fields=None),  # every field: the request goes out again
+                        booking_fields(booking),
+                        revision=revision,
+                    )
+                finally:
+                    self.wrote = True
+                self._linked(intent, sent, booking.version, readback=True)
+                self.updated.add(sent.item_id)
+                self.declined.discard(booking.id)
+                self._audit("ews:UpdateItem", booking, {"item_id": sent.item_id, "why": "room asked again"})
+
+            self._guarded([found], write)
+
+    def _waits(self, booking: Booking) -> bool:
+        """Whether the booking's new slot is one a failed write of this pass should have freed: it is not sent
+        (the room would decline it), the next pass sends it after the slot is freed."""
+        if booking.status != "active" or not self.ctx.slots.blocked(self._takes(booking)):
+            return False
+        self.report.skip("waiting for its slot to be freed")
+        return True
+
     def _writes(self, phase: str) -> None:
         """ROOMS → Exchange: the writes of one phase."""
         by_id = self.bookings
@@ -348,8 +516,22 @@ class MailboxSync:
             booking = by_id[booking_id]  # as changed by Exchange-side edits
             if booking_id in self._written or self._write_kind(booking) != phase:
                 continue
+            if phase == MOVE and self.move_round is not None and booking_id not in self.move_round:
+                continue  # a later round of the MOVE phase
+            if phase != FREE and self._waits(booking):
+                self._written.add(booking_id)
+                continue
             self._written.add(booking_id)  # once a pass: a move written is no "unchanged" in the next phase
             link = self.links.get(booking_id)
+            if phase != TAKE:
+                leaves, failures = self._leaves(booking_id), len(self.report.failures)
+                try:
+                    self._booking(booking)
+                except BaseException:
+                    self._freed(leaves, ok=False)
+                    raise
+                self._freed(leaves, ok=len(self.report.failures) == failures)
+                continue
             if booking.status == "active" and (link is None or link.item_id is None):
                 if link is not None and link.state == UNLINKED:
                     self.report.skip("not synced")  # purged: no meeting until `sync resume --person`

@@ -23,10 +23,12 @@ from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import SYNCED_MODES
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import (
+    MOVE,
     PHASES,
     MailboxReport,
     MailboxSync,
     PassContext,
+    move_rounds,
     not_synced,
     tag_of,
     unexpected,
@@ -346,6 +348,11 @@ def sync_pass(
         # then every move, then every write that takes a slot, so a room never gets the new invitation before
         # the cancellation that frees its slot. No request is added: each phase goes on where the last stopped.
         for phase in PHASES:
+            if phase == MOVE:
+                _moves_in_rounds(
+                    syncs, lambda batch: [f.result() for f in [pool.submit(one, *b) for b in batch]]
+                )
+                continue
             futures = [pool.submit(one, sync, phase) for sync in syncs]
             reports = [future.result() for future in futures]
     except BaseException:
@@ -375,6 +382,24 @@ def sync_pass(
         skipped_sync_mode=skipped_sync_mode,
         left_sync=left.persons,
     )
+
+
+def _moves_in_rounds(
+    syncs: list[MailboxSync], run: Callable[[list[tuple[MailboxSync, str]]], list[MailboxReport]]
+) -> None:
+    """The MOVE phase over every mailbox in rounds (`move_rounds`): a move whose new slot another move of the
+    pass leaves is written after that one, whichever mailboxes they are in."""
+    rounds, early = move_rounds([m for sync in syncs for m in sync.moves()])
+    by_mailbox = {sync.mailbox: sync for sync in syncs}
+    for move in early:
+        by_mailbox[move.mailbox].resend.add(move.booking_id)
+    for round_ in rounds:
+        for sync in syncs:
+            sync.move_round = {m.booking_id for m in round_ if m.mailbox == sync.mailbox}
+        run([(sync, MOVE) for sync in syncs if sync.move_round])
+    for sync in syncs:
+        sync.move_round = None  # the moves `moves()` did not list (no slot known): written now
+    run([(sync, MOVE) for sync in syncs])
 
 
 def _skipped_by_sync_mode(
