@@ -199,6 +199,12 @@ def _v7_to_v8(conn: Connection, now: datetime) -> None:
     conn.execute(text("ALTER TABLE bookings ADD COLUMN tag_key VARCHAR(32)"))
 
 
+def _v8_to_v9(conn: Connection, now: datetime) -> None:
+    """v9: whether a link's booking was made from a meeting the person created in Outlook (`sync purge` leaves
+    such meetings). Links from before cannot tell: 0, as before (the audit log's sync:booking-from-exchange)."""
+    conn.execute(text("ALTER TABLE booking_sync ADD COLUMN from_exchange INTEGER DEFAULT 0 NOT NULL"))
+
+
 #: From-version -> the step that upgrades it to the next version.
 STEPS: dict[int, Step] = {
     1: _v1_to_v2,
@@ -208,6 +214,7 @@ STEPS: dict[int, Step] = {
     5: _add_id_high_water,
     6: _v6_to_v7,
     7: _v7_to_v8,
+    8: _v8_to_v9,
 }
 
 

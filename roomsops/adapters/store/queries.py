@@ -463,6 +463,7 @@ def _booking_sync(row: Row[Any]) -> BookingSyncState:
         last_attempt=m["last_attempt_utc"],
         revision=m["revision"],
         readback=bool(m["readback"]),
+        from_exchange=bool(m["from_exchange"]),
     )
 
 
@@ -525,6 +526,7 @@ def save_booking_sync(conn: Connection, state: BookingSyncState, now: datetime) 
         "last_attempt_utc": state.last_attempt,
         "revision": state.revision,
         "readback": 1 if state.readback else 0,
+        "from_exchange": 1 if state.from_exchange else 0,
     }
     result = conn.execute(
         update(booking_sync).where(booking_sync.c.booking_id == state.booking_id).values(**values)

@@ -117,6 +117,7 @@ class BookingSyncState:
     last_attempt: datetime | None = None
     revision: str | None = None  # the revision tag of roomsops' last write of the meeting
     readback: bool = False  # a write was sent and not read back yet: the next pass reads the meeting again
+    from_exchange: bool = False  # the booking was made from a meeting the person created in Outlook
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from roomsops.core.vocabulary import (  # noqa: F401 - re-exported: the store's 
 )
 
 #: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
@@ -221,6 +221,9 @@ booking_sync = Table(
     # 1: a write was sent whose result was not read back yet; the next pass reads the meeting again (a crash
     # between UpdateItem and its read-back must not hide an Outlook edit the write's ChangeKey covers).
     Column("readback", Integer, nullable=False, server_default="0"),
+    # 1: the booking was made from a meeting the person created in Outlook (its own meeting: `sync purge` and
+    # leaving the sync let it be, never cancel it).
+    Column("from_exchange", Integer, nullable=False, server_default="0"),
     CheckConstraint(one_of("state", LINK_STATES), name="state"),
     Index(None, "mailbox"),
     Index(None, "item_id"),

@@ -214,6 +214,7 @@ class MailboxSync:
         self.aliases: dict[str, str | None] = {}
         # What `_begin` read, for the later phases.
         self._saved_state: str | None = None
+        self.held = False  # `sync purge --person`: every booking of the person held back until `sync resume`
         self._changes = Changes()
         self._full = False
         self._passes = 0
@@ -374,6 +375,7 @@ class MailboxSync:
             if link.readback and link.item_id and link.state not in (CANCELLED, UNLINKED)
         }
         saved_state = state.sync_state if state else None
+        self.held = state is not None and (state.last_error or "").startswith(NOT_SYNCED_NOTE)
         changes = self.ctx.backend.changes(self.mailbox, saved_state)
         recover = saved_state is None or changes.invalid_state
         if changes.invalid_state:
@@ -539,6 +541,18 @@ class MailboxSync:
                 if booking.end <= self.ctx.now():
                     self.report.skip("past")  # over before it reached Exchange: no invitation for it
                     continue
+                if self.held and link is None:
+                    # Made after `sync purge --person`: held back like the others until `sync resume`.
+                    self._save_link(
+                        BookingSyncState(
+                            booking_id=booking_id,
+                            mailbox=self.mailbox,
+                            state=UNLINKED,
+                            last_error=f"{NOT_SYNCED_NOTE}: purged",
+                        )
+                    )
+                    self.report.skip("not synced")
+                    continue
                 to_create.append(booking)
             else:
                 self._booking(booking)
@@ -570,6 +584,7 @@ class MailboxSync:
                         mailbox=self.mailbox,
                         sync_state=new_state,
                         last_pass=self.ctx.now(),
+                        last_error=f"{NOT_SYNCED_NOTE}: purged" if self.held else None,
                         passes_since_full=0 if full else passes + 1,
                     ),
                     self.ctx.now(),
@@ -646,7 +661,11 @@ class MailboxSync:
                         mailbox=self.mailbox,
                         sync_state=previous.sync_state if previous else None,
                         last_pass=self.ctx.now(),
-                        last_error=message,
+                        last_error=(
+                            previous.last_error
+                            if previous and (previous.last_error or "").startswith(NOT_SYNCED_NOTE)
+                            else message
+                        ),
                         passes_since_full=previous.passes_since_full if previous else 0,
                     ),
                     self.ctx.now(),
@@ -1261,6 +1280,7 @@ class MailboxSync:
                         synced_version=booking.version,
                         state=PENDING_UPDATE,
                         last_attempt=self.ctx.now(),
+                        from_exchange=True,
                     ),
                     self.ctx.now(),
                 )
@@ -1568,6 +1588,15 @@ class MailboxSync:
                 and (booking.status == "cancelled")
             ):
                 self._cancel(booking, link)  # held back, but a cancellation still reaches the meeting left
+            elif (
+                link is not None
+                and link.state == UNLINKED
+                and link.item_id is not None
+                and link.change_key is not None
+                and (link.last_error or "").startswith(f"{NOT_SYNCED_NOTE}: purged")
+                and not link.from_exchange
+            ):
+                self._finish_purge(booking, link)
             elif link is not None and link.state == UNLINKED:
                 self.report.skip("not synced" if not_synced(link) else "unlinked")
             elif booking.status == "active" and link is not None and link.item_id is not None:
@@ -1784,6 +1813,29 @@ class MailboxSync:
             )
         )
         self.report.unchanged += 1
+
+    def _finish_purge(self, booking: Booking, link: BookingSyncState) -> None:
+        """A `sync purge` cut short left this held booking's meeting in Exchange: it is cancelled now (the booking
+        stays held back until `sync resume`)."""
+        if self.ctx.dry_run:
+            self.report.planned.append(f"cancel meeting of booking {booking.id} ({booking.title}) (purge)")
+            self.report.cancelled += 1
+            return
+        try:
+            self.ctx.backend.cancel(self.mailbox, self._meeting(link))
+        except MailboxUnavailable:
+            raise
+        except (BackendError, ConnectError) as exc:  # the hold stays as it is: the next pass tries again
+            self.report.failures.append(
+                f"booking {booking.id} ({booking.title}): its meeting is still in Exchange after a purge cut "
+                f"short: {exc.message}; tried again next pass"
+            )
+            return
+        finally:
+            self.wrote = True
+        self._save_link(replace(link, item_id=None, change_key=None))
+        self.report.cancelled += 1
+        self._audit("ews:CancelCalendarItem", booking, {"item_id": link.item_id, "why": "purge finished"})
 
     def _cancel(self, booking: Booking, link: BookingSyncState) -> None:
         if self.ctx.dry_run:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from roomsops.adapters.store import Booking, BookingSyncState, MailboxSyncState, Store, now_utc
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.schema import CANCELLED, LINKED, NOT_SYNCED_NOTE, UNLINKED
-from roomsops.core.errors import InputError, RoomsopsError, Terminated
+from roomsops.core.errors import InputError, OperationFailed, RoomsopsError, Terminated
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
@@ -102,8 +102,14 @@ class SyncResult(Result):
             ids = ", ".join(map(str, left["bookings"]))  # type: ignore[call-overload]
             if left["action"] == "purged":
                 out.append(
-                    f"{p}: left the sync (sync mode {left['sync_mode']}): the meetings of booking(s) {ids} "
-                    "were cancelled (sync.on_person_removed = purge)"
+                    f"{p}: left the sync (sync mode {left['sync_mode']}): the meetings roomsops created of "
+                    f"booking(s) {ids} were cancelled (sync.on_person_removed = purge); the person's own meetings "
+                    "stay"
+                )
+            elif left["action"] == "purge failed":
+                out.append(
+                    f"{p}: left the sync (sync mode {left['sync_mode']}): cancelling the meetings of booking(s) "
+                    f"{ids} failed (sync.on_person_removed = purge): they are still in Exchange — {left['remedy']}"
                 )
             else:
                 out.append(
@@ -370,7 +376,11 @@ def sync_pass(
             person,
             said["sync_mode"],
             said["bookings"],
-            "cancelled" if said["action"] == "purged" else f"still in Exchange: run '{said['remedy']}'",
+            "cancelled"
+            if said["action"] == "purged"
+            else f"still in Exchange: {said['remedy']}"
+            if said["action"] == "purge failed"
+            else f"still in Exchange: run '{said['remedy']}'",
             extra={"fields": {"event": "left_sync", "person": person, **said}},
         )
     return SyncResult(
@@ -461,8 +471,12 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
     out = LeftSync()
     for mailbox, sync_mode, cancelled, left in work:
         report = MailboxReport(mailbox)
+        sent = ctx.backend.requests_sent()
         purge = on_removed == "purge"
-        for booking, link in cancelled + (left if purge else []):
+        # The person's own meetings (made in Outlook) are never cancelled by a purge: held back, left live.
+        own = [(b, link) for b, link in left if link.from_exchange]
+        failures = len(report.failures)
+        for booking, link in cancelled + ([p for p in left if not p[1].from_exchange] if purge else []):
             why = "sync mode not synced" if booking.status == "cancelled" else "the person left the sync"
             if ctx.dry_run:
                 report.planned.append(f"cancel meeting of booking {booking.id} ({booking.title})")
@@ -492,18 +506,28 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
                 f"cancelled ({why})",
             )
             report.cancelled += 1
+        report.requests += ctx.backend.requests_sent() - sent
         if left:
             ids = [b.id for b, _ in left]
+            failed = len(report.failures) > failures
             out.persons[mailbox] = {
                 "sync_mode": sync_mode,
                 "bookings": ids,
-                "action": "purged" if purge else "reported",
-                "remedy": None if purge else purge_command(mailbox),
+                "action": ("purge failed" if failed else "purged") if purge else "reported",
+                "remedy": (
+                    "the next 'roomsops sync' tries the cancellations again"
+                    if purge and failed
+                    else None
+                    if purge
+                    else purge_command(mailbox)
+                ),
             }
-            if not purge and not ctx.dry_run:
+            if purge:
+                out.persons[mailbox]["own_meetings_left"] = [b.id for b, _ in own]
+            if (not purge or own) and not ctx.dry_run:
                 # Reported once: the links are held back (the meeting stays, known by its item id).
                 with ctx.store.write() as conn:
-                    for _, link in left:
+                    for _, link in left if not purge else own:
                         q.save_booking_sync(
                             conn,
                             replace(
@@ -556,14 +580,18 @@ def purge(
     meetings carrying this installation's tag, organized in this mailbox, are touched."""
     with store.write() as conn:
         installation = q.installation_id(conn)
-    meetings = [
-        m
-        for m in backend.find_tagged(mailbox, installation)
-        if m.organizer in (None, mailbox.lower()) and not m.is_cancelled
-    ]
     with store.read() as conn:
         person = q.get_person(conn, mailbox)
         held = _bookings_to_hold(conn, person.email if person else mailbox)
+        # The person's own meetings (made in Outlook, become bookings) stay: only what roomsops created goes.
+        own = {
+            str(link.booking_id) for link in q.booking_sync_for_mailbox(conn, mailbox) if link.from_exchange
+        }
+    meetings = [
+        m
+        for m in backend.find_tagged(mailbox, installation)
+        if m.organizer in (None, mailbox.lower()) and not m.is_cancelled and m.booking_id not in own
+    ]
     subjects = tuple(m.fields.subject if m.fields else m.item_id for m in meetings)
     if dry_run or (not meetings and not held):
         return PurgeResult(mailbox=mailbox, dry_run=dry_run, removed=subjects, not_synced=tuple(held))
@@ -573,25 +601,44 @@ def purge(
     # The bookings are held back first: a pass between this and the cancellations leaves them alone.
     with store.write() as conn:
         _hold(conn, mailbox, _bookings_to_hold(conn, person.email if person else mailbox), "purged")
-    for meeting in meetings:  # network: no database lock is held
-        backend.cancel(mailbox, meeting)
-        audit.record(
-            "ews:CancelCalendarItem",
-            mailbox,
-            {"item_id": meeting.item_id, "booking": meeting.booking_id},
-            "purged",
-        )
-    with store.write() as conn:
-        links = q.booking_sync_for_mailbox(conn, mailbox)
-        for link in links:
-            if link.item_id is not None and (link.state not in (CANCELLED, UNLINKED) or not_synced(link)):
-                # Its meeting is cancelled now (or was never found among the tagged ones): no item any more.
-                q.save_booking_sync(conn, replace(link, item_id=None, change_key=None), now_utc())
+        # The person is held back, not only these bookings: one made later waits for `sync resume` too.
         q.save_mailbox_sync(
-            conn, MailboxSyncState(mailbox=mailbox, sync_state=None, last_pass=now_utc()), now_utc()
+            conn,
+            MailboxSyncState(
+                mailbox=mailbox, sync_state=None, last_pass=now_utc(), last_error=f"{NOT_SYNCED_NOTE}: purged"
+            ),
+            now_utc(),
         )
+    done: set[str | None] = set()
+    try:
+        for meeting in meetings:  # network: no database lock is held
+            backend.cancel(mailbox, meeting)
+            done.add(meeting.booking_id)
+            audit.record(
+                "ews:CancelCalendarItem",
+                mailbox,
+                {"item_id": meeting.item_id, "booking": meeting.booking_id},
+                "purged",
+            )
+    except RoomsopsError as exc:
+        _forget_items(store, mailbox, done)
+        raise OperationFailed(
+            f"sync purge of {mailbox} cut short: {len(done)} of {len(meetings)} meeting(s) cancelled, "
+            f"{len(meetings) - len(done)} still in Exchange ({exc.message}); the bookings are held back and the "
+            "next 'roomsops sync' cancels the rest",
+            f"run '{purge_command(mailbox)}' again to finish now",
+        ) from exc
+    _forget_items(store, mailbox, done)
     audit.record("sync:purge", mailbox, {"bookings": held}, "not synced until sync resume")
     return PurgeResult(mailbox=mailbox, dry_run=False, removed=subjects, not_synced=tuple(held))
+
+
+def _forget_items(store: Store, mailbox: str, cancelled: set[str | None]) -> None:
+    """The links of the meetings a purge cancelled lose their item (the person's own meetings keep theirs)."""
+    with store.write() as conn:
+        for link in q.booking_sync_for_mailbox(conn, mailbox):
+            if link.item_id is not None and str(link.booking_id) in cancelled:
+                q.save_booking_sync(conn, replace(link, item_id=None, change_key=None), now_utc())
 
 
 def _bookings_to_hold(conn: Connection, person: str) -> list[int]:
@@ -632,6 +679,14 @@ def resume(store: Store, person: str, audit: AuditLog) -> ResumeResult:
         found = q.get_person(conn, person)
         if found is None:
             raise InputError(f"{person} is not a known person", "see 'roomsops persons list'")
+        if found.sync_mode not in EWS_SYNC_MODES:
+            raise InputError(
+                f"{found.email}'s sync mode {found.sync_mode} is not synced by roomsops: a resume would sync nothing",
+                f"set the sync mode first: 'roomsops persons set {found.email} --sync-mode O365'",
+            )
+        state = q.get_mailbox_sync(conn, found.email)
+        if state is not None and (state.last_error or "").startswith(NOT_SYNCED_NOTE):
+            q.save_mailbox_sync(conn, replace(state, last_error=None), now_utc())
         resumed = []
         for link in q.booking_sync_for_mailbox(conn, found.email):
             if not not_synced(link):
