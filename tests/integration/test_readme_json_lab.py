@@ -66,6 +66,14 @@ def test_sync_document_and_its_summary_file(invoke: Invoke, env: dict[str, str],
     assert "totals" in summary
     assert_documented("sync", {k: v for k, v in summary.items() if k != "totals"})
 
+    # A person leaving the sync: "left_sync" (review20b: "own_meetings_left")
+    diego = addr("DiegoS")
+    ok(invoke("sync", env=env))
+    ok(invoke("persons", "set", diego, "--sync-mode", "None", env=env))
+    left = document(invoke("--json", "sync", env=env))
+    assert left["left_sync"][diego]["action"] == "reported"
+    assert_documented("sync", left)
+
 
 def test_sync_diff_resolve_purge_resume_lab_env_and_interrupted_change_documents(
     invoke: Invoke, fresh_lab: LabHelper, env: dict[str, str], addr: Addr, monkeypatch: pytest.MonkeyPatch

@@ -214,6 +214,7 @@ class MailboxSync:
         self.aliases: dict[str, str | None] = {}
         # What `_begin` read, for the later phases.
         self._saved_state: str | None = None
+        self.conflicted: set[int] = set()  # bookings with an Outlook edit ROOMS cannot accept in this pass
         self.held = False  # `sync purge --person`: every booking of the person held back until `sync resume`
         self._changes = Changes()
         self._full = False
@@ -574,6 +575,17 @@ class MailboxSync:
             self._verify_updates(by_id)
         self._still_declined()
         self._still_holding()
+        # A rollback that stood a whole pass (no new conflict): the count starts again ("in a row").
+        settled = [
+            replace(link, attempts=0)
+            for link in self.links.values()
+            if link.attempts > 0
+            and link.state == LINKED
+            and link.booking_id not in self.conflicted
+            and not self.hold_cursor
+        ]
+        if not self.ctx.dry_run and settled:
+            self._save_links(settled)
         if self.hold_cursor:
             new_state = saved_state if not changes.invalid_state else None
         if not self.ctx.dry_run:
@@ -1096,6 +1108,7 @@ class MailboxSync:
         """An Outlook edit ROOMS cannot accept (the room is taken, a time ROOMS cannot hold): the person's
         SyncConflictBehaviour."""
         behaviour = self.person.conflict_behaviour if self.person else "Rollback"
+        self.conflicted.add(booking.id)
         if behaviour == "Cancel" and link.attempts + 1 < self.ctx.cancel_attempts:
             # ROOMS tries the change `sync.cancel_attempts` times before it cancels: the meeting stays as Outlook
             # has it, the change is read again next pass (its ChangeKey is not recorded, the position is held).
@@ -1158,6 +1171,7 @@ class MailboxSync:
             reason = f"{reason}; the reset failed: {exc.message}"
             link = self._failed(link, f"rollback: {reason}")
             self.hold_cursor = True  # the Outlook edit is read again next pass and the reset tried again
+            attempts -= 1  # a reset that never reached Exchange is no rollback (review20b)
         link = replace(link, attempts=attempts)
         self._audit("sync:conflict-rollback", booking, {"reason": reason, "attempt": attempts})
         if attempts >= self.ctx.rollback_attempts:

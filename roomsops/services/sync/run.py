@@ -522,8 +522,7 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
                     else purge_command(mailbox)
                 ),
             }
-            if purge:
-                out.persons[mailbox]["own_meetings_left"] = [b.id for b, _ in own]
+            out.persons[mailbox]["own_meetings_left"] = [b.id for b, _ in own] if purge else []
             if (not purge or own) and not ctx.dry_run:
                 # Reported once: the links are held back (the meeting stays, known by its item id).
                 with ctx.store.write() as conn:
