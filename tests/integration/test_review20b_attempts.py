@@ -28,8 +28,19 @@ def live(lab: Any, mailbox: str) -> list[dict[str, Any]]:
 def book(invoke: Invoke, env: dict[str, str], organizer: str, room: str, start: datetime, title: str) -> None:
     ok(
         invoke(
-            "bookings", "add", "--organizer", organizer, "--room", room, "--start", start.isoformat(),
-            "--end", (start + timedelta(hours=1)).isoformat(), "--title", title, env=env,
+            "bookings",
+            "add",
+            "--organizer",
+            organizer,
+            "--room",
+            room,
+            "--start",
+            start.isoformat(),
+            "--end",
+            (start + timedelta(hours=1)).isoformat(),
+            "--title",
+            title,
+            env=env,
         )
     )
 
@@ -59,7 +70,9 @@ def test_a_rollback_that_failed_is_not_counted_as_an_attempt(
         assert invoke("sync", env=two).code == 1
         fresh_lab.clear_faults()
     invoke("sync", env=two)
-    found = {b["id"]: b for b in json.loads(ok(invoke("--json", "bookings", "list", env=two)).out)["bookings"]}
+    found = {
+        b["id"]: b for b in json.loads(ok(invoke("--json", "bookings", "list", env=two)).out)["bookings"]
+    }
     assert found[1]["status"] == "active", found[1]
     (after,) = live(fresh_lab, diego)
     assert after["start"].startswith(stamp(DAY + timedelta(hours=2))[:16]), after["start"]
@@ -93,5 +106,7 @@ def test_rollbacks_are_counted_in_a_row_not_over_the_life_of_the_booking(
     (meeting,) = live(fresh_lab, diego)
     assert fresh_lab.admin("PATCH", path, json=moved).status_code == 200
     invoke("sync", env=two)
-    found = {b["id"]: b for b in json.loads(ok(invoke("--json", "bookings", "list", env=two)).out)["bookings"]}
+    found = {
+        b["id"]: b for b in json.loads(ok(invoke("--json", "bookings", "list", env=two)).out)["bookings"]
+    }
     assert found[1]["status"] == "active", found[1]

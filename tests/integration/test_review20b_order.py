@@ -23,8 +23,19 @@ def sync_column(invoke: Invoke, env: dict[str, str]) -> dict[int, str]:
 def book(invoke: Invoke, env: dict[str, str], organizer: str, room: str, start: datetime, title: str) -> None:
     ok(
         invoke(
-            "bookings", "add", "--organizer", organizer, "--room", room, "--start", start.isoformat(),
-            "--end", (start + timedelta(hours=1)).isoformat(), "--title", title, env=env,
+            "bookings",
+            "add",
+            "--organizer",
+            organizer,
+            "--room",
+            room,
+            "--start",
+            start.isoformat(),
+            "--end",
+            (start + timedelta(hours=1)).isoformat(),
+            "--title",
+            title,
+            env=env,
         )
     )
 
@@ -32,13 +43,21 @@ def book(invoke: Invoke, env: dict[str, str], organizer: str, room: str, start: 
 def move(invoke: Invoke, env: dict[str, str], booking: int, start: datetime) -> None:
     ok(
         invoke(
-            "bookings", "update", str(booking), "--start", start.isoformat(),
-            "--end", (start + timedelta(hours=1)).isoformat(), env=env,
+            "bookings",
+            "update",
+            str(booking),
+            "--start",
+            start.isoformat(),
+            "--end",
+            (start + timedelta(hours=1)).isoformat(),
+            env=env,
         )
     )
 
 
-@pytest.mark.parametrize(("first", "second"), [("DiegoS", "DiegoS"), ("AdeleV", "DiegoS"), ("DiegoS", "AdeleV")])
+@pytest.mark.parametrize(
+    ("first", "second"), [("DiegoS", "DiegoS"), ("AdeleV", "DiegoS"), ("DiegoS", "AdeleV")]
+)
 def test_a_chain_of_moves_frees_the_slot_before_taking_it(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, first: str, second: str
 ) -> None:

@@ -38,8 +38,19 @@ def links(env: dict[str, str]) -> list[tuple[Any, ...]]:
 def book(invoke: Invoke, env: dict[str, str], organizer: str, room: str, start: datetime, title: str) -> None:
     ok(
         invoke(
-            "bookings", "add", "--organizer", organizer, "--room", room, "--start", start.isoformat(),
-            "--end", (start + timedelta(hours=1)).isoformat(), "--title", title, env=env,
+            "bookings",
+            "add",
+            "--organizer",
+            organizer,
+            "--room",
+            room,
+            "--start",
+            start.isoformat(),
+            "--end",
+            (start + timedelta(hours=1)).isoformat(),
+            "--title",
+            title,
+            env=env,
         )
     )
 
@@ -105,7 +116,11 @@ def test_purge_dry_run_changes_nothing(
     assert "would remove 1 meeting(s)" in dry.out
     assert links(env) == before
     assert len(live(fresh_lab, diego)) == 1
-    writes = {k: v for k, v in fresh_lab.requests().items() if k.split(":")[-1] in ("CreateItem", "UpdateItem", "DeleteItem")}
+    writes = {
+        k: v
+        for k, v in fresh_lab.requests().items()
+        if k.split(":")[-1] in ("CreateItem", "UpdateItem", "DeleteItem")
+    }
     assert writes == {}
 
 

@@ -33,8 +33,19 @@ def test_a_booking_changed_or_cancelled_in_rooms_is_pending_until_the_pass_write
         start = DAY + timedelta(hours=hour)
         ok(
             invoke(
-                "bookings", "add", "--organizer", diego, "--room", zurich, "--start", start.isoformat(),
-                "--end", (start + timedelta(hours=1)).isoformat(), "--title", title, env=env,
+                "bookings",
+                "add",
+                "--organizer",
+                diego,
+                "--room",
+                zurich,
+                "--start",
+                start.isoformat(),
+                "--end",
+                (start + timedelta(hours=1)).isoformat(),
+                "--title",
+                title,
+                env=env,
             )
         )
     ok(invoke("sync", env=env))
@@ -42,8 +53,14 @@ def test_a_booking_changed_or_cancelled_in_rooms_is_pending_until_the_pass_write
     later = DAY + timedelta(hours=6)
     ok(
         invoke(
-            "bookings", "update", "1", "--start", later.isoformat(),
-            "--end", (later + timedelta(hours=1)).isoformat(), env=env,
+            "bookings",
+            "update",
+            "1",
+            "--start",
+            later.isoformat(),
+            "--end",
+            (later + timedelta(hours=1)).isoformat(),
+            env=env,
         )
     )
     ok(invoke("bookings", "cancel", "2", "--yes", env=env))
@@ -63,8 +80,20 @@ def test_a_booking_over_before_it_reached_exchange_is_not_pending(
     start = (datetime.now(UTC) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
     ok(
         invoke(
-            "bookings", "add", "--organizer", diego, "--room", zurich, "--start", start.isoformat(),
-            "--end", (start + timedelta(hours=1)).isoformat(), "--title", "Yesterday", "--allow-past", env=env,
+            "bookings",
+            "add",
+            "--organizer",
+            diego,
+            "--room",
+            zurich,
+            "--start",
+            start.isoformat(),
+            "--end",
+            (start + timedelta(hours=1)).isoformat(),
+            "--title",
+            "Yesterday",
+            "--allow-past",
+            env=env,
         )
     )
     run = json.loads(ok(invoke("--json", "sync", env=env)).out)

@@ -74,8 +74,8 @@ class RecordRemoval(Result):
                 "sync app should reach it, settle what the error says, let a sync pass cancel them, then remove again",
             ]
         settle = (
-            f"run 'roomsops sync purge --person {self.email} --yes' (its sync mode is not synced by roomsops, so "
-            "'roomsops sync' leaves them; the purge removes them)"
+            "run 'roomsops sync' (it cancels them, although the person's sync mode is not synced by roomsops: a "
+            "cancellation still reaches the meetings roomsops made)"
             if self.not_synced
             else "run 'roomsops sync' (it cancels them)"
         )
