@@ -521,19 +521,24 @@ class MailboxSync:
                 continue
             if phase == MOVE and self.move_round is not None and booking_id not in self.move_round:
                 continue  # a later round of the MOVE phase
-            if phase != FREE and self._waits(booking):
+            link = self.links.get(booking_id)
+            creates = link is None or link.item_id is None
+            if (phase == MOVE or (phase == TAKE and creates)) and self._waits(booking):
                 self._written.add(booking_id)
                 continue
             self._written.add(booking_id)  # once a pass: a move written is no "unchanged" in the next phase
-            link = self.links.get(booking_id)
             if phase != TAKE:
                 leaves, failures = self._leaves(booking_id), len(self.report.failures)
+                written = self.report.cancelled + self.report.updated
                 try:
                     self._booking(booking)
                 except BaseException:
                     self._freed(leaves, ok=False)
                     raise
-                self._freed(leaves, ok=len(self.report.failures) == failures)
+                if len(self.report.failures) > failures:
+                    self._freed(leaves, ok=False)
+                elif self.report.cancelled + self.report.updated > written:
+                    self._freed(leaves, ok=True)
                 continue
             if booking.status == "active" and (link is None or link.item_id is None):
                 if link is not None and link.state == UNLINKED:
@@ -837,6 +842,9 @@ class MailboxSync:
         """One meeting read from Exchange (canonical): a new one, or a change of a linked one."""
         try:
             if link is None:
+                if self.held:  # `sync purge --person`: nothing of the person is booked until `sync resume`
+                    self.report.skip("not synced")
+                    return
                 self._new_meeting(meeting, bookings)
                 return
             booking = bookings.get(link.booking_id)
@@ -1157,7 +1165,7 @@ class MailboxSync:
             self._audit("sync:conflict-cancel", booking, {"reason": reason, "attempt": link.attempts + 1})
             return
         attempts = link.attempts + 1
-        outcome = "meeting reset to the booking"
+        outcome = f"meeting reset to the booking (attempt {attempts} of {self.ctx.rollback_attempts})"
         try:
             reset = self.ctx.backend.update(
                 self.mailbox, meeting, booking_fields(booking), revision=self._revision()
@@ -1167,11 +1175,12 @@ class MailboxSync:
             link = self._link_state(link, reset, booking.version, readback=True)
             self.report.rolled_back += 1
         except (BackendError, ConnectError) as exc:
-            outcome = "the reset is tried again next pass"
+            outcome = "the reset is tried again next pass (not counted: it never reached Exchange;"
             reason = f"{reason}; the reset failed: {exc.message}"
             link = self._failed(link, f"rollback: {reason}")
             self.hold_cursor = True  # the Outlook edit is read again next pass and the reset tried again
             attempts -= 1  # a reset that never reached Exchange is no rollback (review20b)
+            outcome += f" {attempts} of {self.ctx.rollback_attempts} rollbacks so far)"
         link = replace(link, attempts=attempts)
         self._audit("sync:conflict-rollback", booking, {"reason": reason, "attempt": attempts})
         if attempts >= self.ctx.rollback_attempts:
@@ -1187,10 +1196,7 @@ class MailboxSync:
                 "rollbacks the booking is sync-disabled"
             )
         else:
-            self.report.failures.append(
-                f"booking {booking.id} ({booking.title}): {reason}; {outcome} "
-                f"(attempt {attempts} of {self.ctx.rollback_attempts})"
-            )
+            self.report.failures.append(f"booking {booking.id} ({booking.title}): {reason}; {outcome}")
 
     def _new_meeting(self, meeting: Meeting, bookings: dict[int, Booking]) -> None:
         """A meeting roomsops does not know yet: one the person organizes that invites a known room becomes a

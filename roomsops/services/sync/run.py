@@ -100,11 +100,12 @@ class SyncResult(Result):
         ]
         for p, left in self.left_sync.items():
             ids = ", ".join(map(str, left["bookings"]))  # type: ignore[call-overload]
+            own = ", ".join(map(str, left.get("own_meetings_left") or []))  # type: ignore[call-overload]
+            stay = f"; the person's own meetings (booking(s) {own}, made in Outlook) stay" if own else ""
             if left["action"] == "purged":
                 out.append(
                     f"{p}: left the sync (sync mode {left['sync_mode']}): the meetings roomsops created of "
-                    f"booking(s) {ids} were cancelled (sync.on_person_removed = purge); the person's own meetings "
-                    "stay"
+                    f"booking(s) {ids or 'none'} were cancelled (sync.on_person_removed = purge){stay}"
                 )
             elif left["action"] == "purge failed":
                 out.append(
@@ -508,7 +509,8 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
             report.cancelled += 1
         report.requests += ctx.backend.requests_sent() - sent
         if left:
-            ids = [b.id for b, _ in left]
+            # With purge: the bookings whose meetings were (to be) cancelled; the person's own stay and are said.
+            ids = [b.id for b, link in left if not (purge and link.from_exchange)]
             failed = len(report.failures) > failures
             out.persons[mailbox] = {
                 "sync_mode": sync_mode,
