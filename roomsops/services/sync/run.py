@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from roomsops.adapters.store import Booking, BookingSyncState, MailboxSyncState, Store, now_utc
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.schema import CANCELLED, LINKED, NOT_SYNCED_NOTE, UNLINKED
+from roomsops.core.calendar import Meeting, tagged_booking_id
 from roomsops.core.errors import InputError, OperationFailed, RoomsopsError, Terminated
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
@@ -585,13 +586,16 @@ def purge(
         person = q.get_person(conn, mailbox)
         held = _bookings_to_hold(conn, person.email if person else mailbox)
         # The person's own meetings (made in Outlook, become bookings) stay: only what roomsops created goes.
-        own = {
-            str(link.booking_id) for link in q.booking_sync_for_mailbox(conn, mailbox) if link.from_exchange
-        }
+        own_links = [link for link in q.booking_sync_for_mailbox(conn, mailbox) if link.from_exchange]
+    own_ids = {link.booking_id for link in own_links}
+    own_items = {link.item_id for link in own_links if link.item_id}
     meetings = [
         m
         for m in backend.find_tagged(mailbox, installation)
-        if m.organizer in (None, mailbox.lower()) and not m.is_cancelled and m.booking_id not in own
+        if m.organizer in (None, mailbox.lower())
+        and not m.is_cancelled
+        and m.item_id not in own_items
+        and tagged_booking_id(m.booking_id) not in own_ids
     ]
     subjects = tuple(m.fields.subject if m.fields else m.item_id for m in meetings)
     if dry_run or (not meetings and not held):
@@ -610,11 +614,11 @@ def purge(
             ),
             now_utc(),
         )
-    done: set[str | None] = set()
+    done: list[Meeting] = []
     try:
         for meeting in meetings:  # network: no database lock is held
             backend.cancel(mailbox, meeting)
-            done.add(meeting.booking_id)
+            done.append(meeting)
             audit.record(
                 "ews:CancelCalendarItem",
                 mailbox,
@@ -634,11 +638,18 @@ def purge(
     return PurgeResult(mailbox=mailbox, dry_run=False, removed=subjects, not_synced=tuple(held))
 
 
-def _forget_items(store: Store, mailbox: str, cancelled: set[str | None]) -> None:
-    """The links of the meetings a purge cancelled lose their item (the person's own meetings keep theirs)."""
+def _forget_items(store: Store, mailbox: str, cancelled: list[Meeting]) -> None:
+    """The links of the meetings a purge cancelled lose their item (the person's own meetings keep theirs; a link
+    whose meeting was not found keeps it: the next pass cancels it, a meeting already gone is no error)."""
+    items = {m.item_id for m in cancelled}
+    ids = {tagged_booking_id(m.booking_id) for m in cancelled}
     with store.write() as conn:
         for link in q.booking_sync_for_mailbox(conn, mailbox):
-            if link.item_id is not None and str(link.booking_id) in cancelled:
+            if (
+                link.item_id is not None
+                and (link.item_id in items or link.booking_id in ids)
+                and not link.from_exchange
+            ):
                 q.save_booking_sync(conn, replace(link, item_id=None, change_key=None), now_utc())
 
 
@@ -680,7 +691,7 @@ def resume(store: Store, person: str, audit: AuditLog) -> ResumeResult:
         found = q.get_person(conn, person)
         if found is None:
             raise InputError(f"{person} is not a known person", "see 'roomsops persons list'")
-        if found.sync_mode not in EWS_SYNC_MODES:
+        if found.sync_mode not in SYNCED_MODES:
             raise InputError(
                 f"{found.email}'s sync mode {found.sync_mode} is not synced by roomsops: a resume would sync nothing",
                 f"set the sync mode first: 'roomsops persons set {found.email} --sync-mode O365'",
