@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from roomsops.core.calendar import tagged_booking_id
 from tests.campaign import BOOKING_TAG, meeting_differs, tag
 from tests.sync_checker.world import ROOMS, PassRun, World, utc
 
@@ -86,6 +87,9 @@ class Model:
     )  # rooms that were Sync-Master at some point, lower case
     left: dict[str, int] = field(default_factory=dict)  # person (lower case) -> epoch they left the sync
     on_person_removed: str = ""  # "report" or "purge" (sync.on_person_removed), fixed at the first leave
+    #: bookings made from a person's own Outlook meeting that a purge left live, as a pass said ("left_sync":
+    #: "own_meetings_left"; docs/sync.md: the person's own meetings stay)
+    own_left: set[int] = field(default_factory=set)
 
     def edit(self, booking_id: int, side: str, values: Mapping[str, Any], seen: Iterable[str] = ()) -> None:
         """`seen`: fields whose edit the last pass already read (made while it ran, applied by it): counted as
@@ -130,6 +134,8 @@ class Model:
         self.passes.append((self.epoch, run))
         if run.doc:
             self.log += [(self.epoch, f) for m in run.doc.get("mailboxes", []) for f in m.get("failures", [])]
+            for said in (run.doc.get("left_sync") or {}).values():
+                self.own_left |= set(said.get("own_meetings_left") or [])
             self.note(json.dumps(run.doc, ensure_ascii=False))
         self.epoch += 1
 
@@ -484,6 +490,8 @@ def _left_booking(
     if not mine or booking["id"] in model.may_stay_live:
         return []  # nothing live, or let go on purpose (restored, unlinked): no linked meeting to purge
     if model.on_person_removed == "purge":
+        if booking["id"] in model.own_left:
+            return []  # the person's own Outlook meeting: a purge leaves it, and the pass said so
         return [
             f"I5: {label} of {booking['organizer']}, who left the sync, still has a live meeting (not purged)"
         ]
@@ -499,10 +507,13 @@ def _persons_left(world: World, model: Model) -> list[str]:
     """Every person who left with live meetings of this installation was reported (or purged)."""
     problems = []
     for person in sorted(model.left):
-        live = [  # linked meetings: not those let go on purpose (restored from Deleted Items, unlinked)
+        # Linked meetings: not those let go on purpose (restored from Deleted Items, unlinked), nor with purge the
+        # person's own Outlook meetings (a purge leaves them, the pass said so). A tag is `<id>` or `<id>:<key>`.
+        kept = model.may_stay_live | (model.own_left if model.on_person_removed == "purge" else set())
+        live = [
             i
             for key, items in world.live_meetings(person).items()
-            if not (key.isdigit() and int(key) in model.may_stay_live)
+            if tagged_booking_id(key) not in kept
             for i in items
         ]
         if not live:
