@@ -417,14 +417,7 @@ class MailboxSync:
 
     def _leaves(self, booking_id: int) -> Slot | None:
         """The room slot the booking's meeting holds as last written (None: no meeting, or no room)."""
-        link = self.links.get(booking_id)
-        if link is None or link.item_id is None or not link.snapshot:
-            return None
-        try:
-            held = MeetingFields.from_json(link.snapshot)
-        except Exception:
-            return None
-        return (held.room, held.start, held.end) if held.room else None
+        return held_slot(self.links.get(booking_id))
 
     @staticmethod
     def _takes(booking: Booking) -> Slot:
@@ -1896,6 +1889,17 @@ def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str
 def _uid(link: BookingSyncState) -> str | None:
     uid = (link.snapshot or {}).get("uid")
     return str(uid) if uid else None
+
+
+def held_slot(link: BookingSyncState | None) -> Slot | None:
+    """The room slot the link's meeting holds as last written (None: no meeting, or no room)."""
+    if link is None or link.item_id is None or not link.snapshot:
+        return None
+    try:
+        held = MeetingFields.from_json(link.snapshot)
+    except Exception:  # a snapshot that cannot be read: no slot known
+        return None
+    return (held.room, held.start, held.end) if held.room else None
 
 
 def not_synced(link: BookingSyncState) -> bool:

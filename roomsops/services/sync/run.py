@@ -29,6 +29,7 @@ from roomsops.services.sync.engine import (
     MailboxReport,
     MailboxSync,
     PassContext,
+    held_slot,
     move_rounds,
     not_synced,
     tag_of,
@@ -479,35 +480,7 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
         own = [(b, link) for b, link in left if link.from_exchange]
         failures = len(report.failures)
         for booking, link in cancelled + ([p for p in left if not p[1].from_exchange] if purge else []):
-            why = "sync mode not synced" if booking.status == "cancelled" else "the person left the sync"
-            if ctx.dry_run:
-                report.planned.append(f"cancel meeting of booking {booking.id} ({booking.title})")
-                report.cancelled += 1
-                continue
-            note = None if booking.status == "cancelled" else f"{NOT_SYNCED_NOTE}: purged ({why})"
-            try:
-                tag = tag_of(booking)  # the whole tag: a meeting with the id alone is another booking's
-                for meeting in ctx.backend.find_tagged(mailbox, ctx.installation, tag):
-                    mine = meeting.booking_id == tag and meeting.organizer in (None, mailbox.lower())
-                    if mine and not meeting.is_cancelled:
-                        ctx.backend.cancel(mailbox, meeting)
-                with ctx.store.write() as conn:
-                    state = CANCELLED if note is None else UNLINKED
-                    q.save_booking_sync(
-                        conn,
-                        replace(link, item_id=None, change_key=None, state=state, last_error=note),
-                        now_utc(),
-                    )
-            except RoomsopsError as exc:
-                report.failures.append(f"booking {booking.id} ({booking.title}): {exc.message}")
-                continue
-            ctx.audit.record(
-                "ews:CancelCalendarItem",
-                mailbox,
-                {"item_id": link.item_id, "booking": booking.id},
-                f"cancelled ({why})",
-            )
-            report.cancelled += 1
+            _cancel_left(ctx, report, booking, link)
         report.requests += ctx.backend.requests_sent() - sent
         if left:
             # With purge: the bookings whose meetings were (to be) cancelled; the person's own stay and are said.
@@ -542,6 +515,46 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
         if cancelled or (left and purge):
             out.reports.append(report)
     return out
+
+
+def _cancel_left(ctx: PassContext, report: MailboxReport, booking: Booking, link: BookingSyncState) -> None:
+    """Cancel the meeting of a booking of a person roomsops does not sync (found by its whole tag), and record
+    the slot it frees, or failed to free (a new invitation for that slot then waits for the next pass)."""
+    mailbox = report.mailbox
+    why = "sync mode not synced" if booking.status == "cancelled" else "the person left the sync"
+    if ctx.dry_run:
+        report.planned.append(f"cancel meeting of booking {booking.id} ({booking.title})")
+        report.cancelled += 1
+        return
+    note = None if booking.status == "cancelled" else f"{NOT_SYNCED_NOTE}: purged ({why})"
+    slot = held_slot(link)
+    try:
+        tag = tag_of(booking)  # the whole tag: a meeting with the id alone is another booking's
+        for meeting in ctx.backend.find_tagged(mailbox, ctx.installation, tag):
+            mine = meeting.booking_id == tag and meeting.organizer in (None, mailbox.lower())
+            if mine and not meeting.is_cancelled:
+                ctx.backend.cancel(mailbox, meeting)
+        with ctx.store.write() as conn:
+            state = CANCELLED if note is None else UNLINKED
+            q.save_booking_sync(
+                conn,
+                replace(link, item_id=None, change_key=None, state=state, last_error=note),
+                now_utc(),
+            )
+    except RoomsopsError as exc:
+        report.failures.append(f"booking {booking.id} ({booking.title}): {exc.message}")
+        if slot is not None:
+            ctx.slots.record(slot, ok=False)
+        return
+    if slot is not None:
+        ctx.slots.record(slot, ok=True)
+    ctx.audit.record(
+        "ews:CancelCalendarItem",
+        mailbox,
+        {"item_id": link.item_id, "booking": booking.id},
+        f"cancelled ({why})",
+    )
+    report.cancelled += 1
 
 
 @dataclass(frozen=True)
