@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from roomsops.adapters import store as db
 from roomsops.adapters.store import Booking, BookingQuery, Store
+from roomsops.adapters.store.schema import NOT_SYNCED_NOTE
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
@@ -176,6 +177,7 @@ def _sync_errors(conn: Connection, waiting: list[int]) -> dict[str, str]:
     for booking_id in waiting:
         link = db.get_booking_sync(conn, booking_id)
         state = db.get_mailbox_sync(conn, link.mailbox) if link is not None else None
-        if state is not None and state.last_error:
+        # "not synced: purged" marks a person held back by `sync purge` (the passes still cancel), no failure.
+        if state is not None and state.last_error and not state.last_error.startswith(NOT_SYNCED_NOTE):
             out[state.mailbox] = state.last_error
     return out
