@@ -16,10 +16,12 @@ if TYPE_CHECKING:
     from roomsops.adapters.entra.tokens import TokenProvider
     from roomsops.services.config import appsettings as appconfig
     from roomsops.services.diagnose import doctor as diagnose
+    from roomsops.services.diagnose import graph_test
     from roomsops.services.rooms import check as rooms_check
 else:
     appconfig = lazy("roomsops.services.config.appsettings")
     diagnose = lazy("roomsops.services.diagnose.doctor")
+    graph_test = lazy("roomsops.services.diagnose.graph_test")
     rooms_check = lazy("roomsops.services.rooms.check")
 
 
@@ -27,7 +29,9 @@ pass_app = click.make_pass_decorator(AppContext)
 
 
 @click.command()
-@click.option("--mailbox", metavar="EMAIL", help="The mailbox to probe over EWS.")
+@click.option(
+    "--mailbox", metavar="EMAIL", help="The mailbox to probe, over EWS or (a Microsoft365 person) Graph."
+)
 @pass_app
 def doctor(app: AppContext, mailbox: str | None) -> int:
     """Check config, token, WinRM and Exchange, admin app ≠ sync app, EWS readiness, the rooms' calendar
@@ -53,5 +57,8 @@ def doctor(app: AppContext, mailbox: str | None) -> int:
         address,
         date.today(),
         lambda session: rooms_check.doctor_check(session, app.settings),
+        modes=graph_test.person_modes(app.settings),
+        graph_provider=lambda: app.graph_token_provider,
+        graph_client=lambda: app.graph,
     )
     return app.emit(report)
