@@ -44,13 +44,14 @@ def test_cmd(app: AppContext, mailbox: str | None, write_probe: bool) -> int:
     from roomsops.core.results import Status
     from roomsops.core.vocabulary import EWS_SYNC_MODES, GRAPH_SYNC_MODES
     from roomsops.services.diagnose import graph_test
+    from roomsops.services.rooms.common import person_modes
 
     address = validate_address(mailbox) if mailbox else None
     if write_probe and address is None:
         raise InputError("--write-probe needs --mailbox", "add --mailbox EMAIL, or drop --write-probe")
     engine = app.settings.policy.engine
     result = service.auth_test(app.token_provider, engine)
-    modes = graph_test.person_modes(app.settings) or {}
+    modes = person_modes(app.settings) or {}
     mode = graph_test.mode_of(modes, address) if address else None
     probe_graph = address is not None and graph_test.uses_graph(app.settings, mode)
     graph_used = probe_graph or str(app.settings.sync.backend) == "graph"
@@ -70,7 +71,7 @@ def test_cmd(app: AppContext, mailbox: str | None, write_probe: bool) -> int:
             for c in checks
         ]
     if graph_used:
-        checks += service.graph_token_checks(app.graph_token_provider, engine)
+        checks += graph_test.graph_token_checks(app.graph_token_provider, engine)
     if address is not None and probe_graph:
         from roomsops.services.diagnose.doctor import summarize
 

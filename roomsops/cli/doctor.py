@@ -16,12 +16,10 @@ if TYPE_CHECKING:
     from roomsops.adapters.entra.tokens import TokenProvider
     from roomsops.services.config import appsettings as appconfig
     from roomsops.services.diagnose import doctor as diagnose
-    from roomsops.services.diagnose import graph_test
     from roomsops.services.rooms import check as rooms_check
 else:
     appconfig = lazy("roomsops.services.config.appsettings")
     diagnose = lazy("roomsops.services.diagnose.doctor")
-    graph_test = lazy("roomsops.services.diagnose.graph_test")
     rooms_check = lazy("roomsops.services.rooms.check")
 
 
@@ -36,6 +34,8 @@ pass_app = click.make_pass_decorator(AppContext)
 def doctor(app: AppContext, mailbox: str | None) -> int:
     """Check config, token, WinRM and Exchange, admin app ≠ sync app, EWS readiness, the rooms' calendar
     processing (rooms check) and a mailbox probe."""
+    from roomsops.services.rooms.common import person_modes
+
     address = validate_address(mailbox) if mailbox else None
     config_report = appconfig.check(app.app_settings_path, app.settings)
     provider: TokenProvider | None = None
@@ -57,7 +57,7 @@ def doctor(app: AppContext, mailbox: str | None) -> int:
         address,
         date.today(),
         lambda session: rooms_check.doctor_check(session, app.settings),
-        modes=graph_test.person_modes(app.settings),
+        modes=person_modes(app.settings),
         graph_provider=lambda: app.graph_token_provider,
         graph_client=lambda: app.graph,
     )

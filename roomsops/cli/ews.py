@@ -39,7 +39,7 @@ def status_cmd(app: AppContext, mailboxes: tuple[str, ...]) -> int:
     """Show EwsEnabled, EwsAllowedAppIDs, the mailboxes' switches, the retirement dates and the readiness: the
     persons still on EWS (O365, O365Pull) and the command that moves them to Microsoft Graph. Exit 1 while a
     person syncs over EWS and EWS is off (or will refuse the sync app)."""
-    from roomsops.services.diagnose.graph_test import person_modes
+    from roomsops.services.rooms.common import person_modes
 
     addresses = unique(validate_address(m) for m in mailboxes)
     app_id = app.sync_app_id()

@@ -265,7 +265,7 @@ def test_cmd(app: AppContext, email: str, write_probe: bool) -> int:
     from roomsops.services.diagnose import graph_test
 
     address = validate_address(email)
-    modes = graph_test.person_modes(app.settings)
+    modes = rooms.person_modes(app.settings)
     mode = graph_test.mode_of(modes, address)
     if graph_test.uses_graph(app.settings, mode):
         report = graph_test.graph_sync_test(

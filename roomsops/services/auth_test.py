@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from roomsops.adapters.entra.tokens import FULL_ACCESS, FULL_ACCESS_REMOVAL, TokenProvider
-from roomsops.core.errors import RoomsopsError
 from roomsops.core.results import Check, Result, Status
 
 
@@ -91,20 +90,3 @@ def auth_test(provider: TokenProvider, engine: str = "aap") -> AuthTestResult:
         audience=str(token.claims.get("aud", "")),
         checks=tuple(checks),
     )
-
-
-def graph_token_checks(provider: TokenProvider, engine: str = "aap") -> tuple[Check, ...]:
-    """The Graph token of the same app (for the persons in ROOMS' Graph mode, Microsoft365) and its roles judged
-    for the scoping engine (Calendars.ReadWrite: consented with aap; with rbac granted per scope instead)."""
-    from roomsops.services.diagnose.graph_test import graph_role_checks
-
-    try:
-        token = provider.token()
-    except RoomsopsError as exc:
-        return (Check("Graph token", Status.FAILED, exc.message, exc.remedy),)
-    acquired = Check(
-        "Graph token",
-        Status.OK,
-        f"acquired for {provider.scope}, roles: {', '.join(token.roles) or '(none)'}",
-    )
-    return (acquired, graph_role_checks(token.roles, engine))

@@ -107,3 +107,74 @@ def test_diagnostics_follow_the_persons_sync_mode(
     ready = json.loads(run.out)["readiness"]
     assert (ready["persons_on_ews"], ready["persons_on_graph"], ready["next_command"]) == ([], 2, None)
     assert checks(invoke("--json", "doctor", env=env))["EWS readiness"]["status"] == "ok"
+
+
+def test_rbac_graph_role_for_microsoft365_persons_beside_the_ews_role(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
+) -> None:
+    lab = fresh_lab
+    assert lab.admin("POST", "graph/reset").status_code == 200
+    consent(lab, "Calendars.ReadWrite", grant=False)  # RBAC alone opens calendars over Graph
+    rbac_env = env | {"ROOMSOPS_POLICY_ENGINE": "rbac"}
+    adele, diego, megan = addr("AdeleV"), addr("DiegoS"), addr("MeganB")
+    ok(invoke("persons", "add", adele, "--sync-mode", "Microsoft365", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    sp = ["--sp-object-id", lab.app("rooms")["object_id"]]
+    try:
+        # An application access policy governs Graph too: --permission is RBAC's alone (exit 2, nothing made).
+        refused = invoke(
+            "policy", "restrict", "--engine", "aap", "--from-persons", "--permission", "graph", env=env
+        )
+        assert refused.code == 2 and "--permission" in refused.err
+
+        restrict = [
+            "--json",
+            "policy",
+            "restrict",
+            "--engine",
+            "rbac",
+            *sp,
+            "--from-persons",
+            "--probe",
+            megan,
+        ]
+        run = invoke(*restrict, "--permission", "graph", env=env)
+        assert run.code == 0, run.out + run.err
+        doc = json.loads(run.out)
+        assert_documented("policy restrict --engine rbac", doc)
+        assert doc["role"] == "Application Calendars.ReadWrite" and doc["tenant_wide_grant"] is False
+        # --from-persons: the Microsoft365 person is a member beside the O365 one.
+        assert [(t["mailbox"], t["access_check_result"]) for t in doc["tests"]] == [
+            (adele, "Granted"),
+            (diego, "Granted"),
+            (megan, "Denied"),
+        ]
+        # Test-ServicePrincipalAuthorization answers for the Graph role; --live asks Graph itself.
+        test = ["--json", "policy", "test", "--engine", "rbac", "--live", adele, megan]
+        tested = json.loads(ok(invoke(*test, "--permission", "graph", env=env)).out)
+        assert_documented("policy test --engine rbac", tested)
+        assert tested["role"] == "Application Calendars.ReadWrite"
+        assert [(t["access_check_result"], t["live"]) for t in tested["tests"]] == [
+            ("Granted", "Granted"),
+            ("Denied", "Denied"),
+        ]
+        # The EWS role is kept for the EWS persons: only Graph's is assigned so far; then both on one scope.
+        ews_only = json.loads(invoke("--json", "policy", "test", "--engine", "rbac", diego, env=env).out)
+        assert ews_only["tests"][0]["access_check_result"] == "Denied"
+        ok(invoke(*restrict, env=env))
+        roles = sorted(a["role"] for a in lab.admin("GET", "/lab/state").json()["rbac"]["role_assignments"])
+        assert roles == ["Application Calendars.ReadWrite", "Application EWS.AccessAsApp"]
+        ews_now = json.loads(ok(invoke("--json", "policy", "test", "--engine", "rbac", diego, env=env)).out)
+        assert ews_now["tests"][0]["access_check_result"] == "Granted"
+
+        # With RBAC the Graph token needs no tenant-wide role: sync test and persons check pass over Graph.
+        run = invoke("--json", "sync", "test", adele, "--write-probe", env=rbac_env)
+        assert run.code == 0, run.out
+        assert checks(run)["Graph token"]["status"] == "ok"
+        lab.reset_requests()
+        persons = json.loads(ok(invoke("--json", "persons", "check", env=rbac_env)).out)
+        assert_documented("persons check", persons)
+        assert [(c["email"], c["status"]) for c in persons["checks"]] == [(adele, "ok"), (diego, "ok")]
+        assert lab.requests().get("graph:users.get") == 1
+    finally:
+        consent(lab, "Calendars.ReadWrite", grant=True)

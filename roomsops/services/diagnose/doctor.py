@@ -19,7 +19,7 @@ from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import EWS_SYNC_MODES
 from roomsops.services.apps import admin_app_problem
 from roomsops.services.diagnose.ews_access import MIGRATE_COMMAND, EwsStatus, read_ews_status
-from roomsops.services.diagnose.graph_test import graph_sync_test, mode_of, uses_graph
+from roomsops.services.diagnose.graph_test import graph_sync_test, graph_token_checks, mode_of, uses_graph
 from roomsops.services.diagnose.probe import probe
 
 if TYPE_CHECKING:
@@ -130,8 +130,6 @@ def doctor(
     mailbox_mode = mode_of(modes, mailbox) if mailbox else None
     probe_graph = mailbox is not None and uses_graph(settings, mailbox_mode)
     if (graph_used or probe_graph) and provider is not None and graph_provider is not None:
-        from roomsops.services.auth_test import graph_token_checks
-
         checks += graph_token_checks(graph_provider(), settings.policy.engine)
     problem = admin_app_problem(settings, sync_app_id)
     if problem is not None:

@@ -3,8 +3,8 @@ connection, user lookup, primary SMTP address, calendar read and, with `--write-
 created in the mailbox's calendar with no attendee and deleted again). The first failing step names the cause;
 the later ones are not run.
 
-Also which mode a person is in (`person_modes`): read from the ROOMS database without creating one, so
-`auth test`, `sync test` and `doctor` test each person over the service the sync uses for it."""
+`uses_graph` tells which service the sync uses for a person's mode (the modes are read by
+`services.rooms.common.person_modes`), so `auth test`, `sync test` and `doctor` test each person over it."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from roomsops.core.vocabulary import EWS_SYNC_MODES, GRAPH_SYNC_MODES
 
 if TYPE_CHECKING:
     from roomsops.adapters.graph.client import GraphClient
+    from roomsops.services.diagnose.probe import AddressCheck
 
 #: The Graph application permission the sync needs (or, with RBAC for Applications, the role of that name).
 GRAPH_CALENDARS = "Calendars.ReadWrite"
@@ -42,23 +43,6 @@ STEPS = (
     "calendar read",
     "probe write",
 )
-
-
-def person_modes(settings: Settings) -> dict[str, str] | None:
-    """{address: sync mode} of the ROOMS database's persons; {} when its SQLite file does not exist
-    yet (nothing is created), None when it cannot be read (the caller tests over `sync.backend`)."""
-    from roomsops.adapters.store import list_persons
-    from roomsops.adapters.store.db import sqlite_file
-    from roomsops.services.rooms.common import database_url, open_database
-
-    try:
-        path = sqlite_file(database_url(settings))
-        if path is not None and not path.exists():
-            return {}
-        with open_database(settings) as store, store.read() as conn:
-            return {p.email: p.sync_mode for p in list_persons(conn)}
-    except RoomsopsError:
-        return None
 
 
 def mode_of(modes: Mapping[str, str] | None, address: str) -> str | None:
@@ -101,6 +85,21 @@ def graph_role_checks(roles: tuple[str, ...], engine: str) -> Check:
         f"{GRAPH_CALENDARS} is missing: Graph will refuse the app for the Microsoft365 persons",
         CONSENT_REMEDY,
     )
+
+
+def graph_token_checks(provider: TokenProvider, engine: str = "aap") -> tuple[Check, ...]:
+    """The Graph token of the sync app (for the persons in ROOMS' Graph mode, Microsoft365) and its roles judged
+    for the scoping engine (Calendars.ReadWrite: consented with aap; with rbac granted per scope instead)."""
+    try:
+        token = provider.token()
+    except RoomsopsError as exc:
+        return (Check("Graph token", Status.FAILED, exc.message, exc.remedy),)
+    acquired = Check(
+        "Graph token",
+        Status.OK,
+        f"acquired for {provider.scope}, roles: {', '.join(token.roles) or '(none)'}",
+    )
+    return (acquired, graph_role_checks(token.roles, engine))
 
 
 def graph_sync_test(
@@ -197,8 +196,7 @@ def graph_sync_test(
         checks.append(Check("primary SMTP address", Status.OK, primary or address))
 
     now = datetime.now(UTC)
-    window = f"startDateTime={_utc(now)}&endDateTime={_utc(now + timedelta(days=7))}"
-    read = call("calendar read", "GET", f"{user}/calendarView?{window}&$select=id&$top=10")
+    read = call("calendar read", "GET", f"{user}/calendarView?{_window(now)}&$select=id&$top=10")
     if isinstance(read, _Failed):
         return done(read.check)
     seen = read.get("value")
@@ -234,10 +232,75 @@ def graph_sync_test(
     return CheckReport(subject=subject, checks=tuple(checks))
 
 
+def graph_live(client: GraphClient, address: str) -> str:
+    """What Graph does for the mailbox now (`policy test --live --permission graph`): Granted when its calendar
+    can be read, Denied when Graph refuses the app, else the reason (mailbox_not_found, connection, ...)."""
+    from roomsops.adapters.graph.client import user_path
+
+    try:
+        client.request(
+            address,
+            "GET",
+            f"{user_path(address)}/calendarView?{_window()}&$select=id&$top=1",
+            what="calendar",
+        )
+    except BackendError as exc:
+        return "Denied" if exc.reason in ("denied_by_policy", "access_denied") else exc.reason
+    except RoomsopsError as exc:
+        return "unauthorized" if exc.code == "graph_unauthorized" else "connection"
+    return "Granted"
+
+
+def graph_check_address(client: GraphClient, address: str) -> AddressCheck:
+    """`persons check` of a Microsoft365 person over Graph: the user's primary address (`mail`) when the app may
+    read users, else whether its calendar opens; or why Graph refused."""
+    from roomsops.adapters.graph.client import user_path
+    from roomsops.services.diagnose.probe import AddressCheck
+
+    def failed(exc: RoomsopsError) -> AddressCheck:
+        if isinstance(exc, BackendError):
+            reason = "mailbox_not_found" if exc.reason == "item_gone" else exc.reason
+            remedy = exc.remedy or (MAILBOX_REMEDY if reason == "mailbox_not_found" else None)
+            return AddressCheck(address, reason, detail=exc.detail, remedy=remedy)
+        return AddressCheck(address, "connection", detail=exc.message, remedy=exc.remedy)
+
+    try:
+        answer = client.request(address, "GET", f"{user_path(address)}?$select=mail", what="user lookup")
+        primary = str((answer.body or {}).get("mail") or address)
+    except RoomsopsError as exc:
+        if "Authorization_RequestDenied" not in str(getattr(exc, "detail", "")):
+            return failed(exc)
+        try:  # no directory read granted: the calendar itself answers for the address
+            client.request(
+                address,
+                "GET",
+                f"{user_path(address)}/calendarView?{_window()}&$select=id&$top=1",
+                what="calendar",
+            )
+        except RoomsopsError as inner:
+            return failed(inner)
+        primary = address
+    if primary.casefold() != address.casefold():
+        return AddressCheck(
+            address,
+            "alias",
+            primary,
+            f"an alias; the primary SMTP address is {primary}",
+            f"change the person's e-mail in ROOMS to {primary} (and re-run the import)",
+        )
+    return AddressCheck(address, "ok", primary)
+
+
 @dataclass(frozen=True)
 class _Failed:
     check: Check
     unreachable: bool = False
+
+
+def _window(now: datetime | None = None) -> str:
+    """The query of a calendarView over the next 7 days."""
+    start = now or datetime.now(UTC)
+    return f"startDateTime={_utc(start)}&endDateTime={_utc(start + timedelta(days=7))}"
 
 
 def _utc(value: datetime) -> str:
