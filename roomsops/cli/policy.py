@@ -451,6 +451,7 @@ def list_cmd(app: AppContext, app_id: str | None, engine: str | None) -> int:
     type=ENGINE,
     help="aap: the application access policy; rbac: the role assignment and scope (default: policy.engine).",
 )
+@PERMISSION
 @click.option(
     "--with-group",
     is_flag=True,
@@ -464,6 +465,7 @@ def remove_cmd(
     scope: str | None,
     app_id: str | None,
     engine: str | None,
+    permission: str,
     with_group: bool,
     yes: bool,
 ) -> int:
@@ -485,14 +487,25 @@ def remove_cmd(
         def remove_rbac(progress: model.Progress) -> int:
             with app.open_admin(sync_app) as session:
                 result = rbac.remove_rbac(
-                    session, sync_app, scope_name, lambda q: app.confirm(q, yes), app.audit, progress
+                    session,
+                    sync_app,
+                    scope_name,
+                    lambda q: app.confirm(q, yes),
+                    app.audit,
+                    progress,
+                    access.ROLES[permission],
                 )
             return app.emit(result)
 
-        undo_rbac = f"run 'roomsops policy restrict --engine rbac --scope {scope_name} --group GROUP' again"
+        undo_rbac = (
+            f"run 'roomsops policy restrict --engine rbac --permission {permission} --scope {scope_name} "
+            "--group GROUP' again"
+        )
         return tenant_change(app, "policy remove", undo_rbac, remove_rbac)
-    if scope:
-        raise InputError("--scope applies to RBAC for Applications only", "add --engine rbac, or drop it")
+    if scope or permission != "ews":
+        raise InputError(
+            "--scope and --permission apply to RBAC for Applications only", "add --engine rbac, or drop them"
+        )
     if not group:
         raise InputError(
             "no group given", "pass --group NAME ('roomsops policy list' shows the policies' groups)"

@@ -176,5 +176,15 @@ def test_rbac_graph_role_for_microsoft365_persons_beside_the_ews_role(
         assert_documented("persons check", persons)
         assert [(c["email"], c["status"]) for c in persons["checks"]] == [(adele, "ok"), (diego, "ok")]
         assert lab.requests().get("graph:users.get") == 1
+
+        # list shows both roles; remove --permission graph takes Graph's away, the scope stays for EWS's.
+        listed = json.loads(ok(invoke("--json", "policy", "list", "--engine", "rbac", env=env)).out)
+        assert sorted(a["role"] for a in listed["assignments"]) == roles
+        remove = ["--json", "policy", "remove", "--engine", "rbac", "--group", "SyncIsAllowed", "--yes"]
+        removed = json.loads(ok(invoke(*remove, "--permission", "graph", env=env)).out)
+        assert removed["removed_assignments"] == ["Calendars.ReadWrite SyncIsAllowed"]
+        assert removed["removed_scope"] is None
+        left = [a["role"] for a in lab.admin("GET", "/lab/state").json()["rbac"]["role_assignments"]]
+        assert left == ["Application EWS.AccessAsApp"]
     finally:
         consent(lab, "Calendars.ReadWrite", grant=True)

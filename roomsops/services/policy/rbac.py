@@ -517,7 +517,7 @@ class RbacListResult(Result):
                 f"app {self.app_id} has no service principal in Exchange Online: no RBAC for Applications"
             ]
         if not self.assignments:
-            return [f"no {EWS_ROLE} role assignments of app {self.app_id}"]
+            return [f"no {EWS_ROLE} or {GRAPH_ROLE} role assignments of app {self.app_id}"]
         return [
             f"{a.name}  {a.role}  scope {a.scope or '(organization)'}  {a.recipient_filter or ''}".rstrip()
             for a in self.assignments
@@ -527,14 +527,17 @@ class RbacListResult(Result):
 def _read_app_rbac(
     session: ExchangeSession, app_id: str
 ) -> tuple[ServicePrincipal | None, list[RoleAssignment], dict[str, ManagementScope]]:
-    objects = exchange.read(session, rbac_queries())
+    # One pipeline: both roles' assignments land in one list; app_assignments sorts them by role.
+    objects = exchange.read(session, [*rbac_queries(), exchange.assignments_query(GRAPH_ROLE)])
     sp = app_service_principal(objects.principals, app_id)
     scopes = {s.name.casefold(): s for s in objects.scopes}
-    return sp, app_assignments(objects.assignments, sp), scopes
+    found = objects.assignments
+    return sp, app_assignments(found, sp) + app_assignments(found, sp, GRAPH_ROLE), scopes
 
 
 def list_rbac(session: ExchangeSession, app_id: str) -> RbacListResult:
-    """The app's EWS role assignments with their management scopes (`policy list --engine rbac`)."""
+    """The app's role assignments of EWS (Application EWS.AccessAsApp) and of Graph's calendars (Application
+    Calendars.ReadWrite) with their management scopes (`policy list --engine rbac`)."""
     sp, assignments, scopes = _read_app_rbac(session, app_id)
     rows = []
     for a in assignments:
@@ -586,9 +589,11 @@ def remove_rbac(
     confirm: Confirm,
     audit: AuditLog,
     progress: Progress | None = None,
+    role: str = EWS_ROLE,
 ) -> RbacRemoveResult:
-    """Remove the app's EWS role assignments over `scope_name`, then the scope when no other assignment uses
-    it: the undo of `policy restrict --engine rbac` (the group stays; the service principal pointer too)."""
+    """Remove the app's assignments of `role` (EWS's by default) over `scope_name`, then the scope when no other
+    assignment uses it: the undo of `policy restrict --engine rbac` (the group stays; the service principal
+    pointer too)."""
     # Every role assignment, not only the EWS ones: an assignment of another role (the app's Graph role
     # Application Calendars.ReadWrite, an administrator's role) over the scope keeps it in use, and
     # Remove-ManagementScope would fail after the EWS assignment is gone. Checked before the first change.
@@ -597,7 +602,7 @@ def remove_rbac(
         [exchange.service_principals_query(), exchange.scopes_query(), exchange.assignments_query(None)],
     )
     sp = app_service_principal(objects.principals, app_id)
-    mine = [a for a in app_assignments(objects.assignments, sp) if a.has_scope(scope_name)]
+    mine = [a for a in app_assignments(objects.assignments, sp, role) if a.has_scope(scope_name)]
     others = [a for a in objects.assignments if a.uses_scope(scope_name) and a not in mine]
     scope = next((s for s in objects.scopes if s.name.casefold() == scope_name.casefold()), None)
     drop_scope = scope is not None and not others
@@ -617,7 +622,7 @@ def remove_rbac(
             notes=tuple(kept),
         )
     confirm(
-        f"Remove the {EWS_ROLE} role assignment(s) of app {app_id} over {scope_name}"
+        f"Remove the {role} role assignment(s) of app {app_id} over {scope_name}"
         + (" and the management scope" if drop_scope else "")
         + (f" (the management scope stays: {used_by} use it)" if others else "")
         + "? Without another grant the app then opens no mailbox"
