@@ -485,11 +485,13 @@ def runbook(request: RbacRequest, admin_upn: str | None = None) -> str:
         scope=request.scope_name,
         role=request.role,
         assignment=assignment_name(request.scope_name, request.role),
+        service="Microsoft Graph" if request.role == GRAPH_ROLE else "EWS",
+        grant=tenant_wide_permission(request.role),
         members=list(request.members),
         probes=list(request.probes),
         exact=request.exact,
         admin_upn=admin_upn,
-        removal_steps=FULL_ACCESS_REMOVAL,
+        removal_steps=GRAPH_CALENDARS_REMOVAL if request.role == GRAPH_ROLE else FULL_ACCESS_REMOVAL,
     )
 
 
