@@ -55,6 +55,10 @@ def test_diagnostics_follow_the_persons_sync_mode(
     assert run.code == 0 and list(checks(run)) == GRAPH_STEPS
     assert "graph:events.create" not in lab.requests()
     assert "impersonation" in checks(ok(invoke("--json", "sync", "test", diego, env=env)))
+    # Graph not reached: the connection step fails and the run is exit 3 (cannot connect).
+    closed = env | {"ROOMSOPS_CLOUD_GRAPH_URL": "https://127.0.0.1:9"}
+    run = invoke("--json", "sync", "test", adele, env=closed)
+    assert run.code == 3 and checks(run)["Graph connection"]["status"] == "failed", run.out
 
     # auth test: the Graph token's roles beside EWS's, and the mailbox probed over its own service.
     auth = json.loads(ok(invoke("--json", "auth", "test", "--mailbox", adele, env=env)).out)
