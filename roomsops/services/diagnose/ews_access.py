@@ -13,6 +13,9 @@ from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
 from roomsops.core.vocabulary import EWS_SYNC_MODES, GRAPH_SYNC_MODES
 
+#: EWS in Exchange Online (shared/reference/exchange-online.md, "EWS retirement in Exchange Online", announced
+#: 2026-02-05): EwsEnabled switched from unset to False tenant by tenant from 2026-10-01; final shutdown
+#: 2027-04-01, no exceptions. Replacement: Microsoft Graph (ROOMS' sync mode Microsoft365).
 EWS_PHASED_BLOCKING = date(2026, 10, 1)
 EWS_SHUTDOWN = date(2027, 4, 1)
 
@@ -28,9 +31,9 @@ class PersonOnEws:
 
 @dataclass(frozen=True)
 class EwsReadiness:
-    """How far the installation is from needing EWS: its persons still in an EWS sync mode (O365, O365Pull), those
-    in ROOMS' Graph mode (Microsoft365), the retirement dates (docs: shared reference exchange-online.md, "EWS
-    retirement in Exchange Online") and the command that moves the rest."""
+    """How far the installation is from needing EWS no more: its persons still in an EWS sync mode (O365,
+    O365Pull), those in ROOMS' Graph mode (Microsoft365), the retirement dates (`EWS_PHASED_BLOCKING`,
+    `EWS_SHUTDOWN`) and the command that moves the rest."""
 
     #: False when the ROOMS database could not be read: the persons are unknown (then empty and 0).
     persons_read: bool
