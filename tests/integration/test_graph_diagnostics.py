@@ -54,7 +54,10 @@ def test_diagnostics_follow_the_persons_sync_mode(
     run = invoke("--json", "sync", "test", adele, env=env)
     assert run.code == 0 and list(checks(run)) == GRAPH_STEPS
     assert "graph:events.create" not in lab.requests()
-    assert "impersonation" in checks(ok(invoke("--json", "sync", "test", diego, env=env)))
+    ews_run = ok(invoke("--json", "sync", "test", diego, "--write-probe", env=env))
+    assert (
+        "impersonation" in checks(ews_run) and "--write-probe applies to Microsoft365 persons" in ews_run.err
+    )
     # Graph not reached: the connection step fails and the run is exit 3 (cannot connect).
     closed = env | {"ROOMSOPS_CLOUD_GRAPH_URL": "https://127.0.0.1:9"}
     run = invoke("--json", "sync", "test", adele, env=closed)
