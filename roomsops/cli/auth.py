@@ -9,6 +9,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.core.errors import InputError
 
 if TYPE_CHECKING:
     from roomsops.services import auth_test as service
@@ -26,18 +27,60 @@ def auth() -> None:
 
 @auth.command("test")
 @click.option(
-    "--mailbox", metavar="EMAIL", help="Also probe this mailbox's calendar over EWS through impersonation."
+    "--mailbox",
+    metavar="EMAIL",
+    help="Also probe this mailbox's calendar over the service its sync mode uses (EWS, or Graph for Microsoft365).",
+)
+@click.option(
+    "--write-probe",
+    is_flag=True,
+    help="With --mailbox of a Microsoft365 person: also create an event and delete it again over Graph.",
 )
 @pass_app
-def test_cmd(app: AppContext, mailbox: str | None) -> int:
-    """Acquire an app-only token for EWS and show tenant, app, credential, expiry and roles."""
+def test_cmd(app: AppContext, mailbox: str | None, write_probe: bool) -> int:
+    """Acquire an app-only token for EWS and show tenant, app, credential, expiry and roles; when persons are in
+    sync mode Microsoft365 (or sync.backend is graph), also a token for Microsoft Graph and its roles."""
     from roomsops.core.addresses import validate_address
+    from roomsops.core.results import Status
+    from roomsops.core.vocabulary import EWS_SYNC_MODES, GRAPH_SYNC_MODES
+    from roomsops.services.diagnose import graph_test
+    from roomsops.services.rooms.common import person_modes
 
     address = validate_address(mailbox) if mailbox else None
-    result = service.auth_test(app.token_provider, app.settings.policy.engine)
-    if address is not None:
+    if write_probe and address is None:
+        raise InputError("--write-probe needs --mailbox", "add --mailbox EMAIL, or drop --write-probe")
+    engine = app.settings.policy.engine
+    result = service.auth_test(app.token_provider, engine)
+    modes = person_modes(app.settings) or {}
+    mode = graph_test.mode_of(modes, address) if address else None
+    probe_graph = address is not None and graph_test.uses_graph(app.settings, mode)
+    graph_used = probe_graph or str(app.settings.sync.backend) == "graph"
+    graph_used = graph_used or any(m in GRAPH_SYNC_MODES for m in modes.values())
+    checks = list(result.checks)
+    ews_used = str(app.settings.sync.backend) != "graph" and (
+        not modes
+        or any(m in EWS_SYNC_MODES for m in modes.values())
+        or (address is not None and not probe_graph)
+    )
+    if not ews_used:
+        # No person syncs over EWS: its missing role is no failure (the Graph checks below decide).
+        checks = [
+            replace(c, status=Status.WARNING, message=f"{c.message} (no person syncs over EWS)")
+            if c.name == "roles" and c.status is Status.FAILED
+            else c
+            for c in checks
+        ]
+    if graph_used:
+        checks += graph_test.graph_token_checks(app.graph_token_provider, engine)
+    if address is not None and probe_graph:
+        from roomsops.services.diagnose.doctor import summarize
+
+        report = graph_test.graph_sync_test(
+            app.settings, app.graph_token_provider, lambda: app.graph, address, write_probe, mode
+        )
+        checks.append(summarize(f"mailbox {address} over Graph", report))
+    elif address is not None:
         from roomsops.services.diagnose import probe as diagnose
 
-        check = diagnose.probe(app.ews, address).check(f"mailbox {address}")
-        result = replace(result, checks=(*result.checks, check))
-    return app.emit(result)
+        checks.append(diagnose.probe(app.ews, address).check(f"mailbox {address}"))
+    return app.emit(replace(result, checks=tuple(checks)))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from roomsops.adapters.entra.tokens import TokenProvider
     from roomsops.adapters.ews.client import EwsClient
     from roomsops.adapters.exo.session import ExchangeSession
+    from roomsops.adapters.graph.client import GraphClient
     from roomsops.cli.progress import Progress
 
 
@@ -69,6 +70,20 @@ class AppContext:
         from roomsops.adapters.ews.client import EwsClient  # exchangelib loads only for commands that use EWS
 
         return EwsClient(self.settings, self.token_provider)
+
+    @cached_property
+    def graph_token_provider(self) -> TokenProvider:
+        """The sync app's tokens for Microsoft Graph (same credentials, Graph's resource), one per run."""
+        from roomsops.adapters.entra.tokens import graph_token_provider
+
+        return graph_token_provider(self.token_provider.credentials, self.settings)
+
+    @cached_property
+    def graph(self) -> GraphClient:
+        """A Graph client over `graph_token_provider` (loaded only for commands that test or use Graph)."""
+        from roomsops.adapters.graph.client import GraphClient
+
+        return GraphClient(self.settings, self.graph_token_provider)
 
     @property
     def app_settings_path(self) -> Path:

@@ -27,11 +27,15 @@ pass_app = click.make_pass_decorator(AppContext)
 
 
 @click.command()
-@click.option("--mailbox", metavar="EMAIL", help="The mailbox to probe over EWS.")
+@click.option(
+    "--mailbox", metavar="EMAIL", help="The mailbox to probe, over EWS or (a Microsoft365 person) Graph."
+)
 @pass_app
 def doctor(app: AppContext, mailbox: str | None) -> int:
     """Check config, token, WinRM and Exchange, admin app ≠ sync app, EWS readiness, the rooms' calendar
     processing (rooms check) and a mailbox probe."""
+    from roomsops.services.rooms.common import person_modes
+
     address = validate_address(mailbox) if mailbox else None
     config_report = appconfig.check(app.app_settings_path, app.settings)
     provider: TokenProvider | None = None
@@ -53,5 +57,8 @@ def doctor(app: AppContext, mailbox: str | None) -> int:
         address,
         date.today(),
         lambda session: rooms_check.doctor_check(session, app.settings),
+        modes=person_modes(app.settings),
+        graph_provider=lambda: app.graph_token_provider,
+        graph_client=lambda: app.graph,
     )
     return app.emit(report)

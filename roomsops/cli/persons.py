@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -193,19 +194,34 @@ def import_cmd(app: AppContext, file: Path, no_check: bool) -> int:
 @click.argument("emails", nargs=-1)
 @pass_app
 def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
-    """Is each address (default: every O365/O365Pull person) a mailbox's primary SMTP address?"""
-    from roomsops.adapters.store import EWS_SYNC_MODES, list_persons
+    """Is each address (default: every person roomsops syncs) a mailbox's primary SMTP address? Checked over
+    the service the person's sync mode uses: EWS (O365/O365Pull) or Microsoft Graph (Microsoft365)."""
+    from roomsops.adapters.store import list_persons
+    from roomsops.core.vocabulary import SYNCED_MODES
+    from roomsops.services.diagnose import graph_test
     from roomsops.services.diagnose import probe as diagnose
 
     addresses = [common.check_email(e) for e in emails]
-    ews = app.ews  # RoomsAppSettings.config read first: a command refused on it creates no database
+    provider = (
+        app.token_provider
+    )  # RoomsAppSettings.config read first: a command refused on it creates no database
+    modes = common.person_modes(app.settings) or {}
     if not addresses:
         with common.open_database(app.settings) as store, store.read() as conn:
-            addresses = [p.email for p in list_persons(conn, sync_modes=EWS_SYNC_MODES)]
+            addresses = [p.email for p in list_persons(conn, sync_modes=SYNCED_MODES)]
+    over_graph = {a for a in addresses if graph_test.uses_graph(app.settings, graph_test.mode_of(modes, a))}
     if addresses:
         # No token, no check: the token service refusing or unreachable is exit 3 before any work (as in
         # `sync`), not the same failure reported for every address.
-        app.token_provider.token()
+        (app.graph_token_provider if len(over_graph) == len(addresses) else provider).token()
     with app.progress("persons check", len(addresses)) as progress:
-        result = diagnose.check_addresses(ews, addresses, progress.advance)
+        ews_result = diagnose.check_addresses(
+            app.ews, [a for a in addresses if a not in over_graph], progress.advance
+        )
+        graph_checks = {}
+        for address in [a for a in addresses if a in over_graph]:
+            graph_checks[address] = graph_test.graph_check_address(app.graph, address)
+            progress.advance(address)
+    by_address = {c.email: c for c in ews_result.checks} | graph_checks
+    result = replace(ews_result, checks=tuple(by_address[a] for a in addresses))
     return app.emit(result)

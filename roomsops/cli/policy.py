@@ -40,8 +40,11 @@ else:
 pass_app = click.make_pass_decorator(AppContext)
 
 
-def grant_check(app: AppContext, sync_app: str) -> rbac.GrantCheck:
-    """The tenant-wide full_access_as_app, read from a fresh token of the sync app (RoomsAppSettings.config)."""
+def grant_check(app: AppContext, sync_app: str, permission: str = "ews") -> rbac.GrantCheck:
+    """The tenant-wide full_access_as_app (or, `permission` graph, Graph's Calendars.ReadWrite), read from a
+    fresh token of the sync app (RoomsAppSettings.config) for Exchange (or Graph)."""
+    if permission == "graph":
+        return rbac.check_tenant_wide_grant(lambda: app.graph_token_provider, sync_app, rbac.GRAPH_CALENDARS)
     return rbac.check_tenant_wide_grant(lambda: app.token_provider, sync_app)
 
 
@@ -50,6 +53,14 @@ def parse_sp_object_id(given: str | None) -> str | None:
 
 
 ENGINE = click.Choice(["aap", "rbac"])
+PERMISSION = click.option(
+    "--permission",
+    type=click.Choice(["ews", "graph"]),
+    default="ews",
+    show_default=True,
+    help="rbac: the role over the scope — ews: Application EWS.AccessAsApp (O365/O365Pull persons); graph: "
+    "Application Calendars.ReadWrite (Microsoft365 persons, over Microsoft Graph). Both can hold one scope.",
+)
 
 
 @click.group()
@@ -66,7 +77,9 @@ def policy() -> None:
 )
 @click.option("--members-file", type=click.Path(path_type=Path, dir_okay=False), help="One address per line.")
 @click.option(
-    "--from-persons", is_flag=True, help="Every person (O365/O365Pull) and room of the ROOMS database."
+    "--from-persons",
+    is_flag=True,
+    help="Every person roomsops syncs (O365, O365Pull, Microsoft365) and room of the ROOMS database.",
 )
 @click.option("--access-right", type=click.Choice(ACCESS_RIGHTS), default="RestrictAccess", show_default=True)
 @click.option("--description", metavar="TEXT", help="Policy description.")
@@ -107,6 +120,7 @@ def policy() -> None:
 @click.option(
     "--scope", metavar="NAME", help="rbac: name of the management scope (default: the group's name)."
 )
+@PERMISSION
 @click.option("--yes", "-y", is_flag=True, help="Confirm destructive steps without asking.")
 @pass_app
 def restrict_cmd(
@@ -130,9 +144,11 @@ def restrict_cmd(
     engine: str | None,
     sp_object_id: str | None,
     scope: str | None,
+    permission: str,
     yes: bool,
 ) -> int:
-    """Ensure the group, its members and the policy (or the RBAC for Applications scope); then verify."""
+    """Ensure the group, its members and the policy (or the RBAC for Applications scope and role); then verify.
+    An application access policy governs EWS and Microsoft Graph alike."""
     listed = [validate_address(m) for m in members]
     if members_file is not None:
         listed += model.read_members_file(members_file)
@@ -144,8 +160,8 @@ def restrict_cmd(
             found = [m.email for m in sync_mailboxes(conn, include_rooms=True)]
         if not found and not listed:
             raise InputError(
-                "--from-persons found no mailbox: the ROOMS database has no person in sync mode O365 or "
-                "O365Pull and no room",
+                "--from-persons found no mailbox: the ROOMS database has no person in sync mode O365, "
+                "O365Pull or Microsoft365 and no room",
                 "add the mailboxes roomsops syncs first ('roomsops persons add EMAIL' adds a person in sync "
                 "mode O365, 'roomsops persons set EMAIL --sync-mode O365' moves a listed person to it, "
                 "'roomsops rooms add EMAIL' adds a room), or pass --member EMAIL (repeatable) or "
@@ -182,6 +198,7 @@ def restrict_cmd(
             force=force,
             verify=not no_verify,
             dry_run=dry_run,
+            role=access.ROLES[permission],
         )
         if print_script:
             return print_runbook(app, rbac.runbook(rbac_request, admin_upn), output)
@@ -195,7 +212,7 @@ def restrict_cmd(
                     lambda q: app.confirm(q, yes),
                     app.audit,
                     rbac_notes,
-                    lambda: grant_check(app, rbac_request.app_id),
+                    lambda: grant_check(app, rbac_request.app_id, permission),
                     progress,
                 )
             return app.emit(rbac_result)
@@ -205,10 +222,10 @@ def restrict_cmd(
             "Remove-ManagementScope) and the members or the group that were added"
         )
         return tenant_change(app, "policy restrict", undo_rbac, restrict_rbac, dry_run=dry_run)
-    if sp_object_id or scope:
+    if sp_object_id or scope or permission != "ews":
         raise InputError(
-            "--sp-object-id and --scope apply to RBAC for Applications only",
-            "add --engine rbac, or drop them",
+            "--sp-object-id, --scope and --permission apply to RBAC for Applications only",
+            "add --engine rbac, or drop them (an application access policy governs EWS and Graph alike)",
         )
     request = model.RestrictRequest(
         app_id=app.sync_app_id(app_id),
@@ -253,6 +270,7 @@ def restrict_cmd(
     type=ENGINE,
     help="aap: Test-ApplicationAccessPolicy; rbac: Test-ServicePrincipalAuthorization.",
 )
+@PERMISSION
 @pass_app
 def test_cmd(
     app: AppContext,
@@ -261,12 +279,19 @@ def test_cmd(
     expect: str | None,
     live: bool,
     engine: str | None,
+    permission: str,
 ) -> int:
-    """Show the access result (Granted or Denied) of the sync app for each MAILBOX."""
+    """Show the access result (Granted or Denied) of the sync app for each MAILBOX; --live also asks the
+    service (EWS, or Graph with --permission graph) whether the result is in effect yet."""
     addresses = unique(validate_address(m) for m in mailboxes)
     sync_app = app.sync_app_id(app_id)
     if (engine or app.settings.policy.engine) == "rbac":
-        return _test_rbac(app, sync_app, addresses, expect, live)
+        return _test_rbac(app, sync_app, addresses, expect, live, permission)
+    if permission != "ews":
+        raise InputError(
+            "--permission applies to RBAC for Applications only",
+            "add --engine rbac, or drop it (an application access policy governs EWS and Graph alike)",
+        )
     with read_only(), app.open_admin(sync_app) as session:
         tests = access.check_access(
             session, sync_app, addresses, {a: expect for a in addresses} if expect else None
@@ -277,32 +302,53 @@ def test_cmd(
     return app.emit(replace(result, notes=result.notes_for_lag))
 
 
-def _probed(app: AppContext, tests: list[access.AccessTest]) -> list[access.AccessTest]:
-    """Each test with what EWS does for its mailbox now (one probe per mailbox, with progress on stderr)."""
+def _probed(
+    app: AppContext, tests: list[access.AccessTest], permission: str = "ews"
+) -> list[access.AccessTest]:
+    """Each test with what EWS (or Graph) does for its mailbox now (one probe per mailbox, with progress on
+    stderr)."""
+    from roomsops.services.diagnose import graph_test
+
     probed = []
     with app.progress("policy test --live", len(tests)) as progress:
         for test in tests:
-            probed.append(access.with_live(test, diagnose.probe(app.ews, test.mailbox)))
+            if permission == "graph":
+                probed.append(replace(test, live=graph_test.graph_live(app.graph, test.mailbox)))
+            else:
+                probed.append(access.with_live(test, diagnose.probe(app.ews, test.mailbox)))
             progress.advance(test.mailbox)
     return probed
 
 
-def _test_rbac(app: AppContext, sync_app: str, addresses: list[str], expect: str | None, live: bool) -> int:
+def _test_rbac(
+    app: AppContext,
+    sync_app: str,
+    addresses: list[str],
+    expect: str | None,
+    live: bool,
+    permission: str = "ews",
+) -> int:
+    role = access.ROLES[permission]
     with read_only(), app.open_admin(sync_app) as session:
         sp = rbac.find_service_principal(session, sync_app)
         sp_id = sp.object_id
         tests = access.check_rbac_access(
-            session, sync_app, sp_id, addresses, {a: expect for a in addresses} if expect else None
+            session, sync_app, sp_id, addresses, {a: expect for a in addresses} if expect else None, role=role
         )
     grant: bool | None = None
     notes: list[str] = []
     if live:
-        tests = _probed(app, tests)
-        check = grant_check(app, sync_app)
+        tests = _probed(app, tests, permission)
+        check = grant_check(app, sync_app, permission)
         grant = check.held
-        notes += rbac.grant_notes(check, sync_app)
+        notes += rbac.grant_notes(check, sync_app, rbac.tenant_wide_permission(role))
     result = access.RbacTestResult(
-        app_id=sync_app, tests=tuple(tests), live=live, service_principal=sp_id, tenant_wide_grant=grant
+        app_id=sync_app,
+        tests=tuple(tests),
+        live=live,
+        service_principal=sp_id,
+        tenant_wide_grant=grant,
+        role=role,
     )
     return app.emit(replace(result, notes=(*notes, *result.rbac_notes())))
 
@@ -405,6 +451,7 @@ def list_cmd(app: AppContext, app_id: str | None, engine: str | None) -> int:
     type=ENGINE,
     help="aap: the application access policy; rbac: the role assignment and scope (default: policy.engine).",
 )
+@PERMISSION
 @click.option(
     "--with-group",
     is_flag=True,
@@ -418,6 +465,7 @@ def remove_cmd(
     scope: str | None,
     app_id: str | None,
     engine: str | None,
+    permission: str,
     with_group: bool,
     yes: bool,
 ) -> int:
@@ -439,14 +487,25 @@ def remove_cmd(
         def remove_rbac(progress: model.Progress) -> int:
             with app.open_admin(sync_app) as session:
                 result = rbac.remove_rbac(
-                    session, sync_app, scope_name, lambda q: app.confirm(q, yes), app.audit, progress
+                    session,
+                    sync_app,
+                    scope_name,
+                    lambda q: app.confirm(q, yes),
+                    app.audit,
+                    progress,
+                    access.ROLES[permission],
                 )
             return app.emit(result)
 
-        undo_rbac = f"run 'roomsops policy restrict --engine rbac --scope {scope_name} --group GROUP' again"
+        undo_rbac = (
+            f"run 'roomsops policy restrict --engine rbac --permission {permission} --scope {scope_name} "
+            "--group GROUP' again"
+        )
         return tenant_change(app, "policy remove", undo_rbac, remove_rbac)
-    if scope:
-        raise InputError("--scope applies to RBAC for Applications only", "add --engine rbac, or drop it")
+    if scope or permission != "ews":
+        raise InputError(
+            "--scope and --permission apply to RBAC for Applications only", "add --engine rbac, or drop them"
+        )
     if not group:
         raise InputError(
             "no group given", "pass --group NAME ('roomsops policy list' shows the policies' groups)"

@@ -9,6 +9,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -251,11 +252,36 @@ def status_cmd(app: AppContext, max_age: str | None) -> int:
 
 @sync.command("test")
 @click.argument("email")
+@click.option(
+    "--write-probe",
+    is_flag=True,
+    help="Graph: also create an event (no attendee) in the calendar and delete it again.",
+)
 @pass_app
-def test_cmd(app: AppContext, email: str) -> int:
-    """ROOMS' sync test for one mailbox: token, EWS connection, impersonation, address, calendar, subscription."""
+def test_cmd(app: AppContext, email: str, write_probe: bool) -> int:
+    """ROOMS' sync test for one mailbox over the service its sync mode uses: EWS (O365, O365Pull: token, EWS
+    connection, impersonation, address, calendar, subscription) or Microsoft Graph (Microsoft365: token roles,
+    user lookup, address, calendar read, with --write-probe a probe write)."""
+    from roomsops.services.diagnose import graph_test
+
     address = validate_address(email)
+    modes = rooms.person_modes(app.settings)
+    mode = graph_test.mode_of(modes, address)
+    if graph_test.uses_graph(app.settings, mode):
+        report = graph_test.graph_sync_test(
+            app.settings, app.graph_token_provider, lambda: app.graph, address, write_probe, mode
+        )
+        return app.emit(report)
     report = diagnose.sync_test(app.settings, app.token_provider, lambda: app.ews, address)
+    if write_probe:
+        report = replace(
+            report,
+            notes=(
+                *report.notes,
+                "--write-probe applies to Microsoft365 persons (Graph); over EWS the pull subscription is the "
+                "write the test makes",
+            ),
+        )
     return app.emit(report)
 
 

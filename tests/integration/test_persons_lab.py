@@ -23,8 +23,9 @@ def test_persons_check_flags_an_alias_and_passes_a_primary(
     run = invoke("--json", "persons", "check", env=env)
     assert run.code == 1
     checks = {c["email"]: c for c in json.loads(run.out)["checks"]}
-    assert set(checks) == {addr("DiegoS"), addr("adele")}  # only the EWS modes
-    assert checks[addr("DiegoS")]["status"] == "ok"
+    # Every synced person, each over its own service: AlexW (Microsoft365) over Graph (issue 24).
+    assert set(checks) == {addr("DiegoS"), addr("adele"), addr("AlexW")}
+    assert checks[addr("DiegoS")]["status"] == checks[addr("AlexW")]["status"] == "ok"
     assert checks[addr("adele")]["status"] == "alias"
     assert checks[addr("adele")]["primary_smtp"] == addr("AdeleV")
     text = invoke("persons", "check", addr("adele"), env=env)
@@ -35,7 +36,7 @@ def test_persons_check_flags_an_alias_and_passes_a_primary(
     assert invoke("persons", "check", addr("DiegoS"), env=env).code == 0
 
 
-def test_restrict_from_persons_puts_exactly_the_ews_persons_and_rooms_in_the_group(
+def test_restrict_from_persons_puts_exactly_the_synced_persons_and_rooms_in_the_group(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
     for person, mode in (
@@ -51,7 +52,9 @@ def test_restrict_from_persons_puts_exactly_the_ews_persons_and_rooms_in_the_gro
     run = invoke("--json", "policy", "restrict", "--from-persons", env=env)
     assert run.code == 0, run.err
     members = {s["target"].lower() for s in json.loads(run.out)["steps"] if s["step"] == "member"}
-    assert members == {addr("DiegoS").lower(), addr("AdeleV").lower(), addr("room-zurich").lower()}
+    # O365, O365Pull and Microsoft365 (an application access policy governs Graph too, issue 24); not None/EWS1.
+    synced = {addr("DiegoS"), addr("AdeleV"), addr("AlexW"), addr("room-zurich")}
+    assert members == {a.lower() for a in synced}
     state = fresh_lab.admin("GET", "/lab/state").json()
     (group,) = [g for g in state["groups"] if g["name"] == "SyncIsAllowed"]
-    assert len(group["members"]) == 3
+    assert len(group["members"]) == 4

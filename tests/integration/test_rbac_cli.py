@@ -157,7 +157,10 @@ def test_the_entra_grant_is_warned_about_and_opens_every_mailbox_until_revoked(
     rows, live = live_rows(invoke, env, addr("DiegoS"), addr("MeganB"))
     assert rows == {addr("DiegoS"): ("Granted", "Granted"), addr("MeganB"): ("Denied", "Granted")}
     doc = json.loads(live.out)
-    assert set(doc) == {"app_id", "tests", "live", "engine", "service_principal", "tenant_wide_grant", "ok"}
+    assert set(doc) == {
+        "app_id", "tests", "live", "engine", "service_principal", "tenant_wide_grant", "role", "ok",
+    }  # fmt: skip
+    assert doc["role"] == EWS_ROLE
     assert (doc["engine"], doc["service_principal"], doc["tenant_wide_grant"]) == (
         "rbac",
         fresh_lab.app("rooms")["object_id"],

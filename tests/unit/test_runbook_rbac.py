@@ -84,3 +84,11 @@ def test_no_secret_interactive_sign_in_and_the_object_id_asked_when_unknown() ->
     assert "AccessToken" not in text and "ClientSecret" not in text
     assert "Revoke admin consent" in text  # the Entra steps, as a literal for Write-Warning
     assert not PARSER.parse(text.encode()).root_node.has_error
+
+
+def test_the_graph_role_runbook_names_graphs_grant() -> None:
+    text = render(role="Application Calendars.ReadWrite")
+    assert not PARSER.parse(text.encode("utf-8")).root_node.has_error, text
+    assert literals(PARSER.parse(text.encode("utf-8"))).count(psquote("Application Calendars.ReadWrite")) == 1
+    assert "tenant-wide Calendars.ReadWrite" in text and "reach Microsoft Graph" in text
+    assert "full_access_as_app" not in text and "Microsoft Graph, Application" in text

@@ -434,6 +434,7 @@ def test_sync_mailboxes_and_bookings_in_window(store: db.Store, ids: dict[str, i
     with store.read() as conn:
         assert [(m.email, m.kind, m.sync_mode) for m in db.sync_mailboxes(conn)] == [
             ("diego@contoso.com", "person", "O365"),
+            ("graph@contoso.com", "person", "Microsoft365"),  # an access policy governs Graph too
             ("pull@contoso.com", "person", "O365Pull"),
             ("eiger@contoso.com", "room", None),
             ("moench@contoso.com", "room", None),

@@ -45,7 +45,6 @@ from roomsops.adapters.store.records import (
 from roomsops.adapters.store.schema import (
     BLOCKING_STATUSES,
     CANCELLED,
-    EWS_SYNC_MODES,
     NOT_SYNCED_NOTE,
     ROOM_DECLINED,
     ROOM_HOLDS,
@@ -61,6 +60,7 @@ from roomsops.adapters.store.schema import (
     sync_differences,
 )
 from roomsops.core.errors import OperationFailed
+from roomsops.core.vocabulary import SYNCED_MODES
 
 # ---------------------------------------------------------------- persons
 
@@ -436,11 +436,10 @@ def installation_id(conn: Connection) -> str:
 
 
 def sync_mailboxes(conn: Connection, include_rooms: bool = True) -> list[SyncMailbox]:
-    """The mailboxes the sync app opens over EWS: persons in O365/O365Pull, then (rooms have no sync
-    mode of their own here) every room, whose calendars those meetings book. For the access policy."""
-    found = [
-        SyncMailbox(p.email, "person", p.sync_mode) for p in list_persons(conn, sync_modes=EWS_SYNC_MODES)
-    ]
+    """The mailboxes the sync app opens, over EWS or Microsoft Graph: persons in O365/O365Pull/Microsoft365,
+    then (rooms have no sync mode of their own here) every room, whose calendars those meetings book. For the
+    access policy (an application access policy governs EWS and Graph alike)."""
+    found = [SyncMailbox(p.email, "person", p.sync_mode) for p in list_persons(conn, sync_modes=SYNCED_MODES)]
     if include_rooms:
         found += [SyncMailbox(r.email, "room", None) for r in list_rooms(conn)]
     return found

@@ -1,12 +1,14 @@
 """`doctor`: every check an administrator would run once, each independent of the others' outcome where
-possible: config, token, admin app ≠ sync app, Exchange connection, EWS readiness, an EWS probe."""
+possible: config, the persons per sync mode, token (and the Graph token when a person syncs over Graph), admin
+app ≠ sync app, Exchange connection, EWS readiness, a probe of the mailbox over its own service (EWS or Graph)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from roomsops.adapters.entra.tokens import TokenProvider
 from roomsops.adapters.ews.client import EwsClient
@@ -14,12 +16,17 @@ from roomsops.adapters.exo.session import DROPPED, dropped_while_reading
 from roomsops.core.errors import ConnectError, OperationFailed, RoomsopsError
 from roomsops.core.results import Check, CheckReport, Status
 from roomsops.core.settings import Settings
+from roomsops.core.vocabulary import EWS_SYNC_MODES
 from roomsops.services.apps import admin_app_problem
-from roomsops.services.diagnose.ews_access import EwsStatus, read_ews_status
+from roomsops.services.diagnose.ews_access import MIGRATE_COMMAND, EwsStatus, read_ews_status
+from roomsops.services.diagnose.graph_test import graph_sync_test, graph_token_checks, mode_of, uses_graph
 from roomsops.services.diagnose.probe import probe
 
+if TYPE_CHECKING:
+    from roomsops.adapters.graph.client import GraphClient
 
-def _summarize(name: str, report: CheckReport) -> Check:
+
+def summarize(name: str, report: CheckReport) -> Check:
     failed = [c for c in report.checks if c.status is Status.FAILED]
     if failed:
         first = failed[0]
@@ -30,6 +37,46 @@ def _summarize(name: str, report: CheckReport) -> Check:
         name,
         Status.WARNING if warned else Status.OK,
         f"warnings: {', '.join(warned)}" if warned else f"{len(report.checks)} checks passed",
+    )
+
+
+def _modes_line(settings: Settings, modes: Mapping[str, str]) -> Check:
+    """How many persons are in each sync mode, and over which service the sync reaches them."""
+
+    def service(mode: str) -> str:
+        return "Graph" if uses_graph(settings, mode) else "EWS" if mode in EWS_SYNC_MODES else "not synced"
+
+    counts = Counter(modes.values())
+    return Check(
+        "sync modes",
+        Status.OK,
+        ", ".join(f"{n} {mode} ({service(mode)})" for mode, n in sorted(counts.items())),
+    )
+
+
+def _ews_readiness(
+    status: EwsStatus, modes: Mapping[str, str] | None, ews_persons: list[str], graph_persons: list[str]
+) -> Check:
+    if modes and not ews_persons:
+        # Nobody syncs over EWS any more: its switches are the tenant's business, not the sync's.
+        return Check(
+            "EWS readiness",
+            Status.OK,
+            f"no person syncs over EWS ({len(graph_persons)} over Microsoft Graph); {status.verdict}",
+        )
+    level = (
+        Status.OK
+        if status.switches_ok and status.ews_enabled is True
+        else (Status.WARNING if status.switches_ok else Status.FAILED)
+    )
+    moving = (
+        f"; or move the {len(ews_persons)} EWS person(s) to Graph: {MIGRATE_COMMAND}" if ews_persons else ""
+    )
+    return Check(
+        "EWS readiness",
+        level,
+        status.verdict,
+        None if level is Status.OK else f"roomsops ews status; roomsops ews allow{moving}",
     )
 
 
@@ -53,11 +100,22 @@ def doctor(
     mailbox: str | None,
     today: date,
     rooms_check: Callable[[Any], Check] | None = None,
+    modes: Mapping[str, str] | None = None,
+    graph_provider: Callable[[], TokenProvider] | None = None,
+    graph_client: Callable[[], GraphClient] | None = None,
 ) -> DoctorReport:
     """Every check once, each independent of the others' outcome where possible. `rooms_check` gives the
-    summary line of `rooms check` in the same admin session (the caller picks the rooms)."""
-    checks = [_summarize("config", config_report)]
+    summary line of `rooms check` in the same admin session (the caller picks the rooms).
+
+    Per sync mode (`modes`: the persons' {email: mode}, None when unread): a line counting the persons per mode
+    and service; the Graph token and its roles when a person syncs over Graph (Microsoft365, or `sync.backend`
+    graph); EWS readiness judged by whether a person still needs EWS; the mailbox probed over its own service."""
+    checks = [summarize("config", config_report)]
+    graph_persons = [e for e, m in (modes or {}).items() if uses_graph(settings, m)]
+    ews_persons = [e for e, m in (modes or {}).items() if m in EWS_SYNC_MODES and not uses_graph(settings, m)]
     unreachable = False  # a check could not connect or authenticate: exit 3
+    if modes:
+        checks.append(_modes_line(settings, modes))
     if provider_error is not None or provider is None:
         error = provider_error or RoomsopsError("no credentials")
         checks.append(Check("token", Status.FAILED, error.message, error.remedy))
@@ -68,6 +126,11 @@ def doctor(
         except RoomsopsError as exc:
             checks.append(Check("token", Status.FAILED, exc.message, exc.remedy))
             unreachable = unreachable or isinstance(exc, ConnectError)
+    graph_used = bool(graph_persons) or str(settings.sync.backend) == "graph"
+    mailbox_mode = mode_of(modes, mailbox) if mailbox else None
+    probe_graph = mailbox is not None and uses_graph(settings, mailbox_mode)
+    if (graph_used or probe_graph) and provider is not None and graph_provider is not None:
+        checks += graph_token_checks(graph_provider(), settings.policy.engine)
     problem = admin_app_problem(settings, sync_app_id)
     if problem is not None:
         checks.append(Check("admin app", Status.FAILED, problem.message, problem.remedy))
@@ -93,23 +156,16 @@ def doctor(
         checks.append(Check("Exchange connection", Status.FAILED, exc.message, exc.remedy))
         unreachable = unreachable or isinstance(exc, ConnectError)
     if status is not None:
-        level = (
-            Status.OK
-            if status.ok and status.ews_enabled is True
-            else (Status.WARNING if status.ok else Status.FAILED)
-        )
-        checks.append(
-            Check(
-                "EWS readiness",
-                level,
-                status.verdict,
-                None if level is Status.OK else "roomsops ews status; roomsops ews allow",
-            )
-        )
+        checks.append(_ews_readiness(status, modes, ews_persons, graph_persons))
     if rooms_line is not None:
         checks.append(rooms_line)
+    can_probe = provider is not None and provider_error is None
     if mailbox is None:
         checks.append(Check("EWS probe", Status.WARNING, "no mailbox to probe", "pass --mailbox EMAIL"))
-    elif provider is not None and provider_error is None:
+    elif can_probe and probe_graph and graph_provider is not None and graph_client is not None:
+        report = graph_sync_test(settings, graph_provider(), graph_client, mailbox, mode=mailbox_mode)
+        unreachable = unreachable or (not report.ok and report.unreachable)
+        checks.append(summarize("Graph probe", report))
+    elif can_probe:
         checks.append(probe(ews_client(), mailbox).check("EWS probe"))
     return DoctorReport(subject="roomsops doctor", checks=tuple(checks), unreachable=unreachable)

@@ -11,9 +11,74 @@ from roomsops.adapters.exo import exchange
 from roomsops.adapters.exo.session import ExchangeSession
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
+from roomsops.core.vocabulary import EWS_SYNC_MODES, GRAPH_SYNC_MODES
 
+#: EWS in Exchange Online (shared/reference/exchange-online.md, "EWS retirement in Exchange Online", announced
+#: 2026-02-05): EwsEnabled switched from unset to False tenant by tenant from 2026-10-01; final shutdown
+#: 2027-04-01, no exceptions. Replacement: Microsoft Graph (ROOMS' sync mode Microsoft365).
 EWS_PHASED_BLOCKING = date(2026, 10, 1)
 EWS_SHUTDOWN = date(2027, 4, 1)
+
+
+MIGRATE_COMMAND = "roomsops sync migrate --to graph --all"
+
+
+@dataclass(frozen=True)
+class PersonOnEws:
+    email: str
+    sync_mode: str
+
+
+@dataclass(frozen=True)
+class EwsReadiness:
+    """How far the installation is from needing EWS no more: its persons still in an EWS sync mode (O365,
+    O365Pull), those in ROOMS' Graph mode (Microsoft365), the retirement dates (`EWS_PHASED_BLOCKING`,
+    `EWS_SHUTDOWN`) and the command that moves the rest."""
+
+    #: False when the ROOMS database could not be read: the persons are unknown (then empty and 0).
+    persons_read: bool
+    persons_on_ews: tuple[PersonOnEws, ...]
+    persons_on_graph: int
+    phased_blocking_since: date
+    shutdown: date
+    days_left: int
+    next_command: str | None
+
+    def lines(self) -> list[str]:
+        if not self.persons_read:
+            return [f"persons: the ROOMS database could not be read; when ROOMS is ready: {MIGRATE_COMMAND}"]
+        out = [
+            f"persons on EWS        {len(self.persons_on_ews)}"
+            + (
+                f" ({', '.join(f'{p.email} {p.sync_mode}' for p in self.persons_on_ews[:5])}"
+                + (f", +{len(self.persons_on_ews) - 5} more" if len(self.persons_on_ews) > 5 else "")
+                + ")"
+                if self.persons_on_ews
+                else ""
+            ),
+            f"persons on Graph      {self.persons_on_graph} (sync mode Microsoft365)",
+        ]
+        if self.next_command:
+            out.append(f"next: {self.next_command}  (moves them to Microsoft Graph; --dry-run checks first)")
+        else:
+            out.append("ready: no person syncs over EWS; EWS can be switched off for the sync app")
+        return out
+
+
+def readiness(modes: dict[str, str] | None, today: date) -> EwsReadiness:
+    """The readiness report from the persons' sync modes ({email: mode}; None: they could not be read)."""
+    on_ews = tuple(
+        sorted((PersonOnEws(e, m) for e, m in (modes or {}).items() if m in EWS_SYNC_MODES), key=str)
+    )
+    return EwsReadiness(
+        persons_read=modes is not None,
+        persons_on_ews=on_ews,
+        persons_on_graph=sum(1 for m in (modes or {}).values() if m in GRAPH_SYNC_MODES),
+        phased_blocking_since=EWS_PHASED_BLOCKING,
+        shutdown=EWS_SHUTDOWN,
+        days_left=(EWS_SHUTDOWN - today).days,
+        next_command=MIGRATE_COMMAND if on_ews or modes is None else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -28,9 +93,18 @@ class EwsStatus(Result):
     mailboxes: tuple[tuple[str, bool | None], ...]
     #: What EWS does for the sync app now (tenant level): see `may_use_ews`.
     sync_app_may_use_ews: bool = False
+    #: The persons still on EWS and the next command (None: not asked for, as in `ews allow`).
+    readiness: EwsReadiness | None = None
 
     @property
     def ok(self) -> bool:
+        ready = self.readiness
+        if ready is not None and ready.persons_read and ready.persons_on_ews == () and ready.persons_on_graph:
+            return True  # no person syncs over EWS: its switches no longer matter to the sync
+        return self.switches_ok
+
+    @property
+    def switches_ok(self) -> bool:
         if self.ews_enabled is False:
             return False
         if self.ews_enabled is True and not self.sync_app_allowed:
@@ -76,6 +150,8 @@ class EwsStatus(Result):
             f"({(EWS_SHUTDOWN - self.today).days} days left); move ROOMS to Microsoft 365 (Graph) before then"
         )
         out.append(self.verdict)
+        if self.readiness is not None:
+            out += self.readiness.lines()
         return out
 
 
@@ -86,7 +162,12 @@ def may_use_ews(ews_enabled: bool | None, listed: bool) -> bool:
 
 
 def read_ews_status(
-    session: ExchangeSession, sync_app_id: str, mailboxes: Sequence[str], today: date
+    session: ExchangeSession,
+    sync_app_id: str,
+    mailboxes: Sequence[str],
+    today: date,
+    modes: dict[str, str] | None = None,
+    with_readiness: bool = False,
 ) -> EwsStatus:
     """Get-OrganizationConfig (with the allow list) and Get-CASMailbox of each mailbox, in one pipeline."""
     org, cas = exchange.read_ews_settings(session, mailboxes)
@@ -101,6 +182,7 @@ def read_ews_status(
         sync_app_allowed=listed,
         mailboxes=rows,
         sync_app_may_use_ews=may_use_ews(org.ews_enabled, listed),
+        readiness=readiness(modes, today) if with_readiness else None,
     )
 
 

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from roomsops.services.diagnose.probe import Probe
 
 EWS_ROLE = "Application EWS.AccessAsApp"
+#: The RBAC for Applications role of Microsoft Graph's calendar access (Microsoft365 persons).
+GRAPH_ROLE = "Application Calendars.ReadWrite"
+#: `--permission`: which role a scope grants.
+ROLES = {"ews": EWS_ROLE, "graph": GRAPH_ROLE}
 
 
 # --- Test-ApplicationAccessPolicy ---------------------------------------------------------------------------------
@@ -91,15 +95,15 @@ def _check_access_resolved(
 # --- Test-ServicePrincipalAuthorization ---------------------------------------------------------------------------
 
 
-def _verdict(rows: Sequence[Authorization]) -> tuple[str, str]:
-    """Granted when any EWS.AccessAsApp assignment has the mailbox in scope (assignments add up)."""
-    ews = [r for r in rows if r.role_name.casefold() == EWS_ROLE.casefold()]
-    covering = [r.allowed_resource_scope for r in ews if r.in_scope]
+def _verdict(rows: Sequence[Authorization], role: str = EWS_ROLE) -> tuple[str, str]:
+    """Granted when any assignment of `role` has the mailbox in scope (assignments add up)."""
+    held = [r for r in rows if r.role_name.casefold() == role.casefold()]
+    covering = [r.allowed_resource_scope for r in held if r.in_scope]
     if covering:
         return "Granted", f"in scope {', '.join(covering)}"
-    if ews:
-        return "Denied", f"outside {', '.join(r.allowed_resource_scope for r in ews)}"
-    return "Denied", f"the app has no {EWS_ROLE} role assignment"
+    if held:
+        return "Denied", f"outside {', '.join(r.allowed_resource_scope for r in held)}"
+    return "Denied", f"the app has no {role} role assignment"
 
 
 def _chunks(rows: list[Authorization], count: int) -> list[list[Authorization]] | None:
@@ -120,8 +124,9 @@ def check_rbac_access(
     mailboxes: Sequence[str],
     expected: dict[str, str] | None = None,
     resolved: dict[str, Mailbox] | None = None,
+    role: str = EWS_ROLE,
 ) -> list[AccessTest]:
-    """Test-ServicePrincipalAuthorization -Resource for every mailbox: one pipeline (plus Get-Mailbox unless
+    """Test-ServicePrincipalAuthorization -Resource for every mailbox, judged for `role`: one pipeline (plus Get-Mailbox unless
     the mailboxes are already resolved); one pipeline per mailbox only if the answers cannot be paired."""
     expected = expected or {}
     missing: dict[str, str] = {}
@@ -140,7 +145,7 @@ def check_rbac_access(
             detail = missing.get(address, f"no mailbox has the address {address}")
             tests.append(AccessTest(address, app_id, "NotFound", expected.get(address), detail))
             continue
-        result, detail = _verdict(by_address[address])
+        result, detail = _verdict(by_address[address], role)
         tests.append(AccessTest(address, app_id, result, expected.get(address), detail))
     return tests
 
@@ -203,22 +208,26 @@ class RbacTestResult(PolicyTestResult):
     engine: str = "rbac"
     service_principal: str = ""
     tenant_wide_grant: bool | None = None
+    #: The role tested: Application EWS.AccessAsApp, or (--permission graph) Application Calendars.ReadWrite.
+    role: str = EWS_ROLE
 
     def rbac_notes(self) -> tuple[str, ...]:
         notes: list[str] = []
+        service = "Graph" if self.role == GRAPH_ROLE else "EWS"
         wider = [t.mailbox for t in self.tests if t.live == "Granted" and t.access_check_result == "Denied"]
         if wider:
+            held = "Calendars.ReadWrite" if self.role == GRAPH_ROLE else FULL_ACCESS
             why = (
-                f"the sync app holds the tenant-wide {FULL_ACCESS}"
+                f"the sync app holds the tenant-wide {held}"
                 if self.tenant_wide_grant
                 else "a tenant-wide Entra grant or a removed role assignment still in the permission cache"
             )
-            notes.append(f"EWS still opens {', '.join(wider)} although RBAC denies it: {why}.")
+            notes.append(f"{service} still opens {', '.join(wider)} although RBAC denies it: {why}.")
         waiting = [
             t.mailbox
             for t in self.tests
             if t.access_check_result == "Granted" and t.live not in (None, "Granted")
         ]
         if waiting:
-            notes.append(f"EWS does not open {', '.join(waiting)} yet: {CACHE_NOTICE}")
+            notes.append(f"{service} does not open {', '.join(waiting)} yet: {CACHE_NOTICE}")
         return tuple(notes)

@@ -308,6 +308,9 @@ class RbacRequest:
     force: bool = False
     verify: bool = True
     dry_run: bool = False
+    #: The role assigned over the scope: "Application EWS.AccessAsApp" (EWS persons) or, `--permission graph`,
+    #: "Application Calendars.ReadWrite" (Microsoft365 persons, over Microsoft Graph).
+    role: str = "Application EWS.AccessAsApp"
 
     def __post_init__(self) -> None:
         _refuse_overlap(self.members, self.probes)

@@ -20,7 +20,7 @@ from roomsops.core.errors import InputError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
 from roomsops.core.templates import render
-from roomsops.services.policy.access import EWS_ROLE, check_rbac_access
+from roomsops.services.policy.access import EWS_ROLE, GRAPH_ROLE, check_rbac_access
 from roomsops.services.policy.group import (
     Applier,
     GroupPlan,
@@ -49,8 +49,24 @@ __all__ = ["EWS_ROLE", "RbacRequest", "restrict", "runbook"]
 MAX_NAME = 64  # names of management scopes and role assignments (New-ManagementScope.md)
 
 
-def grant_warning(app_id: str) -> str:
+#: Graph's tenant-wide permission that adds up with the role Application Calendars.ReadWrite.
+GRAPH_CALENDARS = "Calendars.ReadWrite"
+GRAPH_CALENDARS_REMOVAL = (
+    "Entra admin center → App registrations → the sync app → API permissions: on Calendars.ReadWrite "
+    "(Microsoft Graph, Application) choose Revoke admin consent, then Remove permission. Tokens issued before keep "
+    "the role until they expire (about an hour); 'roomsops auth test' shows the roles of a new token."
+)
+
+
+def grant_warning(app_id: str, permission: str = FULL_ACCESS) -> str:
     """The loud warning while the sync app holds the tenant-wide permission, with the steps to remove it."""
+    if permission == GRAPH_CALENDARS:
+        return (
+            f"WARNING: the sync app {app_id} still holds the tenant-wide Microsoft Graph application permission "
+            f"{GRAPH_CALENDARS}, consented in Entra ID. Entra consent and RBAC for Applications add up: until it is "
+            "removed the app can open EVERY calendar over Graph, whatever the management scope says. To remove "
+            f"it: {GRAPH_CALENDARS_REMOVAL}"
+        )
     return (
         f"WARNING: the sync app {app_id} still holds the tenant-wide application permission {FULL_ACCESS} "
         "(Office 365 Exchange Online), consented in Entra ID. Entra consent and RBAC for Applications add up: "
@@ -70,8 +86,11 @@ class GrantCheck:
     detail: str
 
 
-def check_tenant_wide_grant(provider_factory: Callable[[], TokenProvider], app_id: str) -> GrantCheck:
-    """Ask the token service for a new token of the sync app (cache dropped) and read its roles."""
+def check_tenant_wide_grant(
+    provider_factory: Callable[[], TokenProvider], app_id: str, permission: str = FULL_ACCESS
+) -> GrantCheck:
+    """Ask the token service for a new token of the sync app (cache dropped) and read its roles: `permission`
+    is full_access_as_app (a token for Exchange) or Calendars.ReadWrite (a token for Graph)."""
     try:
         provider = provider_factory()
         if provider.credentials.app_id.casefold() != app_id.casefold():
@@ -83,20 +102,27 @@ def check_tenant_wide_grant(provider_factory: Callable[[], TokenProvider], app_i
         token = provider.token()
     except RoomsopsError as exc:
         return GrantCheck(None, f"no token of the sync app: {exc.one_line()}")
-    if FULL_ACCESS in token.roles:
-        return GrantCheck(True, f"a fresh token of {app_id} carries {FULL_ACCESS}")
-    return GrantCheck(False, f"a fresh token of {app_id} does not carry {FULL_ACCESS}")
+    if permission in token.roles:
+        return GrantCheck(True, f"a fresh token of {app_id} carries {permission}")
+    return GrantCheck(False, f"a fresh token of {app_id} does not carry {permission}")
 
 
-def grant_notes(check: GrantCheck, app_id: str) -> list[str]:
+def grant_notes(check: GrantCheck, app_id: str, permission: str = FULL_ACCESS) -> list[str]:
     if check.held:
-        return [grant_warning(app_id)]
+        return [grant_warning(app_id, permission)]
     if check.held is None:
+        removal = GRAPH_CALENDARS_REMOVAL if permission == GRAPH_CALENDARS else FULL_ACCESS_REMOVAL
         return [
-            f"Could not check whether the sync app holds the tenant-wide {FULL_ACCESS} ({check.detail}). While it "
-            f"does, RBAC scoping restricts nothing. Check in Entra ID: {FULL_ACCESS_REMOVAL}"
+            f"Could not check whether the sync app holds the tenant-wide {permission} ({check.detail}). While it "
+            f"does, RBAC scoping restricts nothing. Check in Entra ID: {removal}"
         ]
     return []
+
+
+def tenant_wide_permission(role: str) -> str:
+    """The Entra permission that adds up with `role`: full_access_as_app for EWS's, Calendars.ReadWrite for
+    Graph's calendar role."""
+    return GRAPH_CALENDARS if role.casefold() == GRAPH_ROLE.casefold() else FULL_ACCESS
 
 
 # --- matching Exchange's RBAC objects ---------------------------------------------------------------------------
@@ -191,25 +217,25 @@ def app_service_principal(principals: Sequence[ServicePrincipal], app_id: str) -
 
 
 def app_assignments(
-    assignments: Sequence[RoleAssignment], sp: ServicePrincipal | None
+    assignments: Sequence[RoleAssignment], sp: ServicePrincipal | None, role: str = EWS_ROLE
 ) -> list[RoleAssignment]:
-    """The service principal's own EWS role assignments (the role group's delegating ones are not the app's)."""
+    """The service principal's own assignments of `role` (the role group's delegating ones are not the app's)."""
     if sp is None:
         return []
     wanted = sp.object_id.casefold()
     return [
         a
         for a in assignments
-        if a.assignee.casefold() == wanted and a.role.casefold() == EWS_ROLE.casefold() and not a.delegating
+        if a.assignee.casefold() == wanted and a.role.casefold() == role.casefold() and not a.delegating
     ]
 
 
-def rbac_queries() -> list[exchange.Query]:
+def rbac_queries(role: str = EWS_ROLE) -> list[exchange.Query]:
     """The app's RBAC objects, read beside the group in its first pipeline."""
     return [
         exchange.service_principals_query(),
         exchange.scopes_query(),
-        exchange.assignments_query(EWS_ROLE),
+        exchange.assignments_query(role),
     ]
 
 
@@ -266,9 +292,9 @@ def scope_step(name: str, wanted_filter: str | None, scope: ManagementScope | No
     )
 
 
-def role_step(scope: str, assignments: Sequence[RoleAssignment]) -> Step:
+def role_step(scope: str, assignments: Sequence[RoleAssignment], role: str = EWS_ROLE) -> Step:
     found = any(a.has_scope(scope) for a in assignments)
-    return Step("role", f"{EWS_ROLE} → {scope}", Outcome.EXISTS if found else Outcome.CREATED)
+    return Step("role", f"{role} → {scope}", Outcome.EXISTS if found else Outcome.CREATED)
 
 
 def _wider_assignments(scope: str, assignments: Sequence[RoleAssignment]) -> list[str]:
@@ -287,9 +313,10 @@ def ensure_rbac(
     sp_exists: bool,
     scopes: Sequence[tuple[str, str, bool]],
     assignments: Sequence[RoleAssignment],
+    role: str = EWS_ROLE,
 ) -> None:
     """Create what is missing: the service principal pointer, each (scope name, filter, exists) scope, and the
-    EWS role assignment per scope. Idempotent: existing objects are left alone."""
+    assignment of `role` (EWS's by default) per scope. Idempotent: existing objects are left alone."""
     if not sp_exists:
         apply.run(
             "New-ServicePrincipal",
@@ -307,12 +334,12 @@ def ensure_rbac(
             apply.run(
                 "New-ManagementRoleAssignment",
                 {
-                    "Name": assignment_name(name),
+                    "Name": assignment_name(name, role),
                     "App": sp_object,
-                    "Role": EWS_ROLE,
+                    "Role": role,
                     "CustomResourceScope": name,
                 },
-                Step("role", f"{EWS_ROLE} → {name}", Outcome.CREATED),
+                Step("role", f"{role} → {name}", Outcome.CREATED),
             )
 
 
@@ -365,10 +392,10 @@ class _RbacPlan:
 
 
 def read_rbac(session: ExchangeSession, request: RbacRequest) -> _RbacPlan:
-    group_plan, objects = read_group(session, request.group_request, rbac_queries())
+    group_plan, objects = read_group(session, request.group_request, rbac_queries(request.role))
     sp = app_service_principal(objects.principals, request.app_id)
     scope = next((s for s in objects.scopes if s.name.casefold() == request.scope_name.casefold()), None)
-    return _RbacPlan(group_plan, sp, scope, app_assignments(objects.assignments, sp))
+    return _RbacPlan(group_plan, sp, scope, app_assignments(objects.assignments, sp, request.role))
 
 
 def _rbac_steps(request: RbacRequest, plan: _RbacPlan) -> list[Step]:
@@ -377,7 +404,7 @@ def _rbac_steps(request: RbacRequest, plan: _RbacPlan) -> list[Step]:
     return [
         principal_step(request.app_id, request.sp_object_id, plan.sp, request.dry_run),
         scope_step(request.scope_name, wanted_filter, plan.scope),
-        role_step(request.scope_name, plan.assignments),
+        role_step(request.scope_name, plan.assignments, request.role),
     ]
 
 
@@ -387,7 +414,9 @@ def _verify(
     members = [m for m in request.members if m in plan.resolved]
     probes = [p for p in request.probes if p in plan.resolved]
     expected = {m: "Granted" for m in members} | {p: "Denied" for p in probes}
-    return check_rbac_access(session, request.app_id, sp_object, [*members, *probes], expected, plan.resolved)
+    return check_rbac_access(
+        session, request.app_id, sp_object, [*members, *probes], expected, plan.resolved, request.role
+    )
 
 
 def restrict(
@@ -408,7 +437,7 @@ def restrict(
     sp_object = plan.sp_object or request.sp_object_id  # None only in a dry run
     wider = _wider_assignments(request.scope_name, plan.assignments)
     if wider:
-        notes.append(f"The app also holds {EWS_ROLE} through {', '.join(wider)}: assignments add up.")
+        notes.append(f"The app also holds {request.role} through {', '.join(wider)}: assignments add up.")
     grant = grant_check()
 
     def result(steps: Sequence[Step], tests: Sequence[AccessTest] = ()) -> RbacRestrictResult:
@@ -417,13 +446,13 @@ def restrict(
             app_id=request.app_id,
             group=request.group,
             scope=request.scope_name,
-            role=EWS_ROLE,
+            role=request.role,
             service_principal=sp_object,
             dry_run=request.dry_run,
             steps=tuple(steps),
             tests=tuple(tests),
             tenant_wide_grant=grant.held,
-            notes=tuple(notes + grant_notes(grant, request.app_id)),
+            notes=tuple(notes + grant_notes(grant, request.app_id, tenant_wide_permission(request.role))),
         )
 
     if conflict:
@@ -438,7 +467,7 @@ def restrict(
     scope_filter = member_of_filter(group.distinguished_name)
     assert sp_object is not None  # principal_step refused a missing --sp-object-id outside a dry run
     scopes = [(request.scope_name, scope_filter, plan.scope is not None)]
-    ensure_rbac(apply, request.app_id, sp_object, plan.sp is not None, scopes, plan.assignments)
+    ensure_rbac(apply, request.app_id, sp_object, plan.sp is not None, scopes, plan.assignments, request.role)
     tests = _verify(session, request, plan.group, sp_object) if request.verify else []
     if changed(steps):  # the permission cache matters only after a change
         notes.append(CACHE_NOTICE)
@@ -454,13 +483,15 @@ def runbook(request: RbacRequest, admin_upn: str | None = None) -> str:
         sp_object_id=request.sp_object_id or "",
         group=request.group,
         scope=request.scope_name,
-        role=EWS_ROLE,
-        assignment=assignment_name(request.scope_name),
+        role=request.role,
+        assignment=assignment_name(request.scope_name, request.role),
+        service="Microsoft Graph" if request.role == GRAPH_ROLE else "EWS",
+        grant=tenant_wide_permission(request.role),
         members=list(request.members),
         probes=list(request.probes),
         exact=request.exact,
         admin_upn=admin_upn,
-        removal_steps=FULL_ACCESS_REMOVAL,
+        removal_steps=GRAPH_CALENDARS_REMOVAL if request.role == GRAPH_ROLE else FULL_ACCESS_REMOVAL,
     )
 
 
@@ -488,7 +519,7 @@ class RbacListResult(Result):
                 f"app {self.app_id} has no service principal in Exchange Online: no RBAC for Applications"
             ]
         if not self.assignments:
-            return [f"no {EWS_ROLE} role assignments of app {self.app_id}"]
+            return [f"no {EWS_ROLE} or {GRAPH_ROLE} role assignments of app {self.app_id}"]
         return [
             f"{a.name}  {a.role}  scope {a.scope or '(organization)'}  {a.recipient_filter or ''}".rstrip()
             for a in self.assignments
@@ -498,14 +529,17 @@ class RbacListResult(Result):
 def _read_app_rbac(
     session: ExchangeSession, app_id: str
 ) -> tuple[ServicePrincipal | None, list[RoleAssignment], dict[str, ManagementScope]]:
-    objects = exchange.read(session, rbac_queries())
+    # One pipeline: both roles' assignments land in one list; app_assignments sorts them by role.
+    objects = exchange.read(session, [*rbac_queries(), exchange.assignments_query(GRAPH_ROLE)])
     sp = app_service_principal(objects.principals, app_id)
     scopes = {s.name.casefold(): s for s in objects.scopes}
-    return sp, app_assignments(objects.assignments, sp), scopes
+    found = objects.assignments
+    return sp, app_assignments(found, sp) + app_assignments(found, sp, GRAPH_ROLE), scopes
 
 
 def list_rbac(session: ExchangeSession, app_id: str) -> RbacListResult:
-    """The app's EWS role assignments with their management scopes (`policy list --engine rbac`)."""
+    """The app's role assignments of EWS (Application EWS.AccessAsApp) and of Graph's calendars (Application
+    Calendars.ReadWrite) with their management scopes (`policy list --engine rbac`)."""
     sp, assignments, scopes = _read_app_rbac(session, app_id)
     rows = []
     for a in assignments:
@@ -557,9 +591,11 @@ def remove_rbac(
     confirm: Confirm,
     audit: AuditLog,
     progress: Progress | None = None,
+    role: str = EWS_ROLE,
 ) -> RbacRemoveResult:
-    """Remove the app's EWS role assignments over `scope_name`, then the scope when no other assignment uses
-    it: the undo of `policy restrict --engine rbac` (the group stays; the service principal pointer too)."""
+    """Remove the app's assignments of `role` (EWS's by default) over `scope_name`, then the scope when no other
+    assignment uses it: the undo of `policy restrict --engine rbac` (the group stays; the service principal
+    pointer too)."""
     # Every role assignment, not only the EWS ones: an assignment of another role (the app's Graph role
     # Application Calendars.ReadWrite, an administrator's role) over the scope keeps it in use, and
     # Remove-ManagementScope would fail after the EWS assignment is gone. Checked before the first change.
@@ -568,7 +604,7 @@ def remove_rbac(
         [exchange.service_principals_query(), exchange.scopes_query(), exchange.assignments_query(None)],
     )
     sp = app_service_principal(objects.principals, app_id)
-    mine = [a for a in app_assignments(objects.assignments, sp) if a.has_scope(scope_name)]
+    mine = [a for a in app_assignments(objects.assignments, sp, role) if a.has_scope(scope_name)]
     others = [a for a in objects.assignments if a.uses_scope(scope_name) and a not in mine]
     scope = next((s for s in objects.scopes if s.name.casefold() == scope_name.casefold()), None)
     drop_scope = scope is not None and not others
@@ -588,7 +624,7 @@ def remove_rbac(
             notes=tuple(kept),
         )
     confirm(
-        f"Remove the {EWS_ROLE} role assignment(s) of app {app_id} over {scope_name}"
+        f"Remove the {role} role assignment(s) of app {app_id} over {scope_name}"
         + (" and the management scope" if drop_scope else "")
         + (f" (the management scope stays: {used_by} use it)" if others else "")
         + "? Without another grant the app then opens no mailbox"

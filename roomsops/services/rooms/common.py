@@ -20,7 +20,7 @@ from roomsops.adapters.store import Store
 from roomsops.adapters.store.db import sqlite_file
 from roomsops.adapters.store.fresh import discard_if_unused
 from roomsops.core.addresses import RECORD_REMEDY, validate_address
-from roomsops.core.errors import InputError
+from roomsops.core.errors import InputError, RoomsopsError
 from roomsops.core.settings import DATA_DIR_VARIABLE, Settings
 
 MAX_NAME = 256
@@ -171,3 +171,19 @@ def columns(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
         line = "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
         out.append(line.rstrip())
     return out
+
+
+def person_modes(settings: Settings) -> dict[str, str] | None:
+    """{address: sync mode} of the ROOMS database's persons; {} when its SQLite file does not exist
+    yet (nothing is created), None when it cannot be read (the caller tests over `sync.backend`)."""
+    from roomsops.adapters.store import list_persons
+    from roomsops.adapters.store.db import sqlite_file
+
+    try:
+        path = sqlite_file(database_url(settings))
+        if path is not None and not path.exists():
+            return {}
+        with open_database(settings) as store, store.read() as conn:
+            return {p.email: p.sync_mode for p in list_persons(conn)}
+    except RoomsopsError:
+        return None
