@@ -65,7 +65,9 @@ def test_a_meeting_moved_to_a_second_calendar_is_settled_by_the_next_pass_as_ove
     made = lab.admin("POST", f"/lab/mailboxes/{diego}/folders", json={"display_name": "Projects"})
     assert made.status_code in (200, 201), made.text
     moved = lab.admin(
-        "POST", f"/lab/mailboxes/{diego}/calendar/{meeting['id']}/move", json={"folder": made.json()["folder"]}
+        "POST",
+        f"/lab/mailboxes/{diego}/calendar/{meeting['id']}/move",
+        json={"folder": made.json()["folder"]},
     )
     assert moved.status_code == 200, moved.text
 

@@ -60,7 +60,11 @@ def test_a_series_in_the_calendar_is_skipped_and_counted_over_either_backend(
         "end": local(DAY + timedelta(days=1, minutes=15)),
         "recurrence": {
             "pattern": {"type": "daily", "interval": 1},
-            "range": {"type": "numbered", "startDate": f"{DAY + timedelta(days=1):%Y-%m-%d}", "numberOfOccurrences": 3},
+            "range": {
+                "type": "numbered",
+                "startDate": f"{DAY + timedelta(days=1):%Y-%m-%d}",
+                "numberOfOccurrences": 3,
+            },
         },
     }
     graph.client.request(diego, "POST", f"/users/{diego}/events", body=series, write=True)
