@@ -259,6 +259,10 @@ class GraphCalendar:
             )
             for entry in page.get("value") or []:
                 item_id = str(entry.get("id"))
+                if entry.get("seriesMasterId") and "@removed" not in entry:
+                    # calendarView lists a series' occurrences; EWS's sync (and the port) know the series as
+                    # one item: its master, which the sync skips and counts once.
+                    item_id = str(entry["seriesMasterId"])
                 if "@removed" in entry:
                     changed.pop(item_id, None)
                     deleted.append(item_id)

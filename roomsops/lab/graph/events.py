@@ -325,7 +325,9 @@ def event_json(item: CalendarItem, view: View) -> dict[str, Any]:
     }
     if isinstance(item, OccurrenceItem):
         master = CalendarItem.__new__(CalendarItem)
-        master.id, master.uid = item.master_id, item.uid
+        # An occurrence carries its master's fields (series.as_item), the entry key too: the master's immutable
+        # id derives from it.
+        master.id, master.uid, master.entry_key = item.master_id, item.uid, item.entry_key
         event["seriesMasterId"] = event_id(view, master)
         event["originalStart"] = offset_time(item.original_start)
     elif item.recurrence is not None:
