@@ -162,7 +162,9 @@ class EwsCalendar:
         return Calendar(root=Root(account=self.client.account(mailbox)))
 
     def _local(self, value: datetime) -> EWSDateTime:
-        return EWSDateTime.from_datetime(value.astimezone(self.zone)).astimezone(self.ews_zone)
+        # Converted from UTC: the offset sent keeps a repeated wall-clock hour (end of daylight saving time)
+        # apart; from_datetime of a local time drops its fold and names the first of the two.
+        return EWSDateTime.from_datetime(value.astimezone(UTC)).astimezone(self.ews_zone)
 
     def requests_sent(self) -> int:
         return requests_sent()

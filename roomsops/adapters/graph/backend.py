@@ -384,6 +384,10 @@ class GraphCalendar:
 
     def _time(self, value: datetime) -> dict[str, str]:
         local = value.astimezone(self.zone)
+        if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+            # A wall-clock time that happens twice (the hour repeated when daylight saving time ends): Graph's
+            # dateTime + timeZone cannot say which one, so the moment is sent in UTC.
+            return {"dateTime": _utc(value).removesuffix("Z"), "timeZone": "UTC"}
         return {
             "dateTime": local.replace(tzinfo=None).isoformat(timespec="seconds"),
             "timeZone": self.time_zone,
