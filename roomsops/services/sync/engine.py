@@ -761,7 +761,21 @@ class MailboxSync:
                 self._drop_duplicate(meeting)
                 continue
             seen[booking_id] = meeting
-            if link is None or link.item_id != meeting.item_id:
+            if (
+                link is not None
+                and link.item_id not in (None, meeting.item_id)
+                and link.snapshot
+                and link.state not in (*PENDING_STATES, CANCELLED)
+            ):
+                # The booking's meeting under another id (its person moved from EWS to Graph without `sync
+                # migrate`): relinked, and merged field by field against what was last synced like any change
+                # in Exchange, so that an Outlook edit made since is kept, not overwritten from the booking.
+                link = self._save_link(replace(link, item_id=meeting.item_id, change_key=meeting.change_key))
+                self.report.adopted += 1
+                if booking is not None:
+                    self._audit("sync:adopt", booking, {"item_id": meeting.item_id})
+                compare.append((meeting, link))
+            elif link is None or link.item_id != meeting.item_id:
                 self._linked(
                     link or BookingSyncState(booking_id=booking_id, mailbox=self.mailbox), meeting, None
                 )
