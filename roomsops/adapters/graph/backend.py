@@ -573,17 +573,32 @@ class GraphCalendar:
         them (their answers kept). Graph tells the attendees of the change itself."""
         gone = {a.lower() for a in addresses}
         url = self._event(mailbox, meeting.item_id)
-        current = self.client.request(mailbox, "GET", url + "?$select=attendees,changeKey", what="read").body
-        attendees = [a for a in (current or {}).get("attendees") or [] if isinstance(a, dict)]
-        kept = [
-            {"type": a.get("type") or "required", "emailAddress": a.get("emailAddress")}
-            for a in attendees
-            if _address(a) and _address(a) not in gone
-        ]
-        current_key = str((current or {}).get("changeKey") or "")
-        self._patch(
-            mailbox, replace(meeting, change_key=current_key), {"attendees": kept}, "remove attendees"
-        )
+        self._forget(mailbox, meeting.item_id)
+        for attempt in range(CONFLICT_RETRIES + 1):
+            # Read, compute and write with If-Match; on a 412 (changed meanwhile, e.g. an attendee added in
+            # Outlook) all three again: the list computed from the old attendees would undo that change.
+            current = self.client.request(mailbox, "GET", url + "?$select=attendees,changeKey", what="read").body
+            attendees = [a for a in (current or {}).get("attendees") or [] if isinstance(a, dict)]
+            kept = [
+                {"type": a.get("type") or "required", "emailAddress": a.get("emailAddress")}
+                for a in attendees
+                if _address(a) and _address(a) not in gone
+            ]
+            change_key = str((current or {}).get("changeKey") or "")
+            try:
+                self.client.request(
+                    mailbox,
+                    "PATCH",
+                    url,
+                    body={"attendees": kept},
+                    headers={"If-Match": f'W/"{change_key}"'} if change_key else None,
+                    write=True,
+                    what="remove attendees",
+                )
+                return
+            except BackendError as exc:
+                if exc.reason != "conflict" or attempt == CONFLICT_RETRIES:
+                    raise
 
     def room_calendar(
         self, room: str, start: datetime, end: datetime, uid: str | None = None
