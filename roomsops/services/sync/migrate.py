@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from roomsops.adapters.store import BookingSyncState, MailboxSyncState, Person, PersonFields, Store, now_utc
 from roomsops.adapters.store import queries as q
-from roomsops.adapters.store.schema import CANCELLED, UNLINKED
+from roomsops.adapters.store.schema import CANCELLED, SYNC_DISABLED, UNLINKED
 from roomsops.core.calendar import Meeting, booking_tag
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.logs import AuditLog, log
@@ -223,6 +223,7 @@ def _person(
     relinked: list[BookingSyncState] = []  # links whose item id changes
     confirmed = 0  # links naming the target's item already (both modes on one service: sync.backend = graph)
     missing: list[int] = []
+    held: list[BookingSyncState] = []
     duplicates = 0
     for link in links:
         found = tagged.get(tags.get(link.booking_id, str(link.booking_id)), [])
@@ -233,9 +234,22 @@ def _person(
         uid = _stored_uid(link) or sources.get(link.item_id or "")
         same = [m for m in found if uid and m.uid == uid]
         if len(same) != 1:
-            missing.append(link.booking_id)
+            if not found and link.state == SYNC_DISABLED:
+                held.append(link)
+            else:
+                missing.append(link.booking_id)
             continue
         relinked.append(replace(link, item_id=same[0].item_id, change_key=same[0].change_key))
+    # A sync-disabled booking (the sync leaves it alone) whose meeting was deleted in Outlook: no pass settles it,
+    # so it would block the move forever. Its link lets go of the item once the service the person leaves
+    # confirms it gone; one still there over that service is missing like any other.
+    if held:
+        there = {m.item_id for m in source.get(mailbox, [x.item_id for x in held if x.item_id])}
+        for link in held:
+            if link.item_id in there:
+                missing.append(link.booking_id)
+            else:
+                relinked.append(replace(link, item_id=None, change_key=None))
     result = PersonMigration(
         mailbox,
         person.sync_mode,
