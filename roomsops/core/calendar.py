@@ -145,6 +145,9 @@ class Changes:
     deleted: list[str] = field(default_factory=list)
     state: str | None = None
     invalid_state: bool = False
+    # The changes cover only meetings that start before this (Graph's calendarView delta reads the sync
+    # window): the sync reads its linked meetings from there on itself. None: the whole calendar (EWS).
+    covers_until: datetime | None = None
 
 
 class Invitations(StrEnum):

@@ -213,7 +213,7 @@ class GraphCalendar:
         if state is None:
             link, _, _ = self._round(mailbox, self._delta(mailbox, start, end))
             self._confirm(mailbox, {})
-            return Changes(state=f"{_utc(end)}|{link}")
+            return Changes(state=f"{_utc(end)}|{link}", covers_until=end)
         covered, _, url = state.partition("|")
         try:
             covered_end = datetime.fromisoformat(covered.replace("Z", "+00:00"))
@@ -239,7 +239,9 @@ class GraphCalendar:
         for meeting in self.get(mailbox, deleted):
             deleted.remove(meeting.item_id)
             changed[meeting.item_id] = meeting.change_key
-        return Changes(changed=list(changed.items()), deleted=deleted, state=f"{_utc(end)}|{link}")
+        return Changes(
+            changed=list(changed.items()), deleted=deleted, state=f"{_utc(end)}|{link}", covers_until=end
+        )
 
     def _delta(self, mailbox: str, start: datetime, end: datetime) -> str:
         window = {"startDateTime": _utc(start), "endDateTime": _utc(end)}

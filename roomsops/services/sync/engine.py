@@ -392,9 +392,33 @@ class MailboxSync:
         full = self.ctx.full or due or (recover and bool(self.links))
         if full:
             self._reconcile(by_id, discover=True)
+        elif changes.covers_until is not None:
+            changes = self._beyond_reach(changes, changes.covers_until)
         self._exchange_changes(changes.changed, changes.deleted, by_id)
         self._saved_state, self._changes, self._full = saved_state, changes, full
         self._passes = passes
+
+    def _beyond_reach(self, changes: Changes, until: datetime) -> Changes:
+        """The changes with those of linked meetings the backend's changes do not cover (starting at `until` or
+        later, e.g. beyond Graph's delta window): read one by one (batched), a new change key is a change, an item
+        no longer there a deletion, as EWS's whole-calendar sync would report them."""
+        reported = {item_id for item_id, _ in changes.changed} | set(changes.deleted)
+        far: dict[str, BookingSyncState] = {}
+        for link in self.links.values():
+            if (
+                link.item_id
+                and link.item_id not in reported
+                and link.snapshot
+                and link.state in (LINKED, FAILED, ROOM_DECLINED)
+                and MeetingFields.from_json(link.snapshot).start >= until
+            ):
+                far[link.item_id] = link
+        if not far:
+            return changes
+        found = {m.item_id: m for m in self.ctx.backend.get(self.mailbox, list(far))}
+        changed = [(i, m.change_key) for i, m in found.items() if m.change_key != far[i].change_key]
+        deleted = [i for i in far if i not in found]
+        return replace(changes, changed=changes.changed + changed, deleted=changes.deleted + deleted)
 
     def _write_kind(self, booking: Booking) -> str:
         """Which phase writes the booking: a cancellation frees the room's slot (FREE), a change of the time or
