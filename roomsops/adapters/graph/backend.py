@@ -192,6 +192,9 @@ class GraphCalendar:
     def _event(self, mailbox: str, item_id: str) -> str:
         return f"{self._events(mailbox)}/{quote(item_id, safe='')}"
 
+    def _in_calendar(self, mailbox: str, item_id: str) -> str:
+        return f"{user_path(mailbox)}/calendar/events/{quote(item_id, safe='')}"
+
     # --- reads ---------------------------------------------------------------------------------------------
 
     def window(self, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -235,8 +238,9 @@ class GraphCalendar:
         self._confirm(mailbox, changed)
         # Graph reports an event moved out of the window as removed; EWS (and the port) call only an item that
         # left the calendar deleted, and the engine cancels the booking of a deleted meeting. So an event that
-        # is still there is reported changed (one read of the removed ids, only when some were removed).
-        for meeting in self.get(mailbox, deleted):
+        # is still there is reported changed (one read of the removed ids, only when some were removed). Read in
+        # the default calendar: an event moved to another calendar left it, as EWS's sync of the Calendar says.
+        for meeting in self._read(mailbox, deleted, calendar=True):
             deleted.remove(meeting.item_id)
             changed[meeting.item_id] = meeting.change_key
         return Changes(
@@ -312,21 +316,21 @@ class GraphCalendar:
         item_ids = [i for i, m in zip(item_ids, known, strict=True) if m is None]
         return served + self._read(mailbox, item_ids)
 
-    def _read(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
+    def _read(self, mailbox: str, item_ids: Sequence[str], calendar: bool = False) -> list[Meeting]:
+        """The events (`calendar`: only those in the default calendar); unknown ids are left out."""
         if not item_ids:
             return []
         query = "?" + urlencode({"$expand": tags.expand(*tags.TAGS)})
+        path = self._in_calendar if calendar else self._event
         if len(item_ids) == 1:
             try:
-                answer = self.client.request(
-                    mailbox, "GET", self._event(mailbox, item_ids[0]) + query, what="get"
-                )
+                answer = self.client.request(mailbox, "GET", path(mailbox, item_ids[0]) + query, what="get")
             except ItemGone:
                 return []
             return [meeting_from_event(answer.body, self.zone)]
         answers = self.client.batch(
             mailbox,
-            [SubRequest("GET", self._event(mailbox, i) + query) for i in item_ids],
+            [SubRequest("GET", path(mailbox, i) + query) for i in item_ids],
             write=False,
             what="get",
         )

@@ -87,7 +87,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^$"), "users.get"),
     ("GET", re.compile(r"^/(?:calendar/)?events/?$", re.I), "events.list"),
     ("POST", re.compile(r"^/(?:calendar/)?events/?$", re.I), "events.create"),
-    ("GET", re.compile(r"^/events/(?P<id>[^/]+)/?$", re.I), "events.get"),
+    # /calendar/events/{id}: the event only if it is in the default calendar (graph/api/event-get).
+    ("GET", re.compile(r"^/(?P<calendar>calendar/)?events/(?P<id>[^/]+)/?$", re.I), "events.get"),
     ("PATCH", re.compile(r"^/events/(?P<id>[^/]+)/?$", re.I), "events.update"),
     ("DELETE", re.compile(r"^/events/(?P<id>[^/]+)/?$", re.I), "events.delete"),
     ("POST", re.compile(r"^/events/(?P<id>[^/]+)/cancel/?$", re.I), "events.cancel"),
@@ -460,6 +461,8 @@ class GraphService(LabHandler):
         view: View,
     ) -> Response:
         item = self._event(store, params["id"])
+        if params.get("calendar") and item.folder != CALENDAR:
+            raise not_found()
         names = _query(request, "$select")
         event = select(event_json(item, view), names.split(",") if names else None)
         event = {
