@@ -623,6 +623,9 @@ class GraphCalendar:
             if not m.is_recurring and not m.is_cancelled and (uid is None or m.uid == uid)
         ]
 
+    #: The sync reports a new meeting's unknown resources instead (it may invite a ROOMS room by an alias).
+    resolves_aliases = False
+
     def primary_address(self, address: str, via: str) -> str | None:
         """Graph finds a user by id or userPrincipalName, not by a proxy address (that needs a directory query the
         sync app is not granted): no alias is resolved over Graph."""

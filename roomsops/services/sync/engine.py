@@ -1237,6 +1237,8 @@ class MailboxSync:
             return
         fields = meeting.fields
         listed = self._rooms_listed(meeting)
+        if not listed and self.person is not None:
+            self._unresolved_resources(meeting)
         if not listed or self.person is None:
             return
         room, others = listed[0], listed[1:]
@@ -1404,6 +1406,30 @@ class MailboxSync:
                 primary = None
             self.aliases[address] = primary if primary and primary != address else None
         return self.rooms.get(self.aliases[address] or "")
+
+    def _unresolved_resources(self, meeting: Meeting) -> None:
+        """A backend that cannot resolve aliases (Graph: no directory query): a new meeting whose resources are no
+        ROOMS room but share a ROOMS room's domain may invite a ROOMS room by an alias; reported, not booked (it
+        holds the slot in Exchange only), never silently."""
+        backend = self.ctx.backend
+        routed = getattr(backend, "resolves_aliases_for", None)
+        resolves = routed(self.mailbox) if routed else getattr(backend, "resolves_aliases", True)
+        if resolves or meeting.fields is None:
+            return
+        domains = {email.rpartition("@")[2] for email in self.rooms}
+        unknown = sorted(
+            {
+                address
+                for address in [*meeting.resources, meeting.fields.room]
+                if address and address not in self.rooms and address.rpartition("@")[2] in domains
+            }
+        )
+        for address in unknown:
+            self.report.failures.append(
+                f"new meeting {meeting.fields.subject!r}: the resource {address} is no ROOMS room's primary "
+                "address and an alias cannot be resolved over Microsoft Graph: if it is a ROOMS room's alias, "
+                "invite the room by its primary address; not booked"
+            )
 
     def _addresses_of(self, room: Room | str) -> set[str]:
         """The room's primary address and the aliases this pass saw it listed by."""

@@ -92,6 +92,10 @@ class RoutedCalendar:
     def primary_address(self, address: str, via: str) -> str | None:
         return self._for(via).primary_address(address, via)
 
+    def resolves_aliases_for(self, via: str) -> bool:
+        """Whether `primary_address` over the backend of `via` resolves aliases (Graph's does not)."""
+        return bool(getattr(self._for(via), "resolves_aliases", True))
+
     def delete_copy(self, room: str, meeting: Meeting) -> None:
         self._for_room().delete_copy(room, meeting)
 
