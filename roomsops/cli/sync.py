@@ -333,7 +333,8 @@ def migrate_cmd(
     # Bad settings (e.g. sync.send_invitations = none for Graph) are refused before the lock or database exist.
     target = (graph_backend if kind == GRAPH else ews_backend)(settings, app.ews)
     with run_lock(lock_path(settings)), rooms.open_database(settings) as store:
-        wanted = [_primary(app, store, address) for address in wanted]
+        # The database only (a typo is exit 2 before any request; no EWS lookup from a command whose point is
+        # leaving EWS): an unknown address is refused by migrate(), the person named once however spelled.
         synced = _synced_persons(store)
         if synced:
             app.token_provider.token()  # no token, no migration: exit 3 before any work

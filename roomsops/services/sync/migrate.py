@@ -142,7 +142,8 @@ def migrate(
                         "migrated",
                         "migrate persons in O365, O365Pull or Microsoft365",
                     )
-                chosen.append(found)
+                if all(p.id != found.id for p in chosen):  # named twice (another case): migrated once
+                    chosen.append(found)
     out = []
     for person in chosen:
         if person.sync_mode not in leaving:
