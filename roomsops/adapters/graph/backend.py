@@ -583,7 +583,9 @@ class GraphCalendar:
         for attempt in range(CONFLICT_RETRIES + 1):
             # Read, compute and write with If-Match; on a 412 (changed meanwhile, e.g. an attendee added in
             # Outlook) all three again: the list computed from the old attendees would undo that change.
-            current = self.client.request(mailbox, "GET", url + "?$select=attendees,changeKey", what="read").body
+            current = self.client.request(
+                mailbox, "GET", url + "?$select=attendees,changeKey", what="read"
+            ).body
             attendees = [a for a in (current or {}).get("attendees") or [] if isinstance(a, dict)]
             kept = [
                 {"type": a.get("type") or "required", "emailAddress": a.get("emailAddress")}

@@ -785,35 +785,40 @@ class MailboxSync:
                 self._drop_duplicate(meeting)
                 continue
             seen[booking_id] = meeting
-            if (
-                link is not None
-                and link.item_id not in (None, meeting.item_id)
-                and link.snapshot
-                and link.state not in (*PENDING_STATES, CANCELLED)
-            ):
-                # The booking's meeting under another id (its person moved from EWS to Graph without `sync
-                # migrate`): relinked, and merged field by field against what was last synced like any change
-                # in Exchange, so that an Outlook edit made since is kept, not overwritten from the booking.
-                link = self._save_link(replace(link, item_id=meeting.item_id, change_key=meeting.change_key))
-                self.report.adopted += 1
-                if booking is not None:
-                    self._audit("sync:adopt", booking, {"item_id": meeting.item_id})
-                compare.append((meeting, link))
-            elif link is None or link.item_id != meeting.item_id:
-                self._linked(
-                    link or BookingSyncState(booking_id=booking_id, mailbox=self.mailbox), meeting, None
-                )
-                self.report.adopted += 1
-                if booking is not None:
-                    self._audit("sync:adopt", booking, {"item_id": meeting.item_id})
-            elif link.state != CANCELLED:
-                compare.append((meeting, link))
+            found = self._found_by_tag(meeting, booking_id, link, booking)
+            if found is not None:
+                compare.append((meeting, found))
         for meeting, link in compare:
             synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
             # Unchanged = our revision tag and the snapshot's fields (not the ChangeKey: docs/sync.md).
             if link.revision != meeting.revision or synced != meeting.fields or link.readback:
                 self._exchange_item(meeting, link, bookings)
         return tagged
+
+    def _found_by_tag(
+        self, meeting: Meeting, booking_id: int, link: BookingSyncState | None, booking: Booking | None
+    ) -> BookingSyncState | None:
+        """A tagged meeting that is the booking's: adopted (a meeting a crashed pass made: linked as it is), or
+        the link to compare it field by field with what was last synced (None: nothing to compare)."""
+        if link is not None and link.item_id == meeting.item_id:
+            return link if link.state != CANCELLED else None
+        if (
+            link is not None
+            and link.item_id is not None
+            and link.snapshot
+            and link.state not in (*PENDING_STATES, CANCELLED)
+        ):
+            # The booking's meeting under another id (its person moved from EWS to Graph without `sync migrate`):
+            # relinked, and merged field by field against what was last synced like any change in Exchange, so
+            # that an Outlook edit made since is kept, not overwritten from the booking.
+            link = self._save_link(replace(link, item_id=meeting.item_id, change_key=meeting.change_key))
+        else:
+            self._linked(link or BookingSyncState(booking_id=booking_id, mailbox=self.mailbox), meeting, None)
+            link = None
+        self.report.adopted += 1
+        if booking is not None:
+            self._audit("sync:adopt", booking, {"item_id": meeting.item_id})
+        return link
 
     @staticmethod
     def _belongs(meeting: Meeting, booking: Booking | None, link: BookingSyncState | None) -> bool:
