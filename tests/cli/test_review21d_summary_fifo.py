@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 
-def test_a_summary_file_that_is_a_named_pipe_does_not_hang_the_sync(app_settings: Path, tmp_path: Path) -> None:
+def test_a_summary_file_that_is_a_named_pipe_does_not_hang_the_sync(
+    app_settings: Path, tmp_path: Path
+) -> None:
     fifo = tmp_path / "roomsops-last-sync.json"
     os.mkfifo(fifo)
     env = {

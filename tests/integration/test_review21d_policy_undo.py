@@ -23,7 +23,12 @@ OTHER_APP = "11111111-2222-3333-4444-555555555555"
     [("RestrictAccess", "Granted", "Denied"), ("DenyAccess", "Denied", "Granted")],
 )
 def test_with_group_keeps_a_group_nested_in_another_apps_policy_group(
-    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, access_right: str, before: str,
+    invoke: Invoke,
+    fresh_lab: Any,
+    env: dict[str, str],
+    addr: Any,
+    access_right: str,
+    before: str,
     after_would_be: str,
 ) -> None:
     """The sync app's SyncIsAllowed = {DiegoS}. Another application (a partner app, here OTHER_APP) has a policy on
@@ -36,8 +41,18 @@ def test_with_group_keeps_a_group_nested_in_another_apps_policy_group(
     ok(invoke("policy", "restrict", "--member", diego, "--yes", env=env))
     ok(
         invoke(
-            "policy", "restrict", "--app-id", OTHER_APP, "--group", "PartnerApp", "--access-right", access_right,
-            "--member", addr("SyncIsAllowed"), "--yes", env=env,
+            "policy",
+            "restrict",
+            "--app-id",
+            OTHER_APP,
+            "--group",
+            "PartnerApp",
+            "--access-right",
+            access_right,
+            "--member",
+            addr("SyncIsAllowed"),
+            "--yes",
+            env=env,
         )
     )
     check = json.loads(ok(invoke("--json", "policy", "test", "--app-id", OTHER_APP, diego, env=env)).out)
@@ -52,3 +67,39 @@ def test_with_group_keeps_a_group_nested_in_another_apps_policy_group(
     assert "cmdlet:Remove-DistributionGroup" not in changes(fresh_lab), run.out
     doc = json.loads(run.out)
     assert doc["removed_group"] is None and "PartnerApp" in (doc["kept_group"] or ""), doc
+
+
+def test_migrate_stops_before_any_change_when_a_policy_group_holds_a_nested_group(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """fix21ca: `policy restrict --engine rbac` refuses a nested group (RBAC's MemberOfGroup counts direct members
+    only), and a575265 makes `policy migrate` stop before any change when the policies' groups hold no mailbox as a
+    direct member. A group holding one mailbox *and* a nested group (SyncIsAllowed = {DiegoS, Rooms Staff =
+    {AdeleV, AlexW}}) passes that guard: migrate creates the service principal, the management scope and the role
+    assignment, then reports AdeleV and AlexW "policy Granted, RBAC Denied (DIFFERENT)", exit 1, with no remedy and
+    no way back named — the RBAC pieces are left in the tenant. The difference was known before the first change
+    (the members are read first). Expected: stop before any change naming the nested group (as restrict --engine
+    rbac does)."""
+    with _exchange(fresh_lab, env) as session:
+        session.run(
+            "New-DistributionGroup",
+            {"Name": "Rooms Staff", "Type": "Security", "Members": ["AdeleV", "AlexW"]},
+        )
+    ok(
+        invoke(
+            "policy", "restrict", "--member", addr("DiegoS"), "--member", addr("RoomsStaff"), "--yes", env=env
+        )
+    )
+    fresh_lab.reset_requests()
+    rooms = fresh_lab.app("rooms")
+    run = invoke("policy", "migrate", "--sp-object-id", rooms["object_id"], "--yes", env=env)
+    assert changes(fresh_lab) == {}, (changes(fresh_lab), run.out + run.err)
+    assert run.code != 0 and "Rooms Staff" in run.out + run.err, run.out + run.err
+
+
+def _exchange(fresh_lab: Any, env: dict[str, str]) -> Any:
+    from roomsops.adapters.exo.connect import open_exchange
+    from roomsops.core.settings import load_settings
+
+    settings = load_settings(str(fresh_lab.settings_path), environ={})
+    return open_exchange(settings, env)
