@@ -103,3 +103,25 @@ def _exchange(fresh_lab: Any, env: dict[str, str]) -> Any:
 
     settings = load_settings(str(fresh_lab.settings_path), environ={})
     return open_exchange(settings, env)
+
+
+def test_json_policy_remove_with_group_gives_the_way_back(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """README's undo table: `policy remove --with-group` "prints (and records in the audit log) `to restore it:
+    roomsops policy restrict --app-id … --group … [--access-right DenyAccess] --member …`". With `--json` the line
+    is printed nowhere (the result's `restore` is left out of the document, stderr has only the notice), and the
+    document does not say which access right the removed policy had: a script keeping the document as its undo
+    record rebuilds a DenyAccess policy as restrict's default RestrictAccess (review21c finding 1 again, through
+    JSON). Expected: the document carries the restore command (or at least the access right)."""
+    ok(
+        invoke(
+            "policy", "restrict", "--member", addr("DiegoS"), "--access-right", "DenyAccess", "--yes", env=env
+        )
+    )
+    run = ok(
+        invoke("--json", "policy", "remove", "--group", "SyncIsAllowed", "--with-group", "--yes", env=env)
+    )
+    doc = json.loads(run.out)
+    assert doc["removed_group"] == "SyncIsAllowed", doc
+    assert "DenyAccess" in run.out or "DenyAccess" in run.err, (doc, run.err)
