@@ -34,3 +34,18 @@ def test_a_refused_command_keeps_the_administrators_link_to_the_database(
     one_line_error(run)
     assert link.is_symlink(), "the refused command deleted the administrator's link rooms.db"
     assert sorted(p.name for p in storage.iterdir()) == [], "a database was left at the link's target"
+
+
+def test_sync_resolve_refused_on_a_fresh_machine_leaves_no_data_folder(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fix21cb removes the database a refused command created, "with the data folder if that was made for it"
+    (README: "a command that fails on its configuration, or is refused (exit 2), creates nothing"). `sync resolve`
+    takes the sync lock first (`rooms.db.sync.lock` in the data folder), so after the refusal ("booking 5 has no
+    open difference", exit 2) the database is removed but the data folder stays, holding the lock file."""
+    machine = tmp_path / "machine"
+    monkeypatch.setenv("ROOMSOPS_DATA_DIR", str(machine))
+    run = invoke("sync", "resolve", "5", "--use", "rooms")
+    assert run.code == 2, run.out + run.err
+    one_line_error(run)
+    assert not machine.exists(), sorted(p.name for p in machine.iterdir())
