@@ -125,3 +125,24 @@ def test_json_policy_remove_with_group_gives_the_way_back(
     doc = json.loads(run.out)
     assert doc["removed_group"] == "SyncIsAllowed", doc
     assert "DenyAccess" in run.out or "DenyAccess" in run.err, (doc, run.err)
+
+
+def test_with_group_does_not_remove_a_group_no_policy_of_the_app_ever_used(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """fix21ca (review21c finding 25) lets `--with-group` remove the group "also after its policy was removed". The
+    only guard left is "another app's policy or a management scope uses it", so any security group named by --group
+    goes: `policy remove --group "All Staff" --with-group --yes` (meant: "Rooms Staff") says "no policy for app ...
+    and group All Staff", then Remove-DistributionGroup -BypassSecurityGroupManagerCheck on a group roomsops never
+    made and no policy of the app ever used, exit 0. Its "restore" line (New-DistributionGroup) makes a new group
+    with a new SID: the mail address, owners and every permission granted to the old group elsewhere are gone.
+    Expected: a group the app has no policy on, and that roomsops did not leave behind, is kept (said why)."""
+    with _exchange(fresh_lab, env) as session:
+        session.run(
+            "New-DistributionGroup", {"Name": "All Staff", "Type": "Security", "Members": ["AdeleV", "AlexW"]}
+        )
+    fresh_lab.reset_requests()
+    run = invoke("--json", "policy", "remove", "--group", "All Staff", "--with-group", "--yes", env=env)
+    assert "cmdlet:Remove-DistributionGroup" not in changes(fresh_lab), run.out + run.err
+    with _exchange(fresh_lab, env) as session:
+        assert session.run("Get-DistributionGroup", {"Identity": "All Staff"}), "the group is gone"
