@@ -58,3 +58,38 @@ def test_json_lab_serve_and_lab_stop_print_json_documents(invoke: Invoke, tmp_pa
         if "ok" not in doc:
             problems.append(f"--json {name}: no 'ok' in {doc}")
     assert problems == [], problems
+
+
+def test_lab_env_of_a_stopped_lab_says_it_is_not_running(invoke: Invoke, tmp_path: Path) -> None:
+    """README: "`roomsops lab env --dir DIR` | print those lines again for a running lab". After `lab stop` (lab.json
+    stays), `lab env --dir DIR` still prints the exports, exit 0, without a word that nothing serves them: every
+    command then fails with "cannot reach" (exit 3). `lab stop` on the same folder does know (fix21cb: "no running
+    lab in DIR"). Expected: exit non-zero naming that the lab is not running, with `lab serve --dir DIR`."""
+    folder = tmp_path / "lab"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOMSOPS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "roomsops", "lab", "serve", "--dir", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        first: list[str] = []
+
+        def read() -> None:
+            assert process.stdout is not None
+            first.append(process.stdout.readline())
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(timeout=60)
+        assert first and first[0].startswith("lab ready"), first
+        assert invoke("lab", "stop", "--dir", str(folder)).code == 0
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+    again = invoke("lab", "env", "--dir", str(folder))
+    assert again.code != 0 and "lab serve" in again.out + again.err, (again.code, again.out, again.err)
