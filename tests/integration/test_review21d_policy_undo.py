@@ -146,3 +146,17 @@ def test_with_group_does_not_remove_a_group_no_policy_of_the_app_ever_used(
     assert "cmdlet:Remove-DistributionGroup" not in changes(fresh_lab), run.out + run.err
     with _exchange(fresh_lab, env) as session:
         assert session.run("Get-DistributionGroup", {"Identity": "All Staff"}), "the group is gone"
+
+
+def test_the_restore_command_names_the_group_by_its_name_not_as_typed(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """`policy remove --group SyncIsAllowed@<domain> --with-group` (the group named by its address, which --group
+    takes) removes SyncIsAllowed and prints "to restore it: roomsops policy restrict ... --group
+    SyncIsAllowed@<domain> ...": run as printed, that makes a *new* group whose Name is "SyncIsAllowed@<domain>"
+    (policy list then shows that name), not the SyncIsAllowed that was removed and that policy.group names. The
+    way back must name the group as it was (its Name)."""
+    ok(invoke("policy", "restrict", "--member", addr("DiegoS"), "--yes", env=env))
+    run = ok(invoke("policy", "remove", "--group", addr("SyncIsAllowed"), "--with-group", "--yes", env=env))
+    (line,) = [x for x in run.out.splitlines() if x.startswith("to restore it: ")]
+    assert " --group SyncIsAllowed " in line, line
