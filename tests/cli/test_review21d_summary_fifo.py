@@ -38,3 +38,27 @@ def test_a_summary_file_that_is_a_named_pipe_does_not_hang_the_sync(
     except subprocess.TimeoutExpired:
         pytest.fail("roomsops sync hung reading the named pipe sync.summary_file (holding the sync lock)")
     assert done.returncode == 2 and "sync.summary_file" in done.stderr, (done.returncode, done.stderr)
+
+
+def test_sync_status_of_a_named_pipe_summary_does_not_hang_the_monitor(tmp_path: Path) -> None:
+    """The same file read by `sync status`, the check a monitor runs (README: "the check a monitor or scheduler
+    runs"): it blocks for ever, so the monitor's check never returns instead of exit 1 or 2 naming the file."""
+    fifo = tmp_path / "roomsops-last-sync.json"
+    os.mkfifo(fifo)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ROOMSOPS_")},
+        "ROOMSOPS_DATA_DIR": str(tmp_path),
+        "ROOMSOPS_SYNC_SUMMARY_FILE": str(fifo),
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "roomsops", "sync", "status"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("roomsops sync status hung reading the named pipe sync.summary_file")
+    assert done.returncode in (1, 2) and "roomsops-last-sync.json" in done.stdout + done.stderr, done
