@@ -221,7 +221,6 @@ class AuditLog:
                     code="audit_failed",
                 ) from None
 
-
     def entries(self) -> Iterator[dict[str, Any]]:
         """The records written so far (none when there is no audit log or it cannot be read); a line that is
         not a record is passed over."""

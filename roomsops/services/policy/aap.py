@@ -460,7 +460,10 @@ def _ours(audit: AuditLog, app_id: str, group: Group) -> bool:
             and str(params.get("PolicyScopeGroupId", "")).casefold() == group.object_id.casefold()
         ):
             return True
-        if action == "policy.remove.scope" and entry.get("target", "").casefold() == group.object_id.casefold():
+        if (
+            action == "policy.remove.scope"
+            and entry.get("target", "").casefold() == group.object_id.casefold()
+        ):
             if str(params.get("app_id", "")).casefold() == app_id.casefold():
                 return True
     return False
