@@ -129,13 +129,12 @@ def serve_cmd(
     app = _app(ctx)
 
     def ready(line: str) -> None:
+        _write_pid(resolved)  # before the first line: a script that reads it may run 'lab stop' at once
         if app is not None and app.json_mode:  # one document: nothing else goes to stdout, not even on exit
-            _write_pid(resolved)
             app.emit(_environment_result(resolved))
             sys.stdout.flush()
             return
         click.echo(line)  # the first line, as scripts wait for it
-        _write_pid(resolved)
         for env_line in environment(resolved):
             click.echo(env_line)
 
