@@ -48,7 +48,9 @@ class AppContext:
 
     @cached_property
     def settings(self) -> Settings:
-        settings = load_settings(self.settings_file, overrides={"log.format": self.log_format})
+        settings = load_settings(
+            self.settings_file, overrides={"log.format": self.log_format}, named_variables=_named_variables()
+        )
         log_file = settings.setting_path("log.file", "output")  # a folder is exit 2 naming key and source
         setup_logging(log_file, settings.log.level, self.verbose, self.debug, settings.log.format)
         return settings
@@ -156,3 +158,17 @@ class AppContext:
         """Flush logs when the command ends."""
         for handler in list(logging.getLogger("roomsops").handlers):
             handler.flush()
+
+
+def _named_variables() -> set[str]:
+    """The environment variables the command line names (options with metavar VAR: `--from-env VAR`,
+    `--client-secret-env VAR`): roomsops reads them, so they are no mistyped ROOMSOPS_* variable."""
+    named: set[str] = set()
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        for param in ctx.command.params:
+            value = ctx.params.get(param.name or "")
+            if isinstance(param, click.Option) and param.metavar == "VAR" and isinstance(value, str):
+                named.add(value)
+        ctx = ctx.parent
+    return named

@@ -8,13 +8,14 @@ import math
 import os
 import shlex
 import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from roomsops.core.errors import InputError
+from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.results import Result
 
 #: The import names of the packages only the lab needs (pyproject.toml's `lab` extra).
@@ -77,7 +78,9 @@ def lab() -> None:
     is_flag=True,
     help="Replace a roomsops.toml in DIR that the lab did not write (a copy is kept as roomsops.toml.bak).",
 )
+@click.pass_context
 def serve_cmd(
+    ctx: click.Context,
     directory: Path,
     port: int,
     latency_ms: int,
@@ -87,7 +90,8 @@ def serve_cmd(
     tls_expired: bool,
     force: bool,
 ) -> int:
-    """Serve the lab on 127.0.0.1 until SIGINT/SIGTERM; prints 'lab ready: DIR/roomsops.toml'."""
+    """Serve the lab on 127.0.0.1 until SIGINT/SIGTERM; prints 'lab ready: DIR/roomsops.toml' (with --json one
+    document, the one of 'lab env')."""
     if not math.isfinite(room_answer_delay):  # click's FloatRange lets NaN through
         raise InputError(
             f"--room-answer-delay {room_answer_delay} is not a number of seconds",
@@ -122,9 +126,15 @@ def serve_cmd(
         ) from None
     resolved = directory.resolve()
 
+    app = _app(ctx)
+
     def ready(line: str) -> None:
+        _write_pid(resolved)  # before the first line: a script that reads it may run 'lab stop' at once
+        if app is not None and app.json_mode:  # one document: nothing else goes to stdout, not even on exit
+            app.emit(_environment_result(resolved))
+            sys.stdout.flush()
+            return
         click.echo(line)  # the first line, as scripts wait for it
-        _write_pid(resolved)
         for env_line in environment(resolved):
             click.echo(env_line)
 
@@ -222,14 +232,35 @@ class LabEnvironment(Result):
 )
 @click.pass_context
 def env_cmd(ctx: click.Context, directory: Path) -> int:
-    """Print what to export to use a lab (settings file, WinRM password variable), its domain and mailboxes."""
+    """Print what to export to use a running lab (settings file, WinRM password variable), its domain and
+    mailboxes."""
+    folder = directory.resolve()
+    result = _environment_result(folder)
+    if not _locked(folder):  # lab.json stays after 'lab stop': nothing serves what it names
+        raise InputError(
+            f"the lab in {folder} is not running (it was stopped): its settings would reach nothing",
+            f"start it again with 'roomsops lab serve --dir {folder}', then run 'roomsops lab env --dir {folder}'",
+            code="no_lab",
+        )
+    app = _app(ctx)
+    if app is None:  # the lab group alone (no roomsops main group): plain text
+        click.echo(result.script)
+        return 0
+    return app.emit(result)
+
+
+def _app(ctx: click.Context) -> Any:
+    """The roomsops main group's AppContext (None when the lab group runs alone)."""
     from roomsops.cli.context import AppContext
 
-    folder = directory.resolve()
+    return ctx.find_object(AppContext)
+
+
+def _environment_result(folder: Path) -> LabEnvironment:
     script = environment(folder)
     info = _lab_info(folder)
     mailboxes = info.get("mailboxes") or []
-    result = LabEnvironment(
+    return LabEnvironment(
         dir=str(folder),
         domain=str(info["tenant"]["domain"]),
         mailboxes=tuple(m["email"] for m in mailboxes if m.get("kind") != "room"),
@@ -238,11 +269,17 @@ def env_cmd(ctx: click.Context, directory: Path) -> int:
         winrm_password_file=str(folder / "lab.json"),
         script="\n".join(script),
     )
-    app = ctx.find_object(AppContext)
-    if app is None:  # the lab group alone (no roomsops main group): plain text
-        click.echo(result.script)
-        return 0
-    return app.emit(result)
+
+
+@dataclass(frozen=True)
+class LabStopped(Result):
+    """`lab stop`: the folder whose lab was stopped and its process id."""
+
+    dir: str
+    pid: int
+
+    def lines(self) -> list[str]:
+        return [f"lab stopped: {self.dir}"]
 
 
 @lab.command("stop")
@@ -256,7 +293,8 @@ def env_cmd(ctx: click.Context, directory: Path) -> int:
 @click.option(
     "--timeout", default=30.0, show_default=True, type=click.FloatRange(1, 600), help="Seconds to wait."
 )
-def stop_cmd(directory: Path, timeout: float) -> int:
+@click.pass_context
+def stop_cmd(ctx: click.Context, directory: Path, timeout: float) -> int:
     """Stop the lab serving DIR (SIGTERM to its process, then wait until it is gone)."""
     import time
 
@@ -274,11 +312,18 @@ def stop_cmd(directory: Path, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while _locked(folder):
         if time.monotonic() > deadline:
-            click.echo(f"the lab (pid {pid}) did not stop within {timeout:g} s", err=True)
-            return 1
+            raise OperationFailed(
+                f"the lab (pid {pid}) did not stop within {timeout:g} s",
+                f"wait and run 'roomsops lab stop --dir {folder}' again, or give a longer --timeout",
+                code="lab_not_stopped",
+            )
         time.sleep(0.1)
-    click.echo(f"lab stopped: {folder}")
-    return 0
+    result = LabStopped(dir=str(folder), pid=pid)
+    app = _app(ctx)
+    if app is None:
+        click.echo(result.lines()[0])
+        return 0
+    return app.emit(result)
 
 
 def _no_running_lab(folder: Path) -> InputError:

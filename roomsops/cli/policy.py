@@ -455,7 +455,8 @@ def list_cmd(app: AppContext, app_id: str | None, engine: str | None) -> int:
 @click.option(
     "--with-group",
     is_flag=True,
-    help="Also remove the group once its policy is gone (kept while another app's policy uses it).",
+    help="Also remove the group once its policy is gone (kept while another policy uses it, also as a nested "
+    "group, and when no policy of the app used it and roomsops did not make it).",
 )
 @click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
 @pass_app

@@ -376,7 +376,18 @@ def _primary(app: AppContext, store: Any, address: str) -> str:
         known = get_person(conn, address)
     if known is not None:
         return known.email
-    primary = app.ews.resolve_primary(address)
+    from roomsops.core.calendar import BackendError
+
+    try:
+        primary = app.ews.resolve_primary(address)
+    except BackendError as exc:
+        if exc.reason != "mailbox_not_found":
+            raise
+        raise InputError(
+            f"{address} is not a known person, and no mailbox has that address; nothing was changed",
+            "check the address ('roomsops persons list' lists the persons)",
+            code="person_not_found",
+        ) from None
     if primary:
         with store.read() as conn:
             known = get_person(conn, primary)

@@ -13,7 +13,7 @@ import logging.handlers
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -220,6 +220,23 @@ class AuditLog:
                     "make log.audit writable again (free space, permissions), then check the change by hand",
                     code="audit_failed",
                 ) from None
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """The records written so far (none when there is no audit log or it cannot be read); a line that is
+        not a record is passed over."""
+        if self.path is None or not self.path.is_file():
+            return
+        try:
+            with open(self.path, encoding="utf-8", errors="replace") as stream:
+                for line in stream:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(entry, dict):
+                        yield entry
+        except OSError:
+            return
 
 
 def _user() -> str:

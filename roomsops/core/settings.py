@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -330,6 +330,15 @@ class Settings:
                 f"set {label} in {origin} to a file"
                 + (f", e.g. {path / _EXAMPLE_NAMES[label]}" if label in _EXAMPLE_NAMES else ""),
             )
+        if path.exists() and not path.is_file():
+            # A named pipe, a socket or a device: reading or writing it may block for ever (a FIFO nobody
+            # reads or writes), holding the sync lock the while.
+            raise InputError(
+                f"{shown}: {path} is not a regular file (a named pipe, socket or device); nothing was changed",
+                f"set {label} in {origin} to a regular file"
+                + (f", e.g. {path.parent / _EXAMPLE_NAMES[label]}" if label in _EXAMPLE_NAMES else ""),
+                code="not_a_regular_file",
+            )
         if kind == "file" and not path.is_file():
             raise InputError(f"{shown}: {path} does not exist", f"correct {label} in {origin}")
         blocker = next((p for p in path.parents if p.exists()), None)
@@ -636,8 +645,10 @@ def load_settings(
     explicit: str | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    named_variables: Collection[str] = (),
 ) -> Settings:
-    """Resolve settings in rising priority; `overrides` are "section.key" -> value from options."""
+    """Resolve settings in rising priority; `overrides` are "section.key" -> value from options;
+    `named_variables` are the variables the command line names (`--from-env VAR`): read, so no typo."""
     environ = os.environ if environ is None else environ
     path = settings_file(explicit, environ)
     data = _read_toml(path) if path is not None else {}
@@ -677,7 +688,7 @@ def load_settings(
             f"unknown section [{sorted(unknown_sections)[0]}] in {origin}",
             f"known sections: {', '.join(SECTIONS)}",
         )
-    _refuse_unknown_variables(environ, sections)
+    _refuse_unknown_variables(environ, sections, named_variables)
     return Settings(
         **sections,
         source=path.resolve() if path else None,
@@ -693,10 +704,13 @@ OTHER_VARIABLES = frozenset(
 )
 
 
-def _refuse_unknown_variables(environ: Mapping[str, str], sections: Mapping[str, Any]) -> None:
+def _refuse_unknown_variables(
+    environ: Mapping[str, str], sections: Mapping[str, Any], named_variables: Collection[str] = ()
+) -> None:
     """A ROOMSOPS_<SECTION>_<KEY> variable that names no setting is a typo (ROOMSOPS_ROOMS_DATABSE): refused
     (exit 2) like `[rooms] databse` in roomsops.toml, with the variable meant, instead of leaving the setting at its
     default without a word. Variables that a `*_env` setting names (a secret's variable) are theirs, not typos;
+    nor those the command line names (`config set KEY --from-env VAR`, `config init --client-secret-env VAR`);
     other ROOMSOPS_* variables are refused only when they are near a setting's."""
     settings_variables = {f"ROOMSOPS_{key.section.upper()}_{key.name.upper()}" for key in KEYS.values()}
     named = {
@@ -704,7 +718,7 @@ def _refuse_unknown_variables(environ: Mapping[str, str], sections: Mapping[str,
         for section in sections.values()
         for name in get_type_hints(type(section))
         if name.endswith("_env") and getattr(section, name)
-    }
+    } | set(named_variables)
     prefixes = tuple(f"ROOMSOPS_{section.upper()}_" for section in SECTIONS)
     for variable in sorted(environ):
         if (

@@ -203,7 +203,7 @@ CHECKED_AGAINST_THE_LAB = {
     "policy migrate", "sync", "rooms check", "policy list --engine rbac", "policy remove --engine rbac",
     "sync status", "policy list", "policy remove", "policy restrict --print-script|rooms check --print-script",
     "ews status", "ews allow|disallow", "sync test|doctor", "persons check", "sync migrate",
-    "sync diff", "sync resolve", "sync purge", "sync resume", "lab env", "interrupted tenant change",
+    "sync diff", "sync resolve", "sync purge", "sync resume", "lab env", "lab stop", "interrupted tenant change",
 }  # fmt: skip
 
 

@@ -141,3 +141,35 @@ def test_sync_diff_resolve_purge_resume_lab_env_and_interrupted_change_documents
     stopped = json.loads(run.out)
     assert stopped["done"] and stopped["error"]["code"] == "winrm_dropped", stopped
     assert_documented("interrupted tenant change", stopped)
+
+
+def test_lab_serve_and_lab_stop_documents(invoke: Invoke, tmp_path: Path) -> None:
+    """`--json lab serve` prints the `lab env` document once the lab is ready, `--json lab stop` its own."""
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "lab"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ROOMSOPS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "roomsops", "--json", "lab", "serve", "--dir", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=environ,
+    )
+    try:
+        assert process.stdout is not None
+        text, line = "", None
+        while line != "}\n":  # the document ends with its closing brace on a line of its own
+            line = process.stdout.readline()
+            assert line, "lab serve ended before its document"
+            text += line
+        assert_documented("lab env", json.loads(text))
+        assert_documented("lab stop", document(invoke("--json", "lab", "stop", "--dir", str(folder))))
+        assert process.wait(timeout=30) == 0
+        assert process.stdout.read() == ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)

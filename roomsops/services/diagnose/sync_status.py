@@ -90,6 +90,8 @@ class _Damaged(ValueError):
 
 
 def _load(path: Path) -> tuple[dict[str, object], datetime]:
+    if path.exists() and not path.is_file():  # a named pipe would block the monitor's check for ever
+        raise _Damaged("not a regular file (a named pipe, socket or device)")
     doc = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(doc, dict):
         raise _Damaged("not a JSON object")

@@ -8,11 +8,11 @@ The group and the access test are shared with the RBAC engine (`group.py`, `acce
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from roomsops import __version__
 from roomsops.adapters.exo import exchange
-from roomsops.adapters.exo.objects import AccessPolicy
+from roomsops.adapters.exo.objects import AccessPolicy, Group
 from roomsops.adapters.exo.session import ExchangeSession
 from roomsops.core.errors import OperationFailed
 from roomsops.core.logs import AuditLog
@@ -245,7 +245,9 @@ class PolicyRemoveResult(Result):
     #: --with-group: the removed group's members (primary SMTP addresses), read before it was removed: the way
     #: back is `policy restrict --app-id A --group G --member ...` with them (`restore`).
     removed_group_members: tuple[str, ...] = ()
-    restore: str = field(default="", metadata={"json": False})
+    #: --with-group: the removed policy's access right and the command that makes group and policy again.
+    access_right: str | None = None
+    restore: str = ""
 
     @property
     def ok(self) -> bool:
@@ -330,7 +332,11 @@ def remove(
         kept = f"the policies of app(s) {', '.join(others)} still use it"
     elif with_group and scopes:
         kept = f"the management scope(s) {', '.join(scopes)} still filter on it"
-    drop_group = with_group and not others and not scopes
+    elif with_group:
+        kept = _nested_in_policy_group(session, objects.policies, found.object_id) or (
+            None if matching or _ours(audit, app_id, found) else _NOT_OURS.format(app=app_id)
+        )
+    drop_group = with_group and kept is None
     if not matching and not drop_group:
         return PolicyRemoveResult(app_id=app_id, group=group, removed=(), kept_group=kept)
     # Read before anything changes: once the group is gone, its members are nowhere (a group adopted by
@@ -343,9 +349,9 @@ def remove(
     restore = ""
     if drop_group:
         restore = (
-            restore_command(group, members, app_id, matching[0].access_right)
+            restore_command(found.name or group, members, app_id, matching[0].access_right)
             if matching
-            else restore_group_command(group, members)
+            else restore_group_command(found.name or group, members)
         )
         if restore_seen is not None:
             restore_seen.append(restore)
@@ -364,6 +370,8 @@ def remove(
     apply.progress.expect([*steps, group_step] if drop_group else steps)
     for policy, step in zip(matching, steps, strict=True):
         apply.run("Remove-ApplicationAccessPolicy", {"Identity": policy.identity, "Confirm": False}, step)
+        # Which group the removed policy was scoped to: a later --with-group knows this app used it.
+        audit.record("policy.remove.scope", found.object_id, {"app_id": app_id, "group": found.name}, "ok")
     if drop_group:
         # The members in the audit log before the group goes: the way back does not depend on this run's output.
         audit.record(
@@ -385,9 +393,80 @@ def remove(
         removed_group=group_step.target if drop_group else None,
         kept_group=kept,
         removed_group_members=members,
+        access_right=matching[0].access_right if matching else None,
         restore=restore,
         notes=(REMOVAL_NOTICE,) if matching else (),
     )
+
+
+_NOT_OURS = (
+    "no policy of app {app} uses it, and the audit log does not show that roomsops made it or that a policy of "
+    "this app used it; remove it by hand if it is no longer needed (Remove-DistributionGroup)"
+)
+
+
+def _nested_in_policy_group(
+    session: ExchangeSession, policies: Sequence[AccessPolicy], group_id: str
+) -> str | None:
+    """Why the group must stay when it is a member (directly or through other groups) of a group another policy
+    (of any app) is scoped to: that policy counts nested groups' members, so its app would lose (RestrictAccess)
+    or gain (DenyAccess) the mailboxes. None when it is in no such group."""
+    target = group_id.casefold()
+    others = [p for p in policies if p.scope_object_id and not p.scoped_to(group_id)]
+    by_group: dict[str, list[AccessPolicy]] = {}
+    for policy in others:
+        by_group.setdefault(policy.scope_object_id.casefold(), []).append(policy)
+    holders = []
+    for scope_id, scoped in sorted(by_group.items()):
+        seen: set[str] = {scope_id}
+        frontier = [scope_id]
+        found = False
+        while frontier and not found:
+            members = exchange.members_of_groups(session, frontier)
+            frontier = []
+            for member in members:
+                oid = member.object_id.casefold()
+                if oid == target:
+                    found = True
+                    break
+                if "Group" in member.details and oid and oid not in seen:
+                    seen.add(oid)
+                    frontier.append(oid)
+        if found:
+            holders += [f"{p.scope_name} (app {p.app_id}, {p.access_right})" for p in scoped]
+    if not holders:
+        return None
+    return (
+        f"it is a member of the group(s) of other policies: {', '.join(holders)}; removing it would change "
+        "which mailboxes those apps reach"
+    )
+
+
+def _ours(audit: AuditLog, app_id: str, group: Group) -> bool:
+    """Whether the audit log shows that roomsops made the group, or that a policy of `app_id` was scoped to it
+    (made or removed by roomsops): only such a group is removed once no policy of the app uses it."""
+    for entry in audit.entries():
+        params = entry.get("params") or {}
+        if entry.get("result") != "ok" or not isinstance(params, dict):
+            continue
+        action = entry.get("action")
+        if action == "cmdlet:New-DistributionGroup" and str(params.get("Name", "")).casefold() in {
+            group.name.casefold()
+        }:
+            return True
+        if (
+            action == "cmdlet:New-ApplicationAccessPolicy"
+            and str(params.get("AppId", "")).casefold() == app_id.casefold()
+            and str(params.get("PolicyScopeGroupId", "")).casefold() == group.object_id.casefold()
+        ):
+            return True
+        if (
+            action == "policy.remove.scope"
+            and entry.get("target", "").casefold() == group.object_id.casefold()
+        ):
+            if str(params.get("app_id", "")).casefold() == app_id.casefold():
+                return True
+    return False
 
 
 def runbook(request: RestrictRequest, admin_upn: str | None = None) -> str:

@@ -215,6 +215,25 @@ def refuse_empty_scopes(
     )
 
 
+def refuse_nested_groups(request: MigrateRequest, mapping: Mapping, members: Sequence[Recipient]) -> None:
+    """A policy's group holding a group: the policy counts the nested group's members, RBAC's MemberOfGroup only
+    direct members, so the scopes would answer differently for them (a RestrictAccess app would lose them, a
+    DenyAccess app gain them). Known from the members read first: stop before any change (exit 1)."""
+    nested = sorted({m.name or m.primary_smtp for m in members if "Group" in m.details})
+    if not nested:
+        return
+    groups = ", ".join(sorted({o.scope_name for o in mapping.old if o.scope_kind == "group"}))
+    raise OperationFailed(
+        f"the policies' group(s) ({groups}) hold the group(s) {', '.join(nested)}: an application access policy "
+        "counts a nested group's members, a management scope's MemberOfGroup only direct members, so RBAC would "
+        "answer differently for them; nothing was changed",
+        f"put the nested group's mailboxes into the policy's group directly ('roomsops policy restrict --app-id "
+        f"{request.app_id} --group GROUP --member EMAIL' for each, Get-DistributionGroupMember -Identity "
+        f'"{nested[0]}" lists them) and remove the nested group from it, then run the command again',
+        code="nested_group",
+    )
+
+
 def refuse_deny(request: MigrateRequest, mapping: Mapping, notes: list[str]) -> None:
     """DenyAccess has no RBAC equivalent that Microsoft documents: stop unless --include-deny."""
     if not mapping.deny_parts:
@@ -381,6 +400,7 @@ def migrate(
     run.mapping = map_policies(session, tenant.policies, notes)
     refuse_deny(request, run.mapping, notes)
     members = exchange.members_of_groups(session, run.mapping.groups) if run.mapping.groups else []
+    refuse_nested_groups(request, run.mapping, members)
     refuse_empty_scopes(session, request, run.mapping, members)
     mailboxes = mailboxes_to_compare(request, tenant, run.mapping, members, notes)
     plan = plan_rbac(request, tenant, run.mapping.scopes(request.app_id))

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 from roomsops.adapters import store as db
 from roomsops.adapters.store import Store
 from roomsops.adapters.store.db import sqlite_file
-from roomsops.adapters.store.fresh import discard_if_unused
+from roomsops.adapters.store.fresh import discard_if_unused, existing, leftovers
 from roomsops.core.addresses import RECORD_REMEDY, validate_address
 from roomsops.core.errors import InputError, RoomsopsError
 from roomsops.core.settings import DATA_DIR_VARIABLE, Settings
@@ -73,7 +73,9 @@ def open_database(settings: Settings) -> Iterator[Store]:
     the data folder if that was made for it."""
     url = database_url(settings)
     path = sqlite_file(url)
-    fresh = path is not None and not path.exists()
+    # Through a link too: a dangling link's target is where the database would be made.
+    fresh = path is not None and not path.resolve().exists()
+    existed = existing(leftovers(path)) if path is not None else set()
     made: list[Path] = []  # folders made for the database, deepest first
     if path is not None and settings.data_dir is not None:
         folder = path.parent
@@ -94,7 +96,7 @@ def open_database(settings: Settings) -> Iterator[Store]:
     try:
         yield store
     except InputError:
-        if fresh and path is not None and discard_if_unused(store, path):
+        if fresh and path is not None and discard_if_unused(store, path, existed):
             _remove_folders(made)
         raise
     finally:

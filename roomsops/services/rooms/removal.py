@@ -43,6 +43,9 @@ class RecordRemoval(Result):
     sync_errors: dict[str, str] = field(default_factory=dict)
     #: --leave-meetings: the cancelled bookings whose meetings were left in Exchange when the record went.
     left_in_exchange: tuple[int, ...] = ()
+    #: --leave-meetings: where each meeting left in Exchange is (its organizer's mailbox, title, room, start and
+    #: end in UTC), read before its booking was deleted: the booking ids are gone once the record went.
+    meetings_left: tuple[dict[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -55,10 +58,14 @@ class RecordRemoval(Result):
             out.append(f"{self.kind} {self.email} removed{extra}")
             if self.left_in_exchange:
                 out.append(
-                    f"left in Exchange (--leave-meetings): the meetings of booking(s) "
-                    f"{', '.join(map(str, self.left_in_exchange))}; cancel them there if they still exist (e.g. "
-                    "Remove-CalendarEvents -Identity <organizer> -CancelOrganizedMeetings -QueryWindowInDays 365)"
+                    f"left in Exchange (--leave-meetings): {len(self.left_in_exchange)} meeting(s); cancel each "
+                    "one in its organizer's calendar (Outlook, or with the organizer's consent Outlook on the web) "
+                    "if it still exists — only these, not the organizer's other meetings:"
                 )
+                out += [
+                    f'  {m["organizer"]}: "{m["title"]}" in {m["room"]}, {m["start"]} – {m["end"]} UTC'
+                    for m in self.meetings_left
+                ]
             return out
         if self.sync_errors:
             failed = "; ".join(
@@ -141,6 +148,7 @@ def remove_record(
         left: list[int] = []
         if waiting and leave_meetings:
             left, waiting = waiting, []
+        meetings_left = [_where(conn, booking) for booking in found if booking.id in left]
         errors = _sync_errors(conn, waiting)
         if not waiting:
             db.delete_bookings(conn, [b.id for b in found])
@@ -168,7 +176,20 @@ def remove_record(
         not_synced=bool(waiting) and kind == "person" and not person_synced,
         sync_errors=errors,
         left_in_exchange=tuple(left),
+        meetings_left=tuple(meetings_left),
     )
+
+
+def _where(conn: Connection, booking: Booking) -> dict[str, str]:
+    """Where a booking's meeting is in Exchange: the mailbox the sync made it in (else the organizer's)."""
+    link = db.get_booking_sync(conn, booking.id)
+    return {
+        "organizer": link.mailbox if link is not None and link.mailbox else booking.organizer,
+        "title": booking.title,
+        "room": booking.room,
+        "start": booking.start.strftime("%Y-%m-%d %H:%M"),
+        "end": booking.end.strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def _sync_errors(conn: Connection, waiting: list[int]) -> dict[str, str]:

@@ -11,12 +11,12 @@ import os
 import socket
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from roomsops.core.errors import OperationFailed
+from roomsops.core.errors import InputError, OperationFailed
 
 
 class LockHeld(OperationFailed):
@@ -43,7 +43,31 @@ def _try_lock(stream: IO[str]) -> bool:
 
 @contextmanager
 def run_lock(path: Path) -> Iterator[None]:
+    """Hold the sync lock at `path` for the block. A command refused inside it (exit 2, InputError) leaves no
+    lock file it made, nor the folders made for it (issue 21.9: nothing created when a command is refused)."""
+    made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]  # deepest first
+    created = not (path.exists() or path.is_symlink())
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with _held(path):
+            try:
+                yield
+            except InputError:
+                if created:
+                    with suppress(OSError):
+                        path.unlink()  # still held: nobody took the lock on this file meanwhile
+                raise
+    except InputError:
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+@contextmanager
+def _held(path: Path) -> Iterator[None]:
     with open(path, "a+", encoding="utf-8") as stream:
         if not _try_lock(stream):
             stream.seek(0)

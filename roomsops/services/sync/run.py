@@ -248,6 +248,8 @@ def _previous_run(path: Path) -> dict[str, object] | None:
     """How the run whose summary is at `path` ended — started, finished, ok, error, failed_mailboxes — or None
     when there is none (or it cannot be read). A summary still saying "under way" (read while this run holds the
     lock) is of a run that was killed or crashed: not ok."""
+    if not path.is_file():  # never opened blocking: a named pipe would hang the run holding the lock
+        return None
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
