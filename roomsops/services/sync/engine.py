@@ -730,9 +730,11 @@ class MailboxSync:
             if (
                 link.item_id is not None
                 and link.item_id not in present
-                and link.state in (LINKED, FAILED, ROOM_DECLINED)
                 and booking is not None
-                and booking.status == "active"
+                and (
+                    (booking.status == "active" and link.state in (LINKED, FAILED, ROOM_DECLINED))
+                    or _cancelled_before_written(link, booking)
+                )
             ):
                 self._booking_cancelled_in_exchange(link, booking)
         if discover:
@@ -791,7 +793,12 @@ class MailboxSync:
         for meeting, link in compare:
             synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
             # Unchanged = our revision tag and the snapshot's fields (not the ChangeKey: docs/sync.md).
-            if link.revision != meeting.revision or synced != meeting.fields or link.readback:
+            if (
+                link.revision != meeting.revision
+                or synced != meeting.fields
+                or link.readback
+                or self._answer_unread(meeting, link, bookings.get(link.booking_id))
+            ):
                 self._exchange_item(meeting, link, bookings)
         return tagged
 
@@ -819,6 +826,14 @@ class MailboxSync:
         if booking is not None:
             self._audit("sync:adopt", booking, {"item_id": meeting.item_id})
         return link
+
+    def _answer_unread(self, meeting: Meeting, link: BookingSyncState, booking: Booking | None) -> bool:
+        """The room's answer on the meeting is not the link's state (a decline on a linked booking, an accept on a
+        declined one): the meeting changed since it was last read even though its fields did not (a room's answer
+        changes only its attendee's response), so the reconciliation reads it (the answer is state, issue 20)."""
+        if booking is None or booking.status != "active" or not booking.room:
+            return False
+        return (self._response(meeting, booking.room) == "Decline") != (link.state == ROOM_DECLINED)
 
     @staticmethod
     def _belongs(meeting: Meeting, booking: Booking | None, link: BookingSyncState | None) -> bool:
@@ -867,7 +882,11 @@ class MailboxSync:
         for item_id in deleted:
             gone = ours.get(item_id)
             booking = bookings.get(gone.booking_id) if gone else None
-            if gone is not None and booking is not None and booking.status == "active":
+            if (
+                gone is not None
+                and booking is not None
+                and (booking.status == "active" or _cancelled_before_written(gone, booking))
+            ):
                 self._booking_cancelled_in_exchange(gone, booking)
         for meeting in map(canonical, self.ctx.backend.get(self.mailbox, refresh + others)):
             self._exchange_item(meeting, ours.get(meeting.item_id), bookings)
@@ -1532,11 +1551,14 @@ class MailboxSync:
     def _booking_cancelled_in_exchange(self, link: BookingSyncState, booking: Booking) -> None:
         """Deleting the meeting (or moving it out of the calendar) cancels the booking. The link keeps a
         ROOM_HOLDS note from that very transaction until the room's copy is found gone or removed (the intent of
-        `_release_room`): a crash in between leaves the note, and the next pass checks the room again."""
+        `_release_room`): a crash in between leaves the note, and the next pass checks the room again.
+        A booking cancelled in ROOMS before a pass saw the deletion stays cancelled: its cancellation can no
+        longer reach the room through the meeting (it is gone), so the room's copy is looked for the same way."""
+        rooms_cancelled = booking.status != "active"
         if self.ctx.dry_run:
             self.report.planned.append(
-                f"cancel booking {booking.id}: its meeting was deleted in Exchange (and remove the room's copy, "
-                "if it still holds the slot)"
+                f"{'forget' if rooms_cancelled else 'cancel'} booking {booking.id}: its meeting was deleted in "
+                "Exchange (and remove the room's copy, if it still holds the slot)"
             )
             return
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
@@ -1547,15 +1569,24 @@ class MailboxSync:
                 "room's calendar: its meeting was deleted in Outlook (perhaps without a cancellation)"
             )
         with self.ctx.store.write() as conn:
-            q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
+            if not rooms_cancelled:
+                q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
             self.links[booking.id] = q.save_booking_sync(
                 conn,
-                replace(link, state=CANCELLED, item_id=None, change_key=None, last_error=note),
+                replace(
+                    link,
+                    state=CANCELLED,
+                    item_id=None,
+                    change_key=None,
+                    synced_version=booking.version if rooms_cancelled else link.synced_version,
+                    last_error=note,
+                ),
                 self.ctx.now(),
             )
-        self.bookings[booking.id] = replace(booking, status="cancelled")
-        self.report.bookings_cancelled += 1
-        self._audit("sync:booking-cancelled", booking, "meeting deleted in Exchange")
+        if not rooms_cancelled:
+            self.bookings[booking.id] = replace(booking, status="cancelled")
+            self.report.bookings_cancelled += 1
+            self._audit("sync:booking-cancelled", booking, "meeting deleted in Exchange")
         self._release_room(self.links[booking.id], booking)
 
     def _release_room(self, link: BookingSyncState, booking: Booking) -> None:
@@ -1822,7 +1853,12 @@ class MailboxSync:
         finally:
             self.wrote = True
         wrote = meeting.revision == revision  # nothing differed: nothing was written, nothing to read back
-        self._linked(link, meeting, booking.version, readback=wrote or before.readback)
+        linked = self._link_state(link, meeting, booking.version, readback=wrote or before.readback)
+        if not wrote and before.state == ROOM_DECLINED:
+            # No request reached the room (e.g. a time ROOMS holds to the millisecond, the same second in
+            # Exchange): its decline stands, with its reason, and is reported on every pass until settled.
+            linked = replace(linked, state=ROOM_DECLINED, last_error=before.last_error)
+        self._save_link(linked)
         if wrote or before.readback:
             self.updated.add(meeting.item_id)
         self.report.updated += 1
@@ -1942,6 +1978,13 @@ class MailboxSync:
         )
         self.report.cancelled += 1
         self._audit("ews:CancelCalendarItem", booking, {"item_id": link.item_id})
+
+
+def _cancelled_before_written(link: BookingSyncState, booking: Booking) -> bool:
+    """A linked meeting found deleted in Outlook whose booking was cancelled in ROOMS before the cancellation was
+    written: it can no longer reach the room through the meeting, so the room's copy is looked for as for any
+    deletion without a cancellation (issue 20 item 6)."""
+    return booking.status == "cancelled" and link.state in (LINKED, FAILED, ROOM_DECLINED, PENDING_UPDATE)
 
 
 def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str, Any]:
