@@ -100,3 +100,32 @@ def test_a_decline_stays_when_the_rooms_write_changes_nothing_in_exchange(lab: A
         assert any(f.startswith("booking 1 (") for f in run.failures_about("declined the meeting"))
     assert state.world.booking(1)["sync"] == "room-declined"  # type: ignore[index]
     state.teardown()
+
+
+def test_a_meeting_deleted_before_its_room_answered_is_looked_for_until_the_room_answers(
+    lab: Any, tmp_path: Path
+) -> None:
+    """Issue 20 item 6 (`outlook_delete_silent`, soak seed 32, cut down): a new booking's meeting is written,
+    and the organizer deletes it without a cancellation before the room's booking attendant has processed the
+    request. The pass cancels the booking and finds no room copy yet; then the room accepts the request (Exchange
+    processes it asynchronously, whatever became of the organizer's item). Main: nothing looked again, the room
+    held the slot (I5: "booking 4 was cancelled (its meeting deleted in Outlook without a cancellation); the
+    room's copy was not cancelled and no pass reported the room as still holding the slot"). Now the link
+    remembers that the room had not answered, and each pass looks for the copy until it is removed (or the slot
+    is over); once the room has answered and the copy is gone, no pass asks again."""
+    state = checker(lab, tmp_path)
+    state.rooms_add(attendees=(), day=4, hour=14, person="AdeleV", room="room-zurich")
+    state.sync()
+    booking = state.world.booking(4)
+    assert booking is not None and not holds(state, "room-zurich", booking)  # the room has not answered
+    live = [b["id"] for b in state.world.bookings() if b["status"] == "active"]  # listed by start
+    state.outlook_delete_silent(how="hard", pick=live.index(4))
+    state.sync()
+    assert state.world.booking(4)["status"] == "cancelled"  # type: ignore[index]
+    state.settle()  # the room accepts the request, the pass finds its copy and removes it
+    assert not holds(state, "room-zurich", booking)
+    state.world.admin("POST", "requests/reset")
+    state.sync()
+    counts = state.world.admin("GET", "requests")
+    assert "ews:FindItem" not in counts, counts  # a quiet pass: no room calendar looked at again
+    state.teardown()

@@ -66,6 +66,12 @@ PHASES = (FREE, MOVE, TAKE)
 _SLOT = ("start", "end", "room")
 #: MeetingFields name → the Booking/update_booking field name where they differ.
 _BOOKING_FIELD = {"subject": "title"}
+#: `last_error` of a `cancelled` link whose meeting was deleted in Outlook before the room had answered it: the
+#: room's booking attendant may still accept the request (its copy then holds the slot), so every pass looks for
+#: the copy again until it is found and removed or the slot is over. Not reported: the room holds nothing yet.
+ROOM_MAY_ANSWER = "the room had not answered the deleted meeting"
+#: The answers after which a room's copy exists or never will (any other: the request may still be processed).
+_ANSWERED = ("Accept", "Tentative", "Decline")
 
 
 @dataclass
@@ -1606,6 +1612,7 @@ class MailboxSync:
             if link.last_error is not None:
                 self._save_link(replace(link, last_error=None, error_count=0))
             return
+        removed = 0
         try:
             for copy in self._orphan_copies(room, start, end, uid, booking):
                 try:
@@ -1613,6 +1620,7 @@ class MailboxSync:
                 finally:
                     self.wrote = True
                 self.report.rooms_released += 1
+                removed += 1
                 self._audit("sync:room-released", booking, {"room": room, "item_id": copy.item_id})
         except (BackendError, ConnectError) as exc:
             problem = (
@@ -1622,6 +1630,14 @@ class MailboxSync:
             )
             self._save_link(replace(link, last_error=problem, last_attempt=self.ctx.now()))
             self.report.failures.append(f"booking {booking.id} ({booking.title}): the room {room}: {problem}")
+            return
+        answered = (link.snapshot or {}).get("room_answer") in _ANSWERED
+        if not removed and not answered and not self.ctx.dry_run:
+            # No copy yet, and the room had not answered the meeting when it was last read: the request may still
+            # be waiting for the room's booking attendant, whose acceptance would hold the slot. Looked for again.
+            note = f"{ROOM_MAY_ANSWER} ({start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC): its copy is looked for every pass"
+            if link.last_error != note:
+                self._save_link(replace(link, last_error=note, error_count=0))
             return
         if link.last_error is not None:
             self._save_link(replace(link, last_error=None, error_count=0))
@@ -1676,7 +1692,7 @@ class MailboxSync:
         waiting = [
             link
             for link in self.links.values()
-            if link.state == CANCELLED and (link.last_error or "").startswith(ROOM_HOLDS)
+            if link.state == CANCELLED and (link.last_error or "").startswith((ROOM_HOLDS, ROOM_MAY_ANSWER))
         ]
         if not waiting or self.ctx.dry_run:
             return
@@ -1995,6 +2011,8 @@ def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str
     data = shown.to_json()
     if meeting.uid:
         data["uid"] = meeting.uid
+    if meeting.room_response:
+        data["room_answer"] = meeting.room_response  # whether a deleted meeting's room may still answer it
     return data
 
 
