@@ -129,3 +129,34 @@ def test_a_meeting_deleted_before_its_room_answered_is_looked_for_until_the_room
     counts = state.world.admin("GET", "requests")
     assert "ews:FindItem" not in counts, counts  # a quiet pass: no room calendar looked at again
     state.teardown()
+
+
+def test_a_silent_delete_frees_the_room_the_meeting_held_not_the_one_rooms_moved_it_to(
+    lab: Any, tmp_path: Path
+) -> None:
+    """Issue 20 item 6 (`outlook_delete_silent`, soak seed 32 again, cut down): the booking's room is changed in
+    ROOMS (Zürich → Bern) and, before a pass wrote it, its meeting is deleted without a cancellation; once with
+    the booking left active, once cancelled in ROOMS too. Main (and the first fix): the room's copy was looked
+    for in the booking's new room, Bern, which never had it; Zürich held the slot, reported nowhere (I5: "room
+    room-zurich holds … booking 3 was cancelled (its meeting deleted in Outlook without a cancellation); the
+    room's copy was not cancelled …"). Now the copy is looked for in the room the meeting held (its snapshot)."""
+    state = checker(lab, tmp_path)
+    state.room_answers()
+
+    def pick(booking_id: int) -> int:
+        return [b["id"] for b in state.world.bookings() if b["status"] == "active"].index(booking_id)
+
+    first, third = state.world.booking(1), state.world.booking(3)
+    assert first is not None and third is not None
+    assert holds(state, "room-zurich", first) and holds(state, "room-zurich", third)
+    state.rooms_edit(choice=1, day=1, hour=7, pick=pick(1), what="room")  # Bern, in ROOMS only
+    state.outlook_delete_silent(how="move", pick=pick(1))
+    state.settle()
+    assert not holds(state, "room-zurich", first)
+    state.rooms_edit(choice=1, day=1, hour=7, pick=pick(3), what="room")
+    state.outlook_delete_silent(how="hard", pick=pick(3))
+    state.rooms_cancel(pick=pick(3))
+    state.settle()
+    assert not holds(state, "room-zurich", third)
+    assert [b["status"] for b in state.world.bookings() if b["id"] in (1, 3)] == ["cancelled"] * 2
+    state.teardown()

@@ -1569,7 +1569,7 @@ class MailboxSync:
             return
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         note = link.last_error
-        if booking.room and held.end > self.ctx.now():
+        if (held.room or booking.room) and held.end > self.ctx.now():
             note = (
                 f"{ROOM_HOLDS} {held.start:%Y-%m-%d %H:%M}–{held.end:%H:%M} UTC, until roomsops has checked the "
                 "room's calendar: its meeting was deleted in Outlook (perhaps without a cancellation)"
@@ -1602,11 +1602,14 @@ class MailboxSync:
         another meeting the organizer still has; when it cannot (access denied, the room's mailbox unreachable),
         the link keeps ROOM_HOLDS in its last error and every pass reports it and tries again, until the copy is
         gone or the slot is over."""
-        if self.ctx.dry_run or not booking.room or booking.id in self.released:
+        held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
+        # The room the meeting held (its snapshot), not the booking's: a room change made in ROOMS and not yet
+        # written never reached Exchange.
+        room = (held.room or booking.room or "").lower()
+        if self.ctx.dry_run or not room or booking.id in self.released:
             return
         self.released.add(booking.id)
-        held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
-        room, start, end = booking.room.lower(), held.start, held.end
+        start, end = held.start, held.end
         uid = _uid(link)
         if end <= self.ctx.now():
             if link.last_error is not None:
