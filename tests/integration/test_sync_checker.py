@@ -17,7 +17,7 @@ from tests.sync_checker.model import Violation
 from tests.sync_checker.soak import checker_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-EXAMPLES, STEPS = 10, 14
+EXAMPLES, STEPS = 10, 11
 
 #: Families that act when the lab has counted N requests of a running sync process (a SIGKILL, a ROOMS edit during
 #: the pass): where the action lands between two requests depends on the machine's speed, so they run in
@@ -52,6 +52,26 @@ def test_an_outlook_room_set_again_to_its_ignored_value_is_no_change(lab: Any, t
     state = machine_for(lab.lab, tmp_path, frozenset({"rooms_add", "room_answers", "resolve_ignore"}))()
     state.resolve_ignore(choice=1, pick=0, room=True)
     state.resolve_ignore(choice=1, pick=0, room=True)
+    state.settle()
+    state.teardown()
+
+
+def test_a_second_room_no_pass_saw_before_a_silent_delete_is_not_roomsops_slot(
+    lab: Any, tmp_path: Path
+) -> None:
+    """Oracle (fix20c, the all-families soak's seed 9 finding): Outlook adds Zürich to booking 2's meeting (Bern)
+    and deletes the meeting without a cancellation before any pass; Zürich then accepts the request. No pass
+    read the meeting with Zürich on it (only its deletion), so roomsops cannot know Zürich holds a copy short of
+    searching every room; the model called it "the room's copy was not cancelled". Excused now: the second
+    room's copy of a meeting deleted before any pass saw that room. (Seen by a pass, it is reported, item 4.)"""
+    families = frozenset({"rooms_add", "room_answers", "outlook_second_room", "outlook_delete_silent"})
+    state = machine_for(lab.lab, tmp_path, families)()
+    pick = [b["id"] for b in state.world.bookings() if b["status"] == "active"].index(2)
+    state.outlook_second_room(how="resource", pick=pick)
+    state.outlook_delete_silent(how="soft", pick=pick)
+    state.room_answers()
+    zurich = state.world.addr("room-zurich").lower()
+    assert any(i["organizer"].lower().startswith("adelev") for i in state.world.calendar(zurich))
     state.settle()
     state.teardown()
 

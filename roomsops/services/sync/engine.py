@@ -66,12 +66,12 @@ PHASES = (FREE, MOVE, TAKE)
 _SLOT = ("start", "end", "room")
 #: MeetingFields name → the Booking/update_booking field name where they differ.
 _BOOKING_FIELD = {"subject": "title"}
-#: `last_error` of a `cancelled` link whose meeting was deleted in Outlook before the room had answered it: the
-#: room's booking attendant may still accept the request (its copy then holds the slot), so every pass looks for
-#: the copy again until it is found and removed or the slot is over. Not reported: the room holds nothing yet.
-ROOM_MAY_ANSWER = "the room had not answered the deleted meeting"
-#: The answers after which a room's copy exists or never will (any other: the request may still be processed).
-_ANSWERED = ("Accept", "Tentative", "Decline")
+#: `last_error` of a `cancelled` link whose meeting was deleted in Outlook without a cancellation: the room's
+#: booking attendant may still process a request sent before the deletion (the invitation, or an Outlook update no
+#: pass read) and accept it, its copy then holding the slot; so each pass looks for the copy again for
+#: ROOM_ANSWER_GRACE after the deletion was read (while the slot is ahead). Not reported: the room holds nothing.
+ROOM_MAY_ANSWER = "the room may still answer the deleted meeting"
+ROOM_ANSWER_GRACE = timedelta(hours=1)
 
 
 @dataclass
@@ -1586,6 +1586,7 @@ class MailboxSync:
                     change_key=None,
                     synced_version=booking.version if rooms_cancelled else link.synced_version,
                     last_error=note,
+                    last_attempt=self.ctx.now(),  # when the deletion was read: ROOM_ANSWER_GRACE counts from it
                 ),
                 self.ctx.now(),
             )
@@ -1615,7 +1616,6 @@ class MailboxSync:
             if link.last_error is not None:
                 self._save_link(replace(link, last_error=None, error_count=0))
             return
-        removed = 0
         try:
             for copy in self._orphan_copies(room, start, end, uid, booking):
                 try:
@@ -1623,7 +1623,6 @@ class MailboxSync:
                 finally:
                     self.wrote = True
                 self.report.rooms_released += 1
-                removed += 1
                 self._audit("sync:room-released", booking, {"room": room, "item_id": copy.item_id})
         except (BackendError, ConnectError) as exc:
             problem = (
@@ -1634,11 +1633,11 @@ class MailboxSync:
             self._save_link(replace(link, last_error=problem, last_attempt=self.ctx.now()))
             self.report.failures.append(f"booking {booking.id} ({booking.title}): the room {room}: {problem}")
             return
-        answered = (link.snapshot or {}).get("room_answer") in _ANSWERED
-        if not removed and not answered and not self.ctx.dry_run:
-            # No copy yet, and the room had not answered the meeting when it was last read: the request may still
-            # be waiting for the room's booking attendant, whose acceptance would hold the slot. Looked for again.
-            note = f"{ROOM_MAY_ANSWER} ({start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC): its copy is looked for every pass"
+        read = link.last_attempt
+        if read is not None and self.ctx.now() - read < ROOM_ANSWER_GRACE:
+            # A request sent before the deletion may still wait for the room's booking attendant, whose acceptance
+            # would hold the slot again: looked for again on the passes of the grace period.
+            note = f"{ROOM_MAY_ANSWER} ({start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC): its copy is looked for until {read + ROOM_ANSWER_GRACE:%H:%M} UTC"
             if link.last_error != note:
                 self._save_link(replace(link, last_error=note, error_count=0))
             return
@@ -2014,8 +2013,6 @@ def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str
     data = shown.to_json()
     if meeting.uid:
         data["uid"] = meeting.uid
-    if meeting.room_response:
-        data["room_answer"] = meeting.room_response  # whether a deleted meeting's room may still answer it
     return data
 
 
