@@ -1625,6 +1625,17 @@ class MailboxSync:
                 self.report.rooms_released += 1
                 self._audit("sync:room-released", booking, {"room": room, "item_id": copy.item_id})
         except (BackendError, ConnectError) as exc:
+            if (link.last_error or "").startswith(ROOM_MAY_ANSWER):
+                # Only looking again whether a late answer re-created the copy (the room was checked when the
+                # deletion was read): not a room known to hold the slot; looked for again next pass.
+                log.info(
+                    "%s: booking %s: room %s not checked again: %s",
+                    self.mailbox,
+                    booking.id,
+                    room,
+                    exc.message,
+                )
+                return
             problem = (
                 f"{ROOM_HOLDS} {start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC: its meeting was deleted in Outlook "
                 f"without a cancellation and roomsops could not remove the room's copy ({exc.message}); "
