@@ -17,7 +17,7 @@ from tests.sync_checker.model import Violation
 from tests.sync_checker.soak import checker_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-EXAMPLES, STEPS = 10, 11
+EXAMPLES, STEPS = 8, 10
 
 #: Families that act when the lab has counted N requests of a running sync process (a SIGKILL, a ROOMS edit during
 #: the pass): where the action lands between two requests depends on the machine's speed, so they run in

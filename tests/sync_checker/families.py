@@ -64,22 +64,8 @@ FAMILIES: dict[str, str] = {
 #: "Findings"). Delete a line when the engine fixes it and a soak of the family is clean; the bounded CI run
 #: (tests/integration/test_sync_checker.py) then includes it.
 OFF_UNTIL_V2: dict[str, str] = {
-    # issue 20 (Sync v2, rooms): the room's calendar joined I5; the engine on main (dc52a11) lacks these
-    # (docs/sync-checker.md, "Issue 20: rooms")
-    "outlook_second_room": "issue 20 item 4 on 1b6a0e6: a second ROOMS room added in Outlook to a synced meeting "
-    "is booked in Exchange and reported nowhere (I5, the room's calendar)",
-    "outlook_delete_silent": "issue 20 item 6 on 1b6a0e6: a meeting deleted without cancellation whose booking is "
-    "cancelled in ROOMS before a pass saw the deletion: the room keeps the slot, unreported (I5, the room's "
-    "calendar; outlook_delete_silent, rooms_cancel, settle)",
-    "room_declines": "issue 20 item 1 on dc52a11: a decline read by the pass that also applies an Outlook edit of "
-    "the meeting is reported by that pass only, then lost (I5, the room's calendar; room_declines duration, "
-    "outlook_edit reminder of booking 1, settle)",
-    "conflict_rollback": "issue 20 item 1 on dc52a11 (found by the bounded CI run): an Outlook move onto a slot a "
-    "ROOMS move frees before the pass is applied, the room declined it (its copy was still there), the next pass "
-    "no longer reports the decline (I5, the room's calendar; docs/sync-checker.md)",
-    "invalid_sync_state": "issue 20 item 1 on 1b6a0e6: the full reconciliation (after ErrorInvalidSyncStateData) "
-    "does not read the room's answer, so a decline it reads is never reported (room_declines, room_answers, "
-    "invalid_sync_state, settle)",
+    # Empty: the issue 20 families (outlook_second_room, outlook_delete_silent, room_declines,
+    # conflict_rollback, invalid_sync_state) are on again since fix20c (docs/sync-checker.md, "Issue 20: rooms").
 }
 
 
