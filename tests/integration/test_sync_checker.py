@@ -76,6 +76,25 @@ def test_a_second_room_no_pass_saw_before_a_silent_delete_is_not_roomsops_slot(
     state.teardown()
 
 
+def test_an_ignored_room_the_meeting_left_is_a_change_when_set_again(lab: Any, tmp_path: Path) -> None:
+    """Oracle (soak seed 3006 on b68b4f7): a room difference ignored, then the meeting's room went back to the
+    booking's (there roomsops asked a declining room again, which writes every field; here Outlook sets it, a
+    pass reads it), then Outlook sets the ignored room again: that is a change in Exchange, and docs/sync.md
+    records it again. The model kept the ignore and called the new difference "recorded again"."""
+    families = frozenset({"rooms_add", "room_answers", "resolve_ignore", "outlook_room_attendees"})
+    state = machine_for(lab.lab, tmp_path, families)()
+    state.resolve_ignore(choice=0, pick=0, room=True)
+    booking = state.world.booking(1)
+    meeting = state.world.meeting_of(booking)  # type: ignore[arg-type]
+    assert booking is not None and meeting is not None
+    state._outlook_edit(booking, meeting, {"resources": [booking["room"]]})  # back to the booking's room
+    state.sync()
+    state.outlook_room_attendees(choice=0, pick=0, room=True)  # the ignored room again: a change
+    state.settle()
+    assert [d for d in state.world.differences() if d["booking_id"] == 1 and "room" in d["fields"]]
+    state.teardown()
+
+
 def test_an_outlook_value_the_booking_has_is_no_edit(lab: Any, tmp_path: Path) -> None:
     """Oracle: Outlook sets a booking's meeting reminder to none, which the booking already has, then ROOMS sets
     a reminder before a pass. Outlook changed nothing (docs/sync.md, "Own writes are no edits"), so no

@@ -266,6 +266,22 @@ class SyncChecker(RuleBasedStateMachine):
 
     def _outlook_edit(self, booking: dict[str, Any], meeting: dict[str, Any], body: dict[str, Any]) -> None:
         self.world.outlook_patch(booking["organizer"], meeting["id"], body)
+        # An ignored room or attendees value the meeting no longer holds (roomsops wrote ROOMS' value since, e.g.
+        # asking a declining room again) is no baseline any more: Outlook setting it again is a change in
+        # Exchange, and the engine records it again (docs/sync.md: "recorded again only if they change again").
+        ignored = self.model.ignored.get(booking["id"], {})
+        held = {
+            "room": canonical("room", meeting["resources"][0]["email"]) if meeting["resources"] else None,
+            "attendees": canonical("attendees", [a["email"] for a in meeting["required_attendees"]]),
+        }
+        for name in [n for n in ignored if n in held and held[n] != ignored[n]]:
+            if (
+                self.model.outlook_touched.get((booking["id"], name)) != self.model.epoch
+            ):  # not Outlook's, unseen
+                ignored.pop(name)
+        for name in body:
+            field_name = {"resources": "room"}.get(name, name)
+            self.model.outlook_touched[(booking["id"], field_name)] = self.model.epoch
         self._outlook_values(booking, body)
 
     def _outlook_values(

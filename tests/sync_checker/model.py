@@ -73,6 +73,9 @@ class Model:
     #: booking id -> field -> Exchange's value, settled with `sync resolve --use ignore` (until either side
     #: changes that field again): the two sides may differ there, and the difference must not come back.
     ignored: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: (booking id, field) -> the epoch of the checker's last Outlook edit of it: a value the meeting holds that
+    #: Outlook set after the last pass's start is unseen by the engine, not one roomsops wrote
+    outlook_touched: dict[tuple[int, str], int] = field(default_factory=dict)
     # --- rooms (issue 20): kept across settles, for the room-calendar part of I5 ---
     #: every failure any pass reported, and every purge hint any pass or `persons` command printed: (epoch, text)
     log: list[tuple[int, str]] = field(default_factory=list)

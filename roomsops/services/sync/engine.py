@@ -1229,7 +1229,10 @@ class MailboxSync:
         outcome = f"meeting reset to the booking (attempt {attempts} of {self.ctx.rollback_attempts})"
         try:
             reset = self.ctx.backend.update(
-                self.mailbox, meeting, booking_fields(booking), revision=self._revision()
+                self.mailbox,
+                meeting,
+                self._keeping_ignored(booking, meeting.fields.to_json() if meeting.fields else None),
+                revision=self._revision(),
             )
             self.wrote = True
             self.updated.add(reset.item_id)
@@ -1863,6 +1866,39 @@ class MailboxSync:
             revision=link.revision,
         )
 
+    def _keeping_ignored(self, booking: Booking, held: dict[str, Any] | None) -> MeetingFields:
+        """The fields to write for `booking` to a meeting that holds `held`: the booking's, except a room or
+        attendees difference settled with `sync resolve --use ignore` that neither side changed since (the
+        meeting still holds the ignored Exchange value, the booking the ROOMS value of that difference) keeps
+        the meeting's value. Otherwise the next write of any other field put ROOMS' room or attendees back and
+        an Outlook edit to the ignored value again was recorded as a new difference (bug 11; checker seeds
+        3005 and 3006)."""
+        target = booking_fields(booking)
+        if not held:
+            return target
+        current = MeetingFields.from_json(held)
+        names = [n for n in ("room", "attendees") if getattr(current, n) != getattr(target, n)]
+        if not names:
+            return target
+        with self.ctx.store.read() as conn:
+            settled = q.list_differences(conn, booking_id=booking.id, open_only=False)
+        keep: dict[str, Any] = {}
+        for name in names:
+            for d in reversed(settled):  # the latest difference of the field decides
+                if name not in d.fields or d.resolution is None:
+                    continue
+                if d.resolution == "ignore":
+                    theirs = MeetingFields.from_json(d.exchange_state)
+                    ours = MeetingFields.from_json(d.rooms_state)
+                    if getattr(theirs, name) == getattr(current, name) and getattr(ours, name) == getattr(
+                        target, name
+                    ):
+                        keep[name] = getattr(current, name)
+                break
+        if "room" in keep:
+            keep["location"] = current.location
+        return replace(target, **keep) if keep else target
+
     def _update(self, booking: Booking, link: BookingSyncState) -> None:
         if self.ctx.dry_run:
             self.report.planned.append(f"update meeting of booking {booking.id} ({booking.title})")
@@ -1877,7 +1913,10 @@ class MailboxSync:
         )
         try:
             meeting = self.ctx.backend.update(
-                self.mailbox, self._meeting(before), booking_fields(booking), revision=revision
+                self.mailbox,
+                self._meeting(before),
+                self._keeping_ignored(booking, before.snapshot),
+                revision=revision,
             )
         finally:
             self.wrote = True
