@@ -348,13 +348,19 @@ def _lost_changes(
 ) -> list[str]:
     problems = []
     for booking_id, epoch in model.deleted_in_outlook.items():
-        booking = bookings[booking_id]
+        booking = bookings.get(booking_id)
+        if booking is None:
+            problems += _vanished(model, booking_id)
+            continue
         if model.has_left(booking["organizer"]):
             continue  # not synced any more: judged by _left_booking
         if booking["status"] == "active" and not model.reported(booking_id, epoch):
             problems.append(f"I2: the meeting of booking {booking_id} was deleted in Outlook; still active")
     for booking_id, edits in model.edits.items():
-        booking = bookings[booking_id]
+        booking = bookings.get(booking_id)
+        if booking is None:
+            problems += _vanished(model, booking_id)
+            continue
         if booking["status"] != "active" or model.has_left(booking["organizer"]):
             continue
         for name in FIELDS:
@@ -387,6 +393,14 @@ def _lost_changes(
                         "edit of the same field, is recorded in no difference"
                     )
     return problems
+
+
+def _vanished(model: Model, booking_id: int) -> list[str]:
+    """A booking no longer in `bookings list`: `persons remove` deletes a person's bookings with the person
+    (judged by _persons_left); nothing else may make one vanish."""
+    if model.left:
+        return []
+    return [f"I2: booking {booking_id} is gone from ROOMS, though no person was removed"]
 
 
 def _new_meetings(world: World, model: Model, bookings: Mapping[int, Mapping[str, Any]]) -> list[str]:
