@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from roomsops import __version__
-from roomsops.adapters.exo import exchange
-from roomsops.adapters.exo.objects import AccessPolicy, Group
+from roomsops.adapters.exo import exchange, group_history
+from roomsops.adapters.exo.objects import AccessPolicy
 from roomsops.adapters.exo.session import ExchangeSession
 from roomsops.core.errors import OperationFailed
 from roomsops.core.logs import AuditLog
@@ -334,7 +334,9 @@ def remove(
         kept = f"the management scope(s) {', '.join(scopes)} still filter on it"
     elif with_group:
         kept = _nested_in_policy_group(session, objects.policies, found.object_id) or (
-            None if matching or _ours(audit, app_id, found) else _NOT_OURS.format(app=app_id)
+            None
+            if matching or group_history.made_or_scoped(audit, app_id, found)
+            else _NOT_OURS.format(app=app_id)
         )
     drop_group = with_group and kept is None
     if not matching and not drop_group:
@@ -440,33 +442,6 @@ def _nested_in_policy_group(
         f"it is a member of the group(s) of other policies: {', '.join(holders)}; removing it would change "
         "which mailboxes those apps reach"
     )
-
-
-def _ours(audit: AuditLog, app_id: str, group: Group) -> bool:
-    """Whether the audit log shows that roomsops made the group, or that a policy of `app_id` was scoped to it
-    (made or removed by roomsops): only such a group is removed once no policy of the app uses it."""
-    for entry in audit.entries():
-        params = entry.get("params") or {}
-        if entry.get("result") != "ok" or not isinstance(params, dict):
-            continue
-        action = entry.get("action")
-        if action == "cmdlet:New-DistributionGroup" and str(params.get("Name", "")).casefold() in {
-            group.name.casefold()
-        }:
-            return True
-        if (
-            action == "cmdlet:New-ApplicationAccessPolicy"
-            and str(params.get("AppId", "")).casefold() == app_id.casefold()
-            and str(params.get("PolicyScopeGroupId", "")).casefold() == group.object_id.casefold()
-        ):
-            return True
-        if (
-            action == "policy.remove.scope"
-            and entry.get("target", "").casefold() == group.object_id.casefold()
-        ):
-            if str(params.get("app_id", "")).casefold() == app_id.casefold():
-                return True
-    return False
 
 
 def runbook(request: RestrictRequest, admin_upn: str | None = None) -> str:
