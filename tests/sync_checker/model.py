@@ -651,6 +651,8 @@ def _extra_slot_excuse(
                 None  # the person's own meeting, never booked (e.g. the room had not answered yet): not ours
             )
         if model.on_person_removed == "purge":
+            if booking_id in model.own_left:
+                return None  # a meeting the person made in Outlook: the purge leaves it (own_meetings_left)
             return (
                 f"{organizer} left the sync with on_person_removed = purge, but the room still holds the slot"
             )
