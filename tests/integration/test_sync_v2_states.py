@@ -160,3 +160,38 @@ def test_a_v3_database_is_upgraded_with_states_from_its_last_error(tmp_path: Pat
         16: ("pending-create", "EWS said no", 1),
         17: ("failed", "rollback: the room is taken; the reset failed: EWS said no", 1),
     }
+
+
+@pytest.mark.parametrize("on_removed", ["report", "purge", "resume"])
+def test_a_pending_create_whose_meeting_exists_is_named_when_its_person_leaves(
+    on_removed: str, invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, booked: None
+) -> None:
+    """The persons_leave finding of the bounded checker run (I5): CreateItem's answer lost and the lookup by tag
+    failing, so the link is a pending create without an item id while the meeting holds the room; DiegoS then
+    switches to sync mode None. The pass must name booking 1 with `sync purge` (report) or cancel its meeting
+    (purge): it skipped links without an item id, and the room kept the slot with no word. After a report,
+    `sync resume --person` must not create the meeting a second time (it looks it up by its tag first)."""
+    fresh_lab.fault(protocol="ews", operation="CreateItem", kind="drop_after", count=1)
+    fresh_lab.fault(protocol="ews", operation="FindItem", kind="http_401", count=10)
+    assert invoke("sync", env=env).code == 1
+    fresh_lab.clear_faults()
+    assert [(b, s) for b, s, _, _ in link_rows(env)] == [(1, "pending-create")]
+    assert len(organized(fresh_lab, addr("DiegoS"))) == 1  # the meeting exists, roomsops has no item id
+    ok(invoke("persons", "set", addr("DiegoS"), "--sync-mode", "None", env=env))
+    mode = "report" if on_removed == "resume" else on_removed
+    run = ok(invoke("--json", "sync", env=env | {"ROOMSOPS_SYNC_ON_PERSON_REMOVED": mode}))
+    doc = json.loads(run.out)
+    said = doc["left_sync"].get(addr("DiegoS")) or doc["left_sync"].get(addr("DiegoS").lower())
+    assert said is not None and said["bookings"] == [1], doc["left_sync"]
+    if mode == "report":
+        assert "sync purge" in said["remedy"], said
+    if on_removed == "resume":
+        ok(invoke("persons", "set", addr("DiegoS"), "--sync-mode", "O365", env=env))
+        ok(invoke("sync", "resume", "--person", addr("DiegoS"), env=env))
+        ok(invoke("sync", env=env))
+        assert [i["subject"] for i in organized(fresh_lab, addr("DiegoS"))] == ["Planning"]  # not twice
+        assert link_rows(env) == [(1, "linked", 0, 0)]
+        return
+    if on_removed == "report":
+        ok(invoke("sync", "purge", "--person", addr("DiegoS"), "--yes", env=env))
+    assert organized(fresh_lab, addr("DiegoS")) == []  # the room's slot is free

@@ -66,10 +66,6 @@ FAMILIES: dict[str, str] = {
 OFF_UNTIL_V2: dict[str, str] = {
     # Empty: the issue 20 families (outlook_second_room, outlook_delete_silent, room_declines,
     # conflict_rollback, invalid_sync_state) are on again since fix20c (docs/sync-checker.md, "Issue 20: rooms").
-    "persons_leave": "issue 20 item 5 on c4e624a (the bounded CI run): AdeleV's booking made from an Outlook meeting, "
-    "its CreateItem answers lost and dropped (fault_double, fault_dropped), then AdeleV switched to sync mode None: "
-    "the room still holds the slot and no pass reported it with `sync purge` (I5). Candidate cause, not verified: "
-    "the leaving report skips links without an item id, e.g. a pending create whose meeting exists",
 }
 
 

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 
 from roomsops.adapters.store import Booking, BookingSyncState, MailboxSyncState, Store, now_utc
 from roomsops.adapters.store import queries as q
-from roomsops.adapters.store.schema import CANCELLED, LINKED, NOT_SYNCED_NOTE, UNLINKED
+from roomsops.adapters.store.schema import (
+    CANCELLED,
+    LINKED,
+    NOT_SYNCED_NOTE,
+    PENDING_CANCEL,
+    PENDING_CREATE,
+    UNLINKED,
+)
 from roomsops.core.calendar import Meeting, tagged_booking_id
 from roomsops.core.errors import InputError, OperationFailed, RoomsopsError, Terminated
 from roomsops.core.logs import AuditLog, log
@@ -463,10 +470,13 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
                 wanted is not None and person.email.casefold() not in wanted
             ):
                 continue
+            # A pending create or cancel without an item id may have a meeting (its answer lost, the lookup
+            # failed): it is named, and a purge finds it by its tag.
             live = {
                 link.booking_id: link
                 for link in q.booking_sync_for_mailbox(conn, person.email)
-                if link.item_id is not None and (link.state not in (CANCELLED, UNLINKED) or not_synced(link))
+                if (link.item_id is not None or link.state in (PENDING_CREATE, PENDING_CANCEL))
+                and (link.state not in (CANCELLED, UNLINKED) or not_synced(link))
             }
             found = q.bookings_by_id(conn, list(live))
             cancelled = [(b, live[b.id]) for b in found if b.status == "cancelled"]
@@ -720,7 +730,11 @@ def resume(store: Store, person: str, audit: AuditLog) -> ResumeResult:
                 continue
             resumed.append(link.booking_id)
             if link.item_id is None:
-                q.delete_booking_sync(conn, link.booking_id)  # no meeting: the next pass creates it
+                # No meeting known, but one may exist (a create whose answer was lost, then held back): the next
+                # pass looks it up by its tag before it creates one.
+                q.save_booking_sync(
+                    conn, replace(link, state=PENDING_CREATE, last_error=None, error_count=0), now_utc()
+                )
             else:
                 q.save_booking_sync(conn, replace(link, state=LINKED, last_error=None), now_utc())
     audit.record("sync:resume", found.email, {"bookings": resumed}, "ok")
