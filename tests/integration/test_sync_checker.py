@@ -202,3 +202,20 @@ def test_a_rooms_edit_after_the_pass_applied_outlooks_is_a_change(lab: Any, tmp_
     after = state.world.booking(booking_id)
     assert after is not None and after["reminder_minutes"] == 15
     state.teardown()
+
+
+def test_a_room_answering_a_silently_deleted_meeting_after_its_person_left_is_freed(
+    lab: Any, tmp_path: Path
+) -> None:
+    """Engine (the bounded run on 743e1f0, I5): AdeleV's meeting dragged to Deleted Items before room-bern
+    answered; the pass cancels booking 2 and watches for the room's late acceptance ("the room may still answer
+    the deleted meeting"). AdeleV then leaves the sync (mode None): her mailbox is no longer synced, the watch
+    stopped, and Bern's late acceptance held the slot with no word. The watch goes on for a person who left."""
+    families = frozenset(
+        {"rooms_add", "room_answers", "outlook_delete_silent", "fault_dropped", "persons_leave"}
+    )
+    state = machine_for(lab.lab, tmp_path, families)()
+    state.outlook_delete_silent(how="move", pick=2743)
+    state.fault_dropped(operation="CreateItem")
+    state.persons_leave(how="None", person="AdeleV", purge=False)
+    state.teardown()

@@ -650,6 +650,14 @@ def _extra_slot_excuse(
             return (
                 None  # the person's own meeting, never booked (e.g. the room had not answered yet): not ours
             )
+        if booking_id in model.deleted_silently and (
+            (booking_id, "room-holds") in listed
+            or model.ever_reported(booking_id, model.deleted_silently.get(booking_id, 0))
+        ):
+            # The meeting was deleted in Outlook without a cancellation before the person left: no purge reaches
+            # the room's copy (nothing is left in the organizer's calendar); the pass reported the room as still
+            # holding the slot, which is all roomsops can say about it.
+            return None
         if model.on_person_removed == "purge":
             if booking_id in model.own_left:
                 return None  # a meeting the person made in Outlook: the purge leaves it (own_meetings_left)

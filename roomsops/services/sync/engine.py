@@ -191,6 +191,12 @@ def move_rounds(moves: list[Move]) -> tuple[list[list[Move]], set[Move]]:
     return rounds, early
 
 
+def still_holding(link: BookingSyncState) -> bool:
+    """The booking's meeting was deleted without a cancellation and its room still holds (or may, its answer
+    late, hold again) the slot: the room's copy is looked for and removed on every pass."""
+    return link.state == CANCELLED and (link.last_error or "").startswith((ROOM_HOLDS, ROOM_MAY_ANSWER))
+
+
 class MailboxSync:
     """One pass over one organizer's mailbox."""
 
@@ -1702,14 +1708,22 @@ class MailboxSync:
         }
         return [m for m in copies if m.uid not in live]
 
+    def release_held_rooms(self) -> MailboxReport:
+        """A person who left the sync: a room still holding (or about to hold, its answer late) the slot of a
+        booking whose meeting was deleted in Outlook without a cancellation is still freed, and reported while
+        that fails, until the copy is gone or the slot is over. The slot is a ROOMS room's, not the person's:
+        leaving the sync must not stop the watch the deletion started."""
+        with self.ctx.store.read() as conn:
+            self.links = {link.booking_id: link for link in q.booking_sync_for_mailbox(conn, self.mailbox)}
+        sent = self.ctx.backend.requests_sent()
+        self._still_holding()
+        self.report.requests += self.ctx.backend.requests_sent() - sent
+        return self.report
+
     def _still_holding(self) -> None:
         """Rooms that still hold the slot of a booking whose meeting was deleted without a cancellation: tried
         again (and reported while it fails) on every pass."""
-        waiting = [
-            link
-            for link in self.links.values()
-            if link.state == CANCELLED and (link.last_error or "").startswith((ROOM_HOLDS, ROOM_MAY_ANSWER))
-        ]
+        waiting = [link for link in self.links.values() if still_holding(link)]
         if not waiting or self.ctx.dry_run:
             return
         with self.ctx.store.read() as conn:

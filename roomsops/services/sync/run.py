@@ -39,6 +39,7 @@ from roomsops.services.sync.engine import (
     held_slot,
     move_rounds,
     not_synced,
+    still_holding,
     tag_of,
     unexpected,
 )
@@ -481,7 +482,8 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
             found = q.bookings_by_id(conn, list(live))
             cancelled = [(b, live[b.id]) for b in found if b.status == "cancelled"]
             left = [(b, live[b.id]) for b in found if b.status != "cancelled" and not not_synced(live[b.id])]
-            if cancelled or left:
+            holding = any(still_holding(link) for link in q.booking_sync_for_mailbox(conn, person.email))
+            if cancelled or left or holding:
                 work.append((person.email, person.sync_mode, cancelled, left))
     out = LeftSync()
     for mailbox, sync_mode, cancelled, left in work:
@@ -494,6 +496,11 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
         for booking, link in cancelled + ([p for p in left if not p[1].from_exchange] if purge else []):
             _cancel_left(ctx, report, booking, link)
         report.requests += ctx.backend.requests_sent() - sent
+        # A meeting deleted in Outlook without a cancellation before the person left: its room is still watched.
+        released = MailboxSync(ctx, mailbox).release_held_rooms()
+        report.rooms_released += released.rooms_released
+        report.failures += released.failures
+        report.requests += released.requests
         if left:
             # With purge: the bookings whose meetings were (to be) cancelled; the person's own stay and are said.
             ids = [b.id for b, link in left if not (purge and link.from_exchange)]
@@ -524,7 +531,7 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
                             ),
                             now_utc(),
                         )
-        if cancelled or (left and purge):
+        if cancelled or (left and purge) or released.rooms_released or released.failures:
             out.reports.append(report)
     return out
 
