@@ -190,17 +190,23 @@ def _synced_persons(store: Any) -> list[tuple[str, str]]:
 
 def _refuse_unknown_persons(settings: Any, wanted: list[str]) -> None:
     """`--person` of an address the database does not know: exit 2 before the pass (not "not handled")."""
+    with rooms.open_database(settings) as store:
+        _refuse_unknown_in(store, wanted, "nothing was synced")
+
+
+def _refuse_unknown_in(store: Any, wanted: list[str], consequence: str) -> None:
+    """Exit 2 naming each address of `wanted` that is no person of the database, with the closest person."""
     from roomsops.adapters.store import get_person, list_persons
 
-    with rooms.open_database(settings) as store, store.read() as conn:
+    with store.read() as conn:
         unknown = [p for p in wanted if get_person(conn, p) is None]
-        known = [p.email for p in list_persons(conn)]
+        known = [p.email for p in list_persons(conn)] if unknown else []
     if unknown:
         from roomsops.core.addresses import closest
 
         named = "; ".join(p + (f" (closest: {near})" if (near := closest(p, known)) else "") for p in unknown)
         raise InputError(
-            f"not a known person: {named}; nothing was synced",
+            f"not a known person: {named}; {consequence}",
             "see 'roomsops persons list' for the persons, or add one with 'roomsops persons add EMAIL'",
             code="unknown_person",
         )
@@ -418,8 +424,10 @@ def diff_cmd(app: AppContext, person: str | None) -> int:
     from roomsops.services.sync.resolve import diff
 
     sync = app.settings.sync
+    where = validate_address(person) if person else None
     with rooms.open_database(app.settings) as store:
-        where = validate_address(person) if person else None
+        if where is not None:  # an address that is no person has no differences: a typo, not "all is well"
+            _refuse_unknown_in(store, [where], "nothing to list")
         return app.emit(diff(store, where, sync.rollback_attempts, sync.cancel_attempts))
 
 

@@ -16,3 +16,8 @@ def test_sync_diff_of_an_unknown_person_is_bad_input(invoke: Invoke) -> None:
     run = invoke("sync", "diff", "--person", "dieog@contoso.com")
     assert run.code == 2, (run.code, run.out, run.err)
     assert "dieog@contoso.com" in run.err, run.err
+    assert "(closest: diego@contoso.com)" in run.err, run.err
+    # A person, in any case, still gets its differences.
+    for known in ("diego@contoso.com", "Diego@Contoso.com"):
+        shown = invoke("sync", "diff", "--person", known)
+        assert (shown.code, shown.out) == (0, "no open differences\n"), (shown.code, shown.out, shown.err)
