@@ -530,8 +530,12 @@ def remove_cmd(
         return app.emit(result)
 
     def undo() -> str:
-        if with_group and restore:
-            return f"run '{restore[0]}' to make the group (with the members it had) and the policy again"
+        if restore:
+            group_back = "the group (with the members it had)"
+            # Else it is New-DistributionGroup alone: the group's policy was removed before.
+            with_policy = restore[0].startswith("roomsops ")
+            made = (group_back + (" and the policy" if with_policy else "")) if with_group else "the policy"
+            return f"run '{restore[0]}' to make {made} again"
         return (
             f"run 'roomsops policy restrict --app-id {sync_app} --group {name} --member EMAIL' (and the "
             "access right it had) to create the policy again"

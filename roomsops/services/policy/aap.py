@@ -8,13 +8,14 @@ The group and the access test are shared with the RBAC engine (`group.py`, `acce
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from roomsops import __version__
 from roomsops.adapters.exo import exchange, group_history
 from roomsops.adapters.exo.objects import AccessPolicy
 from roomsops.adapters.exo.session import ExchangeSession
-from roomsops.core.errors import OperationFailed
+from roomsops.core.addresses import closest
+from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
 from roomsops.core.templates import render
@@ -245,25 +246,37 @@ class PolicyRemoveResult(Result):
     #: --with-group: the removed group's members (primary SMTP addresses), read before it was removed: the way
     #: back is `policy restrict --app-id A --group G --member ...` with them (`restore`).
     removed_group_members: tuple[str, ...] = ()
-    #: --with-group: the removed policy's access right and the command that makes group and policy again.
+    #: The removed policy's access right, and the command that makes group and policy again (with the group's
+    #: members), "" when nothing was removed.
     access_right: str | None = None
     restore: str = ""
+    #: The group no longer exists, and the audit log shows that `policy remove --with-group` removed it (e.g. a run
+    #: interrupted after Exchange removed it): nothing is left to remove; `restore` is the way back it recorded.
+    already_removed_group: str | None = None
+    #: When that removal began (the audit record's time).
+    already_removed_at: str | None = field(default=None, metadata={"json": False})
 
     @property
     def ok(self) -> bool:
-        return bool(self.removed or self.removed_group)
+        return bool(self.removed or self.removed_group or self.already_removed_group)
 
     def lines(self) -> list[str]:
-        out = [f"removed policy {identity}" for identity in self.removed] or [
-            f"no policy for app {self.app_id} and group {self.group}"
-        ]
+        if self.already_removed_group:
+            out = [
+                f"group {self.already_removed_group} is already gone: 'roomsops policy remove --with-group' removed "
+                f"it ({self.already_removed_at}, audit log); nothing is left to remove"
+            ]
+        else:
+            out = [f"removed policy {identity}" for identity in self.removed] or [
+                f"no policy for app {self.app_id} and group {self.group}"
+            ]
         if self.removed_group:
             out.append(
                 f"removed group {self.removed_group} with its {len(self.removed_group_members)} member(s): "
                 + (", ".join(self.removed_group_members) or "none")
             )
-            if self.restore:
-                out.append(f"to restore it: {self.restore}")
+        if self.restore:
+            out.append(f"to restore it: {self.restore}")
         if self.kept_group:
             out.append(f"kept group {self.group}: {self.kept_group}")
         return out
@@ -310,9 +323,7 @@ def remove(
     objects = exchange.read(session, [*queries, exchange.scopes_query()] if with_group else queries)
     found = next(iter(objects.groups), None)
     if found is None:
-        raise OperationFailed(
-            f"group {group} does not exist", "see 'roomsops policy list' for the policies' groups"
-        )
+        return _group_gone(audit, app_id, group, objects.policies)
     matching = [p for p in objects.policies if p.is_for(app_id) and p.scoped_to(found.object_id)]
     if not matching and not with_group:
         return PolicyRemoveResult(app_id=app_id, group=group, removed=())
@@ -342,21 +353,15 @@ def remove(
     if not matching and not drop_group:
         return PolicyRemoveResult(app_id=app_id, group=group, removed=(), kept_group=kept)
     # Read before anything changes: once the group is gone, its members are nowhere (a group adopted by
-    # `policy restrict` has members roomsops never added).
-    members = (
-        tuple(sorted(r.primary_smtp for r in exchange.group_members(session, found.object_id)))
-        if drop_group
-        else ()
+    # `policy restrict` has members roomsops never added); the way back names them.
+    members = tuple(sorted(r.primary_smtp for r in exchange.group_members(session, found.object_id)))
+    restore = (
+        restore_command(found.name or group, members, app_id, matching[0].access_right)
+        if matching
+        else restore_group_command(found.name or group, members)
     )
-    restore = ""
-    if drop_group:
-        restore = (
-            restore_command(found.name or group, members, app_id, matching[0].access_right)
-            if matching
-            else restore_group_command(found.name or group, members)
-        )
-        if restore_seen is not None:
-            restore_seen.append(restore)
+    if restore_seen is not None:
+        restore_seen.append(restore)
     listed = f"its {len(members)} member(s): {', '.join(members) or 'none'}"
     if matching:
         confirm(
@@ -373,13 +378,19 @@ def remove(
     for policy, step in zip(matching, steps, strict=True):
         apply.run("Remove-ApplicationAccessPolicy", {"Identity": policy.identity, "Confirm": False}, step)
         # Which group the removed policy was scoped to: a later --with-group knows this app used it.
-        audit.record("policy.remove.scope", found.object_id, {"app_id": app_id, "group": found.name}, "ok")
-    if drop_group:
-        # The members in the audit log before the group goes: the way back does not depend on this run's output.
         audit.record(
-            "policy.remove.group_members",
+            "policy.remove.scope",
+            found.object_id,
+            {"app_id": app_id, "group": found.name, "restore": restore},
+            "ok",
+        )
+    if drop_group:
+        # The members in the audit log before the group goes: the way back does not depend on this run's output,
+        # and a run that stops once Exchange removed it can be finished by running it again (`_group_gone`).
+        audit.record(
+            group_history.GROUP_REMOVAL,
             found.name or group,
-            {"group_id": found.object_id},
+            {"group_id": found.object_id, "group": group},
             {"members": list(members), "restore": restore},
         )
         # The policy first: a policy is never left scoped to a group that is gone.
@@ -394,10 +405,35 @@ def remove(
         removed=tuple(p.identity for p in matching),
         removed_group=group_step.target if drop_group else None,
         kept_group=kept,
-        removed_group_members=members,
+        removed_group_members=members if drop_group else (),
         access_right=matching[0].access_right if matching else None,
         restore=restore,
         notes=(REMOVAL_NOTICE,) if matching else (),
+    )
+
+
+def _group_gone(
+    audit: AuditLog, app_id: str, group: str, policies: Sequence[AccessPolicy]
+) -> PolicyRemoveResult:
+    """No group `group` exists. When the audit log shows `policy remove --with-group` removed it, the job is done
+    (running the same command again finishes a run that stopped after Exchange removed the group); otherwise the
+    name is bad input, named with the closest of the policies' groups."""
+    gone = group_history.removed_by_roomsops(audit, group)
+    if gone is not None:
+        return PolicyRemoveResult(
+            app_id=app_id,
+            group=group,
+            removed=(),
+            restore=gone.restore,
+            already_removed_group=gone.name,
+            already_removed_at=gone.time,
+        )
+    known = {p.scope_name for p in policies if p.scope_name and p.scope_name.casefold() != group.casefold()}
+    near = closest(group, known)
+    raise InputError(
+        f"group {group} does not exist" + (f" (closest: {near})" if near else "") + "; nothing was changed",
+        "see 'roomsops policy list' for the policies' groups",
+        code="group_not_found",
     )
 
 
