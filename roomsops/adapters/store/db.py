@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import stat
 import uuid
@@ -87,12 +88,27 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+#: `sqlite://rooms.db`, `sqlite://C:/ROOMS/rooms.db`: a file written after two slashes, where SQLite takes three
+#: (two slashes make it a host name, which SQLite has none of; `sqlite://` alone is an in-memory database).
+_SQLITE_TWO_SLASHES = re.compile(r"(?i)^(sqlite(?:\+\w+)?)://(?![/?])(.+)$")
+
+
 def parse_url(url: str) -> URL:
+    shown = mask_url_secrets(url)
+    two_slashes = _SQLITE_TWO_SLASHES.match(shown)
+    if two_slashes:
+        raise InputError(
+            f"rooms.database {shown!r} has two slashes after '{two_slashes[1]}:'; an SQLite file takes three, "
+            "then its path",
+            f"write it as {two_slashes[1]}:///{two_slashes[2]} (an absolute path on Linux takes four: "
+            "sqlite:////var/lib/roomsops/rooms.db)",
+            code="bad_database_url",
+        )
     try:
         return make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number (`host:/db`)
         raise InputError(
-            f"rooms.database {mask_url_secrets(url)!r} is not a database URL",
+            f"rooms.database {shown!r} is not a database URL",
             "write it as e.g. sqlite:///rooms.db",
         ) from None
 
