@@ -15,7 +15,9 @@ from tests.conftest import Invoke, ok
 START = (datetime.now(UTC) + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
 
 
-def test_id_files_that_are_symbolic_links_are_written_at_their_targets(invoke: Invoke, tmp_path: Path) -> None:
+def test_id_files_that_are_symbolic_links_are_written_at_their_targets(
+    invoke: Invoke, tmp_path: Path
+) -> None:
     """Steps: in the data folder, rooms.db.booking-ids links to kept/booking-ids (holding 41, an earlier database's
     mark) and rooms.db.installation-id links to kept/installation-id (not there yet); then a person, a room and a
     booking are added. Expected: both links stay links; the installation id is written to its target; the
