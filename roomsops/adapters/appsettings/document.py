@@ -3,7 +3,8 @@
 Edits are splices into the original bytes: BOM, declaration, comments, quoting and line endings survive.
 A file with a DOCTYPE or over `MAX_FILE_BYTES` is refused before it is parsed (ROOMS' file has neither).
 Writes replace a symlink's target, not the link, and keep the file's access rules (mode and owner on POSIX,
-the DACL on Windows) on the new file and its `.bak`.
+the DACL on Windows) on the new file and its `.bak`; `write_atomic` writes roomsops' own files the same way (the
+sync summary, the id files beside the database).
 """
 
 from __future__ import annotations
@@ -220,15 +221,23 @@ class AppSettingsDoc:
 
 
 def write_atomic(
-    path: Path, data: bytes, *, backup: bool = True, retries: int = 5, retry_delay: float = 0.2
+    path: Path,
+    data: bytes,
+    *,
+    backup: bool = True,
+    retries: int = 5,
+    retry_delay: float = 0.2,
+    create_target: bool = False,
 ) -> Path | None:
     """Replace `path` with `data` atomically, keeping its access rules; returns the `.bak` written, if any.
 
-    A symlink is followed: its target is replaced (and backed up beside it), the link stays a link.
+    A symlink is followed: its target is replaced (and backed up beside it), the link stays a link. A link
+    whose target does not exist is refused (RoomsAppSettings.config: ROOMS reads the target), unless
+    `create_target` (roomsops' own files: the sync summary, the id files beside the database), which creates it.
     A locked file (Windows: the ROOMS service or an editor has it open) is retried `retries` times.
     A new file gets mode 0o600 on POSIX because it holds a secret.
     """
-    path = _followed(Path(path))
+    path = _followed(Path(path), create_target)
     try:
         previous: os.stat_result | None = path.stat()
     except FileNotFoundError:
@@ -263,16 +272,19 @@ def write_atomic(
     return backup_path
 
 
-def _followed(path: Path) -> Path:
-    """The file a symlink (or a chain of them) points at; `path` itself when it is none."""
+def _followed(path: Path, create_target: bool = False) -> Path:
+    """The file a symlink (or a chain of them) points at; `path` itself when it is none. With `create_target`
+    a dangling link gives the file it names (written there); a loop is refused either way."""
     if not path.is_symlink():
         return path
     try:
-        return path.resolve(strict=True)
-    except (OSError, RuntimeError) as exc:  # a dangling link or a loop
+        return path.resolve(strict=not create_target)
+    except (OSError, RuntimeError) as exc:  # a dangling link or a loop (RuntimeError before Python 3.13)
         raise InputError(
             f"{path} is a symbolic link to a file that cannot be reached ({exc})",
-            "point the link at ROOMS' RoomsAppSettings.config, or pass the real file with --app-settings",
+            "point the link at the file it is meant for (or replace it with that file)"
+            if create_target
+            else "point the link at ROOMS' RoomsAppSettings.config, or pass the real file with --app-settings",
         ) from None
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import stat
 import uuid
@@ -36,6 +37,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.pool import NullPool
 
 from roomsops import __version__
+from roomsops.adapters.appsettings.document import write_atomic
 from roomsops.adapters.store import migrations
 from roomsops.adapters.store.schema import (
     SCHEMA_VERSION,
@@ -47,7 +49,7 @@ from roomsops.adapters.store.schema import (
 )
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.secrets import mask_url_secrets
-from roomsops.core.secure_files import create_private, private_opener
+from roomsops.core.secure_files import create_private
 
 #: How long a writer waits for another writer before giving up (SQLite's busy handler).
 BUSY_TIMEOUT_MS = 15_000
@@ -86,12 +88,27 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+#: `sqlite://rooms.db`, `sqlite://C:/ROOMS/rooms.db`: a file written after two slashes, where SQLite takes three
+#: (two slashes make it a host name, which SQLite has none of; `sqlite://` alone is an in-memory database).
+_SQLITE_TWO_SLASHES = re.compile(r"(?i)^(sqlite(?:\+\w+)?)://(?![/?])(.+)$")
+
+
 def parse_url(url: str) -> URL:
+    shown = mask_url_secrets(url)
+    two_slashes = _SQLITE_TWO_SLASHES.match(shown)
+    if two_slashes:
+        raise InputError(
+            f"rooms.database {shown!r} has two slashes after '{two_slashes[1]}:'; an SQLite file takes three, "
+            "then its path",
+            f"write it as {two_slashes[1]}:///{two_slashes[2]} (an absolute path on Linux takes four: "
+            "sqlite:////var/lib/roomsops/rooms.db)",
+            code="bad_database_url",
+        )
     try:
         return make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number (`host:/db`)
         raise InputError(
-            f"rooms.database {mask_url_secrets(url)!r} is not a database URL",
+            f"rooms.database {shown!r} is not a database URL",
             "write it as e.g. sqlite:///rooms.db",
         ) from None
 
@@ -148,7 +165,7 @@ class Store:
     def _remember_high_water(self, conn: Connection, path: Path) -> None:
         highest = booking_high_water(conn)
         if highest > self.high_water_remembered:
-            _write_beside(high_water_file(path), f"{highest}\n", path)
+            _write_beside(high_water_file(path), f"{highest}\n")
             self.high_water_remembered = highest
 
     def close(self) -> None:
@@ -358,7 +375,7 @@ def remembered_id(path: Path) -> str | None:
 
 
 def _remember(path: Path, installation_id: str) -> None:
-    _write_beside(id_file(path), installation_id + "\n", path)
+    _write_beside(id_file(path), installation_id + "\n")
 
 
 def high_water_file(path: Path) -> Path:
@@ -413,26 +430,16 @@ def _apply_high_water(store: Store, path: Path) -> None:
             ):
                 conn.execute(insert(id_high_water).values(name="bookings", value=remembered))
     elif current > remembered:
-        _write_beside(high_water_file(path), f"{current}\n", path)
+        _write_beside(high_water_file(path), f"{current}\n")
         remembered = current
     store.high_water_remembered = remembered
     store.high_water_path = path
 
 
-def _write_beside(target: Path, text: str, path: Path) -> None:
-    """Replace `target` (a file beside the database at `path`) with `text`, owner-only, atomically."""
-    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temp, "w", encoding="utf-8", opener=private_opener) as stream:
-            stream.write(text)
-        temp.replace(target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise InputError(
-            f"cannot write {target}: {exc.strerror}",
-            f"give the account that runs roomsops write access to {path.parent}",
-        ) from None
+def _write_beside(target: Path, text: str) -> None:
+    """Replace `target` (a file beside the database) with `text` atomically: a new file owner-only,
+    an existing one keeping its access rules; a symbolic link stays a link, its target is written."""
+    write_atomic(target, text.encode("utf-8"), backup=False, create_target=True)
 
 
 def _size(path: Path) -> int | None:

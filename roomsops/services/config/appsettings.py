@@ -396,6 +396,9 @@ def check_certificate_file(
     if not settings.auth.certificate_file:
         return []
     path = settings.resolve_path(settings.auth.certificate_file)
+    if path.exists():  # missing: a failed check below (load_certificate_file says so)
+        # A folder, named pipe or device: exit 2 naming the key, never opened (a FIFO would block for ever).
+        settings.setting_path("auth.certificate_file", "file")
     password: bytes | None = None
     password_env = settings.auth.certificate_password_env
     if password_env:

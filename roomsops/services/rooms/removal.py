@@ -8,13 +8,16 @@ said instead of "run the sync", and --leave-meetings removes the record leaving 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import TYPE_CHECKING, Literal
 
 from roomsops.adapters import store as db
 from roomsops.adapters.store import Booking, BookingQuery, Store
 from roomsops.adapters.store.schema import NOT_SYNCED_NOTE
+from roomsops.core.calendar import MeetingFields
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
@@ -44,7 +47,8 @@ class RecordRemoval(Result):
     #: --leave-meetings: the cancelled bookings whose meetings were left in Exchange when the record went.
     left_in_exchange: tuple[int, ...] = ()
     #: --leave-meetings: where each meeting left in Exchange is (its organizer's mailbox, title, room, start and
-    #: end in UTC), read before its booking was deleted: the booking ids are gone once the record went.
+    #: end in UTC, as Exchange holds it: the sync's snapshot), read before its booking was deleted: the booking
+    #: ids are gone once the record went.
     meetings_left: tuple[dict[str, str], ...] = ()
 
     @property
@@ -181,14 +185,26 @@ def remove_record(
 
 
 def _where(conn: Connection, booking: Booking) -> dict[str, str]:
-    """Where a booking's meeting is in Exchange: the mailbox the sync made it in (else the organizer's)."""
+    """Where a booking's meeting is in Exchange and how it looks there: the mailbox the sync made it in (else the
+    organizer's), and the title, room and times of the link's snapshot (what the sync last wrote or read of the
+    meeting), not the booking's: a change made in ROOMS that no pass carried to Exchange is in no meeting. A link
+    without a readable snapshot (a create whose answer was lost) gives the booking's values, as it was sent."""
     link = db.get_booking_sync(conn, booking.id)
+    held = None
+    if link is not None and link.snapshot:
+        with contextlib.suppress(KeyError, TypeError, ValueError):  # a snapshot that cannot be read
+            held = MeetingFields.from_json(link.snapshot)
+    title, room, start, end = (
+        (held.subject, held.room or booking.room, held.start, held.end)
+        if held is not None
+        else (booking.title, booking.room, booking.start, booking.end)
+    )
     return {
         "organizer": link.mailbox if link is not None and link.mailbox else booking.organizer,
-        "title": booking.title,
-        "room": booking.room,
-        "start": booking.start.strftime("%Y-%m-%d %H:%M"),
-        "end": booking.end.strftime("%Y-%m-%d %H:%M"),
+        "title": title,
+        "room": room,
+        "start": start.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        "end": end.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
     }
 
 

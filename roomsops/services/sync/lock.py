@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -66,9 +67,33 @@ def run_lock(path: Path) -> Iterator[None]:
         raise
 
 
+def _not_a_file(path: Path) -> InputError:
+    return InputError(
+        f"the sync lock file {path} is not a regular file (a folder, named pipe or device); nothing was changed",
+        f"remove {path}: roomsops creates it afresh",
+        code="not_a_regular_file",
+    )
+
+
+def _open_lock(path: Path) -> IO[str]:
+    """The lock file opened for update (created when missing); anything but a regular file is exit 2. Opened
+    O_NONBLOCK and checked before it is used: a named pipe would block the run, or fail on the first seek."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError:
+        if path.is_dir():  # IsADirectoryError; PermissionError on Windows
+            raise _not_a_file(path) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _not_a_file(path)
+    return os.fdopen(fd, "a+", encoding="utf-8")
+
+
 @contextmanager
 def _held(path: Path) -> Iterator[None]:
-    with open(path, "a+", encoding="utf-8") as stream:
+    with _open_lock(path) as stream:
         if not _try_lock(stream):
             stream.seek(0)
             try:
@@ -113,8 +138,11 @@ def lock_holder(path: Path) -> dict[str, object] | None:
     """Who holds the run lock now (`pid`, `host`, `since`), or None when no sync holds it: for `sync status`,
     without taking the lock where it can be avoided. On this host (POSIX) a recorded holder whose process is gone
     holds nothing; otherwise the lock is probed with a non-blocking attempt released at once (it fails while
-    a run holds the lock, so it only ever succeeds when no run is under way)."""
+    a run holds the lock, so it only ever succeeds when no run is under way). Anything but a regular file there
+    holds nothing (a run refuses it) and is never opened: a named pipe would block."""
     try:
+        if not path.is_file():
+            return None
         with open(path, encoding="utf-8") as stream:
             text = stream.read()
     except OSError:

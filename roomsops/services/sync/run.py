@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -13,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from roomsops.adapters.appsettings.document import write_atomic
 from roomsops.adapters.store import Booking, BookingSyncState, MailboxSyncState, Store, now_utc
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.schema import (
@@ -293,15 +293,10 @@ def write_summary(path: Path, result: SyncResult) -> None:
 
 
 def _write_json(path: Path, doc: dict[str, object]) -> None:
+    """Replace the summary at `path` atomically (no stray temporary file when it cannot be written). A symbolic
+    link stays a link: the document goes to its target (the file a monitoring agent reads), created if missing."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".last-sync.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            json.dump(doc, stream, indent=2)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)  # no stray .last-sync.* beside a summary that could not be written
-        raise
+    write_atomic(path, json.dumps(doc, indent=2).encode("utf-8"), backup=False, create_target=True)
 
 
 def sync_pass(
