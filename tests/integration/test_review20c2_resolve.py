@@ -96,3 +96,51 @@ def test_resolve_use_exchange_onto_a_room_that_declined_is_reported(
         failures = [f for m in doc["mailboxes"] for f in m["failures"]]
         assert code == 1 and any("declined" in f for f in failures), doc
     assert column(invoke, env)[1]["sync"] == "room-declined"
+
+
+def test_resolve_use_exchange_of_a_room_removed_in_outlook_does_not_invite_the_room_again(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """Steps: DiegoS removes room-zurich from his synced, accepted meeting in Outlook (the room gets a cancellation
+    and frees the slot). A pass records the room difference (ROOMS: Zürich, Exchange: no room). The administrator
+    settles it with `sync resolve 1 --use exchange`.
+    Expected (README/`sync resolve --help`: "both sides take the chosen state"; the Exchange state has no room):
+    the meeting keeps Exchange's state — no room — or the resolve is refused saying a booking cannot be without
+    a room. Actual: the "room" of Exchange's state (none) is dropped without a word, the booking keeps Zürich, the
+    resolve says "settled, using exchange" and rewrites the meeting from the booking: Zürich is invited again (a
+    new request to the room) — `--use rooms` under the name `--use exchange`."""
+    diego, zurich = addr("DiegoS"), addr("room-zurich")
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    ok(
+        invoke(
+            "bookings",
+            "add",
+            "--organizer",
+            diego,
+            "--room",
+            zurich,
+            "--start",
+            DAY.isoformat(),
+            "--end",
+            (DAY + timedelta(hours=1)).isoformat(),
+            "--title",
+            "Planning",
+            env=env,
+        )
+    )
+    assert sync(invoke, env)[0] == 0
+    assert [a["response"] for a in answer(fresh_lab)] == ["Accept"]
+    assert sync(invoke, env)[0] == 0
+    (item,) = live(fresh_lab, diego)
+    edit = fresh_lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{item['id']}", json={"resources": []})
+    assert edit.status_code == 200, edit.text
+    assert live(fresh_lab, zurich, organizer=diego) == []  # the room freed the slot
+    sync(invoke, env)
+    diff = json.loads(ok(invoke("--json", "sync", "diff", env=env)).out)
+    assert any("room" in d["fields"] for d in diff["differences"]), diff
+
+    resolved = invoke("sync", "resolve", "1", "--use", "exchange", env=env)
+    (meeting,) = live(fresh_lab, diego)
+    invited = [r["email"].lower() for r in meeting.get("resources", [])]
+    assert resolved.code != 0 or invited == [], (resolved.out, resolved.err, invited)
