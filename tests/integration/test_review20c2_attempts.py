@@ -1,5 +1,5 @@
-"""review20c2: conflict attempts with a lost answer (issue 20 item 9: "each attempt counted and reported"), against
-the lab."""
+"""review20c2: conflict attempts with a lost answer (issue 20 item 9: "each attempt counted and reported"),
+against the lab."""
 
 from __future__ import annotations
 
@@ -47,15 +47,16 @@ def book(invoke: Invoke, env: dict[str, str], organizer: str, room: str, start: 
 def test_a_rollback_whose_answer_was_lost_is_not_said_to_have_never_reached_exchange(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
-    """Steps: DiegoS (Rollback) moves his meeting in Outlook onto the slot AdeleV's booking holds; the pass resets
-    it, and the reset's UpdateItem lands in Exchange but its answer is lost (drop_after).
+    """Steps: DiegoS (Rollback) moves his meeting in Outlook onto the slot AdeleV's booking holds; the pass
+    resets it, and the reset's UpdateItem lands in Exchange but its answer is lost (drop_after).
     Expected (docs/sync.md: a lost answer "may have been applied"; issue 20 item 9: "each attempt counted and
-    reported"; the review20b rule "a reset that never reached Exchange is no rollback" is about a reset that did
-    not land): the report does not claim the reset never reached Exchange, and the rollback that happened is
-    counted (`sync diff` after the pass: attempt 1 of 5). Actual: a lost answer is handled as a failed reset: "the reset is tried
-    again next pass (not counted: it never reached Exchange; 0 of 5 rollbacks so far)" while the meeting is
-    already back on its slot; the next pass takes the reset for its own landed write and the rollback is never
-    counted (with a lost answer on each reset the booking is never sync-disabled)."""
+    reported"; the review20b rule "a reset that never reached Exchange is no rollback" is about a reset that
+    did not land): the report does not claim the reset never reached Exchange, and the rollback that happened
+    is counted (`sync diff` after the pass: attempt 1 of 5). Actual: a lost answer is handled as a failed
+    reset: "the reset is tried again next pass (not counted: it never reached Exchange; 0 of 5 rollbacks so
+    far)" while the meeting is already back on its slot; the next pass takes the reset for its own landed
+    write and the rollback is never counted (with a lost answer on each reset the booking is never
+    sync-disabled)."""
     zurich, diego = addr("room-zurich"), addr("DiegoS")
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     for person in ("DiegoS", "AdeleV"):

@@ -1,5 +1,5 @@
-"""review20c2: a stale decline after roomsops' own write whose answer was lost (issue 20 item 1, late answers),
-against the lab."""
+"""review20c2: a stale decline after roomsops' own write whose answer was lost (issue 20 item 1, late
+answers), against the lab."""
 
 from __future__ import annotations
 
@@ -29,17 +29,18 @@ def column(invoke: Invoke, env: dict[str, str]) -> dict[int, str]:
 def test_a_decline_shown_after_a_write_whose_answer_was_lost_is_not_the_rooms_answer_to_it(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
-    """Steps: room-zurich allows at most 30 minutes and declines DiegoS' one-hour booking 1 (`room-declined`). The
-    administrator settles it as docs/sync.md says (move the booking): `bookings update 1 --end` half an hour
-    after the start. The pass's UpdateItem lands but its answer is lost (drop_after); Zürich has not answered the
-    new request yet (it answers late), so the organizer's item still shows its old Decline. A second pass, still
-    before the room answers.
-    Expected (docs/sync.md: "A decline read right after roomsops' own write of the meeting ... is the room's answer
-    to the meeting as it was before, not to the write: the link waits for the room's new answer instead"; the
-    meeting carries the revision roomsops wrote, so the write is known to be its own): booking 1 is not reported as
-    declined for the request the room has not answered. Actual: with the write's ChangeKey unknown (the answer was
-    lost), the old Decline is taken as the answer to the new 30-minute meeting: `room-declined` with "reason not
-    given by Exchange; the room's calendar is free", reported (exit 1) on every pass until the room answers."""
+    """Steps: room-zurich allows at most 30 minutes and declines DiegoS' one-hour booking 1 (`room-declined`).
+    The administrator settles it as docs/sync.md says (move the booking): `bookings update 1 --end` half an
+    hour after the start. The pass's UpdateItem lands but its answer is lost (drop_after); Zürich has not
+    answered the new request yet (it answers late), so the organizer's item still shows its old Decline. A
+    second pass, still before the room answers.
+    Expected (docs/sync.md: "A decline read right after roomsops' own write of the meeting ... is the room's
+    answer to the meeting as it was before, not to the write: the link waits for the room's new answer
+    instead"; the meeting carries the revision roomsops wrote, so the write is known to be its own): booking 1
+    is not reported as declined for the request the room has not answered. Actual: with the write's ChangeKey
+    unknown (the answer was lost), the old Decline is taken as the answer to the new 30-minute meeting:
+    `room-declined` with "reason not given by Exchange; the room's calendar is free", reported (exit 1) on
+    every pass until the room answers."""
     diego, zurich = addr("DiegoS"), addr("room-zurich")
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))

@@ -1,4 +1,5 @@
-"""review20c2: `sync resolve` and the room's answer (issue 20 item 1: "the room's answer is state"), against the lab."""
+"""review20c2: `sync resolve` and the room's answer (issue 20 item 1: "the room's answer is state"), against
+the lab."""
 
 from __future__ import annotations
 
@@ -40,15 +41,16 @@ def column(invoke: Invoke, env: dict[str, str]) -> dict[int, dict[str, Any]]:
 def test_resolve_use_exchange_onto_a_room_that_declined_is_reported(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
-    """Steps: DiegoS' synced meeting (booking 1, room-zurich, accepted) gets room-bern instead in Outlook; Bern
-    allows at most 30 minutes (Set-CalendarProcessing -MaximumDurationInMinutes 30) and declines the one-hour
-    meeting. A pass records the room difference (docs/sync.md: room changes made in Outlook are recorded). The
-    administrator settles it with `sync resolve 1 --use exchange`: booking 1 is now in Bern in ROOMS.
+    """Steps: DiegoS' synced meeting (booking 1, room-zurich, accepted) gets room-bern instead in Outlook;
+    Bern allows at most 30 minutes (Set-CalendarProcessing -MaximumDurationInMinutes 30) and declines the
+    one-hour meeting. A pass records the room difference (docs/sync.md: room changes made in Outlook are
+    recorded). The administrator settles it with `sync resolve 1 --use exchange`: booking 1 is now in Bern in
+    ROOMS.
     Expected (issue 20 item 1, docs/sync.md "The room's answer is the truth"): Bern's decline is the booking's
     state — `room-declined` in `bookings list`, reported on every pass until settled. Actual: resolve writes
     nothing to the meeting (it already lists Bern) and records the link as synced; the meeting does not change
-    again, so no incremental pass reads Bern's answer: booking 1 is `linked` in Bern, passes exit 0 with no word,
-    while Bern's calendar does not hold the slot."""
+    again, so no incremental pass reads Bern's answer: booking 1 is `linked` in Bern, passes exit 0 with no
+    word, while Bern's calendar does not hold the slot."""
     diego, zurich, bern = addr("DiegoS"), addr("room-zurich"), addr("room-bern")
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     ok(invoke("rooms", "add", bern, "--name", "Bern", env=env))
@@ -101,14 +103,14 @@ def test_resolve_use_exchange_onto_a_room_that_declined_is_reported(
 def test_resolve_use_exchange_of_a_room_removed_in_outlook_does_not_invite_the_room_again(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
-    """Steps: DiegoS removes room-zurich from his synced, accepted meeting in Outlook (the room gets a cancellation
-    and frees the slot). A pass records the room difference (ROOMS: Zürich, Exchange: no room). The administrator
-    settles it with `sync resolve 1 --use exchange`.
-    Expected (README/`sync resolve --help`: "both sides take the chosen state"; the Exchange state has no room):
-    the meeting keeps Exchange's state — no room — or the resolve is refused saying a booking cannot be without
-    a room. Actual: the "room" of Exchange's state (none) is dropped without a word, the booking keeps Zürich, the
-    resolve says "settled, using exchange" and rewrites the meeting from the booking: Zürich is invited again (a
-    new request to the room) — `--use rooms` under the name `--use exchange`."""
+    """Steps: DiegoS removes room-zurich from his synced, accepted meeting in Outlook (the room gets a
+    cancellation and frees the slot). A pass records the room difference (ROOMS: Zürich, Exchange: no room).
+    The administrator settles it with `sync resolve 1 --use exchange`.
+    Expected (README/`sync resolve --help`: "both sides take the chosen state"; the Exchange state has no
+    room): the meeting keeps Exchange's state — no room — or the resolve is refused saying a booking cannot be
+    without a room. Actual: the "room" of Exchange's state (none) is dropped without a word, the booking keeps
+    Zürich, the resolve says "settled, using exchange" and rewrites the meeting from the booking: Zürich is
+    invited again (a new request to the room) — `--use rooms` under the name `--use exchange`."""
     diego, zurich = addr("DiegoS"), addr("room-zurich")
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))

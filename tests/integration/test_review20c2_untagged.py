@@ -1,5 +1,5 @@
-"""review20c2: a booking made from an Outlook meeting whose tagging write failed, then declined by its room (issue 20
-items 1 and 3), against the lab."""
+"""review20c2: a booking made from an Outlook meeting whose tagging write failed, then declined by its room
+(issue 20 items 1 and 3), against the lab."""
 
 from __future__ import annotations
 
@@ -38,17 +38,18 @@ def bookings(invoke: Invoke, env: dict[str, str]) -> dict[int, dict[str, Any]]:
 def test_a_declined_outlook_meeting_whose_tagging_failed_is_still_tagged_and_never_cancelled_by_a_full_pass(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
-    """Steps: DiegoS creates "Own workshop" in Outlook with room-zurich; Zürich accepts; the pass books it (booking
-    1, link `pending-update`) but the write that tags the meeting fails, and so does its retry in the same pass
-    (two requests dropped in a row). Before the next pass DiegoS edits the subject (the update goes to the room
-    again) and Zürich, now limited to 30 minutes, declines; the pass reads it: `room-declined`. Then Zürich's
-    limit is lifted, DiegoS edits the subject again, Zürich accepts, a pass links it. Then `sync --full`.
-    Expected (docs/sync.md: `pending-update` — "read the meeting again and tag it if the tag is not on it (the same
-    item; never a new one)"; I2: nothing is cancelled that nobody cancelled): the meeting gets its tag, and the
-    full reconciliation leaves booking 1 active. Actual: the room's decline turns `pending-update` into
-    `room-declined` and the accept into `linked`, so the tagging is never done; the full reconciliation finds no
-    tagged meeting for the link, takes the meeting for deleted in Outlook and cancels booking 1 (and books the very
-    same meeting again as booking 2). `sync.full_every` (24) runs such a pass unasked."""
+    """Steps: DiegoS creates "Own workshop" in Outlook with room-zurich; Zürich accepts; the pass books it
+    (booking 1, link `pending-update`) but the write that tags the meeting fails, and so does its retry in the
+    same pass (two requests dropped in a row). Before the next pass DiegoS edits the subject (the update goes
+    to the room again) and Zürich, now limited to 30 minutes, declines; the pass reads it: `room-declined`.
+    Then Zürich's limit is lifted, DiegoS edits the subject again, Zürich accepts, a pass links it. Then `sync
+    --full`.
+    Expected (docs/sync.md: `pending-update` — "read the meeting again and tag it if the tag is not on it (the
+    same item; never a new one)"; I2: nothing is cancelled that nobody cancelled): the meeting gets its tag,
+    and the full reconciliation leaves booking 1 active. Actual: the room's decline turns `pending-update`
+    into `room-declined` and the accept into `linked`, so the tagging is never done; the full reconciliation
+    finds no tagged meeting for the link, takes the meeting for deleted in Outlook and cancels booking 1 (and
+    books the very same meeting again as booking 2). `sync.full_every` (24) runs such a pass unasked."""
     diego, zurich = addr("DiegoS"), addr("room-zurich")
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
