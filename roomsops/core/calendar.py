@@ -117,6 +117,9 @@ class Meeting:
     uid: str | None = None
     #: Optional attendees (lower case, in the meeting's order): a room may be listed there too.
     optional: tuple[str, ...] = ()
+    #: (address, when) of each attendee's latest answer as the organizer's item records it (EWS LastResponseTime,
+    #: Graph responseStatus.time; UTC, ISO text): tells one answer from a later one that says the same.
+    answered: tuple[tuple[str, str], ...] = ()
 
     def response_of(self, address: str) -> str | None:
         """The answer the attendee `address` gave, as the organizer's item records it (None: not invited)."""
@@ -125,6 +128,11 @@ class Meeting:
         if found is None and self.fields is not None and self.fields.room == wanted:
             return self.room_response
         return found
+
+    def answered_at(self, address: str) -> str | None:
+        """When the attendee `address` last answered, as the organizer's item records it (None: not known)."""
+        wanted = address.lower()
+        return next((when for a, when in self.answered if a == wanted), None)
 
     def invites(self, address: str) -> bool:
         """Whether `address` is listed on the meeting: a resource, a required or an optional attendee."""

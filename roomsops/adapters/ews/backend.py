@@ -142,7 +142,17 @@ def meeting_from_item(item: Any, zone: tzinfo = UTC) -> Meeting:
         problem=problem,
         uid=getattr(item, "uid", None) or None,
         optional=tuple(a for a in (_address(o) for o in optional) if a),
+        answered=tuple(
+            (_address(a), _answer_time(a.last_response_time))
+            for a in attendees
+            if _address(a) and getattr(a, "last_response_time", None)
+        ),
     )
+
+
+def _answer_time(moment: datetime) -> str:
+    """An attendee's LastResponseTime as `Meeting.answered` keeps it: UTC, whole seconds, ISO text."""
+    return datetime.fromtimestamp(int(moment.timestamp()), UTC).isoformat()
 
 
 class EwsCalendar:

@@ -152,7 +152,24 @@ def meeting_from_event(event: dict[str, Any], zone: tzinfo = UTC) -> Meeting:
         problem=problem,
         uid=str(event.get("iCalUId") or "") or None,
         optional=tuple(a for a in (_address(o) for o in optional) if a),
+        answered=tuple(
+            (_address(a), when)
+            for a in rooms + required + optional
+            if _address(a) and (when := _answer_time((a.get("status") or {}).get("time")))
+        ),
     )
+
+
+def _answer_time(value: Any) -> str | None:
+    """responseStatus.time as `Meeting.answered` keeps it (UTC, whole seconds, ISO text); None for Graph's "no
+    answer" (0001-01-01) or a time that cannot be read."""
+    text = str(value or "")
+    if not text or text.startswith("0001-"):
+        return None
+    try:
+        return datetime.fromisoformat(text[:19]).replace(tzinfo=UTC).isoformat()
+    except ValueError:
+        return None
 
 
 class GraphCalendar:

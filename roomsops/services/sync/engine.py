@@ -955,13 +955,12 @@ class MailboxSync:
         """The meeting changed in Exchange: the room's answer, or an edit in Outlook (three-way against the
         last synced state: only fields that differ from it are real edits, not echoes of our own writes).
         Reading the meeting settles a pending read-back: the snapshot becomes what Exchange holds."""
-        # Nothing reached the item since roomsops' own write (its ChangeKey is the one the write returned): an
-        # answer shown is the room's answer to what was there before the write, not to it (a stale decline).
-        unanswered = link.readback and meeting.change_key == link.change_key
+        unanswered = self._before_write(link, meeting, booking)
         link = replace(link, readback=False)
         if booking is None or meeting.fields is None or booking.status != "active":
             self._save_link(replace(link, change_key=meeting.change_key))
             return
+        link, meeting = self._tag_untagged(link, meeting, booking)
         if booking.room and meeting.invites(booking.room):
             checked = self._booking_second_rooms(meeting, booking)
             if checked is None:
@@ -1034,6 +1033,71 @@ class MailboxSync:
                 )
         else:
             self._apply_exchange_edit(link, meeting, booking, edited, retried=retried)
+
+    def _before_write(self, link: BookingSyncState, meeting: Meeting, booking: Booking | None) -> bool:
+        """Whether the answer the meeting shows predates roomsops' write that is not read back yet: nothing reached
+        the item since the write (its ChangeKey is the one the write returned), or, the write's answer lost (its
+        ChangeKey unknown), the room's answer is still the one a read before the write recorded (the same answer
+        time, review20c2). Such an answer is the room's answer to the meeting as it was before the write, not to
+        it (a stale decline): the link waits for the room's new answer."""
+        if not link.readback:
+            return False
+        if meeting.change_key == link.change_key:
+            return True
+        return (
+            booking is not None
+            and bool(booking.room)
+            and self._answer_seen(link, meeting, booking.room or "")
+        )
+
+    def _tag_untagged(
+        self, link: BookingSyncState, meeting: Meeting, booking: Booking
+    ) -> tuple[BookingSyncState, Meeting]:
+        """The link's own meeting (its item id) read without a tag: a meeting made in Outlook whose tagging write
+        did not land yet (a tagged one is returned as it is). Invariant (I1, I2): a link leaves `pending-update` only once its meeting carries the
+        booking's tag — the full reconciliation finds a booking's meeting by its tag, so a linked one without it
+        would be taken for deleted (the booking cancelled) and booked again as a new meeting. So the read that
+        finds it untagged tags it before the room's answer or an edit is applied (which change the state), the
+        intent stored first: a failed tagging leaves `pending-update` (review20c2). The link and the meeting
+        after the tagging."""
+        if meeting.installation is not None or meeting.booking_id is not None:
+            return link, meeting
+        if self.ctx.dry_run:
+            self.report.planned.append(f"tag the meeting of booking {booking.id} ({booking.title})")
+            return link, meeting
+        if link.state != PENDING_UPDATE:
+            self._save_link(replace(link, state=PENDING_UPDATE, last_attempt=self.ctx.now()))
+        try:
+            meeting = self.ctx.backend.tag(
+                self.mailbox, meeting, self.ctx.installation, tag_of(booking), revision=self._revision()
+            )
+        finally:
+            self.wrote = True
+        # A `pending-update` whose booking is as synced was this tagging; another intent (a ROOMS change still to
+        # write) or state stays as it was.
+        tagging = link.state == PENDING_UPDATE and link.synced_version == booking.version
+        link = self._save_link(
+            replace(
+                link,
+                change_key=meeting.change_key,
+                revision=meeting.revision,
+                state=LINKED if tagging else link.state,
+            )
+        )
+        self._audit("sync:tag", booking, {"item_id": meeting.item_id})
+        return link, meeting
+
+    def _answer_seen(self, link: BookingSyncState, meeting: Meeting, room: str) -> bool:
+        """Whether the room's answer the meeting shows is the very answer the link's snapshot recorded at a read
+        before roomsops' pending write (the same answer time: EWS LastResponseTime, Graph responseStatus.time), so
+        the room has not answered that write yet. Exchange keeps answer times to the second: a room that answered
+        the write within the second of its previous answer would be taken for not having answered."""
+        seen = (link.snapshot or {}).get("answered") or {}
+        for address in sorted(self._addresses_of(room)):
+            when = meeting.answered_at(address)
+            if when is not None:
+                return bool(seen.get(address) == when)
+        return False
 
     def _booking_second_rooms(self, meeting: Meeting, booking: Booking) -> Meeting | None:
         """ROOMS rooms besides the booking's own on its meeting (added in Outlook: a resource, a required or an
@@ -1233,13 +1297,24 @@ class MailboxSync:
             return
         attempts = link.attempts + 1
         outcome = f"meeting reset to the booking (attempt {attempts} of {self.ctx.rollback_attempts})"
+        revision = self._revision()
         try:
-            reset = self.ctx.backend.update(
-                self.mailbox,
-                meeting,
-                self._keeping_ignored(booking, meeting.fields.to_json() if meeting.fields else None),
-                revision=self._revision(),
-            )
+            try:
+                reset = self.ctx.backend.update(
+                    self.mailbox,
+                    meeting,
+                    self._keeping_ignored(booking, meeting.fields.to_json() if meeting.fields else None),
+                    revision=revision,
+                )
+            except WriteOutcomeUnknown:
+                # The answer was lost: the reset may have landed or not (a connection dropped before or after
+                # Exchange applied it looks the same). The meeting tells: it carries the reset's revision only if
+                # the reset landed — then it is a rollback, counted; otherwise it is no attempt (review20c2).
+                self.wrote = True
+                landed = self._landed(meeting.item_id, revision)
+                if landed is None:
+                    raise
+                reset = landed
             self.wrote = True
             self.updated.add(reset.item_id)
             link = self._link_state(link, reset, booking.version, readback=True)
@@ -1267,6 +1342,11 @@ class MailboxSync:
             )
         else:
             self.report.failures.append(f"booking {booking.id} ({booking.title}): {reason}; {outcome}")
+
+    def _landed(self, item_id: str, revision: str) -> Meeting | None:
+        """The meeting as Exchange holds it if roomsops' write with `revision` landed on it (None: it did not)."""
+        found = [canonical(m) for m in self.ctx.backend.get(self.mailbox, [item_id])]
+        return found[0] if found and found[0].revision == revision else None
 
     def _new_meeting(self, meeting: Meeting, bookings: dict[int, Booking]) -> None:
         """A meeting roomsops does not know yet: one the person organizes that invites a known room becomes a
@@ -2077,6 +2157,10 @@ def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str
     data = shown.to_json()
     if meeting.uid:
         data["uid"] = meeting.uid
+    if meeting.answered:
+        # When each attendee last answered, as read: a later read after roomsops' write whose answer was lost
+        # tells the room's answer to that write from the answer it had already given (`_answer_seen`).
+        data["answered"] = dict(meeting.answered)
     return data
 
 
