@@ -186,6 +186,9 @@ class GraphCalendar:
     def requests_sent(self) -> int:
         return requests_sent()
 
+    def service_of(self, mailbox: str) -> str:
+        return "graph"
+
     def _events(self, mailbox: str) -> str:
         return f"{user_path(mailbox)}/events"
 
@@ -609,7 +612,7 @@ class GraphCalendar:
                     raise
 
     def room_calendar(
-        self, room: str, start: datetime, end: datetime, uid: str | None = None
+        self, room: str, start: datetime, end: datetime, uid: str | None = None, *, via: str | None = None
     ) -> list[Meeting]:
         url = f"{user_path(room)}/calendarView?" + urlencode(
             {
@@ -633,7 +636,7 @@ class GraphCalendar:
         sync app is not granted): no alias is resolved over Graph."""
         return None
 
-    def delete_copy(self, room: str, meeting: Meeting) -> None:
+    def delete_copy(self, room: str, meeting: Meeting, *, via: str | None = None) -> None:
         self._forget(room, meeting.item_id)
         try:
             # The room is no organizer: deleting its copy sends nothing, and frees its slot.

@@ -655,7 +655,7 @@ class MailboxSync:
         try:
             held = [
                 m
-                for m in self.ctx.backend.room_calendar(room, start, end)
+                for m in self.ctx.backend.room_calendar(room, start, end, via=self.mailbox)
                 if m.fields is not None and m.fields.free_busy != "Free"
             ]
         except (BackendError, ConnectError) as exc:
@@ -1628,7 +1628,7 @@ class MailboxSync:
         try:
             for copy in self._orphan_copies(room, start, end, uid, booking):
                 try:
-                    self.ctx.backend.delete_copy(room, copy)
+                    self.ctx.backend.delete_copy(room, copy, via=self.mailbox)
                 finally:
                     self.wrote = True
                 self.report.rooms_released += 1
@@ -1672,7 +1672,11 @@ class MailboxSync:
         UID known, by organizer and exact times; never one whose UID is still a live meeting of the organizer."""
         mine = self.mailbox.lower()
         now = self.ctx.now()
-        found = [m for m in self.ctx.backend.room_calendar(room, start, end) if m.organizer == mine]
+        found = [
+            m
+            for m in self.ctx.backend.room_calendar(room, start, end, via=self.mailbox)
+            if m.organizer == mine
+        ]
         if uid is not None:
             copies = [m for m in found if m.uid == uid]
             if not copies:
@@ -1680,7 +1684,7 @@ class MailboxSync:
                 if last > first:
                     copies = [
                         m
-                        for m in self.ctx.backend.room_calendar(room, first, last, uid=uid)
+                        for m in self.ctx.backend.room_calendar(room, first, last, uid=uid, via=self.mailbox)
                         if m.organizer == mine and m.uid == uid
                     ]
         else:
@@ -1703,7 +1707,7 @@ class MailboxSync:
         last = max(m.fields.end for m in copies if m.fields is not None)
         live = {
             m.uid
-            for m in self.ctx.backend.room_calendar(self.mailbox, first, last)
+            for m in self.ctx.backend.room_calendar(self.mailbox, first, last, via=self.mailbox)
             if m.organizer in (None, mine) and not m.is_cancelled
         }
         return [m for m in copies if m.uid not in live]
