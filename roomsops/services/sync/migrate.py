@@ -281,6 +281,7 @@ def _person(
         # No position carried over: the first pass over the new service reconciles every linked meeting.
         kept = q.get_mailbox_sync(conn, mailbox) or MailboxSyncState(mailbox=mailbox)
         q.save_mailbox_sync(conn, replace(kept, sync_state=None), now)
+        q.record_mailbox_service(conn, mailbox, target.service_of(mailbox), now)  # the links' ids are its now
         url = settings.cloud.ews_url if mode in EWS_SYNC_MODES else None
         fields = PersonFields(person.email, person.name, mode, url, person.conflict_behaviour)
         q.update_person(conn, person.id, fields, now)
