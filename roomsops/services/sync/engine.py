@@ -739,15 +739,7 @@ class MailboxSync:
         present = {m.item_id for m in tagged}
         for link in list(self.links.values()):
             booking = bookings.get(link.booking_id)
-            if (
-                link.item_id is not None
-                and link.item_id not in present
-                and booking is not None
-                and (
-                    (booking.status == "active" and link.state in (LINKED, FAILED, ROOM_DECLINED))
-                    or _cancelled_before_written(link, booking)
-                )
-            ):
+            if link.item_id not in present and booking is not None and deleted_if_missing(link, booking):
                 self._booking_cancelled_in_exchange(link, booking)
         if discover:
             start, end = self.ctx.window
@@ -2064,6 +2056,17 @@ class MailboxSync:
         )
         self.report.cancelled += 1
         self._audit("ews:CancelCalendarItem", booking, {"item_id": link.item_id})
+
+
+def deleted_if_missing(link: BookingSyncState, booking: Booking) -> bool:
+    """Whether the link's meeting, when no meeting in the mailbox carries its tag (the full reconciliation's
+    finding), was deleted in Outlook: its booking is cancelled (or, cancelled in ROOMS before that was written,
+    its room's copy is looked for). `sync migrate` moves such a link as it is, for the first pass over the new
+    service (a full reconciliation) to settle the same way."""
+    return link.item_id is not None and (
+        (booking.status == "active" and link.state in (LINKED, FAILED, ROOM_DECLINED))
+        or _cancelled_before_written(link, booking)
+    )
 
 
 def _cancelled_before_written(link: BookingSyncState, booking: Booking) -> bool:
