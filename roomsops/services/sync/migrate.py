@@ -18,9 +18,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from roomsops.adapters.store import BookingSyncState, MailboxSyncState, Person, PersonFields, Store, now_utc
+from roomsops.adapters.store import (
+    Booking,
+    BookingSyncState,
+    MailboxSyncState,
+    Person,
+    PersonFields,
+    Store,
+    now_utc,
+)
 from roomsops.adapters.store import queries as q
-from roomsops.adapters.store.schema import CANCELLED, SYNC_DISABLED, UNLINKED
+from roomsops.adapters.store.schema import CANCELLED, PENDING_CANCEL, SYNC_DISABLED, UNLINKED
 from roomsops.core.calendar import Meeting, booking_tag
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.logs import AuditLog, log
@@ -194,6 +202,16 @@ def _live(link: BookingSyncState) -> bool:
     return link.state not in (CANCELLED, UNLINKED) or not_synced(link)
 
 
+def _settled_by_first_pass(link: BookingSyncState, booking: Booking) -> bool:
+    """Whether the first pass over the new service settles the link when its meeting is gone from the mailbox as
+    a pass over the old service would: its full reconciliation takes the meeting as deleted in Outlook (the
+    booking cancelled), or the link is a cancellation under way, sent again by that pass (a meeting already gone
+    is no error)."""
+    return deleted_if_missing(link, booking) or (
+        link.state == PENDING_CANCEL and booking.status == "cancelled"
+    )
+
+
 def _stored_uid(link: BookingSyncState) -> str | None:
     uid = (link.snapshot or {}).get("uid")
     return str(uid) if uid else None
@@ -249,10 +267,10 @@ def _person(
             confirmed += 1
             continue
         booking = bookings.get(link.booking_id)
-        if not found and booking is not None and deleted_if_missing(link, booking):
+        if not found and booking is not None and _settled_by_first_pass(link, booking):
             # No meeting in the mailbox carries its tag: deleted in Outlook since the last pass. The first pass
-            # over the new service (a full reconciliation) cancels the booking, as a pass over the old one would;
-            # settling it needs no request to the service the person leaves (EWS may be off for the mailbox).
+            # over the new service (a full reconciliation) settles it as a pass over the old one would; that
+            # needs no request to the service the person leaves (EWS may be off for the mailbox).
             deleted.append(link.booking_id)
             continue
         uid = _stored_uid(link) or sources.get(link.item_id or "")
