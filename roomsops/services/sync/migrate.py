@@ -56,7 +56,8 @@ class PersonMigration:
     #: meetings tagged for a linked booking beside the linked one (left to the sync, which removes duplicates)
     duplicates: int = 0
     #: booking ids whose meeting is in the mailbox no more (no meeting carries its tag: deleted in Outlook since
-    #: the last pass): the link moves as it is, and the first pass over the new service cancels the booking
+    #: the last pass): the link moves as it is, and the first pass over the new service settles it (the booking
+    #: cancelled, or a cancellation under way found done)
     deleted: tuple[int, ...] = ()
     error: str | None = None
     remedy: str | None = None
