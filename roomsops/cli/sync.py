@@ -126,7 +126,7 @@ def sync(
                 if mailboxes:
                     app.token_provider.token()
                 # Per person's sync mode: Microsoft365 over Graph, O365/O365Pull over EWS, in this one pass.
-                backend = calendar_backend(settings, app.ews, synced)
+                backend = calendar_backend(settings, app.ews, synced, _services(store))
                 if wanted:
                     mailboxes = [m for m in mailboxes if m.casefold() in {w.casefold() for w in wanted}]
                 with app.progress("sync", len(mailboxes)) as progress:
@@ -186,6 +186,15 @@ def _synced_persons(store: Any) -> list[tuple[str, str]]:
 
     with store.read() as conn:
         return [(p.email, p.sync_mode) for p in list_persons(conn, sync_modes=SYNCED_MODES)]
+
+
+def _services(store: Any) -> dict[str, str]:
+    """The service ("ews" or "graph") each mailbox was last synced over: a person who left the sync is reached
+    over it."""
+    from roomsops.adapters.store import mailbox_services
+
+    with store.read() as conn:
+        return mailbox_services(conn)
 
 
 def _refuse_unknown_persons(settings: Any, wanted: list[str]) -> None:
@@ -344,7 +353,9 @@ def migrate_cmd(
         synced = _synced_persons(store)
         if synced:
             app.token_provider.token()  # no token, no migration: exit 3 before any work
-        source = calendar_backend(settings, app.ews, synced)  # each person's current service
+        source = calendar_backend(
+            settings, app.ews, synced, _services(store)
+        )  # each person's current service
         result = migrate(store, source, target, settings, app.audit, to, wanted, everyone, dry_run, ews_mode)
     return app.emit(result)
 
@@ -368,7 +379,7 @@ def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
     calendar_backend(settings, app.ews)  # refuses a bad setting before the lock or database exist
     with run_lock(lock_path(settings)), rooms.open_database(settings) as store:
         address = _primary(app, store, address)
-        backend = calendar_backend(settings, app.ews, _synced_persons(store))
+        backend = calendar_backend(settings, app.ews, _synced_persons(store), _services(store))
         result = purge(store, backend, address, app.audit, lambda q: app.confirm(q, yes), dry_run)
     return app.emit(result)
 
@@ -448,5 +459,9 @@ def resolve_cmd(app: AppContext, booking: int, use: str) -> int:
     from roomsops.services.sync.resolve import resolve
 
     with run_lock(lock_path(app.settings)), rooms.open_database(app.settings) as store:
-        backend = calendar_backend(app.settings, app.ews, _synced_persons(store)) if use != "ignore" else None
+        backend = (
+            calendar_backend(app.settings, app.ews, _synced_persons(store), _services(store))
+            if use != "ignore"
+            else None
+        )
         return app.emit(resolve(store, backend, booking, use, app.audit))

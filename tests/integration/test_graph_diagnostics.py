@@ -195,3 +195,32 @@ def test_rbac_graph_role_for_microsoft365_persons_beside_the_ews_role(
         assert left == ["Application EWS.AccessAsApp"]
     finally:
         consent(lab, "Calendars.ReadWrite", grant=True)
+
+
+@pytest.mark.parametrize("lost", ["drop_before", "drop_after"])
+def test_a_probe_create_whose_answer_is_lost_is_looked_up_by_its_transaction_id_and_deleted(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, lost: str
+) -> None:
+    """The probe's POST is never sent again: its slot is read for the event with its transactionId, which is
+    deleted when the POST had made it (drop_after) — nothing is left either way, and the check says so (failed:
+    the connection lost an answer)."""
+    lab = fresh_lab
+    adele = addr("AdeleV")
+    ok(invoke("persons", "add", adele, "--sync-mode", "Microsoft365", env=env))
+    lab.fault(protocol="graph", operation="events.create", kind=lost, count=1)
+    lab.reset_requests()
+    run = invoke("--json", "sync", "test", adele, "--write-probe", env=env)
+    probe = checks(run)["probe write"]
+    outcome = (
+        "it had made the event, found by its transactionId and deleted"
+        if lost == "drop_after"
+        else ("no event with its transactionId was made")
+    )
+    assert (run.code, probe["status"]) == (1, "failed"), run.out
+    assert f"{outcome}: nothing is left in the calendar" in probe["message"]
+    assert "looks it up by its tag" not in probe["message"] + (probe["remedy"] or "")
+    counted = lab.requests()
+    assert counted.get("graph:events.create") == 1  # not sent again
+    assert counted.get("graph:events.delete", 0) == (1 if lost == "drop_after" else 0)
+    items = lab.admin("GET", f"/lab/mailboxes/{adele}/calendar").json()["items"]
+    assert not [i for i in items if "roomsops sync test" in i.get("subject", "")]

@@ -258,6 +258,7 @@ def test_sync_migrate_moves_fifty_persons_to_graph_through_faults_and_a_kill_wit
                 "relinked": 1,
                 "missing": [],
                 "duplicates": 0,
+                "deleted": [],
                 "error": None,
                 "remedy": None,
             }

@@ -144,6 +144,9 @@ class MemoryCalendar:
     def requests_sent(self) -> int:
         return 0
 
+    def service_of(self, mailbox: str) -> str:
+        return "memory"
+
     def changes(self, mailbox: str, state: str | None) -> Changes:
         log = self.log.get(mailbox, [])
         if state is None:
@@ -247,14 +250,14 @@ class MemoryCalendar:
         self._write(mailbox, replace(current, fields=fields, resources=resources))
 
     def room_calendar(
-        self, room: str, start: datetime, end: datetime, uid: str | None = None
+        self, room: str, start: datetime, end: datetime, uid: str | None = None, *, via: str | None = None
     ) -> list[Meeting]:
         return []  # the memory calendar keeps no room calendars
 
     def primary_address(self, address: str, via: str) -> str | None:
         return None  # no directory: no aliases
 
-    def delete_copy(self, room: str, meeting: Meeting) -> None:
+    def delete_copy(self, room: str, meeting: Meeting, *, via: str | None = None) -> None:
         return None
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:

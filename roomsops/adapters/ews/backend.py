@@ -179,6 +179,9 @@ class EwsCalendar:
     def requests_sent(self) -> int:
         return requests_sent()
 
+    def service_of(self, mailbox: str) -> str:
+        return "ews"
+
     def changes(self, mailbox: str, state: str | None) -> Changes:
         calendar = self._calendar(mailbox)
 
@@ -450,7 +453,7 @@ class EwsCalendar:
         )
 
     def room_calendar(
-        self, room: str, start: datetime, end: datetime, uid: str | None = None
+        self, room: str, start: datetime, end: datetime, uid: str | None = None, *, via: str | None = None
     ) -> list[Meeting]:
         calendar = self.client.calendar(room)
         view = calendar.view(start=self._local(start), end=self._local(end)).only(
@@ -473,7 +476,7 @@ class EwsCalendar:
             return None
         return found.lower() if found else None
 
-    def delete_copy(self, room: str, meeting: Meeting) -> None:
+    def delete_copy(self, room: str, meeting: Meeting, *, via: str | None = None) -> None:
         account = self.client.account(room)
         item = CalendarItem(account=account, folder=self._calendar(room), id=meeting.item_id, changekey=None)
         try:

@@ -203,6 +203,9 @@ class GraphCalendar:
     def requests_sent(self) -> int:
         return requests_sent()
 
+    def service_of(self, mailbox: str) -> str:
+        return "graph"
+
     def _events(self, mailbox: str) -> str:
         return f"{user_path(mailbox)}/events"
 
@@ -556,7 +559,16 @@ class GraphCalendar:
         body = self._body(fields, names)
         if revision is not None:
             body["singleValueExtendedProperties"] = self._tags(None, None, revision)  # in the same PATCH
-        answer = self._patch(mailbox, meeting, body, "update")
+        written = {name for name in changed if _FIELD_TO_GRAPH[name] == ("attendees",)}
+        if written:
+            # Graph has one attendees collection and a PATCH replaces it whole: the room (resources) and the
+            # required attendees are written into the list the event holds, every other attendee (an optional one
+            # added in Outlook) kept — as EWS writes Resources and RequiredAttendees, each a list of its own.
+            answer = self._rewrite_attendees(
+                mailbox, meeting.item_id, body, lambda held: _merged(held, fields, written), "update"
+            )
+        else:
+            answer = self._patch(mailbox, meeting, body, "update")
         revision = revision if revision is not None else meeting.revision
         tagged = {
             "installation": meeting.installation,
@@ -595,38 +607,50 @@ class GraphCalendar:
         """Take `addresses` off the meeting wherever they are listed; the other attendees stay as the event holds
         them (their answers kept). Graph tells the attendees of the change itself."""
         gone = {a.lower() for a in addresses}
-        url = self._event(mailbox, meeting.item_id)
-        self._forget(mailbox, meeting.item_id)
+        self._rewrite_attendees(
+            mailbox,
+            meeting.item_id,
+            {},
+            lambda held: [_entry(a) for a in held if _address(a) and _address(a) not in gone],
+            "remove attendees",
+        )
+
+    def _rewrite_attendees(
+        self,
+        mailbox: str,
+        item_id: str,
+        body: dict[str, Any],
+        compose: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        what: str,
+    ) -> Answer:
+        """PATCH `body` with the attendees `compose` makes of those the event holds now: read, compute and write
+        with If-Match; on a 412 (changed meanwhile, e.g. an attendee added in Outlook) all three again — the list
+        computed from the old attendees would undo that change."""
+        url = self._event(mailbox, item_id)
+        self._forget(mailbox, item_id)
         for attempt in range(CONFLICT_RETRIES + 1):
-            # Read, compute and write with If-Match; on a 412 (changed meanwhile, e.g. an attendee added in
-            # Outlook) all three again: the list computed from the old attendees would undo that change.
             current = self.client.request(
                 mailbox, "GET", url + "?$select=attendees,changeKey", what="read"
             ).body
-            attendees = [a for a in (current or {}).get("attendees") or [] if isinstance(a, dict)]
-            kept = [
-                {"type": a.get("type") or "required", "emailAddress": a.get("emailAddress")}
-                for a in attendees
-                if _address(a) and _address(a) not in gone
-            ]
+            held = [a for a in (current or {}).get("attendees") or [] if isinstance(a, dict)]
             change_key = str((current or {}).get("changeKey") or "")
             try:
-                self.client.request(
+                return self.client.request(
                     mailbox,
                     "PATCH",
                     url,
-                    body={"attendees": kept},
+                    body={**body, "attendees": compose(held)},
                     headers={"If-Match": f'W/"{change_key}"'} if change_key else None,
                     write=True,
-                    what="remove attendees",
+                    what=what,
                 )
-                return
             except BackendError as exc:
                 if exc.reason != "conflict" or attempt == CONFLICT_RETRIES:
                     raise
+        raise AssertionError("unreachable")
 
     def room_calendar(
-        self, room: str, start: datetime, end: datetime, uid: str | None = None
+        self, room: str, start: datetime, end: datetime, uid: str | None = None, *, via: str | None = None
     ) -> list[Meeting]:
         url = f"{user_path(room)}/calendarView?" + urlencode(
             {
@@ -650,7 +674,7 @@ class GraphCalendar:
         sync app is not granted): no alias is resolved over Graph."""
         return None
 
-    def delete_copy(self, room: str, meeting: Meeting) -> None:
+    def delete_copy(self, room: str, meeting: Meeting, *, via: str | None = None) -> None:
         self._forget(room, meeting.item_id)
         try:
             # The room is no organizer: deleting its copy sends nothing, and frees its slot.
@@ -674,6 +698,34 @@ class GraphCalendar:
             )
         except ItemGone:
             pass  # already gone (a repeated cancel after a crash, or deleted in Outlook)
+
+
+def _entry(attendee: dict[str, Any]) -> dict[str, Any]:
+    """An attendee as written back: its type and address (Graph keeps the answer of an attendee listed again)."""
+    return {"type": attendee.get("type") or "required", "emailAddress": attendee.get("emailAddress")}
+
+
+def _merged(held: list[dict[str, Any]], fields: MeetingFields, written: set[str]) -> list[dict[str, Any]]:
+    """The attendees the event holds with those `written` taken from `fields` — "room": the resources become the
+    room, "attendees": the required attendees become the booking's — and every other one (optional attendees, and
+    what is not written) as the event holds it."""
+    kept = [_entry(a) for a in held if _address(a)]
+
+    def of(kind: str) -> list[dict[str, Any]]:
+        return [a for a in kept if a["type"] == kind]
+
+    required = (
+        [{"type": "required", "emailAddress": {"address": a}} for a in fields.attendees]
+        if "attendees" in written
+        else of("required")
+    )
+    resources = (
+        ([{"type": "resource", "emailAddress": {"address": fields.room}}] if fields.room else [])
+        if "room" in written
+        else of("resource")
+    )
+    others = [a for a in kept if a["type"] not in ("required", "resource")]
+    return required + others + resources
 
 
 def _ends_after(event: dict[str, Any], moment: datetime, zone: tzinfo) -> bool:

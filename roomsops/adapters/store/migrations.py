@@ -205,6 +205,12 @@ def _v8_to_v9(conn: Connection, now: datetime) -> None:
     conn.execute(text("ALTER TABLE booking_sync ADD COLUMN from_exchange INTEGER DEFAULT 0 NOT NULL"))
 
 
+def _v9_to_v10(conn: Connection, now: datetime) -> None:
+    """v10: the service each mailbox was last synced over (EWS or Graph). Mailboxes synced before cannot tell:
+    NULL, recorded by their next pass (until then a person who left the sync is reached over `sync.backend`)."""
+    conn.execute(text("ALTER TABLE mailbox_sync ADD COLUMN service VARCHAR(8)"))
+
+
 #: From-version -> the step that upgrades it to the next version.
 STEPS: dict[int, Step] = {
     1: _v1_to_v2,
@@ -215,6 +221,7 @@ STEPS: dict[int, Step] = {
     6: _v6_to_v7,
     7: _v7_to_v8,
     8: _v8_to_v9,
+    9: _v9_to_v10,
 }
 
 

@@ -575,6 +575,22 @@ def save_mailbox_sync(conn: Connection, state: MailboxSyncState, now: datetime) 
     return saved
 
 
+def record_mailbox_service(conn: Connection, mailbox: str, service: str, now: datetime) -> None:
+    """Record the service ("ews" or "graph") the mailbox is synced over (whose item ids its links hold)."""
+    key = email_key(mailbox)
+    result = conn.execute(update(mailbox_sync).where(mailbox_sync.c.mailbox == key).values(service=service))
+    if result.rowcount == 0:
+        conn.execute(insert(mailbox_sync).values(mailbox=key, service=service, updated_utc=now))
+
+
+def mailbox_services(conn: Connection) -> dict[str, str]:
+    """The service each mailbox was last synced over (lower-cased address -> "ews" | "graph"), where recorded."""
+    rows = conn.execute(
+        select(mailbox_sync.c.mailbox, mailbox_sync.c.service).where(mailbox_sync.c.service.is_not(None))
+    )
+    return {str(mailbox): str(service) for mailbox, service in rows}
+
+
 # ---------------------------------------------------------------- the sync's differences
 
 

@@ -38,7 +38,7 @@ from roomsops.core.vocabulary import (  # noqa: F401 - re-exported: the store's 
 )
 
 #: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
@@ -240,6 +240,9 @@ mailbox_sync = Table(
     Column("updated_utc", UTCDateTime, nullable=False),
     # Passes since the last full reconciliation (`sync.full_every`).
     Column("passes_since_full", Integer, nullable=False, server_default="0"),
+    # The service ("ews" or "graph") the mailbox was last synced over: the one whose item ids its links hold. A
+    # person who leaves the sync is reached over it (their meetings cancelled or purged). NULL: never synced since v10.
+    Column("service", String(8)),
 )
 
 # What both sides changed (ROOMS won) or what the sync does not apply (room or attendees changed in Outlook):

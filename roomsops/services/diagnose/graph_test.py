@@ -155,7 +155,7 @@ def graph_sync_test(
             answer = client.request(address, method, url, what=name, **kwargs)  # type: ignore[arg-type]
         except BackendError as exc:
             remedy = exc.remedy or (MAILBOX_REMEDY if exc.reason == "item_gone" else None)
-            return _Failed(Check(name, Status.FAILED, exc.detail, remedy))
+            return _Failed(Check(name, Status.FAILED, exc.detail, remedy), reason=exc.reason)
         except RoomsopsError as exc:  # no connection, TLS, the token refused (401)
             return _Failed(Check(name, Status.FAILED, exc.message, exc.remedy), isinstance(exc, ConnectError))
         return answer.body if isinstance(answer.body, dict) else {}
@@ -206,30 +206,92 @@ def graph_sync_test(
     if not write_probe:
         return CheckReport(subject=subject, checks=tuple(checks), notes=notes)
 
+    probe = _probe_write(call, user, now)
+    if probe.status is not Status.OK:
+        return done(probe)
+    checks.append(probe)
+    return CheckReport(subject=subject, checks=tuple(checks))
+
+
+def _probe_write(call: Callable[..., Mapping[str, object] | _Failed], user: str, now: datetime) -> Check:
+    """The probe write: an event with no attendee (nothing sent) created in the calendar tomorrow and deleted."""
     start = (now + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    transaction = str(uuid.uuid4())
     event = {
         "subject": PROBE_SUBJECT,
         "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
         "end": {"dateTime": (start + timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
         "showAs": "free",
         "isReminderOn": False,
-        "transactionId": str(uuid.uuid4()),
+        "transactionId": transaction,
     }
     made = call("probe write", "POST", f"{user}/events", body=event, write=True)
+    if isinstance(made, _Failed) and made.reason == "write_outcome_unknown":
+        # The create's answer was lost: it may have made the event. Never sent again blindly: the probe's own slot
+        # is looked up for the event with its transactionId, and what is found is deleted.
+        return _probe_lost(call, user, start, transaction, made.check.message)
     if isinstance(made, _Failed):
-        return done(made.check)
+        return made.check
     removed = call("probe write", "DELETE", f"{user}/events/{made.get('id')}", write=True)
     if isinstance(removed, _Failed):
-        return done(
-            Check(
+        return Check(
+            "probe write",
+            Status.FAILED,
+            f"the probe event was created but not deleted: {removed.check.message}",
+            f"delete the event '{PROBE_SUBJECT}' in Outlook",
+        )
+    return Check("probe write", Status.OK, "an event created and deleted (no attendee, nothing sent)")
+
+
+def _probe_lost(
+    call: Callable[..., Mapping[str, object] | _Failed],
+    user: str,
+    start: datetime,
+    transaction: str,
+    lost: str,
+) -> Check:
+    """The probe's create got no answer: its slot is read for the event carrying its transactionId (Graph keeps it
+    on the event the POST made), which is deleted. The check fails (the connection to Graph lost an answer) and
+    says truthfully whether a probe event is left."""
+    left = f"delete the event '{PROBE_SUBJECT}' ({start:%Y-%m-%d %H:%M} UTC) in Outlook if it is there"
+    network = "check the network between roomsops and Microsoft Graph (network.proxy, a proxy that cuts connections)"
+    slot = f"startDateTime={_utc(start)}&endDateTime={_utc(start + timedelta(minutes=15))}"
+    found = call("probe write", "GET", f"{user}/calendarView?{slot}&$select=id,transactionId&$top=50")
+    if isinstance(found, _Failed):
+        return Check(
+            "probe write",
+            Status.FAILED,
+            f"the probe's create got no answer ({lost}), and its slot could not be read to find it "
+            f"({found.check.message}): the probe event may be left in the calendar",
+            f"{left}; {network}",
+        )
+    events = found.get("value")
+    made = [
+        str(e.get("id"))
+        for e in (events if isinstance(events, list) else [])
+        if isinstance(e, dict) and e.get("transactionId") == transaction
+    ]
+    for item_id in made:
+        removed = call("probe write", "DELETE", f"{user}/events/{item_id}", write=True)
+        if isinstance(removed, _Failed):
+            return Check(
                 "probe write",
                 Status.FAILED,
-                f"the probe event was created but not deleted: {removed.check.message}",
-                f"delete the event '{PROBE_SUBJECT}' in Outlook",
+                f"the probe's create got no answer ({lost}); the event it made was found by its transactionId but "
+                f"not deleted ({removed.check.message})",
+                f"{left}; {network}",
             )
-        )
-    checks.append(Check("probe write", Status.OK, "an event created and deleted (no attendee, nothing sent)"))
-    return CheckReport(subject=subject, checks=tuple(checks))
+    outcome = (
+        "it had made the event, found by its transactionId and deleted"
+        if made
+        else "no event with its transactionId was made"
+    )
+    return Check(
+        "probe write",
+        Status.FAILED,
+        f"the probe's create got no answer ({lost}); {outcome}: nothing is left in the calendar",
+        f"{network}, and run the test again",
+    )
 
 
 def graph_live(client: GraphClient, address: str) -> str:
@@ -295,6 +357,7 @@ def graph_check_address(client: GraphClient, address: str) -> AddressCheck:
 class _Failed:
     check: Check
     unreachable: bool = False
+    reason: str | None = None  # the port's reason of a BackendError (e.g. write_outcome_unknown)
 
 
 def _window(now: datetime | None = None) -> str:

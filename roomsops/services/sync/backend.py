@@ -41,6 +41,11 @@ class CalendarBackend(Protocol):
     def requests_sent(self) -> int:
         """Requests this thread has sent to the calendar service so far (a pass's cost, for its report)."""
 
+    def service_of(self, mailbox: str) -> str:
+        """The service ("ews" or "graph") the mailbox's calendar is reached over: the one whose item ids its
+        links hold. The sync records it per mailbox, so that a person who leaves the sync is still reached over
+        it (their meetings cancelled or purged)."""
+
     def changes(self, mailbox: str, state: str | None) -> Changes:
         """Changes since `state` (None: from scratch, returning no items, only the state to go on from)."""
 
@@ -90,18 +95,20 @@ class CalendarBackend(Protocol):
         `sync.send_invitations`. The caller reads the meeting back to verify the write."""
 
     def room_calendar(
-        self, room: str, start: datetime, end: datetime, uid: str | None = None
+        self, room: str, start: datetime, end: datetime, uid: str | None = None, *, via: str | None = None
     ) -> list[Meeting]:
         """The live single meetings in the room's own calendar overlapping [start, end) (only those with the
         meeting UID `uid`, if given): what the room holds (opens the room's mailbox: `AccessDenied` when the app
-        may not). Any mailbox's calendar can be read so (the organizer's too)."""
+        may not). Any mailbox's calendar can be read so (the organizer's too). `via`: the mailbox whose pass
+        asks (the organizer): a backend of several services opens the room over that mailbox's service."""
 
     def primary_address(self, address: str, via: str) -> str | None:
         """The primary address (lower case) of the mailbox `address` names, an alias or proxy address included,
         asked as `via` (a mailbox the app may open); None when the directory does not know it."""
 
-    def delete_copy(self, room: str, meeting: Meeting) -> None:
-        """Delete the room's copy (no notices): the room's slot is free again. Already gone is no error."""
+    def delete_copy(self, room: str, meeting: Meeting, *, via: str | None = None) -> None:
+        """Delete the room's copy (no notices): the room's slot is free again. Already gone is no error. `via`: as
+        for `room_calendar`."""
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
         """Cancel the meeting (attendees and the room are told) or delete it when invitations are off; a

@@ -655,7 +655,7 @@ class MailboxSync:
         try:
             held = [
                 m
-                for m in self.ctx.backend.room_calendar(room, start, end)
+                for m in self.ctx.backend.room_calendar(room, start, end, via=self.mailbox)
                 if m.fields is not None and m.fields.free_busy != "Free"
             ]
         except (BackendError, ConnectError) as exc:
@@ -739,15 +739,7 @@ class MailboxSync:
         present = {m.item_id for m in tagged}
         for link in list(self.links.values()):
             booking = bookings.get(link.booking_id)
-            if (
-                link.item_id is not None
-                and link.item_id not in present
-                and booking is not None
-                and (
-                    (booking.status == "active" and link.state in (LINKED, FAILED, ROOM_DECLINED))
-                    or _cancelled_before_written(link, booking)
-                )
-            ):
+            if link.item_id not in present and booking is not None and deleted_if_missing(link, booking):
                 self._booking_cancelled_in_exchange(link, booking)
         if discover:
             start, end = self.ctx.window
@@ -1708,7 +1700,7 @@ class MailboxSync:
         try:
             for copy in self._orphan_copies(room, start, end, uid, booking):
                 try:
-                    self.ctx.backend.delete_copy(room, copy)
+                    self.ctx.backend.delete_copy(room, copy, via=self.mailbox)
                 finally:
                     self.wrote = True
                 self.report.rooms_released += 1
@@ -1752,7 +1744,11 @@ class MailboxSync:
         UID known, by organizer and exact times; never one whose UID is still a live meeting of the organizer."""
         mine = self.mailbox.lower()
         now = self.ctx.now()
-        found = [m for m in self.ctx.backend.room_calendar(room, start, end) if m.organizer == mine]
+        found = [
+            m
+            for m in self.ctx.backend.room_calendar(room, start, end, via=self.mailbox)
+            if m.organizer == mine
+        ]
         if uid is not None:
             copies = [m for m in found if m.uid == uid]
             if not copies:
@@ -1760,7 +1756,7 @@ class MailboxSync:
                 if last > first:
                     copies = [
                         m
-                        for m in self.ctx.backend.room_calendar(room, first, last, uid=uid)
+                        for m in self.ctx.backend.room_calendar(room, first, last, uid=uid, via=self.mailbox)
                         if m.organizer == mine and m.uid == uid
                     ]
         else:
@@ -1783,7 +1779,7 @@ class MailboxSync:
         last = max(m.fields.end for m in copies if m.fields is not None)
         live = {
             m.uid
-            for m in self.ctx.backend.room_calendar(self.mailbox, first, last)
+            for m in self.ctx.backend.room_calendar(self.mailbox, first, last, via=self.mailbox)
             if m.organizer in (None, mine) and not m.is_cancelled
         }
         return [m for m in copies if m.uid not in live]
@@ -2140,6 +2136,17 @@ class MailboxSync:
         )
         self.report.cancelled += 1
         self._audit("ews:CancelCalendarItem", booking, {"item_id": link.item_id})
+
+
+def deleted_if_missing(link: BookingSyncState, booking: Booking) -> bool:
+    """Whether the link's meeting, when no meeting in the mailbox carries its tag (the full reconciliation's
+    finding), was deleted in Outlook: its booking is cancelled (or, cancelled in ROOMS before that was written,
+    its room's copy is looked for). `sync migrate` moves such a link as it is, for the first pass over the new
+    service (a full reconciliation) to settle the same way."""
+    return link.item_id is not None and (
+        (booking.status == "active" and link.state in (LINKED, FAILED, ROOM_DECLINED))
+        or _cancelled_before_written(link, booking)
+    )
 
 
 def _cancelled_before_written(link: BookingSyncState, booking: Booking) -> bool:

@@ -7,7 +7,7 @@ off). Both in the same pass, on the same store (`routing.RoutedCalendar`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from roomsops.adapters.ews.backend import EwsCalendar
 from roomsops.adapters.ews.client import EwsClient
@@ -46,12 +46,19 @@ def graph_backend(settings: Settings, ews: EwsClient) -> CalendarBackend:
 
 
 def calendar_backend(
-    settings: Settings, ews: EwsClient, persons: Iterable[tuple[str, str]] = ()
+    settings: Settings,
+    ews: EwsClient,
+    persons: Iterable[tuple[str, str]] = (),
+    services: Mapping[str, str] | None = None,
 ) -> CalendarBackend:
     """The backend for these settings and persons ((email, sync mode)): one backend when every person goes the
-    same way, else one that hands each mailbox to its own. Bad settings are refused (exit 2)."""
+    same way, else one that hands each mailbox to its own. `services`: the service each mailbox was last synced
+    over (the store's record); a mailbox of no person in `persons` (one who left the sync: a mode roomsops does
+    not sync) goes over it, so their meetings are cancelled or purged where their item ids belong. Bad settings
+    are refused (exit 2)."""
     default = str(settings.sync.backend)
-    routes = {email: backend_for_mode(settings, mode) for email, mode in persons}
+    routes = {mailbox.casefold(): kind for mailbox, kind in (services or {}).items() if kind in (EWS, GRAPH)}
+    routes.update({email.casefold(): backend_for_mode(settings, mode) for email, mode in persons})
     kinds = set(routes.values()) - {default}
     built = {default: (graph_backend if default == GRAPH else ews_backend)(settings, ews)}
     if not kinds:

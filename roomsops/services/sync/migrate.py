@@ -18,9 +18,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from roomsops.adapters.store import BookingSyncState, MailboxSyncState, Person, PersonFields, Store, now_utc
+from roomsops.adapters.store import (
+    Booking,
+    BookingSyncState,
+    MailboxSyncState,
+    Person,
+    PersonFields,
+    Store,
+    now_utc,
+)
 from roomsops.adapters.store import queries as q
-from roomsops.adapters.store.schema import CANCELLED, SYNC_DISABLED, UNLINKED
+from roomsops.adapters.store.schema import CANCELLED, PENDING_CANCEL, SYNC_DISABLED, UNLINKED
 from roomsops.core.calendar import Meeting, booking_tag
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.logs import AuditLog, log
@@ -28,7 +36,7 @@ from roomsops.core.results import Result
 from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import EWS_SYNC_MODES, GRAPH_SYNC_MODES, SYNCED_MODES
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.engine import not_synced
+from roomsops.services.sync.engine import deleted_if_missing, not_synced
 
 TARGETS = ("graph", "ews")
 MIGRATED, ALREADY, WOULD, FAILED = "migrated", "already", "would migrate", "failed"
@@ -47,6 +55,10 @@ class PersonMigration:
     missing: tuple[int, ...] = ()
     #: meetings tagged for a linked booking beside the linked one (left to the sync, which removes duplicates)
     duplicates: int = 0
+    #: booking ids whose meeting is in the mailbox no more (no meeting carries its tag: deleted in Outlook since
+    #: the last pass): the link moves as it is, and the first pass over the new service settles it (the booking
+    #: cancelled, or a cancellation under way found done)
+    deleted: tuple[int, ...] = ()
     error: str | None = None
     remedy: str | None = None
 
@@ -85,6 +97,11 @@ class MigrateResult(Result):
                 out.append(f"{p.person}: {p.status} ({move}): {p.relinked} of {p.links} link(s) re-linked")
             if p.duplicates:
                 out.append(f"  {p.duplicates} duplicate meeting(s) found by tag: the next sync removes them")
+            if p.deleted and p.status != FAILED:
+                out.append(
+                    f"  booking(s) {', '.join(map(str, p.deleted))}: the meeting is no longer in the calendar (deleted "
+                    "in Outlook): the next sync cancels the booking(s), as any meeting deleted in Outlook"
+                )
         t = self.totals
         out.append(
             f"{'dry run: ' if self.dry_run else ''}{len(self.persons)} person(s) to {self.to}: "
@@ -186,6 +203,16 @@ def _live(link: BookingSyncState) -> bool:
     return link.state not in (CANCELLED, UNLINKED) or not_synced(link)
 
 
+def _settled_by_first_pass(link: BookingSyncState, booking: Booking) -> bool:
+    """Whether the first pass over the new service settles the link when its meeting is gone from the mailbox as
+    a pass over the old service would: its full reconciliation takes the meeting as deleted in Outlook (the
+    booking cancelled), or the link is a cancellation under way, sent again by that pass (a meeting already gone
+    is no error)."""
+    return deleted_if_missing(link, booking) or (
+        link.state == PENDING_CANCEL and booking.status == "cancelled"
+    )
+
+
 def _stored_uid(link: BookingSyncState) -> str | None:
     uid = (link.snapshot or {}).get("uid")
     return str(uid) if uid else None
@@ -209,21 +236,29 @@ def _person(
         links = [link for link in q.booking_sync_for_mailbox(conn, mailbox) if _live(link)]
         # Each booking's whole tag (`<id>:<key>`, or the plain id of a booking made before keys): a meeting is the
         # booking's by its whole tag, never by the id alone (a restored database gives ids again).
-        tags = {
-            b.id: booking_tag(b.id, b.tag_key) for b in q.bookings_by_id(conn, [x.booking_id for x in links])
-        }
+        bookings = {b.id: b for b in q.bookings_by_id(conn, [x.booking_id for x in links])}
+        tags = {b.id: booking_tag(b.id, b.tag_key) for b in bookings.values()}
     tagged: dict[str, list[Meeting]] = {}
     for meeting in target.find_tagged(mailbox, installation) if links else []:
         if meeting.organizer in (None, mailbox.lower()) and not meeting.is_cancelled and meeting.booking_id:
             tagged.setdefault(meeting.booking_id, []).append(meeting)
     target_ids = {m.item_id for found in tagged.values() for m in found}
     # The UID the link stored with its snapshot; a link synced before UIDs were stored: its item read over the
-    # service the person leaves (those naming a target item already are not read).
-    unread = [x.item_id for x in links if x.item_id and x.item_id not in target_ids and not _stored_uid(x)]
+    # service the person leaves (not those naming a target item already, nor those no meeting's tag names: there
+    # is nothing to compare their UID with).
+    unread = [
+        x.item_id
+        for x in links
+        if x.item_id
+        and x.item_id not in target_ids
+        and not _stored_uid(x)
+        and tagged.get(tags.get(x.booking_id, str(x.booking_id)))
+    ]
     sources = {m.item_id: m.uid for m in source.get(mailbox, unread)} if unread else {}
     relinked: list[BookingSyncState] = []  # links whose item id changes
     confirmed = 0  # links naming the target's item already (both modes on one service: sync.backend = graph)
     missing: list[int] = []
+    deleted: list[int] = []  # no meeting carries the tag: deleted in Outlook, settled by the first pass
     held: list[BookingSyncState] = []
     duplicates = 0
     for link in links:
@@ -231,6 +266,13 @@ def _person(
         duplicates += max(0, len(found) - 1)
         if any(m.item_id == link.item_id for m in found):
             confirmed += 1
+            continue
+        booking = bookings.get(link.booking_id)
+        if not found and booking is not None and _settled_by_first_pass(link, booking):
+            # No meeting in the mailbox carries its tag: deleted in Outlook since the last pass. The first pass
+            # over the new service (a full reconciliation) settles it as a pass over the old one would; that
+            # needs no request to the service the person leaves (EWS may be off for the mailbox).
+            deleted.append(link.booking_id)
             continue
         uid = _stored_uid(link) or sources.get(link.item_id or "")
         same = [m for m in found if uid and m.uid == uid]
@@ -260,6 +302,7 @@ def _person(
         relinked=confirmed + len(relinked),
         missing=tuple(missing),
         duplicates=duplicates,
+        deleted=tuple(deleted),
     )
     if missing:
         service = "Microsoft Graph" if to == "graph" else "EWS"
@@ -281,6 +324,7 @@ def _person(
         # No position carried over: the first pass over the new service reconciles every linked meeting.
         kept = q.get_mailbox_sync(conn, mailbox) or MailboxSyncState(mailbox=mailbox)
         q.save_mailbox_sync(conn, replace(kept, sync_state=None), now)
+        q.record_mailbox_service(conn, mailbox, target.service_of(mailbox), now)  # the links' ids are its now
         url = settings.cloud.ews_url if mode in EWS_SYNC_MODES else None
         fields = PersonFields(person.email, person.name, mode, url, person.conflict_behaviour)
         q.update_person(conn, person.id, fields, now)

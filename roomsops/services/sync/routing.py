@@ -2,13 +2,16 @@
 synced over Microsoft Graph, persons in O365/O365Pull over EWS (or `sync.backend`), in the same pass, on the
 same store. The engine sees one `CalendarBackend`; this one hands each call to the mailbox's own backend.
 
+A person who left the sync (a mode roomsops does not sync) is routed by the service their mailbox was last synced
+over (`routes` from the store), so the cancellation or purge of their meetings goes where their item ids belong.
+
 A room is not a person and has no mode: its calendar (`room_calendar`, `delete_copy`) is opened over the
-backend of the mailbox this thread synced last (the organizer whose pass asks about the room), so a pass over
-Graph never needs EWS for its rooms (a tenant whose EWS is off syncs over Graph alone)."""
+backend of the mailbox named `via` (the organizer whose pass asks about the room), whichever thread asks and
+whatever it served before, so a pass over Graph never needs EWS for its rooms (a tenant whose EWS is off syncs
+over Graph alone)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
@@ -27,18 +30,19 @@ class RoutedCalendar:
         self.backends = dict(backends)
         self.routes = {mailbox.casefold(): kind for mailbox, kind in routes.items()}
         self.default = default
-        self._last = threading.local()
 
     def kind_of(self, mailbox: str) -> str:
         return self.routes.get(mailbox.casefold(), self.default)
 
-    def _for(self, mailbox: str) -> CalendarBackend:
-        kind = self.kind_of(mailbox)
-        self._last.kind = kind
-        return self.backends[kind]
+    def service_of(self, mailbox: str) -> str:
+        return self.kind_of(mailbox)
 
-    def _for_room(self) -> CalendarBackend:
-        return self.backends[getattr(self._last, "kind", self.default)]
+    def _for(self, mailbox: str) -> CalendarBackend:
+        return self.backends[self.kind_of(mailbox)]
+
+    def _for_room(self, via: str | None) -> CalendarBackend:
+        # The asking organizer's service; without one (no pass asks), the default's.
+        return self._for(via) if via else self.backends[self.default]
 
     def requests_sent(self) -> int:
         # Each backend counts this thread's requests; a pass's cost is the difference, so the sum serves.
@@ -85,9 +89,9 @@ class RoutedCalendar:
         self._for(mailbox).remove_attendees(mailbox, meeting, addresses)
 
     def room_calendar(
-        self, room: str, start: datetime, end: datetime, uid: str | None = None
+        self, room: str, start: datetime, end: datetime, uid: str | None = None, *, via: str | None = None
     ) -> list[Meeting]:
-        return self._for_room().room_calendar(room, start, end, uid)
+        return self._for_room(via).room_calendar(room, start, end, uid, via=via)
 
     def primary_address(self, address: str, via: str) -> str | None:
         return self._for(via).primary_address(address, via)
@@ -96,8 +100,8 @@ class RoutedCalendar:
         """Whether `primary_address` over the backend of `via` resolves aliases (Graph's does not)."""
         return bool(getattr(self._for(via), "resolves_aliases", True))
 
-    def delete_copy(self, room: str, meeting: Meeting) -> None:
-        self._for_room().delete_copy(room, meeting)
+    def delete_copy(self, room: str, meeting: Meeting, *, via: str | None = None) -> None:
+        self._for_room(via).delete_copy(room, meeting, via=via)
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
         self._for(mailbox).cancel(mailbox, meeting)
