@@ -29,6 +29,7 @@ from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.schema import (
     CANCELLED,
     FAILED,
+    LEFT_SYNC_NOTE,
     LINKED,
     NOT_SYNCED_NOTE,
     PENDING_CANCEL,
@@ -37,6 +38,7 @@ from roomsops.adapters.store.schema import (
     PENDING_UPDATE,
     ROOM_DECLINED,
     ROOM_HOLDS,
+    ROOM_MAY_ANSWER,
     SYNC_DISABLED,
     UNLINKED,
 )
@@ -66,11 +68,7 @@ PHASES = (FREE, MOVE, TAKE)
 _SLOT = ("start", "end", "room")
 #: MeetingFields name → the Booking/update_booking field name where they differ.
 _BOOKING_FIELD = {"subject": "title"}
-#: `last_error` of a `cancelled` link whose meeting was deleted in Outlook without a cancellation: the room's
-#: booking attendant may still process a request sent before the deletion (the invitation, or an Outlook update no
-#: pass read) and accept it, its copy then holding the slot; so each pass looks for the copy again for
-#: ROOM_ANSWER_GRACE after the deletion was read (while the slot is ahead). Not reported: the room holds nothing.
-ROOM_MAY_ANSWER = "the room may still answer the deleted meeting"
+#: How long after a silent deletion was read the room's copy is looked for again (schema.ROOM_MAY_ANSWER).
 ROOM_ANSWER_GRACE = timedelta(hours=1)
 
 
@@ -1747,6 +1745,15 @@ class MailboxSync:
                 and (booking.status == "cancelled")
             ):
                 self._cancel(booking, link)  # held back, but a cancellation still reaches the meeting left
+            elif (
+                link is not None
+                and link.state == UNLINKED
+                and link.item_id is None
+                and link.last_error == LEFT_SYNC_NOTE
+                and booking.status == "cancelled"
+            ):
+                # Held back while its create was unanswered: its meeting is found by its tag.
+                self._cancel_by_tag(booking, link)
             elif (
                 link is not None
                 and link.state == UNLINKED
