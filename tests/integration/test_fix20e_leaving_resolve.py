@@ -159,3 +159,59 @@ def test_removing_a_person_who_left_the_sync_with_an_unanswered_create_cancels_i
     assert live(fresh_lab, diego) == []
     done = json.loads(ok(invoke("--json", "persons", "remove", diego, "--yes", env=env)).out)
     assert done["action"] == "removed", done
+
+
+def _declined_in_bern(invoke: Invoke, lab: Any, env: dict[str, str], addr: Any, edit: dict[str, Any]) -> str:
+    """DiegoS' synced, accepted meeting in Zürich gets room-bern in Outlook (`edit`); Bern allows 30 minutes and
+    declines; a pass records the room difference. DiegoS' address."""
+    diego, zurich, bern = addr("DiegoS"), addr("room-zurich"), addr("room-bern")
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("rooms", "add", bern, "--name", "Bern", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    booked(invoke, env, diego, zurich, "Planning")
+    ok(invoke("sync", env=env))
+    assert answer(lab) == ["Accept"]
+    ok(invoke("sync", env=env))
+    patch = lab.admin(
+        "PATCH", f"/lab/mailboxes/{bern}/calendar-processing", json={"maximum_duration_in_minutes": 30}
+    )
+    assert patch.status_code == 200, patch.text
+    (item,) = live(lab, diego)
+    assert lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{item['id']}", json=edit).status_code == 200
+    assert answer(lab) == ["Decline"]
+    invoke("sync", env=env)
+    diff = json.loads(ok(invoke("--json", "sync", "diff", env=env)).out)
+    assert [d["fields"] for d in diff["differences"]] == [["room"]], diff
+    return diego
+
+
+def test_resolve_use_exchange_onto_a_declining_room_says_so(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """The meeting already holds Exchange's state (room and location Bern): nothing is written, and the resolve
+    takes Bern's decline as the booking's state at once, with the reason, in its output and its JSON."""
+    _declined_in_bern(invoke, fresh_lab, env, addr, {"resources": [addr("room-bern")], "location": "Bern"})
+    before = fresh_lab.requests().get("ews:UpdateItem", 0)
+    doc = json.loads(ok(invoke("--json", "sync", "resolve", "1", "--use", "exchange", env=env)).out)
+    assert "reason not given by Exchange" in (doc["room_declined"] or ""), doc
+    assert fresh_lab.requests().get("ews:UpdateItem", 0) == before  # nothing to write
+    assert links(env)[1][0] == "room-declined"
+
+
+def test_resolve_use_exchange_that_rewrites_the_meeting_takes_the_rooms_new_answer(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """The meeting keeps the location "Zürich" (Outlook changed only the resources): the resolve writes the
+    booking's location "Bern", a new request to Bern. Until Bern answers it, the decline shown is its answer to
+    the meeting before the write (docs/sync.md: the link waits for the room's new answer); once Bern has answered
+    (declined again), every pass reports it and the booking is `room-declined`."""
+    diego = _declined_in_bern(invoke, fresh_lab, env, addr, {"resources": [addr("room-bern")]})
+    doc = json.loads(ok(invoke("--json", "sync", "resolve", "1", "--use", "exchange", env=env)).out)
+    assert doc["room_declined"] is None, doc
+    assert answer(fresh_lab) == ["Decline"]
+    for _ in range(2):
+        run = invoke("--json", "sync", env=env)
+        failures = [f for m in json.loads(run.out)["mailboxes"] for f in m["failures"]]
+        assert run.code == 1 and any("declined" in f for f in failures), run.out
+    assert links(env)[1][0] == "room-declined"
+    assert [i["location"] for i in live(fresh_lab, diego)] == ["Bern"]

@@ -644,35 +644,9 @@ class MailboxSync:
         )
 
     def _decline_reason(self, room: str, start: datetime, end: datetime) -> str:
-        """What is known of why the room declined [start, end). Exchange records only the answer on the
-        organizer's item (the reason is in the response mail, with EnableResponseDetails), so roomsops says only
-        what it sees: the room's calendar holding another meeting there (a conflict); else that no reason is
-        given, and what it may be (never a reason it cannot know: the calendar may have been freed since)."""
         if self.ctx.dry_run:
             return "not looked up (--dry-run)"
-        try:
-            held = [
-                m
-                for m in self.ctx.backend.room_calendar(room, start, end)
-                if m.fields is not None and m.fields.free_busy != "Free"
-            ]
-        except (BackendError, ConnectError) as exc:
-            return (
-                "reason not given by Exchange, and the room's calendar could not be read to look for a "
-                f"conflict ({exc.message})"
-            )
-        if held:
-            other = held[0]
-            assert other.fields is not None
-            return (
-                f"conflict: the room's calendar is taken at this time by {other.organizer or 'someone'} "
-                f"({other.fields.start:%Y-%m-%d %H:%M}–{other.fields.end:%H:%M} UTC)"
-            )
-        return (
-            "reason not given by Exchange; the room's calendar is free at this time now: a conflict freed since, "
-            "or its booking policy (the booking window, the maximum duration or the working hours; see "
-            "Get-CalendarProcessing)"
-        )
+        return decline_reason(self.ctx.backend, room, start, end)
 
     def _still_declined(self) -> None:
         """Every link still `room-declined` is a failure of its booking on every pass until it is settled (the
@@ -2090,6 +2064,36 @@ def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str
 def _uid(link: BookingSyncState) -> str | None:
     uid = (link.snapshot or {}).get("uid")
     return str(uid) if uid else None
+
+
+def decline_reason(backend: CalendarBackend, room: str, start: datetime, end: datetime) -> str:
+    """What is known of why the room declined [start, end). Exchange records only the answer on the organizer's
+    item (the reason is in the response mail, with EnableResponseDetails), so roomsops says only what it sees:
+    the room's calendar holding another meeting there (a conflict); else that no reason is given, and what it may
+    be (never a reason it cannot know: the calendar may have been freed since)."""
+    try:
+        held = [
+            m
+            for m in backend.room_calendar(room, start, end)
+            if m.fields is not None and m.fields.free_busy != "Free"
+        ]
+    except (BackendError, ConnectError) as exc:
+        return (
+            "reason not given by Exchange, and the room's calendar could not be read to look for a "
+            f"conflict ({exc.message})"
+        )
+    if held:
+        other = held[0]
+        assert other.fields is not None
+        return (
+            f"conflict: the room's calendar is taken at this time by {other.organizer or 'someone'} "
+            f"({other.fields.start:%Y-%m-%d %H:%M}–{other.fields.end:%H:%M} UTC)"
+        )
+    return (
+        "reason not given by Exchange; the room's calendar is free at this time now: a conflict freed since, "
+        "or its booking policy (the booking window, the maximum duration or the working hours; see "
+        "Get-CalendarProcessing)"
+    )
 
 
 def held_slot(link: BookingSyncState | None) -> Slot | None:
