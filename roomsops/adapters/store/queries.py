@@ -45,9 +45,13 @@ from roomsops.adapters.store.records import (
 from roomsops.adapters.store.schema import (
     BLOCKING_STATUSES,
     CANCELLED,
+    LEFT_SYNC_NOTE,
     NOT_SYNCED_NOTE,
+    PENDING_CANCEL,
+    PENDING_CREATE,
     ROOM_DECLINED,
     ROOM_HOLDS,
+    ROOM_MAY_ANSWER,
     UNLINKED,
     booking_attendees,
     booking_sync,
@@ -59,6 +63,7 @@ from roomsops.adapters.store.schema import (
     rooms,
     sync_differences,
 )
+from roomsops.core.calendar import MeetingFields
 from roomsops.core.errors import OperationFailed
 from roomsops.core.vocabulary import SYNCED_MODES
 
@@ -668,21 +673,62 @@ def settle_difference(conn: Connection, difference_id: int, resolution: str, now
 # ---------------------------------------------------------------- removing and renaming records
 
 
-def unsettled_links(conn: Connection, booking_ids: Sequence[int]) -> list[int]:
-    """The bookings among `booking_ids` whose meeting in Exchange still needs the sync (a linked item not
-    cancelled or let go): their organizer and room must stay until a sync pass settled them."""
+def unsettled_links(conn: Connection, booking_ids: Sequence[int], now: datetime) -> list[int]:
+    """The bookings among `booking_ids` whose meeting in Exchange still needs the sync: a linked item not
+    cancelled or let go; a create or cancel whose answer was lost (no item known, the meeting may exist: a pass
+    looks it up by its tag; also one held back since its person left the sync); a room still holding the slot of a meeting deleted without a cancellation
+    (`rooms_still_held`). Their organizer and room must stay until a sync pass settled them."""
     if not booking_ids:
         return []
     query = select(booking_sync.c.booking_id).where(
         booking_sync.c.booking_id.in_(list(booking_ids)),
-        booking_sync.c.item_id.is_not(None),
         or_(
-            booking_sync.c.state.not_in([CANCELLED, UNLINKED]),
-            # A meeting left in Exchange when its person left the sync: a purge or a sync still cancels it.
-            and_(booking_sync.c.state == UNLINKED, booking_sync.c.last_error.like(f"{NOT_SYNCED_NOTE}%")),
+            and_(
+                booking_sync.c.item_id.is_not(None),
+                or_(
+                    booking_sync.c.state.not_in([CANCELLED, UNLINKED]),
+                    # A meeting left in Exchange when its person left the sync: a purge or a sync still cancels it.
+                    and_(
+                        booking_sync.c.state == UNLINKED,
+                        booking_sync.c.last_error.like(f"{NOT_SYNCED_NOTE}%"),
+                    ),
+                ),
+            ),
+            booking_sync.c.state.in_([PENDING_CREATE, PENDING_CANCEL]),
+            # Such a create held back when its person left the sync: a cancellation still looks it up by its tag.
+            and_(booking_sync.c.state == UNLINKED, booking_sync.c.last_error == LEFT_SYNC_NOTE),
         ),
     )
-    return sorted(conn.execute(query).scalars())
+    return sorted(set(conn.execute(query).scalars()) | set(rooms_still_held(conn, booking_ids, now)))
+
+
+def rooms_still_held(conn: Connection, booking_ids: Sequence[int], now: datetime) -> list[int]:
+    """The bookings among `booking_ids` whose meeting was deleted in Outlook without a cancellation while their
+    room still holds the slot (ROOM_HOLDS), or may hold it again by a late answer (ROOM_MAY_ANSWER), the slot
+    still ahead: every pass looks for the room's copy and removes it (the link is the watch: it goes with the
+    booking)."""
+    if not booking_ids:
+        return []
+    query = (
+        select(booking_sync.c.booking_id, booking_sync.c.snapshot, bookings.c.end_utc)
+        .join(bookings, bookings.c.id == booking_sync.c.booking_id)
+        .where(
+            booking_sync.c.booking_id.in_(list(booking_ids)),
+            booking_sync.c.state == CANCELLED,
+            booking_sync.c.last_error.like(f"{ROOM_HOLDS}%")
+            | booking_sync.c.last_error.like(f"{ROOM_MAY_ANSWER}%"),
+        )
+    )
+    return sorted(i for i, snapshot, end in conn.execute(query) if _held_until(snapshot, end) > now)
+
+
+def _held_until(snapshot: str | None, booking_end: datetime) -> datetime:
+    """The end of the slot a meeting held as last synced (its snapshot, as the pass looks for the room's copy);
+    the booking's end without one (or one that cannot be read)."""
+    try:
+        return MeetingFields.from_json(json.loads(snapshot)).end if snapshot else booking_end
+    except (ValueError, TypeError, KeyError):
+        return booking_end
 
 
 def live_links_in_mailbox(conn: Connection, mailbox: str) -> list[int]:

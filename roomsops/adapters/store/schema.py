@@ -68,10 +68,19 @@ LINK_STATES = (
 #: The start of `last_error` of a `cancelled` link whose meeting was deleted in Outlook without a cancellation
 #: while the room's copy could not be removed: the room still holds the slot (reported every pass until gone).
 ROOM_HOLDS = "room still holds the slot"
+#: The start of `last_error` of a `cancelled` link whose meeting was deleted in Outlook without a cancellation: the
+#: room's booking attendant may still process a request sent before the deletion (the invitation, or an Outlook
+#: update no pass read) and accept it, its copy then holding the slot; so each pass looks for the copy again for a
+#: grace period after the deletion was read (`engine.ROOM_ANSWER_GRACE`, while the slot is ahead). Not reported: the
+#: room holds nothing.
+ROOM_MAY_ANSWER = "the room may still answer the deleted meeting"
 #: `last_error` of an `unlinked` link whose booking stays active: the booking is not synced (its person left the
 #: sync, or `sync purge` removed its meeting) until `sync resume --person`; a cancellation still reaches a meeting
 #: it left in Exchange. Not a new state (no schema change): `unlinked` already means "never touched by a pass".
 NOT_SYNCED_NOTE = "not synced"
+#: `last_error` of such a link held back when its person left the sync (`sync.on_person_removed = "report"`). With
+#: no item id it was a create (or cancel) whose answer was lost: the meeting may exist, found by its tag only.
+LEFT_SYNC_NOTE = f"{NOT_SYNCED_NOTE}: the person left the sync"
 #: States that are an intent: an error leaves them as they are, so the next pass completes the intent.
 PENDING_STATES = (PENDING_CREATE, PENDING_UPDATE, PENDING_CANCEL)
 

@@ -1,7 +1,9 @@
 """`persons remove` and `rooms remove`: a record goes only with nothing left that needs it.
 
 Active bookings refuse the removal (exit 2) unless --cancel-bookings; cancelled ones whose meeting the sync
-still has to cancel in Exchange keep the record until a sync pass settled them (said, with what to run);
+still has to settle in Exchange keep the record until a sync pass settled them (said, with what to run): a meeting
+to cancel (also one whose create was never answered: no item known, it may exist), or a room still holding the
+slot of a meeting deleted in Outlook without a cancellation (the link is the watch that removes the room's copy);
 then the record goes with its past and cancelled bookings. When the sync cannot settle them (its last pass
 failed in the organizer's mailbox: the person left, their mailbox is gone or out of the app's reach), that is
 said instead of "run the sync", and --leave-meetings removes the record leaving those meetings in Exchange."""
@@ -39,6 +41,9 @@ class RecordRemoval(Result):
     cancelled: tuple[int, ...] = ()  # bookings cancelled by this command
     deleted_bookings: int = 0  # cancelled or finished bookings deleted with the record
     waiting: tuple[int, ...] = ()  # cancelled bookings whose meetings the next sync cancels in Exchange
+    #: Of `waiting`: the bookings whose meeting was deleted in Outlook without a cancellation while their room
+    #: still holds the slot (or may, answering late): every pass looks for the room's copy and removes it.
+    rooms_holding: tuple[int, ...] = ()
     #: A person whose sync mode the sync does not handle: the sync will not cancel the meetings, a purge does.
     not_synced: bool = False
     #: Mailbox → the error of the sync's last pass there, for the mailboxes holding waiting meetings whose last
@@ -47,9 +52,10 @@ class RecordRemoval(Result):
     #: --leave-meetings: the cancelled bookings whose meetings were left in Exchange when the record went.
     left_in_exchange: tuple[int, ...] = ()
     #: --leave-meetings: where each meeting left in Exchange is (its organizer's mailbox, title, room, start and
-    #: end in UTC, as Exchange holds it: the sync's snapshot), read before its booking was deleted: the booking
-    #: ids are gone once the record went.
-    meetings_left: tuple[dict[str, str], ...] = ()
+    #: end in UTC, as Exchange holds it: the sync's snapshot; `room_copy`: only the room's copy is left, its
+    #: meeting deleted in Outlook without a cancellation), read before its booking was deleted: the booking ids are
+    #: gone once the record went.
+    meetings_left: tuple[dict[str, str | bool], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -67,7 +73,10 @@ class RecordRemoval(Result):
                     "if it still exists — only these, not the organizer's other meetings:"
                 )
                 out += [
-                    f'  {m["organizer"]}: "{m["title"]}" in {m["room"]}, {m["start"]} – {m["end"]} UTC'
+                    f"  {m['room']}: the room's copy of {m['organizer']}'s meeting \"{m['title']}\", {m['start']} – "
+                    f"{m['end']} UTC (deleted in Outlook without a cancellation): remove it in the room's calendar"
+                    if m.get("room_copy")
+                    else f'  {m["organizer"]}: "{m["title"]}" in {m["room"]}, {m["start"]} – {m["end"]} UTC'
                     for m in self.meetings_left
                 ]
             return out
@@ -91,10 +100,22 @@ class RecordRemoval(Result):
             if self.not_synced
             else "run 'roomsops sync' (it cancels them)"
         )
+        meetings = [i for i in self.waiting if i not in self.rooms_holding]
+        why = []
+        if meetings:
+            why.append(
+                f"the meetings of booking(s) {', '.join(map(str, meetings))} are still in Exchange — {settle}"
+            )
+        if self.rooms_holding:
+            why.append(
+                f"the rooms of booking(s) {', '.join(map(str, self.rooms_holding))} still hold the slot (or may "
+                "hold it again, answering late) of a meeting deleted in Outlook without a cancellation — every "
+                "'roomsops sync' pass removes the room's copy once the sync app can open the room's mailbox, until "
+                f"the slot is over (--leave-meetings removes the {self.kind} now, leaving the room's copy)"
+            )
         return [
             *out,
-            f"{self.kind} {self.email} NOT removed yet: the meetings of booking(s) "
-            f"{', '.join(map(str, self.waiting))} are still in Exchange — {settle}, "
+            f"{self.kind} {self.email} NOT removed yet: {'; '.join(why)}, "
             f"then 'roomsops {self.kind}s remove {self.email}' again",
         ]
 
@@ -148,11 +169,14 @@ def remove_record(
                     )
                 db.update_booking(conn, booking.id, {"status": "cancelled"}, now)
                 cancelled.append(booking.id)
-        waiting = db.unsettled_links(conn, [b.id for b in found])
+        waiting = db.unsettled_links(conn, [b.id for b in found], now)
+        holding = db.rooms_still_held(conn, waiting, now)
         left: list[int] = []
         if waiting and leave_meetings:
             left, waiting = waiting, []
-        meetings_left = [_where(conn, booking) for booking in found if booking.id in left]
+        meetings_left = [
+            _where(conn, booking, booking.id in holding) for booking in found if booking.id in left
+        ]
         errors = _sync_errors(conn, waiting)
         if not waiting:
             db.delete_bookings(conn, [b.id for b in found])
@@ -177,6 +201,7 @@ def remove_record(
         cancelled=tuple(cancelled),
         deleted_bookings=0 if waiting else len(found),
         waiting=tuple(waiting),
+        rooms_holding=tuple(i for i in holding if i in waiting),
         not_synced=bool(waiting) and kind == "person" and not person_synced,
         sync_errors=errors,
         left_in_exchange=tuple(left),
@@ -184,11 +209,12 @@ def remove_record(
     )
 
 
-def _where(conn: Connection, booking: Booking) -> dict[str, str]:
+def _where(conn: Connection, booking: Booking, room_copy: bool) -> dict[str, str | bool]:
     """Where a booking's meeting is in Exchange and how it looks there: the mailbox the sync made it in (else the
     organizer's), and the title, room and times of the link's snapshot (what the sync last wrote or read of the
     meeting), not the booking's: a change made in ROOMS that no pass carried to Exchange is in no meeting. A link
-    without a readable snapshot (a create whose answer was lost) gives the booking's values, as it was sent."""
+    without a readable snapshot (a create whose answer was lost) gives the booking's values, as it was sent. With
+    `room_copy` (deleted in Outlook without a cancellation): the room's copy holding the slot the meeting held."""
     link = db.get_booking_sync(conn, booking.id)
     held = None
     if link is not None and link.snapshot:
@@ -205,6 +231,7 @@ def _where(conn: Connection, booking: Booking) -> dict[str, str]:
         "room": room,
         "start": start.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
         "end": end.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        "room_copy": room_copy,
     }
 
 

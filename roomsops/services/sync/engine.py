@@ -29,6 +29,7 @@ from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.schema import (
     CANCELLED,
     FAILED,
+    LEFT_SYNC_NOTE,
     LINKED,
     NOT_SYNCED_NOTE,
     PENDING_CANCEL,
@@ -37,6 +38,7 @@ from roomsops.adapters.store.schema import (
     PENDING_UPDATE,
     ROOM_DECLINED,
     ROOM_HOLDS,
+    ROOM_MAY_ANSWER,
     SYNC_DISABLED,
     UNLINKED,
 )
@@ -66,11 +68,7 @@ PHASES = (FREE, MOVE, TAKE)
 _SLOT = ("start", "end", "room")
 #: MeetingFields name → the Booking/update_booking field name where they differ.
 _BOOKING_FIELD = {"subject": "title"}
-#: `last_error` of a `cancelled` link whose meeting was deleted in Outlook without a cancellation: the room's
-#: booking attendant may still process a request sent before the deletion (the invitation, or an Outlook update no
-#: pass read) and accept it, its copy then holding the slot; so each pass looks for the copy again for
-#: ROOM_ANSWER_GRACE after the deletion was read (while the slot is ahead). Not reported: the room holds nothing.
-ROOM_MAY_ANSWER = "the room may still answer the deleted meeting"
+#: How long after a silent deletion was read the room's copy is looked for again (schema.ROOM_MAY_ANSWER).
 ROOM_ANSWER_GRACE = timedelta(hours=1)
 
 
@@ -646,35 +644,9 @@ class MailboxSync:
         )
 
     def _decline_reason(self, room: str, start: datetime, end: datetime) -> str:
-        """What is known of why the room declined [start, end). Exchange records only the answer on the
-        organizer's item (the reason is in the response mail, with EnableResponseDetails), so roomsops says only
-        what it sees: the room's calendar holding another meeting there (a conflict); else that no reason is
-        given, and what it may be (never a reason it cannot know: the calendar may have been freed since)."""
         if self.ctx.dry_run:
             return "not looked up (--dry-run)"
-        try:
-            held = [
-                m
-                for m in self.ctx.backend.room_calendar(room, start, end, via=self.mailbox)
-                if m.fields is not None and m.fields.free_busy != "Free"
-            ]
-        except (BackendError, ConnectError) as exc:
-            return (
-                "reason not given by Exchange, and the room's calendar could not be read to look for a "
-                f"conflict ({exc.message})"
-            )
-        if held:
-            other = held[0]
-            assert other.fields is not None
-            return (
-                f"conflict: the room's calendar is taken at this time by {other.organizer or 'someone'} "
-                f"({other.fields.start:%Y-%m-%d %H:%M}–{other.fields.end:%H:%M} UTC)"
-            )
-        return (
-            "reason not given by Exchange; the room's calendar is free at this time now: a conflict freed since, "
-            "or its booking policy (the booking window, the maximum duration or the working hours; see "
-            "Get-CalendarProcessing)"
-        )
+        return decline_reason(self.ctx.backend, room, start, end, via=self.mailbox)
 
     def _still_declined(self) -> None:
         """Every link still `room-declined` is a failure of its booking on every pass until it is settled (the
@@ -1826,6 +1798,15 @@ class MailboxSync:
             elif (
                 link is not None
                 and link.state == UNLINKED
+                and link.item_id is None
+                and link.last_error == LEFT_SYNC_NOTE
+                and booking.status == "cancelled"
+            ):
+                # Held back while its create was unanswered: its meeting is found by its tag.
+                self._cancel_by_tag(booking, link)
+            elif (
+                link is not None
+                and link.state == UNLINKED
                 and link.item_id is not None
                 and link.change_key is not None
                 and (link.last_error or "").startswith(f"{NOT_SYNCED_NOTE}: purged")
@@ -2174,6 +2155,39 @@ def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str
 def _uid(link: BookingSyncState) -> str | None:
     uid = (link.snapshot or {}).get("uid")
     return str(uid) if uid else None
+
+
+def decline_reason(
+    backend: CalendarBackend, room: str, start: datetime, end: datetime, *, via: str | None = None
+) -> str:
+    """What is known of why the room declined [start, end). Exchange records only the answer on the organizer's
+    item (the reason is in the response mail, with EnableResponseDetails), so roomsops says only what it sees:
+    the room's calendar holding another meeting there (a conflict); else that no reason is given, and what it may
+    be (never a reason it cannot know: the calendar may have been freed since). `via`: the organizer whose
+    service opens the room."""
+    try:
+        held = [
+            m
+            for m in backend.room_calendar(room, start, end, via=via)
+            if m.fields is not None and m.fields.free_busy != "Free"
+        ]
+    except (BackendError, ConnectError) as exc:
+        return (
+            "reason not given by Exchange, and the room's calendar could not be read to look for a "
+            f"conflict ({exc.message})"
+        )
+    if held:
+        other = held[0]
+        assert other.fields is not None
+        return (
+            f"conflict: the room's calendar is taken at this time by {other.organizer or 'someone'} "
+            f"({other.fields.start:%Y-%m-%d %H:%M}–{other.fields.end:%H:%M} UTC)"
+        )
+    return (
+        "reason not given by Exchange; the room's calendar is free at this time now: a conflict freed since, "
+        "or its booking policy (the booking window, the maximum duration or the working hours; see "
+        "Get-CalendarProcessing)"
+    )
 
 
 def held_slot(link: BookingSyncState | None) -> Slot | None:

@@ -11,12 +11,13 @@ from sqlalchemy import Connection
 
 from roomsops.adapters.store import Booking, BookingSyncState, Difference, Store, now_utc
 from roomsops.adapters.store import queries as q
-from roomsops.adapters.store.schema import ROOM_DECLINED
+from roomsops.adapters.store.schema import LINKED, ROOM_DECLINED
 from roomsops.core.calendar import Meeting, MeetingFields
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
 from roomsops.services.sync.backend import CalendarBackend
+from roomsops.services.sync.engine import decline_reason
 from roomsops.services.sync.model import booking_fields
 
 RESOLUTIONS = ("exchange", "rooms", "ignore")
@@ -139,9 +140,18 @@ class ResolveResult(Result):
     booking_id: int
     use: str
     resolved: int
+    #: `--use exchange` onto a room that declined the meeting: the decline's reason (the booking is then
+    #: `room-declined`, reported by every pass until it is settled); None otherwise.
+    room_declined: str | None = None
 
     def lines(self) -> list[str]:
-        return [f"booking {self.booking_id}: {self.resolved} difference(s) settled, using {self.use}"]
+        out = [f"booking {self.booking_id}: {self.resolved} difference(s) settled, using {self.use}"]
+        if self.room_declined is not None:
+            out.append(
+                f"booking {self.booking_id}: the room declined the meeting: {self.room_declined} — reported by "
+                "every sync pass until the booking is moved (and accepted) or cancelled"
+            )
+        return out
 
 
 def _exchange_value(
@@ -202,14 +212,25 @@ def resolve(
     if not differences or booking is None:
         raise InputError(f"booking {booking_id} has no open difference", "see 'roomsops sync diff'")
     now = now_utc()
+    declined: str | None = None
     if use == "exchange":
-        current: MeetingFields | None = None
+        read: Meeting | None = None
         if link is not None and link.item_id is not None and backend is not None:
             found = backend.get(link.mailbox, [link.item_id])
             if found and found[0].fields is not None:
-                current = found[0].fields
+                read = found[0]
+        current = read.fields if read is not None else None
         synced = MeetingFields.from_json(link.snapshot) if link is not None and link.snapshot else None
         changes = _exchange_changes(differences, current, synced, booking)
+        if "room" in changes and not changes["room"]:
+            # Exchange's state has no room (removed in Outlook): a ROOMS booking cannot be without one, and
+            # keeping the booking's room would write it to the meeting again (a new request to the room).
+            raise OperationFailed(
+                f"the meeting of booking {booking_id} has no room in Exchange (removed in Outlook), and a ROOMS "
+                "booking cannot be without one; nothing was changed",
+                f"cancel the booking ('roomsops bookings cancel {booking_id}') to follow Exchange, or resolve with "
+                "--use rooms (the room is invited again) or --use ignore",
+            )
         room_email = changes.pop("room", None)
         with store.write() as conn:
             if room_email:
@@ -234,9 +255,16 @@ def resolve(
         # database lock is held while EWS answers).
         if link is not None and link.item_id is not None and backend is not None:
             written_state = current or (MeetingFields.from_json(link.snapshot) if link.snapshot else None)
-            written = _write_meeting(backend, link, written_state, updated)
+            revision = uuid.uuid4().hex
+            written = _write_meeting(backend, link, written_state, updated, revision)
+            answered = link
+            if read is not None and written.revision != revision:
+                # Nothing written: the meeting already holds Exchange's state, so no request reached its room, and
+                # the room's answer on it is the answer to the meeting as it stands (issue 20: the answer is state).
+                answered, declined = _room_answer(backend, link, read, updated)
+                written = read  # recorded as read: its ChangeKey and revision
             with store.write() as conn:
-                _record(conn, link, written, updated, now)
+                _record(conn, answered, written, updated, now)
     elif use == "rooms":
         if link is None or link.item_id is None:
             raise OperationFailed(
@@ -252,20 +280,50 @@ def resolve(
         with store.write() as conn:
             resolved = q.resolve_differences(conn, booking_id, use, now)
     audit.record("sync:resolve", link.mailbox if link else "", {"booking": booking_id, "use": use}, "ok")
-    return ResolveResult(booking_id=booking_id, use=use, resolved=resolved)
+    return ResolveResult(booking_id=booking_id, use=use, resolved=resolved, room_declined=declined)
+
+
+def _room_answer(
+    backend: CalendarBackend, link: BookingSyncState, meeting: Meeting, booking: Booking
+) -> tuple[BookingSyncState, str | None]:
+    """The link as the meeting read by `--use exchange` stands, nothing written to it: its ChangeKey and revision,
+    and the state by the booking's room's answer on it — `room-declined` with what is known of the reason (the
+    decline of a room the booking now takes from Exchange, reported by every pass until settled), or linked. A
+    decline read while a write of roomsops is not read back yet and nothing reached the item since (its ChangeKey
+    still the write's) predates that write: the link is left to the pass, which waits for the room's new answer.
+    The reason, or None when the room did not decline."""
+    assert meeting.fields is not None
+    if link.readback and meeting.change_key == link.change_key:
+        return link, None
+    linked = replace(link, change_key=meeting.change_key, revision=meeting.revision, readback=False)
+    if link.state not in (LINKED, ROOM_DECLINED) or not booking.room:
+        return linked, None
+    if meeting.response_of(booking.room) != "Decline":
+        return replace(linked, state=LINKED, last_error=None, error_count=0), None
+    reason = decline_reason(
+        backend, booking.room.lower(), meeting.fields.start, meeting.fields.end, via=link.mailbox or None
+    )
+    return replace(linked, state=ROOM_DECLINED, last_error=reason, error_count=0), reason
 
 
 def _write_meeting(
-    backend: CalendarBackend, link: BookingSyncState, current: MeetingFields | None, booking: Booking
+    backend: CalendarBackend,
+    link: BookingSyncState,
+    current: MeetingFields | None,
+    booking: Booking,
+    revision: str | None = None,
 ) -> Meeting:
-    """Rewrite the meeting (whose state is `current`) from the booking: the meeting as written."""
+    """Rewrite the meeting (whose state is `current`) from the booking: the meeting as written (with `revision`
+    only when something was written: nothing differed otherwise)."""
     assert link.item_id is not None
     meeting = Meeting(
         item_id=link.item_id, change_key=link.change_key or "", fields=current, revision=link.revision
     )
     # A new revision tag with the write; the next pass reads the meeting back (the snapshot becomes what
     # Exchange holds, docs/sync.md "Own writes are no edits").
-    return backend.update(link.mailbox, meeting, booking_fields(booking), revision=uuid.uuid4().hex)
+    return backend.update(
+        link.mailbox, meeting, booking_fields(booking), revision=revision or uuid.uuid4().hex
+    )
 
 
 def _record(

@@ -17,6 +17,7 @@ from roomsops.adapters.store import Booking, BookingSyncState, MailboxSyncState,
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.schema import (
     CANCELLED,
+    LEFT_SYNC_NOTE,
     LINKED,
     NOT_SYNCED_NOTE,
     PENDING_CANCEL,
@@ -473,11 +474,16 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
             ):
                 continue
             # A pending create or cancel without an item id may have a meeting (its answer lost, the lookup
-            # failed): it is named, and a purge finds it by its tag.
+            # failed): it is named, and a purge finds it by its tag; held back so (LEFT_SYNC_NOTE, still no item
+            # id), its booking's cancellation finds it by its tag too.
             live = {
                 link.booking_id: link
                 for link in q.booking_sync_for_mailbox(conn, person.email)
-                if (link.item_id is not None or link.state in (PENDING_CREATE, PENDING_CANCEL))
+                if (
+                    link.item_id is not None
+                    or link.state in (PENDING_CREATE, PENDING_CANCEL)
+                    or link.last_error == LEFT_SYNC_NOTE
+                )
                 and (link.state not in (CANCELLED, UNLINKED) or not_synced(link))
             }
             found = q.bookings_by_id(conn, list(live))
@@ -528,7 +534,7 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
                             replace(
                                 link,
                                 state=UNLINKED,
-                                last_error=f"{NOT_SYNCED_NOTE}: the person left the sync",
+                                last_error=LEFT_SYNC_NOTE,
                             ),
                             now_utc(),
                         )
