@@ -237,7 +237,7 @@ def write_atomic(
     A locked file (Windows: the ROOMS service or an editor has it open) is retried `retries` times.
     A new file gets mode 0o600 on POSIX because it holds a secret.
     """
-    path = _followed(Path(path), create_target)
+    path = followed_link(Path(path), create_target)
     try:
         previous: os.stat_result | None = path.stat()
     except FileNotFoundError:
@@ -272,20 +272,33 @@ def write_atomic(
     return backup_path
 
 
-def _followed(path: Path, create_target: bool = False) -> Path:
+def followed_link(path: Path, create_target: bool = False) -> Path:
     """The file a symlink (or a chain of them) points at; `path` itself when it is none. With `create_target`
-    a dangling link gives the file it names (written there); a loop is refused either way."""
+    a dangling link gives the file it names (roomsops' own files: written or created there), if the folder it
+    names exists; a loop, or a link into a folder that is gone (a share no longer mounted), is refused (exit 2,
+    naming the link): making that folder would put the file where nobody looks for it."""
     if not path.is_symlink():
         return path
     try:
-        return path.resolve(strict=not create_target)
+        target = path.resolve(strict=not create_target)
     except (OSError, RuntimeError) as exc:  # a dangling link or a loop (RuntimeError before Python 3.13)
         raise InputError(
-            f"{path} is a symbolic link to a file that cannot be reached ({exc})",
+            f"{path} is a symbolic link to a file that cannot be reached ({exc}); nothing was changed",
             "point the link at the file it is meant for (or replace it with that file)"
             if create_target
             else "point the link at ROOMS' RoomsAppSettings.config, or pass the real file with --app-settings",
+            code="unreachable_link",
         ) from None
+    folder = target.parent
+    if not folder.is_dir():
+        raise InputError(
+            f"{path} is a symbolic link to {target}, but {folder} "
+            f"{'is not a folder' if folder.exists() else 'does not exist'}; nothing was changed",
+            f"create the folder {folder} (or make the share it was on available again), or point {path} at a "
+            "file in a folder that exists",
+            code="unreachable_link",
+        )
+    return target
 
 
 def _replace_file(

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from roomsops.adapters.appsettings.document import followed_link
 from roomsops.core.errors import InputError, OperationFailed
 
 
@@ -45,9 +46,12 @@ def _try_lock(stream: IO[str]) -> bool:
 @contextmanager
 def run_lock(path: Path) -> Iterator[None]:
     """Hold the sync lock at `path` for the block. A command refused inside it (exit 2, InputError) leaves no
-    lock file it made, nor the folders made for it (issue 21.9: nothing created when a command is refused)."""
+    lock file it made, nor the folders made for it (issue 21.9: nothing created when a command is refused).
+    A symbolic link stays a link (README: rooms.db's files may be links): the lock is its target, made there if
+    missing; a link that cannot be reached (a loop, into a folder that is gone) is exit 2 naming it."""
+    target = followed_link(path, create_target=True)  # the file the lock is taken on (`path` unless a link)
     made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]  # deepest first
-    created = not (path.exists() or path.is_symlink())
+    created = not target.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with _held(path):
@@ -56,7 +60,7 @@ def run_lock(path: Path) -> Iterator[None]:
             except InputError:
                 if created:
                     with suppress(OSError):
-                        path.unlink()  # still held: nobody took the lock on this file meanwhile
+                        target.unlink()  # still held: nobody took the lock on this file meanwhile
                 raise
     except InputError:
         for folder in made:
