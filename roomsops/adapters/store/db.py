@@ -105,12 +105,35 @@ def parse_url(url: str) -> URL:
             code="bad_database_url",
         )
     try:
-        return make_url(url)
+        parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is no number (`host:/db`)
         raise InputError(
             f"rooms.database {shown!r} is not a database URL",
             "write it as e.g. sqlite:///rooms.db",
         ) from None
+    if _sqlite_in_memory(parsed):
+        # Each command (each connection: no pool) would get a new, empty database: "no such table" every time.
+        raise InputError(
+            f"rooms.database {shown!r} names no database file (an in-memory database keeps nothing between "
+            "commands); nothing was changed",
+            f"write it as {parsed.drivername}:///rooms.db, or with an absolute path (on Linux four slashes: "
+            "sqlite:////var/lib/roomsops/rooms.db; on Windows sqlite:///C:/ROOMS/rooms.db)",
+            code="bad_database_url",
+        )
+    return parsed
+
+
+def _sqlite_in_memory(parsed: URL) -> bool:
+    """An SQLite URL without a file: `sqlite://`, `sqlite:///` (an empty ${DB} in `sqlite:///${DB}`),
+    `sqlite:///:memory:`, and the URI forms `file::memory:`, `file:` and `?mode=memory`."""
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    name = parsed.database or ""
+    if name.startswith("file:"):
+        name = name.removeprefix("file:")
+        if parsed.query.get("mode") == "memory":
+            return True
+    return name in ("", ":memory:")
 
 
 def create_store_engine(url: str | URL, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
