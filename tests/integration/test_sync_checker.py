@@ -219,3 +219,24 @@ def test_a_room_answering_a_silently_deleted_meeting_after_its_person_left_is_fr
     state.fault_dropped(operation="CreateItem")
     state.persons_leave(how="None", person="AdeleV", purge=False)
     state.teardown()
+
+
+def test_a_booking_the_cancel_behaviour_let_go_in_a_pass_not_read_keeps_its_meeting(
+    lab: Any, tmp_path: Path
+) -> None:
+    """Oracle (the soak's seed 31103 finding on a4478f9, "I5: cancelled booking 2 ('AdeleV weekly') still has 1
+    live meeting(s)"): AdeleV (SyncConflictBehaviour Cancel) moves booking 2's meeting onto booking 4's slot; the
+    first pass counts attempt 1, the second, a `kill` pass, makes the last attempt: the booking is cancelled and
+    the meeting left live, unlinked (docs/sync.md, "An Outlook edit ROOMS cannot accept"). The model learnt of the
+    unlink only from a pass's --json document, which a kill pass never has; `sync diff` says it (the conflict
+    ended "cancelled"). Here the kill pass ends by itself (4 EWS requests, fewer than kill_at): deterministic."""
+    families = frozenset({"rooms_add", "room_answers", "conflict_cancel", "kill"})
+    state = machine_for(lab.lab, tmp_path, families)()
+    state.rooms_add(attendees=(), day=2, hour=10, person="AlexW", room="room-bern")  # booking 4, Bern
+    state.conflict_cancel(pick=0)  # booking 2's meeting (Bern) onto booking 4's slot
+    state.sync()  # attempt 1 of 2: reported, the meeting left as Outlook has it
+    state.kill(kill_at=12)  # attempt 2 of 2: the booking cancelled, its meeting unlinked
+    booking = state.world.booking(2)
+    assert booking is not None and booking["status"] == "cancelled"
+    assert state.world.meeting_of(booking) is not None
+    state.teardown()
