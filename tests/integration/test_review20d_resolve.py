@@ -96,3 +96,62 @@ def test_moving_a_booking_in_rooms_onto_the_room_that_declined_its_meeting_is_re
     failures = [[f for m in doc["mailboxes"] for f in m["failures"]] for _, doc in runs]
     assert column(invoke, env)[1]["sync"] == "room-declined", failures
     assert all(any("declined" in f for f in found) for found in failures), failures
+
+
+def test_resolve_use_exchange_of_a_room_moved_to_the_required_attendees_is_not_called_removed(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """Steps: DiegoS' synced meeting (booking 1, room-zurich, accepted) is edited in Outlook: Zürich is moved
+    from the Resources line to the To line (a required attendee, as when the room is typed into To); Zürich
+    accepts the update and keeps the slot. Two passes; then `sync resolve 1 --use exchange` for whatever
+    difference they recorded.
+    Expected (docs/sync.md "One synced room per meeting": "Every resource, required and optional attendee is
+    examined, on new meetings and on synced ones ... the first ROOMS room ... is the booking's room"; issue 20
+    item 4): Zürich is still the meeting's room, so no "room" difference to "no room" is recorded, or
+    `--use exchange` keeps Zürich. Actual: the pass compares the first resource only and records "room changed
+    — Exchange: (none)" (and the room as an attendee difference); `sync resolve 1 --use exchange` is refused,
+    exit 1: "the meeting of booking 1 has no room in Exchange (removed in Outlook)", and advises cancelling
+    the booking "to follow Exchange" — which would cancel a meeting whose room accepted it."""
+    diego, zurich = addr("DiegoS"), addr("room-zurich")
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    ok(
+        invoke(
+            "bookings",
+            "add",
+            "--organizer",
+            diego,
+            "--room",
+            zurich,
+            "--start",
+            DAY.isoformat(),
+            "--end",
+            (DAY + timedelta(hours=1)).isoformat(),
+            "--title",
+            "Planning",
+            env=env,
+        )
+    )
+    assert sync(invoke, env)[0] == 0
+    assert [a["response"] for a in answer(fresh_lab)] == ["Accept"]
+    assert sync(invoke, env)[0] == 0
+    (item,) = live(fresh_lab, diego)
+    edit = fresh_lab.admin(
+        "PATCH",
+        f"/lab/mailboxes/{diego}/calendar/{item['id']}",
+        json={"resources": [], "attendees": [zurich]},
+    )
+    assert edit.status_code == 200, edit.text
+    assert [a["response"] for a in answer(fresh_lab)] == ["Accept"]
+    assert len(live(fresh_lab, zurich, organizer=diego)) == 1  # Zürich holds the slot
+    for _ in range(2):
+        sync(invoke, env)
+
+    diff = json.loads(ok(invoke("--json", "sync", "diff", env=env)).out)
+    if not any("room" in d["fields"] for d in diff["differences"]):
+        return  # no room difference recorded: Zürich is the meeting's room
+    resolved = invoke("sync", "resolve", "1", "--use", "exchange", env=env)
+    assert resolved.code == 0 and "removed in Outlook" not in resolved.out + resolved.err, (
+        resolved.out + resolved.err
+    )
+    assert column(invoke, env)[1]["room"].lower() == zurich.lower()
