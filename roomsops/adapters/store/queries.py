@@ -732,8 +732,9 @@ def _held_until(snapshot: str | None, booking_end: datetime) -> datetime:
 
 
 def live_links_in_mailbox(conn: Connection, mailbox: str) -> list[int]:
-    """The bookings whose meeting lives in `mailbox` and is not cancelled or let go (a rename of that person
-    onto another mailbox would leave these meetings behind)."""
+    """The bookings whose meeting lives in `mailbox`, known by its item id, and is not cancelled or let go (what
+    `sync migrate` moves between EWS and Microsoft Graph). A rename onto another mailbox waits for more: the
+    `unsettled_links` of the mailbox."""
     query = select(booking_sync.c.booking_id).where(
         booking_sync.c.mailbox == email_key(mailbox),
         booking_sync.c.item_id.is_not(None),

@@ -247,14 +247,29 @@ def set_person(
                 )
             _refuse_room_address(conn, renamed_to)
             if new_mailbox_addresses is not None and current.email.casefold() not in new_mailbox_addresses:
-                live = db.live_links_in_mailbox(conn, current.email)
-                if live:
-                    ids = ", ".join(str(i) for i in live)
+                # What `persons remove` waits for (`unsettled_links`): a linked meeting, a create or cancel
+                # whose answer was lost (the meeting may exist: found by its tag, in this mailbox only), a room
+                # still holding the slot of a meeting deleted without a cancellation (watched from this mailbox).
+                now = db.now_utc()
+                mine = [link.booking_id for link in db.booking_sync_for_mailbox(conn, current.email)]
+                waiting = db.unsettled_links(conn, mine, now)
+                if waiting:
+                    holding = db.rooms_still_held(conn, waiting, now)
+                    meetings = [i for i in waiting if i not in holding]
+                    why = []
+                    if meetings:
+                        why.append(f"whose calendar holds the meetings of booking(s) {_ids(meetings)}")
+                    if holding:
+                        why.append(
+                            f"whose meetings of booking(s) {_ids(holding)} were deleted in Outlook without a "
+                            "cancellation while their rooms still hold the slot (the sync removes the room's copy)"
+                        )
                     raise InputError(
-                        f"{renamed_to} is another mailbox than {current.email}, whose calendar holds the "
-                        f"meetings of booking(s) {ids}; nothing was changed",
-                        "cancel those bookings and run 'roomsops sync' (or 'roomsops sync purge') first, or "
-                        f"add {renamed_to} as a new person ('roomsops persons add {renamed_to}')",
+                        f"{renamed_to} is another mailbox than {current.email}, {' and '.join(why)}; "
+                        "nothing was changed",
+                        "cancel those bookings and run 'roomsops sync' (or 'roomsops sync purge') until they "
+                        f"are settled first, or add {renamed_to} as a new person ('roomsops persons add "
+                        f"{renamed_to}')",
                         code="rename_other_mailbox",
                     )
             current = db.rename_person(conn, current, renamed_to, db.now_utc())
@@ -289,6 +304,10 @@ def set_person(
         )
     audit.record("persons.set", person.email, params=given, result={"changed": list(changed)})
     return PersonChange("updated", person, changed, notes=_not_handled_note(person) + moved)
+
+
+def _ids(booking_ids: Sequence[int]) -> str:
+    return ", ".join(str(i) for i in booking_ids)
 
 
 def _service_moved(conn: Connection, current: Person, fields: PersonFields) -> tuple[str, ...]:

@@ -56,7 +56,13 @@ from roomsops.core.calendar import (
 from roomsops.core.errors import ConnectError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.model import Unmappable, booking_fields, from_exchange, whole_seconds
+from roomsops.services.sync.model import (
+    Unmappable,
+    booking_fields,
+    from_exchange,
+    room_as_listed,
+    whole_seconds,
+)
 
 #: How far beyond the window's end bookings are still synced (in effect: all of them).
 BOOKINGS_AHEAD = timedelta(days=36500)
@@ -936,8 +942,12 @@ class MailboxSync:
         if synced is None:
             self._save_link(replace(link, change_key=meeting.change_key, state=state))
             return
-        current = meeting.fields
-        assert current is not None
+        assert meeting.fields is not None
+        # Compared as ROOMS reads a meeting: the booking's room moved to the required attendees is still its room
+        # (recorded and kept as Exchange holds it: a write computed from it puts the room back on its line).
+        aliases = self._addresses_of(booking.room or "")
+        synced = room_as_listed(synced, booking.room, aliases)
+        current = room_as_listed(meeting.fields, booking.room, aliases)
         target = booking_fields(booking)
         if synced.differs(current, ALL_FIELDS) and not current.differs(target, ALL_FIELDS):
             # The meeting already equals the booking: our own write landed (its answer was lost, or the pass
@@ -961,7 +971,7 @@ class MailboxSync:
             if getattr(synced, name) != getattr(current, name) and getattr(current, name) != getattr(
                 target, name
             ):
-                self._difference(booking, kind, (name,), current)
+                self._difference(booking, kind, (name,), meeting.fields)
                 # Recorded once: the meeting's value goes into the snapshot below (what Exchange holds), so the
                 # difference is recorded again only when it changes again (`sync resolve --use ignore` sticks,
                 # bug 11).
@@ -988,7 +998,7 @@ class MailboxSync:
             same = tuple(name for name in edited if name in ours or refused is not None)
             theirs = [name for name in edited if name not in same]
             if same:
-                self._difference(booking, "both_changed", same, current)
+                self._difference(booking, "both_changed", same, meeting.fields)
             if theirs:
                 self._apply_exchange_edit(link, meeting, booking, theirs, rooms_pending=True, retried=retried)
             else:

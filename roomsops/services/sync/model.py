@@ -6,6 +6,7 @@ keeps whole seconds and at most 255 characters of a subject; ROOMS holds four fr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -67,3 +68,18 @@ def booking_fields(booking: Booking) -> MeetingFields:
         private=booking.private,
         free_busy=booking.free_busy,
     )
+
+
+def room_as_listed(fields: MeetingFields, room: str | None, aliases: Iterable[str] = ()) -> MeetingFields:
+    """A synced meeting's fields as ROOMS reads them (docs/sync.md "One synced room per meeting"): the booking's
+    room `room` (or one of its `aliases` seen in the pass) listed as a required attendee — moved in Outlook from
+    the Resources line to the To line, or typed there — is still invited and holds the slot: it is the meeting's
+    room, whatever the first resource (another room there is a second room, `_booking_second_rooms`), and no
+    attendee. Only for comparing and recording: what roomsops writes is computed from the meeting as read."""
+    if not room:
+        return fields
+    primary = room.lower()
+    listed = {primary} | {a.lower() for a in aliases}
+    if fields.room in listed or not listed & set(fields.attendees):
+        return fields
+    return replace(fields, room=primary, attendees=tuple(a for a in fields.attendees if a not in listed))

@@ -18,7 +18,7 @@ from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import decline_reason
-from roomsops.services.sync.model import booking_fields
+from roomsops.services.sync.model import booking_fields, room_as_listed
 
 RESOLUTIONS = ("exchange", "rooms", "ignore")
 
@@ -160,12 +160,14 @@ def _exchange_value(
     meeting: MeetingFields | None,
     synced: MeetingFields | None,
     booking: MeetingFields,
+    room: str | None = None,
 ) -> Any:
     """Exchange's value of one field of a difference: the recorded one, unless it is stale — Outlook edited the
     field again since the last pass (the meeting now differs from what the pass last saw: its current value), or
     the field changed since the difference was recorded (a later Outlook edit applied, or ROOMS changed again:
-    the meeting's current value). Without the meeting (it cannot be read), the recorded value."""
-    recorded = getattr(MeetingFields.from_json(d.exchange_state), name)
+    the meeting's current value). Without the meeting (it cannot be read), the recorded value. Read as ROOMS
+    reads a meeting (`room_as_listed`: the booking's room `room` listed as a required attendee is its room)."""
+    recorded = getattr(room_as_listed(MeetingFields.from_json(d.exchange_state), room), name)
     if meeting is None:
         return recorded
     current = getattr(meeting, name)
@@ -186,9 +188,11 @@ def _exchange_changes(
     value a later Outlook edit made stale)."""
     changes: dict[str, Any] = {}
     now = booking_fields(booking)
+    meeting = room_as_listed(meeting, booking.room) if meeting is not None else None
+    synced = room_as_listed(synced, booking.room) if synced is not None else None
     for d in differences:
         for name in d.fields:
-            value = _exchange_value(d, name, meeting, synced, now)
+            value = _exchange_value(d, name, meeting, synced, now, booking.room)
             if name == "subject":
                 changes["title"] = value
             elif name in ("start", "end", "reminder_minutes", "private", "free_busy"):
