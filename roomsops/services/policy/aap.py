@@ -18,7 +18,7 @@ from roomsops.core.addresses import closest
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
-from roomsops.core.templates import render
+from roomsops.core.templates import psquote, render, shellword
 from roomsops.services.policy.access import check_access
 from roomsops.services.policy.group import (
     Applier,
@@ -284,25 +284,19 @@ class PolicyRemoveResult(Result):
 
 def restore_command(group: str, members: Sequence[str], app_id: str, access_right: str) -> str:
     """The command that makes a removed group and its policy again, with the members it had (a nested group
-    among them too), for the same app and with the same access right."""
-    words = ["roomsops policy restrict --app-id", _quoted(app_id), "--group", _quoted(group)]
+    among them too), for the same app and with the same access right. Each value is one word that PowerShell
+    and bash read back as it is (`shellword`: a `$` in a group's name is not expanded)."""
+    words = ["roomsops policy restrict --app-id", shellword(app_id), "--group", shellword(group)]
     if access_right != "RestrictAccess":  # restrict's default
         words += ["--access-right", access_right]
-    return " ".join([*words, *(f"--member {_quoted(m)}" for m in members)])
+    return " ".join([*words, *(f"--member {shellword(m)}" for m in members)])
 
 
 def restore_group_command(group: str, members: Sequence[str]) -> str:
-    """The way back for a group removed without a policy (its policy was removed before): the group alone."""
-    command = f"New-DistributionGroup -Name {_quoted(group)} -Type Security"
-    return command + (f" -Members {','.join(_quoted(m) for m in members)}" if members else "")
-
-
-def _quoted(value: str) -> str:
-    return (
-        value
-        if value and all(c.isalnum() or c in "@._-" for c in value)
-        else '"' + value.replace('"', '\\"') + '"'
-    )
+    """The way back for a group removed without a policy (its policy was removed before): the group alone, a
+    PowerShell command (values as `psquote` literals: nothing in them expands)."""
+    command = f"New-DistributionGroup -Name {psquote(group)} -Type Security"
+    return command + (f" -Members {','.join(psquote(m) for m in members)}" if members else "")
 
 
 def remove(
