@@ -535,10 +535,13 @@ def remove_cmd(
             # Else it is New-DistributionGroup alone: the group's policy was removed before.
             with_policy = restore[0].startswith("roomsops ")
             made = (group_back + (" and the policy" if with_policy else "")) if with_group else "the policy"
-            return f"run '{restore[0]}' to make {made} again"
+            # Not in quotes: the line quotes its own values for the shell it is pasted into.
+            return f"make {made} again with this command: {restore[0]}"
+        from roomsops.core.templates import shellword
+
         return (
-            f"run 'roomsops policy restrict --app-id {sync_app} --group {name} --member EMAIL' (and the "
-            "access right it had) to create the policy again"
+            "create the policy again (with the access right it had) with this command: roomsops policy restrict "
+            f"--app-id {sync_app} --group {shellword(name)} --member EMAIL"
         )
 
     return tenant_change(app, "policy remove", undo, remove)

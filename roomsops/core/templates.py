@@ -11,6 +11,7 @@ every code page; the templates' own text is ASCII (a unit test checks), and `wri
 from __future__ import annotations
 
 import codecs
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,35 @@ def psquote(value: object) -> str:
     if run or not pieces:
         pieces.append(_literal(run))
     return pieces[0] if len(pieces) == 1 else "(" + " + ".join(pieces) + ")"
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: Characters a word may hold unquoted in both PowerShell and POSIX shells. It must start with a letter (a
+#: leading - is an option, @ a splat, and PowerShell reads a word such as 10kb or 0x1F as a number), or be a GUID.
+_BARE = frozenset(_LETTERS + "0123456789@._-")
+_GUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+#: What a double-quoted string expands or ends in PowerShell (`$ ` " and its typographic double quotes) or in
+#: bash (`$ ` " \ and, typed interactively, the history's !).
+_EXPANDED_IN_DOUBLE_QUOTES = '$`"\\!\u201c\u201d\u201e'
+
+
+def shellword(value: object) -> str:
+    """The value as one command-line word that PowerShell and bash both read back exactly, for a command line
+    printed to be pasted into either (the `roomsops ...` way back of `policy remove`).
+
+    A plain word stays bare; else single quotes, inside which neither shell expands anything (`'Sync $Rooms'`);
+    a value with a single quote (PowerShell also ends a literal at a typographic one) goes in double quotes
+    when nothing in it expands in either shell (`"O'Brien"`). No word reads alike in both when a value holds a
+    single quote and one of $ ` " \\ !: it is then written for PowerShell (`psquote`'s literal, quotes doubled),
+    the shell of the ROOMS server."""
+    text = str(value)
+    if (text[:1] in set(_LETTERS) and set(text) <= _BARE) or _GUID.fullmatch(text):
+        return text
+    if not any(quote in text for quote in _PS_SINGLE_QUOTES):
+        return f"'{text}'"
+    if not any(ch in text for ch in _EXPANDED_IN_DOUBLE_QUOTES):
+        return f'"{text}"'
+    return _literal(text)
 
 
 def write_runbook(path: Path, text: str) -> None:

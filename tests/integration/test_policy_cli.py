@@ -249,6 +249,7 @@ def test_audit_log_has_every_change_and_no_secret(
     records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert [r["action"] for r in records] == [
         "cmdlet:New-DistributionGroup",
+        "policy.group.made",  # the group's object id: --with-group removes this group, not a namesake
         "cmdlet:Add-DistributionGroupMember",
         "cmdlet:Add-DistributionGroupMember",
         "cmdlet:New-ApplicationAccessPolicy",

@@ -133,13 +133,14 @@ def test_restrict_creates_verifies_and_is_idempotent_and_ews_follows_after_the_d
     records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert [r["action"] for r in records] == [
         "cmdlet:New-DistributionGroup",
+        "policy.group.made",  # the group's object id: --with-group removes this group, not a namesake
         "cmdlet:Add-DistributionGroupMember",
         "cmdlet:Add-DistributionGroupMember",
         "cmdlet:New-ServicePrincipal",
         "cmdlet:New-ManagementScope",
         "cmdlet:New-ManagementRoleAssignment",
     ]
-    assert records[3]["params"] == {"AppId": rooms["app_id"], "ObjectId": rooms["object_id"]}
+    assert records[4]["params"] == {"AppId": rooms["app_id"], "ObjectId": rooms["object_id"]}
 
 
 def test_the_entra_grant_is_warned_about_and_opens_every_mailbox_until_revoked(

@@ -1,13 +1,15 @@
 """Fuzzing the readers of untrusted input: no exception but InputError, and what is read back is what was written.
 
 The config reader/writer (RoomsAppSettings.config), the persons CSV importer, the time parser and the PowerShell
-quoting filter of --print-script (parsed with a real PowerShell grammar).
+quoting filter of --print-script (parsed with a real PowerShell grammar), and the command-line words of the way back
+of `policy remove` (read back by bash and by PowerShell's tokenizer).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import subprocess
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -16,11 +18,11 @@ from hypothesis import strategies as st
 
 from roomsops.adapters.appsettings.document import AppSettingsDoc
 from roomsops.core.errors import InputError
-from roomsops.core.templates import psquote
+from roomsops.core.templates import psquote, shellword
 from roomsops.core.timeutil import parse_time
 from roomsops.services.rooms.persons import CSV_HEADER, read_persons_csv
 from tests.conftest import SAMPLE
-from tests.powershell_tokens import as_windows_powershell_reads, expressions
+from tests.powershell_tokens import as_windows_powershell_reads, expressions, tokenize
 from tests.unit.test_runbook import PARSER, literals
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -181,3 +183,44 @@ def test_psquote_keeps_any_value_one_inert_literal(value: str) -> None:
         ("verbatim", value),
         ("newline", ""),
     ]
+
+
+# --- the words of a command line printed for PowerShell or bash (policy remove's way back) ------------------
+
+
+def _powershell_word(line: str) -> str | None:
+    """What PowerShell passes for the last argument of `line`: None when it would expand or split it."""
+    tokens = [t for t in tokenize(line) if t.kind != "newline"]
+    if len(tokens) != 3:
+        return None
+    token = tokens[-1]
+    if token.kind == "verbatim":
+        return token.value
+    if token.kind == "expandable":
+        return None if "$" in token.value or "`" in token.text else token.value
+    return token.text if token.kind == "word" and "$" not in token.text else None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.text(st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1))
+@example(value="Sync $Rooms")
+@example(value="O'Brien")
+@example(value="O’Brien $x")
+@example(value="-x")
+@example(value="10kb")
+@example(value="3bdb9ceb-e765-4719-9e30-0eaeb58b78ad")
+def test_shellword_is_read_back_by_bash_and_powershell(value: str) -> None:
+    """A group name or address (printable: validate_group refuses control characters) as one word of a
+    `roomsops ...` line: bash and PowerShell both read back the value, except where no word can do it for both
+    (a single quote with one of $ ` " \\ !): then PowerShell does."""
+    word = shellword(value)
+    assert _powershell_word(f"roomsops --group {word}") == value, word
+    both = not (
+        any(q in value for q in "'\u2018\u2019\u201a\u201b")
+        and any(c in value for c in '$`"\\!\u201c\u201d\u201e')
+    )
+    if both:
+        bash = subprocess.run(
+            ["bash", "-c", f"printf '%s' {word}"], capture_output=True, check=True, text=True
+        ).stdout
+        assert bash == value, word

@@ -168,6 +168,15 @@ def find_group(session: ExchangeSession, identity: str) -> Group | None:
     return next(iter(read(session, [group_query(identity)]).groups), None)
 
 
+def existing_recipients(session: ExchangeSession, object_ids: Sequence[str]) -> set[str]:
+    """Which of the object ids (ExternalDirectoryObjectId) still name a recipient (Get-Recipient, one pipeline;
+    one not found is none), case-folded: a policy's scope that is not among them was deleted."""
+    if not object_ids:
+        return set()
+    objects = read(session, [Query("Get-Recipient", {"Identity": oid}, Recipient) for oid in object_ids])
+    return {r.object_id.casefold() for r in objects.recipients}
+
+
 def group_members(session: ExchangeSession, group_object_id: str) -> list[Recipient]:
     """Every member of one group (any error raises)."""
     rows = session.run(

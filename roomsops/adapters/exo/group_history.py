@@ -1,6 +1,7 @@
-"""What the audit log says of a distribution group: whether roomsops made it (New-DistributionGroup) or scoped
-a policy of an app to it, and whether `policy remove --with-group` removed it. The records hold the cmdlets' bound parameters, so they are read here, at the
-Exchange adapter, and services never index PowerShell parameter or property names."""
+"""What the audit log says of a distribution group: whether roomsops made it (New-DistributionGroup, then its
+object id) or scoped a policy of an app to it, and whether `policy remove --with-group` removed it. The records hold
+the cmdlets' bound parameters, so they are read here, at the Exchange adapter, and services never index PowerShell
+parameter or property names."""
 
 from __future__ import annotations
 
@@ -12,33 +13,63 @@ from roomsops.core.logs import AuditLog
 #: The record `policy remove --with-group` writes just before Remove-DistributionGroup: the group's name (target),
 #: its object id and the name as given (params), its members and the way back (result).
 GROUP_REMOVAL = "policy.remove.group_members"
+#: The record `policy restrict` writes once the group New-DistributionGroup made is found: its object id
+#: (ExternalDirectoryObjectId, target) and name (params). A name alone proves nothing: someone else may make a
+#: group of that name once roomsops' is gone.
+GROUP_MADE = "policy.group.made"
 
 
-def made_or_scoped(audit: AuditLog, app_id: str, group: Group) -> bool:
-    """Whether the audit log shows that roomsops made the group, or that a policy of `app_id` was scoped to it
-    (made or removed by roomsops): only such a group is removed once no policy of the app uses it."""
+def record_made(audit: AuditLog, group: Group) -> None:
+    """Note that roomsops made `group` (just after New-DistributionGroup, once the group is found)."""
+    audit.record(GROUP_MADE, group.object_id, {"group": group.name}, "ok")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What the audit log says of a group that exists now."""
+
+    #: roomsops made this very group (its object id is recorded), or a policy of the app was scoped to it.
+    ours: bool
+    #: Object ids roomsops recorded for groups it made under this name: other objects, not this one.
+    other_ids: tuple[str, ...] = ()
+    #: When roomsops made a group of this name without recording its object id (before the id was recorded,
+    #: or a run that stopped before the group was found): it cannot tell whether that was this group.
+    unrecorded_at: str | None = None
+
+
+def origin(audit: AuditLog, app_id: str, group: Group) -> Origin:
+    """Whether the audit log shows that roomsops made the group (matched by its object id, never by name alone),
+    or that a policy of `app_id` was scoped to it (made or removed by roomsops): only such a group is removed
+    once no policy of the app uses it."""
+    name, object_id = group.name.casefold(), group.object_id.casefold()
+    other_ids: list[str] = []
+    unrecorded_at = None  # a New-DistributionGroup of this name not followed by its object id
     for entry in audit.entries():
         params = entry.get("params") or {}
         if entry.get("result") != "ok" or not isinstance(params, dict):
             continue
         action = entry.get("action")
-        if action == "cmdlet:New-DistributionGroup" and str(params.get("Name", "")).casefold() in {
-            group.name.casefold()
-        }:
-            return True
-        if (
+        target = str(entry.get("target", "")).casefold()
+        if action == "cmdlet:New-DistributionGroup" and str(params.get("Name", "")).casefold() == name:
+            unrecorded_at = str(entry.get("time", ""))
+        elif action == GROUP_MADE and str(params.get("group", "")).casefold() == name:
+            unrecorded_at = None
+            if target == object_id:
+                return Origin(ours=True)
+            other_ids.append(str(entry.get("target", "")))
+        elif (
             action == "cmdlet:New-ApplicationAccessPolicy"
             and str(params.get("AppId", "")).casefold() == app_id.casefold()
-            and str(params.get("PolicyScopeGroupId", "")).casefold() == group.object_id.casefold()
+            and str(params.get("PolicyScopeGroupId", "")).casefold() == object_id
         ):
-            return True
-        if (
+            return Origin(ours=True)
+        elif (
             action == "policy.remove.scope"
-            and entry.get("target", "").casefold() == group.object_id.casefold()
+            and target == object_id
+            and str(params.get("app_id", "")).casefold() == app_id.casefold()
         ):
-            if str(params.get("app_id", "")).casefold() == app_id.casefold():
-                return True
-    return False
+            return Origin(ours=True)
+    return Origin(ours=False, other_ids=tuple(dict.fromkeys(other_ids)), unrecorded_at=unrecorded_at)
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 from roomsops import __version__
 from roomsops.adapters.exo import exchange, group_history
-from roomsops.adapters.exo.objects import AccessPolicy
+from roomsops.adapters.exo.objects import AccessPolicy, Group
 from roomsops.adapters.exo.session import ExchangeSession
 from roomsops.core.addresses import closest
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
-from roomsops.core.templates import render
+from roomsops.core.templates import psquote, render, shellword
 from roomsops.services.policy.access import check_access
 from roomsops.services.policy.group import (
     Applier,
@@ -255,6 +255,9 @@ class PolicyRemoveResult(Result):
     already_removed_group: str | None = None
     #: When that removal began (the audit record's time).
     already_removed_at: str | None = field(default=None, metadata={"json": False})
+    #: The removed policies were scoped to a group of that name that no longer exists (deleted by hand): its
+    #: members cannot be read, so `restore` is "".
+    group_gone: bool = False
 
     @property
     def ok(self) -> bool:
@@ -267,7 +270,8 @@ class PolicyRemoveResult(Result):
                 f"it ({self.already_removed_at}, audit log); nothing is left to remove"
             ]
         else:
-            out = [f"removed policy {identity}" for identity in self.removed] or [
+            gone = f" (its group {self.group} no longer exists)" if self.group_gone else ""
+            out = [f"removed policy {identity}{gone}" for identity in self.removed] or [
                 f"no policy for app {self.app_id} and group {self.group}"
             ]
         if self.removed_group:
@@ -284,25 +288,19 @@ class PolicyRemoveResult(Result):
 
 def restore_command(group: str, members: Sequence[str], app_id: str, access_right: str) -> str:
     """The command that makes a removed group and its policy again, with the members it had (a nested group
-    among them too), for the same app and with the same access right."""
-    words = ["roomsops policy restrict --app-id", _quoted(app_id), "--group", _quoted(group)]
+    among them too), for the same app and with the same access right. Each value is one word that PowerShell
+    and bash read back as it is (`shellword`: a `$` in a group's name is not expanded)."""
+    words = ["roomsops policy restrict --app-id", shellword(app_id), "--group", shellword(group)]
     if access_right != "RestrictAccess":  # restrict's default
         words += ["--access-right", access_right]
-    return " ".join([*words, *(f"--member {_quoted(m)}" for m in members)])
+    return " ".join([*words, *(f"--member {shellword(m)}" for m in members)])
 
 
 def restore_group_command(group: str, members: Sequence[str]) -> str:
-    """The way back for a group removed without a policy (its policy was removed before): the group alone."""
-    command = f"New-DistributionGroup -Name {_quoted(group)} -Type Security"
-    return command + (f" -Members {','.join(_quoted(m) for m in members)}" if members else "")
-
-
-def _quoted(value: str) -> str:
-    return (
-        value
-        if value and all(c.isalnum() or c in "@._-" for c in value)
-        else '"' + value.replace('"', '\\"') + '"'
-    )
+    """The way back for a group removed without a policy (its policy was removed before): the group alone, a
+    PowerShell command (values as `psquote` literals: nothing in them expands)."""
+    command = f"New-DistributionGroup -Name {psquote(group)} -Type Security"
+    return command + (f" -Members {','.join(psquote(m) for m in members)}" if members else "")
 
 
 def remove(
@@ -323,7 +321,7 @@ def remove(
     objects = exchange.read(session, [*queries, exchange.scopes_query()] if with_group else queries)
     found = next(iter(objects.groups), None)
     if found is None:
-        return _group_gone(audit, app_id, group, objects.policies)
+        return _group_gone(session, app_id, group, objects.policies, confirm, audit, progress)
     matching = [p for p in objects.policies if p.is_for(app_id) and p.scoped_to(found.object_id)]
     if not matching and not with_group:
         return PolicyRemoveResult(app_id=app_id, group=group, removed=())
@@ -345,9 +343,7 @@ def remove(
         kept = f"the management scope(s) {', '.join(scopes)} still filter on it"
     elif with_group:
         kept = _nested_in_policy_group(session, objects.policies, found.object_id) or (
-            None
-            if matching or group_history.made_or_scoped(audit, app_id, found)
-            else _NOT_OURS.format(app=app_id)
+            None if matching else _not_ours(group_history.origin(audit, app_id, found), app_id, found)
         )
     drop_group = with_group and kept is None
     if not matching and not drop_group:
@@ -413,11 +409,26 @@ def remove(
 
 
 def _group_gone(
-    audit: AuditLog, app_id: str, group: str, policies: Sequence[AccessPolicy]
+    session: ExchangeSession,
+    app_id: str,
+    group: str,
+    policies: Sequence[AccessPolicy],
+    confirm: Confirm,
+    audit: AuditLog,
+    progress: Progress | None,
 ) -> PolicyRemoveResult:
-    """No group `group` exists. When the audit log shows `policy remove --with-group` removed it, the job is done
-    (running the same command again finishes a run that stopped after Exchange removed the group); otherwise the
-    name is bad input, named with the closest of the policies' groups."""
+    """No group `group` exists. A policy of the app still scoped to a group of that name that no longer exists
+    (deleted by hand: the policy stays, and `policy list` shows it under the group's name) is removed, with or
+    without `--with-group`. Else, when the audit log shows `policy remove --with-group` removed the group, the job
+    is done (running the same command again finishes a run that stopped after Exchange removed the group);
+    otherwise the name is bad input, named with the closest of the policies' groups."""
+    named = [p for p in policies if p.is_for(app_id) and p.scope_name.casefold() == group.casefold()]
+    present = exchange.existing_recipients(
+        session, sorted({p.scope_object_id for p in named if p.scope_object_id})
+    )
+    gone_scope = [p for p in named if p.scope_object_id and p.scope_object_id.casefold() not in present]
+    if gone_scope:
+        return _remove_gone_scope(session, app_id, group, gone_scope, confirm, audit, progress)
     gone = group_history.removed_by_roomsops(audit, group)
     if gone is not None:
         return PolicyRemoveResult(
@@ -428,6 +439,15 @@ def _group_gone(
             already_removed_group=gone.name,
             already_removed_at=gone.time,
         )
+    if named:  # scoped to a recipient of that name that is no group (a mailbox), or a group since renamed
+        raise InputError(
+            f"group {group} does not exist; the policy of app {app_id} listed for {group} is scoped to another "
+            "recipient (a mailbox, or a group renamed since); nothing was changed",
+            "remove it by hand: Remove-ApplicationAccessPolicy -Identity "
+            + psquote(named[0].identity)
+            + " -Confirm:$false",
+            code="group_not_found",
+        )
     known = {p.scope_name for p in policies if p.scope_name and p.scope_name.casefold() != group.casefold()}
     near = closest(group, known)
     raise InputError(
@@ -437,10 +457,68 @@ def _group_gone(
     )
 
 
-_NOT_OURS = (
-    "no policy of app {app} uses it, and the audit log does not show that roomsops made it or that a policy of "
-    "this app used it; remove it by hand if it is no longer needed (Remove-DistributionGroup)"
-)
+def _remove_gone_scope(
+    session: ExchangeSession,
+    app_id: str,
+    group: str,
+    policies: Sequence[AccessPolicy],
+    confirm: Confirm,
+    audit: AuditLog,
+    progress: Progress | None,
+) -> PolicyRemoveResult:
+    """Remove the app's policies scoped to a group that was deleted (by hand: roomsops removes the policy first).
+    Its members are nowhere to read, so there is no restore line: the way back is `policy restrict` with them."""
+    rights = ", ".join(sorted({p.access_right for p in policies}))
+    confirm(
+        f"Remove the application access policy of app {app_id} ({rights}) for group {group}, a group that no "
+        "longer exists? The app is then no longer restricted by it"
+    )
+    apply = Applier(session, audit, progress)
+    steps = [Step("policy", policy.identity, Outcome.REMOVED) for policy in policies]
+    apply.progress.expect(steps)
+    for policy, step in zip(policies, steps, strict=True):
+        apply.run("Remove-ApplicationAccessPolicy", {"Identity": policy.identity, "Confirm": False}, step)
+        audit.record(
+            "policy.remove.scope",
+            policy.scope_object_id,
+            {"app_id": app_id, "group": policy.scope_name, "restore": ""},
+            "ok",
+        )
+    return PolicyRemoveResult(
+        app_id=app_id,
+        group=group,
+        removed=tuple(p.identity for p in policies),
+        access_right=policies[0].access_right,
+        group_gone=True,
+        notes=(REMOVAL_NOTICE,),
+    )
+
+
+_BY_HAND = "remove it by hand if it is no longer needed (Remove-DistributionGroup)"
+
+
+def _not_ours(origin: group_history.Origin, app_id: str, group: Group) -> str | None:
+    """Why `--with-group` keeps a group no policy of the app uses: None when the audit log shows roomsops made
+    this very group (by its object id) or scoped a policy of the app to it. A name proves nothing: a group made
+    by someone else under the name of one roomsops made and removed is another object."""
+    if origin.ours:
+        return None
+    if origin.other_ids:
+        return (
+            f"no policy of app {app_id} uses it, and the group of this name that roomsops made was another object "
+            f"({', '.join(origin.other_ids)}; this one is {group.object_id}), so someone else made this one; "
+            + _BY_HAND
+        )
+    if origin.unrecorded_at:
+        return (
+            f"no policy of app {app_id} uses it; the audit log shows that roomsops made a group of this name "
+            f"({origin.unrecorded_at}) but not its object id, so it cannot tell that it is this group; "
+            + _BY_HAND
+        )
+    return (
+        f"no policy of app {app_id} uses it, and the audit log does not show that roomsops made it or that a "
+        "policy of this app used it; " + _BY_HAND
+    )
 
 
 def _nested_in_policy_group(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from roomsops.adapters.exo import exchange
+from roomsops.adapters.exo import exchange, group_history
 from roomsops.adapters.exo.errors import CmdletError, CmdletFailure
 from roomsops.adapters.exo.objects import Group, Recipient
 from roomsops.adapters.exo.session import ExchangeSession
@@ -310,6 +310,9 @@ def apply_group(
                 raise
             raise _name_taken(apply, request.group) from None
         group = wait_for_group(apply.session, request.group)
+        # Its object id: a later `policy remove --with-group` removes this group, not one someone else makes
+        # under the same name.
+        group_history.record_made(apply.audit, group)
     failures = apply.members(
         "Add-DistributionGroupMember",
         group.object_id,
