@@ -2042,7 +2042,10 @@ class MailboxSync:
 
     def _settle_tag(self, booking: Booking, link: BookingSyncState) -> None:
         """A booking made from an Outlook meeting whose tagging write was not confirmed (its answer lost, or it
-        failed): the meeting is read again and tagged if the tag is not on it yet, never booked twice."""
+        failed): the meeting is read again and tagged if the tag is not on it yet, never booked twice. What the
+        read found is then applied like any change read (the room's answer, an Outlook edit): the tagged item's
+        ChangeKey covers it, so recording that ChangeKey alone would take a change the pass could not settle
+        earlier (its tagging failed: parked, review20d) for roomsops' own write, never read again."""
         if self.ctx.dry_run:
             self.report.planned.append(f"tag the meeting of booking {booking.id} ({booking.title})")
             return
@@ -2059,15 +2062,13 @@ class MailboxSync:
                 )
             finally:
                 self.wrote = True
-        self._save_link(
-            replace(
-                link,
-                change_key=meeting.change_key,
-                revision=meeting.revision,
-                state=LINKED,
-                last_error=None,
-                error_count=0,
-            )
+        # The tag is on: the link leaves `pending-update` (I1), and the meeting as read is merged against the last
+        # synced snapshot; every path of `_exchange_update` stores the ChangeKey with what it settled (a change it
+        # cannot settle keeps the link as it was and the position held).
+        self._exchange_item(
+            canonical(meeting),
+            replace(link, state=LINKED, last_error=None, error_count=0, revision=meeting.revision),
+            self.bookings,
         )
         self.report.unchanged += 1
 
