@@ -1998,8 +1998,11 @@ class MailboxSync:
             # Exchange): its decline stands, with its reason, and is reported on every pass until settled.
             linked = replace(linked, state=ROOM_DECLINED, last_error=before.last_error)
         self._save_link(linked)
-        if wrote or before.readback:
-            self.updated.add(meeting.item_id)
+        # Read before the pass ends: a write to be compared with what Exchange holds (bug 8); nothing written, the
+        # meeting already held the booking's values (the booking was changed in ROOMS to what Outlook had, e.g. its
+        # room): the room's answer on it was never read for this booking as it is now, and it is state (a decline
+        # of the room the booking now names is `room-declined`, review20d).
+        self.updated.add(meeting.item_id)
         self.report.updated += 1
         self._audit("ews:UpdateItem", booking, {"item_id": meeting.item_id})
 
