@@ -76,6 +76,9 @@ _SLOT = ("start", "end", "room")
 _BOOKING_FIELD = {"subject": "title"}
 #: How long after a silent deletion was read the room's copy is looked for again (schema.ROOM_MAY_ANSWER).
 ROOM_ANSWER_GRACE = timedelta(hours=1)
+#: A link's note for a Rollback reset whose answer was lost and whose read-back failed: whether it landed is
+#: unknown until the next read of the meeting (`MailboxSync._rollback_read`).
+ROLLBACK_UNKNOWN = "rollback outcome unknown"
 
 
 @dataclass
@@ -925,6 +928,8 @@ class MailboxSync:
         """The meeting changed in Exchange: the room's answer, or an edit in Outlook (three-way against the
         last synced state: only fields that differ from it are real edits, not echoes of our own writes).
         Reading the meeting settles a pending read-back: the snapshot becomes what Exchange holds."""
+        if booking is not None and (link.last_error or "").startswith(ROLLBACK_UNKNOWN):
+            link, booking = self._rollback_read(link, meeting, booking)
         unanswered = self._before_write(link, meeting, booking)
         link = replace(link, readback=False)
         if booking is None or meeting.fields is None or booking.status != "active":
@@ -1280,12 +1285,17 @@ class MailboxSync:
                     self._keeping_ignored(booking, meeting.fields.to_json() if meeting.fields else None),
                     revision=revision,
                 )
-            except WriteOutcomeUnknown:
+            except WriteOutcomeUnknown as lost:
                 # The answer was lost: the reset may have landed or not (a connection dropped before or after
                 # Exchange applied it looks the same). The meeting tells: it carries the reset's revision only if
                 # the reset landed — then it is a rollback, counted; otherwise it is no attempt (review20c2).
                 self.wrote = True
-                landed = self._landed(meeting.item_id, revision)
+                try:
+                    landed = self._landed(meeting.item_id, revision)
+                except (BackendError, ConnectError) as exc:
+                    # The read that tells failed too: the outcome stays unknown until a read settles it.
+                    self._rollback_unknown(link, booking, reason, revision, f"{lost.message}; {exc.message}")
+                    return
                 if landed is None:
                     raise
                 reset = landed
@@ -1300,6 +1310,13 @@ class MailboxSync:
             self.hold_cursor = True  # the Outlook edit is read again next pass and the reset tried again
             attempts -= 1  # a reset that never reached Exchange is no rollback (review20b)
             outcome += f" {attempts} of {self.ctx.rollback_attempts} rollbacks so far)"
+        self._rollback_counted(link, booking, attempts, reason, outcome)
+
+    def _rollback_counted(
+        self, link: BookingSyncState, booking: Booking, attempts: int, reason: str, outcome: str
+    ) -> BookingSyncState:
+        """Record a Rollback's count (`attempts` in a row), reported; at `sync.rollback_attempts` the booking is
+        sync-disabled. The link saved."""
         link = replace(link, attempts=attempts)
         self._audit("sync:conflict-rollback", booking, {"reason": reason, "attempt": attempts})
         if attempts >= self.ctx.rollback_attempts:
@@ -1308,7 +1325,7 @@ class MailboxSync:
                     conn, booking.id, {"status": "sync_disabled"}, self.ctx.now()
                 )
             link = replace(link, state=SYNC_DISABLED)
-        self._save_link(link)
+        link = self._save_link(link)
         if attempts >= self.ctx.rollback_attempts:
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): {reason}; after {attempts} "
@@ -1316,6 +1333,52 @@ class MailboxSync:
             )
         else:
             self.report.failures.append(f"booking {booking.id} ({booking.title}): {reason}; {outcome}")
+        return link
+
+    def _rollback_unknown(
+        self, link: BookingSyncState, booking: Booking, reason: str, revision: str, why: str
+    ) -> None:
+        """A reset whose answer was lost and whose read-back failed too: it may have landed. Not counted yet and
+        said as unknown (never "it never reached Exchange"). The link keeps the reset's revision with the read-back
+        flag (`ROLLBACK_UNKNOWN`), the position is held: the next pass reads the meeting and settles it
+        (`_rollback_read`): carrying the revision, the reset landed and is counted then; else the Outlook edit is
+        read as it is (a conflict again: reset, counted)."""
+        self.hold_cursor = True
+        self._save_link(
+            replace(self._failed(link, f"{ROLLBACK_UNKNOWN}: {reason}"), revision=revision, readback=True)
+        )
+        self._audit(
+            "sync:conflict-rollback", booking, {"reason": reason, "attempt": None, "outcome": "unknown"}
+        )
+        self.report.failures.append(
+            f"booking {booking.id} ({booking.title}): {reason}; the meeting was reset to the booking but the "
+            f"answer was lost and the meeting could not be read back ({why}): whether the reset landed is "
+            "unknown; the next pass reads the meeting and counts the rollback if it landed "
+            f"({link.attempts} of {self.ctx.rollback_attempts} rollbacks counted so far)"
+        )
+
+    def _rollback_read(
+        self, link: BookingSyncState, meeting: Meeting, booking: Booking
+    ) -> tuple[BookingSyncState, Booking]:
+        """A reset of an earlier pass whose outcome was unknown (`_rollback_unknown`), settled by the meeting now
+        read: carrying the reset's revision, it landed: the rollback is counted now (it stands a whole pass from
+        now before the count starts again). Else it never landed: no attempt; the link and the booking as they
+        are now (the booking sync-disabled at the limit)."""
+        reason = (link.last_error or "")[len(ROLLBACK_UNKNOWN) + 2 :]
+        if meeting.revision != link.revision or booking.status != "active":
+            return link, booking  # not landed: the Outlook edit is read below as it is (a conflict again)
+        self.conflicted.add(booking.id)
+        self.report.rolled_back += 1
+        attempts = link.attempts + 1
+        link = self._rollback_counted(
+            replace(link, state=LINKED, last_error=None, error_count=0),
+            booking,
+            attempts,
+            reason,
+            "the reset of the last pass landed (its answer was lost, its read-back failed): meeting reset to "
+            f"the booking (attempt {attempts} of {self.ctx.rollback_attempts})",
+        )
+        return link, self.bookings.get(booking.id, booking)
 
     def _landed(self, item_id: str, revision: str) -> Meeting | None:
         """The meeting as Exchange holds it if roomsops' write with `revision` landed on it (None: it did not)."""
@@ -2008,8 +2071,11 @@ class MailboxSync:
             # Exchange): its decline stands, with its reason, and is reported on every pass until settled.
             linked = replace(linked, state=ROOM_DECLINED, last_error=before.last_error)
         self._save_link(linked)
-        if wrote or before.readback:
-            self.updated.add(meeting.item_id)
+        # Read before the pass ends: a write to be compared with what Exchange holds (bug 8); nothing written, the
+        # meeting already held the booking's values (the booking was changed in ROOMS to what Outlook had, e.g. its
+        # room): the room's answer on it was never read for this booking as it is now, and it is state (a decline
+        # of the room the booking now names is `room-declined`, review20d).
+        self.updated.add(meeting.item_id)
         self.report.updated += 1
         self._audit("ews:UpdateItem", booking, {"item_id": meeting.item_id})
 
@@ -2052,7 +2118,10 @@ class MailboxSync:
 
     def _settle_tag(self, booking: Booking, link: BookingSyncState) -> None:
         """A booking made from an Outlook meeting whose tagging write was not confirmed (its answer lost, or it
-        failed): the meeting is read again and tagged if the tag is not on it yet, never booked twice."""
+        failed): the meeting is read again and tagged if the tag is not on it yet, never booked twice. What the
+        read found is then applied like any change read (the room's answer, an Outlook edit): the tagged item's
+        ChangeKey covers it, so recording that ChangeKey alone would take a change the pass could not settle
+        earlier (its tagging failed: parked, review20d) for roomsops' own write, never read again."""
         if self.ctx.dry_run:
             self.report.planned.append(f"tag the meeting of booking {booking.id} ({booking.title})")
             return
@@ -2069,15 +2138,13 @@ class MailboxSync:
                 )
             finally:
                 self.wrote = True
-        self._save_link(
-            replace(
-                link,
-                change_key=meeting.change_key,
-                revision=meeting.revision,
-                state=LINKED,
-                last_error=None,
-                error_count=0,
-            )
+        # The tag is on: the link leaves `pending-update` (I1), and the meeting as read is merged against the last
+        # synced snapshot; every path of `_exchange_update` stores the ChangeKey with what it settled (a change it
+        # cannot settle keeps the link as it was and the position held).
+        self._exchange_item(
+            canonical(meeting),
+            replace(link, state=LINKED, last_error=None, error_count=0, revision=meeting.revision),
+            self.bookings,
         )
         self.report.unchanged += 1
 
