@@ -187,7 +187,7 @@ def check_pass(world: World, model: Model, run: PassRun, quiet: bool) -> None:
         raise Violation(f"I3: `roomsops sync` aborted with {run.crash}; every mailbox after it went unsynced")
     if run.kind == "kill":
         if problems := world.database_problems():
-            raise Violation(f"I6: after SIGKILL at EWS request {run.killed_at}: {'; '.join(problems)}")
+            raise Violation(f"I6: after SIGKILL at request {run.killed_at}: {'; '.join(problems)}")
     else:
         summary = run.summary
         if quiet and run.run_error is not None:

@@ -54,6 +54,7 @@ class Report:
     seed: int
     minutes: float
     families: list[str]
+    backend: str = "ews"
     batches: int = 0
     sequences: int = 0
     steps: int = 0
@@ -61,21 +62,23 @@ class Report:
     kills: int = 0
     seconds: float = 0.0
     families_used: dict[str, int] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)  # the lab's counts per protocol (ews, graph, ...)
     violations: list[Finding] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [
-            f"sync checker soak: seed {self.seed}, {self.minutes:g} min, {self.batches} batches, "
+            f"sync checker soak: backend {self.backend}, seed {self.seed}, {self.minutes:g} min, {self.batches} batches, "
             f"{self.sequences} sequences, {self.steps} steps, {self.passes} passes ({self.kills} killed), "
             f"{self.seconds:.0f} s: {len(self.violations)} violation(s)",
             f"families: {', '.join(self.families)}",
             "steps per family: "
             + ", ".join(f"{k} {v}" for k, v in sorted(self.families_used.items(), key=lambda kv: -kv[1])),
+            "requests per protocol: " + ", ".join(f"{k} {v}" for k, v in sorted(self.requests.items())),
         ]
         for v in self.violations:
             out += [
                 "",
-                f"VIOLATION {v.invariant} (replay: scripts/soak --seed {v.seed} --batches 1)",
+                f"VIOLATION {v.invariant} (replay: scripts/soak --backend {self.backend} --seed {v.seed} --batches 1)",
                 *[f"  {line}" for line in v.message.splitlines()],
             ]
             out += [f"    {step}" for step in v.sequence]
@@ -92,12 +95,18 @@ def _sequence(text: str) -> tuple[list[str], str]:
 
 
 def run_batch(
-    lab: Any, workroot: Path, families: frozenset[str], seed: int, examples: int, steps: int
+    lab: Any,
+    workroot: Path,
+    families: frozenset[str],
+    seed: int,
+    examples: int,
+    steps: int,
+    backend: str = "ews",
 ) -> tuple[Any, Finding | None]:
     from tests.sync_checker.machine import Stats, machine_for
 
     stats = Stats()
-    machine = machine_for(lab, workroot, families, stats)
+    machine = machine_for(lab, workroot, families, stats, backend)
     machine._hypothesis_internal_use_seed = seed  # what @seed(seed) sets
     captured = io.StringIO()
     finding = None
@@ -115,7 +124,7 @@ def run_batch(
 
 def main(argv: Sequence[str] | None = None) -> int:
     from roomsops.lab import Lab
-    from tests.sync_checker.families import selected
+    from tests.sync_checker.families import BACKENDS, NOT_ON_GRAPH, for_backend, selected, selected_backend
 
     parser = argparse.ArgumentParser(prog="soak", description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0, help="stop starting batches after this long")
@@ -128,18 +137,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=Path("soak-report.json"), help="the JSON report")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (lab, databases, logs)")
     parser.add_argument("--stop-at-first", action="store_true", help="stop after the first violation")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="the service the persons are synced over: ews (O365), graph (Microsoft365), mixed (both, sharing "
+        "the rooms); default $SYNC_CHECKER_BACKEND, else ews",
+    )
     args = parser.parse_args(argv)
+    backend = args.backend or selected_backend()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**9)
-    families = selected()
-    report = Report(seed=seed, minutes=args.minutes, families=sorted(families))
+    chosen = selected()
+    families = for_backend(chosen, backend)
+    report = Report(seed=seed, minutes=args.minutes, families=sorted(families), backend=backend)
     workdir = Path(tempfile.mkdtemp(prefix="roomsops-soak-"))
-    print(f"work folder {workdir}; seed {seed}; families {', '.join(sorted(families))}", flush=True)
+    print(
+        f"work folder {workdir}; backend {backend}; seed {seed}; families {', '.join(sorted(families))}",
+        flush=True,
+    )
+    for name in sorted(chosen - families):
+        print(f"left out over Graph: {name}: {NOT_ON_GRAPH[name]}", flush=True)
     started = time.monotonic()
     with Lab(workdir / "lab", room_answer_delay=24 * 3600.0) as lab:
         batch = 0
         while time.monotonic() - started < args.minutes * 60 and (not args.batches or batch < args.batches):
             stats, finding = run_batch(
-                lab, workdir / f"b{batch}", families, seed + batch, args.examples, args.steps
+                lab, workdir / f"b{batch}", families, seed + batch, args.examples, args.steps, backend
             )
             report.batches += 1
             report.sequences += stats.sequences
@@ -148,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             report.kills += stats.kills
             for name, n in stats.families_used.items():
                 report.families_used[name] = report.families_used.get(name, 0) + n
+            for name, n in stats.requests.items():
+                report.requests[name] = report.requests.get(name, 0) + n
             verdict = "ok" if finding is None else f"VIOLATION {finding.invariant}"
             print(
                 f"batch {batch} seed {seed + batch}: {stats.sequences} sequences, {stats.steps} steps: {verdict}",
