@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -78,11 +80,24 @@ class Stats:
     #: the lab's request counts over the run, per protocol ("ews", "graph", "token", ...): which service the
     #: sequences went through (the checker's own EWS CreateItems of all-day items and series included)
     requests: dict[str, int] = field(default_factory=dict)
+    #: scripts/soak's time limit (time.monotonic()): no sequence starts after it, unless one failed (its
+    #: shrinking then runs, bounded by the soak); `cut` says the run ended there. None: count-bounded only (CI).
+    deadline: float | None = None
+    failing: bool = False
+    cut: bool = False
+
+    def time_up(self) -> bool:
+        return self.deadline is not None and not self.failing and time.monotonic() >= self.deadline
 
     def count_requests(self, counts: Mapping[str, int]) -> None:
         for key, n in counts.items():
             protocol = key.split(":", 1)[0]
             self.requests[protocol] = self.requests.get(protocol, 0) + n
+
+
+class TimeUp(KeyboardInterrupt):
+    """The soak's time is up before a sequence starts. Hypothesis takes any other exception for a failing test
+    (and shrinks it); a KeyboardInterrupt it lets through at once, as the user's Ctrl-C."""
 
 
 def family(name: str) -> Callable[[F], F]:
@@ -100,6 +115,8 @@ class SyncChecker(RuleBasedStateMachine):
     _examples = itertools.count()
 
     def __init__(self) -> None:
+        if self.stats.time_up():
+            raise TimeUp()  # not a failure: hypothesis lets it through, and the soak ends the batch here
         super().__init__()
         number = next(self._examples)
         self.world = World(self.lab, self.workroot / f"example-{number:05d}", self.backend)
@@ -934,9 +951,16 @@ class SyncChecker(RuleBasedStateMachine):
         self.model.settled()
 
     def teardown(self) -> None:
+        # Called while a step's exception propagates (hypothesis' finally): the sequence failed, and hypothesis
+        # shrinks it next, which the soak's time limit must not cut (TimeUp) or the finding would be lost.
+        if sys.exc_info()[1] is not None:
+            self.stats.failing = True
         try:
             if not self.violated:
                 self.settle()
+        except BaseException:
+            self.stats.failing = True
+            raise
         finally:
             self.world.clear_faults()
             self.world.admin("POST", "settings", json={"latency_ms": 0})
@@ -977,4 +1001,4 @@ def machine_for(
     )
 
 
-__all__ = ["Stats", "SyncChecker", "Violation", "machine_for"]
+__all__ = ["Stats", "SyncChecker", "TimeUp", "Violation", "machine_for"]
