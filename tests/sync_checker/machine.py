@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hypothesis import strategies as st
+from hypothesis.errors import HypothesisException
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from tests.sync_checker.families import BACKENDS, FAMILIES
@@ -86,8 +87,16 @@ class Stats:
     failing: bool = False
     cut: bool = False
 
+    #: called once when the first sequence fails (scripts/soak bounds hypothesis' shrinking by the time left)
+    when_failing: Callable[[], None] | None = None
+
     def time_up(self) -> bool:
         return self.deadline is not None and not self.failing and time.monotonic() >= self.deadline
+
+    def fail(self) -> None:
+        if not self.failing and self.when_failing is not None:
+            self.when_failing()
+        self.failing = True
 
     def count_requests(self, counts: Mapping[str, int]) -> None:
         for key, n in counts.items():
@@ -952,14 +961,16 @@ class SyncChecker(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         # Called while a step's exception propagates (hypothesis' finally): the sequence failed, and hypothesis
-        # shrinks it next, which the soak's time limit must not cut (TimeUp) or the finding would be lost.
-        if sys.exc_info()[1] is not None:
-            self.stats.failing = True
+        # shrinks it next, which the soak's time limit must not cut (TimeUp) or the finding would be lost. Not
+        # hypothesis' own control flow (StopTest ends a sequence that drew its last step: a BaseException).
+        raised = sys.exc_info()[1]
+        if isinstance(raised, Exception) and not isinstance(raised, HypothesisException):
+            self.stats.fail()
         try:
             if not self.violated:
                 self.settle()
-        except BaseException:
-            self.stats.failing = True
+        except Exception:
+            self.stats.fail()
             raise
         finally:
             self.world.clear_faults()

@@ -124,9 +124,15 @@ def run_batch(
     captured = io.StringIO()
     finding = None
     shrinking = hypothesis_engine.MAX_SHRINKING_SECONDS
-    if deadline is not None:  # hypothesis' own limit (internal, read when a shrink starts): the time left
-        left = int(deadline - time.monotonic())
+
+    def bound_the_shrink() -> None:
+        # Hypothesis' own limit (an internal, read when the shrink starts, right after the first failing
+        # sequence): the time left.
+        left = int((deadline or 0.0) - time.monotonic())
         hypothesis_engine.MAX_SHRINKING_SECONDS = max(SHRINK_SECONDS_MIN, min(shrinking, left))
+
+    if deadline is not None:
+        stats.when_failing = bound_the_shrink
     try:
         with contextlib.redirect_stdout(captured):
             run_state_machine_as_test(machine, settings=checker_settings(examples, steps))
