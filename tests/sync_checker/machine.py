@@ -53,10 +53,8 @@ GRAPH_OPERATIONS: dict[str, tuple[str, ...]] = {
     "CancelCalendarItem": ("events.cancel",),
     "SyncFolderItems": ("calendarView.delta",),
     "GetItem": ("events.get", "batch"),  # one event read, or several in a `$batch`
-    "FindItem": (
-        "events.list",
-        "calendarView",
-    ),  # the lookup by tag; the untagged meetings and the rooms' view
+    # the lookup by tag; the untagged meetings and the rooms' calendars
+    "FindItem": ("events.list", "calendarView"),
     "*": ("*",),
 }
 #: The write the race family `outlook_edit_after_write` waits for, per service.
