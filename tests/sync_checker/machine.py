@@ -1,14 +1,18 @@
 """The hypothesis state machine: random steps on both sides, faults, kills and passes; invariants after each pass.
 
-`machine_for(lab, workroot, families)` gives a RuleBasedStateMachine class bound to a running lab; each example
-starts from the lab's seed tenant and an empty database. A rule whose family is off never runs (precondition),
-so switching a family on or off does not change how the others are drawn.
+`machine_for(lab, workroot, families, backend=...)` gives a RuleBasedStateMachine class bound to a running lab and
+a backend (world.py: EWS, Graph, or both); each example starts from the lab's seed tenant and an empty database.
+A rule whose family is off never runs (precondition), so switching a family on or off does not change how the
+others are drawn; the backend changes no rule's draws either (a fault step's EWS operation is aimed at the
+service's own operation: `fault_target`).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,9 +20,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hypothesis import strategies as st
+from hypothesis.errors import HypothesisException
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from tests.sync_checker.families import FAMILIES
+from tests.sync_checker.families import BACKENDS, FAMILIES
 from tests.sync_checker.model import (
     FIELDS,
     Model,
@@ -37,6 +42,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 BASE = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 WRITES = ("CreateItem", "UpdateItem", "DeleteItem", "CancelCalendarItem")
 READS = ("SyncFolderItems", "GetItem", "FindItem")
+#: The Graph operations (as the lab counts them, `graph:<name>`, roomsops/lab/graph/service.py) a fault step drawn
+#: with an EWS operation aims at over Graph, for the same step of the sync. Creates always go in a `$batch`: its
+#: whole answer lost (the tag lookup) or one create inside it answered 503 (sent again with its transactionId).
+#: Several are taken in turn (`fault_target`).
+GRAPH_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "CreateItem": ("batch", "events.create"),
+    "UpdateItem": ("events.update",),  # updates, tagging writes and attendee removals: PATCH with If-Match
+    "DeleteItem": ("events.delete",),  # a room's copy deleted
+    "CancelCalendarItem": ("events.cancel",),
+    "SyncFolderItems": ("calendarView.delta",),
+    "GetItem": ("events.get", "batch"),  # one event read, or several in a `$batch`
+    # the lookup by tag; the untagged meetings and the rooms' calendars
+    "FindItem": ("events.list", "calendarView"),
+    "*": ("*",),
+}
+#: The write the race family `outlook_edit_after_write` waits for, per service.
+UPDATE_KEY = {"ews": "ews:UpdateItem", "graph": "graph:events.update"}
 ROOM_NAMES = {"room-zurich": "Zürich", "room-bern": "Bern"}
 ATTENDEE_SETS = ((), (OUTSIDER,), ("LeeG", OUTSIDER), ("AlexW",))
 
@@ -54,6 +76,35 @@ class Stats:
     passes: int = 0
     kills: int = 0
     families_used: dict[str, int] = field(default_factory=dict)
+    #: the lab's request counts over the run, per protocol ("ews", "graph", "token", ...): which service the
+    #: sequences went through (the checker's own EWS CreateItems of all-day items and series included)
+    requests: dict[str, int] = field(default_factory=dict)
+    #: scripts/soak's time limit (time.monotonic()): no sequence starts after it, unless one failed (its
+    #: shrinking then runs, bounded by the soak); `cut` says the run ended there. None: count-bounded only (CI).
+    deadline: float | None = None
+    failing: bool = False
+    cut: bool = False
+
+    #: called once when the first sequence fails (scripts/soak bounds hypothesis' shrinking by the time left)
+    when_failing: Callable[[], None] | None = None
+
+    def time_up(self) -> bool:
+        return self.deadline is not None and not self.failing and time.monotonic() >= self.deadline
+
+    def fail(self) -> None:
+        if not self.failing and self.when_failing is not None:
+            self.when_failing()
+        self.failing = True
+
+    def count_requests(self, counts: Mapping[str, int]) -> None:
+        for key, n in counts.items():
+            protocol = key.split(":", 1)[0]
+            self.requests[protocol] = self.requests.get(protocol, 0) + n
+
+
+class TimeUp(KeyboardInterrupt):
+    """The soak's time is up before a sequence starts. Hypothesis takes any other exception for a failing test
+    (and shrinks it); a KeyboardInterrupt it lets through at once, as the user's Ctrl-C."""
 
 
 def family(name: str) -> Callable[[F], F]:
@@ -66,13 +117,16 @@ class SyncChecker(RuleBasedStateMachine):
     lab: Any = None
     workroot: Path = Path()
     families: frozenset[str] = frozenset()
+    backend: str = "ews"
     stats: Stats = Stats()
     _examples = itertools.count()
 
     def __init__(self) -> None:
+        if self.stats.time_up():
+            raise TimeUp()  # not a failure: hypothesis lets it through, and the soak ends the batch here
         super().__init__()
         number = next(self._examples)
-        self.world = World(self.lab, self.workroot / f"example-{number:05d}")
+        self.world = World(self.lab, self.workroot / f"example-{number:05d}", self.backend)
         self.model = Model()
         self.violated = False
         self.titles = itertools.count(1)
@@ -734,7 +788,7 @@ class SyncChecker(RuleBasedStateMachine):
     )
     def rooms_edit_during_pass(self, pick: int, outlook: str, rooms: str, choice: int, at: int) -> None:
         """Bug 7: an Outlook edit of a booking, then a pass, and a ROOMS edit of the same booking once the lab
-        has counted `at` EWS requests of that pass (after it read the Outlook edit, typically)."""
+        has counted `at` requests of that pass (EWS, Graph; after it read the Outlook edit, typically)."""
         found = self._pick_meeting(pick)
         if found is None:
             return
@@ -755,7 +809,7 @@ class SyncChecker(RuleBasedStateMachine):
                 self._rooms_changed(booking, changed)
 
         def due(counts: Mapping[str, int]) -> bool:
-            return _ews(counts) >= at
+            return self.world.sync_requests(counts) >= at
 
         self._pass(lambda: self.world.sync_racing(due, edit), quiet=True, during=record)
 
@@ -768,9 +822,9 @@ class SyncChecker(RuleBasedStateMachine):
         later=st.integers(min_value=1, max_value=2),
     )
     def outlook_edit_after_write(self, pick: int, rooms: str, outlook: str, choice: int, later: int) -> None:
-        """Bug 8: a ROOMS edit, then a pass that writes it to the meeting (UpdateItem), and an Outlook edit of
-        the meeting as soon as the lab has counted the `later`-th request after that write (the write has been
-        answered; that request, a re-read typically, waits in the lab's latency)."""
+        """Bug 8: a ROOMS edit, then a pass that writes it to the meeting (UpdateItem; over Graph a PATCH), and
+        an Outlook edit of the meeting as soon as the lab has counted the `later`-th request after that write (the
+        write has been answered; that request, a re-read typically, waits in the lab's latency)."""
         found = self._pick_meeting(pick)
         if found is None:
             return
@@ -781,13 +835,14 @@ class SyncChecker(RuleBasedStateMachine):
         # the write has landed (the soak's seed 3002 finding).
         edited = self._rooms_update(booking, *self._rooms_args(booking, rooms, choice))
         body = self._outlook_body(meeting, outlook, (choice + 1) % 4)
-        written: list[int] = []  # the lab's EWS count when the first UpdateItem arrived
+        written: list[int] = []  # the lab's request count when the first update arrived (UpdateItem, PATCH)
         held: list[dict[str, Any]] = []  # the meeting just before the Outlook edit
+        update = UPDATE_KEY[self.world.protocol_of(booking["organizer"])]
 
         def due(counts: Mapping[str, int]) -> bool:
-            if not written and counts.get("ews:UpdateItem", 0) >= 1:
-                written.append(_ews(counts))
-            return bool(written) and _ews(counts) >= written[0] + later
+            if not written and counts.get(update, 0) >= 1:
+                written.append(self.world.sync_requests(counts))
+            return bool(written) and self.world.sync_requests(counts) >= written[0] + later
 
         def edit() -> None:
             held.extend(m for m in [self.world.meeting_of(booking)] if m is not None)
@@ -834,9 +889,22 @@ class SyncChecker(RuleBasedStateMachine):
         self.stats.steps += 1
         self._pass(lambda: self.world.sync(), quiet=True)
 
-    def _fault_pass(self, name: str, **spec: Any) -> None:
+    def fault_target(self, operation: str) -> tuple[str, str]:
+        """The service and operation a fault step drawn with an EWS `operation` (or `*`) aims at. EWS alone: that
+        operation. Graph: its Graph operation (GRAPH_OPERATIONS), the alternatives in turn. Both (`mixed`): EWS
+        and Graph in turn. "In turn" counts the passes so far, so a replayed sequence aims every fault the same."""
+        turn = self.model.epoch
+        protocols = self.world.protocols
+        protocol = protocols[turn % len(protocols)]
+        if protocol == "ews":
+            return protocol, operation
+        options = GRAPH_OPERATIONS[operation]
+        return protocol, options[(turn // len(protocols)) % len(options)]
+
+    def _fault_pass(self, name: str, operation: str, **spec: Any) -> None:
         self._used(name)
-        self.world.fault(protocol="ews", **spec)
+        protocol, aimed = self.fault_target(operation)
+        self.world.fault(protocol=protocol, operation=aimed, **spec)
         self._pass(lambda: self.world.sync("fault"), quiet=False)
 
     @family("fault_lost_answer")
@@ -868,8 +936,10 @@ class SyncChecker(RuleBasedStateMachine):
     )
     def fault_double(self, first: str, second: str, then: str, times: int) -> None:
         # A lost answer, then the next request (`*`) or the lookup by tag (FindItem) fails too: once, or 10
-        # times in a row (more than the client's retries, so the lookup fails for the pass: bug 3).
-        self.world.fault(protocol="ews", operation=first, kind="drop_after")
+        # times in a row (more than the client's retries, so the lookup fails for the pass: bug 3). Both on the
+        # same service (fault_target: the same turn).
+        protocol, aimed = self.fault_target(first)
+        self.world.fault(protocol=protocol, operation=aimed, kind="drop_after")
         self._fault_pass("fault_double", operation=then, kind=second, count=times)
 
     @family("invalid_sync_state")
@@ -897,16 +967,22 @@ class SyncChecker(RuleBasedStateMachine):
         self.model.settled()
 
     def teardown(self) -> None:
+        # Called while a step's exception propagates (hypothesis' finally): the sequence failed, and hypothesis
+        # shrinks it next, which the soak's time limit must not cut (TimeUp) or the finding would be lost. Not
+        # hypothesis' own control flow (StopTest ends a sequence that drew its last step: a BaseException).
+        raised = sys.exc_info()[1]
+        if isinstance(raised, Exception) and not isinstance(raised, HypothesisException):
+            self.stats.fail()
         try:
             if not self.violated:
                 self.settle()
+        except Exception:
+            self.stats.fail()
+            raise
         finally:
             self.world.clear_faults()
             self.world.admin("POST", "settings", json={"latency_ms": 0})
-
-
-def _ews(counts: Mapping[str, int]) -> int:
-    return sum(n for key, n in counts.items() if key.startswith("ews:"))
+            self.stats.count_requests(self.world.requests_counted())
 
 
 #: `bookings update`'s names of changed fields that the model names otherwise.
@@ -920,12 +996,15 @@ def _changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 
 def machine_for(
-    lab: Any, workroot: Path, families: frozenset[str], stats: Stats | None = None
+    lab: Any, workroot: Path, families: frozenset[str], stats: Stats | None = None, backend: str = "ews"
 ) -> type[SyncChecker]:
-    """A SyncChecker class bound to a running lab (roomsops.lab.Lab), a work folder and a family selection."""
+    """A SyncChecker class bound to a running lab (roomsops.lab.Lab), a work folder, a family selection and a
+    backend (`ews`, `graph` or `mixed`: which service the persons are synced over, world.SYNC_MODES)."""
     unknown = families - set(FAMILIES)
     if unknown:
         raise ValueError(f"unknown families: {sorted(unknown)}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     return type(
         "SyncChecker",
         (SyncChecker,),
@@ -933,10 +1012,11 @@ def machine_for(
             "lab": lab,
             "workroot": workroot,
             "families": families,
+            "backend": backend,
             "stats": stats or Stats(),
             "_examples": itertools.count(),
         },
     )
 
 
-__all__ = ["Stats", "SyncChecker", "Violation", "machine_for"]
+__all__ = ["Stats", "SyncChecker", "TimeUp", "Violation", "machine_for"]

@@ -1,6 +1,11 @@
 """The checker's hands and eyes: ROOMS through the CLI, Exchange through the lab's admin API and raw EWS as the
 organizer, `roomsops sync` in-process or as a process to SIGKILL. Nothing here reads roomsops' view of
-Exchange: calendars come from the lab, bookings from ROOMS (the CLI), differences from `sync diff`."""
+Exchange: calendars come from the lab, bookings from ROOMS (the CLI), differences from `sync diff`.
+
+The backend (`SYNC_CHECKER_BACKEND`, docs/sync-checker.md) is which service roomsops syncs the persons over: EWS
+(sync mode O365), Microsoft Graph (ROOMS' Graph mode, Microsoft365: the lab's Graph face), or both at once
+(`mixed`: the persons split between them, sharing the rooms). The checker's own hands are the same for all three:
+Outlook's edits are the lab's admin API whatever service roomsops reads them over."""
 
 from __future__ import annotations
 
@@ -21,9 +26,18 @@ from xml.sax.saxutils import escape
 import requests
 
 from tests.campaign import BOOKING_TAG, INSTALLATION_TAG, campaign_env, cli, installation_of, tag
+from tests.sync_checker.families import BACKENDS
 
 #: The seed tenant's mailboxes the checker uses: synced persons (conflict behaviour), a foreign organizer, rooms.
 PERSONS = {"DiegoS": "Rollback", "AdeleV": "Cancel", "AlexW": "Rollback"}
+#: Which service roomsops syncs the persons over, per backend: their ROOMS sync mode (O365: EWS; Microsoft365: Graph).
+#: `mixed`: DiegoS (Rollback) over Graph, AdeleV (Cancel) and AlexW over EWS; DiegoS and AlexW start in Zürich, so
+#: a room is shared across the two services from the first pass (and every person books either room later).
+SYNC_MODES: dict[str, dict[str, str]] = {  # one entry per families.BACKENDS
+    "ews": dict.fromkeys(PERSONS, "O365"),
+    "graph": dict.fromkeys(PERSONS, "Microsoft365"),
+    "mixed": {"DiegoS": "Microsoft365", "AdeleV": "O365", "AlexW": "O365"},
+}
 OUTSIDER = "MeganB"  # not a ROOMS person: an attendee, and the organizer of foreign meetings
 ROOMS = ("room-zurich", "room-bern")
 OTHER_INSTALLATION = "00000000-0000-4000-8000-000000000000"
@@ -50,7 +64,7 @@ class PassRun:
     doc: dict[str, Any] | None
     summary: dict[str, Any] | None  # the last-run summary file after the run
     started: datetime
-    killed_at: int | None = None  # EWS requests counted when the SIGKILL was sent
+    killed_at: int | None = None  # requests of the sync (EWS, Graph) counted when the SIGKILL was sent
 
     def failures_about(self, text: str) -> list[str]:
         if not self.doc:
@@ -67,21 +81,32 @@ class PassRun:
 class World:
     """One fresh world per hypothesis example: the lab reset to its seed tenant, a new database."""
 
-    def __init__(self, lab: Any, workdir: Path) -> None:
+    def __init__(self, lab: Any, workdir: Path, backend: str = "ews") -> None:
+        if backend not in SYNC_MODES:
+            raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
         self.lab = lab  # roomsops.lab.Lab, running in this process
         self.workdir = workdir
+        self.backend = backend
+        self.modes = SYNC_MODES[backend]
+        #: The services the persons are synced over: the lab's protocols their requests are counted under.
+        self.protocols = tuple(
+            p for p in ("ews", "graph") if p in {_protocol(m) for m in self.modes.values()}
+        )
         workdir.mkdir(parents=True, exist_ok=True)
         self.session = requests.Session()
         self.session.trust_env = False
         self.session.verify = str(lab.ca_path)
         self.domain = str(lab.info["tenant"]["domain"])
         self.admin("POST", "reset")
+        if "graph" in self.protocols:  # the Graph face's delta states, throttling and gate too
+            self.admin("POST", "graph/reset")
         self.admin("DELETE", "faults")
         self.admin("POST", "requests/reset")
         self.admin("POST", "settings", json={"room_answer_delay": 24 * 3600.0, "latency_ms": 0})
         self.env = campaign_env(workdir, lab.settings_path)
         self._token: str | None = None
         self.installation = ""
+        self._earlier: dict[str, int] = {}  # request counts before the last reset (reset_requests)
 
     # --- plumbing ------------------------------------------------------------------------------------------
 
@@ -118,7 +143,13 @@ class World:
         self.must("rooms", "add", self.addr(ROOMS[1]), "--name", "Bern")
         for person, behaviour in PERSONS.items():
             self.must(
-                "persons", "add", self.addr(person), "--sync-mode", "O365", "--conflict-behaviour", behaviour
+                "persons",
+                "add",
+                self.addr(person),
+                "--sync-mode",
+                self.modes[person],
+                "--conflict-behaviour",
+                behaviour,
             )
         self.installation = installation_of(self.env["ROOMSOPS_ROOMS_DATABASE"])
 
@@ -139,6 +170,11 @@ class World:
 
     def organizers(self) -> list[str]:
         return [self.addr(p) for p in PERSONS]
+
+    def protocol_of(self, address: str) -> str:
+        """The service roomsops syncs this person over ("ews" or "graph"), by the mode the checker gave them."""
+        alias = address.split("@", 1)[0].lower()
+        return next(_protocol(m) for p, m in self.modes.items() if p.lower() == alias)
 
     # --- Exchange as the lab holds it -------------------------------------------------------------------------
 
@@ -181,7 +217,8 @@ class World:
 
     def ews_create(self, organizer: str, calendar_item_xml: str) -> None:
         """A CreateItem sent as the organizer (impersonated), for what the admin API cannot make: all-day
-        items and series. Counted by the lab like any EWS request: never call it while a fault waits."""
+        items and series. Counted by the lab like any EWS request: never call it while a fault waits. Whatever
+        the backend: it is Outlook's hand, and the item is in the one calendar Graph reads too."""
         body = (
             f'<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="{SOAP}" xmlns:m="{M}" xmlns:t="{T}">'
             '<s:Header><t:RequestServerVersion Version="Exchange2016"/><t:ExchangeImpersonation>'
@@ -265,16 +302,34 @@ class World:
             code, doc, crash = None, None, f"{type(exc).__name__}: {exc}"
         return PassRun(kind, code, crash, doc, self.summary(), started)
 
-    def ews_requests(self) -> int:
-        counts = self.admin("GET", "requests")
-        return sum(v for k, v in counts.items() if k.startswith("ews:"))
+    def reset_requests(self) -> None:
+        """The lab's counts start from zero (a process to kill or race counts its own requests); those so far are
+        kept for `requests_counted`."""
+        for key, n in self.admin("GET", "requests").items():
+            self._earlier[key] = self._earlier.get(key, 0) + n
+        self.admin("POST", "requests/reset")
+
+    def requests_counted(self) -> dict[str, int]:
+        """Every request the lab counted in this world (the sequence): key -> count."""
+        counted = dict(self._earlier)
+        for key, n in self.admin("GET", "requests").items():
+            counted[key] = counted.get(key, 0) + n
+        return counted
+
+    def sync_requests(self, counts: Mapping[str, int] | None = None) -> int:
+        """The requests the lab counted on the services the persons are synced over (EWS, Graph or both; a
+        Graph `$batch` is counted once and each request in it once more)."""
+        if counts is None:
+            counts = self.admin("GET", "requests")
+        return sum(v for k, v in counts.items() if k.split(":", 1)[0] in self.protocols)
 
     def sync_killed_at(self, kill_at: int) -> PassRun:
-        """`python -m roomsops sync` SIGKILLed once the lab has counted `kill_at` EWS requests. The lab adds
-        30 ms to every request meanwhile, so the poll below (every 2 ms) sees the count before the next one."""
+        """`python -m roomsops sync` SIGKILLed once the lab has counted `kill_at` requests of the sync (EWS,
+        Graph). The lab adds 30 ms to every request meanwhile, so the poll below (every 2 ms) sees the count before
+        the next one."""
         started = datetime.now(UTC)
         self.admin("POST", "settings", json={"latency_ms": 30})
-        self.admin("POST", "requests/reset")
+        self.reset_requests()
         process = subprocess.Popen(
             [sys.executable, "-m", "roomsops", "sync", "--concurrency", "1"],
             env={**os.environ, **self.env},
@@ -285,7 +340,7 @@ class World:
         killed_at: int | None = None
         try:
             while process.poll() is None:  # ends: the process exits, or is killed
-                seen = self.ews_requests()
+                seen = self.sync_requests()
                 if seen >= kill_at:
                     process.send_signal(signal.SIGKILL)
                     killed_at = seen
@@ -306,7 +361,7 @@ class World:
         write waits). If the pass ends first, the edit is done after it: still before the next pass reads."""
         started = datetime.now(UTC)
         self.admin("POST", "settings", json={"latency_ms": 30})
-        self.admin("POST", "requests/reset")
+        self.reset_requests()
         process = subprocess.Popen(
             [sys.executable, "-m", "roomsops", "--json", "sync", "--concurrency", "1"],
             env={**os.environ, **self.env},
@@ -349,10 +404,24 @@ class World:
         return out + ([f"foreign_key_check: {foreign}"] if foreign else [])
 
     def corrupt_sync_state(self) -> int:
-        """The stored SyncFolderItems states made invalid: the next pass gets ErrorInvalidSyncStateData."""
+        """The mailboxes' sync positions made invalid, as each service does it: the stored SyncFolderItems states
+        replaced by one Exchange refuses (the next pass gets ErrorInvalidSyncStateData), and Graph's delta states
+        forgotten by the lab (a stored deltaLink answers 410 syncStateNotFound, as an expired one does). A Graph
+        position is `<window end>|<deltaLink>` (docs/sync.md); an EWS one has no `|`. Returns how many mailboxes'
+        positions are invalid now."""
         path = self.env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///")
         with sqlite3.connect(path) as conn:
-            return conn.execute(
+            ews = conn.execute(
                 "UPDATE mailbox_sync SET sync_state = 'H4sIAAAAAAAEAAtJLS5RSEksSQQAAP//' "
-                "WHERE sync_state IS NOT NULL"
+                "WHERE sync_state IS NOT NULL AND instr(sync_state, '|') = 0"
             ).rowcount
+            graph = conn.execute(
+                "SELECT count(*) FROM mailbox_sync WHERE instr(sync_state, '|') > 0"
+            ).fetchone()[0]
+        if graph:
+            self.admin("POST", "graph/delta/expire")
+        return int(ews) + int(graph)
+
+
+def _protocol(sync_mode: str) -> str:
+    return "graph" if sync_mode == "Microsoft365" else "ews"
