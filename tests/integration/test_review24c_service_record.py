@@ -10,7 +10,8 @@ and his booking is cancelled in ROOMS. Two passes.
 Expected (docs/sync.md "Over Microsoft Graph": a person who leaves is reached over "the service their mailbox was
 last synced over ... so their meetings are cancelled or purged where their ids belong"; schema v10 comment: the
 service "whose item ids its links hold"): his link's id is an EWS id and his mailbox was last synced over EWS, so
-the cancellation goes over EWS: the meeting is cancelled and the room's slot freed.
+the cancellation goes over EWS: the meeting is cancelled (with `none`: deleted without notices, so the room keeps its
+copy, as for any EWS person with `none`).
 
 Actual: `sync_pass` records the service of every mailbox before the pass, also of one whose pass is refused before
 any request (or fails before the full reconciliation relinks anything): `mailbox_sync.service` says "graph" while
@@ -58,4 +59,6 @@ def test_a_refused_graph_pass_does_not_route_a_leaving_persons_ews_meetings_to_g
     assert failures == [], failures
     assert run.code == 0
     assert live(lab, diego) == []
-    assert live(lab, zurich, organizer=diego) == []
+    # With sync.send_invitations = none the meeting is deleted without notices (docs/settings.md): the room is not
+    # told, its copy stays, as for any person synced over EWS with `none` (fix24c: not what this finding is about).
+    assert len(live(lab, zurich, organizer=diego)) == 1
