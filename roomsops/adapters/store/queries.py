@@ -555,6 +555,7 @@ def _mailbox_sync(row: Row[Any]) -> MailboxSyncState:
         last_error=m["last_error"],
         updated=m["updated_utc"],
         passes_since_full=m["passes_since_full"],
+        service=m["service"],
     )
 
 
@@ -581,7 +582,8 @@ def save_mailbox_sync(conn: Connection, state: MailboxSyncState, now: datetime) 
 
 
 def record_mailbox_service(conn: Connection, mailbox: str, service: str, now: datetime) -> None:
-    """Record the service ("ews" or "graph") the mailbox is synced over (whose item ids its links hold)."""
+    """Record the service ("ews" or "graph") whose item ids the mailbox's links hold: written only once they do
+    (the pass relinked them, or had none to relink; `sync migrate` moved them), never before."""
     key = email_key(mailbox)
     result = conn.execute(update(mailbox_sync).where(mailbox_sync.c.mailbox == key).values(service=service))
     if result.rowcount == 0:

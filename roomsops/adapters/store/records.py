@@ -130,6 +130,8 @@ class MailboxSyncState:
     last_error: str | None = None
     updated: datetime | None = None
     passes_since_full: int = 0  # passes since the last full reconciliation (`sync.full_every`)
+    #: the service ("ews" or "graph") whose item ids the mailbox's links hold (None: not known, e.g. before v10)
+    service: str | None = None
 
 
 @dataclass(frozen=True)

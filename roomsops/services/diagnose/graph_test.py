@@ -34,6 +34,9 @@ CONSENT_REMEDY = (
 )
 MAILBOX_REMEDY = "check the address: it must be an Exchange Online mailbox of this tenant"
 PROBE_SUBJECT = "roomsops sync test (probe, deleted at once)"
+NETWORK = (
+    "check the network between roomsops and Microsoft Graph (network.proxy, a proxy that cuts connections)"
+)
 
 STEPS = (
     "Graph token",
@@ -234,13 +237,49 @@ def _probe_write(call: Callable[..., Mapping[str, object] | _Failed], user: str,
         return made.check
     removed = call("probe write", "DELETE", f"{user}/events/{made.get('id')}", write=True)
     if isinstance(removed, _Failed):
+        # The DELETE failed or its answer was lost (it may have landed): the slot is read before saying anything is
+        # left, as after a lost create.
+        left = _probe_found(call, user, start, transaction)
+        if isinstance(left, _Failed):
+            return Check(
+                "probe write",
+                Status.FAILED,
+                f"the probe event was created; its DELETE failed or got no answer ({removed.check.message}), and its "
+                f"slot could not be read ({left.check.message}): the probe event may be left in the calendar",
+                f"delete the event '{PROBE_SUBJECT}' ({start:%Y-%m-%d %H:%M} UTC) in Outlook if it is there",
+            )
+        if left:
+            return Check(
+                "probe write",
+                Status.FAILED,
+                f"the probe event was created but not deleted: {removed.check.message}",
+                f"delete the event '{PROBE_SUBJECT}' ({start:%Y-%m-%d %H:%M} UTC) in Outlook",
+            )
         return Check(
             "probe write",
             Status.FAILED,
-            f"the probe event was created but not deleted: {removed.check.message}",
-            f"delete the event '{PROBE_SUBJECT}' in Outlook",
+            f"the probe event was created and deleted, but the DELETE got no answer ({removed.check.message}): "
+            "its slot, read again, holds nothing of the probe",
+            f"{NETWORK}, and run the test again",
         )
     return Check("probe write", Status.OK, "an event created and deleted (no attendee, nothing sent)")
+
+
+def _probe_found(
+    call: Callable[..., Mapping[str, object] | _Failed], user: str, start: datetime, transaction: str
+) -> list[str] | _Failed:
+    """The ids of the events in the probe's slot that carry its transactionId (Graph keeps it on the event the POST
+    made): what of the probe is in the calendar; or why the slot could not be read."""
+    slot = f"startDateTime={_utc(start)}&endDateTime={_utc(start + timedelta(minutes=15))}"
+    found = call("probe write", "GET", f"{user}/calendarView?{slot}&$select=id,transactionId&$top=50")
+    if isinstance(found, _Failed):
+        return found
+    events = found.get("value")
+    return [
+        str(e.get("id"))
+        for e in (events if isinstance(events, list) else [])
+        if isinstance(e, dict) and e.get("transactionId") == transaction
+    ]
 
 
 def _probe_lost(
@@ -254,33 +293,33 @@ def _probe_lost(
     on the event the POST made), which is deleted. The check fails (the connection to Graph lost an answer) and
     says truthfully whether a probe event is left."""
     left = f"delete the event '{PROBE_SUBJECT}' ({start:%Y-%m-%d %H:%M} UTC) in Outlook if it is there"
-    network = "check the network between roomsops and Microsoft Graph (network.proxy, a proxy that cuts connections)"
-    slot = f"startDateTime={_utc(start)}&endDateTime={_utc(start + timedelta(minutes=15))}"
-    found = call("probe write", "GET", f"{user}/calendarView?{slot}&$select=id,transactionId&$top=50")
-    if isinstance(found, _Failed):
+    made = _probe_found(call, user, start, transaction)
+    if isinstance(made, _Failed):
         return Check(
             "probe write",
             Status.FAILED,
             f"the probe's create got no answer ({lost}), and its slot could not be read to find it "
-            f"({found.check.message}): the probe event may be left in the calendar",
-            f"{left}; {network}",
+            f"({made.check.message}): the probe event may be left in the calendar",
+            f"{left}; {NETWORK}",
         )
-    events = found.get("value")
-    made = [
-        str(e.get("id"))
-        for e in (events if isinstance(events, list) else [])
-        if isinstance(e, dict) and e.get("transactionId") == transaction
-    ]
     for item_id in made:
         removed = call("probe write", "DELETE", f"{user}/events/{item_id}", write=True)
         if isinstance(removed, _Failed):
-            return Check(
-                "probe write",
-                Status.FAILED,
-                f"the probe's create got no answer ({lost}); the event it made was found by its transactionId but "
-                f"not deleted ({removed.check.message})",
-                f"{left}; {network}",
-            )
+            # Its answer lost, the DELETE may have landed: read again before saying the event is left.
+            again = _probe_found(call, user, start, transaction)
+            if isinstance(again, _Failed) or item_id in again:
+                return Check(
+                    "probe write",
+                    Status.FAILED,
+                    f"the probe's create got no answer ({lost}); the event it made was found by its transactionId "
+                    f"but its DELETE failed or got no answer ({removed.check.message})"
+                    + (
+                        ": the probe event may be left in the calendar"
+                        if isinstance(again, _Failed)
+                        else ": the probe event is left in the calendar"
+                    ),
+                    f"{left}; {NETWORK}",
+                )
     outcome = (
         "it had made the event, found by its transactionId and deleted"
         if made
@@ -290,7 +329,7 @@ def _probe_lost(
         "probe write",
         Status.FAILED,
         f"the probe's create got no answer ({lost}); {outcome}: nothing is left in the calendar",
-        f"{network}, and run the test again",
+        f"{NETWORK}, and run the test again",
     )
 
 

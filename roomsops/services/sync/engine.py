@@ -388,6 +388,9 @@ class MailboxSync:
             ]
             self.person = q.get_person(conn, self.mailbox)
             self.rooms = {room.email.lower(): room for room in q.list_rooms(conn)}
+        service = self.ctx.backend.service_of(self.mailbox)
+        if state is not None and state.service not in (None, service):
+            state = self._relink(service, state)
         # A write whose read-back never happened (the process died between UpdateItem and the read): read now.
         self.updated |= {
             link.item_id
@@ -397,6 +400,11 @@ class MailboxSync:
         saved_state = state.sync_state if state else None
         self.held = state is not None and (state.last_error or "").startswith(NOT_SYNCED_NOTE)
         changes = self.ctx.backend.changes(self.mailbox, saved_state)
+        if (state is None or state.service is None) and not self.ctx.dry_run:
+            # No service recorded (a new mailbox, or one synced before schema 10): its links are taken as this
+            # service's, as before, once the service has answered (a pass refused before records nothing).
+            with self.ctx.store.write() as conn:
+                q.record_mailbox_service(conn, self.mailbox, service, self.ctx.now())
         recover = saved_state is None or changes.invalid_state
         if changes.invalid_state:
             log.warning("%s: the stored sync state is invalid; reconciling every meeting", self.mailbox)
@@ -416,6 +424,83 @@ class MailboxSync:
         self._exchange_changes(changes.changed, changes.deleted, by_id)
         self._saved_state, self._changes, self._full = saved_state, changes, full
         self._passes = passes
+
+    def _relink(self, service: str, state: MailboxSyncState) -> MailboxSyncState:
+        """The links' item ids are of another service than `service`, the one the mailbox is reached over now (the
+        person's mode moved between EWS and Graph without `sync migrate`, or they left the sync and came back over
+        the other; `sync.backend` changed). No id is ever sent to a service it is not of: every link naming an item,
+        held-back and settled ones too, is relinked to the meeting carrying its booking's whole tag over `service`
+        (the one with the link's UID, if several), or to the untagged meeting with its UID (an Outlook meeting whose
+        tagging was not confirmed), or lets go of the id when none is found (`gone_over_service`). Then, in one
+        transaction, the position (of the other service) is forgotten, so a full reconciliation follows, and
+        `service` is recorded as the links' service: a pass refused or failing before this leaves the record as it
+        was, so a person who leaves the sync is still reached where their ids belong."""
+        named = [link for link in self.links.values() if link.item_id is not None]
+        changed = self._relinked(named) if named else []
+        if changed:
+            # Found again under this service's id: adopted, as by the reconciliation (settled links are not).
+            self.report.adopted += sum(
+                link.item_id not in (None, self.links[link.booking_id].item_id)
+                and link.state not in (CANCELLED, UNLINKED)
+                for link in changed
+            )
+            log.info(
+                "%s: the links held item ids of another service than %s: %d relinked",
+                self.mailbox,
+                service,
+                len(changed),
+            )
+        state = replace(state, sync_state=None, service=service)
+        for link in changed:
+            self.links[link.booking_id] = link
+        if not self.ctx.dry_run:
+            with self.ctx.store.write() as conn:
+                for link in changed:
+                    self.links[link.booking_id] = q.save_booking_sync(conn, link, self.ctx.now())
+                q.save_mailbox_sync(conn, state, self.ctx.now())
+                q.record_mailbox_service(conn, self.mailbox, service, self.ctx.now())
+            if changed:
+                self.ctx.audit.record(
+                    "sync:relink", self.mailbox, {"service": service, "links": len(changed)}, "ok"
+                )
+        return state
+
+    def _relinked(self, named: list[BookingSyncState]) -> list[BookingSyncState]:
+        """`_relink`'s links as they change: each to its meeting over this service (by tag, else by UID among the
+        untagged ones), or `gone_over_service`; those naming this service's meeting already are left out."""
+        changed: list[BookingSyncState] = []
+        with self.ctx.store.read() as conn:
+            bookings = {b.id: b for b in q.bookings_by_id(conn, [link.booking_id for link in named])}
+        mine = (None, self.mailbox.lower())
+        tagged: dict[str, list[Meeting]] = {}
+        for meeting in self.ctx.backend.find_tagged(self.mailbox, self.ctx.installation):
+            if meeting.booking_id and meeting.organizer in mine:
+                tagged.setdefault(meeting.booking_id, []).append(meeting)
+        unfound: list[BookingSyncState] = []
+        for link in named:
+            booking = bookings.get(link.booking_id)
+            found = tagged.get(tag_of(booking), []) if booking is not None else []
+            if any(m.item_id == link.item_id for m in found):
+                continue  # of this service already
+            uid = _uid(link)
+            found.sort(key=lambda m: (m.is_cancelled, not (uid and m.uid == uid)))
+            if found:
+                changed.append(replace(link, item_id=found[0].item_id, change_key=found[0].change_key))
+            else:
+                unfound.append(link)
+        by_uid: dict[str, Meeting] = {}
+        if any(_uid(link) for link in unfound):
+            start, end = self.ctx.window
+            for meeting in self.ctx.backend.find_untagged(self.mailbox, start, end):
+                if meeting.uid and meeting.organizer in mine:
+                    by_uid.setdefault(meeting.uid, meeting)
+        for link in unfound:
+            same = by_uid.get(_uid(link) or "")
+            if same is not None:
+                changed.append(replace(link, item_id=same.item_id, change_key=same.change_key))
+            else:
+                changed.append(gone_over_service(link, bookings.get(link.booking_id)))
+        return changed
 
     def _beyond_reach(self, changes: Changes, until: datetime) -> Changes:
         """The changes with those of linked meetings the backend's changes do not cover (starting at `until` or
@@ -2205,6 +2290,17 @@ def deleted_if_missing(link: BookingSyncState, booking: Booking) -> bool:
         (booking.status == "active" and link.state in (LINKED, FAILED, ROOM_DECLINED))
         or _cancelled_before_written(link, booking)
     )
+
+
+def gone_over_service(link: BookingSyncState, booking: Booking | None) -> BookingSyncState:
+    """The link of a meeting no meeting carries the tag of over the service the mailbox is reached over now (its
+    id is of the other service; deleted in Outlook): the id is never sent. A link the full reconciliation takes
+    as deleted in Outlook (`deleted_if_missing`) keeps it for that reconciliation, which comes first (its position
+    is forgotten with this) and lets go of it; any other link lets go of it now: a cancellation under way or a
+    held-back booking has its meeting looked for by its tag, as after a lost answer. Not read back (it is gone)."""
+    if booking is not None and deleted_if_missing(link, booking):
+        return replace(link, readback=False)
+    return replace(link, item_id=None, change_key=None, readback=False)
 
 
 def _cancelled_before_written(link: BookingSyncState, booking: Booking) -> bool:

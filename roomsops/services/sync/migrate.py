@@ -36,7 +36,7 @@ from roomsops.core.results import Result
 from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import EWS_SYNC_MODES, GRAPH_SYNC_MODES, SYNCED_MODES
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.engine import deleted_if_missing, not_synced
+from roomsops.services.sync.engine import deleted_if_missing, gone_over_service, not_synced
 
 TARGETS = ("graph", "ews")
 MIGRATED, ALREADY, WOULD, FAILED = "migrated", "already", "would migrate", "failed"
@@ -256,6 +256,7 @@ def _person(
     ]
     sources = {m.item_id: m.uid for m in source.get(mailbox, unread)} if unread else {}
     relinked: list[BookingSyncState] = []  # links whose item id changes
+    gone: list[BookingSyncState] = []  # the links of `deleted`, as they move
     confirmed = 0  # links naming the target's item already (both modes on one service: sync.backend = graph)
     missing: list[int] = []
     deleted: list[int] = []  # no meeting carries the tag: deleted in Outlook, settled by the first pass
@@ -271,8 +272,11 @@ def _person(
         if not found and booking is not None and _settled_by_first_pass(link, booking):
             # No meeting in the mailbox carries its tag: deleted in Outlook since the last pass. The first pass
             # over the new service (a full reconciliation) settles it as a pass over the old one would; that
-            # needs no request to the service the person leaves (EWS may be off for the mailbox).
+            # needs no request to the service the person leaves (EWS may be off for the mailbox). Its id, of the
+            # service the person leaves, is never sent to the new one (`gone_over_service`): a cancellation under
+            # way lets go of it and is found done by its tag.
             deleted.append(link.booking_id)
+            gone.append(gone_over_service(link, booking))
             continue
         uid = _stored_uid(link) or sources.get(link.item_id or "")
         same = [m for m in found if uid and m.uid == uid]
@@ -319,7 +323,7 @@ def _person(
         return result
     with store.write() as conn:
         now = now_utc()
-        for link in relinked:
+        for link in relinked + gone:
             q.save_booking_sync(conn, link, now)
         # No position carried over: the first pass over the new service reconciles every linked meeting.
         kept = q.get_mailbox_sync(conn, mailbox) or MailboxSyncState(mailbox=mailbox)

@@ -326,12 +326,8 @@ def sync_pass(
         wanted = {p.casefold() for p in persons}
         not_handled = [p for p in persons if p.casefold() not in {m.casefold() for m in mailboxes}]
         mailboxes = [m for m in mailboxes if m.casefold() in wanted]
-    if mailboxes and not dry_run:
-        # The service each mailbox is synced over (whose item ids its links will hold), recorded before any write:
-        # a person who leaves the sync later is reached over it.
-        with store.write() as conn:
-            for mailbox in mailboxes:
-                q.record_mailbox_service(conn, mailbox, backend.service_of(mailbox), started)
+    # The service each mailbox's links belong to (a person who leaves the sync is reached over it) is recorded by
+    # its pass once they are of it (`MailboxSync._relink`), never before: a pass refused before it changes nothing.
     ctx = PassContext(
         store=store,
         backend=backend,
