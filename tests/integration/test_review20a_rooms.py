@@ -240,6 +240,51 @@ def test_moved_in_outlook_then_deleted_without_cancellation_the_room_is_freed_or
     assert freed or reported, (code, found, live(fresh_lab, zurich, organizer=diego))
 
 
+@pytest.mark.parametrize(
+    ("mode", "days"),
+    [("O365", 120), ("O365", 900), ("Microsoft365", 900)],
+    ids=["ews-120", "ews-900", "graph-900"],
+)
+def test_moved_beyond_the_sync_window_then_deleted_without_cancellation_the_room_is_freed(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, mode: str, days: int
+) -> None:
+    """Stop 31 (soak seed 31101): Diego moves the synced meeting in Outlook beyond the sync window (90 days) —
+    120 days, or 900 with the room's BookingWindowInDays at its maximum, 1080 — the room accepts the new time,
+    and he deletes it without a cancellation before any pass. The copy search looked at the last synced slot and
+    then only in the sync window: the room kept the slot of a cancelled booking, and nothing reported it (it later
+    declined a ROOMS booking at that slot as a conflict). It is removed now, over EWS and over Graph."""
+    diego, zurich = addr("DiegoS"), addr("room-zurich")
+    response = fresh_lab.admin(
+        "PATCH", f"mailboxes/{zurich}/calendar-processing", json={"booking_window_in_days": 1080}
+    )
+    assert response.status_code == 200, response.text
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", mode, env=env))
+    add_booking(invoke, env, diego, zurich, DAY, "Planning")
+    assert sync(invoke, env)[0] == 0
+    assert [a["response"] for a in answer(fresh_lab)] == ["Accept"]
+    assert sync(invoke, env)[0] == 0
+    (meeting,) = live(fresh_lab, diego)
+    moved = DAY + timedelta(days=days)
+    body = {
+        "start": moved.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end": (moved + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    response = fresh_lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{meeting['id']}", json=body)
+    assert response.status_code == 200, response.text
+    assert [a["response"] for a in answer(fresh_lab)] == ["Accept"]
+    response = fresh_lab.admin("DELETE", f"/lab/mailboxes/{diego}/calendar/{meeting['id']}?cancel=false")
+    assert response.status_code == 200, response.text
+    (copy,) = live(fresh_lab, zurich, organizer=diego)
+    assert (copy["uid"], copy["start"]) == (meeting["uid"], body["start"])  # the room holds the moved slot
+
+    code, found = sync(invoke, env)
+    assert (code, found[diego.lower()]["failures"]) == (0, [])
+    assert bookings(invoke, env)[1]["status"] == "cancelled"
+    assert found[diego.lower()]["rooms_released"] == 1
+    assert live(fresh_lab, zurich, organizer=diego) == []
+
+
 def test_kill_between_the_booking_cancel_and_the_room_copy_removal_leaves_no_silent_room_hold(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, monkeypatch: Any, tmp_path: Any
 ) -> None:

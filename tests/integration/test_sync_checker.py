@@ -338,3 +338,22 @@ def test_outlook_setting_an_ignored_value_again_is_no_edit(lab: Any, tmp_path: P
     assert 2 not in state.model.ignored or "attendees" not in state.model.ignored[2]
     state.settle()
     state.teardown()
+
+
+def test_a_meeting_moved_beyond_the_window_then_deleted_silently_frees_its_room(
+    lab: Any, tmp_path: Path
+) -> None:
+    """Engine (stop 31: the all-families soak's seed 31101 on a4478f9, I5): a far-future booking takes room-bern
+    101 days ahead (beyond the 90-day sync window); AdeleV moves booking 2's meeting onto that slot in Outlook
+    (`conflict_cancel`) and deletes it without a cancellation before any pass; Bern accepts the move. The pass
+    cancels booking 2 but looked for Bern's copy only at the last synced slot and in the sync window: the copy held
+    the slot with no word (and Bern declined the far-future booking as a conflict). The search goes beyond the
+    window now, as far as a room accepts meetings."""
+    families = frozenset(
+        {"rooms_add", "room_answers", "far_future", "conflict_cancel", "outlook_delete_silent"}
+    )
+    state = machine_for(lab.lab, tmp_path, families)()
+    state.far_future(add=True, day=2, hour=16, pick=503)
+    state.conflict_cancel(pick=0)
+    state.outlook_delete_silent(how="hard", pick=1)
+    state.teardown()

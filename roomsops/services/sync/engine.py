@@ -79,6 +79,14 @@ ROOM_ANSWER_GRACE = timedelta(hours=1)
 #: A link's note for a Rollback reset whose answer was lost and whose read-back failed: whether it landed is
 #: unknown until the next read of the meeting (`MailboxSync._rollback_read`).
 ROLLBACK_UNKNOWN = "rollback outcome unknown"
+#: How far ahead a room can hold a copy: its booking attendant declines a meeting that starts after the last day of
+#: its booking window (Set-CalendarProcessing BookingWindowInDays, at most 1080 days, counted from the day of its
+#: answer in the room's time zone: one day more, and one for the zone). The search for the copy of a meeting deleted
+#: without a cancellation goes this far, whatever the sync window: Outlook may have moved it beyond that window.
+ROOM_HORIZON = timedelta(days=1082)
+#: The longest calendar view asked for at once: EWS refuses a CalendarView over two years
+#: (ErrorCalendarViewRangeTooBig), and two calendar years are never shorter than 730 days.
+CALENDAR_VIEW_SPAN = timedelta(days=730)
 
 
 @dataclass
@@ -1870,8 +1878,9 @@ class MailboxSync:
         self, room: str, start: datetime, end: datetime, uid: str | None, booking: Booking
     ) -> list[Meeting]:
         """The room's copies of the deleted meeting that still hold a slot: by its UID (at its last known slot,
-        else anywhere in the sync window: it may have been moved in Outlook before it was deleted), or, with no
-        UID known, by organizer and exact times; never one whose UID is still a live meeting of the organizer."""
+        else anywhere ahead: in the sync window, then beyond it as far as a room accepts meetings, ROOM_HORIZON:
+        it may have been moved in Outlook before it was deleted, to any date), or, with no UID known, by organizer
+        and exact times; never one whose UID is still a live meeting of the organizer."""
         mine = self.mailbox.lower()
         now = self.ctx.now()
         found = [
@@ -1881,14 +1890,21 @@ class MailboxSync:
         ]
         if uid is not None:
             copies = [m for m in found if m.uid == uid]
-            if not copies:
-                first, last = max(self.ctx.window[0], now), self.ctx.window[1]
-                if last > first:
-                    copies = [
-                        m
-                        for m in self.ctx.backend.room_calendar(room, first, last, uid=uid, via=self.mailbox)
-                        if m.organizer == mine and m.uid == uid
-                    ]
+            # Invariant (issue 20 item 6, I5): a copy the room holds at any slot ahead is found, so it is removed or
+            # reported; the sync window alone missed a meeting Outlook had moved beyond it (soak seed 31101).
+            # The window first (where a moved meeting mostly is), then beyond it: views of at most two years.
+            first, last = max(self.ctx.window[0], now), self.ctx.window[1]
+            spans = _spans(first, last) + _spans(max(first, last), now + ROOM_HORIZON)
+            for view_start, view_end in spans:
+                if copies:
+                    break
+                copies = [
+                    m
+                    for m in self.ctx.backend.room_calendar(
+                        room, view_start, view_end, uid=uid, via=self.mailbox
+                    )
+                    if m.organizer == mine and m.uid == uid
+                ]
         else:
             copies = [
                 m
@@ -2361,6 +2377,15 @@ def decline_reason(
         "or its booking policy (the booking window, the maximum duration or the working hours; see "
         "Get-CalendarProcessing)"
     )
+
+
+def _spans(first: datetime, last: datetime) -> list[tuple[datetime, datetime]]:
+    """[first, last) cut into calendar views of at most CALENDAR_VIEW_SPAN; none when last is not after first."""
+    spans: list[tuple[datetime, datetime]] = []
+    while last > first:
+        spans.append((first, min(last, first + CALENDAR_VIEW_SPAN)))
+        first = spans[-1][1]
+    return spans
 
 
 def held_slot(link: BookingSyncState | None) -> Slot | None:
