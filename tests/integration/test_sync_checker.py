@@ -357,3 +357,24 @@ def test_a_meeting_moved_beyond_the_window_then_deleted_silently_frees_its_room(
     state.conflict_cancel(pick=0)
     state.outlook_delete_silent(how="hard", pick=1)
     state.teardown()
+
+
+def test_an_outlook_attendee_change_recorded_in_the_pass_that_writes_a_rooms_edit_stays(
+    lab: Any, tmp_path: Path
+) -> None:
+    """Engine (the soak's seed 31500 finding on fa5bffd, "I2: booking 3: the Outlook attendees ('alexw@…',) is
+    neither in the booking (()), nor a recorded difference, nor a reported failure"): ROOMS moves booking 3 and
+    Outlook sets its attendees before the next pass; that pass recorded the attendee difference, then wrote the
+    time with ROOMS' attendees too. The difference was ignored though the meeting no longer held Outlook's
+    attendees; Outlook's room change then dropped that ignore (the meeting had left it) and the attendee edit
+    was lost. The meeting now keeps an open difference's room or attendees through ROOMS writes of other fields."""
+    state = machine_for(lab.lab, tmp_path, frozenset({"far_future", "resolve_ignore"}))()
+    state.far_future(add=False, day=1, hour=12, pick=2)  # booking 3 (AlexW weekly): a ROOMS time change
+    state.resolve_ignore(choice=3, pick=2, room=False)  # attendees (AlexW,) in Outlook, pass, ignore
+    state.resolve_ignore(choice=0, pick=2, room=True)  # the room changed in Outlook: the ignore stays
+    state.teardown()
+    booking = state.world.booking(3)
+    assert booking is not None and booking["attendees"] == []
+    meeting = state.world.meeting_of(booking)
+    assert meeting is not None
+    assert [a["email"].lower() for a in meeting["required_attendees"]] == [state.world.addr("AlexW").lower()]

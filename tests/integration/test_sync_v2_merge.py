@@ -195,3 +195,45 @@ def test_bug8_an_outlook_edit_just_before_roomsops_write_is_not_hidden(
     found = booking(invoke, env)
     assert (found["title"], found["reminder_minutes"]) == ("Planning (ROOMS)", 30)  # the Outlook edit applied
     assert differences(invoke, env) == []
+
+
+def test_an_open_attendee_difference_stays_in_exchange_through_a_rooms_write_of_another_field(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: str
+) -> None:
+    """Checker seed 31500 (engine): ROOMS changes the title and Outlook the attendees between two passes. The
+    pass records the attendee difference (the meeting's attendees become the baseline) and then wrote the
+    title with ROOMS' attendees too, so Exchange lost Outlook's attendees while `sync diff` still listed them.
+    Room and attendee changes made in Outlook are recorded, not applied (docs/sync.md): the meeting keeps them
+    until the difference is settled, through this pass's write and any later one."""
+    ok(invoke("bookings", "update", "1", "--title", "Planning (ROOMS)", env=env))
+    outlook_edit(fresh_lab, synced, {"attendees": [addr("AdeleV")], "send": False})
+    ok(invoke("sync", env=env))
+    (difference,) = differences(invoke, env)
+    assert (difference["kind"], difference["exchange_state"]["attendees"]) == (
+        "attendees_changed",
+        [addr("AdeleV").lower()],
+    )
+    item = meeting(fresh_lab, synced)
+    assert item["subject"] == "Planning (ROOMS)"
+    assert [a["email"].lower() for a in item["required_attendees"]] == [addr("AdeleV").lower()]
+    ok(invoke("bookings", "update", "1", "--reminder", "30", env=env))  # a later ROOMS write, still open
+    ok(invoke("sync", env=env))
+    item = meeting(fresh_lab, synced)
+    assert item["reminder"] == 30
+    assert [a["email"].lower() for a in item["required_attendees"]] == [addr("AdeleV").lower()]
+    assert len(differences(invoke, env)) == 1
+    assert booking(invoke, env)["attendees"] == []
+
+
+def test_attendees_changed_on_both_sides_rooms_wins_in_exchange(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, synced: str
+) -> None:
+    """The same field on both sides: ROOMS wins (the meeting is rewritten) and Outlook's attendees are recorded
+    as a difference; an open difference keeps the meeting's value only where ROOMS did not change the field."""
+    ok(invoke("bookings", "update", "1", "--attendee", addr("LeeG"), env=env))
+    outlook_edit(fresh_lab, synced, {"attendees": [addr("AdeleV")], "send": False})
+    ok(invoke("sync", env=env))
+    (difference,) = differences(invoke, env)
+    assert difference["exchange_state"]["attendees"] == [addr("AdeleV").lower()]
+    item = meeting(fresh_lab, synced)
+    assert [a["email"].lower() for a in item["required_attendees"]] == [addr("LeeG").lower()]

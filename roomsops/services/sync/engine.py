@@ -236,6 +236,9 @@ class MailboxSync:
         self.declined: set[int] = set()
         # Bookings whose room copy this pass tried to remove (a meeting deleted without a cancellation).
         self.released: set[int] = set()
+        # (booking id, "room" | "attendees") both sides changed since the last pass: ROOMS wins, so the open
+        # difference this pass recorded for it does not keep the meeting's value (`_keeping_ignored`).
+        self.rooms_win: set[tuple[int, str]] = set()
         # Addresses meetings list that are no ROOMS room's primary address → the primary address the directory
         # gave (None: none, or not an alias): asked once per pass.
         self.aliases: dict[str, str | None] = {}
@@ -1015,6 +1018,27 @@ class MailboxSync:
         if link is not None and not self.ctx.dry_run:
             self._save_link(self._failed(self.links.get(link.booking_id, link), reason))
 
+    def _record_differences(
+        self,
+        booking: Booking,
+        meeting: Meeting,
+        synced: MeetingFields,
+        current: MeetingFields,
+        target: MeetingFields,
+    ) -> None:
+        """A room or attendees change made in Outlook is recorded as a difference, not applied (docs/sync.md)."""
+        assert meeting.fields is not None
+        for kind, name in (("room_changed", "room"), ("attendees_changed", "attendees")):
+            if getattr(synced, name) != getattr(current, name) and getattr(current, name) != getattr(
+                target, name
+            ):
+                self._difference(booking, kind, (name,), meeting.fields)
+                if getattr(synced, name) != getattr(target, name):
+                    self.rooms_win.add((booking.id, name))  # ROOMS changed it too: its value is written
+                # Recorded once: the meeting's value goes into the snapshot below (what Exchange holds), so the
+                # difference is recorded again only when it changes again (`sync resolve --use ignore` sticks,
+                # bug 11).
+
     def _exchange_update(
         self, link: BookingSyncState, meeting: Meeting, booking: Booking | None, retried: bool = False
     ) -> None:
@@ -1065,14 +1089,7 @@ class MailboxSync:
             return
         # A field that changed since the last sync but now equals the booking is our write, not an edit.
         edited = [name for name in synced.differs(current) if getattr(current, name) != getattr(target, name)]
-        for kind, name in (("room_changed", "room"), ("attendees_changed", "attendees")):
-            if getattr(synced, name) != getattr(current, name) and getattr(current, name) != getattr(
-                target, name
-            ):
-                self._difference(booking, kind, (name,), meeting.fields)
-                # Recorded once: the meeting's value goes into the snapshot below (what Exchange holds), so the
-                # difference is recorded again only when it changes again (`sync resolve --use ignore` sticks,
-                # bug 11).
+        self._record_differences(booking, meeting, synced, current, target)
         rooms_changed = link.synced_version != booking.version
         refused = _refused(meeting) if {"start", "end"} & set(edited) else None
         if refused is not None and not rooms_changed:
@@ -2117,7 +2134,14 @@ class MailboxSync:
         meeting still holds the ignored Exchange value, the booking the ROOMS value of that difference) keeps
         the meeting's value. Otherwise the next write of any other field put ROOMS' room or attendees back and
         an Outlook edit to the ignored value again was recorded as a new difference (bug 11; checker seeds
-        3005 and 3006)."""
+        3005 and 3006).
+
+        The same holds for a room or attendees difference still open (recorded, not settled yet), unless ROOMS
+        changed that field too (both changed: ROOMS wins). Otherwise a ROOMS write of another field in the same
+        pass that recorded it (or any later one) put ROOMS' value back over Outlook's in Exchange while
+        `sync diff` still listed Outlook's: docs/sync.md, room and attendee changes made in Outlook "are
+        recorded as differences, not applied" (checker seed 31500: a ROOMS time change and an Outlook attendee
+        change between two passes; the attendees went back to ROOMS' in the recording pass)."""
         target = booking_fields(booking)
         if not held:
             return target
@@ -2130,9 +2154,11 @@ class MailboxSync:
         keep: dict[str, Any] = {}
         for name in names:
             for d in reversed(settled):  # the latest difference of the field decides
-                if name not in d.fields or d.resolution is None:
+                if name not in d.fields:
                     continue
-                if d.resolution == "ignore":
+                if d.resolution is None and (booking.id, name) in self.rooms_win:
+                    break
+                if d.resolution in ("ignore", None):
                     theirs = MeetingFields.from_json(d.exchange_state)
                     ours = MeetingFields.from_json(d.rooms_state)
                     if getattr(theirs, name) == getattr(current, name) and getattr(ours, name) == getattr(
