@@ -314,7 +314,9 @@ def test_an_ignored_room_difference_is_settled_though_the_meeting_left_its_room(
     booking = state.world.booking(1)
     assert booking is not None and booking["room"].startswith("room-zurich")
     meeting = state.world.meeting_of(booking)
-    assert meeting is not None and [r["email"].split("@")[0] for r in meeting["resources"]] == ["room-zurich"]
+    # Since viol31c the title write keeps Outlook's Bern while the room difference is open (docs/sync.md); the
+    # oracle's settling of an ignored room edit is still what this replays.
+    assert meeting is not None and [r["email"].split("@")[0] for r in meeting["resources"]] == ["room-bern"]
     assert state.model.ignored[1] == {"room": state.world.addr("room-bern").lower()}
     state.outlook_edit(choice=0, day=1, hour=7, pick=0, what="sensitivity")
     state.settle()
