@@ -22,7 +22,13 @@ from roomsops.core.templates import psquote, shellword
 from roomsops.core.timeutil import parse_time
 from roomsops.services.rooms.persons import CSV_HEADER, read_persons_csv
 from tests.conftest import SAMPLE
-from tests.powershell_tokens import as_windows_powershell_reads, expressions, tokenize
+from tests.powershell_tokens import (
+    DOUBLE_QUOTES,
+    SINGLE_QUOTES,
+    as_windows_powershell_reads,
+    expressions,
+    tokenize,
+)
 from tests.unit.test_runbook import PARSER, literals
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -188,8 +194,20 @@ def test_psquote_keeps_any_value_one_inert_literal(value: str) -> None:
 # --- the words of a command line printed for PowerShell or bash (policy remove's way back) ------------------
 
 
+# PowerShell Language Specification 3.0, B.1.8: in argument mode a generic token runs through any character but
+# these (and whitespace); `.`, `@` and `:` inside it are plain characters (`roomsops --group room@contoso.com`).
+_NOT_IN_GENERIC_TOKEN = "{}();,|&$`<>" + SINGLE_QUOTES + DOUBLE_QUOTES
+
+
 def _powershell_word(line: str) -> str | None:
     """What PowerShell passes for the last argument of `line`: None when it would expand or split it."""
+    argument = line.removeprefix("roomsops --group ")
+    first = argument[:1]
+    if first and (first.isalpha() or first == "_") and first not in SINGLE_QUOTES + DOUBLE_QUOTES:
+        # A bare generic token (a leading dash, digit, @ or # would make it a parameter, number, splat or comment).
+        if any(c.isspace() or c in _NOT_IN_GENERIC_TOKEN for c in argument):
+            return None
+        return argument
     tokens = [t for t in tokenize(line) if t.kind != "newline"]
     if len(tokens) != 3:
         return None
@@ -208,6 +226,8 @@ def _powershell_word(line: str) -> str | None:
 @example(value="O’Brien $x")
 @example(value="-x")
 @example(value="10kb")
+@example(value="A.")  # the CI run of 0378a51: the oracle split a bare word at the dot
+@example(value="room-1@contoso.com")
 @example(value="3bdb9ceb-e765-4719-9e30-0eaeb58b78ad")
 def test_shellword_is_read_back_by_bash_and_powershell(value: str) -> None:
     """A group name or address (printable: validate_group refuses control characters) as one word of a
