@@ -1,0 +1,54 @@
+"""review24d: `persons set --email` onto another mailbox carries the old mailbox's sync position; over Graph the
+new mailbox is then read through the old mailbox's deltaLink, and its Outlook changes are never seen.
+
+Steps: AdeleV syncs in Microsoft365 with no booking; two passes store her mailbox's position (over Graph
+the deltaLink `.../users/AdeleV@.../calendarView/delta?$deltatoken=...`). The person is renamed onto DiegoS's
+mailbox (`persons set --email`, Exchange asked: another mailbox; nothing is unsettled, so it is allowed). One pass.
+Diego then makes a meeting in Outlook inviting the ROOMS room Zürich, which accepts it. Two passes.
+
+Expected (docs/sync.md "Over Microsoft Graph": "The position is a calendarView delta round" of the mailbox; a new
+Outlook meeting inviting a ROOMS room that the room accepted becomes a booking, issue 20 item 3 — as it does for
+DiegoS added as a new person, the control case): the meeting becomes a booking of Diego's.
+
+Actual: `rename_person` moves `mailbox_sync.sync_state` to the new address, and the Graph backend follows the stored
+deltaLink as an opaque URL (it checks the host only, `GraphClient.owns`): every pass reads Adele's calendar's
+changes as Diego's. Diego's meeting is not seen (no booking) until a full reconciliation (`sync.full_every`, 24
+passes by default; never with 0). Over EWS (O365) the same steps pass: the old mailbox's SyncFolderItems state is
+not taken for the new mailbox (a recovery), whereas the Graph deltaLink names the old user in its path, and the
+backend's only check of a stored state is its host."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Invoke, ok
+
+from .conftest import Addr, LabHelper
+from .test_sync_rooms20_a import DAY, answer, bookings, outlook_new, sync
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review24d: a rename onto another mailbox keeps the old mailbox's sync position (Graph deltaLink)",
+)
+def test_review24d_a_person_renamed_onto_another_mailbox_is_read_from_that_mailbox(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
+) -> None:
+    lab = fresh_lab
+    adele, diego, zurich = addr("AdeleV").lower(), addr("DiegoS").lower(), addr("room-zurich").lower()
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", adele, "--sync-mode", "Microsoft365", env=env))
+    assert sync(invoke, env)[0] == 0
+    assert sync(invoke, env)[0] == 0
+    checked = {**env, "ROOMSOPS_ROOMS_CHECK_ADDRESSES": "true"}  # Exchange says: another mailbox
+    ok(invoke("persons", "set", adele, "--email", diego, env=checked))
+    assert sync(invoke, env)[0] == 0
+
+    outlook_new(lab, diego, "Diego's planning", DAY, resources=[zurich])
+    assert [a["response"] for a in answer(lab)] == ["Accept"]
+    for _ in range(2):
+        assert sync(invoke, env)[0] == 0
+    found = bookings(invoke, env)
+    assert [(b["title"], b["organizer"].lower()) for b in found.values()] == [("Diego's planning", diego)]
