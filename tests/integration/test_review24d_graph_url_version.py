@@ -23,9 +23,6 @@ from .test_sync_rooms20_a import DAY, add_booking
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review24d: cloud.graph_url ending in /v1.0 is accepted; every pass fails"
-)
 def test_review24d_a_graph_url_with_the_version_segment_is_refused_as_a_setting(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:
