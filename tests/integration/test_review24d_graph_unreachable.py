@@ -25,9 +25,6 @@ from .test_sync_rooms20_a import DAY, add_booking
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review24d: Graph unreachable for every mailbox is exit 1, EWS's is exit 3"
-)
 def test_review24d_a_pass_that_cannot_reach_graph_at_all_exits_3(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:
