@@ -530,7 +530,8 @@ class MailboxSync:
                 far[link.item_id] = link
         if not far:
             return changes
-        found = {m.item_id: m for m in self.ctx.backend.get(self.mailbox, list(far))}
+        # In the calendar: one moved to another calendar left it (EWS's sync of the Calendar reports it deleted).
+        found = {m.item_id: m for m in self.ctx.backend.in_calendar(self.mailbox, list(far))}
         changed = [(i, m.change_key) for i, m in found.items() if m.change_key != far[i].change_key]
         deleted = [i for i in far if i not in found]
         return replace(changes, changed=changes.changed + changed, deleted=changes.deleted + deleted)
