@@ -19,6 +19,8 @@ backend's only check of a stored state is its host."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from tests.conftest import Invoke, ok
@@ -29,17 +31,14 @@ from .test_sync_rooms20_a import DAY, answer, bookings, outlook_new, sync
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24d: a rename onto another mailbox keeps the old mailbox's sync position (Graph deltaLink)",
-)
+@pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_review24d_a_person_renamed_onto_another_mailbox_is_read_from_that_mailbox(
-    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str
 ) -> None:
     lab = fresh_lab
     adele, diego, zurich = addr("AdeleV").lower(), addr("DiegoS").lower(), addr("room-zurich").lower()
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
-    ok(invoke("persons", "add", adele, "--sync-mode", "Microsoft365", env=env))
+    ok(invoke("persons", "add", adele, "--sync-mode", mode, env=env))
     assert sync(invoke, env)[0] == 0
     assert sync(invoke, env)[0] == 0
     checked = {**env, "ROOMSOPS_ROOMS_CHECK_ADDRESSES": "true"}  # Exchange says: another mailbox
@@ -52,3 +51,35 @@ def test_review24d_a_person_renamed_onto_another_mailbox_is_read_from_that_mailb
         assert sync(invoke, env)[0] == 0
     found = bookings(invoke, env)
     assert [(b["title"], b["organizer"].lower()) for b in found.values()] == [("Diego's planning", diego)]
+
+
+def position(env: dict[str, str], mailbox: str) -> str | None:
+    """The read position stored for the mailbox (mailbox_sync.sync_state)."""
+    path = env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        (state,) = conn.execute(
+            "SELECT sync_state FROM mailbox_sync WHERE mailbox = ?", (mailbox.lower(),)
+        ).fetchone()
+    return str(state) if state is not None else None
+
+
+@pytest.mark.parametrize("check", ["true", "false"])
+def test_review24d_a_rename_keeps_the_position_only_when_exchange_says_it_is_the_same_mailbox(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, check: str
+) -> None:
+    """A rename onto the primary address of the same mailbox (Exchange asked) keeps the read position; one whose
+    mailbox Exchange was not asked about (`--no-check`, rooms.check_addresses false) may be another: it is
+    dropped, and the next pass starts the mailbox afresh and stores a new one."""
+    adele, alias = addr("AdeleV").lower(), addr("adele").lower()
+    ok(invoke("persons", "add", alias, "--sync-mode", "Microsoft365", "--no-check", env=env))
+    assert sync(invoke, env)[0] == 0
+    kept = position(env, alias)
+    assert kept is not None and "|https://" in kept
+    ok(
+        invoke(
+            "persons", "set", alias, "--email", adele, env={**env, "ROOMSOPS_ROOMS_CHECK_ADDRESSES": check}
+        )
+    )
+    assert position(env, adele) == (kept if check == "true" else None)
+    assert sync(invoke, env)[0] == 0
+    assert position(env, adele) is not None
