@@ -161,17 +161,27 @@ def migrate(
                     )
                 if all(p.id != found.id for p in chosen):  # named twice (another case): migrated once
                     chosen.append(found)
-    out = []
+    out: list[PersonMigration] = []
+    cut: ConnectError | None = None  # the service was lost midway (token, TLS, network)
     for person in chosen:
         if person.sync_mode not in leaving:
             out.append(PersonMigration(person.email, person.sync_mode, person.sync_mode, ALREADY))
+            continue
+        if cut is not None:
+            out.append(_not_tried(person, to, ews_mode, cut))
             continue
         try:
             done = _person(
                 store, source, target, settings, audit, installation, person, to, ews_mode, dry_run
             )
-        except ConnectError:
-            raise  # the service is not reached at all (token, TLS, network): exit 3, not a failure per person
+        except ConnectError as exc:
+            if not any(p.status == MIGRATED for p in out):
+                raise  # nothing moved yet: the service is not reached at all, exit 3 before any work
+            # Persons were moved by this run: their switch stands and is reported (exit 1, not "nothing done");
+            # the others are left for a rerun, which goes on with them.
+            log.debug("migrate %s: the service was lost", person.email, exc_info=True)
+            cut = exc
+            done = _not_tried(person, to, ews_mode, exc, tried=True)
         except RoomsopsError as exc:
             log.debug("migrate %s: failed", person.email, exc_info=True)
             done = PersonMigration(
@@ -192,6 +202,22 @@ def migrate(
         )
         out.append(done)
     return MigrateResult(to=to, dry_run=dry_run, persons=tuple(out))
+
+
+def _not_tried(
+    person: Person, to: str, ews_mode: str, exc: ConnectError, tried: bool = False
+) -> PersonMigration:
+    """A person not moved because the service was lost midway (after others were moved): failed, with how to
+    finish."""
+    return PersonMigration(
+        person.email,
+        person.sync_mode,
+        target_mode(to, ews_mode),
+        FAILED,
+        error=exc.message if tried else f"not tried, the run stopped at an earlier person: {exc.message}",
+        remedy=f"{exc.remedy + '; then ' if exc.remedy else ''}run 'roomsops sync migrate --to {to}' again: the "
+        "persons migrated stay so, it goes on with the others",
+    )
 
 
 def _live(link: BookingSyncState) -> bool:
