@@ -33,10 +33,6 @@ from .test_sync_rooms20_a import DAY, add_booking, answer, live
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24d: ews status says ready while a left person's meetings are reached only over EWS",
-)
 def test_review24d_ews_is_not_called_dispensable_while_a_left_persons_meeting_needs_it(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:
@@ -63,3 +59,57 @@ def test_review24d_ews_is_not_called_dispensable_while_a_left_persons_meeting_ne
     invoke("sync", "purge", "--person", diego, "--yes", env=env)  # what the pass advised for a left person
     meeting_reached = live(lab, diego) == [] and live(lab, zurich, organizer=diego) == []
     assert readiness["next_command"] is not None or meeting_reached, (status.code, readiness)
+
+
+def test_review24d_migrate_moves_a_left_persons_links_so_a_graph_only_tenant_still_cancels_their_meeting(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
+) -> None:
+    """The readiness names the left person's meetings and `sync migrate --to graph --all`; that moves their links
+    (the mode stays None), after which `ews status` is ready, and with EWS off a cancellation of the booking
+    reaches the meeting over Graph: cancelled, the room's slot freed. A rerun finds them moved ("already")."""
+    lab = fresh_lab
+    adele, diego, zurich = addr("AdeleV").lower(), addr("DiegoS").lower(), addr("room-zurich").lower()
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", adele, "--sync-mode", "Microsoft365", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    add_booking(invoke, env, diego, zurich, DAY, "Planning")
+    ok(invoke("sync", env=env))
+    assert [a["response"] for a in answer(lab)] == ["Accept"]
+    ok(invoke("sync", env=env))
+    ok(invoke("persons", "set", diego, "--sync-mode", "None", env=env))
+    ok(invoke("sync", env=env))
+
+    before = json.loads(invoke("--json", "ews", "status", env=env).out)["readiness"]
+    assert before["persons_left_on_ews"] == [{"email": diego, "sync_mode": "None", "meetings": 1}]
+    assert before["next_command"] == "roomsops sync migrate --to graph --all"
+    text = invoke("ews", "status", env=env).out
+    assert f"left the sync, meetings over EWS  1 ({diego} None: 1 meeting(s))" in text
+    assert "ready:" not in text
+    doctor = {c["name"]: c for c in json.loads(invoke("--json", "doctor", env=env).out)["checks"]}
+    assert doctor["EWS readiness"]["status"] != "ok", doctor["EWS readiness"]
+    assert "roomsops sync migrate --to graph --all moves their links" in doctor["EWS readiness"]["remedy"]
+
+    moved = json.loads(ok(invoke("--json", "sync", "migrate", "--to", "graph", "--all", env=env)).out)
+    assert {p["person"]: (p["status"], p["to_mode"], p["relinked"]) for p in moved["persons"]} == {
+        adele: ("already", "Microsoft365", 0),
+        diego: ("migrated", "None", 1),
+    }
+    modes = {
+        p["email"].lower(): p["sync_mode"]
+        for p in json.loads(ok(invoke("--json", "persons", "list", env=env)).out)["persons"]
+    }
+    assert modes == {adele: "Microsoft365", diego: "None"}
+    after = json.loads(invoke("--json", "ews", "status", env=env).out)["readiness"]
+    assert (after["persons_left_on_ews"], after["next_command"]) == ([], None)
+    doctor = {c["name"]: c for c in json.loads(invoke("--json", "doctor", env=env).out)["checks"]}
+    assert doctor["EWS readiness"]["status"] == "ok", doctor["EWS readiness"]
+
+    with lab.lab.tenant.change() as state:  # EWS off for the tenant
+        state.organization.ews_enabled = False
+    lab.reset_requests()
+    ok(invoke("bookings", "cancel", "1", "--yes", env=env))
+    ok(invoke("sync", env=env))
+    assert live(lab, diego) == [] and live(lab, zurich, organizer=diego) == []
+    assert not [k for k in lab.requests() if k.startswith("ews:")]  # all over Graph
+    again = json.loads(ok(invoke("--json", "sync", "migrate", "--to", "graph", "--all", env=env)).out)
+    assert {p["person"]: p["status"] for p in again["persons"]} == {adele: "already"}
