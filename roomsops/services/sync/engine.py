@@ -2047,12 +2047,18 @@ class MailboxSync:
                     [b.id for b in bookings],
                     exc_info=True,
                 )
-            reason = describe(exc)
-            for booking in bookings:
-                self.report.failures.append(f"booking {booking.id} ({booking.title}): {reason}")
-            if not self.ctx.dry_run:
-                # Reread: the intent saved before the write is what the error is recorded beside.
-                self._save_links([self._failed(self._link(b), reason) for b in bookings])
+            self._write_failed(bookings, exc)
+
+    def _write_failed(self, bookings: list[Booking], exc: Exception) -> None:
+        """A write of these bookings failed: reported on each, the error recorded beside its link."""
+        if not bookings:
+            return
+        reason = describe(exc)
+        for booking in bookings:
+            self.report.failures.append(f"booking {booking.id} ({booking.title}): {reason}")
+        if not self.ctx.dry_run:
+            # Reread: the intent saved before the write is what the error is recorded beside.
+            self._save_links([self._failed(self._link(b), reason) for b in bookings])
 
     def _create_many(self, bookings: list[Booking]) -> None:
         """New meetings in one batch: intents first, then one CreateItem for all, then the results."""
@@ -2073,12 +2079,13 @@ class MailboxSync:
         requests = [(booking_fields(b), self.ctx.installation, tag_of(b)) for b in bookings]
         try:
             results = self.ctx.backend.create_many(self.mailbox, requests, revision=self._revision())
-        except WriteOutcomeUnknown:
+        except WriteOutcomeUnknown as exc:
             # The answer was lost, the meetings may exist: look them up instead of creating them again.
             self.wrote = True
             adopted = self._adopt_pending(bookings)
-            if len(adopted) < len(bookings):
-                raise  # the rest stay pending intents: the next pass looks them up again before writing
+            # Only the rest failed (their intents stay: the next pass looks them up again before writing); the
+            # adopted ones are linked, not reported failed beside it.
+            self._write_failed([b for b in bookings if b.id not in adopted], exc)
             return
         self.wrote = True
         done = []
