@@ -34,7 +34,7 @@ pass_app = click.make_pass_decorator(AppContext)
 def doctor(app: AppContext, mailbox: str | None) -> int:
     """Check config, token, WinRM and Exchange, admin app ≠ sync app, EWS readiness, the rooms' calendar
     processing (rooms check) and a mailbox probe."""
-    from roomsops.services.rooms.common import person_modes
+    from roomsops.services.rooms.common import left_persons_meetings, person_modes
 
     address = validate_address(mailbox) if mailbox else None
     config_report = appconfig.check(app.app_settings_path, app.settings)
@@ -58,6 +58,7 @@ def doctor(app: AppContext, mailbox: str | None) -> int:
         date.today(),
         lambda session: rooms_check.doctor_check(session, app.settings),
         modes=person_modes(app.settings),
+        left=left_persons_meetings(app.settings),
         graph_provider=lambda: app.graph_token_provider,
         graph_client=lambda: app.graph,
     )

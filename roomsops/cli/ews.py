@@ -37,15 +37,19 @@ def ews() -> None:
 @pass_app
 def status_cmd(app: AppContext, mailboxes: tuple[str, ...]) -> int:
     """Show EwsEnabled, EwsAllowedAppIDs, the mailboxes' switches, the retirement dates and the readiness: the
-    persons still on EWS (O365, O365Pull) and the command that moves them to Microsoft Graph. Exit 1 while a
-    person syncs over EWS and EWS is off (or will refuse the sync app)."""
-    from roomsops.services.rooms.common import person_modes
+    persons still on EWS (O365, O365Pull), those who left the sync whose meetings only EWS reaches, and the
+    command that moves them to Microsoft Graph. Exit 1 while a person needs EWS and EWS is off (or will refuse
+    the sync app)."""
+    from roomsops.services.rooms.common import left_persons_meetings, person_modes
 
     addresses = unique(validate_address(m) for m in mailboxes)
     app_id = app.sync_app_id()
     modes = person_modes(app.settings)
+    left = left_persons_meetings(app.settings) if modes is not None else None
     with read_only(), app.open_admin(app_id) as session:
-        return app.emit(ews_access.read_ews_status(session, app_id, addresses, date.today(), modes, True))
+        return app.emit(
+            ews_access.read_ews_status(session, app_id, addresses, date.today(), modes, True, left)
+        )
 
 
 @ews.command("allow")

@@ -31,8 +31,9 @@ else:
 
 
 pass_app = click.make_pass_decorator(AppContext)
-#: Mailbox errors that mean EWS itself was not reached (TLS verification, the network).
-UNREACHABLE = frozenset({"tls_failed", "ews_connection"})
+#: Mailbox errors that mean the calendar service itself (EWS, Microsoft Graph) was not reached (TLS verification,
+#: the network).
+UNREACHABLE = frozenset({"tls_failed", "ews_connection", "graph_unreachable"})
 CHANGES = (
     "created",
     "updated",
@@ -150,9 +151,11 @@ def sync(
             write_summary(summary, result)
     unreachable = [m for m in result.mailboxes if m.error_code in UNREACHABLE and not _changed(m)]
     if result.mailboxes and len(unreachable) == len(result.mailboxes):
-        # EWS itself could not be reached (TLS, network) before any work: exit 3, like the token service.
+        # EWS or Graph could not be reached (TLS, network) before any work: exit 3, like the token service.
         first = unreachable[0]
-        raise ConnectError(first.error or "EWS could not be reached", first.remedy, code=first.error_code)
+        raise ConnectError(
+            first.error or "the calendar service could not be reached", first.remedy, code=first.error_code
+        )
     return app.emit(result)
 
 

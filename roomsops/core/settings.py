@@ -156,6 +156,13 @@ class CloudSettings:
                 )
         object.__setattr__(self, "authority_host", self.authority_host.rstrip("/"))
         object.__setattr__(self, "graph_url", self.graph_url.rstrip("/"))
+        version = self.graph_url.rsplit("/", 1)[-1]
+        if version.casefold() in {"v1.0", "beta"}:
+            # roomsops adds /v1.0 itself: with it in the setting every request would go to /v1.0/v1.0/... .
+            raise InputError(
+                f"cloud.graph_url {self.graph_url!r} ends in Graph's version segment /{version}",
+                f"leave out /{version}: set cloud.graph_url to {self.graph_url[: -len(version) - 1]!r}",
+            )
 
     @property
     def ews_resource(self) -> str:

@@ -163,6 +163,9 @@ class MemoryCalendar:
         items = self.items.get(mailbox, {})
         return [items[i] for i in item_ids if i in items]
 
+    def in_calendar(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
+        return self.get(mailbox, item_ids)  # one calendar per mailbox: an item is in it or gone
+
     def find_tagged(self, mailbox: str, installation: str, booking_id: str | None = None) -> list[Meeting]:
         return [
             m

@@ -218,6 +218,32 @@ class EwsCalendar:
         )
         return [meeting_from_item(item, self.zone) for item in found if isinstance(item, CalendarItem)]
 
+    def in_calendar(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
+        # GetItem finds an item in any folder: its ParentFolderId tells whether it is still in the calendar (whose
+        # real id costs one GetFolder per mailbox and process). Not on a pass's path: SyncFolderItems covers the
+        # whole calendar (`Changes.covers_until` None).
+        if not item_ids:
+            return []
+        account = self.client.account(mailbox)
+        calendar = self.client.calendar(mailbox)
+        found = self.client.call(
+            mailbox,
+            lambda: list(
+                account.fetch(
+                    ids=[(i, None) for i in item_ids],
+                    folder=calendar,
+                    only_fields=(*FETCH_FIELDS, "parent_folder_id"),
+                )
+            ),
+        )
+        return [
+            meeting_from_item(item, self.zone)
+            for item in found
+            if isinstance(item, CalendarItem)
+            and item.parent_folder_id is not None
+            and item.parent_folder_id.id == calendar.id
+        ]
+
     def find_tagged(self, mailbox: str, installation: str, booking_id: str | None = None) -> list[Meeting]:
         # FindItem's paging needs the folder's real id (a GetFolder, only on this recovery path).
         calendar = self.client.calendar(mailbox)

@@ -336,6 +336,11 @@ class GraphCalendar:
         item_ids = [i for i, m in zip(item_ids, known, strict=True) if m is None]
         return served + self._read(mailbox, item_ids)
 
+    def in_calendar(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
+        # /calendar/events/{id}: an immutable id survives a move, and /events/{id} finds it in any calendar. Never a
+        # kept answer: one kept from this process' write does not say where the event is now.
+        return self._read(mailbox, item_ids, calendar=True)
+
     def _read(self, mailbox: str, item_ids: Sequence[str], calendar: bool = False) -> list[Meeting]:
         """The events (`calendar`: only those in the default calendar); unknown ids are left out."""
         if not item_ids:

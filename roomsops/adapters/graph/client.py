@@ -274,6 +274,7 @@ class GraphClient:
                 "Microsoft Graph",
                 tls_remedy=TLS_REMEDY,
                 remedy="check the network, network.proxy and cloud.graph_url",
+                code="graph_unreachable",  # Graph itself not reached: a pass where every mailbox says so exits 3
             )
         if write:
             return graph_error(

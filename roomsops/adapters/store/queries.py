@@ -766,9 +766,13 @@ def delete_room(conn: Connection, room_id: int) -> None:
     conn.execute(delete(rooms).where(rooms.c.id == room_id))
 
 
-def rename_person(conn: Connection, person: Person, new_email: str, now: datetime) -> Person:
-    """Give a person another address, keeping its bookings; the sync links and the mailbox's sync state move
-    with it (the same mailbox under its right address)."""
+def rename_person(
+    conn: Connection, person: Person, new_email: str, now: datetime, same_mailbox: bool = False
+) -> Person:
+    """Give a person another address, keeping its bookings; the sync links and the mailbox's record move with it.
+    The read position (`sync_state`: a SyncFolderItems state, a Graph deltaLink naming the user in its path) is
+    the mailbox's: it moves only when Exchange said the new address is the same mailbox (`same_mailbox`); else it
+    is dropped, and the next pass starts the new mailbox's afresh (a full reconciliation by tag)."""
     old_key, new_key = email_key(person.email), email_key(new_email)
     conn.execute(
         update(persons)
@@ -778,7 +782,10 @@ def rename_person(conn: Connection, person: Person, new_email: str, now: datetim
     if old_key != new_key:
         conn.execute(update(booking_sync).where(booking_sync.c.mailbox == old_key).values(mailbox=new_key))
         conn.execute(delete(mailbox_sync).where(mailbox_sync.c.mailbox == new_key))
-        conn.execute(update(mailbox_sync).where(mailbox_sync.c.mailbox == old_key).values(mailbox=new_key))
+        moved: dict[str, object] = {"mailbox": new_key}
+        if not same_mailbox:
+            moved |= {"sync_state": None, "updated_utc": now}
+        conn.execute(update(mailbox_sync).where(mailbox_sync.c.mailbox == old_key).values(**moved))
         conn.execute(
             update(sync_differences).where(sync_differences.c.mailbox == old_key).values(mailbox=new_key)
         )

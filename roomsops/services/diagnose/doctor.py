@@ -55,9 +55,13 @@ def _modes_line(settings: Settings, modes: Mapping[str, str]) -> Check:
 
 
 def _ews_readiness(
-    status: EwsStatus, modes: Mapping[str, str] | None, ews_persons: list[str], graph_persons: list[str]
+    status: EwsStatus,
+    modes: Mapping[str, str] | None,
+    ews_persons: list[str],
+    graph_persons: list[str],
+    left_on_ews: list[str],
 ) -> Check:
-    if modes and not ews_persons:
+    if modes and not ews_persons and not left_on_ews:
         # Nobody syncs over EWS any more: its switches are the tenant's business, not the sync's.
         return Check(
             "EWS readiness",
@@ -72,6 +76,12 @@ def _ews_readiness(
     moving = (
         f"; or move the {len(ews_persons)} EWS person(s) to Graph: {MIGRATE_COMMAND}" if ews_persons else ""
     )
+    if left_on_ews:
+        # Persons who left the sync whose meetings are linked by EWS ids: only EWS cancels or purges them.
+        moving += (
+            f"; {len(left_on_ews)} person(s) who left the sync have meetings only EWS reaches "
+            f"({', '.join(left_on_ews[:5])}): {MIGRATE_COMMAND} moves their links"
+        )
     return Check(
         "EWS readiness",
         level,
@@ -102,6 +112,7 @@ def doctor(
     rooms_check: Callable[[Any], Check] | None = None,
     modes: Mapping[str, str] | None = None,
     graph_provider: Callable[[], TokenProvider] | None = None,
+    left: Mapping[str, tuple[str, str, int]] | None = None,
     graph_client: Callable[[], GraphClient] | None = None,
 ) -> DoctorReport:
     """Every check once, each independent of the others' outcome where possible. `rooms_check` gives the
@@ -156,7 +167,8 @@ def doctor(
         checks.append(Check("Exchange connection", Status.FAILED, exc.message, exc.remedy))
         unreachable = unreachable or isinstance(exc, ConnectError)
     if status is not None:
-        checks.append(_ews_readiness(status, modes, ews_persons, graph_persons))
+        left_on_ews = sorted(e for e, (_, service, _) in (left or {}).items() if service == "ews")
+        checks.append(_ews_readiness(status, modes, ews_persons, graph_persons, left_on_ews))
     if rooms_line is not None:
         checks.append(rooms_line)
     can_probe = provider is not None and provider_error is None

@@ -3,7 +3,7 @@ through the typed Exchange adapter (`ews status`), and putting the sync app on t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,6 +30,16 @@ class PersonOnEws:
 
 
 @dataclass(frozen=True)
+class PersonLeftOnEws:
+    """A person who left the sync (a mode roomsops does not sync) whose meetings in Exchange are known by EWS
+    item ids: only EWS reaches them (a cancellation, `sync purge`) until `sync migrate` moves their links."""
+
+    email: str
+    sync_mode: str
+    meetings: int
+
+
+@dataclass(frozen=True)
 class EwsReadiness:
     """How far the installation is from needing EWS no more: its persons still in an EWS sync mode (O365,
     O365Pull), those in ROOMS' Graph mode (Microsoft365), the retirement dates (`EWS_PHASED_BLOCKING`,
@@ -39,6 +49,7 @@ class EwsReadiness:
     persons_read: bool
     persons_on_ews: tuple[PersonOnEws, ...]
     persons_on_graph: int
+    persons_left_on_ews: tuple[PersonLeftOnEws, ...]
     phased_blocking_since: date
     shutdown: date
     days_left: int
@@ -58,26 +69,51 @@ class EwsReadiness:
             ),
             f"persons on Graph      {self.persons_on_graph} (sync mode Microsoft365)",
         ]
+        if self.persons_left_on_ews:
+            left = self.persons_left_on_ews
+            out.append(
+                f"left the sync, meetings over EWS  {len(left)} ("
+                + ", ".join(f"{p.email} {p.sync_mode}: {p.meetings} meeting(s)" for p in left[:5])
+                + (f", +{len(left) - 5} more" if len(left) > 5 else "")
+                + "): only EWS reaches them (a cancellation, 'sync purge'); 'sync migrate --to graph' moves "
+                "their links to Graph, or 'roomsops sync purge --person EMAIL --yes' cancels them while EWS is on"
+            )
         if self.next_command:
             out.append(f"next: {self.next_command}  (moves them to Microsoft Graph; --dry-run checks first)")
         else:
-            out.append("ready: no person syncs over EWS; EWS can be switched off for the sync app")
+            out.append(
+                "ready: no person syncs over EWS, no meeting is reached over EWS only; EWS can be switched off "
+                "for the sync app"
+            )
         return out
 
 
-def readiness(modes: dict[str, str] | None, today: date) -> EwsReadiness:
-    """The readiness report from the persons' sync modes ({email: mode}; None: they could not be read)."""
+def readiness(
+    modes: dict[str, str] | None,
+    today: date,
+    left: Mapping[str, tuple[str, str, int]] | None = None,
+) -> EwsReadiness:
+    """The readiness report from the persons' sync modes ({email: mode}; None: they could not be read) and the
+    meetings of persons who left the sync ({email: (sync mode, service, meetings)}, `left_persons_meetings`):
+    those whose ids are EWS's still need EWS, and `sync migrate --to graph --all` moves their links too."""
     on_ews = tuple(
         sorted((PersonOnEws(e, m) for e, m in (modes or {}).items() if m in EWS_SYNC_MODES), key=str)
+    )
+    left_on_ews = tuple(
+        sorted(
+            (PersonLeftOnEws(e, m, n) for e, (m, service, n) in (left or {}).items() if service == "ews"),
+            key=str,
+        )
     )
     return EwsReadiness(
         persons_read=modes is not None,
         persons_on_ews=on_ews,
         persons_on_graph=sum(1 for m in (modes or {}).values() if m in GRAPH_SYNC_MODES),
+        persons_left_on_ews=left_on_ews,
         phased_blocking_since=EWS_PHASED_BLOCKING,
         shutdown=EWS_SHUTDOWN,
         days_left=(EWS_SHUTDOWN - today).days,
-        next_command=MIGRATE_COMMAND if on_ews or modes is None else None,
+        next_command=MIGRATE_COMMAND if on_ews or left_on_ews or modes is None else None,
     )
 
 
@@ -99,8 +135,14 @@ class EwsStatus(Result):
     @property
     def ok(self) -> bool:
         ready = self.readiness
-        if ready is not None and ready.persons_read and ready.persons_on_ews == () and ready.persons_on_graph:
-            return True  # no person syncs over EWS: its switches no longer matter to the sync
+        if (
+            ready is not None
+            and ready.persons_read
+            and ready.persons_on_ews == ()
+            and ready.persons_left_on_ews == ()
+            and ready.persons_on_graph
+        ):
+            return True  # no person syncs over EWS, no meeting needs it: its switches no longer matter
         return self.switches_ok
 
     @property
@@ -168,6 +210,7 @@ def read_ews_status(
     today: date,
     modes: dict[str, str] | None = None,
     with_readiness: bool = False,
+    left: Mapping[str, tuple[str, str, int]] | None = None,
 ) -> EwsStatus:
     """Get-OrganizationConfig (with the allow list) and Get-CASMailbox of each mailbox, in one pipeline."""
     org, cas = exchange.read_ews_settings(session, mailboxes)
@@ -182,7 +225,7 @@ def read_ews_status(
         sync_app_allowed=listed,
         mailboxes=rows,
         sync_app_may_use_ews=may_use_ews(org.ews_enabled, listed),
-        readiness=readiness(modes, today) if with_readiness else None,
+        readiness=readiness(modes, today, left) if with_readiness else None,
     )
 
 

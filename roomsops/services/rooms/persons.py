@@ -272,7 +272,9 @@ def set_person(
                         f"{renamed_to}')",
                         code="rename_other_mailbox",
                     )
-            current = db.rename_person(conn, current, renamed_to, db.now_utc())
+            # The read position is the mailbox's: kept only when Exchange said it is the same mailbox.
+            same = new_mailbox_addresses is not None and current.email.casefold() in new_mailbox_addresses
+            current = db.rename_person(conn, current, renamed_to, db.now_utc(), same_mailbox=same)
             renamed = True
         mode = current.sync_mode
         if sync_mode is not None:

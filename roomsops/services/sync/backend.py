@@ -52,6 +52,11 @@ class CalendarBackend(Protocol):
     def get(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
         """Full meetings for these ids, in one request where possible; unknown ids are left out."""
 
+    def in_calendar(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
+        """As `get`, but only the meetings still in the mailbox's calendar: one moved in Outlook to another
+        calendar or folder is left out, as `changes` reports it deleted (`get` finds an item wherever it is).
+        The sync reads its linked meetings beyond `Changes.covers_until` with it."""
+
     def find_tagged(self, mailbox: str, installation: str, booking_id: str | None = None) -> list[Meeting]:
         """Items tagged by `installation` (and for `booking_id`, if given)."""
 

@@ -530,7 +530,8 @@ class MailboxSync:
                 far[link.item_id] = link
         if not far:
             return changes
-        found = {m.item_id: m for m in self.ctx.backend.get(self.mailbox, list(far))}
+        # In the calendar: one moved to another calendar left it (EWS's sync of the Calendar reports it deleted).
+        found = {m.item_id: m for m in self.ctx.backend.in_calendar(self.mailbox, list(far))}
         changed = [(i, m.change_key) for i, m in found.items() if m.change_key != far[i].change_key]
         deleted = [i for i in far if i not in found]
         return replace(changes, changed=changes.changed + changed, deleted=changes.deleted + deleted)
@@ -2046,12 +2047,18 @@ class MailboxSync:
                     [b.id for b in bookings],
                     exc_info=True,
                 )
-            reason = describe(exc)
-            for booking in bookings:
-                self.report.failures.append(f"booking {booking.id} ({booking.title}): {reason}")
-            if not self.ctx.dry_run:
-                # Reread: the intent saved before the write is what the error is recorded beside.
-                self._save_links([self._failed(self._link(b), reason) for b in bookings])
+            self._write_failed(bookings, exc)
+
+    def _write_failed(self, bookings: list[Booking], exc: Exception) -> None:
+        """A write of these bookings failed: reported on each, the error recorded beside its link."""
+        if not bookings:
+            return
+        reason = describe(exc)
+        for booking in bookings:
+            self.report.failures.append(f"booking {booking.id} ({booking.title}): {reason}")
+        if not self.ctx.dry_run:
+            # Reread: the intent saved before the write is what the error is recorded beside.
+            self._save_links([self._failed(self._link(b), reason) for b in bookings])
 
     def _create_many(self, bookings: list[Booking]) -> None:
         """New meetings in one batch: intents first, then one CreateItem for all, then the results."""
@@ -2072,12 +2079,13 @@ class MailboxSync:
         requests = [(booking_fields(b), self.ctx.installation, tag_of(b)) for b in bookings]
         try:
             results = self.ctx.backend.create_many(self.mailbox, requests, revision=self._revision())
-        except WriteOutcomeUnknown:
+        except WriteOutcomeUnknown as exc:
             # The answer was lost, the meetings may exist: look them up instead of creating them again.
             self.wrote = True
             adopted = self._adopt_pending(bookings)
-            if len(adopted) < len(bookings):
-                raise  # the rest stay pending intents: the next pass looks them up again before writing
+            # Only the rest failed (their intents stay: the next pass looks them up again before writing); the
+            # adopted ones are linked, not reported failed beside it.
+            self._write_failed([b for b in bookings if b.id not in adopted], exc)
             return
         self.wrote = True
         done = []

@@ -11,12 +11,17 @@ no change made since the last pass is lost) and switch the person's sync mode. N
 
 Per person all or nothing: a run killed or failing midway leaves every person either migrated or untouched, and
 a rerun goes on with the persons not migrated yet (those already in the target mode are reported "already").
+
+A person who left the sync (a mode roomsops does not sync) with meetings still linked moves too, links only (the
+mode stays): only the service their ids are of reaches those meetings (a cancellation, `sync purge`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+
+from sqlalchemy import Connection
 
 from roomsops.adapters.store import (
     Booking,
@@ -28,6 +33,7 @@ from roomsops.adapters.store import (
     now_utc,
 )
 from roomsops.adapters.store import queries as q
+from roomsops.adapters.store.records import email_key
 from roomsops.adapters.store.schema import CANCELLED, PENDING_CANCEL, SYNC_DISABLED, UNLINKED
 from roomsops.core.calendar import Meeting, booking_tag
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
@@ -85,9 +91,14 @@ class MigrateResult(Result):
     def lines(self) -> list[str]:
         out = []
         for p in self.persons:
-            move = f"{p.from_mode} -> {p.to_mode}"
+            left = p.from_mode not in SYNCED_MODES  # left the sync: its meetings' links move, its mode stays
+            move = f"left the sync ({p.from_mode}): links only" if left else f"{p.from_mode} -> {p.to_mode}"
             if p.status == ALREADY:
-                out.append(f"{p.person}: already {p.to_mode}")
+                out.append(
+                    f"{p.person}: already: the links of its meetings are {self.to}'s ({p.to_mode}, left the sync)"
+                    if left
+                    else f"{p.person}: already {p.to_mode}"
+                )
             elif p.status == FAILED:
                 out.append(
                     f"{p.person}: FAILED ({move}, not switched) {p.error}"
@@ -143,41 +154,41 @@ def migrate(
     leaving = EWS_SYNC_MODES if to == "graph" else GRAPH_SYNC_MODES
     with store.write() as conn:  # the installation id is made once per database, on first use
         installation = q.installation_id(conn)
-        if everyone:
-            chosen = q.list_persons(conn, sync_modes=SYNCED_MODES)
-        else:
-            chosen = []
-            for email in persons:
-                found = q.get_person(conn, email)
-                if found is None:
-                    raise InputError(
-                        f"{email} is not a known person; nothing was migrated", "see 'roomsops persons list'"
-                    )
-                if found.sync_mode not in SYNCED_MODES:
-                    raise InputError(
-                        f"{found.email} has sync mode {found.sync_mode}, which roomsops does not sync; nothing was "
-                        "migrated",
-                        "migrate persons in O365, O365Pull or Microsoft365",
-                    )
-                if all(p.id != found.id for p in chosen):  # named twice (another case): migrated once
-                    chosen.append(found)
-    out = []
+        services = q.mailbox_services(conn)
+        chosen = _chosen(conn, persons, everyone)
+    out: list[PersonMigration] = []
+    cut: ConnectError | None = None  # the service was lost midway (token, TLS, network)
     for person in chosen:
-        if person.sync_mode not in leaving:
+        if person.sync_mode in SYNCED_MODES:
+            there = person.sync_mode not in leaving
+        else:  # left the sync: only the links move (the mode stays); there once they are the target's ids
+            there = services.get(email_key(person.email), str(settings.sync.backend)) == target.service_of(
+                person.email
+            )
+        if there:
             out.append(PersonMigration(person.email, person.sync_mode, person.sync_mode, ALREADY))
+            continue
+        if cut is not None:
+            out.append(_not_tried(person, to, ews_mode, cut))
             continue
         try:
             done = _person(
                 store, source, target, settings, audit, installation, person, to, ews_mode, dry_run
             )
-        except ConnectError:
-            raise  # the service is not reached at all (token, TLS, network): exit 3, not a failure per person
+        except ConnectError as exc:
+            if not any(p.status == MIGRATED for p in out):
+                raise  # nothing moved yet: the service is not reached at all, exit 3 before any work
+            # Persons were moved by this run: their switch stands and is reported (exit 1, not "nothing done");
+            # the others are left for a rerun, which goes on with them.
+            log.debug("migrate %s: the service was lost", person.email, exc_info=True)
+            cut = exc
+            done = _not_tried(person, to, ews_mode, exc, tried=True)
         except RoomsopsError as exc:
             log.debug("migrate %s: failed", person.email, exc_info=True)
             done = PersonMigration(
                 person.email,
                 person.sync_mode,
-                target_mode(to, ews_mode),
+                _to_mode(person, to, ews_mode),
                 FAILED,
                 error=exc.message,
                 remedy=exc.remedy,
@@ -192,6 +203,57 @@ def migrate(
         )
         out.append(done)
     return MigrateResult(to=to, dry_run=dry_run, persons=tuple(out))
+
+
+def _chosen(conn: Connection, persons: Sequence[str], everyone: bool) -> list[Person]:
+    """The persons named (each once, however spelled), or with `everyone` every synced person and every person
+    who left the sync whose meetings are still linked: only the service their ids are of reaches those (a
+    cancellation, `sync purge`), so they move too. A name of no person, or of one who left the sync with no
+    meeting linked, is refused (exit 2, nothing migrated)."""
+    if everyone:
+        return [
+            p
+            for p in q.list_persons(conn)
+            if p.sync_mode in SYNCED_MODES or q.live_links_in_mailbox(conn, p.email)
+        ]
+    chosen: list[Person] = []
+    for email in persons:
+        found = q.get_person(conn, email)
+        if found is None:
+            raise InputError(
+                f"{email} is not a known person; nothing was migrated", "see 'roomsops persons list'"
+            )
+        if found.sync_mode not in SYNCED_MODES and not q.live_links_in_mailbox(conn, found.email):
+            raise InputError(
+                f"{found.email} has sync mode {found.sync_mode}, which roomsops does not sync, and no meeting of "
+                "it is linked; nothing was migrated",
+                "migrate persons in O365, O365Pull or Microsoft365, or who left the sync with meetings",
+            )
+        if all(p.id != found.id for p in chosen):  # named twice (another case): migrated once
+            chosen.append(found)
+    return chosen
+
+
+def _not_tried(
+    person: Person, to: str, ews_mode: str, exc: ConnectError, tried: bool = False
+) -> PersonMigration:
+    """A person not moved because the service was lost midway (after others were moved): failed, with how to
+    finish."""
+    return PersonMigration(
+        person.email,
+        person.sync_mode,
+        _to_mode(person, to, ews_mode),
+        FAILED,
+        error=exc.message if tried else f"not tried, the run stopped at an earlier person: {exc.message}",
+        remedy=f"{exc.remedy + '; then ' if exc.remedy else ''}run 'roomsops sync migrate --to {to}' again: the "
+        "persons migrated stay so, it goes on with the others",
+    )
+
+
+def _to_mode(person: Person, to: str, ews_mode: str) -> str:
+    """The person's sync mode after the move: the target's; a person who left the sync keeps theirs (only the
+    links of their meetings move)."""
+    return target_mode(to, ews_mode) if person.sync_mode in SYNCED_MODES else person.sync_mode
 
 
 def _live(link: BookingSyncState) -> bool:
@@ -230,7 +292,7 @@ def _person(
     ews_mode: str,
     dry_run: bool,
 ) -> PersonMigration:
-    mode = target_mode(to, ews_mode)
+    mode = _to_mode(person, to, ews_mode)
     mailbox = person.email
     with store.read() as conn:
         links = [link for link in q.booking_sync_for_mailbox(conn, mailbox) if _live(link)]
@@ -329,9 +391,10 @@ def _person(
         kept = q.get_mailbox_sync(conn, mailbox) or MailboxSyncState(mailbox=mailbox)
         q.save_mailbox_sync(conn, replace(kept, sync_state=None), now)
         q.record_mailbox_service(conn, mailbox, target.service_of(mailbox), now)  # the links' ids are its now
-        url = settings.cloud.ews_url if mode in EWS_SYNC_MODES else None
-        fields = PersonFields(person.email, person.name, mode, url, person.conflict_behaviour)
-        q.update_person(conn, person.id, fields, now)
+        if mode != person.sync_mode:  # a person who left the sync keeps their mode: only the links moved
+            url = settings.cloud.ews_url if mode in EWS_SYNC_MODES else None
+            fields = PersonFields(person.email, person.name, mode, url, person.conflict_behaviour)
+            q.update_person(conn, person.id, fields, now)
     audit.record(
         "sync:migrate",
         mailbox,

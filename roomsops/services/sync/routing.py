@@ -54,6 +54,9 @@ class RoutedCalendar:
     def get(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
         return self._for(mailbox).get(mailbox, item_ids)
 
+    def in_calendar(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
+        return self._for(mailbox).in_calendar(mailbox, item_ids)
+
     def find_tagged(self, mailbox: str, installation: str, booking_id: str | None = None) -> list[Meeting]:
         return self._for(mailbox).find_tagged(mailbox, installation, booking_id)
 
