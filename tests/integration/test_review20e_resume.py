@@ -66,10 +66,6 @@ def own_meeting(lab: Any, organizer: str, room: str, start: datetime) -> None:
     answer(lab)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20e: an Outlook move made while the person was out of the sync is lost after sync resume",
-)
 def test_an_outlook_move_made_while_the_person_was_out_of_the_sync_is_applied_after_resume(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -128,10 +124,6 @@ def test_an_outlook_move_made_while_the_person_was_out_of_the_sync_is_applied_af
     assert found["start"].startswith(later.isoformat()[:16]) or failures(runs), (found, failures(runs))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20e: an own meeting deleted in Outlook while purged stays an active, linked booking after resume",
-)
 def test_an_own_meeting_deleted_in_outlook_while_purged_cancels_its_booking_after_resume(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -164,10 +156,6 @@ def test_an_own_meeting_deleted_in_outlook_while_purged_cancels_its_booking_afte
     assert found["status"] == "cancelled" or failures(runs), (found, failures(runs))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20e: resume links an Outlook meeting whose tagging never landed; a full pass cancels and rebooks it",
-)
 def test_resume_of_an_outlook_meeting_whose_tagging_had_not_landed_keeps_its_booking(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -22,6 +22,8 @@ from roomsops.adapters.store.schema import (
     NOT_SYNCED_NOTE,
     PENDING_CANCEL,
     PENDING_CREATE,
+    PENDING_UPDATE,
+    SYNC_DISABLED,
     UNLINKED,
 )
 from roomsops.core.calendar import Meeting, tagged_booking_id
@@ -721,7 +723,16 @@ class ResumeResult(Result):
 
 def resume(store: Store, person: str, audit: AuditLog) -> ResumeResult:
     """Undo `purge` (or a person's leaving the sync): the held bookings are synced again by the next pass (a
-    booking without a meeting gets one; one whose meeting stayed in Exchange is linked to it again)."""
+    booking without a meeting gets one; one whose meeting stayed in Exchange is linked to it again).
+
+    Invariant (I2, I5; review20e): what Exchange did while the bookings were held is never taken for nothing. The
+    passes meanwhile read their meetings' changes as foreign ones and moved the position past them, so the resume
+    trusts no ChangeKey or position it kept: it forgets the mailbox's position, and the next pass is a full
+    reconciliation comparing every tagged meeting with its link field by field (an Outlook edit made meanwhile is
+    applied or recorded, a meeting deleted meanwhile cancels its booking). A meeting made in Outlook (booked from
+    there) may carry no tag yet (its tagging write had not landed): its link becomes `pending-update`, so the
+    pass reads it by its item id, tags it and applies what it finds, never taking it for deleted (I1). A
+    sync-disabled booking stays sync-disabled (a hold does not re-enable it)."""
     with store.write() as conn:
         found = q.get_person(conn, person)
         if found is None:
@@ -731,19 +742,35 @@ def resume(store: Store, person: str, audit: AuditLog) -> ResumeResult:
                 f"{found.email}'s sync mode {found.sync_mode} is not synced by roomsops: a resume would sync nothing",
                 f"set the sync mode first: 'roomsops persons set {found.email} --sync-mode O365'",
             )
+        held = [link for link in q.booking_sync_for_mailbox(conn, found.email) if not_synced(link)]
+        statuses = {b.id: b.status for b in q.bookings_by_id(conn, [link.booking_id for link in held])}
         state = q.get_mailbox_sync(conn, found.email)
-        if state is not None and (state.last_error or "").startswith(NOT_SYNCED_NOTE):
-            q.save_mailbox_sync(conn, replace(state, last_error=None), now_utc())
+        if state is not None and (
+            (state.last_error or "").startswith(NOT_SYNCED_NOTE) or any(link.item_id for link in held)
+        ):
+            # The position is forgotten: the next pass reads every held meeting as it is now (a full
+            # reconciliation), not from the ChangeKeys the links kept while passes read past their changes.
+            q.save_mailbox_sync(conn, replace(state, last_error=None, sync_state=None), now_utc())
         resumed = []
-        for link in q.booking_sync_for_mailbox(conn, found.email):
-            if not not_synced(link):
-                continue
+        for link in held:
             resumed.append(link.booking_id)
-            if link.item_id is None:
+            if statuses.get(link.booking_id) == "sync_disabled":
+                # Rollbacks exhausted before the hold: still not synced (ROOMS' SyncDisabled), its count kept.
+                q.save_booking_sync(conn, replace(link, state=SYNC_DISABLED, last_error=None), now_utc())
+            elif link.item_id is None:
                 # No meeting known, but one may exist (a create whose answer was lost, then held back): the next
                 # pass looks it up by its tag before it creates one.
                 q.save_booking_sync(
                     conn, replace(link, state=PENDING_CREATE, last_error=None, error_count=0), now_utc()
+                )
+            elif link.from_exchange:
+                # Its tag may never have landed: read by its item id and tagged (`MailboxSync._settle_tag`).
+                q.save_booking_sync(
+                    conn,
+                    replace(
+                        link, state=PENDING_UPDATE, last_error=None, error_count=0, last_attempt=now_utc()
+                    ),
+                    now_utc(),
                 )
             else:
                 q.save_booking_sync(conn, replace(link, state=LINKED, last_error=None), now_utc())
