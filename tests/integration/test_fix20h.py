@@ -162,6 +162,37 @@ def test_resume_over_graph_applies_what_outlook_did_meanwhile(
     assert len(live(fresh_lab, adele)) == 2
 
 
+def test_a_new_meeting_waits_for_its_first_room_before_a_second_one_is_removed(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """DiegoS makes "Two rooms" with Zürich, then Bern (Sync-Master). Bern accepts; Zürich has not answered (its
+    calendar processing is off). Which room holds the meeting is not known yet: nothing is booked and Bern is not
+    removed (before: Bern was stripped as "a second ROOMS room" at once, and a decline of Zürich then left the
+    meeting with no room)."""
+    diego, zurich, bern = addr("DiegoS"), addr("room-zurich"), addr("room-bern")
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("rooms", "add", bern, "--name", "Bern", "--sync-master", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    processing = {"automate_processing": "None"}
+    path = f"/lab/mailboxes/{zurich}/calendar-processing"
+    assert fresh_lab.admin("PATCH", path, json=processing).status_code == 200
+    ok(invoke("sync", env=env))
+    start = DAY + timedelta(hours=2)
+    meeting = {
+        "subject": "Two rooms",
+        "start": stamp(start),
+        "end": stamp(start + timedelta(hours=1)),
+        "resources": [zurich, bern],
+    }
+    assert fresh_lab.admin("POST", f"/lab/mailboxes/{diego}/calendar", json=meeting).status_code == 201
+    assert answers(fresh_lab) == {bern.lower(): "Accept"}
+    doc = json.loads(ok(invoke("--json", "sync", env=env)).out)
+    assert doc["mailboxes"][0]["skipped"] == {"awaiting the room's answer": 1}, doc
+    (item,) = live(fresh_lab, diego)
+    assert [r["email"].lower() for r in item["resources"]] == [zurich.lower(), bern.lower()]
+    assert bookings(invoke, env) == {}
+
+
 def test_a_recovery_cancels_the_booking_of_an_untagged_outlook_meeting_deleted_before_it(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

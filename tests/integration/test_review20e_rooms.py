@@ -59,10 +59,6 @@ def two_rooms_first_declining(invoke: Invoke, lab: Any, env: dict[str, str], add
     return json.loads(invoke("--json", "sync", env=env).out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20e: a Sync-Master room that accepted is stripped as 'second room' when the first room declined",
-)
 def test_the_room_that_accepted_is_not_stripped_when_the_first_room_declined(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -81,9 +77,6 @@ def test_the_room_that_accepted_is_not_stripped_when_the_first_room_declined(
     assert organized(fresh_lab, bern, diego), "Bern's calendar no longer holds DiegoS's meeting"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review20e: one new meeting's decline is reported twice in one pass (summary and log)"
-)
 def test_a_new_meetings_decline_is_reported_once_per_pass(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
