@@ -83,6 +83,65 @@ def move(lab: Any, mailbox: str, item: dict[str, Any], start: datetime) -> None:
     assert lab.admin("PATCH", f"/lab/mailboxes/{mailbox}/calendar/{item['id']}", json=body).status_code == 200
 
 
+def test_sync_purge_leaves_a_meeting_that_is_over(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """DiegoS has two synced bookings; he moves "Yesterday's" in Outlook to yesterday (the pass applies the move
+    to the booking). `sync purge --person DiegoS`: the dry run lists only the meeting ahead, the purge cancels
+    only it, and the next pass (which finishes a purge cut short) leaves the past one too: no cancellation of a
+    meeting that is over reaches its attendees. The resume links it again."""
+    diego, zurich = addr("DiegoS"), addr("room-zurich")
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    book(invoke, env, diego, zurich, DAY + timedelta(hours=2), "Yesterday's")
+    book(invoke, env, diego, zurich, DAY + timedelta(hours=4), "Ahead")
+    ok(invoke("sync", env=env))
+    answers(fresh_lab)
+    ok(invoke("sync", env=env))
+    (item,) = [i for i in live(fresh_lab, diego) if i["subject"] == "Yesterday's"]
+    move(fresh_lab, diego, item, YESTERDAY)
+    answers(fresh_lab)
+    invoke("sync", env=env)  # the Outlook move applied to booking 1
+    assert bookings(invoke, env)[1]["start"].startswith(YESTERDAY.isoformat()[:16])
+
+    dry = json.loads(ok(invoke("--json", "sync", "purge", "--person", diego, "--dry-run", env=env)).out)
+    assert dry["removed"] == ["Ahead"], dry
+    done = json.loads(ok(invoke("--json", "sync", "purge", "--person", diego, "--yes", env=env)).out)
+    assert done["removed"] == ["Ahead"], done
+    assert [i["subject"] for i in live(fresh_lab, diego)] == ["Yesterday's"]
+    doc = json.loads(ok(invoke("--json", "sync", env=env)).out)
+    assert doc["mailboxes"][0]["cancelled"] == 0, doc
+    assert [i["subject"] for i in live(fresh_lab, diego)] == ["Yesterday's"]
+    ok(invoke("sync", "resume", "--person", diego, env=env))
+    ok(invoke("sync", env=env))
+    assert {b["id"]: b["sync"] for b in bookings(invoke, env).values()}[2] == "linked"
+
+
+def test_the_purge_of_a_person_leaving_the_sync_leaves_a_meeting_that_is_over(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """The same with `sync.on_person_removed = "purge"`: DiegoS leaves the sync (sync mode None); the pass cancels
+    the meeting ahead and leaves the one that is over, said as `past_meetings_left`; both bookings held back."""
+    diego, zurich = addr("DiegoS"), addr("room-zurich")
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    book(invoke, env, diego, zurich, DAY + timedelta(hours=2), "Yesterday's")
+    book(invoke, env, diego, zurich, DAY + timedelta(hours=4), "Ahead")
+    ok(invoke("sync", env=env))
+    (item,) = [i for i in live(fresh_lab, diego) if i["subject"] == "Yesterday's"]
+    move(fresh_lab, diego, item, YESTERDAY)
+    answers(fresh_lab)
+    invoke("sync", env=env)  # the Outlook move applied to booking 1
+    assert bookings(invoke, env)[1]["start"].startswith(YESTERDAY.isoformat()[:16])
+    ok(invoke("persons", "set", diego, "--sync-mode", "None", env=env))
+    purging = env | {"ROOMSOPS_SYNC_ON_PERSON_REMOVED": "purge"}
+    said = json.loads(ok(invoke("--json", "sync", env=purging)).out)["left_sync"][diego]
+    assert (said["action"], said["bookings"], said["past_meetings_left"]) == ("purged", [2], [1]), said
+    assert [i["subject"] for i in live(fresh_lab, diego)] == ["Yesterday's"]
+    assert json.loads(ok(invoke("--json", "sync", env=purging)).out)["left_sync"] == {}  # said once
+    assert {b["id"]: b["sync"] for b in bookings(invoke, env).values()} == {1: "not synced", 2: "not synced"}
+
+
 def test_sync_resume_keeps_a_sync_disabled_booking_sync_disabled(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -52,10 +52,6 @@ def book(invoke: Invoke, env: dict[str, str], organizer: str, room: str, start: 
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20e: sync purge cancels a meeting the conflict behaviour Cancel let go for good",
-)
 def test_purge_leaves_a_meeting_the_cancel_behaviour_let_go(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

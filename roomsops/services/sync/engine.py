@@ -2065,6 +2065,7 @@ class MailboxSync:
                 and link.change_key is not None
                 and (link.last_error or "").startswith(f"{NOT_SYNCED_NOTE}: purged")
                 and not link.from_exchange
+                and not meeting_over(link, booking, self.ctx.now())  # a purge leaves a meeting that is over
             ):
                 self._finish_purge(booking, link)
             elif link is not None and link.state == UNLINKED:
@@ -2489,6 +2490,18 @@ def held_slot(link: BookingSyncState | None) -> Slot | None:
     except Exception:  # a snapshot that cannot be read: no slot known
         return None
     return (held.room, held.start, held.end) if held.room else None
+
+
+def meeting_over(link: BookingSyncState, booking: Booking, now: datetime) -> bool:
+    """Whether the link's meeting is over: its end as last synced (its snapshot), else the booking's. No invitation
+    or update is sent for a meeting that is over, and a purge sends no cancellation of one."""
+    end = booking.end
+    if link.snapshot:
+        try:
+            end = MeetingFields.from_json(link.snapshot).end
+        except Exception:  # a snapshot that cannot be read: the booking's end
+            end = booking.end
+    return end <= now
 
 
 def not_synced(link: BookingSyncState) -> bool:
