@@ -83,6 +83,48 @@ def move(lab: Any, mailbox: str, item: dict[str, Any], start: datetime) -> None:
     assert lab.admin("PATCH", f"/lab/mailboxes/{mailbox}/calendar/{item['id']}", json=body).status_code == 200
 
 
+def test_a_declined_booking_whose_slot_is_over_is_no_longer_reported(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """AdeleV (no ROOMS person) holds Zürich at 10:00 in Exchange; DiegoS's booking 1 there is declined and
+    reported on every pass. The administrator moves it to yesterday (`--allow-past`): a move into the past is no
+    write (skipped as "past"), so the decline could never be settled — it was reported on every pass for ever.
+    Now: not reported once the slot is over, and `sync diff` no longer lists it."""
+    diego, adele, zurich = addr("DiegoS"), addr("AdeleV"), addr("room-zurich")
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    start = DAY + timedelta(hours=2)
+    taken = {"subject": "Adele's", "start": stamp(start), "end": stamp(start + timedelta(hours=1))}
+    assert fresh_lab.admin("POST", f"/lab/mailboxes/{adele}/calendar", json={**taken, "resources": [zurich]})
+    assert answers(fresh_lab) == {zurich.lower(): "Accept"}
+    book(invoke, env, diego, zurich, start, "Planning")
+    ok(invoke("sync", env=env))
+    assert answers(fresh_lab) == {zurich.lower(): "Decline"}
+    for _ in range(2):  # reported on every pass while the slot is ahead (also one that reads nothing new)
+        run = invoke("--json", "sync", env=env)
+        assert run.code == 1 and [f for f in failures(json.loads(run.out)) if "declined" in f], run.out
+    rooms = json.loads(ok(invoke("--json", "sync", "diff", env=env)).out)["rooms"]
+    assert [(r["booking_id"], r["kind"]) for r in rooms] == [(1, "room-declined")]
+
+    ok(
+        invoke(
+            "bookings",
+            "update",
+            "1",
+            "--start",
+            YESTERDAY.isoformat(),
+            "--end",
+            (YESTERDAY + timedelta(hours=1)).isoformat(),
+            "--allow-past",
+            env=env,
+        )
+    )
+    for _ in range(2):
+        doc = json.loads(ok(invoke("--json", "sync", env=env)).out)
+        assert failures(doc) == [] and doc["mailboxes"][0]["skipped"] == {"past": 1}, doc
+    assert json.loads(ok(invoke("--json", "sync", "diff", env=env)).out)["rooms"] == []
+
+
 def test_sync_purge_leaves_a_meeting_that_is_over(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -757,8 +757,10 @@ class MailboxSync:
 
     def _still_declined(self) -> None:
         """Every link still `room-declined` is a failure of its booking on every pass until it is settled (the
-        booking moved, cancelled, or the room accepts), also when nothing changed in the mailbox: from the links
-        and the database alone, no calendar request."""
+        booking moved, cancelled, or the room accepts) or its slot is over, also when nothing changed in the
+        mailbox: from the links and the database alone, no calendar request. A slot that is over settles nothing
+        any more (no pass writes a meeting that is over, a move into the past is skipped): as `_still_holding`
+        stops once the slot is over, so does this report (review20e), which would otherwise last for ever."""
         waiting = [
             link.booking_id
             for link in self.links.values()
@@ -771,10 +773,12 @@ class MailboxSync:
         if missing:
             with self.ctx.store.read() as conn:
                 known |= {b.id: b for b in q.bookings_by_id(conn, missing)}
+        now = self.ctx.now()
         for booking_id in sorted(known):
-            booking = known[booking_id]
-            if booking.status == "active" and self.links[booking_id].state == ROOM_DECLINED:
-                self._declined(booking, self.links[booking_id].last_error)
+            booking, link = known[booking_id], self.links[booking_id]
+            over = booking.end <= now or meeting_over(link, booking, now)
+            if booking.status == "active" and link.state == ROOM_DECLINED and not over:
+                self._declined(booking, link.last_error)
 
     def _save_mailbox_error(self, message: str) -> None:
         try:
