@@ -123,6 +123,7 @@ def test_a_person_leaving_the_sync_is_said_once_or_purged(
             "action": "reported",
             "remedy": f"roomsops sync purge --person {diego} --yes",
             "own_meetings_left": [],
+            "past_meetings_left": [],
         }
     }
     text = ok(invoke("sync", env=env)).out  # said once: the next passes have nothing more to say

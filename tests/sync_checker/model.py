@@ -90,8 +90,9 @@ class Model:
     )  # rooms that were Sync-Master at some point, lower case
     left: dict[str, int] = field(default_factory=dict)  # person (lower case) -> epoch they left the sync
     on_person_removed: str = ""  # "report" or "purge" (sync.on_person_removed), fixed at the first leave
-    #: bookings made from a person's own Outlook meeting that a purge left live, as a pass said ("left_sync":
-    #: "own_meetings_left"; docs/sync.md: the person's own meetings stay)
+    #: bookings made from a person's own Outlook meeting, or whose meeting was over, that a purge left live, as a
+    #: pass said ("left_sync": "own_meetings_left", "past_meetings_left"; docs/sync.md: the person's own meetings
+    #: stay, and a purge sends no cancellation of a meeting that is over)
     own_left: set[int] = field(default_factory=set)
 
     def edit(self, booking_id: int, side: str, values: Mapping[str, Any], seen: Iterable[str] = ()) -> None:
@@ -154,6 +155,7 @@ class Model:
             self.log += [(self.epoch, f) for m in run.doc.get("mailboxes", []) for f in m.get("failures", [])]
             for said in (run.doc.get("left_sync") or {}).values():
                 self.own_left |= set(said.get("own_meetings_left") or [])
+                self.own_left |= set(said.get("past_meetings_left") or [])  # over: a purge leaves it (fix20h)
             self.note(json.dumps(run.doc, ensure_ascii=False))
         self.epoch += 1
 

@@ -216,6 +216,13 @@ class EwsCalendar:
                 account.fetch(ids=[(i, None) for i in item_ids], folder=calendar, only_fields=FETCH_FIELDS)
             ),
         )
+        for item in found:
+            # Unknown ids are left out (the port's rule: the caller takes such a meeting for gone); any other
+            # answer about one item (the server busy, ...) is an error, never taken for a deletion.
+            if isinstance(item, Exception):
+                error = translate(item, mailbox, write=False)
+                if not isinstance(error, ItemGone):
+                    raise error
         return [meeting_from_item(item, self.zone) for item in found if isinstance(item, CalendarItem)]
 
     def in_calendar(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:

@@ -481,11 +481,15 @@ def booking_sync_by_item(conn: Connection, item_id: str) -> BookingSyncState | N
     return _booking_sync(row) if row else None
 
 
-def room_problems(conn: Connection, mailbox: str | None = None) -> list[BookingSyncState]:
-    """Links whose room is not as the booking says: the room declined an active booking's meeting, or it still
-    holds the slot of a booking whose meeting was deleted in Outlook without a cancellation."""
+def room_problems(
+    conn: Connection, mailbox: str | None = None, now: datetime | None = None
+) -> list[BookingSyncState]:
+    """Links whose room is not as the booking says: the room declined an active booking's meeting (with `now`: one
+    not over yet, by the booking's end or its meeting's as last synced: a decline of a slot that is over settles
+    nothing any more), or it still holds the slot of a booking whose meeting was deleted in Outlook without a
+    cancellation."""
     query = (
-        select(booking_sync)
+        select(booking_sync, bookings.c.end_utc.label("booking_end"))
         .join(bookings, bookings.c.id == booking_sync.c.booking_id)
         .where(
             (and_(booking_sync.c.state == ROOM_DECLINED, bookings.c.status == "active"))
@@ -495,7 +499,18 @@ def room_problems(conn: Connection, mailbox: str | None = None) -> list[BookingS
     )
     if mailbox is not None:
         query = query.where(booking_sync.c.mailbox == email_key(mailbox))
-    return [_booking_sync(row) for row in conn.execute(query)]
+    out = []
+    for row in conn.execute(query):
+        link = _booking_sync(row)
+        end = row._mapping["booking_end"]
+        if (
+            link.state == ROOM_DECLINED
+            and now is not None
+            and min(end, _held_until(row.snapshot, end)) <= now
+        ):
+            continue
+        out.append(link)
+    return out
 
 
 def booking_sync_by_ids(conn: Connection, booking_ids: Sequence[int]) -> dict[int, BookingSyncState]:

@@ -234,6 +234,8 @@ class MailboxSync:
         # Bookings whose room's decline this pass reported (read from the meeting): the others still
         # `room-declined` are reported from their links at the end of the pass (I2: on every pass until settled).
         self.declined: set[int] = set()
+        # (item id, room) a failure of this pass already said (a decline, a second room): said once per pass.
+        self.said_rooms: set[tuple[str, str]] = set()
         # Bookings whose room copy this pass tried to remove (a meeting deleted without a cancellation).
         self.released: set[int] = set()
         # (booking id, "room" | "attendees") both sides changed since the last pass: ROOMS wins, so the open
@@ -756,8 +758,10 @@ class MailboxSync:
 
     def _still_declined(self) -> None:
         """Every link still `room-declined` is a failure of its booking on every pass until it is settled (the
-        booking moved, cancelled, or the room accepts), also when nothing changed in the mailbox: from the links
-        and the database alone, no calendar request."""
+        booking moved, cancelled, or the room accepts) or its slot is over, also when nothing changed in the
+        mailbox: from the links and the database alone, no calendar request. A slot that is over settles nothing
+        any more (no pass writes a meeting that is over, a move into the past is skipped): as `_still_holding`
+        stops once the slot is over, so does this report (review20e), which would otherwise last for ever."""
         waiting = [
             link.booking_id
             for link in self.links.values()
@@ -770,10 +774,12 @@ class MailboxSync:
         if missing:
             with self.ctx.store.read() as conn:
                 known |= {b.id: b for b in q.bookings_by_id(conn, missing)}
+        now = self.ctx.now()
         for booking_id in sorted(known):
-            booking = known[booking_id]
-            if booking.status == "active" and self.links[booking_id].state == ROOM_DECLINED:
-                self._declined(booking, self.links[booking_id].last_error)
+            booking, link = known[booking_id], self.links[booking_id]
+            over = booking.end <= now or meeting_over(link, booking, now)
+            if booking.status == "active" and link.state == ROOM_DECLINED and not over:
+                self._declined(booking, link.last_error)
 
     def _save_mailbox_error(self, message: str) -> None:
         try:
@@ -1508,11 +1514,17 @@ class MailboxSync:
             self._unresolved_resources(meeting)
         if not listed or self.person is None:
             return
-        room, others = listed[0], listed[1:]
+        room = self._room_of_new_meeting(meeting, listed)
+        if room is None:
+            # A room listed before the one that would be booked has not answered yet: nothing is decided (and no
+            # room removed) until it has; its answer changes the meeting, and the pass that reads it decides.
+            self.report.skip("awaiting the room's answer")
+            return
+        others = [r for r in listed if r is not room]
         if others:
             # ROOMS holds one synced room per meeting: a second ROOMS room is never booked silently.
             subject = fields.subject
-            meeting = self._second_rooms(meeting, room.email, others, f"new meeting {subject!r}")
+            meeting = self._second_rooms(meeting, room.email, others, f"new meeting {subject!r}", new=True)
             if meeting.fields is None:
                 return  # the removal failed: reported, the position held, tried again next pass
             fields = meeting.fields
@@ -1529,6 +1541,29 @@ class MailboxSync:
             self.report.planned.append(f"book {room.email} for the new meeting {fields.subject!r}")
             return
         self._book_new_meeting(meeting, fields, room)
+
+    def _room_of_new_meeting(self, meeting: Meeting, listed: list[Room]) -> Room | None:
+        """The ROOMS room a new meeting listing `listed` (in the meeting's order) is booked in: the first that holds
+        it and ROOMS can give, i.e. the first that did not decline and is not taken in ROOMS. Rule "one synced room
+        per meeting" (docs/sync.md): the booking's room must be one that holds the meeting; a room that declined
+        it, or that ROOMS has given to someone else, is reported (a Sync-Master one removed from the meeting), never
+        chosen over one that accepted and is free (rooms-product.md: Sync-Master removes a room only when ROOMS
+        cannot accept the booking; review20e: the first room declining left the meeting stripped of the Sync-Master
+        room that accepted it). None: a room before that one has not answered yet (it may accept: wait). With no
+        such room (every room declined or is taken), the first is judged: its decline or its conflict reported."""
+        fields = meeting.fields
+        assert fields is not None
+        for room in listed:
+            response = self._response(meeting, room.email)
+            if response == "Decline":
+                continue
+            if response != "Accept":
+                return None
+            with self.ctx.store.read() as conn:
+                taken = q.overlapping_bookings(conn, room.id, fields.start, fields.end)
+            if not taken:
+                return room
+        return listed[0]
 
     def _bookable(self, meeting: Meeting) -> bool:
         """Whether a meeting roomsops does not know may become a booking (the others counted or reported)."""
@@ -1711,11 +1746,25 @@ class MailboxSync:
                 return response
         return None
 
-    def _second_rooms(self, meeting: Meeting, first: str, others: list[Room], what: str) -> Meeting:
-        """Rooms beyond the first (`first`) in one meeting: each reported; the Sync-Master ones removed from the
-        meeting (exactly them, wherever listed; the write read back, the report says what the read-back shows).
+    def _second_rooms(
+        self, meeting: Meeting, first: str, others: list[Room], what: str, new: bool = False
+    ) -> Meeting:
+        """Rooms besides the booking's (`first`) in one meeting: each reported; the Sync-Master ones removed from
+        the meeting (exactly them, wherever listed; the write read back, the report says what the read-back shows).
+        `new`: a new meeting's, whose declines are said with their reason (as a new meeting's decline is).
         The meeting as it is now; with fields None when the removal failed (reported, the position held)."""
         masters = [other for other in others if other.sync_master]
+        declined = {o.email for o in others if self._response(meeting, o.email) == "Decline"}
+        reasons: dict[str, str] = {}
+        if new and meeting.fields is not None:
+            for email in sorted(declined):
+                reasons[email] = self._decline_reason(email.lower(), meeting.fields.start, meeting.fields.end)
+                self.ctx.audit.record(
+                    "sync:room-declined",
+                    self.mailbox,
+                    {"item_id": meeting.item_id, "room": email},
+                    reasons[email],
+                )
         removed: Meeting | str | None = None
         if masters and self.ctx.dry_run:
             self.report.planned.append(f"remove {', '.join(r.email for r in masters)} from {what}")
@@ -1723,15 +1772,25 @@ class MailboxSync:
             removed = self._take_off(meeting, masters)
         for other in others:
             if other not in masters:
-                outcome = "not booked (ROOMS books one room per meeting); it holds the slot in Exchange only"
+                outcome = "not booked (ROOMS books one room per meeting)" + (
+                    "" if other.email in declined else "; it holds the slot in Exchange only"
+                )
             elif removed is None:
                 outcome = "would be removed from the meeting (sync master)"
             elif isinstance(removed, str):
                 outcome = f"not booked; {removed}"
             else:
                 outcome = "removed from the meeting (sync master)"
-            self.report.failures.append(
-                f"{what}: a second ROOMS room, {other.email} (besides {first}): {outcome}"
+            # A room that declined holds nothing: said as its decline (once per meeting and pass), not as a slot
+            # held in Exchange only.
+            said = ""
+            if other.email in declined:
+                said = f"the room {other.email} declined it" + (
+                    f": {reasons[other.email]}; " if other.email in reasons else "; "
+                )
+            self._report_once(
+                (meeting.item_id, other.email.lower()),
+                f"{what}: {said}a second ROOMS room, {other.email} (besides {first}): {outcome}",
             )
         if isinstance(removed, str):
             return replace(meeting, fields=None)
@@ -1789,7 +1848,15 @@ class MailboxSync:
                 what += f"; {problem}"
             else:
                 what += "; the room was removed from the meeting (sync master)"
-        self.report.failures.append(what)
+        self._report_once((meeting.item_id, room.email.lower()), what)
+
+    def _report_once(self, key: tuple[str, str], failure: str) -> None:
+        """A failure about one room of one meeting, said once per pass: the pass may read the meeting again after
+        its own write (the catch-up), and one decline is one report (review20e)."""
+        if key in self.said_rooms:
+            return
+        self.said_rooms.add(key)
+        self.report.failures.append(failure)
 
     def _booking_cancelled_in_exchange(self, link: BookingSyncState, booking: Booking) -> None:
         """Deleting the meeting (or moving it out of the calendar) cancels the booking. The link keeps a
@@ -2003,6 +2070,7 @@ class MailboxSync:
                 and link.change_key is not None
                 and (link.last_error or "").startswith(f"{NOT_SYNCED_NOTE}: purged")
                 and not link.from_exchange
+                and not meeting_over(link, booking, self.ctx.now())  # a purge leaves a meeting that is over
             ):
                 self._finish_purge(booking, link)
             elif link is not None and link.state == UNLINKED:
@@ -2263,7 +2331,10 @@ class MailboxSync:
         assert link.item_id is not None
         found = self.ctx.backend.get(self.mailbox, [link.item_id])
         if not found:
-            self.report.skip("gone")  # its deletion arrives as a change and cancels the booking
+            # Its deletion was not applied when it was read (a pass that read it went past it: the booking was held
+            # back, review20e; or a full reconciliation, which finds meetings by their tag, could not tell this
+            # untagged one from a deleted one): the item is gone, so the meeting was deleted in Outlook (I2).
+            self._booking_cancelled_in_exchange(link, booking)
             return
         meeting = found[0]
         if meeting.installation != self.ctx.installation or meeting.booking_id != tag_of(booking):
@@ -2431,6 +2502,18 @@ def held_slot(link: BookingSyncState | None) -> Slot | None:
     except Exception:  # a snapshot that cannot be read: no slot known
         return None
     return (held.room, held.start, held.end) if held.room else None
+
+
+def meeting_over(link: BookingSyncState, booking: Booking, now: datetime) -> bool:
+    """Whether the link's meeting is over: its end as last synced (its snapshot), else the booking's. No invitation
+    or update is sent for a meeting that is over, and a purge sends no cancellation of one."""
+    end = booking.end
+    if link.snapshot:
+        try:
+            end = MeetingFields.from_json(link.snapshot).end
+        except Exception:  # a snapshot that cannot be read: the booking's end
+            end = booking.end
+    return end <= now
 
 
 def not_synced(link: BookingSyncState) -> bool:

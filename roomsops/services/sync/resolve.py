@@ -100,7 +100,7 @@ def diff(
                 kind="room-declined" if link.state == ROOM_DECLINED else "room-holds",
                 reason=link.last_error or "no reason recorded",
             )
-            for link in q.room_problems(conn, mailbox)
+            for link in q.room_problems(conn, mailbox, now_utc())
         )
         conflicts = []
         persons = {p.email.casefold(): p for p in q.list_persons(conn)}

@@ -22,6 +22,8 @@ from roomsops.adapters.store.schema import (
     NOT_SYNCED_NOTE,
     PENDING_CANCEL,
     PENDING_CREATE,
+    PENDING_UPDATE,
+    SYNC_DISABLED,
     UNLINKED,
 )
 from roomsops.core.calendar import Meeting, tagged_booking_id
@@ -38,6 +40,7 @@ from roomsops.services.sync.engine import (
     MailboxSync,
     PassContext,
     held_slot,
+    meeting_over,
     move_rounds,
     not_synced,
     still_holding,
@@ -493,10 +496,13 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
         report = MailboxReport(mailbox)
         sent = ctx.backend.requests_sent()
         purge = on_removed == "purge"
-        # The person's own meetings (made in Outlook) are never cancelled by a purge: held back, left live.
+        # The person's own meetings (made in Outlook) are never cancelled by a purge: held back, left live; nor
+        # are meetings that are over (no pass writes a meeting that is over: no cancellation of a past meeting).
         own = [(b, link) for b, link in left if link.from_exchange]
+        past = [(b, link) for b, link in left if not link.from_exchange and meeting_over(link, b, ctx.now())]
+        kept = {b.id for b, _ in own + past}
         failures = len(report.failures)
-        for booking, link in cancelled + ([p for p in left if not p[1].from_exchange] if purge else []):
+        for booking, link in cancelled + ([p for p in left if p[0].id not in kept] if purge else []):
             _cancel_left(ctx, report, booking, link)
         report.requests += ctx.backend.requests_sent() - sent
         # A meeting deleted in Outlook without a cancellation before the person left: its room is still watched.
@@ -505,8 +511,9 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
         report.failures += released.failures
         report.requests += released.requests
         if left:
-            # With purge: the bookings whose meetings were (to be) cancelled; the person's own stay and are said.
-            ids = [b.id for b, link in left if not (purge and link.from_exchange)]
+            # With purge: the bookings whose meetings were (to be) cancelled; the person's own and the past ones
+            # stay and are said.
+            ids = [b.id for b, link in left if not (purge and b.id in kept)]
             failed = len(report.failures) > failures
             out.persons[mailbox] = {
                 "sync_mode": sync_mode,
@@ -521,10 +528,11 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
                 ),
             }
             out.persons[mailbox]["own_meetings_left"] = [b.id for b, _ in own] if purge else []
-            if (not purge or own) and not ctx.dry_run:
+            out.persons[mailbox]["past_meetings_left"] = [b.id for b, _ in past] if purge else []
+            if (not purge or own or past) and not ctx.dry_run:
                 # Reported once: the links are held back (the meeting stays, known by its item id).
                 with ctx.store.write() as conn:
-                    for _, link in left if not purge else own:
+                    for _, link in left if not purge else own + past:
                         q.save_booking_sync(
                             conn,
                             replace(
@@ -614,23 +622,30 @@ def purge(
 ) -> PurgeResult:
     """Remove the meetings this installation created in `mailbox` (a person leaving the sync), and hold the
     person's bookings back from the sync until `resume`, so that the next pass does not create them again. Only
-    meetings carrying this installation's tag, organized in this mailbox, are touched."""
+    meetings carrying this installation's tag, organized in this mailbox, are touched; of those, never the
+    person's own (made in Outlook, booked from there), one the conflict behaviour Cancel let go for good (its
+    booking cancelled, the meeting left to the person: `unlinked`), nor one that is over (no pass writes a meeting
+    that is over: its attendees are sent no cancellation of a past meeting)."""
     with store.write() as conn:
         installation = q.installation_id(conn)
     with store.read() as conn:
         person = q.get_person(conn, mailbox)
         held = _bookings_to_hold(conn, person.email if person else mailbox)
-        # The person's own meetings (made in Outlook, become bookings) stay: only what roomsops created goes.
-        own_links = [link for link in q.booking_sync_for_mailbox(conn, mailbox) if link.from_exchange]
-    own_ids = {link.booking_id for link in own_links}
-    own_items = {link.item_id for link in own_links if link.item_id}
+        links = q.booking_sync_for_mailbox(conn, mailbox)
+    # The person's own meetings (made in Outlook, become bookings) stay: only what roomsops created goes. So do
+    # the meetings let go on purpose (docs/sync.md, `unlinked`: nothing adopts, changes or cancels them).
+    kept = [link for link in links if link.from_exchange or (link.state == UNLINKED and not not_synced(link))]
+    kept_ids = {link.booking_id for link in kept}
+    kept_items = {link.item_id for link in kept if link.item_id}
+    now = now_utc()
     meetings = [
         m
         for m in backend.find_tagged(mailbox, installation)
         if m.organizer in (None, mailbox.lower())
         and not m.is_cancelled
-        and m.item_id not in own_items
-        and tagged_booking_id(m.booking_id) not in own_ids
+        and m.item_id not in kept_items
+        and tagged_booking_id(m.booking_id) not in kept_ids
+        and (m.fields is None or m.fields.end > now)
     ]
     subjects = tuple(m.fields.subject if m.fields else m.item_id for m in meetings)
     if dry_run or (not meetings and not held):
@@ -721,7 +736,16 @@ class ResumeResult(Result):
 
 def resume(store: Store, person: str, audit: AuditLog) -> ResumeResult:
     """Undo `purge` (or a person's leaving the sync): the held bookings are synced again by the next pass (a
-    booking without a meeting gets one; one whose meeting stayed in Exchange is linked to it again)."""
+    booking without a meeting gets one; one whose meeting stayed in Exchange is linked to it again).
+
+    Invariant (I2, I5; review20e): what Exchange did while the bookings were held is never taken for nothing. The
+    passes meanwhile read their meetings' changes as foreign ones and moved the position past them, so the resume
+    trusts no ChangeKey or position it kept: it forgets the mailbox's position, and the next pass is a full
+    reconciliation comparing every tagged meeting with its link field by field (an Outlook edit made meanwhile is
+    applied or recorded, a meeting deleted meanwhile cancels its booking). A meeting made in Outlook (booked from
+    there) may carry no tag yet (its tagging write had not landed): its link becomes `pending-update`, so the
+    pass reads it by its item id, tags it and applies what it finds, never taking it for deleted (I1). A
+    sync-disabled booking stays sync-disabled (a hold does not re-enable it)."""
     with store.write() as conn:
         found = q.get_person(conn, person)
         if found is None:
@@ -731,19 +755,35 @@ def resume(store: Store, person: str, audit: AuditLog) -> ResumeResult:
                 f"{found.email}'s sync mode {found.sync_mode} is not synced by roomsops: a resume would sync nothing",
                 f"set the sync mode first: 'roomsops persons set {found.email} --sync-mode O365'",
             )
+        held = [link for link in q.booking_sync_for_mailbox(conn, found.email) if not_synced(link)]
+        statuses = {b.id: b.status for b in q.bookings_by_id(conn, [link.booking_id for link in held])}
         state = q.get_mailbox_sync(conn, found.email)
-        if state is not None and (state.last_error or "").startswith(NOT_SYNCED_NOTE):
-            q.save_mailbox_sync(conn, replace(state, last_error=None), now_utc())
+        if state is not None and (
+            (state.last_error or "").startswith(NOT_SYNCED_NOTE) or any(link.item_id for link in held)
+        ):
+            # The position is forgotten: the next pass reads every held meeting as it is now (a full
+            # reconciliation), not from the ChangeKeys the links kept while passes read past their changes.
+            q.save_mailbox_sync(conn, replace(state, last_error=None, sync_state=None), now_utc())
         resumed = []
-        for link in q.booking_sync_for_mailbox(conn, found.email):
-            if not not_synced(link):
-                continue
+        for link in held:
             resumed.append(link.booking_id)
-            if link.item_id is None:
+            if statuses.get(link.booking_id) == "sync_disabled":
+                # Rollbacks exhausted before the hold: still not synced (ROOMS' SyncDisabled), its count kept.
+                q.save_booking_sync(conn, replace(link, state=SYNC_DISABLED, last_error=None), now_utc())
+            elif link.item_id is None:
                 # No meeting known, but one may exist (a create whose answer was lost, then held back): the next
                 # pass looks it up by its tag before it creates one.
                 q.save_booking_sync(
                     conn, replace(link, state=PENDING_CREATE, last_error=None, error_count=0), now_utc()
+                )
+            elif link.from_exchange:
+                # Its tag may never have landed: read by its item id and tagged (`MailboxSync._settle_tag`).
+                q.save_booking_sync(
+                    conn,
+                    replace(
+                        link, state=PENDING_UPDATE, last_error=None, error_count=0, last_attempt=now_utc()
+                    ),
+                    now_utc(),
                 )
             else:
                 q.save_booking_sync(conn, replace(link, state=LINKED, last_error=None), now_utc())
