@@ -40,3 +40,51 @@ def test_an_alias_of_a_person_is_not_answered_with_persons_add(
     assert run.code == 2, run.out + run.err
     # Following the remedy must not record the alias as a second person (bookings list says "not an alias").
     assert "roomsops persons add" not in run.err, run.err
+
+
+@pytest.mark.xfail(strict=True, reason="review21g: persons set <room> tells to add the room as a person")
+def test_persons_set_of_a_room_is_not_answered_with_persons_add(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    room = addr("room-zurich")
+    ok(invoke("rooms", "add", room, "--name", "Zürich", env=env))
+    run = invoke("persons", "set", room, "--name", "Zürich", env=env)
+    assert run.code == 2, run.out + run.err
+    assert "roomsops persons add" not in run.err and "is a room" in run.err, run.err
+
+
+@pytest.mark.xfail(
+    strict=True, reason="review21g: bookings add|update --room <person> tells to add the person as a room"
+)
+@pytest.mark.parametrize("command", ["add", "update"])
+def test_a_person_given_as_room_is_not_answered_with_rooms_add(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, command: str
+) -> None:
+    """The mirror of issue 21.6's `bookings add --organizer <room>`: the organizer's own mailbox in --room."""
+    diego = addr("DiegoS")
+    ok(invoke("persons", "add", diego, env=env))
+    ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
+    slot = ("--start", "2031-04-02T09:00", "--end", "2031-04-02T10:00")
+    ok(
+        invoke(
+            "bookings",
+            "add",
+            "--organizer",
+            diego,
+            "--room",
+            addr("room-zurich"),
+            "--title",
+            "T",
+            *slot,
+            env=env,
+        )
+    )
+    if command == "add":
+        run = invoke(
+            "bookings", "add", "--organizer", diego, "--room", diego, "--title", "T2", *slot, env=env
+        )
+    else:
+        run = invoke("bookings", "update", "1", "--room", diego, env=env)
+    assert run.code == 2, run.out + run.err
+    # `rooms add` of a user mailbox is refused by the Exchange check, or (offline) records a person as a room.
+    assert "roomsops rooms add" not in run.err and "is a person" in run.err, run.err
