@@ -32,10 +32,6 @@ def _policies(invoke: Invoke, env: dict[str, str]) -> list[dict[str, Any]]:
     return list(json.loads(ok(invoke("--json", "policy", "list", env=env)).out)["policies"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21g: restrict --member <empty security group> makes a RestrictAccess policy over no mailbox",
-)
 def test_a_member_group_without_a_mailbox_gets_no_restrict_access_policy(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -51,10 +47,6 @@ def test_a_member_group_without_a_mailbox_gets_no_restrict_access_policy(
     assert changes(fresh_lab) == {}, changes(fresh_lab)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21g: restrict --exact onto an empty group leaves the existing RestrictAccess policy over no mailbox",
-)
 def test_exact_onto_a_group_without_a_mailbox_does_not_empty_a_policy_group(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
