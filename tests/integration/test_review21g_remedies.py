@@ -15,7 +15,6 @@ from tests.conftest import Invoke, ok
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(strict=True, reason="review21g: sync --person <room> tells to add the room as a person")
 @pytest.mark.parametrize("command", [("sync",), ("sync", "diff")])
 def test_a_room_given_as_person_is_not_answered_with_persons_add(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, command: tuple[str, ...]
@@ -29,7 +28,6 @@ def test_a_room_given_as_person_is_not_answered_with_persons_add(
     assert "roomsops persons add" not in run.err and "is a room" in run.err, run.err
 
 
-@pytest.mark.xfail(strict=True, reason="review21g: sync --person <alias> tells to add the alias as a person")
 @pytest.mark.parametrize("command", [("sync",), ("sync", "diff")])
 def test_an_alias_of_a_person_is_not_answered_with_persons_add(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, command: tuple[str, ...]
@@ -42,7 +40,6 @@ def test_an_alias_of_a_person_is_not_answered_with_persons_add(
     assert "roomsops persons add" not in run.err, run.err
 
 
-@pytest.mark.xfail(strict=True, reason="review21g: persons set <room> tells to add the room as a person")
 def test_persons_set_of_a_room_is_not_answered_with_persons_add(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -53,9 +50,6 @@ def test_persons_set_of_a_room_is_not_answered_with_persons_add(
     assert "roomsops persons add" not in run.err and "is a room" in run.err, run.err
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21g: bookings add|update --room <person> tells to add the person as a room"
-)
 @pytest.mark.parametrize("command", ["add", "update"])
 def test_a_person_given_as_room_is_not_answered_with_rooms_add(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, command: str
@@ -90,9 +84,6 @@ def test_a_person_given_as_room_is_not_answered_with_rooms_add(
     assert "roomsops rooms add" not in run.err and "is a person" in run.err, run.err
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21g: persons set --email onto a person says 'move the bookings by hand'"
-)
 def test_renaming_onto_another_person_names_a_way_that_exists(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -234,6 +234,11 @@ def set_person(
     with store.write() as conn:
         current = db.get_person(conn, address)
         if current is None:
+            if db.get_room(conn, address) is not None:
+                raise InputError(
+                    f"{address} is a room, not a person; nothing was changed",
+                    f"change a room with 'roomsops rooms set {address}' (--name, --sync-master)",
+                )
             raise InputError(
                 f"{address} is not a known person", f"add it with 'roomsops persons add {address}'"
             )
@@ -241,9 +246,14 @@ def set_person(
         if renamed_to is not None and renamed_to != current.email:
             other = db.get_person(conn, renamed_to)
             if other is not None and other.id != current.id:
+                # No command moves a booking to another organizer (its meeting lives in the organizer's mailbox).
                 raise InputError(
                     f"{other.email} is already a person; nothing was changed",
-                    f"move the bookings by hand, or remove it first ('roomsops persons remove {other.email}')",
+                    f"if it is the same person, remove it first ('roomsops persons remove {other.email}', with "
+                    "--cancel-bookings if it organizes bookings), then rename; else keep both: to have "
+                    f"{other.email} organize a booking of {current.email}, cancel it ('roomsops bookings cancel ID') "
+                    f"and book it again with 'roomsops bookings add --organizer {other.email}' (the attendees get a "
+                    "cancellation and a new invitation)",
                 )
             _refuse_room_address(conn, renamed_to)
             if new_mailbox_addresses is not None and current.email.casefold() not in new_mailbox_addresses:
