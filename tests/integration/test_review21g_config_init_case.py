@@ -35,9 +35,6 @@ def _init(invoke: Invoke, path: Path, *extra: str) -> Run:
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21g: config init replaces a credential spelled in another case unasked"
-)
 def test_init_without_yes_does_not_replace_a_secret_spelled_in_another_case(
     invoke: Invoke, tmp_path: Path
 ) -> None:
@@ -48,9 +45,6 @@ def test_init_without_yes_does_not_replace_a_secret_spelled_in_another_case(
     assert path.read_bytes() == FILE.encode()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21g: config init leaves the other spellings of its keys beside its own"
-)
 def test_init_replaces_the_keys_spelled_in_another_case(invoke: Invoke, tmp_path: Path) -> None:
     path = tmp_path / "RoomsAppSettings.config"
     path.write_bytes(FILE.encode())
