@@ -42,7 +42,9 @@ def test_a_failed_addition_stops_exact_before_any_removal(
     # Once the addition works, the same command finishes the job.
     again = ok(invoke("--json", "policy", "restrict", "--exact", "--force", "--yes",
                       "--member", addr("AdeleV"), "--member", addr("MeganB"), env=env))  # fmt: skip
-    outcomes = {s["target"].casefold(): s["outcome"] for s in json.loads(again.out)["steps"] if s["step"] == "member"}
+    outcomes = {
+        s["target"].casefold(): s["outcome"] for s in json.loads(again.out)["steps"] if s["step"] == "member"
+    }
     assert outcomes == {
         addr("AdeleV").casefold(): "added",
         addr("MeganB").casefold(): "already",

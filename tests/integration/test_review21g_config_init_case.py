@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import Invoke, Run
 
 OLD_SECRET = "Old~sEcReT.vAlUe_0001"

@@ -66,4 +66,6 @@ def test_sync_of_an_unknown_person_is_exit_2_naming_the_closest(
     )
     # fix21i: the address is looked up (ResolveNames: an alias, a room or a mailbox not yet a person is told so,
     # review21g); no calendar is read or written.
-    assert [k for k in fresh_lab.requests() if k.startswith("ews:")] == ["ews:ResolveNames"], fresh_lab.requests()
+    assert [k for k in fresh_lab.requests() if k.startswith("ews:")] == ["ews:ResolveNames"], (
+        fresh_lab.requests()
+    )

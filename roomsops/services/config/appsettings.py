@@ -219,7 +219,9 @@ def _init(
         doc.unset(variant)
     changed, removed, destructive = _plan_credentials(doc, wanted)
     if variants:
-        changed += [k for k in wanted if k not in changed and any(v.casefold() == k.casefold() for v in variants)]
+        changed += [
+            k for k in wanted if k not in changed and any(v.casefold() == k.casefold() for v in variants)
+        ]
         respelled = [f"{v} by {k}" for k in wanted for v in variants if v.casefold() == k.casefold()]
         warnings.append(f"replaced {', '.join(respelled)} (the same key in another case)")
     if destructive or replaced:

@@ -137,7 +137,8 @@ def _member_groups(
             "(Add-DistributionGroupMember -Identity GROUP -Member EMAIL), then run the command again"
             if hollow
             else "give the group's mailboxes with --member instead (Get-DistributionGroupMember -Identity GROUP "
-            "lists them)" + ("" if request.nested_groups else ", or use --engine aap (nested groups count there)"),
+            "lists them)"
+            + ("" if request.nested_groups else ", or use --engine aap (nested groups count there)"),
             code="member_not_mailbox",
         )
     return groups

@@ -341,19 +341,39 @@ def list_persons(store: Store, sync_modes: Sequence[str] = ()) -> PersonList:
         return PersonList(tuple(db.list_persons(conn, modes)))
 
 
+_EXCEL_SAVE = "in Excel: File → Save As → 'CSV UTF-8 (Comma delimited) (*.csv)'"
+_CALC_SAVE = (
+    "in LibreOffice Calc: File → Save As → 'Text CSV (.csv)' with the character set 'Unicode (UTF-8)'"
+)
+
+
+def _workbook_kind(data: bytes) -> tuple[str, str] | None:
+    """(what the file is, how to save it as CSV) for a spreadsheet workbook; None for anything else. An .xlsx and
+    an .ods are both ZIP archives: an OpenDocument file starts with its uncompressed `mimetype` entry."""
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an Excel 97-2003 workbook (.xls)", _EXCEL_SAVE
+    if not data.startswith(b"PK\x03\x04"):
+        return None
+    head = data[:4096]
+    if head[30:38] == b"mimetype" and head[38:].startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+        return "an OpenDocument spreadsheet (.ods)", _CALC_SAVE
+    if b"[Content_Types].xml" in head or b"xl/" in head:
+        return "an Excel workbook (.xlsx)", _EXCEL_SAVE
+    return (
+        "a ZIP archive (a spreadsheet workbook?)",
+        f"save the sheet as CSV UTF-8 ({_EXCEL_SAVE}; {_CALC_SAVE})",
+    )
+
+
 def _decode_csv(data: bytes, label: str) -> str:
     """UTF-8 text, with or without a byte-order mark; anything else is refused with how to fix it."""
     save_as = "save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)') and import it again"
-    excel = {
-        b"PK\x03\x04": "an Excel workbook (.xlsx)",
-        b"\xd0\xcf\x11\xe0": "an Excel 97-2003 workbook (.xls)",
-    }
-    kind = next((k for magic, k in excel.items() if data.startswith(magic)), None)
-    if kind is not None:
+    workbook = _workbook_kind(data)
+    if workbook is not None:
+        kind, how = workbook
         raise InputError(
             f"{label} is {kind}, not a CSV file",
-            "in Excel: File → Save As → 'CSV UTF-8 (Comma delimited) (*.csv)', and import that file; "
-            "nothing was imported",
+            f"{how}, and import that file; nothing was imported",
             code="excel_file",
         )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
