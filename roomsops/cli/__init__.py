@@ -10,6 +10,7 @@ import json
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -19,7 +20,7 @@ from roomsops.cli.context import AppContext
 from roomsops.cli.options import SettingValue
 from roomsops.core.errors import ExitCode, InputError, RoomsopsError, Terminated
 from roomsops.core.logs import forget_secrets, mask
-from roomsops.core.results import Output
+from roomsops.core.results import Output, Result
 from roomsops.core.settings import not_utf8
 
 #: Ctrl-C: 128 + SIGINT, and SIGTERM: 128 + 15, as a shell reports them (README's exit-code table).
@@ -31,6 +32,8 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 class RoomsopsGroup(click.Group):
     """Runs commands with roomsops' error handling: one line (or JSON), the right exit code."""
 
+    json_output = False
+
     def main(
         self,
         args: Sequence[str] | None = None,
@@ -41,6 +44,7 @@ class RoomsopsGroup(click.Group):
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         json_mode = "--json" in argv[: _first_command_index(argv)]
+        self.json_output = json_mode  # for the eager --version, which runs before --json is parsed
         debug = "--debug" in argv[: _first_command_index(argv)]
         out = Output(json_mode=json_mode)
         forget_secrets()  # this run masks what it registers, not what an earlier run in the process did
@@ -150,7 +154,14 @@ def _usage_remedy(exc: click.UsageError) -> str:
 @click.option(
     "-q", "--quiet", is_flag=True, help="No progress lines or bar on stderr (results and errors still print)."
 )
-@click.version_option(__version__, "--version", prog_name="roomsops")
+@click.option(
+    "--version",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, _param, value: _print_version(ctx, value),
+    help="Show the version and exit.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -177,6 +188,24 @@ def cli(
         quiet=quiet,
     )
     ctx.call_on_close(ctx.obj.close)
+
+
+@dataclass(frozen=True)
+class VersionResult(Result):
+    version: str
+
+    def lines(self) -> list[str]:
+        return [f"roomsops, version {self.version}"]
+
+
+def _print_version(ctx: click.Context, value: bool) -> None:
+    """`--version`, as text or (with the global --json, before or after it) `{"version": str, "ok": true}`."""
+    if not value or ctx.resilient_parsing:
+        return
+    Output(json_mode=isinstance(ctx.command, RoomsopsGroup) and ctx.command.json_output).emit(
+        VersionResult(version=__version__)
+    )
+    ctx.exit()
 
 
 def _register() -> None:

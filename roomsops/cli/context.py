@@ -99,7 +99,7 @@ class AppContext:
 
         if given:
             return normalize_guid(given, "app id").value
-        value = read_document(self.app_settings_path).get(APP_ID)
+        value = read_document(self.app_settings_path).effective(APP_ID)  # as ROOMS reads it
         if not value:
             raise InputError(
                 f"ExchangeAppId is not set in {self.app_settings_path}",

@@ -110,7 +110,7 @@ def sync(
         # A bad setting is refused before the lock or the database exist.
         backend = calendar_backend(settings, app.ews)
         if wanted:
-            _refuse_unknown_persons(settings, wanted)
+            _refuse_unknown_persons(app, settings, wanted)
     except RoomsopsError as exc:
         _refused_before_starting(settings, summary, exc, wanted, dry_run)
         raise
@@ -200,28 +200,70 @@ def _services(store: Any) -> dict[str, str]:
         return mailbox_services(conn)
 
 
-def _refuse_unknown_persons(settings: Any, wanted: list[str]) -> None:
+def _refuse_unknown_persons(app: AppContext, settings: Any, wanted: list[str]) -> None:
     """`--person` of an address the database does not know: exit 2 before the pass (not "not handled")."""
     with rooms.open_database(settings) as store:
-        _refuse_unknown_in(store, wanted, "nothing was synced")
+        _refuse_unknown_in(app, store, wanted, "nothing was synced")
 
 
-def _refuse_unknown_in(store: Any, wanted: list[str], consequence: str) -> None:
-    """Exit 2 naming each address of `wanted` that is no person of the database, with the closest person."""
-    from roomsops.adapters.store import get_person, list_persons
+def _refuse_unknown_in(app: AppContext, store: Any, wanted: list[str], consequence: str) -> None:
+    """Exit 2 naming each address of `wanted` that is no person of the database, and what it is instead: a room,
+    an alias of a person (named by its primary address) or of a room, a mailbox not yet a person (asked of EWS,
+    ResolveNames), or else nothing known (with the closest person). Each remedy fits its case: a room or an alias
+    is never sent to `persons add`, which would record it as a person."""
+    from roomsops.adapters.store import list_persons, list_rooms
+    from roomsops.core.addresses import closest
 
     with store.read() as conn:
-        unknown = [p for p in wanted if get_person(conn, p) is None]
-        known = [p.email for p in list_persons(conn)] if unknown else []
-    if unknown:
-        from roomsops.core.addresses import closest
+        persons = {p.email.casefold(): p.email for p in list_persons(conn)}
+        rooms_known = {r.email.casefold(): r.email for r in list_rooms(conn)}
+    unknown = [p for p in wanted if p.casefold() not in persons]
+    if not unknown:
+        return
+    said: list[str] = []
+    remedies: list[str] = []
+    for address in unknown:
+        room = rooms_known.get(address.casefold())
+        primary = None if room is not None else _mailbox_of(app, address)
+        room = room or (rooms_known.get(primary.casefold()) if primary else None)
+        person = persons.get(primary.casefold()) if primary else None
+        if room is not None:
+            alias = "" if room.casefold() == address.casefold() else f" (an alias of {room})"
+            said.append(f"{address} is a room{alias}, not a person")
+            remedies.append(
+                "a room's bookings are synced in the passes of the persons who organize them: give a person "
+                "('roomsops persons list' lists them)"
+            )
+        elif person is not None:
+            said.append(f"{address} is an alias of the person {person}")
+            remedies.append(f"use the person's primary address: --person {person}")
+        elif primary is not None:
+            named = "a mailbox" if primary.casefold() == address.casefold() else f"the mailbox {primary}"
+            said.append(f"{address} is {named} that is neither a person nor a room of ROOMS")
+            remedies.append(
+                f"add it with 'roomsops persons add {primary}' if it is a person's mailbox, or with 'roomsops "
+                f"rooms add {primary} --name NAME' if it is a room's (each checks the mailbox's kind in Exchange)"
+            )
+        else:
+            near = closest(address, list(persons.values()))
+            said.append(f"{address} is not a known person" + (f" (closest: {near})" if near else ""))
+            remedies.append(
+                "see 'roomsops persons list' for the persons' addresses (a person is known by the primary SMTP "
+                "address of its mailbox, not an alias)"
+            )
+    raise InputError(
+        f"{'; '.join(said)}; {consequence}", "; ".join(dict.fromkeys(remedies)), code="unknown_person"
+    )
 
-        named = "; ".join(p + (f" (closest: {near})" if (near := closest(p, known)) else "") for p in unknown)
-        raise InputError(
-            f"not a known person: {named}; {consequence}",
-            "see 'roomsops persons list' for the persons, or add one with 'roomsops persons add EMAIL'",
-            code="unknown_person",
-        )
+
+def _mailbox_of(app: AppContext, address: str) -> str | None:
+    """The primary SMTP address of the mailbox `address` names (EWS ResolveNames), or None: no such mailbox, or EWS
+    could not be asked (the refusal then says what the database knows)."""
+    try:
+        primary = app.ews.resolve_primary(address)
+    except RoomsopsError:
+        return None
+    return primary or None
 
 
 @contextmanager
@@ -441,7 +483,7 @@ def diff_cmd(app: AppContext, person: str | None) -> int:
     where = validate_address(person) if person else None
     with rooms.open_database(app.settings) as store:
         if where is not None:  # an address that is no person has no differences: a typo, not "all is well"
-            _refuse_unknown_in(store, [where], "nothing to list")
+            _refuse_unknown_in(app, store, [where], "nothing to list")
         return app.emit(diff(store, where, sync.rollback_attempts, sync.cancel_attempts))
 
 

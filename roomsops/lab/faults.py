@@ -10,7 +10,10 @@ from typing import Any
 
 from roomsops.lab.web import FAULT_KINDS
 
-FAULT_PROTOCOLS = ("token", "ews", "wsman", "graph")
+#: "cmdlet" is no wire protocol: its operation is a cmdlet's name, and its one kind (CMDLET_ERROR) makes that one
+#: statement of a WinRM pipeline write a transient Exchange error while the others run (cmdlets/runner.py).
+FAULT_PROTOCOLS = ("token", "ews", "wsman", "graph", "cmdlet")
+CMDLET_ERROR = "cmdlet_error"
 
 
 class RequestCounter:
@@ -65,8 +68,10 @@ class FaultBook:
     def add(self, protocol: str, operation: str, kind: str, back_off_ms: int = 0, count: int = 1) -> Fault:
         if protocol not in FAULT_PROTOCOLS:
             raise FaultError(f"protocol must be one of {', '.join(FAULT_PROTOCOLS)}")
-        if kind not in FAULT_KINDS:
-            raise FaultError(f"kind must be one of {', '.join(FAULT_KINDS)}")
+        if kind not in (*FAULT_KINDS, CMDLET_ERROR):
+            raise FaultError(f"kind must be one of {', '.join((*FAULT_KINDS, CMDLET_ERROR))}")
+        if (protocol == "cmdlet") != (kind == CMDLET_ERROR):
+            raise FaultError(f'kind {CMDLET_ERROR} goes with protocol "cmdlet", and only it')
         if not operation:
             raise FaultError('operation must be an operation name as counted, or "*"')
         if count < 1:

@@ -553,3 +553,20 @@ def test_an_excel_file_is_recognised_with_the_way_to_save_it_as_csv(
         f"Error: persons.xlsx is {kind}, not a CSV file — in Excel: File → Save As → 'CSV UTF-8 (Comma "
         "delimited) (*.csv)', and import that file; nothing was imported\n"
     )
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_an_opendocument_spreadsheet_is_not_called_an_excel_workbook(invoke: Invoke) -> None:
+    """review21g (d): an .ods (a ZIP archive like an .xlsx) was "an Excel workbook (.xlsx)" with Excel's steps."""
+    import zipfile
+
+    with zipfile.ZipFile("persons.ods", "w") as ods:  # as LibreOffice writes it: mimetype first, stored
+        ods.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED)
+        ods.writestr("content.xml", "<office:document-content/>", zipfile.ZIP_DEFLATED)
+    run = invoke("persons", "import", "persons.ods")
+    assert (run.code, run.out) == (2, "")
+    assert run.err == (
+        "Error: persons.ods is an OpenDocument spreadsheet (.ods), not a CSV file — in LibreOffice Calc: File → "
+        "Save As → 'Text CSV (.csv)' with the character set 'Unicode (UTF-8)', and import that file; nothing was "
+        "imported\n"
+    )

@@ -196,7 +196,7 @@ def document(run: Any) -> Any:
 CHECKED_HERE = {
     "config show", "config settings", "config check", "config init|set|unset", "persons add|set", "persons list", "persons import",
     "rooms add|set", "persons remove|rooms remove", "rooms list", "booking", "bookings add|update|cancel", "bookings list", "any error",
-    "db adopt-id",
+    "db adopt-id", "--version",
 }  # fmt: skip
 CHECKED_AGAINST_THE_LAB = {
     "auth test", "policy restrict", "policy test", "policy restrict --engine rbac", "policy test --engine rbac",
@@ -335,3 +335,14 @@ def test_db_adopt_id_document(invoke: Invoke, rooms_env: None, tmp_path: Path) -
     adopted = document(invoke("--json", "db", "adopt-id", "--use", "database", "--yes"))
     assert (adopted["action"], adopted["previous"]) == ("adopted", "00000000-0000-4000-8000-000000000000")
     assert_documented("db adopt-id", adopted)
+
+
+@pytest.mark.parametrize("order", [("--json", "--version"), ("--version", "--json")])
+def test_version_document(invoke: Invoke, order: tuple[str, str]) -> None:
+    """review21g (d): `--json --version` printed the plain text line."""
+    from roomsops import __version__
+
+    shown = document(invoke(*order))
+    assert shown == {"version": __version__, "ok": True}
+    assert_documented("--version", shown)
+    assert ok(invoke("--version")).out == f"roomsops, version {__version__}\n"

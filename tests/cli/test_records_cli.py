@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import closing
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -57,6 +59,21 @@ def test_remove_with_cancel_bookings_removes_the_record_and_its_bookings(
     assert (removed["action"], removed["cancelled"], removed["deleted_bookings"]) == ("removed", [1], 2)
     listed = doc(invoke("--json", kind, "list"))[kind]
     assert address not in [r["email"] for r in listed]
+    assert doc(invoke("--json", "bookings", "list"))["bookings"] == []
+
+
+@pytest.mark.parametrize("kind, address", [("persons", DIEGO), ("rooms", EIGER)])
+def test_a_booking_that_is_over_does_not_refuse_the_removal(invoke: Invoke, kind: str, address: str) -> None:
+    """review21g (d): an active booking that is over (here recorded with --allow-past, never synced) refused the
+    removal, with the remedy to cancel it. It is history: not cancelled, it goes with the record."""
+    ok(invoke("bookings", "cancel", "1", "--yes"))
+    start = (datetime.now(ZoneInfo("Europe/Zurich")) - timedelta(days=2)).replace(
+        minute=0, second=0, microsecond=0
+    )
+    ok(invoke(*"bookings add --organizer".split(), DIEGO, "--room", EIGER, "--start", start.isoformat(),
+              "--end", (start + timedelta(hours=1)).isoformat(), "--title", "Over", "--allow-past"))  # fmt: skip
+    removed = doc(invoke("--json", kind, "remove", address, "--yes"))
+    assert (removed["action"], removed["cancelled"], removed["deleted_bookings"]) == ("removed", [], 3)
     assert doc(invoke("--json", "bookings", "list"))["bookings"] == []
 
 

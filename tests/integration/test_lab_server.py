@@ -133,6 +133,8 @@ def test_bad_fault_specifications_are_refused(fresh_lab: LabHelper) -> None:
         {"protocol": "token", "kind": "http_503", "back_off_ms": -1},
         {"protocol": "token", "kind": "http_503", "count": "2"},
         {"protocol": "token", "kind": "http_503", "colour": "red"},
+        {"protocol": "cmdlet", "kind": "http_503"},  # a cmdlet fault is a cmdlet error, nothing else
+        {"protocol": "ews", "kind": "cmdlet_error"},
     ):
         response = lab.admin("POST", "faults", json=spec)
         assert response.status_code == 400, spec

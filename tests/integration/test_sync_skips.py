@@ -60,7 +60,12 @@ def test_sync_of_an_unknown_person_is_exit_2_naming_the_closest(
     run = invoke("sync", "--person", addr("DiegoZ"), env=env)
     assert run.code == 2
     assert run.err == (
-        f"Error: not a known person: {addr('DiegoZ')} (closest: {addr('DiegoS')}); nothing was synced — see "
-        "'roomsops persons list' for the persons, or add one with 'roomsops persons add EMAIL'\n"
+        f"Error: {addr('DiegoZ')} is not a known person (closest: {addr('DiegoS')}); nothing was synced — see "
+        "'roomsops persons list' for the persons' addresses (a person is known by the primary SMTP address of its "
+        "mailbox, not an alias)\n"
     )
-    assert not any(k.startswith("ews:") for k in fresh_lab.requests())
+    # fix21i: the address is looked up (ResolveNames: an alias, a room or a mailbox not yet a person is told so,
+    # review21g); no calendar is read or written.
+    assert [k for k in fresh_lab.requests() if k.startswith("ews:")] == ["ews:ResolveNames"], (
+        fresh_lab.requests()
+    )

@@ -113,6 +113,12 @@ class AppSettingsDoc:
         found = [entry.value for entry in self._scan.entries if entry.key == key]
         return found[-1] if found else None
 
+    def effective(self, key: str) -> str | None:
+        """The value ROOMS reads for `key`: .NET reads appSettings keys case-insensitively and a later `<add>`
+        wins, so the last `<add>` of any spelling of it; None when no spelling is there."""
+        found = [entry.value for entry in self._scan.entries if entry.key.casefold() == key.casefold()]
+        return found[-1] if found else None
+
     def keys(self) -> list[str]:
         """The distinct keys in file order."""
         return list(dict.fromkeys(entry.key for entry in self._scan.entries))

@@ -121,7 +121,8 @@ def credentials_from_app_settings(
 ) -> AppCredentials:
     """The sync app's credentials from RoomsAppSettings.config (+ auth.certificate_file for a thumbprint)."""
     doc = read_document(path)
-    tenant_raw, app_raw = doc.get(appconfig.TENANT_ID), doc.get(appconfig.APP_ID)
+    # What ROOMS reads: any spelling of a key (.NET compares keys case-insensitively), the last <add> winning.
+    tenant_raw, app_raw = doc.effective(appconfig.TENANT_ID), doc.effective(appconfig.APP_ID)
     for key, value in ((appconfig.TENANT_ID, tenant_raw), (appconfig.APP_ID, app_raw)):
         if not value:
             raise InputError(
@@ -130,7 +131,7 @@ def credentials_from_app_settings(
     assert tenant_raw is not None and app_raw is not None
     tenant_id = normalize_guid(tenant_raw, "tenant id").value
     app_id = normalize_guid(app_raw, "app id").value
-    secret, thumbprint = doc.get(appconfig.CLIENT_SECRET), doc.get(appconfig.CERT_THUMBPRINT)
+    secret, thumbprint = doc.effective(appconfig.CLIENT_SECRET), doc.effective(appconfig.CERT_THUMBPRINT)
     if (secret is None) == (thumbprint is None):
         raise InputError(
             f"{path} must hold exactly one of ExchangeClientSecret and ExchangeCertThumbprint",

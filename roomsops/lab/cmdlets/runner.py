@@ -18,6 +18,7 @@ from psrpcore.types import ErrorCategory
 
 from roomsops.lab.cmdlets import find
 from roomsops.lab.cmdlets.base import (
+    EXO_DOMAIN_CONTROLLER,
     CmdletError,
     CmdletSpec,
     Invocation,
@@ -27,6 +28,7 @@ from roomsops.lab.cmdlets.base import (
     StopRequested,
     bind,
     command_not_found,
+    exchange_error,
     lab_limitation,
     run_cmdlet,
 )
@@ -122,6 +124,9 @@ def _run_statement(
         if confirm is True or (spec.confirm_by_default and confirm is None):
             raise _cannot_prompt(spec)
     invocation = Invocation(spec=spec, params=bound, session=session, ctx=ctx, sink=sink, stop=stop)
+    if ctx.faults.take("cmdlet", spec.name) is not None:
+        invocation.error(_injected_failure(spec.name, bound))
+        return
     for value in run_cmdlet(invocation):
         sink.output(value)
 
@@ -145,6 +150,19 @@ def _spec(command: Command, session: Session, ctx: LabContext) -> CmdletSpec:
     if spec is None or (spec.exchange and session.connection is None):
         raise command_not_found(command.text)
     return spec
+
+
+def _injected_failure(cmdlet: str, bound: Any) -> CmdletError:
+    """An injected `cmdlet_error` fault: the transient directory failure Exchange Online writes as a
+    non-terminating error, naming the object the cmdlet was for (-Member, else -Identity)."""
+    target = bound.get("Member") or bound.get("Identity") or ""
+    return exchange_error(
+        cmdlet,
+        "Microsoft.Exchange.Data.Directory.ADTransientException",
+        f"Active Directory operation failed on {EXO_DOMAIN_CONTROLLER}. This error could have been caused by "
+        "a temporary problem; please try again (injected by the lab: a cmdlet_error fault).",
+        target=str(target),
+    )
 
 
 def _cannot_prompt(spec: CmdletSpec) -> CmdletError:

@@ -139,12 +139,6 @@ def _plan_credentials(doc: AppSettingsDoc, wanted: Mapping[str, str]) -> tuple[l
     return changed, removed, destructive
 
 
-def _get_any_case(doc: AppSettingsDoc, key: str) -> str | None:
-    """The value .NET reads for `key`: any spelling of it, the last `<add>` winning."""
-    found = [value for k, value in doc.items() if k.casefold() == key.casefold()]
-    return found[-1] if found else None
-
-
 def _commit(
     path: Path,
     doc: AppSettingsDoc,
@@ -213,10 +207,26 @@ def _init(
         notes = (*tuple(f"Warning: {w}" for w in warnings), RESTART_NOTE)
         return ConfigWrite(path=str(path), action="created", changed=tuple(wanted), notes=notes)
     doc = read_document(path)
+    # The same key in another case is that key (.NET reads keys case-insensitively, as `config set` takes it): it
+    # is replaced, not left beside the documented spelling (two secrets on disk, and a spelling that may win).
+    variants = [v for key in wanted for v in _case_variants(doc, key)]
+    replaced = any(
+        key in CREDENTIAL_KEYS and doc.get(v) and doc.get(v) != value
+        for key, value in wanted.items()
+        for v in _case_variants(doc, key)
+    )
+    for variant in variants:
+        doc.unset(variant)
     changed, removed, destructive = _plan_credentials(doc, wanted)
-    if destructive:
+    if variants:
+        changed += [
+            k for k in wanted if k not in changed and any(v.casefold() == k.casefold() for v in variants)
+        ]
+        respelled = [f"{v} by {k}" for k in wanted for v in variants if v.casefold() == k.casefold()]
+        warnings.append(f"replaced {', '.join(respelled)} (the same key in another case)")
+    if destructive or replaced:
         confirm(f"Replace the Exchange credentials in {path}?")
-    return _commit(path, doc, "init", changed, removed, audit, warnings)
+    return _commit(path, doc, "init", changed, [*variants, *removed], audit, warnings)
 
 
 def resolve_key(key: str, force: bool, verb: str) -> str:
@@ -298,7 +308,7 @@ def show(path: Path) -> ConfigShow:
 
 
 def _check_guid(doc: AppSettingsDoc, key: str) -> Check:
-    value = doc.get(key)
+    value = doc.effective(key)
     if not value:
         return Check(
             key,
@@ -321,7 +331,7 @@ def _check_guid(doc: AppSettingsDoc, key: str) -> Check:
 
 
 def _check_credential(doc: AppSettingsDoc) -> list[Check]:
-    secret, thumbprint = _get_any_case(doc, CLIENT_SECRET), _get_any_case(doc, CERT_THUMBPRINT)
+    secret, thumbprint = doc.effective(CLIENT_SECRET), doc.effective(CERT_THUMBPRINT)
     if secret is not None and thumbprint is not None:
         return [
             Check(
@@ -501,7 +511,7 @@ def check(
     checks += _check_key_names(doc)
     checks += [_check_guid(doc, TENANT_ID), _check_guid(doc, APP_ID)]
     checks += _check_credential(doc)
-    checks += check_certificate_file(settings, doc.get(CERT_THUMBPRINT), environ, now)
+    checks += check_certificate_file(settings, doc.effective(CERT_THUMBPRINT), environ, now)
     return CheckReport(subject=str(path), checks=tuple(checks))
 
 
@@ -630,7 +640,7 @@ def check_on_host(
 
     now = now or datetime.now(UTC)
     doc = read_document(path)
-    thumbprint = doc.get(CERT_THUMBPRINT)
+    thumbprint = doc.effective(CERT_THUMBPRINT)  # any spelling, as ROOMS reads it
     if thumbprint is None:
         extra = [
             Check(

@@ -123,16 +123,47 @@ def _member_groups(
                 f"{address} is a group: a management scope's MemberOfGroup takes direct members only, so its "
                 "members would not be in the scope"
             )
+        elif not holds_mailbox(session, recipient):
+            # A policy's scope is the group's mailboxes, nested groups' included: a group holding none adds
+            # none, and as the only member it would leave a RestrictAccess app locked out of every mailbox.
+            refused.append(f"{address} is a group that holds no mailbox (its nested groups counted)")
         else:
             groups[address] = Mailbox(address, recipient)
     if refused:
+        hollow = all("holds no mailbox" in r for r in refused)
         raise InputError(
             f"{len(refused)} member(s) cannot be members here: {'; '.join(refused)}; nothing was changed",
-            "give the group's mailboxes with --member instead (Get-DistributionGroupMember -Identity GROUP lists "
-            "them)" + ("" if request.nested_groups else ", or use --engine aap (nested groups count there)"),
+            "give the mailboxes themselves with --member, or add mailboxes to the group first "
+            "(Add-DistributionGroupMember -Identity GROUP -Member EMAIL), then run the command again"
+            if hollow
+            else "give the group's mailboxes with --member instead (Get-DistributionGroupMember -Identity GROUP "
+            "lists them)"
+            + ("" if request.nested_groups else ", or use --engine aap (nested groups count there)"),
             code="member_not_mailbox",
         )
     return groups
+
+
+#: How deep `holds_mailbox` follows groups nested in groups (a cycle ends earlier: each group is read once).
+NESTING_LIMIT = 10
+
+
+def holds_mailbox(session: ExchangeSession, group: Recipient) -> bool:
+    """Whether a group holds a mailbox, directly or through the groups nested in it (what an application access
+    policy's scope counts); one pipeline per level of nesting."""
+    seen: set[str] = set()
+    level = [group]
+    for _ in range(NESTING_LIMIT):
+        ids = [g.object_id or g.primary_smtp for g in level]
+        ids = [i for i in dict.fromkeys(ids) if i and i.casefold() not in seen]
+        if not ids:
+            return False
+        seen.update(i.casefold() for i in ids)
+        members = exchange.members_of_groups(session, ids)
+        if any(m.is_mailbox for m in members):
+            return True
+        level = [m for m in members if "Group" in m.details]
+    return False
 
 
 def refuse_unresolved(session: ExchangeSession, request: GroupRequest, missing: dict[str, str]) -> None:
@@ -319,6 +350,10 @@ def apply_group(
         [m.primary_smtp for m in plan.to_add],
         [change_label(Step("member", m.given, Outcome.ADDED)) for m in plan.to_add],
     )
+    if any(not f.already_member for f in failures):
+        # --exact adds before it removes: when an addition failed, removing the old members could leave the group
+        # (and the policy or scope over it) without a mailbox. Keep them; the report says which add failed.
+        return group, _kept(mark_failures(steps, failures, plan), plan.to_remove)
     failures += apply.members(
         "Remove-DistributionGroupMember",
         group.object_id,
@@ -327,6 +362,18 @@ def apply_group(
         Confirm=False,
     )
     return group, mark_failures(steps, failures, plan)
+
+
+def _kept(steps: list[Step], not_removed: Sequence[str]) -> list[Step]:
+    """The removals a failed addition stopped, reported as kept members."""
+    keep = {a.casefold() for a in not_removed}
+    why = "not removed: an addition failed; run the command again once it can be added"
+    return [
+        Step("member", s.target, Outcome.KEPT, why)
+        if s.step == "member" and s.outcome is Outcome.REMOVED and s.target.casefold() in keep
+        else s
+        for s in steps
+    ]
 
 
 def _name_taken(apply: Applier, name: str) -> OperationFailed:

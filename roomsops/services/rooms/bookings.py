@@ -263,8 +263,16 @@ def _known_person(conn: Connection, email: str, listing: bool = False) -> Person
 
 
 def _known_room(conn: Connection, email: str) -> Room:
+    """The room booked; a person given as the room is told so rather than sent to `rooms add` (which would record
+    a user mailbox as a room)."""
     room = db.get_room(conn, email)
     if room is None:
+        if db.get_person(conn, email) is not None:
+            raise InputError(
+                f"{email} is a person, not a room",
+                "give the room's mailbox as --room ('roomsops rooms list' lists the rooms; the person who "
+                "organizes goes in --organizer)",
+            )
         raise InputError(
             f"{email} is not a known room", f"add it first with 'roomsops rooms add {email} --name NAME'"
         )

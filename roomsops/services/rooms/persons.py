@@ -234,6 +234,11 @@ def set_person(
     with store.write() as conn:
         current = db.get_person(conn, address)
         if current is None:
+            if db.get_room(conn, address) is not None:
+                raise InputError(
+                    f"{address} is a room, not a person; nothing was changed",
+                    f"change a room with 'roomsops rooms set {address}' (--name, --sync-master)",
+                )
             raise InputError(
                 f"{address} is not a known person", f"add it with 'roomsops persons add {address}'"
             )
@@ -241,9 +246,14 @@ def set_person(
         if renamed_to is not None and renamed_to != current.email:
             other = db.get_person(conn, renamed_to)
             if other is not None and other.id != current.id:
+                # No command moves a booking to another organizer (its meeting lives in the organizer's mailbox).
                 raise InputError(
                     f"{other.email} is already a person; nothing was changed",
-                    f"move the bookings by hand, or remove it first ('roomsops persons remove {other.email}')",
+                    f"if it is the same person, remove it first ('roomsops persons remove {other.email}', with "
+                    "--cancel-bookings if it organizes bookings), then rename; else keep both: to have "
+                    f"{other.email} organize a booking of {current.email}, cancel it ('roomsops bookings cancel ID') "
+                    f"and book it again with 'roomsops bookings add --organizer {other.email}' (the attendees get a "
+                    "cancellation and a new invitation)",
                 )
             _refuse_room_address(conn, renamed_to)
             if new_mailbox_addresses is not None and current.email.casefold() not in new_mailbox_addresses:
@@ -333,19 +343,39 @@ def list_persons(store: Store, sync_modes: Sequence[str] = ()) -> PersonList:
         return PersonList(tuple(db.list_persons(conn, modes)))
 
 
+_EXCEL_SAVE = "in Excel: File → Save As → 'CSV UTF-8 (Comma delimited) (*.csv)'"
+_CALC_SAVE = (
+    "in LibreOffice Calc: File → Save As → 'Text CSV (.csv)' with the character set 'Unicode (UTF-8)'"
+)
+
+
+def _workbook_kind(data: bytes) -> tuple[str, str] | None:
+    """(what the file is, how to save it as CSV) for a spreadsheet workbook; None for anything else. An .xlsx and
+    an .ods are both ZIP archives: an OpenDocument file starts with its uncompressed `mimetype` entry."""
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an Excel 97-2003 workbook (.xls)", _EXCEL_SAVE
+    if not data.startswith(b"PK\x03\x04"):
+        return None
+    head = data[:4096]
+    if head[30:38] == b"mimetype" and head[38:].startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+        return "an OpenDocument spreadsheet (.ods)", _CALC_SAVE
+    if b"[Content_Types].xml" in head or b"xl/" in head:
+        return "an Excel workbook (.xlsx)", _EXCEL_SAVE
+    return (
+        "a ZIP archive (a spreadsheet workbook?)",
+        f"save the sheet as CSV UTF-8 ({_EXCEL_SAVE}; {_CALC_SAVE})",
+    )
+
+
 def _decode_csv(data: bytes, label: str) -> str:
     """UTF-8 text, with or without a byte-order mark; anything else is refused with how to fix it."""
     save_as = "save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)') and import it again"
-    excel = {
-        b"PK\x03\x04": "an Excel workbook (.xlsx)",
-        b"\xd0\xcf\x11\xe0": "an Excel 97-2003 workbook (.xls)",
-    }
-    kind = next((k for magic, k in excel.items() if data.startswith(magic)), None)
-    if kind is not None:
+    workbook = _workbook_kind(data)
+    if workbook is not None:
+        kind, how = workbook
         raise InputError(
             f"{label} is {kind}, not a CSV file",
-            "in Excel: File → Save As → 'CSV UTF-8 (Comma delimited) (*.csv)', and import that file; "
-            "nothing was imported",
+            f"{how}, and import that file; nothing was imported",
             code="excel_file",
         )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:

@@ -1,6 +1,7 @@
 """`persons remove` and `rooms remove`: a record goes only with nothing left that needs it.
 
-Active bookings refuse the removal (exit 2) unless --cancel-bookings; cancelled ones whose meeting the sync
+Active bookings still to come refuse the removal (exit 2) unless --cancel-bookings (those that are over do not:
+they go with the record, their meetings left as they took place); cancelled ones whose meeting the sync
 still has to settle in Exchange keep the record until a sync pass settled them (said, with what to run): a meeting
 to cancel (also one whose create was never answered: no item known, it may exist), or a room still holding the
 slot of a meeting deleted in Outlook without a cancellation (the link is the watch that removes the room's copy);
@@ -13,12 +14,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from roomsops.adapters import store as db
 from roomsops.adapters.store import Booking, BookingQuery, Store
-from roomsops.adapters.store.schema import NOT_SYNCED_NOTE
+from roomsops.adapters.store.schema import NOT_SYNCED_NOTE, PENDING_STATES
 from roomsops.core.calendar import MeetingFields
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
@@ -64,7 +65,9 @@ class RecordRemoval(Result):
     def lines(self) -> list[str]:
         out = [f"cancelled booking(s) {', '.join(map(str, self.cancelled))}"] if self.cancelled else []
         if self.action == "removed":
-            extra = f" with {self.deleted_bookings} cancelled booking(s)" if self.deleted_bookings else ""
+            extra = (
+                f" with {self.deleted_bookings} cancelled or past booking(s)" if self.deleted_bookings else ""
+            )
             out.append(f"{self.kind} {self.email} removed{extra}")
             if self.left_in_exchange:
                 out.append(
@@ -120,6 +123,31 @@ class RecordRemoval(Result):
         ]
 
 
+def _ahead(conn: Connection, booking: Booking, now: datetime) -> bool:
+    """An active booking still to come (or under way), in ROOMS or in Exchange: it refuses the removal, or
+    --cancel-bookings cancels it. A booking over in ROOMS whose meeting Exchange holds later (moved into the past
+    with --allow-past: no pass sends that) is still ahead, and so is one whose meeting's times are not known."""
+    if booking.status not in BLOCKING_STATUSES:
+        return False
+    if booking.end > now:
+        return True
+    link = db.get_booking_sync(conn, booking.id)
+    if link is None or (link.item_id is None and link.state not in PENDING_STATES):
+        return False  # never reached Exchange
+    held = None
+    if link.item_id is not None and link.snapshot:
+        with contextlib.suppress(KeyError, TypeError, ValueError):  # a snapshot that cannot be read
+            held = MeetingFields.from_json(link.snapshot)
+    return held is None or held.end > now
+
+
+def _over(conn: Connection, booking: Booking, now: datetime) -> bool:
+    """An active booking that is over, in ROOMS and in Exchange: history. It neither refuses the removal nor is
+    cancelled (no cancellation for a meeting that took place); it goes with the record, its meeting (if any) stays
+    in Exchange as it took place."""
+    return booking.status in BLOCKING_STATUSES and not _ahead(conn, booking, now)
+
+
 def _read(conn: Connection, kind: Kind, address: str) -> tuple[int, str, list[Booking]]:
     record = db.get_person(conn, address) if kind == "person" else db.get_room(conn, address)
     if record is None:
@@ -140,7 +168,7 @@ def remove_record(
     address = check_email(email)
     with store.read() as conn:
         _, shown, found = _read(conn, kind, address)
-    active = [b.id for b in found if b.status in BLOCKING_STATUSES]
+        active = [b.id for b in found if _ahead(conn, b, db.now_utc())]
     if active and not cancel_bookings:
         raise InputError(
             f"the {kind} {shown} has {len(active)} active booking(s) ({', '.join(map(str, active[:10]))}); "
@@ -161,7 +189,7 @@ def remove_record(
         now = db.now_utc()
         cancelled = []
         for booking in found:
-            if booking.status in BLOCKING_STATUSES:
+            if _ahead(conn, booking, now):
                 if not cancel_bookings:
                     raise InputError(
                         f"booking {booking.id} of {shown} was made meanwhile; nothing was changed",
@@ -169,7 +197,9 @@ def remove_record(
                     )
                 db.update_booking(conn, booking.id, {"status": "cancelled"}, now)
                 cancelled.append(booking.id)
-        waiting = db.unsettled_links(conn, [b.id for b in found], now)
+        # A booking that is over stays as it is in Exchange (its meeting took place): nothing for the sync to do.
+        over = {b.id for b in found if _over(conn, b, now)}
+        waiting = db.unsettled_links(conn, [b.id for b in found if b.id not in over], now)
         holding = db.rooms_still_held(conn, waiting, now)
         left: list[int] = []
         if waiting and leave_meetings:
@@ -178,6 +208,12 @@ def remove_record(
             _where(conn, booking, booking.id in holding) for booking in found if booking.id in left
         ]
         errors = _sync_errors(conn, waiting)
+        # The organizers of a room's past meetings are still synced: a full pass finds those meetings' tags.
+        past_meetings = [
+            b.id
+            for b in found
+            if kind == "room" and b.id in over and (link := db.get_booking_sync(conn, b.id)) and link.item_id
+        ]
         if not waiting:
             db.delete_bookings(conn, [b.id for b in found])
             if kind == "person":
@@ -206,6 +242,15 @@ def remove_record(
         sync_errors=errors,
         left_in_exchange=tuple(left),
         meetings_left=tuple(meetings_left),
+        notes=(
+            (
+                f"The meetings of {len(past_meetings)} booking(s) that are over stay in their organizers' calendars "
+                "as they took place; a full sync pass lists them as meetings tagged by this installation without a "
+                "booking (reported, never changed).",
+            )
+            if past_meetings and not waiting
+            else ()
+        ),
     )
 
 
