@@ -129,13 +129,16 @@ def test_a_window_finds_a_series_by_any_of_its_occurrences(store: db.Store, ids:
     last = MONDAY + timedelta(weeks=2)
     with store.read() as conn:
 
-        def listed(start: datetime, end: datetime) -> list[int]:
+        def listed(start: datetime | None, end: datetime | None) -> list[int]:
             return [b.id for b in db.list_bookings(conn, db.BookingQuery(start=start, end=end))]
 
         # The booking's own row holds the first occurrence only; the window sees the last one too.
         assert listed(last, last + timedelta(hours=1)) == [booking_id]
         assert listed(last + timedelta(hours=1), last + timedelta(days=1)) == []
         assert listed(MONDAY - timedelta(days=1), MONDAY) == []
+        assert listed(MONDAY + timedelta(days=1), MONDAY + timedelta(days=6)) == []  # between two occurrences
+        assert listed(MONDAY + timedelta(days=1), None) == [booking_id]  # open windows too
+        assert listed(None, MONDAY + timedelta(minutes=1)) == [booking_id]
         assert [
             b.id for b in db.bookings_in_window(conn, "diego@contoso.com", last, last + timedelta(days=1))
         ] == [booking_id]

@@ -242,8 +242,6 @@ def _v10_to_v11(conn: Connection, now: datetime) -> None:
         Column("number_of_occurrences", Integer),
         Column("time_zone", String(64), nullable=False),
         Column("booked_until", Date, nullable=False),
-        Column("span_start_utc", UTCDateTime, nullable=False),
-        Column("span_end_utc", UTCDateTime, nullable=False),
         CheckConstraint(f"pattern_type IN ({patterns})", name="ck_booking_series_pattern_type"),
         CheckConstraint(
             "range_type IN ('end_date', 'numbered', 'no_end')", name="ck_booking_series_range_type"

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     CursorResult,
     Row,
@@ -57,7 +58,6 @@ from roomsops.adapters.store.schema import (
     ROOM_HOLDS,
     ROOM_MAY_ANSWER,
     UNLINKED,
-    UTCDateTime,
     booking_attendees,
     booking_occurrences,
     booking_series,
@@ -227,11 +227,6 @@ def _bookings_query() -> Select[Any]:
     )
 
 
-#: When a booking starts and ends, for a window: a series from its first occurrence's start to its last one's end.
-_SPAN_START = func.coalesce(booking_series.c.span_start_utc, bookings.c.start_utc, type_=UTCDateTime)
-_SPAN_END = func.coalesce(booking_series.c.span_end_utc, bookings.c.end_utc, type_=UTCDateTime)
-
-
 def _fetch_bookings(conn: Connection, query: Select[Any]) -> list[Booking]:
     rows = list(conn.execute(query))
     if not rows:
@@ -367,10 +362,19 @@ class BookingQuery:
 def list_bookings(conn: Connection, where: BookingQuery) -> list[Booking]:
     """Bookings ordered by start, then id."""
     query = _bookings_query()
-    if where.start is not None:
-        query = query.where(_SPAN_END > where.start)
-    if where.end is not None:
-        query = query.where(_SPAN_START < where.end)
+    if where.start is not None or where.end is not None:
+        # A single booking by its own times; a series when one of its occurrences (any status) overlaps the window.
+        single: list[ColumnElement[bool]] = [booking_series.c.booking_id.is_(None)]
+        occurrence = select(booking_occurrences.c.booking_id).where(
+            booking_occurrences.c.booking_id == bookings.c.id
+        )
+        if where.start is not None:
+            single.append(bookings.c.end_utc > where.start)
+            occurrence = occurrence.where(booking_occurrences.c.end_utc > where.start)
+        if where.end is not None:
+            single.append(bookings.c.start_utc < where.end)
+            occurrence = occurrence.where(booking_occurrences.c.start_utc < where.end)
+        query = query.where(or_(and_(*single), occurrence.exists()))
     if where.organizer_id is not None:
         query = query.where(bookings.c.organizer_id == where.organizer_id)
     if where.room_id is not None:
@@ -469,8 +473,6 @@ def save_series(conn: Connection, booking_id: int, series: NewSeries) -> None:
         "number_of_occurrences": r.number_of_occurrences,
         "time_zone": series.time_zone,
         "booked_until": series.booked_until,
-        "span_start_utc": min(o.start for o in series.occurrences),
-        "span_end_utc": max(o.end for o in series.occurrences),
     }
     exists = conn.execute(
         select(booking_series.c.booking_id).where(booking_series.c.booking_id == booking_id)

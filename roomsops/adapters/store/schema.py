@@ -235,10 +235,6 @@ booking_series = Table(
     # The last date occurrences were made up to: the booking horizon (rooms.booking_horizon_days) of a series
     # without end when it was made or last changed; the last occurrence's date otherwise.
     Column("booked_until", Date, nullable=False),
-    # The earliest start and the latest end of its occurrences: what a window (`bookings list --from`, the sync's
-    # view of a mailbox) compares, as the booking's own row holds only the first occurrence.
-    Column("span_start_utc", UTCDateTime, nullable=False),
-    Column("span_end_utc", UTCDateTime, nullable=False),
     CheckConstraint(one_of("pattern_type", PATTERN_TYPES), name="pattern_type"),
     CheckConstraint(one_of("range_type", RANGE_TYPES), name="range_type"),
     CheckConstraint(f"week_index IS NULL OR {one_of('week_index', INDEXES)}", name="week_index"),
