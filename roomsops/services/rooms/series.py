@@ -107,18 +107,17 @@ def _days(text: str, option: str) -> tuple[str, ...]:
 
 
 def _relative(words: list[str], text: str, option: str, example: str) -> tuple[str, tuple[str, ...]]:
-    """[index, day] words: ("last", ("friday",)), or a day group's days."""
+    """[index, day] words: ("last", ("friday",)), or a day group's days (`weekday`, `weekend-day`, `day`)."""
     index = _INDEX_NAMES.get(words[0])
-    day = words[1] if len(words) > 1 else ""
-    group = _GROUPS.get(day) or (_GROUPS.get(f"{day}-{words[2]}") if len(words) > 2 else None)
-    if index is None or (day not in _DAY_NAMES and group is None):
+    named = "-".join(words[1:])
+    group = _GROUPS.get(named)
+    if index is None or (group is None and named not in _DAY_NAMES):
         raise InputError(
-            f"{option} {text!r} is not a day of the month",
+            f"{option} {text!r} is not a day of the {'year' if option == '--yearly' else 'month'}",
             f"give an index (first, second, third, fourth, last) and a day (mon..sun, day, weekday, weekend-day), "
             f"e.g. {option} {example}",
         )
-    days = recurrence.DAY_GROUPS[group] if group else (_DAY_NAMES[day],)
-    return index, days
+    return index, recurrence.DAY_GROUPS[group] if group else (_DAY_NAMES[named],)
 
 
 def _monthly(text: str) -> Pattern:
