@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -17,10 +18,11 @@ from roomsops.core.vocabulary import FREE_BUSY, STATUSES
 
 if TYPE_CHECKING:
     from roomsops.services.rooms import bookings as service
-    from roomsops.services.rooms import common
+    from roomsops.services.rooms import common, series
 else:
     common = lazy("roomsops.services.rooms.common")
     service = lazy("roomsops.services.rooms.bookings")
+    series = lazy("roomsops.services.rooms.series")
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -33,6 +35,88 @@ ALLOW_PAST = click.option(
 )
 FREE_BUSY_OPTION = click.option(
     "--free-busy", metavar="|".join(FREE_BUSY), help="Free/busy status shown in calendars (default Busy)."
+)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def repeat_options(update: bool) -> Callable[[F], F]:
+    """The options that make a booking a series (and, on update, change its pattern or range)."""
+    options = [
+        click.option("--daily", is_flag=True, help="Repeat every day (with --interval N: every N days)."),
+        click.option(
+            "--weekly", metavar="DAYS", help="Repeat every week on these days, e.g. mon,wed (or weekdays)."
+        ),
+        click.option(
+            "--monthly",
+            metavar="DAY",
+            help="Repeat every month on a day (15; 31 is the last day in shorter months) or a weekday (last-fri).",
+        ),
+        click.option(
+            "--yearly",
+            metavar="DATE",
+            help="Repeat every year on a day (feb-29 or 02-29) or a weekday (last-fri-mar).",
+        ),
+        click.option(
+            "--interval",
+            type=int,
+            metavar="N",
+            help="Days, weeks or months between occurrences (1-99; default 1).",
+        ),
+        click.option(
+            "--until",
+            metavar="DATE",
+            help="Last day of the series (local, YYYY-MM-DD); without --until or --count it is booked up to "
+            "rooms.booking_horizon_days ahead.",
+        ),
+        click.option("--count", type=int, metavar="N", help="End after N occurrences."),
+    ]
+    if update:
+        options.append(
+            click.option(
+                "--no-end", is_flag=True, help="The series has no end (booked up to the booking horizon)."
+            )
+        )
+
+    def apply(function: F) -> F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return apply
+
+
+def _repeat(options: dict[str, Any]) -> series.Repeat | None:
+    repeat = series.Repeat(
+        daily=options["daily"],
+        weekly=options["weekly"],
+        monthly=options["monthly"],
+        yearly=options["yearly"],
+        interval=options["interval"],
+        until=options["until"],
+        count=options["count"],
+        no_end=options.get("no_end", False),
+    )
+    return repeat if repeat.given else None
+
+
+def _occurrence(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(
+            f"--occurrence {text!r} is not a date",
+            "give the occurrence's date as YYYY-MM-DD (local, as first booked), e.g. --occurrence 2031-04-07",
+        ) from None
+
+
+OCCURRENCE = click.option(
+    "--occurrence",
+    metavar="DATE",
+    help="Only this occurrence of a series: its date (local, YYYY-MM-DD, as first booked).",
 )
 
 
@@ -62,6 +146,7 @@ def bookings() -> None:
 @click.option("--reminder", type=int, metavar="MINUTES", help="Reminder, minutes before the start.")
 @FREE_BUSY_OPTION
 @ALLOW_PAST
+@repeat_options(update=False)
 @pass_app
 def add_cmd(
     app: AppContext,
@@ -75,8 +160,10 @@ def add_cmd(
     reminder: int | None,
     free_busy: str | None,
     allow_past: bool,
+    **repeat: Any,
 ) -> int:
-    """Book a room; refused when another booking holds it at that time, or when it starts in the past."""
+    """Book a room, once or as a series (--daily, --weekly, --monthly, --yearly); refused when another booking
+    holds it at that time (for a series: at any occurrence, naming each), or when it starts in the past."""
     tz = _zone(app)
     request = service.BookingRequest(
         organizer=organizer,
@@ -89,6 +176,8 @@ def add_cmd(
         reminder_minutes=reminder,
         free_busy=free_busy or service.DEFAULT_FREE_BUSY,
         allow_past=allow_past,
+        repeat=_repeat(repeat),
+        horizon_days=app.settings.rooms.booking_horizon_days,
     )
     with common.open_database(app.settings) as store:
         result = service.add_booking(store, app.audit, tz, request)
@@ -135,6 +224,8 @@ def list_cmd(
 @click.option("--no-reminder", is_flag=True, help="Remove the reminder.")
 @FREE_BUSY_OPTION
 @ALLOW_PAST
+@repeat_options(update=True)
+@OCCURRENCE
 @pass_app
 def update_cmd(
     app: AppContext,
@@ -150,8 +241,11 @@ def update_cmd(
     no_reminder: bool,
     free_busy: str | None,
     allow_past: bool,
+    occurrence: str | None,
+    **repeat: Any,
 ) -> int:
-    """Change a booking; a new time or room must be free, a new start not in the past."""
+    """Change a booking, a whole series (its times or pattern too), or one occurrence of it (--occurrence DATE:
+    its times, title, private, reminder, free/busy); a new time or room must be free, a new start not in the past."""
     if attendees and no_attendees:
         raise InputError("--attendee and --no-attendees exclude each other", "give one of them")
     if reminder is not None and no_reminder:
@@ -167,19 +261,27 @@ def update_cmd(
         reminder_minutes=None if no_reminder else (service.KEEP if reminder is None else reminder),
         free_busy=free_busy,
         allow_past=allow_past,
+        repeat=_repeat(repeat),
+        horizon_days=app.settings.rooms.booking_horizon_days,
     )
+    day = _occurrence(occurrence)
     with common.open_database(app.settings) as store:
-        result = service.update_booking(store, app.audit, tz, booking_id, changes)
+        result = service.update_booking(store, app.audit, tz, booking_id, changes, day)
     return app.emit(result)
 
 
 @bookings.command("cancel")
 @click.argument("booking_id", metavar="ID", type=BOOKING_ID)
+@OCCURRENCE
 @YES
 @pass_app
-def cancel_cmd(app: AppContext, booking_id: int, yes: bool) -> int:
-    """Cancel a booking (asks on a terminal; without one, needs --yes)."""
+def cancel_cmd(app: AppContext, booking_id: int, occurrence: str | None, yes: bool) -> int:
+    """Cancel a booking (a series with every occurrence), or one occurrence of a series (--occurrence DATE); asks
+    on a terminal, without one needs --yes."""
     tz = _zone(app)
+    day = _occurrence(occurrence)
     with common.open_database(app.settings) as store:
-        result = service.cancel_booking(store, app.audit, tz, booking_id, lambda q: app.confirm(q, yes))
+        result = service.cancel_booking(
+            store, app.audit, tz, booking_id, lambda q: app.confirm(q, yes), occurrence=day
+        )
     return app.emit(result)

@@ -154,8 +154,11 @@ def test_add_json_shape_in_utc(invoke: Invoke) -> None:
             "free_busy": "Busy",
             "status": "active",
             "version": 1,
+            "series": None,
         },
         "changed": [],
+        "occurrence": None,
+        "dropped": [],
         "ok": True,
     }
 
@@ -212,6 +215,7 @@ def test_list_json_shape(invoke: Invoke) -> None:
                 "free_busy": "Busy",
                 "status": "cancelled",
                 "version": 2,
+                "series": None,
                 "sync": "cancelled",
             }
         ],
@@ -450,7 +454,8 @@ BAD: list[tuple[str, list[str], str]] = [
         "update nothing",
         ["bookings", "update", "1"],
         "Error: nothing to change — pass at least one of --start, --end, --title, --room, --attendee, --private, "
-        "--reminder, --free-busy",
+        "--reminder, --free-busy (for a series also --daily, --weekly, --monthly, --yearly, --interval, --until, "
+        "--count, --no-end)",
     ),
     (
         "update with contradicting options",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -196,7 +197,7 @@ def document(run: Any) -> Any:
 CHECKED_HERE = {
     "config show", "config settings", "config check", "config init|set|unset", "persons add|set", "persons list", "persons import",
     "rooms add|set", "persons remove|rooms remove", "rooms list", "booking", "bookings add|update|cancel", "bookings list", "any error",
-    "db adopt-id", "--version",
+    "db adopt-id", "--version", "series",
 }  # fmt: skip
 CHECKED_AGAINST_THE_LAB = {
     "auth test", "policy restrict", "policy test", "policy restrict --engine rbac", "policy test --engine rbac",
@@ -316,6 +317,30 @@ def test_rooms_persons_and_bookings_documents(invoke: Invoke, rooms_env: None, t
     removed = document(invoke("--json", "rooms", "remove", "eiger@contoso.com", "--yes"))
     assert removed["action"] == "removed"
     assert_documented("persons remove|rooms remove", removed)
+    ok(invoke("rooms", "add", "eiger@contoso.com", "--name", "Eiger"))
+    # A series a few weeks ahead (within the booking horizon, whatever today is): Mondays and Wednesdays.
+    monday = date.today() + timedelta(days=28 - date.today().weekday())
+    wednesday, next_monday = monday + timedelta(days=2), monday + timedelta(days=7)
+    weekly = ["--weekly", "mon,wed", "--count", "4", "--start", f"{monday}T09:00", "--end", f"{monday}T10:00"]
+    series = document(invoke("--json", "bookings", "add", *booking_args, *weekly))
+    assert_documented("booking", series["booking"])
+    assert_documented("series", series["booking"]["series"])
+    series_id = str(series["booking"]["id"])
+    moved = ["--start", f"{wednesday}T11:00", "--end", f"{wednesday}T12:00", "--title", "x"]
+    changed = document(
+        invoke("--json", "bookings", "update", series_id, "--occurrence", str(wednesday), *moved)
+    )
+    assert changed["occurrence"] == str(wednesday)
+    assert_documented("bookings add|update|cancel", changed)
+    assert_documented("series", changed["booking"]["series"])
+    cancel = ["bookings", "cancel", series_id, "--occurrence", str(next_monday), "--yes"]
+    assert_documented("bookings add|update|cancel", document(invoke("--json", *cancel)))
+    repeat = document(
+        invoke("--json", "bookings", "update", series_id, "--weekly", "mon,thu", "--count", "4")
+    )
+    assert (repeat["changed"], repeat["dropped"]) == (["repeat"], [f"{wednesday} moved, title changed"])
+    assert_documented("bookings add|update|cancel", repeat)
+    assert_documented("bookings list", document(invoke("--json", "bookings", "list")))
 
 
 def test_error_document(invoke: Invoke, tmp_path: Path) -> None:

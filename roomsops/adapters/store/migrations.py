@@ -17,6 +17,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Connection,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -211,6 +212,62 @@ def _v9_to_v10(conn: Connection, now: datetime) -> None:
     conn.execute(text("ALTER TABLE mailbox_sync ADD COLUMN service VARCHAR(8)"))
 
 
+def _v10_to_v11(conn: Connection, now: datetime) -> None:
+    """v11: series (issue 25): a booking's recurrence, and its occurrences keyed by their original start. Bookings
+    made before are single bookings: no rows."""
+    frozen = MetaData(
+        naming_convention={
+            "pk": "pk_%(table_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        }
+    )
+    Table("bookings", frozen, Column("id", Integer, primary_key=True))
+    patterns = (
+        "'daily', 'weekly', 'absolute_monthly', 'relative_monthly', 'absolute_yearly', 'relative_yearly'"
+    )
+    Table(
+        "booking_series",
+        frozen,
+        Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
+        Column("pattern_type", String(16), nullable=False),
+        Column("repeat_interval", Integer, nullable=False, server_default="1"),
+        Column("days_of_week", String(80)),
+        Column("day_of_month", Integer),
+        Column("week_index", String(6)),
+        Column("month", Integer),
+        Column("first_day_of_week", String(9), nullable=False, server_default="monday"),
+        Column("range_type", String(8), nullable=False),
+        Column("start_date", Date, nullable=False),
+        Column("end_date", Date),
+        Column("number_of_occurrences", Integer),
+        Column("time_zone", String(64), nullable=False),
+        Column("booked_until", Date, nullable=False),
+        CheckConstraint(f"pattern_type IN ({patterns})", name="ck_booking_series_pattern_type"),
+        CheckConstraint(
+            "range_type IN ('end_date', 'numbered', 'no_end')", name="ck_booking_series_range_type"
+        ),
+        CheckConstraint(
+            "week_index IS NULL OR week_index IN ('first', 'second', 'third', 'fourth', 'last')",
+            name="ck_booking_series_week_index",
+        ),
+        CheckConstraint("repeat_interval >= 1", name="ck_booking_series_repeat_interval"),
+    )
+    Table(
+        "booking_occurrences",
+        frozen,
+        Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
+        Column("original_start_utc", UTCDateTime, primary_key=True),
+        Column("start_utc", UTCDateTime, nullable=False),
+        Column("end_utc", UTCDateTime, nullable=False),
+        Column("status", String(9), nullable=False, server_default="active"),
+        Column("changes", Text),
+        CheckConstraint("end_utc > start_utc", name="ck_booking_occurrences_end_after_start"),
+        CheckConstraint("status IN ('active', 'cancelled')", name="ck_booking_occurrences_status"),
+        Index("ix_booking_occurrences_start_utc", "start_utc"),
+    )
+    frozen.create_all(conn, tables=[t for t in frozen.sorted_tables if t.name != "bookings"])
+
+
 #: From-version -> the step that upgrades it to the next version.
 STEPS: dict[int, Step] = {
     1: _v1_to_v2,
@@ -222,6 +279,7 @@ STEPS: dict[int, Step] = {
     7: _v7_to_v8,
     8: _v8_to_v9,
     9: _v9_to_v10,
+    10: _v10_to_v11,
 }
 
 

@@ -13,8 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     CursorResult,
     Row,
@@ -35,9 +37,12 @@ from roomsops.adapters.store.records import (
     Difference,
     MailboxSyncState,
     NewBooking,
+    NewSeries,
+    Occurrence,
     Person,
     PersonFields,
     Room,
+    Series,
     SyncMailbox,
     UpsertCounts,
     email_key,
@@ -54,6 +59,8 @@ from roomsops.adapters.store.schema import (
     ROOM_MAY_ANSWER,
     UNLINKED,
     booking_attendees,
+    booking_occurrences,
+    booking_series,
     booking_sync,
     bookings,
     id_high_water,
@@ -63,6 +70,7 @@ from roomsops.adapters.store.schema import (
     rooms,
     sync_differences,
 )
+from roomsops.core import recurrence
 from roomsops.core.calendar import MeetingFields
 from roomsops.core.errors import OperationFailed
 from roomsops.core.vocabulary import SYNCED_MODES
@@ -215,6 +223,7 @@ def _bookings_query() -> Select[Any]:
         )
         .join(persons, persons.c.id == bookings.c.organizer_id)
         .join(rooms, rooms.c.id == bookings.c.room_id)
+        .outerjoin(booking_series, booking_series.c.booking_id == bookings.c.id)
     )
 
 
@@ -233,6 +242,7 @@ def _fetch_bookings(conn: Connection, query: Select[Any]) -> list[Booking]:
             .order_by(booking_attendees.c.booking_id, booking_attendees.c.position)
         ):
             attendees.setdefault(booking_id, []).append(email)
+    series = _fetch_series(conn, rows)
     return [
         Booking(
             id=row.id,
@@ -253,9 +263,84 @@ def _fetch_bookings(conn: Connection, query: Select[Any]) -> list[Booking]:
             organizer_id=row.organizer_id,
             room_id=row.room_id,
             tag_key=row.tag_key,
+            series=series.get(row.id),
         )
         for row in rows
     ]
+
+
+def _fetch_series(conn: Connection, rows: Sequence[Row[Any]]) -> dict[int, Series]:
+    """The series among these bookings' rows, with their occurrences by original start."""
+    found: dict[int, Row[Any]] = {}
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found |= {
+            r.booking_id: r
+            for r in conn.execute(select(booking_series).where(booking_series.c.booking_id.in_(chunk)))
+        }
+    if not found:
+        return {}
+    occurrences: dict[int, list[Row[Any]]] = {}
+    series_ids = list(found)
+    for start in range(0, len(series_ids), 500):
+        chunk = series_ids[start : start + 500]
+        for row in conn.execute(
+            select(booking_occurrences)
+            .where(booking_occurrences.c.booking_id.in_(chunk))
+            .order_by(booking_occurrences.c.booking_id, booking_occurrences.c.original_start_utc)
+        ):
+            occurrences.setdefault(row.booking_id, []).append(row)
+    anchors = {row.id: row for row in rows}
+    return {
+        booking_id: _series(row, anchors[booking_id], occurrences.get(booking_id, []))
+        for booking_id, row in found.items()
+    }
+
+
+def _series(row: Row[Any], anchor: Row[Any], occurrence_rows: list[Row[Any]]) -> Series:
+    rec = recurrence.Recurrence(
+        recurrence.Pattern(
+            type=row.pattern_type,
+            interval=row.repeat_interval,
+            days_of_week=tuple(d for d in (row.days_of_week or "").split(",") if d),
+            day_of_month=row.day_of_month,
+            index=row.week_index,
+            month=row.month,
+            first_day_of_week=row.first_day_of_week,
+        ),
+        recurrence.Range(
+            type=row.range_type,
+            start_date=row.start_date,
+            end_date=row.end_date,
+            number_of_occurrences=row.number_of_occurrences,
+        ),
+        row.time_zone,
+    )
+    tz = ZoneInfo(row.time_zone)
+    clock, duration = recurrence.wall_clock(anchor.start_utc, anchor.end_utc, tz)
+    listed = []
+    for o in occurrence_rows:
+        day = o.original_start_utc.astimezone(tz).date()
+        expected = recurrence.occurrence(day, clock, duration, tz)
+        listed.append(
+            Occurrence(
+                original_start=o.original_start_utc,
+                start=o.start_utc,
+                end=o.end_utc,
+                status=o.status,
+                changes=json.loads(o.changes) if o.changes else {},
+                moved=(o.original_start_utc, o.end_utc) != expected or o.start_utc != o.original_start_utc,
+            )
+        )
+    return Series(
+        pattern=rec.pattern,
+        range=rec.range,
+        time_zone=rec.time_zone,
+        booked_until=row.booked_until,
+        description=recurrence.describe(rec),
+        occurrences=tuple(listed),
+    )
 
 
 def get_booking(conn: Connection, booking_id: int) -> Booking | None:
@@ -277,10 +362,19 @@ class BookingQuery:
 def list_bookings(conn: Connection, where: BookingQuery) -> list[Booking]:
     """Bookings ordered by start, then id."""
     query = _bookings_query()
-    if where.start is not None:
-        query = query.where(bookings.c.end_utc > where.start)
-    if where.end is not None:
-        query = query.where(bookings.c.start_utc < where.end)
+    if where.start is not None or where.end is not None:
+        # A single booking by its own times; a series when one of its occurrences (any status) overlaps the window.
+        single: list[ColumnElement[bool]] = [booking_series.c.booking_id.is_(None)]
+        occurrence = select(booking_occurrences.c.booking_id).where(
+            booking_occurrences.c.booking_id == bookings.c.id
+        )
+        if where.start is not None:
+            single.append(bookings.c.end_utc > where.start)
+            occurrence = occurrence.where(booking_occurrences.c.end_utc > where.start)
+        if where.end is not None:
+            single.append(bookings.c.start_utc < where.end)
+            occurrence = occurrence.where(booking_occurrences.c.start_utc < where.end)
+        query = query.where(or_(and_(*single), occurrence.exists()))
     if where.organizer_id is not None:
         query = query.where(bookings.c.organizer_id == where.organizer_id)
     if where.room_id is not None:
@@ -309,19 +403,99 @@ def bookings_by_id(conn: Connection, ids: Sequence[int]) -> list[Booking]:
 
 
 def overlapping_bookings(
-    conn: Connection, room_id: int, start: datetime, end: datetime, exclude_id: int | None = None
+    conn: Connection,
+    room_id: int,
+    start: datetime,
+    end: datetime,
+    exclude_id: int | None = None,
+    exclude_occurrence: tuple[int, datetime] | None = None,
 ) -> list[Booking]:
-    """Bookings that hold `room_id` during [start, end). Half-open: 9-10 and 10-11 do not overlap;
-    cancelled bookings hold nothing."""
+    """Bookings that hold `room_id` during [start, end), by start. Half-open: 9-10 and 10-11 do not overlap;
+    cancelled bookings hold nothing. A series holds the room with each of its active occurrences: one that
+    overlaps is its booking at the occurrence's times and title. `exclude_id` leaves a booking out (a series with
+    all its occurrences), `exclude_occurrence` one occurrence (booking id, original start)."""
     condition = and_(
         bookings.c.room_id == room_id,
         bookings.c.status.in_(BLOCKING_STATUSES),
         bookings.c.start_utc < end,
         bookings.c.end_utc > start,
+        booking_series.c.booking_id.is_(None),
     )
     if exclude_id is not None:
         condition = and_(condition, bookings.c.id != exclude_id)
-    return _fetch_bookings(conn, _bookings_query().where(condition).order_by(bookings.c.start_utc))
+    found = _fetch_bookings(conn, _bookings_query().where(condition))
+    held = and_(
+        bookings.c.room_id == room_id,
+        bookings.c.status.in_(BLOCKING_STATUSES),
+        booking_occurrences.c.status == "active",
+        booking_occurrences.c.start_utc < end,
+        booking_occurrences.c.end_utc > start,
+    )
+    if exclude_id is not None:
+        held = and_(held, bookings.c.id != exclude_id)
+    occurrences = [
+        row
+        for row in conn.execute(
+            select(booking_occurrences)
+            .join(bookings, bookings.c.id == booking_occurrences.c.booking_id)
+            .where(held)
+        )
+        if exclude_occurrence is None or (row.booking_id, row.original_start_utc) != exclude_occurrence
+    ]
+    if occurrences:
+        series = {b.id: b for b in bookings_by_id(conn, sorted({row.booking_id for row in occurrences}))}
+        for row in occurrences:
+            booking = series[row.booking_id]
+            changes = json.loads(row.changes) if row.changes else {}
+            found.append(
+                replace(
+                    booking, start=row.start_utc, end=row.end_utc, title=changes.get("title", booking.title)
+                )
+            )
+    return sorted(found, key=lambda b: (b.start, b.id))
+
+
+def save_series(conn: Connection, booking_id: int, series: NewSeries) -> None:
+    """Store a booking's recurrence and occurrences, replacing what it had (in the caller's write transaction)."""
+    assert series.occurrences, "a series has at least one occurrence"
+    p, r = series.pattern, series.range
+    values = {
+        "pattern_type": p.type,
+        "repeat_interval": p.interval,
+        "days_of_week": ",".join(p.days_of_week) or None,
+        "day_of_month": p.day_of_month,
+        "week_index": p.index,
+        "month": p.month,
+        "first_day_of_week": p.first_day_of_week,
+        "range_type": r.type,
+        "start_date": r.start_date,
+        "end_date": r.end_date,
+        "number_of_occurrences": r.number_of_occurrences,
+        "time_zone": series.time_zone,
+        "booked_until": series.booked_until,
+    }
+    exists = conn.execute(
+        select(booking_series.c.booking_id).where(booking_series.c.booking_id == booking_id)
+    )
+    if exists.first() is None:
+        conn.execute(insert(booking_series).values(booking_id=booking_id, **values))
+    else:
+        conn.execute(update(booking_series).where(booking_series.c.booking_id == booking_id).values(**values))
+    conn.execute(delete(booking_occurrences).where(booking_occurrences.c.booking_id == booking_id))
+    conn.execute(
+        insert(booking_occurrences),
+        [
+            {
+                "booking_id": booking_id,
+                "original_start_utc": o.original_start,
+                "start_utc": o.start,
+                "end_utc": o.end,
+                "status": o.status,
+                "changes": json.dumps(o.changes, sort_keys=True) if o.changes else None,
+            }
+            for o in series.occurrences
+        ],
+    )
 
 
 def _write_attendees(conn: Connection, booking_id: int, attendees: Sequence[str]) -> None:

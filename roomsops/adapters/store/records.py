@@ -6,9 +6,10 @@ Field names are the stable snake_case keys of the `--json` output; internal ids 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from roomsops.core.recurrence import Pattern, Range
 from roomsops.core.vocabulary import SYNCED_MODES
 
 _INTERNAL: dict[str, Any] = {"json": False}
@@ -77,6 +78,45 @@ class NewBooking:
 
 
 @dataclass(frozen=True)
+class Occurrence:
+    """One occurrence of a series, known by its original start (as Exchange knows an exception)."""
+
+    original_start: datetime
+    start: datetime
+    end: datetime
+    status: str = "active"  # active | cancelled (a deleted occurrence in Exchange)
+    #: The fields this occurrence alone has changed (title, private, reminder_minutes, free_busy) with their values.
+    changes: dict[str, Any] = field(default_factory=dict)
+    #: Moved: its start or end is not the pattern's (set by the store from the series' wall-clock times).
+    moved: bool = False
+
+
+@dataclass(frozen=True)
+class Series:
+    """A booking's recurrence (`core.recurrence`: Graph's patternedRecurrence, EWS's RecurrenceType) and its
+    occurrences, by original start."""
+
+    pattern: Pattern
+    range: Range
+    time_zone: str
+    #: The last date occurrences were made up to (a series without end: the booking horizon when it was made).
+    booked_until: date
+    description: str
+    occurrences: tuple[Occurrence, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewSeries:
+    """A series to store: its recurrence and every occurrence (the booking's row holds the first one)."""
+
+    pattern: Pattern
+    range: Range
+    time_zone: str
+    booked_until: date
+    occurrences: tuple[Occurrence, ...]
+
+
+@dataclass(frozen=True)
 class Booking:
     id: int
     organizer: str
@@ -97,6 +137,9 @@ class Booking:
     room_id: int = field(default=0, metadata=_INTERNAL)
     #: The random key written with the id in its meeting's booking tag (None: made before schema 8).
     tag_key: str | None = field(default=None, metadata=_INTERNAL)
+    #: A booking that repeats: its recurrence and occurrences (None: a single booking). Its own start and end are
+    #: the first occurrence's, as a recurring master's are in Exchange.
+    series: Series | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from roomsops.core.recurrence import INDEXES, PATTERN_TYPES, RANGE_TYPES
 from roomsops.core.vocabulary import (  # noqa: F401 - re-exported: the store's vocabulary lives there
     BLOCKING_STATUSES,
     CONFLICT_BEHAVIOURS,
@@ -38,7 +40,7 @@ from roomsops.core.vocabulary import (  # noqa: F401 - re-exported: the store's 
 )
 
 #: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
@@ -206,6 +208,55 @@ booking_attendees = Table(
     Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
     Column("position", Integer, primary_key=True, autoincrement=False),
     Column("email", String(EMAIL_LENGTH), nullable=False),
+)
+
+#: The states of one occurrence of a series: an occurrence cancelled on its own is a deleted occurrence in Exchange.
+OCCURRENCE_STATUSES = ("active", "cancelled")
+
+# A booking that repeats (issue 25): its pattern and range as Exchange models them (`core.recurrence`; docs/series.md
+# maps each column to EWS and Graph). The booking's own row holds the first occurrence's start and end (its
+# wall-clock times and duration are every occurrence's), title, room, attendees and the other fields.
+booking_series = Table(
+    "booking_series",
+    metadata,
+    Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
+    Column("pattern_type", String(16), nullable=False),
+    Column("repeat_interval", Integer, nullable=False, server_default="1"),  # not "interval": a keyword
+    Column("days_of_week", String(80)),  # comma-separated: monday,wednesday
+    Column("day_of_month", Integer),
+    Column("week_index", String(6)),
+    Column("month", Integer),
+    Column("first_day_of_week", String(9), nullable=False, server_default="monday"),
+    Column("range_type", String(8), nullable=False),
+    Column("start_date", Date, nullable=False),  # local dates, in the series' time zone
+    Column("end_date", Date),
+    Column("number_of_occurrences", Integer),
+    Column("time_zone", String(64), nullable=False),
+    # The last date occurrences were made up to: the booking horizon (rooms.booking_horizon_days) of a series
+    # without end when it was made or last changed; the last occurrence's date otherwise.
+    Column("booked_until", Date, nullable=False),
+    CheckConstraint(one_of("pattern_type", PATTERN_TYPES), name="pattern_type"),
+    CheckConstraint(one_of("range_type", RANGE_TYPES), name="range_type"),
+    CheckConstraint(f"week_index IS NULL OR {one_of('week_index', INDEXES)}", name="week_index"),
+    CheckConstraint("repeat_interval >= 1", name="repeat_interval"),
+)
+
+# The occurrences of a series, one row each, keyed by their original start (as Exchange keys an exception): a
+# moved one has another start and end, a cancelled one holds nothing, a changed one carries its own values.
+booking_occurrences = Table(
+    "booking_occurrences",
+    metadata,
+    Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
+    Column("original_start_utc", UTCDateTime, primary_key=True),
+    Column("start_utc", UTCDateTime, nullable=False),
+    Column("end_utc", UTCDateTime, nullable=False),
+    Column("status", String(9), nullable=False, server_default="active"),
+    Column(
+        "changes", Text
+    ),  # JSON: the fields this occurrence alone changed (title, private, reminder, free/busy)
+    CheckConstraint("end_utc > start_utc", name="end_after_start"),
+    CheckConstraint(one_of("status", OCCURRENCE_STATUSES), name="status"),
+    Index(None, "start_utc"),
 )
 
 # What the sync knows about each booking's meeting in the organizer's mailbox.

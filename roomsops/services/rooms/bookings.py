@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -21,8 +21,11 @@ from roomsops.adapters.store import (
     Booking,
     BookingSyncState,
     NewBooking,
+    NewSeries,
+    Occurrence,
     Person,
     Room,
+    Series,
     Store,
 )
 from roomsops.adapters.store import queries as q
@@ -40,9 +43,11 @@ from roomsops.adapters.store.schema import (
     SYNC_DISABLED,
     UNLINKED,
 )
+from roomsops.core import recurrence
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
+from roomsops.services.rooms import series as repeats
 from roomsops.services.rooms.common import (
     canonical,
     check_email,
@@ -51,6 +56,7 @@ from roomsops.services.rooms.common import (
     local_span,
     local_time,
 )
+from roomsops.services.rooms.series import Repeat
 
 DEFAULT_FREE_BUSY = "Busy"
 MAX_TITLE = 255  # Exchange's limit for a subject
@@ -65,31 +71,89 @@ class BookingChange(Result):
     action: str  # added | updated | unchanged | cancelled | already_cancelled
     booking: Booking
     changed: tuple[str, ...] = ()
+    #: The occurrence of a series acted on alone (`--occurrence`): its original date, local; None: the booking.
+    occurrence: str | None = None
+    #: Exceptions a change of the series' times or pattern dropped, their day no longer in it ("2031-04-09 moved").
+    dropped: tuple[str, ...] = ()
     time_zone: str = field(default="UTC", metadata=_INTERNAL)
 
     def lines(self) -> list[str]:
         b = self.booking
         tz = ZoneInfo(self.time_zone)
+        what = f"booking {b.id}" + (f" occurrence {self.occurrence}" if self.occurrence else "")
         head = {
-            "added": f"booking {b.id} added",
-            "updated": f"booking {b.id} updated: {', '.join(self.changed)}",
-            "unchanged": f"booking {b.id} unchanged",
-            "cancelled": f"booking {b.id} cancelled",
-            "already_cancelled": f"booking {b.id} was already cancelled",
+            "added": f"{what} added",
+            "updated": f"{what} updated: {', '.join(self.changed)}",
+            "unchanged": f"{what} unchanged",
+            "cancelled": f"{what} cancelled",
+            "already_cancelled": f"{what} was already cancelled",
         }[self.action]
         reminder = "-" if b.reminder_minutes is None else f"{b.reminder_minutes} minutes"
+        when = [f"  when       {local_span(b.start, b.end, tz)} ({self.time_zone})"]
+        if b.series is not None:
+            when = [
+                f"  first      {local_span(b.start, b.end, tz)} ({self.time_zone})",
+                f"  repeats    {series_summary(b.series, tz)}",
+            ]
+            shown = _occurrence_shown(b.series, self.occurrence, tz)
+            if shown is not None:
+                when.append(f"  occurrence {occurrence_words(shown, tz)}")
         return [
             head,
             f"  title      {b.title}",
             f"  room       {b.room_name} ({b.room})",
-            f"  when       {local_span(b.start, b.end, tz)} ({self.time_zone})",
+            *when,
             f"  organizer  {b.organizer}",
             f"  attendees  {', '.join(b.attendees) or '-'}",
             f"  private    {'yes' if b.private else 'no'}",
             f"  reminder   {reminder}",
             f"  free/busy  {b.free_busy}",
             f"  status     {b.status}",
+            *(f"  dropped    {d} (its day is no longer in the series)" for d in self.dropped),
         ]
+
+
+def _occurrence_shown(series: Series, day: str | None, tz: ZoneInfo) -> Occurrence | None:
+    if day is None:
+        return None
+    return next((o for o in series.occurrences if str(o.original_start.astimezone(tz).date()) == day), None)
+
+
+def occurrence_words(o: Occurrence, tz: ZoneInfo) -> str:
+    """One occurrence: `2031-04-09 10:00–11:00, moved from 2031-04-09 09:00, title "Review"`."""
+    if o.status == "cancelled":
+        return f"{local_time(o.original_start, tz)[:10]} cancelled"
+    text = local_span(o.start, o.end, tz)
+    if o.moved:
+        text += f", moved from {local_time(o.original_start, tz)}"
+    for key, value in sorted(o.changes.items()):
+        text += f', title "{value}"' if key == "title" else f", {key.replace('_', ' ')} {value}"
+    return text
+
+
+def series_summary(series: Series, tz: ZoneInfo) -> str:
+    """The pattern in words, how many occurrences, and each exception, e.g. `weekly on Monday from 2031-03-31 until
+    2031-06-30: 14 occurrences; cancelled 2031-04-07; moved 2031-04-14 to 2031-04-15 09:00–10:00`."""
+    active = [o for o in series.occurrences if o.status == "active"]
+    text = f"{series.description}: {len(active)} occurrence{'s' if len(active) != 1 else ''}"
+    if series.range.type == recurrence.NO_END:
+        text += f", booked up to {series.booked_until}"
+    cancelled = [local_time(o.original_start, tz)[:10] for o in series.occurrences if o.status == "cancelled"]
+    if cancelled:
+        text += f"; cancelled {', '.join(cancelled)}"
+    moved = [o for o in active if o.moved]
+    if moved:
+        spans = (
+            f"{local_time(o.original_start, tz)[:10]} to {local_span(o.start, o.end, tz)}" for o in moved
+        )
+        text += f"; moved {', '.join(spans)}"
+    changed = [o for o in active if o.changes]
+    if changed:
+        text += "; changed " + ", ".join(
+            f"{local_time(o.original_start, tz)[:10]} ({', '.join(k.replace('_', ' ') for k in sorted(o.changes))})"
+            for o in changed
+        )
+    return text
 
 
 @dataclass(frozen=True)
@@ -122,8 +186,8 @@ def sync_word(
     `sync resume`), cancelled (its meeting cancelled, or it never had one), room-holds (cancelled, but the room
     still holds the slot: its meeting was deleted without a cancellation), unlinked (its meeting let go by the
     conflict behaviour Cancel), past (changed or made in ROOMS after it was over: no pass writes it, no invitation
-    is sent for a meeting that is over). A linked booking changed or cancelled in ROOMS since its last write is
-    pending until the pass writes it."""
+    is sent for a meeting that is over; a series: not synced, series are not synced yet). A linked booking changed
+    or cancelled in ROOMS since its last write is pending until the pass writes it."""
     now = now or db.now_utc()
     if link is not None and link.state == UNLINKED and (link.last_error or "").startswith(NOT_SYNCED_NOTE):
         return "not synced"
@@ -133,6 +197,8 @@ def sync_word(
         return "cancelled"
     if not person_synced and (link is None or link.state not in (CANCELLED, UNLINKED)):
         return "not synced"
+    if booking.series is not None and booking.status != "cancelled":
+        return "not synced"  # series are not synced yet (issue 25, items 2-5): every pass reports and leaves them
     if booking.status == "sync_disabled":
         return "sync-disabled"
     unwritten = link is None or link.item_id is None or link.synced_version != booking.version
@@ -180,10 +246,13 @@ class BookingList(Result):
             )
             for b in self.bookings
         ]
-        return [
-            f"times in {self.time_zone}",
-            *columns(("id", "start", "end", "room", "organizer", "status", "sync", "title"), rows),
-        ]
+        table = columns(("id", "start", "end", "room", "organizer", "status", "sync", "title"), rows)
+        out = [f"times in {self.time_zone}", table[0]]
+        for b, line in zip(self.bookings, table[1:], strict=True):
+            out.append(line)
+            if b.series is not None:  # the row shows the first occurrence; the pattern and exceptions follow
+                out.append(f"    repeats {series_summary(b.series, tz)}")
+        return out
 
 
 class _Keep(enum.Enum):
@@ -208,6 +277,8 @@ class BookingRequest:
     reminder_minutes: int | None = None
     free_busy: str = DEFAULT_FREE_BUSY
     allow_past: bool = False  # --allow-past: record a booking that already started (e.g. catching up)
+    repeat: Repeat | None = None  # a series: --daily, --weekly DAYS, ... (None: a single booking)
+    horizon_days: int = 365  # rooms.booking_horizon_days: how far ahead a series is booked
 
 
 @dataclass(frozen=True)
@@ -223,10 +294,12 @@ class BookingChanges:
     reminder_minutes: int | Literal[_Keep.KEEP] | None = KEEP
     free_busy: str | None = None
     allow_past: bool = False  # --allow-past: a new start before now is accepted
+    repeat: Repeat | None = None  # a series' new pattern or range (None: as it is)
+    horizon_days: int = 365  # rooms.booking_horizon_days: how far ahead a series is booked
 
     @property
     def empty(self) -> bool:
-        return replace(self, allow_past=False) == BookingChanges()
+        return replace(self, allow_past=False, horizon_days=365) == BookingChanges()
 
 
 @dataclass(frozen=True)
@@ -362,39 +435,76 @@ def _refuse_overlap(
 
 
 def create_booking(conn: Connection, request: BookingRequest, tz: ZoneInfo) -> Booking:
-    """Validate and insert a booking, refusing a taken room; call inside `Store.write()`."""
+    """Validate and insert a booking (a series with all its occurrences), refusing a taken room; call inside
+    `Store.write()`."""
     title = check_text(request.title, "title", MAX_TITLE, required=True)
     free_busy = canonical(request.free_busy, FREE_BUSY, "free/busy", f"use one of {', '.join(FREE_BUSY)}")
     reminder = _check_reminder(request.reminder_minutes)
+    now = db.now_utc()
     _check_times(request.start, request.end, tz)
-    _check_bounds(request.start, request.end, tz, db.now_utc())
-    _refuse_past(request.start, tz, db.now_utc(), request.allow_past, "--start")
+    _check_bounds(request.start, request.end, tz, now)
+    start, end, new_series = request.start, request.end, None
+    if request.repeat is not None:
+        rec = repeats.recurrence_of(request.repeat, request.start.astimezone(tz).date(), tz)
+        horizon = repeats.horizon_date(tz, request.horizon_days, now)
+        occurrences = repeats.plan(rec, request.start, request.end, tz, horizon, request.horizon_days)
+        start, end = (
+            occurrences[0].start,
+            occurrences[0].end,
+        )  # the first occurrence: on or after --start's day
+        new_series = NewSeries(
+            rec.pattern, rec.range, rec.time_zone, _booked_until(rec, occurrences, horizon, tz), occurrences
+        )
+    _refuse_past(start, tz, now, request.allow_past, "--start")
     organizer = _known_person(conn, check_email(request.organizer, "organizer"))
     room = _known_room(conn, check_email(request.room, "room"))
     attendees = _check_attendees(request.attendees, organizer, room)
-    _refuse_overlap(conn, room, request.start, request.end, tz)
+    if new_series is None:
+        _refuse_overlap(conn, room, start, end, tz)
+    else:
+        repeats.refuse_conflicts(conn, room, new_series.occurrences, tz)
     booking_id = db.insert_booking(
         conn,
         NewBooking(
             organizer_id=organizer.id,
             room_id=room.id,
             title=title,
-            start=request.start,
-            end=request.end,
+            start=start,
+            end=end,
             attendees=attendees,
             private=request.private,
             reminder_minutes=reminder,
             free_busy=free_busy,
         ),
-        db.now_utc(),
+        now,
     )
+    if new_series is not None:
+        db.save_series(conn, booking_id, new_series)
     booking = db.get_booking(conn, booking_id)
     assert booking is not None
     return booking
 
 
+def _booked_until(
+    rec: recurrence.Recurrence, occurrences: tuple[Occurrence, ...], horizon: date, tz: ZoneInfo
+) -> date:
+    """How far the occurrences go: the horizon for a series without end, else its last occurrence's day."""
+    if rec.range.type == recurrence.NO_END:
+        return horizon
+    return occurrences[-1].original_start.astimezone(tz).date()
+
+
 def _audit_booking(booking: Booking) -> dict[str, Any]:
-    return {
+    series = booking.series
+    repeats_as = (
+        {}
+        if series is None
+        else {
+            "series": series.description,
+            "occurrences": sum(o.status == "active" for o in series.occurrences),
+        }
+    )
+    return repeats_as | {
         "organizer": booking.organizer,
         "room": booking.room,
         "title": booking.title,
@@ -458,76 +568,270 @@ def _existing_booking(conn: Connection, booking_id: int) -> Booking:
 
 
 def update_booking(
-    store: Store, audit: AuditLog, tz: ZoneInfo, booking_id: int, changes: BookingChanges
+    store: Store,
+    audit: AuditLog,
+    tz: ZoneInfo,
+    booking_id: int,
+    changes: BookingChanges,
+    occurrence: date | None = None,
 ) -> BookingChange:
-    """Change some fields of an active booking; a new time or room must be free."""
+    """Change some fields of an active booking; a new time or room must be free. A series changes as a whole (a
+    new time or pattern makes its occurrences again, keeping the exceptions whose day stays in it), or one of its
+    occurrences alone (`occurrence`: its original date, local)."""
     if changes.empty:
         raise InputError(
             "nothing to change",
             "pass at least one of --start, --end, --title, --room, --attendee, --private, --reminder, "
-            "--free-busy",
+            "--free-busy (for a series also --daily, --weekly, --monthly, --yearly, --interval, --until, --count, "
+            "--no-end)",
         )
     with store.write() as conn:
         current = _existing_booking(conn, booking_id)
         if current.status == "cancelled":
             raise InputError(f"booking {booking_id} is cancelled", "book again with 'roomsops bookings add'")
-        organizer = _known_person(conn, current.organizer)
-        room = _known_room(conn, current.room if changes.room is None else check_email(changes.room, "room"))
-        start = current.start if changes.start is None else changes.start
-        end = current.end if changes.end is None else changes.end
-        _check_times(start, end, tz)
-        _check_bounds(start, end, tz, db.now_utc())
-        if changes.start is not None and changes.start != current.start:
-            _refuse_past(start, tz, db.now_utc(), changes.allow_past, "--start")
-        wanted: dict[str, Any] = {
-            "title": None if changes.title is None else check_text(changes.title, "title", MAX_TITLE, True),
-            "start": changes.start,
-            "end": changes.end,
-            "room_id": room.id if changes.room is not None else None,
-            "attendees": None
-            if changes.attendees is None
-            else _check_attendees(changes.attendees, organizer, room),
-            "private": changes.private,
-            "free_busy": None
-            if changes.free_busy is None
-            else canonical(changes.free_busy, FREE_BUSY, "free/busy", f"use one of {', '.join(FREE_BUSY)}"),
-        }
-        if changes.reminder_minutes is not KEEP:
-            wanted["reminder_minutes"] = _check_reminder(changes.reminder_minutes)
-        current_values = {**vars(current), "room_id": current.room_id}
-        differ = {
-            k: v
-            for k, v in wanted.items()
-            if (v is not None or k == "reminder_minutes") and v != current_values[k]
-        }
-        if not differ:
-            return BookingChange("unchanged", current, time_zone=tz.key)
-        if {"start", "end", "room_id"} & differ.keys():
-            _refuse_overlap(conn, room, start, end, tz, exclude_id=booking_id)
-        booking = db.update_booking(conn, booking_id, differ, db.now_utc(), expected_version=current.version)
+        if occurrence is not None:
+            result, differ = _update_occurrence(conn, current, occurrence, changes, tz)
+        elif current.series is not None:
+            result, differ = _update_series(conn, current, changes, tz)
+        else:
+            result, differ = _update_single(conn, current, changes, tz)
+    if result.action == "updated":
+        audit.record(
+            "bookings.update",
+            f"booking {booking_id}" + (f" occurrence {result.occurrence}" if result.occurrence else ""),
+            params={k: (v.isoformat() if isinstance(v, datetime | date) else v) for k, v in differ.items()},
+            result={
+                "changed": list(result.changed),
+                "version": result.booking.version,
+                "dropped": list(result.dropped),
+            },
+        )
+    return result
+
+
+def _wanted(conn: Connection, current: Booking, changes: BookingChanges) -> tuple[Room, dict[str, Any]]:
+    """The booking's fields as the changes ask (validated), and the room it is to be in."""
+    organizer = _known_person(conn, current.organizer)
+    room = _known_room(conn, current.room if changes.room is None else check_email(changes.room, "room"))
+    wanted: dict[str, Any] = {
+        "title": None if changes.title is None else check_text(changes.title, "title", MAX_TITLE, True),
+        "start": changes.start,
+        "end": changes.end,
+        "room_id": room.id if changes.room is not None else None,
+        "attendees": None
+        if changes.attendees is None
+        else _check_attendees(changes.attendees, organizer, room),
+        "private": changes.private,
+        "free_busy": None
+        if changes.free_busy is None
+        else canonical(changes.free_busy, FREE_BUSY, "free/busy", f"use one of {', '.join(FREE_BUSY)}"),
+    }
+    if changes.reminder_minutes is not KEEP:
+        wanted["reminder_minutes"] = _check_reminder(changes.reminder_minutes)
+    return room, wanted
+
+
+def _differ(current: Booking, wanted: dict[str, Any]) -> dict[str, Any]:
+    current_values = {**vars(current), "room_id": current.room_id}
+    return {
+        k: v
+        for k, v in wanted.items()
+        if (v is not None or k == "reminder_minutes") and v != current_values[k]
+    }
+
+
+def _update_single(
+    conn: Connection, current: Booking, changes: BookingChanges, tz: ZoneInfo
+) -> tuple[BookingChange, dict[str, Any]]:
+    if changes.repeat is not None:
+        raise InputError(
+            f"booking {current.id} is a single booking; a repeat pattern is given when a series is booked",
+            f"book the series with 'roomsops bookings add ... --weekly DAYS' (or --daily, --monthly, --yearly) and "
+            f"cancel booking {current.id}",
+        )
+    now = db.now_utc()
+    start = current.start if changes.start is None else changes.start
+    end = current.end if changes.end is None else changes.end
+    _check_times(start, end, tz)
+    _check_bounds(start, end, tz, now)
+    if changes.start is not None and changes.start != current.start:
+        _refuse_past(start, tz, now, changes.allow_past, "--start")
+    room, wanted = _wanted(conn, current, changes)
+    differ = _differ(current, wanted)
+    if not differ:
+        return BookingChange("unchanged", current, time_zone=tz.key), differ
+    if {"start", "end", "room_id"} & differ.keys():
+        _refuse_overlap(conn, room, start, end, tz, exclude_id=current.id)
+    booking = db.update_booking(conn, current.id, differ, now, expected_version=current.version)
     changed = tuple("room" if k == "room_id" else k for k in differ)
-    audit.record(
-        "bookings.update",
-        f"booking {booking_id}",
-        params={k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in differ.items()},
-        result={"changed": list(changed), "version": booking.version},
+    return BookingChange("updated", booking, changed, time_zone=tz.key), differ
+
+
+def _update_series(
+    conn: Connection, current: Booking, changes: BookingChanges, input_tz: ZoneInfo
+) -> tuple[BookingChange, dict[str, Any]]:
+    """The whole series: its fields, its room (every occurrence must be free there), its times or pattern (its
+    occurrences made again up to the horizon, the exceptions of the days that stay carried over)."""
+    series = current.series
+    assert series is not None
+    tz = ZoneInfo(series.time_zone)
+    now = db.now_utc()
+    start = current.start if changes.start is None else changes.start
+    end = current.end if changes.end is None else changes.end
+    _check_times(start, end, input_tz)
+    _check_bounds(start, end, input_tz, now)
+    room, wanted = _wanted(conn, current, changes)
+    wanted["start"] = wanted["end"] = None  # the first occurrence's times follow from the occurrences below
+    differ = _differ(current, wanted)
+    was = recurrence.Recurrence(series.pattern, series.range, series.time_zone)
+    occurrences, rec, booked_until = series.occurrences, was, series.booked_until
+    dropped: tuple[str, ...] = ()
+    replanned = (start, end) != (current.start, current.end) or changes.repeat is not None
+    if replanned:
+        rec = repeats.recurrence_of(changes.repeat or Repeat(), start.astimezone(tz).date(), tz, was)
+        horizon = repeats.horizon_date(tz, changes.horizon_days, now)
+        planned = repeats.plan(rec, start, end, tz, horizon, changes.horizon_days)
+        occurrences, dropped = repeats.carry_exceptions(series, planned, tz)
+        booked_until = _booked_until(rec, planned, horizon, tz)
+        for o in occurrences:
+            if o.moved:
+                repeats.check_move(replace(series, occurrences=occurrences), o, o.start, o.end, tz)
+        first = planned[0]
+        if (first.start, first.end) != (current.start, current.end):
+            if first.start != current.start:
+                _refuse_past(first.start, input_tz, now, changes.allow_past, "--start")
+            differ |= {"start": first.start, "end": first.end}
+    # A field changed for the whole series is the series' again in every occurrence.
+    overridden = set(differ) & set(repeats.OCCURRENCE_FIELDS)
+    occurrences = tuple(
+        replace(o, changes={k: v for k, v in o.changes.items() if k not in overridden}) for o in occurrences
     )
-    return BookingChange("updated", booking, changed, time_zone=tz.key)
+    series_changed = rec != was or occurrences != series.occurrences
+    if not differ and not series_changed:
+        return BookingChange("unchanged", current, time_zone=input_tz.key), differ
+    held = {(o.start, o.end) for o in series.occurrences if o.status == "active"}
+    to_check = [o for o in occurrences if "room_id" in differ or (o.start, o.end) not in held]
+    active = sum(o.status == "active" for o in occurrences)
+    repeats.refuse_conflicts(conn, room, to_check, tz, exclude_id=current.id, total=active)
+    booking = db.update_booking(conn, current.id, differ, now, expected_version=current.version)
+    if series_changed:
+        db.save_series(
+            conn, current.id, NewSeries(rec.pattern, rec.range, rec.time_zone, booked_until, occurrences)
+        )
+        booking = _existing_booking(conn, current.id)
+    changed = tuple("room" if k == "room_id" else k for k in differ)
+    if rec != was:
+        changed += ("repeat",)
+    elif replanned and series_changed and "start" not in differ:
+        changed += ("occurrences",)  # made again up to today's horizon (a series without end)
+    audit = differ | ({"repeat": recurrence.describe(rec)} if rec != was else {})
+    return BookingChange("updated", booking, changed, dropped=dropped, time_zone=input_tz.key), audit
+
+
+def _update_occurrence(
+    conn: Connection, current: Booking, day: date, changes: BookingChanges, input_tz: ZoneInfo
+) -> tuple[BookingChange, dict[str, Any]]:
+    """One occurrence alone (an exception in Exchange): its times (between its neighbours, the room free), title,
+    private, reminder or free/busy."""
+    series = _series_of(current)
+    alone = [
+        name
+        for name, given in (
+            ("--room", changes.room),
+            ("--attendee/--no-attendees", changes.attendees),
+            ("a repeat option", changes.repeat),
+        )
+        if given is not None
+    ]
+    if alone:
+        raise InputError(
+            f"{', '.join(alone)} with --occurrence: they belong to the whole series",
+            f"leave out --occurrence to change the series, or cancel the occurrence ('roomsops bookings cancel "
+            f"{current.id} --occurrence {day}') and book that day apart",
+        )
+    tz = ZoneInfo(series.time_zone)
+    one = repeats.find(series, current.id, day, tz)
+    label = str(one.original_start.astimezone(tz).date())
+    if one.status == "cancelled":
+        raise InputError(
+            f"the occurrence of {label} of booking {current.id} is cancelled",
+            "book that day apart with 'roomsops bookings add'",
+        )
+    now = db.now_utc()
+    start = one.start if changes.start is None else changes.start
+    end = one.end if changes.end is None else changes.end
+    _check_times(start, end, input_tz)
+    _check_bounds(start, end, input_tz, now)
+    if start != one.start:
+        _refuse_past(start, input_tz, now, changes.allow_past, "--start")
+    _, wanted = _wanted(conn, current, changes)
+    own = dict(one.changes)
+    for name in repeats.OCCURRENCE_FIELDS:
+        if name in wanted and (wanted[name] is not None or name == "reminder_minutes"):
+            if wanted[name] == getattr(current, name):
+                own.pop(name, None)  # as the series again
+            else:
+                own[name] = wanted[name]
+    moved = (start, end) != (one.start, one.end)
+    if not moved and own == one.changes:
+        return BookingChange("unchanged", current, occurrence=label, time_zone=input_tz.key), {}
+    if moved:
+        repeats.check_move(series, one, start, end, tz)
+        room = _known_room(conn, current.room)
+        changed_one = replace(one, start=start, end=end)
+        repeats.refuse_conflicts(
+            conn, room, [changed_one], tz, total=1, exclude_occurrence=(current.id, one.original_start)
+        )
+    occurrences = tuple(
+        replace(o, start=start, end=end, changes=own) if o.original_start == one.original_start else o
+        for o in series.occurrences
+    )
+    db.update_booking(conn, current.id, {}, now, expected_version=current.version)
+    db.save_series(conn, current.id, _new_series(series, occurrences))
+    booking = _existing_booking(conn, current.id)
+    changed = (("start", "end") if moved else ()) + tuple(
+        k for k in repeats.OCCURRENCE_FIELDS if own.get(k, KEEP) != one.changes.get(k, KEEP)
+    )
+    audit = {"occurrence": label, "start": start, "end": end} if moved else {"occurrence": label}
+    return BookingChange("updated", booking, changed, occurrence=label, time_zone=input_tz.key), audit | {
+        k: own.get(k) for k in changed if k in repeats.OCCURRENCE_FIELDS
+    }
+
+
+def _series_of(booking: Booking) -> Series:
+    if booking.series is None:
+        raise InputError(
+            f"booking {booking.id} is not a series: it has no occurrences", "leave out --occurrence"
+        )
+    return booking.series
+
+
+def _new_series(series: Series, occurrences: tuple[Occurrence, ...]) -> NewSeries:
+    return NewSeries(series.pattern, series.range, series.time_zone, series.booked_until, occurrences)
 
 
 def cancel_booking(
-    store: Store, audit: AuditLog, tz: ZoneInfo, booking_id: int, confirm: Confirm
+    store: Store,
+    audit: AuditLog,
+    tz: ZoneInfo,
+    booking_id: int,
+    confirm: Confirm,
+    occurrence: date | None = None,
 ) -> BookingChange:
-    """Cancel a booking after confirmation (asked outside the write transaction: no lock while a
-    person thinks)."""
+    """Cancel a booking, or one occurrence of a series (`occurrence`: its original date, local), after
+    confirmation (asked outside the write transaction: no lock while a person thinks)."""
     with store.read() as conn:
         booking = _existing_booking(conn, booking_id)
+    if occurrence is not None:
+        return _cancel_occurrence(store, audit, tz, booking, occurrence, confirm)
     if booking.status == "cancelled":
         return BookingChange("already_cancelled", booking, time_zone=tz.key)
-    confirm(
-        f'Cancel booking {booking.id} "{booking.title}" ({booking.room_name}, '
-        f"{local_span(booking.start, booking.end, tz)} {tz.key})?"
+    when = (
+        f"{local_span(booking.start, booking.end, tz)} {tz.key}"
+        if booking.series is None
+        else f"{booking.series.description}, every occurrence"
     )
+    confirm(f'Cancel booking {booking.id} "{booking.title}" ({booking.room_name}, {when})?')
     with store.write() as conn:
         current = _existing_booking(conn, booking_id)
         if current.status == "cancelled":
@@ -540,3 +844,56 @@ def cancel_booking(
         result={"status": "cancelled", "version": cancelled.version},
     )
     return BookingChange("cancelled", cancelled, time_zone=tz.key)
+
+
+def _cancel_occurrence(
+    store: Store, audit: AuditLog, tz: ZoneInfo, booking: Booking, day: date, confirm: Confirm
+) -> BookingChange:
+    """One occurrence of a series (a deleted occurrence in Exchange); the series keeps at least one."""
+    series = _series_of(booking)
+    if booking.status == "cancelled":
+        raise InputError(
+            f"booking {booking.id} is cancelled, every occurrence with it", "see 'roomsops bookings list'"
+        )
+    stz = ZoneInfo(series.time_zone)
+    one = repeats.find(series, booking.id, day, stz)
+    label = str(one.original_start.astimezone(stz).date())
+    if one.status == "cancelled":
+        return BookingChange("already_cancelled", booking, occurrence=label, time_zone=tz.key)
+    if not any(o.status == "active" and o.original_start != one.original_start for o in series.occurrences):
+        raise InputError(
+            f"the occurrence of {label} is the last one left of booking {booking.id}",
+            f"cancel the whole booking with 'roomsops bookings cancel {booking.id}' (Exchange holds no series "
+            "without an occurrence)",
+        )
+    confirm(
+        f"Cancel the occurrence of {local_span(one.start, one.end, tz)} {tz.key} of booking {booking.id} "
+        f'"{booking.title}" ({booking.room_name})?'
+    )
+    with store.write() as conn:
+        current = _existing_booking(conn, booking.id)
+        series = _series_of(current)
+        one = repeats.find(series, current.id, day, stz)
+        if current.status == "cancelled" or one.status == "cancelled":
+            return BookingChange("already_cancelled", current, occurrence=label, time_zone=tz.key)
+        if not any(
+            o.status == "active" and o.original_start != one.original_start for o in series.occurrences
+        ):
+            raise InputError(
+                f"the occurrence of {label} is the last one left of booking {current.id}",
+                f"cancel the whole booking with 'roomsops bookings cancel {current.id}'",
+            )
+        occurrences = tuple(
+            replace(o, status="cancelled") if o.original_start == one.original_start else o
+            for o in series.occurrences
+        )
+        db.update_booking(conn, current.id, {}, db.now_utc(), expected_version=current.version)
+        db.save_series(conn, current.id, _new_series(series, occurrences))
+        cancelled = _existing_booking(conn, current.id)
+    audit.record(
+        "bookings.cancel",
+        f"booking {booking.id} occurrence {label}",
+        params={"occurrence": label, "start": one.start.isoformat()},
+        result={"status": "cancelled", "version": cancelled.version},
+    )
+    return BookingChange("cancelled", cancelled, occurrence=label, time_zone=tz.key)
