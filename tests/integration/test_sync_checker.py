@@ -380,3 +380,25 @@ def test_an_outlook_attendee_change_recorded_in_the_pass_that_writes_a_rooms_edi
     meeting = state.world.meeting_of(booking)
     assert meeting is not None
     assert [a["email"].lower() for a in meeting["required_attendees"]] == [state.world.addr("AlexW").lower()]
+
+
+def test_outlook_setting_the_room_its_meeting_holds_is_no_edit(lab: Any, tmp_path: Path) -> None:
+    """Oracle (the stop-31 30-minute soak's seed 31705 finding on 67bc2c9, "I2: booking 2: the Outlook room
+    'room-bern…' is neither in the booking ('room-zurich…'), nor a recorded difference, nor a reported failure"):
+    ROOMS moves booking 2 (Bern) to another time and to Zürich; before a pass, Outlook sets the meeting's room to
+    Bern, which it holds already (the lab changes only its ChangeKey). No field changed in Exchange, so the pass
+    writes ROOMS' room and time and records no difference (docs/sync.md: only fields that differ from the snapshot
+    are edits). The model had taken the edit for an Outlook room change that both sides made."""
+    state = machine_for(lab.lab, tmp_path, frozenset(FAMILIES))()
+    state.rooms_subsecond(day=2, hour=8, millis=413, pick=697)  # booking 2's time, to the millisecond
+    state.rooms_edit(choice=2, day=3, hour=10, pick=4499, what="room")  # booking 2: Bern → Zürich
+    state.rooms_subsecond(day=4, hour=12, millis=481, pick=376)  # another booking's time
+    booking = state.world.booking(2)
+    assert booking is not None and booking["room"].startswith("room-zurich")
+    meeting = state.world.meeting_of(booking)
+    assert meeting is not None and [r["email"].split("@")[0] for r in meeting["resources"]] == ["room-bern"]
+    state.outlook_room_attendees(choice=3, pick=244, room=True)  # "sets" Bern on booking 2's meeting
+    state.teardown()  # before the fix: the soak's I2
+    meeting = state.world.meeting_of(booking)
+    assert meeting is not None and [r["email"].split("@")[0] for r in meeting["resources"]] == ["room-zurich"]
+    assert not [d for d in state.world.differences() if d["booking_id"] == 2]
