@@ -402,3 +402,22 @@ def test_outlook_setting_the_room_its_meeting_holds_is_no_edit(lab: Any, tmp_pat
     meeting = state.world.meeting_of(booking)
     assert meeting is not None and [r["email"].split("@")[0] for r in meeting["resources"]] == ["room-zurich"]
     assert not [d for d in state.world.differences() if d["booking_id"] == 2]
+
+
+def test_a_person_leaving_said_by_a_kill_pass_that_ended_by_itself_is_said(lab: Any, tmp_path: Path) -> None:
+    """Oracle (found while shrinking the stop-31 soak's seed 31400 finding by hand; the finding itself was an
+    engine bug, test_sync_v2_states.py::test_a_person_leaving_is_said_again_after_a_pass_killed_before_it_said_so):
+    AdeleV leaves the sync, and the next pass is a `kill` pass that ends by itself (3 EWS requests, fewer than
+    kill_at): it says once that AdeleV's booking 2 still has its meeting, with `sync purge`, in the summary file
+    and the log. The model read only a pass's --json document, which a kill pass has not, and reported "I5:
+    booking 2 ('AdeleV weekly'): its organizer … left the sync and its meeting is still live; no pass reported it".
+    The summary file of a kill pass that ended by itself is its document now."""
+    families = frozenset({"persons_leave", "kill"})
+    state = machine_for(lab.lab, tmp_path, families)()
+    state.persons_leave(how="EWS1", person="AdeleV", purge=False)
+    state.kill(kill_at=12)
+    run = state.model.passes[-1][1]
+    assert run.killed_at is None and run.doc is not None and run.doc["left_sync"], run.summary
+    state.teardown()
+    booking = state.world.booking(2)
+    assert booking is not None and state.world.meeting_of(booking) is not None  # reported, not purged

@@ -235,7 +235,8 @@ class SyncChecker(RuleBasedStateMachine):
         for failure in run.failures_about("meeting unlinked"):
             self.model.may_stay_live.add(int(failure.split()[1]))
         if run.doc is None:
-            # A pass whose --json document the checker has not (a `kill` pass, SIGKILLed or ended by itself):
+            # A pass whose document the checker has not (a `kill` pass SIGKILLed; one that ended by itself has the
+            # summary file's, world.sync_killed_at):
             # its report of the last Cancel attempt is lost, but docs/sync.md ("An Outlook edit ROOMS cannot
             # accept") says each attempt is also said by `sync diff`, which lists the conflicts that ended with
             # the booking cancelled (its state in the database, the same transaction as the unlink): that
