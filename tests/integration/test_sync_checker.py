@@ -29,10 +29,12 @@ from tests.sync_checker.world import SYNC_MODES
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 STEPS = 10
 #: The bounded run per backend: (backend, sequences, seed). Before issue 24 it was 8 EWS sequences; now the same
-#: cost is split between the backends (a Graph pass costs less than an EWS one in the lab). EWS draws as it did
-#: (derandomized: its first sequences are those of the old run); Graph and mixed each from a seed of their own, so
-#: the three runs cover different sequences (seeds picked for the breadth of the families their sequences use).
-RUNS = (("ews", 3, None), ("graph", 3, 28), ("mixed", 3, 26))
+#: cost is split between the backends (a Graph pass costs less than an EWS one in the lab). Each backend draws
+#: from a seed of its own, so the three runs cover different sequences (seeds picked for the breadth of the
+#: families their sequences use). EWS was derandomized until viol32a; hypothesis derives that draw from the source
+#: of the SyncChecker class (function_digest of the state machine), so any edit of a method drew other sequences
+#: (the edit of `_outlook_edit` drew 8 families, fewer than a third): a seed draws the same whatever the bodies.
+RUNS = (("ews", 3, 22), ("graph", 3, 28), ("mixed", 3, 26))
 
 #: Families that act when the lab has counted N requests of a running sync process (a SIGKILL, a ROOMS edit during
 #: the pass): where the action lands between two requests depends on the machine's speed, so they run in
