@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -195,3 +200,55 @@ def test_a_pending_create_whose_meeting_exists_is_named_when_its_person_leaves(
     if on_removed == "report":
         ok(invoke("sync", "purge", "--person", addr("DiegoS"), "--yes", env=env))
     assert organized(fresh_lab, addr("DiegoS")) == []  # the room's slot is free
+
+
+#: `roomsops sync` that dies (SIGKILL) as its first mailbox's pass starts: after it looked at the persons who left
+#: the sync, before it said anything (the log, the summary file).
+KILLED_IN_FIRST_MAILBOX = textwrap.dedent(
+    """
+    import os, signal, sys
+    from roomsops.services.sync.engine import MailboxSync
+
+    def killed(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    MailboxSync.run = killed
+    sys.argv = ["roomsops", "sync", "--concurrency", "1"]
+    from roomsops.cli import main
+    main()
+    """
+)
+
+
+def test_a_person_leaving_is_said_again_after_a_pass_killed_before_it_said_so(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, booked: None, tmp_path: Path
+) -> None:
+    """The stop-32 rerun of soak seed 31400 (I5: "AdeleV left the sync and its meeting is still live; no pass
+    reported it with the command to purge it"): DiegoS leaves the sync (mode None) with booking 1's meeting in
+    Exchange, and the pass that is to say so once (sync.on_person_removed = "report") is SIGKILLed after it looked
+    at the persons who left, before it said anything. It had stored the links as held back ("reported once")
+    first, so no later pass said it: the meeting stayed with no word. The links are held back only once the
+    report is in the log now; a pass killed before says nothing and stores nothing, and the next one says it."""
+    ok(invoke("persons", "add", addr("AlexW"), "--sync-mode", "O365", env=env))  # a mailbox still synced
+    ok(invoke("sync", env=env))
+    assert len(organized(fresh_lab, addr("DiegoS"))) == 1
+    ok(invoke("persons", "set", addr("DiegoS"), "--sync-mode", "None", env=env))
+    hook = tmp_path / "hook.py"
+    hook.write_text(KILLED_IN_FIRST_MAILBOX)
+    killed = subprocess.run(
+        [sys.executable, str(hook)],
+        env=os.environ | env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert [(b, s) for b, s, _, _ in link_rows(env)] == [(1, "linked")]  # nothing said, nothing held back
+    doc = json.loads(ok(invoke("--json", "sync", env=env)).out)
+    said = doc["left_sync"].get(addr("DiegoS")) or doc["left_sync"].get(addr("DiegoS").lower())
+    assert said is not None and said["bookings"] == [1] and "sync purge" in said["remedy"], doc["left_sync"]
+    assert [(b, s) for b, s, _, _ in link_rows(env)] == [(1, "unlinked")]  # held back: said once
+    assert json.loads(ok(invoke("--json", "sync", env=env)).out)["left_sync"] == {}
+    assert len(organized(fresh_lab, addr("DiegoS"))) == 1  # reported, not purged
