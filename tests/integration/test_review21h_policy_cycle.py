@@ -43,7 +43,11 @@ def test_exact_onto_a_group_nesting_the_policy_group_keeps_a_mailbox_in_scope(
         ("New-DistributionGroup", {"Name": "Rooms Staff", "Type": "Security"}),
         (
             "Add-DistributionGroupMember",
-            {"Identity": "Rooms Staff", "Member": addr("SyncIsAllowed"), "BypassSecurityGroupManagerCheck": True},
+            {
+                "Identity": "Rooms Staff",
+                "Member": addr("SyncIsAllowed"),
+                "BypassSecurityGroupManagerCheck": True,
+            },
         ),
     )
     run = invoke(

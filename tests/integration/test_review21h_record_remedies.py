@@ -40,7 +40,8 @@ def test_rooms_add_of_a_person_does_not_tell_to_convert_the_persons_mailbox(
 
 
 @pytest.mark.xfail(
-    strict=True, reason="review21h: persons add <a ROOMS room> tells to run rooms add, which fails (already a room)"
+    strict=True,
+    reason="review21h: persons add <a ROOMS room> tells to run rooms add, which fails (already a room)",
 )
 def test_persons_add_of_a_room_does_not_send_to_rooms_add_that_fails(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
@@ -57,7 +58,8 @@ def test_persons_add_of_a_room_does_not_send_to_rooms_add_that_fails(
 
 
 @pytest.mark.xfail(
-    strict=True, reason="review21h: persons set P --email <a ROOMS room> tells to add the room as a room again"
+    strict=True,
+    reason="review21h: persons set P --email <a ROOMS room> tells to add the room as a room again",
 )
 def test_renaming_a_person_onto_a_room_does_not_send_to_rooms_add(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
