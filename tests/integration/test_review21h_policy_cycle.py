@@ -28,11 +28,6 @@ def _exchange(fresh_lab: Any, *statements: tuple[str, dict[str, Any]]) -> None:
             session.run(cmdlet, params)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21h: --exact onto a group that holds a mailbox only through the policy group empties the "
-    "policy's scope (exit 0, sync app locked out)",
-)
 def test_exact_onto_a_group_nesting_the_policy_group_keeps_a_mailbox_in_scope(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

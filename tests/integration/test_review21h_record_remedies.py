@@ -23,10 +23,6 @@ def _checked(env: dict[str, str]) -> dict[str, str]:
     return {**env, "ROOMSOPS_ROOMS_CHECK_ADDRESSES": "true"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21h: rooms add <a ROOMS person> tells to convert the person's mailbox into a room mailbox",
-)
 def test_rooms_add_of_a_person_does_not_tell_to_convert_the_persons_mailbox(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -39,10 +35,6 @@ def test_rooms_add_of_a_person_does_not_tell_to_convert_the_persons_mailbox(
     assert "-Type Room" not in run.err and "is a person" in run.err, run.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21h: persons add <a ROOMS room> tells to run rooms add, which fails (already a room)",
-)
 def test_persons_add_of_a_room_does_not_send_to_rooms_add_that_fails(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -57,10 +49,6 @@ def test_persons_add_of_a_room_does_not_send_to_rooms_add_that_fails(
     assert "is a room" in run.err, run.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21h: persons set P --email <a ROOMS room> tells to add the room as a room again",
-)
 def test_renaming_a_person_onto_a_room_does_not_send_to_rooms_add(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
