@@ -66,6 +66,10 @@ def add_cmd(
     no_check: bool,
 ) -> int:
     """Add a person by mailbox address (its primary SMTP address, looked up in Exchange unless --no-check)."""
+    if checks_addresses(
+        app, no_check
+    ):  # the database first: Exchange's remedy for a room would be 'rooms add'
+        service.refuse_recorded(app.settings, email)
     check_in_exchange(app, email, "person", no_check)
     with common.open_database(app.settings) as store:
         result = service.add_person(
@@ -106,6 +110,8 @@ def set_cmd(
     no_check: bool,
 ) -> int:
     """Change a person's address, name or sync settings (an empty --sync-url restores the mode's default)."""
+    if new_email is not None and checks_addresses(app, no_check):  # the database first, as for `persons add`
+        service.refuse_rename_recorded(app.settings, email, new_email)
     mailbox = check_in_exchange(app, new_email, "person", no_check) if new_email is not None else None
     with common.open_database(app.settings) as store:
         result = service.set_person(

@@ -8,7 +8,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.cli.mailbox_check import NO_CHECK, check_in_exchange
+from roomsops.cli.mailbox_check import NO_CHECK, check_in_exchange, checks_addresses
 from roomsops.cli.runbook import print_runbook
 from roomsops.cli.tenant_change import read_only, tenant_change
 from roomsops.core.addresses import unique, validate_address
@@ -46,6 +46,8 @@ def rooms() -> None:
 @pass_app
 def add_cmd(app: AppContext, email: str, name: str, sync_master: bool, no_check: bool) -> int:
     """Add a room by its room mailbox address (looked up in Exchange unless --no-check)."""
+    if checks_addresses(app, no_check):  # the database first: Exchange's remedy for a person is to convert it
+        service.refuse_recorded(app.settings, email)
     check_in_exchange(app, email, "room", no_check)
     with common.open_database(app.settings) as store:
         result = service.add_room(store, app.audit, email, name, sync_master)

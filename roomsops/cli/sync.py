@@ -429,9 +429,10 @@ def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
     return app.emit(result)
 
 
-def _primary(app: AppContext, store: Any, address: str) -> str:
+def _primary(app: AppContext, store: Any, address: str, offline: bool = False) -> str:
     """The person's address as the database and the sync know it: a known person's own, or the primary SMTP
-    address of the mailbox an alias belongs to (asked of EWS, ResolveNames)."""
+    address of the mailbox an alias belongs to (asked of EWS, ResolveNames). `offline`: the command needs no
+    Exchange, so an address that is no person while EWS cannot be reached is bad input (exit 2), not exit 3."""
     from roomsops.adapters.store import get_person
 
     with store.read() as conn:
@@ -442,6 +443,15 @@ def _primary(app: AppContext, store: Any, address: str) -> str:
 
     try:
         primary = app.ews.resolve_primary(address)
+    except ConnectError as exc:
+        if not offline:
+            raise
+        raise InputError(
+            f"{address} is not a known person, and whether it is an alias of one could not be asked of Exchange "
+            f"({exc.message}); nothing was changed",
+            "give the person's address as 'roomsops persons list' shows it",
+            code="unknown_person",
+        ) from None
     except BackendError as exc:
         if exc.reason != "mailbox_not_found":
             raise
@@ -468,7 +478,7 @@ def resume_cmd(app: AppContext, person: str) -> int:
 
     address = validate_address(person)
     with run_lock(lock_path(app.settings)), rooms.open_database(app.settings) as store:
-        return app.emit(resume(store, _primary(app, store, address), app.audit))
+        return app.emit(resume(store, _primary(app, store, address, offline=True), app.audit))
 
 
 @sync.command("diff")

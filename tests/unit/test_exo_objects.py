@@ -176,3 +176,25 @@ def _powershell_property_reads(tree: ast.AST) -> list[str]:
 )
 def test_services_never_index_powershell_property_names(path: Path) -> None:
     assert _powershell_property_reads(ast.parse(path.read_text(encoding="utf-8"))) == []
+
+
+@pytest.mark.parametrize(
+    ("details", "mailbox"),
+    [
+        ("UserMailbox", True),
+        ("SharedMailbox", True),
+        ("RoomMailbox", True),
+        ("EquipmentMailbox", True),
+        # On-premises mailboxes of a hybrid organisation: Exchange Online holds no mailbox for them (fix21j).
+        ("RemoteUserMailbox", False),
+        ("RemoteRoomMailbox", False),
+        ("RemoteSharedMailbox", False),
+        ("DiscoveryMailbox", False),
+        ("MailUser", False),
+        ("MailUniversalSecurityGroup", False),
+    ],
+)
+def test_only_exchange_online_mailboxes_are_mailboxes(details: str, mailbox: bool) -> None:
+    """What a policy group's scope counts (`policy restrict`'s empty-group guard): a group holding only remote
+    mailboxes gives a RestrictAccess app nothing to open."""
+    assert Recipient.from_row({**MAILBOX, "RecipientTypeDetails": details}).is_mailbox is mailbox

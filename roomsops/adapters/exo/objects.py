@@ -15,6 +15,22 @@ from roomsops.core.vocabulary import CALENDAR_PROCESSING
 
 Row = Mapping[str, Any]
 SECURITY_GROUP = "MailUniversalSecurityGroup"
+#: The RecipientTypeDetails of a mailbox in Exchange Online that an app opens (Get-Mailbox -RecipientTypeDetails
+#: lists these). Not RemoteUserMailbox, RemoteRoomMailbox, ... (a mailbox on-premises in a hybrid organisation:
+#: Exchange Online holds no mailbox for it), nor system mailboxes (Discovery, Arbitration, Monitoring, ...): a
+#: group that holds only those gives an application access policy or a management scope no mailbox to reach.
+MAILBOX_TYPES = frozenset(
+    {
+        "UserMailbox",
+        "SharedMailbox",
+        "RoomMailbox",
+        "EquipmentMailbox",
+        "LinkedMailbox",
+        "LinkedRoomMailbox",
+        "SchedulingMailbox",
+        "TeamMailbox",
+    }
+)
 
 
 def _text(value: Any) -> str:
@@ -74,7 +90,8 @@ class Recipient:
 
     @property
     def is_mailbox(self) -> bool:
-        return "Mailbox" in self.details and bool(self.primary_smtp)
+        """An Exchange Online mailbox (MAILBOX_TYPES), one an app can be given access to."""
+        return self.details in MAILBOX_TYPES and bool(self.primary_smtp)
 
     @property
     def is_security_group(self) -> bool:

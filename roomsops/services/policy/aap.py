@@ -29,6 +29,7 @@ from roomsops.services.policy.group import (
     group_steps,
     read_group,
     refuse_empty_group,
+    refuse_uncovered,
 )
 from roomsops.services.policy.model import (
     PROPAGATION_NOTICE,
@@ -157,6 +158,8 @@ def restrict(
 ) -> RestrictResult:
     plan = _read_state(session, request)
     steps = _plan_steps(request, plan)
+    if request.access_right == "RestrictAccess":  # before the share guard: its remedy (--force) would not do
+        refuse_uncovered(session, request.group_request, plan.group, "RestrictAccess policy")
     check_remove_guard(request.group_request, plan.group)
 
     def result(steps: Sequence[Step], tests: Sequence[AccessTest] = ()) -> RestrictResult:

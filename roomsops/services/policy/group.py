@@ -78,7 +78,7 @@ def read_group(
         check_group_kind(group)
         members_now = exchange.group_members(session, group.object_id)
     resolved, missing = resolve_mailboxes(session, [*request.members, *request.probes])
-    resolved.update(_member_groups(session, request, missing))
+    resolved.update(_member_groups(session, request, missing, group))
     missing = {address: why for address, why in missing.items() if address not in resolved}
     refuse_unresolved(session, request, missing)
     plan = GroupPlan(group=group, members_now=members_now, resolved=resolved, missing=missing)
@@ -95,12 +95,12 @@ def read_group(
 
 
 def _member_groups(
-    session: ExchangeSession, request: GroupRequest, missing: dict[str, str]
+    session: ExchangeSession, request: GroupRequest, missing: dict[str, str], group: Group | None
 ) -> dict[str, Mailbox]:
     """Members that are no mailbox but a mail-enabled security group (a nested group: `policy remove --with-group`
     prints such a group among the members to restore). Taken where the engine counts nested groups' members
-    (application access policies); elsewhere, and for a group of another kind, refused (exit 2, nothing
-    changed) saying why."""
+    (application access policies); elsewhere, the policy group itself, and a group of another kind are refused
+    (exit 2, nothing changed) saying why."""
     probes = {p.casefold() for p in request.probes} - {m.casefold() for m in request.members}
     candidates = [a for a in missing if a.casefold() not in probes]
     if not candidates:
@@ -114,7 +114,9 @@ def _member_groups(
         recipient = next((r for r in found if r.has_address(address) and "Group" in r.details), None)
         if recipient is None:
             continue
-        if not recipient.is_security_group:
+        if group is not None and recipient.object_id.casefold() == group.object_id.casefold():
+            refused.append(f"{address} is the group {request.group} itself: a group cannot hold itself")
+        elif not recipient.is_security_group:
             refused.append(
                 f"{address} is a {recipient.details}, not a mailbox or a mail-enabled security group"
             )
@@ -149,10 +151,18 @@ NESTING_LIMIT = 10
 
 
 def holds_mailbox(session: ExchangeSession, group: Recipient) -> bool:
-    """Whether a group holds a mailbox, directly or through the groups nested in it (what an application access
-    policy's scope counts); one pipeline per level of nesting."""
-    seen: set[str] = set()
-    level = [group]
+    """Whether a group holds an Exchange Online mailbox, directly or through the groups nested in it (what an
+    application access policy's scope counts); one pipeline per level of nesting."""
+    return _nesting_holds_mailbox(session, [group], ())
+
+
+def _nesting_holds_mailbox(
+    session: ExchangeSession, groups: Sequence[Recipient], without: Sequence[str]
+) -> bool:
+    """Whether the groups hold a mailbox, not counting the groups whose object ids are `without` (nor what is
+    held only through them)."""
+    seen: set[str] = {i.casefold() for i in without if i}
+    level = list(groups)
     for _ in range(NESTING_LIMIT):
         ids = [g.object_id or g.primary_smtp for g in level]
         ids = [i for i in dict.fromkeys(ids) if i and i.casefold() not in seen]
@@ -164,6 +174,36 @@ def holds_mailbox(session: ExchangeSession, group: Recipient) -> bool:
             return True
         level = [m for m in members if "Group" in m.details]
     return False
+
+
+def refuse_uncovered(session: ExchangeSession, request: GroupRequest, plan: GroupPlan, what: str) -> None:
+    """Before any change: the group must hold a mailbox once the planned additions and --exact's removals are
+    made, counting what the engine counts (nested groups' mailboxes where `request.nested_groups`, never
+    through the group itself: a member group that nests the group back adds nothing). Else the `what` over it
+    would lock the app out of every mailbox: exit 2, nothing changed."""
+    removed = {a.casefold() for a in plan.to_remove}
+    after = [m for m in plan.members_now if m.primary_smtp.casefold() not in removed]
+    after += [m.recipient for m in plan.to_add]
+    if any(m.is_mailbox for m in after):
+        return
+    nested = [m for m in after if "Group" in m.details] if request.nested_groups else []
+    itself = [plan.group.object_id] if plan.group is not None else []
+    if nested and _nesting_holds_mailbox(session, nested, itself):
+        return
+    why = (
+        f"--exact removes {', '.join(plan.to_remove)}"
+        if plan.to_remove
+        else "none of its members is a mailbox"
+    )
+    groups = ", ".join(m.primary_smtp or m.name for m in nested)
+    through = f", and {groups} hold mailboxes only through {request.group} itself" if groups else ""
+    raise InputError(
+        f"group {request.group} would hold no mailbox after this run ({why}{through}): the {what} over it "
+        "would lock the app out of every mailbox; nothing was changed",
+        "give at least one mailbox the app must reach with --member (or a group holding one other than "
+        f"{request.group}), then run the command again",
+        code="group_empty",
+    )
 
 
 def refuse_unresolved(session: ExchangeSession, request: GroupRequest, missing: dict[str, str]) -> None:

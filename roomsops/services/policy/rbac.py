@@ -30,6 +30,7 @@ from roomsops.services.policy.group import (
     group_steps,
     read_group,
     refuse_empty_group,
+    refuse_uncovered,
 )
 from roomsops.services.policy.model import (
     CACHE_NOTICE,
@@ -430,6 +431,7 @@ def restrict(
 ) -> RbacRestrictResult:
     plan = read_rbac(session, request)
     steps = group_steps(request.group_request, plan.group)
+    refuse_uncovered(session, request.group_request, plan.group, "management scope and role assignment")
     check_remove_guard(request.group_request, plan.group)
     rbac_steps = _rbac_steps(request, plan)
     conflict = any(s.outcome is Outcome.CONFLICT for s in rbac_steps)

@@ -8,7 +8,7 @@ their number; the comparison itself is pure (`compare`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from roomsops.core.templates import psquote, render
 from roomsops.core.vocabulary import CALENDAR_PROCESSING
 from roomsops.services.policy.group import Applier
 from roomsops.services.policy.model import Confirm, Progress
-from roomsops.services.rooms.common import database_url, open_database
+from roomsops.services.rooms.common import database_url, open_database, person_modes
 
 ROOM = "RoomMailbox"
 #: The settings where more is fine: a wider booking window, a longer maximum (0: unlimited).
@@ -275,7 +275,9 @@ def database_rooms(settings: Settings) -> tuple[tuple[str, str], ...]:
 # --- the check -------------------------------------------------------------------------------------------------
 
 
-def _judge(read: MailboxProcessing, name: str, settings: Settings) -> RoomCheck:
+def _judge(read: MailboxProcessing, name: str, settings: Settings, persons: Mapping[str, str]) -> RoomCheck:
+    """`persons`: the ROOMS persons' addresses by their case-folded form (a person's mailbox is never to be made
+    a room)."""
     mailbox = read.mailbox
     if mailbox is None:
         return RoomCheck(
@@ -301,7 +303,7 @@ def _judge(read: MailboxProcessing, name: str, settings: Settings) -> RoomCheck:
             kind,
             "not_a_room",
             problem=f"{room} is a {kind or 'recipient'}, not a room mailbox",
-            remedy=f"give the room's own mailbox, or convert this one: Set-Mailbox -Identity {psquote(primary)} -Type Room",
+            remedy=_not_a_room_remedy(mailbox, persons),
         )
     if read.processing is None:
         return RoomCheck(
@@ -318,6 +320,17 @@ def _judge(read: MailboxProcessing, name: str, settings: Settings) -> RoomCheck:
     return RoomCheck(
         room, shown_name, primary, kind, "differs" if differences else "ok", differences, wanted=wanted
     )
+
+
+def _not_a_room_remedy(mailbox: Recipient, persons: Mapping[str, str]) -> str:
+    """Converting the mailbox to a room is a way out only when no person ROOMS syncs has it."""
+    person = next((persons[a] for a in sorted(mailbox.smtp_addresses) if a in persons), None)
+    if person is not None:
+        return (
+            f"give the room's own mailbox: {mailbox.primary_smtp} is the mailbox of the ROOMS person {person} "
+            "(see 'roomsops persons list')"
+        )
+    return f"give the room's own mailbox, or convert this one: Set-Mailbox -Identity {psquote(mailbox.primary_smtp)} -Type Room"
 
 
 def _addresses(mailbox: Recipient) -> list[str]:
@@ -350,7 +363,8 @@ def check_rooms(
     notes each room's change as running and done, for the report of an interrupted run (cli.tenant_change)."""
     reads = _read(session, request)
     names = {address.casefold(): name for address, name in request.rooms or ()}
-    checks = [_judge(read, names.get(read.address.casefold(), ""), settings) for read in reads]
+    persons = {a.casefold(): a for a in person_modes(settings) or {}}
+    checks = [_judge(read, names.get(read.address.casefold(), ""), settings, persons) for read in reads]
     to_fix = [c for c in checks if c.status == "differs"]
     notes: tuple[str, ...] = _unused_tables(settings, request, reads)
     if request.fix and to_fix and not request.dry_run:

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 
 from roomsops.adapters import store as db
@@ -101,6 +102,18 @@ def open_database(settings: Settings) -> Iterator[Store]:
         raise
     finally:
         store.close()
+
+
+@contextmanager
+def read_existing(settings: Settings) -> Iterator[Connection | None]:
+    """A read transaction on the database of these settings, to consult before Exchange is asked; None when its
+    SQLite file does not exist yet (it holds nothing then, and nothing is created)."""
+    path = sqlite_file(database_url(settings))
+    if path is not None and not path.resolve().exists():
+        yield None
+        return
+    with open_database(settings) as store, store.read() as conn:
+        yield conn
 
 
 def _remove_folders(made: list[Path]) -> None:

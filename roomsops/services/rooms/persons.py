@@ -24,8 +24,16 @@ from roomsops.adapters.store import (
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
+from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import GRAPH_SYNC_MODES, SYNCED_MODES
-from roomsops.services.rooms.common import MAX_NAME, canonical, check_email, check_text, columns
+from roomsops.services.rooms.common import (
+    MAX_NAME,
+    canonical,
+    check_email,
+    check_text,
+    columns,
+    read_existing,
+)
 
 #: A person added without --sync-mode (or an empty CSV cell) is synced by roomsops: that is what it is for.
 DEFAULT_SYNC_MODE = "O365"
@@ -174,6 +182,51 @@ def _refuse_room_address(conn: Connection, email: str) -> None:
         raise InputError(f"{email} is a room, not a person", "give the person's own mailbox address")
 
 
+def _refuse_recorded(conn: Connection, address: str) -> None:
+    """`persons add` of an address the database already has, as a person or as a room: exit 2."""
+    existing = db.get_person(conn, address)
+    if existing is not None:
+        raise InputError(
+            f"{existing.email} is already a person",
+            f"change it with 'roomsops persons set {existing.email}'",
+        )
+    _refuse_room_address(conn, address)
+
+
+def refuse_recorded(settings: Settings, email: str) -> None:
+    """What `add_person` would refuse because of what the database holds, asked before Exchange is: its answer
+    for an address ROOMS has as a room (or a person) would point the wrong way."""
+    address = check_email(email)
+    with read_existing(settings) as conn:
+        if conn is not None:
+            _refuse_recorded(conn, address)
+
+
+def refuse_rename_recorded(settings: Settings, email: str, new_email: str) -> None:
+    """What `set_person` would refuse for a rename because of what the database holds (the person is unknown or
+    a room, the new address is a room), asked before Exchange is. A new address that is another person is left
+    to `set_person`: what to do depends on whether Exchange says it is the same mailbox."""
+    address = check_email(email)
+    renamed_to = check_email(new_email, "new")
+    with read_existing(settings) as conn:
+        current = _current_person(conn, address)  # no database: no person either (exit 2)
+        if conn is not None and renamed_to != current.email:
+            _refuse_room_address(conn, renamed_to)
+
+
+def _current_person(conn: Connection | None, address: str) -> Person:
+    """The person of `address` for `persons set` (no database yet: none), else exit 2 saying what it is."""
+    current = db.get_person(conn, address) if conn is not None else None
+    if current is not None:
+        return current
+    if conn is not None and db.get_room(conn, address) is not None:
+        raise InputError(
+            f"{address} is a room, not a person; nothing was changed",
+            f"change a room with 'roomsops rooms set {address}' (--name, --sync-master)",
+        )
+    raise InputError(f"{address} is not a known person", f"add it with 'roomsops persons add {address}'")
+
+
 def add_person(
     store: Store,
     audit: AuditLog,
@@ -186,13 +239,7 @@ def add_person(
 ) -> PersonChange:
     fields = person_fields(email, name, sync_mode, sync_url, conflict_behaviour, ews_url)
     with store.write() as conn:
-        existing = db.get_person(conn, fields.email)
-        if existing is not None:
-            raise InputError(
-                f"{existing.email} is already a person",
-                f"change it with 'roomsops persons set {existing.email}'",
-            )
-        _refuse_room_address(conn, fields.email)
+        _refuse_recorded(conn, fields.email)
         person = db.insert_person(conn, fields, db.now_utc())
     audit.record("persons.add", person.email, params=vars(fields), result="added")
     return PersonChange("added", person, notes=_not_handled_note(person))
@@ -232,29 +279,12 @@ def set_person(
     address = check_email(email)
     renamed_to = check_email(new_email, "new") if new_email is not None else None
     with store.write() as conn:
-        current = db.get_person(conn, address)
-        if current is None:
-            if db.get_room(conn, address) is not None:
-                raise InputError(
-                    f"{address} is a room, not a person; nothing was changed",
-                    f"change a room with 'roomsops rooms set {address}' (--name, --sync-master)",
-                )
-            raise InputError(
-                f"{address} is not a known person", f"add it with 'roomsops persons add {address}'"
-            )
+        current = _current_person(conn, address)
         renamed = False
         if renamed_to is not None and renamed_to != current.email:
             other = db.get_person(conn, renamed_to)
             if other is not None and other.id != current.id:
-                # No command moves a booking to another organizer (its meeting lives in the organizer's mailbox).
-                raise InputError(
-                    f"{other.email} is already a person; nothing was changed",
-                    f"if it is the same person, remove it first ('roomsops persons remove {other.email}', with "
-                    "--cancel-bookings if it organizes bookings), then rename; else keep both: to have "
-                    f"{other.email} organize a booking of {current.email}, cancel it ('roomsops bookings cancel ID') "
-                    f"and book it again with 'roomsops bookings add --organizer {other.email}' (the attendees get a "
-                    "cancellation and a new invitation)",
-                )
+                raise _already_a_person(current, other, new_mailbox_addresses)
             _refuse_room_address(conn, renamed_to)
             if new_mailbox_addresses is not None and current.email.casefold() not in new_mailbox_addresses:
                 # What `persons remove` waits for (`unsettled_links`): a linked meeting, a create or cancel
@@ -316,6 +346,39 @@ def set_person(
         )
     audit.record("persons.set", person.email, params=given, result={"changed": list(changed)})
     return PersonChange("updated", person, changed, notes=_not_handled_note(person) + moved)
+
+
+def _already_a_person(
+    current: Person, other: Person, new_mailbox_addresses: frozenset[str] | None
+) -> InputError:
+    """A rename onto another person, worded by what Exchange said (if it was asked): the same mailbox under two
+    records, or another mailbox, whose person must keep its own bookings and meetings."""
+    # No command moves a booking to another organizer (its meeting lives in the organizer's mailbox).
+    keep_both = (
+        f"to have {other.email} organize a booking of {current.email}, cancel it ('roomsops bookings cancel ID') "
+        f"and book it again with 'roomsops bookings add --organizer {other.email}' (the attendees get a "
+        "cancellation and a new invitation)"
+    )
+    remove_first = (
+        f"remove it first ('roomsops persons remove {other.email}', with --cancel-bookings if it organizes "
+        "bookings), then rename"
+    )
+    if new_mailbox_addresses is None:  # not looked up (--no-check)
+        return InputError(
+            f"{other.email} is already a person; nothing was changed",
+            f"if it is the same person, {remove_first}; else keep both: {keep_both}",
+        )
+    if current.email.casefold() in new_mailbox_addresses:
+        return InputError(
+            f"{other.email} is already a person, and Exchange Online says {current.email} is an address of the "
+            "same mailbox: the person is recorded twice; nothing was changed",
+            f"to keep one record under {other.email}, {remove_first}",
+        )
+    return InputError(
+        f"{other.email} is already a person, and Exchange Online says it is another mailbox than "
+        f"{current.email}; nothing was changed",
+        f"keep both: {keep_both}",
+    )
 
 
 def _ids(booking_ids: Sequence[int]) -> str:

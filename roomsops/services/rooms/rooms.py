@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from roomsops.adapters import store as db
 from roomsops.adapters.store import Room, Store
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
-from roomsops.services.rooms.common import MAX_NAME, check_email, check_text, columns
+from roomsops.core.settings import Settings
+from roomsops.services.rooms.common import MAX_NAME, check_email, check_text, columns, read_existing
 
 
 @dataclass(frozen=True)
@@ -37,15 +40,29 @@ class RoomList(Result):
         return columns(("email", "name", "sync master"), rows)
 
 
+def _refuse_recorded(conn: Connection, address: str) -> None:
+    """`rooms add` of an address the database already has, as a room or as a person: exit 2."""
+    existing = db.get_room(conn, address)
+    if existing is not None:
+        raise InputError(f"{existing.email} is already a room", "see 'roomsops rooms list'")
+    if db.get_person(conn, address) is not None:
+        raise InputError(f"{address} is a person, not a room", "give the room's resource mailbox address")
+
+
+def refuse_recorded(settings: Settings, email: str) -> None:
+    """What `add_room` would refuse because of what the database holds, asked before Exchange is: its answer for
+    a person's mailbox ("convert it to a room") must never reach a person ROOMS syncs."""
+    address = check_email(email)
+    with read_existing(settings) as conn:
+        if conn is not None:
+            _refuse_recorded(conn, address)
+
+
 def add_room(store: Store, audit: AuditLog, email: str, name: str, sync_master: bool = False) -> RoomChange:
     address = check_email(email)
     room_name = check_text(name, "room name", MAX_NAME, required=True)
     with store.write() as conn:
-        existing = db.get_room(conn, address)
-        if existing is not None:
-            raise InputError(f"{existing.email} is already a room", "see 'roomsops rooms list'")
-        if db.get_person(conn, address) is not None:
-            raise InputError(f"{address} is a person, not a room", "give the room's resource mailbox address")
+        _refuse_recorded(conn, address)
         room = db.insert_room(conn, address, room_name, sync_master, db.now_utc())
     audit.record(
         "rooms.add", room.email, params={"name": room.name, "sync_master": sync_master}, result="added"
