@@ -124,6 +124,19 @@ def update_person(conn: Connection, person_id: int, fields: PersonFields, now: d
     return Person(**vars(fields), id=person_id)
 
 
+def switch_sync_mode(
+    conn: Connection, person_id: int, from_mode: str, to_mode: str, sync_url: str | None, now: datetime
+) -> bool:
+    """Set a person's sync mode and sync URL, and nothing else of it, only if its mode is still `from_mode` (a
+    change made meanwhile, `persons set` or ROOMS' own edit, is never undone). True when it was switched."""
+    result = conn.execute(
+        update(persons)
+        .where(persons.c.id == person_id, persons.c.sync_mode == from_mode)
+        .values(sync_mode=to_mode, sync_url=sync_url, updated_utc=now)
+    )
+    return bool(result.rowcount)
+
+
 def upsert_persons(conn: Connection, rows: Sequence[PersonFields], now: datetime) -> UpsertCounts:
     """Insert new persons and update changed ones (matched by address, case-insensitively); the
     rows' addresses must be distinct.

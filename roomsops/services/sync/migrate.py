@@ -28,7 +28,6 @@ from roomsops.adapters.store import (
     BookingSyncState,
     MailboxSyncState,
     Person,
-    PersonFields,
     Store,
     now_utc,
 )
@@ -385,6 +384,22 @@ def _person(
         return result
     with store.write() as conn:
         now = now_utc()
+        # The person as it is now, in this transaction: a change made since the run read it (`persons set`, which
+        # takes no lock, or ROOMS' own edit) is never undone. Its name and the rest are not written at all; a
+        # sync mode changed meanwhile (a person taken out of the sync, or switched) is not overridden: nothing of
+        # the person changes, and a rerun migrates it as it is now.
+        current = q.get_person(conn, mailbox)
+        if current is None or current.id != person.id or current.sync_mode != person.sync_mode:
+            now_mode = "removed or renamed" if current is None or current.id != person.id else current.sync_mode
+            return replace(
+                result,
+                status=FAILED,
+                relinked=0,
+                error=f"the person was changed while the run looked its meetings up (sync mode {person.sync_mode} "
+                f"-> {now_mode}); nothing was changed",
+                remedy=f"run 'roomsops sync migrate --to {to} --person {mailbox}' again: it takes the person as "
+                "it is now",
+            )
         for link in relinked + gone:
             q.save_booking_sync(conn, link, now)
         # No position carried over: the first pass over the new service reconciles every linked meeting.
@@ -393,8 +408,7 @@ def _person(
         q.record_mailbox_service(conn, mailbox, target.service_of(mailbox), now)  # the links' ids are its now
         if mode != person.sync_mode:  # a person who left the sync keeps their mode: only the links moved
             url = settings.cloud.ews_url if mode in EWS_SYNC_MODES else None
-            fields = PersonFields(person.email, person.name, mode, url, person.conflict_behaviour)
-            q.update_person(conn, person.id, fields, now)
+            q.switch_sync_mode(conn, person.id, person.sync_mode, mode, url, now)  # the mode and URL only
     audit.record(
         "sync:migrate",
         mailbox,
