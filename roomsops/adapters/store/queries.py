@@ -762,6 +762,22 @@ def live_links_in_mailbox(conn: Connection, mailbox: str) -> list[int]:
     return sorted(conn.execute(query).scalars())
 
 
+def reachable_links_in_mailbox(conn: Connection, mailbox: str) -> list[int]:
+    """The bookings whose meeting lives in `mailbox` (or may: a create or cancel whose answer was lost, no item
+    id known, also one held back since its person left the sync) and is not cancelled or let go: what a
+    cancellation or `sync purge` of a person who left the sync still reaches, over the service the mailbox's
+    links are of (by item id, or by tag for those without one). `live_links_in_mailbox` and those item-less."""
+    query = select(booking_sync.c.booking_id).where(
+        booking_sync.c.mailbox == email_key(mailbox),
+        booking_sync.c.item_id.is_(None),
+        or_(
+            booking_sync.c.state.in_([PENDING_CREATE, PENDING_CANCEL]),
+            and_(booking_sync.c.state == UNLINKED, booking_sync.c.last_error == LEFT_SYNC_NOTE),
+        ),
+    )
+    return sorted(set(conn.execute(query).scalars()) | set(live_links_in_mailbox(conn, mailbox)))
+
+
 def delete_bookings(conn: Connection, booking_ids: Sequence[int]) -> None:
     """Delete bookings with their attendees, sync links and differences (ON DELETE CASCADE)."""
     if booking_ids:

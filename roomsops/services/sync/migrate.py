@@ -64,6 +64,10 @@ class PersonMigration:
     #: the last pass): the link moves as it is, and the first pass over the new service settles it (the booking
     #: cancelled, or a cancellation under way found done)
     deleted: tuple[int, ...] = ()
+    #: links without an item id whose meeting may exist (a create or cancel whose answer was lost; one held back
+    #: since the person left the sync): they name no service's item and stay as they are; from now on they are
+    #: looked up by their tag over the target service
+    by_tag: int = 0
     error: str | None = None
     remedy: str | None = None
 
@@ -107,6 +111,11 @@ class MigrateResult(Result):
                 out.append(f"{p.person}: {p.status} ({move}): {p.relinked} of {p.links} link(s) re-linked")
             if p.duplicates:
                 out.append(f"  {p.duplicates} duplicate meeting(s) found by tag: the next sync removes them")
+            if p.by_tag and p.status != FAILED:
+                out.append(
+                    f"  {p.by_tag} meeting(s) with no id known (a create or cancellation whose answer was lost): "
+                    f"looked up by their tag over {self.to} from now on"
+                )
             if p.deleted and p.status != FAILED:
                 out.append(
                     f"  booking(s) {', '.join(map(str, p.deleted))}: the meeting is no longer in the calendar (deleted "
@@ -206,14 +215,15 @@ def migrate(
 
 def _chosen(conn: Connection, persons: Sequence[str], everyone: bool) -> list[Person]:
     """The persons named (each once, however spelled), or with `everyone` every synced person and every person
-    who left the sync whose meetings are still linked: only the service their ids are of reaches those (a
-    cancellation, `sync purge`), so they move too. A name of no person, or of one who left the sync with no
-    meeting linked, is refused (exit 2, nothing migrated)."""
+    who left the sync whose meetings are still linked (by item id, or a create whose answer was lost, found by
+    its tag): only the service their links are of reaches those (a cancellation, `sync purge`), so they move
+    too. A name of no person, or of one who left the sync with no meeting linked, is refused (exit 2, nothing
+    migrated)."""
     if everyone:
         return [
             p
             for p in q.list_persons(conn)
-            if p.sync_mode in SYNCED_MODES or q.live_links_in_mailbox(conn, p.email)
+            if p.sync_mode in SYNCED_MODES or q.reachable_links_in_mailbox(conn, p.email)
         ]
     chosen: list[Person] = []
     for email in persons:
@@ -222,7 +232,7 @@ def _chosen(conn: Connection, persons: Sequence[str], everyone: bool) -> list[Pe
             raise InputError(
                 f"{email} is not a known person; nothing was migrated", "see 'roomsops persons list'"
             )
-        if found.sync_mode not in SYNCED_MODES and not q.live_links_in_mailbox(conn, found.email):
+        if found.sync_mode not in SYNCED_MODES and not q.reachable_links_in_mailbox(conn, found.email):
             raise InputError(
                 f"{found.email} has sync mode {found.sync_mode}, which roomsops does not sync, and no meeting of "
                 "it is linked; nothing was migrated",
@@ -295,6 +305,7 @@ def _person(
     mailbox = person.email
     with store.read() as conn:
         links = [link for link in q.booking_sync_for_mailbox(conn, mailbox) if _live(link)]
+        by_tag = len(set(q.reachable_links_in_mailbox(conn, mailbox)) - {x.booking_id for x in links})
         # Each booking's whole tag (`<id>:<key>`, or the plain id of a booking made before keys): a meeting is the
         # booking's by its whole tag, never by the id alone (a restored database gives ids again).
         bookings = {b.id: b for b in q.bookings_by_id(conn, [x.booking_id for x in links])}
@@ -368,6 +379,7 @@ def _person(
         missing=tuple(missing),
         duplicates=duplicates,
         deleted=tuple(deleted),
+        by_tag=by_tag,
     )
     if missing:
         service = "Microsoft Graph" if to == "graph" else "EWS"
