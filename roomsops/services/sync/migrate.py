@@ -34,7 +34,7 @@ from roomsops.adapters.store import (
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.records import email_key
 from roomsops.adapters.store.schema import CANCELLED, PENDING_CANCEL, SYNC_DISABLED, UNLINKED
-from roomsops.core.calendar import Meeting, booking_tag
+from roomsops.core.calendar import BackendError, Meeting, booking_tag
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
@@ -193,13 +193,14 @@ def migrate(
             done = _not_tried(person, to, ews_mode, exc, tried=True)
         except RoomsopsError as exc:
             log.debug("migrate %s: failed", person.email, exc_info=True)
+            gone = isinstance(exc, BackendError) and exc.reason == "mailbox_not_found"
             done = PersonMigration(
                 person.email,
                 person.sync_mode,
                 _to_mode(person, to, ews_mode),
                 FAILED,
-                error=exc.message,
-                remedy=exc.remedy,
+                error=f"{mailbox_gone(person.email)}; nothing was changed" if gone else exc.message,
+                remedy=gone_remedy(person.email) if gone else exc.remedy,
             )
         log.info(
             "sync migrate %s: %s (%s -> %s)",
@@ -211,6 +212,25 @@ def migrate(
         )
         out.append(done)
     return MigrateResult(to=to, dry_run=dry_run, persons=tuple(out))
+
+
+def mailbox_gone(email: str) -> str:
+    return (
+        f"{email}: Exchange Online has no such mailbox (deleted, e.g. the employee left, or its address changed): "
+        "no service reaches its meetings any more"
+    )
+
+
+def gone_remedy(email: str) -> str:
+    """What to do about a person whose mailbox no longer exists: nothing reaches its meetings (they went with
+    the mailbox; a room may keep its copy until it is cancelled there), so ROOMS' bookings of it are cancelled and
+    the person removed without waiting for the sync; a changed address is given instead."""
+    return (
+        f"if the mailbox was deleted: 'roomsops persons remove {email} --cancel-bookings --leave-meetings --yes' "
+        "(cancels its bookings in ROOMS and removes it; what is left of its meetings in the rooms' calendars is "
+        f"listed, to cancel there); if its address changed: 'roomsops persons set {email} --email NEW', then "
+        "migrate again"
+    )
 
 
 def _chosen(conn: Connection, persons: Sequence[str], everyone: bool) -> list[Person]:

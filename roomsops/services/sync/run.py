@@ -24,13 +24,14 @@ from roomsops.adapters.store.schema import (
     PENDING_CREATE,
     UNLINKED,
 )
-from roomsops.core.calendar import Meeting, tagged_booking_id
+from roomsops.core.calendar import BackendError, Meeting, tagged_booking_id
 from roomsops.core.errors import InputError, OperationFailed, RoomsopsError, Terminated
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import SYNCED_MODES
 from roomsops.services.sync.backend import CalendarBackend
+from roomsops.services.sync.migrate import gone_remedy
 from roomsops.services.sync.engine import (
     MOVE,
     PHASES,
@@ -564,7 +565,10 @@ def _cancel_left(ctx: PassContext, report: MailboxReport, booking: Booking, link
                 now_utc(),
             )
     except RoomsopsError as exc:
-        report.failures.append(f"booking {booking.id} ({booking.title}): {exc.message}")
+        gone = isinstance(exc, BackendError) and exc.reason == "mailbox_not_found"
+        # A person who left the sync and whose mailbox was deleted since: no pass ever reaches it; say what does.
+        why_not = f"{exc.message} — {gone_remedy(mailbox)}" if gone else exc.message
+        report.failures.append(f"booking {booking.id} ({booking.title}): {why_not}")
         if slot is not None:
             ctx.slots.record(slot, ok=False)
         return
