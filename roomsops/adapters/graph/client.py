@@ -355,11 +355,22 @@ class GraphClient:
         return [a for a in answers if a is not None]
 
 
+#: The connection was never made: refused, no route, name not resolved (NewConnectionError and
+#: NameResolutionError are ConnectTimeoutErrors in urllib3), or no answer to the connect within the timeout
+#: (ConnectTimeoutError itself; requests' ConnectTimeout): nothing was sent.
+_NOT_CONNECTED = (
+    urllib3.exceptions.ConnectTimeoutError,
+    urllib3.exceptions.NameResolutionError,
+    requests.exceptions.ConnectTimeout,
+)
+
+
 def _never_connected(exc: BaseException) -> bool:
-    """The connection was never made (refused, no route, name not resolved, TLS refused): nothing was sent."""
+    """The connection was never made (refused, no route, name not resolved, connect timed out, TLS refused):
+    nothing was sent."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError):
+        if isinstance(seen, _NOT_CONNECTED):
             return True
         if net.is_tls_failure(seen):
             return True
@@ -373,7 +384,4 @@ def _never_connected(exc: BaseException) -> bool:
 def _never_connected_direct(exc: BaseException) -> bool:
     reason = getattr(exc, "reason", None)
     candidates = [exc, reason] if isinstance(reason, BaseException) else [exc]
-    return any(
-        isinstance(c, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError)
-        for c in candidates
-    )
+    return any(isinstance(c, _NOT_CONNECTED) for c in candidates)
