@@ -122,6 +122,11 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def user_path(mailbox: str) -> str:
+    """The user's path. A userPrincipalName beginning with `$` goes in parentheses and single quotes (a quote in
+    it doubled), as Microsoft documents (graph/api/user-get): `/users/$x@y.com` is 400 Bad Request, OData reserving
+    `$` for system query options."""
+    if mailbox.startswith("$"):
+        return "/users('" + quote(mailbox.replace("'", "''"), safe="@$'") + "')"
     return f"/users/{quote(mailbox, safe='@')}"
 
 
