@@ -34,7 +34,10 @@ def test_fix24f_a_left_persons_deleted_mailbox_fails_the_pass_with_the_remedy_th
     code, mailboxes = sync(invoke, env)
     assert code == 1
     (failure,) = mailboxes[diego]["failures"]
-    assert "no such mailbox" in failure and f"persons remove {diego} --cancel-bookings --leave-meetings" in failure
+    assert (
+        "no such mailbox" in failure
+        and f"persons remove {diego} --cancel-bookings --leave-meetings" in failure
+    )
 
     ok(invoke("persons", "remove", diego, "--cancel-bookings", "--leave-meetings", "--yes", env=env))
     code, mailboxes = sync(invoke, env)

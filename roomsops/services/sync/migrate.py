@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -309,6 +310,35 @@ def _stored_uid(link: BookingSyncState) -> str | None:
     return str(uid) if uid else None
 
 
+def _changed_meanwhile(
+    conn: Connection, person: Person, result: PersonMigration, to: str
+) -> PersonMigration | None:
+    """The person's report as failed when, in the write transaction, its sync mode is no longer the one the run
+    read (taken out of the sync, switched) or it is gone or renamed: nothing of it is changed, a rerun takes it as
+    it is now. None when it may be migrated."""
+    current = q.get_person(conn, person.email)
+    if current is not None and current.id == person.id and current.sync_mode == person.sync_mode:
+        return None
+    now_mode = "removed or renamed" if current is None or current.id != person.id else current.sync_mode
+    return replace(
+        result,
+        status=FAILED,
+        relinked=0,
+        error=f"the person was changed while the run looked its meetings up (sync mode {person.sync_mode} -> "
+        f"{now_mode}); nothing was changed",
+        remedy=f"run 'roomsops sync migrate --to {to} --person {person.email}' again: it takes the person as it "
+        "is now",
+    )
+
+
+def _switch_mode(conn: Connection, settings: Settings, person: Person, mode: str, now: datetime) -> None:
+    """The person's sync mode and sync URL (none for Microsoft365, `cloud.ews_url` for O365), nothing else of
+    it; a person who left the sync keeps their mode (only the links moved)."""
+    if mode != person.sync_mode:
+        url = settings.cloud.ews_url if mode in EWS_SYNC_MODES else None
+        q.switch_sync_mode(conn, person.id, person.sync_mode, mode, url, now)
+
+
 def _person(
     store: Store,
     source: CalendarBackend,
@@ -420,27 +450,16 @@ def _person(
         # takes no lock, or ROOMS' own edit) is never undone. Its name and the rest are not written at all; a
         # sync mode changed meanwhile (a person taken out of the sync, or switched) is not overridden: nothing of
         # the person changes, and a rerun migrates it as it is now.
-        current = q.get_person(conn, mailbox)
-        if current is None or current.id != person.id or current.sync_mode != person.sync_mode:
-            now_mode = "removed or renamed" if current is None or current.id != person.id else current.sync_mode
-            return replace(
-                result,
-                status=FAILED,
-                relinked=0,
-                error=f"the person was changed while the run looked its meetings up (sync mode {person.sync_mode} "
-                f"-> {now_mode}); nothing was changed",
-                remedy=f"run 'roomsops sync migrate --to {to} --person {mailbox}' again: it takes the person as "
-                "it is now",
-            )
+        changed = _changed_meanwhile(conn, person, result, to)
+        if changed is not None:
+            return changed
         for link in relinked + gone:
             q.save_booking_sync(conn, link, now)
         # No position carried over: the first pass over the new service reconciles every linked meeting.
         kept = q.get_mailbox_sync(conn, mailbox) or MailboxSyncState(mailbox=mailbox)
         q.save_mailbox_sync(conn, replace(kept, sync_state=None), now)
         q.record_mailbox_service(conn, mailbox, target.service_of(mailbox), now)  # the links' ids are its now
-        if mode != person.sync_mode:  # a person who left the sync keeps their mode: only the links moved
-            url = settings.cloud.ews_url if mode in EWS_SYNC_MODES else None
-            q.switch_sync_mode(conn, person.id, person.sync_mode, mode, url, now)  # the mode and URL only
+        _switch_mode(conn, settings, person, mode, now)
     audit.record(
         "sync:migrate",
         mailbox,

@@ -31,7 +31,6 @@ from roomsops.core.results import Result
 from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import SYNCED_MODES
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.migrate import gone_remedy
 from roomsops.services.sync.engine import (
     MOVE,
     PHASES,
@@ -45,6 +44,7 @@ from roomsops.services.sync.engine import (
     tag_of,
     unexpected,
 )
+from roomsops.services.sync.migrate import gone_remedy
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
