@@ -156,6 +156,9 @@ class Changes:
     # The changes cover only meetings that start before this (Graph's calendarView delta reads the sync
     # window): the sync reads its linked meetings from there on itself. None: the whole calendar (EWS).
     covers_until: datetime | None = None
+    # ... and only meetings that end after this (the window's start): the sync reads its linked meetings that
+    # ended before it, up to `PAST_WATCH` earlier, itself. None: the whole calendar (EWS).
+    covers_from: datetime | None = None
 
 
 class Invitations(StrEnum):

@@ -259,6 +259,7 @@ def test_sync_migrate_moves_fifty_persons_to_graph_through_faults_and_a_kill_wit
                 "missing": [],
                 "duplicates": 0,
                 "deleted": [],
+                "by_tag": 0,
                 "error": None,
                 "remedy": None,
             }

@@ -236,7 +236,7 @@ class GraphCalendar:
         if state is None:
             link, _, _ = self._round(mailbox, self._delta(mailbox, start, end))
             self._confirm(mailbox, {})
-            return Changes(state=f"{_utc(end)}|{link}", covers_until=end)
+            return Changes(state=f"{_utc(end)}|{link}", covers_until=end, covers_from=start)
         covered, _, url = state.partition("|")
         try:
             covered_end = datetime.fromisoformat(covered.replace("Z", "+00:00"))
@@ -264,7 +264,11 @@ class GraphCalendar:
             deleted.remove(meeting.item_id)
             changed[meeting.item_id] = meeting.change_key
         return Changes(
-            changed=list(changed.items()), deleted=deleted, state=f"{_utc(end)}|{link}", covers_until=end
+            changed=list(changed.items()),
+            deleted=deleted,
+            state=f"{_utc(end)}|{link}",
+            covers_until=end,
+            covers_from=start,
         )
 
     def _delta(self, mailbox: str, start: datetime, end: datetime) -> str:

@@ -122,6 +122,11 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def user_path(mailbox: str) -> str:
+    """The user's path. A userPrincipalName beginning with `$` goes in parentheses and single quotes (a quote in
+    it doubled), as Microsoft documents (graph/api/user-get): `/users/$x@y.com` is 400 Bad Request, OData reserving
+    `$` for system query options."""
+    if mailbox.startswith("$"):
+        return "/users('" + quote(mailbox.replace("'", "''"), safe="@$'") + "')"
     return f"/users/{quote(mailbox, safe='@')}"
 
 
@@ -355,11 +360,22 @@ class GraphClient:
         return [a for a in answers if a is not None]
 
 
+#: The connection was never made: refused, no route, name not resolved (NewConnectionError and
+#: NameResolutionError are ConnectTimeoutErrors in urllib3), or no answer to the connect within the timeout
+#: (ConnectTimeoutError itself; requests' ConnectTimeout): nothing was sent.
+_NOT_CONNECTED = (
+    urllib3.exceptions.ConnectTimeoutError,
+    urllib3.exceptions.NameResolutionError,
+    requests.exceptions.ConnectTimeout,
+)
+
+
 def _never_connected(exc: BaseException) -> bool:
-    """The connection was never made (refused, no route, name not resolved, TLS refused): nothing was sent."""
+    """The connection was never made (refused, no route, name not resolved, connect timed out, TLS refused):
+    nothing was sent."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError):
+        if isinstance(seen, _NOT_CONNECTED):
             return True
         if net.is_tls_failure(seen):
             return True
@@ -373,7 +389,4 @@ def _never_connected(exc: BaseException) -> bool:
 def _never_connected_direct(exc: BaseException) -> bool:
     reason = getattr(exc, "reason", None)
     candidates = [exc, reason] if isinstance(reason, BaseException) else [exc]
-    return any(
-        isinstance(c, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError)
-        for c in candidates
-    )
+    return any(isinstance(c, _NOT_CONNECTED) for c in candidates)

@@ -132,6 +132,19 @@ def update_person(conn: Connection, person_id: int, fields: PersonFields, now: d
     return Person(**vars(fields), id=person_id)
 
 
+def switch_sync_mode(
+    conn: Connection, person_id: int, from_mode: str, to_mode: str, sync_url: str | None, now: datetime
+) -> bool:
+    """Set a person's sync mode and sync URL, and nothing else of it, only if its mode is still `from_mode` (a
+    change made meanwhile, `persons set` or ROOMS' own edit, is never undone). True when it was switched."""
+    result = conn.execute(
+        update(persons)
+        .where(persons.c.id == person_id, persons.c.sync_mode == from_mode)
+        .values(sync_mode=to_mode, sync_url=sync_url, updated_utc=now)
+    )
+    return bool(result.rowcount)
+
+
 def upsert_persons(conn: Connection, rows: Sequence[PersonFields], now: datetime) -> UpsertCounts:
     """Insert new persons and update changed ones (matched by address, case-insensitively); the
     rows' addresses must be distinct.
@@ -936,6 +949,22 @@ def live_links_in_mailbox(conn: Connection, mailbox: str) -> list[int]:
         ),
     )
     return sorted(conn.execute(query).scalars())
+
+
+def reachable_links_in_mailbox(conn: Connection, mailbox: str) -> list[int]:
+    """The bookings whose meeting lives in `mailbox` (or may: a create or cancel whose answer was lost, no item
+    id known, also one held back since its person left the sync) and is not cancelled or let go: what a
+    cancellation or `sync purge` of a person who left the sync still reaches, over the service the mailbox's
+    links are of (by item id, or by tag for those without one). `live_links_in_mailbox` and those item-less."""
+    query = select(booking_sync.c.booking_id).where(
+        booking_sync.c.mailbox == email_key(mailbox),
+        booking_sync.c.item_id.is_(None),
+        or_(
+            booking_sync.c.state.in_([PENDING_CREATE, PENDING_CANCEL]),
+            and_(booking_sync.c.state == UNLINKED, booking_sync.c.last_error == LEFT_SYNC_NOTE),
+        ),
+    )
+    return sorted(set(conn.execute(query).scalars()) | set(live_links_in_mailbox(conn, mailbox)))
 
 
 def delete_bookings(conn: Connection, booking_ids: Sequence[int]) -> None:

@@ -80,7 +80,12 @@ BATCH_PARALLEL = 4
 #: What a PATCH of one occurrence may change (it becomes an exception; other properties follow the master).
 OCCURRENCE_PROPERTIES = {"subject", "body", "start", "end", "location", "locations", "showAs", "sensitivity"}
 
-_USER = re.compile(r"^/v1\.0/users/(?P<user>[^/]+)(?P<rest>/.*)?$", re.IGNORECASE)
+#: /users/{id | userPrincipalName}, or /users('{userPrincipalName}') (a single quote doubled), the form Graph
+#: requires for a userPrincipalName that begins with `$` (graph/api/user-get: `/users/$x@y.com` is 400 Bad Request,
+#: the URL convention of OData reserving `$` for system query options).
+_USER = re.compile(
+    r"^/v1\.0/users(?:/(?P<user>[^/]+)|\('(?P<key>(?:[^']|'')*)'\))(?P<rest>/.*)?$", re.IGNORECASE
+)
 _SUBSCRIPTION = re.compile(r"^/v1\.0/subscriptions(?:/(?P<id>[^/]+))?/?$", re.IGNORECASE)
 _REAUTHORIZE = re.compile(r"^/v1\.0/subscriptions/(?P<id>[^/]+)/reauthorize/?$", re.IGNORECASE)
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -100,6 +105,13 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 WRITES = {"events.create", "events.update", "events.delete", "events.cancel"}
 
 
+def user_segment(address: str) -> str:
+    """/users/{address}; /users('{address}') for one beginning with `$`, as Graph wants it."""
+    if address.startswith("$"):
+        return "/users('" + urllib.parse.quote(address.replace("'", "''"), safe="@$'") + "')"
+    return f"/users/{urllib.parse.quote(address)}"
+
+
 def operation_of(method: str, path: str) -> tuple[str, dict[str, str], str | None]:
     """(operation, path parameters, user) of a Graph request; ("unknown", ...) when the lab has no such route."""
     if path.rstrip("/").lower() == "/v1.0/$batch":
@@ -117,12 +129,17 @@ def operation_of(method: str, path: str) -> tuple[str, dict[str, str], str | Non
     found = _USER.match(path)
     if found is None:
         return "unknown", {}, None
+    user = found.group("user")
+    if user is None:
+        user = found.group("key").replace("''", "'")
+    elif user.startswith("$"):
+        return "unknown", {}, None  # a `$` segment is a system query option to OData, never a user
     rest = found.group("rest") or ""
     for verb, pattern, name in _ROUTES:
         matched = pattern.match(rest)
         if matched and verb == method:
-            return name, matched.groupdict(), found.group("user")
-    return "unknown", {}, found.group("user")
+            return name, matched.groupdict(), user
+    return "unknown", {}, user
 
 
 def parse_prefer(request: Request) -> dict[str, str]:
@@ -432,7 +449,7 @@ class GraphService(LabHandler):
             entries, kind, token = self.delta.round(
                 store, state=None, window=parse_window(request.query), view=view, page=size
             )
-        link = f"{self._base(request)}/users/{urllib.parse.quote(mailbox.primary_smtp)}/calendarView/delta"
+        link = f"{self._base(request)}{user_segment(mailbox.primary_smtp)}/calendarView/delta"
         body: dict[str, Any] = {
             "@odata.context": f"{self._base(request)}/$metadata#Collection(event)",
             "value": entries,

@@ -206,10 +206,10 @@ def person_modes(settings: Settings) -> dict[str, str] | None:
 
 def left_persons_meetings(settings: Settings) -> dict[str, tuple[str, str, int]] | None:
     """{address: (sync mode, service, meetings)} of the persons who left the sync (a mode roomsops does not
-    sync) whose meetings still live in Exchange, known by their item ids (`live_links_in_mailbox`): a
-    cancellation or `sync purge` reaches them over `service`, the one those ids are of ("ews" or "graph": the
-    mailbox's recorded service, else `sync.backend`). {} without a database file, None when it cannot be read."""
-    from roomsops.adapters.store import list_persons, live_links_in_mailbox, mailbox_services
+    sync) whose meetings still live in Exchange (`reachable_links_in_mailbox`: known by their item ids, or
+    by their tags when a create's answer was lost): a cancellation or `sync purge` reaches them over `service`,
+    the one the mailbox's links are of ("ews" or "graph": the mailbox's recorded service, else `sync.backend`). {} without a database file, None when it cannot be read."""
+    from roomsops.adapters.store import list_persons, mailbox_services, reachable_links_in_mailbox
     from roomsops.adapters.store.db import sqlite_file
     from roomsops.adapters.store.records import email_key
     from roomsops.core.vocabulary import SYNCED_MODES
@@ -224,7 +224,7 @@ def left_persons_meetings(settings: Settings) -> dict[str, tuple[str, str, int]]
             for person in list_persons(conn):
                 if person.sync_mode in SYNCED_MODES:
                     continue
-                meetings = len(live_links_in_mailbox(conn, person.email))
+                meetings = len(reachable_links_in_mailbox(conn, person.email))
                 if meetings:
                     service = services.get(email_key(person.email), str(settings.sync.backend))
                     out[person.email] = (person.sync_mode, service, meetings)

@@ -68,6 +68,10 @@ from roomsops.services.sync.model import (
 SERIES_NOT_SYNCED = "not synced: series are not synced yet"
 #: How far beyond the window's end bookings are still synced (in effect: all of them).
 BOOKINGS_AHEAD = timedelta(days=36500)
+#: How long before the sync window's start a linked meeting is still watched where the backend's changes cover the
+#: window only (Graph's calendarView delta): one moved there in Outlook, or just over, whose change or deletion is
+#: applied by the next pass as over EWS. Older ones are settled by the full reconciliation (`sync.full_every`).
+PAST_WATCH = timedelta(days=31)
 #: The phases of a pass (`MailboxSync.run`): writes that free a room's slot, then those that move a meeting,
 #: then those that take a slot (creates, other updates), each over every mailbox before the next (issue 20).
 FREE, MOVE, TAKE = "free", "move", "take"
@@ -436,7 +440,7 @@ class MailboxSync:
         if full:
             self._reconcile(by_id, discover=True)
         elif changes.covers_until is not None:
-            changes = self._beyond_reach(changes, changes.covers_until)
+            changes = self._beyond_reach(changes, changes.covers_until, changes.covers_from)
         self._exchange_changes(changes.changed, changes.deleted, by_id)
         self._saved_state, self._changes, self._full = saved_state, changes, full
         self._passes = passes
@@ -529,10 +533,12 @@ class MailboxSync:
                 changed.append(gone_over_service(link, bookings.get(link.booking_id)))
         return changed
 
-    def _beyond_reach(self, changes: Changes, until: datetime) -> Changes:
+    def _beyond_reach(self, changes: Changes, until: datetime, since: datetime | None = None) -> Changes:
         """The changes with those of linked meetings the backend's changes do not cover (starting at `until` or
-        later, e.g. beyond Graph's delta window): read one by one (batched), a new change key is a change, an item
-        no longer there a deletion, as EWS's whole-calendar sync would report them."""
+        later, e.g. beyond Graph's delta window; ending at `since` or earlier, before the window's start, up to
+        `PAST_WATCH` earlier): read one by one (batched), a new change key is a change, an item no longer there a
+        deletion, as EWS's whole-calendar sync would report them. Older ones are left to the full reconciliation
+        (`sync.full_every`, `sync --full`), so a pass's cost does not grow with the history."""
         reported = {item_id for item_id, _ in changes.changed} | set(changes.deleted)
         far: dict[str, BookingSyncState] = {}
         for link in self.links.values():
@@ -541,9 +547,11 @@ class MailboxSync:
                 and link.item_id not in reported
                 and link.snapshot
                 and link.state in (LINKED, FAILED, ROOM_DECLINED)
-                and MeetingFields.from_json(link.snapshot).start >= until
             ):
-                far[link.item_id] = link
+                fields = MeetingFields.from_json(link.snapshot)
+                before = since is not None and since - PAST_WATCH < fields.end <= since
+                if fields.start >= until or before:
+                    far[link.item_id] = link
         if not far:
             return changes
         # In the calendar: one moved to another calendar left it (EWS's sync of the Calendar reports it deleted).

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -28,14 +29,13 @@ from roomsops.adapters.store import (
     BookingSyncState,
     MailboxSyncState,
     Person,
-    PersonFields,
     Store,
     now_utc,
 )
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.records import email_key
 from roomsops.adapters.store.schema import CANCELLED, PENDING_CANCEL, SYNC_DISABLED, UNLINKED
-from roomsops.core.calendar import Meeting, booking_tag
+from roomsops.core.calendar import BackendError, Meeting, booking_tag
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
@@ -65,6 +65,10 @@ class PersonMigration:
     #: the last pass): the link moves as it is, and the first pass over the new service settles it (the booking
     #: cancelled, or a cancellation under way found done)
     deleted: tuple[int, ...] = ()
+    #: links without an item id whose meeting may exist (a create or cancel whose answer was lost; one held back
+    #: since the person left the sync): they name no service's item and stay as they are; from now on they are
+    #: looked up by their tag over the target service
+    by_tag: int = 0
     error: str | None = None
     remedy: str | None = None
 
@@ -108,6 +112,11 @@ class MigrateResult(Result):
                 out.append(f"{p.person}: {p.status} ({move}): {p.relinked} of {p.links} link(s) re-linked")
             if p.duplicates:
                 out.append(f"  {p.duplicates} duplicate meeting(s) found by tag: the next sync removes them")
+            if p.by_tag and p.status != FAILED:
+                out.append(
+                    f"  {p.by_tag} meeting(s) with no id known (a create or cancellation whose answer was lost): "
+                    f"looked up by their tag over {self.to} from now on"
+                )
             if p.deleted and p.status != FAILED:
                 out.append(
                     f"  booking(s) {', '.join(map(str, p.deleted))}: the meeting is no longer in the calendar (deleted "
@@ -185,13 +194,14 @@ def migrate(
             done = _not_tried(person, to, ews_mode, exc, tried=True)
         except RoomsopsError as exc:
             log.debug("migrate %s: failed", person.email, exc_info=True)
+            gone = isinstance(exc, BackendError) and exc.reason == "mailbox_not_found"
             done = PersonMigration(
                 person.email,
                 person.sync_mode,
                 _to_mode(person, to, ews_mode),
                 FAILED,
-                error=exc.message,
-                remedy=exc.remedy,
+                error=f"{mailbox_gone(person.email)}; nothing was changed" if gone else exc.message,
+                remedy=gone_remedy(person.email) if gone else exc.remedy,
             )
         log.info(
             "sync migrate %s: %s (%s -> %s)",
@@ -205,16 +215,36 @@ def migrate(
     return MigrateResult(to=to, dry_run=dry_run, persons=tuple(out))
 
 
+def mailbox_gone(email: str) -> str:
+    return (
+        f"{email}: Exchange Online has no such mailbox (deleted, e.g. the employee left, or its address changed): "
+        "no service reaches its meetings any more"
+    )
+
+
+def gone_remedy(email: str) -> str:
+    """What to do about a person whose mailbox no longer exists: nothing reaches its meetings (they went with
+    the mailbox; a room may keep its copy until it is cancelled there), so ROOMS' bookings of it are cancelled and
+    the person removed without waiting for the sync; a changed address is given instead."""
+    return (
+        f"if the mailbox was deleted: 'roomsops persons remove {email} --cancel-bookings --leave-meetings --yes' "
+        "(cancels its bookings in ROOMS and removes it; what is left of its meetings in the rooms' calendars is "
+        f"listed, to cancel there); if its address changed: 'roomsops persons set {email} --email NEW', then "
+        "migrate again"
+    )
+
+
 def _chosen(conn: Connection, persons: Sequence[str], everyone: bool) -> list[Person]:
     """The persons named (each once, however spelled), or with `everyone` every synced person and every person
-    who left the sync whose meetings are still linked: only the service their ids are of reaches those (a
-    cancellation, `sync purge`), so they move too. A name of no person, or of one who left the sync with no
-    meeting linked, is refused (exit 2, nothing migrated)."""
+    who left the sync whose meetings are still linked (by item id, or a create whose answer was lost, found by
+    its tag): only the service their links are of reaches those (a cancellation, `sync purge`), so they move
+    too. A name of no person, or of one who left the sync with no meeting linked, is refused (exit 2, nothing
+    migrated)."""
     if everyone:
         return [
             p
             for p in q.list_persons(conn)
-            if p.sync_mode in SYNCED_MODES or q.live_links_in_mailbox(conn, p.email)
+            if p.sync_mode in SYNCED_MODES or q.reachable_links_in_mailbox(conn, p.email)
         ]
     chosen: list[Person] = []
     for email in persons:
@@ -223,7 +253,7 @@ def _chosen(conn: Connection, persons: Sequence[str], everyone: bool) -> list[Pe
             raise InputError(
                 f"{email} is not a known person; nothing was migrated", "see 'roomsops persons list'"
             )
-        if found.sync_mode not in SYNCED_MODES and not q.live_links_in_mailbox(conn, found.email):
+        if found.sync_mode not in SYNCED_MODES and not q.reachable_links_in_mailbox(conn, found.email):
             raise InputError(
                 f"{found.email} has sync mode {found.sync_mode}, which roomsops does not sync, and no meeting of "
                 "it is linked; nothing was migrated",
@@ -280,6 +310,35 @@ def _stored_uid(link: BookingSyncState) -> str | None:
     return str(uid) if uid else None
 
 
+def _changed_meanwhile(
+    conn: Connection, person: Person, result: PersonMigration, to: str
+) -> PersonMigration | None:
+    """The person's report as failed when, in the write transaction, its sync mode is no longer the one the run
+    read (taken out of the sync, switched) or it is gone or renamed: nothing of it is changed, a rerun takes it as
+    it is now. None when it may be migrated."""
+    current = q.get_person(conn, person.email)
+    if current is not None and current.id == person.id and current.sync_mode == person.sync_mode:
+        return None
+    now_mode = "removed or renamed" if current is None or current.id != person.id else current.sync_mode
+    return replace(
+        result,
+        status=FAILED,
+        relinked=0,
+        error=f"the person was changed while the run looked its meetings up (sync mode {person.sync_mode} -> "
+        f"{now_mode}); nothing was changed",
+        remedy=f"run 'roomsops sync migrate --to {to} --person {person.email}' again: it takes the person as it "
+        "is now",
+    )
+
+
+def _switch_mode(conn: Connection, settings: Settings, person: Person, mode: str, now: datetime) -> None:
+    """The person's sync mode and sync URL (none for Microsoft365, `cloud.ews_url` for O365), nothing else of
+    it; a person who left the sync keeps their mode (only the links moved)."""
+    if mode != person.sync_mode:
+        url = settings.cloud.ews_url if mode in EWS_SYNC_MODES else None
+        q.switch_sync_mode(conn, person.id, person.sync_mode, mode, url, now)
+
+
 def _person(
     store: Store,
     source: CalendarBackend,
@@ -296,6 +355,7 @@ def _person(
     mailbox = person.email
     with store.read() as conn:
         links = [link for link in q.booking_sync_for_mailbox(conn, mailbox) if _live(link)]
+        by_tag = len(set(q.reachable_links_in_mailbox(conn, mailbox)) - {x.booking_id for x in links})
         # Each booking's whole tag (`<id>:<key>`, or the plain id of a booking made before keys): a meeting is the
         # booking's by its whole tag, never by the id alone (a restored database gives ids again).
         bookings = {b.id: b for b in q.bookings_by_id(conn, [x.booking_id for x in links])}
@@ -369,6 +429,7 @@ def _person(
         missing=tuple(missing),
         duplicates=duplicates,
         deleted=tuple(deleted),
+        by_tag=by_tag,
     )
     if missing:
         service = "Microsoft Graph" if to == "graph" else "EWS"
@@ -385,16 +446,20 @@ def _person(
         return result
     with store.write() as conn:
         now = now_utc()
+        # The person as it is now, in this transaction: a change made since the run read it (`persons set`, which
+        # takes no lock, or ROOMS' own edit) is never undone. Its name and the rest are not written at all; a
+        # sync mode changed meanwhile (a person taken out of the sync, or switched) is not overridden: nothing of
+        # the person changes, and a rerun migrates it as it is now.
+        changed = _changed_meanwhile(conn, person, result, to)
+        if changed is not None:
+            return changed
         for link in relinked + gone:
             q.save_booking_sync(conn, link, now)
         # No position carried over: the first pass over the new service reconciles every linked meeting.
         kept = q.get_mailbox_sync(conn, mailbox) or MailboxSyncState(mailbox=mailbox)
         q.save_mailbox_sync(conn, replace(kept, sync_state=None), now)
         q.record_mailbox_service(conn, mailbox, target.service_of(mailbox), now)  # the links' ids are its now
-        if mode != person.sync_mode:  # a person who left the sync keeps their mode: only the links moved
-            url = settings.cloud.ews_url if mode in EWS_SYNC_MODES else None
-            fields = PersonFields(person.email, person.name, mode, url, person.conflict_behaviour)
-            q.update_person(conn, person.id, fields, now)
+        _switch_mode(conn, settings, person, mode, now)
     audit.record(
         "sync:migrate",
         mailbox,

@@ -26,7 +26,7 @@ from roomsops.adapters.store.schema import (
     SYNC_DISABLED,
     UNLINKED,
 )
-from roomsops.core.calendar import Meeting, tagged_booking_id
+from roomsops.core.calendar import BackendError, Meeting, tagged_booking_id
 from roomsops.core.errors import InputError, OperationFailed, RoomsopsError, Terminated
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
@@ -47,6 +47,7 @@ from roomsops.services.sync.engine import (
     tag_of,
     unexpected,
 )
+from roomsops.services.sync.migrate import gone_remedy
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -581,7 +582,10 @@ def _cancel_left(ctx: PassContext, report: MailboxReport, booking: Booking, link
                 now_utc(),
             )
     except RoomsopsError as exc:
-        report.failures.append(f"booking {booking.id} ({booking.title}): {exc.message}")
+        gone = isinstance(exc, BackendError) and exc.reason == "mailbox_not_found"
+        # A person who left the sync and whose mailbox was deleted since: no pass ever reaches it; say what does.
+        why_not = f"{exc.message} — {gone_remedy(mailbox)}" if gone else exc.message
+        report.failures.append(f"booking {booking.id} ({booking.title}): {why_not}")
         if slot is not None:
             ctx.slots.record(slot, ok=False)
         return
