@@ -21,11 +21,6 @@ def _checked(env: dict[str, str]) -> dict[str, str]:
     return {**env, "ROOMSOPS_ROOMS_CHECK_ADDRESSES": "true"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21i: rooms add of a ROOMS person's primary address, the person recorded by an alias, advises "
-    "Set-Mailbox -Type Room on the person's mailbox",
-)
 def test_rooms_add_of_a_person_recorded_by_an_alias_does_not_tell_to_convert_the_persons_mailbox(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -43,11 +38,6 @@ def test_rooms_add_of_a_person_recorded_by_an_alias_does_not_tell_to_convert_the
     assert "-Type Room" not in run.err, run.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21i: persons import of a row that is a ROOMS room advises 'rooms add' of it, which fails "
-    "(already a room)",
-)
 def test_persons_import_of_a_rooms_room_does_not_send_to_rooms_add_that_fails(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, tmp_path: Path
 ) -> None:
