@@ -24,7 +24,7 @@ from roomsops.core.errors import InputError, RoomsopsError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Check, Result, Status
 from roomsops.core.settings import ProfileValue, Settings
-from roomsops.core.templates import psquote, render
+from roomsops.core.templates import render
 from roomsops.core.vocabulary import CALENDAR_PROCESSING
 from roomsops.services.policy.group import Applier
 from roomsops.services.policy.model import Confirm, Progress
