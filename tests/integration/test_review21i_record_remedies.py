@@ -36,6 +36,7 @@ def test_rooms_add_of_a_person_recorded_by_an_alias_does_not_tell_to_convert_the
     # `rooms check` knows better (fix21j: _not_a_room_remedy looks at every address of the mailbox).
     # Converting Diego's mailbox to a room would end his own calendar as a person's.
     assert "-Type Room" not in run.err, run.err
+    assert f"ROOMS person {addr('diego.siciliani')}" in run.err, run.err  # named as it is recorded
 
 
 def test_persons_import_of_a_rooms_room_does_not_send_to_rooms_add_that_fails(
@@ -52,3 +53,4 @@ def test_persons_import_of_a_rooms_room_does_not_send_to_rooms_add_that_fails(
         # The remedy as written, run: it must work for this situation.
         followed = invoke("rooms", "add", room, "--name", "Zürich", env=_checked(env))
         assert followed.code == 0, f"remedy {run.err!r} → {followed.err!r}"
+    assert "line 2" in run.err and "is a room, not a person" in run.err, run.err  # the database answered

@@ -77,7 +77,7 @@ def _checked(
     if kind == "room" and mailbox.details != ROOM_MAILBOX:
         raise InputError(
             f"{address} is a {mailbox.details or 'recipient'}, not a room mailbox; nothing was recorded",
-            not_a_room_remedy(mailbox, persons),
+            not_a_room_remedy(mailbox, persons, "give the room's own mailbox address"),
             code="not_a_room",
         )
     if kind == "person" and mailbox.details == ROOM_MAILBOX:
@@ -89,13 +89,15 @@ def _checked(
     return mailbox
 
 
-def not_a_room_remedy(mailbox: Recipient, persons: Mapping[str, str]) -> str:
+def not_a_room_remedy(
+    mailbox: Recipient, persons: Mapping[str, str], give: str = "give the room's own mailbox"
+) -> str:
     """What to do about a mailbox given as a room that is not a room mailbox: converting it is a way out only when
     no person ROOMS syncs has it, by any of its addresses (`persons`: their addresses by case-folded form)."""
     person = next((persons[a] for a in sorted(mailbox.smtp_addresses) if a in persons), None)
     if person is not None:
         return (
-            f"give the room's own mailbox: {mailbox.primary_smtp} is the mailbox of the ROOMS person {person} "
+            f"{give}: {mailbox.primary_smtp} is the mailbox of the ROOMS person {person} "
             "(see 'roomsops persons list')"
         )
-    return f"give the room's own mailbox, or convert this one: Set-Mailbox -Identity {psquote(mailbox.primary_smtp)} -Type Room"
+    return f"{give}, or convert this one: Set-Mailbox -Identity {psquote(mailbox.primary_smtp)} -Type Room"
