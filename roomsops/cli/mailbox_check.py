@@ -29,13 +29,16 @@ def check_in_exchange(app: AppContext, address: str, kind: Kind, no_check: bool)
     look-up is off."""
     if no_check or not app.settings.rooms.check_addresses:
         return None
-    from roomsops.services.rooms.common import check_email
+    from roomsops.services.rooms.common import check_email, person_modes
     from roomsops.services.rooms.mailboxes import check_mailbox
 
     checked = check_email(address)  # a malformed address is exit 2 before connecting anywhere
+    # A room's remedy for a person's mailbox must not be to convert it, whichever address the person has in ROOMS
+    # (the database knows only the address typed for `refuse_recorded`; Exchange knows the mailbox's others).
+    persons = {a.casefold(): a for a in person_modes(app.settings) or {}} if kind == "room" else {}
     try:
         with read_only(), app.open_admin(None) as session:
-            return check_mailbox(session, checked, kind)
+            return check_mailbox(session, checked, kind, persons)
     except ConnectError as exc:
         remedy = f"{exc.remedy}; " if exc.remedy else ""
         raise ConnectError(

@@ -190,7 +190,7 @@ def import_cmd(app: AppContext, file: Path, no_check: bool) -> int:
         return problems_in_exchange(app, addresses, "person")
 
     check = look_up if checks_addresses(app, no_check) else None
-    rows = service.read_persons_file(file, str(file), app.settings.cloud.ews_url, check)
+    rows = service.read_persons_file(file, str(file), app.settings.cloud.ews_url, check, app.settings)
     with common.open_database(app.settings) as store:
         result = service.import_persons(store, app.audit, rows, file, str(file))
     return app.emit(result)

@@ -221,7 +221,9 @@ def restrict_cmd(
             "remove the role assignment and the management scope (Remove-ManagementRoleAssignment, "
             "Remove-ManagementScope) and the members or the group that were added"
         )
-        return tenant_change(app, "policy restrict", undo_rbac, restrict_rbac, dry_run=dry_run)
+        return tenant_change(
+            app, "policy restrict", undo_rbac, restrict_rbac, dry_run=dry_run, tenant_lock=True
+        )
     if sp_object_id or scope or permission != "ews":
         raise InputError(
             "--sp-object-id, --scope and --permission apply to RBAC for Applications only",
@@ -255,7 +257,7 @@ def restrict_cmd(
         f"run 'roomsops policy remove --group {request.group}' for the policy, and remove the members or the "
         "group that were added (Remove-DistributionGroupMember, Remove-DistributionGroup)"
     )
-    return tenant_change(app, "policy restrict", undo, restrict_aap, dry_run=dry_run)
+    return tenant_change(app, "policy restrict", undo, restrict_aap, dry_run=dry_run, tenant_lock=True)
 
 
 @policy.command("test")
@@ -418,7 +420,7 @@ def migrate_cmd(
         "remove the role assignments and management scopes that were created (Remove-ManagementRoleAssignment, "
         "Remove-ManagementScope); removed application access policies come back with 'roomsops policy restrict'"
     )
-    return tenant_change(app, "policy migrate", undo, migrate, dry_run=dry_run)
+    return tenant_change(app, "policy migrate", undo, migrate, dry_run=dry_run, tenant_lock=True)
 
 
 @policy.command("list")
@@ -502,7 +504,7 @@ def remove_cmd(
             f"run 'roomsops policy restrict --engine rbac --permission {permission} --scope {scope_name} "
             "--group GROUP' again"
         )
-        return tenant_change(app, "policy remove", undo_rbac, remove_rbac)
+        return tenant_change(app, "policy remove", undo_rbac, remove_rbac, tenant_lock=True)
     if scope or permission != "ews":
         raise InputError(
             "--scope and --permission apply to RBAC for Applications only", "add --engine rbac, or drop them"
@@ -544,4 +546,4 @@ def remove_cmd(
             f"--app-id {sync_app} --group {shellword(name)} --member EMAIL"
         )
 
-    return tenant_change(app, "policy remove", undo, remove)
+    return tenant_change(app, "policy remove", undo, remove, tenant_lock=True)

@@ -125,15 +125,29 @@ def tenant_change(
     work: Callable[[Progress], int],
     *,
     dry_run: bool = False,
+    tenant_lock: bool = False,
 ) -> int:
     """Run `work` (which opens the session and changes the tenant, noting its changes in the Progress it is
     given) with the audit check before and the interruption report after. `undo` says how to reverse what
     was done (a callable: asked after the run, for what only the run learnt). A dry run changes nothing: no audit
-    check."""
-    from roomsops.services.policy.model import Progress  # loaded with the command, not with --help
-
+    check, no lock. `tenant_lock` (the policy commands): the tenant's policy lock is held for the whole run, before
+    the tenant is read; while another run holds it this one exits 1 having read and changed nothing."""
     if not dry_run:
         check_audit_writable(app)
+    if tenant_lock and not dry_run:
+        from roomsops.core.settings import data_dir
+        from roomsops.services.sync.lock import policy_lock
+
+        with policy_lock(app.settings.data_dir or data_dir(), app.settings.exo.organization):
+            return _run_change(app, command, undo, work)
+    return _run_change(app, command, undo, work)
+
+
+def _run_change(
+    app: AppContext, command: str, undo: str | Callable[[], str], work: Callable[[Progress], int]
+) -> int:
+    from roomsops.services.policy.model import Progress  # loaded with the command, not with --help
+
     progress = Progress()
     try:
         with sigterm_interrupts():

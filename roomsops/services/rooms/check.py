@@ -24,11 +24,12 @@ from roomsops.core.errors import InputError, RoomsopsError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Check, Result, Status
 from roomsops.core.settings import ProfileValue, Settings
-from roomsops.core.templates import psquote, render
+from roomsops.core.templates import render
 from roomsops.core.vocabulary import CALENDAR_PROCESSING
 from roomsops.services.policy.group import Applier
 from roomsops.services.policy.model import Confirm, Progress
 from roomsops.services.rooms.common import database_url, open_database, person_modes
+from roomsops.services.rooms.mailboxes import not_a_room_remedy
 
 ROOM = "RoomMailbox"
 #: The settings where more is fine: a wider booking window, a longer maximum (0: unlimited).
@@ -303,7 +304,7 @@ def _judge(read: MailboxProcessing, name: str, settings: Settings, persons: Mapp
             kind,
             "not_a_room",
             problem=f"{room} is a {kind or 'recipient'}, not a room mailbox",
-            remedy=_not_a_room_remedy(mailbox, persons),
+            remedy=not_a_room_remedy(mailbox, persons),
         )
     if read.processing is None:
         return RoomCheck(
@@ -320,17 +321,6 @@ def _judge(read: MailboxProcessing, name: str, settings: Settings, persons: Mapp
     return RoomCheck(
         room, shown_name, primary, kind, "differs" if differences else "ok", differences, wanted=wanted
     )
-
-
-def _not_a_room_remedy(mailbox: Recipient, persons: Mapping[str, str]) -> str:
-    """Converting the mailbox to a room is a way out only when no person ROOMS syncs has it."""
-    person = next((persons[a] for a in sorted(mailbox.smtp_addresses) if a in persons), None)
-    if person is not None:
-        return (
-            f"give the room's own mailbox: {mailbox.primary_smtp} is the mailbox of the ROOMS person {person} "
-            "(see 'roomsops persons list')"
-        )
-    return f"give the room's own mailbox, or convert this one: Set-Mailbox -Identity {psquote(mailbox.primary_smtp)} -Type Room"
 
 
 def _addresses(mailbox: Recipient) -> list[str]:

@@ -4,7 +4,7 @@ record it: a wrong address makes every later `sync` fail, or leaves a room's mee
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from roomsops.adapters.exo import exchange
@@ -21,10 +21,14 @@ SUGGEST_SAMPLE = 5000
 Kind = Literal["person", "room"]
 
 
-def check_mailbox(session: ExchangeSession, address: str, kind: Kind) -> Recipient:
-    """The mailbox of `address`, or exit 2 (nothing recorded) saying what is wrong and what to give instead."""
+def check_mailbox(
+    session: ExchangeSession, address: str, kind: Kind, persons: Mapping[str, str] | None = None
+) -> Recipient:
+    """The mailbox of `address`, or exit 2 (nothing recorded) saying what is wrong and what to give instead.
+    `persons`: the ROOMS persons' addresses by their case-folded form, so that the remedy for a person's mailbox
+    given as a room never says to convert it (whichever of its addresses the person was recorded by)."""
     found, _missing = exchange.find_mailboxes(session, [address])
-    return _checked(session, address, found.get(address), kind, [])
+    return _checked(session, address, found.get(address), kind, [], persons or {})
 
 
 def check_mailboxes(session: ExchangeSession, addresses: Sequence[str], kind: Kind) -> dict[str, InputError]:
@@ -35,14 +39,19 @@ def check_mailboxes(session: ExchangeSession, addresses: Sequence[str], kind: Ki
     problems: dict[str, InputError] = {}
     for address in addresses:
         try:
-            _checked(session, address, found.get(address), kind, known)
+            _checked(session, address, found.get(address), kind, known, {})
         except InputError as exc:
             problems[address] = exc
     return problems
 
 
 def _checked(
-    session: ExchangeSession, address: str, mailbox: Recipient | None, kind: Kind, known: list[Recipient]
+    session: ExchangeSession,
+    address: str,
+    mailbox: Recipient | None,
+    kind: Kind,
+    known: list[Recipient],
+    persons: Mapping[str, str],
 ) -> Recipient:
     """`mailbox` if it is the right one for `address`, else exit 2; `known` caches the tenant's mailboxes."""
     skip = "or add --no-check to record it without looking it up"
@@ -68,8 +77,7 @@ def _checked(
     if kind == "room" and mailbox.details != ROOM_MAILBOX:
         raise InputError(
             f"{address} is a {mailbox.details or 'recipient'}, not a room mailbox; nothing was recorded",
-            "give the room's own mailbox address, or convert this one: "
-            f"Set-Mailbox -Identity {psquote(mailbox.primary_smtp)} -Type Room",
+            not_a_room_remedy(mailbox, persons, "give the room's own mailbox address"),
             code="not_a_room",
         )
     if kind == "person" and mailbox.details == ROOM_MAILBOX:
@@ -79,3 +87,17 @@ def _checked(
             code="room_as_person",
         )
     return mailbox
+
+
+def not_a_room_remedy(
+    mailbox: Recipient, persons: Mapping[str, str], give: str = "give the room's own mailbox"
+) -> str:
+    """What to do about a mailbox given as a room that is not a room mailbox: converting it is a way out only when
+    no person ROOMS syncs has it, by any of its addresses (`persons`: their addresses by case-folded form)."""
+    person = next((persons[a] for a in sorted(mailbox.smtp_addresses) if a in persons), None)
+    if person is not None:
+        return (
+            f"{give}: {mailbox.primary_smtp} is the mailbox of the ROOMS person {person} "
+            "(see 'roomsops persons list')"
+        )
+    return f"{give}, or convert this one: Set-Mailbox -Identity {psquote(mailbox.primary_smtp)} -Type Room"

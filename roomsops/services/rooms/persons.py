@@ -562,10 +562,12 @@ def read_persons_file(
     label: str,
     ews_url: str,
     check: Callable[[Sequence[str]], dict[str, str]] | None = None,
+    settings: Settings | None = None,
 ) -> list[tuple[int, PersonFields]]:
-    """The rows of a persons CSV file, each checked, before any database is opened: a refused file writes
+    """The rows of a persons CSV file, each checked, before any database is created: a refused file writes
     nothing (not even a new data folder). `check` (the Exchange look-up) says what is wrong with each wrong
-    address: any refuses the file, naming every bad row."""
+    address: any refuses the file, naming every bad row. With `settings`, rows that are ROOMS rooms are refused
+    before Exchange is asked (an existing database is read, none is created)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -576,6 +578,8 @@ def read_persons_file(
         raise InputError(f"{label} cannot be read: {exc.strerror}", "check the file's permissions") from None
     rows = read_persons_csv(data, label, ews_url)
     if check is not None and rows:
+        if settings is not None:  # the database first, as for `persons add`: Exchange's remedy for a room is
+            refuse_recorded_rooms(settings, rows, label)  # 'rooms add', which fails for a ROOMS room
         wrong = check([f.email for _, f in rows])
         bad = [f"line {line}, email: {wrong[f.email]}" for line, f in rows if f.email in wrong]
         if bad:
@@ -591,6 +595,24 @@ def read_persons_file(
     return rows
 
 
+def _refuse_room_rows(conn: Connection, rows: Sequence[tuple[int, PersonFields]], label: str) -> None:
+    """Exit 2 for a row whose address is a ROOMS room (shared by the check before Exchange and the import)."""
+    rooms = db.room_keys(conn)
+    for line, fields in rows:
+        if fields.key in rooms:
+            raise InputError(
+                f"{label}, line {line}: {fields.email} is a room, not a person",
+                f"remove line {line} and import the file again; nothing was imported",
+            )
+
+
+def refuse_recorded_rooms(settings: Settings, rows: Sequence[tuple[int, PersonFields]], label: str) -> None:
+    """What `import_persons` would refuse because of the rooms the database holds, asked before Exchange is."""
+    with read_existing(settings) as conn:
+        if conn is not None:
+            _refuse_room_rows(conn, rows, label)
+
+
 def import_persons(
     store: Store,
     audit: AuditLog,
@@ -601,13 +623,7 @@ def import_persons(
     """Add or update (by address) every person of the rows `read_persons_file` gave, in one transaction: all
     or nothing."""
     with store.write() as conn:
-        rooms = db.room_keys(conn)
-        for line, fields in rows:
-            if fields.key in rooms:
-                raise InputError(
-                    f"{label}, line {line}: {fields.email} is a room, not a person",
-                    f"remove line {line} and import the file again; nothing was imported",
-                )
+        _refuse_room_rows(conn, rows, label)
         counts = db.upsert_persons(conn, [f for _, f in rows], db.now_utc())
     not_handled = sum(1 for _, f in rows if f.sync_mode not in SYNCED_MODES)
     result = PersonImport(

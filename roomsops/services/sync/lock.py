@@ -1,4 +1,5 @@
-"""The run lock: two `sync` runs on one database never overlap; the second names the holder.
+"""The run lock: two `sync` runs on one database never overlap; the second names the holder. The same lock,
+per tenant, keeps two tenant-changing `policy` commands from interleaving (`policy_lock`).
 
 An OS file lock (released by the OS when the holder dies, even by SIGKILL) on a file beside the database,
 which also records who holds it.
@@ -6,6 +7,7 @@ which also records who holds it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -13,6 +15,7 @@ import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -43,8 +46,42 @@ def _try_lock(stream: IO[str]) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class LockKind:
+    """What a lock guards, for its messages: the sync's (per database) or the policy commands' (per tenant)."""
+
+    name: str = "sync"
+    busy: str = "another sync is running on this database"
+    code: str = "sync_locked"
+    after: str = ""  # said after the holder
+
+
+POLICY = LockKind(
+    "policy",
+    "another policy command (restrict, remove or migrate) is changing this tenant",
+    "policy_locked",
+    "; nothing was changed",
+)
+
+
+def policy_lock_path(data_folder: Path, organization: str) -> Path:
+    """The policy lock of a tenant (`exo.organization`; one lock for every unnamed one), in the data folder:
+    shared by every settings file and database that change that tenant from this machine."""
+    digest = hashlib.sha256(organization.strip().casefold().encode()).hexdigest()[:16]
+    return data_folder / f"roomsops-policy-{digest}.lock"
+
+
 @contextmanager
-def run_lock(path: Path) -> Iterator[None]:
+def policy_lock(data_folder: Path, organization: str) -> Iterator[None]:
+    """Hold a tenant's policy lock: a second tenant-changing `policy` command exits 1 (like a second `sync`)
+    before it reads the tenant, so none acts on a read another is changing (two `--exact` runs could each
+    remove what the other keeps, leaving the group empty under RestrictAccess)."""
+    with run_lock(policy_lock_path(data_folder, organization), POLICY):
+        yield
+
+
+@contextmanager
+def run_lock(path: Path, kind: LockKind = LockKind()) -> Iterator[None]:
     """Hold the sync lock at `path` for the block. A command refused inside it (exit 2, InputError) leaves no
     lock file it made, nor the folders made for it (issue 21.9: nothing created when a command is refused).
     A symbolic link stays a link (README: rooms.db's files may be links): the lock is its target, made there if
@@ -54,7 +91,7 @@ def run_lock(path: Path) -> Iterator[None]:
     created = not target.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with _held(path):
+        with _held(path, kind):
             try:
                 yield
             except InputError:
@@ -71,15 +108,15 @@ def run_lock(path: Path) -> Iterator[None]:
         raise
 
 
-def _not_a_file(path: Path) -> InputError:
+def _not_a_file(path: Path, kind: LockKind) -> InputError:
     return InputError(
-        f"the sync lock file {path} is not a regular file (a folder, named pipe or device); nothing was changed",
+        f"the {kind.name} lock file {path} is not a regular file (a folder, named pipe or device); nothing was changed",
         f"remove {path}: roomsops creates it afresh",
         code="not_a_regular_file",
     )
 
 
-def _open_lock(path: Path) -> IO[str]:
+def _open_lock(path: Path, kind: LockKind) -> IO[str]:
     """The lock file opened for update (created when missing); anything but a regular file is exit 2. Opened
     O_NONBLOCK and checked before it is used: a named pipe would block the run, or fail on the first seek."""
     flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -87,17 +124,17 @@ def _open_lock(path: Path) -> IO[str]:
         fd = os.open(path, flags, 0o666)
     except OSError:
         if path.is_dir():  # IsADirectoryError; PermissionError on Windows
-            raise _not_a_file(path) from None
+            raise _not_a_file(path, kind) from None
         raise
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise _not_a_file(path)
+        raise _not_a_file(path, kind)
     return os.fdopen(fd, "a+", encoding="utf-8")
 
 
 @contextmanager
-def _held(path: Path) -> Iterator[None]:
-    with _open_lock(path) as stream:
+def _held(path: Path, kind: LockKind) -> Iterator[None]:
+    with _open_lock(path, kind) as stream:
         if not _try_lock(stream):
             stream.seek(0)
             try:
@@ -108,8 +145,9 @@ def _held(path: Path) -> Iterator[None]:
                 f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('since', '?')}"
             )
             raise LockHeld(
-                f"another sync is running on this database ({who})",
+                f"{kind.busy} ({who}){kind.after}",
                 "wait for it to finish; the lock is released when that process ends",
+                code=kind.code,
             )
         stream.seek(0)
         stream.truncate()
