@@ -48,10 +48,6 @@ def book(invoke: Invoke, env: dict[str, str], organizer: str, room: str, start: 
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20f: sync resume says a sync-disabled booking is 'synced again' (it stays disabled)",
-)
 def test_resume_does_not_say_a_sync_disabled_booking_is_synced_again(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -80,6 +76,7 @@ def test_resume_does_not_say_a_sync_disabled_booking_is_synced_again(
     ok(invoke("persons", "set", diego, "--sync-mode", "O365", env=env))
 
     said = ok(invoke("sync", "resume", "--person", diego, env=env)).out
+    assert "1 stay sync-disabled" in said, said
     ok(invoke("sync", env=once))
     found = {
         b["id"]: b["sync"]
