@@ -33,10 +33,6 @@ def live(lab: Any, mailbox: str) -> list[dict[str, Any]]:
     return [i for i in items if i["organizer"].lower() == mailbox.lower() and not i["is_cancelled"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20f: purge/resume by alias of a Graph person need EWS: exit 1 'ews allow' once EWS is off",
-)
 @pytest.mark.parametrize("command", ["purge", "resume"])
 def test_purge_and_resume_by_alias_of_a_graph_person_do_not_need_ews(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, command: str
