@@ -47,10 +47,6 @@ def failures(runs: list[Any]) -> list[str]:
     return [f for run in runs for m in json.loads(run.out)["mailboxes"] for f in m["failures"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20f: over Graph, resume relinks an own meeting moved to another calendar while held (GET finds it)",
-)
 def test_an_own_meeting_moved_to_another_calendar_while_purged_cancels_its_booking_after_resume_over_graph(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -2329,11 +2329,14 @@ class MailboxSync:
             self.report.planned.append(f"tag the meeting of booking {booking.id} ({booking.title})")
             return
         assert link.item_id is not None
-        found = self.ctx.backend.get(self.mailbox, [link.item_id])
+        # Only in the calendar: Graph's GET by id finds an event in any calendar, so a meeting moved out of it (a
+        # deletion, docs/sync.md) while its person was held back would be linked again (review20f).
+        found = self.ctx.backend.in_calendar(self.mailbox, [link.item_id])
         if not found:
             # Its deletion was not applied when it was read (a pass that read it went past it: the booking was held
             # back, review20e; or a full reconciliation, which finds meetings by their tag, could not tell this
-            # untagged one from a deleted one): the item is gone, so the meeting was deleted in Outlook (I2).
+            # untagged one from a deleted one): the item is gone, or moved out of the calendar, so the meeting was
+            # deleted in Outlook (I2).
             self._booking_cancelled_in_exchange(link, booking)
             return
         meeting = found[0]
