@@ -44,10 +44,6 @@ def answers(lab: Any) -> dict[str, str]:
     return {a["room"].lower(): a["response"] for a in response.json()["answered"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20f: a ROOMS write of the title strips the Exchange-only room listed before the booking's room",
-)
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_a_rooms_title_change_keeps_the_other_room_listed_before_the_bookings_room(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, mode: str

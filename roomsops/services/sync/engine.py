@@ -60,6 +60,7 @@ from roomsops.services.sync.model import (
     Unmappable,
     booking_fields,
     from_exchange,
+    room_as_booked,
     room_as_listed,
     whole_seconds,
 )
@@ -282,6 +283,9 @@ class MailboxSync:
     ) -> BookingSyncState:
         """`readback`: the meeting was just written and its fields are what roomsops meant to write; the pass
         (or, after a crash, the next one) reads it back and stores what Exchange holds as the snapshot."""
+        booking = self.bookings.get(link.booking_id)
+        if booking is not None:
+            meeting = room_as_booked(meeting, booking.room)  # the booking's room, wherever it is listed
         snapshot = _snapshot(meeting) if meeting.fields else None
         return replace(
             link,
@@ -880,10 +884,12 @@ class MailboxSync:
                 compare.append((meeting, found))
         for meeting, link in compare:
             synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
-            # Unchanged = our revision tag and the snapshot's fields (not the ChangeKey: docs/sync.md).
+            held = bookings.get(link.booking_id)
+            # Unchanged = our revision tag and the snapshot's fields (not the ChangeKey: docs/sync.md), the room as
+            # its booking holds it.
             if (
                 link.revision != meeting.revision
-                or synced != meeting.fields
+                or synced != room_as_booked(meeting, held.room if held else None).fields
                 or link.readback
                 or self._answer_unread(meeting, link, bookings.get(link.booking_id))
             ):
@@ -1065,6 +1071,9 @@ class MailboxSync:
             if checked is None:
                 return  # the removal failed: reported, the position held, tried again next pass
             meeting = checked
+        # The booking's room listed after another resource is the meeting's room: recorded and compared so (a
+        # ROOMS write of another field then leaves the resources alone, review20f).
+        meeting = room_as_booked(meeting, booking.room)
         link = self._room_answer(link, meeting, booking, unanswered)
         state = link.state
         synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
@@ -1597,6 +1606,10 @@ class MailboxSync:
         a crash or a lost answer of the tagging write leaves `pending-update` on this very item, never a
         second meeting); then the tag on the meeting."""
         assert self.person is not None
+        # Its snapshot records the room booked, wherever the meeting lists it (review20f).
+        meeting = room_as_booked(replace(meeting, fields=fields), room.email)
+        assert meeting.fields is not None
+        fields = meeting.fields
         attendees = tuple(a for a in fields.attendees if a != room.email.lower())
         with self.ctx.store.write() as conn:
             taken = q.overlapping_bookings(conn, room.id, fields.start, fields.end)
