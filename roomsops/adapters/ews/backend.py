@@ -244,6 +244,13 @@ class EwsCalendar:
                 )
             ),
         )
+        for item in found:
+            # As `get`: an unknown id is left out (gone), any other answer about one item is an error, never taken
+            # for a deletion (the sync cancels the booking of a meeting left out).
+            if isinstance(item, Exception):
+                error = translate(item, mailbox, write=False)
+                if not isinstance(error, ItemGone):
+                    raise error
         return [
             meeting_from_item(item, self.zone)
             for item in found
