@@ -429,10 +429,21 @@ def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
     return app.emit(result)
 
 
+#: EWS's answers that refuse the sync app (EWS off for the tenant or the mailbox, the app not allowed, the access
+#: policy): an alias cannot be resolved, which says nothing about the address given.
+_EWS_REFUSALS = frozenset(
+    {"ews_disabled", "ews_app_not_allowed", "denied_by_policy", "access_denied", "impersonation_denied"}
+)
+
+
 def _primary(app: AppContext, store: Any, address: str, offline: bool = False) -> str:
     """The person's address as the database and the sync know it: a known person's own, or the primary SMTP
-    address of the mailbox an alias belongs to (asked of EWS, ResolveNames). `offline`: the command needs no
-    Exchange, so an address that is no person while EWS cannot be reached is bad input (exit 2), not exit 3."""
+    address of the mailbox an alias belongs to (asked of EWS, ResolveNames). Only EWS resolves aliases (Graph finds
+    a user by id or userPrincipalName, not by a proxy address): when no person is reached over EWS, or EWS refuses
+    the sync app (switched off), an address that is no known person is refused (exit 2, naming the closest person)
+    rather than asking the administrator to turn EWS on for persons who do not use it (review20f). `offline`: the
+    command needs no Exchange, so an address that is no person while EWS cannot be reached is bad input (exit 2),
+    not exit 3."""
     from roomsops.adapters.store import get_person
 
     with store.read() as conn:
@@ -441,6 +452,13 @@ def _primary(app: AppContext, store: Any, address: str, offline: bool = False) -
         return known.email
     from roomsops.core.calendar import BackendError
 
+    if not _reached_over_ews(app, store):
+        _refuse_unknown_in(
+            store,
+            [address],
+            "nothing was changed (an alias is resolved with EWS, and no person is synced over EWS: give the "
+            "person's primary address)",
+        )
     try:
         primary = app.ews.resolve_primary(address)
     except ConnectError as exc:
@@ -453,6 +471,13 @@ def _primary(app: AppContext, store: Any, address: str, offline: bool = False) -
             code="unknown_person",
         ) from None
     except BackendError as exc:
+        if exc.reason in _EWS_REFUSALS:
+            _refuse_unknown_in(
+                store,
+                [address],
+                f"nothing was changed (an alias is resolved with EWS, which refused: {exc.message}; give the "
+                "person's primary address)",
+            )
         if exc.reason != "mailbox_not_found":
             raise
         raise InputError(
@@ -465,6 +490,15 @@ def _primary(app: AppContext, store: Any, address: str, offline: bool = False) -
             known = get_person(conn, primary)
         return known.email if known is not None else primary.lower()
     return address
+
+
+def _reached_over_ews(app: AppContext, store: Any) -> bool:
+    """Whether any person's mailbox is synced over EWS, or was last synced over it (a person who left the sync)."""
+    from roomsops.services.sync.factory import EWS, backend_for_mode
+
+    return any(backend_for_mode(app.settings, mode) == EWS for _, mode in _synced_persons(store)) or (
+        EWS in _services(store).values()
+    )
 
 
 @sync.command("resume")

@@ -7,11 +7,11 @@ adapters can speak them without importing a service.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from roomsops.core.errors import InputError, OperationFailed
 
@@ -87,8 +87,35 @@ class MeetingFields:
         return [name for name in fields if getattr(self, name) != getattr(other, name)]
 
 
+_T = TypeVar("_T")
+
+
 def normalized_attendees(addresses: Iterable[object]) -> tuple[str, ...]:
     return tuple(sorted({str(a).strip().lower() for a in addresses if str(a).strip()}))
+
+
+def replaced_room(
+    held: Iterable[_T], address: Callable[[_T], str], old: str, room: str, new: Callable[[], _T]
+) -> list[_T]:
+    """A meeting's resources (`held`, as the backend holds them) with the booking's room written: the room the
+    meeting had (`old`, `MeetingFields.room` as synced) replaced where it is listed by `room` (None of it when
+    `room` is empty), every other resource kept as it is, in its place — a room ROOMS does not manage, a second
+    ROOMS room the sync reports; `room` first when the old room is not listed. A room write never takes another
+    room off the meeting (review20f: a rename took off the room listed before the booking's)."""
+    old, room = old.lower(), room.lower()
+    out: list[_T] = []
+    placed = False
+    for entry in held:
+        listed = address(entry)
+        if listed in (old, room) and listed:
+            if room and not placed:
+                out.append(entry if listed == room else new())
+                placed = True
+            continue
+        out.append(entry)
+    if room and not placed:
+        out.insert(0, new())
+    return out
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from roomsops.core.calendar import (
     MeetingFields,
     SyncStateInvalid,
     normalized_attendees,
+    replaced_room,
 )
 
 #: SyncFolderItems pages at most 512 changes (the documented maximum): one page for a typical calendar.
@@ -243,6 +244,13 @@ class EwsCalendar:
                 )
             ),
         )
+        for item in found:
+            # As `get`: an unknown id is left out (gone), any other answer about one item is an error, never taken
+            # for a deletion (the sync cancels the booking of a meeting left out).
+            if isinstance(item, Exception):
+                error = translate(item, mailbox, write=False)
+                if not isinstance(error, ItemGone):
+                    raise error
         return [
             meeting_from_item(item, self.zone)
             for item in found
@@ -385,13 +393,16 @@ class EwsCalendar:
             return meeting
         if revision is not None:
             names.append("roomsops_revision")  # written with the fields, in the same UpdateItem
+        values = self._values(fields)
+        if "resources" in names:
+            values["resources"] = self._resources_with(mailbox, meeting, fields.room)
         item = CalendarItem(
             account=account,
             folder=self._calendar(mailbox),
             id=meeting.item_id,
             changekey=meeting.change_key,
             roomsops_revision=revision,
-            **self._values(fields),
+            **values,
         )
         send = SEND_TO_ALL_AND_SAVE_COPY if self.send else SEND_TO_NONE
         self.client.call(
@@ -409,6 +420,29 @@ class EwsCalendar:
             booking_id=meeting.booking_id,
             revision=revision if revision is not None else meeting.revision,
             organizer=mailbox.lower(),
+        )
+
+    def _resources_with(self, mailbox: str, meeting: Meeting, room: str) -> list[Attendee]:
+        """The item's resources as it holds them now with the booking's room written (`replaced_room`): only the
+        room it had is replaced, every other resource kept with its answer (review20f)."""
+        account = self.client.account(mailbox)
+        calendar = self._calendar(mailbox)
+        (current,) = self.client.call(
+            mailbox,
+            lambda: list(
+                account.fetch(ids=[(meeting.item_id, None)], folder=calendar, only_fields=("resources",))
+            ),
+        )
+        if isinstance(current, Exception):
+            raise translate(current, mailbox, write=False)
+        held = [a for a in (current.resources or []) if _address(a)]
+        old = meeting.fields.room if meeting.fields is not None else ""
+        return replaced_room(
+            held,
+            _address,
+            old,
+            room,
+            lambda: Attendee(mailbox=Mailbox(email_address=room), response_type="Unknown"),
         )
 
     def tag(

@@ -37,6 +37,7 @@ from roomsops.core.calendar import (
     MeetingFields,
     SyncStateInvalid,
     normalized_attendees,
+    replaced_room,
 )
 from roomsops.core.errors import InputError
 
@@ -574,7 +575,11 @@ class GraphCalendar:
             # required attendees are written into the list the event holds, every other attendee (an optional one
             # added in Outlook) kept — as EWS writes Resources and RequiredAttendees, each a list of its own.
             answer = self._rewrite_attendees(
-                mailbox, meeting.item_id, body, lambda held: _merged(held, fields, written), "update"
+                mailbox,
+                meeting.item_id,
+                body,
+                lambda held: _merged(held, fields, written, meeting.fields.room if meeting.fields else ""),
+                "update",
             )
         else:
             answer = self._patch(mailbox, meeting, body, "update")
@@ -714,10 +719,13 @@ def _entry(attendee: dict[str, Any]) -> dict[str, Any]:
     return {"type": attendee.get("type") or "required", "emailAddress": attendee.get("emailAddress")}
 
 
-def _merged(held: list[dict[str, Any]], fields: MeetingFields, written: set[str]) -> list[dict[str, Any]]:
-    """The attendees the event holds with those `written` taken from `fields` — "room": the resources become the
-    room, "attendees": the required attendees become the booking's — and every other one (optional attendees, and
-    what is not written) as the event holds it."""
+def _merged(
+    held: list[dict[str, Any]], fields: MeetingFields, written: set[str], old_room: str = ""
+) -> list[dict[str, Any]]:
+    """The attendees the event holds with those `written` taken from `fields` — "room": the room the meeting had
+    (`old_room`) becomes the booking's among the resources, the other resources kept (`replaced_room`);
+    "attendees": the required attendees become the booking's — and every other one (optional attendees, and what
+    is not written) as the event holds it."""
     kept = [_entry(a) for a in held if _address(a)]
 
     def of(kind: str) -> list[dict[str, Any]]:
@@ -729,7 +737,13 @@ def _merged(held: list[dict[str, Any]], fields: MeetingFields, written: set[str]
         else of("required")
     )
     resources = (
-        ([{"type": "resource", "emailAddress": {"address": fields.room}}] if fields.room else [])
+        replaced_room(
+            of("resource"),
+            _address,
+            old_room,
+            fields.room,
+            lambda: {"type": "resource", "emailAddress": {"address": fields.room}},
+        )
         if "room" in written
         else of("resource")
     )

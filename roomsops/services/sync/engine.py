@@ -60,6 +60,7 @@ from roomsops.services.sync.model import (
     Unmappable,
     booking_fields,
     from_exchange,
+    room_as_booked,
     room_as_listed,
     whole_seconds,
 )
@@ -288,6 +289,9 @@ class MailboxSync:
     ) -> BookingSyncState:
         """`readback`: the meeting was just written and its fields are what roomsops meant to write; the pass
         (or, after a crash, the next one) reads it back and stores what Exchange holds as the snapshot."""
+        booking = self.bookings.get(link.booking_id)
+        if booking is not None:
+            meeting = room_as_booked(meeting, booking.room)  # the booking's room, wherever it is listed
         snapshot = _snapshot(meeting) if meeting.fields else None
         return replace(
             link,
@@ -902,10 +906,12 @@ class MailboxSync:
                 compare.append((meeting, found))
         for meeting, link in compare:
             synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
-            # Unchanged = our revision tag and the snapshot's fields (not the ChangeKey: docs/sync.md).
+            held = bookings.get(link.booking_id)
+            # Unchanged = our revision tag and the snapshot's fields (not the ChangeKey: docs/sync.md), the room as
+            # its booking holds it.
             if (
                 link.revision != meeting.revision
-                or synced != meeting.fields
+                or synced != room_as_booked(meeting, held.room if held else None).fields
                 or link.readback
                 or self._answer_unread(meeting, link, bookings.get(link.booking_id))
             ):
@@ -1087,6 +1093,9 @@ class MailboxSync:
             if checked is None:
                 return  # the removal failed: reported, the position held, tried again next pass
             meeting = checked
+        # The booking's room listed after another resource is the meeting's room: recorded and compared so (a
+        # ROOMS write of another field then leaves the resources alone, review20f).
+        meeting = room_as_booked(meeting, booking.room)
         link = self._room_answer(link, meeting, booking, unanswered)
         state = link.state
         synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
@@ -1619,6 +1628,10 @@ class MailboxSync:
         a crash or a lost answer of the tagging write leaves `pending-update` on this very item, never a
         second meeting); then the tag on the meeting."""
         assert self.person is not None
+        # Its snapshot records the room booked, wherever the meeting lists it (review20f).
+        meeting = room_as_booked(replace(meeting, fields=fields), room.email)
+        assert meeting.fields is not None
+        fields = meeting.fields
         attendees = tuple(a for a in fields.attendees if a != room.email.lower())
         with self.ctx.store.write() as conn:
             taken = q.overlapping_bookings(conn, room.id, fields.start, fields.end)
@@ -2351,11 +2364,14 @@ class MailboxSync:
             self.report.planned.append(f"tag the meeting of booking {booking.id} ({booking.title})")
             return
         assert link.item_id is not None
-        found = self.ctx.backend.get(self.mailbox, [link.item_id])
+        # Only in the calendar: Graph's GET by id finds an event in any calendar, so a meeting moved out of it (a
+        # deletion, docs/sync.md) while its person was held back would be linked again (review20f).
+        found = self.ctx.backend.in_calendar(self.mailbox, [link.item_id])
         if not found:
             # Its deletion was not applied when it was read (a pass that read it went past it: the booking was held
             # back, review20e; or a full reconciliation, which finds meetings by their tag, could not tell this
-            # untagged one from a deleted one): the item is gone, so the meeting was deleted in Outlook (I2).
+            # untagged one from a deleted one): the item is gone, or moved out of the calendar, so the meeting was
+            # deleted in Outlook (I2).
             self._booking_cancelled_in_exchange(link, booking)
             return
         meeting = found[0]

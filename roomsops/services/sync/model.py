@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from roomsops.adapters.store import FREE_BUSY, Booking
-from roomsops.core.calendar import MeetingFields, normalized_attendees
+from roomsops.core.calendar import Meeting, MeetingFields, normalized_attendees
 
 #: The title a booking gets from a meeting whose Outlook subject is empty (ROOMS refuses empty titles).
 DEFAULT_TITLE = "(no subject)"
@@ -83,3 +83,19 @@ def room_as_listed(fields: MeetingFields, room: str | None, aliases: Iterable[st
     if fields.room in listed or not listed & set(fields.attendees):
         return fields
     return replace(fields, room=primary, attendees=tuple(a for a in fields.attendees if a not in listed))
+
+
+def room_as_booked(meeting: Meeting, room: str | None) -> Meeting:
+    """A synced meeting as its booking holds it (docs/sync.md "One synced room per meeting"): the booking's room
+    `room` listed as a resource, but not first (after a room ROOMS does not manage, or a ROOMS room that declined),
+    is the meeting's room — Exchange's first resource is only `fields.room` as read. Recorded so in the link's
+    snapshot and compared so: otherwise the first ROOMS write of any field took the room for changed and rewrote
+    the resources, taking the other room off the meeting (review20f). A room write replaces only this room
+    (`core.calendar.replaced_room`)."""
+    fields = meeting.fields
+    if not room or fields is None:
+        return meeting
+    primary = room.lower()
+    if fields.room == primary or primary not in meeting.resources:
+        return meeting
+    return replace(meeting, fields=replace(fields, room=primary))

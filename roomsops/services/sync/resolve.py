@@ -18,7 +18,7 @@ from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import decline_reason
-from roomsops.services.sync.model import booking_fields, room_as_listed
+from roomsops.services.sync.model import booking_fields, room_as_booked, room_as_listed
 
 RESOLUTIONS = ("exchange", "rooms", "ignore")
 
@@ -222,7 +222,8 @@ def resolve(
         if link is not None and link.item_id is not None and backend is not None:
             found = backend.get(link.mailbox, [link.item_id])
             if found and found[0].fields is not None:
-                read = found[0]
+                # The booking's room, wherever the meeting lists it (review20f).
+                read = room_as_booked(found[0], booking.room)
         current = read.fields if read is not None else None
         synced = MeetingFields.from_json(link.snapshot) if link is not None and link.snapshot else None
         changes = _exchange_changes(differences, current, synced, booking)

@@ -738,13 +738,24 @@ def _hold(conn: Connection, mailbox: str, booking_ids: list[int], why: str) -> N
 @dataclass(frozen=True)
 class ResumeResult(Result):
     person: str
-    resumed: tuple[int, ...]
+    resumed: tuple[int, ...]  # synced again from the next pass
+    #: held back and sync-disabled before (its rollbacks exhausted): released from the hold, still not synced
+    sync_disabled: tuple[int, ...] = ()
 
     def lines(self) -> list[str]:
-        if not self.resumed:
+        if not self.resumed and not self.sync_disabled:
             return [f"{self.person}: no bookings held back from the sync"]
-        ids = ", ".join(map(str, self.resumed))
-        return [f"{self.person}: booking(s) {ids} are synced again from the next 'roomsops sync'"]
+        out = []
+        if self.resumed:
+            ids = ", ".join(map(str, self.resumed))
+            out.append(f"{self.person}: booking(s) {ids} are synced again from the next 'roomsops sync'")
+        if self.sync_disabled:
+            ids = ", ".join(map(str, self.sync_disabled))
+            out.append(
+                f"{self.person}: booking(s) {ids} stay sync-disabled (their Outlook edits were rolled back "
+                "sync.rollback_attempts times before the hold): no pass syncs them"
+            )
+        return out
 
 
 def resume(store: Store, person: str, audit: AuditLog) -> ResumeResult:
@@ -777,13 +788,17 @@ def resume(store: Store, person: str, audit: AuditLog) -> ResumeResult:
             # The position is forgotten: the next pass reads every held meeting as it is now (a full
             # reconciliation), not from the ChangeKeys the links kept while passes read past their changes.
             q.save_mailbox_sync(conn, replace(state, last_error=None, sync_state=None), now_utc())
-        resumed = []
+        resumed: list[int] = []
+        disabled: list[int] = []
         for link in held:
-            resumed.append(link.booking_id)
             if statuses.get(link.booking_id) == "sync_disabled":
-                # Rollbacks exhausted before the hold: still not synced (ROOMS' SyncDisabled), its count kept.
+                # Rollbacks exhausted before the hold: still not synced (ROOMS' SyncDisabled), its count kept; said
+                # apart, never as "synced again" (review20f).
+                disabled.append(link.booking_id)
                 q.save_booking_sync(conn, replace(link, state=SYNC_DISABLED, last_error=None), now_utc())
-            elif link.item_id is None:
+                continue
+            resumed.append(link.booking_id)
+            if link.item_id is None:
                 # No meeting known, but one may exist (a create whose answer was lost, then held back): the next
                 # pass looks it up by its tag before it creates one.
                 q.save_booking_sync(
@@ -800,5 +815,5 @@ def resume(store: Store, person: str, audit: AuditLog) -> ResumeResult:
                 )
             else:
                 q.save_booking_sync(conn, replace(link, state=LINKED, last_error=None), now_utc())
-    audit.record("sync:resume", found.email, {"bookings": resumed}, "ok")
-    return ResumeResult(person=found.email, resumed=tuple(resumed))
+    audit.record("sync:resume", found.email, {"bookings": resumed, "sync_disabled": disabled}, "ok")
+    return ResumeResult(person=found.email, resumed=tuple(resumed), sync_disabled=tuple(disabled))
