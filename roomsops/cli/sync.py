@@ -206,11 +206,14 @@ def _refuse_unknown_persons(app: AppContext, settings: Any, wanted: list[str]) -
         _refuse_unknown_in(app, store, wanted, "nothing was synced")
 
 
-def _refuse_unknown_in(app: AppContext, store: Any, wanted: list[str], consequence: str) -> None:
+def _refuse_unknown_in(
+    app: AppContext, store: Any, wanted: list[str], consequence: str, ask_exchange: bool = True
+) -> None:
     """Exit 2 naming each address of `wanted` that is no person of the database, and what it is instead: a room,
     an alias of a person (named by its primary address) or of a room, a mailbox not yet a person (asked of EWS,
-    ResolveNames), or else nothing known (with the closest person). Each remedy fits its case: a room or an alias
-    is never sent to `persons add`, which would record it as a person."""
+    ResolveNames, unless `ask_exchange` is False: EWS is not to be asked), or else nothing known (with the closest
+    person). Each remedy fits its case: a room or an alias is never sent to `persons add`, which would record it as
+    a person."""
     from roomsops.adapters.store import list_persons, list_rooms
     from roomsops.core.addresses import closest
 
@@ -224,7 +227,7 @@ def _refuse_unknown_in(app: AppContext, store: Any, wanted: list[str], consequen
     remedies: list[str] = []
     for address in unknown:
         room = rooms_known.get(address.casefold())
-        primary = None if room is not None else _mailbox_of(app, address)
+        primary = None if room is not None or not ask_exchange else _mailbox_of(app, address)
         room = room or (rooms_known.get(primary.casefold()) if primary else None)
         person = persons.get(primary.casefold()) if primary else None
         if room is not None:
@@ -454,10 +457,12 @@ def _primary(app: AppContext, store: Any, address: str, offline: bool = False) -
 
     if not _reached_over_ews(app, store):
         _refuse_unknown_in(
+            app,
             store,
             [address],
             "nothing was changed (an alias is resolved with EWS, and no person is synced over EWS: give the "
             "person's primary address)",
+            ask_exchange=False,
         )
     try:
         primary = app.ews.resolve_primary(address)
@@ -473,10 +478,12 @@ def _primary(app: AppContext, store: Any, address: str, offline: bool = False) -
     except BackendError as exc:
         if exc.reason in _EWS_REFUSALS:
             _refuse_unknown_in(
+                app,
                 store,
                 [address],
                 f"nothing was changed (an alias is resolved with EWS, which refused: {exc.message}; give the "
                 "person's primary address)",
+                ask_exchange=False,
             )
         if exc.reason != "mailbox_not_found":
             raise
