@@ -5,7 +5,7 @@ NOT_ON_GRAPH. scripts/soak runs the same checker for as long as asked (`--backen
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -423,3 +423,28 @@ def test_a_person_leaving_said_by_a_kill_pass_that_ended_by_itself_is_said(lab: 
     state.teardown()
     booking = state.world.booking(2)
     assert booking is not None and state.world.meeting_of(booking) is not None  # reported, not purged
+
+
+def test_a_new_meeting_with_an_empty_subject_in_a_slot_rooms_holds_is_reported_as_no_subject(
+    lab: Any, tmp_path: Path
+) -> None:
+    """Oracle (stop 32, the 30-minute soak's seed 32500 finding on 90ddbe1, "I5: room room-zurich holds
+    2026-12-08T13:00–14:00 (AlexW…): no booking, and no pass reported why (meeting '', UID …)"): AlexW makes an
+    Outlook meeting with an empty subject in Zürich, and ROOMS books AlexW into Zürich at the same slot, before
+    any pass. The room accepts the meeting and declines the booking's; the pass reports both, the meeting as
+    "new meeting '(no subject)': room-zurich… is taken in ROOMS by booking 4" (docs/sync.md: an empty subject is
+    the title "(no subject)"). The model looked for the subject as made, '', and never took it as reported (and
+    its I2 took '' as found in every failure). It looks for "(no subject)" now."""
+    families = frozenset({"rooms_add", "room_answers", "outlook_empty_subject"})
+    state = machine_for(lab.lab, tmp_path, families)()
+    state.outlook_empty_subject(day=4, hour=13, person="AlexW")  # Zürich (day 4), 13:00–14:00
+    state.rooms_add(attendees=("LeeG", "MeganB"), day=4, hour=13, person="AlexW", room="room-zurich")
+    state.teardown()  # before the fix: the soak's I5
+    zurich = state.world.addr("room-zurich").lower()
+    added = [(b["id"], b["status"], b["room"].lower()) for b in state.world.bookings()][3:]
+    assert added == [(4, "active", zurich)]  # declined by the room: reported, still active
+    assert state.model.said(0, "new meeting '(no subject)'", zurich, "taken in ROOMS by booking 4")
+    start = state._slot(4, 13)[0]
+    held = [i["uid"] for i in state.world.calendar(zurich) if datetime.fromisoformat(i["start"]) == start]
+    # The room holds the Outlook meeting's slot (its copy's subject is the organizer's name): no booking of it.
+    assert [state.model.uid_subject.get(uid) for uid in held] == [""]

@@ -276,6 +276,12 @@ FREE_BUSY_MAPPED = {"WorkingElsewhere": "Free", "NoData": "Busy"}
 NO_SUBJECT = "(no subject)"
 
 
+def reported_subject(subject: str) -> str:
+    """How a pass names a new Outlook meeting's subject in its reports: an empty (or blank) one is the title
+    "(no subject)", as the booking it would become (docs/sync.md, "Odd items")."""
+    return subject if subject.strip() else NO_SUBJECT
+
+
 def mapped_free_busy(shown: str) -> str:
     """The ROOMS free/busy value of an Outlook "Show as" value."""
     return FREE_BUSY_MAPPED.get(shown, shown)
@@ -450,9 +456,10 @@ def _new_meetings(world: World, model: Model, bookings: Mapping[int, Mapping[str
                 )
             continue
         problems += _sync_master_exactly(model, new, item)  # not booked: only Sync-Master may change it
+        shown = reported_subject(new.subject)  # an empty subject: '' is in every text, "(no subject)" is said
         reported = any(
             any(
-                repr(new.subject) in f or new.subject in f
+                repr(shown) in f or shown in f
                 for m in run.doc.get("mailboxes", [])  # an error document (exit 2/3/130) has none
                 for f in m["failures"]
             )
@@ -685,7 +692,7 @@ def _extra_slot_excuse(
             return None
         return f"{organizer} left the sync; the room still holds the slot and no pass reported it with `sync purge`"
     subject = model.uid_subject.get(uid)
-    if subject and model.said(0, subject, address):
+    if subject is not None and model.said(0, reported_subject(subject), address):
         return None  # a new Outlook meeting this room holds without a booking (of this room): reported why
     if booking_id is None:
         return f"no booking, and no pass reported why (meeting {subject!r}, UID …{uid[-8:]})"
