@@ -28,7 +28,6 @@ from tests.conftest import Invoke, ok
 from .conftest import Addr, LabHelper
 from .test_sync_rooms20_a import DAY, add_booking, live, stamp, sync
 
-
 pytestmark = pytest.mark.integration
 
 
