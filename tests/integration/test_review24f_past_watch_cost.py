@@ -33,10 +33,6 @@ def graph_requests(lab: LabHelper) -> dict[str, int]:
     return {k: v for k, v in lab.requests().items() if k.lower().startswith("graph")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24f: Graph's no-op pass costs 2 requests per mailbox while a past meeting is watched",
-)
 def test_review24f_the_no_op_pass_over_graph_is_one_request_per_mailbox_with_a_past_meeting(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

@@ -31,18 +31,7 @@ from .test_sync_rooms20_a import DAY, add_booking, live, stamp, sync
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize(
-    "mode",
-    [
-        "O365",
-        pytest.param(
-            "Microsoft365",
-            marks=pytest.mark.xfail(
-                strict=True, reason="review24f: a widened window's new part is not watched over Graph"
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_review24f_a_meeting_in_the_widened_windows_new_part_deleted_in_outlook_cancels_its_booking(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str
 ) -> None:
