@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -172,6 +172,13 @@ class Meeting:
         )
 
 
+#: How long before the sync window's start a linked meeting is still watched where the backend's changes cover a
+#: window only (Graph's calendarView delta, whose round starts this much before the sync window: Graph itself reports
+#: the change or deletion of a meeting moved there in Outlook, or just over, at no extra request). Older ones are
+#: settled by the full reconciliation (`sync.full_every`).
+PAST_WATCH = timedelta(days=31)
+
+
 @dataclass(frozen=True)
 class Changes:
     """What changed in a calendar since a state (ids only), and the state to continue from."""
@@ -183,8 +190,9 @@ class Changes:
     # The changes cover only meetings that start before this (Graph's calendarView delta reads the sync
     # window): the sync reads its linked meetings from there on itself. None: the whole calendar (EWS).
     covers_until: datetime | None = None
-    # ... and only meetings that end after this (the window's start): the sync reads its linked meetings that
-    # ended before it, up to `PAST_WATCH` earlier, itself. None: the whole calendar (EWS).
+    # ... and only meetings that end after this (Graph: the delta round's start, `PAST_WATCH` before the sync
+    # window's): the sync reads itself its linked meetings that ended before it and less than `PAST_WATCH` before
+    # the sync window's start (none while the round starts there). None: the whole calendar (EWS).
     covers_from: datetime | None = None
 
 

@@ -29,6 +29,7 @@ from roomsops.adapters.graph import tags
 from roomsops.adapters.graph.client import Answer, GraphClient, SubRequest, requests_sent, user_path
 from roomsops.adapters.graph.errors import from_answer, graph_error
 from roomsops.core.calendar import (
+    PAST_WATCH,
     BackendError,
     Changes,
     Invitations,
@@ -229,20 +230,26 @@ class GraphCalendar:
         return start.astimezone(UTC), end.astimezone(UTC)
 
     def changes(self, mailbox: str, state: str | None) -> Changes:
-        """A calendarView delta round. The state is `<window end>|<deltaLink>`: a round covers the window of the
-        day it started, so when the window has moved on (a new day) the old round is read to its end and a new
-        one started over today's window, and what the old round never covered (after its window's end) is
-        reported changed. A state that is no delta link of this endpoint starts over (invalid_state)."""
+        """A calendarView delta round. It starts `PAST_WATCH` before the sync window, so Graph itself reports the
+        change or deletion of a linked meeting moved (or just gone) before the window, at no extra request. The
+        state is `<round start>|<round end>|<deltaLink>`: a round covers the window of the day it started, so when
+        the wanted round reaches further (a new day moves its end; a widened `sync.window_days_past` its start) the
+        old round is read to its end and a new one started, what the old round never covered after its end is
+        reported changed, and `covers_from` stays the old round's start for that pass (the sync reads its linked
+        meetings before it). A state that is no delta link of this endpoint starts over (invalid_state)."""
         start, end = self.window()
+        start -= PAST_WATCH
         if state is None:
             link, _, _ = self._round(mailbox, self._delta(mailbox, start, end))
             self._confirm(mailbox, {})
-            return Changes(state=f"{_utc(end)}|{link}", covers_until=end, covers_from=start)
-        covered, _, url = state.partition("|")
-        try:
-            covered_end = datetime.fromisoformat(covered.replace("Z", "+00:00"))
-        except ValueError:
+            return Changes(state=f"{_utc(start)}|{_utc(end)}|{link}", covers_until=end, covers_from=start)
+        covered_start, covered_end, url = _position(state)
+        if covered_end is None:
             return Changes(invalid_state=True)
+        if (
+            covered_start is None
+        ):  # stored before rounds started early: that round started at the window's start
+            covered_start = start + PAST_WATCH
         if not self.client.owns(url):
             # Not a delta link of this Graph endpoint (a state EWS stored, another cloud.graph_url): start over.
             return Changes(invalid_state=True)
@@ -251,11 +258,13 @@ class GraphCalendar:
         except SyncStateInvalid:
             self._confirm(mailbox, {})
             return Changes(invalid_state=True)
-        if end > covered_end:
+        if end > covered_end or start < covered_start:
             link, fresh, _ = self._round(mailbox, self._delta(mailbox, start, end), beyond=covered_end)
             changed.update(fresh)
+            covers_from = max(start, covered_start)
         else:
-            end = covered_end
+            start, end = covered_start, covered_end
+            covers_from = start
         self._confirm(mailbox, changed)
         # Graph reports an event moved out of the window as removed; EWS (and the port) call only an item that
         # left the calendar deleted, and the engine cancels the booking of a deleted meeting. So an event that
@@ -267,9 +276,9 @@ class GraphCalendar:
         return Changes(
             changed=list(changed.items()),
             deleted=deleted,
-            state=f"{_utc(end)}|{link}",
+            state=f"{_utc(start)}|{_utc(end)}|{link}",
             covers_until=end,
-            covers_from=start,
+            covers_from=covers_from,
         )
 
     def _delta(self, mailbox: str, start: datetime, end: datetime) -> str:
@@ -757,6 +766,23 @@ def _ends_after(event: dict[str, Any], moment: datetime, zone: tzinfo) -> bool:
         return graph_time(event.get("end"), bool(event.get("isAllDay")), zone) > moment
     except (ValueError, KeyError):
         return True
+
+
+def _position(state: str) -> tuple[datetime | None, datetime | None, str]:
+    """A stored position's round start, round end and deltaLink (the start None: a position stored before rounds
+    started `PAST_WATCH` early, `<window end>|<deltaLink>`, whose round started at the sync window's start)."""
+    first, _, rest = state.partition("|")
+    second, _, url = rest.partition("|")
+    if _moment(second) is None:  # the older form: the link follows the end
+        return None, _moment(first), rest
+    return _moment(first), _moment(second), url
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _utc(value: datetime) -> str:

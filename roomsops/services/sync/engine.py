@@ -44,6 +44,7 @@ from roomsops.adapters.store.schema import (
 )
 from roomsops.core.calendar import (
     ALL_FIELDS,
+    PAST_WATCH,
     BackendError,
     Changes,
     MailboxUnavailable,
@@ -69,10 +70,6 @@ from roomsops.services.sync.model import (
 SERIES_NOT_SYNCED = "not synced: series are not synced yet"
 #: How far beyond the window's end bookings are still synced (in effect: all of them).
 BOOKINGS_AHEAD = timedelta(days=36500)
-#: How long before the sync window's start a linked meeting is still watched where the backend's changes cover the
-#: window only (Graph's calendarView delta): one moved there in Outlook, or just over, whose change or deletion is
-#: applied by the next pass as over EWS. Older ones are settled by the full reconciliation (`sync.full_every`).
-PAST_WATCH = timedelta(days=31)
 #: The phases of a pass (`MailboxSync.run`): writes that free a room's slot, then those that move a meeting,
 #: then those that take a slot (creates, other updates), each over every mailbox before the next (issue 20).
 FREE, MOVE, TAKE = "free", "move", "take"
@@ -254,6 +251,9 @@ class MailboxSync:
         # What `_begin` read, for the later phases.
         self._saved_state: str | None = None
         self.conflicted: set[int] = set()  # bookings with an Outlook edit ROOMS cannot accept in this pass
+        self._discover_from: datetime | None = (
+            None  # `_begin`: new meetings ending before this are left alone
+        )
         self.held = False  # `sync purge --person`: every booking of the person held back until `sync resume`
         self._changes = Changes()
         self._full = False
@@ -445,6 +445,9 @@ class MailboxSync:
             self._reconcile(by_id, discover=True)
         elif changes.covers_until is not None:
             changes = self._beyond_reach(changes, changes.covers_until, changes.covers_from)
+        # Changes that cover a window (Graph's delta round starts `PAST_WATCH` before the sync window): a meeting
+        # without a link that ended before the sync window's start is outside it, never a new booking.
+        self._discover_from = self.ctx.window[0] if changes.covers_from is not None else None
         self._exchange_changes(changes.changed, changes.deleted, by_id)
         self._saved_state, self._changes, self._full = saved_state, changes, full
         self._passes = passes
@@ -539,10 +542,11 @@ class MailboxSync:
 
     def _beyond_reach(self, changes: Changes, until: datetime, since: datetime | None = None) -> Changes:
         """The changes with those of linked meetings the backend's changes do not cover (starting at `until` or
-        later, e.g. beyond Graph's delta window; ending at `since` or earlier, before the window's start, up to
-        `PAST_WATCH` earlier): read one by one (batched), a new change key is a change, an item no longer there a
-        deletion, as EWS's whole-calendar sync would report them. Older ones are left to the full reconciliation
-        (`sync.full_every`, `sync --full`), so a pass's cost does not grow with the history."""
+        later, e.g. beyond Graph's delta window; ending at `since` or earlier but less than `PAST_WATCH` before the
+        sync window's start: none while Graph's delta round starts there, some once after the window was widened):
+        read one by one (batched), a new change key is a change, an item no longer there a deletion, as EWS's
+        whole-calendar sync would report them; no request when there are none. Older ones are left to the full
+        reconciliation (`sync.full_every`, `sync --full`), so a pass's cost does not grow with the history."""
         reported = {item_id for item_id, _ in changes.changed} | set(changes.deleted)
         far: dict[str, BookingSyncState] = {}
         for link in self.links.values():
@@ -553,7 +557,7 @@ class MailboxSync:
                 and link.state in (LINKED, FAILED, ROOM_DECLINED)
             ):
                 fields = MeetingFields.from_json(link.snapshot)
-                before = since is not None and since - PAST_WATCH < fields.end <= since
+                before = since is not None and self.ctx.window[0] - PAST_WATCH < fields.end <= since
                 if fields.start >= until or before:
                     far[link.item_id] = link
         if not far:
@@ -1016,6 +1020,9 @@ class MailboxSync:
                 if self.held:  # `sync purge --person`: nothing of the person is booked until `sync resume`
                     self.report.skip("not synced")
                     return
+                since, fields = self._discover_from, meeting.fields
+                if since is not None and fields is not None and fields.end <= since:
+                    return  # before the sync window (Graph's round watches there for links only): left alone
                 self._new_meeting(meeting, bookings)
                 return
             booking = bookings.get(link.booking_id)
