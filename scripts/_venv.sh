@@ -12,4 +12,7 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${PIP[@]}" --require-hashes -r requirements.lock
 # No build isolation: hatchling comes from the lock too, so nothing unpinned is fetched to build roomsops.
 "${PIP[@]}" --no-deps --no-build-isolation -e .
+# This machine (and CI) sets PYTHONDONTWRITEBYTECODE, so the editable package would be compiled from source by every
+# process: every CLI call of the tests and every lab. Compile it once here (stale files are recompiled in memory, as before).
+PYTHONDONTWRITEBYTECODE= .venv/bin/python -m compileall -q -j 0 roomsops >/dev/null
 export PATH="$ROOT/.venv/bin:$PATH"
