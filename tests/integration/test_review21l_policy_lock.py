@@ -18,10 +18,6 @@ from .conftest import changes
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="policy restrict with a data folder under a file: 'unexpected NotADirectoryError … report it', exit 1",
-)
 def test_policy_restrict_with_an_unusable_data_folder_is_a_plain_configuration_error(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, tmp_path: Path
 ) -> None:
