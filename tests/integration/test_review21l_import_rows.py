@@ -20,7 +20,6 @@ HEADER = "email,name,sync_mode,sync_url,conflict_behaviour\n"
 
 
 @pytest.mark.parametrize("check", ["true", "false"])
-@pytest.mark.xfail(strict=True, reason="persons import names only the first row that is a ROOMS room")
 def test_persons_import_names_every_row_that_is_a_rooms_room(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, tmp_path: Path, check: str
 ) -> None:

@@ -596,14 +596,26 @@ def read_persons_file(
 
 
 def _refuse_room_rows(conn: Connection, rows: Sequence[tuple[int, PersonFields]], label: str) -> None:
-    """Exit 2 for a row whose address is a ROOMS room (shared by the check before Exchange and the import)."""
+    """Exit 2 naming every row whose address is a ROOMS room (shared by the check before Exchange and the
+    import): the administrator corrects them all in one go (issue 21.12)."""
     rooms = db.room_keys(conn)
-    for line, fields in rows:
-        if fields.key in rooms:
-            raise InputError(
-                f"{label}, line {line}: {fields.email} is a room, not a person",
-                f"remove line {line} and import the file again; nothing was imported",
-            )
+    bad = [(line, fields.email) for line, fields in rows if fields.key in rooms]
+    if not bad:
+        return
+    if len(bad) == 1:
+        ((line, email),) = bad
+        raise InputError(
+            f"{label}, line {line}: {email} is a room, not a person",
+            f"remove line {line} and import the file again; nothing was imported",
+        )
+    shown = "; ".join(f"line {line}, email: {email}" for line, email in bad[:MAX_ROW_ERRORS]) + (
+        f"; and {len(bad) - MAX_ROW_ERRORS} more" if len(bad) > MAX_ROW_ERRORS else ""
+    )
+    raise InputError(
+        f"{label}: {len(bad)} rows are rooms, not persons: {shown}",
+        "remove these rows and import the file again; nothing was imported",
+        code="bad_rows",
+    )
 
 
 def refuse_recorded_rooms(settings: Settings, rows: Sequence[tuple[int, PersonFields]], label: str) -> None:
