@@ -70,7 +70,7 @@ def add_cmd(
         app, no_check
     ):  # the database first: Exchange's remedy for a room would be 'rooms add'
         service.refuse_recorded(app.settings, email)
-    check_in_exchange(app, email, "person", no_check)
+    mailbox = check_in_exchange(app, email, "person", no_check)
     with common.open_database(app.settings) as store:
         result = service.add_person(
             store,
@@ -81,6 +81,7 @@ def add_cmd(
             sync_mode or "",
             sync_url or "",
             conflict_behaviour or "",
+            mailbox.smtp_addresses if mailbox is not None else None,
         )
     return app.emit(result)
 

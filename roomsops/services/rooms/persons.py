@@ -236,13 +236,36 @@ def add_person(
     sync_mode: str = "",
     sync_url: str = "",
     conflict_behaviour: str = "",
+    mailbox_addresses: frozenset[str] | None = None,
 ) -> PersonChange:
+    """Add a person. `mailbox_addresses` (every SMTP address of its mailbox, case-folded, when Exchange was asked):
+    a mailbox ROOMS already has as a person under another of its addresses is refused, as `persons set --email`
+    refuses it ("recorded twice"): two persons for one mailbox would sync it twice."""
     fields = person_fields(email, name, sync_mode, sync_url, conflict_behaviour, ews_url)
     with store.write() as conn:
         _refuse_recorded(conn, fields.email)
+        if mailbox_addresses is not None:
+            _refuse_same_mailbox(conn, fields.email, mailbox_addresses)
         person = db.insert_person(conn, fields, db.now_utc())
     audit.record("persons.add", person.email, params=vars(fields), result="added")
     return PersonChange("added", person, notes=_not_handled_note(person))
+
+
+def _refuse_same_mailbox(conn: Connection, address: str, mailbox_addresses: frozenset[str]) -> None:
+    """Exit 2 when a ROOMS person has the mailbox of `address` under another of its addresses (an alias, recorded
+    offline or by an older roomsops)."""
+    other = next(
+        (p for a in sorted(mailbox_addresses) if a != address.casefold() and (p := db.get_person(conn, a))),
+        None,
+    )
+    if other is None:
+        return
+    raise InputError(
+        f"Exchange Online says {address} is the mailbox of the ROOMS person {other.email} (another of its "
+        "addresses): the person would be recorded twice and its mailbox synced twice; nothing was recorded",
+        f"keep the one person and give it this address: 'roomsops persons set {other.email} --email {address}'",
+        code="recorded_twice",
+    )
 
 
 def set_person(
