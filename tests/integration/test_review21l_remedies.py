@@ -20,10 +20,6 @@ def _checked(env: dict[str, str]) -> dict[str, str]:
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="persons check tells to rename an alias person onto its mailbox's primary, already a person: refused",
-)
 def test_persons_check_of_an_alias_whose_primary_is_a_person_names_the_duplicate(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
