@@ -51,7 +51,8 @@ def test_cmd(app: AppContext, mailbox: str | None, write_probe: bool) -> int:
         raise InputError("--write-probe needs --mailbox", "add --mailbox EMAIL, or drop --write-probe")
     engine = app.settings.policy.engine
     result = service.auth_test(app.token_provider, engine)
-    modes = person_modes(app.settings) or {}
+    known = person_modes(app.settings)  # None: the database cannot be read
+    modes = known or {}
     mode = graph_test.mode_of(modes, address) if address else None
     probe_graph = address is not None and graph_test.uses_graph(app.settings, mode)
     graph_used = probe_graph or str(app.settings.sync.backend) == "graph"
@@ -76,7 +77,13 @@ def test_cmd(app: AppContext, mailbox: str | None, write_probe: bool) -> int:
         from roomsops.services.diagnose.doctor import summarize
 
         report = graph_test.graph_sync_test(
-            app.settings, app.graph_token_provider, lambda: app.graph, address, write_probe, mode
+            app.settings,
+            app.graph_token_provider,
+            lambda: app.graph,
+            address,
+            write_probe,
+            mode,
+            None if known is None else {a.casefold(): a for a in known},
         )
         checks.append(summarize(f"mailbox {address} over Graph", report))
     elif address is not None:

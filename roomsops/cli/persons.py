@@ -70,7 +70,7 @@ def add_cmd(
         app, no_check
     ):  # the database first: Exchange's remedy for a room would be 'rooms add'
         service.refuse_recorded(app.settings, email)
-    check_in_exchange(app, email, "person", no_check)
+    mailbox = check_in_exchange(app, email, "person", no_check)
     with common.open_database(app.settings) as store:
         result = service.add_person(
             store,
@@ -81,6 +81,7 @@ def add_cmd(
             sync_mode or "",
             sync_url or "",
             conflict_behaviour or "",
+            mailbox.smtp_addresses if mailbox is not None else None,
         )
     return app.emit(result)
 
@@ -211,7 +212,8 @@ def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
     provider = (
         app.token_provider
     )  # RoomsAppSettings.config read first: a command refused on it creates no database
-    modes = common.person_modes(app.settings) or {}
+    known = common.person_modes(app.settings)  # None: the database cannot be read
+    modes = known or {}
     if not addresses:
         with common.open_database(app.settings) as store, store.read() as conn:
             addresses = [p.email for p in list_persons(conn, sync_modes=SYNCED_MODES)]
@@ -220,13 +222,15 @@ def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
         # No token, no check: the token service refusing or unreachable is exit 3 before any work (as in
         # `sync`), not the same failure reported for every address.
         (app.graph_token_provider if len(over_graph) == len(addresses) else provider).token()
+    # An alias's remedy depends on what ROOMS has recorded (the primary address may be another person).
+    recorded = None if known is None else {a.casefold(): a for a in known}
     with app.progress("persons check", len(addresses)) as progress:
         ews_result = diagnose.check_addresses(
-            app.ews, [a for a in addresses if a not in over_graph], progress.advance
+            app.ews, [a for a in addresses if a not in over_graph], progress.advance, recorded
         )
         graph_checks = {}
         for address in [a for a in addresses if a in over_graph]:
-            graph_checks[address] = graph_test.graph_check_address(app.graph, address)
+            graph_checks[address] = graph_test.graph_check_address(app.graph, address, recorded)
             progress.advance(address)
     by_address = {c.email: c for c in ews_result.checks} | graph_checks
     result = replace(ews_result, checks=tuple(by_address[a] for a in addresses))

@@ -332,7 +332,13 @@ def test_cmd(app: AppContext, email: str, write_probe: bool) -> int:
     mode = graph_test.mode_of(modes, address)
     if graph_test.uses_graph(app.settings, mode):
         report = graph_test.graph_sync_test(
-            app.settings, app.graph_token_provider, lambda: app.graph, address, write_probe, mode
+            app.settings,
+            app.graph_token_provider,
+            lambda: app.graph,
+            address,
+            write_probe,
+            mode,
+            None if modes is None else {a.casefold(): a for a in modes},
         )
         return app.emit(report)
     report = diagnose.sync_test(app.settings, app.token_provider, lambda: app.ews, address)

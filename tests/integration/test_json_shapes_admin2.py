@@ -134,7 +134,9 @@ def test_persons_check_names_an_alias_outside_the_policy_an_alias(
     assert checks[addr("DiegoS")]["status"] == "ok"
     alias = checks[addr("adele")]
     assert (alias["status"], alias["primary_smtp"]) == ("alias", addr("AdeleV"))
+    # `adele` is no ROOMS person here: the remedy adds the primary address ('persons set adele' would be refused).
     assert alias["remedy"].startswith(
-        f"use the primary address: 'roomsops persons set {addr('adele')} --email {addr('AdeleV')}'"
+        f"give ROOMS the primary address: 'roomsops persons add {addr('AdeleV')}'"
     )
+    assert alias["remedy"].endswith(f"('roomsops policy test {addr('AdeleV')}')"), alias["remedy"]
     assert checks[addr("AlexW")]["status"] == "denied_by_policy"  # a primary address outside: a real denial

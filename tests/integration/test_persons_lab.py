@@ -31,7 +31,7 @@ def test_persons_check_flags_an_alias_and_passes_a_primary(
     text = invoke("persons", "check", addr("adele"), env=env)
     assert text.out.strip() == (
         f"FAILED  {addr('adele')}: an alias; the primary SMTP address is {addr('AdeleV')} "
-        f"— change the person's e-mail in ROOMS to {addr('AdeleV')} (and re-run the import)"
+        f"— rename the person to the primary address: 'roomsops persons set {addr('adele')} --email {addr('AdeleV')}'"
     )
     assert invoke("persons", "check", addr("DiegoS"), env=env).code == 0
 

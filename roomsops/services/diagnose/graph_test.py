@@ -112,9 +112,11 @@ def graph_sync_test(
     address: str,
     write_probe: bool = False,
     mode: str | None = None,
+    persons: Mapping[str, str] | None = None,
 ) -> CheckReport:
     """ROOMS' sync test over Microsoft Graph: token and roles, connection, user lookup, primary address, calendar
-    read, and (write_probe) an event created and deleted again."""
+    read, and (write_probe) an event created and deleted again. `persons` (the ROOMS persons by case-folded
+    address, None: not known) words the remedy for an alias."""
     subject = f"sync test {address} (Microsoft Graph{', sync mode ' + mode if mode else ''})"
     steps = STEPS if write_probe else STEPS[:-1]
     checks: list[Check] = []
@@ -149,6 +151,7 @@ def graph_sync_test(
     )
 
     from roomsops.adapters.graph.client import user_path
+    from roomsops.services.diagnose.probe import alias_remedy
 
     client = client_factory()
     user = user_path(address)
@@ -193,7 +196,7 @@ def graph_sync_test(
                     "primary SMTP address",
                     Status.FAILED,
                     f"{address} is an alias; the primary SMTP address is {primary}",
-                    f"store the person under {primary} (roomsops persons set)",
+                    alias_remedy(address, primary, persons),
                 )
             )
         checks.append(Check("primary SMTP address", Status.OK, primary or address))
@@ -352,11 +355,13 @@ def graph_live(client: GraphClient, address: str) -> str:
     return "Granted"
 
 
-def graph_check_address(client: GraphClient, address: str) -> AddressCheck:
+def graph_check_address(
+    client: GraphClient, address: str, persons: Mapping[str, str] | None = None
+) -> AddressCheck:
     """`persons check` of a Microsoft365 person over Graph: the user's primary address (`mail`) when the app may
     read users, else whether its calendar opens; or why Graph refused."""
     from roomsops.adapters.graph.client import user_path
-    from roomsops.services.diagnose.probe import AddressCheck
+    from roomsops.services.diagnose.probe import AddressCheck, alias_remedy
 
     def failed(exc: RoomsopsError) -> AddressCheck:
         if isinstance(exc, BackendError):
@@ -387,7 +392,7 @@ def graph_check_address(client: GraphClient, address: str) -> AddressCheck:
             "alias",
             primary,
             f"an alias; the primary SMTP address is {primary}",
-            f"change the person's e-mail in ROOMS to {primary} (and re-run the import)",
+            alias_remedy(address, primary, persons),
         )
     return AddressCheck(address, "ok", primary)
 

@@ -3,7 +3,7 @@ its primary address), and the same question for many addresses at once (`persons
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from roomsops.adapters.ews.client import REMEDIES, EwsClient, EwsError
@@ -100,14 +100,35 @@ class PersonsCheck(Result):
         return out or ["no persons to check"]
 
 
+def alias_remedy(address: str, primary: str, persons: Mapping[str, str] | None) -> str:
+    """What to do about `address`, an alias of the mailbox `primary`, as a command that works for it (issue 21.6).
+    `persons`: the ROOMS persons' addresses by their case-folded form (None: not known). A person recorded by the
+    alias is renamed to the primary address ('persons set --email'), unless the primary address is already
+    another ROOMS person: that rename is refused (one mailbox recorded twice), one of the two records goes."""
+    if persons is None:
+        return f"change the person's e-mail in ROOMS to {primary}: 'roomsops persons set {address} --email {primary}'"
+    other = persons.get(primary.casefold())
+    if other is not None and other.casefold() != address.casefold():
+        return (
+            f"{address} and the ROOMS person {other} are one mailbox: the person is recorded twice; keep one "
+            f"record: 'roomsops persons remove {address}' (with --cancel-bookings if it organizes bookings)"
+        )
+    if address.casefold() in persons:
+        return f"rename the person to the primary address: 'roomsops persons set {address} --email {primary}'"
+    return f"give ROOMS the primary address: 'roomsops persons add {primary}'"
+
+
 def check_addresses(
-    client: EwsClient, addresses: Sequence[str], progress: Callable[[str], None] | None = None
+    client: EwsClient,
+    addresses: Sequence[str],
+    progress: Callable[[str], None] | None = None,
+    persons: Mapping[str, str] | None = None,
 ) -> PersonsCheck:
     """ResolveNames for each address: the primary SMTP address, or why it could not be resolved; `progress` is
-    told each address checked."""
+    told each address checked. `persons` (the ROOMS persons by case-folded address) words an alias's remedy."""
     checks = []
     for address in addresses:
-        checks.append(check_address(client, address))
+        checks.append(check_address(client, address, persons))
         if progress is not None:
             progress(address)
     # An alias of a mailbox outside the policy is refused like the mailbox itself: asked through a mailbox
@@ -115,12 +136,15 @@ def check_addresses(
     via = next((c.email for c in checks if c.status == "ok"), None)
     if via is not None:
         checks = [
-            _alias_outside_policy(client, c, via) if c.status == "denied_by_policy" else c for c in checks
+            _alias_outside_policy(client, c, via, persons) if c.status == "denied_by_policy" else c
+            for c in checks
         ]
     return PersonsCheck(checks=tuple(checks))
 
 
-def _alias_outside_policy(client: EwsClient, check: AddressCheck, via: str) -> AddressCheck:
+def _alias_outside_policy(
+    client: EwsClient, check: AddressCheck, via: str, persons: Mapping[str, str] | None
+) -> AddressCheck:
     try:
         primary = client.resolve_primary(check.email, via=via)
     except (EwsError, ConnectError):
@@ -132,13 +156,12 @@ def _alias_outside_policy(client: EwsClient, check: AddressCheck, via: str) -> A
         "alias",
         primary,
         f"an alias (the policy refuses it as it refuses its mailbox); the primary SMTP address is {primary}",
-        f"use the primary address: 'roomsops persons set {check.email} --email {primary}' (or change the "
-        "person's e-mail in ROOMS and re-run the import); then check that the policy lets the sync app open it "
-        f"('roomsops policy test {primary}')",
+        f"{alias_remedy(check.email, primary, persons)}; then check that the policy lets the sync app open "
+        f"{primary} ('roomsops policy test {primary}')",
     )
 
 
-def check_address(client: EwsClient, address: str) -> AddressCheck:
+def check_address(client: EwsClient, address: str, persons: Mapping[str, str] | None = None) -> AddressCheck:
     """One address: its primary SMTP address, or why it could not be resolved."""
     try:
         primary = client.resolve_primary(address)
@@ -158,6 +181,6 @@ def check_address(client: EwsClient, address: str) -> AddressCheck:
             "alias",
             primary,
             f"an alias; the primary SMTP address is {primary}",
-            f"change the person's e-mail in ROOMS to {primary} (and re-run the import)",
+            alias_remedy(address, primary, persons),
         )
     return AddressCheck(address, "ok", primary)

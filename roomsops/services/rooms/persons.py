@@ -236,13 +236,36 @@ def add_person(
     sync_mode: str = "",
     sync_url: str = "",
     conflict_behaviour: str = "",
+    mailbox_addresses: frozenset[str] | None = None,
 ) -> PersonChange:
+    """Add a person. `mailbox_addresses` (every SMTP address of its mailbox, case-folded, when Exchange was asked):
+    a mailbox ROOMS already has as a person under another of its addresses is refused, as `persons set --email`
+    refuses it ("recorded twice"): two persons for one mailbox would sync it twice."""
     fields = person_fields(email, name, sync_mode, sync_url, conflict_behaviour, ews_url)
     with store.write() as conn:
         _refuse_recorded(conn, fields.email)
+        if mailbox_addresses is not None:
+            _refuse_same_mailbox(conn, fields.email, mailbox_addresses)
         person = db.insert_person(conn, fields, db.now_utc())
     audit.record("persons.add", person.email, params=vars(fields), result="added")
     return PersonChange("added", person, notes=_not_handled_note(person))
+
+
+def _refuse_same_mailbox(conn: Connection, address: str, mailbox_addresses: frozenset[str]) -> None:
+    """Exit 2 when a ROOMS person has the mailbox of `address` under another of its addresses (an alias, recorded
+    offline or by an older roomsops)."""
+    other = next(
+        (p for a in sorted(mailbox_addresses) if a != address.casefold() and (p := db.get_person(conn, a))),
+        None,
+    )
+    if other is None:
+        return
+    raise InputError(
+        f"Exchange Online says {address} is the mailbox of the ROOMS person {other.email} (another of its "
+        "addresses): the person would be recorded twice and its mailbox synced twice; nothing was recorded",
+        f"keep the one person and give it this address: 'roomsops persons set {other.email} --email {address}'",
+        code="recorded_twice",
+    )
 
 
 def set_person(
@@ -596,14 +619,26 @@ def read_persons_file(
 
 
 def _refuse_room_rows(conn: Connection, rows: Sequence[tuple[int, PersonFields]], label: str) -> None:
-    """Exit 2 for a row whose address is a ROOMS room (shared by the check before Exchange and the import)."""
+    """Exit 2 naming every row whose address is a ROOMS room (shared by the check before Exchange and the
+    import): the administrator corrects them all in one go (issue 21.12)."""
     rooms = db.room_keys(conn)
-    for line, fields in rows:
-        if fields.key in rooms:
-            raise InputError(
-                f"{label}, line {line}: {fields.email} is a room, not a person",
-                f"remove line {line} and import the file again; nothing was imported",
-            )
+    bad = [(line, fields.email) for line, fields in rows if fields.key in rooms]
+    if not bad:
+        return
+    if len(bad) == 1:
+        ((line, email),) = bad
+        raise InputError(
+            f"{label}, line {line}: {email} is a room, not a person",
+            f"remove line {line} and import the file again; nothing was imported",
+        )
+    shown = "; ".join(f"line {line}, email: {email}" for line, email in bad[:MAX_ROW_ERRORS]) + (
+        f"; and {len(bad) - MAX_ROW_ERRORS} more" if len(bad) > MAX_ROW_ERRORS else ""
+    )
+    raise InputError(
+        f"{label}: {len(bad)} rows are rooms, not persons: {shown}",
+        "remove these rows and import the file again; nothing was imported",
+        code="bad_rows",
+    )
 
 
 def refuse_recorded_rooms(settings: Settings, rows: Sequence[tuple[int, PersonFields]], label: str) -> None:

@@ -22,6 +22,7 @@ from typing import IO
 
 from roomsops.adapters.appsettings.document import followed_link
 from roomsops.core.errors import InputError, OperationFailed
+from roomsops.core.settings import DATA_DIR_VARIABLE
 
 
 class LockHeld(OperationFailed):
@@ -75,8 +76,18 @@ def policy_lock_path(data_folder: Path, organization: str) -> Path:
 def policy_lock(data_folder: Path, organization: str) -> Iterator[None]:
     """Hold a tenant's policy lock: a second tenant-changing `policy` command exits 1 (like a second `sync`)
     before it reads the tenant, so none acts on a read another is changing (two `--exact` runs could each
-    remove what the other keeps, leaving the group empty under RestrictAccess)."""
-    with run_lock(policy_lock_path(data_folder, organization), POLICY):
+    remove what the other keeps, leaving the group empty under RestrictAccess). A data folder that cannot be made
+    (a file where a folder is wanted) is a configuration error: exit 2 naming the file in the way."""
+    path = policy_lock_path(data_folder, organization)
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise InputError(
+            f"the policy lock file {path} cannot be made in the data folder {data_folder}: {blocker} is a file, "
+            "not a folder; nothing was changed",
+            f"set ${DATA_DIR_VARIABLE} to a folder (or move {blocker}), then run the command again",
+            code="path_under_a_file",
+        )
+    with run_lock(path, POLICY):
         yield
 
 
