@@ -304,3 +304,52 @@ def test_sigterm_during_a_pass_exits_0_and_a_restart_finishes_it_without_a_dupli
         tagged = [str(tag(i, BOOKING_TAG)) for i in found if tag(i, BOOKING_TAG) and i["organizer"] == person]
         assert tagged == list(made[person]), person  # each booking once: nothing sent twice
         assert meetings(fresh_lab, person) == made[person]
+
+
+def test_the_status_page_lists_a_booking_the_room_declined(
+    invoke: Invoke,
+    env: dict[str, str],
+    addr: Callable[[str], str],
+    fresh_lab: Any,
+    tmp_path: Path,
+    stopped: list[subprocess.Popen[str]],
+) -> None:
+    """Adele's own meeting holds room-zurich; a ROOMS booking of DiegoS for the same slot is declined by the
+    room: the next passes record it, and the page's declined table shows it."""
+    diego, zurich = addr("DiegoS"), addr("room-zurich")
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    slot = DAY + timedelta(hours=8)
+    own = {
+        "subject": "Adele's own",
+        "start": slot.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end": (slot + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "resources": [zurich],
+    }
+    assert fresh_lab.admin("POST", f"/lab/mailboxes/{addr('AdeleV')}/calendar", json=own).status_code == 201
+    assert room_answers(fresh_lab) == ["Accept"]
+    booking = book(invoke, env, addr, "Wants Zürich", 8)
+
+    process, err = start(env, tmp_path, ews_interval="1")
+    stopped.append(process)
+    url = status_url(err, process)
+    wait_for(lambda: passes(metrics(url), diego) >= 1, process)
+    assert meetings(fresh_lab, diego) == {str(booking): "Wants Zürich"}
+    assert room_answers(fresh_lab) == ["Decline"]
+    done = passes(metrics(url), diego)
+    wait_for(lambda: passes(metrics(url), diego) >= done + 2, process)
+
+    declined = requests.get(url, timeout=10).text.split('id="declined"')[1]
+    row = re.search(rf'<tr data-booking="{booking}">(.*?)</tr>', declined, re.S)
+    assert row is not None, declined
+    cells = re.findall(r"<td>(.*?)</td>", row.group(1), re.S)
+    assert cells[:3] == [str(booking), diego, "room-declined"] and cells[3]  # with the room's reason
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=HUNG) == 0
+
+
+def room_answers(lab: Any) -> list[str]:
+    """The rooms answer the requests waiting (the lab's booking attendant, on demand)."""
+    response = lab.admin("POST", "/lab/room-answers/process")
+    assert response.status_code == 200, response.text
+    return [a["response"] for a in response.json()["answered"]]

@@ -165,6 +165,11 @@ class Serve:
         if self._in_round:
             raise Terminated()
 
+    def _address(self, mailbox: str) -> str:
+        """A mailbox as the person's address is written (links keep it casefolded)."""
+        due = self.schedule.mailboxes.get(mailbox.casefold())
+        return due.mailbox if due is not None else mailbox
+
     def _snapshot(self, error: RoomsopsError | None, busy: str | None) -> Snapshot:
         now = self.clock()
         rows = []
@@ -173,7 +178,7 @@ class Serve:
             with self.store.read() as conn:
                 states = {m: q.get_mailbox_sync(conn, d.mailbox) for m, d in self.schedule.mailboxes.items()}
                 declined = [
-                    DeclinedRow(link.booking_id, link.mailbox, link.state, link.last_error)
+                    DeclinedRow(link.booking_id, self._address(link.mailbox), link.state, link.last_error)
                     for link in q.room_problems(conn, now=now)
                 ]
         except RoomsopsError:
