@@ -268,8 +268,9 @@ def test_sigterm_during_a_pass_exits_0_and_a_restart_finishes_it_without_a_dupli
     tmp_path: Path,
     stopped: list[subprocess.Popen[str]],
 ) -> None:
-    """Three persons, one mailbox at a time: SIGTERM once the first meeting is sent; the mailbox under way
-    finishes its phase, no other is started; the restart makes the rest, nothing twice."""
+    """Three persons, one mailbox at a time: once the first meeting is sent, a `roomsops sync` beside it is
+    refused; SIGTERM: the mailbox under way finishes its phase, no other is started; the restart makes the rest,
+    nothing twice."""
     persons = [addr("DiegoS"), addr("AdeleV"), addr("MeganB")]
     ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
     made: dict[str, dict[str, str]] = {}
@@ -286,6 +287,11 @@ def test_sigterm_during_a_pass_exits_0_and_a_restart_finishes_it_without_a_dupli
         stopped.append(process)
         # Once the pass has sent its first meeting (counted by the lab), it is under way: stop it there.
         wait_for(lambda: fresh_lab.requests().get("ews:CreateItem", 0) >= 1, process)
+        # A `roomsops sync` beside the service while its round runs is refused, naming the service.
+        beside = invoke("sync", env=one_at_a_time)
+        assert (
+            beside.code == 1 and f"another sync is running on this database (pid {process.pid} " in beside.err
+        )
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=HUNG) == 0, err.read_text()
     finally:
