@@ -359,3 +359,34 @@ def room_answers(lab: Any) -> list[str]:
     response = lab.admin("POST", "/lab/room-answers/process")
     assert response.status_code == 200, response.text
     return [a["response"] for a in response.json()["answered"]]
+
+
+def test_graph_mailboxes_follow_their_own_interval_beside_ews_ones(
+    invoke: Invoke,
+    env: dict[str, str],
+    addr: Callable[[str], str],
+    fresh_lab: Any,
+    tmp_path: Path,
+    stopped: list[subprocess.Popen[str]],
+) -> None:
+    """DiegoS over Microsoft Graph (Microsoft365), AdeleV over EWS: with serve.graph_interval an hour and
+    serve.ews_interval a second, AdeleV's passes go on while DiegoS has had the one of the first round, which
+    made his booking's meeting over Graph."""
+    diego, adele = addr("DiegoS"), addr("AdeleV")
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "Microsoft365", env=env))
+    ok(invoke("persons", "add", adele, "--sync-mode", "O365", env=env))
+    booking = book(invoke, env, addr, "Over Graph", 10)
+    process, err = start(env, tmp_path, ews_interval="1", graph_interval="3600")
+    stopped.append(process)
+    url = status_url(err, process)
+    samples = wait_for(lambda: (s := metrics(url)) and passes(s, adele) >= 3 and s, process)
+    assert passes(samples, diego) == 1
+    assert samples[
+        ("roomsops_serve_passes_total", (("mailbox", diego), ("result", "ok"), ("service", "graph")))
+    ]
+    assert samples[("roomsops_serve_requests_total", (("protocol", "graph"),))] > 0
+    assert meetings(fresh_lab, diego) == {str(booking): "Over Graph"}
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=HUNG) == 0
