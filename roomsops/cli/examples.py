@@ -63,6 +63,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "rooms list": ("roomsops rooms list",),
     "rooms remove": ("roomsops rooms remove room-zurich@contoso.com --cancel-bookings --yes",),
     "rooms set": ("roomsops rooms set room-zurich@contoso.com --name 'Zürich 3rd floor' --sync-master",),
+    "serve": ("roomsops serve", "roomsops serve --max-ticks 1"),
     "sync": ("roomsops sync", "roomsops sync --person diego@contoso.com --dry-run"),
     "sync diff": ("roomsops sync diff --person diego@contoso.com",),
     "sync migrate": (

@@ -1,0 +1,241 @@
+"""The scheduler of `roomsops serve`: rounds that run the passes due (`schedule.py`) with the sync pass of
+`roomsops sync` (`services/sync/run.py`), each under the database's run lock, until stopped.
+
+The run lock is taken for each round and released between rounds: a `roomsops sync` (or `sync resolve`, `purge`,
+…) started beside the service is refused (exit 1, naming the service's pid) while a round runs and runs between
+rounds; a round that finds the lock held by such a command waits for the next round (counted in
+`roomsops_serve_lock_busy_total`). SIGTERM/SIGINT: no new round starts; a round under way stops like `roomsops
+sync` on SIGTERM (no mailbox is started any more, those running finish their phase, so every write in flight
+is settled in the database), and the service exits 0. A restart reads each mailbox's last pass and sync state
+from the database: it goes on where the last process stopped.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from roomsops.adapters.store import Store, now_utc
+from roomsops.adapters.store import queries as q
+from roomsops.core.errors import RoomsopsError, Terminated
+from roomsops.core.logs import AuditLog, log
+from roomsops.core.settings import Settings
+from roomsops.core.vocabulary import SYNCED_MODES
+from roomsops.services.serve.metrics import ServeMetrics
+from roomsops.services.serve.schedule import Due, Schedule
+from roomsops.services.serve.status import Board, DeclinedRow, MailboxRow, Snapshot
+from roomsops.services.sync.backend import CalendarBackend
+from roomsops.services.sync.engine import MailboxReport
+from roomsops.services.sync.factory import backend_for_mode
+from roomsops.services.sync.lock import LockHeld, run_lock
+from roomsops.services.sync.run import sync_pass
+
+#: The changes a mailbox's row on the status page sums up.
+_CHANGES = ("created", "updated", "cancelled", "exchange_edits", "bookings_cancelled", "bookings_created")
+
+
+@dataclass
+class Serve:
+    """One service: `run()` until `stop()` (or `max_ticks` rounds)."""
+
+    settings: Settings
+    store: Store
+    audit: AuditLog
+    lock: Path
+    #: the calendar backend for the synced persons (email, sync mode) and the service each was last synced over
+    open_backend: Callable[[list[tuple[str, str]], dict[str, str]], CalendarBackend]
+    #: asks the token service once per round that has work (a refusal fails the round, not every mailbox)
+    check_token: Callable[[], object]
+    metrics: ServeMetrics = field(default_factory=ServeMetrics)
+    board: Board = field(default_factory=Board)
+    max_ticks: int | None = None
+    clock: Callable[[], datetime] = now_utc
+    stopping: threading.Event = field(default_factory=threading.Event)
+    ticks: int = 0
+    _last: dict[str, MailboxReport] = field(default_factory=dict)
+    _in_round: bool = False
+
+    def __post_init__(self) -> None:
+        serve = self.settings.serve
+        self.schedule = Schedule(
+            {"ews": timedelta(seconds=serve.ews_interval), "graph": timedelta(seconds=serve.graph_interval)}
+        )
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        """Rounds until stopped: the first at once, each next when a mailbox is due (at most `ews_interval`
+        apart, so a person added meanwhile is picked up)."""
+        while not self.stopping.is_set():
+            if self.max_ticks is not None and self.ticks >= self.max_ticks:
+                return
+            if self.ticks:
+                wait = self.schedule.seconds_to_next(self.clock(), float(self.settings.serve.ews_interval))
+                if self.stopping.wait(timeout=max(0.0, wait)):
+                    return
+            try:
+                self.tick()
+            except Terminated:
+                log.info("serve: stopped during a round; the writes in flight were finished")
+                return
+
+    def tick(self) -> None:
+        """One round: read the persons and their last passes, run the passes due under the run lock."""
+        now = self.clock()
+        snapshot_error: RoomsopsError | None = None
+        busy: str | None = None
+        try:
+            persons, services = self._read_persons()
+            due = self.schedule.due(now)
+            self.metrics.queue.set(len(due))
+            if due:
+                busy = self._passes(due, persons, services)
+        except RoomsopsError as exc:
+            snapshot_error = exc
+            self.metrics.round_errors.labels(exc.code or type(exc).__name__).inc()
+            log.error("serve: round %d failed: %s", self.ticks + 1, exc.one_line())
+        self.ticks += 1
+        self.metrics.ticks.inc()
+        self.board.publish(self._snapshot(snapshot_error, busy))
+
+    def _read_persons(self) -> tuple[list[tuple[str, str]], dict[str, str]]:
+        with self.store.read() as conn:
+            persons = [(p.email, p.sync_mode) for p in q.list_persons(conn, sync_modes=SYNCED_MODES)]
+            services = q.mailbox_services(conn)
+            last = {p: q.get_mailbox_sync(conn, p) for p, _ in persons}
+        self.schedule.update(
+            {email: backend_for_mode(self.settings, mode) for email, mode in persons},
+            {email.casefold(): state.last_pass if state else None for email, state in last.items()},
+        )
+        return persons, services
+
+    def _passes(self, due: list[Due], persons: list[tuple[str, str]], services: dict[str, str]) -> str | None:
+        """The passes of the mailboxes due, in one sync pass under the run lock; what held the lock, if it was."""
+        try:
+            with run_lock(self.lock), self._interruptible():
+                self.check_token()
+                backend = self.open_backend(persons, services)
+                if self.stopping.is_set():
+                    return None
+                result = sync_pass(
+                    self.store,
+                    backend,
+                    self.settings,
+                    self.audit,
+                    [d.mailbox for d in due],
+                    concurrency=self.settings.sync.concurrency,
+                )
+        except LockHeld as exc:
+            self.metrics.lock_busy.inc()
+            log.warning("serve: round %d waits for the next: %s", self.ticks + 1, exc.message)
+            return exc.message
+        finished = self.clock()
+        kinds = {d.mailbox.casefold(): d.service for d in due}
+        for report in result.mailboxes:
+            service = kinds.get(report.mailbox.casefold(), "ews")
+            self.schedule.done(report.mailbox, finished)
+            self._last[report.mailbox.casefold()] = report
+            outcome = "ok" if report.ok else "failed"
+            self.metrics.passes.labels(report.mailbox, service, outcome).inc()
+            self.metrics.requests.labels(service).inc(report.requests)
+            self.metrics.last_pass.labels(report.mailbox).set(finished.timestamp())
+            if not report.ok:
+                self.metrics.failures.labels(report.mailbox, report.error_code or "write_failed").inc()
+        self.metrics.queue.set(0)
+        return None
+
+    @contextmanager
+    def _interruptible(self) -> Iterator[None]:
+        """While a pass runs, SIGTERM/SIGINT stop it as they stop `roomsops sync` (see the module's docstring)."""
+        self._in_round = True
+        try:
+            yield
+        finally:
+            self._in_round = False
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        self.stop()
+        if self._in_round:
+            raise Terminated()
+
+    def _address(self, mailbox: str) -> str:
+        """A mailbox as the person's address is written (links keep it casefolded)."""
+        due = self.schedule.mailboxes.get(mailbox.casefold())
+        return due.mailbox if due is not None else mailbox
+
+    def _snapshot(self, error: RoomsopsError | None, busy: str | None) -> Snapshot:
+        now = self.clock()
+        rows = []
+        declined: list[DeclinedRow] = []
+        try:
+            with self.store.read() as conn:
+                states = {m: q.get_mailbox_sync(conn, d.mailbox) for m, d in self.schedule.mailboxes.items()}
+                declined = [
+                    DeclinedRow(link.booking_id, self._address(link.mailbox), link.state, link.last_error)
+                    for link in q.room_problems(conn, now=now)
+                ]
+        except RoomsopsError:
+            states = {}
+        for key, due in sorted(self.schedule.mailboxes.items()):
+            report = self._last.get(key)
+            state = states.get(key)
+            last_pass = self.schedule.attempted.get(key) or (state.last_pass if state else None)
+            if report is not None:
+                changes = ", ".join(f"{getattr(report, c)} {c}" for c in _CHANGES if getattr(report, c))
+                rows.append(
+                    MailboxRow(
+                        due.mailbox,
+                        due.service,
+                        last_pass,
+                        "ok" if report.ok else "failed",
+                        changes or "none",
+                        report.error,
+                        report.remedy,
+                        tuple(report.failures),
+                        self.schedule.next_due(due),
+                    )
+                )
+            else:  # not synced by this process yet: what the database says of its last pass
+                stored_error = state.last_error if state else None
+                rows.append(
+                    MailboxRow(
+                        due.mailbox,
+                        due.service,
+                        last_pass,
+                        "not yet" if last_pass is None else ("failed" if stored_error else "ok"),
+                        "",
+                        stored_error,
+                        None,
+                        (),
+                        self.schedule.next_due(due),
+                    )
+                )
+        return Snapshot(
+            taken=now,
+            ticks=self.ticks,
+            mailboxes=tuple(rows),
+            declined=tuple(declined),
+            round_error=error.message if error else None,
+            round_remedy=error.remedy if error else None,
+            lock_busy=busy,
+        )
+
+
+def install_signals(serve: Serve) -> Callable[[], None]:
+    """SIGTERM and SIGINT stop the service (see `Serve.on_signal`); returns what puts the old handlers back."""
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, serve.on_signal)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore

@@ -1,0 +1,147 @@
+"""`roomsops serve`'s pure parts: the schedule, the status listener's settings and its WSGI application."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from roomsops.core.errors import InputError
+from roomsops.core.settings import load_settings
+from roomsops.services.serve.config import client_allowed, status_listen
+from roomsops.services.serve.metrics import ServeMetrics
+from roomsops.services.serve.schedule import Schedule
+from roomsops.services.serve.status import Board, DeclinedRow, MailboxRow, Snapshot, status_app
+
+T0 = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+INTERVALS = {"ews": timedelta(seconds=60), "graph": timedelta(minutes=15)}
+
+
+def test_a_mailbox_never_synced_is_due_at_once_and_then_after_its_services_interval() -> None:
+    schedule = Schedule(INTERVALS)
+    schedule.update({"a@x.ch": "ews", "g@x.ch": "graph"}, {"g@x.ch": T0})
+    assert [d.mailbox for d in schedule.due(T0)] == ["a@x.ch"]
+    schedule.done("a@x.ch", T0)
+    assert schedule.due(T0 + timedelta(seconds=59)) == []
+    assert schedule.seconds_to_next(T0 + timedelta(seconds=50), 60) == 10
+    assert [d.mailbox for d in schedule.due(T0 + timedelta(seconds=60))] == ["a@x.ch"]
+    assert [d.mailbox for d in schedule.due(T0 + timedelta(minutes=15))] == ["a@x.ch", "g@x.ch"]
+
+
+def test_the_last_pass_in_the_database_counts_after_a_restart_and_a_failed_attempt_waits_too() -> None:
+    schedule = Schedule(INTERVALS)
+    schedule.update({"A@x.ch": "ews"}, {"a@x.ch": T0})  # addresses compared without case
+    assert schedule.due(T0 + timedelta(seconds=30)) == []
+    schedule.done("a@x.ch", T0 + timedelta(seconds=61))  # tried (and failed: the database's last pass stays)
+    assert schedule.due(T0 + timedelta(seconds=90)) == []
+    assert schedule.seconds_to_next(T0 + timedelta(seconds=90), 600) == 31
+    assert schedule.seconds_to_next(T0, 5) == 5  # capped: a person added meanwhile is picked up
+
+
+def test_without_persons_the_wait_is_the_cap() -> None:
+    assert Schedule(INTERVALS).seconds_to_next(T0, 60) == 60
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("127.0.0.1:8765", ("127.0.0.1", 8765)),
+        ("[::1]:0", ("::1", 0)),
+        ("localhost:9000", ("localhost", 9000)),
+    ],
+)
+def test_status_listen_takes_host_and_port(value: str, expected: tuple[str, int]) -> None:
+    listen = status_listen(load_settings(environ={"ROOMSOPS_SERVE_STATUS_LISTEN": value}))
+    assert (listen.host, listen.port) == expected
+
+
+@pytest.mark.parametrize("value", ["8765", "127.0.0.1", "127.0.0.1:65536", "::1:80", "127.0.0.1:８０", ":80"])
+def test_a_bad_status_listen_is_exit_2_naming_the_key_and_its_origin(value: str) -> None:
+    with pytest.raises(InputError) as caught:
+        status_listen(load_settings(environ={"ROOMSOPS_SERVE_STATUS_LISTEN": value}))
+    assert caught.value.one_line().startswith(
+        "serve.status_listen in $ROOMSOPS_SERVE_STATUS_LISTEN must be HOST:PORT"
+    )
+
+
+def test_a_bad_status_allow_entry_is_exit_2_naming_it() -> None:
+    with pytest.raises(InputError) as caught:
+        status_listen(load_settings(environ={"ROOMSOPS_SERVE_STATUS_ALLOW": "10.0.0.0/8, nowhere"}))
+    assert "'nowhere' is neither an IP address nor a network" in caught.value.message
+
+
+def test_loopback_always_others_only_when_listed() -> None:
+    allow = status_listen(
+        load_settings(environ={"ROOMSOPS_SERVE_STATUS_ALLOW": "10.1.0.0/16, 192.0.2.7"})
+    ).allow
+    assert (
+        client_allowed("127.0.0.1", ())
+        and client_allowed("::1", ())
+        and client_allowed("::ffff:127.0.0.1", ())
+    )
+    assert not client_allowed("10.1.2.3", ()) and not client_allowed("", ()) and not client_allowed("x", ())
+    assert client_allowed("10.1.2.3", allow) and client_allowed("::ffff:192.0.2.7", allow)
+    assert not client_allowed("10.2.0.1", allow) and not client_allowed("192.0.2.8", allow)
+
+
+def call(
+    app: Any, path: str, remote: str = "127.0.0.1", method: str = "GET"
+) -> tuple[str, dict[str, str], str]:
+    said: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        said.update(status=status, headers=dict(headers))
+
+    body: Iterable[bytes] = app(
+        {"PATH_INFO": path, "REMOTE_ADDR": remote, "REQUEST_METHOD": method}, start_response
+    )
+    return said["status"], said["headers"], b"".join(body).decode("utf-8")
+
+
+def test_the_status_app_refuses_other_clients_writes_and_unknown_paths() -> None:
+    app = status_app(Board(), ServeMetrics(), (), {"ews": 60, "graph": 900})
+    assert call(app, "/", remote="192.0.2.9")[0] == "403 Forbidden"
+    assert call(app, "/metrics", remote="192.0.2.9")[0] == "403 Forbidden"
+    assert call(app, "/", method="POST")[0] == "405 Method Not Allowed"
+    assert call(app, "/admin")[0] == "404 Not Found"
+    assert call(app, "/healthz")[2] == "ok: live, starting\n"
+
+
+def test_metrics_parse_with_prometheus_parser_and_the_page_escapes_what_it_shows() -> None:
+    metrics, board = ServeMetrics(), Board()
+    metrics.ticks.inc()
+    metrics.passes.labels("a@x.ch", "ews", "failed").inc()
+    board.publish(
+        Snapshot(
+            taken=T0,
+            ticks=1,
+            mailboxes=(
+                MailboxRow("a@x.ch", "ews", T0, "failed", "none", "<script>x</script>", "do <b>this</b>"),
+            ),
+            declined=(DeclinedRow(7, "a@x.ch", "room-declined", "the room declined: busy"),),
+        )
+    )
+    app = status_app(board, metrics, (), {"ews": 60, "graph": 900})
+    status, headers, text = call(app, "/metrics")
+    assert status == "200 OK" and headers["Content-Type"].startswith("text/plain; version=")
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert families["roomsops_serve_ticks"].samples[0].value == 1
+    assert families["roomsops_serve_passes"].samples[0].labels == {
+        "mailbox": "a@x.ch",
+        "service": "ews",
+        "result": "failed",
+    }
+    assert call(app, "/healthz")[2] == "ok: live, ready\n"
+    page = call(app, "/")[2]
+    assert (
+        "<script>" not in page
+        and "&lt;script&gt;x&lt;/script&gt;" in page
+        and "do &lt;b&gt;this&lt;/b&gt;" in page
+    )
+    assert (
+        '<tr data-booking="7"><td>7</td><td>a@x.ch</td><td>room-declined</td><td>the room declined: busy</td></tr>'
+        in page
+    )
