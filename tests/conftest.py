@@ -59,8 +59,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- PostgreSQL (issue 27; tests/postgres.py)
 
-#: Why the PostgreSQL tests of this session were skipped (the terminal summary says it loudly).
-POSTGRES_SKIPPED: list[str] = []
+#: The start of the reason of a test skipped for want of PostgreSQL (the terminal summary says it loudly).
+POSTGRES_NOT_RUN = "PostgreSQL tests not run"
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +79,7 @@ def postgres_database() -> Iterator[URL]:
     if problem is not None:
         if postgres.required():
             pytest.fail(f"{problem}, and {postgres.REQUIRED_VARIABLE} says the PostgreSQL tests must run")
-        POSTGRES_SKIPPED.append(problem)
-        pytest.skip(f"PostgreSQL tests not run: {problem}")
+        pytest.skip(f"{POSTGRES_NOT_RUN}: {problem}")
     try:
         yield database
     finally:
@@ -148,12 +147,21 @@ def rooms_database(
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if POSTGRES_SKIPPED:
+    """A loud notice when tests on PostgreSQL were skipped (read from the reports: under pytest-xdist the skips
+    happen in the workers)."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if POSTGRES_NOT_RUN in str(getattr(report, "longrepr", ""))
+    ]
+    if skipped:
         terminalreporter.section("PostgreSQL tests NOT RUN", sep="!", red=True, bold=True)
-        terminalreporter.line(f"{POSTGRES_SKIPPED[0]}: every test on PostgreSQL was skipped.", red=True)
+        reason = skipped[0].longrepr
+        reason = reason[2] if isinstance(reason, tuple) else reason
+        terminalreporter.line(f"{len(skipped)} test(s) on PostgreSQL were skipped. {reason}", red=True)
         terminalreporter.line(
             "Start PostgreSQL on 127.0.0.1:5432 (trust, database `test`), install its binaries for scripts/test, "
-            "or set PGTEST_URL.",
+            "or set PGTEST_URL; CI (.ci/run, PGTEST_REQUIRED=1) fails instead.",
             red=True,
         )
 
