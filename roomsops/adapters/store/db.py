@@ -203,6 +203,18 @@ class Store:
                     # Before the commit: a mark that cannot be written rolls the change back.
                     self._remember_high_water(conn, self.high_water_path)
 
+    @contextmanager
+    def leases(self) -> Iterator[Connection]:
+        """A write transaction for statements that keep themselves apart with row locks (`leases.claim_mailboxes`:
+        ``FOR UPDATE SKIP LOCKED``): on PostgreSQL without the writers' advisory lock, so many workers claim at once;
+        on SQLite the same as `write` (its one write lock). Commit at once: rows stay locked until then."""
+        if not self.is_postgresql:
+            with self.write() as conn:
+                yield conn
+            return
+        with self._translated(), self._connect() as conn, conn.begin():
+            yield conn
+
     def _remember_high_water(self, conn: Connection, path: Path) -> None:
         highest = booking_high_water(conn)
         if highest > self.high_water_remembered:
