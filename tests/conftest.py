@@ -98,13 +98,6 @@ def postgres_url(postgres_database: URL) -> Iterator[str]:
         postgres.drop_schema(postgres_database, name)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "both_databases: runs the test twice, on SQLite and on PostgreSQL (the `rooms_database` fixture)",
-    )
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.definition.get_closest_marker("both_databases") and "database_kind" in metafunc.fixturenames:
         metafunc.parametrize("database_kind", ["sqlite", "postgresql"], indirect=True)
