@@ -29,6 +29,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "config show": ("roomsops config show",),
     "config unset": ("roomsops config unset ExchangeCertThumbprint --yes",),
     "db adopt-id": ("roomsops db adopt-id --use remembered --yes",),
+    "db copy": ("roomsops db copy --to postgresql+psycopg://roomsops@dbhost/rooms",),
+    "db upgrade": ("roomsops db upgrade", "roomsops --json db upgrade"),
     "doctor": ("roomsops doctor --mailbox diego@contoso.com",),
     "ews allow": ("roomsops ews allow", "roomsops ews allow --enable --yes"),
     "ews disallow": ("roomsops ews disallow --yes",),
