@@ -2057,6 +2057,24 @@ class MailboxSync:
         }
         return [m for m in copies if m.uid not in live]
 
+    def free_rooms_of_missing_meeting(self, link: BookingSyncState, booking: Booking) -> int:
+        """A person who left the sync, purged: the link knew a meeting, but none is left in the calendar (deleted
+        or dragged to Deleted Items in Outlook, perhaps without a cancellation, before any pass read it), so no
+        cancellation can reach the room. Its copy is removed as a pass removes the copy of a meeting deleted
+        without a cancellation (`_orphan_copies`: by the meeting's UID, never the copy of a meeting still live in
+        the organizer's calendar). Returns the copies removed; a BackendError or ConnectError is the caller's
+        (the purge of that booking failed: reported, tried again next pass). Seeds 32500 and 32700 of the soak."""
+        held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
+        room = (held.room or booking.room or "").lower()
+        if self.ctx.dry_run or not room or held.end <= self.ctx.now():
+            return 0
+        removed = 0
+        for copy in self._orphan_copies(room, held.start, held.end, _uid(link), booking):
+            self.ctx.backend.delete_copy(room, copy, via=self.mailbox)
+            removed += 1
+            self._audit("sync:room-released", booking, {"room": room, "item_id": copy.item_id})
+        return removed
+
     def release_held_rooms(self) -> MailboxReport:
         """A person who left the sync: a room still holding (or about to hold, its answer late) the slot of a
         booking whose meeting was deleted in Outlook without a cancellation is still freed, and reported while
