@@ -291,7 +291,8 @@ class MailboxSync:
         (or, after a crash, the next one) reads it back and stores what Exchange holds as the snapshot."""
         booking = self.bookings.get(link.booking_id)
         if booking is not None:
-            meeting = room_as_booked(meeting, booking.room)  # the booking's room, wherever it is listed
+            # The booking's room, wherever it is listed (or the room booked before a move not yet written).
+            meeting = room_as_booked(meeting, booking.room, _snapshot_room(link))
         snapshot = _snapshot(meeting) if meeting.fields else None
         return replace(
             link,
@@ -915,7 +916,7 @@ class MailboxSync:
             # its booking holds it.
             if (
                 link.revision != meeting.revision
-                or synced != room_as_booked(meeting, held.room if held else None).fields
+                or synced != room_as_booked(meeting, held.room if held else None, _snapshot_room(link)).fields
                 or link.readback
                 or self._answer_unread(meeting, link, bookings.get(link.booking_id))
             ):
@@ -1101,8 +1102,10 @@ class MailboxSync:
                 return  # the removal failed: reported, the position held, tried again next pass
             meeting = checked
         # The booking's room listed after another resource is the meeting's room: recorded and compared so (a
-        # ROOMS write of another field then leaves the resources alone, review20f).
-        meeting = room_as_booked(meeting, booking.room)
+        # ROOMS write of another field then leaves the resources alone, review20f). The booking's room not listed
+        # (a ROOMS room change whose write has not landed): the room booked before, as the snapshot records it,
+        # wherever it is listed — not the room listed first (review20g).
+        meeting = room_as_booked(meeting, booking.room, _snapshot_room(link))
         link = self._room_answer(link, meeting, booking, unanswered)
         state = link.state
         synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
@@ -2474,6 +2477,12 @@ def _cancelled_before_written(link: BookingSyncState, booking: Booking) -> bool:
     written: it can no longer reach the room through the meeting, so the room's copy is looked for as for any
     deletion without a cancellation (issue 20 item 6)."""
     return booking.status == "cancelled" and link.state in (LINKED, FAILED, ROOM_DECLINED, PENDING_UPDATE)
+
+
+def _snapshot_room(link: BookingSyncState) -> str | None:
+    """The room the link's snapshot records as the meeting's (the room booked when it was last synced), or None."""
+    room = (link.snapshot or {}).get("room")
+    return str(room) if room else None
 
 
 def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str, Any]:
