@@ -26,11 +26,6 @@ pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync purge --person ROOM (a person synced over EWS) resolves the room to itself and says "
-    "'no meetings', exit 0, instead of refusing a room (exit 2) as sync diff --person does",
-)
 def test_purge_of_a_room_address_is_refused_as_a_room(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
