@@ -118,6 +118,10 @@ def replaced_room(
     return out
 
 
+#: An attendee's response that is no answer (EWS ResponseType; Graph's none/notResponded map to these).
+NO_ANSWER = frozenset({"Unknown", "NoResponseReceived", "Organizer"})
+
+
 @dataclass(frozen=True)
 class Meeting:
     """A calendar item as the sync needs it."""
@@ -148,18 +152,35 @@ class Meeting:
     #: Graph responseStatus.time; UTC, ISO text): tells one answer from a later one that says the same.
     answered: tuple[tuple[str, str], ...] = ()
 
-    def response_of(self, address: str) -> str | None:
-        """The answer the attendee `address` gave, as the organizer's item records it (None: not invited)."""
-        wanted = address.lower()
-        found = next((r for a, r in self.responses if a == wanted), None)
-        if found is None and self.fields is not None and self.fields.room == wanted:
-            return self.room_response
-        return found
+    def response_of(self, address: str, *aliases: str) -> str | None:
+        """The answer the attendee `address` (or one of its `aliases`) gave, as the organizer's item records it
+        (None: not invited). An attendee listed more than once (a room on the Resources line and on the To line)
+        answers on one entry only, the others saying Unknown: its answer is taken from any of its entries — an
+        answer beats none; of entries that disagree, Decline only when it is the newest answer (docs/sync.md
+        "One synced room per meeting")."""
+        wanted = {address.lower(), *(a.lower() for a in aliases)}
+        entries = [r for a, r in self.responses if a in wanted]
+        if not entries:
+            return self.room_response if self.fields is not None and self.fields.room in wanted else None
+        answers = [r for r in entries if r not in NO_ANSWER]
+        if not answers:
+            return entries[0]
+        if len(set(answers)) == 1:
+            return answers[0]
+        others = [r for r in answers if r != "Decline"]
+        times = [when for a, when in self.answered if a in wanted]
+        if len(times) != len(answers):  # which answer is the newest cannot be told: a Decline does not win
+            return others[0]
+        timed = list(zip(times, answers, strict=True))
+        declined = max(t for t, r in timed if r == "Decline")
+        newest_other = max((t, r) for t, r in timed if r != "Decline")
+        return "Decline" if declined > newest_other[0] else newest_other[1]
 
     def answered_at(self, address: str) -> str | None:
-        """When the attendee `address` last answered, as the organizer's item records it (None: not known)."""
+        """When the attendee `address` last answered, as the organizer's item records it (None: not known); listed
+        more than once, its newest answer."""
         wanted = address.lower()
-        return next((when for a, when in self.answered if a == wanted), None)
+        return max((when for a, when in self.answered if a == wanted), default=None)
 
     def invites(self, address: str) -> bool:
         """Whether `address` is listed on the meeting: a resource, a required or an optional attendee."""

@@ -44,6 +44,7 @@ from roomsops.adapters.store.schema import (
 )
 from roomsops.core.calendar import (
     ALL_FIELDS,
+    NO_ANSWER,
     PAST_WATCH,
     BackendError,
     Changes,
@@ -240,6 +241,8 @@ class MailboxSync:
         self.declined: set[int] = set()
         # (item id, room) a failure of this pass already said (a decline, a second room): said once per pass.
         self.said_rooms: set[tuple[str, str]] = set()
+        # New meetings not booked because a room has not answered yet (`_awaiting`): the position is held for them.
+        self.awaiting: set[str] = set()
         # Bookings whose room copy this pass tried to remove (a meeting deleted without a cancellation).
         self.released: set[int] = set()
         # (booking id, "room" | "attendees") both sides changed since the last pass: ROOMS wins, so the open
@@ -291,7 +294,8 @@ class MailboxSync:
         (or, after a crash, the next one) reads it back and stores what Exchange holds as the snapshot."""
         booking = self.bookings.get(link.booking_id)
         if booking is not None:
-            meeting = room_as_booked(meeting, booking.room)  # the booking's room, wherever it is listed
+            # The booking's room, wherever it is listed (or the room booked before a move not yet written).
+            meeting = room_as_booked(meeting, booking.room, _snapshot_room(link))
         snapshot = _snapshot(meeting) if meeting.fields else None
         return replace(
             link,
@@ -758,6 +762,10 @@ class MailboxSync:
             self._save_links(settled)
         if self.hold_cursor:
             new_state = saved_state if not changes.invalid_state else None
+        elif self.awaiting:
+            # A new meeting still awaiting a room's answer: read (and counted) again by the next pass, as a decline
+            # is reported on every pass, until the room answers. Only the position: rollback counts are not held.
+            new_state = saved_state if not changes.invalid_state else None
         if not self.ctx.dry_run:
             with self.ctx.store.write() as conn:
                 q.save_mailbox_sync(
@@ -915,7 +923,7 @@ class MailboxSync:
             # its booking holds it.
             if (
                 link.revision != meeting.revision
-                or synced != room_as_booked(meeting, held.room if held else None).fields
+                or synced != room_as_booked(meeting, held.room if held else None, _snapshot_room(link)).fields
                 or link.readback
                 or self._answer_unread(meeting, link, bookings.get(link.booking_id))
             ):
@@ -1101,8 +1109,10 @@ class MailboxSync:
                 return  # the removal failed: reported, the position held, tried again next pass
             meeting = checked
         # The booking's room listed after another resource is the meeting's room: recorded and compared so (a
-        # ROOMS write of another field then leaves the resources alone, review20f).
-        meeting = room_as_booked(meeting, booking.room)
+        # ROOMS write of another field then leaves the resources alone, review20f). The booking's room not listed
+        # (a ROOMS room change whose write has not landed): the room booked before, as the snapshot records it,
+        # wherever it is listed — not the room listed first (review20g).
+        meeting = room_as_booked(meeting, booking.room, _snapshot_room(link))
         link = self._room_answer(link, meeting, booking, unanswered)
         state = link.state
         synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
@@ -1544,6 +1554,7 @@ class MailboxSync:
         """A meeting roomsops does not know yet: one the person organizes that invites a known room becomes a
         booking when the room is free and has accepted it; attendee copies and other installations' items are
         left alone."""
+        self.awaiting.discard(meeting.item_id)  # decided again from what is read now
         if not self._bookable(meeting) or meeting.fields is None:
             return
         fields = meeting.fields
@@ -1556,7 +1567,9 @@ class MailboxSync:
         if room is None:
             # A room listed before the one that would be booked has not answered yet: nothing is decided (and no
             # room removed) until it has; its answer changes the meeting, and the pass that reads it decides.
-            self.report.skip("awaiting the room's answer")
+            self._awaiting(
+                meeting, [r for r in listed if self._response(meeting, r.email) in (None, *NO_ANSWER)]
+            )
             return
         others = [r for r in listed if r is not room]
         if others:
@@ -1573,12 +1586,27 @@ class MailboxSync:
         if response != "Accept":
             # The booking exists only once the room has accepted: its answer arrives later and changes the
             # meeting, and the pass that reads that change books it (or reports the decline).
-            self.report.skip("awaiting the room's answer")
+            self._awaiting(meeting, [room])
             return
         if self.ctx.dry_run:
             self.report.planned.append(f"book {room.email} for the new meeting {fields.subject!r}")
             return
         self._book_new_meeting(meeting, fields, room)
+
+    def _awaiting(self, meeting: Meeting, rooms: list[Room]) -> None:
+        """A new meeting not booked yet because a room has not answered it: counted and named in the log on every
+        pass until the room answers (or the meeting goes), so that an administrator sees a room that never answers:
+        the mailbox's position is held for it (`_finish`), so the next pass reads it again (the answer is a change
+        of the meeting, read then anyway)."""
+        self.report.skip("awaiting the room's answer")
+        self.awaiting.add(meeting.item_id)
+        subject = meeting.fields.subject if meeting.fields is not None else meeting.item_id
+        log.warning(
+            "%s: new meeting %r is not booked yet: awaiting the answer of %s",
+            self.mailbox,
+            subject,
+            ", ".join(r.email for r in rooms) or "its room",
+        )
 
     def _room_of_new_meeting(self, meeting: Meeting, listed: list[Room]) -> Room | None:
         """The ROOMS room a new meeting listing `listed` (in the meeting's order) is booked in: the first that holds
@@ -1782,11 +1810,7 @@ class MailboxSync:
 
     def _response(self, meeting: Meeting, room: str) -> str | None:
         """The room's answer as the organizer's item records it, under its primary address or an alias."""
-        for address in sorted(self._addresses_of(room)):
-            response = meeting.response_of(address)
-            if response is not None:
-                return response
-        return None
+        return meeting.response_of(room, *self._addresses_of(room))
 
     def _second_rooms(
         self, meeting: Meeting, first: str, others: list[Room], what: str, new: bool = False
@@ -2494,6 +2518,12 @@ def _cancelled_before_written(link: BookingSyncState, booking: Booking) -> bool:
     return booking.status == "cancelled" and link.state in (LINKED, FAILED, ROOM_DECLINED, PENDING_UPDATE)
 
 
+def _snapshot_room(link: BookingSyncState) -> str | None:
+    """The room the link's snapshot records as the meeting's (the room booked when it was last synced), or None."""
+    room = (link.snapshot or {}).get("room")
+    return str(room) if room else None
+
+
 def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str, Any]:
     """What a link stores of the meeting: its fields as synced, and its UID (the room's copy carries the same: a
     room copy is the meeting's only when its UID is the meeting's, never by its times alone)."""
@@ -2505,7 +2535,7 @@ def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str
     if meeting.answered:
         # When each attendee last answered, as read: a later read after roomsops' write whose answer was lost
         # tells the room's answer to that write from the answer it had already given (`_answer_seen`).
-        data["answered"] = dict(meeting.answered)
+        data["answered"] = {address: meeting.answered_at(address) for address, _ in meeting.answered}
     return data
 
 

@@ -85,17 +85,25 @@ def room_as_listed(fields: MeetingFields, room: str | None, aliases: Iterable[st
     return replace(fields, room=primary, attendees=tuple(a for a in fields.attendees if a not in listed))
 
 
-def room_as_booked(meeting: Meeting, room: str | None) -> Meeting:
+def room_as_booked(meeting: Meeting, room: str | None, before: str | None = None) -> Meeting:
     """A synced meeting as its booking holds it (docs/sync.md "One synced room per meeting"): the booking's room
     `room` listed as a resource, but not first (after a room ROOMS does not manage, or a ROOMS room that declined),
     is the meeting's room — Exchange's first resource is only `fields.room` as read. Recorded so in the link's
     snapshot and compared so: otherwise the first ROOMS write of any field took the room for changed and rewrote
     the resources, taking the other room off the meeting (review20f). A room write replaces only this room
-    (`core.calendar.replaced_room`)."""
+    (`core.calendar.replaced_room`). `before`: the room the link's snapshot records (the room booked before a
+    ROOMS room change whose write has not landed yet): when the booking's room is not listed, the meeting still
+    holds `before` as its room wherever it is listed — a move whose write failed is no Outlook room change to the
+    room listed first (review20g)."""
     fields = meeting.fields
-    if not room or fields is None:
+    if fields is None:
         return meeting
-    primary = room.lower()
-    if fields.room == primary or primary not in meeting.resources:
-        return meeting
-    return replace(meeting, fields=replace(fields, room=primary))
+    for candidate in (room, before):
+        if not candidate:
+            continue
+        primary = candidate.lower()
+        if fields.room == primary:
+            return meeting
+        if primary in meeting.resources:
+            return replace(meeting, fields=replace(fields, room=primary))
+    return meeting
