@@ -19,7 +19,13 @@ from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import EWS_SYNC_MODES
 from roomsops.services.apps import admin_app_problem
 from roomsops.services.diagnose.ews_access import MIGRATE_COMMAND, EwsStatus, read_ews_status
-from roomsops.services.diagnose.graph_test import graph_sync_test, graph_token_checks, mode_of, uses_graph
+from roomsops.services.diagnose.graph_test import (
+    graph_connection_check,
+    graph_sync_test,
+    graph_token_checks,
+    mode_of,
+    uses_graph,
+)
 from roomsops.services.diagnose.probe import probe
 
 if TYPE_CHECKING:
@@ -172,6 +178,11 @@ def doctor(
     if rooms_line is not None:
         checks.append(rooms_line)
     can_probe = provider is not None and provider_error is None
+    if mailbox is None and can_probe and graph_persons and graph_client is not None:
+        # Reached over Graph: its connection is checked as the Exchange connection is (exit 3 when not reached).
+        check, lost = graph_connection_check(settings, graph_client, sorted(graph_persons)[0])
+        unreachable = unreachable or lost
+        checks.append(check)
     if mailbox is None:
         checks.append(Check("EWS probe", Status.WARNING, "no mailbox to probe", "pass --mailbox EMAIL"))
     elif can_probe and probe_graph and graph_provider is not None and graph_client is not None:
