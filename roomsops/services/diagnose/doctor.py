@@ -178,17 +178,37 @@ def doctor(
     if rooms_line is not None:
         checks.append(rooms_line)
     can_probe = provider is not None and provider_error is None
+    probes, lost = _probes(
+        settings, mailbox, mailbox_mode, graph_persons, can_probe, ews_client, graph_provider, graph_client
+    )
+    checks += probes
+    unreachable = unreachable or lost
+    return DoctorReport(subject="roomsops doctor", checks=tuple(checks), unreachable=unreachable)
+
+
+def _probes(
+    settings: Settings,
+    mailbox: str | None,
+    mode: str | None,
+    graph_persons: list[str],
+    can_probe: bool,
+    ews_client: Callable[[], EwsClient],
+    graph_provider: Callable[[], TokenProvider] | None,
+    graph_client: Callable[[], GraphClient] | None,
+) -> tuple[list[Check], bool]:
+    """The mailbox probed over its own service; without one, Graph's connection when a person is reached over
+    Graph (as the Exchange connection is checked). (the checks, whether one could not connect: exit 3)."""
+    checks: list[Check] = []
+    unreachable = False
     if mailbox is None and can_probe and graph_persons and graph_client is not None:
-        # Reached over Graph: its connection is checked as the Exchange connection is (exit 3 when not reached).
-        check, lost = graph_connection_check(settings, graph_client, sorted(graph_persons)[0])
-        unreachable = unreachable or lost
+        check, unreachable = graph_connection_check(settings, graph_client, sorted(graph_persons)[0])
         checks.append(check)
     if mailbox is None:
         checks.append(Check("EWS probe", Status.WARNING, "no mailbox to probe", "pass --mailbox EMAIL"))
-    elif can_probe and probe_graph and graph_provider is not None and graph_client is not None:
-        report = graph_sync_test(settings, graph_provider(), graph_client, mailbox, mode=mailbox_mode)
-        unreachable = unreachable or (not report.ok and report.unreachable)
+    elif can_probe and uses_graph(settings, mode) and graph_provider is not None and graph_client is not None:
+        report = graph_sync_test(settings, graph_provider(), graph_client, mailbox, mode=mode)
+        unreachable = not report.ok and report.unreachable
         checks.append(summarize("Graph probe", report))
     elif can_probe:
         checks.append(probe(ews_client(), mailbox).check("EWS probe"))
-    return DoctorReport(subject="roomsops doctor", checks=tuple(checks), unreachable=unreachable)
+    return checks, unreachable

@@ -229,7 +229,9 @@ def graph_connection_check(
     except BackendError:
         pass  # Graph answered: reached
     except RoomsopsError as exc:  # no connection, TLS, the token refused
-        return Check("Graph connection", Status.FAILED, exc.message, exc.remedy), isinstance(exc, ConnectError)
+        return Check("Graph connection", Status.FAILED, exc.message, exc.remedy), isinstance(
+            exc, ConnectError
+        )
     return Check("Graph connection", Status.OK, f"{settings.cloud.graph_url} reached (TLS verified)"), False
 
 
