@@ -233,10 +233,12 @@ class GraphCalendar:
         """A calendarView delta round. It starts `PAST_WATCH` before the sync window, so Graph itself reports the
         change or deletion of a linked meeting moved (or just gone) before the window, at no extra request. The
         state is `<round start>|<round end>|<deltaLink>`: a round covers the window of the day it started, so when
-        the wanted round reaches further (a new day moves its end; a widened `sync.window_days_past` its start) the
-        old round is read to its end and a new one started, what the old round never covered after its end is
-        reported changed, and `covers_from` stays the old round's start for that pass (the sync reads its linked
-        meetings before it). A state that is no delta link of this endpoint starts over (invalid_state)."""
+        the wanted round reaches further (a new day moves its end; a widened `sync.window_days_past` its start), or
+        ends earlier (a narrowed `sync.window_days_future`: `covers_until` is then the window's end, as the sync
+        discovers new meetings up to it), the old round is read to its end and a new one started, what the old
+        round never covered after its end is reported changed, and `covers_from` stays the old round's start for
+        that pass (the sync reads its linked meetings before it). A state that is no delta link of this endpoint
+        starts over (invalid_state)."""
         start, end = self.window()
         start -= PAST_WATCH
         if state is None:
@@ -258,7 +260,7 @@ class GraphCalendar:
         except SyncStateInvalid:
             self._confirm(mailbox, {})
             return Changes(invalid_state=True)
-        if end > covered_end or start < covered_start:
+        if end != covered_end or start < covered_start:
             link, fresh, _ = self._round(mailbox, self._delta(mailbox, start, end), beyond=covered_end)
             changed.update(fresh)
             covers_from = max(start, covered_start)

@@ -254,9 +254,8 @@ class MailboxSync:
         # What `_begin` read, for the later phases.
         self._saved_state: str | None = None
         self.conflicted: set[int] = set()  # bookings with an Outlook edit ROOMS cannot accept in this pass
-        self._discover_from: datetime | None = (
-            None  # `_begin`: new meetings ending before this are left alone
-        )
+        # `_begin`: the window untagged meetings are discovered in (new meetings outside it are left alone).
+        self._discovers: tuple[datetime, datetime] = ctx.window
         self.held = False  # `sync purge --person`: every booking of the person held back until `sync resume`
         self._changes = Changes()
         self._full = False
@@ -445,13 +444,15 @@ class MailboxSync:
         initial = saved_state is None and not self.links
         due = self.ctx.full_every > 0 and passes + 1 >= self.ctx.full_every and not initial
         full = self.ctx.full or due or (recover and bool(self.links))
+        # Untagged Outlook meetings become bookings only inside the sync window (docs/sync.md "Dates"), whoever
+        # reported them: EWS's SyncFolderItems reports the whole calendar, Graph's delta round `PAST_WATCH` more
+        # before it. Its end is the round's own when the changes cover a window (to the end of its last day), so a
+        # meeting a round reported is never left alone for being beyond the window that round covered.
+        self._discovers = (self.ctx.window[0], changes.covers_until or self.ctx.window[1])
         if full:
             self._reconcile(by_id, discover=True)
         elif changes.covers_until is not None:
             changes = self._beyond_reach(changes, changes.covers_until, changes.covers_from)
-        # Changes that cover a window (Graph's delta round starts `PAST_WATCH` before the sync window): a meeting
-        # without a link that ended before the sync window's start is outside it, never a new booking.
-        self._discover_from = self.ctx.window[0] if changes.covers_from is not None else None
         self._exchange_changes(changes.changed, changes.deleted, by_id)
         self._saved_state, self._changes, self._full = saved_state, changes, full
         self._passes = passes
@@ -1028,9 +1029,9 @@ class MailboxSync:
                 if self.held:  # `sync purge --person`: nothing of the person is booked until `sync resume`
                     self.report.skip("not synced")
                     return
-                since, fields = self._discover_from, meeting.fields
-                if since is not None and fields is not None and fields.end <= since:
-                    return  # before the sync window (Graph's round watches there for links only): left alone
+                (since, until), fields = self._discovers, meeting.fields
+                if fields is not None and (fields.end <= since or fields.start >= until):
+                    return  # outside the sync window: left alone (docs/sync.md "Dates")
                 self._new_meeting(meeting, bookings)
                 return
             booking = bookings.get(link.booking_id)
