@@ -205,3 +205,51 @@ def test_a_room_declining_a_conflicting_series_is_reported_and_room_declined(
         assert links(env)[series][0] == "room-declined"
         assert room_problems(invoke, env)[series]["kind"] == "room-declined"
     assert masters(lab, room, diego) == []  # the room holds none of it
+
+
+#: (mode, the lab's protocol, its create operation, its operation deleting an occurrence)
+FAULTS = [
+    ("O365", "ews", "CreateItem", "DeleteItem"),
+    ("Microsoft365", "graph", "events.create", "events.cancel"),
+]
+
+
+@pytest.mark.parametrize(("mode", "protocol", "create", "delete"), FAULTS, ids=["ews", "graph"])
+@pytest.mark.parametrize("lost", ["create", "occurrence"])
+def test_a_series_whose_write_was_lost_is_one_meeting_with_its_exceptions(
+    invoke: Invoke,
+    env: dict[str, str],
+    graph_lab: LabHelper,
+    addr: Addr,
+    mode: str,
+    protocol: str,
+    create: str,
+    delete: str,
+    lost: str,
+) -> None:
+    """The pending intent holds across a lost answer: the answer of the master's create lost after it landed, or
+    the connection dropped before the first exception's write (the master made, its cancelled occurrence not yet
+    deleted). The sync finds the master by its tag and writes the exceptions: one series, never two."""
+    lab = graph_lab
+    diego, room = setup(invoke, env, lab, addr, mode)
+    series = book_series(
+        invoke, env, diego, room, "2027-03-15T09:00", "--weekly", "mon", "--until", "2027-04-12"
+    )
+    ok(invoke("bookings", "cancel", str(series), "--occurrence", "2027-03-22", "--yes", env=env))
+    if lost == "create":
+        lab.fault(protocol=protocol, operation=create, kind="drop_after", count=1)
+    else:
+        lab.fault(protocol=protocol, operation=delete, kind="drop_before", count=1)
+    sync(invoke, env)
+    assert lab.admin("GET", "faults").json() == []  # the fault struck this pass
+    for _ in range(2):
+        sync(invoke, env)
+    (master,) = masters(lab, diego, diego)
+    assert master["deleted_occurrences"] == [wall("2027-03-22")[0]]
+    assert links(env)[series][0] == "linked"
+    answer(lab)
+    expected = [wall(d) for d in ("2027-03-15", "2027-03-29", "2027-04-05", "2027-04-12")]
+    for mailbox in (diego, room):
+        assert shown(lab, mailbox, "2027-03-14T00:00", "2027-04-20T00:00") == expected, mailbox
+    code, found = sync(invoke, env)
+    assert (code, found[diego]["failures"], found[diego]["created"]) == (0, [], 0)
