@@ -179,6 +179,17 @@ def test_cancelled_and_moved_occurrences_and_a_new_pattern_keep_the_surviving_ex
     listed = json.loads(ok(invoke("--json", "bookings", "list", env=env)).out)["bookings"]
     assert [b["sync"] for b in listed if b["id"] == series] == ["linked"]
 
+    # The whole series cancelled in ROOMS: the meeting is cancelled, the room frees every occurrence.
+    ok(invoke("bookings", "cancel", str(series), "--yes", env=env))
+    code, found = sync(invoke, env)
+    assert (code, found[diego]["cancelled"]) == (0, 1), found
+    answer(lab)
+    assert masters(lab, diego, diego) == []
+    for mailbox in (diego, room):
+        assert shown(lab, mailbox, "2027-03-14T00:00", "2027-04-20T00:00") == [], mailbox
+    code, found = sync(invoke, env)
+    assert (code, found[diego]["failures"]) == (0, []), found
+
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_room_declining_a_conflicting_series_is_reported_and_room_declined(
