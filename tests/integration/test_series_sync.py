@@ -264,3 +264,31 @@ def test_a_series_whose_write_was_lost_is_one_meeting_with_its_exceptions(
         assert shown(lab, mailbox, "2027-03-14T00:00", "2027-04-20T00:00") == expected, mailbox
     code, found = sync(invoke, env)
     assert (code, found[diego]["failures"], found[diego]["created"]) == (0, [], 0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_outlook_edit_of_a_synced_series_is_rolled_back_and_reported(
+    invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Addr, mode: str
+) -> None:
+    """Item 3 is not done: ROOMS does not take over an Outlook edit of a series. It is an edit ROOMS cannot accept
+    (the person's SyncConflictBehaviour, Rollback by default): reported, the meeting reset to the booking, its
+    exceptions written again; the booking unchanged."""
+    lab = graph_lab
+    diego, room = setup(invoke, env, lab, addr, mode)
+    series = book_series(
+        invoke, env, diego, room, "2027-03-15T09:00", "--weekly", "mon", "--until", "2027-04-12"
+    )
+    ok(invoke("bookings", "cancel", str(series), "--occurrence", "2027-03-22", "--yes", env=env))
+    assert sync(invoke, env)[0] == 0
+    answer(lab)
+    (master,) = masters(lab, diego, diego)
+    edit = {"subject": "Renamed in Outlook"}
+    response = lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{master['id']}", json=edit)
+    assert response.status_code == 200, response.text
+    code, found = sync(invoke, env)
+    assert code == 1 and found[diego]["rolled_back"] == 1, found
+    assert any("edited in Outlook (subject)" in f for f in found[diego]["failures"]), found
+    (master,) = masters(lab, diego, diego)
+    assert (master["subject"], master["deleted_occurrences"]) == ("Jour fixe", [wall("2027-03-22")[0]])
+    listed = json.loads(ok(invoke("--json", "bookings", "list", env=env)).out)["bookings"]
+    assert [b["title"] for b in listed if b["id"] == series] == ["Jour fixe"]

@@ -1171,6 +1171,14 @@ class MailboxSync:
         # A field that changed since the last sync but now equals the booking is our write, not an edit.
         edited = [name for name in synced.differs(current) if getattr(current, name) != getattr(target, name)]
         self._record_differences(booking, meeting, synced, current, target)
+        if booking.series is not None and edited:
+            # Outlook edits of a synced series are not taken over yet (issue 25, items 3-4): ROOMS cannot apply one
+            # to the series and its occurrences, so it is an edit ROOMS cannot accept (docs/series.md).
+            what = ", ".join(edited)
+            self._conflict(
+                link, meeting, booking, f"the series was edited in Outlook ({what}): not taken over yet"
+            )
+            return
         rooms_changed = link.synced_version != booking.version
         refused = _refused(meeting) if {"start", "end"} & set(edited) else None
         if refused is not None and not rooms_changed:
