@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from itertools import pairwise
 from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -647,8 +648,15 @@ class GraphCalendar:
         assert series is not None
         if not series.cancelled and not series.exceptions:
             return 0
-        starts = series.original_starts or (*series.cancelled, *(e.original_start for e in series.exceptions))
-        span = (min(starts) - timedelta(days=1), max(starts) + timedelta(days=15))
+        starts = sorted(
+            series.original_starts or (*series.cancelled, *(e.original_start for e in series.exceptions))
+        )
+        # An occurrence moves only between its neighbours' days (docs/series.md): where an earlier write moved one to
+        # lies within the longest gap between two occurrences of its original start (the first and the last too).
+        gap = max((b - a for a, b in pairwise(starts)), default=timedelta(0))
+        gap += timedelta(days=1)
+        times = [*starts, *(e.start for e in series.exceptions), *(e.end for e in series.exceptions)]
+        span = (min(times) - gap, max(times) + gap)
         url = f"{self._event(mailbox, master_id)}/instances?" + urlencode(
             {"startDateTime": _utc(span[0]), "endDateTime": _utc(span[1]), "$select": "id,originalStart"}
         )
