@@ -298,3 +298,30 @@ def test_an_outlook_edit_of_a_synced_series_is_rolled_back_and_reported(
     assert (master["subject"], master["deleted_occurrences"]) == ("Jour fixe", [wall("2027-03-22")[0]])
     listed = json.loads(ok(invoke("--json", "bookings", "list", env=env)).out)["bookings"]
     assert [b["title"] for b in listed if b["id"] == series] == ["Jour fixe"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_occurrence_moved_twice_in_rooms_is_found_where_the_first_move_put_it(
+    invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Addr, mode: str
+) -> None:
+    lab = graph_lab
+    diego, room = setup(invoke, env, lab, addr, mode)
+    series = book_series(
+        invoke, env, diego, room, "2027-03-15T09:00", "--weekly", "mon", "--until", "2027-04-05"
+    )
+    assert sync(invoke, env)[0] == 0
+    first = ["--start", "2027-03-22T14:00", "--end", "2027-03-22T15:00"]
+    ok(invoke("bookings", "update", str(series), "--occurrence", "2027-03-22", *first, env=env))
+    assert sync(invoke, env)[0] == 0
+    again = ["--start", "2027-03-24T10:00", "--end", "2027-03-24T11:00"]
+    ok(invoke("bookings", "update", str(series), "--occurrence", "2027-03-22", *again, env=env))
+    code, found = sync(invoke, env)
+    assert code == 0, found[diego]["failures"]
+    (master,) = masters(lab, diego, diego)
+    assert [(e["original_start"], e["start"]) for e in master["modified_occurrences"]] == [
+        (wall("2027-03-22")[0], wall("2027-03-24", 10)[0])
+    ]
+    answer(lab)
+    expected = [wall("2027-03-15"), wall("2027-03-24", 10), wall("2027-03-29"), wall("2027-04-05")]
+    for mailbox in (diego, room):
+        assert shown(lab, mailbox, "2027-03-14T00:00", "2027-04-10T00:00") == expected, mailbox
