@@ -12,7 +12,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from roomsops.adapters.store import (
     Booking,
@@ -62,13 +64,12 @@ from roomsops.services.sync.model import (
     Unmappable,
     booking_fields,
     from_exchange,
+    last_end,
     room_as_booked,
     room_as_listed,
     whole_seconds,
 )
 
-#: What a pass reports for each active series booking it leaves alone: series are not synced yet (issue 25).
-SERIES_NOT_SYNCED = "not synced: series are not synced yet"
 #: How far beyond the window's end bookings are still synced (in effect: all of them).
 BOOKINGS_AHEAD = timedelta(days=36500)
 #: The phases of a pass (`MailboxSync.run`): writes that free a room's slot, then those that move a meeting,
@@ -414,7 +415,6 @@ class MailboxSync:
             ]
             self.person = q.get_person(conn, self.mailbox)
             self.rooms = {room.email.lower(): room for room in q.list_rooms(conn)}
-        bookings = self._leave_series_alone(bookings)
         service = self.ctx.backend.service_of(self.mailbox)
         if state is not None and state.service not in (None, service):
             state = self._relink(service, state)
@@ -456,17 +456,6 @@ class MailboxSync:
         self._exchange_changes(changes.changed, changes.deleted, by_id)
         self._saved_state, self._changes, self._full = saved_state, changes, full
         self._passes = passes
-
-    def _leave_series_alone(self, bookings: list[Booking]) -> list[Booking]:
-        """Series are not synced yet (issue 25, items 2-5): no pass writes any part of one to Exchange. Each active
-        series is reported once per pass (`SERIES_NOT_SYNCED`), and `bookings list` says "not synced"."""
-        singles = []
-        for booking in bookings:
-            if booking.series is None:
-                singles.append(booking)
-            elif booking.status == "active":
-                self.report.skip(SERIES_NOT_SYNCED)
-        return singles
 
     def _relink(self, service: str, state: MailboxSyncState) -> MailboxSyncState:
         """The links' item ids are of another service than `service`, the one the mailbox is reached over now (the
@@ -714,7 +703,7 @@ class MailboxSync:
                 if link is not None and link.state == UNLINKED:
                     self.report.skip("not synced")  # purged: no meeting until `sync resume --person`
                     continue
-                if booking.end <= self.ctx.now():
+                if last_end(booking) <= self.ctx.now():
                     self.report.skip("past")  # over before it reached Exchange: no invitation for it
                     continue
                 if self.held and link is None:
@@ -732,8 +721,13 @@ class MailboxSync:
                 to_create.append(booking)
             else:
                 self._booking(booking)
-        if to_create:
-            self._guarded(to_create, lambda: self._create_many(to_create))
+        singles = [b for b in to_create if b.series is None]
+        if singles:
+            self._guarded(singles, lambda: self._create_many(singles))
+        for series in (b for b in to_create if b.series is not None):
+            # A series alone: its master and then its exceptions are written (docs/series.md, "Sync of series"); a
+            # failure between them leaves its intent, and the next pass adopts the master and writes them again.
+            self._guarded([series], partial(self._create_many, [series]))
 
     def _finish(self) -> None:
         """Read past this pass's writes, report what is still declined, store the position."""
@@ -795,6 +789,43 @@ class MailboxSync:
             return "not looked up (--dry-run)"
         return decline_reason(self.ctx.backend, room, start, end, via=self.mailbox)
 
+    def _series_decline_reason(self, booking: Booking) -> str:
+        """Why the room declined a series (a room decides a series whole: ConflictPercentageAllowed,
+        MaximumConflictInstances): its calendar read once over the series' span, the occurrences it holds other
+        meetings at named by their dates."""
+        assert booking.series is not None
+        if self.ctx.dry_run:
+            return "not looked up (--dry-run)"
+        active = [o for o in booking.series.occurrences if o.status == "active"]
+        if not active or not booking.room:
+            return "no reason recorded"
+        first, last = min(o.start for o in active), max(o.end for o in active)
+        try:
+            held = [
+                m.fields
+                for span in _spans(first, last)
+                for m in self.ctx.backend.room_calendar(booking.room, *span, via=self.mailbox)
+                if m.fields is not None and m.fields.free_busy != "Free"
+            ]
+        except (BackendError, ConnectError) as exc:
+            return f"reason not given by Exchange, and the room's calendar could not be read ({exc.message})"
+        zone = ZoneInfo(booking.series.time_zone)
+        taken = sorted(
+            {
+                f"{o.start.astimezone(zone):%Y-%m-%d}"
+                for o in active
+                for f in held
+                if f.start < o.end and o.start < f.end
+            }
+        )
+        if taken:
+            return f"conflict: the room's calendar is taken at {len(taken)} occurrence(s): {', '.join(taken)}"
+        return (
+            "reason not given by Exchange; the room's calendar is free at every occurrence now: a conflict freed "
+            "since, or its booking policy (the booking window, the maximum duration or the working hours; see "
+            "Get-CalendarProcessing)"
+        )
+
     def _still_declined(self) -> None:
         """Every link still `room-declined` is a failure of its booking on every pass until it is settled (the
         booking moved, cancelled, or the room accepts) or its slot is over, also when nothing changed in the
@@ -816,7 +847,7 @@ class MailboxSync:
         now = self.ctx.now()
         for booking_id in sorted(known):
             booking, link = known[booking_id], self.links[booking_id]
-            over = booking.end <= now or meeting_over(link, booking, now)
+            over = last_end(booking) <= now or meeting_over(link, booking, now)
             if booking.status == "active" and link.state == ROOM_DECLINED and not over:
                 self._declined(booking, link.last_error)
 
@@ -1127,7 +1158,12 @@ class MailboxSync:
         synced = room_as_listed(synced, booking.room, aliases)
         current = room_as_listed(meeting.fields, booking.room, aliases)
         target = booking_fields(booking)
-        if synced.differs(current, ALL_FIELDS) and not current.differs(target, ALL_FIELDS):
+        series_unsure = booking.series is not None and state == PENDING_UPDATE  # exceptions not compared
+        if (
+            synced.differs(current, ALL_FIELDS)
+            and not current.differs(target, ALL_FIELDS)
+            and not series_unsure
+        ):
             # The meeting already equals the booking: our own write landed (its answer was lost, or the pass
             # was killed before recording it). Record it as synced; it is no edit.
             if state == PENDING_UPDATE and meeting.booking_id == tag_of(booking):
@@ -1146,6 +1182,14 @@ class MailboxSync:
         # A field that changed since the last sync but now equals the booking is our write, not an edit.
         edited = [name for name in synced.differs(current) if getattr(current, name) != getattr(target, name)]
         self._record_differences(booking, meeting, synced, current, target)
+        if booking.series is not None and edited:
+            # Outlook edits of a synced series are not taken over yet (issue 25, items 3-4): ROOMS cannot apply one
+            # to the series and its occurrences, so it is an edit ROOMS cannot accept (docs/series.md).
+            what = ", ".join(edited)
+            self._conflict(
+                link, meeting, booking, f"the series was edited in Outlook ({what}): not taken over yet"
+            )
+            return
         rooms_changed = link.synced_version != booking.version
         refused = _refused(meeting) if {"start", "end"} & set(edited) else None
         if refused is not None and not rooms_changed:
@@ -1273,7 +1317,10 @@ class MailboxSync:
             # The room's answer is the truth: read on every change of the meeting; stored with its reason,
             # reported on every pass (and in `sync diff`) until the booking moves, is cancelled or is accepted.
             state = ROOM_DECLINED
-            reason = self._decline_reason(booking.room or "", meeting.fields.start, meeting.fields.end)
+            if booking.series is not None:
+                reason = self._series_decline_reason(booking)
+            else:
+                reason = self._decline_reason(booking.room or "", meeting.fields.start, meeting.fields.end)
             link = replace(link, last_error=reason, error_count=0)
             self._declined(booking, reason)
         # The state goes with every path after (an Outlook edit applied to a declined booking keeps it declined).
@@ -2161,7 +2208,7 @@ class MailboxSync:
             elif link is not None and link.state == UNLINKED:
                 self.report.skip("not synced" if not_synced(link) else "unlinked")
             elif booking.status == "active" and link is not None and link.item_id is not None:
-                if link.synced_version != booking.version and booking.end <= self.ctx.now():
+                if link.synced_version != booking.version and last_end(booking) <= self.ctx.now():
                     self.report.skip("past")  # moved into the past: no update sent to anyone (as for creates)
                 elif link.synced_version != booking.version:
                     self._update(booking, link)
@@ -2270,7 +2317,11 @@ class MailboxSync:
             link = self._linked(self._link(booking), meetings[0], None)
             self.report.adopted += 1
             self._audit("sync:adopt", booking, {"item_id": meetings[0].item_id})
-            if meetings[0].fields is None or booking_fields(booking).differs(meetings[0].fields, ALL_FIELDS):
+            if (
+                meetings[0].fields is None
+                or booking.series is not None  # its exceptions may not all have been written: written again
+                or booking_fields(booking).differs(meetings[0].fields, ALL_FIELDS)
+            ):
                 self._update(booking, link)
             else:
                 self._save_link(replace(link, synced_version=booking.version))
@@ -2607,6 +2658,10 @@ def meeting_over(link: BookingSyncState, booking: Booking, now: datetime) -> boo
             end = MeetingFields.from_json(link.snapshot).end
         except Exception:  # a snapshot that cannot be read: the booking's end
             end = booking.end
+    if booking.series is not None:
+        end = max(
+            end, last_end(booking)
+        )  # a series: its last occurrence (the snapshot holds the first one's)
     return end <= now
 
 

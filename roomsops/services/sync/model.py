@@ -11,7 +11,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from roomsops.adapters.store import FREE_BUSY, Booking
-from roomsops.core.calendar import Meeting, MeetingFields, normalized_attendees
+from roomsops.core import recurrence
+from roomsops.core.calendar import Exception_, Meeting, MeetingFields, SeriesFields, normalized_attendees
 
 #: The title a booking gets from a meeting whose Outlook subject is empty (ROOMS refuses empty titles).
 DEFAULT_TITLE = "(no subject)"
@@ -67,7 +68,64 @@ def booking_fields(booking: Booking) -> MeetingFields:
         reminder_minutes=booking.reminder_minutes,
         private=booking.private,
         free_busy=booking.free_busy,
+        series=series_fields(booking),
     )
+
+
+#: A ROOMS occurrence's own values (`Occurrence.changes`) as `MeetingFields` names them.
+_OCCURRENCE_FIELDS = {
+    "title": "subject",
+    "private": "private",
+    "reminder_minutes": "reminder_minutes",
+    "free_busy": "free_busy",
+}
+
+
+def series_fields(booking: Booking) -> SeriesFields | None:
+    """The series a booking's meeting should be (docs/series.md, "Sync of series"); None for a single booking.
+
+    A series without end is written as a series ending on `booked_until`, the last day ROOMS holds occurrences
+    for: a room with EnforceSchedulingHorizon $true (Exchange Online's default) declines a series without end
+    whole, and Exchange then holds exactly the occurrences ROOMS checked for conflicts."""
+    series = booking.series
+    if series is None:
+        return None
+    rng = series.range
+    if rng.type == recurrence.NO_END:
+        rng = recurrence.Range(recurrence.END_DATE, rng.start_date, end_date=series.booked_until)
+    occurrences = sorted(series.occurrences, key=lambda o: o.original_start)
+    exceptions = tuple(
+        Exception_(
+            original_start=whole_seconds(o.original_start),
+            start=whole_seconds(o.start),
+            end=whole_seconds(o.end),
+            changes=tuple(
+                sorted(
+                    (_OCCURRENCE_FIELDS[k], title_of(v) if k == "title" else v)
+                    for k, v in o.changes.items()
+                    if k in _OCCURRENCE_FIELDS
+                )
+            ),
+        )
+        for o in occurrences
+        if o.status == "active" and (o.moved or o.changes)
+    )
+    return SeriesFields(
+        pattern=series.pattern,
+        range=rng,
+        time_zone=series.time_zone,
+        cancelled=tuple(whole_seconds(o.original_start) for o in occurrences if o.status != "active"),
+        exceptions=exceptions,
+        original_starts=tuple(whole_seconds(o.original_start) for o in occurrences),
+    )
+
+
+def last_end(booking: Booking) -> datetime:
+    """When the booking is over: a series' last active occurrence's end (its own row holds the first one's)."""
+    if booking.series is None:
+        return booking.end
+    ends = [o.end for o in booking.series.occurrences if o.status == "active"]
+    return max(ends, default=booking.end)
 
 
 def room_as_listed(fields: MeetingFields, room: str | None, aliases: Iterable[str] = ()) -> MeetingFields:
