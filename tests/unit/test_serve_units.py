@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,3 +146,64 @@ def test_metrics_parse_with_prometheus_parser_and_the_page_escapes_what_it_shows
         '<tr data-booking="7"><td>7</td><td>a@x.ch</td><td>room-declined</td><td>the room declined: busy</td></tr>'
         in page
     )
+
+
+def test_an_unexpected_error_in_a_round_is_counted_logged_and_the_service_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug (not a RoomsopsError) in a round: the round's mailbox is a failed pass with code `internal`, the
+    round error is counted and logged with its traceback, and the next round runs (the backend works again)."""
+    from roomsops.adapters import store as db
+    from roomsops.core.logs import AuditLog, forget_secrets, register_secret
+    from roomsops.services.serve.service import Serve
+
+    store = db.open_store(f"sqlite:///{tmp_path / 'rooms.db'}")
+    with store.write() as conn:
+        db.insert_person(
+            conn, db.PersonFields("diego@contoso.com", "", "O365", None, "Rollback"), db.now_utc()
+        )
+    register_secret("s3cret-value")
+    calls: list[int] = []
+
+    def open_backend(persons: object, services: object) -> Any:
+        calls.append(1)
+        raise KeyError("s3cret-value")  # a bug whose text holds a secret
+
+    clock = iter([T0 + timedelta(hours=h) for h in range(100)])
+    serve = Serve(
+        load_settings(environ={}),
+        store,
+        AuditLog(None),
+        tmp_path / "sync.lock",
+        open_backend,  # type: ignore[arg-type]
+        lambda: None,
+        max_ticks=2,
+        clock=lambda: next(clock),
+    )
+    try:
+        with caplog.at_level("ERROR", logger="roomsops"):
+            serve.run()
+    finally:
+        forget_secrets()
+    assert serve.ticks == 2 and len(calls) == 2  # the first round's bug did not stop the service
+    text = serve.metrics.text().decode()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("roomsops_serve_round_errors_total", (("code", "internal"),))] == 2
+    assert (
+        samples[
+            (
+                "roomsops_serve_mailbox_failures_total",
+                (("code", "internal"), ("mailbox", "diego@contoso.com")),
+            )
+        ]
+        == 2
+    )
+    row = serve.board.read()[0].mailboxes[0]
+    assert row.result == "failed" and row.error and "unexpected KeyError" in row.error and row.remedy
+    assert "s3cret-value" not in row.error  # the page shows it
+    record = next(r for r in caplog.records if "round 1 failed" in r.getMessage())
+    assert record.exc_info is not None or record.exc_text  # the traceback goes to the log file

@@ -23,15 +23,15 @@ from typing import Any
 
 from roomsops.adapters.store import Store, now_utc
 from roomsops.adapters.store import queries as q
-from roomsops.core.errors import RoomsopsError, Terminated
-from roomsops.core.logs import AuditLog, log
+from roomsops.core.errors import OperationFailed, RoomsopsError, Terminated
+from roomsops.core.logs import AuditLog, log, mask
 from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import SYNCED_MODES
 from roomsops.services.serve.metrics import ServeMetrics
 from roomsops.services.serve.schedule import Due, Schedule
 from roomsops.services.serve.status import Board, DeclinedRow, MailboxRow, Snapshot
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.engine import MailboxReport
+from roomsops.services.sync.engine import MailboxReport, unexpected
 from roomsops.services.sync.factory import backend_for_mode
 from roomsops.services.sync.lock import LockHeld, run_lock
 from roomsops.services.sync.run import sync_pass
@@ -91,6 +91,7 @@ class Serve:
         now = self.clock()
         snapshot_error: RoomsopsError | None = None
         busy: str | None = None
+        due: list[Due] = []
         try:
             persons, services = self._read_persons()
             due = self.schedule.due(now)
@@ -101,6 +102,16 @@ class Serve:
             snapshot_error = exc
             self.metrics.round_errors.labels(exc.code or type(exc).__name__).inc()
             log.error("serve: round %d failed: %s", self.ticks + 1, exc.one_line())
+        except Exception as exc:  # a bug, not the service's end: counted, logged with its traceback, and on
+            snapshot_error = OperationFailed(
+                mask(f"round {self.ticks + 1} failed: {unexpected(exc)}"),  # the page shows it: no secret
+                "report it with the log file (its traceback); the service goes on with the next round",
+                code="internal",
+            )
+            self.metrics.round_errors.labels("internal").inc()
+            # The log's filter masks every registered secret in the message and the traceback.
+            log.exception("serve: round %d failed: %s", self.ticks + 1, unexpected(exc))
+            self._fail_due(due, snapshot_error)
         self.ticks += 1
         self.metrics.ticks.inc()
         self.board.publish(self._snapshot(snapshot_error, busy))
@@ -150,6 +161,17 @@ class Serve:
                 self.metrics.failures.labels(report.mailbox, report.error_code or "write_failed").inc()
         self.metrics.queue.set(0)
         return None
+
+    def _fail_due(self, due: list[Due], error: RoomsopsError) -> None:
+        """The mailboxes of a round that failed unexpectedly: each a failed pass, tried now (so it waits its
+        interval, not a busy loop on the same bug)."""
+        finished = self.clock()
+        for d in due:
+            report = MailboxReport(d.mailbox, error=error.message, error_code="internal", remedy=error.remedy)
+            self.schedule.done(d.mailbox, finished)
+            self._last[d.mailbox.casefold()] = report
+            self.metrics.passes.labels(d.mailbox, d.service, "failed").inc()
+            self.metrics.failures.labels(d.mailbox, "internal").inc()
 
     @contextmanager
     def _interruptible(self) -> Iterator[None]:
