@@ -198,3 +198,100 @@ def test_the_webhook_answers_validation_and_ignores_and_counts_bad_notifications
         assert "not-the-secret" not in text and "clientState" not in text
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=HUNG) == 0, err.read_text()
+
+
+def test_missed_brings_a_full_pass_and_reauthorization_required_a_reauthorize(
+    invoke: Invoke,
+    env: dict[str, str],
+    addr: Callable[[str], str],
+    fresh_lab: Any,
+    tmp_path: Path,
+    stopped: list[subprocess.Popen[str]],
+    diego_over_graph: int,
+) -> None:
+    diego = addr("DiegoS")
+    process, err = start(env, tmp_path, **WEBHOOK)
+    stopped.append(process)
+    url = status_url(err, process)
+    wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
+    (sub,) = subscriptions(fresh_lab)
+    full = ("roomsops_serve_full_passes_total", (("mailbox", diego),))
+    before = metrics(url).get(full, 0.0)
+
+    lifecycle = f"graph/subscriptions/{sub['id']}/lifecycle"
+    assert fresh_lab.admin("POST", lifecycle, json={"event": "missed"}).status_code == 200
+    wait_for(lambda: metrics(url).get(full, 0.0) >= before + 1, process)  # a full pass, not the hourly one
+
+    assert fresh_lab.admin("POST", lifecycle, json={"event": "reauthorizationRequired"}).status_code == 200
+    reauthorized = (
+        "roomsops_serve_subscription_operations_total",
+        (("operation", "reauthorize"), ("result", "ok")),
+    )
+    wait_for(lambda: metrics(url).get(reauthorized, 0.0) == 1, process)
+    samples = metrics(url)
+    assert counted(samples, "roomsops_serve_notifications_total", kind="missed") == 1
+    assert counted(samples, "roomsops_serve_notifications_total", kind="reauthorizationRequired") == 1
+    assert [s["id"] for s in subscriptions(fresh_lab)] == [sub["id"]]  # the same subscription goes on
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=HUNG) == 0, err.read_text()
+
+
+def test_a_subscription_is_renewed_at_half_the_lifetime_graph_returned(
+    fresh_lab: Any, addr: Callable[[str], str]
+) -> None:
+    """serve's subscriptions in this process against the lab's Graph, with a clock the test moves: nothing is
+    renewed before half the lifetime Graph answered; at it, one PATCH moves the expiry on."""
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    from roomsops.adapters.entra.tokens import credentials_from_app_settings, graph_token_provider
+    from roomsops.adapters.graph.client import GraphClient
+    from roomsops.core.settings import app_settings_path, load_settings
+    from roomsops.services.serve.metrics import ServeMetrics
+    from roomsops.services.serve.subscriptions import LIFETIME, Subscriptions, _parse
+
+    from .test_lab_graph_notifications import Receiver
+
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    diego = addr("DiegoS")
+    loaded = load_settings(str(fresh_lab.settings_path), environ={})
+    credentials = credentials_from_app_settings(app_settings_path(None, loaded, {}), loaded, os.environ)
+    client = GraphClient(loaded, graph_token_provider(credentials, loaded))
+    now = [datetime.now(UTC)]
+    metrics_ = ServeMetrics()
+    receiver = Receiver()
+    try:
+        subs = Subscriptions(client, receiver.url, receiver.url, metrics_, lambda: now[0])
+        assert subs.keep([diego]) == [diego]
+        (made,) = subscriptions(fresh_lab)
+        expires = _parse(
+            client.request(diego, "GET", f"/subscriptions/{made['id']}").body["expirationDateTime"]
+        )
+        assert expires is not None and abs(expires - (now[0] + LIFETIME)) < timedelta(seconds=1)
+        half = now[0] + (expires - now[0]) / 2
+
+        now[0] = half - timedelta(seconds=1)
+        assert subs.keep([diego]) == []
+        renewals = ("roomsops_serve_subscription_operations_total", "renew")
+        assert count_operation(metrics_, renewals[1]) == 0
+        now[0] = half
+        assert subs.keep([diego]) == []
+        assert count_operation(metrics_, renewals[1]) == 1
+        renewed = _parse(
+            client.request(diego, "GET", f"/subscriptions/{made['id']}").body["expirationDateTime"]
+        )
+        assert renewed is not None and renewed > expires
+        assert [s["id"] for s in subscriptions(fresh_lab)] == [made["id"]]
+        subs.close(unsubscribe=True)
+        assert subscriptions(fresh_lab) == []
+    finally:
+        receiver.close()
+
+
+def count_operation(metrics_: Any, operation: str) -> float:
+    return sum(
+        s.value
+        for family in metrics_.registry.collect()
+        for s in family.samples
+        if s.name == "roomsops_serve_subscription_operations_total" and s.labels["operation"] == operation
+    )

@@ -176,7 +176,7 @@ def test_an_unexpected_error_in_a_round_is_counted_logged_and_the_service_goes_o
         store,
         AuditLog(None),
         tmp_path / "sync.lock",
-        open_backend,  # type: ignore[arg-type]
+        open_backend,
         lambda: None,
         max_ticks=2,
         clock=lambda: next(clock),

@@ -93,6 +93,7 @@ class Throttle:
         self._open.clear()
 
     def open_gate(self) -> None:
+        self._held_operations = None
         self._open.set()
 
     def state(self) -> dict[str, object]:

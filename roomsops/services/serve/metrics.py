@@ -22,6 +22,12 @@ class ServeMetrics:
             ["mailbox", "service", "result"],
             registry=r,
         )
+        self.full_passes = Counter(
+            "roomsops_serve_full_passes",
+            "Passes of one mailbox that compared every meeting (a recovery, sync.full_every, a missed notification)",
+            ["mailbox"],
+            registry=r,
+        )
         self.failures = Counter(
             "roomsops_serve_mailbox_failures",
             "Failed passes of one mailbox, by error code",

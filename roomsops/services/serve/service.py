@@ -224,6 +224,8 @@ class Serve:
             outcome = "ok" if report.ok else "failed"
             self.metrics.passes.labels(report.mailbox, service, outcome).inc()
             self.metrics.requests.labels(service).inc(report.requests)
+            if report.pass_kind == "full":
+                self.metrics.full_passes.labels(report.mailbox).inc()
             self.metrics.last_pass.labels(report.mailbox).set(finished.timestamp())
             if not report.ok:
                 self.metrics.failures.labels(report.mailbox, report.error_code or "write_failed").inc()
