@@ -295,3 +295,37 @@ def count_operation(metrics_: Any, operation: str) -> float:
         for s in family.samples
         if s.name == "roomsops_serve_subscription_operations_total" and s.labels["operation"] == operation
     )
+
+
+def test_the_webhook_serves_tls_from_a_certificate_file_and_graph_validates_it(
+    invoke: Invoke,
+    env: dict[str, str],
+    addr: Callable[[str], str],
+    fresh_lab: Any,
+    tmp_path: Path,
+    stopped: list[subprocess.Popen[str]],
+    diego_over_graph: int,
+) -> None:
+    """With serve.tls_cert_file/tls_key_file (here the lab's own server certificate for 127.0.0.1, issued by the
+    lab's CA, which the lab's Graph trusts), the webhook is https: Graph's validation over TLS succeeds, so the
+    subscription exists with an https notificationUrl."""
+    pki = Path(fresh_lab.dir) / "pki"
+    tls = {"tls_cert_file": str(pki / "server.pem"), "tls_key_file": str(pki / "server.key")}
+    process, err = start(env, tmp_path, **WEBHOOK, **tls)
+    stopped.append(process)
+    url = status_url(err, process)
+
+    def announced() -> str | None:
+        match = re.search(r"Graph webhook on (https://127\.0\.0\.1:\d+/graph/notifications)", err.read_text())
+        return match.group(1) if match else None
+
+    hook = str(wait_for(announced, process))
+    wait_for(lambda: passes(metrics(url), addr("DiegoS")) >= 1 and subscriptions(fresh_lab), process)
+    echoed = requests.post(hook, params={"validationToken": "over TLS"}, timeout=10, verify=fresh_lab.ca)
+    assert (echoed.status_code, echoed.text) == (200, "over TLS")
+    samples = metrics(url)
+    assert (
+        counted(samples, "roomsops_serve_subscription_operations_total", operation="create", result="ok") == 1
+    )
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=HUNG) == 0, err.read_text()

@@ -66,6 +66,7 @@ class Subscriptions:
         self.metrics = metrics
         self.clock = clock
         self._by_mailbox: dict[str, Subscription] = {}
+        self._by_id: dict[str, Subscription] = {}  # the same, by subscription id (the webhook's look-up)
         self._lock = threading.Lock()
         self.failures: dict[str, str] = {}  # mailbox (casefolded) -> why its subscription is missing (page)
         self._cleaned = False
@@ -76,7 +77,7 @@ class Subscriptions:
         """(mailbox, None) for a notification of a subscription of ours with its clientState; (None, reason)
         otherwise: `unknown_subscription` or `client_state` (compared in constant time)."""
         with self._lock:
-            sub = next((s for s in self._by_mailbox.values() if s.id == subscription_id), None)
+            sub = self._by_id.get(subscription_id)
         if sub is None:
             return None, "unknown_subscription"
         given = client_state.encode("utf-8") if isinstance(client_state, str) else b""
@@ -234,13 +235,19 @@ class Subscriptions:
             str(entry.get("id") or ""), mailbox, client_state, expires, now + (expires - now) / 2
         )
         with self._lock:
+            old = self._by_mailbox.get(mailbox.casefold())
+            if old is not None:
+                self._by_id.pop(old.id, None)
             self._by_mailbox[mailbox.casefold()] = sub
+            self._by_id[sub.id] = sub
         self.failures.pop(mailbox.casefold(), None)
         self.metrics.subscription_expiry.labels(mailbox).set(expires.timestamp())
 
     def _forget(self, key: str) -> None:
         with self._lock:
             sub = self._by_mailbox.pop(key, None)
+            if sub is not None:
+                self._by_id.pop(sub.id, None)
         if sub is not None:
             self.metrics.subscription_expiry.remove(sub.mailbox)
 
