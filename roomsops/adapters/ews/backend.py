@@ -35,13 +35,16 @@ from roomsops.adapters.ews.series import from_recurrence, to_recurrence
 from roomsops.core.calendar import (
     BackendError,
     Changes,
+    Exception_,
     Invitations,
     ItemGone,
     Meeting,
     MeetingFields,
+    SeriesFields,
     SyncStateInvalid,
     normalized_attendees,
     replaced_room,
+    with_resets,
 )
 
 #: SyncFolderItems pages at most 512 changes (the documented maximum): one page for a typical calendar.
@@ -68,6 +71,11 @@ FETCH_FIELDS = (
     "roomsops_booking",
     "roomsops_revision",  # the revision tag of roomsops' last write
 )
+#: What GetItem reads of a series' master besides (docs/series.md, "Outlook edits of a series"): its exceptions
+#: (ModifiedOccurrences: ItemId, Start, End, OriginalStart; DeletedOccurrences: the original starts) and the zone
+#: its pattern is expanded in (StartTimeZone). FindItem is not asked for them (GetItem only: "ModifiedOccurrences"
+#: and "DeletedOccurrences" are not returned by FindItem, ews-ref/modifiedoccurrences).
+GET_FIELDS = (*FETCH_FIELDS, "modified_occurrences", "deleted_occurrences", "_start_timezone")
 _FIELD_TO_EWS = {
     "subject": ("subject",),
     "start": ("start",),
@@ -111,10 +119,26 @@ def _fields(item: Any, zone: tzinfo) -> MeetingFields:
         reminder_minutes=reminder,
         private=item.sensitivity == "Private",
         free_busy=item.legacy_free_busy_status or "Busy",
-        series=from_recurrence(item.recurrence)
-        if item.type == "RecurringMaster" and item.recurrence
-        else None,
+        series=_series(item) if item.type == "RecurringMaster" and item.recurrence else None,
     )
+
+
+def _series(item: Any) -> SeriesFields | None:
+    """A master's series, with its exceptions when GetItem read them (`GET_FIELDS`, StartTimeZone among them): a
+    deleted occurrence by its original start, a modified one by original start, start and end (its own values are
+    not in ModifiedOccurrences)."""
+    zone = getattr(item, "_start_timezone", None)
+    series = from_recurrence(item.recurrence, getattr(zone, "key", None) or "UTC")
+    if series is None or zone is None:
+        return series  # read without GET_FIELDS: its exceptions are unknown
+    deleted = tuple(as_utc(d.start, UTC) for d in item.deleted_occurrences or ())
+    modified = tuple(
+        Exception_(
+            original_start=as_utc(o.original_start, UTC), start=as_utc(o.start, UTC), end=as_utc(o.end, UTC)
+        )
+        for o in item.modified_occurrences or ()
+    )
+    return replace(series, cancelled=deleted, exceptions=modified, exceptions_read=True)
 
 
 def meeting_from_item(item: Any, zone: tzinfo = UTC) -> Meeting:
@@ -221,7 +245,7 @@ class EwsCalendar:
         found = self.client.call(
             mailbox,
             lambda: list(
-                account.fetch(ids=[(i, None) for i in item_ids], folder=calendar, only_fields=FETCH_FIELDS)
+                account.fetch(ids=[(i, None) for i in item_ids], folder=calendar, only_fields=GET_FIELDS)
             ),
         )
         for item in found:
@@ -413,7 +437,7 @@ class EwsCalendar:
             names += [n for n in ("start", "end", "recurrence") if n not in names]
         if not names:
             if fields.series is not None and self._write_exceptions(
-                mailbox, meeting.item_id, meeting.change_key, fields
+                mailbox, meeting.item_id, meeting.change_key, with_resets(fields, meeting.fields)
             ):
                 return replace(meeting, fields=fields)
             return meeting
@@ -439,7 +463,7 @@ class EwsCalendar:
             write=True,
         )
         if fields.series is not None:
-            self._write_exceptions(mailbox, item.id, item.changekey, fields)
+            self._write_exceptions(mailbox, item.id, item.changekey, with_resets(fields, meeting.fields))
         return Meeting(
             item_id=item.id,
             change_key=item.changekey,
@@ -449,6 +473,15 @@ class EwsCalendar:
             revision=revision if revision is not None else meeting.revision,
             organizer=mailbox.lower(),
         )
+
+    def series_exceptions(self, mailbox: str, meeting: Meeting) -> Meeting:
+        """A series' master as GetItem read it carries its exceptions (`GET_FIELDS`); one found otherwise (a
+        FindItem by its tag) is read again with them."""
+        fields = meeting.fields
+        if fields is None or fields.series is None or fields.series.exceptions_read:
+            return meeting
+        found = self.get(mailbox, [meeting.item_id])
+        return found[0] if found else meeting
 
     def _write_exceptions(self, mailbox: str, master_id: str, change_key: str, fields: MeetingFields) -> int:
         """Write a series' exceptions onto its master (docs/series.md, "Sync of series"): each cancelled occurrence
