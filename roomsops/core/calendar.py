@@ -58,6 +58,8 @@ class Exception_:
     start: datetime
     end: datetime
     changes: tuple[tuple[str, Any], ...] = ()
+    #: As read from EWS: the occurrence's own ItemId (ModifiedOccurrences), to read its own values.
+    item_id: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

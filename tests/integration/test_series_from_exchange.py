@@ -256,3 +256,21 @@ def test_an_outlook_series_the_room_accepted_is_a_rooms_series_booking(
     assert links(env)[booking["id"]][0] == "linked"
     (master,) = masters(lab, diego, diego)  # one series, tagged, not written again
     assert master["deleted_occurrences"] == [wall(days[2])[0]]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_occurrence_retitled_in_outlook_is_that_occurrences_title_in_rooms(
+    invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Addr, mode: str
+) -> None:
+    """One occurrence's own subject (an exception's own value): over EWS read by GetItem of the modified
+    occurrence, over Graph from its instance."""
+    lab = graph_lab
+    diego, _, series = synced_series(invoke, env, lab, addr, mode)
+    target = occurrence_id(lab, diego, "2027-04-05")
+    edit = lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{target}", json={"subject": "Review"})
+    assert edit.status_code == 200, edit.text
+    code, found = sync(invoke, env)
+    assert (code, found[diego]["failures"], found[diego]["exchange_edits"]) == (0, [], 1), found
+    rows = series_of(invoke, env, series)["series"]["occurrences"]
+    assert [o["changes"] for o in rows] == [{}, {}, {}, {"title": "Review"}, {}]
+    quiet(invoke, env, diego)

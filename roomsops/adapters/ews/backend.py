@@ -76,6 +76,14 @@ FETCH_FIELDS = (
 #: its pattern is expanded in (StartTimeZone). FindItem is not asked for them (GetItem only: "ModifiedOccurrences"
 #: and "DeletedOccurrences" are not returned by FindItem, ews-ref/modifiedoccurrences).
 GET_FIELDS = (*FETCH_FIELDS, "modified_occurrences", "deleted_occurrences", "_start_timezone")
+#: What an exception may hold of its own (the rest follows its master): read by GetItem of its occurrence.
+OCCURRENCE_FIELDS = (
+    "subject",
+    "sensitivity",
+    "legacy_free_busy_status",
+    "reminder_minutes_before_start",
+    "reminder_is_set",
+)
 _FIELD_TO_EWS = {
     "subject": ("subject",),
     "start": ("start",),
@@ -134,11 +142,31 @@ def _series(item: Any) -> SeriesFields | None:
     deleted = tuple(as_utc(d.start, UTC) for d in item.deleted_occurrences or ())
     modified = tuple(
         Exception_(
-            original_start=as_utc(o.original_start, UTC), start=as_utc(o.start, UTC), end=as_utc(o.end, UTC)
+            original_start=as_utc(o.original_start, UTC),
+            start=as_utc(o.start, UTC),
+            end=as_utc(o.end, UTC),
+            item_id=getattr(o, "id", None),
         )
         for o in item.modified_occurrences or ()
     )
     return replace(series, cancelled=deleted, exceptions=modified, exceptions_read=True)
+
+
+def _own_values(item: Any, master: MeetingFields) -> MeetingFields:
+    reminder = item.reminder_minutes_before_start if item.reminder_is_set else None
+    return replace(
+        master,
+        subject=item.subject or "",
+        private=item.sensitivity == "Private",
+        free_busy=item.legacy_free_busy_status or "Busy",
+        reminder_minutes=reminder,
+    )
+
+
+def _changes(own: MeetingFields, master: MeetingFields) -> tuple[tuple[str, Any], ...]:
+    """An occurrence's own values that differ from its master's, as `Exception_.changes` names them."""
+    names = ("subject", "private", "reminder_minutes", "free_busy")
+    return tuple((n, getattr(own, n)) for n in names if getattr(own, n) != getattr(master, n))
 
 
 def meeting_from_item(item: Any, zone: tzinfo = UTC) -> Meeting:
@@ -475,13 +503,47 @@ class EwsCalendar:
         )
 
     def series_exceptions(self, mailbox: str, meeting: Meeting) -> Meeting:
-        """A series' master as GetItem read it carries its exceptions (`GET_FIELDS`); one found otherwise (a
-        FindItem by its tag) is read again with them."""
+        """A series' master with its exceptions and their own values: GetItem of the master reads
+        ModifiedOccurrences and DeletedOccurrences (`GET_FIELDS`; a master found otherwise is read again), and one
+        GetItem of its modified occurrences their own subject, sensitivity, free/busy and reminder (an exception
+        keeps those of its own, ews/how-to-update-a-recurring-series-by-using-ews). Only for a series whose master
+        changed; nothing more when it has no modified occurrence."""
         fields = meeting.fields
-        if fields is None or fields.series is None or fields.series.exceptions_read:
+        if fields is None or fields.series is None or fields.series.changes_read:
             return meeting
-        found = self.get(mailbox, [meeting.item_id])
-        return found[0] if found else meeting
+        if not fields.series.exceptions_read:
+            found = self.get(mailbox, [meeting.item_id])
+            if not found or found[0].fields is None or found[0].fields.series is None:
+                return found[0] if found else meeting
+            meeting, fields = found[0], found[0].fields
+        series = fields.series
+        assert fields is not None and series is not None
+        ids = [e.item_id for e in series.exceptions if e.item_id]
+        own: dict[str, MeetingFields] = {}
+        if ids:
+            account = self.client.account(mailbox)
+            calendar = self._calendar(mailbox)
+            read = self.client.call(
+                mailbox,
+                lambda: list(
+                    account.fetch(
+                        ids=[(i, None) for i in ids], folder=calendar, only_fields=OCCURRENCE_FIELDS
+                    )
+                ),
+            )
+            for item in read:
+                if isinstance(item, Exception):
+                    error = translate(item, mailbox, write=False)
+                    if not isinstance(error, ItemGone):
+                        raise error
+                elif isinstance(item, CalendarItem) and item.id:
+                    own[item.id] = _own_values(item, fields)
+        exceptions = tuple(
+            replace(e, changes=_changes(own[e.item_id], fields)) if e.item_id in own else e
+            for e in series.exceptions
+        )
+        read_series = replace(series, exceptions=exceptions, changes_read=len(own) == len(ids))
+        return replace(meeting, fields=replace(fields, series=read_series))
 
     def _write_exceptions(self, mailbox: str, master_id: str, change_key: str, fields: MeetingFields) -> int:
         """Write a series' exceptions onto its master (docs/series.md, "Sync of series"): each cancelled occurrence
