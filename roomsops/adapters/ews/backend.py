@@ -72,9 +72,9 @@ FETCH_FIELDS = (
     "roomsops_revision",  # the revision tag of roomsops' last write
 )
 #: What GetItem reads of a series' master besides (docs/series.md, "Outlook edits of a series"): its exceptions
-#: (ModifiedOccurrences: ItemId, Start, End, OriginalStart; DeletedOccurrences: the original starts) and the zone
-#: its pattern is expanded in (StartTimeZone). FindItem is not asked for them (GetItem only: "ModifiedOccurrences"
-#: and "DeletedOccurrences" are not returned by FindItem, ews-ref/modifiedoccurrences).
+#: (ModifiedOccurrences: ItemId, Start, End, OriginalStart; DeletedOccurrences: the original starts; both "valid if
+#: CalendarItemType has the RecurringMaster value", ews-ref/modifiedoccurrences) and the zone its pattern is expanded
+#: in (StartTimeZone). Asked of GetItem only (the sync reads changed items so); FindItem views are not asked for them.
 GET_FIELDS = (*FETCH_FIELDS, "modified_occurrences", "deleted_occurrences", "_start_timezone")
 #: What an exception may hold of its own (the rest follows its master): read by GetItem of its occurrence.
 OCCURRENCE_FIELDS = (
