@@ -299,3 +299,29 @@ def test_an_occurrence_moved_back_in_rooms_is_back_at_its_time_in_exchange(
     for mailbox in (diego, room):
         assert shown(lab, mailbox, "2027-03-14T00:00", "2027-04-20T00:00") == [wall(d) for d in days], mailbox
     assert [o[1] for o in occurrences(series_of(invoke, env, series))] == [wall(d)[0] for d in days]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_series_deleted_in_outlook_cancels_the_booking(
+    invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Addr, mode: str
+) -> None:
+    """The sync checker's rooms_series soak finding over Graph (seed 2601): Graph's calendarView delta names a
+    deleted series by its occurrences' ids, never its master's; the booking stayed active without a meeting."""
+    lab = graph_lab
+    diego, room = setup(invoke, env, lab, addr, mode)
+    today = datetime.now(ZURICH).date()
+    first = today + timedelta(days=14 + (0 - today.weekday()) % 7)  # a Monday within Graph's delta window
+    series = book_series(invoke, env, diego, room, f"{first}T09:00", "--weekly", "mon", "--count", "3")
+    assert sync(invoke, env)[0] == 0
+    assert [a["response"] for a in answer(lab)] == ["Accept"]
+    assert sync(invoke, env)[0] == 0
+    (master,) = masters(lab, diego, diego)
+    gone = lab.admin("DELETE", f"/lab/mailboxes/{diego}/calendar/{master['id']}")
+    assert gone.status_code == 200, gone.text
+    code, found = sync(invoke, env)
+    assert (code, found[diego]["failures"], found[diego]["bookings_cancelled"]) == (0, [], 1), found
+    assert series_of(invoke, env, series)["status"] == "cancelled"
+    answer(lab)
+    days = [str(first + timedelta(weeks=n)) for n in range(3)]
+    assert shown(lab, room, f"{days[0]}T00:00", f"{days[2]}T23:00") == []
+    quiet(invoke, env, diego)

@@ -1025,10 +1025,38 @@ class MailboxSync:
         )
         log.info("%s: removed a duplicate meeting of booking %s", self.mailbox, meeting.booking_id)
 
+    def _series_gone(
+        self,
+        ours: dict[str, BookingSyncState],
+        changed: list[tuple[str, str]],
+        deleted: list[str],
+        bookings: dict[int, Booking],
+    ) -> list[str]:
+        """The linked series masters gone from the calendar when the changes delete items roomsops does not know:
+        Graph's calendarView delta lists a series as its occurrences, so a series deleted in Outlook comes as
+        `@removed` occurrence ids, never its master's (EWS's SyncFolderItems names the master itself). The linked
+        series of the window are then read (in the calendar, one batch) and those not found are deleted too."""
+        if not any(item_id not in ours for item_id in deleted):
+            return []
+        seen = set(deleted) | {item_id for item_id, _ in changed}
+        masters = [
+            item_id
+            for item_id, link in ours.items()
+            if item_id not in seen
+            and (booking := bookings.get(link.booking_id)) is not None
+            and booking.series is not None
+            and booking.status == "active"
+        ]
+        if not masters:
+            return []
+        found = {m.item_id for m in self.ctx.backend.in_calendar(self.mailbox, masters)}
+        return [item_id for item_id in masters if item_id not in found]
+
     def _exchange_changes(
         self, changed: list[tuple[str, str]], deleted: list[str], bookings: dict[int, Booking]
     ) -> None:
         ours = {link.item_id: link for link in self.links.values() if link.item_id and link.state != UNLINKED}
+        deleted = deleted + self._series_gone(ours, changed, deleted, bookings)
         # A change of a linked meeting whose booking is outside the window: its booking is read now.
         touched = [item_id for item_id, _ in changed] + list(deleted)
         missing = [ours[i].booking_id for i in touched if i in ours and ours[i].booking_id not in bookings]
