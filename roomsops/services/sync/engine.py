@@ -1316,7 +1316,14 @@ class MailboxSync:
         if rooms_changed:
             # Both sides changed: ROOMS wins (the pass below writes the booking's series); Outlook's edit is kept
             # as a difference to settle with `sync resolve`.
-            self._difference(booking, "both_changed", tuple(edited) or ("series",), current)
+            if edited:
+                self._difference(booking, "both_changed", tuple(edited), current)
+            else:  # only occurrences or the pattern: no field difference `sync resolve` could apply, so reported
+                self.report.failures.append(
+                    f"booking {booking.id} ({booking.title}): the series was edited in Outlook (its occurrences or "
+                    "pattern) while it was changed in ROOMS too: ROOMS' series is written, Outlook's edit is not "
+                    "taken over"
+                )
             return False
         if "room" in edited:
             self._conflict(link, meeting, booking, "the series' room was changed in Outlook: not taken over")
