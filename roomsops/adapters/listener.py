@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from cheroot import wsgi
@@ -23,8 +24,32 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 class Listener:
     """`app` served on (host, port) until `stop()`; port 0 takes any free port (`address` says which)."""
 
-    def __init__(self, host: str, port: int, app: WsgiApp, label: str, threads: int = 4) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: WsgiApp,
+        label: str,
+        threads: int = 4,
+        tls: tuple[Path, Path | None] | None = None,
+        max_body: int = 0,
+    ) -> None:
+        """`tls`: (certificate file, key file or None when the certificate's PEM holds the key) to serve HTTPS;
+        `max_body`: requests with a larger body are answered 413 by cheroot (0: no limit)."""
         self._server = wsgi.Server((host, port), app, numthreads=threads, server_name="roomsops")
+        self._server.max_request_body_size = max_body
+        if tls is not None:
+            from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+            cert, key = tls
+            try:
+                self._server.ssl_adapter = BuiltinSSLAdapter(str(cert), str(key or cert))
+            except (OSError, ValueError) as exc:
+                raise InputError(
+                    f"{label}: cannot serve TLS with {cert} ({exc})",
+                    "set serve.tls_cert_file and serve.tls_key_file to a PEM certificate and its private key",
+                    code="listen_failed",
+                ) from None
         self._label = label
         self._thread: threading.Thread | None = None
 

@@ -304,6 +304,16 @@ class ServeSettings:
     status_listen: str = "127.0.0.1:8765"
     # Comma-separated addresses or networks (192.0.2.7, 10.0.0.0/8) allowed besides loopback.
     status_allow: str = ""
+    # host:port of the Graph webhook (change and lifecycle notifications); empty: no webhook, no subscriptions.
+    listen: str = ""
+    # The webhook's URL as Graph reaches it (https://rooms.example.com/roomsops, a reverse proxy's); empty: the
+    # listener's own address (http, or https with tls_cert_file).
+    public_url: str = ""
+    # PEM certificate (chain) and key for TLS on serve.listen; empty: plain HTTP (behind a reverse proxy).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # seconds a change notification waits for others of the same mailbox before its pass runs
+    notification_debounce: int = bounded(2, 0, 300)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ ALLOWED = {
     "graph.per_mailbox_concurrency": "a whole number from 1 to 4",
     "serve.ews_interval": "a whole number from 1 to 86400",
     "serve.graph_interval": "a whole number from 1 to 86400",
+    "serve.notification_debounce": "a whole number from 0 to 300",
 }
 #: The options that override a setting.
 OPTIONS = {"sync.concurrency": "--concurrency", "log.format": "--log-format"}
@@ -137,6 +138,8 @@ CASES = [
     *(env("serve.ews_interval", v) for v in ("0", "1m")),
     *(file("serve.graph_interval", v) for v in ("0", "1.5")),
     *(env("serve.graph_interval", v) for v in ("-1", "15min")),
+    *(file("serve.notification_debounce", v) for v in ("-1", "2.5")),
+    *(env("serve.notification_debounce", v) for v in ("-1", "301")),
 ]
 
 

@@ -22,6 +22,12 @@ class ServeMetrics:
             ["mailbox", "service", "result"],
             registry=r,
         )
+        self.full_passes = Counter(
+            "roomsops_serve_full_passes",
+            "Passes of one mailbox that compared every meeting (a recovery, sync.full_every, a missed notification)",
+            ["mailbox"],
+            registry=r,
+        )
         self.failures = Counter(
             "roomsops_serve_mailbox_failures",
             "Failed passes of one mailbox, by error code",
@@ -50,6 +56,47 @@ class ServeMetrics:
             "roomsops_serve_last_pass_timestamp_seconds",
             "When the last pass of one mailbox finished (Unix time)",
             ["mailbox"],
+            registry=r,
+        )
+
+        self.notifications = Counter(
+            "roomsops_serve_notifications",
+            "Graph notifications taken by the webhook, by kind (change, or the lifecycle event)",
+            ["kind"],
+            registry=r,
+        )
+        self.notifications_ignored = Counter(
+            "roomsops_serve_notifications_ignored",
+            "Graph notifications ignored, by reason (unknown_subscription, client_state, malformed)",
+            ["reason"],
+            registry=r,
+        )
+        self.webhook_refused = Counter(
+            "roomsops_serve_webhook_refused",
+            "Webhook requests refused before reading them, by reason (too_large, method, path)",
+            ["reason"],
+            registry=r,
+        )
+        self.queue_notifications = Gauge(
+            "roomsops_serve_notification_queue_length",
+            "Notifications the webhook queued and the scheduler has not taken yet",
+            registry=r,
+        )
+        self.notification_lag = Gauge(
+            "roomsops_serve_notification_lag_seconds",
+            "From the last change notification taken to the start of the pass it scheduled",
+            registry=r,
+        )
+        self.subscription_expiry = Gauge(
+            "roomsops_serve_subscription_expiry_timestamp_seconds",
+            "When the Graph subscription of one mailbox expires (Unix time)",
+            ["mailbox"],
+            registry=r,
+        )
+        self.subscription_operations = Counter(
+            "roomsops_serve_subscription_operations",
+            "Graph subscription operations, by operation (create, renew, reauthorize, delete) and result",
+            ["operation", "result"],
             registry=r,
         )
 

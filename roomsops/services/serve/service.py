@@ -12,6 +12,7 @@ from the database: it goes on where the last process stopped.
 
 from __future__ import annotations
 
+import queue
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -23,15 +24,17 @@ from typing import Any
 
 from roomsops.adapters.store import Store, now_utc
 from roomsops.adapters.store import queries as q
-from roomsops.core.errors import RoomsopsError, Terminated
-from roomsops.core.logs import AuditLog, log
+from roomsops.core.errors import OperationFailed, RoomsopsError, Terminated
+from roomsops.core.logs import AuditLog, log, mask
 from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import SYNCED_MODES
 from roomsops.services.serve.metrics import ServeMetrics
 from roomsops.services.serve.schedule import Due, Schedule
-from roomsops.services.serve.status import Board, DeclinedRow, MailboxRow, Snapshot
+from roomsops.services.serve.status import Board, DeclinedRow, MailboxRow, Snapshot, SubscriptionRow
+from roomsops.services.serve.subscriptions import Subscriptions
+from roomsops.services.serve.webhook import Notice
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.engine import MailboxReport
+from roomsops.services.sync.engine import MailboxReport, unexpected
 from roomsops.services.sync.factory import backend_for_mode
 from roomsops.services.sync.lock import LockHeld, run_lock
 from roomsops.services.sync.run import sync_pass
@@ -57,6 +60,11 @@ class Serve:
     max_ticks: int | None = None
     clock: Callable[[], datetime] = now_utc
     stopping: threading.Event = field(default_factory=threading.Event)
+    #: set by a notification the webhook queued (and by `stop`): the scheduler looks at once
+    wake: threading.Event = field(default_factory=threading.Event)
+    notices: queue.Queue[Notice] = field(default_factory=queue.Queue)
+    #: the Graph subscriptions (None: no webhook, Graph mailboxes on serve.graph_interval only)
+    subscriptions: Subscriptions | None = None
     ticks: int = 0
     _last: dict[str, MailboxReport] = field(default_factory=dict)
     _in_round: bool = False
@@ -67,8 +75,15 @@ class Serve:
             {"ews": timedelta(seconds=serve.ews_interval), "graph": timedelta(seconds=serve.graph_interval)}
         )
 
+    def lookup(self, subscription_id: str, client_state: object) -> tuple[str | None, str | None]:
+        """For the webhook: the mailbox of a subscription of ours with its clientState, else why not."""
+        if self.subscriptions is None:
+            return None, "unknown_subscription"
+        return self.subscriptions.lookup(subscription_id, client_state)
+
     def stop(self) -> None:
         self.stopping.set()
+        self.wake.set()
 
     def run(self) -> None:
         """Rounds until stopped: the first at once, each next when a mailbox is due (at most `ews_interval`
@@ -78,7 +93,10 @@ class Serve:
                 return
             if self.ticks:
                 wait = self.schedule.seconds_to_next(self.clock(), float(self.settings.serve.ews_interval))
-                if self.stopping.wait(timeout=max(0.0, wait)):
+                if self.notices.empty():
+                    self.wake.wait(timeout=max(0.0, wait))
+                self.wake.clear()
+                if self.stopping.is_set():
                     return
             try:
                 self.tick()
@@ -91,8 +109,12 @@ class Serve:
         now = self.clock()
         snapshot_error: RoomsopsError | None = None
         busy: str | None = None
+        due: list[Due] = []
         try:
             persons, services = self._read_persons()
+            self._take_notices()
+            self._keep_subscriptions()
+            now = self.clock()
             due = self.schedule.due(now)
             self.metrics.queue.set(len(due))
             if due:
@@ -101,6 +123,16 @@ class Serve:
             snapshot_error = exc
             self.metrics.round_errors.labels(exc.code or type(exc).__name__).inc()
             log.error("serve: round %d failed: %s", self.ticks + 1, exc.one_line())
+        except Exception as exc:  # a bug, not the service's end: counted, logged with its traceback, and on
+            snapshot_error = OperationFailed(
+                mask(f"round {self.ticks + 1} failed: {unexpected(exc)}"),  # the page shows it: no secret
+                "report it with the log file (its traceback); the service goes on with the next round",
+                code="internal",
+            )
+            self.metrics.round_errors.labels("internal").inc()
+            # The log's filter masks every registered secret in the message and the traceback.
+            log.exception("serve: round %d failed: %s", self.ticks + 1, unexpected(exc))
+            self._fail_due(due, snapshot_error)
         self.ticks += 1
         self.metrics.ticks.inc()
         self.board.publish(self._snapshot(snapshot_error, busy))
@@ -116,40 +148,100 @@ class Serve:
         )
         return persons, services
 
+    def _take_notices(self) -> None:
+        """The webhook's notifications since the last round: a change makes its mailbox's pass due after the
+        debounce; `missed` a full pass at once; `subscriptionRemoved` a new subscription and a pass (changes
+        meanwhile were not notified); `reauthorizationRequired` a reauthorization."""
+        debounce = timedelta(seconds=self.settings.serve.notification_debounce)
+        while True:
+            try:
+                notice = self.notices.get_nowait()
+            except queue.Empty:
+                break
+            if notice.kind == "change":
+                self.schedule.push(notice.mailbox, notice.received, debounce)
+            elif notice.kind == "missed":
+                self.schedule.push(notice.mailbox, notice.received, timedelta(0), full=True)
+            elif notice.kind == "subscriptionRemoved":
+                if self.subscriptions is not None:
+                    self.subscriptions.removed(notice.mailbox)
+                self.schedule.push(notice.mailbox, notice.received, timedelta(0))
+            elif notice.kind == "reauthorizationRequired" and self.subscriptions is not None:
+                self.subscriptions.reauthorize(notice.mailbox)
+        self.metrics.queue_notifications.set(self.notices.qsize())
+
+    def _keep_subscriptions(self) -> None:
+        """Every Graph mailbox subscribed (made, renewed at half their lifetime, those of persons gone deleted)."""
+        if self.subscriptions is None:
+            return
+        graph = [d.mailbox for d in self.schedule.mailboxes.values() if d.service == "graph"]
+        for mailbox in self.subscriptions.keep(graph):
+            # Changes before the subscription existed were not notified: a pass (at once) catches them up, except
+            # for a mailbox never synced (its first pass is due anyway).
+            due = self.schedule.mailboxes.get(mailbox.casefold())
+            if due is not None and self.schedule.next_due(due) is not None:
+                self.schedule.push(mailbox, self.clock(), timedelta(0))
+
     def _passes(self, due: list[Due], persons: list[tuple[str, str]], services: dict[str, str]) -> str | None:
-        """The passes of the mailboxes due, in one sync pass under the run lock; what held the lock, if it was."""
+        """The passes of the mailboxes due, in one sync pass under the run lock (those after a `missed`
+        notification in a full one); what held the lock, if it was."""
+        full = [d for d in due if d.mailbox.casefold() in self.schedule.full]
+        rest = [d for d in due if d.mailbox.casefold() not in self.schedule.full]
+        reports: list[MailboxReport] = []
         try:
             with run_lock(self.lock), self._interruptible():
                 self.check_token()
                 backend = self.open_backend(persons, services)
-                if self.stopping.is_set():
-                    return None
-                result = sync_pass(
-                    self.store,
-                    backend,
-                    self.settings,
-                    self.audit,
-                    [d.mailbox for d in due],
-                    concurrency=self.settings.sync.concurrency,
-                )
+                for group, is_full in ((rest, False), (full, True)):
+                    if self.stopping.is_set():
+                        break
+                    if not group:
+                        continue
+                    started = self.clock()
+                    received = [t for d in group if (t := self.schedule.take_pushed(d.mailbox)) is not None]
+                    if received:
+                        self.metrics.notification_lag.set((started - min(received)).total_seconds())
+                    result = sync_pass(
+                        self.store,
+                        backend,
+                        self.settings,
+                        self.audit,
+                        [d.mailbox for d in group],
+                        concurrency=self.settings.sync.concurrency,
+                        full=is_full,
+                    )
+                    reports += result.mailboxes
         except LockHeld as exc:
             self.metrics.lock_busy.inc()
             log.warning("serve: round %d waits for the next: %s", self.ticks + 1, exc.message)
             return exc.message
         finished = self.clock()
         kinds = {d.mailbox.casefold(): d.service for d in due}
-        for report in result.mailboxes:
+        for report in reports:
             service = kinds.get(report.mailbox.casefold(), "ews")
             self.schedule.done(report.mailbox, finished)
             self._last[report.mailbox.casefold()] = report
             outcome = "ok" if report.ok else "failed"
             self.metrics.passes.labels(report.mailbox, service, outcome).inc()
             self.metrics.requests.labels(service).inc(report.requests)
+            if report.pass_kind == "full":
+                self.metrics.full_passes.labels(report.mailbox).inc()
             self.metrics.last_pass.labels(report.mailbox).set(finished.timestamp())
             if not report.ok:
                 self.metrics.failures.labels(report.mailbox, report.error_code or "write_failed").inc()
         self.metrics.queue.set(0)
         return None
+
+    def _fail_due(self, due: list[Due], error: RoomsopsError) -> None:
+        """The mailboxes of a round that failed unexpectedly: each a failed pass, tried now (so it waits its
+        interval, not a busy loop on the same bug)."""
+        finished = self.clock()
+        for d in due:
+            report = MailboxReport(d.mailbox, error=error.message, error_code="internal", remedy=error.remedy)
+            self.schedule.done(d.mailbox, finished)
+            self._last[d.mailbox.casefold()] = report
+            self.metrics.passes.labels(d.mailbox, d.service, "failed").inc()
+            self.metrics.failures.labels(d.mailbox, "internal").inc()
 
     @contextmanager
     def _interruptible(self) -> Iterator[None]:
@@ -217,7 +309,13 @@ class Serve:
                         self.schedule.next_due(due),
                     )
                 )
+        subscriptions = tuple(
+            SubscriptionRow(mailbox, expires, problem)
+            for mailbox, expires, problem in (self.subscriptions.health() if self.subscriptions else [])
+        )
         return Snapshot(
+            subscriptions=subscriptions,
+            webhook=self.subscriptions is not None,
             taken=now,
             ticks=self.ticks,
             mailboxes=tuple(rows),

@@ -40,6 +40,13 @@ class DeclinedRow:
 
 
 @dataclass(frozen=True)
+class SubscriptionRow:
+    mailbox: str
+    expires: datetime | None
+    problem: str | None  # why the mailbox has no subscription (its creation failed); None: subscribed
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What the page shows, as of `taken` (replaced by the scheduler after each round)."""
 
@@ -50,6 +57,8 @@ class Snapshot:
     round_error: str | None = None
     round_remedy: str | None = None
     lock_busy: str | None = None
+    subscriptions: tuple[SubscriptionRow, ...] = ()
+    webhook: bool = False  # serve.listen is set: Graph mailboxes are subscribed
 
 
 @dataclass
