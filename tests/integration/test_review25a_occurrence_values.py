@@ -75,3 +75,26 @@ def test_review25a_a_series_title_reaches_an_occurrence_that_had_its_own(
     code, found = sync(invoke, env)
     assert (code, found[diego]["failures"]) == (0, []), found
     assert sorted(subjects(lab, diego, "2027-03-14T00:00", "2027-04-01T00:00").values()) == ["Weekly"] * 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_review25a_a_start_off_the_pattern_is_written_as_the_first_occurrence(
+    invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Addr, mode: str
+) -> None:
+    """--start on a Sunday for a series on Mondays: the master starts on the first Monday and its range starts that
+    day (Graph: recurrenceRange.startDate "must be the same value as the start property of the recurring event")."""
+    lab = graph_lab
+    diego, room = setup(invoke, env, lab, addr, mode)
+    book_series(invoke, env, diego, room, "2027-03-14T09:00", "--weekly", "mon", "--count", "2")
+    code, found = sync(invoke, env)
+    assert (code, found[diego]["failures"]) == (0, []), found
+    (master,) = [i for i in lab.admin("GET", f"/lab/mailboxes/{diego}/calendar").json()["items"]]
+    assert master["type"] == "RecurringMaster"
+    assert (master["start"], master["recurrence"]["start_date"][:10]) == (
+        z(local("2027-03-15T09:00")),
+        "2027-03-15",
+    )
+    assert sorted(subjects(lab, diego, "2027-03-14T00:00", "2027-03-30T00:00")) == [
+        z(local("2027-03-15T09:00")),
+        z(local("2027-03-22T09:00")),
+    ]
