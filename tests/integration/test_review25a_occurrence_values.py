@@ -98,3 +98,30 @@ def test_review25a_a_start_off_the_pattern_is_written_as_the_first_occurrence(
         z(local("2027-03-15T09:00")),
         z(local("2027-03-22T09:00")),
     ]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_review25a_a_series_reminder_reaches_a_moved_occurrence_that_had_its_own(
+    invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Addr, mode: str
+) -> None:
+    """An occurrence moved with its own reminder stays an exception in ROOMS when the whole series gets a reminder:
+    its own is dropped (docs/series.md), and its write carries the series' reminder."""
+    lab = graph_lab
+    diego, room = setup(invoke, env, lab, addr, mode)
+    series = book_series(invoke, env, diego, room, "2027-03-15T09:00", "--weekly", "mon", "--count", "3")
+    assert sync(invoke, env)[0] == 0
+    answer(lab)
+    moved = ["--start", "2027-03-23T14:00", "--end", "2027-03-23T15:00", "--reminder", "30"]
+    ok(invoke("bookings", "update", str(series), "--occurrence", "2027-03-22", *moved, env=env))
+    assert sync(invoke, env)[0] == 0
+    ok(invoke("bookings", "update", str(series), "--reminder", "10", env=env))
+    code, found = sync(invoke, env)
+    assert (code, found[diego]["failures"]) == (0, []), found
+    window = f"{z(local('2027-03-14T00:00'))},{z(local('2027-04-01T00:00'))}"
+    items = lab.admin("GET", f"/lab/mailboxes/{diego}/calendar?expand={window}").json()["items"]
+    held = {i["start"]: i["reminder"] for i in items if i["type"] in ("Occurrence", "Exception")}
+    assert held == {
+        z(local("2027-03-15T09:00")): 10,
+        z(local("2027-03-23T14:00")): 10,
+        z(local("2027-03-29T09:00")): 10,
+    }
