@@ -31,7 +31,9 @@ def test_rooms_add_of_a_mailbox_recorded_under_an_alias_is_refused(
 ) -> None:
     primary, alias = addr("room-geneve"), addr("geneve")
     fresh_lab.admin(
-        "POST", "/lab/mailboxes", json={"email": primary, "display_name": "Genève", "kind": "room", "aliases": [alias]}
+        "POST",
+        "/lab/mailboxes",
+        json={"email": primary, "display_name": "Genève", "kind": "room", "aliases": [alias]},
     ).raise_for_status()
     ok(invoke("rooms", "add", alias, "--name", "Genf", "--no-check", env=env))  # offline
     fresh_lab.reset_requests()
