@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, settings
+from sqlalchemy.engine import URL, make_url
 
 from roomsops.cli import cli
 
@@ -54,6 +55,108 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Without a settings file, relative paths (rooms.db, ...) go to the data folder: the test's own (issue 21.9).
     monkeypatch.setenv("ROOMSOPS_DATA_DIR", str(tmp_path))
     monkeypatch.chdir(tmp_path)
+
+
+# ---------------------------------------------------------------- PostgreSQL (issue 27; tests/postgres.py)
+
+#: The start of the reason of a test skipped for want of PostgreSQL (the terminal summary says it loudly).
+POSTGRES_NOT_RUN = "PostgreSQL tests not run"
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[URL]:
+    """This session's own database on the test PostgreSQL server (dropped at the end); skipped with a notice
+    when there is no server, failing instead under PGTEST_REQUIRED=1 (CI)."""
+    from tests import postgres
+
+    server = postgres.server_url()
+    problem = "scripts/test found no PostgreSQL server" if not server else None
+    if server:
+        try:
+            database = postgres.create_database(server)
+        except Exception as exc:
+            problem = f"cannot use the PostgreSQL server at {server} ({str(exc).strip().splitlines()[0]})"
+    if problem is not None:
+        if postgres.required():
+            pytest.fail(f"{problem}, and {postgres.REQUIRED_VARIABLE} says the PostgreSQL tests must run")
+        pytest.skip(f"{POSTGRES_NOT_RUN}: {problem}")
+    try:
+        yield database
+    finally:
+        postgres.drop_database(server, database)
+
+
+@pytest.fixture
+def postgres_url(postgres_database: URL) -> Iterator[str]:
+    """A rooms.database URL of an empty schema of its own (dropped after the test)."""
+    from tests import postgres
+
+    name, url = postgres.create_schema(postgres_database)
+    try:
+        yield url
+    finally:
+        postgres.drop_schema(postgres_database, name)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("both_databases") and "database_kind" in metafunc.fixturenames:
+        metafunc.parametrize("database_kind", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """The database a test runs on: sqlite (the default), or postgresql (a both_databases test runs on each)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(autouse=True)
+def rooms_database(
+    clean_environment: None,
+    database_kind: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Iterator[str]:
+    """The rooms.database of the test: "" for the default (SQLite in the test's folder); for PostgreSQL its URL,
+    set as ROOMSOPS_ROOMS_DATABASE (the lab's `env` takes it too). A test on PostgreSQL must have used it: its
+    schema holds roomsops' tables afterwards, and no SQLite database was made."""
+    if database_kind != "postgresql":
+        yield ""
+        return
+    url = str(request.getfixturevalue("postgres_url"))
+    monkeypatch.setenv("ROOMSOPS_ROOMS_DATABASE", url)
+    yield url
+    from tests import postgres
+
+    assert sorted(tmp_path.rglob("*.db")) == [], "a test on PostgreSQL made an SQLite database"
+    parsed = make_url(url)
+    schema = str(parsed.query["options"]).removeprefix("-csearch_path=")
+    with postgres.admin(parsed.set(query={})) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = 'bookings'",
+            (schema,),
+        ).fetchone()
+    assert found == (1,), f"a test on PostgreSQL did not use its schema {schema}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """A loud notice when tests on PostgreSQL were skipped (read from the reports: under pytest-xdist the skips
+    happen in the workers)."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if POSTGRES_NOT_RUN in str(getattr(report, "longrepr", ""))
+    ]
+    if skipped:
+        terminalreporter.section("PostgreSQL tests NOT RUN", sep="!", red=True, bold=True)
+        reason = skipped[0].longrepr
+        reason = reason[2] if isinstance(reason, tuple) else reason
+        terminalreporter.line(f"{len(skipped)} test(s) on PostgreSQL were skipped. {reason}", red=True)
+        terminalreporter.line(
+            "Start PostgreSQL on 127.0.0.1:5432 (trust, database `test`), install its binaries for scripts/test, "
+            "or set PGTEST_URL; CI (.ci/run, PGTEST_REQUIRED=1) fails instead.",
+            red=True,
+        )
 
 
 @dataclass

@@ -209,7 +209,7 @@ def _print_version(ctx: click.Context, value: bool) -> None:
 
 
 def _register() -> None:
-    from roomsops.cli import auth, bookings, config, db, doctor, ews, lab, persons, policy, rooms, sync
+    from roomsops.cli import auth, bookings, config, db, doctor, ews, lab, persons, policy, rooms, serve, sync
 
     for group in (
         config.config,
@@ -219,6 +219,7 @@ def _register() -> None:
         rooms.rooms,
         bookings.bookings,
         sync.sync,
+        serve.serve,
         db.db,
         ews.ews,
         doctor.doctor,

@@ -73,6 +73,7 @@ def test_cmd(app: AppContext, mailbox: str | None, write_probe: bool) -> int:
         ]
     if graph_used:
         checks += graph_test.graph_token_checks(app.graph_token_provider, engine)
+    unreachable = False
     if address is not None and probe_graph:
         from roomsops.services.diagnose.doctor import summarize
 
@@ -86,8 +87,9 @@ def test_cmd(app: AppContext, mailbox: str | None, write_probe: bool) -> int:
             None if known is None else {a.casefold(): a for a in known},
         )
         checks.append(summarize(f"mailbox {address} over Graph", report))
+        unreachable = not report.ok and report.unreachable  # Graph not reached: exit 3, as for EWS
     elif address is not None:
         from roomsops.services.diagnose import probe as diagnose
 
         checks.append(diagnose.probe(app.ews, address).check(f"mailbox {address}"))
-    return app.emit(replace(result, checks=tuple(checks)))
+    return app.emit(replace(result, checks=tuple(checks), unreachable=unreachable))

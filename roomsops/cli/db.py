@@ -11,8 +11,10 @@ from roomsops.cli.lazy import lazy
 
 if TYPE_CHECKING:
     from roomsops.services.database import installation as service
+    from roomsops.services.database import schema as schema_service
 else:
     service = lazy("roomsops.services.database.installation")
+    schema_service = lazy("roomsops.services.database.schema")
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -38,3 +40,32 @@ def adopt_id_cmd(app: AppContext, use: str, yes: bool) -> int:
     """Settle the installation id after the database was re-created, emptied or replaced."""
     chosen: service.Use = "database" if use == "database" else "remembered"
     return app.emit(service.adopt_id(app.settings, chosen, lambda q: app.confirm(q, yes), app.audit))
+
+
+@db.command("upgrade")
+@pass_app
+def upgrade_cmd(app: AppContext) -> int:
+    """Create the schema in an empty database (e.g. a new PostgreSQL database), or upgrade an older one.
+
+    Every command upgrades the database it opens; this does it on its own, e.g. before the sync is started on
+    several hosts."""
+    return app.emit(schema_service.upgrade(app.settings, app.audit))
+
+
+@db.command("copy")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="URL",
+    help="The database to copy into, e.g. postgresql+psycopg://roomsops@dbhost/rooms: empty, or an earlier "
+    "copy of this installation (rows already there are not copied again).",
+)
+@pass_app
+def copy_cmd(app: AppContext, to: str) -> int:
+    """Copy rooms.database (e.g. the SQLite file) into a database server, keeping every id and the installation id.
+
+    Stop the sync and the other roomsops commands first; then set rooms.database to the new URL. Rows are counted
+    on both sides (verified); running it again copies only what is missing, and a target that holds other records
+    is refused."""
+    return app.emit(schema_service.copy(app.settings, to, app.audit))

@@ -29,6 +29,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "config show": ("roomsops config show",),
     "config unset": ("roomsops config unset ExchangeCertThumbprint --yes",),
     "db adopt-id": ("roomsops db adopt-id --use remembered --yes",),
+    "db copy": ("roomsops db copy --to postgresql+psycopg://roomsops@dbhost/rooms",),
+    "db upgrade": ("roomsops db upgrade", "roomsops --json db upgrade"),
     "doctor": ("roomsops doctor --mailbox diego@contoso.com",),
     "ews allow": ("roomsops ews allow", "roomsops ews allow --enable --yes"),
     "ews disallow": ("roomsops ews disallow --yes",),
@@ -63,6 +65,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "rooms list": ("roomsops rooms list",),
     "rooms remove": ("roomsops rooms remove room-zurich@contoso.com --cancel-bookings --yes",),
     "rooms set": ("roomsops rooms set room-zurich@contoso.com --name 'Zürich 3rd floor' --sync-master",),
+    "serve": ("roomsops serve", "roomsops serve --max-ticks 1"),
     "sync": ("roomsops sync", "roomsops sync --person diego@contoso.com --dry-run"),
     "sync diff": ("roomsops sync diff --person diego@contoso.com",),
     "sync migrate": (

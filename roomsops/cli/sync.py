@@ -453,12 +453,15 @@ def _primary(app: AppContext, store: Any, address: str, offline: bool = False) -
     rather than asking the administrator to turn EWS on for persons who do not use it (review20f). `offline`: the
     command needs no Exchange, so an address that is no person while EWS cannot be reached is bad input (exit 2),
     not exit 3."""
-    from roomsops.adapters.store import get_person
+    from roomsops.adapters.store import get_person, list_rooms
 
     with store.read() as conn:
         known = get_person(conn, address)
+        rooms_known = {r.email.casefold() for r in list_rooms(conn)}
     if known is not None:
         return known.email
+    if address.casefold() in rooms_known:  # a room is no person, whatever EWS resolves it to (review20g)
+        _refuse_unknown_in(app, store, [address], "nothing was changed", ask_exchange=False)
     from roomsops.core.calendar import BackendError
 
     if not _reached_over_ews(app, store):
@@ -501,6 +504,8 @@ def _primary(app: AppContext, store: Any, address: str, offline: bool = False) -
     if primary:
         with store.read() as conn:
             known = get_person(conn, primary)
+        if known is None and primary.casefold() in rooms_known:  # an alias of a room
+            _refuse_unknown_in(app, store, [address], "nothing was changed")
         return known.email if known is not None else primary.lower()
     return address
 

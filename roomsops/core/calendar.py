@@ -8,12 +8,13 @@ adapters can speak them without importing a service.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from roomsops.core.errors import InputError, OperationFailed
+from roomsops.core.recurrence import WEEKDAYS, Pattern, Range, Recurrence
 
 #: Fields that flow both ways; room and attendee changes made in Outlook are recorded as differences.
 SYNCED_FIELDS = ("subject", "start", "end", "reminder_minutes", "private", "free_busy")
@@ -49,6 +50,98 @@ def tagged_booking_id(tag: str | None) -> int | None:
 
 
 @dataclass(frozen=True)
+class Exception_:
+    """One occurrence of a series written as an exception (docs/series.md, "Sync of series"): by its original start
+    (UTC), its own times and the values it alone changed (title, private, reminder_minutes, free_busy)."""
+
+    original_start: datetime
+    start: datetime
+    end: datetime
+    changes: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class SeriesFields:
+    """What makes a meeting a series: its pattern and range (compared, as both services read them back on the
+    master), and what is written with them but not compared (docs/series.md: the sync re-applies every exception on
+    each write of a series): the time zone its dates and wall-clock times are in, the original starts (UTC) of its
+    cancelled occurrences, and its moved or changed occurrences (`Exception_`). `index` gives each occurrence's
+    1-based position in the series (EWS InstanceIndex), cancelled ones counted."""
+
+    pattern: Pattern
+    range: Range
+    time_zone: str = field(default="UTC", compare=False)
+    cancelled: tuple[datetime, ...] = field(default=(), compare=False)
+    exceptions: tuple[Exception_, ...] = field(default=(), compare=False)
+    #: Every occurrence's original start (UTC), in order (cancelled ones too): InstanceIndex is the position + 1.
+    original_starts: tuple[datetime, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pattern", canonical_pattern(self.pattern))
+
+    @property
+    def recurrence(self) -> Recurrence:
+        return Recurrence(self.pattern, self.range, self.time_zone)
+
+    def index(self, original_start: datetime) -> int:
+        """EWS's InstanceIndex of the occurrence at `original_start` (1-based); ValueError when it has none."""
+        return self.original_starts.index(original_start) + 1
+
+    def to_json(self) -> dict[str, Any]:
+        p, r = self.pattern, self.range
+        return {
+            "pattern": {
+                "type": p.type,
+                "interval": p.interval,
+                "days_of_week": list(p.days_of_week),
+                "day_of_month": p.day_of_month,
+                "index": p.index,
+                "month": p.month,
+                "first_day_of_week": p.first_day_of_week,
+            },
+            "range": {
+                "type": r.type,
+                "start_date": r.start_date.isoformat(),
+                "end_date": r.end_date.isoformat() if r.end_date else None,
+                "number_of_occurrences": r.number_of_occurrences,
+            },
+            "time_zone": self.time_zone,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SeriesFields:
+        p, r = data["pattern"], data["range"]
+        return cls(
+            pattern=Pattern(
+                type=str(p["type"]),
+                interval=int(p.get("interval") or 1),
+                days_of_week=tuple(p.get("days_of_week") or ()),
+                day_of_month=p.get("day_of_month"),
+                index=p.get("index"),
+                month=p.get("month"),
+                first_day_of_week=str(p.get("first_day_of_week") or "monday"),
+            ),
+            range=Range(
+                type=str(r["type"]),
+                start_date=date.fromisoformat(r["start_date"]),
+                end_date=date.fromisoformat(r["end_date"]) if r.get("end_date") else None,
+                number_of_occurrences=r.get("number_of_occurrences"),
+            ),
+            time_zone=str(data.get("time_zone") or "UTC"),
+        )
+
+
+def canonical_pattern(pattern: Pattern) -> Pattern:
+    """A pattern as both services read it back: days in week order; where a week starts matters only for a weekly
+    pattern repeating every two weeks or more (Graph answers a default for the others)."""
+    days = tuple(d for d in WEEKDAYS if d in pattern.days_of_week)
+    weekly_every = pattern.type == "weekly" and pattern.interval > 1
+    return replace(
+        pattern, days_of_week=days, first_day_of_week=pattern.first_day_of_week if weekly_every else "monday"
+    )
+
+
+@dataclass(frozen=True)
 class MeetingFields:
     """What the sync compares of a meeting, in one canonical form (UTC times, lower-case sorted addresses)."""
 
@@ -61,12 +154,17 @@ class MeetingFields:
     reminder_minutes: int | None
     private: bool
     free_busy: str
+    #: The series this meeting is (its master's recurrence), None for a single meeting (docs/series.md).
+    series: SeriesFields | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, series=None))
         data["start"] = self.start.astimezone(UTC).isoformat()
         data["end"] = self.end.astimezone(UTC).isoformat()
         data["attendees"] = list(self.attendees)
+        del data["series"]
+        if self.series is not None:
+            data["series"] = self.series.to_json()
         return data
 
     @classmethod
@@ -81,6 +179,7 @@ class MeetingFields:
             reminder_minutes=data.get("reminder_minutes"),
             private=bool(data.get("private")),
             free_busy=str(data.get("free_busy", "Busy")),
+            series=SeriesFields.from_json(data["series"]) if data.get("series") else None,
         )
 
     def differs(self, other: MeetingFields, fields: tuple[str, ...] = SYNCED_FIELDS) -> list[str]:
@@ -118,6 +217,10 @@ def replaced_room(
     return out
 
 
+#: An attendee's response that is no answer (EWS ResponseType; Graph's none/notResponded map to these).
+NO_ANSWER = frozenset({"Unknown", "NoResponseReceived", "Organizer"})
+
+
 @dataclass(frozen=True)
 class Meeting:
     """A calendar item as the sync needs it."""
@@ -148,18 +251,35 @@ class Meeting:
     #: Graph responseStatus.time; UTC, ISO text): tells one answer from a later one that says the same.
     answered: tuple[tuple[str, str], ...] = ()
 
-    def response_of(self, address: str) -> str | None:
-        """The answer the attendee `address` gave, as the organizer's item records it (None: not invited)."""
-        wanted = address.lower()
-        found = next((r for a, r in self.responses if a == wanted), None)
-        if found is None and self.fields is not None and self.fields.room == wanted:
-            return self.room_response
-        return found
+    def response_of(self, address: str, *aliases: str) -> str | None:
+        """The answer the attendee `address` (or one of its `aliases`) gave, as the organizer's item records it
+        (None: not invited). An attendee listed more than once (a room on the Resources line and on the To line)
+        answers on one entry only, the others saying Unknown: its answer is taken from any of its entries — an
+        answer beats none; of entries that disagree, Decline only when it is the newest answer (docs/sync.md
+        "One synced room per meeting")."""
+        wanted = {address.lower(), *(a.lower() for a in aliases)}
+        entries = [r for a, r in self.responses if a in wanted]
+        if not entries:
+            return self.room_response if self.fields is not None and self.fields.room in wanted else None
+        answers = [r for r in entries if r not in NO_ANSWER]
+        if not answers:
+            return entries[0]
+        if len(set(answers)) == 1:
+            return answers[0]
+        others = [r for r in answers if r != "Decline"]
+        times = [when for a, when in self.answered if a in wanted]
+        if len(times) != len(answers):  # which answer is the newest cannot be told: a Decline does not win
+            return others[0]
+        timed = list(zip(times, answers, strict=True))
+        declined = max(t for t, r in timed if r == "Decline")
+        newest_other = max((t, r) for t, r in timed if r != "Decline")
+        return "Decline" if declined > newest_other[0] else newest_other[1]
 
     def answered_at(self, address: str) -> str | None:
-        """When the attendee `address` last answered, as the organizer's item records it (None: not known)."""
+        """When the attendee `address` last answered, as the organizer's item records it (None: not known); listed
+        more than once, its newest answer."""
         wanted = address.lower()
-        return next((when for a, when in self.answered if a == wanted), None)
+        return max((when for a, when in self.answered if a == wanted), default=None)
 
     def invites(self, address: str) -> bool:
         """Whether `address` is listed on the meeting: a resource, a required or an optional attendee."""

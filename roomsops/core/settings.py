@@ -295,6 +295,28 @@ class GraphSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """`roomsops serve`: its schedule and its local status listener."""
+
+    ews_interval: int = bounded(60, 1, 86400)  # seconds between passes of a mailbox synced over EWS
+    graph_interval: int = bounded(900, 1, 86400)  # seconds between safety-net passes of a Graph mailbox
+    # host:port of /healthz, /metrics and the status page; port 0: any free port (printed at start).
+    status_listen: str = "127.0.0.1:8765"
+    # Comma-separated addresses or networks (192.0.2.7, 10.0.0.0/8) allowed besides loopback.
+    status_allow: str = ""
+    # host:port of the Graph webhook (change and lifecycle notifications); empty: no webhook, no subscriptions.
+    listen: str = ""
+    # The webhook's URL as Graph reaches it (https://rooms.example.com/roomsops, a reverse proxy's); empty: the
+    # listener's own address (http, or https with tls_cert_file).
+    public_url: str = ""
+    # PEM certificate (chain) and key for TLS on serve.listen; empty: plain HTTP (behind a reverse proxy).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # seconds a change notification waits for others of the same mailbox before its pass runs
+    notification_debounce: int = bounded(2, 0, 300)
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings; `source` says which roomsops.toml was read (None: defaults only)."""
 
@@ -308,6 +330,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     graph: GraphSettings = field(default_factory=GraphSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
     source: Path | None = None
     #: Where relative paths go without a settings file (`data_dir()`); None: the working folder.
     data_dir: Path | None = field(default=None, compare=False)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from roomsops.adapters.entra.tokens import FULL_ACCESS, FULL_ACCESS_REMOVAL, TokenProvider
+from roomsops.core.errors import ExitCode
 from roomsops.core.results import Check, Result, Status
 
 
@@ -20,10 +21,16 @@ class AuthTestResult(Result):
     roles: tuple[str, ...]
     audience: str
     checks: tuple[Check, ...]
+    #: A failing check could not connect or authenticate (the mailbox's service not reached): exit 3.
+    unreachable: bool = field(default=False, kw_only=True, metadata={"json": False})
 
     @property
     def ok(self) -> bool:
         return all(c.status is not Status.FAILED for c in self.checks)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.CONNECT if not self.ok and self.unreachable else super().exit_code
 
     def lines(self) -> list[str]:
         out = [

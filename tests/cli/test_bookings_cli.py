@@ -106,6 +106,7 @@ def without_times(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.both_databases
 @pytest.mark.usefixtures("setup")
 def test_add_shows_local_times_and_audits(invoke: Invoke) -> None:
     run = invoke(
@@ -131,6 +132,7 @@ def test_add_shows_local_times_and_audits(invoke: Invoke) -> None:
     assert record["params"]["start"] == "2031-03-31T07:00:00+00:00"
 
 
+@pytest.mark.both_databases
 @pytest.mark.usefixtures("setup")
 def test_add_json_shape_in_utc(invoke: Invoke) -> None:
     run = invoke(
@@ -163,6 +165,7 @@ def test_add_json_shape_in_utc(invoke: Invoke) -> None:
     }
 
 
+@pytest.mark.both_databases
 @pytest.mark.usefixtures("setup")
 def test_touching_bookings_and_cancelled_ones_do_not_conflict(invoke: Invoke) -> None:
     assert add(invoke, "2031-03-31T10:00", "2031-03-31T11:00", "right after") == 3
@@ -171,6 +174,7 @@ def test_touching_bookings_and_cancelled_ones_do_not_conflict(invoke: Invoke) ->
     assert add(invoke, "2031-04-01T14:00", "2031-04-01T15:00", "new plan", MOENCH) == 5
 
 
+@pytest.mark.both_databases
 @pytest.mark.usefixtures("setup")
 def test_list_in_local_time_with_filters(invoke: Invoke) -> None:
     add(invoke, "2031-03-31T10:00", "2031-04-01T01:00", "Night shift", MOENCH)
@@ -196,6 +200,7 @@ def test_list_in_local_time_with_filters(invoke: Invoke) -> None:
     assert ids("--status", "cancelled", "--status", "SYNC_DISABLED") == [2]
 
 
+@pytest.mark.both_databases
 @pytest.mark.usefixtures("setup")
 def test_list_json_shape(invoke: Invoke) -> None:
     run = invoke("--json", "bookings", "list", "--status", "cancelled")
@@ -223,6 +228,7 @@ def test_list_json_shape(invoke: Invoke) -> None:
     }
 
 
+@pytest.mark.both_databases
 @pytest.mark.usefixtures("setup")
 def test_update_changes_fields_bumps_the_version_and_audits(invoke: Invoke) -> None:
     run = invoke(
@@ -259,6 +265,7 @@ def test_moving_a_booking_within_its_own_slot_is_no_conflict(invoke: Invoke) -> 
     assert (run.code, run.out.splitlines()[0]) == (0, "booking 1 updated: end")
 
 
+@pytest.mark.both_databases
 @pytest.mark.usefixtures("setup")
 def test_cancel_with_yes_and_again(invoke: Invoke) -> None:
     run = invoke("--json", "bookings", "cancel", "1", "--yes")

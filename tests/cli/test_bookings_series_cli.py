@@ -75,10 +75,10 @@ def unchanged(setup: None) -> Iterator[None]:
 def test_a_weekly_series_is_one_booking_with_its_occurrences(invoke: Invoke) -> None:
     shown = ok(invoke("bookings", "list")).out.splitlines()
     assert shown[2].split()[:5] == ["1", str(MON), "09:00", str(MON), "10:00"]
-    assert shown[2].endswith("active  not synced  Jour fixe")
+    assert shown[2].endswith("active  pending  Jour fixe")  # synced as one meeting (issue 25, item 2)
     assert shown[3] == f"    repeats weekly on Monday, Wednesday from {MON}, 6 times: 6 occurrences"
     booking = series_of(invoke, 1)
-    assert (booking["sync"], booking["start"][:10]) == ("not synced", str(MON))
+    assert (booking["sync"], booking["start"][:10]) == ("pending", str(MON))
     series = booking["series"]
     assert series["pattern"] == {
         "type": "weekly",

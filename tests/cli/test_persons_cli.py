@@ -61,6 +61,7 @@ def unchanged(people: None) -> Iterator[None]:
     assert len(audit()) == records
 
 
+@pytest.mark.both_databases
 def test_add_prefills_the_cloud_url_and_audits(invoke: Invoke) -> None:
     run = invoke("persons", "add", "DiegoS@contoso.com", "--name", "Diego Siciliani")
     assert run.code == 0, run.err
@@ -87,6 +88,7 @@ def test_add_prefills_the_cloud_url_and_audits(invoke: Invoke) -> None:
     }
 
 
+@pytest.mark.both_databases
 def test_add_json_shape_and_the_cloud_of_the_settings(invoke: Invoke) -> None:
     run = invoke(
         "--json",
@@ -128,6 +130,7 @@ def test_modes_roomsops_does_not_sync_are_accepted_and_reported(invoke: Invoke) 
     assert run.err == ""
 
 
+@pytest.mark.both_databases
 @pytest.mark.usefixtures("people")
 def test_list_marks_modes_not_handled(invoke: Invoke) -> None:
     assert invoke("persons", "add", "none@contoso.com", "--sync-mode", "None").code == 0
@@ -163,11 +166,13 @@ def test_list_marks_modes_not_handled(invoke: Invoke) -> None:
     }
 
 
+@pytest.mark.both_databases
 def test_list_of_an_empty_database(invoke: Invoke) -> None:
     run = invoke("persons", "list")
     assert (run.code, run.out) == (0, "no persons\n")
 
 
+@pytest.mark.both_databases
 @pytest.mark.usefixtures("people")
 def test_set_changes_only_what_is_given_and_keeps_a_suitable_url(invoke: Invoke) -> None:
     run = invoke(
@@ -369,6 +374,7 @@ def write_csv(text: str, name: str = "persons.csv", encoding: str = "utf-8") -> 
     return path
 
 
+@pytest.mark.both_databases
 @pytest.mark.usefixtures("people")
 def test_import_upserts_in_one_go_with_defaults_for_empty_cells(invoke: Invoke) -> None:
     write_csv(
@@ -401,6 +407,7 @@ def test_import_upserts_in_one_go_with_defaults_for_empty_cells(invoke: Invoke) 
     }
 
 
+@pytest.mark.both_databases
 def test_import_json_shape(invoke: Invoke) -> None:
     write_csv(HEADER + "a@contoso.com,A,O365,,\nb@contoso.com,B,None,,\n")
     run = invoke("--json", "persons", "import", "persons.csv")

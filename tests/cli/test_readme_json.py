@@ -197,7 +197,7 @@ def document(run: Any) -> Any:
 CHECKED_HERE = {
     "config show", "config settings", "config check", "config init|set|unset", "persons add|set", "persons list", "persons import",
     "rooms add|set", "persons remove|rooms remove", "rooms list", "booking", "bookings add|update|cancel", "bookings list", "any error",
-    "db adopt-id", "--version", "series",
+    "db adopt-id", "--version", "series", "db upgrade", "db copy",
 }  # fmt: skip
 CHECKED_AGAINST_THE_LAB = {
     "auth test", "policy restrict", "policy test", "policy restrict --engine rbac", "policy test --engine rbac",
@@ -360,6 +360,14 @@ def test_db_adopt_id_document(invoke: Invoke, rooms_env: None, tmp_path: Path) -
     adopted = document(invoke("--json", "db", "adopt-id", "--use", "database", "--yes"))
     assert (adopted["action"], adopted["previous"]) == ("adopted", "00000000-0000-4000-8000-000000000000")
     assert_documented("db adopt-id", adopted)
+
+
+def test_db_upgrade_and_copy_documents(invoke: Invoke, rooms_env: None, postgres_url: str) -> None:
+    ok(invoke("persons", "add", "diego@contoso.com"))
+    assert_documented("db upgrade", document(invoke("--json", "db", "upgrade")))
+    copied = document(invoke("--json", "db", "copy", "--to", postgres_url))
+    assert [t["table"] for t in copied["figures"]][:2] == ["id_high_water", "installation"]
+    assert_documented("db copy", copied)
 
 
 @pytest.mark.parametrize("order", [("--json", "--version"), ("--version", "--json")])

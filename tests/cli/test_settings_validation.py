@@ -39,6 +39,9 @@ ALLOWED = {
     "sync.on_person_removed": "one of report, purge",
     "sync.backend": "one of ews, graph",
     "graph.per_mailbox_concurrency": "a whole number from 1 to 4",
+    "serve.ews_interval": "a whole number from 1 to 86400",
+    "serve.graph_interval": "a whole number from 1 to 86400",
+    "serve.notification_debounce": "a whole number from 0 to 300",
 }
 #: The options that override a setting.
 OPTIONS = {"sync.concurrency": "--concurrency", "log.format": "--log-format"}
@@ -131,6 +134,12 @@ CASES = [
     env("sync.backend", "rest"),
     *(file("graph.per_mailbox_concurrency", v) for v in ("0", "5")),
     *(env("graph.per_mailbox_concurrency", v) for v in ("0", "many")),
+    *(file("serve.ews_interval", v) for v in ("0", "86401")),
+    *(env("serve.ews_interval", v) for v in ("0", "1m")),
+    *(file("serve.graph_interval", v) for v in ("0", "1.5")),
+    *(env("serve.graph_interval", v) for v in ("-1", "15min")),
+    *(file("serve.notification_debounce", v) for v in ("-1", "2.5")),
+    *(env("serve.notification_debounce", v) for v in ("-1", "301")),
 ]
 
 

@@ -136,11 +136,12 @@ def fresh_lab(lab: LabHelper) -> LabHelper:
 
 
 @pytest.fixture
-def env(fresh_lab: LabHelper, tmp_path: Path) -> dict[str, str]:
+def env(fresh_lab: LabHelper, tmp_path: Path, rooms_database: str) -> dict[str, str]:
     """ROOMSOPS_* for a CLI run against the lab: its roomsops.toml and WinRM password; the database, logs and
-    sync summary in the test's folder."""
+    sync summary in the test's folder (the database on PostgreSQL for a test marked both_databases)."""
     password = str(fresh_lab.info["winrm"]["password"])
-    return campaign_env(tmp_path, fresh_lab.settings_path, {"ROOMSOPS_WINRM_PASSWORD": password})
+    found = campaign_env(tmp_path, fresh_lab.settings_path, {"ROOMSOPS_WINRM_PASSWORD": password})
+    return found | {"ROOMSOPS_ROOMS_DATABASE": rooms_database} if rooms_database else found
 
 
 def address(lab: LabHelper, alias: str) -> str:

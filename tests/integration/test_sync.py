@@ -71,6 +71,7 @@ def seed(invoke: Invoke, env: dict[str, str], addr: Any) -> Any:
     return make
 
 
+@pytest.mark.both_databases
 def test_create_update_cancel_reach_both_calendars(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, seed: Any
 ) -> None:
@@ -177,6 +178,7 @@ def test_a_mistyped_send_invitations_is_refused_not_read_as_none(
     assert Path(env["ROOMSOPS_SYNC_SUMMARY_FILE"]).read_text() == summary
 
 
+@pytest.mark.both_databases
 def test_a_pass_with_nothing_changed_writes_nothing(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, seed: Any
 ) -> None:
@@ -193,6 +195,7 @@ def test_a_pass_with_nothing_changed_writes_nothing(
     assert summary["ok"] is True and summary["totals"]["unchanged"] == 6
 
 
+@pytest.mark.both_databases
 def test_a_create_whose_answer_was_lost_makes_one_meeting(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, seed: Any
 ) -> None:

@@ -647,6 +647,26 @@ def _room_calendars(
     return problems
 
 
+def _unknown_second_room(
+    model: Model, booking: Mapping[str, Any] | None, booking_id: int, address: str
+) -> bool:
+    """A second ROOMS room given to the booking's meeting in Outlook, whose meeting was then deleted without a
+    cancellation: roomsops frees the booking's room (the copy by the meeting's UID), not this one. It reported the
+    second room (not booked), or never saw it (added and deleted before any pass read the meeting); the same
+    whether the organizer still syncs or left the sync since (a purge finds no meeting left to cancel: seeds 32500
+    and 32700 of the soak, fix19p)."""
+    return (
+        booking is not None
+        and booking_id in model.second_room
+        and booking_id in model.deleted_silently
+        and str(booking["room"]).lower() != address
+        and (
+            model.second_room_reported(booking_id)
+            or model.second_room[booking_id][0] == model.deleted_silently[booking_id]
+        )
+    )
+
+
 def _extra_slot_excuse(
     world: World,
     model: Model,
@@ -681,6 +701,8 @@ def _extra_slot_excuse(
             # The meeting was deleted in Outlook without a cancellation before the person left: no purge reaches
             # the room's copy (nothing is left in the organizer's calendar); the pass reported the room as still
             # holding the slot, which is all roomsops can say about it.
+            return None
+        if _unknown_second_room(model, bookings.get(booking_id), booking_id, address):
             return None
         if model.on_person_removed == "purge":
             if booking_id in model.own_left:

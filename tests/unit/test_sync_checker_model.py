@@ -36,3 +36,34 @@ def test_a_purged_persons_own_outlook_meeting_may_hold_its_room() -> None:
     model.own_left.clear()
     excuse = _extra_slot_excuse(world, model, {}, [], "room@example.test", "uid-1", copy, set())
     assert excuse is not None and "on_person_removed = purge" in excuse
+
+
+def test_a_purged_persons_second_room_of_a_meeting_deleted_silently_may_hold_its_slot() -> None:
+    """fix19p (soak seeds 32500, 32700): a synced meeting given the other ROOMS room in Outlook, then deleted
+    without a cancellation, then its person leaves with `sync.on_person_removed = "purge"`: roomsops frees the
+    booking's room (the copy by UID), not the second room, which a pass reported (or never saw: added and deleted
+    before any pass). The same excuse as for a person still synced; the booking's own room is never excused."""
+    model = Model(on_person_removed="purge")
+    model.left["diegos@example.test"] = 3
+    model.uid_booking["uid-1"] = 1
+    model.second_room[1] = (1, "")
+    model.deleted_silently[1] = 2
+    bookings = {1: {"id": 1, "room": "zurich@example.test", "status": "active"}}
+    copy = {"organizer": "DiegoS@example.test"}
+    world: Any = None  # not asked: the UID's booking is known
+
+    def excuse(room: str) -> str | None:
+        return _extra_slot_excuse(world, model, bookings, [], room, "uid-1", copy, set())
+
+    unreported = excuse("bern@example.test")  # added at epoch 1, deleted at 2, never reported
+    assert unreported is not None and "on_person_removed = purge" in unreported
+    model.log.append(
+        (1, "booking 1 (DiegoS weekly): a second ROOMS room bern@example.test is in the meeting")
+    )
+    assert excuse("bern@example.test") is None
+    own = excuse("zurich@example.test")  # the booking's room: roomsops must free it
+    assert own is not None and "on_person_removed = purge" in own
+    model.log.clear()
+    model.deleted_silently[1] = 1  # added and deleted before any pass read the meeting
+    assert excuse("bern@example.test") is None
+    assert excuse("zurich@example.test") is not None

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, tzinfo
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from exchangelib import EWSDateTime, EWSTimeZone
+from exchangelib.errors import ErrorCalendarOccurrenceIsDeletedFromRecurrence
 from exchangelib.folders import Calendar, Root
 from exchangelib.items import (
     AUTO_RESOLVE,
@@ -25,10 +27,11 @@ from exchangelib.items import (
     SEND_TO_NONE,
     CalendarItem,
 )
-from exchangelib.properties import Attendee, Mailbox
+from exchangelib.properties import Attendee, Mailbox, OccurrenceItemId
 
 from roomsops.adapters.ews.client import EwsClient, requests_sent
 from roomsops.adapters.ews.errors import EwsError, translate
+from roomsops.adapters.ews.series import from_recurrence, to_recurrence
 from roomsops.core.calendar import (
     BackendError,
     Changes,
@@ -60,6 +63,7 @@ FETCH_FIELDS = (
     "is_cancelled",
     "is_all_day",
     "type",
+    "recurrence",  # a series' master: its pattern and range (docs/series.md)
     "roomsops_installation",  # the tag (adapters/ews/tags.py)
     "roomsops_booking",
     "roomsops_revision",  # the revision tag of roomsops' last write
@@ -107,6 +111,9 @@ def _fields(item: Any, zone: tzinfo) -> MeetingFields:
         reminder_minutes=reminder,
         private=item.sensitivity == "Private",
         free_busy=item.legacy_free_busy_status or "Busy",
+        series=from_recurrence(item.recurrence)
+        if item.type == "RecurringMaster" and item.recurrence
+        else None,
     )
 
 
@@ -172,10 +179,10 @@ class EwsCalendar:
         # Distinguished folder id: no GetFolder round trip (account.calendar would cost two).
         return Calendar(root=Root(account=self.client.account(mailbox)))
 
-    def _local(self, value: datetime) -> EWSDateTime:
+    def _local(self, value: datetime, zone: EWSTimeZone | None = None) -> EWSDateTime:
         # Converted from UTC: the offset sent keeps a repeated wall-clock hour (end of daylight saving time)
         # apart; from_datetime of a local time drops its fold and names the first of the two.
-        return EWSDateTime.from_datetime(value.astimezone(UTC)).astimezone(self.ews_zone)
+        return EWSDateTime.from_datetime(value.astimezone(UTC)).astimezone(zone or self.ews_zone)
 
     def requests_sent(self) -> int:
         return requests_sent()
@@ -285,10 +292,13 @@ class EwsCalendar:
         return self.get(mailbox, ids)
 
     def _values(self, fields: MeetingFields) -> dict[str, Any]:
-        return {
+        zone = EWSTimeZone(fields.series.time_zone) if fields.series is not None else self.ews_zone
+        values = {
             "subject": fields.subject,
-            "start": self._local(fields.start),
-            "end": self._local(fields.end),
+            # A series' start and end in its own zone: Exchange expands it there (StartTimeZone), so its
+            # occurrences keep their wall-clock times across a daylight-saving change.
+            "start": self._local(fields.start, zone),
+            "end": self._local(fields.end, zone),
             "location": fields.location,
             "resources": [Attendee(mailbox=Mailbox(email_address=fields.room), response_type="Unknown")]
             if fields.room
@@ -302,6 +312,9 @@ class EwsCalendar:
             "sensitivity": "Private" if fields.private else "Normal",
             "legacy_free_busy_status": fields.free_busy,
         }
+        if fields.series is not None:
+            values["recurrence"] = to_recurrence(fields.series)
+        return values
 
     def create(
         self,
@@ -322,6 +335,8 @@ class EwsCalendar:
         )
         send = SEND_TO_ALL_AND_SAVE_COPY if self.send else SEND_TO_NONE
         self.client.call(mailbox, lambda: item.save(send_meeting_invitations=send), write=True)
+        if fields.series is not None:
+            self._write_exceptions(mailbox, item.id, item.changekey, fields)
         return Meeting(
             item_id=item.id,
             change_key=item.changekey,
@@ -335,6 +350,9 @@ class EwsCalendar:
     def create_many(
         self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]], revision: str | None = None
     ) -> list[Meeting | BackendError]:
+        if any(fields.series is not None for fields, _, _ in requests):
+            # A series is written alone: its master, then its exceptions (the sync sends one at a time).
+            return [self.create(mailbox, f, i, b, revision) for f, i, b in requests]
         account = self.client.account(mailbox)
         calendar = self._calendar(mailbox)
         items = [
@@ -389,7 +407,15 @@ class EwsCalendar:
             fields.differs(meeting.fields, tuple(_FIELD_TO_EWS)) if meeting.fields else list(_FIELD_TO_EWS)
         )
         names = [ews for name in changed for ews in _FIELD_TO_EWS[name]]
+        if fields.series is not None and (meeting.fields is None or fields.series != meeting.fields.series):
+            # A new pattern or range is a rewrite of the recurrence (with the first occurrence's times): Exchange
+            # drops every exception then, and the ones ROOMS holds are written again below.
+            names += [n for n in ("start", "end", "recurrence") if n not in names]
         if not names:
+            if fields.series is not None and self._write_exceptions(
+                mailbox, meeting.item_id, meeting.change_key, fields
+            ):
+                return replace(meeting, fields=fields)
             return meeting
         if revision is not None:
             names.append("roomsops_revision")  # written with the fields, in the same UpdateItem
@@ -412,6 +438,8 @@ class EwsCalendar:
             ),
             write=True,
         )
+        if fields.series is not None:
+            self._write_exceptions(mailbox, item.id, item.changekey, fields)
         return Meeting(
             item_id=item.id,
             change_key=item.changekey,
@@ -421,6 +449,71 @@ class EwsCalendar:
             revision=revision if revision is not None else meeting.revision,
             organizer=mailbox.lower(),
         )
+
+    def _write_exceptions(self, mailbox: str, master_id: str, change_key: str, fields: MeetingFields) -> int:
+        """Write a series' exceptions onto its master (docs/series.md, "Sync of series"): each cancelled occurrence
+        deleted (one already deleted is no error), each moved or changed one updated (its times and own values),
+        addressed by OccurrenceItemId. Every one is written on every write of the series: Exchange's exceptions
+        are not compared (a rewrite of the recurrence dropped them all). The number of writes sent."""
+        series = fields.series
+        assert series is not None
+        account = self.client.account(mailbox)
+        folder = self._calendar(mailbox)
+        zone = EWSTimeZone(series.time_zone)
+        send = SEND_TO_ALL_AND_SAVE_COPY if self.send else SEND_TO_NONE
+        sent = 0
+
+        def occurrence(original_start: datetime, **values: Any) -> CalendarItem:
+            index = series.index(original_start)
+            return CalendarItem(
+                account=account,
+                folder=folder,
+                # The master's ChangeKey (an occurrence's is its master's): a stale one is no conflict for
+                # DeleteItem, nor for UpdateItem with AutoResolve (the last writer wins, as for every write).
+                _id=OccurrenceItemId(id=master_id, changekey=change_key, instance_index=index),
+                **values,
+            )
+
+        for original_start in series.cancelled:
+            item = occurrence(original_start)
+
+            def delete(item: CalendarItem = item) -> None:
+                try:
+                    item.delete(send_meeting_cancellations=send)
+                except ErrorCalendarOccurrenceIsDeletedFromRecurrence:
+                    pass  # deleted by an earlier write of the series
+
+            self.client.call(mailbox, delete, write=True)
+            sent += 1
+        for exception in series.exceptions:
+            values: dict[str, Any] = {
+                "start": self._local(exception.start, zone),
+                "end": self._local(exception.end, zone),
+            }
+            own = dict(exception.changes)
+            if "subject" in own:
+                values["subject"] = own["subject"]
+            if "private" in own:
+                values["sensitivity"] = "Private" if own["private"] else "Normal"
+            if "free_busy" in own:
+                values["legacy_free_busy_status"] = own["free_busy"]
+            if "reminder_minutes" in own:
+                values["reminder_minutes_before_start"] = own["reminder_minutes"] or 0
+                values["reminder_is_set"] = own["reminder_minutes"] is not None
+            item = occurrence(exception.original_start, **values)
+            names = list(values)
+            self.client.call(
+                mailbox,
+                partial(
+                    item.save,
+                    update_fields=names,
+                    conflict_resolution=AUTO_RESOLVE,
+                    send_meeting_invitations=send,
+                ),
+                write=True,
+            )
+            sent += 1
+        return sent
 
     def _resources_with(self, mailbox: str, meeting: Meeting, room: str) -> list[Attendee]:
         """The item's resources as it holds them now with the booking's room written (`replaced_room`): only the

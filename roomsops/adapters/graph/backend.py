@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from itertools import pairwise
 from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo
 from roomsops.adapters.graph import tags
 from roomsops.adapters.graph.client import Answer, GraphClient, SubRequest, requests_sent, user_path
 from roomsops.adapters.graph.errors import from_answer, graph_error
+from roomsops.adapters.graph.series import from_recurrence, to_recurrence
 from roomsops.core.calendar import (
     PAST_WATCH,
     BackendError,
@@ -114,6 +116,7 @@ def _fields(event: dict[str, Any], zone: tzinfo) -> MeetingFields:
         else None,
         private=event.get("sensitivity") == "private",
         free_busy=FREE_BUSY.get(str(event.get("showAs") or "busy"), "Busy"),
+        series=from_recurrence(event.get("recurrence")) if event.get("type") == "seriesMaster" else None,
     )
 
 
@@ -233,10 +236,12 @@ class GraphCalendar:
         """A calendarView delta round. It starts `PAST_WATCH` before the sync window, so Graph itself reports the
         change or deletion of a linked meeting moved (or just gone) before the window, at no extra request. The
         state is `<round start>|<round end>|<deltaLink>`: a round covers the window of the day it started, so when
-        the wanted round reaches further (a new day moves its end; a widened `sync.window_days_past` its start) the
-        old round is read to its end and a new one started, what the old round never covered after its end is
-        reported changed, and `covers_from` stays the old round's start for that pass (the sync reads its linked
-        meetings before it). A state that is no delta link of this endpoint starts over (invalid_state)."""
+        the wanted round reaches further (a new day moves its end; a widened `sync.window_days_past` its start), or
+        ends earlier (a narrowed `sync.window_days_future`: `covers_until` is then the window's end, as the sync
+        discovers new meetings up to it), the old round is read to its end and a new one started, what the old
+        round never covered after its end is reported changed, and `covers_from` stays the old round's start for
+        that pass (the sync reads its linked meetings before it). A state that is no delta link of this endpoint
+        starts over (invalid_state)."""
         start, end = self.window()
         start -= PAST_WATCH
         if state is None:
@@ -258,7 +263,7 @@ class GraphCalendar:
         except SyncStateInvalid:
             self._confirm(mailbox, {})
             return Changes(invalid_state=True)
-        if end > covered_end or start < covered_start:
+        if end != covered_end or start < covered_start:
             link, fresh, _ = self._round(mailbox, self._delta(mailbox, start, end), beyond=covered_end)
             changed.update(fresh)
             covers_from = max(start, covered_start)
@@ -427,7 +432,15 @@ class GraphCalendar:
 
     # --- writes --------------------------------------------------------------------------------------------
 
-    def _time(self, value: datetime) -> dict[str, str]:
+    def _time(self, value: datetime, series_zone: str | None = None) -> dict[str, str]:
+        if series_zone is not None:
+            # A series' times in its own zone, always (Graph expands it in start.timeZone): a wall time that happens
+            # twice is the first of the two, as ROOMS reads it (docs/series.md).
+            local = value.astimezone(ZoneInfo(series_zone))
+            return {
+                "dateTime": local.replace(tzinfo=None).isoformat(timespec="seconds"),
+                "timeZone": series_zone,
+            }
         local = value.astimezone(self.zone)
         if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
             # A wall-clock time that happens twice (the hour repeated when daylight saving time ends): Graph's
@@ -442,10 +455,11 @@ class GraphCalendar:
         attendees = [{"type": "required", "emailAddress": {"address": a}} for a in fields.attendees] + (
             [{"type": "resource", "emailAddress": {"address": fields.room}}] if fields.room else []
         )
+        zone = fields.series.time_zone if fields.series is not None else None
         body: dict[str, Any] = {
             "subject": fields.subject,
-            "start": self._time(fields.start),
-            "end": self._time(fields.end),
+            "start": self._time(fields.start, zone),
+            "end": self._time(fields.end, zone),
             "location": {"displayName": fields.location},
             "attendees": attendees,
             "isReminderOn": fields.reminder_minutes is not None,
@@ -453,6 +467,8 @@ class GraphCalendar:
             "sensitivity": "private" if fields.private else "normal",
             "showAs": SHOW_AS.get(fields.free_busy, "busy"),
         }
+        if fields.series is not None:
+            body["recurrence"] = to_recurrence(fields.series)
         if names is not None:
             body = {k: v for k, v in body.items() if k in names}
         return body
@@ -512,13 +528,19 @@ class GraphCalendar:
             write=True,
             what="create",
         )
-        return self._created(mailbox, answer.body, fields, installation, booking_id, revision)
+        created = self._created(mailbox, answer.body, fields, installation, booking_id, revision)
+        if fields.series is not None:
+            self._write_exceptions(mailbox, created.item_id, fields)
+        return created
 
     def create_many(
         self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]], revision: str | None = None
     ) -> list[Meeting | BackendError]:
         if not requests:
             return []
+        if any(fields.series is not None for fields, _, _ in requests):
+            # A series is written alone: its master, then its exceptions (the sync sends one at a time).
+            return [self.create(mailbox, f, i, b, revision) for f, i, b in requests]
         answers = self.client.batch(
             mailbox,
             [
@@ -573,7 +595,14 @@ class GraphCalendar:
             else list(_FIELD_TO_GRAPH)
         )
         names = [graph for name in changed for graph in _FIELD_TO_GRAPH[name]]
+        if fields.series is not None and (meeting.fields is None or fields.series != meeting.fields.series):
+            # A new pattern or range rewrites the recurrence (with the first occurrence's times): Graph drops every
+            # exception then, and the ones ROOMS holds are written again below.
+            names += [n for n in ("start", "end", "recurrence") if n not in names]
         if not names:
+            if fields.series is not None and self._write_exceptions(mailbox, meeting.item_id, fields):
+                self._forget(mailbox, meeting.item_id)
+                return replace(meeting, fields=fields)
             return meeting
         body = self._body(fields, names)
         if revision is not None:
@@ -599,6 +628,8 @@ class GraphCalendar:
             "revision": revision,
         }
         self._remember(mailbox, answer.body, **tagged)
+        if fields.series is not None and self._write_exceptions(mailbox, meeting.item_id, fields):
+            self._forget(mailbox, meeting.item_id)  # the master's answer predates its exceptions' writes
         return Meeting(
             item_id=meeting.item_id,
             change_key=str((answer.body or {}).get("changeKey") or meeting.change_key),
@@ -608,6 +639,78 @@ class GraphCalendar:
             revision=revision,
             organizer=mailbox.lower(),
         )
+
+    def _write_exceptions(self, mailbox: str, master_id: str, fields: MeetingFields) -> int:
+        """Write a series' exceptions (docs/series.md, "Sync of series"): its occurrences listed once
+        (`instances` over the series' span, each with its originalStart), each cancelled one still there
+        cancelled (`cancel`: the room and attendees told), each moved or changed one PATCHed with its times and own
+        values. Every one is written on every write of the series (Graph's exceptions are not compared: a rewrite of
+        the recurrence dropped them all). The number of writes sent."""
+        series = fields.series
+        assert series is not None
+        if not series.cancelled and not series.exceptions:
+            return 0
+        starts = sorted(
+            series.original_starts or (*series.cancelled, *(e.original_start for e in series.exceptions))
+        )
+        # An occurrence moves only between its neighbours' days (docs/series.md): where an earlier write moved one to
+        # lies within the longest gap between two occurrences of its original start (the first and the last too).
+        gap = max((b - a for a, b in pairwise(starts)), default=timedelta(0))
+        gap += timedelta(days=1)
+        times = [*starts, *(e.start for e in series.exceptions), *(e.end for e in series.exceptions)]
+        span = (min(times) - gap, max(times) + gap)
+        url = f"{self._event(mailbox, master_id)}/instances?" + urlencode(
+            {"startDateTime": _utc(span[0]), "endDateTime": _utc(span[1]), "$select": "id,originalStart"}
+        )
+        instances = {
+            moment: str(event["id"])
+            for event in self._list(mailbox, url, "instances")
+            if event.get("id") and (moment := _moment(str(event.get("originalStart") or ""))) is not None
+        }
+        sent = 0
+        for original_start in series.cancelled:
+            found = instances.get(original_start)
+            if found is None:
+                continue  # cancelled by an earlier write of the series
+            try:
+                self.client.request(
+                    mailbox,
+                    "POST",
+                    self._event(mailbox, found) + "/cancel",
+                    body={},
+                    write=True,
+                    what="cancel",
+                )
+            except ItemGone:
+                pass
+            sent += 1
+        for exception in series.exceptions:
+            found = instances.get(exception.original_start)
+            if found is None:
+                raise graph_error(
+                    "failed",
+                    mailbox,
+                    f"update: the series has no occurrence at {_utc(exception.original_start)} to write",
+                )
+            body: dict[str, Any] = {
+                "start": self._time(exception.start, series.time_zone),
+                "end": self._time(exception.end, series.time_zone),
+            }
+            own = dict(exception.changes)
+            if "subject" in own:
+                body["subject"] = own["subject"]
+            if "private" in own:
+                body["sensitivity"] = "private" if own["private"] else "normal"
+            if "free_busy" in own:
+                body["showAs"] = SHOW_AS.get(str(own["free_busy"]), "busy")
+            if "reminder_minutes" in own:
+                body["isReminderOn"] = own["reminder_minutes"] is not None
+                body["reminderMinutesBeforeStart"] = own["reminder_minutes"] or 0
+            self.client.request(
+                mailbox, "PATCH", self._event(mailbox, found), body=body, write=True, what="update occurrence"
+            )
+            sent += 1
+        return sent
 
     def tag(
         self, mailbox: str, meeting: Meeting, installation: str, booking_id: str, revision: str | None = None

@@ -7,6 +7,12 @@ the transaction (a free room, an unknown address) still holds when its insert co
 a deferred ``BEGIN`` and, in WAL mode, neither block nor are blocked by the writer. On other
 databases, `queries.lock_room` takes a row lock (``SELECT ... FOR UPDATE``) for the same purpose.
 
+PostgreSQL (``postgresql+psycopg://``, issue 27) keeps the same rules: a write transaction first takes one
+transaction-scoped advisory lock (`WRITE_LOCK_KEY`), so writers are serialised as SQLite's BEGIN IMMEDIATE
+serialises them and every check made inside the transaction still holds at its commit (READ COMMITTED: each
+statement after the lock sees what the previous writer committed); a read transaction is REPEATABLE READ, one
+consistent snapshot like SQLite's WAL reader. A server that cannot be reached is exit 3.
+
 The installation id (tagged on every meeting the sync writes) is also remembered in a file beside an
 SQLite database, `rooms.db.installation-id`: a database deleted, emptied or replaced by another is refused
 (exit 2) until `adopt_installation_id` settles which id holds, so meetings never silently become foreign.
@@ -31,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, text, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -47,13 +53,16 @@ from roomsops.adapters.store.schema import (
     metadata,
     schema_version,
 )
-from roomsops.core.errors import InputError, OperationFailed
+from roomsops.core.errors import ConnectError, InputError, OperationFailed
 from roomsops.core.secrets import mask_url_secrets
 from roomsops.core.secure_files import create_private
 
 #: How long a writer waits for another writer before giving up (SQLite's busy handler).
 BUSY_TIMEOUT_MS = 15_000
 _WRITE = "roomsops_write"
+#: The PostgreSQL advisory lock every write transaction takes first (`pg_advisory_xact_lock`): one writer at a
+#: time, as on SQLite. Any fixed 64-bit number; this one spells "roomsops" in ASCII.
+WRITE_LOCK_KEY = 0x726F6F6D736F7073
 ID_FILE_SUFFIX = ".installation-id"
 HIGH_WATER_SUFFIX = ".booking-ids"
 ADOPT_COMMAND = "roomsops db adopt-id"
@@ -168,22 +177,43 @@ class Store:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction: a consistent snapshot, never blocking the writer."""
-        with self._translated(), self.engine.connect() as conn, conn.begin():
-            yield conn
+        with self._translated(), self._connect() as conn:
+            if self.is_postgresql:
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """The one write transaction of a command: committed at the end, rolled back on any error."""
-        with self._translated(), self.engine.connect() as conn:
+        with self._translated(), self._connect() as conn:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
+                if self.is_postgresql:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
                 yield conn
                 if self.high_water_path is not None:
                     # Before the commit: a mark that cannot be written rolls the change back.
                     self._remember_high_water(conn, self.high_water_path)
+
+    @contextmanager
+    def leases(self) -> Iterator[Connection]:
+        """A write transaction for statements that keep themselves apart with row locks (`leases.claim_mailboxes`:
+        ``FOR UPDATE SKIP LOCKED``): on PostgreSQL without the writers' advisory lock, so many workers claim at once;
+        on SQLite the same as `write` (its one write lock). Commit at once: rows stay locked until then."""
+        if not self.is_postgresql:
+            with self.write() as conn:
+                yield conn
+            return
+        with self._translated(), self._connect() as conn, conn.begin():
+            yield conn
 
     def _remember_high_water(self, conn: Connection, path: Path) -> None:
         highest = booking_high_water(conn)
@@ -193,6 +223,23 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def _connect(self) -> Connection:
+        """A connection; a database server that cannot be reached (or refuses the login) is exit 3."""
+        if self.is_sqlite:
+            return self.engine.connect()
+        try:
+            return self.engine.connect()
+        except DBAPIError as exc:
+            first = (
+                str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+            )
+            raise ConnectError(
+                f"cannot connect to the database {self.label}: {mask_url_secrets(first)}",
+                "check that the database server runs and accepts connections, and rooms.database's host, port, "
+                "user, password and database name",
+                code="database_unreachable",
+            ) from None
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -317,8 +364,17 @@ def open_store(url: str | URL, label: str | None = None, busy_timeout_ms: int = 
     return store
 
 
+def db_label(parsed: URL) -> str:
+    """How messages name the database: an SQLite file's path; a server URL without its password."""
+    return _label(parsed, None)
+
+
 def _label(parsed: URL, label: str | None) -> str:
-    return label or (parsed.database if parsed.get_backend_name() == "sqlite" else None) or str(parsed)
+    if label:
+        return label
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or str(parsed)
+    return mask_url_secrets(parsed.render_as_string(hide_password=True))
 
 
 def _open(parsed: URL, shown: str, busy_timeout_ms: int, new_installation_id: str | None = None) -> Store:

@@ -2,7 +2,11 @@
 
 Each step is frozen once released: it carries its own copies of the tables it creates (never the
 current ones from `schema.py`, which move on), and uses portable DDL only (ADD/DROP COLUMN, CREATE
-TABLE/INDEX). SQLite's DDL is transactional, so a failing step leaves the database as it was.
+TABLE/INDEX). SQLite's and PostgreSQL's DDL are transactional, so a failing step leaves the database as it was.
+
+One definition for SQLite and PostgreSQL (issue 27): a PostgreSQL database is created at schema 11 or later
+(`metadata.create_all`), so the steps from 11 on run on both, and name column types as SQLAlchemy types compiled
+for the database at hand (`_add_columns`), never as one database's type names (SQLite's DATETIME, for one).
 A new schema version = bump `schema.SCHEMA_VERSION`, add a step here, keep a fixture of the old
 version under tests/data/ and a test that upgrades a copy of it.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -268,6 +273,28 @@ def _v10_to_v11(conn: Connection, now: datetime) -> None:
     frozen.create_all(conn, tables=[t for t in frozen.sorted_tables if t.name != "bookings"])
 
 
+def _add_columns(conn: Connection, table: str, *columns: Column[Any]) -> None:
+    """ALTER TABLE ... ADD COLUMN for each nullable column without default, its type compiled for this database."""
+    for column in columns:
+        assert column.nullable and column.server_default is None, column
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"))
+
+
+def _v11_to_v12(conn: Connection, now: datetime) -> None:
+    """v12: leased work (issue 27.2): each mailbox's next run and the lease of the worker that claimed it. Mailboxes
+    synced before are due now and leased by nobody (NULL)."""
+    _add_columns(
+        conn,
+        "mailbox_sync",
+        Column("next_run_utc", UTCDateTime),
+        Column("lease_owner", String(200)),
+        Column("lease_until_utc", UTCDateTime),
+        Column("lease_token", String(36)),
+    )
+    conn.execute(text("CREATE INDEX ix_mailbox_sync_next_run_utc ON mailbox_sync (next_run_utc)"))
+
+
 #: From-version -> the step that upgrades it to the next version.
 STEPS: dict[int, Step] = {
     1: _v1_to_v2,
@@ -280,6 +307,7 @@ STEPS: dict[int, Step] = {
     8: _v8_to_v9,
     9: _v9_to_v10,
     10: _v10_to_v11,
+    11: _v11_to_v12,
 }
 
 

@@ -40,7 +40,7 @@ from roomsops.core.vocabulary import (  # noqa: F401 - re-exported: the store's 
 )
 
 #: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 
 EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
@@ -303,6 +303,14 @@ mailbox_sync = Table(
     # The service ("ews" or "graph") the mailbox was last synced over: the one whose item ids its links hold. A
     # person who leaves the sync is reached over it (their meetings cancelled or purged). NULL: never synced since v10.
     Column("service", String(8)),
+    # Leased work (issue 27.2, schema 12): when the mailbox is due next (NULL: now), and the lease of the worker that
+    # claimed it (`leases.claim_mailboxes`): the worker's name, until when, and the token its writes must carry (a
+    # stale worker's write is refused). NULL lease: nobody holds the mailbox.
+    Column("next_run_utc", UTCDateTime),
+    Column("lease_owner", String(200)),
+    Column("lease_until_utc", UTCDateTime),
+    Column("lease_token", String(36)),
+    Index(None, "next_run_utc"),
 )
 
 # What both sides changed (ROOMS won) or what the sync does not apply (room or attendees changed in Outlook):

@@ -1,7 +1,8 @@
 """/lab/graph/...: the admin side of the lab's Graph (behind the admin token, like every /lab/ path).
 
 GET /lab/graph                               throttling, gate, sync states and subscriptions at a glance
-POST /lab/graph/gate {"open": false|true}    hold Graph requests (after they got their throttling slot) / let go
+POST /lab/graph/gate {"open": false|true}    hold Graph requests (after they got their throttling slot) / let go;
+                                             {"open": false, "operations": ["events.create"]} holds only those
 POST /lab/graph/throttle {"rate_limit": n}   the requests per 10 minutes per app and mailbox (default 10,000)
 POST /lab/graph/notifications {"delivery_timeout": s}  seconds a subscriber may take to answer (default 3)
 POST /lab/graph/delta/expire                 forget every delta sync state (tokens answer 410 syncStateNotFound)
@@ -71,7 +72,19 @@ class GraphAdmin(LabHandler):
     def _gate(self, body: dict[str, object]) -> Response:
         if not isinstance(body.get("open"), bool):
             return _error(400, "bad_field", 'give {"open": true} or {"open": false}')
-        (self.graph.throttle.open_gate if body["open"] else self.graph.throttle.close_gate)()
+        operations = body.get("operations")
+        if operations is not None and (
+            not isinstance(operations, list)
+            or not operations
+            or not all(isinstance(o, str) for o in operations)
+        ):
+            return _error(
+                400, "bad_field", 'operations must be a list of operation names, e.g. ["events.create"]'
+            )
+        if body["open"]:
+            self.graph.throttle.open_gate()
+        else:
+            self.graph.throttle.close_gate(frozenset(operations) if operations is not None else None)
         return Response.json(200, self.graph.throttle.state())
 
     def _throttle(self, body: dict[str, object]) -> Response:

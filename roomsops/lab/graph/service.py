@@ -216,7 +216,7 @@ class GraphService(LabHandler):
             mailbox = self._authorize_user(
                 caller.app_id, caller.roles, user, WRITE if name in WRITES else READ
             )
-            with self.throttle.slot(caller.app_id, mailbox.id):
+            with self.throttle.slot(caller.app_id, mailbox.id, name):
                 return self._operate(name, params, request, mailbox, caller)
         except GraphError as error:
             return error.response()

@@ -2,7 +2,8 @@
 requests at once and 10,000 requests per 10 minutes; beyond either, 429 with Retry-After.
 
 The gate lets tests hold requests inside the limit deterministically: while it is closed, a request that got its
-slot waits (the admin API shows how many wait) until it opens; never a matter of timing.
+slot waits (the admin API shows how many wait) until it opens; never a matter of timing. Closed for some operations
+only (e.g. `events.create`), it holds those and lets the others go: a test can hold one chosen write.
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ class Throttle:
         self._open = threading.Event()
         self._open.set()
         self._waiting = 0
+        self._held_operations: frozenset[str] | None = None  # None: the closed gate holds every operation
         self.rate_limit = RATE_LIMIT
         self.throttled = 0  # answers 429 given so far
 
     @contextmanager
-    def slot(self, app_id: str, mailbox_id: str) -> Iterator[None]:
+    def slot(self, app_id: str, mailbox_id: str, operation: str = "") -> Iterator[None]:
         """Hold one of the app's concurrent requests to the mailbox for the block; 429 (GraphError) beyond."""
         key = (app_id.casefold(), mailbox_id)
         now = time.monotonic()
@@ -65,14 +67,17 @@ class Throttle:
             recent.append(now)
             self._active[key] += 1
         try:
-            self._pass_gate()
+            self._pass_gate(operation)
             yield
         finally:
             with self._lock:
                 self._active[key] -= 1
 
-    def _pass_gate(self) -> None:
+    def _pass_gate(self, operation: str) -> None:
         if self._open.is_set():
+            return
+        held = self._held_operations
+        if held is not None and operation not in held:
             return
         with self._lock:
             self._waiting += 1
@@ -82,16 +87,22 @@ class Throttle:
             with self._lock:
                 self._waiting -= 1
 
-    def close_gate(self) -> None:
+    def close_gate(self, operations: frozenset[str] | None = None) -> None:
+        """Hold the requests of `operations` (e.g. `events.create`), or of every operation when None."""
+        self._held_operations = operations
         self._open.clear()
 
     def open_gate(self) -> None:
+        self._held_operations = None
         self._open.set()
 
     def state(self) -> dict[str, object]:
         with self._lock:
             return {
                 "gate": "open" if self._open.is_set() else "closed",
+                "gate_operations": sorted(self._held_operations)
+                if self._held_operations is not None
+                else None,
                 "waiting": self._waiting,
                 "active": sum(self._active.values()),
                 "throttled": self.throttled,

@@ -19,7 +19,13 @@ from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import EWS_SYNC_MODES
 from roomsops.services.apps import admin_app_problem
 from roomsops.services.diagnose.ews_access import MIGRATE_COMMAND, EwsStatus, read_ews_status
-from roomsops.services.diagnose.graph_test import graph_sync_test, graph_token_checks, mode_of, uses_graph
+from roomsops.services.diagnose.graph_test import (
+    graph_connection_check,
+    graph_sync_test,
+    graph_token_checks,
+    mode_of,
+    uses_graph,
+)
 from roomsops.services.diagnose.probe import probe
 
 if TYPE_CHECKING:
@@ -172,12 +178,37 @@ def doctor(
     if rooms_line is not None:
         checks.append(rooms_line)
     can_probe = provider is not None and provider_error is None
+    probes, lost = _probes(
+        settings, mailbox, mailbox_mode, graph_persons, can_probe, ews_client, graph_provider, graph_client
+    )
+    checks += probes
+    unreachable = unreachable or lost
+    return DoctorReport(subject="roomsops doctor", checks=tuple(checks), unreachable=unreachable)
+
+
+def _probes(
+    settings: Settings,
+    mailbox: str | None,
+    mode: str | None,
+    graph_persons: list[str],
+    can_probe: bool,
+    ews_client: Callable[[], EwsClient],
+    graph_provider: Callable[[], TokenProvider] | None,
+    graph_client: Callable[[], GraphClient] | None,
+) -> tuple[list[Check], bool]:
+    """The mailbox probed over its own service; without one, Graph's connection when a person is reached over
+    Graph (as the Exchange connection is checked). (the checks, whether one could not connect: exit 3)."""
+    checks: list[Check] = []
+    unreachable = False
+    if mailbox is None and can_probe and graph_persons and graph_client is not None:
+        check, unreachable = graph_connection_check(settings, graph_client, sorted(graph_persons)[0])
+        checks.append(check)
     if mailbox is None:
         checks.append(Check("EWS probe", Status.WARNING, "no mailbox to probe", "pass --mailbox EMAIL"))
-    elif can_probe and probe_graph and graph_provider is not None and graph_client is not None:
-        report = graph_sync_test(settings, graph_provider(), graph_client, mailbox, mode=mailbox_mode)
-        unreachable = unreachable or (not report.ok and report.unreachable)
+    elif can_probe and uses_graph(settings, mode) and graph_provider is not None and graph_client is not None:
+        report = graph_sync_test(settings, graph_provider(), graph_client, mailbox, mode=mode)
+        unreachable = not report.ok and report.unreachable
         checks.append(summarize("Graph probe", report))
     elif can_probe:
         checks.append(probe(ews_client(), mailbox).check("EWS probe"))
-    return DoctorReport(subject="roomsops doctor", checks=tuple(checks), unreachable=unreachable)
+    return checks, unreachable

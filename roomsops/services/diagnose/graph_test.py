@@ -219,6 +219,25 @@ def graph_sync_test(
     return CheckReport(subject=subject, checks=tuple(checks))
 
 
+def graph_connection_check(
+    settings: Settings, client_factory: Callable[[], GraphClient], address: str
+) -> tuple[Check, bool]:
+    """`doctor` without --mailbox: is Microsoft Graph reached at all (TLS, network, the token)? One read of a Graph
+    person's calendar (`address`); any answer of Graph, a refusal too, means it was reached (the person's own
+    checks are `sync test`'s). (the check, whether it could not connect or authenticate: exit 3)."""
+    from roomsops.adapters.graph.client import user_path
+
+    try:
+        client_factory().request(address, "GET", f"{user_path(address)}/calendar?$select=id", what="calendar")
+    except BackendError:
+        pass  # Graph answered: reached
+    except RoomsopsError as exc:  # no connection, TLS, the token refused
+        return Check("Graph connection", Status.FAILED, exc.message, exc.remedy), isinstance(
+            exc, ConnectError
+        )
+    return Check("Graph connection", Status.OK, f"{settings.cloud.graph_url} reached (TLS verified)"), False
+
+
 def _probe_write(call: Callable[..., Mapping[str, object] | _Failed], user: str, now: datetime) -> Check:
     """The probe write: an event with no attendee (nothing sent) created in the calendar tomorrow and deleted."""
     start = (now + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)

@@ -186,7 +186,7 @@ def sync_word(
     `sync resume`), cancelled (its meeting cancelled, or it never had one), room-holds (cancelled, but the room
     still holds the slot: its meeting was deleted without a cancellation), unlinked (its meeting let go by the
     conflict behaviour Cancel), past (changed or made in ROOMS after it was over: no pass writes it, no invitation
-    is sent for a meeting that is over; a series: not synced, series are not synced yet). A linked booking changed
+    is sent for a meeting that is over; a series: when its last occurrence is over). A linked booking changed
     or cancelled in ROOMS since its last write is pending until the pass writes it."""
     now = now or db.now_utc()
     if link is not None and link.state == UNLINKED and (link.last_error or "").startswith(NOT_SYNCED_NOTE):
@@ -197,15 +197,17 @@ def sync_word(
         return "cancelled"
     if not person_synced and (link is None or link.state not in (CANCELLED, UNLINKED)):
         return "not synced"
-    if booking.series is not None and booking.status != "cancelled":
-        return "not synced"  # series are not synced yet (issue 25, items 2-5): every pass reports and leaves them
     if booking.status == "sync_disabled":
         return "sync-disabled"
     unwritten = link is None or link.item_id is None or link.synced_version != booking.version
     if (
         booking.status == "active"
         and unwritten
-        and booking.end <= now
+        and max(
+            [o.end for o in (booking.series.occurrences if booking.series else ()) if o.status == "active"]
+            + [booking.end]
+        )
+        <= now
         and (link is None or link.state != FAILED)
     ):
         return "past"  # over before the change reached Exchange: every pass skips it ("past")

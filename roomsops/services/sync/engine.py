@@ -12,7 +12,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from roomsops.adapters.store import (
     Booking,
@@ -44,6 +46,7 @@ from roomsops.adapters.store.schema import (
 )
 from roomsops.core.calendar import (
     ALL_FIELDS,
+    NO_ANSWER,
     PAST_WATCH,
     BackendError,
     Changes,
@@ -61,13 +64,12 @@ from roomsops.services.sync.model import (
     Unmappable,
     booking_fields,
     from_exchange,
+    last_end,
     room_as_booked,
     room_as_listed,
     whole_seconds,
 )
 
-#: What a pass reports for each active series booking it leaves alone: series are not synced yet (issue 25).
-SERIES_NOT_SYNCED = "not synced: series are not synced yet"
 #: How far beyond the window's end bookings are still synced (in effect: all of them).
 BOOKINGS_AHEAD = timedelta(days=36500)
 #: The phases of a pass (`MailboxSync.run`): writes that free a room's slot, then those that move a meeting,
@@ -240,6 +242,8 @@ class MailboxSync:
         self.declined: set[int] = set()
         # (item id, room) a failure of this pass already said (a decline, a second room): said once per pass.
         self.said_rooms: set[tuple[str, str]] = set()
+        # New meetings not booked because a room has not answered yet (`_awaiting`): the position is held for them.
+        self.awaiting: set[str] = set()
         # Bookings whose room copy this pass tried to remove (a meeting deleted without a cancellation).
         self.released: set[int] = set()
         # (booking id, "room" | "attendees") both sides changed since the last pass: ROOMS wins, so the open
@@ -251,9 +255,8 @@ class MailboxSync:
         # What `_begin` read, for the later phases.
         self._saved_state: str | None = None
         self.conflicted: set[int] = set()  # bookings with an Outlook edit ROOMS cannot accept in this pass
-        self._discover_from: datetime | None = (
-            None  # `_begin`: new meetings ending before this are left alone
-        )
+        # `_begin`: the window untagged meetings are discovered in (new meetings outside it are left alone).
+        self._discovers: tuple[datetime, datetime] = ctx.window
         self.held = False  # `sync purge --person`: every booking of the person held back until `sync resume`
         self._changes = Changes()
         self._full = False
@@ -291,7 +294,8 @@ class MailboxSync:
         (or, after a crash, the next one) reads it back and stores what Exchange holds as the snapshot."""
         booking = self.bookings.get(link.booking_id)
         if booking is not None:
-            meeting = room_as_booked(meeting, booking.room)  # the booking's room, wherever it is listed
+            # The booking's room, wherever it is listed (or the room booked before a move not yet written).
+            meeting = room_as_booked(meeting, booking.room, _snapshot_room(link))
         snapshot = _snapshot(meeting) if meeting.fields else None
         return replace(
             link,
@@ -411,7 +415,6 @@ class MailboxSync:
             ]
             self.person = q.get_person(conn, self.mailbox)
             self.rooms = {room.email.lower(): room for room in q.list_rooms(conn)}
-        bookings = self._leave_series_alone(bookings)
         service = self.ctx.backend.service_of(self.mailbox)
         if state is not None and state.service not in (None, service):
             state = self._relink(service, state)
@@ -441,27 +444,18 @@ class MailboxSync:
         initial = saved_state is None and not self.links
         due = self.ctx.full_every > 0 and passes + 1 >= self.ctx.full_every and not initial
         full = self.ctx.full or due or (recover and bool(self.links))
+        # Untagged Outlook meetings become bookings only inside the sync window (docs/sync.md "Dates"), whoever
+        # reported them: EWS's SyncFolderItems reports the whole calendar, Graph's delta round `PAST_WATCH` more
+        # before it. Its end is the round's own when the changes cover a window (to the end of its last day), so a
+        # meeting a round reported is never left alone for being beyond the window that round covered.
+        self._discovers = (self.ctx.window[0], changes.covers_until or self.ctx.window[1])
         if full:
             self._reconcile(by_id, discover=True)
         elif changes.covers_until is not None:
             changes = self._beyond_reach(changes, changes.covers_until, changes.covers_from)
-        # Changes that cover a window (Graph's delta round starts `PAST_WATCH` before the sync window): a meeting
-        # without a link that ended before the sync window's start is outside it, never a new booking.
-        self._discover_from = self.ctx.window[0] if changes.covers_from is not None else None
         self._exchange_changes(changes.changed, changes.deleted, by_id)
         self._saved_state, self._changes, self._full = saved_state, changes, full
         self._passes = passes
-
-    def _leave_series_alone(self, bookings: list[Booking]) -> list[Booking]:
-        """Series are not synced yet (issue 25, items 2-5): no pass writes any part of one to Exchange. Each active
-        series is reported once per pass (`SERIES_NOT_SYNCED`), and `bookings list` says "not synced"."""
-        singles = []
-        for booking in bookings:
-            if booking.series is None:
-                singles.append(booking)
-            elif booking.status == "active":
-                self.report.skip(SERIES_NOT_SYNCED)
-        return singles
 
     def _relink(self, service: str, state: MailboxSyncState) -> MailboxSyncState:
         """The links' item ids are of another service than `service`, the one the mailbox is reached over now (the
@@ -709,7 +703,7 @@ class MailboxSync:
                 if link is not None and link.state == UNLINKED:
                     self.report.skip("not synced")  # purged: no meeting until `sync resume --person`
                     continue
-                if booking.end <= self.ctx.now():
+                if last_end(booking) <= self.ctx.now():
                     self.report.skip("past")  # over before it reached Exchange: no invitation for it
                     continue
                 if self.held and link is None:
@@ -727,8 +721,13 @@ class MailboxSync:
                 to_create.append(booking)
             else:
                 self._booking(booking)
-        if to_create:
-            self._guarded(to_create, lambda: self._create_many(to_create))
+        singles = [b for b in to_create if b.series is None]
+        if singles:
+            self._guarded(singles, lambda: self._create_many(singles))
+        for series in (b for b in to_create if b.series is not None):
+            # A series alone: its master and then its exceptions are written (docs/series.md, "Sync of series"); a
+            # failure between them leaves its intent, and the next pass adopts the master and writes them again.
+            self._guarded([series], partial(self._create_many, [series]))
 
     def _finish(self) -> None:
         """Read past this pass's writes, report what is still declined, store the position."""
@@ -758,6 +757,10 @@ class MailboxSync:
             self._save_links(settled)
         if self.hold_cursor:
             new_state = saved_state if not changes.invalid_state else None
+        elif self.awaiting:
+            # A new meeting still awaiting a room's answer: read (and counted) again by the next pass, as a decline
+            # is reported on every pass, until the room answers. Only the position: rollback counts are not held.
+            new_state = saved_state if not changes.invalid_state else None
         if not self.ctx.dry_run:
             with self.ctx.store.write() as conn:
                 q.save_mailbox_sync(
@@ -786,6 +789,43 @@ class MailboxSync:
             return "not looked up (--dry-run)"
         return decline_reason(self.ctx.backend, room, start, end, via=self.mailbox)
 
+    def _series_decline_reason(self, booking: Booking) -> str:
+        """Why the room declined a series (a room decides a series whole: ConflictPercentageAllowed,
+        MaximumConflictInstances): its calendar read once over the series' span, the occurrences it holds other
+        meetings at named by their dates."""
+        assert booking.series is not None
+        if self.ctx.dry_run:
+            return "not looked up (--dry-run)"
+        active = [o for o in booking.series.occurrences if o.status == "active"]
+        if not active or not booking.room:
+            return "no reason recorded"
+        first, last = min(o.start for o in active), max(o.end for o in active)
+        try:
+            held = [
+                m.fields
+                for span in _spans(first, last)
+                for m in self.ctx.backend.room_calendar(booking.room, *span, via=self.mailbox)
+                if m.fields is not None and m.fields.free_busy != "Free"
+            ]
+        except (BackendError, ConnectError) as exc:
+            return f"reason not given by Exchange, and the room's calendar could not be read ({exc.message})"
+        zone = ZoneInfo(booking.series.time_zone)
+        taken = sorted(
+            {
+                f"{o.start.astimezone(zone):%Y-%m-%d}"
+                for o in active
+                for f in held
+                if f.start < o.end and o.start < f.end
+            }
+        )
+        if taken:
+            return f"conflict: the room's calendar is taken at {len(taken)} occurrence(s): {', '.join(taken)}"
+        return (
+            "reason not given by Exchange; the room's calendar is free at every occurrence now: a conflict freed "
+            "since, or its booking policy (the booking window, the maximum duration or the working hours; see "
+            "Get-CalendarProcessing)"
+        )
+
     def _still_declined(self) -> None:
         """Every link still `room-declined` is a failure of its booking on every pass until it is settled (the
         booking moved, cancelled, or the room accepts) or its slot is over, also when nothing changed in the
@@ -807,7 +847,7 @@ class MailboxSync:
         now = self.ctx.now()
         for booking_id in sorted(known):
             booking, link = known[booking_id], self.links[booking_id]
-            over = booking.end <= now or meeting_over(link, booking, now)
+            over = last_end(booking) <= now or meeting_over(link, booking, now)
             if booking.status == "active" and link.state == ROOM_DECLINED and not over:
                 self._declined(booking, link.last_error)
 
@@ -915,7 +955,7 @@ class MailboxSync:
             # its booking holds it.
             if (
                 link.revision != meeting.revision
-                or synced != room_as_booked(meeting, held.room if held else None).fields
+                or synced != room_as_booked(meeting, held.room if held else None, _snapshot_room(link)).fields
                 or link.readback
                 or self._answer_unread(meeting, link, bookings.get(link.booking_id))
             ):
@@ -1020,9 +1060,9 @@ class MailboxSync:
                 if self.held:  # `sync purge --person`: nothing of the person is booked until `sync resume`
                     self.report.skip("not synced")
                     return
-                since, fields = self._discover_from, meeting.fields
-                if since is not None and fields is not None and fields.end <= since:
-                    return  # before the sync window (Graph's round watches there for links only): left alone
+                (since, until), fields = self._discovers, meeting.fields
+                if fields is not None and (fields.end <= since or fields.start >= until):
+                    return  # outside the sync window: left alone (docs/sync.md "Dates")
                 self._new_meeting(meeting, bookings)
                 return
             booking = bookings.get(link.booking_id)
@@ -1101,8 +1141,10 @@ class MailboxSync:
                 return  # the removal failed: reported, the position held, tried again next pass
             meeting = checked
         # The booking's room listed after another resource is the meeting's room: recorded and compared so (a
-        # ROOMS write of another field then leaves the resources alone, review20f).
-        meeting = room_as_booked(meeting, booking.room)
+        # ROOMS write of another field then leaves the resources alone, review20f). The booking's room not listed
+        # (a ROOMS room change whose write has not landed): the room booked before, as the snapshot records it,
+        # wherever it is listed — not the room listed first (review20g).
+        meeting = room_as_booked(meeting, booking.room, _snapshot_room(link))
         link = self._room_answer(link, meeting, booking, unanswered)
         state = link.state
         synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
@@ -1116,7 +1158,12 @@ class MailboxSync:
         synced = room_as_listed(synced, booking.room, aliases)
         current = room_as_listed(meeting.fields, booking.room, aliases)
         target = booking_fields(booking)
-        if synced.differs(current, ALL_FIELDS) and not current.differs(target, ALL_FIELDS):
+        series_unsure = booking.series is not None and state == PENDING_UPDATE  # exceptions not compared
+        if (
+            synced.differs(current, ALL_FIELDS)
+            and not current.differs(target, ALL_FIELDS)
+            and not series_unsure
+        ):
             # The meeting already equals the booking: our own write landed (its answer was lost, or the pass
             # was killed before recording it). Record it as synced; it is no edit.
             if state == PENDING_UPDATE and meeting.booking_id == tag_of(booking):
@@ -1135,6 +1182,14 @@ class MailboxSync:
         # A field that changed since the last sync but now equals the booking is our write, not an edit.
         edited = [name for name in synced.differs(current) if getattr(current, name) != getattr(target, name)]
         self._record_differences(booking, meeting, synced, current, target)
+        if booking.series is not None and edited:
+            # Outlook edits of a synced series are not taken over yet (issue 25, items 3-4): ROOMS cannot apply one
+            # to the series and its occurrences, so it is an edit ROOMS cannot accept (docs/series.md).
+            what = ", ".join(edited)
+            self._conflict(
+                link, meeting, booking, f"the series was edited in Outlook ({what}): not taken over yet"
+            )
+            return
         rooms_changed = link.synced_version != booking.version
         refused = _refused(meeting) if {"start", "end"} & set(edited) else None
         if refused is not None and not rooms_changed:
@@ -1262,7 +1317,10 @@ class MailboxSync:
             # The room's answer is the truth: read on every change of the meeting; stored with its reason,
             # reported on every pass (and in `sync diff`) until the booking moves, is cancelled or is accepted.
             state = ROOM_DECLINED
-            reason = self._decline_reason(booking.room or "", meeting.fields.start, meeting.fields.end)
+            if booking.series is not None:
+                reason = self._series_decline_reason(booking)
+            else:
+                reason = self._decline_reason(booking.room or "", meeting.fields.start, meeting.fields.end)
             link = replace(link, last_error=reason, error_count=0)
             self._declined(booking, reason)
         # The state goes with every path after (an Outlook edit applied to a declined booking keeps it declined).
@@ -1544,6 +1602,7 @@ class MailboxSync:
         """A meeting roomsops does not know yet: one the person organizes that invites a known room becomes a
         booking when the room is free and has accepted it; attendee copies and other installations' items are
         left alone."""
+        self.awaiting.discard(meeting.item_id)  # decided again from what is read now
         if not self._bookable(meeting) or meeting.fields is None:
             return
         fields = meeting.fields
@@ -1556,7 +1615,9 @@ class MailboxSync:
         if room is None:
             # A room listed before the one that would be booked has not answered yet: nothing is decided (and no
             # room removed) until it has; its answer changes the meeting, and the pass that reads it decides.
-            self.report.skip("awaiting the room's answer")
+            self._awaiting(
+                meeting, [r for r in listed if self._response(meeting, r.email) in (None, *NO_ANSWER)]
+            )
             return
         others = [r for r in listed if r is not room]
         if others:
@@ -1573,12 +1634,27 @@ class MailboxSync:
         if response != "Accept":
             # The booking exists only once the room has accepted: its answer arrives later and changes the
             # meeting, and the pass that reads that change books it (or reports the decline).
-            self.report.skip("awaiting the room's answer")
+            self._awaiting(meeting, [room])
             return
         if self.ctx.dry_run:
             self.report.planned.append(f"book {room.email} for the new meeting {fields.subject!r}")
             return
         self._book_new_meeting(meeting, fields, room)
+
+    def _awaiting(self, meeting: Meeting, rooms: list[Room]) -> None:
+        """A new meeting not booked yet because a room has not answered it: counted and named in the log on every
+        pass until the room answers (or the meeting goes), so that an administrator sees a room that never answers:
+        the mailbox's position is held for it (`_finish`), so the next pass reads it again (the answer is a change
+        of the meeting, read then anyway)."""
+        self.report.skip("awaiting the room's answer")
+        self.awaiting.add(meeting.item_id)
+        subject = meeting.fields.subject if meeting.fields is not None else meeting.item_id
+        log.warning(
+            "%s: new meeting %r is not booked yet: awaiting the answer of %s",
+            self.mailbox,
+            subject,
+            ", ".join(r.email for r in rooms) or "its room",
+        )
 
     def _room_of_new_meeting(self, meeting: Meeting, listed: list[Room]) -> Room | None:
         """The ROOMS room a new meeting listing `listed` (in the meeting's order) is booked in: the first that holds
@@ -1782,11 +1858,7 @@ class MailboxSync:
 
     def _response(self, meeting: Meeting, room: str) -> str | None:
         """The room's answer as the organizer's item records it, under its primary address or an alias."""
-        for address in sorted(self._addresses_of(room)):
-            response = meeting.response_of(address)
-            if response is not None:
-                return response
-        return None
+        return meeting.response_of(room, *self._addresses_of(room))
 
     def _second_rooms(
         self, meeting: Meeting, first: str, others: list[Room], what: str, new: bool = False
@@ -2057,6 +2129,24 @@ class MailboxSync:
         }
         return [m for m in copies if m.uid not in live]
 
+    def free_rooms_of_missing_meeting(self, link: BookingSyncState, booking: Booking) -> int:
+        """A person who left the sync, purged: the link knew a meeting, but none is left in the calendar (deleted
+        or dragged to Deleted Items in Outlook, perhaps without a cancellation, before any pass read it), so no
+        cancellation can reach the room. Its copy is removed as a pass removes the copy of a meeting deleted
+        without a cancellation (`_orphan_copies`: by the meeting's UID, never the copy of a meeting still live in
+        the organizer's calendar). Returns the copies removed; a BackendError or ConnectError is the caller's
+        (the purge of that booking failed: reported, tried again next pass). Seeds 32500 and 32700 of the soak."""
+        held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
+        room = (held.room or booking.room or "").lower()
+        if self.ctx.dry_run or not room or held.end <= self.ctx.now():
+            return 0
+        removed = 0
+        for copy in self._orphan_copies(room, held.start, held.end, _uid(link), booking):
+            self.ctx.backend.delete_copy(room, copy, via=self.mailbox)
+            removed += 1
+            self._audit("sync:room-released", booking, {"room": room, "item_id": copy.item_id})
+        return removed
+
     def release_held_rooms(self) -> MailboxReport:
         """A person who left the sync: a room still holding (or about to hold, its answer late) the slot of a
         booking whose meeting was deleted in Outlook without a cancellation is still freed, and reported while
@@ -2118,7 +2208,7 @@ class MailboxSync:
             elif link is not None and link.state == UNLINKED:
                 self.report.skip("not synced" if not_synced(link) else "unlinked")
             elif booking.status == "active" and link is not None and link.item_id is not None:
-                if link.synced_version != booking.version and booking.end <= self.ctx.now():
+                if link.synced_version != booking.version and last_end(booking) <= self.ctx.now():
                     self.report.skip("past")  # moved into the past: no update sent to anyone (as for creates)
                 elif link.synced_version != booking.version:
                     self._update(booking, link)
@@ -2227,7 +2317,11 @@ class MailboxSync:
             link = self._linked(self._link(booking), meetings[0], None)
             self.report.adopted += 1
             self._audit("sync:adopt", booking, {"item_id": meetings[0].item_id})
-            if meetings[0].fields is None or booking_fields(booking).differs(meetings[0].fields, ALL_FIELDS):
+            if (
+                meetings[0].fields is None
+                or booking.series is not None  # its exceptions may not all have been written: written again
+                or booking_fields(booking).differs(meetings[0].fields, ALL_FIELDS)
+            ):
                 self._update(booking, link)
             else:
                 self._save_link(replace(link, synced_version=booking.version))
@@ -2476,6 +2570,12 @@ def _cancelled_before_written(link: BookingSyncState, booking: Booking) -> bool:
     return booking.status == "cancelled" and link.state in (LINKED, FAILED, ROOM_DECLINED, PENDING_UPDATE)
 
 
+def _snapshot_room(link: BookingSyncState) -> str | None:
+    """The room the link's snapshot records as the meeting's (the room booked when it was last synced), or None."""
+    room = (link.snapshot or {}).get("room")
+    return str(room) if room else None
+
+
 def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str, Any]:
     """What a link stores of the meeting: its fields as synced, and its UID (the room's copy carries the same: a
     room copy is the meeting's only when its UID is the meeting's, never by its times alone)."""
@@ -2487,7 +2587,7 @@ def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str
     if meeting.answered:
         # When each attendee last answered, as read: a later read after roomsops' write whose answer was lost
         # tells the room's answer to that write from the answer it had already given (`_answer_seen`).
-        data["answered"] = dict(meeting.answered)
+        data["answered"] = {address: meeting.answered_at(address) for address, _ in meeting.answered}
     return data
 
 
@@ -2558,6 +2658,10 @@ def meeting_over(link: BookingSyncState, booking: Booking, now: datetime) -> boo
             end = MeetingFields.from_json(link.snapshot).end
         except Exception:  # a snapshot that cannot be read: the booking's end
             end = booking.end
+    if booking.series is not None:
+        end = max(
+            end, last_end(booking)
+        )  # a series: its last occurrence (the snapshot holds the first one's)
     return end <= now
 
 

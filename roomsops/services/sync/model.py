@@ -11,7 +11,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from roomsops.adapters.store import FREE_BUSY, Booking
-from roomsops.core.calendar import Meeting, MeetingFields, normalized_attendees
+from roomsops.core import recurrence
+from roomsops.core.calendar import Exception_, Meeting, MeetingFields, SeriesFields, normalized_attendees
 
 #: The title a booking gets from a meeting whose Outlook subject is empty (ROOMS refuses empty titles).
 DEFAULT_TITLE = "(no subject)"
@@ -67,7 +68,64 @@ def booking_fields(booking: Booking) -> MeetingFields:
         reminder_minutes=booking.reminder_minutes,
         private=booking.private,
         free_busy=booking.free_busy,
+        series=series_fields(booking),
     )
+
+
+#: A ROOMS occurrence's own values (`Occurrence.changes`) as `MeetingFields` names them.
+_OCCURRENCE_FIELDS = {
+    "title": "subject",
+    "private": "private",
+    "reminder_minutes": "reminder_minutes",
+    "free_busy": "free_busy",
+}
+
+
+def series_fields(booking: Booking) -> SeriesFields | None:
+    """The series a booking's meeting should be (docs/series.md, "Sync of series"); None for a single booking.
+
+    A series without end is written as a series ending on `booked_until`, the last day ROOMS holds occurrences
+    for: a room with EnforceSchedulingHorizon $true (Exchange Online's default) declines a series without end
+    whole, and Exchange then holds exactly the occurrences ROOMS checked for conflicts."""
+    series = booking.series
+    if series is None:
+        return None
+    rng = series.range
+    if rng.type == recurrence.NO_END:
+        rng = recurrence.Range(recurrence.END_DATE, rng.start_date, end_date=series.booked_until)
+    occurrences = sorted(series.occurrences, key=lambda o: o.original_start)
+    exceptions = tuple(
+        Exception_(
+            original_start=whole_seconds(o.original_start),
+            start=whole_seconds(o.start),
+            end=whole_seconds(o.end),
+            changes=tuple(
+                sorted(
+                    (_OCCURRENCE_FIELDS[k], title_of(v) if k == "title" else v)
+                    for k, v in o.changes.items()
+                    if k in _OCCURRENCE_FIELDS
+                )
+            ),
+        )
+        for o in occurrences
+        if o.status == "active" and (o.moved or o.changes)
+    )
+    return SeriesFields(
+        pattern=series.pattern,
+        range=rng,
+        time_zone=series.time_zone,
+        cancelled=tuple(whole_seconds(o.original_start) for o in occurrences if o.status != "active"),
+        exceptions=exceptions,
+        original_starts=tuple(whole_seconds(o.original_start) for o in occurrences),
+    )
+
+
+def last_end(booking: Booking) -> datetime:
+    """When the booking is over: a series' last active occurrence's end (its own row holds the first one's)."""
+    if booking.series is None:
+        return booking.end
+    ends = [o.end for o in booking.series.occurrences if o.status == "active"]
+    return max(ends, default=booking.end)
 
 
 def room_as_listed(fields: MeetingFields, room: str | None, aliases: Iterable[str] = ()) -> MeetingFields:
@@ -85,17 +143,25 @@ def room_as_listed(fields: MeetingFields, room: str | None, aliases: Iterable[st
     return replace(fields, room=primary, attendees=tuple(a for a in fields.attendees if a not in listed))
 
 
-def room_as_booked(meeting: Meeting, room: str | None) -> Meeting:
+def room_as_booked(meeting: Meeting, room: str | None, before: str | None = None) -> Meeting:
     """A synced meeting as its booking holds it (docs/sync.md "One synced room per meeting"): the booking's room
     `room` listed as a resource, but not first (after a room ROOMS does not manage, or a ROOMS room that declined),
     is the meeting's room — Exchange's first resource is only `fields.room` as read. Recorded so in the link's
     snapshot and compared so: otherwise the first ROOMS write of any field took the room for changed and rewrote
     the resources, taking the other room off the meeting (review20f). A room write replaces only this room
-    (`core.calendar.replaced_room`)."""
+    (`core.calendar.replaced_room`). `before`: the room the link's snapshot records (the room booked before a
+    ROOMS room change whose write has not landed yet): when the booking's room is not listed, the meeting still
+    holds `before` as its room wherever it is listed — a move whose write failed is no Outlook room change to the
+    room listed first (review20g)."""
     fields = meeting.fields
-    if not room or fields is None:
+    if fields is None:
         return meeting
-    primary = room.lower()
-    if fields.room == primary or primary not in meeting.resources:
-        return meeting
-    return replace(meeting, fields=replace(fields, room=primary))
+    for candidate in (room, before):
+        if not candidate:
+            continue
+        primary = candidate.lower()
+        if fields.room == primary:
+            return meeting
+        if primary in meeting.resources:
+            return replace(meeting, fields=replace(fields, room=primary))
+    return meeting

@@ -23,6 +23,7 @@ from roomsops.adapters.store.schema import (
     PENDING_CANCEL,
     PENDING_CREATE,
     PENDING_UPDATE,
+    ROOM_MAY_ANSWER,
     SYNC_DISABLED,
     UNLINKED,
 )
@@ -36,6 +37,7 @@ from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import (
     MOVE,
     PHASES,
+    ROOM_ANSWER_GRACE,
     MailboxReport,
     MailboxSync,
     PassContext,
@@ -492,7 +494,10 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
             found = q.bookings_by_id(conn, list(live))
             cancelled = [(b, live[b.id]) for b in found if b.status == "cancelled"]
             left = [(b, live[b.id]) for b in found if b.status != "cancelled" and not not_synced(live[b.id])]
-            holding = any(still_holding(link) for link in q.booking_sync_for_mailbox(conn, person.email))
+            holding = any(
+                still_holding(link) or _watching_purged(link)
+                for link in q.booking_sync_for_mailbox(conn, person.email)
+            )
             if cancelled or left or holding:
                 work.append((person.email, person.sync_mode, cancelled, left))
     out = LeftSync()
@@ -514,6 +519,9 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
         report.rooms_released += released.rooms_released
         report.failures += released.failures
         report.requests += released.requests
+        sent = ctx.backend.requests_sent()
+        _watch_purged(ctx, report)
+        report.requests += ctx.backend.requests_sent() - sent
         if left:
             # With purge: the bookings whose meetings were (to be) cancelled; the person's own and the past ones
             # stay and are said.
@@ -537,9 +545,45 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
                 # Reported once: the links are held back (the meeting stays, known by its item id) once the
                 # report is said (`_hold_back`, at the end of the pass), never before.
                 out.hold += [link for _, link in (left if not purge else own + past)]
-        if cancelled or (left and purge) or released.rooms_released or released.failures:
+        if cancelled or (left and purge) or report.rooms_released or report.failures:
             out.reports.append(report)
     return out
+
+
+def _watching_purged(link: BookingSyncState) -> bool:
+    """A booking held back by a purge whose meeting was missing from the calendar (`_cancel_left`): its room is
+    looked at on the passes of ROOM_ANSWER_GRACE, as a late acceptance would hold the slot again."""
+    return not_synced(link) and (link.last_error or "").endswith(f"; {ROOM_MAY_ANSWER}")
+
+
+def _watch_purged(ctx: PassContext, report: MailboxReport) -> None:
+    """The rooms of purged meetings that were missing from the calendar (`_cancel_left`): a copy a late answer made
+    is removed; a failure is reported and tried again next pass; once the grace is over the watch ends (the link
+    stays held back, its note without the watch)."""
+    if ctx.dry_run:
+        return
+    with ctx.store.read() as conn:
+        links = [link for link in q.booking_sync_for_mailbox(conn, report.mailbox) if _watching_purged(link)]
+        bookings = {b.id: b for b in q.bookings_by_id(conn, [link.booking_id for link in links])}
+    for link in links:
+        booking = bookings.get(link.booking_id)
+        if booking is None:
+            continue
+        try:
+            report.rooms_released += MailboxSync(ctx, report.mailbox).free_rooms_of_missing_meeting(
+                link, booking
+            )
+        except RoomsopsError as exc:
+            report.failures.append(
+                f"booking {booking.id} ({booking.title}): the room may still hold the slot of its purged meeting "
+                f"and roomsops could not look ({exc.message}); tried again next pass"
+            )
+            continue
+        read = link.last_attempt
+        if read is None or ctx.now() - read >= ROOM_ANSWER_GRACE:
+            note = (link.last_error or "").removesuffix(f"; {ROOM_MAY_ANSWER}")
+            with ctx.store.write() as conn:
+                q.save_booking_sync(conn, replace(link, last_error=note), now_utc())
 
 
 def _hold_back(ctx: PassContext, links: Sequence[BookingSyncState]) -> None:
@@ -568,17 +612,38 @@ def _cancel_left(ctx: PassContext, report: MailboxReport, booking: Booking, link
         return
     note = None if booking.status == "cancelled" else f"{NOT_SYNCED_NOTE}: purged ({why})"
     slot = held_slot(link)
+    missing = False
     try:
         tag = tag_of(booking)  # the whole tag: a meeting with the id alone is another booking's
+        found = False
         for meeting in ctx.backend.find_tagged(mailbox, ctx.installation, tag):
             mine = meeting.booking_id == tag and meeting.organizer in (None, mailbox.lower())
             if mine and not meeting.is_cancelled:
                 ctx.backend.cancel(mailbox, meeting)
+                found = True
+        if not found and link.item_id is not None:
+            # The link knew a meeting and the calendar holds none: deleted (or dragged to Deleted Items) in Outlook
+            # before any pass read it, perhaps without a cancellation, so the room may still hold the slot. No
+            # cancellation reaches it; its copy is removed as a pass removes one (soak seeds 32500, 32700).
+            report.rooms_released += MailboxSync(ctx, mailbox).free_rooms_of_missing_meeting(link, booking)
+            missing = True
+        if missing and note is not None:
+            # A request sent before the deletion may still wait for the room's booking attendant, whose acceptance
+            # would hold the slot again: the held-back link watches the room for ROOM_ANSWER_GRACE
+            # (`_watch_purged`), as a pass watches after reading a deletion.
+            note = f"{note}; {ROOM_MAY_ANSWER}"
         with ctx.store.write() as conn:
             state = CANCELLED if note is None else UNLINKED
             q.save_booking_sync(
                 conn,
-                replace(link, item_id=None, change_key=None, state=state, last_error=note),
+                replace(
+                    link,
+                    item_id=None,
+                    change_key=None,
+                    state=state,
+                    last_error=note,
+                    last_attempt=ctx.now() if missing else link.last_attempt,
+                ),
                 now_utc(),
             )
     except RoomsopsError as exc:

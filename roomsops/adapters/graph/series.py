@@ -1,0 +1,77 @@
+"""A series over Microsoft Graph (docs/series.md, "Sync of series"): `core.calendar.SeriesFields` as an event's
+`patternedRecurrence` and back. Graph names the days of a relative pattern as a list (a group: all its days)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from roomsops.core import recurrence as r
+from roomsops.core.calendar import SeriesFields
+
+_PATTERNS = {
+    r.DAILY: "daily",
+    r.WEEKLY: "weekly",
+    r.ABSOLUTE_MONTHLY: "absoluteMonthly",
+    r.RELATIVE_MONTHLY: "relativeMonthly",
+    r.ABSOLUTE_YEARLY: "absoluteYearly",
+    r.RELATIVE_YEARLY: "relativeYearly",
+}
+_RANGES = {r.END_DATE: "endDate", r.NUMBERED: "numbered", r.NO_END: "noEnd"}
+
+
+def to_recurrence(series: SeriesFields) -> dict[str, Any]:
+    p, rng = series.pattern, series.range
+    pattern: dict[str, Any] = {"type": _PATTERNS[p.type], "interval": p.interval}
+    if p.days_of_week:
+        pattern["daysOfWeek"] = list(p.days_of_week)
+    if p.type == r.WEEKLY:
+        pattern["firstDayOfWeek"] = p.first_day_of_week
+    if p.day_of_month is not None:
+        pattern["dayOfMonth"] = p.day_of_month
+    if p.index is not None:
+        pattern["index"] = p.index
+    if p.month is not None:
+        pattern["month"] = p.month
+    boundary: dict[str, Any] = {
+        "type": _RANGES[rng.type],
+        "startDate": rng.start_date.isoformat(),
+        "recurrenceTimeZone": series.time_zone,
+    }
+    if rng.end_date is not None:
+        boundary["endDate"] = rng.end_date.isoformat()
+    if rng.number_of_occurrences is not None:
+        boundary["numberOfOccurrences"] = rng.number_of_occurrences
+    return {"pattern": pattern, "range": boundary}
+
+
+def from_recurrence(value: Any, time_zone: str = "UTC") -> SeriesFields | None:
+    """The series a seriesMaster's `recurrence` says (None: none, or one ROOMS cannot hold)."""
+    if not isinstance(value, dict):
+        return None
+    p, b = value.get("pattern") or {}, value.get("range") or {}
+    kinds = {v: k for k, v in _PATTERNS.items()}
+    ranges = {v: k for k, v in _RANGES.items()}
+    kind, range_type = kinds.get(str(p.get("type"))), ranges.get(str(b.get("type")))
+    if kind is None or range_type is None or not b.get("startDate"):
+        return None
+    relative = kind in (r.RELATIVE_MONTHLY, r.RELATIVE_YEARLY)
+    absolute = kind in (r.ABSOLUTE_MONTHLY, r.ABSOLUTE_YEARLY)
+    yearly = kind in (r.ABSOLUTE_YEARLY, r.RELATIVE_YEARLY)
+    pattern = r.Pattern(
+        type=kind,
+        interval=1 if yearly else int(p.get("interval") or 1),
+        days_of_week=tuple(str(d) for d in p.get("daysOfWeek") or ()) if kind == r.WEEKLY or relative else (),
+        day_of_month=int(p.get("dayOfMonth") or 0) if absolute else None,
+        index=str(p.get("index") or "first") if relative else None,
+        month=int(p.get("month") or 0) if yearly else None,
+        first_day_of_week=str(p.get("firstDayOfWeek") or "monday"),
+    )
+    end = b.get("endDate")
+    rng = r.Range(
+        type=range_type,
+        start_date=date.fromisoformat(str(b["startDate"])),
+        end_date=date.fromisoformat(str(end)) if range_type == r.END_DATE and end else None,
+        number_of_occurrences=int(b.get("numberOfOccurrences") or 0) if range_type == r.NUMBERED else None,
+    )
+    return SeriesFields(pattern=pattern, range=rng, time_zone=str(b.get("recurrenceTimeZone") or time_zone))

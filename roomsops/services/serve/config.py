@@ -1,0 +1,146 @@
+"""`serve.status_listen` and `serve.status_allow`, read once when `roomsops serve` starts (exit 2 naming the key)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from roomsops.core.errors import InputError
+from roomsops.core.settings import Settings
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class StatusListen:
+    host: str
+    port: int
+    allow: tuple[Network, ...]
+
+
+def status_listen(settings: Settings) -> StatusListen:
+    return StatusListen(
+        *_host_port(settings, "serve.status_listen", settings.serve.status_listen), _allowed(settings)
+    )
+
+
+@dataclass(frozen=True)
+class WebhookListen:
+    """`serve.listen` and how Graph reaches it: `public_url` None until the listener is bound (its own address)."""
+
+    host: str
+    port: int
+    public_url: str | None
+    cert_file: Path | None
+    key_file: Path | None
+
+    def urls(self, bound: tuple[str, int]) -> tuple[str, str]:
+        """(notificationUrl, lifecycleNotificationUrl) for subscriptions."""
+        base = self.public_url
+        if base is None:
+            host, port = bound
+            shown = f"[{host}]" if ":" in host else host
+            base = f"{'https' if self.cert_file else 'http'}://{shown}:{port}"
+        base = base.rstrip("/")
+        return f"{base}{NOTIFY_PATH}", f"{base}{LIFECYCLE_PATH}"
+
+
+#: Where the webhook takes change and lifecycle notifications (under `serve.public_url`'s path).
+NOTIFY_PATH = "/graph/notifications"
+LIFECYCLE_PATH = "/graph/lifecycle"
+
+
+def webhook_listen(settings: Settings) -> WebhookListen | None:
+    """The Graph webhook's settings; None when `serve.listen` is empty (no webhook: Graph mailboxes are synced on
+    serve.graph_interval only). Bad values: exit 2 naming the key."""
+    serve = settings.serve
+    if not serve.listen.strip():
+        for label, value in (
+            ("serve.public_url", serve.public_url),
+            ("serve.tls_cert_file", serve.tls_cert_file),
+        ):
+            if value.strip():
+                raise InputError(
+                    f"{label} in {settings.origin(label)} is set but serve.listen is empty",
+                    "set serve.listen (HOST:PORT of the webhook), or remove " + label,
+                )
+        return None
+    host, port = _host_port(settings, "serve.listen", serve.listen)
+    public = serve.public_url.strip() or None
+    if public is not None:
+        parts = urlsplit(public)
+        label = "serve.public_url"
+        if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+            raise InputError(
+                f"{label} in {settings.origin(label)} must be an http(s) URL without query, got {public!r}",
+                f"correct {label}: the webhook's address as Graph reaches it, e.g. https://rooms.example.com/roomsops",
+            )
+    cert = _file(settings, "serve.tls_cert_file", serve.tls_cert_file)
+    key = _file(settings, "serve.tls_key_file", serve.tls_key_file)
+    if key is not None and cert is None:
+        raise InputError(
+            "serve.tls_key_file is set without serve.tls_cert_file",
+            "set serve.tls_cert_file to the certificate of that key, or remove serve.tls_key_file",
+        )
+    return WebhookListen(host, port, public, cert, key)
+
+
+def _file(settings: Settings, label: str, value: str) -> Path | None:
+    if not value.strip():
+        return None
+    path = Path(value.strip()).expanduser()
+    if not path.is_file():
+        raise InputError(
+            f"{label} in {settings.origin(label)}: no file {str(path)!r}",
+            f"correct {label}: a PEM file readable by the service",
+        )
+    return path
+
+
+def _host_port(settings: Settings, label: str, raw: str) -> tuple[str, int]:
+    value = raw.strip()
+    origin = settings.origin(label)
+    host, sep, port_text = value.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        port = int(port_text) if port_text.isascii() and port_text.isdigit() else -1
+        ipaddress.ip_address(host) if ":" in host else None
+    except ValueError:
+        port = -1
+    if not sep or not host or not 0 <= port <= 65535 or (":" in host and not value.startswith("[")):
+        raise InputError(
+            f"{label} in {origin} must be HOST:PORT (port 0 to 65535; an IPv6 host in brackets), got {value!r}",
+            f"correct {label} in {origin}, e.g. 127.0.0.1:8765",
+        )
+    return host, port
+
+
+def _allowed(settings: Settings) -> tuple[Network, ...]:
+    label = "serve.status_allow"
+    origin = settings.origin(label)
+    networks: list[Network] = []
+    for part in settings.serve.status_allow.split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError:
+            raise InputError(
+                f"{label} in {origin}: {part.strip()!r} is neither an IP address nor a network",
+                f"correct {label} in {origin}: comma-separated addresses or networks, e.g. 192.0.2.7, 10.0.0.0/8",
+            ) from None
+    return tuple(networks)
+
+
+def client_allowed(address: str, allow: tuple[Network, ...]) -> bool:
+    """Loopback always; any other client only when `serve.status_allow` lists its address or network."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or any(ip in network for network in allow)

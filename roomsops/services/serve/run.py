@@ -1,0 +1,105 @@
+"""`roomsops serve` from start to stop: the status listener in its threads, the scheduler in the main thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from roomsops.adapters.listener import Listener
+from roomsops.adapters.store import Store
+from roomsops.core.logs import AuditLog, log
+from roomsops.core.results import Result
+from roomsops.core.settings import Settings
+from roomsops.services.serve.config import StatusListen, WebhookListen
+from roomsops.services.serve.service import Serve, install_signals
+from roomsops.services.serve.status import status_app
+from roomsops.services.serve.subscriptions import Subscriptions
+from roomsops.services.serve.webhook import MAX_BODY, webhook_app
+from roomsops.services.sync.backend import CalendarBackend
+
+if TYPE_CHECKING:
+    from roomsops.adapters.graph.client import GraphClient
+
+
+@dataclass(frozen=True)
+class ServeResult(Result):
+    ticks: int
+    passes: int
+    failed: int
+
+    def lines(self) -> list[str]:
+        return [f"serve: stopped after {self.ticks} round(s): {self.passes} pass(es), {self.failed} failed"]
+
+
+def serve(
+    settings: Settings,
+    store: Store,
+    audit: AuditLog,
+    lock: Path,
+    open_backend: Callable[[list[tuple[str, str]], dict[str, str]], CalendarBackend],
+    check_token: Callable[[], object],
+    listen: StatusListen,
+    max_ticks: int | None,
+    announce: Callable[[str], None],
+    webhook: WebhookListen | None = None,
+    graph_client: Callable[[], GraphClient] | None = None,
+    unsubscribe_on_exit: bool = False,
+) -> ServeResult:
+    service = Serve(settings, store, audit, lock, open_backend, check_token, max_ticks=max_ticks)
+    hook: Listener | None = None
+    if webhook is not None and graph_client is not None:
+        hook = Listener(
+            webhook.host,
+            webhook.port,
+            webhook_app(service.lookup, service.notices, service.wake, service.metrics, service.clock),
+            "serve.listen",
+            tls=(webhook.cert_file, webhook.key_file) if webhook.cert_file else None,
+            max_body=MAX_BODY,
+        )
+        bound = hook.start()
+        notify, lifecycle = webhook.urls(bound)
+        service.subscriptions = Subscriptions(
+            graph_client(), notify, lifecycle, service.metrics, service.clock
+        )
+        announce(f"roomsops serve: Graph webhook on {notify}")
+        log.info("serve: Graph webhook listening on %s:%d, notifications to %s", *bound, notify)
+    intervals = {"ews": settings.serve.ews_interval, "graph": settings.serve.graph_interval}
+    listener = Listener(
+        listen.host,
+        listen.port,
+        status_app(service.board, service.metrics, listen.allow, intervals),
+        "serve.status_listen",
+    )
+    try:
+        host, port = listener.start()
+    except BaseException:
+        if hook is not None:
+            hook.stop()
+        raise
+    shown = f"[{host}]" if ":" in host else host
+    announce(f"roomsops serve: status on http://{shown}:{port}/")
+    log.info("serve: started; status on http://%s:%d/", shown, port)
+    restore = install_signals(service)
+    try:
+        service.run()
+    finally:
+        restore()
+        listener.stop()
+        if hook is not None:
+            hook.stop()
+        if service.subscriptions is not None:
+            service.subscriptions.close(unsubscribe_on_exit)
+    passes = sum(int(s.value) for s in _samples(service, "roomsops_serve_passes_total"))
+    failed = sum(
+        int(s.value)
+        for s in _samples(service, "roomsops_serve_passes_total")
+        if s.labels.get("result") == "failed"
+    )
+    log.info("serve: stopped after %d round(s)", service.ticks)
+    return ServeResult(service.ticks, passes, failed)
+
+
+def _samples(service: Serve, name: str) -> list[Any]:
+    return [s for metric in service.metrics.registry.collect() for s in metric.samples if s.name == name]

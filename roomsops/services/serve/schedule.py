@@ -1,0 +1,82 @@
+"""When each mailbox's next pass is due: every `serve.ews_interval` seconds over EWS, every `serve.graph_interval`
+over Graph, counted from its last pass as the database records it (so a restart resumes where it stopped, and a
+mailbox never synced is due at once); and a mailbox a Graph change notification named, once its debounce has
+passed (`push`). Pure: the clock is given."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class Due:
+    mailbox: str
+    service: str  # "ews" or "graph"
+    last_pass: datetime | None
+
+
+@dataclass
+class Schedule:
+    intervals: Mapping[str, timedelta]  # service -> interval
+    #: mailbox (casefolded) -> (address, service, last pass); replaced from the database every round
+    mailboxes: dict[str, Due] = field(default_factory=dict)
+    #: mailbox (casefolded) -> when this process last tried its pass (a failed pass waits its interval too)
+    attempted: dict[str, datetime] = field(default_factory=dict)
+
+    #: mailbox (casefolded) -> (when its pass is due: the first notification since its last pass + the debounce,
+    #: when that notification came)
+    pushed: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    #: mailboxes whose next pass compares everything (a `missed` lifecycle notification)
+    full: set[str] = field(default_factory=set)
+
+    def push(self, mailbox: str, received: datetime, debounce: timedelta, full: bool = False) -> None:
+        """A notification named the mailbox: its pass is due `debounce` after the first one since its last pass
+        (later ones within that are taken by the same pass)."""
+        self.pushed.setdefault(mailbox.casefold(), (received + debounce, received))
+        if full:
+            self.full.add(mailbox.casefold())
+
+    def take_pushed(self, mailbox: str) -> datetime | None:
+        """The pass of the mailbox starts: the notifications so far are taken by it; when the first came."""
+        self.full.discard(mailbox.casefold())
+        taken = self.pushed.pop(mailbox.casefold(), None)
+        return taken[1] if taken else None
+
+    def update(self, persons: Mapping[str, str], last_passes: Mapping[str, datetime | None]) -> None:
+        """`persons`: address -> service; `last_passes`: address (casefolded) -> last pass in the database."""
+        self.mailboxes = {
+            address.casefold(): Due(address, service, last_passes.get(address.casefold()))
+            for address, service in persons.items()
+        }
+
+    def done(self, mailbox: str, when: datetime) -> None:
+        """The mailbox's pass was tried at `when` (whether it succeeded or failed)."""
+        self.attempted[mailbox.casefold()] = when
+
+    def next_due(self, due: Due) -> datetime | None:
+        known = [t for t in (due.last_pass, self.attempted.get(due.mailbox.casefold())) if t is not None]
+        timed = max(known) + self.intervals[due.service] if known else None
+        pushed = self.pushed.get(due.mailbox.casefold())
+        if timed is None or pushed is None:  # None: never synced, due at once
+            return timed
+        return min(timed, pushed[0])
+
+    def due(self, now: datetime) -> list[Due]:
+        """The mailboxes whose pass is due at `now`, the longest waiting first."""
+        ready = [d for d in self.mailboxes.values() if (self.next_due(d) or now) <= now]
+        return sorted(
+            ready, key=lambda d: (self.next_due(d) or datetime.min.replace(tzinfo=now.tzinfo), d.mailbox)
+        )
+
+    def seconds_to_next(self, now: datetime, at_most: float) -> float:
+        """Seconds until the next mailbox is due (0: one is due now), at most `at_most` (a new person is picked up
+        within that)."""
+        times = [self.next_due(d) for d in self.mailboxes.values()]
+        if any(t is None or t <= now for t in times):
+            return 0.0
+        soonest = min((t for t in times if t is not None), default=None)
+        if soonest is None:
+            return at_most
+        return min(at_most, (soonest - now).total_seconds())

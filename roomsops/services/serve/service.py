@@ -1,0 +1,339 @@
+"""The scheduler of `roomsops serve`: rounds that run the passes due (`schedule.py`) with the sync pass of
+`roomsops sync` (`services/sync/run.py`), each under the database's run lock, until stopped.
+
+The run lock is taken for each round and released between rounds: a `roomsops sync` (or `sync resolve`, `purge`,
+…) started beside the service is refused (exit 1, naming the service's pid) while a round runs and runs between
+rounds; a round that finds the lock held by such a command waits for the next round (counted in
+`roomsops_serve_lock_busy_total`). SIGTERM/SIGINT: no new round starts; a round under way stops like `roomsops
+sync` on SIGTERM (no mailbox is started any more, those running finish their phase, so every write in flight
+is settled in the database), and the service exits 0. A restart reads each mailbox's last pass and sync state
+from the database: it goes on where the last process stopped.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from roomsops.adapters.store import Store, now_utc
+from roomsops.adapters.store import queries as q
+from roomsops.core.errors import OperationFailed, RoomsopsError, Terminated
+from roomsops.core.logs import AuditLog, log, mask
+from roomsops.core.settings import Settings
+from roomsops.core.vocabulary import SYNCED_MODES
+from roomsops.services.serve.metrics import ServeMetrics
+from roomsops.services.serve.schedule import Due, Schedule
+from roomsops.services.serve.status import Board, DeclinedRow, MailboxRow, Snapshot, SubscriptionRow
+from roomsops.services.serve.subscriptions import Subscriptions
+from roomsops.services.serve.webhook import Notice
+from roomsops.services.sync.backend import CalendarBackend
+from roomsops.services.sync.engine import MailboxReport, unexpected
+from roomsops.services.sync.factory import backend_for_mode
+from roomsops.services.sync.lock import LockHeld, run_lock
+from roomsops.services.sync.run import sync_pass
+
+#: The changes a mailbox's row on the status page sums up.
+_CHANGES = ("created", "updated", "cancelled", "exchange_edits", "bookings_cancelled", "bookings_created")
+
+
+@dataclass
+class Serve:
+    """One service: `run()` until `stop()` (or `max_ticks` rounds)."""
+
+    settings: Settings
+    store: Store
+    audit: AuditLog
+    lock: Path
+    #: the calendar backend for the synced persons (email, sync mode) and the service each was last synced over
+    open_backend: Callable[[list[tuple[str, str]], dict[str, str]], CalendarBackend]
+    #: asks the token service once per round that has work (a refusal fails the round, not every mailbox)
+    check_token: Callable[[], object]
+    metrics: ServeMetrics = field(default_factory=ServeMetrics)
+    board: Board = field(default_factory=Board)
+    max_ticks: int | None = None
+    clock: Callable[[], datetime] = now_utc
+    stopping: threading.Event = field(default_factory=threading.Event)
+    #: set by a notification the webhook queued (and by `stop`): the scheduler looks at once
+    wake: threading.Event = field(default_factory=threading.Event)
+    notices: queue.Queue[Notice] = field(default_factory=queue.Queue)
+    #: the Graph subscriptions (None: no webhook, Graph mailboxes on serve.graph_interval only)
+    subscriptions: Subscriptions | None = None
+    ticks: int = 0
+    _last: dict[str, MailboxReport] = field(default_factory=dict)
+    _in_round: bool = False
+
+    def __post_init__(self) -> None:
+        serve = self.settings.serve
+        self.schedule = Schedule(
+            {"ews": timedelta(seconds=serve.ews_interval), "graph": timedelta(seconds=serve.graph_interval)}
+        )
+
+    def lookup(self, subscription_id: str, client_state: object) -> tuple[str | None, str | None]:
+        """For the webhook: the mailbox of a subscription of ours with its clientState, else why not."""
+        if self.subscriptions is None:
+            return None, "unknown_subscription"
+        return self.subscriptions.lookup(subscription_id, client_state)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    def run(self) -> None:
+        """Rounds until stopped: the first at once, each next when a mailbox is due (at most `ews_interval`
+        apart, so a person added meanwhile is picked up)."""
+        while not self.stopping.is_set():
+            if self.max_ticks is not None and self.ticks >= self.max_ticks:
+                return
+            if self.ticks:
+                wait = self.schedule.seconds_to_next(self.clock(), float(self.settings.serve.ews_interval))
+                if self.notices.empty():
+                    self.wake.wait(timeout=max(0.0, wait))
+                self.wake.clear()
+                if self.stopping.is_set():
+                    return
+            try:
+                self.tick()
+            except Terminated:
+                log.info("serve: stopped during a round; the writes in flight were finished")
+                return
+
+    def tick(self) -> None:
+        """One round: read the persons and their last passes, run the passes due under the run lock."""
+        now = self.clock()
+        snapshot_error: RoomsopsError | None = None
+        busy: str | None = None
+        due: list[Due] = []
+        try:
+            persons, services = self._read_persons()
+            self._take_notices()
+            self._keep_subscriptions()
+            now = self.clock()
+            due = self.schedule.due(now)
+            self.metrics.queue.set(len(due))
+            if due:
+                busy = self._passes(due, persons, services)
+        except RoomsopsError as exc:
+            snapshot_error = exc
+            self.metrics.round_errors.labels(exc.code or type(exc).__name__).inc()
+            log.error("serve: round %d failed: %s", self.ticks + 1, exc.one_line())
+        except Exception as exc:  # a bug, not the service's end: counted, logged with its traceback, and on
+            snapshot_error = OperationFailed(
+                mask(f"round {self.ticks + 1} failed: {unexpected(exc)}"),  # the page shows it: no secret
+                "report it with the log file (its traceback); the service goes on with the next round",
+                code="internal",
+            )
+            self.metrics.round_errors.labels("internal").inc()
+            # The log's filter masks every registered secret in the message and the traceback.
+            log.exception("serve: round %d failed: %s", self.ticks + 1, unexpected(exc))
+            self._fail_due(due, snapshot_error)
+        self.ticks += 1
+        self.metrics.ticks.inc()
+        self.board.publish(self._snapshot(snapshot_error, busy))
+
+    def _read_persons(self) -> tuple[list[tuple[str, str]], dict[str, str]]:
+        with self.store.read() as conn:
+            persons = [(p.email, p.sync_mode) for p in q.list_persons(conn, sync_modes=SYNCED_MODES)]
+            services = q.mailbox_services(conn)
+            last = {p: q.get_mailbox_sync(conn, p) for p, _ in persons}
+        self.schedule.update(
+            {email: backend_for_mode(self.settings, mode) for email, mode in persons},
+            {email.casefold(): state.last_pass if state else None for email, state in last.items()},
+        )
+        return persons, services
+
+    def _take_notices(self) -> None:
+        """The webhook's notifications since the last round: a change makes its mailbox's pass due after the
+        debounce; `missed` a full pass at once; `subscriptionRemoved` a new subscription and a pass (changes
+        meanwhile were not notified); `reauthorizationRequired` a reauthorization."""
+        debounce = timedelta(seconds=self.settings.serve.notification_debounce)
+        while True:
+            try:
+                notice = self.notices.get_nowait()
+            except queue.Empty:
+                break
+            if notice.kind == "change":
+                self.schedule.push(notice.mailbox, notice.received, debounce)
+            elif notice.kind == "missed":
+                self.schedule.push(notice.mailbox, notice.received, timedelta(0), full=True)
+            elif notice.kind == "subscriptionRemoved":
+                if self.subscriptions is not None:
+                    self.subscriptions.removed(notice.mailbox)
+                self.schedule.push(notice.mailbox, notice.received, timedelta(0))
+            elif notice.kind == "reauthorizationRequired" and self.subscriptions is not None:
+                self.subscriptions.reauthorize(notice.mailbox)
+        self.metrics.queue_notifications.set(self.notices.qsize())
+
+    def _keep_subscriptions(self) -> None:
+        """Every Graph mailbox subscribed (made, renewed at half their lifetime, those of persons gone deleted)."""
+        if self.subscriptions is None:
+            return
+        graph = [d.mailbox for d in self.schedule.mailboxes.values() if d.service == "graph"]
+        for mailbox in self.subscriptions.keep(graph):
+            # Changes before the subscription existed were not notified: a pass (at once) catches them up, except
+            # for a mailbox never synced (its first pass is due anyway).
+            due = self.schedule.mailboxes.get(mailbox.casefold())
+            if due is not None and self.schedule.next_due(due) is not None:
+                self.schedule.push(mailbox, self.clock(), timedelta(0))
+
+    def _passes(self, due: list[Due], persons: list[tuple[str, str]], services: dict[str, str]) -> str | None:
+        """The passes of the mailboxes due, in one sync pass under the run lock (those after a `missed`
+        notification in a full one); what held the lock, if it was."""
+        full = [d for d in due if d.mailbox.casefold() in self.schedule.full]
+        rest = [d for d in due if d.mailbox.casefold() not in self.schedule.full]
+        reports: list[MailboxReport] = []
+        try:
+            with run_lock(self.lock), self._interruptible():
+                self.check_token()
+                backend = self.open_backend(persons, services)
+                for group, is_full in ((rest, False), (full, True)):
+                    if self.stopping.is_set():
+                        break
+                    if not group:
+                        continue
+                    started = self.clock()
+                    received = [t for d in group if (t := self.schedule.take_pushed(d.mailbox)) is not None]
+                    if received:
+                        self.metrics.notification_lag.set((started - min(received)).total_seconds())
+                    result = sync_pass(
+                        self.store,
+                        backend,
+                        self.settings,
+                        self.audit,
+                        [d.mailbox for d in group],
+                        concurrency=self.settings.sync.concurrency,
+                        full=is_full,
+                    )
+                    reports += result.mailboxes
+        except LockHeld as exc:
+            self.metrics.lock_busy.inc()
+            log.warning("serve: round %d waits for the next: %s", self.ticks + 1, exc.message)
+            return exc.message
+        finished = self.clock()
+        kinds = {d.mailbox.casefold(): d.service for d in due}
+        for report in reports:
+            service = kinds.get(report.mailbox.casefold(), "ews")
+            self.schedule.done(report.mailbox, finished)
+            self._last[report.mailbox.casefold()] = report
+            outcome = "ok" if report.ok else "failed"
+            self.metrics.passes.labels(report.mailbox, service, outcome).inc()
+            self.metrics.requests.labels(service).inc(report.requests)
+            if report.pass_kind == "full":
+                self.metrics.full_passes.labels(report.mailbox).inc()
+            self.metrics.last_pass.labels(report.mailbox).set(finished.timestamp())
+            if not report.ok:
+                self.metrics.failures.labels(report.mailbox, report.error_code or "write_failed").inc()
+        self.metrics.queue.set(0)
+        return None
+
+    def _fail_due(self, due: list[Due], error: RoomsopsError) -> None:
+        """The mailboxes of a round that failed unexpectedly: each a failed pass, tried now (so it waits its
+        interval, not a busy loop on the same bug)."""
+        finished = self.clock()
+        for d in due:
+            report = MailboxReport(d.mailbox, error=error.message, error_code="internal", remedy=error.remedy)
+            self.schedule.done(d.mailbox, finished)
+            self._last[d.mailbox.casefold()] = report
+            self.metrics.passes.labels(d.mailbox, d.service, "failed").inc()
+            self.metrics.failures.labels(d.mailbox, "internal").inc()
+
+    @contextmanager
+    def _interruptible(self) -> Iterator[None]:
+        """While a pass runs, SIGTERM/SIGINT stop it as they stop `roomsops sync` (see the module's docstring)."""
+        self._in_round = True
+        try:
+            yield
+        finally:
+            self._in_round = False
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        self.stop()
+        if self._in_round:
+            raise Terminated()
+
+    def _address(self, mailbox: str) -> str:
+        """A mailbox as the person's address is written (links keep it casefolded)."""
+        due = self.schedule.mailboxes.get(mailbox.casefold())
+        return due.mailbox if due is not None else mailbox
+
+    def _snapshot(self, error: RoomsopsError | None, busy: str | None) -> Snapshot:
+        now = self.clock()
+        rows = []
+        declined: list[DeclinedRow] = []
+        try:
+            with self.store.read() as conn:
+                states = {m: q.get_mailbox_sync(conn, d.mailbox) for m, d in self.schedule.mailboxes.items()}
+                declined = [
+                    DeclinedRow(link.booking_id, self._address(link.mailbox), link.state, link.last_error)
+                    for link in q.room_problems(conn, now=now)
+                ]
+        except RoomsopsError:
+            states = {}
+        for key, due in sorted(self.schedule.mailboxes.items()):
+            report = self._last.get(key)
+            state = states.get(key)
+            last_pass = self.schedule.attempted.get(key) or (state.last_pass if state else None)
+            if report is not None:
+                changes = ", ".join(f"{getattr(report, c)} {c}" for c in _CHANGES if getattr(report, c))
+                rows.append(
+                    MailboxRow(
+                        due.mailbox,
+                        due.service,
+                        last_pass,
+                        "ok" if report.ok else "failed",
+                        changes or "none",
+                        report.error,
+                        report.remedy,
+                        tuple(report.failures),
+                        self.schedule.next_due(due),
+                    )
+                )
+            else:  # not synced by this process yet: what the database says of its last pass
+                stored_error = state.last_error if state else None
+                rows.append(
+                    MailboxRow(
+                        due.mailbox,
+                        due.service,
+                        last_pass,
+                        "not yet" if last_pass is None else ("failed" if stored_error else "ok"),
+                        "",
+                        stored_error,
+                        None,
+                        (),
+                        self.schedule.next_due(due),
+                    )
+                )
+        subscriptions = tuple(
+            SubscriptionRow(mailbox, expires, problem)
+            for mailbox, expires, problem in (self.subscriptions.health() if self.subscriptions else [])
+        )
+        return Snapshot(
+            subscriptions=subscriptions,
+            webhook=self.subscriptions is not None,
+            taken=now,
+            ticks=self.ticks,
+            mailboxes=tuple(rows),
+            declined=tuple(declined),
+            round_error=error.message if error else None,
+            round_remedy=error.remedy if error else None,
+            lock_busy=busy,
+        )
+
+
+def install_signals(serve: Serve) -> Callable[[], None]:
+    """SIGTERM and SIGINT stop the service (see `Serve.on_signal`); returns what puts the old handlers back."""
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, serve.on_signal)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore

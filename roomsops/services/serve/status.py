@@ -1,0 +1,132 @@
+"""The local status listener's WSGI application: `/healthz`, `/metrics` and `/` (a read-only HTML page rendered
+from the scheduler's last snapshot; no request touches the database or Exchange). Clients other than loopback are
+refused (403) unless `serve.status_allow` lists them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from roomsops.core.templates import templates_dir
+from roomsops.services.serve.config import Network, client_allowed
+from roomsops.services.serve.metrics import CONTENT_TYPE, ServeMetrics
+
+
+@dataclass(frozen=True)
+class MailboxRow:
+    mailbox: str
+    service: str
+    last_pass: datetime | None
+    result: str  # "ok", "failed", "not yet"
+    changes: str = ""
+    error: str | None = None
+    remedy: str | None = None
+    failures: tuple[str, ...] = ()
+    next_due: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DeclinedRow:
+    booking_id: int
+    mailbox: str
+    state: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    mailbox: str
+    expires: datetime | None
+    problem: str | None  # why the mailbox has no subscription (its creation failed); None: subscribed
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the page shows, as of `taken` (replaced by the scheduler after each round)."""
+
+    taken: datetime | None = None
+    ticks: int = 0
+    mailboxes: tuple[MailboxRow, ...] = ()
+    declined: tuple[DeclinedRow, ...] = ()
+    round_error: str | None = None
+    round_remedy: str | None = None
+    lock_busy: str | None = None
+    subscriptions: tuple[SubscriptionRow, ...] = ()
+    webhook: bool = False  # serve.listen is set: Graph mailboxes are subscribed
+
+
+@dataclass
+class Board:
+    """The latest snapshot, shared between the scheduler (writer) and the listener's threads (readers)."""
+
+    snapshot: Snapshot = field(default_factory=Snapshot)
+    ready: bool = False  # the first round has run
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def publish(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            self.snapshot, self.ready = snapshot, True
+
+    def read(self) -> tuple[Snapshot, bool]:
+        with self._lock:
+            return self.snapshot, self.ready
+
+
+@cache
+def _page() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        keep_trailing_newline=True,
+    )
+    return env.get_template("serve/status.html.j2")
+
+
+def render_page(snapshot: Snapshot, intervals: dict[str, int]) -> str:
+    return _page().render(s=snapshot, intervals=intervals)
+
+
+StartResponse = Callable[..., Any]
+
+
+def status_app(
+    board: Board, metrics: ServeMetrics, allow: tuple[Network, ...], intervals: dict[str, int]
+) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        def answer(status: str, body: bytes, content_type: str = "text/plain; charset=utf-8") -> list[bytes]:
+            start_response(
+                status,
+                [
+                    ("Content-Type", content_type),
+                    ("Content-Length", str(len(body))),
+                    ("Cache-Control", "no-store"),
+                    ("X-Content-Type-Options", "nosniff"),
+                ],
+            )
+            return [body]
+
+        if not client_allowed(str(environ.get("REMOTE_ADDR", "")), allow):
+            return answer("403 Forbidden", b"forbidden: this client is not in serve.status_allow\n")
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return answer("405 Method Not Allowed", b"read-only: GET only\n")
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz":
+            _, ready = board.read()
+            return answer("200 OK", b"ok: live, ready\n" if ready else b"ok: live, starting\n")
+        if path == "/metrics":
+            return answer("200 OK", metrics.text(), CONTENT_TYPE)
+        if path == "/":
+            snapshot, _ = board.read()
+            return answer(
+                "200 OK", render_page(snapshot, intervals).encode("utf-8"), "text/html; charset=utf-8"
+            )
+        return answer("404 Not Found", b"not found: /, /healthz and /metrics are served\n")
+
+    return app

@@ -1,0 +1,270 @@
+"""The Graph change-notification subscriptions of `roomsops serve`: one per Microsoft365 person's events
+(graph/api/subscription-post-subscriptions), with a clientState and a lifecycleNotificationUrl.
+
+- created when the person is first seen (and again after `subscriptionRemoved`, or once its creation failed: the
+  next round tries again);
+- renewed at half the lifetime Graph returned (PATCH expirationDateTime; graph/api/subscription-update);
+- `reauthorizationRequired` is answered with POST /subscriptions/{id}/reauthorize (graph/api/subscription-
+  reauthorize), a renewal when that is refused;
+- deleted when the person leaves the sync, and on shutdown only with `--unsubscribe-on-exit`.
+
+The clientState is a random secret of this process (`secrets.token_urlsafe`), registered with the log's masking
+like every secret roomsops handles and never shown on the page, in metrics or in output: a notification carrying
+another is ignored. Kept in memory only, so a new process makes new subscriptions and deletes those a previous
+process left at the same notificationUrl (their clientState is gone with it).
+
+The scheduler thread calls everything here but `lookup`, which the webhook's threads call.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from roomsops.adapters.graph.client import GraphClient, user_path
+from roomsops.core.errors import RoomsopsError
+from roomsops.core.logs import log, register_secret
+from roomsops.services.serve.metrics import ServeMetrics
+
+#: The lifetime asked for (Graph sets at most 10,080 minutes for Outlook events, graph/api/resources/subscription;
+#: renewed at half of what Graph returns).
+LIFETIME = timedelta(minutes=4320)
+CHANGE_TYPES = "created,updated,deleted"
+#: Where subscriptions are listed when the service starts (an address for the client's per-mailbox bookkeeping).
+_TENANT = "subscriptions"
+
+
+@dataclass
+class Subscription:
+    id: str
+    mailbox: str
+    client_state: str
+    expires: datetime
+    renew_at: datetime
+
+    def __repr__(self) -> str:  # never the clientState
+        return f"Subscription(id={self.id!r}, mailbox={self.mailbox!r}, expires={self.expires.isoformat()})"
+
+
+class Subscriptions:
+    def __init__(
+        self,
+        client: GraphClient,
+        notification_url: str,
+        lifecycle_url: str,
+        metrics: ServeMetrics,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.client = client
+        self.notification_url = notification_url
+        self.lifecycle_url = lifecycle_url
+        self.metrics = metrics
+        self.clock = clock
+        self._by_mailbox: dict[str, Subscription] = {}
+        self._by_id: dict[str, Subscription] = {}  # the same, by subscription id (the webhook's look-up)
+        self._lock = threading.Lock()
+        self.failures: dict[str, str] = {}  # mailbox (casefolded) -> why its subscription is missing (page)
+        self._cleaned = False
+
+    # --- the webhook's side -------------------------------------------------------------------------------
+
+    def lookup(self, subscription_id: str, client_state: object) -> tuple[str | None, str | None]:
+        """(mailbox, None) for a notification of a subscription of ours with its clientState; (None, reason)
+        otherwise: `unknown_subscription` or `client_state` (compared in constant time)."""
+        with self._lock:
+            sub = self._by_id.get(subscription_id)
+        if sub is None:
+            return None, "unknown_subscription"
+        given = client_state.encode("utf-8") if isinstance(client_state, str) else b""
+        if not hmac.compare_digest(given, sub.client_state.encode("utf-8")):
+            return None, "client_state"
+        return sub.mailbox, None
+
+    # --- the scheduler's side -----------------------------------------------------------------------------
+
+    def health(self) -> list[tuple[str, datetime | None, str | None]]:
+        """(mailbox, expiry, why missing) per Graph mailbox known, for the status page."""
+        with self._lock:
+            subs = dict(self._by_mailbox)
+        known: dict[str, tuple[str, datetime | None, str | None]] = {
+            k: (s.mailbox, s.expires, None) for k, s in subs.items()
+        }
+        for key, why in self.failures.items():
+            if key not in known:
+                known[key] = (key, None, why)
+        return [known[k] for k in sorted(known)]
+
+    def clean_up_left_over(self) -> int:
+        """Delete the subscriptions a previous process left at our notificationUrl (their clientState is lost)."""
+        answer = self.client.request(_TENANT, "GET", "/subscriptions", what="list subscriptions")
+        gone = 0
+        for entry in (answer.body or {}).get("value") or []:
+            if entry.get("notificationUrl") == self.notification_url and entry.get("id"):
+                self._delete(_TENANT, str(entry["id"]))
+                gone += 1
+        return gone
+
+    def keep(self, mailboxes: Iterable[str]) -> list[str]:
+        """Create, renew and delete so that each of `mailboxes` has a live subscription; the mailboxes whose
+        subscription is new (a pass should follow: changes before it were not notified)."""
+        wanted = {m.casefold(): m for m in mailboxes}
+        made: list[str] = []
+        if wanted and not self._cleaned:
+            try:
+                gone = self.clean_up_left_over()
+                if gone:
+                    log.info("serve: deleted %d subscription(s) a previous process left", gone)
+                self._cleaned = True
+            except RoomsopsError as exc:  # tried again next round; new subscriptions are made anyway
+                log.warning("serve: listing the app's subscriptions: %s", exc.one_line())
+        with self._lock:
+            current = dict(self._by_mailbox)
+        for key, left in current.items():
+            if key not in wanted:
+                try:
+                    self._delete(left.mailbox, left.id)
+                except RoomsopsError as exc:  # it expires in time; not tried again
+                    log.warning("serve: deleting the subscription of %s: %s", left.mailbox, exc.one_line())
+                self._forget(key)
+        now = self.clock()
+        for key, mailbox in wanted.items():
+            sub = current.get(key)
+            try:
+                if sub is None:
+                    self._create(mailbox)
+                    made.append(mailbox)
+                elif sub.renew_at <= now:
+                    self._renew(sub)
+            except RoomsopsError as exc:
+                self.failures[key] = exc.one_line()
+                log.warning("serve: the Graph subscription of %s: %s", mailbox, exc.one_line())
+        return made
+
+    def removed(self, mailbox: str) -> None:
+        """Graph removed the subscription (`subscriptionRemoved`): the next `keep` makes a new one."""
+        self._forget(mailbox.casefold())
+
+    def reauthorize(self, mailbox: str) -> None:
+        """`reauthorizationRequired`: POST .../reauthorize; refused, a renewal (which also reauthorizes)."""
+        with self._lock:
+            sub = self._by_mailbox.get(mailbox.casefold())
+        if sub is None:
+            return
+        try:
+            self.client.request(
+                sub.mailbox, "POST", f"/subscriptions/{sub.id}/reauthorize", what="reauthorize subscription"
+            )
+            self.metrics.subscription_operations.labels("reauthorize", "ok").inc()
+        except RoomsopsError as exc:
+            self.metrics.subscription_operations.labels("reauthorize", "failed").inc()
+            log.warning("serve: reauthorizing the subscription of %s: %s", sub.mailbox, exc.one_line())
+            try:
+                self._renew(sub)
+            except RoomsopsError as again:
+                self.failures[mailbox.casefold()] = again.one_line()
+                log.warning("serve: renewing the subscription of %s: %s", sub.mailbox, again.one_line())
+
+    def close(self, unsubscribe: bool) -> None:
+        """On shutdown: delete every subscription when asked, else leave them to expire (a restart replaces them)."""
+        if not unsubscribe:
+            return
+        with self._lock:
+            subs = list(self._by_mailbox.values())
+        for sub in subs:
+            try:
+                self._delete(sub.mailbox, sub.id)
+            except RoomsopsError as exc:
+                log.warning("serve: deleting the subscription of %s: %s", sub.mailbox, exc.one_line())
+            self._forget(sub.mailbox.casefold())
+
+    # --- Graph -------------------------------------------------------------------------------------------
+
+    def _create(self, mailbox: str) -> None:
+        client_state = secrets.token_urlsafe(32)  # 43 characters; Graph takes up to 128
+        register_secret(client_state)
+        body = {
+            "changeType": CHANGE_TYPES,
+            "notificationUrl": self.notification_url,
+            "lifecycleNotificationUrl": self.lifecycle_url,
+            "resource": f"{user_path(mailbox)}/events",
+            "expirationDateTime": _iso(self.clock() + LIFETIME),
+            "clientState": client_state,
+        }
+        try:
+            answer = self.client.request(
+                mailbox, "POST", "/subscriptions", body=body, what="create subscription"
+            )
+        except RoomsopsError:
+            self.metrics.subscription_operations.labels("create", "failed").inc()
+            raise
+        self.metrics.subscription_operations.labels("create", "ok").inc()
+        self._remember(mailbox, answer.body or {}, client_state)
+        log.info("serve: subscribed to the events of %s", mailbox)
+
+    def _renew(self, sub: Subscription) -> None:
+        body = {"expirationDateTime": _iso(self.clock() + LIFETIME)}
+        try:
+            answer = self.client.request(
+                sub.mailbox, "PATCH", f"/subscriptions/{sub.id}", body=body, what="renew subscription"
+            )
+        except RoomsopsError:
+            self.metrics.subscription_operations.labels("renew", "failed").inc()
+            raise
+        self.metrics.subscription_operations.labels("renew", "ok").inc()
+        self._remember(sub.mailbox, answer.body or {}, sub.client_state)
+
+    def _delete(self, mailbox: str, subscription_id: str) -> None:
+        try:
+            self.client.request(
+                mailbox, "DELETE", f"/subscriptions/{subscription_id}", what="delete subscription"
+            )
+        except RoomsopsError:
+            self.metrics.subscription_operations.labels("delete", "failed").inc()
+            raise
+        self.metrics.subscription_operations.labels("delete", "ok").inc()
+
+    def _remember(self, mailbox: str, entry: dict[str, Any], client_state: str) -> None:
+        now = self.clock()
+        expires = _parse(entry.get("expirationDateTime")) or now + LIFETIME
+        sub = Subscription(
+            str(entry.get("id") or ""), mailbox, client_state, expires, now + (expires - now) / 2
+        )
+        with self._lock:
+            old = self._by_mailbox.get(mailbox.casefold())
+            if old is not None:
+                self._by_id.pop(old.id, None)
+            self._by_mailbox[mailbox.casefold()] = sub
+            self._by_id[sub.id] = sub
+        self.failures.pop(mailbox.casefold(), None)
+        self.metrics.subscription_expiry.labels(mailbox).set(expires.timestamp())
+
+    def _forget(self, key: str) -> None:
+        with self._lock:
+            sub = self._by_mailbox.pop(key, None)
+            if sub is not None:
+                self._by_id.pop(sub.id, None)
+        if sub is not None:
+            self.metrics.subscription_expiry.remove(sub.mailbox)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+
+
+def _parse(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.rstrip("Z")
+    if "." in text:
+        head, frac = text.split(".", 1)
+        text = f"{head}.{frac[:6]}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

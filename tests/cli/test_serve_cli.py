@@ -1,0 +1,40 @@
+"""`roomsops serve` refused before it starts: one line, exit 2, nothing made (no database, lock or log)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from tests.conftest import Invoke, one_line_error
+
+
+def test_a_bad_status_listen_is_exit_2_and_makes_nothing(invoke: Invoke, tmp_path: Path) -> None:
+    run = invoke("serve", env={"ROOMSOPS_SERVE_STATUS_LISTEN": "localhost"})
+    assert (run.code, run.out) == (2, "")
+    assert one_line_error(run) == (
+        "Error: serve.status_listen in $ROOMSOPS_SERVE_STATUS_LISTEN must be HOST:PORT (port 0 to 65535; an IPv6 "
+        "host in brackets), got 'localhost' — correct serve.status_listen in $ROOMSOPS_SERVE_STATUS_LISTEN, e.g. "
+        "127.0.0.1:8765"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_port_in_use_is_exit_2_naming_the_setting_and_leaves_no_database(
+    invoke: Invoke, tmp_path: Path, app_settings: Path
+) -> None:
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = invoke(
+            "--app-settings",
+            str(app_settings),
+            "serve",
+            env={"ROOMSOPS_SERVE_STATUS_LISTEN": f"127.0.0.1:{port}"},
+        )
+    assert (run.code, run.out) == (2, ""), run.err
+    line = one_line_error(run)
+    assert line.startswith(f"Error: serve.status_listen: cannot listen on 127.0.0.1:{port} (")
+    assert line.endswith("— set serve.status_listen to a free port of an address of this machine")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
