@@ -20,11 +20,6 @@ def _checked(env: dict[str, str]) -> dict[str, str]:
     return {**env, "ROOMSOPS_ROOMS_CHECK_ADDRESSES": "true"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="persons check of an alias ROOMS does not have, whose primary is a ROOMS person, says 'persons remove "
-    "ALIAS' (refused: not a known person)",
-)
 def test_persons_check_of_an_unrecorded_alias_of_a_person_names_no_refused_remove(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
