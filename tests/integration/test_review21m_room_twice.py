@@ -22,10 +22,6 @@ def _checked(env: dict[str, str]) -> dict[str, str]:
     return {**env, "ROOMSOPS_ROOMS_CHECK_ADDRESSES": "true"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rooms add records a room mailbox that ROOMS already has as a room under one of its aliases",
-)
 def test_rooms_add_of_a_mailbox_recorded_under_an_alias_is_refused(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
