@@ -20,11 +20,6 @@ from .conftest import changes
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="policy restrict with a data folder that is a dangling symbolic link fails as 'unexpected "
-    "FileExistsError … report it', exit 1",
-)
 def test_policy_restrict_with_a_data_folder_linked_to_a_missing_folder_is_no_unexpected_error(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, tmp_path: Path
 ) -> None:
