@@ -21,10 +21,6 @@ pytestmark = pytest.mark.integration
 HEADER = "email,name,sync_mode,sync_url,conflict_behaviour\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="persons import names a bad value's row but not a ROOMS room's row of the same file ('1 problem(s)')",
-)
 @pytest.mark.parametrize("check", ["true", "false"])
 def test_persons_import_names_a_room_row_with_a_bad_value_row(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, tmp_path: Path, check: str
@@ -42,10 +38,6 @@ def test_persons_import_names_a_room_row_with_a_bad_value_row(
     assert "line 2" in line, line  # the room, named in the same run
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="persons import names a ROOMS room's row but not the row of an address no mailbox has, in one run",
-)
 def test_persons_import_names_a_room_row_with_a_row_exchange_refuses(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, tmp_path: Path
 ) -> None:
