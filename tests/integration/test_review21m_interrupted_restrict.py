@@ -76,7 +76,9 @@ def test_group_empty_json_error_names_the_group_this_run_created_and_an_undo_tha
     assert run.code == 1, run.out + run.err
     document = json.loads(run.out)
     assert document["ok"] is False and document["error"]["code"] == "group_empty", document
-    assert "group SyncIsAllowed, created by this run, has no members" in document["error"]["message"], document
+    assert "group SyncIsAllowed, created by this run, has no members" in document["error"]["message"], (
+        document
+    )
     remedy = document["error"]["remedy"]
     undo = remedy.split("'")[1]  # the roomsops command the remedy names
     assert undo.startswith("roomsops policy remove ") and "--with-group" in undo, remedy
