@@ -100,7 +100,11 @@ def run_lock(path: Path, kind: LockKind = LockKind()) -> Iterator[None]:
     target = followed_link(path, create_target=True)  # the file the lock is taken on (`path` unless a link)
     made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]  # deepest first
     created = not target.exists()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a dangling link on the way (a share not mounted), no permission
+        _remove_made(made)
+        raise _no_folder(path, kind, exc) from None
     try:
         with _held(path, kind):
             try:
@@ -111,12 +115,37 @@ def run_lock(path: Path, kind: LockKind = LockKind()) -> Iterator[None]:
                         target.unlink()  # still held: nobody took the lock on this file meanwhile
                 raise
     except InputError:
-        for folder in made:
-            try:
-                folder.rmdir()
-            except OSError:
-                break
+        _remove_made(made)
         raise
+
+
+def _remove_made(made: list[Path]) -> None:
+    for folder in made:  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
+def _no_folder(path: Path, kind: LockKind, exc: OSError) -> InputError:
+    """The folder of a lock file cannot be made: exit 2 naming a symbolic link to a folder that is gone (never
+    made where it points: nobody would look there), else what the OS said."""
+    dangling = next(
+        (p for p in (path.parent, *path.parent.parents) if p.is_symlink() and not p.exists()), None
+    )
+    if dangling is not None:
+        return InputError(
+            f"the {kind.name} lock file {path} cannot be made: {dangling} is a symbolic link to "
+            f"{os.readlink(dangling)}, which does not exist; nothing was changed",
+            f"create the folder it points at (or make the share it was on available again), point {dangling} at a "
+            f"folder that exists, or set ${DATA_DIR_VARIABLE} to one",
+            code="unreachable_link",
+        )
+    return InputError(
+        f"the folder of the {kind.name} lock file {path} cannot be made ({exc.strerror or exc}); nothing was changed",
+        f"make {path.parent} a folder roomsops may write, or set ${DATA_DIR_VARIABLE} to one",
+        code="lock_folder",
+    )
 
 
 def _not_a_file(path: Path, kind: LockKind) -> InputError:
