@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from roomsops.adapters.listener import Listener
@@ -18,6 +17,7 @@ from roomsops.services.serve.status import status_app
 from roomsops.services.serve.subscriptions import Subscriptions
 from roomsops.services.serve.webhook import MAX_BODY, webhook_app
 from roomsops.services.sync.backend import CalendarBackend
+from roomsops.services.sync.lock import LockTarget
 
 if TYPE_CHECKING:
     from roomsops.adapters.graph.client import GraphClient
@@ -37,7 +37,7 @@ def serve(
     settings: Settings,
     store: Store,
     audit: AuditLog,
-    lock: Path,
+    lock: LockTarget,
     open_backend: Callable[[list[tuple[str, str]], dict[str, str]], CalendarBackend],
     check_token: Callable[[], object],
     listen: StatusListen,
