@@ -44,11 +44,6 @@ def subs_of(fresh_lab: Any) -> Iterator[Callable[[list[datetime]], Any]]:
         receiver.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a subscription create whose answer was lost is sent again (POST retried as a read): two "
-    "subscriptions at Graph, one never renewed nor deleted by --unsubscribe-on-exit",
-)
 def test_review26a_a_create_whose_answer_is_lost_leaves_one_subscription(
     fresh_lab: Any, addr: Callable[[str], str], subs_of: Callable[[list[datetime]], Any]
 ) -> None:
@@ -66,11 +61,6 @@ def test_review26a_a_create_whose_answer_is_lost_leaves_one_subscription(
     assert (len(made), left) == (1, [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a subscription Graph no longer has (renewal answered 404: expired while renewals failed, or "
-    "deleted) is never made again: every round retries the PATCH and the mailbox stays unsubscribed",
-)
 def test_review26a_a_subscription_gone_at_its_renewal_is_made_again(
     fresh_lab: Any, addr: Callable[[str], str], subs_of: Callable[[list[datetime]], Any]
 ) -> None:

@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     from roomsops.adapters.graph.client import GraphClient
 
 
+#: The webhook's threads (each request holds one while its body is read) and how long a client may stay silent
+#: while it sends a request (Graph POSTs a whole notification at once).
+WEBHOOK_THREADS = 32
+WEBHOOK_READ_TIMEOUT = 5.0
+
+
 @dataclass(frozen=True)
 class ServeResult(Result):
     ticks: int
@@ -56,7 +62,12 @@ def serve(
             webhook_app(service.lookup, service.notices, service.wake, service.metrics, service.clock),
             "serve.listen",
             tls=(webhook.cert_file, webhook.key_file) if webhook.cert_file else None,
-            max_body=MAX_BODY,
+            # the app refuses a body over MAX_BODY (413), chunked too; the server refuses twice that unread
+            max_body=2 * MAX_BODY,
+            # Faces the internet when it serves TLS itself: clients that hold a request open (a body sent slowly,
+            # or never) must not take every thread while Graph's validation waits (10 s at most, graph/webhooks).
+            threads=WEBHOOK_THREADS,
+            timeout=WEBHOOK_READ_TIMEOUT,
         )
         bound = hook.start()
         notify, lifecycle = webhook.urls(bound)
