@@ -33,7 +33,7 @@ class Listener:
         threads: int = 4,
         tls: tuple[Path, Path | None] | None = None,
         max_body: int = 0,
-        timeout: float = 10.0,
+        timeout: int = 10,
     ) -> None:
         """`tls`: (certificate file, key file or None when the certificate's PEM holds the key) to serve HTTPS;
         `max_body`: requests with a larger body are answered 413 by cheroot (0: no limit); `timeout`: seconds a

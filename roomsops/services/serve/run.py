@@ -18,6 +18,23 @@ from roomsops.services.serve.status import status_app
 from roomsops.services.serve.subscriptions import Subscriptions
 from roomsops.services.serve.webhook import MAX_BODY, webhook_app
 from roomsops.services.sync.backend import CalendarBackend
+from roomsops.services.sync.lock import LockKind, run_lock
+
+#: One service per database: a second would delete the first's Graph subscriptions as left over (their
+#: clientState is not its own) and run the same passes.
+SERVE_LOCK = LockKind(
+    "serve",
+    "another roomsops serve is running on this database",
+    "serve_locked",
+    "; stop it first (one service per database)",
+)
+
+
+def serve_lock_path(lock: Path) -> Path:
+    """The service's own lock, held while it runs, beside the run lock (`rooms.db.sync.lock` → `rooms.db.serve.lock`)."""
+    name = lock.name.removesuffix(".sync.lock").removesuffix(".lock")
+    return lock.with_name(f"{name}.serve.lock")
+
 
 if TYPE_CHECKING:
     from roomsops.adapters.graph.client import GraphClient
@@ -26,7 +43,7 @@ if TYPE_CHECKING:
 #: The webhook's threads (each request holds one while its body is read) and how long a client may stay silent
 #: while it sends a request (Graph POSTs a whole notification at once).
 WEBHOOK_THREADS = 32
-WEBHOOK_READ_TIMEOUT = 5.0
+WEBHOOK_READ_TIMEOUT = 5
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,37 @@ def serve(
     webhook: WebhookListen | None = None,
     graph_client: Callable[[], GraphClient] | None = None,
     unsubscribe_on_exit: bool = False,
+) -> ServeResult:
+    with run_lock(serve_lock_path(lock), SERVE_LOCK):  # a second service: exit 1 naming this one's pid
+        return _serve(
+            settings,
+            store,
+            audit,
+            lock,
+            open_backend,
+            check_token,
+            listen,
+            max_ticks,
+            announce,
+            webhook,
+            graph_client,
+            unsubscribe_on_exit,
+        )
+
+
+def _serve(
+    settings: Settings,
+    store: Store,
+    audit: AuditLog,
+    lock: Path,
+    open_backend: Callable[[list[tuple[str, str]], dict[str, str]], CalendarBackend],
+    check_token: Callable[[], object],
+    listen: StatusListen,
+    max_ticks: int | None,
+    announce: Callable[[str], None],
+    webhook: WebhookListen | None,
+    graph_client: Callable[[], GraphClient] | None,
+    unsubscribe_on_exit: bool,
 ) -> ServeResult:
     service = Serve(settings, store, audit, lock, open_backend, check_token, max_ticks=max_ticks)
     hook: Listener | None = None
@@ -80,7 +128,7 @@ def serve(
     listener = Listener(
         listen.host,
         listen.port,
-        status_app(service.board, service.metrics, listen.allow, intervals),
+        status_app(service.board, service.metrics, listen.allow, intervals, listen.names),
         "serve.status_listen",
     )
     try:

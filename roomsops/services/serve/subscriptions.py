@@ -144,7 +144,9 @@ class Subscriptions:
                     try:
                         self._renew(sub)
                     except (ItemGone, MailboxUnavailable) as gone:  # 404: Graph no longer has it
-                        log.info("serve: the subscription of %s is gone (%s): a new one", mailbox, gone.one_line())
+                        log.info(
+                            "serve: the subscription of %s is gone (%s): a new one", mailbox, gone.one_line()
+                        )
                         self._forget(key)
                         sub = None
                 if sub is None:
@@ -250,7 +252,9 @@ class Subscriptions:
                 self._delete(mailbox, str(extra["id"]))
             except RoomsopsError as exc:  # it expires in time; its notifications are ignored (unknown id)
                 log.warning("serve: deleting an extra subscription of %s: %s", mailbox, exc.one_line())
-        log.info("serve: the create of the subscription of %s lost its answer; adopted the one Graph made", mailbox)
+        log.info(
+            "serve: the create of the subscription of %s lost its answer; adopted the one Graph made", mailbox
+        )
         return kept
 
     def _renew(self, sub: Subscription) -> None:
