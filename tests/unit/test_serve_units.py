@@ -313,7 +313,14 @@ def test_the_webhook_echoes_the_validation_token_and_checks_client_state() -> No
         ),
         (
             {"ROOMSOPS_SERVE_LISTEN": "0.0.0.0:8443", "ROOMSOPS_SERVE_PUBLIC_URL": "ftp://x.example"},
-            "serve.public_url in $ROOMSOPS_SERVE_PUBLIC_URL must be an http(s) URL",
+            "serve.public_url in $ROOMSOPS_SERVE_PUBLIC_URL must be an https URL",
+        ),
+        (
+            {
+                "ROOMSOPS_SERVE_LISTEN": "0.0.0.0:8443",
+                "ROOMSOPS_SERVE_PUBLIC_URL": "http://rooms.example/hook",
+            },
+            "serve.public_url in $ROOMSOPS_SERVE_PUBLIC_URL must be an https URL",
         ),
         ({"ROOMSOPS_SERVE_LISTEN": "0.0.0.0"}, "serve.listen in $ROOMSOPS_SERVE_LISTEN must be HOST:PORT"),
         (

@@ -75,9 +75,12 @@ def webhook_listen(settings: Settings) -> WebhookListen | None:
     if public is not None:
         parts = urlsplit(public)
         label = "serve.public_url"
-        if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        # Graph takes only https notification URLs: "notificationUrl ... must use the HTTPS protocol"
+        # (graph/api/resources/subscription, graph/webhooks "The notification endpoint ... must be HTTPS").
+        if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
             raise InputError(
-                f"{label} in {settings.origin(label)} must be an http(s) URL without query, got {public!r}",
+                f"{label} in {settings.origin(label)} must be an https URL without query (Graph sends "
+                f"notifications to https only), got {public!r}",
                 f"correct {label}: the webhook's address as Graph reaches it, e.g. https://rooms.example.com/roomsops",
             )
     cert = _file(settings, "serve.tls_cert_file", serve.tls_cert_file)
