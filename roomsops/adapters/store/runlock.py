@@ -30,6 +30,8 @@ from roomsops.adapters.store.db import Store, db_label
 #: The advisory lock a run holds for its whole length (session level), in its two-key form (key, schema hash),
 #: which never meets the writers' one-key `db.WRITE_LOCK_KEY`. Any fixed 32-bit number; this one spells "room".
 RUN_LOCK_KEY = 0x726F6F6D
+#: The service's own lock (`roomsops serve`: one service per database), beside the run lock: "serv".
+SERVE_LOCK_KEY = 0x73657276
 #: PostgreSQL keeps the first 63 bytes of application_name (NAMEDATALEN - 1).
 _NAME_BYTES = 63
 _HOLDER = text(
@@ -48,6 +50,7 @@ class DatabaseLock:
 
     url: URL
     label: str
+    key: int = RUN_LOCK_KEY
 
     @classmethod
     def of(cls, url: URL) -> DatabaseLock:
@@ -77,9 +80,9 @@ def parse_holder(name: str | None) -> dict[str, object]:
     return {"pid": pid, "host": parts[3] or "?", "since": parts[2]}
 
 
-def _holder(conn: Connection) -> dict[str, object] | None:
+def _holder(conn: Connection, key: int) -> dict[str, object] | None:
     # pg_locks shows a two-key advisory lock as classid (the first key), objid (the second), objsubid 2.
-    row = conn.execute(_HOLDER, {"key": RUN_LOCK_KEY}).first()
+    row = conn.execute(_HOLDER, {"key": key}).first()
     return None if row is None else parse_holder(row[0])
 
 
@@ -100,15 +103,15 @@ def database_lock(lock: DatabaseLock, kind: str = "sync") -> Iterator[None]:
         try:
             with store._translated():
                 conn.execution_options(isolation_level="AUTOCOMMIT")  # a session lock; no transaction open
-                taken = conn.execute(_TRY, {"key": RUN_LOCK_KEY}).scalar()
-                holder = None if taken else _holder(conn)
+                taken = conn.execute(_TRY, {"key": lock.key}).scalar()
+                holder = None if taken else _holder(conn, lock.key)
             if not taken:
                 raise DatabaseLockHeld(holder or {"pid": "?", "host": "?", "since": "?"})
             try:
                 yield
             finally:
                 with contextlib.suppress(DBAPIError):  # a lost connection released it already
-                    conn.execute(_UNLOCK, {"key": RUN_LOCK_KEY})
+                    conn.execute(_UNLOCK, {"key": lock.key})
         finally:
             conn.close()
     finally:
@@ -121,6 +124,6 @@ def database_lock_holder(lock: DatabaseLock) -> dict[str, object] | None:
     try:
         with store._translated(), store._connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")
-            return _holder(conn)
+            return _holder(conn, lock.key)
     finally:
         store.close()
