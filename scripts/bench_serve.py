@@ -414,7 +414,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--serve-edits", type=int, default=20, help="serve: Outlook edits over Graph (a mailbox each)"
     )
-    parser.add_argument("--serve-debounce", type=int, default=2, help="serve: serve.notification_debounce")
+    parser.add_argument("--serve-debounce", type=int, default=1, help="serve: serve.notification_debounce")
     parser.add_argument(
         "--serve-notify-ms",
         type=int,

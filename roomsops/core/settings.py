@@ -318,7 +318,7 @@ class ServeSettings:
     tls_cert_file: str = ""
     tls_key_file: str = ""
     # seconds a change notification waits for others of the same mailbox before its pass runs
-    notification_debounce: int = bounded(2, 0, 300)
+    notification_debounce: int = bounded(1, 0, 300)
 
 
 @dataclass(frozen=True)
