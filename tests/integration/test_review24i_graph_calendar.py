@@ -18,15 +18,12 @@ import pytest
 from tests.conftest import Invoke, ok
 
 from .conftest import Addr, LabHelper
+from .test_graph_diagnostics import checks, consent
 from .test_lab_graph import graph_client
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the lab's Graph answers GET /users/{upn}/calendar (doctor's Graph connection check) with 400",
-)
 def test_review24i_the_lab_answers_doctors_graph_connection_request_as_graph_does(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:
@@ -39,3 +36,17 @@ def test_review24i_the_lab_answers_doctors_graph_connection_request_as_graph_doe
     answer = graph.get(f"/users/{adele}/calendar?$select=id")
     assert answer.status_code == 200, (answer.status_code, answer.text[:300])
     assert answer.json().get("id")
+    assert fresh_lab.requests().get("graph:calendar.get") == 2  # doctor's read and this one
+
+    # fix24i: doctor says "ok" only for that 200 with an id; a 403 is "reached, not permitted", with the remedy.
+    found = checks(invoke("--json", "doctor", env=env))["Graph connection"]
+    assert found["status"] == "ok" and "calendar read" in found["message"], found
+    consent(fresh_lab, "Calendars.ReadWrite", grant=False)
+    try:
+        run = invoke("--json", "doctor", env=env)
+        found = checks(run)["Graph connection"]
+        assert run.code == 1, run.out
+        assert found["status"] == "failed" and "reached (TLS verified), not permitted" in found["message"], found
+        assert "Calendars.ReadWrite" in found["remedy"], found
+    finally:
+        consent(fresh_lab, "Calendars.ReadWrite", grant=True)
