@@ -46,7 +46,9 @@ def test_review24i_the_lab_answers_doctors_graph_connection_request_as_graph_doe
         run = invoke("--json", "doctor", env=env)
         found = checks(run)["Graph connection"]
         assert run.code == 1, run.out
-        assert found["status"] == "failed" and "reached (TLS verified), not permitted" in found["message"], found
+        assert found["status"] == "failed" and "reached (TLS verified), not permitted" in found["message"], (
+            found
+        )
         assert "Calendars.ReadWrite" in found["remedy"], found
     finally:
         consent(fresh_lab, "Calendars.ReadWrite", grant=True)
