@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import signal
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from roomsops.core.settings import Settings
 if TYPE_CHECKING:
     from roomsops.services.diagnose import sync_test as diagnose
     from roomsops.services.rooms import common as rooms
+    from roomsops.services.sync.lock import LockTarget
 else:
     diagnose = lazy("roomsops.services.diagnose.sync_test")
     rooms = lazy("roomsops.services.rooms.common")
@@ -46,19 +46,32 @@ CHANGES = (
 )
 
 
-def lock_path(settings: Settings) -> Path:
-    """Beside an SQLite database; for a server database, one per URL in the temp folder."""
+def lock_path(settings: Settings) -> LockTarget:
+    """Beside an SQLite database (a file lock); a server database (PostgreSQL) holds the lock itself, so every
+    spelling of its URL and every host that syncs it meet one lock (`adapters/store/runlock.py`)."""
+    from roomsops.adapters.store.runlock import DatabaseLock
+
     url = rooms.database_url(settings)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database + ".sync.lock")
-    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"roomsops-sync-{digest}.lock"
+    return DatabaseLock.of(url)
 
 
 def summary_path(settings: Settings) -> Path:
-    """`sync.summary_file` (a folder, or a path under a file, is exit 2 naming it), else beside the lock."""
+    """`sync.summary_file` (a folder, or a path under a file, is exit 2 naming it), else beside an SQLite
+    database; for a server database, in this installation's data folder (where a relative sync.summary_file goes:
+    the data folder, or the settings file's folder), named per database (server, port and database name), never
+    in the shared temp folder."""
     chosen = settings.setting_path("sync.summary_file", "output")
-    return chosen if chosen is not None else lock_path(settings).with_name("roomsops-last-sync.json")
+    if chosen is not None:
+        return chosen
+    lock = lock_path(settings)
+    if isinstance(lock, Path):
+        return lock.with_name("roomsops-last-sync.json")
+    url = lock.url
+    where = f"{url.get_backend_name()}://{(url.host or '').casefold()}:{url.port or ''}/{url.database or ''}"
+    digest = hashlib.sha256(where.encode()).hexdigest()[:16]
+    return settings.resolve_path(f"roomsops-last-sync-{digest}.json", "sync.summary_file").absolute()
 
 
 @click.group(invoke_without_command=True)
@@ -177,7 +190,7 @@ def _refused_before_starting(
         return
     with contextlib.suppress(RoomsopsError, OSError):
         lock = lock_path(settings)
-        if lock.parent.is_dir():  # never made here for this
+        if not isinstance(lock, Path) or lock.parent.is_dir():  # never made here for this
             with run_lock(lock):
                 write_failed_summary(summary, now_utc(), exc, wanted, logged=True)
 

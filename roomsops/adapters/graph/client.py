@@ -10,8 +10,10 @@ Retry rules (graph/throttling, graph/best-practices): 429 and 503 are waited out
 a doubling back-off), with up to 20 % jitter, within a budget per call, then `Throttled`. A 401 drops the cached
 token and is tried once more with a fresh one. A write whose answer was lost is never sent again: the caller
 gets `WriteOutcomeUnknown` and looks the item up by its tag (a create also carries a `transactionId`, so a write
-that Graph answers with 429/503 and that is sent again cannot make a second event). A read whose connection
-dropped is sent once more. Every request says `Prefer: IdType="ImmutableId"`: ids survive moves between folders.
+that Graph answers with 429/503 and that is sent again cannot make a second event). A GET (idempotent) whose
+connection dropped or that Graph answered 500, 502 or 504 is sent again, at most `GET_RETRIES` times after a short
+back-off, each retry counted (`read_retries`); another read (a $batch of GETs) whose connection dropped is sent once
+more; a write never. Every request says `Prefer: IdType="ImmutableId"`: ids survive moves between folders.
 """
 
 from __future__ import annotations
@@ -43,7 +45,12 @@ from roomsops.core.settings import Settings
 DEFAULT_BACK_OFF = 2.0  # seconds, when a 429/503 names no Retry-After (doubled on each further one)
 MAX_BACK_OFF = 60.0  # one wait at most, whatever the server asks (the budget still bounds the sum)
 JITTER = 0.2  # each wait is lengthened by up to this share, so that waiting clients do not return together
-READ_RECONNECTS = 1  # a read whose connection dropped is sent again this often
+READ_RECONNECTS = (
+    1  # a read that is no GET (a $batch of GETs) whose connection dropped is sent again this often
+)
+GET_RETRIES = 2  # a GET whose connection dropped or answered 500/502/504 is sent again at most this often
+GET_RETRY_BACK_OFF = 0.5  # seconds before the first retry of a GET (doubled for the next), with jitter
+RETRIED_STATUSES = (500, 502, 504)  # a server's failure to answer a GET: the read is sent again
 MAX_BATCH = 20  # requests in one $batch (graph/json-batching)
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
 
@@ -57,6 +64,15 @@ def requests_sent() -> int:
 
 def _count() -> None:
     _sent.count = requests_sent() + 1
+
+
+def read_retries() -> int:
+    """GETs this thread has sent again after a dropped connection or a 500/502/504 (each also a request sent)."""
+    return int(getattr(_sent, "retries", 0))
+
+
+def _count_retry() -> None:
+    _sent.retries = read_retries() + 1
 
 
 @dataclass
@@ -196,13 +212,24 @@ class GraphClient:
         busy = 0
         reconnects = 0
         fresh_token = False
+        # Only a GET is sent again after a server error or a lost answer: it changes nothing. A write's lost answer
+        # is the caller's (its pending intent, the tag lookup, the transactionId), never resent here.
+        idempotent = method.upper() == "GET" and not write
+        retries = GET_RETRIES if idempotent else (0 if write else READ_RECONNECTS)
         while True:
             try:
                 answer = self._send(mailbox, method, full, body, headers, slots)
             except requests.RequestException as exc:
-                if write or reconnects >= READ_RECONNECTS or _never_connected(exc):
+                if write or reconnects >= retries or _never_connected(exc):
                     raise self._lost(exc, mailbox, write, what) from None
                 reconnects += 1
+                self._retry(
+                    mailbox, method, what, f"the connection dropped ({type(exc).__name__})", reconnects
+                )
+                continue
+            if idempotent and answer.status in RETRIED_STATUSES and reconnects < retries:
+                reconnects += 1
+                self._retry(mailbox, method, what, f"HTTP {answer.status}", reconnects)
                 continue
             if answer.status in (429, 503):
                 wait = self._back_off(answer.headers, busy)
@@ -233,6 +260,15 @@ class GraphClient:
                     answer.status, answer.body, mailbox, what or f"{method} {url.split('?')[0]}"
                 )
             return answer
+
+    def _retry(self, mailbox: str, method: str, what: str, why: str, attempt: int) -> None:
+        """Count and log a read sent again, after a short back-off (doubled per attempt, with jitter)."""
+        _count_retry()
+        wait = GET_RETRY_BACK_OFF * 2 ** (attempt - 1) * (1 + JITTER * self._jitter())
+        log.info(
+            "Graph %s for %s (%s): %s; sent again (retry %d)", method, mailbox, what or "read", why, attempt
+        )
+        self._sleep(wait)
 
     def _back_off(self, headers: Mapping[str, str], busy: int) -> float:
         base = retry_after(headers) or DEFAULT_BACK_OFF * 2**busy

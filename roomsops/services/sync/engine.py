@@ -438,8 +438,11 @@ class MailboxSync:
             changes = self.ctx.backend.changes(self.mailbox, None)
         by_id = self.bookings = {b.id: b for b in bookings}
         # Without a link in the database this installation cannot have written to the mailbox (an intent is
-        # always stored before a write), so a first pass needs no reconciliation; a recovery with links does
-        # (the new position shows nothing that happened before it).
+        # always stored before a write), so a first pass needs no reconciliation by tag; a recovery with links
+        # does (the new position shows nothing that happened before it). Either way a position from scratch shows
+        # no meeting (the port's `changes(mailbox, None)`), so the untagged meetings of the window are read: an
+        # Outlook room meeting made before the person joined the sync (or before the position was lost) is booked
+        # by this pass, not only by `sync --full` (docs/sync.md "from day one").
         passes = state.passes_since_full if state else 0
         initial = saved_state is None and not self.links
         due = self.ctx.full_every > 0 and passes + 1 >= self.ctx.full_every and not initial
@@ -451,6 +454,8 @@ class MailboxSync:
         self._discovers = (self.ctx.window[0], changes.covers_until or self.ctx.window[1])
         if full:
             self._reconcile(by_id, discover=True)
+        elif recover:
+            self._discover(by_id)
         elif changes.covers_until is not None:
             changes = self._beyond_reach(changes, changes.covers_until, changes.covers_from)
         self._exchange_changes(changes.changed, changes.deleted, by_id)
@@ -896,11 +901,17 @@ class MailboxSync:
             if link.item_id not in present and booking is not None and deleted_if_missing(link, booking):
                 self._booking_cancelled_in_exchange(link, booking)
         if discover:
-            start, end = self.ctx.window
-            known = {link.item_id for link in self.links.values() if link.item_id}
-            for meeting in self.ctx.backend.find_untagged(self.mailbox, start, end):
-                if meeting.item_id not in known:
-                    self._exchange_item(canonical(meeting), None, bookings)
+            self._discover(bookings)
+
+    def _discover(self, bookings: dict[int, Booking]) -> None:
+        """The untagged meetings in the window, looked at as new meetings (one the person organizes that invites a
+        known, free room becomes a booking): in a full reconciliation, and on a pass from no position (a first
+        pass, or a recovery of a mailbox without links), whose changes show none."""
+        start, end = self.ctx.window
+        known = {link.item_id for link in self.links.values() if link.item_id}
+        for meeting in self.ctx.backend.find_untagged(self.mailbox, start, end):
+            if meeting.item_id not in known:
+                self._exchange_item(canonical(meeting), None, bookings)
 
     def _reconcile_by_tag(self, bookings: dict[int, Booking]) -> list[Meeting]:
         """Adopt meetings this installation wrote (e.g. before a crash); report tagged ones with no booking;

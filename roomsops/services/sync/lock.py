@@ -1,8 +1,9 @@
 """The run lock: two `sync` runs on one database never overlap; the second names the holder. The same lock,
 per tenant, keeps two tenant-changing `policy` commands from interleaving (`policy_lock`).
 
-An OS file lock (released by the OS when the holder dies, even by SIGKILL) on a file beside the database,
-which also records who holds it.
+An OS file lock (released by the OS when the holder dies, even by SIGKILL) on a file beside an SQLite database,
+which also records who holds it. A server database (PostgreSQL) holds its run lock itself
+(`adapters/store/runlock.py`: a session advisory lock), so every spelling of its URL and every host meet one lock.
 """
 
 from __future__ import annotations
@@ -21,12 +22,22 @@ from pathlib import Path
 from typing import IO
 
 from roomsops.adapters.appsettings.document import followed_link
+from roomsops.adapters.store.runlock import (
+    DatabaseLock,
+    DatabaseLockHeld,
+    database_lock,
+    database_lock_holder,
+)
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.settings import DATA_DIR_VARIABLE
 
 
 class LockHeld(OperationFailed):
     code = "sync_locked"
+
+
+#: Where a run lock is: a file (SQLite, the policy lock) or the server database itself.
+LockTarget = Path | DatabaseLock
 
 
 def _try_lock(stream: IO[str]) -> bool:
@@ -92,11 +103,15 @@ def policy_lock(data_folder: Path, organization: str) -> Iterator[None]:
 
 
 @contextmanager
-def run_lock(path: Path, kind: LockKind = LockKind()) -> Iterator[None]:
-    """Hold the sync lock at `path` for the block. A command refused inside it (exit 2, InputError) leaves no
-    lock file it made, nor the folders made for it (issue 21.9: nothing created when a command is refused).
+def run_lock(path: LockTarget, kind: LockKind = LockKind()) -> Iterator[None]:
+    """Hold the sync lock at `path` for the block (a `DatabaseLock`: in the server database). A command refused
+    inside it (exit 2, InputError) leaves no lock file it made, nor the folders made for it (issue 21.9: nothing created when a command is refused).
     A symbolic link stays a link (README: rooms.db's files may be links): the lock is its target, made there if
     missing; a link that cannot be reached (a loop, into a folder that is gone) is exit 2 naming it."""
+    if isinstance(path, DatabaseLock):
+        with _held_in(path, kind):
+            yield
+        return
     target = followed_link(path, create_target=True)  # the file the lock is taken on (`path` unless a link)
     made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]  # deepest first
     created = not target.exists()
@@ -148,6 +163,24 @@ def _no_folder(path: Path, kind: LockKind, exc: OSError) -> InputError:
     )
 
 
+def _refusal(holder: dict[str, object], kind: LockKind) -> LockHeld:
+    who = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('since', '?')}"
+    return LockHeld(
+        f"{kind.busy} ({who}){kind.after}",
+        "wait for it to finish; the lock is released when that process ends",
+        code=kind.code,
+    )
+
+
+@contextmanager
+def _held_in(lock: DatabaseLock, kind: LockKind) -> Iterator[None]:
+    try:
+        with database_lock(lock, kind.name):
+            yield
+    except DatabaseLockHeld as exc:
+        raise _refusal(exc.holder, kind) from None
+
+
 def _not_a_file(path: Path, kind: LockKind) -> InputError:
     return InputError(
         f"the {kind.name} lock file {path} is not a regular file (a folder, named pipe or device); nothing was changed",
@@ -181,14 +214,7 @@ def _held(path: Path, kind: LockKind) -> Iterator[None]:
                 holder = json.loads(stream.read() or "{}")
             except ValueError:
                 holder = {}
-            who = (
-                f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('since', '?')}"
-            )
-            raise LockHeld(
-                f"{kind.busy} ({who}){kind.after}",
-                "wait for it to finish; the lock is released when that process ends",
-                code=kind.code,
-            )
+            raise _refusal(holder if isinstance(holder, dict) else {}, kind)
         stream.seek(0)
         stream.truncate()
         stream.write(
@@ -216,12 +242,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def lock_holder(path: Path) -> dict[str, object] | None:
+def lock_holder(path: LockTarget) -> dict[str, object] | None:
     """Who holds the run lock now (`pid`, `host`, `since`), or None when no sync holds it: for `sync status`,
     without taking the lock where it can be avoided. On this host (POSIX) a recorded holder whose process is gone
     holds nothing; otherwise the lock is probed with a non-blocking attempt released at once (it fails while
     a run holds the lock, so it only ever succeeds when no run is under way). Anything but a regular file there
-    holds nothing (a run refuses it) and is never opened: a named pipe would block."""
+    holds nothing (a run refuses it) and is never opened: a named pipe would block. A server database is asked
+    who holds its lock (`pg_locks`)."""
+    if isinstance(path, DatabaseLock):
+        return database_lock_holder(path)
     try:
         if not path.is_file():
             return None
