@@ -22,10 +22,6 @@ def _checked(env: dict[str, str]) -> dict[str, str]:
     return {**env, "ROOMSOPS_ROOMS_CHECK_ADDRESSES": "true"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="persons add ALIAS of a recorded person says 'use the primary SMTP address', whose add is refused",
-)
 def test_persons_add_of_an_alias_of_a_recorded_person_names_a_remedy_that_works(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -43,10 +39,6 @@ def test_persons_add_of_an_alias_of_a_recorded_person_names_a_remedy_that_works(
     assert "already" in line and primary in line, line  # says ROOMS has this mailbox, as `primary`
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rooms add ALIAS of a recorded room says 'use the primary SMTP address', whose add is refused",
-)
 def test_rooms_add_of_an_alias_of_a_recorded_room_names_a_remedy_that_works(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -22,10 +22,6 @@ def _checked(env: dict[str, str]) -> dict[str, str]:
     return {**env, "ROOMSOPS_ROOMS_CHECK_ADDRESSES": "true"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="persons add of a room's primary address says 'rooms add' although ROOMS has the room by its alias",
-)
 def test_persons_add_of_a_room_recorded_under_its_alias_names_no_refused_rooms_add(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
