@@ -18,10 +18,6 @@ from .conftest import changes
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync lock unreachable_link remedy says set $ROOMSOPS_DATA_DIR, which does not move a rooms.database lock",
-)
 def test_sync_lock_behind_a_dangling_link_names_a_setting_that_moves_it(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -42,3 +38,25 @@ def test_sync_lock_behind_a_dangling_link_names_a_setting_that_moves_it(
         assert again.code == 0, again.out + again.err  # the remedy worked
     else:
         assert "rooms.database" in line, line  # the setting that places the lock is named
+
+
+def test_sync_lock_behind_a_loop_of_links_says_it_is_a_loop(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], tmp_path: Path
+) -> None:
+    """reviewer doubt (review21n): a data folder that is a loop of links has no folder to create where it points;
+    the error says it is a loop and the remedy does not say to create that folder."""
+    links = tmp_path / "links"
+    links.mkdir()
+    first, second = links / "data", links / "other"
+    first.symlink_to(second)
+    second.symlink_to(first)
+    linked = {**env, "ROOMSOPS_ROOMS_DATABASE": f"sqlite:///{first}/rooms.db"}
+    fresh_lab.reset_requests()
+    run = invoke("sync", env=linked)
+    assert run.code == 2, run.out + run.err
+    line = one_line_error(run)
+    assert "loop" in line and str(first) in line, line
+    assert "create the folder it points at" not in line, line
+    assert "rooms.database" in line, line
+    assert changes(fresh_lab) == {}
+    assert sorted(p.name for p in links.iterdir()) == ["data", "other"]  # nothing made
