@@ -20,7 +20,6 @@ pytestmark = pytest.mark.integration
 GROUP = "Rooms Sync"
 
 
-@pytest.mark.xfail(strict=True, reason="group_empty's undo command leaves a group name with a space unquoted")
 def test_group_empty_undo_works_as_pasted_for_a_group_name_with_a_space(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
