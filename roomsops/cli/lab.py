@@ -17,7 +17,6 @@ import click
 
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.results import Result
-from roomsops.core.templates import shellword
 
 #: The import names of the packages only the lab needs (pyproject.toml's `lab` extra).
 _LAB_EXTRA = frozenset({"psrpcore", "tomli_w"})
@@ -184,7 +183,7 @@ def _lab_info(directory: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         raise InputError(
             f"no lab in {directory} (no readable lab.json)",
-            f"start one with 'roomsops lab serve --dir {shellword(directory)}'",
+            f"start one with 'roomsops lab serve --dir {shlex.quote(str(directory))}'",
             code="no_lab",
         ) from None
 
@@ -240,7 +239,7 @@ def env_cmd(ctx: click.Context, directory: Path) -> int:
     if not _locked(folder):  # lab.json stays after 'lab stop': nothing serves what it names
         raise InputError(
             f"the lab in {folder} is not running (it was stopped): its settings would reach nothing",
-            f"start it again with 'roomsops lab serve --dir {shellword(folder)}', then run 'roomsops lab env --dir {shellword(folder)}'",
+            f"start it again with 'roomsops lab serve --dir {shlex.quote(str(folder))}', then run 'roomsops lab env --dir {shlex.quote(str(folder))}'",
             code="no_lab",
         )
     app = _app(ctx)
@@ -315,7 +314,7 @@ def stop_cmd(ctx: click.Context, directory: Path, timeout: float) -> int:
         if time.monotonic() > deadline:
             raise OperationFailed(
                 f"the lab (pid {pid}) did not stop within {timeout:g} s",
-                f"wait and run 'roomsops lab stop --dir {shellword(folder)}' again, or give a longer --timeout",
+                f"wait and run 'roomsops lab stop --dir {shlex.quote(str(folder))}' again, or give a longer --timeout",
                 code="lab_not_stopped",
             )
         time.sleep(0.1)
@@ -350,7 +349,7 @@ def _no_running_lab(folder: Path) -> InputError:
         )
     return InputError(
         f"no running lab in {folder}: the lab there was stopped",
-        f"start it again with 'roomsops lab serve --dir {shellword(folder)}'",
+        f"start it again with 'roomsops lab serve --dir {shlex.quote(str(folder))}'",
         code="no_lab",
     )
 
@@ -412,7 +411,7 @@ def _empty(directory: Path) -> None:
 def _lab_remedy(message: str, directory: Path) -> str:
     if "another lab is running" in message:
         return (
-            f"stop that lab first ('roomsops lab stop --dir {shellword(directory)}', or Ctrl-C in its terminal), "
+            f"stop that lab first ('roomsops lab stop --dir {shlex.quote(str(directory))}', or Ctrl-C in its terminal), "
             "or give another --dir"
         )
     if "already in use" in message:
