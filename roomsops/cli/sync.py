@@ -57,6 +57,13 @@ def lock_path(settings: Settings) -> LockTarget:
     return DatabaseLock.of(url)
 
 
+def sync_lock(settings: Settings) -> contextlib.AbstractContextManager[None]:
+    """The run lock of these settings' database (`lock_path`), its remedies naming the setting that places it."""
+    from roomsops.services.sync.lock import database_lock_elsewhere, run_lock
+
+    return run_lock(lock_path(settings), elsewhere=database_lock_elsewhere(settings))
+
+
 def summary_path(settings: Settings) -> Path:
     """`sync.summary_file` (a folder, or a path under a file, is exit 2 naming it), else beside an SQLite
     database; for a server database, in this installation's data folder (where a relative sync.summary_file goes:
@@ -106,7 +113,6 @@ def sync(
     assert app is not None
     from roomsops.adapters.store import now_utc
     from roomsops.services.sync.factory import calendar_backend
-    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.run import (
         summary_for,
         sync_pass,
@@ -127,7 +133,7 @@ def sync(
     except RoomsopsError as exc:
         _refused_before_starting(settings, summary, exc, wanted, dry_run)
         raise
-    with run_lock(lock_path(settings)), _terminated_as_interrupt():
+    with sync_lock(settings), _terminated_as_interrupt():
         started = now_utc()
         try:
             if not dry_run:  # replaced by the final summary; a run killed before that leaves "ok": false
@@ -182,7 +188,6 @@ def _refused_before_starting(
     run recorded" then), and not replaced while another run holds the lock (its own summary is the current one)."""
     from roomsops.adapters.store import now_utc
     from roomsops.core.logs import log
-    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.run import write_failed_summary
 
     log.error("sync%s refused before starting: %s", " (dry run)" if dry_run else "", exc.one_line())
@@ -191,7 +196,7 @@ def _refused_before_starting(
     with contextlib.suppress(RoomsopsError, OSError):
         lock = lock_path(settings)
         if not isinstance(lock, Path) or lock.parent.is_dir():  # never made here for this
-            with run_lock(lock):
+            with sync_lock(settings):
                 write_failed_summary(summary, now_utc(), exc, wanted, logged=True)
 
 
@@ -400,7 +405,6 @@ def migrate_cmd(
         ews_backend,
         graph_backend,
     )
-    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.migrate import migrate, target_mode
 
     settings = app.settings
@@ -414,7 +418,7 @@ def migrate_cmd(
     kind = backend_for_mode(settings, target_mode(to, ews_mode))
     # Bad settings (e.g. sync.send_invitations = none for Graph) are refused before the lock or database exist.
     target = (graph_backend if kind == GRAPH else ews_backend)(settings, app.ews)
-    with run_lock(lock_path(settings)), rooms.open_database(settings) as store:
+    with sync_lock(settings), rooms.open_database(settings) as store:
         # The database only (a typo is exit 2 before any request; no EWS lookup from a command whose point is
         # leaving EWS): an unknown address is refused by migrate(), the person named once however spelled.
         synced = _synced_persons(store)
@@ -438,13 +442,12 @@ def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
     """Cancel the meetings this installation created in PERSON's calendar, and hold PERSON's bookings back from
     the sync until 'roomsops sync resume --person PERSON'."""
     from roomsops.services.sync.factory import calendar_backend
-    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.run import purge
 
     address = validate_address(person)
     settings = app.settings
     calendar_backend(settings, app.ews)  # refuses a bad setting before the lock or database exist
-    with run_lock(lock_path(settings)), rooms.open_database(settings) as store:
+    with sync_lock(settings), rooms.open_database(settings) as store:
         address = _primary(app, store, address)
         backend = calendar_backend(settings, app.ews, _synced_persons(store), _services(store))
         result = purge(store, backend, address, app.audit, lambda q: app.confirm(q, yes), dry_run)
@@ -538,11 +541,10 @@ def _reached_over_ews(app: AppContext, store: Any) -> bool:
 def resume_cmd(app: AppContext, person: str) -> int:
     """Sync PERSON's bookings again after 'sync purge' (or after the person left the sync): the next pass makes
     their meetings."""
-    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.run import resume
 
     address = validate_address(person)
-    with run_lock(lock_path(app.settings)), rooms.open_database(app.settings) as store:
+    with sync_lock(app.settings), rooms.open_database(app.settings) as store:
         return app.emit(resume(store, _primary(app, store, address, offline=True), app.audit))
 
 
@@ -575,10 +577,9 @@ def diff_cmd(app: AppContext, person: str | None) -> int:
 def resolve_cmd(app: AppContext, booking: int, use: str) -> int:
     """Settle a booking's difference: both sides take the chosen state."""
     from roomsops.services.sync.factory import calendar_backend
-    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.resolve import resolve
 
-    with run_lock(lock_path(app.settings)), rooms.open_database(app.settings) as store:
+    with sync_lock(app.settings), rooms.open_database(app.settings) as store:
         backend = (
             calendar_backend(app.settings, app.ews, _synced_persons(store), _services(store))
             if use != "ignore"

@@ -197,7 +197,7 @@ def restrict(
             request.group_request,
             steps,
             "RestrictAccess policy",
-            f"roomsops policy remove --app-id {request.app_id} --group {request.group} --with-group",
+            f"roomsops policy remove --app-id {shellword(request.app_id)} --group {shellword(request.group)} --with-group",
         )
     _ensure_policy(apply, request, plan, group.object_id, notes)
     tests = _verify(session, request, plan.group) if request.verify else []

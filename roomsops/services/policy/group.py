@@ -17,6 +17,7 @@ from roomsops.adapters.exo.session import ExchangeSession
 from roomsops.core.addresses import closest
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.logs import AuditLog
+from roomsops.core.templates import shellword
 from roomsops.services.policy.model import (
     MAY_HAVE_RUN,
     Confirm,
@@ -457,12 +458,12 @@ def refuse_empty_group(
     remove = (
         f"'{remove_group}'"
         if created and remove_group
-        else f"Remove-DistributionGroup -Identity {request.group}"
+        else f"Remove-DistributionGroup -Identity {shellword(request.group)}"
     )
     raise OperationFailed(
         f"group {request.group}{', created by this run,' if created else ''} has no members after the changes "
         f"({failed or 'none could be added'}); the {what} was not created, so the app is not locked out",
-        f"fix the members (Add-DistributionGroupMember -Identity {request.group}) and run the command "
+        f"fix the members (Add-DistributionGroupMember -Identity {shellword(request.group)}) and run the command "
         f"again, or remove the group{' this run created' if created else ''} ({remove})",
         code="group_empty",
     )

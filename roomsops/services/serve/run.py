@@ -19,7 +19,7 @@ from roomsops.services.serve.status import status_app
 from roomsops.services.serve.subscriptions import Subscriptions
 from roomsops.services.serve.webhook import MAX_BODY, webhook_app
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.lock import LockKind, LockTarget, run_lock
+from roomsops.services.sync.lock import LockKind, LockTarget, database_lock_elsewhere, run_lock
 
 #: One service per database: a second would delete the first's Graph subscriptions as left over (their
 #: clientState is not its own) and run the same passes.
@@ -74,7 +74,9 @@ def serve(
     graph_client: Callable[[], GraphClient] | None = None,
     unsubscribe_on_exit: bool = False,
 ) -> ServeResult:
-    with run_lock(serve_lock_path(lock), SERVE_LOCK):  # a second service: exit 1 naming this one's pid
+    with run_lock(
+        serve_lock_path(lock), SERVE_LOCK, database_lock_elsewhere(settings)
+    ):  # a second service: exit 1 naming this one's pid
         return _serve(
             settings,
             store,

@@ -35,7 +35,7 @@ from roomsops.services.serve.webhook import Notice
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import MailboxReport, unexpected
 from roomsops.services.sync.factory import backend_for_mode
-from roomsops.services.sync.lock import LockHeld, LockTarget, run_lock
+from roomsops.services.sync.lock import LockHeld, LockTarget, database_lock_elsewhere, run_lock
 from roomsops.services.sync.run import sync_pass
 
 #: The changes a mailbox's row on the status page sums up.
@@ -188,7 +188,7 @@ class Serve:
         rest = [d for d in due if d.mailbox.casefold() not in self.schedule.full]
         reports: list[MailboxReport] = []
         try:
-            with run_lock(self.lock), self._interruptible():
+            with run_lock(self.lock, elsewhere=database_lock_elsewhere(self.settings)), self._interruptible():
                 self.check_token()
                 backend = self.open_backend(persons, services)
                 for group, is_full in ((rest, False), (full, True)):

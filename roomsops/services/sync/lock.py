@@ -8,6 +8,7 @@ which also records who holds it. A server database (PostgreSQL) holds its run lo
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -29,7 +30,7 @@ from roomsops.adapters.store.runlock import (
     database_lock_holder,
 )
 from roomsops.core.errors import InputError, OperationFailed
-from roomsops.core.settings import DATA_DIR_VARIABLE
+from roomsops.core.settings import DATA_DIR_VARIABLE, Settings
 
 
 class LockHeld(OperationFailed):
@@ -102,12 +103,30 @@ def policy_lock(data_folder: Path, organization: str) -> Iterator[None]:
         yield
 
 
+#: The end of the remedy for a lock file whose folder cannot be made, when the lock is in the data folder.
+DATA_FOLDER_ELSEWHERE = f"set ${DATA_DIR_VARIABLE} to one"
+
+
+def database_lock_elsewhere(settings: Settings) -> str:
+    """The end of that remedy for a lock beside the SQLite database (the sync's, the service's): the setting that
+    places it is rooms.database; $ROOMSOPS_DATA_DIR moves it only when that path is relative (a data path)."""
+    from roomsops.adapters.store.db import parse_url
+
+    path = parse_url(settings.rooms.database).database or ""
+    if path and not Path(path).expanduser().is_absolute():
+        return f"set ${DATA_DIR_VARIABLE} to one (rooms.database, {path}, is in it) or rooms.database to a file in one"
+    return "set rooms.database to a file in one"
+
+
 @contextmanager
-def run_lock(path: LockTarget, kind: LockKind = LockKind()) -> Iterator[None]:
+def run_lock(
+    path: LockTarget, kind: LockKind = LockKind(), elsewhere: str = DATA_FOLDER_ELSEWHERE
+) -> Iterator[None]:
     """Hold the sync lock at `path` for the block (a `DatabaseLock`: in the server database). A command refused
     inside it (exit 2, InputError) leaves no lock file it made, nor the folders made for it (issue 21.9: nothing created when a command is refused).
     A symbolic link stays a link (README: rooms.db's files may be links): the lock is its target, made there if
-    missing; a link that cannot be reached (a loop, into a folder that is gone) is exit 2 naming it."""
+    missing; a link that cannot be reached (a loop, into a folder that is gone) is exit 2 naming it. `elsewhere`
+    ends that remedy: the setting that puts the lock into another folder (`database_lock_elsewhere`)."""
     if isinstance(path, DatabaseLock):
         with _held_in(path, kind):
             yield
@@ -119,7 +138,7 @@ def run_lock(path: LockTarget, kind: LockKind = LockKind()) -> Iterator[None]:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a dangling link on the way (a share not mounted), no permission
         _remove_made(made)
-        raise _no_folder(path, kind, exc) from None
+        raise _no_folder(path, kind, exc, elsewhere) from None
     try:
         with _held(path, kind):
             try:
@@ -142,25 +161,43 @@ def _remove_made(made: list[Path]) -> None:
             break
 
 
-def _no_folder(path: Path, kind: LockKind, exc: OSError) -> InputError:
+def _no_folder(path: Path, kind: LockKind, exc: OSError, elsewhere: str) -> InputError:
     """The folder of a lock file cannot be made: exit 2 naming a symbolic link to a folder that is gone (never
-    made where it points: nobody would look there), else what the OS said."""
+    made where it points: nobody would look there) or a loop of links, else what the OS said."""
     dangling = next(
         (p for p in (path.parent, *path.parent.parents) if p.is_symlink() and not p.exists()), None
     )
+    if dangling is not None and _is_loop(dangling):
+        return InputError(
+            f"the {kind.name} lock file {path} cannot be made: {dangling} is a symbolic link to "
+            f"{os.readlink(dangling)}, which leads back to itself (a loop of links); nothing was changed",
+            f"point {dangling} at a folder that exists (or replace it with a folder), or {elsewhere}",
+            code="unreachable_link",
+        )
     if dangling is not None:
         return InputError(
             f"the {kind.name} lock file {path} cannot be made: {dangling} is a symbolic link to "
             f"{os.readlink(dangling)}, which does not exist; nothing was changed",
             f"create the folder it points at (or make the share it was on available again), point {dangling} at a "
-            f"folder that exists, or set ${DATA_DIR_VARIABLE} to one",
+            f"folder that exists, or {elsewhere}",
             code="unreachable_link",
         )
     return InputError(
         f"the folder of the {kind.name} lock file {path} cannot be made ({exc.strerror or exc}); nothing was changed",
-        f"make {path.parent} a folder roomsops may write, or set ${DATA_DIR_VARIABLE} to one",
+        f"make {path.parent} a folder roomsops may write, or {elsewhere}",
         code="lock_folder",
     )
+
+
+def _is_loop(link: Path) -> bool:
+    """Does following `link` come back to a link already followed (ELOOP; RuntimeError before Python 3.13)?"""
+    try:
+        link.resolve(strict=True)
+    except RuntimeError:
+        return True
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def _refusal(holder: dict[str, object], kind: LockKind) -> LockHeld:
