@@ -61,7 +61,7 @@ from roomsops.core.calendar import (
 from roomsops.core.errors import ConnectError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.fence import LEASE_LOST, Fence
+from roomsops.services.sync.fence import LEASE_LOST, Fence, LeaseLost
 from roomsops.services.sync.model import (
     Unmappable,
     booking_fields,
@@ -1102,8 +1102,8 @@ class MailboxSync:
                 self._item_failed(f"booking {booking.id} ({booking.title})", meeting.problem, link)
                 return
             self._exchange_update(link, meeting, booking)
-        except (MailboxUnavailable, ConnectError):
-            raise  # the mailbox, not this item
+        except (MailboxUnavailable, ConnectError, LeaseLost):
+            raise  # the mailbox, not this item (or this worker's lease on it lost: nothing more is done)
         except Exception as exc:  # one item never stops the others: parked, reported, retried next pass
             if not isinstance(exc, RoomsopsError):
                 log.debug("%s: unexpected error on item %s", self.mailbox, meeting.item_id, exc_info=True)
@@ -2269,8 +2269,8 @@ class MailboxSync:
         """A failure of these bookings is recorded on them; a failure of the mailbox stops the pass."""
         try:
             write()
-        except MailboxUnavailable:
-            raise  # the mailbox, not this booking: stop here, report the mailbox
+        except (MailboxUnavailable, LeaseLost):
+            raise  # the mailbox, not this booking (or this worker's lease on it lost): stop here, report it
         except Exception as exc:  # one booking never stops the others: recorded on it, retried next pass
             if not isinstance(exc, RoomsopsError):
                 log.debug(
