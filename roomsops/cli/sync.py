@@ -96,21 +96,51 @@ def summary_path(settings: Settings) -> Path:
     help="A full reconciliation: every meeting of this installation compared with its booking, whatever its "
     "date (also every sync.full_every passes).",
 )
+@click.option(
+    "--worker",
+    is_flag=True,
+    help="Run as one of several sync workers (PostgreSQL only): claim a batch of due mailboxes, sync them, "
+    "give them back.",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10000),
+    metavar="N",
+    help="With --worker: mailboxes claimed at once (default 50).",
+)
+@click.option("--until-idle", is_flag=True, help="With --worker: claim batches until no mailbox is due.")
 @click.pass_context
 def sync(
-    ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrency: int | None, full: bool
+    ctx: click.Context,
+    persons: tuple[str, ...],
+    dry_run: bool,
+    concurrency: int | None,
+    full: bool,
+    worker: bool,
+    batch: int | None,
+    until_idle: bool,
 ) -> int | None:
     """One bidirectional pass for every person with sync mode O365, O365Pull (over EWS) or Microsoft365 (over
     Microsoft Graph), or a subcommand."""
     if ctx.invoked_subcommand is not None:
-        if persons or dry_run or concurrency or full:
+        if persons or dry_run or concurrency or full or worker or batch or until_idle:
             raise InputError(
-                "--person, --dry-run, --concurrency and --full belong to the sync pass itself",
+                "--person, --dry-run, --concurrency, --full, --worker, --batch and --until-idle belong to the sync "
+                "pass itself",
                 f"see 'roomsops sync {ctx.invoked_subcommand} --help'",
             )
         return None
     app = ctx.find_object(AppContext)
     assert app is not None
+    if (batch is not None or until_idle) and not worker:
+        raise InputError("--batch and --until-idle belong to --worker", "add --worker, or leave them out")
+    if worker:
+        if persons or dry_run or full:
+            raise InputError(
+                "--person, --dry-run and --full are not for a sync worker (it works the mailboxes that are due)",
+                "run a plain 'roomsops sync' for those, or leave them out",
+            )
+        return _run_worker(app, batch, until_idle, concurrency)
     from roomsops.adapters.store import now_utc
     from roomsops.services.sync.factory import calendar_backend
     from roomsops.services.sync.run import (
@@ -120,6 +150,7 @@ def sync(
         write_running_summary,
         write_summary,
     )
+    from roomsops.services.sync.worker import refuse_beside_leases
 
     settings = app.settings
     wanted = [validate_address(p) for p in persons]
@@ -139,6 +170,8 @@ def sync(
             if not dry_run:  # replaced by the final summary; a run killed before that leaves "ok": false
                 write_running_summary(summary, started, wanted)
             with rooms.open_database(settings) as store:
+                # Beside sync workers' live leases (one killed leaves them until they expire): refused, exit 1.
+                refuse_beside_leases(store)
                 # No token, no pass: the token service refusing or unreachable is exit 3 before any work, not a
                 # failure repeated for every mailbox (a database without synced persons needs no token).
                 synced = _synced_persons(store)
@@ -175,6 +208,34 @@ def sync(
         raise ConnectError(
             first.error or "the calendar service could not be reached", first.remedy, code=first.error_code
         )
+    return app.emit(result)
+
+
+def _run_worker(app: AppContext, batch: int | None, until_idle: bool, concurrency: int | None) -> int:
+    """`sync --worker`: one of several workers on a PostgreSQL database (`services/sync/worker.py`). Holds the run
+    lock shared (workers run together; a plain sync is refused beside them); writes no summary file."""
+    from roomsops.services.sync.factory import calendar_backend
+    from roomsops.services.sync.lock import WORKER, run_lock
+    from roomsops.services.sync.worker import DEFAULT_BATCH, refuse_on_sqlite, worker_run
+
+    settings = app.settings
+    refuse_on_sqlite(rooms.database_url(settings).get_backend_name() == "postgresql")
+    calendar_backend(settings, app.ews)  # a bad setting is refused before the database is opened
+    with run_lock(lock_path(settings), WORKER), _terminated_as_interrupt():
+        with rooms.open_database(settings) as store:
+            synced = _synced_persons(store)
+            if synced:
+                app.token_provider.token()
+            backend = calendar_backend(settings, app.ews, synced, _services(store))
+            result = worker_run(
+                store,
+                backend,
+                settings,
+                app.audit,
+                batch=batch or DEFAULT_BATCH,
+                until_idle=until_idle,
+                concurrency=concurrency or settings.sync.concurrency,
+            )
     return app.emit(result)
 
 

@@ -289,6 +289,10 @@ class SyncSettings:
     on_person_removed: str = choice("report", *ON_PERSON_REMOVED)  # a person leaving the sync: their meetings
     # The calendar service O365/O365Pull persons are synced over; Microsoft365 persons always go over Graph.
     backend: str = choice("ews", *SYNC_BACKENDS)
+    # Sync workers (`sync --worker`, PostgreSQL): seconds between two passes of one mailbox, and seconds a
+    # worker's claim on a mailbox lasts without being extended (then another worker may take the mailbox over).
+    worker_interval: int = bounded(300, 1, 86400)
+    worker_lease: int = bounded(600, 10, 86400)
 
 
 @dataclass(frozen=True)

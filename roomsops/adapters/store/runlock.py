@@ -42,6 +42,14 @@ _HOLDER = text(
 )
 _TRY = text("SELECT pg_try_advisory_lock(CAST(:key AS integer), hashtext(coalesce(current_schema(), '')))")
 _UNLOCK = text("SELECT pg_advisory_unlock(CAST(:key AS integer), hashtext(coalesce(current_schema(), '')))")
+#: The shared form: sync workers (`sync --worker`, issue 27.2) hold the run lock shared, so any number of them run
+#: together while a plain `sync` (exclusive) is refused beside them, and they beside it.
+_TRY_SHARED = text(
+    "SELECT pg_try_advisory_lock_shared(CAST(:key AS integer), hashtext(coalesce(current_schema(), '')))"
+)
+_UNLOCK_SHARED = text(
+    "SELECT pg_advisory_unlock_shared(CAST(:key AS integer), hashtext(coalesce(current_schema(), '')))"
+)
 
 
 @dataclass(frozen=True)
@@ -60,9 +68,10 @@ class DatabaseLock:
 class DatabaseLockHeld(Exception):
     """Another session holds the lock: `holder` says who (`pid`, `host`, `since`; "?" where unknown)."""
 
-    def __init__(self, holder: dict[str, object]) -> None:
+    def __init__(self, holder: dict[str, object], kind: str = "?") -> None:
         super().__init__(holder)
         self.holder = holder
+        self.kind = kind  # what the holder is: "sync", "worker" (a `sync --worker`), "serve", ...
 
 
 def holder_name(kind: str) -> str:
@@ -81,9 +90,20 @@ def parse_holder(name: str | None) -> dict[str, object]:
 
 
 def _holder(conn: Connection, key: int) -> dict[str, object] | None:
+    found = _holder_name(conn, key)
+    return None if found is None else parse_holder(found)
+
+
+def _holder_name(conn: Connection, key: int) -> str | None:
     # pg_locks shows a two-key advisory lock as classid (the first key), objid (the second), objsubid 2.
     row = conn.execute(_HOLDER, {"key": key}).first()
-    return None if row is None else parse_holder(row[0])
+    return None if row is None else str(row[0] or "")
+
+
+def holder_kind(name: str | None) -> str:
+    """The kind `holder_name` wrote ("sync", "worker", ...), or "?"."""
+    first = (name or "").split("|", 1)[0]
+    return first.removeprefix("roomsops-") if first.startswith("roomsops-") else "?"
 
 
 def _store(lock: DatabaseLock, kind: str) -> Store:
@@ -93,9 +113,10 @@ def _store(lock: DatabaseLock, kind: str) -> Store:
 
 
 @contextmanager
-def database_lock(lock: DatabaseLock, kind: str = "sync") -> Iterator[None]:
-    """Hold the database's run lock for the block; `DatabaseLockHeld` when another session holds it. A server
-    that cannot be reached is exit 3 (`ConnectError`, as any command's first connection)."""
+def database_lock(lock: DatabaseLock, kind: str = "sync", shared: bool = False) -> Iterator[None]:
+    """Hold the database's run lock for the block; `DatabaseLockHeld` when another session holds it (`shared`:
+    held beside other shared holders, refused only by an exclusive one). A server that cannot be reached is exit 3
+    (`ConnectError`, as any command's first connection)."""
     store = _store(lock, kind)
     try:
         with store._translated():  # only the lock's own statements: the block's errors pass as they are
@@ -103,15 +124,18 @@ def database_lock(lock: DatabaseLock, kind: str = "sync") -> Iterator[None]:
         try:
             with store._translated():
                 conn.execution_options(isolation_level="AUTOCOMMIT")  # a session lock; no transaction open
-                taken = conn.execute(_TRY, {"key": lock.key}).scalar()
-                holder = None if taken else _holder(conn, lock.key)
+                taken = conn.execute(_TRY_SHARED if shared else _TRY, {"key": lock.key}).scalar()
+                name = None if taken else _holder_name(conn, lock.key)
             if not taken:
-                raise DatabaseLockHeld(holder or {"pid": "?", "host": "?", "since": "?"})
+                raise DatabaseLockHeld(
+                    parse_holder(name) if name is not None else {"pid": "?", "host": "?", "since": "?"},
+                    holder_kind(name),
+                )
             try:
                 yield
             finally:
                 with contextlib.suppress(DBAPIError):  # a lost connection released it already
-                    conn.execute(_UNLOCK, {"key": lock.key})
+                    conn.execute(_UNLOCK_SHARED if shared else _UNLOCK, {"key": lock.key})
         finally:
             conn.close()
     finally:

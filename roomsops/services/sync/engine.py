@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from roomsops.adapters.store import (
@@ -60,6 +61,7 @@ from roomsops.core.calendar import (
 from roomsops.core.errors import ConnectError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.services.sync.backend import CalendarBackend
+from roomsops.services.sync.fence import LEASE_LOST, Fence, LeaseLost
 from roomsops.services.sync.model import (
     Unmappable,
     booking_fields,
@@ -69,6 +71,9 @@ from roomsops.services.sync.model import (
     room_as_listed,
     whole_seconds,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 #: How far beyond the window's end bookings are still synced (in effect: all of them).
 BOOKINGS_AHEAD = timedelta(days=36500)
@@ -147,6 +152,8 @@ class PassContext:
     #: The room slots this pass's writes free, over every mailbox (review20b): a write that takes a slot a failed
     #: write should have freed waits for the next pass instead of being declined by the room.
     slots: SlotLedger = field(default_factory=lambda: SlotLedger())
+    #: A sync worker's batch (`sync --worker`): every write of a leased mailbox is fenced by its lease token.
+    fence: Fence | None = None
 
 
 #: A room's slot: (room address lower case, start, end).
@@ -279,11 +286,20 @@ class MailboxSync:
             return replace(link, unseen=True)
         return link
 
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction of this mailbox's pass; under a worker's lease fenced by its token (`fence.py`): a
+        stale worker's write is refused (`LeaseLost`) and rolled back."""
+        with self.ctx.store.write() as conn:
+            if self.ctx.fence is not None:
+                self.ctx.fence.check(conn, self.mailbox, self.ctx.now())
+            yield conn
+
     def _save_link(self, link: BookingSyncState) -> BookingSyncState:
         if self.ctx.dry_run:
             return link
         link = self._unseen_mark(link)
-        with self.ctx.store.write() as conn:
+        with self._write() as conn:
             saved = q.save_booking_sync(conn, link, self.ctx.now())
         self.links[link.booking_id] = saved
         return saved
@@ -293,7 +309,7 @@ class MailboxSync:
         if self.ctx.dry_run or not links:
             return links
         links = [self._unseen_mark(link) for link in links]
-        with self.ctx.store.write() as conn:
+        with self._write() as conn:
             saved = [q.save_booking_sync(conn, link, self.ctx.now()) for link in links]
         for link in saved:
             self.links[link.booking_id] = link
@@ -371,6 +387,11 @@ class MailboxSync:
         does not go on to its later phases."""
         if self.report.error is not None:
             return self.report
+        fence = self.ctx.fence
+        if fence is not None and fence.is_lost(self.mailbox):
+            lost = fence.refusal(self.mailbox)  # found stale by the batch's heartbeat: nothing more is done
+            self._mailbox_failed(lost.message, lost.code, lost.remedy)
+            return self.report
         sent = self.ctx.backend.requests_sent()
         try:
             for phase in phases:
@@ -392,7 +413,7 @@ class MailboxSync:
         self.report.error = message
         self.report.error_code = code
         self.report.remedy = remedy
-        if not self.ctx.dry_run:
+        if not self.ctx.dry_run and code != LEASE_LOST:  # a stale worker writes nothing, its error neither
             self._save_mailbox_error(message)
 
     def _phase(self, phase: str) -> None:
@@ -442,7 +463,7 @@ class MailboxSync:
         if (state is None or state.service is None) and not self.ctx.dry_run:
             # No service recorded (a new mailbox, or one synced before schema 10): its links are taken as this
             # service's, as before, once the service has answered (a pass refused before records nothing).
-            with self.ctx.store.write() as conn:
+            with self._write() as conn:
                 q.record_mailbox_service(conn, self.mailbox, service, self.ctx.now())
         recover = saved_state is None or changes.invalid_state
         if changes.invalid_state:
@@ -505,7 +526,7 @@ class MailboxSync:
         for link in changed:
             self.links[link.booking_id] = link
         if not self.ctx.dry_run:
-            with self.ctx.store.write() as conn:
+            with self._write() as conn:
                 for link in changed:
                     self.links[link.booking_id] = q.save_booking_sync(conn, link, self.ctx.now())
                 q.save_mailbox_sync(conn, state, self.ctx.now())
@@ -816,7 +837,7 @@ class MailboxSync:
             else []
         )
         if not self.ctx.dry_run:
-            with self.ctx.store.write() as conn:
+            with self._write() as conn:
                 for link in seen:
                     self.links[link.booking_id] = q.save_booking_sync(conn, link, self.ctx.now())
                 q.save_mailbox_sync(
@@ -909,7 +930,7 @@ class MailboxSync:
 
     def _save_mailbox_error(self, message: str) -> None:
         try:
-            with self.ctx.store.write() as conn:
+            with self._write() as conn:
                 previous = q.get_mailbox_sync(conn, self.mailbox)
                 q.save_mailbox_sync(
                     conn,
@@ -1132,8 +1153,8 @@ class MailboxSync:
                 self._item_failed(f"booking {booking.id} ({booking.title})", meeting.problem, link)
                 return
             self._exchange_update(link, meeting, booking)
-        except (MailboxUnavailable, ConnectError):
-            raise  # the mailbox, not this item
+        except (MailboxUnavailable, ConnectError, LeaseLost):
+            raise  # the mailbox, not this item (or this worker's lease on it lost: nothing more is done)
         except Exception as exc:  # one item never stops the others: parked, reported, retried next pass
             if not isinstance(exc, RoomsopsError):
                 log.debug("%s: unexpected error on item %s", self.mailbox, meeting.item_id, exc_info=True)
@@ -1395,7 +1416,7 @@ class MailboxSync:
         if self.ctx.dry_run:
             self.report.planned.append(f"record a difference ({kind}) for booking {booking.id}")
             return
-        with self.ctx.store.write() as conn:
+        with self._write() as conn:
             q.add_difference(
                 conn,
                 Difference(
@@ -1430,7 +1451,7 @@ class MailboxSync:
             )
             self.report.exchange_edits += 1
             return
-        with self.ctx.store.write() as conn:
+        with self._write() as conn:
             start, end = changes.get("start", booking.start), changes.get("end", booking.end)
             taken = q.overlapping_bookings(conn, booking.room_id, start, end, exclude_id=booking.id)
             if not taken:
@@ -1487,7 +1508,7 @@ class MailboxSync:
         recorded Exchange value. A stale difference would let `sync resolve --use exchange` undo the later
         edit."""
         target = booking_fields(booking)
-        with self.ctx.store.write() as conn:
+        with self._write() as conn:
             for d in q.list_differences(conn, booking_id=booking.id):
                 recorded = MeetingFields.from_json(d.exchange_state)
                 if all(
@@ -1525,7 +1546,7 @@ class MailboxSync:
             self._audit("sync:conflict-cancel-attempt", booking, {"reason": reason, "attempt": attempts})
             return
         if behaviour == "Cancel":
-            with self.ctx.store.write() as conn:
+            with self._write() as conn:
                 q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
                 # The meeting stays, no longer linked: kept as unlinked so that no later pass (a recovery by
                 # tag included) adopts or cancels it.
@@ -1595,7 +1616,7 @@ class MailboxSync:
         link = replace(link, attempts=attempts)
         self._audit("sync:conflict-rollback", booking, {"reason": reason, "attempt": attempts})
         if attempts >= self.ctx.rollback_attempts:
-            with self.ctx.store.write() as conn:
+            with self._write() as conn:
                 self.bookings[booking.id] = q.update_booking(
                     conn, booking.id, {"status": "sync_disabled"}, self.ctx.now()
                 )
@@ -1778,7 +1799,7 @@ class MailboxSync:
         assert meeting.fields is not None
         fields = meeting.fields
         attendees = tuple(a for a in fields.attendees if a != room.email.lower())
-        with self.ctx.store.write() as conn:
+        with self._write() as conn:
             taken = q.overlapping_bookings(conn, room.id, fields.start, fields.end)
             booking_id: int | None = None
             booking: Booking | None = None
@@ -2054,7 +2075,7 @@ class MailboxSync:
                 f"{ROOM_HOLDS} {held.start:%Y-%m-%d %H:%M}–{held.end:%H:%M} UTC, until roomsops has checked the "
                 "room's calendar: its meeting was deleted in Outlook (perhaps without a cancellation)"
             )
-        with self.ctx.store.write() as conn:
+        with self._write() as conn:
             if not rooms_cancelled:
                 q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
             self.links[booking.id] = q.save_booking_sync(
@@ -2299,8 +2320,8 @@ class MailboxSync:
         """A failure of these bookings is recorded on them; a failure of the mailbox stops the pass."""
         try:
             write()
-        except MailboxUnavailable:
-            raise  # the mailbox, not this booking: stop here, report the mailbox
+        except (MailboxUnavailable, LeaseLost):
+            raise  # the mailbox, not this booking (or this worker's lease on it lost): stop here, report it
         except Exception as exc:  # one booking never stops the others: recorded on it, retried next pass
             if not isinstance(exc, RoomsopsError):
                 log.debug(

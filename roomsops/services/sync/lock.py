@@ -118,6 +118,11 @@ def database_lock_elsewhere(settings: Settings) -> str:
     return "set rooms.database to a file in one"
 
 
+#: Sync workers (`sync --worker`, issue 27.2): they hold a server database's run lock shared (any number of them
+#: at once); a plain `sync` (exclusive) is refused while they run, and they while it runs.
+WORKER = LockKind("worker", "a plain 'roomsops sync' is running on this database")
+
+
 @contextmanager
 def run_lock(
     path: LockTarget, kind: LockKind = LockKind(), elsewhere: str = DATA_FOLDER_ELSEWHERE
@@ -128,7 +133,7 @@ def run_lock(
     missing; a link that cannot be reached (a loop, into a folder that is gone) is exit 2 naming it. `elsewhere`
     ends that remedy: the setting that puts the lock into another folder (`database_lock_elsewhere`)."""
     if isinstance(path, DatabaseLock):
-        with _held_in(path, kind):
+        with _held_in(path, kind, shared=kind is WORKER):
             yield
         return
     target = followed_link(path, create_target=True)  # the file the lock is taken on (`path` unless a link)
@@ -210,11 +215,20 @@ def _refusal(holder: dict[str, object], kind: LockKind) -> LockHeld:
 
 
 @contextmanager
-def _held_in(lock: DatabaseLock, kind: LockKind) -> Iterator[None]:
+def _held_in(lock: DatabaseLock, kind: LockKind, shared: bool = False) -> Iterator[None]:
     try:
-        with database_lock(lock, kind.name):
+        with database_lock(lock, kind.name, shared=shared):
             yield
     except DatabaseLockHeld as exc:
+        if exc.kind == WORKER.name and not shared:
+            who = f"pid {exc.holder.get('pid', '?')} on {exc.holder.get('host', '?')}"
+            raise LockHeld(
+                f"sync workers ('roomsops sync --worker') are running on this database (one is {who}); a plain "
+                "sync does not run beside them",
+                "let the workers sync, or stop every worker first (their leases then expire after "
+                "sync.worker_lease seconds)",
+                code=kind.code,
+            ) from None
         raise _refusal(exc.holder, kind) from None
 
 

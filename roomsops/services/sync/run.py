@@ -49,6 +49,7 @@ from roomsops.services.sync.engine import (
     tag_of,
     unexpected,
 )
+from roomsops.services.sync.fence import Fence
 from roomsops.services.sync.migrate import gone_remedy
 
 if TYPE_CHECKING:
@@ -316,7 +317,10 @@ def sync_pass(
     concurrency: int = 4,
     progress: Callable[[str], None] | None = None,
     full: bool = False,
+    fence: Fence | None = None,
 ) -> SyncResult:
+    """`fence`: a sync worker's batch (`worker.py`), whose leases each write of its mailboxes is fenced by and
+    which are extended once per phase."""
     started = now_utc()
     window = (
         started - timedelta(days=settings.sync.window_days_past),
@@ -345,6 +349,7 @@ def sync_pass(
         full_every=settings.sync.full_every,
         rollback_attempts=settings.sync.rollback_attempts,
         cancel_attempts=settings.sync.cancel_attempts,
+        fence=fence,
     )
 
     # Meetings of persons the sync no longer handles first: their cancellations free rooms too.
@@ -371,6 +376,8 @@ def sync_pass(
         # then every move, then every write that takes a slot, so a room never gets the new invitation before
         # the cancellation that frees its slot. No request is added: each phase goes on where the last stopped.
         for phase in PHASES:
+            if fence is not None:
+                fence.heartbeat(store, now_utc())  # the batch's leases extended: one heartbeat per phase
             if phase == MOVE:
                 _moves_in_rounds(
                     syncs, lambda batch: [f.result() for f in [pool.submit(one, *b) for b in batch]]
