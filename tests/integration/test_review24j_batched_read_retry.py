@@ -28,11 +28,6 @@ def test_review24j_a_single_get_answered_500_is_read_again(graph_lab: LabHelper)
     lab.clear_faults()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a GET inside a read $batch answered 500 is not sent again (fix24i retries only a GET sent alone): "
-    "the read of 2+ events fails where the read of one succeeds",
-)
 def test_review24j_a_get_answered_500_inside_a_batched_read_is_read_again(
     graph_lab: LabHelper,  # noqa: F811
 ) -> None:
@@ -53,11 +48,6 @@ def test_review24j_a_get_answered_500_inside_a_batched_read_is_read_again(
     assert read_retries() - retried == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a read $batch (GETs only) whose outer POST Graph answers 500 is not sent again, though each GET in it "
-    "would be if sent alone",
-)
 def test_review24j_a_read_batch_answered_500_is_sent_again(graph_lab: LabHelper) -> None:  # noqa: F811
     lab = graph_lab
     graph = backend(lab, [])
