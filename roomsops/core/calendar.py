@@ -60,6 +60,22 @@ class Exception_:
     changes: tuple[tuple[str, Any], ...] = ()
 
 
+#: The values an occurrence may hold of its own (docs/series.md); the others are always its series'.
+OCCURRENCE_VALUES = ("subject", "private", "reminder_minutes", "free_busy")
+
+
+def occurrence_values(
+    fields: MeetingFields, changes: tuple[tuple[str, Any], ...], refresh: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The values to write on one occurrence of the series `fields`: its own (`changes`), and the series' values of
+    `refresh` where it has none of its own. An exception keeps the values it was given when its master changes
+    (MS-OXOCAL 2.2.1.44.2: an ExceptionInfo overrides what its OverrideFlags name), so a series value changed for
+    the whole series is written again on every exception that had one of its own (docs/series.md)."""
+    values = {name: getattr(fields, name) for name in refresh if name in OCCURRENCE_VALUES}
+    values.update(dict(changes))
+    return values
+
+
 @dataclass(frozen=True)
 class SeriesFields:
     """What makes a meeting a series: its pattern and range (compared, as both services read them back on the

@@ -33,6 +33,7 @@ from roomsops.adapters.ews.client import EwsClient, requests_sent
 from roomsops.adapters.ews.errors import EwsError, translate
 from roomsops.adapters.ews.series import from_recurrence, to_recurrence
 from roomsops.core.calendar import (
+    OCCURRENCE_VALUES,
     BackendError,
     Changes,
     Invitations,
@@ -41,6 +42,7 @@ from roomsops.core.calendar import (
     MeetingFields,
     SyncStateInvalid,
     normalized_attendees,
+    occurrence_values,
     replaced_room,
 )
 
@@ -439,7 +441,8 @@ class EwsCalendar:
             write=True,
         )
         if fields.series is not None:
-            self._write_exceptions(mailbox, item.id, item.changekey, fields)
+            refresh = tuple(name for name in changed if name in OCCURRENCE_VALUES)
+            self._write_exceptions(mailbox, item.id, item.changekey, fields, refresh)
         return Meeting(
             item_id=item.id,
             change_key=item.changekey,
@@ -450,11 +453,21 @@ class EwsCalendar:
             organizer=mailbox.lower(),
         )
 
-    def _write_exceptions(self, mailbox: str, master_id: str, change_key: str, fields: MeetingFields) -> int:
+    def _write_exceptions(
+        self,
+        mailbox: str,
+        master_id: str,
+        change_key: str,
+        fields: MeetingFields,
+        refresh: tuple[str, ...] = (),
+    ) -> int:
         """Write a series' exceptions onto its master (docs/series.md, "Sync of series"): each cancelled occurrence
         deleted (one already deleted is no error), each moved or changed one updated (its times and own values),
         addressed by OccurrenceItemId. Every one is written on every write of the series: Exchange's exceptions
-        are not compared (a rewrite of the recurrence dropped them all). The number of writes sent."""
+        are not compared (a rewrite of the recurrence dropped them all). `refresh`: the series values just changed
+        for the whole series; an exception keeps its own value of one when the master changes (MS-OXOCAL
+        2.2.1.44.2), so the master's ModifiedOccurrences are read and each exception ROOMS no longer holds gets the
+        series' values written (`occurrence_values`). The number of writes sent."""
         series = fields.series
         assert series is not None
         account = self.client.account(mailbox)
@@ -485,12 +498,23 @@ class EwsCalendar:
 
             self.client.call(mailbox, delete, write=True)
             sent += 1
-        for exception in series.exceptions:
-            values: dict[str, Any] = {
-                "start": self._local(exception.start, zone),
-                "end": self._local(exception.end, zone),
-            }
-            own = dict(exception.changes)
+        writes: list[tuple[datetime, dict[str, Any], tuple[tuple[str, Any], ...]]] = [
+            (
+                e.original_start,
+                {"start": self._local(e.start, zone), "end": self._local(e.end, zone)},
+                e.changes,
+            )
+            for e in series.exceptions
+        ]
+        if refresh:
+            held = {e.original_start for e in series.exceptions} | set(series.cancelled)
+            writes += [
+                (start, {}, ())
+                for start in self._modified_occurrences(mailbox, master_id)
+                if start not in held and start in series.original_starts
+            ]
+        for original_start, values, changes in writes:
+            own = occurrence_values(fields, changes, refresh)
             if "subject" in own:
                 values["subject"] = own["subject"]
             if "private" in own:
@@ -500,7 +524,7 @@ class EwsCalendar:
             if "reminder_minutes" in own:
                 values["reminder_minutes_before_start"] = own["reminder_minutes"] or 0
                 values["reminder_is_set"] = own["reminder_minutes"] is not None
-            item = occurrence(exception.original_start, **values)
+            item = occurrence(original_start, **values)
             names = list(values)
             self.client.call(
                 mailbox,
@@ -514,6 +538,26 @@ class EwsCalendar:
             )
             sent += 1
         return sent
+
+    def _modified_occurrences(self, mailbox: str, master_id: str) -> list[datetime]:
+        """The original starts (UTC) of the exceptions a series' master holds (ModifiedOccurrences)."""
+        account = self.client.account(mailbox)
+        calendar = self._calendar(mailbox)
+        (current,) = self.client.call(
+            mailbox,
+            lambda: list(
+                account.fetch(ids=[(master_id, None)], folder=calendar, only_fields=("modified_occurrences",))
+            ),
+        )
+        if isinstance(current, Exception):
+            raise translate(current, mailbox, write=False)
+        return [
+            datetime.fromtimestamp(
+                int(o.original_start.timestamp()), UTC
+            )  # an EWSDateTime wants an EWSTimeZone
+            for o in current.modified_occurrences or ()
+            if o.original_start is not None
+        ]
 
     def _resources_with(self, mailbox: str, meeting: Meeting, room: str) -> list[Attendee]:
         """The item's resources as it holds them now with the booking's room written (`replaced_room`): only the

@@ -31,6 +31,7 @@ from roomsops.adapters.graph.client import Answer, GraphClient, SubRequest, requ
 from roomsops.adapters.graph.errors import from_answer, graph_error
 from roomsops.adapters.graph.series import from_recurrence, to_recurrence
 from roomsops.core.calendar import (
+    OCCURRENCE_VALUES,
     PAST_WATCH,
     BackendError,
     Changes,
@@ -40,6 +41,7 @@ from roomsops.core.calendar import (
     MeetingFields,
     SyncStateInvalid,
     normalized_attendees,
+    occurrence_values,
     replaced_room,
 )
 from roomsops.core.errors import InputError
@@ -628,7 +630,8 @@ class GraphCalendar:
             "revision": revision,
         }
         self._remember(mailbox, answer.body, **tagged)
-        if fields.series is not None and self._write_exceptions(mailbox, meeting.item_id, fields):
+        refresh = tuple(name for name in changed if name in OCCURRENCE_VALUES)
+        if fields.series is not None and self._write_exceptions(mailbox, meeting.item_id, fields, refresh):
             self._forget(mailbox, meeting.item_id)  # the master's answer predates its exceptions' writes
         return Meeting(
             item_id=meeting.item_id,
@@ -640,15 +643,20 @@ class GraphCalendar:
             organizer=mailbox.lower(),
         )
 
-    def _write_exceptions(self, mailbox: str, master_id: str, fields: MeetingFields) -> int:
+    def _write_exceptions(
+        self, mailbox: str, master_id: str, fields: MeetingFields, refresh: tuple[str, ...] = ()
+    ) -> int:
         """Write a series' exceptions (docs/series.md, "Sync of series"): its occurrences listed once
         (`instances` over the series' span, each with its originalStart), each cancelled one still there
         cancelled (`cancel`: the room and attendees told), each moved or changed one PATCHed with its times and own
         values. Every one is written on every write of the series (Graph's exceptions are not compared: a rewrite of
-        the recurrence dropped them all). The number of writes sent."""
+        the recurrence dropped them all). `refresh`: the series values just changed for the whole series; an
+        exception keeps its own value of one when the master changes (MS-OXOCAL 2.2.1.44.2), so each exception
+        (`type` exception) ROOMS no longer holds gets the series' values PATCHed (`occurrence_values`). The number
+        of writes sent."""
         series = fields.series
         assert series is not None
-        if not series.cancelled and not series.exceptions:
+        if not series.cancelled and not series.exceptions and not refresh:
             return 0
         starts = sorted(
             series.original_starts or (*series.cancelled, *(e.original_start for e in series.exceptions))
@@ -660,13 +668,15 @@ class GraphCalendar:
         times = [*starts, *(e.start for e in series.exceptions), *(e.end for e in series.exceptions)]
         span = (min(times) - gap, max(times) + gap)
         url = f"{self._event(mailbox, master_id)}/instances?" + urlencode(
-            {"startDateTime": _utc(span[0]), "endDateTime": _utc(span[1]), "$select": "id,originalStart"}
+            {"startDateTime": _utc(span[0]), "endDateTime": _utc(span[1]), "$select": "id,originalStart,type"}
         )
-        instances = {
-            moment: str(event["id"])
-            for event in self._list(mailbox, url, "instances")
-            if event.get("id") and (moment := _moment(str(event.get("originalStart") or ""))) is not None
-        }
+        instances: dict[datetime, str] = {}
+        changed: list[datetime] = []  # the exceptions Graph holds
+        for event in self._list(mailbox, url, "instances"):
+            if event.get("id") and (moment := _moment(str(event.get("originalStart") or ""))) is not None:
+                instances[moment] = str(event["id"])
+                if event.get("type") == "exception":
+                    changed.append(moment)
         sent = 0
         for original_start in series.cancelled:
             found = instances.get(original_start)
@@ -684,19 +694,26 @@ class GraphCalendar:
             except ItemGone:
                 pass
             sent += 1
-        for exception in series.exceptions:
-            found = instances.get(exception.original_start)
+        writes: list[tuple[datetime, dict[str, Any], tuple[tuple[str, Any], ...]]] = [
+            (
+                e.original_start,
+                {"start": self._time(e.start, series.time_zone), "end": self._time(e.end, series.time_zone)},
+                e.changes,
+            )
+            for e in series.exceptions
+        ]
+        if refresh:
+            held = {e.original_start for e in series.exceptions} | set(series.cancelled)
+            writes += [(start, {}, ()) for start in changed if start not in held]
+        for original_start, body, changes in writes:
+            found = instances.get(original_start)
             if found is None:
                 raise graph_error(
                     "failed",
                     mailbox,
-                    f"update: the series has no occurrence at {_utc(exception.original_start)} to write",
+                    f"update: the series has no occurrence at {_utc(original_start)} to write",
                 )
-            body: dict[str, Any] = {
-                "start": self._time(exception.start, series.time_zone),
-                "end": self._time(exception.end, series.time_zone),
-            }
-            own = dict(exception.changes)
+            own = occurrence_values(fields, changes, refresh)
             if "subject" in own:
                 body["subject"] = own["subject"]
             if "private" in own:

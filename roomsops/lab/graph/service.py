@@ -77,8 +77,21 @@ WRITE = ("Calendars.ReadWrite",)
 MAX_BATCH = 20
 #: How many unordered requests of a batch Graph sends to Outlook at a time (graph/throttling-limits).
 BATCH_PARALLEL = 4
-#: What a PATCH of one occurrence may change (it becomes an exception; other properties follow the master).
-OCCURRENCE_PROPERTIES = {"subject", "body", "start", "end", "location", "locations", "showAs", "sensitivity"}
+#: What a PATCH of one occurrence may change (it becomes an exception; other properties follow the master). The
+#: reminder is an exception's own in Exchange's store (MS-OXOCAL 2.2.1.44.2 ExceptionInfo: ARO_REMINDERDELTA,
+#: ARO_REMINDER).
+OCCURRENCE_PROPERTIES = {
+    "subject",
+    "body",
+    "start",
+    "end",
+    "location",
+    "locations",
+    "showAs",
+    "sensitivity",
+    "reminderMinutesBeforeStart",
+    "isReminderOn",
+}
 
 #: /users/{id | userPrincipalName}, or /users('{userPrincipalName}') (a single quote doubled), the form Graph
 #: requires for a userPrincipalName that begins with `$` (graph/api/user-get: `/users/$x@y.com` is 400 Bad Request,
