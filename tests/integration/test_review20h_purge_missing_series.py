@@ -32,11 +32,6 @@ def live(lab: Any, mailbox: str, organizer: str) -> list[dict[str, Any]]:
     return [i for i in items if i["organizer"].lower() == organizer.lower() and not i["is_cancelled"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a leaving purge does not free the room of a series deleted without cancellation once its first "
-    "occurrence is over; nothing reported",
-)
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_a_purge_frees_the_room_of_a_series_deleted_without_cancellation(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, mode: str

@@ -31,11 +31,6 @@ def live(lab: Any, mailbox: str, organizer: str) -> list[dict[str, Any]]:
     return [i for i in items if i["organizer"].lower() == organizer.lower() and not i["is_cancelled"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a series deleted in Outlook without cancellation (first occurrence over): the room keeps it, "
-    "unreported (EWS: booking cancelled; Graph: the deletion is not read)",
-)
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_a_series_deleted_without_cancellation_frees_its_room(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, mode: str

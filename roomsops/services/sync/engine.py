@@ -542,6 +542,10 @@ class MailboxSync:
         whole-calendar sync would report them; no request when there are none. Older ones are left to the full
         reconciliation (`sync.full_every`, `sync --full`), so a pass's cost does not grow with the history."""
         reported = {item_id for item_id, _ in changes.changed} | set(changes.deleted)
+        # Graph's delta lists a series' occurrences and, when one is deleted or the whole series, `@removed`
+        # entries with the occurrences' ids alone (no seriesMasterId, graph/delta-query-overview): removals no link
+        # names may be a synced series deleted, so its master is read too (review20h; EWS reports the master).
+        unknown = set(changes.deleted) - {link.item_id for link in self.links.values() if link.item_id}
         far: dict[str, BookingSyncState] = {}
         for link in self.links.values():
             if (
@@ -552,7 +556,7 @@ class MailboxSync:
             ):
                 fields = MeetingFields.from_json(link.snapshot)
                 before = since is not None and self.ctx.window[0] - PAST_WATCH < fields.end <= since
-                if fields.start >= until or before:
+                if fields.start >= until or before or (unknown and fields.series is not None):
                     far[link.item_id] = link
         if not far:
             return changes
@@ -1987,7 +1991,7 @@ class MailboxSync:
             return
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         note = link.last_error
-        if (held.room or booking.room) and held.end > self.ctx.now():
+        if (held.room or booking.room) and not meeting_over(link, booking, self.ctx.now()):  # a series: its last
             note = (
                 f"{ROOM_HOLDS} {held.start:%Y-%m-%d %H:%M}–{held.end:%H:%M} UTC, until roomsops has checked the "
                 "room's calendar: its meeting was deleted in Outlook (perhaps without a cancellation)"
@@ -2030,7 +2034,7 @@ class MailboxSync:
         self.released.add(booking.id)
         start, end = held.start, held.end
         uid = _uid(link)
-        if end <= self.ctx.now():
+        if meeting_over(link, booking, self.ctx.now()):  # a series: when its last occurrence is over (review20h)
             if link.last_error is not None:
                 self._save_link(replace(link, last_error=None, error_count=0))
             return
@@ -2115,7 +2119,12 @@ class MailboxSync:
                     or (m.installation == self.ctx.installation and m.booking_id == tag_of(booking))
                 )
             ]
-        copies = [m for m in copies if m.fields is not None and m.fields.end > now and m.uid]
+        # A series' copy (its master, whose fields are its first occurrence's) was found by an occurrence ahead.
+        copies = [
+            m
+            for m in copies
+            if m.fields is not None and (m.fields.end > now or m.fields.series is not None or m.is_recurring) and m.uid
+        ]
         if not copies:
             return []
         # The organizer's own calendar at those slots: a copy whose meeting is still there is no orphan (e.g. a new
@@ -2138,7 +2147,7 @@ class MailboxSync:
         (the purge of that booking failed: reported, tried again next pass). Seeds 32500 and 32700 of the soak."""
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         room = (held.room or booking.room or "").lower()
-        if self.ctx.dry_run or not room or held.end <= self.ctx.now():
+        if self.ctx.dry_run or not room or meeting_over(link, booking, self.ctx.now()):  # a series: its last one
             return 0
         removed = 0
         for copy in self._orphan_copies(room, held.start, held.end, _uid(link), booking):
