@@ -225,9 +225,7 @@ class EwsCalendar:
         calendar = self._calendar(mailbox)
         found = self.client.call(
             mailbox,
-            lambda: list(
-                account.fetch(ids=list(item_ids), folder=calendar, only_fields=FETCH_FIELDS)
-            ),
+            lambda: list(account.fetch(ids=list(item_ids), folder=calendar, only_fields=FETCH_FIELDS)),
         )
         for item in found:
             # Unknown ids are left out (the port's rule: the caller takes such a meeting for gone); any other
@@ -667,12 +665,17 @@ class EwsCalendar:
             "id", "changekey", "type", "uid"
         )
         items = self.client.call(room, lambda: list(view))
-        ids = [item.id for item in items if item.type in (None, "Single") and (uid is None or item.uid == uid)]
+        ids = [
+            item.id for item in items if item.type in (None, "Single") and (uid is None or item.uid == uid)
+        ]
         # A series' copy, looked for by its UID (the copy of a meeting deleted without a cancellation): the view
         # lists its occurrences; their master (t:RecurringMasterItemId) is the copy that holds them all.
         masters = list(
-            {item.id: RecurringMasterItemId(id=item.id) for item in items if uid is not None and item.uid == uid
-             and item.type in ("Occurrence", "Exception")}.values()
+            {
+                item.id: RecurringMasterItemId(id=item.id)
+                for item in items
+                if uid is not None and item.uid == uid and item.type in ("Occurrence", "Exception")
+            }.values()
         )[:1]
         return [m for m in self._get(room, [(i, None) for i in ids] + masters) if not m.is_cancelled]
 

@@ -818,9 +818,7 @@ class GraphCalendar:
             )
         )
         return [
-            m
-            for m in found
-            if not m.is_recurring and not m.is_cancelled and (uid is None or m.uid == uid)
+            m for m in found if not m.is_recurring and not m.is_cancelled and (uid is None or m.uid == uid)
         ] + [m for m in self._read(room, masters) if not m.is_cancelled and m.uid == uid]
 
     #: The sync reports a new meeting's unknown resources instead (it may invite a ROOMS room by an alias).

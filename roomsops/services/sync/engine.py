@@ -116,6 +116,8 @@ class MailboxReport:
     skipped: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     unknown_tagged: list[str] = field(default_factory=list)  # our tag, booking unknown: reported, not deleted
+    #: Linked bookings whose room has not answered their meeting (`room_unanswered`): said on every pass.
+    rooms_pending: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # --dry-run: what would be written
     error: str | None = None
     error_code: str | None = None
@@ -747,6 +749,7 @@ class MailboxSync:
         if self.updated and not self.ctx.dry_run:  # not read back by the catch-up: read now
             self._verify_updates(by_id)
         self._still_declined()
+        self._still_unanswered()
         self._still_holding()
         # A rollback that stood a whole pass (no new conflict): the count starts again ("in a row").
         settled = [
@@ -854,6 +857,23 @@ class MailboxSync:
             over = last_end(booking) <= now or meeting_over(link, booking, now)
             if booking.status == "active" and link.state == ROOM_DECLINED and not over:
                 self._declined(booking, link.last_error)
+
+    def _still_unanswered(self) -> None:
+        """Every linked booking whose room has not answered its meeting (`room_unanswered`: a room whose resource
+        booking attendant processes nothing, AutomateProcessing None, answers never) is named with its room in the
+        log on every pass until the room answers or the slot is over, as a new Outlook meeting awaiting its room
+        is (`_awaiting`), and listed by `sync diff` as `room-pending`: the room's calendar does not hold the slot
+        (I5, review20h). From the links alone, no calendar request."""
+        now = self.ctx.now()
+        for booking_id in sorted(self.links):
+            link, booking = self.links[booking_id], self.bookings.get(booking_id)
+            if booking is not None and room_unanswered(link, booking, now):
+                said = (
+                    f"booking {booking.id} ({booking.title}): the room {_snapshot_room(link) or booking.room} has "
+                    "not answered its meeting (its calendar does not hold the slot)"
+                )
+                self.report.rooms_pending.append(said)
+                log.warning("%s: %s: %s", self.mailbox, ROOM_PENDING, said)
 
     def _save_mailbox_error(self, message: str) -> None:
         try:
@@ -1991,7 +2011,8 @@ class MailboxSync:
             return
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         note = link.last_error
-        if (held.room or booking.room) and not meeting_over(link, booking, self.ctx.now()):  # a series: its last
+        # A series holds its room until its last occurrence is over (`meeting_over`, review20h).
+        if (held.room or booking.room) and not meeting_over(link, booking, self.ctx.now()):
             note = (
                 f"{ROOM_HOLDS} {held.start:%Y-%m-%d %H:%M}–{held.end:%H:%M} UTC, until roomsops has checked the "
                 "room's calendar: its meeting was deleted in Outlook (perhaps without a cancellation)"
@@ -2034,7 +2055,7 @@ class MailboxSync:
         self.released.add(booking.id)
         start, end = held.start, held.end
         uid = _uid(link)
-        if meeting_over(link, booking, self.ctx.now()):  # a series: when its last occurrence is over (review20h)
+        if meeting_over(link, booking, self.ctx.now()):  # a series: when its last occurrence is over
             if link.last_error is not None:
                 self._save_link(replace(link, last_error=None, error_count=0))
             return
@@ -2123,7 +2144,9 @@ class MailboxSync:
         copies = [
             m
             for m in copies
-            if m.fields is not None and (m.fields.end > now or m.fields.series is not None or m.is_recurring) and m.uid
+            if m.fields is not None
+            and (m.fields.end > now or m.fields.series is not None or m.is_recurring)
+            and m.uid
         ]
         if not copies:
             return []
@@ -2147,7 +2170,8 @@ class MailboxSync:
         (the purge of that booking failed: reported, tried again next pass). Seeds 32500 and 32700 of the soak."""
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         room = (held.room or booking.room or "").lower()
-        if self.ctx.dry_run or not room or meeting_over(link, booking, self.ctx.now()):  # a series: its last one
+        # A series is over when its last occurrence is (`meeting_over`; its snapshot holds the first one's).
+        if self.ctx.dry_run or not room or meeting_over(link, booking, self.ctx.now()):
             return 0
         removed = 0
         for copy in self._orphan_copies(room, held.start, held.end, _uid(link), booking):
@@ -2672,6 +2696,24 @@ def meeting_over(link: BookingSyncState, booking: Booking, now: datetime) -> boo
             end, last_end(booking)
         )  # a series: its last occurrence (the snapshot holds the first one's)
     return end <= now
+
+
+#: `sync diff`'s word for a linked booking whose room has not answered its meeting (`room_unanswered`).
+ROOM_PENDING = "room-pending"
+
+
+def room_unanswered(link: BookingSyncState, booking: Booking, now: datetime) -> bool:
+    """Whether the booking's meeting is linked and written as the booking is, but its room has not answered it:
+    no answer of the room recorded by any read of the meeting (the snapshot's answer times; a room's answer is a
+    change of the organizer's item, read by the pass after it), and its slot (a series: its last occurrence) not
+    over. A room that answered once and not the later update of the meeting is not told apart (docs/sync.md)."""
+    if link.state != LINKED or link.item_id is None or not link.snapshot or booking.status != "active":
+        return False
+    if not booking.room or link.synced_version != booking.version or meeting_over(link, booking, now):
+        return False
+    room = (_snapshot_room(link) or booking.room).lower()
+    answered = {str(a).lower() for a in (link.snapshot.get("answered") or {})}
+    return room not in answered and booking.room.lower() not in answered
 
 
 def not_synced(link: BookingSyncState) -> bool:

@@ -103,6 +103,7 @@ class SyncResult(Result):
             out.append(line)
             out += [f"  failed: {f}" for f in m.failures]
             out += [f"  would {p}" for p in m.planned]
+            out += [f"  room-pending: {p}" for p in m.rooms_pending]
             if m.unknown_tagged:
                 out.append(
                     f"  {len(m.unknown_tagged)} meeting(s) tagged by this installation have no booking "
