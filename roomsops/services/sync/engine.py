@@ -2107,6 +2107,7 @@ class MailboxSync:
         and exact times; never one whose UID is still a live meeting of the organizer."""
         mine = self.mailbox.lower()
         now = self.ctx.now()
+        seen: tuple[datetime, datetime] | None = None  # the view a copy was found in by its UID
         found = [
             m
             for m in self.ctx.backend.room_calendar(room, start, end, via=self.mailbox)
@@ -2122,6 +2123,7 @@ class MailboxSync:
             for view_start, view_end in spans:
                 if copies:
                     break
+                seen = (view_start, view_end)
                 copies = [
                     m
                     for m in self.ctx.backend.room_calendar(
@@ -2159,6 +2161,17 @@ class MailboxSync:
             for m in self.ctx.backend.room_calendar(self.mailbox, first, last, via=self.mailbox)
             if m.organizer in (None, mine) and not m.is_cancelled
         }
+        series = [
+            m for m in copies if m.fields is not None and (m.fields.series is not None or m.is_recurring)
+        ]
+        if series and seen is not None and uid is not None:
+            # A series copy: the organizer's series with its UID in the view the copy was found in (its master's
+            # times are the first occurrence's, past: the view at them would not show it).
+            live |= {
+                m.uid
+                for m in self.ctx.backend.room_calendar(self.mailbox, *seen, uid=uid, via=self.mailbox)
+                if m.organizer in (None, mine) and not m.is_cancelled
+            }
         return [m for m in copies if m.uid not in live]
 
     def free_rooms_of_missing_meeting(self, link: BookingSyncState, booking: Booking) -> int:
