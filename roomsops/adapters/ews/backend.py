@@ -27,7 +27,7 @@ from exchangelib.items import (
     SEND_TO_NONE,
     CalendarItem,
 )
-from exchangelib.properties import Attendee, Mailbox, OccurrenceItemId
+from exchangelib.properties import Attendee, Mailbox, OccurrenceItemId, RecurringMasterItemId
 
 from roomsops.adapters.ews.client import EwsClient, requests_sent
 from roomsops.adapters.ews.errors import EwsError, translate
@@ -215,6 +215,9 @@ class EwsCalendar:
             return Changes(invalid_state=True)
 
     def get(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
+        return self._get(mailbox, [(i, None) for i in item_ids])
+
+    def _get(self, mailbox: str, item_ids: Sequence[Any]) -> list[Meeting]:
         if not item_ids:
             return []
         account = self.client.account(mailbox)
@@ -222,9 +225,7 @@ class EwsCalendar:
         calendar = self._calendar(mailbox)
         found = self.client.call(
             mailbox,
-            lambda: list(
-                account.fetch(ids=[(i, None) for i in item_ids], folder=calendar, only_fields=FETCH_FIELDS)
-            ),
+            lambda: list(account.fetch(ids=list(item_ids), folder=calendar, only_fields=FETCH_FIELDS)),
         )
         for item in found:
             # Unknown ids are left out (the port's rule: the caller takes such a meeting for gone); any other
@@ -663,15 +664,20 @@ class EwsCalendar:
         view = calendar.view(start=self._local(start), end=self._local(end)).only(
             "id", "changekey", "type", "uid"
         )
-        ids = self.client.call(
-            room,
-            lambda: [
-                item.id
-                for item in view
-                if item.type in (None, "Single") and (uid is None or getattr(item, "uid", None) == uid)
-            ],
-        )
-        return [m for m in self.get(room, ids) if not m.is_cancelled]
+        items = self.client.call(room, lambda: list(view))
+        ids = [
+            item.id for item in items if item.type in (None, "Single") and (uid is None or item.uid == uid)
+        ]
+        # A series' copy, looked for by its UID (the copy of a meeting deleted without a cancellation): the view
+        # lists its occurrences; their master (t:RecurringMasterItemId) is the copy that holds them all.
+        masters = list(
+            {
+                item.id: RecurringMasterItemId(id=item.id)
+                for item in items
+                if uid is not None and item.uid == uid and item.type in ("Occurrence", "Exception")
+            }.values()
+        )[:1]
+        return [m for m in self._get(room, [(i, None) for i in ids] + masters) if not m.is_cancelled]
 
     def primary_address(self, address: str, via: str) -> str | None:
         try:

@@ -803,11 +803,23 @@ class GraphCalendar:
                 "$top": str(PAGE_SIZE),
             }
         )
+        events = self._list(room, url, "room calendar")
+        found = [meeting_from_event(e, self.zone) for e in events]
+        # A series' copy, looked for by its UID (the copy of a meeting deleted without a cancellation): the view
+        # lists its occurrences; their seriesMaster is the copy that holds them all. An occurrence's iCalUId is its
+        # own ("different for each occurrence in a recurring series", graph/api/resources/event): the masters of the
+        # organizer's (`via`) occurrences are read, those with the UID kept.
+        organizer = (via or "").lower()
+        masters = list(
+            dict.fromkeys(
+                str(e["seriesMasterId"])
+                for e, m in zip(events, found, strict=True)
+                if uid is not None and e.get("seriesMasterId") and (m.uid == uid or m.organizer == organizer)
+            )
+        )
         return [
-            m
-            for m in (meeting_from_event(e, self.zone) for e in self._list(room, url, "room calendar"))
-            if not m.is_recurring and not m.is_cancelled and (uid is None or m.uid == uid)
-        ]
+            m for m in found if not m.is_recurring and not m.is_cancelled and (uid is None or m.uid == uid)
+        ] + [m for m in self._read(room, masters) if not m.is_cancelled and m.uid == uid]
 
     #: The sync reports a new meeting's unknown resources instead (it may invite a ROOMS room by an alias).
     resolves_aliases = False

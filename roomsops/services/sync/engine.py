@@ -121,6 +121,8 @@ class MailboxReport:
     skipped: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     unknown_tagged: list[str] = field(default_factory=list)  # our tag, booking unknown: reported, not deleted
+    #: Linked bookings whose room has not answered their meeting (`room_unanswered`): said on every pass.
+    rooms_pending: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # --dry-run: what would be written
     error: str | None = None
     error_code: str | None = None
@@ -582,6 +584,10 @@ class MailboxSync:
         whole-calendar sync would report them; no request when there are none. Older ones are left to the full
         reconciliation (`sync.full_every`, `sync --full`), so a pass's cost does not grow with the history."""
         reported = {item_id for item_id, _ in changes.changed} | set(changes.deleted)
+        # Graph's delta lists a series' occurrences and, when one is deleted or the whole series, `@removed`
+        # entries with the occurrences' ids alone (no seriesMasterId, graph/delta-query-overview): removals no link
+        # names may be a synced series deleted, so its master is read too (review20h; EWS reports the master).
+        unknown = set(changes.deleted) - {link.item_id for link in self.links.values() if link.item_id}
         far: dict[str, BookingSyncState] = {}
         for link in self.links.values():
             if (
@@ -592,7 +598,7 @@ class MailboxSync:
             ):
                 fields = MeetingFields.from_json(link.snapshot)
                 before = since is not None and self.ctx.window[0] - PAST_WATCH < fields.end <= since
-                if fields.start >= until or before:
+                if fields.start >= until or before or (unknown and fields.series is not None):
                     far[link.item_id] = link
         if not far:
             return changes
@@ -811,6 +817,7 @@ class MailboxSync:
         if self.updated and not self.ctx.dry_run:  # not read back by the catch-up: read now
             self._verify_updates(by_id)
         self._still_declined()
+        self._still_unanswered()
         self._still_holding()
         # A rollback that stood a whole pass (no new conflict): the count starts again ("in a row").
         settled = [
@@ -927,6 +934,23 @@ class MailboxSync:
             over = last_end(booking) <= now or meeting_over(link, booking, now)
             if booking.status == "active" and link.state == ROOM_DECLINED and not over:
                 self._declined(booking, link.last_error)
+
+    def _still_unanswered(self) -> None:
+        """Every linked booking whose room has not answered its meeting (`room_unanswered`: a room whose resource
+        booking attendant processes nothing, AutomateProcessing None, answers never) is named with its room in the
+        log on every pass until the room answers or the slot is over, as a new Outlook meeting awaiting its room
+        is (`_awaiting`), and listed by `sync diff` as `room-pending`: the room's calendar does not hold the slot
+        (I5, review20h). From the links alone, no calendar request."""
+        now = self.ctx.now()
+        for booking_id in sorted(self.links):
+            link, booking = self.links[booking_id], self.bookings.get(booking_id)
+            if booking is not None and room_unanswered(link, booking, now):
+                said = (
+                    f"booking {booking.id} ({booking.title}): the room {_snapshot_room(link) or booking.room} has "
+                    "not answered its meeting (its calendar does not hold the slot)"
+                )
+                self.report.rooms_pending.append(said)
+                log.warning("%s: %s: %s", self.mailbox, ROOM_PENDING, said)
 
     def _save_mailbox_error(self, message: str) -> None:
         try:
@@ -2070,7 +2094,8 @@ class MailboxSync:
             return
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         note = link.last_error
-        if (held.room or booking.room) and held.end > self.ctx.now():
+        # A series holds its room until its last occurrence is over (`meeting_over`, review20h).
+        if (held.room or booking.room) and not meeting_over(link, booking, self.ctx.now()):
             note = (
                 f"{ROOM_HOLDS} {held.start:%Y-%m-%d %H:%M}–{held.end:%H:%M} UTC, until roomsops has checked the "
                 "room's calendar: its meeting was deleted in Outlook (perhaps without a cancellation)"
@@ -2113,7 +2138,7 @@ class MailboxSync:
         self.released.add(booking.id)
         start, end = held.start, held.end
         uid = _uid(link)
-        if end <= self.ctx.now():
+        if meeting_over(link, booking, self.ctx.now()):  # a series: when its last occurrence is over
             if link.last_error is not None:
                 self._save_link(replace(link, last_error=None, error_count=0))
             return
@@ -2165,6 +2190,7 @@ class MailboxSync:
         and exact times; never one whose UID is still a live meeting of the organizer."""
         mine = self.mailbox.lower()
         now = self.ctx.now()
+        seen: tuple[datetime, datetime] | None = None  # the view a copy was found in by its UID
         found = [
             m
             for m in self.ctx.backend.room_calendar(room, start, end, via=self.mailbox)
@@ -2180,6 +2206,7 @@ class MailboxSync:
             for view_start, view_end in spans:
                 if copies:
                     break
+                seen = (view_start, view_end)
                 copies = [
                     m
                     for m in self.ctx.backend.room_calendar(
@@ -2198,7 +2225,14 @@ class MailboxSync:
                     or (m.installation == self.ctx.installation and m.booking_id == tag_of(booking))
                 )
             ]
-        copies = [m for m in copies if m.fields is not None and m.fields.end > now and m.uid]
+        # A series' copy (its master, whose fields are its first occurrence's) was found by an occurrence ahead.
+        copies = [
+            m
+            for m in copies
+            if m.fields is not None
+            and (m.fields.end > now or m.fields.series is not None or m.is_recurring)
+            and m.uid
+        ]
         if not copies:
             return []
         # The organizer's own calendar at those slots: a copy whose meeting is still there is no orphan (e.g. a new
@@ -2210,6 +2244,17 @@ class MailboxSync:
             for m in self.ctx.backend.room_calendar(self.mailbox, first, last, via=self.mailbox)
             if m.organizer in (None, mine) and not m.is_cancelled
         }
+        series = [
+            m for m in copies if m.fields is not None and (m.fields.series is not None or m.is_recurring)
+        ]
+        if series and seen is not None and uid is not None:
+            # A series copy: the organizer's series with its UID in the view the copy was found in (its master's
+            # times are the first occurrence's, past: the view at them would not show it).
+            live |= {
+                m.uid
+                for m in self.ctx.backend.room_calendar(self.mailbox, *seen, uid=uid, via=self.mailbox)
+                if m.organizer in (None, mine) and not m.is_cancelled
+            }
         return [m for m in copies if m.uid not in live]
 
     def free_rooms_of_missing_meeting(self, link: BookingSyncState, booking: Booking) -> int:
@@ -2221,7 +2266,8 @@ class MailboxSync:
         (the purge of that booking failed: reported, tried again next pass). Seeds 32500 and 32700 of the soak."""
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         room = (held.room or booking.room or "").lower()
-        if self.ctx.dry_run or not room or held.end <= self.ctx.now():
+        # A series is over when its last occurrence is (`meeting_over`; its snapshot holds the first one's).
+        if self.ctx.dry_run or not room or meeting_over(link, booking, self.ctx.now()):
             return 0
         removed = 0
         for copy in self._orphan_copies(room, held.start, held.end, _uid(link), booking):
@@ -2746,6 +2792,24 @@ def meeting_over(link: BookingSyncState, booking: Booking, now: datetime) -> boo
             end, last_end(booking)
         )  # a series: its last occurrence (the snapshot holds the first one's)
     return end <= now
+
+
+#: `sync diff`'s word for a linked booking whose room has not answered its meeting (`room_unanswered`).
+ROOM_PENDING = "room-pending"
+
+
+def room_unanswered(link: BookingSyncState, booking: Booking, now: datetime) -> bool:
+    """Whether the booking's meeting is linked and written as the booking is, but its room has not answered it:
+    no answer of the room recorded by any read of the meeting (the snapshot's answer times; a room's answer is a
+    change of the organizer's item, read by the pass after it), and its slot (a series: its last occurrence) not
+    over. A room that answered once and not the later update of the meeting is not told apart (docs/sync.md)."""
+    if link.state != LINKED or link.item_id is None or not link.snapshot or booking.status != "active":
+        return False
+    if not booking.room or link.synced_version != booking.version or meeting_over(link, booking, now):
+        return False
+    room = (_snapshot_room(link) or booking.room).lower()
+    answered = {str(a).lower() for a in (link.snapshot.get("answered") or {})}
+    return room not in answered and booking.room.lower() not in answered
 
 
 def not_synced(link: BookingSyncState) -> bool:

@@ -104,6 +104,7 @@ class SyncResult(Result):
             out.append(line)
             out += [f"  failed: {f}" for f in m.failures]
             out += [f"  would {p}" for p in m.planned]
+            out += [f"  room-pending: {p}" for p in m.rooms_pending]
             if m.unknown_tagged:
                 out.append(
                     f"  {len(m.unknown_tagged)} meeting(s) tagged by this installation have no booking "
@@ -697,6 +698,24 @@ class PurgeResult(Result):
         return out
 
 
+def _purged_meeting_over(
+    meeting: Meeting, link: BookingSyncState | None, bookings: dict[int, Booking], now: datetime
+) -> bool:
+    """Whether a purge leaves the meeting alone as over: a linked meeting by the engine's `meeting_over` (a
+    series: its last occurrence, review20h), another by what was read — a series by its last occurrence's
+    original start (never by its first occurrence's end, which its fields hold), kept when that is not known."""
+    booking = bookings.get(link.booking_id) if link is not None else None
+    if link is not None and booking is not None:
+        return meeting_over(link, booking, now)
+    fields = meeting.fields
+    if fields is None:
+        return False
+    if fields.series is not None or meeting.is_recurring:
+        starts = fields.series.original_starts if fields.series is not None else ()
+        return bool(starts) and max(starts) + (fields.end - fields.start) <= now
+    return fields.end <= now
+
+
 def purge(
     store: Store,
     backend: CalendarBackend,
@@ -723,14 +742,24 @@ def purge(
     kept_ids = {link.booking_id for link in kept}
     kept_items = {link.item_id for link in kept if link.item_id}
     now = now_utc()
-    meetings = [
+    found = [
         m
         for m in backend.find_tagged(mailbox, installation)
         if m.organizer in (None, mailbox.lower())
         and not m.is_cancelled
         and m.item_id not in kept_items
         and tagged_booking_id(m.booking_id) not in kept_ids
-        and (m.fields is None or m.fields.end > now)
+    ]
+    with store.read() as conn:
+        bookings = {b.id: b for b in q.bookings_by_id(conn, [link.booking_id for link in links])}
+    by_item = {link.item_id: link for link in links if link.item_id}
+    by_tag = {link.booking_id: link for link in links}
+    meetings = [
+        m
+        for m in found
+        if not _purged_meeting_over(
+            m, by_item.get(m.item_id) or by_tag.get(tagged_booking_id(m.booking_id) or 0), bookings, now
+        )
     ]
     subjects = tuple(m.fields.subject if m.fields else m.item_id for m in meetings)
     if dry_run or (not meetings and not held):
