@@ -316,6 +316,17 @@ PAST_WATCH = timedelta(days=31)
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A meeting a from-scratch read of changes saw that may become a new booking: a single meeting (no series) the
+    mailbox organizes, with attendees (rooms are attendees), not cancelled, whose tag that read could not tell or
+    that carries none. Its start and end (UTC) place it in the sync window; None: not known (it is read anyway)."""
+
+    item_id: str
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Changes:
     """What changed in a calendar since a state (ids only), and the state to continue from."""
 
@@ -330,6 +341,10 @@ class Changes:
     # window's): the sync reads itself its linked meetings that ended before it and less than `PAST_WATCH` before
     # the sync window's start (none while the round starts there). None: the whole calendar (EWS).
     covers_from: datetime | None = None
+    # From scratch only (`changes(mailbox, None)`): the meetings that read saw that may become new bookings (a
+    # superset of the untagged ones that can), so that a first pass discovers them without a read of the whole
+    # window (`find_untagged`); None: the backend does not tell them (the engine then calls `find_untagged`).
+    candidates: list[Candidate] | None = None
 
 
 class Invitations(StrEnum):

@@ -32,9 +32,11 @@ from exchangelib.properties import Attendee, Mailbox, OccurrenceItemId, Recurrin
 from roomsops.adapters.ews.client import EwsClient, requests_sent
 from roomsops.adapters.ews.errors import EwsError, translate
 from roomsops.adapters.ews.series import from_recurrence, to_recurrence
+from roomsops.adapters.ews.tags import INSTALLATION
 from roomsops.core.calendar import (
     OCCURRENCE_VALUES,
     BackendError,
+    Candidate,
     Changes,
     Invitations,
     ItemGone,
@@ -70,6 +72,38 @@ FETCH_FIELDS = (
     "roomsops_booking",
     "roomsops_revision",  # the revision tag of roomsops' last write
 )
+#: What a from-scratch SyncFolderItems reads of each item besides its change key (all returned by FindItem too,
+#: `ews-ref/finditem-operation`): enough to leave out what can never become a booking (`_candidate`).
+CANDIDATE_FIELDS = (
+    "type",
+    "is_meeting",
+    "is_cancelled",
+    "my_response_type",
+    "start",
+    "end",
+    INSTALLATION,
+)
+
+
+def _candidate(item: CalendarItem) -> Candidate | None:
+    """The item as a candidate for a new booking, or None when it cannot become one: a series (master, occurrence,
+    exception), an appointment (IsMeeting false: no attendee, so no room), a cancelled meeting, an attendee's copy
+    (MyResponseType not Organizer) or an item with any installation's tag. A property not answered counts as
+    allowing it (the item is read in full and judged by the sync)."""
+    if item.type not in (None, "Single") or item.is_meeting is False or item.is_cancelled:
+        return None
+    if item.my_response_type not in (None, "Organizer") or getattr(item, INSTALLATION, None):
+        return None
+    return Candidate(item.id, _utc_or_none(item.start), _utc_or_none(item.end))
+
+
+def _utc_or_none(value: object) -> datetime | None:
+    """A start or end as UTC; None for a date (an all-day item's) or no value: its place in the window unknown."""
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return None
+    return datetime.fromtimestamp(value.timestamp(), UTC)  # an EWSDateTime converts only to an EWSTimeZone
+
+
 _FIELD_TO_EWS = {
     "subject": ("subject",),
     "start": ("start",),
@@ -198,16 +232,30 @@ class EwsCalendar:
         def read() -> Changes:
             changed: list[tuple[str, str]] = []
             deleted: list[str] = []
+            candidates: list[Candidate] = []
+            # From scratch every item is listed once: with a few more properties (as FindItem returns them) the
+            # same pages tell the candidates for new bookings, so a first pass needs no CalendarView of its own.
+            only = ["changekey"] if state is not None else ["changekey", *CANDIDATE_FIELDS]
             for kind, item in calendar.sync_items(
-                sync_state=state, only_fields=["changekey"], max_changes_returned=MAX_CHANGES
+                sync_state=state, only_fields=only, max_changes_returned=MAX_CHANGES
             ):
                 if state is None:
-                    continue  # from scratch: only the state matters; items are reconciled by tag
+                    # From scratch: only the state and the candidates matter; items are reconciled by tag.
+                    if kind in ("create", "update") and isinstance(item, CalendarItem):
+                        candidate = _candidate(item)
+                        if candidate is not None:
+                            candidates.append(candidate)
+                    continue
                 if kind in ("create", "update"):
                     changed.append((item.id, item.changekey))
                 elif kind == "delete":
                     deleted.append(item.id)
-            return Changes(changed=changed, deleted=deleted, state=calendar.item_sync_state)
+            return Changes(
+                changed=changed,
+                deleted=deleted,
+                state=calendar.item_sync_state,
+                candidates=candidates if state is None else None,
+            )
 
         try:
             return self.client.call(mailbox, read)

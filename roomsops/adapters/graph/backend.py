@@ -34,6 +34,7 @@ from roomsops.core.calendar import (
     OCCURRENCE_VALUES,
     PAST_WATCH,
     BackendError,
+    Candidate,
     Changes,
     Invitations,
     ItemGone,
@@ -247,9 +248,17 @@ class GraphCalendar:
         start, end = self.window()
         start -= PAST_WATCH
         if state is None:
-            link, _, _ = self._round(mailbox, self._delta(mailbox, start, end))
+            # A round from scratch lists every event of its window, whole but for extended properties (no $expand
+            # on delta): the candidates for new bookings come with it, so a first pass needs no calendarView.
+            candidates: list[Candidate] = []
+            link, _, _ = self._round(mailbox, self._delta(mailbox, start, end), candidates=candidates)
             self._confirm(mailbox, {})
-            return Changes(state=f"{_utc(start)}|{_utc(end)}|{link}", covers_until=end, covers_from=start)
+            return Changes(
+                state=f"{_utc(start)}|{_utc(end)}|{link}",
+                covers_until=end,
+                covers_from=start,
+                candidates=candidates,
+            )
         covered_start, covered_end, url = _position(state)
         if covered_end is None:
             return Changes(invalid_state=True)
@@ -293,10 +302,15 @@ class GraphCalendar:
         return f"{user_path(mailbox)}/calendarView/delta?" + urlencode(window)
 
     def _round(
-        self, mailbox: str, url: str, beyond: datetime | None = None
+        self,
+        mailbox: str,
+        url: str,
+        beyond: datetime | None = None,
+        candidates: list[Candidate] | None = None,
     ) -> tuple[str, dict[str, str], list[str]]:
         """Read a delta round's pages to its deltaLink: (the link, changed ids with change keys, deleted ids).
-        A new round (`beyond` given) lists every event of its window: only those ending after `beyond` count."""
+        A new round (`beyond` given) lists every event of its window: only those ending after `beyond` count.
+        `candidates` (a round from scratch): the listed events that may become new bookings are added to it."""
         prefer = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
         changed: dict[str, str] = {}
         deleted: list[str] = []
@@ -315,6 +329,10 @@ class GraphCalendar:
                     deleted.append(item_id)
                 elif beyond is None or _ends_after(entry, beyond, self.zone):
                     changed[item_id] = str(entry.get("changeKey") or "")
+                    if candidates is not None:
+                        candidate = _candidate(entry, self.zone)
+                        if candidate is not None:
+                            candidates.append(candidate)
                     if item_id in deleted:
                         deleted.remove(item_id)
             if page.get("@odata.nextLink"):
@@ -890,6 +908,26 @@ def _merged(
     )
     others = [a for a in kept if a["type"] not in ("required", "resource")]
     return required + others + resources
+
+
+def _candidate(event: dict[str, Any], zone: tzinfo) -> Candidate | None:
+    """A delta entry as a candidate for a new booking, or None when it cannot become one: not a single event (an
+    occurrence or exception of a series), cancelled, not the mailbox's own (isOrganizer false: an attendee's copy),
+    or without attendees (rooms are attendees, of type resource). Its tag is not known (delta takes no $expand):
+    the sync reads the candidate with it. A property not answered counts as allowing it."""
+    if event.get("seriesMasterId") or event.get("type", "singleInstance") != "singleInstance":
+        return None
+    if event.get("isCancelled") or event.get("isOrganizer") is False or event.get("attendees", True) == []:
+        return None
+    all_day = bool(event.get("isAllDay"))
+    try:
+        start, end = (
+            graph_time(event.get("start"), all_day, zone),
+            graph_time(event.get("end"), all_day, zone),
+        )
+    except (ValueError, KeyError):
+        return Candidate(str(event.get("id")))
+    return Candidate(str(event.get("id")), start, end)
 
 
 def _ends_after(event: dict[str, Any], moment: datetime, zone: tzinfo) -> bool:

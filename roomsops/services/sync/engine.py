@@ -50,6 +50,7 @@ from roomsops.core.calendar import (
     NO_ANSWER,
     PAST_WATCH,
     BackendError,
+    Candidate,
     Changes,
     MailboxUnavailable,
     Meeting,
@@ -490,7 +491,7 @@ class MailboxSync:
         if full:
             self._reconcile(by_id, discover=True)
         elif recover:
-            self._discover(by_id)
+            self._discover(by_id, changes.candidates)
         elif changes.covers_until is not None:
             changes = self._beyond_reach(changes, changes.covers_until, changes.covers_from)
         if not full:
@@ -999,13 +1000,34 @@ class MailboxSync:
         if discover:
             self._discover(bookings)
 
-    def _discover(self, bookings: dict[int, Booking]) -> None:
+    def _discover(self, bookings: dict[int, Booking], candidates: list[Candidate] | None = None) -> None:
         """The untagged meetings in the window, looked at as new meetings (one the person organizes that invites a
         known, free room becomes a booking): in a full reconciliation, and on a pass from no position (a first
-        pass, or a recovery of a mailbox without links), whose changes show none."""
+        pass, or a recovery of a mailbox without links), whose changes show none. On such a pass the read from
+        scratch told the `candidates` (`Changes.candidates`): only those in the window are read (none: no request),
+        instead of every untagged meeting of the window (a CalendarView and a GetItem of hundreds of appointments
+        over EWS, a calendarView over Graph), so a first pass costs what it did before it discovered them."""
         start, end = self.ctx.window
         known = {link.item_id for link in self.links.values() if link.item_id}
-        for meeting in self.ctx.backend.find_untagged(self.mailbox, start, end):
+        if candidates is None:
+            found = self.ctx.backend.find_untagged(self.mailbox, start, end)
+        else:
+            wanted = list(
+                dict.fromkeys(
+                    c.item_id
+                    for c in candidates
+                    if c.item_id not in known
+                    and (c.end is None or c.end > start)
+                    and (c.start is None or c.start < end)
+                )
+            )
+            # As `find_untagged`: single meetings without any installation's tag (Graph's candidates may carry one).
+            found = [
+                m
+                for m in self.ctx.backend.get(self.mailbox, wanted)
+                if m.installation is None and not m.is_recurring
+            ]
+        for meeting in found:
             if meeting.item_id not in known:
                 self._exchange_item(canonical(meeting), None, bookings)
 
