@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
+from scripts import bench_serve  # noqa: E402  (beside this file; scripts/ is a namespace package)
 
 #: The lab's counts of calendar writes, per protocol (Graph's are counted inside a $batch too).
 WRITES = {
@@ -99,9 +101,16 @@ def seed_lab(lab: Any, mailboxes: list[str], rooms: list[str], foreign: int, sta
 
 
 def seed_database(
-    url: str, mailboxes: list[str], rooms: list[str], bookings_each: int, start: datetime
+    url: str,
+    mailboxes: list[str],
+    rooms: list[str],
+    bookings_each: int,
+    start: datetime,
+    mode: str = "O365",
+    rooms_too: bool = True,
 ) -> None:
-    """Persons, rooms and non-overlapping bookings, straight into the ROOMS database."""
+    """Persons (in sync mode `mode`), rooms (unless already there) and non-overlapping bookings, straight into the
+    ROOMS database."""
     from roomsops.adapters.store import NewBooking, now_utc, open_store
     from roomsops.adapters.store import queries as q
     from roomsops.adapters.store.records import PersonFields
@@ -111,9 +120,13 @@ def seed_database(
         with store.write() as conn:
             now = now_utc()
             q.upsert_persons(
-                conn, [PersonFields(m, m.split("@")[0], "O365", None, "Rollback") for m in mailboxes], now
+                conn, [PersonFields(m, m.split("@")[0], mode, None, "Rollback") for m in mailboxes], now
             )
-            room_ids = [q.insert_room(conn, r, r.split("@")[0], False, now).id for r in rooms]
+            if rooms_too:
+                room_ids = [q.insert_room(conn, r, r.split("@")[0], False, now).id for r in rooms]
+            else:
+                known = {room.email.lower(): room.id for room in q.list_rooms(conn)}
+                room_ids = [known[r.lower()] for r in rooms]
             person_ids = {p.email.lower(): p.id for p in q.list_persons(conn)}
             slot = 0
             for mailbox in mailboxes:
@@ -299,6 +312,10 @@ def main() -> int:
     parser.add_argument("--policy-mailboxes", type=int, default=500)
     parser.add_argument("--rtt-ms", type=int, default=100, help="round trip of the latency model")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--only", choices=("all", "serve"), default="all", help="serve: only the figures of `roomsops serve`"
+    )
+    bench_serve.add_arguments(parser)
     args = parser.parse_args()
 
     from roomsops.lab import Lab
@@ -334,6 +351,24 @@ def main() -> int:
         "ROOMSOPS_LOG_AUDIT": str(work / "audit.jsonl"),
         "BENCH_WORK": str(work),
     }
+    serve = bench_serve.serve_figures(
+        lab,
+        env,
+        work,
+        rooms,
+        start,
+        args,
+        {
+            "seed_lab": seed_lab,
+            "seed_database": seed_database,
+            "run_sync": run_sync,
+            "answer_rooms_now": answer_rooms_now,
+        },
+    )
+    if args.only == "serve":
+        lab.stop()
+        report_serve(args, serve)
+        return 0
     print("initial pass", file=sys.stderr)
     passes = [run_sync(lab, env, "initial", args.mailboxes, args.concurrency)]
     # The rooms' attendants answer late (seconds, as in Exchange Online): when they answer during the no-op pass
@@ -369,8 +404,46 @@ def main() -> int:
     policy = policy_figures(lab, env, synced[: args.policy_mailboxes], sample=10)
     startup = startup_seconds(env)
     lab.stop()
-    report(args, passes, naive_initial, naive_noop, policy, startup, graph_passes, lost)
+    report(args, passes, naive_initial, naive_noop, policy, startup, graph_passes, lost, serve)
     return 0
+
+
+def report_serve(args: argparse.Namespace, serve: dict[str, Any]) -> None:
+    """The serve figures alone (`--only serve`)."""
+    rows = bench_serve.report(serve)
+    print_serve(serve)
+    width = max(len(t[0]) for t in rows)
+    for name, value, target, met in rows:
+        print(f"{name.ljust(width)}  {value:>12}  target {target:8}  {'met' if met else 'NOT MET'}")
+    if args.json:
+        document = {
+            "parameters": vars(args) | {"json": str(args.json)},
+            "serve": serve,
+            "targets": [{"figure": n, "value": v, "target": t, "met": m} for n, v, t, m in rows],
+        }
+        args.json.write_text(json.dumps(document, indent=2))
+        print(f"\nfigures written to {args.json}")
+
+
+def print_serve(serve: dict[str, Any]) -> None:
+    edit, idle = serve["edit"], serve["idle"]
+    print(
+        f"\nroomsops serve: {edit['edits']} Outlook edits over Graph (a mailbox each, debounce "
+        f"{edit['debounce_seconds']} s): modelled p50 {edit['modelled']['p50_seconds']} s / p95 "
+        f"{edit['modelled']['p95_seconds']} s (Graph's delivery assumed {edit['modelled']['assumed_graph_delivery_ms']} ms, "
+        f"{edit['modelled']['rtt_ms']} ms RTT, {edit['requests_per_edit']['median']} request(s) per edit's pass); "
+        f"wall p50 {edit['wall']['p50_seconds']} s / p95 {edit['wall']['p95_seconds']} s"
+    )
+    print(
+        f"idle tenant ({idle['mailboxes']['ews']} over EWS + {idle['mailboxes']['graph']} over Graph, ews_interval "
+        f"{idle['ews_interval_seconds']} s, {idle['window_seconds']} s): {idle['ews_passes']:.0f} EWS passes, "
+        f"{idle['ews_requests']} EWS requests ({idle['ews_requests_per_mailbox_per_interval']} per mailbox per "
+        f"interval); Graph requests {idle['graph_requests_in_window'] or 'none'}; subscriptions live "
+        f"{idle['subscription_lifetime_hours']} h, renewed at half: {idle['graph_renewals_per_mailbox_per_day']} "
+        f"per mailbox per day (and with serve.graph_interval at its default 900 s, "
+        f"{idle['graph_safety_net_passes_per_mailbox_per_day_at_default_interval']} safety-net passes per mailbox "
+        f"per day); memory {idle['memory_mb']} MB"
+    )
 
 
 def graph_section(
@@ -497,6 +570,7 @@ def report(
     startup: float,
     graph_passes: list[Pass],
     lost: dict[str, Any],
+    serve: dict[str, Any],
 ) -> None:
     scale = args.mailboxes / max(naive_initial.mailboxes, 1)
     rtt = args.rtt_ms / 1000
@@ -562,6 +636,7 @@ def report(
             },
             "lost_answers": lost,
         },
+        "serve": serve,
     }
     g_initial, g_noop, _g_incremental, g_full = graph_passes
     g_creates = g_initial.requests.get("graph:events.create", 0)
@@ -644,6 +719,7 @@ def report(
             "0",
             lost["duplicates"] == 0 and lost["bookings_with_a_meeting"] == lost["bookings"],
         ),
+        *bench_serve.report(serve),
     ]
     figures["targets"] = [
         {"figure": name, "value": value, "target": target, "met": met} for name, value, target, met in targets
@@ -683,6 +759,7 @@ def report(
         f"modelled at {args.rtt_ms} ms RTT: Graph {modelled(g_initial.ews, args.concurrency):.0f} s initial / "
         f"{modelled(g_noop.ews, args.concurrency):.0f} s no-op; EWS {ours_initial:.0f} s / {ours_noop:.0f} s\n"
     )
+    print_serve(serve)
     width = max(len(t[0]) for t in targets)
     for name, value, target, met in targets:
         print(f"{name.ljust(width)}  {value:>10}  target {target:8}  {'met' if met else 'NOT MET'}")

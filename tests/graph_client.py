@@ -24,6 +24,7 @@ _ENTITIES = [
     (re.compile(r"/subscriptions(/[^/]+)?/?$"), "subscription"),
     (re.compile(r"/events(/[^/]+)?/?$"), "event"),
     (re.compile(r"/users/[^/]+/?$"), "user"),
+    (re.compile(r"/calendar/?$"), "calendar"),
 ]
 
 

@@ -31,6 +31,7 @@ ROOTS = (
     "publicError",
     "InnerError",
     "user",
+    "calendar",
 )
 
 NAVIGATION = ("event", "singleValueLegacyExtendedProperty", "multiValueLegacyExtendedProperty")

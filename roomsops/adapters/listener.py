@@ -33,10 +33,15 @@ class Listener:
         threads: int = 4,
         tls: tuple[Path, Path | None] | None = None,
         max_body: int = 0,
+        timeout: int = 10,
     ) -> None:
         """`tls`: (certificate file, key file or None when the certificate's PEM holds the key) to serve HTTPS;
-        `max_body`: requests with a larger body are answered 413 by cheroot (0: no limit)."""
-        self._server = wsgi.Server((host, port), app, numthreads=threads, server_name="roomsops")
+        `max_body`: requests with a larger body are answered 413 by cheroot (0: no limit); `timeout`: seconds a
+        connection may stay silent while a request is read (then it is closed); `threads`: requests served at once
+        (a connection held open holds one)."""
+        self._server = wsgi.Server(
+            (host, port), app, numthreads=threads, server_name="roomsops", timeout=timeout
+        )
         self._server.max_request_body_size = max_body
         if tls is not None:
             from cheroot.ssl.builtin import BuiltinSSLAdapter

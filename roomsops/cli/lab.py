@@ -183,7 +183,7 @@ def _lab_info(directory: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         raise InputError(
             f"no lab in {directory} (no readable lab.json)",
-            f"start one with 'roomsops lab serve --dir {directory}'",
+            f"start one with 'roomsops lab serve --dir {shlex.quote(str(directory))}'",
             code="no_lab",
         ) from None
 
@@ -239,7 +239,7 @@ def env_cmd(ctx: click.Context, directory: Path) -> int:
     if not _locked(folder):  # lab.json stays after 'lab stop': nothing serves what it names
         raise InputError(
             f"the lab in {folder} is not running (it was stopped): its settings would reach nothing",
-            f"start it again with 'roomsops lab serve --dir {folder}', then run 'roomsops lab env --dir {folder}'",
+            f"start it again with 'roomsops lab serve --dir {shlex.quote(str(folder))}', then run 'roomsops lab env --dir {shlex.quote(str(folder))}'",
             code="no_lab",
         )
     app = _app(ctx)
@@ -314,7 +314,7 @@ def stop_cmd(ctx: click.Context, directory: Path, timeout: float) -> int:
         if time.monotonic() > deadline:
             raise OperationFailed(
                 f"the lab (pid {pid}) did not stop within {timeout:g} s",
-                f"wait and run 'roomsops lab stop --dir {folder}' again, or give a longer --timeout",
+                f"wait and run 'roomsops lab stop --dir {shlex.quote(str(folder))}' again, or give a longer --timeout",
                 code="lab_not_stopped",
             )
         time.sleep(0.1)
@@ -349,7 +349,7 @@ def _no_running_lab(folder: Path) -> InputError:
         )
     return InputError(
         f"no running lab in {folder}: the lab there was stopped",
-        f"start it again with 'roomsops lab serve --dir {folder}'",
+        f"start it again with 'roomsops lab serve --dir {shlex.quote(str(folder))}'",
         code="no_lab",
     )
 
@@ -411,7 +411,7 @@ def _empty(directory: Path) -> None:
 def _lab_remedy(message: str, directory: Path) -> str:
     if "another lab is running" in message:
         return (
-            f"stop that lab first ('roomsops lab stop --dir {directory}', or Ctrl-C in its terminal), "
+            f"stop that lab first ('roomsops lab stop --dir {shlex.quote(str(directory))}', or Ctrl-C in its terminal), "
             "or give another --dir"
         )
     if "already in use" in message:

@@ -29,16 +29,17 @@ def check_in_exchange(app: AppContext, address: str, kind: Kind, no_check: bool)
     look-up is off."""
     if no_check or not app.settings.rooms.check_addresses:
         return None
-    from roomsops.services.rooms.common import check_email, person_modes
+    from roomsops.services.rooms.common import check_email, recorded_mailboxes
     from roomsops.services.rooms.mailboxes import check_mailbox
 
     checked = check_email(address)  # a malformed address is exit 2 before connecting anywhere
-    # A room's remedy for a person's mailbox must not be to convert it, whichever address the person has in ROOMS
-    # (the database knows only the address typed for `refuse_recorded`; Exchange knows the mailbox's others).
-    persons = {a.casefold(): a for a in person_modes(app.settings) or {}} if kind == "room" else {}
+    # A remedy must not name a command ROOMS refuses (convert a person's mailbox to a room, add a mailbox ROOMS has),
+    # whichever address the person or room has in ROOMS (the database knows only the address typed for
+    # `refuse_recorded`; Exchange knows the mailbox's others).
+    persons, rooms = recorded_mailboxes(app.settings)
     try:
         with read_only(), app.open_admin(None) as session:
-            return check_mailbox(session, checked, kind, persons)
+            return check_mailbox(session, checked, kind, persons, rooms)
     except ConnectError as exc:
         remedy = f"{exc.remedy}; " if exc.remedy else ""
         raise ConnectError(
@@ -52,11 +53,13 @@ def problems_in_exchange(app: AppContext, addresses: Sequence[str], kind: Kind) 
     """What is wrong with each wrong address, all looked up in one session (exit 3 when Exchange cannot be
     reached, with --no-check as the way to go on offline); the caller has checked `--no-check` and the
     setting."""
+    from roomsops.services.rooms.common import recorded_mailboxes
     from roomsops.services.rooms.mailboxes import check_mailboxes
 
+    persons, rooms = recorded_mailboxes(app.settings)
     try:
         with read_only(), app.open_admin(None) as session:
-            found = check_mailboxes(session, addresses, kind)
+            found = check_mailboxes(session, addresses, kind, persons, rooms)
     except ConnectError as exc:
         remedy = f"{exc.remedy}; " if exc.remedy else ""
         raise ConnectError(

@@ -15,6 +15,7 @@ from roomsops.cli.runbook import print_runbook
 from roomsops.cli.tenant_change import read_only, tenant_change
 from roomsops.core.addresses import unique, validate_address
 from roomsops.core.errors import InputError
+from roomsops.core.templates import shellword
 from roomsops.core.vocabulary import ACCESS_RIGHTS
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ def restrict_cmd(
         return app.emit(result)
 
     undo = (
-        f"run 'roomsops policy remove --group {request.group}' for the policy, and remove the members or the "
+        f"run 'roomsops policy remove --group {shellword(request.group)}' for the policy, and remove the members or the "
         "group that were added (Remove-DistributionGroupMember, Remove-DistributionGroup)"
     )
     return tenant_change(app, "policy restrict", undo, restrict_aap, dry_run=dry_run, tenant_lock=True)
@@ -501,7 +502,7 @@ def remove_cmd(
             return app.emit(result)
 
         undo_rbac = (
-            f"run 'roomsops policy restrict --engine rbac --permission {permission} --scope {scope_name} "
+            f"run 'roomsops policy restrict --engine rbac --permission {permission} --scope {shellword(scope_name)} "
             "--group GROUP' again"
         )
         return tenant_change(app, "policy remove", undo_rbac, remove_rbac, tenant_lock=True)

@@ -48,9 +48,10 @@ def add_cmd(app: AppContext, email: str, name: str, sync_master: bool, no_check:
     """Add a room by its room mailbox address (looked up in Exchange unless --no-check)."""
     if checks_addresses(app, no_check):  # the database first: Exchange's remedy for a person is to convert it
         service.refuse_recorded(app.settings, email)
-    check_in_exchange(app, email, "room", no_check)
+    mailbox = check_in_exchange(app, email, "room", no_check)
     with common.open_database(app.settings) as store:
-        result = service.add_room(store, app.audit, email, name, sync_master)
+        addresses = mailbox.smtp_addresses if mailbox is not None else None
+        result = service.add_room(store, app.audit, email, name, sync_master, addresses)
     return app.emit(result)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import signal
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from roomsops.core.settings import Settings
 if TYPE_CHECKING:
     from roomsops.services.diagnose import sync_test as diagnose
     from roomsops.services.rooms import common as rooms
+    from roomsops.services.sync.lock import LockTarget
 else:
     diagnose = lazy("roomsops.services.diagnose.sync_test")
     rooms = lazy("roomsops.services.rooms.common")
@@ -46,19 +46,39 @@ CHANGES = (
 )
 
 
-def lock_path(settings: Settings) -> Path:
-    """Beside an SQLite database; for a server database, one per URL in the temp folder."""
+def lock_path(settings: Settings) -> LockTarget:
+    """Beside an SQLite database (a file lock); a server database (PostgreSQL) holds the lock itself, so every
+    spelling of its URL and every host that syncs it meet one lock (`adapters/store/runlock.py`)."""
+    from roomsops.adapters.store.runlock import DatabaseLock
+
     url = rooms.database_url(settings)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database + ".sync.lock")
-    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"roomsops-sync-{digest}.lock"
+    return DatabaseLock.of(url)
+
+
+def sync_lock(settings: Settings) -> contextlib.AbstractContextManager[None]:
+    """The run lock of these settings' database (`lock_path`), its remedies naming the setting that places it."""
+    from roomsops.services.sync.lock import database_lock_elsewhere, run_lock
+
+    return run_lock(lock_path(settings), elsewhere=database_lock_elsewhere(settings))
 
 
 def summary_path(settings: Settings) -> Path:
-    """`sync.summary_file` (a folder, or a path under a file, is exit 2 naming it), else beside the lock."""
+    """`sync.summary_file` (a folder, or a path under a file, is exit 2 naming it), else beside an SQLite
+    database; for a server database, in this installation's data folder (where a relative sync.summary_file goes:
+    the data folder, or the settings file's folder), named per database (server, port and database name), never
+    in the shared temp folder."""
     chosen = settings.setting_path("sync.summary_file", "output")
-    return chosen if chosen is not None else lock_path(settings).with_name("roomsops-last-sync.json")
+    if chosen is not None:
+        return chosen
+    lock = lock_path(settings)
+    if isinstance(lock, Path):
+        return lock.with_name("roomsops-last-sync.json")
+    url = lock.url
+    where = f"{url.get_backend_name()}://{(url.host or '').casefold()}:{url.port or ''}/{url.database or ''}"
+    digest = hashlib.sha256(where.encode()).hexdigest()[:16]
+    return settings.resolve_path(f"roomsops-last-sync-{digest}.json", "sync.summary_file").absolute()
 
 
 @click.group(invoke_without_command=True)
@@ -76,24 +96,53 @@ def summary_path(settings: Settings) -> Path:
     help="A full reconciliation: every meeting of this installation compared with its booking, whatever its "
     "date (also every sync.full_every passes).",
 )
+@click.option(
+    "--worker",
+    is_flag=True,
+    help="Run as one of several sync workers (PostgreSQL only): claim a batch of due mailboxes, sync them, "
+    "give them back.",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10000),
+    metavar="N",
+    help="With --worker: mailboxes claimed at once (default 50).",
+)
+@click.option("--until-idle", is_flag=True, help="With --worker: claim batches until no mailbox is due.")
 @click.pass_context
 def sync(
-    ctx: click.Context, persons: tuple[str, ...], dry_run: bool, concurrency: int | None, full: bool
+    ctx: click.Context,
+    persons: tuple[str, ...],
+    dry_run: bool,
+    concurrency: int | None,
+    full: bool,
+    worker: bool,
+    batch: int | None,
+    until_idle: bool,
 ) -> int | None:
     """One bidirectional pass for every person with sync mode O365, O365Pull (over EWS) or Microsoft365 (over
     Microsoft Graph), or a subcommand."""
     if ctx.invoked_subcommand is not None:
-        if persons or dry_run or concurrency or full:
+        if persons or dry_run or concurrency or full or worker or batch or until_idle:
             raise InputError(
-                "--person, --dry-run, --concurrency and --full belong to the sync pass itself",
+                "--person, --dry-run, --concurrency, --full, --worker, --batch and --until-idle belong to the sync "
+                "pass itself",
                 f"see 'roomsops sync {ctx.invoked_subcommand} --help'",
             )
         return None
     app = ctx.find_object(AppContext)
     assert app is not None
+    if (batch is not None or until_idle) and not worker:
+        raise InputError("--batch and --until-idle belong to --worker", "add --worker, or leave them out")
+    if worker:
+        if persons or dry_run or full:
+            raise InputError(
+                "--person, --dry-run and --full are not for a sync worker (it works the mailboxes that are due)",
+                "run a plain 'roomsops sync' for those, or leave them out",
+            )
+        return _run_worker(app, batch, until_idle, concurrency)
     from roomsops.adapters.store import now_utc
     from roomsops.services.sync.factory import calendar_backend
-    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.run import (
         summary_for,
         sync_pass,
@@ -101,6 +150,7 @@ def sync(
         write_running_summary,
         write_summary,
     )
+    from roomsops.services.sync.worker import refuse_beside_leases
 
     settings = app.settings
     wanted = [validate_address(p) for p in persons]
@@ -114,12 +164,14 @@ def sync(
     except RoomsopsError as exc:
         _refused_before_starting(settings, summary, exc, wanted, dry_run)
         raise
-    with run_lock(lock_path(settings)), _terminated_as_interrupt():
+    with sync_lock(settings), _terminated_as_interrupt():
         started = now_utc()
         try:
             if not dry_run:  # replaced by the final summary; a run killed before that leaves "ok": false
                 write_running_summary(summary, started, wanted)
             with rooms.open_database(settings) as store:
+                # Beside sync workers' live leases (one killed leaves them until they expire): refused, exit 1.
+                refuse_beside_leases(store)
                 # No token, no pass: the token service refusing or unreachable is exit 3 before any work, not a
                 # failure repeated for every mailbox (a database without synced persons needs no token).
                 synced = _synced_persons(store)
@@ -159,6 +211,34 @@ def sync(
     return app.emit(result)
 
 
+def _run_worker(app: AppContext, batch: int | None, until_idle: bool, concurrency: int | None) -> int:
+    """`sync --worker`: one of several workers on a PostgreSQL database (`services/sync/worker.py`). Holds the run
+    lock shared (workers run together; a plain sync is refused beside them); writes no summary file."""
+    from roomsops.services.sync.factory import calendar_backend
+    from roomsops.services.sync.lock import WORKER, run_lock
+    from roomsops.services.sync.worker import DEFAULT_BATCH, refuse_on_sqlite, worker_run
+
+    settings = app.settings
+    refuse_on_sqlite(rooms.database_url(settings).get_backend_name() == "postgresql")
+    calendar_backend(settings, app.ews)  # a bad setting is refused before the database is opened
+    with run_lock(lock_path(settings), WORKER), _terminated_as_interrupt():
+        with rooms.open_database(settings) as store:
+            synced = _synced_persons(store)
+            if synced:
+                app.token_provider.token()
+            backend = calendar_backend(settings, app.ews, synced, _services(store))
+            result = worker_run(
+                store,
+                backend,
+                settings,
+                app.audit,
+                batch=batch or DEFAULT_BATCH,
+                until_idle=until_idle,
+                concurrency=concurrency or settings.sync.concurrency,
+            )
+    return app.emit(result)
+
+
 def _refused_before_starting(
     settings: Settings, summary: Path | None, exc: RoomsopsError, wanted: list[str], dry_run: bool
 ) -> None:
@@ -169,7 +249,6 @@ def _refused_before_starting(
     run recorded" then), and not replaced while another run holds the lock (its own summary is the current one)."""
     from roomsops.adapters.store import now_utc
     from roomsops.core.logs import log
-    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.run import write_failed_summary
 
     log.error("sync%s refused before starting: %s", " (dry run)" if dry_run else "", exc.one_line())
@@ -177,8 +256,8 @@ def _refused_before_starting(
         return
     with contextlib.suppress(RoomsopsError, OSError):
         lock = lock_path(settings)
-        if lock.parent.is_dir():  # never made here for this
-            with run_lock(lock):
+        if not isinstance(lock, Path) or lock.parent.is_dir():  # never made here for this
+            with sync_lock(settings):
                 write_failed_summary(summary, now_utc(), exc, wanted, logged=True)
 
 
@@ -387,7 +466,6 @@ def migrate_cmd(
         ews_backend,
         graph_backend,
     )
-    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.migrate import migrate, target_mode
 
     settings = app.settings
@@ -401,7 +479,7 @@ def migrate_cmd(
     kind = backend_for_mode(settings, target_mode(to, ews_mode))
     # Bad settings (e.g. sync.send_invitations = none for Graph) are refused before the lock or database exist.
     target = (graph_backend if kind == GRAPH else ews_backend)(settings, app.ews)
-    with run_lock(lock_path(settings)), rooms.open_database(settings) as store:
+    with sync_lock(settings), rooms.open_database(settings) as store:
         # The database only (a typo is exit 2 before any request; no EWS lookup from a command whose point is
         # leaving EWS): an unknown address is refused by migrate(), the person named once however spelled.
         synced = _synced_persons(store)
@@ -425,13 +503,12 @@ def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
     """Cancel the meetings this installation created in PERSON's calendar, and hold PERSON's bookings back from
     the sync until 'roomsops sync resume --person PERSON'."""
     from roomsops.services.sync.factory import calendar_backend
-    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.run import purge
 
     address = validate_address(person)
     settings = app.settings
     calendar_backend(settings, app.ews)  # refuses a bad setting before the lock or database exist
-    with run_lock(lock_path(settings)), rooms.open_database(settings) as store:
+    with sync_lock(settings), rooms.open_database(settings) as store:
         address = _primary(app, store, address)
         backend = calendar_backend(settings, app.ews, _synced_persons(store), _services(store))
         result = purge(store, backend, address, app.audit, lambda q: app.confirm(q, yes), dry_run)
@@ -525,11 +602,10 @@ def _reached_over_ews(app: AppContext, store: Any) -> bool:
 def resume_cmd(app: AppContext, person: str) -> int:
     """Sync PERSON's bookings again after 'sync purge' (or after the person left the sync): the next pass makes
     their meetings."""
-    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.run import resume
 
     address = validate_address(person)
-    with run_lock(lock_path(app.settings)), rooms.open_database(app.settings) as store:
+    with sync_lock(app.settings), rooms.open_database(app.settings) as store:
         return app.emit(resume(store, _primary(app, store, address, offline=True), app.audit))
 
 
@@ -562,10 +638,9 @@ def diff_cmd(app: AppContext, person: str | None) -> int:
 def resolve_cmd(app: AppContext, booking: int, use: str) -> int:
     """Settle a booking's difference: both sides take the chosen state."""
     from roomsops.services.sync.factory import calendar_backend
-    from roomsops.services.sync.lock import run_lock
     from roomsops.services.sync.resolve import resolve
 
-    with run_lock(lock_path(app.settings)), rooms.open_database(app.settings) as store:
+    with sync_lock(app.settings), rooms.open_database(app.settings) as store:
         backend = (
             calendar_backend(app.settings, app.ews, _synced_persons(store), _services(store))
             if use != "ignore"

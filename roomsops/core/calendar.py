@@ -62,6 +62,22 @@ class Exception_:
     item_id: str | None = field(default=None, compare=False)
 
 
+#: The values an occurrence may hold of its own (docs/series.md); the others are always its series'.
+OCCURRENCE_VALUES = ("subject", "private", "reminder_minutes", "free_busy")
+
+
+def occurrence_values(
+    fields: MeetingFields, changes: tuple[tuple[str, Any], ...], refresh: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The values to write on one occurrence of the series `fields`: its own (`changes`), and the series' values of
+    `refresh` where it has none of its own. An exception keeps the values it was given when its master changes
+    (MS-OXOCAL 2.2.1.44.2: an ExceptionInfo overrides what its OverrideFlags name), so a series value changed for
+    the whole series is written again on every exception that had one of its own (docs/series.md)."""
+    values = {name: getattr(fields, name) for name in refresh if name in OCCURRENCE_VALUES}
+    values.update(dict(changes))
+    return values
+
+
 @dataclass(frozen=True)
 class SeriesFields:
     """What makes a meeting a series: its pattern and range (compared, as both services read them back on the
@@ -323,6 +339,17 @@ PAST_WATCH = timedelta(days=31)
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A meeting a from-scratch read of changes saw that may become a new booking: a single meeting (no series) the
+    mailbox organizes, with attendees (rooms are attendees), not cancelled, whose tag that read could not tell or
+    that carries none. Its start and end (UTC) place it in the sync window; None: not known (it is read anyway)."""
+
+    item_id: str
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Changes:
     """What changed in a calendar since a state (ids only), and the state to continue from."""
 
@@ -337,6 +364,10 @@ class Changes:
     # window's): the sync reads itself its linked meetings that ended before it and less than `PAST_WATCH` before
     # the sync window's start (none while the round starts there). None: the whole calendar (EWS).
     covers_from: datetime | None = None
+    # From scratch only (`changes(mailbox, None)`): the meetings that read saw that may become new bookings (a
+    # superset of the untagged ones that can), so that a first pass discovers them without a read of the whole
+    # window (`find_untagged`); None: the backend does not tell them (the engine then calls `find_untagged`).
+    candidates: list[Candidate] | None = None
 
 
 class Invitations(StrEnum):

@@ -119,6 +119,9 @@ SEND_INVITATIONS = ("all", "none")
 ON_PERSON_REMOVED = ("report", "purge")
 #: `sync.backend`: Exchange Web Services, or Microsoft Graph.
 SYNC_BACKENDS = ("ews", "graph")
+#: The most mailboxes a sync works in parallel (`sync.concurrency`, `--concurrency`); a server database's connection
+#: pool holds at least this many (`adapters/store/db.py`).
+SYNC_CONCURRENCY_MAX = 32
 
 
 @dataclass(frozen=True)
@@ -276,7 +279,9 @@ class SyncSettings:
     window_days_past: int = bounded(7, 0, 3650)
     window_days_future: int = bounded(90, 0, 3650)
     send_invitations: str = choice("all", *SEND_INVITATIONS)
-    concurrency: int = bounded(4, 1, 32)  # mailboxes in parallel; also `roomsops sync --concurrency`
+    concurrency: int = bounded(
+        4, 1, SYNC_CONCURRENCY_MAX
+    )  # mailboxes in parallel; also `roomsops sync --concurrency`
     summary_file: str = ""
     full_every: int = bounded(24, 0, 100000)  # a full reconciliation every N passes per mailbox; 0: never
     rollback_attempts: int = bounded(5, 1, 100)  # SyncConflictBehaviour Rollback: resets before sync-disabled
@@ -284,6 +289,10 @@ class SyncSettings:
     on_person_removed: str = choice("report", *ON_PERSON_REMOVED)  # a person leaving the sync: their meetings
     # The calendar service O365/O365Pull persons are synced over; Microsoft365 persons always go over Graph.
     backend: str = choice("ews", *SYNC_BACKENDS)
+    # Sync workers (`sync --worker`, PostgreSQL): seconds between two passes of one mailbox, and seconds a
+    # worker's claim on a mailbox lasts without being extended (then another worker may take the mailbox over).
+    worker_interval: int = bounded(300, 1, 86400)
+    worker_lease: int = bounded(600, 10, 86400)
 
 
 @dataclass(frozen=True)
@@ -313,7 +322,7 @@ class ServeSettings:
     tls_cert_file: str = ""
     tls_key_file: str = ""
     # seconds a change notification waits for others of the same mailbox before its pass runs
-    notification_debounce: int = bounded(2, 0, 300)
+    notification_debounce: int = bounded(1, 0, 300)
 
 
 @dataclass(frozen=True)

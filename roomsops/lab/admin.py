@@ -1,4 +1,4 @@
-"""The lab's JSON admin API under /lab/: state, reset, mailboxes, counts, faults, consent, settings.
+"""The lab's JSON admin API under /lab/: state, reset, mailboxes, counts, faults, cmdlet gate, consent, settings.
 
 Not an emulated service: tests and demos arrange and inspect the tenant with it; bad bodies get 400.
 """
@@ -192,6 +192,8 @@ class AdminApi(LabHandler):
             ("POST", re.compile(r"^/lab/consent$"), self._consent),
             ("GET", re.compile(r"^/lab/device$"), self._device),
             ("POST", re.compile(r"^/lab/device/approve$"), self._approve_device),
+            ("GET", re.compile(r"^/lab/cmdlet-gate$"), self._cmdlet_gate),
+            ("POST", re.compile(r"^/lab/cmdlet-gate$"), self._change_cmdlet_gate),
             ("GET", re.compile(r"^/lab/settings$"), self._settings),
             ("POST", re.compile(r"^/lab/settings$"), self._change_settings),
         ]
@@ -236,6 +238,7 @@ class AdminApi(LabHandler):
     def _reset(self, request: Request, match: re.Match[str]) -> Response:
         parse_body(request, [])
         self.ctx.tenant.reset()
+        self.ctx.cmdlet_gate.open()
         return Response.json(200, {"status": "reset"})
 
     def _mailboxes(self, request: Request, match: re.Match[str]) -> Response:
@@ -388,6 +391,20 @@ class AdminApi(LabHandler):
         except FaultError as exc:
             raise ApiError(400, "bad_field", str(exc)) from None
         return Response.json(201, fault.to_json())
+
+    def _cmdlet_gate(self, request: Request, match: re.Match[str]) -> Response:
+        return Response.json(200, self.ctx.cmdlet_gate.state())
+
+    def _change_cmdlet_gate(self, request: Request, match: re.Match[str]) -> Response:
+        body = parse_body(request, [Field("open", bool, required=True), Field("cmdlets", list, default=[])])
+        if body["open"]:
+            self.ctx.cmdlet_gate.open()
+        else:
+            names = body["cmdlets"]
+            if not names or not all(isinstance(n, str) and n for n in names):
+                raise ApiError(400, "bad_field", "cmdlets must name at least one cmdlet to hold")
+            self.ctx.cmdlet_gate.close(frozenset(names))
+        return Response.json(200, self.ctx.cmdlet_gate.state())
 
     def _clear_faults(self, request: Request, match: re.Match[str]) -> Response:
         self.ctx.faults.clear()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from roomsops.lab.faults import FaultBook, RequestCounter
+from roomsops.lab.faults import CmdletGate, FaultBook, RequestCounter
 from roomsops.lab.pki import LabPki
 from roomsops.lab.tenant import Tenant
 
@@ -35,6 +35,8 @@ class LabContext:
     port: int
     # The admin API's bearer token: random per run, written to lab.json (0600) for the user who started the lab.
     admin_token: str = ""
+    # Holds the answer of named cmdlets once they ran (POST /lab/cmdlet-gate): interruptions tested without timing.
+    cmdlet_gate: CmdletGate = field(default_factory=CmdletGate)
 
     @property
     def base_url(self) -> str:

@@ -101,3 +101,44 @@ class FaultBook:
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+
+
+#: How long a cmdlet held at the gate waits at most before it answers (a forgotten gate cannot hang the lab).
+CMDLET_GATE_BOUND = 120.0
+
+
+class CmdletGate:
+    """Holds the answer of the named cmdlets after they ran (their change is made), until opened: a test can
+    interrupt a client deterministically while such a cmdlet is under way (POST /lab/cmdlet-gate)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = threading.Event()
+        self._open.set()
+        self._names: frozenset[str] = frozenset()
+        self._held = 0
+
+    def close(self, names: frozenset[str]) -> None:
+        with self._lock:
+            self._names = frozenset(n.casefold() for n in names)
+            self._held = 0
+            self._open.clear()
+
+    def open(self) -> None:
+        with self._lock:
+            self._names = frozenset()
+        self._open.set()
+
+    def hold(self, cmdlet: str, stop: threading.Event) -> None:
+        """Wait (bounded) while the gate is closed for `cmdlet`, or until the client stops the pipeline."""
+        with self._lock:
+            if self._open.is_set() or cmdlet.casefold() not in self._names:
+                return
+            self._held += 1
+        for _ in range(int(CMDLET_GATE_BOUND / 0.05)):
+            if self._open.wait(0.05) or stop.is_set():
+                return
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return {"open": self._open.is_set(), "cmdlets": sorted(self._names), "held": self._held}

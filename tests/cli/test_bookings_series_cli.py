@@ -104,6 +104,23 @@ def test_a_weekly_series_is_one_booking_with_its_occurrences(invoke: Invoke) -> 
     assert (record["params"]["series"], record["params"]["occurrences"]) == (series["description"], 6)
 
 
+def test_a_start_off_the_pattern_makes_the_first_occurrence_the_series_start(invoke: Invoke) -> None:
+    """--start on a Sunday for a series on Mondays: the series starts on its first occurrence, and so does its range
+    (Graph's recurrenceRange.startDate must equal the event's start, graph/api/resources/recurrencerange)."""
+    ok(invoke("persons", "add", DIEGO))
+    ok(invoke("rooms", "add", EIGER, "--name", "Eiger"))
+    sunday = MON - timedelta(days=1)
+    booking = add(invoke, f"{sunday}T09:00", f"{sunday}T10:00", "--weekly", "mon", "--count", "2")
+    series = series_of(invoke, booking["id"])
+    assert (series["start"][:10], series["series"]["range"]["start_date"]) == (str(MON), str(MON))
+    assert [o["original_start"][:10] for o in series["series"]["occurrences"]] == [str(MON), str(MON2)]
+    # A new pattern whose first day is later than the series' start: the range starts there too.
+    ok(invoke("bookings", "update", str(booking["id"]), "--weekly", "wed"))
+    series = series_of(invoke, booking["id"])
+    assert (series["start"][:10], series["series"]["range"]["start_date"]) == (str(WED), str(WED))
+    assert [o["original_start"][:10] for o in series["series"]["occurrences"]] == [str(WED), str(WED2)]
+
+
 def last_sunday(year: int, month: int) -> date:
     day = date(year, month + 1, 1) - timedelta(days=1)
     return day - timedelta(days=(day.weekday() - 6) % 7)

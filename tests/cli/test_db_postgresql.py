@@ -207,3 +207,37 @@ def test_copy_of_an_upgraded_v1_database_keeps_its_schema_history(
     )
     assert figures["bookings"]["copied"] == len(before["bookings"]["bookings"]) > 0
     assert listed(invoke, on(postgres_url)) == before
+
+
+def _sqlite_set(tmp_path: Path, statement: str, *values: object) -> None:
+    """Change the source SQLite file behind roomsops' back (as an older version, or a sync, could have written)."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(tmp_path / "rooms.db")) as conn, conn:
+        conn.execute(statement, values)
+
+
+def test_fix27a_copy_of_a_value_longer_than_its_postgresql_column_names_it_and_copies_nothing(
+    invoke: Invoke, postgres_url: str, tmp_path: Path
+) -> None:
+    seed(invoke)
+    _sqlite_set(tmp_path, "UPDATE bookings SET title = ? WHERE id = 2", "x" * 300)  # SQLite keeps any length
+    run = invoke("db", "copy", "--to", postgres_url)
+    assert run.code == 2, run.out + run.err
+    line = one_line_error(run)
+    assert "row 2 of table bookings has a title of 300 characters, longer than the 255" in line, line
+    assert "nothing was copied — shorten that title to at most 255 characters" in line, line
+    assert counts(postgres_url) == {"persons": 0, "bookings": 0, "schema_version": 1, "installation": 0}
+
+
+def test_fix27a_copy_of_a_nul_character_stores_the_value_without_it_and_stays_idempotent(
+    invoke: Invoke, postgres_url: str, tmp_path: Path
+) -> None:
+    seed(invoke)
+    _sqlite_set(tmp_path, "UPDATE persons SET name = ? WHERE email = ?", "Die\x00go", DIEGO)
+    ok(invoke("db", "copy", "--to", postgres_url))
+    names = {p["email"]: p["name"] for p in listed(invoke, on(postgres_url))["persons"]["persons"]}
+    assert names[DIEGO] == "Diego", names
+    again = json.loads(ok(invoke("--json", "db", "copy", "--to", postgres_url)).out)  # not "other values"
+    assert sum(t["copied"] for t in again["figures"]) == 0

@@ -286,6 +286,39 @@ def test_any_loopback_client_is_served_without_being_listed(
     assert process.wait(timeout=HUNG) == 0
 
 
+def test_a_host_header_of_another_name_is_refused_unless_allowed(
+    env: dict[str, str], tmp_path: Path, stopped: list[subprocess.Popen[str]]
+) -> None:
+    """DNS rebinding: a web page of rebind.example whose name now resolves to 127.0.0.1 reaches the listener from
+    loopback, with its own name in the Host header."""
+    for allow, expected in (("", 403), ("rebind.example", 200)):
+        process, err = start(env, tmp_path, status_allow=allow)
+        stopped.append(process)
+        url = status_url(err, process)
+        by_name = requests.get(url + "metrics", headers={"Host": "rebind.example"}, timeout=10)
+        own = requests.get(url + "healthz", headers={"Host": "localhost"}, timeout=10)
+        assert (by_name.status_code, own.status_code) == (expected, 200), allow
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=HUNG) == 0
+
+
+def test_a_second_service_on_the_same_database_is_refused_naming_the_first(
+    env: dict[str, str], tmp_path: Path, stopped: list[subprocess.Popen[str]]
+) -> None:
+    """Two services would each take the other's Graph subscriptions for left-overs and delete them."""
+    first, err = start(env, tmp_path)
+    stopped.append(first)
+    url = status_url(err, first)
+    second, second_err = start(env, tmp_path)
+    stopped.append(second)
+    assert second.wait(timeout=HUNG) == 1
+    said = second_err.read_text(encoding="utf-8")
+    assert f"another roomsops serve is running on this database (pid {first.pid} " in said, said
+    assert requests.get(url + "healthz", timeout=10).status_code == 200  # the first goes on
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=HUNG) == 0
+
+
 def test_a_client_not_loopback_is_refused_unless_allowed(
     invoke: Invoke,
     env: dict[str, str],

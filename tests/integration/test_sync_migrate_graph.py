@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from roomsops.adapters.graph.client import GET_RETRIES
 from roomsops.services.sync.lock import run_lock
 from tests.cli.test_readme_json import assert_documented
 from tests.conftest import Invoke, ok
@@ -179,9 +180,10 @@ def test_sync_migrate_moves_fifty_persons_to_graph_through_faults_and_a_kill_wit
     assert {p["person"].lower(): p["status"] for p in first["persons"]} == dict.fromkeys(pilot, "migrated")
     lab.clear_faults()
 
-    # Then everyone, with two Graph lookups failing (HTTP 500) and the run killed while the next one waits at
-    # the lab's gate: the pilot is "already" (no request), mig25 and mig26 fail, mig27 is in flight.
-    lab.fault(protocol="graph", operation="events.list", kind="http_500", count=2)
+    # Then everyone, with two Graph lookups failing (HTTP 500, also on both retries of each GET) and the run killed
+    # while the next one waits at the lab's gate: the pilot is "already" (no request), mig25 and mig26 fail, mig27
+    # is in flight.
+    lab.fault(protocol="graph", operation="events.list", kind="http_500", count=2 * (1 + GET_RETRIES))
     assert lab.admin("POST", "graph/gate", json={"open": False}).status_code == 200
     lab.reset_requests()
     process = subprocess.Popen(
@@ -198,9 +200,10 @@ def test_sync_migrate_moves_fifty_persons_to_graph_through_faults_and_a_kill_wit
                 break
             time.sleep(0.05)
         assert process.poll() is None, "the run ended before the gate held it"
-        # mig25's and mig26's lookups answered 500, mig27's held; nothing else was asked (the UIDs are stored).
+        # mig25's and mig26's lookups answered 500 (each sent 1 + GET_RETRIES times), mig27's held; nothing else
+        # was asked (the UIDs are stored).
         asked = {k: v for k, v in lab.requests().items() if k.startswith(("graph:", "ews:"))}
-        assert asked == {"graph:events.list": 3}
+        assert asked == {"graph:events.list": 2 * (1 + GET_RETRIES) + 1}
         process.kill()
         process.wait()
     finally:

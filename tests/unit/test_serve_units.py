@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from roomsops.core.errors import InputError
 from roomsops.core.settings import load_settings
-from roomsops.services.serve.config import client_allowed, status_listen
+from roomsops.services.serve.config import client_allowed, host_allowed, status_listen
 from roomsops.services.serve.metrics import ServeMetrics
 from roomsops.services.serve.schedule import Schedule
 from roomsops.services.serve.status import Board, DeclinedRow, MailboxRow, Snapshot, status_app
@@ -71,8 +71,10 @@ def test_a_bad_status_listen_is_exit_2_naming_the_key_and_its_origin(value: str)
 
 def test_a_bad_status_allow_entry_is_exit_2_naming_it() -> None:
     with pytest.raises(InputError) as caught:
-        status_listen(load_settings(environ={"ROOMSOPS_SERVE_STATUS_ALLOW": "10.0.0.0/8, nowhere"}))
-    assert "'nowhere' is neither an IP address nor a network" in caught.value.message
+        status_listen(load_settings(environ={"ROOMSOPS_SERVE_STATUS_ALLOW": "10.0.0.0/8, no where"}))
+    assert "'no where' is neither an IP address, a network nor a host name" in caught.value.message
+    with pytest.raises(InputError):
+        status_listen(load_settings(environ={"ROOMSOPS_SERVE_STATUS_ALLOW": "10.0.0.0/33"}))
 
 
 def test_loopback_always_others_only_when_listed() -> None:
@@ -89,8 +91,34 @@ def test_loopback_always_others_only_when_listed() -> None:
     assert not client_allowed("10.2.0.1", allow) and not client_allowed("192.0.2.8", allow)
 
 
+def test_the_host_header_must_be_an_address_localhost_or_a_listed_name() -> None:
+    """DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 calls with Host: evil.example."""
+    names = status_listen(
+        load_settings(environ={"ROOMSOPS_SERVE_STATUS_ALLOW": "10.1.0.0/16, Status.Example.com"})
+    ).names
+    assert names == ("status.example.com",)
+    for host in (
+        "127.0.0.1:8765",
+        "[::1]:8765",
+        "localhost:8765",
+        "LOCALHOST",
+        "10.1.2.3",
+        "",
+        "status.example.com:1",
+    ):
+        assert host_allowed(host, names), host
+    for host in (
+        "evil.example:8765",
+        "evil.example",
+        "localhost.evil.example",
+        "status.example.com.evil",
+        "[x]:1",
+    ):
+        assert not host_allowed(host, names), host
+
+
 def call(
-    app: Any, path: str, remote: str = "127.0.0.1", method: str = "GET"
+    app: Any, path: str, remote: str = "127.0.0.1", method: str = "GET", host: str = "127.0.0.1:8765"
 ) -> tuple[str, dict[str, str], str]:
     said: dict[str, Any] = {}
 
@@ -98,7 +126,8 @@ def call(
         said.update(status=status, headers=dict(headers))
 
     body: Iterable[bytes] = app(
-        {"PATH_INFO": path, "REMOTE_ADDR": remote, "REQUEST_METHOD": method}, start_response
+        {"PATH_INFO": path, "REMOTE_ADDR": remote, "REQUEST_METHOD": method, "HTTP_HOST": host},
+        start_response,
     )
     return said["status"], said["headers"], b"".join(body).decode("utf-8")
 
@@ -106,6 +135,7 @@ def call(
 def test_the_status_app_refuses_other_clients_writes_and_unknown_paths() -> None:
     app = status_app(Board(), ServeMetrics(), (), {"ews": 60, "graph": 900})
     assert call(app, "/", remote="192.0.2.9")[0] == "403 Forbidden"
+    assert call(app, "/", host="evil.example:8765")[0] == "403 Forbidden"
     assert call(app, "/metrics", remote="192.0.2.9")[0] == "403 Forbidden"
     assert call(app, "/", method="POST")[0] == "405 Method Not Allowed"
     assert call(app, "/admin")[0] == "404 Not Found"
@@ -283,7 +313,14 @@ def test_the_webhook_echoes_the_validation_token_and_checks_client_state() -> No
         ),
         (
             {"ROOMSOPS_SERVE_LISTEN": "0.0.0.0:8443", "ROOMSOPS_SERVE_PUBLIC_URL": "ftp://x.example"},
-            "serve.public_url in $ROOMSOPS_SERVE_PUBLIC_URL must be an http(s) URL",
+            "serve.public_url in $ROOMSOPS_SERVE_PUBLIC_URL must be an https URL",
+        ),
+        (
+            {
+                "ROOMSOPS_SERVE_LISTEN": "0.0.0.0:8443",
+                "ROOMSOPS_SERVE_PUBLIC_URL": "http://rooms.example/hook",
+            },
+            "serve.public_url in $ROOMSOPS_SERVE_PUBLIC_URL must be an https URL",
         ),
         ({"ROOMSOPS_SERVE_LISTEN": "0.0.0.0"}, "serve.listen in $ROOMSOPS_SERVE_LISTEN must be HOST:PORT"),
         (
@@ -324,3 +361,22 @@ def test_the_webhook_urls_are_under_the_public_url_or_the_listeners_own_address(
         public is not None
         and public.urls(("127.0.0.1", 1))[0] == "https://r.example/rooms/graph/notifications"
     )
+
+
+def test_the_service_lock_of_a_server_database_is_its_own_advisory_key() -> None:
+    # The merge of fix26a (one service per database) and fix27a (the run lock in a server database): the service's
+    # lock must not be the run lock (a round takes that one while the service holds its own) and must stay in the
+    # database (every host meets it), not a file beside a path that a server database does not have.
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from roomsops.adapters.store.runlock import RUN_LOCK_KEY, SERVE_LOCK_KEY, DatabaseLock
+    from roomsops.services.serve.run import serve_lock_path
+
+    run = DatabaseLock.of(make_url("postgresql+psycopg://roomsops@127.0.0.1/test"))
+    served = serve_lock_path(run)
+    assert isinstance(served, DatabaseLock)
+    assert (run.key, served.key) == (RUN_LOCK_KEY, SERVE_LOCK_KEY)
+    assert served.url == run.url
+    assert serve_lock_path(Path("/d/rooms.db.sync.lock")) == Path("/d/rooms.db.serve.lock")

@@ -27,13 +27,16 @@ from exchangelib.items import (
     SEND_TO_NONE,
     CalendarItem,
 )
-from exchangelib.properties import Attendee, Mailbox, OccurrenceItemId
+from exchangelib.properties import Attendee, Mailbox, OccurrenceItemId, RecurringMasterItemId
 
 from roomsops.adapters.ews.client import EwsClient, requests_sent
 from roomsops.adapters.ews.errors import EwsError, translate
 from roomsops.adapters.ews.series import from_recurrence, to_recurrence
+from roomsops.adapters.ews.tags import INSTALLATION
 from roomsops.core.calendar import (
+    OCCURRENCE_VALUES,
     BackendError,
+    Candidate,
     Changes,
     Exception_,
     Invitations,
@@ -43,6 +46,7 @@ from roomsops.core.calendar import (
     SeriesFields,
     SyncStateInvalid,
     normalized_attendees,
+    occurrence_values,
     replaced_room,
     with_resets,
 )
@@ -84,6 +88,38 @@ OCCURRENCE_FIELDS = (
     "reminder_minutes_before_start",
     "reminder_is_set",
 )
+#: What a from-scratch SyncFolderItems reads of each item besides its change key (all returned by FindItem too,
+#: `ews-ref/finditem-operation`): enough to leave out what can never become a booking (`_candidate`).
+CANDIDATE_FIELDS = (
+    "type",
+    "is_meeting",
+    "is_cancelled",
+    "my_response_type",
+    "start",
+    "end",
+    INSTALLATION,
+)
+
+
+def _candidate(item: CalendarItem) -> Candidate | None:
+    """The item as a candidate for a new booking, or None when it cannot become one: a series (master, occurrence,
+    exception), an appointment (IsMeeting false: no attendee, so no room), a cancelled meeting, an attendee's copy
+    (MyResponseType not Organizer) or an item with any installation's tag. A property not answered counts as
+    allowing it (the item is read in full and judged by the sync)."""
+    if item.type not in (None, "Single") or item.is_meeting is False or item.is_cancelled:
+        return None
+    if item.my_response_type not in (None, "Organizer") or getattr(item, INSTALLATION, None):
+        return None
+    return Candidate(item.id, _utc_or_none(item.start), _utc_or_none(item.end))
+
+
+def _utc_or_none(value: object) -> datetime | None:
+    """A start or end as UTC; None for a date (an all-day item's) or no value: its place in the window unknown."""
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return None
+    return datetime.fromtimestamp(value.timestamp(), UTC)  # an EWSDateTime converts only to an EWSTimeZone
+
+
 _FIELD_TO_EWS = {
     "subject": ("subject",),
     "start": ("start",),
@@ -248,16 +284,30 @@ class EwsCalendar:
         def read() -> Changes:
             changed: list[tuple[str, str]] = []
             deleted: list[str] = []
+            candidates: list[Candidate] = []
+            # From scratch every item is listed once: with a few more properties (as FindItem returns them) the
+            # same pages tell the candidates for new bookings, so a first pass needs no CalendarView of its own.
+            only = ["changekey"] if state is not None else ["changekey", *CANDIDATE_FIELDS]
             for kind, item in calendar.sync_items(
-                sync_state=state, only_fields=["changekey"], max_changes_returned=MAX_CHANGES
+                sync_state=state, only_fields=only, max_changes_returned=MAX_CHANGES
             ):
                 if state is None:
-                    continue  # from scratch: only the state matters; items are reconciled by tag
+                    # From scratch: only the state and the candidates matter; items are reconciled by tag.
+                    if kind in ("create", "update") and isinstance(item, CalendarItem):
+                        candidate = _candidate(item)
+                        if candidate is not None:
+                            candidates.append(candidate)
+                    continue
                 if kind in ("create", "update"):
                     changed.append((item.id, item.changekey))
                 elif kind == "delete":
                     deleted.append(item.id)
-            return Changes(changed=changed, deleted=deleted, state=calendar.item_sync_state)
+            return Changes(
+                changed=changed,
+                deleted=deleted,
+                state=calendar.item_sync_state,
+                candidates=candidates if state is None else None,
+            )
 
         try:
             return self.client.call(mailbox, read)
@@ -265,6 +315,9 @@ class EwsCalendar:
             return Changes(invalid_state=True)
 
     def get(self, mailbox: str, item_ids: Sequence[str]) -> list[Meeting]:
+        return self._get(mailbox, [(i, None) for i in item_ids])
+
+    def _get(self, mailbox: str, item_ids: Sequence[Any]) -> list[Meeting]:
         if not item_ids:
             return []
         account = self.client.account(mailbox)
@@ -272,9 +325,7 @@ class EwsCalendar:
         calendar = self._calendar(mailbox)
         found = self.client.call(
             mailbox,
-            lambda: list(
-                account.fetch(ids=[(i, None) for i in item_ids], folder=calendar, only_fields=GET_FIELDS)
-            ),
+            lambda: list(account.fetch(ids=list(item_ids), folder=calendar, only_fields=GET_FIELDS)),
         )
         for item in found:
             # Unknown ids are left out (the port's rule: the caller takes such a meeting for gone); any other
@@ -491,7 +542,10 @@ class EwsCalendar:
             write=True,
         )
         if fields.series is not None:
-            self._write_exceptions(mailbox, item.id, item.changekey, with_resets(fields, meeting.fields))
+            refresh = tuple(name for name in changed if name in OCCURRENCE_VALUES)
+            self._write_exceptions(
+                mailbox, item.id, item.changekey, with_resets(fields, meeting.fields), refresh
+            )
         return Meeting(
             item_id=item.id,
             change_key=item.changekey,
@@ -545,11 +599,21 @@ class EwsCalendar:
         read_series = replace(series, exceptions=exceptions, changes_read=len(own) == len(ids))
         return replace(meeting, fields=replace(fields, series=read_series))
 
-    def _write_exceptions(self, mailbox: str, master_id: str, change_key: str, fields: MeetingFields) -> int:
+    def _write_exceptions(
+        self,
+        mailbox: str,
+        master_id: str,
+        change_key: str,
+        fields: MeetingFields,
+        refresh: tuple[str, ...] = (),
+    ) -> int:
         """Write a series' exceptions onto its master (docs/series.md, "Sync of series"): each cancelled occurrence
         deleted (one already deleted is no error), each moved or changed one updated (its times and own values),
         addressed by OccurrenceItemId. Every one is written on every write of the series: Exchange's exceptions
-        are not compared (a rewrite of the recurrence dropped them all). The number of writes sent."""
+        are not compared (a rewrite of the recurrence dropped them all). `refresh`: the series values just changed
+        for the whole series; an exception keeps its own value of one when the master changes (MS-OXOCAL
+        2.2.1.44.2), so the master's ModifiedOccurrences are read and each exception ROOMS no longer holds gets the
+        series' values written (`occurrence_values`). The number of writes sent."""
         series = fields.series
         assert series is not None
         account = self.client.account(mailbox)
@@ -580,12 +644,23 @@ class EwsCalendar:
 
             self.client.call(mailbox, delete, write=True)
             sent += 1
-        for exception in series.exceptions:
-            values: dict[str, Any] = {
-                "start": self._local(exception.start, zone),
-                "end": self._local(exception.end, zone),
-            }
-            own = dict(exception.changes)
+        writes: list[tuple[datetime, dict[str, Any], tuple[tuple[str, Any], ...]]] = [
+            (
+                e.original_start,
+                {"start": self._local(e.start, zone), "end": self._local(e.end, zone)},
+                e.changes,
+            )
+            for e in series.exceptions
+        ]
+        if refresh:
+            held = {e.original_start for e in series.exceptions} | set(series.cancelled)
+            writes += [
+                (start, {}, ())
+                for start in self._modified_occurrences(mailbox, master_id)
+                if start not in held and start in series.original_starts
+            ]
+        for original_start, values, changes in writes:
+            own = occurrence_values(fields, changes, refresh)
             if "subject" in own:
                 values["subject"] = own["subject"]
             if "private" in own:
@@ -595,7 +670,7 @@ class EwsCalendar:
             if "reminder_minutes" in own:
                 values["reminder_minutes_before_start"] = own["reminder_minutes"] or 0
                 values["reminder_is_set"] = own["reminder_minutes"] is not None
-            item = occurrence(exception.original_start, **values)
+            item = occurrence(original_start, **values)
             names = list(values)
             self.client.call(
                 mailbox,
@@ -609,6 +684,26 @@ class EwsCalendar:
             )
             sent += 1
         return sent
+
+    def _modified_occurrences(self, mailbox: str, master_id: str) -> list[datetime]:
+        """The original starts (UTC) of the exceptions a series' master holds (ModifiedOccurrences)."""
+        account = self.client.account(mailbox)
+        calendar = self._calendar(mailbox)
+        (current,) = self.client.call(
+            mailbox,
+            lambda: list(
+                account.fetch(ids=[(master_id, None)], folder=calendar, only_fields=("modified_occurrences",))
+            ),
+        )
+        if isinstance(current, Exception):
+            raise translate(current, mailbox, write=False)
+        return [
+            datetime.fromtimestamp(
+                int(o.original_start.timestamp()), UTC
+            )  # an EWSDateTime wants an EWSTimeZone
+            for o in current.modified_occurrences or ()
+            if o.original_start is not None
+        ]
 
     def _resources_with(self, mailbox: str, meeting: Meeting, room: str) -> list[Attendee]:
         """The item's resources as it holds them now with the booking's room written (`replaced_room`): only the
@@ -714,15 +809,20 @@ class EwsCalendar:
         view = calendar.view(start=self._local(start), end=self._local(end)).only(
             "id", "changekey", "type", "uid"
         )
-        ids = self.client.call(
-            room,
-            lambda: [
-                item.id
-                for item in view
-                if item.type in (None, "Single") and (uid is None or getattr(item, "uid", None) == uid)
-            ],
-        )
-        return [m for m in self.get(room, ids) if not m.is_cancelled]
+        items = self.client.call(room, lambda: list(view))
+        ids = [
+            item.id for item in items if item.type in (None, "Single") and (uid is None or item.uid == uid)
+        ]
+        # A series' copy, looked for by its UID (the copy of a meeting deleted without a cancellation): the view
+        # lists its occurrences; their master (t:RecurringMasterItemId) is the copy that holds them all.
+        masters = list(
+            {
+                item.id: RecurringMasterItemId(id=item.id)
+                for item in items
+                if uid is not None and item.uid == uid and item.type in ("Occurrence", "Exception")
+            }.values()
+        )[:1]
+        return [m for m in self._get(room, [(i, None) for i in ids] + masters) if not m.is_cancelled]
 
     def primary_address(self, address: str, via: str) -> str | None:
         try:

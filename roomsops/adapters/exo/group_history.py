@@ -17,6 +17,8 @@ GROUP_REMOVAL = "policy.remove.group_members"
 #: (ExternalDirectoryObjectId, target) and name (params). A name alone proves nothing: someone else may make a
 #: group of that name once roomsops' is gone.
 GROUP_MADE = "policy.group.made"
+#: The result key of a cmdlet interrupted while it ran (Ctrl-C, SIGTERM, a dropped connection): it may have run.
+INTERRUPTED = "interrupted"
 
 
 def record_made(audit: AuditLog, group: Group) -> None:
@@ -38,22 +40,44 @@ class Origin:
 
 
 def origin(audit: AuditLog, app_id: str, group: Group) -> Origin:
-    """Whether the audit log shows that roomsops made the group (matched by its object id, never by name alone),
-    or that a policy of `app_id` was scoped to it (made or removed by roomsops): only such a group is removed
+    """Whether the audit log shows that roomsops made the group (matched by its object id, never by name alone,
+    except when its last record of the name is a New-DistributionGroup interrupted while it ran: the object id could
+    not be read), or that a policy of `app_id` was scoped to it (made or removed by roomsops): only such a group is removed
     once no policy of the app uses it."""
     name, object_id = group.name.casefold(), group.object_id.casefold()
     other_ids: list[str] = []
     unrecorded_at = None  # a New-DistributionGroup of this name not followed by its object id
+    interrupted_at = None  # ... interrupted while it ran (it may have made the group)
     for entry in audit.entries():
         params = entry.get("params") or {}
-        if entry.get("result") != "ok" or not isinstance(params, dict):
-            continue
+        result = entry.get("result")
         action = entry.get("action")
+        if not isinstance(params, dict):
+            continue
+        if (
+            action == "cmdlet:New-DistributionGroup"
+            and isinstance(result, dict)
+            and INTERRUPTED in result
+            and str(params.get("Name", "")).casefold() == name
+        ):
+            # A restrict stopped while New-DistributionGroup ran (its group empty, with no policy): the last word
+            # of the audit log on this name, with nothing recorded after it, it is taken as the group that run made.
+            interrupted_at = str(entry.get("time", ""))
+            unrecorded_at = None
+            continue
+        if action == GROUP_REMOVAL and name in {
+            str(entry.get("target", "")).casefold(),
+            str(params.get("group", "")).casefold(),
+        }:
+            interrupted_at = unrecorded_at = None  # the group roomsops made under this name went
+            continue
+        if result != "ok":
+            continue
         target = str(entry.get("target", "")).casefold()
         if action == "cmdlet:New-DistributionGroup" and str(params.get("Name", "")).casefold() == name:
-            unrecorded_at = str(entry.get("time", ""))
+            unrecorded_at, interrupted_at = str(entry.get("time", "")), None
         elif action == GROUP_MADE and str(params.get("group", "")).casefold() == name:
-            unrecorded_at = None
+            unrecorded_at = interrupted_at = None
             if target == object_id:
                 return Origin(ours=True)
             other_ids.append(str(entry.get("target", "")))
@@ -69,6 +93,8 @@ def origin(audit: AuditLog, app_id: str, group: Group) -> Origin:
             and str(params.get("app_id", "")).casefold() == app_id.casefold()
         ):
             return Origin(ours=True)
+    if interrupted_at is not None:
+        return Origin(ours=True)
     return Origin(ours=False, other_ids=tuple(dict.fromkeys(other_ids)), unrecorded_at=unrecorded_at)
 
 

@@ -32,8 +32,10 @@ from roomsops.adapters.graph.errors import from_answer, graph_error
 from roomsops.adapters.graph.series import from_recurrence, to_recurrence
 from roomsops.core import recurrence
 from roomsops.core.calendar import (
+    OCCURRENCE_VALUES,
     PAST_WATCH,
     BackendError,
+    Candidate,
     Changes,
     Exception_,
     Invitations,
@@ -42,6 +44,7 @@ from roomsops.core.calendar import (
     MeetingFields,
     SyncStateInvalid,
     normalized_attendees,
+    occurrence_values,
     replaced_room,
     with_resets,
 )
@@ -250,9 +253,17 @@ class GraphCalendar:
         start, end = self.window()
         start -= PAST_WATCH
         if state is None:
-            link, _, _ = self._round(mailbox, self._delta(mailbox, start, end))
+            # A round from scratch lists every event of its window, whole but for extended properties (no $expand
+            # on delta): the candidates for new bookings come with it, so a first pass needs no calendarView.
+            candidates: list[Candidate] = []
+            link, _, _ = self._round(mailbox, self._delta(mailbox, start, end), candidates=candidates)
             self._confirm(mailbox, {})
-            return Changes(state=f"{_utc(start)}|{_utc(end)}|{link}", covers_until=end, covers_from=start)
+            return Changes(
+                state=f"{_utc(start)}|{_utc(end)}|{link}",
+                covers_until=end,
+                covers_from=start,
+                candidates=candidates,
+            )
         covered_start, covered_end, url = _position(state)
         if covered_end is None:
             return Changes(invalid_state=True)
@@ -296,10 +307,15 @@ class GraphCalendar:
         return f"{user_path(mailbox)}/calendarView/delta?" + urlencode(window)
 
     def _round(
-        self, mailbox: str, url: str, beyond: datetime | None = None
+        self,
+        mailbox: str,
+        url: str,
+        beyond: datetime | None = None,
+        candidates: list[Candidate] | None = None,
     ) -> tuple[str, dict[str, str], list[str]]:
         """Read a delta round's pages to its deltaLink: (the link, changed ids with change keys, deleted ids).
-        A new round (`beyond` given) lists every event of its window: only those ending after `beyond` count."""
+        A new round (`beyond` given) lists every event of its window: only those ending after `beyond` count.
+        `candidates` (a round from scratch): the listed events that may become new bookings are added to it."""
         prefer = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
         changed: dict[str, str] = {}
         deleted: list[str] = []
@@ -318,6 +334,10 @@ class GraphCalendar:
                     deleted.append(item_id)
                 elif beyond is None or _ends_after(entry, beyond, self.zone):
                     changed[item_id] = str(entry.get("changeKey") or "")
+                    if candidates is not None:
+                        candidate = _candidate(entry, self.zone)
+                        if candidate is not None:
+                            candidates.append(candidate)
                     if item_id in deleted:
                         deleted.remove(item_id)
             if page.get("@odata.nextLink"):
@@ -635,8 +655,9 @@ class GraphCalendar:
             "revision": revision,
         }
         self._remember(mailbox, answer.body, **tagged)
+        refresh = tuple(name for name in changed if name in OCCURRENCE_VALUES)
         if fields.series is not None and self._write_exceptions(
-            mailbox, meeting.item_id, with_resets(fields, meeting.fields)
+            mailbox, meeting.item_id, with_resets(fields, meeting.fields), refresh
         ):
             self._forget(mailbox, meeting.item_id)  # the master's answer predates its exceptions' writes
         return Meeting(
@@ -705,15 +726,20 @@ class GraphCalendar:
         )
         return replace(meeting, fields=replace(fields, series=read))
 
-    def _write_exceptions(self, mailbox: str, master_id: str, fields: MeetingFields) -> int:
+    def _write_exceptions(
+        self, mailbox: str, master_id: str, fields: MeetingFields, refresh: tuple[str, ...] = ()
+    ) -> int:
         """Write a series' exceptions (docs/series.md, "Sync of series"): its occurrences listed once
         (`instances` over the series' span, each with its originalStart), each cancelled one still there
         cancelled (`cancel`: the room and attendees told), each moved or changed one PATCHed with its times and own
         values. Every one is written on every write of the series (Graph's exceptions are not compared: a rewrite of
-        the recurrence dropped them all). The number of writes sent."""
+        the recurrence dropped them all). `refresh`: the series values just changed for the whole series; an
+        exception keeps its own value of one when the master changes (MS-OXOCAL 2.2.1.44.2), so each exception
+        (`type` exception) ROOMS no longer holds gets the series' values PATCHed (`occurrence_values`). The number
+        of writes sent."""
         series = fields.series
         assert series is not None
-        if not series.cancelled and not series.exceptions:
+        if not series.cancelled and not series.exceptions and not refresh:
             return 0
         starts = sorted(
             series.original_starts or (*series.cancelled, *(e.original_start for e in series.exceptions))
@@ -725,13 +751,15 @@ class GraphCalendar:
         times = [*starts, *(e.start for e in series.exceptions), *(e.end for e in series.exceptions)]
         span = (min(times) - gap, max(times) + gap)
         url = f"{self._event(mailbox, master_id)}/instances?" + urlencode(
-            {"startDateTime": _utc(span[0]), "endDateTime": _utc(span[1]), "$select": "id,originalStart"}
+            {"startDateTime": _utc(span[0]), "endDateTime": _utc(span[1]), "$select": "id,originalStart,type"}
         )
-        instances = {
-            moment: str(event["id"])
-            for event in self._list(mailbox, url, "instances")
-            if event.get("id") and (moment := _moment(str(event.get("originalStart") or ""))) is not None
-        }
+        instances: dict[datetime, str] = {}
+        changed: list[datetime] = []  # the exceptions Graph holds
+        for event in self._list(mailbox, url, "instances"):
+            if event.get("id") and (moment := _moment(str(event.get("originalStart") or ""))) is not None:
+                instances[moment] = str(event["id"])
+                if event.get("type") == "exception":
+                    changed.append(moment)
         sent = 0
         for original_start in series.cancelled:
             found = instances.get(original_start)
@@ -749,19 +777,26 @@ class GraphCalendar:
             except ItemGone:
                 pass
             sent += 1
-        for exception in series.exceptions:
-            found = instances.get(exception.original_start)
+        writes: list[tuple[datetime, dict[str, Any], tuple[tuple[str, Any], ...]]] = [
+            (
+                e.original_start,
+                {"start": self._time(e.start, series.time_zone), "end": self._time(e.end, series.time_zone)},
+                e.changes,
+            )
+            for e in series.exceptions
+        ]
+        if refresh:
+            held = {e.original_start for e in series.exceptions} | set(series.cancelled)
+            writes += [(start, {}, ()) for start in changed if start not in held]
+        for original_start, body, changes in writes:
+            found = instances.get(original_start)
             if found is None:
                 raise graph_error(
                     "failed",
                     mailbox,
-                    f"update: the series has no occurrence at {_utc(exception.original_start)} to write",
+                    f"update: the series has no occurrence at {_utc(original_start)} to write",
                 )
-            body: dict[str, Any] = {
-                "start": self._time(exception.start, series.time_zone),
-                "end": self._time(exception.end, series.time_zone),
-            }
-            own = dict(exception.changes)
+            own = occurrence_values(fields, changes, refresh)
             if "subject" in own:
                 body["subject"] = own["subject"]
             if "private" in own:
@@ -851,11 +886,23 @@ class GraphCalendar:
                 "$top": str(PAGE_SIZE),
             }
         )
+        events = self._list(room, url, "room calendar")
+        found = [meeting_from_event(e, self.zone) for e in events]
+        # A series' copy, looked for by its UID (the copy of a meeting deleted without a cancellation): the view
+        # lists its occurrences; their seriesMaster is the copy that holds them all. An occurrence's iCalUId is its
+        # own ("different for each occurrence in a recurring series", graph/api/resources/event): the masters of the
+        # organizer's (`via`) occurrences are read, those with the UID kept.
+        organizer = (via or "").lower()
+        masters = list(
+            dict.fromkeys(
+                str(e["seriesMasterId"])
+                for e, m in zip(events, found, strict=True)
+                if uid is not None and e.get("seriesMasterId") and (m.uid == uid or m.organizer == organizer)
+            )
+        )
         return [
-            m
-            for m in (meeting_from_event(e, self.zone) for e in self._list(room, url, "room calendar"))
-            if not m.is_recurring and not m.is_cancelled and (uid is None or m.uid == uid)
-        ]
+            m for m in found if not m.is_recurring and not m.is_cancelled and (uid is None or m.uid == uid)
+        ] + [m for m in self._read(room, masters) if not m.is_cancelled and m.uid == uid]
 
     #: The sync reports a new meeting's unknown resources instead (it may invite a ROOMS room by an alias).
     resolves_aliases = False
@@ -926,6 +973,26 @@ def _merged(
     )
     others = [a for a in kept if a["type"] not in ("required", "resource")]
     return required + others + resources
+
+
+def _candidate(event: dict[str, Any], zone: tzinfo) -> Candidate | None:
+    """A delta entry as a candidate for a new booking, or None when it cannot become one: not a single event (an
+    occurrence or exception of a series), cancelled, not the mailbox's own (isOrganizer false: an attendee's copy),
+    or without attendees (rooms are attendees, of type resource). Its tag is not known (delta takes no $expand):
+    the sync reads the candidate with it. A property not answered counts as allowing it."""
+    if event.get("seriesMasterId") or event.get("type", "singleInstance") != "singleInstance":
+        return None
+    if event.get("isCancelled") or event.get("isOrganizer") is False or event.get("attendees", True) == []:
+        return None
+    all_day = bool(event.get("isAllDay"))
+    try:
+        start, end = (
+            graph_time(event.get("start"), all_day, zone),
+            graph_time(event.get("end"), all_day, zone),
+        )
+    except (ValueError, KeyError):
+        return Candidate(str(event.get("id")))
+    return Candidate(str(event.get("id")), start, end)
 
 
 def _ends_after(event: dict[str, Any], moment: datetime, zone: tzinfo) -> bool:

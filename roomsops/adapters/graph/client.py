@@ -10,8 +10,17 @@ Retry rules (graph/throttling, graph/best-practices): 429 and 503 are waited out
 a doubling back-off), with up to 20 % jitter, within a budget per call, then `Throttled`. A 401 drops the cached
 token and is tried once more with a fresh one. A write whose answer was lost is never sent again: the caller
 gets `WriteOutcomeUnknown` and looks the item up by its tag (a create also carries a `transactionId`, so a write
-that Graph answers with 429/503 and that is sent again cannot make a second event). A read whose connection
-dropped is sent once more. Every request says `Prefer: IdType="ImmutableId"`: ids survive moves between folders.
+that Graph answers with 429/503 and that is sent again cannot make a second event). A GET (idempotent) whose
+connection dropped or that Graph answered 500, 502 or 504 is sent again, at most `GET_RETRIES` times after a short
+back-off, each retry counted (`read_retries`); so is a $batch of GETs only, as a whole (its POST dropped or answered
+500/502/504) and per request (a GET in it answered 500/502/504 goes in the next batch, at most `GET_RETRIES` times);
+another request that is no write (a subscription's renewal) whose connection dropped is sent once more; a write
+never, nor a write inside a $batch. The waits before these retries count against the call's `retry_budget` (a
+$batch: per chunk of 20, its POST's and its requests' waits together) like the 429/503 waits: a retry that would
+exceed it is not made and the failure is the caller's. A call thus waits at most `retry_budget` seconds in all and
+sends a request at most 1 + GET_RETRIES times for server errors and lost answers (each send bounded by
+`network.timeout_seconds`), plus once per 429/503 waited out within the budget.
+Every request says `Prefer: IdType="ImmutableId"`: ids survive moves between folders.
 """
 
 from __future__ import annotations
@@ -43,7 +52,15 @@ from roomsops.core.settings import Settings
 DEFAULT_BACK_OFF = 2.0  # seconds, when a 429/503 names no Retry-After (doubled on each further one)
 MAX_BACK_OFF = 60.0  # one wait at most, whatever the server asks (the budget still bounds the sum)
 JITTER = 0.2  # each wait is lengthened by up to this share, so that waiting clients do not return together
-READ_RECONNECTS = 1  # a read whose connection dropped is sent again this often
+READ_RECONNECTS = (
+    1  # another request no write (renew a subscription) whose connection dropped is sent again this often
+)
+GET_RETRIES = (
+    2  # a GET (or a $batch of GETs only) whose connection dropped or answered 500/502/504: sent again at most
+)
+# this often
+GET_RETRY_BACK_OFF = 0.5  # seconds before the first retry of a GET (doubled for the next), with jitter
+RETRIED_STATUSES = (500, 502, 504)  # a server's failure to answer a GET: the read is sent again
 MAX_BATCH = 20  # requests in one $batch (graph/json-batching)
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
 
@@ -57,6 +74,15 @@ def requests_sent() -> int:
 
 def _count() -> None:
     _sent.count = requests_sent() + 1
+
+
+def read_retries() -> int:
+    """GETs this thread has sent again after a dropped connection or a 500/502/504 (each also a request sent)."""
+    return int(getattr(_sent, "retries", 0))
+
+
+def _count_retry() -> None:
+    _sent.retries = read_retries() + 1
 
 
 @dataclass
@@ -80,6 +106,13 @@ class SubRequest:
     url: str
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Waited:
+    """The seconds a call has waited before sending again (429/503 and retries of reads): at most `retry_budget`."""
+
+    seconds: float = 0.0
 
 
 class _Slots:
@@ -184,29 +217,55 @@ class GraphClient:
         write: bool = False,
         what: str = "",
         slots: int = 1,
+        reads_only: bool = False,
+        waited: _Waited | None = None,
     ) -> Answer:
         """Send one request (`url` relative to /v1.0, or a next/delta link as Graph gave it, used as is); the
-        answer if it is a success, else the port's error. 429/503 are waited out within the budget."""
+        answer if it is a success, else the port's error. 429/503 are waited out within the budget; a GET (or, with
+        `reads_only`, a POST that only reads: a $batch of GETs) is sent again after a 500/502/504 or a dropped
+        connection, at most GET_RETRIES times, its waits within the same budget (`waited`: one shared with the
+        caller, as a $batch's with its requests' retries)."""
         full = url if url.startswith("https://") else self.base + url
         if not self.owns(full):  # the token goes only to Graph, whatever a link says
             raise graph_error(
                 "failed", mailbox, f"{what or method}: a link to another host than cloud.graph_url"
             )
-        waited = 0.0
+        waited = _Waited() if waited is None else waited
         busy = 0
         reconnects = 0
         fresh_token = False
+        # Only a read is sent again after a server error or a lost answer: it changes nothing. A write's lost answer
+        # is the caller's (its pending intent, the tag lookup, the transactionId), never resent here.
+        idempotent = (method.upper() == "GET" or reads_only) and not write
+        retries = GET_RETRIES if idempotent else (0 if write else READ_RECONNECTS)
         while True:
             try:
                 answer = self._send(mailbox, method, full, body, headers, slots)
             except requests.RequestException as exc:
-                if write or reconnects >= READ_RECONNECTS or _never_connected(exc):
+                wait = self._retry_wait(reconnects + 1)
+                if (
+                    write
+                    or reconnects >= retries
+                    or _never_connected(exc)
+                    or waited.seconds + wait > self.retry_budget
+                ):
                     raise self._lost(exc, mailbox, write, what) from None
                 reconnects += 1
+                waited.seconds += wait
+                self._retry(
+                    mailbox, method, what, f"the connection dropped ({type(exc).__name__})", reconnects, wait
+                )
                 continue
+            if idempotent and answer.status in RETRIED_STATUSES and reconnects < retries:
+                wait = self._retry_wait(reconnects + 1)
+                if waited.seconds + wait <= self.retry_budget:
+                    reconnects += 1
+                    waited.seconds += wait
+                    self._retry(mailbox, method, what, f"HTTP {answer.status}", reconnects, wait)
+                    continue
             if answer.status in (429, 503):
                 wait = self._back_off(answer.headers, busy)
-                if waited + wait > self.retry_budget:
+                if waited.seconds + wait > self.retry_budget:
                     raise graph_error(
                         "throttled",
                         mailbox,
@@ -214,7 +273,7 @@ class GraphClient:
                         f"(HTTP {answer.status}, the server asked to wait {wait:g}s)",
                     )
                 log.info("Graph answered %s for %s; backing off %.2fs", answer.status, mailbox, wait)
-                waited += wait
+                waited.seconds += wait
                 busy += 1
                 self._sleep(wait)
                 continue
@@ -233,6 +292,18 @@ class GraphClient:
                     answer.status, answer.body, mailbox, what or f"{method} {url.split('?')[0]}"
                 )
             return answer
+
+    def _retry_wait(self, attempt: int) -> float:
+        """The back-off before a read's retry number `attempt`: short, doubled per attempt, with jitter."""
+        return GET_RETRY_BACK_OFF * 2 ** (attempt - 1) * (1 + JITTER * self._jitter())
+
+    def _retry(self, mailbox: str, method: str, what: str, why: str, attempt: int, wait: float) -> None:
+        """Count and log a read sent again, after its back-off `wait`."""
+        _count_retry()
+        log.info(
+            "Graph %s for %s (%s): %s; sent again (retry %d)", method, mailbox, what or "read", why, attempt
+        )
+        self._sleep(wait)
 
     def _back_off(self, headers: Mapping[str, str], busy: int) -> float:
         base = retry_after(headers) or DEFAULT_BACK_OFF * 2**busy
@@ -294,12 +365,16 @@ class GraphClient:
     def batch(self, mailbox: str, requests_: Sequence[SubRequest], *, write: bool, what: str) -> list[Answer]:
         """Send up to 20 requests in one $batch (more: several) and answer each in order. A request answered
         429/503 inside the batch is sent again in the next batch after its Retry-After (within the budget): it
-        was not applied, or, for a create, its transactionId makes Graph answer the event it made."""
+        was not applied, or, for a create, its transactionId makes Graph answer the event it made. A GET inside a
+        batch that is no write answered 500/502/504 is sent again too, at most GET_RETRIES times, its back-off
+        within the same budget; a write never. A batch of GETs only is itself a read: sent again like a GET."""
         answers: list[Answer | None] = [None] * len(requests_)
+        reads_only = not write and all(r.method.upper() == "GET" for r in requests_)
         for first in range(0, len(requests_), MAX_BATCH):
             chunk = list(range(first, min(first + MAX_BATCH, len(requests_))))
-            waited = 0.0
+            waited = _Waited()  # the chunk's, shared with its POST's retries
             busy = 0
+            failed: dict[int, int] = {}  # a GET's retries after 500/502/504 so far
             while chunk:
                 payload = {
                     "requests": [
@@ -322,10 +397,19 @@ class GraphClient:
                     ]
                 }
                 outer = self.request(
-                    mailbox, "POST", "/$batch", body=payload, write=write, what=what, slots=self.limit
+                    mailbox,
+                    "POST",
+                    "/$batch",
+                    body=payload,
+                    write=write,
+                    what=what,
+                    slots=self.limit,
+                    reads_only=reads_only,
+                    waited=waited,
                 )
                 again: list[int] = []
                 wait = 0.0
+                server_failed: list[tuple[int, Answer]] = []
                 for entry in (outer.body or {}).get("responses", []):
                     index = int(entry["id"])
                     headers = {str(k).lower(): str(v) for k, v in (entry.get("headers") or {}).items()}
@@ -333,28 +417,57 @@ class GraphClient:
                     if answer.status in (429, 503):
                         again.append(index)
                         wait = max(wait, self._back_off(headers, busy))
+                    elif (
+                        not write
+                        and requests_[index].method.upper() == "GET"
+                        and answer.status in RETRIED_STATUSES
+                        and failed.get(index, 0) < GET_RETRIES
+                    ):
+                        server_failed.append((index, answer))
                     else:
                         answers[index] = answer
+                throttled = len(again)
+                if server_failed:
+                    # The longest back-off of the GETs sent again; beyond the budget they are not: their answers stand.
+                    attempt = max(failed.get(i, 0) for i, _ in server_failed) + 1
+                    retry_wait = self._retry_wait(attempt)
+                    if waited.seconds + max(wait, retry_wait) <= self.retry_budget:
+                        wait = max(wait, retry_wait)
+                        for index, answer in server_failed:
+                            failed[index] = failed.get(index, 0) + 1
+                            again.append(index)
+                            _count_retry()
+                            log.info(
+                                "Graph GET in a $batch for %s (%s): HTTP %s; sent again (retry %d)",
+                                mailbox,
+                                what or "read",
+                                answer.status,
+                                failed[index],
+                            )
+                    else:
+                        for index, answer in server_failed:
+                            answers[index] = answer
                 missing = [i for i in chunk if answers[i] is None and i not in again]
                 if missing:
                     raise graph_error(
                         "failed", mailbox, f"{what}: the $batch answer left out {len(missing)} requests"
                     )
                 if again:
-                    if waited + wait > self.retry_budget:
+                    if waited.seconds + wait > self.retry_budget:
                         raise graph_error(
                             "throttled",
                             mailbox,
                             f"{what}: throttled beyond the retry budget of {self.retry_budget:g}s",
                         )
                     log.info(
-                        "Graph throttled %d requests of a batch for %s; backing off %.2fs",
-                        len(again),
+                        "Graph throttled %d and failed %d requests of a batch for %s; backing off %.2fs",
+                        throttled,
+                        len(again) - throttled,
                         mailbox,
                         wait,
                     )
-                    waited += wait
-                    busy += 1
+                    waited.seconds += wait
+                    busy += 1 if throttled else 0
                     self._sleep(wait)
                 chunk = sorted(again)
         return [a for a in answers if a is not None]

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, select, text, update
+from sqlalchemy import Connection, String, Table, func, insert, select, text, update
 
-from roomsops.adapters.store.db import Store
+from roomsops.adapters.store.db import Store, without_nul
 from roomsops.adapters.store.schema import id_high_water, installation, metadata, schema_version
 from roomsops.core.errors import InputError, OperationFailed
 
@@ -83,7 +83,8 @@ def copy_rows(source: Store, target: Store) -> list[TableCopy]:
                     installation_id=theirs.installation_id, created_utc=theirs.created_utc
                 )
             )
-        figures = [_copy_table(src, dst, table, target.label) for table in metadata.sorted_tables]
+        strict = not target.is_sqlite  # SQLite keeps any length and NULs; PostgreSQL neither (db.without_nul)
+        figures = [_copy_table(src, dst, table, target.label, strict) for table in metadata.sorted_tables]
         if target.is_postgresql:
             _advance_sequences(dst)
         for f in figures:
@@ -97,7 +98,24 @@ def copy_rows(source: Store, target: Store) -> list[TableCopy]:
         return figures
 
 
-def _copy_table(src: Connection, dst: Connection, table: Table, label: str) -> TableCopy:
+def _too_long(table: Table, row: Any, label: str) -> InputError | None:
+    """A value longer than its column's VARCHAR limit: SQLite kept it, a server database refuses it."""
+    for column in table.columns:
+        limit = column.type.length if isinstance(column.type, String) else None
+        value = row._mapping[column.name]
+        if limit is not None and isinstance(value, str) and len(without_nul(value)) > limit:
+            return InputError(
+                f"row {_show(_key(table, row))} of table {table.name} has a {column.name} of "
+                f"{len(without_nul(value))} characters, longer than the {limit} the target {label} holds; "
+                "nothing was copied",
+                f"shorten that {column.name} to at most {limit} characters in the source (with the roomsops "
+                "command that edits it, or remove the record), then run the copy again",
+                code="copy_value_too_long",
+            )
+    return None
+
+
+def _copy_table(src: Connection, dst: Connection, table: Table, label: str, strict: bool) -> TableCopy:
     rows = _rows(src, table)
     if table.name == installation.name:
         n = len(rows)
@@ -109,9 +127,13 @@ def _copy_table(src: Connection, dst: Connection, table: Table, label: str) -> T
     missing, differ = [], []
     for row in rows:
         found = there.get(_key(table, row))
+        values = without_nul(tuple(row)) if strict else tuple(row)  # as the target stored them
         if found is None:
+            problem = _too_long(table, row, label) if strict else None
+            if problem is not None:
+                raise problem
             missing.append(dict(row._mapping))
-        elif tuple(found) != tuple(row) and table.name != schema_version.name:
+        elif tuple(found) != values and table.name != schema_version.name:
             differ.append(_key(table, row))
     if differ:
         keys = ", ".join(map(_show, differ[:3])) + (" ..." if len(differ) > 3 else "")

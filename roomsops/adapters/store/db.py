@@ -40,7 +40,8 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, text, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.pool import NullPool, QueuePool
 
 from roomsops import __version__
 from roomsops.adapters.appsettings.document import write_atomic
@@ -56,6 +57,7 @@ from roomsops.adapters.store.schema import (
 from roomsops.core.errors import ConnectError, InputError, OperationFailed
 from roomsops.core.secrets import mask_url_secrets
 from roomsops.core.secure_files import create_private
+from roomsops.core.settings import SYNC_CONCURRENCY_MAX
 
 #: How long a writer waits for another writer before giving up (SQLite's busy handler).
 BUSY_TIMEOUT_MS = 15_000
@@ -63,6 +65,13 @@ _WRITE = "roomsops_write"
 #: The PostgreSQL advisory lock every write transaction takes first (`pg_advisory_xact_lock`): one writer at a
 #: time, as on SQLite. Any fixed 64-bit number; this one spells "roomsops" in ASCII.
 WRITE_LOCK_KEY = 0x726F6F6D736F7073
+#: A server database's connection pool: every mailbox of a sync at the highest `sync.concurrency` at once, and a
+#: margin for the rest of the process (`roomsops serve`'s listeners, a worker's lease renewals, the status reads).
+#: Five stay open between uses; the rest are opened when needed and closed when given back.
+POOL_CONNECTIONS = SYNC_CONCURRENCY_MAX + 8
+POOL_KEPT = 5
+#: Seconds a connection is waited for when all POOL_CONNECTIONS are in use (then a one-line error, exit 1).
+POOL_TIMEOUT_S = 30.0
 ID_FILE_SUFFIX = ".installation-id"
 HIGH_WATER_SUFFIX = ".booking-ids"
 ADOPT_COMMAND = "roomsops db adopt-id"
@@ -145,7 +154,32 @@ def _sqlite_in_memory(parsed: URL) -> bool:
     return name in ("", ":memory:")
 
 
-def create_store_engine(url: str | URL, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
+def without_nul(value: Any) -> Any:
+    """`value` with NUL characters taken out of its strings (a dict, list or tuple of parameters: each)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {k: without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(without_nul(v) for v in value)
+    return value
+
+
+def _strip_nul(
+    _conn: Connection, _cursor: object, statement: str, parameters: Any, _context: object, _many: bool
+) -> tuple[str, Any]:
+    """PostgreSQL's text cannot hold a NUL character (U+0000), which SQLite and Exchange take (a meeting subject
+    from Microsoft Graph may have one): every string sent to PostgreSQL loses its NULs here, the store's boundary,
+    so such a value is stored without them instead of failing the write (README "Scaling out")."""
+    return statement, without_nul(parameters)
+
+
+def create_store_engine(
+    url: str | URL,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    pool_connections: int = POOL_CONNECTIONS,
+    pool_timeout_s: float = POOL_TIMEOUT_S,
+) -> Engine:
     parsed = parse_url(url) if isinstance(url, str) else url
     try:
         if parsed.get_backend_name() == "sqlite":
@@ -154,7 +188,15 @@ def create_store_engine(url: str | URL, busy_timeout_ms: int = BUSY_TIMEOUT_MS) 
             event.listen(engine, "connect", _sqlite_connect(busy_timeout_ms))
             event.listen(engine, "begin", _sqlite_begin)
         else:
-            engine = create_engine(parsed, pool_pre_ping=True)
+            engine = create_engine(
+                parsed,
+                pool_pre_ping=True,
+                pool_size=min(POOL_KEPT, pool_connections),
+                max_overflow=max(0, pool_connections - POOL_KEPT),
+                pool_timeout=pool_timeout_s,
+            )
+            if parsed.get_backend_name() == "postgresql":
+                event.listen(engine, "before_cursor_execute", _strip_nul, retval=True)
     except (NoSuchModuleError, ImportError) as exc:
         raise InputError(
             f"rooms.database: no driver for {parsed.drivername!r} ({exc})",
@@ -230,6 +272,19 @@ class Store:
             return self.engine.connect()
         try:
             return self.engine.connect()
+        except PoolTimeout:
+            pool = self.engine.pool
+            size, waited = (
+                (pool.size() + max(0, pool._max_overflow), pool._timeout)
+                if isinstance(pool, QueuePool)
+                else (POOL_CONNECTIONS, POOL_TIMEOUT_S)
+            )
+            raise OperationFailed(
+                f"all {size} connections to the database {self.label} stayed in use for {waited:g} s",
+                "run the command again; if it recurs, lower sync.concurrency and report it (the pool holds "
+                f"{SYNC_CONCURRENCY_MAX} mailboxes at once and a margin)",
+                code="database_pool_exhausted",
+            ) from None
         except DBAPIError as exc:
             first = (
                 str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__

@@ -5,7 +5,8 @@ then one UPDATE each), in a short `Store.leases()` transaction committed at once
 talks to Exchange. Each claim gives a new random token; the worker extends its leases while working and writes its
 results only with that token (`extend_lease`, `release_lease` refuse a stale one: the lease expired and another
 worker claimed the mailbox). SQLite has no row locks: there the claim runs under its one write lock (BEGIN
-IMMEDIATE), which serialises claimers as well. The `roomsops sync --worker` command that uses this is not built yet.
+IMMEDIATE), which serialises claimers as well. `roomsops sync --worker` (`services/sync/worker.py`) uses this on
+PostgreSQL only.
 """
 
 from __future__ import annotations
@@ -96,3 +97,18 @@ def release_lease(conn: Connection, lease: Lease, next_run: datetime) -> bool:
         .values(next_run_utc=next_run, lease_owner=None, lease_until_utc=None, lease_token=None)
     )
     return result.rowcount == 1
+
+
+def live_leases(conn: Connection, now: datetime) -> list[Lease]:
+    """The leases not expired at `now` (a plain `sync` refuses to run beside them), the latest first."""
+    rows = conn.execute(
+        select(
+            mailbox_sync.c.mailbox,
+            mailbox_sync.c.lease_owner,
+            mailbox_sync.c.lease_token,
+            mailbox_sync.c.lease_until_utc,
+        )
+        .where(mailbox_sync.c.lease_token.is_not(None), mailbox_sync.c.lease_until_utc > now)
+        .order_by(mailbox_sync.c.lease_until_utc.desc(), mailbox_sync.c.mailbox)
+    )
+    return [Lease(mailbox=m, owner=o or "?", token=t, until=u) for m, o, t, u in rows]

@@ -54,10 +54,12 @@ from roomsops.adapters.store.schema import (
     NOT_SYNCED_NOTE,
     PENDING_CANCEL,
     PENDING_CREATE,
+    READBACK,
     ROOM_DECLINED,
     ROOM_HOLDS,
     ROOM_MAY_ANSWER,
     UNLINKED,
+    UNSEEN,
     booking_attendees,
     booking_occurrences,
     booking_series,
@@ -653,7 +655,8 @@ def _booking_sync(row: Row[Any]) -> BookingSyncState:
         error_count=m["error_count"],
         last_attempt=m["last_attempt_utc"],
         revision=m["revision"],
-        readback=bool(m["readback"]),
+        readback=bool(m["readback"] & READBACK),
+        unseen=bool(m["readback"] & UNSEEN),
         from_exchange=bool(m["from_exchange"]),
     )
 
@@ -731,7 +734,7 @@ def save_booking_sync(conn: Connection, state: BookingSyncState, now: datetime) 
         "error_count": state.error_count,
         "last_attempt_utc": state.last_attempt,
         "revision": state.revision,
-        "readback": 1 if state.readback else 0,
+        "readback": (READBACK if state.readback else 0) | (UNSEEN if state.unseen else 0),
         "from_exchange": 1 if state.from_exchange else 0,
     }
     result = conn.execute(

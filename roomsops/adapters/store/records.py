@@ -161,6 +161,10 @@ class BookingSyncState:
     revision: str | None = None  # the revision tag of roomsops' last write of the meeting
     readback: bool = False  # a write was sent and not read back yet: the next pass reads the meeting again
     from_exchange: bool = False  # the booking was made from a meeting the person created in Outlook
+    #: the meeting's item id was saved after the mailbox's stored position was read (kept in the readback column's
+    #: second bit): that position does not report the item's deletion, so passes read it by id until a position
+    #: read after it is stored (docs/sync.md, "The position")
+    unseen: bool = False
 
 
 @dataclass(frozen=True)

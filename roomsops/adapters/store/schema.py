@@ -47,6 +47,9 @@ EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
 
 #: The state of a booking's link to its meeting (docs/sync.md has the transitions). Errors never replace a
 #: state: they live in last_error / error_count / last_attempt beside it.
+#: booking_sync.readback's bits (see the column).
+READBACK = 1
+UNSEEN = 2
 LINKED = "linked"  # the meeting exists and was last seen as the snapshot says
 PENDING_CREATE = "pending-create"  # a meeting is being created: look it up by its tag before creating again
 PENDING_UPDATE = "pending-update"  # the meeting is being rewritten from the booking
@@ -278,8 +281,11 @@ booking_sync = Table(
     # The revision tag roomsops wrote with its last write of the meeting (an extended property beside the booking
     # tag): with the snapshot it tells roomsops' own writes from Outlook edits (docs/sync.md).
     Column("revision", String(64)),
-    # 1: a write was sent whose result was not read back yet; the next pass reads the meeting again (a crash
-    # between UpdateItem and its read-back must not hide an Outlook edit the write's ChangeKey covers).
+    # Bit flags. READBACK (1): a write was sent whose result was not read back yet; the next pass reads the meeting
+    # again (a crash between UpdateItem and its read-back must not hide an Outlook edit the write's ChangeKey
+    # covers). UNSEEN (2): the item id was saved after the mailbox's stored position was read (a pass that held its
+    # position, or was killed, after creating or linking the meeting): that position never reports the item's
+    # deletion, so each pass reads it by id until a position read after it is stored (fix19q).
     Column("readback", Integer, nullable=False, server_default="0"),
     # 1: the booking was made from a meeting the person created in Outlook (its own meeting: `sync purge` and
     # leaving the sync let it be, never cancel it).

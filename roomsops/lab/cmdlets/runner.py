@@ -129,6 +129,9 @@ def _run_statement(
         return
     for value in run_cmdlet(invocation):
         sink.output(value)
+    ctx.cmdlet_gate.hold(
+        spec.name, stop
+    )  # the change is made; the pipeline's end waits while a test holds the gate
 
 
 def _spec(command: Command, session: Session, ctx: LabContext) -> CmdletSpec:

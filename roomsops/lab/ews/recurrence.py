@@ -112,6 +112,8 @@ class ModifiedOccurrence:
     body: str | None = None
     free_busy: str | None = None
     sensitivity: str | None = None
+    reminder_minutes: int | None = None
+    reminder_is_set: bool | None = None
     modified: str = ""
     #: A room's copy keeps an occurrence its organizer cancelled as a cancelled exception (RemoveCanceledMeetings
     #: $false): shown IsCancelled and free, it no longer blocks the slot.

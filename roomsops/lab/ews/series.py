@@ -8,7 +8,7 @@ same while the series does; its ChangeKey is the master's ("The ChangeKey is the
 all occurrences", ews-ref/occurrenceitemid).
 
 - An update of an occurrence makes it an exception (ModifiedOccurrences on the master); the lab keeps Start, End,
-  Subject, Location, Body, LegacyFreeBusyStatus and Sensitivity per exception (`EXCEPTION_FIELDS`).
+  Subject, Location, Body, LegacyFreeBusyStatus, Sensitivity and the reminder per exception (`EXCEPTION_FIELDS`).
 - A deleted occurrence is kept by its original start (DeletedOccurrences).
 - A new pattern, or new times for the series, drops exceptions and deleted occurrences (`reset_exceptions`).
 """
@@ -43,8 +43,18 @@ from roomsops.lab.ews.recurrence import (
 from roomsops.lab.ews.soap import T_NS, Element, local_name, parse_int, t, t_opt
 from roomsops.lab.ews.store import CalendarItem, OccurrenceItem, occurrence_id
 
-#: The properties an exception keeps of its own; the others always follow the master.
-EXCEPTION_FIELDS = ("subject", "location", "body", "free_busy", "sensitivity")
+#: The properties an exception keeps of its own; the others always follow the master. The reminder too: MS-OXOCAL
+#: 2.2.1.44.2 ExceptionInfo (OverrideFlags ARO_REMINDERDELTA, ARO_REMINDER: an exception's own ReminderDelta and
+#: ReminderSet).
+EXCEPTION_FIELDS = (
+    "subject",
+    "location",
+    "body",
+    "free_busy",
+    "sensitivity",
+    "reminder_minutes",
+    "reminder_is_set",
+)
 #: Properties an update of an occurrence may also carry (exchangelib sends the time zones with Start and End).
 OCCURRENCE_FIELDS = (*EXCEPTION_FIELDS, "body_type", "start", "end")
 _TIME_ZONE_FIELDS = ("start_time_zone", "start_time_zone_name", "end_time_zone", "end_time_zone_name")
@@ -286,8 +296,9 @@ def record_exception(
         if getattr(changed, f.name) != getattr(before, f.name):
             raise EwsError(
                 "ErrorInvalidPropertySet",
-                "The lab keeps only Start, End, Subject, Body, Location, LegacyFreeBusyStatus and Sensitivity "
-                "on an occurrence; other properties follow the recurring master.",
+                "The lab keeps only Start, End, Subject, Body, Location, LegacyFreeBusyStatus, Sensitivity, "
+                "ReminderMinutesBeforeStart and ReminderIsSet on an occurrence; other properties follow the "
+                "recurring master.",
             )
     _check_within_neighbours(master, occurrence, changed)
     key = format_utc(occurrence.original_start)

@@ -45,6 +45,7 @@ from roomsops.lab.ews.store import (
     CalendarItem,
     MailboxStore,
     OccurrenceItem,
+    folder_id,
     new_item_id,
     new_uid,
 )
@@ -77,8 +78,21 @@ WRITE = ("Calendars.ReadWrite",)
 MAX_BATCH = 20
 #: How many unordered requests of a batch Graph sends to Outlook at a time (graph/throttling-limits).
 BATCH_PARALLEL = 4
-#: What a PATCH of one occurrence may change (it becomes an exception; other properties follow the master).
-OCCURRENCE_PROPERTIES = {"subject", "body", "start", "end", "location", "locations", "showAs", "sensitivity"}
+#: What a PATCH of one occurrence may change (it becomes an exception; other properties follow the master). The
+#: reminder is an exception's own in Exchange's store (MS-OXOCAL 2.2.1.44.2 ExceptionInfo: ARO_REMINDERDELTA,
+#: ARO_REMINDER).
+OCCURRENCE_PROPERTIES = {
+    "subject",
+    "body",
+    "start",
+    "end",
+    "location",
+    "locations",
+    "showAs",
+    "sensitivity",
+    "reminderMinutesBeforeStart",
+    "isReminderOn",
+}
 
 #: /users/{id | userPrincipalName}, or /users('{userPrincipalName}') (a single quote doubled), the form Graph
 #: requires for a userPrincipalName that begins with `$` (graph/api/user-get: `/users/$x@y.com` is 400 Bad Request,
@@ -90,6 +104,8 @@ _SUBSCRIPTION = re.compile(r"^/v1\.0/subscriptions(?:/(?P<id>[^/]+))?/?$", re.IG
 _REAUTHORIZE = re.compile(r"^/v1\.0/subscriptions/(?P<id>[^/]+)/reauthorize/?$", re.IGNORECASE)
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^$"), "users.get"),
+    # The user's default calendar (graph/api/calendar-get; metadata: user → calendar).
+    ("GET", re.compile(r"^/calendar/?$", re.I), "calendar.get"),
     ("GET", re.compile(r"^/(?:calendar/)?events/?$", re.I), "events.list"),
     ("POST", re.compile(r"^/(?:calendar/)?events/?$", re.I), "events.create"),
     # /calendar/events/{id}: the event only if it is in the default calendar (graph/api/event-get).
@@ -341,6 +357,51 @@ class GraphService(LabHandler):
         return response
 
     # --- operations ----------------------------------------------------------------------------------
+
+    def _op_calendar_get(
+        self,
+        request: Request,
+        params: Mapping[str, str],
+        state: TenantState,
+        store: MailboxStore,
+        mailbox: Mailbox,
+        view: View,
+    ) -> Response:
+        """The user's default calendar (graph/api/calendar-get): its id is the Calendar folder's EWS FolderId in
+        URL-safe form, as an event's REST id is its ItemId's."""
+        body = {
+            "id": rest_id(folder_id(mailbox.id, CALENDAR)),
+            "name": "Calendar",
+            "color": "auto",
+            "hexColor": "",
+            "isDefaultCalendar": True,
+            "changeKey": "AQAAAA==",
+            "canShare": True,
+            "canViewPrivateItems": True,
+            "canEdit": True,
+            "isRemovable": False,
+            "isTallyingResponses": True,
+            "allowedOnlineMeetingProviders": ["teamsForBusiness"],
+            "defaultOnlineMeetingProvider": "teamsForBusiness",
+            "owner": {"name": mailbox.display_name, "address": mailbox.primary_smtp},
+        }
+        names = _query(request, "$select")
+        if names:
+            by_lower = {k.lower(): k for k in body}
+            wanted = {"id"}
+            for name in names.split(","):
+                canonical = by_lower.get(name.strip().lower())
+                if canonical is None:
+                    raise bad_request(
+                        f"Could not find a property named '{name.strip()}' on type 'microsoft.graph.calendar'.",
+                        "RequestBroker--ParseUri",
+                    )
+                wanted.add(canonical)
+            body = {k: v for k, v in body.items() if k in wanted}
+        context = f"users('{mailbox.primary_smtp}')/calendar" + (f"({names})" if names else "")
+        return Response.json(
+            200, {"@odata.context": f"{self._base(request)}/$metadata#{context}/$entity", **body}
+        )
 
     def _op_events_list(
         self,

@@ -32,7 +32,7 @@ from roomsops.core.logs import MASK, AuditLog, register_secret
 from roomsops.core.results import Check, CheckReport, Result, Status
 from roomsops.core.secrets import is_secret_key
 from roomsops.core.settings import Settings
-from roomsops.core.templates import render
+from roomsops.core.templates import render, shellword
 
 if TYPE_CHECKING:
     from roomsops.adapters.exo.hostcert import HostCertificate
@@ -543,7 +543,7 @@ def _check_key_names(doc: AppSettingsDoc) -> list[Check]:
                 "unknown keys",
                 Status.WARNING,
                 f"keys ROOMS does not document: {named}",
-                f"if a key is mistyped, remove it with 'roomsops config unset {unknown[0]} --force' and set the "
+                f"if a key is mistyped, remove it with 'roomsops config unset {shellword(unknown[0])} --force' and set the "
                 "right one; keys of other ROOMS features may stay",
             )
         )

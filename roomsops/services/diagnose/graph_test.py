@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from roomsops.adapters.entra.tokens import TokenProvider
-from roomsops.core.calendar import BackendError
+from roomsops.core.calendar import AccessDenied, BackendError, Throttled
 from roomsops.core.errors import ConnectError, RoomsopsError
 from roomsops.core.results import Check, CheckReport, Status
 from roomsops.core.settings import Settings
@@ -222,20 +222,54 @@ def graph_sync_test(
 def graph_connection_check(
     settings: Settings, client_factory: Callable[[], GraphClient], address: str
 ) -> tuple[Check, bool]:
-    """`doctor` without --mailbox: is Microsoft Graph reached at all (TLS, network, the token)? One read of a Graph
-    person's calendar (`address`); any answer of Graph, a refusal too, means it was reached (the person's own
-    checks are `sync test`'s). (the check, whether it could not connect or authenticate: exit 3)."""
+    """`doctor` without --mailbox: is Microsoft Graph reached, and does it answer? One read of a Graph person's
+    default calendar (`address`; graph/api/calendar-get). Reached and ok only when Graph answers 200 with the
+    calendar's id; a 403 is reached, not permitted (with the remedy); another answer of Graph is reached but
+    failing. (the check, whether it could not connect or authenticate: exit 3)."""
     from roomsops.adapters.graph.client import user_path
 
+    graph = settings.cloud.graph_url
     try:
-        client_factory().request(address, "GET", f"{user_path(address)}/calendar?$select=id", what="calendar")
-    except BackendError:
-        pass  # Graph answered: reached
+        answer = client_factory().request(
+            address, "GET", f"{user_path(address)}/calendar?$select=id", what="calendar"
+        )
+    except BackendError as exc:  # Graph answered, but not with the calendar
+        if isinstance(exc, AccessDenied):
+            return Check(
+                "Graph connection",
+                Status.FAILED,
+                f"{graph} reached (TLS verified), not permitted to read {address}'s calendar: {exc.detail}",
+                exc.remedy or CONSENT_REMEDY,
+            ), False
+        if isinstance(exc, Throttled):
+            return Check(
+                "Graph connection",
+                Status.WARNING,
+                f"{graph} reached (TLS verified), throttled: {exc.detail}",
+                exc.remedy,
+            ), False
+        remedy = exc.remedy or (
+            MAILBOX_REMEDY if exc.reason == "item_gone" else f"run roomsops sync test {address}"
+        )
+        return Check(
+            "Graph connection", Status.FAILED, f"{graph} reached (TLS verified), but: {exc.detail}", remedy
+        ), False
     except RoomsopsError as exc:  # no connection, TLS, the token refused
         return Check("Graph connection", Status.FAILED, exc.message, exc.remedy), isinstance(
             exc, ConnectError
         )
-    return Check("Graph connection", Status.OK, f"{settings.cloud.graph_url} reached (TLS verified)"), False
+    body = answer.body if isinstance(answer.body, dict) else {}
+    if not body.get("id"):
+        return Check(
+            "Graph connection",
+            Status.FAILED,
+            f"{graph} reached (TLS verified), but its answer for {address}'s calendar has no id "
+            f"(HTTP {answer.status})",
+            f"check cloud.graph_url: it must be Microsoft Graph's endpoint; then run roomsops sync test {address}",
+        ), False
+    return Check(
+        "Graph connection", Status.OK, f"{graph} reached (TLS verified), {address}'s calendar read"
+    ), False
 
 
 def _probe_write(call: Callable[..., Mapping[str, object] | _Failed], user: str, now: datetime) -> Check:

@@ -104,16 +104,23 @@ def alias_remedy(address: str, primary: str, persons: Mapping[str, str] | None) 
     """What to do about `address`, an alias of the mailbox `primary`, as a command that works for it (issue 21.6).
     `persons`: the ROOMS persons' addresses by their case-folded form (None: not known). A person recorded by the
     alias is renamed to the primary address ('persons set --email'), unless the primary address is already
-    another ROOMS person: that rename is refused (one mailbox recorded twice), one of the two records goes."""
+    another ROOMS person: that rename is refused (one mailbox recorded twice), one of the two records goes. An
+    alias ROOMS does not have, of a mailbox ROOMS has under another address, needs nothing removed: use that one."""
     if persons is None:
         return f"change the person's e-mail in ROOMS to {primary}: 'roomsops persons set {address} --email {primary}'"
     other = persons.get(primary.casefold())
+    recorded = address.casefold() in persons
     if other is not None and other.casefold() != address.casefold():
+        if not recorded:  # ROOMS has the mailbox once, under its primary address: nothing to remove
+            return (
+                f"ROOMS already has this mailbox as the person {other}: use {other} in ROOMS, not {address} "
+                f"('roomsops persons check {other}')"
+            )
         return (
             f"{address} and the ROOMS person {other} are one mailbox: the person is recorded twice; keep one "
             f"record: 'roomsops persons remove {address}' (with --cancel-bookings if it organizes bookings)"
         )
-    if address.casefold() in persons:
+    if recorded:
         return f"rename the person to the primary address: 'roomsops persons set {address} --email {primary}'"
     return f"give ROOMS the primary address: 'roomsops persons add {primary}'"
 

@@ -193,7 +193,12 @@ def restrict(
     apply.progress.expect(steps)
     group, steps = apply_group(apply, request.group_request, plan.group, steps)
     if request.access_right == "RestrictAccess" and plan.action is not Outcome.EXISTS:
-        refuse_empty_group(request.group_request, steps, "RestrictAccess policy")
+        refuse_empty_group(
+            request.group_request,
+            steps,
+            "RestrictAccess policy",
+            f"roomsops policy remove --app-id {shellword(request.app_id)} --group {shellword(request.group)} --with-group",
+        )
     _ensure_policy(apply, request, plan, group.object_id, notes)
     tests = _verify(session, request, plan.group) if request.verify else []
     if changed(steps):  # nothing to wait for when everything was already in place

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from roomsops.adapters.exo import exchange, group_history
 from roomsops.adapters.exo.errors import CmdletError, CmdletFailure
+from roomsops.adapters.exo.group_history import INTERRUPTED
 from roomsops.adapters.exo.objects import Group, Recipient
 from roomsops.adapters.exo.session import ExchangeSession
 from roomsops.core.addresses import closest
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.logs import AuditLog
+from roomsops.core.templates import shellword
 from roomsops.services.policy.model import (
+    MAY_HAVE_RUN,
     Confirm,
     GroupRequest,
     Mailbox,
@@ -289,6 +293,12 @@ class Applier:
             self.progress.finish([])
             self.audit.record(f"cmdlet:{cmdlet}", self.session.host, params, {"error": exc.message})
             raise
+        except BaseException:
+            # Ctrl-C, SIGTERM or a dropped connection while it ran: Exchange may have made the change. The audit
+            # log says so, so that the undo (`policy remove --with-group`) knows roomsops may have made a group.
+            with suppress(Exception):  # the interruption is what the run reports
+                self.audit.record(f"cmdlet:{cmdlet}", self.session.host, params, {INTERRUPTED: MAY_HAVE_RUN})
+            raise
         self.progress.finish([label])
         self.audit.record(f"cmdlet:{cmdlet}", self.session.host, params, "ok")
 
@@ -434,17 +444,27 @@ def _name_taken(apply: Applier, name: str) -> OperationFailed:
     )
 
 
-def refuse_empty_group(request: GroupRequest, steps: Sequence[Step], what: str) -> None:
+def refuse_empty_group(
+    request: GroupRequest, steps: Sequence[Step], what: str, remove_group: str | None = None
+) -> None:
     """After the member changes: a group left without a member must not get the policy or scope (`what`),
-    which would lock the app out of every mailbox. Exit 1, saying what is in place and how to go on."""
+    which would lock the app out of every mailbox. Exit 1, saying what is in place (the group, if this run created
+    it: the one line is all a `--json` error document holds) and how to go on. `remove_group`: the roomsops
+    command that removes a group this run made (else the cmdlet)."""
     if any(s.step == "member" and s.outcome in (Outcome.ADDED, Outcome.ALREADY) for s in steps):
         return
     failed = "; ".join(f"{s.target}: {s.detail}" for s in steps if s.step == "member" and s.failed)
+    created = any(s.step == "group" and s.outcome is Outcome.CREATED for s in steps)
+    remove = (
+        f"'{remove_group}'"
+        if created and remove_group
+        else f"Remove-DistributionGroup -Identity {shellword(request.group)}"
+    )
     raise OperationFailed(
-        f"group {request.group} has no members after the changes ({failed or 'none could be added'}); "
-        f"the {what} was not created, so the app is not locked out",
-        f"fix the members (Add-DistributionGroupMember -Identity {request.group}) and run the command again, "
-        f"or remove the group (Remove-DistributionGroup -Identity {request.group})",
+        f"group {request.group}{', created by this run,' if created else ''} has no members after the changes "
+        f"({failed or 'none could be added'}); the {what} was not created, so the app is not locked out",
+        f"fix the members (Add-DistributionGroupMember -Identity {shellword(request.group)}) and run the command "
+        f"again, or remove the group{' this run created' if created else ''} ({remove})",
         code="group_empty",
     )
 

@@ -21,6 +21,7 @@ from roomsops.adapters.exo.session import ExchangeSession
 from roomsops.core.errors import OperationFailed
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
+from roomsops.core.templates import shellword
 from roomsops.services.policy.access import check_access, check_rbac_access
 from roomsops.services.policy.group import Applier
 from roomsops.services.policy.model import (
@@ -208,9 +209,10 @@ def refuse_empty_scopes(
         f"the RestrictAccess policies' group(s) {names} have no mailbox as a direct member: the management "
         "scopes over them would let the app open no mailbox (RBAC's MemberOfGroup counts direct members only); "
         "nothing was changed",
-        f"add the mailboxes ('roomsops policy restrict --app-id {request.app_id} --group {first} --member EMAIL'), "
-        f"or remove a policy that is left over ('roomsops policy remove --app-id {request.app_id} --group "
-        f"{first}'), then run the command again",
+        f"add the mailboxes ('roomsops policy restrict --app-id {shellword(request.app_id)} --group {shellword(first)} "
+        "--member EMAIL'), "
+        f"or remove a policy that is left over ('roomsops policy remove --app-id {shellword(request.app_id)} --group "
+        f"{shellword(first)}'), then run the command again",
         code="group_empty",
     )
 

@@ -450,6 +450,7 @@ def create_booking(conn: Connection, request: BookingRequest, tz: ZoneInfo) -> B
         rec = repeats.recurrence_of(request.repeat, request.start.astimezone(tz).date(), tz)
         horizon = repeats.horizon_date(tz, request.horizon_days, now)
         occurrences = repeats.plan(rec, request.start, request.end, tz, horizon, request.horizon_days)
+        rec = repeats.anchored(rec, occurrences[0], tz)
         start, end = (
             occurrences[0].start,
             occurrences[0].end,
@@ -693,6 +694,7 @@ def _update_series(
         rec = repeats.recurrence_of(changes.repeat or Repeat(), start.astimezone(tz).date(), tz, was)
         horizon = repeats.horizon_date(tz, changes.horizon_days, now)
         planned = repeats.plan(rec, start, end, tz, horizon, changes.horizon_days)
+        rec = repeats.anchored(rec, planned[0], tz)
         occurrences, dropped = repeats.carry_exceptions(series, planned, tz)
         booked_until = _booked_until(rec, planned, horizon, tz)
         for o in occurrences:

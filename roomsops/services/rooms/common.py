@@ -204,6 +204,18 @@ def person_modes(settings: Settings) -> dict[str, str] | None:
         return None
 
 
+def recorded_mailboxes(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
+    """The ROOMS persons' and rooms' addresses, each by its case-folded form (none when there is no database
+    yet: nothing is created), for the remedies of an address Exchange refuses: one that names a command ROOMS
+    would refuse (the mailbox is already a person or a room under another of its addresses) must not be given."""
+    with read_existing(settings) as conn:
+        if conn is None:
+            return {}, {}
+        persons = {p.email.casefold(): p.email for p in db.list_persons(conn)}
+        rooms = {r.email.casefold(): r.email for r in db.list_rooms(conn)}
+    return persons, rooms
+
+
 def left_persons_meetings(settings: Settings) -> dict[str, tuple[str, str, int]] | None:
     """{address: (sync mode, service, meetings)} of the persons who left the sync (a mode roomsops does not
     sync) whose meetings still live in Exchange (`reachable_links_in_mailbox`: known by their item ids, or

@@ -22,16 +22,27 @@ Kind = Literal["person", "room"]
 
 
 def check_mailbox(
-    session: ExchangeSession, address: str, kind: Kind, persons: Mapping[str, str] | None = None
+    session: ExchangeSession,
+    address: str,
+    kind: Kind,
+    persons: Mapping[str, str] | None = None,
+    rooms: Mapping[str, str] | None = None,
 ) -> Recipient:
     """The mailbox of `address`, or exit 2 (nothing recorded) saying what is wrong and what to give instead.
-    `persons`: the ROOMS persons' addresses by their case-folded form, so that the remedy for a person's mailbox
-    given as a room never says to convert it (whichever of its addresses the person was recorded by)."""
+    `persons` and `rooms`: the ROOMS persons' and rooms' addresses by their case-folded form, so that a remedy
+    never names a command ROOMS refuses (converting a person's mailbox to a room, adding a mailbox ROOMS already
+    has), whichever of its addresses the person or room was recorded by."""
     found, _missing = exchange.find_mailboxes(session, [address])
-    return _checked(session, address, found.get(address), kind, [], persons or {})
+    return _checked(session, address, found.get(address), kind, [], persons or {}, rooms or {})
 
 
-def check_mailboxes(session: ExchangeSession, addresses: Sequence[str], kind: Kind) -> dict[str, InputError]:
+def check_mailboxes(
+    session: ExchangeSession,
+    addresses: Sequence[str],
+    kind: Kind,
+    persons: Mapping[str, str] | None = None,
+    rooms: Mapping[str, str] | None = None,
+) -> dict[str, InputError]:
     """What is wrong with each address that is wrong (one Get-Mailbox pipeline for all; the mailboxes are read
     once more, only when one is not found, for the closest address)."""
     found, _missing = exchange.find_mailboxes(session, list(addresses))
@@ -39,7 +50,7 @@ def check_mailboxes(session: ExchangeSession, addresses: Sequence[str], kind: Ki
     problems: dict[str, InputError] = {}
     for address in addresses:
         try:
-            _checked(session, address, found.get(address), kind, known, {})
+            _checked(session, address, found.get(address), kind, known, persons or {}, rooms or {})
         except InputError as exc:
             problems[address] = exc
     return problems
@@ -52,6 +63,7 @@ def _checked(
     kind: Kind,
     known: list[Recipient],
     persons: Mapping[str, str],
+    rooms: Mapping[str, str],
 ) -> Recipient:
     """`mailbox` if it is the right one for `address`, else exit 2; `known` caches the tenant's mailboxes."""
     skip = "or add --no-check to record it without looking it up"
@@ -71,7 +83,7 @@ def _checked(
     if mailbox.primary_smtp.casefold() != address.casefold():
         raise InputError(
             f"{address} is an alias of the mailbox {mailbox.primary_smtp}; nothing was recorded",
-            f"use the primary SMTP address {mailbox.primary_smtp} (the sync opens mailboxes by it)",
+            _alias_remedy(address, mailbox, kind, persons, rooms),
             code="mailbox_alias",
         )
     if kind == "room" and mailbox.details != ROOM_MAILBOX:
@@ -83,7 +95,7 @@ def _checked(
     if kind == "person" and mailbox.details == ROOM_MAILBOX:
         raise InputError(
             f"{address} is a room mailbox, not a person's; nothing was recorded",
-            f"add it as a room: 'roomsops rooms add {mailbox.primary_smtp} --name NAME'",
+            _room_as_person_remedy(mailbox, rooms),
             code="room_as_person",
         )
     return mailbox
@@ -101,3 +113,48 @@ def not_a_room_remedy(
             "(see 'roomsops persons list')"
         )
     return f"{give}, or convert this one: Set-Mailbox -Identity {psquote(mailbox.primary_smtp)} -Type Room"
+
+
+def _recorded(mailbox: Recipient, recorded: Mapping[str, str]) -> str | None:
+    """The ROOMS record (`recorded`: addresses by case-folded form) of `mailbox` by any of its addresses, its
+    primary address first."""
+    for a in (mailbox.primary_smtp.casefold(), *sorted(mailbox.smtp_addresses)):
+        if a in recorded:
+            return recorded[a]
+    return None
+
+
+def _alias_remedy(
+    address: str, mailbox: Recipient, kind: Kind, persons: Mapping[str, str], rooms: Mapping[str, str]
+) -> str:
+    """What to do about `address`, an alias of `mailbox`: 'use the primary SMTP address' only when ROOMS does not
+    already have the mailbox (its add would be refused: 'already a person/room', 'recorded twice')."""
+    primary = mailbox.primary_smtp
+    if kind == "room":
+        room = _recorded(mailbox, rooms)
+        if room is not None:
+            return f"ROOMS already has this mailbox as the room {room}: use {room} in ROOMS, not {address} (see 'roomsops rooms list')"
+    else:
+        person = _recorded(mailbox, persons)
+        if person is not None:
+            from roomsops.services.diagnose.probe import alias_remedy  # the remedy of `persons check`
+
+            if person.casefold() == primary.casefold():
+                return alias_remedy(
+                    address, primary, persons
+                )  # 'ROOMS already has this mailbox as the person'
+            # Recorded by another alias: renamed to the primary address, it is the one record of the mailbox.
+            return f"ROOMS already has this mailbox as the person {person}; {alias_remedy(person, primary, persons)}"
+    return f"use the primary SMTP address {primary} (the sync opens mailboxes by it)"
+
+
+def _room_as_person_remedy(mailbox: Recipient, rooms: Mapping[str, str]) -> str:
+    """What to do about a room mailbox given as a person: add it as a room, unless ROOMS has it as a room already
+    (under any of its addresses: 'rooms add' would be refused as recording it twice)."""
+    room = _recorded(mailbox, rooms)
+    if room is not None:
+        return (
+            f"ROOMS already has this mailbox as the room {room} (see 'roomsops rooms list'); "
+            "give the person's own mailbox address"
+        )
+    return f"add it as a room: 'roomsops rooms add {mailbox.primary_smtp} --name NAME'"

@@ -21,7 +21,7 @@ from roomsops.adapters.store import (
     PersonFields,
     Store,
 )
-from roomsops.core.errors import InputError
+from roomsops.core.errors import ConnectError, InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
@@ -495,6 +495,17 @@ def _csv_records(text: str, label: str) -> Iterator[tuple[int, list[str]]]:
 
 def read_persons_csv(data: bytes, label: str, ews_url: str) -> list[tuple[int, PersonFields]]:
     """Every row of a persons CSV, validated; any bad row refuses the whole file, naming every bad row."""
+    rows, bad, _emails = _parse_persons_csv(data, label, ews_url)
+    if bad:
+        raise _bad_rows(label, bad)
+    return rows
+
+
+def _parse_persons_csv(
+    data: bytes, label: str, ews_url: str
+) -> tuple[list[tuple[int, PersonFields]], list[tuple[int, str]], list[tuple[int, str]]]:
+    """The good rows; each bad row's problems as (line, "line L, column: problem"); and (line, address) of every
+    row whose address is good, a bad row's too, so that its address is checked in the same run (issue 21.12)."""
     records = _csv_records(_decode_csv(data, label), label)
     expected = ",".join(CSV_HEADER)
     first = next(records, None)
@@ -517,31 +528,38 @@ def read_persons_csv(data: bytes, label: str, ews_url: str) -> list[tuple[int, P
         )
     rows: list[tuple[int, PersonFields]] = []
     seen: dict[str, int] = {}
-    bad: list[str] = []
+    bad: list[tuple[int, str]] = []
+    emails: list[tuple[int, str]] = []
     for line, cells in records:
         if len(cells) != len(CSV_HEADER):
-            bad.append(f"line {line}: {len(cells)} fields, expected {len(CSV_HEADER)} ({expected})")
+            bad.append((line, f"line {line}: {len(cells)} fields, expected {len(CSV_HEADER)} ({expected})"))
             continue
         problems = _row_problems(cells, ews_url)
+        if not any(p.startswith("email:") for p in problems):
+            email = check_email(cells[0])
+            if db.email_key(email) in seen:
+                problems = [f"email: {email} is already on line {seen[db.email_key(email)]}", *problems]
+            else:
+                seen[db.email_key(email)] = line
+                emails.append((line, email))
         if not problems:
             email, name, sync_mode, sync_url, conflict_behaviour = cells
-            fields = person_fields(email, name, sync_mode, sync_url, conflict_behaviour, ews_url)
-            if fields.key in seen:
-                problems = [f"email: {fields.email} is already on line {seen[fields.key]}"]
-            else:
-                seen[fields.key] = line
-                rows.append((line, fields))
-        bad += [f"line {line}, {problem}" for problem in problems]
-    if bad:
-        shown = "; ".join(bad[:MAX_ROW_ERRORS]) + (
-            f"; and {len(bad) - MAX_ROW_ERRORS} more" if len(bad) > MAX_ROW_ERRORS else ""
-        )
-        raise InputError(
-            f"{label}: {len(bad)} problem(s): {shown}",
-            "correct these rows and import the file again; nothing was imported",
-            code="bad_rows",
-        )
-    return rows
+            rows.append((line, person_fields(email, name, sync_mode, sync_url, conflict_behaviour, ews_url)))
+        bad += [(line, f"line {line}, {problem}") for problem in problems]
+    return rows, bad, emails
+
+
+def _bad_rows(label: str, bad: Sequence[tuple[int, str]], remedy: str = "") -> InputError:
+    """One error naming every bad row, in the order of the file."""
+    texts = [text for _, text in sorted(bad, key=lambda b: b[0])]
+    shown = "; ".join(texts[:MAX_ROW_ERRORS]) + (
+        f"; and {len(texts) - MAX_ROW_ERRORS} more" if len(texts) > MAX_ROW_ERRORS else ""
+    )
+    return InputError(
+        f"{label}: {len(texts)} problem(s): {shown}",
+        remedy or "correct these rows and import the file again; nothing was imported",
+        code="bad_rows",
+    )
 
 
 #: How many bad rows one error line names (the count says how many there are).
@@ -590,7 +608,8 @@ def read_persons_file(
     """The rows of a persons CSV file, each checked, before any database is created: a refused file writes
     nothing (not even a new data folder). `check` (the Exchange look-up) says what is wrong with each wrong
     address: any refuses the file, naming every bad row. With `settings`, rows that are ROOMS rooms are refused
-    before Exchange is asked (an existing database is read, none is created)."""
+    too, and not asked of Exchange (an existing database is read, none is created). Bad values, rooms' rows and
+    addresses Exchange refuses are all named in one error."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -599,53 +618,79 @@ def read_persons_file(
         raise InputError(f"{label} is a folder", "give the path of the CSV file") from None
     except OSError as exc:
         raise InputError(f"{label} cannot be read: {exc.strerror}", "check the file's permissions") from None
-    rows = read_persons_csv(data, label, ews_url)
-    if check is not None and rows:
-        if settings is not None:  # the database first, as for `persons add`: Exchange's remedy for a room is
-            refuse_recorded_rooms(settings, rows, label)  # 'rooms add', which fails for a ROOMS room
-        wrong = check([f.email for _, f in rows])
-        bad = [f"line {line}, email: {wrong[f.email]}" for line, f in rows if f.email in wrong]
-        if bad:
-            shown = "; ".join(bad[:MAX_ROW_ERRORS]) + (
-                f"; and {len(bad) - MAX_ROW_ERRORS} more" if len(bad) > MAX_ROW_ERRORS else ""
-            )
-            raise InputError(
-                f"{label}: {len(bad)} address(es) wrong in Exchange Online: {shown}",
-                "correct these rows (or add --no-check to import them without looking them up) and import "
-                "the file again; nothing was imported",
-                code="bad_rows",
-            )
+    rows, bad, emails = _parse_persons_csv(data, label, ews_url)
+    # Every kind of problem in one run (issue 21.12): bad values, rows that are ROOMS rooms (the database first,
+    # as for `persons add`: Exchange's remedy for a room is 'rooms add', which fails for a ROOMS room), and the
+    # addresses Exchange refuses.
+    rooms = _room_keys(settings) if settings is not None else frozenset()
+    room_rows = [(line, email) for line, email in emails if db.email_key(email) in rooms]
+    asked = [email for _, email in emails if db.email_key(email) not in rooms]
+    wrong: dict[str, str] = {}
+    unchecked = ""
+    if check is not None and asked:
+        try:
+            wrong = check(asked)
+        except ConnectError as exc:
+            if not bad and not room_rows:
+                raise
+            unchecked = f" (the addresses were not looked up in Exchange Online: {exc.message})"
+    exchange_rows = [
+        (line, f"line {line}, email: {wrong[email]}") for line, email in emails if email in wrong
+    ]
+    if room_rows and not bad and not exchange_rows:
+        raise _room_rows_error(label, room_rows)
+    if exchange_rows and not bad and not room_rows:
+        shown = "; ".join(text for _, text in exchange_rows[:MAX_ROW_ERRORS]) + (
+            f"; and {len(exchange_rows) - MAX_ROW_ERRORS} more" if len(exchange_rows) > MAX_ROW_ERRORS else ""
+        )
+        raise InputError(
+            f"{label}: {len(exchange_rows)} address(es) wrong in Exchange Online: {shown}",
+            "correct these rows (or add --no-check to import them without looking them up) and import "
+            "the file again; nothing was imported",
+            code="bad_rows",
+        )
+    if bad or room_rows or exchange_rows:
+        rooms_text = [
+            (line, f"line {line}, email: {email} is a room, not a person") for line, email in room_rows
+        ]
+        remedy = "correct these rows" + (" (remove the rooms' rows)" if room_rows else "")
+        raise _bad_rows(
+            label,
+            [*bad, *rooms_text, *exchange_rows],
+            f"{remedy} and import the file again{unchecked}; nothing was imported",
+        )
     return rows
 
 
-def _refuse_room_rows(conn: Connection, rows: Sequence[tuple[int, PersonFields]], label: str) -> None:
-    """Exit 2 naming every row whose address is a ROOMS room (shared by the check before Exchange and the
-    import): the administrator corrects them all in one go (issue 21.12)."""
-    rooms = db.room_keys(conn)
-    bad = [(line, fields.email) for line, fields in rows if fields.key in rooms]
-    if not bad:
-        return
+def _room_keys(settings: Settings) -> frozenset[str]:
+    """The rooms an existing database holds, by address key (none when there is no database: none is made)."""
+    with read_existing(settings) as conn:
+        return frozenset(db.room_keys(conn)) if conn is not None else frozenset()
+
+
+def _room_rows_error(label: str, bad: Sequence[tuple[int, str]]) -> InputError:
     if len(bad) == 1:
         ((line, email),) = bad
-        raise InputError(
+        return InputError(
             f"{label}, line {line}: {email} is a room, not a person",
             f"remove line {line} and import the file again; nothing was imported",
         )
     shown = "; ".join(f"line {line}, email: {email}" for line, email in bad[:MAX_ROW_ERRORS]) + (
         f"; and {len(bad) - MAX_ROW_ERRORS} more" if len(bad) > MAX_ROW_ERRORS else ""
     )
-    raise InputError(
+    return InputError(
         f"{label}: {len(bad)} rows are rooms, not persons: {shown}",
         "remove these rows and import the file again; nothing was imported",
         code="bad_rows",
     )
 
 
-def refuse_recorded_rooms(settings: Settings, rows: Sequence[tuple[int, PersonFields]], label: str) -> None:
-    """What `import_persons` would refuse because of the rooms the database holds, asked before Exchange is."""
-    with read_existing(settings) as conn:
-        if conn is not None:
-            _refuse_room_rows(conn, rows, label)
+def _refuse_room_rows(conn: Connection, rows: Sequence[tuple[int, PersonFields]], label: str) -> None:
+    """Exit 2 naming every row whose address is a ROOMS room, checked again in the import's transaction."""
+    rooms = db.room_keys(conn)
+    bad = [(line, fields.email) for line, fields in rows if fields.key in rooms]
+    if bad:
+        raise _room_rows_error(label, bad)
 
 
 def import_persons(

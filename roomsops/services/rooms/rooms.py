@@ -49,6 +49,23 @@ def _refuse_recorded(conn: Connection, address: str) -> None:
         raise InputError(f"{address} is a person, not a room", "give the room's resource mailbox address")
 
 
+def _refuse_same_mailbox(conn: Connection, address: str, mailbox_addresses: frozenset[str]) -> None:
+    """Exit 2 when a ROOMS room has the mailbox of `address` under another of its addresses (an alias, recorded
+    offline or by an older roomsops)."""
+    other = next(
+        (r for a in sorted(mailbox_addresses) if a != address.casefold() and (r := db.get_room(conn, a))),
+        None,
+    )
+    if other is None:
+        return
+    raise InputError(
+        f"Exchange Online says {address} is the mailbox of the ROOMS room {other.email} (another of its "
+        "addresses): the room would be recorded twice and booked twice at once; nothing was recorded",
+        f"keep the one room, {other.email} (see 'roomsops rooms list')",
+        code="recorded_twice",
+    )
+
+
 def refuse_recorded(settings: Settings, email: str) -> None:
     """What `add_room` would refuse because of what the database holds, asked before Exchange is: its answer for
     a person's mailbox ("convert it to a room") must never reach a person ROOMS syncs."""
@@ -58,11 +75,23 @@ def refuse_recorded(settings: Settings, email: str) -> None:
             _refuse_recorded(conn, address)
 
 
-def add_room(store: Store, audit: AuditLog, email: str, name: str, sync_master: bool = False) -> RoomChange:
+def add_room(
+    store: Store,
+    audit: AuditLog,
+    email: str,
+    name: str,
+    sync_master: bool = False,
+    mailbox_addresses: frozenset[str] | None = None,
+) -> RoomChange:
+    """Add a room. `mailbox_addresses` (every SMTP address of its mailbox, case-folded, when Exchange was asked):
+    a mailbox ROOMS already has as a room under another of its addresses is refused, as `persons add` refuses a
+    person's: two rooms for one mailbox would let ROOMS book it twice at once."""
     address = check_email(email)
     room_name = check_text(name, "room name", MAX_NAME, required=True)
     with store.write() as conn:
         _refuse_recorded(conn, address)
+        if mailbox_addresses is not None:
+            _refuse_same_mailbox(conn, address, mailbox_addresses)
         room = db.insert_room(conn, address, room_name, sync_master, db.now_utc())
     audit.record(
         "rooms.add", room.email, params={"name": room.name, "sync_master": sync_master}, result="added"

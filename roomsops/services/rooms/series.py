@@ -297,6 +297,15 @@ def plan(
     return occurrences
 
 
+def anchored(rec: Recurrence, first: Occurrence, tz: ZoneInfo) -> Recurrence:
+    """`rec` with its range starting on its first occurrence's day (not on --start's, when --start is not on the
+    pattern): a series' start is its first occurrence's (docs/series.md), and Graph's recurrenceRange.startDate
+    "must be the same value as the start property of the recurring event" (graph/api/resources/recurrencerange).
+    The occurrences stay the same: the first one is on the pattern, and a monthly pattern's months or a weekly
+    pattern's weeks counted from its day are those counted from the earlier day."""
+    return replace(rec, range=replace(rec.range, start_date=first.original_start.astimezone(tz).date()))
+
+
 def refuse_conflicts(
     conn: Connection,
     room: Room,

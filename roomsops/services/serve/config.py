@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,11 +19,13 @@ class StatusListen:
     host: str
     port: int
     allow: tuple[Network, ...]
+    #: host names (casefolded) the status listener may be called by (Host header) besides localhost
+    names: tuple[str, ...] = ()
 
 
 def status_listen(settings: Settings) -> StatusListen:
     return StatusListen(
-        *_host_port(settings, "serve.status_listen", settings.serve.status_listen), _allowed(settings)
+        *_host_port(settings, "serve.status_listen", settings.serve.status_listen), *_allowed(settings)
     )
 
 
@@ -72,9 +75,12 @@ def webhook_listen(settings: Settings) -> WebhookListen | None:
     if public is not None:
         parts = urlsplit(public)
         label = "serve.public_url"
-        if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        # Graph takes only https notification URLs: "notificationUrl ... must use the HTTPS protocol"
+        # (graph/api/resources/subscription, graph/webhooks "The notification endpoint ... must be HTTPS").
+        if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
             raise InputError(
-                f"{label} in {settings.origin(label)} must be an http(s) URL without query, got {public!r}",
+                f"{label} in {settings.origin(label)} must be an https URL without query (Graph sends "
+                f"notifications to https only), got {public!r}",
                 f"correct {label}: the webhook's address as Graph reaches it, e.g. https://rooms.example.com/roomsops",
             )
     cert = _file(settings, "serve.tls_cert_file", serve.tls_cert_file)
@@ -118,21 +124,35 @@ def _host_port(settings: Settings, label: str, raw: str) -> tuple[str, int]:
     return host, port
 
 
-def _allowed(settings: Settings) -> tuple[Network, ...]:
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+def _allowed(settings: Settings) -> tuple[tuple[Network, ...], tuple[str, ...]]:
+    """(the clients' addresses and networks, the host names the listener is called by) of serve.status_allow."""
     label = "serve.status_allow"
     origin = settings.origin(label)
     networks: list[Network] = []
+    names: list[str] = []
     for part in settings.serve.status_allow.split(","):
-        if not part.strip():
+        entry = part.strip()
+        if not entry:
             continue
         try:
-            networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            networks.append(ipaddress.ip_network(entry, strict=False))
+            continue
         except ValueError:
+            pass
+        name = entry.casefold().rstrip(".")
+        if "/" in entry or _HOST_NAME.match(name) is None or name.replace(".", "").isdigit():
             raise InputError(
-                f"{label} in {origin}: {part.strip()!r} is neither an IP address nor a network",
-                f"correct {label} in {origin}: comma-separated addresses or networks, e.g. 192.0.2.7, 10.0.0.0/8",
-            ) from None
-    return tuple(networks)
+                f"{label} in {origin}: {entry!r} is neither an IP address, a network nor a host name",
+                f"correct {label} in {origin}: comma-separated addresses, networks or host names, e.g. "
+                "192.0.2.7, 10.0.0.0/8, status.example.com",
+            )
+        names.append(name)
+    return tuple(networks), tuple(names)
 
 
 def client_allowed(address: str, allow: tuple[Network, ...]) -> bool:
@@ -144,3 +164,30 @@ def client_allowed(address: str, allow: tuple[Network, ...]) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return ip.is_loopback or any(ip in network for network in allow)
+
+
+def host_allowed(host_header: str, names: tuple[str, ...]) -> bool:
+    """The Host a request names (DNS rebinding: a page of another site whose name now resolves to this machine
+    sends that name): an IP address literal (no rebinding through one), `localhost`, or a name of
+    `serve.status_allow`. No Host header (HTTP/1.0): allowed, browsers always send one."""
+    host = host_header.strip().casefold()
+    if not host:
+        return True
+    if host.startswith("["):  # [IPv6]:port
+        end = host.find("]")
+        literal = host[1:end] if end > 0 else ""
+        try:
+            ipaddress.ip_address(literal.split("%", 1)[0])
+        except ValueError:
+            return False
+        return True
+    name, sep, port = host.rpartition(":")
+    if not sep or not port.isdigit():
+        name = host
+    name = name.rstrip(".")
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    return name == "localhost" or name in names

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from roomsops.adapters.listener import Listener
 from roomsops.adapters.store import Store
+from roomsops.adapters.store.runlock import SERVE_LOCK_KEY, DatabaseLock
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
@@ -18,9 +19,35 @@ from roomsops.services.serve.status import status_app
 from roomsops.services.serve.subscriptions import Subscriptions
 from roomsops.services.serve.webhook import MAX_BODY, webhook_app
 from roomsops.services.sync.backend import CalendarBackend
+from roomsops.services.sync.lock import LockKind, LockTarget, database_lock_elsewhere, run_lock
+
+#: One service per database: a second would delete the first's Graph subscriptions as left over (their
+#: clientState is not its own) and run the same passes.
+SERVE_LOCK = LockKind(
+    "serve",
+    "another roomsops serve is running on this database",
+    "serve_locked",
+    "; stop it first (one service per database)",
+)
+
+
+def serve_lock_path(lock: LockTarget) -> LockTarget:
+    """The service's own lock, held while it runs, beside the run lock (`rooms.db.sync.lock` → `rooms.db.serve.lock`;
+    in a server database an advisory lock of its own key)."""
+    if isinstance(lock, DatabaseLock):
+        return dataclasses.replace(lock, key=SERVE_LOCK_KEY)
+    name = lock.name.removesuffix(".sync.lock").removesuffix(".lock")
+    return lock.with_name(f"{name}.serve.lock")
+
 
 if TYPE_CHECKING:
     from roomsops.adapters.graph.client import GraphClient
+
+
+#: The webhook's threads (each request holds one while its body is read) and how long a client may stay silent
+#: while it sends a request (Graph POSTs a whole notification at once).
+WEBHOOK_THREADS = 32
+WEBHOOK_READ_TIMEOUT = 5
 
 
 @dataclass(frozen=True)
@@ -37,7 +64,7 @@ def serve(
     settings: Settings,
     store: Store,
     audit: AuditLog,
-    lock: Path,
+    lock: LockTarget,
     open_backend: Callable[[list[tuple[str, str]], dict[str, str]], CalendarBackend],
     check_token: Callable[[], object],
     listen: StatusListen,
@@ -46,6 +73,39 @@ def serve(
     webhook: WebhookListen | None = None,
     graph_client: Callable[[], GraphClient] | None = None,
     unsubscribe_on_exit: bool = False,
+) -> ServeResult:
+    with run_lock(
+        serve_lock_path(lock), SERVE_LOCK, database_lock_elsewhere(settings)
+    ):  # a second service: exit 1 naming this one's pid
+        return _serve(
+            settings,
+            store,
+            audit,
+            lock,
+            open_backend,
+            check_token,
+            listen,
+            max_ticks,
+            announce,
+            webhook,
+            graph_client,
+            unsubscribe_on_exit,
+        )
+
+
+def _serve(
+    settings: Settings,
+    store: Store,
+    audit: AuditLog,
+    lock: LockTarget,
+    open_backend: Callable[[list[tuple[str, str]], dict[str, str]], CalendarBackend],
+    check_token: Callable[[], object],
+    listen: StatusListen,
+    max_ticks: int | None,
+    announce: Callable[[str], None],
+    webhook: WebhookListen | None,
+    graph_client: Callable[[], GraphClient] | None,
+    unsubscribe_on_exit: bool,
 ) -> ServeResult:
     service = Serve(settings, store, audit, lock, open_backend, check_token, max_ticks=max_ticks)
     hook: Listener | None = None
@@ -56,7 +116,12 @@ def serve(
             webhook_app(service.lookup, service.notices, service.wake, service.metrics, service.clock),
             "serve.listen",
             tls=(webhook.cert_file, webhook.key_file) if webhook.cert_file else None,
-            max_body=MAX_BODY,
+            # the app refuses a body over MAX_BODY (413), chunked too; the server refuses twice that unread
+            max_body=2 * MAX_BODY,
+            # Faces the internet when it serves TLS itself: clients that hold a request open (a body sent slowly,
+            # or never) must not take every thread while Graph's validation waits (10 s at most, graph/webhooks).
+            threads=WEBHOOK_THREADS,
+            timeout=WEBHOOK_READ_TIMEOUT,
         )
         bound = hook.start()
         notify, lifecycle = webhook.urls(bound)
@@ -69,7 +134,7 @@ def serve(
     listener = Listener(
         listen.host,
         listen.port,
-        status_app(service.board, service.metrics, listen.allow, intervals),
+        status_app(service.board, service.metrics, listen.allow, intervals, listen.names),
         "serve.status_listen",
     )
     try:

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from roomsops.adapters.store import Store, now_utc
@@ -36,7 +35,7 @@ from roomsops.services.serve.webhook import Notice
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import MailboxReport, unexpected
 from roomsops.services.sync.factory import backend_for_mode
-from roomsops.services.sync.lock import LockHeld, run_lock
+from roomsops.services.sync.lock import LockHeld, LockTarget, database_lock_elsewhere, run_lock
 from roomsops.services.sync.run import sync_pass
 
 #: The changes a mailbox's row on the status page sums up.
@@ -50,7 +49,7 @@ class Serve:
     settings: Settings
     store: Store
     audit: AuditLog
-    lock: Path
+    lock: LockTarget
     #: the calendar backend for the synced persons (email, sync mode) and the service each was last synced over
     open_backend: Callable[[list[tuple[str, str]], dict[str, str]], CalendarBackend]
     #: asks the token service once per round that has work (a refusal fails the round, not every mailbox)
@@ -189,7 +188,7 @@ class Serve:
         rest = [d for d in due if d.mailbox.casefold() not in self.schedule.full]
         reports: list[MailboxReport] = []
         try:
-            with run_lock(self.lock), self._interruptible():
+            with run_lock(self.lock, elsewhere=database_lock_elsewhere(self.settings)), self._interruptible():
                 self.check_token()
                 backend = self.open_backend(persons, services)
                 for group, is_full in ((rest, False), (full, True)):

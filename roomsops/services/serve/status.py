@@ -1,6 +1,7 @@
 """The local status listener's WSGI application: `/healthz`, `/metrics` and `/` (a read-only HTML page rendered
 from the scheduler's last snapshot; no request touches the database or Exchange). Clients other than loopback are
-refused (403) unless `serve.status_allow` lists them."""
+refused (403) unless `serve.status_allow` lists them, and so is a Host header naming another host than an IP
+address, localhost or a name of `serve.status_allow` (DNS rebinding: a web page whose name turns to 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import jinja2
 
 from roomsops.core.templates import templates_dir
-from roomsops.services.serve.config import Network, client_allowed
+from roomsops.services.serve.config import Network, client_allowed, host_allowed
 from roomsops.services.serve.metrics import CONTENT_TYPE, ServeMetrics
 
 
@@ -97,7 +98,11 @@ StartResponse = Callable[..., Any]
 
 
 def status_app(
-    board: Board, metrics: ServeMetrics, allow: tuple[Network, ...], intervals: dict[str, int]
+    board: Board,
+    metrics: ServeMetrics,
+    allow: tuple[Network, ...],
+    intervals: dict[str, int],
+    names: tuple[str, ...] = (),
 ) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         def answer(status: str, body: bytes, content_type: str = "text/plain; charset=utf-8") -> list[bytes]:
@@ -114,6 +119,12 @@ def status_app(
 
         if not client_allowed(str(environ.get("REMOTE_ADDR", "")), allow):
             return answer("403 Forbidden", b"forbidden: this client is not in serve.status_allow\n")
+        if not host_allowed(str(environ.get("HTTP_HOST", "")), names):
+            return answer(
+                "403 Forbidden",
+                b"forbidden: the Host header names neither an IP address, localhost nor a name in "
+                b"serve.status_allow\n",
+            )
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return answer("405 Method Not Allowed", b"read-only: GET only\n")
         path = environ.get("PATH_INFO", "")

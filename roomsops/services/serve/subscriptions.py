@@ -3,7 +3,11 @@
 
 - created when the person is first seen (and again after `subscriptionRemoved`, or once its creation failed: the
   next round tries again);
-- renewed at half the lifetime Graph returned (PATCH expirationDateTime; graph/api/subscription-update);
+- renewed at half the lifetime Graph returned (PATCH expirationDateTime; graph/api/subscription-update); a
+  renewal answered 404 (the subscription expired while renewals failed, or was deleted) makes a new one at once;
+- a create is a write (POST /subscriptions is not idempotent): it is never sent again blindly; when its answer is
+  lost, the app's subscriptions are listed and the one for this resource and notificationUrl adopted (extras
+  deleted), and when there is none the next round creates it;
 - `reauthorizationRequired` is answered with POST /subscriptions/{id}/reauthorize (graph/api/subscription-
   reauthorize), a renewal when that is refused;
 - deleted when the person leaves the sync, and on shutdown only with `--unsubscribe-on-exit`.
@@ -27,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from roomsops.adapters.graph.client import GraphClient, user_path
+from roomsops.core.calendar import ItemGone, MailboxUnavailable, WriteOutcomeUnknown
 from roomsops.core.errors import RoomsopsError
 from roomsops.core.logs import log, register_secret
 from roomsops.services.serve.metrics import ServeMetrics
@@ -135,11 +140,18 @@ class Subscriptions:
         for key, mailbox in wanted.items():
             sub = current.get(key)
             try:
+                if sub is not None and sub.renew_at <= now:
+                    try:
+                        self._renew(sub)
+                    except (ItemGone, MailboxUnavailable) as gone:  # 404: Graph no longer has it
+                        log.info(
+                            "serve: the subscription of %s is gone (%s): a new one", mailbox, gone.one_line()
+                        )
+                        self._forget(key)
+                        sub = None
                 if sub is None:
                     self._create(mailbox)
                     made.append(mailbox)
-                elif sub.renew_at <= now:
-                    self._renew(sub)
             except RoomsopsError as exc:
                 self.failures[key] = exc.one_line()
                 log.warning("serve: the Graph subscription of %s: %s", mailbox, exc.one_line())
@@ -165,6 +177,8 @@ class Subscriptions:
             log.warning("serve: reauthorizing the subscription of %s: %s", sub.mailbox, exc.one_line())
             try:
                 self._renew(sub)
+            except (ItemGone, MailboxUnavailable):  # gone at Graph: the next `keep` makes a new one
+                self._forget(mailbox.casefold())
             except RoomsopsError as again:
                 self.failures[mailbox.casefold()] = again.one_line()
                 log.warning("serve: renewing the subscription of %s: %s", sub.mailbox, again.one_line())
@@ -187,24 +201,61 @@ class Subscriptions:
     def _create(self, mailbox: str) -> None:
         client_state = secrets.token_urlsafe(32)  # 43 characters; Graph takes up to 128
         register_secret(client_state)
+        resource = f"{user_path(mailbox)}/events"
         body = {
             "changeType": CHANGE_TYPES,
             "notificationUrl": self.notification_url,
             "lifecycleNotificationUrl": self.lifecycle_url,
-            "resource": f"{user_path(mailbox)}/events",
+            "resource": resource,
             "expirationDateTime": _iso(self.clock() + LIFETIME),
             "clientState": client_state,
         }
         try:
+            # write=True: POST /subscriptions is not idempotent, a lost answer is not sent again blindly
             answer = self.client.request(
-                mailbox, "POST", "/subscriptions", body=body, what="create subscription"
+                mailbox, "POST", "/subscriptions", body=body, write=True, what="create subscription"
             )
+            entry = answer.body or {}
+        except WriteOutcomeUnknown as lost:
+            self.metrics.subscription_operations.labels("create", "failed").inc()
+            adopted = self._adopt(mailbox, resource, client_state)
+            if adopted is None:
+                raise lost from None  # Graph made none: the next round creates it
+            entry = adopted
         except RoomsopsError:
             self.metrics.subscription_operations.labels("create", "failed").inc()
             raise
-        self.metrics.subscription_operations.labels("create", "ok").inc()
-        self._remember(mailbox, answer.body or {}, client_state)
+        else:
+            self.metrics.subscription_operations.labels("create", "ok").inc()
+        self._remember(mailbox, entry, client_state)
         log.info("serve: subscribed to the events of %s", mailbox)
+
+    def _adopt(self, mailbox: str, resource: str, client_state: str) -> dict[str, Any] | None:
+        """After a create whose answer was lost: the subscription Graph made for `resource` at our notificationUrl
+        (the one with our clientState when Graph shows it), the others of that resource and URL deleted; None
+        when there is none."""
+        listed = self.client.request(mailbox, "GET", "/subscriptions", what="list subscriptions")
+        ours = [
+            entry
+            for entry in (listed.body or {}).get("value") or []
+            if isinstance(entry, dict)
+            and entry.get("id")
+            and entry.get("notificationUrl") == self.notification_url
+            and _same_resource(entry.get("resource"), resource)
+        ]
+        if not ours:
+            return None
+        ours.sort(key=lambda e: not hmac.compare_digest(str(e.get("clientState") or ""), client_state))
+        kept, *extras = ours
+        for extra in extras:
+            try:
+                self._delete(mailbox, str(extra["id"]))
+            except RoomsopsError as exc:  # it expires in time; its notifications are ignored (unknown id)
+                log.warning("serve: deleting an extra subscription of %s: %s", mailbox, exc.one_line())
+        log.info(
+            "serve: the create of the subscription of %s lost its answer; adopted the one Graph made", mailbox
+        )
+        return kept
 
     def _renew(self, sub: Subscription) -> None:
         body = {"expirationDateTime": _iso(self.clock() + LIFETIME)}
@@ -250,6 +301,11 @@ class Subscriptions:
                 self._by_id.pop(sub.id, None)
         if sub is not None:
             self.metrics.subscription_expiry.remove(sub.mailbox)
+
+
+def _same_resource(given: object, wanted: str) -> bool:
+    """Graph may show a resource without its leading slash or in another case (a UPN is case-insensitive)."""
+    return isinstance(given, str) and given.strip("/").casefold() == wanted.strip("/").casefold()
 
 
 def _iso(moment: datetime) -> str:

@@ -2,7 +2,9 @@
 
 - The validation handshake: a POST with `?validationToken=...` is answered 200 with the token as text/plain at
   once (Graph waits 10 s at most);
-- a change or lifecycle notification: its body read up to `MAX_BODY` bytes (else 413), each notification's
+- a change or lifecycle notification: its body read up to `MAX_BODY` bytes (else 413), with a Content-Length or
+  chunked (RFC 9112 section 7.1: a reverse proxy may stream it), JSON nested too deeply to parse counted malformed
+  (400) like any unreadable body, each notification's
   subscription and clientState checked (constant time; unknown subscriptions and wrong clientStates ignored and
   counted), those that pass queued for the scheduler, and 202 answered at once: no pass runs in the request
   (Graph drops endpoints that answer slowly).
@@ -60,6 +62,7 @@ def webhook_app(
                     ("Content-Type", content_type),
                     ("Content-Length", str(len(body))),
                     ("Cache-Control", "no-store"),
+                    ("X-Content-Type-Options", "nosniff"),
                 ],
             )
             return [body]
@@ -77,19 +80,15 @@ def webhook_app(
                 metrics.webhook_refused.labels("too_large").inc()
                 return answer("413 Content Too Large", b"validation token too long\n")
             return answer("200 OK", token[0].encode("utf-8"), "text/plain; charset=utf-8")
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:
+        body = _body(environ)
+        if body is None:
             metrics.webhook_refused.labels("too_large").inc()
-            return answer("413 Content Too Large", b"at most 1 MiB, with a Content-Length\n")
-        body = environ["wsgi.input"].read(length) if length else b""
+            return answer("413 Content Too Large", b"at most 1 MiB\n")
         try:
             values = json.loads(body)["value"]
             if not isinstance(values, list):
                 raise TypeError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deeply
             metrics.notifications_ignored.labels("malformed").inc()
             return answer("400 Bad Request", b"not a notification collection\n")
         now = clock()
@@ -108,6 +107,35 @@ def webhook_app(
         return answer("202 Accepted")
 
     return app
+
+
+def _body(environ: dict[str, Any]) -> bytes | None:
+    """The request's body, None when over `MAX_BODY`. Chunked (no Content-Length; the server decodes it and marks
+    `wsgi.input_terminated`, PEP 3333 and RFC 9112 section 7.1) is read to its end, at most MAX_BODY + 1 bytes."""
+    stream = environ["wsgi.input"]
+    raw = environ.get("CONTENT_LENGTH")
+    if not raw:
+        if "chunked" not in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower():
+            return b""
+        data = b""
+        while len(data) <= MAX_BODY:
+            try:
+                piece = stream.read(min(64 * 1024, MAX_BODY + 1 - len(data)))
+            except ValueError:  # a bad chunk size or framing: not a notification collection (400)
+                return b"not chunked"
+            except OSError:  # a chunk larger than the server's limit (twice MAX_BODY, run.py)
+                return None
+            if not piece:
+                return data
+            data += piece
+        return None
+    try:
+        length = int(raw)
+    except ValueError:
+        return None
+    if length < 0 or length > MAX_BODY:
+        return None
+    return bytes(stream.read(length)) if length else b""
 
 
 def _checked(

@@ -23,7 +23,9 @@ class CalendarBackend(Protocol):
       item so that `find_tagged` finds it later, by another process, also after a write whose answer was lost.
     - **Lost writes are never resent.** A write whose connection dropped raises `WriteOutcomeUnknown` and is not
       retried inside the backend (the engine looks the item up by its tag instead); a read may be retried.
-    - **Sync states.** `changes(mailbox, None)` returns no items, only a state to continue from. `changes(mailbox,
+    - **Sync states.** `changes(mailbox, None)` returns no items, only a state to continue from (and, where the
+      read tells them at no extra request, `Changes.candidates`: at least every untagged single meeting the
+      mailbox organizes with an attendee, so a first pass can discover them without `find_untagged`). `changes(mailbox,
       state)` returns every item created, updated or deleted since `state` (the engine's own writes included)
       and the next state. A state the service no longer accepts gives `Changes(invalid_state=True)`, never an
       error: the engine then reconciles by tag.

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from roomsops.adapters.store import (
@@ -50,6 +51,7 @@ from roomsops.core.calendar import (
     NO_ANSWER,
     PAST_WATCH,
     BackendError,
+    Candidate,
     Changes,
     MailboxUnavailable,
     Meeting,
@@ -62,6 +64,7 @@ from roomsops.core.errors import ConnectError, InputError, OperationFailed, Room
 from roomsops.core.logs import AuditLog, log
 from roomsops.services.rooms import series as repeats
 from roomsops.services.sync.backend import CalendarBackend
+from roomsops.services.sync.fence import LEASE_LOST, Fence, LeaseLost
 from roomsops.services.sync.model import (
     Unmappable,
     booking_fields,
@@ -73,6 +76,9 @@ from roomsops.services.sync.model import (
     series_from_exchange,
     whole_seconds,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 #: How far beyond the window's end bookings are still synced (in effect: all of them).
 BOOKINGS_AHEAD = timedelta(days=36500)
@@ -120,6 +126,8 @@ class MailboxReport:
     skipped: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     unknown_tagged: list[str] = field(default_factory=list)  # our tag, booking unknown: reported, not deleted
+    #: Linked bookings whose room has not answered their meeting (`room_unanswered`): said on every pass.
+    rooms_pending: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # --dry-run: what would be written
     error: str | None = None
     error_code: str | None = None
@@ -152,6 +160,8 @@ class PassContext:
     #: The room slots this pass's writes free, over every mailbox (review20b): a write that takes a slot a failed
     #: write should have freed waits for the next pass instead of being declined by the room.
     slots: SlotLedger = field(default_factory=lambda: SlotLedger())
+    #: A sync worker's batch (`sync --worker`): every write of a leased mailbox is fenced by its lease token.
+    fence: Fence | None = None
 
 
 #: A room's slot: (room address lower case, start, end).
@@ -274,10 +284,30 @@ class MailboxSync:
 
     # --- database helpers ------------------------------------------------------------------------------------
 
+    def _unseen_mark(self, link: BookingSyncState) -> BookingSyncState:
+        """A link that names a new item id is marked `unseen`: the stored position was read before the item was
+        (created, or linked), so it never reports the item's deletion; `_read_unseen` reads it by id until a
+        position read after it is stored (`_finish`). Marked as the id is saved, so a pass killed before storing
+        its position leaves the mark too."""
+        before = self.links.get(link.booking_id)
+        if link.item_id and not link.unseen and (before is None or before.item_id != link.item_id):
+            return replace(link, unseen=True)
+        return link
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction of this mailbox's pass; under a worker's lease fenced by its token (`fence.py`): a
+        stale worker's write is refused (`LeaseLost`) and rolled back."""
+        with self.ctx.store.write() as conn:
+            if self.ctx.fence is not None:
+                self.ctx.fence.check(conn, self.mailbox, self.ctx.now())
+            yield conn
+
     def _save_link(self, link: BookingSyncState) -> BookingSyncState:
         if self.ctx.dry_run:
             return link
-        with self.ctx.store.write() as conn:
+        link = self._unseen_mark(link)
+        with self._write() as conn:
             saved = q.save_booking_sync(conn, link, self.ctx.now())
         self.links[link.booking_id] = saved
         return saved
@@ -286,7 +316,8 @@ class MailboxSync:
         """Several links in one transaction (a batch of creates costs two commits, not two per booking)."""
         if self.ctx.dry_run or not links:
             return links
-        with self.ctx.store.write() as conn:
+        links = [self._unseen_mark(link) for link in links]
+        with self._write() as conn:
             saved = [q.save_booking_sync(conn, link, self.ctx.now()) for link in links]
         for link in saved:
             self.links[link.booking_id] = link
@@ -364,6 +395,11 @@ class MailboxSync:
         does not go on to its later phases."""
         if self.report.error is not None:
             return self.report
+        fence = self.ctx.fence
+        if fence is not None and fence.is_lost(self.mailbox):
+            lost = fence.refusal(self.mailbox)  # found stale by the batch's heartbeat: nothing more is done
+            self._mailbox_failed(lost.message, lost.code, lost.remedy)
+            return self.report
         sent = self.ctx.backend.requests_sent()
         try:
             for phase in phases:
@@ -385,7 +421,7 @@ class MailboxSync:
         self.report.error = message
         self.report.error_code = code
         self.report.remedy = remedy
-        if not self.ctx.dry_run:
+        if not self.ctx.dry_run and code != LEASE_LOST:  # a stale worker writes nothing, its error neither
             self._save_mailbox_error(message)
 
     def _phase(self, phase: str) -> None:
@@ -435,7 +471,7 @@ class MailboxSync:
         if (state is None or state.service is None) and not self.ctx.dry_run:
             # No service recorded (a new mailbox, or one synced before schema 10): its links are taken as this
             # service's, as before, once the service has answered (a pass refused before records nothing).
-            with self.ctx.store.write() as conn:
+            with self._write() as conn:
                 q.record_mailbox_service(conn, self.mailbox, service, self.ctx.now())
         recover = saved_state is None or changes.invalid_state
         if changes.invalid_state:
@@ -443,8 +479,11 @@ class MailboxSync:
             changes = self.ctx.backend.changes(self.mailbox, None)
         by_id = self.bookings = {b.id: b for b in bookings}
         # Without a link in the database this installation cannot have written to the mailbox (an intent is
-        # always stored before a write), so a first pass needs no reconciliation; a recovery with links does
-        # (the new position shows nothing that happened before it).
+        # always stored before a write), so a first pass needs no reconciliation by tag; a recovery with links
+        # does (the new position shows nothing that happened before it). Either way a position from scratch shows
+        # no meeting (the port's `changes(mailbox, None)`), so the untagged meetings of the window are read: an
+        # Outlook room meeting made before the person joined the sync (or before the position was lost) is booked
+        # by this pass, not only by `sync --full` (docs/sync.md "from day one").
         passes = state.passes_since_full if state else 0
         initial = saved_state is None and not self.links
         due = self.ctx.full_every > 0 and passes + 1 >= self.ctx.full_every and not initial
@@ -456,8 +495,12 @@ class MailboxSync:
         self._discovers = (self.ctx.window[0], changes.covers_until or self.ctx.window[1])
         if full:
             self._reconcile(by_id, discover=True)
+        elif recover:
+            self._discover(by_id, changes.candidates)
         elif changes.covers_until is not None:
             changes = self._beyond_reach(changes, changes.covers_until, changes.covers_from)
+        if not full:
+            changes = self._read_unseen(changes)
         self._exchange_changes(changes.changed, changes.deleted, by_id)
         self._saved_state, self._changes, self._full = saved_state, changes, full
         self._passes = passes
@@ -491,7 +534,7 @@ class MailboxSync:
         for link in changed:
             self.links[link.booking_id] = link
         if not self.ctx.dry_run:
-            with self.ctx.store.write() as conn:
+            with self._write() as conn:
                 for link in changed:
                     self.links[link.booking_id] = q.save_booking_sync(conn, link, self.ctx.now())
                 q.save_mailbox_sync(conn, state, self.ctx.now())
@@ -547,6 +590,10 @@ class MailboxSync:
         whole-calendar sync would report them; no request when there are none. Older ones are left to the full
         reconciliation (`sync.full_every`, `sync --full`), so a pass's cost does not grow with the history."""
         reported = {item_id for item_id, _ in changes.changed} | set(changes.deleted)
+        # Graph's delta lists a series' occurrences and, when one is deleted or the whole series, `@removed`
+        # entries with the occurrences' ids alone (no seriesMasterId, graph/delta-query-overview): removals no link
+        # names may be a synced series deleted, so its master is read too (review20h; EWS reports the master).
+        unknown = set(changes.deleted) - {link.item_id for link in self.links.values() if link.item_id}
         far: dict[str, BookingSyncState] = {}
         for link in self.links.values():
             if (
@@ -557,7 +604,7 @@ class MailboxSync:
             ):
                 fields = MeetingFields.from_json(link.snapshot)
                 before = since is not None and self.ctx.window[0] - PAST_WATCH < fields.end <= since
-                if fields.start >= until or before:
+                if fields.start >= until or before or (unknown and fields.series is not None):
                     far[link.item_id] = link
         if not far:
             return changes
@@ -565,6 +612,30 @@ class MailboxSync:
         found = {m.item_id: m for m in self.ctx.backend.in_calendar(self.mailbox, list(far))}
         changed = [(i, m.change_key) for i, m in found.items() if m.change_key != far[i].change_key]
         deleted = [i for i in far if i not in found]
+        return replace(changes, changed=changes.changed + changed, deleted=changes.deleted + deleted)
+
+    def _read_unseen(self, changes: Changes) -> Changes:
+        """The changes with those of linked meetings the stored position does not know (`unseen`: their item id was
+        saved after it was read, by a pass that then held its position for a failure or a room's answer, or was
+        killed): a SyncFolderItems state (a delta round's link too) never reports an item created and removed after
+        it, so a meeting roomsops created and Outlook deleted before the position moved on would never be seen
+        deleted (fix19q). They are read by id (batched), as `_beyond_reach` reads those beyond the changes' reach:
+        a new change key is a change, an item no longer in the calendar a deletion. No request when there are
+        none, so a quiet pass's cost is unchanged."""
+        reported = {item_id for item_id, _ in changes.changed} | set(changes.deleted)
+        unseen = {
+            link.item_id: link
+            for link in self.links.values()
+            if link.unseen
+            and link.item_id
+            and link.item_id not in reported
+            and link.state in (LINKED, FAILED, ROOM_DECLINED)
+        }
+        if not unseen:
+            return changes
+        found = {m.item_id: m for m in self.ctx.backend.in_calendar(self.mailbox, list(unseen))}
+        changed = [(i, m.change_key) for i, m in found.items() if m.change_key != unseen[i].change_key]
+        deleted = [i for i in unseen if i not in found]
         return replace(changes, changed=changes.changed + changed, deleted=changes.deleted + deleted)
 
     def _write_kind(self, booking: Booking) -> str:
@@ -739,15 +810,20 @@ class MailboxSync:
         by_id, changes, saved_state, full = self.bookings, self._changes, self._saved_state, self._full
         passes = self._passes
         new_state = changes.state
+        after_saves = (
+            not self.wrote
+        )  # whether the position stored is read after every item id this pass saved
         if self.wrote and not self.ctx.dry_run and not self.hold_cursor:
             # Read past our own writes (and the room's answers to them) now, so the next pass finds nothing.
             catch_up = self.ctx.backend.changes(self.mailbox, new_state)
             if not catch_up.invalid_state:
                 self._exchange_changes(catch_up.changed, catch_up.deleted, by_id)
                 new_state = catch_up.state
+                after_saves = True
         if self.updated and not self.ctx.dry_run:  # not read back by the catch-up: read now
             self._verify_updates(by_id)
         self._still_declined()
+        self._still_unanswered()
         self._still_holding()
         # A rollback that stood a whole pass (no new conflict): the count starts again ("in a row").
         settled = [
@@ -766,8 +842,17 @@ class MailboxSync:
             # A new meeting still awaiting a room's answer: read (and counted) again by the next pass, as a decline
             # is reported on every pass, until the room answers. Only the position: rollback counts are not held.
             new_state = saved_state if not changes.invalid_state else None
+        # A position read after every item id saved so far (not the held one): the `unseen` marks go with it, in
+        # the same transaction, so a crash between them keeps both.
+        seen = (
+            [replace(link, unseen=False) for link in self.links.values() if link.unseen]
+            if new_state is not None and after_saves and not self.hold_cursor and not self.awaiting
+            else []
+        )
         if not self.ctx.dry_run:
-            with self.ctx.store.write() as conn:
+            with self._write() as conn:
+                for link in seen:
+                    self.links[link.booking_id] = q.save_booking_sync(conn, link, self.ctx.now())
                 q.save_mailbox_sync(
                     conn,
                     MailboxSyncState(
@@ -856,9 +941,26 @@ class MailboxSync:
             if booking.status == "active" and link.state == ROOM_DECLINED and not over:
                 self._declined(booking, link.last_error)
 
+    def _still_unanswered(self) -> None:
+        """Every linked booking whose room has not answered its meeting (`room_unanswered`: a room whose resource
+        booking attendant processes nothing, AutomateProcessing None, answers never) is named with its room in the
+        log on every pass until the room answers or the slot is over, as a new Outlook meeting awaiting its room
+        is (`_awaiting`), and listed by `sync diff` as `room-pending`: the room's calendar does not hold the slot
+        (I5, review20h). From the links alone, no calendar request."""
+        now = self.ctx.now()
+        for booking_id in sorted(self.links):
+            link, booking = self.links[booking_id], self.bookings.get(booking_id)
+            if booking is not None and room_unanswered(link, booking, now):
+                said = (
+                    f"booking {booking.id} ({booking.title}): the room {_snapshot_room(link) or booking.room} has "
+                    "not answered its meeting (its calendar does not hold the slot)"
+                )
+                self.report.rooms_pending.append(said)
+                log.warning("%s: %s: %s", self.mailbox, ROOM_PENDING, said)
+
     def _save_mailbox_error(self, message: str) -> None:
         try:
-            with self.ctx.store.write() as conn:
+            with self._write() as conn:
                 previous = q.get_mailbox_sync(conn, self.mailbox)
                 q.save_mailbox_sync(
                     conn,
@@ -901,11 +1003,38 @@ class MailboxSync:
             if link.item_id not in present and booking is not None and deleted_if_missing(link, booking):
                 self._booking_cancelled_in_exchange(link, booking)
         if discover:
-            start, end = self.ctx.window
-            known = {link.item_id for link in self.links.values() if link.item_id}
-            for meeting in self.ctx.backend.find_untagged(self.mailbox, start, end):
-                if meeting.item_id not in known:
-                    self._exchange_item(canonical(meeting), None, bookings)
+            self._discover(bookings)
+
+    def _discover(self, bookings: dict[int, Booking], candidates: list[Candidate] | None = None) -> None:
+        """The untagged meetings in the window, looked at as new meetings (one the person organizes that invites a
+        known, free room becomes a booking): in a full reconciliation, and on a pass from no position (a first
+        pass, or a recovery of a mailbox without links), whose changes show none. On such a pass the read from
+        scratch told the `candidates` (`Changes.candidates`): only those in the window are read (none: no request),
+        instead of every untagged meeting of the window (a CalendarView and a GetItem of hundreds of appointments
+        over EWS, a calendarView over Graph), so a first pass costs what it did before it discovered them."""
+        start, end = self.ctx.window
+        known = {link.item_id for link in self.links.values() if link.item_id}
+        if candidates is None:
+            found = self.ctx.backend.find_untagged(self.mailbox, start, end)
+        else:
+            wanted = list(
+                dict.fromkeys(
+                    c.item_id
+                    for c in candidates
+                    if c.item_id not in known
+                    and (c.end is None or c.end > start)
+                    and (c.start is None or c.start < end)
+                )
+            )
+            # As `find_untagged`: single meetings without any installation's tag (Graph's candidates may carry one).
+            found = [
+                m
+                for m in self.ctx.backend.get(self.mailbox, wanted)
+                if m.installation is None and not m.is_recurring
+            ]
+        for meeting in found:
+            if meeting.item_id not in known:
+                self._exchange_item(canonical(meeting), None, bookings)
 
     def _reconcile_by_tag(self, bookings: dict[int, Booking]) -> list[Meeting]:
         """Adopt meetings this installation wrote (e.g. before a crash); report tagged ones with no booking;
@@ -1025,38 +1154,10 @@ class MailboxSync:
         )
         log.info("%s: removed a duplicate meeting of booking %s", self.mailbox, meeting.booking_id)
 
-    def _series_gone(
-        self,
-        ours: dict[str, BookingSyncState],
-        changed: list[tuple[str, str]],
-        deleted: list[str],
-        bookings: dict[int, Booking],
-    ) -> list[str]:
-        """The linked series masters gone from the calendar when the changes delete items roomsops does not know:
-        Graph's calendarView delta lists a series as its occurrences, so a series deleted in Outlook comes as
-        `@removed` occurrence ids, never its master's (EWS's SyncFolderItems names the master itself). The linked
-        series of the window are then read (in the calendar, one batch) and those not found are deleted too."""
-        if not any(item_id not in ours for item_id in deleted):
-            return []
-        seen = set(deleted) | {item_id for item_id, _ in changed}
-        masters = [
-            item_id
-            for item_id, link in ours.items()
-            if item_id not in seen
-            and (booking := bookings.get(link.booking_id)) is not None
-            and booking.series is not None
-            and booking.status == "active"
-        ]
-        if not masters:
-            return []
-        found = {m.item_id for m in self.ctx.backend.in_calendar(self.mailbox, masters)}
-        return [item_id for item_id in masters if item_id not in found]
-
     def _exchange_changes(
         self, changed: list[tuple[str, str]], deleted: list[str], bookings: dict[int, Booking]
     ) -> None:
         ours = {link.item_id: link for link in self.links.values() if link.item_id and link.state != UNLINKED}
-        deleted = deleted + self._series_gone(ours, changed, deleted, bookings)
         # A change of a linked meeting whose booking is outside the window: its booking is read now.
         touched = [item_id for item_id, _ in changed] + list(deleted)
         missing = [ours[i].booking_id for i in touched if i in ours and ours[i].booking_id not in bookings]
@@ -1103,8 +1204,8 @@ class MailboxSync:
                 self._item_failed(f"booking {booking.id} ({booking.title})", meeting.problem, link)
                 return
             self._exchange_update(link, meeting, booking)
-        except (MailboxUnavailable, ConnectError):
-            raise  # the mailbox, not this item
+        except (MailboxUnavailable, ConnectError, LeaseLost):
+            raise  # the mailbox, not this item (or this worker's lease on it lost: nothing more is done)
         except Exception as exc:  # one item never stops the others: parked, reported, retried next pass
             if not isinstance(exc, RoomsopsError):
                 log.debug("%s: unexpected error on item %s", self.mailbox, meeting.item_id, exc_info=True)
@@ -1341,7 +1442,7 @@ class MailboxSync:
         tz = ZoneInfo(theirs.time_zone)
         room = self.rooms.get((booking.room or "").lower())
         try:
-            with self.ctx.store.write() as conn:
+            with self._write() as conn:
                 if room is not None:
                     repeats.refuse_conflicts(conn, room, theirs.occurrences, tz, exclude_id=booking.id)
                 q.update_booking(conn, booking.id, changes, self.ctx.now(), expected_version=booking.version)
@@ -1487,7 +1588,7 @@ class MailboxSync:
         if self.ctx.dry_run:
             self.report.planned.append(f"record a difference ({kind}) for booking {booking.id}")
             return
-        with self.ctx.store.write() as conn:
+        with self._write() as conn:
             q.add_difference(
                 conn,
                 Difference(
@@ -1522,7 +1623,7 @@ class MailboxSync:
             )
             self.report.exchange_edits += 1
             return
-        with self.ctx.store.write() as conn:
+        with self._write() as conn:
             start, end = changes.get("start", booking.start), changes.get("end", booking.end)
             taken = q.overlapping_bookings(conn, booking.room_id, start, end, exclude_id=booking.id)
             if not taken:
@@ -1579,7 +1680,7 @@ class MailboxSync:
         recorded Exchange value. A stale difference would let `sync resolve --use exchange` undo the later
         edit."""
         target = booking_fields(booking)
-        with self.ctx.store.write() as conn:
+        with self._write() as conn:
             for d in q.list_differences(conn, booking_id=booking.id):
                 recorded = MeetingFields.from_json(d.exchange_state)
                 if all(
@@ -1617,7 +1718,7 @@ class MailboxSync:
             self._audit("sync:conflict-cancel-attempt", booking, {"reason": reason, "attempt": attempts})
             return
         if behaviour == "Cancel":
-            with self.ctx.store.write() as conn:
+            with self._write() as conn:
                 q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
                 # The meeting stays, no longer linked: kept as unlinked so that no later pass (a recovery by
                 # tag included) adopts or cancels it.
@@ -1687,7 +1788,7 @@ class MailboxSync:
         link = replace(link, attempts=attempts)
         self._audit("sync:conflict-rollback", booking, {"reason": reason, "attempt": attempts})
         if attempts >= self.ctx.rollback_attempts:
-            with self.ctx.store.write() as conn:
+            with self._write() as conn:
                 self.bookings[booking.id] = q.update_booking(
                     conn, booking.id, {"status": "sync_disabled"}, self.ctx.now()
                 )
@@ -1885,7 +1986,7 @@ class MailboxSync:
         assert meeting.fields is not None
         fields = meeting.fields
         attendees = tuple(a for a in fields.attendees if a != room.email.lower())
-        with self.ctx.store.write() as conn:
+        with self._write() as conn:
             taken = (
                 q.overlapping_bookings(conn, room.id, fields.start, fields.end)
                 if new_series is None
@@ -2162,12 +2263,13 @@ class MailboxSync:
             return
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         note = link.last_error
-        if (held.room or booking.room) and held.end > self.ctx.now():
+        # A series holds its room until its last occurrence is over (`meeting_over`, review20h).
+        if (held.room or booking.room) and not meeting_over(link, booking, self.ctx.now()):
             note = (
                 f"{ROOM_HOLDS} {held.start:%Y-%m-%d %H:%M}–{held.end:%H:%M} UTC, until roomsops has checked the "
                 "room's calendar: its meeting was deleted in Outlook (perhaps without a cancellation)"
             )
-        with self.ctx.store.write() as conn:
+        with self._write() as conn:
             if not rooms_cancelled:
                 q.update_booking(conn, booking.id, {"status": "cancelled"}, self.ctx.now())
             self.links[booking.id] = q.save_booking_sync(
@@ -2205,7 +2307,7 @@ class MailboxSync:
         self.released.add(booking.id)
         start, end = held.start, held.end
         uid = _uid(link)
-        if end <= self.ctx.now():
+        if meeting_over(link, booking, self.ctx.now()):  # a series: when its last occurrence is over
             if link.last_error is not None:
                 self._save_link(replace(link, last_error=None, error_count=0))
             return
@@ -2257,6 +2359,7 @@ class MailboxSync:
         and exact times; never one whose UID is still a live meeting of the organizer."""
         mine = self.mailbox.lower()
         now = self.ctx.now()
+        seen: tuple[datetime, datetime] | None = None  # the view a copy was found in by its UID
         found = [
             m
             for m in self.ctx.backend.room_calendar(room, start, end, via=self.mailbox)
@@ -2272,6 +2375,7 @@ class MailboxSync:
             for view_start, view_end in spans:
                 if copies:
                     break
+                seen = (view_start, view_end)
                 copies = [
                     m
                     for m in self.ctx.backend.room_calendar(
@@ -2290,7 +2394,14 @@ class MailboxSync:
                     or (m.installation == self.ctx.installation and m.booking_id == tag_of(booking))
                 )
             ]
-        copies = [m for m in copies if m.fields is not None and m.fields.end > now and m.uid]
+        # A series' copy (its master, whose fields are its first occurrence's) was found by an occurrence ahead.
+        copies = [
+            m
+            for m in copies
+            if m.fields is not None
+            and (m.fields.end > now or m.fields.series is not None or m.is_recurring)
+            and m.uid
+        ]
         if not copies:
             return []
         # The organizer's own calendar at those slots: a copy whose meeting is still there is no orphan (e.g. a new
@@ -2302,6 +2413,17 @@ class MailboxSync:
             for m in self.ctx.backend.room_calendar(self.mailbox, first, last, via=self.mailbox)
             if m.organizer in (None, mine) and not m.is_cancelled
         }
+        series = [
+            m for m in copies if m.fields is not None and (m.fields.series is not None or m.is_recurring)
+        ]
+        if series and seen is not None and uid is not None:
+            # A series copy: the organizer's series with its UID in the view the copy was found in (its master's
+            # times are the first occurrence's, past: the view at them would not show it).
+            live |= {
+                m.uid
+                for m in self.ctx.backend.room_calendar(self.mailbox, *seen, uid=uid, via=self.mailbox)
+                if m.organizer in (None, mine) and not m.is_cancelled
+            }
         return [m for m in copies if m.uid not in live]
 
     def free_rooms_of_missing_meeting(self, link: BookingSyncState, booking: Booking) -> int:
@@ -2313,7 +2435,8 @@ class MailboxSync:
         (the purge of that booking failed: reported, tried again next pass). Seeds 32500 and 32700 of the soak."""
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         room = (held.room or booking.room or "").lower()
-        if self.ctx.dry_run or not room or held.end <= self.ctx.now():
+        # A series is over when its last occurrence is (`meeting_over`; its snapshot holds the first one's).
+        if self.ctx.dry_run or not room or meeting_over(link, booking, self.ctx.now()):
             return 0
         removed = 0
         for copy in self._orphan_copies(room, held.start, held.end, _uid(link), booking):
@@ -2412,8 +2535,8 @@ class MailboxSync:
         """A failure of these bookings is recorded on them; a failure of the mailbox stops the pass."""
         try:
             write()
-        except MailboxUnavailable:
-            raise  # the mailbox, not this booking: stop here, report the mailbox
+        except (MailboxUnavailable, LeaseLost):
+            raise  # the mailbox, not this booking (or this worker's lease on it lost): stop here, report it
         except Exception as exc:  # one booking never stops the others: recorded on it, retried next pass
             if not isinstance(exc, RoomsopsError):
                 log.debug(
@@ -2849,6 +2972,24 @@ def meeting_over(link: BookingSyncState, booking: Booking, now: datetime) -> boo
             end, last_end(booking)
         )  # a series: its last occurrence (the snapshot holds the first one's)
     return end <= now
+
+
+#: `sync diff`'s word for a linked booking whose room has not answered its meeting (`room_unanswered`).
+ROOM_PENDING = "room-pending"
+
+
+def room_unanswered(link: BookingSyncState, booking: Booking, now: datetime) -> bool:
+    """Whether the booking's meeting is linked and written as the booking is, but its room has not answered it:
+    no answer of the room recorded by any read of the meeting (the snapshot's answer times; a room's answer is a
+    change of the organizer's item, read by the pass after it), and its slot (a series: its last occurrence) not
+    over. A room that answered once and not the later update of the meeting is not told apart (docs/sync.md)."""
+    if link.state != LINKED or link.item_id is None or not link.snapshot or booking.status != "active":
+        return False
+    if not booking.room or link.synced_version != booking.version or meeting_over(link, booking, now):
+        return False
+    room = (_snapshot_room(link) or booking.room).lower()
+    answered = {str(a).lower() for a in (link.snapshot.get("answered") or {})}
+    return room not in answered and booking.room.lower() not in answered
 
 
 def not_synced(link: BookingSyncState) -> bool:

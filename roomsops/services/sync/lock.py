@@ -1,12 +1,14 @@
 """The run lock: two `sync` runs on one database never overlap; the second names the holder. The same lock,
 per tenant, keeps two tenant-changing `policy` commands from interleaving (`policy_lock`).
 
-An OS file lock (released by the OS when the holder dies, even by SIGKILL) on a file beside the database,
-which also records who holds it.
+An OS file lock (released by the OS when the holder dies, even by SIGKILL) on a file beside an SQLite database,
+which also records who holds it. A server database (PostgreSQL) holds its run lock itself
+(`adapters/store/runlock.py`: a session advisory lock), so every spelling of its URL and every host meet one lock.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -21,12 +23,22 @@ from pathlib import Path
 from typing import IO
 
 from roomsops.adapters.appsettings.document import followed_link
+from roomsops.adapters.store.runlock import (
+    DatabaseLock,
+    DatabaseLockHeld,
+    database_lock,
+    database_lock_holder,
+)
 from roomsops.core.errors import InputError, OperationFailed
-from roomsops.core.settings import DATA_DIR_VARIABLE
+from roomsops.core.settings import DATA_DIR_VARIABLE, Settings
 
 
 class LockHeld(OperationFailed):
     code = "sync_locked"
+
+
+#: Where a run lock is: a file (SQLite, the policy lock) or the server database itself.
+LockTarget = Path | DatabaseLock
 
 
 def _try_lock(stream: IO[str]) -> bool:
@@ -91,16 +103,47 @@ def policy_lock(data_folder: Path, organization: str) -> Iterator[None]:
         yield
 
 
+#: The end of the remedy for a lock file whose folder cannot be made, when the lock is in the data folder.
+DATA_FOLDER_ELSEWHERE = f"set ${DATA_DIR_VARIABLE} to one"
+
+
+def database_lock_elsewhere(settings: Settings) -> str:
+    """The end of that remedy for a lock beside the SQLite database (the sync's, the service's): the setting that
+    places it is rooms.database; $ROOMSOPS_DATA_DIR moves it only when that path is relative (a data path)."""
+    from roomsops.adapters.store.db import parse_url
+
+    path = parse_url(settings.rooms.database).database or ""
+    if path and not Path(path).expanduser().is_absolute():
+        return f"set ${DATA_DIR_VARIABLE} to one (rooms.database, {path}, is in it) or rooms.database to a file in one"
+    return "set rooms.database to a file in one"
+
+
+#: Sync workers (`sync --worker`, issue 27.2): they hold a server database's run lock shared (any number of them
+#: at once); a plain `sync` (exclusive) is refused while they run, and they while it runs.
+WORKER = LockKind("worker", "a plain 'roomsops sync' is running on this database")
+
+
 @contextmanager
-def run_lock(path: Path, kind: LockKind = LockKind()) -> Iterator[None]:
-    """Hold the sync lock at `path` for the block. A command refused inside it (exit 2, InputError) leaves no
-    lock file it made, nor the folders made for it (issue 21.9: nothing created when a command is refused).
+def run_lock(
+    path: LockTarget, kind: LockKind = LockKind(), elsewhere: str = DATA_FOLDER_ELSEWHERE
+) -> Iterator[None]:
+    """Hold the sync lock at `path` for the block (a `DatabaseLock`: in the server database). A command refused
+    inside it (exit 2, InputError) leaves no lock file it made, nor the folders made for it (issue 21.9: nothing created when a command is refused).
     A symbolic link stays a link (README: rooms.db's files may be links): the lock is its target, made there if
-    missing; a link that cannot be reached (a loop, into a folder that is gone) is exit 2 naming it."""
+    missing; a link that cannot be reached (a loop, into a folder that is gone) is exit 2 naming it. `elsewhere`
+    ends that remedy: the setting that puts the lock into another folder (`database_lock_elsewhere`)."""
+    if isinstance(path, DatabaseLock):
+        with _held_in(path, kind, shared=kind is WORKER):
+            yield
+        return
     target = followed_link(path, create_target=True)  # the file the lock is taken on (`path` unless a link)
     made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]  # deepest first
     created = not target.exists()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a dangling link on the way (a share not mounted), no permission
+        _remove_made(made)
+        raise _no_folder(path, kind, exc, elsewhere) from None
     try:
         with _held(path, kind):
             try:
@@ -111,12 +154,82 @@ def run_lock(path: Path, kind: LockKind = LockKind()) -> Iterator[None]:
                         target.unlink()  # still held: nobody took the lock on this file meanwhile
                 raise
     except InputError:
-        for folder in made:
-            try:
-                folder.rmdir()
-            except OSError:
-                break
+        _remove_made(made)
         raise
+
+
+def _remove_made(made: list[Path]) -> None:
+    for folder in made:  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
+def _no_folder(path: Path, kind: LockKind, exc: OSError, elsewhere: str) -> InputError:
+    """The folder of a lock file cannot be made: exit 2 naming a symbolic link to a folder that is gone (never
+    made where it points: nobody would look there) or a loop of links, else what the OS said."""
+    dangling = next(
+        (p for p in (path.parent, *path.parent.parents) if p.is_symlink() and not p.exists()), None
+    )
+    if dangling is not None and _is_loop(dangling):
+        return InputError(
+            f"the {kind.name} lock file {path} cannot be made: {dangling} is a symbolic link to "
+            f"{os.readlink(dangling)}, which leads back to itself (a loop of links); nothing was changed",
+            f"point {dangling} at a folder that exists (or replace it with a folder), or {elsewhere}",
+            code="unreachable_link",
+        )
+    if dangling is not None:
+        return InputError(
+            f"the {kind.name} lock file {path} cannot be made: {dangling} is a symbolic link to "
+            f"{os.readlink(dangling)}, which does not exist; nothing was changed",
+            f"create the folder it points at (or make the share it was on available again), point {dangling} at a "
+            f"folder that exists, or {elsewhere}",
+            code="unreachable_link",
+        )
+    return InputError(
+        f"the folder of the {kind.name} lock file {path} cannot be made ({exc.strerror or exc}); nothing was changed",
+        f"make {path.parent} a folder roomsops may write, or {elsewhere}",
+        code="lock_folder",
+    )
+
+
+def _is_loop(link: Path) -> bool:
+    """Does following `link` come back to a link already followed (ELOOP; RuntimeError before Python 3.13)?"""
+    try:
+        link.resolve(strict=True)
+    except RuntimeError:
+        return True
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
+def _refusal(holder: dict[str, object], kind: LockKind) -> LockHeld:
+    who = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('since', '?')}"
+    return LockHeld(
+        f"{kind.busy} ({who}){kind.after}",
+        "wait for it to finish; the lock is released when that process ends",
+        code=kind.code,
+    )
+
+
+@contextmanager
+def _held_in(lock: DatabaseLock, kind: LockKind, shared: bool = False) -> Iterator[None]:
+    try:
+        with database_lock(lock, kind.name, shared=shared):
+            yield
+    except DatabaseLockHeld as exc:
+        if exc.kind == WORKER.name and not shared:
+            who = f"pid {exc.holder.get('pid', '?')} on {exc.holder.get('host', '?')}"
+            raise LockHeld(
+                f"sync workers ('roomsops sync --worker') are running on this database (one is {who}); a plain "
+                "sync does not run beside them",
+                "let the workers sync, or stop every worker first (their leases then expire after "
+                "sync.worker_lease seconds)",
+                code=kind.code,
+            ) from None
+        raise _refusal(exc.holder, kind) from None
 
 
 def _not_a_file(path: Path, kind: LockKind) -> InputError:
@@ -152,14 +265,7 @@ def _held(path: Path, kind: LockKind) -> Iterator[None]:
                 holder = json.loads(stream.read() or "{}")
             except ValueError:
                 holder = {}
-            who = (
-                f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('since', '?')}"
-            )
-            raise LockHeld(
-                f"{kind.busy} ({who}){kind.after}",
-                "wait for it to finish; the lock is released when that process ends",
-                code=kind.code,
-            )
+            raise _refusal(holder if isinstance(holder, dict) else {}, kind)
         stream.seek(0)
         stream.truncate()
         stream.write(
@@ -187,12 +293,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def lock_holder(path: Path) -> dict[str, object] | None:
+def lock_holder(path: LockTarget) -> dict[str, object] | None:
     """Who holds the run lock now (`pid`, `host`, `since`), or None when no sync holds it: for `sync status`,
     without taking the lock where it can be avoided. On this host (POSIX) a recorded holder whose process is gone
     holds nothing; otherwise the lock is probed with a non-blocking attempt released at once (it fails while
     a run holds the lock, so it only ever succeeds when no run is under way). Anything but a regular file there
-    holds nothing (a run refuses it) and is never opened: a named pipe would block."""
+    holds nothing (a run refuses it) and is never opened: a named pipe would block. A server database is asked
+    who holds its lock (`pg_locks`)."""
+    if isinstance(path, DatabaseLock):
+        return database_lock_holder(path)
     try:
         if not path.is_file():
             return None

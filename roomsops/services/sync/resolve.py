@@ -17,7 +17,7 @@ from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.engine import decline_reason
+from roomsops.services.sync.engine import ROOM_PENDING, decline_reason, room_unanswered
 from roomsops.services.sync.model import booking_fields, room_as_booked, room_as_listed
 
 RESOLUTIONS = ("exchange", "rooms", "ignore")
@@ -26,7 +26,8 @@ RESOLUTIONS = ("exchange", "rooms", "ignore")
 @dataclass(frozen=True)
 class RoomProblem:
     """A booking whose room in Exchange is not as ROOMS says: `room-declined` (the room declined its meeting)
-    or `room-holds` (its meeting was deleted in Outlook without a cancellation; the room still holds the slot)."""
+    or `room-holds` (its meeting was deleted in Outlook without a cancellation; the room still holds the slot), or
+    `room-pending` (the room has not answered its meeting: its calendar does not hold the slot)."""
 
     booking_id: int
     mailbox: str
@@ -71,7 +72,8 @@ class DiffResult(Result):
         if self.rooms:
             out.append(
                 "the room's answer is the truth: move or cancel a declined booking in ROOMS; a room that still "
-                "holds a slot is freed once roomsops may open its mailbox (or by its owner)"
+                "holds a slot is freed once roomsops may open its mailbox (or by its owner); a room that does not "
+                "answer: check its calendar processing (Get-CalendarProcessing)"
             )
         return out
 
@@ -104,6 +106,7 @@ def diff(
         )
         conflicts = []
         persons = {p.email.casefold(): p for p in q.list_persons(conn)}
+        rooms += _rooms_pending(conn, [p.email for p in persons.values()], mailbox)
         for person in persons.values():
             if mailbox is not None and person.email.casefold() != mailbox.casefold():
                 continue
@@ -133,6 +136,30 @@ def diff(
                 )
     conflicts.sort(key=lambda c: c.booking_id)
     return DiffResult(differences=differences, rooms=rooms, conflicts=tuple(conflicts))
+
+
+def _rooms_pending(conn: Connection, persons: list[str], mailbox: str | None) -> tuple[RoomProblem, ...]:
+    """Linked bookings whose room has not answered their meeting (`room_unanswered`): `room-pending`."""
+    now = now_utc()
+    out = []
+    for person in persons:
+        if mailbox is not None and person.casefold() != mailbox.casefold():
+            continue
+        links = [link for link in q.booking_sync_for_mailbox(conn, person) if link.state == LINKED]
+        found = {b.id: b for b in q.bookings_by_id(conn, [link.booking_id for link in links])}
+        for link in links:
+            booking = found.get(link.booking_id)
+            if booking is not None and booking.room and room_unanswered(link, booking, now):
+                out.append(
+                    RoomProblem(
+                        booking_id=booking.id,
+                        mailbox=link.mailbox,
+                        kind=ROOM_PENDING,
+                        reason=f"the room {booking.room} has not answered its meeting (its calendar does not "
+                        "hold the slot; a room whose calendar processing is AutomateProcessing None never answers)",
+                    )
+                )
+    return tuple(sorted(out, key=lambda p: p.booking_id))
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from roomsops.services.sync.engine import (
     tag_of,
     unexpected,
 )
+from roomsops.services.sync.fence import Fence
 from roomsops.services.sync.migrate import gone_remedy
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ class SyncResult(Result):
             out.append(line)
             out += [f"  failed: {f}" for f in m.failures]
             out += [f"  would {p}" for p in m.planned]
+            out += [f"  room-pending: {p}" for p in m.rooms_pending]
             if m.unknown_tagged:
                 out.append(
                     f"  {len(m.unknown_tagged)} meeting(s) tagged by this installation have no booking "
@@ -316,7 +318,10 @@ def sync_pass(
     concurrency: int = 4,
     progress: Callable[[str], None] | None = None,
     full: bool = False,
+    fence: Fence | None = None,
 ) -> SyncResult:
+    """`fence`: a sync worker's batch (`worker.py`), whose leases each write of its mailboxes is fenced by and
+    which are extended once per phase."""
     started = now_utc()
     window = (
         started - timedelta(days=settings.sync.window_days_past),
@@ -346,6 +351,7 @@ def sync_pass(
         rollback_attempts=settings.sync.rollback_attempts,
         cancel_attempts=settings.sync.cancel_attempts,
         horizon_days=settings.rooms.booking_horizon_days,
+        fence=fence,
     )
 
     # Meetings of persons the sync no longer handles first: their cancellations free rooms too.
@@ -372,6 +378,8 @@ def sync_pass(
         # then every move, then every write that takes a slot, so a room never gets the new invitation before
         # the cancellation that frees its slot. No request is added: each phase goes on where the last stopped.
         for phase in PHASES:
+            if fence is not None:
+                fence.heartbeat(store, now_utc())  # the batch's leases extended: one heartbeat per phase
             if phase == MOVE:
                 _moves_in_rounds(
                     syncs, lambda batch: [f.result() for f in [pool.submit(one, *b) for b in batch]]
@@ -691,6 +699,24 @@ class PurgeResult(Result):
         return out
 
 
+def _purged_meeting_over(
+    meeting: Meeting, link: BookingSyncState | None, bookings: dict[int, Booking], now: datetime
+) -> bool:
+    """Whether a purge leaves the meeting alone as over: a linked meeting by the engine's `meeting_over` (a
+    series: its last occurrence, review20h), another by what was read — a series by its last occurrence's
+    original start (never by its first occurrence's end, which its fields hold), kept when that is not known."""
+    booking = bookings.get(link.booking_id) if link is not None else None
+    if link is not None and booking is not None:
+        return meeting_over(link, booking, now)
+    fields = meeting.fields
+    if fields is None:
+        return False
+    if fields.series is not None or meeting.is_recurring:
+        starts = fields.series.original_starts if fields.series is not None else ()
+        return bool(starts) and max(starts) + (fields.end - fields.start) <= now
+    return fields.end <= now
+
+
 def purge(
     store: Store,
     backend: CalendarBackend,
@@ -717,14 +743,24 @@ def purge(
     kept_ids = {link.booking_id for link in kept}
     kept_items = {link.item_id for link in kept if link.item_id}
     now = now_utc()
-    meetings = [
+    found = [
         m
         for m in backend.find_tagged(mailbox, installation)
         if m.organizer in (None, mailbox.lower())
         and not m.is_cancelled
         and m.item_id not in kept_items
         and tagged_booking_id(m.booking_id) not in kept_ids
-        and (m.fields is None or m.fields.end > now)
+    ]
+    with store.read() as conn:
+        bookings = {b.id: b for b in q.bookings_by_id(conn, [link.booking_id for link in links])}
+    by_item = {link.item_id: link for link in links if link.item_id}
+    by_tag = {link.booking_id: link for link in links}
+    meetings = [
+        m
+        for m in found
+        if not _purged_meeting_over(
+            m, by_item.get(m.item_id) or by_tag.get(tagged_booking_id(m.booking_id) or 0), bookings, now
+        )
     ]
     subjects = tuple(m.fields.subject if m.fields else m.item_id for m in meetings)
     if dry_run or (not meetings and not held):

@@ -1,0 +1,153 @@
+"""The run lock of a server database (PostgreSQL, issue 27): held in the database itself, so every spelling of the
+database's URL and every host that runs roomsops against it meet the same lock.
+
+A session-level advisory lock (`pg_try_advisory_lock`) on a fixed key (`RUN_LOCK_KEY`) and the hash of the schema
+the installation's tables are in (`current_schema()`, as the URL's search_path resolves it; advisory locks are per
+database), so installations in two schemas of one database do not hold each other up; taken on a connection of its own, kept open for the run and closed after it. PostgreSQL releases it when
+that connection ends, however the holder ended (a SIGKILL, a crashed host once the server notices the connection
+is gone). The holder is named by the connection's `application_name` (`roomsops-sync|PID|SINCE|HOST`, which
+PostgreSQL shows every user in `pg_stat_activity`), found through `pg_locks`; a refused run names it as the file
+lock's refusal does. SQLite keeps its lock file beside the database (`services/sync/lock.py`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from roomsops.adapters.store.db import Store, db_label
+
+#: The advisory lock a run holds for its whole length (session level), in its two-key form (key, schema hash),
+#: which never meets the writers' one-key `db.WRITE_LOCK_KEY`. Any fixed 32-bit number; this one spells "room".
+RUN_LOCK_KEY = 0x726F6F6D
+#: The service's own lock (`roomsops serve`: one service per database), beside the run lock: "serv".
+SERVE_LOCK_KEY = 0x73657276
+#: PostgreSQL keeps the first 63 bytes of application_name (NAMEDATALEN - 1).
+_NAME_BYTES = 63
+_HOLDER = text(
+    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
+    "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND l.classid = CAST(:key AS oid) AND l.objid = (hashtext(coalesce(current_schema(), '')))::oid AND l.objsubid = 2"
+)
+_TRY = text("SELECT pg_try_advisory_lock(CAST(:key AS integer), hashtext(coalesce(current_schema(), '')))")
+_UNLOCK = text("SELECT pg_advisory_unlock(CAST(:key AS integer), hashtext(coalesce(current_schema(), '')))")
+#: The shared form: sync workers (`sync --worker`, issue 27.2) hold the run lock shared, so any number of them run
+#: together while a plain `sync` (exclusive) is refused beside them, and they beside it.
+_TRY_SHARED = text(
+    "SELECT pg_try_advisory_lock_shared(CAST(:key AS integer), hashtext(coalesce(current_schema(), '')))"
+)
+_UNLOCK_SHARED = text(
+    "SELECT pg_advisory_unlock_shared(CAST(:key AS integer), hashtext(coalesce(current_schema(), '')))"
+)
+
+
+@dataclass(frozen=True)
+class DatabaseLock:
+    """Where a server database's run lock is: the database itself (`url`, shown as `label`)."""
+
+    url: URL
+    label: str
+    key: int = RUN_LOCK_KEY
+
+    @classmethod
+    def of(cls, url: URL) -> DatabaseLock:
+        return cls(url, db_label(url))
+
+
+class DatabaseLockHeld(Exception):
+    """Another session holds the lock: `holder` says who (`pid`, `host`, `since`; "?" where unknown)."""
+
+    def __init__(self, holder: dict[str, object], kind: str = "?") -> None:
+        super().__init__(holder)
+        self.holder = holder
+        self.kind = kind  # what the holder is: "sync", "worker" (a `sync --worker`), "serve", ...
+
+
+def holder_name(kind: str) -> str:
+    """The application_name of the lock's connection: who holds it (the host last: truncation cuts only it)."""
+    since = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    name = f"roomsops-{kind}|{os.getpid()}|{since}|{socket.gethostname()}"
+    return name.encode("ascii", "replace").decode("ascii")[:_NAME_BYTES]
+
+
+def parse_holder(name: str | None) -> dict[str, object]:
+    parts = (name or "").split("|", 3)
+    if len(parts) != 4 or not parts[0].startswith("roomsops-"):
+        return {"pid": "?", "host": "?", "since": "?"}
+    pid: object = int(parts[1]) if parts[1].isdigit() else parts[1]
+    return {"pid": pid, "host": parts[3] or "?", "since": parts[2]}
+
+
+def _holder(conn: Connection, key: int) -> dict[str, object] | None:
+    found = _holder_name(conn, key)
+    return None if found is None else parse_holder(found)
+
+
+def _holder_name(conn: Connection, key: int) -> str | None:
+    # pg_locks shows a two-key advisory lock as classid (the first key), objid (the second), objsubid 2.
+    row = conn.execute(_HOLDER, {"key": key}).first()
+    return None if row is None else str(row[0] or "")
+
+
+def holder_kind(name: str | None) -> str:
+    """The kind `holder_name` wrote ("sync", "worker", ...), or "?"."""
+    first = (name or "").split("|", 1)[0]
+    return first.removeprefix("roomsops-") if first.startswith("roomsops-") else "?"
+
+
+def _store(lock: DatabaseLock, kind: str) -> Store:
+    """An engine of one connection that is never pooled (closing it ends the session and so the lock)."""
+    engine = create_engine(lock.url, poolclass=NullPool, connect_args={"application_name": holder_name(kind)})
+    return Store(engine, lock.label)
+
+
+@contextmanager
+def database_lock(lock: DatabaseLock, kind: str = "sync", shared: bool = False) -> Iterator[None]:
+    """Hold the database's run lock for the block; `DatabaseLockHeld` when another session holds it (`shared`:
+    held beside other shared holders, refused only by an exclusive one). A server that cannot be reached is exit 3
+    (`ConnectError`, as any command's first connection)."""
+    store = _store(lock, kind)
+    try:
+        with store._translated():  # only the lock's own statements: the block's errors pass as they are
+            conn = store._connect()
+        try:
+            with store._translated():
+                conn.execution_options(isolation_level="AUTOCOMMIT")  # a session lock; no transaction open
+                taken = conn.execute(_TRY_SHARED if shared else _TRY, {"key": lock.key}).scalar()
+                name = None if taken else _holder_name(conn, lock.key)
+            if not taken:
+                raise DatabaseLockHeld(
+                    parse_holder(name) if name is not None else {"pid": "?", "host": "?", "since": "?"},
+                    holder_kind(name),
+                )
+            try:
+                yield
+            finally:
+                with contextlib.suppress(DBAPIError):  # a lost connection released it already
+                    conn.execute(_UNLOCK_SHARED if shared else _UNLOCK, {"key": lock.key})
+        finally:
+            conn.close()
+    finally:
+        store.close()
+
+
+def database_lock_holder(lock: DatabaseLock) -> dict[str, object] | None:
+    """Who holds the database's run lock now, or None: read from `pg_locks`, without taking the lock."""
+    store = _store(lock, "status")
+    try:
+        with store._translated(), store._connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            return _holder(conn, lock.key)
+    finally:
+        store.close()

@@ -1,0 +1,89 @@
+"""review20h: a person leaving the sync with `sync.on_person_removed = "purge"` after deleting a ROOMS series in
+Outlook without a cancellation, the series' first occurrence over (issue 20 Deliver 5 and 6; fix19p's
+`free_rooms_of_missing_meeting`, with the series sync of issue 25), against the lab, over EWS and over Graph.
+
+fix19p: a purge that finds no meeting to cancel (deleted in Outlook without a cancellation before any pass read it)
+removes the room's copy. It gives up when the meeting is over — `held.end <= now` with `held` the link's snapshot,
+which for a series is its *first* occurrence. A series that began two days ago, four occurrences ahead, counts as
+over: the pass says "purged" (exit 0, no failure, rooms_released 0), the booking is "not synced", and Zürich keeps
+the whole series — every future occurrence's slot — with no word, on this and every later pass.
+
+Why it is wrong: issue 20 Deliver 6 ("the room's copy is cancelled too ... or, when it cannot, the room is reported
+as still holding the slot"); Deliver 10 / I5 (the room's calendar holds exactly the slots of active bookings, or the
+difference is reported); the engine's own `meeting_over` counts a series as over only after its last occurrence.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import Invoke, ok
+
+pytestmark = pytest.mark.integration
+TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def live(lab: Any, mailbox: str, organizer: str) -> list[dict[str, Any]]:
+    items = lab.admin("GET", f"/lab/mailboxes/{mailbox}/calendar").json()["items"]
+    return [i for i in items if i["organizer"].lower() == organizer.lower() and not i["is_cancelled"]]
+
+
+@pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
+def test_a_purge_frees_the_room_of_a_series_deleted_without_cancellation(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, mode: str
+) -> None:
+    """Steps: Zürich is a ROOMS room; DiegoS (`mode`) has booking 1 made in ROOMS, "Standup" daily from two days ago,
+    six occurrences; synced, Zürich accepted. DiegoS deletes the series in Outlook without a cancellation; he is
+    switched to sync mode None; two passes with sync.on_person_removed = purge (room answers processed between).
+    Expected: Zürich no longer holds the series, or a pass reports that it still does (a failure naming the room).
+    Actual: "purged", exit 0, nothing released or reported; Zürich holds the series."""
+    diego, zurich = addr("DiegoS"), addr("room-zurich")
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", mode, env=env))
+    start = TODAY - timedelta(days=2) + timedelta(hours=8)
+    ok(
+        invoke(
+            "bookings",
+            "add",
+            "--organizer",
+            diego,
+            "--room",
+            zurich,
+            "--start",
+            start.isoformat(),
+            "--end",
+            (start + timedelta(hours=1)).isoformat(),
+            "--title",
+            "Standup",
+            "--daily",
+            "--count",
+            "6",
+            "--allow-past",
+            env=env,
+        )
+    )
+    ok(invoke("sync", env=env))
+    assert fresh_lab.admin("POST", "/lab/room-answers/process").status_code == 200
+    ok(invoke("sync", env=env))
+    (item,) = live(fresh_lab, diego, diego)
+    assert len(live(fresh_lab, zurich, diego)) == 1  # the room holds the series
+    deleted = fresh_lab.admin("DELETE", f"/lab/mailboxes/{diego}/calendar/{item['id']}?cancel=false")
+    assert deleted.status_code == 200, deleted.text
+    ok(invoke("persons", "set", diego, "--sync-mode", "None", env=env))
+    purging = env | {"ROOMSOPS_SYNC_ON_PERSON_REMOVED": "purge"}
+    runs = [invoke("--json", "sync", env=purging)]
+    assert fresh_lab.admin("POST", "/lab/room-answers/process").status_code == 200
+    runs.append(invoke("--json", "sync", env=purging))
+    said = [
+        f
+        for run in runs
+        for m in json.loads(run.out)["mailboxes"]
+        for f in m["failures"]
+        if zurich.lower() in f.lower()
+    ]
+    held = live(fresh_lab, zurich, diego)
+    assert held == [] or said != [], ([r.out for r in runs], held)
