@@ -58,6 +58,8 @@ class Exception_:
     start: datetime
     end: datetime
     changes: tuple[tuple[str, Any], ...] = ()
+    #: As read from EWS: the occurrence's own ItemId (ModifiedOccurrences), to read its own values.
+    item_id: str | None = field(default=None, compare=False)
 
 
 #: The values an occurrence may hold of its own (docs/series.md); the others are always its series'.
@@ -91,6 +93,10 @@ class SeriesFields:
     exceptions: tuple[Exception_, ...] = field(default=(), compare=False)
     #: Every occurrence's original start (UTC), in order (cancelled ones too): InstanceIndex is the position + 1.
     original_starts: tuple[datetime, ...] = field(default=(), compare=False)
+    #: Read from Exchange: whether `exceptions` carry their own values (Graph's instances do; EWS's
+    #: ModifiedOccurrences carry times only), and whether `cancelled`/`exceptions` were read at all.
+    changes_read: bool = field(default=False, compare=False)
+    exceptions_read: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pattern", canonical_pattern(self.pattern))
@@ -122,6 +128,14 @@ class SeriesFields:
                 "number_of_occurrences": r.number_of_occurrences,
             },
             "time_zone": self.time_zone,
+            # What Exchange held of the exceptions when the link was synced (docs/series.md, "Outlook edits of a
+            # series"): a write sets back an exception ROOMS no longer has.
+            **({"cancelled": [_z(c) for c in self.cancelled]} if self.cancelled else {}),
+            **(
+                {"exceptions": [[_z(e.original_start), _z(e.start), _z(e.end)] for e in self.exceptions]}
+                if self.exceptions
+                else {}
+            ),
         }
 
     @classmethod
@@ -144,7 +158,16 @@ class SeriesFields:
                 number_of_occurrences=r.get("number_of_occurrences"),
             ),
             time_zone=str(data.get("time_zone") or "UTC"),
+            cancelled=tuple(datetime.fromisoformat(c) for c in data.get("cancelled") or ()),
+            exceptions=tuple(
+                Exception_(datetime.fromisoformat(o), datetime.fromisoformat(b), datetime.fromisoformat(e))
+                for o, b, e in data.get("exceptions") or ()
+            ),
         )
+
+
+def _z(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
 
 
 def canonical_pattern(pattern: Pattern) -> Pattern:
@@ -402,3 +425,27 @@ class AccessDenied(MailboxUnavailable):
 
 class Throttled(MailboxUnavailable):
     """The service kept asking to come back later beyond the backend's retry budget."""
+
+
+def with_resets(fields: MeetingFields, before: MeetingFields | None) -> MeetingFields:
+    """A series' fields to write with the exceptions Exchange held before (`before`, as last read or written) that
+    ROOMS no longer has set back to the pattern's times (docs/series.md, "Outlook edits of a series"): an occurrence
+    moved back to its pattern's time in ROOMS, or an Outlook move ROOMS refused, is written at its original start
+    (Exchange keeps it an exception there, which reads as no exception: `pattern_exceptions`). Nothing to set back
+    when the recurrence is rewritten (Exchange drops every exception then)."""
+    series = fields.series
+    old = before.series if before is not None else None
+    if series is None or old is None or series != old:
+        return fields
+    kept = {e.original_start for e in series.exceptions} | set(series.cancelled)
+    duration = fields.end - fields.start
+    resets = tuple(
+        Exception_(e.original_start, e.original_start, e.original_start + duration)
+        for e in old.exceptions
+        if e.original_start not in kept
+        and (e.start, e.end) != (e.original_start, e.original_start + duration)
+        and (not series.original_starts or e.original_start in series.original_starts)
+    )
+    if not resets:
+        return fields
+    return replace(fields, series=replace(series, exceptions=(*series.exceptions, *resets)))

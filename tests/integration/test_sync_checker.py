@@ -22,7 +22,7 @@ from tests.sync_checker.families import (
     selected_backend,
 )
 from tests.sync_checker.machine import GRAPH_OPERATIONS, READS, WRITES, Stats, machine_for
-from tests.sync_checker.model import Violation
+from tests.sync_checker.model import Violation, series_occurrences
 from tests.sync_checker.soak import checker_settings
 from tests.sync_checker.world import SYNC_MODES
 
@@ -448,3 +448,45 @@ def test_a_new_meeting_with_an_empty_subject_in_a_slot_rooms_holds_is_reported_a
     held = [i["uid"] for i in state.world.calendar(zurich) if datetime.fromisoformat(i["start"]) == start]
     # The room holds the Outlook meeting's slot (its copy's subject is the organizer's name): no booking of it.
     assert [state.model.uid_subject.get(uid) for uid in held] == [""]
+
+
+@pytest.mark.parametrize("backend", ["ews", "graph"])
+def test_series_operations_keep_the_invariants_and_the_oracle_knows_occurrences(
+    lab: Any, tmp_path: Path, backend: str
+) -> None:
+    """Issue 25 item 5's start: the `rooms_series` family (a weekly series of three booked in ROOMS, one occurrence
+    cancelled, one moved, a new pattern) settles with every invariant; the oracle compares each occurrence (I5 per
+    occurrence), and an occurrence the meeting does not show is a violation."""
+    families = frozenset({"rooms_series", "room_answers"})
+    state = machine_for(lab.lab, tmp_path, families, backend=backend)()
+    state.rooms_series(person="DiegoS", room="room-zurich", day=2, hour=9, op="create", pick=0, which=0)
+    state.room_answers()
+    state.settle()
+    state.rooms_series(person="DiegoS", room="room-zurich", day=0, hour=0, op="cancel_one", pick=0, which=1)
+    state.rooms_series(person="DiegoS", room="room-zurich", day=0, hour=0, op="move_one", pick=0, which=2)
+    state.room_answers()
+    state.settle()
+    (series,) = [b for b in state.world.bookings() if b.get("series")]
+    assert [o["status"] for o in series["series"]["occurrences"]] == ["active", "cancelled", "active"]
+    state.rooms_series(person="DiegoS", room="room-zurich", day=0, hour=0, op="pattern", pick=0, which=0)
+    state.room_answers()
+    state.settle()
+    # The oracle's own view: an occurrence deleted in Exchange behind the sync's back is a violation.
+    (series,) = [b for b in state.world.bookings() if b.get("series")]
+    meeting = state.world.meeting_of(series)
+    assert meeting is not None
+    first = series["series"]["occurrences"][0]["original_start"]
+    window = f"{first[:10]}T00:00:00Z,{first[:10]}T23:59:59Z"
+    shown = state.world.admin("GET", f"/lab/mailboxes/{series['organizer']}/calendar?expand={window}")[
+        "items"
+    ]
+    (occurrence,) = [i for i in shown if i.get("uid") == meeting["uid"]]
+    bookings = {b["id"]: b for b in state.world.bookings()}
+    live = state.world.live_meetings(series["organizer"])
+    assert series_occurrences(state.world, state.model, bookings, live, []) == []  # nothing deleted yet
+    state.world.admin(
+        "DELETE", f"/lab/mailboxes/{series['organizer']}/calendar/{occurrence['id']}?cancel=false"
+    )
+    (problem,) = series_occurrences(state.world, state.model, bookings, live, [])
+    assert problem.startswith(f"I5: series booking {series['id']} "), problem
+    state.teardown()

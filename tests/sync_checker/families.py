@@ -21,6 +21,8 @@ FAMILIES: dict[str, str] = {
     "rooms_cancel": "cancel a booking",
     "rooms_subsecond": "a booking time with milliseconds (ROOMS keeps them, Exchange keeps whole seconds)",
     "rooms_long_title": "a title longer than Exchange's 255-character subject",
+    "rooms_series": "a ROOMS series (weekly, three occurrences): booked, one occurrence cancelled or moved, or a new "
+    "pattern (issue 25)",
     "far_future": "bug 6: a booking moved beyond the 90-day window is not moved in Exchange (seen on main), I5",
     # Outlook (through the lab's admin API and raw EWS as the organizer)
     "outlook_edit": "edit one field of a synced meeting: subject, time, reminder, sensitivity, free/busy",

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
@@ -293,6 +294,52 @@ class SyncChecker(RuleBasedStateMachine):
             return
         self._used("rooms_cancel")
         self.world.must("bookings", "cancel", str(booking["id"]), "--yes")
+
+    @family("rooms_series")
+    @rule(
+        person=st.sampled_from(sorted(PERSONS)),
+        room=st.sampled_from(ROOMS),
+        day=days,
+        hour=hours,
+        op=st.sampled_from(("create", "cancel_one", "move_one", "pattern")),
+        pick=picks,
+        which=st.integers(min_value=0, max_value=2),
+    )
+    def rooms_series(
+        self, person: str, room: str, day: int, hour: int, op: str, pick: int, which: int
+    ) -> None:
+        """Issue 25: a series booked in ROOMS, and its occurrences cancelled or moved one by one, or its pattern
+        changed; refusals (a taken room, an occurrence moved onto a neighbour) change nothing."""
+        if op == "create":
+            if self.model.has_left(self.world.addr(person)):
+                return
+            self._used("rooms_series")
+            start, end = self._slot(day, hour)
+            args = ["--organizer", self.world.addr(person), "--room", self.world.addr(room)]
+            args += ["--start", start.isoformat(), "--end", end.isoformat(), "--title", self._title("S")]
+            self.world.cli("bookings", "add", *args, "--weekly", f"{start:%a}".lower(), "--count", "3")
+            return
+        series = [b for b in self._active() if b.get("series")]
+        if not series:
+            return
+        booking = series[pick % len(series)]
+        zone = ZoneInfo(booking["series"]["time_zone"])
+        rows = booking["series"]["occurrences"]
+        row = rows[which % len(rows)]
+        original = utc(row["original_start"]).astimezone(zone)
+        self._used("rooms_series")
+        if op == "cancel_one":
+            self.world.cli(
+                "bookings", "cancel", str(booking["id"]), "--occurrence", f"{original:%Y-%m-%d}", "--yes"
+            )
+        elif op == "move_one":
+            start = original + timedelta(hours=2)
+            times = ["--start", start.isoformat(), "--end", (start + timedelta(hours=1)).isoformat()]
+            self._rooms_update(booking, "--occurrence", f"{original:%Y-%m-%d}", *times)
+        else:
+            first = utc(booking["start"]).astimezone(zone)
+            days_of = sorted({f"{first:%a}".lower(), f"{first + timedelta(days=1 + which):%a}".lower()})
+            self._rooms_update(booking, "--weekly", ",".join(days_of))
 
     @family("rooms_subsecond")
     @rule(pick=picks, day=days, hour=hours, millis=st.integers(min_value=1, max_value=999))

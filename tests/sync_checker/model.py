@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from roomsops.core.calendar import tagged_booking_id
@@ -362,8 +363,55 @@ def check_settled(world: World, model: Model) -> None:
     problems += _persons_left(world, model)
     rooms = [(r["booking_id"], r["kind"]) for r in diff.get("rooms", [])]
     problems += _room_calendars(world, model, bookings, live, differences, set(rooms))
+    problems += series_occurrences(world, model, bookings, live, differences)
     if problems:
         raise Violation("\n".join(problems))
+
+
+def series_occurrences(
+    world: World,
+    model: Model,
+    bookings: Mapping[int, Mapping[str, Any]],
+    live: Mapping[str, list[dict[str, Any]]],
+    differences: list[dict[str, Any]],
+) -> list[str]:
+    """I5 per occurrence (issue 25): an active series booking's meeting shows exactly its active occurrences (each
+    at its own times, cancelled ones not at all) in the organizer's calendar view over the series' span, unless
+    the last pass reported the booking or a difference is recorded for it."""
+    problems = []
+    last = model.passes[-1][1] if model.passes else None
+    for booking_id, booking in bookings.items():
+        series = booking.get("series")
+        mine = live.get(str(booking_id), [])
+        if (
+            not series
+            or booking["status"] != "active"
+            or len(mine) != 1
+            or model.has_left(booking["organizer"])
+        ):
+            continue
+        reported = last is not None and last.failures_about(f"booking {booking_id} (")
+        if reported or _differing_fields(differences, booking_id):
+            continue
+        rows = series["occurrences"]
+        wanted = sorted((_whole(o["start"]), _whole(o["end"])) for o in rows if o["status"] == "active")
+        first = min(utc(o["original_start"]) for o in rows) - timedelta(days=8)
+        span = max(utc(o["end"]) for o in rows) + timedelta(days=8)
+        window = f"{first:%Y-%m-%dT%H:%M:%SZ},{span:%Y-%m-%dT%H:%M:%SZ}"
+        shown = world.admin("GET", f"/lab/mailboxes/{booking['organizer']}/calendar?expand={window}")["items"]
+        seen = sorted(
+            (_whole(i["start"]), _whole(i["end"]))
+            for i in shown
+            if i.get("uid") == mine[0]["uid"]
+            and i["type"] in ("Occurrence", "Exception")
+            and not i["is_cancelled"]
+        )
+        if seen != wanted:
+            problems.append(
+                f"I5: series booking {booking_id} ({booking['title'][:40]!r}) has the active occurrences {wanted} "
+                f"in ROOMS, its meeting shows {seen}; nothing reported"
+            )
+    return problems
 
 
 def _lost_changes(

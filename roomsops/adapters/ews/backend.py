@@ -38,14 +38,17 @@ from roomsops.core.calendar import (
     BackendError,
     Candidate,
     Changes,
+    Exception_,
     Invitations,
     ItemGone,
     Meeting,
     MeetingFields,
+    SeriesFields,
     SyncStateInvalid,
     normalized_attendees,
     occurrence_values,
     replaced_room,
+    with_resets,
 )
 
 #: SyncFolderItems pages at most 512 changes (the documented maximum): one page for a typical calendar.
@@ -71,6 +74,19 @@ FETCH_FIELDS = (
     "roomsops_installation",  # the tag (adapters/ews/tags.py)
     "roomsops_booking",
     "roomsops_revision",  # the revision tag of roomsops' last write
+)
+#: What GetItem reads of a series' master besides (docs/series.md, "Outlook edits of a series"): its exceptions
+#: (ModifiedOccurrences: ItemId, Start, End, OriginalStart; DeletedOccurrences: the original starts; both "valid if
+#: CalendarItemType has the RecurringMaster value", ews-ref/modifiedoccurrences) and the zone its pattern is expanded
+#: in (StartTimeZone). Asked of GetItem only (the sync reads changed items so); FindItem views are not asked for them.
+GET_FIELDS = (*FETCH_FIELDS, "modified_occurrences", "deleted_occurrences", "_start_timezone")
+#: What an exception may hold of its own (the rest follows its master): read by GetItem of its occurrence.
+OCCURRENCE_FIELDS = (
+    "subject",
+    "sensitivity",
+    "legacy_free_busy_status",
+    "reminder_minutes_before_start",
+    "reminder_is_set",
 )
 #: What a from-scratch SyncFolderItems reads of each item besides its change key (all returned by FindItem too,
 #: `ews-ref/finditem-operation`): enough to leave out what can never become a booking (`_candidate`).
@@ -147,10 +163,46 @@ def _fields(item: Any, zone: tzinfo) -> MeetingFields:
         reminder_minutes=reminder,
         private=item.sensitivity == "Private",
         free_busy=item.legacy_free_busy_status or "Busy",
-        series=from_recurrence(item.recurrence)
-        if item.type == "RecurringMaster" and item.recurrence
-        else None,
+        series=_series(item) if item.type == "RecurringMaster" and item.recurrence else None,
     )
+
+
+def _series(item: Any) -> SeriesFields | None:
+    """A master's series, with its exceptions when GetItem read them (`GET_FIELDS`, StartTimeZone among them): a
+    deleted occurrence by its original start, a modified one by original start, start and end (its own values are
+    not in ModifiedOccurrences)."""
+    zone = getattr(item, "_start_timezone", None)
+    series = from_recurrence(item.recurrence, getattr(zone, "key", None) or "UTC")
+    if series is None or zone is None:
+        return series  # read without GET_FIELDS: its exceptions are unknown
+    deleted = tuple(as_utc(d.start, UTC) for d in item.deleted_occurrences or ())
+    modified = tuple(
+        Exception_(
+            original_start=as_utc(o.original_start, UTC),
+            start=as_utc(o.start, UTC),
+            end=as_utc(o.end, UTC),
+            item_id=getattr(o, "id", None),
+        )
+        for o in item.modified_occurrences or ()
+    )
+    return replace(series, cancelled=deleted, exceptions=modified, exceptions_read=True)
+
+
+def _own_values(item: Any, master: MeetingFields) -> MeetingFields:
+    reminder = item.reminder_minutes_before_start if item.reminder_is_set else None
+    return replace(
+        master,
+        subject=item.subject or "",
+        private=item.sensitivity == "Private",
+        free_busy=item.legacy_free_busy_status or "Busy",
+        reminder_minutes=reminder,
+    )
+
+
+def _changes(own: MeetingFields, master: MeetingFields) -> tuple[tuple[str, Any], ...]:
+    """An occurrence's own values that differ from its master's, as `Exception_.changes` names them."""
+    names = ("subject", "private", "reminder_minutes", "free_busy")
+    return tuple((n, getattr(own, n)) for n in names if getattr(own, n) != getattr(master, n))
 
 
 def meeting_from_item(item: Any, zone: tzinfo = UTC) -> Meeting:
@@ -273,7 +325,7 @@ class EwsCalendar:
         calendar = self._calendar(mailbox)
         found = self.client.call(
             mailbox,
-            lambda: list(account.fetch(ids=list(item_ids), folder=calendar, only_fields=FETCH_FIELDS)),
+            lambda: list(account.fetch(ids=list(item_ids), folder=calendar, only_fields=GET_FIELDS)),
         )
         for item in found:
             # Unknown ids are left out (the port's rule: the caller takes such a meeting for gone); any other
@@ -464,7 +516,7 @@ class EwsCalendar:
             names += [n for n in ("start", "end", "recurrence") if n not in names]
         if not names:
             if fields.series is not None and self._write_exceptions(
-                mailbox, meeting.item_id, meeting.change_key, fields
+                mailbox, meeting.item_id, meeting.change_key, with_resets(fields, meeting.fields)
             ):
                 return replace(meeting, fields=fields)
             return meeting
@@ -491,7 +543,9 @@ class EwsCalendar:
         )
         if fields.series is not None:
             refresh = tuple(name for name in changed if name in OCCURRENCE_VALUES)
-            self._write_exceptions(mailbox, item.id, item.changekey, fields, refresh)
+            self._write_exceptions(
+                mailbox, item.id, item.changekey, with_resets(fields, meeting.fields), refresh
+            )
         return Meeting(
             item_id=item.id,
             change_key=item.changekey,
@@ -501,6 +555,49 @@ class EwsCalendar:
             revision=revision if revision is not None else meeting.revision,
             organizer=mailbox.lower(),
         )
+
+    def series_exceptions(self, mailbox: str, meeting: Meeting) -> Meeting:
+        """A series' master with its exceptions and their own values: GetItem of the master reads
+        ModifiedOccurrences and DeletedOccurrences (`GET_FIELDS`; a master found otherwise is read again), and one
+        GetItem of its modified occurrences their own subject, sensitivity, free/busy and reminder (an exception
+        keeps those of its own, ews/how-to-update-a-recurring-series-by-using-ews). Only for a series whose master
+        changed; nothing more when it has no modified occurrence."""
+        fields = meeting.fields
+        if fields is None or fields.series is None or fields.series.changes_read:
+            return meeting
+        if not fields.series.exceptions_read:
+            found = self.get(mailbox, [meeting.item_id])
+            if not found or found[0].fields is None or found[0].fields.series is None:
+                return found[0] if found else meeting
+            meeting, fields = found[0], found[0].fields
+        series = fields.series
+        assert fields is not None and series is not None
+        ids = [e.item_id for e in series.exceptions if e.item_id]
+        own: dict[str, MeetingFields] = {}
+        if ids:
+            account = self.client.account(mailbox)
+            calendar = self._calendar(mailbox)
+            read = self.client.call(
+                mailbox,
+                lambda: list(
+                    account.fetch(
+                        ids=[(i, None) for i in ids], folder=calendar, only_fields=OCCURRENCE_FIELDS
+                    )
+                ),
+            )
+            for item in read:
+                if isinstance(item, Exception):
+                    error = translate(item, mailbox, write=False)
+                    if not isinstance(error, ItemGone):
+                        raise error
+                elif isinstance(item, CalendarItem) and item.id:
+                    own[item.id] = _own_values(item, fields)
+        exceptions = tuple(
+            replace(e, changes=_changes(own[e.item_id], fields)) if e.item_id in own else e
+            for e in series.exceptions
+        )
+        read_series = replace(series, exceptions=exceptions, changes_read=len(own) == len(ids))
+        return replace(meeting, fields=replace(fields, series=read_series))
 
     def _write_exceptions(
         self,

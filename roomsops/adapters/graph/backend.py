@@ -30,12 +30,14 @@ from roomsops.adapters.graph import tags
 from roomsops.adapters.graph.client import Answer, GraphClient, SubRequest, requests_sent, user_path
 from roomsops.adapters.graph.errors import from_answer, graph_error
 from roomsops.adapters.graph.series import from_recurrence, to_recurrence
+from roomsops.core import recurrence
 from roomsops.core.calendar import (
     OCCURRENCE_VALUES,
     PAST_WATCH,
     BackendError,
     Candidate,
     Changes,
+    Exception_,
     Invitations,
     ItemGone,
     Meeting,
@@ -44,11 +46,14 @@ from roomsops.core.calendar import (
     normalized_attendees,
     occurrence_values,
     replaced_room,
+    with_resets,
 )
 from roomsops.core.errors import InputError
 
 #: Events per page of a delta round or a list (Prefer: odata.maxpagesize / $top): one page for a typical calendar.
 PAGE_SIZE = 500
+#: How far a series without end is read for its exceptions: the longest booking horizon ROOMS has (1080 days).
+MAX_SERIES_DAYS = 1081
 #: Graph's showAs as EWS's LegacyFreeBusyStatus, which `MeetingFields.free_busy` speaks (and back).
 FREE_BUSY = {
     "free": "Free",
@@ -620,7 +625,9 @@ class GraphCalendar:
             # exception then, and the ones ROOMS holds are written again below.
             names += [n for n in ("start", "end", "recurrence") if n not in names]
         if not names:
-            if fields.series is not None and self._write_exceptions(mailbox, meeting.item_id, fields):
+            if fields.series is not None and self._write_exceptions(
+                mailbox, meeting.item_id, with_resets(fields, meeting.fields)
+            ):
                 self._forget(mailbox, meeting.item_id)
                 return replace(meeting, fields=fields)
             return meeting
@@ -649,7 +656,9 @@ class GraphCalendar:
         }
         self._remember(mailbox, answer.body, **tagged)
         refresh = tuple(name for name in changed if name in OCCURRENCE_VALUES)
-        if fields.series is not None and self._write_exceptions(mailbox, meeting.item_id, fields, refresh):
+        if fields.series is not None and self._write_exceptions(
+            mailbox, meeting.item_id, with_resets(fields, meeting.fields), refresh
+        ):
             self._forget(mailbox, meeting.item_id)  # the master's answer predates its exceptions' writes
         return Meeting(
             item_id=meeting.item_id,
@@ -660,6 +669,62 @@ class GraphCalendar:
             revision=revision,
             organizer=mailbox.lower(),
         )
+
+    def series_exceptions(self, mailbox: str, meeting: Meeting) -> Meeting:
+        """A series' master with its exceptions read (docs/series.md, "Outlook edits of a series"): its `instances`
+        over the whole series (one request, paged), an `exception` by its originalStart with its times and own
+        values, a `cancelledOccurrences`-like list of the original starts the pattern names that Graph no longer
+        lists (a deleted occurrence is no instance, graph/api/event-list-instances). Only read for a series whose
+        master changed (a no-op pass reads nothing more)."""
+        fields = meeting.fields
+        if fields is None or fields.series is None or fields.series.exceptions_read:
+            return meeting
+        series = fields.series
+        tz = ZoneInfo(series.time_zone)
+        rec = series.recurrence
+        last = rec.range.end_date or (fields.start.astimezone(tz).date() + timedelta(days=MAX_SERIES_DAYS))
+        dates = recurrence.series_dates(rec, last).dates
+        clock, duration = recurrence.wall_clock(fields.start, fields.end, tz)
+        planned = [recurrence.occurrence(day, clock, duration, tz)[0] for day in dates]
+        if not planned:
+            return meeting
+        span = (
+            min(planned[0], fields.start) - timedelta(days=1),
+            planned[-1] + duration + timedelta(days=366),
+        )
+        url = f"{self._event(mailbox, meeting.item_id)}/instances?" + urlencode(
+            {
+                "startDateTime": _utc(span[0]),
+                "endDateTime": _utc(span[1]),
+                "$select": "id,type,originalStart,start,end,subject,sensitivity,showAs,isReminderOn,"
+                "reminderMinutesBeforeStart,isCancelled",
+            }
+        )
+        seen: set[datetime] = set()
+        exceptions: list[Exception_] = []
+        for event in self._list(mailbox, url, "instances"):
+            original = _moment(str(event.get("originalStart") or ""))
+            if original is None or event.get("isCancelled"):
+                continue
+            seen.add(original)
+            if event.get("type") != "exception":
+                continue
+            own = _fields({**event, "attendees": []}, UTC)
+            changes = tuple(
+                (name, getattr(own, name))
+                for name in ("subject", "private", "reminder_minutes", "free_busy")
+                if getattr(own, name) != getattr(fields, name)
+            )
+            exceptions.append(Exception_(original, own.start, own.end, changes))
+        cancelled = tuple(moment for moment in planned if moment not in seen)
+        read = replace(
+            series,
+            cancelled=cancelled,
+            exceptions=tuple(sorted(exceptions, key=lambda e: e.original_start)),
+            changes_read=True,
+            exceptions_read=True,
+        )
+        return replace(meeting, fields=replace(fields, series=read))
 
     def _write_exceptions(
         self, mailbox: str, master_id: str, fields: MeetingFields, refresh: tuple[str, ...] = ()

@@ -90,6 +90,11 @@ class CalendarBackend(Protocol):
         with `revision` in the same write; nothing is written when none differs); the last writer wins over a
         change made meanwhile; invitations re-sent per settings."""
 
+    def series_exceptions(self, mailbox: str, meeting: Meeting) -> Meeting:
+        """A series' master with its exceptions (`SeriesFields.cancelled`, `exceptions`, by original start) read,
+        when the read that found it did not carry them (EWS: GetItem reads them with the master; Graph: the
+        master's instances). The meeting as it is for anything else."""
+
     def tag(
         self, mailbox: str, meeting: Meeting, installation: str, booking_id: str, revision: str | None = None
     ) -> Meeting:

@@ -23,6 +23,7 @@ from roomsops.adapters.store import (
     Difference,
     MailboxSyncState,
     NewBooking,
+    NewSeries,
     Person,
     Room,
     Store,
@@ -59,8 +60,9 @@ from roomsops.core.calendar import (
     booking_tag,
     tagged_booking_id,
 )
-from roomsops.core.errors import ConnectError, OperationFailed, RoomsopsError
+from roomsops.core.errors import ConnectError, InputError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog, log
+from roomsops.services.rooms import series as repeats
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.fence import LEASE_LOST, Fence, LeaseLost
 from roomsops.services.sync.model import (
@@ -68,8 +70,10 @@ from roomsops.services.sync.model import (
     booking_fields,
     from_exchange,
     last_end,
+    occurrence_rows,
     room_as_booked,
     room_as_listed,
+    series_from_exchange,
     whole_seconds,
 )
 
@@ -152,6 +156,7 @@ class PassContext:
         5  # `sync.rollback_attempts`: rollbacks in a row before the booking is sync-disabled
     )
     cancel_attempts: int = 2  # `sync.cancel_attempts`: passes a conflict is tried before Cancel cancels
+    horizon_days: int = 365  # `rooms.booking_horizon_days`: how far ahead a series from Exchange is booked
     #: The room slots this pass's writes free, over every mailbox (review20b): a write that takes a slot a failed
     #: write should have freed waits for the next pass instead of being declined by the room.
     slots: SlotLedger = field(default_factory=lambda: SlotLedger())
@@ -1274,6 +1279,8 @@ class MailboxSync:
         # (a ROOMS room change whose write has not landed): the room booked before, as the snapshot records it,
         # wherever it is listed — not the room listed first (review20g).
         meeting = room_as_booked(meeting, booking.room, _snapshot_room(link))
+        if booking.series is not None and meeting.fields is not None and meeting.fields.series is not None:
+            meeting = self.ctx.backend.series_exceptions(self.mailbox, meeting)  # Graph: its instances
         link = self._room_answer(link, meeting, booking, unanswered)
         state = link.state
         synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
@@ -1311,13 +1318,7 @@ class MailboxSync:
         # A field that changed since the last sync but now equals the booking is our write, not an edit.
         edited = [name for name in synced.differs(current) if getattr(current, name) != getattr(target, name)]
         self._record_differences(booking, meeting, synced, current, target)
-        if booking.series is not None and edited:
-            # Outlook edits of a synced series are not taken over yet (issue 25, items 3-4): ROOMS cannot apply one
-            # to the series and its occurrences, so it is an edit ROOMS cannot accept (docs/series.md).
-            what = ", ".join(edited)
-            self._conflict(
-                link, meeting, booking, f"the series was edited in Outlook ({what}): not taken over yet"
-            )
+        if booking.series is not None and self._series_handled(link, meeting, booking, edited, series_unsure):
             return
         rooms_changed = link.synced_version != booking.version
         refused = _refused(meeting) if {"start", "end"} & set(edited) else None
@@ -1351,6 +1352,131 @@ class MailboxSync:
                 )
         else:
             self._apply_exchange_edit(link, meeting, booking, edited, retried=retried)
+
+    def _series_handled(
+        self, link: BookingSyncState, meeting: Meeting, booking: Booking, edited: list[str], unsure: bool
+    ) -> bool:
+        """Outlook edits of a synced series (docs/series.md, "Outlook edits of a series"): the whole series or one
+        occurrence, taken over when ROOMS can hold them (`_series_edit`). A pending write of the series (`unsure`)
+        is written again first. A series Exchange holds as a single meeting now is an edit ROOMS cannot accept."""
+        assert meeting.fields is not None
+        if meeting.fields.series is None:
+            if not edited:
+                return False
+            what = ", ".join(edited)
+            self._conflict(
+                link, meeting, booking, f"the series was edited in Outlook ({what}): not taken over"
+            )
+            return True
+        if unsure:
+            return False
+        return self._series_edit(link, meeting, booking, edited, link.synced_version != booking.version)
+
+    def _series_edit(
+        self,
+        link: BookingSyncState,
+        meeting: Meeting,
+        booking: Booking,
+        edited: list[str],
+        rooms_changed: bool,
+    ) -> bool:
+        """An Outlook edit of a synced series (docs/series.md, "Outlook edits of a series"): one occurrence moved,
+        changed or deleted (Exchange's exceptions, by original start), or the whole series (its pattern, range,
+        times, title, private flag, reminder, free/busy, attendees) — made the booking's, checked as a ROOMS edit
+        is (the room free at every active occurrence). Whether it was handled: False when Exchange holds the series
+        as ROOMS does (nothing of the series edited: the caller records the room's answer and the snapshot).
+        ROOMS' own changes not written yet win (the pass writes them; Outlook's series edit is reported as a
+        difference); an edit ROOMS cannot hold (the room taken, a room change, a series beyond the horizon) is a
+        conflict (SyncConflictBehaviour)."""
+        current, series = meeting.fields, booking.series
+        assert current is not None and current.series is not None and series is not None
+        if not current.series.exceptions_read:
+            return False  # read without its exceptions (never on a pass's path): judged on the next read
+        target = booking_fields(booking)
+        try:
+            theirs = series_from_exchange(
+                current, self.ctx.now(), self.ctx.horizon_days, series, target.series
+            )
+        except InputError as exc:
+            if rooms_changed:
+                return False
+            self._conflict(link, meeting, booking, f"the series as edited in Outlook: {exc.message}")
+            return True
+        fields = [
+            n for n in edited if n in ("subject", "private", "reminder_minutes", "free_busy", "attendees")
+        ]
+        occurrences_differ = occurrence_rows(theirs.occurrences) != occurrence_rows(series.occurrences)
+        recurrence_differs = (theirs.pattern, theirs.range, theirs.booked_until) != (
+            series.pattern,
+            series.range,
+            series.booked_until,
+        )
+        times = [n for n in edited if n in ("start", "end")]
+        if not (fields or occurrences_differ or recurrence_differs or times or "room" in edited):
+            return False
+        if rooms_changed:
+            # Both sides changed: ROOMS wins (the pass below writes the booking's series); Outlook's edit is kept
+            # as a difference to settle with `sync resolve`.
+            if edited:
+                self._difference(booking, "both_changed", tuple(edited), current)
+            else:  # only occurrences or the pattern: no field difference `sync resolve` could apply, so reported
+                self.report.failures.append(
+                    f"booking {booking.id} ({booking.title}): the series was edited in Outlook (its occurrences or "
+                    "pattern) while it was changed in ROOMS too: ROOMS' series is written, Outlook's edit is not "
+                    "taken over"
+                )
+            return False
+        if "room" in edited:
+            self._conflict(link, meeting, booking, "the series' room was changed in Outlook: not taken over")
+            return True
+        if self.ctx.dry_run:
+            self.report.planned.append(f"apply the Outlook edit of the series to booking {booking.id}")
+            self.report.exchange_edits += 1
+            return True
+        changes = {_BOOKING_FIELD.get(n, n): getattr(current, n) for n in fields}
+        first = min(theirs.occurrences, key=lambda o: o.original_start)
+        changes |= {
+            "start": first.original_start,
+            "end": first.original_start + (current.end - current.start),
+        }
+        tz = ZoneInfo(theirs.time_zone)
+        room = self.rooms.get((booking.room or "").lower())
+        try:
+            with self._write() as conn:
+                if room is not None:
+                    repeats.refuse_conflicts(conn, room, theirs.occurrences, tz, exclude_id=booking.id)
+                q.update_booking(conn, booking.id, changes, self.ctx.now(), expected_version=booking.version)
+                q.save_series(conn, booking.id, theirs)
+                updated = q.get_booking(conn, booking.id)
+        except InputError as exc:
+            self._conflict(link, meeting, booking, f"the series as edited in Outlook: {exc.message}")
+            return True
+        except OperationFailed as exc:
+            if exc.code != "booking_changed":
+                raise
+            self.hold_cursor = True  # changed in ROOMS meanwhile: read again next pass (both changed then)
+            return True
+        assert updated is not None
+        self._save_link(
+            replace(
+                link,
+                change_key=meeting.change_key,
+                revision=meeting.revision,
+                snapshot=_snapshot(meeting),
+                synced_version=updated.version,
+                last_error=link.last_error if link.state == ROOM_DECLINED else None,
+                attempts=0,
+            )
+        )
+        self.bookings[booking.id] = updated
+        self.report.exchange_edits += 1
+        what = (
+            [*edited]
+            + (["occurrences"] if occurrences_differ else [])
+            + (["pattern"] if recurrence_differs else [])
+        )
+        self._audit("sync:exchange-series-edit", booking, {"fields": what})
+        return True
 
     def _before_write(self, link: BookingSyncState, meeting: Meeting, booking: Booking | None) -> bool:
         """Whether the answer the meeting shows predates roomsops' write that is not read back yet: nothing reached
@@ -1823,7 +1949,9 @@ class MailboxSync:
         if meeting.is_all_day:
             self.report.skip("all-day")
             return False
-        if meeting.is_recurring:
+        if meeting.is_recurring and (meeting.fields is None or meeting.fields.series is None):
+            # An occurrence, or a series whose pattern ROOMS cannot hold; a series' master is taken over whole
+            # (rooms-product.md: "a series from Exchange can only be taken over as a whole").
             self.report.skip("series")
             return False
         if meeting.fields is None:
@@ -1843,10 +1971,27 @@ class MailboxSync:
         # Its snapshot records the room booked, wherever the meeting lists it (review20f).
         meeting = room_as_booked(replace(meeting, fields=fields), room.email)
         assert meeting.fields is not None
+        new_series: NewSeries | None = None
+        if meeting.fields.series is not None:
+            # A series is taken over whole, with Exchange's exceptions (docs/series.md, "Outlook edits of a series").
+            meeting = self.ctx.backend.series_exceptions(self.mailbox, meeting)
+            assert meeting.fields is not None
+            try:
+                new_series = series_from_exchange(meeting.fields, self.ctx.now(), self.ctx.horizon_days)
+            except InputError as exc:
+                self.report.failures.append(
+                    f"new series {meeting.fields.subject!r}: ROOMS cannot hold it ({exc.message}); not booked"
+                )
+                return
+        assert meeting.fields is not None
         fields = meeting.fields
         attendees = tuple(a for a in fields.attendees if a != room.email.lower())
         with self._write() as conn:
-            taken = q.overlapping_bookings(conn, room.id, fields.start, fields.end)
+            taken = (
+                q.overlapping_bookings(conn, room.id, fields.start, fields.end)
+                if new_series is None
+                else _series_taken(conn, room, new_series)
+            )
             booking_id: int | None = None
             booking: Booking | None = None
             intent: BookingSyncState | None = None
@@ -1866,6 +2011,8 @@ class MailboxSync:
                     ),
                     self.ctx.now(),
                 )
+                if new_series is not None:
+                    q.save_series(conn, booking_id, new_series)
                 booking = q.get_booking(conn, booking_id)
                 # The link is stored with the booking, before the tagging write: a lost answer or a crash leaves
                 # `pending-update` on this very item (the next pass tags it), never a booking without a link
@@ -2719,6 +2866,17 @@ def _cancelled_before_written(link: BookingSyncState, booking: Booking) -> bool:
     written: it can no longer reach the room through the meeting, so the room's copy is looked for as for any
     deletion without a cancellation (issue 20 item 6)."""
     return booking.status == "cancelled" and link.state in (LINKED, FAILED, ROOM_DECLINED, PENDING_UPDATE)
+
+
+def _series_taken(conn: Any, room: Room, series: NewSeries) -> list[Booking]:
+    """The bookings holding the room at an active occurrence of a series from Exchange (the first found)."""
+    q.lock_room(conn, room.id)
+    for o in series.occurrences:
+        if o.status == "active":
+            taken = q.overlapping_bookings(conn, room.id, o.start, o.end)
+            if taken:
+                return taken
+    return []
 
 
 def _snapshot_room(link: BookingSyncState) -> str | None:

@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from roomsops.adapters.store import FREE_BUSY, Booking
+from roomsops.adapters.store import FREE_BUSY, Booking, NewSeries, Occurrence, Series
 from roomsops.core import recurrence
 from roomsops.core.calendar import Exception_, Meeting, MeetingFields, SeriesFields, normalized_attendees
+from roomsops.core.errors import InputError
+from roomsops.services.rooms import series as repeats
 
 #: The title a booking gets from a meeting whose Outlook subject is empty (ROOMS refuses empty titles).
 DEFAULT_TITLE = "(no subject)"
@@ -165,3 +169,103 @@ def room_as_booked(meeting: Meeting, room: str | None, before: str | None = None
         if primary in meeting.resources:
             return replace(meeting, fields=replace(fields, room=primary))
     return meeting
+
+
+def series_from_exchange(
+    fields: MeetingFields,
+    now: datetime,
+    horizon_days: int,
+    ours: Series | None = None,
+    as_written: SeriesFields | None = None,
+) -> NewSeries:
+    """The ROOMS series an Exchange series is (docs/series.md, "Outlook edits of a series"), by original start:
+    Exchange's deleted occurrences cancelled, its modified ones at their times with their own values. A series ROOMS
+    holds (`ours`) whose pattern, range and first occurrence's times Exchange still has as ROOMS wrote them
+    (`as_written`: `series_fields` of the booking) keeps its occurrence rows (and stays a series without end if it
+    was one; one cancelled in ROOMS stays cancelled); otherwise the pattern is expanded anew in the series' time zone
+    at the first occurrence's wall-clock times, up to the booking horizon for a series without end. Exchange's own
+    values of an exception are taken where the backend read them (Graph's instances); where not (EWS's
+    ModifiedOccurrences carry times only) an occurrence keeps the values ROOMS holds for it. Raises `InputError` for
+    a series ROOMS cannot hold (beyond the horizon, overlapping occurrences, none left)."""
+    series = fields.series
+    assert series is not None
+    tz = ZoneInfo(series.time_zone)
+    duration = fields.end - fields.start
+    kept = (
+        ours is not None
+        and as_written is not None
+        and series == as_written
+        and ours.occurrences
+        and whole_seconds(min(o.original_start for o in ours.occurrences)) == fields.start
+    )
+    known = {whole_seconds(o.original_start): o for o in (ours.occurrences if ours else ())}
+    if kept:
+        assert ours is not None
+        base = tuple(sorted(ours.occurrences, key=lambda o: o.original_start))
+        pattern, rng, zone, booked_until = ours.pattern, ours.range, ours.time_zone, ours.booked_until
+    else:
+        rec = series.recurrence
+        horizon = repeats.horizon_date(tz, horizon_days, now)
+        base = repeats.plan(rec, fields.start, fields.end, tz, horizon, horizon_days)
+        last = base[-1].original_start.astimezone(tz).date()
+        pattern, rng, zone = rec.pattern, rec.range, series.time_zone
+        booked_until = horizon if rec.range.type == recurrence.NO_END else last
+    cancelled = set(series.cancelled)
+    exceptions = {e.original_start: e for e in series.exceptions}
+    occurrences: list[Occurrence] = []
+    for o in base:
+        key = whole_seconds(o.original_start)
+        plain = Occurrence(
+            original_start=o.original_start, start=o.original_start, end=o.original_start + duration
+        )
+        if key in cancelled or (kept and o.status != "active"):
+            occurrences.append(replace(plain, status="cancelled"))
+            continue
+        exception = exceptions.get(key)
+        if exception is None:
+            occurrences.append(plain)
+            continue
+        if series.changes_read:
+            changes = own_values(fields, {_ROOMS_FIELD[name]: value for name, value in exception.changes})
+        else:
+            changes = dict(known[key].changes) if key in known else {}
+        occurrences.append(replace(plain, start=exception.start, end=exception.end, changes=changes))
+    if all(o.status != "active" for o in occurrences):
+        raise InputError(
+            "the series has no occurrence left that ROOMS holds (every one is deleted)",
+            "cancel the meeting in Outlook instead",
+        )
+    return NewSeries(pattern, rng, zone, booked_until, tuple(occurrences))
+
+
+def occurrence_rows(occurrences: Iterable[Occurrence]) -> list[tuple[Any, ...]]:
+    """Occurrences as compared between ROOMS and Exchange: by original start, whole seconds, their own values."""
+    return sorted(
+        (
+            whole_seconds(o.original_start),
+            whole_seconds(o.start),
+            whole_seconds(o.end),
+            o.status,
+            tuple(sorted(o.changes.items())) if o.status == "active" else (),
+        )
+        for o in occurrences
+    )
+
+
+#: `MeetingFields` names of an occurrence's own values as ROOMS' `Occurrence.changes` names them.
+_ROOMS_FIELD = {v: k for k, v in _OCCURRENCE_FIELDS.items()}
+
+
+def own_values(fields: MeetingFields, changes: dict[str, Any]) -> dict[str, Any]:
+    """An occurrence's own values without those equal to the series' (a value the series has is no change)."""
+    series_values = {
+        "title": title_of(fields.subject),
+        "private": fields.private,
+        "reminder_minutes": fields.reminder_minutes,
+        "free_busy": free_busy_of(fields.free_busy),
+    }
+    mapped = {
+        k: (title_of(v) if k == "title" else free_busy_of(v) if k == "free_busy" else v)
+        for k, v in changes.items()
+    }
+    return {k: v for k, v in mapped.items() if k in series_values and series_values[k] != v}

@@ -83,6 +83,9 @@ class RoutedCalendar:
     ) -> Meeting:
         return self._for(mailbox).update(mailbox, meeting, fields, revision)
 
+    def series_exceptions(self, mailbox: str, meeting: Meeting) -> Meeting:
+        return self._for(mailbox).series_exceptions(mailbox, meeting)
+
     def tag(
         self, mailbox: str, meeting: Meeting, installation: str, booking_id: str, revision: str | None = None
     ) -> Meeting:

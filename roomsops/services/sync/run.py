@@ -350,6 +350,7 @@ def sync_pass(
         full_every=settings.sync.full_every,
         rollback_attempts=settings.sync.rollback_attempts,
         cancel_attempts=settings.sync.cancel_attempts,
+        horizon_days=settings.rooms.booking_horizon_days,
         fence=fence,
     )
 
