@@ -242,7 +242,7 @@ CASES = [
         ["persons", "list"],
         "unknown setting sync.concurency in roomsops.toml — known keys of [sync]: window_days_past, "
         "window_days_future, send_invitations, concurrency, summary_file, full_every, rollback_attempts, cancel_attempts, "
-        "on_person_removed, backend",
+        "on_person_removed, backend, worker_interval, worker_lease",
         append_settings("[sync]\nconcurency = 2\n"),
     ),
     Case(
@@ -560,7 +560,7 @@ CASES = [
     Case(
         "sync: options of the pass on a subcommand",
         ["sync", "--dry-run", "diff"],
-        "--person, --dry-run, --concurrency and --full belong to the sync pass itself — see 'roomsops sync diff --help'",
+        "--person, --dry-run, --concurrency, --full, --worker, --batch and --until-idle belong to the sync pass itself — see 'roomsops sync diff --help'",
     ),
     Case(
         "sync: concurrency 0",
