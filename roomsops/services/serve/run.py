@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from roomsops.adapters.listener import Listener
 from roomsops.adapters.store import Store
 from roomsops.adapters.store.runlock import SERVE_LOCK_KEY, DatabaseLock
+from roomsops.core import traffic
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
@@ -108,6 +109,23 @@ def _serve(
     unsubscribe_on_exit: bool,
 ) -> ServeResult:
     service = Serve(settings, store, audit, lock, open_backend, check_token, max_ticks=max_ticks)
+    # every request and throttling wait of the clients, passes and subscriptions alike, while the service runs
+    forget = traffic.observe(service.metrics.request, service.metrics.throttle)
+    try:
+        return _run(service, settings, listen, announce, webhook, graph_client, unsubscribe_on_exit)
+    finally:
+        forget()
+
+
+def _run(
+    service: Serve,
+    settings: Settings,
+    listen: StatusListen,
+    announce: Callable[[str], None],
+    webhook: WebhookListen | None,
+    graph_client: Callable[[], GraphClient] | None,
+    unsubscribe_on_exit: bool,
+) -> ServeResult:
     hook: Listener | None = None
     if webhook is not None and graph_client is not None:
         hook = Listener(
