@@ -33,7 +33,7 @@ def subs_of(fresh_lab: Any) -> Iterator[Callable[[list[datetime]], Any]]:
     loaded = load_settings(str(fresh_lab.settings_path), environ={})
     credentials = credentials_from_app_settings(app_settings_path(None, loaded, {}), loaded, os.environ)
     client = GraphClient(loaded, graph_token_provider(credentials, loaded))
-    receiver = Receiver()
+    receiver = Receiver(fresh_lab.dir)
 
     def make(now: list[datetime]) -> Any:
         return Subscriptions(client, receiver.url, receiver.url, ServeMetrics(), lambda: now[0])
