@@ -6,8 +6,11 @@ before the test reads /metrics; which kind of pass it was is counted (the lab's 
 
 from __future__ import annotations
 
+import json
 import signal
+import socket
 import sqlite3
+import stat
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -17,10 +20,12 @@ import pytest
 
 from tests.conftest import Invoke, ok
 
+from .test_lab_graph import graph_client
 from .test_serve_lab import book, metrics, passes, start, status_url, stopped, wait_for
+from .test_serve_webhook_lab import diego_over_graph, subscriptions, title_of, webhook
 
 pytestmark = pytest.mark.integration
-__all__ = ["stopped"]  # the fixture, used by name
+__all__ = ["diego_over_graph", "stopped"]  # fixtures, used by name
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -125,3 +130,64 @@ def test_metrics_count_requests_by_protocol_and_operation_and_the_throttling_wai
     labels = {v for (name, ls), _ in samples.items() if name.startswith("roomsops_serve_") for _, v in ls}
     secrets = [v for k, v in fresh_lab.app("rooms").items() if "secret" in k and isinstance(v, str) and v]
     assert secrets and not any(s in label for s in secrets for label in labels)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_restarted_service_adopts_its_subscription_and_loses_no_outlook_edit(
+    invoke: Invoke,
+    env: dict[str, str],
+    addr: Callable[[str], str],
+    fresh_lab: Any,
+    tmp_path: Path,
+    stopped: list[subprocess.Popen[str]],
+    diego_over_graph: int,
+) -> None:
+    """serve stops (SIGTERM, subscriptions left as they are) and starts again at the same webhook address: the
+    subscription and its clientState come back from the private state file, so Graph's subscription is adopted,
+    not made again (none left behind), an Outlook edit made while no service ran reaches ROOMS (the pass each
+    Graph mailbox gets at the start), and the next edit's notification is accepted with the kept clientState."""
+    booking, diego = diego_over_graph, addr("DiegoS")
+    settings = {**webhook(fresh_lab), "listen": f"127.0.0.1:{free_port()}"}
+    first, err = start(env, tmp_path, **settings)
+    stopped.append(first)
+    url = status_url(err, first)
+    wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), first)
+    (sub,) = subscriptions(fresh_lab)
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=120) == 0, err.read_text()
+    state = Path(env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///") + ".serve-subscriptions.json")
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600  # it holds the clientState
+    assert [s["id"] for s in json.loads(state.read_text())["subscriptions"]] == [sub["id"]]
+
+    graph = graph_client(fresh_lab)
+    (event,) = graph.get(f"/users/{diego}/events").json()["value"]
+    edit = graph.patch(f"/users/{diego}/events/{event['id']}", {"subject": "Edited while down"})
+    assert edit.status_code == 200
+
+    second, err = start(env, tmp_path, **settings)
+    stopped.append(second)
+    url = status_url(err, second)
+    wait_for(lambda: title_of(invoke, env, booking) == "Edited while down", second)
+    assert [s["id"] for s in subscriptions(fresh_lab)] == [sub["id"]]  # adopted: none made, none left behind
+    edit = graph.patch(f"/users/{diego}/events/{event['id']}", {"subject": "Edited while up"})
+    assert edit.status_code == 200
+    wait_for(lambda: title_of(invoke, env, booking) == "Edited while up", second)
+    samples = metrics(url)
+    operations = {
+        (dict(labels)["operation"], dict(labels)["result"]): v
+        for (name, labels), v in samples.items()
+        if name == "roomsops_serve_subscription_operations_total"
+    }
+    assert operations.get(("adopt", "ok")) == 1 and ("create", "ok") not in operations, operations
+    assert counted(samples, "roomsops_serve_notifications_total", kind="change") >= 1
+    assert counted(samples, "roomsops_serve_notifications_ignored_total", reason="client_state") == 0
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=120) == 0, err.read_text()
+    assert [s["id"] for s in subscriptions(fresh_lab)] == [
+        sub["id"]
+    ]  # left to expire (no --unsubscribe-on-exit)
