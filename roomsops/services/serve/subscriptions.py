@@ -282,7 +282,9 @@ class Subscriptions:
         except FileNotFoundError:
             return []
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("serve: ignoring the subscriptions file %s (%s): new ones are made", self.state_file, exc)
+            log.warning(
+                "serve: ignoring the subscriptions file %s (%s): new ones are made", self.state_file, exc
+            )
             return []
         for sub in subs:
             register_secret(sub.client_state)
