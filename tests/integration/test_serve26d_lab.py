@@ -13,6 +13,7 @@ import sqlite3
 import stat
 import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,12 @@ import pytest
 from tests.conftest import Invoke, ok
 
 from .test_lab_graph import graph_client
+from .test_review26a_subscriptions import subs_of
 from .test_serve_lab import book, metrics, passes, start, status_url, stopped, wait_for
 from .test_serve_webhook_lab import diego_over_graph, subscriptions, title_of, webhook
 
 pytestmark = pytest.mark.integration
-__all__ = ["diego_over_graph", "stopped"]  # fixtures, used by name
+__all__ = ["diego_over_graph", "stopped", "subs_of"]  # fixtures, used by name
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -191,3 +193,35 @@ def test_a_restarted_service_adopts_its_subscription_and_loses_no_outlook_edit(
     assert [s["id"] for s in subscriptions(fresh_lab)] == [
         sub["id"]
     ]  # left to expire (no --unsubscribe-on-exit)
+
+
+def test_the_state_file_leaves_no_subscription_behind_when_the_url_changes_or_the_person_leaves(
+    fresh_lab: Any, addr: Callable[[str], str], subs_of: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Three processes one after the other, with one state file: the second has another notification URL (a
+    changed serve.public_url: the first's subscription is deleted, not adopted, though at another URL), the third
+    no Graph mailbox (the person left: the second's is deleted)."""
+    diego, state = addr("DiegoS"), tmp_path / "rooms.db.serve-subscriptions.json"
+    now = [datetime.now(UTC)]
+    assert subs_of(now, "/notify", state).keep([diego]) == [diego]
+    (first,) = subscriptions(fresh_lab)
+    moved = subs_of(now, "/moved", state)
+    assert moved.keep([diego]) == [diego]  # made anew: a pass follows
+    (second,) = subscriptions(fresh_lab)
+    assert second["id"] != first["id"]
+    assert (
+        graph_client(fresh_lab)
+        .get(f"/subscriptions/{second['id']}")
+        .json()["notificationUrl"]
+        .endswith("/moved")
+    )
+    again = subs_of(now, "/moved", state)
+    assert again.keep([diego]) == [diego]  # adopted (a pass follows all the same: changes while down)
+    assert [s["id"] for s in subscriptions(fresh_lab)] == [second["id"]]
+    assert again.lookup(second["id"], json.loads(state.read_text())["subscriptions"][0]["client_state"]) == (
+        diego,
+        None,
+    )
+    assert subs_of(now, "/moved", state).keep([]) == []
+    assert subscriptions(fresh_lab) == []
+    assert json.loads(state.read_text())["subscriptions"] == []

@@ -140,20 +140,30 @@ class Subscriptions:
                 adopted.append(sub.mailbox)
                 self.metrics.subscription_operations.labels("adopt", "ok").inc()
             else:  # made for another notificationUrl (serve.public_url changed): ours, so deleted
-                self._delete(sub.mailbox, sub.id)
-                gone += 1
+                gone += self._delete_left(sub.mailbox, sub.id)
         for sub_id, entry in live.items():
             if entry.get("notificationUrl") == self.notification_url:
-                self._delete(_TENANT, sub_id)
-                gone += 1
+                gone += self._delete_left(_TENANT, sub_id)
         return gone, adopted
+
+    def _delete_left(self, mailbox: str, subscription_id: str) -> int:
+        """Delete a subscription left by an earlier process; a failure is logged (it expires in time, and its
+        notifications are ignored as unknown)."""
+        try:
+            self._delete(mailbox, subscription_id)
+        except RoomsopsError as exc:
+            log.warning("serve: deleting a subscription left by an earlier process: %s", exc.one_line())
+            return 0
+        return 1
 
     def keep(self, mailboxes: Iterable[str]) -> list[str]:
         """Create, renew and delete so that each of `mailboxes` has a live subscription; the mailboxes whose
         subscription is new (a pass should follow: changes before it were not notified)."""
         wanted = {m.casefold(): m for m in mailboxes}
         made: list[str] = []
-        if wanted and not self._cleaned:
+        # Graph is asked only when there is a Graph mailbox, or subscriptions of an earlier process to delete (a
+        # tenant synced over EWS alone never calls Graph).
+        if not self._cleaned and (wanted or self._read_state()):
             try:
                 gone, adopted = self.clean_up_left_over()
                 if gone:
@@ -192,7 +202,10 @@ class Subscriptions:
             except RoomsopsError as exc:
                 self.failures[key] = exc.one_line()
                 log.warning("serve: the Graph subscription of %s: %s", mailbox, exc.one_line())
-        self.save()
+        if (
+            self._cleaned
+        ):  # else the file still names an earlier process's subscriptions: kept for the next try
+            self.save()
         return made
 
     def removed(self, mailbox: str) -> None:
@@ -242,8 +255,8 @@ class Subscriptions:
     def save(self) -> None:
         """Write the subscriptions to the state file (private; a new file replaces the old at once, so a crash
         leaves the one or the other). A failure is logged: the next start then makes subscriptions anew."""
-        if self.state_file is None:
-            return
+        if self.state_file is None or not self._cleaned:
+            return  # not cleaned up yet: the file still names an earlier process's subscriptions, kept for then
         with self._lock:
             subs = sorted(self._by_mailbox.values(), key=lambda s: s.mailbox.casefold())
         doc = {
