@@ -111,7 +111,11 @@ def test_an_outlook_edit_over_graph_reaches_the_booking_by_its_notification(
         graph.patch(f"/users/{diego}/events/{event['id']}", {"subject": "Webhook planning v2"}).status_code
         == 200
     )
-    wait_for(lambda: title_of(invoke, env, booking) == "Webhook planning v2", process)
+    # the booking has the title once the pass wrote it; /metrics counts the pass once it ended: wait for both
+    wait_for(
+        lambda: title_of(invoke, env, booking) == "Webhook planning v2" and passes(metrics(url), diego) >= 2,
+        process,
+    )
     samples = metrics(url)
     assert counted(samples, "roomsops_serve_notifications_total", kind="change") >= 1
     assert (
