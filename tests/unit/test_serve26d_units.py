@@ -107,3 +107,26 @@ def test_the_operation_names_of_ews_and_graph_requests() -> None:
     )
     assert graph_operation("POST", "https://graph/v1.0/$batch", "get") == "$batch get"
     assert graph_operation("delete", "https://graph/v1.0/subscriptions/1", "") == "DELETE"
+
+
+def test_the_status_page_shows_each_mailboxs_next_healing() -> None:
+    from roomsops.services.serve.status import Board, MailboxRow, Snapshot, status_app
+
+    board = Board()
+    heal = T0 + DAY
+    rows = (
+        MailboxRow("a@x.ch", "ews", T0, "ok", "none", next_due=T0 + timedelta(minutes=1), next_healing=heal),
+        MailboxRow("n@x.ch", "graph", None, "not yet"),
+    )
+    board.publish(Snapshot(taken=T0, ticks=1, mailboxes=rows))
+    app = status_app(board, ServeMetrics(), (), {"ews": 60, "graph": 900})
+    answers: list[str] = []
+    body = b"".join(
+        app(
+            {"PATH_INFO": "/", "REQUEST_METHOD": "GET", "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1"},
+            lambda status, headers, *_: answers.append(status),
+        )
+    ).decode()
+    assert answers == ["200 OK"] and "<th>next healing</th>" in body
+    assert f"<td>{heal.isoformat(timespec='seconds')}</td></tr>" in body  # the row's last cell
+    assert "<td>now</td><td>—</td></tr>" in body  # never synced: no healing due yet

@@ -310,6 +310,7 @@ class Serve:
                         report.remedy,
                         tuple(report.failures),
                         self.schedule.next_due(due),
+                        self.schedule.heal_at(due),
                     )
                 )
             else:  # not synced by this process yet: what the database says of its last pass
@@ -325,6 +326,7 @@ class Serve:
                         None,
                         (),
                         self.schedule.next_due(due),
+                        self.schedule.heal_at(due),
                     )
                 )
         subscriptions = tuple(
