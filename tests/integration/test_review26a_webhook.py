@@ -132,12 +132,12 @@ def test_review26a_clients_holding_requests_open_do_not_stall_the_webhook(
     try:
         for _ in range(8):  # twice the threads the webhook had
             raw = socket.create_connection((parts.hostname or "", parts.port or 0), timeout=10)
-            s = tls.wrap_socket(raw, server_hostname=parts.hostname)  # the webhook is https (Graph's rule)
-            s.sendall(
+            conn = tls.wrap_socket(raw, server_hostname=parts.hostname)  # the webhook is https (Graph's rule)
+            conn.sendall(
                 f"POST {parts.path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 "Content-Length: 100000\r\n\r\n{".encode()
             )
-            held.append(s)
+            held.append(conn)
         trickler.start()
         echoed = requests.post(
             hook, params={"validationToken": "still here"}, timeout=60, verify=fresh_lab.ca
