@@ -5,8 +5,10 @@ The mailbox state table is the queue (`adapters/store/leases.py`). A worker, in 
    mailboxes whose lease is free or expired (``FOR UPDATE SKIP LOCKED``), committed at once: no row lock is held
    while it talks to Exchange;
 2. works the batch with the pass code of a plain sync (`run.sync_pass`, phase by phase), every write of a mailbox
-   fenced by its lease token and the leases extended at each write and each phase (`fence.py`): a worker whose
-   lease expired and was claimed by another writes nothing more (reported: `lease_lost`);
+   fenced by its lease token and the leases extended at each write and each phase (`fence.py`), and each calendar
+   write sent only after its lease was verified right before it: a worker whose lease expired and was claimed by
+   another writes nothing more, in the database or in Exchange (reported: `lease_lost`); the same for the persons
+   who left the sync whose mailboxes it claimed (their cancellations and purges);
 3. releases each lease by its token, the mailbox due again `sync.worker_interval` seconds later (a release refused
    is a lease lost too).
 Without `until_idle` one batch is worked; with it, batches until nothing is due. Workers hold the run lock shared
@@ -87,6 +89,8 @@ class WorkerResult(Result):
     #: mailboxes whose lease this worker lost (expired and claimed by another worker): their writes were refused
     lease_lost: tuple[str, ...]
     heartbeats: int  # lease extensions made (per write and per phase of a batch)
+    #: calendar writes sent only after their mailbox's lease was verified (and extended) right before (`fence.py`)
+    writes_fenced: int = 0
 
     @property
     def ok(self) -> bool:
@@ -131,7 +135,7 @@ def worker_run(
     started = now_utc()
     reports: list[MailboxReport] = []
     lost: list[str] = []
-    batches = claimed = heartbeats = 0
+    batches = claimed = heartbeats = fenced = 0
     while True:
         with store.read() as conn:
             mailboxes = [p.email for p in q.list_persons(conn, sync_modes=SYNCED_MODES)]
@@ -170,6 +174,7 @@ def worker_run(
             raise
         reports += result.mailboxes
         heartbeats += fence.heartbeats
+        fenced += fence.verified
         next_run = now_utc() + interval
         with store.leases() as conn:
             released = {
@@ -197,6 +202,7 @@ def worker_run(
         mailboxes=tuple(reports),
         lease_lost=tuple(sorted(set(lost))),
         heartbeats=heartbeats,
+        writes_fenced=fenced,
     )
 
 
