@@ -66,48 +66,44 @@ class Fence:
             "or lower --batch",
         )
 
-    def check(self, conn: Connection, mailbox: str, now: datetime) -> None:
-        """Extend the mailbox's lease by its token in `conn`'s transaction; `LeaseLost` when the token is stale.
-        A mailbox this fence does not lease is not fenced (a plain sync's pass)."""
+    def _held(self, mailbox: str) -> tuple[str, Lease | None, bool]:
         key = email_key(mailbox)
         with self._lock:
-            lease = self.leases.get(key)
-            lost = key in self.lost
-        if lease is None:
-            return
-        extended = None if lost else extend_lease(conn, lease, now, self.lease_for)
+            return key, self.leases.get(key), key in self.lost
+
+    def _extended(
+        self, key: str, extended: Lease | None, mailbox: str, *, before_write: bool = False
+    ) -> None:
+        """Record an extension's outcome; `LeaseLost` when the lease was lost."""
         with self._lock:
             if extended is None:
                 self.lost.add(key)
             else:
                 self.leases[key] = extended
                 self.heartbeats += 1
+                self.verified += before_write
         if extended is None:
             raise self.refusal(mailbox)
+
+    def check(self, conn: Connection, mailbox: str, now: datetime) -> None:
+        """Extend the mailbox's lease by its token in `conn`'s transaction; `LeaseLost` when the token is stale.
+        A mailbox this fence does not lease is not fenced (a plain sync's pass)."""
+        key, lease, lost = self._held(mailbox)
+        if lease is not None:
+            self._extended(key, None if lost else extend_lease(conn, lease, now, self.lease_for), mailbox)
 
     def verify(self, store: Store, mailbox: str, now: datetime) -> None:
         """Right before a calendar write to `mailbox`: extend its lease by its token in a short transaction of its
         own; `LeaseLost` (nothing may be sent) when the lease is lost. A mailbox this fence does not lease is not
         fenced."""
-        key = email_key(mailbox)
-        with self._lock:
-            lease = self.leases.get(key)
-            lost = key in self.lost
+        key, lease, lost = self._held(mailbox)
         if lease is None:
             return
         if lost:
             raise self.refusal(mailbox)
         with store.leases() as conn:
             extended = extend_lease(conn, lease, now, self.lease_for)
-        with self._lock:
-            if extended is None:
-                self.lost.add(key)
-            else:
-                self.leases[key] = extended
-                self.heartbeats += 1
-                self.verified += 1
-        if extended is None:
-            raise self.refusal(mailbox)
+        self._extended(key, extended, mailbox, before_write=True)
 
     def heartbeat(self, store: Store, now: datetime) -> None:
         """Extend every lease still held, in one short transaction without the writers' lock (`Store.leases`);
