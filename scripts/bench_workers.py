@@ -148,6 +148,7 @@ def run_round(
         "synced_twice_or_more": sum(1 for n in synced.values() if n > 1),
         "not_synced": len(wanted - set(synced)),
         "claims": claimed,
+        # Claims beyond one per mailbox: two workers on one mailbox (or a mailbox due again within the round).
         "collided_claims": claimed - len(synced),
         "lease_lost": sum(len(doc.get("lease_lost", [])) for doc in docs),
         "failed": sum(1 for doc in docs for m in doc.get("mailboxes", []) if m.get("error")),
@@ -223,6 +224,9 @@ def main(args: argparse.Namespace, helpers: dict[str, Any]) -> int:
             "ROOMSOPS_LOG_FILE": str(work / "roomsops.log"),
             "ROOMSOPS_LOG_AUDIT": str(work / "audit.jsonl"),
             "ROOMSOPS_LOG_LEVEL": "WARNING",
+            # A round slower than sync.worker_interval (300 s: the initial round of a loaded lab) would sync its
+            # first mailboxes again before it ends (--until-idle): a round here is each mailbox once.
+            "ROOMSOPS_SYNC_WORKER_INTERVAL": "86400",
             "BENCH_WORK": str(work),
             "BENCH_SCHEMA": schema,
         }
