@@ -233,6 +233,16 @@ def still_holding(link: BookingSyncState) -> bool:
     return link.state == CANCELLED and (link.last_error or "").startswith((ROOM_HOLDS, ROOM_MAY_ANSWER))
 
 
+@contextmanager
+def fenced_write(ctx: PassContext, mailbox: str) -> Iterator[Connection]:
+    """A write transaction about `mailbox`; under a worker's lease on it fenced by its token (`fence.py`): a stale
+    worker's write is refused (`LeaseLost`) and rolled back. Without a fence (a plain sync) a plain write."""
+    with ctx.store.write() as conn:
+        if ctx.fence is not None:
+            ctx.fence.check(conn, mailbox, ctx.now())
+        yield conn
+
+
 class MailboxSync:
     """One pass over one organizer's mailbox."""
 
@@ -298,9 +308,7 @@ class MailboxSync:
     def _write(self) -> Iterator[Connection]:
         """A write transaction of this mailbox's pass; under a worker's lease fenced by its token (`fence.py`): a
         stale worker's write is refused (`LeaseLost`) and rolled back."""
-        with self.ctx.store.write() as conn:
-            if self.ctx.fence is not None:
-                self.ctx.fence.check(conn, self.mailbox, self.ctx.now())
+        with fenced_write(self.ctx, self.mailbox) as conn:
             yield conn
 
     def _save_link(self, link: BookingSyncState) -> BookingSyncState:
