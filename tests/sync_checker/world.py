@@ -309,6 +309,8 @@ class World:
     def sync(self, kind: str = "pass", *extra: str) -> PassRun:
         """One in-process `roomsops --json sync`; an exception escaping it is recorded, not raised."""
         started = datetime.now(UTC)
+        code: int | None
+        doc: dict[str, Any] | None
         if self.pg is not None:
             code, doc = self.pg.run(self.env, self.workdir)
             self.pg.write_summary(self.env, doc, code, started)
@@ -348,7 +350,8 @@ class World:
         started = datetime.now(UTC)
         self.admin("POST", "settings", json={"latency_ms": 30})
         self.reset_requests()
-        others: list[subprocess.Popen[str]] = []
+        others: list[subprocess.Popen[Any]] = []
+        process: subprocess.Popen[Any]
         if self.pg is not None:
             # Sync workers: the first is killed, the others go on; its leases are expired below (as they would
             # once `sync.worker_lease` passed), so the next pass's workers take its mailboxes over.
@@ -373,11 +376,11 @@ class World:
                 time.sleep(0.002)
             code = process.wait(timeout=120)
             if self.pg is not None:
-                code, doc = self.pg.finish([process, *others])
+                code, worker_doc = self.pg.finish([process, *others])
                 if killed_at is not None:
                     self.pg.expire_leases()
                 else:
-                    self.pg.write_summary(self.env, doc, code, started)
+                    self.pg.write_summary(self.env, worker_doc, code, started)
         finally:
             for proc in (process, *others):
                 if proc.poll() is None:
@@ -471,14 +474,14 @@ class World:
         position is `<window end>|<deltaLink>` (docs/sync.md); an EWS one has no `|`. Returns how many mailboxes'
         positions are invalid now."""
         if self.pg is not None:
-            ews = self.pg.sql(
+            ews_rows = self.pg.sql(
                 "UPDATE mailbox_sync SET sync_state = 'H4sIAAAAAAAEAAtJLS5RSEksSQQAAP//' "
                 "WHERE sync_state IS NOT NULL AND strpos(sync_state, '|') = 0 RETURNING mailbox"
             )
             graph = self.pg.sql("SELECT count(*) FROM mailbox_sync WHERE strpos(sync_state, '|') > 0")[0][0]
             if graph:
                 self.admin("POST", "graph/delta/expire")
-            return len(ews) + int(graph)
+            return len(ews_rows) + int(graph)
         path = self.env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///")
         with sqlite3.connect(path) as conn:
             ews = conn.execute(
@@ -530,7 +533,7 @@ class WorkerPasses:
         if not self.made:
             import atexit
 
-            atexit.register(lambda: [self._drop(s) for s in list(self.made)])
+            atexit.register(self._drop_all)
         self.made.append(self.schema)
         self.url = self.server.set(
             query={**self.server.query, "options": f"-csearch_path={self.schema}"}
@@ -539,6 +542,10 @@ class WorkerPasses:
     def drop(self) -> None:
         if self.schema in self.made:
             self._drop(self.schema)
+
+    def _drop_all(self) -> None:
+        for schema in list(self.made):
+            self._drop(schema)
 
     def _drop(self, schema: str) -> None:
         from tests import postgres
@@ -595,7 +602,7 @@ class WorkerPasses:
             for _ in range(self.workers)
         ]
 
-    def finish(self, procs: list[subprocess.Popen[str]]) -> tuple[int, dict[str, Any]]:
+    def finish(self, procs: list[subprocess.Popen[Any]]) -> tuple[int, dict[str, Any]]:
         """The workers' merged document and exit code (the worst: 0 only when all exited 0)."""
         WorkerPasses.passes += 1
         docs, codes = [], []
