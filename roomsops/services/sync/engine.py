@@ -56,6 +56,7 @@ from roomsops.core.calendar import (
     MailboxUnavailable,
     Meeting,
     MeetingFields,
+    SeriesFields,
     WriteOutcomeUnknown,
     booking_tag,
     tagged_booking_id,
@@ -1419,6 +1420,10 @@ class MailboxSync:
             # as a difference to settle with `sync resolve`.
             if edited:
                 self._difference(booking, "both_changed", tuple(edited), current)
+            elif not _series_edited_since(link, current.series):
+                # The occurrences or the pattern differ from the booking's by ROOMS' own change alone (the meeting
+                # changed in Exchange by the room's answer, say): no Outlook edit, the pass writes ROOMS' series.
+                return False
             else:  # only occurrences or the pattern: no field difference `sync resolve` could apply, so reported
                 self.report.failures.append(
                     f"booking {booking.id} ({booking.title}): the series was edited in Outlook (its occurrences or "
@@ -2883,6 +2888,31 @@ def _snapshot_room(link: BookingSyncState) -> str | None:
     """The room the link's snapshot records as the meeting's (the room booked when it was last synced), or None."""
     room = (link.snapshot or {}).get("room")
     return str(room) if room else None
+
+
+def _series_shape(series: SeriesFields) -> tuple[Any, ...]:
+    """A series as both a link's snapshot and a read of Exchange record it: its pattern and range, its deleted
+    occurrences and its exceptions' times, by original start (whole seconds, UTC). An exception's own values are
+    not in a snapshot: one whose values alone changed is not told apart."""
+    return (
+        series.pattern,
+        series.range,
+        sorted(whole_seconds(c) for c in series.cancelled),
+        sorted(
+            (whole_seconds(e.original_start), whole_seconds(e.start), whole_seconds(e.end))
+            for e in series.exceptions
+        ),
+    )
+
+
+def _series_edited_since(link: BookingSyncState, current: SeriesFields) -> bool:
+    """Whether Exchange's series (its pattern, range, deleted and moved occurrences) is no longer the one the link
+    recorded when last synced: an Outlook edit of the series, not ROOMS' own change the pass has yet to write
+    (three-way, as the fields are compared). True when the snapshot records no series."""
+    synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
+    if synced is None or synced.series is None:
+        return True
+    return _series_shape(synced.series) != _series_shape(current)
 
 
 def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str, Any]:
