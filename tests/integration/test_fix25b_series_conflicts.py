@@ -2,16 +2,27 @@
 
 - ROOMS' own unwritten occurrence change is no Outlook edit when the meeting changed in Exchange by the room's answer
   alone (three-way against the link's snapshot, not against the booking): the pass writes ROOMS' series, no report;
-- a real Outlook occurrence edit while ROOMS changed the series too is still reported, and ROOMS' series written.
+- an Outlook edit of occurrences and series fields while ROOMS changed the series too: ROOMS' series written, Outlook's
+  edit one difference per occurrence (by original start) and per series field, listed by `sync diff` and taken over
+  by `sync resolve --use exchange`.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 import pytest
 
 from tests.conftest import Invoke, ok
-from tests.integration.test_series_from_exchange import MODES, occurrence_id, synced_series
-from tests.integration.test_series_sync import book_series, setup, shown, wall
+from tests.integration.test_series_from_exchange import (
+    MODES,
+    occurrence_id,
+    occurrences,
+    series_of,
+    synced_series,
+)
+from tests.integration.test_series_sync import book_series, masters, setup, shown, wall
 from tests.integration.test_sync_rooms20_a import answer, sync
 
 from .conftest import Addr, LabHelper
@@ -47,22 +58,62 @@ def test_fix25b_a_rooms_occurrence_move_after_the_rooms_answer_is_written_withou
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_fix25b_an_outlook_occurrence_move_while_rooms_changed_the_series_is_reported(
+def test_fix25b_both_sides_changed_a_series_is_a_difference_per_occurrence_and_series(
     invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Addr, mode: str
 ) -> None:
+    """Outlook moves one occurrence and retitles the series while ROOMS retitles it too: ROOMS wins (its series
+    written), Outlook's edit is one difference — "series subject" and the occurrence by its original start — that
+    `sync diff` lists readably and `sync resolve --use exchange` takes over, occurrence included."""
     lab = graph_lab
-    diego, room, series = synced_series(invoke, env, lab, addr, mode)
+    diego, _room, series = synced_series(invoke, env, lab, addr, mode)
     moved = {"start": wall("2027-03-23", 14)[0], "end": wall("2027-03-23", 14)[1], "send": False}
     edit = lab.admin(
         "PATCH", f"/lab/mailboxes/{diego}/calendar/{occurrence_id(lab, diego, '2027-03-22')}", json=moved
     )
     assert edit.status_code == 200, edit.text
-    ok(invoke("bookings", "cancel", str(series), "--occurrence", "2027-03-29", "--yes", env=env))
+    (master,) = masters(lab, diego, diego)
+    edit = lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{master['id']}", json={"subject": "Review"})
+    assert edit.status_code == 200, edit.text
+    ok(invoke("bookings", "update", str(series), "--title", "Weekly", env=env))
     code, found = sync(invoke, env)
-    assert code == 1, found
-    assert [
-        f for f in found[diego]["failures"] if "edited in Outlook" in f and "changed in ROOMS too" in f
-    ], found
-    # ROOMS wins: its series is written (the Outlook move set back, its own cancellation a deleted occurrence).
-    days = ["2027-03-15", "2027-03-22", "2027-04-05", "2027-04-12"]
+    assert (code, found[diego]["failures"], found[diego]["differences"]) == (0, [], 1), (
+        found,
+        invoke("sync", "diff", env=env).out,
+    )
+    days = ["2027-03-15", "2027-03-22", "2027-03-29", "2027-04-05", "2027-04-12"]
     assert shown(lab, diego, "2027-03-14T00:00", "2027-04-20T00:00") == [wall(d) for d in days]
+    listed = json.loads(ok(invoke("--json", "sync", "diff", env=env)).out)["differences"]
+    assert [(d["booking_id"], d["fields"]) for d in listed] == [
+        (series, ["subject", "occurrence:" + datetime.fromisoformat(wall("2027-03-22")[0]).isoformat()])
+    ]
+    text = ok(invoke("sync", "diff", env=env)).out.splitlines()
+    assert [line.split() for line in text[:3]] == [
+        ["booking", str(series), f"({diego}):", "both", "changed", "(series)"],
+        ["series", "subject", "ROOMS:", "Weekly", "Exchange:", "Review"],
+        [
+            "occurrence",
+            "Mon",
+            "2027-03-22",
+            "09:00",
+            "ROOMS:",
+            "09:00–10:00",
+            "Exchange:",
+            "moved",
+            "to",
+            "Tue",
+            "2027-03-23",
+            "14:00–15:00",
+        ],
+    ], text
+    ok(invoke("sync", "resolve", str(series), "--use", "exchange", env=env))
+    held = series_of(invoke, env, series)
+    assert held["title"] == "Review", held
+    assert occurrences(held)[1] == (wall("2027-03-22")[0], wall("2027-03-23", 14)[0], "active"), held
+    assert sync(invoke, env)[0] == 0
+    moved_days = [wall("2027-03-15"), wall("2027-03-23", 14), *(wall(d) for d in days[2:])]
+    assert shown(lab, diego, "2027-03-14T00:00", "2027-04-20T00:00") == moved_days
+    assert subjects_of(lab, diego) == {"Review"}
+
+
+def subjects_of(lab: LabHelper, mailbox: str) -> set[str]:
+    return {m["subject"] for m in masters(lab, mailbox, mailbox)}

@@ -56,7 +56,6 @@ from roomsops.core.calendar import (
     MailboxUnavailable,
     Meeting,
     MeetingFields,
-    SeriesFields,
     WriteOutcomeUnknown,
     booking_tag,
     tagged_booking_id,
@@ -71,7 +70,9 @@ from roomsops.services.sync.model import (
     booking_fields,
     from_exchange,
     last_end,
+    occurrence_field,
     occurrence_rows,
+    occurrences_edited,
     room_as_booked,
     room_as_listed,
     series_from_exchange,
@@ -265,6 +266,9 @@ class MailboxSync:
         # (booking id, "room" | "attendees") both sides changed since the last pass: ROOMS wins, so the open
         # difference this pass recorded for it does not keep the meeting's value (`_keeping_ignored`).
         self.rooms_win: set[tuple[int, str]] = set()
+        # Booking id → the `occurrence:` fields of a series whose occurrences Outlook edited while ROOMS changed
+        # the series too: recorded with the fields both changed, in one difference (`_exchange_update`).
+        self.series_differences: dict[int, tuple[str, ...]] = {}
         # Addresses meetings list that are no ROOMS room's primary address → the primary address the directory
         # gave (None: none, or not an alias): asked once per pass.
         self.aliases: dict[str, str | None] = {}
@@ -1343,8 +1347,10 @@ class MailboxSync:
             ours = set(target.differs(synced))
             same = tuple(name for name in edited if name in ours or refused is not None)
             theirs = [name for name in edited if name not in same]
-            if same:
-                self._difference(booking, "both_changed", same, meeting.fields)
+            # A series' occurrences Outlook moved or deleted, ROOMS having changed the series too (`_series_edit`).
+            moved = self.series_differences.pop(booking.id, ())
+            if same or moved:
+                self._difference(booking, "both_changed", (*same, *moved), meeting.fields)
             if theirs:
                 self._apply_exchange_edit(link, meeting, booking, theirs, rooms_pending=True, retried=retried)
             else:
@@ -1416,20 +1422,7 @@ class MailboxSync:
         if not (fields or occurrences_differ or recurrence_differs or times or "room" in edited):
             return False
         if rooms_changed:
-            # Both sides changed: ROOMS wins (the pass below writes the booking's series); Outlook's edit is kept
-            # as a difference to settle with `sync resolve`.
-            if edited:
-                self._difference(booking, "both_changed", tuple(edited), current)
-            elif not _series_edited_since(link, current.series):
-                # The occurrences or the pattern differ from the booking's by ROOMS' own change alone (the meeting
-                # changed in Exchange by the room's answer, say): no Outlook edit, the pass writes ROOMS' series.
-                return False
-            else:  # only occurrences or the pattern: no field difference `sync resolve` could apply, so reported
-                self.report.failures.append(
-                    f"booking {booking.id} ({booking.title}): the series was edited in Outlook (its occurrences or "
-                    "pattern) while it was changed in ROOMS too: ROOMS' series is written, Outlook's edit is not "
-                    "taken over"
-                )
+            self._series_both_changed(link, booking, edited, current)
             return False
         if "room" in edited:
             self._conflict(link, meeting, booking, "the series' room was changed in Outlook: not taken over")
@@ -1482,6 +1475,45 @@ class MailboxSync:
         )
         self._audit("sync:exchange-series-edit", booking, {"fields": what})
         return True
+
+    def _series_both_changed(
+        self, link: BookingSyncState, booking: Booking, edited: list[str], current: MeetingFields
+    ) -> None:
+        """A synced series changed in Outlook while ROOMS changed it too (`_series_edit`)."""
+        assert current.series is not None
+        # Both sides changed: ROOMS wins (the pass below writes the booking's series). Outlook's edit is kept
+        # as a difference to settle with `sync resolve`: its series fields (title, times, ...) and each
+        # occurrence it moved or deleted since the last sync (three-way against the snapshot: an occurrence
+        # that differs by ROOMS' own unwritten change alone is no Outlook edit). A new pattern or range is
+        # reported instead (no difference `sync resolve` could apply).
+        synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
+        before = synced.series if synced is not None else None
+        if before is None:
+            occurrences: tuple[datetime, ...] = ()
+            pattern_edited = True
+        else:
+            assert synced is not None
+            pattern_edited = (before.pattern, before.range) != (
+                current.series.pattern,
+                current.series.range,
+            )
+            occurrences = (
+                ()
+                if pattern_edited
+                else occurrences_edited(
+                    before, current.series, synced.end - synced.start, current.end - current.start
+                )
+            )
+        moved = tuple(occurrence_field(o) for o in occurrences)
+        if edited:  # recorded with the fields both sides changed, by the caller's per-field merge
+            self.series_differences[booking.id] = moved
+        elif moved:
+            self._difference(booking, "both_changed", moved, current)
+        if pattern_edited:
+            self.report.failures.append(
+                f"booking {booking.id} ({booking.title}): the series' pattern was edited in Outlook while it "
+                "was changed in ROOMS too: ROOMS' series is written, Outlook's pattern is not taken over"
+            )
 
     def _before_write(self, link: BookingSyncState, meeting: Meeting, booking: Booking | None) -> bool:
         """Whether the answer the meeting shows predates roomsops' write that is not read back yet: nothing reached
@@ -2888,31 +2920,6 @@ def _snapshot_room(link: BookingSyncState) -> str | None:
     """The room the link's snapshot records as the meeting's (the room booked when it was last synced), or None."""
     room = (link.snapshot or {}).get("room")
     return str(room) if room else None
-
-
-def _series_shape(series: SeriesFields) -> tuple[Any, ...]:
-    """A series as both a link's snapshot and a read of Exchange record it: its pattern and range, its deleted
-    occurrences and its exceptions' times, by original start (whole seconds, UTC). An exception's own values are
-    not in a snapshot: one whose values alone changed is not told apart."""
-    return (
-        series.pattern,
-        series.range,
-        sorted(whole_seconds(c) for c in series.cancelled),
-        sorted(
-            (whole_seconds(e.original_start), whole_seconds(e.start), whole_seconds(e.end))
-            for e in series.exceptions
-        ),
-    )
-
-
-def _series_edited_since(link: BookingSyncState, current: SeriesFields) -> bool:
-    """Whether Exchange's series (its pattern, range, deleted and moved occurrences) is no longer the one the link
-    recorded when last synced: an Outlook edit of the series, not ROOMS' own change the pass has yet to write
-    (three-way, as the fields are compared). True when the snapshot records no series."""
-    synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
-    if synced is None or synced.series is None:
-        return True
-    return _series_shape(synced.series) != _series_shape(current)
 
 
 def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str, Any]:
