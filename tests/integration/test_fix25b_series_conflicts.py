@@ -117,3 +117,40 @@ def test_fix25b_both_sides_changed_a_series_is_a_difference_per_occurrence_and_s
 
 def subjects_of(lab: LabHelper, mailbox: str) -> set[str]:
     return {m["subject"] for m in masters(lab, mailbox, mailbox)}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fix25b_cancel_behaviour_cancels_the_occurrence_moved_onto_a_taken_slot_not_the_series(
+    invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Addr, mode: str
+) -> None:
+    """SyncConflictBehaviour Cancel per occurrence: an occurrence moved in Outlook onto a slot ROOMS gave to another
+    booking is tried `sync.cancel_attempts` (2) times, reported each time (and listed by `sync diff`); at the last
+    that occurrence alone is cancelled in ROOMS, the series stays active with its other occurrences."""
+    lab = graph_lab
+    diego, room, series = synced_series(invoke, env, lab, addr, mode)
+    ok(invoke("persons", "set", diego, "--conflict-behaviour", "Cancel", env=env))
+    other = ["--organizer", diego, "--room", room, "--title", "Taken", "--start", "2027-03-23T14:00"]
+    ok(invoke("bookings", "add", *other, "--end", "2027-03-23T15:00", env=env))
+    moved = {"start": wall("2027-03-23", 14)[0], "end": wall("2027-03-23", 14)[1], "send": False}
+    edit = lab.admin(
+        "PATCH", f"/lab/mailboxes/{diego}/calendar/{occurrence_id(lab, diego, '2027-03-22')}", json=moved
+    )
+    assert edit.status_code == 200, edit.text
+    code, found = sync(invoke, env)
+    assert (code, found[diego]["rolled_back"]) == (1, 0), found
+    assert [f for f in found[diego]["failures"] if "attempt 1 of 2" in f and "taken occurrences" in f], found
+    listed = ok(invoke("sync", "diff", env=env)).out
+    assert f"booking {series} ({diego}): conflict (Cancel), attempt 1 of 2" in listed, listed
+    assert occurrences(series_of(invoke, env, series))[1][2] == "active"
+    code, found = sync(invoke, env)
+    assert code == 1, found
+    assert [f for f in found[diego]["failures"] if "2027-03-22 09:00" in f and "cancelled in ROOMS" in f], (
+        found
+    )
+    held = series_of(invoke, env, series)
+    assert held["status"] == "active", held
+    assert [o[2] for o in occurrences(held)] == ["active", "cancelled", "active", "active", "active"]
+    # Settled: the next pass has nothing to do, and no conflict is listed any more.
+    code, found = sync(invoke, env)
+    assert (code, found[diego]["failures"], found[diego]["updated"]) == (0, [], 0), found
+    assert "conflict" not in ok(invoke("sync", "diff", env=env)).out

@@ -24,6 +24,7 @@ from roomsops.adapters.store import (
     MailboxSyncState,
     NewBooking,
     NewSeries,
+    Occurrence,
     Person,
     Room,
     Store,
@@ -1437,17 +1438,14 @@ class MailboxSync:
             "start": first.original_start,
             "end": first.original_start + (current.end - current.start),
         }
-        tz = ZoneInfo(theirs.time_zone)
-        room = self.rooms.get((booking.room or "").lower())
+        # Occurrences alone edited: a conflict is one per occurrence (Cancel: those occurrences, not the booking).
+        per_occurrence = occurrences_differ and not (fields or recurrence_differs or times)
+        cancel = per_occurrence and self._cancels_now(link)
         try:
-            with self._write() as conn:
-                if room is not None:
-                    repeats.refuse_conflicts(conn, room, theirs.occurrences, tz, exclude_id=booking.id)
-                q.update_booking(conn, booking.id, changes, self.ctx.now(), expected_version=booking.version)
-                q.save_series(conn, booking.id, theirs)
-                updated = q.get_booking(conn, booking.id)
+            updated, cancelled = self._save_series_edit(booking, changes, theirs, cancel)
         except InputError as exc:
-            self._conflict(link, meeting, booking, f"the series as edited in Outlook: {exc.message}")
+            at_last = "its taken occurrences are cancelled" if per_occurrence else "the booking is cancelled"
+            self._conflict(link, meeting, booking, f"the series as edited in Outlook: {exc.message}", at_last)
             return True
         except OperationFailed as exc:
             if exc.code != "booking_changed":
@@ -1464,6 +1462,7 @@ class MailboxSync:
                 synced_version=updated.version,
                 last_error=link.last_error if link.state == ROOM_DECLINED else None,
                 attempts=0,
+                state=LINKED if link.state == FAILED else link.state,  # a Cancel attempt before
             )
         )
         self.bookings[booking.id] = updated
@@ -1474,7 +1473,62 @@ class MailboxSync:
             + (["pattern"] if recurrence_differs else [])
         )
         self._audit("sync:exchange-series-edit", booking, {"fields": what})
+        if cancelled:
+            self._occurrences_cancelled(booking, link, cancelled)
         return True
+
+    def _cancels_now(self, link: BookingSyncState) -> bool:
+        """Whether a conflict handled now is the person's last Cancel attempt (SyncConflictBehaviour Cancel)."""
+        behaviour = self.person.conflict_behaviour if self.person else "Rollback"
+        return behaviour == "Cancel" and link.attempts + 1 >= self.ctx.cancel_attempts
+
+    def _save_series_edit(
+        self, booking: Booking, changes: dict[str, Any], theirs: NewSeries, cancel: bool
+    ) -> tuple[Booking | None, tuple[Occurrence, ...]]:
+        """Outlook's series into the booking, the room free in ROOMS at every active occurrence (else `InputError`,
+        nothing written). `cancel`: the occurrences another booking holds the room at are cancelled instead
+        (SyncConflictBehaviour Cancel per occurrence), unless every one is. The booking as saved, and the
+        occurrences cancelled so."""
+        tz = ZoneInfo(theirs.time_zone)
+        room = self.rooms.get((booking.room or "").lower())
+        cancelled: tuple[Occurrence, ...] = ()
+        with self._write() as conn:
+            if room is not None:
+                if cancel:
+                    taken = {
+                        o.original_start
+                        for o, _ in repeats.taken_occurrences(conn, room, theirs.occurrences, booking.id)
+                    }
+                    kept = tuple(
+                        replace(o, status="cancelled") if o.original_start in taken else o
+                        for o in theirs.occurrences
+                    )
+                    if any(o.status == "active" for o in kept):
+                        cancelled = tuple(o for o in theirs.occurrences if o.original_start in taken)
+                        theirs = replace(theirs, occurrences=kept)
+                repeats.refuse_conflicts(conn, room, theirs.occurrences, tz, exclude_id=booking.id)
+            q.update_booking(conn, booking.id, changes, self.ctx.now(), expected_version=booking.version)
+            q.save_series(conn, booking.id, theirs)
+            return q.get_booking(conn, booking.id), cancelled
+
+    def _occurrences_cancelled(
+        self, booking: Booking, link: BookingSyncState, cancelled: tuple[Occurrence, ...]
+    ) -> None:
+        """Reported: the occurrences an Outlook edit moved onto slots ROOMS gave to other bookings, cancelled in
+        ROOMS at the last Cancel attempt (Exchange keeps them as Outlook has them until ROOMS writes the series)."""
+        assert booking.series is not None
+        tz = ZoneInfo(booking.series.time_zone)
+        days = ", ".join(f"{o.original_start.astimezone(tz):%Y-%m-%d %H:%M}" for o in cancelled)
+        self.report.failures.append(
+            f"booking {booking.id} ({booking.title}): the occurrence(s) of {days} ({tz.key}) moved in Outlook onto "
+            f"a slot ROOMS gave to another booking: cancelled in ROOMS (SyncConflictBehaviour Cancel, attempt "
+            f"{link.attempts + 1} of {self.ctx.cancel_attempts}); the rest of the series is kept"
+        )
+        self._audit(
+            "sync:conflict-cancel-occurrences",
+            booking,
+            {"occurrences": [o.original_start.isoformat() for o in cancelled]},
+        )
 
     def _series_both_changed(
         self, link: BookingSyncState, booking: Booking, edited: list[str], current: MeetingFields
@@ -1727,9 +1781,16 @@ class MailboxSync:
                 ):
                     q.settle_difference(conn, d.id, "settled", self.ctx.now())
 
-    def _conflict(self, link: BookingSyncState, meeting: Meeting, booking: Booking, reason: str) -> None:
+    def _conflict(
+        self,
+        link: BookingSyncState,
+        meeting: Meeting,
+        booking: Booking,
+        reason: str,
+        at_last: str = "the booking is cancelled",
+    ) -> None:
         """An Outlook edit ROOMS cannot accept (the room is taken, a time ROOMS cannot hold): the person's
-        SyncConflictBehaviour."""
+        SyncConflictBehaviour. `at_last`: what Cancel does at the last attempt (reported with each one before)."""
         behaviour = self.person.conflict_behaviour if self.person else "Rollback"
         self.conflicted.add(booking.id)
         if behaviour == "Cancel" and link.attempts + 1 < self.ctx.cancel_attempts:
@@ -1749,7 +1810,7 @@ class MailboxSync:
             )
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): {reason}; the Outlook edit is not applied "
-                f"(attempt {attempts} of {self.ctx.cancel_attempts}; at the last the booking is cancelled, "
+                f"(attempt {attempts} of {self.ctx.cancel_attempts}; at the last {at_last}, "
                 "SyncConflictBehaviour Cancel)"
             )
             self._audit("sync:conflict-cancel-attempt", booking, {"reason": reason, "attempt": attempts})
