@@ -36,6 +36,15 @@ def graph_lab(fresh_lab: LabHelper) -> LabHelper:
     return fresh_lab
 
 
+def move_in_outlook(lab: LabHelper, mailbox: str, day: str, to_day: str, hour: int) -> None:
+    """The organizer moves the series' occurrence of `day` to `to_day` at `hour` (Zürich) in Outlook, no notices."""
+    moved = {"start": wall(to_day, hour)[0], "end": wall(to_day, hour)[1], "send": False}
+    edit = lab.admin(
+        "PATCH", f"/lab/mailboxes/{mailbox}/calendar/{occurrence_id(lab, mailbox, day)}", json=moved
+    )
+    assert edit.status_code == 200, edit.text
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_fix25b_a_rooms_occurrence_move_after_the_rooms_answer_is_written_without_report(
     invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Addr, mode: str
@@ -66,11 +75,7 @@ def test_fix25b_both_sides_changed_a_series_is_a_difference_per_occurrence_and_s
     `sync diff` lists readably and `sync resolve --use exchange` takes over, occurrence included."""
     lab = graph_lab
     diego, _room, series = synced_series(invoke, env, lab, addr, mode)
-    moved = {"start": wall("2027-03-23", 14)[0], "end": wall("2027-03-23", 14)[1], "send": False}
-    edit = lab.admin(
-        "PATCH", f"/lab/mailboxes/{diego}/calendar/{occurrence_id(lab, diego, '2027-03-22')}", json=moved
-    )
-    assert edit.status_code == 200, edit.text
+    move_in_outlook(lab, diego, "2027-03-22", "2027-03-23", 14)
     (master,) = masters(lab, diego, diego)
     edit = lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{master['id']}", json={"subject": "Review"})
     assert edit.status_code == 200, edit.text
@@ -131,11 +136,7 @@ def test_fix25b_cancel_behaviour_cancels_the_occurrence_moved_onto_a_taken_slot_
     ok(invoke("persons", "set", diego, "--conflict-behaviour", "Cancel", env=env))
     other = ["--organizer", diego, "--room", room, "--title", "Taken", "--start", "2027-03-23T14:00"]
     ok(invoke("bookings", "add", *other, "--end", "2027-03-23T15:00", env=env))
-    moved = {"start": wall("2027-03-23", 14)[0], "end": wall("2027-03-23", 14)[1], "send": False}
-    edit = lab.admin(
-        "PATCH", f"/lab/mailboxes/{diego}/calendar/{occurrence_id(lab, diego, '2027-03-22')}", json=moved
-    )
-    assert edit.status_code == 200, edit.text
+    move_in_outlook(lab, diego, "2027-03-22", "2027-03-23", 14)
     code, found = sync(invoke, env)
     assert (code, found[diego]["rolled_back"]) == (1, 0), found
     assert [f for f in found[diego]["failures"] if "attempt 1 of 2" in f and "taken occurrences" in f], found
