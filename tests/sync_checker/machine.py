@@ -723,7 +723,12 @@ class SyncChecker(RuleBasedStateMachine):
         if how == "resource":
             body: dict[str, Any] = {"resources": [mine, other]}
         else:
-            body = {"attendees": [a["email"] for a in meeting["required_attendees"]] + [other]}
+            # Outlook lists a recipient once: the room already among the required attendees (a meeting made in
+            # Outlook with both rooms, whose booking keeps the second as an attendee) is not added again.
+            attendees = [a["email"] for a in meeting["required_attendees"]]
+            if other.lower() not in {a.lower() for a in attendees}:
+                attendees.append(other)
+            body = {"attendees": attendees}
         self.world.outlook_patch(booking["organizer"], meeting["id"], body)
         self.model.second_room[booking["id"]] = (self.model.epoch, "")
         self.model.uid_booking[meeting["uid"]] = booking["id"]
