@@ -376,7 +376,7 @@ class SyncChecker(RuleBasedStateMachine):
     # --- Outlook -------------------------------------------------------------------------------------------
 
     def _outlook_edit(self, booking: dict[str, Any], meeting: dict[str, Any], body: dict[str, Any]) -> None:
-        self.world.outlook_patch(booking["organizer"], meeting["id"], body)
+        answer = self.world.outlook_patch(booking["organizer"], meeting["id"], body)
         # An ignored room or attendees value the meeting no longer holds (roomsops wrote ROOMS' value since, e.g.
         # asking a declining room again) is no baseline any more: Outlook setting it again is a change in
         # Exchange, and the engine records it again (docs/sync.md: "recorded again only if they change again").
@@ -395,6 +395,12 @@ class SyncChecker(RuleBasedStateMachine):
         # to apply or record (the stop-31 soak's seed 31705 finding: ROOMS moved booking 2 to Zürich, then Outlook
         # "set" Bern, the room its meeting held: the pass rightly wrote Zürich and recorded no difference).
         body = {name: value for name, value in body.items() if not _holds(meeting, name, value)}
+        # The times Exchange stored: a series' master keeps its start on its first occurrence (new times on a day
+        # its pattern has not move to the pattern's first date, as UpdateItem does; fix19r, seed 33805).
+        body = {
+            name: answer.get(name, value) if name in ("start", "end") else value
+            for name, value in body.items()
+        }
         for name in body:
             field_name = {"resources": "room"}.get(name, name)
             self.model.outlook_touched[(booking["id"], field_name)] = self.model.epoch
