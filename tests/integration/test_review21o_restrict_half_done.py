@@ -10,7 +10,8 @@
    with `"remedy": null`: it does not say that this run created group SyncIsAllowed (with its members), nor how to
    finish or undo — unlike the interrupted run, which lists what was done and names the undo (Deliver 7: nothing
    half-written without a remedy; Deliver 6).
-3. The same for `policy remove --with-group` when Remove-DistributionGroup fails after the policy was removed."""
+3. The same for `policy remove --with-group` when Remove-DistributionGroup fails after the policy was removed, and
+   for `--engine rbac` when New-ManagementRoleAssignment fails after group, service principal and scope were made."""
 
 from __future__ import annotations
 
@@ -82,6 +83,30 @@ def test_remove_with_group_failing_after_the_policy_went_says_so_and_how_to_fini
     assert run.code == 1, run.out + run.err
     state = _state(fresh_lab)
     assert [g["name"] for g in state["groups"]] == ["SyncIsAllowed"] and state["application_access_policies"] == []
+    document = json.loads(run.out)
+    assert document["ok"] is False, document
+    assert document["error"]["remedy"], document
+    assert "SyncIsAllowed" in document["error"]["message"] + document["error"]["remedy"], document
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="rbac restrict: New-ManagementRoleAssignment failing after group, principal and scope were made: remedy null",
+)
+def test_rbac_restrict_failing_at_the_role_assignment_names_what_it_made_and_a_remedy(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """`--engine rbac`: the group, the service principal and the management scope are made, the role assignment
+    fails; the run prints the raw cmdlet line (remedy null) and none of the three objects it left behind."""
+    fresh_lab.fault(protocol="cmdlet", operation="New-ManagementRoleAssignment", kind="cmdlet_error")
+    sp = ["--sp-object-id", fresh_lab.app("rooms")["object_id"]]
+    run = invoke(
+        "--json", "policy", "restrict", "--engine", "rbac", *sp, "--member", addr("DiegoS"), "--yes", env=env
+    )
+    assert run.code == 1, run.out + run.err
+    state = _state(fresh_lab)
+    assert [g["name"] for g in state["groups"]] == ["SyncIsAllowed"]
+    assert (len(state["rbac"]["management_scopes"]), len(state["rbac"]["role_assignments"])) == (1, 0), state["rbac"]
     document = json.loads(run.out)
     assert document["ok"] is False, document
     assert document["error"]["remedy"], document
