@@ -17,14 +17,17 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.xfail(
-    strict=True, reason="primary + alias of one mailbox: the member this run added is reported 'already' twice"
+    strict=True,
+    reason="primary + alias of one mailbox: the member this run added is reported 'already' twice",
 )
 def test_a_mailbox_given_by_two_addresses_is_reported_added_once(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
     diego = next(m for m in fresh_lab.admin("GET", "mailboxes").json() if m["primary_smtp"] == addr("DiegoS"))
     alias = diego["aliases"][0]
-    run = invoke("--json", "policy", "restrict", "--member", diego["primary_smtp"], "--member", alias, "--yes", env=env)
+    run = invoke(
+        "--json", "policy", "restrict", "--member", diego["primary_smtp"], "--member", alias, "--yes", env=env
+    )
     assert run.code == 0, run.out + run.err
     (group,) = fresh_lab.admin("GET", "state").json()["groups"]
     assert [m["id"] for m in group["members"]] == [diego["id"]]  # this run made the group and put Diego in it

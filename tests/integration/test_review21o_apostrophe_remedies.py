@@ -39,9 +39,12 @@ def test_shell_reading_of_the_bare_address_fails(oneil: str) -> None:
 
 
 @pytest.mark.xfail(
-    strict=True, reason="persons set of an unknown person: the 'persons add ADDRESS' remedy leaves o'neil@ unquoted"
+    strict=True,
+    reason="persons set of an unknown person: the 'persons add ADDRESS' remedy leaves o'neil@ unquoted",
 )
-def test_persons_set_unknown_remedy_quotes_the_address(invoke: Invoke, env: dict[str, str], oneil: str) -> None:
+def test_persons_set_unknown_remedy_quotes_the_address(
+    invoke: Invoke, env: dict[str, str], oneil: str
+) -> None:
     run = invoke("persons", "set", oneil, "--name", "Siobhan", env=env)
     assert run.code == 2, run.out + run.err
     line = one_line_error(run)
@@ -49,7 +52,8 @@ def test_persons_set_unknown_remedy_quotes_the_address(invoke: Invoke, env: dict
 
 
 @pytest.mark.xfail(
-    strict=True, reason="bookings add of an unknown organizer: the 'persons add ADDRESS' remedy leaves o'neil@ unquoted"
+    strict=True,
+    reason="bookings add of an unknown organizer: the 'persons add ADDRESS' remedy leaves o'neil@ unquoted",
 )
 def test_bookings_add_unknown_organizer_remedy_quotes_the_address(
     invoke: Invoke, env: dict[str, str], oneil: str, addr: Any
@@ -67,9 +71,12 @@ def test_bookings_add_unknown_organizer_remedy_quotes_the_address(
 
 
 @pytest.mark.xfail(
-    strict=True, reason="sync --person of a mailbox no ROOMS person: the 'persons add' remedy leaves o'neil@ unquoted"
+    strict=True,
+    reason="sync --person of a mailbox no ROOMS person: the 'persons add' remedy leaves o'neil@ unquoted",
 )
-def test_sync_unknown_person_remedy_quotes_the_address(invoke: Invoke, env: dict[str, str], oneil: str) -> None:
+def test_sync_unknown_person_remedy_quotes_the_address(
+    invoke: Invoke, env: dict[str, str], oneil: str
+) -> None:
     """`sync --person o'neil@…` of a mailbox that is no ROOMS person: the remedy names `persons add`."""
     run = invoke("sync", "--person", oneil, env=env)
     assert run.code == 2, run.out + run.err

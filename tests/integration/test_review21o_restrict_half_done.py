@@ -60,7 +60,8 @@ def test_a_failed_policy_creation_names_the_group_this_run_made_and_a_remedy(
     run = invoke("--json", "policy", "restrict", "--member", addr("DiegoS"), "--yes", env=env)
     assert run.code == 1, run.out + run.err
     state = _state(fresh_lab)
-    assert [g["name"] for g in state["groups"]] == ["SyncIsAllowed"] and state["application_access_policies"] == []
+    assert [g["name"] for g in state["groups"]] == ["SyncIsAllowed"]
+    assert state["application_access_policies"] == []
     document = json.loads(run.out)
     assert document["ok"] is False, document
     assert document["error"]["remedy"], document  # how to finish (run again) or undo (--with-group)
@@ -82,7 +83,8 @@ def test_remove_with_group_failing_after_the_policy_went_says_so_and_how_to_fini
     run = invoke("--json", "policy", "remove", "--group", "SyncIsAllowed", "--with-group", "--yes", env=env)
     assert run.code == 1, run.out + run.err
     state = _state(fresh_lab)
-    assert [g["name"] for g in state["groups"]] == ["SyncIsAllowed"] and state["application_access_policies"] == []
+    assert [g["name"] for g in state["groups"]] == ["SyncIsAllowed"]
+    assert state["application_access_policies"] == []
     document = json.loads(run.out)
     assert document["ok"] is False, document
     assert document["error"]["remedy"], document
@@ -106,7 +108,8 @@ def test_rbac_restrict_failing_at_the_role_assignment_names_what_it_made_and_a_r
     assert run.code == 1, run.out + run.err
     state = _state(fresh_lab)
     assert [g["name"] for g in state["groups"]] == ["SyncIsAllowed"]
-    assert (len(state["rbac"]["management_scopes"]), len(state["rbac"]["role_assignments"])) == (1, 0), state["rbac"]
+    rbac = state["rbac"]
+    assert (len(rbac["management_scopes"]), len(rbac["role_assignments"])) == (1, 0), rbac
     document = json.loads(run.out)
     assert document["ok"] is False, document
     assert document["error"]["remedy"], document
