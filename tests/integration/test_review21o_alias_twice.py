@@ -16,10 +16,6 @@ from tests.conftest import Invoke
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="primary + alias of one mailbox: the member this run added is reported 'already' twice",
-)
 def test_a_mailbox_given_by_two_addresses_is_reported_added_once(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -38,10 +38,6 @@ def test_shell_reading_of_the_bare_address_fails(oneil: str) -> None:
     assert _pasted(f"roomsops persons add {shellword(oneil)}")[-1] == oneil
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="persons set of an unknown person: the 'persons add ADDRESS' remedy leaves o'neil@ unquoted",
-)
 def test_persons_set_unknown_remedy_quotes_the_address(
     invoke: Invoke, env: dict[str, str], oneil: str
 ) -> None:
@@ -51,10 +47,6 @@ def test_persons_set_unknown_remedy_quotes_the_address(
     assert f"roomsops persons add {shellword(oneil)}" in line, line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bookings add of an unknown organizer: the 'persons add ADDRESS' remedy leaves o'neil@ unquoted",
-)
 def test_bookings_add_unknown_organizer_remedy_quotes_the_address(
     invoke: Invoke, env: dict[str, str], oneil: str, addr: Any
 ) -> None:
@@ -70,10 +62,6 @@ def test_bookings_add_unknown_organizer_remedy_quotes_the_address(
     assert f"roomsops persons add {shellword(oneil)}" in line, line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync --person of a mailbox no ROOMS person: the 'persons add' remedy leaves o'neil@ unquoted",
-)
 def test_sync_unknown_person_remedy_quotes_the_address(
     invoke: Invoke, env: dict[str, str], oneil: str
 ) -> None:

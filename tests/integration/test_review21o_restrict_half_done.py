@@ -29,10 +29,6 @@ def _state(lab: Any) -> dict[str, Any]:
     return dict(lab.admin("GET", "state").json())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a transient Add-DistributionGroupMember failure still gets the RestrictAccess policy: that member is Denied",
-)
 def test_a_member_that_could_not_be_added_is_not_locked_out_by_the_new_policy(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -49,10 +45,6 @@ def test_a_member_that_could_not_be_added_is_not_locked_out_by_the_new_policy(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="New-ApplicationAccessPolicy failing after the group was made: raw cmdlet error, remedy null, group not named",
-)
 def test_a_failed_policy_creation_names_the_group_this_run_made_and_a_remedy(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -68,10 +60,6 @@ def test_a_failed_policy_creation_names_the_group_this_run_made_and_a_remedy(
     assert "SyncIsAllowed" in document["error"]["message"] + document["error"]["remedy"], document
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="policy remove --with-group: Remove-DistributionGroup failing after the policy went is a raw error, remedy null",
-)
 def test_remove_with_group_failing_after_the_policy_went_says_so_and_how_to_finish(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -91,10 +79,6 @@ def test_remove_with_group_failing_after_the_policy_went_says_so_and_how_to_fini
     assert "SyncIsAllowed" in document["error"]["message"] + document["error"]["remedy"], document
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rbac restrict: New-ManagementRoleAssignment failing after group, principal and scope were made: remedy null",
-)
 def test_rbac_restrict_failing_at_the_role_assignment_names_what_it_made_and_a_remedy(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -40,10 +40,6 @@ def test_the_runbook_adds_the_members_before_it_makes_the_policy(
     assert _between_additions_and_policy(run.out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the --print-script runbook only warns when a member cannot be added, then makes RestrictAccess anyway",
-)
 def test_the_runbook_stops_before_the_policy_when_a_member_cannot_be_added(
     invoke: Invoke, env: dict[str, str], addr: Any
 ) -> None:
