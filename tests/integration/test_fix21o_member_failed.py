@@ -49,3 +49,19 @@ def test_a_policy_held_back_for_a_member_is_made_by_the_next_run(
     assert again.code == 0, again.out + again.err
     policies = fresh_lab.admin("GET", "state").json()["application_access_policies"]
     assert [p["access_right"] for p in policies] == ["RestrictAccess"], policies
+
+
+def test_the_undo_named_by_a_run_stopped_before_its_policy_removes_the_group_it_made(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
+) -> None:
+    """New-ApplicationAccessPolicy fails after the group was made: the remedy's undo (`policy remove --with-group`)
+    removes that group, although no policy was ever made over it."""
+    fresh_lab.fault(protocol="cmdlet", operation="New-ApplicationAccessPolicy", kind="cmdlet_error")
+    run = invoke("--json", "policy", "restrict", "--member", addr("DiegoS"), "--yes", env=env)
+    assert run.code == 1, run.out + run.err
+    remedy = json.loads(run.out)["error"]["remedy"]
+    undo = "roomsops policy remove --group SyncIsAllowed"
+    assert undo in remedy and "--with-group" in remedy, remedy
+    removed = invoke("policy", "remove", "--group", "SyncIsAllowed", "--with-group", "--yes", env=env)
+    assert removed.code == 0, removed.out + removed.err
+    assert fresh_lab.admin("GET", "state").json()["groups"] == []
