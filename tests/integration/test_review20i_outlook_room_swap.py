@@ -1,0 +1,79 @@
+"""review20i: an Outlook room change of a synced meeting whose booked room is listed after a room ROOMS does not
+manage (issue 20 item 4, "every resource and required attendee is examined"), against the lab, over EWS and over
+Microsoft Graph.
+
+DiegoS's meeting lists Bern (a room ROOMS does not manage), then Zürich, its booked room. In Outlook he replaces
+Zürich by Genf, another ROOMS room; Genf accepts. The pass reads the meeting "as booked"
+(`room_as_booked(meeting, booking.room, snapshot room)`): neither Zürich nor the snapshot's room is listed, so
+Exchange's first resource, Bern, is taken for the meeting's room. It records "room changed — Exchange: Bern"
+(Genf, the room Outlook chose, is named nowhere: no second-room report, no difference) and
+`sync resolve 1 --use exchange` refuses: "the meeting's room Bern is not a ROOMS room". ROOMS keeps Zürich (which
+got a cancellation and no longer holds the slot) while Genf holds the slot in Exchange only.
+
+Why it is wrong: issue 20 Deliver 4 ("ROOMS' rule one synced room per meeting: every resource and required attendee
+is examined; a second ROOMS room is reported, never silently booked"); docs/sync.md "Room and attendee changes made
+in Outlook are recorded as differences" (the change made is Zürich → Genf, not → Bern); Deliver 10 / I5.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import Invoke, ok
+from tests.integration.test_review20g_room_change_faults import answers, organized, stamp
+from tests.integration.test_review20i_room_pending import DAY
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an Outlook room swap behind a non-ROOMS first resource is recorded as a change to that resource",
+)
+@pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
+def test_an_outlook_room_swap_behind_another_resource_names_the_new_rooms_room(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, mode: str
+) -> None:
+    """Steps: Zürich and Genf are ROOMS rooms, Bern is not. DiegoS (`mode`) makes "Two rooms" in Outlook with the
+    resources Bern, then Zürich; both accept; two passes (booking 1 in Zürich). In Outlook DiegoS replaces Zürich by
+    Genf (resources Bern, Genf); Genf accepts; two passes; `sync diff`; `sync resolve 1 --use exchange`.
+    Expected: the difference names Genf as Exchange's room (not Bern), and the resolve moves booking 1 to Genf.
+    Actual: "Exchange: room-bern", and the resolve fails: "room-bern is not a ROOMS room"."""
+    diego, zurich, bern, genf = addr("DiegoS"), addr("room-zurich"), addr("room-bern"), addr("room-genf")
+    made = fresh_lab.admin("POST", "mailboxes", json={"email": genf, "kind": "room"})
+    assert made.status_code in (200, 201), made.text
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("rooms", "add", genf, "--name", "Genf", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", mode, env=env))
+    ok(invoke("sync", env=env))
+    start = DAY + timedelta(hours=2)
+    meeting = {
+        "subject": "Two rooms",
+        "start": stamp(start),
+        "end": stamp(start + timedelta(hours=1)),
+        "resources": [bern, zurich],
+    }
+    assert fresh_lab.admin("POST", f"/lab/mailboxes/{diego}/calendar", json=meeting).status_code == 201
+    answers(fresh_lab)
+    for _ in range(2):
+        ok(invoke("sync", env=env))
+        answers(fresh_lab)
+    found = json.loads(ok(invoke("--json", "bookings", "list", env=env)).out)["bookings"]
+    assert [(b["id"], b["room"].lower()) for b in found] == [(1, zurich.lower())]
+    (item,) = organized(fresh_lab, diego, diego)
+    path = f"/lab/mailboxes/{diego}/calendar/{item['id']}"
+    assert fresh_lab.admin("PATCH", path, json={"resources": [bern, genf]}).status_code == 200
+    assert answers(fresh_lab).get(genf.lower()) == "Accept"
+    runs = []
+    for _ in range(2):
+        runs.append(invoke("sync", env=env))
+        answers(fresh_lab)
+    diff = invoke("sync", "diff", env=env)
+    resolved = invoke("sync", "resolve", "1", "--use", "exchange", env=env)
+    found = json.loads(ok(invoke("--json", "bookings", "list", env=env)).out)["bookings"]
+    assert (genf.lower() in diff.out.lower(), bern.lower() in diff.out.lower()) == (True, False), diff.out
+    assert (resolved.code, [b["room"].lower() for b in found]) == (0, [genf.lower()]), (resolved.out, resolved.err)
