@@ -10,7 +10,10 @@ that slot is declined by Bern ("conflict ... taken by diegos"), for a meeting th
 Why it is wrong: issue 20 Deliver 6 ("the room's copy is cancelled too (roomsops may open room mailboxes: they are
 in the policy group), or, when it cannot, the room is reported as still holding the slot"); Deliver 10 / I5 (the
 room's calendar holds exactly the slots of active bookings, or the difference is reported); Deliver 4 (a second
-ROOMS room is reported, never silently left).
+ROOMS room is reported, never silently left). docs/sync.md (the purge of a meeting found gone) says "A second
+ROOMS room added to such a meeting in Outlook is not looked for (as for a person still synced: it was reported, not
+booked)": reported once, while the meeting stood — after the deletion its copy is an orphan no report names, and
+it declines the next ROOMS booking of that slot.
 """
 
 from __future__ import annotations
