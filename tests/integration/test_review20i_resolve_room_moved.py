@@ -70,10 +70,14 @@ def test_resolve_use_exchange_replaces_the_booked_room_not_the_first_resource(
 
     ok(invoke("bookings", "update", "1", "--room", genf, "--title", "ROOMS title", env=env))
     (item,) = organized(fresh_lab, diego, diego)
-    edit = fresh_lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{item['id']}", json={"subject": "Outlook title"})
+    edit = fresh_lab.admin(
+        "PATCH", f"/lab/mailboxes/{diego}/calendar/{item['id']}", json={"subject": "Outlook title"}
+    )
     assert edit.status_code == 200, edit.text
     operation = "UpdateItem" if mode == "O365" else "events.update"
-    fresh_lab.fault(protocol="ews" if mode == "O365" else "graph", operation=operation, kind="drop_before", count=1)
+    fresh_lab.fault(
+        protocol="ews" if mode == "O365" else "graph", operation=operation, kind="drop_before", count=1
+    )
     invoke("sync", env=env)
     fresh_lab.clear_faults()
     (item,) = organized(fresh_lab, diego, diego)

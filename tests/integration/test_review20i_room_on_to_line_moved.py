@@ -34,7 +34,8 @@ pytestmark = pytest.mark.integration
         pytest.param(
             True,
             marks=pytest.mark.xfail(
-                strict=True, reason="a ROOMS room move of a room on the To line takes the first resource off instead"
+                strict=True,
+                reason="a ROOMS room move of a room on the To line takes the first resource off instead",
             ),
         ),
     ],
@@ -61,7 +62,10 @@ def test_a_rooms_room_move_replaces_the_booked_room_listed_on_the_to_line(
         answers(fresh_lab)
     (item,) = organized(fresh_lab, diego, diego)
     edit = {"resources": [bern] if with_bern else [], "attendees": [zurich]}
-    assert fresh_lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{item['id']}", json=edit).status_code == 200
+    assert (
+        fresh_lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{item['id']}", json=edit).status_code
+        == 200
+    )
     answers(fresh_lab)
     for _ in range(2):
         ok(invoke("sync", env=env))

@@ -40,7 +40,10 @@ def test_bookings_list_does_not_call_an_unanswered_booking_linked(
     made = fresh_lab.admin("POST", "mailboxes", json={"email": genf, "kind": "room"})
     assert made.status_code in (200, 201), made.text
     processing = {"automate_processing": "None"}
-    assert fresh_lab.admin("PATCH", f"/lab/mailboxes/{genf}/calendar-processing", json=processing).status_code == 200
+    assert (
+        fresh_lab.admin("PATCH", f"/lab/mailboxes/{genf}/calendar-processing", json=processing).status_code
+        == 200
+    )
     ok(invoke("rooms", "add", genf, "--name", "Genf", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", mode, env=env))
     book(invoke, env, diego, genf, DAY + timedelta(hours=2), "Planning")
