@@ -31,9 +31,11 @@ from tests.integration.test_review20i_room_pending import DAY
 pytestmark = pytest.mark.integration
 
 
-def swapped(invoke: Invoke, lab: Any, env: dict[str, str], addr: Any, mode: str) -> tuple[str, str, str, str]:
-    """Booking 1 in Zürich from DiegoS's Outlook meeting listing Bern, then Zürich; then Zürich replaced by Genf
-    in Outlook (Genf accepts) and two passes. DiegoS, Zürich, Bern, Genf."""
+def booked_behind_bern(
+    invoke: Invoke, lab: Any, env: dict[str, str], addr: Any, mode: str
+) -> tuple[str, str, str, str]:
+    """Zürich and Genf are ROOMS rooms, Bern is not; DiegoS (`mode`) makes "Two rooms" in Outlook with the
+    resources Bern, then Zürich; both accept; two passes: booking 1 in Zürich, linked. DiegoS, Zürich, Bern, Genf."""
     diego, zurich, bern, genf = addr("DiegoS"), addr("room-zurich"), addr("room-bern"), addr("room-genf")
     made = lab.admin("POST", "mailboxes", json={"email": genf, "kind": "room"})
     assert made.status_code in (200, 201), made.text
@@ -54,7 +56,13 @@ def swapped(invoke: Invoke, lab: Any, env: dict[str, str], addr: Any, mode: str)
         ok(invoke("sync", env=env))
         answers(lab)
     found = json.loads(ok(invoke("--json", "bookings", "list", env=env)).out)["bookings"]
-    assert [(b["id"], b["room"].lower()) for b in found] == [(1, zurich.lower())]
+    assert [(b["id"], b["room"].lower(), b["sync"]) for b in found] == [(1, zurich.lower(), "linked")]
+    return diego, zurich, bern, genf
+
+
+def swapped(invoke: Invoke, lab: Any, env: dict[str, str], addr: Any, mode: str) -> tuple[str, str, str, str]:
+    """`booked_behind_bern`, then Zürich replaced by Genf in Outlook (Genf accepts) and two passes."""
+    diego, zurich, bern, genf = booked_behind_bern(invoke, lab, env, addr, mode)
     (item,) = organized(lab, diego, diego)
     path = f"/lab/mailboxes/{diego}/calendar/{item['id']}"
     assert lab.admin("PATCH", path, json={"resources": [bern, genf]}).status_code == 200
