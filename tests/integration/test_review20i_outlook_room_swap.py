@@ -73,10 +73,6 @@ def swapped(invoke: Invoke, lab: Any, env: dict[str, str], addr: Any, mode: str)
     return diego, zurich, bern, genf
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an Outlook room swap behind a non-ROOMS first resource is recorded as a change to that resource",
-)
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_an_outlook_room_swap_behind_another_resource_names_the_new_rooms_room(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, mode: str
@@ -97,10 +93,6 @@ def test_an_outlook_room_swap_behind_another_resource_names_the_new_rooms_room(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resolve --use rooms after an Outlook room swap behind a non-ROOMS resource removes that resource",
-)
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_resolve_use_rooms_after_the_swap_puts_the_booked_room_back_in_place_of_the_new_one(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, mode: str

@@ -29,10 +29,6 @@ pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync resolve --use exchange reads the meeting without the snapshot's room: takes Bern off, keeps Zürich",
-)
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_resolve_use_exchange_replaces_the_booked_room_not_the_first_resource(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, mode: str

@@ -31,13 +31,7 @@ pytestmark = pytest.mark.integration
     "with_bern",
     [
         False,
-        pytest.param(
-            True,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="a ROOMS room move of a room on the To line takes the first resource off instead",
-            ),
-        ),
+        True,
     ],
 )
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])

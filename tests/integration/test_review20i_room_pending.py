@@ -27,7 +27,6 @@ def book(invoke: Invoke, env: dict[str, str], organizer: str, room: str, start: 
     ok(invoke("bookings", "add", *args, "--title", title, env=env))
 
 
-@pytest.mark.xfail(strict=True, reason="bookings list says 'linked' for a booking its room never answered")
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_bookings_list_does_not_call_an_unanswered_booking_linked(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, mode: str

@@ -30,10 +30,6 @@ from tests.integration.test_review20i_room_pending import DAY, book
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a second ROOMS room keeps its copy of a meeting deleted without a cancellation, unreported",
-)
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_a_second_rooms_room_of_a_meeting_deleted_without_cancellation_is_freed_or_reported(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, mode: str
