@@ -41,7 +41,7 @@ from roomsops.services.sync.model import (
 
 RESOLUTIONS = ("exchange", "rooms", "ignore")
 #: What a resolve's snapshot keeps of the one it replaces (what the booking's fields do not say).
-_KEPT = ("uid", "answered", "listed")
+_KEPT = ("uid", "listed")
 
 
 @dataclass(frozen=True)
@@ -498,13 +498,25 @@ def _record(
             link,
             change_key=written.change_key,
             # The meeting's UID stays with the snapshot (the room's copy is found by it, engine._orphan_copies), and
-            # so do the answer times read (without them the next pass took the room for unanswered: room-pending),
-            # and the rooms listed (a delete without cancellation frees each, engine._release_room).
+            # so do the rooms listed (a delete without cancellation frees each, engine._release_room).
             snapshot=booking_fields(booking).to_json()
-            | {k: v for k, v in (link.snapshot or {}).items() if k in _KEPT and v},
+            | {k: v for k, v in (link.snapshot or {}).items() if k in _KEPT and v}
+            | _answer_times(link, written),
             synced_version=booking.version,
             revision=written.revision,
             readback=link.readback or written.revision != link.revision,
         ),
         now,
     )
+
+
+def _answer_times(link: BookingSyncState, written: Meeting) -> dict[str, Any]:
+    """The answer times the resolve's snapshot records: those of the meeting as read when nothing was written (its
+    room's answer stands: without them `room_unanswered` said room-pending until the next pass read the meeting,
+    review20i), else none — the room has not answered the write, and a new answer within the second of the old one
+    must not be taken for the old one (`engine._answer_seen`)."""
+    if written.answered:
+        return {"answered": {address: written.answered_at(address) for address, _ in written.answered}}
+    if written.revision == link.revision and link.snapshot and link.snapshot.get("answered"):
+        return {"answered": link.snapshot["answered"]}
+    return {}
