@@ -2577,10 +2577,12 @@ class MailboxSync:
         if self.ctx.dry_run or not room or meeting_over(link, booking, self.ctx.now()):
             return 0
         removed = 0
-        for copy in self._orphan_copies(room, held.start, held.end, _uid(link), booking):
-            self.ctx.backend.delete_copy(room, copy, via=self.mailbox)
-            removed += 1
-            self._audit("sync:room-released", booking, {"room": room, "item_id": copy.item_id})
+        # The booked room, then every other ROOMS room the meeting listed (a second room's copy holds the slot too).
+        for listed in [room, *self._second_rooms_held(link, room)]:
+            for copy in self._orphan_copies(listed, held.start, held.end, _uid(link), booking):
+                self.ctx.backend.delete_copy(listed, copy, via=self.mailbox)
+                removed += 1
+                self._audit("sync:room-released", booking, {"room": listed, "item_id": copy.item_id})
         return removed
 
     def release_held_rooms(self) -> MailboxReport:
