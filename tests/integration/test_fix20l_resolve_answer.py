@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Invoke, ok
-from tests.integration.test_fix20e_leaving_resolve import answer, booked, live
+from tests.integration.test_fix20e_leaving_resolve import _declined_in_bern
 
 pytestmark = pytest.mark.integration
 
@@ -22,22 +22,8 @@ def test_resolve_that_writes_nothing_keeps_the_rooms_accept(
     accepts; a pass records the room difference; `sync resolve 1 --use exchange` (the meeting already holds
     Exchange's state: nothing written). Expected: booking 1 in Bern, `linked` (Bern's accept read by the resolve),
     nothing room-pending in `sync diff`."""
-    diego, zurich, bern = addr("DiegoS"), addr("room-zurich"), addr("room-bern")
-    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
-    ok(invoke("rooms", "add", bern, "--name", "Bern", env=env))
-    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
-    booked(invoke, env, diego, zurich, "Planning")
-    ok(invoke("sync", env=env))
-    assert answer(fresh_lab) == ["Accept"]
-    ok(invoke("sync", env=env))
-    (item,) = live(fresh_lab, diego)
-    edit = {"resources": [bern], "location": "Bern"}
-    assert (
-        fresh_lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{item['id']}", json=edit).status_code
-        == 200
-    )
-    assert answer(fresh_lab) == ["Accept"]
-    invoke("sync", env=env)
+    bern = addr("room-bern")
+    _declined_in_bern(invoke, fresh_lab, env, addr, {"resources": [bern], "location": "Bern"}, declines=False)
     before = fresh_lab.requests().get("ews:UpdateItem", 0)
     ok(invoke("sync", "resolve", "1", "--use", "exchange", env=env))
     assert fresh_lab.requests().get("ews:UpdateItem", 0) == before  # nothing written
