@@ -156,7 +156,8 @@ def test_sync_purge_leaves_a_meeting_that_is_over(
     assert [i["subject"] for i in live(fresh_lab, diego)] == ["Yesterday's"]
     ok(invoke("sync", "resume", "--person", diego, env=env))
     ok(invoke("sync", env=env))
-    assert {b["id"]: b["sync"] for b in bookings(invoke, env).values()}[2] == "linked"
+    # Written again; the room's answer not read by a pass yet (review20i).
+    assert {b["id"]: b["sync"] for b in bookings(invoke, env).values()}[2] == "room-pending"
 
 
 def test_the_purge_of_a_person_leaving_the_sync_leaves_a_meeting_that_is_over(

@@ -85,7 +85,8 @@ def test_a_rooms_room_change_replaces_only_the_bookings_room(
     assert resources(item) == [bern.lower(), basel.lower()]
     assert organized(fresh_lab, bern, diego) != []
     assert organized(fresh_lab, zurich, diego) == []
-    assert booked(invoke, env) == [(1, basel.lower(), "linked")]
+    # Basel's answer not read by a pass yet: room-pending (review20i).
+    assert booked(invoke, env) == [(1, basel.lower(), "room-pending")]
 
 
 def test_a_declined_rooms_room_listed_first_stays_through_a_title_change(

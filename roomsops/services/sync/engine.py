@@ -64,18 +64,25 @@ from roomsops.core.calendar import (
 from roomsops.core.errors import ConnectError, InputError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.services.rooms import series as repeats
+from roomsops.services.rooms.bookings import (
+    ROOM_PENDING,
+    last_end,
+    meeting_over,
+    room_unanswered,
+    snapshot_room,
+)
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.fence import LEASE_LOST, Fence, LeaseLost
 from roomsops.services.sync.model import (
     Unmappable,
     booking_fields,
     from_exchange,
-    last_end,
     occurrence_field,
     occurrence_rows,
     occurrences_edited,
     room_as_booked,
     room_as_listed,
+    room_kept_on_its_line,
     series_from_exchange,
     whole_seconds,
 )
@@ -345,7 +352,7 @@ class MailboxSync:
         booking = self.bookings.get(link.booking_id)
         if booking is not None:
             # The booking's room, wherever it is listed (or the room booked before a move not yet written).
-            meeting = room_as_booked(meeting, booking.room, _snapshot_room(link))
+            meeting = room_as_booked(meeting, booking.room, snapshot_room(link), self.rooms)
         snapshot = _snapshot(meeting) if meeting.fields else None
         return replace(
             link,
@@ -966,7 +973,7 @@ class MailboxSync:
             link, booking = self.links[booking_id], self.bookings.get(booking_id)
             if booking is not None and room_unanswered(link, booking, now):
                 said = (
-                    f"booking {booking.id} ({booking.title}): the room {_snapshot_room(link) or booking.room} has "
+                    f"booking {booking.id} ({booking.title}): the room {snapshot_room(link) or booking.room} has "
                     "not answered its meeting (its calendar does not hold the slot)"
                 )
                 self.report.rooms_pending.append(said)
@@ -1103,7 +1110,10 @@ class MailboxSync:
             # its booking holds it.
             if (
                 link.revision != meeting.revision
-                or synced != room_as_booked(meeting, held.room if held else None, _snapshot_room(link)).fields
+                or synced
+                != room_as_booked(
+                    meeting, held.room if held else None, snapshot_room(link), self.rooms
+                ).fields
                 or link.readback
                 or self._answer_unread(meeting, link, bookings.get(link.booking_id))
             ):
@@ -1292,7 +1302,7 @@ class MailboxSync:
         # ROOMS write of another field then leaves the resources alone, review20f). The booking's room not listed
         # (a ROOMS room change whose write has not landed): the room booked before, as the snapshot records it,
         # wherever it is listed — not the room listed first (review20g).
-        meeting = room_as_booked(meeting, booking.room, _snapshot_room(link))
+        meeting = room_as_booked(meeting, booking.room, snapshot_room(link), self.rooms)
         if booking.series is not None and meeting.fields is not None and meeting.fields.series is not None:
             meeting = self.ctx.backend.series_exceptions(self.mailbox, meeting)  # Graph: its instances
         link = self._room_answer(link, meeting, booking, unanswered)
@@ -1856,7 +1866,10 @@ class MailboxSync:
                 reset = self.ctx.backend.update(
                     self.mailbox,
                     meeting,
-                    self._keeping_ignored(booking, meeting.fields.to_json() if meeting.fields else None),
+                    room_kept_on_its_line(
+                        self._keeping_ignored(booking, meeting.fields.to_json() if meeting.fields else None),
+                        meeting.fields,
+                    ),
                     revision=revision,
                 )
             except WriteOutcomeUnknown as lost:
@@ -2411,20 +2424,21 @@ class MailboxSync:
         if self.ctx.dry_run or not room or booking.id in self.released:
             return
         self.released.add(booking.id)
-        start, end = held.start, held.end
+        start, end, booked = held.start, held.end, room
         uid = _uid(link)
         if meeting_over(link, booking, self.ctx.now()):  # a series: when its last occurrence is over
             if link.last_error is not None:
                 self._save_link(replace(link, last_error=None, error_count=0))
             return
         try:
-            for copy in self._orphan_copies(room, start, end, uid, booking):
-                try:
-                    self.ctx.backend.delete_copy(room, copy, via=self.mailbox)
-                finally:
-                    self.wrote = True
-                self.report.rooms_released += 1
-                self._audit("sync:room-released", booking, {"room": room, "item_id": copy.item_id})
+            for room in [booked, *self._second_rooms_held(link, booked)]:
+                for copy in self._orphan_copies(room, start, end, uid, booking):
+                    try:
+                        self.ctx.backend.delete_copy(room, copy, via=self.mailbox)
+                    finally:
+                        self.wrote = True
+                    self.report.rooms_released += 1
+                    self._audit("sync:room-released", booking, {"room": room, "item_id": copy.item_id})
         except (BackendError, ConnectError) as exc:
             if (link.last_error or "").startswith(ROOM_MAY_ANSWER):
                 # Only looking again whether a late answer re-created the copy (the room was checked when the
@@ -2455,6 +2469,24 @@ class MailboxSync:
             return
         if link.last_error is not None:
             self._save_link(replace(link, last_error=None, error_count=0))
+
+    def _second_rooms_held(self, link: BookingSyncState, room: str) -> list[str]:
+        """The ROOMS rooms besides `room` the deleted meeting listed when last read (its snapshot: a resource, a
+        required or an optional attendee): reported while it stood, never booked, and its copy — accepted — holds
+        the slot as the booked room's does (issue 20 Deliver 6 and 10, review20i). Only with the meeting's UID: a
+        copy is the meeting's by its UID, never by its times alone."""
+        snapshot = link.snapshot or {}
+        if not snapshot.get("uid"):
+            return []
+        if not self.rooms:
+            with self.ctx.store.read() as conn:
+                self.rooms = {r.email.lower(): r for r in q.list_rooms(conn)}
+        listed = [*(snapshot.get("listed") or ()), *(snapshot.get("attendees") or ())]
+        out: list[str] = []
+        for address in (str(a).lower() for a in listed):
+            if address != room and address in self.rooms and address not in out:
+                out.append(address)
+        return out
 
     def _orphan_copies(
         self, room: str, start: datetime, end: datetime, uid: str | None, booking: Booking
@@ -2545,10 +2577,12 @@ class MailboxSync:
         if self.ctx.dry_run or not room or meeting_over(link, booking, self.ctx.now()):
             return 0
         removed = 0
-        for copy in self._orphan_copies(room, held.start, held.end, _uid(link), booking):
-            self.ctx.backend.delete_copy(room, copy, via=self.mailbox)
-            removed += 1
-            self._audit("sync:room-released", booking, {"room": room, "item_id": copy.item_id})
+        # The booked room, then every other ROOMS room the meeting listed (a second room's copy holds the slot too).
+        for listed in [room, *self._second_rooms_held(link, room)]:
+            for copy in self._orphan_copies(listed, held.start, held.end, _uid(link), booking):
+                self.ctx.backend.delete_copy(listed, copy, via=self.mailbox)
+                removed += 1
+                self._audit("sync:room-released", booking, {"room": listed, "item_id": copy.item_id})
         return removed
 
     def release_held_rooms(self) -> MailboxReport:
@@ -2802,7 +2836,9 @@ class MailboxSync:
             meeting = self.ctx.backend.update(
                 self.mailbox,
                 self._meeting(before),
-                self._keeping_ignored(booking, before.snapshot),
+                room_kept_on_its_line(
+                    self._keeping_ignored(booking, before.snapshot), self._meeting(before).fields
+                ),
                 revision=revision,
             )
         finally:
@@ -2985,12 +3021,6 @@ def _series_taken(conn: Any, room: Room, series: NewSeries) -> list[Booking]:
     return []
 
 
-def _snapshot_room(link: BookingSyncState) -> str | None:
-    """The room the link's snapshot records as the meeting's (the room booked when it was last synced), or None."""
-    room = (link.snapshot or {}).get("room")
-    return str(room) if room else None
-
-
 def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str, Any]:
     """What a link stores of the meeting: its fields as synced, and its UID (the room's copy carries the same: a
     room copy is the meeting's only when its UID is the meeting's, never by its times alone)."""
@@ -2999,6 +3029,11 @@ def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str
     data = shown.to_json()
     if meeting.uid:
         data["uid"] = meeting.uid
+    listed = [*meeting.resources, *meeting.optional]
+    if listed:
+        # Every resource and optional attendee, as read: a second ROOMS room keeps its copy of a meeting deleted
+        # without a cancellation as the booked room does, and is freed the same way (`_release_room`, review20i).
+        data["listed"] = listed
     if meeting.answered:
         # When each attendee last answered, as read: a later read after roomsops' write whose answer was lost
         # tells the room's answer to that write from the answer it had already given (`_answer_seen`).
@@ -3062,40 +3097,6 @@ def held_slot(link: BookingSyncState | None) -> Slot | None:
     except Exception:  # a snapshot that cannot be read: no slot known
         return None
     return (held.room, held.start, held.end) if held.room else None
-
-
-def meeting_over(link: BookingSyncState, booking: Booking, now: datetime) -> bool:
-    """Whether the link's meeting is over: its end as last synced (its snapshot), else the booking's. No invitation
-    or update is sent for a meeting that is over, and a purge sends no cancellation of one."""
-    end = booking.end
-    if link.snapshot:
-        try:
-            end = MeetingFields.from_json(link.snapshot).end
-        except Exception:  # a snapshot that cannot be read: the booking's end
-            end = booking.end
-    if booking.series is not None:
-        end = max(
-            end, last_end(booking)
-        )  # a series: its last occurrence (the snapshot holds the first one's)
-    return end <= now
-
-
-#: `sync diff`'s word for a linked booking whose room has not answered its meeting (`room_unanswered`).
-ROOM_PENDING = "room-pending"
-
-
-def room_unanswered(link: BookingSyncState, booking: Booking, now: datetime) -> bool:
-    """Whether the booking's meeting is linked and written as the booking is, but its room has not answered it:
-    no answer of the room recorded by any read of the meeting (the snapshot's answer times; a room's answer is a
-    change of the organizer's item, read by the pass after it), and its slot (a series: its last occurrence) not
-    over. A room that answered once and not the later update of the meeting is not told apart (docs/sync.md)."""
-    if link.state != LINKED or link.item_id is None or not link.snapshot or booking.status != "active":
-        return False
-    if not booking.room or link.synced_version != booking.version or meeting_over(link, booking, now):
-        return False
-    room = (_snapshot_room(link) or booking.room).lower()
-    answered = {str(a).lower() for a in (link.snapshot.get("answered") or {})}
-    return room not in answered and booking.room.lower() not in answered
 
 
 def not_synced(link: BookingSyncState) -> bool:

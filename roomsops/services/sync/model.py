@@ -6,7 +6,7 @@ keeps whole seconds and at most 255 characters of a subject; ROOMS holds four fr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -124,14 +124,6 @@ def series_fields(booking: Booking) -> SeriesFields | None:
     )
 
 
-def last_end(booking: Booking) -> datetime:
-    """When the booking is over: a series' last active occurrence's end (its own row holds the first one's)."""
-    if booking.series is None:
-        return booking.end
-    ends = [o.end for o in booking.series.occurrences if o.status == "active"]
-    return max(ends, default=booking.end)
-
-
 def room_as_listed(fields: MeetingFields, room: str | None, aliases: Iterable[str] = ()) -> MeetingFields:
     """A synced meeting's fields as ROOMS reads them (docs/sync.md "One synced room per meeting"): the booking's
     room `room` (or one of its `aliases` seen in the pass) listed as a required attendee — moved in Outlook from
@@ -142,12 +134,28 @@ def room_as_listed(fields: MeetingFields, room: str | None, aliases: Iterable[st
         return fields
     primary = room.lower()
     listed = {primary} | {a.lower() for a in aliases}
-    if fields.room in listed or not listed & set(fields.attendees):
+    if not listed & set(fields.attendees):
         return fields
-    return replace(fields, room=primary, attendees=tuple(a for a in fields.attendees if a not in listed))
+    # Listed on the To line (and perhaps as a resource too): the room, never an attendee.
+    kept = fields.room if fields.room in listed else primary
+    return replace(fields, room=kept, attendees=tuple(a for a in fields.attendees if a not in listed))
 
 
-def room_as_booked(meeting: Meeting, room: str | None, before: str | None = None) -> Meeting:
+def room_kept_on_its_line(target: MeetingFields, held: MeetingFields | None) -> MeetingFields:
+    """The fields to write for a booking (`target`) to a meeting that holds `held` (as recorded: `room_as_booked`):
+    the booking's room that the meeting lists as a required attendee (moved in Outlook to the To line) and that
+    the booking keeps stays there — the required attendees written are the booking's and that room, so a write of
+    another field neither takes the room off the meeting nor puts it on the Resources line. A room change replaces
+    it: the old room, not among the attendees written, leaves the To line, the new one is written as a resource
+    (review20i)."""
+    if held is None or not held.room or held.room not in held.attendees or target.room != held.room:
+        return target
+    return replace(target, attendees=tuple(sorted({*target.attendees, held.room})))
+
+
+def room_as_booked(
+    meeting: Meeting, room: str | None, before: str | None = None, rooms: Collection[str] = ()
+) -> Meeting:
     """A synced meeting as its booking holds it (docs/sync.md "One synced room per meeting"): the booking's room
     `room` listed as a resource, but not first (after a room ROOMS does not manage, or a ROOMS room that declined),
     is the meeting's room — Exchange's first resource is only `fields.room` as read. Recorded so in the link's
@@ -156,7 +164,10 @@ def room_as_booked(meeting: Meeting, room: str | None, before: str | None = None
     (`core.calendar.replaced_room`). `before`: the room the link's snapshot records (the room booked before a
     ROOMS room change whose write has not landed yet): when the booking's room is not listed, the meeting still
     holds `before` as its room wherever it is listed — a move whose write failed is no Outlook room change to the
-    room listed first (review20g)."""
+    room listed first (review20g). Either is looked for wherever the meeting lists it: a resource, a required
+    attendee (moved in Outlook to the To line), an optional attendee (review20i). Neither listed (a room changed in
+    Outlook): the first resource that is a ROOMS room (`rooms`, primary addresses) is the room Outlook chose, not a
+    room ROOMS does not manage listed before it (review20i); else Exchange's first resource."""
     fields = meeting.fields
     if fields is None:
         return meeting
@@ -166,8 +177,12 @@ def room_as_booked(meeting: Meeting, room: str | None, before: str | None = None
         primary = candidate.lower()
         if fields.room == primary:
             return meeting
-        if primary in meeting.resources:
+        if primary in meeting.resources or primary in fields.attendees or primary in meeting.optional:
             return replace(meeting, fields=replace(fields, room=primary))
+    managed = {r.lower() for r in rooms}
+    chosen = next((r for r in meeting.resources if r in managed), None)
+    if chosen is not None and chosen != fields.room:
+        return replace(meeting, fields=replace(fields, room=chosen))
     return meeting
 
 

@@ -27,7 +27,7 @@ from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
 from roomsops.services.rooms import series as repeats
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.engine import ROOM_PENDING, decline_reason, room_unanswered
+from roomsops.services.sync.engine import ROOM_PENDING, decline_reason, room_unanswered, snapshot_room
 from roomsops.services.sync.model import (
     booking_fields,
     occurrence_of_field,
@@ -35,10 +35,13 @@ from roomsops.services.sync.model import (
     occurrence_states,
     room_as_booked,
     room_as_listed,
+    room_kept_on_its_line,
     whole_seconds,
 )
 
 RESOLUTIONS = ("exchange", "rooms", "ignore")
+#: What a resolve's snapshot keeps of the one it replaces (what the booking's fields do not say).
+_KEPT = ("uid", "listed")
 
 
 @dataclass(frozen=True)
@@ -370,8 +373,11 @@ def resolve(
         if link is not None and link.item_id is not None and backend is not None:
             found = backend.get(link.mailbox, [link.item_id])
             if found and found[0].fields is not None:
-                # The booking's room, wherever the meeting lists it (review20f).
-                read = room_as_booked(found[0], booking.room)
+                # The booking's room, wherever the meeting lists it (review20f); not listed, the room the snapshot
+                # records (a ROOMS move not written yet, review20i), else the ROOMS room Outlook chose.
+                with store.read() as conn:
+                    managed = [r.email for r in q.list_rooms(conn)]
+                read = room_as_booked(found[0], booking.room, snapshot_room(link), managed)
         current = read.fields if read is not None else None
         synced = MeetingFields.from_json(link.snapshot) if link is not None and link.snapshot else None
         changes = _exchange_changes(differences, current, synced, booking)
@@ -478,9 +484,8 @@ def _write_meeting(
     )
     # A new revision tag with the write; the next pass reads the meeting back (the snapshot becomes what
     # Exchange holds, docs/sync.md "Own writes are no edits").
-    return backend.update(
-        link.mailbox, meeting, booking_fields(booking), revision=revision or uuid.uuid4().hex
-    )
+    fields = room_kept_on_its_line(booking_fields(booking), current)  # a room on the To line stays there
+    return backend.update(link.mailbox, meeting, fields, revision=revision or uuid.uuid4().hex)
 
 
 def _record(
@@ -492,12 +497,26 @@ def _record(
         replace(
             link,
             change_key=written.change_key,
-            # The meeting's UID stays with the snapshot (the room's copy is found by it, engine._orphan_copies).
+            # The meeting's UID stays with the snapshot (the room's copy is found by it, engine._orphan_copies), and
+            # so do the rooms listed (a delete without cancellation frees each, engine._release_room).
             snapshot=booking_fields(booking).to_json()
-            | ({"uid": link.snapshot["uid"]} if link.snapshot and link.snapshot.get("uid") else {}),
+            | {k: v for k, v in (link.snapshot or {}).items() if k in _KEPT and v}
+            | _answer_times(link, written),
             synced_version=booking.version,
             revision=written.revision,
             readback=link.readback or written.revision != link.revision,
         ),
         now,
     )
+
+
+def _answer_times(link: BookingSyncState, written: Meeting) -> dict[str, Any]:
+    """The answer times the resolve's snapshot records: those of the meeting as read when nothing was written (its
+    room's answer stands: without them `room_unanswered` said room-pending until the next pass read the meeting,
+    review20i), else none — the room has not answered the write, and a new answer within the second of the old one
+    must not be taken for the old one (`engine._answer_seen`)."""
+    if written.answered:
+        return {"answered": {address: written.answered_at(address) for address, _ in written.answered}}
+    if written.revision == link.revision and link.snapshot and link.snapshot.get("answered"):
+        return {"answered": link.snapshot["answered"]}
+    return {}
