@@ -78,6 +78,12 @@ class PassRun:
         return f"{error.get('code')}: {error.get('message')}" if isinstance(error, dict) else None
 
 
+#: The zone an Outlook series is made in: a Windows id, as Outlook for Windows names it (W. Europe Standard Time, the
+#: default), or $SYNC_CHECKER_SERIES_ZONE, e.g. `Europe/Zurich` as a Graph client (Outlook on the web) names it; the
+#: lab stores either as the item's StartTimeZone (a soak over Graph past the series25d finding sets the latter).
+SERIES_ZONE = os.environ.get("SYNC_CHECKER_SERIES_ZONE", "").strip() or "W. Europe Standard Time"
+
+
 class World:
     """One fresh world per hypothesis example: the lab reset to its seed tenant, a new database."""
 
@@ -331,18 +337,18 @@ class World:
 
     @staticmethod
     def room_series_xml(
-        subject: str, start: datetime, room: str, location: str, days: str, count: int
+        subject: str, start: datetime, room: str, location: str, days: str, count: int, zone: str = ""
     ) -> str:
         """A weekly series (on `days`, EWS DayOfWeekType names) of `count` one-hour occurrences from `start` (an
-        aware local time) in W. Europe Standard Time, the room invited as a resource (Outlook shows its name as
+        aware local time) in `zone` (default SERIES_ZONE), the room invited as a resource (Outlook shows its name as
         the location), as Outlook makes it."""
-        first = start.astimezone(UTC)
+        first, zone = start.astimezone(UTC), escape(zone or SERIES_ZONE)
         return (
             f"<t:Subject>{escape(subject)}</t:Subject><t:Start>{z(first)}</t:Start>"
             f"<t:End>{z(first + timedelta(hours=1))}</t:End><t:Location>{escape(location)}</t:Location>"
             f"<t:Resources><t:Attendee><t:Mailbox><t:EmailAddress>{escape(room)}</t:EmailAddress></t:Mailbox>"
             f"</t:Attendee></t:Resources>{World.weekly_xml(days, start.date().isoformat(), count)}"
-            '<t:StartTimeZone Id="W. Europe Standard Time"/><t:EndTimeZone Id="W. Europe Standard Time"/>'
+            f'<t:StartTimeZone Id="{zone}"/><t:EndTimeZone Id="{zone}"/>'
         )
 
     @staticmethod
