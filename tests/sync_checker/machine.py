@@ -98,6 +98,9 @@ class Stats:
     #: the lab's request counts over the run, per protocol ("ews", "graph", "token", ...): which service the
     #: sequences went through (the checker's own EWS CreateItems of all-day items and series included)
     requests: dict[str, int] = field(default_factory=dict)
+    #: EWS requests the checker itself sent as Outlook (CreateItem of all-day items and series, UpdateItem of a
+    #: series' pattern): over Graph the only EWS requests of a run
+    checker_ews: int = 0
     #: scripts/soak's time limit (time.monotonic()): no sequence starts after it, unless one failed (its
     #: shrinking then runs, bounded by the soak); `cut` says the run ended there. None: count-bounded only (CI).
     deadline: float | None = None
@@ -638,6 +641,7 @@ class SyncChecker(RuleBasedStateMachine):
         self._used("outlook_all_day")
         subject = self._title("Vacation")
         self.world.ews_create(person, self.world.all_day_xml(subject, BASE + timedelta(days=day)))
+        self.stats.checker_ews += 1
         self._untouchable(person, subject)
 
     @family("outlook_series")
@@ -646,6 +650,7 @@ class SyncChecker(RuleBasedStateMachine):
         self._used("outlook_series")
         subject = self._title("Standup")
         self.world.ews_create(person, self.world.series_xml(subject, BASE + timedelta(days=day, hours=hour)))
+        self.stats.checker_ews += 1
         self._untouchable(person, subject)
 
     @family("outlook_room_series")
@@ -677,6 +682,7 @@ class SyncChecker(RuleBasedStateMachine):
                 subject, start, self.world.addr(room), ROOM_NAMES[room], days_of, 3
             )
             self.world.ews_create(person, xml, send=True)
+            self.stats.checker_ews += 1
             item = next(i for i in self.world.calendar(address) if i["subject"] == subject)
             self.model.new_meetings.append(
                 NewMeeting(
@@ -712,6 +718,7 @@ class SyncChecker(RuleBasedStateMachine):
                 str(rec["end_date"])[:10] if "enddate" in span else None,
             )
             self.world.ews_set_recurrence(organizer, master, xml)
+            self.stats.checker_ews += 1
             self.model.outlook_series_edit(booking["id"], None, None, tuple(chosen))
             return
         if op == "delete_one" and len(rows) < 2:
