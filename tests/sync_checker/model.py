@@ -546,8 +546,15 @@ def _lost_changes(
                         f"({now!r}), nor a recorded difference, nor a reported failure"
                     )
             outlook = [e for e in mine if e.side == "outlook"]
-            if outlook and last.side == "rooms" and last.epoch == outlook[-1].epoch:
-                lost = outlook[-1]  # both sides changed between two passes: ROOMS wins, Outlook's kept
+            # Both sides changed between two passes: ROOMS wins, Outlook's kept; unless both set the same value
+            # (nothing lost: the engine sees one change, no conflict; the series25d Graph soak's seed 34402 finding).
+            if (
+                outlook
+                and last.side == "rooms"
+                and last.epoch == outlook[-1].epoch
+                and outlook[-1].value != last.value
+            ):
+                lost = outlook[-1]
                 if not _recorded(differences, booking_id, name, lost.value) and not model.reported(
                     booking_id, lost.epoch
                 ):
