@@ -701,13 +701,13 @@ class SyncChecker(RuleBasedStateMachine):
             return
         booking, master = found
         rows = [o for o in booking["series"]["occurrences"] if o["status"] == "active"]
+        rec = master["recurrence"]
+        if not rows or (op == "pattern" and "weekly" not in str(rec["pattern"]).lower()):
+            return
         self._used("outlook_room_series")
         organizer = booking["organizer"]
         if op == "pattern":
-            rec = master["recurrence"]
-            if rec is None or "weekly" not in str(rec["pattern"]).lower():
-                return
-            first = utc(booking["start"]).astimezone(ZONE)
+            first = utc(booking["start"]).astimezone(ZoneInfo(booking["series"]["time_zone"]))
             chosen = sorted({first.weekday(), (first.weekday() + 1 + which) % 7})
             names = " ".join(EWS_DAYS[d] for d in chosen)
             span = str(rec["range"]).lower()
