@@ -61,6 +61,24 @@ GRAPH_OPERATIONS: dict[str, tuple[str, ...]] = {
 #: The write the race family `outlook_edit_after_write` waits for, per service.
 UPDATE_KEY = {"ews": "ews:UpdateItem", "graph": "graph:events.update"}
 ROOM_NAMES = {"room-zurich": "Zürich", "room-bern": "Bern"}
+#: rooms.time_zone of the checker's world (tests/campaign.py, campaign_env): series keep their wall clock there.
+ZONE = ZoneInfo("Europe/Zurich")
+#: EWS DayOfWeekType names, Monday first (datetime.weekday()).
+EWS_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def dst_sunday(after: datetime) -> datetime:
+    """The next spring DST change in Europe (the last Sunday of March) at least a week after `after`: from
+    December 2026 that is 2027-03-28. A series placed across it keeps its local times while UTC moves an hour."""
+    year = after.year
+    while True:
+        last = datetime(year, 3, 31, tzinfo=ZONE)
+        sunday = last - timedelta(days=(last.weekday() + 1) % 7)
+        if sunday >= after + timedelta(days=7):
+            return sunday
+        year += 1
+
+
 ATTENDEE_SETS = ((), (OUTSIDER,), ("LeeG", OUTSIDER), ("AlexW",))
 
 picks = st.integers(min_value=0, max_value=10_000)  # an index into whatever list exists then (shrinks to 0)
@@ -80,6 +98,9 @@ class Stats:
     #: the lab's request counts over the run, per protocol ("ews", "graph", "token", ...): which service the
     #: sequences went through (the checker's own EWS CreateItems of all-day items and series included)
     requests: dict[str, int] = field(default_factory=dict)
+    #: EWS requests the checker itself sent as Outlook (CreateItem of all-day items and series, UpdateItem of a
+    #: series' pattern): over Graph the only EWS requests of a run
+    checker_ews: int = 0
     #: scripts/soak's time limit (time.monotonic()): no sequence starts after it, unless one failed (its
     #: shrinking then runs, bounded by the soak); `cut` says the run ended there. None: count-bounded only (CI).
     deadline: float | None = None
@@ -153,6 +174,13 @@ class SyncChecker(RuleBasedStateMachine):
         start = BASE + timedelta(days=(99 + day) if far else day, hours=hour)
         return start, start + timedelta(hours=1)
 
+    @staticmethod
+    def _dst_slot(day: int, hour: int) -> tuple[datetime, datetime]:
+        """A local slot in the week before the spring DST change (Sunday to Wednesday for day 1-4), so a weekly
+        series of three from it has occurrences before and after the change."""
+        start = (dst_sunday(BASE) - timedelta(days=8 - day)).replace(hour=hour)
+        return start, start + timedelta(hours=1)
+
     def _title(self, prefix: str) -> str:
         return f"{prefix} {next(self.titles)} Zoë's plan"
 
@@ -199,6 +227,7 @@ class SyncChecker(RuleBasedStateMachine):
         as the database held it then, which a pass may have changed since `booking` was read (e.g. it applied an
         Outlook edit of the same field while the pass ran: the soak's seed 4100 finding)."""
         changed = doc["booking"]
+        self.model.rooms_touched[booking["id"]] = self.model.epoch
         names = doc.get("changed")
         fields = (
             _changed_fields(booking, changed)
@@ -304,17 +333,19 @@ class SyncChecker(RuleBasedStateMachine):
         op=st.sampled_from(("create", "cancel_one", "move_one", "pattern")),
         pick=picks,
         which=st.integers(min_value=0, max_value=2),
+        dst=st.booleans(),
     )
     def rooms_series(
-        self, person: str, room: str, day: int, hour: int, op: str, pick: int, which: int
+        self, person: str, room: str, day: int, hour: int, op: str, pick: int, which: int, dst: bool = False
     ) -> None:
         """Issue 25: a series booked in ROOMS, and its occurrences cancelled or moved one by one, or its pattern
-        changed; refusals (a taken room, an occurrence moved onto a neighbour) change nothing."""
+        changed; refusals (a taken room, an occurrence moved onto a neighbour) change nothing. `dst`: the series
+        is placed across the spring DST change (its first occurrence in the week before, at `hour` local time)."""
         if op == "create":
             if self.model.has_left(self.world.addr(person)):
                 return
             self._used("rooms_series")
-            start, end = self._slot(day, hour)
+            start, end = self._dst_slot(day, hour) if dst else self._slot(day, hour)
             args = ["--organizer", self.world.addr(person), "--room", self.world.addr(room)]
             args += ["--start", start.isoformat(), "--end", end.isoformat(), "--title", self._title("S")]
             self.world.cli("bookings", "add", *args, "--weekly", f"{start:%a}".lower(), "--count", "3")
@@ -328,6 +359,7 @@ class SyncChecker(RuleBasedStateMachine):
         row = rows[which % len(rows)]
         original = utc(row["original_start"]).astimezone(zone)
         self._used("rooms_series")
+        self.model.rooms_touched[booking["id"]] = self.model.epoch
         if op == "cancel_one":
             self.world.cli(
                 "bookings", "cancel", str(booking["id"]), "--occurrence", f"{original:%Y-%m-%d}", "--yes"
@@ -615,6 +647,7 @@ class SyncChecker(RuleBasedStateMachine):
         self._used("outlook_all_day")
         subject = self._title("Vacation")
         self.world.ews_create(person, self.world.all_day_xml(subject, BASE + timedelta(days=day)))
+        self.stats.checker_ews += 1
         self._untouchable(person, subject)
 
     @family("outlook_series")
@@ -623,7 +656,103 @@ class SyncChecker(RuleBasedStateMachine):
         self._used("outlook_series")
         subject = self._title("Standup")
         self.world.ews_create(person, self.world.series_xml(subject, BASE + timedelta(days=day, hours=hour)))
+        self.stats.checker_ews += 1
         self._untouchable(person, subject)
+
+    @family("outlook_room_series")
+    @rule(
+        person=st.sampled_from(sorted(PERSONS)),
+        room=st.sampled_from(ROOMS),
+        day=days,
+        hour=hours,
+        op=st.sampled_from(("create", "move_one", "delete_one", "pattern")),
+        pick=picks,
+        which=st.integers(min_value=0, max_value=2),
+    )
+    def outlook_room_series(
+        self, person: str, room: str, day: int, hour: int, op: str, pick: int, which: int
+    ) -> None:
+        """Issue 25 item 5, Outlook's side: a weekly series of three inviting a ROOMS room made in Outlook (raw EWS
+        CreateItem as the organizer, invitations sent); in a synced series (any: booked in ROOMS, across the DST
+        change, or taken over from Outlook) one occurrence moved two hours later or deleted ("this occurrence"),
+        or a new weekly pattern set (UpdateItem of the master's Recurrence, sent)."""
+        if op == "create":
+            address = self.world.addr(person)
+            if self.model.has_left(address):
+                return
+            self._used("outlook_room_series")
+            subject = self._title("Series")
+            start = (BASE + timedelta(days=day)).astimezone(ZONE).replace(hour=hour, minute=0)
+            days_of = EWS_DAYS[start.weekday()]
+            xml = self.world.room_series_xml(
+                subject, start, self.world.addr(room), ROOM_NAMES[room], days_of, 3
+            )
+            self.world.ews_create(person, xml, send=True)
+            self.stats.checker_ews += 1
+            item = next(i for i in self.world.calendar(address) if i["subject"] == subject)
+            self.model.new_meetings.append(
+                NewMeeting(
+                    address,
+                    item["id"],
+                    subject,
+                    self.model.epoch,
+                    uid=item["uid"],
+                    rooms=(self.world.addr(room).lower(),),
+                )
+            )
+            self.model.uid_subject[item["uid"]] = subject
+            return
+        found = self._pick_series(pick)
+        if found is None:
+            return
+        booking, master = found
+        rows = [o for o in booking["series"]["occurrences"] if o["status"] == "active"]
+        rec = master["recurrence"]
+        if not rows or (op == "pattern" and "weekly" not in str(rec["pattern"]).lower()):
+            return
+        self._used("outlook_room_series")
+        organizer = booking["organizer"]
+        if op == "pattern":
+            first = utc(booking["start"]).astimezone(ZoneInfo(booking["series"]["time_zone"]))
+            chosen = sorted({first.weekday(), (first.weekday() + 1 + which) % 7})
+            names = " ".join(EWS_DAYS[d] for d in chosen)
+            span = str(rec["range"]).lower()
+            xml = self.world.weekly_xml(
+                names,
+                str(rec["start_date"])[:10],
+                int(rec["number"]) if "numbered" in span else None,
+                str(rec["end_date"])[:10] if "enddate" in span else None,
+            )
+            self.world.ews_set_recurrence(organizer, master, xml)
+            self.stats.checker_ews += 1
+            self.model.outlook_series_edit(booking["id"], None, None, tuple(chosen))
+            return
+        if op == "delete_one" and len(rows) < 2:
+            return  # every occurrence deleted is no edit ROOMS can hold (a conflict): not this family's case
+        row = rows[which % len(rows)]
+        original = utc(row["original_start"])
+        occurrence = self.world.occurrence(organizer, master["uid"], original)
+        if occurrence is None:
+            return  # the meeting shows no such occurrence: I5 per occurrence judges that at the settle
+        if op == "delete_one":
+            self.world.admin("DELETE", f"/lab/mailboxes/{organizer}/calendar/{occurrence['id']}")
+            self.model.outlook_series_edit(booking["id"], original, None)
+            return
+        start = utc(row["start"]) + timedelta(hours=2)
+        length = utc(row["end"]) - utc(row["start"])
+        self.world.outlook_patch(organizer, occurrence["id"], {"start": z(start), "end": z(start + length)})
+        self.model.outlook_series_edit(booking["id"], original, start)
+
+    def _pick_series(self, pick: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """An active series booking of a synced person with its live master in the organizer's calendar."""
+        pairs = []
+        for booking in self._active():
+            if not booking.get("series") or self.model.has_left(booking["organizer"]):
+                continue
+            meeting = self.world.meeting_of(booking)
+            if meeting is not None and not meeting["is_cancelled"] and meeting.get("recurrence"):
+                pairs.append((booking, meeting))
+        return pairs[pick % len(pairs)] if pairs else None
 
     @family("foreign_items")
     @rule(

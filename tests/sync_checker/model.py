@@ -95,6 +95,14 @@ class Model:
     #: pass said ("left_sync": "own_meetings_left", "past_meetings_left"; docs/sync.md: the person's own meetings
     #: stay, and a purge sends no cancellation of a meeting that is over)
     own_left: set[int] = field(default_factory=set)
+    # --- series (issue 25 item 5) ---
+    #: booking id -> the epoch of the checker's last ROOMS edit of it (any field, occurrence or pattern)
+    rooms_touched: dict[int, int] = field(default_factory=dict)
+    #: (booking id, original start) -> (epoch, Outlook's new start, or None: deleted) of an occurrence Outlook moved
+    #: or deleted since the last settle
+    outlook_occurrences: dict[tuple[int, Any], tuple[int, Any]] = field(default_factory=dict)
+    #: booking id -> (epoch, the weekdays (0 Monday) of the weekly pattern Outlook set) since the last settle
+    outlook_patterns: dict[int, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
 
     def edit(self, booking_id: int, side: str, values: Mapping[str, Any], seen: Iterable[str] = ()) -> None:
         """`seen`: fields whose edit the last pass already read (made while it ran, applied by it): counted as
@@ -185,7 +193,22 @@ class Model:
         """The person's leaving was reported with the command to purge their meetings."""
         return address.lower() in self.left and self.said(self.left[address.lower()], "sync purge", address)
 
+    def outlook_series_edit(
+        self, booking_id: int, original: Any, start: Any, days: tuple[int, ...] = ()
+    ) -> None:
+        """Outlook moved (`start`) or deleted (None) the occurrence at `original`; or, `original` None, set a new
+        weekly pattern on `days`: the occurrences Outlook edited before are gone with it (Exchange drops a series'
+        exceptions with its pattern)."""
+        if original is None:
+            self.outlook_patterns[booking_id] = (self.epoch, days)
+            for key in [k for k in self.outlook_occurrences if k[0] == booking_id]:
+                del self.outlook_occurrences[key]
+        else:
+            self.outlook_occurrences[(booking_id, original)] = (self.epoch, start)
+
     def settled(self) -> None:
+        self.outlook_occurrences.clear()
+        self.outlook_patterns.clear()
         self.edits.clear()
         self.deleted_in_outlook.clear()
         self.new_meetings.clear()
@@ -379,6 +402,7 @@ def check_settled(world: World, model: Model) -> None:
     rooms = [(r["booking_id"], r["kind"]) for r in diff.get("rooms", [])]
     problems += _room_calendars(world, model, bookings, live, differences, set(rooms))
     problems += series_occurrences(world, model, bookings, live, differences)
+    problems += series_outlook_edits(model, bookings, differences)
     if problems:
         raise Violation("\n".join(problems))
 
@@ -429,6 +453,74 @@ def series_occurrences(
     return problems
 
 
+def series_outlook_edits(
+    model: Model, bookings: Mapping[int, Mapping[str, Any]], differences: list[dict[str, Any]]
+) -> list[str]:
+    """I2 per occurrence (issue 25 item 5): an occurrence Outlook moved or deleted is moved or cancelled in the
+    booking (keyed by its original start), and a weekly pattern Outlook set is the booking's, unless a pass since
+    reported the booking, a difference is recorded for it, ROOMS edited it since (ROOMS wins, docs/series.md), or
+    the occurrence is no longer the series' (a later whole-series edit expanded it anew)."""
+    problems = []
+
+    def excused(booking_id: int, epoch: int) -> Mapping[str, Any] | None:
+        booking = bookings.get(booking_id)
+        if (
+            booking is None
+            or booking["status"] != "active"
+            or not booking.get("series")
+            or model.has_left(booking["organizer"])
+            or model.reported(booking_id, epoch)
+            or _differing_fields(differences, booking_id)
+            or any(d["booking_id"] == booking_id for d in differences)
+            or model.rooms_touched.get(booking_id, -1) >= epoch
+        ):
+            return None
+        return booking
+
+    for (booking_id, original), (epoch, start) in sorted(model.outlook_occurrences.items(), key=str):
+        booking = excused(booking_id, epoch)
+        if booking is None:
+            continue
+        row = next(
+            (o for o in booking["series"]["occurrences"] if utc(o["original_start"]) == original), None
+        )
+        if row is None:
+            continue
+        if start is None and row["status"] != "cancelled":
+            problems.append(
+                f"I2: series booking {booking_id}: the occurrence of {original:%Y-%m-%d %H:%M}Z deleted in Outlook "
+                f"is {row['status']} in ROOMS, nor a recorded difference, nor a reported failure"
+            )
+        elif start is not None and (
+            row["status"] != "active" or _whole(row["start"]) != start.replace(microsecond=0)
+        ):
+            problems.append(
+                f"I2: series booking {booking_id}: the occurrence of {original:%Y-%m-%d %H:%M}Z moved in Outlook to "
+                f"{start:%Y-%m-%d %H:%M}Z is {row['status']} at {row['start']} in ROOMS, nor a recorded difference, "
+                "nor a reported failure"
+            )
+    for booking_id, (epoch, days) in sorted(model.outlook_patterns.items()):
+        booking = excused(booking_id, epoch)
+        if booking is None:
+            continue
+        pattern = booking["series"].get("pattern") or {}
+        held = tuple(sorted(_weekday(d) for d in pattern.get("days_of_week") or ()))
+        if held != days:
+            problems.append(
+                f"I2: series booking {booking_id}: the weekly pattern Outlook set ({days}, 0 Monday) is not the "
+                f"booking's ({pattern}), nor a recorded difference, nor a reported failure"
+            )
+    return problems
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(name: str) -> int:
+    low = str(name).lower()
+    return next(n for n, day in enumerate(_WEEKDAYS) if day.startswith(low[:3]))
+
+
 def _lost_changes(
     model: Model, bookings: Mapping[int, Mapping[str, Any]], differences: list[dict[str, Any]]
 ) -> list[str]:
@@ -471,8 +563,15 @@ def _lost_changes(
                         f"({now!r}), nor a recorded difference, nor a reported failure"
                     )
             outlook = [e for e in mine if e.side == "outlook"]
-            if outlook and last.side == "rooms" and last.epoch == outlook[-1].epoch:
-                lost = outlook[-1]  # both sides changed between two passes: ROOMS wins, Outlook's kept
+            # Both sides changed between two passes: ROOMS wins, Outlook's kept; unless both set the same value
+            # (nothing lost: the engine sees one change, no conflict; the series25d Graph soak's seed 34402 finding).
+            if (
+                outlook
+                and last.side == "rooms"
+                and last.epoch == outlook[-1].epoch
+                and outlook[-1].value != last.value
+            ):
+                lost = outlook[-1]
                 if not _recorded(differences, booking_id, name, lost.value) and not model.reported(
                     booking_id, lost.epoch
                 ):

@@ -78,6 +78,12 @@ class PassRun:
         return f"{error.get('code')}: {error.get('message')}" if isinstance(error, dict) else None
 
 
+#: The zone an Outlook series is made in: a Windows id, as Outlook for Windows names it (W. Europe Standard Time, the
+#: default), or $SYNC_CHECKER_SERIES_ZONE, e.g. `Europe/Zurich` as a Graph client (Outlook on the web) names it; the
+#: lab stores either as the item's StartTimeZone (a soak over Graph past the series25d finding sets the latter).
+SERIES_ZONE = os.environ.get("SYNC_CHECKER_SERIES_ZONE", "").strip() or "W. Europe Standard Time"
+
+
 class World:
     """One fresh world per hypothesis example: the lab reset to its seed tenant, a new database."""
 
@@ -221,6 +227,23 @@ class World:
             None,
         )
 
+    def occurrence(self, organizer: str, uid: str, original_start: datetime) -> dict[str, Any] | None:
+        """The occurrence (or exception) of the organizer's series `uid` at `original_start`, as the calendar view
+        shows it (a deleted one: None)."""
+        window = f"{z(original_start - timedelta(days=2))},{z(original_start + timedelta(days=2))}"
+        shown = self.admin("GET", f"/lab/mailboxes/{organizer}/calendar?expand={window}")["items"]
+        return next(
+            (
+                i
+                for i in shown
+                if i.get("uid") == uid
+                and i["type"] in ("Occurrence", "Exception")
+                and i.get("original_start")
+                and utc(i["original_start"]) == original_start
+            ),
+            None,
+        )
+
     # --- Outlook ---------------------------------------------------------------------------------------------
 
     def outlook_create(self, organizer: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -229,18 +252,39 @@ class World:
     def outlook_patch(self, organizer: str, item_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return dict(self.admin("PATCH", f"/lab/mailboxes/{organizer}/calendar/{item_id}", json=body))
 
-    def ews_create(self, organizer: str, calendar_item_xml: str) -> None:
+    def ews_create(self, organizer: str, calendar_item_xml: str, send: bool = False) -> None:
         """A CreateItem sent as the organizer (impersonated), for what the admin API cannot make: all-day
         items and series. Counted by the lab like any EWS request: never call it while a fault waits. Whatever
-        the backend: it is Outlook's hand, and the item is in the one calendar Graph reads too."""
+        the backend: it is Outlook's hand, and the item is in the one calendar Graph reads too. `send`: the
+        invitations go out (a series inviting a room), as Outlook sends them."""
+        invitations = "SendToAllAndSaveCopy" if send else "SendToNone"
+        self._ews(
+            organizer,
+            f'<m:CreateItem SendMeetingInvitations="{invitations}"><m:SavedItemFolderId>'
+            '<t:DistinguishedFolderId Id="calendar"/></m:SavedItemFolderId><m:Items>'
+            f"<t:CalendarItem>{calendar_item_xml}</t:CalendarItem></m:Items></m:CreateItem>",
+        )
+
+    def ews_set_recurrence(self, organizer: str, item: Mapping[str, Any], recurrence_xml: str) -> None:
+        """Outlook's "Edit series > Recurrence": an UpdateItem of the master's Recurrence as the organizer, the
+        update sent to the attendees (the admin API edits no pattern)."""
+        self._ews(
+            organizer,
+            '<m:UpdateItem ConflictResolution="AlwaysOverwrite" '
+            'SendMeetingInvitationsOrCancellations="SendToAllAndSaveCopy"><m:ItemChanges><t:ItemChange>'
+            f'<t:ItemId Id="{escape(item["id"])}" ChangeKey="{escape(item["change_key"])}"/><t:Updates>'
+            '<t:SetItemField><t:FieldURI FieldURI="calendar:Recurrence"/>'
+            f"<t:CalendarItem>{recurrence_xml}</t:CalendarItem></t:SetItemField>"
+            "</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>",
+        )
+
+    def _ews(self, organizer: str, operation_xml: str) -> None:
+        organizer = organizer if "@" in organizer else self.addr(organizer)
         body = (
             f'<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="{SOAP}" xmlns:m="{M}" xmlns:t="{T}">'
             '<s:Header><t:RequestServerVersion Version="Exchange2016"/><t:ExchangeImpersonation>'
-            f"<t:ConnectingSID><t:PrimarySmtpAddress>{self.addr(organizer)}</t:PrimarySmtpAddress>"
-            "</t:ConnectingSID></t:ExchangeImpersonation></s:Header><s:Body>"
-            '<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId>'
-            '<t:DistinguishedFolderId Id="calendar"/></m:SavedItemFolderId><m:Items>'
-            f"<t:CalendarItem>{calendar_item_xml}</t:CalendarItem></m:Items></m:CreateItem></s:Body></s:Envelope>"
+            f"<t:ConnectingSID><t:PrimarySmtpAddress>{organizer}</t:PrimarySmtpAddress>"
+            f"</t:ConnectingSID></t:ExchangeImpersonation></s:Header><s:Body>{operation_xml}</s:Body></s:Envelope>"
         )
         response = self.session.post(
             str(self.lab.info["endpoints"]["ews"]),
@@ -248,12 +292,12 @@ class World:
             headers={
                 "Content-Type": "text/xml; charset=utf-8",
                 "Authorization": f"Bearer {self.token()}",
-                "X-AnchorMailbox": self.addr(organizer),
+                "X-AnchorMailbox": organizer,
             },
             timeout=30,
         )
         if response.status_code != 200 or 'ResponseClass="Success"' not in response.text:
-            raise AssertionError(f"CreateItem as {organizer}: {response.status_code} {response.text[:500]}")
+            raise AssertionError(f"EWS as {organizer}: {response.status_code} {response.text[:500]}")
 
     def token(self) -> str:
         if self._token is None:
@@ -289,6 +333,40 @@ class World:
             "<t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence>"
             f"<t:NumberedRecurrence><t:StartDate>{start.date().isoformat()}</t:StartDate>"
             "<t:NumberOfOccurrences>3</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>"
+        )
+
+    @staticmethod
+    def room_series_xml(
+        subject: str, start: datetime, room: str, location: str, days: str, count: int, zone: str = ""
+    ) -> str:
+        """A weekly series (on `days`, EWS DayOfWeekType names) of `count` one-hour occurrences from `start` (an
+        aware local time) in `zone` (default SERIES_ZONE), the room invited as a resource (Outlook shows its name as
+        the location), as Outlook makes it."""
+        first, zone = start.astimezone(UTC), escape(zone or SERIES_ZONE)
+        return (
+            f"<t:Subject>{escape(subject)}</t:Subject><t:Start>{z(first)}</t:Start>"
+            f"<t:End>{z(first + timedelta(hours=1))}</t:End><t:Location>{escape(location)}</t:Location>"
+            f"<t:Resources><t:Attendee><t:Mailbox><t:EmailAddress>{escape(room)}</t:EmailAddress></t:Mailbox>"
+            f"</t:Attendee></t:Resources>{World.weekly_xml(days, start.date().isoformat(), count)}"
+            f'<t:StartTimeZone Id="{zone}"/><t:EndTimeZone Id="{zone}"/>'
+        )
+
+    @staticmethod
+    def weekly_xml(days: str, start_date: str, count: int | None, end_date: str | None = None) -> str:
+        """A weekly Recurrence element: numbered (`count`), up to `end_date`, or without end."""
+        if count is not None:
+            span = (
+                f"<t:NumberedRecurrence><t:StartDate>{start_date}</t:StartDate><t:NumberOfOccurrences>{count}"
+            )
+            span += "</t:NumberOfOccurrences></t:NumberedRecurrence>"
+        elif end_date is not None:
+            span = f"<t:EndDateRecurrence><t:StartDate>{start_date}</t:StartDate><t:EndDate>{end_date}"
+            span += "</t:EndDate></t:EndDateRecurrence>"
+        else:
+            span = f"<t:NoEndRecurrence><t:StartDate>{start_date}</t:StartDate></t:NoEndRecurrence>"
+        return (
+            "<t:Recurrence><t:WeeklyRecurrence><t:Interval>1</t:Interval>"
+            f"<t:DaysOfWeek>{days}</t:DaysOfWeek></t:WeeklyRecurrence>{span}</t:Recurrence>"
         )
 
     # --- faults and passes ------------------------------------------------------------------------------------
