@@ -1,0 +1,51 @@
+"""review24k: `ews status` tells the administrator of a tenant whose every person syncs over Graph that "the sync
+cannot work" and to switch EWS on again.
+
+Steps: AdeleV and DiegoS sync in Microsoft365 (Graph); EWS is switched off for the tenant (EwsEnabled False, what
+Microsoft does from 2026-10-01 and what the readiness report invites: "EWS can be switched off for the sync app").
+`roomsops ews status`.
+
+Expected (issue 24 item 5, "new tenants whose EWS is already blocked must sync from day one"; README: `ews status`
+"exit 0 once every person is on Graph"): the report says the installation is ready and does not tell the
+administrator to enable EWS again, nor that the sync cannot work (it works, over Graph; `sync` exits 0).
+
+Actual: exit 0 and "ready: ... EWS can be switched off", but the verdict line above it still says "EwsEnabled is
+False: EWS is off for every app; the sync cannot work (roomsops ews allow --enable)" — the remedy undoes the switch
+the readiness report advised. With EwsEnabled unset it says "Run 'roomsops ews allow' ... then set EwsEnabled to True
+(--enable)" likewise. The JSON `verdict` says the same."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import Invoke, ok
+
+from .conftest import Addr, LabHelper
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ews status: with every person on Graph and EWS off, the verdict still says the sync cannot work and "
+    "to enable EWS",
+)
+def test_review24k_ews_status_does_not_ask_to_enable_ews_when_every_person_is_on_graph(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
+) -> None:
+    lab = fresh_lab
+    for person in ("AdeleV", "DiegoS"):
+        ok(invoke("persons", "add", addr(person).lower(), "--sync-mode", "Microsoft365", env=env))
+    with lab.lab.tenant.change() as state:  # EWS off for the tenant (Microsoft's phased blocking)
+        state.organization.ews_enabled = False
+    ok(invoke("sync", env=env))  # the sync works without EWS
+
+    status = invoke("ews", "status", env=env)
+    assert status.code == 0, status.out + status.err
+    assert "ready: no person syncs over EWS" in status.out
+    assert "the sync cannot work" not in status.out, status.out
+    assert "--enable" not in status.out, status.out
+    verdict = json.loads(ok(invoke("--json", "ews", "status", env=env)).out).get("verdict", "")
+    assert "cannot work" not in verdict and "--enable" not in verdict, verdict
