@@ -11,10 +11,12 @@ administrator to enable EWS again, nor that the sync cannot work (it works, over
 
 Actual: exit 0 and "ready: ... EWS can be switched off", but the verdict line above it still says "EwsEnabled is
 False: EWS is off for every app; the sync cannot work (roomsops ews allow --enable)" — the remedy undoes the switch
-the readiness report advised. With EwsEnabled unset it says "Run 'roomsops ews allow' ... then set EwsEnabled to True
+the readiness report advised; `doctor`'s "EWS readiness" check says the same. With EwsEnabled unset it says "Run 'roomsops ews allow' ... then set EwsEnabled to True
 (--enable)" likewise."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -45,3 +47,7 @@ def test_review24k_ews_status_does_not_ask_to_enable_ews_when_every_person_is_on
     assert "ready: no person syncs over EWS" in status.out
     assert "the sync cannot work" not in status.out, status.out
     assert "--enable" not in status.out, status.out
+    # doctor's "EWS readiness" check carries the same verdict beside "no person syncs over EWS".
+    doctor = invoke("--json", "doctor", env=env)
+    readiness = next(c for c in json.loads(doctor.out)["checks"] if c["name"] == "EWS readiness")
+    assert "cannot work" not in readiness["message"] and "--enable" not in readiness["message"], readiness
