@@ -22,7 +22,7 @@ from typing import Any, Literal
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts import bench_serve  # noqa: E402  (beside this file; scripts/ is a namespace package)
+from scripts import bench_serve, bench_workers  # noqa: E402  (beside this file; scripts/ is a namespace package)
 
 #: The lab's counts of calendar writes, per protocol (Graph's are counted inside a $batch too).
 WRITES = {
@@ -316,7 +316,14 @@ def main() -> int:
         "--only", choices=("all", "serve"), default="all", help="serve: only the figures of `roomsops serve`"
     )
     bench_serve.add_arguments(parser)
+    bench_workers.add_arguments(parser)
     args = parser.parse_args()
+    if args.workers:
+        # Sync workers on PostgreSQL (issue 27 item 5): their own rounds, alone.
+        return bench_workers.main(
+            args,
+            {"seed_lab": seed_lab, "seed_database": seed_database, "answer_rooms_now": answer_rooms_now},
+        )
 
     from roomsops.lab import Lab
 

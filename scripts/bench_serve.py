@@ -44,6 +44,13 @@ def start_serve(
     return process, err
 
 
+def webhook_tls(lab: Any) -> dict[str, str]:
+    """https on the webhook with the lab's server certificate (127.0.0.1, issued by the lab's CA, which the lab's
+    Graph trusts): Graph, and the lab, subscribe https notification URLs only."""
+    pki = Path(lab.dir) / "pki"
+    return {"tls_cert_file": str(pki / "server.pem"), "tls_key_file": str(pki / "server.key")}
+
+
 def wait_for(what: Callable[[], Any], process: subprocess.Popen[str], err: Path) -> Any:
     deadline = time.monotonic() + HUNG
     while time.monotonic() < deadline:
@@ -129,6 +136,7 @@ def edit_latency(
         work,
         "serve-edit",
         listen="127.0.0.1:0",
+        **webhook_tls(lab),
         graph_interval="3600",
         notification_debounce=str(args.serve_debounce),
     )
@@ -246,6 +254,7 @@ def idle_tenant(
         work,
         "serve-idle",
         listen="127.0.0.1:0",
+        **webhook_tls(lab),
         ews_interval=str(args.serve_ews_interval),
         graph_interval="86400",  # the safety net left out of the window: its cost is modelled below
     )

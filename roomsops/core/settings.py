@@ -323,6 +323,9 @@ class ServeSettings:
     tls_key_file: str = ""
     # seconds a change notification waits for others of the same mailbox before its pass runs
     notification_debounce: int = bounded(1, 0, 300)
+    # seconds between the healing reconciliations (full passes, docs/sync.md) of each mailbox; 0: by the count
+    # of sync.full_every as `roomsops sync` does
+    healing_interval: int = bounded(86400, 0, 2678400)
 
 
 @dataclass(frozen=True)

@@ -38,3 +38,22 @@ def test_a_port_in_use_is_exit_2_naming_the_setting_and_leaves_no_database(
     assert line.startswith(f"Error: serve.status_listen: cannot listen on 127.0.0.1:{port} (")
     assert line.endswith("— set serve.status_listen to a free port of an address of this machine")
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_an_http_public_url_is_exit_2_and_makes_nothing(invoke: Invoke, tmp_path: Path) -> None:
+    """Graph subscribes https notification URLs only (the lab refuses others as Graph does): serve says so before
+    it opens anything."""
+    run = invoke(
+        "serve",
+        env={
+            "ROOMSOPS_SERVE_LISTEN": "127.0.0.1:0",
+            "ROOMSOPS_SERVE_PUBLIC_URL": "http://rooms.example.com/roomsops",
+        },
+    )
+    assert (run.code, run.out) == (2, "")
+    assert one_line_error(run) == (
+        "Error: serve.public_url in $ROOMSOPS_SERVE_PUBLIC_URL must be an https URL without query (Graph sends "
+        "notifications to https only), got 'http://rooms.example.com/roomsops' — correct serve.public_url: the "
+        "webhook's address as Graph reaches it, e.g. https://rooms.example.com/roomsops"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -44,6 +44,7 @@ ALLOWED = {
     "serve.ews_interval": "a whole number from 1 to 86400",
     "serve.graph_interval": "a whole number from 1 to 86400",
     "serve.notification_debounce": "a whole number from 0 to 300",
+    "serve.healing_interval": "a whole number from 0 to 2678400",
 }
 #: The options that override a setting.
 OPTIONS = {"sync.concurrency": "--concurrency", "log.format": "--log-format"}
@@ -146,6 +147,8 @@ CASES = [
     *(env("serve.graph_interval", v) for v in ("-1", "15min")),
     *(file("serve.notification_debounce", v) for v in ("-1", "2.5")),
     *(env("serve.notification_debounce", v) for v in ("-1", "301")),
+    *(file("serve.healing_interval", v) for v in ("-1", "2678401")),
+    *(env("serve.healing_interval", v) for v in ("1d", "0.5")),
 ]
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import ssl
 import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,11 +32,19 @@ def csdl_report(request: pytest.FixtureRequest) -> Iterator[None]:
     assert CSDL.violations == [], CSDL.violations
 
 
-class Receiver:
-    """A subscriber's endpoint on 127.0.0.1: answers validation requests, records notifications, and fails the
-    first `fail_next` notification POSTs with 503."""
+def serve_tls(server: ThreadingHTTPServer, lab_dir: Path) -> None:
+    """Serve https with the lab's server certificate (127.0.0.1 and localhost, issued by the lab's CA, which the
+    lab's Graph trusts): Graph calls only https endpoints."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(lab_dir / "pki" / "server.pem", lab_dir / "pki" / "server.key")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 
-    def __init__(self) -> None:
+
+class Receiver:
+    """A subscriber's https endpoint on 127.0.0.1 (the certificate of the lab in `lab_dir`): answers validation
+    requests, records notifications, and fails the first `fail_next` notification POSTs with 503."""
+
+    def __init__(self, lab_dir: Path) -> None:
         self.validations: list[str] = []
         self.notifications: list[dict[str, Any]] = []
         self.posts = 0
@@ -81,9 +91,10 @@ class Receiver:
                 self.wfile.write(body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        serve_tls(self.server, lab_dir)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/notify"
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}/notify"
 
     def wait(self, count: int, bound: float = 30.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + bound
@@ -100,8 +111,8 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver()
+def receiver(fresh_lab: LabHelper) -> Iterator[Receiver]:
+    running = Receiver(fresh_lab.dir)
     yield running
     running.close()
 
@@ -211,9 +222,19 @@ def test_subscriptions_are_checked_before_they_are_made(
     assert graph.post("/subscriptions", {**base, "expirationDateTime": expires(10080 - 5)}).status_code == 201
     refused = graph.post(
         "/subscriptions",
-        {**base, "notificationUrl": "http://127.0.0.1:9/none", "expirationDateTime": expires(60)},
+        {**base, "notificationUrl": "https://127.0.0.1:9/none", "expirationDateTime": expires(60)},
     )
     assert refused.status_code == 400 and "validation" in refused.json()["error"]["message"]
+    # Graph calls https endpoints only: a plain http one (the receiver's own address) is refused, not validated
+    validations = len(receiver.validations)
+    plain = receiver.url.replace("https://", "http://", 1)
+    for field in ("notificationUrl", "lifecycleNotificationUrl"):
+        http = graph.post("/subscriptions", {**base, field: plain, "expirationDateTime": expires(60)})
+        assert http.status_code == 400, http.text
+        assert (
+            http.json()["error"]["code"] == "ValidationError" and "https" in http.json()["error"]["message"]
+        )
+    assert len(receiver.validations) == validations
     remote = graph.post(
         "/subscriptions",
         {**base, "notificationUrl": "https://example.com/notify", "expirationDateTime": expires(60)},

@@ -41,9 +41,15 @@ def sql(env: dict[str, str], statement: str, *args: Any) -> list[tuple[Any, ...]
 
 
 def setup_persons(
-    invoke: Invoke, env: dict[str, str], lab: LabHelper, addr: Addr, n: int, tmp: Path
+    invoke: Invoke,
+    env: dict[str, str],
+    lab: LabHelper,
+    addr: Addr,
+    n: int,
+    tmp: Path,
+    sync_mode: str = "O365",
 ) -> list[str]:
-    """`n` persons (new lab mailboxes), each with one booking of room-zurich at an hour of its own."""
+    """`n` persons (new lab mailboxes) of `sync_mode`, each with one booking of room-zurich at an hour of its own."""
     domain = lab.info["tenant"]["domain"]
     zurich = addr("room-zurich").lower()
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
@@ -53,7 +59,7 @@ def setup_persons(
     csv = tmp / "persons.csv"
     csv.write_text(
         "email,name,sync_mode,sync_url,conflict_behaviour\n"
-        + "".join(f"{p},{p.split('@')[0]},O365,,\n" for p in people),
+        + "".join(f"{p},{p.split('@')[0]},{sync_mode},,\n" for p in people),
         encoding="utf-8",
     )
     ok(invoke("persons", "import", str(csv), "--no-check", env=env))
@@ -186,25 +192,49 @@ def test_pg27b_a_worker_whose_lease_expired_cannot_write_and_another_takes_the_m
     assert rows == [(p, None, True) for p in sorted(people)], rows
 
 
+def graph_throttle(lab: LabHelper) -> dict[str, Any]:
+    """The lab's Graph throttle: how many requests wait at its gate, how many are being answered."""
+    return dict(lab.admin("GET", "graph").json()["throttle"])
+
+
+def until(condition: Any, proc: subprocess.Popen[str] | None = None) -> None:
+    """Poll `condition` until it holds (a condition, not a duration; bounded so a broken test cannot hang)."""
+    for _ in range(1200):
+        if condition():
+            return
+        assert proc is None or proc.poll() is None, proc.communicate(timeout=60)
+        time.sleep(0.05)
+    raise AssertionError("the condition never held")
+
+
 @ON_POSTGRESQL
 def test_pg27b_a_sigkilled_workers_mailboxes_are_taken_over_once_its_leases_expire(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:
-    people = setup_persons(invoke, env, fresh_lab, addr, 6, tmp_path)
-    fresh_lab.settings(latency_ms=3000)  # every request of the worker waits: it is mid-batch when killed
+    """Over Graph, the lab's gate holds the worker's first meeting create: the worker is provably mid-batch (its
+    claim committed, an intent stored, a create sent) when it is SIGKILLed; the held create then lands in
+    Exchange with nobody to record it: the worker taking over finds it by its pending intent, no duplicate."""
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    people = setup_persons(invoke, env, fresh_lab, addr, 6, tmp_path, sync_mode="Microsoft365")
+    gate = fresh_lab.admin("POST", "graph/gate", json={"open": False, "operations": ["events.create"]})
+    assert gate.status_code == 200, gate.text
     try:
         doomed = start_worker(env, "--batch", "6")
-        claimed: list[tuple[Any, ...]] = []
-        for _ in range(600):  # until the claim is committed (a condition, polled; not a duration)
-            claimed = sql(env, "SELECT mailbox FROM mailbox_sync WHERE lease_token IS NOT NULL")
-            if len(claimed) == 6 or doomed.poll() is not None:
-                break
-            time.sleep(0.1)
-        assert len(claimed) == 6 and doomed.poll() is None, (claimed, doomed.poll())
+        until(lambda: graph_throttle(fresh_lab)["waiting"] >= 1, doomed)  # a create held: mid-batch
+        claimed = sql(env, "SELECT mailbox FROM mailbox_sync WHERE lease_token IS NOT NULL")
+        assert len(claimed) == 6, claimed
+        pending = sql(env, "SELECT count(*) FROM booking_sync WHERE state = 'pending-create'")
+        assert pending[0][0] >= 1, (
+            pending
+        )  # the intents of the creates held were stored before they were sent
         doomed.send_signal(signal.SIGKILL)
         doomed.communicate(timeout=60)
     finally:
-        fresh_lab.settings(latency_ms=0)
+        assert fresh_lab.admin("POST", "graph/gate", json={"open": True}).status_code == 200
+    # The held creates go on and are made in Exchange (their answers go nowhere): none is left in flight.
+    until(lambda: graph_throttle(fresh_lab)["active"] == 0)
+    made = [p for p in people if meetings(fresh_lab, p)]
+    assert made, "no held create reached Exchange: the takeover below would prove nothing about duplicates"
     # Its leases are live: another worker finds nothing to claim, and a plain sync refuses to run beside them.
     code, idle = finished(start_worker(env, "--until-idle"))
     assert (code, idle["mailboxes"]) == (0, []), idle

@@ -23,8 +23,8 @@ def csdl_report(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver()
+def receiver(fresh_lab: LabHelper) -> Iterator[Receiver]:
+    running = Receiver(fresh_lab.dir)
     yield running
     running.close()
 

@@ -15,7 +15,7 @@ from roomsops.lab import Lab
 from tests.graph_client import GraphClient
 
 from .conftest import LabHelper, address
-from .test_lab_graph_notifications import Receiver
+from .test_lab_graph_notifications import Receiver, serve_tls
 
 pytestmark = pytest.mark.integration
 
@@ -44,18 +44,19 @@ def event(subject: str, day: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver()
+def receiver(fresh_lab: LabHelper) -> Iterator[Receiver]:
+    running = Receiver(fresh_lab.dir)
     yield running
     running.close()
 
 
-def test_review23_a_subscription_outlives_a_restart_of_the_lab(tmp_path: Path, receiver: Receiver) -> None:
+def test_review23_a_subscription_outlives_a_restart_of_the_lab(tmp_path: Path) -> None:
     """Graph keeps a subscription until it expires or is deleted; the lab keeps the tenant and its calendars in
     tenant.json across a restart, but forgot its subscriptions without a word (no subscriptionRemoved, no doc):
     the subscriber's renewal got 404 and changes after the restart were never notified."""
     directory = tmp_path / "lab"
     with Lab(directory, room_answer_delay=86400) as first:
+        receiver = Receiver(directory)  # https with this lab's certificate (its PKI outlives the restart)
         graph = client(first)
         diego = f"DiegoS@{first.info['tenant']['domain']}"
         made = graph.post(
@@ -76,6 +77,7 @@ def test_review23_a_subscription_outlives_a_restart_of_the_lab(tmp_path: Path, r
         assert graph.post(f"/users/{diego}/events", event("after the restart", "05")).status_code == 201
         (note,) = receiver.wait(1)
         assert (note["subscriptionId"], note["changeType"], note["clientState"]) == (sub, "created", "kept")
+    receiver.close()
 
 
 def test_review23_a_subscription_s_notification_url_can_be_updated(
@@ -86,7 +88,7 @@ def test_review23_a_subscription_s_notification_url_can_be_updated(
     assert fresh_lab.admin("POST", "graph/reset").status_code == 200
     graph = client(fresh_lab.lab)
     diego = address(fresh_lab, "DiegoS")
-    other = Receiver()
+    other = Receiver(fresh_lab.dir)
     try:
         sub = graph.post(
             "/subscriptions",
@@ -146,9 +148,10 @@ def test_review23_a_subscription_made_with_immutable_ids_notifies_immutable_ids(
 
 
 class _Recorder:
-    """An HTTP endpoint on `host` that records every request and answers 302 to `redirect` when given one."""
+    """An HTTP endpoint on `host` that records every request and answers 302 to `redirect` when given one; https
+    with the certificate of the lab in `lab_dir` when given (Graph calls https notification URLs only)."""
 
-    def __init__(self, host: str, redirect: str | None = None) -> None:
+    def __init__(self, host: str, redirect: str | None = None, lab_dir: Path | None = None) -> None:
         self.hits: list[str] = []
         recorder = self
 
@@ -179,7 +182,10 @@ class _Recorder:
             do_POST = _any
 
         self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.url = f"http://{host}:{self.server.server_address[1]}/hook"
+        if lab_dir is not None:
+            serve_tls(self.server, lab_dir)
+        scheme = "https" if lab_dir is not None else "http"
+        self.url = f"{scheme}://{host}:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -198,7 +204,8 @@ def test_review23_the_lab_does_not_follow_a_subscriber_s_redirect_to_another_hos
     assert fresh_lab.admin("POST", "graph/reset").status_code == 200
     graph = client(fresh_lab.lab)
     elsewhere = _Recorder("127.0.0.2")
-    bouncer = _Recorder("127.0.0.1", redirect=elsewhere.url)
+    # elsewhere plain http: an opener that follows redirects would reach it even from https
+    bouncer = _Recorder("127.0.0.1", redirect=elsewhere.url, lab_dir=fresh_lab.dir)
     try:
         answer = graph.post(
             "/subscriptions",

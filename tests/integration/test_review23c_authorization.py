@@ -27,8 +27,8 @@ def csdl_report(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver()
+def receiver(fresh_lab: LabHelper) -> Iterator[Receiver]:
+    running = Receiver(fresh_lab.dir)
     yield running
     running.close()
 
@@ -220,7 +220,7 @@ def test_review23c_a_notification_given_up_on_is_followed_by_a_missed_lifecycle_
     notification cannot be delivered to an app" (supported for Outlook events), so the app resynchronizes (delta).
     The lab gave up on the notification after its retries, counted it as failed, and told nobody: the app never
     learnt it had missed a change."""
-    lifecycle = Receiver()
+    lifecycle = Receiver(fresh_lab.dir)
     try:
         diego = address(fresh_lab, "DiegoS")
         made = graph.post(
@@ -264,7 +264,7 @@ def test_review23c_an_access_policy_made_while_subscribed_stops_the_mailbox_s_no
     RestrictAccess policy to a group without Diego, made while the app is subscribed to Diego's events, stops his
     notifications (and asks for reauthorization); Adele, in the group, is still notified."""
     diego, adele = address(fresh_lab, "DiegoS"), address(fresh_lab, "AdeleV")
-    lifecycle = Receiver()
+    lifecycle = Receiver(fresh_lab.dir)
     try:
         for who, url in ((diego, receiver.url), (adele, lifecycle.url)):
             made = graph.post(

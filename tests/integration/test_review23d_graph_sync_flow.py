@@ -222,7 +222,7 @@ def test_review23d_a_subscription_sees_ews_writes_and_a_graph_cancel_as_deleted(
     from .test_lab_graph_notifications import Receiver, expires
 
     ews, graph = both
-    receiver = Receiver()
+    receiver = Receiver(fresh_lab.dir)
     try:
         diego, adele = address(fresh_lab, "DiegoS"), address(fresh_lab, "AdeleV")
         made = graph.post(

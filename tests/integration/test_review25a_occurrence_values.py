@@ -100,11 +100,6 @@ def test_review25a_a_start_off_the_pattern_is_written_as_the_first_occurrence(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open defect since the merge of series25c with fix25a: the pass that writes a whole-series reminder to a "
-    "moved occurrence that had its own fails (exit 1); found by the stop-33 CI run, not yet fixed",
-)
 @pytest.mark.parametrize("mode", MODES)
 def test_review25a_a_series_reminder_reaches_a_moved_occurrence_that_had_its_own(
     invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Addr, mode: str

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,10 +34,12 @@ def subs_of(fresh_lab: Any) -> Iterator[Callable[[list[datetime]], Any]]:
     loaded = load_settings(str(fresh_lab.settings_path), environ={})
     credentials = credentials_from_app_settings(app_settings_path(None, loaded, {}), loaded, os.environ)
     client = GraphClient(loaded, graph_token_provider(credentials, loaded))
-    receiver = Receiver()
+    receiver = Receiver(fresh_lab.dir)
 
-    def make(now: list[datetime]) -> Any:
-        return Subscriptions(client, receiver.url, receiver.url, ServeMetrics(), lambda: now[0])
+    def make(now: list[datetime], path: str = "/notify", state_file: Path | None = None) -> Any:
+        """`path`: the notification URL's (the receiver answers on any); `state_file`: where they are kept."""
+        url = receiver.url.replace("/notify", path)
+        return Subscriptions(client, url, url, ServeMetrics(), lambda: now[0], state_file)
 
     try:
         yield make

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ import requests
 
 from .test_lab_graph import graph_client
 from .test_serve_lab import metrics, passes, start, status_url, stopped, wait_for
-from .test_serve_webhook_lab import WEBHOOK, counted, diego_over_graph, subscriptions, webhook_url
+from .test_serve_webhook_lab import counted, diego_over_graph, subscriptions, webhook, webhook_url
 
 pytestmark = pytest.mark.integration
 __all__ = ["diego_over_graph", "stopped"]  # fixtures, used by name
@@ -29,7 +30,7 @@ def started(
 ) -> tuple[str, str, dict[str, Any]]:
     """serve with its webhook, once Diego's first pass ran and he is subscribed: (status url, webhook url, his
     subscription as the app's GET /subscriptions shows it, clientState included)."""
-    process, err = start(env, tmp_path, **WEBHOOK)
+    process, err = start(env, tmp_path, **webhook(fresh_lab))
     stopped.append(process)
     url, hook = status_url(err, process), webhook_url(err, process)
     wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
@@ -64,7 +65,9 @@ def test_review26a_a_chunked_notification_is_taken(
         yield note[:20]
         yield note[20:]
 
-    answer = requests.post(hook, data=chunks(), headers={"Content-Type": "application/json"}, timeout=10)
+    answer = requests.post(
+        hook, data=chunks(), headers={"Content-Type": "application/json"}, timeout=10, verify=fresh_lab.ca
+    )
     samples = metrics(url)
     assert (
         answer.status_code,
@@ -84,7 +87,9 @@ def test_review26a_a_deeply_nested_body_is_refused_as_malformed(
     diego = addr("DiegoS")
     url, hook, _ = started(env, tmp_path, stopped, fresh_lab, diego)
     body = b'{"value": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # 200 kB, under the 1 MiB limit
-    answer = requests.post(hook, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+    answer = requests.post(
+        hook, data=body, headers={"Content-Type": "application/json"}, timeout=10, verify=fresh_lab.ca
+    )
     samples = metrics(url)
     assert (
         answer.status_code,
@@ -112,6 +117,7 @@ def test_review26a_clients_holding_requests_open_do_not_stall_the_webhook(
     _, hook, _ = started(env, tmp_path, stopped, fresh_lab, diego)
     parts = urlsplit(hook)
     held: list[socket.socket] = []
+    tls = ssl.create_default_context(cafile=fresh_lab.ca)
     done = threading.Event()
 
     def trickle() -> None:
@@ -125,14 +131,17 @@ def test_review26a_clients_holding_requests_open_do_not_stall_the_webhook(
     trickler = threading.Thread(target=trickle, daemon=True)
     try:
         for _ in range(8):  # twice the threads the webhook had
-            s = socket.create_connection((parts.hostname or "", parts.port or 0), timeout=10)
-            s.sendall(
+            raw = socket.create_connection((parts.hostname or "", parts.port or 0), timeout=10)
+            conn = tls.wrap_socket(raw, server_hostname=parts.hostname)  # the webhook is https (Graph's rule)
+            conn.sendall(
                 f"POST {parts.path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 "Content-Length: 100000\r\n\r\n{".encode()
             )
-            held.append(s)
+            held.append(conn)
         trickler.start()
-        echoed = requests.post(hook, params={"validationToken": "still here"}, timeout=60)
+        echoed = requests.post(
+            hook, params={"validationToken": "still here"}, timeout=60, verify=fresh_lab.ca
+        )
         assert (echoed.status_code, echoed.text) == (200, "still here")
     finally:
         done.set()

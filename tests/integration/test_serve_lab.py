@@ -186,7 +186,11 @@ def test_serve_syncs_each_tick_reports_metrics_and_page_and_stops_on_sigterm(
         samples[("roomsops_serve_passes_total", (("mailbox", diego), ("result", "ok"), ("service", "ews")))]
         >= 2
     )
-    assert samples[("roomsops_serve_requests_total", (("protocol", "ews"),))] > 0
+    # requests by protocol and operation: a no-op pass over EWS is a SyncFolderItems
+    assert (
+        samples[("roomsops_serve_requests_total", (("operation", "SyncFolderItems"), ("protocol", "ews")))]
+        >= 2
+    )
     assert ("roomsops_serve_queue_length", ()) in samples
 
     assert requests.get(url + "healthz", timeout=10).text == "ok: live, ready\n"
@@ -470,7 +474,9 @@ def test_graph_mailboxes_follow_their_own_interval_beside_ews_ones(
     assert samples[
         ("roomsops_serve_passes_total", (("mailbox", diego), ("result", "ok"), ("service", "graph")))
     ]
-    assert samples[("roomsops_serve_requests_total", (("protocol", "graph"),))] > 0
+    assert samples[
+        ("roomsops_serve_requests_total", (("operation", "calendarView delta"), ("protocol", "graph")))
+    ]
     assert meetings(fresh_lab, diego) == {str(booking): "Over Graph"}
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=HUNG) == 0

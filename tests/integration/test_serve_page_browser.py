@@ -41,7 +41,7 @@ from .test_serve_lab import (
     stopped,
     wait_for,
 )
-from .test_serve_webhook_lab import subscriptions, webhook_url
+from .test_serve_webhook_lab import subscriptions, webhook, webhook_url
 
 pytestmark = pytest.mark.integration
 __all__ = ["stopped"]  # the fixture, used by name
@@ -132,10 +132,7 @@ def test_the_status_page_renders_in_headless_chromium_with_the_rows_and_no_conso
     process, err = start(
         env,
         tmp_path,
-        ews_interval="1",
-        listen="127.0.0.1:0",
-        graph_interval="3600",
-        notification_debounce="0",
+        **{**webhook(fresh_lab), "ews_interval": "1"},
     )
     stopped.append(process)
     url = status_url(err, process)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import ssl
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -29,21 +30,29 @@ HUNG = 120.0
 WEBHOOK = {"listen": "127.0.0.1:0", "graph_interval": "3600", "notification_debounce": "0"}
 
 
+def webhook(lab: Any) -> dict[str, str]:
+    """The webhook's settings: https on 127.0.0.1 with the lab's server certificate (issued by the lab's CA, which
+    the lab's Graph trusts), as Graph calls https notification URLs only."""
+    pki = Path(lab.dir) / "pki"
+    return {**WEBHOOK, "tls_cert_file": str(pki / "server.pem"), "tls_key_file": str(pki / "server.key")}
+
+
 def webhook_url(err: Path, process: subprocess.Popen[str]) -> str:
     def announced() -> str | None:
-        match = re.search(r"Graph webhook on (http://127\.0\.0\.1:\d+/graph/notifications)", err.read_text())
+        match = re.search(r"Graph webhook on (https://127\.0\.0\.1:\d+/graph/notifications)", err.read_text())
         return match.group(1) if match else None
 
     return str(wait_for(announced, process))
 
 
-def claimed_too_big(url: str) -> int:
+def claimed_too_big(url: str, ca: str) -> int:
     """POST to `url` claiming a body of 1 MiB + 1 byte and sending none: the status of the answer."""
     import http.client
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    context = ssl.create_default_context(cafile=ca)
+    connection = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=10, context=context)
     try:
         connection.putrequest("POST", parts.path)
         connection.putheader("Content-Type", "application/json")
@@ -86,7 +95,7 @@ def test_an_outlook_edit_over_graph_reaches_the_booking_by_its_notification(
     diego_over_graph: int,
 ) -> None:
     booking, diego = diego_over_graph, addr("DiegoS")
-    process, err = start(env, tmp_path, **WEBHOOK)
+    process, err = start(env, tmp_path, **webhook(fresh_lab))
     stopped.append(process)
     url = status_url(err, process)
     webhook_url(err, process)
@@ -102,7 +111,11 @@ def test_an_outlook_edit_over_graph_reaches_the_booking_by_its_notification(
         graph.patch(f"/users/{diego}/events/{event['id']}", {"subject": "Webhook planning v2"}).status_code
         == 200
     )
-    wait_for(lambda: title_of(invoke, env, booking) == "Webhook planning v2", process)
+    # the booking has the title once the pass wrote it; /metrics counts the pass once it ended: wait for both
+    wait_for(
+        lambda: title_of(invoke, env, booking) == "Webhook planning v2" and passes(metrics(url), diego) >= 2,
+        process,
+    )
     samples = metrics(url)
     assert counted(samples, "roomsops_serve_notifications_total", kind="change") >= 1
     assert (
@@ -132,7 +145,7 @@ def test_a_removed_subscription_is_made_again_and_unsubscribe_on_exit_deletes_it
     diego_over_graph: int,
 ) -> None:
     diego = addr("DiegoS")
-    process, err = start(env, tmp_path, "--unsubscribe-on-exit", **WEBHOOK)
+    process, err = start(env, tmp_path, "--unsubscribe-on-exit", **webhook(fresh_lab))
     stopped.append(process)
     url = status_url(err, process)
     wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
@@ -170,14 +183,14 @@ def test_the_webhook_answers_validation_and_ignores_and_counts_bad_notifications
     """A notification with a wrong clientState or of an unknown subscription is answered 202 (Graph would retry
     anything else) and ignored: counted, nothing queued; a body over 1 MiB is refused before it is read."""
     diego = addr("DiegoS")
-    process, err = start(env, tmp_path, **WEBHOOK)
+    process, err = start(env, tmp_path, **webhook(fresh_lab))
     stopped.append(process)
     url, hook = status_url(err, process), webhook_url(err, process)
     wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
     (sub,) = subscriptions(fresh_lab)
 
     token = "Validation: Testing client application reachability for subscription Request-Id: 1 & <2>"
-    echoed = requests.post(hook, params={"validationToken": token}, timeout=10)
+    echoed = requests.post(hook, params={"validationToken": token}, timeout=10, verify=fresh_lab.ca)
     assert (echoed.status_code, echoed.text) == (200, token)
     assert echoed.headers["Content-Type"].startswith("text/plain")
 
@@ -189,8 +202,8 @@ def test_the_webhook_answers_validation_and_ignores_and_counts_bad_notifications
     }
     unknown = {**note, "subscriptionId": "00000000-0000-0000-0000-000000000000"}
     for body in ({"value": [note]}, {"value": [unknown]}):
-        assert requests.post(hook, json=body, timeout=10).status_code == 202
-    assert claimed_too_big(hook) == 413  # answered from the headers: the body is never sent
+        assert requests.post(hook, json=body, timeout=10, verify=fresh_lab.ca).status_code == 202
+    assert claimed_too_big(hook, fresh_lab.ca) == 413  # answered from the headers: the body is never sent
     samples = metrics(url)
     assert counted(samples, "roomsops_serve_notifications_ignored_total", reason="client_state") == 1
     assert counted(samples, "roomsops_serve_notifications_ignored_total", reason="unknown_subscription") == 1
@@ -210,7 +223,7 @@ def test_missed_brings_a_full_pass_and_reauthorization_required_a_reauthorize(
     diego_over_graph: int,
 ) -> None:
     diego = addr("DiegoS")
-    process, err = start(env, tmp_path, **WEBHOOK)
+    process, err = start(env, tmp_path, **webhook(fresh_lab))
     stopped.append(process)
     url = status_url(err, process)
     wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
@@ -259,7 +272,7 @@ def test_a_subscription_is_renewed_at_half_the_lifetime_graph_returned(
     client = GraphClient(loaded, graph_token_provider(credentials, loaded))
     now = [datetime.now(UTC)]
     metrics_ = ServeMetrics()
-    receiver = Receiver()
+    receiver = Receiver(fresh_lab.dir)
     try:
         subs = Subscriptions(client, receiver.url, receiver.url, metrics_, lambda: now[0])
         assert subs.keep([diego]) == [diego]
@@ -309,9 +322,7 @@ def test_the_webhook_serves_tls_from_a_certificate_file_and_graph_validates_it(
     """With serve.tls_cert_file/tls_key_file (here the lab's own server certificate for 127.0.0.1, issued by the
     lab's CA, which the lab's Graph trusts), the webhook is https: Graph's validation over TLS succeeds, so the
     subscription exists with an https notificationUrl."""
-    pki = Path(fresh_lab.dir) / "pki"
-    tls = {"tls_cert_file": str(pki / "server.pem"), "tls_key_file": str(pki / "server.key")}
-    process, err = start(env, tmp_path, **WEBHOOK, **tls)
+    process, err = start(env, tmp_path, **webhook(fresh_lab))
     stopped.append(process)
     url = status_url(err, process)
 

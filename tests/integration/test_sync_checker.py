@@ -490,3 +490,22 @@ def test_series_operations_keep_the_invariants_and_the_oracle_knows_occurrences(
     (problem,) = series_occurrences(state.world, state.model, bookings, live, [])
     assert problem.startswith(f"I5: series booking {series['id']} "), problem
     state.teardown()
+
+
+def test_random_sequences_keep_the_sync_invariants_with_two_sync_workers_on_postgresql(
+    lab: Any, tmp_path: Path, postgres_database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 27: every pass is two `roomsops sync --worker` processes claiming the mailboxes of a PostgreSQL
+    database (SYNC_CHECKER_WORKERS=2; scripts/soak runs it long): the same invariants hold."""
+    from tests.sync_checker.world import WorkerPasses
+
+    monkeypatch.setenv("SYNC_CHECKER_WORKERS", "2")
+    monkeypatch.setenv("SYNC_CHECKER_DATABASE", postgres_database.render_as_string(hide_password=False))
+    stats = Stats()
+    before = WorkerPasses.passes
+    machine = machine_for(lab.lab, tmp_path, for_backend(selected() - SOAK_ONLY, "ews"), stats, "ews")
+    machine._hypothesis_internal_use_seed = 2727
+    run_state_machine_as_test(machine, settings=checker_settings(1, STEPS, derandomize=False))
+    assert stats.sequences >= 1 and stats.passes >= 2
+    assert WorkerPasses.passes - before >= stats.passes  # every pass was the workers'
+    assert WorkerPasses.made == []  # each world's schema dropped

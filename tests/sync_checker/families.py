@@ -94,6 +94,16 @@ def selected_backend() -> str:
     return chosen
 
 
+def selected_workers() -> int:
+    """$SYNC_CHECKER_WORKERS: 0 (default: each pass is one `roomsops sync`, on SQLite) or N >= 2 (each pass is N
+    `roomsops sync --worker` processes at once, on PostgreSQL: $SYNC_CHECKER_DATABASE, default the tests' server,
+    tests/postgres.py; issue 27)."""
+    chosen = os.environ.get("SYNC_CHECKER_WORKERS", "").strip() or "0"
+    if not chosen.isdigit() or int(chosen) == 1:
+        raise ValueError(f"SYNC_CHECKER_WORKERS must be 0 or a number of workers from 2 on, not {chosen!r}")
+    return int(chosen)
+
+
 def for_backend(families: frozenset[str], backend: str) -> frozenset[str]:
     """The families a run over `backend` generates: without those NOT_ON_GRAPH when Graph syncs anyone."""
     return families if backend == "ews" else families - frozenset(NOT_ON_GRAPH)

@@ -1036,6 +1036,7 @@ class SyncChecker(RuleBasedStateMachine):
             self.world.clear_faults()
             self.world.admin("POST", "settings", json={"latency_ms": 0})
             self.stats.count_requests(self.world.requests_counted())
+            self.world.close()
 
 
 def _holds(meeting: Mapping[str, Any], name: str, value: Any) -> bool:

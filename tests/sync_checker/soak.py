@@ -151,7 +151,14 @@ def run_batch(
 
 def main(argv: Sequence[str] | None = None) -> int:
     from roomsops.lab import Lab
-    from tests.sync_checker.families import BACKENDS, NOT_ON_GRAPH, for_backend, selected, selected_backend
+    from tests.sync_checker.families import (
+        BACKENDS,
+        NOT_ON_GRAPH,
+        for_backend,
+        selected,
+        selected_backend,
+        selected_workers,
+    )
 
     parser = argparse.ArgumentParser(prog="soak", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -191,7 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     workdir = Path(tempfile.mkdtemp(prefix="roomsops-soak-"))
     print(
-        f"work folder {workdir}; backend {backend}; seed {seed}; families {', '.join(sorted(families))}",
+        f"work folder {workdir}; backend {backend}; seed {seed}; families {', '.join(sorted(families))}"
+        + (f"; each pass by {workers} sync workers on PostgreSQL" if (workers := selected_workers()) else ""),
         flush=True,
     )
     for name in sorted(chosen - families):

@@ -20,13 +20,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from xml.sax.saxutils import escape
 
 import requests
 
 from tests.campaign import BOOKING_TAG, INSTALLATION_TAG, campaign_env, cli, installation_of, tag
-from tests.sync_checker.families import BACKENDS
+from tests.sync_checker.families import BACKENDS, selected_workers
 
 #: The seed tenant's mailboxes the checker uses: synced persons (conflict behaviour), a foreign organizer, rooms.
 PERSONS = {"DiegoS": "Rollback", "AdeleV": "Cancel", "AlexW": "Rollback"}
@@ -81,7 +81,7 @@ class PassRun:
 class World:
     """One fresh world per hypothesis example: the lab reset to its seed tenant, a new database."""
 
-    def __init__(self, lab: Any, workdir: Path, backend: str = "ews") -> None:
+    def __init__(self, lab: Any, workdir: Path, backend: str = "ews", workers: int | None = None) -> None:
         if backend not in SYNC_MODES:
             raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
         self.lab = lab  # roomsops.lab.Lab, running in this process
@@ -104,11 +104,23 @@ class World:
         self.admin("POST", "requests/reset")
         self.admin("POST", "settings", json={"room_answer_delay": 24 * 3600.0, "latency_ms": 0})
         self.env = campaign_env(workdir, lab.settings_path)
+        #: Sync workers (`SYNC_CHECKER_WORKERS`): each pass is that many `sync --worker` processes at once, on a
+        #: PostgreSQL schema of this world's own (`WorkerPasses`); 0: one `roomsops sync` on SQLite.
+        self.workers = selected_workers() if workers is None else workers
+        self.pg: WorkerPasses | None = None
+        if self.workers:
+            self.pg = WorkerPasses(self.workers, workdir.name)
+            self.env["ROOMSOPS_ROOMS_DATABASE"] = self.pg.url
         self._token: str | None = None
         self.installation = ""
         self._earlier: dict[str, int] = {}  # request counts before the last reset (reset_requests)
 
     # --- plumbing ------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """The end of the sequence: a worker world's PostgreSQL schema is dropped (the lab is reset by the next)."""
+        if self.pg is not None:
+            self.pg.drop()
 
     def addr(self, alias: str) -> str:
         return f"{alias}@{self.domain}"
@@ -151,7 +163,9 @@ class World:
                 "--conflict-behaviour",
                 behaviour,
             )
-        self.installation = installation_of(self.env["ROOMSOPS_ROOMS_DATABASE"])
+        self.installation = (
+            self.pg.installation() if self.pg else installation_of(self.env["ROOMSOPS_ROOMS_DATABASE"])
+        )
 
     # --- ROOMS ---------------------------------------------------------------------------------------------
 
@@ -295,6 +309,12 @@ class World:
     def sync(self, kind: str = "pass", *extra: str) -> PassRun:
         """One in-process `roomsops --json sync`; an exception escaping it is recorded, not raised."""
         started = datetime.now(UTC)
+        code: int | None
+        doc: dict[str, Any] | None
+        if self.pg is not None:
+            code, doc = self.pg.run(self.env, self.workdir)
+            self.pg.write_summary(self.env, doc, code, started)
+            return PassRun(kind, code, None, doc, self.summary(), started)
         try:
             code, doc = self.cli("sync", "--concurrency", "1", *extra)
             crash = None
@@ -330,13 +350,21 @@ class World:
         started = datetime.now(UTC)
         self.admin("POST", "settings", json={"latency_ms": 30})
         self.reset_requests()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "roomsops", "sync", "--concurrency", "1"],
-            env={**os.environ, **self.env},
-            cwd=self.workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        others: list[subprocess.Popen[Any]] = []
+        process: subprocess.Popen[Any]
+        if self.pg is not None:
+            # Sync workers: the first is killed, the others go on; its leases are expired below (as they would
+            # once `sync.worker_lease` passed), so the next pass's workers take its mailboxes over.
+            self.pg.make_due()
+            process, *others = self.pg.start(self.env, self.workdir)
+        else:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "roomsops", "sync", "--concurrency", "1"],
+                env={**os.environ, **self.env},
+                cwd=self.workdir,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         killed_at: int | None = None
         try:
             while process.poll() is None:  # ends: the process exits, or is killed
@@ -347,10 +375,17 @@ class World:
                     break
                 time.sleep(0.002)
             code = process.wait(timeout=120)
+            if self.pg is not None:
+                code, worker_doc = self.pg.finish([process, *others])
+                if killed_at is not None:
+                    self.pg.expire_leases()
+                else:
+                    self.pg.write_summary(self.env, worker_doc, code, started)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            for proc in (process, *others):
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
             self.admin("POST", "settings", json={"latency_ms": 0})
         summary = self.summary()
         # A pass that ended before its count was reached wrote its whole document (the --json one plus "totals") to
@@ -374,22 +409,33 @@ class World:
         started = datetime.now(UTC)
         self.admin("POST", "settings", json={"latency_ms": 30})
         self.reset_requests()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "roomsops", "--json", "sync", "--concurrency", "1"],
-            env={**os.environ, **self.env},
-            cwd=self.workdir,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+        others: list[subprocess.Popen[str]] = []
+        if self.pg is not None:
+            self.pg.make_due()
+            process, *others = self.pg.start(self.env, self.workdir)
+        else:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "roomsops", "--json", "sync", "--concurrency", "1"],
+                env={**os.environ, **self.env},
+                cwd=self.workdir,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
         acted = False
+        worked: tuple[int, dict[str, Any]] | None = None
         try:
-            while process.poll() is None:
+            while process.poll() is None or any(o.poll() is None for o in others):
                 if due(self.admin("GET", "requests")):
                     action()
                     acted = True
                     break
                 time.sleep(0.002)
-            out, _ = process.communicate(timeout=120)
+            if self.pg is not None:
+                worked = self.pg.finish([process, *others])
+                out = ""
+            else:
+                out, _ = process.communicate(timeout=120)
         finally:
             if process.poll() is None:
                 process.kill()
@@ -397,6 +443,9 @@ class World:
             self.admin("POST", "settings", json={"latency_ms": 0})
         if not acted:
             action()
+        if worked is not None and self.pg is not None:
+            self.pg.write_summary(self.env, worked[1], worked[0], started)
+            return PassRun("pass", worked[0], None, worked[1], self.summary(), started)
         try:
             doc = json.loads(out) if out.strip() else None
         except json.JSONDecodeError:
@@ -404,7 +453,10 @@ class World:
         return PassRun("pass", process.returncode, None, doc, self.summary(), started)
 
     def database_problems(self) -> list[str]:
-        """I6: the database opens and is consistent (SQLite's own check and the foreign keys)."""
+        """I6: the database opens and is consistent (SQLite's own check and the foreign keys; PostgreSQL checks
+        its foreign keys itself: it must answer and hold every table)."""
+        if self.pg is not None:
+            return self.pg.problems()
         path = self.env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///")
         try:
             with sqlite3.connect(path) as conn:
@@ -421,6 +473,15 @@ class World:
         forgotten by the lab (a stored deltaLink answers 410 syncStateNotFound, as an expired one does). A Graph
         position is `<window end>|<deltaLink>` (docs/sync.md); an EWS one has no `|`. Returns how many mailboxes'
         positions are invalid now."""
+        if self.pg is not None:
+            ews_rows = self.pg.sql(
+                "UPDATE mailbox_sync SET sync_state = 'H4sIAAAAAAAEAAtJLS5RSEksSQQAAP//' "
+                "WHERE sync_state IS NOT NULL AND strpos(sync_state, '|') = 0 RETURNING mailbox"
+            )
+            graph = self.pg.sql("SELECT count(*) FROM mailbox_sync WHERE strpos(sync_state, '|') > 0")[0][0]
+            if graph:
+                self.admin("POST", "graph/delta/expire")
+            return len(ews_rows) + int(graph)
         path = self.env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///")
         with sqlite3.connect(path) as conn:
             ews = conn.execute(
@@ -437,3 +498,156 @@ class World:
 
 def _protocol(sync_mode: str) -> str:
     return "graph" if sync_mode == "Microsoft365" else "ews"
+
+
+class WorkerPasses:
+    """`SYNC_CHECKER_WORKERS=N`: the world's ROOMS database is a schema of its own on PostgreSQL
+    ($SYNC_CHECKER_DATABASE, default the tests' server), and each pass is N `roomsops --json sync --worker
+    --until-idle` processes at once, claiming the mailboxes (every mailbox made due first: a worker gives a mailbox
+    back due only `sync.worker_interval` later). Their documents are merged into one pass's: the mailboxes of all,
+    `left_sync` of all, exit 0 only when every worker exited 0. Workers write no summary file: the merged document
+    is written as the pass's summary (the summary checks then hold by construction). A SIGKILLed worker's leases are
+    expired by SQL, as they would be after `sync.worker_lease`."""
+
+    #: schemas made by this process, dropped when the next world is made and at exit
+    made: ClassVar[list[str]] = []
+    #: worker passes run by this process (each: `workers` processes, their documents merged)
+    passes: ClassVar[int] = 0
+
+    def __init__(self, workers: int, name: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        from tests import postgres
+
+        self.workers = workers
+        server = os.environ.get("SYNC_CHECKER_DATABASE", "").strip() or postgres.server_url()
+        if not server:
+            raise RuntimeError("SYNC_CHECKER_WORKERS needs a PostgreSQL server: set SYNC_CHECKER_DATABASE")
+        self.server = make_url(server)
+        for old in list(self.made):
+            self._drop(old)
+        self.schema = f"checker_{os.getpid()}_{name.replace('-', '_')}"
+        with postgres.admin(self.server) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'.encode())
+            conn.execute(f'CREATE SCHEMA "{self.schema}"'.encode())
+        if not self.made:
+            import atexit
+
+            atexit.register(self._drop_all)
+        self.made.append(self.schema)
+        self.url = self.server.set(
+            query={**self.server.query, "options": f"-csearch_path={self.schema}"}
+        ).render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        if self.schema in self.made:
+            self._drop(self.schema)
+
+    def _drop_all(self) -> None:
+        for schema in list(self.made):
+            self._drop(schema)
+
+    def _drop(self, schema: str) -> None:
+        from tests import postgres
+
+        try:
+            with postgres.admin(self.server) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'.encode())
+        finally:
+            if schema in self.made:
+                self.made.remove(schema)
+
+    def sql(self, statement: str, *args: Any) -> list[tuple[Any, ...]]:
+        from tests import postgres
+
+        with postgres.admin(self.server) as conn:
+            conn.execute(f'SET search_path TO "{self.schema}"'.encode())
+            cur = conn.execute(statement.encode(), args)
+            return list(cur.fetchall()) if cur.description else []
+
+    def installation(self) -> str:
+        return str(self.sql("SELECT installation_id FROM installation")[0][0])
+
+    def make_due(self) -> None:
+        self.sql("UPDATE mailbox_sync SET next_run_utc = NULL")
+
+    def expire_leases(self) -> None:
+        self.sql(
+            "UPDATE mailbox_sync SET lease_until_utc = now() AT TIME ZONE 'UTC' - interval '1 second' "
+            "WHERE lease_token IS NOT NULL"
+        )
+
+    def start(self, env: Mapping[str, str], workdir: Path) -> list[subprocess.Popen[str]]:
+        # --batch 2: three persons over two workers, so that a pass's mailboxes are split between them.
+        command = [
+            sys.executable,
+            "-m",
+            "roomsops",
+            "--json",
+            "sync",
+            "--worker",
+            "--until-idle",
+            "--batch",
+            "2",
+        ]
+        return [
+            subprocess.Popen(
+                [*command, "--concurrency", "1"],
+                env={**os.environ, **env},
+                cwd=workdir,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(self.workers)
+        ]
+
+    def finish(self, procs: list[subprocess.Popen[Any]]) -> tuple[int, dict[str, Any]]:
+        """The workers' merged document and exit code (the worst: 0 only when all exited 0)."""
+        WorkerPasses.passes += 1
+        docs, codes = [], []
+        for proc in procs:
+            out, err = proc.communicate(timeout=300)
+            codes.append(proc.returncode)
+            try:
+                docs.append(json.loads(out) if out and out.strip() else {})
+            except json.JSONDecodeError:
+                docs.append({"error": {"code": "unreadable", "message": (out + err)[-500:]}})
+        mailboxes = [m for doc in docs for m in doc.get("mailboxes", [])]
+        errors = [doc["error"] for doc in docs if isinstance(doc.get("error"), dict)]
+        merged: dict[str, Any] = {
+            "mailboxes": mailboxes,
+            "left_sync": {p: said for doc in docs for p, said in (doc.get("left_sync") or {}).items()},
+            "lease_lost": [m for doc in docs for m in doc.get("lease_lost", [])],
+            "workers": [doc.get("owner") for doc in docs],
+        }
+        if errors:
+            merged["error"] = errors[0]
+        killed = [c for c in codes if c is None or c < 0]
+        code = killed[0] if killed else max(codes)
+        merged["ok"] = code == 0
+        return int(code) if code is not None else -9, merged
+
+    def run(self, env: Mapping[str, str], workdir: Path) -> tuple[int, dict[str, Any]]:
+        self.make_due()
+        return self.finish(self.start(env, workdir))
+
+    def write_summary(
+        self, env: Mapping[str, str], doc: Mapping[str, Any], code: int, started: datetime
+    ) -> None:
+        summary = {
+            **doc,
+            "ok": code == 0,
+            "started": started.isoformat(),
+            "finished": datetime.now(UTC).isoformat(),
+        }
+        Path(env["ROOMSOPS_SYNC_SUMMARY_FILE"]).write_text(json.dumps(summary), encoding="utf-8")
+
+    def problems(self) -> list[str]:
+        try:
+            tables = self.sql(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+            )
+        except Exception as exc:  # the database does not answer: that is the finding
+            return [f"the database does not answer: {exc}"]
+        return [] if tables and tables[0][0] >= 5 else [f"the schema holds {tables} tables"]

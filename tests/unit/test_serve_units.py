@@ -325,6 +325,12 @@ def test_the_webhook_echoes_the_validation_token_and_checks_client_state() -> No
         ({"ROOMSOPS_SERVE_LISTEN": "0.0.0.0"}, "serve.listen in $ROOMSOPS_SERVE_LISTEN must be HOST:PORT"),
         (
             {
+                "ROOMSOPS_SERVE_LISTEN": "127.0.0.1:8443"
+            },  # neither a proxy's https URL nor TLS: http for Graph
+            "serve.listen without serve.public_url or serve.tls_cert_file would give Graph an http notification URL",
+        ),
+        (
+            {
                 "ROOMSOPS_SERVE_LISTEN": "0.0.0.0:8443",
                 "ROOMSOPS_SERVE_TLS_CERT_FILE": "/nonexistent/cert.pem",
             },
@@ -344,10 +350,15 @@ def test_the_webhook_urls_are_under_the_public_url_or_the_listeners_own_address(
     from roomsops.services.serve.config import webhook_listen
 
     assert webhook_listen(load_settings(environ={})) is None
-    own = webhook_listen(load_settings(environ={"ROOMSOPS_SERVE_LISTEN": "127.0.0.1:0"}))
+    cert = Path(__file__)  # any file: only its existence is checked here
+    own = webhook_listen(
+        load_settings(
+            environ={"ROOMSOPS_SERVE_LISTEN": "127.0.0.1:0", "ROOMSOPS_SERVE_TLS_CERT_FILE": str(cert)}
+        )
+    )
     assert own is not None and own.urls(("127.0.0.1", 4711)) == (
-        "http://127.0.0.1:4711/graph/notifications",
-        "http://127.0.0.1:4711/graph/lifecycle",
+        "https://127.0.0.1:4711/graph/notifications",
+        "https://127.0.0.1:4711/graph/lifecycle",
     )
     public = webhook_listen(
         load_settings(

@@ -183,3 +183,41 @@ def test_the_v11_to_v12_step_gives_the_columns_a_new_database_has(
         assert [x.mailbox for x in claim(upgraded, "w", now_utc(), 5)] == ["old@contoso.com"]  # due, unleased
     finally:
         upgraded.close()
+
+
+def test_workers_starting_together_both_queue_the_mailboxes_without_a_failure(postgresql: Store) -> None:
+    """pg27c (the bench's finding: three of four workers started at once failed): worker A's ensure has inserted
+    the rows, not committed; worker B's ensure saw none of them and inserts too: it waits for A's rows, then
+    leaves them (ON CONFLICT DO NOTHING) instead of failing on the primary key. B is seen waiting for the lock
+    before A commits (polled in pg_stat_activity: a condition, not a duration)."""
+    people = mailboxes(5)
+    now = now_utc()
+    failures: list[BaseException] = []
+    added: list[int] = []
+
+    def worker_b() -> None:
+        try:
+            with postgresql.leases() as conn:
+                added.append(ensure_mailboxes(conn, people, now))
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    with postgresql.leases() as a:
+        assert ensure_mailboxes(a, people, now) == 5
+        b = threading.Thread(target=worker_b)
+        b.start()
+        for _ in range(2000):
+            with (
+                postgresql.read() as probe
+            ):  # a transaction each: pg_stat_activity is read once per transaction
+                waiting = probe.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                ).scalar_one()
+            if waiting or not b.is_alive():
+                break
+            threading.Event().wait(0.01)
+        assert waiting >= 1, "worker B never waited for A's rows"
+    b.join(timeout=60)
+    assert failures == [] and added == [5], (failures, added)  # B meant to add them; A's stand
+    with postgresql.read() as conn:
+        assert sorted(conn.execute(select(mailbox_sync.c.mailbox)).scalars()) == people

@@ -8,6 +8,7 @@ and looks the item up by its tag instead. A read whose connection dropped is sen
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from roomsops.adapters.ews.errors import (
 )
 from roomsops.adapters.ews.tags import register_tags
 from roomsops.adapters.net import proxy_url
+from roomsops.core import traffic
 from roomsops.core.calendar import WriteOutcomeUnknown
 from roomsops.core.logs import MASK, log
 from roomsops.core.settings import Settings
@@ -98,6 +100,7 @@ class PinnedAdapter(requests.adapters.HTTPAdapter):
         pinned = _pinned(request.url or "")
         if pinned is not None and "/ews/" in urlsplit(request.url or "").path.lower():
             _sent.count = requests_sent() + 1
+            traffic.requested("ews", _operation(request.body))
         if pinned is not None:
             ca, proxy = pinned
             verify = ca if ca else verify
@@ -105,6 +108,18 @@ class PinnedAdapter(requests.adapters.HTTPAdapter):
         return super().send(
             request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
         )
+
+
+#: The operation of an EWS request: the first element in the SOAP body (`<m:SyncFolderItems ...>`).
+_OPERATION = re.compile(rb"Body>\s*<(?:[A-Za-z][A-Za-z0-9]*:)?([A-Za-z]{1,48})[\s/>]")
+
+
+def _operation(body: object) -> str:
+    data = body.encode("utf-8", "replace") if isinstance(body, str) else body
+    if not isinstance(data, bytes):
+        return "other"
+    match = _OPERATION.search(data[:4096])
+    return match.group(1).decode("ascii") if match else "other"
 
 
 def register_endpoint(url: str, ca_bundle: str | None, proxy: str | None) -> None:
@@ -280,6 +295,8 @@ class EwsClient:
                     ) from None
                 log.info("EWS throttled for %s; backing off %.2fs", mailbox, wait)
                 budget.waited += wait
+                if not _connection_lost(exc):  # the server asked to back off (a reconnect is no throttling)
+                    traffic.throttled("ews", wait)
                 self._sleep(wait)
             except UnauthorizedError:
                 self.provider.invalidate()  # the next call fetches a fresh token

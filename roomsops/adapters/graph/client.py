@@ -46,6 +46,7 @@ from roomsops.adapters.graph.errors import (
     from_answer,
     graph_error,
 )
+from roomsops.core import traffic
 from roomsops.core.logs import log
 from roomsops.core.settings import Settings
 
@@ -74,6 +75,13 @@ def requests_sent() -> int:
 
 def _count() -> None:
     _sent.count = requests_sent() + 1
+
+
+def _operation(method: str, url: str, what: str) -> str:
+    """The operation of a request for `roomsops serve`'s metrics: the client's name for it (`what`, a constant such
+    as "calendarView delta" or "create subscription"; a $batch's prefixed), else the method."""
+    name = what or method.upper()
+    return f"$batch {name}" if urlsplit(url).path.endswith("/$batch") else name
 
 
 def read_retries() -> int:
@@ -240,6 +248,7 @@ class GraphClient:
         retries = GET_RETRIES if idempotent else (0 if write else READ_RECONNECTS)
         while True:
             try:
+                traffic.requested("graph", _operation(method, full, what))
                 answer = self._send(mailbox, method, full, body, headers, slots)
             except requests.RequestException as exc:
                 wait = self._retry_wait(reconnects + 1)
@@ -274,6 +283,7 @@ class GraphClient:
                     )
                 log.info("Graph answered %s for %s; backing off %.2fs", answer.status, mailbox, wait)
                 waited.seconds += wait
+                traffic.throttled("graph", wait)
                 busy += 1
                 self._sleep(wait)
                 continue
@@ -467,6 +477,8 @@ class GraphClient:
                         wait,
                     )
                     waited.seconds += wait
+                    if throttled:
+                        traffic.throttled("graph", wait)
                     busy += 1 if throttled else 0
                     self._sleep(wait)
                 chunk = sorted(again)

@@ -16,7 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from roomsops.adapters.store.records import email_key
 from roomsops.adapters.store.schema import mailbox_sync
@@ -45,7 +47,11 @@ def ensure_mailboxes(conn: Connection, mailboxes: Iterable[str], now: datetime) 
         )
     missing = [{"mailbox": k, "updated_utc": now} for k in keys if k not in there]
     if missing:
-        conn.execute(insert(mailbox_sync), missing)
+        # Several workers starting at once on a new queue each find the rows missing: a row another one inserted
+        # meanwhile is left as it is (ON CONFLICT DO NOTHING), never a failed start (the bench's finding: three of
+        # four workers started together failed on the primary key).
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(dialect_insert(mailbox_sync).on_conflict_do_nothing(index_elements=["mailbox"]), missing)
     return len(missing)
 
 

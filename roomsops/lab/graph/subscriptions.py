@@ -546,13 +546,19 @@ def _body(request: Request) -> dict[str, Any]:
 
 
 def _url(value: Any, name: str) -> str:
-    """Graph wants https; the lab calls only this machine (it never reaches out to the network), so it takes
-    http or https on 127.0.0.1 / localhost and refuses other hosts (lab choice)."""
+    """Graph calls only https endpoints (graph/api/resources/subscription: notificationUrl "must make use of the
+    HTTPS protocol"; graph/change-notifications-delivery-webhooks: "a publicly accessible, HTTPS-secured
+    endpoint"): another scheme is refused, no validation request sent. The lab calls only this machine (it never
+    reaches out to the network): https on 127.0.0.1 / localhost, other hosts refused (lab choice); the
+    subscriber's certificate must chain to the lab's CA (Graph: a public CA's)."""
     if not isinstance(value, str):
         raise bad_request(f"{name} is required.", "ValidationError")
     split = urllib.parse.urlsplit(value)
-    if split.scheme not in ("http", "https"):
-        raise bad_request(f"{name} must be an https URL.", "ValidationError")
+    if split.scheme != "https":
+        raise bad_request(
+            f"{name} must be an https URL (Microsoft Graph sends notifications over HTTPS only).",
+            "ValidationError",
+        )
     if split.hostname not in ("127.0.0.1", "localhost"):
         raise bad_request(
             f"{name}: the lab delivers notifications only to 127.0.0.1 or localhost.", "ValidationError"

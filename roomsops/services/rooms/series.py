@@ -306,6 +306,37 @@ def anchored(rec: Recurrence, first: Occurrence, tz: ZoneInfo) -> Recurrence:
     return replace(rec, range=replace(rec.range, start_date=first.original_start.astimezone(tz).date()))
 
 
+def taken_occurrences(
+    conn: Connection,
+    room: Room,
+    occurrences: Sequence[Occurrence],
+    exclude_id: int | None = None,
+    exclude_occurrence: tuple[int, datetime] | None = None,
+) -> list[tuple[Occurrence, Booking]]:
+    """The active occurrences another booking holds the room at, each with the first such booking, in time order
+    (in the caller's write transaction: the room is locked first)."""
+    active = sorted((o for o in occurrences if o.status == "active"), key=lambda o: o.start)
+    if not active:
+        return []
+    db.lock_room(conn, room.id)
+    others = db.overlapping_bookings(
+        conn, room.id, active[0].start, max(o.end for o in active), exclude_id, exclude_occurrence
+    )
+    if not others:
+        return []
+    starts = [b.start for b in others]
+    latest_end = list(accumulate((b.end for b in others), max))  # the latest end among the first i+1
+    taken: list[tuple[Occurrence, Booking]] = []
+    for o in active:
+        j = bisect.bisect_left(starts, o.end) - 1  # others[: j + 1] start before the occurrence ends
+        while j >= 0 and latest_end[j] > o.start:
+            if others[j].end > o.start:
+                taken.append((o, others[j]))
+                break
+            j -= 1
+    return taken
+
+
 def refuse_conflicts(
     conn: Connection,
     room: Room,
@@ -317,25 +348,8 @@ def refuse_conflicts(
 ) -> None:
     """All or nothing: when another booking holds the room at any of these active occurrences, refuse, naming every
     date it holds (in the caller's write transaction, the room locked first)."""
-    active = sorted((o for o in occurrences if o.status == "active"), key=lambda o: o.start)
-    if not active:
-        return
-    db.lock_room(conn, room.id)
-    others = db.overlapping_bookings(
-        conn, room.id, active[0].start, max(o.end for o in active), exclude_id, exclude_occurrence
-    )
-    if not others:
-        return
-    starts = [b.start for b in others]
-    latest_end = list(accumulate((b.end for b in others), max))  # the latest end among the first i+1
-    taken: list[tuple[Occurrence, Booking]] = []
-    for o in active:
-        j = bisect.bisect_left(starts, o.end) - 1  # others[: j + 1] start before the occurrence ends
-        while j >= 0 and latest_end[j] > o.start:
-            if others[j].end > o.start:
-                taken.append((o, others[j]))
-                break
-            j -= 1
+    active = [o for o in occurrences if o.status == "active"]
+    taken = taken_occurrences(conn, room, occurrences, exclude_id, exclude_occurrence)
     if not taken:
         return
     listed = ", ".join(f'{local_span(o.start, o.end, tz)} by booking {b.id} "{b.title}"' for o, b in taken)

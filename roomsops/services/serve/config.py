@@ -90,6 +90,15 @@ def webhook_listen(settings: Settings) -> WebhookListen | None:
             "serve.tls_key_file is set without serve.tls_cert_file",
             "set serve.tls_cert_file to the certificate of that key, or remove serve.tls_key_file",
         )
+    if public is None and cert is None:
+        # The listener's own address would be an http URL, and Graph refuses to subscribe one (graph/api/resources/
+        # subscription: notificationUrl "must make use of the HTTPS protocol").
+        raise InputError(
+            "serve.listen without serve.public_url or serve.tls_cert_file would give Graph an http notification URL "
+            "(Graph sends notifications to https only)",
+            "set serve.public_url to the https URL of the reverse proxy that forwards to serve.listen, or "
+            "serve.tls_cert_file and serve.tls_key_file for https on serve.listen itself",
+        )
     return WebhookListen(host, port, public, cert, key)
 
 

@@ -28,6 +28,12 @@ class ServeMetrics:
             ["mailbox"],
             registry=r,
         )
+        self.healing_passes = Counter(
+            "roomsops_serve_healing_passes",
+            "Healing reconciliations of one mailbox (full passes on serve.healing_interval's schedule), by result",
+            ["mailbox", "result"],
+            registry=r,
+        )
         self.failures = Counter(
             "roomsops_serve_mailbox_failures",
             "Failed passes of one mailbox, by error code",
@@ -36,7 +42,20 @@ class ServeMetrics:
         )
         self.requests = Counter(
             "roomsops_serve_requests",
-            "Calendar service requests the passes sent, by protocol (per operation: not counted yet)",
+            "Requests the service sent to Exchange, by protocol (ews, graph) and operation (the EWS operation; "
+            "the Graph client's name for it, a $batch's prefixed); a request sent again counts again",
+            ["protocol", "operation"],
+            registry=r,
+        )
+        self.throttled = Counter(
+            "roomsops_serve_throttle_waits",
+            "Waits the server asked for (Graph 429/503, EWS ErrorServerBusy), by protocol",
+            ["protocol"],
+            registry=r,
+        )
+        self.throttled_seconds = Counter(
+            "roomsops_serve_throttle_wait_seconds",
+            "Seconds spent in those waits, by protocol",
             ["protocol"],
             registry=r,
         )
@@ -99,6 +118,15 @@ class ServeMetrics:
             ["operation", "result"],
             registry=r,
         )
+
+    def request(self, protocol: str, operation: str) -> None:
+        """A request sent (core.traffic's observer)."""
+        self.requests.labels(protocol, operation).inc()
+
+    def throttle(self, protocol: str, seconds: float) -> None:
+        """A wait the server asked for (core.traffic's observer)."""
+        self.throttled.labels(protocol).inc()
+        self.throttled_seconds.labels(protocol).inc(max(seconds, 0.0))
 
     def text(self) -> bytes:
         return generate_latest(self.registry)

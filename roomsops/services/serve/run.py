@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from roomsops.adapters.listener import Listener
 from roomsops.adapters.store import Store
 from roomsops.adapters.store.runlock import SERVE_LOCK_KEY, DatabaseLock
+from roomsops.core import traffic
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
@@ -38,6 +40,15 @@ def serve_lock_path(lock: LockTarget) -> LockTarget:
         return dataclasses.replace(lock, key=SERVE_LOCK_KEY)
     name = lock.name.removesuffix(".sync.lock").removesuffix(".lock")
     return lock.with_name(f"{name}.serve.lock")
+
+
+def subscriptions_file(settings: Settings, lock: LockTarget) -> Path:
+    """Where the service keeps its Graph subscriptions (their clientState: a private file): beside an SQLite
+    database (`rooms.db` → `rooms.db.serve-subscriptions.json`), else in the data folder."""
+    if isinstance(lock, DatabaseLock):
+        return settings.resolve_path("roomsops-serve-subscriptions.json", "sync.summary_file")
+    name = lock.name.removesuffix(".sync.lock").removesuffix(".lock")
+    return lock.with_name(f"{name}.serve-subscriptions.json")
 
 
 if TYPE_CHECKING:
@@ -108,6 +119,33 @@ def _serve(
     unsubscribe_on_exit: bool,
 ) -> ServeResult:
     service = Serve(settings, store, audit, lock, open_backend, check_token, max_ticks=max_ticks)
+    # every request and throttling wait of the clients, passes and subscriptions alike, while the service runs
+    forget = traffic.observe(service.metrics.request, service.metrics.throttle)
+    try:
+        return _run(
+            service,
+            settings,
+            listen,
+            announce,
+            webhook,
+            graph_client,
+            unsubscribe_on_exit,
+            subscriptions_file(settings, lock),
+        )
+    finally:
+        forget()
+
+
+def _run(
+    service: Serve,
+    settings: Settings,
+    listen: StatusListen,
+    announce: Callable[[str], None],
+    webhook: WebhookListen | None,
+    graph_client: Callable[[], GraphClient] | None,
+    unsubscribe_on_exit: bool,
+    state_file: Path,
+) -> ServeResult:
     hook: Listener | None = None
     if webhook is not None and graph_client is not None:
         hook = Listener(
@@ -126,7 +164,7 @@ def _serve(
         bound = hook.start()
         notify, lifecycle = webhook.urls(bound)
         service.subscriptions = Subscriptions(
-            graph_client(), notify, lifecycle, service.metrics, service.clock
+            graph_client(), notify, lifecycle, service.metrics, service.clock, state_file
         )
         announce(f"roomsops serve: Graph webhook on {notify}")
         log.info("serve: Graph webhook listening on %s:%d, notifications to %s", *bound, notify)

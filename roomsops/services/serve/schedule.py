@@ -1,7 +1,8 @@
 """When each mailbox's next pass is due: every `serve.ews_interval` seconds over EWS, every `serve.graph_interval`
 over Graph, counted from its last pass as the database records it (so a restart resumes where it stopped, and a
 mailbox never synced is due at once); and a mailbox a Graph change notification named, once its debounce has
-passed (`push`). Pure: the clock is given."""
+passed (`push`); and each mailbox's healing reconciliation (a full pass) every `serve.healing_interval` (`heal_due`).
+Pure: the clock is given."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ class Due:
     mailbox: str
     service: str  # "ews" or "graph"
     last_pass: datetime | None
+    #: passes since the mailbox's last full one, as the database counts them (`sync.full_every`'s count)
+    passes_since_full: int = 0
 
 
 @dataclass
@@ -30,6 +33,12 @@ class Schedule:
     pushed: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
     #: mailboxes whose next pass compares everything (a `missed` lifecycle notification)
     full: set[str] = field(default_factory=set)
+    #: `serve.healing_interval` (None: no healing schedule; `sync.full_every`'s count decides) and since when this
+    #: process runs (the healing of a mailbox not healed by it yet is counted from then)
+    healing: timedelta | None = None
+    started: datetime | None = None
+    #: mailbox (casefolded) -> when this process's last full pass of it finished
+    healed: dict[str, datetime] = field(default_factory=dict)
 
     def push(self, mailbox: str, received: datetime, debounce: timedelta, full: bool = False) -> None:
         """A notification named the mailbox: its pass is due `debounce` after the first one since its last pass
@@ -44,12 +53,45 @@ class Schedule:
         taken = self.pushed.pop(mailbox.casefold(), None)
         return taken[1] if taken else None
 
-    def update(self, persons: Mapping[str, str], last_passes: Mapping[str, datetime | None]) -> None:
-        """`persons`: address -> service; `last_passes`: address (casefolded) -> last pass in the database."""
+    def update(
+        self,
+        persons: Mapping[str, str],
+        last_passes: Mapping[str, datetime | None],
+        passes_since_full: Mapping[str, int] | None = None,
+    ) -> None:
+        """`persons`: address -> service; `last_passes`: address (casefolded) -> last pass in the database;
+        `passes_since_full`: address (casefolded) -> passes since its last full one in the database."""
+        counts = passes_since_full or {}
         self.mailboxes = {
-            address.casefold(): Due(address, service, last_passes.get(address.casefold()))
+            address.casefold(): Due(
+                address, service, last_passes.get(address.casefold()), counts.get(address.casefold(), 0)
+            )
             for address, service in persons.items()
         }
+
+    def heal_at(self, due: Due) -> datetime | None:
+        """When the mailbox's next healing reconciliation is due; None: none (no healing schedule, or a mailbox
+        never synced: its first pass reads everything anyway). Counted from this process's last full pass of it,
+        else from the process's start; but a mailbox whose passes since its last full one (the database's count,
+        which outlives restarts) times its interval reach `serve.healing_interval` is due at once, so restarts
+        never put healing off for ever."""
+        if self.healing is None or self.started is None or due.last_pass is None:
+            return None
+        key = due.mailbox.casefold()
+        healed = self.healed.get(key)
+        if healed is not None:
+            return healed + self.healing
+        if due.passes_since_full * self.intervals[due.service] >= self.healing:
+            return self.started
+        return self.started + self.healing
+
+    def heal_due(self, due: Due, now: datetime) -> bool:
+        at = self.heal_at(due)
+        return at is not None and at <= now
+
+    def healed_at(self, mailbox: str, when: datetime) -> None:
+        """A full pass of the mailbox finished at `when` (healing, a recovery, a `missed` notification)."""
+        self.healed[mailbox.casefold()] = when
 
     def done(self, mailbox: str, when: datetime) -> None:
         """The mailbox's pass was tried at `when` (whether it succeeded or failed)."""
@@ -58,10 +100,15 @@ class Schedule:
     def next_due(self, due: Due) -> datetime | None:
         known = [t for t in (due.last_pass, self.attempted.get(due.mailbox.casefold())) if t is not None]
         timed = max(known) + self.intervals[due.service] if known else None
+        if timed is None:  # never synced: due at once
+            return None
         pushed = self.pushed.get(due.mailbox.casefold())
-        if timed is None or pushed is None:  # None: never synced, due at once
-            return timed
-        return min(timed, pushed[0])
+        heal = self.heal_at(due)
+        if heal is not None and heal <= max(
+            known
+        ):  # tried since it was due (and failed): its interval, as any
+            heal = None
+        return min(t for t in (timed, pushed[0] if pushed else None, heal) if t is not None)
 
     def due(self, now: datetime) -> list[Due]:
         """The mailboxes whose pass is due at `now`, the longest waiting first."""

@@ -12,6 +12,7 @@ from the database: it goes on where the last process stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import signal
 import threading
@@ -70,8 +71,19 @@ class Serve:
 
     def __post_init__(self) -> None:
         serve = self.settings.serve
+        healing = timedelta(seconds=serve.healing_interval) if serve.healing_interval else None
         self.schedule = Schedule(
-            {"ews": timedelta(seconds=serve.ews_interval), "graph": timedelta(seconds=serve.graph_interval)}
+            {"ews": timedelta(seconds=serve.ews_interval), "graph": timedelta(seconds=serve.graph_interval)},
+            healing=healing,
+            started=self.clock(),
+        )
+        # With a healing schedule the service decides which passes are full; `sync.full_every`'s count of passes
+        # (every 24 minutes at a 60 s interval) would heal far more often than asked.
+        sync = self.settings.sync
+        self.pass_settings = (
+            dataclasses.replace(self.settings, sync=dataclasses.replace(sync, full_every=0))
+            if healing is not None
+            else self.settings
         )
 
     def lookup(self, subscription_id: str, client_state: object) -> tuple[str | None, str | None]:
@@ -144,6 +156,7 @@ class Serve:
         self.schedule.update(
             {email: backend_for_mode(self.settings, mode) for email, mode in persons},
             {email.casefold(): state.last_pass if state else None for email, state in last.items()},
+            {email.casefold(): state.passes_since_full if state else 0 for email, state in last.items()},
         )
         return persons, services
 
@@ -184,8 +197,11 @@ class Serve:
     def _passes(self, due: list[Due], persons: list[tuple[str, str]], services: dict[str, str]) -> str | None:
         """The passes of the mailboxes due, in one sync pass under the run lock (those after a `missed`
         notification in a full one); what held the lock, if it was."""
-        full = [d for d in due if d.mailbox.casefold() in self.schedule.full]
-        rest = [d for d in due if d.mailbox.casefold() not in self.schedule.full]
+        now = self.clock()
+        healing = {d.mailbox.casefold() for d in due if self.schedule.heal_due(d, now)}
+        wanted = self.schedule.full | healing
+        full = [d for d in due if d.mailbox.casefold() in wanted]
+        rest = [d for d in due if d.mailbox.casefold() not in wanted]
         reports: list[MailboxReport] = []
         try:
             with run_lock(self.lock, elsewhere=database_lock_elsewhere(self.settings)), self._interruptible():
@@ -203,7 +219,7 @@ class Serve:
                     result = sync_pass(
                         self.store,
                         backend,
-                        self.settings,
+                        self.pass_settings,
                         self.audit,
                         [d.mailbox for d in group],
                         concurrency=self.settings.sync.concurrency,
@@ -222,9 +238,12 @@ class Serve:
             self._last[report.mailbox.casefold()] = report
             outcome = "ok" if report.ok else "failed"
             self.metrics.passes.labels(report.mailbox, service, outcome).inc()
-            self.metrics.requests.labels(service).inc(report.requests)
             if report.pass_kind == "full":
                 self.metrics.full_passes.labels(report.mailbox).inc()
+                if report.ok:
+                    self.schedule.healed_at(report.mailbox, finished)
+            if report.mailbox.casefold() in healing:
+                self.metrics.healing_passes.labels(report.mailbox, outcome).inc()
             self.metrics.last_pass.labels(report.mailbox).set(finished.timestamp())
             if not report.ok:
                 self.metrics.failures.labels(report.mailbox, report.error_code or "write_failed").inc()
@@ -291,6 +310,7 @@ class Serve:
                         report.remedy,
                         tuple(report.failures),
                         self.schedule.next_due(due),
+                        self.schedule.heal_at(due),
                     )
                 )
             else:  # not synced by this process yet: what the database says of its last pass
@@ -306,6 +326,7 @@ class Serve:
                         None,
                         (),
                         self.schedule.next_due(due),
+                        self.schedule.heal_at(due),
                     )
                 )
         subscriptions = tuple(

@@ -30,6 +30,8 @@ class MailboxRow:
     remedy: str | None = None
     failures: tuple[str, ...] = ()
     next_due: datetime | None = None
+    #: when its next healing reconciliation is due (None: no healing schedule, or never synced)
+    next_healing: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,16 @@
   reauthorize), a renewal when that is refused;
 - deleted when the person leaves the sync, and on shutdown only with `--unsubscribe-on-exit`.
 
-The clientState is a random secret of this process (`secrets.token_urlsafe`), registered with the log's masking
+The clientState is a random secret per subscription (`secrets.token_urlsafe`), registered with the log's masking
 like every secret roomsops handles and never shown on the page, in metrics or in output: a notification carrying
-another is ignored. Kept in memory only, so a new process makes new subscriptions and deletes those a previous
-process left at the same notificationUrl (their clientState is gone with it).
+another is ignored. The subscriptions (id, mailbox, clientState, expiry) are kept in a private file (`state_file`:
+owner-only, like the certificate; written whole and replaced at once), so a restarted service adopts the
+subscriptions Graph still has and goes on accepting their notifications (Graph retries an endpoint that was down
+for a while) instead of making every one again. At the start, of the app's subscriptions at our notificationUrl
+and those the file names, the live ones of the file are adopted and every other one is deleted (no subscription
+is left behind, also when serve.public_url changed); the scheduler then runs a pass of each Graph mailbox, as
+changes while no service listened may not have been notified. Without the file (or with an unreadable one) every
+subscription is made anew.
 
 The scheduler thread calls everything here but `lookup`, which the webhook's threads call.
 """
@@ -23,17 +29,21 @@ The scheduler thread calls everything here but `lookup`, which the webhook's thr
 from __future__ import annotations
 
 import hmac
+import json
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from roomsops.adapters.graph.client import GraphClient, user_path
 from roomsops.core.calendar import ItemGone, MailboxUnavailable, WriteOutcomeUnknown
 from roomsops.core.errors import RoomsopsError
 from roomsops.core.logs import log, register_secret
+from roomsops.core.secure_files import private_opener
 from roomsops.services.serve.metrics import ServeMetrics
 
 #: The lifetime asked for (Graph sets at most 10,080 minutes for Outlook events, graph/api/resources/subscription;
@@ -64,7 +74,9 @@ class Subscriptions:
         lifecycle_url: str,
         metrics: ServeMetrics,
         clock: Callable[[], datetime],
+        state_file: Path | None = None,
     ) -> None:
+        self.state_file = state_file
         self.client = client
         self.notification_url = notification_url
         self.lifecycle_url = lifecycle_url
@@ -104,26 +116,61 @@ class Subscriptions:
                 known[key] = (key, None, why)
         return [known[k] for k in sorted(known)]
 
-    def clean_up_left_over(self) -> int:
-        """Delete the subscriptions a previous process left at our notificationUrl (their clientState is lost)."""
+    def clean_up_left_over(self) -> tuple[int, list[str]]:
+        """At the start: adopt the subscriptions of the state file Graph still has at our notificationUrl; delete
+        the others of the file and every other one at our notificationUrl (a previous process's, whose clientState
+        is not known). (deleted, mailboxes adopted)."""
+        saved = self._read_state()
         answer = self.client.request(_TENANT, "GET", "/subscriptions", what="list subscriptions")
+        live = {
+            str(entry["id"]): entry
+            for entry in (answer.body or {}).get("value") or []
+            if isinstance(entry, dict) and entry.get("id")
+        }
+        now = self.clock()
+        adopted: list[str] = []
         gone = 0
-        for entry in (answer.body or {}).get("value") or []:
-            if entry.get("notificationUrl") == self.notification_url and entry.get("id"):
-                self._delete(_TENANT, str(entry["id"]))
-                gone += 1
-        return gone
+        for sub in saved:
+            entry = live.pop(sub.id, None)
+            if entry is None:
+                continue  # expired or removed meanwhile: a new one is made
+            expires = _parse(entry.get("expirationDateTime")) or sub.expires
+            if entry.get("notificationUrl") == self.notification_url and expires > now:
+                self._remember(sub.mailbox, entry, sub.client_state)
+                adopted.append(sub.mailbox)
+                self.metrics.subscription_operations.labels("adopt", "ok").inc()
+            else:  # made for another notificationUrl (serve.public_url changed): ours, so deleted
+                gone += self._delete_left(sub.mailbox, sub.id)
+        for sub_id, entry in live.items():
+            if entry.get("notificationUrl") == self.notification_url:
+                gone += self._delete_left(_TENANT, sub_id)
+        return gone, adopted
+
+    def _delete_left(self, mailbox: str, subscription_id: str) -> int:
+        """Delete a subscription left by an earlier process; a failure is logged (it expires in time, and its
+        notifications are ignored as unknown)."""
+        try:
+            self._delete(mailbox, subscription_id)
+        except RoomsopsError as exc:
+            log.warning("serve: deleting a subscription left by an earlier process: %s", exc.one_line())
+            return 0
+        return 1
 
     def keep(self, mailboxes: Iterable[str]) -> list[str]:
         """Create, renew and delete so that each of `mailboxes` has a live subscription; the mailboxes whose
         subscription is new (a pass should follow: changes before it were not notified)."""
         wanted = {m.casefold(): m for m in mailboxes}
         made: list[str] = []
-        if wanted and not self._cleaned:
+        # Graph is asked only when there is a Graph mailbox, or subscriptions of an earlier process to delete (a
+        # tenant synced over EWS alone never calls Graph).
+        if not self._cleaned and (wanted or self._read_state()):
             try:
-                gone = self.clean_up_left_over()
+                gone, adopted = self.clean_up_left_over()
                 if gone:
                     log.info("serve: deleted %d subscription(s) a previous process left", gone)
+                if adopted:
+                    log.info("serve: adopted %d subscription(s) of the previous process", len(adopted))
+                made += [m for m in adopted if m.casefold() in wanted]  # a pass each: changes while down
                 self._cleaned = True
             except RoomsopsError as exc:  # tried again next round; new subscriptions are made anyway
                 log.warning("serve: listing the app's subscriptions: %s", exc.one_line())
@@ -155,11 +202,16 @@ class Subscriptions:
             except RoomsopsError as exc:
                 self.failures[key] = exc.one_line()
                 log.warning("serve: the Graph subscription of %s: %s", mailbox, exc.one_line())
+        if (
+            self._cleaned
+        ):  # else the file still names an earlier process's subscriptions: kept for the next try
+            self.save()
         return made
 
     def removed(self, mailbox: str) -> None:
         """Graph removed the subscription (`subscriptionRemoved`): the next `keep` makes a new one."""
         self._forget(mailbox.casefold())
+        self.save()
 
     def reauthorize(self, mailbox: str) -> None:
         """`reauthorizationRequired`: POST .../reauthorize; refused, a renewal (which also reauthorizes)."""
@@ -182,6 +234,7 @@ class Subscriptions:
             except RoomsopsError as again:
                 self.failures[mailbox.casefold()] = again.one_line()
                 log.warning("serve: renewing the subscription of %s: %s", sub.mailbox, again.one_line())
+        self.save()
 
     def close(self, unsubscribe: bool) -> None:
         """On shutdown: delete every subscription when asked, else leave them to expire (a restart replaces them)."""
@@ -195,6 +248,60 @@ class Subscriptions:
             except RoomsopsError as exc:
                 log.warning("serve: deleting the subscription of %s: %s", sub.mailbox, exc.one_line())
             self._forget(sub.mailbox.casefold())
+        self.save()
+
+    # --- the state file --------------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Write the subscriptions to the state file (private; a new file replaces the old at once, so a crash
+        leaves the one or the other). A failure is logged: the next start then makes subscriptions anew."""
+        if self.state_file is None or not self._cleaned:
+            return  # not cleaned up yet: the file still names an earlier process's subscriptions, kept for then
+        with self._lock:
+            subs = sorted(self._by_mailbox.values(), key=lambda s: s.mailbox.casefold())
+        doc = {
+            "version": 1,
+            "notification_url": self.notification_url,
+            "subscriptions": [
+                {"id": s.id, "mailbox": s.mailbox, "client_state": s.client_state, "expires": _iso(s.expires)}
+                for s in subs
+            ],
+        }
+        temporary = self.state_file.with_name(self.state_file.name + ".new")
+        try:
+            temporary.unlink(missing_ok=True)
+            with open(temporary, "w", encoding="utf-8", opener=private_opener) as out:
+                json.dump(doc, out)
+            os.replace(temporary, self.state_file)
+        except OSError as exc:
+            log.warning("serve: cannot write the subscriptions to %s: %s", self.state_file, exc)
+
+    def _read_state(self) -> list[Subscription]:
+        if self.state_file is None:
+            return []
+        try:
+            doc = json.loads(self.state_file.read_text(encoding="utf-8"))
+            entries = doc["subscriptions"]
+            subs = [
+                Subscription(
+                    str(e["id"]),
+                    str(e["mailbox"]),
+                    str(e["client_state"]),
+                    _parse(e["expires"]) or self.clock(),
+                    self.clock(),
+                )
+                for e in entries
+            ]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning(
+                "serve: ignoring the subscriptions file %s (%s): new ones are made", self.state_file, exc
+            )
+            return []
+        for sub in subs:
+            register_secret(sub.client_state)
+        return subs
 
     # --- Graph -------------------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from roomsops.adapters.store import (
     MailboxSyncState,
     NewBooking,
     NewSeries,
+    Occurrence,
     Person,
     Room,
     Store,
@@ -70,7 +71,9 @@ from roomsops.services.sync.model import (
     booking_fields,
     from_exchange,
     last_end,
+    occurrence_field,
     occurrence_rows,
+    occurrences_edited,
     room_as_booked,
     room_as_listed,
     series_from_exchange,
@@ -233,6 +236,16 @@ def still_holding(link: BookingSyncState) -> bool:
     return link.state == CANCELLED and (link.last_error or "").startswith((ROOM_HOLDS, ROOM_MAY_ANSWER))
 
 
+@contextmanager
+def fenced_write(ctx: PassContext, mailbox: str) -> Iterator[Connection]:
+    """A write transaction about `mailbox`; under a worker's lease on it fenced by its token (`fence.py`): a stale
+    worker's write is refused (`LeaseLost`) and rolled back. Without a fence (a plain sync) a plain write."""
+    with ctx.store.write() as conn:
+        if ctx.fence is not None:
+            ctx.fence.check(conn, mailbox, ctx.now())
+        yield conn
+
+
 class MailboxSync:
     """One pass over one organizer's mailbox."""
 
@@ -264,6 +277,9 @@ class MailboxSync:
         # (booking id, "room" | "attendees") both sides changed since the last pass: ROOMS wins, so the open
         # difference this pass recorded for it does not keep the meeting's value (`_keeping_ignored`).
         self.rooms_win: set[tuple[int, str]] = set()
+        # Booking id → the `occurrence:` fields of a series whose occurrences Outlook edited while ROOMS changed
+        # the series too: recorded with the fields both changed, in one difference (`_exchange_update`).
+        self.series_differences: dict[int, tuple[str, ...]] = {}
         # Addresses meetings list that are no ROOMS room's primary address → the primary address the directory
         # gave (None: none, or not an alias): asked once per pass.
         self.aliases: dict[str, str | None] = {}
@@ -298,9 +314,7 @@ class MailboxSync:
     def _write(self) -> Iterator[Connection]:
         """A write transaction of this mailbox's pass; under a worker's lease fenced by its token (`fence.py`): a
         stale worker's write is refused (`LeaseLost`) and rolled back."""
-        with self.ctx.store.write() as conn:
-            if self.ctx.fence is not None:
-                self.ctx.fence.check(conn, self.mailbox, self.ctx.now())
+        with fenced_write(self.ctx, self.mailbox) as conn:
             yield conn
 
     def _save_link(self, link: BookingSyncState) -> BookingSyncState:
@@ -1342,8 +1356,10 @@ class MailboxSync:
             ours = set(target.differs(synced))
             same = tuple(name for name in edited if name in ours or refused is not None)
             theirs = [name for name in edited if name not in same]
-            if same:
-                self._difference(booking, "both_changed", same, meeting.fields)
+            # A series' occurrences Outlook moved or deleted, ROOMS having changed the series too (`_series_edit`).
+            moved = self.series_differences.pop(booking.id, ())
+            if same or moved:
+                self._difference(booking, "both_changed", (*same, *moved), meeting.fields)
             if theirs:
                 self._apply_exchange_edit(link, meeting, booking, theirs, rooms_pending=True, retried=retried)
             else:
@@ -1415,16 +1431,7 @@ class MailboxSync:
         if not (fields or occurrences_differ or recurrence_differs or times or "room" in edited):
             return False
         if rooms_changed:
-            # Both sides changed: ROOMS wins (the pass below writes the booking's series); Outlook's edit is kept
-            # as a difference to settle with `sync resolve`.
-            if edited:
-                self._difference(booking, "both_changed", tuple(edited), current)
-            else:  # only occurrences or the pattern: no field difference `sync resolve` could apply, so reported
-                self.report.failures.append(
-                    f"booking {booking.id} ({booking.title}): the series was edited in Outlook (its occurrences or "
-                    "pattern) while it was changed in ROOMS too: ROOMS' series is written, Outlook's edit is not "
-                    "taken over"
-                )
+            self._series_both_changed(link, booking, edited, current)
             return False
         if "room" in edited:
             self._conflict(link, meeting, booking, "the series' room was changed in Outlook: not taken over")
@@ -1439,17 +1446,14 @@ class MailboxSync:
             "start": first.original_start,
             "end": first.original_start + (current.end - current.start),
         }
-        tz = ZoneInfo(theirs.time_zone)
-        room = self.rooms.get((booking.room or "").lower())
+        # Occurrences alone edited: a conflict is one per occurrence (Cancel: those occurrences, not the booking).
+        per_occurrence = occurrences_differ and not (fields or recurrence_differs or times)
+        cancel = per_occurrence and self._cancels_now(link)
         try:
-            with self._write() as conn:
-                if room is not None:
-                    repeats.refuse_conflicts(conn, room, theirs.occurrences, tz, exclude_id=booking.id)
-                q.update_booking(conn, booking.id, changes, self.ctx.now(), expected_version=booking.version)
-                q.save_series(conn, booking.id, theirs)
-                updated = q.get_booking(conn, booking.id)
+            updated, cancelled = self._save_series_edit(booking, changes, theirs, cancel)
         except InputError as exc:
-            self._conflict(link, meeting, booking, f"the series as edited in Outlook: {exc.message}")
+            at_last = "its taken occurrences are cancelled" if per_occurrence else "the booking is cancelled"
+            self._conflict(link, meeting, booking, f"the series as edited in Outlook: {exc.message}", at_last)
             return True
         except OperationFailed as exc:
             if exc.code != "booking_changed":
@@ -1466,6 +1470,7 @@ class MailboxSync:
                 synced_version=updated.version,
                 last_error=link.last_error if link.state == ROOM_DECLINED else None,
                 attempts=0,
+                state=LINKED if link.state == FAILED else link.state,  # a Cancel attempt before
             )
         )
         self.bookings[booking.id] = updated
@@ -1476,7 +1481,101 @@ class MailboxSync:
             + (["pattern"] if recurrence_differs else [])
         )
         self._audit("sync:exchange-series-edit", booking, {"fields": what})
+        if cancelled:
+            self._occurrences_cancelled(booking, link, cancelled)
         return True
+
+    def _cancels_now(self, link: BookingSyncState) -> bool:
+        """Whether a conflict handled now is the person's last Cancel attempt (SyncConflictBehaviour Cancel)."""
+        behaviour = self.person.conflict_behaviour if self.person else "Rollback"
+        return behaviour == "Cancel" and link.attempts + 1 >= self.ctx.cancel_attempts
+
+    def _save_series_edit(
+        self, booking: Booking, changes: dict[str, Any], theirs: NewSeries, cancel: bool
+    ) -> tuple[Booking | None, tuple[Occurrence, ...]]:
+        """Outlook's series into the booking, the room free in ROOMS at every active occurrence (else `InputError`,
+        nothing written). `cancel`: the occurrences another booking holds the room at are cancelled instead
+        (SyncConflictBehaviour Cancel per occurrence), unless every one is. The booking as saved, and the
+        occurrences cancelled so."""
+        tz = ZoneInfo(theirs.time_zone)
+        room = self.rooms.get((booking.room or "").lower())
+        cancelled: tuple[Occurrence, ...] = ()
+        with self._write() as conn:
+            if room is not None:
+                if cancel:
+                    taken = {
+                        o.original_start
+                        for o, _ in repeats.taken_occurrences(conn, room, theirs.occurrences, booking.id)
+                    }
+                    kept = tuple(
+                        replace(o, status="cancelled") if o.original_start in taken else o
+                        for o in theirs.occurrences
+                    )
+                    if any(o.status == "active" for o in kept):
+                        cancelled = tuple(o for o in theirs.occurrences if o.original_start in taken)
+                        theirs = replace(theirs, occurrences=kept)
+                repeats.refuse_conflicts(conn, room, theirs.occurrences, tz, exclude_id=booking.id)
+            q.update_booking(conn, booking.id, changes, self.ctx.now(), expected_version=booking.version)
+            q.save_series(conn, booking.id, theirs)
+            return q.get_booking(conn, booking.id), cancelled
+
+    def _occurrences_cancelled(
+        self, booking: Booking, link: BookingSyncState, cancelled: tuple[Occurrence, ...]
+    ) -> None:
+        """Reported: the occurrences an Outlook edit moved onto slots ROOMS gave to other bookings, cancelled in
+        ROOMS at the last Cancel attempt (Exchange keeps them as Outlook has them until ROOMS writes the series)."""
+        assert booking.series is not None
+        tz = ZoneInfo(booking.series.time_zone)
+        days = ", ".join(f"{o.original_start.astimezone(tz):%Y-%m-%d %H:%M}" for o in cancelled)
+        self.report.failures.append(
+            f"booking {booking.id} ({booking.title}): the occurrence(s) of {days} ({tz.key}) moved in Outlook onto "
+            f"a slot ROOMS gave to another booking: cancelled in ROOMS (SyncConflictBehaviour Cancel, attempt "
+            f"{link.attempts + 1} of {self.ctx.cancel_attempts}); the rest of the series is kept"
+        )
+        self._audit(
+            "sync:conflict-cancel-occurrences",
+            booking,
+            {"occurrences": [o.original_start.isoformat() for o in cancelled]},
+        )
+
+    def _series_both_changed(
+        self, link: BookingSyncState, booking: Booking, edited: list[str], current: MeetingFields
+    ) -> None:
+        """A synced series changed in Outlook while ROOMS changed it too (`_series_edit`)."""
+        assert current.series is not None
+        # Both sides changed: ROOMS wins (the pass below writes the booking's series). Outlook's edit is kept
+        # as a difference to settle with `sync resolve`: its series fields (title, times, ...) and each
+        # occurrence it moved or deleted since the last sync (three-way against the snapshot: an occurrence
+        # that differs by ROOMS' own unwritten change alone is no Outlook edit). A new pattern or range is
+        # reported instead (no difference `sync resolve` could apply).
+        synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
+        before = synced.series if synced is not None else None
+        if before is None:
+            occurrences: tuple[datetime, ...] = ()
+            pattern_edited = True
+        else:
+            assert synced is not None
+            pattern_edited = (before.pattern, before.range) != (
+                current.series.pattern,
+                current.series.range,
+            )
+            occurrences = (
+                ()
+                if pattern_edited
+                else occurrences_edited(
+                    before, current.series, synced.end - synced.start, current.end - current.start
+                )
+            )
+        moved = tuple(occurrence_field(o) for o in occurrences)
+        if edited:  # recorded with the fields both sides changed, by the caller's per-field merge
+            self.series_differences[booking.id] = moved
+        elif moved:
+            self._difference(booking, "both_changed", moved, current)
+        if pattern_edited:
+            self.report.failures.append(
+                f"booking {booking.id} ({booking.title}): the series' pattern was edited in Outlook while it "
+                "was changed in ROOMS too: ROOMS' series is written, Outlook's pattern is not taken over"
+            )
 
     def _before_write(self, link: BookingSyncState, meeting: Meeting, booking: Booking | None) -> bool:
         """Whether the answer the meeting shows predates roomsops' write that is not read back yet: nothing reached
@@ -1690,9 +1789,16 @@ class MailboxSync:
                 ):
                     q.settle_difference(conn, d.id, "settled", self.ctx.now())
 
-    def _conflict(self, link: BookingSyncState, meeting: Meeting, booking: Booking, reason: str) -> None:
+    def _conflict(
+        self,
+        link: BookingSyncState,
+        meeting: Meeting,
+        booking: Booking,
+        reason: str,
+        at_last: str = "the booking is cancelled",
+    ) -> None:
         """An Outlook edit ROOMS cannot accept (the room is taken, a time ROOMS cannot hold): the person's
-        SyncConflictBehaviour."""
+        SyncConflictBehaviour. `at_last`: what Cancel does at the last attempt (reported with each one before)."""
         behaviour = self.person.conflict_behaviour if self.person else "Rollback"
         self.conflicted.add(booking.id)
         if behaviour == "Cancel" and link.attempts + 1 < self.ctx.cancel_attempts:
@@ -1712,7 +1818,7 @@ class MailboxSync:
             )
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): {reason}; the Outlook edit is not applied "
-                f"(attempt {attempts} of {self.ctx.cancel_attempts}; at the last the booking is cancelled, "
+                f"(attempt {attempts} of {self.ctx.cancel_attempts}; at the last {at_last}, "
                 "SyncConflictBehaviour Cancel)"
             )
             self._audit("sync:conflict-cancel-attempt", booking, {"reason": reason, "attempt": attempts})

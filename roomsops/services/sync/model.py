@@ -269,3 +269,59 @@ def own_values(fields: MeetingFields, changes: dict[str, Any]) -> dict[str, Any]
         for k, v in changes.items()
     }
     return {k: v for k, v in mapped.items() if k in series_values and series_values[k] != v}
+
+
+#: A difference's field naming one occurrence of a series (docs/series.md, "Differences of a series"):
+#: `occurrence:` and its original start, UTC ISO 8601.
+OCCURRENCE_FIELD = "occurrence:"
+
+
+def occurrence_field(original_start: datetime) -> str:
+    return OCCURRENCE_FIELD + whole_seconds(original_start).isoformat()
+
+
+def occurrence_of_field(name: str) -> datetime | None:
+    """The original start (UTC) a difference's field names, or None for a field of the whole meeting or series."""
+    if not name.startswith(OCCURRENCE_FIELD):
+        return None
+    return whole_seconds(datetime.fromisoformat(name.removeprefix(OCCURRENCE_FIELD)))
+
+
+#: One occurrence as a link's snapshot, a read and a difference record it: "deleted", or its (start, end) (UTC,
+#: whole seconds) — the pattern's times for an occurrence that is no exception.
+OccurrenceState = str | tuple[datetime, datetime]
+
+
+def occurrence_states(series: SeriesFields, duration: Any) -> dict[datetime, OccurrenceState]:
+    """The deleted and moved occurrences of a series, by original start (UTC, whole seconds); an exception at its
+    pattern's times (one set back, or one with own values alone, which a snapshot does not record) is left out:
+    it reads as none."""
+    states: dict[datetime, OccurrenceState] = {}
+    for e in series.exceptions:
+        key = whole_seconds(e.original_start)
+        times = (whole_seconds(e.start), whole_seconds(e.end))
+        if times != (key, key + duration):
+            states[key] = times
+    for c in series.cancelled:
+        states[whole_seconds(c)] = "deleted"
+    return states
+
+
+def occurrence_state(
+    states: dict[datetime, OccurrenceState], original_start: datetime, duration: Any
+) -> OccurrenceState:
+    key = whole_seconds(original_start)
+    return states.get(key, (key, key + duration))
+
+
+def occurrences_edited(
+    before: SeriesFields, after: SeriesFields, duration_before: Any, duration_after: Any
+) -> tuple[datetime, ...]:
+    """The original starts of the occurrences whose state (deleted, or their times) differs between two reads of a
+    series with the same pattern and range, in order."""
+    old, new = occurrence_states(before, duration_before), occurrence_states(after, duration_after)
+    return tuple(
+        key
+        for key in sorted(set(old) | set(new))
+        if occurrence_state(old, key, duration_before) != occurrence_state(new, key, duration_after)
+    )

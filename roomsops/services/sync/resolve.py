@@ -6,19 +6,37 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from roomsops.adapters.store import Booking, BookingSyncState, Difference, Store, now_utc
+from roomsops.adapters.store import (
+    Booking,
+    BookingSyncState,
+    Difference,
+    NewSeries,
+    Occurrence,
+    Store,
+    now_utc,
+)
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.schema import LINKED, ROOM_DECLINED
 from roomsops.core.calendar import Meeting, MeetingFields
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
+from roomsops.services.rooms import series as repeats
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import ROOM_PENDING, decline_reason, room_unanswered
-from roomsops.services.sync.model import booking_fields, room_as_booked, room_as_listed
+from roomsops.services.sync.model import (
+    booking_fields,
+    occurrence_of_field,
+    occurrence_state,
+    occurrence_states,
+    room_as_booked,
+    room_as_listed,
+    whole_seconds,
+)
 
 RESOLUTIONS = ("exchange", "rooms", "ignore")
 
@@ -60,11 +78,9 @@ class DiffResult(Result):
         if not self.differences and not self.rooms:
             return [*out, "no open differences"]
         for d in self.differences:
-            out.append(f"booking {d.booking_id} ({d.mailbox}): {d.kind.replace('_', ' ')}")
-            for name in d.fields:
-                out.append(
-                    f"  {name:16} ROOMS: {d.rooms_state.get(name)!s:32} Exchange: {d.exchange_state.get(name)}"
-                )
+            series = " (series)" if d.rooms_state.get("series") or d.exchange_state.get("series") else ""
+            out.append(f"booking {d.booking_id} ({d.mailbox}): {d.kind.replace('_', ' ')}{series}")
+            out.extend(difference_lines(d))
         if self.differences:
             out.append("settle each with: roomsops sync resolve BOOKING --use exchange|rooms|ignore")
         for p in self.rooms:
@@ -88,6 +104,51 @@ class DiffResult(Result):
             reason = f": {c.reason}" if c.reason else ""
             out.append(f"booking {c.booking_id} ({c.mailbox}): conflict ({c.behaviour}), {state}{reason}")
         return out
+
+
+def difference_lines(d: Difference) -> list[str]:
+    """One line per field of a difference, ROOMS' value beside Exchange's. A series' whole-series fields are named
+    "series <field>"; an occurrence (`occurrence:<original start>`) is one line with its original start in the
+    series' time zone and its state on each side: its times, or "deleted" (docs/series.md, "Differences of a
+    series")."""
+    out = []
+    series = bool(d.rooms_state.get("series") or d.exchange_state.get("series"))
+    for name in d.fields:
+        original = occurrence_of_field(name)
+        if original is None:
+            label = f"series {name}" if series else name
+            out.append(
+                f"  {label:16} ROOMS: {d.rooms_state.get(name)!s:32} Exchange: {d.exchange_state.get(name)}"
+            )
+            continue
+        ours, theirs = (
+            _occurrence_shown(d.rooms_state, original, "rooms"),
+            _occurrence_shown(d.exchange_state, original, "exchange"),
+        )
+        zone = ZoneInfo(
+            str((d.rooms_state.get("series") or d.exchange_state["series"]).get("time_zone") or "UTC")
+        )
+        label = f"occurrence {original.astimezone(zone):%a %Y-%m-%d %H:%M}"
+        out.append(f"  {label:30} ROOMS: {ours:32} Exchange: {theirs}")
+    return out
+
+
+def _occurrence_shown(state: dict[str, Any], original: datetime, side: str) -> str:
+    """An occurrence as one side's recorded state holds it: "deleted", or its times in the series' time zone (the
+    day named too when it is not the original start's day)."""
+    fields = MeetingFields.from_json(state)
+    if fields.series is None:
+        return "(no series)"
+    zone = ZoneInfo(fields.series.time_zone)
+    shown = occurrence_state(
+        occurrence_states(fields.series, fields.end - fields.start), original, fields.end - fields.start
+    )
+    if isinstance(shown, str):
+        return "cancelled" if side == "rooms" else shown
+    start, end = (t.astimezone(zone) for t in shown)
+    moved = "" if (start, end) == (original, original + (fields.end - fields.start)) else "moved to "
+    day = "" if start.date() == original.astimezone(zone).date() else f"{start:%a %Y-%m-%d} "
+    return f"{moved}{day}{start:%H:%M}–{end:%H:%M}"
 
 
 def diff(
@@ -219,6 +280,8 @@ def _exchange_changes(
     synced = room_as_listed(synced, booking.room) if synced is not None else None
     for d in differences:
         for name in d.fields:
+            if occurrence_of_field(name) is not None:
+                continue  # an occurrence: `_exchange_occurrences`
             value = _exchange_value(d, name, meeting, synced, now, booking.room)
             if name == "subject":
                 changes["title"] = value
@@ -229,6 +292,64 @@ def _exchange_changes(
             elif name == "room":
                 changes["room"] = value
     return changes
+
+
+def _exchange_occurrences(differences: list[Difference], booking: Booking) -> tuple[Occurrence, ...] | None:
+    """The booking's occurrences with Exchange's state of each occurrence a difference names (deleted: cancelled;
+    else at Exchange's times, active), as recorded when the difference was found; None when none names one."""
+    wanted: dict[datetime, str | tuple[datetime, datetime]] = {}
+    for d in differences:
+        exchange = MeetingFields.from_json(d.exchange_state)
+        if exchange.series is None:
+            continue
+        duration = exchange.end - exchange.start
+        states = occurrence_states(exchange.series, duration)
+        for name in d.fields:
+            original = occurrence_of_field(name)
+            if original is not None:
+                wanted[original] = occurrence_state(states, original, duration)
+    if not wanted or booking.series is None:
+        return None
+    out = []
+    for o in booking.series.occurrences:
+        state = wanted.get(whole_seconds(o.original_start))
+        if state is None:
+            out.append(o)
+        elif isinstance(state, str):
+            out.append(replace(o, status="cancelled"))
+        else:
+            out.append(replace(o, start=state[0], end=state[1], status="active"))
+    return tuple(out)
+
+
+def _refuse_taken_occurrences(
+    conn: Connection, booking: Booking, occurrences: tuple[Occurrence, ...] | None, room_email: str | None
+) -> None:
+    """Exchange's occurrences taken only where the room is free in ROOMS at each active one (all or nothing)."""
+    if occurrences is None or booking.series is None:
+        return
+    room = q.get_room(conn, room_email or "")
+    if room is None:
+        return
+    try:
+        repeats.refuse_conflicts(
+            conn, room, occurrences, ZoneInfo(booking.series.time_zone), exclude_id=booking.id
+        )
+    except InputError as exc:
+        raise OperationFailed(
+            f"booking {booking.id} cannot take Exchange's occurrences: {exc.message}",
+            "resolve with --use rooms or ignore",
+        ) from None
+
+
+def _save_occurrences(conn: Connection, booking: Booking, occurrences: tuple[Occurrence, ...]) -> Booking:
+    series = booking.series
+    assert series is not None
+    new = NewSeries(series.pattern, series.range, series.time_zone, series.booked_until, occurrences)
+    q.save_series(conn, booking.id, new)
+    found = q.get_booking(conn, booking.id)
+    assert found is not None
+    return found
 
 
 def resolve(
@@ -281,7 +402,11 @@ def resolve(
                     "cannot take Exchange's state",
                     "resolve with --use rooms or ignore",
                 )
+            occurrences = _exchange_occurrences(differences, booking)
+            _refuse_taken_occurrences(conn, booking, occurrences, room_email or booking.room)
             updated = q.update_booking(conn, booking.id, changes, now)
+            if occurrences is not None:
+                updated = _save_occurrences(conn, booking, occurrences)
             resolved = q.resolve_differences(conn, booking_id, use, now)
         # ROOMS won when the difference was found, so the meeting holds ROOMS' state: write the new one (no
         # database lock is held while EWS answers).

@@ -41,6 +41,7 @@ from roomsops.services.sync.engine import (
     MailboxReport,
     MailboxSync,
     PassContext,
+    fenced_write,
     held_slot,
     meeting_over,
     move_rounds,
@@ -49,7 +50,7 @@ from roomsops.services.sync.engine import (
     tag_of,
     unexpected,
 )
-from roomsops.services.sync.fence import Fence
+from roomsops.services.sync.fence import Fence, FencedCalendar, LeaseLost
 from roomsops.services.sync.migrate import gone_remedy
 
 if TYPE_CHECKING:
@@ -337,6 +338,9 @@ def sync_pass(
         wanted = {p.casefold() for p in persons}
         not_handled = [p for p in persons if p.casefold() not in {m.casefold() for m in mailboxes}]
         mailboxes = [m for m in mailboxes if m.casefold() in wanted]
+    if fence is not None:
+        # A worker's batch: each calendar write of a leased mailbox is sent only with its lease proved just before.
+        backend = FencedCalendar(backend, fence, store)
     # The service each mailbox's links belong to (a person who leaves the sync is reached over it) is recorded by
     # its pass once they are of it (`MailboxSync._relink`), never before: a pass refused before it changes nothing.
     ctx = PassContext(
@@ -512,51 +516,72 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
     out = LeftSync()
     for mailbox, sync_mode, cancelled, left in work:
         report = MailboxReport(mailbox)
-        sent = ctx.backend.requests_sent()
-        purge = on_removed == "purge"
-        # The person's own meetings (made in Outlook) are never cancelled by a purge: held back, left live; nor
-        # are meetings that are over (no pass writes a meeting that is over: no cancellation of a past meeting).
-        own = [(b, link) for b, link in left if link.from_exchange]
-        past = [(b, link) for b, link in left if not link.from_exchange and meeting_over(link, b, ctx.now())]
-        kept = {b.id for b, _ in own + past}
-        failures = len(report.failures)
-        for booking, link in cancelled + ([p for p in left if p[0].id not in kept] if purge else []):
-            _cancel_left(ctx, report, booking, link)
-        report.requests += ctx.backend.requests_sent() - sent
-        # A meeting deleted in Outlook without a cancellation before the person left: its room is still watched.
-        released = MailboxSync(ctx, mailbox).release_held_rooms()
-        report.rooms_released += released.rooms_released
-        report.failures += released.failures
-        report.requests += released.requests
-        sent = ctx.backend.requests_sent()
-        _watch_purged(ctx, report)
-        report.requests += ctx.backend.requests_sent() - sent
-        if left:
-            # With purge: the bookings whose meetings were (to be) cancelled; the person's own and the past ones
-            # stay and are said.
-            ids = [b.id for b, link in left if not (purge and b.id in kept)]
-            failed = len(report.failures) > failures
-            out.persons[mailbox] = {
-                "sync_mode": sync_mode,
-                "bookings": ids,
-                "action": ("purge failed" if failed else "purged") if purge else "reported",
-                "remedy": (
-                    "the next 'roomsops sync' tries the cancellations again"
-                    if purge and failed
-                    else None
-                    if purge
-                    else purge_command(mailbox)
-                ),
-            }
-            out.persons[mailbox]["own_meetings_left"] = [b.id for b, _ in own] if purge else []
-            out.persons[mailbox]["past_meetings_left"] = [b.id for b, _ in past] if purge else []
-            if (not purge or own or past) and not ctx.dry_run:
-                # Reported once: the links are held back (the meeting stays, known by its item id) once the
-                # report is said (`_hold_back`, at the end of the pass), never before.
-                out.hold += [link for _, link in (left if not purge else own + past)]
-        if cancelled or (left and purge) or report.rooms_released or report.failures:
+        try:
+            _one_not_synced(ctx, out, report, sync_mode, cancelled, left, on_removed)
+        except LeaseLost as lost:
+            # A worker whose lease on the mailbox was lost (another worker took it over): nothing more of this
+            # person is sent or stored by it; the new owner handles them (its intents tell it what was sent).
+            report.error, report.error_code, report.remedy = lost.message, lost.code, lost.remedy
+            out.persons.pop(mailbox, None)
             out.reports.append(report)
     return out
+
+
+def _one_not_synced(
+    ctx: PassContext,
+    out: LeftSync,
+    report: MailboxReport,
+    sync_mode: str,
+    cancelled: list[tuple[Booking, BookingSyncState]],
+    left: list[tuple[Booking, BookingSyncState]],
+    on_removed: str,
+) -> None:
+    """One person who left the sync (`_persons_not_synced`); `LeaseLost` is the caller's."""
+    mailbox = report.mailbox
+    sent = ctx.backend.requests_sent()
+    purge = on_removed == "purge"
+    # The person's own meetings (made in Outlook) are never cancelled by a purge: held back, left live; nor
+    # are meetings that are over (no pass writes a meeting that is over: no cancellation of a past meeting).
+    own = [(b, link) for b, link in left if link.from_exchange]
+    past = [(b, link) for b, link in left if not link.from_exchange and meeting_over(link, b, ctx.now())]
+    kept = {b.id for b, _ in own + past}
+    failures = len(report.failures)
+    for booking, link in cancelled + ([p for p in left if p[0].id not in kept] if purge else []):
+        _cancel_left(ctx, report, booking, link)
+    report.requests += ctx.backend.requests_sent() - sent
+    # A meeting deleted in Outlook without a cancellation before the person left: its room is still watched.
+    released = MailboxSync(ctx, mailbox).release_held_rooms()
+    report.rooms_released += released.rooms_released
+    report.failures += released.failures
+    report.requests += released.requests
+    sent = ctx.backend.requests_sent()
+    _watch_purged(ctx, report)
+    report.requests += ctx.backend.requests_sent() - sent
+    if left:
+        # With purge: the bookings whose meetings were (to be) cancelled; the person's own and the past ones
+        # stay and are said.
+        ids = [b.id for b, link in left if not (purge and b.id in kept)]
+        failed = len(report.failures) > failures
+        out.persons[mailbox] = {
+            "sync_mode": sync_mode,
+            "bookings": ids,
+            "action": ("purge failed" if failed else "purged") if purge else "reported",
+            "remedy": (
+                "the next 'roomsops sync' tries the cancellations again"
+                if purge and failed
+                else None
+                if purge
+                else purge_command(mailbox)
+            ),
+        }
+        out.persons[mailbox]["own_meetings_left"] = [b.id for b, _ in own] if purge else []
+        out.persons[mailbox]["past_meetings_left"] = [b.id for b, _ in past] if purge else []
+        if (not purge or own or past) and not ctx.dry_run:
+            # Reported once: the links are held back (the meeting stays, known by its item id) once the
+            # report is said (`_hold_back`, at the end of the pass), never before.
+            out.hold += [link for _, link in (left if not purge else own + past)]
+    if cancelled or (left and purge) or report.rooms_released or report.failures:
+        out.reports.append(report)
 
 
 def _watching_purged(link: BookingSyncState) -> bool:
@@ -582,6 +607,8 @@ def _watch_purged(ctx: PassContext, report: MailboxReport) -> None:
             report.rooms_released += MailboxSync(ctx, report.mailbox).free_rooms_of_missing_meeting(
                 link, booking
             )
+        except LeaseLost:
+            raise
         except RoomsopsError as exc:
             report.failures.append(
                 f"booking {booking.id} ({booking.title}): the room may still hold the slot of its purged meeting "
@@ -591,7 +618,7 @@ def _watch_purged(ctx: PassContext, report: MailboxReport) -> None:
         read = link.last_attempt
         if read is None or ctx.now() - read >= ROOM_ANSWER_GRACE:
             note = (link.last_error or "").removesuffix(f"; {ROOM_MAY_ANSWER}")
-            with ctx.store.write() as conn:
+            with fenced_write(ctx, report.mailbox) as conn:
                 q.save_booking_sync(conn, replace(link, last_error=note), now_utc())
 
 
@@ -601,13 +628,21 @@ def _hold_back(ctx: PassContext, links: Sequence[BookingSyncState]) -> None:
     it said so leaves them as they were, and the next pass says it (the soak's seed 31400 finding: stored at the
     start, a SIGKILL before the end lost the report for good). A link changed since the pass read it is left for
     the next pass to look at again."""
-    if not links:
-        return
-    with ctx.store.write() as conn:
-        now = q.booking_sync_by_ids(conn, [link.booking_id for link in links])
-        for link in links:
-            if now.get(link.booking_id) == link:
-                q.save_booking_sync(conn, replace(link, state=UNLINKED, last_error=LEFT_SYNC_NOTE), now_utc())
+    by_mailbox: dict[str, list[BookingSyncState]] = {}
+    for link in links:
+        by_mailbox.setdefault(link.mailbox, []).append(link)
+    for mailbox, theirs in by_mailbox.items():
+        try:
+            # A worker's: fenced by its lease on the person's mailbox (lost: the new owner says it and holds back).
+            with fenced_write(ctx, mailbox) as conn:
+                now = q.booking_sync_by_ids(conn, [link.booking_id for link in theirs])
+                for link in theirs:
+                    if now.get(link.booking_id) == link:
+                        q.save_booking_sync(
+                            conn, replace(link, state=UNLINKED, last_error=LEFT_SYNC_NOTE), now_utc()
+                        )
+        except LeaseLost:
+            log.warning("sync: %s was taken over by another worker before its leaving was recorded", mailbox)
 
 
 def _cancel_left(ctx: PassContext, report: MailboxReport, booking: Booking, link: BookingSyncState) -> None:
@@ -641,7 +676,7 @@ def _cancel_left(ctx: PassContext, report: MailboxReport, booking: Booking, link
             # would hold the slot again: the held-back link watches the room for ROOM_ANSWER_GRACE
             # (`_watch_purged`), as a pass watches after reading a deletion.
             note = f"{note}; {ROOM_MAY_ANSWER}"
-        with ctx.store.write() as conn:
+        with fenced_write(ctx, mailbox) as conn:
             state = CANCELLED if note is None else UNLINKED
             q.save_booking_sync(
                 conn,
@@ -655,6 +690,8 @@ def _cancel_left(ctx: PassContext, report: MailboxReport, booking: Booking, link
                 ),
                 now_utc(),
             )
+    except LeaseLost:
+        raise  # this worker's lease on the mailbox lost: nothing more of it is done (`_persons_not_synced`)
     except RoomsopsError as exc:
         gone = isinstance(exc, BackendError) and exc.reason == "mailbox_not_found"
         # A person who left the sync and whose mailbox was deleted since: no pass ever reaches it; say what does.

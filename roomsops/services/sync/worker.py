@@ -5,8 +5,10 @@ The mailbox state table is the queue (`adapters/store/leases.py`). A worker, in 
    mailboxes whose lease is free or expired (``FOR UPDATE SKIP LOCKED``), committed at once: no row lock is held
    while it talks to Exchange;
 2. works the batch with the pass code of a plain sync (`run.sync_pass`, phase by phase), every write of a mailbox
-   fenced by its lease token and the leases extended at each write and each phase (`fence.py`): a worker whose
-   lease expired and was claimed by another writes nothing more (reported: `lease_lost`);
+   fenced by its lease token and the leases extended at each write and each phase (`fence.py`), and each calendar
+   write sent only after its lease was verified right before it: a worker whose lease expired and was claimed by
+   another writes nothing more, in the database or in Exchange (reported: `lease_lost`); the same for the persons
+   who left the sync whose mailboxes it claimed (their cancellations and purges);
 3. releases each lease by its token, the mailbox due again `sync.worker_interval` seconds later (a release refused
    is a lease lost too).
 Without `until_idle` one batch is worked; with it, batches until nothing is due. Workers hold the run lock shared
@@ -21,10 +23,10 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from roomsops.adapters.store import Store, now_utc
+from roomsops.adapters.store import Store, email_key, now_utc
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.leases import claim_mailboxes, ensure_mailboxes, live_leases, release_lease
 from roomsops.core.errors import InputError, OperationFailed
@@ -87,6 +89,10 @@ class WorkerResult(Result):
     #: mailboxes whose lease this worker lost (expired and claimed by another worker): their writes were refused
     lease_lost: tuple[str, ...]
     heartbeats: int  # lease extensions made (per write and per phase of a batch)
+    #: calendar writes sent only after their mailbox's lease was verified (and extended) right before (`fence.py`)
+    writes_fenced: int = 0
+    #: persons who left the sync whose mailboxes this worker claimed: what it did about their meetings (as `sync`)
+    left_sync: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -97,7 +103,9 @@ class WorkerResult(Result):
         return {k: sum(getattr(m, k) for m in self.mailboxes) for k in COUNTS}
 
     def lines(self) -> list[str]:
-        out = SyncResult(self.started, self.finished, False, self.mailboxes).lines()[:-1]
+        out = SyncResult(
+            self.started, self.finished, False, self.mailboxes, left_sync=self.left_sync
+        ).lines()[:-1]
         failed = [m.mailbox for m in self.mailboxes if not m.ok and m.error_code != LEASE_LOST]
         totals = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in self.totals.items() if v) or "no changes"
         out.append(
@@ -130,14 +138,21 @@ def worker_run(
     interval = timedelta(seconds=settings.sync.worker_interval)
     started = now_utc()
     reports: list[MailboxReport] = []
+    left_sync: dict[str, dict[str, object]] = {}
     lost: list[str] = []
-    batches = claimed = heartbeats = 0
+    batches = claimed = heartbeats = fenced = 0
+    ensured = False
     while True:
-        with store.read() as conn:
-            mailboxes = [p.email for p in q.list_persons(conn, sync_modes=SYNCED_MODES)]
+        if not ensured:
+            # Once per run, not per batch: reading every person for each batch of 50 made the database's cost
+            # per mailbox grow with the number of persons (a person added meanwhile is queued by the next run).
+            with store.read() as conn:
+                mailboxes = [p.email for p in q.list_persons(conn, sync_modes=SYNCED_MODES)]
         with store.leases() as conn:  # committed at once: the claim's row locks end here
             now = now_utc()
-            ensure_mailboxes(conn, mailboxes, now)
+            if not ensured:
+                ensure_mailboxes(conn, mailboxes, now)
+                ensured = True
             leases = claim_mailboxes(conn, owner, now, lease_for, batch)
         if not leases:
             break
@@ -169,7 +184,9 @@ def worker_run(
             _give_back(store, fence)
             raise
         reports += result.mailboxes
+        left_sync |= {p: said for p, said in result.left_sync.items() if email_key(p) not in fence.lost}
         heartbeats += fence.heartbeats
+        fenced += fence.verified
         next_run = now_utc() + interval
         with store.leases() as conn:
             released = {
@@ -197,6 +214,8 @@ def worker_run(
         mailboxes=tuple(reports),
         lease_lost=tuple(sorted(set(lost))),
         heartbeats=heartbeats,
+        writes_fenced=fenced,
+        left_sync=left_sync,
     )
 
 
