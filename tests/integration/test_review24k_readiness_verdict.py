@@ -27,11 +27,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ews status: with every person on Graph and EWS off, the verdict still says the sync cannot work and "
-    "to enable EWS",
-)
 def test_review24k_ews_status_does_not_ask_to_enable_ews_when_every_person_is_on_graph(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:
@@ -53,11 +48,6 @@ def test_review24k_ews_status_does_not_ask_to_enable_ews_when_every_person_is_on
     assert "cannot work" not in readiness["message"] and "--enable" not in readiness["message"], readiness
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ews status/doctor --mailbox: EWS off for a Graph person's mailbox fails the check (exit 1), with a "
-    "verdict about the tenant",
-)
 def test_review24k_ews_off_for_a_graph_persons_mailbox_is_no_failure(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:
@@ -84,3 +74,23 @@ def test_review24k_ews_off_for_a_graph_persons_mailbox_is_no_failure(
         mailbox.ews_enabled = False
     ok(invoke("sync", env=env))  # Diego's sync does not need EWS
     assert readiness() == before
+
+
+def test_ews_off_for_an_ews_persons_mailbox_still_fails_and_names_the_mailbox(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
+) -> None:
+    """The control of the per-mode judgement: the same switch on the mailbox of a person the sync reaches over EWS
+    (O365) stops her sync, so `ews status --mailbox` fails (exit 1) and the verdict names that mailbox."""
+    adele, diego = addr("AdeleV").lower(), addr("DiegoS").lower()
+    ok(invoke("persons", "add", adele, "--sync-mode", "O365", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "Microsoft365", env=env))
+    with fresh_lab.lab.tenant.change() as state:
+        for mailbox in state.mailboxes:
+            if mailbox.primary_smtp.lower() in (adele, diego):
+                mailbox.ews_enabled = False
+    status = invoke("ews", "status", "--mailbox", adele, "--mailbox", diego, env=env)
+    assert status.code == 1, status.out + status.err
+    assert f"EwsEnabled is False for mailbox {adele}:" in status.out, status.out
+    assert diego not in status.out.split("EwsEnabled is False for mailbox", 1)[1].split("\n")[0], status.out
+    doc = json.loads(invoke("--json", "ews", "status", "--mailbox", adele, "--mailbox", diego, env=env).out)
+    assert doc["mailboxes_over_graph"] == [diego]
