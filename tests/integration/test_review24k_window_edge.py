@@ -5,7 +5,7 @@ by the exact window), and no later round reports it (the delta link reports chan
 the next day counts only events ending after the old round's end). It waits for a full reconciliation
 (`sync.full_every`, default 24 passes) or an Outlook edit.
 
-Steps: rooms.time_zone Europe/Zurich, `sync.window_days_future` 30. DiegoS in Microsoft365. In Outlook he books
+Steps: rooms.time_zone a whole-hour zone (below), `sync.window_days_future` 30. DiegoS in Microsoft365. In Outlook he books
 room Zürich at now + 30 days + 10 minutes (5 minutes long: before the end of that local day) — "Before". His first
 pass. Then he books Bern the same way, 20 minutes later — "After". Two passes.
 
@@ -17,7 +17,9 @@ treated alike — both booked.
 Actual: "After" is booked (the delta round reports it and `_discovers` ends where the round does); "Before" is not,
 on the first pass nor on the next ones.
 
-Not timing-dependent: the test skips itself in the last 40 minutes of the local day, when no such meeting fits."""
+Not timing-dependent, whatever the hour it runs at: rooms.time_zone is the whole-hour zone (Etc/GMT±N, no DST) in
+which the first meeting starts at 10 o'clock local time, so both meetings (after the window's exact end, now + 30
+days) end more than 12 hours before the end of that local day, where the round ends."""
 
 from __future__ import annotations
 
@@ -34,14 +36,17 @@ from .test_sync_rooms20_a import answer, stamp, sync
 
 pytestmark = pytest.mark.integration
 
-ZONE = ZoneInfo("Europe/Zurich")
+
+def zone_where_it_is_ten(moment: datetime) -> ZoneInfo:
+    """The fixed whole-hour zone (no DST) in which `moment` is between 10:00 and 10:59 local time (Etc/GMT-N is
+    UTC+N)."""
+    offset = (10 - moment.astimezone(UTC).hour) % 24
+    offset = offset - 24 if offset > 12 else offset
+    zone = ZoneInfo(f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT")
+    assert moment.astimezone(zone).hour == 10
+    return zone
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Graph: a room meeting between the window's exact end and the round's end is booked when made after "
-    "the first pass, never when made before it",
-)
 def test_review24k_a_meeting_on_the_windows_last_day_is_booked_whether_made_before_or_after_the_first_pass(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:
@@ -49,10 +54,10 @@ def test_review24k_a_meeting_on_the_windows_last_day_is_booked_whether_made_befo
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     first = now + timedelta(days=30, minutes=10)
     second = first + timedelta(minutes=20)
-    midnight = datetime.combine(first.astimezone(ZONE).date() + timedelta(days=1), datetime.min.time(), ZONE)
-    if second + timedelta(minutes=5) >= midnight:
-        pytest.skip("too close to the end of the local day: no meeting fits after the window's exact end")
-    env = {**env, "ROOMSOPS_SYNC_WINDOW_DAYS_FUTURE": "30"}
+    zone = zone_where_it_is_ten(first)
+    midnight = datetime.combine(first.astimezone(zone).date() + timedelta(days=1), datetime.min.time(), zone)
+    assert second + timedelta(minutes=5) <= midnight - timedelta(hours=12)  # the premise: both fit, by far
+    env = {**env, "ROOMSOPS_SYNC_WINDOW_DAYS_FUTURE": "30", "ROOMSOPS_ROOMS_TIME_ZONE": zone.key}
     diego, zurich, bern = addr("DiegoS").lower(), addr("room-zurich").lower(), addr("room-bern").lower()
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     ok(invoke("rooms", "add", bern, "--name", "Bern", env=env))
