@@ -72,7 +72,8 @@ def _ews_readiness(
         return Check(
             "EWS readiness",
             Status.OK,
-            f"no person syncs over EWS ({len(graph_persons)} over Microsoft Graph); {status.verdict}",
+            f"no person syncs over EWS ({len(graph_persons)} over Microsoft Graph); "
+            f"{status.verdict_for(ews_needed=False)}",
         )
     level = (
         Status.OK
@@ -164,7 +165,11 @@ def doctor(
                 Check("Exchange connection", Status.OK, f"connected through {settings.powershell.host}")
             )
             if sync_app_id:
-                status = read_ews_status(session, sync_app_id, [mailbox] if mailbox else [], today)
+                shown = [mailbox] if mailbox else []
+                # A Graph person's mailbox may have EWS off: judged per mode, not as an EWS mailbox.
+                status = read_ews_status(
+                    session, sync_app_id, shown, today, over_graph=shown if probe_graph else ()
+                )
             if rooms_check is not None:
                 rooms_line = rooms_check(session)
     except RoomsopsError as exc:

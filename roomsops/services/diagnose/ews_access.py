@@ -3,7 +3,7 @@ through the typed Exchange adapter (`ews status`), and putting the sync app on t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -131,19 +131,32 @@ class EwsStatus(Result):
     sync_app_may_use_ews: bool = False
     #: The persons still on EWS and the next command (None: not asked for, as in `ews allow`).
     readiness: EwsReadiness | None = None
+    #: The mailboxes shown whose person the sync reaches over Microsoft Graph: their EwsEnabled does not matter.
+    mailboxes_over_graph: tuple[str, ...] = ()
 
     @property
-    def ok(self) -> bool:
+    def ews_needed(self) -> bool:
+        """Whether the sync needs EWS: False once the readiness report finds every person on Graph and no meeting
+        reached over EWS only; True while it does, or when the persons were not asked for (`ews allow`)."""
         ready = self.readiness
-        if (
+        return not (
             ready is not None
             and ready.persons_read
             and ready.persons_on_ews == ()
             and ready.persons_left_on_ews == ()
             and ready.persons_on_graph
-        ):
-            return True  # no person syncs over EWS, no meeting needs it: its switches no longer matter
-        return self.switches_ok
+        )
+
+    @property
+    def ok(self) -> bool:
+        # Once no person syncs over EWS and no meeting needs it, its switches no longer matter.
+        return self.switches_ok if self.ews_needed else True
+
+    def _mailboxes_off(self) -> list[str]:
+        """The mailboxes with EwsEnabled False whose person the sync reaches over EWS (or that are no person):
+        a Graph person's mailbox may have EWS off, the step Microsoft advises when moving it off EWS."""
+        over_graph = {m.casefold() for m in self.mailboxes_over_graph}
+        return [m for m, enabled in self.mailboxes if enabled is False and m.casefold() not in over_graph]
 
     @property
     def switches_ok(self) -> bool:
@@ -151,20 +164,42 @@ class EwsStatus(Result):
             return False
         if self.ews_enabled is True and not self.sync_app_allowed:
             return False
-        return all(enabled is not False for _, enabled in self.mailboxes)
+        return not self._mailboxes_off()
 
     @property
     def verdict(self) -> str:
+        return self.verdict_for(self.ews_needed)
+
+    def verdict_for(self, ews_needed: bool) -> str:
+        """The tenant's switches judged for the sync; with `ews_needed` False (every person on Graph) without a
+        remedy that would switch EWS on again."""
+        if not ews_needed:
+            state = {
+                None: "EwsEnabled is unset (Microsoft is switching EWS off tenant by tenant since 2026-10-01)",
+                False: "EwsEnabled is False (EWS is off for every app)",
+                True: "EwsEnabled is True"
+                + ("" if self.sync_app_allowed else " and the sync app is not in EwsAllowedAppIDs"),
+            }[self.ews_enabled]
+            return f"{state}: the sync does not need EWS (no person syncs over it)."
         if self.ews_enabled is None:
-            return (
+            verdict = (
                 "EwsEnabled is unset: Microsoft is switching EWS off tenant by tenant since 2026-10-01. "
                 "Run 'roomsops ews allow' to list the sync app, then set EwsEnabled to True (--enable)."
             )
-        if self.ews_enabled is False:
-            return "EwsEnabled is False: EWS is off for every app; the sync cannot work (roomsops ews allow --enable)."
-        if not self.sync_app_allowed:
-            return "EwsEnabled is True but the sync app is not in EwsAllowedAppIDs: roomsops ews allow."
-        return "EwsEnabled is True and the sync app is allowed."
+        elif self.ews_enabled is False:
+            verdict = "EwsEnabled is False: EWS is off for every app; the sync cannot work (roomsops ews allow --enable)."
+        elif not self.sync_app_allowed:
+            verdict = "EwsEnabled is True but the sync app is not in EwsAllowedAppIDs: roomsops ews allow."
+        else:
+            verdict = "EwsEnabled is True and the sync app is allowed."
+        off = self._mailboxes_off()
+        if off:
+            verdict += (
+                f" EwsEnabled is False for mailbox {', '.join(off)}: the sync cannot reach it over EWS "
+                "(Set-CASMailbox -EwsEnabled $true, or move the person to Graph: roomsops sync migrate --to graph "
+                "--person EMAIL)."
+            )
+        return verdict
 
     def _sync_app_state(self) -> str:
         listed = "listed" if self.sync_app_allowed else "not listed"
@@ -186,7 +221,16 @@ class EwsStatus(Result):
             f"EwsAllowedAppIDs      {', '.join(self.allowed_app_ids) or '(empty)'}",
             f"sync app {self.sync_app_id}  {self._sync_app_state()}",
         ]
-        out += [f"mailbox {address}  EwsEnabled {shown[enabled]}" for address, enabled in self.mailboxes]
+        over_graph = {m.casefold() for m in self.mailboxes_over_graph}
+        out += [
+            f"mailbox {address}  EwsEnabled {shown[enabled]}"
+            + (
+                "  (syncs over Microsoft Graph: the sync does not use EWS for it)"
+                if address.casefold() in over_graph
+                else ""
+            )
+            for address, enabled in self.mailboxes
+        ]
         out.append(
             f"phased blocking since {EWS_PHASED_BLOCKING}; final shutdown {EWS_SHUTDOWN} "
             f"({(EWS_SHUTDOWN - self.today).days} days left); move ROOMS to Microsoft 365 (Graph) before then"
@@ -211,8 +255,10 @@ def read_ews_status(
     modes: dict[str, str] | None = None,
     with_readiness: bool = False,
     left: Mapping[str, tuple[str, str, int]] | None = None,
+    over_graph: Collection[str] = (),
 ) -> EwsStatus:
-    """Get-OrganizationConfig (with the allow list) and Get-CASMailbox of each mailbox, in one pipeline."""
+    """Get-OrganizationConfig (with the allow list) and Get-CASMailbox of each mailbox, in one pipeline.
+    `over_graph`: those of `mailboxes` whose person the sync reaches over Microsoft Graph (per mode)."""
     org, cas = exchange.read_ews_settings(session, mailboxes)
     allowed = org.ews_allowed_app_ids
     rows = tuple((m, cas[m.casefold()].ews_enabled if m.casefold() in cas else None) for m in mailboxes)
@@ -226,6 +272,9 @@ def read_ews_status(
         mailboxes=rows,
         sync_app_may_use_ews=may_use_ews(org.ews_enabled, listed),
         readiness=readiness(modes, today, left) if with_readiness else None,
+        mailboxes_over_graph=tuple(
+            m for m in mailboxes if m.casefold() in {g.casefold() for g in over_graph}
+        ),
     )
 
 

@@ -1032,8 +1032,11 @@ class MailboxSync:
         pass, or a recovery of a mailbox without links), whose changes show none. On such a pass the read from
         scratch told the `candidates` (`Changes.candidates`): only those in the window are read (none: no request),
         instead of every untagged meeting of the window (a CalendarView and a GetItem of hundreds of appointments
-        over EWS, a calendarView over Graph), so a first pass costs what it did before it discovered them."""
-        start, end = self.ctx.window
+        over EWS, a calendarView over Graph), so a first pass costs what it did before it discovered them.
+        The window ends where `_exchange_item` leaves untagged meetings alone (`_discovers`): over Graph the end of
+        the window's last day, where the delta round ends, so a meeting made there before the first pass is booked
+        as one made after it is (the round reports it then)."""
+        start, end = self._discovers
         known = {link.item_id for link in self.links.values() if link.item_id}
         if candidates is None:
             found = self.ctx.backend.find_untagged(self.mailbox, start, end)
