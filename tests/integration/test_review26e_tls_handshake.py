@@ -5,7 +5,9 @@ process (as test_review26a_webhook)."""
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,4 +51,57 @@ def test_review26e_silent_connections_do_not_stall_the_webhooks_tls(
         assert (echoed.status_code, echoed.text) == (200, "still here")
     finally:
         for s in silent:
+            s.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the webhook serves a fixed 32 threads, each held as long as its client trickles a body: 40 slow "
+    "clients stall Graph's validation for as long as they like (review26a tried 8)",
+)
+def test_review26e_more_slow_clients_than_threads_do_not_stall_the_webhook(
+    env: dict[str, str],
+    addr: Callable[[str], str],
+    fresh_lab: Any,
+    tmp_path: Path,
+    stopped: list[subprocess.Popen[str]],
+    diego_over_graph: int,
+) -> None:
+    """As review26a's test, with more held requests than the webhook has threads (WEBHOOK_THREADS): each client
+    sends its headers and then a byte of its body each 0.5 s until the test lets it go (never silent long enough
+    for the read timeout), so a stalled validation ends only by the request's 30 s."""
+    from roomsops.services.serve.run import WEBHOOK_THREADS
+
+    _, hook, _ = started(env, tmp_path, stopped, fresh_lab, addr("DiegoS"))
+    parts = urlsplit(hook)
+    tls = ssl.create_default_context(cafile=fresh_lab.ca)
+    held: list[ssl.SSLSocket] = []
+    done = threading.Event()
+
+    def trickle() -> None:
+        while not done.wait(0.5):
+            for s in held:
+                try:
+                    s.sendall(b" ")
+                except OSError:
+                    pass
+
+    trickler = threading.Thread(target=trickle, daemon=True)
+    try:
+        for _ in range(WEBHOOK_THREADS + 8):
+            raw = socket.create_connection((parts.hostname or "", parts.port or 0), timeout=10)
+            conn = tls.wrap_socket(raw, server_hostname=parts.hostname)
+            conn.sendall(
+                f"POST {parts.path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: 100000\r\n\r\n{".encode()
+            )
+            held.append(conn)
+        trickler.start()
+        echoed = requests.post(hook, params={"validationToken": "still here"}, timeout=30, verify=fresh_lab.ca)
+        assert (echoed.status_code, echoed.text) == (200, "still here")
+    finally:
+        done.set()
+        if trickler.is_alive():
+            trickler.join()
+        for s in held:
             s.close()
