@@ -82,7 +82,9 @@ def test_review26e_a_subscription_made_before_the_listing_worked_is_not_deleted_
     and cleans up. Only an earlier process's subscriptions are left over, not the one this process just made."""
     diego, now = addr("DiegoS"), [datetime.now(UTC)]
     subs = subs_of(now, "/notify", tmp_path / "rooms.db.serve-subscriptions.json")
-    fresh_lab.fault(protocol="graph", operation="subscriptions.list", kind="http_503", back_off_ms=0, count=10)
+    fresh_lab.fault(
+        protocol="graph", operation="subscriptions.list", kind="http_503", back_off_ms=0, count=10
+    )
     assert subs.keep([diego]) == [diego]  # made, though the listing failed
     fresh_lab.clear_faults()
     (made,) = subscriptions(fresh_lab)

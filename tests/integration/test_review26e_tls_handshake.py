@@ -47,7 +47,9 @@ def test_review26e_silent_connections_do_not_stall_the_webhooks_tls(
     parts = urlsplit(hook)
     silent = [socket.create_connection((parts.hostname or "", parts.port or 0), timeout=10) for _ in range(5)]
     try:
-        echoed = requests.post(hook, params={"validationToken": "still here"}, timeout=15, verify=fresh_lab.ca)
+        echoed = requests.post(
+            hook, params={"validationToken": "still here"}, timeout=15, verify=fresh_lab.ca
+        )
         assert (echoed.status_code, echoed.text) == (200, "still here")
     finally:
         for s in silent:
@@ -97,7 +99,9 @@ def test_review26e_more_slow_clients_than_threads_do_not_stall_the_webhook(
             )
             held.append(conn)
         trickler.start()
-        echoed = requests.post(hook, params={"validationToken": "still here"}, timeout=30, verify=fresh_lab.ca)
+        echoed = requests.post(
+            hook, params={"validationToken": "still here"}, timeout=30, verify=fresh_lab.ca
+        )
         assert (echoed.status_code, echoed.text) == (200, "still here")
     finally:
         done.set()
