@@ -5,9 +5,7 @@ process (as test_review26a_webhook)."""
 from __future__ import annotations
 
 import socket
-import ssl
 import subprocess
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from .test_review26a_webhook import started
+from .test_review26a_webhook import held_requests, started
 from .test_serve_lab import stopped
 from .test_serve_webhook_lab import diego_over_graph
 
@@ -75,37 +73,8 @@ def test_review26e_more_slow_clients_than_threads_do_not_stall_the_webhook(
     from roomsops.services.serve.run import WEBHOOK_THREADS
 
     _, hook, _ = started(env, tmp_path, stopped, fresh_lab, addr("DiegoS"))
-    parts = urlsplit(hook)
-    tls = ssl.create_default_context(cafile=fresh_lab.ca)
-    held: list[ssl.SSLSocket] = []
-    done = threading.Event()
-
-    def trickle() -> None:
-        while not done.wait(0.5):
-            for s in held:
-                try:
-                    s.sendall(b" ")
-                except OSError:
-                    pass
-
-    trickler = threading.Thread(target=trickle, daemon=True)
-    try:
-        for _ in range(WEBHOOK_THREADS + 8):
-            raw = socket.create_connection((parts.hostname or "", parts.port or 0), timeout=10)
-            conn = tls.wrap_socket(raw, server_hostname=parts.hostname)
-            conn.sendall(
-                f"POST {parts.path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                "Content-Length: 100000\r\n\r\n{".encode()
-            )
-            held.append(conn)
-        trickler.start()
+    with held_requests(hook, fresh_lab.ca, WEBHOOK_THREADS + 8):
         echoed = requests.post(
             hook, params={"validationToken": "still here"}, timeout=30, verify=fresh_lab.ca
         )
         assert (echoed.status_code, echoed.text) == (200, "still here")
-    finally:
-        done.set()
-        if trickler.is_alive():
-            trickler.join()
-        for s in held:
-            s.close()
