@@ -21,11 +21,6 @@ pytestmark = pytest.mark.integration
 __all__ = ["stopped"]  # the fixture, used by name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the full pass a `missed` notification asked for is forgotten when that pass fails: the next pass "
-    "is incremental",
-)
 def test_review26e_a_failed_full_pass_after_missed_is_full_again(
     invoke: Invoke,
     env: dict[str, str],
