@@ -31,11 +31,6 @@ def state_file(lab: Any, data: Path, database: str) -> Path:
     return subscriptions_file(settings, lock_path(settings))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="on a server database the state file is one name per data folder, not per database: a second "
-    "installation's serve adopts or deletes the first's Graph subscriptions as its own",
-)
 def test_review26e_two_databases_in_one_data_folder_keep_their_subscriptions_apart(
     fresh_lab: Any, addr: Callable[[str], str], subs_of: Callable[..., Any], tmp_path: Path
 ) -> None:
@@ -69,11 +64,6 @@ def test_review26e_two_databases_in_one_data_folder_keep_their_subscriptions_apa
     assert [s["id"] for s in subscriptions(fresh_lab)] == [made["id"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a subscription made while the start's listing failed is deleted as left over when the listing "
-    "succeeds in a later round, yet the service goes on as if it had it (no notifications until its renewal)",
-)
 def test_review26e_a_subscription_made_before_the_listing_worked_is_not_deleted_as_left_over(
     fresh_lab: Any, addr: Callable[[str], str], subs_of: Callable[..., Any], tmp_path: Path
 ) -> None:

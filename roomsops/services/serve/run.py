@@ -44,9 +44,13 @@ def serve_lock_path(lock: LockTarget) -> LockTarget:
 
 def subscriptions_file(settings: Settings, lock: LockTarget) -> Path:
     """Where the service keeps its Graph subscriptions (their clientState: a private file): beside an SQLite
-    database (`rooms.db` → `rooms.db.serve-subscriptions.json`), else in the data folder."""
+    database (`rooms.db` → `rooms.db.serve-subscriptions.json`), else in the data folder named per database as the
+    sync summary is (`roomsops-serve-subscriptions-<digest>.json`): installations of other databases sharing the
+    folder never take each other's subscriptions for left over."""
     if isinstance(lock, DatabaseLock):
-        return settings.resolve_path("roomsops-serve-subscriptions.json", "sync.summary_file")
+        return settings.resolve_path(
+            f"roomsops-serve-subscriptions-{lock.digest}.json", "sync.summary_file"
+        ).absolute()
     name = lock.name.removesuffix(".sync.lock").removesuffix(".lock")
     return lock.with_name(f"{name}.serve-subscriptions.json")
 
