@@ -74,11 +74,6 @@ def gate(fresh_lab: Any) -> Iterator[Gate]:
     running.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SIGTERM does not stop serve's subscription round: every Graph mailbox's create is still sent "
-    "(a Graph validation each) before the service exits",
-)
 def test_review26e_sigterm_while_subscribing_starts_no_new_subscription(
     invoke: Invoke,
     env: dict[str, str],
