@@ -22,11 +22,6 @@ pytestmark = pytest.mark.integration
 __all__ = ["diego_over_graph", "stopped"]  # fixtures, used by name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cheroot does the TLS handshake in its one accepting thread: each connection that sends nothing stalls "
-    "every other for the 5 s read timeout, so a few such connections hold Graph's validation past its 10 s",
-)
 def test_review26e_silent_connections_do_not_stall_the_webhooks_tls(
     env: dict[str, str],
     addr: Callable[[str], str],
@@ -54,11 +49,6 @@ def test_review26e_silent_connections_do_not_stall_the_webhooks_tls(
             s.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the webhook serves a fixed 32 threads, each held as long as its client trickles a body: 40 slow "
-    "clients stall Graph's validation for as long as they like (review26a tried 8)",
-)
 def test_review26e_more_slow_clients_than_threads_do_not_stall_the_webhook(
     env: dict[str, str],
     addr: Callable[[str], str],
