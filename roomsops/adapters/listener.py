@@ -34,7 +34,7 @@ class _Deadlines:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._open: dict[int, tuple[float, socket.socket]] = {}
+        self._open: dict[int, tuple[float, _Connection]] = {}
         self._changed = threading.Condition()
         self._stopped = False
         self._thread = threading.Thread(target=self._watch, name="listen deadlines", daemon=True)
@@ -49,26 +49,27 @@ class _Deadlines:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 
-    def enter(self, sock: socket.socket) -> None:
+    def enter(self, conn: _Connection) -> None:
         with self._changed:
-            self._open[id(sock)] = (time.monotonic() + self.seconds, sock)
+            self._open[id(conn)] = (time.monotonic() + self.seconds, conn)
             self._changed.notify()
 
-    def leave(self, sock: socket.socket) -> None:
+    def leave(self, conn: _Connection) -> None:
         with self._changed:
-            self._open.pop(id(sock), None)
+            self._open.pop(id(conn), None)
 
     def _watch(self) -> None:
         with self._changed:
             while not self._stopped:
                 now = time.monotonic()
-                for key, (deadline, sock) in list(self._open.items()):
+                for key, (deadline, conn) in list(self._open.items()):
                     if deadline <= now:
                         del self._open[key]
+                        conn.cut = True
                         # the plain socket's shutdown (an SSLSocket's would drop its TLS state under the reader):
                         # the worker's blocked read returns at once, its request ends and the connection closes
                         try:
-                            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+                            socket.socket.shutdown(conn.socket, socket.SHUT_RDWR)
                         except OSError:
                             pass
                 soonest = min((d for d, _ in self._open.values()), default=None)
@@ -85,8 +86,18 @@ class _LazyHandshake(BuiltinSSLAdapter):
         return wrapped, {"wsgi.url_scheme": "https", "HTTPS": "on"}
 
 
+_serving = threading.local()  # the connection a worker thread serves (`_Server.error_log`)
+
+
 class _Server(wsgi.Server):
     deadlines: _Deadlines | None = None
+
+    def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
+        """cheroot's log of a failed request, but not for one its deadline cut (the write of its answer fails: not
+        a problem of the server's)."""
+        if getattr(getattr(_serving, "conn", None), "cut", False):
+            return
+        super().error_log(msg, level, traceback)
 
 
 class _Connection(HTTPConnection):
@@ -94,16 +105,22 @@ class _Connection(HTTPConnection):
     deadline (`_Deadlines`)."""
 
     _handshaken = False
+    cut = False  # its request's deadline passed: the socket was shut
 
     def communicate(self) -> bool:
         deadlines = getattr(self.server, "deadlines", None)
         if deadlines is not None:
-            deadlines.enter(self.socket)
+            deadlines.enter(self)
+        _serving.conn = self
         try:
             if isinstance(self.socket, ssl.SSLSocket) and not self._handshaken:
                 try:
                     self.socket.do_handshake()
-                except OSError:  # a TLS error, a timeout, a dropped or cut connection: closed
+                except ssl.SSLError as exc:  # plain HTTP spoken to the TLS port: told so (as cheroot does)
+                    if "http request" in str(exc).lower():
+                        _plain_refusal(self.socket)
+                    return False
+                except OSError:  # a timeout, a dropped or cut connection: closed
                     return False
                 self._handshaken = True
                 adapter = self.server.ssl_adapter
@@ -111,8 +128,9 @@ class _Connection(HTTPConnection):
                     self.ssl_env = adapter.get_environ(self.socket)
             return bool(super().communicate())
         finally:
+            _serving.conn = None
             if deadlines is not None:
-                deadlines.leave(self.socket)
+                deadlines.leave(self)
 
 
 class Listener:
@@ -182,3 +200,12 @@ class Listener:
             self._thread.join(timeout=10)
         if self._deadlines is not None:
             self._deadlines.stop()
+
+
+def _plain_refusal(sock: socket.socket) -> None:
+    message = b"The client sent a plain HTTP request, but this server only speaks HTTPS on this port."
+    head = f"HTTP/1.1 400 Bad Request\r\nContent-Length: {len(message)}\r\nContent-Type: text/plain\r\n"
+    try:
+        socket.socket.sendall(sock, head.encode("ascii") + b"Connection: close\r\n\r\n" + message)
+    except OSError:
+        pass
