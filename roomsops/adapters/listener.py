@@ -9,16 +9,128 @@ waitress has no TLS of its own; uvicorn with starlette and aiohttp bring an asyn
 
 from __future__ import annotations
 
+import socket
+import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from cheroot import wsgi
+from cheroot.server import HTTPConnection
+from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from roomsops.core.errors import InputError
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _Deadlines:
+    """Connections in a request (their TLS handshake, request line, headers and body) and when each must be done:
+    a thread shuts the socket of one past its deadline, so its worker thread is free again. cheroot's `timeout`
+    only limits each silent wait; a client sending a byte now and then would hold a thread for as long as it
+    likes (and with more such clients than threads, every request waits)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._open: dict[int, tuple[float, _Connection]] = {}
+        self._changed = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._watch, name="listen deadlines", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopped = True
+            self._changed.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def enter(self, conn: _Connection) -> None:
+        with self._changed:
+            self._open[id(conn)] = (time.monotonic() + self.seconds, conn)
+            self._changed.notify()
+
+    def leave(self, conn: _Connection) -> None:
+        with self._changed:
+            self._open.pop(id(conn), None)
+
+    def _watch(self) -> None:
+        with self._changed:
+            while not self._stopped:
+                now = time.monotonic()
+                for key, (deadline, conn) in list(self._open.items()):
+                    if deadline <= now:
+                        del self._open[key]
+                        conn.cut = True
+                        # the plain socket's shutdown (an SSLSocket's would drop its TLS state under the reader):
+                        # the worker's blocked read returns at once, its request ends and the connection closes
+                        try:
+                            socket.socket.shutdown(conn.socket, socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+                soonest = min((d for d, _ in self._open.values()), default=None)
+                self._changed.wait(timeout=None if soonest is None else max(0.0, soonest - now))
+
+
+class _LazyHandshake(BuiltinSSLAdapter):
+    """cheroot's TLS adapter with the handshake left to the worker thread that serves the connection
+    (`_Connection`): cheroot does it in its one accepting thread, so each client that connects and sends nothing
+    stalls every other connection for the read timeout."""
+
+    def wrap(self, sock: Any) -> tuple[Any, dict[str, Any]]:
+        wrapped = self.context.wrap_socket(sock, do_handshake_on_connect=False, server_side=True)
+        return wrapped, {"wsgi.url_scheme": "https", "HTTPS": "on"}
+
+
+_serving = threading.local()  # the connection a worker thread serves (`_Server.error_log`)
+
+
+class _Server(wsgi.Server):
+    deadlines: _Deadlines | None = None
+
+    def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
+        """cheroot's log of a failed request, but not for one its deadline cut (the write of its answer fails: not
+        a problem of the server's)."""
+        if getattr(getattr(_serving, "conn", None), "cut", False):
+            return
+        super().error_log(msg, level, traceback)
+
+
+class _Connection(HTTPConnection):
+    """A connection whose TLS handshake runs in its worker thread, and whose each request runs under the server's
+    deadline (`_Deadlines`)."""
+
+    _handshaken = False
+    cut = False  # its request's deadline passed: the socket was shut
+
+    def communicate(self) -> bool:
+        deadlines = getattr(self.server, "deadlines", None)
+        if deadlines is not None:
+            deadlines.enter(self)
+        _serving.conn = self
+        try:
+            if isinstance(self.socket, ssl.SSLSocket) and not self._handshaken:
+                try:
+                    self.socket.do_handshake()
+                except ssl.SSLError as exc:  # plain HTTP spoken to the TLS port: told so (as cheroot does)
+                    if "http request" in str(exc).lower():
+                        _plain_refusal(self.socket)
+                    return False
+                except OSError:  # a timeout, a dropped or cut connection: closed
+                    return False
+                self._handshaken = True
+                adapter = self.server.ssl_adapter
+                if isinstance(adapter, BuiltinSSLAdapter):
+                    self.ssl_env = adapter.get_environ(self.socket)
+            return bool(super().communicate())
+        finally:
+            _serving.conn = None
+            if deadlines is not None:
+                deadlines.leave(self)
 
 
 class Listener:
@@ -34,21 +146,23 @@ class Listener:
         tls: tuple[Path, Path | None] | None = None,
         max_body: int = 0,
         timeout: int = 10,
+        deadline: float | None = None,
     ) -> None:
         """`tls`: (certificate file, key file or None when the certificate's PEM holds the key) to serve HTTPS;
         `max_body`: requests with a larger body are answered 413 by cheroot (0: no limit); `timeout`: seconds a
         connection may stay silent while a request is read (then it is closed); `threads`: requests served at once
-        (a connection held open holds one)."""
-        self._server = wsgi.Server(
-            (host, port), app, numthreads=threads, server_name="roomsops", timeout=timeout
-        )
+        (a connection in a request holds one; a connection idle between requests holds none); `deadline`: seconds
+        a request may take from the start of its reading (with TLS: of its handshake) to its answer, however
+        slowly its client sends (then its connection is closed; None: no limit)."""
+        self._server = _Server((host, port), app, numthreads=threads, server_name="roomsops", timeout=timeout)
+        self._server.ConnectionClass = _Connection
         self._server.max_request_body_size = max_body
+        self._deadlines = _Deadlines(deadline) if deadline is not None else None
+        self._server.deadlines = self._deadlines
         if tls is not None:
-            from cheroot.ssl.builtin import BuiltinSSLAdapter
-
             cert, key = tls
             try:
-                self._server.ssl_adapter = BuiltinSSLAdapter(str(cert), str(key or cert))
+                self._server.ssl_adapter = _LazyHandshake(str(cert), str(key or cert))
             except (OSError, ValueError) as exc:
                 raise InputError(
                     f"{label}: cannot serve TLS with {cert} ({exc})",
@@ -69,6 +183,8 @@ class Listener:
                 f"set {self._label} to a free port of an address of this machine",
                 code="listen_failed",
             ) from None
+        if self._deadlines is not None:
+            self._deadlines.start()
         self._thread = threading.Thread(target=self._server.serve, name=f"listen {self._label}", daemon=True)
         self._thread.start()
         return self.address
@@ -82,3 +198,14 @@ class Listener:
         self._server.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self._deadlines is not None:
+            self._deadlines.stop()
+
+
+def _plain_refusal(sock: socket.socket) -> None:
+    message = b"The client sent a plain HTTP request, but this server only speaks HTTPS on this port."
+    head = f"HTTP/1.1 400 Bad Request\r\nContent-Length: {len(message)}\r\nContent-Type: text/plain\r\n"
+    try:
+        socket.socket.sendall(sock, head.encode("ascii") + b"Connection: close\r\n\r\n" + message)
+    except OSError:
+        pass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import signal
 import threading
 from collections.abc import Iterator
@@ -76,10 +75,7 @@ def summary_path(settings: Settings) -> Path:
     lock = lock_path(settings)
     if isinstance(lock, Path):
         return lock.with_name("roomsops-last-sync.json")
-    url = lock.url
-    where = f"{url.get_backend_name()}://{(url.host or '').casefold()}:{url.port or ''}/{url.database or ''}"
-    digest = hashlib.sha256(where.encode()).hexdigest()[:16]
-    return settings.resolve_path(f"roomsops-last-sync-{digest}.json", "sync.summary_file").absolute()
+    return settings.resolve_path(f"roomsops-last-sync-{lock.digest}.json", "sync.summary_file").absolute()
 
 
 @click.group(invoke_without_command=True)

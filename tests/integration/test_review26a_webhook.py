@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +37,43 @@ def started(
     wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
     (sub,) = graph_client(fresh_lab).get("/subscriptions").json()["value"]
     return url, hook, sub
+
+
+@contextmanager
+def held_requests(hook: str, ca: str, count: int) -> Iterator[None]:
+    """`count` https clients that hold a notification POST open to the webhook while the block runs: their
+    headers sent, then a byte of the body each 0.5 s (never silent long enough for a read timeout)."""
+    parts = urlsplit(hook)
+    held: list[socket.socket] = []
+    tls = ssl.create_default_context(cafile=ca)
+    done = threading.Event()
+
+    def trickle() -> None:
+        while not done.wait(0.5):
+            for s in held:
+                try:
+                    s.sendall(b" ")
+                except OSError:
+                    pass
+
+    trickler = threading.Thread(target=trickle, daemon=True)
+    try:
+        for _ in range(count):
+            raw = socket.create_connection((parts.hostname or "", parts.port or 0), timeout=10)
+            conn = tls.wrap_socket(raw, server_hostname=parts.hostname)  # the webhook is https (Graph's rule)
+            conn.sendall(
+                f"POST {parts.path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: 100000\r\n\r\n{".encode()
+            )
+            held.append(conn)
+        trickler.start()
+        yield
+    finally:
+        done.set()
+        if trickler.is_alive():
+            trickler.join()
+        for s in held:
+            s.close()
 
 
 def test_review26a_a_chunked_notification_is_taken(
@@ -115,37 +153,8 @@ def test_review26a_clients_holding_requests_open_do_not_stall_the_webhook(
     result does not depend on the machine's speed."""
     diego = addr("DiegoS")
     _, hook, _ = started(env, tmp_path, stopped, fresh_lab, diego)
-    parts = urlsplit(hook)
-    held: list[socket.socket] = []
-    tls = ssl.create_default_context(cafile=fresh_lab.ca)
-    done = threading.Event()
-
-    def trickle() -> None:
-        while not done.wait(0.5):
-            for s in held:
-                try:
-                    s.sendall(b" ")
-                except OSError:
-                    pass
-
-    trickler = threading.Thread(target=trickle, daemon=True)
-    try:
-        for _ in range(8):  # twice the threads the webhook had
-            raw = socket.create_connection((parts.hostname or "", parts.port or 0), timeout=10)
-            conn = tls.wrap_socket(raw, server_hostname=parts.hostname)  # the webhook is https (Graph's rule)
-            conn.sendall(
-                f"POST {parts.path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                "Content-Length: 100000\r\n\r\n{".encode()
-            )
-            held.append(conn)
-        trickler.start()
+    with held_requests(hook, fresh_lab.ca, 8):  # twice the threads the webhook had
         echoed = requests.post(
             hook, params={"validationToken": "still here"}, timeout=60, verify=fresh_lab.ca
         )
         assert (echoed.status_code, echoed.text) == (200, "still here")
-    finally:
-        done.set()
-        if trickler.is_alive():
-            trickler.join()
-        for s in held:
-            s.close()

@@ -255,6 +255,8 @@ def test_a_notification_makes_its_mailbox_due_after_the_debounce_and_its_pass_ta
     schedule.push("g@x.ch", T0 + timedelta(seconds=20), timedelta(0), full=True)
     assert "g@x.ch" in schedule.full and [d.mailbox for d in schedule.due(T0 + timedelta(seconds=20))]
     schedule.take_pushed("g@x.ch")
+    assert schedule.full == {"g@x.ch"}  # owed until a full pass succeeds (a failed one leaves it owed)
+    schedule.healed_at("g@x.ch", T0 + timedelta(seconds=21))
     assert schedule.full == set()
 
 

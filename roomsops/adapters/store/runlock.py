@@ -13,6 +13,7 @@ lock's refusal does. SQLite keeps its lock file beside the database (`services/s
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import socket
 from collections.abc import Iterator
@@ -63,6 +64,16 @@ class DatabaseLock:
     @classmethod
     def of(cls, url: URL) -> DatabaseLock:
         return cls(url, db_label(url))
+
+    @property
+    def digest(self) -> str:
+        """16 hex digits naming the database (server, port, database name; not the user or password): the files
+        an installation keeps per server database in a data folder other installations may share."""
+        url = self.url
+        where = (
+            f"{url.get_backend_name()}://{(url.host or '').casefold()}:{url.port or ''}/{url.database or ''}"
+        )
+        return hashlib.sha256(where.encode()).hexdigest()[:16]
 
 
 class DatabaseLockHeld(Exception):

@@ -44,9 +44,13 @@ def serve_lock_path(lock: LockTarget) -> LockTarget:
 
 def subscriptions_file(settings: Settings, lock: LockTarget) -> Path:
     """Where the service keeps its Graph subscriptions (their clientState: a private file): beside an SQLite
-    database (`rooms.db` → `rooms.db.serve-subscriptions.json`), else in the data folder."""
+    database (`rooms.db` → `rooms.db.serve-subscriptions.json`), else in the data folder named per database as the
+    sync summary is (`roomsops-serve-subscriptions-<digest>.json`): installations of other databases sharing the
+    folder never take each other's subscriptions for left over."""
     if isinstance(lock, DatabaseLock):
-        return settings.resolve_path("roomsops-serve-subscriptions.json", "sync.summary_file")
+        return settings.resolve_path(
+            f"roomsops-serve-subscriptions-{lock.digest}.json", "sync.summary_file"
+        ).absolute()
     name = lock.name.removesuffix(".sync.lock").removesuffix(".lock")
     return lock.with_name(f"{name}.serve-subscriptions.json")
 
@@ -55,10 +59,13 @@ if TYPE_CHECKING:
     from roomsops.adapters.graph.client import GraphClient
 
 
-#: The webhook's threads (each request holds one while its body is read) and how long a client may stay silent
-#: while it sends a request (Graph POSTs a whole notification at once).
+#: The webhook's threads (each request holds one while its body is read), how long a client may stay silent
+#: while it sends a request, and how long a request may take at all, its TLS handshake included (Graph POSTs a
+#: whole notification at once): clients that send slowly hold a thread for at most that, so more of them than
+#: threads delay Graph's validation (10 s at most, graph/webhooks) by about that, not for as long as they like.
 WEBHOOK_THREADS = 32
 WEBHOOK_READ_TIMEOUT = 5
+WEBHOOK_REQUEST_DEADLINE = 5.0
 
 
 @dataclass(frozen=True)
@@ -160,6 +167,7 @@ def _run(
             # or never) must not take every thread while Graph's validation waits (10 s at most, graph/webhooks).
             threads=WEBHOOK_THREADS,
             timeout=WEBHOOK_READ_TIMEOUT,
+            deadline=WEBHOOK_REQUEST_DEADLINE,
         )
         bound = hook.start()
         notify, lifecycle = webhook.urls(bound)

@@ -31,7 +31,7 @@ class Schedule:
     #: mailbox (casefolded) -> (when its pass is due: the first notification since its last pass + the debounce,
     #: when that notification came)
     pushed: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
-    #: mailboxes whose next pass compares everything (a `missed` lifecycle notification)
+    #: mailboxes whose next pass compares everything (a `missed` lifecycle notification), until one such succeeds
     full: set[str] = field(default_factory=set)
     #: `serve.healing_interval` (None: no healing schedule; `sync.full_every`'s count decides) and since when this
     #: process runs (the healing of a mailbox not healed by it yet is counted from then)
@@ -48,8 +48,8 @@ class Schedule:
             self.full.add(mailbox.casefold())
 
     def take_pushed(self, mailbox: str) -> datetime | None:
-        """The pass of the mailbox starts: the notifications so far are taken by it; when the first came."""
-        self.full.discard(mailbox.casefold())
+        """The pass of the mailbox starts: the notifications so far are taken by it; when the first came. (A full
+        pass still owed stays owed until one succeeds: `healed_at`.)"""
         taken = self.pushed.pop(mailbox.casefold(), None)
         return taken[1] if taken else None
 
@@ -90,8 +90,10 @@ class Schedule:
         return at is not None and at <= now
 
     def healed_at(self, mailbox: str, when: datetime) -> None:
-        """A full pass of the mailbox finished at `when` (healing, a recovery, a `missed` notification)."""
+        """A full pass of the mailbox succeeded at `when` (healing, a recovery, a `missed` notification): no full
+        pass is owed any more (one that failed leaves it owed, so the next pass is full again)."""
         self.healed[mailbox.casefold()] = when
+        self.full.discard(mailbox.casefold())
 
     def done(self, mailbox: str, when: datetime) -> None:
         """The mailbox's pass was tried at `when` (whether it succeeded or failed)."""

@@ -187,7 +187,7 @@ class Serve:
         if self.subscriptions is None:
             return
         graph = [d.mailbox for d in self.schedule.mailboxes.values() if d.service == "graph"]
-        for mailbox in self.subscriptions.keep(graph):
+        for mailbox in self.subscriptions.keep(graph, self.stopping.is_set):
             # Changes before the subscription existed were not notified: a pass (at once) catches them up, except
             # for a mailbox never synced (its first pass is due anyway).
             due = self.schedule.mailboxes.get(mailbox.casefold())

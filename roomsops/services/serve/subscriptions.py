@@ -127,13 +127,27 @@ class Subscriptions:
             for entry in (answer.body or {}).get("value") or []
             if isinstance(entry, dict) and entry.get("id")
         }
+        # What this process made already (rounds whose listing failed make subscriptions all the same) is never
+        # left over: neither deleted nor replaced by an earlier process's for the same mailbox.
+        with self._lock:
+            own_ids = set(self._by_id)
+            own_mailboxes = set(self._by_mailbox)
+        for sub_id in own_ids:
+            live.pop(sub_id, None)
         now = self.clock()
         adopted: list[str] = []
         gone = 0
         for sub in saved:
+            if sub.id in own_ids:
+                continue
             entry = live.pop(sub.id, None)
             if entry is None:
                 continue  # expired or removed meanwhile: a new one is made
+            if (
+                sub.mailbox.casefold() in own_mailboxes
+            ):  # this process subscribed it anew: the old one is extra
+                gone += self._delete_left(sub.mailbox, sub.id)
+                continue
             expires = _parse(entry.get("expirationDateTime")) or sub.expires
             if entry.get("notificationUrl") == self.notification_url and expires > now:
                 self._remember(sub.mailbox, entry, sub.client_state)
@@ -156,9 +170,11 @@ class Subscriptions:
             return 0
         return 1
 
-    def keep(self, mailboxes: Iterable[str]) -> list[str]:
+    def keep(self, mailboxes: Iterable[str], stopping: Callable[[], bool] = lambda: False) -> list[str]:
         """Create, renew and delete so that each of `mailboxes` has a live subscription; the mailboxes whose
-        subscription is new (a pass should follow: changes before it were not notified)."""
+        subscription is new (a pass should follow: changes before it were not notified). When `stopping()` turns
+        true (SIGTERM) no further create or renewal is started; the state file is written after each, so what was
+        made is known to the next start."""
         wanted = {m.casefold(): m for m in mailboxes}
         made: list[str] = []
         # Graph is asked only when there is a Graph mailbox, or subscriptions of an earlier process to delete (a
@@ -185,6 +201,11 @@ class Subscriptions:
                 self._forget(key)
         now = self.clock()
         for key, mailbox in wanted.items():
+            if stopping():
+                log.info(
+                    "serve: stopping; the subscriptions of the remaining Graph mailboxes are left for the next start"
+                )
+                break
             sub = current.get(key)
             try:
                 if sub is not None and sub.renew_at <= now:
@@ -199,6 +220,7 @@ class Subscriptions:
                 if sub is None:
                     self._create(mailbox)
                     made.append(mailbox)
+                    self.save()
             except RoomsopsError as exc:
                 self.failures[key] = exc.one_line()
                 log.warning("serve: the Graph subscription of %s: %s", mailbox, exc.one_line())
