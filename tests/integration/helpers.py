@@ -54,3 +54,16 @@ def synced_standup_series(
     assert [i["subject"] for i in live(lab, diego, diego)] == ["Standup"]  # the series is in Exchange
     assert len(live(lab, zurich, diego)) == 1  # and the room holds it (its subject: the organizer)
     return diego, zurich
+
+
+def add_hour_booking(
+    invoke: Invoke, env: dict[str, str], organizer: str, room: str, start: datetime, title: str
+) -> None:
+    """`roomsops bookings add`: `organizer` books `room` for one hour from `start`, titled `title` (exit 0)."""
+    end = start + timedelta(hours=1)
+    window = ["--start", start.isoformat(), "--end", end.isoformat()]
+    ok(
+        invoke(
+            "bookings", "add", "--organizer", organizer, "--room", room, *window, "--title", title, env=env
+        )
+    )

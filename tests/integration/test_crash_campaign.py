@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def test_three_kills_of_a_ten_mailbox_sync_keep_the_invariant(fresh_lab: Any, tmp_path: Path) -> None:
     env = campaign_env(tmp_path, fresh_lab.settings_path)
-    result = run_campaign(fresh_lab, env, fresh_lab.info["tenant"]["domain"], tmp_path, Size(seed=12, kills=3))
+    result = run_campaign(
+        fresh_lab, env, fresh_lab.info["tenant"]["domain"], tmp_path, Size(seed=12, kills=3)
+    )
     report = "\n".join(result.lines())
     assert result.ok, report
     assert all(r.killed for r in result.rounds), report  # every kill landed inside a run
