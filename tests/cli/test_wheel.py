@@ -38,10 +38,23 @@ def test_wheel_ships_templates_and_config_init_works(tmp_path: Path) -> None:
     assert "roomsops/templates/RoomsAppSettings.config.j2" in zipfile.ZipFile(wheel).namelist()
 
     target = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(target)
+    # No pip in the new venv (ensurepip took most of this test's time): this environment's pip installs into it.
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(target)
     python = target / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--disable-pip-version-check",
+            str(wheel),
+        ],
         check=True,
         cwd=tmp_path,
     )

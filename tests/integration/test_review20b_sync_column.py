@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Invoke, ok
+from tests.integration.helpers import add_hour_booking
 
 pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -31,23 +32,7 @@ def test_a_booking_changed_or_cancelled_in_rooms_is_pending_until_the_pass_write
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
     for hour, title in ((2, "Moved"), (4, "Cancelled")):
         start = DAY + timedelta(hours=hour)
-        ok(
-            invoke(
-                "bookings",
-                "add",
-                "--organizer",
-                diego,
-                "--room",
-                zurich,
-                "--start",
-                start.isoformat(),
-                "--end",
-                (start + timedelta(hours=1)).isoformat(),
-                "--title",
-                title,
-                env=env,
-            )
-        )
+        add_hour_booking(invoke, env, diego, zurich, start, title)
     ok(invoke("sync", env=env))
     # Written; the room's answer not read by a pass yet: room-pending (review20i).
     assert sync_column(invoke, env) == {1: "room-pending", 2: "room-pending"}

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Invoke, ok
+from tests.integration.helpers import add_hour_booking
 
 pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -25,23 +26,7 @@ def live(lab: Any, mailbox: str) -> list[dict[str, Any]]:
 
 
 def book(invoke: Invoke, env: dict[str, str], organizer: str, room: str, start: datetime, title: str) -> None:
-    ok(
-        invoke(
-            "bookings",
-            "add",
-            "--organizer",
-            organizer,
-            "--room",
-            room,
-            "--start",
-            start.isoformat(),
-            "--end",
-            (start + timedelta(hours=1)).isoformat(),
-            "--title",
-            title,
-            env=env,
-        )
-    )
+    add_hour_booking(invoke, env, organizer, room, start, title)
 
 
 def test_a_rollback_whose_answer_was_lost_is_not_said_to_have_never_reached_exchange(

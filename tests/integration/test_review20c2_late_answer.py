@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Invoke, ok
+from tests.integration.helpers import add_hour_booking
 
 pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -46,23 +47,7 @@ def test_a_decline_shown_after_a_write_whose_answer_was_lost_is_not_the_rooms_an
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
     limit = f"/lab/mailboxes/{zurich}/calendar-processing"
     assert fresh_lab.admin("PATCH", limit, json={"maximum_duration_in_minutes": 30}).status_code == 200
-    ok(
-        invoke(
-            "bookings",
-            "add",
-            "--organizer",
-            diego,
-            "--room",
-            zurich,
-            "--start",
-            DAY.isoformat(),
-            "--end",
-            (DAY + timedelta(hours=1)).isoformat(),
-            "--title",
-            "Planning",
-            env=env,
-        )
-    )
+    add_hour_booking(invoke, env, diego, zurich, DAY, "Planning")
     ok(invoke("sync", env=env))
     assert answer(fresh_lab) == ["Decline"]
     assert invoke("sync", env=env).code == 1

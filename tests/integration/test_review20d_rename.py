@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Invoke, ok
+from tests.integration.helpers import add_hour_booking
 
 pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -45,23 +46,7 @@ def test_a_rename_onto_another_mailbox_never_orphans_a_meeting_whose_create_answ
     diego, megan, zurich = addr("DiegoS"), addr("MeganB"), addr("room-zurich")
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
-    ok(
-        invoke(
-            "bookings",
-            "add",
-            "--organizer",
-            diego,
-            "--room",
-            zurich,
-            "--start",
-            DAY.isoformat(),
-            "--end",
-            (DAY + timedelta(hours=1)).isoformat(),
-            "--title",
-            "Planning",
-            env=env,
-        )
-    )
+    add_hour_booking(invoke, env, diego, zurich, DAY, "Planning")
     fresh_lab.fault(protocol="ews", operation="CreateItem", kind="drop_after", count=1)
     fresh_lab.fault(protocol="ews", operation="FindItem", kind="http_401", count=10)
     assert invoke("sync", env=env).code == 1
@@ -97,23 +82,7 @@ def test_a_rename_onto_another_mailbox_does_not_silence_a_room_that_still_holds_
     diego, megan, zurich = addr("DiegoS"), addr("MeganB"), addr("room-zurich")
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
-    ok(
-        invoke(
-            "bookings",
-            "add",
-            "--organizer",
-            diego,
-            "--room",
-            zurich,
-            "--start",
-            DAY.isoformat(),
-            "--end",
-            (DAY + timedelta(hours=1)).isoformat(),
-            "--title",
-            "Planning",
-            env=env,
-        )
-    )
+    add_hour_booking(invoke, env, diego, zurich, DAY, "Planning")
     ok(invoke("sync", env=env))
     assert fresh_lab.admin("POST", "/lab/room-answers/process").status_code == 200
     ok(invoke("sync", env=env))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Invoke, ok
+from tests.integration.helpers import add_hour_booking
 
 pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -55,23 +56,7 @@ def test_moving_a_booking_in_rooms_onto_the_room_that_declined_its_meeting_is_re
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     ok(invoke("rooms", "add", bern, "--name", "Bern", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
-    ok(
-        invoke(
-            "bookings",
-            "add",
-            "--organizer",
-            diego,
-            "--room",
-            zurich,
-            "--start",
-            DAY.isoformat(),
-            "--end",
-            (DAY + timedelta(hours=1)).isoformat(),
-            "--title",
-            "Planning",
-            env=env,
-        )
-    )
+    add_hour_booking(invoke, env, diego, zurich, DAY, "Planning")
     assert sync(invoke, env)[0] == 0
     assert [a["response"] for a in answer(fresh_lab)] == ["Accept"]
     assert sync(invoke, env)[0] == 0
@@ -115,23 +100,7 @@ def test_resolve_use_exchange_of_a_room_moved_to_the_required_attendees_is_not_c
     diego, zurich = addr("DiegoS"), addr("room-zurich")
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
-    ok(
-        invoke(
-            "bookings",
-            "add",
-            "--organizer",
-            diego,
-            "--room",
-            zurich,
-            "--start",
-            DAY.isoformat(),
-            "--end",
-            (DAY + timedelta(hours=1)).isoformat(),
-            "--title",
-            "Planning",
-            env=env,
-        )
-    )
+    add_hour_booking(invoke, env, diego, zurich, DAY, "Planning")
     assert sync(invoke, env)[0] == 0
     assert [a["response"] for a in answer(fresh_lab)] == ["Accept"]
     assert sync(invoke, env)[0] == 0

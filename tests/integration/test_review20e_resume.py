@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Invoke, ok
+from tests.integration.helpers import add_hour_booking
 
 pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -83,23 +84,7 @@ def test_an_outlook_move_made_while_the_person_was_out_of_the_sync_is_applied_af
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
     start = DAY + timedelta(hours=2)
-    ok(
-        invoke(
-            "bookings",
-            "add",
-            "--organizer",
-            diego,
-            "--room",
-            zurich,
-            "--start",
-            start.isoformat(),
-            "--end",
-            (start + timedelta(hours=1)).isoformat(),
-            "--title",
-            "Planning",
-            env=env,
-        )
-    )
+    add_hour_booking(invoke, env, diego, zurich, start, "Planning")
     ok(invoke("sync", env=env))
     answer(fresh_lab)
     ok(invoke("sync", env=env))

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Invoke, ok
+from tests.integration.helpers import add_hour_booking
 
 pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -46,23 +47,7 @@ def test_purge_and_resume_by_alias_of_a_graph_person_do_not_need_ews(
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     ok(invoke("persons", "add", adele, "--sync-mode", "Microsoft365", env=env))
     start = DAY + timedelta(hours=2)
-    ok(
-        invoke(
-            "bookings",
-            "add",
-            "--organizer",
-            adele,
-            "--room",
-            zurich,
-            "--start",
-            start.isoformat(),
-            "--end",
-            (start + timedelta(hours=1)).isoformat(),
-            "--title",
-            "Planning",
-            env=env,
-        )
-    )
+    add_hour_booking(invoke, env, adele, zurich, start, "Planning")
     ok(invoke("sync", env=env))  # over Graph
     assert [i["subject"] for i in live(fresh_lab, adele)] == ["Planning"]
     with fresh_lab.lab.tenant.change() as state:  # EWS off for the tenant; Graph reaches every mailbox

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Invoke, ok
+from tests.integration.helpers import add_hour_booking
 
 pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -29,23 +30,7 @@ def stamp(moment: datetime) -> str:
 
 
 def book(invoke: Invoke, env: dict[str, str], organizer: str, room: str, start: datetime, title: str) -> None:
-    ok(
-        invoke(
-            "bookings",
-            "add",
-            "--organizer",
-            organizer,
-            "--room",
-            room,
-            "--start",
-            start.isoformat(),
-            "--end",
-            (start + timedelta(hours=1)).isoformat(),
-            "--title",
-            title,
-            env=env,
-        )
-    )
+    add_hour_booking(invoke, env, organizer, room, start, title)
 
 
 def test_resume_does_not_say_a_sync_disabled_booking_is_synced_again(

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Invoke, ok
+from tests.integration.helpers import add_hour_booking
 
 pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -36,23 +37,7 @@ def test_purge_of_a_room_address_is_refused_as_a_room(
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
     start = DAY + timedelta(hours=2)
-    ok(
-        invoke(
-            "bookings",
-            "add",
-            "--organizer",
-            diego,
-            "--room",
-            zurich,
-            "--start",
-            start.isoformat(),
-            "--end",
-            (start + timedelta(hours=1)).isoformat(),
-            "--title",
-            "Planning",
-            env=env,
-        )
-    )
+    add_hour_booking(invoke, env, diego, zurich, start, "Planning")
     ok(invoke("sync", env=env))
     diff = invoke("sync", "diff", "--person", zurich, env=env)
     assert diff.code == 2 and "is a room" in diff.err, (diff.code, diff.out, diff.err)  # the reference

@@ -16,20 +16,14 @@ series, when its last occurrence is over (`bookings list` 'past': "a series: whe
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.conftest import Invoke, ok
+from tests.integration.helpers import live, synced_standup_series
 
 pytestmark = pytest.mark.integration
-TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def live(lab: Any, mailbox: str, organizer: str) -> list[dict[str, Any]]:
-    items = lab.admin("GET", f"/lab/mailboxes/{mailbox}/calendar").json()["items"]
-    return [i for i in items if i["organizer"].lower() == organizer.lower() and not i["is_cancelled"]]
 
 
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
@@ -41,35 +35,7 @@ def test_purge_cancels_a_series_whose_first_occurrence_is_over(
     --person DiegoS --dry-run`, and `sync purge --person DiegoS --yes` (no pass after it).
     Expected: the dry run lists "Standup"; the purge cancels it: DiegoS's calendar and Zürich's hold no live
     Standup. Actual: both say "no meetings of this installation"; the series stays live in both calendars."""
-    diego, zurich = addr("DiegoS"), addr("room-zurich")
-    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
-    ok(invoke("persons", "add", diego, "--sync-mode", mode, env=env))
-    start = TODAY - timedelta(days=2) + timedelta(hours=8)
-    ok(
-        invoke(
-            "bookings",
-            "add",
-            "--organizer",
-            diego,
-            "--room",
-            zurich,
-            "--start",
-            start.isoformat(),
-            "--end",
-            (start + timedelta(hours=1)).isoformat(),
-            "--title",
-            "Standup",
-            "--daily",
-            "--count",
-            "6",
-            "--allow-past",
-            env=env,
-        )
-    )
-    ok(invoke("sync", env=env))
-    assert fresh_lab.admin("POST", "/lab/room-answers/process").status_code == 200
-    assert [i["subject"] for i in live(fresh_lab, diego, diego)] == ["Standup"]  # the series is in Exchange
-    assert len(live(fresh_lab, zurich, diego)) == 1  # and the room holds it (its subject: the organizer)
+    diego, zurich = synced_standup_series(invoke, fresh_lab, env, addr, mode, days=-2, quiet_pass=False)
 
     dry = ok(invoke("sync", "purge", "--person", diego, "--dry-run", env=env))
     purged = ok(invoke("sync", "purge", "--person", diego, "--yes", env=env))

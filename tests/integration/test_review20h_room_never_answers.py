@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Invoke, ok
+from tests.integration.helpers import add_hour_booking
 
 pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -53,43 +54,11 @@ def test_a_rooms_booking_whose_room_never_answers_is_reported(
     ok(invoke("rooms", "add", genf, "--name", "Genf", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", mode, env=env))
     start = DAY + timedelta(hours=2)
-    ok(
-        invoke(
-            "bookings",
-            "add",
-            "--organizer",
-            diego,
-            "--room",
-            genf,
-            "--start",
-            start.isoformat(),
-            "--end",
-            (start + timedelta(hours=1)).isoformat(),
-            "--title",
-            "Planning",
-            env=env,
-        )
-    )
+    add_hour_booking(invoke, env, diego, genf, start, "Planning")
     # Booking 2 in Zürich, a room that answers (checked below: a room that accepted is no room-pending).
     zurich = addr("room-zurich")
     ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
-    ok(
-        invoke(
-            "bookings",
-            "add",
-            "--organizer",
-            diego,
-            "--room",
-            zurich,
-            "--start",
-            start.isoformat(),
-            "--end",
-            (start + timedelta(hours=1)).isoformat(),
-            "--title",
-            "Review",
-            env=env,
-        )
-    )
+    add_hour_booking(invoke, env, diego, zurich, start, "Review")
     runs = []
     for _ in range(3):
         runs.append(invoke("--json", "sync", env=env))

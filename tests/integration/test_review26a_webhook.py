@@ -19,8 +19,12 @@ import pytest
 import requests
 
 from .test_lab_graph import graph_client
-from .test_serve_lab import metrics, passes, start, status_url, stopped, wait_for
-from .test_serve_webhook_lab import counted, diego_over_graph, subscriptions, webhook, webhook_url
+from .test_serve_lab import metrics, stopped
+from .test_serve_webhook_lab import (
+    counted,
+    diego_over_graph,
+    serve_subscribed,
+)
 
 pytestmark = pytest.mark.integration
 __all__ = ["diego_over_graph", "stopped"]  # fixtures, used by name
@@ -31,10 +35,7 @@ def started(
 ) -> tuple[str, str, dict[str, Any]]:
     """serve with its webhook, once Diego's first pass ran and he is subscribed: (status url, webhook url, his
     subscription as the app's GET /subscriptions shows it, clientState included)."""
-    process, err = start(env, tmp_path, **webhook(fresh_lab))
-    stopped.append(process)
-    url, hook = status_url(err, process), webhook_url(err, process)
-    wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
+    _, _, url, hook, _ = serve_subscribed(env, tmp_path, stopped, fresh_lab, diego)
     (sub,) = graph_client(fresh_lab).get("/subscriptions").json()["value"]
     return url, hook, sub
 

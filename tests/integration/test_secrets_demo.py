@@ -31,15 +31,17 @@ ALLOWED = {
 
 
 def demo_without_install(tmp_path: Path) -> Path:
-    """scripts/demo with its first line (`source _venv.sh`: pip install) replaced by this venv on PATH."""
+    """scripts/demo with its first line (`source _venv.sh`: pip install) replaced by this venv on PATH, and its lab
+    answering room requests at once (`--room-answer-delay 0`: the demo polls for the answer, which otherwise
+    comes 5 s later; the scan is the same)."""
     text = (ROOT / "scripts" / "demo").read_text(encoding="utf-8")
     install = 'source "$(dirname "$0")/_venv.sh"\n'
-    assert install in text
+    serve = 'roomsops lab serve --dir "$WORK/lab" '
+    assert install in text and text.count(serve) == 1
     venv = Path(sys.executable).parent
     script = tmp_path / "demo"
-    script.write_text(
-        text.replace(install, f'set -euo pipefail\nexport PATH="{venv}:$PATH"\n'), encoding="utf-8"
-    )
+    text = text.replace(install, f'set -euo pipefail\nexport PATH="{venv}:$PATH"\n')
+    script.write_text(text.replace(serve, serve + "--room-answer-delay 0 "), encoding="utf-8")
     script.chmod(0o755)
     return script
 

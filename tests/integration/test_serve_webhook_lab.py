@@ -67,6 +67,24 @@ def subscriptions(lab: Any) -> list[dict[str, Any]]:
     return list(lab.admin("GET", "graph").json()["subscriptions"])
 
 
+def serve_subscribed(
+    env: dict[str, str],
+    tmp_path: Path,
+    stopped: list[subprocess.Popen[str]],
+    lab: Any,
+    diego: str,
+    *args: str,
+) -> tuple[subprocess.Popen[str], Path, str, str, dict[str, Any]]:
+    """`roomsops serve` with its webhook (and `args`), once Diego's first pass ran and he is subscribed: (the
+    process, its stderr file, its status url, its webhook url, his subscription as the lab holds it)."""
+    process, err = start(env, tmp_path, *args, **webhook(lab))
+    stopped.append(process)
+    url, hook = status_url(err, process), webhook_url(err, process)
+    wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(lab), process)
+    (sub,) = subscriptions(lab)
+    return process, err, url, hook, sub
+
+
 def counted(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
@@ -95,12 +113,7 @@ def test_an_outlook_edit_over_graph_reaches_the_booking_by_its_notification(
     diego_over_graph: int,
 ) -> None:
     booking, diego = diego_over_graph, addr("DiegoS")
-    process, err = start(env, tmp_path, **webhook(fresh_lab))
-    stopped.append(process)
-    url = status_url(err, process)
-    webhook_url(err, process)
-    wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
-    (sub,) = subscriptions(fresh_lab)
+    process, err, url, _, sub = serve_subscribed(env, tmp_path, stopped, fresh_lab, diego)
     assert sub["resource"].endswith(f"/users/{diego}/events")
     assert meetings(fresh_lab, diego) == {str(booking): "Webhook planning"}
 
@@ -145,11 +158,9 @@ def test_a_removed_subscription_is_made_again_and_unsubscribe_on_exit_deletes_it
     diego_over_graph: int,
 ) -> None:
     diego = addr("DiegoS")
-    process, err = start(env, tmp_path, "--unsubscribe-on-exit", **webhook(fresh_lab))
-    stopped.append(process)
-    url = status_url(err, process)
-    wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
-    (first,) = subscriptions(fresh_lab)
+    process, err, url, _, first = serve_subscribed(
+        env, tmp_path, stopped, fresh_lab, diego, "--unsubscribe-on-exit"
+    )
     done = passes(metrics(url), diego)
 
     removed = fresh_lab.admin(
@@ -183,11 +194,7 @@ def test_the_webhook_answers_validation_and_ignores_and_counts_bad_notifications
     """A notification with a wrong clientState or of an unknown subscription is answered 202 (Graph would retry
     anything else) and ignored: counted, nothing queued; a body over 1 MiB is refused before it is read."""
     diego = addr("DiegoS")
-    process, err = start(env, tmp_path, **webhook(fresh_lab))
-    stopped.append(process)
-    url, hook = status_url(err, process), webhook_url(err, process)
-    wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
-    (sub,) = subscriptions(fresh_lab)
+    process, err, url, hook, sub = serve_subscribed(env, tmp_path, stopped, fresh_lab, diego)
 
     token = "Validation: Testing client application reachability for subscription Request-Id: 1 & <2>"
     echoed = requests.post(hook, params={"validationToken": token}, timeout=10, verify=fresh_lab.ca)
@@ -223,11 +230,7 @@ def test_missed_brings_a_full_pass_and_reauthorization_required_a_reauthorize(
     diego_over_graph: int,
 ) -> None:
     diego = addr("DiegoS")
-    process, err = start(env, tmp_path, **webhook(fresh_lab))
-    stopped.append(process)
-    url = status_url(err, process)
-    wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
-    (sub,) = subscriptions(fresh_lab)
+    process, err, url, _, sub = serve_subscribed(env, tmp_path, stopped, fresh_lab, diego)
     full = ("roomsops_serve_full_passes_total", (("mailbox", diego),))
     before = metrics(url).get(full, 0.0)
 

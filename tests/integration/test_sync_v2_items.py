@@ -18,6 +18,7 @@ from exchangelib import EWSDate
 from exchangelib.items import SEND_TO_NONE, CalendarItem
 
 from tests.conftest import Invoke, ok
+from tests.integration.helpers import add_hour_booking
 
 pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -62,23 +63,7 @@ def synced(invoke: Invoke, env: dict[str, str], addr: Any) -> None:
     ok(invoke("rooms", "add", addr("room-bern"), "--name", "Bern", env=env))
     for person, room in (("DiegoS", "room-zurich"), ("AdeleV", "room-bern")):
         ok(invoke("persons", "add", addr(person), "--sync-mode", "O365", env=env))
-        ok(
-            invoke(
-                "bookings",
-                "add",
-                "--organizer",
-                addr(person),
-                "--room",
-                addr(room),
-                "--start",
-                DAY.isoformat(),
-                "--end",
-                (DAY + timedelta(hours=1)).isoformat(),
-                "--title",
-                f"Planning {person}",
-                env=env,
-            )
-        )
+        add_hour_booking(invoke, env, addr(person), addr(room), DAY, f"Planning {person}")
     ok(invoke("sync", env=env))
 
 
