@@ -19,10 +19,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize("engine", ["aap", "rbac"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="a --probe that is an alias of a --member is accepted: changes made, then exit 1 mismatch",
-)
 def test_a_probe_that_is_an_alias_of_a_member_is_refused_before_any_change(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, engine: str
 ) -> None:
