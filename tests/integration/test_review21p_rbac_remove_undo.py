@@ -19,10 +19,6 @@ from tests.conftest import Invoke
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the undo of a half-done 'policy remove --engine rbac' fails as written (GROUP, no --member)",
-)
 def test_the_undo_of_a_half_done_rbac_remove_restores_the_role_assignment(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -15,10 +15,6 @@ from tests.conftest import Invoke
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a failed check after every change was made is reported as 'stopped half-way' with an undo",
-)
 def test_a_failed_check_after_every_change_is_no_half_done_run(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
