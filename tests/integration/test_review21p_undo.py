@@ -64,10 +64,6 @@ def gated_run(
     return process.returncode, err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a --replace stopped after the old policy went names 'policy remove' as undo, not how to restore it",
-)
 def test_a_replace_stopped_after_the_old_policy_went_says_how_to_restore_it(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -86,9 +82,6 @@ def test_a_replace_stopped_after_the_old_policy_went_says_how_to_restore_it(
     assert "DenyAccess" in document["error"]["remedy"], document["error"]["remedy"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the undo of a restrict run with --app-id omits --app-id: it targets the sync app"
-)
 def test_the_undo_of_an_interrupted_restrict_for_another_app_names_that_app(
     fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -109,10 +102,6 @@ def test_the_undo_of_an_interrupted_restrict_for_another_app_names_that_app(
     assert f"--app-id {OTHER_APP}" in err, err  # else the undo removes the sync app's policy, not this one
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the undo of a half-done rbac restrict names no roomsops command and no command for the group",
-)
 def test_the_undo_of_a_half_done_rbac_restrict_names_commands_that_remove_what_it_made(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -131,9 +120,6 @@ def test_the_undo_of_a_half_done_rbac_restrict_names_commands_that_remove_what_i
     assert "Remove-ServicePrincipal" in remedy, remedy  # the pointer this run made
 
 
-@pytest.mark.xfail(
-    strict=True, reason="ews allow stopped half-way names a bare Set-OrganizationConfig, not 'ews disallow'"
-)
 def test_ews_allow_stopped_after_the_allow_list_names_ews_disallow_as_its_undo(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str]
 ) -> None:
