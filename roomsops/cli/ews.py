@@ -67,7 +67,10 @@ def allow_cmd(app: AppContext, enable: bool, yes: bool) -> int:
     """Add the sync app to EwsAllowedAppIDs, keeping the apps already listed."""
     app_id = app.sync_app_id()
 
+    seen: list[Progress] = []  # the run's progress: the undo names the changes it made
+
     def allow(progress: Progress) -> int:
+        seen.append(progress)
         progress.planned += [ALLOW_LABEL.format(app_id=app_id)] + ([ENABLE_LABEL] if enable else [])
         audit = _ProgressAudit(app.audit.path, progress, app_id)
         with app.open_admin(app_id) as session:
@@ -76,7 +79,18 @@ def allow_cmd(app: AppContext, enable: bool, yes: bool) -> int:
             )
         return app.emit(result)
 
-    undo = "set EwsAllowedAppIDs (and EwsEnabled) back with Set-OrganizationConfig; 'roomsops ews status' shows them"
+    def undo() -> str:
+        made = [*seen[0].done, *seen[0].running] if seen else []
+        steps = []
+        if ALLOW_LABEL.format(app_id=app_id) in made or not made:
+            steps.append("run 'roomsops ews disallow' to take the sync app off EwsAllowedAppIDs")
+        if ENABLE_LABEL in made:
+            steps.append(
+                "set EwsEnabled back to what it was with Set-OrganizationConfig -EwsEnabled ('roomsops ews status' "
+                "shows it)"
+            )
+        return "; ".join(steps)
+
     return tenant_change(app, "ews allow", undo, allow)
 
 

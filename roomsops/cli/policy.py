@@ -173,8 +173,7 @@ def restrict_cmd(
         raise InputError(
             "no members given", "pass --member EMAIL (repeatable), --members-file FILE or --from-persons"
         )
-    if output is not None and not print_script:
-        raise InputError("--output applies to --print-script only", "add --print-script, or drop --output")
+    _refuse_print_script_mixes(print_script, output, replace)
     chosen = engine or app.settings.policy.engine
     if chosen == "rbac":
         aap_only = {
@@ -204,8 +203,10 @@ def restrict_cmd(
         if print_script:
             return print_runbook(app, rbac.runbook(rbac_request, admin_upn), output)
         rbac_notes: list[str] = []
+        rbac_seen: list[model.Progress] = []
 
         def restrict_rbac(progress: model.Progress) -> int:
+            rbac_seen.append(progress)
             with app.open_admin(rbac_request.app_id) as session:
                 rbac_result = rbac.restrict(
                     session,
@@ -218,10 +219,9 @@ def restrict_cmd(
                 )
             return app.emit(rbac_result)
 
-        undo_rbac = (
-            "remove the role assignment and the management scope (Remove-ManagementRoleAssignment, "
-            "Remove-ManagementScope) and the members or the group that were added"
-        )
+        def undo_rbac() -> str:
+            return _rbac_restrict_undo(rbac_request, permission, made_by(rbac_seen), app_id is not None)
+
         return tenant_change(
             app, "policy restrict", undo_rbac, restrict_rbac, dry_run=dry_run, tenant_lock=True
         )
@@ -246,20 +246,106 @@ def restrict_cmd(
     if print_script:
         return print_runbook(app, service.runbook(request, admin_upn), output)
     notes: list[str] = []
+    seen: list[model.Progress] = []  # the run's progress: the undo names what it made
+    replacing: list[str] = []  # --replace: the access right of the policy it removes
 
     def restrict_aap(progress: model.Progress) -> int:
+        seen.append(progress)
         with app.open_admin(request.app_id) as session:
             result = service.restrict(
-                session, request, lambda q: app.confirm(q, yes), app.audit, notes, progress
+                session, request, lambda q: app.confirm(q, yes), app.audit, notes, progress, replacing
             )
         return app.emit(result)
 
-    undo = (
-        f"run 'roomsops policy remove --group {shellword(request.group)}' for the policy (add --with-group when this "
-        "run created the group: it removes the group too), and remove the members that were added "
-        "(Remove-DistributionGroupMember)"
-    )
+    def undo() -> str:
+        return _restrict_undo(request, made_by(seen), replacing, app_id is not None)
+
     return tenant_change(app, "policy restrict", undo, restrict_aap, dry_run=dry_run, tenant_lock=True)
+
+
+def _refuse_print_script_mixes(print_script: bool, output: Path | None, replace: bool) -> None:
+    """Options that --print-script would otherwise ignore without a word (exit 2, nothing printed)."""
+    if output is not None and not print_script:
+        raise InputError("--output applies to --print-script only", "add --print-script, or drop --output")
+    if print_script and replace:
+        raise InputError(
+            "--replace does not apply to --print-script: the runbook makes a policy and never removes one",
+            "drop --replace, or run without --print-script (roomsops removes the old policy and makes the new "
+            "one, saying the app is unrestricted in between)",
+        )
+
+
+def made_by(seen: list[model.Progress]) -> list[str]:
+    """The changes a run made, and the one running when it stopped (it may have been made)."""
+    return [*seen[0].done, *seen[0].running] if seen else []
+
+
+def _added_members(made: list[str]) -> list[str]:
+    return [
+        label.removeprefix("member ").removesuffix(": added")
+        for label in made
+        if label.startswith("member ") and label.endswith(": added")
+    ]
+
+
+def _restrict_undo(
+    request: model.RestrictRequest, made: list[str], replacing: list[str], other_app: bool
+) -> str:
+    """The way back of a half-done `policy restrict --engine aap`, from the changes it made: a --replace that
+    removed the old policy makes it again (with its access right); else the policy, the group this run made or the
+    members it added go. A run given --app-id names that app in its undo too (else it would be the sync app's)."""
+    group = shellword(request.group)
+    app_option = f" --app-id {shellword(request.app_id)}" if other_app else ""
+    if replacing and any(label.startswith("old policy ") for label in made):
+        command = (
+            service.restore_command(request.group, request.members, request.app_id, replacing[0])
+            + " --replace"
+        )
+        quoted = command if "'" in command else f"'{command}'"
+        undo = f"bring the {replacing[0]} policy it removed back with this command: {quoted}"
+        return ", then ".join([undo, *_remove_members(request.group, _added_members(made))])
+    made_group = f"group {request.group}: created" in made
+    parts = [
+        f"run 'roomsops policy remove --group {group}"
+        + (" --with-group" if made_group else "")
+        + app_option
+        + ("' (it removes the policy and the group this run made)" if made_group else "' for the policy")
+    ]
+    if not made_group:
+        parts += _remove_members(request.group, _added_members(made))
+    return ", then ".join(parts)
+
+
+def _remove_members(group: str, added: list[str]) -> list[str]:
+    if not added:
+        return []
+    commands = [
+        f"Remove-DistributionGroupMember -Identity {shellword(group)} -Member {shellword(m)}" for m in added
+    ]
+    return [f"remove the members this run added ({'; '.join(commands)})"]
+
+
+def _rbac_restrict_undo(request: model.RbacRequest, permission: str, made: list[str], other_app: bool) -> str:
+    """The way back of a half-done `policy restrict --engine rbac`: the role assignment and scope with `policy remove
+    --engine rbac`, then the service principal and the group this run made (or the members it added), in an order
+    Exchange takes (a scope before the group it filters on, the assignments before their principal)."""
+    app_id, group = shellword(request.app_id), shellword(request.group)
+    app_option = f" --app-id {app_id}" if other_app else ""
+    scope = f" --scope {shellword(request.scope_name)}" if request.scope_name != request.group else ""
+    parts = [
+        f"run 'roomsops policy remove --engine rbac --group {group}{scope}"
+        + (f" --permission {permission}" if permission != "ews" else "")
+        + f"{app_option}' (the role assignment and the scope)"
+    ]
+    if any(label.startswith("principal ") and label.endswith(": created") for label in made):
+        parts.append(
+            f"remove the service principal this run made (Remove-ServicePrincipal -Identity {app_id})"
+        )
+    if f"group {request.group}: created" in made:
+        parts.append(f"remove the group this run made (Remove-DistributionGroup -Identity {group})")
+    else:
+        parts += _remove_members(request.group, _added_members(made))
+    return ", then ".join(parts)
 
 
 @policy.command("test")
@@ -488,6 +574,7 @@ def remove_cmd(
                 "drop it (an RBAC scope's group is not removed), or use --engine aap",
             )
         scope_name = model.validate_group(scope or group or "")
+        rbac_restore: list[str] = []  # the way back, known once the scope's group and its members were read
 
         def remove_rbac(progress: model.Progress) -> int:
             with app.open_admin(sync_app) as session:
@@ -499,13 +586,22 @@ def remove_cmd(
                     app.audit,
                     progress,
                     access.ROLES[permission],
+                    rbac_restore,
                 )
             return app.emit(result)
 
-        undo_rbac = (
-            f"run 'roomsops policy restrict --engine rbac --permission {permission} --scope {shellword(scope_name)} "
-            "--group GROUP' again"
-        )
+        def undo_rbac() -> str:
+            if rbac_restore and rbac_restore[0]:
+                command = rbac_restore[0]
+                # In quotes, where its values need none: the remedy goes on after it (the audit log's line).
+                quoted = command if "'" in command else f"'{command}'"
+                return f"make the role assignment and the scope again with this command: {quoted}"
+            return (
+                f"make them again with 'roomsops policy restrict --engine rbac --permission {permission} --app-id "
+                f"{sync_app} --scope {shellword(scope_name)} --group NAME --member EMAIL' (the group the scope was "
+                "over and its mailboxes; 'roomsops policy list --engine rbac' shows what is left)"
+            )
+
         return tenant_change(app, "policy remove", undo_rbac, remove_rbac, tenant_lock=True)
     if scope or permission != "ews":
         raise InputError(

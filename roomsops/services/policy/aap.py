@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from roomsops import __version__
 from roomsops.adapters.exo import exchange, group_history
+from roomsops.adapters.exo.errors import CmdletError
 from roomsops.adapters.exo.objects import AccessPolicy, Group
 from roomsops.adapters.exo.session import ExchangeSession
 from roomsops.core.addresses import closest
@@ -42,6 +43,7 @@ from roomsops.services.policy.model import (
     RestrictRequest,
     Step,
     changed,
+    check_failed,
     unchanged_line,
 )
 
@@ -136,8 +138,11 @@ def _ensure_policy(
     )
 
 
-def _verify(session: ExchangeSession, request: RestrictRequest, plan: GroupPlan) -> list[AccessTest]:
-    """Members get the access right's answer, probes the opposite one."""
+def _verify(
+    session: ExchangeSession, request: RestrictRequest, plan: GroupPlan, steps: Sequence[Step]
+) -> list[AccessTest]:
+    """Members get the access right's answer, probes the opposite one. The check failing (a cmdlet's error) after
+    every change was made is no half-done run: the error says so and names `roomsops policy test`."""
     inside, outside = (
         ("Granted", "Denied") if request.access_right == "RestrictAccess" else ("Denied", "Granted")
     )
@@ -145,7 +150,10 @@ def _verify(session: ExchangeSession, request: RestrictRequest, plan: GroupPlan)
     members = [m for m in request.members if m in plan.resolved and plan.resolved[m].recipient.is_mailbox]
     probes = [p for p in request.probes if p in plan.resolved]
     expected = {m: inside for m in members} | {p: outside for p in probes}
-    return check_access(session, request.app_id, [*members, *probes], expected)
+    try:
+        return check_access(session, request.app_id, [*members, *probes], expected)
+    except CmdletError as exc:
+        raise check_failed(exc, steps, expected) from None
 
 
 def restrict(
@@ -155,7 +163,10 @@ def restrict(
     audit: AuditLog,
     notes: list[str],
     progress: Progress | None = None,
+    replacing: list[str] | None = None,
 ) -> RestrictResult:
+    """`replacing` is given the access right of the policy a --replace removes, before it is removed: the way back
+    of a run stopped after that (`policy restrict --replace --access-right WAS`)."""
     plan = _read_state(session, request)
     steps = _plan_steps(request, plan)
     if request.access_right == "RestrictAccess":  # before the share guard: its remedy (--force) would not do
@@ -189,6 +200,8 @@ def restrict(
         )
     apply = Applier(session, audit, progress)
     if plan.action is Outcome.REPLACED and plan.policy is not None:
+        if replacing is not None:
+            replacing.append(plan.policy.access_right)
         apply.progress.expect([Step("old policy", plan.policy.identity, Outcome.REMOVED)])
     apply.progress.expect(steps)
     group, steps = apply_group(apply, request.group_request, plan.group, steps)
@@ -212,7 +225,7 @@ def restrict(
             )
             return result(steps)
     _ensure_policy(apply, request, plan, group.object_id, notes)
-    tests = _verify(session, request, plan.group) if request.verify else []
+    tests = _verify(session, request, plan.group, steps) if request.verify else []
     if changed(steps):  # nothing to wait for when everything was already in place
         notes += [PROPAGATION_NOTICE, RBAC_NOTICE]
     return result(steps, tests)

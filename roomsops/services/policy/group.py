@@ -85,6 +85,7 @@ def read_group(
     resolved.update(_member_groups(session, request, missing, group))
     missing = {address: why for address, why in missing.items() if address not in resolved}
     refuse_unresolved(session, request, missing)
+    refuse_probe_members(request, resolved)
     plan = GroupPlan(group=group, members_now=members_now, resolved=resolved, missing=missing)
     current = set().union(*(m.smtp_addresses for m in members_now))
     # One addition per mailbox: a mailbox given twice (its primary address and an alias) is added once, under
@@ -236,6 +237,29 @@ def refuse_unresolved(session: ExchangeSession, request: GroupRequest, missing: 
         "then run the command again",
         code="mailbox_not_found",
     )
+
+
+def refuse_probe_members(request: GroupRequest, resolved: dict[str, Mailbox]) -> None:
+    """A probe must stay outside the group: one that is a member's mailbox given by another of its addresses (an
+    alias) is the same contradiction as the same address given twice (`RestrictRequest`'s check): exit 2, before
+    anything changes (else the group and policy are made, then the check reports a mismatch)."""
+    members = {
+        resolved[m].primary_smtp.casefold(): m
+        for m in request.members
+        if m in resolved and resolved[m].primary_smtp
+    }
+    for probe in request.probes:
+        found = resolved.get(probe)
+        primary = found.primary_smtp if found else ""
+        member = members.get(primary.casefold()) if primary else None
+        if member is not None:
+            raise InputError(
+                f"--probe {probe} is the mailbox of --member {member} ({primary}, another of its "
+                "addresses): it is both a member and a --probe; nothing was changed",
+                "a probe is a mailbox that must stay outside the group: give another mailbox with --probe, or "
+                "drop it",
+                code="probe_is_member",
+            )
 
 
 def group_steps(request: GroupRequest, plan: GroupPlan) -> list[Step]:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from roomsops.adapters.exo.objects import Recipient
 from roomsops.core.addresses import validate_address
-from roomsops.core.errors import InputError
+from roomsops.core.errors import InputError, OperationFailed
+from roomsops.core.templates import shellword
 from roomsops.core.vocabulary import ACCESS_RIGHTS
 
 PROPAGATION_NOTICE = (
@@ -336,3 +337,27 @@ class MigrateRequest:
     include_deny: bool = False  # turn DenyAccess policies into a negated-membership scope (unverified)
     dry_run: bool = False
     remove_old: bool = False
+
+
+def check_failed(
+    failure: OperationFailed, steps: Sequence[Step], expected: dict[str, str], test_options: str = ""
+) -> OperationFailed:
+    """The error of a run whose every change was made and only the check after them (Test-ApplicationAccessPolicy,
+    Test-ServicePrincipalAuthorization) failed: nothing is half-done, so no undo; the remedy is the check itself,
+    `roomsops policy test` with each expected answer (`test_options`: the engine's, e.g. `--engine rbac`)."""
+    made = [change_label(s) for s in steps if s.outcome.is_change]
+    by_answer: dict[str, list[str]] = {}
+    for mailbox, answer in expected.items():
+        by_answer.setdefault(answer, []).append(mailbox)
+    options = f" {test_options}" if test_options else ""
+    commands = [
+        f"roomsops policy test {' '.join(shellword(m) for m in mailboxes)}{options} --expect {answer}"
+        for answer, mailboxes in by_answer.items()
+    ]
+    return OperationFailed(
+        f"every change was made ({', '.join(made) or 'everything was already in place'}), then the check after "
+        f"them failed: {failure.message}",
+        "nothing is left half-done; check the result again with "
+        + " and ".join(f"'{c}'" for c in commands or ["roomsops policy test EMAIL"]),
+        code="check_failed",
+    )

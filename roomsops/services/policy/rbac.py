@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from roomsops import __version__
 from roomsops.adapters.entra.tokens import FULL_ACCESS, FULL_ACCESS_REMOVAL, TokenProvider
 from roomsops.adapters.exo import exchange
+from roomsops.adapters.exo.errors import CmdletError
 from roomsops.adapters.exo.objects import ManagementScope, RoleAssignment, ServicePrincipal
 from roomsops.adapters.exo.session import ExchangeSession
 from roomsops.core.errors import InputError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
-from roomsops.core.templates import render
-from roomsops.services.policy.access import EWS_ROLE, GRAPH_ROLE, check_rbac_access
+from roomsops.core.templates import render, shellword
+from roomsops.services.policy.access import EWS_ROLE, GRAPH_ROLE, ROLES, check_rbac_access
 from roomsops.services.policy.group import (
     Applier,
     GroupPlan,
@@ -42,6 +43,7 @@ from roomsops.services.policy.model import (
     RbacRequest,
     Step,
     changed,
+    check_failed,
     unchanged_line,
 )
 
@@ -410,14 +412,18 @@ def _rbac_steps(request: RbacRequest, plan: _RbacPlan) -> list[Step]:
 
 
 def _verify(
-    session: ExchangeSession, request: RbacRequest, plan: GroupPlan, sp_object: str
+    session: ExchangeSession, request: RbacRequest, plan: GroupPlan, sp_object: str, steps: Sequence[Step]
 ) -> list[AccessTest]:
     members = [m for m in request.members if m in plan.resolved]
     probes = [p for p in request.probes if p in plan.resolved]
     expected = {m: "Granted" for m in members} | {p: "Denied" for p in probes}
-    return check_rbac_access(
-        session, request.app_id, sp_object, [*members, *probes], expected, plan.resolved, request.role
-    )
+    try:
+        return check_rbac_access(
+            session, request.app_id, sp_object, [*members, *probes], expected, plan.resolved, request.role
+        )
+    except CmdletError as exc:  # every change was made: no half-done run (see `check_failed`)
+        options = "--engine rbac" + (" --permission graph" if request.role == GRAPH_ROLE else "")
+        raise check_failed(exc, steps, expected, options) from None
 
 
 def restrict(
@@ -483,7 +489,7 @@ def restrict(
     assert sp_object is not None  # principal_step refused a missing --sp-object-id outside a dry run
     scopes = [(request.scope_name, scope_filter, plan.scope is not None)]
     ensure_rbac(apply, request.app_id, sp_object, plan.sp is not None, scopes, plan.assignments, request.role)
-    tests = _verify(session, request, plan.group, sp_object) if request.verify else []
+    tests = _verify(session, request, plan.group, sp_object, steps) if request.verify else []
     if changed(steps):  # the permission cache matters only after a change
         notes.append(CACHE_NOTICE)
     return result(steps, tests)
@@ -607,6 +613,7 @@ def remove_rbac(
     audit: AuditLog,
     progress: Progress | None = None,
     role: str = EWS_ROLE,
+    restore_seen: list[str] | None = None,
 ) -> RbacRemoveResult:
     """Remove the app's assignments of `role` (EWS's by default) over `scope_name`, then the scope when no other
     assignment uses it: the undo of `policy restrict --engine rbac` (the group stays; the service principal
@@ -644,6 +651,8 @@ def remove_rbac(
         + (f" (the management scope stays: {used_by} use it)" if others else "")
         + "? Without another grant the app then opens no mailbox"
     )
+    if restore_seen is not None:
+        restore_seen.append(_rbac_restore_command(session, app_id, scope_name, scope, role))
     apply = Applier(session, audit, progress)
     steps = [Step("assignment", a.name, Outcome.REMOVED) for a in mine]
     if drop_scope and scope is not None:
@@ -669,3 +678,37 @@ def remove_rbac(
         removed_scope=scope.name if drop_scope and scope is not None else None,
         notes=(*kept, CACHE_NOTICE),
     )
+
+
+def _rbac_restore_command(
+    session: ExchangeSession, app_id: str, scope_name: str, scope: ManagementScope | None, role: str
+) -> str:
+    """The command that makes the scope and the role assignment again (the undo of `remove_rbac`), read before the
+    first change: the group the scope's filter names (MemberOfGroup -eq '<DN>') with its members now. "" when the
+    scope names no group that exists (an administrator's filter, or the scope is gone): no command can say it."""
+    if scope is None:
+        return ""
+    group = None
+    for value in filter_values(scope.recipient_filter or ""):
+        if not value.casefold().startswith("cn=") or any(ch in value for ch in "*?["):
+            continue  # a DN (MemberOfGroup), never a pattern Get-DistributionGroup would expand
+        group = next(iter(exchange.read(session, [exchange.group_query(value)]).groups), None)
+        if group is not None:
+            break
+    if group is None:
+        return ""
+    members = sorted(
+        r.primary_smtp for r in exchange.group_members(session, group.object_id) if r.primary_smtp
+    )
+    permission = next((name for name, held in ROLES.items() if held == role), "ews")
+    words = [
+        "roomsops policy restrict --engine rbac --permission",
+        permission,
+        "--app-id",
+        shellword(app_id),
+        "--scope",
+        shellword(scope_name),
+        "--group",
+        shellword(group.name),
+    ]
+    return " ".join([*words, *(f"--member {shellword(m)}" for m in members)])
