@@ -63,5 +63,7 @@ def test_a_second_room_listed_by_an_alias_is_freed_after_a_delete_without_cancel
     runs.append(invoke("sync", "diff", env=env))
     assert organized(fresh_lab, zurich, diego) == []  # the booked room is freed
     held = organized(fresh_lab, bern, diego)
-    said = [r.out for r in runs if bern.lower() in (r.out + r.err).lower() or alias in (r.out + r.err).lower()]
+    said = [
+        r.out for r in runs if bern.lower() in (r.out + r.err).lower() or alias in (r.out + r.err).lower()
+    ]
     assert held == [] or said, [r.out for r in runs]
