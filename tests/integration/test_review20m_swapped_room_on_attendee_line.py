@@ -16,14 +16,13 @@ Exchange only unreported); the same meeting made new in Outlook is booked in Ber
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from tests.conftest import Invoke, ok
 from tests.integration.test_review20g_room_change_faults import answers, organized
-from tests.integration.test_review20i_room_pending import DAY, book
+from tests.integration.test_review20m_optional_room_moved import edited_in_outlook
 
 pytestmark = pytest.mark.integration
 
@@ -43,20 +42,9 @@ def test_outlook_swap_to_a_rooms_room_on_an_attendee_line_is_that_rooms_change(
     Expected: the pass reads Bern as the room Outlook chose (the difference "room changed" to Bern), and the resolve
     books Bern. Actual: the difference is "room changed" to Lobby; the resolve refuses (exit 2); Bern holds the
     slot, unreported."""
-    diego, zurich, bern, lobby = addr("DiegoS"), addr("room-zurich"), addr("room-bern"), addr("room-lobby")
-    made = fresh_lab.admin("POST", "mailboxes", json={"email": lobby, "kind": "room"})
-    assert made.status_code in (200, 201), made.text
-    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
-    ok(invoke("rooms", "add", bern, "--name", "Bern", env=env))
-    ok(invoke("persons", "add", diego, "--sync-mode", mode, env=env))
-    book(invoke, env, diego, zurich, DAY + timedelta(hours=2), "Planning")
-    for _ in range(2):
-        ok(invoke("sync", env=env))
-        answers(fresh_lab)
-    (item,) = organized(fresh_lab, diego, diego)
+    diego, bern, lobby = addr("DiegoS"), addr("room-bern"), addr("room-lobby")
     edit = {"resources": [lobby], line: [bern]}
-    patched = fresh_lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{item['id']}", json=edit)
-    assert patched.status_code == 200, patched.text
+    edited_in_outlook(invoke, fresh_lab, env, addr, mode, edit, rooms=[bern], lab_rooms=[lobby])
     assert answers(fresh_lab) == {bern.lower(): "Accept", lobby.lower(): "Accept"}
     runs = [invoke("sync", env=env) for _ in range(2)]
     assert len(organized(fresh_lab, bern, diego)) == 1  # Bern holds the slot

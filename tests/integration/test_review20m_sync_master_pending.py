@@ -11,14 +11,13 @@ says nothing. The removal write's snapshot drops the answer times the pass had j
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from tests.conftest import Invoke, ok
+from tests.conftest import Invoke
 from tests.integration.test_review20g_room_change_faults import answers, organized
-from tests.integration.test_review20i_room_pending import DAY, book
+from tests.integration.test_review20m_optional_room_moved import edited_in_outlook
 
 pytestmark = pytest.mark.integration
 
@@ -45,17 +44,8 @@ def test_a_sync_master_removal_does_not_call_the_accepted_booked_room_pending(
     accept. A pass (removes Bern). Expected: Bern removed, Zürich holds the slot, no room-pending line for Zürich.
     """
     diego, zurich, bern = addr("DiegoS"), addr("room-zurich"), addr("room-bern")
-    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
-    ok(invoke("rooms", "add", bern, "--name", "Bern", "--sync-master", env=env))
-    ok(invoke("persons", "add", diego, "--sync-mode", mode, env=env))
-    book(invoke, env, diego, zurich, DAY + timedelta(hours=2), "Planning")
-    for _ in range(2):
-        ok(invoke("sync", env=env))
-        answers(fresh_lab)
-    (item,) = organized(fresh_lab, diego, diego)
     edit = {"resources": [bern], line: [zurich]}
-    patched = fresh_lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{item['id']}", json=edit)
-    assert patched.status_code == 200, patched.text
+    diego = edited_in_outlook(invoke, fresh_lab, env, addr, mode, edit, sync_master=[bern])
     assert answers(fresh_lab) == {zurich.lower(): "Accept", bern.lower(): "Accept"}
     run = invoke("sync", env=env)
     assert "removed from the meeting (sync master)" in run.out, run.out
