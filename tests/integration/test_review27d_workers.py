@@ -21,11 +21,13 @@ from .test_pg27b_workers import (
     ON_POSTGRESQL,
     created,
     finished,
+    graph_throttle,
     meetings,
     setup_persons,
     sql,
     start_worker,
     synced,
+    until,
 )
 from .test_serve_lab import HUNG
 from .test_serve_lab import start as start_serve
@@ -249,3 +251,45 @@ def test_review27d_a_person_removed_while_leased_is_not_reported_as_taken_over(
     doc = json.loads(run.out)
     assert meetings(fresh_lab, gone) == ["Meeting 0"], doc  # nothing sent for the removed person: safe
     assert doc["lease_lost"] == [], doc  # no other worker took it over
+
+
+@ON_POSTGRESQL
+@pytest.mark.xfail(
+    strict=True,
+    reason="a second SIGTERM (or Ctrl-C) while the worker waits for its writes in flight gives its leases back at "
+    "once, due now: another worker claims the mailbox while the first one's create is still on its way",
+)
+def test_review27d_a_second_sigterm_gives_no_lease_back_while_a_write_is_in_flight(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
+) -> None:
+    """Over Graph, the lab's gate holds the worker's create (sent, its answer not in). SIGTERM: the pass stops
+    starting mailboxes and waits for the writes in flight (`sync_pass`), then gives the leases back. A second
+    SIGTERM (systemd's stop repeated, Ctrl-C twice) interrupts that wait, and `worker_run` gives the leases back,
+    due at once, with the create still in flight: the next worker finds no meeting by the pending intent's tag,
+    creates it, and the held create lands too (a duplicate). The leases must stay while a write is in flight."""
+    import signal
+
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    [person] = setup_persons(invoke, env, fresh_lab, addr, 1, tmp_path, sync_mode="Microsoft365")
+    gate = fresh_lab.admin("POST", "graph/gate", json={"open": False, "operations": ["events.create"]})
+    assert gate.status_code == 200, gate.text
+    leased = "SELECT count(*) FROM mailbox_sync WHERE lease_token IS NOT NULL"
+    worker = start_worker(env, "--batch", "1")
+    other = None
+    try:
+        until(lambda: graph_throttle(fresh_lab)["waiting"] >= 1, worker)  # the create sent and held
+        for _ in range(20):  # SIGTERM after SIGTERM (a stop repeated), the lease read between them
+            worker.send_signal(signal.SIGTERM)
+            if worker.poll() is not None:
+                break
+            if sql(env, leased) == [(0,)]:  # given back with the create in flight: the next worker claims it
+                other = start_worker(env, "--batch", "1")
+                until(lambda: graph_throttle(fresh_lab)["waiting"] >= 2, other)  # its own create sent
+                break
+    finally:
+        assert fresh_lab.admin("POST", "graph/gate", json={"open": True}).status_code == 200
+        worker.communicate(timeout=120)
+        if other is not None:
+            other.communicate(timeout=120)
+    assert meetings(fresh_lab, person) == ["Meeting 0"]  # 0 duplicates
+    assert other is None, "the lease was given back while its create was in flight"
