@@ -255,8 +255,9 @@ def restrict_cmd(
         return app.emit(result)
 
     undo = (
-        f"run 'roomsops policy remove --group {shellword(request.group)}' for the policy, and remove the members or the "
-        "group that were added (Remove-DistributionGroupMember, Remove-DistributionGroup)"
+        f"run 'roomsops policy remove --group {shellword(request.group)}' for the policy (add --with-group when this "
+        "run created the group: it removes the group too), and remove the members that were added "
+        "(Remove-DistributionGroupMember)"
     )
     return tenant_change(app, "policy restrict", undo, restrict_aap, dry_run=dry_run, tenant_lock=True)
 

@@ -20,6 +20,7 @@ from roomsops.cli.options import BOOKING_ID, SettingValue
 from roomsops.core.addresses import validate_address
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.settings import Settings
+from roomsops.core.templates import shellword
 
 if TYPE_CHECKING:
     from roomsops.services.diagnose import sync_test as diagnose
@@ -318,13 +319,13 @@ def _refuse_unknown_in(
             )
         elif person is not None:
             said.append(f"{address} is an alias of the person {person}")
-            remedies.append(f"use the person's primary address: --person {person}")
+            remedies.append(f"use the person's primary address: --person {shellword(person)}")
         elif primary is not None:
             named = "a mailbox" if primary.casefold() == address.casefold() else f"the mailbox {primary}"
             said.append(f"{address} is {named} that is neither a person nor a room of ROOMS")
             remedies.append(
-                f"add it with 'roomsops persons add {primary}' if it is a person's mailbox, or with 'roomsops "
-                f"rooms add {primary} --name NAME' if it is a room's (each checks the mailbox's kind in Exchange)"
+                f"add it with 'roomsops persons add {shellword(primary)}' if it is a person's mailbox, or with 'roomsops "
+                f"rooms add {shellword(primary)} --name NAME' if it is a room's (each checks the mailbox's kind in Exchange)"
             )
         else:
             near = closest(address, list(persons.values()))

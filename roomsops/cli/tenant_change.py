@@ -5,7 +5,8 @@
   changes nothing (exit 2 with the remedy);
 - SIGTERM interrupts like Ctrl-C (a `KeyboardInterrupt`), so the Exchange session's way out runs: the running
   pipeline is stopped, Disconnect-ExchangeOnline runs and the runspace pool is closed;
-- an interrupted run (SIGTERM, Ctrl-C, a dropped WinRM connection, an audit log that stopped taking records) says which changes were made, which were not
+- an interrupted run (SIGTERM, Ctrl-C, a dropped WinRM connection, an audit log that stopped taking records), or one
+  where a change failed (a cmdlet's error) after others were made, says which changes were made, which were not
   (and which was running, so may have been made), how to finish and how to undo; with --json as one document
   `{"ok": false, "done": [...], "not_done": [...], "remedy": ..., "error": {"code", "message", "remedy"}}` (the
   `error` member as in every other error document, so a script reading `error.code` also sees this one).
@@ -102,6 +103,8 @@ class InterruptedResult(Result):
     #: (SIGTERM), or the failure's ("winrm_dropped", "audit_failed").
     error: dict[str, str] = field(default_factory=dict)
     exit_status: int = field(default=int(ExitCode.FAILED), metadata={"json": False})
+    #: "was interrupted", or "stopped half-way" (a change failed after others were made).
+    stopped: str = field(default="was interrupted", metadata={"json": False})
 
     @property
     def ok(self) -> bool:
@@ -112,7 +115,7 @@ class InterruptedResult(Result):
         return self.exit_status  # type: ignore[return-value]  # 130/143 are a shell's codes, not ExitCode's
 
     def lines(self) -> list[str]:
-        out = [f"Error: {self.command} was interrupted ({self.reason}) — {self.remedy}"]
+        out = [f"Error: {self.command} {self.stopped} ({self.reason}) — {self.remedy}"]
         out += ["done:"] + [f"  {d}" for d in self.done or ("nothing",)]
         out += ["not done:"] + [f"  {n}" for n in self.not_done or ("nothing",)]
         return out
@@ -149,6 +152,7 @@ def _run_change(
     from roomsops.services.policy.model import Progress  # loaded with the command, not with --help
 
     progress = Progress()
+    stopped = "was interrupted"
     try:
         with sigterm_interrupts():
             return work(progress)
@@ -165,23 +169,34 @@ def _run_change(
                 "check the management host and the network, then run the command again",
                 code="winrm_dropped",
             ) from None
-        if exc.code not in STOPPED_MIDWAY or not (progress.planned or progress.done):
+        if exc.code in STOPPED_MIDWAY and (progress.planned or progress.done):
+            reason = exc.message.removesuffix("; the steps before it were done")
+        elif exc.remedy is None and progress.done:
+            # A change failed after others were made (a cmdlet's error: Exchange's transient "try again", a
+            # fault): the run is half-done like an interrupted one, and says so with the same remedy.
+            reason, stopped = exc.message, "stopped half-way"
+        else:
             raise
-        reason, status = exc.message.removesuffix("; the steps before it were done"), int(ExitCode.FAILED)
-        code = exc.code or "failed"
+        status, code = int(ExitCode.FAILED), exc.code or "failed"
     audit = f" (the audit log {app.audit.path} lists each change made)" if app.audit.path else ""
     remedy = (
         f"the Exchange session was closed; to finish, run the same command again: it keeps what is already in "
         f"place and makes the rest; to undo, {undo if isinstance(undo, str) else undo()}{audit}"
     )
+    message = f"{command} {stopped} ({reason})"
+    if stopped != "was interrupted":  # the one line of a --json error names what is in place
+        message += (
+            f"; done: {', '.join(progress.done)}; not done: {', '.join(progress.not_done) or 'nothing'}"
+        )
     result = InterruptedResult(
         command=command,
         reason=reason,
         done=tuple(progress.done),
         not_done=tuple(progress.not_done),
         remedy=remedy,
-        error={"code": code, "message": f"{command} was interrupted ({reason})", "remedy": remedy},
+        error={"code": code, "message": message, "remedy": remedy},
         exit_status=status,
+        stopped=stopped,
     )
     if app.json_mode:
         app.out.emit(result)

@@ -451,3 +451,28 @@ def test_the_admin_edits_act_on_one_occurrence_as_outlook_does(ews: EwsHelper) -
             (later, "Later"),
             (utc(MONDAY + 21 * 24 * H), "Weekly sync"),
         ], local
+
+
+def test_an_outlook_edit_of_a_masters_times_is_stored_as_update_item_stores_it(ews: EwsHelper) -> None:
+    """fix19r (soak seed 33805): PATCH /lab/mailboxes/<x>/calendar/<master> with new times on a day the pattern has
+    not (a Sunday for a Monday series) keeps the master on its first occurrence, at the new time of day, as UpdateItem
+    does (`normalise_master`), drops the exceptions (new times re-expand the series) and sends the room that
+    series: the room's copy holds no slot on the Sunday. Before, the master was stored at the Sunday as sent."""
+    master = weekly_meeting(ews, "Moved series", resources=[room_attendee(ews, "room-zurich")])
+    second = master.occurrence(2)
+    second.refresh()
+    second.subject = "Own subject"
+    second.save(update_fields=["subject"])
+    sunday = MONDAY - 24 * H + 2 * H
+    response = ews.lab.admin(
+        "PATCH",
+        f"mailboxes/{ews.address('DiegoS')}/calendar/{master.id}",
+        json={"start": utc(sunday), "end": utc(sunday + H)},
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["start"], response.json()["end"]) == (utc(MONDAY + 2 * H), utc(MONDAY + 3 * H))
+    (item,) = stored(ews, "DiegoS")
+    assert (item["start"], item["modified_occurrences"]) == (utc(MONDAY + 2 * H), [])
+    window = (MONDAY - 2 * 24 * H, MONDAY + 30 * 24 * H)
+    starts = [i["start"] for i in stored(ews, "room-zurich", expand=window)]
+    assert starts == [utc(MONDAY + d * 24 * H + 2 * H) for d in (0, 7, 14, 21)]

@@ -376,7 +376,7 @@ class SyncChecker(RuleBasedStateMachine):
     # --- Outlook -------------------------------------------------------------------------------------------
 
     def _outlook_edit(self, booking: dict[str, Any], meeting: dict[str, Any], body: dict[str, Any]) -> None:
-        self.world.outlook_patch(booking["organizer"], meeting["id"], body)
+        answer = self.world.outlook_patch(booking["organizer"], meeting["id"], body)
         # An ignored room or attendees value the meeting no longer holds (roomsops wrote ROOMS' value since, e.g.
         # asking a declining room again) is no baseline any more: Outlook setting it again is a change in
         # Exchange, and the engine records it again (docs/sync.md: "recorded again only if they change again").
@@ -395,6 +395,12 @@ class SyncChecker(RuleBasedStateMachine):
         # to apply or record (the stop-31 soak's seed 31705 finding: ROOMS moved booking 2 to Zürich, then Outlook
         # "set" Bern, the room its meeting held: the pass rightly wrote Zürich and recorded no difference).
         body = {name: value for name, value in body.items() if not _holds(meeting, name, value)}
+        # The times Exchange stored: a series' master keeps its start on its first occurrence (new times on a day
+        # its pattern has not move to the pattern's first date, as UpdateItem does; fix19r, seed 33805).
+        body = {
+            name: answer.get(name, value) if name in ("start", "end") else value
+            for name, value in body.items()
+        }
         for name in body:
             field_name = {"resources": "room"}.get(name, name)
             self.model.outlook_touched[(booking["id"], field_name)] = self.model.epoch
@@ -723,7 +729,12 @@ class SyncChecker(RuleBasedStateMachine):
         if how == "resource":
             body: dict[str, Any] = {"resources": [mine, other]}
         else:
-            body = {"attendees": [a["email"] for a in meeting["required_attendees"]] + [other]}
+            # Outlook lists a recipient once: the room already among the required attendees (a meeting made in
+            # Outlook with both rooms, whose booking keeps the second as an attendee) is not added again.
+            attendees = [a["email"] for a in meeting["required_attendees"]]
+            if other.lower() not in {a.lower() for a in attendees}:
+                attendees.append(other)
+            body = {"attendees": attendees}
         self.world.outlook_patch(booking["organizer"], meeting["id"], body)
         self.model.second_room[booking["id"]] = (self.model.epoch, "")
         self.model.uid_booking[meeting["uid"]] = booking["id"]

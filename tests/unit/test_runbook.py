@@ -97,3 +97,16 @@ def test_runbook_has_no_secret_and_uses_interactive_sign_in() -> None:
     assert "$AdminUpn = Read-Host" in text and "Connect-ExchangeOnline -UserPrincipalName $AdminUpn" in text
     assert "AccessToken" not in text and "ClientSecret" not in text
     assert not PARSER.parse(text.encode()).root_node.has_error
+
+
+def test_exact_compares_the_members_primary_addresses_and_removes_only_after_every_addition() -> None:
+    """--exact keeps a member given by an alias: the group lists primary SMTP addresses, so the runbook compares
+    with the primary address each given member resolves to (fix21o), not with the address as given; and it stops
+    before any removal (and before the policy) when an addition failed, as the live run keeps the old members."""
+    script = runbook(exact=True, members=["diego.siciliani@contoso.com"])
+    assert "$Members -notcontains" not in script
+    assert "$Wanted += (Get-Recipient -Identity $member).PrimarySmtpAddress" in script
+    assert "if ($Wanted -notcontains $current.PrimarySmtpAddress)" in script
+    stop = script.index("if ($NotAdded.Count -gt 0)")
+    assert stop < script.index("Remove-DistributionGroupMember") < script.index("New-ApplicationAccessPolicy")
+    assert PARSER.parse(script.encode("utf-8")).root_node.has_error is False

@@ -92,3 +92,14 @@ def test_the_graph_role_runbook_names_graphs_grant() -> None:
     assert literals(PARSER.parse(text.encode("utf-8"))).count(psquote("Application Calendars.ReadWrite")) == 1
     assert "tenant-wide Calendars.ReadWrite" in text and "reach Microsoft Graph" in text
     assert "full_access_as_app" not in text and "Microsoft Graph, Application" in text
+
+
+def test_exact_compares_primary_addresses_and_stops_before_the_scope_when_an_addition_failed() -> None:
+    """As the AAP runbook (fix21o): --exact keeps a member given by an alias (the group lists primary addresses),
+    and a member that could not be added stops the runbook before any removal, scope or role assignment."""
+    script = render(members=("diego.siciliani@contoso.com",))
+    assert "$Members -notcontains" not in script
+    assert "if ($Wanted -notcontains $current.PrimarySmtpAddress)" in script
+    stop = script.index("if ($NotAdded.Count -gt 0)")
+    assert stop < script.index("Remove-DistributionGroupMember") < script.index("New-ManagementScope")
+    assert not PARSER.parse(script.encode("utf-8")).root_node.has_error

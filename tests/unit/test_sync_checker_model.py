@@ -67,3 +67,18 @@ def test_a_purged_persons_second_room_of_a_meeting_deleted_silently_may_hold_its
     model.deleted_silently[1] = 1  # added and deleted before any pass read the meeting
     assert excuse("bern@example.test") is None
     assert excuse("zurich@example.test") is not None
+
+
+def test_an_outlook_attendee_edit_recorded_with_a_second_room_added_since_was_recorded() -> None:
+    """fix19r (soak seed 33811): the checker added the other ROOMS room to the meeting's required attendees after its
+    attendee edit; the engine's newer difference holds both, and that records the edit."""
+    model = Model()
+    model.edits[3] = [Edit(side="outlook", name="attendees", value=("meganb@example.test",), epoch=1)]
+    booking = {"id": 3, "status": "active", "organizer": "AlexW@example.test", "attendees": []}
+    recorded = {"booking_id": 3, "fields": ["attendees"]}
+    recorded["exchange_state"] = {"attendees": ["meganb@example.test", "room-bern@example.test"]}
+    assert _lost_changes(model, {3: booking}, [recorded]) != []  # no second room added: another value
+    model.second_room[3] = (4, "")
+    assert _lost_changes(model, {3: booking}, [recorded]) == []
+    model.second_room[3] = (0, "")  # added before the edit: the edit's value is the whole list
+    assert _lost_changes(model, {3: booking}, [recorded]) != []

@@ -32,9 +32,11 @@ from roomsops.lab.ews.series import (
     as_item,
     delete_occurrence,
     item_type,
+    normalise_master,
     occurrence_from,
     occurrences_between,
     record_exception,
+    reset_exceptions,
 )
 from roomsops.lab.ews.soap import format_datetime, utc_now
 from roomsops.lab.ews.store import (
@@ -265,6 +267,15 @@ def update(tenant: Tenant, address: str, item_id: str, body: Mapping[str, Any]) 
         item = master
         updated = copy.deepcopy(item)
         _apply(updated, body)
+        # A series' master edited as a whole (Outlook's "Open the series") is stored as UpdateItem stores it: its
+        # Start and End are its first occurrence's (new times on a day the pattern has not are moved to the
+        # pattern's first date), and new times re-expand it. Kept as sent, the master started on a day without an
+        # occurrence and the rooms' copies held that slot (fix19r, soak seed 33805).
+        try:
+            normalise_master(updated)
+        except EwsError as error:
+            raise EditError(400, "bad_field", f"{error.code}: {error.text or error.code}") from None
+        reset_exceptions(item, updated)
         updated.is_meeting = updated.is_meeting or bool(updated.attendees())
         resolve_recipients(state, updated)
         store.items[store.items.index(item)] = updated

@@ -19,6 +19,7 @@ from roomsops.core.calendar import AccessDenied, BackendError, Throttled
 from roomsops.core.errors import ConnectError, RoomsopsError
 from roomsops.core.results import Check, CheckReport, Status
 from roomsops.core.settings import Settings
+from roomsops.core.templates import shellword
 from roomsops.core.vocabulary import EWS_SYNC_MODES, GRAPH_SYNC_MODES
 
 if TYPE_CHECKING:
@@ -249,7 +250,7 @@ def graph_connection_check(
                 exc.remedy,
             ), False
         remedy = exc.remedy or (
-            MAILBOX_REMEDY if exc.reason == "item_gone" else f"run roomsops sync test {address}"
+            MAILBOX_REMEDY if exc.reason == "item_gone" else f"run roomsops sync test {shellword(address)}"
         )
         return Check(
             "Graph connection", Status.FAILED, f"{graph} reached (TLS verified), but: {exc.detail}", remedy
@@ -265,7 +266,7 @@ def graph_connection_check(
             Status.FAILED,
             f"{graph} reached (TLS verified), but its answer for {address}'s calendar has no id "
             f"(HTTP {answer.status})",
-            f"check cloud.graph_url: it must be Microsoft Graph's endpoint; then run roomsops sync test {address}",
+            f"check cloud.graph_url: it must be Microsoft Graph's endpoint; then run roomsops sync test {shellword(address)}",
         ), False
     return Check(
         "Graph connection", Status.OK, f"{graph} reached (TLS verified), {address}'s calendar read"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from roomsops.adapters.ews.client import REMEDIES, EwsClient, EwsError
 from roomsops.core.errors import AuthError, ConnectError, RoomsopsError
 from roomsops.core.results import Check, Result, Status
+from roomsops.core.templates import shellword
 
 
 @dataclass(frozen=True)
@@ -107,22 +108,22 @@ def alias_remedy(address: str, primary: str, persons: Mapping[str, str] | None) 
     another ROOMS person: that rename is refused (one mailbox recorded twice), one of the two records goes. An
     alias ROOMS does not have, of a mailbox ROOMS has under another address, needs nothing removed: use that one."""
     if persons is None:
-        return f"change the person's e-mail in ROOMS to {primary}: 'roomsops persons set {address} --email {primary}'"
+        return f"change the person's e-mail in ROOMS to {primary}: 'roomsops persons set {shellword(address)} --email {shellword(primary)}'"
     other = persons.get(primary.casefold())
     recorded = address.casefold() in persons
     if other is not None and other.casefold() != address.casefold():
         if not recorded:  # ROOMS has the mailbox once, under its primary address: nothing to remove
             return (
                 f"ROOMS already has this mailbox as the person {other}: use {other} in ROOMS, not {address} "
-                f"('roomsops persons check {other}')"
+                f"('roomsops persons check {shellword(other)}')"
             )
         return (
             f"{address} and the ROOMS person {other} are one mailbox: the person is recorded twice; keep one "
-            f"record: 'roomsops persons remove {address}' (with --cancel-bookings if it organizes bookings)"
+            f"record: 'roomsops persons remove {shellword(address)}' (with --cancel-bookings if it organizes bookings)"
         )
     if recorded:
-        return f"rename the person to the primary address: 'roomsops persons set {address} --email {primary}'"
-    return f"give ROOMS the primary address: 'roomsops persons add {primary}'"
+        return f"rename the person to the primary address: 'roomsops persons set {shellword(address)} --email {shellword(primary)}'"
+    return f"give ROOMS the primary address: 'roomsops persons add {shellword(primary)}'"
 
 
 def check_addresses(
@@ -164,7 +165,7 @@ def _alias_outside_policy(
         primary,
         f"an alias (the policy refuses it as it refuses its mailbox); the primary SMTP address is {primary}",
         f"{alias_remedy(check.email, primary, persons)}; then check that the policy lets the sync app open "
-        f"{primary} ('roomsops policy test {primary}')",
+        f"{primary} ('roomsops policy test {shellword(primary)}')",
     )
 
 

@@ -199,11 +199,29 @@ def restrict(
             "RestrictAccess policy",
             f"roomsops policy remove --app-id {shellword(request.app_id)} --group {shellword(request.group)} --with-group",
         )
+    if request.access_right == "RestrictAccess" and plan.action is not Outcome.EXISTS:
+        not_added = [s.target for s in steps if s.step == "member" and s.failed]
+        if not_added:
+            # A RestrictAccess policy made now would deny the app what it reaches today: the mailboxes that
+            # could not be added (a transient Exchange error, say). No policy until every member is in.
+            steps = _policy_held_back(steps, not_added)
+            notes.append(
+                f"No policy was made: {', '.join(not_added)} could not be added to {request.group}, and a "
+                "RestrictAccess policy would lock the app out of them. Run the same command again: it keeps the "
+                "members already in, adds the rest and then makes the policy."
+            )
+            return result(steps)
     _ensure_policy(apply, request, plan, group.object_id, notes)
     tests = _verify(session, request, plan.group) if request.verify else []
     if changed(steps):  # nothing to wait for when everything was already in place
         notes += [PROPAGATION_NOTICE, RBAC_NOTICE]
     return result(steps, tests)
+
+
+def _policy_held_back(steps: Sequence[Step], not_added: Sequence[str]) -> list[Step]:
+    """The policy step of a run whose additions failed: not made (a failure of the run, exit 1)."""
+    why = f"not made: {', '.join(not_added)} could not be added; run the command again"
+    return [Step(s.step, s.target, Outcome.FAILED, why) if s.step == "policy" else s for s in steps]
 
 
 @dataclass(frozen=True)

@@ -87,11 +87,13 @@ def read_group(
     refuse_unresolved(session, request, missing)
     plan = GroupPlan(group=group, members_now=members_now, resolved=resolved, missing=missing)
     current = set().union(*(m.smtp_addresses for m in members_now))
-    plan.to_add = [
-        resolved[m]
-        for m in request.members
-        if m in resolved and resolved[m].primary_smtp.casefold() not in current
-    ]
+    # One addition per mailbox: a mailbox given twice (its primary address and an alias) is added once, under
+    # the first address given; the other is reported as the same mailbox (`group_steps`).
+    for member in request.members:
+        mailbox = resolved.get(member)
+        if mailbox is not None and mailbox.primary_smtp.casefold() not in current:
+            current.add(mailbox.primary_smtp.casefold())
+            plan.to_add.append(mailbox)
     if request.exact:
         wanted = {resolved[m].primary_smtp.casefold() for m in request.members if m in resolved}
         plan.to_remove = [m.primary_smtp for m in members_now if m.primary_smtp.casefold() not in wanted]
@@ -240,12 +242,16 @@ def group_steps(request: GroupRequest, plan: GroupPlan) -> list[Step]:
     """The report lines of the group part: group, members, unknown probes."""
     steps = [Step("group", request.group, Outcome.EXISTS if plan.group else Outcome.CREATED)]
     to_add = {m.given for m in plan.to_add}
+    added_as = {m.primary_smtp.casefold(): m.given for m in plan.to_add}
     for member in request.members:
         if member in plan.missing:
             steps.append(Step("member", member, Outcome.NOT_FOUND, plan.missing[member]))
         else:
             found = plan.resolved.get(member)
             nested = "a group: its members count" if found and found.recipient.is_security_group else ""
+            first = added_as.get(found.primary_smtp.casefold()) if found else None
+            if member not in to_add and first is not None:
+                nested = f"the same mailbox as {first}, added by this run"
             steps.append(
                 Step("member", member, Outcome.ADDED if member in to_add else Outcome.ALREADY, nested)
             )
@@ -472,12 +478,17 @@ def refuse_empty_group(
 def mark_failures(steps: list[Step], failures: Sequence[CmdletFailure], plan: GroupPlan) -> list[Step]:
     """A member that could not be added or removed: already in (fine) or a real failure."""
     by_address = {m.primary_smtp.casefold(): m.given for m in plan.to_add}
+    # Every address given for the mailbox (its primary address and aliases given beside it) shares its result.
+    primary_of = {given.casefold(): m.primary_smtp.casefold() for given, m in plan.resolved.items()}
     out = list(steps)
     for failure in failures:
         target = (failure.target or "").casefold()
         given = by_address.get(target, failure.target or "?")
         for index, step in enumerate(out):
-            if step.step == "member" and step.target.casefold() in {given.casefold(), target}:
+            names = {given.casefold(), target}
+            if step.step == "member" and (
+                step.target.casefold() in names or primary_of.get(step.target.casefold()) == target
+            ):
                 outcome = Outcome.ALREADY if failure.already_member else Outcome.FAILED
                 out[index] = Step(
                     "member", step.target, outcome, "" if outcome is Outcome.ALREADY else failure.message

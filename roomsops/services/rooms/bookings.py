@@ -47,6 +47,7 @@ from roomsops.core import recurrence
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
+from roomsops.core.templates import shellword
 from roomsops.services.rooms import series as repeats
 from roomsops.services.rooms.common import (
     canonical,
@@ -331,7 +332,7 @@ def _known_person(conn: Connection, email: str, listing: bool = False) -> Person
             )
         raise InputError(
             f"{email} is not a known person",
-            f"add it first with 'roomsops persons add {email}' (it looks the address up in Exchange), or see "
+            f"add it first with 'roomsops persons add {shellword(email)}' (it looks the address up in Exchange), or see "
             "'roomsops persons list'",
         )
     return person
@@ -349,7 +350,8 @@ def _known_room(conn: Connection, email: str) -> Room:
                 "organizes goes in --organizer)",
             )
         raise InputError(
-            f"{email} is not a known room", f"add it first with 'roomsops rooms add {email} --name NAME'"
+            f"{email} is not a known room",
+            f"add it first with 'roomsops rooms add {shellword(email)} --name NAME'",
         )
     return room
 
@@ -431,7 +433,7 @@ def _refuse_overlap(
         raise InputError(
             f"{room.name} ({room.email}) is already booked {local_span(other.start, other.end, tz)} "
             f'({tz.key}) by booking {other.id} "{other.title}"',
-            f"choose another time or room; see 'roomsops bookings list --room {room.email}'",
+            f"choose another time or room; see 'roomsops bookings list --room {shellword(room.email)}'",
             code="room_taken",
         )
 

@@ -12,7 +12,7 @@ from roomsops.adapters.exo.objects import Recipient
 from roomsops.adapters.exo.session import ExchangeSession
 from roomsops.core.addresses import closest
 from roomsops.core.errors import InputError
-from roomsops.core.templates import psquote
+from roomsops.core.templates import psquote, shellword
 
 ROOM_MAILBOX = "RoomMailbox"
 #: How many mailboxes are read to suggest the closest address for one that was not found.
@@ -157,4 +157,4 @@ def _room_as_person_remedy(mailbox: Recipient, rooms: Mapping[str, str]) -> str:
             f"ROOMS already has this mailbox as the room {room} (see 'roomsops rooms list'); "
             "give the person's own mailbox address"
         )
-    return f"add it as a room: 'roomsops rooms add {mailbox.primary_smtp} --name NAME'"
+    return f"add it as a room: 'roomsops rooms add {shellword(mailbox.primary_smtp)} --name NAME'"

@@ -25,6 +25,7 @@ from roomsops.core.errors import ConnectError, InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
+from roomsops.core.templates import shellword
 from roomsops.core.vocabulary import GRAPH_SYNC_MODES, SYNCED_MODES
 from roomsops.services.rooms.common import (
     MAX_NAME,
@@ -188,7 +189,7 @@ def _refuse_recorded(conn: Connection, address: str) -> None:
     if existing is not None:
         raise InputError(
             f"{existing.email} is already a person",
-            f"change it with 'roomsops persons set {existing.email}'",
+            f"change it with 'roomsops persons set {shellword(existing.email)}'",
         )
     _refuse_room_address(conn, address)
 
@@ -222,9 +223,11 @@ def _current_person(conn: Connection | None, address: str) -> Person:
     if conn is not None and db.get_room(conn, address) is not None:
         raise InputError(
             f"{address} is a room, not a person; nothing was changed",
-            f"change a room with 'roomsops rooms set {address}' (--name, --sync-master)",
+            f"change a room with 'roomsops rooms set {shellword(address)}' (--name, --sync-master)",
         )
-    raise InputError(f"{address} is not a known person", f"add it with 'roomsops persons add {address}'")
+    raise InputError(
+        f"{address} is not a known person", f"add it with 'roomsops persons add {shellword(address)}'"
+    )
 
 
 def add_person(
@@ -263,7 +266,7 @@ def _refuse_same_mailbox(conn: Connection, address: str, mailbox_addresses: froz
     raise InputError(
         f"Exchange Online says {address} is the mailbox of the ROOMS person {other.email} (another of its "
         "addresses): the person would be recorded twice and its mailbox synced twice; nothing was recorded",
-        f"keep the one person and give it this address: 'roomsops persons set {other.email} --email {address}'",
+        f"keep the one person and give it this address: 'roomsops persons set {shellword(other.email)} --email {shellword(address)}'",
         code="recorded_twice",
     )
 
@@ -332,7 +335,7 @@ def set_person(
                         "nothing was changed",
                         "cancel those bookings and run 'roomsops sync' (or 'roomsops sync purge') until they "
                         f"are settled first, or add {renamed_to} as a new person ('roomsops persons add "
-                        f"{renamed_to}')",
+                        f"{shellword(renamed_to)}')",
                         code="rename_other_mailbox",
                     )
             # The read position is the mailbox's: kept only when Exchange said it is the same mailbox.
@@ -379,11 +382,11 @@ def _already_a_person(
     # No command moves a booking to another organizer (its meeting lives in the organizer's mailbox).
     keep_both = (
         f"to have {other.email} organize a booking of {current.email}, cancel it ('roomsops bookings cancel ID') "
-        f"and book it again with 'roomsops bookings add --organizer {other.email}' (the attendees get a "
+        f"and book it again with 'roomsops bookings add --organizer {shellword(other.email)}' (the attendees get a "
         "cancellation and a new invitation)"
     )
     remove_first = (
-        f"remove it first ('roomsops persons remove {other.email}', with --cancel-bookings if it organizes "
+        f"remove it first ('roomsops persons remove {shellword(other.email)}', with --cancel-bookings if it organizes "
         "bookings), then rename"
     )
     if new_mailbox_addresses is None:  # not looked up (--no-check)
@@ -418,7 +421,7 @@ def _service_moved(conn: Connection, current: Person, fields: PersonFields) -> t
     to = "graph" if graph[1] else "ews"
     return (
         f"{current.email}'s meetings were synced over {'EWS' if to == 'graph' else 'Microsoft Graph'}: "
-        f"'roomsops sync migrate --to {to} --person {current.email}' moves a person checked, meeting by meeting "
+        f"'roomsops sync migrate --to {to} --person {shellword(current.email)}' moves a person checked, meeting by meeting "
         "(switched this way, the next sync pass finds them again by their tags)",
     )
 

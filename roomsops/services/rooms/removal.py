@@ -24,6 +24,7 @@ from roomsops.core.calendar import MeetingFields
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
+from roomsops.core.templates import shellword
 from roomsops.core.vocabulary import BLOCKING_STATUSES
 from roomsops.services.rooms.common import check_email
 
@@ -94,7 +95,7 @@ class RecordRemoval(Result):
                 f"{', '.join(map(str, self.waiting))} are still in Exchange, and the last sync could not cancel "
                 f"them: {failed}",
                 f"if that mailbox is gone or stays out of the sync app's reach: 'roomsops {self.kind}s remove "
-                f"{self.email} --leave-meetings --yes' (the meetings stay in Exchange: cancel them there); if the "
+                f"{shellword(self.email)} --leave-meetings --yes' (the meetings stay in Exchange: cancel them there); if the "
                 "sync app should reach it, settle what the error says, let a sync pass cancel them, then remove again",
             ]
         settle = (
@@ -119,7 +120,7 @@ class RecordRemoval(Result):
         return [
             *out,
             f"{self.kind} {self.email} NOT removed yet: {'; '.join(why)}, "
-            f"then 'roomsops {self.kind}s remove {self.email}' again",
+            f"then 'roomsops {self.kind}s remove {shellword(self.email)}' again",
         ]
 
 

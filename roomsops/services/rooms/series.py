@@ -39,6 +39,7 @@ from roomsops.core.recurrence import (
     Range,
     Recurrence,
 )
+from roomsops.core.templates import shellword
 from roomsops.services.rooms.common import local_span, local_time
 
 #: What the repeat options are called, for messages.
@@ -357,7 +358,7 @@ def refuse_conflicts(
         f"{room.name} ({room.email}) is already booked at {len(taken)} of the series' {total or len(active)} "
         f"occurrences ({tz.key}): {listed}; nothing was booked",
         f"a series is booked whole or not at all: choose another time or room, or end the series before the first "
-        f"of them; see 'roomsops bookings list --room {room.email}'",
+        f"of them; see 'roomsops bookings list --room {shellword(room.email)}'",
         code="room_taken",
     )
 

@@ -40,6 +40,7 @@ from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
+from roomsops.core.templates import shellword
 from roomsops.core.vocabulary import EWS_SYNC_MODES, GRAPH_SYNC_MODES, SYNCED_MODES
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import deleted_if_missing, gone_over_service, not_synced
@@ -227,9 +228,9 @@ def gone_remedy(email: str) -> str:
     the mailbox; a room may keep its copy until it is cancelled there), so ROOMS' bookings of it are cancelled and
     the person removed without waiting for the sync; a changed address is given instead."""
     return (
-        f"if the mailbox was deleted: 'roomsops persons remove {email} --cancel-bookings --leave-meetings --yes' "
+        f"if the mailbox was deleted: 'roomsops persons remove {shellword(email)} --cancel-bookings --leave-meetings --yes' "
         "(cancels its bookings in ROOMS and removes it; what is left of its meetings in the rooms' calendars is "
-        f"listed, to cancel there); if its address changed: 'roomsops persons set {email} --email NEW', then "
+        f"listed, to cancel there); if its address changed: 'roomsops persons set {shellword(email)} --email NEW', then "
         "migrate again"
     )
 
@@ -326,7 +327,7 @@ def _changed_meanwhile(
         relinked=0,
         error=f"the person was changed while the run looked its meetings up (sync mode {person.sync_mode} -> "
         f"{now_mode}); nothing was changed",
-        remedy=f"run 'roomsops sync migrate --to {to} --person {person.email}' again: it takes the person as it "
+        remedy=f"run 'roomsops sync migrate --to {to} --person {shellword(person.email)}' again: it takes the person as it "
         "is now",
     )
 
@@ -439,7 +440,7 @@ def _person(
             relinked=0,
             error=f"the meeting(s) of booking(s) {', '.join(map(str, missing))} were not found over {service} as "
             "the linked item (by tag and UID); nothing was changed",
-            remedy=f"run 'roomsops sync --person {mailbox}' (it settles meetings deleted or re-made in Outlook), "
+            remedy=f"run 'roomsops sync --person {shellword(mailbox)}' (it settles meetings deleted or re-made in Outlook), "
             "then migrate again",
         )
     if dry_run:

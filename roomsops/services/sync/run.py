@@ -32,6 +32,7 @@ from roomsops.core.errors import InputError, OperationFailed, RoomsopsError, Ter
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
+from roomsops.core.templates import shellword
 from roomsops.core.vocabulary import SYNCED_MODES
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import (
@@ -460,7 +461,7 @@ def _skipped_by_sync_mode(
 
 
 def purge_command(person: str) -> str:
-    return f"roomsops sync purge --person {person} --yes"
+    return f"roomsops sync purge --person {shellword(person)} --yes"
 
 
 @dataclass
@@ -731,7 +732,7 @@ class PurgeResult(Result):
             ids = ", ".join(map(str, self.not_synced))
             out.append(
                 f"{'would hold' if self.dry_run else 'held'} booking(s) {ids} back from the sync (no meeting is "
-                f"made for them again) until 'roomsops sync resume --person {self.mailbox}'"
+                f"made for them again) until 'roomsops sync resume --person {shellword(self.mailbox)}'"
             )
         return out
 
@@ -916,7 +917,7 @@ def resume(store: Store, person: str, audit: AuditLog) -> ResumeResult:
         if found.sync_mode not in SYNCED_MODES:
             raise InputError(
                 f"{found.email}'s sync mode {found.sync_mode} is not synced by roomsops: a resume would sync nothing",
-                f"set the sync mode first: 'roomsops persons set {found.email} --sync-mode O365'",
+                f"set the sync mode first: 'roomsops persons set {shellword(found.email)} --sync-mode O365'",
             )
         held = [link for link in q.booking_sync_for_mailbox(conn, found.email) if not_synced(link)]
         statuses = {b.id: b.status for b in q.bookings_by_id(conn, [link.booking_id for link in held])}
