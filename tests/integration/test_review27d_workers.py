@@ -1,5 +1,5 @@
-"""review27d: attacks on the sync workers of issue 27 (pg27b, pg27c) that found defects, each marked xfail(strict)
-until fixed. Real parts: the lab over TLS, the PostgreSQL server of tests/postgres.py. A worker's pause, a killed
+"""review27d: attacks on the sync workers of issue 27 (pg27b, pg27c) that found defects (fixed in fix27e).
+Real parts: the lab over TLS, the PostgreSQL server of tests/postgres.py. A worker's pause, a killed
 worker's leases and a host's clock skew are set by SQL or a patched clock, never waited for."""
 
 from __future__ import annotations
@@ -78,11 +78,6 @@ def admin_while_reading(
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True,
-    reason="lease expiry is judged by each worker host's clock (now_utc), not the database's: a host whose clock "
-    "runs ahead claims another worker's live lease, so two workers work one mailbox",
-)
 def test_review27d_a_worker_whose_host_clock_runs_ahead_does_not_claim_a_live_lease(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -103,11 +98,6 @@ def test_review27d_a_worker_whose_host_clock_runs_ahead_does_not_claim_a_live_le
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True,
-    reason="roomsops serve on PostgreSQL passes mailboxes that sync workers hold live leases on (a killed "
-    "worker's), where a plain 'roomsops sync' refuses beside them",
-)
 def test_review27d_serve_does_not_write_to_a_mailbox_a_killed_worker_still_leases(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:
@@ -136,11 +126,6 @@ def test_review27d_serve_does_not_write_to_a_mailbox_a_killed_worker_still_lease
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync.worker_lease below one calendar write's longest time (network.timeout_seconds, 30 s by default) "
-    "is accepted: a lease then runs out while a verified write is in flight and the next owner sends it again",
-)
 def test_review27d_a_worker_lease_shorter_than_one_write_is_refused_as_a_bad_setting(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:
@@ -157,11 +142,6 @@ def test_review27d_a_worker_lease_shorter_than_one_write_is_refused_as_a_bad_set
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True,
-    reason="'sync purge' (like 'sync resolve' and 'sync migrate') takes only the run lock: beside a killed "
-    "worker's live lease on the person's mailbox it cancels their meetings, where a plain 'sync' refuses",
-)
 def test_review27d_sync_purge_refuses_a_mailbox_a_killed_worker_still_leases(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:
@@ -176,11 +156,6 @@ def test_review27d_sync_purge_refuses_a_mailbox_a_killed_worker_still_leases(
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True,
-    reason="a worker whose run-lock connection ended (idle timeout, a network blip, a server restart) goes on "
-    "claiming batches without the lock, beside a plain sync that took the lock meanwhile",
-)
 def test_review27d_a_worker_that_lost_its_run_lock_claims_no_more_batches_beside_a_plain_sync(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -226,11 +201,6 @@ def test_review27d_a_worker_that_lost_its_run_lock_claims_no_more_batches_beside
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True,
-    reason="a person removed while a worker leases their mailbox is reported as a lease lost to another worker "
-    "(exit 1, remedy: raise sync.worker_lease), though no worker took it over",
-)
 def test_review27d_a_person_removed_while_leased_is_not_reported_as_taken_over(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -261,11 +231,6 @@ def test_review27d_a_person_removed_while_leased_is_not_reported_as_taken_over(
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True,
-    reason="a second SIGTERM (or Ctrl-C) while the worker waits for its writes in flight gives its leases back at "
-    "once, due now: another worker claims the mailbox while the first one's create is still on its way",
-)
 def test_review27d_a_second_sigterm_gives_no_lease_back_while_a_write_is_in_flight(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:
@@ -303,11 +268,6 @@ def test_review27d_a_second_sigterm_gives_no_lease_back_while_a_write_is_in_flig
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True,
-    reason="a person renamed while a worker leases their mailbox takes the worker's lease to the new address: "
-    "nobody works it until the lease expires, a plain sync is refused, and the worker reports it taken over",
-)
 def test_review27d_a_person_renamed_while_leased_is_not_left_leased_by_nobody(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
