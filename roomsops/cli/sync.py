@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -57,7 +57,7 @@ def lock_path(settings: Settings) -> LockTarget:
     return DatabaseLock.of(url)
 
 
-def sync_lock(settings: Settings) -> contextlib.AbstractContextManager[None]:
+def sync_lock(settings: Settings) -> contextlib.AbstractContextManager[Callable[[], bool]]:
     """The run lock of these settings' database (`lock_path`), its remedies naming the setting that places it."""
     from roomsops.services.sync.lock import database_lock_elsewhere, run_lock
 
@@ -213,12 +213,18 @@ def _run_worker(app: AppContext, batch: int | None, until_idle: bool, concurrenc
     lock shared (workers run together; a plain sync is refused beside them); writes no summary file."""
     from roomsops.services.sync.factory import calendar_backend
     from roomsops.services.sync.lock import WORKER, run_lock
-    from roomsops.services.sync.worker import DEFAULT_BATCH, refuse_on_sqlite, worker_run
+    from roomsops.services.sync.worker import (
+        DEFAULT_BATCH,
+        refuse_on_sqlite,
+        refuse_short_lease,
+        worker_run,
+    )
 
     settings = app.settings
     refuse_on_sqlite(rooms.database_url(settings).get_backend_name() == "postgresql")
+    refuse_short_lease(settings)
     calendar_backend(settings, app.ews)  # a bad setting is refused before the database is opened
-    with run_lock(lock_path(settings), WORKER), _terminated_as_interrupt():
+    with run_lock(lock_path(settings), WORKER) as lock_held, _terminated_as_interrupt():
         with rooms.open_database(settings) as store:
             synced = _synced_persons(store)
             if synced:
@@ -232,6 +238,7 @@ def _run_worker(app: AppContext, batch: int | None, until_idle: bool, concurrenc
                 batch=batch or DEFAULT_BATCH,
                 until_idle=until_idle,
                 concurrency=concurrency or settings.sync.concurrency,
+                lock_held=lock_held,
             )
     return app.emit(result)
 
@@ -256,6 +263,28 @@ def _refused_before_starting(
         if not isinstance(lock, Path) or lock.parent.is_dir():  # never made here for this
             with sync_lock(settings):
                 write_failed_summary(summary, now_utc(), exc, wanted, logged=True)
+
+
+def _refuse_leased(store: Any, mailboxes: list[str] | None, command: str) -> None:
+    """A command that writes to persons' mailboxes under the run lock (`sync purge`, `resolve`, `migrate`) refuses
+    the mailboxes sync workers hold live leases on (a killed worker's, until they expire; exit 1): their pending
+    intents are the business of the lease's next owner. `mailboxes` None: every mailbox."""
+    from roomsops.services.sync.worker import refuse_beside_leases
+
+    refuse_beside_leases(
+        store,
+        mailboxes,
+        f"'roomsops {command}' does not write beside them; nothing was changed",
+        f"'roomsops {command}' again",
+    )
+
+
+def _organizer(store: Any, booking: int) -> list[str]:
+    from roomsops.adapters.store import queries as q
+
+    with store.read() as conn:
+        found = q.get_booking(conn, booking)
+    return [found.organizer] if found is not None else []
 
 
 def _synced_persons(store: Any) -> list[tuple[str, str]]:
@@ -480,6 +509,7 @@ def migrate_cmd(
         # The database only (a typo is exit 2 before any request; no EWS lookup from a command whose point is
         # leaving EWS): an unknown address is refused by migrate(), the person named once however spelled.
         synced = _synced_persons(store)
+        _refuse_leased(store, None if everyone else wanted, "sync migrate")
         if synced:
             app.token_provider.token()  # no token, no migration: exit 3 before any work
         source = calendar_backend(
@@ -507,6 +537,7 @@ def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
     calendar_backend(settings, app.ews)  # refuses a bad setting before the lock or database exist
     with sync_lock(settings), rooms.open_database(settings) as store:
         address = _primary(app, store, address)
+        _refuse_leased(store, [address], "sync purge")
         backend = calendar_backend(settings, app.ews, _synced_persons(store), _services(store))
         result = purge(store, backend, address, app.audit, lambda q: app.confirm(q, yes), dry_run)
     return app.emit(result)
@@ -638,6 +669,7 @@ def resolve_cmd(app: AppContext, booking: int, use: str) -> int:
     from roomsops.services.sync.resolve import resolve
 
     with sync_lock(app.settings), rooms.open_database(app.settings) as store:
+        _refuse_leased(store, _organizer(store, booking), "sync resolve")
         backend = (
             calendar_backend(app.settings, app.ews, _synced_persons(store), _services(store))
             if use != "ignore"

@@ -7,6 +7,11 @@ results only with that token (`extend_lease`, `release_lease` refuse a stale one
 worker claimed the mailbox). SQLite has no row locks: there the claim runs under its one write lock (BEGIN
 IMMEDIATE), which serialises claimers as well. `roomsops sync --worker` (`services/sync/worker.py`) uses this on
 PostgreSQL only.
+
+Every lease time is the database's clock (`database_now`: PostgreSQL's ``clock_timestamp()``), never a worker
+host's: a host whose clock runs ahead (no NTP, a VM resumed) would otherwise see another worker's live lease as
+expired and claim it, and two workers would work one mailbox. SQLite is on the host it runs on: its clock is the
+host's. The `now` arguments are for tests that move time on; production passes none.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -32,6 +37,16 @@ class Lease:
     owner: str
     token: str
     until: datetime
+
+
+def database_now(conn: Connection) -> datetime:
+    """The database's clock (UTC): PostgreSQL's `clock_timestamp()`, the host's on SQLite (an SQLite database is
+    on the host that uses it)."""
+    if conn.dialect.name != "postgresql":
+        return datetime.now(UTC)
+    found = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+    assert isinstance(found, datetime) and found.tzinfo is not None
+    return found.astimezone(UTC)
 
 
 def ensure_mailboxes(conn: Connection, mailboxes: Iterable[str], now: datetime) -> int:
@@ -56,11 +71,13 @@ def ensure_mailboxes(conn: Connection, mailboxes: Iterable[str], now: datetime) 
 
 
 def claim_mailboxes(
-    conn: Connection, owner: str, now: datetime, lease_for: timedelta, limit: int
+    conn: Connection, owner: str, now: datetime | None, lease_for: timedelta, limit: int
 ) -> list[Lease]:
-    """Claim up to `limit` mailboxes that are due (next run NULL or not after `now`) and whose lease is free or
-    expired, the longest due first; rows another claimer holds locked are skipped, never waited for."""
+    """Claim up to `limit` mailboxes that are due (next run NULL or not after `now`, the database's clock when
+    None) and whose lease is free or expired, the longest due first; rows another claimer holds locked are
+    skipped, never waited for."""
     assert limit >= 1 and lease_for > timedelta(0)
+    now = now or database_now(conn)
     due = (
         select(mailbox_sync.c.mailbox)
         .where(
@@ -84,9 +101,10 @@ def claim_mailboxes(
     return leases
 
 
-def extend_lease(conn: Connection, lease: Lease, now: datetime, lease_for: timedelta) -> Lease | None:
-    """The lease moved to `now + lease_for`; None when it is no longer this worker's (expired and claimed again)."""
-    until = now + lease_for
+def extend_lease(conn: Connection, lease: Lease, now: datetime | None, lease_for: timedelta) -> Lease | None:
+    """The lease moved to `now + lease_for` (the database's clock when `now` is None); None when it is no longer
+    this worker's (expired and claimed again, or the row gone: `mailbox_gone`)."""
+    until = (now or database_now(conn)) + lease_for
     result = conn.execute(
         update(mailbox_sync)
         .where(mailbox_sync.c.mailbox == lease.mailbox, mailbox_sync.c.lease_token == lease.token)
@@ -95,18 +113,37 @@ def extend_lease(conn: Connection, lease: Lease, now: datetime, lease_for: timed
     return Lease(lease.mailbox, lease.owner, lease.token, until) if result.rowcount == 1 else None
 
 
-def release_lease(conn: Connection, lease: Lease, next_run: datetime) -> bool:
-    """Give the mailbox back, due again at `next_run`; False (nothing written) when the token is stale."""
+def release_lease(conn: Connection, lease: Lease, next_run: datetime | timedelta) -> bool:
+    """Give the mailbox back, due again at `next_run` (a timedelta: that long after the database's now); False
+    (nothing written) when the token is stale. Found by its token alone (random, one per claim): a person renamed
+    while leased took the row, lease and all, to the new address (`rename_person`), and the worker gives it back
+    there (it worked the old one; its writes to it were refused)."""
+    if isinstance(next_run, timedelta):
+        next_run = database_now(conn) + next_run
     result = conn.execute(
         update(mailbox_sync)
-        .where(mailbox_sync.c.mailbox == lease.mailbox, mailbox_sync.c.lease_token == lease.token)
+        .where(mailbox_sync.c.lease_token == lease.token)
         .values(next_run_utc=next_run, lease_owner=None, lease_until_utc=None, lease_token=None)
     )
     return result.rowcount == 1
 
 
-def live_leases(conn: Connection, now: datetime) -> list[Lease]:
-    """The leases not expired at `now` (a plain `sync` refuses to run beside them), the latest first."""
+def mailbox_gone(conn: Connection, mailbox: str) -> bool:
+    """The mailbox has no row in the queue any more: its person was removed (or renamed) while it was leased;
+    no worker took it over."""
+    found = conn.execute(select(mailbox_sync.c.mailbox).where(mailbox_sync.c.mailbox == email_key(mailbox)))
+    return found.first() is None
+
+
+def live_leases(
+    conn: Connection, now: datetime | None = None, mailboxes: Iterable[str] | None = None
+) -> list[Lease]:
+    """The leases not expired at `now` (the database's clock when None), the latest first; of `mailboxes` only
+    when given (a plain `sync` refuses to run beside them; `sync purge` beside its person's)."""
+    now = now or database_now(conn)
+    wanted = None if mailboxes is None else sorted({email_key(m) for m in mailboxes})
+    if wanted == []:
+        return []
     rows = conn.execute(
         select(
             mailbox_sync.c.mailbox,
@@ -114,7 +151,11 @@ def live_leases(conn: Connection, now: datetime) -> list[Lease]:
             mailbox_sync.c.lease_token,
             mailbox_sync.c.lease_until_utc,
         )
-        .where(mailbox_sync.c.lease_token.is_not(None), mailbox_sync.c.lease_until_utc > now)
+        .where(
+            mailbox_sync.c.lease_token.is_not(None),
+            mailbox_sync.c.lease_until_utc > now,
+            *([] if wanted is None else [mailbox_sync.c.mailbox.in_(wanted)]),
+        )
         .order_by(mailbox_sync.c.lease_until_utc.desc(), mailbox_sync.c.mailbox)
     )
     return [Lease(mailbox=m, owner=o or "?", token=t, until=u) for m, o, t, u in rows]

@@ -16,14 +16,14 @@ import contextlib
 import hashlib
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from roomsops.adapters.store.db import Store, db_label
@@ -124,10 +124,14 @@ def _store(lock: DatabaseLock, kind: str) -> Store:
 
 
 @contextmanager
-def database_lock(lock: DatabaseLock, kind: str = "sync", shared: bool = False) -> Iterator[None]:
+def database_lock(
+    lock: DatabaseLock, kind: str = "sync", shared: bool = False
+) -> Iterator[Callable[[], bool]]:
     """Hold the database's run lock for the block; `DatabaseLockHeld` when another session holds it (`shared`:
     held beside other shared holders, refused only by an exclusive one). A server that cannot be reached is exit 3
-    (`ConnectError`, as any command's first connection)."""
+    (`ConnectError`, as any command's first connection). The block gets a check, `held()`: whether the lock's
+    connection is still there (an idle timeout, a network failure or a server restart ends it, and PostgreSQL
+    releases the lock with it); a long run asks it before each new piece of work."""
     store = _store(lock, kind)
     try:
         with store._translated():  # only the lock's own statements: the block's errors pass as they are
@@ -142,10 +146,19 @@ def database_lock(lock: DatabaseLock, kind: str = "sync", shared: bool = False) 
                     parse_holder(name) if name is not None else {"pid": "?", "host": "?", "since": "?"},
                     holder_kind(name),
                 )
+
+            def held() -> bool:
+                try:
+                    conn.execute(text("SELECT 1"))
+                except SQLAlchemyError:  # the connection ended (invalidated): the lock went with it
+                    return False
+                return True
+
             try:
-                yield
+                yield held
             finally:
-                with contextlib.suppress(DBAPIError):  # a lost connection released it already
+                # A lost connection released it already (SQLAlchemy then refuses the invalidated connection).
+                with contextlib.suppress(SQLAlchemyError):
                     conn.execute(_UNLOCK_SHARED if shared else _UNLOCK, {"key": lock.key})
         finally:
             conn.close()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from roomsops.adapters.store import Store, now_utc
+from roomsops.adapters.store import Store, email_key, now_utc
 from roomsops.adapters.store import queries as q
 from roomsops.core.errors import OperationFailed, RoomsopsError, Terminated
 from roomsops.core.logs import AuditLog, log, mask
@@ -38,6 +38,7 @@ from roomsops.services.sync.engine import MailboxReport, unexpected
 from roomsops.services.sync.factory import backend_for_mode
 from roomsops.services.sync.lock import LockHeld, LockTarget, database_lock_elsewhere, run_lock
 from roomsops.services.sync.run import sync_pass
+from roomsops.services.sync.worker import leased
 
 #: The changes a mailbox's row on the status page sums up.
 _CHANGES = ("created", "updated", "cancelled", "exchange_edits", "bookings_cancelled", "bookings_created")
@@ -206,6 +207,18 @@ class Serve:
         try:
             with run_lock(self.lock, elsewhere=database_lock_elsewhere(self.settings)), self._interruptible():
                 self.check_token()
+                # A killed sync worker's live leases (PostgreSQL): those mailboxes wait for the lease's next owner
+                # or its expiry, as a plain sync refuses beside them (their pending intents are not ours).
+                held = leased(self.store, [d.mailbox for d in due])
+                if held:
+                    log.warning(
+                        "serve: %d mailbox(es) are leased by sync workers (e.g. %s); they wait for the next round",
+                        len(held),
+                        min(held),
+                        extra={"fields": {"event": "leased", "mailboxes": len(held)}},
+                    )
+                    rest = [d for d in rest if email_key(d.mailbox) not in held]
+                    full = [d for d in full if email_key(d.mailbox) not in held]
                 backend = self.open_backend(persons, services)
                 for group, is_full in ((rest, False), (full, True)):
                     if self.stopping.is_set():

@@ -72,7 +72,7 @@ from roomsops.services.rooms.bookings import (
     snapshot_room,
 )
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.fence import LEASE_LOST, Fence, LeaseLost
+from roomsops.services.sync.fence import LEASE_LOST, MAILBOX_GONE, Fence, LeaseLost
 from roomsops.services.sync.model import (
     Unmappable,
     booking_fields,
@@ -442,7 +442,10 @@ class MailboxSync:
         self.report.error = message
         self.report.error_code = code
         self.report.remedy = remedy
-        if not self.ctx.dry_run and code != LEASE_LOST:  # a stale worker writes nothing, its error neither
+        if not self.ctx.dry_run and code not in (
+            LEASE_LOST,
+            MAILBOX_GONE,
+        ):  # a stale worker writes nothing, nor its error
             self._save_mailbox_error(message)
 
     def _phase(self, phase: str) -> None:

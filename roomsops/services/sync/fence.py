@@ -22,43 +22,65 @@ worker that claimed their mailbox) go through the same fence, in Exchange and in
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
 from roomsops.adapters.store import Store, email_key, now_utc
-from roomsops.adapters.store.leases import Lease, extend_lease
+from roomsops.adapters.store.leases import Lease, extend_lease, mailbox_gone
 from roomsops.core.calendar import BackendError, Changes, Meeting, MeetingFields
 from roomsops.core.errors import OperationFailed
 from roomsops.services.sync.backend import CalendarBackend
 
 #: The error code of a mailbox whose lease this worker lost (its writes refused).
 LEASE_LOST = "lease_lost"
+#: The error code of a leased mailbox whose person was removed or renamed meanwhile (its queue row gone: no worker
+#: took it over; its writes refused all the same: nothing is sent under an address the sync no longer has).
+MAILBOX_GONE = "mailbox_gone"
 
 
 class LeaseLost(OperationFailed):
     code = LEASE_LOST
 
 
+class MailboxGone(LeaseLost):
+    code = MAILBOX_GONE
+
+
 @dataclass
 class Fence:
-    """The leases of one batch: mailbox key → its lease; what was lost, and how many extensions were made."""
+    """The leases of one batch: mailbox key → its lease; what was lost (`gone`: of those, the mailboxes whose queue
+    row was deleted, a person removed or renamed, not taken over), and how many extensions were made.
+
+    Lease times are the database's clock (`extend_lease` without a `now`). Writes in flight are counted per mailbox
+    (`writing`): a lease is never given back while a calendar write to its mailbox may be on its way (`close`), so
+    no other worker can claim the mailbox and send the same write again before the answer is in."""
 
     leases: dict[str, Lease]
     lease_for: timedelta
     lost: set[str] = field(default_factory=set)
+    gone: set[str] = field(default_factory=set)
     heartbeats: int = 0
     #: calendar writes whose lease was verified (and extended) right before they were sent (`verify`)
     verified: int = 0
+    in_flight: dict[str, int] = field(default_factory=dict)
+    closed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def is_lost(self, mailbox: str) -> bool:
         with self._lock:
             return email_key(mailbox) in self.lost
 
-    def refusal(self, mailbox: str) -> LeaseLost:
+    def refusal(self, mailbox: str) -> OperationFailed:
+        if email_key(mailbox) in self.gone:
+            return MailboxGone(
+                f"{mailbox} left the sync while this worker worked it (the person was removed or renamed): its "
+                "writes were refused (nothing more of this pass is stored or sent under that address)",
+                "nothing to do: a renamed person is synced under the new address by the next worker",
+            )
         return LeaseLost(
             f"this worker's lease on {mailbox} expired and another worker took the mailbox over: its writes were "
             "refused (nothing more of this pass is stored or sent)",
@@ -72,12 +94,20 @@ class Fence:
             return key, self.leases.get(key), key in self.lost
 
     def _extended(
-        self, key: str, extended: Lease | None, mailbox: str, *, before_write: bool = False
+        self,
+        key: str,
+        extended: Lease | None,
+        mailbox: str,
+        gone: bool = False,
+        *,
+        before_write: bool = False,
     ) -> None:
-        """Record an extension's outcome; `LeaseLost` when the lease was lost."""
+        """Record an extension's outcome; `LeaseLost` (`MailboxGone`) when the lease was lost."""
         with self._lock:
             if extended is None:
                 self.lost.add(key)
+                if gone:
+                    self.gone.add(key)
             else:
                 self.leases[key] = extended
                 self.heartbeats += 1
@@ -85,14 +115,15 @@ class Fence:
         if extended is None:
             raise self.refusal(mailbox)
 
-    def check(self, conn: Connection, mailbox: str, now: datetime) -> None:
+    def check(self, conn: Connection, mailbox: str, now: datetime | None = None) -> None:
         """Extend the mailbox's lease by its token in `conn`'s transaction; `LeaseLost` when the token is stale.
         A mailbox this fence does not lease is not fenced (a plain sync's pass)."""
         key, lease, lost = self._held(mailbox)
         if lease is not None:
-            self._extended(key, None if lost else extend_lease(conn, lease, now, self.lease_for), mailbox)
+            extended = None if lost else extend_lease(conn, lease, None, self.lease_for)
+            self._extended(key, extended, mailbox, extended is None and mailbox_gone(conn, key))
 
-    def verify(self, store: Store, mailbox: str, now: datetime) -> None:
+    def verify(self, store: Store, mailbox: str, now: datetime | None = None) -> None:
         """Right before a calendar write to `mailbox`: extend its lease by its token in a short transaction of its
         own; `LeaseLost` (nothing may be sent) when the lease is lost. A mailbox this fence does not lease is not
         fenced."""
@@ -102,10 +133,48 @@ class Fence:
         if lost:
             raise self.refusal(mailbox)
         with store.leases() as conn:
-            extended = extend_lease(conn, lease, now, self.lease_for)
-        self._extended(key, extended, mailbox, before_write=True)
+            extended = extend_lease(conn, lease, None, self.lease_for)
+            gone = extended is None and mailbox_gone(conn, key)
+        self._extended(key, extended, mailbox, gone, before_write=True)
 
-    def heartbeat(self, store: Store, now: datetime) -> None:
+    @contextmanager
+    def writing(self, mailbox: str | None) -> Iterator[None]:
+        """A calendar write to `mailbox`, from before its lease is verified until its answer is in (or it failed):
+        counted in flight, so `close` does not give that lease back meanwhile. Refused once the fence is closed."""
+        key = email_key(mailbox) if mailbox else None
+        if key is None or key not in self.leases:
+            yield
+            return
+        with self._lock:
+            if self.closed:
+                refused = True
+            else:
+                refused = False
+                self.in_flight[key] = self.in_flight.get(key, 0) + 1
+        if refused:
+            raise LeaseLost(
+                f"this worker is stopping: no further write to {mailbox} is sent",
+                "nothing to do: the next worker syncs the mailbox",
+            )
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight[key] -= 1
+
+    def close(self) -> list[Lease]:
+        """No further write starts; the leases that may be given back now: held, not lost, and no write to their
+        mailbox in flight (those are left to expire, `sync.worker_lease` after their last extension, which is
+        longer than a write takes)."""
+        with self._lock:
+            self.closed = True
+            return [
+                lease
+                for key, lease in self.leases.items()
+                if (key not in self.lost or key in self.gone) and not self.in_flight.get(key, 0)
+            ]
+
+    def heartbeat(self, store: Store, now: datetime | None = None) -> None:
         """Extend every lease still held, in one short transaction without the writers' lock (`Store.leases`);
         a lease found stale is marked lost (its mailbox's pass then fails with `LeaseLost`)."""
         with self._lock:
@@ -113,11 +182,18 @@ class Fence:
         if not held:
             return
         with store.leases() as conn:
-            found = [(lease, extend_lease(conn, lease, now, self.lease_for)) for lease in held]
+            found = [(lease, extend_lease(conn, lease, None, self.lease_for)) for lease in held]
+            gone = {
+                lease.mailbox
+                for lease, extended in found
+                if extended is None and mailbox_gone(conn, lease.mailbox)
+            }
         with self._lock:
             for lease, extended in found:
                 if extended is None:
                     self.lost.add(lease.mailbox)
+                    if lease.mailbox in gone:
+                        self.gone.add(lease.mailbox)
                 else:
                     self.leases[lease.mailbox] = extended
                     self.heartbeats += 1
@@ -138,7 +214,7 @@ class FencedCalendar:
 
     def _verify(self, mailbox: str | None) -> None:
         if mailbox:
-            self.fence.verify(self.store, mailbox, self.now())
+            self.fence.verify(self.store, mailbox)
 
     # --- reads ---
 
@@ -189,35 +265,42 @@ class FencedCalendar:
         booking_id: str,
         revision: str | None = None,
     ) -> Meeting:
-        self._verify(mailbox)
-        return self.inner.create(mailbox, fields, installation, booking_id, revision)
+        with self.fence.writing(mailbox):
+            self._verify(mailbox)
+            return self.inner.create(mailbox, fields, installation, booking_id, revision)
 
     def create_many(
         self, mailbox: str, requests: Sequence[tuple[MeetingFields, str, str]], revision: str | None = None
     ) -> list[Meeting | BackendError]:
-        self._verify(mailbox)
-        return self.inner.create_many(mailbox, requests, revision)
+        with self.fence.writing(mailbox):
+            self._verify(mailbox)
+            return self.inner.create_many(mailbox, requests, revision)
 
     def update(
         self, mailbox: str, meeting: Meeting, fields: MeetingFields, revision: str | None = None
     ) -> Meeting:
-        self._verify(mailbox)
-        return self.inner.update(mailbox, meeting, fields, revision)
+        with self.fence.writing(mailbox):
+            self._verify(mailbox)
+            return self.inner.update(mailbox, meeting, fields, revision)
 
     def tag(
         self, mailbox: str, meeting: Meeting, installation: str, booking_id: str, revision: str | None = None
     ) -> Meeting:
-        self._verify(mailbox)
-        return self.inner.tag(mailbox, meeting, installation, booking_id, revision)
+        with self.fence.writing(mailbox):
+            self._verify(mailbox)
+            return self.inner.tag(mailbox, meeting, installation, booking_id, revision)
 
     def remove_attendees(self, mailbox: str, meeting: Meeting, addresses: Sequence[str]) -> None:
-        self._verify(mailbox)
-        self.inner.remove_attendees(mailbox, meeting, addresses)
+        with self.fence.writing(mailbox):
+            self._verify(mailbox)
+            self.inner.remove_attendees(mailbox, meeting, addresses)
 
     def delete_copy(self, room: str, meeting: Meeting, *, via: str | None = None) -> None:
-        self._verify(via)
-        self.inner.delete_copy(room, meeting, via=via)
+        with self.fence.writing(via):
+            self._verify(via)
+            self.inner.delete_copy(room, meeting, via=via)
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
-        self._verify(mailbox)
-        self.inner.cancel(mailbox, meeting)
+        with self.fence.writing(mailbox):
+            self._verify(mailbox)
+            self.inner.cancel(mailbox, meeting)

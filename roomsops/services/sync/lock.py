@@ -15,7 +15,7 @@ import os
 import socket
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -126,15 +126,17 @@ WORKER = LockKind("worker", "a plain 'roomsops sync' is running on this database
 @contextmanager
 def run_lock(
     path: LockTarget, kind: LockKind = LockKind(), elsewhere: str = DATA_FOLDER_ELSEWHERE
-) -> Iterator[None]:
+) -> Iterator[Callable[[], bool]]:
     """Hold the sync lock at `path` for the block (a `DatabaseLock`: in the server database). A command refused
     inside it (exit 2, InputError) leaves no lock file it made, nor the folders made for it (issue 21.9: nothing created when a command is refused).
     A symbolic link stays a link (README: rooms.db's files may be links): the lock is its target, made there if
     missing; a link that cannot be reached (a loop, into a folder that is gone) is exit 2 naming it. `elsewhere`
-    ends that remedy: the setting that puts the lock into another folder (`database_lock_elsewhere`)."""
+    ends that remedy: the setting that puts the lock into another folder (`database_lock_elsewhere`). The block
+    gets `held()`: whether the lock is still held (a server database's lock goes with its connection; a file
+    lock is held while the process runs)."""
     if isinstance(path, DatabaseLock):
-        with _held_in(path, kind, shared=kind is WORKER):
-            yield
+        with _held_in(path, kind, shared=kind is WORKER) as held:
+            yield held
         return
     target = followed_link(path, create_target=True)  # the file the lock is taken on (`path` unless a link)
     made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]  # deepest first
@@ -147,7 +149,7 @@ def run_lock(
     try:
         with _held(path, kind):
             try:
-                yield
+                yield _always
             except InputError:
                 if created:
                     with suppress(OSError):
@@ -156,6 +158,10 @@ def run_lock(
     except InputError:
         _remove_made(made)
         raise
+
+
+def _always() -> bool:
+    return True
 
 
 def _remove_made(made: list[Path]) -> None:
@@ -215,10 +221,10 @@ def _refusal(holder: dict[str, object], kind: LockKind) -> LockHeld:
 
 
 @contextmanager
-def _held_in(lock: DatabaseLock, kind: LockKind, shared: bool = False) -> Iterator[None]:
+def _held_in(lock: DatabaseLock, kind: LockKind, shared: bool = False) -> Iterator[Callable[[], bool]]:
     try:
-        with database_lock(lock, kind.name, shared=shared):
-            yield
+        with database_lock(lock, kind.name, shared=shared) as held:
+            yield held
     except DatabaseLockHeld as exc:
         if exc.kind == WORKER.name and not shared:
             who = f"pid {exc.holder.get('pid', '?')} on {exc.holder.get('host', '?')}"

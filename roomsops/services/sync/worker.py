@@ -36,7 +36,7 @@ from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import SYNCED_MODES
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import MailboxReport
-from roomsops.services.sync.fence import LEASE_LOST, Fence
+from roomsops.services.sync.fence import LEASE_LOST, MAILBOX_GONE, Fence
 from roomsops.services.sync.run import COUNTS, SyncResult, sync_pass
 
 #: Mailboxes a worker claims at once by default (`--batch`).
@@ -60,19 +60,60 @@ def refuse_on_sqlite(store_is_postgresql: bool) -> None:
         )
 
 
-def refuse_beside_leases(store: Store) -> None:
-    """A plain `sync` on a server database refuses while sync workers hold live leases (exit 1): it would work
-    mailboxes a worker is working (a worker killed leaves its leases until they expire)."""
+#: Seconds one call to Exchange may wait in all before its request is given up (the EWS and Graph clients'
+#: `retry_budget`: 429/503 waited out, reads sent again).
+RETRY_BUDGET = 60
+
+
+def longest_write(settings: Settings) -> int:
+    """The longest one calendar write may take, in seconds: a send (bounded by network.timeout_seconds), the retry
+    budget's waits, and the send after the last wait."""
+    return int(2 * settings.network.timeout_seconds + RETRY_BUDGET + 0.999)
+
+
+def refuse_short_lease(settings: Settings) -> None:
+    """A lease is extended right before each write and must outlast it (`fence.py`), or it runs out while the
+    write is in flight and the next owner sends it again: `sync.worker_lease` shorter than twice the longest write
+    (a margin for the extension itself and a slow database) is a bad setting (exit 2)."""
+    needed = 2 * longest_write(settings)
+    if settings.sync.worker_lease < needed:
+        raise InputError(
+            f"sync.worker_lease is {settings.sync.worker_lease} s, shorter than {needed} s (twice one calendar "
+            f"write's longest time: network.timeout_seconds {settings.network.timeout_seconds:g} s twice plus "
+            f"{RETRY_BUDGET} s of retry waits): a lease would run out while a write is in flight and another worker "
+            "would send it again; nothing was changed",
+            f"set sync.worker_lease to {needed} or more (default 600), or lower network.timeout_seconds",
+            code="worker_lease_too_short",
+        )
+
+
+def leased(store: Store, mailboxes: list[str]) -> set[str]:
+    """Of `mailboxes`, those sync workers hold live leases on (by the database's clock); none on SQLite."""
+    if not store.is_postgresql or not mailboxes:
+        return set()
+    with store.read() as conn:
+        return {lease.mailbox for lease in live_leases(conn, None, mailboxes)}
+
+
+def refuse_beside_leases(
+    store: Store,
+    mailboxes: list[str] | None = None,
+    what: str = "a plain sync does not run beside them",
+    command: str = "'roomsops sync'",
+) -> None:
+    """A plain `sync` (or `sync purge`, `resolve`, `migrate`: of `mailboxes` only, when given) on a server database
+    refuses while sync workers hold live leases (exit 1), by the database's clock: it would work mailboxes a worker
+    is working (a worker killed leaves its leases until they expire)."""
     if not store.is_postgresql:
         return
     with store.read() as conn:
-        live = live_leases(conn, now_utc())
+        live = live_leases(conn, None, mailboxes)
     if live:
         until = max(lease.until for lease in live).isoformat(timespec="seconds")
         raise OperationFailed(
             f"{len(live)} mailbox(es) are leased by sync workers (e.g. {live[0].mailbox} by {live[0].owner}) until "
-            f"{until} at the latest; a plain sync does not run beside them",
-            "let the workers ('roomsops sync --worker') sync, or stop them and run 'roomsops sync' after "
+            f"{until} at the latest; {what}",
+            f"let the workers ('roomsops sync --worker') sync, or stop them and run {command} after "
             f"{until} (a stopped worker's leases expire then)",
             code="sync_leased",
         )
@@ -93,10 +134,19 @@ class WorkerResult(Result):
     writes_fenced: int = 0
     #: persons who left the sync whose mailboxes this worker claimed: what it did about their meetings (as `sync`)
     left_sync: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: leased mailboxes whose person was removed or renamed meanwhile (their queue row gone, no worker took them
+    #: over): their writes were refused, nothing failed
+    left_meanwhile: tuple[str, ...] = ()
+    #: why the worker stopped before it was idle (its run lock lost), or None
+    stopped: dict[str, str | None] | None = None
 
     @property
     def ok(self) -> bool:
-        return all(m.ok for m in self.mailboxes) and not self.lease_lost
+        return (
+            all(m.ok or m.error_code == MAILBOX_GONE for m in self.mailboxes)
+            and not self.lease_lost
+            and self.stopped is None
+        )
 
     @property
     def totals(self) -> dict[str, int]:
@@ -106,7 +156,9 @@ class WorkerResult(Result):
         out = SyncResult(
             self.started, self.finished, False, self.mailboxes, left_sync=self.left_sync
         ).lines()[:-1]
-        failed = [m.mailbox for m in self.mailboxes if not m.ok and m.error_code != LEASE_LOST]
+        failed = [
+            m.mailbox for m in self.mailboxes if not m.ok and m.error_code not in (LEASE_LOST, MAILBOX_GONE)
+        ]
         totals = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in self.totals.items() if v) or "no changes"
         out.append(
             f"worker {self.owner}: {self.batches} batch(es), {len(self.mailboxes)} mailbox(es): {totals}"
@@ -116,7 +168,14 @@ class WorkerResult(Result):
                 if self.lease_lost
                 else ""
             )
+            + (
+                f"; removed or renamed while worked (writes refused): {', '.join(self.left_meanwhile)}"
+                if self.left_meanwhile
+                else ""
+            )
         )
+        if self.stopped is not None:
+            out.append(f"stopped: {self.stopped['message']} — {self.stopped['remedy']}")
         return out
 
 
@@ -131,7 +190,10 @@ def worker_run(
     concurrency: int = 4,
     owner: str | None = None,
     progress: Callable[[str], None] | None = None,
+    lock_held: Callable[[], bool] | None = None,
 ) -> WorkerResult:
+    """`lock_held`: whether this worker still holds the run lock (its connection may have ended: an idle timeout, a
+    server restart); asked before each claim, and a worker that lost it claims nothing more (exit 1)."""
     refuse_on_sqlite(store.is_postgresql)
     owner = owner or worker_name()
     lease_for = timedelta(seconds=settings.sync.worker_lease)
@@ -140,6 +202,8 @@ def worker_run(
     reports: list[MailboxReport] = []
     left_sync: dict[str, dict[str, object]] = {}
     lost: list[str] = []
+    gone: set[str] = set()
+    stopped: OperationFailed | None = None
     batches = claimed = heartbeats = fenced = 0
     ensured = False
     while True:
@@ -148,12 +212,22 @@ def worker_run(
             # per mailbox grow with the number of persons (a person added meanwhile is queued by the next run).
             with store.read() as conn:
                 mailboxes = [p.email for p in q.list_persons(conn, sync_modes=SYNCED_MODES)]
+        if lock_held is not None and not lock_held():
+            stopped = OperationFailed(
+                f"sync worker {owner} lost its run lock (its database connection ended: an idle timeout, a network "
+                f"failure, a server restart) after {batches} batch(es); it claims no more mailboxes (a plain sync may "
+                "hold the lock now)",
+                "start the worker again (cron, systemd or serve does); if this repeats, look for what ends idle "
+                "connections to the database (a firewall, idle_session_timeout)",
+                code="worker_lock_lost",
+            )
+            log.error(stopped.one_line(), extra={"fields": {"event": "lock_lost", "owner": owner}})
+            break
         with store.leases() as conn:  # committed at once: the claim's row locks end here
-            now = now_utc()
             if not ensured:
-                ensure_mailboxes(conn, mailboxes, now)
+                ensure_mailboxes(conn, mailboxes, now_utc())
                 ensured = True
-            leases = claim_mailboxes(conn, owner, now, lease_for, batch)
+            leases = claim_mailboxes(conn, owner, None, lease_for, batch)  # by the database's clock
         if not leases:
             break
         batches += 1
@@ -187,15 +261,26 @@ def worker_run(
         left_sync |= {p: said for p, said in result.left_sync.items() if email_key(p) not in fence.lost}
         heartbeats += fence.heartbeats
         fenced += fence.verified
-        next_run = now_utc() + interval
         with store.leases() as conn:
             released = {
                 lease.mailbox: lease.mailbox not in fence.lost
-                and release_lease(conn, fence.leases[lease.mailbox], next_run)
+                and release_lease(
+                    conn, fence.leases[lease.mailbox], interval
+                )  # due again by the database's clock
                 for lease in leases
             }
+            for mailbox in fence.gone:  # renamed meanwhile: the lease went with the row; due at once there
+                release_lease(conn, fence.leases[mailbox], timedelta(0))
+        gone |= fence.gone
         for mailbox, ok in released.items():
-            if not ok:
+            if not ok and mailbox in fence.gone:
+                log.info(
+                    "sync worker %s: %s was removed or renamed while worked; its writes were refused",
+                    owner,
+                    mailbox,
+                    extra={"fields": {"event": "mailbox_gone", "owner": owner, "mailbox": mailbox}},
+                )
+            elif not ok:
                 lost.append(mailbox)
                 log.warning(
                     "sync worker %s: the lease on %s was lost (another worker took it over); its writes were refused",
@@ -213,6 +298,8 @@ def worker_run(
         claimed=claimed,
         mailboxes=tuple(reports),
         lease_lost=tuple(sorted(set(lost))),
+        left_meanwhile=tuple(sorted(gone)),
+        stopped=None if stopped is None else stopped.as_dict(),
         heartbeats=heartbeats,
         writes_fenced=fenced,
         left_sync=left_sync,
@@ -220,11 +307,13 @@ def worker_run(
 
 
 def _give_back(store: Store, fence: Fence) -> None:
+    """The leases of an interrupted batch given back, due at once; never one whose mailbox has a calendar write in
+    flight (a second SIGTERM interrupts the wait for it): that lease expires `sync.worker_lease` after the write's
+    last extension, so no other worker sends the write again before its answer is in."""
+    returned = fence.close()
     try:
         with store.leases() as conn:
-            now = now_utc()
-            for key, lease in fence.leases.items():
-                if key not in fence.lost:
-                    release_lease(conn, lease, now)
+            for lease in returned:
+                release_lease(conn, lease, timedelta(0))
     except Exception:  # the database itself may be what failed: the leases then expire
         log.debug("sync worker: the leases could not be given back", exc_info=True)
