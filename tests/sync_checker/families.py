@@ -74,10 +74,6 @@ FAMILIES: dict[str, str] = {
 OFF_UNTIL_V2: dict[str, str] = {
     # The issue 20 families (outlook_second_room, outlook_delete_silent, room_declines, conflict_rollback,
     # invalid_sync_state) are on again since fix20c (docs/sync-checker.md, "Issue 20: rooms").
-    "outlook_room_series": "series25d, seed 34401 (Graph): an Outlook series in W. Europe Standard Time inviting a "
-    "room is never booked over Graph (recurrenceTimeZone, a Windows id, read as an IANA name: ZoneInfoNotFoundError), "
-    "the room holds its slots and no pass names it and the room, I5 (rooms' calendars); clean over EWS; "
-    "tests/integration/test_series25d_checker.py's xfail",
 }
 
 

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from roomsops.adapters.ews.series import from_recurrence as from_ews
 from roomsops.adapters.ews.series import to_recurrence as to_ews
+from roomsops.adapters.graph.backend import meeting_from_event
+from roomsops.adapters.graph.series import UnknownTimeZone, iana_zone
 from roomsops.adapters.graph.series import from_recurrence as from_graph
 from roomsops.adapters.graph.series import to_recurrence as to_graph
 from roomsops.core import recurrence as r
@@ -95,3 +98,45 @@ def test_instance_index_counts_cancelled_occurrences() -> None:
     assert [series.index(s) for s in starts] == [1, 2, 3]
     with pytest.raises(ValueError):
         series.index(datetime(2027, 3, 16, 8, tzinfo=UTC))
+
+
+def _master(zone: str) -> dict[str, object]:
+    """A seriesMaster as Graph gives one Outlook for Windows made: its zone a Windows id (fix25c)."""
+    recurrence = to_graph(SERIES[1])
+    recurrence["range"]["recurrenceTimeZone"] = zone
+    return {
+        "id": "AAMk-1",
+        "type": "seriesMaster",
+        "subject": "Series 1",
+        "start": {"dateTime": "2027-03-15T08:00:00.0000000", "timeZone": zone},
+        "end": {"dateTime": "2027-03-15T09:00:00.0000000", "timeZone": zone},
+        "attendees": [{"type": "resource", "emailAddress": {"address": "Room-Zurich@example.com"}}],
+        "recurrence": recurrence,
+    }
+
+
+@pytest.mark.parametrize(
+    ("zone", "iana"),
+    [("W. Europe Standard Time", "Europe/Berlin"), ("Europe/Zurich", "Europe/Zurich"), ("UTC", "UTC")],
+)
+def test_a_graph_series_zone_reads_as_an_iana_name_windows_ids_by_cldr(zone: str, iana: str) -> None:
+    """Issue 25 item 5: Graph's recurrenceTimeZone / start.timeZone may be a Windows id; read as IANA (CLDR)."""
+    meeting = meeting_from_event(_master(zone))
+    assert meeting.problem is None and meeting.fields is not None and meeting.fields.series is not None
+    assert meeting.fields.series.time_zone == iana
+    assert meeting.fields.start == datetime(2027, 3, 15, 8, tzinfo=ZoneInfo(iana)).astimezone(UTC)
+
+
+def test_a_graph_series_in_an_unknown_zone_is_a_problem_that_keeps_its_subject_and_room() -> None:
+    """A zone that is neither IANA nor Windows: the meeting is parked with a remedy, its subject and room read."""
+    event = _master("W. Europe Standard Time")
+    event["recurrence"]["range"]["recurrenceTimeZone"] = "Mars Standard Time"  # type: ignore[index]
+    meeting = meeting_from_event(event)
+    assert meeting.problem is not None and "'Mars Standard Time'" in meeting.problem
+    assert "— set the meeting's time zone" in meeting.problem
+    assert (
+        meeting.fields is not None and meeting.fields.series is None and meeting.fields.subject == "Series 1"
+    )
+    assert meeting.resources == ("room-zurich@example.com",)
+    with pytest.raises(UnknownTimeZone):
+        iana_zone("Mars Standard Time")

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from roomsops.adapters.graph import tags
 from roomsops.adapters.graph.client import Answer, GraphClient, SubRequest, requests_sent, user_path
 from roomsops.adapters.graph.errors import from_answer, graph_error
-from roomsops.adapters.graph.series import from_recurrence, to_recurrence
+from roomsops.adapters.graph.series import UnknownTimeZone, from_recurrence, iana_zone, to_recurrence
 from roomsops.core import recurrence
 from roomsops.core.calendar import (
     OCCURRENCE_VALUES,
@@ -97,8 +97,8 @@ def graph_time(value: dict[str, Any] | None, all_day: bool, zone: tzinfo) -> dat
     moment = datetime.fromisoformat(text[:19])  # Graph's seven fraction digits are more than Python reads
     if all_day:
         return datetime.combine(moment.date(), time(0), tzinfo=zone).astimezone(UTC)
-    label = str(value.get("timeZone") or "UTC")
-    source: tzinfo = UTC if label.upper() in ("UTC", "ETC/UTC") else ZoneInfo(label)
+    label = iana_zone(str(value.get("timeZone") or "UTC"))
+    source: tzinfo = UTC if label == "UTC" else ZoneInfo(label)
     return moment.replace(tzinfo=source).astimezone(UTC)
 
 
@@ -107,7 +107,7 @@ def _address(entry: Any) -> str:
     return str((email or {}).get("address") or "").lower()
 
 
-def _fields(event: dict[str, Any], zone: tzinfo) -> MeetingFields:
+def _fields(event: dict[str, Any], zone: tzinfo, series: bool = True) -> MeetingFields:
     attendees = [a for a in event.get("attendees") or [] if isinstance(a, dict)]
     rooms = [a for a in attendees if a.get("type") == "resource"]
     all_day = bool(event.get("isAllDay"))
@@ -124,7 +124,9 @@ def _fields(event: dict[str, Any], zone: tzinfo) -> MeetingFields:
         else None,
         private=event.get("sensitivity") == "private",
         free_busy=FREE_BUSY.get(str(event.get("showAs") or "busy"), "Busy"),
-        series=from_recurrence(event.get("recurrence")) if event.get("type") == "seriesMaster" else None,
+        series=from_recurrence(event.get("recurrence"))
+        if series and event.get("type") == "seriesMaster"
+        else None,
     )
 
 
@@ -135,6 +137,14 @@ def meeting_from_event(event: dict[str, Any], zone: tzinfo = UTC) -> Meeting:
     problem = None
     try:
         fields = _fields(event, zone)
+    except (
+        UnknownTimeZone
+    ) as exc:  # a zone no table names: the rest read if it can be, so the report names it
+        problem = str(exc)
+        try:
+            fields = _fields(event, zone, series=False)
+        except Exception:
+            fields = None
     except Exception as exc:  # one odd event must not hide the others: the sync reports it
         problem = f"its fields cannot be read ({type(exc).__name__}: {exc})"
     attendees = [a for a in event.get("attendees") or [] if isinstance(a, dict)]

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from zoneinfo import available_timezones
+
+from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
 
 from roomsops.core import recurrence as r
 from roomsops.core.calendar import SeriesFields
@@ -18,6 +21,31 @@ _PATTERNS = {
     r.RELATIVE_YEARLY: "relativeYearly",
 }
 _RANGES = {r.END_DATE: "endDate", r.NUMBERED: "numbered", r.NO_END: "noEnd"}
+_IANA = frozenset(available_timezones())
+
+
+class UnknownTimeZone(ValueError):
+    """A time zone Graph named that is neither an IANA nor a Windows time zone id."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(
+            f"its time zone {label!r} is neither an IANA nor a Windows time zone id — set the meeting's time zone "
+            "in Outlook to a standard one (such as W. Europe Standard Time)"
+        )
+
+
+def iana_zone(label: str) -> str:
+    """The IANA name of a zone Graph names (`dateTimeTimeZone.timeZone`, `recurrenceTimeZone`): an IANA name as
+    is, a Windows id (what Outlook for Windows sets, e.g. "W. Europe Standard Time") by the default ("001")
+    mapping of Unicode CLDR's windowsZones.xml, the table the EWS backend reads StartTimeZone by (exchangelib's
+    `MS_TIMEZONE_TO_IANA_MAP`). Anything else: `UnknownTimeZone`."""
+    if label.upper() in ("UTC", "ETC/UTC"):
+        return "UTC"
+    if label in _IANA:
+        return label
+    if (mapped := MS_TIMEZONE_TO_IANA_MAP.get(label)) is not None:
+        return mapped
+    raise UnknownTimeZone(label)
 
 
 def to_recurrence(series: SeriesFields) -> dict[str, Any]:
@@ -46,7 +74,8 @@ def to_recurrence(series: SeriesFields) -> dict[str, Any]:
 
 
 def from_recurrence(value: Any, time_zone: str = "UTC") -> SeriesFields | None:
-    """The series a seriesMaster's `recurrence` says (None: none, or one ROOMS cannot hold)."""
+    """The series a seriesMaster's `recurrence` says (None: none, or one ROOMS cannot hold), its zone an IANA name
+    (`iana_zone`; `UnknownTimeZone` if it names none)."""
     if not isinstance(value, dict):
         return None
     p, b = value.get("pattern") or {}, value.get("range") or {}
@@ -74,4 +103,5 @@ def from_recurrence(value: Any, time_zone: str = "UTC") -> SeriesFields | None:
         end_date=date.fromisoformat(str(end)) if range_type == r.END_DATE and end else None,
         number_of_occurrences=int(b.get("numberOfOccurrences") or 0) if range_type == r.NUMBERED else None,
     )
-    return SeriesFields(pattern=pattern, range=rng, time_zone=str(b.get("recurrenceTimeZone") or time_zone))
+    zone = iana_zone(str(b.get("recurrenceTimeZone") or time_zone))
+    return SeriesFields(pattern=pattern, range=rng, time_zone=zone)

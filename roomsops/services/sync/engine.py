@@ -2074,6 +2074,12 @@ class MailboxSync:
         if meeting.is_all_day:
             self.report.skip("all-day")
             return False
+        if (
+            meeting.problem is not None
+        ):  # e.g. a series in a time zone no table names: reported, with its rooms
+            rooms = f": the room {', '.join(meeting.resources)}" if meeting.resources else ""
+            self._item_failed(f"{self._what(meeting, None)}{rooms}", meeting.problem)
+            return False
         if meeting.is_recurring and (meeting.fields is None or meeting.fields.series is None):
             # An occurrence, or a series whose pattern ROOMS cannot hold; a series' master is taken over whole
             # (rooms-product.md: "a series from Exchange can only be taken over as a whole").
