@@ -1,0 +1,37 @@
+"""fix19s: the replay of soak seed 35003 on 6a9bf4b (`SYNC_CHECKER_FAMILIES=all scripts/soak --backend mixed --seed 35003
+--batches 1 --examples 10 --steps 30 --stop-at-first`) as it printed it: "I2: booking 3: the Outlook subject "X 5 Zoë's
+plan" is neither in the booking ("R 4 Zoë's plan"), nor a recorded difference, nor a reported failure"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sync_checker.families import FAMILIES
+from tests.sync_checker.machine import machine_for
+
+pytestmark = [pytest.mark.integration]
+
+
+def test_the_soaks_printed_sequence_holds_every_invariant(lab: Any, tmp_path: Path) -> None:
+    state = machine_for(lab.lab, tmp_path, frozenset(FAMILIES), backend="mixed")()
+    for _ in range(7):
+        state.invalid_sync_state()
+    state.sync_master(on=True, room="room-bern")
+    state.kill(kill_at=3)
+    state.room_answers()
+    state.room_answers()
+    state.resolve_ignore(choice=2, pick=246, room=False)
+    state.fault_double(first="CancelCalendarItem", second="drop_before", then="FindItem", times=10)
+    state.outlook_edit(choice=0, day=1, hour=10, pick=246, what="free_busy")
+    state.fault_dropped(operation="CreateItem")
+    state.outlook_all_day(day=4, person="DiegoS")
+    state.fault_dropped(operation="FindItem")
+    state.fault_double(first="DeleteItem", second="http_503", then="FindItem", times=10)
+    state.outlook_second_room(how="attendee", pick=3323)
+    state.outlook_odd_free_busy(day=2, hour=11, person="AlexW", shown="NoData")
+    state.outlook_edit_after_write(choice=0, later=2, outlook="subject", pick=104, rooms="title")
+    state.settle()
+    state.teardown()
