@@ -4,17 +4,17 @@ plan" is neither in the booking ("R 4 Zoë's plan"), nor a recorded difference, 
 
 Shrunk (by dropping steps while it still failed) to three steps: `sync_master(on=True, room='room-bern')`,
 `outlook_second_room(how='attendee')` on booking 3 (AlexW, EWS), `outlook_edit_after_write(rooms='title',
-outlook='subject', later=2)`. Diagnosis (an engine bug, open): in one pass the engine first removes Bern from the
+outlook='subject', later=2)`. Diagnosis (an engine bug, fixed): in one pass the engine first removes Bern from the
 meeting (sync master: UpdateItem, then GetItem to read it back), then writes the ROOMS title (UpdateItem of the
 subject) with the ChangeKey it last read and `ConflictResolution=AutoResolve`. The checker's Outlook edit of the
 subject lands between that read-back and the title write (the hand counts `later` requests from the *first*
 UpdateItem, here the removal), so the title write overwrites it in Exchange: last writer wins, nothing recorded, and
 no later pass can see the lost subject (I2). The lab applies AutoResolve over a stale ChangeKey (FIDELITY
 "AutoResolve with a stale ChangeKey", unverified); Graph's `_patch` re-reads after a 412 and writes the same body
-again, the same loss. The fix (not done in fix19s's time box): write with the ChangeKey read (EWS NeverOverwrite;
-Graph If-Match) and, when the item changed meanwhile in a field being written, fail the write as a conflict that
-holds the cursor, so the next pass reads the Outlook edit and merges it (same field: ROOMS wins, a difference
-recorded). docs/sync-checker.md, "fix19s"."""
+again, the same loss. The fix (EWS): UpdateItem says NeverOverwrite with the ChangeKey read; on ErrorIrresolvableConflict
+the item is read, a change only in fields not written is written over once, one in a field written fails the write
+as a conflict, so the next pass reads the Outlook edit and merges it (same field: ROOMS wins, a difference
+recorded). Graph's 412 retry is not changed yet. docs/sync-checker.md, "fix19s"."""
 
 from __future__ import annotations
 
@@ -25,16 +25,10 @@ import pytest
 
 from tests.sync_checker.families import FAMILIES
 from tests.sync_checker.machine import machine_for
-from tests.sync_checker.model import Violation
 
 pytestmark = [pytest.mark.integration]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Violation,
-    reason="engine bug: a write after a read-back overwrites an Outlook edit (fix19s)",
-)
 def test_the_shrunk_sequence_holds_every_invariant(lab: Any, tmp_path: Path) -> None:
     state = machine_for(lab.lab, tmp_path, frozenset(FAMILIES), backend="mixed")()
     state.sync_master(on=True, room="room-bern")
@@ -44,11 +38,6 @@ def test_the_shrunk_sequence_holds_every_invariant(lab: Any, tmp_path: Path) -> 
     state.teardown()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Violation,
-    reason="engine bug: a write after a read-back overwrites an Outlook edit (fix19s)",
-)
 def test_the_soaks_printed_sequence_holds_every_invariant(lab: Any, tmp_path: Path) -> None:
     state = machine_for(lab.lab, tmp_path, frozenset(FAMILIES), backend="mixed")()
     for _ in range(7):
