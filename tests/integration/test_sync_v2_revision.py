@@ -150,7 +150,8 @@ def test_a_crash_between_update_and_read_back_leaves_the_next_pass_not_blind(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], synced: str, tmp_path: Path
 ) -> None:
     """Outlook changes the reminder after the pass read the calendar, right before its UpdateItem of the title
-    (AutoResolve: the update lands over it, its answer's ChangeKey covers the edit); the process is SIGKILLed
+    (NeverOverwrite refuses the stale ChangeKey; the reminder is no field written, so the update is made once more
+    on the current one and its answer's ChangeKey covers the edit, fix19s); the process is SIGKILLed
     once the UpdateItem is answered, before the read-back. The link's read-back flag makes the next pass read
     the meeting: the Outlook edit is applied (before, the stored ChangeKey hid it for good)."""
     ok(invoke("bookings", "update", "1", "--title", "Planning (ROOMS)", env=env))
@@ -181,7 +182,7 @@ def test_a_crash_between_update_and_read_back_leaves_the_next_pass_not_blind(
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert fresh_lab.requests().get("ews:UpdateItem", 0) == 1
+    assert fresh_lab.requests().get("ews:UpdateItem", 0) == 2  # refused on the stale ChangeKey, then made
     killed = link(env)
     assert killed["readback"] == 1  # the write was not read back: the next pass must read it
     item = meeting(fresh_lab, synced)

@@ -17,10 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from exchangelib import EWSDateTime, EWSTimeZone
-from exchangelib.errors import ErrorCalendarOccurrenceIsDeletedFromRecurrence
+from exchangelib.errors import ErrorCalendarOccurrenceIsDeletedFromRecurrence, ErrorIrresolvableConflict
 from exchangelib.folders import Calendar, Root
 from exchangelib.items import (
     AUTO_RESOLVE,
+    NEVER_OVERWRITE,
     SAVE_ONLY,
     SEND_TO_ALL_AND_SAVE_COPY,
     SEND_TO_CHANGED_AND_SAVE_COPY,
@@ -30,7 +31,7 @@ from exchangelib.items import (
 from exchangelib.properties import Attendee, Mailbox, OccurrenceItemId, RecurringMasterItemId
 
 from roomsops.adapters.ews.client import EwsClient, requests_sent
-from roomsops.adapters.ews.errors import EwsError, translate
+from roomsops.adapters.ews.errors import EwsError, ews_error, translate
 from roomsops.adapters.ews.series import from_recurrence, to_recurrence
 from roomsops.adapters.ews.tags import INSTALLATION
 from roomsops.core.calendar import (
@@ -534,13 +535,39 @@ class EwsCalendar:
             **values,
         )
         send = SEND_TO_ALL_AND_SAVE_COPY if self.send else SEND_TO_NONE
-        self.client.call(
-            mailbox,
-            lambda: item.save(
-                update_fields=names, conflict_resolution=AUTO_RESOLVE, send_meeting_invitations=send
-            ),
-            write=True,
-        )
+        guarded = meeting.fields is not None and meeting.change_key is not None
+
+        def save(change_key: str | None) -> bool:
+            """The UpdateItem on `change_key`; False when the item changed since (ErrorIrresolvableConflict)."""
+            item.changekey = change_key
+            try:
+                item.save(
+                    update_fields=names,
+                    conflict_resolution=NEVER_OVERWRITE if guarded else AUTO_RESOLVE,
+                    send_meeting_invitations=send,
+                )
+            except ErrorIrresolvableConflict:
+                return False
+            return True
+
+        if not self.client.call(mailbox, lambda: save(meeting.change_key), write=True):
+            # Changed since the pass read it (fix19s): AutoResolve wrote over it, and an Outlook edit made between
+            # the read and this write was lost for good. Read it: a change only where nothing is written (a
+            # room's answer, another field) is written over once; one in a field written is a conflict, failed
+            # here so the next pass reads the edit and merges it (the same field: ROOMS wins, a difference).
+            current = self.get(mailbox, [meeting.item_id])
+            moved = (
+                current[0].fields.differs(meeting.fields, tuple(changed))
+                if current and current[0].fields is not None and meeting.fields is not None
+                else list(changed)
+            )
+            if moved or not self.client.call(mailbox, lambda: save(current[0].change_key), write=True):
+                raise ews_error(
+                    "conflict",
+                    mailbox,
+                    f"the meeting was changed in Exchange while roomsops wrote it ({', '.join(moved) or 'again'}); "
+                    "the next sync compares it again",
+                )
         if fields.series is not None:
             refresh = tuple(name for name in changed if name in OCCURRENCE_VALUES)
             self._write_exceptions(
