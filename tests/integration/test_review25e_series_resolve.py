@@ -103,3 +103,28 @@ def test_review25e_b_resolve_of_an_occurrence_rooms_new_pattern_dropped_is_not_a
     resolved = invoke("sync", "resolve", str(series), "--use", "exchange", env=env)
     starts = [o[1] for o in occurrences(series_of(invoke, env, series)) if o[2] == "active"]
     assert resolved.code == 1 or wall("2027-03-23", 14)[0] in starts, (resolved.out, starts)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="resolve --use exchange takes an Outlook-moved occurrence onto the slot another occurrence of the "
+    "same series holds in ROOMS: the series overlaps itself (own booking excluded from the room check)",
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_review25e_c_resolve_does_not_put_two_occurrences_of_a_series_on_one_slot(
+    invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Addr, mode: str
+) -> None:
+    """ROOMS moves the 03-29 occurrence to Tue 03-23 14:00 while Outlook moves the 03-22 one there too. The pass
+    writes ROOMS' series and records Outlook's move; `sync resolve --use exchange` then books both occurrences at
+    Tue 14:00–15:00 — one series holding the room twice at once, which `bookings update --occurrence` and Exchange
+    (ErrorOccurrenceCrossingBoundary) refuse. It must refuse (exit 1, nothing changed) instead."""
+    lab = graph_lab
+    diego, _room, series = synced_series(invoke, env, lab, addr, mode)
+    moved = ["--start", "2027-03-23T14:00", "--end", "2027-03-23T15:00"]
+    ok(invoke("bookings", "update", str(series), "--occurrence", "2027-03-29", *moved, env=env))
+    move_in_outlook(lab, diego, "2027-03-22", "2027-03-23", 14)
+    code, found = sync(invoke, env)
+    assert (code, found[diego]["differences"]) == (0, 1), found
+    invoke("sync", "resolve", str(series), "--use", "exchange", env=env)
+    starts = [o[1] for o in occurrences(series_of(invoke, env, series)) if o[2] == "active"]
+    assert len(starts) == len(set(starts)), starts
