@@ -64,3 +64,37 @@ def test_review24l_ews_off_for_a_left_graph_persons_mailbox_is_no_failure(
     doc = json.loads(invoke("--json", "ews", "status", "--mailbox", diego, env=env).out)
     assert status.code == 0, status.out + status.err
     assert doc["mailboxes_over_graph"] == [diego], doc
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="doctor --mailbox probes a left Graph person's mailbox over EWS and fails on its EwsEnabled False",
+)
+def test_review24l_doctor_probes_a_left_graph_persons_mailbox_over_graph(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
+) -> None:
+    """The same person, `doctor --mailbox diego` ("the mailbox probed over its own service"): expected as before
+    EWS was switched off for his mailbox; actual: "EWS readiness" failed and the "EWS probe" fails, while his
+    meetings are reached over Graph only."""
+    lab = fresh_lab
+    adele, diego, zurich = addr("AdeleV").lower(), addr("DiegoS").lower(), addr("room-zurich").lower()
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", adele, "--sync-mode", "O365", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "Microsoft365", env=env))
+    add_booking(invoke, env, diego, zurich, DAY, "Planning")
+    ok(invoke("sync", env=env))
+    answer(lab)
+    ok(invoke("persons", "set", diego, "--sync-mode", "None", env=env))
+    ok(invoke("sync", env=env))
+
+    def doctor() -> tuple[int, dict[str, str]]:
+        run = invoke("--json", "doctor", "--mailbox", diego, env=env)
+        return run.code, {c["name"]: c["status"] for c in json.loads(run.out)["checks"]}
+
+    before = doctor()
+    with lab.lab.tenant.change() as state:
+        mailbox = next(m for m in state.mailboxes if m.primary_smtp.lower() == diego)
+        mailbox.ews_enabled = False
+    after = doctor()
+    changed = {k: (before[1].get(k), v) for k, v in after[1].items() if before[1].get(k) != v}
+    assert after == before, changed
