@@ -34,7 +34,8 @@ STEPS = 10
 #: families their sequences use). EWS was derandomized until viol32a; hypothesis derives that draw from the source
 #: of the SyncChecker class (function_digest of the state machine), so any edit of a method drew other sequences
 #: (the edit of `_outlook_edit` drew 8 families, fewer than a third): a seed draws the same whatever the bodies.
-RUNS = (("ews", 3, 22), ("graph", 3, 28), ("mixed", 3, 26))
+#: A new family changes the draws: with `outlook_room_series` on (fix25c) mixed's seed 26 drew 9 of 36 families; 27 draws 15.
+RUNS = (("ews", 3, 22), ("graph", 3, 28), ("mixed", 3, 27))
 
 #: Families that act when the lab has counted N requests of a running sync process (a SIGKILL, a ROOMS edit during
 #: the pass): where the action lands between two requests depends on the machine's speed, so they run in
@@ -57,7 +58,7 @@ def test_random_sequences_keep_the_sync_invariants(
     # The run exercised what it claims to: passes, and steps of many of the selected families.
     assert stats.passes >= 2 * examples
     used = set(stats.families_used)
-    assert len(used) >= len(families) // 3, sorted(families - used)
+    assert len(used) >= len(families) // 3, (len(used), sorted(families - used))
     # ... over the backend's services: Graph persons' passes send no EWS request (the only EWS requests are the
     # checker's own CreateItems of all-day items and series and UpdateItems of a series' pattern, as Outlook), EWS
     # persons' none to Graph.
