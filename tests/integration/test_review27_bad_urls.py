@@ -33,7 +33,10 @@ def test_review27_a_bad_option_in_the_postgresql_url_is_bad_input(
         pytest.skip("no PostgreSQL server")
     run = invoke("persons", "list", env={"ROOMSOPS_ROOMS_DATABASE": _url(postgres_database, query)})
     line = one_line_error(run)
-    assert run.code == 2, (run.code, line)  # actual: 3, "cannot connect ... — check that the database server runs"
+    assert run.code == 2, (
+        run.code,
+        line,
+    )  # actual: 3, "cannot connect ... — check that the database server runs"
     assert "server runs" not in line, line
 
 

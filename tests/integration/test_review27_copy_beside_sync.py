@@ -4,7 +4,6 @@ of the sync's pass, never timed)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
