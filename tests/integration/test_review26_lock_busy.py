@@ -32,7 +32,7 @@ def test_review26_a_busy_run_lock_does_not_make_serve_spin(
     book(invoke, env, addr, "Held back", 4)
     lock = Path(env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///") + ".sync.lock")
     with run_lock(lock):  # as `roomsops sync` running beside the service holds it
-        process, err = start(env, tmp_path, "--max-ticks", "50", ews_interval="3600")
+        process, _ = start(env, tmp_path, "--max-ticks", "50", ews_interval="3600")
         try:
             # 50 rounds under an hour's interval: even a back-off of a second between tries takes 49 s;
             # the service ends its 50 rounds within seconds instead
