@@ -40,19 +40,29 @@ def status_cmd(app: AppContext, mailboxes: tuple[str, ...]) -> int:
     persons still on EWS (O365, O365Pull), those who left the sync whose meetings only EWS reaches, and the
     command that moves them to Microsoft Graph. Exit 1 while a person needs EWS and EWS is off (or will refuse
     the sync app)."""
-    from roomsops.services.diagnose.graph_test import mode_of, uses_graph
+    from roomsops.services.diagnose.graph_test import reached_over_graph
     from roomsops.services.rooms.common import left_persons_meetings, person_modes
 
     addresses = unique(validate_address(m) for m in mailboxes)
     app_id = app.sync_app_id()
     modes = person_modes(app.settings)
     left = left_persons_meetings(app.settings) if modes is not None else None
-    # Per mode: EWS off for the mailbox of a person the sync reaches over Graph is no failure.
-    over_graph = [a for a in addresses if modes is not None and uses_graph(app.settings, mode_of(modes, a))]
+    # Per mode (a left person: per the service of their links): EWS off for the mailbox of a person the sync
+    # reaches over Graph is no failure.
+    over_graph = [a for a in addresses if modes is not None and reached_over_graph(app.settings, modes, left, a)]
+    graph_backend = str(app.settings.sync.backend) == "graph"
     with read_only(), app.open_admin(app_id) as session:
         return app.emit(
             ews_access.read_ews_status(
-                session, app_id, addresses, date.today(), modes, True, left, over_graph=over_graph
+                session,
+                app_id,
+                addresses,
+                date.today(),
+                modes,
+                True,
+                left,
+                over_graph=over_graph,
+                graph_backend=graph_backend,
             )
         )
 
