@@ -104,14 +104,22 @@ def readiness(
     counted on Graph (as `doctor` counts them: `uses_graph`)."""
     on_ews = tuple(
         sorted(
-            (PersonOnEws(e, m) for e, m in (modes or {}).items() if m in EWS_SYNC_MODES and not graph_backend),
+            (
+                PersonOnEws(e, m)
+                for e, m in (modes or {}).items()
+                if m in EWS_SYNC_MODES and not graph_backend
+            ),
             key=str,
         )
     )
     on_graph = GRAPH_SYNC_MODES + EWS_SYNC_MODES if graph_backend else GRAPH_SYNC_MODES
     left_on_ews = tuple(
         sorted(
-            (PersonLeftOnEws(e, m, n) for e, (m, service, n) in (left or {}).items() if service == "ews" and n),
+            (
+                PersonLeftOnEws(e, m, n)
+                for e, (m, service, n) in (left or {}).items()
+                if service == "ews" and n
+            ),
             key=str,
         )
     )
@@ -314,8 +322,13 @@ def ews_allow(
     confirm: Callable[[str], None],
     audit: AuditLog,
     today: date,
+    changing: Callable[[str, object], None] | None = None,
+    planned: Callable[[list[str]], None] | None = None,
 ) -> EwsAllowResult:
-    """Add the sync app to EwsAllowedAppIDs (keeping the others); set EwsEnabled True only with `enable`."""
+    """Add the sync app to EwsAllowedAppIDs (keeping the others); set EwsEnabled True only with `enable`.
+    `planned` is given the settings the run will change ("EwsAllowedAppIDs", "EwsEnabled"), once read; `changing`
+    each one with its value before, just before it is set (an interrupted run names what was running, and its
+    undo the value to set back)."""
     status = read_ews_status(session, sync_app_id, [], today)
     allowed = list(status.allowed_app_ids)
     notes: list[str] = []
@@ -326,11 +339,17 @@ def ews_allow(
     set_enabled = enable and enabled is not True
     if set_enabled:  # asked before the first change: a refusal changes nothing
         confirm(f"Set EwsEnabled to True? From then on only these apps may use EWS: {', '.join(allowed)}")
+    if planned is not None:
+        planned(["EwsAllowedAppIDs"] * add_app + ["EwsEnabled"] * set_enabled)
     if add_app:
         params = {"EwsAllowedAppIDs": ",".join(allowed)}
+        if changing is not None:
+            changing("EwsAllowedAppIDs", status.allowed_app_ids)
         session.run("Set-OrganizationConfig", params)
         audit.record("cmdlet:Set-OrganizationConfig", session.host, params, "ok")
     if set_enabled:
+        if changing is not None:
+            changing("EwsEnabled", enabled)
         session.run("Set-OrganizationConfig", {"EwsEnabled": True})
         audit.record("cmdlet:Set-OrganizationConfig", session.host, {"EwsEnabled": True}, "ok")
         enabled = True
