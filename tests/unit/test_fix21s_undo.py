@@ -44,4 +44,6 @@ def test_members_taken_out_are_added_back_before_those_added_are_removed() -> No
 
 def test_ews_enabled_is_set_back_to_its_value_before() -> None:
     assert "-EwsEnabled $false" in _ews_enabled_undo(False)
-    assert "-EwsEnabled $null" in _ews_enabled_undo(None)  # unset before the run (unverified in Exchange Online)
+    assert "-EwsEnabled $null" in _ews_enabled_undo(
+        None
+    )  # unset before the run (unverified in Exchange Online)
