@@ -40,19 +40,31 @@ def status_cmd(app: AppContext, mailboxes: tuple[str, ...]) -> int:
     persons still on EWS (O365, O365Pull), those who left the sync whose meetings only EWS reaches, and the
     command that moves them to Microsoft Graph. Exit 1 while a person needs EWS and EWS is off (or will refuse
     the sync app)."""
-    from roomsops.services.diagnose.graph_test import mode_of, uses_graph
+    from roomsops.services.diagnose.graph_test import reached_over_graph
     from roomsops.services.rooms.common import left_persons_meetings, person_modes
 
     addresses = unique(validate_address(m) for m in mailboxes)
     app_id = app.sync_app_id()
     modes = person_modes(app.settings)
     left = left_persons_meetings(app.settings) if modes is not None else None
-    # Per mode: EWS off for the mailbox of a person the sync reaches over Graph is no failure.
-    over_graph = [a for a in addresses if modes is not None and uses_graph(app.settings, mode_of(modes, a))]
+    # Per mode (a left person: per the service of their links): EWS off for the mailbox of a person the sync
+    # reaches over Graph is no failure.
+    over_graph = [
+        a for a in addresses if modes is not None and reached_over_graph(app.settings, modes, left, a)
+    ]
+    graph_backend = str(app.settings.sync.backend) == "graph"
     with read_only(), app.open_admin(app_id) as session:
         return app.emit(
             ews_access.read_ews_status(
-                session, app_id, addresses, date.today(), modes, True, left, over_graph=over_graph
+                session,
+                app_id,
+                addresses,
+                date.today(),
+                modes,
+                True,
+                left,
+                over_graph=over_graph,
+                graph_backend=graph_backend,
             )
         )
 
@@ -68,28 +80,43 @@ def allow_cmd(app: AppContext, enable: bool, yes: bool) -> int:
     app_id = app.sync_app_id()
 
     seen: list[Progress] = []  # the run's progress: the undo names the changes it made
+    before: dict[str, object] = {}  # each setting the run began to change, with its value before
+    labels = {"EwsAllowedAppIDs": ALLOW_LABEL.format(app_id=app_id), "EwsEnabled": ENABLE_LABEL}
 
     def allow(progress: Progress) -> int:
         seen.append(progress)
-        progress.planned += [ALLOW_LABEL.format(app_id=app_id)] + ([ENABLE_LABEL] if enable else [])
+        progress.planned += [labels["EwsAllowedAppIDs"]] + ([ENABLE_LABEL] if enable else [])
+
+        def planned(keys: list[str]) -> None:  # once read: only what this run changes
+            progress.planned = [labels[k] for k in keys]
+
+        def changing(key: str, was: object) -> None:
+            before[key] = was
+            progress.begin([labels[key]])
+
         audit = _ProgressAudit(app.audit.path, progress, app_id)
         with app.open_admin(app_id) as session:
             result = ews_access.ews_allow(
-                session, app_id, enable, lambda q: app.confirm(q, yes), audit, date.today()
+                session,
+                app_id,
+                enable,
+                lambda q: app.confirm(q, yes),
+                audit,
+                date.today(),
+                changing=changing,
+                planned=planned,
             )
         return app.emit(result)
 
     def undo() -> str:
+        """Only what this run changed: a listing or an EwsEnabled that were there before stay."""
         made = [*seen[0].done, *seen[0].running] if seen else []
         steps = []
-        if ALLOW_LABEL.format(app_id=app_id) in made or not made:
-            steps.append("run 'roomsops ews disallow' to take the sync app off EwsAllowedAppIDs")
         if ENABLE_LABEL in made:
-            steps.append(
-                "set EwsEnabled back to what it was with Set-OrganizationConfig -EwsEnabled ('roomsops ews status' "
-                "shows it)"
-            )
-        return "; ".join(steps)
+            steps.append(_ews_enabled_undo(before.get("EwsEnabled")))
+        if labels["EwsAllowedAppIDs"] in made:
+            steps.append("run 'roomsops ews disallow' to take the sync app off EwsAllowedAppIDs")
+        return "; then ".join(steps) or "nothing: this run made no change"
 
     return tenant_change(app, "ews allow", undo, allow)
 
@@ -112,6 +139,17 @@ def disallow_cmd(app: AppContext, yes: bool) -> int:
 
     undo = "run 'roomsops ews allow' to list the sync app again"
     return tenant_change(app, "ews disallow", undo, disallow)
+
+
+def _ews_enabled_undo(was: object) -> str:
+    """Setting EwsEnabled back to its value before the run (False, or unset: $null, which the cmdlet documents
+    as "not configured"; unverified against Exchange Online that $null resets it, see FIDELITY.md)."""
+    value = "$false" if was is False else "$null"
+    shown = "False" if was is False else "unset"
+    return (
+        f"set EwsEnabled back to {shown}, as it was before this run, with Set-OrganizationConfig -EwsEnabled "
+        f"{value} ('roomsops ews status' shows it)"
+    )
 
 
 DISALLOW_LABEL = "EwsAllowedAppIDs: {app_id} removed"

@@ -280,20 +280,33 @@ def made_by(seen: list[model.Progress]) -> list[str]:
     return [*seen[0].done, *seen[0].running] if seen else []
 
 
-def _added_members(made: list[str]) -> list[str]:
+def _members_with(made: list[str], outcome: str) -> list[str]:
+    suffix = f": {outcome}"
     return [
-        label.removeprefix("member ").removesuffix(": added")
+        label.removeprefix("member ").removesuffix(suffix)
         for label in made
-        if label.startswith("member ") and label.endswith(": added")
+        if label.startswith("member ") and label.endswith(suffix)
     ]
+
+
+def _added_members(made: list[str]) -> list[str]:
+    return _members_with(made, "added")
+
+
+def _members_back(group: str, made: list[str]) -> list[str]:
+    """The group's members as they were: those this run took out (--exact) added back first (the app keeps
+    reaching them), then those it added taken out."""
+    return _add_members(group, _members_with(made, "removed")) + _remove_members(group, _added_members(made))
 
 
 def _restrict_undo(
     request: model.RestrictRequest, made: list[str], replacing: list[str], other_app: bool
 ) -> str:
     """The way back of a half-done `policy restrict --engine aap`, from the changes it made: a --replace that
-    removed the old policy makes it again (with its access right); else the policy, the group this run made or the
-    members it added go. A run given --app-id names that app in its undo too (else it would be the sync app's)."""
+    removed the old policy makes it again (with its access right); else the policy this run made (and the group,
+    when this run made it) go, and the members it added or removed are put back as they were. A policy that was
+    there before the run stays (removing it would open every mailbox to the app). A run given --app-id names that
+    app in its undo too (else it would be the sync app's)."""
     group = shellword(request.group)
     app_option = f" --app-id {shellword(request.app_id)}" if other_app else ""
     if replacing and any(label.startswith("old policy ") for label in made):
@@ -303,17 +316,30 @@ def _restrict_undo(
         )
         quoted = command if "'" in command else f"'{command}'"
         undo = f"bring the {replacing[0]} policy it removed back with this command: {quoted}"
-        return ", then ".join([undo, *_remove_members(request.group, _added_members(made))])
-    made_group = f"group {request.group}: created" in made
-    parts = [
-        f"run 'roomsops policy remove --group {group}"
-        + (" --with-group" if made_group else "")
-        + app_option
-        + ("' (it removes the policy and the group this run made)" if made_group else "' for the policy")
+        return ", then ".join([undo, *_members_back(request.group, made)])
+    if f"group {request.group}: created" in made:
+        return (
+            f"run 'roomsops policy remove --group {group} --with-group{app_option}' (it removes the policy and "
+            "the group this run made)"
+        )
+    parts = []
+    if any(label.startswith("policy ") for label in made):
+        parts.append(f"run 'roomsops policy remove --group {group}{app_option}' for the policy this run made")
+    parts += _members_back(request.group, made)
+    return ", then ".join(parts) or NOTHING_TO_UNDO
+
+
+#: The undo of a run stopped before its first change.
+NOTHING_TO_UNDO = "nothing: this run made no change"
+
+
+def _add_members(group: str, removed: list[str]) -> list[str]:
+    if not removed:
+        return []
+    commands = [
+        f"Add-DistributionGroupMember -Identity {shellword(group)} -Member {shellword(m)}" for m in removed
     ]
-    if not made_group:
-        parts += _remove_members(request.group, _added_members(made))
-    return ", then ".join(parts)
+    return [f"add back the members this run removed ({'; '.join(commands)})"]
 
 
 def _remove_members(group: str, added: list[str]) -> list[str]:
@@ -326,17 +352,27 @@ def _remove_members(group: str, added: list[str]) -> list[str]:
 
 
 def _rbac_restrict_undo(request: model.RbacRequest, permission: str, made: list[str], other_app: bool) -> str:
-    """The way back of a half-done `policy restrict --engine rbac`: the role assignment and scope with `policy remove
-    --engine rbac`, then the service principal and the group this run made (or the members it added), in an order
-    Exchange takes (a scope before the group it filters on, the assignments before their principal)."""
+    """The way back of a half-done `policy restrict --engine rbac`: the scope this run made with its role
+    assignment (`policy remove --engine rbac`), or only the role assignment it made over a scope that was there
+    before; then the service principal and the group this run made (or the members as they were), in an order
+    Exchange takes (a scope before the group it filters on, the assignments before their principal). A scope and
+    assignment that were there before the run stay (removing them would leave the app no mailbox)."""
     app_id, group = shellword(request.app_id), shellword(request.group)
     app_option = f" --app-id {app_id}" if other_app else ""
     scope = f" --scope {shellword(request.scope_name)}" if request.scope_name != request.group else ""
-    parts = [
-        f"run 'roomsops policy remove --engine rbac --group {group}{scope}"
-        + (f" --permission {permission}" if permission != "ews" else "")
-        + f"{app_option}' (the role assignment and the scope)"
-    ]
+    parts = []
+    if f"scope {request.scope_name}: created" in made:
+        parts.append(
+            f"run 'roomsops policy remove --engine rbac --group {group}{scope}"
+            + (f" --permission {permission}" if permission != "ews" else "")
+            + f"{app_option}' (the role assignment and the scope)"
+        )
+    elif any(label.startswith("role ") and label.endswith(": created") for label in made):
+        name = rbac.assignment_name(request.scope_name, request.role)
+        parts.append(
+            "remove the role assignment this run made (Remove-ManagementRoleAssignment -Identity "
+            f"{shellword(name)} -Confirm:$false; the scope {request.scope_name} was there before and stays)"
+        )
     if any(label.startswith("principal ") and label.endswith(": created") for label in made):
         parts.append(
             f"remove the service principal this run made (Remove-ServicePrincipal -Identity {app_id})"
@@ -344,8 +380,8 @@ def _rbac_restrict_undo(request: model.RbacRequest, permission: str, made: list[
     if f"group {request.group}: created" in made:
         parts.append(f"remove the group this run made (Remove-DistributionGroup -Identity {group})")
     else:
-        parts += _remove_members(request.group, _added_members(made))
-    return ", then ".join(parts)
+        parts += _members_back(request.group, made)
+    return ", then ".join(parts) or NOTHING_TO_UNDO
 
 
 @policy.command("test")

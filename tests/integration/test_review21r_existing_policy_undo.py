@@ -39,10 +39,6 @@ def _state(lab: Any) -> tuple[list[tuple[str, str]], list[list[str]]]:
     return policies, members
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="undo of a half-done restrict on an existing policy says 'policy remove': removes that policy",
-)
 def test_the_undo_of_an_interrupted_member_addition_keeps_the_policy_that_was_there(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -60,9 +56,6 @@ def test_the_undo_of_an_interrupted_member_addition_keeps_the_policy_that_was_th
     assert policies == before[0], err  # the RestrictAccess policy of before the run is still there
 
 
-@pytest.mark.xfail(
-    strict=True, reason="undo of a half-done restrict --exact never names the members it removed"
-)
 def test_the_undo_of_an_interrupted_exact_run_names_the_members_it_removed(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -78,10 +71,6 @@ def test_the_undo_of_an_interrupted_exact_run_names_the_members_it_removed(
     assert addr("MeganB") in undo, err  # the way back names the member this run took out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="undo of a half-done rbac restrict on an existing scope says 'policy remove --engine rbac': removes it",
-)
 def test_the_undo_of_an_interrupted_rbac_member_addition_keeps_the_scope_that_was_there(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -19,10 +19,6 @@ def _members(lab: Any) -> list[list[dict[str, str]]]:
     return [g["members"] for g in lab.admin("GET", "state").json()["groups"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a --probe already in the group (no --exact) is not refused: members are added, then exit 1 mismatch",
-)
 def test_a_probe_that_is_already_a_member_of_the_group_is_refused_before_any_change(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -25,9 +25,6 @@ from tests.integration.test_review21p_undo import OTHER_APP, gated_run
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="check_failed's remedy 'roomsops policy test … --expect' omits the run's --app-id"
-)
 def test_a_failed_check_for_another_app_names_policy_test_for_that_app(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -49,10 +46,6 @@ def test_a_failed_check_for_another_app_names_policy_test_for_that_app(
         assert check.code == 0, (command, check.out + check.err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ews allow --enable interrupted at EwsEnabled, app listed before: undo says 'ews disallow', not EwsEnabled",
-)
 def test_ews_allow_enable_interrupted_when_already_listed_names_the_ews_enabled_undo(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str]
 ) -> None:

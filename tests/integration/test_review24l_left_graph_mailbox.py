@@ -28,10 +28,6 @@ from .test_sync_rooms20_a import DAY, add_booking, answer, live
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ews status fails on EWS off for a left person's mailbox whose links are Graph's (judged by mode only)",
-)
 def test_review24l_ews_off_for_a_left_graph_persons_mailbox_is_no_failure(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:
@@ -66,10 +62,6 @@ def test_review24l_ews_off_for_a_left_graph_persons_mailbox_is_no_failure(
     assert doc["mailboxes_over_graph"] == [diego], doc
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="doctor --mailbox probes a left Graph person's mailbox over EWS and fails on its EwsEnabled False",
-)
 def test_review24l_doctor_probes_a_left_graph_persons_mailbox_over_graph(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

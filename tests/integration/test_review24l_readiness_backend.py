@@ -28,10 +28,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ews status counts persons by ROOMS mode only: with sync.backend graph it fails where doctor is ok",
-)
 def test_review24l_ews_status_agrees_with_doctor_when_sync_backend_is_graph(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

@@ -24,6 +24,7 @@ from roomsops.services.diagnose.graph_test import (
     graph_sync_test,
     graph_token_checks,
     mode_of,
+    reached_over_graph,
     uses_graph,
 )
 from roomsops.services.diagnose.probe import probe
@@ -146,7 +147,8 @@ def doctor(
             unreachable = unreachable or isinstance(exc, ConnectError)
     graph_used = bool(graph_persons) or str(settings.sync.backend) == "graph"
     mailbox_mode = mode_of(modes, mailbox) if mailbox else None
-    probe_graph = mailbox is not None and uses_graph(settings, mailbox_mode)
+    # A person who left the sync is reached over the service of their links (Graph's ids: over Graph).
+    probe_graph = mailbox is not None and reached_over_graph(settings, modes, left, mailbox)
     if (graph_used or probe_graph) and provider is not None and graph_provider is not None:
         checks += graph_token_checks(graph_provider(), settings.policy.engine)
     problem = admin_app_problem(settings, sync_app_id)
@@ -178,13 +180,21 @@ def doctor(
         checks.append(Check("Exchange connection", Status.FAILED, exc.message, exc.remedy))
         unreachable = unreachable or isinstance(exc, ConnectError)
     if status is not None:
-        left_on_ews = sorted(e for e, (_, service, _) in (left or {}).items() if service == "ews")
+        left_on_ews = sorted(e for e, (_, service, n) in (left or {}).items() if service == "ews" and n)
         checks.append(_ews_readiness(status, modes, ews_persons, graph_persons, left_on_ews))
     if rooms_line is not None:
         checks.append(rooms_line)
     can_probe = provider is not None and provider_error is None
     probes, lost = _probes(
-        settings, mailbox, mailbox_mode, graph_persons, can_probe, ews_client, graph_provider, graph_client
+        settings,
+        mailbox,
+        mailbox_mode,
+        graph_persons,
+        can_probe,
+        ews_client,
+        graph_provider,
+        graph_client,
+        probe_graph,
     )
     checks += probes
     unreachable = unreachable or lost
@@ -200,6 +210,7 @@ def _probes(
     ews_client: Callable[[], EwsClient],
     graph_provider: Callable[[], TokenProvider] | None,
     graph_client: Callable[[], GraphClient] | None,
+    over_graph: bool = False,
 ) -> tuple[list[Check], bool]:
     """The mailbox probed over its own service; without one, Graph's connection when a person is reached over
     Graph (as the Exchange connection is checked). (the checks, whether one could not connect: exit 3)."""
@@ -210,7 +221,7 @@ def _probes(
         checks.append(check)
     if mailbox is None:
         checks.append(Check("EWS probe", Status.WARNING, "no mailbox to probe", "pass --mailbox EMAIL"))
-    elif can_probe and uses_graph(settings, mode) and graph_provider is not None and graph_client is not None:
+    elif can_probe and over_graph and graph_provider is not None and graph_client is not None:
         report = graph_sync_test(settings, graph_provider(), graph_client, mailbox, mode=mode)
         unreachable = not report.ok and report.unreachable
         checks.append(summarize("Graph probe", report))

@@ -4,7 +4,7 @@ through the typed Exchange adapter (`ews status`), and putting the sync app on t
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from roomsops.adapters.exo import exchange
@@ -54,6 +54,8 @@ class EwsReadiness:
     shutdown: date
     days_left: int
     next_command: str | None
+    #: `sync.backend = "graph"`: the persons in an EWS mode are counted on Graph (they are synced over it).
+    graph_backend: bool = field(default=False, metadata={"json": False})
 
     def lines(self) -> list[str]:
         if not self.persons_read:
@@ -67,7 +69,8 @@ class EwsReadiness:
                 if self.persons_on_ews
                 else ""
             ),
-            f"persons on Graph      {self.persons_on_graph} (sync mode Microsoft365)",
+            f"persons on Graph      {self.persons_on_graph} (sync mode Microsoft365"
+            + (", or an EWS mode with sync.backend graph)" if self.graph_backend else ")"),
         ]
         if self.persons_left_on_ews:
             left = self.persons_left_on_ews
@@ -92,28 +95,44 @@ def readiness(
     modes: dict[str, str] | None,
     today: date,
     left: Mapping[str, tuple[str, str, int]] | None = None,
+    graph_backend: bool = False,
 ) -> EwsReadiness:
     """The readiness report from the persons' sync modes ({email: mode}; None: they could not be read) and the
     meetings of persons who left the sync ({email: (sync mode, service, meetings)}, `left_persons_meetings`):
-    those whose ids are EWS's still need EWS, and `sync migrate --to graph --all` moves their links too."""
+    those whose ids are EWS's still need EWS, and `sync migrate --to graph --all` moves their links too.
+    `graph_backend` (`sync.backend = "graph"`): the persons in an EWS mode are synced over Graph too, so they are
+    counted on Graph (as `doctor` counts them: `uses_graph`)."""
     on_ews = tuple(
-        sorted((PersonOnEws(e, m) for e, m in (modes or {}).items() if m in EWS_SYNC_MODES), key=str)
+        sorted(
+            (
+                PersonOnEws(e, m)
+                for e, m in (modes or {}).items()
+                if m in EWS_SYNC_MODES and not graph_backend
+            ),
+            key=str,
+        )
     )
+    on_graph = GRAPH_SYNC_MODES + EWS_SYNC_MODES if graph_backend else GRAPH_SYNC_MODES
     left_on_ews = tuple(
         sorted(
-            (PersonLeftOnEws(e, m, n) for e, (m, service, n) in (left or {}).items() if service == "ews"),
+            (
+                PersonLeftOnEws(e, m, n)
+                for e, (m, service, n) in (left or {}).items()
+                if service == "ews" and n
+            ),
             key=str,
         )
     )
     return EwsReadiness(
         persons_read=modes is not None,
         persons_on_ews=on_ews,
-        persons_on_graph=sum(1 for m in (modes or {}).values() if m in GRAPH_SYNC_MODES),
+        persons_on_graph=sum(1 for m in (modes or {}).values() if m in on_graph),
         persons_left_on_ews=left_on_ews,
         phased_blocking_since=EWS_PHASED_BLOCKING,
         shutdown=EWS_SHUTDOWN,
         days_left=(EWS_SHUTDOWN - today).days,
         next_command=MIGRATE_COMMAND if on_ews or left_on_ews or modes is None else None,
+        graph_backend=graph_backend,
     )
 
 
@@ -256,9 +275,11 @@ def read_ews_status(
     with_readiness: bool = False,
     left: Mapping[str, tuple[str, str, int]] | None = None,
     over_graph: Collection[str] = (),
+    graph_backend: bool = False,
 ) -> EwsStatus:
     """Get-OrganizationConfig (with the allow list) and Get-CASMailbox of each mailbox, in one pipeline.
-    `over_graph`: those of `mailboxes` whose person the sync reaches over Microsoft Graph (per mode)."""
+    `over_graph`: those of `mailboxes` whose person the sync reaches over Microsoft Graph (per mode, or per the
+    service of a left person's links); `graph_backend`: `sync.backend = "graph"` (see `readiness`)."""
     org, cas = exchange.read_ews_settings(session, mailboxes)
     allowed = org.ews_allowed_app_ids
     rows = tuple((m, cas[m.casefold()].ews_enabled if m.casefold() in cas else None) for m in mailboxes)
@@ -271,7 +292,7 @@ def read_ews_status(
         sync_app_allowed=listed,
         mailboxes=rows,
         sync_app_may_use_ews=may_use_ews(org.ews_enabled, listed),
-        readiness=readiness(modes, today, left) if with_readiness else None,
+        readiness=readiness(modes, today, left, graph_backend) if with_readiness else None,
         mailboxes_over_graph=tuple(
             m for m in mailboxes if m.casefold() in {g.casefold() for g in over_graph}
         ),
@@ -301,8 +322,13 @@ def ews_allow(
     confirm: Callable[[str], None],
     audit: AuditLog,
     today: date,
+    changing: Callable[[str, object], None] | None = None,
+    planned: Callable[[list[str]], None] | None = None,
 ) -> EwsAllowResult:
-    """Add the sync app to EwsAllowedAppIDs (keeping the others); set EwsEnabled True only with `enable`."""
+    """Add the sync app to EwsAllowedAppIDs (keeping the others); set EwsEnabled True only with `enable`.
+    `planned` is given the settings the run will change ("EwsAllowedAppIDs", "EwsEnabled"), once read; `changing`
+    each one with its value before, just before it is set (an interrupted run names what was running, and its
+    undo the value to set back)."""
     status = read_ews_status(session, sync_app_id, [], today)
     allowed = list(status.allowed_app_ids)
     notes: list[str] = []
@@ -313,11 +339,17 @@ def ews_allow(
     set_enabled = enable and enabled is not True
     if set_enabled:  # asked before the first change: a refusal changes nothing
         confirm(f"Set EwsEnabled to True? From then on only these apps may use EWS: {', '.join(allowed)}")
+    if planned is not None:
+        planned(["EwsAllowedAppIDs"] * add_app + ["EwsEnabled"] * set_enabled)
     if add_app:
         params = {"EwsAllowedAppIDs": ",".join(allowed)}
+        if changing is not None:
+            changing("EwsAllowedAppIDs", status.allowed_app_ids)
         session.run("Set-OrganizationConfig", params)
         audit.record("cmdlet:Set-OrganizationConfig", session.host, params, "ok")
     if set_enabled:
+        if changing is not None:
+            changing("EwsEnabled", enabled)
         session.run("Set-OrganizationConfig", {"EwsEnabled": True})
         audit.record("cmdlet:Set-OrganizationConfig", session.host, {"EwsEnabled": True}, "ok")
         enabled = True

@@ -63,6 +63,23 @@ def uses_graph(settings: Settings, mode: str | None) -> bool:
     return str(settings.sync.backend) == "graph" and (mode is None or mode in EWS_SYNC_MODES)
 
 
+def reached_over_graph(
+    settings: Settings,
+    modes: Mapping[str, str] | None,
+    left: Mapping[str, tuple[str, str, int]] | None,
+    address: str,
+) -> bool:
+    """Whether the sync reaches the mailbox at `address` over Microsoft Graph: a person who left the sync with
+    meetings still in Exchange over the service whose item ids their links hold (`left_persons_meetings`, docs/sync.md
+    "a person who left the sync is reached over the service whose item ids their mailbox's links hold"), any
+    other person by their mode (`uses_graph`)."""
+    wanted = address.casefold()
+    service = next((s for email, (_, s, _) in (left or {}).items() if email.casefold() == wanted), None)
+    if service is not None:
+        return service == "graph"
+    return uses_graph(settings, mode_of(modes, address))
+
+
 def graph_role_checks(roles: tuple[str, ...], engine: str) -> Check:
     """The Graph token's roles judged for the scoping engine: with application access policies the app needs
     the consented Calendars.ReadWrite; with RBAC for Applications that grant would add up with the scopes."""

@@ -153,7 +153,8 @@ def _verify(
     try:
         return check_access(session, request.app_id, [*members, *probes], expected)
     except CmdletError as exc:
-        raise check_failed(exc, steps, expected) from None
+        # The remedy tests the app this run restricted (--app-id), not the configured sync app.
+        raise check_failed(exc, steps, expected, f"--app-id {shellword(request.app_id)}") from None
 
 
 def restrict(

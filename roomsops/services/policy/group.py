@@ -86,6 +86,7 @@ def read_group(
     missing = {address: why for address, why in missing.items() if address not in resolved}
     refuse_unresolved(session, request, missing)
     refuse_probe_members(request, resolved)
+    refuse_probes_in_group(request, resolved, members_now)
     plan = GroupPlan(group=group, members_now=members_now, resolved=resolved, missing=missing)
     current = set().union(*(m.smtp_addresses for m in members_now))
     # One addition per mailbox: a mailbox given twice (its primary address and an alias) is added once, under
@@ -260,6 +261,33 @@ def refuse_probe_members(request: GroupRequest, resolved: dict[str, Mailbox]) ->
                 "drop it",
                 code="probe_is_member",
             )
+
+
+def refuse_probes_in_group(
+    request: GroupRequest, resolved: dict[str, Mailbox], members_now: Sequence[Recipient]
+) -> None:
+    """A probe that is already a member of the group stays in it without --exact (restrict never takes a member
+    out then), so its expected opposite answer cannot come true: the run would change the group, then report the
+    probe's mismatch. Known from the group read before any change: exit 2, nothing changed. (With --exact a probe
+    not listed as a member is taken out, as asked.)"""
+    if request.exact:
+        return
+    current = {a.casefold() for m in members_now for a in m.smtp_addresses} | {
+        m.primary_smtp.casefold() for m in members_now if m.primary_smtp
+    }
+    inside = [
+        p
+        for p in request.probes
+        if p in resolved and resolved[p].primary_smtp and resolved[p].primary_smtp.casefold() in current
+    ]
+    if inside:
+        raise InputError(
+            f"--probe {', '.join(inside)}: already a member of {request.group}, so the app keeps the members' "
+            "answer for it and the probe's opposite one cannot come true; nothing was changed",
+            "a probe is a mailbox that must stay outside the group: give another mailbox with --probe, or take "
+            "it out of the group with --exact (the members listed are then all the group holds)",
+            code="probe_is_member",
+        )
 
 
 def group_steps(request: GroupRequest, plan: GroupPlan) -> list[Step]:

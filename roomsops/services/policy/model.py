@@ -344,7 +344,8 @@ def check_failed(
 ) -> OperationFailed:
     """The error of a run whose every change was made and only the check after them (Test-ApplicationAccessPolicy,
     Test-ServicePrincipalAuthorization) failed: nothing is half-done, so no undo; the remedy is the check itself,
-    `roomsops policy test` with each expected answer (`test_options`: the engine's, e.g. `--engine rbac`)."""
+    `roomsops policy test` with each expected answer (`test_options`: the engine's and the app's, e.g. `--engine rbac
+    --app-id APP`: the check is of the app the run restricted, which need not be the configured sync app)."""
     made = [change_label(s) for s in steps if s.outcome.is_change]
     by_answer: dict[str, list[str]] = {}
     for mailbox, answer in expected.items():

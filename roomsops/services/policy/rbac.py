@@ -422,7 +422,11 @@ def _verify(
             session, request.app_id, sp_object, [*members, *probes], expected, plan.resolved, request.role
         )
     except CmdletError as exc:  # every change was made: no half-done run (see `check_failed`)
-        options = "--engine rbac" + (" --permission graph" if request.role == GRAPH_ROLE else "")
+        options = (
+            "--engine rbac"
+            + (" --permission graph" if request.role == GRAPH_ROLE else "")
+            + f" --app-id {shellword(request.app_id)}"
+        )
         raise check_failed(exc, steps, expected, options) from None
 
 

@@ -220,7 +220,9 @@ def left_persons_meetings(settings: Settings) -> dict[str, tuple[str, str, int]]
     """{address: (sync mode, service, meetings)} of the persons who left the sync (a mode roomsops does not
     sync) whose meetings still live in Exchange (`reachable_links_in_mailbox`: known by their item ids, or
     by their tags when a create's answer was lost): a cancellation or `sync purge` reaches them over `service`,
-    the one the mailbox's links are of ("ews" or "graph": the mailbox's recorded service, else `sync.backend`). {} without a database file, None when it cannot be read."""
+    the one the mailbox's links are of ("ews" or "graph": the mailbox's recorded service, else `sync.backend`). {} without a database file, None when it cannot be read.
+    A person who left with no meeting left in Exchange is there too (meetings 0) when their mailbox's service was
+    recorded: the service the sync last reached them over (EWS off for a Graph mailbox is no failure)."""
     from roomsops.adapters.store import list_persons, mailbox_services, reachable_links_in_mailbox
     from roomsops.adapters.store.db import sqlite_file
     from roomsops.adapters.store.records import email_key
@@ -237,8 +239,9 @@ def left_persons_meetings(settings: Settings) -> dict[str, tuple[str, str, int]]
                 if person.sync_mode in SYNCED_MODES:
                     continue
                 meetings = len(reachable_links_in_mailbox(conn, person.email))
-                if meetings:
-                    service = services.get(email_key(person.email), str(settings.sync.backend))
+                recorded = services.get(email_key(person.email))
+                if meetings or recorded is not None:
+                    service = recorded or str(settings.sync.backend)
                     out[person.email] = (person.sync_mode, service, meetings)
             return out
     except RoomsopsError:
