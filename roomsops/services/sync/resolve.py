@@ -20,7 +20,7 @@ from roomsops.adapters.store import (
     now_utc,
 )
 from roomsops.adapters.store import queries as q
-from roomsops.adapters.store.schema import LINKED, ROOM_DECLINED
+from roomsops.adapters.store.schema import LINKED, PENDING_UPDATE, ROOM_DECLINED
 from roomsops.core.calendar import Meeting, MeetingFields
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.logs import AuditLog
@@ -414,11 +414,17 @@ def resolve(
             if occurrences is not None:
                 updated = _save_occurrences(conn, booking, occurrences)
             resolved = q.resolve_differences(conn, booking_id, use, now)
+            revision = uuid.uuid4().hex
+            if link is not None and link.item_id is not None and backend is not None:
+                # The write's intent, with the booking's change (as the pass's `_update`): a write that fails or
+                # whose answer is lost leaves `pending-update` and the booking's new version unsynced, so the next
+                # pass writes the booking again — never takes a series as written because its master's fields
+                # match (its exceptions are not compared; review25e a).
+                _intent(conn, link, revision, now)
         # ROOMS won when the difference was found, so the meeting holds ROOMS' state: write the new one (no
         # database lock is held while EWS answers).
         if link is not None and link.item_id is not None and backend is not None:
             written_state = current or (MeetingFields.from_json(link.snapshot) if link.snapshot else None)
-            revision = uuid.uuid4().hex
             written = _write_meeting(backend, link, written_state, updated, revision)
             answered = link
             if read is not None and written.revision != revision:
@@ -444,6 +450,15 @@ def resolve(
             resolved = q.resolve_differences(conn, booking_id, use, now)
     audit.record("sync:resolve", link.mailbox if link else "", {"booking": booking_id, "use": use}, "ok")
     return ResolveResult(booking_id=booking_id, use=use, resolved=resolved, room_declined=declined)
+
+
+def _intent(conn: Connection, link: BookingSyncState, revision: str, now: datetime) -> None:
+    """Store the intent of rewriting the meeting: `pending-update`, the revision about to be written and the
+    read-back flag (a crash after the write leaves both: the next pass reads the meeting again and knows the write
+    as its own). The link's other fields stay: `_record` replaces them once the write is answered."""
+    q.save_booking_sync(
+        conn, replace(link, state=PENDING_UPDATE, last_attempt=now, revision=revision, readback=True), now
+    )
 
 
 def _room_answer(
