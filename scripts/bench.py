@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -430,7 +431,7 @@ def series_only(lab: Any, work: Path, args: argparse.Namespace) -> int:
     start = (datetime.now(UTC) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
     seed_lab(lab, [], rooms, 0, start)
     env = _env(lab, work, f"sqlite:///{work / 'rooms.db'}")
-    helpers = {
+    helpers: dict[str, Callable[..., Any]] = {
         "seed_lab": seed_lab,
         "seed_database": seed_database,
         "run_sync": run_sync,

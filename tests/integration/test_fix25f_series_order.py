@@ -58,7 +58,8 @@ def test_an_occurrence_is_not_moved_onto_or_across_a_moved_neighbour(ews: EwsHel
         occurrence.save(update_fields=["start", "end"], send_meeting_invitations=SEND_TO_NONE)
 
     move(3, MONDAY + 3 * DAY + 4 * H)  # Friday's to Thursday 13:00
-    for refused in (MONDAY + 3 * DAY, MONDAY + 4 * DAY):  # onto Thursday (its new day), onto Friday (across it)
+    # onto Thursday (its new day), onto Friday (across it)
+    for refused in (MONDAY + 3 * DAY, MONDAY + 4 * DAY):
         with pytest.raises(ErrorOccurrenceCrossingBoundary):
             move(2, refused)
     move(1, MONDAY + DAY)  # Monday's to Tuesday
