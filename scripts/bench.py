@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any, Literal
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts import bench_serve, bench_workers  # noqa: E402  (beside this file; scripts/ is a namespace package)
+from scripts import bench_series, bench_serve, bench_workers  # noqa: E402  (beside this file; scripts/ is a namespace package)
 
 #: The lab's counts of calendar writes, per protocol (Graph's are counted inside a $batch too).
 WRITES = {
@@ -193,7 +194,7 @@ def run_sync(
     wall = time.perf_counter() - started
     peak = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("BENCH_PEAK_KB ")]
     document = json.loads(done.stdout) if done.stdout.startswith("{") else {}
-    totals = document.get("totals", {})
+    totals = document.get("totals") or _totals(document.get("mailboxes", []))
     sent = sum(int(m.get("requests", 0)) for m in document.get("mailboxes", []))
     if done.returncode != 0:
         print(f"  {label}: exit {done.returncode}: {done.stderr.strip()[:300]}", file=sys.stderr)
@@ -208,6 +209,15 @@ def run_sync(
         protocol=protocol,
         sent=sent,
     )
+
+
+def _totals(mailboxes: list[dict[str, Any]]) -> dict[str, int]:
+    """The pass's counts summed over its mailboxes (the JSON report gives them per mailbox)."""
+    counts = {
+        k: sum(int(m.get(k) or 0) for m in mailboxes)
+        for k in ("created", "updated", "cancelled", "unchanged")
+    }
+    return counts | {"failures": sum(len(m.get("failures") or []) for m in mailboxes)}
 
 
 def naive_pass(
@@ -313,9 +323,13 @@ def main() -> int:
     parser.add_argument("--rtt-ms", type=int, default=100, help="round trip of the latency model")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument(
-        "--only", choices=("all", "serve"), default="all", help="serve: only the figures of `roomsops serve`"
+        "--only",
+        choices=("all", "serve", "series"),
+        default="all",
+        help="serve: only the figures of `roomsops serve`; series: only the series figures (issue 25)",
     )
     bench_serve.add_arguments(parser)
+    bench_series.add_arguments(parser)
     bench_workers.add_arguments(parser)
     args = parser.parse_args()
     if args.workers:
@@ -335,6 +349,8 @@ def main() -> int:
         )
     lab = Lab(work / "lab", **lab_options).start()
     domain = lab.info["tenant"]["domain"]
+    if args.only == "series":
+        return series_only(lab, work, args)
     total = args.mailboxes + args.sample
     addresses = [f"bench{i:05d}@{domain}" for i in range(total)]
     synced, sample = addresses[: args.mailboxes], addresses[args.mailboxes :]
@@ -350,14 +366,7 @@ def main() -> int:
     seed_database(database, synced, rooms, args.bookings, start)
     print(f"seeded in {time.perf_counter() - seeded:.1f} s", file=sys.stderr)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOMSOPS_")} | {
-        "ROOMSOPS_SETTINGS": str(lab.settings_path),
-        "ROOMSOPS_ROOMS_DATABASE": database,
-        "ROOMSOPS_WINRM_PASSWORD": lab.info["winrm"]["password"],
-        "ROOMSOPS_LOG_FILE": str(work / "roomsops.log"),
-        "ROOMSOPS_LOG_AUDIT": str(work / "audit.jsonl"),
-        "BENCH_WORK": str(work),
-    }
+    env = _env(lab, work, database)
     serve = bench_serve.serve_figures(
         lab,
         env,
@@ -413,6 +422,39 @@ def main() -> int:
     lab.stop()
     report(args, passes, naive_initial, naive_noop, policy, startup, graph_passes, lost, serve)
     return 0
+
+
+def series_only(lab: Any, work: Path, args: argparse.Namespace) -> int:
+    """`--only series`: the series figures alone (scripts/bench_series.py), on rooms of their own."""
+    domain = lab.info["tenant"]["domain"]
+    rooms = [f"benchroom{i:03d}@{domain}" for i in range(10)]
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+    seed_lab(lab, [], rooms, 0, start)
+    env = _env(lab, work, f"sqlite:///{work / 'rooms.db'}")
+    helpers: dict[str, Callable[..., Any]] = {
+        "seed_lab": seed_lab,
+        "seed_database": seed_database,
+        "run_sync": run_sync,
+        "answer_rooms_now": answer_rooms_now,
+    }
+    try:
+        figures = bench_series.series_figures(lab, env, work, rooms, start, args, helpers)
+    finally:
+        lab.stop()
+    bench_series.report(args, figures)
+    return 0
+
+
+def _env(lab: Any, work: Path, database: str) -> dict[str, str]:
+    """The environment the sync runs in: the lab's settings, the database, logs in the work directory."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("ROOMSOPS_")} | {
+        "ROOMSOPS_SETTINGS": str(lab.settings_path),
+        "ROOMSOPS_ROOMS_DATABASE": database,
+        "ROOMSOPS_WINRM_PASSWORD": lab.info["winrm"]["password"],
+        "ROOMSOPS_LOG_FILE": str(work / "roomsops.log"),
+        "ROOMSOPS_LOG_AUDIT": str(work / "audit.jsonl"),
+        "BENCH_WORK": str(work),
+    }
 
 
 def report_serve(args: argparse.Namespace, serve: dict[str, Any]) -> None:

@@ -432,11 +432,21 @@ def with_resets(fields: MeetingFields, before: MeetingFields | None) -> MeetingF
     ROOMS no longer has set back to the pattern's times (docs/series.md, "Outlook edits of a series"): an occurrence
     moved back to its pattern's time in ROOMS, or an Outlook move ROOMS refused, is written at its original start
     (Exchange keeps it an exception there, which reads as no exception: `pattern_exceptions`). Nothing to set back
-    when the recurrence is rewritten (Exchange drops every exception then)."""
+    when the recurrence is rewritten (Exchange drops every exception then). The exceptions come in the order they
+    are to be written (`in_write_order`)."""
     series = fields.series
-    old = before.series if before is not None else None
-    if series is None or old is None or series != old:
+    if series is None:
         return fields
+    old = before.series if before is not None else None
+    if old is None or series != old:
+        ordered = in_write_order(
+            series.exceptions, {}
+        )  # rewritten: every occurrence is at its pattern's times
+        return (
+            fields
+            if ordered == series.exceptions
+            else replace(fields, series=replace(series, exceptions=ordered))
+        )
     kept = {e.original_start for e in series.exceptions} | set(series.cancelled)
     duration = fields.end - fields.start
     resets = tuple(
@@ -446,6 +456,30 @@ def with_resets(fields: MeetingFields, before: MeetingFields | None) -> MeetingF
         and (e.start, e.end) != (e.original_start, e.original_start + duration)
         and (not series.original_starts or e.original_start in series.original_starts)
     )
-    if not resets:
+    held = {e.original_start: e.start for e in old.exceptions}
+    ordered = in_write_order((*series.exceptions, *resets), held)
+    if ordered == series.exceptions:
         return fields
-    return replace(fields, series=replace(series, exceptions=(*series.exceptions, *resets)))
+    return replace(fields, series=replace(series, exceptions=ordered))
+
+
+def in_write_order(
+    exceptions: Iterable[Exception_], held: dict[datetime, datetime]
+) -> tuple[Exception_, ...]:
+    """A series' exceptions in an order Exchange accepts one write after the other: an occurrence moves only between
+    its neighbours as they stand at that write (EWS ErrorOccurrenceCrossingBoundary, docs/series.md), so one moved
+    onto a day a neighbour leaves is written after that neighbour. `held`: where Exchange holds each occurrence now
+    (by original start; absent: at its original start). The occurrences moving earlier are written first, earliest
+    first, then those moving later (or staying), latest first: each write then meets its neighbours either where
+    they end up or where they stand, on its side of both, when the series as held and the series as written each
+    keep their occurrences in order (review25e)."""
+    listed = list(exceptions)
+
+    def now(e: Exception_) -> datetime:
+        return held.get(e.original_start, e.original_start)
+
+    earlier = sorted((e for e in listed if e.start < now(e)), key=lambda e: (e.start, e.original_start))
+    later = sorted(
+        (e for e in listed if e.start >= now(e)), key=lambda e: (e.start, e.original_start), reverse=True
+    )
+    return (*earlier, *later)

@@ -1,5 +1,5 @@
 """review25e: attacks on fix25b (a series changed on both sides: differences per occurrence, `sync diff`,
-`sync resolve --use exchange`), over EWS and Graph against the lab. Each test pins one open defect (xfail strict)."""
+`sync resolve --use exchange`), over EWS and Graph against the lab. Each test pinned one defect, fixed by fix25f."""
 
 from __future__ import annotations
 
@@ -37,11 +37,6 @@ def both_changed(invoke: Invoke, env: dict[str, str], lab: LabHelper, diego: str
     assert (code, found[diego]["differences"]) == (0, 1), found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resolve --use exchange whose write lands the master but not the moved occurrence (answer lost) "
-    "leaves Exchange without the move for good: later passes see nothing to do",
-)
 @pytest.mark.parametrize(("mode", "protocol", "update"), UPDATES, ids=["ews", "graph"])
 def test_review25e_a_resolve_write_lost_after_the_master_still_writes_the_occurrence_later(
     invoke: Invoke,
@@ -77,11 +72,6 @@ def test_review25e_a_resolve_write_lost_after_the_master_still_writes_the_occurr
     assert shown(lab, diego, "2027-03-14T00:00", "2027-04-20T00:00") == days
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an occurrence difference whose original start ROOMS' new pattern no longer has is 'settled, using "
-    "exchange' by resolve with nothing taken over, and sync diff shows ROOMS holding it at 09:00",
-)
 @pytest.mark.parametrize("mode", MODES)
 def test_review25e_b_resolve_of_an_occurrence_rooms_new_pattern_dropped_is_not_a_silent_success(
     invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Addr, mode: str
@@ -105,11 +95,6 @@ def test_review25e_b_resolve_of_an_occurrence_rooms_new_pattern_dropped_is_not_a
     assert resolved.code == 1 or wall("2027-03-23", 14)[0] in starts, (resolved.out, starts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resolve --use exchange takes an Outlook-moved occurrence onto the slot another occurrence of the "
-    "same series holds in ROOMS: the series overlaps itself (own booking excluded from the room check)",
-)
 @pytest.mark.parametrize("mode", MODES)
 def test_review25e_c_resolve_does_not_put_two_occurrences_of_a_series_on_one_slot(
     invoke: Invoke, env: dict[str, str], graph_lab: LabHelper, addr: Addr, mode: str

@@ -322,8 +322,11 @@ def record_exception(
 def _check_within_neighbours(master: CalendarItem, occurrence: Occurrence, changed: CalendarItem) -> None:
     """ "An occurrence cannot be moved to or before the day of the previous occurrence, and cannot be moved to or
     after the day of the following occurrence" (graph/api/event-update; ews-ref/responsecode:
-    ErrorOccurrenceCrossingBoundary). Days are the series' zone's; neighbours are the pattern's dates, deleted
-    occurrences included (unverified; an observation says Outlook counts them)."""
+    ErrorOccurrenceCrossingBoundary: "Modified occurrence is crossing or overlapping adjacent occurrence"). Days are
+    the series' zone's; neighbours are the pattern's dates, deleted occurrences included (unverified; an
+    observation says Outlook counts them). A neighbour moved itself (an exception) bounds the move where it is now
+    too — its day and its times, whichever is nearer (unverified: the response code's "adjacent occurrence" read as
+    the occurrence where it stands; review25e)."""
     rec = master.recurrence
     assert rec is not None
     tz = zone(master.start_time_zone)
@@ -336,14 +339,21 @@ def _check_within_neighbours(master: CalendarItem, occurrence: Occurrence, chang
         elif candidate > day:
             next_day = candidate
             break
-    start = parse_utc(changed.start)
-    crossing = (previous is not None and start.astimezone(tz).date() <= previous) or (
-        next_day is not None
-        and (
-            start.astimezone(tz).date() >= next_day
-            or parse_utc(changed.end) > original_start(master, next_day)
-        )
-    )
+    start, end = parse_utc(changed.start), parse_utc(changed.end)
+    moved = {e.original_start: e for e in master.modified_occurrences}
+    crossing = False
+    if previous is not None:
+        first = original_start(master, previous)
+        bounds = [(previous, occurrence_end(master, first))]
+        if (e := moved.get(format_utc(first))) is not None:
+            bounds.append((parse_utc(e.start).astimezone(tz).date(), parse_utc(e.end)))
+        crossing = any(start.astimezone(tz).date() <= d or start < until for d, until in bounds)
+    if next_day is not None and not crossing:
+        following = original_start(master, next_day)
+        bounds = [(next_day, following)]
+        if (e := moved.get(format_utc(following))) is not None:
+            bounds.append((parse_utc(e.start).astimezone(tz).date(), parse_utc(e.start)))
+        crossing = any(start.astimezone(tz).date() >= d or end > begins for d, begins in bounds)
     if crossing:
         raise EwsError(
             "ErrorOccurrenceCrossingBoundary",

@@ -20,12 +20,14 @@ from roomsops.adapters.store import (
     now_utc,
 )
 from roomsops.adapters.store import queries as q
-from roomsops.adapters.store.schema import LINKED, ROOM_DECLINED
+from roomsops.adapters.store.schema import LINKED, PENDING_UPDATE, ROOM_DECLINED
 from roomsops.core.calendar import Meeting, MeetingFields
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.logs import AuditLog
+from roomsops.core.recurrence import at, series_dates, wall_clock
 from roomsops.core.results import Result
 from roomsops.services.rooms import series as repeats
+from roomsops.services.rooms.common import local_span
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import ROOM_PENDING, decline_reason, room_unanswered, snapshot_room
 from roomsops.services.sync.model import (
@@ -143,6 +145,9 @@ def _occurrence_shown(state: dict[str, Any], original: datetime, side: str) -> s
     if fields.series is None:
         return "(no series)"
     zone = ZoneInfo(fields.series.time_zone)
+    if not _in_pattern(fields, original, zone):
+        # The series on this side has no occurrence there (its pattern or times changed): none to show (review25e b).
+        return "none (not in its pattern)"
     shown = occurrence_state(
         occurrence_states(fields.series, fields.end - fields.start), original, fields.end - fields.start
     )
@@ -152,6 +157,15 @@ def _occurrence_shown(state: dict[str, Any], original: datetime, side: str) -> s
     moved = "" if (start, end) == (original, original + (fields.end - fields.start)) else "moved to "
     day = "" if start.date() == original.astimezone(zone).date() else f"{start:%a %Y-%m-%d} "
     return f"{moved}{day}{start:%H:%M}–{end:%H:%M}"
+
+
+def _in_pattern(fields: MeetingFields, original: datetime, zone: ZoneInfo) -> bool:
+    """Whether the series `fields` has an occurrence at `original` (UTC): a date of its pattern and range, at its
+    first occurrence's wall-clock start."""
+    assert fields.series is not None
+    clock, _ = wall_clock(fields.start, fields.end, zone)
+    day = original.astimezone(zone).date()
+    return day in series_dates(fields.series.recurrence, day).dates and at(day, clock, zone) == original
 
 
 def diff(
@@ -297,9 +311,14 @@ def _exchange_changes(
     return changes
 
 
-def _exchange_occurrences(differences: list[Difference], booking: Booking) -> tuple[Occurrence, ...] | None:
+def _exchange_occurrences(
+    differences: list[Difference], booking: Booking
+) -> tuple[tuple[Occurrence, ...] | None, tuple[datetime, ...]]:
     """The booking's occurrences with Exchange's state of each occurrence a difference names (deleted: cancelled;
-    else at Exchange's times, active), as recorded when the difference was found; None when none names one."""
+    else at Exchange's times, active), as recorded when the difference was found, and the original starts of
+    those it moves; None when none names one. An occurrence Exchange moved whose original start ROOMS' series no
+    longer has (its pattern or times changed in ROOMS since) cannot be taken: refused, nothing changed (review25e
+    b); one Exchange deleted is as ROOMS has it (no occurrence there) and is left out."""
     wanted: dict[datetime, str | tuple[datetime, datetime]] = {}
     for d in differences:
         exchange = MeetingFields.from_json(d.exchange_state)
@@ -312,8 +331,21 @@ def _exchange_occurrences(differences: list[Difference], booking: Booking) -> tu
             if original is not None:
                 wanted[original] = occurrence_state(states, original, duration)
     if not wanted or booking.series is None:
-        return None
+        return None, ()
+    zone = ZoneInfo(booking.series.time_zone)
+    held = {whole_seconds(o.original_start) for o in booking.series.occurrences}
+    for original, taken in sorted(wanted.items()):
+        if original not in held and not isinstance(taken, str):
+            day = f"{original.astimezone(zone):%a %Y-%m-%d %H:%M}"
+            raise OperationFailed(
+                f"booking {booking.id}: Exchange moved the occurrence of {day} to "
+                f"{local_span(taken[0], taken[1], zone)} ({zone.key}), and ROOMS' series has no "
+                "occurrence on that day any more (its pattern or times changed in ROOMS); nothing was changed",
+                f"book that time in ROOMS ('roomsops bookings update {booking.id} --occurrence DATE --start ... "
+                "--end ...' of an occurrence it has), then resolve with --use rooms or ignore",
+            )
     out = []
+    moved: list[datetime] = []
     for o in booking.series.occurrences:
         state = wanted.get(whole_seconds(o.original_start))
         if state is None:
@@ -322,7 +354,31 @@ def _exchange_occurrences(differences: list[Difference], booking: Booking) -> tu
             out.append(replace(o, status="cancelled"))
         else:
             out.append(replace(o, start=state[0], end=state[1], status="active"))
-    return tuple(out)
+            moved.append(o.original_start)
+    return tuple(out), tuple(moved)
+
+
+def _refuse_crossing(
+    booking: Booking, occurrences: tuple[Occurrence, ...], moved: tuple[datetime, ...]
+) -> None:
+    """Each occurrence taken from Exchange at new times stays between its neighbours as ROOMS holds them (moved ones
+    where they are now), never on or across their days nor overlapping them: one series never holds its room twice
+    at once, and Exchange refuses such a write (ErrorOccurrenceCrossingBoundary; `bookings update --occurrence`
+    refuses the same move, review25e c)."""
+    if booking.series is None or not moved:
+        return
+    zone = ZoneInfo(booking.series.time_zone)
+    series = replace(booking.series, occurrences=occurrences)
+    by_start = {o.original_start: o for o in occurrences}
+    for original in moved:
+        o = by_start[original]
+        try:
+            repeats.check_move(series, o, o.start, o.end, zone)
+        except InputError as exc:
+            raise OperationFailed(
+                f"booking {booking.id} cannot take Exchange's occurrences: {exc.message}; nothing was changed",
+                "move the neighbouring occurrence in ROOMS first, or resolve with --use rooms or ignore",
+            ) from None
 
 
 def _refuse_taken_occurrences(
@@ -369,65 +425,7 @@ def resolve(
     now = now_utc()
     declined: str | None = None
     if use == "exchange":
-        read: Meeting | None = None
-        if link is not None and link.item_id is not None and backend is not None:
-            found = backend.get(link.mailbox, [link.item_id])
-            if found and found[0].fields is not None:
-                # The booking's room, wherever the meeting lists it (review20f); not listed, the room the snapshot
-                # records (a ROOMS move not written yet, review20i), else the ROOMS room Outlook chose.
-                with store.read() as conn:
-                    managed = [r.email for r in q.list_rooms(conn)]
-                read = room_as_booked(found[0], booking.room, snapshot_room(link), managed)
-        current = read.fields if read is not None else None
-        synced = MeetingFields.from_json(link.snapshot) if link is not None and link.snapshot else None
-        changes = _exchange_changes(differences, current, synced, booking)
-        if "room" in changes and not changes["room"]:
-            # Exchange's state has no room (removed in Outlook): a ROOMS booking cannot be without one, and
-            # keeping the booking's room would write it to the meeting again (a new request to the room).
-            raise OperationFailed(
-                f"the meeting of booking {booking_id} has no room in Exchange (removed in Outlook), and a ROOMS "
-                "booking cannot be without one; nothing was changed",
-                f"cancel the booking ('roomsops bookings cancel {booking_id}') to follow Exchange, or resolve with "
-                "--use rooms (the room is invited again) or --use ignore",
-            )
-        room_email = changes.pop("room", None)
-        with store.write() as conn:
-            if room_email:
-                room = q.get_room(conn, room_email)
-                if room is None:
-                    raise OperationFailed(
-                        f"the meeting's room {room_email} is not a ROOMS room",
-                        "add it with 'roomsops rooms add', or resolve with --use rooms",
-                    )
-                changes["room_id"] = room.id
-            start, end = changes.get("start", booking.start), changes.get("end", booking.end)
-            room_id = changes.get("room_id", booking.room_id)
-            if q.overlapping_bookings(conn, room_id, start, end, exclude_id=booking.id):
-                raise OperationFailed(
-                    f"the room is taken in ROOMS at the meeting's time; booking {booking_id} "
-                    "cannot take Exchange's state",
-                    "resolve with --use rooms or ignore",
-                )
-            occurrences = _exchange_occurrences(differences, booking)
-            _refuse_taken_occurrences(conn, booking, occurrences, room_email or booking.room)
-            updated = q.update_booking(conn, booking.id, changes, now)
-            if occurrences is not None:
-                updated = _save_occurrences(conn, booking, occurrences)
-            resolved = q.resolve_differences(conn, booking_id, use, now)
-        # ROOMS won when the difference was found, so the meeting holds ROOMS' state: write the new one (no
-        # database lock is held while EWS answers).
-        if link is not None and link.item_id is not None and backend is not None:
-            written_state = current or (MeetingFields.from_json(link.snapshot) if link.snapshot else None)
-            revision = uuid.uuid4().hex
-            written = _write_meeting(backend, link, written_state, updated, revision)
-            answered = link
-            if read is not None and written.revision != revision:
-                # Nothing written: the meeting already holds Exchange's state, so no request reached its room, and
-                # the room's answer on it is the answer to the meeting as it stands (issue 20: the answer is state).
-                answered, declined = _room_answer(backend, link, read, updated)
-                written = read  # recorded as read: its ChangeKey and revision
-            with store.write() as conn:
-                _record(conn, answered, written, updated, now)
+        resolved, declined = _use_exchange(store, backend, booking, link, differences, now)
     elif use == "rooms":
         if link is None or link.item_id is None:
             raise OperationFailed(
@@ -444,6 +442,97 @@ def resolve(
             resolved = q.resolve_differences(conn, booking_id, use, now)
     audit.record("sync:resolve", link.mailbox if link else "", {"booking": booking_id, "use": use}, "ok")
     return ResolveResult(booking_id=booking_id, use=use, resolved=resolved, room_declined=declined)
+
+
+def _use_exchange(
+    store: Store,
+    backend: CalendarBackend | None,
+    booking: Booking,
+    link: BookingSyncState | None,
+    differences: list[Difference],
+    now: datetime,
+) -> tuple[int, str | None]:
+    """`--use exchange`: the booking takes Exchange's state (all or nothing), then the meeting is written from it.
+    The number of differences settled, and the room's decline reason when the room declined the meeting."""
+    booking_id = booking.id
+    declined: str | None = None
+    read: Meeting | None = None
+    if link is not None and link.item_id is not None and backend is not None:
+        found = backend.get(link.mailbox, [link.item_id])
+        if found and found[0].fields is not None:
+            # The booking's room, wherever the meeting lists it (review20f); not listed, the room the snapshot
+            # records (a ROOMS move not written yet, review20i), else the ROOMS room Outlook chose.
+            with store.read() as conn:
+                managed = [r.email for r in q.list_rooms(conn)]
+            read = room_as_booked(found[0], booking.room, snapshot_room(link), managed)
+    current = read.fields if read is not None else None
+    synced = MeetingFields.from_json(link.snapshot) if link is not None and link.snapshot else None
+    changes = _exchange_changes(differences, current, synced, booking)
+    if "room" in changes and not changes["room"]:
+        # Exchange's state has no room (removed in Outlook): a ROOMS booking cannot be without one, and
+        # keeping the booking's room would write it to the meeting again (a new request to the room).
+        raise OperationFailed(
+            f"the meeting of booking {booking_id} has no room in Exchange (removed in Outlook), and a ROOMS "
+            "booking cannot be without one; nothing was changed",
+            f"cancel the booking ('roomsops bookings cancel {booking_id}') to follow Exchange, or resolve with "
+            "--use rooms (the room is invited again) or --use ignore",
+        )
+    room_email = changes.pop("room", None)
+    with store.write() as conn:
+        if room_email:
+            room = q.get_room(conn, room_email)
+            if room is None:
+                raise OperationFailed(
+                    f"the meeting's room {room_email} is not a ROOMS room",
+                    "add it with 'roomsops rooms add', or resolve with --use rooms",
+                )
+            changes["room_id"] = room.id
+        start, end = changes.get("start", booking.start), changes.get("end", booking.end)
+        room_id = changes.get("room_id", booking.room_id)
+        if q.overlapping_bookings(conn, room_id, start, end, exclude_id=booking.id):
+            raise OperationFailed(
+                f"the room is taken in ROOMS at the meeting's time; booking {booking_id} "
+                "cannot take Exchange's state",
+                "resolve with --use rooms or ignore",
+            )
+        occurrences, moved = _exchange_occurrences(differences, booking)
+        if occurrences is not None:
+            _refuse_crossing(booking, occurrences, moved)
+        _refuse_taken_occurrences(conn, booking, occurrences, room_email or booking.room)
+        updated = q.update_booking(conn, booking.id, changes, now)
+        if occurrences is not None:
+            updated = _save_occurrences(conn, booking, occurrences)
+        resolved = q.resolve_differences(conn, booking_id, "exchange", now)
+        revision = uuid.uuid4().hex
+        if link is not None and link.item_id is not None and backend is not None:
+            # The write's intent, with the booking's change (as the pass's `_update`): a write that fails or
+            # whose answer is lost leaves `pending-update` and the booking's new version unsynced, so the next
+            # pass writes the booking again — never takes a series as written because its master's fields
+            # match (its exceptions are not compared; review25e a).
+            _intent(conn, link, revision, now)
+    # ROOMS won when the difference was found, so the meeting holds ROOMS' state: write the new one (no
+    # database lock is held while EWS answers).
+    if link is not None and link.item_id is not None and backend is not None:
+        written_state = current or (MeetingFields.from_json(link.snapshot) if link.snapshot else None)
+        written = _write_meeting(backend, link, written_state, updated, revision)
+        answered = link
+        if read is not None and written.revision != revision:
+            # Nothing written: the meeting already holds Exchange's state, so no request reached its room, and
+            # the room's answer on it is the answer to the meeting as it stands (issue 20: the answer is state).
+            answered, declined = _room_answer(backend, link, read, updated)
+            written = read  # recorded as read: its ChangeKey and revision
+        with store.write() as conn:
+            _record(conn, answered, written, updated, now)
+    return resolved, declined
+
+
+def _intent(conn: Connection, link: BookingSyncState, revision: str, now: datetime) -> None:
+    """Store the intent of rewriting the meeting: `pending-update`, the revision about to be written and the
+    read-back flag (a crash after the write leaves both: the next pass reads the meeting again and knows the write
+    as its own). The link's other fields stay: `_record` replaces them once the write is answered."""
+    q.save_booking_sync(
+        conn, replace(link, state=PENDING_UPDATE, last_attempt=now, revision=revision, readback=True), now
+    )
 
 
 def _room_answer(
