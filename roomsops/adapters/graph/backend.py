@@ -6,8 +6,9 @@ port's own types and errors, beside EWS's (`roomsops.adapters.ews.backend`).
   gave it (as are nextLinks). A deltaLink Graph no longer accepts (410) is `Changes(invalid_state=True)`.
 - The tags are the EWS tags, as `singleValueExtendedProperties` (adapters/graph/tags.py).
 - Creates carry a `transactionId`; several go in one `$batch` (20 at most each).
-- Updates say `If-Match` with the meeting's change key; a change made meanwhile (412) is read and the write
-  made once more on the current version: the last writer wins, as over EWS (AutoResolve).
+- Updates say `If-Match` with the meeting's change key; a change made meanwhile (412) is read: an edit of a field
+  written fails the write as a conflict (the next pass merges it), a change elsewhere only gets the write made once
+  more on the current version, as over EWS (NeverOverwrite, fix19s; fix19t).
 - `cancel` is `POST .../cancel` (attendees and the room are told).
 
 Graph sends every meeting's invitations, updates and cancellations (it has no SendToNone), so the backend refuses
@@ -597,8 +598,14 @@ class GraphCalendar:
                 results.append(from_answer(answer.status, answer.body, mailbox, "create"))
         return results
 
-    def _patch(self, mailbox: str, meeting: Meeting, body: dict[str, Any], what: str) -> Answer:
-        """PATCH with If-Match; a 412 (changed meanwhile) is read again and written on the current version."""
+    def _patch(
+        self, mailbox: str, meeting: Meeting, body: dict[str, Any], what: str, written: Sequence[str] = ()
+    ) -> Answer:
+        """PATCH with If-Match; a 412 (changed meanwhile) is read again: a change of a field `written` (the
+        `MeetingFields` names the PATCH writes) since `meeting` was read fails the write as a conflict (an Outlook
+        edit made between the pass's read and this write is never written over: the next pass reads it and merges
+        it, as over EWS since fix19s); a change elsewhere only (a room's answer, another field) gets the PATCH made
+        once more on the current version."""
         change_key = meeting.change_key
         self._forget(mailbox, meeting.item_id)
         for attempt in range(CONFLICT_RETRIES + 1):
@@ -618,6 +625,18 @@ class GraphCalendar:
                 current = self._read(mailbox, [meeting.item_id])  # from Graph, never a kept answer
                 if not current:
                     raise graph_error("item_gone", mailbox, f"{what}: the event is gone") from None
+                moved = (
+                    current[0].fields.differs(meeting.fields, tuple(written))
+                    if current[0].fields is not None and meeting.fields is not None
+                    else list(written)
+                )
+                if moved:
+                    raise graph_error(
+                        "conflict",
+                        mailbox,
+                        f"the meeting was changed in Exchange while roomsops wrote it ({', '.join(moved)}); "
+                        "the next sync compares it again",
+                    ) from None
                 change_key = current[0].change_key
         raise AssertionError("unreachable")
 
@@ -657,7 +676,7 @@ class GraphCalendar:
                 "update",
             )
         else:
-            answer = self._patch(mailbox, meeting, body, "update")
+            answer = self._patch(mailbox, meeting, body, "update", written=changed)
         revision = revision if revision is not None else meeting.revision
         tagged = {
             "installation": meeting.installation,
