@@ -13,13 +13,18 @@ failed with the soak's message before ("I2: booking 3: the Outlook subject … i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from roomsops.core.calendar import BackendError
 from tests.sync_checker.families import FAMILIES
 from tests.sync_checker.machine import machine_for
+
+from .conftest import LabHelper, address
+from .test_graph_backend import INSTALLATION, backend, fields, organized
 
 pytestmark = [pytest.mark.integration]
 
@@ -31,3 +36,41 @@ def test_an_outlook_edit_between_read_and_patch_is_not_written_over(lab: Any, tm
     state.outlook_edit_after_write(choice=0, later=2, outlook="subject", pick=104, rooms="title")
     state.settle()
     state.teardown()
+
+
+@pytest.fixture
+def graph_lab(fresh_lab: LabHelper) -> LabHelper:
+    """The session's lab, reset, with the Graph face's delta states, throttling and gate reset too."""
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    return fresh_lab
+
+
+def _outlook_subject(lab: LabHelper, mailbox: str, subject: str, edited: str) -> None:
+    (item,) = [i for i in organized(lab, mailbox) if i["subject"] == subject]
+    answer = lab.admin("PATCH", f"/lab/mailboxes/{mailbox}/calendar/{item['id']}", json={"subject": edited})
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("attendees", [False, True], ids=["patch", "attendees"])
+def test_an_update_over_an_outlook_edit_of_a_field_it_writes_is_a_conflict(
+    graph_lab: LabHelper, attendees: bool
+) -> None:
+    """The backend alone: the meeting as the pass read it, then Outlook's subject edit, then roomsops' update of the
+    subject (with the required attendees too: the write that reads the attendees just before its PATCH). The update
+    fails as a conflict and Outlook's subject stays; a change of another field only is written over (the update is
+    made once more: test_graph_backend)."""
+    lab = graph_lab
+    graph = backend(lab, [])
+    diego = address(lab, "DiegoS")
+    read = graph.create(diego, fields(lab, "Planning", 0), INSTALLATION, "b1", "r1")
+    assert read.fields is not None
+    _outlook_subject(lab, diego, "Planning", "Planning (Outlook)")
+    wanted = replace(read.fields, subject="Planning (ROOMS)")
+    if attendees:
+        wanted = replace(wanted, attendees=(*wanted.attendees, address(lab, "MeganB").lower()))
+    with pytest.raises(BackendError) as failed:
+        graph.update(diego, read, wanted, "r2")
+    assert failed.value.reason == "conflict" and "subject" in failed.value.detail
+    (now,) = graph.get(diego, [read.item_id])
+    assert now.fields is not None and now.fields.subject == "Planning (Outlook)"
+    assert now.revision == "r1"  # nothing of the update landed
