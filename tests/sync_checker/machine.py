@@ -865,6 +865,12 @@ class SyncChecker(RuleBasedStateMachine):
                 attendees.append(other)
             body = {"attendees": attendees}
         self.world.outlook_patch(booking["organizer"], meeting["id"], body)
+        # Outlook changed the resources (the booking's room listed first again, e.g. over a room change settled
+        # with `sync resolve --use ignore`) or the required attendees: as any Outlook edit (`_outlook_edit`), a
+        # value the meeting holds that differs from an ignored one is Outlook's, not roomsops' write, so a later
+        # Outlook edit in the same epoch keeps the ignore (soak seed 36004, fix19t).
+        touched = "room" if how == "resource" else "attendees"
+        self.model.outlook_touched[(booking["id"], touched)] = self.model.epoch
         self.model.second_room[booking["id"]] = (self.model.epoch, "")
         self.model.uid_booking[meeting["uid"]] = booking["id"]
 

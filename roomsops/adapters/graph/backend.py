@@ -6,8 +6,9 @@ port's own types and errors, beside EWS's (`roomsops.adapters.ews.backend`).
   gave it (as are nextLinks). A deltaLink Graph no longer accepts (410) is `Changes(invalid_state=True)`.
 - The tags are the EWS tags, as `singleValueExtendedProperties` (adapters/graph/tags.py).
 - Creates carry a `transactionId`; several go in one `$batch` (20 at most each).
-- Updates say `If-Match` with the meeting's change key; a change made meanwhile (412) is read and the write
-  made once more on the current version: the last writer wins, as over EWS (AutoResolve).
+- Updates say `If-Match` with the meeting's change key; a change made meanwhile (412) is read: an edit of a field
+  written fails the write as a conflict (the next pass merges it), a change elsewhere only gets the write made once
+  more on the current version, as over EWS (NeverOverwrite, fix19s; fix19t).
 - `cancel` is `POST .../cancel` (attendees and the room are told).
 
 Graph sends every meeting's invitations, updates and cancellations (it has no SendToNone), so the backend refuses
@@ -597,8 +598,31 @@ class GraphCalendar:
                 results.append(from_answer(answer.status, answer.body, mailbox, "create"))
         return results
 
-    def _patch(self, mailbox: str, meeting: Meeting, body: dict[str, Any], what: str) -> Answer:
-        """PATCH with If-Match; a 412 (changed meanwhile) is read again and written on the current version."""
+    def _edited_meanwhile(
+        self, mailbox: str, meeting: Meeting, written: Sequence[str], current: Meeting, what: str
+    ) -> None:
+        """Raises a conflict when the event as read now (`current`) differs from `meeting` (as the pass read it) in
+        one of the fields `written` (`MeetingFields` names): an Outlook edit made since is never written over (the
+        next pass reads it and merges it), as EWS's NeverOverwrite (fix19s, fix19t)."""
+        if meeting.fields is None:
+            return  # nothing read to compare with: written as before
+        moved = current.fields.differs(meeting.fields, tuple(written)) if current.fields else list(written)
+        if moved:
+            raise graph_error(
+                "conflict",
+                mailbox,
+                f"{what}: the meeting was changed in Exchange while roomsops wrote it ({', '.join(moved)}); "
+                "the next sync compares it again",
+            )
+
+    def _patch(
+        self, mailbox: str, meeting: Meeting, body: dict[str, Any], what: str, written: Sequence[str] = ()
+    ) -> Answer:
+        """PATCH with If-Match; a 412 (changed meanwhile) is read again: a change of a field `written` (the
+        `MeetingFields` names the PATCH writes) since `meeting` was read fails the write as a conflict (an Outlook
+        edit made between the pass's read and this write is never written over: the next pass reads it and merges
+        it, as over EWS since fix19s); a change elsewhere only (a room's answer, another field) gets the PATCH made
+        once more on the current version."""
         change_key = meeting.change_key
         self._forget(mailbox, meeting.item_id)
         for attempt in range(CONFLICT_RETRIES + 1):
@@ -618,6 +642,7 @@ class GraphCalendar:
                 current = self._read(mailbox, [meeting.item_id])  # from Graph, never a kept answer
                 if not current:
                     raise graph_error("item_gone", mailbox, f"{what}: the event is gone") from None
+                self._edited_meanwhile(mailbox, meeting, written, current[0], what)
                 change_key = current[0].change_key
         raise AssertionError("unreachable")
 
@@ -655,9 +680,10 @@ class GraphCalendar:
                 body,
                 lambda held: _merged(held, fields, written, meeting.fields.room if meeting.fields else ""),
                 "update",
+                guard=(meeting, [name for name in changed if name not in written]),
             )
         else:
-            answer = self._patch(mailbox, meeting, body, "update")
+            answer = self._patch(mailbox, meeting, body, "update", written=changed)
         revision = revision if revision is not None else meeting.revision
         tagged = {
             "installation": meeting.installation,
@@ -858,10 +884,14 @@ class GraphCalendar:
         body: dict[str, Any],
         compose: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
         what: str,
+        guard: tuple[Meeting, Sequence[str]] | None = None,
     ) -> Answer:
         """PATCH `body` with the attendees `compose` makes of those the event holds now: read, compute and write
         with If-Match; on a 412 (changed meanwhile, e.g. an attendee added in Outlook) all three again — the list
-        computed from the old attendees would undo that change."""
+        computed from the old attendees would undo that change. `guard`: the meeting as the pass read it and the
+        other fields `body` writes (`MeetingFields` names); when the event's change key is no longer the meeting's,
+        it is read, and an edit of one of those fields since fails the write as a conflict, as `_patch` does after
+        a 412: the attendees read just before the PATCH would hide it (fix19t)."""
         url = self._event(mailbox, item_id)
         self._forget(mailbox, item_id)
         for attempt in range(CONFLICT_RETRIES + 1):
@@ -870,6 +900,11 @@ class GraphCalendar:
             ).body
             held = [a for a in (current or {}).get("attendees") or [] if isinstance(a, dict)]
             change_key = str((current or {}).get("changeKey") or "")
+            if guard is not None and guard[1] and change_key != (guard[0].change_key or ""):
+                read = self._read(mailbox, [item_id])  # the fields written besides the attendees: from Graph
+                if not read:
+                    raise graph_error("item_gone", mailbox, f"{what}: the event is gone")
+                self._edited_meanwhile(mailbox, guard[0], guard[1], read[0], what)
             try:
                 return self.client.request(
                     mailbox,

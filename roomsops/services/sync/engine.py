@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -1122,9 +1122,28 @@ class MailboxSync:
                 ).fields
                 or link.readback
                 or self._answer_unread(meeting, link, bookings.get(link.booking_id))
+                or self._rooms_listed_changed(meeting, link)
             ):
                 self._exchange_item(meeting, link, bookings)
         return tagged
+
+    def _rooms_listed_changed(self, meeting: Meeting, link: BookingSyncState) -> bool:
+        """The ROOMS rooms the meeting lists as a resource or an optional attendee are not those its snapshot
+        recorded: a second ROOMS room added (or taken off) in Outlook, which changes none of the fields compared (the
+        booked room is the meeting's room wherever it is listed; required attendees are a field). The meeting is
+        read, so the second room is reported (or removed, Sync-Master) as a pass reading the change would have done
+        (soak seed 36008, fix19t). Only known ROOMS addresses and aliases already resolved: no directory request."""
+
+        def rooms_of(addresses: Iterable[Any]) -> set[str]:
+            out: set[str] = set()
+            for address in (str(a).lower() for a in addresses):
+                primary = address if address in self.rooms else (self.aliases.get(address) or "")
+                if primary in self.rooms:
+                    out.add(primary)
+            return out
+
+        held = rooms_of((link.snapshot or {}).get("listed") or ())
+        return rooms_of([*meeting.resources, *meeting.optional]) != held
 
     def _found_by_tag(
         self, meeting: Meeting, booking_id: int, link: BookingSyncState | None, booking: Booking | None
