@@ -1877,6 +1877,7 @@ class MailboxSync:
                         meeting.fields,
                     ),
                     revision=revision,
+                    room_aliases=self._aliases_of_room(meeting),
                 )
             except WriteOutcomeUnknown as lost:
                 # The answer was lost: the reset may have landed or not (a connection dropped before or after
@@ -2257,6 +2258,12 @@ class MailboxSync:
                 "address and an alias cannot be resolved over Microsoft Graph: if it is a ROOMS room's alias, "
                 "invite the room by its primary address; not booked"
             )
+
+    def _aliases_of_room(self, meeting: Meeting) -> list[str]:
+        """The addresses other than its own that this pass saw the meeting's room (`fields.room`) listed by: a room
+        write takes the old room off the meeting by any of them (review20m)."""
+        room = meeting.fields.room if meeting.fields is not None else ""
+        return sorted(self._addresses_of(room) - {room}) if room else []
 
     def _addresses_of(self, room: Room | str) -> set[str]:
         """The room's primary address and the aliases this pass saw it listed by."""
@@ -2845,13 +2852,13 @@ class MailboxSync:
             replace(link, state=PENDING_UPDATE, last_attempt=self.ctx.now(), revision=revision, readback=True)
         )
         try:
+            held = self._meeting(before)
             meeting = self.ctx.backend.update(
                 self.mailbox,
-                self._meeting(before),
-                room_kept_on_its_line(
-                    self._keeping_ignored(booking, before.snapshot), self._meeting(before).fields
-                ),
+                held,
+                room_kept_on_its_line(self._keeping_ignored(booking, before.snapshot), held.fields),
                 revision=revision,
+                room_aliases=self._aliases_of_room(held),
             )
         finally:
             self.wrote = True
