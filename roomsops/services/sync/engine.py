@@ -2501,10 +2501,17 @@ class MailboxSync:
             with self.ctx.store.read() as conn:
                 self.rooms = {r.email.lower(): r for r in q.list_rooms(conn)}
         listed = [*(snapshot.get("listed") or ()), *(snapshot.get("attendees") or ())]
+        domains = {email.rpartition("@")[2] for email in self.rooms}
         out: list[str] = []
         for address in (str(a).lower() for a in listed):
-            if address != room and address in self.rooms and address not in out:
-                out.append(address)
+            # Listed by an alias (the snapshot keeps addresses as read): the room it names, asked of the directory
+            # as the pass that reported it did (review20m) — only for an address of a ROOMS room's domain.
+            found = self.rooms.get(address) or (
+                self._room_by_alias(address) if address.rpartition("@")[2] in domains else None
+            )
+            primary = found.email.lower() if found is not None else None
+            if primary is not None and primary != room and primary not in out:
+                out.append(primary)
         return out
 
     def _orphan_copies(
