@@ -2590,13 +2590,16 @@ class MailboxSync:
             }
         return [m for m in copies if m.uid not in live]
 
-    def free_rooms_of_missing_meeting(self, link: BookingSyncState, booking: Booking) -> int:
+    def free_rooms_of_missing_meeting(
+        self, link: BookingSyncState, booking: Booking, freed: list[str] | None = None
+    ) -> int:
         """A person who left the sync, purged: the link knew a meeting, but none is left in the calendar (deleted
         or dragged to Deleted Items in Outlook, perhaps without a cancellation, before any pass read it), so no
         cancellation can reach the room. Its copy is removed as a pass removes the copy of a meeting deleted
         without a cancellation (`_orphan_copies`: by the meeting's UID, never the copy of a meeting still live in
-        the organizer's calendar). Returns the copies removed; a BackendError or ConnectError is the caller's
-        (the purge of that booking failed: reported, tried again next pass). Seeds 32500 and 32700 of the soak."""
+        the organizer's calendar). Returns the copies removed (their rooms appended to `freed`); a BackendError or
+        ConnectError is the caller's (the purge of that booking failed: reported, tried again next pass). Seeds
+        32500 and 32700 of the soak."""
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         room = (held.room or booking.room or "").lower()
         # A series is over when its last occurrence is (`meeting_over`; its snapshot holds the first one's).
@@ -2608,6 +2611,8 @@ class MailboxSync:
             for copy in self._orphan_copies(listed, held.start, held.end, _uid(link), booking):
                 self.ctx.backend.delete_copy(listed, copy, via=self.mailbox)
                 removed += 1
+                if freed is not None:
+                    freed.append(listed)
                 self._audit("sync:room-released", booking, {"room": listed, "item_id": copy.item_id})
         return removed
 
