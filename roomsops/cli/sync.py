@@ -529,6 +529,9 @@ def migrate_cmd(
 def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
     """Cancel the meetings this installation created in PERSON's calendar, and hold PERSON's bookings back from
     the sync until 'roomsops sync resume --person PERSON'."""
+    from datetime import timedelta
+
+    from roomsops.adapters.store import now_utc
     from roomsops.services.sync.factory import calendar_backend
     from roomsops.services.sync.run import purge
 
@@ -539,7 +542,12 @@ def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
         address = _primary(app, store, address)
         _refuse_leased(store, [address], "sync purge")
         backend = calendar_backend(settings, app.ews, _synced_persons(store), _services(store))
-        result = purge(store, backend, address, app.audit, lambda q: app.confirm(q, yes), dry_run)
+        now = now_utc()
+        window = (
+            now - timedelta(days=settings.sync.window_days_past),
+            now + timedelta(days=settings.sync.window_days_future),
+        )
+        result = purge(store, backend, address, app.audit, lambda q: app.confirm(q, yes), dry_run, window)
     return app.emit(result)
 
 

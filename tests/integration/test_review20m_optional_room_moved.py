@@ -61,10 +61,6 @@ def edited_in_outlook(
     return diego
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a ROOMS room move leaves the old room on the Optional line, holding the slot (issue 20 item 4, I5)",
-)
 @pytest.mark.parametrize("twice", [False, True])
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_a_rooms_room_move_frees_the_booked_room_listed_on_the_optional_line(

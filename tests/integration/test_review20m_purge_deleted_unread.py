@@ -22,10 +22,6 @@ from tests.integration.test_review20i_room_pending import DAY, book
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a purge of a meeting deleted without cancellation before any pass read it leaves the room's copy",
-)
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_a_purge_frees_the_room_of_a_meeting_deleted_unread(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, mode: str

@@ -25,10 +25,6 @@ from tests.integration.test_review20i_room_pending import DAY
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a second ROOMS room listed by an alias keeps its copy of a meeting deleted without cancellation, unreported",
-)
 def test_a_second_room_listed_by_an_alias_is_freed_after_a_delete_without_cancellation(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

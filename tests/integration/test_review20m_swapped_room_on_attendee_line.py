@@ -27,10 +27,6 @@ from tests.integration.test_review20m_optional_room_moved import edited_in_outlo
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a ROOMS room swapped in on the To/Optional line beside a non-ROOMS resource is read as an attendee",
-)
 @pytest.mark.parametrize("line", ["attendees", "optional_attendees"])
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_outlook_swap_to_a_rooms_room_on_an_attendee_line_is_that_rooms_change(

@@ -178,12 +178,17 @@ def test_bug8_an_outlook_edit_just_before_roomsops_write_is_not_hidden(
     edits: list[str] = []
 
     def outlook_edits_first(
-        self: EwsCalendar, mailbox: str, meeting: Meeting, fields: Any, revision: str | None = None
+        self: EwsCalendar,
+        mailbox: str,
+        meeting: Meeting,
+        fields: Any,
+        revision: str | None = None,
+        room_aliases: Any = (),
     ) -> Meeting:
         if not edits:
             outlook_edit(fresh_lab, synced, {"reminder": 30, "send": False})
             edits.append(meeting.item_id)
-        return original(self, mailbox, meeting, fields, revision)
+        return original(self, mailbox, meeting, fields, revision, room_aliases)
 
     monkeypatch.setattr(EwsCalendar, "update", outlook_edits_first)
     ok(invoke("sync", env=env))

@@ -219,7 +219,12 @@ class MemoryCalendar:
         return made
 
     def update(
-        self, mailbox: str, meeting: Meeting, fields: MeetingFields, revision: str | None = None
+        self,
+        mailbox: str,
+        meeting: Meeting,
+        fields: MeetingFields,
+        revision: str | None = None,
+        room_aliases: Sequence[str] = (),
     ) -> Meeting:
         current = self.items.get(mailbox, {}).get(meeting.item_id)
         if current is None:

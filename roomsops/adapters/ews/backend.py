@@ -504,7 +504,12 @@ class EwsCalendar:
         return results
 
     def update(
-        self, mailbox: str, meeting: Meeting, fields: MeetingFields, revision: str | None = None
+        self,
+        mailbox: str,
+        meeting: Meeting,
+        fields: MeetingFields,
+        revision: str | None = None,
+        room_aliases: Sequence[str] = (),
     ) -> Meeting:
         account = self.client.account(mailbox)
         changed = (
@@ -525,7 +530,12 @@ class EwsCalendar:
             names.append("roomsops_revision")  # written with the fields, in the same UpdateItem
         values = self._values(fields)
         if "resources" in names:
-            values["resources"] = self._resources_with(mailbox, meeting, fields.room)
+            lines = self._lines_with(mailbox, meeting, fields.room, room_aliases)
+            values["resources"] = lines.pop("resources")
+            for name, kept in lines.items():  # the old room taken off the To or Optional line too
+                if name not in names:
+                    names.append(name)
+                    values[name] = kept or None
         item = CalendarItem(
             account=account,
             folder=self._calendar(mailbox),
@@ -732,28 +742,42 @@ class EwsCalendar:
             if o.original_start is not None
         ]
 
-    def _resources_with(self, mailbox: str, meeting: Meeting, room: str) -> list[Attendee]:
+    def _lines_with(
+        self, mailbox: str, meeting: Meeting, room: str, aliases: Sequence[str]
+    ) -> dict[str, list[Attendee]]:
         """The item's resources as it holds them now with the booking's room written (`replaced_room`): only the
-        room it had is replaced, every other resource kept with its answer (review20f)."""
+        room it had is replaced, every other resource kept with its answer (review20f). The room it had leaves
+        every line (ROOMS: "a room change in Outlook = invite the new room resource, remove the old one"): listed
+        by an alias of it (`aliases`) among the resources, or on the To or Optional line (moved there in Outlook),
+        it is taken off too (review20m) — those lines are in the answer only when that changes them (the other
+        attendees kept with their answers)."""
         account = self.client.account(mailbox)
         calendar = self._calendar(mailbox)
+        lists = ("resources", "required_attendees", "optional_attendees")
         (current,) = self.client.call(
             mailbox,
-            lambda: list(
-                account.fetch(ids=[(meeting.item_id, None)], folder=calendar, only_fields=("resources",))
-            ),
+            lambda: list(account.fetch(ids=[(meeting.item_id, None)], folder=calendar, only_fields=lists)),
         )
         if isinstance(current, Exception):
             raise translate(current, mailbox, write=False)
-        held = [a for a in (current.resources or []) if _address(a)]
         old = meeting.fields.room if meeting.fields is not None else ""
-        return replaced_room(
-            held,
-            _address,
-            old,
-            room,
-            lambda: Attendee(mailbox=Mailbox(email_address=room), response_type="Unknown"),
-        )
+        gone = ({old, *(a.lower() for a in aliases)} - {room.lower(), ""}) if old else set()
+        held = [a for a in (current.resources or []) if _address(a) and _address(a) not in gone - {old}]
+        lines = {
+            "resources": replaced_room(
+                held,
+                _address,
+                old,
+                room,
+                lambda: Attendee(mailbox=Mailbox(email_address=room), response_type="Unknown"),
+            )
+        }
+        for name in ("required_attendees", "optional_attendees"):
+            listed = [a for a in (getattr(current, name) or []) if _address(a)]
+            kept = [a for a in listed if _address(a) not in gone]
+            if len(kept) != len(listed):
+                lines[name] = kept
+        return lines
 
     def tag(
         self, mailbox: str, meeting: Meeting, installation: str, booking_id: str, revision: str | None = None

@@ -647,7 +647,12 @@ class GraphCalendar:
         raise AssertionError("unreachable")
 
     def update(
-        self, mailbox: str, meeting: Meeting, fields: MeetingFields, revision: str | None = None
+        self,
+        mailbox: str,
+        meeting: Meeting,
+        fields: MeetingFields,
+        revision: str | None = None,
+        room_aliases: Sequence[str] = (),
     ) -> Meeting:
         changed = (
             fields.differs(meeting.fields, tuple(_FIELD_TO_GRAPH))
@@ -678,7 +683,9 @@ class GraphCalendar:
                 mailbox,
                 meeting.item_id,
                 body,
-                lambda held: _merged(held, fields, written, meeting.fields.room if meeting.fields else ""),
+                lambda held: _merged(
+                    held, fields, written, meeting.fields.room if meeting.fields else "", room_aliases
+                ),
                 "update",
                 guard=(meeting, [name for name in changed if name not in written]),
             )
@@ -989,13 +996,26 @@ def _entry(attendee: dict[str, Any]) -> dict[str, Any]:
 
 
 def _merged(
-    held: list[dict[str, Any]], fields: MeetingFields, written: set[str], old_room: str = ""
+    held: list[dict[str, Any]],
+    fields: MeetingFields,
+    written: set[str],
+    old_room: str = "",
+    aliases: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """The attendees the event holds with those `written` taken from `fields` — "room": the room the meeting had
-    (`old_room`) becomes the booking's among the resources, the other resources kept (`replaced_room`);
-    "attendees": the required attendees become the booking's — and every other one (optional attendees, and what
-    is not written) as the event holds it."""
-    kept = [_entry(a) for a in held if _address(a)]
+    (`old_room`) becomes the booking's among the resources, the other resources kept (`replaced_room`), and a
+    room change takes the old room (by its address or one of its `aliases`) off every other line too, the To and
+    Optional lines where Outlook may have moved it (review20m); "attendees": the required attendees become the
+    booking's — and every other one (optional attendees, and what is not written) as the event holds it."""
+    gone: set[str] = set()
+    if "room" in written and old_room and old_room != fields.room:
+        gone = {old_room, *(a.lower() for a in aliases)} - {fields.room, ""}
+    kept = [
+        _entry(a)
+        for a in held
+        if _address(a)
+        and not (_address(a) in gone and (a.get("type") != "resource" or _address(a) != old_room))
+    ]
 
     def of(kind: str) -> list[dict[str, Any]]:
         return [a for a in kept if a["type"] == kind]

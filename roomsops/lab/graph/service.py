@@ -653,6 +653,8 @@ class GraphService(LabHandler):
             normalise_all_day(updated, None)
             normalise_master(updated)
             reset_exceptions(before, updated)
+            if "attendees" in body:
+                _keep_answers(before, updated)
         updated.is_meeting = updated.is_meeting or bool(updated.attendees())
         resolve_recipients(state, updated)
         store.items[store.items.index(before)] = updated
@@ -1034,3 +1036,15 @@ def _check_if_match(request: Request, item: CalendarItem) -> None:
             "The send or update operation could not be performed because the change key passed in the request "
             "does not match the current change key for the item.",
         )
+
+
+def _keep_answers(before: CalendarItem, updated: CalendarItem) -> None:
+    """A PATCH of `attendees` replaces the collection, but an attendee listed again (same address, on any line)
+    keeps the answer it gave (status and time) on the organizer's event: only the attendees added start without
+    one. Graph changes only the values that differ ("the only things that are changed in an update is if the
+    value itself is different - so you won't lose any status ... of an attendee", FIDELITY "Update")."""
+    answers = {a.email.casefold(): a for a in before.attendees()}
+    for attendee in updated.attendees():
+        kept = answers.get(attendee.email.casefold())
+        if kept is not None:
+            attendee.response, attendee.last_response_time = kept.response, kept.last_response_time

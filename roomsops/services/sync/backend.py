@@ -84,11 +84,19 @@ class CalendarBackend(Protocol):
         Meeting or the item's error. Raises WriteOutcomeUnknown if the answer was lost."""
 
     def update(
-        self, mailbox: str, meeting: Meeting, fields: MeetingFields, revision: str | None = None
+        self,
+        mailbox: str,
+        meeting: Meeting,
+        fields: MeetingFields,
+        revision: str | None = None,
+        room_aliases: Sequence[str] = (),
     ) -> Meeting:
         """The same item changed to `fields` (only the fields that differ from `meeting.fields` are written,
         with `revision` in the same write; nothing is written when none differs); the last writer wins over a
-        change made meanwhile; invitations re-sent per settings."""
+        change made meanwhile; invitations re-sent per settings. A room change (`fields.room` other than
+        `meeting.fields.room`) takes the room the meeting had off every line it is listed on — resources, required
+        and optional attendees — by its address or one of `room_aliases` (the addresses the pass saw it listed
+        by), every other attendee kept (review20m)."""
 
     def series_exceptions(self, mailbox: str, meeting: Meeting) -> Meeting:
         """A series' master with its exceptions (`SeriesFields.cancelled`, `exceptions`, by original start) read,

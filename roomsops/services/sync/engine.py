@@ -1896,6 +1896,7 @@ class MailboxSync:
                         meeting.fields,
                     ),
                     revision=revision,
+                    room_aliases=self._aliases_of_room(meeting),
                 )
             except WriteOutcomeUnknown as lost:
                 # The answer was lost: the reset may have landed or not (a connection dropped before or after
@@ -2277,6 +2278,12 @@ class MailboxSync:
                 "invite the room by its primary address; not booked"
             )
 
+    def _aliases_of_room(self, meeting: Meeting) -> list[str]:
+        """The addresses other than its own that this pass saw the meeting's room (`fields.room`) listed by: a room
+        write takes the old room off the meeting by any of them (review20m)."""
+        room = meeting.fields.room if meeting.fields is not None else ""
+        return sorted(self._addresses_of(room) - {room}) if room else []
+
     def _addresses_of(self, room: Room | str) -> set[str]:
         """The room's primary address and the aliases this pass saw it listed by."""
         primary = (room.email if isinstance(room, Room) else room).lower()
@@ -2513,10 +2520,17 @@ class MailboxSync:
             with self.ctx.store.read() as conn:
                 self.rooms = {r.email.lower(): r for r in q.list_rooms(conn)}
         listed = [*(snapshot.get("listed") or ()), *(snapshot.get("attendees") or ())]
+        domains = {email.rpartition("@")[2] for email in self.rooms}
         out: list[str] = []
         for address in (str(a).lower() for a in listed):
-            if address != room and address in self.rooms and address not in out:
-                out.append(address)
+            # Listed by an alias (the snapshot keeps addresses as read): the room it names, asked of the directory
+            # as the pass that reported it did (review20m) — only for an address of a ROOMS room's domain.
+            found = self.rooms.get(address) or (
+                self._room_by_alias(address) if address.rpartition("@")[2] in domains else None
+            )
+            primary = found.email.lower() if found is not None else None
+            if primary is not None and primary != room and primary not in out:
+                out.append(primary)
         return out
 
     def _orphan_copies(
@@ -2595,13 +2609,16 @@ class MailboxSync:
             }
         return [m for m in copies if m.uid not in live]
 
-    def free_rooms_of_missing_meeting(self, link: BookingSyncState, booking: Booking) -> int:
+    def free_rooms_of_missing_meeting(
+        self, link: BookingSyncState, booking: Booking, freed: list[str] | None = None
+    ) -> int:
         """A person who left the sync, purged: the link knew a meeting, but none is left in the calendar (deleted
         or dragged to Deleted Items in Outlook, perhaps without a cancellation, before any pass read it), so no
         cancellation can reach the room. Its copy is removed as a pass removes the copy of a meeting deleted
         without a cancellation (`_orphan_copies`: by the meeting's UID, never the copy of a meeting still live in
-        the organizer's calendar). Returns the copies removed; a BackendError or ConnectError is the caller's
-        (the purge of that booking failed: reported, tried again next pass). Seeds 32500 and 32700 of the soak."""
+        the organizer's calendar). Returns the copies removed (their rooms appended to `freed`); a BackendError or
+        ConnectError is the caller's (the purge of that booking failed: reported, tried again next pass). Seeds
+        32500 and 32700 of the soak."""
         held = MeetingFields.from_json(link.snapshot) if link.snapshot else booking_fields(booking)
         room = (held.room or booking.room or "").lower()
         # A series is over when its last occurrence is (`meeting_over`; its snapshot holds the first one's).
@@ -2613,6 +2630,8 @@ class MailboxSync:
             for copy in self._orphan_copies(listed, held.start, held.end, _uid(link), booking):
                 self.ctx.backend.delete_copy(listed, copy, via=self.mailbox)
                 removed += 1
+                if freed is not None:
+                    freed.append(listed)
                 self._audit("sync:room-released", booking, {"room": listed, "item_id": copy.item_id})
         return removed
 
@@ -2864,13 +2883,13 @@ class MailboxSync:
             replace(link, state=PENDING_UPDATE, last_attempt=self.ctx.now(), revision=revision, readback=True)
         )
         try:
+            held = self._meeting(before)
             meeting = self.ctx.backend.update(
                 self.mailbox,
-                self._meeting(before),
-                room_kept_on_its_line(
-                    self._keeping_ignored(booking, before.snapshot), self._meeting(before).fields
-                ),
+                held,
+                room_kept_on_its_line(self._keeping_ignored(booking, before.snapshot), held.fields),
                 revision=revision,
+                room_aliases=self._aliases_of_room(held),
             )
         finally:
             self.wrote = True

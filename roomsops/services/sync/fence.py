@@ -277,11 +277,16 @@ class FencedCalendar:
             return self.inner.create_many(mailbox, requests, revision)
 
     def update(
-        self, mailbox: str, meeting: Meeting, fields: MeetingFields, revision: str | None = None
+        self,
+        mailbox: str,
+        meeting: Meeting,
+        fields: MeetingFields,
+        revision: str | None = None,
+        room_aliases: Sequence[str] = (),
     ) -> Meeting:
         with self.fence.writing(mailbox):
             self._verify(mailbox)
-            return self.inner.update(mailbox, meeting, fields, revision)
+            return self.inner.update(mailbox, meeting, fields, revision, room_aliases)
 
     def tag(
         self, mailbox: str, meeting: Meeting, installation: str, booking_id: str, revision: str | None = None

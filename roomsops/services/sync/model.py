@@ -135,6 +135,10 @@ def room_as_listed(fields: MeetingFields, room: str | None, aliases: Iterable[st
     primary = room.lower()
     listed = {primary} | {a.lower() for a in aliases}
     if not listed & set(fields.attendees):
+        if fields.room and fields.room in fields.attendees:
+            # Another room read as the meeting's room on the To line (a ROOMS room Outlook swapped in there,
+            # `room_as_booked`): a room change, never an attendee added (review20m).
+            return replace(fields, attendees=tuple(a for a in fields.attendees if a != fields.room))
         return fields
     # Listed on the To line (and perhaps as a resource too): the room, never an attendee.
     kept = fields.room if fields.room in listed else primary
@@ -167,7 +171,10 @@ def room_as_booked(
     room listed first (review20g). Either is looked for wherever the meeting lists it: a resource, a required
     attendee (moved in Outlook to the To line), an optional attendee (review20i). Neither listed (a room changed in
     Outlook): the first resource that is a ROOMS room (`rooms`, primary addresses) is the room Outlook chose, not a
-    room ROOMS does not manage listed before it (review20i); else Exchange's first resource."""
+    room ROOMS does not manage listed before it (review20i) — else the first ROOMS room on the To line, else on the
+    Optional line (a ROOMS room swapped in there beside a room ROOMS does not manage, review20m: "every resource and
+    required attendee is examined"); else Exchange's first resource. A room so read on the To line stays among
+    the attendees as read (`room_as_listed` takes it out for comparing; a write keeps it there)."""
     fields = meeting.fields
     if fields is None:
         return meeting
@@ -180,7 +187,8 @@ def room_as_booked(
         if primary in meeting.resources or primary in fields.attendees or primary in meeting.optional:
             return replace(meeting, fields=replace(fields, room=primary))
     managed = {r.lower() for r in rooms}
-    chosen = next((r for r in meeting.resources if r in managed), None)
+    listed = (*meeting.resources, *fields.attendees, *meeting.optional)
+    chosen = next((r for r in listed if r in managed), None)
     if chosen is not None and chosen != fields.room:
         return replace(meeting, fields=replace(fields, room=chosen))
     return meeting

@@ -79,9 +79,14 @@ class RoutedCalendar:
         return self._for(mailbox).create_many(mailbox, requests, revision)
 
     def update(
-        self, mailbox: str, meeting: Meeting, fields: MeetingFields, revision: str | None = None
+        self,
+        mailbox: str,
+        meeting: Meeting,
+        fields: MeetingFields,
+        revision: str | None = None,
+        room_aliases: Sequence[str] = (),
     ) -> Meeting:
-        return self._for(mailbox).update(mailbox, meeting, fields, revision)
+        return self._for(mailbox).update(mailbox, meeting, fields, revision, room_aliases)
 
     def series_exceptions(self, mailbox: str, meeting: Meeting) -> Meeting:
         return self._for(mailbox).series_exceptions(mailbox, meeting)

@@ -27,7 +27,7 @@ from roomsops.adapters.store.schema import (
     SYNC_DISABLED,
     UNLINKED,
 )
-from roomsops.core.calendar import BackendError, Meeting, tagged_booking_id
+from roomsops.core.calendar import BackendError, Meeting, MeetingFields, tagged_booking_id
 from roomsops.core.errors import InputError, OperationFailed, RoomsopsError, Terminated
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
@@ -713,21 +713,52 @@ def _cancel_left(ctx: PassContext, report: MailboxReport, booking: Booking, link
 
 
 @dataclass(frozen=True)
+class MissingMeeting:
+    """A booking whose meeting a purge found gone from the calendar (deleted, or dragged to Deleted Items, in
+    Outlook before any pass read it, perhaps without a cancellation): no cancellation can reach its rooms, so the
+    purge removes their copies (docs/sync.md "Persons leaving the sync")."""
+
+    booking: int
+    title: str
+    room: str  # the room the meeting held (its snapshot)
+    rooms_released: tuple[str, ...] = ()  # the rooms whose copy was removed (with --dry-run: none)
+    problem: str | None = None  # why a room may still hold the slot (its copy could not be looked for)
+
+
+@dataclass(frozen=True)
 class PurgeResult(Result):
     mailbox: str
     dry_run: bool
     removed: tuple[str, ...]  # subjects of the meetings removed (or to be removed)
     #: bookings held back from the sync until `sync resume --person` (with --dry-run: that would be)
     not_synced: tuple[int, ...] = ()
+    #: bookings whose meeting was gone from the calendar: their rooms' copies removed, or why not
+    missing: tuple[MissingMeeting, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not any(m.problem for m in self.missing)
 
     def lines(self) -> list[str]:
         verb = "would remove" if self.dry_run else "removed"
-        if not self.removed:
+        if not self.removed and not self.missing:
             out = [f"{self.mailbox}: no meetings of this installation"]
         else:
             out = [f"{self.mailbox}: {verb} {len(self.removed)} meeting(s)"] + [
                 f"  {s}" for s in self.removed
             ]
+        for m in self.missing:
+            gone = (
+                f"booking {m.booking} ({m.title}): its meeting is gone from the calendar (deleted in Outlook)"
+            )
+            if m.problem:
+                out.append(f"{gone}; the room {m.room} may still hold the slot: {m.problem}")
+            elif self.dry_run:
+                out.append(f"{gone}; would remove the copy the room {m.room} may still hold")
+            elif m.rooms_released:
+                out.append(f"{gone}; removed the copy of {', '.join(m.rooms_released)} (the slot is free)")
+            else:
+                out.append(f"{gone}; the room {m.room} holds no copy of it")
         if self.not_synced:
             ids = ", ".join(map(str, self.not_synced))
             out.append(
@@ -762,13 +793,17 @@ def purge(
     audit: AuditLog,
     confirm: Callable[[str], None],
     dry_run: bool = False,
+    window: tuple[datetime, datetime] | None = None,
 ) -> PurgeResult:
     """Remove the meetings this installation created in `mailbox` (a person leaving the sync), and hold the
     person's bookings back from the sync until `resume`, so that the next pass does not create them again. Only
     meetings carrying this installation's tag, organized in this mailbox, are touched; of those, never the
     person's own (made in Outlook, booked from there), one the conflict behaviour Cancel let go for good (its
     booking cancelled, the meeting left to the person: `unlinked`), nor one that is over (no pass writes a meeting
-    that is over: its attendees are sent no cancellation of a past meeting)."""
+    that is over: its attendees are sent no cancellation of a past meeting). A linked meeting gone from the
+    calendar (deleted in Outlook before any pass read it, perhaps without a cancellation) cannot be cancelled:
+    its rooms' copies are removed instead (`missing`; `window`: the sync window, where a copy is looked for
+    first)."""
     with store.write() as conn:
         installation = q.installation_id(conn)
     with store.read() as conn:
@@ -801,10 +836,38 @@ def purge(
         )
     ]
     subjects = tuple(m.fields.subject if m.fields else m.item_id for m in meetings)
-    if dry_run or (not meetings and not held):
-        return PurgeResult(mailbox=mailbox, dry_run=dry_run, removed=subjects, not_synced=tuple(held))
+    # A linked meeting the calendar no longer holds (deleted or dragged to Deleted Items in Outlook before any pass
+    # read it, perhaps without a cancellation): nothing to cancel, but its rooms may still hold the slot.
+    live_items = {m.item_id for m in found}
+    live_ids = {tagged_booking_id(m.booking_id) for m in found}
+    missing = [
+        (link, bookings[link.booking_id])
+        for link in links
+        if link.item_id is not None
+        and link.booking_id not in kept_ids
+        and link.state != CANCELLED
+        and link.item_id not in live_items
+        and link.booking_id not in live_ids
+        and link.booking_id in bookings
+        and bookings[link.booking_id].status == "active"
+        and not meeting_over(link, bookings[link.booking_id], now)
+    ]
+    if dry_run or (not meetings and not held and not missing):
+        return PurgeResult(
+            mailbox=mailbox,
+            dry_run=dry_run,
+            removed=subjects,
+            not_synced=tuple(held),
+            missing=tuple(_missing(link, booking) for link, booking in missing),
+        )
     confirm(
-        f"Cancel {len(meetings)} meeting(s) roomsops created in {mailbox} and hold its bookings back from the sync?"
+        f"Cancel {len(meetings)} meeting(s) roomsops created in {mailbox}"
+        + (
+            f", remove the rooms' copies of {len(missing)} meeting(s) gone from its calendar,"
+            if missing
+            else ""
+        )
+        + " and hold its bookings back from the sync?"
     )
     # The bookings are held back first: a pass between this and the cancellations leaves them alone.
     with store.write() as conn:
@@ -837,8 +900,61 @@ def purge(
             f"run '{purge_command(mailbox)}' again to finish now",
         ) from exc
     _forget_items(store, mailbox, done)
+    freed = _free_missing(store, backend, mailbox, installation, audit, missing, window)
     audit.record("sync:purge", mailbox, {"bookings": held}, "not synced until sync resume")
-    return PurgeResult(mailbox=mailbox, dry_run=False, removed=subjects, not_synced=tuple(held))
+    return PurgeResult(
+        mailbox=mailbox, dry_run=False, removed=subjects, not_synced=tuple(held), missing=tuple(freed)
+    )
+
+
+def _missing(
+    link: BookingSyncState, booking: Booking, released: tuple[str, ...] = (), problem: str | None = None
+) -> MissingMeeting:
+    held = MeetingFields.from_json(link.snapshot) if link.snapshot else None
+    room = ((held.room if held else "") or booking.room or "").lower()
+    return MissingMeeting(booking.id, booking.title, room, released, problem)
+
+
+def _free_missing(
+    store: Store,
+    backend: CalendarBackend,
+    mailbox: str,
+    installation: str,
+    audit: AuditLog,
+    missing: list[tuple[BookingSyncState, Booking]],
+    window: tuple[datetime, datetime] | None,
+) -> list[MissingMeeting]:
+    """The purge of bookings whose meeting is gone from the calendar (`purge`): each room's copy is removed as a
+    pass removes the copy of a meeting deleted without a cancellation (`MailboxSync.free_rooms_of_missing_meeting`:
+    by the meeting's UID, never the copy of a meeting still live in the organizer's calendar), and the link forgets
+    the item (a failure keeps it: a later purge looks again). Soak seeds 32500 and 32700 freed the rooms of a
+    person who left the sync so; `sync purge --person` missed them (review20m)."""
+    if not missing:
+        return []
+    now = now_utc()
+    ctx = PassContext(
+        store=store,
+        backend=backend,
+        installation=installation,
+        window=window or (now, now + timedelta(days=365)),
+        audit=audit,
+    )
+    out: list[MissingMeeting] = []
+    for link, booking in missing:
+        freed: list[str] = []
+        try:
+            MailboxSync(ctx, mailbox).free_rooms_of_missing_meeting(link, booking, freed)
+        except RoomsopsError as exc:
+            out.append(
+                _missing(link, booking, problem=f"{exc.message}; run '{purge_command(mailbox)}' again")
+            )
+            continue
+        out.append(_missing(link, booking, tuple(freed)))
+        with store.write() as conn:
+            current = q.get_booking_sync(conn, link.booking_id)
+            if current is not None and current.item_id == link.item_id:
+                q.save_booking_sync(conn, replace(current, item_id=None, change_key=None), now_utc())
+    return out
 
 
 def _forget_items(store: Store, mailbox: str, cancelled: list[Meeting]) -> None:
