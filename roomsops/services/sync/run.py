@@ -371,6 +371,8 @@ def sync_pass(
             sync.report.error, sync.report.error_code = unexpected(exc), "internal"
             report = sync.report
         if phase == PHASES[-1]:
+            if fence is not None:
+                fence.release(store, sync.mailbox)  # a worker's: the mailbox's lease given back now, its pass done
             log_report(report, dry_run)
             if progress is not None:
                 progress(sync.mailbox)
