@@ -225,7 +225,9 @@ class TenantState:
             return found
         for mailbox in self.mailboxes:
             if mailbox.has_address(wanted):
-                self.__dict__.pop("_by_address", None)  # an address changed in place: rebuilt at the next lookup
+                self.__dict__.pop(
+                    "_by_address", None
+                )  # an address changed in place: rebuilt at the next lookup
                 return mailbox
         if found is not None:
             self.__dict__.pop("_by_address", None)

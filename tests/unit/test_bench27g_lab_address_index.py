@@ -14,7 +14,9 @@ def lab_with(n: int) -> TenantState:
     state = new_tenant_state()
     state.mailboxes = []  # only these (the seed's own mailboxes left out)
     for i in range(n):
-        state.mailboxes.append(_mailbox(state, f"user{i:04d}@{state.domain}", f"user{i}", "user", [], 5000 + i))
+        state.mailboxes.append(
+            _mailbox(state, f"user{i:04d}@{state.domain}", f"user{i}", "user", [], 5000 + i)
+        )
     return state
 
 
@@ -62,4 +64,6 @@ def test_the_index_is_never_saved() -> None:
     state = lab_with(3)
     assert state.find_mailbox(f"user0001@{state.domain}") is not None
     data = encode(state)
-    assert "_by_address" not in data and set(data) == {f.name for f in tenant_module.dataclasses.fields(state)}
+    assert "_by_address" not in data and set(data) == {
+        f.name for f in tenant_module.dataclasses.fields(state)
+    }

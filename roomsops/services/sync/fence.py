@@ -216,7 +216,9 @@ class Fence:
         a lease found stale is marked lost (its mailbox's pass then fails with `LeaseLost`)."""
         with self._lock:
             held = [
-                lease for key, lease in self.leases.items() if key not in self.lost and key not in self.released
+                lease
+                for key, lease in self.leases.items()
+                if key not in self.lost and key not in self.released
             ]
         if not held:
             return
