@@ -238,10 +238,19 @@ def kill_round(
     command = [sys.executable, "-c", _LAUNCH, "--json", "sync", "--worker", "--until-idle"]
     command += ["--batch", str(args.batch), "--concurrency", str(args.concurrency)]
 
+    files: dict[int, tuple[Path, Path]] = {}
+
     def start() -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=env["BENCH_WORK"]
-        )
+        # Into files, not pipes: this loop reads a worker's output only once it exited, and a worker's document
+        # (hundreds of mailboxes) fills a pipe and blocks it for ever (the first 1,000-mailbox kill round hung so).
+        out = Path(env["BENCH_WORK"]) / f"kill-worker-{len(files)}.out"
+        err = out.with_suffix(".err")
+        with out.open("w") as stdout, err.open("w") as stderr:
+            proc = subprocess.Popen(
+                command, env=env, stdout=stdout, stderr=stderr, text=True, cwd=env["BENCH_WORK"]
+            )
+        files[proc.pid] = (out, err)
+        return proc
 
     started = time.perf_counter()
     procs = [start() for _ in range(workers)]
@@ -253,7 +262,7 @@ def kill_round(
         time.sleep(0.5)
     victim.kill()  # SIGKILL
     killed_at = database_now(database)
-    victim.communicate()
+    victim.wait()
     held = admin_sql(
         database,
         "SELECT mailbox, lease_token, lease_until_utc FROM {}.mailbox_sync WHERE lease_owner LIKE %s",
@@ -272,8 +281,8 @@ def kill_round(
     while True:
         for proc in list(running):
             if proc.poll() is not None:
-                out, err = proc.communicate()
-                outs.append((proc, out, err))
+                out_file, err_file = files[proc.pid]
+                outs.append((proc, out_file.read_text(), err_file.read_text()))
                 running.remove(proc)
         if tokens and len(taken) < len(tokens):
             rows = admin_sql(
