@@ -64,6 +64,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch", type=int, default=50, help="with --workers: each worker's --batch")
     parser.add_argument(
+        "--kill-lease",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="with --workers: a last round with a new booking per mailbox, the largest worker count, one worker "
+        "SIGKILLed midway (half the mailboxes done), sync.worker_lease this long (124 or more): when its "
+        "mailboxes are taken over, and that nothing is duplicated (0: no such round)",
+    )
+    parser.add_argument(
         "--rooms",
         type=int,
         default=100,
@@ -87,8 +96,11 @@ def schema_url(database: str, schema: str) -> str:
     )
 
 
-def admin_sql(database: str, statement: str, schema: str | None = None) -> list[tuple[Any, ...]]:
-    """`statement` ({} names `schema`, quoted as an identifier) in its own autocommit connection."""
+def admin_sql(
+    database: str, statement: str, schema: str | None = None, params: tuple[Any, ...] | None = None
+) -> list[tuple[Any, ...]]:
+    """`statement` ({} names `schema`, quoted as an identifier; %s its `params`) in its own autocommit
+    connection."""
     import psycopg
     from psycopg import sql
     from sqlalchemy.engine import make_url
@@ -96,7 +108,7 @@ def admin_sql(database: str, statement: str, schema: str | None = None) -> list[
     libpq = make_url(database).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(libpq, autocommit=True) as conn:
         query = sql.SQL(statement).format(sql.Identifier(schema)) if schema else sql.SQL(statement)
-        cur = conn.execute(query)
+        cur = conn.execute(query, params)
         return list(cur.fetchall()) if cur.description else []
 
 
@@ -164,6 +176,184 @@ def run_round(
         "worker_peak_rss_mb": round(max(peaks or [0.0]), 1),
     }
     print(f"  {label}: {json.dumps(result)}", file=sys.stderr)
+    return result
+
+
+def database_now(database: str) -> datetime:
+    found = admin_sql(database, "SELECT clock_timestamp()")[0][0]
+    assert isinstance(found, datetime)
+    return found.astimezone(UTC)
+
+
+def add_bookings(database: str, mailboxes: list[str], rooms: list[str], start: datetime) -> int:
+    """One more booking per mailbox ("Booking late"), each room's at hours of their own: a write for every
+    mailbox in the kill round."""
+    from roomsops.adapters.store import NewBooking, now_utc, open_store
+    from roomsops.adapters.store import queries as q
+
+    store = open_store(database)
+    try:
+        with store.write() as conn:
+            now = now_utc()
+            room_ids = {room.email.lower(): room.id for room in q.list_rooms(conn)}
+            person_ids = {p.email.lower(): p.id for p in q.list_persons(conn)}
+            ids = [room_ids[r.lower()] for r in rooms]
+            for slot, mailbox in enumerate(mailboxes):
+                begin = start + timedelta(hours=slot // len(ids))
+                q.insert_booking(
+                    conn,
+                    NewBooking(
+                        organizer_id=person_ids[mailbox.lower()],
+                        room_id=ids[slot % len(ids)],
+                        title="Booking late",
+                        start=begin,
+                        end=begin + timedelta(minutes=50),
+                    ),
+                    now,
+                )
+    finally:
+        store.close()
+    return len(mailboxes)
+
+
+def kill_round(
+    lab: Any, env: dict[str, str], workers: int, mailboxes: list[str], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Every mailbox due (each with a new booking to create); `workers` workers at once, `--until-idle`; once half
+    the mailboxes are done, one worker is SIGKILLed. Its leases stay until they expire (`sync.worker_lease` after
+    their last extension, the database's clock); the others go on, and a worker is started again whenever none
+    runs (as a scheduler does) until every mailbox is done. Measured: the killed worker's leases and when each of
+    its mailboxes was taken over (its token gone from the row, polled every second), against the lease; mailboxes
+    synced twice by the workers that lived, mailboxes never done, leases lost, creates sent."""
+    schema = env["BENCH_SCHEMA"]
+    database = args.database
+    admin_sql(database, "UPDATE {}.mailbox_sync SET next_run_utc = NULL", schema)
+    lab.context.counter.reset()
+    env = env | {
+        "ROOMSOPS_SYNC_WORKER_LEASE": str(args.kill_lease),
+        # The lease must be at least twice one write's longest time (2 x network.timeout_seconds + 60 s): the
+        # timeout is set as long as that lease allows (180 s: 15 s).
+        "ROOMSOPS_NETWORK_TIMEOUT_SECONDS": str(max(1, int((args.kill_lease / 2 - 60) / 2))),
+    }
+    command = [sys.executable, "-c", _LAUNCH, "--json", "sync", "--worker", "--until-idle"]
+    command += ["--batch", str(args.batch), "--concurrency", str(args.concurrency)]
+
+    files: dict[int, tuple[Path, Path]] = {}
+
+    def start() -> subprocess.Popen[str]:
+        # Into files, not pipes: this loop reads a worker's output only once it exited, and a worker's document
+        # (hundreds of mailboxes) fills a pipe and blocks it for ever (the first 1,000-mailbox kill round hung so).
+        out = Path(env["BENCH_WORK"]) / f"kill-worker-{len(files)}.out"
+        err = out.with_suffix(".err")
+        with out.open("w") as stdout, err.open("w") as stderr:
+            proc = subprocess.Popen(
+                command, env=env, stdout=stdout, stderr=stderr, text=True, cwd=env["BENCH_WORK"]
+            )
+        files[proc.pid] = (out, err)
+        return proc
+
+    started = time.perf_counter()
+    procs = [start() for _ in range(workers)]
+    victim = procs[0]
+    done_sql = "SELECT count(*) FROM {}.mailbox_sync WHERE next_run_utc IS NOT NULL"
+    while admin_sql(database, done_sql, schema)[0][0] < len(mailboxes) // 2:
+        if victim.poll() is not None:
+            break
+        time.sleep(0.5)
+    victim.kill()  # SIGKILL
+    killed_at = database_now(database)
+    victim.wait()
+    held = admin_sql(
+        database,
+        "SELECT mailbox, lease_token, lease_until_utc FROM {}.mailbox_sync WHERE lease_owner LIKE %s",
+        schema,
+        (f"%:{victim.pid}:%",),
+    )
+    done_at_kill = admin_sql(database, done_sql, schema)[0][0]
+    # Lease times are stored as naive UTC.
+    held = [(m, t, u if u.tzinfo else u.replace(tzinfo=UTC)) for m, t, u in held]
+    tokens = {mailbox: token for mailbox, token, _ in held}
+    taken: dict[str, datetime] = {}
+    outs: list[tuple[subprocess.Popen[str], str, str]] = []
+    running = procs[1:]
+    restarts = 0
+    last_start = time.perf_counter()
+    while True:
+        for proc in list(running):
+            if proc.poll() is not None:
+                out_file, err_file = files[proc.pid]
+                outs.append((proc, out_file.read_text(), err_file.read_text()))
+                running.remove(proc)
+        if tokens and len(taken) < len(tokens):
+            rows = admin_sql(
+                database,
+                "SELECT mailbox, lease_token FROM {}.mailbox_sync WHERE mailbox = ANY(%s)",
+                schema,
+                (list(tokens),),
+            )
+            now = database_now(database)
+            for mailbox, token in rows:
+                if mailbox not in taken and token != tokens[mailbox]:
+                    taken[mailbox] = now
+        left = admin_sql(database, "SELECT count(*) FROM {}.mailbox_sync WHERE next_run_utc IS NULL", schema)[
+            0
+        ][0]
+        if not running and left == 0 and len(taken) == len(tokens):
+            break
+        if not running and time.perf_counter() - last_start >= 5:
+            running.append(start())  # a scheduler starting a worker again (at most every 5 s)
+            last_start = time.perf_counter()
+            restarts += 1
+        time.sleep(1.0)
+    wall = time.perf_counter() - started
+    docs, peaks, codes = [], [], []
+    for proc, out, err in outs:
+        codes.append(proc.returncode)
+        if proc.returncode != 0:
+            said = [line for line in err.splitlines() if not line.startswith("BENCH_")]
+            print(
+                f"  kill round: a worker exited {proc.returncode}: {' / '.join(said)[-400:]}", file=sys.stderr
+            )
+        docs.append(json.loads(out) if out.startswith("{") else {})
+        peaks += [
+            int(line.split()[1]) / 1024 for line in err.splitlines() if line.startswith("BENCH_PEAK_KB ")
+        ]
+    counts = dict(lab.context.counter.snapshot())
+    synced = Counter(m["mailbox"].lower() for doc in docs for m in doc.get("mailboxes", []))
+    delays = sorted((taken[m] - killed_at).total_seconds() for m in taken)
+    remaining = sorted((until - killed_at).total_seconds() for _, _, until in held)
+    late = sum(
+        1 for mailbox, _, until in held if mailbox in taken and taken[mailbox] > until + timedelta(seconds=10)
+    )
+    result = {
+        "label": f"kill ({workers} workers, one SIGKILLed)",
+        "workers": workers,
+        "lease_seconds": args.kill_lease,
+        "others_exited_non_zero": sum(1 for code in codes if code != 0),
+        "mailboxes": len(mailboxes),
+        "done_when_killed": done_at_kill,
+        "leases_held_by_the_killed_worker": len(held),
+        "its_leases_remaining_at_kill_seconds": [round(remaining[0], 1), round(remaining[-1], 1)]
+        if remaining
+        else [],
+        "taken_over": len(taken),
+        "taken_over_after_seconds": [round(delays[0], 1), round(delays[-1], 1)] if delays else [],
+        "taken_over_later_than_lease_end_plus_10s": late,
+        "its_mailboxes_synced_by_the_others": sum(1 for m in tokens if synced.get(m.lower(), 0) == 1),
+        "workers_started_again": restarts,
+        "synced_by_the_others": len(synced),
+        "synced_twice_or_more_by_the_others": sum(1 for n in synced.values() if n > 1),
+        "not_synced": admin_sql(
+            database, "SELECT count(*) FROM {}.mailbox_sync WHERE next_run_utc IS NULL", schema
+        )[0][0],
+        "lease_lost": sum(len(doc.get("lease_lost", [])) for doc in docs),
+        "failed": sum(1 for doc in docs for m in doc.get("mailboxes", []) if m.get("error")),
+        "creates": counts.get("ews:CreateItem", 0),
+        "ews_requests": sum(v for k, v in counts.items() if k.startswith("ews:")),
+        "wall_seconds": round(wall, 1),
+        "worker_peak_rss_mb": round(max(peaks or [0.0]), 1),
+    }
+    print(f"  kill round: {json.dumps(result)}", file=sys.stderr)
     return result
 
 
@@ -238,7 +428,11 @@ def main(args: argparse.Namespace, helpers: dict[str, Any]) -> int:
             rounds.append(
                 run_round(lab, env, f"no-op ({n} worker{'s' if n > 1 else ''})", n, mailboxes, args)
             )
-        meetings = duplicate_meetings(lab, mailboxes, args.bookings)
+        killed = None
+        if args.kill_lease:
+            added = add_bookings(database, mailboxes, rooms, start + timedelta(days=7))
+            killed = kill_round(lab, env, most, mailboxes, args) | {"bookings_added": added}
+        meetings = duplicate_meetings(lab, mailboxes, args.bookings + (1 if killed else 0))
         figures = {
             "parameters": {
                 k: v
@@ -254,6 +448,7 @@ def main(args: argparse.Namespace, helpers: dict[str, Any]) -> int:
                 "database_seed_seconds": round(db_seed, 1),
             },
             "rounds": rounds,
+            "kill": killed,
             "meetings": meetings,
         }
         lab.stop()
@@ -293,4 +488,6 @@ def report(figures: dict[str, Any]) -> None:
                 )
             )
         )  # fmt: skip
+    if figures.get("kill"):
+        print(f"kill round: {json.dumps(figures['kill'])}")
     print(f"meetings in the lab: {figures['meetings']}")

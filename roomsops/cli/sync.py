@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -106,6 +107,12 @@ def summary_path(settings: Settings) -> Path:
     help="With --worker: mailboxes claimed at once (default 50).",
 )
 @click.option("--until-idle", is_flag=True, help="With --worker: claim batches until no mailbox is due.")
+@click.option(
+    "--name",
+    metavar="NAME",
+    help="With --worker: this worker's name (letters, digits, '.', '-', '_'; one per worker on a host): it writes "
+    "its summary file for 'roomsops sync status'.",
+)
 @click.pass_context
 def sync(
     ctx: click.Context,
@@ -116,28 +123,31 @@ def sync(
     worker: bool,
     batch: int | None,
     until_idle: bool,
+    name: str | None,
 ) -> int | None:
     """One bidirectional pass for every person with sync mode O365, O365Pull (over EWS) or Microsoft365 (over
     Microsoft Graph), or a subcommand."""
     if ctx.invoked_subcommand is not None:
-        if persons or dry_run or concurrency or full or worker or batch or until_idle:
+        if persons or dry_run or concurrency or full or worker or batch or until_idle or name is not None:
             raise InputError(
-                "--person, --dry-run, --concurrency, --full, --worker, --batch and --until-idle belong to the sync "
-                "pass itself",
+                "--person, --dry-run, --concurrency, --full, --worker, --batch, --until-idle and --name belong to "
+                "the sync pass itself",
                 f"see 'roomsops sync {ctx.invoked_subcommand} --help'",
             )
         return None
     app = ctx.find_object(AppContext)
     assert app is not None
-    if (batch is not None or until_idle) and not worker:
-        raise InputError("--batch and --until-idle belong to --worker", "add --worker, or leave them out")
+    if (batch is not None or until_idle or name is not None) and not worker:
+        raise InputError(
+            "--batch, --until-idle and --name belong to --worker", "add --worker, or leave them out"
+        )
     if worker:
         if persons or dry_run or full:
             raise InputError(
                 "--person, --dry-run and --full are not for a sync worker (it works the mailboxes that are due)",
                 "run a plain 'roomsops sync' for those, or leave them out",
             )
-        return _run_worker(app, batch, until_idle, concurrency)
+        return _run_worker(app, batch, until_idle, concurrency, _worker_name(name))
     from roomsops.adapters.store import now_utc
     from roomsops.services.sync.factory import calendar_backend
     from roomsops.services.sync.run import (
@@ -208,11 +218,36 @@ def sync(
     return app.emit(result)
 
 
-def _run_worker(app: AppContext, batch: int | None, until_idle: bool, concurrency: int | None) -> int:
+_WORKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _worker_name(name: str | None) -> str | None:
+    """`--name`: a worker's name, part of its summary file's name (exit 2 otherwise)."""
+    if name is None or _WORKER_NAME.fullmatch(name):
+        return name
+    raise InputError(
+        f"--name {name!r} is not a worker name: it names the worker's summary file",
+        "give 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit, e.g. --name host1-a",
+        code="bad_worker_name",
+    )
+
+
+def _run_worker(
+    app: AppContext, batch: int | None, until_idle: bool, concurrency: int | None, name: str | None = None
+) -> int:
     """`sync --worker`: one of several workers on a PostgreSQL database (`services/sync/worker.py`). Holds the run
-    lock shared (workers run together; a plain sync is refused beside them); writes no summary file."""
+    lock shared (workers run together; a plain sync is refused beside them). With `name`, writes its own summary
+    file beside the full run's (`worker_summary_for`): "running" once it holds the lock, then how it ended (a
+    worker killed leaves "running", which `sync status` tells from one still running by the database's lock)."""
+    from roomsops.adapters.store import now_utc
     from roomsops.services.sync.factory import calendar_backend
     from roomsops.services.sync.lock import WORKER, run_lock
+    from roomsops.services.sync.run import (
+        worker_summary_for,
+        write_failed_summary,
+        write_running_summary,
+        write_summary,
+    )
     from roomsops.services.sync.worker import (
         DEFAULT_BATCH,
         refuse_on_sqlite,
@@ -221,25 +256,36 @@ def _run_worker(app: AppContext, batch: int | None, until_idle: bool, concurrenc
     )
 
     settings = app.settings
+    summary = worker_summary_for(summary_path(settings), name) if name else None
     refuse_on_sqlite(rooms.database_url(settings).get_backend_name() == "postgresql")
     refuse_short_lease(settings)
     calendar_backend(settings, app.ews)  # a bad setting is refused before the database is opened
     with run_lock(lock_path(settings), WORKER) as lock_held, _terminated_as_interrupt():
-        with rooms.open_database(settings) as store:
-            synced = _synced_persons(store)
-            if synced:
-                app.token_provider.token()
-            backend = calendar_backend(settings, app.ews, synced, _services(store))
-            result = worker_run(
-                store,
-                backend,
-                settings,
-                app.audit,
-                batch=batch or DEFAULT_BATCH,
-                until_idle=until_idle,
-                concurrency=concurrency or settings.sync.concurrency,
-                lock_held=lock_held,
-            )
+        started = now_utc()
+        try:
+            if summary is not None:
+                write_running_summary(summary, started)
+            with rooms.open_database(settings) as store:
+                synced = _synced_persons(store)
+                if synced:
+                    app.token_provider.token()
+                backend = calendar_backend(settings, app.ews, synced, _services(store))
+                result = worker_run(
+                    store,
+                    backend,
+                    settings,
+                    app.audit,
+                    batch=batch or DEFAULT_BATCH,
+                    until_idle=until_idle,
+                    concurrency=concurrency or settings.sync.concurrency,
+                    lock_held=lock_held,
+                )
+        except BaseException as exc:
+            if summary is not None:
+                write_failed_summary(summary, started, exc)
+            raise
+        if summary is not None:
+            write_summary(summary, result, {"worker": name})
     return app.emit(result)
 
 
@@ -409,13 +455,22 @@ def status_cmd(app: AppContext, max_age: str | None) -> int:
     """The last sync runs (from the summary files) with their age and failures; exit 1 when the last full run
     failed, is missing, or is older than --max-age (for a scheduler's or monitor's check)."""
     from roomsops.services.diagnose.sync_status import parse_age, read_status
-    from roomsops.services.sync.lock import lock_holder
-    from roomsops.services.sync.run import summary_for
+    from roomsops.services.sync.lock import lock_holder, lock_holders
+    from roomsops.services.sync.run import summary_for, worker_summaries
 
     limit = parse_age(max_age) if max_age is not None else None
     full = summary_path(app.settings)
     lock = lock_path(app.settings)
-    return app.emit(read_status(full, summary_for(full, ["person"]), limit, holder=lambda: lock_holder(lock)))
+    return app.emit(
+        read_status(
+            full,
+            summary_for(full, ["person"]),
+            limit,
+            holder=lambda: lock_holder(lock),
+            workers=worker_summaries(full),
+            holders=lambda: lock_holders(lock),
+        )
+    )
 
 
 @sync.command("test")

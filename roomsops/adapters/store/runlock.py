@@ -100,6 +100,19 @@ def parse_holder(name: str | None) -> dict[str, object]:
     return {"pid": pid, "host": parts[3] or "?", "since": parts[2]}
 
 
+def database_lock_holders(lock: DatabaseLock) -> list[dict[str, object]]:
+    """Every session holding the database's run lock now (sync workers hold it shared: one each), from `pg_locks`,
+    without taking the lock."""
+    store = _store(lock, "status")
+    try:
+        with store._translated(), store._connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            rows = conn.execute(_HOLDER, {"key": lock.key}).all()
+            return [parse_holder(str(row[0] or "")) for row in rows]
+    finally:
+        store.close()
+
+
 def _holder(conn: Connection, key: int) -> dict[str, object] | None:
     found = _holder_name(conn, key)
     return None if found is None else parse_holder(found)

@@ -15,6 +15,8 @@ from roomsops.core.results import Result
 _AGE = re.compile(r"^\s*(\d{1,6})\s*([mhd]?)\s*$", re.IGNORECASE)
 _UNIT = {"": 60, "m": 60, "h": 3600, "d": 86400}
 Holder = Callable[[], dict[str, object] | None] | None
+#: Everyone holding the sync lock now (sync workers hold it shared, one session each).
+Holders = Callable[[], list[dict[str, object]]] | None
 
 
 def parse_age(text: str) -> timedelta:
@@ -51,7 +53,13 @@ class RunStatus:
 class SyncStatus(Result):
     runs: tuple[RunStatus, ...]
     max_age_minutes: int | None
-    problem: str | None  # why the last full run is not healthy (None: it is)
+    problem: (
+        str | None
+    )  # why the last full run (or, where sync workers run, a worker) is not healthy (None: ok)
+    #: The sync workers' last runs (`sync --worker --name NAME`), one per name, kind "worker NAME"
+    workers: tuple[RunStatus, ...] = ()
+    #: where workers run: whether the full run's summary is judged too (it is only when newer than every worker's)
+    full_judged: bool = True
 
     @property
     def ok(self) -> bool:
@@ -59,7 +67,7 @@ class SyncStatus(Result):
 
     def lines(self) -> list[str]:
         out = []
-        for run in self.runs:
+        for run in (*self.runs, *self.workers):
             if not run.found:
                 out.append(f"{run.kind:6}  no run recorded ({run.file})")
                 continue
@@ -76,7 +84,16 @@ class SyncStatus(Result):
             if run.run_state == "running":
                 detail = f"; pid {run.pid}, still running"
             out.append(f"{run.kind:6}  {state:6}  started {run.started}, {run.age_minutes} min ago{detail}")
-        if self.problem:
+        if self.workers:
+            if not self.full_judged and self.runs and self.runs[0].found:
+                out.append("full run: not judged (older than the sync workers' runs: the workers sync here)")
+            running = sum(1 for w in self.workers if w.run_state == "running")
+            out.append(
+                f"sync workers: {self.problem}"
+                if self.problem
+                else f"sync workers: ok ({len(self.workers)}, {running} running)"
+            )
+        elif self.problem:
             out.append(f"last full run: {self.problem}")
         elif self.runs and self.runs[0].run_state == "running":
             out.append("last full run: running")
@@ -105,19 +122,25 @@ def _load(path: Path) -> tuple[dict[str, object], datetime]:
     return doc, started
 
 
-def _run_state(doc: dict[str, object], holder: Holder) -> str | None:
-    """A summary saying the run is under way: "running" if its process holds the sync lock now, else
-    "interrupted" (the run never replaced it: killed, crashed, the host rebooted)."""
+def _run_state(doc: dict[str, object], holder: Holder, holders: Holders = None) -> str | None:
+    """A summary saying the run is under way: "running" if its process holds the sync lock now (`holders`: any of
+    those holding it, as sync workers do), else "interrupted" (the run never replaced it: killed, crashed, the host
+    rebooted)."""
     if doc.get("running") is not True:
         return None
-    held = holder() if holder is not None else None  # looked up only for a run under way
-    if held is not None and held.get("pid") == doc.get("pid"):
-        if doc.get("host") is None or held.get("host") in (None, doc.get("host")):
-            return "running"
+    if holders is not None:  # looked up only for a run under way
+        held_by = holders()
+    else:
+        held = holder() if holder is not None else None
+        held_by = [] if held is None else [held]
+    for held in held_by:
+        if held.get("pid") == doc.get("pid"):
+            if doc.get("host") is None or held.get("host") in (None, doc.get("host")):
+                return "running"
     return "interrupted"
 
 
-def _read(kind: str, path: Path, now: datetime, holder: Holder = None) -> RunStatus:
+def _read(kind: str, path: Path, now: datetime, holder: Holder = None, holders: Holders = None) -> RunStatus:
     try:
         doc, started = _load(path)
     except FileNotFoundError:
@@ -135,8 +158,13 @@ def _read(kind: str, path: Path, now: datetime, holder: Holder = None) -> RunSta
         for m in mailboxes
         if isinstance(m, dict) and (m.get("error") or m.get("failures"))
     )
-    run_state = _run_state(doc, holder)
-    if run_state == "interrupted":
+    run_state = _run_state(doc, holder, holders)
+    if run_state == "interrupted" and holders is not None:
+        message = (
+            "interrupted: the worker did not finish (it was killed or crashed; its leases expire after "
+            "sync.worker_lease); start it again"
+        )
+    elif run_state == "interrupted":
         message = "interrupted: the run did not finish (it was killed or crashed); run 'roomsops sync' again"
     elif run_state == "running":
         message = None
@@ -165,17 +193,68 @@ def _read(kind: str, path: Path, now: datetime, holder: Holder = None) -> RunSta
     )
 
 
+def _judge_worker(run: RunStatus, max_age: timedelta | None) -> str | None:
+    """What is wrong with a sync worker's last run, or None: failed, killed, stuck or too old (--max-age)."""
+    name = run.kind.removeprefix("worker ")
+    too_old = (
+        max_age is not None and run.age_minutes is not None and run.age_minutes * 60 > max_age.total_seconds()
+    )
+    limit = "" if max_age is None else f" ({int(max_age.total_seconds() // 60)} min)"
+    if run.run_state == "running":
+        before = run.previous
+        if before is not None and before.get("ok") is not True:
+            return f"worker {name} running (pid {run.pid}); its run before FAILED"
+        if too_old:
+            return f"worker {name} running for {run.age_minutes} min (pid {run.pid}), longer than --max-age{limit}"
+        return None
+    if run.run_state == "interrupted":
+        return f"worker {name} INTERRUPTED: {run.error}"
+    if not run.ok:
+        return (
+            f"worker {name} FAILED"
+            + (f": {run.error}" if run.error else "")
+            + (f" (mailboxes: {', '.join(run.failed_mailboxes)})" if run.failed_mailboxes else "")
+        )
+    if too_old:
+        return f"worker {name} started {run.age_minutes} min ago, longer than --max-age{limit}: is it still scheduled?"
+    return None
+
+
 def read_status(
     full: Path,
     person: Path,
     max_age: timedelta | None,
     now: datetime | None = None,
     holder: Holder = None,
+    workers: list[tuple[str, Path]] | None = None,
+    holders: Holders = None,
 ) -> SyncStatus:
     """`holder`: tells who holds the sync lock now (its answer None: nobody), to tell a run under way from one
-    that died; asked only when a summary says a run is under way."""
+    that died; asked only when a summary says a run is under way. `workers`: the sync workers' summary files
+    (name, file), told running or not by `holders` (everyone holding the lock: workers hold it shared). Where
+    workers run, each worker's last run is judged (failed, killed, stuck, older than `max_age`), and the full run
+    only when it is newer than every worker's (a plain sync since; an older one is of before the workers)."""
     now = now or datetime.now(UTC)
     runs = (_read("full", full, now, holder), _read("person", person, now, holder))
+    if workers:
+        done = tuple(
+            _read(f"worker {name}", path, now, holders=holders or _no_holders) for name, path in workers
+        )
+        starts = [datetime.fromisoformat(w.started) for w in done if w.started is not None]
+        full_started = datetime.fromisoformat(runs[0].started) if runs[0].found and runs[0].started else None
+        full_judged = full_started is not None and all(full_started > s for s in starts)
+        said = [p for p in (_judge_worker(w, max_age) for w in done) if p is not None]
+        if full_judged:
+            judged = read_status(full, person, max_age, now, holder)
+            if judged.problem is not None:
+                said.insert(0, f"full run: {judged.problem}")
+        return SyncStatus(
+            runs=runs,
+            max_age_minutes=int(max_age.total_seconds() // 60) if max_age is not None else None,
+            problem="; ".join(said) or None,
+            workers=done,
+            full_judged=bool(full_judged),
+        )
     last = runs[0]
     problem = None
     if not last.found:
@@ -226,3 +305,7 @@ def read_status(
         max_age_minutes=int(max_age.total_seconds() // 60) if max_age is not None else None,
         problem=problem,
     )
+
+
+def _no_holders() -> list[dict[str, object]]:
+    return []

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from roomsops.adapters.store import Store, email_key, now_utc
-from roomsops.adapters.store.leases import Lease, extend_lease, mailbox_gone
+from roomsops.adapters.store.leases import Lease, extend_lease, mailbox_gone, release_lease
 from roomsops.core.calendar import BackendError, Changes, Meeting, MeetingFields
 from roomsops.core.errors import OperationFailed
 from roomsops.services.sync.backend import CalendarBackend
@@ -61,7 +61,12 @@ class Fence:
 
     leases: dict[str, Lease]
     lease_for: timedelta
+    #: with a value: each mailbox's lease is given back as soon as its pass is done (`release`), due again this
+    #: long after, not at the end of the batch: a worker killed later leaves only what it still holds to expire
+    release_after: timedelta | None = None
     lost: set[str] = field(default_factory=set)
+    #: mailboxes whose lease this worker gave back already (their pass done): never extended or given back again
+    released: set[str] = field(default_factory=set)
     gone: set[str] = field(default_factory=set)
     heartbeats: int = 0
     #: calendar writes whose lease was verified (and extended) right before they were sent (`verify`)
@@ -171,14 +176,50 @@ class Fence:
             return [
                 lease
                 for key, lease in self.leases.items()
-                if (key not in self.lost or key in self.gone) and not self.in_flight.get(key, 0)
+                if (key not in self.lost or key in self.gone)
+                and key not in self.released
+                and not self.in_flight.get(key, 0)
             ]
+
+    def release(self, store: Store, mailbox: str) -> None:
+        """`mailbox`'s pass is done: its lease given back now (`release_after`), in a short transaction of its own,
+        due again `release_after` later by the database's clock. Not a lease lost or given back already, nor one
+        with a write in flight (none is, once its pass is done), nor any once the fence is closed (the batch's end
+        or an interruption gives those back). A release refused (the token stale: another worker took the mailbox
+        over) marks it lost, as an extension refused does."""
+        if self.release_after is None:
+            return
+        key = email_key(mailbox)
+        with self._lock:
+            lease = self.leases.get(key)
+            if (
+                lease is None
+                or self.closed
+                or key in self.lost
+                or key in self.released
+                or self.in_flight.get(key, 0)
+            ):
+                return
+            self.released.add(key)  # no heartbeat extends it meanwhile
+        with store.leases() as conn:
+            given_back = release_lease(conn, lease, self.release_after)
+            gone = not given_back and mailbox_gone(conn, key)
+        if not given_back:
+            with self._lock:
+                self.released.discard(key)
+                self.lost.add(key)
+                if gone:
+                    self.gone.add(key)
 
     def heartbeat(self, store: Store, now: datetime | None = None) -> None:
         """Extend every lease still held, in one short transaction without the writers' lock (`Store.leases`);
         a lease found stale is marked lost (its mailbox's pass then fails with `LeaseLost`)."""
         with self._lock:
-            held = [lease for key, lease in self.leases.items() if key not in self.lost]
+            held = [
+                lease
+                for key, lease in self.leases.items()
+                if key not in self.lost and key not in self.released
+            ]
         if not held:
             return
         with store.leases() as conn:

@@ -28,6 +28,7 @@ from roomsops.adapters.store.runlock import (
     DatabaseLockHeld,
     database_lock,
     database_lock_holder,
+    database_lock_holders,
 )
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.settings import DATA_DIR_VARIABLE, Settings
@@ -297,6 +298,15 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def lock_holders(path: LockTarget) -> list[dict[str, object]]:
+    """Everyone holding the run lock now: on a server database every session (sync workers hold it shared), else
+    the one holder or none (`lock_holder`)."""
+    if isinstance(path, DatabaseLock):
+        return database_lock_holders(path)
+    held = lock_holder(path)
+    return [] if held is None else [held]
 
 
 def lock_holder(path: LockTarget) -> dict[str, object] | None:

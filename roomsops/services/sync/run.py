@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from roomsops.adapters.appsettings.document import write_atomic
 from roomsops.adapters.store import Booking, BookingSyncState, MailboxSyncState, Store, now_utc
@@ -296,11 +296,44 @@ def _previous_run(path: Path) -> dict[str, object] | None:
     }
 
 
-def write_summary(path: Path, result: SyncResult) -> None:
-    """The last-run summary for monitoring, replaced atomically."""
+class Summarised(Protocol):
+    """What a summary is written of: a plain run's `SyncResult` or a sync worker's `WorkerResult`."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def totals(self) -> dict[str, int]: ...
+
+
+def worker_summary_for(path: Path, name: str) -> Path:
+    """Where the sync worker named `name` (`sync --worker --name NAME`) writes its summary: beside the full run's
+    file (NAME.worker-NAME.json), one per worker, all found again by `worker_summaries`."""
+    return path.with_name(f"{path.stem}{WORKER_INFIX}{name}{path.suffix}")
+
+
+#: What a worker's summary file adds to the full run's name (`worker_summary_for`).
+WORKER_INFIX = ".worker-"
+
+
+def worker_summaries(path: Path) -> list[tuple[str, Path]]:
+    """The workers' summary files beside the full run's `path`, by worker name: (name, file), sorted by name."""
+    head, tail = f"{path.stem}{WORKER_INFIX}", path.suffix
+    try:
+        found = [p for p in path.parent.iterdir() if p.name.startswith(head) and p.name.endswith(tail)]
+    except OSError:
+        return []
+    return sorted(
+        (p.name[len(head) : len(p.name) - len(tail)], p) for p in found if len(p.name) > len(head + tail)
+    )
+
+
+def write_summary(path: Path, result: Summarised, extra: dict[str, object] | None = None) -> None:
+    """The last-run summary for monitoring, replaced atomically (a plain run's, or a sync worker's: `extra` names
+    it)."""
     from roomsops.core.results import to_jsonable
 
-    _write_json(path, to_jsonable(result) | {"ok": result.ok, "totals": result.totals})
+    _write_json(path, to_jsonable(result) | {"ok": result.ok, "totals": result.totals} | (extra or {}))
 
 
 def _write_json(path: Path, doc: dict[str, object]) -> None:
@@ -371,6 +404,10 @@ def sync_pass(
             sync.report.error, sync.report.error_code = unexpected(exc), "internal"
             report = sync.report
         if phase == PHASES[-1]:
+            if fence is not None:
+                fence.release(
+                    store, sync.mailbox
+                )  # a worker's: the mailbox's lease given back now, its pass done
             log_report(report, dry_run)
             if progress is not None:
                 progress(sync.mailbox)

@@ -9,8 +9,10 @@ The mailbox state table is the queue (`adapters/store/leases.py`). A worker, in 
    write sent only after its lease was verified right before it: a worker whose lease expired and was claimed by
    another writes nothing more, in the database or in Exchange (reported: `lease_lost`); the same for the persons
    who left the sync whose mailboxes it claimed (their cancellations and purges);
-3. releases each lease by its token, the mailbox due again `sync.worker_interval` seconds later (a release refused
-   is a lease lost too).
+3. releases each lease by its token as soon as the mailbox's pass is done (its last phase), the mailbox due again
+   `sync.worker_interval` seconds later (a release refused is a lease lost too); what is left at the end of the
+   batch (the persons who left the sync) is released then. A worker killed mid-batch so leaves to expire only
+   the leases of the mailboxes it had not finished.
 Without `until_idle` one batch is worked; with it, batches until nothing is due. Workers hold the run lock shared
 (`services/sync/lock.py`: any number at once; a plain `sync` is refused beside them, and it refuses them), and a
 plain `sync` also refuses while a lease is live (`refuse_beside_leases`), so a killed worker's mailboxes are not
@@ -238,7 +240,8 @@ def worker_run(
             len(leases),
             extra={"fields": {"event": "claim", "owner": owner, "mailboxes": len(leases)}},
         )
-        fence = Fence({lease.mailbox: lease for lease in leases}, lease_for)
+        # Each mailbox's lease is given back as soon as its pass is done (`Fence.release`), not with the batch's.
+        fence = Fence({lease.mailbox: lease for lease in leases}, lease_for, release_after=interval)
         try:
             result = sync_pass(
                 store,
@@ -264,9 +267,10 @@ def worker_run(
         with store.leases() as conn:
             released = {
                 lease.mailbox: lease.mailbox not in fence.lost
-                and release_lease(
-                    conn, fence.leases[lease.mailbox], interval
-                )  # due again by the database's clock
+                and (
+                    lease.mailbox in fence.released  # given back when its pass was done
+                    or release_lease(conn, fence.leases[lease.mailbox], interval)  # by the database's clock
+                )
                 for lease in leases
             }
             for mailbox in fence.gone:  # renamed meanwhile: the lease went with the row; due at once there
