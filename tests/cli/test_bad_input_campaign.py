@@ -560,7 +560,8 @@ CASES = [
     Case(
         "sync: options of the pass on a subcommand",
         ["sync", "--dry-run", "diff"],
-        "--person, --dry-run, --concurrency, --full, --worker, --batch and --until-idle belong to the sync pass itself — see 'roomsops sync diff --help'",
+        "--person, --dry-run, --concurrency, --full, --worker, --batch, --until-idle and --name belong to the sync pass itself — "
+        "see 'roomsops sync diff --help'",
     ),
     Case(
         "sync: concurrency 0",

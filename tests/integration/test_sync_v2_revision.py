@@ -122,13 +122,13 @@ HOOK = textwrap.dedent(
     update, changes = EwsCalendar.update, EwsCalendar.changes
     done = []
 
-    def update_when_told(self, mailbox, meeting, fields, revision=None):
+    def update_when_told(self, mailbox, meeting, fields, revision=None, **options):
         marker.write_text("about to update")
         for _ in range(12000):  # the test makes its Outlook edit now, then says go
             if go.exists():
                 break
             time.sleep(0.01)
-        answer = update(self, mailbox, meeting, fields, revision)
+        answer = update(self, mailbox, meeting, fields, revision, **options)
         done.append(answer)
         return answer
 
