@@ -23,10 +23,6 @@ pytestmark = pytest.mark.integration
 PASSWORD = "Pr0xy-Pa55word-review26"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review26: serve.public_url's userinfo (a proxy password) is printed on stderr and logged",
-)
 def test_review26_a_password_in_public_url_is_never_shown(
     invoke: Invoke, env: dict[str, str], addr: Callable[[str], str], fresh_lab: Any, tmp_path: Path
 ) -> None:
@@ -53,3 +49,7 @@ def test_review26_a_password_in_public_url_is_never_shown(
         if PASSWORD in text
     ]
     assert shown == [], run.stderr
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.startswith("Error: serve.public_url") and "user name or password" in run.stderr, (
+        run.stderr
+    )

@@ -75,6 +75,14 @@ def webhook_listen(settings: Settings) -> WebhookListen | None:
     if public is not None:
         parts = urlsplit(public)
         label = "serve.public_url"
+        if "@" in parts.netloc:
+            # A user and password in the URL (a proxy's basic authentication) would be printed, logged and sent to
+            # Graph as the notificationUrl: refused without echoing the value (secrets never appear in output).
+            raise InputError(
+                f"{label} in {settings.origin(label)} holds a user name or password (user:password@host); "
+                "Graph notifications carry no credentials and the URL would be shown in output and logs",
+                f"remove the credentials from {label}: the webhook checks each notification's clientState instead",
+            )
         # Graph takes only https notification URLs: "notificationUrl ... must use the HTTPS protocol"
         # (graph/api/resources/subscription, graph/webhooks "The notification endpoint ... must be HTTPS").
         if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
