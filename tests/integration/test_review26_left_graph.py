@@ -23,11 +23,6 @@ pytestmark = pytest.mark.integration
 __all__ = ["stopped"]  # the fixture, used by name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review26: Subscriptions.keep forgets a mailbox that left Graph mode but not its entry in "
-    "`failures`, so the page keeps showing a subscription problem for a person synced over EWS",
-)
 def test_review26_a_person_leaving_graph_mode_leaves_no_subscription_problem_on_the_page(
     invoke: Invoke,
     env: dict[str, str],

@@ -23,10 +23,6 @@ pytestmark = pytest.mark.integration
 __all__ = ["stopped"]  # the fixture, used by name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review26: Subscriptions.health names a mailbox without a subscription by its casefolded key",
-)
 def test_review26_a_missing_subscription_is_named_as_the_address_is_written(
     invoke: Invoke,
     env: dict[str, str],

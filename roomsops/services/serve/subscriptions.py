@@ -85,7 +85,8 @@ class Subscriptions:
         self._by_mailbox: dict[str, Subscription] = {}
         self._by_id: dict[str, Subscription] = {}  # the same, by subscription id (the webhook's look-up)
         self._lock = threading.Lock()
-        self.failures: dict[str, str] = {}  # mailbox (casefolded) -> why its subscription is missing (page)
+        # mailbox (casefolded) -> (the address as written, why its subscription is missing), for the page
+        self.failures: dict[str, tuple[str, str]] = {}
         self._cleaned = False
 
     # --- the webhook's side -------------------------------------------------------------------------------
@@ -111,9 +112,9 @@ class Subscriptions:
         known: dict[str, tuple[str, datetime | None, str | None]] = {
             k: (s.mailbox, s.expires, None) for k, s in subs.items()
         }
-        for key, why in self.failures.items():
+        for key, (mailbox, why) in self.failures.items():
             if key not in known:
-                known[key] = (key, None, why)
+                known[key] = (mailbox, None, why)
         return [known[k] for k in sorted(known)]
 
     def clean_up_left_over(self) -> tuple[int, list[str]]:
@@ -190,15 +191,7 @@ class Subscriptions:
                 self._cleaned = True
             except RoomsopsError as exc:  # tried again next round; new subscriptions are made anyway
                 log.warning("serve: listing the app's subscriptions: %s", exc.one_line())
-        with self._lock:
-            current = dict(self._by_mailbox)
-        for key, left in current.items():
-            if key not in wanted:
-                try:
-                    self._delete(left.mailbox, left.id)
-                except RoomsopsError as exc:  # it expires in time; not tried again
-                    log.warning("serve: deleting the subscription of %s: %s", left.mailbox, exc.one_line())
-                self._forget(key)
+        current = self._drop_unwanted(wanted)
         now = self.clock()
         for key, mailbox in wanted.items():
             if stopping():
@@ -222,13 +215,29 @@ class Subscriptions:
                     made.append(mailbox)
                     self.save()
             except RoomsopsError as exc:
-                self.failures[key] = exc.one_line()
+                self.failures[key] = (mailbox, exc.one_line())
                 log.warning("serve: the Graph subscription of %s: %s", mailbox, exc.one_line())
         if (
             self._cleaned
         ):  # else the file still names an earlier process's subscriptions: kept for the next try
             self.save()
         return made
+
+    def _drop_unwanted(self, wanted: dict[str, str]) -> dict[str, Subscription]:
+        """Delete the subscriptions of mailboxes no longer wanted (left Graph mode or the sync) and forget their
+        failures (no row on the page); the subscriptions kept, by casefolded mailbox."""
+        with self._lock:
+            current = dict(self._by_mailbox)
+        for key, left in current.items():
+            if key not in wanted:
+                try:
+                    self._delete(left.mailbox, left.id)
+                except RoomsopsError as exc:  # it expires in time; not tried again
+                    log.warning("serve: deleting the subscription of %s: %s", left.mailbox, exc.one_line())
+                self._forget(key)
+        for key in [k for k in self.failures if k not in wanted]:
+            self.failures.pop(key, None)
+        return current
 
     def removed(self, mailbox: str) -> None:
         """Graph removed the subscription (`subscriptionRemoved`): the next `keep` makes a new one."""
@@ -254,7 +263,7 @@ class Subscriptions:
             except (ItemGone, MailboxUnavailable):  # gone at Graph: the next `keep` makes a new one
                 self._forget(mailbox.casefold())
             except RoomsopsError as again:
-                self.failures[mailbox.casefold()] = again.one_line()
+                self.failures[mailbox.casefold()] = (sub.mailbox, again.one_line())
                 log.warning("serve: renewing the subscription of %s: %s", sub.mailbox, again.one_line())
         self.save()
 
