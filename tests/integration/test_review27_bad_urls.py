@@ -17,12 +17,6 @@ def _url(database: URL, query: str) -> str:
     return database.render_as_string(hide_password=False) + "?" + query
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review27: a bad libpq option in the URL (unknown name, bad sslmode, non-numeric connect_timeout) is "
-    "reported as 'cannot connect to the database' with exit 3 and the remedy 'check that the database server runs'; "
-    "it is bad input in rooms.database (exit 2, naming the option)",
-)
 @pytest.mark.parametrize(
     "query", ["sslmode=requir", "connect_timout=10", "connect_timeout=ten"], ids=["sslmode", "name", "value"]
 )
@@ -40,13 +34,6 @@ def test_review27_a_bad_option_in_the_postgresql_url_is_bad_input(
     assert "server runs" not in line, line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review27: a search_path naming a schema that does not exist (options=-csearch_path=...) fails on the "
-    "first CREATE TABLE: exit 1, 'database error in URL: no schema has been selected to create in LINE 2: CREATE "
-    "TABLE schema_version ( ^' with no remedy; expected exit 2 naming the missing schema, with a remedy "
-    "(CREATE SCHEMA, or correct the URL)",
-)
 def test_review27_a_search_path_to_a_missing_schema_is_bad_input_with_a_remedy(
     invoke: Invoke, postgres_database: URL
 ) -> None:

@@ -19,13 +19,6 @@ from .test_pg27b_workers import ON_POSTGRESQL, setup_persons, sql
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review27: a worker whose database session ends inside a transaction (server restart, failover, "
-    "pg_terminate_backend) prints 'Error: database error in URL: terminating connection due to administrator "
-    "command' with no remedy and exits 1; expected one line with a remedy and exit 3 (the database could not be "
-    "reached), as when the server is down at the start",
-)
 @ON_POSTGRESQL
 def test_review27_a_worker_whose_database_connection_ends_says_so_in_one_line_with_a_remedy_exit_3(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path,

@@ -289,6 +289,13 @@ class Store:
             first = (
                 str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
             )
+            if _BAD_URL_OPTION.search(first):  # libpq refused the URL's query before connecting: bad input
+                raise InputError(
+                    f"rooms.database {self.label} has a bad connection option: {mask_url_secrets(first)}",
+                    "correct that option in the URL's query (libpq's connection parameters, e.g. sslmode=require, "
+                    "connect_timeout=10)",
+                    code="database_url_option",
+                ) from None
             raise ConnectError(
                 f"cannot connect to the database {self.label}: {mask_url_secrets(first)}",
                 "check that the database server runs and accepts connections, and rooms.database's host, port, "
@@ -318,6 +325,13 @@ class Store:
                     "try again in a moment",
                     code="database_busy",
                 ) from None
+            if self.is_postgresql and _CONNECTION_LOST.search(text):
+                raise ConnectError(
+                    f"the connection to the database {self.label} was lost: {mask_url_secrets(text.splitlines()[0])}",
+                    "check that the database server runs (a restart or failover ends sessions), then run the "
+                    "command again: what was not committed is done again",
+                    code="database_unreachable",
+                ) from None
             if "unable to open" in text:
                 raise InputError(
                     f"cannot open the database {self.label}",
@@ -326,6 +340,17 @@ class Store:
             raise OperationFailed(f"database error in {self.label}: {text}") from None
         except DBAPIError as exc:
             text = str(exc.orig)
+            if self.is_postgresql and "no schema has been selected" in text:
+                wanted = re.search(
+                    r"search_path\s*=\s*([^\s&]+)", str(self.engine.url.query.get("options", ""))
+                )
+                schema = wanted.group(1) if wanted else "of search_path"
+                raise InputError(
+                    f"the schema {schema} that rooms.database's search_path names does not exist in {self.label}",
+                    f"create it (CREATE SCHEMA {schema if wanted else '<name>'}) or correct search_path in the "
+                    "URL's options",
+                    code="database_schema_missing",
+                ) from None
             if "not a database" in text:
                 raise InputError(
                     f"{self.label} is not an SQLite database",
@@ -649,6 +674,15 @@ class InstallationIdChanged(InputError):
             f"restore the database that has id {remembered}; or run `{ADOPT_COMMAND} --use remembered` "
             f"to give this database that id, or `{ADOPT_COMMAND} --use database` to keep {current}",
         )
+
+
+# libpq's refusals of a URL's query, before any connection: "invalid connection option "x"", "invalid sslmode
+# value: "requir"", "bad value for connect_timeout: 'ten'" (psycopg 3).
+_BAD_URL_OPTION = re.compile(r"invalid connection option|invalid \w+ value|bad value for ")
+# A PostgreSQL session that ended under the command (server restart, failover, pg_terminate_backend).
+_CONNECTION_LOST = re.compile(
+    r"terminating connection|server closed the connection|connection is (lost|closed|bad)|consuming input failed"
+)
 
 
 @dataclass(frozen=True)
