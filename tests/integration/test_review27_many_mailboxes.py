@@ -20,12 +20,6 @@ pytestmark = pytest.mark.integration
 MAILBOXES = 65_536
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review27: worker.leased (serve's round on PostgreSQL) and refuse_beside_leases send every mailbox as one "
-    "IN list: with 65,536 or more due mailboxes the statement fails ('database error …: number of parameters must be "
-    "between 0 and 65535', exit 1) and every serve round fails; expected the look-up in chunks (no lease: empty)",
-)
 @ON_POSTGRESQL
 def test_review27_the_lease_look_up_of_a_round_takes_more_mailboxes_than_one_statements_parameters(
     rooms_database: str,

@@ -144,18 +144,23 @@ def live_leases(
     wanted = None if mailboxes is None else sorted({email_key(m) for m in mailboxes})
     if wanted == []:
         return []
-    rows = conn.execute(
-        select(
-            mailbox_sync.c.mailbox,
-            mailbox_sync.c.lease_owner,
-            mailbox_sync.c.lease_token,
-            mailbox_sync.c.lease_until_utc,
-        )
-        .where(
-            mailbox_sync.c.lease_token.is_not(None),
-            mailbox_sync.c.lease_until_utc > now,
-            *([] if wanted is None else [mailbox_sync.c.mailbox.in_(wanted)]),
-        )
-        .order_by(mailbox_sync.c.lease_until_utc.desc(), mailbox_sync.c.mailbox)
+    # Databases cap the bound parameters of one statement (PostgreSQL 65,535): many mailboxes are asked in chunks.
+    chunks: list[list[str] | None] = (
+        [None] if wanted is None else [wanted[i : i + 500] for i in range(0, len(wanted), 500)]
     )
-    return [Lease(mailbox=m, owner=o or "?", token=t, until=u) for m, o, t, u in rows]
+    leases: list[Lease] = []
+    for chunk in chunks:
+        rows = conn.execute(
+            select(
+                mailbox_sync.c.mailbox,
+                mailbox_sync.c.lease_owner,
+                mailbox_sync.c.lease_token,
+                mailbox_sync.c.lease_until_utc,
+            ).where(
+                mailbox_sync.c.lease_token.is_not(None),
+                mailbox_sync.c.lease_until_utc > now,
+                *([] if chunk is None else [mailbox_sync.c.mailbox.in_(chunk)]),
+            )
+        )
+        leases += [Lease(mailbox=m, owner=o or "?", token=t, until=u) for m, o, t, u in rows]
+    return sorted(leases, key=lambda lease: (-lease.until.timestamp(), lease.mailbox))
