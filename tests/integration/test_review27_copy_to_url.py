@@ -11,13 +11,6 @@ from tests.conftest import Invoke, ok, one_line_error
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review27: 'db copy --to postgres://…' (or --to foo) says 'rooms.database: no driver for postgres … — "
-    "use an sqlite:/// URL' (or \"rooms.database 'foo' is not a database URL — write it as e.g. "
-    'sqlite:///rooms.db"): it names the wrong setting and gives a remedy --to refuses; expected the line to name '
-    "--to and a server URL such as postgresql+psycopg://",
-)
 @pytest.mark.parametrize(
     "to", ["postgres://roomsops@127.0.0.1/rooms", "postgressql+psycopg://r@127.0.0.1/rooms", "foo"]
 )

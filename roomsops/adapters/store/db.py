@@ -141,6 +141,32 @@ def parse_url(url: str) -> URL:
     return parsed
 
 
+_SERVER_URL_EXAMPLE = "postgresql+psycopg://roomsops@dbhost/rooms"
+
+
+def parse_target_url(to: str) -> URL:
+    """`db copy --to URL`: parsed, and its driver loadable; errors name --to and give a server URL (the copy's
+    target is a database server, never an SQLite file: the caller refuses one)."""
+    shown = mask_url_secrets(to)
+    try:
+        parsed = make_url(to)
+    except (ArgumentError, ValueError):
+        raise InputError(
+            f"--to {shown!r} is not a database URL",
+            f"give a server URL such as {_SERVER_URL_EXAMPLE}",
+            code="bad_database_url",
+        ) from None
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ImportError):
+        raise InputError(
+            f"--to {shown!r}: no driver for {parsed.drivername!r}",
+            f"give a server URL such as {_SERVER_URL_EXAMPLE} (the driver roomsops installs is psycopg)",
+            code="bad_database_url",
+        ) from None
+    return parsed
+
+
 def _sqlite_in_memory(parsed: URL) -> bool:
     """An SQLite URL without a file: `sqlite://`, `sqlite:///` (an empty ${DB} in `sqlite:///${DB}`),
     `sqlite:///:memory:`, and the URI forms `file::memory:`, `file:` and `?mode=memory`."""

@@ -84,7 +84,7 @@ class Copied(Result):
 
 def copy(settings: Settings, to: str, audit: AuditLog) -> Copied:
     """Copy the database of these settings into the (server) database at `to`; see `adapters.store.copy`."""
-    target_url = db.parse_url(to)
+    target_url = db.parse_target_url(to)
     if target_url.get_backend_name() == "sqlite":
         raise InputError(
             f"--to {target_url.render_as_string(hide_password=True)!r} is an SQLite database; the copy moves an "
