@@ -68,4 +68,9 @@ def copy_cmd(app: AppContext, to: str) -> int:
     Stop the sync and the other roomsops commands first; then set rooms.database to the new URL. Rows are counted
     on both sides (verified); running it again copies only what is missing, and a target that holds other records
     is refused."""
-    return app.emit(schema_service.copy(app.settings, to, app.audit))
+    from roomsops.cli.sync import sync_lock
+
+    # The sync's run lock of the source for the whole copy: a pass beside it would go on writing what the copy
+    # already took (a meeting created after its snapshot is created again from the copy: a duplicate).
+    with sync_lock(app.settings):
+        return app.emit(schema_service.copy(app.settings, to, app.audit))

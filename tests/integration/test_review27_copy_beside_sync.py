@@ -21,13 +21,6 @@ from .test_pg27b_workers import DAY, meetings, setup_persons
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review27: db copy takes no run lock and does not check for a running sync: it copies a snapshot taken "
-    "in the middle of a pass, the pass goes on writing to SQLite (a meeting created and linked), and the installation "
-    "moved to PostgreSQL creates that meeting a second time (expected: the copy refused while the sync runs, "
-    "nothing copied)",
-)
 def test_review27_db_copy_beside_a_running_sync_is_refused_and_never_duplicates_a_meeting(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, postgres_url: str,
