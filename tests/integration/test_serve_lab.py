@@ -236,7 +236,7 @@ def test_a_round_waits_while_another_command_holds_the_run_lock(
     assert process.returncode == 0, err.read_text()
     assert out == "serve: stopped after 1 round(s): 0 pass(es), 0 failed\n"
     assert meetings(fresh_lab, addr("DiegoS")) == {}
-    assert "waits for the next" in Path(env["ROOMSOPS_LOG_FILE"]).read_text(encoding="utf-8")
+    assert "waits 1 s for the next" in Path(env["ROOMSOPS_LOG_FILE"]).read_text(encoding="utf-8")
 
 
 def interface_addresses() -> list[str]:

@@ -3,7 +3,7 @@
 
 The run lock is taken for each round and released between rounds: a `roomsops sync` (or `sync resolve`, `purge`,
 …) started beside the service is refused (exit 1, naming the service's pid) while a round runs and runs between
-rounds; a round that finds the lock held by such a command waits for the next round (counted in
+rounds; a round that finds the lock held by such a command waits for the next round, 1 s after the first refusal, doubling to 15 s (counted in
 `roomsops_serve_lock_busy_total`). SIGTERM/SIGINT: no new round starts; a round under way stops like `roomsops
 sync` on SIGTERM (no mailbox is started any more, those running finish their phase, so every write in flight
 is settled in the database), and the service exits 0. A restart reads each mailbox's last pass and sync state
@@ -44,6 +44,14 @@ from roomsops.services.sync.worker import leased
 _CHANGES = ("created", "updated", "cancelled", "exchange_edits", "bookings_cancelled", "bookings_created")
 
 
+def lock_back_off(busy_rounds: int) -> float:
+    """Seconds before the next round after `busy_rounds` rounds in a row found the run lock held: 1, 2, 4, 8, 15."""
+    return float(min(LOCK_BACK_OFF_MAX_S, 2 ** max(0, busy_rounds - 1)))
+
+
+LOCK_BACK_OFF_MAX_S = 15
+
+
 @dataclass
 class Serve:
     """One service: `run()` until `stop()` (or `max_ticks` rounds)."""
@@ -67,6 +75,8 @@ class Serve:
     #: the Graph subscriptions (None: no webhook, Graph mailboxes on serve.graph_interval only)
     subscriptions: Subscriptions | None = None
     ticks: int = 0
+    #: Rounds in a row refused by the run lock (another command holds it): the next waits 1 s, doubling to 15 s.
+    busy_rounds: int = 0
     _last: dict[str, MailboxReport] = field(default_factory=dict)
     _in_round: bool = False
 
@@ -105,6 +115,8 @@ class Serve:
                 return
             if self.ticks:
                 wait = self.schedule.seconds_to_next(self.clock(), float(self.settings.serve.ews_interval))
+                if self.busy_rounds:  # the mailboxes stay due: without a back-off the rounds would spin
+                    wait = max(wait, lock_back_off(self.busy_rounds))
                 if self.notices.empty():
                     self.wake.wait(timeout=max(0.0, wait))
                 self.wake.clear()
@@ -145,6 +157,7 @@ class Serve:
             # The log's filter masks every registered secret in the message and the traceback.
             log.exception("serve: round %d failed: %s", self.ticks + 1, unexpected(exc))
             self._fail_due(due, snapshot_error)
+        self.busy_rounds = self.busy_rounds + 1 if busy else 0
         self.ticks += 1
         self.metrics.ticks.inc()
         self.board.publish(self._snapshot(snapshot_error, busy))
@@ -241,7 +254,12 @@ class Serve:
                     reports += result.mailboxes
         except LockHeld as exc:
             self.metrics.lock_busy.inc()
-            log.warning("serve: round %d waits for the next: %s", self.ticks + 1, exc.message)
+            log.warning(
+                "serve: round %d waits %g s for the next: %s",
+                self.ticks + 1,
+                lock_back_off(self.busy_rounds + 1),
+                exc.message,
+            )
             return exc.message
         finished = self.clock()
         kinds = {d.mailbox.casefold(): d.service for d in due}
