@@ -12,6 +12,7 @@ from the database: it goes on where the last process stopped.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import queue
 import signal
@@ -79,6 +80,10 @@ class Serve:
     busy_rounds: int = 0
     _last: dict[str, MailboxReport] = field(default_factory=dict)
     _in_round: bool = False
+    #: a signal already stopped the round under way (`on_signal`): the next ones wait for its writes in flight
+    _interrupted: bool = False
+    #: a line for the operator on stderr (the service manager's journal)
+    announce: Callable[[str], None] = field(default=lambda line: None)
 
     def __post_init__(self) -> None:
         serve = self.settings.serve
@@ -302,9 +307,38 @@ class Serve:
             self._in_round = False
 
     def on_signal(self, signum: int, frame: object) -> None:
+        """The first SIGTERM/SIGINT during a round stops it (`Terminated`: no mailbox is started any more, those
+        running finish their phase). Any further one only says so: raised again, it would cut the wait for the
+        writes in flight short, and the run lock and the database would be let go of while a write is still
+        unanswered (a pass after would send it again, or adopt it by its tag). SIGKILL still ends the process."""
+        name = signal.Signals(signum).name
         self.stop()
-        if self._in_round:
-            raise Terminated()
+        if not self._in_round:
+            self._tell(f"serve: {name}: stopping; no round is under way", "stopping")
+            return
+        if self._interrupted:
+            self._tell(
+                f"serve: {name} again: still waiting for the calendar writes in flight to be answered and "
+                "recorded; the run lock is held until then (SIGKILL would leave them for the next pass to find "
+                "by their tag)",
+                "stopping_again",
+            )
+            return
+        self._interrupted = True
+        self._tell(
+            f"serve: {name}: stopping; the mailboxes under way finish their phase, so every calendar write in "
+            "flight is recorded before the run lock is let go",
+            "stopping",
+        )
+        raise Terminated()
+
+    def _tell(self, message: str, event: str) -> None:
+        """Said in the log and on stderr (a service manager's journal) from a signal handler: never raises."""
+        log.warning(message, extra={"fields": {"event": event}})  # logging's handlers never raise
+        with contextlib.suppress(
+            Exception
+        ):  # stderr interrupted mid-write (reentrant) or closed: the stop goes on
+            self.announce(message)
 
     def _address(self, mailbox: str) -> str:
         """A mailbox as the person's address is written (links keep it casefolded)."""
