@@ -38,7 +38,7 @@ from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import MailboxReport, unexpected
 from roomsops.services.sync.factory import backend_for_mode
 from roomsops.services.sync.lock import LockHeld, LockTarget, database_lock_elsewhere, run_lock
-from roomsops.services.sync.run import sync_pass
+from roomsops.services.sync.run import persons_left_to_settle, sync_pass
 from roomsops.services.sync.worker import leased
 
 #: The changes a mailbox's row on the status page sums up.
@@ -146,8 +146,11 @@ class Serve:
             now = self.clock()
             due = self.schedule.due(now)
             self.metrics.queue.set(len(due))
-            if due:
-                busy = self._passes(due, persons, services)
+            # Persons who left the sync (removed, or a mode roomsops does not sync) are in no mailbox due: their
+            # meetings are dealt with as `roomsops sync` does (reported or purged, `sync.on_person_removed`).
+            leavers = persons_left_to_settle(self.store)
+            if due or leavers:
+                busy = self._passes(due, persons, services, leavers)
         except RoomsopsError as exc:
             snapshot_error = exc
             self.metrics.round_errors.labels(exc.code or type(exc).__name__).inc()
@@ -213,9 +216,12 @@ class Serve:
             if due is not None and self.schedule.next_due(due) is not None:
                 self.schedule.push(mailbox, self.clock(), timedelta(0))
 
-    def _passes(self, due: list[Due], persons: list[tuple[str, str]], services: dict[str, str]) -> str | None:
+    def _passes(
+        self, due: list[Due], persons: list[tuple[str, str]], services: dict[str, str], leavers: list[str]
+    ) -> str | None:
         """The passes of the mailboxes due, in one sync pass under the run lock (those after a `missed`
-        notification in a full one); what held the lock, if it was."""
+        notification in a full one), the persons who left the sync (`leavers`) in the first; what held the lock,
+        if it was."""
         now = self.clock()
         healing = {d.mailbox.casefold() for d in due if self.schedule.heal_due(d, now)}
         wanted = self.schedule.full | healing
@@ -227,7 +233,7 @@ class Serve:
                 self.check_token()
                 # A killed sync worker's live leases (PostgreSQL): those mailboxes wait for the lease's next owner
                 # or its expiry, as a plain sync refuses beside them (their pending intents are not ours).
-                held = leased(self.store, [d.mailbox for d in due])
+                held = leased(self.store, [d.mailbox for d in due] + leavers)
                 if held:
                     log.warning(
                         "serve: %d mailbox(es) are leased by sync workers (e.g. %s); they wait for the next round",
@@ -237,11 +243,14 @@ class Serve:
                     )
                     rest = [d for d in rest if email_key(d.mailbox) not in held]
                     full = [d for d in full if email_key(d.mailbox) not in held]
+                    leavers = [p for p in leavers if email_key(p) not in held]
                 backend = self.open_backend(persons, services)
                 for group, is_full in ((rest, False), (full, True)):
                     if self.stopping.is_set():
                         break
-                    if not group:
+                    # the persons who left, in the first pass of the round (a pass of them alone if none is due)
+                    named, leavers = [d.mailbox for d in group] + leavers, []
+                    if not named:
                         continue
                     started = self.clock()
                     received = [t for d in group if (t := self.schedule.take_pushed(d.mailbox)) is not None]
@@ -252,7 +261,7 @@ class Serve:
                         backend,
                         self.pass_settings,
                         self.audit,
-                        [d.mailbox for d in group],
+                        named,
                         concurrency=self.settings.sync.concurrency,
                         full=is_full,
                     )
@@ -269,7 +278,7 @@ class Serve:
         finished = self.clock()
         kinds = {d.mailbox.casefold(): d.service for d in due}
         for report in reports:
-            service = kinds.get(report.mailbox.casefold(), "ews")
+            service = kinds.get(report.mailbox.casefold()) or services.get(report.mailbox.casefold(), "ews")
             self.schedule.done(report.mailbox, finished)
             self._last[report.mailbox.casefold()] = report
             outcome = "ok" if report.ok else "failed"
