@@ -17,13 +17,14 @@ import dataclasses
 import queue
 import signal
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from roomsops.adapters.store import Store, email_key, now_utc
+from roomsops.adapters.store import Difference, Store, email_key, now_utc
 from roomsops.adapters.store import queries as q
 from roomsops.core.errors import OperationFailed, RoomsopsError, Terminated
 from roomsops.core.logs import AuditLog, log, mask
@@ -31,7 +32,15 @@ from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import SYNCED_MODES
 from roomsops.services.serve.metrics import ServeMetrics
 from roomsops.services.serve.schedule import Due, Schedule
-from roomsops.services.serve.status import Board, DeclinedRow, MailboxRow, Snapshot, SubscriptionRow
+from roomsops.services.serve.status import (
+    DIFFERENCES_SHOWN,
+    Board,
+    DeclinedRow,
+    DifferenceRow,
+    MailboxRow,
+    Snapshot,
+    SubscriptionRow,
+)
 from roomsops.services.serve.subscriptions import Subscriptions
 from roomsops.services.serve.webhook import Notice
 from roomsops.services.sync.backend import CalendarBackend
@@ -40,6 +49,9 @@ from roomsops.services.sync.factory import backend_for_mode
 from roomsops.services.sync.lock import LockHeld, LockTarget, database_lock_elsewhere, run_lock
 from roomsops.services.sync.run import persons_left_to_settle, sync_pass
 from roomsops.services.sync.worker import leased
+
+#: The kinds of differences (`roomsops sync diff`): each is in the gauge, at 0 when none is open.
+DIFFERENCE_KINDS = ("both_changed", "room_changed", "attendees_changed")
 
 #: The changes a mailbox's row on the status page sums up.
 _CHANGES = ("created", "updated", "cancelled", "exchange_edits", "bookings_cancelled", "bookings_created")
@@ -358,6 +370,7 @@ class Serve:
         now = self.clock()
         rows = []
         declined: list[DeclinedRow] = []
+        differences: list[Difference] | None = None
         try:
             with self.store.read() as conn:
                 states = {m: q.get_mailbox_sync(conn, d.mailbox) for m, d in self.schedule.mailboxes.items()}
@@ -365,8 +378,13 @@ class Serve:
                     DeclinedRow(link.booking_id, self._address(link.mailbox), link.state, link.last_error)
                     for link in q.room_problems(conn, now=now)
                 ]
+                differences = q.list_differences(conn)
         except RoomsopsError:
             states = {}
+        if differences is not None:  # unread (the database failed): the gauge keeps its last values
+            kinds = Counter(d.kind for d in differences)
+            for kind in sorted(set(DIFFERENCE_KINDS) | set(kinds)):
+                self.metrics.open_differences.labels(kind).set(kinds[kind])
         for key, due in sorted(self.schedule.mailboxes.items()):
             report = self._last.get(key)
             state = states.get(key)
@@ -414,6 +432,11 @@ class Serve:
             ticks=self.ticks,
             mailboxes=tuple(rows),
             declined=tuple(declined),
+            differences=tuple(
+                DifferenceRow(d.booking_id, self._address(d.mailbox), d.kind, d.fields, d.detected)
+                for d in (differences or [])[:DIFFERENCES_SHOWN]
+            ),
+            open_differences=len(differences or []),
             round_error=error.message if error else None,
             round_remedy=error.remedy if error else None,
             lock_busy=busy,
