@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from roomsops.adapters.appsettings.document import write_atomic
-from roomsops.adapters.store import Booking, BookingSyncState, MailboxSyncState, Store, now_utc
+from roomsops.adapters.store import Booking, BookingSyncState, MailboxSyncState, Store, email_key, now_utc
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.schema import (
     CANCELLED,
@@ -549,15 +549,21 @@ def _left_work(conn: Connection, persons: Sequence[str] | None) -> list[_LeftWor
     bookings, of their other bookings) of each with something left to do."""
     wanted = {p.casefold() for p in persons} if persons else None
     work: list[_LeftWork] = []
+    # Only persons with a sync state can have anything left to do: one query instead of two per person (serve
+    # asks every round; most persons of a ROOMS installation may never be synced).
+    linked = q.linked_mailboxes(conn)
     for person in q.list_persons(conn):
         if person.sync_mode in SYNCED_MODES or (wanted is not None and person.email.casefold() not in wanted):
+            continue
+        links = q.booking_sync_for_mailbox(conn, person.email) if email_key(person.email) in linked else []
+        if not links:
             continue
         # A pending create or cancel without an item id may have a meeting (its answer lost, the lookup
         # failed): it is named, and a purge finds it by its tag; held back so (LEFT_SYNC_NOTE, still no item
         # id), its booking's cancellation finds it by its tag too.
         live = {
             link.booking_id: link
-            for link in q.booking_sync_for_mailbox(conn, person.email)
+            for link in links
             if (
                 link.item_id is not None
                 or link.state in (PENDING_CREATE, PENDING_CANCEL)
@@ -568,10 +574,7 @@ def _left_work(conn: Connection, persons: Sequence[str] | None) -> list[_LeftWor
         found = q.bookings_by_id(conn, list(live))
         cancelled = [(b, live[b.id]) for b in found if b.status == "cancelled"]
         left = [(b, live[b.id]) for b in found if b.status != "cancelled" and not not_synced(live[b.id])]
-        holding = any(
-            still_holding(link) or _watching_purged(link)
-            for link in q.booking_sync_for_mailbox(conn, person.email)
-        )
+        holding = any(still_holding(link) or _watching_purged(link) for link in links)
         if cancelled or left or holding:
             work.append((person.email, person.sync_mode, cancelled, left))
     return work
