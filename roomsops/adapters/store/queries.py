@@ -710,6 +710,12 @@ def booking_sync_by_ids(conn: Connection, booking_ids: Sequence[int]) -> dict[in
     return {link.booking_id: link for link in map(_booking_sync, conn.execute(query))}
 
 
+def linked_mailboxes(conn: Connection) -> set[str]:
+    """The mailboxes (`email_key`) with at least one booking's sync state: one query, for passes that look at
+    many persons of whom few have any."""
+    return {str(m) for (m,) in conn.execute(select(booking_sync.c.mailbox).distinct())}
+
+
 def booking_sync_for_mailbox(conn: Connection, mailbox: str) -> list[BookingSyncState]:
     query = (
         select(booking_sync)

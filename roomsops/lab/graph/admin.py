@@ -5,6 +5,7 @@ POST /lab/graph/gate {"open": false|true}    hold Graph requests (after they got
                                              {"open": false, "operations": ["events.create"]} holds only those
 POST /lab/graph/throttle {"rate_limit": n}   the requests per 10 minutes per app and mailbox (default 10,000)
 POST /lab/graph/notifications {"delivery_timeout": s}  seconds a subscriber may take to answer (default 3)
+POST /lab/graph/subscriptions/paging {"page_size": n}  subscriptions a page of GET /subscriptions holds (default 100)
 POST /lab/graph/delta/expire                 forget every delta sync state (tokens answer 410 syncStateNotFound)
 POST /lab/graph/subscriptions/{id}/lifecycle {"event": "reauthorizationRequired"|"subscriptionRemoved"|"missed"}
 POST /lab/graph/reset                        all of it back to the start (no subscriptions, no states, gate open)
@@ -47,6 +48,7 @@ class GraphAdmin(LabHandler):
             "/lab/graph/gate": self._gate,
             "/lab/graph/throttle": self._throttle,
             "/lab/graph/notifications": self._notifications,
+            "/lab/graph/subscriptions/paging": self._paging,
         }.get(path)
         if setting is not None:
             return setting(body)
@@ -101,9 +103,17 @@ class GraphAdmin(LabHandler):
         self.graph.subscriptions.delivery_timeout = float(timeout)
         return Response.json(200, self.state())
 
+    def _paging(self, body: dict[str, object]) -> Response:
+        size = body.get("page_size")
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 1000:
+            return _error(400, "bad_field", "page_size must be an integer, 1 <= n <= 1000")
+        self.graph.subscriptions.page_size = size
+        return Response.json(200, self.state())
+
     def state(self) -> dict[str, object]:
         return {
             "throttle": self.graph.throttle.state(),
             "subscriptions": self.graph.subscriptions.summary(),
             "delivery_timeout": self.graph.subscriptions.delivery_timeout,
+            "subscriptions_page_size": self.graph.subscriptions.page_size,
         }

@@ -41,6 +41,8 @@ MAX_MINUTES = 10080
 #: An expiration sooner than this is set to this many minutes after the request (graph/api/resources/subscription).
 MIN_MINUTES = 45
 VALIDATION_TIMEOUT = 10.0  # seconds the subscriber has to answer the validation request
+#: Subscriptions a page of GET /subscriptions holds (unverified: Graph documents server-side paging, not this size).
+PAGE_SIZE = 100
 DELIVERY_TIMEOUT = 3.0  # seconds a notification POST may take before it counts as failed (unverified)
 RETRIES = 4  # further attempts after a failed delivery (unverified: Graph retries for hours)
 FIRST_BACK_OFF = 0.5  # seconds before the first retry, doubling (unverified)
@@ -114,6 +116,7 @@ class Subscriptions:
             str, float
         ] = {}  # subscription id -> time.monotonic() of the last judgement
         self.delivery_timeout = DELIVERY_TIMEOUT
+        self.page_size = PAGE_SIZE
         self._load()
 
     # --- persistence: Graph keeps a subscription until it expires or is deleted, a lab restart included -----
@@ -167,9 +170,7 @@ class Subscriptions:
         if name == "subscriptions.create":
             return self._create(request, app_id, roles, tenant_id, authorize, base)
         if name == "subscriptions.list":
-            with self._lock:
-                mine = [s.json() for s in self._subs.values() if s.app_id == app_id]
-            return Response.json(200, {"@odata.context": f"{base}/$metadata#subscriptions", "value": mine})
+            return self._list(request, app_id, base)
         with self._lock:
             sub = self._subs.get(sub_id)
         if sub is None or sub.app_id != app_id:
@@ -217,6 +218,26 @@ class Subscriptions:
                 200, {"@odata.context": f"{base}/$metadata#subscriptions/$entity", **sub.json()}
             )
         raise GraphError(405, "MethodNotAllowed", "The method is not allowed on subscriptions.")
+
+    def _list(self, request: Request, app_id: str, base: str) -> Response:
+        """The app's subscriptions, `page_size` a page, in the order of their ids, linked by `@odata.nextLink`
+        (graph/paging: server-side paging; an app reads on until a page has no nextLink). The `$skiptoken` names
+        the last id of the page before, so a subscription deleted between two pages moves none of the others out
+        of the listing."""
+        after = (request.query.get("$skiptoken") or [""])[0]
+        with self._lock:
+            mine = sorted((s for s in self._subs.values() if s.app_id == app_id), key=lambda s: s.id)
+        rest = [s for s in mine if s.id > after] if after else mine
+        page = rest[: self.page_size]
+        body: dict[str, Any] = {
+            "@odata.context": f"{base}/$metadata#subscriptions",
+            "value": [s.json() for s in page],
+        }
+        if len(rest) > len(page):
+            body["@odata.nextLink"] = f"{base}/subscriptions?" + urllib.parse.urlencode(
+                {"$skiptoken": page[-1].id}
+            )
+        return Response.json(200, body)
 
     def _create(
         self, request: Request, app_id: str, roles: list[str], tenant_id: str, authorize: Authorize, base: str
@@ -514,6 +535,7 @@ class Subscriptions:
             self._subs.clear()
             self._save()
         self.delivery_timeout = DELIVERY_TIMEOUT
+        self.page_size = PAGE_SIZE
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -106,6 +106,12 @@ class ServeMetrics:
             "From the last change notification taken to the start of the pass it scheduled",
             registry=r,
         )
+        self.open_differences = Gauge(
+            "roomsops_serve_open_differences",
+            "Open differences (roomsops sync diff: a booking whose ROOMS and Exchange states differ), by kind",
+            ["kind"],
+            registry=r,
+        )
         self.subscription_expiry = Gauge(
             "roomsops_serve_subscription_expiry_timestamp_seconds",
             "When the Graph subscription of one mailbox expires (Unix time)",

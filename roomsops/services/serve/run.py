@@ -125,7 +125,9 @@ def _serve(
     graph_client: Callable[[], GraphClient] | None,
     unsubscribe_on_exit: bool,
 ) -> ServeResult:
-    service = Serve(settings, store, audit, lock, open_backend, check_token, max_ticks=max_ticks)
+    service = Serve(
+        settings, store, audit, lock, open_backend, check_token, max_ticks=max_ticks, announce=announce
+    )
     # every request and throttling wait of the clients, passes and subscriptions alike, while the service runs
     forget = traffic.observe(service.metrics.request, service.metrics.throttle)
     try:

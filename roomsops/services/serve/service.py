@@ -12,17 +12,19 @@ from the database: it goes on where the last process stopped.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import queue
 import signal
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from roomsops.adapters.store import Store, email_key, now_utc
+from roomsops.adapters.store import Difference, Store, email_key, now_utc
 from roomsops.adapters.store import queries as q
 from roomsops.core.errors import OperationFailed, RoomsopsError, Terminated
 from roomsops.core.logs import AuditLog, log, mask
@@ -30,15 +32,26 @@ from roomsops.core.settings import Settings
 from roomsops.core.vocabulary import SYNCED_MODES
 from roomsops.services.serve.metrics import ServeMetrics
 from roomsops.services.serve.schedule import Due, Schedule
-from roomsops.services.serve.status import Board, DeclinedRow, MailboxRow, Snapshot, SubscriptionRow
+from roomsops.services.serve.status import (
+    DIFFERENCES_SHOWN,
+    Board,
+    DeclinedRow,
+    DifferenceRow,
+    MailboxRow,
+    Snapshot,
+    SubscriptionRow,
+)
 from roomsops.services.serve.subscriptions import Subscriptions
 from roomsops.services.serve.webhook import Notice
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import MailboxReport, unexpected
 from roomsops.services.sync.factory import backend_for_mode
 from roomsops.services.sync.lock import LockHeld, LockTarget, database_lock_elsewhere, run_lock
-from roomsops.services.sync.run import sync_pass
+from roomsops.services.sync.run import persons_left_to_settle, sync_pass
 from roomsops.services.sync.worker import leased
+
+#: The kinds of differences (`roomsops sync diff`): each is in the gauge, at 0 when none is open.
+DIFFERENCE_KINDS = ("both_changed", "room_changed", "attendees_changed")
 
 #: The changes a mailbox's row on the status page sums up.
 _CHANGES = ("created", "updated", "cancelled", "exchange_edits", "bookings_cancelled", "bookings_created")
@@ -79,6 +92,10 @@ class Serve:
     busy_rounds: int = 0
     _last: dict[str, MailboxReport] = field(default_factory=dict)
     _in_round: bool = False
+    #: a signal already stopped the round under way (`on_signal`): the next ones wait for its writes in flight
+    _interrupted: bool = False
+    #: a line for the operator on stderr (the service manager's journal)
+    announce: Callable[[str], None] = field(default=lambda line: None)
 
     def __post_init__(self) -> None:
         serve = self.settings.serve
@@ -141,8 +158,11 @@ class Serve:
             now = self.clock()
             due = self.schedule.due(now)
             self.metrics.queue.set(len(due))
-            if due:
-                busy = self._passes(due, persons, services)
+            # Persons who left the sync (removed, or a mode roomsops does not sync) are in no mailbox due: their
+            # meetings are dealt with as `roomsops sync` does (reported or purged, `sync.on_person_removed`).
+            leavers = persons_left_to_settle(self.store)
+            if due or leavers:
+                busy = self._passes(due, persons, services, leavers)
         except RoomsopsError as exc:
             snapshot_error = exc
             self.metrics.round_errors.labels(exc.code or type(exc).__name__).inc()
@@ -208,9 +228,12 @@ class Serve:
             if due is not None and self.schedule.next_due(due) is not None:
                 self.schedule.push(mailbox, self.clock(), timedelta(0))
 
-    def _passes(self, due: list[Due], persons: list[tuple[str, str]], services: dict[str, str]) -> str | None:
+    def _passes(
+        self, due: list[Due], persons: list[tuple[str, str]], services: dict[str, str], leavers: list[str]
+    ) -> str | None:
         """The passes of the mailboxes due, in one sync pass under the run lock (those after a `missed`
-        notification in a full one); what held the lock, if it was."""
+        notification in a full one), the persons who left the sync (`leavers`) in the first; what held the lock,
+        if it was."""
         now = self.clock()
         healing = {d.mailbox.casefold() for d in due if self.schedule.heal_due(d, now)}
         wanted = self.schedule.full | healing
@@ -222,7 +245,7 @@ class Serve:
                 self.check_token()
                 # A killed sync worker's live leases (PostgreSQL): those mailboxes wait for the lease's next owner
                 # or its expiry, as a plain sync refuses beside them (their pending intents are not ours).
-                held = leased(self.store, [d.mailbox for d in due])
+                held = leased(self.store, [d.mailbox for d in due] + leavers)
                 if held:
                     log.warning(
                         "serve: %d mailbox(es) are leased by sync workers (e.g. %s); they wait for the next round",
@@ -232,11 +255,14 @@ class Serve:
                     )
                     rest = [d for d in rest if email_key(d.mailbox) not in held]
                     full = [d for d in full if email_key(d.mailbox) not in held]
+                    leavers = [p for p in leavers if email_key(p) not in held]
                 backend = self.open_backend(persons, services)
                 for group, is_full in ((rest, False), (full, True)):
                     if self.stopping.is_set():
                         break
-                    if not group:
+                    # the persons who left, in the first pass of the round (a pass of them alone if none is due)
+                    named, leavers = [d.mailbox for d in group] + leavers, []
+                    if not named:
                         continue
                     started = self.clock()
                     received = [t for d in group if (t := self.schedule.take_pushed(d.mailbox)) is not None]
@@ -247,7 +273,7 @@ class Serve:
                         backend,
                         self.pass_settings,
                         self.audit,
-                        [d.mailbox for d in group],
+                        named,
                         concurrency=self.settings.sync.concurrency,
                         full=is_full,
                     )
@@ -264,7 +290,7 @@ class Serve:
         finished = self.clock()
         kinds = {d.mailbox.casefold(): d.service for d in due}
         for report in reports:
-            service = kinds.get(report.mailbox.casefold(), "ews")
+            service = kinds.get(report.mailbox.casefold()) or services.get(report.mailbox.casefold(), "ews")
             self.schedule.done(report.mailbox, finished)
             self._last[report.mailbox.casefold()] = report
             outcome = "ok" if report.ok else "failed"
@@ -302,9 +328,38 @@ class Serve:
             self._in_round = False
 
     def on_signal(self, signum: int, frame: object) -> None:
+        """The first SIGTERM/SIGINT during a round stops it (`Terminated`: no mailbox is started any more, those
+        running finish their phase). Any further one only says so: raised again, it would cut the wait for the
+        writes in flight short, and the run lock and the database would be let go of while a write is still
+        unanswered (a pass after would send it again, or adopt it by its tag). SIGKILL still ends the process."""
+        name = signal.Signals(signum).name
         self.stop()
-        if self._in_round:
-            raise Terminated()
+        if not self._in_round:
+            self._tell(f"serve: {name}: stopping; no round is under way", "stopping")
+            return
+        if self._interrupted:
+            self._tell(
+                f"serve: {name} again: still waiting for the calendar writes in flight to be answered and "
+                "recorded; the run lock is held until then (SIGKILL would leave them for the next pass to find "
+                "by their tag)",
+                "stopping_again",
+            )
+            return
+        self._interrupted = True
+        self._tell(
+            f"serve: {name}: stopping; the mailboxes under way finish their phase, so every calendar write in "
+            "flight is recorded before the run lock is let go",
+            "stopping",
+        )
+        raise Terminated()
+
+    def _tell(self, message: str, event: str) -> None:
+        """Said in the log and on stderr (a service manager's journal) from a signal handler: never raises."""
+        log.warning(message, extra={"fields": {"event": event}})  # logging's handlers never raise
+        with contextlib.suppress(
+            Exception
+        ):  # stderr interrupted mid-write (reentrant) or closed: the stop goes on
+            self.announce(message)
 
     def _address(self, mailbox: str) -> str:
         """A mailbox as the person's address is written (links keep it casefolded)."""
@@ -315,6 +370,7 @@ class Serve:
         now = self.clock()
         rows = []
         declined: list[DeclinedRow] = []
+        differences: list[Difference] | None = None
         try:
             with self.store.read() as conn:
                 states = {m: q.get_mailbox_sync(conn, d.mailbox) for m, d in self.schedule.mailboxes.items()}
@@ -322,8 +378,13 @@ class Serve:
                     DeclinedRow(link.booking_id, self._address(link.mailbox), link.state, link.last_error)
                     for link in q.room_problems(conn, now=now)
                 ]
+                differences = q.list_differences(conn)
         except RoomsopsError:
             states = {}
+        if differences is not None:  # unread (the database failed): the gauge keeps its last values
+            kinds = Counter(d.kind for d in differences)
+            for kind in sorted(set(DIFFERENCE_KINDS) | set(kinds)):
+                self.metrics.open_differences.labels(kind).set(kinds[kind])
         for key, due in sorted(self.schedule.mailboxes.items()):
             report = self._last.get(key)
             state = states.get(key)
@@ -371,6 +432,11 @@ class Serve:
             ticks=self.ticks,
             mailboxes=tuple(rows),
             declined=tuple(declined),
+            differences=tuple(
+                DifferenceRow(d.booking_id, self._address(d.mailbox), d.kind, d.fields, d.detected)
+                for d in (differences or [])[:DIFFERENCES_SHOWN]
+            ),
+            open_differences=len(differences or []),
             round_error=error.message if error else None,
             round_remedy=error.remedy if error else None,
             lock_busy=busy,

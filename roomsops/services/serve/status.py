@@ -43,6 +43,18 @@ class DeclinedRow:
 
 
 @dataclass(frozen=True)
+class DifferenceRow:
+    """An open difference (`roomsops sync diff`): a booking whose ROOMS and Exchange states differ, to settle with
+    `roomsops sync resolve`."""
+
+    booking_id: int
+    mailbox: str
+    kind: str  # both_changed | room_changed | attendees_changed
+    fields: tuple[str, ...]
+    detected: datetime
+
+
+@dataclass(frozen=True)
 class SubscriptionRow:
     mailbox: str
     expires: datetime | None
@@ -57,11 +69,18 @@ class Snapshot:
     ticks: int = 0
     mailboxes: tuple[MailboxRow, ...] = ()
     declined: tuple[DeclinedRow, ...] = ()
+    #: the open differences, the oldest first (at most `DIFFERENCES_SHOWN`), and how many are open in all
+    differences: tuple[DifferenceRow, ...] = ()
+    open_differences: int = 0
     round_error: str | None = None
     round_remedy: str | None = None
     lock_busy: str | None = None
     subscriptions: tuple[SubscriptionRow, ...] = ()
     webhook: bool = False  # serve.listen is set: Graph mailboxes are subscribed
+
+
+#: The open differences the page lists (their number is always shown; `roomsops sync diff` lists them all).
+DIFFERENCES_SHOWN = 100
 
 
 @dataclass

@@ -122,12 +122,7 @@ class Subscriptions:
         the others of the file and every other one at our notificationUrl (a previous process's, whose clientState
         is not known). (deleted, mailboxes adopted)."""
         saved = self._read_state()
-        answer = self.client.request(_TENANT, "GET", "/subscriptions", what="list subscriptions")
-        live = {
-            str(entry["id"]): entry
-            for entry in (answer.body or {}).get("value") or []
-            if isinstance(entry, dict) and entry.get("id")
-        }
+        live = {str(entry["id"]): entry for entry in self._list(_TENANT)}
         # What this process made already (rounds whose listing failed make subscriptions all the same) is never
         # left over: neither deleted nor replaced by an earlier process's for the same mailbox.
         with self._lock:
@@ -372,13 +367,10 @@ class Subscriptions:
         """After a create whose answer was lost: the subscription Graph made for `resource` at our notificationUrl
         (the one with our clientState when Graph shows it), the others of that resource and URL deleted; None
         when there is none."""
-        listed = self.client.request(mailbox, "GET", "/subscriptions", what="list subscriptions")
         ours = [
             entry
-            for entry in (listed.body or {}).get("value") or []
-            if isinstance(entry, dict)
-            and entry.get("id")
-            and entry.get("notificationUrl") == self.notification_url
+            for entry in self._list(mailbox)
+            if entry.get("notificationUrl") == self.notification_url
             and _same_resource(entry.get("resource"), resource)
         ]
         if not ours:
@@ -394,6 +386,22 @@ class Subscriptions:
             "serve: the create of the subscription of %s lost its answer; adopted the one Graph made", mailbox
         )
         return kept
+
+    def _list(self, mailbox: str) -> list[dict[str, Any]]:
+        """Every subscription of the app: GET /subscriptions and each page its `@odata.nextLink` names, until one
+        names none (graph/paging: server-side paging). Read only the first page, the start would leave an earlier
+        process's subscriptions beyond it undeleted (each notifying, each ignored and counted) and a lost create's
+        subscription unadopted. A nextLink seen before ends the listing (a loop would never end)."""
+        entries: list[dict[str, Any]] = []
+        url: str | None = "/subscriptions"
+        seen: set[str] = set()
+        while url is not None and url not in seen:
+            seen.add(url)
+            page = self.client.request(mailbox, "GET", url, what="list subscriptions").body or {}
+            entries += [e for e in page.get("value") or [] if isinstance(e, dict) and e.get("id")]
+            link = page.get("@odata.nextLink")
+            url = str(link) if link else None
+        return entries
 
     def _renew(self, sub: Subscription) -> None:
         body = {"expirationDateTime": _iso(self.clock() + LIFETIME)}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from roomsops.adapters.appsettings.document import write_atomic
-from roomsops.adapters.store import Booking, BookingSyncState, MailboxSyncState, Store, now_utc
+from roomsops.adapters.store import Booking, BookingSyncState, MailboxSyncState, Store, email_key, now_utc
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.schema import (
     CANCELLED,
@@ -518,39 +518,8 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
     must reach them, and frees the room); the meetings of their active bookings are, once, reported with the
     command that removes them (`sync.on_person_removed = "report"`) or cancelled (`"purge"`); either way those
     bookings are not synced again until `sync resume --person` — never left linked without a word."""
-    wanted = {p.casefold() for p in persons} if persons else None
-    work: list[
-        tuple[str, str, list[tuple[Booking, BookingSyncState]], list[tuple[Booking, BookingSyncState]]]
-    ]
-    work = []
     with ctx.store.read() as conn:
-        for person in q.list_persons(conn):
-            if person.sync_mode in SYNCED_MODES or (
-                wanted is not None and person.email.casefold() not in wanted
-            ):
-                continue
-            # A pending create or cancel without an item id may have a meeting (its answer lost, the lookup
-            # failed): it is named, and a purge finds it by its tag; held back so (LEFT_SYNC_NOTE, still no item
-            # id), its booking's cancellation finds it by its tag too.
-            live = {
-                link.booking_id: link
-                for link in q.booking_sync_for_mailbox(conn, person.email)
-                if (
-                    link.item_id is not None
-                    or link.state in (PENDING_CREATE, PENDING_CANCEL)
-                    or link.last_error == LEFT_SYNC_NOTE
-                )
-                and (link.state not in (CANCELLED, UNLINKED) or not_synced(link))
-            }
-            found = q.bookings_by_id(conn, list(live))
-            cancelled = [(b, live[b.id]) for b in found if b.status == "cancelled"]
-            left = [(b, live[b.id]) for b in found if b.status != "cancelled" and not not_synced(live[b.id])]
-            holding = any(
-                still_holding(link) or _watching_purged(link)
-                for link in q.booking_sync_for_mailbox(conn, person.email)
-            )
-            if cancelled or left or holding:
-                work.append((person.email, person.sync_mode, cancelled, left))
+        work = _left_work(conn, persons)
     out = LeftSync()
     for mailbox, sync_mode, cancelled, left in work:
         report = MailboxReport(mailbox)
@@ -563,6 +532,52 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
             out.persons.pop(mailbox, None)
             out.reports.append(report)
     return out
+
+
+_LeftWork = tuple[str, str, list[tuple[Booking, BookingSyncState]], list[tuple[Booking, BookingSyncState]]]
+
+
+def persons_left_to_settle(store: Store) -> list[str]:
+    """The persons who left the sync whose meetings a pass still has to deal with (`_persons_not_synced`): what
+    `roomsops serve` adds to its round, whose mailboxes due name only synced persons (review26)."""
+    with store.read() as conn:
+        return [mailbox for mailbox, *_ in _left_work(conn, None)]
+
+
+def _left_work(conn: Connection, persons: Sequence[str] | None) -> list[_LeftWork]:
+    """Of the persons who left the sync (those named, if any): (address, sync mode, the links of their cancelled
+    bookings, of their other bookings) of each with something left to do."""
+    wanted = {p.casefold() for p in persons} if persons else None
+    work: list[_LeftWork] = []
+    # Only persons with a sync state can have anything left to do: one query instead of two per person (serve
+    # asks every round; most persons of a ROOMS installation may never be synced).
+    linked = q.linked_mailboxes(conn)
+    for person in q.list_persons(conn):
+        if person.sync_mode in SYNCED_MODES or (wanted is not None and person.email.casefold() not in wanted):
+            continue
+        links = q.booking_sync_for_mailbox(conn, person.email) if email_key(person.email) in linked else []
+        if not links:
+            continue
+        # A pending create or cancel without an item id may have a meeting (its answer lost, the lookup
+        # failed): it is named, and a purge finds it by its tag; held back so (LEFT_SYNC_NOTE, still no item
+        # id), its booking's cancellation finds it by its tag too.
+        live = {
+            link.booking_id: link
+            for link in links
+            if (
+                link.item_id is not None
+                or link.state in (PENDING_CREATE, PENDING_CANCEL)
+                or link.last_error == LEFT_SYNC_NOTE
+            )
+            and (link.state not in (CANCELLED, UNLINKED) or not_synced(link))
+        }
+        found = q.bookings_by_id(conn, list(live))
+        cancelled = [(b, live[b.id]) for b in found if b.status == "cancelled"]
+        left = [(b, live[b.id]) for b in found if b.status != "cancelled" and not not_synced(live[b.id])]
+        holding = any(still_holding(link) or _watching_purged(link) for link in links)
+        if cancelled or left or holding:
+            work.append((person.email, person.sync_mode, cancelled, left))
+    return work
 
 
 def _one_not_synced(
