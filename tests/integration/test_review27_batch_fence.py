@@ -25,13 +25,6 @@ pytestmark = pytest.mark.integration
 BOOKINGS = 25
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review27: FencedCalendar.create_many verifies the lease once, then GraphClient.batch sends the creates "
-    "in $batch requests of 20, each with its own retry budget: the creates after the first 20 are sent although the "
-    "lease was lost (expired and claimed by another worker) meanwhile, and a batch of N creates may outlast "
-    "sync.worker_lease (checked against one write's longest time only); expected nothing sent once the lease is lost",
-)
 @ON_POSTGRESQL
 def test_review27_no_create_of_a_batch_is_sent_after_the_lease_was_lost(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path,
@@ -67,5 +60,5 @@ def test_review27_no_create_of_a_batch_is_sent_after_the_lease_was_lost(
     monkeypatch.setattr(GraphClient, "request", request)
     run = invoke("--json", "sync", "--worker", "--batch", "1", env=env)
     assert batches and batches[0] is False, (batches, run.out)
-    # actual: [False, True]: the second $batch (5 creates) sent after the lease was lost
+    # before the fix: [False, True]: the second $batch (5 creates) sent after the lease was lost
     assert batches == [False], (batches, len(meetings(fresh_lab, person)))

@@ -252,6 +252,10 @@ def _answer_time(moment: datetime) -> str:
     return datetime.fromtimestamp(int(moment.timestamp()), UTC).isoformat()
 
 
+#: Items one CreateItem request carries (exchangelib's default chunk size, 100).
+CREATE_CHUNK = 100
+
+
 class EwsCalendar:
     """CalendarBackend over EWS; `invitations` is `sync.send_invitations` (an unknown value is refused)."""
 
@@ -263,6 +267,10 @@ class EwsCalendar:
         self.ews_zone = EWSTimeZone(time_zone)
         self.invitations = Invitations.of(invitations)
         self.send = self.invitations is Invitations.ALL
+
+    #: New meetings one CreateItem carries (`create_many`; exchangelib's chunk, passed to it): a sync worker's fence
+    #: proves its lease before each such request (`FencedCalendar.create_many`), not once for all of them.
+    creates_per_request = CREATE_CHUNK
 
     def _calendar(self, mailbox: str) -> Calendar:
         # Distinguished folder id: no GetFolder round trip (account.calendar would cost two).
@@ -471,11 +479,15 @@ class EwsCalendar:
             for fields, installation, booking_id in requests
         ]
         send = SEND_TO_ALL_AND_SAVE_COPY if self.send else SEND_TO_NONE
-        # exchangelib sends at most 100 items per CreateItem (its chunk size).
+        # At most CREATE_CHUNK items per CreateItem (exchangelib's default chunk size, named here).
         answers = self.client.call(
             mailbox,
             lambda: account.bulk_create(
-                folder=calendar, items=items, message_disposition=SAVE_ONLY, send_meeting_invitations=send
+                folder=calendar,
+                items=items,
+                message_disposition=SAVE_ONLY,
+                send_meeting_invitations=send,
+                chunk_size=CREATE_CHUNK,
             ),
             write=True,
         )

@@ -28,7 +28,14 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from roomsops.adapters.graph import tags
-from roomsops.adapters.graph.client import Answer, GraphClient, SubRequest, requests_sent, user_path
+from roomsops.adapters.graph.client import (
+    MAX_BATCH,
+    Answer,
+    GraphClient,
+    SubRequest,
+    requests_sent,
+    user_path,
+)
 from roomsops.adapters.graph.errors import from_answer, graph_error
 from roomsops.adapters.graph.series import UnknownTimeZone, from_recurrence, iana_zone, to_recurrence
 from roomsops.core import recurrence
@@ -958,6 +965,9 @@ class GraphCalendar:
 
     #: The sync reports a new meeting's unknown resources instead (it may invite a ROOMS room by an alias).
     resolves_aliases = False
+    #: New meetings one request carries (`create_many`: a $batch holds 20): a sync worker's fence proves its lease
+    #: before each such request (`FencedCalendar.create_many`), not once for all of them.
+    creates_per_request = MAX_BATCH
 
     def primary_address(self, address: str, via: str) -> str | None:
         """Graph finds a user by id or userPrincipalName, not by a proxy address (that needs a directory query the

@@ -107,6 +107,10 @@ class RoutedCalendar:
     def primary_address(self, address: str, via: str) -> str | None:
         return self._for(via).primary_address(address, via)
 
+    def creates_per_request_for(self, mailbox: str) -> int:
+        """New meetings one request of `mailbox`'s backend carries (0: all in one)."""
+        return int(getattr(self._for(mailbox), "creates_per_request", 0))
+
     def resolves_aliases_for(self, via: str) -> bool:
         """Whether `primary_address` over the backend of `via` resolves aliases (Graph's does not)."""
         return bool(getattr(self._for(via), "resolves_aliases", True))
