@@ -88,6 +88,28 @@ def test_claims_are_disjoint_expire_and_a_stale_token_writes_nothing(store: Stor
     assert extended is not None and extended.until == later + 10 * MINUTE
 
 
+@pytest.mark.both_databases
+def test_a_claim_due_by_a_runs_start_leaves_what_became_due_later(store: Store) -> None:
+    """review27: `--until-idle` claims with `due_by` its start: a mailbox it gave back (due again after the start)
+    is left to the next run even once it is due by the clock; one due before the start, or never run, is claimed."""
+    start = now_utc()
+    with store.write() as conn:
+        ensure_mailboxes(conn, mailboxes(3), start)
+    [worked] = claim(store, "w1", start, 1)
+    with store.write() as conn:  # given back, due a minute after the run's start
+        assert release_lease(conn, worked, start + MINUTE)
+        conn.execute(  # another mailbox was due before the run started
+            mailbox_sync.update()
+            .where(mailbox_sync.c.mailbox == mailboxes(3)[1])
+            .values(next_run_utc=start - MINUTE)
+        )
+    later = start + 2 * MINUTE  # the first is due again by the clock
+    with store.leases() as conn:
+        claimed = claim_mailboxes(conn, "w1", later, 5 * MINUTE, 10, due_by=start)
+    assert sorted(x.mailbox for x in claimed) == mailboxes(3)[1:]
+    assert [x.mailbox for x in claim(store, "w2", later, 10)] == mailboxes(1)  # without due_by: due
+
+
 def test_a_claimer_skips_the_rows_another_holds_locked(postgresql: Store) -> None:
     """Two claim transactions open at once on PostgreSQL: the second neither waits for nor takes the first's rows
     (without SKIP LOCKED it would wait: lock_timeout turns that into a failure, not a hang; without FOR UPDATE it

@@ -71,17 +71,24 @@ def ensure_mailboxes(conn: Connection, mailboxes: Iterable[str], now: datetime) 
 
 
 def claim_mailboxes(
-    conn: Connection, owner: str, now: datetime | None, lease_for: timedelta, limit: int
+    conn: Connection,
+    owner: str,
+    now: datetime | None,
+    lease_for: timedelta,
+    limit: int,
+    due_by: datetime | None = None,
 ) -> list[Lease]:
     """Claim up to `limit` mailboxes that are due (next run NULL or not after `now`, the database's clock when
-    None) and whose lease is free or expired, the longest due first; rows another claimer holds locked are
-    skipped, never waited for."""
+    None; with `due_by`, not after that earlier moment: a `--until-idle` run's start, so that it never claims again
+    a mailbox it gave back itself, due `sync.worker_interval` after that) and whose lease is free or expired, the
+    longest due first; rows another claimer holds locked are skipped, never waited for."""
     assert limit >= 1 and lease_for > timedelta(0)
     now = now or database_now(conn)
+    due_at = now if due_by is None else min(now, due_by)
     due = (
         select(mailbox_sync.c.mailbox)
         .where(
-            or_(mailbox_sync.c.next_run_utc.is_(None), mailbox_sync.c.next_run_utc <= now),
+            or_(mailbox_sync.c.next_run_utc.is_(None), mailbox_sync.c.next_run_utc <= due_at),
             or_(mailbox_sync.c.lease_until_utc.is_(None), mailbox_sync.c.lease_until_utc <= now),
         )
         .order_by(mailbox_sync.c.next_run_utc.asc().nulls_first(), mailbox_sync.c.mailbox)

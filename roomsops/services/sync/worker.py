@@ -13,7 +13,9 @@ The mailbox state table is the queue (`adapters/store/leases.py`). A worker, in 
    `sync.worker_interval` seconds later (a release refused is a lease lost too); what is left at the end of the
    batch (the persons who left the sync) is released then. A worker killed mid-batch so leaves to expire only
    the leases of the mailboxes it had not finished.
-Without `until_idle` one batch is worked; with it, batches until nothing is due. Workers hold the run lock shared
+Without `until_idle` one batch is worked; with it, batches until nothing is due that was due when the run started
+(by the database's clock): a mailbox the run gave back itself is due again only after that, so a round longer than
+`sync.worker_interval` does not work it twice, and the run ends (the next run takes what became due meanwhile). Workers hold the run lock shared
 (`services/sync/lock.py`: any number at once; a plain `sync` is refused beside them, and it refuses them), and a
 plain `sync` also refuses while a lease is live (`refuse_beside_leases`), so a killed worker's mailboxes are not
 worked by a plain sync before its leases expire.
@@ -30,7 +32,13 @@ from datetime import datetime, timedelta
 
 from roomsops.adapters.store import Store, email_key, now_utc
 from roomsops.adapters.store import queries as q
-from roomsops.adapters.store.leases import claim_mailboxes, ensure_mailboxes, live_leases, release_lease
+from roomsops.adapters.store.leases import (
+    claim_mailboxes,
+    database_now,
+    ensure_mailboxes,
+    live_leases,
+    release_lease,
+)
 from roomsops.core.errors import InputError, OperationFailed
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
@@ -208,6 +216,7 @@ def worker_run(
     stopped: OperationFailed | None = None
     batches = claimed = heartbeats = fenced = 0
     ensured = False
+    due_by: datetime | None = None
     while True:
         if not ensured:
             # Once per run, not per batch: reading every person for each batch of 50 made the database's cost
@@ -229,7 +238,11 @@ def worker_run(
             if not ensured:
                 ensure_mailboxes(conn, mailboxes, now_utc())
                 ensured = True
-            leases = claim_mailboxes(conn, owner, None, lease_for, batch)  # by the database's clock
+                # The run's start by the database's clock: only what was due by then is claimed in this run. A
+                # mailbox this run gave back is due `sync.worker_interval` after its release, later than this: a
+                # round longer than the interval never claims it again (it never became idle, review27).
+                due_by = database_now(conn)
+            leases = claim_mailboxes(conn, owner, None, lease_for, batch, due_by)  # by the database's clock
         if not leases:
             break
         batches += 1
