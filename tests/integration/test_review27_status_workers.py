@@ -17,13 +17,6 @@ from .test_pg27b_workers import ON_POSTGRESQL, graph_throttle, setup_persons, st
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review27: while a sync worker runs (holding the run lock shared), 'sync status' says 'no full run "
-    "recorded … run 'roomsops sync' (and schedule it)', exit 1, and names no worker: the remedy is a plain sync, "
-    "which is refused beside the workers; a running plain sync is named by its pid (fix27a), a running worker is "
-    "not",
-)
 @ON_POSTGRESQL
 def test_review27_sync_status_beside_a_running_worker_names_it_and_does_not_ask_for_a_plain_sync(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
@@ -36,12 +29,15 @@ def test_review27_sync_status_beside_a_running_worker_names_it_and_does_not_ask_
     try:
         until(lambda: graph_throttle(fresh_lab)["waiting"] >= 1, worker)  # the worker mid-batch
         status = invoke("--json", "sync", "status", env=env)
+        said = invoke("sync", "status", env=env)  # the words a person reads
         plain = invoke("sync", env=env)
     finally:
         assert fresh_lab.admin("POST", "graph/gate", json={"open": True}).status_code == 200
         worker.communicate(timeout=120)
     assert plain.code == 1 and "worker" in plain.err, plain.err  # a plain sync is refused beside the worker
     doc = json.loads(status.out)
-    # actual: "no full run recorded in …: run 'roomsops sync' (and schedule it)"
+    # before the fix: "no full run recorded in …: run 'roomsops sync' (and schedule it)"
     assert "'roomsops sync'" not in str(doc["problem"]), doc["problem"]
-    assert str(worker.pid) in status.out, status.out  # actual: no word of the running worker
+    assert str(worker.pid) in status.out, status.out  # before the fix: no word of the running worker
+    assert status.code == 1 and doc["running_workers"][0]["pid"] == worker.pid, doc  # unjudged: not "ok"
+    assert said.code == 1 and f"pid {worker.pid}" in said.out and "--name" in said.out, said.out

@@ -93,11 +93,13 @@ def holder_name(kind: str) -> str:
 
 
 def parse_holder(name: str | None) -> dict[str, object]:
+    """Who `holder_name` says holds the lock: `pid`, `host`, `since`, and `kind` ("sync", "worker", ...; `sync
+    status` tells running sync workers from a plain sync by it)."""
     parts = (name or "").split("|", 3)
     if len(parts) != 4 or not parts[0].startswith("roomsops-"):
-        return {"pid": "?", "host": "?", "since": "?"}
+        return {"pid": "?", "host": "?", "since": "?", "kind": "?"}
     pid: object = int(parts[1]) if parts[1].isdigit() else parts[1]
-    return {"pid": pid, "host": parts[3] or "?", "since": parts[2]}
+    return {"pid": pid, "host": parts[3] or "?", "since": parts[2], "kind": holder_kind(name)}
 
 
 def database_lock_holders(lock: DatabaseLock) -> list[dict[str, object]]:

@@ -60,6 +60,9 @@ class SyncStatus(Result):
     workers: tuple[RunStatus, ...] = ()
     #: where workers run: whether the full run's summary is judged too (it is only when newer than every worker's)
     full_judged: bool = True
+    #: sync workers holding the run lock now (`pid`, `host`, `since`) when none writes a summary (started without
+    #: `--name`) and no full run is recorded: what runs instead of the full run `sync status` looks for
+    running_workers: tuple[dict[str, object], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -93,6 +96,12 @@ class SyncStatus(Result):
                 if self.problem
                 else f"sync workers: ok ({len(self.workers)}, {running} running)"
             )
+        elif self.running_workers:
+            out += [
+                f"worker  RUNNING  pid {w.get('pid')} on {w.get('host')} since {w.get('since')} (no summary: no --name)"
+                for w in self.running_workers
+            ]
+            out.append(f"sync workers: {self.problem}")
         elif self.problem:
             out.append(f"last full run: {self.problem}")
         elif self.runs and self.runs[0].run_state == "running":
@@ -257,7 +266,19 @@ def read_status(
         )
     last = runs[0]
     problem = None
+    running: tuple[dict[str, object], ...] = ()
     if not last.found:
+        # Sync workers started without --name write no summary: they are what runs here, not a missing full run
+        # (a plain sync, the old remedy, is refused beside them).
+        running = tuple(h for h in (holders() if holders is not None else []) if h.get("kind") == "worker")
+    if running:
+        who = ", ".join(f"pid {h.get('pid')} on {h.get('host')}" for h in running)
+        problem = (
+            f"sync workers are running ({who}) but none records its runs: started without --name, no summary "
+            "says whether they succeed; start each worker with --name NAME (one per worker on a host) so that "
+            "'sync status' judges their runs"
+        )
+    elif not last.found:
         problem = f"no full run recorded in {full}: run 'roomsops sync' (and schedule it)"
     elif last.run_state == "running":
         # Under way: not a failure; only one running longer than --max-age is (stuck, or far too slow), or one
@@ -304,6 +325,7 @@ def read_status(
         runs=runs,
         max_age_minutes=int(max_age.total_seconds() // 60) if max_age is not None else None,
         problem=problem,
+        running_workers=running,
     )
 
 
