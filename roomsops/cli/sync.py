@@ -110,8 +110,8 @@ def summary_path(settings: Settings) -> Path:
 @click.option(
     "--name",
     metavar="NAME",
-    help="With --worker: this worker's name (letters, digits, '.', '-', '_'; one per worker on a host): it writes "
-    "its summary file for 'roomsops sync status'.",
+    help="With --worker: this worker's name (letters, digits, '.', '-', '_'; one per worker on a host: a second "
+    "worker of a running one's name is refused): it writes its summary file for 'roomsops sync status'.",
 )
 @click.pass_context
 def sync(
@@ -238,10 +238,11 @@ def _run_worker(
     """`sync --worker`: one of several workers on a PostgreSQL database (`services/sync/worker.py`). Holds the run
     lock shared (workers run together; a plain sync is refused beside them). With `name`, writes its own summary
     file beside the full run's (`worker_summary_for`): "running" once it holds the lock, then how it ended (a
-    worker killed leaves "running", which `sync status` tells from one still running by the database's lock)."""
+    worker killed leaves "running", which `sync status` tells from one still running by the database's lock). The
+    name is held for the run (`worker_name_lock`): a second worker of a running one's name is refused, exit 2."""
     from roomsops.adapters.store import now_utc
     from roomsops.services.sync.factory import calendar_backend
-    from roomsops.services.sync.lock import WORKER, run_lock
+    from roomsops.services.sync.lock import WORKER, run_lock, worker_name_lock
     from roomsops.services.sync.run import (
         worker_summary_for,
         write_failed_summary,
@@ -260,7 +261,8 @@ def _run_worker(
     refuse_on_sqlite(rooms.database_url(settings).get_backend_name() == "postgresql")
     refuse_short_lease(settings)
     calendar_backend(settings, app.ews)  # a bad setting is refused before the database is opened
-    with run_lock(lock_path(settings), WORKER) as lock_held, _terminated_as_interrupt():
+    named = worker_name_lock(summary, name) if summary is not None and name else contextlib.nullcontext()
+    with named, run_lock(lock_path(settings), WORKER) as lock_held, _terminated_as_interrupt():
         started = now_utc()
         try:
             if summary is not None:

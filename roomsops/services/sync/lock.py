@@ -8,6 +8,7 @@ which also records who holds it. A server database (PostgreSQL) holds its run lo
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -122,6 +123,36 @@ def database_lock_elsewhere(settings: Settings) -> str:
 #: Sync workers (`sync --worker`, issue 27.2): they hold a server database's run lock shared (any number of them
 #: at once); a plain `sync` (exclusive) is refused while they run, and they while it runs.
 WORKER = LockKind("worker", "a plain 'roomsops sync' is running on this database")
+
+
+def worker_name_lock_path(summary: Path) -> Path:
+    """The lock a named sync worker holds for its run: beside its summary file (not a summary: `.lock`)."""
+    return summary.with_name(f"{summary.name}.lock")
+
+
+@contextmanager
+def worker_name_lock(summary: Path, name: str) -> Iterator[None]:
+    """Hold the name of a sync worker (`sync --worker --name NAME`) for its run: a file lock beside its summary
+    file, released by the OS however the worker ends. A second worker of that name whose summary would be the same
+    file is refused (exit 2, before it writes anything): the two would overwrite each other's summary, and `sync
+    status` would judge whichever wrote last."""
+    kind = LockKind(
+        "worker name",
+        f"a sync worker named {name!r} is running already",
+        "worker_name_taken",
+        f"; two workers of one name overwrite each other's summary ({summary}); nothing was changed",
+    )
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(run_lock(worker_name_lock_path(summary), kind))
+        except LockHeld as exc:
+            raise InputError(
+                exc.message,
+                f"give each worker its own --name (one per worker on a host, e.g. --name {name}-2), or leave "
+                "--name out",
+                code="worker_name_taken",
+            ) from None
+        yield
 
 
 @contextmanager
