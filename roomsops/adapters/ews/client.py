@@ -43,6 +43,7 @@ from roomsops.core import traffic
 from roomsops.core.calendar import WriteOutcomeUnknown
 from roomsops.core.logs import MASK, log
 from roomsops.core.settings import Settings
+from roomsops.core.write_fence import before_write
 
 #: The client's public names; the errors are re-exported from `errors` for the client's callers.
 __all__ = [
@@ -264,7 +265,11 @@ class EwsClient:
         return self._calendars[key]
 
     def call(self, mailbox: str, operation: Callable[[], T], *, write: bool = False) -> T:
-        """Run one EWS operation with roomsops' retry rules; errors translated."""
+        """Run one EWS operation with roomsops' retry rules; errors translated. A write first passes
+        `before_write` (a sync worker's lease, `core/write_fence.py`); sent again after a throttling wait, it is
+        within one write's longest time, which the lease outlasts."""
+        if write:
+            before_write()
         budget = RetryBudget(self.retry_budget)
         reconnects = 0
         while True:

@@ -49,6 +49,7 @@ from roomsops.adapters.graph.errors import (
 from roomsops.core import traffic
 from roomsops.core.logs import log
 from roomsops.core.settings import Settings
+from roomsops.core.write_fence import before_write
 
 DEFAULT_BACK_OFF = 2.0  # seconds, when a 429/503 names no Retry-After (doubled on each further one)
 MAX_BACK_OFF = 60.0  # one wait at most, whatever the server asks (the budget still bounds the sum)
@@ -238,6 +239,8 @@ class GraphClient:
             raise graph_error(
                 "failed", mailbox, f"{what or method}: a link to another host than cloud.graph_url"
             )
+        if write:
+            before_write()  # a sync worker's lease, proved before each write request (core/write_fence.py)
         waited = _Waited() if waited is None else waited
         busy = 0
         reconnects = 0

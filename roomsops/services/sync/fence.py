@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -33,6 +33,7 @@ from roomsops.adapters.store import Store, email_key, now_utc
 from roomsops.adapters.store.leases import Lease, extend_lease, mailbox_gone, release_lease
 from roomsops.core.calendar import BackendError, Changes, Meeting, MeetingFields
 from roomsops.core.errors import OperationFailed
+from roomsops.core.write_fence import checking
 from roomsops.services.sync.backend import CalendarBackend
 
 #: The error code of a mailbox whose lease this worker lost (its writes refused).
@@ -257,6 +258,24 @@ class FencedCalendar:
         if mailbox:
             self.fence.verify(self.store, mailbox)
 
+    def _fenced(self, mailbox: str | None) -> AbstractContextManager[None]:
+        """One write of the port to `mailbox`: the lease verified now, right before it, and again before each
+        further write request the client sends for it (`core/write_fence.py`: a series' exceptions, a PATCH sent
+        again after a conflict, a $batch's creates sent again after a throttling wait): a write of many requests
+        may outlast the lease. The first write request follows the verification made here: not verified twice."""
+        if not mailbox:
+            return nullcontext()
+        self._verify(mailbox)
+        fresh = [True]
+
+        def check() -> None:
+            if fresh[0]:
+                fresh[0] = False
+            else:
+                self._verify(mailbox)
+
+        return checking(check)
+
     # --- reads ---
 
     def requests_sent(self) -> int:
@@ -306,8 +325,7 @@ class FencedCalendar:
         booking_id: str,
         revision: str | None = None,
     ) -> Meeting:
-        with self.fence.writing(mailbox):
-            self._verify(mailbox)
+        with self.fence.writing(mailbox), self._fenced(mailbox):
             return self.inner.create(mailbox, fields, installation, booking_id, revision)
 
     def create_many(
@@ -321,8 +339,8 @@ class FencedCalendar:
         results: list[Meeting | BackendError] = []
         with self.fence.writing(mailbox):
             for first in range(0, len(requests), size):
-                self._verify(mailbox)
-                results += self.inner.create_many(mailbox, requests[first : first + size], revision)
+                with self._fenced(mailbox):
+                    results += self.inner.create_many(mailbox, requests[first : first + size], revision)
             return results
 
     def _creates_per_request(self, mailbox: str) -> int:
@@ -337,28 +355,23 @@ class FencedCalendar:
         revision: str | None = None,
         room_aliases: Sequence[str] = (),
     ) -> Meeting:
-        with self.fence.writing(mailbox):
-            self._verify(mailbox)
+        with self.fence.writing(mailbox), self._fenced(mailbox):
             return self.inner.update(mailbox, meeting, fields, revision, room_aliases)
 
     def tag(
         self, mailbox: str, meeting: Meeting, installation: str, booking_id: str, revision: str | None = None
     ) -> Meeting:
-        with self.fence.writing(mailbox):
-            self._verify(mailbox)
+        with self.fence.writing(mailbox), self._fenced(mailbox):
             return self.inner.tag(mailbox, meeting, installation, booking_id, revision)
 
     def remove_attendees(self, mailbox: str, meeting: Meeting, addresses: Sequence[str]) -> None:
-        with self.fence.writing(mailbox):
-            self._verify(mailbox)
+        with self.fence.writing(mailbox), self._fenced(mailbox):
             self.inner.remove_attendees(mailbox, meeting, addresses)
 
     def delete_copy(self, room: str, meeting: Meeting, *, via: str | None = None) -> None:
-        with self.fence.writing(via):
-            self._verify(via)
+        with self.fence.writing(via), self._fenced(via):
             self.inner.delete_copy(room, meeting, via=via)
 
     def cancel(self, mailbox: str, meeting: Meeting) -> None:
-        with self.fence.writing(mailbox):
-            self._verify(mailbox)
+        with self.fence.writing(mailbox), self._fenced(mailbox):
             self.inner.cancel(mailbox, meeting)
