@@ -15,7 +15,9 @@ two). Right before each calendar write of a leased mailbox (create, update, tag,
 a room's copy via the organizer's pass) the lease is extended by its token in its own short transaction
 (extend-and-verify): refused, nothing is sent (`LeaseLost`); granted, the lease runs `sync.worker_lease` seconds
 from that moment, longer than one write takes (its timeouts and retry waits), so no other worker can claim the
-mailbox before the write's answer is in. The meetings of persons who left the sync (cancelled or purged by the
+mailbox before the write's answer is in. A write of several requests (a $batch per 20 new meetings, a series'
+master and then its occurrences) is verified again before each further request (`FencedCalendar._fenced`,
+`core/write_fence.py`): together they may outlast the lease. The meetings of persons who left the sync (cancelled or purged by the
 worker that claimed their mailbox) go through the same fence, in Exchange and in the database.
 """
 
