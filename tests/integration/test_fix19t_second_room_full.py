@@ -8,7 +8,11 @@ The soak printed 9 steps (the first test); shrunk by dropping steps while it sti
 (Zürich as a second resource of AdeleV's seeded series, booking 2, booked in Bern), `room_answers` (Zürich accepts:
 it holds the slot), `invalid_sync_state` (a full reconciliation). Both failed with the soak's message before the fix
 (`MailboxSync._rooms_listed_changed`: the reconciliation reads a meeting whose ROOMS rooms listed as resources or
-optional attendees are not its snapshot's)."""
+optional attendees are not its snapshot's).
+
+The printed sequence's test keeps what the shrunk one does not: a full reconciliation before the room answered as well
+as after (the printed order). Shortened (speed36) from the 9 printed steps to 4 that still fail with the fix switched
+off: `far_future` and three of the four repeated full reconciliations did not matter."""
 
 from __future__ import annotations
 
@@ -23,14 +27,12 @@ from tests.sync_checker.machine import machine_for
 pytestmark = [pytest.mark.integration]
 
 
-def test_the_soaks_printed_sequence_holds_every_invariant(lab: Any, tmp_path: Path) -> None:
+def test_the_soaks_printed_sequence_shortened_holds_every_invariant(lab: Any, tmp_path: Path) -> None:
     state = machine_for(lab.lab, tmp_path, frozenset(FAMILIES), backend="mixed")()
     state.outlook_second_room(how="resource", pick=2656)
-    state.invalid_sync_state()
-    state.far_future(add=False, day=1, hour=7, pick=0)
+    state.invalid_sync_state()  # before the room answered
     state.room_answers()
-    for _ in range(4):
-        state.invalid_sync_state()
+    state.invalid_sync_state()  # after
     state.settle()
     state.teardown()
 

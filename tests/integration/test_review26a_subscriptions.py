@@ -36,10 +36,22 @@ def subs_of(fresh_lab: Any) -> Iterator[Callable[[list[datetime]], Any]]:
     client = GraphClient(loaded, graph_token_provider(credentials, loaded))
     receiver = Receiver(fresh_lab.dir)
 
-    def make(now: list[datetime], path: str = "/notify", state_file: Path | None = None) -> Any:
-        """`path`: the notification URL's (the receiver answers on any); `state_file`: where they are kept."""
+    def make(
+        now: list[datetime],
+        path: str = "/notify",
+        state_file: Path | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> Any:
+        """`path`: the notification URL's (the receiver answers on any); `state_file`: where they are kept;
+        `sleep`: the Graph client's wait before a retry (given: a client of its own that calls it instead of
+        sleeping, so a test counts the back-off a 503 asks for instead of waiting it out)."""
         url = receiver.url.replace("/notify", path)
-        return Subscriptions(client, url, url, ServeMetrics(), lambda: now[0], state_file)
+        own = (
+            client
+            if sleep is None
+            else GraphClient(loaded, graph_token_provider(credentials, loaded), sleep=sleep)
+        )
+        return Subscriptions(own, url, url, ServeMetrics(), lambda: now[0], state_file)
 
     try:
         yield make

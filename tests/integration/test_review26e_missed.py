@@ -42,8 +42,9 @@ def test_review26e_a_failed_full_pass_after_missed_is_full_again(
     full = ("roomsops_serve_full_passes_total", (("mailbox", diego),))
     failed = ("roomsops_serve_passes_total", (("mailbox", diego), ("result", "failed"), ("service", "graph")))
 
-    # Graph is down for the pass `missed` brings (every read of the calendar answered 503)
-    fresh_lab.fault(protocol="graph", operation="*", kind="http_503", back_off_ms=0, count=1000)
+    # Graph is down for the pass `missed` brings (every request answered 500: a read is sent again twice, 1.5 s of
+    # back-off, and fails; a bare 503 would be waited out for the client's 60 s retry budget, 30 s of sleep)
+    fresh_lab.fault(protocol="graph", operation="*", kind="http_500", count=1000)
     lifecycle = f"graph/subscriptions/{sub['id']}/lifecycle"
     assert fresh_lab.admin("POST", lifecycle, json={"event": "missed"}).status_code == 200
     wait_for(lambda: metrics(url).get(failed, 0.0) >= 1, process)

@@ -69,13 +69,15 @@ def test_review26e_a_subscription_made_before_the_listing_worked_is_not_deleted_
 ) -> None:
     """The first round's GET /subscriptions fails (Graph 503, past the client's retries): the Graph mailbox is
     subscribed all the same (subscriptions.py: "new subscriptions are made anyway"); the next round lists them
-    and cleans up. Only an earlier process's subscriptions are left over, not the one this process just made."""
-    diego, now = addr("DiegoS"), [datetime.now(UTC)]
-    subs = subs_of(now, "/notify", tmp_path / "rooms.db.serve-subscriptions.json")
+    and cleans up. Only an earlier process's subscriptions are left over, not the one this process just made.
+    The client's back-off before each 503's retry is counted, not slept (30 s of it before the budget ends)."""
+    diego, now, waits = addr("DiegoS"), [datetime.now(UTC)], list[float]()
+    subs = subs_of(now, "/notify", tmp_path / "rooms.db.serve-subscriptions.json", sleep=waits.append)
     fresh_lab.fault(
         protocol="graph", operation="subscriptions.list", kind="http_503", back_off_ms=0, count=10
     )
     assert subs.keep([diego]) == [diego]  # made, though the listing failed
+    assert waits  # the listing was answered 503 and sent again until the retry budget ended
     fresh_lab.clear_faults()
     (made,) = subscriptions(fresh_lab)
     subs.keep([diego])  # the next round: the listing works now
