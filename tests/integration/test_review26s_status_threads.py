@@ -69,7 +69,7 @@ def test_review26s_slow_clients_do_not_blind_the_status_listener(
     sender.start()
     try:
         try:
-            answered = requests.get(url + "healthz", timeout=15).status_code
+            answered: int | str = requests.get(url + "healthz", timeout=15).status_code
         except requests.RequestException as exc:
             answered = type(exc).__name__
     finally:
