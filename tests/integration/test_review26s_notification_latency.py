@@ -1,0 +1,96 @@
+"""review26s: a Graph change notification waits for the whole round under way. The scheduler takes the webhook's
+notifications only between rounds (`Serve.tick` → `_take_notices`), and a round runs every due mailbox's pass to its
+end under one run lock; so one slow pass — a mailbox Graph throttles (each call may wait out Retry-After within a
+60 s budget), a slow write, or the rounds of many EWS mailboxes (README: about 60 s for 1,000) — holds back the
+notified passes of every other mailbox until it ends. Issue 26's target (an Outlook edit over Graph in ROOMS p95 ≤
+10 s, p50 ≤ 3 s) then holds only for a tenant whose rounds are short; the benchmark measured none with a slow pass.
+
+Against the lab with serve started as a process and its webhook subscribed: the lab's Graph gate holds AdeleV's
+create (her pass in the round stays under way, the test sees it held); DiegoS's event is then edited over Graph and
+the lab notifies the webhook (the test waits until the service counted the notification). His booking does not get
+the edit while Adele's pass is held. The last wait is bounded (10 s, with a notification debounce of 0 s and an
+hourly graph interval: no other pass is due), where the pass, once started, takes well under a second."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Invoke, ok
+
+from .test_lab_graph import graph_client
+from .test_serve_lab import HUNG, book, metrics, start, status_url, stopped, wait_for
+from .test_serve_webhook_lab import counted, subscriptions, title_of, webhook
+
+pytestmark = pytest.mark.integration
+__all__ = ["stopped"]  # the fixture, used by name
+#: Only bounds the wait for the notified pass; it takes well under a second once it runs.
+BOUND = 10.0
+
+
+def _within(what: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if what():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review26s: a Graph change notification waits until every pass of the round under way has ended",
+)
+def test_review26s_a_notified_pass_does_not_wait_for_another_mailboxs_slow_pass(
+    invoke: Invoke,
+    env: dict[str, str],
+    addr: Callable[[str], str],
+    fresh_lab: Any,
+    tmp_path: Path,
+    stopped: list[subprocess.Popen[str]],
+) -> None:
+    diego, adele = addr("DiegoS"), addr("AdeleV")
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "Microsoft365", env=env))
+    ok(invoke("persons", "add", adele, "--sync-mode", "Microsoft365", env=env))
+    booking = book(invoke, env, addr, "Diego's planning", 3)
+    ok(
+        invoke("sync", env=env)
+    )  # Diego's meeting made before the service starts: his first pass has nothing to do
+    book(invoke, env, addr, "Adele's review", 5, organizer=adele)
+    gate = fresh_lab.admin("POST", "graph/gate", json={"open": False, "operations": ["events.create"]})
+    assert gate.status_code == 200, gate.text
+    try:
+        process, err = start(env, tmp_path, **webhook(fresh_lab))
+        stopped.append(process)
+        url = status_url(err, process)
+        # both subscribed (before the round's passes), and Adele's create held at the gate
+        wait_for(
+            lambda: (
+                len(subscriptions(fresh_lab)) == 2
+                and fresh_lab.admin("GET", "graph").json()["throttle"]["waiting"] == 1
+            ),
+            process,
+        )
+        graph = graph_client(fresh_lab)
+        (event,) = graph.get(f"/users/{diego}/events").json()["value"]
+        edited = graph.patch(f"/users/{diego}/events/{event['id']}", {"subject": "Diego's planning v2"})
+        assert edited.status_code == 200, edited.text
+        wait_for(
+            lambda: counted(metrics(url), "roomsops_serve_notifications_total", kind="change") >= 1, process
+        )
+        reached = _within(lambda: title_of(invoke, env, booking) == "Diego's planning v2", BOUND)
+        still_held = fresh_lab.admin("GET", "graph").json()["throttle"]["waiting"] == 1
+    finally:
+        assert fresh_lab.admin("POST", "graph/gate", json={"open": True}).status_code == 200
+    # once Adele's pass ended, the notified pass runs
+    wait_for(lambda: title_of(invoke, env, booking) == "Diego's planning v2", process)
+    process.terminate()
+    assert process.wait(timeout=HUNG) == 0, err.read_text()
+    assert (reached, still_held) == (True, True)
