@@ -1173,10 +1173,20 @@ class MailboxSync:
     def _answer_unread(self, meeting: Meeting, link: BookingSyncState, booking: Booking | None) -> bool:
         """The room's answer on the meeting is not the link's state (a decline on a linked booking, an accept on a
         declined one): the meeting changed since it was last read even though its fields did not (a room's answer
-        changes only its attendee's response), so the reconciliation reads it (the answer is state, issue 20)."""
+        changes only its attendee's response), so the reconciliation reads it (the answer is state, issue 20). So is
+        an answer of the room on a meeting whose link recorded none (`room-pending`): an accept that arrived while
+        the mailbox's position was lost (a Graph 410, `sync migrate`, a refused EWS sync state) is read by the
+        recovery, not left room-pending for ever (review20p, review24m). From the listing alone: no request."""
         if booking is None or booking.status != "active" or not booking.room:
             return False
-        return (self._response(meeting, booking.room) == "Decline") != (link.state == ROOM_DECLINED)
+        if (self._response(meeting, booking.room) == "Decline") != (link.state == ROOM_DECLINED):
+            return True
+        if not room_unanswered(link, booking, self.ctx.now()):
+            return False
+        room = snapshot_room(link) or booking.room
+        return any(
+            meeting.answered_at(a) is not None for a in self._addresses_of(room) | {booking.room.lower()}
+        )
 
     @staticmethod
     def _belongs(meeting: Meeting, booking: Booking | None, link: BookingSyncState | None) -> bool:
