@@ -290,6 +290,8 @@ class MailboxSync:
         # Addresses meetings list that are no ROOMS room's primary address → the primary address the directory
         # gave (None: none, or not an alias): asked once per pass.
         self.aliases: dict[str, str | None] = {}
+        #: Alias lookups that got no answer in this pass (not asked again in it): `_room_by_alias`.
+        self.alias_failures: dict[str, BackendError] = {}
         # What `_begin` read, for the later phases.
         self._saved_state: str | None = None
         self.conflicted: set[int] = set()  # bookings with an Outlook edit ROOMS cannot accept in this pass
@@ -2253,14 +2255,30 @@ class MailboxSync:
     def _room_by_alias(self, address: str) -> Room | None:
         """The ROOMS room a resource address is an alias (proxy address) of: asked of the directory once per
         address and pass (ResolveNames as the organizer), only for resources that are no ROOMS room's primary
-        address; the answer is kept for the pass (also for required and optional attendees)."""
+        address; the answer is kept for the pass (also for required and optional attendees). A lookup that got no
+        answer is no answer: it raises (once per address and pass; the address is not asked again in the pass), so
+        the meeting fails as an item — reported (exit 1), the position held, looked up again next pass — instead of
+        being taken for a meeting without a ROOMS room and passed over for good (review20p)."""
         if not address or address in self.rooms:
             return self.rooms.get(address)
+        failed = self.alias_failures.get(address)
+        if failed is not None:
+            raise failed
         if address not in self.aliases:
             try:
                 primary = self.ctx.backend.primary_address(address, via=self.mailbox)
-            except (BackendError, ConnectError):
-                primary = None
+            except MailboxUnavailable:
+                raise  # the organizer's mailbox, not this lookup
+            except (BackendError, ConnectError) as exc:
+                failed = BackendError(
+                    "alias_lookup_failed",
+                    self.mailbox,
+                    f"the directory lookup of {address} (which may be a ROOMS room's alias) failed "
+                    f"({exc.detail if isinstance(exc, BackendError) else describe(exc)})",
+                    "nothing to do: the next pass looks it up again",
+                )
+                self.alias_failures[address] = failed
+                raise failed from None
             self.aliases[address] = primary if primary and primary != address else None
         return self.rooms.get(self.aliases[address] or "")
 
