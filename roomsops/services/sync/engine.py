@@ -110,6 +110,10 @@ ROLLBACK_UNKNOWN = "rollback outcome unknown"
 #: answer in the room's time zone: one day more, and one for the zone). The search for the copy of a meeting deleted
 #: without a cancellation goes this far, whatever the sync window: Outlook may have moved it beyond that window.
 ROOM_HORIZON = timedelta(days=1082)
+#: A room whose `created_utc` is this close before a pass read the rooms list may have been committed after that
+#: read (`rooms add` takes its time stamp, in whole seconds, before its commit): a pass that finds such a room it did
+#: not read keeps the position forgotten, as `rooms add` left it (`MailboxSync._finish`, review20p).
+ROOM_ADDED_MARGIN = timedelta(seconds=10)
 #: The longest calendar view asked for at once: EWS refuses a CalendarView over two years
 #: (ErrorCalendarViewRangeTooBig), and two calendar years are never shorter than 730 days.
 CALENDAR_VIEW_SPAN = timedelta(days=730)
@@ -265,6 +269,7 @@ class MailboxSync:
         self.person: Person | None = None
         self.bookings: dict[int, Booking] = {}
         self.rooms: dict[str, Room] = {}
+        self.rooms_read = now_utc()
         # An Exchange change that could not be settled (applied, recorded or parked) keeps the stored position
         # where it was: the next pass reads the change again, retries it and reports it until it is settled.
         self.hold_cursor = False
@@ -481,6 +486,7 @@ class MailboxSync:
                 if b.version != self.links[b.id].synced_version or self.links[b.id].state in PENDING_STATES
             ]
             self.person = q.get_person(conn, self.mailbox)
+            self.rooms_read = now_utc()  # the rooms the pass knows: added before this (`_finish`)
             self.rooms = {room.email.lower(): room for room in q.list_rooms(conn)}
         service = self.ctx.backend.service_of(self.mailbox)
         if state is not None and state.service not in (None, service):
@@ -877,6 +883,11 @@ class MailboxSync:
         )
         if not self.ctx.dry_run:
             with self._write() as conn:
+                added = q.rooms_added_since(conn, self.rooms_read - ROOM_ADDED_MARGIN) if new_state else set()
+                if added - set(self.rooms):
+                    # `rooms add` while this pass ran (it forgot every position): this pass did not look for the
+                    # new room's meetings, so it keeps the position forgotten; the next pass reads afresh (review20p).
+                    new_state, seen = None, []
                 for link in seen:
                     self.links[link.booking_id] = q.save_booking_sync(conn, link, self.ctx.now())
                 q.save_mailbox_sync(
