@@ -2415,6 +2415,13 @@ class MailboxSync:
             self.ctx.audit.record(
                 "sync:room-removed", self.mailbox, {"item_id": meeting.item_id, "room": r.email}, "ok"
             )
+            if meeting.fields is not None and self._response(meeting, r.email) in ("Accept", "Tentative"):
+                # The room held the meeting's slot and is free there now: a room-declined booking of that slot is
+                # asked again by this pass's last phase (`_resend`), as after a cancellation; else the slot stays
+                # held by neither (review20p: Sync-Master took the room off Diego's accepted meeting for Adele's
+                # booking, which the room had declined for Diego's).
+                start, end = whole_seconds(meeting.fields.start), whole_seconds(meeting.fields.end)
+                self._freed((r.email.lower(), start, end), ok=True)
         return found[0]
 
     def _new_meeting_declined(self, meeting: Meeting, room: Room) -> None:
