@@ -19,6 +19,11 @@ while Exchange gave it to Diego (with Sync-Master, Diego's accepted meeting is s
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import subprocess
+import sys
+import time
 from datetime import timedelta
 
 import pytest
@@ -73,3 +78,45 @@ def test_review20p_an_outlook_meeting_holding_a_room_added_later_is_booked_befor
         adeles.out + adeles.err,
         answered,
     )
+
+
+def test_fix20q_a_pass_running_while_a_room_is_added_keeps_the_position_forgotten(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
+) -> None:
+    """fix20q: `rooms add` forgets every position; a pass that read the rooms before the add and stores its
+    position after it must not store one over that (it never looked for the new room's meetings): it keeps the
+    position forgotten, so the next pass books the meeting already holding the room. The pass is held at the lab's
+    Graph gate (its delta read) while the room is added: no timing."""
+    lab = fresh_lab
+    diego, genf = addr("DiegoS").lower(), addr("room-genf").lower()
+    made = lab.admin("POST", "mailboxes", json={"email": genf, "kind": "room"})
+    assert made.status_code in (200, 201), made.text
+    ok(invoke("persons", "add", diego, "--sync-mode", "Microsoft365", env=env))
+    ok(invoke("sync", env=env))  # the mailbox's position
+    outlook_new(lab, diego, "Own", DAY, resources=[genf])
+    assert [a["response"] for a in answer(lab)] == ["Accept"]
+    ok(invoke("sync", env=env))  # Genf is no ROOMS room yet: nothing to book, the position moves past it
+    assert lab.admin("POST", "graph/gate", json={"open": False}).status_code == 200
+    process = subprocess.Popen(
+        [sys.executable, "-m", "roomsops", "sync"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(1200):  # until the pass's delta read waits at the gate (after it read the rooms)
+            if lab.admin("GET", "graph").json()["throttle"]["waiting"] or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the pass ended before the gate held it"
+        ok(invoke("rooms", "add", genf, "--name", "Genf", env=env))
+    finally:
+        lab.admin("POST", "graph/gate", json={"open": True})
+    assert process.wait(timeout=120) == 0
+    path = env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        (state,) = db.execute("SELECT sync_state FROM mailbox_sync WHERE mailbox = ?", (diego,)).fetchone()
+    assert state is None  # not stored over the add's forgetting
+    ok(invoke("sync", env=env))
+    booked = [(b["organizer"], b["title"]) for b in bookings(invoke, env).values() if b["status"] == "active"]
+    assert booked == [(diego, "Own")]
