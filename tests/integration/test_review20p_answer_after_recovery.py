@@ -8,7 +8,7 @@ Expected (issue 20 Deliver 1: "each pass that sees the organizer's copy change r
 (it arrives late); `accepted` confirms the booking"; docs/sync.md: the recovery's full reconciliation loses nothing
 the stored position would have shown): booking 1 is `linked`, nothing reported.
 
-Actual: the recovery pass reads a linked meeting only when its revision, its fields or a *decline* differ from the
+Before fix20q: the recovery pass reads a linked meeting only when its revision, its fields or a *decline* differ from the
 link (`_reconcile_by_tag`, `_answer_unread`); the accept changes none of these, and the new position starts after
 it. Every later pass says "room-pending: booking 1 (Planning): the room ... has not answered its meeting (its
 calendar does not hold the slot)", and `bookings list` / `sync diff` say room-pending, though Zürich holds the slot,
@@ -31,10 +31,6 @@ from .test_sync_rooms20_a import DAY, add_booking, answer, bookings, room_proble
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20p: a room's accept read by a recovery pass (invalid EWS sync state) is missed",
-)
 def test_review20p_a_rooms_accept_read_by_a_recovery_pass_over_ews_confirms_the_booking(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

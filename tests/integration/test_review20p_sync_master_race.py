@@ -13,7 +13,7 @@ holds exactly the slots of active bookings): the room ends holding the slot for 
 meeting's booking is active and linked — Diego's (booked from his accepted meeting, Adele's decline reported), or
 Adele's (Diego's removal frees the slot and her meeting is sent to the room again).
 
-Actual: the pass strips Zürich from Diego's accepted meeting ("taken in ROOMS by booking 1 ...; the room was removed
+Before fix20q: the pass strips Zürich from Diego's accepted meeting ("taken in ROOMS by booking 1 ...; the room was removed
 from the meeting (sync master)") and leaves Adele's booking `room-declined`, never sent again: Zürich's calendar holds
 nothing at 08:00 while ROOMS shows the room booked. Every pass repeats the decline with a reason that misleads
 ("the room's calendar is free at this time now: a conflict freed since, or its booking policy"): roomsops freed it.
@@ -31,10 +31,6 @@ from .test_sync_rooms20_a import DAY, add_booking, answer, bookings, items, outl
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20p: Sync-Master strips the accepted Outlook meeting, the ROOMS booking stays declined",
-)
 def test_review20p_a_sync_master_room_claimed_by_rooms_and_outlook_at_once_ends_held_by_one_booking(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

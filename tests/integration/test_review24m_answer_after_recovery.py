@@ -9,7 +9,7 @@ Expected (issue 20 Deliver 1: "each pass that sees the organizer's copy change r
 (it arrives late); `accepted` confirms the booking"; docs/sync.md: the full reconciliation of a pass from no
 position loses nothing the stored position would have shown): booking 1 is `linked`, nothing reported.
 
-Actual: the first pass over Graph is a full reconciliation that reads the meeting only when its revision, its
+Before fix20q: the first pass over Graph is a full reconciliation that reads the meeting only when its revision, its
 fields or a *decline* differ from the link (`_answer_unread` looks for a decline only); the accept changes none of
 these, so the meeting is not read and the new delta position starts after the answer. Every later pass says
 "room-pending: booking 1 (Planning): the room ... has not answered its meeting (its calendar does not hold the
@@ -29,9 +29,6 @@ from .test_sync_rooms20_a import DAY, add_booking, answer, bookings, room_proble
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review24m: a room's accept arriving while the Graph position is lost is never read"
-)
 @pytest.mark.parametrize("how", ["expire", "migrate"])
 def test_review24m_a_rooms_accept_read_by_a_recovery_pass_over_graph_confirms_the_booking(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, how: str

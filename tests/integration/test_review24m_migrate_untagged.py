@@ -11,7 +11,7 @@ service is being switched off; review24b fixed the same dead end for a meeting d
 Microsoft365 and the first pass over Graph tags the very meeting (its UID is stored in the link's snapshot) — one
 meeting, booking 1 active, no second booking.
 
-Actual: migrate reports him FAILED ("the meeting(s) of booking(s) 1 were not found over Microsoft Graph as the
+Before fix20q: migrate reports him FAILED ("the meeting(s) of booking(s) 1 were not found over Microsoft Graph as the
 linked item (by tag and UID)") with the remedy "run 'roomsops sync --person ...', then migrate again"; that pass
 fails ("EWS refused: EWS is disabled for this user or tenant") and migrate fails again: no command of roomsops' own
 moves him. The meeting is there, untagged, with the UID the link stored.
@@ -33,10 +33,6 @@ from .test_sync_rooms20_a import DAY, answer, bookings, live, outlook_new
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24m: an untagged Outlook booking (tagging lost) blocks the move once EWS is off",
-)
 def test_review24m_an_outlook_booking_whose_tagging_was_lost_does_not_block_the_move_once_ews_is_off(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

@@ -888,10 +888,10 @@ class EwsCalendar:
         return [m for m in self._get(room, [(i, None) for i in ids] + masters) if not m.is_cancelled]
 
     def primary_address(self, address: str, via: str) -> str | None:
-        try:
-            found = self.client.resolve_primary(address, via=via)
-        except BackendError:
-            return None
+        # A name the directory does not know is an answer without a mailbox (ErrorNameResolutionNoResults is
+        # answered, not raised): None. A failed request raises, so that a lost lookup is never taken for "no such
+        # room" (review20p: a new meeting inviting a ROOMS room by an alias was left unbooked and unreported).
+        found = self.client.resolve_primary(address, via=via)
         return found.lower() if found else None
 
     def delete_copy(self, room: str, meeting: Meeting, *, via: str | None = None) -> None:

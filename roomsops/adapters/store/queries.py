@@ -219,6 +219,26 @@ def insert_room(conn: Connection, email: str, name: str, sync_master: bool, now:
     return Room(email=email, name=name, sync_master=sync_master, id=_new_id(result))
 
 
+def rooms_added_since(conn: Connection, since: datetime) -> set[str]:
+    """The rooms (lower-cased addresses) added to ROOMS at `since` or later (`created_utc`, whole seconds)."""
+    return {
+        str(e).lower()
+        for e in conn.execute(select(rooms.c.email).where(rooms.c.created_utc >= since)).scalars()
+    }
+
+
+def forget_positions(conn: Connection, now: datetime) -> int:
+    """Forget every mailbox's stored sync position: the next pass of each reads its calendar afresh (a pass from
+    no position: its untagged meetings in the window are looked at as new ones; with links, a full
+    reconciliation). The mailboxes whose position was forgotten."""
+    result = conn.execute(
+        update(mailbox_sync)
+        .where(mailbox_sync.c.sync_state.is_not(None))
+        .values(sync_state=None, updated_utc=now)
+    )
+    return int(result.rowcount or 0)
+
+
 def lock_room(conn: Connection, room_id: int) -> None:
     """Serialise bookings of one room: a row lock where the database has them (SQLite compiles
     FOR UPDATE away; there the write transaction's BEGIN IMMEDIATE already serialises writers)."""

@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 
 from roomsops.adapters import store as db
 from roomsops.adapters.store import Room, Store
+from roomsops.adapters.store import queries as q
 from roomsops.core.errors import InputError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
@@ -85,14 +86,22 @@ def add_room(
 ) -> RoomChange:
     """Add a room. `mailbox_addresses` (every SMTP address of its mailbox, case-folded, when Exchange was asked):
     a mailbox ROOMS already has as a room under another of its addresses is refused, as `persons add` refuses a
-    person's: two rooms for one mailbox would let ROOMS book it twice at once."""
+    person's: two rooms for one mailbox would let ROOMS book it twice at once.
+
+    Outlook meetings may hold the room already (its mailbox existed before ROOMS managed it): every mailbox's sync
+    position is forgotten in the same transaction, so the next pass of each reads its calendar afresh and books a
+    meeting the room accepted, as the first pass of a person added does (fix24i), before ROOMS gives the slot to
+    someone else (review20p). A pass running meanwhile does not store a position over it (the sync engine's
+    `_finish`)."""
     address = check_email(email)
     room_name = check_text(name, "room name", MAX_NAME, required=True)
     with store.write() as conn:
         _refuse_recorded(conn, address)
         if mailbox_addresses is not None:
             _refuse_same_mailbox(conn, address, mailbox_addresses)
-        room = db.insert_room(conn, address, room_name, sync_master, db.now_utc())
+        now = db.now_utc()
+        room = db.insert_room(conn, address, room_name, sync_master, now)
+        q.forget_positions(conn, now)
     audit.record(
         "rooms.add", room.email, params={"name": room.name, "sync_master": sync_master}, result="added"
     )

@@ -124,7 +124,8 @@ class CalendarBackend(Protocol):
 
     def primary_address(self, address: str, via: str) -> str | None:
         """The primary address (lower case) of the mailbox `address` names, an alias or proxy address included,
-        asked as `via` (a mailbox the app may open); None when the directory does not know it."""
+        asked as `via` (a mailbox the app may open); None when the directory does not know it. A lookup that got
+        no answer raises (BackendError, ConnectError): it is not "unknown" (review20p)."""
 
     def delete_copy(self, room: str, meeting: Meeting, *, via: str | None = None) -> None:
         """Delete the room's copy (no notices): the room's slot is free again. Already gone is no error. `via`: as

@@ -110,6 +110,10 @@ ROLLBACK_UNKNOWN = "rollback outcome unknown"
 #: answer in the room's time zone: one day more, and one for the zone). The search for the copy of a meeting deleted
 #: without a cancellation goes this far, whatever the sync window: Outlook may have moved it beyond that window.
 ROOM_HORIZON = timedelta(days=1082)
+#: A room whose `created_utc` is this close before a pass read the rooms list may have been committed after that
+#: read (`rooms add` takes its time stamp, in whole seconds, before its commit): a pass that finds such a room it did
+#: not read keeps the position forgotten, as `rooms add` left it (`MailboxSync._finish`, review20p).
+ROOM_ADDED_MARGIN = timedelta(seconds=10)
 #: The longest calendar view asked for at once: EWS refuses a CalendarView over two years
 #: (ErrorCalendarViewRangeTooBig), and two calendar years are never shorter than 730 days.
 CALENDAR_VIEW_SPAN = timedelta(days=730)
@@ -265,6 +269,7 @@ class MailboxSync:
         self.person: Person | None = None
         self.bookings: dict[int, Booking] = {}
         self.rooms: dict[str, Room] = {}
+        self.rooms_read = now_utc()
         # An Exchange change that could not be settled (applied, recorded or parked) keeps the stored position
         # where it was: the next pass reads the change again, retries it and reports it until it is settled.
         self.hold_cursor = False
@@ -290,6 +295,8 @@ class MailboxSync:
         # Addresses meetings list that are no ROOMS room's primary address → the primary address the directory
         # gave (None: none, or not an alias): asked once per pass.
         self.aliases: dict[str, str | None] = {}
+        #: Alias lookups that got no answer in this pass (not asked again in it): `_room_by_alias`.
+        self.alias_failures: dict[str, BackendError] = {}
         # What `_begin` read, for the later phases.
         self._saved_state: str | None = None
         self.conflicted: set[int] = set()  # bookings with an Outlook edit ROOMS cannot accept in this pass
@@ -479,6 +486,7 @@ class MailboxSync:
                 if b.version != self.links[b.id].synced_version or self.links[b.id].state in PENDING_STATES
             ]
             self.person = q.get_person(conn, self.mailbox)
+            self.rooms_read = now_utc()  # the rooms the pass knows: added before this (`_finish`)
             self.rooms = {room.email.lower(): room for room in q.list_rooms(conn)}
         service = self.ctx.backend.service_of(self.mailbox)
         if state is not None and state.service not in (None, service):
@@ -875,6 +883,11 @@ class MailboxSync:
         )
         if not self.ctx.dry_run:
             with self._write() as conn:
+                added = q.rooms_added_since(conn, self.rooms_read - ROOM_ADDED_MARGIN) if new_state else set()
+                if added - set(self.rooms):
+                    # `rooms add` while this pass ran (it forgot every position): this pass did not look for the
+                    # new room's meetings, so it keeps the position forgotten; the next pass reads afresh (review20p).
+                    new_state, seen = None, []
                 for link in seen:
                     self.links[link.booking_id] = q.save_booking_sync(conn, link, self.ctx.now())
                 q.save_mailbox_sync(
@@ -1173,10 +1186,20 @@ class MailboxSync:
     def _answer_unread(self, meeting: Meeting, link: BookingSyncState, booking: Booking | None) -> bool:
         """The room's answer on the meeting is not the link's state (a decline on a linked booking, an accept on a
         declined one): the meeting changed since it was last read even though its fields did not (a room's answer
-        changes only its attendee's response), so the reconciliation reads it (the answer is state, issue 20)."""
+        changes only its attendee's response), so the reconciliation reads it (the answer is state, issue 20). So is
+        an answer of the room on a meeting whose link recorded none (`room-pending`): an accept that arrived while
+        the mailbox's position was lost (a Graph 410, `sync migrate`, a refused EWS sync state) is read by the
+        recovery, not left room-pending for ever (review20p, review24m). From the listing alone: no request."""
         if booking is None or booking.status != "active" or not booking.room:
             return False
-        return (self._response(meeting, booking.room) == "Decline") != (link.state == ROOM_DECLINED)
+        if (self._response(meeting, booking.room) == "Decline") != (link.state == ROOM_DECLINED):
+            return True
+        if not room_unanswered(link, booking, self.ctx.now()):
+            return False
+        room = snapshot_room(link) or booking.room
+        return any(
+            meeting.answered_at(a) is not None for a in self._addresses_of(room) | {booking.room.lower()}
+        )
 
     @staticmethod
     def _belongs(meeting: Meeting, booking: Booking | None, link: BookingSyncState | None) -> bool:
@@ -2243,14 +2266,30 @@ class MailboxSync:
     def _room_by_alias(self, address: str) -> Room | None:
         """The ROOMS room a resource address is an alias (proxy address) of: asked of the directory once per
         address and pass (ResolveNames as the organizer), only for resources that are no ROOMS room's primary
-        address; the answer is kept for the pass (also for required and optional attendees)."""
+        address; the answer is kept for the pass (also for required and optional attendees). A lookup that got no
+        answer is no answer: it raises (once per address and pass; the address is not asked again in the pass), so
+        the meeting fails as an item — reported (exit 1), the position held, looked up again next pass — instead of
+        being taken for a meeting without a ROOMS room and passed over for good (review20p)."""
         if not address or address in self.rooms:
             return self.rooms.get(address)
+        failed = self.alias_failures.get(address)
+        if failed is not None:
+            raise failed
         if address not in self.aliases:
             try:
                 primary = self.ctx.backend.primary_address(address, via=self.mailbox)
-            except (BackendError, ConnectError):
-                primary = None
+            except MailboxUnavailable:
+                raise  # the organizer's mailbox, not this lookup
+            except (BackendError, ConnectError) as exc:
+                failed = BackendError(
+                    "alias_lookup_failed",
+                    self.mailbox,
+                    f"the directory lookup of {address} (which may be a ROOMS room's alias) failed "
+                    f"({exc.detail if isinstance(exc, BackendError) else describe(exc)})",
+                    "nothing to do: the next pass looks it up again",
+                )
+                self.alias_failures[address] = failed
+                raise failed from None
             self.aliases[address] = primary if primary and primary != address else None
         return self.rooms.get(self.aliases[address] or "")
 
@@ -2376,6 +2415,13 @@ class MailboxSync:
             self.ctx.audit.record(
                 "sync:room-removed", self.mailbox, {"item_id": meeting.item_id, "room": r.email}, "ok"
             )
+            if meeting.fields is not None and self._response(meeting, r.email) in ("Accept", "Tentative"):
+                # The room held the meeting's slot and is free there now: a room-declined booking of that slot is
+                # asked again by this pass's last phase (`_resend`), as after a cancellation; else the slot stays
+                # held by neither (review20p: Sync-Master took the room off Diego's accepted meeting for Adele's
+                # booking, which the room had declined for Diego's).
+                start, end = whole_seconds(meeting.fields.start), whole_seconds(meeting.fields.end)
+                self._freed((r.email.lower(), start, end), ok=True)
         return found[0]
 
     def _new_meeting_declined(self, meeting: Meeting, room: Room) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
@@ -34,8 +34,8 @@ from roomsops.adapters.store import (
 )
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.records import email_key
-from roomsops.adapters.store.schema import CANCELLED, PENDING_CANCEL, SYNC_DISABLED, UNLINKED
-from roomsops.core.calendar import BackendError, Meeting, booking_tag
+from roomsops.adapters.store.schema import CANCELLED, PENDING_CANCEL, PENDING_UPDATE, SYNC_DISABLED, UNLINKED
+from roomsops.core.calendar import BackendError, Meeting, MeetingFields, booking_tag
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
@@ -311,6 +311,35 @@ def _stored_uid(link: BookingSyncState) -> str | None:
     return str(uid) if uid else None
 
 
+def _by_uid(
+    target: CalendarBackend, settings: Settings, mailbox: str, links: Sequence[BookingSyncState]
+) -> dict[int, Meeting]:
+    """The untagged meeting the person organizes with each link's stored UID (booking id -> meeting), over the
+    target (one calendar view of the sync window, widened to each link's slot as last synced, as a pass relinking a
+    mailbox looks one up); a UID held by no such meeting, or by more than one, is left out."""
+    now = now_utc()
+    start = now - timedelta(days=settings.sync.window_days_past)
+    end = now + timedelta(days=settings.sync.window_days_future)
+    for link in links:
+        try:
+            held = MeetingFields.from_json(link.snapshot or {})
+        except Exception:  # a snapshot that cannot be read: the window alone
+            log.debug("migrate %s: booking %s: snapshot unreadable", mailbox, link.booking_id, exc_info=True)
+            continue
+        start, end = min(start, held.start), max(end, held.end)
+    mine = (None, mailbox.lower())
+    seen: dict[str, list[Meeting]] = {}
+    for meeting in target.find_untagged(mailbox, start, end):
+        if meeting.uid and meeting.organizer in mine and not meeting.is_cancelled:
+            seen.setdefault(meeting.uid, []).append(meeting)
+    out: dict[int, Meeting] = {}
+    for link in links:
+        same = seen.get(_stored_uid(link) or "", [])
+        if len(same) == 1:
+            out[link.booking_id] = same[0]
+    return out
+
+
 def _changed_meanwhile(
     conn: Connection, person: Person, result: PersonMigration, to: str
 ) -> PersonMigration | None:
@@ -410,6 +439,28 @@ def _person(
                 missing.append(link.booking_id)
             continue
         relinked.append(replace(link, item_id=same[0].item_id, change_key=same[0].change_key))
+    # A meeting made in Outlook that became a booking, whose tagging write was lost (`pending-update`): no meeting
+    # carries the tag. It is found over the target by the UID its link stored (the very meeting: the UID is the
+    # meeting's, and only untagged meetings the person organizes are looked at), so the move needs no request to
+    # the service the person leaves (EWS may be off for the mailbox: review24m); the first pass over the new
+    # service tags it, as a pass over the old one would have.
+    untagged = [
+        x
+        for x in links
+        if x.booking_id in missing
+        and x.state == PENDING_UPDATE
+        and _stored_uid(x)
+        and not tagged.get(tags.get(x.booking_id, str(x.booking_id)))
+    ]
+    found_by_uid = _by_uid(target, settings, mailbox, untagged) if untagged else {}
+    relinked += [
+        replace(
+            x, item_id=found_by_uid[x.booking_id].item_id, change_key=found_by_uid[x.booking_id].change_key
+        )
+        for x in untagged
+        if x.booking_id in found_by_uid
+    ]
+    missing = [booking_id for booking_id in missing if booking_id not in found_by_uid]
     # A sync-disabled booking (the sync leaves it alone) whose meeting was deleted in Outlook: no pass settles it,
     # so it would block the move forever. Its link lets go of the item once the service the person leaves
     # confirms it gone; one still there over that service is missing like any other.
