@@ -836,6 +836,23 @@ def _unknown_second_room(
     )
 
 
+def _unseen_outlook_room(
+    model: Model, booking: Mapping[str, Any] | None, booking_id: int, address: str
+) -> bool:
+    """Another ROOMS room given to the booking's meeting in Outlook in place of its room (`outlook_room_attendees`,
+    room=True), then the meeting deleted without a cancellation before any pass read it (the same epoch): roomsops
+    saw only the deletion and frees the room it knew (the copy by the meeting's UID); it never saw this room listed,
+    and finding its copy would mean searching every room — as for a second room added so (`_unknown_second_room`;
+    soak seed 25063, series36). Not ROOMS' slot; a later booking of it there gets the room's decline, reported."""
+    touched = model.outlook_touched.get((booking_id, "room"))
+    return (
+        booking is not None
+        and touched is not None
+        and touched == model.deleted_silently.get(booking_id)
+        and str(booking["room"]).lower() != address
+    )
+
+
 def _extra_slot_excuse(
     world: World,
     model: Model,
@@ -871,7 +888,9 @@ def _extra_slot_excuse(
             # the room's copy (nothing is left in the organizer's calendar); the pass reported the room as still
             # holding the slot, which is all roomsops can say about it.
             return None
-        if _unknown_second_room(model, bookings.get(booking_id), booking_id, address):
+        if _unknown_second_room(model, bookings.get(booking_id), booking_id, address) or _unseen_outlook_room(
+            model, bookings.get(booking_id), booking_id, address
+        ):
             return None
         if model.on_person_removed == "purge":
             if booking_id in model.own_left:
@@ -911,6 +930,8 @@ def _extra_slot_excuse(
         # roomsops never saw this room listed (the pass reads only the deletion), and finding its copy would mean
         # searching every room. Not ROOMS' slot; a later booking of it there gets the room's decline, reported.
         return None
+    if _unseen_outlook_room(model, booking, booking_id, address):
+        return None  # the same for a room Outlook put in place of the booked one (soak seed 25063)
     if booking_id in model.deleted_silently and booking["status"] == "cancelled":
         return (
             f"booking {booking_id} was cancelled (its meeting deleted in Outlook without a cancellation); the "

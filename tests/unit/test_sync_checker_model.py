@@ -82,3 +82,30 @@ def test_an_outlook_attendee_edit_recorded_with_a_second_room_added_since_was_re
     assert _lost_changes(model, {3: booking}, [recorded]) == []
     model.second_room[3] = (0, "")  # added before the edit: the edit's value is the whole list
     assert _lost_changes(model, {3: booking}, [recorded]) != []
+
+
+def test_a_room_put_in_place_in_outlook_and_deleted_silently_before_a_pass_may_hold_its_slot() -> None:
+    """series36 (soak seed 25063): Outlook gave the meeting of booking 2 another ROOMS room in place of its own, then
+    deleted it without a cancellation, both before any pass read it (the same epoch): roomsops never saw that room
+    listed, so its slot is excused. The booking's own room, or a room change a pass could read (an earlier epoch),
+    is not."""
+    model = Model()
+    model.uid_booking["uid-1"] = 2
+    model.outlook_touched[(2, "room")] = 4
+    model.deleted_silently[2] = 4
+    bookings = {2: {"id": 2, "room": "bern@example.test", "status": "cancelled", "title": "x"}}
+    copy = {"organizer": "AdeleV@example.test"}
+    world: Any = None  # not asked: the UID's booking is known
+
+    def excuse(room: str) -> str | None:
+        return _extra_slot_excuse(world, model, bookings, [], room, "uid-1", copy, set())
+
+    assert excuse("zurich@example.test") is None
+    own = excuse("bern@example.test")  # the room roomsops knew: it must free it
+    assert own is not None and "was cancelled" in own
+    model.outlook_touched[(2, "room")] = 3  # a pass ran between the room change and the deletion
+    seen = excuse("zurich@example.test")
+    assert seen is not None and "was cancelled" in seen
+    model.left["adelev@example.test"] = 5  # the same once the person left the sync
+    model.outlook_touched[(2, "room")] = 4
+    assert excuse("zurich@example.test") is None
