@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.sync_checker.model import Edit, Model, _extra_slot_excuse, _lost_changes
+from tests.sync_checker.model import Edit, Model, _extra_slot_excuse, _lost_changes, gone_with_its_person
 
 
 def test_a_booking_removed_with_its_person_is_no_checker_crash() -> None:
@@ -109,3 +109,16 @@ def test_a_room_put_in_place_in_outlook_and_deleted_silently_before_a_pass_may_h
     model.left["adelev@example.test"] = 5  # the same once the person left the sync
     model.outlook_touched[(2, "room")] = 4
     assert excuse("zurich@example.test") is None
+
+
+def test_a_meeting_let_go_may_outlive_its_booking_only_once_its_organizer_left() -> None:
+    """series36 (soak seed 20141): a meeting unlinked by the Cancel behaviour (or restored) is the person's own; once
+    `persons remove --cancel-bookings` deleted their bookings, it may stay tagged with a booking that is gone. Not a
+    meeting roomsops still held, nor one whose organizer is still synced."""
+    model = Model()
+    model.left["adelev@example.test"] = 3
+    assert not gone_with_its_person(model, "2", ["AdeleV@example.test"])  # never let go: a violation
+    model.may_stay_live.add(2)
+    assert gone_with_its_person(model, "2", ["AdeleV@example.test"])
+    assert not gone_with_its_person(model, "2", ["DiegoS@example.test"])  # its organizer still synced
+    assert not gone_with_its_person(model, "2:key", ["AdeleV@example.test"])
