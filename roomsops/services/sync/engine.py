@@ -1444,7 +1444,12 @@ class MailboxSync:
         target = booking_fields(booking)
         try:
             theirs = series_from_exchange(
-                current, self.ctx.now(), self.ctx.horizon_days, series, target.series
+                current,
+                self.ctx.now(),
+                self.ctx.horizon_days,
+                series,
+                target.series,
+                exchange_cancels=not rooms_changed,
             )
         except InputError as exc:
             if rooms_changed:
