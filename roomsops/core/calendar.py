@@ -340,8 +340,8 @@ PAST_WATCH = timedelta(days=31)
 
 @dataclass(frozen=True)
 class Candidate:
-    """A meeting a from-scratch read of changes saw that may become a new booking: a single meeting (no series) the
-    mailbox organizes, with attendees (rooms are attendees), not cancelled, whose tag that read could not tell or
+    """A meeting a from-scratch read of changes saw that may become a new booking: a single meeting or a series'
+    master (never an occurrence alone) the mailbox organizes, with attendees (rooms are attendees), not cancelled, whose tag that read could not tell or
     that carries none. Its start and end (UTC) place it in the sync window; None: not known (it is read anyway)."""
 
     item_id: str

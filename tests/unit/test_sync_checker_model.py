@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.sync_checker.model import Edit, Model, _extra_slot_excuse, _lost_changes
+from tests.sync_checker.model import Edit, Model, _extra_slot_excuse, _lost_changes, gone_with_its_person
 
 
 def test_a_booking_removed_with_its_person_is_no_checker_crash() -> None:
@@ -82,3 +82,43 @@ def test_an_outlook_attendee_edit_recorded_with_a_second_room_added_since_was_re
     assert _lost_changes(model, {3: booking}, [recorded]) == []
     model.second_room[3] = (0, "")  # added before the edit: the edit's value is the whole list
     assert _lost_changes(model, {3: booking}, [recorded]) != []
+
+
+def test_a_room_put_in_place_in_outlook_and_deleted_silently_before_a_pass_may_hold_its_slot() -> None:
+    """series36 (soak seed 25063): Outlook gave the meeting of booking 2 another ROOMS room in place of its own, then
+    deleted it without a cancellation, both before any pass read it (the same epoch): roomsops never saw that room
+    listed, so its slot is excused. The booking's own room, or a room change a pass could read (an earlier epoch),
+    is not."""
+    model = Model()
+    model.uid_booking["uid-1"] = 2
+    model.outlook_touched[(2, "room")] = 4
+    model.deleted_silently[2] = 4
+    bookings = {2: {"id": 2, "room": "bern@example.test", "status": "cancelled", "title": "x"}}
+    copy = {"organizer": "AdeleV@example.test"}
+    world: Any = None  # not asked: the UID's booking is known
+
+    def excuse(room: str) -> str | None:
+        return _extra_slot_excuse(world, model, bookings, [], room, "uid-1", copy, set())
+
+    assert excuse("zurich@example.test") is None
+    own = excuse("bern@example.test")  # the room roomsops knew: it must free it
+    assert own is not None and "was cancelled" in own
+    model.outlook_touched[(2, "room")] = 3  # a pass ran between the room change and the deletion
+    seen = excuse("zurich@example.test")
+    assert seen is not None and "was cancelled" in seen
+    model.left["adelev@example.test"] = 5  # the same once the person left the sync
+    model.outlook_touched[(2, "room")] = 4
+    assert excuse("zurich@example.test") is None
+
+
+def test_a_meeting_let_go_may_outlive_its_booking_only_once_its_organizer_left() -> None:
+    """series36 (soak seed 20141): a meeting unlinked by the Cancel behaviour (or restored) is the person's own; once
+    `persons remove --cancel-bookings` deleted their bookings, it may stay tagged with a booking that is gone. Not a
+    meeting roomsops still held, nor one whose organizer is still synced."""
+    model = Model()
+    model.left["adelev@example.test"] = 3
+    assert not gone_with_its_person(model, "2", ["AdeleV@example.test"])  # never let go: a violation
+    model.may_stay_live.add(2)
+    assert gone_with_its_person(model, "2", ["AdeleV@example.test"])
+    assert not gone_with_its_person(model, "2", ["DiegoS@example.test"])  # its organizer still synced
+    assert not gone_with_its_person(model, "2:key", ["AdeleV@example.test"])

@@ -103,14 +103,18 @@ CANDIDATE_FIELDS = (
 
 
 def _candidate(item: CalendarItem) -> Candidate | None:
-    """The item as a candidate for a new booking, or None when it cannot become one: a series (master, occurrence,
-    exception), an appointment (IsMeeting false: no attendee, so no room), a cancelled meeting, an attendee's copy
+    """The item as a candidate for a new booking, or None when it cannot become one: an occurrence or exception read
+    alone (SyncFolderItems lists a series as its master, which is one: a series is taken over whole, soak seed
+    37002), an appointment (IsMeeting false: no attendee, so no room), a cancelled meeting, an attendee's copy
     (MyResponseType not Organizer) or an item with any installation's tag. A property not answered counts as
-    allowing it (the item is read in full and judged by the sync)."""
-    if item.type not in (None, "Single") or item.is_meeting is False or item.is_cancelled:
+    allowing it (the item is read in full and judged by the sync). A master's start and end are its first
+    occurrence's: its end is not told (None), the series may reach into the window whenever it began."""
+    if item.type not in (None, "Single", "RecurringMaster") or item.is_meeting is False or item.is_cancelled:
         return None
     if item.my_response_type not in (None, "Organizer") or getattr(item, INSTALLATION, None):
         return None
+    if item.type == "RecurringMaster":
+        return Candidate(item.id, _utc_or_none(item.start), None)
     return Candidate(item.id, _utc_or_none(item.start), _utc_or_none(item.end))
 
 
@@ -388,20 +392,24 @@ class EwsCalendar:
         return self.get(mailbox, ids)
 
     def find_untagged(self, mailbox: str, start: datetime, end: datetime) -> list[Meeting]:
-        # A CalendarView (FindItem) returns ids, the type and the tag; only untagged single items are read in full.
+        # A CalendarView (FindItem) returns ids, the type, the UID and the tag; untagged single items are read in
+        # full, and the master of each untagged series with an occurrence in the view (t:RecurringMasterItemId of
+        # its first occurrence listed, one per UID), in the same GetItem: a CalendarView lists a series'
+        # occurrences, never its master (soak seed 37002: a series made before a reset position was never booked).
         calendar = self.client.calendar(mailbox)
         view = calendar.view(start=self._local(start), end=self._local(end)).only(
-            "id", "changekey", "type", "roomsops_installation"
+            "id", "changekey", "type", "uid", "roomsops_installation"
         )
-        ids = self.client.call(
-            mailbox,
-            lambda: [
-                item.id
-                for item in view
-                if item.type in (None, "Single") and not getattr(item, "roomsops_installation", None)
-            ],
-        )
-        return self.get(mailbox, ids)
+        items = self.client.call(mailbox, lambda: list(view))
+        untagged = [item for item in items if not getattr(item, "roomsops_installation", None)]
+        ids: list[Any] = [(item.id, None) for item in untagged if item.type in (None, "Single")]
+        masters: dict[str, Any] = {}
+        for item in untagged:
+            if item.type in ("Occurrence", "Exception"):
+                masters.setdefault(item.uid or item.id, RecurringMasterItemId(id=item.id))
+        found = self._get(mailbox, ids + list(masters.values()))
+        # An occurrence's tag is its master's; read again, a master that carries one (any installation's) is left out.
+        return list({m.item_id: m for m in found if m.installation is None}.values())
 
     def _values(self, fields: MeetingFields) -> dict[str, Any]:
         zone = EWSTimeZone(fields.series.time_zone) if fields.series is not None else self.ews_zone

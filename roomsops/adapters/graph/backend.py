@@ -467,10 +467,20 @@ class GraphCalendar:
                 "$top": str(PAGE_SIZE),
             }
         )
-        return [
-            meeting_from_event(e, self.zone)
-            for e in self._list(mailbox, url, "find untagged")
-            if e.get("type") == "singleInstance" and not tags.values(e)[tags.INSTALLATION]
+        events = [
+            e for e in self._list(mailbox, url, "find untagged") if not tags.values(e)[tags.INSTALLATION]
+        ]
+        # calendarView lists a series' occurrences, never its master: the master of each untagged series with one in
+        # the window is read (one batch, only when there are some; soak seed 37002), and left out if it carries a tag.
+        masters = list(
+            dict.fromkeys(
+                str(e["seriesMasterId"])
+                for e in events
+                if e.get("type") in ("occurrence", "exception") and e.get("seriesMasterId")
+            )
+        )
+        return [meeting_from_event(e, self.zone) for e in events if e.get("type") == "singleInstance"] + [
+            m for m in self._read(mailbox, masters) if m.installation is None
         ]
 
     # --- writes --------------------------------------------------------------------------------------------
@@ -1051,14 +1061,20 @@ def _merged(
 
 
 def _candidate(event: dict[str, Any], zone: tzinfo) -> Candidate | None:
-    """A delta entry as a candidate for a new booking, or None when it cannot become one: not a single event (an
-    occurrence or exception of a series), cancelled, not the mailbox's own (isOrganizer false: an attendee's copy),
-    or without attendees (rooms are attendees, of type resource). Its tag is not known (delta takes no $expand):
-    the sync reads the candidate with it. A property not answered counts as allowing it."""
-    if event.get("seriesMasterId") or event.get("type", "singleInstance") != "singleInstance":
+    """A delta entry as a candidate for a new booking, or None when it cannot become one: cancelled, not the
+    mailbox's own (isOrganizer false: an attendee's copy), or without attendees (rooms are attendees, of type
+    resource). An occurrence or exception of a series names its master (`seriesMasterId`), placed in the window by
+    the occurrence: a series is taken over whole (soak seed 37002: one made before a reset position was never
+    booked); the sync reads each master once. Its tag is not known (delta takes no $expand): the sync reads the
+    candidate with it. A property not answered counts as allowing it."""
+    kind = event.get("type", "singleInstance")
+    if kind not in ("singleInstance", "occurrence", "exception") or (
+        kind != "singleInstance" and not event.get("seriesMasterId")
+    ):
         return None
     if event.get("isCancelled") or event.get("isOrganizer") is False or event.get("attendees", True) == []:
         return None
+    item_id = str(event.get("seriesMasterId") or event.get("id"))
     all_day = bool(event.get("isAllDay"))
     try:
         start, end = (
@@ -1066,8 +1082,8 @@ def _candidate(event: dict[str, Any], zone: tzinfo) -> Candidate | None:
             graph_time(event.get("end"), all_day, zone),
         )
     except (ValueError, KeyError):
-        return Candidate(str(event.get("id")))
-    return Candidate(str(event.get("id")), start, end)
+        return Candidate(item_id)
+    return Candidate(item_id, start, end)
 
 
 def _ends_after(event: dict[str, Any], moment: datetime, zone: tzinfo) -> bool:

@@ -24,8 +24,8 @@ class CalendarBackend(Protocol):
     - **Lost writes are never resent.** A write whose connection dropped raises `WriteOutcomeUnknown` and is not
       retried inside the backend (the engine looks the item up by its tag instead); a read may be retried.
     - **Sync states.** `changes(mailbox, None)` returns no items, only a state to continue from (and, where the
-      read tells them at no extra request, `Changes.candidates`: at least every untagged single meeting the
-      mailbox organizes with an attendee, so a first pass can discover them without `find_untagged`). `changes(mailbox,
+      read tells them at no extra request, `Changes.candidates`: at least every untagged single meeting and series
+      master the mailbox organizes with an attendee, so a first pass can discover them without `find_untagged`). `changes(mailbox,
       state)` returns every item created, updated or deleted since `state` (the engine's own writes included)
       and the next state. A state the service no longer accepts gives `Changes(invalid_state=True)`, never an
       error: the engine then reconciles by tag.
@@ -63,8 +63,9 @@ class CalendarBackend(Protocol):
         """Items tagged by `installation` (and for `booking_id`, if given)."""
 
     def find_untagged(self, mailbox: str, start: datetime, end: datetime) -> list[Meeting]:
-        """Single meetings in the calendar overlapping [start, end) that carry no tag (any installation's): the
-        candidates for new bookings in a full reconciliation. Series and their occurrences are left out."""
+        """Meetings in the calendar overlapping [start, end) that carry no tag (any installation's): the candidates
+        for new bookings in a full reconciliation. Single meetings, and the master of each series with an occurrence
+        there (read once, with its pattern); occurrences alone are left out."""
 
     def create(
         self,

@@ -1045,7 +1045,8 @@ class MailboxSync:
             self._discover(bookings)
 
     def _discover(self, bookings: dict[int, Booking], candidates: list[Candidate] | None = None) -> None:
-        """The untagged meetings in the window, looked at as new meetings (one the person organizes that invites a
+        """The untagged meetings in the window, single ones and series (their masters: a series is taken over whole;
+        soak seed 37002), looked at as new meetings (one the person organizes that invites a
         known, free room becomes a booking): in a full reconciliation, and on a pass from no position (a first
         pass, or a recovery of a mailbox without links), whose changes show none. On such a pass the read from
         scratch told the `candidates` (`Changes.candidates`): only those in the window are read (none: no request),
@@ -1068,12 +1069,9 @@ class MailboxSync:
                     and (c.start is None or c.start < end)
                 )
             )
-            # As `find_untagged`: single meetings without any installation's tag (Graph's candidates may carry one).
-            found = [
-                m
-                for m in self.ctx.backend.get(self.mailbox, wanted)
-                if m.installation is None and not m.is_recurring
-            ]
+            # As `find_untagged`: single meetings and series' masters without any installation's tag (Graph's
+            # candidates may carry one).
+            found = [m for m in self.ctx.backend.get(self.mailbox, wanted) if m.installation is None]
         for meeting in found:
             if meeting.item_id not in known:
                 self._exchange_item(canonical(meeting), None, bookings)
@@ -1471,7 +1469,12 @@ class MailboxSync:
         target = booking_fields(booking)
         try:
             theirs = series_from_exchange(
-                current, self.ctx.now(), self.ctx.horizon_days, series, target.series
+                current,
+                self.ctx.now(),
+                self.ctx.horizon_days,
+                series,
+                target.series,
+                exchange_cancels=not rooms_changed,
             )
         except InputError as exc:
             if rooms_changed:

@@ -200,6 +200,7 @@ def series_from_exchange(
     horizon_days: int,
     ours: Series | None = None,
     as_written: SeriesFields | None = None,
+    exchange_cancels: bool = False,
 ) -> NewSeries:
     """The ROOMS series an Exchange series is (docs/series.md, "Outlook edits of a series"), by original start:
     Exchange's deleted occurrences cancelled, its modified ones at their times with their own values. A series ROOMS
@@ -209,7 +210,10 @@ def series_from_exchange(
     at the first occurrence's wall-clock times, up to the booking horizon for a series without end. Exchange's own
     values of an exception are taken where the backend read them (Graph's instances); where not (EWS's
     ModifiedOccurrences carry times only) an occurrence keeps the values ROOMS holds for it. Raises `InputError` for
-    a series ROOMS cannot hold (beyond the horizon, overlapping occurrences, none left)."""
+    a series ROOMS cannot hold (beyond the horizon, overlapping occurrences, none left). `exchange_cancels` (ROOMS
+    has nothing unwritten): a kept series' occurrences are cancelled as Exchange's are, not as ROOMS held them —
+    an occurrence Outlook brought back (a pattern set again drops every deleted occurrence) is active again, not
+    left cancelled in ROOMS while the meeting shows it (soak seed 25062, series36)."""
     series = fields.series
     assert series is not None
     tz = ZoneInfo(series.time_zone)
@@ -241,7 +245,7 @@ def series_from_exchange(
         plain = Occurrence(
             original_start=o.original_start, start=o.original_start, end=o.original_start + duration
         )
-        if key in cancelled or (kept and o.status != "active"):
+        if key in cancelled or (kept and o.status != "active" and not exchange_cancels):
             occurrences.append(replace(plain, status="cancelled"))
             continue
         exception = exceptions.get(key)
