@@ -514,9 +514,19 @@ class SyncChecker(RuleBasedStateMachine):
         if found is None:
             return
         booking, meeting = found
-        self._used("outlook_room_attendees")
         if room:
             other = next(r for r in ROOMS if self.world.addr(r).lower() != booking["room"].lower())
+            listed = {
+                a["email"].lower()
+                for a in meeting["required_attendees"] + meeting.get("optional_attendees", [])
+            }
+            if self.world.addr(other).lower() in listed:
+                # Outlook lists a recipient once: a room on the To or Optional line already (outlook_second_room) is
+                # not made the meeting's resource as well, the mirror of fix19u's rule for outlook_second_room (soak
+                # seed 36100: the lab stored Zürich as both; the engine rightly took it for the meeting's one room).
+                return
+        self._used("outlook_room_attendees")
+        if room:
             self._outlook_edit(booking, meeting, {"resources": [self.world.addr(other)]})
         else:
             self._outlook_edit(
