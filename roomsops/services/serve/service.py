@@ -57,12 +57,21 @@ DIFFERENCE_KINDS = ("both_changed", "room_changed", "attendees_changed")
 _CHANGES = ("created", "updated", "cancelled", "exchange_edits", "bookings_cancelled", "bookings_created")
 
 
+def back_off(rounds: int, interval: float | None = None) -> float:
+    """Seconds before the next round after `rounds` rounds in a row that could not do their work (the run lock held
+    by another command, a round failed, mailboxes leased by a sync worker): 1, 2, 4, 8, 15, never more than the
+    interval (but at least 1 s: the mailboxes stay due, so without a wait the rounds would spin)."""
+    cap = float(BACK_OFF_MAX_S) if interval is None else max(1.0, min(float(BACK_OFF_MAX_S), interval))
+    return float(min(cap, 2 ** max(0, rounds - 1)))
+
+
 def lock_back_off(busy_rounds: int) -> float:
     """Seconds before the next round after `busy_rounds` rounds in a row found the run lock held: 1, 2, 4, 8, 15."""
-    return float(min(LOCK_BACK_OFF_MAX_S, 2 ** max(0, busy_rounds - 1)))
+    return back_off(busy_rounds)
 
 
-LOCK_BACK_OFF_MAX_S = 15
+BACK_OFF_MAX_S = 15
+LOCK_BACK_OFF_MAX_S = BACK_OFF_MAX_S
 
 
 @dataclass
@@ -90,8 +99,12 @@ class Serve:
     ticks: int = 0
     #: Rounds in a row refused by the run lock (another command holds it): the next waits 1 s, doubling to 15 s.
     busy_rounds: int = 0
+    #: Rounds in a row that failed (a RoomsopsError or a bug) or left leased mailboxes out: the same back-off.
+    stalled_rounds: int = 0
     _last: dict[str, MailboxReport] = field(default_factory=dict)
     _in_round: bool = False
+    #: the round under way left mailboxes leased by a sync worker out (they stay due: the next round backs off)
+    _left_leased: bool = False
     #: a signal already stopped the round under way (`on_signal`): the next ones wait for its writes in flight
     _interrupted: bool = False
     #: a line for the operator on stderr (the service manager's journal)
@@ -132,8 +145,11 @@ class Serve:
                 return
             if self.ticks:
                 wait = self.schedule.seconds_to_next(self.clock(), float(self.settings.serve.ews_interval))
-                if self.busy_rounds:  # the mailboxes stay due: without a back-off the rounds would spin
-                    wait = max(wait, lock_back_off(self.busy_rounds))
+                # the mailboxes stay due after a refused, failed or leased round: without a back-off the rounds
+                # would spin (each asking the token service and the database again, each logging a line)
+                stalled = max(self.busy_rounds, self.stalled_rounds)
+                if stalled:
+                    wait = max(wait, back_off(stalled, float(self.settings.serve.ews_interval)))
                 if self.notices.empty():
                     self.wake.wait(timeout=max(0.0, wait))
                 self.wake.clear()
@@ -150,6 +166,7 @@ class Serve:
         now = self.clock()
         snapshot_error: RoomsopsError | None = None
         busy: str | None = None
+        self._left_leased = False
         due: list[Due] = []
         try:
             persons, services = self._read_persons()
@@ -178,6 +195,8 @@ class Serve:
             log.exception("serve: round %d failed: %s", self.ticks + 1, unexpected(exc))
             self._fail_due(due, snapshot_error)
         self.busy_rounds = self.busy_rounds + 1 if busy else 0
+        stalled = snapshot_error is not None or self._left_leased
+        self.stalled_rounds = self.stalled_rounds + 1 if stalled else 0
         self.ticks += 1
         self.metrics.ticks.inc()
         self.board.publish(self._snapshot(snapshot_error, busy))
@@ -247,6 +266,7 @@ class Serve:
                 # or its expiry, as a plain sync refuses beside them (their pending intents are not ours).
                 held = leased(self.store, [d.mailbox for d in due] + leavers)
                 if held:
+                    self._left_leased = True
                     log.warning(
                         "serve: %d mailbox(es) are leased by sync workers (e.g. %s); they wait for the next round",
                         len(held),
