@@ -105,6 +105,8 @@ class Serve:
     _in_round: bool = False
     #: the round under way left mailboxes leased by a sync worker out (they stay due: the next round backs off)
     _left_leased: bool = False
+    #: the (organizer, booking, version) of the Graph persons' bookings ROOMS changed and no pass wrote, last round
+    _unsynced_seen: set[tuple[str, int, int]] = field(default_factory=set)
     #: a signal already stopped the round under way (`on_signal`): the next ones wait for its writes in flight
     _interrupted: bool = False
     #: a line for the operator on stderr (the service manager's journal)
@@ -202,15 +204,27 @@ class Serve:
         self.board.publish(self._snapshot(snapshot_error, busy))
 
     def _read_persons(self) -> tuple[list[tuple[str, str]], dict[str, str]]:
+        now = self.clock()
         with self.store.read() as conn:
             persons = [(p.email, p.sync_mode) for p in q.list_persons(conn, sync_modes=SYNCED_MODES)]
+            kinds = {email: backend_for_mode(self.settings, mode) for email, mode in persons}
             services = q.mailbox_services(conn)
             last = {p: q.get_mailbox_sync(conn, p) for p, _ in persons}
+            graph = [email for email, service in kinds.items() if service == "graph"]
+            unsynced = q.unsynced_bookings(conn, graph, now)
         self.schedule.update(
-            {email: backend_for_mode(self.settings, mode) for email, mode in persons},
+            kinds,
             {email.casefold(): state.last_pass if state else None for email, state in last.items()},
             {email.casefold(): state.passes_since_full if state else 0 for email, state in last.items()},
         )
+        # A Graph mailbox is due on a notification (Outlook's side) or its interval: a booking made or changed in
+        # ROOMS since its last pass makes its pass due now, as an EWS mailbox's next round would write it. Only a
+        # (booking, version) not seen unsynced before does, so a booking its pass cannot write (a failed pass) waits
+        # for the interval instead of bringing a pass every round.
+        addresses = {email_key(email): email for email in graph}
+        for organizer in {key for key, _, _ in unsynced - self._unsynced_seen}:
+            self.schedule.prompt(addresses.get(organizer, organizer), now)
+        self._unsynced_seen = unsynced
         return persons, services
 
     def _take_notices(self) -> None:
