@@ -196,14 +196,18 @@ def _run(
     log.info("serve: started; status on http://%s:%d/", shown, port)
     restore = install_signals(service)
     try:
-        service.run()
+        try:
+            service.run()
+        finally:
+            # The handlers stay until the very end: a second SIGTERM while the listeners stop and the
+            # subscriptions are closed (deleted with --unsubscribe-on-exit) is only said, as during a round.
+            listener.stop()
+            if hook is not None:
+                hook.stop()
+            if service.subscriptions is not None:
+                service.subscriptions.close(unsubscribe_on_exit)
     finally:
         restore()
-        listener.stop()
-        if hook is not None:
-            hook.stop()
-        if service.subscriptions is not None:
-            service.subscriptions.close(unsubscribe_on_exit)
     passes = sum(int(s.value) for s in _samples(service, "roomsops_serve_passes_total"))
     failed = sum(
         int(s.value)

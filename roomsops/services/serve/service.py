@@ -367,9 +367,13 @@ class Serve:
         writes in flight short, and the run lock and the database would be let go of while a write is still
         unanswered (a pass after would send it again, or adopt it by its tag). SIGKILL still ends the process."""
         name = signal.Signals(signum).name
+        again = self.stopping.is_set()
         self.stop()
         if not self._in_round:
-            self._tell(f"serve: {name}: stopping; no round is under way", "stopping")
+            if again:  # stopping already (the listeners and subscriptions are being closed): only said
+                self._tell(f"serve: {name} again: already stopping", "stopping_again")
+            else:
+                self._tell(f"serve: {name}: stopping; no round is under way", "stopping")
             return
         if self._interrupted:
             self._tell(
