@@ -66,6 +66,8 @@ if TYPE_CHECKING:
 WEBHOOK_THREADS = 32
 WEBHOOK_READ_TIMEOUT = 5
 WEBHOOK_REQUEST_DEADLINE = 5.0
+#: The status listener's threads (the same read timeout and request deadline as the webhook's).
+STATUS_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,11 @@ def _run(
         listen.port,
         status_app(service.board, service.metrics, listen.allow, intervals, listen.names),
         "serve.status_listen",
+        # A scrape or a page answers in milliseconds: clients that send a request slowly (any local process, or a
+        # host serve.status_allow lets in) hold a thread for at most the deadline, so /healthz stays answered.
+        threads=STATUS_THREADS,
+        timeout=WEBHOOK_READ_TIMEOUT,
+        deadline=WEBHOOK_REQUEST_DEADLINE,
     )
     try:
         host, port = listener.start()
