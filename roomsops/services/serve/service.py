@@ -107,6 +107,8 @@ class Serve:
     _left_leased: bool = False
     #: the (organizer, booking, version) of the Graph persons' bookings ROOMS changed and no pass wrote, last round
     _unsynced_seen: set[tuple[str, int, int]] = field(default_factory=set)
+    #: mailbox (casefolded) -> the label of its last-pass gauge (removed when the person leaves the sync)
+    _gauged: dict[str, str] = field(default_factory=dict)
     #: a signal already stopped the round under way (`on_signal`): the next ones wait for its writes in flight
     _interrupted: bool = False
     #: a line for the operator on stderr (the service manager's journal)
@@ -172,6 +174,7 @@ class Serve:
         due: list[Due] = []
         try:
             persons, services = self._read_persons()
+            self._drop_gauges_of_leavers()
             self._take_notices()
             self._keep_subscriptions()
             now = self.clock()
@@ -226,6 +229,14 @@ class Serve:
             self.schedule.prompt(addresses.get(organizer, organizer), now)
         self._unsynced_seen = unsynced
         return persons, services
+
+    def _drop_gauges_of_leavers(self) -> None:
+        """The last-pass gauge of a person who left the sync (removed, or a mode roomsops does not sync) goes: kept,
+        README's "a mailbox is not synced" alert would fire for a person nobody syncs any more."""
+        for key in [k for k in self._gauged if k not in self.schedule.mailboxes]:
+            with contextlib.suppress(KeyError):
+                self.metrics.last_pass.remove(self._gauged[key])
+            del self._gauged[key]
 
     def _take_notices(self) -> None:
         """The webhook's notifications since the last round: a change makes its mailbox's pass due after the
@@ -336,6 +347,7 @@ class Serve:
             if report.mailbox.casefold() in healing:
                 self.metrics.healing_passes.labels(report.mailbox, outcome).inc()
             self.metrics.last_pass.labels(report.mailbox).set(finished.timestamp())
+            self._gauged[report.mailbox.casefold()] = report.mailbox
             if not report.ok:
                 self.metrics.failures.labels(report.mailbox, report.error_code or "write_failed").inc()
         self.metrics.queue.set(0)
