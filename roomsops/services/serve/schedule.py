@@ -105,8 +105,10 @@ class Schedule:
         self.full.discard(mailbox.casefold())
 
     def done(self, mailbox: str, when: datetime) -> None:
-        """The mailbox's pass was tried at `when` (whether it succeeded or failed)."""
+        """The mailbox's pass was tried at `when` (whether it succeeded or failed): a ROOMS change it was due for is
+        taken (a failed pass waits its interval, not a pass every round)."""
         self.attempted[mailbox.casefold()] = when
+        self.prompted.pop(mailbox.casefold(), None)
 
     def next_due(self, due: Due) -> datetime | None:
         known = [t for t in (due.last_pass, self.attempted.get(due.mailbox.casefold())) if t is not None]
