@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from cheroot.server import HTTPConnection
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from roomsops.core.errors import InputError
+from roomsops.core.logs import log
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -89,13 +91,38 @@ class _LazyHandshake(BuiltinSSLAdapter):
 _serving = threading.local()  # the connection a worker thread serves (`_Server.error_log`)
 
 
+#: A client's failed connections (reset, closed mid-TLS, an answer it did not read) are logged in one line each, the
+#: first `CLIENT_ERRORS_LOGGED` and then every `CLIENT_ERRORS_EVERY`th: any client can cause them at will.
+CLIENT_ERRORS_LOGGED = 10
+CLIENT_ERRORS_EVERY = 1000
+
+
 class _Server(wsgi.Server):
     deadlines: _Deadlines | None = None
+    label = "listener"
+    client_errors = 0
+    _count_lock = threading.Lock()
 
     def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
         """cheroot's log of a failed request, but not for one its deadline cut (the write of its answer fails: not
-        a problem of the server's)."""
+        a problem of the server's), and in one bounded line, without cheroot's traceback, for a connection that
+        failed on the client's side (an OSError: a garbage request line sent over TLS by a client that closes
+        without reading the 400 makes four tracebacks)."""
         if getattr(getattr(_serving, "conn", None), "cut", False):
+            return
+        failed = sys.exc_info()[1]
+        if isinstance(failed, OSError):
+            with self._count_lock:
+                self.client_errors += 1
+                count = self.client_errors
+            if count <= CLIENT_ERRORS_LOGGED or count % CLIENT_ERRORS_EVERY == 0:
+                log.warning(
+                    "%s: a client's connection failed (%s); %d so far",
+                    self.label,
+                    type(failed).__name__,
+                    count,
+                    extra={"fields": {"event": "client_connection_failed", "count": count}},
+                )
             return
         super().error_log(msg, level, traceback)
 
@@ -156,6 +183,7 @@ class Listener:
         slowly its client sends (then its connection is closed; None: no limit)."""
         self._server = _Server((host, port), app, numthreads=threads, server_name="roomsops", timeout=timeout)
         self._server.ConnectionClass = _Connection
+        self._server.label = label
         self._server.max_request_body_size = max_body
         self._deadlines = _Deadlines(deadline) if deadline is not None else None
         self._server.deadlines = self._deadlines

@@ -52,7 +52,7 @@ def test_an_http_public_url_is_exit_2_and_makes_nothing(invoke: Invoke, tmp_path
     )
     assert (run.code, run.out) == (2, "")
     assert one_line_error(run) == (
-        "Error: serve.public_url in $ROOMSOPS_SERVE_PUBLIC_URL must be an https URL without query (Graph sends "
+        "Error: serve.public_url in $ROOMSOPS_SERVE_PUBLIC_URL must be an https URL without query or fragment (Graph sends "
         "notifications to https only), got 'http://rooms.example.com/roomsops' — correct serve.public_url: the "
         "webhook's address as Graph reaches it, e.g. https://rooms.example.com/roomsops"
     )

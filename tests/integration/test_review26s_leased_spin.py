@@ -35,10 +35,6 @@ pytestmark = pytest.mark.integration
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True,
-    reason="review26s: serve spins (no wait between rounds) while a killed worker's lease is live",
-)
 def test_review26s_serve_waits_between_rounds_while_a_mailbox_is_leased(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:

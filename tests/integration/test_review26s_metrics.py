@@ -29,10 +29,6 @@ def _last_pass_mailboxes(url: str) -> set[str]:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review26s: the last-pass gauge of a person who left the sync stays, so the not-synced alert fires",
-)
 def test_review26s_the_last_pass_gauge_of_a_person_who_left_the_sync_goes(
     invoke: Invoke,
     env: dict[str, str],

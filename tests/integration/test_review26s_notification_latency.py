@@ -44,7 +44,13 @@ def _within(what: Callable[[], bool], seconds: float) -> bool:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="review26s: a Graph change notification waits until every pass of the round under way has ended",
+    reason=(
+        "review26s (not fixed in fix26t): notifications are taken only between rounds (Serve.tick → "
+        "_take_notices) and a round is one sync_pass of every due mailbox under one run lock, so a notified "
+        "pass waits for the slowest pass of the round under way; fixing it means running notified passes beside "
+        "the round (a second sync_pass sharing the run lock and backend, or a round split per mailbox), a "
+        "change to the scheduler's and sync_pass's concurrency not attempted here"
+    ),
 )
 def test_review26s_a_notified_pass_does_not_wait_for_another_mailboxs_slow_pass(
     invoke: Invoke,

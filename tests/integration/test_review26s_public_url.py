@@ -23,10 +23,6 @@ from .test_serve_webhook_lab import webhook
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review26s: serve.public_url ending in a bare ? or # is taken (notification URL broken)",
-)
 @pytest.mark.parametrize("tail", ["?", "#"])
 def test_review26s_public_url_with_an_empty_query_or_fragment_is_refused(
     env: dict[str, str], fresh_lab: Any, tmp_path: Path, tail: str

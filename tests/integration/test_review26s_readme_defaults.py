@@ -17,9 +17,6 @@ pytestmark = pytest.mark.integration
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review26s: README says serve.notification_debounce defaults to 2, it is 1"
-)
 def test_review26s_readme_gives_the_serve_defaults_the_settings_have() -> None:
     text = README.read_text(encoding="utf-8")
     section = text[text.index("## Running the service") :]

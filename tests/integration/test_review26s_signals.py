@@ -38,10 +38,6 @@ def _refused(host: str, port: int) -> bool:
         return True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review26s: a second SIGTERM during serve's shutdown (after its last round) kills it: no exit 0",
-)
 def test_review26s_a_second_sigterm_while_serve_shuts_down_still_exits_0(
     invoke: Invoke,
     env: dict[str, str],

@@ -32,9 +32,6 @@ __all__ = ["stopped"]  # the fixture, used by name
 SLOW_CLIENTS = 4
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review26s: four slow clients take every thread of the status listener (no deadline)"
-)
 def test_review26s_slow_clients_do_not_blind_the_status_listener(
     invoke: Invoke,
     env: dict[str, str],

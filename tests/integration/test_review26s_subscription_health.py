@@ -30,10 +30,6 @@ from .test_serve_webhook_lab import count_operation, subscriptions
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review26s: a subscription whose renewal failed is shown healthy on the status page",
-)
 def test_review26s_a_failed_renewal_shows_on_the_subscription_row(
     fresh_lab: Any, addr: Callable[[str], str]
 ) -> None:

@@ -32,10 +32,6 @@ pytestmark = pytest.mark.integration
 __all__ = ["stopped"]  # the fixture, used by name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review26s: a client sending a garbage request line and closing writes tracebacks to serve's stderr",
-)
 def test_review26s_garbage_on_the_webhook_writes_no_traceback_to_stderr(
     invoke: Invoke,
     env: dict[str, str],

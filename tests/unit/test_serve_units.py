@@ -16,6 +16,7 @@ from roomsops.core.settings import load_settings
 from roomsops.services.serve.config import client_allowed, host_allowed, status_listen
 from roomsops.services.serve.metrics import ServeMetrics
 from roomsops.services.serve.schedule import Schedule
+from roomsops.services.serve.service import back_off, lock_back_off
 from roomsops.services.serve.status import Board, DeclinedRow, MailboxRow, Snapshot, status_app
 
 T0 = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
@@ -258,6 +259,27 @@ def test_a_notification_makes_its_mailbox_due_after_the_debounce_and_its_pass_ta
     assert schedule.full == {"g@x.ch"}  # owed until a full pass succeeds (a failed one leaves it owed)
     schedule.healed_at("g@x.ch", T0 + timedelta(seconds=21))
     assert schedule.full == set()
+
+
+def test_a_rooms_change_makes_a_graph_mailbox_due_until_its_pass_was_tried() -> None:
+    schedule = Schedule(INTERVALS)
+    schedule.update({"g@x.ch": "graph"}, {"g@x.ch": T0})
+    assert schedule.due(T0 + timedelta(seconds=5)) == []
+    schedule.prompt("G@x.ch", T0 + timedelta(seconds=5))
+    schedule.prompt("g@x.ch", T0 + timedelta(seconds=7))  # the earliest is kept
+    assert [d.mailbox for d in schedule.due(T0 + timedelta(seconds=5))] == ["g@x.ch"]
+    assert schedule.take_pushed("g@x.ch") is None  # no notification: no lag
+    assert schedule.due(T0 + timedelta(seconds=6)) == []
+    schedule.prompt("g@x.ch", T0 + timedelta(seconds=8))
+    schedule.done("g@x.ch", T0 + timedelta(seconds=9))  # tried (and failed): its interval, not every round
+    assert schedule.due(T0 + timedelta(seconds=10)) == []
+
+
+def test_the_back_off_doubles_from_1_s_to_15_s_and_never_beyond_the_interval() -> None:
+    assert [back_off(n) for n in range(1, 7)] == [1, 2, 4, 8, 15, 15]
+    assert [back_off(n, 5) for n in range(1, 5)] == [1, 2, 4, 5]
+    assert back_off(3, 0.5) == 1  # at least 1 s: the mailboxes stay due
+    assert lock_back_off(4) == back_off(4)
 
 
 def test_the_webhook_echoes_the_validation_token_and_checks_client_state() -> None:

@@ -829,6 +829,37 @@ def mailbox_services(conn: Connection) -> dict[str, str]:
     return {str(mailbox): str(service) for mailbox, service in rows}
 
 
+def unsynced_bookings(
+    conn: Connection, organizers: Iterable[str], now: datetime
+) -> set[tuple[str, int, int]]:
+    """The bookings of these organizers (lower-cased addresses) not yet ended whose ROOMS version the sync has not
+    written: (organizer's lower-cased address, booking id, version) — a booking made or changed in ROOMS since
+    its organizer's last pass. One indexed query; for `roomsops serve`, to schedule the pass of a mailbox whose
+    changes no notification announces."""
+    keys = sorted({email_key(e) for e in organizers})
+    if not keys:
+        return set()
+    rows = conn.execute(
+        select(persons.c.email_key, bookings.c.id, bookings.c.version)
+        .select_from(
+            bookings.join(persons, persons.c.id == bookings.c.organizer_id)
+            .outerjoin(booking_sync, booking_sync.c.booking_id == bookings.c.id)
+            .outerjoin(booking_series, booking_series.c.booking_id == bookings.c.id)
+        )
+        .where(
+            persons.c.email_key.in_(keys),
+            # a series' row holds its first occurrence: its later ones may still come
+            or_(bookings.c.end_utc > now, booking_series.c.booking_id.is_not(None)),
+            or_(
+                booking_sync.c.booking_id.is_(None),
+                booking_sync.c.synced_version.is_(None),
+                booking_sync.c.synced_version != bookings.c.version,
+            ),
+        )
+    )
+    return {(str(key), int(booking_id), int(version)) for key, booking_id, version in rows}
+
+
 # ---------------------------------------------------------------- the sync's differences
 
 

@@ -85,9 +85,11 @@ def webhook_listen(settings: Settings) -> WebhookListen | None:
             )
         # Graph takes only https notification URLs: "notificationUrl ... must use the HTTPS protocol"
         # (graph/api/resources/subscription, graph/webhooks "The notification endpoint ... must be HTTPS").
-        if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
+        # A bare "?" or "#" leaves .query and .fragment empty, yet the notification URL (this + "/graph/...") would
+        # then carry its path in a query or fragment: any "?" or "#" is refused.
+        if parts.scheme != "https" or not parts.netloc or "?" in public or "#" in public:
             raise InputError(
-                f"{label} in {settings.origin(label)} must be an https URL without query (Graph sends "
+                f"{label} in {settings.origin(label)} must be an https URL without query or fragment (Graph sends "
                 f"notifications to https only), got {public!r}",
                 f"correct {label}: the webhook's address as Graph reaches it, e.g. https://rooms.example.com/roomsops",
             )

@@ -66,6 +66,8 @@ if TYPE_CHECKING:
 WEBHOOK_THREADS = 32
 WEBHOOK_READ_TIMEOUT = 5
 WEBHOOK_REQUEST_DEADLINE = 5.0
+#: The status listener's threads (the same read timeout and request deadline as the webhook's).
+STATUS_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,11 @@ def _run(
         listen.port,
         status_app(service.board, service.metrics, listen.allow, intervals, listen.names),
         "serve.status_listen",
+        # A scrape or a page answers in milliseconds: clients that send a request slowly (any local process, or a
+        # host serve.status_allow lets in) hold a thread for at most the deadline, so /healthz stays answered.
+        threads=STATUS_THREADS,
+        timeout=WEBHOOK_READ_TIMEOUT,
+        deadline=WEBHOOK_REQUEST_DEADLINE,
     )
     try:
         host, port = listener.start()
@@ -196,14 +203,18 @@ def _run(
     log.info("serve: started; status on http://%s:%d/", shown, port)
     restore = install_signals(service)
     try:
-        service.run()
+        try:
+            service.run()
+        finally:
+            # The handlers stay until the very end: a second SIGTERM while the listeners stop and the
+            # subscriptions are closed (deleted with --unsubscribe-on-exit) is only said, as during a round.
+            listener.stop()
+            if hook is not None:
+                hook.stop()
+            if service.subscriptions is not None:
+                service.subscriptions.close(unsubscribe_on_exit)
     finally:
         restore()
-        listener.stop()
-        if hook is not None:
-            hook.stop()
-        if service.subscriptions is not None:
-            service.subscriptions.close(unsubscribe_on_exit)
     passes = sum(int(s.value) for s in _samples(service, "roomsops_serve_passes_total"))
     failed = sum(
         int(s.value)

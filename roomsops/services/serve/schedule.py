@@ -31,6 +31,9 @@ class Schedule:
     #: mailbox (casefolded) -> (when its pass is due: the first notification since its last pass + the debounce,
     #: when that notification came)
     pushed: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    #: mailbox (casefolded) -> when its pass is due for a change made in ROOMS its last pass has not written (a Graph
+    #: mailbox: no notification announces those)
+    prompted: dict[str, datetime] = field(default_factory=dict)
     #: mailboxes whose next pass compares everything (a `missed` lifecycle notification), until one such succeeds
     full: set[str] = field(default_factory=set)
     #: `serve.healing_interval` (None: no healing schedule; `sync.full_every`'s count decides) and since when this
@@ -47,9 +50,15 @@ class Schedule:
         if full:
             self.full.add(mailbox.casefold())
 
+    def prompt(self, mailbox: str, at: datetime) -> None:
+        """A change in ROOMS waits for the mailbox's pass: it is due at `at` (the earliest such time is kept)."""
+        key = mailbox.casefold()
+        self.prompted[key] = min(at, self.prompted.get(key, at))
+
     def take_pushed(self, mailbox: str) -> datetime | None:
-        """The pass of the mailbox starts: the notifications so far are taken by it; when the first came. (A full
-        pass still owed stays owed until one succeeds: `healed_at`.)"""
+        """The pass of the mailbox starts: the notifications (and ROOMS changes) so far are taken by it; when the
+        first notification came. (A full pass still owed stays owed until one succeeds: `healed_at`.)"""
+        self.prompted.pop(mailbox.casefold(), None)
         taken = self.pushed.pop(mailbox.casefold(), None)
         return taken[1] if taken else None
 
@@ -96,8 +105,10 @@ class Schedule:
         self.full.discard(mailbox.casefold())
 
     def done(self, mailbox: str, when: datetime) -> None:
-        """The mailbox's pass was tried at `when` (whether it succeeded or failed)."""
+        """The mailbox's pass was tried at `when` (whether it succeeded or failed): a ROOMS change it was due for is
+        taken (a failed pass waits its interval, not a pass every round)."""
         self.attempted[mailbox.casefold()] = when
+        self.prompted.pop(mailbox.casefold(), None)
 
     def next_due(self, due: Due) -> datetime | None:
         known = [t for t in (due.last_pass, self.attempted.get(due.mailbox.casefold())) if t is not None]
@@ -110,7 +121,8 @@ class Schedule:
             known
         ):  # tried since it was due (and failed): its interval, as any
             heal = None
-        return min(t for t in (timed, pushed[0] if pushed else None, heal) if t is not None)
+        prompted = self.prompted.get(due.mailbox.casefold())
+        return min(t for t in (timed, pushed[0] if pushed else None, heal, prompted) if t is not None)
 
     def due(self, now: datetime) -> list[Due]:
         """The mailboxes whose pass is due at `now`, the longest waiting first."""

@@ -57,12 +57,21 @@ DIFFERENCE_KINDS = ("both_changed", "room_changed", "attendees_changed")
 _CHANGES = ("created", "updated", "cancelled", "exchange_edits", "bookings_cancelled", "bookings_created")
 
 
+def back_off(rounds: int, interval: float | None = None) -> float:
+    """Seconds before the next round after `rounds` rounds in a row that could not do their work (the run lock held
+    by another command, a round failed, mailboxes leased by a sync worker): 1, 2, 4, 8, 15, never more than the
+    interval (but at least 1 s: the mailboxes stay due, so without a wait the rounds would spin)."""
+    cap = float(BACK_OFF_MAX_S) if interval is None else max(1.0, min(float(BACK_OFF_MAX_S), interval))
+    return float(min(cap, 2 ** max(0, rounds - 1)))
+
+
 def lock_back_off(busy_rounds: int) -> float:
     """Seconds before the next round after `busy_rounds` rounds in a row found the run lock held: 1, 2, 4, 8, 15."""
-    return float(min(LOCK_BACK_OFF_MAX_S, 2 ** max(0, busy_rounds - 1)))
+    return back_off(busy_rounds)
 
 
-LOCK_BACK_OFF_MAX_S = 15
+BACK_OFF_MAX_S = 15
+LOCK_BACK_OFF_MAX_S = BACK_OFF_MAX_S
 
 
 @dataclass
@@ -90,8 +99,16 @@ class Serve:
     ticks: int = 0
     #: Rounds in a row refused by the run lock (another command holds it): the next waits 1 s, doubling to 15 s.
     busy_rounds: int = 0
+    #: Rounds in a row that failed (a RoomsopsError or a bug) or left leased mailboxes out: the same back-off.
+    stalled_rounds: int = 0
     _last: dict[str, MailboxReport] = field(default_factory=dict)
     _in_round: bool = False
+    #: the round under way left mailboxes leased by a sync worker out (they stay due: the next round backs off)
+    _left_leased: bool = False
+    #: the (organizer, booking, version) of the Graph persons' bookings ROOMS changed and no pass wrote, last round
+    _unsynced_seen: set[tuple[str, int, int]] = field(default_factory=set)
+    #: mailbox (casefolded) -> the label of its last-pass gauge (removed when the person leaves the sync)
+    _gauged: dict[str, str] = field(default_factory=dict)
     #: a signal already stopped the round under way (`on_signal`): the next ones wait for its writes in flight
     _interrupted: bool = False
     #: a line for the operator on stderr (the service manager's journal)
@@ -132,8 +149,11 @@ class Serve:
                 return
             if self.ticks:
                 wait = self.schedule.seconds_to_next(self.clock(), float(self.settings.serve.ews_interval))
-                if self.busy_rounds:  # the mailboxes stay due: without a back-off the rounds would spin
-                    wait = max(wait, lock_back_off(self.busy_rounds))
+                # the mailboxes stay due after a refused, failed or leased round: without a back-off the rounds
+                # would spin (each asking the token service and the database again, each logging a line)
+                stalled = max(self.busy_rounds, self.stalled_rounds)
+                if stalled:
+                    wait = max(wait, back_off(stalled, float(self.settings.serve.ews_interval)))
                 if self.notices.empty():
                     self.wake.wait(timeout=max(0.0, wait))
                 self.wake.clear()
@@ -150,9 +170,11 @@ class Serve:
         now = self.clock()
         snapshot_error: RoomsopsError | None = None
         busy: str | None = None
+        self._left_leased = False
         due: list[Due] = []
         try:
             persons, services = self._read_persons()
+            self._drop_gauges_of_leavers()
             self._take_notices()
             self._keep_subscriptions()
             now = self.clock()
@@ -178,21 +200,43 @@ class Serve:
             log.exception("serve: round %d failed: %s", self.ticks + 1, unexpected(exc))
             self._fail_due(due, snapshot_error)
         self.busy_rounds = self.busy_rounds + 1 if busy else 0
+        stalled = snapshot_error is not None or self._left_leased
+        self.stalled_rounds = self.stalled_rounds + 1 if stalled else 0
         self.ticks += 1
         self.metrics.ticks.inc()
         self.board.publish(self._snapshot(snapshot_error, busy))
 
     def _read_persons(self) -> tuple[list[tuple[str, str]], dict[str, str]]:
+        now = self.clock()
         with self.store.read() as conn:
             persons = [(p.email, p.sync_mode) for p in q.list_persons(conn, sync_modes=SYNCED_MODES)]
+            kinds = {email: backend_for_mode(self.settings, mode) for email, mode in persons}
             services = q.mailbox_services(conn)
             last = {p: q.get_mailbox_sync(conn, p) for p, _ in persons}
+            graph = [email for email, service in kinds.items() if service == "graph"]
+            unsynced = q.unsynced_bookings(conn, graph, now)
         self.schedule.update(
-            {email: backend_for_mode(self.settings, mode) for email, mode in persons},
+            kinds,
             {email.casefold(): state.last_pass if state else None for email, state in last.items()},
             {email.casefold(): state.passes_since_full if state else 0 for email, state in last.items()},
         )
+        # A Graph mailbox is due on a notification (Outlook's side) or its interval: a booking made or changed in
+        # ROOMS since its last pass makes its pass due now, as an EWS mailbox's next round would write it. Only a
+        # (booking, version) not seen unsynced before does, so a booking its pass cannot write (a failed pass) waits
+        # for the interval instead of bringing a pass every round.
+        addresses = {email_key(email): email for email in graph}
+        for organizer in {key for key, _, _ in unsynced - self._unsynced_seen}:
+            self.schedule.prompt(addresses.get(organizer, organizer), now)
+        self._unsynced_seen = unsynced
         return persons, services
+
+    def _drop_gauges_of_leavers(self) -> None:
+        """The last-pass gauge of a person who left the sync (removed, or a mode roomsops does not sync) goes: kept,
+        README's "a mailbox is not synced" alert would fire for a person nobody syncs any more."""
+        for key in [k for k in self._gauged if k not in self.schedule.mailboxes]:
+            with contextlib.suppress(KeyError):
+                self.metrics.last_pass.remove(self._gauged[key])
+            del self._gauged[key]
 
     def _take_notices(self) -> None:
         """The webhook's notifications since the last round: a change makes its mailbox's pass due after the
@@ -247,6 +291,7 @@ class Serve:
                 # or its expiry, as a plain sync refuses beside them (their pending intents are not ours).
                 held = leased(self.store, [d.mailbox for d in due] + leavers)
                 if held:
+                    self._left_leased = True
                     log.warning(
                         "serve: %d mailbox(es) are leased by sync workers (e.g. %s); they wait for the next round",
                         len(held),
@@ -302,6 +347,7 @@ class Serve:
             if report.mailbox.casefold() in healing:
                 self.metrics.healing_passes.labels(report.mailbox, outcome).inc()
             self.metrics.last_pass.labels(report.mailbox).set(finished.timestamp())
+            self._gauged[report.mailbox.casefold()] = report.mailbox
             if not report.ok:
                 self.metrics.failures.labels(report.mailbox, report.error_code or "write_failed").inc()
         self.metrics.queue.set(0)
@@ -333,9 +379,13 @@ class Serve:
         writes in flight short, and the run lock and the database would be let go of while a write is still
         unanswered (a pass after would send it again, or adopt it by its tag). SIGKILL still ends the process."""
         name = signal.Signals(signum).name
+        again = self.stopping.is_set()
         self.stop()
         if not self._in_round:
-            self._tell(f"serve: {name}: stopping; no round is under way", "stopping")
+            if again:  # stopping already (the listeners and subscriptions are being closed): only said
+                self._tell(f"serve: {name} again: already stopping", "stopping_again")
+            else:
+                self._tell(f"serve: {name}: stopping; no round is under way", "stopping")
             return
         if self._interrupted:
             self._tell(

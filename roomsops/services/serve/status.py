@@ -58,7 +58,8 @@ class DifferenceRow:
 class SubscriptionRow:
     mailbox: str
     expires: datetime | None
-    problem: str | None  # why the mailbox has no subscription (its creation failed); None: subscribed
+    #: why the mailbox has no subscription (its creation failed) or its last renewal failed; None: healthy
+    problem: str | None
 
 
 @dataclass(frozen=True)

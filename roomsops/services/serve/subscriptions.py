@@ -106,15 +106,17 @@ class Subscriptions:
     # --- the scheduler's side -----------------------------------------------------------------------------
 
     def health(self) -> list[tuple[str, datetime | None, str | None]]:
-        """(mailbox, expiry, why missing) per Graph mailbox known, for the status page."""
+        """(mailbox, expiry, problem) per Graph mailbox known, for the status page: the problem is why it has no
+        subscription, or why its last renewal (or reauthorization) failed — a subscription still known but running
+        out is not healthy."""
         with self._lock:
             subs = dict(self._by_mailbox)
         known: dict[str, tuple[str, datetime | None, str | None]] = {
             k: (s.mailbox, s.expires, None) for k, s in subs.items()
         }
         for key, (mailbox, why) in self.failures.items():
-            if key not in known:
-                known[key] = (mailbox, None, why)
+            sub = subs.get(key)
+            known[key] = (mailbox, None, why) if sub is None else (sub.mailbox, sub.expires, why)
         return [known[k] for k in sorted(known)]
 
     def clean_up_left_over(self) -> tuple[int, list[str]]:
@@ -250,6 +252,7 @@ class Subscriptions:
                 sub.mailbox, "POST", f"/subscriptions/{sub.id}/reauthorize", what="reauthorize subscription"
             )
             self.metrics.subscription_operations.labels("reauthorize", "ok").inc()
+            self.failures.pop(mailbox.casefold(), None)  # healthy again: no problem on the page
         except RoomsopsError as exc:
             self.metrics.subscription_operations.labels("reauthorize", "failed").inc()
             log.warning("serve: reauthorizing the subscription of %s: %s", sub.mailbox, exc.one_line())
