@@ -11,6 +11,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.options import GIVEN_TEXT
 from roomsops.cli.runbook import print_runbook
 from roomsops.cli.tenant_change import read_only, tenant_change
 from roomsops.core.addresses import unique, validate_address
@@ -71,7 +72,10 @@ def policy() -> None:
 
 @policy.command("restrict")
 @click.option(
-    "--group", metavar="NAME", help="Mail-enabled security group (default: policy.group, SyncIsAllowed)."
+    "--group",
+    metavar="NAME",
+    type=GIVEN_TEXT,
+    help="Mail-enabled security group (default: policy.group, SyncIsAllowed).",
 )
 @click.option(
     "--member", "members", multiple=True, metavar="EMAIL", help="A mailbox the app may open (repeatable)."
@@ -84,7 +88,9 @@ def policy() -> None:
 )
 @click.option("--access-right", type=click.Choice(ACCESS_RIGHTS), default="RestrictAccess", show_default=True)
 @click.option("--description", metavar="TEXT", help="Policy description.")
-@click.option("--app-id", metavar="GUID", help="The app to restrict (default: ExchangeAppId).")
+@click.option(
+    "--app-id", metavar="GUID", type=GIVEN_TEXT, help="The app to restrict (default: ExchangeAppId)."
+)
 @click.option(
     "--probe",
     "probes",
@@ -116,10 +122,14 @@ def policy() -> None:
 @click.option(
     "--sp-object-id",
     metavar="GUID",
+    type=GIVEN_TEXT,
     help="rbac: Object ID of the sync app's enterprise application (needed while Exchange has no service principal).",
 )
 @click.option(
-    "--scope", metavar="NAME", help="rbac: name of the management scope (default: the group's name)."
+    "--scope",
+    metavar="NAME",
+    type=GIVEN_TEXT,
+    help="rbac: name of the management scope (default: the group's name).",
 )
 @PERMISSION
 @click.option("--yes", "-y", is_flag=True, help="Confirm destructive steps without asking.")
@@ -386,7 +396,7 @@ def _rbac_restrict_undo(request: model.RbacRequest, permission: str, made: list[
 
 @policy.command("test")
 @click.argument("mailboxes", nargs=-1, required=True)
-@click.option("--app-id", metavar="GUID", help="The app to test (default: ExchangeAppId).")
+@click.option("--app-id", metavar="GUID", type=GIVEN_TEXT, help="The app to test (default: ExchangeAppId).")
 @click.option(
     "--expect", type=click.Choice(["Granted", "Denied"]), help="Exit 1 unless every mailbox has this result."
 )
@@ -480,10 +490,13 @@ def _test_rbac(
 
 
 @policy.command("migrate")
-@click.option("--app-id", metavar="GUID", help="The app whose policies move (default: ExchangeAppId).")
+@click.option(
+    "--app-id", metavar="GUID", type=GIVEN_TEXT, help="The app whose policies move (default: ExchangeAppId)."
+)
 @click.option(
     "--sp-object-id",
     metavar="GUID",
+    type=GIVEN_TEXT,
     help="Object ID of the sync app's enterprise application (needed while Exchange has no service principal).",
 )
 @click.option(
@@ -549,7 +562,10 @@ def migrate_cmd(
 
 @policy.command("list")
 @click.option(
-    "--app-id", metavar="GUID", help="Only the policies of this app (rbac: the app, default ExchangeAppId)."
+    "--app-id",
+    metavar="GUID",
+    type=GIVEN_TEXT,
+    help="Only the policies of this app (rbac: the app, default ExchangeAppId).",
 )
 @click.option(
     "--engine",
@@ -569,9 +585,13 @@ def list_cmd(app: AppContext, app_id: str | None, engine: str | None) -> int:
 
 
 @policy.command("remove")
-@click.option("--group", metavar="NAME", help="The group whose policy (rbac: whose scope) is removed.")
-@click.option("--scope", metavar="NAME", help="rbac: the management scope (default: the group's name).")
-@click.option("--app-id", metavar="GUID", help="The app (default: ExchangeAppId).")
+@click.option(
+    "--group", metavar="NAME", type=GIVEN_TEXT, help="The group whose policy (rbac: whose scope) is removed."
+)
+@click.option(
+    "--scope", metavar="NAME", type=GIVEN_TEXT, help="rbac: the management scope (default: the group's name)."
+)
+@click.option("--app-id", metavar="GUID", type=GIVEN_TEXT, help="The app (default: ExchangeAppId).")
 @click.option(
     "--engine",
     type=ENGINE,
