@@ -11,7 +11,13 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.cli.mailbox_check import NO_CHECK, check_in_exchange, checks_addresses, problems_in_exchange
+from roomsops.cli.mailbox_check import (
+    NO_CHECK,
+    check_in_exchange,
+    checks_addresses,
+    primaries_from_admin,
+    problems_in_exchange,
+)
 from roomsops.core.vocabulary import CONFLICT_BEHAVIOURS, SYNC_MODES
 
 if TYPE_CHECKING:
@@ -232,6 +238,9 @@ def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
         for address in [a for a in addresses if a in over_graph]:
             graph_checks[address] = graph_test.graph_check_address(app.graph, address, recorded)
             progress.advance(address)
+    ews_result = diagnose.aliases_outside_policy(
+        ews_result, lambda denied: primaries_from_admin(app, denied), recorded
+    )
     by_address = {c.email: c for c in ews_result.checks} | graph_checks
     result = replace(ews_result, checks=tuple(by_address[a] for a in addresses))
     return app.emit(result)
