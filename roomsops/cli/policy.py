@@ -33,10 +33,10 @@ else:
     rbac = lazy("roomsops.services.policy.rbac")
     service = lazy("roomsops.services.policy.aap")
 
-    def normalize_guid(text: str, label: str) -> Any:
+    def normalize_guid(text: str, label: str, where: str | None = None) -> Any:
         from roomsops.adapters.certs import normalize_guid as normalize
 
-        return normalize(text, label)
+        return normalize(text, label, where)
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -51,7 +51,9 @@ def grant_check(app: AppContext, sync_app: str, permission: str = "ews") -> rbac
 
 
 def parse_sp_object_id(given: str | None) -> str | None:
-    return normalize_guid(given, "service principal object id").value if given else None
+    # The enterprise application's Object ID: the app registration's is the one id a pointer must not use.
+    where = "Enterprise applications → the app → Overview (not the app registration's object id)"
+    return normalize_guid(given, "Object ID", where).value if given else None
 
 
 ENGINE = click.Choice(["aap", "rbac"])
@@ -161,6 +163,7 @@ def restrict_cmd(
     """Ensure the group, its members and the policy (or the RBAC for Applications scope and role); then verify.
     An application access policy governs EWS and Microsoft Graph alike."""
     listed = [validate_address(m) for m in members]
+    recorded: tuple[tuple[str, str], ...] = ()
     if members_file is not None:
         listed += model.read_members_file(members_file)
     if from_persons:
@@ -168,7 +171,9 @@ def restrict_cmd(
         from roomsops.services.rooms.common import open_database
 
         with open_database(app.settings) as store, store.read() as conn:
-            found = [m.email for m in sync_mailboxes(conn, include_rooms=True)]
+            from_database = sync_mailboxes(conn, include_rooms=True)
+        found = [m.email for m in from_database]
+        recorded = tuple((m.email, m.kind) for m in from_database)
         if not found and not listed:
             raise InputError(
                 "--from-persons found no mailbox: the ROOMS database has no person in sync mode O365, "
@@ -209,6 +214,7 @@ def restrict_cmd(
             verify=not no_verify,
             dry_run=dry_run,
             role=access.ROLES[permission],
+            recorded=recorded,
         )
         if print_script:
             return print_runbook(app, rbac.runbook(rbac_request, admin_upn), output)
@@ -252,6 +258,7 @@ def restrict_cmd(
         replace=replace,
         verify=not no_verify,
         dry_run=dry_run,
+        recorded=recorded,
     )
     if print_script:
         return print_runbook(app, service.runbook(request, admin_upn), output)

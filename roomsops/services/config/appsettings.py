@@ -291,8 +291,10 @@ def set_key(
 
 
 def unset_key(path: Path, key: str, confirm: Confirm, audit: AuditLog, force: bool = False) -> ConfigWrite:
-    """Remove a key, in every spelling the file has it."""
-    key = resolve_key(key, force, "unset")
+    """Remove a key, in every spelling the file has it. With --force, a key the file holds as written is removed
+    even when no key may be set so (a stray space left by a hand edit: `config check` names it so)."""
+    if not (force and key != key.strip() and key in read_document(path).keys()):
+        key = resolve_key(key, force, "unset")
     with edit_lock(path):
         doc = read_document(path)
         spellings = [k for k in doc.keys() if k.casefold() == key.casefold()] or [key]

@@ -17,6 +17,7 @@ from roomsops.adapters.exo import exchange
 from roomsops.adapters.exo.errors import CmdletError
 from roomsops.adapters.exo.objects import ManagementScope, RoleAssignment, ServicePrincipal
 from roomsops.adapters.exo.session import ExchangeSession
+from roomsops.core.addresses import closest
 from roomsops.core.errors import InputError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
@@ -640,6 +641,17 @@ def remove_rbac(
         if others
         else []
     )
+    if not mine and scope is None:
+        # A name near a scope the tenant has is a typo (exit 2, nothing changed), as `policy remove` refuses a
+        # mistyped group; a name near none is a scope already removed (a run again: nothing left to do).
+        near = closest(scope_name, [s.name for s in objects.scopes])
+        if near is not None:
+            raise InputError(
+                f"there is no management scope {scope_name} (closest: {near}); nothing was changed",
+                f"use --scope {shellword(near)} (or the --group it is named after); 'roomsops policy list "
+                "--engine rbac' shows the app's scopes",
+                code="no_such_scope",
+            )
     if not mine and not drop_scope:
         return RbacRemoveResult(
             engine="rbac",
