@@ -176,7 +176,7 @@ def remove_cmd(app: AppContext, email: str, cancel_bookings: bool, leave_meeting
 @pass_app
 def list_cmd(app: AppContext, sync_modes: tuple[str, ...]) -> int:
     """List persons; modes other than O365/O365Pull/Microsoft365 are marked as not handled by roomsops sync."""
-    with common.open_database(app.settings) as store:
+    with common.open_database(app.settings, existing_only=True) as store:
         result = service.list_persons(store, sync_modes)
     return app.emit(result)
 
