@@ -611,6 +611,11 @@ def list_cmd(app: AppContext, app_id: str | None, engine: str | None) -> int:
     help="Also remove the group once its policy is gone (kept while another policy uses it, also as a nested "
     "group, and when no policy of the app used it and roomsops did not make it).",
 )
+@click.option(
+    "--with-service-principal",
+    is_flag=True,
+    help="rbac: also remove the app's service principal pointer once no role assignment of the app is left.",
+)
 @click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
 @pass_app
 def remove_cmd(
@@ -621,6 +626,7 @@ def remove_cmd(
     engine: str | None,
     permission: str,
     with_group: bool,
+    with_service_principal: bool,
     yes: bool,
 ) -> int:
     """Remove the app's application access policy for GROUP, or (rbac) its role assignment and scope; the
@@ -631,12 +637,13 @@ def remove_cmd(
             raise InputError(
                 "no scope given", "pass --group NAME (the scope is named after it) or --scope NAME"
             )
-        if with_group:
+        if with_group and not group:
             raise InputError(
-                "--with-group applies to application access policies only",
-                "drop it (an RBAC scope's group is not removed), or use --engine aap",
+                "--with-group needs --group NAME (the group the scope is over)",
+                "add --group NAME ('roomsops policy list --engine rbac' shows the scopes and their groups)",
             )
         scope_name = model.validate_group(scope or group or "")
+        group_name = model.validate_group(group) if with_group and group else None
         rbac_restore: list[str] = []  # the way back, known once the scope's group and its members were read
 
         def remove_rbac(progress: model.Progress) -> int:
@@ -651,14 +658,33 @@ def remove_cmd(
                     access.ROLES[permission],
                     rbac_restore,
                 )
+                confirm = lambda q: app.confirm(q, yes)  # noqa: E731
+                if group_name is not None:
+                    removed, kept = rbac.remove_group_after_scope(
+                        session, sync_app, group_name, confirm, app.audit, progress
+                    )
+                    result = replace(result, removed_group=removed, kept_group=kept)
+                if with_service_principal:
+                    removed, kept = rbac.remove_service_principal(
+                        session, sync_app, confirm, app.audit, progress
+                    )
+                    result = replace(result, removed_service_principal=removed, kept_service_principal=kept)
             return app.emit(result)
+
+        # The service principal removed too: making it again needs the enterprise application's Object ID.
+        again = (
+            " (with --sp-object-id ID, the Object ID under Enterprise applications → the app → Overview, if the "
+            "service principal was removed too; the command makes the group again)"
+            if with_service_principal
+            else ""
+        )
 
         def undo_rbac() -> str:
             if rbac_restore and rbac_restore[0]:
                 command = rbac_restore[0]
                 # In quotes, where its values need none: the remedy goes on after it (the audit log's line).
                 quoted = command if "'" in command else f"'{command}'"
-                return f"make the role assignment and the scope again with this command: {quoted}"
+                return f"make the role assignment and the scope again with this command: {quoted}{again}"
             return (
                 f"make them again with 'roomsops policy restrict --engine rbac --permission {permission} --app-id "
                 f"{sync_app} --scope {shellword(scope_name)} --group NAME --member EMAIL' (the group the scope was "
@@ -666,9 +692,10 @@ def remove_cmd(
             )
 
         return tenant_change(app, "policy remove", undo_rbac, remove_rbac, tenant_lock=True)
-    if scope or permission != "ews":
+    if scope or permission != "ews" or with_service_principal:
         raise InputError(
-            "--scope and --permission apply to RBAC for Applications only", "add --engine rbac, or drop them"
+            "--scope, --permission and --with-service-principal apply to RBAC for Applications only",
+            "add --engine rbac, or drop them",
         )
     if not group:
         raise InputError(
