@@ -150,8 +150,9 @@ def normalize_thumbprint(text: str, label: str = "thumbprint") -> Normalized:
     return Normalized(digits.upper(), artefacts)
 
 
-def normalize_guid(text: str, label: str) -> Normalized:
-    """A GUID in lower-case 8-4-4-4-12 form, without surrounding blanks or braces and invisible marks."""
+def normalize_guid(text: str, label: str, where: str | None = None) -> Normalized:
+    """A GUID in lower-case 8-4-4-4-12 form, without surrounding blanks or braces and invisible marks. `where`:
+    the page the remedy sends to (default: the app registration's Overview page)."""
     removed: dict[str, list[int]] = {}
     kept: list[str] = []
     for position, char in enumerate(text, start=1):
@@ -167,7 +168,8 @@ def normalize_guid(text: str, label: str) -> Normalized:
     if stripped.startswith("{") and stripped.endswith("}"):
         stripped = stripped[1:-1].strip()
         artefacts += ("braces",)
-    remedy = f"copy the {label} from the app registration's Overview page in the Entra admin center"
+    page = where or "the app registration's Overview page"
+    remedy = f"copy the {label} from {page} in the Entra admin center"
     if not _GUID.fullmatch(stripped):
         raise InputError(
             f"{label} '{visible(stripped)}' is not a GUID "

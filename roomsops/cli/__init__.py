@@ -84,7 +84,7 @@ class RoomsopsGroup(click.Group):
             )
             sys.exit(TERMINATED if terminated else INTERRUPTED)
         except click.UsageError as exc:
-            usage = InputError(exc.format_message(), _usage_remedy(exc), code="usage")
+            usage = InputError(exc.format_message(), _usage_remedy(exc, self, argv), code="usage")
             out.error(usage)
             sys.exit(ExitCode.BAD_INPUT)
         except click.ClickException as exc:
@@ -124,9 +124,20 @@ def _first_command_index(argv: list[str]) -> int:
     return len(argv)
 
 
-def _usage_remedy(exc: click.UsageError) -> str:
+def _usage_remedy(exc: click.UsageError, root: click.Group, argv: list[str]) -> str:
     ctx = exc.ctx
-    return f"see '{ctx.command_path} --help'" if ctx is not None else "see 'roomsops --help'"
+    if ctx is not None:
+        return f"see '{ctx.command_path} --help'"
+    # click's parser raises some errors (an option without its value) with no context: the command is the
+    # longest run of command names on the line, whose help lists the option.
+    path = ["roomsops"]
+    command: click.Command = root
+    for word in argv[_first_command_index(argv) :]:
+        if not isinstance(command, click.Group) or word not in command.commands:
+            break
+        command = command.commands[word]
+        path.append(word)
+    return f"see '{' '.join(path)} --help'"
 
 
 @click.group("roomsops", cls=RoomsopsGroup, context_settings=CONTEXT_SETTINGS)

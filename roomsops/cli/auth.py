@@ -89,7 +89,9 @@ def test_cmd(app: AppContext, mailbox: str | None, write_probe: bool) -> int:
         checks.append(summarize(f"mailbox {address} over Graph", report))
         unreachable = not report.ok and report.unreachable  # Graph not reached: exit 3, as for EWS
     elif address is not None:
+        from roomsops.cli.mailbox_check import primaries_from_admin
         from roomsops.services.diagnose import probe as diagnose
 
-        checks.append(diagnose.probe(app.ews, address).check(f"mailbox {address}"))
+        found = diagnose.alias_first(diagnose.probe(app.ews, address), lambda a: primaries_from_admin(app, a))
+        checks.append(found.check(f"mailbox {address}"))
     return app.emit(replace(result, checks=tuple(checks), unreachable=unreachable))

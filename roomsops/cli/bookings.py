@@ -204,7 +204,7 @@ def list_cmd(
     """List bookings by start time (times in rooms.time_zone; --json: UTC)."""
     tz = _zone(app)
     where = service.BookingFilter(_time(start, tz), _time(end, tz), organizer, room, statuses)
-    with common.open_database(app.settings) as store:
+    with common.open_database(app.settings, existing_only=True) as store:
         result = service.list_bookings(store, tz, where)
     return app.emit(result)
 

@@ -115,10 +115,23 @@ class AppContext:
         from roomsops.adapters.exo.connect import open_exchange
         from roomsops.services.apps import admin_app_problem
 
-        problem = admin_app_problem(self.settings, sync_app) if check_admin_app else None
-        if problem is not None:
-            raise problem
+        if check_admin_app:
+            # Every admin command keeps the rule, not only those that know the sync app's id: without one, the
+            # sync app is ExchangeAppId (when RoomsAppSettings.config can be read; else nothing to compare with).
+            for candidate in (sync_app, None if sync_app else self._configured_sync_app()):
+                problem = admin_app_problem(self.settings, candidate)
+                if problem is not None:
+                    raise problem
         return open_exchange(self.settings, os.environ, prompt=self.password_prompt, notify=self.out.note)
+
+    def _configured_sync_app(self) -> str | None:
+        """ExchangeAppId as ROOMS reads it, or None when it is not set or the file cannot be read."""
+        if not self.settings.exo.app_id:
+            return None  # nothing to compare with: the file need not be read
+        try:
+            return self.sync_app_id(None)
+        except InputError:
+            return None
 
     @property
     def interactive(self) -> bool:

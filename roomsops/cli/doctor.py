@@ -9,6 +9,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.mailbox_check import primaries_from_admin
 from roomsops.core.addresses import validate_address
 from roomsops.core.errors import RoomsopsError
 
@@ -61,5 +62,6 @@ def doctor(app: AppContext, mailbox: str | None) -> int:
         left=left_persons_meetings(app.settings),
         graph_provider=lambda: app.graph_token_provider,
         graph_client=lambda: app.graph,
+        primaries=lambda addresses: primaries_from_admin(app, addresses),
     )
     return app.emit(report)

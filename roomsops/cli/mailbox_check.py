@@ -73,3 +73,27 @@ def problems_in_exchange(app: AppContext, addresses: Sequence[str], kind: Kind) 
 def checks_addresses(app: AppContext, no_check: bool) -> bool:
     """Are addresses looked up in Exchange before they are recorded (not --no-check, not switched off)?"""
     return not no_check and app.settings.rooms.check_addresses
+
+
+def primaries_from_admin(app: AppContext, addresses: Sequence[str]) -> dict[str, str]:
+    """The primary SMTP address of each address a mailbox has, by the case-folded address, as the admin session
+    reads it (Get-Recipient, one pipeline) — the sync app cannot ask about a mailbox the policy refuses it. Empty
+    when no admin connection is configured to sign in without a person (app credential) or it cannot be opened:
+    the caller then reports what the sync app saw."""
+    from roomsops.adapters.exo import exchange
+    from roomsops.adapters.exo.objects import Recipient
+    from roomsops.core.errors import RoomsopsError
+
+    exo = app.settings.exo
+    if not addresses or not (exo.app_id and exo.organization) or exo.auth == "device-code":
+        return {}
+    try:
+        with read_only(), app.open_admin(None) as session:
+            found = exchange.read(
+                session, [exchange.Query("Get-Recipient", {"Identity": a}, Recipient) for a in addresses]
+            ).recipients
+    except RoomsopsError:
+        return {}
+    return {
+        a.casefold(): r.primary_smtp for a in addresses for r in found if r.has_address(a) and r.primary_smtp
+    }

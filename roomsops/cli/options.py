@@ -43,3 +43,27 @@ class BookingId(click.ParamType):
 
 
 BOOKING_ID = BookingId()
+
+
+class GivenText(click.ParamType):
+    """The value of an option that names something (a group, a scope, an app): given, it may not be empty.
+
+    `--group "$GROUP"` with the variable unset is a mistake, not a request for the default: taken as no
+    option, `policy restrict` went ahead on the default group."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str) or value.strip():
+            return value
+        option = param.opts[0] if param is not None and param.opts else "the option"
+        metavar = param.metavar if param is not None and param.metavar else "VALUE"
+        command = ctx.command_path if ctx is not None else "roomsops"
+        raise InputError(
+            f"option {option} is empty",
+            f"give it a value ({option} {metavar}), or leave the option out (see '{command} --help' for "
+            "what it means then)",
+        )
+
+
+GIVEN_TEXT = GivenText()

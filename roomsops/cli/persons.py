@@ -11,7 +11,13 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.cli.mailbox_check import NO_CHECK, check_in_exchange, checks_addresses, problems_in_exchange
+from roomsops.cli.mailbox_check import (
+    NO_CHECK,
+    check_in_exchange,
+    checks_addresses,
+    primaries_from_admin,
+    problems_in_exchange,
+)
 from roomsops.core.vocabulary import CONFLICT_BEHAVIOURS, SYNC_MODES
 
 if TYPE_CHECKING:
@@ -170,7 +176,7 @@ def remove_cmd(app: AppContext, email: str, cancel_bookings: bool, leave_meeting
 @pass_app
 def list_cmd(app: AppContext, sync_modes: tuple[str, ...]) -> int:
     """List persons; modes other than O365/O365Pull/Microsoft365 are marked as not handled by roomsops sync."""
-    with common.open_database(app.settings) as store:
+    with common.open_database(app.settings, existing_only=True) as store:
         result = service.list_persons(store, sync_modes)
     return app.emit(result)
 
@@ -232,6 +238,9 @@ def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
         for address in [a for a in addresses if a in over_graph]:
             graph_checks[address] = graph_test.graph_check_address(app.graph, address, recorded)
             progress.advance(address)
+    ews_result = diagnose.aliases_outside_policy(
+        ews_result, lambda denied: primaries_from_admin(app, denied), recorded
+    )
     by_address = {c.email: c for c in ews_result.checks} | graph_checks
     result = replace(ews_result, checks=tuple(by_address[a] for a in addresses))
     return app.emit(result)

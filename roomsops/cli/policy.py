@@ -11,6 +11,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.options import GIVEN_TEXT
 from roomsops.cli.runbook import print_runbook
 from roomsops.cli.tenant_change import read_only, tenant_change
 from roomsops.core.addresses import unique, validate_address
@@ -32,10 +33,10 @@ else:
     rbac = lazy("roomsops.services.policy.rbac")
     service = lazy("roomsops.services.policy.aap")
 
-    def normalize_guid(text: str, label: str) -> Any:
+    def normalize_guid(text: str, label: str, where: str | None = None) -> Any:
         from roomsops.adapters.certs import normalize_guid as normalize
 
-        return normalize(text, label)
+        return normalize(text, label, where)
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -50,7 +51,9 @@ def grant_check(app: AppContext, sync_app: str, permission: str = "ews") -> rbac
 
 
 def parse_sp_object_id(given: str | None) -> str | None:
-    return normalize_guid(given, "service principal object id").value if given else None
+    # The enterprise application's Object ID: the app registration's is the one id a pointer must not use.
+    where = "Enterprise applications → the app → Overview (not the app registration's object id)"
+    return normalize_guid(given, "Object ID", where).value if given else None
 
 
 ENGINE = click.Choice(["aap", "rbac"])
@@ -71,7 +74,10 @@ def policy() -> None:
 
 @policy.command("restrict")
 @click.option(
-    "--group", metavar="NAME", help="Mail-enabled security group (default: policy.group, SyncIsAllowed)."
+    "--group",
+    metavar="NAME",
+    type=GIVEN_TEXT,
+    help="Mail-enabled security group (default: policy.group, SyncIsAllowed).",
 )
 @click.option(
     "--member", "members", multiple=True, metavar="EMAIL", help="A mailbox the app may open (repeatable)."
@@ -84,7 +90,9 @@ def policy() -> None:
 )
 @click.option("--access-right", type=click.Choice(ACCESS_RIGHTS), default="RestrictAccess", show_default=True)
 @click.option("--description", metavar="TEXT", help="Policy description.")
-@click.option("--app-id", metavar="GUID", help="The app to restrict (default: ExchangeAppId).")
+@click.option(
+    "--app-id", metavar="GUID", type=GIVEN_TEXT, help="The app to restrict (default: ExchangeAppId)."
+)
 @click.option(
     "--probe",
     "probes",
@@ -116,10 +124,14 @@ def policy() -> None:
 @click.option(
     "--sp-object-id",
     metavar="GUID",
+    type=GIVEN_TEXT,
     help="rbac: Object ID of the sync app's enterprise application (needed while Exchange has no service principal).",
 )
 @click.option(
-    "--scope", metavar="NAME", help="rbac: name of the management scope (default: the group's name)."
+    "--scope",
+    metavar="NAME",
+    type=GIVEN_TEXT,
+    help="rbac: name of the management scope (default: the group's name).",
 )
 @PERMISSION
 @click.option("--yes", "-y", is_flag=True, help="Confirm destructive steps without asking.")
@@ -151,6 +163,7 @@ def restrict_cmd(
     """Ensure the group, its members and the policy (or the RBAC for Applications scope and role); then verify.
     An application access policy governs EWS and Microsoft Graph alike."""
     listed = [validate_address(m) for m in members]
+    recorded: tuple[tuple[str, str], ...] = ()
     if members_file is not None:
         listed += model.read_members_file(members_file)
     if from_persons:
@@ -158,7 +171,9 @@ def restrict_cmd(
         from roomsops.services.rooms.common import open_database
 
         with open_database(app.settings) as store, store.read() as conn:
-            found = [m.email for m in sync_mailboxes(conn, include_rooms=True)]
+            from_database = sync_mailboxes(conn, include_rooms=True)
+        found = [m.email for m in from_database]
+        recorded = tuple((m.email, m.kind) for m in from_database)
         if not found and not listed:
             raise InputError(
                 "--from-persons found no mailbox: the ROOMS database has no person in sync mode O365, "
@@ -199,6 +214,7 @@ def restrict_cmd(
             verify=not no_verify,
             dry_run=dry_run,
             role=access.ROLES[permission],
+            recorded=recorded,
         )
         if print_script:
             return print_runbook(app, rbac.runbook(rbac_request, admin_upn), output)
@@ -242,6 +258,7 @@ def restrict_cmd(
         replace=replace,
         verify=not no_verify,
         dry_run=dry_run,
+        recorded=recorded,
     )
     if print_script:
         return print_runbook(app, service.runbook(request, admin_upn), output)
@@ -386,7 +403,7 @@ def _rbac_restrict_undo(request: model.RbacRequest, permission: str, made: list[
 
 @policy.command("test")
 @click.argument("mailboxes", nargs=-1, required=True)
-@click.option("--app-id", metavar="GUID", help="The app to test (default: ExchangeAppId).")
+@click.option("--app-id", metavar="GUID", type=GIVEN_TEXT, help="The app to test (default: ExchangeAppId).")
 @click.option(
     "--expect", type=click.Choice(["Granted", "Denied"]), help="Exit 1 unless every mailbox has this result."
 )
@@ -480,10 +497,13 @@ def _test_rbac(
 
 
 @policy.command("migrate")
-@click.option("--app-id", metavar="GUID", help="The app whose policies move (default: ExchangeAppId).")
+@click.option(
+    "--app-id", metavar="GUID", type=GIVEN_TEXT, help="The app whose policies move (default: ExchangeAppId)."
+)
 @click.option(
     "--sp-object-id",
     metavar="GUID",
+    type=GIVEN_TEXT,
     help="Object ID of the sync app's enterprise application (needed while Exchange has no service principal).",
 )
 @click.option(
@@ -549,7 +569,10 @@ def migrate_cmd(
 
 @policy.command("list")
 @click.option(
-    "--app-id", metavar="GUID", help="Only the policies of this app (rbac: the app, default ExchangeAppId)."
+    "--app-id",
+    metavar="GUID",
+    type=GIVEN_TEXT,
+    help="Only the policies of this app (rbac: the app, default ExchangeAppId).",
 )
 @click.option(
     "--engine",
@@ -569,9 +592,13 @@ def list_cmd(app: AppContext, app_id: str | None, engine: str | None) -> int:
 
 
 @policy.command("remove")
-@click.option("--group", metavar="NAME", help="The group whose policy (rbac: whose scope) is removed.")
-@click.option("--scope", metavar="NAME", help="rbac: the management scope (default: the group's name).")
-@click.option("--app-id", metavar="GUID", help="The app (default: ExchangeAppId).")
+@click.option(
+    "--group", metavar="NAME", type=GIVEN_TEXT, help="The group whose policy (rbac: whose scope) is removed."
+)
+@click.option(
+    "--scope", metavar="NAME", type=GIVEN_TEXT, help="rbac: the management scope (default: the group's name)."
+)
+@click.option("--app-id", metavar="GUID", type=GIVEN_TEXT, help="The app (default: ExchangeAppId).")
 @click.option(
     "--engine",
     type=ENGINE,
@@ -584,6 +611,11 @@ def list_cmd(app: AppContext, app_id: str | None, engine: str | None) -> int:
     help="Also remove the group once its policy is gone (kept while another policy uses it, also as a nested "
     "group, and when no policy of the app used it and roomsops did not make it).",
 )
+@click.option(
+    "--with-service-principal",
+    is_flag=True,
+    help="rbac: also remove the app's service principal pointer once no role assignment of the app is left.",
+)
 @click.option("--yes", "-y", is_flag=True, help="Confirm without asking.")
 @pass_app
 def remove_cmd(
@@ -594,6 +626,7 @@ def remove_cmd(
     engine: str | None,
     permission: str,
     with_group: bool,
+    with_service_principal: bool,
     yes: bool,
 ) -> int:
     """Remove the app's application access policy for GROUP, or (rbac) its role assignment and scope; the
@@ -604,12 +637,13 @@ def remove_cmd(
             raise InputError(
                 "no scope given", "pass --group NAME (the scope is named after it) or --scope NAME"
             )
-        if with_group:
+        if with_group and not group:
             raise InputError(
-                "--with-group applies to application access policies only",
-                "drop it (an RBAC scope's group is not removed), or use --engine aap",
+                "--with-group needs --group NAME (the group the scope is over)",
+                "add --group NAME ('roomsops policy list --engine rbac' shows the scopes and their groups)",
             )
         scope_name = model.validate_group(scope or group or "")
+        group_name = model.validate_group(group) if with_group and group else None
         rbac_restore: list[str] = []  # the way back, known once the scope's group and its members were read
 
         def remove_rbac(progress: model.Progress) -> int:
@@ -624,14 +658,33 @@ def remove_cmd(
                     access.ROLES[permission],
                     rbac_restore,
                 )
+                confirm = lambda q: app.confirm(q, yes)  # noqa: E731
+                if group_name is not None:
+                    removed, kept = rbac.remove_group_after_scope(
+                        session, sync_app, group_name, confirm, app.audit, progress
+                    )
+                    result = replace(result, removed_group=removed, kept_group=kept)
+                if with_service_principal:
+                    removed, kept = rbac.remove_service_principal(
+                        session, sync_app, confirm, app.audit, progress
+                    )
+                    result = replace(result, removed_service_principal=removed, kept_service_principal=kept)
             return app.emit(result)
+
+        # The service principal removed too: making it again needs the enterprise application's Object ID.
+        again = (
+            " (with --sp-object-id ID, the Object ID under Enterprise applications → the app → Overview, if the "
+            "service principal was removed too; the command makes the group again)"
+            if with_service_principal
+            else ""
+        )
 
         def undo_rbac() -> str:
             if rbac_restore and rbac_restore[0]:
                 command = rbac_restore[0]
                 # In quotes, where its values need none: the remedy goes on after it (the audit log's line).
                 quoted = command if "'" in command else f"'{command}'"
-                return f"make the role assignment and the scope again with this command: {quoted}"
+                return f"make the role assignment and the scope again with this command: {quoted}{again}"
             return (
                 f"make them again with 'roomsops policy restrict --engine rbac --permission {permission} --app-id "
                 f"{sync_app} --scope {shellword(scope_name)} --group NAME --member EMAIL' (the group the scope was "
@@ -639,9 +692,10 @@ def remove_cmd(
             )
 
         return tenant_change(app, "policy remove", undo_rbac, remove_rbac, tenant_lock=True)
-    if scope or permission != "ews":
+    if scope or permission != "ews" or with_service_principal:
         raise InputError(
-            "--scope and --permission apply to RBAC for Applications only", "add --engine rbac, or drop them"
+            "--scope, --permission and --with-service-principal apply to RBAC for Applications only",
+            "add --engine rbac, or drop them",
         )
     if not group:
         raise InputError(

@@ -108,7 +108,7 @@ def remove_cmd(app: AppContext, email: str, cancel_bookings: bool, leave_meeting
 @pass_app
 def list_cmd(app: AppContext) -> int:
     """List the rooms."""
-    with common.open_database(app.settings) as store:
+    with common.open_database(app.settings, existing_only=True) as store:
         result = service.list_rooms(store)
     return app.emit(result)
 

@@ -712,7 +712,7 @@ def diff_cmd(app: AppContext, person: str | None) -> int:
 
     sync = app.settings.sync
     where = validate_address(person) if person else None
-    with rooms.open_database(app.settings) as store:
+    with rooms.open_database(app.settings, existing_only=True) as store:
         if where is not None:  # an address that is no person has no differences: a typo, not "all is well"
             _refuse_unknown_in(app, store, [where], "nothing to list")
         return app.emit(diff(store, where, sync.rollback_attempts, sync.cancel_attempts))

@@ -296,7 +296,9 @@ def test_an_upgraded_v1_database_is_used_as_it_is(invoke: Invoke) -> None:
 
 
 def test_a_database_from_a_newer_roomsops_is_refused(invoke: Invoke, tmp_path: Path) -> None:
-    assert invoke("rooms", "list").code == 0  # creates rooms.db
+    assert (
+        invoke("rooms", "add", "room-zurich@contoso.com", "--name", "Zürich", "--no-check").code == 0
+    )  # creates rooms.db
     with closing(sqlite3.connect("rooms.db")) as conn, conn:
         conn.execute(
             "INSERT INTO schema_version VALUES (?, '2.3.0', '2032-01-01 00:00:00.000000')",

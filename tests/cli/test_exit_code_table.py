@@ -32,6 +32,7 @@ def test_ctrl_c_is_130_with_a_remedy_line(invoke: Invoke, monkeypatch: pytest.Mo
     def interrupted(*_: object) -> None:
         raise KeyboardInterrupt
 
+    assert invoke("rooms", "add", "room-zurich@contoso.com", "--name", "Zürich", "--no-check").code == 0
     monkeypatch.setattr(rooms, "list_rooms", interrupted)
     run = invoke("rooms", "list")
     assert (run.code, run.out) == (130, "")

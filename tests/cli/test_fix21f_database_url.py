@@ -33,4 +33,5 @@ def test_two_slashes_name_the_url_meant(
 
 def test_three_slashes_are_not_taken_for_two(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROOMSOPS_ROOMS_DATABASE", "sqlite:///rooms.db")
+    assert invoke("persons", "add", "diego@contoso.com", "--no-check").code == 0
     assert invoke("persons", "list").code == 0

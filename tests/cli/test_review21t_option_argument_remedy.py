@@ -11,7 +11,6 @@ import pytest
 from tests.conftest import Invoke
 
 
-@pytest.mark.xfail(strict=True, reason="review21t: a missing option value is sent to 'roomsops --help'")
 @pytest.mark.parametrize(
     ("args", "help_of"),
     [

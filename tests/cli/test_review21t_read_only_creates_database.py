@@ -15,7 +15,6 @@ import pytest
 from tests.conftest import Invoke
 
 
-@pytest.mark.xfail(strict=True, reason="review21t: read-only commands create an empty database where none is")
 @pytest.mark.parametrize("args", [("bookings", "list"), ("sync", "diff"), ("persons", "list")])
 def test_a_read_only_command_creates_no_database(
     invoke: Invoke, tmp_path: Path, args: tuple[str, ...]

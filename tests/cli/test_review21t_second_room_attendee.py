@@ -28,7 +28,6 @@ def rooms_cli(clean_environment: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROOMSOPS_ROOMS_TIME_ZONE", "Europe/Zurich")
 
 
-@pytest.mark.xfail(strict=True, reason="review21t: bookings add takes a second ROOMS room as an attendee")
 def test_a_second_rooms_room_as_attendee_is_refused(invoke: Invoke) -> None:
     for args in (
         ("persons", "add", DIEGO),

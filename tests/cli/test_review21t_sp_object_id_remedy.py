@@ -9,14 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import Invoke
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21t: a malformed --sp-object-id is sent to the app registration's page"
-)
 def test_a_malformed_sp_object_id_points_at_the_enterprise_application(
     invoke: Invoke, app_settings: Path, tmp_path: Path
 ) -> None:

@@ -10,14 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import Invoke
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21t: config check's unset remedy for a key with a space is refused"
-)
 def test_the_remedy_for_a_key_with_a_trailing_space_removes_it(invoke: Invoke, app_settings: Path) -> None:
     body = app_settings.read_bytes()
     assert b'key="ExchangeTenantId"' in body

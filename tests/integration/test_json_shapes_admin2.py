@@ -29,13 +29,15 @@ def test_policy_remove_with_group(invoke: Invoke, fresh_lab: Any, env: dict[str,
     assert [p["scope_name"] for p in listed["policies"]] == ["SyncIsAllowed"]
     assert "SyncIsAllowed" in groups(fresh_lab)
 
-    # --with-group belongs to the AAP engine: refused before connecting, nothing changed.
+    # With --engine rbac, --with-group keeps a group an application access policy of the app uses (that command
+    # removes no such policy): nothing changed, and the line names the command that removes both.
     fresh_lab.reset_requests()
-    refused = invoke(
-        "policy", "remove", "--engine", "rbac", "--group", "SyncIsAllowed", "--with-group", env=env
+    kept = invoke(
+        "policy", "remove", "--engine", "rbac", "--group", "SyncIsAllowed", "--with-group", "--yes", env=env
     )
-    assert refused.code == 2
-    assert refused.err.startswith("Error: --with-group applies to application access policies only — ")
+    assert kept.code == 1, kept.out + kept.err
+    assert "kept the group: an application access policy of app" in kept.out, kept.out
+    assert "'roomsops policy remove --engine aap --group SyncIsAllowed --with-group'" in kept.out, kept.out
     assert changes(fresh_lab) == {}
 
     removed = document(

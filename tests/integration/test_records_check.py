@@ -19,6 +19,9 @@ def checking(env: dict[str, str]) -> dict[str, str]:
 
 
 def recorded(invoke: Invoke, env: dict[str, str]) -> tuple[list[str], list[str]]:
+    listed = invoke("--json", "persons", "list", env=env)
+    if listed.code == 2 and json.loads(listed.out)["error"]["code"] == "no_database":
+        return [], []  # nothing was ever recorded: no database was made
     persons = json.loads(ok(invoke("--json", "persons", "list", env=env)).out)["persons"]
     rooms = json.loads(ok(invoke("--json", "rooms", "list", env=env)).out)["rooms"]
     return [p["email"] for p in persons], [r["email"] for r in rooms]

@@ -17,9 +17,6 @@ from tests.conftest import Invoke, ok
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21t: persons check reports an alias outside the policy as a denial"
-)
 def test_persons_check_names_an_alias_outside_the_policy_as_an_alias(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -31,3 +28,15 @@ def test_persons_check_names_an_alias_outside_the_policy_as_an_alias(
     (check,) = json.loads(run.out)["checks"]
     assert check["status"] == "alias", check
     assert check["primary_smtp"] == addr("AdeleV"), check
+
+
+@pytest.mark.parametrize("command", [("auth", "test"), ("doctor",)], ids=["auth test", "doctor"])
+def test_a_probe_names_an_alias_outside_the_policy_as_an_alias(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, command: tuple[str, ...]
+) -> None:
+    ok(invoke("policy", "restrict", "--member", addr("DiegoS"), env=env))
+    run = invoke("--json", *command, "--mailbox", addr("adele"), env=env)
+    assert run.code == 1, run.out + run.err
+    (probe,) = [c for c in json.loads(run.out)["checks"] if "probe" in c["name"] or "mailbox" in c["name"]]
+    assert f"is an alias; the primary SMTP address is {addr('AdeleV')}" in probe["message"], probe
+    assert "policy restrict" not in str(probe.get("remedy")), probe

@@ -15,9 +15,6 @@ from tests.conftest import Invoke
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21t: policy restrict --group '' goes ahead on the default group"
-)
 def test_an_empty_group_name_is_refused_and_nothing_is_created(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

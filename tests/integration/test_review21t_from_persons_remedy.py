@@ -17,9 +17,6 @@ from tests.conftest import Invoke, ok
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21t: --from-persons' unknown-address remedy says to correct the command"
-)
 def test_an_unknown_person_from_the_database_is_sent_to_the_persons_record(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -16,9 +16,6 @@ from tests.conftest import Invoke
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21t: a misspelt rbac scope in policy remove is exit 1 with no remedy"
-)
 def test_a_misspelt_scope_is_refused_with_the_closest_one(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

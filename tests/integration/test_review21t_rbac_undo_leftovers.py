@@ -29,9 +29,6 @@ def _undo_row() -> str:
     return row
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21t: README's rbac undo leaves the group and the service principal"
-)
 def test_the_readmes_rbac_undo_leaves_nothing_roomsops_made(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -18,9 +18,6 @@ from tests.conftest import Invoke
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21t: policy list/rooms check/persons add sign in as the sync app"
-)
 @pytest.mark.parametrize(
     "command",
     [("policy", "list"), ("rooms", "check", "room-zurich"), ("persons", "add", "AlexW")],

@@ -26,3 +26,30 @@ KNOWN_KEYS = (
 def known_key(key: str) -> str | None:
     """The documented spelling of `key` (compared case-insensitively, as .NET does), or None."""
     return next((k for k in KNOWN_KEYS if k.casefold() == key.casefold()), None)
+
+
+#: Keys ROOMS reads as a boolean (`ExchangeUseImpersonation=false`, rooms-product.md; the other two by their
+#: names — unverified) and as whole numbers (the pull tuning, rooms-product.md: `BatchGetEventsSize`=100, ...).
+#: Another value breaks the ROOMS service's start (.NET's bool.Parse / int.Parse).
+BOOLEAN_KEYS = (
+    "ExchangeUseImpersonation",
+    "ExchangeSyncResolveDistributionGroups",
+    "ExchangePushNotificationUseLegacyEndpoint",
+)
+WHOLE_NUMBER_KEYS = (
+    "BatchGetEventsSize",
+    "IntervallSubscribeInMinutes",
+    "FailedGetEventsTillDeactivate",
+    "OAuthTokenMinutesBeforeRenew",
+)
+_INT32_MAX = 2**31 - 1
+
+
+def value_problem(key: str, value: str) -> str | None:
+    """Why ROOMS cannot read `value` for the documented `key` (its expected form), or None."""
+    text = value.strip()
+    if key in BOOLEAN_KEYS and text.casefold() not in ("true", "false"):
+        return f"{key} is a boolean: true or false (not {value!r})"
+    if key in WHOLE_NUMBER_KEYS and not (text.isascii() and text.isdigit() and int(text) <= _INT32_MAX):
+        return f"{key} is a whole number such as 100 (not {value!r})"
+    return None

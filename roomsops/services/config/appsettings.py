@@ -23,6 +23,7 @@ from roomsops.adapters.appsettings.keys import (
     KNOWN_KEYS,
     TENANT_ID,
     known_key,
+    value_problem,
 )
 from roomsops.adapters.appsettings.lock import edit_lock
 from roomsops.adapters.certs import days_left, load_certificate_file, normalize_guid, normalize_thumbprint
@@ -100,6 +101,12 @@ def _validated(key: str, value: str, warnings: list[str]) -> str:
     elif key == CERT_THUMBPRINT:
         norm = normalize_thumbprint(value)
     else:
+        problem = value_problem(key, value)
+        if problem is not None:
+            raise InputError(
+                f"{problem}; nothing was changed",
+                f"run 'roomsops config set {key} VALUE' with a value of that form",
+            )
         if key == CLIENT_SECRET and not value.strip():
             raise InputError(
                 "the client secret is empty",
@@ -284,8 +291,10 @@ def set_key(
 
 
 def unset_key(path: Path, key: str, confirm: Confirm, audit: AuditLog, force: bool = False) -> ConfigWrite:
-    """Remove a key, in every spelling the file has it."""
-    key = resolve_key(key, force, "unset")
+    """Remove a key, in every spelling the file has it. With --force, a key the file holds as written is removed
+    even when no key may be set so (a stray space left by a hand edit: `config check` names it so)."""
+    if not (force and key != key.strip() and key in read_document(path).keys()):
+        key = resolve_key(key, force, "unset")
     with edit_lock(path):
         doc = read_document(path)
         spellings = [k for k in doc.keys() if k.casefold() == key.casefold()] or [key]
@@ -509,6 +518,7 @@ def check(
             )
         )
     checks += _check_key_names(doc)
+    checks += _check_values(doc)
     checks += [_check_guid(doc, TENANT_ID), _check_guid(doc, APP_ID)]
     checks += _check_credential(doc)
     checks += check_certificate_file(settings, doc.effective(CERT_THUMBPRINT), environ, now)
@@ -548,6 +558,26 @@ def _check_key_names(doc: AppSettingsDoc) -> list[Check]:
             )
         )
     return checks
+
+
+def _check_values(doc: AppSettingsDoc) -> list[Check]:
+    """Values of the typed keys (booleans, whole numbers) that ROOMS cannot read: its service does not start."""
+    wrong = [
+        (known, problem)
+        for k in doc.keys()
+        if (known := known_key(k)) is not None
+        and (problem := value_problem(known, doc.get(k) or "")) is not None
+    ]
+    if not wrong:
+        return []
+    return [
+        Check(
+            "value types",
+            Status.FAILED,
+            "; ".join(problem for _, problem in wrong) + ": the ROOMS service does not start with them",
+            f"run 'roomsops config set {wrong[0][0]} VALUE' with a value of that form",
+        )
+    ]
 
 
 KEYSET_REMEDY = (

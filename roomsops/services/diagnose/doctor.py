@@ -5,7 +5,7 @@ app ≠ sync app, Exchange connection, EWS readiness, a probe of the mailbox ove
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,7 @@ from roomsops.services.diagnose.graph_test import (
     reached_over_graph,
     uses_graph,
 )
-from roomsops.services.diagnose.probe import probe
+from roomsops.services.diagnose.probe import alias_first, probe
 
 if TYPE_CHECKING:
     from roomsops.adapters.graph.client import GraphClient
@@ -122,6 +122,7 @@ def doctor(
     graph_provider: Callable[[], TokenProvider] | None = None,
     left: Mapping[str, tuple[str, str, int]] | None = None,
     graph_client: Callable[[], GraphClient] | None = None,
+    primaries: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
 ) -> DoctorReport:
     """Every check once, each independent of the others' outcome where possible. `rooms_check` gives the
     summary line of `rooms check` in the same admin session (the caller picks the rooms).
@@ -195,6 +196,7 @@ def doctor(
         graph_provider,
         graph_client,
         probe_graph,
+        primaries,
     )
     checks += probes
     unreachable = unreachable or lost
@@ -211,6 +213,7 @@ def _probes(
     graph_provider: Callable[[], TokenProvider] | None,
     graph_client: Callable[[], GraphClient] | None,
     over_graph: bool = False,
+    primaries: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
 ) -> tuple[list[Check], bool]:
     """The mailbox probed over its own service; without one, Graph's connection when a person is reached over
     Graph (as the Exchange connection is checked). (the checks, whether one could not connect: exit 3)."""
@@ -226,5 +229,5 @@ def _probes(
         unreachable = not report.ok and report.unreachable
         checks.append(summarize("Graph probe", report))
     elif can_probe:
-        checks.append(probe(ews_client(), mailbox).check("EWS probe"))
+        checks.append(alias_first(probe(ews_client(), mailbox), primaries).check("EWS probe"))
     return checks, unreachable

@@ -72,6 +72,17 @@ def probe(client: EwsClient, address: str) -> Probe:
     return Probe(address, "accessible", primary_smtp=primary or address)
 
 
+def alias_first(found: Probe, primaries: Callable[[Sequence[str]], Mapping[str, str]] | None) -> Probe:
+    """A policy denial of an alias is the alias first (issue 21.6): `primaries` (the admin session's Get-Recipient)
+    names the mailbox's primary address, which the sync app cannot ask for a mailbox the policy refuses it."""
+    if found.outcome != "denied_by_policy" or primaries is None:
+        return found
+    primary = primaries([found.mailbox]).get(found.mailbox.casefold())
+    if primary is None or primary.casefold() == found.mailbox.casefold():
+        return found
+    return Probe(found.mailbox, "alias", primary_smtp=primary, detail=f"primary SMTP address is {primary}")
+
+
 @dataclass(frozen=True)
 class AddressCheck:
     email: str
@@ -150,6 +161,27 @@ def check_addresses(
     return PersonsCheck(checks=tuple(checks))
 
 
+def aliases_outside_policy(
+    result: PersonsCheck,
+    primaries: Callable[[Sequence[str]], Mapping[str, str]],
+    persons: Mapping[str, str] | None,
+) -> PersonsCheck:
+    """The policy denials left once no checked address could be asked through: `primaries` (the admin session's
+    Get-Recipient, when one is configured) tells an alias from a real denial, before any policy judgement."""
+    denied = [c.email for c in result.checks if c.status == "denied_by_policy"]
+    if not denied:
+        return result
+    found = primaries(denied)
+    return PersonsCheck(
+        checks=tuple(
+            _alias_with_primary(c, found.get(c.email.casefold()), persons)
+            if c.status == "denied_by_policy"
+            else c
+            for c in result.checks
+        )
+    )
+
+
 def _alias_outside_policy(
     client: EwsClient, check: AddressCheck, via: str, persons: Mapping[str, str] | None
 ) -> AddressCheck:
@@ -157,6 +189,12 @@ def _alias_outside_policy(
         primary = client.resolve_primary(check.email, via=via)
     except (EwsError, ConnectError):
         return check
+    return _alias_with_primary(check, primary, persons)
+
+
+def _alias_with_primary(
+    check: AddressCheck, primary: str | None, persons: Mapping[str, str] | None
+) -> AddressCheck:
     if primary is None or primary.casefold() == check.email.casefold():
         return check  # the primary address itself: a real policy denial
     return AddressCheck(

@@ -231,11 +231,28 @@ def refuse_unresolved(session: ExchangeSession, request: GroupRequest, missing: 
         nearest = closest(address, primary_of)
         near = primary_of[nearest.casefold()] if nearest else None
         named.append(f"{role} {address}" + (f" (did you mean {near}?)" if near else ""))
+    remedy = (
+        "correct the addresses (each mailbox must exist in Exchange Online: Get-Mailbox -Identity ADDRESS), "
+        "then run the command again"
+    )
+    kinds = {a.casefold(): kind for a, kind in request.recorded}
+    from_database = [a for a in missing if a.casefold() in kinds]
+    if from_database:
+        # --from-persons: the address is the ROOMS record's, not the command line's.
+        first = shellword(from_database[0])
+        fix = (
+            f"'roomsops persons set {first} --email ADDRESS' or 'roomsops persons remove {first}'"
+            if kinds[from_database[0].casefold()] == "person"
+            else f"'roomsops rooms remove {first}' (and 'roomsops rooms add ADDRESS' for the right one)"
+        )
+        remedy = (
+            f"correct the ROOMS record{'s' if len(from_database) > 1 else ''} of "
+            f"{', '.join(from_database)} ({fix}), then run the command again"
+        )
     raise InputError(
         f"no mailbox has the address of {len(named)} of the given mailboxes: {'; '.join(named)}; "
         "nothing was changed",
-        "correct the addresses (each mailbox must exist in Exchange Online: Get-Mailbox -Identity ADDRESS), "
-        "then run the command again",
+        remedy,
         code="mailbox_not_found",
     )
 

@@ -261,6 +261,9 @@ class GroupRequest:
     #: A member may be a mail-enabled security group (nested): an application access policy's scope takes
     #: "users or groups, including nested groups"; RBAC's MemberOfGroup only direct members.
     nested_groups: bool = False
+    #: `--from-persons`: the members taken from the ROOMS database, (address, "person" | "room"): a remedy for
+    #: one no mailbox has sends to its record, not to the command line.
+    recorded: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -278,6 +281,9 @@ class RestrictRequest:
     replace: bool = False
     verify: bool = True
     dry_run: bool = False
+    #: `--from-persons`: the members taken from the ROOMS database, (address, "person" | "room"): a remedy for
+    #: one no mailbox has sends to its record, not to the command line.
+    recorded: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.access_right not in ACCESS_RIGHTS:
@@ -292,7 +298,15 @@ class RestrictRequest:
 
     @property
     def group_request(self) -> GroupRequest:
-        return GroupRequest(self.group, self.members, self.probes, self.exact, self.force, nested_groups=True)
+        return GroupRequest(
+            self.group,
+            self.members,
+            self.probes,
+            self.exact,
+            self.force,
+            nested_groups=True,
+            recorded=self.recorded,
+        )
 
 
 @dataclass(frozen=True)
@@ -312,6 +326,9 @@ class RbacRequest:
     #: The role assigned over the scope: "Application EWS.AccessAsApp" (EWS persons) or, `--permission graph`,
     #: "Application Calendars.ReadWrite" (Microsoft365 persons, over Microsoft Graph).
     role: str = "Application EWS.AccessAsApp"
+    #: `--from-persons`: the members taken from the ROOMS database, (address, "person" | "room"): a remedy for
+    #: one no mailbox has sends to its record, not to the command line.
+    recorded: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         _refuse_overlap(self.members, self.probes)
@@ -324,7 +341,9 @@ class RbacRequest:
 
     @property
     def group_request(self) -> GroupRequest:
-        return GroupRequest(self.group, self.members, self.probes, self.exact, self.force)
+        return GroupRequest(
+            self.group, self.members, self.probes, self.exact, self.force, recorded=self.recorded
+        )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from roomsops.adapters.exo import exchange
 from roomsops.adapters.exo.errors import CmdletError
 from roomsops.adapters.exo.objects import ManagementScope, RoleAssignment, ServicePrincipal
 from roomsops.adapters.exo.session import ExchangeSession
+from roomsops.core.addresses import closest
 from roomsops.core.errors import InputError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
@@ -592,21 +593,88 @@ class RbacRemoveResult(Result):
     scope: str
     removed_assignments: tuple[str, ...]
     removed_scope: str | None
+    #: `--with-group`: the scope's group, removed once nothing uses it (else why it stays).
+    removed_group: str | None = None
+    kept_group: str | None = None
+    #: `--with-service-principal`: the app's pointer, removed once no role assignment of the app is left.
+    removed_service_principal: str | None = None
+    kept_service_principal: str | None = None
 
     @property
     def ok(self) -> bool:
-        return bool(self.removed_assignments or self.removed_scope)
+        return bool(
+            self.removed_assignments
+            or self.removed_scope
+            or self.removed_group
+            or self.removed_service_principal
+        )
 
     def lines(self) -> list[str]:
-        if not self.ok:
-            return [
+        out = [f"removed role assignment {name}" for name in self.removed_assignments]
+        if not (self.removed_assignments or self.removed_scope):
+            out.append(
                 f"no role assignment of app {self.app_id} over scope {self.scope}"
                 + ("" if self.notes else ", and no such scope")
-            ]
-        out = [f"removed role assignment {name}" for name in self.removed_assignments]
+            )
         if self.removed_scope:
             out.append(f"removed management scope {self.removed_scope}")
+        if self.removed_group:
+            out.append(f"removed group {self.removed_group}")
+        if self.kept_group:
+            out.append(f"kept the group: {self.kept_group}")
+        if self.removed_service_principal:
+            out.append(f"removed the service principal of app {self.removed_service_principal}")
+        if self.kept_service_principal:
+            out.append(f"kept the service principal: {self.kept_service_principal}")
         return out
+
+
+def remove_group_after_scope(
+    session: ExchangeSession,
+    app_id: str,
+    group: str,
+    confirm: Confirm,
+    audit: AuditLog,
+    progress: Progress | None = None,
+) -> tuple[str | None, str | None]:
+    """`policy remove --engine rbac --with-group`, after the scope is gone: the group too, by the rules of
+    `policy remove --with-group` (kept while a policy or scope uses it, or when roomsops did not make it). A group
+    an application access policy of this app still uses stays (this command removes no such policy).
+    Returns (removed group, why it stays)."""
+    from roomsops.services.policy import aap
+
+    objects = exchange.read(session, [exchange.group_query(group), exchange.policies_query()])
+    found = next(iter(objects.groups), None)
+    if found is None:
+        return None, None  # no such group (any more): nothing to remove
+    if any(p.is_for(app_id) and p.scoped_to(found.object_id) for p in objects.policies):
+        return None, (
+            f"an application access policy of app {app_id} uses it ('roomsops policy remove --engine aap --group "
+            f"{shellword(group)} --with-group' removes both)"
+        )
+    result = aap.remove(session, app_id, group, confirm, audit, progress, with_group=True)
+    return result.removed_group, result.kept_group
+
+
+def remove_service_principal(
+    session: ExchangeSession, app_id: str, confirm: Confirm, audit: AuditLog, progress: Progress | None = None
+) -> tuple[str | None, str | None]:
+    """`policy remove --engine rbac --with-service-principal`: the app's pointer (New-ServicePrincipal), once no
+    role assignment of the app is left (Exchange refuses it before). Returns (removed app id, why it stays)."""
+    objects = exchange.read(session, [exchange.service_principals_query(), exchange.assignments_query(None)])
+    sp = app_service_principal(objects.principals, app_id)
+    if sp is None:
+        return None, None
+    wanted = sp.object_id.casefold()
+    left = [a.name for a in objects.assignments if a.assignee.casefold() == wanted and not a.delegating]
+    if left:
+        return None, f"the role assignment(s) {', '.join(left)} of the app still use it"
+    confirm(f"Remove the service principal of app {app_id} (RBAC for Applications' pointer to it)?")
+    apply = Applier(session, audit, progress)
+    step = Step("principal", app_id, Outcome.REMOVED)
+    apply.progress.expect([step])
+    apply.run("Remove-ServicePrincipal", {"Identity": sp.object_id, "Confirm": False}, step)
+    return app_id, None
 
 
 def remove_rbac(
@@ -640,6 +708,17 @@ def remove_rbac(
         if others
         else []
     )
+    if not mine and scope is None:
+        # A name near a scope the tenant has is a typo (exit 2, nothing changed), as `policy remove` refuses a
+        # mistyped group; a name near none is a scope already removed (a run again: nothing left to do).
+        near = closest(scope_name, [s.name for s in objects.scopes])
+        if near is not None:
+            raise InputError(
+                f"there is no management scope {scope_name} (closest: {near}); nothing was changed",
+                f"use --scope {shellword(near)} (or the --group it is named after); 'roomsops policy list "
+                "--engine rbac' shows the app's scopes",
+                code="no_such_scope",
+            )
     if not mine and not drop_scope:
         return RbacRemoveResult(
             engine="rbac",

@@ -461,8 +461,11 @@ def _check_reminder(minutes: int | None) -> int | None:
     return minutes
 
 
-def _check_attendees(attendees: Sequence[str], organizer: Person, room: Room) -> tuple[str, ...]:
-    """Valid addresses, each once (case-insensitively); neither the organizer nor the booked room."""
+def _check_attendees(
+    conn: Connection, attendees: Sequence[str], organizer: Person, room: Room
+) -> tuple[str, ...]:
+    """Valid addresses, each once (case-insensitively); neither the organizer nor the booked room, nor another
+    ROOMS room (ROOMS books one room per meeting: a second one invited would hold the slot in Exchange only)."""
     found: dict[str, str] = {}
     for value in attendees:
         email = check_email(value, "attendee")
@@ -471,6 +474,13 @@ def _check_attendees(attendees: Sequence[str], organizer: Person, room: Room) ->
             raise InputError(f"attendee {email} is the organizer", "leave the organizer out of --attendee")
         if key == db.email_key(room.email):
             raise InputError(f"attendee {email} is the booked room", "leave the room out of --attendee")
+        other = db.get_room(conn, email)
+        if other is not None:
+            raise InputError(
+                f"attendee {email} is the ROOMS room {other.name}: ROOMS books one room per meeting",
+                "leave the room out of --attendee, and book it with its own 'roomsops bookings add --room "
+                f"{shellword(other.email)}'",
+            )
         found.setdefault(key, email)
     return tuple(found.values())
 
@@ -517,7 +527,7 @@ def create_booking(conn: Connection, request: BookingRequest, tz: ZoneInfo) -> B
     _refuse_past(start, tz, now, request.allow_past, "--start")
     organizer = _known_person(conn, check_email(request.organizer, "organizer"))
     room = _known_room(conn, check_email(request.room, "room"))
-    attendees = _check_attendees(request.attendees, organizer, room)
+    attendees = _check_attendees(conn, request.attendees, organizer, room)
     if new_series is None:
         _refuse_overlap(conn, room, start, end, tz)
     else:
@@ -679,7 +689,7 @@ def _wanted(conn: Connection, current: Booking, changes: BookingChanges) -> tupl
         "room_id": room.id if changes.room is not None else None,
         "attendees": None
         if changes.attendees is None
-        else _check_attendees(changes.attendees, organizer, room),
+        else _check_attendees(conn, changes.attendees, organizer, room),
         "private": changes.private,
         "free_busy": None
         if changes.free_busy is None

@@ -68,14 +68,22 @@ def _refuse_left_behind(settings: Settings, relative: str, chosen: Path) -> None
 
 
 @contextmanager
-def open_database(settings: Settings) -> Iterator[Store]:
+def open_database(settings: Settings, *, existing_only: bool = False) -> Iterator[Store]:
     """The roomsops database of these settings (created, or upgraded, on first use). A command refused with
     exit 2 inside the block leaves no new database behind: one it created, still empty, is removed again, with
-    the data folder if that was made for it."""
+    the data folder if that was made for it. `existing_only` (a command that only reads): a SQLite file that does
+    not exist is exit 2 (settings that do not lead to the database), not a new empty one that reads as "nothing"."""
     url = database_url(settings)
     path = sqlite_file(url)
     # Through a link too: a dangling link's target is where the database would be made.
     fresh = path is not None and not path.resolve().exists()
+    if fresh and existing_only:
+        raise InputError(
+            f"there is no ROOMS database at {path}; nothing was created",
+            "check rooms.database (and ROOMSOPS_SETTINGS, the data folder) leads to the database; a new one is "
+            "made by 'roomsops persons add EMAIL' or 'roomsops rooms add EMAIL --name NAME'",
+            code="no_database",
+        )
     existed = existing(leftovers(path)) if path is not None else set()
     made: list[Path] = []  # folders made for the database, deepest first
     if path is not None and settings.data_dir is not None:
