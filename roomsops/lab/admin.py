@@ -22,6 +22,9 @@ from roomsops.lab.tenant import Mailbox, MailboxConflict, TenantState
 from roomsops.lab.token import DeviceFlows
 from roomsops.lab.web import LabHandler, Request, Response
 
+#: The longest first retry wait of a failed Graph change notification that POST /lab/settings takes (seconds).
+NOTIFICATION_BACK_OFF_MAX = 60.0
+
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -470,6 +473,7 @@ class AdminApi(LabHandler):
                 Field("save_interval", (int, float)),
                 Field("room_answer_delay", (int, float)),
                 Field("graph_translate_ids_app_only", bool),
+                Field("notification_back_off", (int, float)),
             ],
         )
         options = self.ctx.options
@@ -483,6 +487,16 @@ class AdminApi(LabHandler):
                     400, "bad_field", "policy_delay must be a number of seconds from 0 through a year"
                 )
             options.policy_delay = float(body["policy_delay"])
+        if body["notification_back_off"] is not None:
+            if (
+                not 0 <= body["notification_back_off"] <= NOTIFICATION_BACK_OFF_MAX
+            ):  # also refuses NaN and infinity
+                raise ApiError(
+                    400,
+                    "bad_field",
+                    f"notification_back_off must be a number of seconds from 0 through {NOTIFICATION_BACK_OFF_MAX:.0f}",
+                )
+            options.notification_back_off = float(body["notification_back_off"])
         if body["device_code_interval"] is not None:
             if body["device_code_interval"] < 1:
                 raise ApiError(400, "bad_field", "device_code_interval must be at least 1")
@@ -537,6 +551,7 @@ class AdminApi(LabHandler):
             "save_interval": options.save_interval,
             "room_answer_delay": room_answer_delay,
             "graph_translate_ids_app_only": translate_app_only,
+            "notification_back_off": options.notification_back_off,
         }
 
 

@@ -22,6 +22,8 @@ class LabOptions:
     expired_tls: bool = False
     save_interval: float = 0.0  # tenant.json: 0 = written on every change; > 0 = at most once per interval
     room_answer_delay: float = 5.0  # seconds before a room's resource booking attendant answers (0: at once)
+    # seconds before a failed Graph change notification's first retry, doubling (unverified: Graph retries for hours)
+    notification_back_off: float = 0.5  # POST /lab/settings notification_back_off, 0 through 60
 
 
 @dataclass

@@ -109,7 +109,11 @@ CMDLET_GATE_BOUND = 120.0
 
 class CmdletGate:
     """Holds the answer of the named cmdlets after they ran (their change is made), until opened: a test can
-    interrupt a client deterministically while such a cmdlet is under way (POST /lab/cmdlet-gate)."""
+    interrupt a client deterministically while such a cmdlet is under way (POST /lab/cmdlet-gate).
+
+    The state counts what a test waits for instead of sleeping: `held` cmdlets, `received` Receive requests
+    that arrived for a held pipeline (the client has its Command answer and waits in Receive: a Ctrl-C stops
+    the pipeline), and `stopped` holds the client ended by stopping the pipeline (its Ctrl-C reached the lab)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -117,11 +121,14 @@ class CmdletGate:
         self._open.set()
         self._names: frozenset[str] = frozenset()
         self._held = 0
+        self._received = 0
+        self._stopped = 0
+        self._holding: list[threading.Event] = []  # the stop events of the pipelines held now
 
     def close(self, names: frozenset[str]) -> None:
         with self._lock:
             self._names = frozenset(n.casefold() for n in names)
-            self._held = 0
+            self._held = self._received = self._stopped = 0
             self._open.clear()
 
     def open(self) -> None:
@@ -135,10 +142,31 @@ class CmdletGate:
             if self._open.is_set() or cmdlet.casefold() not in self._names:
                 return
             self._held += 1
-        for _ in range(int(CMDLET_GATE_BOUND / 0.05)):
-            if self._open.wait(0.05) or stop.is_set():
-                return
+            self._holding.append(stop)
+        try:
+            for _ in range(int(CMDLET_GATE_BOUND / 0.05)):
+                if self._open.wait(0.05):
+                    return
+                if stop.is_set():
+                    with self._lock:
+                        self._stopped += 1
+                    return
+        finally:
+            with self._lock:
+                self._holding.remove(stop)
+
+    def receiving(self, stop: threading.Event) -> None:
+        """A Receive arrived for the pipeline whose stop event is `stop`; counted when that pipeline is held."""
+        with self._lock:
+            if any(held is stop for held in self._holding):
+                self._received += 1
 
     def state(self) -> dict[str, Any]:
         with self._lock:
-            return {"open": self._open.is_set(), "cmdlets": sorted(self._names), "held": self._held}
+            return {
+                "open": self._open.is_set(),
+                "cmdlets": sorted(self._names),
+                "held": self._held,
+                "received": self._received,
+                "stopped": self._stopped,
+            }

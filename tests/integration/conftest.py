@@ -111,6 +111,8 @@ class LabHelper:
 #: Rooms answer meeting requests only when a test asks (POST /lab/room-answers/process) or sets the delay to 0
 #: (tests about something else, saying so): an attendant answering after seconds would make tests depend on timing.
 ROOM_ANSWERS_ON_DEMAND = 24 * 3600.0
+#: The lab's default first retry wait of a Graph change notification; a test that changes it is undone here.
+NOTIFICATION_BACK_OFF = 0.5
 
 
 @pytest.fixture(scope="session")
@@ -131,7 +133,7 @@ def fresh_lab(lab: LabHelper) -> LabHelper:
     lab.reset()
     lab.clear_faults()
     lab.reset_requests()
-    lab.settings(room_answer_delay=ROOM_ANSWERS_ON_DEMAND)
+    lab.settings(room_answer_delay=ROOM_ANSWERS_ON_DEMAND, notification_back_off=NOTIFICATION_BACK_OFF)
     return lab
 
 

@@ -22,12 +22,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.conftest import Invoke
+from tests.conftest import Invoke, sigint_by_default
 
 pytestmark = pytest.mark.integration
 
@@ -35,16 +36,44 @@ pytestmark = pytest.mark.integration
 OTHER_APP = "0c2b1a4e-1111-4222-8333-944455556666"
 
 
+#: A hang guard, not a timing assumption: the client reaches the gate and a Ctrl-C that reached it stops the held
+#: pipeline within moments; one that was lost would leave the run held until the gate's 120 s bound.
+STOP_GUARD = 30.0
+
+
+def ctrl_c(process: subprocess.Popen[str]) -> None:
+    """The default `when_held` of `gated_run`: Ctrl-C (SIGINT); the gate opens once the lab saw the pipeline
+    stopped."""
+    process.send_signal(signal.SIGINT)
+
+
+def _gate(lab: Any) -> dict[str, Any]:
+    return dict(lab.admin("GET", "cmdlet-gate").json())
+
+
+def _wait_for(lab: Any, process: subprocess.Popen[str], count: str) -> None:
+    """Until the gate's `count` is at least 1 (counted events, no sleeps); a process that ended meanwhile, or a
+    guard that ran out, fails the test at once with what the process said."""
+    deadline = time.monotonic() + STOP_GUARD
+    while _gate(lab)[count] < 1:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            _, err = process.communicate()
+            raise AssertionError(f"no {count!r} at the cmdlet gate {_gate(lab)}: {process.returncode} {err}")
+
+
 def gated_run(
     lab: Any,
     cmdlet: str,
     args: list[str],
     env: dict[str, str],
-    when_held: Callable[[subprocess.Popen[str]], None],
+    when_held: Callable[[subprocess.Popen[str]], None] = ctrl_c,
 ) -> tuple[int, str]:
     """Run `roomsops ARGS` in a process while the lab's cmdlet gate holds the answer of `cmdlet` once it ran (its
-    change is made); `when_held` acts then on the process (a signal) or the lab (a fault for the next cmdlet), and the gate opens. Returns the
-    exit code and stderr."""
+    change is made). Once the client waits for that answer (a Receive for the held pipeline arrived: it has the
+    Command's answer, so a Ctrl-C stops the pipeline, not a command that is not running yet), `when_held` acts on
+    the process (`ctrl_c`: then the gate opens only once the lab saw the held pipeline stopped) or on the lab (a
+    fault for the next cmdlet), and the gate opens. Returns the exit code and stderr."""
     gate = {"open": False, "cmdlets": [cmdlet]}
     assert lab.admin("POST", "cmdlet-gate", json=gate).status_code == 200
     try:
@@ -54,13 +83,15 @@ def gated_run(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=sigint_by_default,  # run in the background (scripts/test &), the child ignored Ctrl-C
         )
-        while lab.admin("GET", "cmdlet-gate").json()["held"] < 1:
-            assert process.poll() is None, process.communicate()[1]
+        _wait_for(lab, process, "received")
         when_held(process)
+        if when_held is ctrl_c:
+            _wait_for(lab, process, "stopped")
     finally:
         assert lab.admin("POST", "cmdlet-gate", json={"open": True}).status_code == 200
-    _, err = process.communicate(timeout=120)
+    _, err = process.communicate(timeout=STOP_GUARD)
     return process.returncode, err
 
 
@@ -93,7 +124,6 @@ def test_the_undo_of_an_interrupted_restrict_for_another_app_names_that_app(
         "New-ApplicationAccessPolicy",
         args,
         env,
-        lambda process: process.send_signal(signal.SIGINT),
     )
     assert code == 130, (code, err)
     policies = fresh_lab.admin("GET", "state").json()["application_access_policies"]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import signal
-import subprocess
 from typing import Any
 
 import pytest
@@ -20,10 +18,6 @@ from tests.conftest import Invoke
 from tests.integration.test_review21p_undo import gated_run
 
 pytestmark = pytest.mark.integration
-
-
-def _interrupt(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGINT)
 
 
 def _undo_commands(err: str) -> list[str]:
@@ -47,7 +41,7 @@ def test_the_undo_of_an_interrupted_member_addition_keeps_the_policy_that_was_th
     before = _state(fresh_lab)
     args = ["policy", "restrict", "--member", addr("DiegoS"), "--member", addr("MeganB"), "--yes"]
     # Held: Add-DistributionGroupMember (MeganB) ran; Ctrl-C.
-    code, err = gated_run(fresh_lab, "Add-DistributionGroupMember", args, env, _interrupt)
+    code, err = gated_run(fresh_lab, "Add-DistributionGroupMember", args, env)
     assert code == 130, err
     for command in _undo_commands(err):
         undo = invoke(*shlex.split(command), "--yes", env=env)
@@ -65,7 +59,7 @@ def test_the_undo_of_an_interrupted_exact_run_names_the_members_it_removed(
     assert made.code == 0, made.out + made.err
     args = ["policy", "restrict", "--exact", "--force", "--member", addr("DiegoS"), "--yes"]
     # Held: Remove-DistributionGroupMember (MeganB) ran; Ctrl-C.
-    code, err = gated_run(fresh_lab, "Remove-DistributionGroupMember", args, env, _interrupt)
+    code, err = gated_run(fresh_lab, "Remove-DistributionGroupMember", args, env)
     assert code == 130, err
     undo = err.splitlines()[0].split("to undo,")[1]
     assert addr("MeganB") in undo, err  # the way back names the member this run took out
@@ -90,7 +84,7 @@ def test_the_undo_of_an_interrupted_rbac_member_addition_keeps_the_scope_that_wa
         "--yes",
     ]
     # Held: Add-DistributionGroupMember (MeganB) ran; Ctrl-C.
-    code, err = gated_run(fresh_lab, "Add-DistributionGroupMember", args, env, _interrupt)
+    code, err = gated_run(fresh_lab, "Add-DistributionGroupMember", args, env)
     assert code == 130, err
     for command in _undo_commands(err):
         undo = invoke(*shlex.split(command), "--yes", env=env)

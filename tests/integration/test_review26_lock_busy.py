@@ -25,12 +25,13 @@ def test_review26_a_busy_run_lock_does_not_make_serve_spin(
 ) -> None:
     """While another command holds the run lock, each refused round waits longer before the next: 1, 2, 4 s
     (doubling to 15 s), as the log says; before, the mailboxes stayed due at once and the rounds spun. Counted from
-    the log, not timed."""
+    the log, not timed. Three rounds show the doubling; serve sleeps 1 + 2 s before it stops (the last round's
+    wait is logged, not slept)."""
     seed(invoke, env, addr)
     book(invoke, env, addr, "Held back", 4)
     lock = Path(env["ROOMSOPS_ROOMS_DATABASE"].removeprefix("sqlite:///") + ".sync.lock")
     with run_lock(lock):  # as `roomsops sync` running beside the service holds it
-        process, _ = start(env, tmp_path, "--max-ticks", "4", ews_interval="3600")
+        process, _ = start(env, tmp_path, "--max-ticks", "3", ews_interval="3600")
         try:
             process.communicate(timeout=HUNG)
         finally:
@@ -39,4 +40,4 @@ def test_review26_a_busy_run_lock_does_not_make_serve_spin(
                 process.wait(timeout=HUNG)
     log = Path(env["ROOMSOPS_LOG_FILE"]).read_text(encoding="utf-8")
     waits = re.findall(r"round (\d+) waits (\d+) s for the next", log)
-    assert waits == [("1", "1"), ("2", "2"), ("3", "4"), ("4", "8")], log[-2000:]
+    assert waits == [("1", "1"), ("2", "2"), ("3", "4")], log[-2000:]

@@ -238,7 +238,9 @@ def test_review27d_a_second_sigterm_gives_no_lease_back_while_a_write_is_in_flig
     starting mailboxes and waits for the writes in flight (`sync_pass`), then gives the leases back. A second
     SIGTERM (systemd's stop repeated, Ctrl-C twice) interrupts that wait, and `worker_run` gives the leases back,
     due at once, with the create still in flight: the next worker finds no meeting by the pending intent's tag,
-    creates it, and the held create lands too (a duplicate). The leases must stay while a write is in flight."""
+    creates it, and the held create lands too (a duplicate). The leases must stay while a write is in flight.
+    speed36b: the second SIGTERM is sent once the worker's log says the first stopped the pass (before, SIGTERMs
+    sent back to back could reach the worker as one, and the second-SIGTERM path went untested)."""
     import signal
 
     assert fresh_lab.admin("POST", "graph/reset").status_code == 200
@@ -247,17 +249,21 @@ def test_review27d_a_second_sigterm_gives_no_lease_back_while_a_write_is_in_flig
     assert gate.status_code == 200, gate.text
     leased = "SELECT count(*) FROM mailbox_sync WHERE lease_token IS NOT NULL"
     worker = start_worker(env, "--batch", "1")
+    log = Path(env["ROOMSOPS_LOG_FILE"])
+
+    def logged(text: str) -> bool:
+        return log.exists() and text in log.read_text(encoding="utf-8")
+
     other = None
     try:
         until(lambda: graph_throttle(fresh_lab)["waiting"] >= 1, worker)  # the create sent and held
-        for _ in range(20):  # SIGTERM after SIGTERM (a stop repeated), the lease read between them
-            worker.send_signal(signal.SIGTERM)
-            if worker.poll() is not None:
-                break
-            if sql(env, leased) == [(0,)]:  # given back with the create in flight: the next worker claims it
-                other = start_worker(env, "--batch", "1")
-                until(lambda: graph_throttle(fresh_lab)["waiting"] >= 2, other)  # its own create sent
-                break
+        worker.send_signal(signal.SIGTERM)
+        until(lambda: logged("sync: interrupted (SIGTERM)"), worker)  # the pass waits for the held create
+        worker.send_signal(signal.SIGTERM)  # a stop repeated (systemd, Ctrl-C twice): interrupts that wait
+        until(lambda: logged("sync worker: interrupted: "))  # the leases it gives back are given back
+        if sql(env, leased) == [(0,)]:  # given back with the create in flight: the next worker claims it
+            other = start_worker(env, "--batch", "1")
+            until(lambda: graph_throttle(fresh_lab)["waiting"] >= 2, other)  # its own create sent
     finally:
         assert fresh_lab.admin("POST", "graph/gate", json={"open": True}).status_code == 200
         worker.communicate(timeout=120)

@@ -116,4 +116,5 @@ class GraphAdmin(LabHandler):
             "subscriptions": self.graph.subscriptions.summary(),
             "delivery_timeout": self.graph.subscriptions.delivery_timeout,
             "subscriptions_page_size": self.graph.subscriptions.page_size,
+            "stopped_deliveries": self.graph.subscriptions.stopped_deliveries,
         }

@@ -45,7 +45,7 @@ VALIDATION_TIMEOUT = 10.0  # seconds the subscriber has to answer the validation
 PAGE_SIZE = 100
 DELIVERY_TIMEOUT = 3.0  # seconds a notification POST may take before it counts as failed (unverified)
 RETRIES = 4  # further attempts after a failed delivery (unverified: Graph retries for hours)
-FIRST_BACK_OFF = 0.5  # seconds before the first retry, doubling (unverified)
+# The wait before the first retry, doubling: LabOptions.notification_back_off (0.5 s; unverified).
 WATCH_INTERVAL = 0.1  # seconds between two looks at the subscribed mailboxes (lab-internal)
 RIGHTS_INTERVAL = 1.0  # seconds between two judgements of an idle subscription's rights (lab-internal)
 CHANGE_TYPES = ("created", "updated", "deleted")
@@ -110,6 +110,9 @@ class Subscriptions:
         self.ctx = ctx
         self._lock = threading.Lock()
         self._subs: dict[str, Subscription] = {}
+        # Deliveries whose retries stopped because their subscription was deleted or expired meanwhile (GET
+        # /lab/graph `stopped_deliveries`): a test waits for that count, not for the retries' back-off.
+        self.stopped_deliveries = 0
         self._watcher: threading.Thread | None = None
         self._stop = threading.Event()
         self._rights_checked: dict[
@@ -450,11 +453,12 @@ class Subscriptions:
         data = json.dumps(payload).encode("utf-8")
 
         def run() -> None:
-            back_off = FIRST_BACK_OFF
+            back_off = self.ctx.options.notification_back_off
             for attempt in range(RETRIES + 1):
                 if not final:
                     with self._lock:
                         if self._subs.get(sub.id) is not sub:
+                            self.stopped_deliveries += 1
                             return
                 sub.attempts += 1
                 try:
@@ -534,6 +538,7 @@ class Subscriptions:
         with self._lock:
             self._subs.clear()
             self._save()
+            self.stopped_deliveries = 0
         self.delivery_timeout = DELIVERY_TIMEOUT
         self.page_size = PAGE_SIZE
 

@@ -134,6 +134,8 @@ class Shell:
         collected = b""
         settle: float | None = None
         with self.cond:
+            if pipeline_id is not None and (asked := self.runs.get(pipeline_id)) is not None:
+                self.ctx.cmdlet_gate.receiving(asked.stop)
             while True:
                 if self.closed:
                     raise ShellError(2150858843, "The shell was closed.")

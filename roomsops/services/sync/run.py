@@ -429,9 +429,14 @@ def sync_pass(
                 continue
             futures = [pool.submit(one, sync, phase) for sync in syncs]
             reports = [future.result() for future in futures]
-    except BaseException:
+    except BaseException as exc:
         # Interrupted (Ctrl-C, SIGTERM): no mailbox is started any more; those running finish their phase, so
         # every write is recorded and the database stays consistent (the position is stored by the last phase).
+        if isinstance(exc, KeyboardInterrupt):
+            log.info(
+                "sync: interrupted (%s): no mailbox is started any more; waiting for the writes under way",
+                "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C",
+            )
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)

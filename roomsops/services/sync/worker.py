@@ -334,3 +334,11 @@ def _give_back(store: Store, fence: Fence) -> None:
                 release_lease(conn, lease, timedelta(0))
     except Exception:  # the database itself may be what failed: the leases then expire
         log.debug("sync worker: the leases could not be given back", exc_info=True)
+        return
+    kept = sorted(key for key, count in fence.in_flight.items() if count)
+    log.info(
+        "sync worker: interrupted: %d lease(s) given back, due at once; kept until they expire (a write in "
+        "flight): %s",
+        len(returned),
+        ", ".join(kept) or "none",
+    )
