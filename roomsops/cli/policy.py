@@ -660,7 +660,7 @@ def remove_cmd(
                 )
                 confirm = lambda q: app.confirm(q, yes)  # noqa: E731
                 if group_name is not None:
-                    removed, kept = rbac.remove_group_after_scope(
+                    removed, kept = service.remove_group_after_scope(
                         session, sync_app, group_name, confirm, app.audit, progress
                     )
                     result = replace(result, removed_group=removed, kept_group=kept)

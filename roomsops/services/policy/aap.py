@@ -612,3 +612,29 @@ def runbook(request: RestrictRequest, admin_upn: str | None = None) -> str:
         description=request.effective_description,
         admin_upn=admin_upn,
     )
+
+
+def remove_group_after_scope(
+    session: ExchangeSession,
+    app_id: str,
+    group: str,
+    confirm: Confirm,
+    audit: AuditLog,
+    progress: Progress | None = None,
+) -> tuple[str | None, str | None]:
+    """`policy remove --engine rbac --with-group` (here, not in rbac.py: it removes as `remove` does, and rbac.py
+    importing this module made an import cycle), after the scope is gone: the group too, by the rules of
+    `policy remove --with-group` (kept while a policy or scope uses it, or when roomsops did not make it). A group
+    an application access policy of this app still uses stays (this command removes no such policy).
+    Returns (removed group, why it stays)."""
+    objects = exchange.read(session, [exchange.group_query(group), exchange.policies_query()])
+    found = next(iter(objects.groups), None)
+    if found is None:
+        return None, None  # no such group (any more): nothing to remove
+    if any(p.is_for(app_id) and p.scoped_to(found.object_id) for p in objects.policies):
+        return None, (
+            f"an application access policy of app {app_id} uses it ('roomsops policy remove --engine aap --group "
+            f"{shellword(group)} --with-group' removes both)"
+        )
+    result = remove(session, app_id, group, confirm, audit, progress, with_group=True)
+    return result.removed_group, result.kept_group
