@@ -171,7 +171,7 @@ def sync(
     except RoomsopsError as exc:
         _refused_before_starting(settings, summary, exc, wanted, dry_run)
         raise
-    with sync_lock(settings), _terminated_as_interrupt():
+    with sync_lock(settings) as lock_held, _terminated_as_interrupt():
         started = now_utc()
         try:
             if not dry_run:  # replaced by the final summary; a run killed before that leaves "ok": false
@@ -200,6 +200,7 @@ def sync(
                         concurrency or settings.sync.concurrency,
                         progress.advance,
                         full,
+                        lock_held=lock_held,
                     )
         except BaseException as exc:
             # Whatever stopped the run (token, TLS, database, a signal, a crash): the summary says so.

@@ -200,6 +200,16 @@ def _strip_nul(
     return statement, without_nul(parameters)
 
 
+#: The application_name of the store connections a process opens while it holds a server database's exclusive
+#: run lock (`runlock.database_lock`): a process that lost that lock is still seen working by the next to take it.
+run_session_name: str | None = None
+
+
+def _named_session(_dialect: object, _record: object, _args: object, params: dict[str, Any]) -> None:
+    if run_session_name is not None:
+        params.setdefault("application_name", run_session_name)
+
+
 def create_store_engine(
     url: str | URL,
     busy_timeout_ms: int = BUSY_TIMEOUT_MS,
@@ -223,6 +233,7 @@ def create_store_engine(
             )
             if parsed.get_backend_name() == "postgresql":
                 event.listen(engine, "before_cursor_execute", _strip_nul, retval=True)
+                event.listen(engine, "do_connect", _named_session)
     except (NoSuchModuleError, ImportError) as exc:
         raise InputError(
             f"rooms.database: no driver for {parsed.drivername!r} ({exc})",

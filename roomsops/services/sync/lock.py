@@ -25,6 +25,7 @@ from typing import IO
 
 from roomsops.adapters.appsettings.document import followed_link
 from roomsops.adapters.store.runlock import (
+    LOST,
     DatabaseLock,
     DatabaseLockHeld,
     database_lock,
@@ -258,6 +259,15 @@ def _held_in(lock: DatabaseLock, kind: LockKind, shared: bool = False) -> Iterat
         with database_lock(lock, kind.name, shared=shared) as held:
             yield held
     except DatabaseLockHeld as exc:
+        if exc.kind == LOST:
+            who = f"pid {exc.holder.get('pid', '?')} on {exc.holder.get('host', '?')}"
+            raise LockHeld(
+                f"a sync that lost its run lock is still working on this database ({who}): the lock's database "
+                "connection ended (an idle timeout, a dropped connection, pg_terminate_backend) while it ran; "
+                "nothing was changed",
+                "wait for it to end (it sends no further write to Exchange and exits 1), then run again",
+                code=kind.code,
+            ) from None
         if exc.kind == WORKER.name and not shared:
             who = f"pid {exc.holder.get('pid', '?')} on {exc.holder.get('host', '?')}"
             raise LockHeld(
