@@ -143,10 +143,18 @@ def _run_state(doc: dict[str, object], holder: Holder, holders: Holders = None) 
         held = holder() if holder is not None else None
         held_by = [] if held is None else [held]
     for held in held_by:
-        if held.get("pid") == doc.get("pid"):
-            if doc.get("host") is None or held.get("host") in (None, doc.get("host")):
-                return "running"
+        if held.get("pid") == doc.get("pid") and _same_host(held.get("host"), doc.get("host")):
+            return "running"
     return "interrupted"
+
+
+def _same_host(held: object, recorded: object) -> bool:
+    """The lock holder's host is the summary's: compared on what fits (review27s: a server database names its
+    holder in application_name, cut to 63 bytes, so a long host name, a pod's or a fully qualified one, comes back
+    as a prefix of the one the summary recorded)."""
+    if held is None or recorded is None or held == recorded:
+        return True
+    return isinstance(held, str) and held not in ("", "?") and str(recorded).startswith(held)
 
 
 def _read(kind: str, path: Path, now: datetime, holder: Holder = None, holders: Holders = None) -> RunStatus:
