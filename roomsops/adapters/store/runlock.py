@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -87,7 +88,20 @@ class DatabaseLock:
         where = (
             f"{url.get_backend_name()}://{(url.host or '').casefold()}:{url.port or ''}/{url.database or ''}"
         )
+        schema = _search_path(url)
+        if schema and schema.casefold() != "public":
+            # Installations in two schemas of one database (review27s) keep files of their own; the default
+            # schema's names stay as they were, so nothing moves on upgrade.
+            where += f"?search_path={schema}"
         return hashlib.sha256(where.encode()).hexdigest()[:16]
+
+
+def _search_path(url: URL) -> str:
+    """The search_path rooms.database's URL sets (`options=-csearch_path=...`), as written, or ""."""
+    options = url.query.get("options", "")
+    text_ = " ".join(options) if isinstance(options, tuple) else str(options)
+    found = re.search(r"search_path\s*=\s*([^\s&]+)", text_)
+    return found.group(1) if found else ""
 
 
 class DatabaseLockHeld(Exception):
