@@ -6,7 +6,7 @@ import contextlib
 import re
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -209,14 +209,19 @@ def sync(
             raise
         if not dry_run:
             write_summary(summary, result)
-    unreachable = [m for m in result.mailboxes if m.error_code in UNREACHABLE and not _changed(m)]
-    if result.mailboxes and len(unreachable) == len(result.mailboxes):
-        # EWS or Graph could not be reached (TLS, network) before any work: exit 3, like the token service.
+    _refuse_unreachable(result.mailboxes)
+    return app.emit(result)
+
+
+def _refuse_unreachable(mailboxes: Sequence[Any]) -> None:
+    """EWS or Graph could not be reached (TLS, network) for any mailbox before any work: exit 3, like the token
+    service (a plain sync and a worker alike, review27s)."""
+    unreachable = [m for m in mailboxes if m.error_code in UNREACHABLE and not _changed(m)]
+    if mailboxes and len(unreachable) == len(mailboxes):
         first = unreachable[0]
         raise ConnectError(
             first.error or "the calendar service could not be reached", first.remedy, code=first.error_code
         )
-    return app.emit(result)
 
 
 _WORKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -289,6 +294,7 @@ def _run_worker(
             raise
         if summary is not None:
             write_summary(summary, result, {"worker": name})
+    _refuse_unreachable(result.mailboxes)
     return app.emit(result)
 
 
