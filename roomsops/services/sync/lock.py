@@ -271,10 +271,10 @@ def _held_in(lock: DatabaseLock, kind: LockKind, shared: bool = False) -> Iterat
         if exc.kind == WORKER.name and not shared:
             who = f"pid {exc.holder.get('pid', '?')} on {exc.holder.get('host', '?')}"
             raise LockHeld(
-                f"sync workers ('roomsops sync --worker') are running on this database (one is {who}); a plain "
-                "sync does not run beside them",
-                "let the workers sync, or stop every worker first (their leases then expire after "
-                "sync.worker_lease seconds)",
+                f"sync workers ('roomsops sync --worker') are running on this database (one is {who}); this "
+                "command takes the sync's run lock and does not run beside them; nothing was changed",
+                "let the workers finish, or stop every worker first (their leases then expire after "
+                "sync.worker_lease seconds), then run it again",
                 code=kind.code,
             ) from None
         raise _refusal(exc.holder, kind) from None
