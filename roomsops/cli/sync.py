@@ -264,9 +264,13 @@ def _run_worker(
 
     settings = app.settings
     summary = worker_summary_for(summary_path(settings), name) if name else None
-    refuse_on_sqlite(rooms.database_url(settings).get_backend_name() == "postgresql")
-    refuse_short_lease(settings)
-    calendar_backend(settings, app.ews)  # a bad setting is refused before the database is opened
+    try:
+        refuse_on_sqlite(rooms.database_url(settings).get_backend_name() == "postgresql")
+        refuse_short_lease(settings)
+        calendar_backend(settings, app.ews)  # a bad setting is refused before the database is opened
+    except RoomsopsError as exc:
+        _worker_refused_before_starting(summary, name, exc)
+        raise
     named = worker_name_lock(summary, name) if summary is not None and name else contextlib.nullcontext()
     with named, run_lock(lock_path(settings), WORKER) as lock_held, _terminated_as_interrupt():
         started = now_utc()
@@ -318,6 +322,23 @@ def _refused_before_starting(
         if not isinstance(lock, Path) or lock.parent.is_dir():  # never made here for this
             with sync_lock(settings):
                 write_failed_summary(summary, now_utc(), exc, wanted, logged=True)
+
+
+def _worker_refused_before_starting(summary: Path | None, name: str | None, exc: RoomsopsError) -> None:
+    """A named worker refused before it starts (a bad setting) is its last run all the same, as a plain sync's
+    (`_refused_before_starting`, review27s): its summary file, if it has one, says "ok": false with the error, so
+    `sync status` does not report its last success. Written holding the worker's name (never while a worker of
+    that name runs: its own summary is the current one); nothing is created where there was none."""
+    from roomsops.adapters.store import now_utc
+    from roomsops.core.logs import log
+    from roomsops.services.sync.lock import worker_name_lock
+    from roomsops.services.sync.run import write_failed_summary
+
+    log.error("sync worker refused before starting: %s", exc.one_line())
+    if summary is None or not name or not summary.is_file():
+        return
+    with contextlib.suppress(RoomsopsError, OSError), worker_name_lock(summary, name):
+        write_failed_summary(summary, now_utc(), exc, logged=True)
 
 
 def _refuse_leased(store: Any, mailboxes: list[str] | None, command: str) -> None:
