@@ -484,6 +484,7 @@ def _changed(report: Any) -> bool:
 def status_cmd(app: AppContext, max_age: str | None) -> int:
     """The last sync runs (from the summary files) with their age and failures; exit 1 when the last full run
     failed, is missing, or is older than --max-age (for a scheduler's or monitor's check)."""
+    from roomsops.adapters.store.runlock import database_workers_ran
     from roomsops.services.diagnose.sync_status import parse_age, read_status
     from roomsops.services.sync.lock import lock_holder, lock_holders
     from roomsops.services.sync.run import summary_for, worker_summaries
@@ -499,6 +500,7 @@ def status_cmd(app: AppContext, max_age: str | None) -> int:
             holder=lambda: lock_holder(lock),
             workers=worker_summaries(full),
             holders=lambda: lock_holders(lock),
+            workers_ran=None if isinstance(lock, Path) else lambda: database_workers_ran(lock),
         )
     )
 

@@ -265,3 +265,22 @@ def database_lock_holder(lock: DatabaseLock) -> dict[str, object] | None:
             return _holder(conn, lock.key)
     finally:
         store.close()
+
+
+def database_workers_ran(lock: DatabaseLock) -> bool:
+    """Whether sync workers have worked this database (review27s): its mailbox queue has a next run set (a plain
+    sync never sets one). Read without taking the lock; a database without the table (never synced): False."""
+    store = _store(lock, "status")
+    try:
+        with store._translated(), store._connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                return bool(
+                    conn.execute(
+                        text("SELECT EXISTS (SELECT 1 FROM mailbox_sync WHERE next_run_utc IS NOT NULL)")
+                    ).scalar()
+                )
+            except SQLAlchemyError:
+                return False
+    finally:
+        store.close()

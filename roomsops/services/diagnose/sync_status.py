@@ -245,8 +245,10 @@ def read_status(
     holder: Holder = None,
     workers: list[tuple[str, Path]] | None = None,
     holders: Holders = None,
+    workers_ran: Callable[[], bool] | None = None,
 ) -> SyncStatus:
-    """`holder`: tells who holds the sync lock now (its answer None: nobody), to tell a run under way from one
+    """`workers_ran`: whether sync workers have worked the database (asked only when no run is recorded and none
+    runs: unnamed workers that finished leave no summary). `holder`: tells who holds the sync lock now (its answer None: nobody), to tell a run under way from one
     that died; asked only when a summary says a run is under way. `workers`: the sync workers' summary files
     (name, file), told running or not by `holders` (everyone holding the lock: workers hold it shared). Where
     workers run, each worker's last run is judged (failed, killed, stuck, older than `max_age`), and the full run
@@ -285,6 +287,13 @@ def read_status(
             f"sync workers are running ({who}) but none records its runs: started without --name, no summary "
             "says whether they succeed; start each worker with --name NAME (one per worker on a host) so that "
             "'sync status' judges their runs"
+        )
+    elif not last.found and workers_ran is not None and workers_ran():
+        # Unnamed workers that finished (between two scheduled runs): a plain sync is not the remedy (review27s).
+        problem = (
+            f"no run recorded in {full}, but sync workers have synced this database: started without --name, no "
+            "summary says whether they succeed; start each worker with --name NAME (one per worker on a host) so "
+            "that 'sync status' judges their runs"
         )
     elif not last.found:
         problem = f"no full run recorded in {full}: run 'roomsops sync' (and schedule it)"
