@@ -233,7 +233,10 @@ def _judge_worker(run: RunStatus, max_age: timedelta | None) -> str | None:
             + (f" (mailboxes: {', '.join(run.failed_mailboxes)})" if run.failed_mailboxes else "")
         )
     if too_old:
-        return f"worker {name} started {run.age_minutes} min ago, longer than --max-age{limit}: is it still scheduled?"
+        return (
+            f"worker {name} started {run.age_minutes} min ago, longer than --max-age{limit}: is it still scheduled? "
+            f"(a worker retired for good: remove its summary file {run.file})"
+        )
     return None
 
 
