@@ -62,7 +62,7 @@ def sync_lock(settings: Settings) -> contextlib.AbstractContextManager[Callable[
     """The run lock of these settings' database (`lock_path`), its remedies naming the setting that places it."""
     from roomsops.services.sync.lock import database_lock_elsewhere, run_lock
 
-    return run_lock(lock_path(settings), elsewhere=database_lock_elsewhere(settings))
+    return run_lock(lock_path(settings), elsewhere=database_lock_elsewhere(settings), named=True)
 
 
 def summary_path(settings: Settings) -> Path:

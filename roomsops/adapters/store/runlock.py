@@ -168,13 +168,15 @@ def _store(lock: DatabaseLock, kind: str) -> Store:
 
 @contextmanager
 def database_lock(
-    lock: DatabaseLock, kind: str = "sync", shared: bool = False
+    lock: DatabaseLock, kind: str = "sync", shared: bool = False, named: bool = False
 ) -> Iterator[Callable[[], bool]]:
     """Hold the database's run lock for the block; `DatabaseLockHeld` when another session holds it (`shared`:
     held beside other shared holders, refused only by an exclusive one). A server that cannot be reached is exit 3
     (`ConnectError`, as any command's first connection). The block gets a check, `held()`: whether the lock's
     connection is still there (an idle timeout, a network failure or a server restart ends it, and PostgreSQL
-    releases the lock with it); a long run asks it before each new piece of work."""
+    releases the lock with it); a long run asks it before each new piece of work. An exclusive holder is refused
+    while another process that held it and lost it still has its named store sessions open (`_still_running`);
+    `named`: this process's store connections opened in the block are so named (`db.run_session_name`)."""
     store = _store(lock, kind)
     try:
         with store._translated():  # only the lock's own statements: the block's errors pass as they are
@@ -210,8 +212,10 @@ def database_lock(
                     return not lost[0]
 
             previous = db.run_session_name
-            if mark is not None:
-                db.run_session_name = mark  # the store's connections opened from now on say who works
+            if named and mark is not None:
+                # The store's connections opened from now on say who works (a one-shot command's store is opened
+                # inside the lock and closed before it is released; a service's pool outlives its rounds: not named).
+                db.run_session_name = mark
             try:
                 yield held
             finally:
