@@ -6,7 +6,7 @@ import contextlib
 import re
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -62,7 +62,7 @@ def sync_lock(settings: Settings) -> contextlib.AbstractContextManager[Callable[
     """The run lock of these settings' database (`lock_path`), its remedies naming the setting that places it."""
     from roomsops.services.sync.lock import database_lock_elsewhere, run_lock
 
-    return run_lock(lock_path(settings), elsewhere=database_lock_elsewhere(settings))
+    return run_lock(lock_path(settings), elsewhere=database_lock_elsewhere(settings), named=True)
 
 
 def summary_path(settings: Settings) -> Path:
@@ -171,7 +171,7 @@ def sync(
     except RoomsopsError as exc:
         _refused_before_starting(settings, summary, exc, wanted, dry_run)
         raise
-    with sync_lock(settings), _terminated_as_interrupt():
+    with sync_lock(settings) as lock_held, _terminated_as_interrupt():
         started = now_utc()
         try:
             if not dry_run:  # replaced by the final summary; a run killed before that leaves "ok": false
@@ -200,6 +200,7 @@ def sync(
                         concurrency or settings.sync.concurrency,
                         progress.advance,
                         full,
+                        lock_held=lock_held,
                     )
         except BaseException as exc:
             # Whatever stopped the run (token, TLS, database, a signal, a crash): the summary says so.
@@ -208,14 +209,19 @@ def sync(
             raise
         if not dry_run:
             write_summary(summary, result)
-    unreachable = [m for m in result.mailboxes if m.error_code in UNREACHABLE and not _changed(m)]
-    if result.mailboxes and len(unreachable) == len(result.mailboxes):
-        # EWS or Graph could not be reached (TLS, network) before any work: exit 3, like the token service.
+    _refuse_unreachable(result.mailboxes)
+    return app.emit(result)
+
+
+def _refuse_unreachable(mailboxes: Sequence[Any]) -> None:
+    """EWS or Graph could not be reached (TLS, network) for any mailbox before any work: exit 3, like the token
+    service (a plain sync and a worker alike, review27s)."""
+    unreachable = [m for m in mailboxes if m.error_code in UNREACHABLE and not _changed(m)]
+    if mailboxes and len(unreachable) == len(mailboxes):
         first = unreachable[0]
         raise ConnectError(
             first.error or "the calendar service could not be reached", first.remedy, code=first.error_code
         )
-    return app.emit(result)
 
 
 _WORKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -258,9 +264,13 @@ def _run_worker(
 
     settings = app.settings
     summary = worker_summary_for(summary_path(settings), name) if name else None
-    refuse_on_sqlite(rooms.database_url(settings).get_backend_name() == "postgresql")
-    refuse_short_lease(settings)
-    calendar_backend(settings, app.ews)  # a bad setting is refused before the database is opened
+    try:
+        refuse_on_sqlite(rooms.database_url(settings).get_backend_name() == "postgresql")
+        refuse_short_lease(settings)
+        calendar_backend(settings, app.ews)  # a bad setting is refused before the database is opened
+    except RoomsopsError as exc:
+        _worker_refused_before_starting(summary, name, exc)
+        raise
     named = worker_name_lock(summary, name) if summary is not None and name else contextlib.nullcontext()
     with named, run_lock(lock_path(settings), WORKER) as lock_held, _terminated_as_interrupt():
         started = now_utc()
@@ -288,6 +298,7 @@ def _run_worker(
             raise
         if summary is not None:
             write_summary(summary, result, {"worker": name})
+    _refuse_unreachable(result.mailboxes)
     return app.emit(result)
 
 
@@ -311,6 +322,23 @@ def _refused_before_starting(
         if not isinstance(lock, Path) or lock.parent.is_dir():  # never made here for this
             with sync_lock(settings):
                 write_failed_summary(summary, now_utc(), exc, wanted, logged=True)
+
+
+def _worker_refused_before_starting(summary: Path | None, name: str | None, exc: RoomsopsError) -> None:
+    """A named worker refused before it starts (a bad setting) is its last run all the same, as a plain sync's
+    (`_refused_before_starting`, review27s): its summary file, if it has one, says "ok": false with the error, so
+    `sync status` does not report its last success. Written holding the worker's name (never while a worker of
+    that name runs: its own summary is the current one); nothing is created where there was none."""
+    from roomsops.adapters.store import now_utc
+    from roomsops.core.logs import log
+    from roomsops.services.sync.lock import worker_name_lock
+    from roomsops.services.sync.run import write_failed_summary
+
+    log.error("sync worker refused before starting: %s", exc.one_line())
+    if summary is None or not name or not summary.is_file():
+        return
+    with contextlib.suppress(RoomsopsError, OSError), worker_name_lock(summary, name):
+        write_failed_summary(summary, now_utc(), exc, logged=True)
 
 
 def _refuse_leased(store: Any, mailboxes: list[str] | None, command: str) -> None:
@@ -456,6 +484,7 @@ def _changed(report: Any) -> bool:
 def status_cmd(app: AppContext, max_age: str | None) -> int:
     """The last sync runs (from the summary files) with their age and failures; exit 1 when the last full run
     failed, is missing, or is older than --max-age (for a scheduler's or monitor's check)."""
+    from roomsops.adapters.store.runlock import database_workers_ran
     from roomsops.services.diagnose.sync_status import parse_age, read_status
     from roomsops.services.sync.lock import lock_holder, lock_holders
     from roomsops.services.sync.run import summary_for, worker_summaries
@@ -471,6 +500,7 @@ def status_cmd(app: AppContext, max_age: str | None) -> int:
             holder=lambda: lock_holder(lock),
             workers=worker_summaries(full),
             holders=lambda: lock_holders(lock),
+            workers_ran=None if isinstance(lock, Path) else lambda: database_workers_ran(lock),
         )
     )
 

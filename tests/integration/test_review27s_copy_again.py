@@ -26,9 +26,6 @@ def target(postgres_database: URL) -> Iterator[str]:
         postgres.drop_schema(postgres_database, name)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review27s: a copy run again after the source changed blames the target"
-)
 def test_review27s_a_copy_run_again_after_the_source_changed_does_not_blame_the_untouched_target(
     invoke: Invoke, target: str
 ) -> None:

@@ -15,9 +15,6 @@ from tests.conftest import Invoke, ok, one_line_error
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review27s: a --to URL refused when opened is blamed on rooms.database"
-)
 @pytest.mark.parametrize(
     ("query", "code"),
     [("sslmode=requir", 2), ("options=-csearch_path%3Dno_such_schema_r27s", 2)],
@@ -38,7 +35,6 @@ def test_review27s_a_copy_target_refused_when_opened_is_named_as_the_target(
     assert "rooms.database" not in line and "--to" in line, line
 
 
-@pytest.mark.xfail(strict=True, reason="review27s: an unreachable --to server is blamed on rooms.database")
 def test_review27s_an_unreachable_copy_target_is_named_as_the_target(invoke: Invoke) -> None:
     ok(invoke("persons", "list"))
     run = invoke("db", "copy", "--to", "postgresql+psycopg://roomsops:s3cretpw@127.0.0.1:1/rooms")
@@ -49,9 +45,6 @@ def test_review27s_an_unreachable_copy_target_is_named_as_the_target(invoke: Inv
     assert "rooms.database" not in line and "--to" in line, line
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review27s: a --to database of another application: remedy names rooms.database"
-)
 def test_review27s_a_copy_target_of_another_application_is_named_as_the_target(
     invoke: Invoke, postgres_database: URL
 ) -> None:

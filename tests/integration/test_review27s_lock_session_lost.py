@@ -37,9 +37,6 @@ def _sync(env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True, reason="review27s: a plain sync whose run-lock session ended goes on; a second runs"
-)
 def test_review27s_a_plain_sync_whose_lock_session_ended_does_not_run_beside_the_next(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:
@@ -65,3 +62,31 @@ def test_review27s_a_plain_sync_whose_lock_session_ended_does_not_run_beside_the
         outs = [p.communicate(timeout=120) for p in (first, second) if p is not None]
     # actual: both syncs' creates waited at the gate together, and the booking's meeting is there twice
     assert not both_writing, (meetings(fresh_lab, person), outs)
+
+
+@ON_POSTGRESQL
+def test_review27s_a_plain_sync_that_lost_its_run_lock_sends_no_further_write_and_exits_1(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
+) -> None:
+    """The fence of a plain sync (`core/write_fence.py`): its run lock is asked before each write request; the
+    create already sent when the lock's session ends is answered, the next mailbox's create is never sent."""
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    people = setup_persons(invoke, env, fresh_lab, addr, 2, tmp_path, sync_mode="Microsoft365")
+    gate = fresh_lab.admin("POST", "graph/gate", json={"open": False, "operations": ["events.create"]})
+    assert gate.status_code == 200, gate.text
+    first = _sync(env)
+    try:
+        until(lambda: graph_throttle(fresh_lab)["waiting"] >= 1, first)  # its first mailbox's create, held
+        ended = sql(
+            env,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s",
+            f"roomsops-sync|{first.pid}|%",
+        )
+        assert ended == [(True,)], ended
+    finally:
+        assert fresh_lab.admin("POST", "graph/gate", json={"open": True}).status_code == 200
+        out, err = first.communicate(timeout=120)
+    assert first.returncode == 1, (out, err)
+    assert "lost its run lock" in err, err
+    made = [meetings(fresh_lab, person) for person in people]
+    assert sorted(len(m) for m in made) == [0, 1], made  # the create in flight only

@@ -22,9 +22,6 @@ pytestmark = pytest.mark.integration
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True, reason="review27s: purge and db copy beside workers are refused as 'a plain sync'"
-)
 def test_review27s_purge_and_copy_beside_running_workers_name_themselves(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path,
     postgres_database: URL,

@@ -34,9 +34,6 @@ def other_schema(postgres_database: URL) -> Iterator[str]:
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True, reason="review27s: installations in two schemas of one database share a summary"
-)
 def test_review27s_sync_status_of_an_installation_in_another_schema_is_not_the_others_run(
     invoke: Invoke, env: dict[str, str], other_schema: str, tmp_path: Path
 ) -> None:

@@ -25,9 +25,6 @@ pytestmark = pytest.mark.integration
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True, reason="review27s: SIGTERM right after a claim's commit leaves its leases live"
-)
 def test_review27s_a_worker_terminated_right_after_its_claim_gives_the_leases_back(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -21,9 +21,6 @@ pytestmark = pytest.mark.integration
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True, reason="review27s: status after unnamed workers finished asks for a plain sync"
-)
 def test_review27s_sync_status_after_unnamed_workers_does_not_ask_for_a_plain_sync(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:

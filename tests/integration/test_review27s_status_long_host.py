@@ -27,9 +27,6 @@ POD = "roomsops-worker-7d9f8c6b5-x2k4q.rooms-sync.svc.cluster.local"
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True, reason="review27s: a running worker on a long host name is reported interrupted"
-)
 def test_review27s_sync_status_judges_a_running_worker_on_a_long_host_name_running(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:

@@ -23,9 +23,6 @@ pytestmark = pytest.mark.integration
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True, reason="review27s: a retired worker name fails sync status for ever, no remedy"
-)
 def test_review27s_sync_status_says_how_to_retire_a_worker_name(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:

@@ -21,9 +21,6 @@ pytestmark = pytest.mark.integration
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True, reason="review27s: a named worker refused at start leaves its last success in status"
-)
 def test_review27s_a_named_worker_refused_before_starting_is_not_reported_ok(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:

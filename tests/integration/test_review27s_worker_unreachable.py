@@ -22,7 +22,6 @@ pytestmark = pytest.mark.integration
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(strict=True, reason="review27s: a worker that cannot reach Exchange at all exits 1, not 3")
 def test_review27s_a_worker_that_cannot_reach_graph_at_all_exits_3_as_a_plain_sync(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:

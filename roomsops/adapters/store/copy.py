@@ -139,8 +139,10 @@ def _copy_table(src: Connection, dst: Connection, table: Table, label: str, stri
         keys = ", ".join(map(_show, differ[:3])) + (" ..." if len(differ) > 3 else "")
         raise InputError(
             f"the target {label} already holds {len(differ)} row(s) of {table.name} with other values than "
-            f"the source ({keys}): it was changed after an earlier copy; nothing was copied",
-            "point --to at an empty database; the copy never overwrites what the target holds",
+            f"the source ({keys}): the source went on changing since an earlier copy into it (or the target "
+            "was changed); nothing was copied",
+            "copy the source as it is now into an empty database (drop and recreate the target, or point --to at "
+            "a new one); the copy never overwrites what the target holds",
             code="copy_target_differs",
         )
     for start in range(0, len(missing), CHUNK):

@@ -200,6 +200,16 @@ def _strip_nul(
     return statement, without_nul(parameters)
 
 
+#: The application_name of the store connections a process opens while it holds a server database's exclusive
+#: run lock (`runlock.database_lock`): a process that lost that lock is still seen working by the next to take it.
+run_session_name: str | None = None
+
+
+def _named_session(_dialect: object, _record: object, _args: object, params: dict[str, Any]) -> None:
+    if run_session_name is not None:
+        params.setdefault("application_name", run_session_name)
+
+
 def create_store_engine(
     url: str | URL,
     busy_timeout_ms: int = BUSY_TIMEOUT_MS,
@@ -223,6 +233,7 @@ def create_store_engine(
             )
             if parsed.get_backend_name() == "postgresql":
                 event.listen(engine, "before_cursor_execute", _strip_nul, retval=True)
+                event.listen(engine, "do_connect", _named_session)
     except (NoSuchModuleError, ImportError) as exc:
         raise InputError(
             f"rooms.database: no driver for {parsed.drivername!r} ({exc})",
@@ -234,12 +245,26 @@ def create_store_engine(
 class Store:
     """One ROOMS database. Every command uses one `read()` or one `write()` transaction."""
 
-    def __init__(self, engine: Engine, label: str) -> None:
+    def __init__(self, engine: Engine, label: str, setting: str = "rooms.database") -> None:
         self.engine = engine
         self.label = label
+        #: What gave this database's URL, for messages and remedies: rooms.database, or `db copy`'s --to.
+        self.setting = setting
         #: The SQLite file whose booking-id high-water mark is remembered beside it, and the mark written.
         self.high_water_path: Path | None = None
         self.high_water_remembered = 0
+
+    @property
+    def _its(self) -> str:
+        """Whose URL, in a remedy: "rooms.database's", "the --to URL's"."""
+        return f"{self.setting}'s" if self.setting.startswith("rooms.") else f"the {self.setting} URL's"
+
+    @property
+    def _another(self) -> str:
+        """The remedy for a database that is not a roomsops one."""
+        if self.setting.startswith("rooms."):
+            return f"point {self.setting} at a roomsops database or at a new file"
+        return f"give {self.setting} an empty database (or schema) or an earlier copy of this installation"
 
     @property
     def is_sqlite(self) -> bool:
@@ -317,14 +342,14 @@ class Store:
             )
             if _BAD_URL_OPTION.search(first):  # libpq refused the URL's query before connecting: bad input
                 raise InputError(
-                    f"rooms.database {self.label} has a bad connection option: {mask_url_secrets(first)}",
+                    f"{self.setting} {self.label} has a bad connection option: {mask_url_secrets(first)}",
                     "correct that option in the URL's query (libpq's connection parameters, e.g. sslmode=require, "
                     "connect_timeout=10)",
                     code="database_url_option",
                 ) from None
             raise ConnectError(
                 f"cannot connect to the database {self.label}: {mask_url_secrets(first)}",
-                "check that the database server runs and accepts connections, and rooms.database's host, port, "
+                f"check that the database server runs and accepts connections, and {self._its} host, port, "
                 "user, password and database name",
                 code="database_unreachable",
             ) from None
@@ -372,7 +397,7 @@ class Store:
                 )
                 schema = wanted.group(1) if wanted else "of search_path"
                 raise InputError(
-                    f"the schema {schema} that rooms.database's search_path names does not exist in {self.label}",
+                    f"the schema {schema} that {self._its} search_path names does not exist in {self.label}",
                     f"create it (CREATE SCHEMA {schema if wanted else '<name>'}) or correct search_path in the "
                     "URL's options",
                     code="database_schema_missing",
@@ -380,7 +405,7 @@ class Store:
             if "not a database" in text:
                 raise InputError(
                     f"{self.label} is not an SQLite database",
-                    "point rooms.database at a roomsops database or at a new file",
+                    self._another,
                 ) from None
             if "malformed" in text:
                 raise _corrupt(self.label, text) from None
@@ -420,13 +445,13 @@ class Store:
         if schema_version.name not in tables:
             raise InputError(
                 f"{self.label} is not a roomsops database (it has tables, but no schema_version)",
-                "point rooms.database at a roomsops database or at a new file",
+                self._another,
             )
         found = conn.execute(select(func.max(schema_version.c.version))).scalar()
         if not isinstance(found, int) or found < 1:
             raise InputError(
                 f"{self.label} has no valid schema version",
-                "point rooms.database at a roomsops database or at a new file",
+                self._another,
             )
         if found > SCHEMA_VERSION:
             writer = conn.execute(
@@ -449,7 +474,12 @@ def _corrupt(label: str, text: str) -> InputError:
     )
 
 
-def open_store(url: str | URL, label: str | None = None, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Store:
+def open_store(
+    url: str | URL,
+    label: str | None = None,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    setting: str = "rooms.database",
+) -> Store:
     """Open the database at `url`, creating or upgrading its schema; the caller closes it.
 
     An SQLite file whose installation id differs from the one remembered beside it, or that is missing
@@ -459,7 +489,7 @@ def open_store(url: str | URL, label: str | None = None, busy_timeout_ms: int = 
     path = sqlite_file(parsed)
     if path is not None:
         _check_before_open(path, shown)
-    store = _open(parsed, shown, busy_timeout_ms)
+    store = _open(parsed, shown, busy_timeout_ms, setting=setting)
     try:
         if path is not None:
             _check_installation_id(store, path)
@@ -483,8 +513,14 @@ def _label(parsed: URL, label: str | None) -> str:
     return mask_url_secrets(parsed.render_as_string(hide_password=True))
 
 
-def _open(parsed: URL, shown: str, busy_timeout_ms: int, new_installation_id: str | None = None) -> Store:
-    store = Store(create_store_engine(parsed, busy_timeout_ms), shown)
+def _open(
+    parsed: URL,
+    shown: str,
+    busy_timeout_ms: int,
+    new_installation_id: str | None = None,
+    setting: str = "rooms.database",
+) -> Store:
+    store = Store(create_store_engine(parsed, busy_timeout_ms), shown, setting)
     try:
         try:
             store.prepare(new_installation_id)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from roomsops.adapters.store import db
 from roomsops.adapters.store.db import Store, db_label
 
 #: The advisory lock a run holds for its whole length (session level), in its two-key form (key, schema hash),
@@ -47,6 +50,18 @@ _UNLOCK = text("SELECT pg_advisory_unlock(CAST(:key AS integer), hashtext(coales
 #: together while a plain `sync` (exclusive) is refused beside them, and they beside it.
 _TRY_SHARED = text(
     "SELECT pg_try_advisory_lock_shared(CAST(:key AS integer), hashtext(coalesce(current_schema(), '')))"
+)
+#: Whether this session still holds the lock (exclusive or shared): a reconnected session would not.
+_MINE = text(
+    "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND granted "
+    "AND classid = CAST(:key AS oid) AND objid = (hashtext(coalesce(current_schema(), '')))::oid AND objsubid = 2"
+)
+_SCHEMA_HASH = text("SELECT hashtext(coalesce(current_schema(), ''))")
+#: The sessions of processes that held the exclusive run lock of this schema (their store's connections are
+#: named `roomsops-run|SCHEMA HASH|PID|HOST`, `db.run_session_name`), but not this one.
+_RUNNING = text(
+    "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() "
+    "AND pid <> pg_backend_pid() AND application_name LIKE :prefix"
 )
 _UNLOCK_SHARED = text(
     "SELECT pg_advisory_unlock_shared(CAST(:key AS integer), hashtext(coalesce(current_schema(), '')))"
@@ -73,7 +88,20 @@ class DatabaseLock:
         where = (
             f"{url.get_backend_name()}://{(url.host or '').casefold()}:{url.port or ''}/{url.database or ''}"
         )
+        schema = _search_path(url)
+        if schema and schema.casefold() != "public":
+            # Installations in two schemas of one database (review27s) keep files of their own; the default
+            # schema's names stay as they were, so nothing moves on upgrade.
+            where += f"?search_path={schema}"
         return hashlib.sha256(where.encode()).hexdigest()[:16]
+
+
+def _search_path(url: URL) -> str:
+    """The search_path rooms.database's URL sets (`options=-csearch_path=...`), as written, or ""."""
+    options = url.query.get("options", "")
+    text_ = " ".join(options) if isinstance(options, tuple) else str(options)
+    found = re.search(r"search_path\s*=\s*([^\s&]+)", text_)
+    return found.group(1) if found else ""
 
 
 class DatabaseLockHeld(Exception):
@@ -140,13 +168,15 @@ def _store(lock: DatabaseLock, kind: str) -> Store:
 
 @contextmanager
 def database_lock(
-    lock: DatabaseLock, kind: str = "sync", shared: bool = False
+    lock: DatabaseLock, kind: str = "sync", shared: bool = False, named: bool = False
 ) -> Iterator[Callable[[], bool]]:
     """Hold the database's run lock for the block; `DatabaseLockHeld` when another session holds it (`shared`:
     held beside other shared holders, refused only by an exclusive one). A server that cannot be reached is exit 3
     (`ConnectError`, as any command's first connection). The block gets a check, `held()`: whether the lock's
     connection is still there (an idle timeout, a network failure or a server restart ends it, and PostgreSQL
-    releases the lock with it); a long run asks it before each new piece of work."""
+    releases the lock with it); a long run asks it before each new piece of work. An exclusive holder is refused
+    while another process that held it and lost it still has its named store sessions open (`_still_running`);
+    `named`: this process's store connections opened in the block are so named (`db.run_session_name`)."""
     store = _store(lock, kind)
     try:
         with store._translated():  # only the lock's own statements: the block's errors pass as they are
@@ -161,17 +191,35 @@ def database_lock(
                     parse_holder(name) if name is not None else {"pid": "?", "host": "?", "since": "?"},
                     holder_kind(name),
                 )
+            mark: str | None = None
+            if not shared:
+                with store._translated():
+                    mark = _run_mark(conn)
+                    orphan = _still_running(conn, mark)
+                if orphan is not None:  # the lock goes with its connection, closed below
+                    raise DatabaseLockHeld(orphan, LOST)
+            guard = threading.Lock()  # the pass's threads ask at once; a connection serves one at a time
+            lost = [False]
 
             def held() -> bool:
-                try:
-                    conn.execute(text("SELECT 1"))
-                except SQLAlchemyError:  # the connection ended (invalidated): the lock went with it
-                    return False
-                return True
+                with guard:
+                    if lost[0]:
+                        return False
+                    try:
+                        lost[0] = not conn.execute(_MINE, {"key": lock.key}).scalar()
+                    except SQLAlchemyError:  # the connection ended (invalidated): the lock went with it
+                        lost[0] = True
+                    return not lost[0]
 
+            previous = db.run_session_name
+            if named and mark is not None:
+                # The store's connections opened from now on say who works (a one-shot command's store is opened
+                # inside the lock and closed before it is released; a service's pool outlives its rounds: not named).
+                db.run_session_name = mark
             try:
                 yield held
             finally:
+                db.run_session_name = previous
                 # A lost connection released it already (SQLAlchemy then refuses the invalidated connection).
                 with contextlib.suppress(SQLAlchemyError):
                     conn.execute(_UNLOCK_SHARED if shared else _UNLOCK, {"key": lock.key})
@@ -181,6 +229,37 @@ def database_lock(
         store.close()
 
 
+#: The kind of a refusal by a process that lost its exclusive run lock (its lock's connection ended) but still
+#: works on the database over its store's connections.
+LOST = "lost"
+
+
+def _run_mark(conn: Connection) -> str:
+    """The application_name of the store's connections of a process holding the exclusive run lock (the host
+    last: truncation cuts only it)."""
+    schema = conn.execute(_SCHEMA_HASH).scalar()
+    name = f"roomsops-run|{schema}|{os.getpid()}|{socket.gethostname()}"
+    return name.encode("ascii", "replace").decode("ascii")[:_NAME_BYTES]
+
+
+def _still_running(conn: Connection, mark: str) -> dict[str, object] | None:
+    """Another process that held this schema's exclusive run lock and lost it (its lock's connection ended: an
+    idle timeout, a dropped connection, pg_terminate_backend) while its store's connections are still open: it
+    may be mid-write to Exchange, so the lock is not taken beside it. Its `pid` and `host`, or None."""
+    prefix = mark.split("|", 2)
+    pattern = f"{prefix[0]}|{prefix[1]}|%"
+    mine = mark.split("|", 3)
+    for (name,) in conn.execute(_RUNNING, {"prefix": pattern}).all():
+        parts = str(name or "").split("|", 3)
+        if len(parts) != 4:
+            continue
+        if parts[2] == mine[2] and mine[3].startswith(parts[3]):
+            continue  # this process's own (a service's earlier round)
+        pid: object = int(parts[2]) if parts[2].isdigit() else parts[2]
+        return {"pid": pid, "host": parts[3] or "?", "since": "?"}
+    return None
+
+
 def database_lock_holder(lock: DatabaseLock) -> dict[str, object] | None:
     """Who holds the database's run lock now, or None: read from `pg_locks`, without taking the lock."""
     store = _store(lock, "status")
@@ -188,5 +267,24 @@ def database_lock_holder(lock: DatabaseLock) -> dict[str, object] | None:
         with store._translated(), store._connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")
             return _holder(conn, lock.key)
+    finally:
+        store.close()
+
+
+def database_workers_ran(lock: DatabaseLock) -> bool:
+    """Whether sync workers have worked this database (review27s): its mailbox queue has a next run set (a plain
+    sync never sets one). Read without taking the lock; a database without the table (never synced): False."""
+    store = _store(lock, "status")
+    try:
+        with store._translated(), store._connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                return bool(
+                    conn.execute(
+                        text("SELECT EXISTS (SELECT 1 FROM mailbox_sync WHERE next_run_utc IS NOT NULL)")
+                    ).scalar()
+                )
+            except SQLAlchemyError:
+                return False
     finally:
         store.close()

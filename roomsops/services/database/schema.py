@@ -103,7 +103,7 @@ def copy(settings: Settings, to: str, audit: AuditLog) -> Copied:
             f"there is no database at {path} to copy", "check rooms.database", code="database_missing"
         )
     with open_database(settings) as source:
-        target = db.open_store(target_url)
+        target = db.open_store(target_url, setting="--to")
         try:
             figures = copy_rows(source, target)
         finally:

@@ -143,10 +143,18 @@ def _run_state(doc: dict[str, object], holder: Holder, holders: Holders = None) 
         held = holder() if holder is not None else None
         held_by = [] if held is None else [held]
     for held in held_by:
-        if held.get("pid") == doc.get("pid"):
-            if doc.get("host") is None or held.get("host") in (None, doc.get("host")):
-                return "running"
+        if held.get("pid") == doc.get("pid") and _same_host(held.get("host"), doc.get("host")):
+            return "running"
     return "interrupted"
+
+
+def _same_host(held: object, recorded: object) -> bool:
+    """The lock holder's host is the summary's: compared on what fits (review27s: a server database names its
+    holder in application_name, cut to 63 bytes, so a long host name, a pod's or a fully qualified one, comes back
+    as a prefix of the one the summary recorded)."""
+    if held is None or recorded is None or held == recorded:
+        return True
+    return isinstance(held, str) and held not in ("", "?") and str(recorded).startswith(held)
 
 
 def _read(kind: str, path: Path, now: datetime, holder: Holder = None, holders: Holders = None) -> RunStatus:
@@ -225,7 +233,10 @@ def _judge_worker(run: RunStatus, max_age: timedelta | None) -> str | None:
             + (f" (mailboxes: {', '.join(run.failed_mailboxes)})" if run.failed_mailboxes else "")
         )
     if too_old:
-        return f"worker {name} started {run.age_minutes} min ago, longer than --max-age{limit}: is it still scheduled?"
+        return (
+            f"worker {name} started {run.age_minutes} min ago, longer than --max-age{limit}: is it still scheduled? "
+            f"(a worker retired for good: remove its summary file {run.file})"
+        )
     return None
 
 
@@ -237,8 +248,10 @@ def read_status(
     holder: Holder = None,
     workers: list[tuple[str, Path]] | None = None,
     holders: Holders = None,
+    workers_ran: Callable[[], bool] | None = None,
 ) -> SyncStatus:
-    """`holder`: tells who holds the sync lock now (its answer None: nobody), to tell a run under way from one
+    """`workers_ran`: whether sync workers have worked the database (asked only when no run is recorded and none
+    runs: unnamed workers that finished leave no summary). `holder`: tells who holds the sync lock now (its answer None: nobody), to tell a run under way from one
     that died; asked only when a summary says a run is under way. `workers`: the sync workers' summary files
     (name, file), told running or not by `holders` (everyone holding the lock: workers hold it shared). Where
     workers run, each worker's last run is judged (failed, killed, stuck, older than `max_age`), and the full run
@@ -277,6 +290,13 @@ def read_status(
             f"sync workers are running ({who}) but none records its runs: started without --name, no summary "
             "says whether they succeed; start each worker with --name NAME (one per worker on a host) so that "
             "'sync status' judges their runs"
+        )
+    elif not last.found and workers_ran is not None and workers_ran():
+        # Unnamed workers that finished (between two scheduled runs): a plain sync is not the remedy (review27s).
+        problem = (
+            f"no run recorded in {full}, but sync workers have synced this database: started without --name, no "
+            "summary says whether they succeed; start each worker with --name NAME (one per worker on a host) so "
+            "that 'sync status' judges their runs"
         )
     elif not last.found:
         problem = f"no full run recorded in {full}: run 'roomsops sync' (and schedule it)"

@@ -46,6 +46,7 @@ from roomsops.services.serve.webhook import Notice
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import MailboxReport, unexpected
 from roomsops.services.sync.factory import backend_for_mode
+from roomsops.services.sync.fence import LockLost
 from roomsops.services.sync.lock import LockHeld, LockTarget, database_lock_elsewhere, run_lock
 from roomsops.services.sync.run import persons_left_to_settle, sync_pass
 from roomsops.services.sync.worker import leased
@@ -285,7 +286,10 @@ class Serve:
         rest = [d for d in due if d.mailbox.casefold() not in wanted]
         reports: list[MailboxReport] = []
         try:
-            with run_lock(self.lock, elsewhere=database_lock_elsewhere(self.settings)), self._interruptible():
+            with (
+                run_lock(self.lock, elsewhere=database_lock_elsewhere(self.settings)) as lock_held,
+                self._interruptible(),
+            ):
                 self.check_token()
                 # A killed sync worker's live leases (PostgreSQL): those mailboxes wait for the lease's next owner
                 # or its expiry, as a plain sync refuses beside them (their pending intents are not ours).
@@ -321,9 +325,10 @@ class Serve:
                         named,
                         concurrency=self.settings.sync.concurrency,
                         full=is_full,
+                        lock_held=lock_held,  # review27s: lost mid-round, nothing more is written
                     )
                     reports += result.mailboxes
-        except LockHeld as exc:
+        except (LockHeld, LockLost) as exc:
             self.metrics.lock_busy.inc()
             log.warning(
                 "serve: round %d waits %g s for the next: %s",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -63,6 +63,7 @@ from roomsops.core.calendar import (
 )
 from roomsops.core.errors import ConnectError, InputError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog, log
+from roomsops.core.write_fence import checking
 from roomsops.services.rooms import series as repeats
 from roomsops.services.rooms.bookings import (
     ROOM_PENDING,
@@ -72,7 +73,15 @@ from roomsops.services.rooms.bookings import (
     snapshot_room,
 )
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.fence import LEASE_LOST, MAILBOX_GONE, Fence, LeaseLost
+from roomsops.services.sync.fence import (
+    LEASE_LOST,
+    LOCK_LOST,
+    MAILBOX_GONE,
+    Fence,
+    LeaseLost,
+    lock_fence,
+    lock_lost,
+)
 from roomsops.services.sync.model import (
     Unmappable,
     booking_fields,
@@ -176,6 +185,14 @@ class PassContext:
     slots: SlotLedger = field(default_factory=lambda: SlotLedger())
     #: A sync worker's batch (`sync --worker`): every write of a leased mailbox is fenced by its lease token.
     fence: Fence | None = None
+    #: A plain sync's run lock (review27s): whether it is still held, asked before each write request sent to
+    #: Exchange (`core/write_fence.py`) and before each mailbox's phase; lost, nothing more is written.
+    lock_held: Callable[[], bool] | None = None
+
+
+def _lost_lock() -> tuple[str, str, str | None]:
+    lost = lock_lost()
+    return lost.message, lost.code, lost.remedy
 
 
 #: A room's slot: (room address lower case, start, end).
@@ -428,10 +445,15 @@ class MailboxSync:
             lost = fence.refusal(self.mailbox)  # found stale by the batch's heartbeat: nothing more is done
             self._mailbox_failed(lost.message, lost.code, lost.remedy)
             return self.report
+        held = self.ctx.lock_held
+        if held is not None and not held():
+            self._mailbox_failed(*_lost_lock())
+            return self.report
         sent = self.ctx.backend.requests_sent()
         try:
-            for phase in phases:
-                self._phase(phase)
+            with checking(lock_fence(held)) if held is not None else nullcontext():
+                for phase in phases:
+                    self._phase(phase)
         except (BackendError, ConnectError) as exc:
             self._mailbox_failed(exc.message, exc.code, exc.remedy)
         except (
@@ -452,6 +474,7 @@ class MailboxSync:
         if not self.ctx.dry_run and code not in (
             LEASE_LOST,
             MAILBOX_GONE,
+            LOCK_LOST,
         ):  # a stale worker writes nothing, nor its error
             self._save_mailbox_error(message)
 

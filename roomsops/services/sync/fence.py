@@ -49,6 +49,35 @@ class LeaseLost(OperationFailed):
     code = LEASE_LOST
 
 
+#: The error code of a mailbox a plain sync stopped writing to because it lost its run lock (review27s).
+LOCK_LOST = "lock_lost"
+
+
+class LockLost(OperationFailed):
+    code = LOCK_LOST
+
+
+def lock_lost() -> LockLost:
+    """A plain sync's run lock is gone (a server database's lock goes with its connection: an idle timeout, a
+    dropped connection, pg_terminate_backend): the next sync may be running already, so nothing more is written."""
+    return LockLost(
+        "the sync lost its run lock (its database connection holding the lock ended: an idle timeout, a dropped "
+        "connection, pg_terminate_backend); it sent no further write to Exchange",
+        "keep the database connection alive (raise idle_session_timeout, or the firewall's idle timeout) and "
+        "run 'roomsops sync' again: the next pass finishes what this one left",
+    )
+
+
+def lock_fence(held: Callable[[], bool]) -> Callable[[], None]:
+    """The check before each write request of a plain sync (`core/write_fence.py`): its run lock still held."""
+
+    def check() -> None:
+        if not held():
+            raise lock_lost()
+
+    return check
+
+
 class MailboxGone(LeaseLost):
     code = MAILBOX_GONE
 

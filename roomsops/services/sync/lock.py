@@ -25,6 +25,7 @@ from typing import IO
 
 from roomsops.adapters.appsettings.document import followed_link
 from roomsops.adapters.store.runlock import (
+    LOST,
     DatabaseLock,
     DatabaseLockHeld,
     database_lock,
@@ -157,7 +158,7 @@ def worker_name_lock(summary: Path, name: str) -> Iterator[None]:
 
 @contextmanager
 def run_lock(
-    path: LockTarget, kind: LockKind = LockKind(), elsewhere: str = DATA_FOLDER_ELSEWHERE
+    path: LockTarget, kind: LockKind = LockKind(), elsewhere: str = DATA_FOLDER_ELSEWHERE, named: bool = False
 ) -> Iterator[Callable[[], bool]]:
     """Hold the sync lock at `path` for the block (a `DatabaseLock`: in the server database). A command refused
     inside it (exit 2, InputError) leaves no lock file it made, nor the folders made for it (issue 21.9: nothing created when a command is refused).
@@ -165,9 +166,10 @@ def run_lock(
     missing; a link that cannot be reached (a loop, into a folder that is gone) is exit 2 naming it. `elsewhere`
     ends that remedy: the setting that puts the lock into another folder (`database_lock_elsewhere`). The block
     gets `held()`: whether the lock is still held (a server database's lock goes with its connection; a file
-    lock is held while the process runs)."""
+    lock is held while the process runs). `named`: a one-shot command whose store is opened inside the lock names
+    its server database sessions for the next holder (`adapters/store/runlock.py`, review27s)."""
     if isinstance(path, DatabaseLock):
-        with _held_in(path, kind, shared=kind is WORKER) as held:
+        with _held_in(path, kind, shared=kind is WORKER, named=named) as held:
             yield held
         return
     target = followed_link(path, create_target=True)  # the file the lock is taken on (`path` unless a link)
@@ -253,18 +255,29 @@ def _refusal(holder: dict[str, object], kind: LockKind) -> LockHeld:
 
 
 @contextmanager
-def _held_in(lock: DatabaseLock, kind: LockKind, shared: bool = False) -> Iterator[Callable[[], bool]]:
+def _held_in(
+    lock: DatabaseLock, kind: LockKind, shared: bool = False, named: bool = False
+) -> Iterator[Callable[[], bool]]:
     try:
-        with database_lock(lock, kind.name, shared=shared) as held:
+        with database_lock(lock, kind.name, shared=shared, named=named) as held:
             yield held
     except DatabaseLockHeld as exc:
+        if exc.kind == LOST:
+            who = f"pid {exc.holder.get('pid', '?')} on {exc.holder.get('host', '?')}"
+            raise LockHeld(
+                f"a sync that lost its run lock is still working on this database ({who}): the lock's database "
+                "connection ended (an idle timeout, a dropped connection, pg_terminate_backend) while it ran; "
+                "nothing was changed",
+                "wait for it to end (it sends no further write to Exchange and exits 1), then run again",
+                code=kind.code,
+            ) from None
         if exc.kind == WORKER.name and not shared:
             who = f"pid {exc.holder.get('pid', '?')} on {exc.holder.get('host', '?')}"
             raise LockHeld(
-                f"sync workers ('roomsops sync --worker') are running on this database (one is {who}); a plain "
-                "sync does not run beside them",
-                "let the workers sync, or stop every worker first (their leases then expire after "
-                "sync.worker_lease seconds)",
+                f"sync workers ('roomsops sync --worker') are running on this database (one is {who}); this "
+                "command takes the sync's run lock and does not run beside them; nothing was changed",
+                "let the workers finish, or stop every worker first (their leases then expire after "
+                "sync.worker_lease seconds), then run it again",
                 code=kind.code,
             ) from None
         raise _refusal(exc.holder, kind) from None

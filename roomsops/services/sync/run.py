@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ from roomsops.core.results import Result
 from roomsops.core.settings import Settings
 from roomsops.core.templates import shellword
 from roomsops.core.vocabulary import SYNCED_MODES
+from roomsops.core.write_fence import checking
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import (
     MOVE,
@@ -51,7 +53,7 @@ from roomsops.services.sync.engine import (
     tag_of,
     unexpected,
 )
-from roomsops.services.sync.fence import Fence, FencedCalendar, LeaseLost
+from roomsops.services.sync.fence import Fence, FencedCalendar, LeaseLost, lock_fence, lock_lost
 from roomsops.services.sync.migrate import gone_remedy
 
 if TYPE_CHECKING:
@@ -354,9 +356,11 @@ def sync_pass(
     progress: Callable[[str], None] | None = None,
     full: bool = False,
     fence: Fence | None = None,
+    lock_held: Callable[[], bool] | None = None,
 ) -> SyncResult:
     """`fence`: a sync worker's batch (`worker.py`), whose leases each write of its mailboxes is fenced by and
-    which are extended once per phase."""
+    which are extended once per phase. `lock_held`: a plain sync's run lock, asked before each write request to
+    Exchange (review27s: lost, nothing more is written; the caller then fails the run)."""
     started = now_utc()
     window = (
         started - timedelta(days=settings.sync.window_days_past),
@@ -390,10 +394,12 @@ def sync_pass(
         cancel_attempts=settings.sync.cancel_attempts,
         horizon_days=settings.rooms.booking_horizon_days,
         fence=fence,
+        lock_held=lock_held,
     )
 
     # Meetings of persons the sync no longer handles first: their cancellations free rooms too.
-    left = _persons_not_synced(ctx, persons, settings.sync.on_person_removed)
+    with checking(lock_fence(lock_held)) if lock_held is not None else nullcontext():
+        left = _persons_not_synced(ctx, persons, settings.sync.on_person_removed)
     syncs = [MailboxSync(ctx, mailbox) for mailbox in mailboxes]
 
     def one(sync: MailboxSync, phase: str) -> MailboxReport:
@@ -440,6 +446,8 @@ def sync_pass(
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+    if lock_held is not None and not lock_held():
+        raise lock_lost()  # review27s: the next sync may be running already; this one stopped writing
     reports += left.reports
     for report in left.reports:
         log_report(report, dry_run)

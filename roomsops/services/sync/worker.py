@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from roomsops.adapters.store import Store, email_key, now_utc
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.leases import (
+    Lease,
     claim_mailboxes,
     database_now,
     ensure_mailboxes,
@@ -234,28 +235,34 @@ def worker_run(
             )
             log.error(stopped.one_line(), extra={"fields": {"event": "lock_lost", "owner": owner}})
             break
-        with store.leases() as conn:  # committed at once: the claim's row locks end here
-            if not ensured:
-                ensure_mailboxes(conn, mailboxes, now_utc())
-                ensured = True
-                # The run's start by the database's clock: only what was due by then is claimed in this run. A
-                # mailbox this run gave back is due `sync.worker_interval` after its release, later than this: a
-                # round longer than the interval never claims it again (it never became idle, review27).
-                due_by = database_now(conn)
-            leases = claim_mailboxes(conn, owner, None, lease_for, batch, due_by)  # by the database's clock
-        if not leases:
-            break
-        batches += 1
-        claimed += len(leases)
-        log.info(
-            "sync worker %s: claimed %d mailbox(es)",
-            owner,
-            len(leases),
-            extra={"fields": {"event": "claim", "owner": owner, "mailboxes": len(leases)}},
-        )
-        # Each mailbox's lease is given back as soon as its pass is done (`Fence.release`), not with the batch's.
-        fence = Fence({lease.mailbox: lease for lease in leases}, lease_for, release_after=interval)
+        # From the claim to the batch's pass, one `try`: a SIGTERM landing anywhere after the claim committed
+        # (before the fence exists, review27s) gives the claimed leases back like one landing mid-pass.
+        leases: list[Lease] = []
+        fence: Fence | None = None
         try:
+            with store.leases() as conn:  # committed at once: the claim's row locks end here
+                if not ensured:
+                    ensure_mailboxes(conn, mailboxes, now_utc())
+                    ensured = True
+                    # The run's start by the database's clock: only what was due by then is claimed in this run. A
+                    # mailbox this run gave back is due `sync.worker_interval` after its release, later than this: a
+                    # round longer than the interval never claims it again (it never became idle, review27).
+                    due_by = database_now(conn)
+                leases = claim_mailboxes(
+                    conn, owner, None, lease_for, batch, due_by
+                )  # by the database's clock
+            if not leases:
+                break
+            batches += 1
+            claimed += len(leases)
+            log.info(
+                "sync worker %s: claimed %d mailbox(es)",
+                owner,
+                len(leases),
+                extra={"fields": {"event": "claim", "owner": owner, "mailboxes": len(leases)}},
+            )
+            # Each mailbox's lease is given back as soon as its pass is done (`Fence.release`), not with the batch's.
+            fence = Fence({lease.mailbox: lease for lease in leases}, lease_for, release_after=interval)
             result = sync_pass(
                 store,
                 backend,
@@ -271,7 +278,10 @@ def worker_run(
         except BaseException:
             # Interrupted (SIGTERM, Ctrl-C) or a database failure: what this worker still holds is given back, due
             # at once, so the other workers need not wait for the leases to expire (a SIGKILL leaves them to that).
-            _give_back(store, fence)
+            if fence is None and leases:
+                fence = Fence({lease.mailbox: lease for lease in leases}, lease_for, release_after=interval)
+            if fence is not None:
+                _give_back(store, fence)
             raise
         reports += result.mailboxes
         left_sync |= {p: said for p, said in result.left_sync.items() if email_key(p) not in fence.lost}
