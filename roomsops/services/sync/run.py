@@ -449,6 +449,21 @@ def sync_pass(
     if lock_held is not None and not lock_held():
         raise lock_lost()  # review27s: the next sync may be running already; this one stopped writing
     reports += left.reports
+    _log_left(left, dry_run)
+    _hold_back(ctx, left.hold)
+    return SyncResult(
+        started=started,
+        finished=now_utc(),
+        dry_run=dry_run,
+        mailboxes=tuple(reports),
+        not_handled=tuple(not_handled),
+        skipped_sync_mode=skipped_sync_mode,
+        left_sync=left.persons,
+    )
+
+
+def _log_left(left: LeftSync, dry_run: bool) -> None:
+    """The pass's reports and log lines of the persons who left the sync."""
     for report in left.reports:
         log_report(report, dry_run)
     for person, said in left.persons.items():
@@ -464,16 +479,6 @@ def sync_pass(
             else f"still in Exchange: run '{said['remedy']}'",
             extra={"fields": {"event": "left_sync", "person": person, **said}},
         )
-    _hold_back(ctx, left.hold)
-    return SyncResult(
-        started=started,
-        finished=now_utc(),
-        dry_run=dry_run,
-        mailboxes=tuple(reports),
-        not_handled=tuple(not_handled),
-        skipped_sync_mode=skipped_sync_mode,
-        left_sync=left.persons,
-    )
 
 
 def _moves_in_rounds(
