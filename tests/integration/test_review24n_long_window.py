@@ -29,10 +29,6 @@ from .test_sync_rooms20_a import DAY
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24n: an EWS full pass with a window over two years fails ErrorCalendarViewRangeTooBig",
-)
 def test_review24n_a_full_pass_of_an_ews_person_with_a_window_over_two_years_succeeds(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

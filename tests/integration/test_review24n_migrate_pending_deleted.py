@@ -35,10 +35,6 @@ from .test_sync_rooms20_a import DAY, add_booking, answer, bookings, links, live
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24n: a pending-update link whose meeting was deleted in Outlook blocks migrate once EWS is off",
-)
 @pytest.mark.parametrize("how", ["tagging", "rewrite"])
 def test_review24n_a_pending_update_meeting_deleted_in_outlook_does_not_block_the_move_once_ews_is_off(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, how: str

@@ -36,10 +36,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24n: a full reconciliation (410 recovery, sync --full) misses Outlook series exceptions",
-)
 @pytest.mark.parametrize(
     ("mode", "how"),
     [("Microsoft365", "410"), ("Microsoft365", "full"), ("O365", "migrate"), ("Microsoft365", "rooms add")],

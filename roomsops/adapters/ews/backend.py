@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,6 +54,9 @@ from roomsops.core.calendar import (
 
 #: SyncFolderItems pages at most 512 changes (the documented maximum): one page for a typical calendar.
 MAX_CHANGES = 512
+#: The longest CalendarView asked for at once: EWS refuses one over two years (ErrorCalendarViewRangeTooBig), and two
+#: calendar years are never shorter than 730 days (the engine's CALENDAR_VIEW_SPAN).
+VIEW_SPAN = timedelta(days=730)
 FETCH_FIELDS = (
     "subject",
     "start",
@@ -396,11 +399,7 @@ class EwsCalendar:
         # full, and the master of each untagged series with an occurrence in the view (t:RecurringMasterItemId of
         # its first occurrence listed, one per UID), in the same GetItem: a CalendarView lists a series'
         # occurrences, never its master (soak seed 37002: a series made before a reset position was never booked).
-        calendar = self.client.calendar(mailbox)
-        view = calendar.view(start=self._local(start), end=self._local(end)).only(
-            "id", "changekey", "type", "uid", "roomsops_installation"
-        )
-        items = self.client.call(mailbox, lambda: list(view))
+        items = self._view(mailbox, start, end, "id", "changekey", "type", "uid", "roomsops_installation")
         untagged = [item for item in items if not getattr(item, "roomsops_installation", None)]
         ids: list[Any] = [(item.id, None) for item in untagged if item.type in (None, "Single")]
         masters: dict[str, Any] = {}
@@ -410,6 +409,23 @@ class EwsCalendar:
         found = self._get(mailbox, ids + list(masters.values()))
         # An occurrence's tag is its master's; read again, a master that carries one (any installation's) is left out.
         return list({m.item_id: m for m in found if m.installation is None}.values())
+
+    def _view(self, mailbox: str, start: datetime, end: datetime, *fields: str) -> list[Any]:
+        """The items of [start, end) in the mailbox's calendar, by CalendarViews of at most VIEW_SPAN each: EWS
+        refuses a view over two years (ErrorCalendarViewRangeTooBig) and a sync window may be longer (review24n).
+        An item in two spans (one that crosses a cut) is listed once."""
+        calendar = self.client.calendar(mailbox)
+        found: dict[str, Any] = {}
+        first = start
+        while True:
+            last = min(end, first + VIEW_SPAN)
+            view = calendar.view(start=self._local(first), end=self._local(last)).only(*fields)
+            items: list[Any] = self.client.call(mailbox, partial(list, view))
+            for item in items:
+                found.setdefault(item.id, item)
+            if last >= end:
+                return list(found.values())
+            first = last
 
     def _values(self, fields: MeetingFields) -> dict[str, Any]:
         zone = EWSTimeZone(fields.series.time_zone) if fields.series is not None else self.ews_zone
@@ -876,11 +892,7 @@ class EwsCalendar:
     def room_calendar(
         self, room: str, start: datetime, end: datetime, uid: str | None = None, *, via: str | None = None
     ) -> list[Meeting]:
-        calendar = self.client.calendar(room)
-        view = calendar.view(start=self._local(start), end=self._local(end)).only(
-            "id", "changekey", "type", "uid"
-        )
-        items = self.client.call(room, lambda: list(view))
+        items = self._view(room, start, end, "id", "changekey", "type", "uid")
         ids = [
             item.id for item in items if item.type in (None, "Single") and (uid is None or item.uid == uid)
         ]

@@ -57,6 +57,7 @@ from roomsops.core.calendar import (
     MailboxUnavailable,
     Meeting,
     MeetingFields,
+    SeriesFields,
     WriteOutcomeUnknown,
     booking_tag,
     tagged_booking_id,
@@ -1148,6 +1149,7 @@ class MailboxSync:
         for meeting, link in compare:
             synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
             held = bookings.get(link.booking_id)
+            meeting, edited = self._series_edits(meeting, synced, held)
             # Unchanged = our revision tag and the snapshot's fields (not the ChangeKey: docs/sync.md), the room as
             # its booking holds it.
             if (
@@ -1159,9 +1161,39 @@ class MailboxSync:
                 or link.readback
                 or self._answer_unread(meeting, link, bookings.get(link.booking_id))
                 or self._rooms_listed_changed(meeting, link)
+                or edited
             ):
                 self._exchange_item(meeting, link, bookings)
         return tagged
+
+    def _series_edits(
+        self, meeting: Meeting, synced: MeetingFields | None, booking: Booking | None
+    ) -> tuple[Meeting, bool]:
+        """A linked series' master as the full reconciliation compares it, and whether its exceptions (occurrences
+        moved or deleted in Outlook) differ from those the snapshot recorded. EWS's master carries them (its
+        GetItem reads ModifiedOccurrences and DeletedOccurrences); Graph's listing of a seriesMaster carries none,
+        so its instances are read (`series_exceptions`: one request per linked series, in a full pass only),
+        else an Outlook edit of one occurrence is never read once the delta position is past it (review24n)."""
+        series = meeting.fields.series if meeting.fields is not None else None
+        if (
+            series is None
+            or series.exceptions_read
+            or booking is None
+            or booking.series is None
+            or synced is None
+            or synced.series is None
+        ):
+            return meeting, False
+        meeting = self.ctx.backend.series_exceptions(self.mailbox, meeting)
+        assert meeting.fields is not None and meeting.fields.series is not None
+        read = meeting.fields.series
+        if not read.exceptions_read:
+            return meeting, False
+
+        def held(s: SeriesFields) -> tuple[set[datetime], set[tuple[datetime, datetime, datetime]]]:
+            return set(s.cancelled), {(e.original_start, e.start, e.end) for e in s.exceptions}
+
+        return meeting, held(read) != held(synced.series)
 
     def _rooms_listed_changed(self, meeting: Meeting, link: BookingSyncState) -> bool:
         """The ROOMS rooms the meeting lists as a resource or an optional attendee are not those its snapshot

@@ -34,7 +34,14 @@ from roomsops.adapters.store import (
 )
 from roomsops.adapters.store import queries as q
 from roomsops.adapters.store.records import email_key
-from roomsops.adapters.store.schema import CANCELLED, PENDING_CANCEL, PENDING_UPDATE, SYNC_DISABLED, UNLINKED
+from roomsops.adapters.store.schema import (
+    CANCELLED,
+    LINKED,
+    PENDING_CANCEL,
+    PENDING_UPDATE,
+    SYNC_DISABLED,
+    UNLINKED,
+)
 from roomsops.core.calendar import BackendError, Meeting, MeetingFields, booking_tag
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.logs import AuditLog, log
@@ -306,6 +313,33 @@ def _settled_by_first_pass(link: BookingSyncState, booking: Booking) -> bool:
     )
 
 
+def _pending_update_gone(
+    links: Sequence[BookingSyncState],
+    bookings: dict[int, Booking],
+    missing: list[int],
+    tagged: dict[str, list[Meeting]],
+    tags: dict[int, str],
+) -> list[BookingSyncState]:
+    """The `pending-update` links (a rewrite, or a tagging) still missing whose meeting no meeting carries the tag
+    of, nor (with a stored UID) is found by its UID over the target: deleted in Outlook since the last pass. Their
+    update intent is moot (nothing is left to write), so they move as linked ones (returned as they move): the first pass
+    over the new service (a full reconciliation) cancels the booking as for any linked meeting deleted in Outlook
+    (`deleted_if_missing`), and never sends the id of the old service (review24n: such a link blocked the move for
+    good once EWS was off)."""
+    out: list[BookingSyncState] = []
+    for link in links:
+        booking = bookings.get(link.booking_id)
+        if (
+            link.booking_id in missing
+            and link.state == PENDING_UPDATE
+            and booking is not None
+            and not tagged.get(tags.get(link.booking_id, str(link.booking_id)))
+            and deleted_if_missing(replace(link, state=LINKED), booking)
+        ):
+            out.append(gone_over_service(replace(link, state=LINKED), booking))
+    return out
+
+
 def _stored_uid(link: BookingSyncState) -> str | None:
     uid = (link.snapshot or {}).get("uid")
     return str(uid) if uid else None
@@ -461,6 +495,9 @@ def _person(
         if x.booking_id in found_by_uid
     ]
     missing = [booking_id for booking_id in missing if booking_id not in found_by_uid]
+    gone += _pending_update_gone(links, bookings, missing, tagged, tags)  # from `missing` to `deleted`
+    deleted += [booking_id for booking_id in missing if booking_id in {x.booking_id for x in gone}]
+    missing = [booking_id for booking_id in missing if booking_id not in deleted]
     # A sync-disabled booking (the sync leaves it alone) whose meeting was deleted in Outlook: no pass settles it,
     # so it would block the move forever. Its link lets go of the item once the service the person leaves
     # confirms it gone; one still there over that service is missing like any other.
