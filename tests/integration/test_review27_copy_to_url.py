@@ -17,7 +17,8 @@ pytestmark = pytest.mark.integration
 def test_review27_a_misspelt_copy_target_is_named_as_the_target_with_a_remedy_that_works(
     invoke: Invoke, to: str
 ) -> None:
-    ok(invoke("persons", "list"))  # the SQLite source exists and is fine
+    # The SQLite source exists and is fine (a listing no longer creates a database: fix21u, `no_database`).
+    ok(invoke("persons", "add", "someone@example.com", "--no-check"))
     run = invoke("db", "copy", "--to", to)
     line = one_line_error(run)
     assert run.code == 2, line
