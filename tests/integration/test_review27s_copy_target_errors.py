@@ -25,7 +25,7 @@ def test_review27s_a_copy_target_refused_when_opened_is_named_as_the_target(
 ) -> None:
     if not postgres.server_url():
         pytest.skip("no PostgreSQL server")
-    ok(invoke("persons", "list"))  # the SQLite source exists and is fine
+    ok(invoke("persons", "add", "someone@example.com", "--no-check"))  # the SQLite source exists and is fine
     to = postgres_database.render_as_string(hide_password=False) + "?" + query
     run = invoke("db", "copy", "--to", to)
     line = one_line_error(run)
@@ -36,7 +36,7 @@ def test_review27s_a_copy_target_refused_when_opened_is_named_as_the_target(
 
 
 def test_review27s_an_unreachable_copy_target_is_named_as_the_target(invoke: Invoke) -> None:
-    ok(invoke("persons", "list"))
+    ok(invoke("persons", "add", "someone@example.com", "--no-check"))  # a listing makes no database (fix21u)
     run = invoke("db", "copy", "--to", "postgresql+psycopg://roomsops:s3cretpw@127.0.0.1:1/rooms")
     line = one_line_error(run)
     assert run.code == 3, (run.code, line)
@@ -48,7 +48,7 @@ def test_review27s_an_unreachable_copy_target_is_named_as_the_target(invoke: Inv
 def test_review27s_a_copy_target_of_another_application_is_named_as_the_target(
     invoke: Invoke, postgres_database: URL
 ) -> None:
-    ok(invoke("persons", "list"))
+    ok(invoke("persons", "add", "someone@example.com", "--no-check"))  # a listing makes no database (fix21u)
     name, to = postgres.create_schema(postgres_database)
     try:
         with postgres.admin(postgres_database) as conn:  # the DBA's other application's table
