@@ -556,6 +556,11 @@ class EwsCalendar:
             # A new pattern or range is a rewrite of the recurrence (with the first occurrence's times): Exchange
             # drops every exception then, and the ones ROOMS holds are written again below.
             names += [n for n in ("start", "end", "recurrence") if n not in names]
+        if meeting.is_all_day:
+            # A meeting made all-day in Outlook, reset to the booking (review19v): IsAllDayEvent cleared in the
+            # same UpdateItem as the times, else Exchange keeps it all-day (midnight to midnight) and the next
+            # pass sees the same conflict again.
+            names += [n for n in ("start", "end", "is_all_day") if n not in names]
         if not names:
             if fields.series is not None and self._write_exceptions(
                 mailbox, meeting.item_id, meeting.change_key, with_resets(fields, meeting.fields)
@@ -565,6 +570,8 @@ class EwsCalendar:
         if revision is not None:
             names.append("roomsops_revision")  # written with the fields, in the same UpdateItem
         values = self._values(fields)
+        if "is_all_day" in names:
+            values["is_all_day"] = False
         if "resources" in names:
             lines = self._lines_with(mailbox, meeting, fields.room, room_aliases)
             values["resources"] = lines.pop("resources")
