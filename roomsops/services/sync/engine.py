@@ -95,6 +95,7 @@ from roomsops.services.sync.model import (
     room_kept_on_its_line,
     series_from_exchange,
     whole_seconds,
+    zero_length,
 )
 
 if TYPE_CHECKING:
@@ -1499,7 +1500,15 @@ class MailboxSync:
             return True
         if unsure:
             return False
-        return self._series_edit(link, meeting, booking, edited, link.synced_version != booking.version)
+        rooms_changed = link.synced_version != booking.version
+        if meeting.is_all_day and not rooms_changed:
+            # Made all-day in Outlook: a conflict as for a single meeting (docs/sync.md), never taken over as an
+            # edit of its times to midnight (review25v). A zero-length one is refused by `series_from_exchange`.
+            refused = _refused(meeting)
+            assert refused is not None
+            self._conflict(link, meeting, booking, refused)
+            return True
+        return self._series_edit(link, meeting, booking, edited, rooms_changed)
 
     def _series_edit(
         self,
@@ -2210,6 +2219,11 @@ class MailboxSync:
             # A series is taken over whole, with Exchange's exceptions (docs/series.md, "Outlook edits of a series").
             meeting = self.ctx.backend.series_exceptions(self.mailbox, meeting)
             assert meeting.fields is not None
+            if zero_length(meeting.fields):
+                self.report.skip(
+                    "zero-length"
+                )  # an occurrence without duration, as a single meeting (review25v)
+                return
             try:
                 new_series = series_from_exchange(meeting.fields, self.ctx.now(), self.ctx.horizon_days)
             except InputError as exc:

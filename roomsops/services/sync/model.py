@@ -194,6 +194,13 @@ def room_as_booked(
     return meeting
 
 
+def zero_length(fields: MeetingFields) -> bool:
+    """Whether a meeting, or one of its series' moved occurrences, lasts no time (ROOMS cannot hold it)."""
+    if fields.end <= fields.start:
+        return True
+    return fields.series is not None and any(e.end <= e.start for e in fields.series.exceptions)
+
+
 def series_from_exchange(
     fields: MeetingFields,
     now: datetime,
@@ -216,6 +223,13 @@ def series_from_exchange(
     left cancelled in ROOMS while the meeting shows it (soak seed 25062, series36)."""
     series = fields.series
     assert series is not None
+    if zero_length(fields):
+        # ROOMS cannot hold an occurrence without duration (CHECK end > start): no database error (review25v).
+        raise InputError(
+            "the series or one of its occurrences lasts no time in Outlook (a booking needs an end after its "
+            "start)",
+            "give it an end after its start in Outlook",
+        )
     tz = ZoneInfo(series.time_zone)
     duration = fields.end - fields.start
     kept = (
