@@ -1172,20 +1172,23 @@ class MailboxSync:
     ) -> tuple[Meeting, bool]:
         """A linked series' master as the full reconciliation compares it, and whether its exceptions (occurrences
         moved or deleted in Outlook) differ from those the snapshot recorded. EWS's master carries them (its
-        GetItem reads ModifiedOccurrences and DeletedOccurrences); Graph's listing of a seriesMaster carries none,
+        GetItem reads ModifiedOccurrences and DeletedOccurrences: compared as read, review25v); Graph's listing of a seriesMaster carries none,
         so its instances are read (`series_exceptions`: one request per linked series, in a full pass only),
         else an Outlook edit of one occurrence is never read once the delta position is past it (review24n)."""
         series = meeting.fields.series if meeting.fields is not None else None
         if (
             series is None
-            or series.exceptions_read
             or booking is None
             or booking.series is None
             or synced is None
             or synced.series is None
         ):
             return meeting, False
-        meeting = self.ctx.backend.series_exceptions(self.mailbox, meeting)
+        if not series.exceptions_read:
+            meeting = self.ctx.backend.series_exceptions(self.mailbox, meeting)
+        # EWS's master read with them is compared too: its exceptions are no field `synced != fields` compares
+        # (SeriesFields compares its pattern and range only), so an occurrence deleted or moved in Outlook before
+        # an invalid sync state was lost by the recovery pass (review25v).
         assert meeting.fields is not None and meeting.fields.series is not None
         read = meeting.fields.series
         if not read.exceptions_read:
