@@ -231,7 +231,7 @@ def series_from_exchange(
             "give it an end after its start in Outlook",
         )
     tz = ZoneInfo(series.time_zone)
-    duration = fields.end - fields.start
+    clock, wall = recurrence.wall_clock(fields.start, fields.end, tz)
     kept = (
         ours is not None
         and as_written is not None
@@ -256,8 +256,13 @@ def series_from_exchange(
     occurrences: list[Occurrence] = []
     for o in base:
         key = whole_seconds(o.original_start)
+        # Its end at the series' wall-clock end, as Exchange expands it: on the night clocks go back an occurrence
+        # in the repeated hour lasts an hour more than the first one (review25v), not the same absolute duration.
+        day = o.original_start.astimezone(tz).date()
         plain = Occurrence(
-            original_start=o.original_start, start=o.original_start, end=o.original_start + duration
+            original_start=o.original_start,
+            start=o.original_start,
+            end=recurrence.occurrence(day, clock, wall, tz)[1],
         )
         if key in cancelled or (kept and o.status != "active" and not exchange_cancels):
             occurrences.append(replace(plain, status="cancelled"))
