@@ -1449,7 +1449,7 @@ class MailboxSync:
         # A field that changed since the last sync but now equals the booking is our write, not an edit.
         edited = [name for name in synced.differs(current) if getattr(current, name) != getattr(target, name)]
         self._record_differences(booking, meeting, synced, current, target)
-        if booking.series is not None and self._series_handled(link, meeting, booking, edited, series_unsure):
+        if self._series_handled(link, meeting, booking, edited, series_unsure):
             return
         rooms_changed = link.synced_version != booking.version
         refused = _refused(meeting) if {"start", "end"} & set(edited) else None
@@ -1491,12 +1491,26 @@ class MailboxSync:
     ) -> bool:
         """Outlook edits of a synced series (docs/series.md, "Outlook edits of a series"): the whole series or one
         occurrence, taken over when ROOMS can hold them (`_series_edit`). A pending write of the series (`unsure`)
-        is written again first. A series Exchange holds as a single meeting now is an edit ROOMS cannot accept."""
+        is written again first. A series Exchange holds as a single meeting now, or a single booking's meeting made a
+        series, is an edit ROOMS cannot accept."""
         assert meeting.fields is not None
-        if meeting.fields.series is None:
-            if not edited:
+        if booking.series is None:
+            if meeting.fields.series is None:
                 return False
-            what = ", ".join(edited)
+            # A recurrence added in Outlook: ROOMS keeps a single booking single (docs/series.md), so it is a
+            # conflict (SyncConflictBehaviour), never counted unchanged while the room holds further occurrences
+            # ROOMS knows nothing of (review25v).
+            self._conflict(
+                link,
+                meeting,
+                booking,
+                "a recurrence was added in Outlook (ROOMS keeps a single booking single)",
+            )
+            return True
+        if meeting.fields.series is None:
+            # Its recurrence removed in Outlook (with other edits or none): ROOMS keeps a series a series, so it is
+            # a conflict, never counted unchanged while the room freed the other occurrences (review25v).
+            what = ", ".join(edited) or "its recurrence removed"
             self._conflict(
                 link, meeting, booking, f"the series was edited in Outlook ({what}): not taken over"
             )
