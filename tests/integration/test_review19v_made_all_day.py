@@ -27,9 +27,6 @@ pytestmark = pytest.mark.integration
 DAY = (datetime.now(UTC) + timedelta(days=3)).replace(hour=8, minute=0, second=0, microsecond=0)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review19v: the reset of a meeting made all-day in Outlook keeps it all-day"
-)
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_review19v_a_meeting_made_all_day_in_outlook_is_reset_to_the_booking(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str

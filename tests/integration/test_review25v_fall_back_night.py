@@ -23,9 +23,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review25v: on the fall-back night ROOMS and Exchange disagree on an occurrence's end"
-)
 @pytest.mark.parametrize("mode", MODES)
 def test_review25v_an_occurrence_in_the_repeated_hour_ends_where_exchange_ends_it(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str

@@ -26,9 +26,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review25v: a fourth-weekday series written over Graph moves every ROOMS occurrence"
-)
 def test_review25v_a_fourth_weekday_series_over_graph_keeps_its_days(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

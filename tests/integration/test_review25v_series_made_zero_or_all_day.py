@@ -40,10 +40,6 @@ def make_all_day(lab: LabHelper, diego: str) -> Any:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25v: a series made zero-length or all-day in Outlook is no conflict (database error)",
-)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("kind", ["zero-length", "all-day"])
 def test_review25v_a_series_made_zero_length_or_all_day_in_outlook_is_a_conflict(

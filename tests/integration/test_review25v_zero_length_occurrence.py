@@ -23,10 +23,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25v: an occurrence made zero-length in Outlook fails its series on a CHECK constraint",
-)
 @pytest.mark.parametrize("mode", MODES)
 def test_review25v_an_occurrence_made_zero_length_in_outlook_is_a_conflict_not_a_database_error(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str
@@ -48,10 +44,6 @@ def test_review25v_an_occurrence_made_zero_length_in_outlook_is_a_conflict_not_a
     assert [o["start"] < o["end"] for o in rows] == [True] * 5, rows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25v: a new Outlook series with a zero-length occurrence fails on a CHECK constraint",
-)
 @pytest.mark.parametrize("mode", MODES)
 def test_review25v_a_new_outlook_series_with_a_zero_length_occurrence_is_no_database_error(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str

@@ -141,6 +141,19 @@ _FIELD_TO_EWS = {
 }
 
 
+def _reset_names(meeting: Meeting, fields: MeetingFields) -> list[str]:
+    """What a write of `fields` over `meeting` writes besides the fields that differ. A meeting made all-day in
+    Outlook, reset to the booking: IsAllDayEvent (false) in the same UpdateItem as its times, else Exchange keeps it
+    all-day, midnight to midnight, and the next pass sees the same conflict (review19v). A recurrence added in
+    Outlook to a single booking's meeting: Recurrence, deleted (`fields` has none; review25v)."""
+    names = []
+    if fields.series is None and meeting.fields is not None and meeting.fields.series is not None:
+        names.append("recurrence")
+    if meeting.is_all_day:
+        names += ["start", "end", "is_all_day"]
+    return names
+
+
 def as_utc(value: Any, zone: tzinfo) -> datetime:
     """An EWS time as an aware UTC datetime. All-day items carry dates (exchangelib's EWSDate): a day starts at
     local midnight in `zone` (Exchange keeps all-day items from midnight to midnight in the organizer's zone)."""
@@ -556,6 +569,7 @@ class EwsCalendar:
             # A new pattern or range is a rewrite of the recurrence (with the first occurrence's times): Exchange
             # drops every exception then, and the ones ROOMS holds are written again below.
             names += [n for n in ("start", "end", "recurrence") if n not in names]
+        names += [n for n in _reset_names(meeting, fields) if n not in names]
         if not names:
             if fields.series is not None and self._write_exceptions(
                 mailbox, meeting.item_id, meeting.change_key, with_resets(fields, meeting.fields)
@@ -565,6 +579,7 @@ class EwsCalendar:
         if revision is not None:
             names.append("roomsops_revision")  # written with the fields, in the same UpdateItem
         values = self._values(fields)
+        values["is_all_day"] = False  # written only when named (`_reset_names`)
         if "resources" in names:
             lines = self._lines_with(mailbox, meeting, fields.room, room_aliases)
             values["resources"] = lines.pop("resources")

@@ -681,6 +681,15 @@ class GraphCalendar:
             # A new pattern or range rewrites the recurrence (with the first occurrence's times): Graph drops every
             # exception then, and the ones ROOMS holds are written again below.
             names += [n for n in ("start", "end", "recurrence") if n not in names]
+        unrepeated = (
+            fields.series is None and meeting.fields is not None and meeting.fields.series is not None
+        )
+        if unrepeated:
+            names.append("recurrence")  # a recurrence added in Outlook, reset: removed (review25v)
+        if meeting.is_all_day:
+            # A meeting made all-day in Outlook, reset to the booking (review19v): `isAllDay: false` in the same
+            # PATCH as start and end, else Graph refuses times that are not midnight for an all-day event (400).
+            names += [n for n in ("start", "end", "isAllDay") if n not in names]
         if not names:
             if fields.series is not None and self._write_exceptions(
                 mailbox, meeting.item_id, with_resets(fields, meeting.fields)
@@ -689,6 +698,10 @@ class GraphCalendar:
                 return replace(meeting, fields=fields)
             return meeting
         body = self._body(fields, names)
+        if "isAllDay" in names:
+            body["isAllDay"] = False
+        if unrepeated:
+            body["recurrence"] = None
         if revision is not None:
             body["singleValueExtendedProperties"] = self._tags(None, None, revision)  # in the same PATCH
         written = {name for name in changed if _FIELD_TO_GRAPH[name] == ("attendees",)}

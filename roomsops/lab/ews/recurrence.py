@@ -89,7 +89,9 @@ class Recurrence:
     range: str  # one of RANGES
     start_date: str
     interval: int = 1
-    days_of_week: list[str] = field(default_factory=list)  # Weekly; Relative*: one name or a DAY_GROUPS key
+    days_of_week: list[str] = field(
+        default_factory=list
+    )  # Weekly; Relative*: one name or a DAY_GROUPS key (Graph: several)
     first_day_of_week: str = "Sunday"
     day_of_month: int = 0  # Absolute*
     day_of_week_index: str = ""  # Relative*: First..Last
@@ -185,8 +187,10 @@ def _day_in_month(rec: Recurrence, year: int, month: int) -> dt.date | None:
     last = calendar.monthrange(year, month)[1]
     if rec.pattern.startswith("Absolute"):
         return dt.date(year, month, min(max(rec.day_of_month, 1), last))
-    names = rec.days_of_week[0] if rec.days_of_week else "Day"
-    allowed = {DAYS.index(d) for d in DAY_GROUPS.get(names, (names,)) if d in DAYS}
+    # Every listed day counts (Graph's daysOfWeek may list several, recurrencepattern "index"); one name, or a
+    # group (Day, Weekday, WeekendDay), as EWS writes it.
+    names = rec.days_of_week or ["Day"]
+    allowed = {DAYS.index(d) for name in names for d in DAY_GROUPS.get(name, (name,)) if d in DAYS}
     matching = [d for d in range(1, last + 1) if dt.date(year, month, d).weekday() in allowed]
     if not matching:
         return None

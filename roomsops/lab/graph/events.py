@@ -421,6 +421,15 @@ def _days(pattern: Mapping[str, Any]) -> tuple[list[str], str]:
     return days, first_day
 
 
+def _day_group(days: list[str]) -> list[str]:
+    """A relative pattern's days: EWS's group name when they are exactly one (Day, Weekday, WeekendDay)."""
+    chosen = set(days)
+    for name, members in DAY_GROUPS.items():
+        if chosen == set(members):
+            return [name]
+    return sorted(chosen, key=DAYS.index)
+
+
 def parse_recurrence(value: Any) -> Recurrence:
     if not isinstance(value, Mapping) or not isinstance(value.get("pattern"), Mapping):
         raise bad_request("recurrence needs a pattern and a range.")
@@ -446,7 +455,10 @@ def parse_recurrence(value: Any) -> Recurrence:
     elif rec.pattern.startswith("Relative"):
         if not days:
             raise bad_request("daysOfWeek is required for a relativeMonthly or relativeYearly pattern.")
-        rec.days_of_week = days[:1]
+        # graph/api/resources/recurrencepattern (index): "which instance of the allowed days specified in
+        # daysOfWeek", so every listed day counts (monday..friday: the fourth weekday); a listing that is one of
+        # EWS's day groups is kept as that group (DaysOfWeek Weekday, as EWS reads it, unverified).
+        rec.days_of_week = _day_group(days)
         rec.day_of_week_index = str(pattern.get("index") or "first").capitalize()
         if rec.day_of_week_index not in INDEXES:
             raise bad_request("index is not a weekIndex.")

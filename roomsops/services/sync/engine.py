@@ -95,6 +95,7 @@ from roomsops.services.sync.model import (
     room_kept_on_its_line,
     series_from_exchange,
     whole_seconds,
+    zero_length,
 )
 
 if TYPE_CHECKING:
@@ -1171,20 +1172,23 @@ class MailboxSync:
     ) -> tuple[Meeting, bool]:
         """A linked series' master as the full reconciliation compares it, and whether its exceptions (occurrences
         moved or deleted in Outlook) differ from those the snapshot recorded. EWS's master carries them (its
-        GetItem reads ModifiedOccurrences and DeletedOccurrences); Graph's listing of a seriesMaster carries none,
+        GetItem reads ModifiedOccurrences and DeletedOccurrences: compared as read, review25v); Graph's listing of a seriesMaster carries none,
         so its instances are read (`series_exceptions`: one request per linked series, in a full pass only),
         else an Outlook edit of one occurrence is never read once the delta position is past it (review24n)."""
         series = meeting.fields.series if meeting.fields is not None else None
         if (
             series is None
-            or series.exceptions_read
             or booking is None
             or booking.series is None
             or synced is None
             or synced.series is None
         ):
             return meeting, False
-        meeting = self.ctx.backend.series_exceptions(self.mailbox, meeting)
+        if not series.exceptions_read:
+            meeting = self.ctx.backend.series_exceptions(self.mailbox, meeting)
+        # EWS's master read with them is compared too: its exceptions are no field `synced != fields` compares
+        # (SeriesFields compares its pattern and range only), so an occurrence deleted or moved in Outlook before
+        # an invalid sync state was lost by the recovery pass (review25v).
         assert meeting.fields is not None and meeting.fields.series is not None
         read = meeting.fields.series
         if not read.exceptions_read:
@@ -1445,7 +1449,7 @@ class MailboxSync:
         # A field that changed since the last sync but now equals the booking is our write, not an edit.
         edited = [name for name in synced.differs(current) if getattr(current, name) != getattr(target, name)]
         self._record_differences(booking, meeting, synced, current, target)
-        if booking.series is not None and self._series_handled(link, meeting, booking, edited, series_unsure):
+        if self._series_handled(link, meeting, booking, edited, series_unsure):
             return
         rooms_changed = link.synced_version != booking.version
         refused = _refused(meeting) if {"start", "end"} & set(edited) else None
@@ -1487,19 +1491,41 @@ class MailboxSync:
     ) -> bool:
         """Outlook edits of a synced series (docs/series.md, "Outlook edits of a series"): the whole series or one
         occurrence, taken over when ROOMS can hold them (`_series_edit`). A pending write of the series (`unsure`)
-        is written again first. A series Exchange holds as a single meeting now is an edit ROOMS cannot accept."""
+        is written again first. A series Exchange holds as a single meeting now, or a single booking's meeting made a
+        series, is an edit ROOMS cannot accept."""
         assert meeting.fields is not None
-        if meeting.fields.series is None:
-            if not edited:
+        if booking.series is None:
+            if meeting.fields.series is None:
                 return False
-            what = ", ".join(edited)
+            # A recurrence added in Outlook: ROOMS keeps a single booking single (docs/series.md), so it is a
+            # conflict (SyncConflictBehaviour), never counted unchanged while the room holds further occurrences
+            # ROOMS knows nothing of (review25v).
+            self._conflict(
+                link,
+                meeting,
+                booking,
+                "a recurrence was added in Outlook (ROOMS keeps a single booking single)",
+            )
+            return True
+        if meeting.fields.series is None:
+            # Its recurrence removed in Outlook (with other edits or none): ROOMS keeps a series a series, so it is
+            # a conflict, never counted unchanged while the room freed the other occurrences (review25v).
+            what = ", ".join(edited) or "its recurrence removed"
             self._conflict(
                 link, meeting, booking, f"the series was edited in Outlook ({what}): not taken over"
             )
             return True
         if unsure:
             return False
-        return self._series_edit(link, meeting, booking, edited, link.synced_version != booking.version)
+        rooms_changed = link.synced_version != booking.version
+        if meeting.is_all_day and not rooms_changed:
+            # Made all-day in Outlook: a conflict as for a single meeting (docs/sync.md), never taken over as an
+            # edit of its times to midnight (review25v). A zero-length one is refused by `series_from_exchange`.
+            refused = _refused(meeting)
+            assert refused is not None
+            self._conflict(link, meeting, booking, refused)
+            return True
+        return self._series_edit(link, meeting, booking, edited, rooms_changed)
 
     def _series_edit(
         self,
@@ -2210,6 +2236,11 @@ class MailboxSync:
             # A series is taken over whole, with Exchange's exceptions (docs/series.md, "Outlook edits of a series").
             meeting = self.ctx.backend.series_exceptions(self.mailbox, meeting)
             assert meeting.fields is not None
+            if zero_length(meeting.fields):
+                self.report.skip(
+                    "zero-length"
+                )  # an occurrence without duration, as a single meeting (review25v)
+                return
             try:
                 new_series = series_from_exchange(meeting.fields, self.ctx.now(), self.ctx.horizon_days)
             except InputError as exc:

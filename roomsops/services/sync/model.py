@@ -194,6 +194,13 @@ def room_as_booked(
     return meeting
 
 
+def zero_length(fields: MeetingFields) -> bool:
+    """Whether a meeting, or one of its series' moved occurrences, lasts no time (ROOMS cannot hold it)."""
+    if fields.end <= fields.start:
+        return True
+    return fields.series is not None and any(e.end <= e.start for e in fields.series.exceptions)
+
+
 def series_from_exchange(
     fields: MeetingFields,
     now: datetime,
@@ -216,8 +223,15 @@ def series_from_exchange(
     left cancelled in ROOMS while the meeting shows it (soak seed 25062, series36)."""
     series = fields.series
     assert series is not None
+    if zero_length(fields):
+        # ROOMS cannot hold an occurrence without duration (CHECK end > start): no database error (review25v).
+        raise InputError(
+            "the series or one of its occurrences lasts no time in Outlook (a booking needs an end after its "
+            "start)",
+            "give it an end after its start in Outlook",
+        )
     tz = ZoneInfo(series.time_zone)
-    duration = fields.end - fields.start
+    clock, wall = recurrence.wall_clock(fields.start, fields.end, tz)
     kept = (
         ours is not None
         and as_written is not None
@@ -242,8 +256,13 @@ def series_from_exchange(
     occurrences: list[Occurrence] = []
     for o in base:
         key = whole_seconds(o.original_start)
+        # Its end at the series' wall-clock end, as Exchange expands it: on the night clocks go back an occurrence
+        # in the repeated hour lasts an hour more than the first one (review25v), not the same absolute duration.
+        day = o.original_start.astimezone(tz).date()
         plain = Occurrence(
-            original_start=o.original_start, start=o.original_start, end=o.original_start + duration
+            original_start=o.original_start,
+            start=o.original_start,
+            end=recurrence.occurrence(day, clock, wall, tz)[1],
         )
         if key in cancelled or (kept and o.status != "active" and not exchange_cancels):
             occurrences.append(replace(plain, status="cancelled"))
