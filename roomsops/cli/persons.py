@@ -221,7 +221,7 @@ def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
     known = common.person_modes(app.settings)  # None: the database cannot be read
     modes = known or {}
     if not addresses:
-        with common.open_database(app.settings) as store, store.read() as conn:
+        with common.open_database(app.settings, existing_only=True) as store, store.read() as conn:
             addresses = [p.email for p in list_persons(conn, sync_modes=SYNCED_MODES)]
     over_graph = {a for a in addresses if graph_test.uses_graph(app.settings, graph_test.mode_of(modes, a))}
     if addresses:

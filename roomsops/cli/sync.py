@@ -166,6 +166,9 @@ def sync(
         summary = summary_for(summary_path(settings), wanted)
         # A bad setting is refused before the lock or the database exist.
         backend = calendar_backend(settings, app.ews)
+        # Settings that lead to no database are not a new, empty installation that syncs "ok" (review21w):
+        # the first database is made by `persons add` or `rooms add`.
+        rooms.refuse_without_database(settings)
         if wanted:
             _refuse_unknown_persons(app, settings, wanted)
     except RoomsopsError as exc:
