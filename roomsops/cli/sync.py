@@ -16,7 +16,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.cli.options import BOOKING_ID, SettingValue
+from roomsops.cli.options import BOOKING_ID, GIVEN_TEXT, SettingValue
 from roomsops.core.addresses import validate_address
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.settings import Settings
@@ -736,7 +736,7 @@ def resume_cmd(app: AppContext, person: str) -> int:
 
 
 @sync.command("diff")
-@click.option("--person", metavar="EMAIL", help="Only this person's bookings.")
+@click.option("--person", type=GIVEN_TEXT, metavar="EMAIL", help="Only this person's bookings.")
 @pass_app
 def diff_cmd(app: AppContext, person: str | None) -> int:
     """List the bookings whose ROOMS and Exchange states differ (both changed, or room/attendees in Outlook), and
