@@ -265,7 +265,7 @@ def update_cmd(
         horizon_days=app.settings.rooms.booking_horizon_days,
     )
     day = _occurrence(occurrence)
-    with common.open_database(app.settings) as store:
+    with common.open_database(app.settings, existing_only=True) as store:
         result = service.update_booking(store, app.audit, tz, booking_id, changes, day)
     return app.emit(result)
 
@@ -280,7 +280,7 @@ def cancel_cmd(app: AppContext, booking_id: int, occurrence: str | None, yes: bo
     on a terminal, without one needs --yes."""
     tz = _zone(app)
     day = _occurrence(occurrence)
-    with common.open_database(app.settings) as store:
+    with common.open_database(app.settings, existing_only=True) as store:
         result = service.cancel_booking(
             store, app.audit, tz, booking_id, lambda q: app.confirm(q, yes), occurrence=day
         )
