@@ -16,6 +16,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.mailbox_check import primaries_from_admin
 from roomsops.cli.options import BOOKING_ID, GIVEN_TEXT, SettingValue
 from roomsops.core.addresses import validate_address
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
@@ -536,7 +537,13 @@ def test_cmd(app: AppContext, email: str, write_probe: bool) -> int:
             None if modes is None else {a.casefold(): a for a in modes},
         )
         return app.emit(report)
-    report = diagnose.sync_test(app.settings, app.token_provider, lambda: app.ews, address)
+    report = diagnose.sync_test(
+        app.settings,
+        app.token_provider,
+        lambda: app.ews,
+        address,
+        primaries=lambda addresses: primaries_from_admin(app, addresses),
+    )
     if write_probe:
         report = replace(
             report,
