@@ -9,6 +9,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
+from roomsops.cli.options import GIVEN_TEXT
 from roomsops.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ def auth() -> None:
 @auth.command("test")
 @click.option(
     "--mailbox",
+    type=GIVEN_TEXT,
     metavar="EMAIL",
     help="Also probe this mailbox's calendar over the service its sync mode uses (EWS, or Graph for Microsoft365).",
 )

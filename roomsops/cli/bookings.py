@@ -11,7 +11,7 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.cli.options import BOOKING_ID
+from roomsops.cli.options import BOOKING_ID, GIVEN_TEXT
 from roomsops.core.errors import InputError
 from roomsops.core.timeutil import parse_time, zone
 from roomsops.core.vocabulary import FREE_BUSY, STATUSES
@@ -187,8 +187,8 @@ def add_cmd(
 @bookings.command("list")
 @click.option("--from", "start", metavar="TIME", help="Only bookings ending after this time.")
 @click.option("--to", "end", metavar="TIME", help="Only bookings starting before this time.")
-@click.option("--organizer", metavar="EMAIL", help="Only this organizer's bookings.")
-@click.option("--room", metavar="EMAIL", help="Only this room's bookings.")
+@click.option("--organizer", type=GIVEN_TEXT, metavar="EMAIL", help="Only this organizer's bookings.")
+@click.option("--room", type=GIVEN_TEXT, metavar="EMAIL", help="Only this room's bookings.")
 @click.option(
     "--status", "statuses", multiple=True, metavar="|".join(STATUSES), help="Only this status (repeatable)."
 )
@@ -265,7 +265,7 @@ def update_cmd(
         horizon_days=app.settings.rooms.booking_horizon_days,
     )
     day = _occurrence(occurrence)
-    with common.open_database(app.settings) as store:
+    with common.open_database(app.settings, existing_only=True) as store:
         result = service.update_booking(store, app.audit, tz, booking_id, changes, day)
     return app.emit(result)
 
@@ -280,7 +280,7 @@ def cancel_cmd(app: AppContext, booking_id: int, occurrence: str | None, yes: bo
     on a terminal, without one needs --yes."""
     tz = _zone(app)
     day = _occurrence(occurrence)
-    with common.open_database(app.settings) as store:
+    with common.open_database(app.settings, existing_only=True) as store:
         result = service.cancel_booking(
             store, app.audit, tz, booking_id, lambda q: app.confirm(q, yes), occurrence=day
         )

@@ -116,9 +116,10 @@ class AppContext:
         from roomsops.services.apps import admin_app_problem
 
         if check_admin_app:
-            # Every admin command keeps the rule, not only those that know the sync app's id: without one, the
-            # sync app is ExchangeAppId (when RoomsAppSettings.config can be read; else nothing to compare with).
-            for candidate in (sync_app, None if sync_app else self._configured_sync_app()):
+            # Every admin command keeps the rule, whatever app it names: the app used for the admin connection
+            # (exo.app_id) may be neither the app named (--app-id) nor ExchangeAppId, the sync app ROOMS runs
+            # with (when RoomsAppSettings.config can be read; else nothing to compare with).
+            for candidate in (sync_app, self._configured_sync_app()):
                 problem = admin_app_problem(self.settings, candidate)
                 if problem is not None:
                     raise problem

@@ -10,6 +10,7 @@ import click
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
 from roomsops.cli.mailbox_check import primaries_from_admin
+from roomsops.cli.options import GIVEN_TEXT
 from roomsops.core.addresses import validate_address
 from roomsops.core.errors import RoomsopsError
 
@@ -29,7 +30,10 @@ pass_app = click.make_pass_decorator(AppContext)
 
 @click.command()
 @click.option(
-    "--mailbox", metavar="EMAIL", help="The mailbox to probe, over EWS or (a Microsoft365 person) Graph."
+    "--mailbox",
+    type=GIVEN_TEXT,
+    metavar="EMAIL",
+    help="The mailbox to probe, over EWS or (a Microsoft365 person) Graph.",
 )
 @pass_app
 def doctor(app: AppContext, mailbox: str | None) -> int:

@@ -120,7 +120,7 @@ def set_cmd(
     if new_email is not None and checks_addresses(app, no_check):  # the database first, as for `persons add`
         service.refuse_rename_recorded(app.settings, email, new_email)
     mailbox = check_in_exchange(app, new_email, "person", no_check) if new_email is not None else None
-    with common.open_database(app.settings) as store:
+    with common.open_database(app.settings, existing_only=True) as store:
         result = service.set_person(
             store,
             app.audit,
@@ -156,7 +156,7 @@ def remove_cmd(app: AppContext, email: str, cancel_bookings: bool, leave_meeting
     """Remove a person; refused while it organizes active bookings, unless --cancel-bookings."""
     from roomsops.services.rooms.removal import remove_record
 
-    with common.open_database(app.settings) as store:
+    with common.open_database(app.settings, existing_only=True) as store:
         result = remove_record(
             store,
             app.audit,
@@ -221,7 +221,7 @@ def check_cmd(app: AppContext, emails: tuple[str, ...]) -> int:
     known = common.person_modes(app.settings)  # None: the database cannot be read
     modes = known or {}
     if not addresses:
-        with common.open_database(app.settings) as store, store.read() as conn:
+        with common.open_database(app.settings, existing_only=True) as store, store.read() as conn:
             addresses = [p.email for p in list_persons(conn, sync_modes=SYNCED_MODES)]
     over_graph = {a for a in addresses if graph_test.uses_graph(app.settings, graph_test.mode_of(modes, a))}
     if addresses:

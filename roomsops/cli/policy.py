@@ -170,7 +170,7 @@ def restrict_cmd(
         from roomsops.adapters.store import sync_mailboxes
         from roomsops.services.rooms.common import open_database
 
-        with open_database(app.settings) as store, store.read() as conn:
+        with open_database(app.settings, existing_only=True) as store, store.read() as conn:
             from_database = sync_mailboxes(conn, include_rooms=True)
         found = [m.email for m in from_database]
         recorded = tuple((m.email, m.kind) for m in from_database)

@@ -66,7 +66,7 @@ def add_cmd(app: AppContext, email: str, name: str, sync_master: bool, no_check:
 @pass_app
 def set_cmd(app: AppContext, email: str, name: str | None, sync_master: bool | None) -> int:
     """Change a room's name or sync master flag."""
-    with common.open_database(app.settings) as store:
+    with common.open_database(app.settings, existing_only=True) as store:
         result = service.set_room(store, app.audit, email, name, sync_master)
     return app.emit(result)
 
@@ -91,7 +91,7 @@ def remove_cmd(app: AppContext, email: str, cancel_bookings: bool, leave_meeting
     """Remove a room; refused while it has active bookings, unless --cancel-bookings."""
     from roomsops.services.rooms.removal import remove_record
 
-    with common.open_database(app.settings) as store:
+    with common.open_database(app.settings, existing_only=True) as store:
         result = remove_record(
             store,
             app.audit,

@@ -16,7 +16,8 @@ import click
 
 from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
-from roomsops.cli.options import BOOKING_ID, SettingValue
+from roomsops.cli.mailbox_check import primaries_from_admin
+from roomsops.cli.options import BOOKING_ID, GIVEN_TEXT, SettingValue
 from roomsops.core.addresses import validate_address
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.settings import Settings
@@ -166,6 +167,9 @@ def sync(
         summary = summary_for(summary_path(settings), wanted)
         # A bad setting is refused before the lock or the database exist.
         backend = calendar_backend(settings, app.ews)
+        # Settings that lead to no database are not a new, empty installation that syncs "ok" (review21w):
+        # the first database is made by `persons add` or `rooms add`.
+        rooms.refuse_without_database(settings)
         if wanted:
             _refuse_unknown_persons(app, settings, wanted)
     except RoomsopsError as exc:
@@ -533,7 +537,13 @@ def test_cmd(app: AppContext, email: str, write_probe: bool) -> int:
             None if modes is None else {a.casefold(): a for a in modes},
         )
         return app.emit(report)
-    report = diagnose.sync_test(app.settings, app.token_provider, lambda: app.ews, address)
+    report = diagnose.sync_test(
+        app.settings,
+        app.token_provider,
+        lambda: app.ews,
+        address,
+        primaries=lambda addresses: primaries_from_admin(app, addresses),
+    )
     if write_probe:
         report = replace(
             report,
@@ -733,7 +743,7 @@ def resume_cmd(app: AppContext, person: str) -> int:
 
 
 @sync.command("diff")
-@click.option("--person", metavar="EMAIL", help="Only this person's bookings.")
+@click.option("--person", type=GIVEN_TEXT, metavar="EMAIL", help="Only this person's bookings.")
 @pass_app
 def diff_cmd(app: AppContext, person: str | None) -> int:
     """List the bookings whose ROOMS and Exchange states differ (both changed, or room/attendees in Outlook), and

@@ -794,6 +794,11 @@ def app_settings_path(
     """--app-settings, else $ROOMSOPS_APP_SETTINGS, else rooms.app_settings, else the platform default."""
     environ = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform
+    if explicit is not None and not explicit.strip():
+        # `--app-settings "$UNSET"`: not "no option", which would edit the default (ROOMS' production) file.
+        raise InputError(
+            "--app-settings is empty", "give the path of RoomsAppSettings.config, or leave --app-settings out"
+        )
     if explicit:
         return Path(explicit)
     if environ.get("ROOMSOPS_APP_SETTINGS"):

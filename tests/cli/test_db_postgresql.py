@@ -97,8 +97,9 @@ def test_upgrade_creates_the_schema_of_an_empty_postgresql_database(
 
 def test_upgrade_of_an_old_sqlite_database_and_of_none(invoke: Invoke, tmp_path: Path) -> None:
     assert one_line_error(invoke("db", "upgrade")) == (
-        f"Error: there is no database at {tmp_path / 'rooms.db'} — check rooms.database; any roomsops command that "
-        "records something creates it"
+        f"Error: there is no database at {tmp_path / 'rooms.db'} — check rooms.database (and ROOMSOPS_SETTINGS, the "
+        "data folder) leads to the database; a new one is made by 'roomsops persons add EMAIL' or 'roomsops rooms "
+        "add EMAIL --name NAME'"
     )
     assert invoke("db", "upgrade").code == 2 and not (tmp_path / "rooms.db").exists()
     shutil.copyfile(V1_FIXTURE, tmp_path / "rooms.db")

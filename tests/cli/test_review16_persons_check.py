@@ -36,6 +36,18 @@ def test_persons_check_without_a_token_service_is_exit_3_naming_the_authority(
 
 def test_persons_check_of_nobody_needs_no_token(invoke: Invoke, tmp_path: Path, app_settings: Path) -> None:
     (tmp_path / "roomsops.toml").write_text(DEAD, encoding="utf-8")
+    # a database whose only person roomsops does not sync (without one, persons check is no_database: review21w)
+    added = invoke(
+        "--app-settings",
+        str(app_settings),
+        "persons",
+        "add",
+        "x@example.com",
+        "--sync-mode",
+        "None",
+        "--no-check",
+    )
+    assert added.code == 0, added.err
     run = invoke("--app-settings", str(app_settings), "persons", "check")
     assert (run.code, run.out) == (0, "no persons to check\n"), run.err
 

@@ -24,6 +24,12 @@ def test_a_sync_lock_link_that_cannot_be_reached_is_exit_2_naming_it(
     Actual: exit 1, "Error: unexpected FileNotFoundError: [Errno 2] No such file or directory: '.../rooms.db.sync.lock'
     — run again with --debug for the traceback, and report it" (a loop: "unexpected OSError: [Errno 40] Too many
     levels of symbolic links"): the scheduler sees "ran but failed", and the remedy asks for a bug report."""
+    assert (
+        invoke(
+            "--app-settings", str(app_settings), "persons", "add", "diego@contoso.com", "--sync-mode", "None"
+        ).code
+        == 0
+    )  # a database (a person roomsops does not sync: no connection)
     lock = tmp_path / "rooms.db.sync.lock"
     if kind == "loop":
         lock.symlink_to(lock.name)

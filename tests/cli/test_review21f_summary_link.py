@@ -20,6 +20,12 @@ def test_a_summary_link_into_a_missing_folder_gets_a_remedy_that_works(
     Actual: exit 2, "cannot write in .../monitoring: No such file or directory — run roomsops as a user who may write
     .../monitoring (on Windows: from an elevated prompt)": the link is not named, and neither another account nor an
     elevated prompt can write into a folder that does not exist."""
+    assert (
+        invoke(
+            "--app-settings", str(app_settings), "persons", "add", "diego@contoso.com", "--sync-mode", "None"
+        ).code
+        == 0
+    )  # a database (a person roomsops does not sync: no connection)
     link = tmp_path / "roomsops-last-sync.json"
     target = tmp_path / "monitoring" / "roomsops-last-sync.json"
     link.symlink_to(target)

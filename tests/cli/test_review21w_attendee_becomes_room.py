@@ -26,9 +26,6 @@ def rooms_cli(clean_environment: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROOMSOPS_ROOMS_TIME_ZONE", "Europe/Zurich")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21w: rooms add of a booking's attendee makes it a second ROOMS room"
-)
 def test_adding_an_attendee_as_a_room_is_refused(invoke: Invoke) -> None:
     for args in (("persons", "add", DIEGO), ("rooms", "add", EIGER, "--name", "Eiger")):
         assert invoke(*args).code == 0

@@ -9,14 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import Invoke
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21w: an empty --app-settings edits the default RoomsAppSettings.config"
-)
 def test_an_empty_app_settings_is_refused(invoke: Invoke, app_settings: Path) -> None:
     before = app_settings.read_bytes()
     refused = invoke("--settings", "", "config", "show")

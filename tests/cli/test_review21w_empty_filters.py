@@ -23,17 +23,22 @@ def rooms_cli(clean_environment: None, monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.setitem(cli.commands, str(group.name), group)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21w: an empty filter value lists everything instead of refusing"
-)
 @pytest.mark.parametrize(
     "args",
     [
         ("sync", "diff", "--person", ""),
         ("bookings", "list", "--organizer", ""),
         ("bookings", "list", "--room", ""),
+        ("auth", "test", "--mailbox", ""),
+        ("doctor", "--mailbox", ""),
     ],
-    ids=["sync diff --person", "bookings list --organizer", "bookings list --room"],
+    ids=[
+        "sync diff --person",
+        "bookings list --organizer",
+        "bookings list --room",
+        "auth test --mailbox",
+        "doctor --mailbox",
+    ],
 )
 def test_an_empty_filter_is_refused(invoke: Invoke, args: tuple[str, ...]) -> None:
     assert invoke("persons", "add", "diego@contoso.com").code == 0  # a database

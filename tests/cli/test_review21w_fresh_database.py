@@ -25,9 +25,6 @@ def _database_files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("rooms.db"))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21w: policy restrict --from-persons refused exit 2 creates rooms.db"
-)
 @pytest.mark.parametrize(
     "extra",
     [(), ("--member", "DiegoS@contoso.onmicrosoft.com", "--dry-run")],
@@ -41,9 +38,6 @@ def test_a_refused_from_persons_creates_no_database(
     assert _database_files(tmp_path) == [], run.err
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21w: persons check creates an empty database and answers exit 0"
-)
 def test_persons_check_creates_no_database(invoke: Invoke, tmp_path: Path, app_settings: Path) -> None:
     run = invoke("persons", "check")
     assert _database_files(tmp_path) == [], run.out + run.err

@@ -15,9 +15,6 @@ import pytest
 from tests.conftest import Invoke
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21w: rooms check and db upgrade use other codes than no_database"
-)
 @pytest.mark.parametrize("args", [("rooms", "check"), ("db", "upgrade")], ids=["rooms check", "db upgrade"])
 def test_no_database_has_one_code(
     invoke: Invoke, tmp_path: Path, app_settings: Path, args: tuple[str, ...]

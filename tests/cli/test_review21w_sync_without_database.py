@@ -11,14 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import Invoke
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21w: sync where no database is makes an empty one and reports ok"
-)
 def test_a_sync_where_no_database_is_is_refused(invoke: Invoke, tmp_path: Path, app_settings: Path) -> None:
     run = invoke("--quiet", "sync")
     status = invoke("sync", "status", "--max-age", "30m")

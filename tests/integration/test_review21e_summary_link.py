@@ -35,6 +35,8 @@ def test_sync_keeps_a_summary_file_that_is_a_symbolic_link(
     target = monitor / "roomsops.json"
     target.write_text(json.dumps({"ok": True, "finished": "2020-01-01T00:00:00+00:00"}), encoding="utf-8")
     summary.symlink_to(target)
+    # a database (sync refuses where there is none); a person roomsops does not sync
+    assert invoke("persons", "add", "x@example.com", "--sync-mode", "None", "--no-check", env=env).code == 0
     run_env = dict(env)
     if refused:
         run_env["ROOMSOPS_APP_SETTINGS"] = str(tmp_path / "gone" / "RoomsAppSettings.config")

@@ -19,9 +19,6 @@ from tests.conftest import Invoke, ok
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21w: without the admin look-up an alias is still a policy denial"
-)
 def test_an_alias_outside_the_policy_without_admin_connection_is_not_only_a_denial(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

@@ -19,9 +19,6 @@ from tests.conftest import Invoke
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21w: doctor signs in as the sync app after failing the admin-app check"
-)
 def test_doctor_does_not_sign_in_as_the_sync_app(invoke: Invoke, fresh_lab: Any, env: dict[str, str]) -> None:
     sync_app = fresh_lab.info["apps"]["rooms"]["app_id"]
     run = invoke("--json", "doctor", env={**env, "ROOMSOPS_EXO_APP_ID": sync_app})

@@ -16,9 +16,6 @@ from tests.conftest import Invoke, ok
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21w: sync test reports an alias outside the policy as a policy denial"
-)
 def test_sync_test_names_an_alias_outside_the_policy_as_an_alias(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

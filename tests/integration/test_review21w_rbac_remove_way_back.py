@@ -18,9 +18,6 @@ from tests.conftest import Invoke
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21w: rbac policy remove --with-group prints no members, no way back"
-)
 def test_rbac_remove_with_group_names_the_way_back(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

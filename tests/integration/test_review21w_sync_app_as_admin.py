@@ -20,9 +20,6 @@ pytestmark = pytest.mark.integration
 OTHER_APP = "44444444-4444-4444-4444-444444444444"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21w: --app-id of another app lets the sync app sign in as admin app"
-)
 @pytest.mark.parametrize(
     "command",
     [

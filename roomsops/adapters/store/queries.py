@@ -227,6 +227,26 @@ def rooms_added_since(conn: Connection, since: datetime) -> set[str]:
     }
 
 
+def bookings_inviting(conn: Connection, email: str, now: datetime) -> list[int]:
+    """The active bookings still to come (or a series) that list `email` as an attendee (case-insensitively)."""
+    key = email.casefold()
+    query = (
+        select(bookings.c.id)
+        .join(booking_attendees, booking_attendees.c.booking_id == bookings.c.id)
+        .where(
+            func.lower(booking_attendees.c.email) == key,
+            bookings.c.status.in_(BLOCKING_STATUSES),
+            or_(
+                bookings.c.end_utc > now,
+                bookings.c.id.in_(select(booking_series.c.booking_id)),
+            ),
+        )
+        .distinct()
+        .order_by(bookings.c.id)
+    )
+    return [int(row.id) for row in conn.execute(query)]
+
+
 def forget_positions(conn: Connection, now: datetime) -> int:
     """Forget every mailbox's stored sync position: the next pass of each reads its calendar afresh (a pass from
     no position: its untagged meetings in the window are looked at as new ones; with links, a full

@@ -48,10 +48,11 @@ def upgrade(settings: Settings, audit: AuditLog) -> Upgraded:
     path = sqlite_file(url)
     label = db.db_label(url)
     if path is not None and not path.resolve().exists():
-        raise InputError(
+        raise InputError(  # the code of every command that needs a database where there is none (review21w)
             f"there is no database at {path}",
-            "check rooms.database; any roomsops command that records something creates it",
-            code="database_missing",
+            "check rooms.database (and ROOMSOPS_SETTINGS, the data folder) leads to the database; a new one is "
+            "made by 'roomsops persons add EMAIL' or 'roomsops rooms add EMAIL --name NAME'",
+            code="no_database",
         )
     before = _version_now(url, label)
     with open_database(settings) as store:

@@ -162,24 +162,21 @@ def doctor(
         )
     status: EwsStatus | None = None
     rooms_line: Check | None = None
-    try:
-        with open_admin() as session:
-            checks.append(
-                Check("Exchange connection", Status.OK, f"connected through {settings.powershell.host}")
+    if problem is not None:
+        # Never sign in as the sync app, not even to check: the Exchange checks are not run.
+        checks.append(
+            Check(
+                "Exchange connection",
+                Status.WARNING,
+                "not run (nor the EWS readiness and rooms checks): exo.app_id is the sync app's id",
+                problem.remedy,
             )
-            if sync_app_id:
-                shown = [mailbox] if mailbox else []
-                # A Graph person's mailbox may have EWS off: judged per mode, not as an EWS mailbox.
-                status = read_ews_status(
-                    session, sync_app_id, shown, today, over_graph=shown if probe_graph else ()
-                )
-            if rooms_check is not None:
-                rooms_line = rooms_check(session)
-    except RoomsopsError as exc:
-        if isinstance(exc, OperationFailed) and exc.code == DROPPED:
-            exc = dropped_while_reading(exc)  # doctor only reads: a drop is "could not connect", exit 3
-        checks.append(Check("Exchange connection", Status.FAILED, exc.message, exc.remedy))
-        unreachable = unreachable or isinstance(exc, ConnectError)
+        )
+    else:
+        status, rooms_line, lost = _admin_checks(
+            settings, open_admin, sync_app_id, mailbox, probe_graph, today, rooms_check, checks
+        )
+        unreachable = unreachable or lost
     if status is not None:
         left_on_ews = sorted(e for e, (_, service, n) in (left or {}).items() if service == "ews" and n)
         checks.append(_ews_readiness(status, modes, ews_persons, graph_persons, left_on_ews))
@@ -201,6 +198,42 @@ def doctor(
     checks += probes
     unreachable = unreachable or lost
     return DoctorReport(subject="roomsops doctor", checks=tuple(checks), unreachable=unreachable)
+
+
+def _admin_checks(
+    settings: Settings,
+    open_admin: Callable[[], Any],
+    sync_app_id: str | None,
+    mailbox: str | None,
+    probe_graph: bool,
+    today: date,
+    rooms_check: Callable[[Any], Check] | None,
+    checks: list[Check],
+) -> tuple[EwsStatus | None, Check | None, bool]:
+    """The checks made over the admin connection (appended to `checks`): (EWS status, rooms line, whether
+    it could not connect)."""
+    status: EwsStatus | None = None
+    rooms_line: Check | None = None
+    unreachable = False
+    try:
+        with open_admin() as session:
+            checks.append(
+                Check("Exchange connection", Status.OK, f"connected through {settings.powershell.host}")
+            )
+            if sync_app_id:
+                shown = [mailbox] if mailbox else []
+                # A Graph person's mailbox may have EWS off: judged per mode, not as an EWS mailbox.
+                status = read_ews_status(
+                    session, sync_app_id, shown, today, over_graph=shown if probe_graph else ()
+                )
+            if rooms_check is not None:
+                rooms_line = rooms_check(session)
+    except RoomsopsError as exc:
+        if isinstance(exc, OperationFailed) and exc.code == DROPPED:
+            exc = dropped_while_reading(exc)  # doctor only reads: a drop is "could not connect", exit 3
+        checks.append(Check("Exchange connection", Status.FAILED, exc.message, exc.remedy))
+        unreachable = unreachable or isinstance(exc, ConnectError)
+    return status, rooms_line, unreachable
 
 
 def _probes(

@@ -4,7 +4,7 @@ its primary address), and the same question for many addresses at once (`persons
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from roomsops.adapters.ews.client import REMEDIES, EwsClient, EwsError
 from roomsops.core.errors import AuthError, ConnectError, RoomsopsError
@@ -174,11 +174,27 @@ def aliases_outside_policy(
     found = primaries(denied)
     return PersonsCheck(
         checks=tuple(
-            _alias_with_primary(c, found.get(c.email.casefold()), persons)
+            (
+                _alias_with_primary(c, found[c.email.casefold()], persons)
+                if c.email.casefold() in found
+                else _maybe_an_alias(c)
+            )
             if c.status == "denied_by_policy"
             else c
             for c in result.checks
         )
+    )
+
+
+def _maybe_an_alias(check: AddressCheck) -> AddressCheck:
+    """A policy denial the admin look-up could not tell from an alias (no admin connection, or it failed): the
+    remedy names both ways, not the policy only (review21w)."""
+    return replace(
+        check,
+        remedy=f"{check.remedy or REMEDIES['denied_by_policy']}; or {check.email} is an alias of a mailbox outside "
+        f"the policy (the policy refuses it as it refuses its mailbox): find its primary SMTP address with "
+        f"Get-Recipient {shellword(check.email)}, or run this check where the admin connection (exo.app_id, "
+        "WinRM) can be opened",
     )
 
 

@@ -3,7 +3,7 @@ calendar folder, pull subscription. The first failing step names the cause; the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import requests
 
@@ -13,13 +13,18 @@ from roomsops.adapters.ews.client import REMEDIES, TLS_REMEDY, EwsClient, EwsErr
 from roomsops.core.errors import ConnectError, RoomsopsError
 from roomsops.core.results import Check, CheckReport, Status
 from roomsops.core.settings import Settings
-from roomsops.services.diagnose.probe import Probe, failed_probe
+from roomsops.services.diagnose.probe import Probe, alias_first, failed_probe
 
 
 def sync_test(
-    settings: Settings, provider: TokenProvider, client_factory: Callable[[], EwsClient], address: str
+    settings: Settings,
+    provider: TokenProvider,
+    client_factory: Callable[[], EwsClient],
+    address: str,
+    primaries: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
 ) -> CheckReport:
-    """ROOMS' sync test as steps: token, EWS connection, impersonation, primary SMTP, calendar, pull subscription."""
+    """ROOMS' sync test as steps: token, EWS connection, impersonation, primary SMTP, calendar, pull subscription.
+    `primaries` (the admin session's Get-Recipient): a policy denial of an alias is reported as the alias."""
     checks: list[Check] = []
 
     def done(report_checks: Sequence[Check], unreachable: bool = False) -> CheckReport:
@@ -49,8 +54,12 @@ def sync_test(
     try:
         primary = client.resolve_primary(address)
     except (EwsError, ConnectError) as exc:
-        failure = failed_probe(address, exc)
-        failed = Check("impersonation", Status.FAILED, failure.detail, failure.remedy)
+        failure = alias_first(failed_probe(address, exc), primaries)
+        failed = (
+            failure.check("impersonation")
+            if failure.outcome == "alias"
+            else Check("impersonation", Status.FAILED, failure.detail, failure.remedy)
+        )
         return done([*checks, failed], unreachable=not isinstance(exc, EwsError))
     checks.append(Check("impersonation", Status.OK, f"the app may act as {address}"))
 

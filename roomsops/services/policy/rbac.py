@@ -599,6 +599,9 @@ class RbacRemoveResult(Result):
     #: `--with-service-principal`: the app's pointer, removed once no role assignment of the app is left.
     removed_service_principal: str | None = None
     kept_service_principal: str | None = None
+    #: The command that makes the scope and role assignment again with the group's members (read before the
+    #: first change); "" when the scope names no group that exists.
+    restore: str = ""
 
     @property
     def ok(self) -> bool:
@@ -626,6 +629,13 @@ class RbacRemoveResult(Result):
             out.append(f"removed the service principal of app {self.removed_service_principal}")
         if self.kept_service_principal:
             out.append(f"kept the service principal: {self.kept_service_principal}")
+        if self.restore and (self.removed_assignments or self.removed_scope):
+            again = (
+                " --sp-object-id ID (the Object ID under Enterprise applications → the app → Overview)"
+                if self.removed_service_principal
+                else ""
+            )
+            out.append(f"to restore it: {self.restore}{again}")
         return out
 
 
@@ -707,8 +717,12 @@ def remove_rbac(
         + (f" (the management scope stays: {used_by} use it)" if others else "")
         + "? Without another grant the app then opens no mailbox"
     )
+    restore = _rbac_restore_command(session, app_id, scope_name, scope, role)
     if restore_seen is not None:
-        restore_seen.append(_rbac_restore_command(session, app_id, scope_name, scope, role))
+        restore_seen.append(restore)
+    if restore:
+        # The way back in the audit log before the first change (review21w): it does not depend on this output.
+        audit.record("policy.remove.rbac", scope_name, {"app_id": app_id, "restore": restore}, "ok")
     apply = Applier(session, audit, progress)
     steps = [Step("assignment", a.name, Outcome.REMOVED) for a in mine]
     if drop_scope and scope is not None:
@@ -733,6 +747,7 @@ def remove_rbac(
         removed_assignments=tuple(a.name for a in mine),
         removed_scope=scope.name if drop_scope and scope is not None else None,
         notes=(*kept, CACHE_NOTICE),
+        restore=restore,
     )
 
 

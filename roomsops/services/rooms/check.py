@@ -268,6 +268,7 @@ def database_rooms(settings: Settings) -> tuple[tuple[str, str], ...]:
             f"there is no ROOMS database at {missing}",
             "check rooms.database, add rooms with 'roomsops rooms add' (it creates the database), name the "
             "rooms (ROOM...), or pass --all-room-mailboxes",
+            code="no_database",  # one code for "no database here" (review21w)
         )
     with open_database(settings) as store, store.read() as conn:
         return tuple((r.email, r.name) for r in db.list_rooms(conn))

@@ -67,6 +67,27 @@ def _refuse_left_behind(settings: Settings, relative: str, chosen: Path) -> None
     )
 
 
+def no_database(path: Path | None) -> InputError:
+    """The one refusal (code no_database) of a command that needs the database where these settings lead to none."""
+    return InputError(
+        f"there is no ROOMS database at {path}; nothing was created",
+        "check rooms.database (and ROOMSOPS_SETTINGS, the data folder) leads to the database; a new one is "
+        "made by 'roomsops persons add EMAIL' or 'roomsops rooms add EMAIL --name NAME'",
+        code="no_database",
+    )
+
+
+def refuse_without_database(settings: Settings) -> None:
+    """Exit 2 (no_database), nothing created, when these settings lead to an SQLite file that does not exist."""
+    path = sqlite_file(database_url(settings))
+    try:
+        missing = path is not None and not path.resolve().exists()
+    except (OSError, RuntimeError):  # a loop of links: the lock or the database names it with its remedy
+        return
+    if missing:
+        raise no_database(path)
+
+
 @contextmanager
 def open_database(settings: Settings, *, existing_only: bool = False) -> Iterator[Store]:
     """The roomsops database of these settings (created, or upgraded, on first use). A command refused with
@@ -78,12 +99,7 @@ def open_database(settings: Settings, *, existing_only: bool = False) -> Iterato
     # Through a link too: a dangling link's target is where the database would be made.
     fresh = path is not None and not path.resolve().exists()
     if fresh and existing_only:
-        raise InputError(
-            f"there is no ROOMS database at {path}; nothing was created",
-            "check rooms.database (and ROOMSOPS_SETTINGS, the data folder) leads to the database; a new one is "
-            "made by 'roomsops persons add EMAIL' or 'roomsops rooms add EMAIL --name NAME'",
-            code="no_database",
-        )
+        raise no_database(path)
     existed = existing(leftovers(path)) if path is not None else set()
     made: list[Path] = []  # folders made for the database, deepest first
     if path is not None and settings.data_dir is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -100,12 +101,27 @@ def add_room(
         if mailbox_addresses is not None:
             _refuse_same_mailbox(conn, address, mailbox_addresses)
         now = db.now_utc()
+        _refuse_invited(conn, address, now)
         room = db.insert_room(conn, address, room_name, sync_master, now)
         q.forget_positions(conn, now)
     audit.record(
         "rooms.add", room.email, params={"name": room.name, "sync_master": sync_master}, result="added"
     )
     return RoomChange("added", room)
+
+
+def _refuse_invited(conn: Connection, address: str, now: datetime) -> None:
+    """A room invited as an attendee by an active booking would be a second ROOMS room in that meeting (ROOMS
+    books one room per meeting; `bookings add|update --attendee` refuses a ROOMS room): refused, naming them."""
+    invited = q.bookings_inviting(conn, address, now)
+    if invited:
+        first = invited[0]
+        raise InputError(
+            f"{address} is an attendee of active booking(s) {', '.join(map(str, invited))}: as a ROOMS room it "
+            "would be a second room in those meetings (ROOMS books one room per meeting); nothing was changed",
+            f"take it out of each booking's attendees first ('roomsops bookings update {first} --attendee ...' "
+            "with the other attendees, or --no-attendees; see 'roomsops bookings list'), then add the room again",
+        )
 
 
 def set_room(
