@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import available_timezones
 
-from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
+from tzlocal.windows_tz import win_tz
 
 from roomsops.core import recurrence as r
 from roomsops.core.calendar import SeriesFields
@@ -37,13 +37,13 @@ class UnknownTimeZone(ValueError):
 def iana_zone(label: str) -> str:
     """The IANA name of a zone Graph names (`dateTimeTimeZone.timeZone`, `recurrenceTimeZone`): an IANA name as
     is, a Windows id (what Outlook for Windows sets, e.g. "W. Europe Standard Time") by the default ("001")
-    mapping of Unicode CLDR's windowsZones.xml, the table the EWS backend reads StartTimeZone by (exchangelib's
-    `MS_TIMEZONE_TO_IANA_MAP`). Anything else: `UnknownTimeZone`."""
+    mapping of Unicode CLDR's windowsZones.xml (tzlocal's `win_tz`: the same table exchangelib's EWS backend reads
+    StartTimeZone by, without importing exchangelib, which goes with EWS). Anything else: `UnknownTimeZone`."""
     if label.upper() in ("UTC", "ETC/UTC"):
         return "UTC"
     if label in _IANA:
         return label
-    if (mapped := MS_TIMEZONE_TO_IANA_MAP.get(label)) is not None:
+    if (mapped := win_tz.get(label)) is not None:
         return mapped
     raise UnknownTimeZone(label)
 
