@@ -897,7 +897,8 @@ class MailboxSync:
             return whole
         try:
             made = series_from_exchange(fields, self.ctx.now(), self.ctx.horizon_days)
-        except InputError:
+        except Exception:  # one ROOMS cannot hold (InputError) or read: its first occurrence
+            log.debug("%s: the occurrences of %s not expanded", self.mailbox, meeting.item_id, exc_info=True)
             return whole
         now = self.ctx.now()
         spans = [
