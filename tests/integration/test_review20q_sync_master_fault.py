@@ -27,10 +27,6 @@ from .test_sync_rooms20_a import DAY, add_booking, answer, bookings, items, outl
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20q: a lost answer to the Sync-Master removal leaves the slot held by neither, never resent",
-)
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_review20q_a_lost_answer_to_the_sync_master_removal_still_frees_the_slot_for_the_declined_booking(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str

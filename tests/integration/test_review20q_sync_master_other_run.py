@@ -26,10 +26,6 @@ from .test_sync_rooms20_a import DAY, add_booking, answer, bookings, items, outl
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20q: a Sync-Master removal in a run without the declined booking's mailbox never resends it",
-)
 def test_review20q_a_sync_master_removal_in_another_run_still_gets_the_declined_booking_sent_again(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

@@ -32,10 +32,6 @@ from .test_sync_rooms20_a import add_booking, answer, bookings, items
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20q: Sync-Master taking a room off an accepted series frees only its first occurrence",
-)
 def test_review20q_a_sync_master_room_taken_off_an_accepted_series_frees_the_occurrence_rooms_booked(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

@@ -171,13 +171,15 @@ def columns(store: Store) -> tuple[list[tuple[str, str, bool]], list[tuple[str, 
 
 
 def to_v11(store: Store) -> None:
-    """The database as schema 11 made it: mailbox_sync without the lease columns and their index."""
+    """The database as schema 11 made it: mailbox_sync without the lease columns and their index (and without
+    the later schemas' room_asks)."""
     with store.write() as conn:
+        conn.execute(text("DROP TABLE room_asks"))
         conn.execute(text("DROP INDEX ix_mailbox_sync_next_run_utc"))
         for name in ("next_run_utc", "lease_owner", "lease_until_utc", "lease_token"):
             conn.execute(text(f"ALTER TABLE mailbox_sync DROP COLUMN {name}"))
-        conn.execute(text("DELETE FROM schema_version WHERE version = 12"))
-        if conn.execute(text("SELECT count(*) FROM schema_version")).scalar() == 0:  # created at 12
+        conn.execute(text("DELETE FROM schema_version WHERE version >= 12"))
+        if conn.execute(text("SELECT count(*) FROM schema_version")).scalar() == 0:  # created at 12 or later
             conn.execute(
                 text("INSERT INTO schema_version VALUES (11, '0.1.0', :now)"),
                 {"now": now_utc().replace(tzinfo=None)},

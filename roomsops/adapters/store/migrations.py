@@ -295,6 +295,27 @@ def _v11_to_v12(conn: Connection, now: datetime) -> None:
     conn.execute(text("CREATE INDEX ix_mailbox_sync_next_run_utc ON mailbox_sync (next_run_utc)"))
 
 
+def _v12_to_v13(conn: Connection, now: datetime) -> None:
+    """v13: bookings whose room is to be asked again (review20q): a Sync-Master room taken off an Outlook meeting
+    frees its slot for them. Databases from before hold none: an empty table."""
+    frozen = MetaData(
+        naming_convention={
+            "pk": "pk_%(table_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        }
+    )
+    Table("bookings", frozen, Column("id", Integer, primary_key=True))
+    Table(
+        "room_asks",
+        frozen,
+        Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
+        Column("room", String(320), nullable=False),
+        Column("token", String(36), nullable=False),
+        Column("marked_utc", UTCDateTime, nullable=False),
+    )
+    frozen.create_all(conn, tables=[t for t in frozen.sorted_tables if t.name != "bookings"])
+
+
 #: From-version -> the step that upgrades it to the next version.
 STEPS: dict[int, Step] = {
     1: _v1_to_v2,
@@ -308,6 +329,7 @@ STEPS: dict[int, Step] = {
     9: _v9_to_v10,
     10: _v10_to_v11,
     11: _v11_to_v12,
+    12: _v12_to_v13,
 }
 
 

@@ -69,6 +69,7 @@ from roomsops.adapters.store.schema import (
     installation,
     mailbox_sync,
     persons,
+    room_asks,
     rooms,
     sync_differences,
 )
@@ -791,6 +792,49 @@ def save_booking_sync(conn: Connection, state: BookingSyncState, now: datetime) 
     saved = get_booking_sync(conn, state.booking_id)
     assert saved is not None
     return saved
+
+
+@dataclass(frozen=True)
+class RoomAsk:
+    """A booking whose room is to be asked again (`schema.room_asks`): the room that freed its slot, the mark's
+    token."""
+
+    booking_id: int
+    room: str
+    token: str
+
+
+def mark_room_asks(conn: Connection, booking_ids: Iterable[int], room: str, now: datetime) -> str:
+    """Mark these bookings: their room (`room`) is to be asked again. A booking marked already gets the new mark
+    (its token replaced: a pass holding the old one no longer clears it). Returns the token."""
+    token = uuid.uuid4().hex
+    values = {"room": email_key(room), "token": token, "marked_utc": now}
+    for booking_id in sorted(set(booking_ids)):
+        result = conn.execute(update(room_asks).where(room_asks.c.booking_id == booking_id).values(**values))
+        if result.rowcount == 0:
+            conn.execute(insert(room_asks).values(booking_id=booking_id, **values))
+    return token
+
+
+def room_asks_of(conn: Connection, mailbox: str) -> dict[int, RoomAsk]:
+    """The marks of the bookings `mailbox` organizes, by booking id."""
+    query = (
+        select(room_asks)
+        .join(bookings, bookings.c.id == room_asks.c.booking_id)
+        .join(persons, persons.c.id == bookings.c.organizer_id)
+        .where(persons.c.email_key == email_key(mailbox))
+    )
+    return {row.booking_id: RoomAsk(row.booking_id, row.room, row.token) for row in conn.execute(query)}
+
+
+def clear_room_asks(conn: Connection, marks: Iterable[RoomAsk]) -> None:
+    """Clear these marks, each only if it is still the one read (same token): a mark made since stays."""
+    for mark in marks:
+        conn.execute(
+            delete(room_asks).where(
+                room_asks.c.booking_id == mark.booking_id, room_asks.c.token == mark.token
+            )
+        )
 
 
 def delete_booking_sync(conn: Connection, booking_id: int) -> None:

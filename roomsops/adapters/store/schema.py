@@ -40,7 +40,7 @@ from roomsops.core.vocabulary import (  # noqa: F401 - re-exported: the store's 
 )
 
 #: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 
 EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
@@ -293,6 +293,24 @@ booking_sync = Table(
     CheckConstraint(one_of("state", LINK_STATES), name="state"),
     Index(None, "mailbox"),
     Index(None, "item_id"),
+)
+
+# A booking whose room roomsops is to ask again (schema 13, review20q): a Sync-Master room taken off an Outlook meeting
+# it held (accepted or tentatively) frees the meeting's slots; the ROOMS bookings of that room at those slots are
+# marked in a transaction before the removal is sent, so the fact outlives a lost answer, a crash and the run that
+# removed it. The pass of the booking's organizer (any run) sends a `room-declined` one again and clears its mark
+# with that write; a mark whose room's state is settled otherwise (the room accepted, the booking moved off the room,
+# cancelled or over) is cleared too. `token`: each mark's own, so a pass clears only the mark it read, never a later
+# one.
+room_asks = Table(
+    "room_asks",
+    metadata,
+    Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "room", String(EMAIL_LENGTH), nullable=False
+    ),  # lower-cased address of the room that freed its slot
+    Column("token", String(36), nullable=False),
+    Column("marked_utc", UTCDateTime, nullable=False),
 )
 
 # What the sync knows about each mailbox: its SyncFolderItems state and the last pass.

@@ -211,11 +211,23 @@ class SlotLedger:
 
     failed: list[Slot] = field(default_factory=list)
     freed: list[Slot] = field(default_factory=list)
+    #: Slots a Sync-Master room was to be taken off and the removal was not confirmed (its answer lost, or refused):
+    #: a booking marked to have that room asked again waits for the next pass (`MailboxSync._asks`).
+    unconfirmed: list[Slot] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, slot: Slot, ok: bool) -> None:
         with self.lock:
             (self.freed if ok else self.failed).append(slot)
+
+    def removal_unconfirmed(self, slots: Iterable[Slot]) -> None:
+        with self.lock:
+            self.unconfirmed.extend(slots)
+
+    def removal_pending(self, slot: Slot) -> bool:
+        """Whether a removal of this pass that should have freed (part of) `slot` was not confirmed."""
+        with self.lock:
+            return any(overlaps(slot, f) for f in self.unconfirmed)
 
     def was_freed(self, slot: Slot) -> bool:
         with self.lock:
@@ -350,12 +362,15 @@ class MailboxSync:
         with fenced_write(self.ctx, self.mailbox) as conn:
             yield conn
 
-    def _save_link(self, link: BookingSyncState) -> BookingSyncState:
+    def _save_link(self, link: BookingSyncState, asked: q.RoomAsk | None = None) -> BookingSyncState:
+        """`asked`: the booking's mark to have its room asked again (`_asks`), cleared in the same transaction."""
         if self.ctx.dry_run:
             return link
         link = self._unseen_mark(link)
         with self._write() as conn:
             saved = q.save_booking_sync(conn, link, self.ctx.now())
+            if asked is not None:
+                q.clear_room_asks(conn, [asked])
         self.links[link.booking_id] = saved
         return saved
 
@@ -421,10 +436,16 @@ class MailboxSync:
         return self.links.get(booking.id) or BookingSyncState(booking_id=booking.id, mailbox=self.mailbox)
 
     def _linked(
-        self, link: BookingSyncState, meeting: Meeting, version: int | None, readback: bool = False
+        self,
+        link: BookingSyncState,
+        meeting: Meeting,
+        version: int | None,
+        readback: bool = False,
+        asked: q.RoomAsk | None = None,
     ) -> BookingSyncState:
-        """Link the booking to `meeting`, as synced at `version` (None: compare fields on the next pass)."""
-        return self._save_link(self._link_state(link, meeting, version, readback))
+        """Link the booking to `meeting`, as synced at `version` (None: compare fields on the next pass); `asked`:
+        its mark to have the room asked again, settled by this write (cleared with it)."""
+        return self._save_link(self._link_state(link, meeting, version, readback), asked)
 
     def _audit(self, action: str, booking: Booking, result: object) -> None:
         self.ctx.audit.record(
@@ -742,13 +763,17 @@ class MailboxSync:
 
     def _resend(self) -> None:
         """Ask the rooms again (the whole meeting re-sent, no change): the moves of a cycle sent while the other
-        booking still held their slot (`move_rounds`), and room-declined bookings whose slot a write of this pass
-        freed. The room declined them for a conflict that is gone; it answers the new request."""
+        booking still held their slot (`move_rounds`), room-declined bookings whose slot a write of this pass
+        freed, and room-declined bookings marked in the database to have their room asked again (`_asks`: a
+        Sync-Master room taken off an Outlook meeting it held, by this run or another, review20q). The room
+        declined them for a conflict that is gone; it answers the new request."""
+        asked = self._asks()
         again = {
             i
             for i in self.resend
             if i in self.bookings and not self.ctx.slots.blocked(self._takes(self.bookings[i]))
         }
+        again |= set(asked)
         for booking_id, link in self.links.items():
             booking = self.bookings.get(booking_id)
             if (
@@ -790,12 +815,98 @@ class MailboxSync:
                     )
                 finally:
                     self.wrote = True
-                self._linked(intent, sent, booking.version, readback=True)
+                self._linked(intent, sent, booking.version, readback=True, asked=asked.get(booking.id))
                 self.updated.add(sent.item_id)
                 self.declined.discard(booking.id)
                 self._audit("ews:UpdateItem", booking, {"item_id": sent.item_id, "why": "room asked again"})
 
             self._guarded([found], write)
+
+    def _asks(self) -> dict[int, q.RoomAsk]:
+        """This mailbox's bookings marked to have their room asked again (`q.room_asks_of`; marked by
+        `_mark_asks`, in any run), the ones to send again now: `room-declined`, still in the room that freed its
+        slot, the removal not left unconfirmed by this pass (else the next pass). A mark whose room's state is
+        settled is cleared: the booking cancelled, over or moved off that room, its link let go, or linked with
+        the room's answer read (not a decline: the room holds it). The others wait (an intent under way, a room
+        that has not answered yet, a change not written yet): the next pass looks again."""
+        with self.ctx.store.read() as conn:
+            marks = q.room_asks_of(conn, self.mailbox)
+            if not marks:
+                return {}
+            known = {i: self.bookings[i] for i in marks if i in self.bookings}
+            known |= {b.id: b for b in q.bookings_by_id(conn, [i for i in marks if i not in known])}
+        now = self.ctx.now()
+        ask: dict[int, q.RoomAsk] = {}
+        settled: list[q.RoomAsk] = []
+        for booking_id, mark in sorted(marks.items()):
+            booking, link = known.get(booking_id), self.links.get(booking_id)
+            if (
+                booking is None
+                or booking.status != "active"
+                or last_end(booking) <= now
+                or (booking.room or "").lower() != mark.room
+                or (link is not None and link.state in (CANCELLED, UNLINKED, SYNC_DISABLED))
+            ):
+                settled.append(mark)
+            elif link is None or link.state != ROOM_DECLINED:
+                if (
+                    link is not None
+                    and link.state == LINKED
+                    and link.synced_version == booking.version
+                    and not room_unanswered(link, booking, now)
+                ):
+                    settled.append(mark)  # the room answered, and did not decline: it holds the slot
+            elif not any(self.ctx.slots.removal_pending(slot) for slot in _booking_slots(booking)):
+                ask[booking_id] = mark
+        if settled and not self.ctx.dry_run:
+            with self._write() as conn:
+                q.clear_room_asks(conn, settled)
+        return ask
+
+    def _mark_asks(self, meeting: Meeting, rooms: list[Room]) -> list[Slot]:
+        """Before these rooms are taken off the meeting (Sync-Master): the slots of the meeting each room held
+        (accepted or tentatively accepted), and, in one transaction, a mark on every ROOMS booking of such a room
+        at one of those slots (every occurrence of a series) that its room is to be asked again (`q.room_asks`).
+        The room declined them for this meeting; freed, it answers anew (`_asks`). Stored before the removal is
+        sent, so a lost answer, a crash, or a booking organized by a mailbox of another run still gets its room
+        asked again (review20q); a removal that did not go through leaves a mark that costs one request."""
+        held = [r for r in rooms if self._response(meeting, r.email) in ("Accept", "Tentative")]
+        if not held or meeting.fields is None or self.ctx.dry_run:
+            return []
+        spans = self._meeting_spans(meeting)
+        own = {link.booking_id for link in self.links.values() if link.item_id == meeting.item_id}
+        with self._write() as conn:
+            for room in held:
+                marked = {
+                    b.id
+                    for start, end in spans
+                    for b in q.overlapping_bookings(conn, room.id, start, end)
+                    if b.id not in own and b.status == "active"
+                }
+                if marked:
+                    q.mark_room_asks(conn, marked, room.email, self.ctx.now())
+        return [(r.email.lower(), start, end) for r in held for start, end in spans]
+
+    def _meeting_spans(self, meeting: Meeting) -> list[tuple[datetime, datetime]]:
+        """The times a meeting holds its rooms: a single meeting's, or each active occurrence of a series not over
+        yet (as ROOMS would book it; its first occurrence's when ROOMS cannot hold the series)."""
+        fields = meeting.fields
+        assert fields is not None
+        whole = [(whole_seconds(fields.start), whole_seconds(fields.end))]
+        if fields.series is None:
+            return whole
+        try:
+            made = series_from_exchange(fields, self.ctx.now(), self.ctx.horizon_days)
+        except Exception:  # one ROOMS cannot hold (InputError) or read: its first occurrence
+            log.debug("%s: the occurrences of %s not expanded", self.mailbox, meeting.item_id, exc_info=True)
+            return whole
+        now = self.ctx.now()
+        spans = [
+            (whole_seconds(o.start), whole_seconds(o.end))
+            for o in made.occurrences
+            if o.status == "active" and o.end > now
+        ]
+        return spans or whole
 
     def _waits(self, booking: Booking) -> bool:
         """Whether the booking's new slot is one a failed write of this pass should have freed: it is not sent
@@ -2494,29 +2605,35 @@ class MailboxSync:
         saw them listed by; every other attendee stays) and read it back: a write that did not take them off is an
         error, never reported as done."""
         addresses = sorted(set().union(*(self._addresses_of(r) for r in rooms)))
+        # A room that held the meeting's slots frees them: the room-declined bookings of those slots are to be
+        # asked again (`_resend`, in this pass's last phase or, the fact kept in the database, any later pass);
+        # else the slot stays held by neither (review20p: Sync-Master took the room off Diego's accepted meeting
+        # for Adele's booking, which the room had declined for Diego's; review20q: after a lost answer, for a
+        # series, in another run).
+        freed = self._mark_asks(meeting, rooms)
         try:
-            self.ctx.backend.remove_attendees(self.mailbox, meeting, addresses)
-        finally:
-            self.wrote = True
-        found = [canonical(m) for m in self.ctx.backend.get(self.mailbox, [meeting.item_id])]
-        still = [r.email for r in rooms if found and any(found[0].invites(a) for a in self._addresses_of(r))]
-        if not found or still:
-            raise OperationFailed(
-                f"removing {', '.join(still or [r.email for r in rooms])} from the meeting was not confirmed "
-                "(read back)",
-                "run 'roomsops sync' again",
-            )
+            try:
+                self.ctx.backend.remove_attendees(self.mailbox, meeting, addresses)
+            finally:
+                self.wrote = True
+            found = [canonical(m) for m in self.ctx.backend.get(self.mailbox, [meeting.item_id])]
+            still = [
+                r.email for r in rooms if found and any(found[0].invites(a) for a in self._addresses_of(r))
+            ]
+            if not found or still:
+                raise OperationFailed(
+                    f"removing {', '.join(still or [r.email for r in rooms])} from the meeting was not confirmed "
+                    "(read back)",
+                    "run 'roomsops sync' again",
+                )
+        except BaseException:
+            # Not confirmed: the marked bookings wait for the next pass (the room may still hold the slot).
+            self.ctx.slots.removal_unconfirmed(freed)
+            raise
         for r in rooms:
             self.ctx.audit.record(
                 "sync:room-removed", self.mailbox, {"item_id": meeting.item_id, "room": r.email}, "ok"
             )
-            if meeting.fields is not None and self._response(meeting, r.email) in ("Accept", "Tentative"):
-                # The room held the meeting's slot and is free there now: a room-declined booking of that slot is
-                # asked again by this pass's last phase (`_resend`), as after a cancellation; else the slot stays
-                # held by neither (review20p: Sync-Master took the room off Diego's accepted meeting for Adele's
-                # booking, which the room had declined for Diego's).
-                start, end = whole_seconds(meeting.fields.start), whole_seconds(meeting.fields.end)
-                self._freed((r.email.lower(), start, end), ok=True)
         return found[0]
 
     def _new_meeting_declined(self, meeting: Meeting, room: Room) -> None:
@@ -3277,6 +3394,18 @@ def _spans(first: datetime, last: datetime) -> list[tuple[datetime, datetime]]:
         spans.append((first, min(last, first + CALENDAR_VIEW_SPAN)))
         first = spans[-1][1]
     return spans
+
+
+def _booking_slots(booking: Booking) -> list[Slot]:
+    """The room slots a booking takes: each active occurrence of a series, or its own."""
+    room = (booking.room or "").lower()
+    if booking.series is None:
+        return [(room, whole_seconds(booking.start), whole_seconds(booking.end))]
+    return [
+        (room, whole_seconds(o.start), whole_seconds(o.end))
+        for o in booking.series.occurrences
+        if o.status == "active"
+    ]
 
 
 def held_slot(link: BookingSyncState | None) -> Slot | None:
