@@ -866,6 +866,10 @@ class SyncChecker(RuleBasedStateMachine):
             # and the engine rightly took it for one room, the meeting's own, no attendee (soak seed 40000,
             # fix19u; docs/sync.md: the meeting's room on the To line is still its room).
             return
+        if how == "resource" and _on_attendee_line(meeting, other):
+            # The mirror: a room on the To or Optional line already is not made a second resource as well (Outlook
+            # lists a recipient once; the same impossible state as soak seeds 36100 and 42001, diag42's note).
+            return
         self._used("outlook_second_room")
         if how == "resource":
             body: dict[str, Any] = {"resources": [mine, other]}
