@@ -303,6 +303,9 @@ class MailboxSync:
         self.said_rooms: set[tuple[str, str]] = set()
         # New meetings not booked because a room has not answered yet (`_awaiting`): the position is held for them.
         self.awaiting: set[str] = set()
+        # Those of them this pass counted and named: a meeting read twice in one pass (by a full reconciliation's
+        # look at the untagged meetings, then among the changes since the position held for it) is counted once.
+        self.awaiting_said: set[str] = set()
         # Bookings whose room copy this pass tried to remove (a meeting deleted without a cancellation).
         self.released: set[int] = set()
         # (booking id, "room" | "attendees") both sides changed since the last pass: ROOMS wins, so the open
@@ -2155,8 +2158,11 @@ class MailboxSync:
         pass until the room answers (or the meeting goes), so that an administrator sees a room that never answers:
         the mailbox's position is held for it (`_finish`), so the next pass reads it again (the answer is a change
         of the meeting, read then anyway)."""
-        self.report.skip("awaiting the room's answer")
         self.awaiting.add(meeting.item_id)
+        if meeting.item_id in self.awaiting_said:
+            return  # read again in this pass: counted and named once
+        self.awaiting_said.add(meeting.item_id)
+        self.report.skip("awaiting the room's answer")
         subject = meeting.fields.subject if meeting.fields is not None else meeting.item_id
         log.warning(
             "%s: new meeting %r is not booked yet: awaiting the answer of %s",
