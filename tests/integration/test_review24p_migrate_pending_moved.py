@@ -32,9 +32,6 @@ from .test_sync_rooms20_a import DAY, answer, bookings, links, live, outlook_new
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review24p: migrate cancels a pending-update booking moved beyond the window"
-)
 def test_review24p_a_pending_update_meeting_moved_beyond_the_window_is_not_taken_as_deleted(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

@@ -183,6 +183,9 @@ class MemoryCalendar:
             and m.fields.end > start
         ]
 
+    def find_untagged_by_uid(self, mailbox: str, uids: Sequence[str]) -> list[Meeting]:
+        return [m for m in self.items.get(mailbox, {}).values() if m.installation is None and m.uid in uids]
+
     def create(
         self,
         mailbox: str,

@@ -423,6 +423,22 @@ class EwsCalendar:
         # An occurrence's tag is its master's; read again, a master that carries one (any installation's) is left out.
         return list({m.item_id: m for m in found if m.installation is None}.values())
 
+    def find_untagged_by_uid(self, mailbox: str, uids: Sequence[str]) -> list[Meeting]:
+        # A FindItem without a view lists the calendar's single items and series' masters, whatever their dates
+        # (ews-ref/finditem-operation), with their UID and tag; those that match are read in one GetItem.
+        wanted = set(uids)
+        if not wanted:
+            return []
+        calendar = self.client.calendar(mailbox)
+        query = calendar.all().only("id", "changekey", "uid", "roomsops_installation")
+        items: list[Any] = self.client.call(mailbox, partial(list, query))
+        ids: list[Any] = [
+            (item.id, None)
+            for item in items
+            if item.uid in wanted and not getattr(item, "roomsops_installation", None)
+        ]
+        return [m for m in self._get(mailbox, ids) if m.installation is None and m.uid in wanted]
+
     def _view(self, mailbox: str, start: datetime, end: datetime, *fields: str) -> list[Any]:
         """The items of [start, end) in the mailbox's calendar, by CalendarViews of at most VIEW_SPAN each: EWS
         refuses a view over two years (ErrorCalendarViewRangeTooBig) and a sync window may be longer (review24n).

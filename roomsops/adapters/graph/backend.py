@@ -431,6 +431,24 @@ class GraphCalendar:
                     raise error
         return found
 
+    def find_untagged_by_uid(self, mailbox: str, uids: Sequence[str]) -> list[Meeting]:
+        # /events lists the calendar's single events and series' masters, whatever their dates (graph/api/user-list-
+        # events); only the ids and UIDs of every page, then one read (batched) of those that match.
+        wanted = set(uids)
+        if not wanted:
+            return []
+        url = f"{self._events(mailbox)}?" + urlencode({"$select": "iCalUId,type", "$top": str(PAGE_SIZE)})
+        ids = [
+            str(e["id"])
+            for e in self._list(mailbox, url, "find by uid")
+            if e.get("iCalUId") in wanted
+            and e.get("type") in ("singleInstance", "seriesMaster")
+            and e.get("id")
+        ]
+        return [
+            m for m in self._read(mailbox, ids, calendar=True) if m.installation is None and m.uid in wanted
+        ]
+
     def _list(self, mailbox: str, url: str, what: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
         while url:

@@ -67,6 +67,12 @@ class CalendarBackend(Protocol):
         for new bookings in a full reconciliation. Single meetings, and the master of each series with an occurrence
         there (read once, with its pattern); occurrences alone are left out."""
 
+    def find_untagged_by_uid(self, mailbox: str, uids: Sequence[str]) -> list[Meeting]:
+        """The meetings in the calendar whose iCalendar UID is one of `uids` that carry no tag, whatever their dates:
+        single meetings and series' masters (a listing of the whole calendar's ids and UIDs, then one read of those
+        that match). Costly in a large calendar: for the rare look-up that must tell a meeting moved beyond every
+        window from one deleted (`sync migrate`'s untagged `pending-update` meetings)."""
+
     def create(
         self,
         mailbox: str,

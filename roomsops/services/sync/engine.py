@@ -315,6 +315,9 @@ class MailboxSync:
         self.said_rooms: set[tuple[str, str]] = set()
         # New meetings not booked because a room has not answered yet (`_awaiting`): the position is held for them.
         self.awaiting: set[str] = set()
+        # Those of them this pass counted and named: a meeting read twice in one pass (by a full reconciliation's
+        # look at the untagged meetings, then among the changes since the position held for it) is counted once.
+        self.awaiting_said: set[str] = set()
         # Bookings whose room copy this pass tried to remove (a meeting deleted without a cancellation).
         self.released: set[int] = set()
         # (booking id, "room" | "attendees") both sides changed since the last pass: ROOMS wins, so the open
@@ -1173,9 +1176,22 @@ class MailboxSync:
                 bookings.update({b.id: b for b in q.bookings_by_id(conn, unread)})
         tagged = self._reconcile_by_tag(bookings)
         present = {m.item_id for m in tagged}
-        for link in list(self.links.values()):
-            booking = bookings.get(link.booking_id)
-            if link.item_id not in present and booking is not None and deleted_if_missing(link, booking):
+        gone = [
+            (link, booking)
+            for link in list(self.links.values())
+            if link.item_id not in present
+            and (booking := bookings.get(link.booking_id)) is not None
+            and deleted_if_missing(link, booking)
+        ]
+        # A `pending-update` meeting whose tagging write was lost carries no tag: not found by its tag, it may still
+        # be in the calendar (its booking cancelled in ROOMS: the pass cancels it, review24p). Read by id, only when
+        # there are some (no request otherwise); one still there is no deletion.
+        untagged = [link.item_id for link, _ in gone if link.state == PENDING_UPDATE and link.item_id]
+        there = (
+            {m.item_id for m in self.ctx.backend.in_calendar(self.mailbox, untagged)} if untagged else set()
+        )
+        for link, booking in gone:
+            if link.item_id not in there:
                 self._booking_cancelled_in_exchange(link, booking)
         if discover:
             self._discover(bookings)
@@ -2266,8 +2282,11 @@ class MailboxSync:
         pass until the room answers (or the meeting goes), so that an administrator sees a room that never answers:
         the mailbox's position is held for it (`_finish`), so the next pass reads it again (the answer is a change
         of the meeting, read then anyway)."""
-        self.report.skip("awaiting the room's answer")
         self.awaiting.add(meeting.item_id)
+        if meeting.item_id in self.awaiting_said:
+            return  # read again in this pass: counted and named once
+        self.awaiting_said.add(meeting.item_id)
+        self.report.skip("awaiting the room's answer")
         subject = meeting.fields.subject if meeting.fields is not None else meeting.item_id
         log.warning(
             "%s: new meeting %r is not booked yet: awaiting the answer of %s",
@@ -3307,7 +3326,10 @@ def gone_over_service(link: BookingSyncState, booking: Booking | None) -> Bookin
     is forgotten with this) and lets go of it; any other link lets go of it now: a cancellation under way or a
     held-back booking has its meeting looked for by its tag, as after a lost answer. Not read back (it is gone)."""
     if booking is not None and deleted_if_missing(link, booking):
-        return replace(link, readback=False)
+        # Taken as deleted: a `pending-update` intent is moot (nothing is left to write), and the full
+        # reconciliation reads the id of no linked meeting it takes so (`_reconcile`: only `pending-update` ones).
+        state = LINKED if link.state == PENDING_UPDATE else link.state
+        return replace(link, state=state, readback=False)
     return replace(link, item_id=None, change_key=None, readback=False)
 
 

@@ -330,6 +330,9 @@ class FencedCalendar:
     def find_untagged(self, mailbox: str, start: datetime, end: datetime) -> list[Meeting]:
         return self.inner.find_untagged(mailbox, start, end)
 
+    def find_untagged_by_uid(self, mailbox: str, uids: Sequence[str]) -> list[Meeting]:
+        return self.inner.find_untagged_by_uid(mailbox, uids)
+
     def series_exceptions(self, mailbox: str, meeting: Meeting) -> Meeting:
         return self.inner.series_exceptions(mailbox, meeting)
 

@@ -347,10 +347,13 @@ def _stored_uid(link: BookingSyncState) -> str | None:
 
 def _by_uid(
     target: CalendarBackend, settings: Settings, mailbox: str, links: Sequence[BookingSyncState]
-) -> dict[int, Meeting]:
+) -> tuple[dict[int, Meeting], set[int]]:
     """The untagged meeting the person organizes with each link's stored UID (booking id -> meeting), over the
-    target (one calendar view of the sync window, widened to each link's slot as last synced, as a pass relinking a
-    mailbox looks one up); a UID held by no such meeting, or by more than one, is left out."""
+    target: one calendar view of the sync window, widened to each link's slot as last synced (as a pass relinking a
+    mailbox looks one up); for the UIDs not seen there, one look-up of the whole calendar (a meeting moved in
+    Outlook beyond the window is no deleted one: review24p; no request when every UID was seen). Also the booking
+    ids whose UID more than one such meeting holds (left out: not the link's item for sure, nor proof it is gone);
+    a UID no meeting holds is left out of both: the meeting was deleted."""
     now = now_utc()
     start = now - timedelta(days=settings.sync.window_days_past)
     end = now + timedelta(days=settings.sync.window_days_future)
@@ -367,11 +370,21 @@ def _by_uid(
         if meeting.uid and meeting.organizer in mine and not meeting.is_cancelled:
             seen.setdefault(meeting.uid, []).append(meeting)
     out: dict[int, Meeting] = {}
+    unsure: set[int] = set()
+    far = [link for link in links if not seen.get(_stored_uid(link) or "")]
+    if far:
+        for meeting in target.find_untagged_by_uid(
+            mailbox, sorted({_stored_uid(x) or "" for x in far} - {""})
+        ):
+            if meeting.uid and meeting.organizer in mine and not meeting.is_cancelled:
+                seen.setdefault(meeting.uid, []).append(meeting)
     for link in links:
         same = seen.get(_stored_uid(link) or "", [])
         if len(same) == 1:
             out[link.booking_id] = same[0]
-    return out
+        elif same:
+            unsure.add(link.booking_id)
+    return out, unsure
 
 
 def _changed_meanwhile(
@@ -455,7 +468,15 @@ def _person(
             confirmed += 1
             continue
         booking = bookings.get(link.booking_id)
-        if not found and booking is not None and _settled_by_first_pass(link, booking):
+        # An untagged `pending-update` meeting (its tagging write lost) carries no tag by definition, whatever
+        # became of its booking: it is looked up by its UID below before it is taken as deleted (review24p).
+        untagged_update = link.state == PENDING_UPDATE and _stored_uid(link) is not None
+        if (
+            not found
+            and booking is not None
+            and not untagged_update
+            and _settled_by_first_pass(link, booking)
+        ):
             # No meeting in the mailbox carries its tag: deleted in Outlook since the last pass. The first pass
             # over the new service (a full reconciliation) settles it as a pass over the old one would; that
             # needs no request to the service the person leaves (EWS may be off for the mailbox). Its id, of the
@@ -486,7 +507,7 @@ def _person(
         and _stored_uid(x)
         and not tagged.get(tags.get(x.booking_id, str(x.booking_id)))
     ]
-    found_by_uid = _by_uid(target, settings, mailbox, untagged) if untagged else {}
+    found_by_uid, unsure = _by_uid(target, settings, mailbox, untagged) if untagged else ({}, set())
     relinked += [
         replace(
             x, item_id=found_by_uid[x.booking_id].item_id, change_key=found_by_uid[x.booking_id].change_key
@@ -495,7 +516,8 @@ def _person(
         if x.booking_id in found_by_uid
     ]
     missing = [booking_id for booking_id in missing if booking_id not in found_by_uid]
-    gone += _pending_update_gone(links, bookings, missing, tagged, tags)  # from `missing` to `deleted`
+    # From `missing` to `deleted`; a UID more than one meeting holds proves nothing: missing.
+    gone += _pending_update_gone(links, bookings, [b for b in missing if b not in unsure], tagged, tags)
     deleted += [booking_id for booking_id in missing if booking_id in {x.booking_id for x in gone}]
     missing = [booking_id for booking_id in missing if booking_id not in deleted]
     # A sync-disabled booking (the sync leaves it alone) whose meeting was deleted in Outlook: no pass settles it,

@@ -63,6 +63,9 @@ class RoutedCalendar:
     def find_untagged(self, mailbox: str, start: datetime, end: datetime) -> list[Meeting]:
         return self._for(mailbox).find_untagged(mailbox, start, end)
 
+    def find_untagged_by_uid(self, mailbox: str, uids: Sequence[str]) -> list[Meeting]:
+        return self._for(mailbox).find_untagged_by_uid(mailbox, uids)
+
     def create(
         self,
         mailbox: str,
