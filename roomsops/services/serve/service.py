@@ -106,6 +106,9 @@ class Serve:
     busy_rounds: int = 0
     #: Rounds in a row that failed (a RoomsopsError or a bug) or left leased mailboxes out: the same back-off.
     stalled_rounds: int = 0
+    #: Rounds in a row that failed (a RoomsopsError or a bug; a round refused by the run lock is not counted, nor
+    #: does it end the count): /healthz says not ready from `status.NOT_READY_AFTER` on.
+    failed_rounds: int = 0
     _last: dict[str, MailboxReport] = field(default_factory=dict)
     _in_round: bool = False
     #: the round under way left mailboxes leased by a sync worker out (they stay due: the next round backs off)
@@ -218,6 +221,10 @@ class Serve:
         self.busy_rounds = self.busy_rounds + 1 if busy else 0
         stalled = snapshot_error is not None or self._left_leased
         self.stalled_rounds = self.stalled_rounds + 1 if stalled else 0
+        if snapshot_error is not None:
+            self.failed_rounds += 1
+        elif not busy:
+            self.failed_rounds = 0
         self.ticks += 1
         self.metrics.ticks.inc()
         self.board.publish(self._snapshot(snapshot_error, busy))
@@ -648,6 +655,7 @@ class Serve:
             round_error=error.message if error else None,
             round_remedy=error.remedy if error else None,
             lock_busy=busy,
+            failed_rounds=self.failed_rounds,
         )
 
 
