@@ -24,8 +24,9 @@ import pytest
 
 from tests.conftest import Invoke, ok
 
+from .helpers import serve_started
 from .test_lab_graph import graph_client
-from .test_serve_lab import HUNG, book, metrics, passes, start, status_url, stopped, wait_for
+from .test_serve_lab import HUNG, book, metrics, passes, stopped, wait_for
 from .test_serve_webhook_lab import counted, subscriptions, title_of, webhook
 
 pytestmark = pytest.mark.integration
@@ -60,9 +61,7 @@ def test_review26s_a_notified_pass_does_not_wait_for_another_mailboxs_slow_pass(
     ok(
         invoke("sync", env=env)
     )  # Diego's meeting made before the service starts: his first pass has nothing to do
-    process, err = start(env, tmp_path, **webhook(fresh_lab), ews_interval="1")
-    stopped.append(process)
-    url = status_url(err, process)
+    process, err, url = serve_started(env, tmp_path, stopped, **webhook(fresh_lab), ews_interval="1")
     # Both subscribed, and the catch-up pass each gets then (changes before a subscription are not notified) ran:
     # Diego's pass is in no round under way when his notification comes.
     wait_for(

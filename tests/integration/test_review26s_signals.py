@@ -24,7 +24,8 @@ import pytest
 
 from tests.conftest import Invoke, ok
 
-from .test_serve_lab import HUNG, metrics, passes, start, status_url, stopped, wait_for
+from .helpers import serve_started
+from .test_serve_lab import HUNG, metrics, passes, stopped, wait_for
 from .test_serve_webhook_lab import subscriptions, webhook
 
 pytestmark = pytest.mark.integration
@@ -42,9 +43,7 @@ def test_review26s_a_second_sigterm_while_serve_shuts_down_still_exits_0(
     diego = addr("DiegoS")
     assert fresh_lab.admin("POST", "graph/reset").status_code == 200
     ok(invoke("persons", "add", diego, "--sync-mode", "Microsoft365", env=env))
-    process, err = start(env, tmp_path, "--unsubscribe-on-exit", **webhook(fresh_lab))
-    stopped.append(process)
-    url = status_url(err, process)
+    process, err, url = serve_started(env, tmp_path, stopped, "--unsubscribe-on-exit", **webhook(fresh_lab))
     wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
     log_file = Path(env["ROOMSOPS_LOG_FILE"])
     gate = fresh_lab.admin("POST", "graph/gate", json={"open": False, "operations": ["subscriptions.delete"]})
