@@ -364,13 +364,20 @@ class Serve:
             self.metrics.queue.set(0)
         return None
 
-    def _take_pushed(self, group: list[Due]) -> None:
-        """The passes of `group` start: the notifications so far are theirs (the lag since the first is measured)."""
+    def _take_pushed(self, group: list[Due]) -> dict[str, tuple[datetime, datetime]]:
+        """The passes of `group` start: the notifications so far are theirs (the lag since the first is measured);
+        what was taken (mailbox casefolded -> (due, received))."""
         with self._guard:
             started = self.clock()
+            taken = {
+                k: self.schedule.pushed[k]
+                for d in group
+                if (k := d.mailbox.casefold()) in self.schedule.pushed
+            }
             received = [t for d in group if (t := self.schedule.take_pushed(d.mailbox)) is not None]
             if received:
                 self.metrics.notification_lag.set((started - min(received)).total_seconds())
+            return taken
 
     def _account(
         self, reports: list[MailboxReport], due: list[Due], services: dict[str, str], healing: set[str]
@@ -396,16 +403,16 @@ class Serve:
             if not report.ok:
                 self.metrics.failures.labels(report.mailbox, report.error_code or "write_failed").inc()
 
-    def _fail_due(self, due: list[Due], error: RoomsopsError, code: str = "internal") -> None:
+    def _fail_due(self, due: list[Due], error: RoomsopsError) -> None:
         """The mailboxes of a round (or of notified passes beside one) that failed unexpectedly: each a failed
         pass, tried now (so it waits its interval, not a busy loop on the same bug)."""
         finished = self.clock()
         for d in due:
-            report = MailboxReport(d.mailbox, error=error.message, error_code=code, remedy=error.remedy)
+            report = MailboxReport(d.mailbox, error=error.message, error_code="internal", remedy=error.remedy)
             self.schedule.done(d.mailbox, finished)
             self._last[d.mailbox.casefold()] = report
             self.metrics.passes.labels(d.mailbox, d.service, "failed").inc()
-            self.metrics.failures.labels(d.mailbox, code).inc()
+            self.metrics.failures.labels(d.mailbox, "internal").inc()
 
     @contextmanager
     def _beside(
@@ -447,15 +454,21 @@ class Serve:
         the notified mailboxes due that the round does not work, one pass after the other, until the round ends."""
         while not done.is_set() and not self.stopping.is_set():
             self._beside_wake.clear()  # before the queue is read: a notification after it wakes the wait below
-            with self._guard:
-                self._take_notices()
-                now = self.clock()
-                ready, wait = self._notified_due(now, worked)
-            if not ready:
-                self._beside_wake.wait(timeout=wait)
-                continue
-            if not self._notified_pass(ready, backend, lock_held):
-                return  # the run lock is lost or the database refused: the next round sees to it
+            try:
+                with self._guard:
+                    self._take_notices()
+                    now = self.clock()
+                    ready, wait = self._notified_due(now, worked)
+                if not ready:
+                    self._beside_wake.wait(timeout=wait)
+                    continue
+                if not self._notified_pass(ready, backend, lock_held):
+                    return  # the run lock is lost or the database refused: the next round sees to it
+            except (
+                Exception
+            ) as exc:  # a bug here: the notifications wait for the next round, the round goes on
+                log.exception("serve: the notified passes beside the round stopped: %s", unexpected(exc))
+                return
 
     def _notified_due(self, now: datetime, worked: set[str]) -> tuple[list[Due], float | None]:
         """The mailboxes a notification made due by `now` that the round does not work, and else the seconds until
@@ -477,20 +490,21 @@ class Serve:
     ) -> bool:
         """The passes of `ready` beside the round (those owing a full one in a full pass); False: no more of
         them in this round."""
-        held = leased(self.store, [d.mailbox for d in ready])
-        if held:  # a killed sync worker's live leases: they stay notified, for a round (which backs off)
-            ready = [d for d in ready if email_key(d.mailbox) not in held]
-            if not ready:
-                return False
-        with self._guard:
-            full_owed = set(self.schedule.full)
         reports: list[MailboxReport] = []
+        taken: dict[str, tuple[datetime, datetime]] = {}
         try:
+            held = leased(self.store, [d.mailbox for d in ready])
+            if held:  # a killed sync worker's live leases: they stay notified, for a round (which backs off)
+                ready = [d for d in ready if email_key(d.mailbox) not in held]
+                if not ready:
+                    return False
+            with self._guard:
+                full_owed = set(self.schedule.full)
             for is_full in (False, True):
                 group = [d for d in ready if (d.mailbox.casefold() in full_owed) == is_full]
                 if not group or self.stopping.is_set():
                     continue
-                self._take_pushed(group)
+                taken = self._take_pushed(group)
                 log.info(
                     "serve: notified pass of %s beside the round under way",
                     ", ".join(d.mailbox for d in group),
@@ -507,13 +521,14 @@ class Serve:
                     lock_held=lock_held,
                 )
                 reports += result.mailboxes
-        except (LockHeld, LockLost) as exc:
-            log.warning("serve: the notified passes beside the round stopped: %s", exc.message)
-            return False
-        except RoomsopsError as exc:
-            log.error("serve: a notified pass failed: %s", exc.one_line())
+        except (LockHeld, LockLost, RoomsopsError) as exc:
+            # the lock lost, the database or the token service refused: as for a round, the mailboxes stay due
+            # (their notifications kept for the next round, which counts the error and backs off)
+            log.warning("serve: the notified passes beside the round stopped: %s", exc.one_line())
             with self._guard:
-                self._fail_due(ready, exc, exc.code or type(exc).__name__)
+                self._account(reports, ready, {}, set())
+                for key, entry in taken.items():
+                    self.schedule.pushed.setdefault(key, entry)
             return False
         except Exception as exc:  # a bug: counted and logged as a round's, the round goes on
             error = OperationFailed(
@@ -522,8 +537,10 @@ class Serve:
                 code="internal",
             )
             log.exception("serve: a notified pass failed: %s", unexpected(exc))
+            reported = {r.mailbox.casefold() for r in reports}
             with self._guard:
-                self._fail_due(ready, error)
+                self._account(reports, ready, {}, set())
+                self._fail_due([d for d in ready if d.mailbox.casefold() not in reported], error)
             return False
         with self._guard:
             self._account(reports, ready, {}, set())
