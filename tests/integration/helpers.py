@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import Invoke, ok
@@ -67,3 +69,20 @@ def add_hour_booking(
             "bookings", "add", "--organizer", organizer, "--room", room, *window, "--title", title, env=env
         )
     )
+
+
+def serve_started(
+    env: dict[str, str],
+    tmp_path: Path,
+    stopped: list[subprocess.Popen[str]],
+    *args: str,
+    **settings: str,
+) -> tuple[subprocess.Popen[str], Path, str]:
+    """`roomsops serve` (with `args`, and `settings` as ROOMSOPS_SERVE_*) started as a process against the lab, kept
+    in `stopped` (the fixture kills it if the test leaves it running), once it announced its status listener: (the
+    process, its stderr file, the status listener's URL)."""
+    from .test_serve_lab import start, status_url
+
+    process, err = start(env, tmp_path, *args, **settings)
+    stopped.append(process)
+    return process, err, status_url(err, process)

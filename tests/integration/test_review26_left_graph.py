@@ -16,7 +16,8 @@ import requests
 
 from tests.conftest import Invoke, ok
 
-from .test_serve_lab import metrics, start, status_url, stopped, wait_for
+from .helpers import serve_started
+from .test_serve_lab import metrics, stopped, wait_for
 from .test_serve_webhook_lab import counted, webhook
 
 pytestmark = pytest.mark.integration
@@ -34,9 +35,7 @@ def test_review26_a_person_leaving_graph_mode_leaves_no_subscription_problem_on_
     ghost = addr("ghost")  # no such mailbox: Graph refuses its subscription
     assert fresh_lab.admin("POST", "graph/reset").status_code == 200
     ok(invoke("persons", "add", ghost, "--sync-mode", "Microsoft365", env=env))
-    process, err = start(env, tmp_path, ews_interval="1", **webhook(fresh_lab))
-    stopped.append(process)
-    url = status_url(err, process)
+    process, _, url = serve_started(env, tmp_path, stopped, ews_interval="1", **webhook(fresh_lab))
 
     def subscription_rows() -> list[str]:
         page = requests.get(url, timeout=10).text.split('id="subscriptions"')[1].split("</table>")[0]

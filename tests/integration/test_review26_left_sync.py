@@ -16,7 +16,8 @@ import pytest
 
 from tests.conftest import Invoke, ok
 
-from .test_serve_lab import book, meetings, metrics, passes, start, status_url, stopped, wait_for
+from .helpers import serve_started
+from .test_serve_lab import book, meetings, metrics, passes, stopped, wait_for
 
 pytestmark = pytest.mark.integration
 __all__ = ["stopped"]  # the fixture, used by name
@@ -36,9 +37,7 @@ def test_review26_serve_purges_the_meetings_of_a_person_who_left_the_sync(
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=purge))
     ok(invoke("persons", "add", adele, "--sync-mode", "O365", env=purge))
     booking = book(invoke, purge, addr, "Leaving", 3)
-    process, err = start(purge, tmp_path, ews_interval="1")
-    stopped.append(process)
-    url = status_url(err, process)
+    process, err, url = serve_started(purge, tmp_path, stopped, ews_interval="1")
     wait_for(lambda: meetings(fresh_lab, diego) == {str(booking): "Leaving"}, process)
 
     ok(invoke("persons", "set", diego, "--sync-mode", "None", env=purge))
@@ -68,8 +67,7 @@ def test_review26_a_round_with_no_mailbox_due_still_settles_a_person_who_left(
     ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=purge))
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=purge))
     booking = book(invoke, purge, addr, "Alone", 3)
-    process, err = start(purge, tmp_path, ews_interval="1")
-    stopped.append(process)
+    process, err, _ = serve_started(purge, tmp_path, stopped, ews_interval="1")
     wait_for(lambda: meetings(fresh_lab, diego) == {str(booking): "Alone"}, process)
     ok(invoke("persons", "set", diego, "--sync-mode", "None", env=purge))
     log_file = Path(env["ROOMSOPS_LOG_FILE"])

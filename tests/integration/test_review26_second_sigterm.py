@@ -19,7 +19,8 @@ from roomsops.services.sync.lock import LockHeld, run_lock
 from tests.campaign import BOOKING_TAG, tag
 from tests.conftest import Invoke, ok
 
-from .test_serve_lab import HUNG, book, start, stopped, wait_for
+from .helpers import serve_started
+from .test_serve_lab import HUNG, book, stopped, wait_for
 
 pytestmark = pytest.mark.integration
 __all__ = ["stopped"]  # the fixture, used by name
@@ -42,8 +43,7 @@ def test_review26_a_second_sigterm_still_waits_for_the_write_in_flight(
     gate = fresh_lab.admin("POST", "graph/gate", json={"open": False, "operations": ["events.create"]})
     assert gate.status_code == 200, gate.text
     try:
-        process, err = start(env, tmp_path)
-        stopped.append(process)
+        process, err, _ = serve_started(env, tmp_path, stopped)
         wait_for(lambda: fresh_lab.admin("GET", "graph").json()["throttle"]["waiting"] == 1, process)
         log_file = Path(env["ROOMSOPS_LOG_FILE"])
         process.send_signal(signal.SIGTERM)

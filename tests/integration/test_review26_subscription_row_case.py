@@ -16,7 +16,8 @@ import requests
 
 from tests.conftest import Invoke, ok
 
-from .test_serve_lab import start, status_url, stopped, wait_for
+from .helpers import serve_started
+from .test_serve_lab import stopped, wait_for
 from .test_serve_webhook_lab import webhook
 
 pytestmark = pytest.mark.integration
@@ -34,9 +35,7 @@ def test_review26_a_missing_subscription_is_named_as_the_address_is_written(
     ghost = addr("GhostPerson")  # no such mailbox: Graph refuses its subscription
     assert fresh_lab.admin("POST", "graph/reset").status_code == 200
     ok(invoke("persons", "add", ghost, "--sync-mode", "Microsoft365", "--no-check", env=env))
-    process, err = start(env, tmp_path, **webhook(fresh_lab))
-    stopped.append(process)
-    url = status_url(err, process)
+    process, _, url = serve_started(env, tmp_path, stopped, **webhook(fresh_lab))
 
     def rows() -> list[tuple[str, str]]:
         page = requests.get(url, timeout=10).text

@@ -13,8 +13,9 @@ import pytest
 
 from tests.conftest import Invoke, ok
 
+from .helpers import serve_started
 from .test_lab_graph import event, graph_client
-from .test_serve_lab import DAY, metrics, passes, start, status_url, stopped, wait_for
+from .test_serve_lab import DAY, metrics, passes, stopped, wait_for
 from .test_serve_webhook_lab import subscriptions, webhook
 
 pytestmark = pytest.mark.integration
@@ -34,9 +35,7 @@ def test_review26e_a_failed_full_pass_after_missed_is_full_again(
     diego = addr("DiegoS")
     assert fresh_lab.admin("POST", "graph/reset").status_code == 200
     ok(invoke("persons", "add", diego, "--sync-mode", "Microsoft365", env=env))
-    process, err = start(env, tmp_path, **webhook(fresh_lab))
-    stopped.append(process)
-    url = status_url(err, process)
+    process, _, url = serve_started(env, tmp_path, stopped, **webhook(fresh_lab))
     wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
     (sub,) = subscriptions(fresh_lab)
     full = ("roomsops_serve_full_passes_total", (("mailbox", diego),))

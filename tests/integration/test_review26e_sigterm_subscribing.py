@@ -18,8 +18,9 @@ import pytest
 
 from tests.conftest import Invoke, ok
 
+from .helpers import serve_started
 from .test_lab_graph_notifications import serve_tls
-from .test_serve_lab import HUNG, start, status_url, stopped, wait_for
+from .test_serve_lab import HUNG, stopped, wait_for
 from .test_serve_webhook_lab import subscriptions
 
 pytestmark = pytest.mark.integration
@@ -90,11 +91,15 @@ def test_review26e_sigterm_while_subscribing_starts_no_new_subscription(
     assert fresh_lab.admin("POST", "graph/reset").status_code == 200
     for alias in ("DiegoS", "AdeleV", "AlexW"):
         ok(invoke("persons", "add", addr(alias), "--sync-mode", "Microsoft365", env=env))
-    process, err = start(
-        env, tmp_path, listen="127.0.0.1:0", public_url=gate.url, graph_interval="3600", ews_interval="3600"
+    process, err, _ = serve_started(
+        env,
+        tmp_path,
+        stopped,
+        listen="127.0.0.1:0",
+        public_url=gate.url,
+        graph_interval="3600",
+        ews_interval="3600",
     )
-    stopped.append(process)
-    status_url(err, process)
     wait_for(gate.holding, process)  # the first create waits for its validation
     process.send_signal(signal.SIGTERM)
     gate.release.set()

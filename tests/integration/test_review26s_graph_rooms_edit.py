@@ -17,7 +17,8 @@ import pytest
 
 from tests.conftest import Invoke, ok
 
-from .test_serve_lab import book, meetings, metrics, passes, start, status_url, stopped, wait_for
+from .helpers import serve_started
+from .test_serve_lab import book, meetings, metrics, passes, stopped, wait_for
 
 pytestmark = pytest.mark.integration
 __all__ = ["stopped"]  # the fixture, used by name
@@ -40,9 +41,7 @@ def test_review26s_a_rooms_booking_of_a_graph_person_reaches_outlook_within_a_fe
     ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", "Microsoft365", env=env))
     first = book(invoke, env, addr, "Before the start", 3)
-    process, err = start(env, tmp_path, ews_interval="1", graph_interval="3600")
-    stopped.append(process)
-    url = status_url(err, process)
+    process, err, url = serve_started(env, tmp_path, stopped, ews_interval="1", graph_interval="3600")
     wait_for(lambda: passes(metrics(url), diego) >= 1, process)
     assert meetings(fresh_lab, diego) == {str(first): "Before the start"}
 

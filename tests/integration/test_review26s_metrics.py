@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import Invoke, ok
 
-from .test_serve_lab import metrics, passes, start, status_url, stopped, wait_for
+from .helpers import serve_started
+from .test_serve_lab import metrics, passes, stopped, wait_for
 
 pytestmark = pytest.mark.integration
 __all__ = ["stopped"]  # the fixture, used by name
@@ -41,9 +42,7 @@ def test_review26s_the_last_pass_gauge_of_a_person_who_left_the_sync_goes(
     ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", env=env))
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
     ok(invoke("persons", "add", adele, "--sync-mode", "O365", env=env))
-    process, err = start(env, tmp_path, ews_interval="1")
-    stopped.append(process)
-    url = status_url(err, process)
+    process, err, url = serve_started(env, tmp_path, stopped, ews_interval="1")
     wait_for(lambda: passes(metrics(url), diego) >= 1 and passes(metrics(url), adele) >= 1, process)
     assert _last_pass_mailboxes(url) == {diego, adele}
 

@@ -5,37 +5,31 @@ SIGTERM in that stretch is no longer "only said" as README promises ("A second S
 wait short ... Only SIGKILL ends it sooner"), it takes SIGTERM's default action: the process dies by the signal
 (no exit 0, no "stopped after" line, an unsubscribe's DELETEs cut and the state file not rewritten).
 
-Against the lab with serve started as a process. The stretch is made observable without timing: a client holds a
-request to the status listener half sent, so stopping the listener waits for it (cheroot's shutdown timeout); the
-listener's port refusing connections says the service is in that stop (after `restore()`); then the second
-SIGTERM is sent."""
+Against the lab with serve started as a process, its webhook subscribed and `--unsubscribe-on-exit`. The stretch
+is held by the test, not by a deadline (fix26u: it was a half-sent request to the status listener, which the
+listener's 5 s request deadline cut, so on a loaded machine the second SIGTERM could come after the shutdown had
+ended and the old handlers were back): the lab's Graph gate holds the subscription's DELETE, which the service sends
+after it stopped its listeners and before it would put the old handlers back. The second SIGTERM is sent once the
+DELETE is held, the gate opened once the service's log says it took that signal."""
 
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import Invoke, ok
 
-from .test_serve_lab import HUNG, metrics, passes, start, status_url, stopped, wait_for
+from .helpers import serve_started
+from .test_serve_lab import HUNG, metrics, passes, stopped, wait_for
+from .test_serve_webhook_lab import subscriptions, webhook
 
 pytestmark = pytest.mark.integration
 __all__ = ["stopped"]  # the fixture, used by name
-
-
-def _refused(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=5):
-            return False
-    except OSError:
-        return True
 
 
 def test_review26s_a_second_sigterm_while_serve_shuts_down_still_exits_0(
@@ -47,22 +41,24 @@ def test_review26s_a_second_sigterm_while_serve_shuts_down_still_exits_0(
     stopped: list[subprocess.Popen[str]],
 ) -> None:
     diego = addr("DiegoS")
-    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
-    process, err = start(env, tmp_path, ews_interval="3600")
-    stopped.append(process)
-    url = status_url(err, process)
-    wait_for(lambda: passes(metrics(url), diego) >= 1, process)
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", int(parts.port or 0)
-    held = socket.create_connection((host, port), timeout=30)  # a scrape under way: half a request line
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    ok(invoke("persons", "add", diego, "--sync-mode", "Microsoft365", env=env))
+    process, err, url = serve_started(env, tmp_path, stopped, "--unsubscribe-on-exit", **webhook(fresh_lab))
+    wait_for(lambda: passes(metrics(url), diego) >= 1 and subscriptions(fresh_lab), process)
+    log_file = Path(env["ROOMSOPS_LOG_FILE"])
+    gate = fresh_lab.admin("POST", "graph/gate", json={"open": False, "operations": ["subscriptions.delete"]})
+    assert gate.status_code == 200, gate.text
     try:
-        held.sendall(b"GET /metr")
         process.send_signal(signal.SIGTERM)
-        # the listener no longer accepts: the service is stopping it (the old handlers are back by then)
-        wait_for(lambda: _refused(host, port), process)
+        # the DELETE of the subscription is held: the service is in its shutdown, its listeners stopped
+        wait_for(lambda: fresh_lab.admin("GET", "graph").json()["throttle"]["waiting"] == 1, process)
         process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=HUNG)
+        wait_for(
+            lambda: "serve: SIGTERM again: already stopping" in log_file.read_text(encoding="utf-8"), process
+        )
     finally:
-        held.close()
+        assert fresh_lab.admin("POST", "graph/gate", json={"open": True}).status_code == 200
+    code = process.wait(timeout=HUNG)
     out = process.stdout.read() if process.stdout else ""
     assert (code, out.startswith("serve: stopped after")) == (0, True), err.read_text()
+    assert subscriptions(fresh_lab) == []  # the unsubscribe was not cut

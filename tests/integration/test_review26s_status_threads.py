@@ -25,7 +25,8 @@ import requests
 
 from tests.conftest import Invoke, ok
 
-from .test_serve_lab import HUNG, metrics, passes, start, status_url, stopped, wait_for
+from .helpers import serve_started
+from .test_serve_lab import HUNG, metrics, passes, stopped, wait_for
 
 pytestmark = pytest.mark.integration
 __all__ = ["stopped"]  # the fixture, used by name
@@ -42,9 +43,7 @@ def test_review26s_slow_clients_do_not_blind_the_status_listener(
 ) -> None:
     diego = addr("DiegoS")
     ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
-    process, err = start(env, tmp_path, ews_interval="3600")
-    stopped.append(process)
-    url = status_url(err, process)
+    process, err, url = serve_started(env, tmp_path, stopped, ews_interval="3600")
     wait_for(lambda: passes(metrics(url), diego) >= 1, process)
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", int(parts.port or 0)

@@ -25,7 +25,8 @@ import pytest
 
 from tests.conftest import Invoke, ok
 
-from .test_serve_lab import HUNG, start, stopped
+from .helpers import serve_started
+from .test_serve_lab import HUNG, stopped
 from .test_serve_webhook_lab import webhook, webhook_url
 
 pytestmark = pytest.mark.integration
@@ -42,8 +43,7 @@ def test_review26s_garbage_on_the_webhook_writes_no_traceback_to_stderr(
 ) -> None:
     assert fresh_lab.admin("POST", "graph/reset").status_code == 200
     ok(invoke("persons", "add", addr("DiegoS"), "--sync-mode", "Microsoft365", env=env))
-    process, err = start(env, tmp_path, **webhook(fresh_lab))
-    stopped.append(process)
+    process, err, _ = serve_started(env, tmp_path, stopped, **webhook(fresh_lab))
     parts = urlsplit(webhook_url(err, process))
     host, port = parts.hostname or "127.0.0.1", int(parts.port or 0)
     context = ssl.create_default_context(cafile=fresh_lab.ca)

@@ -3,6 +3,7 @@
 GET /lab/graph                               throttling, gate, sync states and subscriptions at a glance
 POST /lab/graph/gate {"open": false|true}    hold Graph requests (after they got their throttling slot) / let go;
                                              {"open": false, "operations": ["events.create"]} holds only those
+                                             (subscription requests, e.g. "subscriptions.delete", only when named)
 POST /lab/graph/throttle {"rate_limit": n}   the requests per 10 minutes per app and mailbox (default 10,000)
 POST /lab/graph/notifications {"delivery_timeout": s}  seconds a subscriber may take to answer (default 3)
 POST /lab/graph/subscriptions/paging {"page_size": n}  subscriptions a page of GET /subscriptions holds (default 100)

@@ -216,6 +216,7 @@ class GraphService(LabHandler):
                     f"Resource not found for the segment '{request.path.rsplit('/', 1)[-1]}'.",
                 )
             if name.startswith("subscriptions."):
+                self.throttle.hold_if_named(name)  # e.g. a DELETE held while a service shuts down
                 return self.subscriptions.handle(
                     name,
                     params["id"],

@@ -87,6 +87,12 @@ class Throttle:
             with self._lock:
                 self._waiting -= 1
 
+    def hold_if_named(self, operation: str) -> None:
+        """A request outside the throttling slots (`subscriptions.*`): held by a closed gate only when the gate names
+        its operation (a gate closed for every operation lets it go on, as before)."""
+        if self._held_operations is not None:
+            self._pass_gate(operation)
+
     def close_gate(self, operations: frozenset[str] | None = None) -> None:
         """Hold the requests of `operations` (e.g. `events.create`), or of every operation when None."""
         self._held_operations = operations

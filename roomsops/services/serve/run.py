@@ -16,7 +16,7 @@ from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
 from roomsops.services.serve.config import StatusListen, WebhookListen
-from roomsops.services.serve.service import Serve, install_signals
+from roomsops.services.serve.service import Serve, Waker, install_signals
 from roomsops.services.serve.status import status_app
 from roomsops.services.serve.subscriptions import Subscriptions
 from roomsops.services.serve.webhook import MAX_BODY, webhook_app
@@ -162,7 +162,7 @@ def _run(
         hook = Listener(
             webhook.host,
             webhook.port,
-            webhook_app(service.lookup, service.notices, service.wake, service.metrics, service.clock),
+            webhook_app(service.lookup, service.notices, Waker(service), service.metrics, service.clock),
             "serve.listen",
             tls=(webhook.cert_file, webhook.key_file) if webhook.cert_file else None,
             # the app refuses a body over MAX_BODY (413), chunked too; the server refuses twice that unread

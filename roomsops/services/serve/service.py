@@ -8,6 +8,10 @@ rounds; a round that finds the lock held by such a command waits for the next ro
 sync` on SIGTERM (no mailbox is started any more, those running finish their phase, so every write in flight
 is settled in the database), and the service exits 0. A restart reads each mailbox's last pass and sync state
 from the database: it goes on where the last process stopped.
+
+A Graph change notification that comes during a round does not wait for it (issue 26: notification → pass p95
+≤ 10 s): the notified mailbox's pass runs beside the round in a thread of its own (`_beside`), under the round's run
+lock, unless the round works that mailbox itself.
 """
 
 from __future__ import annotations
@@ -102,6 +106,9 @@ class Serve:
     busy_rounds: int = 0
     #: Rounds in a row that failed (a RoomsopsError or a bug) or left leased mailboxes out: the same back-off.
     stalled_rounds: int = 0
+    #: Rounds in a row that failed (a RoomsopsError or a bug; a round refused by the run lock is not counted, nor
+    #: does it end the count): /healthz says not ready from `status.NOT_READY_AFTER` on.
+    failed_rounds: int = 0
     _last: dict[str, MailboxReport] = field(default_factory=dict)
     _in_round: bool = False
     #: the round under way left mailboxes leased by a sync worker out (they stay due: the next round backs off)
@@ -114,6 +121,10 @@ class Serve:
     _interrupted: bool = False
     #: a line for the operator on stderr (the service manager's journal)
     announce: Callable[[str], None] = field(default=lambda line: None)
+    #: set with `wake` by a notification the webhook queued: the notified passes beside a round look at once
+    _beside_wake: threading.Event = field(default_factory=threading.Event)
+    #: the schedule, the last reports and the metrics' labels, shared by the round and the notified passes beside it
+    _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         serve = self.settings.serve
@@ -141,6 +152,13 @@ class Serve:
     def stop(self) -> None:
         self.stopping.set()
         self.wake.set()
+        self._beside_wake.set()
+
+    def notified(self) -> None:
+        """The webhook queued notifications: the scheduler (between rounds) and the notified passes beside a round
+        (during one) look at once."""
+        self.wake.set()
+        self._beside_wake.set()
 
     def run(self) -> None:
         """Rounds until stopped: the first at once, each next when a mailbox is due (at most `ews_interval`
@@ -203,6 +221,10 @@ class Serve:
         self.busy_rounds = self.busy_rounds + 1 if busy else 0
         stalled = snapshot_error is not None or self._left_leased
         self.stalled_rounds = self.stalled_rounds + 1 if stalled else 0
+        if snapshot_error is not None:
+            self.failed_rounds += 1
+        elif not busy:
+            self.failed_rounds = 0
         self.ticks += 1
         self.metrics.ticks.inc()
         self.board.publish(self._snapshot(snapshot_error, busy))
@@ -306,28 +328,28 @@ class Serve:
                     full = [d for d in full if email_key(d.mailbox) not in held]
                     leavers = [p for p in leavers if email_key(p) not in held]
                 backend = self.open_backend(persons, services)
-                for group, is_full in ((rest, False), (full, True)):
-                    if self.stopping.is_set():
-                        break
-                    # the persons who left, in the first pass of the round (a pass of them alone if none is due)
-                    named, leavers = [d.mailbox for d in group] + leavers, []
-                    if not named:
-                        continue
-                    started = self.clock()
-                    received = [t for d in group if (t := self.schedule.take_pushed(d.mailbox)) is not None]
-                    if received:
-                        self.metrics.notification_lag.set((started - min(received)).total_seconds())
-                    result = sync_pass(
-                        self.store,
-                        backend,
-                        self.pass_settings,
-                        self.audit,
-                        named,
-                        concurrency=self.settings.sync.concurrency,
-                        full=is_full,
-                        lock_held=lock_held,  # review27s: lost mid-round, nothing more is written
-                    )
-                    reports += result.mailboxes
+                # The mailboxes this round works (and those leased): the notified passes beside it take none of them.
+                worked = {email_key(d.mailbox) for d in due} | {email_key(p) for p in leavers} | held
+                with self._beside(backend, lock_held, worked):
+                    for group, is_full in ((rest, False), (full, True)):
+                        if self.stopping.is_set():
+                            break
+                        # the persons who left, in the first pass of the round (a pass of them alone if none is due)
+                        named, leavers = [d.mailbox for d in group] + leavers, []
+                        if not named:
+                            continue
+                        self._take_pushed(group)
+                        result = sync_pass(
+                            self.store,
+                            backend,
+                            self.pass_settings,
+                            self.audit,
+                            named,
+                            concurrency=self.settings.sync.concurrency,
+                            full=is_full,
+                            lock_held=lock_held,  # review27s: lost mid-round, nothing more is written
+                        )
+                        reports += result.mailboxes
         except (LockHeld, LockLost) as exc:
             self.metrics.lock_busy.inc()
             log.warning(
@@ -337,6 +359,31 @@ class Serve:
                 exc.message,
             )
             return exc.message
+        with self._guard:
+            self._account(reports, due, services, healing)
+            self.metrics.queue.set(0)
+        return None
+
+    def _take_pushed(self, group: list[Due]) -> dict[str, tuple[datetime, datetime]]:
+        """The passes of `group` start: the notifications so far are theirs (the lag since the first is measured);
+        what was taken (mailbox casefolded -> (due, received))."""
+        with self._guard:
+            started = self.clock()
+            taken = {
+                k: self.schedule.pushed[k]
+                for d in group
+                if (k := d.mailbox.casefold()) in self.schedule.pushed
+            }
+            received = [t for d in group if (t := self.schedule.take_pushed(d.mailbox)) is not None]
+            if received:
+                self.metrics.notification_lag.set((started - min(received)).total_seconds())
+            return taken
+
+    def _account(
+        self, reports: list[MailboxReport], due: list[Due], services: dict[str, str], healing: set[str]
+    ) -> None:
+        """The passes that ended: each mailbox tried now, its report kept for the page, and counted (under
+        `_guard`)."""
         finished = self.clock()
         kinds = {d.mailbox.casefold(): d.service for d in due}
         for report in reports:
@@ -355,12 +402,10 @@ class Serve:
             self._gauged[report.mailbox.casefold()] = report.mailbox
             if not report.ok:
                 self.metrics.failures.labels(report.mailbox, report.error_code or "write_failed").inc()
-        self.metrics.queue.set(0)
-        return None
 
     def _fail_due(self, due: list[Due], error: RoomsopsError) -> None:
-        """The mailboxes of a round that failed unexpectedly: each a failed pass, tried now (so it waits its
-        interval, not a busy loop on the same bug)."""
+        """The mailboxes of a round (or of notified passes beside one) that failed unexpectedly: each a failed
+        pass, tried now (so it waits its interval, not a busy loop on the same bug)."""
         finished = self.clock()
         for d in due:
             report = MailboxReport(d.mailbox, error=error.message, error_code="internal", remedy=error.remedy)
@@ -368,6 +413,138 @@ class Serve:
             self._last[d.mailbox.casefold()] = report
             self.metrics.passes.labels(d.mailbox, d.service, "failed").inc()
             self.metrics.failures.labels(d.mailbox, "internal").inc()
+
+    @contextmanager
+    def _beside(
+        self, backend: CalendarBackend, lock_held: Callable[[], bool], worked: set[str]
+    ) -> Iterator[None]:
+        """While the round's passes run (the block): the passes of mailboxes a Graph notification named, in a
+        thread of their own, as soon as their debounce passed, so a notified pass never waits for a slow pass of
+        another mailbox (issue 26: notification → pass p95 ≤ 10 s). They share the round's run lock (its holder
+        is this process; `lock_held` fences each of their writes too) and backend, and take no mailbox the round
+        works (`worked`, by `email_key`): a mailbox is worked by one pass at a time. A notification for one of
+        those waits for the next round, as before. The block ends only after the pass under way beside it ended,
+        so the run lock is let go of with no write in flight (a signal while it waits is raised after)."""
+        done = threading.Event()
+        thread = threading.Thread(
+            target=self._notified_passes,
+            args=(backend, lock_held, worked, done),
+            name="serve-notified",
+            daemon=True,
+        )
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            self._beside_wake.set()
+            interrupted: BaseException | None = None
+            while thread.is_alive():
+                try:
+                    thread.join()
+                except Terminated as exc:  # the first signal of the round: raised once the pass beside ended
+                    interrupted = exc
+            if interrupted is not None:
+                raise interrupted
+
+    def _notified_passes(
+        self, backend: CalendarBackend, lock_held: Callable[[], bool], worked: set[str], done: threading.Event
+    ) -> None:
+        """The thread of `_beside`: takes the webhook's notifications into the schedule and runs the passes of
+        the notified mailboxes due that the round does not work, one pass after the other, until the round ends."""
+        while not done.is_set() and not self.stopping.is_set():
+            self._beside_wake.clear()  # before the queue is read: a notification after it wakes the wait below
+            try:
+                with self._guard:
+                    self._take_notices()
+                    now = self.clock()
+                    ready, wait = self._notified_due(now, worked)
+                if not ready:
+                    self._beside_wake.wait(timeout=wait)
+                    continue
+                if not self._notified_pass(ready, backend, lock_held):
+                    return  # the run lock is lost or the database refused: the next round sees to it
+            except (
+                Exception
+            ) as exc:  # a bug here: the notifications wait for the next round, the round goes on
+                log.exception("serve: the notified passes beside the round stopped: %s", unexpected(exc))
+                return
+
+    def _notified_due(self, now: datetime, worked: set[str]) -> tuple[list[Due], float | None]:
+        """The mailboxes a notification made due by `now` that the round does not work, and else the seconds until
+        the next such one is due (None: none is waited for)."""
+        ready: list[Due] = []
+        soonest: datetime | None = None
+        for key, (at, _) in sorted(self.schedule.pushed.items()):
+            due = self.schedule.mailboxes.get(key)
+            if due is None or email_key(due.mailbox) in worked:
+                continue
+            if at <= now:
+                ready.append(due)
+            elif soonest is None or at < soonest:
+                soonest = at
+        return ready, None if soonest is None else max(0.0, (soonest - now).total_seconds())
+
+    def _notified_pass(
+        self, ready: list[Due], backend: CalendarBackend, lock_held: Callable[[], bool]
+    ) -> bool:
+        """The passes of `ready` beside the round (those owing a full one in a full pass); False: no more of
+        them in this round."""
+        reports: list[MailboxReport] = []
+        taken: dict[str, tuple[datetime, datetime]] = {}
+        try:
+            held = leased(self.store, [d.mailbox for d in ready])
+            if held:  # a killed sync worker's live leases: they stay notified, for a round (which backs off)
+                ready = [d for d in ready if email_key(d.mailbox) not in held]
+                if not ready:
+                    return False
+            with self._guard:
+                full_owed = set(self.schedule.full)
+            for is_full in (False, True):
+                group = [d for d in ready if (d.mailbox.casefold() in full_owed) == is_full]
+                if not group or self.stopping.is_set():
+                    continue
+                taken = self._take_pushed(group)
+                log.info(
+                    "serve: notified pass of %s beside the round under way",
+                    ", ".join(d.mailbox for d in group),
+                    extra={"fields": {"event": "notified_pass", "mailboxes": len(group)}},
+                )
+                result = sync_pass(
+                    self.store,
+                    backend,
+                    self.pass_settings,
+                    self.audit,
+                    [d.mailbox for d in group],
+                    concurrency=self.settings.sync.concurrency,
+                    full=is_full,
+                    lock_held=lock_held,
+                )
+                reports += result.mailboxes
+        except (LockHeld, LockLost, RoomsopsError) as exc:
+            # the lock lost, the database or the token service refused: as for a round, the mailboxes stay due
+            # (their notifications kept for the next round, which counts the error and backs off)
+            log.warning("serve: the notified passes beside the round stopped: %s", exc.one_line())
+            with self._guard:
+                self._account(reports, ready, {}, set())
+                for key, entry in taken.items():
+                    self.schedule.pushed.setdefault(key, entry)
+            return False
+        except Exception as exc:  # a bug: counted and logged as a round's, the round goes on
+            error = OperationFailed(
+                mask(f"a notified pass failed: {unexpected(exc)}"),
+                "report it with the log file (its traceback); the service goes on with the next round",
+                code="internal",
+            )
+            log.exception("serve: a notified pass failed: %s", unexpected(exc))
+            reported = {r.mailbox.casefold() for r in reports}
+            with self._guard:
+                self._account(reports, ready, {}, set())
+                self._fail_due([d for d in ready if d.mailbox.casefold() not in reported], error)
+            return False
+        with self._guard:
+            self._account(reports, ready, {}, set())
+        return True
 
     @contextmanager
     def _interruptible(self) -> Iterator[None]:
@@ -495,7 +672,18 @@ class Serve:
             round_error=error.message if error else None,
             round_remedy=error.remedy if error else None,
             lock_busy=busy,
+            failed_rounds=self.failed_rounds,
         )
+
+
+@dataclass(frozen=True)
+class Waker:
+    """What the webhook sets when it queued notifications (`Serve.notified`)."""
+
+    serve: Serve
+
+    def set(self) -> None:
+        self.serve.notified()
 
 
 def install_signals(serve: Serve) -> Callable[[], None]:

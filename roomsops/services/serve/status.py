@@ -78,6 +78,14 @@ class Snapshot:
     lock_busy: str | None = None
     subscriptions: tuple[SubscriptionRow, ...] = ()
     webhook: bool = False  # serve.listen is set: Graph mailboxes are subscribed
+    #: rounds in a row that failed (`round_error`): from `NOT_READY_AFTER` on, /healthz says not ready (503)
+    failed_rounds: int = 0
+
+
+#: /healthz answers 503 (not ready, with the last round's error) after this many rounds in a row failed (the token
+#: service refusing or unreachable, the database, a bug), and 200 again after the next round that did not fail. A
+#: single failed round (a blip: the next round comes 1 s later) does not flap a readiness probe or a load balancer.
+NOT_READY_AFTER = 3
 
 
 #: The open differences the page lists (their number is always shown; `roomsops sync diff` lists them all).
@@ -119,6 +127,15 @@ def render_page(snapshot: Snapshot, intervals: dict[str, int]) -> str:
 StartResponse = Callable[..., Any]
 
 
+def _not_ready(snapshot: Snapshot) -> bytes:
+    """/healthz's body while rounds fail: live, not ready, and why (the last round's error, as the page shows it:
+    masked, no secret)."""
+    why = snapshot.round_error or "unknown"
+    remedy = f" — {snapshot.round_remedy}" if snapshot.round_remedy else ""
+    line = f"not ready: live, but the last {snapshot.failed_rounds} rounds failed: {why}{remedy}\n"
+    return line.encode("utf-8")
+
+
 def status_app(
     board: Board,
     metrics: ServeMetrics,
@@ -151,7 +168,9 @@ def status_app(
             return answer("405 Method Not Allowed", b"read-only: GET only\n")
         path = environ.get("PATH_INFO", "")
         if path == "/healthz":
-            _, ready = board.read()
+            snapshot, ready = board.read()
+            if ready and snapshot.failed_rounds >= NOT_READY_AFTER:
+                return answer("503 Service Unavailable", _not_ready(snapshot))
             return answer("200 OK", b"ok: live, ready\n" if ready else b"ok: live, starting\n")
         if path == "/metrics":
             return answer("200 OK", metrics.text(), CONTENT_TYPE)

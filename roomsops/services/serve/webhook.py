@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from roomsops.services.serve.config import LIFECYCLE_PATH, NOTIFY_PATH
@@ -43,10 +42,16 @@ class Notice:
     received: datetime
 
 
+class Wakes(Protocol):
+    """What a notification queued wakes (the scheduler, and the notified passes beside a round)."""
+
+    def set(self) -> None: ...
+
+
 def webhook_app(
     lookup: Callable[[str, object], tuple[str | None, str | None]],
     notices: queue.Queue[Notice],
-    wake: threading.Event,
+    wake: Wakes,
     metrics: ServeMetrics,
     clock: Callable[[], datetime],
 ) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
