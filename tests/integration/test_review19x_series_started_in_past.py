@@ -41,10 +41,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review19x: an untagged Outlook series that began before the sync window is dropped silently",
-)
 @pytest.mark.parametrize("mode", MODES)
 def test_review19x_an_outlook_series_that_began_in_the_past_is_booked_or_reported(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str
