@@ -86,6 +86,7 @@ from roomsops.services.sync.fence import (
 from roomsops.services.sync.model import (
     Unmappable,
     booking_fields,
+    ends_after,
     from_exchange,
     occurrence_field,
     occurrence_rows,
@@ -1453,8 +1454,11 @@ class MailboxSync:
                     self.report.skip("not synced")
                     return
                 (since, until), fields = self._discovers, meeting.fields
-                if fields is not None and (fields.end <= since or fields.start >= until):
-                    return  # outside the sync window: left alone (docs/sync.md "Dates")
+                if fields is not None and (not ends_after(fields, since) or fields.start >= until):
+                    # Outside the sync window: left alone (docs/sync.md "Dates"). A series by its last occurrence,
+                    # not its master's times (its first occurrence's): one begun before the window with
+                    # occurrences in it is taken over (review19x).
+                    return
                 self._new_meeting(meeting, bookings)
                 return
             booking = bookings.get(link.booking_id)

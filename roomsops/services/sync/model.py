@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -122,6 +122,43 @@ def series_fields(booking: Booking) -> SeriesFields | None:
         exceptions=exceptions,
         original_starts=tuple(whole_seconds(o.original_start) for o in occurrences),
     )
+
+
+def ends_after(fields: MeetingFields, moment: datetime) -> bool:
+    """Whether a meeting still has time after `moment`: a single meeting by its end; a series by its last
+    occurrence (review19x), not by its master's Start and End, which are its first occurrence's — a weekly jour
+    fixe that began months ago with occurrences still ahead ends after today. The range decides: an end date or a
+    number of occurrences bounds the series (its occurrences deleted in Exchange, as read, left out; a moved one
+    counts where it is), no end never ends. A series whose dates cannot be worked out (a time zone no table
+    names) counts as ending after it: the sync judges it and reports what it cannot hold."""
+    if fields.end > moment:
+        return True
+    series = fields.series
+    if series is None:
+        return False
+    if any(e.end > moment for e in series.exceptions):
+        return True
+    if series.range.type == recurrence.NO_END:
+        return True
+    try:
+        tz = ZoneInfo(series.time_zone)
+        clock, wall = recurrence.wall_clock(fields.start, fields.end, tz)
+        # Occurrences deleted or moved are judged apart (a moved one where it is, above).
+        gone = set(series.cancelled) | {e.original_start for e in series.exceptions}
+        # Every date up to the day after `moment` (local), and on to the last one deleted or moved: a date beyond
+        # that is an occurrence after `moment`.
+        last = max([moment, *gone]).astimezone(tz).date() + timedelta(days=1)
+        dates = recurrence.series_dates(series.recurrence, last)
+    except Exception:  # an unknown zone or a pattern out of the calendar: judged by the sync
+        return True
+    if not dates.complete:
+        return True
+    # Occurrences never overlap (Exchange refuses such a series): the last one left as the pattern has it ends last.
+    for day in reversed(dates.dates):
+        start, end = recurrence.occurrence(day, clock, wall, tz)
+        if whole_seconds(start) not in gone:
+            return end > moment
+    return False
 
 
 def room_as_listed(fields: MeetingFields, room: str | None, aliases: Iterable[str] = ()) -> MeetingFields:
