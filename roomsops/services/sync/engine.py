@@ -1362,8 +1362,8 @@ class MailboxSync:
         mailbox's next owner made the meeting, review27s; an Outlook copy), cancelled now by a normal pass as by a
         full reconciliation (`_reconcile_by_tag`); True when removed. Only a proven meeting (I4): the booking's whole
         tag, a link neither settled (unlinked, cancelled: a meeting let go or restored is never touched) nor
-        pending (its create's adoption finds and removes extras, `_adopt_pending`). One read of the linked meeting,
-        only then: a pass without such a change sends no request more."""
+        pending (its create's adoption finds and removes extras, `_adopt_pending`); the linked meeting still in the
+        calendar and live. One read of it, only then: a pass without such a change sends no request more."""
         if (
             meeting.installation != self.ctx.installation
             or meeting.is_cancelled
@@ -1380,7 +1380,8 @@ class MailboxSync:
                 booking = next(iter(q.bookings_by_id(conn, [link.booking_id])), None)
         if not self._belongs(meeting, booking, link):
             return False
-        kept = [m for m in self.ctx.backend.get(self.mailbox, [link.item_id]) if not m.is_cancelled]
+        # Still in the calendar (`in_calendar`: one in Deleted Items is found by `get` too) and live.
+        kept = [m for m in self.ctx.backend.in_calendar(self.mailbox, [link.item_id]) if not m.is_cancelled]
         if not kept:
             return False  # the linked meeting is gone: the full reconciliation decides which one is the booking's
         self._drop_duplicate(meeting)
