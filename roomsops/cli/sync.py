@@ -45,6 +45,7 @@ CHANGES = (
     "exchange_edits",
     "bookings_created",
     "rooms_released",
+    "duplicates_removed",
 )
 
 

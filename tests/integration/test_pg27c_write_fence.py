@@ -9,6 +9,7 @@ goes on. The calendar backend's writes are counted where they would reach the la
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +33,27 @@ from .test_pg27b_workers import (
 pytestmark = pytest.mark.integration
 
 
-def sent_writes(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
-    """The mailboxes this process's EWS backend sends `method` writes for (the call goes on to the lab)."""
-    from roomsops.adapters.ews.backend import EwsCalendar
+#: The mailbox an EWS request acts as (its ExchangeImpersonation header).
+_ACTING = re.compile(rb"PrimarySmtpAddress>([^<]+)<")
+
+
+def sent_writes(monkeypatch: pytest.MonkeyPatch, kind: str) -> list[str]:
+    """The mailboxes this process sends EWS `kind` requests for ("create": a CreateItem of meetings, "cancel": a
+    CreateItem of a CancelCalendarItem), counted on the wire (the transport, after the client's lease check), the
+    request going on to the lab."""
+    from roomsops.adapters.ews.client import PinnedAdapter, _operation
 
     calls: list[str] = []
-    original = getattr(EwsCalendar, method)
+    original = PinnedAdapter.send
 
-    def counted(self: EwsCalendar, mailbox: str, *args: Any, **kwargs: Any) -> Any:
-        calls.append(mailbox.lower())
-        return original(self, mailbox, *args, **kwargs)
+    def counted(self: PinnedAdapter, request: Any, *args: Any, **kwargs: Any) -> Any:
+        body = request.body.encode() if isinstance(request.body, str) else (request.body or b"")
+        if _operation(body) == "CreateItem" and (b"CancelCalendarItem" in body) == (kind == "cancel"):
+            acting = _ACTING.search(body)
+            calls.append(acting.group(1).decode().lower() if acting else "?")
+        return original(self, request, *args, **kwargs)
 
-    monkeypatch.setattr(EwsCalendar, method, counted)
+    monkeypatch.setattr(PinnedAdapter, "send", counted)
     return calls
 
 
@@ -69,7 +79,7 @@ def test_pg27c_a_worker_whose_lease_expires_between_its_intent_and_the_create_se
         return saved
 
     monkeypatch.setattr(MailboxSync, "_save_links", save_links)
-    creates = sent_writes(monkeypatch, "create_many")
+    creates = sent_writes(monkeypatch, "create")
     run = invoke("--json", "sync", "--worker", "--batch", "3", env=env)
     assert run.code == 1, run.out + run.err
     doc = json.loads(run.out)

@@ -43,21 +43,22 @@ def test_review27_no_create_of_a_batch_is_sent_after_the_lease_was_lost(
         )  # fmt: skip
     from roomsops.adapters.graph.client import GraphClient
 
-    batches: list[bool] = []  # each write $batch sent: whether the lease was already lost
-    original = GraphClient.request
+    batches: list[bool] = []  # each write $batch sent on the wire: whether the lease was already lost
+    original = GraphClient._send
 
-    def request(self: GraphClient, mailbox: str, method: str, url: str, **kw: Any) -> Any:
-        is_batch = url == "/$batch" and kw.get("write")
+    def send(self: GraphClient, mailbox: str, method: str, url: str, body: Any, *args: Any) -> Any:
+        # Counted where the request goes out (after the client's lease check, fix27v), not where it is asked for.
+        is_batch = url.endswith("/$batch") and any(r.get("method") == "POST" for r in body["requests"])
         if is_batch:
             batches.append(bool(batches))
-        answer = original(self, mailbox, method, url, **kw)
+        answer = original(self, mailbox, method, url, body, *args)
         if (
             is_batch and len(batches) == 1
         ):  # the first 20 created: the lease expires, another worker claims it
             assert sql(env, LEASED_BY_ANOTHER, person) == [(person,)]
         return answer
 
-    monkeypatch.setattr(GraphClient, "request", request)
+    monkeypatch.setattr(GraphClient, "_send", send)
     run = invoke("--json", "sync", "--worker", "--batch", "1", env=env)
     assert batches and batches[0] is False, (batches, run.out)
     # before the fix: [False, True]: the second $batch (5 creates) sent after the lease was lost

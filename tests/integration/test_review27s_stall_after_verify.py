@@ -27,9 +27,6 @@ pytestmark = pytest.mark.integration
 
 
 @ON_POSTGRESQL
-@pytest.mark.xfail(
-    strict=True, reason="review27s: a worker stalled past its lease after the verify duplicates (EWS)"
-)
 def test_review27s_a_worker_stalled_between_its_verify_and_its_send_does_not_duplicate_the_meeting(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -59,7 +59,15 @@ from roomsops.services.sync.worker import leased
 DIFFERENCE_KINDS = ("both_changed", "room_changed", "attendees_changed")
 
 #: The changes a mailbox's row on the status page sums up.
-_CHANGES = ("created", "updated", "cancelled", "exchange_edits", "bookings_cancelled", "bookings_created")
+_CHANGES = (
+    "created",
+    "updated",
+    "cancelled",
+    "exchange_edits",
+    "bookings_cancelled",
+    "bookings_created",
+    "duplicates_removed",
+)
 
 
 def back_off(rounds: int, interval: float | None = None) -> float:

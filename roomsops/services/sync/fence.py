@@ -11,13 +11,17 @@ is the heartbeat: one per write transaction and one per phase of the batch (`hea
 
 The calendar write itself is fenced too (`FencedCalendar`, issue 27.3): the intent's transaction proves the lease
 when the intent is stored, not when the write is sent (a slow worker, a long pause, may lose the lease between the
-two). Right before each calendar write of a leased mailbox (create, update, tag, cancel, taking rooms off, removing
-a room's copy via the organizer's pass) the lease is extended by its token in its own short transaction
-(extend-and-verify): refused, nothing is sent (`LeaseLost`); granted, the lease runs `sync.worker_lease` seconds
-from that moment, longer than one write takes (its timeouts and retry waits), so no other worker can claim the
-mailbox before the write's answer is in. A write of several requests (a $batch per 20 new meetings, a series'
-master and then its occurrences) is verified again before each further request (`FencedCalendar._fenced`,
-`core/write_fence.py`): together they may outlast the lease. The meetings of persons who left the sync (cancelled or purged by the
+two). Right before each write request of a leased mailbox's calendar write (create, update, tag, cancel, taking
+rooms off, removing a room's copy via the organizer's pass) is put on the wire, the client asks `before_write()`
+(`core/write_fence.py`, `FencedCalendar._fenced`), and the lease is extended by its token in its own short
+transaction (extend-and-verify): refused, nothing is sent (`LeaseLost`); granted, the lease runs
+`sync.worker_lease` seconds from that moment, longer than one request takes (its timeouts and retry waits), so no
+other worker can claim the mailbox before the answer is in. Every request of a write is verified so, the first
+included (a $batch per 20 new meetings, a series' master and then its occurrences: together they may outlast the
+lease). What remains (review27s): a worker that stalls past its lease between that check and the bytes on the
+socket sends its request after another worker may have taken the mailbox over; over EWS (no idempotency key) a
+create may then be a duplicate, which the next pass of the mailbox removes (docs/sync.md "Duplicates").
+The meetings of persons who left the sync (cancelled or purged by the
 worker that claimed their mailbox) go through the same fence, in Exchange and in the database.
 """
 
@@ -290,22 +294,17 @@ class FencedCalendar:
             self.fence.verify(self.store, mailbox)
 
     def _fenced(self, mailbox: str | None) -> AbstractContextManager[None]:
-        """One write of the port to `mailbox`: the lease verified now, right before it, and again before each
-        further write request the client sends for it (`core/write_fence.py`: a series' exceptions, a PATCH sent
-        again after a conflict, a $batch's creates sent again after a throttling wait): a write of many requests
-        may outlast the lease. The first write request follows the verification made here: not verified twice."""
+        """One write of the port to `mailbox`: the lease verified by the client right before each write request
+        it puts on the wire (`core/write_fence.py`), the first one included: a series' exceptions, a PATCH sent
+        again after a conflict, a $batch's creates sent again after a throttling wait (a write of many requests may
+        outlast the lease). Verified there, not here before the write begins: the window in which a worker that
+        stalls past its lease can still send a write is only the client's own code between the check and the send
+        (review27s); what a stall there may still duplicate, the next pass removes (docs/sync.md "Duplicates").
+        One verification per request sent, counted (`Fence.verified`); a write that sends no request verifies
+        nothing."""
         if not mailbox:
             return nullcontext()
-        self._verify(mailbox)
-        fresh = [True]
-
-        def check() -> None:
-            if fresh[0]:
-                fresh[0] = False
-            else:
-                self._verify(mailbox)
-
-        return checking(check)
+        return checking(lambda: self._verify(mailbox))
 
     # --- reads ---
 

@@ -71,6 +71,7 @@ COUNTS = (
     "bookings_created",
     "rolled_back",
     "rooms_released",
+    "duplicates_removed",
     "differences",
 )
 
