@@ -21,7 +21,6 @@ from tests.conftest import Invoke, ok
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(strict=True, reason="review21y: rooms add accepts a room its bookings invite by an alias")
 def test_rooms_add_refuses_a_room_that_a_booking_invites_by_an_alias(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, tmp_path: Path
 ) -> None:
