@@ -657,6 +657,7 @@ def remove_cmd(
                     progress,
                     access.ROLES[permission],
                     rbac_restore,
+                    with_service_principal,
                 )
                 confirm = lambda q: app.confirm(q, yes)  # noqa: E731
                 if group_name is not None:
@@ -684,7 +685,8 @@ def remove_cmd(
                 command = rbac_restore[0]
                 # In quotes, where its values need none: the remedy goes on after it (the audit log's line).
                 quoted = command if "'" in command else f"'{command}'"
-                return f"make the role assignment and the scope again with this command: {quoted}{again}"
+                rest = "" if "--sp-object-id" in command else again
+                return f"make the role assignment and the scope again with this command: {quoted}{rest}"
             return (
                 f"make them again with 'roomsops policy restrict --engine rbac --permission {permission} --app-id "
                 f"{sync_app} --scope {shellword(scope_name)} --group NAME --member EMAIL' (the group the scope was "

@@ -632,7 +632,7 @@ class RbacRemoveResult(Result):
         if self.restore and (self.removed_assignments or self.removed_scope):
             again = (
                 " --sp-object-id ID (the Object ID under Enterprise applications → the app → Overview)"
-                if self.removed_service_principal
+                if self.removed_service_principal and "--sp-object-id" not in self.restore
                 else ""
             )
             out.append(f"to restore it: {self.restore}{again}")
@@ -669,10 +669,12 @@ def remove_rbac(
     progress: Progress | None = None,
     role: str = EWS_ROLE,
     restore_seen: list[str] | None = None,
+    with_service_principal: bool = False,
 ) -> RbacRemoveResult:
     """Remove the app's assignments of `role` (EWS's by default) over `scope_name`, then the scope when no other
     assignment uses it: the undo of `policy restrict --engine rbac` (the group stays; the service principal
-    pointer too)."""
+    pointer too). `with_service_principal`: the caller removes the pointer next, so the way back names its object
+    id (--sp-object-id): without it `policy restrict --engine rbac` is refused once the pointer is gone."""
     # Every role assignment, not only the EWS ones: an assignment of another role (the app's Graph role
     # Application Calendars.ReadWrite, an administrator's role) over the scope keeps it in use, and
     # Remove-ManagementScope would fail after the EWS assignment is gone. Checked before the first change.
@@ -718,11 +720,15 @@ def remove_rbac(
         + "? Without another grant the app then opens no mailbox"
     )
     restore = _rbac_restore_command(session, app_id, scope_name, scope, role)
+    if restore and with_service_principal and sp is not None:
+        restore += f" --sp-object-id {shellword(sp.object_id)}"  # review21y: works as printed
     if restore_seen is not None:
         restore_seen.append(restore)
+    audited = {"app_id": app_id, "restore": restore}
     if restore:
         # The way back in the audit log before the first change (review21w): it does not depend on this output.
-        audit.record("policy.remove.rbac", scope_name, {"app_id": app_id, "restore": restore}, "ok")
+        # Not "ok": nothing is removed yet, and a first cmdlet that fails removes nothing (review21y).
+        audit.record("policy.remove.rbac", scope_name, audited, "starting")
     apply = Applier(session, audit, progress)
     steps = [Step("assignment", a.name, Outcome.REMOVED) for a in mine]
     if drop_scope and scope is not None:
@@ -740,6 +746,13 @@ def remove_rbac(
             {"Identity": scope.name, "Confirm": False},
             Step("scope", scope.name, Outcome.REMOVED),
         )
+    # The outcome, once every removal succeeded (a failed cmdlet has its own line, with Exchange's error).
+    audit.record(
+        "policy.remove.rbac",
+        scope_name,
+        {**audited, "removed_assignments": [a.name for a in mine], "removed_scope": drop_scope},
+        "ok",
+    )
     return RbacRemoveResult(
         engine="rbac",
         app_id=app_id,
