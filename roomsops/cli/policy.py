@@ -560,9 +560,13 @@ def migrate_cmd(
             )
         return app.emit(result)
 
+    # A roomsops command as the undo, not raw cmdlets (review21y): each scope is named after its policy's group.
     undo = (
-        "remove the role assignments and management scopes that were created (Remove-ManagementRoleAssignment, "
-        "Remove-ManagementScope); removed application access policies come back with 'roomsops policy restrict'"
+        "take back what it made with 'roomsops policy remove --engine rbac --group GROUP --with-service-principal "
+        f"--app-id {request.app_id} --yes' for each group whose management scope it made (without "
+        "--with-service-principal if the app's service principal was there before); 'roomsops policy list "
+        "--engine rbac' shows the role assignments and management scopes left; removed application access "
+        "policies come back with 'roomsops policy restrict'"
     )
     return tenant_change(app, "policy migrate", undo, migrate, dry_run=dry_run, tenant_lock=True)
 

@@ -538,18 +538,26 @@ class RbacListResult(Result):
     app_id: str
     service_principal: str | None
     assignments: tuple[RbacAssignmentRow, ...]
+    #: Management scopes no role assignment uses (e.g. left by a `policy migrate` or `policy restrict --engine
+    #: rbac` that stopped half-way): what is left in the tenant, with the command that removes each (review21y).
+    unused_scopes: tuple[RbacAssignmentRow, ...] = ()
 
     def lines(self) -> list[str]:
         if self.service_principal is None:
-            return [
-                f"app {self.app_id} has no service principal in Exchange Online: no RBAC for Applications"
+            out = [f"app {self.app_id} has no service principal in Exchange Online: no RBAC for Applications"]
+        elif not self.assignments:
+            out = [f"no {EWS_ROLE} or {GRAPH_ROLE} role assignments of app {self.app_id}"]
+        else:
+            out = [
+                f"{a.name}  {a.role}  scope {a.scope or '(organization)'}  {a.recipient_filter or ''}".rstrip()
+                for a in self.assignments
             ]
-        if not self.assignments:
-            return [f"no {EWS_ROLE} or {GRAPH_ROLE} role assignments of app {self.app_id}"]
-        return [
-            f"{a.name}  {a.role}  scope {a.scope or '(organization)'}  {a.recipient_filter or ''}".rstrip()
-            for a in self.assignments
-        ]
+        for s in self.unused_scopes:
+            out.append(
+                f"management scope {s.name} is used by no role assignment  {s.recipient_filter or ''}".rstrip()
+                + f" (remove it with 'roomsops policy remove --engine rbac --scope {shellword(s.name)}')"
+            )
+        return out
 
 
 def _read_app_rbac(
@@ -567,6 +575,13 @@ def list_rbac(session: ExchangeSession, app_id: str) -> RbacListResult:
     """The app's role assignments of EWS (Application EWS.AccessAsApp) and of Graph's calendars (Application
     Calendars.ReadWrite) with their management scopes (`policy list --engine rbac`)."""
     sp, assignments, scopes = _read_app_rbac(session, app_id)
+    # Every role assignment (any role, any app): a scope one of them uses is not left over.
+    every = exchange.read(session, [exchange.assignments_query(None)]).assignments
+    unused = tuple(
+        RbacAssignmentRow(name=s.name, role="", scope=s.name, recipient_filter=s.recipient_filter)
+        for _, s in sorted(scopes.items())
+        if not any(a.uses_scope(s.name) for a in every)
+    )
     rows = []
     for a in assignments:
         scope = scopes.get((a.custom_resource_scope or "").casefold())
@@ -583,6 +598,7 @@ def list_rbac(session: ExchangeSession, app_id: str) -> RbacListResult:
         app_id=app_id,
         service_principal=sp.object_id if sp else None,
         assignments=tuple(rows),
+        unused_scopes=unused,
     )
 
 
