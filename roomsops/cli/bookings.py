@@ -178,10 +178,33 @@ def add_cmd(
         allow_past=allow_past,
         repeat=_repeat(repeat),
         horizon_days=app.settings.rooms.booking_horizon_days,
+        attendee_primaries=_attendee_primaries(app, attendees),
     )
     with common.open_database(app.settings) as store:
         result = service.add_booking(store, app.audit, tz, request)
     return app.emit(result)
+
+
+def _attendee_primaries(app: AppContext, attendees: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """With rooms.check_addresses: the primary SMTP address of each attendee that is no ROOMS person or room as
+    typed, from the admin look-up (Get-Recipient), so that an alias of a ROOMS room is refused as the room is
+    (review21y). Empty when the look-up is off or cannot run: the addresses as typed are still checked."""
+    if not attendees or not app.settings.rooms.check_addresses:
+        return ()
+    from roomsops.cli.mailbox_check import primaries_from_admin
+
+    persons, rooms = common.recorded_mailboxes(app.settings)
+    if not rooms:
+        return ()
+    unknown = []
+    for value in dict.fromkeys(attendees):
+        try:
+            address = common.check_email(value, "attendee")
+        except InputError:
+            continue  # refused by the booking's own checks, before anything is recorded
+        if address.casefold() not in persons and address.casefold() not in rooms:
+            unknown.append(address)
+    return tuple(sorted(primaries_from_admin(app, unknown).items()))
 
 
 @bookings.command("list")
@@ -263,6 +286,7 @@ def update_cmd(
         allow_past=allow_past,
         repeat=_repeat(repeat),
         horizon_days=app.settings.rooms.booking_horizon_days,
+        attendee_primaries=_attendee_primaries(app, attendees),
     )
     day = _occurrence(occurrence)
     with common.open_database(app.settings, existing_only=True) as store:

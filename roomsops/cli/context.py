@@ -119,10 +119,14 @@ class AppContext:
             # Every admin command keeps the rule, whatever app it names: the app used for the admin connection
             # (exo.app_id) may be neither the app named (--app-id) nor ExchangeAppId, the sync app ROOMS runs
             # with (when RoomsAppSettings.config can be read; else nothing to compare with).
-            for candidate in (sync_app, self._configured_sync_app()):
-                problem = admin_app_problem(self.settings, candidate)
-                if problem is not None:
-                    raise problem
+            # ExchangeAppId first: when it is exo.app_id, the settings are the mistake; else an app named that is
+            # exo.app_id is the admin app given as --app-id, and that value is the mistake (review21y).
+            configured = self._configured_sync_app()
+            problem = admin_app_problem(self.settings, configured)
+            if problem is None and sync_app and (configured or "").casefold() != sync_app.casefold():
+                problem = admin_app_problem(self.settings, sync_app, given=True)
+            if problem is not None:
+                raise problem
         return open_exchange(self.settings, os.environ, prompt=self.password_prompt, notify=self.out.note)
 
     def _configured_sync_app(self) -> str | None:

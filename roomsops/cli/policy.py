@@ -560,9 +560,13 @@ def migrate_cmd(
             )
         return app.emit(result)
 
+    # A roomsops command as the undo, not raw cmdlets (review21y): each scope is named after its policy's group.
     undo = (
-        "remove the role assignments and management scopes that were created (Remove-ManagementRoleAssignment, "
-        "Remove-ManagementScope); removed application access policies come back with 'roomsops policy restrict'"
+        "take back what it made with 'roomsops policy remove --engine rbac --group GROUP --with-service-principal "
+        f"--app-id {request.app_id} --yes' for each group whose management scope it made (without "
+        "--with-service-principal if the app's service principal was there before); 'roomsops policy list "
+        "--engine rbac' shows the role assignments and management scopes left; removed application access "
+        "policies come back with 'roomsops policy restrict'"
     )
     return tenant_change(app, "policy migrate", undo, migrate, dry_run=dry_run, tenant_lock=True)
 
@@ -657,6 +661,7 @@ def remove_cmd(
                     progress,
                     access.ROLES[permission],
                     rbac_restore,
+                    with_service_principal,
                 )
                 confirm = lambda q: app.confirm(q, yes)  # noqa: E731
                 if group_name is not None:
@@ -684,7 +689,8 @@ def remove_cmd(
                 command = rbac_restore[0]
                 # In quotes, where its values need none: the remedy goes on after it (the audit log's line).
                 quoted = command if "'" in command else f"'{command}'"
-                return f"make the role assignment and the scope again with this command: {quoted}{again}"
+                rest = "" if "--sp-object-id" in command else again
+                return f"make the role assignment and the scope again with this command: {quoted}{rest}"
             return (
                 f"make them again with 'roomsops policy restrict --engine rbac --permission {permission} --app-id "
                 f"{sync_app} --scope {shellword(scope_name)} --group NAME --member EMAIL' (the group the scope was "

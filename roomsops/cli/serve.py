@@ -46,6 +46,9 @@ def serve(app: AppContext, max_ticks: int | None, unsubscribe_on_exit: bool) -> 
     listen = status_listen(settings)  # a bad setting is refused before the database or the listener exist
     webhook = webhook_listen(settings)
     calendar_backend(settings, app.ews)
+    # Settings that lead to no database are refused as by `sync` (review21y): an unattended service would
+    # otherwise run a new, empty installation "healthy" while the real sync has stopped.
+    rooms.refuse_without_database(settings)
 
     def graph_client() -> GraphClient:
         from roomsops.adapters.entra.tokens import graph_token_provider

@@ -603,6 +603,7 @@ def migrate_cmd(
     kind = backend_for_mode(settings, target_mode(to, ews_mode))
     # Bad settings (e.g. sync.send_invitations = none for Graph) are refused before the lock or database exist.
     target = (graph_backend if kind == GRAPH else ews_backend)(settings, app.ews)
+    rooms.refuse_without_database(settings)  # no new, empty installation "migrated ok" (review21y)
     with sync_lock(settings), rooms.open_database(settings) as store:
         # The database only (a typo is exit 2 before any request; no EWS lookup from a command whose point is
         # leaving EWS): an unknown address is refused by migrate(), the person named once however spelled.
@@ -636,6 +637,7 @@ def purge_cmd(app: AppContext, person: str, dry_run: bool, yes: bool) -> int:
     address = validate_address(person)
     settings = app.settings
     calendar_backend(settings, app.ews)  # refuses a bad setting before the lock or database exist
+    rooms.refuse_without_database(settings)  # no person to purge where no database is (review21y)
     with sync_lock(settings), rooms.open_database(settings) as store:
         address = _primary(app, store, address)
         _refuse_leased(store, [address], "sync purge")
@@ -739,6 +741,7 @@ def resume_cmd(app: AppContext, person: str) -> int:
     from roomsops.services.sync.run import resume
 
     address = validate_address(person)
+    rooms.refuse_without_database(app.settings)  # no person to resume where no database is (review21y)
     with sync_lock(app.settings), rooms.open_database(app.settings) as store:
         return app.emit(resume(store, _primary(app, store, address, offline=True), app.audit))
 
@@ -774,6 +777,7 @@ def resolve_cmd(app: AppContext, booking: int, use: str) -> int:
     from roomsops.services.sync.factory import calendar_backend
     from roomsops.services.sync.resolve import resolve
 
+    rooms.refuse_without_database(app.settings)  # no booking to resolve where no database is (review21y)
     with sync_lock(app.settings), rooms.open_database(app.settings) as store:
         _refuse_leased(store, _organizer(store, booking), "sync resolve")
         backend = (

@@ -251,6 +251,8 @@ class PowershellSettings:
     ca_bundle: str = ""
     cert_validation: bool = True
     configuration_name: str = "Microsoft.PowerShell"
+    certificate_file: str = ""  # auth = certificate: the client certificate (PEM)
+    certificate_key_file: str = ""  # auth = certificate: its private key (PEM)
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,6 @@ def _made(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("rooms.db"))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21y: sync migrate --all creates a database and says ok where none is"
-)
 def test_sync_migrate_all_where_no_database_is_is_refused_and_creates_nothing(
     invoke: Invoke, tmp_path: Path, app_settings: Path
 ) -> None:
@@ -41,7 +38,6 @@ def test_sync_migrate_all_where_no_database_is_is_refused_and_creates_nothing(
     assert json.loads(run.out)["error"]["code"] == "no_database", run.out
 
 
-@pytest.mark.xfail(strict=True, reason="review21y: on a new installation these refusals are not no_database")
 @pytest.mark.parametrize(
     "command",
     [

@@ -22,6 +22,9 @@ def test_a_bad_status_listen_is_exit_2_and_makes_nothing(invoke: Invoke, tmp_pat
 def test_a_port_in_use_is_exit_2_naming_the_setting_and_leaves_no_database(
     invoke: Invoke, tmp_path: Path, app_settings: Path
 ) -> None:
+    # An installation (where none is, serve refuses no_database first, review21y); nothing more is made.
+    made = invoke("rooms", "add", "room-zurich@contoso.com", "--name", "Zurich", "--no-check")
+    assert made.code == 0, made.out + made.err
     before = sorted(p.name for p in tmp_path.iterdir())
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -18,6 +18,9 @@ def test_resume_and_purge_of_an_unknown_person_are_bad_input(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
     nobody = addr("nobody")
+    # An installation (where none is, both say no_database, review21y): the address is what is unknown here.
+    made = invoke("rooms", "add", addr("room-zurich"), "--name", "Zurich", "--no-check", env=env)
+    assert made.code == 0, made.out + made.err
     fresh_lab.reset_requests()
     for args in (("resume", "--person", nobody), ("purge", "--person", nobody, "--yes")):
         run = invoke("sync", *args, env=env)

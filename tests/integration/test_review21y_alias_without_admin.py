@@ -19,9 +19,6 @@ from tests.conftest import Invoke, ok
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21y: without the admin look-up only persons check names the alias case"
-)
 @pytest.mark.parametrize(
     "command",
     [

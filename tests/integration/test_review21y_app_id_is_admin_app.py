@@ -19,9 +19,6 @@ from tests.integration.conftest import changes
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21y: --app-id of the admin app is reported as exo.app_id = sync app"
-)
 @pytest.mark.parametrize(
     "command",
     [

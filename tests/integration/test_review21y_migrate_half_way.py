@@ -30,9 +30,6 @@ def _half_way(invoke: Invoke, lab: Any, env: dict[str, str], addr: Any) -> Any:
     return run
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21y: policy migrate's half-way undo names raw cmdlets, not roomsops"
-)
 def test_a_half_way_migrate_names_the_roomsops_command_that_undoes_it(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:
@@ -40,9 +37,6 @@ def test_a_half_way_migrate_names_the_roomsops_command_that_undoes_it(
     assert "roomsops policy remove --engine rbac" in run.err, run.err
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21y: policy list --engine rbac hides the scope a half-way run left"
-)
 def test_policy_list_rbac_shows_the_scope_a_half_way_migrate_left(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

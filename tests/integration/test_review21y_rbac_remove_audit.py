@@ -21,9 +21,6 @@ from tests.conftest import Invoke, ok
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21y: policy remove --engine rbac audits 'ok' before removing anything"
-)
 def test_a_failed_rbac_removal_is_not_audited_as_ok(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, tmp_path: Path
 ) -> None:

@@ -20,9 +20,6 @@ from tests.conftest import Invoke, ok
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21y: the rbac restore after --with-service-principal lacks its id"
-)
 def test_the_restore_of_an_rbac_removal_with_the_service_principal_works_as_printed(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

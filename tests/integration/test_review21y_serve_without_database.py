@@ -19,7 +19,6 @@ from tests.conftest import Invoke, one_line_error
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(strict=True, reason="review21y: serve creates a new database and runs green where none is")
 def test_serve_where_no_database_is_is_refused_and_creates_nothing(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], tmp_path: Path
 ) -> None:

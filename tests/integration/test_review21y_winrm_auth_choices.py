@@ -19,9 +19,6 @@ from tests.conftest import Invoke, one_line_error
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21y: documented powershell.auth values crash as 'unexpected', exit 1"
-)
 @pytest.mark.parametrize("auth", ["kerberos", "credssp", "certificate"])
 def test_a_winrm_auth_that_cannot_be_used_here_is_a_configuration_error(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], auth: str

@@ -38,6 +38,11 @@ def seed(invoke: Invoke, env: dict[str, str], addr: Callable[[str], str]) -> Non
     ok(invoke("persons", "add", addr("ghost"), "--sync-mode", "O365", env=env))
 
 
+def a_database(invoke: Invoke, env: dict[str, str], addr: Callable[[str], str]) -> None:
+    """An installation to serve: where no database is, serve refuses (no_database, review21y)."""
+    ok(invoke("rooms", "add", addr("room-zurich"), "--name", "Zürich", "--no-check", env=env))
+
+
 def book(
     invoke: Invoke,
     env: dict[str, str],
@@ -282,6 +287,7 @@ def test_any_loopback_client_is_served_without_being_listed(
     stopped: list[subprocess.Popen[str]],
 ) -> None:
     """Listening on 127.0.0.2, a client from 127.0.0.3 (loopback, not 127.0.0.1) with serve.status_allow empty."""
+    a_database(invoke, env, addr)
     process, err = start(env, tmp_path, status_listen="127.0.0.2:0")
     stopped.append(process)
     url = status_url(err, process, "127.0.0.2")
@@ -291,10 +297,15 @@ def test_any_loopback_client_is_served_without_being_listed(
 
 
 def test_a_host_header_of_another_name_is_refused_unless_allowed(
-    env: dict[str, str], tmp_path: Path, stopped: list[subprocess.Popen[str]]
+    invoke: Invoke,
+    env: dict[str, str],
+    addr: Callable[[str], str],
+    tmp_path: Path,
+    stopped: list[subprocess.Popen[str]],
 ) -> None:
     """DNS rebinding: a web page of rebind.example whose name now resolves to 127.0.0.1 reaches the listener from
     loopback, with its own name in the Host header."""
+    a_database(invoke, env, addr)
     for allow, expected in (("", 403), ("rebind.example", 200)):
         process, err = start(env, tmp_path, status_allow=allow)
         stopped.append(process)
@@ -307,9 +318,14 @@ def test_a_host_header_of_another_name_is_refused_unless_allowed(
 
 
 def test_a_second_service_on_the_same_database_is_refused_naming_the_first(
-    env: dict[str, str], tmp_path: Path, stopped: list[subprocess.Popen[str]]
+    invoke: Invoke,
+    env: dict[str, str],
+    addr: Callable[[str], str],
+    tmp_path: Path,
+    stopped: list[subprocess.Popen[str]],
 ) -> None:
     """Two services would each take the other's Graph subscriptions for left-overs and delete them."""
+    a_database(invoke, env, addr)
     first, err = start(env, tmp_path)
     stopped.append(first)
     url = status_url(err, first)
@@ -335,6 +351,7 @@ def test_a_client_not_loopback_is_refused_unless_allowed(
     any route)."""
     own = next((a for a in interface_addresses() if not a.startswith("127.")), None)
     assert own is not None, "this test needs one interface with an IPv4 address other than loopback"
+    a_database(invoke, env, addr)
     for allow, expected in (("", 403), (own, 200)):
         # Listening on the machine's own address, so that the client comes from a non-loopback address.
         process, err = start(env, tmp_path, status_allow=allow, status_listen=f"{own}:0")

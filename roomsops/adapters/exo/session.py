@@ -229,6 +229,7 @@ def _wsman(settings: Settings, password: str | None) -> WSMan:
             "set powershell.ssl = true (WinRM over HTTPS, port 5986), or use negotiate/kerberos",
             code="insecure_transport",
         )
+    extra = _auth_requirements(settings)
     cert_validation: bool | str = True
     ca_bundle = settings.setting_path("powershell.ca_bundle", "file") if ps.ssl else None
     if ca_bundle is not None:
@@ -249,7 +250,56 @@ def _wsman(settings: Settings, password: str | None) -> WSMan:
         operation_timeout=20,
         read_timeout=int(settings.network.timeout_seconds) + 10,
         reconnection_retries=0,
+        **extra,  # type: ignore[arg-type]  # pypsrp takes the certificate files as keywords
     )
+
+
+#: The optional library each powershell.auth needs, and the pypsrp extra that installs it.
+_AUTH_LIBRARIES = {"kerberos": ("gssapi", "kerberos"), "credssp": ("requests_credssp", "credssp")}
+
+
+def _auth_requirements(settings: Settings) -> dict[str, str]:
+    """What `powershell.auth` needs beyond a password, checked before any connection (review21y): a library that
+    is not installed, or the certificate files, is a configuration error (exit 2), not a crash."""
+    import importlib.util
+
+    ps = settings.powershell
+    origin = settings.origin("powershell.auth")
+    needed = _AUTH_LIBRARIES.get(ps.auth)
+    if needed is not None and not (ps.auth == "kerberos" and sys.platform == "win32"):  # Windows: SSPI
+        module, extra = needed
+        if importlib.util.find_spec(module) is None:
+            raise InputError(
+                f"powershell.auth = {ps.auth} (from {origin}) needs the Python library {module}, which is not "
+                "installed here; nothing was changed",
+                f"install it into roomsops' Python environment (pip install 'pypsrp[{extra}]'"
+                + (
+                    ", with the system's Kerberos libraries, e.g. libkrb5-dev"
+                    if ps.auth == "kerberos"
+                    else ""
+                )
+                + f"), or choose another powershell.auth in {origin} (negotiate, ntlm)",
+                code="bad_setting",
+            )
+    if ps.auth != "certificate":
+        return {}
+    files = {}
+    for label, keyword in (
+        ("powershell.certificate_file", "certificate_pem"),
+        ("powershell.certificate_key_file", "certificate_key_pem"),
+    ):
+        path = settings.setting_path(label, "file")
+        if path is None:
+            raise InputError(
+                f"powershell.auth = certificate (from {origin}) needs {label}, which is not set; nothing was "
+                "changed",
+                "set powershell.certificate_file and powershell.certificate_key_file to the client certificate "
+                "and its private key (PEM files) mapped to the WinRM user, or choose another powershell.auth "
+                "(negotiate, kerberos, ntlm)",
+                code="bad_setting",
+            )
+        files[keyword] = str(path)
+    return files
 
 
 def _stderr_warning(text: str) -> None:

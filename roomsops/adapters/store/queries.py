@@ -228,14 +228,15 @@ def rooms_added_since(conn: Connection, since: datetime) -> set[str]:
     }
 
 
-def bookings_inviting(conn: Connection, email: str, now: datetime) -> list[int]:
-    """The active bookings still to come (or a series) that list `email` as an attendee (case-insensitively)."""
-    key = email.casefold()
+def bookings_inviting(conn: Connection, emails: Iterable[str], now: datetime) -> list[int]:
+    """The active bookings still to come (or a series) that list one of `emails` (a mailbox's addresses) as an
+    attendee (case-insensitively)."""
+    keys = sorted({email.casefold() for email in emails})
     query = (
         select(bookings.c.id)
         .join(booking_attendees, booking_attendees.c.booking_id == bookings.c.id)
         .where(
-            func.lower(booking_attendees.c.email) == key,
+            func.lower(booking_attendees.c.email).in_(keys),
             bookings.c.status.in_(BLOCKING_STATUSES),
             or_(
                 bookings.c.end_utc > now,

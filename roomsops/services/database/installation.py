@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from roomsops.adapters.store import db
 from roomsops.core.logs import AuditLog
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
-from roomsops.services.rooms.common import database_url
+from roomsops.services.rooms.common import database_url, no_database
 
 Use = Literal["database", "remembered"]
 
@@ -37,11 +38,22 @@ class AdoptedId(Result):
         return lines
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.resolve().exists()
+    except (OSError, RuntimeError):  # a loop of links: the open names it with its remedy
+        return True
+
+
 def adopt_id(settings: Settings, use: Use, confirm: Callable[[str], None], audit: AuditLog) -> AdoptedId:
     """Make the database and the id remembered beside it agree, as `use` says (asks first)."""
     url = database_url(settings)
     ids = db.installation_ids(url)
     shown = str(ids.path)
+    # No database and no id remembered beside it: settings that lead to no database (review21y), not an id to
+    # settle; each --use would otherwise send the administrator to the other.
+    if ids.remembered is None and not _exists(ids.path):
+        raise no_database(ids.path)
     chosen, dropped = (ids.database, ids.remembered) if use == "database" else (ids.remembered, ids.database)
     if chosen is not None and chosen == dropped:
         return AdoptedId(database=shown, action="unchanged", installation_id=chosen, previous=None)

@@ -75,10 +75,14 @@ def probe(client: EwsClient, address: str) -> Probe:
 def alias_first(found: Probe, primaries: Callable[[Sequence[str]], Mapping[str, str]] | None) -> Probe:
     """A policy denial of an alias is the alias first (issue 21.6): `primaries` (the admin session's Get-Recipient)
     names the mailbox's primary address, which the sync app cannot ask for a mailbox the policy refuses it."""
-    if found.outcome != "denied_by_policy" or primaries is None:
+    if found.outcome != "denied_by_policy":
         return found
-    primary = primaries([found.mailbox]).get(found.mailbox.casefold())
-    if primary is None or primary.casefold() == found.mailbox.casefold():
+    primary = primaries([found.mailbox]).get(found.mailbox.casefold()) if primaries is not None else None
+    if primary is None:
+        # The look-up could not run (no admin connection, or it failed): both ways, as `persons check` says
+        # (review21y): the same situation gets the same remedy in every command.
+        return replace(found, cause_remedy=maybe_an_alias_remedy(found.mailbox, found.remedy))
+    if primary.casefold() == found.mailbox.casefold():
         return found
     return Probe(found.mailbox, "alias", primary_smtp=primary, detail=f"primary SMTP address is {primary}")
 
@@ -189,12 +193,15 @@ def aliases_outside_policy(
 def _maybe_an_alias(check: AddressCheck) -> AddressCheck:
     """A policy denial the admin look-up could not tell from an alias (no admin connection, or it failed): the
     remedy names both ways, not the policy only (review21w)."""
-    return replace(
-        check,
-        remedy=f"{check.remedy or REMEDIES['denied_by_policy']}; or {check.email} is an alias of a mailbox outside "
-        f"the policy (the policy refuses it as it refuses its mailbox): find its primary SMTP address with "
-        f"Get-Recipient {shellword(check.email)}, or run this check where the admin connection (exo.app_id, "
-        "WinRM) can be opened",
+    return replace(check, remedy=maybe_an_alias_remedy(check.email, check.remedy))
+
+
+def maybe_an_alias_remedy(address: str, remedy: str | None) -> str:
+    """A policy denial's remedy when the admin look-up could not tell it from an alias: both ways."""
+    return (
+        f"{remedy or REMEDIES['denied_by_policy']}; or {address} is an alias of a mailbox outside the policy "
+        f"(the policy refuses it as it refuses its mailbox): find its primary SMTP address with Get-Recipient "
+        f"{shellword(address)}, or run this check where the admin connection (exo.app_id, WinRM) can be opened"
     )
 
 

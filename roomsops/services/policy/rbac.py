@@ -538,18 +538,26 @@ class RbacListResult(Result):
     app_id: str
     service_principal: str | None
     assignments: tuple[RbacAssignmentRow, ...]
+    #: Management scopes no role assignment uses (e.g. left by a `policy migrate` or `policy restrict --engine
+    #: rbac` that stopped half-way): what is left in the tenant, with the command that removes each (review21y).
+    unused_scopes: tuple[RbacAssignmentRow, ...] = ()
 
     def lines(self) -> list[str]:
         if self.service_principal is None:
-            return [
-                f"app {self.app_id} has no service principal in Exchange Online: no RBAC for Applications"
+            out = [f"app {self.app_id} has no service principal in Exchange Online: no RBAC for Applications"]
+        elif not self.assignments:
+            out = [f"no {EWS_ROLE} or {GRAPH_ROLE} role assignments of app {self.app_id}"]
+        else:
+            out = [
+                f"{a.name}  {a.role}  scope {a.scope or '(organization)'}  {a.recipient_filter or ''}".rstrip()
+                for a in self.assignments
             ]
-        if not self.assignments:
-            return [f"no {EWS_ROLE} or {GRAPH_ROLE} role assignments of app {self.app_id}"]
-        return [
-            f"{a.name}  {a.role}  scope {a.scope or '(organization)'}  {a.recipient_filter or ''}".rstrip()
-            for a in self.assignments
-        ]
+        for s in self.unused_scopes:
+            out.append(
+                f"management scope {s.name} is used by no role assignment  {s.recipient_filter or ''}".rstrip()
+                + f" (remove it with 'roomsops policy remove --engine rbac --scope {shellword(s.name)}')"
+            )
+        return out
 
 
 def _read_app_rbac(
@@ -567,6 +575,13 @@ def list_rbac(session: ExchangeSession, app_id: str) -> RbacListResult:
     """The app's role assignments of EWS (Application EWS.AccessAsApp) and of Graph's calendars (Application
     Calendars.ReadWrite) with their management scopes (`policy list --engine rbac`)."""
     sp, assignments, scopes = _read_app_rbac(session, app_id)
+    # Every role assignment (any role, any app): a scope one of them uses is not left over.
+    every = exchange.read(session, [exchange.assignments_query(None)]).assignments
+    unused = tuple(
+        RbacAssignmentRow(name=s.name, role="", scope=s.name, recipient_filter=s.recipient_filter)
+        for _, s in sorted(scopes.items())
+        if not any(a.uses_scope(s.name) for a in every)
+    )
     rows = []
     for a in assignments:
         scope = scopes.get((a.custom_resource_scope or "").casefold())
@@ -583,6 +598,7 @@ def list_rbac(session: ExchangeSession, app_id: str) -> RbacListResult:
         app_id=app_id,
         service_principal=sp.object_id if sp else None,
         assignments=tuple(rows),
+        unused_scopes=unused,
     )
 
 
@@ -632,7 +648,7 @@ class RbacRemoveResult(Result):
         if self.restore and (self.removed_assignments or self.removed_scope):
             again = (
                 " --sp-object-id ID (the Object ID under Enterprise applications → the app → Overview)"
-                if self.removed_service_principal
+                if self.removed_service_principal and "--sp-object-id" not in self.restore
                 else ""
             )
             out.append(f"to restore it: {self.restore}{again}")
@@ -669,10 +685,12 @@ def remove_rbac(
     progress: Progress | None = None,
     role: str = EWS_ROLE,
     restore_seen: list[str] | None = None,
+    with_service_principal: bool = False,
 ) -> RbacRemoveResult:
     """Remove the app's assignments of `role` (EWS's by default) over `scope_name`, then the scope when no other
     assignment uses it: the undo of `policy restrict --engine rbac` (the group stays; the service principal
-    pointer too)."""
+    pointer too). `with_service_principal`: the caller removes the pointer next, so the way back names its object
+    id (--sp-object-id): without it `policy restrict --engine rbac` is refused once the pointer is gone."""
     # Every role assignment, not only the EWS ones: an assignment of another role (the app's Graph role
     # Application Calendars.ReadWrite, an administrator's role) over the scope keeps it in use, and
     # Remove-ManagementScope would fail after the EWS assignment is gone. Checked before the first change.
@@ -718,11 +736,15 @@ def remove_rbac(
         + "? Without another grant the app then opens no mailbox"
     )
     restore = _rbac_restore_command(session, app_id, scope_name, scope, role)
+    if restore and with_service_principal and sp is not None:
+        restore += f" --sp-object-id {shellword(sp.object_id)}"  # review21y: works as printed
     if restore_seen is not None:
         restore_seen.append(restore)
+    audited = {"app_id": app_id, "restore": restore}
     if restore:
         # The way back in the audit log before the first change (review21w): it does not depend on this output.
-        audit.record("policy.remove.rbac", scope_name, {"app_id": app_id, "restore": restore}, "ok")
+        # Not "ok": nothing is removed yet, and a first cmdlet that fails removes nothing (review21y).
+        audit.record("policy.remove.rbac", scope_name, audited, "starting")
     apply = Applier(session, audit, progress)
     steps = [Step("assignment", a.name, Outcome.REMOVED) for a in mine]
     if drop_scope and scope is not None:
@@ -740,6 +762,13 @@ def remove_rbac(
             {"Identity": scope.name, "Confirm": False},
             Step("scope", scope.name, Outcome.REMOVED),
         )
+    # The outcome, once every removal succeeded (a failed cmdlet has its own line, with Exchange's error).
+    audit.record(
+        "policy.remove.rbac",
+        scope_name,
+        {**audited, "removed_assignments": [a.name for a in mine], "removed_scope": drop_scope},
+        "ok",
+    )
     return RbacRemoveResult(
         engine="rbac",
         app_id=app_id,

@@ -336,6 +336,8 @@ class BookingRequest:
     allow_past: bool = False  # --allow-past: record a booking that already started (e.g. catching up)
     repeat: Repeat | None = None  # a series: --daily, --weekly DAYS, ... (None: a single booking)
     horizon_days: int = 365  # rooms.booking_horizon_days: how far ahead a series is booked
+    #: (case-folded attendee, its mailbox's primary SMTP address) as Exchange said, when it was asked.
+    attendee_primaries: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -353,10 +355,11 @@ class BookingChanges:
     allow_past: bool = False  # --allow-past: a new start before now is accepted
     repeat: Repeat | None = None  # a series' new pattern or range (None: as it is)
     horizon_days: int = 365  # rooms.booking_horizon_days: how far ahead a series is booked
+    attendee_primaries: tuple[tuple[str, str], ...] = ()  # as in BookingRequest
 
     @property
     def empty(self) -> bool:
-        return replace(self, allow_past=False, horizon_days=365) == BookingChanges()
+        return replace(self, allow_past=False, horizon_days=365, attendee_primaries=()) == BookingChanges()
 
 
 @dataclass(frozen=True)
@@ -462,10 +465,16 @@ def _check_reminder(minutes: int | None) -> int | None:
 
 
 def _check_attendees(
-    conn: Connection, attendees: Sequence[str], organizer: Person, room: Room
+    conn: Connection,
+    attendees: Sequence[str],
+    organizer: Person,
+    room: Room,
+    primaries: Sequence[tuple[str, str]] = (),
 ) -> tuple[str, ...]:
     """Valid addresses, each once (case-insensitively); neither the organizer nor the booked room, nor another
-    ROOMS room (ROOMS books one room per meeting: a second one invited would hold the slot in Exchange only)."""
+    ROOMS room (ROOMS books one room per meeting: a second one invited would hold the slot in Exchange only), also
+    by an alias of its mailbox when Exchange was asked (`primaries`, review21y)."""
+    primary_of = dict(primaries)
     found: dict[str, str] = {}
     for value in attendees:
         email = check_email(value, "attendee")
@@ -475,9 +484,18 @@ def _check_attendees(
         if key == db.email_key(room.email):
             raise InputError(f"attendee {email} is the booked room", "leave the room out of --attendee")
         other = db.get_room(conn, email)
+        primary = primary_of.get(email.casefold())
+        if other is None and primary and primary.casefold() != email.casefold():
+            other = db.get_room(conn, primary)  # an alias of a ROOMS room's mailbox
         if other is not None:
             raise InputError(
-                f"attendee {email} is the ROOMS room {other.name}: ROOMS books one room per meeting",
+                f"attendee {email} is the ROOMS room {other.name}"
+                + (
+                    f" ({other.email}, another address of its mailbox)"
+                    if db.email_key(other.email) != key
+                    else ""
+                )
+                + ": ROOMS books one room per meeting",
                 "leave the room out of --attendee, and book it with its own 'roomsops bookings add --room "
                 f"{shellword(other.email)}'",
             )
@@ -527,7 +545,7 @@ def create_booking(conn: Connection, request: BookingRequest, tz: ZoneInfo) -> B
     _refuse_past(start, tz, now, request.allow_past, "--start")
     organizer = _known_person(conn, check_email(request.organizer, "organizer"))
     room = _known_room(conn, check_email(request.room, "room"))
-    attendees = _check_attendees(conn, request.attendees, organizer, room)
+    attendees = _check_attendees(conn, request.attendees, organizer, room, request.attendee_primaries)
     if new_series is None:
         _refuse_overlap(conn, room, start, end, tz)
     else:
@@ -689,7 +707,7 @@ def _wanted(conn: Connection, current: Booking, changes: BookingChanges) -> tupl
         "room_id": room.id if changes.room is not None else None,
         "attendees": None
         if changes.attendees is None
-        else _check_attendees(conn, changes.attendees, organizer, room),
+        else _check_attendees(conn, changes.attendees, organizer, room, changes.attendee_primaries),
         "private": changes.private,
         "free_busy": None
         if changes.free_busy is None

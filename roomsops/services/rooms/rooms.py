@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -101,7 +102,8 @@ def add_room(
         if mailbox_addresses is not None:
             _refuse_same_mailbox(conn, address, mailbox_addresses)
         now = db.now_utc()
-        _refuse_invited(conn, address, now)
+        # By any of the mailbox's addresses: a booking may invite the room by an alias (review21y).
+        _refuse_invited(conn, address, (address, *(mailbox_addresses or ())), now)
         room = db.insert_room(conn, address, room_name, sync_master, now)
         q.forget_positions(conn, now)
     audit.record(
@@ -110,10 +112,10 @@ def add_room(
     return RoomChange("added", room)
 
 
-def _refuse_invited(conn: Connection, address: str, now: datetime) -> None:
+def _refuse_invited(conn: Connection, address: str, addresses: Iterable[str], now: datetime) -> None:
     """A room invited as an attendee by an active booking would be a second ROOMS room in that meeting (ROOMS
     books one room per meeting; `bookings add|update --attendee` refuses a ROOMS room): refused, naming them."""
-    invited = q.bookings_inviting(conn, address, now)
+    invited = q.bookings_inviting(conn, addresses, now)
     if invited:
         first = invited[0]
         raise InputError(
