@@ -555,7 +555,7 @@ class RbacListResult(Result):
         for s in self.unused_scopes:
             out.append(
                 f"management scope {s.name} is used by no role assignment  {s.recipient_filter or ''}".rstrip()
-                + f" (remove it with 'roomsops policy remove --engine rbac --scope {shellword(s.name)}')"
+                + f" (if roomsops made it, remove it with 'roomsops policy remove --engine rbac --scope {shellword(s.name)}')"
             )
         return out
 
@@ -580,7 +580,10 @@ def list_rbac(session: ExchangeSession, app_id: str) -> RbacListResult:
     unused = tuple(
         RbacAssignmentRow(name=s.name, role="", scope=s.name, recipient_filter=s.recipient_filter)
         for _, s in sorted(scopes.items())
-        if not any(a.uses_scope(s.name) for a in every)
+        # Only scopes of the shape roomsops makes (a group's members, MemberOfGroup): the tenant's other scopes
+        # are none of roomsops' business, and listing them with a removal command would invite removing them.
+        if "memberofgroup" in (s.recipient_filter or "").casefold()
+        and not any(a.uses_scope(s.name) for a in every)
     )
     rows = []
     for a in assignments:
