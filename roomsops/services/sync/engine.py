@@ -1865,7 +1865,7 @@ class MailboxSync:
         self._audit(
             "sync:occurrence-deleted-in-outlook",
             booking,
-            {"occurrences": [o.original_start.isoformat() for o in gone], "rooms_change_dropped": True},
+            {"occurrences": [o.original_start.isoformat() for o in gone]},
         )
         return tuple(whole_seconds(o.original_start) for o in gone)
 
@@ -3248,8 +3248,8 @@ class MailboxSync:
         try:
             try:
                 meeting = self._send_update(booking, before, held, revision)
-            except (MailboxUnavailable, LeaseLost):
-                raise
+            except (MailboxUnavailable, LeaseLost, ConnectError):
+                raise  # the mailbox, the lease or the connection: nothing the meeting read again would settle
             except Exception:
                 # A series written onto an occurrence Outlook deleted, not read before the write (a pending write
                 # written again, review19x): taken as when read first, then written once more; else the error.
