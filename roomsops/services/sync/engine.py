@@ -157,6 +157,8 @@ class MailboxReport:
     unknown_tagged: list[str] = field(default_factory=list)  # our tag, booking unknown: reported, not deleted
     #: Linked bookings whose room has not answered their meeting (`room_unanswered`): said on every pass.
     rooms_pending: list[str] = field(default_factory=list)
+    #: What the pass took from Outlook that drops a ROOMS change the person may want back (review19x): said once.
+    notices: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # --dry-run: what would be written
     error: str | None = None
     error_code: str | None = None
@@ -1692,6 +1694,7 @@ class MailboxSync:
             )
             return True
         if unsure:
+            self._take_outlook_deletions(booking, meeting.fields)
             return False
         rooms_changed = link.synced_version != booking.version
         if meeting.is_all_day and not rooms_changed:
@@ -1751,7 +1754,8 @@ class MailboxSync:
         if not (fields or occurrences_differ or recurrence_differs or times or "room" in edited):
             return False
         if rooms_changed:
-            self._series_both_changed(link, booking, edited, current)
+            taken = self._take_outlook_deletions(booking, current)
+            self._series_both_changed(link, booking, edited, current, taken)
             return False
         if "room" in edited:
             self._conflict(link, meeting, booking, "the series' room was changed in Outlook: not taken over")
@@ -1858,8 +1862,84 @@ class MailboxSync:
             {"occurrences": [o.original_start.isoformat() for o in cancelled]},
         )
 
+    def _take_outlook_deletions(self, booking: Booking, current: MeetingFields) -> tuple[datetime, ...]:
+        """Occurrences Outlook deleted that ROOMS still holds active while ROOMS has an unwritten change of the
+        series (docs/series.md, "An occurrence deleted in Outlook is taken"): Exchange cannot bring back one deleted
+        occurrence without writing the recurrence again, which drops every exception (EWS
+        ErrorCalendarOccurrenceIsDeletedFromRecurrence; Graph has no instance left to write), so Outlook's deletion
+        is taken whatever the conflict behaviour — the occurrence is cancelled in ROOMS (its slot freed), ROOMS'
+        unwritten change of it dropped, and the person told in the summary (review19x). Not when ROOMS' write
+        rewrites the recurrence anyway (a new pattern, range or times: every occurrence comes back), nor for the
+        last active occurrence. The original starts taken (UTC, whole seconds)."""
+        series = booking.series
+        gone = deleted_in_outlook(booking, current)
+        if series is None or not gone or self.ctx.dry_run:
+            return ()
+        duration = current.end - current.start
+        keys = {o.original_start for o in gone}
+        occurrences = tuple(
+            replace(
+                o, status="cancelled", start=o.original_start, end=o.original_start + duration, changes={}
+            )
+            if o.original_start in keys
+            else o
+            for o in series.occurrences
+        )
+        kept = NewSeries(
+            pattern=series.pattern,
+            range=series.range,
+            time_zone=series.time_zone,
+            booked_until=series.booked_until,
+            occurrences=occurrences,
+        )
+        try:
+            with self._write() as conn:
+                q.update_booking(conn, booking.id, {}, self.ctx.now(), expected_version=booking.version)
+                q.save_series(conn, booking.id, kept)
+                updated = q.get_booking(conn, booking.id)
+        except OperationFailed as exc:
+            if exc.code != "booking_changed":
+                raise
+            self.hold_cursor = True  # changed in ROOMS meanwhile: read again next pass
+            return ()
+        assert updated is not None
+        self.bookings[booking.id] = updated
+        tz = ZoneInfo(series.time_zone)
+        for o in gone:
+            self.report.notices.append(self._deletion_notice(booking, o, duration, tz))
+        self._audit(
+            "sync:occurrence-deleted-in-outlook",
+            booking,
+            {"occurrences": [o.original_start.isoformat() for o in gone]},
+        )
+        return tuple(whole_seconds(o.original_start) for o in gone)
+
+    @staticmethod
+    def _deletion_notice(booking: Booking, o: Occurrence, duration: timedelta, tz: ZoneInfo) -> str:
+        """What the person is told of an occurrence deleted in Outlook that ROOMS had changed (or not)."""
+        start, end = o.start.astimezone(tz), o.end.astimezone(tz)
+        day = o.original_start.astimezone(tz)
+        changed = []
+        if (o.start, o.end) != (o.original_start, o.original_start + duration):
+            changed.append(f"move to {start:%Y-%m-%d %H:%M}–{end:%H:%M}")
+        changed += [f"{name} {value!r}" for name, value in sorted(o.changes.items())]
+        dropped = f"; ROOMS' {', '.join(changed)} was not written" if changed else ""
+        title = o.changes.get("title") or booking.title
+        return (
+            f"booking {booking.id} ({booking.title}): the occurrence {day:%Y-%m-%d %H:%M} ({tz.key}) was deleted in "
+            f"Outlook and is cancelled in ROOMS (Exchange cannot bring back one occurrence of a series){dropped} — "
+            f"if it is still needed, book the slot again as a single booking: roomsops bookings add --organizer "
+            f"{booking.organizer} --room {booking.room} --start {start:%Y-%m-%dT%H:%M} --end {end:%Y-%m-%dT%H:%M} "
+            f"--title {title!r}"
+        )
+
     def _series_both_changed(
-        self, link: BookingSyncState, booking: Booking, edited: list[str], current: MeetingFields
+        self,
+        link: BookingSyncState,
+        booking: Booking,
+        edited: list[str],
+        current: MeetingFields,
+        taken: tuple[datetime, ...] = (),
     ) -> None:
         """A synced series changed in Outlook while ROOMS changed it too (`_series_edit`)."""
         assert current.series is not None
@@ -1886,7 +1966,8 @@ class MailboxSync:
                     before, current.series, synced.end - synced.start, current.end - current.start
                 )
             )
-        moved = tuple(occurrence_field(o) for o in occurrences)
+        # An occurrence Outlook deleted and ROOMS took (`_take_outlook_deletions`) is settled: no difference.
+        moved = tuple(occurrence_field(o) for o in occurrences if whole_seconds(o) not in taken)
         if edited:  # recorded with the fields both sides changed, by the caller's per-field merge
             self.series_differences[booking.id] = moved
         elif moved:
@@ -3208,15 +3289,20 @@ class MailboxSync:
         link = self._save_link(
             replace(link, state=PENDING_UPDATE, last_attempt=self.ctx.now(), revision=revision, readback=True)
         )
+        held = self._meeting(before)
         try:
-            held = self._meeting(before)
-            meeting = self.ctx.backend.update(
-                self.mailbox,
-                held,
-                room_kept_on_its_line(self._keeping_ignored(booking, before.snapshot), held.fields),
-                revision=revision,
-                room_aliases=self._aliases_of_room(held),
-            )
+            try:
+                meeting = self._send_update(booking, before, held, revision)
+            except (MailboxUnavailable, LeaseLost, ConnectError):
+                raise  # the mailbox, the lease or the connection: nothing the meeting read again would settle
+            except Exception:
+                # A series written onto an occurrence Outlook deleted, not read before the write (a pending write
+                # written again, review19x): taken as when read first, then written once more; else the error.
+                taken = self._deleted_meanwhile(booking, held)
+                if taken is None:
+                    raise
+                booking, held = taken
+                meeting = self._send_update(booking, before, held, revision)
         finally:
             self.wrote = True
         wrote = meeting.revision == revision  # nothing differed: nothing was written, nothing to read back
@@ -3233,6 +3319,32 @@ class MailboxSync:
         self.updated.add(meeting.item_id)
         self.report.updated += 1
         self._audit("ews:UpdateItem", booking, {"item_id": meeting.item_id})
+
+    def _send_update(
+        self, booking: Booking, before: BookingSyncState, held: Meeting, revision: str
+    ) -> Meeting:
+        return self.ctx.backend.update(
+            self.mailbox,
+            held,
+            room_kept_on_its_line(self._keeping_ignored(booking, before.snapshot), held.fields),
+            revision=revision,
+            room_aliases=self._aliases_of_room(held),
+        )
+
+    def _deleted_meanwhile(self, booking: Booking, held: Meeting) -> tuple[Booking, Meeting] | None:
+        """After a failed write of a series: the meeting read again; occurrences Outlook deleted that ROOMS holds
+        active taken (`_take_outlook_deletions`). The booking as saved then and the meeting to write over (its
+        ChangeKey as read), or None when nothing was taken (the write's error stands)."""
+        if booking.series is None:
+            return None
+        found = self.ctx.backend.get(self.mailbox, [held.item_id])
+        if not found or found[0].fields is None or found[0].fields.series is None:
+            return None
+        fresh = self.ctx.backend.series_exceptions(self.mailbox, canonical(found[0]))
+        assert fresh.fields is not None
+        if not self._take_outlook_deletions(booking, fresh.fields):
+            return None
+        return self.bookings[booking.id], replace(held, change_key=fresh.change_key)
 
     def _cancel_by_tag(self, booking: Booking, link: BookingSyncState) -> None:
         """Bug 4: the booking was cancelled while its create was unanswered (a crash, a lost answer): the meeting
@@ -3355,6 +3467,26 @@ class MailboxSync:
         )
         self.report.cancelled += 1
         self._audit("ews:CancelCalendarItem", booking, {"item_id": link.item_id})
+
+
+def deleted_in_outlook(booking: Booking, current: MeetingFields) -> list[Occurrence]:
+    """The occurrences ROOMS holds active that Exchange's series (`current`, its exceptions read) has deleted, and
+    that writing the booking cannot bring back (review19x): none when ROOMS' series has another pattern, range or
+    times than Exchange's (its write rewrites the recurrence: every occurrence comes back), nor when they are the
+    last active ones."""
+    series, theirs = booking.series, current.series
+    if series is None or theirs is None or not theirs.cancelled:
+        return []
+    target = booking_fields(booking)
+    if target.series != theirs or (target.start, target.end) != (current.start, current.end):
+        return []
+    deleted = {whole_seconds(c) for c in theirs.cancelled}
+    gone = [
+        o for o in series.occurrences if o.status == "active" and whole_seconds(o.original_start) in deleted
+    ]
+    if len(gone) == sum(o.status == "active" for o in series.occurrences):
+        return []
+    return gone
 
 
 def deleted_if_missing(link: BookingSyncState, booking: Booking) -> bool:

@@ -29,7 +29,13 @@ from roomsops.core.results import Result
 from roomsops.services.rooms import series as repeats
 from roomsops.services.rooms.common import local_span
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.engine import ROOM_PENDING, decline_reason, room_unanswered, snapshot_room
+from roomsops.services.sync.engine import (
+    ROOM_PENDING,
+    decline_reason,
+    deleted_in_outlook,
+    room_unanswered,
+    snapshot_room,
+)
 from roomsops.services.sync.model import (
     booking_fields,
     occurrence_of_field,
@@ -432,6 +438,7 @@ def resolve(
                 f"booking {booking_id} has no meeting to reset", "run 'roomsops sync' first"
             )
         assert backend is not None
+        _refuse_deleted_occurrences(backend, link, booking)
         exchange = MeetingFields.from_json(differences[-1].exchange_state)
         written = _write_meeting(backend, link, exchange, booking)  # no database lock while EWS answers
         with store.write() as conn:
@@ -442,6 +449,29 @@ def resolve(
             resolved = q.resolve_differences(conn, booking_id, use, now)
     audit.record("sync:resolve", link.mailbox if link else "", {"booking": booking_id, "use": use}, "ok")
     return ResolveResult(booking_id=booking_id, use=use, resolved=resolved, room_declined=declined)
+
+
+def _refuse_deleted_occurrences(backend: CalendarBackend, link: BookingSyncState, booking: Booking) -> None:
+    """`--use rooms` of a series whose meeting no longer has an occurrence ROOMS holds (deleted in Outlook since the
+    last pass): Exchange cannot bring back one occurrence, and writing it fails — refused before anything is written
+    (review19x). The next pass takes the deletion (docs/series.md, "An occurrence deleted in Outlook is taken")."""
+    if booking.series is None or link.item_id is None:
+        return
+    found = backend.get(link.mailbox, [link.item_id])
+    if not found or found[0].fields is None or found[0].fields.series is None:
+        return
+    meeting = backend.series_exceptions(link.mailbox, found[0])
+    assert meeting.fields is not None
+    gone = deleted_in_outlook(booking, meeting.fields)
+    if not gone:
+        return
+    tz = ZoneInfo(booking.series.time_zone)
+    days = ", ".join(f"{o.original_start.astimezone(tz):%Y-%m-%d %H:%M}" for o in gone)
+    raise InputError(
+        f"booking {booking.id}: the occurrence(s) of {days} ({tz.key}) were deleted in Outlook, and Exchange cannot "
+        "bring back one occurrence of a series, so ROOMS' side cannot be written",
+        "run 'roomsops sync' (it cancels them in ROOMS and says how to book the slot again), then resolve again",
+    )
 
 
 def _use_exchange(

@@ -110,6 +110,7 @@ class SyncResult(Result):
             out += [f"  failed: {f}" for f in m.failures]
             out += [f"  would {p}" for p in m.planned]
             out += [f"  room-pending: {p}" for p in m.rooms_pending]
+            out += [f"  note: {n}" for n in m.notices]
             if m.unknown_tagged:
                 out.append(
                     f"  {len(m.unknown_tagged)} meeting(s) tagged by this installation have no booking "
@@ -172,6 +173,14 @@ def log_report(report: MailboxReport, dry_run: bool = False) -> None:
             done,
             f"; skipped {skipped}" if skipped else "",
             extra={"fields": fields},
+        )
+    for notice in report.notices:
+        log.warning(
+            "%s %s: note: %s",
+            prefix,
+            report.mailbox,
+            notice,
+            extra={"fields": {"event": "notice", "mailbox": report.mailbox, "notice": notice}},
         )
     for failure in report.failures:
         log.warning(
