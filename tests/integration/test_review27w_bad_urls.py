@@ -21,7 +21,6 @@ from tests.conftest import Invoke, one_line_error
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(strict=True, reason="review27w: postgres:// is told to use SQLite or install a driver")
 def test_review27w_a_postgres_scheme_url_is_told_to_write_postgresql_psycopg(
     invoke: Invoke, postgres_database: URL
 ) -> None:
@@ -35,7 +34,6 @@ def test_review27w_a_postgres_scheme_url_is_told_to_write_postgresql_psycopg(
     assert "postgresql+psycopg://" in line.split(" — ", 1)[-1], line
 
 
-@pytest.mark.xfail(strict=True, reason="review27w: a port out of range is exit 3 'check the server runs'")
 def test_review27w_a_port_out_of_range_is_bad_input(invoke: Invoke, postgres_database: URL) -> None:
     if not postgres.server_url():
         pytest.skip("no PostgreSQL server")

@@ -40,10 +40,6 @@ B_PODS = {
     "replica": "roomsops-worker-7d9f8c6b5-m9p7z.rooms-sync.svc.cluster.local",
     "other-deployment": "roomsops-other-5c8d7f9b4-m9p7z.rooms-sync.svc.cluster.local",
 }
-REPLICA = pytest.mark.xfail(
-    strict=True,
-    reason="review27w: a killed replica's summary is matched by another replica's pid 1 and host prefix",
-)
 
 
 def start_pod(env: dict[str, str], tmp: Path, name: str, host: str) -> subprocess.Popen[str]:
@@ -64,7 +60,7 @@ def start_pod(env: dict[str, str], tmp: Path, name: str, host: str) -> subproces
 
 @ON_POSTGRESQL
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="no unshare (util-linux)")
-@pytest.mark.parametrize("b_pod", [pytest.param("replica", marks=REPLICA), pytest.param("other-deployment")])
+@pytest.mark.parametrize("b_pod", ["replica", "other-deployment"])
 def test_review27w_sync_status_reports_a_killed_replica_interrupted_while_another_replica_runs(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path, b_pod: str
 ) -> None:

@@ -129,6 +129,7 @@ def parse_url(url: str) -> URL:
             f"rooms.database {shown!r} is not a database URL",
             "write it as e.g. sqlite:///rooms.db",
         ) from None
+    _refuse_server_spelling(parsed, shown, f"rooms.database {shown!r}")
     if _sqlite_in_memory(parsed):
         # Each command (each connection: no pool) would get a new, empty database: "no such table" every time.
         raise InputError(
@@ -142,6 +143,27 @@ def parse_url(url: str) -> URL:
 
 
 _SERVER_URL_EXAMPLE = "postgresql+psycopg://roomsops@dbhost/rooms"
+#: `postgres://`, the scheme psql, libpq and hosting panels hand out, which SQLAlchemy does not take (review27w).
+_POSTGRES_SCHEME = re.compile(r"(?i)^postgres(?:\+\w+)?://")
+
+
+def _refuse_server_spelling(parsed: URL, shown: str, what: str) -> None:
+    """A server URL spelt as other tools spell it, or with a port no server listens on: bad input (exit 2) with
+    the URL to write, before any connection is tried (review27w: libpq's "invalid port number" read as a server
+    that is not reached, exit 3; `postgres://` sent to SQLite or a driver to install)."""
+    if _POSTGRES_SCHEME.match(shown):
+        raise InputError(
+            f"{what} uses the scheme 'postgres://', which roomsops does not read",
+            f"write it as {_POSTGRES_SCHEME.sub('postgresql+psycopg://', shown)} (postgresql+psycopg://: the "
+            "driver roomsops installs is psycopg)",
+            code="bad_database_url",
+        )
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise InputError(
+            f"{what} has the port {parsed.port}, which is out of range (1 to 65535)",
+            "correct the port after the host name (PostgreSQL's default is 5432; leave it out for that)",
+            code="bad_database_url",
+        )
 
 
 def parse_target_url(to: str) -> URL:
@@ -156,6 +178,7 @@ def parse_target_url(to: str) -> URL:
             f"give a server URL such as {_SERVER_URL_EXAMPLE}",
             code="bad_database_url",
         ) from None
+    _refuse_server_spelling(parsed, shown, f"--to {shown!r}")
     try:
         parsed.get_dialect().import_dbapi()
     except (NoSuchModuleError, ImportError):

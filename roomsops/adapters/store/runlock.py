@@ -5,7 +5,8 @@ A session-level advisory lock (`pg_try_advisory_lock`) on a fixed key (`RUN_LOCK
 the installation's tables are in (`current_schema()`, as the URL's search_path resolves it; advisory locks are per
 database), so installations in two schemas of one database do not hold each other up; taken on a connection of its own, kept open for the run and closed after it. PostgreSQL releases it when
 that connection ends, however the holder ended (a SIGKILL, a crashed host once the server notices the connection
-is gone). The holder is named by the connection's `application_name` (`roomsops-sync|PID|SINCE|HOST`, which
+is gone). The holder is named by the connection's `application_name` (`roomsops-sync|PID|SINCE|RUN|HOST`, RUN the
+process's run id (`core/run_id.py`, review27w: PID and host do not tell two containers' processes apart), which
 PostgreSQL shows every user in `pg_stat_activity`), found through `pg_locks`; a refused run names it as the file
 lock's refusal does. SQLite keeps its lock file beside the database (`services/sync/lock.py`).
 """
@@ -30,6 +31,7 @@ from sqlalchemy.pool import NullPool
 
 from roomsops.adapters.store import db
 from roomsops.adapters.store.db import Store, db_label
+from roomsops.core.run_id import run_id
 
 #: The advisory lock a run holds for its whole length (session level), in its two-key form (key, schema hash),
 #: which never meets the writers' one-key `db.WRITE_LOCK_KEY`. Any fixed 32-bit number; this one spells "room".
@@ -114,20 +116,23 @@ class DatabaseLockHeld(Exception):
 
 
 def holder_name(kind: str) -> str:
-    """The application_name of the lock's connection: who holds it (the host last: truncation cuts only it)."""
+    """The application_name of the lock's connection: who holds it (the host last: truncation cuts only it, never
+    the run id before it)."""
     since = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    name = f"roomsops-{kind}|{os.getpid()}|{since}|{socket.gethostname()}"
+    name = f"roomsops-{kind}|{os.getpid()}|{since}|{run_id()}|{socket.gethostname()}"
     return name.encode("ascii", "replace").decode("ascii")[:_NAME_BYTES]
 
 
 def parse_holder(name: str | None) -> dict[str, object]:
-    """Who `holder_name` says holds the lock: `pid`, `host`, `since`, and `kind` ("sync", "worker", ...; `sync
-    status` tells running sync workers from a plain sync by it)."""
-    parts = (name or "").split("|", 3)
-    if len(parts) != 4 or not parts[0].startswith("roomsops-"):
-        return {"pid": "?", "host": "?", "since": "?", "kind": "?"}
+    """Who `holder_name` says holds the lock: `pid`, `host`, `since`, `kind` ("sync", "worker", ...; `sync status`
+    tells running sync workers from a plain sync by it) and `run`, the process's run id (None in the name of an
+    earlier version's process: `PREFIX|PID|SINCE|HOST`)."""
+    parts = (name or "").split("|", 4)
+    if len(parts) not in (4, 5) or not parts[0].startswith("roomsops-"):
+        return {"pid": "?", "host": "?", "since": "?", "kind": "?", "run": None}
     pid: object = int(parts[1]) if parts[1].isdigit() else parts[1]
-    return {"pid": pid, "host": parts[3] or "?", "since": parts[2], "kind": holder_kind(name)}
+    run = parts[3] if len(parts) == 5 else None
+    return {"pid": pid, "host": parts[-1] or "?", "since": parts[2], "kind": holder_kind(name), "run": run}
 
 
 def database_lock_holders(lock: DatabaseLock) -> list[dict[str, object]]:
@@ -236,9 +241,9 @@ LOST = "lost"
 
 def _run_mark(conn: Connection) -> str:
     """The application_name of the store's connections of a process holding the exclusive run lock (the host
-    last: truncation cuts only it)."""
+    last: truncation cuts only it, never the run id before it)."""
     schema = conn.execute(_SCHEMA_HASH).scalar()
-    name = f"roomsops-run|{schema}|{os.getpid()}|{socket.gethostname()}"
+    name = f"roomsops-run|{schema}|{os.getpid()}|{run_id()}|{socket.gethostname()}"
     return name.encode("ascii", "replace").decode("ascii")[:_NAME_BYTES]
 
 
@@ -248,15 +253,19 @@ def _still_running(conn: Connection, mark: str) -> dict[str, object] | None:
     may be mid-write to Exchange, so the lock is not taken beside it. Its `pid` and `host`, or None."""
     prefix = mark.split("|", 2)
     pattern = f"{prefix[0]}|{prefix[1]}|%"
-    mine = mark.split("|", 3)
+    mine = mark.split("|", 4)  # PREFIX|SCHEMA|PID|RUN|HOST
     for (name,) in conn.execute(_RUNNING, {"prefix": pattern}).all():
-        parts = str(name or "").split("|", 3)
-        if len(parts) != 4:
+        parts = str(name or "").split("|", 4)
+        if len(parts) == 5:  # named with its run id: this process's own only by it (pods all run as PID 1)
+            if parts[3] == mine[3]:
+                continue  # this process's own (a service's earlier round)
+        elif len(parts) == 4:  # an earlier version's process: PREFIX|SCHEMA|PID|HOST
+            if parts[2] == mine[2] and mine[4].startswith(parts[3]):
+                continue
+        else:
             continue
-        if parts[2] == mine[2] and mine[3].startswith(parts[3]):
-            continue  # this process's own (a service's earlier round)
         pid: object = int(parts[2]) if parts[2].isdigit() else parts[2]
-        return {"pid": pid, "host": parts[3] or "?", "since": "?"}
+        return {"pid": pid, "host": parts[-1] or "?", "since": "?"}
     return None
 
 

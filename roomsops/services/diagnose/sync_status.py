@@ -143,9 +143,19 @@ def _run_state(doc: dict[str, object], holder: Holder, holders: Holders = None) 
         held = holder() if holder is not None else None
         held_by = [] if held is None else [held]
     for held in held_by:
-        if held.get("pid") == doc.get("pid") and _same_host(held.get("host"), doc.get("host")):
+        if _same_process(held, doc):
             return "running"
     return "interrupted"
+
+
+def _same_process(held: dict[str, object], doc: dict[str, object]) -> bool:
+    """The lock holder is the process that wrote the summary: by the run id both carry (review27w: replicas of a
+    container all run as PID 1 on host names whose first bytes, all a server database keeps, are the same), else
+    (a summary or a holder of an earlier version, without one) by pid and host."""
+    held_run, doc_run = held.get("run"), doc.get("run_id")
+    if isinstance(held_run, str) and held_run and isinstance(doc_run, str) and doc_run:
+        return held_run == doc_run
+    return held.get("pid") == doc.get("pid") and _same_host(held.get("host"), doc.get("host"))
 
 
 def _same_host(held: object, recorded: object) -> bool:

@@ -865,7 +865,10 @@ class MailboxSync:
                     and not room_unanswered(link, booking, now)
                 ):
                     settled.append(mark)  # the room answered, and did not decline: it holds the slot
-            elif not any(self.ctx.slots.removal_pending(slot) for slot in _booking_slots(booking)):
+            elif not any(
+                self.ctx.slots.removal_pending(slot) or self.ctx.slots.blocked(slot)
+                for slot in _booking_slots(booking)
+            ):
                 ask[booking_id] = mark
         if settled and not self.ctx.dry_run:
             with self._write() as conn:
@@ -895,6 +898,34 @@ class MailboxSync:
                 if marked:
                     q.mark_room_asks(conn, marked, room.email, self.ctx.now())
         return [(r.email.lower(), start, end) for r in held for start, end in spans]
+
+    def _mark_slot_asks(self, leaves: Slot | None, booking: Booking) -> None:
+        """Before a write that frees the room slot `leaves` (the booking's meeting cancelled, or moved to another
+        time or room): a mark on every other active ROOMS booking of that room at that slot that its room is to be
+        asked again (`q.room_asks`), read by the pass of its organizer in any run (`_asks`). In ROOMS such a
+        booking took the slot this meeting frees; where its invitation reached the room first (its mailbox synced
+        earlier: another worker's batch, another `sync --person`), the room declined it, and is asked again once
+        the slot is free (review27w; a plain sync's phases keep the order, `SlotLedger`). A booking the room holds
+        has its mark cleared without a request (`_asks`); a write that fails leaves a mark that costs at most one
+        request. Nothing is read when the meeting held no room (a no-op pass writes nothing, so reads nothing)."""
+        if leaves is None or self.ctx.dry_run:
+            return
+        room_email, start, end = leaves
+        with self.ctx.store.read() as conn:
+            room = q.get_room(conn, room_email)
+            others = (
+                set()
+                if room is None
+                else {
+                    b.id
+                    for b in q.overlapping_bookings(conn, room.id, start, end)
+                    if b.id != booking.id and b.status == "active"
+                }
+            )
+        if room is None or not others:
+            return
+        with self._write() as conn:
+            q.mark_room_asks(conn, others, room.email, self.ctx.now())
 
     def _meeting_spans(self, meeting: Meeting) -> list[tuple[datetime, datetime]]:
         """The times a meeting holds its rooms: a single meeting's, or each active occurrence of a series not over
@@ -943,6 +974,7 @@ class MailboxSync:
             self._written.add(booking_id)  # once a pass: a move written is no "unchanged" in the next phase
             if phase != TAKE:
                 leaves, failures = self._leaves(booking_id), len(self.report.failures)
+                self._mark_slot_asks(leaves, booking)
                 written = self.report.cancelled + self.report.updated
                 try:
                     self._booking(booking)

@@ -33,6 +33,7 @@ from roomsops.adapters.store.runlock import (
     database_lock_holders,
 )
 from roomsops.core.errors import InputError, OperationFailed
+from roomsops.core.run_id import run_id
 from roomsops.core.settings import DATA_DIR_VARIABLE, Settings
 
 
@@ -325,6 +326,7 @@ def _held(path: Path, kind: LockKind) -> Iterator[None]:
                     "pid": os.getpid(),
                     "host": socket.gethostname(),
                     "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "run": run_id(),
                 }
             )
         )

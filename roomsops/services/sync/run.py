@@ -32,6 +32,7 @@ from roomsops.core.calendar import BackendError, Meeting, MeetingFields, tagged_
 from roomsops.core.errors import InputError, OperationFailed, RoomsopsError, Terminated
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
+from roomsops.core.run_id import run_id
 from roomsops.core.settings import Settings
 from roomsops.core.templates import shellword
 from roomsops.core.vocabulary import SYNCED_MODES
@@ -256,7 +257,8 @@ UNFINISHED = {
 def write_running_summary(path: Path, started: datetime, persons: Sequence[str] = ()) -> None:
     """The summary while a run is under way (written once the lock is taken, replaced when the run ends): a
     run killed where no handler runs (SIGKILL, the OOM killer, a reboot) leaves "ok": false, never the older
-    success. `running`, `pid` and `host` let `sync status` tell a run still going from one that died;
+    success. `running` and `run_id` (`pid` and `host` for a person and an earlier version) let `sync status` tell
+    a run still going from one that died;
     `previous` keeps how the run before ended, so that a run under way never hides that the last one failed."""
     doc: dict[str, object] = {
         "started": started.isoformat(),
@@ -268,6 +270,7 @@ def write_running_summary(path: Path, started: datetime, persons: Sequence[str] 
         "running": True,
         "pid": os.getpid(),
         "host": socket.gethostname(),
+        "run_id": run_id(),
         "error": dict(UNFINISHED),
         "totals": {},
         "previous": _previous_run(path),
