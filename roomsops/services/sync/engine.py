@@ -345,6 +345,11 @@ class MailboxSync:
         self.move_round: set[int] | None = None
         # Moves of a cycle sent while another booking still held the slot: asked again at the end of the pass.
         self.resend: set[int] = set()
+        # Bookings whose meeting this pass read with their room's answer an accept (or tentative): the room holds
+        # the slot, so a mark to have it asked again is settled (`_asks`). A link merely `linked` is not proof: a
+        # re-send refused before it reached Exchange leaves its intent settled as linked while the room's last
+        # answer is still the decline (review20s).
+        self.room_holds: set[int] = set()
 
     # --- database helpers ------------------------------------------------------------------------------------
 
@@ -830,8 +835,10 @@ class MailboxSync:
         `_mark_asks`, in any run), the ones to send again now: `room-declined`, still in the room that freed its
         slot, the removal not left unconfirmed by this pass (else the next pass). A mark whose room's state is
         settled is cleared: the booking cancelled, over or moved off that room, its link let go, or linked with
-        the room's answer read (not a decline: the room holds it). The others wait (an intent under way, a room
-        that has not answered yet, a change not written yet): the next pass looks again."""
+        the room's accept read by this pass (`room_holds`: the room holds it; a link `linked` whose room's last
+        answer is still the decline, its re-send refused before it reached Exchange, is no such proof,
+        review20s). The others wait (an intent under way, a room that has not answered yet, a change not written
+        yet): the next pass looks again."""
         with self.ctx.store.read() as conn:
             marks = q.room_asks_of(conn, self.mailbox)
             if not marks:
@@ -856,7 +863,7 @@ class MailboxSync:
                     link is not None
                     and link.state == LINKED
                     and link.synced_version == booking.version
-                    and not room_unanswered(link, booking, now)
+                    and booking_id in self.room_holds
                 ):
                     settled.append(mark)  # the room answered, and did not decline: it holds the slot
             elif not any(self.ctx.slots.removal_pending(slot) for slot in _booking_slots(booking)):
@@ -1938,6 +1945,8 @@ class MailboxSync:
         if state == LINKED and link.last_error is not None:
             link = replace(link, last_error=None, error_count=0)
         response = self._response(meeting, booking.room) if booking.room else meeting.room_response
+        if response in ("Accept", "Tentative"):
+            self.room_holds.add(booking.id)
         if response == "Decline" and not unanswered:
             # The room's answer is the truth: read on every change of the meeting; stored with its reason,
             # reported on every pass (and in `sync diff`) until the booking moves, is cancelled or is accepted.
