@@ -1079,7 +1079,9 @@ class MailboxSync:
             held = [
                 m.fields
                 for span in _spans(first, last)
-                for m in self.ctx.backend.room_calendar(booking.room, *span, via=self.mailbox)
+                for m in self.ctx.backend.room_calendar(
+                    booking.room, *span, via=self.mailbox, occurrences=True
+                )
                 if m.fields is not None and m.fields.free_busy != "Free"
             ]
         except (BackendError, ConnectError) as exc:
@@ -3396,7 +3398,7 @@ def decline_reason(
     try:
         held = [
             m
-            for m in backend.room_calendar(room, start, end, via=via)
+            for m in backend.room_calendar(room, start, end, via=via, occurrences=True)
             if m.fields is not None and m.fields.free_busy != "Free"
         ]
     except (BackendError, ConnectError) as exc:
