@@ -36,9 +36,6 @@ from .test_sync_rooms20_a import add_booking, answer
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review20s: a room decline for a series occurrence is said to be no conflict"
-)
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_review20s_a_decline_for_a_series_occurrence_in_the_room_is_reported_as_the_conflict_it_is(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str

@@ -42,10 +42,6 @@ def marks(env: dict[str, str]) -> list[tuple[int, str]]:
         store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20s: a refused re-send clears the room_asks mark; the booking stays room-declined",
-)
 @pytest.mark.parametrize("kind", ["drop_before"])
 def test_review20s_a_failed_resend_of_a_marked_booking_is_sent_again(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, kind: str

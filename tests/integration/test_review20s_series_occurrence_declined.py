@@ -37,9 +37,6 @@ from .test_sync_rooms20_a import answer, bookings, outlook_new
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review20s: a room's declined occurrence of an accepted series is not seen"
-)
 @pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_review20s_a_series_accepted_without_one_occurrence_is_not_shown_linked_silently(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str

@@ -264,7 +264,14 @@ class MemoryCalendar:
         self._write(mailbox, replace(current, fields=fields, resources=resources))
 
     def room_calendar(
-        self, room: str, start: datetime, end: datetime, uid: str | None = None, *, via: str | None = None
+        self,
+        room: str,
+        start: datetime,
+        end: datetime,
+        uid: str | None = None,
+        *,
+        via: str | None = None,
+        occurrences: bool = False,
     ) -> list[Meeting]:
         return []  # the memory calendar keeps no room calendars
 

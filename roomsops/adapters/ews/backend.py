@@ -921,12 +921,18 @@ class EwsCalendar:
         )
 
     def room_calendar(
-        self, room: str, start: datetime, end: datetime, uid: str | None = None, *, via: str | None = None
+        self,
+        room: str,
+        start: datetime,
+        end: datetime,
+        uid: str | None = None,
+        *,
+        via: str | None = None,
+        occurrences: bool = False,
     ) -> list[Meeting]:
         items = self._view(room, start, end, "id", "changekey", "type", "uid")
-        ids = [
-            item.id for item in items if item.type in (None, "Single") and (uid is None or item.uid == uid)
-        ]
+        kinds = (None, "Single", "Occurrence", "Exception") if occurrences else (None, "Single")
+        ids = [item.id for item in items if item.type in kinds and (uid is None or item.uid == uid)]
         # A series' copy, looked for by its UID (the copy of a meeting deleted without a cancellation): the view
         # lists its occurrences; their master (t:RecurringMasterItemId) is the copy that holds them all.
         masters = list(

@@ -976,7 +976,14 @@ class GraphCalendar:
         raise AssertionError("unreachable")
 
     def room_calendar(
-        self, room: str, start: datetime, end: datetime, uid: str | None = None, *, via: str | None = None
+        self,
+        room: str,
+        start: datetime,
+        end: datetime,
+        uid: str | None = None,
+        *,
+        via: str | None = None,
+        occurrences: bool = False,
     ) -> list[Meeting]:
         url = f"{user_path(room)}/calendarView?" + urlencode(
             {
@@ -1000,8 +1007,12 @@ class GraphCalendar:
                 if uid is not None and e.get("seriesMasterId") and (m.uid == uid or m.organizer == organizer)
             )
         )
+        # `occurrences`: the view's occurrences and exceptions (an event of type seriesMaster is never listed by a
+        # calendarView) kept as they are, each with its own times.
         return [
-            m for m in found if not m.is_recurring and not m.is_cancelled and (uid is None or m.uid == uid)
+            m
+            for m in found
+            if (occurrences or not m.is_recurring) and not m.is_cancelled and (uid is None or m.uid == uid)
         ] + [m for m in self._read(room, masters) if not m.is_cancelled and m.uid == uid]
 
     #: The sync reports a new meeting's unknown resources instead (it may invite a ROOMS room by an alias).

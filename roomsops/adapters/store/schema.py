@@ -73,6 +73,11 @@ LINK_STATES = (
 #: The start of `last_error` of a `cancelled` link whose meeting was deleted in Outlook without a cancellation
 #: while the room's copy could not be removed: the room still holds the slot (reported every pass until gone).
 ROOM_HOLDS = "room still holds the slot"
+#: The start of `last_error` of a `linked` series whose room accepted it without some of its occurrences (a room
+#: allowing conflicts within ConflictPercentageAllowed and MaximumConflictInstances declines those): they are named,
+#: reported every pass and the booking is shown `room-declined` until the room's next answer holds them all
+#: (review20s). Not a new state (no schema change).
+OCCURRENCES_DECLINED = "declined"
 #: The start of `last_error` of a `cancelled` link whose meeting was deleted in Outlook without a cancellation: the
 #: room's booking attendant may still process a request sent before the deletion (the invitation, or an Outlook
 #: update no pass read) and accept it, its copy then holding the slot; so each pass looks for the copy again for a

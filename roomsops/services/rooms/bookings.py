@@ -34,6 +34,7 @@ from roomsops.adapters.store.schema import (
     FAILED,
     LINKED,
     NOT_SYNCED_NOTE,
+    OCCURRENCES_DECLINED,
     PENDING_CANCEL,
     PENDING_CREATE,
     PENDING_STATES,
@@ -278,6 +279,12 @@ def sync_word(
         # Written as the booking is, but no answer of its room read: not confirmed (issue 20 Deliver 1, "accepted
         # confirms the booking"), the word `sync diff` and the summary's `rooms_pending` use (review20i).
         return ROOM_PENDING
+    if (
+        link.state == LINKED
+        and booking.series is not None
+        and (link.last_error or "").startswith(OCCURRENCES_DECLINED)
+    ):
+        return _SYNC_WORDS[ROOM_DECLINED]  # accepted without some occurrences: those are not held (review20s)
     return _SYNC_WORDS.get(link.state, link.state)
 
 

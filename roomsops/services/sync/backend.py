@@ -122,12 +122,22 @@ class CalendarBackend(Protocol):
         `sync.send_invitations`. The caller reads the meeting back to verify the write."""
 
     def room_calendar(
-        self, room: str, start: datetime, end: datetime, uid: str | None = None, *, via: str | None = None
+        self,
+        room: str,
+        start: datetime,
+        end: datetime,
+        uid: str | None = None,
+        *,
+        via: str | None = None,
+        occurrences: bool = False,
     ) -> list[Meeting]:
         """The live single meetings in the room's own calendar overlapping [start, end) (only those with the
         meeting UID `uid`, if given): what the room holds (opens the room's mailbox: `AccessDenied` when the app
         may not). Any mailbox's calendar can be read so (the organizer's too). `via`: the mailbox whose pass
-        asks (the organizer): a backend of several services opens the room over that mailbox's service."""
+        asks (the organizer): a backend of several services opens the room over that mailbox's service.
+        `occurrences`: each occurrence of a series in the window too, as the room holds it (EWS CalendarView and
+        Graph calendarView expand recurrences), for what holds a slot (a decline's reason, review20s); a series'
+        occurrence is then a meeting of its own times (no series), read in the same requests."""
 
     def primary_address(self, address: str, via: str) -> str | None:
         """The primary address (lower case) of the mailbox `address` names, an alias or proxy address included,

@@ -37,6 +37,7 @@ from roomsops.adapters.store.schema import (
     LEFT_SYNC_NOTE,
     LINKED,
     NOT_SYNCED_NOTE,
+    OCCURRENCES_DECLINED,
     PENDING_CANCEL,
     PENDING_CREATE,
     PENDING_STATES,
@@ -351,6 +352,11 @@ class MailboxSync:
         self.move_round: set[int] | None = None
         # Moves of a cycle sent while another booking still held the slot: asked again at the end of the pass.
         self.resend: set[int] = set()
+        # Bookings whose meeting this pass read with their room's answer an accept (or tentative): the room holds
+        # the slot, so a mark to have it asked again is settled (`_asks`). A link merely `linked` is not proof: a
+        # re-send refused before it reached Exchange leaves its intent settled as linked while the room's last
+        # answer is still the decline (review20s).
+        self.room_holds: set[int] = set()
 
     # --- database helpers ------------------------------------------------------------------------------------
 
@@ -836,8 +842,10 @@ class MailboxSync:
         `_mark_asks`, in any run), the ones to send again now: `room-declined`, still in the room that freed its
         slot, the removal not left unconfirmed by this pass (else the next pass). A mark whose room's state is
         settled is cleared: the booking cancelled, over or moved off that room, its link let go, or linked with
-        the room's answer read (not a decline: the room holds it). The others wait (an intent under way, a room
-        that has not answered yet, a change not written yet): the next pass looks again."""
+        the room's accept read by this pass (`room_holds`: the room holds it; a link `linked` whose room's last
+        answer is still the decline, its re-send refused before it reached Exchange, is no such proof,
+        review20s). The others wait (an intent under way, a room that has not answered yet, a change not written
+        yet): the next pass looks again."""
         with self.ctx.store.read() as conn:
             marks = q.room_asks_of(conn, self.mailbox)
             if not marks:
@@ -862,7 +870,7 @@ class MailboxSync:
                     link is not None
                     and link.state == LINKED
                     and link.synced_version == booking.version
-                    and not room_unanswered(link, booking, now)
+                    and booking_id in self.room_holds
                 ):
                     settled.append(mark)  # the room answered, and did not decline: it holds the slot
             elif not any(
@@ -1085,9 +1093,80 @@ class MailboxSync:
         if booking.id in self.declined:
             return
         self.declined.add(booking.id)
+        if (reason or "").startswith(OCCURRENCES_DECLINED):
+            # An accepted series without some of its occurrences: those are not held (review20s).
+            self.report.failures.append(
+                f"booking {booking.id} ({booking.title}): the room {booking.room} accepted the series but {reason}"
+            )
+            return
         self.report.failures.append(
             f"booking {booking.id} ({booking.title}): the room {booking.room} declined the meeting: "
             f"{reason or 'no reason recorded'}"
+        )
+
+    def _occurrences_declined(self, booking: Booking) -> str | None:
+        """The active occurrences of a series its room accepted that the room's calendar does not hold (None:
+        it holds every one). A room allowing conflicts within ConflictPercentageAllowed and
+        MaximumConflictInstances accepts a series and declines its conflicting occurrences, which its copy holds
+        as deleted occurrences (Set-CalendarProcessing; roomsops/lab/FIDELITY.md "Conflicts"): the organizer's
+        item shows only the series' Accept, so the room's calendar is read, once per answer of the room, over the
+        series' span with each occurrence expanded (review20s). An occurrence is declined when the room's calendar
+        holds no meeting of the booking's organizer at its very times but another meeting there (the conflict the
+        room declined it for); named by its date with that meeting's organizer. A free slot is no decline known
+        (the room's copy may lag an update it has not answered yet)."""
+        assert booking.series is not None
+        if self.ctx.dry_run or not booking.room:
+            return None
+        now = self.ctx.now()
+        active = [o for o in booking.series.occurrences if o.status == "active" and o.end > now]
+        if not active:
+            return None
+        first, last = min(o.start for o in active), max(o.end for o in active)
+        try:
+            held = [
+                m
+                for span in _spans(first, last)
+                for m in self.ctx.backend.room_calendar(
+                    booking.room, *span, via=self.mailbox, occurrences=True
+                )
+                if m.fields is not None and m.fields.free_busy != "Free"
+            ]
+        except (BackendError, ConnectError):
+            return None  # not known: looked at again with the room's next answer
+        organizer = booking.organizer.lower()
+        zone = ZoneInfo(booking.series.time_zone)
+        missing: list[str] = []
+        for o in active:
+            start, end = whole_seconds(o.start), whole_seconds(o.end)
+            mine = [
+                m
+                for m in held
+                if m.fields is not None
+                and (m.organizer or "").lower() == organizer
+                and whole_seconds(m.fields.start) == start
+                and whole_seconds(m.fields.end) == end
+            ]
+            if mine:
+                continue
+            other = next(
+                (
+                    m
+                    for m in held
+                    if m.fields is not None
+                    and whole_seconds(m.fields.start) < end
+                    and start < whole_seconds(m.fields.end)
+                ),
+                None,
+            )
+            if other is None:
+                continue  # free there: not a declined conflict (a copy not updated yet, a move still to answer)
+            missing.append(
+                f"{o.start.astimezone(zone):%Y-%m-%d %H:%M} (conflict: taken by {other.organizer or 'someone'})"
+            )
+        if not missing:
+            return None
+        return (
+            f"{OCCURRENCES_DECLINED} {len(missing)} occurrence(s), not held by the room: {', '.join(missing)}"
         )
 
     def _decline_reason(self, room: str, start: datetime, end: datetime) -> str:
@@ -1110,7 +1189,9 @@ class MailboxSync:
             held = [
                 m.fields
                 for span in _spans(first, last)
-                for m in self.ctx.backend.room_calendar(booking.room, *span, via=self.mailbox)
+                for m in self.ctx.backend.room_calendar(
+                    booking.room, *span, via=self.mailbox, occurrences=True
+                )
                 if m.fields is not None and m.fields.free_busy != "Free"
             ]
         except (BackendError, ConnectError) as exc:
@@ -1141,7 +1222,11 @@ class MailboxSync:
         waiting = [
             link.booking_id
             for link in self.links.values()
-            if link.state == ROOM_DECLINED and link.booking_id not in self.declined
+            if (
+                link.state == ROOM_DECLINED
+                or (link.state == LINKED and (link.last_error or "").startswith(OCCURRENCES_DECLINED))
+            )
+            and link.booking_id not in self.declined
         ]
         if not waiting:
             return
@@ -1154,7 +1239,7 @@ class MailboxSync:
         for booking_id in sorted(known):
             booking, link = known[booking_id], self.links[booking_id]
             over = last_end(booking) <= now or meeting_over(link, booking, now)
-            if booking.status == "active" and link.state == ROOM_DECLINED and not over:
+            if booking.status == "active" and not over:
                 self._declined(booking, link.last_error)
 
     def _still_unanswered(self) -> None:
@@ -2097,9 +2182,15 @@ class MailboxSync:
         if state in (FAILED, ROOM_DECLINED):
             # Processed now: a parked failure is settled; a declined room is judged by its current answer.
             state = LINKED
-        if state == LINKED and link.last_error is not None:
-            link = replace(link, last_error=None, error_count=0)
         response = self._response(meeting, booking.room) if booking.room else meeting.room_response
+        # A series accepted without some occurrences (`_occurrences_declined`): checked once per answer of the room,
+        # the note kept while the answer read is the one already seen.
+        seen = bool(booking.room) and self._answer_seen(link, meeting, booking.room or "")
+        partial = (link.last_error or "").startswith(OCCURRENCES_DECLINED)
+        if state == LINKED and link.last_error is not None and not (partial and seen):
+            link = replace(link, last_error=None, error_count=0)
+        if response in ("Accept", "Tentative"):
+            self.room_holds.add(booking.id)
         if response == "Decline" and not unanswered:
             # The room's answer is the truth: read on every change of the meeting; stored with its reason,
             # reported on every pass (and in `sync diff`) until the booking moves, is cancelled or is accepted.
@@ -2110,6 +2201,12 @@ class MailboxSync:
                 reason = self._decline_reason(booking.room or "", meeting.fields.start, meeting.fields.end)
             link = replace(link, last_error=reason, error_count=0)
             self._declined(booking, reason)
+        elif response in ("Accept", "Tentative") and booking.series is not None and state == LINKED:
+            if not seen and not unanswered:
+                note = self._occurrences_declined(booking)
+                link = replace(link, last_error=note, error_count=0)
+            if (link.last_error or "").startswith(OCCURRENCES_DECLINED):
+                self._declined(booking, link.last_error)
         # The state goes with every path after (an Outlook edit applied to a declined booking keeps it declined).
         return replace(link, state=state)
 
@@ -3600,7 +3697,7 @@ def decline_reason(
     try:
         held = [
             m
-            for m in backend.room_calendar(room, start, end, via=via)
+            for m in backend.room_calendar(room, start, end, via=via, occurrences=True)
             if m.fields is not None and m.fields.free_busy != "Free"
         ]
     except (BackendError, ConnectError) as exc:

@@ -336,9 +336,16 @@ class FencedCalendar:
         return self.inner.series_exceptions(mailbox, meeting)
 
     def room_calendar(
-        self, room: str, start: datetime, end: datetime, uid: str | None = None, *, via: str | None = None
+        self,
+        room: str,
+        start: datetime,
+        end: datetime,
+        uid: str | None = None,
+        *,
+        via: str | None = None,
+        occurrences: bool = False,
     ) -> list[Meeting]:
-        return self.inner.room_calendar(room, start, end, uid, via=via)
+        return self.inner.room_calendar(room, start, end, uid, via=via, occurrences=occurrences)
 
     def primary_address(self, address: str, via: str) -> str | None:
         return self.inner.primary_address(address, via)

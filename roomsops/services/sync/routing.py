@@ -103,9 +103,16 @@ class RoutedCalendar:
         self._for(mailbox).remove_attendees(mailbox, meeting, addresses)
 
     def room_calendar(
-        self, room: str, start: datetime, end: datetime, uid: str | None = None, *, via: str | None = None
+        self,
+        room: str,
+        start: datetime,
+        end: datetime,
+        uid: str | None = None,
+        *,
+        via: str | None = None,
+        occurrences: bool = False,
     ) -> list[Meeting]:
-        return self._for_room(via).room_calendar(room, start, end, uid, via=via)
+        return self._for_room(via).room_calendar(room, start, end, uid, via=via, occurrences=occurrences)
 
     def primary_address(self, address: str, via: str) -> str | None:
         return self._for(via).primary_address(address, via)
