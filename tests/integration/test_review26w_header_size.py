@@ -61,10 +61,6 @@ def status_of(url: str, ca: str, header: bytes) -> int:
     return int(answer.split(b" ", 2)[1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review26w: the webhook reads request headers of any size (cheroot max_request_header_size=0)",
-)
 def test_review26w_the_webhook_refuses_megabytes_of_headers(
     invoke: Invoke,
     env: dict[str, str],
