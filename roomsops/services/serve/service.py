@@ -196,10 +196,12 @@ class Serve:
         """Waits `seconds` after a round that could not do its work, whatever notifications come meanwhile (each
         wakes the wait: it goes on for the time left); False when the service was stopped meanwhile."""
         until = time.monotonic() + seconds
+        timeout = seconds
         while not self.stopping.is_set():
-            if not self.wake.wait(timeout=max(0.0, until - time.monotonic())):
+            if not self.wake.wait(timeout=timeout):
                 return True  # the back-off ran out
             self.wake.clear()  # a notification (queued, taken by the round after the back-off) or a stop
+            timeout = max(0.0, until - time.monotonic())
         return False
 
     def tick(self) -> None:
