@@ -9,6 +9,7 @@ waitress has no TLS of its own; uvicorn with starlette and aiohttp bring an asyn
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cheroot import wsgi
-from cheroot.server import HTTPConnection
+from cheroot.server import HTTPConnection, HTTPRequest
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from roomsops.core.errors import InputError
@@ -96,12 +97,38 @@ _serving = threading.local()  # the connection a worker thread serves (`_Server.
 CLIENT_ERRORS_LOGGED = 10
 CLIENT_ERRORS_EVERY = 1000
 
+#: The most bytes of a request line and its headers read (cheroot's default, 0, reads any size: megabytes of header
+#: held in memory per connection). nginx's and IIS's limits are 8 and 16 KiB; Graph's requests have a few hundred
+#: bytes of headers. Over it: 413 (cheroot's answer to headers too large; 414 for a request line), connection closed.
+MAX_HEADER = 16 * 1024
+
 
 class _Server(wsgi.Server):
     deadlines: _Deadlines | None = None
     label = "listener"
     client_errors = 0
+    too_large = 0
+    #: called once per request refused as too large (its headers or its body), e.g. to count it in a metric
+    on_too_large: Callable[[], None] | None = None
     _count_lock = threading.Lock()
+
+    def refused_too_large(self, status: str) -> None:
+        """A request refused by cheroot as too large (413/414): counted, and logged in one line the first
+        `CLIENT_ERRORS_LOGGED` times and then every `CLIENT_ERRORS_EVERY`th (any client can send them at will)."""
+        with self._count_lock:
+            self.too_large += 1
+            count = self.too_large
+        if self.on_too_large is not None:
+            with contextlib.suppress(Exception):
+                self.on_too_large()
+        if count <= CLIENT_ERRORS_LOGGED or count % CLIENT_ERRORS_EVERY == 0:
+            log.warning(
+                "%s: a request was refused as too large (%s); %d so far",
+                self.label,
+                status,
+                count,
+                extra={"fields": {"event": "request_too_large", "count": count}},
+            )
 
     def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
         """cheroot's log of a failed request, but not for one its deadline cut (the write of its answer fails: not
@@ -127,10 +154,22 @@ class _Server(wsgi.Server):
         super().error_log(msg, level, traceback)
 
 
+class _Request(HTTPRequest):
+    """cheroot's request, telling the server of each refused as too large (headers over `MAX_HEADER`, a body over
+    the listener's `max_body`)."""
+
+    def simple_response(self, status: Any, msg: Any = "") -> None:
+        code = str(status)[:3]
+        if code in ("413", "414") and isinstance(self.server, _Server):
+            self.server.refused_too_large(str(status))
+        super().simple_response(status, msg)
+
+
 class _Connection(HTTPConnection):
     """A connection whose TLS handshake runs in its worker thread, and whose each request runs under the server's
     deadline (`_Deadlines`)."""
 
+    RequestHandlerClass = _Request
     _handshaken = False
     cut = False  # its request's deadline passed: the socket was shut
 
@@ -174,17 +213,23 @@ class Listener:
         max_body: int = 0,
         timeout: int = 10,
         deadline: float | None = None,
+        max_header: int = MAX_HEADER,
+        on_too_large: Callable[[], None] | None = None,
     ) -> None:
         """`tls`: (certificate file, key file or None when the certificate's PEM holds the key) to serve HTTPS;
         `max_body`: requests with a larger body are answered 413 by cheroot (0: no limit); `timeout`: seconds a
         connection may stay silent while a request is read (then it is closed); `threads`: requests served at once
         (a connection in a request holds one; a connection idle between requests holds none); `deadline`: seconds
         a request may take from the start of its reading (with TLS: of its handshake) to its answer, however
-        slowly its client sends (then its connection is closed; None: no limit)."""
+        slowly its client sends (then its connection is closed; None: no limit); `max_header`: the most bytes of request
+        line and headers read (over it: 413, or 414 for the request line); `on_too_large`: called for each request
+        refused as too large (headers or body)."""
         self._server = _Server((host, port), app, numthreads=threads, server_name="roomsops", timeout=timeout)
         self._server.ConnectionClass = _Connection
         self._server.label = label
         self._server.max_request_body_size = max_body
+        self._server.max_request_header_size = max_header
+        self._server.on_too_large = on_too_large
         self._deadlines = _Deadlines(deadline) if deadline is not None else None
         self._server.deadlines = self._deadlines
         if tls is not None:

@@ -57,10 +57,6 @@ class NotifiedWaits(threading.Event):
         return self.is_set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review26w: a Graph notification cuts the back-off after a failed round short (a round per notification)",
-)
 def test_review26w_a_notification_does_not_cut_the_back_off_after_a_failed_round(tmp_path: Path) -> None:
     settings = load_settings(
         environ={"ROOMSOPS_CLOUD_AUTHORITY_HOST": NOWHERE, "ROOMSOPS_SERVE_EWS_INTERVAL": "60"}

@@ -26,10 +26,6 @@ from .test_serve_webhook_lab import webhook
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review26w: serve.public_url without a host, with a space in the host or a port out of range is taken",
-)
 @pytest.mark.parametrize(
     "url",
     [

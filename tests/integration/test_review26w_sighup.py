@@ -32,10 +32,6 @@ pytestmark = pytest.mark.integration
 __all__ = ["diego_over_graph", "stopped"]  # the fixtures, used by name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review26w: SIGHUP (the terminal closed) kills serve by the signal: no shutdown, no unsubscribe, no exit 0",
-)
 def test_review26w_a_hang_up_does_not_kill_serve_mid_way(
     invoke: Invoke,
     env: dict[str, str],

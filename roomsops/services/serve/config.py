@@ -6,7 +6,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from roomsops.core.errors import InputError
 from roomsops.core.settings import Settings
@@ -73,8 +73,15 @@ def webhook_listen(settings: Settings) -> WebhookListen | None:
     host, port = _host_port(settings, "serve.listen", serve.listen)
     public = serve.public_url.strip() or None
     if public is not None:
-        parts = urlsplit(public)
         label = "serve.public_url"
+        try:
+            parts = urlsplit(public)
+        except ValueError:  # an unbalanced or invalid [IPv6] host
+            raise InputError(
+                f"{label} in {settings.origin(label)} is not a URL (its [host] is not an IPv6 address), "
+                f"got {public!r}",
+                f"correct {label}: the webhook's address as Graph reaches it, e.g. https://rooms.example.com/roomsops",
+            ) from None
         if "@" in parts.netloc:
             # A user and password in the URL (a proxy's basic authentication) would be printed, logged and sent to
             # Graph as the notificationUrl: refused without echoing the value (secrets never appear in output).
@@ -91,6 +98,15 @@ def webhook_listen(settings: Settings) -> WebhookListen | None:
             raise InputError(
                 f"{label} in {settings.origin(label)} must be an https URL without query or fragment (Graph sends "
                 f"notifications to https only), got {public!r}",
+                f"correct {label}: the webhook's address as Graph reaches it, e.g. https://rooms.example.com/roomsops",
+            )
+        # A URL that names no host ("https://:8443/x"), a host no name or address can be ("rooms example.com") or a
+        # port out of range would still parse: Graph's validation could never reach it, every subscription would
+        # fail round after round.
+        problem = _url_host_problem(parts)
+        if problem:
+            raise InputError(
+                f"{label} in {settings.origin(label)} {problem}, got {public!r}",
                 f"correct {label}: the webhook's address as Graph reaches it, e.g. https://rooms.example.com/roomsops",
             )
     cert = _file(settings, "serve.tls_cert_file", serve.tls_cert_file)
@@ -110,6 +126,28 @@ def webhook_listen(settings: Settings) -> WebhookListen | None:
             "serve.tls_cert_file and serve.tls_key_file for https on serve.listen itself",
         )
     return WebhookListen(host, port, public, cert, key)
+
+
+def _url_host_problem(parts: SplitResult) -> str | None:
+    """What keeps an https URL's authority from naming a reachable host and port, None when nothing does."""
+    try:
+        port = parts.port
+    except ValueError:
+        return "has a port that is not a number from 1 to 65535"
+    if port == 0:
+        return "has a port that is not a number from 1 to 65535"
+    host = parts.hostname or ""
+    if not host:
+        return "names no host"
+    if parts.netloc.rsplit("@", 1)[-1].startswith("["):
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return "has an IPv6 host that is not an IPv6 address"
+        return None
+    if _HOST_NAME.match(host.rstrip(".")) is None:
+        return "has a host that is neither a host name nor an IP address (letters, digits, '-' and '.' only)"
+    return None
 
 
 def _file(settings: Settings, label: str, value: str) -> Path | None:

@@ -68,6 +68,8 @@ WEBHOOK_READ_TIMEOUT = 5
 WEBHOOK_REQUEST_DEADLINE = 5.0
 #: The status listener's threads (the same read timeout and request deadline as the webhook's).
 STATUS_THREADS = 8
+#: The largest request body the status listener takes (its pages are GET only; cheroot answers 413 over it).
+STATUS_MAX_BODY = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ def _run(
             tls=(webhook.cert_file, webhook.key_file) if webhook.cert_file else None,
             # the app refuses a body over MAX_BODY (413), chunked too; the server refuses twice that unread
             max_body=2 * MAX_BODY,
+            # headers over MAX_HEADER (16 KiB) are refused unread (413) and counted with the bodies too large
+            on_too_large=service.metrics.webhook_refused.labels("too_large").inc,
             # Faces the internet when it serves TLS itself: clients that hold a request open (a body sent slowly,
             # or never) must not take every thread while Graph's validation waits (10 s at most, graph/webhooks).
             threads=WEBHOOK_THREADS,
@@ -189,6 +193,8 @@ def _run(
         # A scrape or a page answers in milliseconds: clients that send a request slowly (any local process, or a
         # host serve.status_allow lets in) hold a thread for at most the deadline, so /healthz stays answered.
         threads=STATUS_THREADS,
+        # GET only: a body is never read, so none larger than STATUS_MAX_BODY is taken (headers: MAX_HEADER)
+        max_body=STATUS_MAX_BODY,
         timeout=WEBHOOK_READ_TIMEOUT,
         deadline=WEBHOOK_REQUEST_DEADLINE,
     )

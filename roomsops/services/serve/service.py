@@ -21,6 +21,7 @@ import dataclasses
 import queue
 import signal
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -121,6 +122,8 @@ class Serve:
     _in_round: bool = False
     #: the round under way left mailboxes leased by a sync worker out (they stay due: the next round backs off)
     _left_leased: bool = False
+    #: the reports of the passes the round under way (or the last) ran itself (`_every_pass_failed`)
+    _round_reports: list[MailboxReport] = field(default_factory=list)
     #: the (organizer, booking, version) of the Graph persons' bookings ROOMS changed and no pass wrote, last round
     _unsynced_seen: set[tuple[str, int, int]] = field(default_factory=set)
     #: mailbox (casefolded) -> the label of its last-pass gauge (removed when the person leaves the sync)
@@ -175,13 +178,18 @@ class Serve:
             if self.max_ticks is not None and self.ticks >= self.max_ticks:
                 return
             if self.ticks:
-                wait = self.schedule.seconds_to_next(self.clock(), float(self.settings.serve.ews_interval))
                 # the mailboxes stay due after a refused, failed or leased round: without a back-off the rounds
-                # would spin (each asking the token service and the database again, each logging a line)
+                # would spin (each asking the token service and the database again, each logging a line). A
+                # notification does not cut it short (its pass needs what just failed): it is kept for the round
+                # after the back-off; only a stop does.
                 stalled = max(self.busy_rounds, self.stalled_rounds)
+                wait = self.schedule.seconds_to_next(self.clock(), float(self.settings.serve.ews_interval))
                 if stalled:
-                    wait = max(wait, back_off(stalled, float(self.settings.serve.ews_interval)))
-                if self.notices.empty():
+                    held = back_off(stalled, float(self.settings.serve.ews_interval))
+                    if not self._back_off(held):
+                        return
+                    wait -= held  # what is left of the wait for the next mailbox due, after the back-off
+                if self.notices.empty() and wait > 0:
                     self.wake.wait(timeout=max(0.0, wait))
                 self.wake.clear()
                 if self.stopping.is_set():
@@ -192,12 +200,25 @@ class Serve:
                 log.info("serve: stopped during a round; the writes in flight were finished")
                 return
 
+    def _back_off(self, seconds: float) -> bool:
+        """Waits `seconds` after a round that could not do its work, whatever notifications come meanwhile (each
+        wakes the wait: it goes on for the time left); False when the service was stopped meanwhile."""
+        until = time.monotonic() + seconds
+        timeout = seconds
+        while not self.stopping.is_set():
+            if not self.wake.wait(timeout=timeout):
+                return True  # the back-off ran out
+            self.wake.clear()  # a notification (queued, taken by the round after the back-off) or a stop
+            timeout = max(0.0, until - time.monotonic())
+        return False
+
     def tick(self) -> None:
         """One round: read the persons and their last passes, run the passes due under the run lock."""
         now = self.clock()
         snapshot_error: RoomsopsError | None = None
         busy: str | None = None
         self._left_leased = False
+        self._round_reports = []
         due: list[Due] = []
         try:
             persons, services = self._read_persons()
@@ -229,13 +250,30 @@ class Serve:
         self.busy_rounds = self.busy_rounds + 1 if busy else 0
         stalled = snapshot_error is not None or self._left_leased
         self.stalled_rounds = self.stalled_rounds + 1 if stalled else 0
-        if snapshot_error is not None:
+        # A round whose every pass failed (Exchange unreachable while the cached token is still valid) did none of
+        # its work either: a failed round for /healthz, though not an error of the round (no back-off: each failed
+        # mailbox waits its interval).
+        every_pass = self._every_pass_failed() if snapshot_error is None and not busy else None
+        if snapshot_error is not None or every_pass is not None:
             self.failed_rounds += 1
         elif not busy:
             self.failed_rounds = 0
         self.ticks += 1
         self.metrics.ticks.inc()
-        self.board.publish(self._snapshot(snapshot_error, busy))
+        self.board.publish(self._snapshot(snapshot_error or every_pass, busy))
+
+    def _every_pass_failed(self) -> RoomsopsError | None:
+        """The round's error when it ran passes and every one failed (the first failure's error and remedy)."""
+        reports = self._round_reports
+        if not reports or any(r.ok for r in reports):
+            return None
+        first = reports[0]
+        return OperationFailed(
+            f"every pass of round {self.ticks + 1} failed ({len(reports)} of {len(reports)}; "
+            f"{first.mailbox}: {first.error or first.error_code or 'failed'})",
+            first.remedy or "see each mailbox's error on the status page",
+            code=first.error_code or "passes_failed",
+        )
 
     def _read_persons(self) -> tuple[list[tuple[str, str]], dict[str, str]]:
         now = self.clock()
@@ -370,6 +408,7 @@ class Serve:
         with self._guard:
             self._account(reports, due, services, healing)
             self.metrics.queue.set(0)
+        self._round_reports = reports
         return None
 
     def _take_pushed(self, group: list[Due]) -> dict[str, tuple[datetime, datetime]]:
@@ -564,7 +603,7 @@ class Serve:
             self._in_round = False
 
     def on_signal(self, signum: int, frame: object) -> None:
-        """The first SIGTERM/SIGINT during a round stops it (`Terminated`: no mailbox is started any more, those
+        """The first SIGTERM/SIGINT/SIGHUP during a round stops it (`Terminated`: no mailbox is started any more, those
         running finish their phase). Any further one only says so: raised again, it would cut the wait for the
         writes in flight short, and the run lock and the database would be let go of while a write is still
         unanswered (a pass after would send it again, or adopt it by its tag). SIGKILL still ends the process."""
@@ -695,9 +734,12 @@ class Waker:
 
 
 def install_signals(serve: Serve) -> Callable[[], None]:
-    """SIGTERM and SIGINT stop the service (see `Serve.on_signal`); returns what puts the old handlers back."""
+    """SIGTERM, SIGINT and SIGHUP (the terminal or SSH session that runs the service closed; its default action
+    would end the process mid-write) stop the service (see `Serve.on_signal`); returns what puts the old handlers
+    back. Windows has no SIGHUP."""
     previous: dict[int, Any] = {}
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    hang_up = getattr(signal, "SIGHUP", None)
+    for sig in (signal.SIGTERM, signal.SIGINT, *([hang_up] if hang_up is not None else [])):
         previous[sig] = signal.signal(sig, serve.on_signal)
 
     def restore() -> None:
