@@ -46,7 +46,8 @@ def test_fix26v_healthz_is_not_ready_when_every_pass_of_rounds_in_a_row_failed(
     settings = load_settings(environ={**os.environ, **env})
     credentials = credentials_from_app_settings(app_settings_path(None, settings, {}), settings, os.environ)
     tokens = TokenProvider(credentials, settings)
-    ews = EwsClient(settings, tokens)
+    waits: list[float] = []
+    ews = EwsClient(settings, tokens, sleep=waits.append)  # the client's retry waits recorded, not slept
 
     def open_backend(persons: list[tuple[str, str]], services: dict[str, str]) -> Any:
         return calendar_backend(settings, ews, persons, services)
@@ -110,3 +111,4 @@ def test_fix26v_healthz_is_not_ready_when_every_pass_of_rounds_in_a_row_failed(
         f"not ready: live, but the last {NOT_READY_AFTER} rounds failed: every pass"
     ), failing
     assert after == (200, "ok: live, ready\n"), after
+    assert waits, "the failing passes went through the client's retries"
