@@ -86,7 +86,9 @@ def test_a_missing_winrm_ca_bundle_and_an_out_of_range_port_are_exit_2(
     env = {
         "ROOMSOPS_APP_SETTINGS": str(app_settings),
         "ROOMSOPS_POWERSHELL_HOST": "127.0.0.1",
-        "ROOMSOPS_POWERSHELL_AUTH": "kerberos",
+        # negotiate with a password, not kerberos: a missing gssapi library is an error of its own (review21y)
+        "ROOMSOPS_POWERSHELL_AUTH": "negotiate",
+        "ROOMSOPS_WINRM_PASSWORD": "not-used",
         "ROOMSOPS_POWERSHELL_CA_BUNDLE": "winrm-ca.pem",
         "ROOMSOPS_EXO_APP_ID": "c0566bca-561f-4ef8-8f39-0e56cc12bd86",
         "ROOMSOPS_EXO_CERTIFICATE_THUMBPRINT": THUMBPRINT,

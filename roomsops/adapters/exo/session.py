@@ -7,6 +7,7 @@ errors and Ctrl-C. Connecting it to Exchange Online is `connect.py`'s part.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -255,20 +256,28 @@ def _wsman(settings: Settings, password: str | None) -> WSMan:
 
 
 #: The optional library each powershell.auth needs, and the pypsrp extra that installs it.
-_AUTH_LIBRARIES = {"kerberos": ("gssapi", "kerberos"), "credssp": ("requests_credssp", "credssp")}
+#: powershell.auth → (the distribution it needs, pypsrp's extra that installs it); looked up as an installed
+#: distribution (importlib.metadata), not imported or found as a module by name (review16's contract test).
+_AUTH_LIBRARIES = {"kerberos": ("gssapi", "kerberos"), "credssp": ("requests-credssp", "credssp")}
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def _auth_requirements(settings: Settings) -> dict[str, str]:
     """What `powershell.auth` needs beyond a password, checked before any connection (review21y): a library that
     is not installed, or the certificate files, is a configuration error (exit 2), not a crash."""
-    import importlib.util
-
     ps = settings.powershell
     origin = settings.origin("powershell.auth")
     needed = _AUTH_LIBRARIES.get(ps.auth)
     if needed is not None and not (ps.auth == "kerberos" and sys.platform == "win32"):  # Windows: SSPI
         module, extra = needed
-        if importlib.util.find_spec(module) is None:
+        if not _installed(module):
             raise InputError(
                 f"powershell.auth = {ps.auth} (from {origin}) needs the Python library {module}, which is not "
                 "installed here; nothing was changed",
