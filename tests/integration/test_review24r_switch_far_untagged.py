@@ -1,0 +1,70 @@
+"""review24r: a person switched between EWS and Graph WITHOUT `sync migrate` (`persons set --sync-mode`, exit 0;
+docs/sync.md: the pass heals such a switch by tag) whose `pending-update` meeting (an Outlook room meeting whose
+tagging write was lost) was moved in Outlook beyond the sync window.
+
+fix24q made `sync migrate` look such a meeting up by its UID over the whole calendar (`find_untagged_by_uid`), so
+a meeting moved beyond every window is not taken as deleted. The heal path (`MailboxSync._relink`) still looks
+untagged meetings up in the window only (`find_untagged(window)`): the meeting is not found, `gone_over_service`
+lets go of the link's id (a `pending-update` link is no `deleted_if_missing` one), and the first pass over the new
+service creates the meeting AGAIN from the booking at its old slot: two meetings in the person's calendar, the
+room invited a second time, the booking never following the move. The same move with `sync migrate` keeps one
+meeting and moves the booking (test_fix24q_migrate_far_by_uid.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import Invoke, ok
+
+from .conftest import Addr, LabHelper
+from .test_sync_rooms20_a import DAY, answer, bookings, links, live, outlook_new, stamp
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review24r: a switch without `sync migrate` loses an untagged pending-update meeting moved beyond the "
+    "window: the first pass creates the meeting again at the booking's old slot (a duplicate)",
+)
+@pytest.mark.parametrize(
+    ("mode", "to", "fault"),
+    [("O365", "Microsoft365", ("ews", "UpdateItem")), ("Microsoft365", "O365", ("graph", "events.update"))],
+)
+def test_review24r_a_switch_without_migrate_makes_no_second_meeting_for_an_untagged_one_moved_far(
+    invoke: Invoke,
+    env: dict[str, str],
+    fresh_lab: LabHelper,
+    addr: Addr,
+    mode: str,
+    to: str,
+    fault: tuple[str, str],
+) -> None:
+    lab = fresh_lab
+    env = {**env, "ROOMSOPS_SYNC_WINDOW_DAYS_FUTURE": "30"}
+    diego, zurich = addr("DiegoS").lower(), addr("room-zurich").lower()
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", mode, env=env))
+    ok(invoke("sync", env=env))  # the mailbox's position
+    outlook_new(lab, diego, "Own workshop", DAY + timedelta(hours=2), resources=[zurich])
+    assert [a["response"] for a in answer(lab)] == ["Accept"]
+    lab.fault(protocol=fault[0], operation=fault[1], kind="drop_before", count=2)
+    assert invoke("sync", env=env).code == 1  # the tagging write lost, its retry too
+    lab.clear_faults()
+    assert links(env)[1][0] == "pending-update"
+    (item,) = live(lab, diego)
+    far = DAY + timedelta(days=60, hours=2)
+    moved = {"start": stamp(far), "end": stamp(far + timedelta(hours=1))}
+    assert lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{item['id']}", json=moved).status_code == 200
+
+    ok(invoke("persons", "set", diego, "--sync-mode", to, env=env))  # no `sync migrate`
+    invoke("sync", env=env)  # the first pass over the new service heals the switch
+    invoke("sync", env=env)
+    # One meeting: the one Outlook moved, not a second one made again at the booking's old slot (the room
+    # invited twice, the person's calendar showing the workshop twice).
+    starts = sorted(m["start"] for m in live(lab, diego))
+    assert starts == [stamp(far)], starts
+    booking = bookings(invoke, env)[1]
+    assert (booking["status"], booking["start"][:16]) == ("active", stamp(far)[:16]), booking
