@@ -17,6 +17,7 @@ made again (checked: the second test passes with the `persons set` line left out
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -113,3 +114,41 @@ def test_review24r_a_switch_without_migrate_does_not_bring_back_a_pending_update
     invoke("sync", env=env)
     assert [m["subject"] for m in live(lab, diego)] == []
     assert bookings(invoke, env)[1]["status"] == "cancelled"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review24r: `sync migrate` after `persons set --sync-mode` (links still of the old service) says "
+    "'already' and moves nothing: the weaker heal path makes the meeting again",
+)
+def test_review24r_migrate_after_a_bare_mode_switch_still_moves_the_links(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
+) -> None:
+    """An administrator switched Diego with `persons set --sync-mode Microsoft365`, then reads docs/sync.md and
+    runs `sync migrate --to graph --person diego` before the next pass, as the way to move "without a duplicate".
+    The links still name EWS items (the recorded service is EWS), yet migrate answers "already Microsoft365"
+    (`migrate()` looks at the mode only, the recorded service only for persons who left the sync) and moves
+    nothing: the first pass heals the switch by the window-only look-up, and the untagged `pending-update` meeting
+    Outlook moved beyond the window is made again (first test of this file)."""
+    lab = fresh_lab
+    env = {**env, "ROOMSOPS_SYNC_WINDOW_DAYS_FUTURE": "30"}
+    diego, zurich = addr("DiegoS").lower(), addr("room-zurich").lower()
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    ok(invoke("sync", env=env))  # the mailbox's position
+    outlook_new(lab, diego, "Own workshop", DAY + timedelta(hours=2), resources=[zurich])
+    assert [a["response"] for a in answer(lab)] == ["Accept"]
+    lab.fault(protocol="ews", operation="UpdateItem", kind="drop_before", count=2)
+    assert invoke("sync", env=env).code == 1  # the tagging write lost, its retry too
+    lab.clear_faults()
+    (item,) = live(lab, diego)
+    far = DAY + timedelta(days=60, hours=2)
+    moved = {"start": stamp(far), "end": stamp(far + timedelta(hours=1))}
+    assert lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{item['id']}", json=moved).status_code == 200
+
+    ok(invoke("persons", "set", diego, "--sync-mode", "Microsoft365", env=env))
+    run = invoke("--json", "sync", "migrate", "--to", "graph", "--person", diego, env=env)
+    (person,) = json.loads(run.out)["persons"]
+    invoke("sync", env=env)
+    starts = sorted(m["start"] for m in live(lab, diego))
+    assert (person["status"], starts) == ("migrated", [stamp(far)]), (run.out, starts)
