@@ -152,3 +152,40 @@ def test_review24r_migrate_after_a_bare_mode_switch_still_moves_the_links(
     invoke("sync", env=env)
     starts = sorted(m["start"] for m in live(lab, diego))
     assert (person["status"], starts) == ("migrated", [stamp(far)]), (run.out, starts)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review24r: a switch without `sync migrate` leaves standing the untagged pending-update meeting of a "
+    "booking cancelled in ROOMS once Outlook moved it beyond the window: the room stays held",
+)
+def test_review24r_a_switch_without_migrate_cancels_the_far_meeting_of_a_booking_cancelled_in_rooms(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
+) -> None:
+    """The untagged `pending-update` meeting (tagging lost) moved by Outlook beyond the window, then its booking
+    cancelled in ROOMS, then `persons set --sync-mode Microsoft365` alone. Over EWS without the switch the pass
+    cancels the meeting (review24p, fix24q); here `gone_over_service` takes it as deleted in Outlook
+    (`_cancelled_before_written`), the full reconciliation does not look for it (no longer `pending-update`), and
+    the meeting and the room's acceptance stand in Exchange for a booking ROOMS shows cancelled."""
+    lab = fresh_lab
+    env = {**env, "ROOMSOPS_SYNC_WINDOW_DAYS_FUTURE": "30"}
+    diego, zurich = addr("DiegoS").lower(), addr("room-zurich").lower()
+    ok(invoke("rooms", "add", zurich, "--name", "Zürich", env=env))
+    ok(invoke("persons", "add", diego, "--sync-mode", "O365", env=env))
+    ok(invoke("sync", env=env))  # the mailbox's position
+    outlook_new(lab, diego, "Own workshop", DAY + timedelta(hours=2), resources=[zurich])
+    assert [a["response"] for a in answer(lab)] == ["Accept"]
+    lab.fault(protocol="ews", operation="UpdateItem", kind="drop_before", count=2)
+    assert invoke("sync", env=env).code == 1  # the tagging write lost, its retry too
+    lab.clear_faults()
+    (item,) = live(lab, diego)
+    far = DAY + timedelta(days=60, hours=2)
+    moved = {"start": stamp(far), "end": stamp(far + timedelta(hours=1))}
+    assert lab.admin("PATCH", f"/lab/mailboxes/{diego}/calendar/{item['id']}", json=moved).status_code == 200
+    ok(invoke("bookings", "cancel", "1", "--yes", env=env))
+
+    ok(invoke("persons", "set", diego, "--sync-mode", "Microsoft365", env=env))  # no `sync migrate`
+    invoke("sync", env=env)
+    invoke("sync", env=env)
+    assert [b["status"] for b in bookings(invoke, env).values()] == ["cancelled"]
+    assert live(lab, diego) == []  # cancelled in Outlook: the room freed
