@@ -81,9 +81,11 @@ def test_review24r_a_switch_without_migrate_makes_no_second_meeting_for_an_untag
     reason="review24r: a switch without `sync migrate` re-creates a pending-update meeting deleted in Outlook "
     "(gone_over_service lets go of the id; the booking is not cancelled)",
 )
-@pytest.mark.parametrize("how", ["tagging", "rewrite"])
+@pytest.mark.parametrize(
+    ("how", "switch"), [("tagging", "persons set"), ("rewrite", "persons set"), ("tagging", "sync.backend")]
+)
 def test_review24r_a_switch_without_migrate_does_not_bring_back_a_pending_update_meeting_deleted_in_outlook(
-    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, how: str
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, how: str, switch: str
 ) -> None:
     """The same `pending-update` link (its write lost) whose meeting Diego deleted in Outlook, then moved to Graph
     by `persons set` alone: the booking is cancelled, as over EWS and as after `sync migrate`
@@ -109,7 +111,10 @@ def test_review24r_a_switch_without_migrate_does_not_bring_back_a_pending_update
     (item,) = live(lab, diego)
     assert lab.admin("DELETE", f"/lab/mailboxes/{diego}/calendar/{item['id']}").status_code == 200
 
-    ok(invoke("persons", "set", diego, "--sync-mode", "Microsoft365", env=env))  # no `sync migrate`
+    if switch == "persons set":  # no `sync migrate`
+        ok(invoke("persons", "set", diego, "--sync-mode", "Microsoft365", env=env))
+    else:  # README: `sync.backend = "graph"` sends the O365 persons over Graph too
+        env = {**env, "ROOMSOPS_SYNC_BACKEND": "graph"}
     invoke("sync", env=env)
     invoke("sync", env=env)
     assert [m["subject"] for m in live(lab, diego)] == []
