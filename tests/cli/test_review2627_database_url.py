@@ -1,4 +1,6 @@
-"""review2627: a PostgreSQL password with an unescaped '@' (`postgresql+psycopg://roomsops:p@ssw0rd!Secret@db/x`,
+"""review2627: rooms.database and `db copy --to` URLs an administrator writes.
+
+A PostgreSQL password with an unescaped '@' (`postgresql+psycopg://roomsops:p@ssw0rd!Secret@db/x`,
 as an administrator pastes it from a password manager) puts most of the password on stderr, as a host name:
 
     Error: cannot connect to the database postgresql+psycopg://roomsops:********@127.0.0.1:5432/test: failed to
@@ -44,3 +46,30 @@ def test_review2627_an_at_sign_in_the_password_is_bad_input_and_never_printed(
     assert run.code == 2, (run.code, line)
     remedy = line.split(" — ", 1)[-1]
     assert "%40" in remedy or "percent" in remedy, line
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review2627: a port in the URL's query (libpq's ?host=/socket/dir&port=N form) escapes fix27w's "
+    "check: out of range is exit 3 'check that the server runs', not a number is 'unexpected ArgumentError' exit 1",
+)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg:///rooms?host=/var/run/postgresql&port=99999",
+        "postgresql+psycopg://127.0.0.1/rooms?port=5432x",
+    ],
+)
+def test_review2627_a_bad_port_in_the_query_is_bad_input(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    """libpq takes host and port as query parameters too (a Unix socket's directory can only be written so:
+    `?host=/var/run/postgresql&port=5433`). fix27w refuses an out-of-range port in the URL's authority (exit 2, "correct
+    the port"); the same typo in the query reaches libpq ("invalid port number", exit 3, the remedy sends the
+    administrator to the server), and a port that is no number crashes in SQLAlchemy (exit 1, "report it")."""
+    monkeypatch.setenv("ROOMSOPS_ROOMS_DATABASE", url)
+    run = invoke("persons", "list")
+    line = one_line_error(run)
+    assert run.code == 2, (run.code, line)
+    assert "unexpected" not in line and "server runs" not in line, line
+    assert "port" in line.split(" — ", 1)[-1], line
