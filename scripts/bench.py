@@ -332,6 +332,8 @@ def main() -> int:
     bench_series.add_arguments(parser)
     bench_workers.add_arguments(parser)
     args = parser.parse_args()
+    if args.kill_only and not (args.workers and args.kill_lease):
+        parser.error("--kill-only goes with --workers and --kill-lease")
     if args.workers:
         # Sync workers on PostgreSQL (issue 27 item 5): their own rounds, alone.
         return bench_workers.main(

@@ -73,6 +73,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "mailboxes are taken over, and that nothing is duplicated (0: no such round)",
     )
     parser.add_argument(
+        "--kill-only",
+        action="store_true",
+        help="with --kill-lease: the kill round alone (no initial, room-answer or no-op round before it), so it is "
+        "each mailbox's first pass (its bookings' creates); for a large --mailboxes where every round takes long",
+    )
+    parser.add_argument(
         "--rooms",
         type=int,
         default=100,
@@ -421,13 +427,15 @@ def main(args: argparse.Namespace, helpers: dict[str, Any]) -> int:
             "BENCH_SCHEMA": schema,
         }
         most = max(counts)
-        rounds = [run_round(lab, env, f"initial ({most} workers)", most, mailboxes, args)]
-        helpers["answer_rooms_now"](lab)
-        rounds.append(run_round(lab, env, f"room answers ({most} workers)", most, mailboxes, args))
-        for n in counts:
-            rounds.append(
-                run_round(lab, env, f"no-op ({n} worker{'s' if n > 1 else ''})", n, mailboxes, args)
-            )
+        rounds = []
+        if not args.kill_only:
+            rounds.append(run_round(lab, env, f"initial ({most} workers)", most, mailboxes, args))
+            helpers["answer_rooms_now"](lab)
+            rounds.append(run_round(lab, env, f"room answers ({most} workers)", most, mailboxes, args))
+            for n in counts:
+                rounds.append(
+                    run_round(lab, env, f"no-op ({n} worker{'s' if n > 1 else ''})", n, mailboxes, args)
+                )
         killed = None
         if args.kill_lease:
             added = add_bookings(database, mailboxes, rooms, start + timedelta(days=7))
@@ -438,7 +446,18 @@ def main(args: argparse.Namespace, helpers: dict[str, Any]) -> int:
                 k: v
                 for k, v in vars(args).items()
                 if k
-                in ("mailboxes", "bookings", "foreign", "concurrency", "rooms", "batch", "rtt_ms", "workers")
+                in (
+                    "mailboxes",
+                    "bookings",
+                    "foreign",
+                    "concurrency",
+                    "rooms",
+                    "batch",
+                    "rtt_ms",
+                    "workers",
+                    "kill_lease",
+                    "kill_only",
+                )
             },
             "lab": {
                 "start_seconds": round(lab_start, 2),
