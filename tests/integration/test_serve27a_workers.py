@@ -1,0 +1,161 @@
+"""serve27a: `roomsops serve --worker` (issue 27.2: sync workers "under `roomsops serve`"): several services on one
+PostgreSQL database share the mailboxes through the sync workers' leases instead of the run lock.
+
+Real parts: the lab over TLS, the real PostgreSQL server (tests/postgres.py), the services as subprocesses where
+two run at once. Nothing is timed: the lab's Graph gate holds each service's first meeting create, so both are
+provably mid-round, holding their leases, when the other claims and when a plain sync is tried; the tests count
+claims, passes and meetings."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Invoke, one_line_error
+
+from .conftest import Addr, LabHelper
+from .test_pg27b_workers import (
+    ON_POSTGRESQL,
+    graph_throttle,
+    meetings,
+    setup_persons,
+    sql,
+    until,
+)
+
+pytestmark = pytest.mark.integration
+
+#: The environment of a service: its status listener on a free port, one mailbox at a time (so a create held at
+#: the gate is exactly one per service).
+SERVE_ENV = {"ROOMSOPS_SERVE_STATUS_LISTEN": "127.0.0.1:0", "ROOMSOPS_SYNC_CONCURRENCY": "1"}
+
+
+def start_serve(env: dict[str, str], tmp_path: Path, name: str, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "roomsops", "--json", "serve", "--worker", "--name", name, *extra],
+        env=os.environ | env | SERVE_ENV,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stopped(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, (proc.returncode, out, err)
+    doc: dict[str, Any] = json.loads(out)
+    return doc
+
+
+@ON_POSTGRESQL
+def test_serve27a_two_serve_workers_share_the_mailboxes_by_their_leases_with_no_duplicate(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
+) -> None:
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    people = setup_persons(invoke, env, fresh_lab, addr, 6, tmp_path, sync_mode="Microsoft365")
+    gate = fresh_lab.admin("POST", "graph/gate", json={"open": False, "operations": ["events.create"]})
+    assert gate.status_code == 200, gate.text
+    services: list[subprocess.Popen[str]] = []
+    try:
+        services.append(start_serve(env, tmp_path, "a", "--max-ticks", "1", "--batch", "3"))
+        until(lambda: graph_throttle(fresh_lab)["waiting"] >= 1, services[0])  # a: 3 claimed, mid-batch
+        services.append(start_serve(env, tmp_path, "b", "--max-ticks", "1", "--batch", "3"))
+        until(lambda: graph_throttle(fresh_lab)["waiting"] >= 2, services[1])  # b: the other 3, mid-batch
+        owners = sql(
+            env,
+            "SELECT split_part(lease_owner, '@', 1), count(*) FROM mailbox_sync WHERE lease_token IS NOT NULL "
+            "GROUP BY 1 ORDER BY 1",
+        )
+        # neither took a mailbox the other holds: each claimed its own batch of 3
+        assert owners == [("a", 3), ("b", 3)], owners
+        plain = invoke("sync", env=env)  # the services' rounds hold the run lock shared, as sync workers do
+    finally:
+        assert fresh_lab.admin("POST", "graph/gate", json={"open": True}).status_code == 200
+        docs = [stopped(proc) for proc in services]
+    assert plain.code == 1 and "sync workers ('roomsops sync --worker') are running" in one_line_error(plain)
+    # every mailbox synced once across the two services, no lease lost, no pass failed
+    assert [(d["ticks"], d["claimed"], d["passes"], d["failed"], d["lease_lost"]) for d in docs] == [
+        (1, 3, 3, 0, 0),
+        (1, 3, 3, 0, 0),
+    ], docs
+    for i, person in enumerate(people):
+        assert meetings(fresh_lab, person) == [f"Meeting {i}"]  # 0 duplicates
+    assert Counter(
+        m for (m,) in sql(env, "SELECT mailbox FROM mailbox_sync WHERE last_pass_utc IS NOT NULL")
+    ) == (Counter(people))
+    # every lease given back, each mailbox due again after serve.graph_interval (not at once: no second pass)
+    rows = sql(
+        env,
+        "SELECT count(*) FROM mailbox_sync WHERE lease_token IS NULL "
+        "AND next_run_utc > now() AT TIME ZONE 'UTC' + interval '10 minutes'",
+    )
+    assert rows == [(6,)], rows
+
+
+@ON_POSTGRESQL
+def test_serve27a_a_serve_worker_round_waits_while_a_plain_sync_holds_the_run_lock(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
+) -> None:
+    from roomsops.cli.sync import lock_path
+    from roomsops.core.settings import load_settings
+    from roomsops.services.sync.lock import run_lock
+
+    (person,) = setup_persons(invoke, env, fresh_lab, addr, 1, tmp_path)
+    served = env | SERVE_ENV
+    lock = lock_path(load_settings(None, environ={"ROOMSOPS_ROOMS_DATABASE": env["ROOMSOPS_ROOMS_DATABASE"]}))
+    with run_lock(lock):  # as a plain `roomsops sync` holds it
+        refused = invoke("--json", "serve", "--worker", "--max-ticks", "1", env=served)
+    assert refused.code == 0, refused.out + refused.err
+    doc = json.loads(refused.out)
+    assert (doc["claimed"], doc["passes"]) == (0, 0), doc
+    assert meetings(fresh_lab, person) == []
+    assert "a plain 'roomsops sync' is running" in Path(env["ROOMSOPS_LOG_FILE"]).read_text(encoding="utf-8")
+    # the lock free, the next round claims and syncs the mailbox
+    again = invoke("--json", "serve", "--worker", "--max-ticks", "1", env=served)
+    assert again.code == 0, again.out + again.err
+    doc = json.loads(again.out)
+    assert (doc["claimed"], doc["passes"], doc["failed"]) == (1, 1, 0), doc
+    assert meetings(fresh_lab, person) == ["Meeting 0"]
+
+
+@ON_POSTGRESQL
+def test_serve27a_sigterm_gives_the_leases_back_and_another_serve_takes_the_rest_over(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
+) -> None:
+    """SIGTERM while a create is held at the gate: the service finishes that write (the lease of its mailbox kept
+    until its answer is in), gives every lease back and exits 0; the mailboxes it had not synced are due at once
+    and the next service's round takes them over: each synced once, no duplicate."""
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    people = setup_persons(invoke, env, fresh_lab, addr, 3, tmp_path, sync_mode="Microsoft365")
+    gate = fresh_lab.admin("POST", "graph/gate", json={"open": False, "operations": ["events.create"]})
+    assert gate.status_code == 200, gate.text
+    first = start_serve(env, tmp_path, "a", "--batch", "3")
+    try:
+        until(lambda: graph_throttle(fresh_lab)["waiting"] >= 1, first)  # 3 claimed, the first create held
+        assert sql(env, "SELECT count(*) FROM mailbox_sync WHERE lease_token IS NOT NULL") == [(3,)]
+        first.send_signal(signal.SIGTERM)
+    finally:
+        assert fresh_lab.admin("POST", "graph/gate", json={"open": True}).status_code == 200
+    doc = stopped(first)
+    assert (doc["ticks"], doc["lease_lost"], doc["failed"]) == (0, 0, 0), doc  # the round interrupted
+    done = [p for p in people if meetings(fresh_lab, p)]
+    assert len(done) == 1, done  # the write in flight finished; no further mailbox was started
+    # every lease given back; those not synced due at once
+    assert sql(env, "SELECT count(*) FROM mailbox_sync WHERE lease_token IS NOT NULL") == [(0,)]
+    due = sql(env, "SELECT mailbox FROM mailbox_sync WHERE next_run_utc <= now() AT TIME ZONE 'UTC'")
+    assert sorted(m for (m,) in due) == sorted(set(people) - set(done)), due
+    second = stopped(start_serve(env, tmp_path, "b", "--max-ticks", "1"))
+    assert (second["claimed"], second["passes"], second["failed"]) == (3 - len(done), 3 - len(done), 0), (
+        second
+    )
+    for i, person in enumerate(people):
+        assert meetings(fresh_lab, person) == [f"Meeting {i}"]  # 0 duplicates
