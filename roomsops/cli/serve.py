@@ -72,7 +72,7 @@ def serve(
 
     if (batch is not None or name is not None) and not worker:
         raise InputError("--batch and --name belong to --worker", "add --worker, or leave them out")
-    name = _worker_name(name)
+    name = _worker_name(name, "the service's leases")
     settings = app.settings
     mode: WorkerMode | None = None
     if worker:

@@ -159,3 +159,32 @@ def test_serve27a_sigterm_gives_the_leases_back_and_another_serve_takes_the_rest
     )
     for i, person in enumerate(people):
         assert meetings(fresh_lab, person) == [f"Meeting {i}"]  # 0 duplicates
+
+
+@ON_POSTGRESQL
+def test_serve27a_one_serve_worker_per_database_keeps_the_graph_subscriptions(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
+) -> None:
+    """`serve --worker`s without serve.listen run side by side (the test above); one with the webhook holds the
+    service lock, so a second with serve.listen is refused (exit 1) before it subscribes anything: it would delete
+    the first's subscriptions as left over."""
+    from roomsops.cli.sync import lock_path
+    from roomsops.core.settings import load_settings
+    from roomsops.services.serve.run import SERVE_WEBHOOK_LOCK, serve_lock_path
+    from roomsops.services.sync.lock import run_lock
+
+    (person,) = setup_persons(invoke, env, fresh_lab, addr, 1, tmp_path, sync_mode="Microsoft365")
+    hooked = (
+        env
+        | SERVE_ENV
+        | {
+            "ROOMSOPS_SERVE_LISTEN": "127.0.0.1:0",
+            "ROOMSOPS_SERVE_PUBLIC_URL": "https://rooms.example.com/roomsops",
+        }
+    )
+    lock = lock_path(load_settings(None, environ={"ROOMSOPS_ROOMS_DATABASE": env["ROOMSOPS_ROOMS_DATABASE"]}))
+    with run_lock(serve_lock_path(lock), SERVE_WEBHOOK_LOCK):  # as the first such service holds it
+        second = invoke("serve", "--worker", "--max-ticks", "1", env=hooked)
+    assert second.code == 1, second.out + second.err
+    assert "another roomsops serve with the Graph webhook (serve.listen) is running" in one_line_error(second)
+    assert meetings(fresh_lab, person) == []  # no round ran
