@@ -173,14 +173,21 @@ def live_leases(
     return sorted(leases, key=lambda lease: (-lease.until.timestamp(), lease.mailbox))
 
 
-def make_due(conn: Connection, mailbox: str, delay: timedelta, seen_token: str | None = None) -> str | None:
+def make_due(
+    conn: Connection,
+    mailbox: str,
+    delay: timedelta,
+    seen_token: str | None = None,
+    wait_for_lease: bool = True,
+) -> str | None:
     """A change notification named `mailbox` (`roomsops serve --worker`): its next run moved to `delay` from the
     database's now (never later than it was), so whichever worker claims it next works it. While a live lease holds
     the mailbox nothing is written (its pass under way may have read the mailbox before the change, and giving the
     lease back sets the next run anew): the lease's token is returned, for the caller to ask again with
     `seen_token` once that lease is given back. Asked again, a live lease of another token (a claim made after the
     notification: its pass reads the change) settles it, as does a mailbox without a row (a person not synced yet:
-    queued due at once). None: settled."""
+    queued due at once). Without `wait_for_lease` a live lease settles it at once (a change in ROOMS: the pass
+    under way takes it, as a plain service's pass under way does). None: settled."""
     key = email_key(mailbox)
     now = database_now(conn)
     row = conn.execute(
@@ -192,7 +199,7 @@ def make_due(conn: Connection, mailbox: str, delay: timedelta, seen_token: str |
         return None
     token, until, next_run = row
     if token is not None and until is not None and _aware(until) > now:
-        return token if seen_token is None or token == seen_token else None
+        return token if wait_for_lease and (seen_token is None or token == seen_token) else None
     due = now + delay
     if next_run is None or _aware(next_run) > due:
         conn.execute(update(mailbox_sync).where(mailbox_sync.c.mailbox == key).values(next_run_utc=due))

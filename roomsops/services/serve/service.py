@@ -162,6 +162,8 @@ class Serve:
     #: worker mode: mailbox key -> (the lease token that held it when notified, or None; the debounce): notified
     #: mailboxes not made due in the database yet (`_settle_notified`)
     _notified: dict[str, tuple[str | None, timedelta]] = field(default_factory=dict)
+    #: worker mode: mailbox keys a change in ROOMS made due (`_settle_notified`: a live lease settles them)
+    _prompted: set[str] = field(default_factory=set)
     #: worker mode: the last round claimed nothing (the next waits a little even if a mailbox is due)
     _idle_round: bool = False
 
@@ -352,8 +354,8 @@ class Serve:
         for organizer in {key for key, _, _ in unsynced - self._unsynced_seen}:
             if self.worker is None:
                 self.schedule.prompt(addresses.get(organizer, organizer), now)
-            else:  # due in the database, for whichever service claims it
-                self._notified.setdefault(organizer, (None, timedelta(0)))
+            else:  # due in the database, for whichever service claims it (a pass under way takes it)
+                self._prompted.add(organizer)
         self._unsynced_seen = unsynced
         return persons, services
 
@@ -402,11 +404,17 @@ class Serve:
     def _settle_notified(self) -> None:
         """Worker mode: each notified mailbox made due in the database (`leases.make_due`), unless a live lease
         holds it: then it is asked again (`LEASE_RECHECK_S`) until that lease was given back (or another claimed
-        it after the notification, whose pass reads the change). A database failure leaves them for the next
-        time."""
-        if self.worker is None or not self._notified:
+        it after the notification, whose pass reads the change). A mailbox a change in ROOMS prompted is made due
+        unless leased (the pass under way takes it, as in a plain service: waiting for its release would bring a
+        second pass of every mailbox a service saw prompted while another worked it). A database failure leaves
+        them for the next time."""
+        if self.worker is None or not (self._notified or self._prompted):
             return
         try:
+            for key in sorted(self._prompted):
+                with self.store.leases() as conn:
+                    make_due(conn, key, timedelta(0), wait_for_lease=False)
+                self._prompted.discard(key)
             for key, (seen, debounce) in sorted(self._notified.items()):
                 with self.store.leases() as conn:
                     token = make_due(conn, key, debounce, seen)
