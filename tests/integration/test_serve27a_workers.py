@@ -202,3 +202,37 @@ def test_serve27a_one_serve_worker_per_database_keeps_the_graph_subscriptions(
     assert second.code == 1, second.out + second.err
     assert "another roomsops serve with the Graph webhook (serve.listen) is running" in one_line_error(second)
     assert meetings(fresh_lab, person) == []  # no round ran
+
+
+@ON_POSTGRESQL
+def test_serve27a_a_killed_serves_leases_expire_and_another_serve_takes_its_mailboxes_over(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
+) -> None:
+    """SIGKILL while a create is held at the gate: the held create lands in Exchange with nobody to record it.
+    While the killed service's leases live, another service's round claims nothing; once they expired (by SQL,
+    never waited for), it takes both mailboxes over and syncs each once: the pending intent finds the create, no
+    duplicate."""
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    people = setup_persons(invoke, env, fresh_lab, addr, 2, tmp_path, sync_mode="Microsoft365")
+    gate = fresh_lab.admin("POST", "graph/gate", json={"open": False, "operations": ["events.create"]})
+    assert gate.status_code == 200, gate.text
+    doomed = start_serve(env, tmp_path, "a", "--batch", "2")
+    try:
+        until(lambda: graph_throttle(fresh_lab)["waiting"] >= 1, doomed)  # 2 claimed, the first create held
+        doomed.send_signal(signal.SIGKILL)
+        doomed.communicate(timeout=60)
+    finally:
+        assert fresh_lab.admin("POST", "graph/gate", json={"open": True}).status_code == 200
+    until(lambda: graph_throttle(fresh_lab)["active"] == 0)  # the held create answered (to nobody)
+    assert sum(len(meetings(fresh_lab, p)) for p in people) == 1
+    served = env | SERVE_ENV
+    idle = invoke("--json", "serve", "--worker", "--max-ticks", "1", env=served)
+    assert idle.code == 0 and json.loads(idle.out)["claimed"] == 0, idle.out + idle.err  # the leases live
+    sql(env, "UPDATE mailbox_sync SET lease_until_utc = now() AT TIME ZONE 'UTC' - interval '1 second'")
+    run = invoke("--json", "serve", "--worker", "--max-ticks", "1", env=served)
+    assert run.code == 0, run.out + run.err
+    doc = json.loads(run.out)
+    assert (doc["claimed"], doc["passes"], doc["failed"], doc["lease_lost"]) == (2, 2, 0, 0), doc
+    for i, person in enumerate(people):
+        assert meetings(fresh_lab, person) == [f"Meeting {i}"]  # 0 duplicates
+    assert sql(env, "SELECT count(*) FROM mailbox_sync WHERE lease_token IS NOT NULL") == [(0,)]
