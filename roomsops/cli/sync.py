@@ -232,12 +232,13 @@ def _refuse_unreachable(mailboxes: Sequence[Any]) -> None:
 _WORKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-def _worker_name(name: str | None) -> str | None:
-    """`--name`: a worker's name, part of its summary file's name (exit 2 otherwise)."""
+def _worker_name(name: str | None, names: str = "the worker's summary file") -> str | None:
+    """`--name`: a worker's name, part of its summary file's name (`names`: what else it names; exit 2
+    otherwise)."""
     if name is None or _WORKER_NAME.fullmatch(name):
         return name
     raise InputError(
-        f"--name {name!r} is not a worker name: it names the worker's summary file",
+        f"--name {name!r} is not a worker name: it names {names}",
         "give 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit, e.g. --name host1-a",
         code="bad_worker_name",
     )

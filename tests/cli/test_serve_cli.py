@@ -60,3 +60,38 @@ def test_an_http_public_url_is_exit_2_and_makes_nothing(invoke: Invoke, tmp_path
         "webhook's address as Graph reaches it, e.g. https://rooms.example.com/roomsops"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_serve27a_serve_worker_on_sqlite_and_its_options_without_worker_are_exit_2_and_make_nothing(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    """`serve --worker` shares the mailboxes by PostgreSQL's row leases: on SQLite it is refused as `sync --worker`
+    is; --batch and --name belong to --worker; a --name that is no name and a lease shorter than a write's
+    longest time are bad input too. Each: one line, exit 2, nothing made."""
+    env = {"ROOMSOPS_ROOMS_DATABASE": f"sqlite:///{tmp_path / 'rooms.db'}"}
+    runs = {
+        "sqlite": invoke("serve", "--worker", env=env),
+        "batch": invoke("serve", "--batch", "5", env=env),
+        "name": invoke("serve", "--name", "a", env=env),
+        "bad name": invoke("serve", "--worker", "--name", "a b", env=env),
+        "lease": invoke(  # refused before the database is opened (nothing listens on port 1)
+            "serve",
+            "--worker",
+            env={"ROOMSOPS_ROOMS_DATABASE": "postgresql+psycopg://roomsops@127.0.0.1:1/rooms"}
+            | {"ROOMSOPS_SYNC_WORKER_LEASE": "60"},
+        ),
+    }
+    lines = {what: one_line_error(run) for what, run in runs.items()}
+    assert {what: (run.code, run.out) for what, run in runs.items()} == dict.fromkeys(runs, (2, "")), lines
+    assert lines["sqlite"].startswith("Error: serve --worker needs a PostgreSQL database"), lines
+    assert "'roomsops serve' without --worker" in lines["sqlite"] and "db copy" in lines["sqlite"], lines
+    assert (
+        lines["batch"]
+        == lines["name"]
+        == ("Error: --batch and --name belong to --worker — add --worker, or leave them out")
+    )
+    assert lines["bad name"].startswith(
+        "Error: --name 'a b' is not a worker name: it names the service's leases"
+    )
+    assert lines["lease"].startswith("Error: sync.worker_lease is 60 s, shorter than"), lines
+    assert list(tmp_path.iterdir()) == []

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, or_, select, text, update
+from sqlalchemy import Connection, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -171,3 +171,58 @@ def live_leases(
         )
         leases += [Lease(mailbox=m, owner=o or "?", token=t, until=u) for m, o, t, u in rows]
     return sorted(leases, key=lambda lease: (-lease.until.timestamp(), lease.mailbox))
+
+
+def make_due(
+    conn: Connection,
+    mailbox: str,
+    delay: timedelta,
+    seen_token: str | None = None,
+    wait_for_lease: bool = True,
+) -> str | None:
+    """A change notification named `mailbox` (`roomsops serve --worker`): its next run moved to `delay` from the
+    database's now (never later than it was), so whichever worker claims it next works it. While a live lease holds
+    the mailbox nothing is written (its pass under way may have read the mailbox before the change, and giving the
+    lease back sets the next run anew): the lease's token is returned, for the caller to ask again with
+    `seen_token` once that lease is given back. Asked again, a live lease of another token (a claim made after the
+    notification: its pass reads the change) settles it, as does a mailbox without a row (a person not synced yet:
+    queued due at once). Without `wait_for_lease` a live lease settles it at once (a change in ROOMS: the pass
+    under way takes it, as a plain service's pass under way does). None: settled."""
+    key = email_key(mailbox)
+    now = database_now(conn)
+    row = conn.execute(
+        select(mailbox_sync.c.lease_token, mailbox_sync.c.lease_until_utc, mailbox_sync.c.next_run_utc)
+        .where(mailbox_sync.c.mailbox == key)
+        .with_for_update()
+    ).first()
+    if row is None:
+        return None
+    token, until, next_run = row
+    if token is not None and until is not None and _aware(until) > now:
+        return token if wait_for_lease and (seen_token is None or token == seen_token) else None
+    due = now + delay
+    if next_run is None or _aware(next_run) > due:
+        conn.execute(update(mailbox_sync).where(mailbox_sync.c.mailbox == key).values(next_run_utc=due))
+    return None
+
+
+def _aware(when: datetime) -> datetime:
+    """A stored time as UTC (SQLite gives naive ones back)."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def queue_state(conn: Connection) -> tuple[int, datetime | None, datetime]:
+    """For a service's scheduler (`roomsops serve --worker`): how many mailboxes are due now and free to claim
+    (lease free or expired), the earliest next run of those free but not due yet (None: none), and the database's
+    now they were counted at."""
+    now = database_now(conn)
+    free = or_(mailbox_sync.c.lease_until_utc.is_(None), mailbox_sync.c.lease_until_utc <= now)
+    due = conn.execute(
+        select(func.count())
+        .select_from(mailbox_sync)
+        .where(free, or_(mailbox_sync.c.next_run_utc.is_(None), mailbox_sync.c.next_run_utc <= now))
+    ).scalar_one()
+    soonest = conn.execute(
+        select(func.min(mailbox_sync.c.next_run_utc)).where(free, mailbox_sync.c.next_run_utc > now)
+    ).scalar_one()
+    return int(due), None if soonest is None else _aware(soonest), now

@@ -65,6 +65,18 @@ class ServeMetrics:
             "Rounds that waited because another sync held the database's run lock",
             registry=r,
         )
+        self.claimed = Counter(
+            "roomsops_serve_claimed",
+            "Mailboxes this service claimed (serve --worker: leased from the database's queue for a pass)",
+            registry=r,
+        )
+        self.lease_lost = Counter(
+            "roomsops_serve_lease_lost",
+            "Passes of one mailbox whose lease this service lost (serve --worker: it expired and another service "
+            "or worker took the mailbox over; the pass's writes were refused)",
+            ["mailbox"],
+            registry=r,
+        )
         self.round_errors = Counter(
             "roomsops_serve_round_errors",
             "Rounds that failed before their passes (token service, database), by error code",

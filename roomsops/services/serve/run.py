@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
 from roomsops.core.settings import Settings
 from roomsops.services.serve.config import StatusListen, WebhookListen
-from roomsops.services.serve.service import Serve, Waker, install_signals
+from roomsops.services.serve.service import Serve, Waker, WorkerMode, install_signals
 from roomsops.services.serve.status import status_app
 from roomsops.services.serve.subscriptions import Subscriptions
 from roomsops.services.serve.webhook import MAX_BODY, webhook_app
@@ -72,14 +73,31 @@ STATUS_THREADS = 8
 STATUS_MAX_BODY = 64 * 1024
 
 
+#: `serve --worker` with `serve.listen`: one such service per database keeps the Graph subscriptions (a second would
+#: delete the first's as left over); the other workers run without serve.listen.
+SERVE_WEBHOOK_LOCK = LockKind(
+    "serve",
+    "another roomsops serve with the Graph webhook (serve.listen) is running on this database",
+    "serve_locked",
+    "; one service per database keeps the Graph subscriptions: run the other 'serve --worker' without "
+    "serve.listen",
+)
+
+
 @dataclass(frozen=True)
 class ServeResult(Result):
     ticks: int
     passes: int
     failed: int
+    #: serve --worker: mailboxes claimed, and passes whose lease was lost (None: not a worker)
+    claimed: int | None = None
+    lease_lost: int | None = None
 
     def lines(self) -> list[str]:
-        return [f"serve: stopped after {self.ticks} round(s): {self.passes} pass(es), {self.failed} failed"]
+        line = f"serve: stopped after {self.ticks} round(s): {self.passes} pass(es), {self.failed} failed"
+        if self.claimed is not None:
+            line += f"; claimed {self.claimed} mailbox(es), {self.lease_lost or 0} lease(s) lost"
+        return [line]
 
 
 def serve(
@@ -95,10 +113,19 @@ def serve(
     webhook: WebhookListen | None = None,
     graph_client: Callable[[], GraphClient] | None = None,
     unsubscribe_on_exit: bool = False,
+    worker: WorkerMode | None = None,
 ) -> ServeResult:
-    with run_lock(
-        serve_lock_path(lock), SERVE_LOCK, database_lock_elsewhere(settings)
-    ):  # a second service: exit 1 naming this one's pid
+    """`worker`: one of several services sharing the mailboxes by their leases (`serve --worker`): the service
+    lock is held only with the webhook (the Graph subscriptions are one service's)."""
+    held: contextlib.AbstractContextManager[object]
+    if worker is None:
+        # a second service: exit 1 naming this one's pid
+        held = run_lock(serve_lock_path(lock), SERVE_LOCK, database_lock_elsewhere(settings))
+    elif webhook is not None and graph_client is not None:
+        held = run_lock(serve_lock_path(lock), SERVE_WEBHOOK_LOCK, database_lock_elsewhere(settings))
+    else:
+        held = contextlib.nullcontext()
+    with held:
         return _serve(
             settings,
             store,
@@ -112,6 +139,7 @@ def serve(
             webhook,
             graph_client,
             unsubscribe_on_exit,
+            worker,
         )
 
 
@@ -128,9 +156,18 @@ def _serve(
     webhook: WebhookListen | None,
     graph_client: Callable[[], GraphClient] | None,
     unsubscribe_on_exit: bool,
+    worker: WorkerMode | None = None,
 ) -> ServeResult:
     service = Serve(
-        settings, store, audit, lock, open_backend, check_token, max_ticks=max_ticks, announce=announce
+        settings,
+        store,
+        audit,
+        lock,
+        open_backend,
+        check_token,
+        max_ticks=max_ticks,
+        announce=announce,
+        worker=worker,
     )
     # every request and throttling wait of the clients, passes and subscriptions alike, while the service runs
     forget = traffic.observe(service.metrics.request, service.metrics.throttle)
@@ -228,7 +265,11 @@ def _run(
         if s.labels.get("result") == "failed"
     )
     log.info("serve: stopped after %d round(s)", service.ticks)
-    return ServeResult(service.ticks, passes, failed)
+    if service.worker is None:
+        return ServeResult(service.ticks, passes, failed)
+    claimed = sum(int(s.value) for s in _samples(service, "roomsops_serve_claimed_total"))
+    lost = sum(int(s.value) for s in _samples(service, "roomsops_serve_lease_lost_total"))
+    return ServeResult(service.ticks, passes, failed, claimed, lost)
 
 
 def _samples(service: Serve, name: str) -> list[Any]:

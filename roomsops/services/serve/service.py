@@ -12,6 +12,16 @@ from the database: it goes on where the last process stopped.
 A Graph change notification that comes during a round does not wait for it (issue 26: notification → pass p95
 ≤ 10 s): the notified mailbox's pass runs beside the round in a thread of its own (`_beside`), under the round's run
 lock, unless the round works that mailbox itself.
+
+With `worker` (`roomsops serve --worker`, issue 27.2, PostgreSQL) the service is one of several sharing the
+mailboxes through the sync workers' leases instead of the run lock (`_worker_round`): each round holds the run lock
+shared, as `sync --worker` does, and runs `worker_run` until nothing is left that was due when it started — claims
+in batches, the same pass code and lease fence, each lease given back as its pass is done, due again after
+`serve.ews_interval` or `serve.graph_interval` (by the mailbox's service); SIGTERM gives the leases back (a write in
+flight keeps its own until it expires). The schedule is the database's: the mailboxes' next runs. A change
+notification makes its mailbox due in the database (`leases.make_due`, after the debounce), so whichever service
+claims it next works it; while a lease holds the mailbox that waits until the lease is given back (the pass under way
+may have read the mailbox before the change). No pass runs beside a round: every pass is a claimed one.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from typing import Any
 
 from roomsops.adapters.store import Difference, Store, email_key, now_utc
 from roomsops.adapters.store import queries as q
+from roomsops.adapters.store.leases import ensure_mailboxes, make_due, queue_state
 from roomsops.core.errors import OperationFailed, RoomsopsError, Terminated
 from roomsops.core.logs import AuditLog, log, mask
 from roomsops.core.settings import Settings
@@ -51,10 +62,10 @@ from roomsops.services.serve.webhook import Notice
 from roomsops.services.sync.backend import CalendarBackend
 from roomsops.services.sync.engine import MailboxReport, unexpected
 from roomsops.services.sync.factory import backend_for_mode
-from roomsops.services.sync.fence import LockLost
-from roomsops.services.sync.lock import LockHeld, LockTarget, database_lock_elsewhere, run_lock
+from roomsops.services.sync.fence import LEASE_LOST, MAILBOX_GONE, LockLost
+from roomsops.services.sync.lock import WORKER, LockHeld, LockTarget, database_lock_elsewhere, run_lock
 from roomsops.services.sync.run import persons_left_to_settle, sync_pass
-from roomsops.services.sync.worker import leased
+from roomsops.services.sync.worker import leased, worker_run
 
 #: The kinds of differences (`roomsops sync diff`): each is in the gauge, at 0 when none is open.
 DIFFERENCE_KINDS = ("both_changed", "room_changed", "attendees_changed")
@@ -86,6 +97,16 @@ def lock_back_off(busy_rounds: int) -> float:
 
 BACK_OFF_MAX_S = 15
 LOCK_BACK_OFF_MAX_S = BACK_OFF_MAX_S
+#: In worker mode, how often notifications waiting for a lease to be given back are asked about again (seconds).
+LEASE_RECHECK_S = 1.0
+
+
+@dataclass(frozen=True)
+class WorkerMode:
+    """`roomsops serve --worker`: the batch a round claims at once and the name its leases carry."""
+
+    batch: int
+    owner: str
 
 
 @dataclass
@@ -136,10 +157,25 @@ class Serve:
     _beside_wake: threading.Event = field(default_factory=threading.Event)
     #: the schedule, the last reports and the metrics' labels, shared by the round and the notified passes beside it
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    #: `roomsops serve --worker` (None: the run lock's rounds)
+    worker: WorkerMode | None = None
+    #: worker mode: mailbox key -> (the lease token that held it when notified, or None; the debounce): notified
+    #: mailboxes not made due in the database yet (`_settle_notified`)
+    _notified: dict[str, tuple[str | None, timedelta]] = field(default_factory=dict)
+    #: worker mode: mailbox keys a change in ROOMS made due (`_settle_notified`: a live lease settles them)
+    _prompted: set[str] = field(default_factory=set)
+    #: worker mode: the last round claimed nothing (the next waits a little even if a mailbox is due)
+    _idle_round: bool = False
 
     def __post_init__(self) -> None:
         serve = self.settings.serve
-        healing = timedelta(seconds=serve.healing_interval) if serve.healing_interval else None
+        # In worker mode healing is `sync.full_every`'s count in the database, as for `sync --worker`: which
+        # service claims a mailbox changes from pass to pass, so no process's own healing schedule would hold.
+        healing = (
+            timedelta(seconds=serve.healing_interval)
+            if serve.healing_interval and self.worker is None
+            else None
+        )
         self.schedule = Schedule(
             {"ews": timedelta(seconds=serve.ews_interval), "graph": timedelta(seconds=serve.graph_interval)},
             healing=healing,
@@ -183,7 +219,7 @@ class Serve:
                 # notification does not cut it short (its pass needs what just failed): it is kept for the round
                 # after the back-off; only a stop does.
                 stalled = max(self.busy_rounds, self.stalled_rounds)
-                wait = self.schedule.seconds_to_next(self.clock(), float(self.settings.serve.ews_interval))
+                wait = self._seconds_to_next()
                 if stalled:
                     held = back_off(stalled, float(self.settings.serve.ews_interval))
                     if not self._back_off(held):
@@ -199,6 +235,24 @@ class Serve:
             except Terminated:
                 log.info("serve: stopped during a round; the writes in flight were finished")
                 return
+
+    def _seconds_to_next(self) -> float:
+        """Seconds until the next round: until the next mailbox is due (the schedule's, or in worker mode the
+        database's), at most `serve.ews_interval` (a person added meanwhile is picked up)."""
+        at_most = float(self.settings.serve.ews_interval)
+        if self.worker is None:
+            return self.schedule.seconds_to_next(self.clock(), at_most)
+        try:
+            with self.store.read() as conn:
+                due, soonest, now = queue_state(conn)
+        except RoomsopsError:
+            return at_most  # the next round says what failed
+        wait = 0.0 if due else at_most if soonest is None else min(at_most, (soonest - now).total_seconds())
+        if self._notified:  # waiting for a lease to be given back: asked again soon
+            wait = min(wait, LEASE_RECHECK_S)
+        if self._idle_round:  # due, but nothing was claimable (rows locked by a claim under way): no spin
+            wait = max(wait, LEASE_RECHECK_S)
+        return max(0.0, wait)
 
     def _back_off(self, seconds: float) -> bool:
         """Waits `seconds` after a round that could not do its work, whatever notifications come meanwhile (each
@@ -225,14 +279,17 @@ class Serve:
             self._drop_gauges_of_leavers()
             self._take_notices()
             self._keep_subscriptions()
-            now = self.clock()
-            due = self.schedule.due(now)
-            self.metrics.queue.set(len(due))
-            # Persons who left the sync (removed, or a mode roomsops does not sync) are in no mailbox due: their
-            # meetings are dealt with as `roomsops sync` does (reported or purged, `sync.on_person_removed`).
-            leavers = persons_left_to_settle(self.store)
-            if due or leavers:
-                busy = self._passes(due, persons, services, leavers)
+            if self.worker is not None:
+                busy = self._worker_round(persons, services)
+            else:
+                now = self.clock()
+                due = self.schedule.due(now)
+                self.metrics.queue.set(len(due))
+                # Persons who left the sync (removed, or a mode roomsops does not sync) are in no mailbox due: their
+                # meetings are dealt with as `roomsops sync` does (reported or purged, `sync.on_person_removed`).
+                leavers = persons_left_to_settle(self.store)
+                if due or leavers:
+                    busy = self._passes(due, persons, services, leavers)
         except RoomsopsError as exc:
             snapshot_error = exc
             self.metrics.round_errors.labels(exc.code or type(exc).__name__).inc()
@@ -295,7 +352,10 @@ class Serve:
         # for the interval instead of bringing a pass every round.
         addresses = {email_key(email): email for email in graph}
         for organizer in {key for key, _, _ in unsynced - self._unsynced_seen}:
-            self.schedule.prompt(addresses.get(organizer, organizer), now)
+            if self.worker is None:
+                self.schedule.prompt(addresses.get(organizer, organizer), now)
+            else:  # due in the database, for whichever service claims it (a pass under way takes it)
+                self._prompted.add(organizer)
         self._unsynced_seen = unsynced
         return persons, services
 
@@ -318,16 +378,52 @@ class Serve:
             except queue.Empty:
                 break
             if notice.kind == "change":
-                self.schedule.push(notice.mailbox, notice.received, debounce)
+                self._push(notice.mailbox, notice.received, debounce)
             elif notice.kind == "missed":
-                self.schedule.push(notice.mailbox, notice.received, timedelta(0), full=True)
+                self._push(notice.mailbox, notice.received, timedelta(0), full=True)
             elif notice.kind == "subscriptionRemoved":
                 if self.subscriptions is not None:
                     self.subscriptions.removed(notice.mailbox)
-                self.schedule.push(notice.mailbox, notice.received, timedelta(0))
+                self._push(notice.mailbox, notice.received, timedelta(0))
             elif notice.kind == "reauthorizationRequired" and self.subscriptions is not None:
                 self.subscriptions.reauthorize(notice.mailbox)
         self.metrics.queue_notifications.set(self.notices.qsize())
+        self._settle_notified()
+
+    def _push(self, mailbox: str, received: datetime, debounce: timedelta, full: bool = False) -> None:
+        """A notification (or a new subscription) makes the mailbox's pass due `debounce` after it: in the
+        schedule, or in worker mode in the database (`_settle_notified`; a `missed` notification's pass is then a
+        normal one, not a full one: `sync.full_every` heals)."""
+        if self.worker is None:
+            self.schedule.push(mailbox, received, debounce, full)
+            return
+        key = email_key(mailbox)
+        seen, _ = self._notified.get(key, (None, debounce))
+        self._notified[key] = (seen, debounce)
+
+    def _settle_notified(self) -> None:
+        """Worker mode: each notified mailbox made due in the database (`leases.make_due`), unless a live lease
+        holds it: then it is asked again (`LEASE_RECHECK_S`) until that lease was given back (or another claimed
+        it after the notification, whose pass reads the change). A mailbox a change in ROOMS prompted is made due
+        unless leased (the pass under way takes it, as in a plain service: waiting for its release would bring a
+        second pass of every mailbox a service saw prompted while another worked it). A database failure leaves
+        them for the next time."""
+        if self.worker is None or not (self._notified or self._prompted):
+            return
+        try:
+            for key in sorted(self._prompted):
+                with self.store.leases() as conn:
+                    make_due(conn, key, timedelta(0), wait_for_lease=False)
+                self._prompted.discard(key)
+            for key, (seen, debounce) in sorted(self._notified.items()):
+                with self.store.leases() as conn:
+                    token = make_due(conn, key, debounce, seen)
+                if token is None:
+                    del self._notified[key]
+                else:
+                    self._notified[key] = (token, debounce)
+        except RoomsopsError as exc:
+            log.warning("serve: notified mailboxes not made due yet: %s", exc.one_line())
 
     def _keep_subscriptions(self) -> None:
         """Every Graph mailbox subscribed (made, renewed at half their lifetime, those of persons gone deleted)."""
@@ -339,7 +435,7 @@ class Serve:
             # for a mailbox never synced (its first pass is due anyway).
             due = self.schedule.mailboxes.get(mailbox.casefold())
             if due is not None and self.schedule.next_due(due) is not None:
-                self.schedule.push(mailbox, self.clock(), timedelta(0))
+                self._push(mailbox, self.clock(), timedelta(0))
 
     def _passes(
         self, due: list[Due], persons: list[tuple[str, str]], services: dict[str, str], leavers: list[str]
@@ -411,6 +507,71 @@ class Serve:
         self._round_reports = reports
         return None
 
+    def _worker_round(self, persons: list[tuple[str, str]], services: dict[str, str]) -> str | None:
+        """Worker mode (`roomsops serve --worker`): the round claims the mailboxes due in batches and works them
+        with the sync workers' code (`worker_run`: claim, lease fence, each lease given back as its pass is done),
+        holding the run lock shared; until nothing is left that was due when it started. What held the lock, if
+        it was."""
+        assert self.worker is not None
+        with self.store.leases() as conn:  # a person added meanwhile is queued, due at once
+            ensure_mailboxes(conn, [email for email, _ in persons], now_utc())
+            due, _, _ = queue_state(conn)
+        self.metrics.queue.set(due)
+        self._idle_round = False
+        if not due:
+            return None
+        kinds = {email_key(d.mailbox): d.service for d in self.schedule.mailboxes.values()}
+        intervals = {
+            "ews": timedelta(seconds=self.settings.serve.ews_interval),
+            "graph": timedelta(seconds=self.settings.serve.graph_interval),
+        }
+
+        def interval_for(key: str) -> timedelta:
+            return intervals.get(kinds.get(key, "ews"), intervals["ews"])
+
+        try:
+            with (
+                run_lock(self.lock, WORKER, database_lock_elsewhere(self.settings)) as lock_held,
+                self._interruptible(),
+            ):
+                self.check_token()
+                backend = self.open_backend(persons, services)
+                with self._beside(backend, lock_held, set()):
+                    result = worker_run(
+                        self.store,
+                        backend,
+                        self.pass_settings,
+                        self.audit,
+                        batch=self.worker.batch,
+                        until_idle=True,
+                        concurrency=self.settings.sync.concurrency,
+                        owner=self.worker.owner,
+                        lock_held=lock_held,
+                        interval_for=interval_for,
+                    )
+        except (LockHeld, LockLost) as exc:
+            self.metrics.lock_busy.inc()
+            log.warning(
+                "serve: round %d waits %g s for the next: %s",
+                self.ticks + 1,
+                lock_back_off(self.busy_rounds + 1),
+                exc.message,
+            )
+            return exc.message
+        self.metrics.claimed.inc(result.claimed)
+        self._idle_round = result.claimed == 0
+        passes = [m for m in result.mailboxes if m.error_code not in (LEASE_LOST, MAILBOX_GONE)]
+        for mailbox in result.lease_lost:
+            self.metrics.lease_lost.labels(self._address(mailbox)).inc()
+        with self._guard:
+            self._account(passes, list(self.schedule.mailboxes.values()), services, set())
+            self.metrics.queue.set(0)
+        self._round_reports = passes
+        if result.stopped is not None:  # the run lock's connection ended: as a lock lost
+            self.metrics.lock_busy.inc()
+            return str(result.stopped["message"])
+        return None
+
     def _take_pushed(self, group: list[Due]) -> dict[str, tuple[datetime, datetime]]:
         """The passes of `group` start: the notifications so far are theirs (the lag since the first is measured);
         what was taken (mailbox casefolded -> (due, received))."""
@@ -474,7 +635,7 @@ class Serve:
         so the run lock is let go of with no write in flight (a signal while it waits is raised after)."""
         done = threading.Event()
         thread = threading.Thread(
-            target=self._notified_passes,
+            target=self._notified_passes if self.worker is None else self._notified_to_database,
             args=(backend, lock_held, worked, done),
             name="serve-notified",
             daemon=True,
@@ -516,6 +677,25 @@ class Serve:
             ) as exc:  # a bug here: the notifications wait for the next round, the round goes on
                 log.exception("serve: the notified passes beside the round stopped: %s", unexpected(exc))
                 return
+
+    def _notified_to_database(
+        self, backend: CalendarBackend, lock_held: Callable[[], bool], worked: set[str], done: threading.Event
+    ) -> None:
+        """Worker mode, the thread of `_beside`: no pass runs beside the round (every pass is a claimed one); the
+        webhook's notifications are made due in the database as they come (and those waiting for a lease asked
+        about again), so another service may claim them while this round runs."""
+        while not done.is_set() and not self.stopping.is_set():
+            self._beside_wake.clear()
+            try:
+                with self._guard:
+                    self._take_notices()
+                    waiting = bool(self._notified)
+            except (
+                Exception
+            ) as exc:  # a bug here: the notifications wait for the next round, the round goes on
+                log.exception("serve: the notifications beside the round stopped: %s", unexpected(exc))
+                return
+            self._beside_wake.wait(timeout=LEASE_RECHECK_S if waiting else None)
 
     def _notified_due(self, now: datetime, worked: set[str]) -> tuple[list[Due], float | None]:
         """The mailboxes a notification made due by `now` that the round does not work, and else the seconds until

@@ -98,8 +98,9 @@ class Fence:
     leases: dict[str, Lease]
     lease_for: timedelta
     #: with a value: each mailbox's lease is given back as soon as its pass is done (`release`), due again this
-    #: long after, not at the end of the batch: a worker killed later leaves only what it still holds to expire
-    release_after: timedelta | None = None
+    #: long after (a function of the mailbox's key: `roomsops serve --worker`'s interval per service), not at the
+    #: end of the batch: a worker killed later leaves only what it still holds to expire
+    release_after: timedelta | Callable[[str], timedelta] | None = None
     lost: set[str] = field(default_factory=set)
     #: mailboxes whose lease this worker gave back already (their pass done): never extended or given back again
     released: set[str] = field(default_factory=set)
@@ -110,6 +111,13 @@ class Fence:
     in_flight: dict[str, int] = field(default_factory=dict)
     closed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def due_again(self, mailbox: str) -> timedelta:
+        """How long after its release `mailbox` is due again (`release_after`; at once without one)."""
+        after = self.release_after
+        if after is None:
+            return timedelta(0)
+        return after(email_key(mailbox)) if callable(after) else after
 
     def is_lost(self, mailbox: str) -> bool:
         with self._lock:
@@ -238,7 +246,7 @@ class Fence:
                 return
             self.released.add(key)  # no heartbeat extends it meanwhile
         with store.leases() as conn:
-            given_back = release_lease(conn, lease, self.release_after)
+            given_back = release_lease(conn, lease, self.due_again(key))
             gone = not given_back and mailbox_gone(conn, key)
         if not given_back:
             with self._lock:

@@ -60,13 +60,14 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:200]
 
 
-def refuse_on_sqlite(store_is_postgresql: bool) -> None:
+def refuse_on_sqlite(store_is_postgresql: bool, command: str = "sync") -> None:
+    """`roomsops sync --worker` (or `serve --worker`, `command`) on SQLite: exit 2."""
     if not store_is_postgresql:
         raise InputError(
-            "sync --worker needs a PostgreSQL database (rooms.database); with SQLite one 'roomsops sync' works "
-            "every mailbox under the run lock",
-            "run 'roomsops sync' without --worker, or move the installation to PostgreSQL with 'roomsops db copy "
-            "--to URL' (README: Scaling out)",
+            f"{command} --worker needs a PostgreSQL database (rooms.database); with SQLite one 'roomsops "
+            f"{command}' works every mailbox under the run lock",
+            f"run 'roomsops {command}' without --worker, or move the installation to PostgreSQL with 'roomsops db "
+            "copy --to URL' (README: Scaling out)",
             code="worker_needs_postgresql",
         )
 
@@ -202,13 +203,18 @@ def worker_run(
     owner: str | None = None,
     progress: Callable[[str], None] | None = None,
     lock_held: Callable[[], bool] | None = None,
+    interval_for: Callable[[str], timedelta] | None = None,
 ) -> WorkerResult:
     """`lock_held`: whether this worker still holds the run lock (its connection may have ended: an idle timeout, a
-    server restart); asked before each claim, and a worker that lost it claims nothing more (exit 1)."""
+    server restart); asked before each claim, and a worker that lost it claims nothing more (exit 1).
+    `interval_for`: how long after its pass a mailbox (its key) is due again, instead of `sync.worker_interval`
+    (`roomsops serve --worker`: `serve.ews_interval` or `serve.graph_interval` by the mailbox's service)."""
     refuse_on_sqlite(store.is_postgresql)
     owner = owner or worker_name()
     lease_for = timedelta(seconds=settings.sync.worker_lease)
-    interval = timedelta(seconds=settings.sync.worker_interval)
+    interval: timedelta | Callable[[str], timedelta] = interval_for or timedelta(
+        seconds=settings.sync.worker_interval
+    )
     started = now_utc()
     reports: list[MailboxReport] = []
     left_sync: dict[str, dict[str, object]] = {}
@@ -292,7 +298,9 @@ def worker_run(
                 lease.mailbox: lease.mailbox not in fence.lost
                 and (
                     lease.mailbox in fence.released  # given back when its pass was done
-                    or release_lease(conn, fence.leases[lease.mailbox], interval)  # by the database's clock
+                    or release_lease(
+                        conn, fence.leases[lease.mailbox], fence.due_again(lease.mailbox)
+                    )  # by the database's clock
                 )
                 for lease in leases
             }
