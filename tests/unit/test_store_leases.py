@@ -230,12 +230,17 @@ def test_workers_starting_together_both_queue_the_mailboxes_without_a_failure(po
         assert ensure_mailboxes(a, people, now) == 5
         b = threading.Thread(target=worker_b)
         b.start()
-        for _ in range(2000):
+        # Bounded by polls, not by a duration: under a loaded machine (CI beside soaks) B may take seconds to
+        # reach the lock (2,000 polls once did not see it); only sessions on mailbox_sync count, not other tests'.
+        for _ in range(20000):
             with (
                 postgresql.read() as probe
             ):  # a transaction each: pg_stat_activity is read once per transaction
                 waiting = probe.execute(
-                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query ILIKE '%mailbox_sync%'"
+                    )
                 ).scalar_one()
             if waiting or not b.is_alive():
                 break
