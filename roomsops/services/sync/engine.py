@@ -3656,11 +3656,14 @@ def untagged_by_uid(
 ) -> dict[int, list[Meeting]]:
     """The untagged meetings the person organizes (not cancelled) with each link's stored UID (booking id ->
     meetings; a UID no meeting holds is left out: the meeting was deleted): one calendar view of [start, end)
-    widened to each link's slot as last synced; for the UIDs not seen there, one look-up of the whole calendar (a
-    meeting moved in Outlook beyond the window is no deleted one: review24p, review24r; no request when every UID
-    was seen). `sync migrate` and a pass relinking a mailbox switched without it look them up so (one rule)."""
+    widened to each live link's slot as last synced (a settled one's may be long past: not read in full for it);
+    for the UIDs not seen there, one look-up of the whole calendar (a meeting moved in Outlook beyond the window is
+    no deleted one: review24p, review24r; no request when every UID was seen). `sync migrate` and a pass relinking
+    a mailbox switched without it look them up so (one rule)."""
     links = list(links)
     for link in links:
+        if link.state in (CANCELLED, UNLINKED):
+            continue
         try:
             held = MeetingFields.from_json(link.snapshot or {})
         except Exception:  # a snapshot that cannot be read: the window alone
