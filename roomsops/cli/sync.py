@@ -612,9 +612,11 @@ def migrate_cmd(
         _refuse_leased(store, None if everyone else wanted, "sync migrate")
         if synced:
             app.token_provider.token()  # no token, no migration: exit 3 before any work
-        source = calendar_backend(
-            settings, app.ews, synced, _services(store)
-        )  # each person's current service
+        # Each person's links are read where their ids belong: the service recorded for them (a person switched
+        # by `persons set --sync-mode` alone is still of the old one: review24r), else their mode's.
+        services = _services(store)
+        unrecorded = [(email, mode) for email, mode in synced if email.lower() not in services]
+        source = calendar_backend(settings, app.ews, unrecorded, services)
         result = migrate(store, source, target, settings, app.audit, to, wanted, everyone, dry_run, ews_mode)
     return app.emit(result)
 

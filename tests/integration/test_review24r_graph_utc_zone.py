@@ -28,20 +28,7 @@ pytestmark = pytest.mark.integration
 UTC_ID = "tzone://Microsoft/Utc"
 
 
-@pytest.mark.parametrize(
-    "mode",
-    [
-        "O365",
-        pytest.param(
-            "Microsoft365",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="review24r: the Graph backend's zone table (tzlocal win_tz) lacks 'tzone://Microsoft/Utc' "
-                "(exchangelib maps it to UTC): a series in that zone is parked over Graph, booked over EWS",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("mode", ["O365", "Microsoft365"])
 def test_review24r_a_series_in_exchanges_utc_zone_id_is_booked_over_both_backends(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str
 ) -> None:

@@ -30,11 +30,6 @@ from .test_sync_rooms20_a import DAY, add_booking, answer, bookings, links, live
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24r: a switch without `sync migrate` loses an untagged pending-update meeting moved beyond the "
-    "window: the first pass creates the meeting again at the booking's old slot (a duplicate)",
-)
 @pytest.mark.parametrize(
     ("mode", "to", "fault"),
     [("O365", "Microsoft365", ("ews", "UpdateItem")), ("Microsoft365", "O365", ("graph", "events.update"))],
@@ -76,11 +71,6 @@ def test_review24r_a_switch_without_migrate_makes_no_second_meeting_for_an_untag
     assert (booking["status"], booking["start"][:16]) == ("active", stamp(far)[:16]), booking
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24r: a switch without `sync migrate` re-creates a pending-update meeting deleted in Outlook "
-    "(gone_over_service lets go of the id; the booking is not cancelled)",
-)
 @pytest.mark.parametrize(
     ("how", "switch"), [("tagging", "persons set"), ("rewrite", "persons set"), ("tagging", "sync.backend")]
 )
@@ -121,11 +111,6 @@ def test_review24r_a_switch_without_migrate_does_not_bring_back_a_pending_update
     assert bookings(invoke, env)[1]["status"] == "cancelled"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24r: `sync migrate` after `persons set --sync-mode` (links still of the old service) says "
-    "'already' and moves nothing: the weaker heal path makes the meeting again",
-)
 def test_review24r_migrate_after_a_bare_mode_switch_still_moves_the_links(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:
@@ -159,11 +144,6 @@ def test_review24r_migrate_after_a_bare_mode_switch_still_moves_the_links(
     assert (person["status"], starts) == ("migrated", [stamp(far)]), (run.out, starts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24r: a switch without `sync migrate` leaves standing the untagged pending-update meeting of a "
-    "booking cancelled in ROOMS once Outlook moved it beyond the window: the room stays held",
-)
 def test_review24r_a_switch_without_migrate_cancels_the_far_meeting_of_a_booking_cancelled_in_rooms(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

@@ -140,3 +140,24 @@ def test_a_graph_series_in_an_unknown_zone_is_a_problem_that_keeps_its_subject_a
     assert meeting.resources == ("room-zurich@example.com",)
     with pytest.raises(UnknownTimeZone):
         iana_zone("Mars Standard Time")
+
+
+def test_the_graph_zone_table_reads_every_id_exchangelibs_ews_backend_reads() -> None:
+    """review24r: the Graph backend reads a zone as the EWS backend does — every id of exchangelib's table (CLDR's
+    Windows ids and its own additions such as 'tzone://Microsoft/Utc') to the same IANA zone (UTC by either name)."""
+    from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
+
+    same = {"Etc/UTC": "UTC"}
+    differ = {
+        ms: (iana, _zone_or_none(ms))
+        for ms, iana in MS_TIMEZONE_TO_IANA_MAP.items()
+        if _zone_or_none(ms) != same.get(iana, iana)
+    }
+    assert differ == {}
+
+
+def _zone_or_none(label: str) -> str | None:
+    try:
+        return iana_zone(label)
+    except UnknownTimeZone:
+        return None

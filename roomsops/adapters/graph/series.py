@@ -22,6 +22,10 @@ _PATTERNS = {
 }
 _RANGES = {r.END_DATE: "endDate", r.NUMBERED: "numbered", r.NO_END: "noEnd"}
 _IANA = frozenset(available_timezones())
+#: The ids Exchange gives beyond CLDR's Windows ids, as exchangelib's `MS_TIMEZONE_TO_IANA_MAP` adds them to
+#: `win_tz` (its only addition; checked against exchangelib 5): Exchange names UTC so in a StartTimeZone and a
+#: `recurrenceTimeZone` (review24r). Mirrored here, the Graph adapter importing nothing of EWS.
+_EXCHANGE_IDS = {"tzone://Microsoft/Utc": "UTC"}
 
 
 class UnknownTimeZone(ValueError):
@@ -38,9 +42,12 @@ def iana_zone(label: str) -> str:
     """The IANA name of a zone Graph names (`dateTimeTimeZone.timeZone`, `recurrenceTimeZone`): an IANA name as
     is, a Windows id (what Outlook for Windows sets, e.g. "W. Europe Standard Time") by the default ("001")
     mapping of Unicode CLDR's windowsZones.xml (tzlocal's `win_tz`: the same table exchangelib's EWS backend reads
-    StartTimeZone by, without importing exchangelib, which goes with EWS). Anything else: `UnknownTimeZone`."""
+    StartTimeZone by, without importing exchangelib, which goes with EWS), or one of the ids exchangelib adds to
+    it (`_EXCHANGE_IDS`). Anything else: `UnknownTimeZone`."""
     if label.upper() in ("UTC", "ETC/UTC"):
         return "UTC"
+    if (exchange := _EXCHANGE_IDS.get(label)) is not None:
+        return exchange
     if label in _IANA:
         return label
     if (mapped := win_tz.get(label)) is not None:

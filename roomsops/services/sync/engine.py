@@ -663,16 +663,17 @@ class MailboxSync:
                 changed.append(replace(link, item_id=found[0].item_id, change_key=found[0].change_key))
             else:
                 unfound.append(link)
-        by_uid: dict[str, Meeting] = {}
-        if any(_uid(link) for link in unfound):
-            start, end = self.ctx.window
-            for meeting in self.ctx.backend.find_untagged(self.mailbox, start, end):
-                if meeting.uid and meeting.organizer in mine:
-                    by_uid.setdefault(meeting.uid, meeting)
+        # The untagged ones by their UID as `sync migrate` looks them up (`untagged_by_uid`: the window, widened to
+        # each link's slot, then the whole calendar): a meeting Outlook moved beyond the window is no deleted one,
+        # and one no look-up finds is (review24r).
+        with_uid = [link for link in unfound if _uid(link)]
+        by_uid = (
+            untagged_by_uid(self.ctx.backend, self.mailbox, with_uid, *self.ctx.window) if with_uid else {}
+        )
         for link in unfound:
-            same = by_uid.get(_uid(link) or "")
-            if same is not None:
-                changed.append(replace(link, item_id=same.item_id, change_key=same.change_key))
+            same = by_uid.get(link.booking_id)
+            if same:
+                changed.append(replace(link, item_id=same[0].item_id, change_key=same[0].change_key))
             else:
                 changed.append(gone_over_service(link, bookings.get(link.booking_id)))
         return changed
@@ -3631,16 +3632,55 @@ def deleted_if_missing(link: BookingSyncState, booking: Booking) -> bool:
 
 def gone_over_service(link: BookingSyncState, booking: Booking | None) -> BookingSyncState:
     """The link of a meeting no meeting carries the tag of over the service the mailbox is reached over now (its
-    id is of the other service; deleted in Outlook): the id is never sent. A link the full reconciliation takes
-    as deleted in Outlook (`deleted_if_missing`) keeps it for that reconciliation, which comes first (its position
-    is forgotten with this) and lets go of it; any other link lets go of it now: a cancellation under way or a
-    held-back booking has its meeting looked for by its tag, as after a lost answer. Not read back (it is gone)."""
-    if booking is not None and deleted_if_missing(link, booking):
-        # Taken as deleted: a `pending-update` intent is moot (nothing is left to write), and the full
-        # reconciliation reads the id of no linked meeting it takes so (`_reconcile`: only `pending-update` ones).
-        state = LINKED if link.state == PENDING_UPDATE else link.state
-        return replace(link, state=state, readback=False)
+    id is of the other service; deleted in Outlook), nor, untagged, its UID (`untagged_by_uid`): the id is never
+    sent. A link the full reconciliation takes as deleted in Outlook (`deleted_if_missing`; a `pending-update` one
+    as a linked one: its update intent is moot, nothing is left to write) keeps it for that reconciliation, which
+    comes first (its position is forgotten with this) and lets go of it; any other link lets go of it now: a
+    cancellation under way or a held-back booking has its meeting looked for by its tag, as after a lost answer.
+    Not read back (it is gone). The same for `sync migrate` and a pass that finds the person switched without it
+    (review24r: a `pending-update` link let go of its id there, and its deleted meeting was made again)."""
+    moot = replace(link, state=LINKED) if link.state == PENDING_UPDATE else link
+    if booking is not None and deleted_if_missing(moot, booking):
+        # The full reconciliation reads the id of no linked meeting it takes so (`_reconcile`: only
+        # `pending-update` ones).
+        return replace(moot, readback=False)
     return replace(link, item_id=None, change_key=None, readback=False)
+
+
+def untagged_by_uid(
+    backend: CalendarBackend,
+    mailbox: str,
+    links: Iterable[BookingSyncState],
+    start: datetime,
+    end: datetime,
+) -> dict[int, list[Meeting]]:
+    """The untagged meetings the person organizes (not cancelled) with each link's stored UID (booking id ->
+    meetings; a UID no meeting holds is left out: the meeting was deleted): one calendar view of [start, end)
+    widened to each live link's slot as last synced (a settled one's may be long past: not read in full for it);
+    for the UIDs not seen there, one look-up of the whole calendar (a meeting moved in Outlook beyond the window is
+    no deleted one: review24p, review24r; no request when every UID was seen). `sync migrate` and a pass relinking
+    a mailbox switched without it look them up so (one rule)."""
+    links = list(links)
+    for link in links:
+        if link.state in (CANCELLED, UNLINKED):
+            continue
+        try:
+            held = MeetingFields.from_json(link.snapshot or {})
+        except Exception:  # a snapshot that cannot be read: the window alone
+            log.debug("%s: booking %s: snapshot unreadable", mailbox, link.booking_id, exc_info=True)
+            continue
+        start, end = min(start, held.start), max(end, held.end)
+    mine = (None, mailbox.lower())
+    seen: dict[str, list[Meeting]] = {}
+    for meeting in backend.find_untagged(mailbox, start, end):
+        if meeting.uid and meeting.organizer in mine and not meeting.is_cancelled:
+            seen.setdefault(meeting.uid, []).append(meeting)
+    far = sorted({_uid(link) or "" for link in links if not seen.get(_uid(link) or "")} - {""})
+    if far:
+        for meeting in backend.find_untagged_by_uid(mailbox, far):
+            if meeting.uid and meeting.organizer in mine and not meeting.is_cancelled:
+                seen.setdefault(meeting.uid, []).append(meeting)
+    return {link.booking_id: seen[uid] for link in links if (uid := _uid(link) or "") in seen}
 
 
 def _cancelled_before_written(link: BookingSyncState, booking: Booking) -> bool:

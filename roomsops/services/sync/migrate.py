@@ -10,7 +10,8 @@ target's), forget the mailbox's sync position (the first pass over the new servi
 no change made since the last pass is lost) and switch the person's sync mode. Nothing is written to Exchange.
 
 Per person all or nothing: a run killed or failing midway leaves every person either migrated or untouched, and
-a rerun goes on with the persons not migrated yet (those already in the target mode are reported "already").
+a rerun goes on with the persons not migrated yet (those already in the target mode, their links of the target
+service, are reported "already").
 
 A person who left the sync (a mode roomsops does not sync) with meetings still linked moves too, links only (the
 mode stays): only the service their ids are of reaches those meetings (a cancellation, `sync purge`).
@@ -42,7 +43,7 @@ from roomsops.adapters.store.schema import (
     SYNC_DISABLED,
     UNLINKED,
 )
-from roomsops.core.calendar import BackendError, Meeting, MeetingFields, booking_tag
+from roomsops.core.calendar import BackendError, Meeting, booking_tag
 from roomsops.core.errors import ConnectError, InputError, RoomsopsError
 from roomsops.core.logs import AuditLog, log
 from roomsops.core.results import Result
@@ -50,7 +51,7 @@ from roomsops.core.settings import Settings
 from roomsops.core.templates import shellword
 from roomsops.core.vocabulary import EWS_SYNC_MODES, GRAPH_SYNC_MODES, SYNCED_MODES
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.engine import deleted_if_missing, gone_over_service, not_synced
+from roomsops.services.sync.engine import deleted_if_missing, gone_over_service, not_synced, untagged_by_uid
 
 TARGETS = ("graph", "ews")
 MIGRATED, ALREADY, WOULD, FAILED = "migrated", "already", "would migrate", "failed"
@@ -176,12 +177,14 @@ def migrate(
     out: list[PersonMigration] = []
     cut: ConnectError | None = None  # the service was lost midway (token, TLS, network)
     for person in chosen:
+        # There once the links are the target's ids (the service recorded for them; none recorded: no links of
+        # another service) and, for a synced person, the mode the target's: a person switched by `persons set
+        # --sync-mode` alone has the mode, not yet the links (review24r), and is migrated as any other.
+        recorded = services.get(email_key(person.email))
         if person.sync_mode in SYNCED_MODES:
-            there = person.sync_mode not in leaving
-        else:  # left the sync: only the links move (the mode stays); there once they are the target's ids
-            there = services.get(email_key(person.email), str(settings.sync.backend)) == target.service_of(
-                person.email
-            )
+            there = person.sync_mode not in leaving and recorded in (None, target.service_of(person.email))
+        else:  # left the sync: only the links move (the mode stays)
+            there = (recorded or str(settings.sync.backend)) == target.service_of(person.email)
         if there:
             out.append(PersonMigration(person.email, person.sync_mode, person.sync_mode, ALREADY))
             continue
@@ -336,7 +339,7 @@ def _pending_update_gone(
             and not tagged.get(tags.get(link.booking_id, str(link.booking_id)))
             and deleted_if_missing(replace(link, state=LINKED), booking)
         ):
-            out.append(gone_over_service(replace(link, state=LINKED), booking))
+            out.append(gone_over_service(link, booking))
     return out
 
 
@@ -349,42 +352,16 @@ def _by_uid(
     target: CalendarBackend, settings: Settings, mailbox: str, links: Sequence[BookingSyncState]
 ) -> tuple[dict[int, Meeting], set[int]]:
     """The untagged meeting the person organizes with each link's stored UID (booking id -> meeting), over the
-    target: one calendar view of the sync window, widened to each link's slot as last synced (as a pass relinking a
-    mailbox looks one up); for the UIDs not seen there, one look-up of the whole calendar (a meeting moved in
-    Outlook beyond the window is no deleted one: review24p; no request when every UID was seen). Also the booking
-    ids whose UID more than one such meeting holds (left out: not the link's item for sure, nor proof it is gone);
-    a UID no meeting holds is left out of both: the meeting was deleted."""
+    target, looked up as a pass relinking a mailbox looks it up (`untagged_by_uid`: the sync window widened to each
+    link's slot, then the whole calendar). Also the booking ids whose UID more than one such meeting holds (left
+    out: not the link's item for sure, nor proof it is gone); a UID no meeting holds is left out of both: the
+    meeting was deleted."""
     now = now_utc()
     start = now - timedelta(days=settings.sync.window_days_past)
     end = now + timedelta(days=settings.sync.window_days_future)
-    for link in links:
-        try:
-            held = MeetingFields.from_json(link.snapshot or {})
-        except Exception:  # a snapshot that cannot be read: the window alone
-            log.debug("migrate %s: booking %s: snapshot unreadable", mailbox, link.booking_id, exc_info=True)
-            continue
-        start, end = min(start, held.start), max(end, held.end)
-    mine = (None, mailbox.lower())
-    seen: dict[str, list[Meeting]] = {}
-    for meeting in target.find_untagged(mailbox, start, end):
-        if meeting.uid and meeting.organizer in mine and not meeting.is_cancelled:
-            seen.setdefault(meeting.uid, []).append(meeting)
-    out: dict[int, Meeting] = {}
-    unsure: set[int] = set()
-    far = [link for link in links if not seen.get(_stored_uid(link) or "")]
-    if far:
-        for meeting in target.find_untagged_by_uid(
-            mailbox, sorted({_stored_uid(x) or "" for x in far} - {""})
-        ):
-            if meeting.uid and meeting.organizer in mine and not meeting.is_cancelled:
-                seen.setdefault(meeting.uid, []).append(meeting)
-    for link in links:
-        same = seen.get(_stored_uid(link) or "", [])
-        if len(same) == 1:
-            out[link.booking_id] = same[0]
-        elif same:
-            unsure.add(link.booking_id)
-    return out, unsure
+    found = untagged_by_uid(target, mailbox, links, start, end)
+    out = {booking_id: same[0] for booking_id, same in found.items() if len(same) == 1}
+    return out, {booking_id for booking_id, same in found.items() if len(same) > 1}
 
 
 def _changed_meanwhile(
