@@ -182,20 +182,40 @@ def _short(exc: BaseException) -> str:
     return text[:200] if text else type(exc).__name__
 
 
+_UNBALANCED = "an unbalanced [ ] around an IPv6 address"
+
+
 def check_host(settings: Settings) -> None:
     """`powershell.host` is the management host's name (or IP address) alone: written with a port
-    (`host:5986`) or as the WinRM URL (`https://host:5986/wsman`) it is a configuration error (exit 2, before
-    anything connects), not an unreachable host."""
+    (`host:5986`, `[2001:db8::5]:5986`), as the WinRM URL (`https://host:5986/wsman`) or with an unbalanced
+    bracket it is a configuration error (exit 2, before anything connects), not an unreachable host or a crash."""
     ps = settings.powershell
     if not ps.host:
         raise InputError("powershell.host is not set", "set [powershell] host to the Windows management host")
     text = ps.host.strip()
     scheme, name, port = "", text, None
     if "://" in text or "/" in text:
-        parts = urlsplit(text if "://" in text else f"//{text}")
-        scheme, name, problem = parts.scheme.casefold(), parts.hostname or "", "is a URL"
-        with contextlib.suppress(ValueError):  # a port that is no number: named as the host's problem only
-            port = parts.port
+        problem = "is a URL"
+        try:
+            parts = urlsplit(text if "://" in text else f"//{text}")
+        except ValueError:  # an unbalanced [IPv6] bracket: no host to name, the advice says what to write
+            scheme, name = text.partition("://")[0].casefold() if "://" in text else "", ""
+            problem = f"is a URL ({_UNBALANCED})"
+        else:
+            scheme, name = parts.scheme.casefold(), parts.hostname or ""
+            with contextlib.suppress(
+                ValueError
+            ):  # a port that is no number: named as the host's problem only
+                port = parts.port
+    elif "[" in text or "]" in text:  # an IPv6 address in brackets, as a URL writes it
+        bracketed = re.fullmatch(r"\[([^\[\]]+)\](?::(\d*))?", text)
+        if bracketed is None:
+            name, problem = "", f"has {_UNBALANCED}"
+        elif bracketed.group(2) is None:
+            return  # "[2001:db8::5]": the WinRM URL takes it as written
+        else:
+            name, port_text, problem = bracketed.group(1), bracketed.group(2), "has a port"
+            port = int(port_text) if port_text else None
     elif text.count(":") == 1:  # an IPv6 address has several colons
         name, _, port_text = text.partition(":")
         port, problem = (int(port_text) if port_text.isdigit() else None), "has a port"
