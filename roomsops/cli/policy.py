@@ -217,6 +217,7 @@ def restrict_cmd(
             recorded=recorded,
         )
         if print_script:
+            app.refuse_admin_app_as(rbac_request.app_id)
             return print_runbook(app, rbac.runbook(rbac_request, admin_upn), output)
         rbac_notes: list[str] = []
         rbac_seen: list[model.Progress] = []
@@ -261,6 +262,7 @@ def restrict_cmd(
         recorded=recorded,
     )
     if print_script:
+        app.refuse_admin_app_as(request.app_id)
         return print_runbook(app, service.runbook(request, admin_upn), output)
     notes: list[str] = []
     seen: list[model.Progress] = []  # the run's progress: the undo names what it made
