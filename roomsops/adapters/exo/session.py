@@ -203,9 +203,8 @@ def check_host(settings: Settings) -> None:
             problem = f"is a URL ({_UNBALANCED})"
         else:
             scheme, name = parts.scheme.casefold(), parts.hostname or ""
-            with contextlib.suppress(
-                ValueError
-            ):  # a port that is no number: named as the host's problem only
+            # A port that is no number: named as the host's problem only.
+            with contextlib.suppress(ValueError):
                 port = parts.port
     elif "[" in text or "]" in text:  # an IPv6 address in brackets, as a URL writes it
         bracketed = re.fullmatch(r"\[([^\[\]]+)\](?::(\d*))?", text)

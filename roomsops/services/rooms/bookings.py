@@ -495,9 +495,8 @@ def _check_attendees(
     for value in attendees:
         email = check_email(value, "attendee")
         key = db.email_key(email)
-        mailbox = db.email_key(
-            primary_of.get(email.casefold(), email)
-        )  # its mailbox's primary, when looked up
+        # The key of its mailbox: the primary address when Exchange was asked, else the address as given.
+        mailbox = db.email_key(primary_of.get(email.casefold(), email))
         if db.email_key(organizer.email) in (key, mailbox):
             raise InputError(
                 f"attendee {email} is the organizer{_alias_of(email, organizer.email)}",
