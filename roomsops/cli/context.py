@@ -123,11 +123,24 @@ class AppContext:
             # exo.app_id is the admin app given as --app-id, and that value is the mistake (review21y).
             configured = self._configured_sync_app()
             problem = admin_app_problem(self.settings, configured)
-            if problem is None and sync_app and (configured or "").casefold() != sync_app.casefold():
-                problem = admin_app_problem(self.settings, sync_app, given=True)
             if problem is not None:
                 raise problem
+            if sync_app:
+                self.refuse_admin_app_as(sync_app, configured)
         return open_exchange(self.settings, os.environ, prompt=self.password_prompt, notify=self.out.note)
+
+    def refuse_admin_app_as(self, sync_app: str, configured: str | None = None) -> None:
+        """--app-id naming the admin app (exo.app_id) as the app to restrict or grant: the value is the mistake
+        (exit 2), as in open_admin; also where nothing connects (--print-script would render a runbook for the
+        admin app, review21z). Not when ExchangeAppId is that app too: then the settings are the mistake, which
+        the connection reports."""
+        from roomsops.services.apps import admin_app_problem
+
+        configured = configured if configured is not None else self._configured_sync_app()
+        if (configured or "").casefold() != sync_app.casefold():
+            problem = admin_app_problem(self.settings, sync_app, given=True)
+            if problem is not None:
+                raise problem
 
     def _configured_sync_app(self) -> str | None:
         """ExchangeAppId as ROOMS reads it, or None when it is not set or the file cannot be read."""

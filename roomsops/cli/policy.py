@@ -217,6 +217,7 @@ def restrict_cmd(
             recorded=recorded,
         )
         if print_script:
+            app.refuse_admin_app_as(rbac_request.app_id)
             return print_runbook(app, rbac.runbook(rbac_request, admin_upn), output)
         rbac_notes: list[str] = []
         rbac_seen: list[model.Progress] = []
@@ -261,6 +262,7 @@ def restrict_cmd(
         recorded=recorded,
     )
     if print_script:
+        app.refuse_admin_app_as(request.app_id)
         return print_runbook(app, service.runbook(request, admin_upn), output)
     notes: list[str] = []
     seen: list[model.Progress] = []  # the run's progress: the undo names what it made
@@ -546,8 +548,10 @@ def migrate_cmd(
         remove_old=remove_old,
     )
     notes: list[str] = []
+    seen: list[model.Progress] = []  # the run's progress: the undo names what it made
 
     def migrate(progress: model.Progress) -> int:
+        seen.append(progress)
         with app.open_admin(request.app_id) as session:
             result = migration.migrate(
                 session,
@@ -560,15 +564,49 @@ def migrate_cmd(
             )
         return app.emit(result)
 
-    # A roomsops command as the undo, not raw cmdlets (review21y): each scope is named after its policy's group.
-    undo = (
-        "take back what it made with 'roomsops policy remove --engine rbac --group GROUP --with-service-principal "
-        f"--app-id {request.app_id} --yes' for each group whose management scope it made (without "
-        "--with-service-principal if the app's service principal was there before); 'roomsops policy list "
-        "--engine rbac' shows the role assignments and management scopes left; removed application access "
-        "policies come back with 'roomsops policy restrict'"
-    )
+    def undo() -> str:
+        return _migrate_undo(request.app_id, made_by(seen))
+
     return tenant_change(app, "policy migrate", undo, migrate, dry_run=dry_run, tenant_lock=True)
+
+
+def _migrate_undo(app_id: str, made: list[str]) -> str:
+    """The way back of a half-done `policy migrate`, from what it made (review21z): a roomsops command per
+    management scope it made, named as it is (a group's name, or with --include-deny the one scope 'AAP <app>'),
+    the last one also removing the service principal pointer if this run made it; the role assignment it made
+    over a scope that was there before (that scope stays); the policies it removed."""
+    created = [label.removesuffix(": created") for label in made if label.endswith(": created")]
+    scopes = [label.removeprefix("scope ") for label in created if label.startswith("scope ")]
+    kept_scopes = [
+        label.partition(" → ")[2]
+        for label in created
+        if label.startswith("role ") and label.partition(" → ")[2] not in scopes
+    ]
+    principal = any(label.startswith("principal ") for label in created)
+    commands = [
+        f"roomsops policy remove --engine rbac --scope {shellword(scope)} --app-id {shellword(app_id)}"
+        + (" --with-service-principal" if principal and scope == scopes[-1] else "")
+        + " --yes"
+        for scope in scopes
+    ]
+    # In quotes where its values need none (as policy remove's way back): a quoted scope name stays readable.
+    parts = [command if "'" in command else f"'{command}'" for command in commands]
+    parts += [
+        f"Remove-ManagementRoleAssignment -Identity {shellword(rbac.assignment_name(scope))} -Confirm:$false "
+        f"(the scope {scope} was there before and stays)"
+        for scope in kept_scopes
+    ]
+    if principal and not scopes:
+        parts.append(f"Remove-ServicePrincipal -Identity {shellword(app_id)}")
+    if any(label.startswith("old ") and label.endswith(": removed") for label in made):
+        parts.append("'roomsops policy restrict' for the application access policies it removed")
+    if not parts:
+        return NOTHING_TO_UNDO
+    return (
+        "take back what it made with "
+        + ", then ".join(parts)
+        + " ('roomsops policy list --engine rbac' shows the role assignments and management scopes left)"
+    )
 
 
 @policy.command("list")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from roomsops.core.errors import ExitCode, RoomsopsError
@@ -103,14 +104,17 @@ class CheckReport(Result):
         return super().exit_code
 
     def tables(self) -> Sequence[Table]:
-        table = Table(title=self.subject or None, show_header=True, header_style="bold")
+        # The texts are escaped: rich would take "pip install 'pypsrp[kerberos]'" for a style tag and drop it.
+        table = Table(title=escape(self.subject) or None, show_header=True, header_style="bold")
         table.add_column("check")
         table.add_column("result")
         table.add_column("details", overflow="fold")
         styles = {Status.OK: "green", Status.WARNING: "yellow", Status.FAILED: "red"}
         for check in self.checks:
             detail = check.message if not check.remedy else f"{check.message}\n→ {check.remedy}"
-            table.add_row(check.name, f"[{styles[check.status]}]{check.status.value}[/]", detail)
+            table.add_row(
+                escape(check.name), f"[{styles[check.status]}]{check.status.value}[/]", escape(detail)
+            )
         return [table]
 
 

@@ -140,6 +140,17 @@ def test_check_passes_on_a_good_file(invoke: Invoke, app_settings: Path) -> None
     assert "failed" not in run.out
 
 
+def test_check_prints_a_folder_with_brackets_as_it_is(invoke: Invoke, tmp_path: Path) -> None:
+    """fix21aa (review21z's doctor finding, the same table): the report's title is the file's path, which rich
+    took for markup, so a folder "[backup]" vanished from it."""
+    path = tmp_path / "[backup]" / "RoomsAppSettings.config"
+    path.parent.mkdir()
+    path.write_bytes(SAMPLE)
+    run = invoke("--app-settings", str(path), "config", "check")
+    assert run.code == 0, run.out
+    assert "[backup]" in run.out, run.out
+
+
 def test_check_json_shape(invoke: Invoke, app_settings: Path) -> None:
     run = invoke("--app-settings", str(app_settings), "--json", "config", "check")
     doc = json.loads(run.out)

@@ -580,3 +580,15 @@ def test_an_opendocument_spreadsheet_is_not_called_an_excel_workbook(invoke: Inv
         "Save As → 'Text CSV (.csv)' with the character set 'Unicode (UTF-8)', and import that file; nothing was "
         "imported\n"
     )
+
+
+@pytest.mark.parametrize(
+    "url", ["https://[2001:db8::5/EWS/Exchange.asmx", "https://mail.contoso.com]/EWS/Exchange.asmx"]
+)
+def test_a_sync_url_with_an_unbalanced_bracket_is_bad_input(invoke: Invoke, url: str) -> None:
+    """fix21aa (review21z's powershell.host finding, the same parser here): urlsplit raises on an unbalanced
+    [IPv6] bracket; that is the URL's problem (exit 2, one line), not "unexpected ValueError … report it"."""
+    run = invoke("persons", "add", "ews1@contoso.com", "--sync-mode", "EWS1", "--sync-url", url)
+    assert run.code == 2, run.err
+    assert run.err.startswith("Error: sync URL") and run.err.count("\n") == 1, run.err
+    assert "ews1@contoso.com" not in invoke("persons", "list").out  # nothing recorded

@@ -19,9 +19,6 @@ from tests.conftest import Invoke
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21z: --print-script renders a runbook for the admin app's --app-id"
-)
 @pytest.mark.parametrize("engine", ["aap", "rbac"])
 def test_print_script_refuses_the_admin_app_as_app_id(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, engine: str

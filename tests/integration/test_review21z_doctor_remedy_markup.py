@@ -18,9 +18,6 @@ from tests.conftest import Invoke
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21z: doctor's table eats '[kerberos]' of the pip remedy (rich markup)"
-)
 @pytest.mark.parametrize("auth", ["kerberos", "credssp"])
 def test_doctor_prints_the_pip_extra_of_the_remedy(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], auth: str

@@ -19,9 +19,6 @@ from tests.conftest import Invoke, one_line_error
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True, reason="review21z: an unbalanced '[' in powershell.host crashes as 'unexpected'"
-)
 @pytest.mark.parametrize(
     "command", [("ews", "status"), ("policy", "list")], ids=["ews-status", "policy-list"]
 )
@@ -34,3 +31,24 @@ def test_a_winrm_url_with_an_unbalanced_bracket_is_a_configuration_error(
     line = one_line_error(run)
     assert "unexpected" not in line and "report it" not in line, line
     assert run.code == 2 and "powershell.host" in line, line
+
+
+@pytest.mark.parametrize(
+    ("host", "problem", "advice"),
+    [
+        ("[2001:db8::5]:5986", "has a port", 'powershell.host = "2001:db8::5" and powershell.port = 5986'),
+        ("[2001:db8::5", "has an unbalanced [ ]", 'powershell.host = "<host name>"'),
+        ("mgmt]", "has an unbalanced [ ]", 'powershell.host = "<host name>"'),
+    ],
+    ids=["bracketed-with-port", "no-closing-bracket", "no-opening-bracket"],
+)
+def test_a_bracketed_host_without_a_url_is_a_configuration_error(
+    invoke: Invoke, lab: Any, env: dict[str, str], host: str, problem: str, advice: str
+) -> None:
+    """fix21aa, the same parser without '/': an unbalanced bracket crashed as the URL did; '[v6]:port' was
+    exit 3 ("cannot reach WinRM host [2001:db8::5]:5986:PORT: InvalidURL"), a port in powershell.host as
+    'mgmt:5986' is exit 2."""
+    run = invoke("ews", "status", env=env | {"ROOMSOPS_POWERSHELL_HOST": host})
+    line = one_line_error(run)
+    assert run.code == 2 and f"powershell.host = {host!r}" in line and problem in line, line
+    assert advice in line, line

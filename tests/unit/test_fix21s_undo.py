@@ -5,7 +5,7 @@ stopped before its first change, the EwsEnabled value to set back)."""
 from __future__ import annotations
 
 from roomsops.cli.ews import _ews_enabled_undo
-from roomsops.cli.policy import NOTHING_TO_UNDO, _rbac_restrict_undo, _restrict_undo
+from roomsops.cli.policy import NOTHING_TO_UNDO, _migrate_undo, _rbac_restrict_undo, _restrict_undo
 from roomsops.services.policy.model import RbacRequest, RestrictRequest
 
 APP = "0c2b1a4e-1111-4222-8333-944455556666"
@@ -47,3 +47,25 @@ def test_ews_enabled_is_set_back_to_its_value_before() -> None:
     assert "-EwsEnabled $null" in _ews_enabled_undo(
         None
     )  # unset before the run (unverified in Exchange Online)
+
+
+def test_a_half_way_migrate_undoes_each_scope_it_made_by_its_name() -> None:
+    """fix21aa (review21z): two group scopes made, the service principal with the last one; a role assignment over
+    a scope that was there before alone; the removed policies come back with policy restrict."""
+    made = [
+        "principal 0c2b1a4e-1111-4222-8333-944455556666: created",
+        "scope SyncIsAllowed: created",
+        "role Application EWS.AccessAsApp → SyncIsAllowed: created",
+        "scope Rooms Zurich: created",
+        "role Application EWS.AccessAsApp → Existing: created",
+        "old policy-1: removed",
+    ]
+    undo = _migrate_undo(APP, made)
+    assert f"'roomsops policy remove --engine rbac --scope SyncIsAllowed --app-id {APP} --yes'" in undo, undo
+    last = (
+        f"roomsops policy remove --engine rbac --scope 'Rooms Zurich' --app-id {APP} --with-service-principal"
+    )
+    assert last in undo and undo.count("--with-service-principal") == 1, undo
+    assert "Remove-ManagementRoleAssignment -Identity 'EWS.AccessAsApp Existing'" in undo, undo
+    assert "--scope Existing" not in undo and "'roomsops policy restrict'" in undo, undo
+    assert _migrate_undo(APP, []) == NOTHING_TO_UNDO

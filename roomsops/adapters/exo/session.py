@@ -12,10 +12,14 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from pypsrp.complex_objects import ErrorRecord, GenericComplexObject
 from pypsrp.exceptions import AuthenticationError, WinRMError, WinRMTransportError
 from pypsrp.powershell import PowerShell, RunspacePool
@@ -178,20 +182,39 @@ def _short(exc: BaseException) -> str:
     return text[:200] if text else type(exc).__name__
 
 
+_UNBALANCED = "an unbalanced [ ] around an IPv6 address"
+
+
 def check_host(settings: Settings) -> None:
     """`powershell.host` is the management host's name (or IP address) alone: written with a port
-    (`host:5986`) or as the WinRM URL (`https://host:5986/wsman`) it is a configuration error (exit 2, before
-    anything connects), not an unreachable host."""
+    (`host:5986`, `[2001:db8::5]:5986`), as the WinRM URL (`https://host:5986/wsman`) or with an unbalanced
+    bracket it is a configuration error (exit 2, before anything connects), not an unreachable host or a crash."""
     ps = settings.powershell
     if not ps.host:
         raise InputError("powershell.host is not set", "set [powershell] host to the Windows management host")
     text = ps.host.strip()
     scheme, name, port = "", text, None
     if "://" in text or "/" in text:
-        parts = urlsplit(text if "://" in text else f"//{text}")
-        scheme, name, problem = parts.scheme.casefold(), parts.hostname or "", "is a URL"
-        with contextlib.suppress(ValueError):  # a port that is no number: named as the host's problem only
-            port = parts.port
+        problem = "is a URL"
+        try:
+            parts = urlsplit(text if "://" in text else f"//{text}")
+        except ValueError:  # an unbalanced [IPv6] bracket: no host to name, the advice says what to write
+            scheme, name = text.partition("://")[0].casefold() if "://" in text else "", ""
+            problem = f"is a URL ({_UNBALANCED})"
+        else:
+            scheme, name = parts.scheme.casefold(), parts.hostname or ""
+            # A port that is no number: named as the host's problem only.
+            with contextlib.suppress(ValueError):
+                port = parts.port
+    elif "[" in text or "]" in text:  # an IPv6 address in brackets, as a URL writes it
+        bracketed = re.fullmatch(r"\[([^\[\]]+)\](?::(\d*))?", text)
+        if bracketed is None:
+            name, problem = "", f"has {_UNBALANCED}"
+        elif bracketed.group(2) is None:
+            return  # "[2001:db8::5]": the WinRM URL takes it as written
+        else:
+            name, port_text, problem = bracketed.group(1), bracketed.group(2), "has a port"
+            port = int(port_text) if port_text else None
     elif text.count(":") == 1:  # an IPv6 address has several colons
         name, _, port_text = text.partition(":")
         port, problem = (int(port_text) if port_text.isdigit() else None), "has a port"
@@ -228,6 +251,16 @@ def _wsman(settings: Settings, password: str | None) -> WSMan:
         raise InputError(
             "refusing Basic authentication over plain HTTP: it would send the password in clear text",
             "set powershell.ssl = true (WinRM over HTTPS, port 5986), or use negotiate/kerberos",
+            code="insecure_transport",
+        )
+    if ps.auth == "certificate" and not ps.ssl:
+        # WinRM takes a client certificate over HTTPS only (pypsrp: no message encryption with it): a
+        # configuration error (exit 2), not a crash of the connection.
+        raise InputError(
+            f"powershell.auth = certificate (from {settings.origin('powershell.auth')}) needs WinRM over HTTPS, "
+            f"but powershell.ssl = false (from {settings.origin('powershell.ssl')}); nothing was changed",
+            "set powershell.ssl = true (WinRM over HTTPS, port 5986), or choose another powershell.auth "
+            "(negotiate, kerberos, ntlm)",
             code="insecure_transport",
         )
     extra = _auth_requirements(settings)
@@ -269,6 +302,13 @@ def _installed(distribution: str) -> bool:
     return True
 
 
+#: powershell.certificate_file and …key_file, and pypsrp's keyword for each.
+_CERTIFICATE_FILES = (
+    ("powershell.certificate_file", "certificate_pem"),
+    ("powershell.certificate_key_file", "certificate_key_pem"),
+)
+
+
 def _auth_requirements(settings: Settings) -> dict[str, str]:
     """What `powershell.auth` needs beyond a password, checked before any connection (review21y): a library that
     is not installed, or the certificate files, is a configuration error (exit 2), not a crash."""
@@ -292,11 +332,8 @@ def _auth_requirements(settings: Settings) -> dict[str, str]:
             )
     if ps.auth != "certificate":
         return {}
-    files = {}
-    for label, keyword in (
-        ("powershell.certificate_file", "certificate_pem"),
-        ("powershell.certificate_key_file", "certificate_key_pem"),
-    ):
+    paths = {}
+    for label, _keyword in _CERTIFICATE_FILES:
         path = settings.setting_path(label, "file")
         if path is None:
             raise InputError(
@@ -307,8 +344,54 @@ def _auth_requirements(settings: Settings) -> dict[str, str]:
                 "(negotiate, kerberos, ntlm)",
                 code="bad_setting",
             )
-        files[keyword] = str(path)
-    return files
+        paths[label] = path
+    _check_client_certificate(settings, paths)
+    return {keyword: str(paths[label]) for label, keyword in _CERTIFICATE_FILES}
+
+
+#: The client certificate's files as the TLS library reads them: what each holds, and how to make it from a .pfx.
+_CLIENT_PEM = {
+    "powershell.certificate_file": (
+        "certificate",
+        "openssl pkcs12 -in client.pfx -clcerts -nokeys -out client.pem",
+    ),
+    "powershell.certificate_key_file": (
+        "private key",
+        "openssl pkcs12 -in client.pfx -nocerts -nodes -out client.key",
+    ),
+}
+_PEM_PRIVATE_KEY = re.compile(
+    rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL
+)
+
+
+def _check_client_certificate(settings: Settings, files: Mapping[str, Path]) -> None:
+    """The client certificate and its key as the TLS library reads them (PEM, the key unencrypted), checked
+    before connecting: else the connection fails as if the host's certificate were not trusted (review21z)."""
+    for label, path in files.items():
+        kind, convert = _CLIENT_PEM[label]
+        try:
+            data = path.read_bytes()
+            if kind == "certificate":
+                x509.load_pem_x509_certificates(data)
+            elif (block := _PEM_PRIVATE_KEY.search(data)) is None:
+                raise ValueError("no PEM private key")
+            else:
+                serialization.load_pem_private_key(block.group(), None)
+            continue
+        except OSError as exc:
+            problem = f"cannot be read ({exc.strerror})"
+        except TypeError:
+            problem = "holds an encrypted private key (roomsops has no setting for its password)"
+        except (ValueError, UnsupportedAlgorithm):
+            problem = f"holds no PEM {kind}"
+        raise InputError(
+            f"{label} = {str(path)!r} (from {settings.origin(label)}) {problem}; nothing was changed",
+            f"point {label} at the client certificate's {kind} as a PEM file"
+            + (", unencrypted" if kind == "private key" else "")
+            + f" (from a .pfx: {convert})",
+            code="bad_setting",
+        )
 
 
 def _stderr_warning(text: str) -> None:
@@ -358,6 +441,13 @@ def winrm_password(
     return password
 
 
+#: What to check when the host refuses a client certificate (not the password variable: none was sent).
+_REFUSED_REMEDY = {
+    "certificate": "check that the host maps the client certificate of powershell.certificate_file to the WinRM "
+    "user (New-Item WSMan:\\localhost\\ClientCertificate) and trusts its issuer",
+}
+
+
 def _connect_error(settings: Settings, exc: Exception) -> ConnectError:
     ps = settings.powershell
     where = f"WinRM host {ps.host}:{ps.port or (5986 if ps.ssl else 5985)}"
@@ -371,7 +461,7 @@ def _connect_error(settings: Settings, exc: Exception) -> ConnectError:
     if isinstance(exc, AuthenticationError) or (isinstance(exc, WinRMTransportError) and exc.code == 401):
         return ConnectError(
             f"{where} refused the credentials of {ps.username or '(no user)'} (HTTP 401)",
-            f"check powershell.username and the password in ${ps.password_env}",
+            _REFUSED_REMEDY.get(ps.auth, f"check powershell.username and the password in ${ps.password_env}"),
             code="winrm_auth",
         )
     if isinstance(exc, WinRMTransportError):

@@ -471,6 +471,15 @@ def _check_reminder(minutes: int | None) -> int | None:
     return minutes
 
 
+def _alias_of(email: str, recorded: str) -> str:
+    """The note on an attendee given by another address of a recorded mailbox than the one recorded."""
+    return (
+        ""
+        if db.email_key(email) == db.email_key(recorded)
+        else f" ({recorded}, another address of its mailbox)"
+    )
+
+
 def _check_attendees(
     conn: Connection,
     attendees: Sequence[str],
@@ -478,35 +487,35 @@ def _check_attendees(
     room: Room,
     primaries: Sequence[tuple[str, str]] = (),
 ) -> tuple[str, ...]:
-    """Valid addresses, each once (case-insensitively); neither the organizer nor the booked room, nor another
-    ROOMS room (ROOMS books one room per meeting: a second one invited would hold the slot in Exchange only), also
-    by an alias of its mailbox when Exchange was asked (`primaries`, review21y)."""
+    """Valid addresses, each mailbox once (case-insensitively); neither the organizer nor the booked room, nor
+    another ROOMS room (ROOMS books one room per meeting: a second one invited would hold the slot in Exchange
+    only), each rule also by an alias of the mailbox when Exchange was asked (`primaries`, review21y/review21z)."""
     primary_of = dict(primaries)
     found: dict[str, str] = {}
     for value in attendees:
         email = check_email(value, "attendee")
         key = db.email_key(email)
-        if key == db.email_key(organizer.email):
-            raise InputError(f"attendee {email} is the organizer", "leave the organizer out of --attendee")
-        if key == db.email_key(room.email):
-            raise InputError(f"attendee {email} is the booked room", "leave the room out of --attendee")
-        other = db.get_room(conn, email)
-        primary = primary_of.get(email.casefold())
-        if other is None and primary and primary.casefold() != email.casefold():
-            other = db.get_room(conn, primary)  # an alias of a ROOMS room's mailbox
-        if other is not None:
+        # The key of its mailbox: the primary address when Exchange was asked, else the address as given.
+        mailbox = db.email_key(primary_of.get(email.casefold(), email))
+        if db.email_key(organizer.email) in (key, mailbox):
             raise InputError(
-                f"attendee {email} is the ROOMS room {other.name}"
-                + (
-                    f" ({other.email}, another address of its mailbox)"
-                    if db.email_key(other.email) != key
-                    else ""
-                )
+                f"attendee {email} is the organizer{_alias_of(email, organizer.email)}",
+                "leave the organizer out of --attendee",
+            )
+        if db.email_key(room.email) in (key, mailbox):
+            raise InputError(
+                f"attendee {email} is the booked room{_alias_of(email, room.email)}",
+                "leave the room out of --attendee",
+            )
+        other = db.get_room(conn, email) or (db.get_room(conn, mailbox) if mailbox != key else None)
+        if other is not None:  # also by an alias of a ROOMS room's mailbox
+            raise InputError(
+                f"attendee {email} is the ROOMS room {other.name}{_alias_of(email, other.email)}"
                 + ": ROOMS books one room per meeting",
                 "leave the room out of --attendee, and book it with its own 'roomsops bookings add --room "
                 f"{shellword(other.email)}'",
             )
-        found.setdefault(key, email)
+        found.setdefault(mailbox, email)  # an alias of an attendee already given: once
     return tuple(found.values())
 
 

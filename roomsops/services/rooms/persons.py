@@ -69,7 +69,13 @@ def check_sync_url(mode: str, url: str | None, ews_url: str) -> str | None:
             f"sync mode {mode} needs a sync URL (the on-premises EWS endpoint)",
             f"give the server's EWS URL, e.g. {EXAMPLE_EWS_URL}",
         )
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced [IPv6] bracket
+        raise InputError(
+            f"sync URL {url!r} is not a URL (its [ ] around the host are unbalanced)",
+            f"give the server's EWS URL, e.g. {EXAMPLE_EWS_URL}",
+        ) from None
     if parts.scheme.lower() != "https" or not parts.hostname:
         raise InputError(
             f"sync URL {url!r} is not an https:// URL", f"EWS is reached over TLS, e.g. {EXAMPLE_EWS_URL}"
