@@ -1,0 +1,111 @@
+"""review27y: adversarial review of `roomsops serve --worker` (issue 27.2, serve27a).
+
+Against the real PostgreSQL server (tests/postgres.py), the service's scheduler driven by hand as in
+test_serve27a_worker_notices.py (nothing timed, no lab: the findings are in what the service keeps and shows)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from roomsops.adapters.store import Store, now_utc
+from roomsops.adapters.store import queries as q
+from roomsops.adapters.store.leases import database_now, ensure_mailboxes, release_lease
+from roomsops.adapters.store.records import MailboxSyncState
+from roomsops.adapters.store.schema import mailbox_sync
+from roomsops.core.logs import AuditLog
+from roomsops.core.settings import load_settings
+from roomsops.services.serve.service import Serve, WorkerMode
+from roomsops.services.serve.webhook import Notice
+from roomsops.services.sync.engine import MailboxReport
+
+from .test_serve27a_worker_notices import HOUR, due_now, lease, postgresql
+
+__all__ = ["postgresql"]  # the fixture, imported for the tests here
+
+MAILBOX = "held@contoso.com"
+
+
+def worker_service(store: Store, tmp_path: Path) -> Serve:
+    """A `serve --worker` service ("serve-a") whose passes never run here, notification debounce 0."""
+
+    def no_backend(persons: object, services: object) -> Any:
+        raise AssertionError("no pass runs here")
+
+    settings = load_settings(environ={"ROOMSOPS_SERVE_NOTIFICATION_DEBOUNCE": "0"})
+    return Serve(
+        settings,
+        store,
+        AuditLog(None),
+        tmp_path / "sync.lock",
+        no_backend,
+        lambda: None,
+        worker=WorkerMode(5, "serve-a"),
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review27y: a notification waiting (in memory only) for another service's lease is lost when the "
+    "notifying serve --worker stops (SIGTERM, a rolling restart): the mailbox is not due after the release",
+)
+def test_review27y_a_notification_waiting_for_a_lease_survives_the_notifying_service_stopping(
+    postgresql: Store, tmp_path: Path
+) -> None:
+    """The webhook's service (serve.listen, one per database) took a change notification for a mailbox another
+    service's pass holds (acknowledged to Graph: it is never sent again). It is stopped (SIGTERM: a rolling update
+    of the pods) before that lease is given back. The holder's pass may have read the mailbox before the change;
+    when it gives the lease back, due again `serve.graph_interval` (15 min) later, the change must still bring a
+    pass now — not be lost until the safety-net interval."""
+    store = postgresql
+    with store.leases() as conn:
+        ensure_mailboxes(conn, [MAILBOX], now_utc())
+        conn.execute(update(mailbox_sync).values(next_run_utc=database_now(conn) + HOUR))
+    held = lease(store, MAILBOX, "token-b")  # serve-b's pass under way
+    serve = worker_service(store, tmp_path)
+    serve.notices.put(Notice(MAILBOX, "change", now_utc()))
+    serve._take_notices()
+    assert set(serve._notified) == {MAILBOX}  # waiting for serve-b's lease
+    # SIGTERM: the service stops (its run loop ends at once: no round under way)
+    serve.stop()
+    serve.run()
+    # serve-b's pass done: its lease given back, due again after the interval (as `Fence.release` does)
+    with store.leases() as conn:
+        assert release_lease(conn, held, HOUR)
+    assert due_now(store) == {MAILBOX}  # fails: due in an hour, the notification lost
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review27y: serve --worker's page keeps showing its own old pass of a mailbox (failed, with its error) "
+    "after another service passed it since, instead of the database's later pass",
+)
+def test_review27y_the_page_shows_the_latest_pass_of_a_mailbox_another_service_passed_since(
+    postgresql: Store, tmp_path: Path
+) -> None:
+    """serve-a's pass of a mailbox failed (Exchange refused it); later serve-b claimed the mailbox and passed it
+    fine (the database records that pass, no error). serve-a's page (any replica behind the load balancer) must not
+    go on saying the mailbox fails with the old error: README says the page shows the mailboxes others work as the
+    database records their last pass."""
+    store = postgresql
+    serve = worker_service(store, tmp_path)
+    key = MAILBOX.casefold()
+    serve.schedule.update({MAILBOX: "ews"}, {key: None}, {key: 0})
+    failed = MailboxReport(
+        MAILBOX,
+        error="Exchange answered 503 Service Unavailable",
+        error_code="exchange_unavailable",
+        remedy="wait",
+    )
+    serve._account([failed], list(serve.schedule.mailboxes.values()), {}, set())
+    # serve-b's pass later: ok, recorded in the database
+    with store.write() as conn:
+        later = database_now(conn) + timedelta(minutes=5)
+        q.save_mailbox_sync(conn, MailboxSyncState(MAILBOX, last_pass=later, last_error=None), later)
+    (row,) = serve._snapshot(None, None).mailboxes
+    assert (row.result, row.error) == ("ok", None), row  # fails: ("failed", "Exchange answered 503 …")
+    assert row.last_pass == later, row
