@@ -109,3 +109,62 @@ def test_review27y_the_page_shows_the_latest_pass_of_a_mailbox_another_service_p
     (row,) = serve._snapshot(None, None).mailboxes
     assert (row.result, row.error) == ("ok", None), row  # fails: ("failed", "Exchange answered 503 …")
     assert row.last_pass == later, row
+
+
+class SimulatedWake:
+    """The run loop's `wake` event, its waits simulated (never slept): each wait's timeout is added up, and the
+    service is stopped once `limit` seconds (or an endless wait) were asked for."""
+
+    def __init__(self, serve: Serve, limit: float) -> None:
+        self.serve, self.limit, self.waited = serve, limit, 0.0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waited += float("inf") if timeout is None else timeout
+        if self.waited >= self.limit:
+            self.serve.stopping.set()
+        return False
+
+    def set(self) -> None:
+        return None
+
+    def clear(self) -> None:
+        return None
+
+    def is_set(self) -> bool:
+        return False
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review27y: while a notification waits for another service's lease, serve --worker runs a whole round "
+    "every second (every person and mailbox state read, twice), for as long as the lease holds (up to "
+    "sync.worker_lease)",
+)
+def test_review27y_a_notification_waiting_for_a_lease_does_not_bring_a_round_every_second(
+    postgresql: Store, tmp_path: Path
+) -> None:
+    """Nothing is due; one notified mailbox is held by another service's lease for an hour (a long batch, or a
+    SIGKILLed service whose lease has not expired). Waiting for it is asking one row again, not a round: over 10
+    (simulated) seconds the service reads the persons and their mailboxes' states at most twice (its first round,
+    one more), not once a second — with 10,000 persons that is some 20,000 statements a second on the shared
+    database for up to sync.worker_lease (600 s)."""
+    store = postgresql
+    with store.leases() as conn:
+        ensure_mailboxes(conn, [MAILBOX], now_utc())
+        conn.execute(update(mailbox_sync).values(next_run_utc=database_now(conn) + HOUR))
+    lease(store, MAILBOX, "token-b")
+    serve = worker_service(store, tmp_path)
+    serve.notices.put(Notice(MAILBOX, "change", now_utc()))
+    reads = 0
+    read_persons = serve._read_persons
+
+    def counted() -> tuple[list[tuple[str, str]], dict[str, str]]:
+        nonlocal reads
+        reads += 1
+        return read_persons()
+
+    serve._read_persons = counted  # type: ignore[method-assign]
+    serve.wake = SimulatedWake(serve, 10.0)  # type: ignore[assignment]
+    serve.run()
+    assert set(serve._notified) == {MAILBOX}  # still waiting for the lease (it holds for an hour)
+    assert reads <= 2, (reads, serve.ticks)  # fails: a round (every person read) each second
