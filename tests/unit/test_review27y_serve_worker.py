@@ -168,3 +168,42 @@ def test_review27y_a_notification_waiting_for_a_lease_does_not_bring_a_round_eve
     serve.run()
     assert set(serve._notified) == {MAILBOX}  # still waiting for the lease (it holds for an hour)
     assert reads <= 2, (reads, serve.ticks)  # fails: a round (every person read) each second
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review27y: a serve --worker round that found nothing to claim (another service took it) resets the "
+    "failed-round count, so a service whose every round with work fails never turns /healthz not ready",
+)
+def test_review27y_rounds_with_nothing_to_claim_do_not_make_a_failing_service_ready(
+    postgresql: Store, tmp_path: Path
+) -> None:
+    """serve-a cannot work (its token service refuses it: an expired certificate on its host only); serve-b works
+    fine. Each round of serve-a that finds a mailbox due fails; between them, rounds find nothing due (serve-b
+    claimed it, or a notification's lease recheck). A round that did no work is not a success: after three failed
+    rounds serve-a's /healthz must say not ready, whatever empty rounds came between — else the orchestrator
+    keeps a pod that never syncs anything."""
+    from roomsops.core.errors import OperationFailed
+    from roomsops.services.serve.status import NOT_READY_AFTER
+
+    store = postgresql
+    with store.leases() as conn:
+        ensure_mailboxes(conn, [MAILBOX], now_utc())
+
+    def refused() -> None:
+        raise OperationFailed("the token service refused the certificate", "renew it", code="auth_failed")
+
+    serve = worker_service(store, tmp_path)
+    serve.check_token = refused
+    for _ in range(NOT_READY_AFTER):
+        serve.tick()  # the mailbox due and free: the round fails before any claim
+        assert serve.busy_rounds == 0 and serve.failed_rounds >= 1
+        held = lease(store, MAILBOX, "token-b")  # serve-b claims it: serve-a's next round finds nothing due
+        serve.tick()
+        with store.leases() as conn:  # serve-b's pass done, due again at once (a notification, say)
+            assert release_lease(conn, held, timedelta(0))
+    serve.tick()
+    snapshot, ready = serve.board.read()
+    assert ready
+    # fails: 1 — each empty round reset the count, /healthz answers "ok: live, ready"
+    assert snapshot.failed_rounds >= NOT_READY_AFTER, snapshot.failed_rounds
