@@ -892,23 +892,52 @@ class MailboxSync:
         at one of those slots (every occurrence of a series) that its room is to be asked again (`q.room_asks`).
         The room declined them for this meeting; freed, it answers anew (`_asks`). Stored before the removal is
         sent, so a lost answer, a crash, or a booking organized by a mailbox of another run still gets its room
-        asked again (review20q); a removal that did not go through leaves a mark that costs one request."""
+        asked again (review20q); a removal that did not go through leaves a mark that costs one request. Of a
+        series, only the occurrences the room's calendar holds (`_held_spans`): an occurrence the room declined
+        frees nothing, and a mark on the booking it declined it for (which the room holds) would re-send that
+        booking at a later, unrelated decline (review20v)."""
         held = [r for r in rooms if self._response(meeting, r.email) in ("Accept", "Tentative")]
         if not held or meeting.fields is None or self.ctx.dry_run:
             return []
-        spans = self._meeting_spans(meeting)
+        spans = {room.email: self._held_spans(meeting, room.email) for room in held}
         own = {link.booking_id for link in self.links.values() if link.item_id == meeting.item_id}
         with self._write() as conn:
             for room in held:
                 marked = {
                     b.id
-                    for start, end in spans
+                    for start, end in spans[room.email]
                     for b in q.overlapping_bookings(conn, room.id, start, end)
                     if b.id not in own and b.status == "active"
                 }
                 if marked:
                     q.mark_room_asks(conn, marked, room.email, self.ctx.now())
-        return [(r.email.lower(), start, end) for r in held for start, end in spans]
+        return [(r.email.lower(), start, end) for r in held for start, end in spans[r.email]]
+
+    def _held_spans(self, meeting: Meeting, room: str) -> list[tuple[datetime, datetime]]:
+        """The meeting's times (`_meeting_spans`) the room holds for it: of a series, the occurrences whose copy the
+        room's calendar holds (a room allowing conflicts accepts a series and declines some occurrences); all of
+        them when the calendar cannot be read (a mark too many costs one request)."""
+        spans = self._meeting_spans(meeting)
+        assert meeting.fields is not None
+        if meeting.fields.series is None or len(spans) < 2:
+            return spans
+        organizers = {a.lower() for a in (self.mailbox, meeting.organizer) if a}
+        try:
+            copies = {
+                (whole_seconds(m.fields.start), whole_seconds(m.fields.end))
+                for span in _spans(min(s for s, _ in spans), max(e for _, e in spans))
+                for m in self.ctx.backend.room_calendar(room, *span, via=self.mailbox, occurrences=True)
+                if m.fields is not None
+                and m.fields.free_busy != "Free"
+                and (
+                    (m.organizer or "").lower() in organizers
+                    or (meeting.uid is not None and m.uid == meeting.uid)
+                )
+            }
+        except (BackendError, ConnectError):
+            log.debug("%s: the calendar of %s not read", self.mailbox, room, exc_info=True)
+            return spans
+        return [span for span in spans if span in copies]
 
     def _mark_slot_asks(self, leaves: Slot | None, booking: Booking) -> None:
         """Before a write that frees the room slot `leaves` (the booking's meeting cancelled, or moved to another
