@@ -939,7 +939,16 @@ class MailboxSync:
             return spans
         return [span for span in spans if span in copies]
 
-    def _mark_slot_asks(self, leaves: Slot | None, booking: Booking) -> None:
+    def _mark_again(self, marked: set[int], leaves: Slot | None) -> None:
+        """After the write that freed the slot: the bookings `_mark_slot_asks` marked before it marked again (a new
+        token). The pass of another worker may have read the first mark and asked the room again before the slot
+        was free (the room declined again) and cleared that mark with its token; the new one survives it, so the
+        room is asked again after the slot is free (review20v)."""
+        if marked and leaves is not None and not self.ctx.dry_run:
+            with self._write() as conn:
+                q.mark_room_asks(conn, marked, leaves[0], self.ctx.now())
+
+    def _mark_slot_asks(self, leaves: Slot | None, booking: Booking) -> set[int]:
         """Before a write that frees the room slot `leaves` (the booking's meeting cancelled, or moved to another
         time or room): a mark on every other active ROOMS booking of that room at that slot that its room is to be
         asked again (`q.room_asks`), read by the pass of its organizer in any run (`_asks`). In ROOMS such a
@@ -947,9 +956,10 @@ class MailboxSync:
         earlier: another worker's batch, another `sync --person`), the room declined it, and is asked again once
         the slot is free (review27w; a plain sync's phases keep the order, `SlotLedger`). A booking the room holds
         has its mark cleared without a request (`_asks`); a write that fails leaves a mark that costs at most one
-        request. Nothing is read when the meeting held no room (a no-op pass writes nothing, so reads nothing)."""
+        request. Nothing is read when the meeting held no room (a no-op pass writes nothing, so reads nothing).
+        The bookings marked (`_mark_again` marks them again after the write)."""
         if leaves is None or self.ctx.dry_run:
-            return
+            return set()
         room_email, start, end = leaves
         with self.ctx.store.read() as conn:
             room = q.get_room(conn, room_email)
@@ -963,9 +973,10 @@ class MailboxSync:
                 }
             )
         if room is None or not others:
-            return
+            return set()
         with self._write() as conn:
             q.mark_room_asks(conn, others, room.email, self.ctx.now())
+        return others
 
     def _meeting_spans(self, meeting: Meeting) -> list[tuple[datetime, datetime]]:
         """The times a meeting holds its rooms: a single meeting's, or each active occurrence of a series not over
@@ -1014,7 +1025,7 @@ class MailboxSync:
             self._written.add(booking_id)  # once a pass: a move written is no "unchanged" in the next phase
             if phase != TAKE:
                 leaves, failures = self._leaves(booking_id), len(self.report.failures)
-                self._mark_slot_asks(leaves, booking)
+                marked = self._mark_slot_asks(leaves, booking)
                 written = self.report.cancelled + self.report.updated
                 try:
                     self._booking(booking)
@@ -1025,6 +1036,7 @@ class MailboxSync:
                     self._freed(leaves, ok=False)
                 elif self.report.cancelled + self.report.updated > written:
                     self._freed(leaves, ok=True)
+                    self._mark_again(marked, leaves)
                 continue
             if booking.status == "active" and (link is None or link.item_id is None):
                 if link is not None and link.state == UNLINKED:
