@@ -11,7 +11,9 @@ Expected (issue 20 Deliver 1: "`declined` is a persistent state shown in `bookin
 summary and the log on every pass until resolved, with the reason"): `sync diff --json` lists the booking under
 `rooms`, kind `room-declined`, its reason naming the declined occurrence — as it does for a series declined whole.
 
-Actual: `sync diff` (and `sync serve`'s declined rows, the same query) read `q.room_problems`, which selects links in
+Fixed (fix20w): `q.room_problems` lists such a link too (`room_problem_kind`: `room-declined`).
+
+Was: `sync diff` (and `sync serve`'s declined rows, the same query) read `q.room_problems`, which selects links in
 state `room-declined` only; the partial decline is kept as a note on a `linked` link (OCCURRENCES_DECLINED), so the
 diff's `rooms` is empty.
 """
@@ -23,6 +25,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from roomsops.adapters import store as db
+from roomsops.adapters.store import queries as q
+from roomsops.adapters.store.db import now_utc
 from tests.conftest import Invoke, ok
 from tests.integration.test_series_sync import ZURICH
 
@@ -32,11 +37,6 @@ from .test_sync_rooms20_a import answer, bookings, outlook_new
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20v: a series accepted without some occurrences is room-declined in bookings list and the "
-    "passes, but sync diff (and serve's declined rows) list nothing",
-)
 def test_review20v_sync_diff_lists_a_series_accepted_without_an_occurrence(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:
@@ -85,3 +85,13 @@ def test_review20v_sync_diff_lists_a_series_accepted_without_an_occurrence(
         "room-declined",
         True,
     ), (diff.code, diff.out)
+    # `sync serve`'s declined rows: the same query, the same word.
+    store = db.open_store(env["ROOMSOPS_ROOMS_DATABASE"])
+    try:
+        with store.read() as conn:
+            rows = [
+                (link.booking_id, q.room_problem_kind(link)) for link in q.room_problems(conn, now=now_utc())
+            ]
+    finally:
+        store.close()
+    assert rows == [(booking, "room-declined")]

@@ -51,7 +51,9 @@ from roomsops.adapters.store.schema import (
     BLOCKING_STATUSES,
     CANCELLED,
     LEFT_SYNC_NOTE,
+    LINKED,
     NOT_SYNCED_NOTE,
+    OCCURRENCES_DECLINED,
     PENDING_CANCEL,
     PENDING_CREATE,
     READBACK,
@@ -716,15 +718,29 @@ def booking_sync_by_item(conn: Connection, item_id: str) -> BookingSyncState | N
 def room_problems(
     conn: Connection, mailbox: str | None = None, now: datetime | None = None
 ) -> list[BookingSyncState]:
-    """Links whose room is not as the booking says: the room declined an active booking's meeting (with `now`: one
-    not over yet, by the booking's end or its meeting's as last synced: a decline of a slot that is over settles
-    nothing any more), or it still holds the slot of a booking whose meeting was deleted in Outlook without a
-    cancellation."""
+    """Links whose room is not as the booking says: the room declined an active booking's meeting, or accepted its
+    series without some occurrences (a `linked` link noted OCCURRENCES_DECLINED, review20v) (with `now`: one not
+    over yet, by the booking's end or its meeting's as last synced: a decline of a slot that is over settles nothing
+    any more), or it still holds the slot of a booking whose meeting was deleted in Outlook without a
+    cancellation. `room_problem_kind` names each."""
+    # A series' end is its last active occurrence's (the booking's own is its first's).
+    series_end = (
+        select(func.max(booking_occurrences.c.end_utc))
+        .where(booking_occurrences.c.booking_id == bookings.c.id, booking_occurrences.c.status == "active")
+        .scalar_subquery()
+    )
     query = (
-        select(booking_sync, bookings.c.end_utc.label("booking_end"))
+        select(booking_sync, bookings.c.end_utc.label("booking_end"), series_end.label("series_end"))
         .join(bookings, bookings.c.id == booking_sync.c.booking_id)
         .where(
             (and_(booking_sync.c.state == ROOM_DECLINED, bookings.c.status == "active"))
+            | (
+                and_(
+                    booking_sync.c.state == LINKED,
+                    booking_sync.c.last_error.like(OCCURRENCES_DECLINED + "%"),
+                    bookings.c.status == "active",
+                )
+            )
             | (and_(booking_sync.c.state == CANCELLED, booking_sync.c.last_error.like(ROOM_HOLDS + "%")))
         )
         .order_by(booking_sync.c.booking_id)
@@ -735,14 +751,21 @@ def room_problems(
     for row in conn.execute(query):
         link = _booking_sync(row)
         end = row._mapping["booking_end"]
+        series = row._mapping["series_end"]
         if (
-            link.state == ROOM_DECLINED
+            link.state in (ROOM_DECLINED, LINKED)
             and now is not None
-            and min(end, _held_until(row.snapshot, end)) <= now
+            and (series or min(end, _held_until(row.snapshot, end))) <= now
         ):
             continue
         out.append(link)
     return out
+
+
+def room_problem_kind(link: BookingSyncState) -> str:
+    """The word `sync diff` and `sync serve` show for a link `room_problems` lists: `room-declined` (declined, or
+    a series accepted without some occurrences) or `room-holds`."""
+    return "room-holds" if link.state == CANCELLED else ROOM_DECLINED
 
 
 def booking_sync_by_ids(conn: Connection, booking_ids: Sequence[int]) -> dict[int, BookingSyncState]:

@@ -78,6 +78,9 @@ ROOM_HOLDS = "room still holds the slot"
 #: reported every pass and the booking is shown `room-declined` until the room's next answer holds them all
 #: (review20s). Not a new state (no schema change).
 OCCURRENCES_DECLINED = "declined"
+#: The start of `last_error` of a `linked` series whose room accepted it while the room's calendar could not be read
+#: to check its occurrences (`OCCURRENCES_DECLINED`): each pass reads it again until a read succeeds (review20v).
+OCCURRENCES_UNCHECKED = "occurrences not checked"
 #: The start of `last_error` of a `cancelled` link whose meeting was deleted in Outlook without a cancellation: the
 #: room's booking attendant may still process a request sent before the deletion (the invitation, or an Outlook
 #: update no pass read) and accept it, its copy then holding the slot; so each pass looks for the copy again for a

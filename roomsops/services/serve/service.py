@@ -834,7 +834,12 @@ class Serve:
             with self.store.read() as conn:
                 states = {m: q.get_mailbox_sync(conn, d.mailbox) for m, d in self.schedule.mailboxes.items()}
                 declined = [
-                    DeclinedRow(link.booking_id, self._address(link.mailbox), link.state, link.last_error)
+                    DeclinedRow(
+                        link.booking_id,
+                        self._address(link.mailbox),
+                        q.room_problem_kind(link),
+                        link.last_error,
+                    )
                     for link in q.room_problems(conn, now=now)
                 ]
                 differences = q.list_differences(conn)

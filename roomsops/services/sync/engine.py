@@ -38,6 +38,7 @@ from roomsops.adapters.store.schema import (
     LINKED,
     NOT_SYNCED_NOTE,
     OCCURRENCES_DECLINED,
+    OCCURRENCES_UNCHECKED,
     PENDING_CANCEL,
     PENDING_CREATE,
     PENDING_STATES,
@@ -357,6 +358,8 @@ class MailboxSync:
         # re-send refused before it reached Exchange leaves its intent settled as linked while the room's last
         # answer is still the decline (review20s).
         self.room_holds: set[int] = set()
+        # Series whose occurrences this pass checked in the room's calendar (`_occurrences_declined`).
+        self.occurrences_checked: set[int] = set()
 
     # --- database helpers ------------------------------------------------------------------------------------
 
@@ -890,25 +893,63 @@ class MailboxSync:
         at one of those slots (every occurrence of a series) that its room is to be asked again (`q.room_asks`).
         The room declined them for this meeting; freed, it answers anew (`_asks`). Stored before the removal is
         sent, so a lost answer, a crash, or a booking organized by a mailbox of another run still gets its room
-        asked again (review20q); a removal that did not go through leaves a mark that costs one request."""
+        asked again (review20q); a removal that did not go through leaves a mark that costs one request. Of a
+        series, only the occurrences the room's calendar holds (`_held_spans`): an occurrence the room declined
+        frees nothing, and a mark on the booking it declined it for (which the room holds) would re-send that
+        booking at a later, unrelated decline (review20v)."""
         held = [r for r in rooms if self._response(meeting, r.email) in ("Accept", "Tentative")]
         if not held or meeting.fields is None or self.ctx.dry_run:
             return []
-        spans = self._meeting_spans(meeting)
+        spans = {room.email: self._held_spans(meeting, room.email) for room in held}
         own = {link.booking_id for link in self.links.values() if link.item_id == meeting.item_id}
         with self._write() as conn:
             for room in held:
                 marked = {
                     b.id
-                    for start, end in spans
+                    for start, end in spans[room.email]
                     for b in q.overlapping_bookings(conn, room.id, start, end)
                     if b.id not in own and b.status == "active"
                 }
                 if marked:
                     q.mark_room_asks(conn, marked, room.email, self.ctx.now())
-        return [(r.email.lower(), start, end) for r in held for start, end in spans]
+        return [(r.email.lower(), start, end) for r in held for start, end in spans[r.email]]
 
-    def _mark_slot_asks(self, leaves: Slot | None, booking: Booking) -> None:
+    def _held_spans(self, meeting: Meeting, room: str) -> list[tuple[datetime, datetime]]:
+        """The meeting's times (`_meeting_spans`) the room holds for it: of a series, the occurrences whose copy the
+        room's calendar holds (a room allowing conflicts accepts a series and declines some occurrences); all of
+        them when the calendar cannot be read (a mark too many costs one request)."""
+        spans = self._meeting_spans(meeting)
+        assert meeting.fields is not None
+        if meeting.fields.series is None or len(spans) < 2:
+            return spans
+        organizers = {a.lower() for a in (self.mailbox, meeting.organizer) if a}
+        try:
+            copies = {
+                (whole_seconds(m.fields.start), whole_seconds(m.fields.end))
+                for span in _spans(min(s for s, _ in spans), max(e for _, e in spans))
+                for m in self.ctx.backend.room_calendar(room, *span, via=self.mailbox, occurrences=True)
+                if m.fields is not None
+                and m.fields.free_busy != "Free"
+                and (
+                    (m.organizer or "").lower() in organizers
+                    or (meeting.uid is not None and m.uid == meeting.uid)
+                )
+            }
+        except (BackendError, ConnectError):
+            log.debug("%s: the calendar of %s not read", self.mailbox, room, exc_info=True)
+            return spans
+        return [span for span in spans if span in copies]
+
+    def _mark_again(self, marked: set[int], leaves: Slot | None) -> None:
+        """After the write that freed the slot: the bookings `_mark_slot_asks` marked before it marked again (a new
+        token). The pass of another worker may have read the first mark and asked the room again before the slot
+        was free (the room declined again) and cleared that mark with its token; the new one survives it, so the
+        room is asked again after the slot is free (review20v)."""
+        if marked and leaves is not None and not self.ctx.dry_run:
+            with self._write() as conn:
+                q.mark_room_asks(conn, marked, leaves[0], self.ctx.now())
+
+    def _mark_slot_asks(self, leaves: Slot | None, booking: Booking) -> set[int]:
         """Before a write that frees the room slot `leaves` (the booking's meeting cancelled, or moved to another
         time or room): a mark on every other active ROOMS booking of that room at that slot that its room is to be
         asked again (`q.room_asks`), read by the pass of its organizer in any run (`_asks`). In ROOMS such a
@@ -916,9 +957,10 @@ class MailboxSync:
         earlier: another worker's batch, another `sync --person`), the room declined it, and is asked again once
         the slot is free (review27w; a plain sync's phases keep the order, `SlotLedger`). A booking the room holds
         has its mark cleared without a request (`_asks`); a write that fails leaves a mark that costs at most one
-        request. Nothing is read when the meeting held no room (a no-op pass writes nothing, so reads nothing)."""
+        request. Nothing is read when the meeting held no room (a no-op pass writes nothing, so reads nothing).
+        The bookings marked (`_mark_again` marks them again after the write)."""
         if leaves is None or self.ctx.dry_run:
-            return
+            return set()
         room_email, start, end = leaves
         with self.ctx.store.read() as conn:
             room = q.get_room(conn, room_email)
@@ -932,9 +974,10 @@ class MailboxSync:
                 }
             )
         if room is None or not others:
-            return
+            return set()
         with self._write() as conn:
             q.mark_room_asks(conn, others, room.email, self.ctx.now())
+        return others
 
     def _meeting_spans(self, meeting: Meeting) -> list[tuple[datetime, datetime]]:
         """The times a meeting holds its rooms: a single meeting's, or each active occurrence of a series not over
@@ -983,7 +1026,7 @@ class MailboxSync:
             self._written.add(booking_id)  # once a pass: a move written is no "unchanged" in the next phase
             if phase != TAKE:
                 leaves, failures = self._leaves(booking_id), len(self.report.failures)
-                self._mark_slot_asks(leaves, booking)
+                marked = self._mark_slot_asks(leaves, booking)
                 written = self.report.cancelled + self.report.updated
                 try:
                     self._booking(booking)
@@ -994,6 +1037,7 @@ class MailboxSync:
                     self._freed(leaves, ok=False)
                 elif self.report.cancelled + self.report.updated > written:
                     self._freed(leaves, ok=True)
+                    self._mark_again(marked, leaves)
                 continue
             if booking.status == "active" and (link is None or link.item_id is None):
                 if link is not None and link.state == UNLINKED:
@@ -1042,6 +1086,8 @@ class MailboxSync:
                 after_saves = True
         if self.updated and not self.ctx.dry_run:  # not read back by the catch-up: read now
             self._verify_updates(by_id)
+        self._check_occurrences_again()
+        self._settle_asks()
         self._still_declined()
         self._still_unanswered()
         self._still_holding()
@@ -1105,7 +1151,16 @@ class MailboxSync:
             f"{reason or 'no reason recorded'}"
         )
 
-    def _occurrences_declined(self, booking: Booking) -> str | None:
+    def _organizers(self, booking: Booking, meeting: Meeting | None = None) -> set[str]:
+        """The addresses the booking's organizer is known by: as recorded (possibly an alias), this mailbox's, and
+        the organizer's address as Exchange reported it on the meeting read now or last (`_snapshot`), which is the
+        mailbox's primary address: a room's copy names that one (review20v)."""
+        known = {booking.organizer, self.mailbox, meeting.organizer if meeting is not None else None}
+        link = self.links.get(booking.id)
+        known.add(str((link.snapshot or {}).get("organizer") or "") if link is not None else None)
+        return {a.lower() for a in known if a}
+
+    def _occurrences_declined(self, booking: Booking, organizers: set[str]) -> str | None:
         """The active occurrences of a series its room accepted that the room's calendar does not hold (None:
         it holds every one). A room allowing conflicts within ConflictPercentageAllowed and
         MaximumConflictInstances accepts a series and declines its conflicting occurrences, which its copy holds
@@ -1114,8 +1169,12 @@ class MailboxSync:
         series' span with each occurrence expanded (review20s). An occurrence is declined when the room's calendar
         holds no meeting of the booking's organizer at its very times but another meeting there (the conflict the
         room declined it for); named by its date with that meeting's organizer. A free slot is no decline known
-        (the room's copy may lag an update it has not answered yet)."""
+        (the room's copy may lag an update it has not answered yet). The organizer's copy in the room's calendar is
+        known by any of `organizers` (`_organizers`). A calendar that could not be read: an OCCURRENCES_UNCHECKED
+        note, reported, and the check made again by the next pass (`_check_occurrences_again`), as the room sends
+        no new answer to a series it answered (review20v)."""
         assert booking.series is not None
+        self.occurrences_checked.add(booking.id)
         if self.ctx.dry_run or not booking.room:
             return None
         now = self.ctx.now()
@@ -1132,9 +1191,13 @@ class MailboxSync:
                 )
                 if m.fields is not None and m.fields.free_busy != "Free"
             ]
-        except (BackendError, ConnectError):
-            return None  # not known: looked at again with the room's next answer
-        organizer = booking.organizer.lower()
+        except (BackendError, ConnectError) as exc:
+            note = (
+                f"{OCCURRENCES_UNCHECKED}: the room's calendar could not be read to check the series' "
+                f"occurrences ({exc.message}); read again by the next pass"
+            )
+            self.report.failures.append(f"booking {booking.id} ({booking.title}): {note}")
+            return note
         zone = ZoneInfo(booking.series.time_zone)
         missing: list[str] = []
         for o in active:
@@ -1143,7 +1206,7 @@ class MailboxSync:
                 m
                 for m in held
                 if m.fields is not None
-                and (m.organizer or "").lower() == organizer
+                and (m.organizer or "").lower() in organizers
                 and whole_seconds(m.fields.start) == start
                 and whole_seconds(m.fields.end) == end
             ]
@@ -1213,6 +1276,55 @@ class MailboxSync:
             "since, or its booking policy (the booking window, the maximum duration or the working hours; see "
             "Get-CalendarProcessing)"
         )
+
+    def _check_occurrences_again(self) -> None:
+        """The series whose occurrences an earlier pass could not check (OCCURRENCES_UNCHECKED: the room's calendar
+        could not be read at the room's Accept) checked now, unless this pass checked them: no new answer of the
+        room comes to read them with (review20v)."""
+        if self.ctx.dry_run:
+            return
+        now = self.ctx.now()
+        for booking_id, link in sorted(self.links.items()):
+            booking = self.bookings.get(booking_id)
+            if (
+                link.state != LINKED
+                or not (link.last_error or "").startswith(OCCURRENCES_UNCHECKED)
+                or booking_id in self.occurrences_checked
+                or booking is None
+                or booking.series is None
+                or booking.status != "active"
+                or link.synced_version != booking.version
+                or last_end(booking) <= now
+            ):
+                continue
+            note = self._occurrences_declined(booking, self._organizers(booking))
+            link = self._save_link(replace(link, last_error=note, error_count=0))
+            if (note or "").startswith(OCCURRENCES_DECLINED):
+                self._declined(booking, note)
+
+    def _settle_asks(self) -> None:
+        """Marks to have the room asked again (`_asks`) of bookings whose room's accept this pass read after `_asks`
+        looked (the catch-up read a create's answer back): settled, as the room holds the slot. No later pass reads
+        that answer as a change, so the mark would stay and re-send the meeting at a later, unrelated decline
+        (review20v)."""
+        if not self.room_holds or self.ctx.dry_run:
+            return
+        with self.ctx.store.read() as conn:
+            marks = q.room_asks_of(conn, self.mailbox)
+        settled = []
+        for booking_id, mark in marks.items():
+            link, booking = self.links.get(booking_id), self.bookings.get(booking_id)
+            if (
+                booking_id in self.room_holds
+                and link is not None
+                and booking is not None
+                and link.state == LINKED
+                and link.synced_version == booking.version
+            ):
+                settled.append(mark)
+        if settled:
+            with self._write() as conn:
+                q.clear_room_asks(conn, settled)
 
     def _still_declined(self) -> None:
         """Every link still `room-declined` is a failure of its booking on every pass until it is settled (the
@@ -2188,6 +2300,7 @@ class MailboxSync:
         # the note kept while the answer read is the one already seen.
         seen = bool(booking.room) and self._answer_seen(link, meeting, booking.room or "")
         partial = (link.last_error or "").startswith(OCCURRENCES_DECLINED)
+        unchecked = (link.last_error or "").startswith(OCCURRENCES_UNCHECKED)
         if state == LINKED and link.last_error is not None and not (partial and seen):
             link = replace(link, last_error=None, error_count=0)
         if response in ("Accept", "Tentative"):
@@ -2203,8 +2316,8 @@ class MailboxSync:
             link = replace(link, last_error=reason, error_count=0)
             self._declined(booking, reason)
         elif response in ("Accept", "Tentative") and booking.series is not None and state == LINKED:
-            if not seen and not unanswered:
-                note = self._occurrences_declined(booking)
+            if (not seen or unchecked) and not unanswered:
+                note = self._occurrences_declined(booking, self._organizers(booking, meeting))
                 link = replace(link, last_error=note, error_count=0)
             if (link.last_error or "").startswith(OCCURRENCES_DECLINED):
                 self._declined(booking, link.last_error)
@@ -3714,6 +3827,10 @@ def _snapshot(meeting: Meeting, fields: MeetingFields | None = None) -> dict[str
         # Every resource and optional attendee, as read: a second ROOMS room keeps its copy of a meeting deleted
         # without a cancellation as the booked room does, and is freed the same way (`_release_room`, review20i).
         data["listed"] = listed
+    if meeting.organizer and shown.series is not None:
+        # The organizer as Exchange names it (the primary address): the room's copies of the series name it too
+        # (`_organizers`).
+        data["organizer"] = meeting.organizer.lower()
     if meeting.answered:
         # When each attendee last answered, as read: a later read after roomsops' write whose answer was lost
         # tells the room's answer to that write from the answer it had already given (`_answer_seen`).

@@ -183,7 +183,7 @@ def diff(
             RoomProblem(
                 booking_id=link.booking_id,
                 mailbox=link.mailbox,
-                kind="room-declined" if link.state == ROOM_DECLINED else "room-holds",
+                kind=q.room_problem_kind(link),
                 reason=link.last_error or "no reason recorded",
             )
             for link in q.room_problems(conn, mailbox, now_utc())
