@@ -394,6 +394,7 @@ class Serve:
                             concurrency=self.settings.sync.concurrency,
                             full=is_full,
                             lock_held=lock_held,  # review27s: lost mid-round, nothing more is written
+                            stopping=self.stopping.is_set,
                         )
                         reports += result.mailboxes
         except (LockHeld, LockLost) as exc:
@@ -566,8 +567,16 @@ class Serve:
                     concurrency=self.settings.sync.concurrency,
                     full=is_full,
                     lock_held=lock_held,
+                    # review2627: a signal is raised in the main thread only; this pass is told by the event
+                    stopping=self.stopping.is_set,
                 )
                 reports += result.mailboxes
+        except Terminated:
+            # stopped (SIGTERM/SIGINT/SIGHUP): no mailbox was started after it, those running finished their phase
+            log.info("serve: the notified passes beside the round stopped: the service is stopping")
+            with self._guard:
+                self._account(reports, ready, {}, set())
+            return False
         except (LockHeld, LockLost, RoomsopsError) as exc:
             # the lock lost, the database or the token service refused: as for a round, the mailboxes stay due
             # (their notifications kept for the next round, which counts the error and backs off)
