@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from cheroot import wsgi
-from cheroot.server import HTTPConnection, HTTPRequest
+from cheroot.errors import MaxSizeExceeded
+from cheroot.server import ChunkedRFile, HTTPConnection, HTTPRequest
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from roomsops.core.errors import InputError
@@ -154,9 +155,68 @@ class _Server(wsgi.Server):
         super().error_log(msg, level, traceback)
 
 
+class BodyTooLarge(OSError):
+    """A request body over the listener's `max_body`, or a line of its chunked framing (a chunk's size line with its
+    extensions, a trailer field) over `max_header`: raised by `wsgi.input`'s reads, so an application that answers
+    an OSError of its body with 413 answers these so too (cheroot's own `MaxSizeExceeded` escaped the application:
+    500 with a traceback)."""
+
+
+class _BoundedLines:
+    """The connection's reader with each line read bounded: cheroot reads a chunked body's size line and its trailer
+    fields with an unbounded `readline()` (review2627: megabytes held in memory per connection, past the headers'
+    limit)."""
+
+    def __init__(self, rfile: Any, limit: int) -> None:
+        self._rfile, self._limit = rfile, limit
+
+    def readline(self, size: int | None = -1) -> bytes:
+        bound = self._limit + 1 if size is None or size < 0 else min(size, self._limit + 1)
+        line = bytes(self._rfile.readline(bound))
+        if len(line) > self._limit:
+            raise BodyTooLarge(f"a line of the chunked body is longer than {self._limit} bytes")
+        return line
+
+    def read(self, size: int | None = -1) -> bytes:
+        return bytes(self._rfile.read(size))
+
+
+class _ChunkedBody(ChunkedRFile):
+    """cheroot's chunked body with its lines bounded (`_BoundedLines`) and every refusal as too large an OSError
+    (`BodyTooLarge`)."""
+
+    def __init__(self, rfile: Any, maxlen: int, line_limit: int) -> None:
+        super().__init__(_BoundedLines(rfile, line_limit), maxlen)
+
+    def read(self, size: int | None = None) -> bytes:
+        try:
+            return bytes(super().read(size))
+        except MaxSizeExceeded:
+            raise BodyTooLarge(f"the chunked body is larger than {self.maxlen} bytes") from None
+
+    def readline(self, size: int | None = None) -> bytes:
+        try:
+            return bytes(super().readline(size))
+        except MaxSizeExceeded:
+            raise BodyTooLarge(f"the chunked body is larger than {self.maxlen} bytes") from None
+
+
 class _Request(HTTPRequest):
     """cheroot's request, telling the server of each refused as too large (headers over `MAX_HEADER`, a body over
-    the listener's `max_body`)."""
+    the listener's `max_body`), and with a chunked body's lines bounded by `max_header` (`_ChunkedBody`)."""
+
+    def respond(self) -> None:
+        if not self.chunked_read:
+            super().respond()
+            return
+        # cheroot's `respond` for a chunked body, with the body's reader bounded
+        limit = self.server.max_request_header_size or MAX_HEADER
+        self.rfile = _ChunkedBody(self.conn.rfile, self.server.max_request_body_size, limit)
+        self.server.gateway(self).respond()
+        if self.ready:
+            self.ensure_headers_sent()
+        if self.chunked_write:
+            self.conn.wfile.write(b"0\r\n\r\n")
 
     def simple_response(self, status: Any, msg: Any = "") -> None:
         code = str(status)[:3]

@@ -459,7 +459,9 @@ def _mailbox_of(app: AppContext, address: str) -> str | None:
 @contextmanager
 def _terminated_as_interrupt() -> Iterator[None]:
     """SIGTERM raises `Terminated` (a KeyboardInterrupt) in the main thread while the pass runs, so the pass
-    stops between mailboxes and the summary is written, as with Ctrl-C."""
+    stops between mailboxes and the summary is written, as with Ctrl-C. SIGHUP (the terminal or SSH session that
+    started it closed; its default action would end the process mid-write) is taken as SIGTERM, as `roomsops
+    serve` takes it. Windows has no SIGHUP."""
     from roomsops.core.errors import Terminated
 
     def stop(signum: int, frame: object) -> None:
@@ -468,11 +470,13 @@ def _terminated_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, stop)
+    hang_up = getattr(signal, "SIGHUP", None)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, *([hang_up] if hang_up else []))}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _changed(report: Any) -> bool:

@@ -23,11 +23,6 @@ SECRET = "ssw0rd!Secret"
 URL = f"postgresql+psycopg://roomsops:p@{SECRET}@127.0.0.1:5432/test"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review2627: a password with an unescaped '@' is sent as part of the host: libpq's error prints "
-    "the password's tail on stderr, exit 3 (not 2 with 'write @ as %40')",
-)
 @pytest.mark.parametrize("command", ["rooms.database", "db copy --to"])
 def test_review2627_an_at_sign_in_the_password_is_bad_input_and_never_printed(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: str
@@ -48,16 +43,14 @@ def test_review2627_an_at_sign_in_the_password_is_bad_input_and_never_printed(
     assert "%40" in remedy or "percent" in remedy, line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review2627: a port in the URL's query (libpq's ?host=/socket/dir&port=N form) escapes fix27w's "
-    "check: out of range is exit 3 'check that the server runs', not a number is 'unexpected ArgumentError' exit 1",
-)
 @pytest.mark.parametrize(
     "url",
     [
         "postgresql+psycopg:///rooms?host=/var/run/postgresql&port=99999",
         "postgresql+psycopg://127.0.0.1/rooms?port=5432x",
+        # fix2627b: the host:port form of the query, and ports that do not pair up with the hosts
+        "postgresql+psycopg:///rooms?host=127.0.0.1:99999",
+        "postgresql+psycopg:///rooms?host=db1,db2&port=5432",
     ],
 )
 def test_review2627_a_bad_port_in_the_query_is_bad_input(

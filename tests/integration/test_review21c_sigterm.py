@@ -21,8 +21,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.usefixtures("two_persons")
+# fix2627b: SIGHUP (the SSH session that started it closed) is taken as SIGTERM, not the process's end mid-write
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_sigterm_during_a_sync_is_exit_143_and_says_sigterm(
-    fresh_lab: Any, env: dict[str, str], addr: Any
+    fresh_lab: Any, env: dict[str, str], addr: Any, signum: signal.Signals
 ) -> None:
     """Found: exit 130 and "Error: interrupted (Ctrl-C) — ..." on stderr (the summary file does say "terminated
     (SIGTERM)"): a scheduler or `systemctl status` shows the code of a Ctrl-C nobody pressed, and README's 143 is
@@ -47,7 +49,7 @@ def test_sigterm_during_a_sync_is_exit_143_and_says_sigterm(
         )
         watcher.start()
         assert counted.wait(timeout=60)
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         _, err = process.communicate(timeout=120)
     finally:
         counted.set()

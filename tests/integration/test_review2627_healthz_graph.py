@@ -23,6 +23,7 @@ recorded, not slept.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import timedelta
@@ -52,9 +53,9 @@ from .test_fix20e_leaving_resolve import set_ews
 pytestmark = pytest.mark.integration
 
 
-def rounds_of_serve(env: dict[str, str], rounds: int | None = None) -> tuple[list[int], str]:
+def rounds_of_serve(env: dict[str, str], rounds: int | None = None) -> tuple[list[int], str, list[str]]:
     """The rounds of a service (`rounds`, else as many as three Graph intervals take): /healthz's status code after
-    each, and the metrics."""
+    each, the metrics, and /healthz's body after each."""
     from roomsops.cli.sync import lock_path
 
     settings = load_settings(environ={**os.environ, **env})
@@ -97,19 +98,22 @@ def rounds_of_serve(env: dict[str, str], rounds: int | None = None) -> tuple[lis
     if rounds is None:
         rounds = int(NOT_READY_AFTER * float(settings.serve.graph_interval) / ews_interval) + 1
     seen: list[int] = []
+    bodies: list[str] = []
     try:
         tokens.token()  # the token service answers (cached)
         graph.provider.token()
         for _ in range(rounds):
             serve.tick()
-            seen.append(requests.get(f"http://{host}:{port}/healthz", timeout=30).status_code)
+            answer = requests.get(f"http://{host}:{port}/healthz", timeout=30)
+            seen.append(answer.status_code)
+            bodies.append(answer.text)
             # the wait `Serve.run` takes before its next round (a round at least every ews_interval)
             now[0] += timedelta(seconds=serve.schedule.seconds_to_next(now[0], ews_interval))
     finally:
         listener.stop()
         store.close()
     assert serve.ticks == rounds
-    return seen, serve.metrics.text().decode()
+    return seen, serve.metrics.text().decode(), bodies
 
 
 def passes(text: str, mailbox: str, result: str) -> float:
@@ -123,11 +127,6 @@ def passes(text: str, mailbox: str, result: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review2627: a round with no pass due resets /healthz's failed-round count: with Graph down, "
-    "a Graph tenant's failed mailboxes wait 900 s while rounds come every 60 s, so /healthz stays 200 for ever",
-)
 def test_review2627_healthz_turns_503_while_graph_is_down_for_a_graph_tenant(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Callable[[str], str]
 ) -> None:
@@ -136,20 +135,22 @@ def test_review2627_healthz_turns_503_while_graph_is_down_for_a_graph_tenant(
     ok(invoke("persons", "add", diego, "--sync-mode", "Microsoft365", env=env))
     fresh_lab.fault(protocol="graph", operation="*", kind="http_503", count=100_000)
     try:
-        seen, text = rounds_of_serve(env)
+        seen, text, bodies = rounds_of_serve(env)
     finally:
         fresh_lab.clear_faults()
     # Diego's pass ran in NOT_READY_AFTER rounds (and more) and failed every time, none did its work
     assert passes(text, diego, "failed") >= NOT_READY_AFTER and passes(text, diego, "ok") == 0, text
     # what should be: Graph has been unreachable for three Graph intervals (45 min): not ready
     assert 503 in seen, seen
+    # fix2627b: from the third round whose pass failed on, and the rounds with no pass between keep it so
+    first = seen.index(503)
+    assert set(seen[first:]) == {503}, seen
+    assert re.match(r"not ready: live, but the last \d+ rounds failed: every pass of round", bodies[-1]), (
+        bodies[-1]
+    )
+    assert "1 of 1 mailboxes failing" in bodies[-1], bodies[-1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review2627: one mailbox failing alone in its rounds (EWS disabled for it) turns /healthz 503 "
-    "after 3 minutes, while every other mailbox syncs over Graph",
-)
 def test_review2627_healthz_stays_ready_when_one_mailbox_fails_and_the_others_sync(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Callable[[str], str]
 ) -> None:
@@ -160,7 +161,7 @@ def test_review2627_healthz_stays_ready_when_one_mailbox_fails_and_the_others_sy
     set_ews(fresh_lab, diego, False)  # Set-CASMailbox -EwsEnabled $false: Diego's mailbox only
     try:
         # the first round works both; then Diego's mailbox is due alone every ews_interval (Adele's in 900 s)
-        seen, text = rounds_of_serve(env, rounds=NOT_READY_AFTER + 2)
+        seen, text, _ = rounds_of_serve(env, rounds=NOT_READY_AFTER + 2)
     finally:
         set_ews(fresh_lab, diego, None)
     # Adele's pass did its work; Diego's all failed

@@ -62,11 +62,6 @@ class StoppedAtFirstCall:
         return call
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review2627: a stop (SIGTERM/SIGINT/SIGHUP) does not reach a notified pass beside the round: it "
-    "starts every other notified mailbox's pass before the service exits",
-)
 def test_review2627_sigterm_starts_no_further_mailbox_of_a_notified_pass_beside_the_round(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Callable[[str], str], tmp_path: Path
 ) -> None:

@@ -129,7 +129,7 @@ def parse_url(url: str) -> URL:
             f"rooms.database {shown!r} is not a database URL",
             "write it as e.g. sqlite:///rooms.db",
         ) from None
-    _refuse_server_spelling(parsed, shown, f"rooms.database {shown!r}")
+    _refuse_server_spelling(url, parsed, shown, f"rooms.database {shown!r}")
     if _sqlite_in_memory(parsed):
         # Each command (each connection: no pool) would get a new, empty database: "no such table" every time.
         raise InputError(
@@ -147,10 +147,26 @@ _SERVER_URL_EXAMPLE = "postgresql+psycopg://roomsops@dbhost/rooms"
 _POSTGRES_SCHEME = re.compile(r"(?i)^postgres(?:\+\w+)?://")
 
 
-def _refuse_server_spelling(parsed: URL, shown: str, what: str) -> None:
+#: The user name and password of a URL as SQLAlchemy reads them: the password runs to the first "@" after it.
+_USERINFO_WITH_PASSWORD = re.compile(r"^[\w+]+://[^:/]*:[^@]*@")
+
+
+def _refuse_server_spelling(raw: str, parsed: URL, shown: str, what: str) -> None:
     """A server URL spelt as other tools spell it, or with a port no server listens on: bad input (exit 2) with
     the URL to write, before any connection is tried (review27w: libpq's "invalid port number" read as a server
-    that is not reached, exit 3; `postgres://` sent to SQLite or a driver to install)."""
+    that is not reached, exit 3; `postgres://` sent to SQLite or a driver to install; review2627: a password with
+    an unescaped "@", whose tail libpq quotes as the host it cannot resolve)."""
+    userinfo = _USERINFO_WITH_PASSWORD.match(raw)
+    if userinfo and "@" in raw[userinfo.end() :]:
+        # SQLAlchemy ends the password at its first "@" and takes the rest for the host (or database): nothing of
+        # it may be shown, so no host, port or database is named either.
+        raise InputError(
+            f"{what} has an '@' in its password (or another '@' after it): the password would end at its first "
+            "'@' and the rest be taken as the host name",
+            "percent-encode the password: write each '@' in it as %40 (and ':' as %3A, '/' as %2F), e.g. "
+            "postgresql+psycopg://roomsops:p%40ss@dbhost/rooms",
+            code="bad_database_url",
+        )
     if _POSTGRES_SCHEME.match(shown):
         raise InputError(
             f"{what} uses the scheme 'postgres://', which roomsops does not read",
@@ -162,6 +178,45 @@ def _refuse_server_spelling(parsed: URL, shown: str, what: str) -> None:
         raise InputError(
             f"{what} has the port {parsed.port}, which is out of range (1 to 65535)",
             "correct the port after the host name (PostgreSQL's default is 5432; leave it out for that)",
+            code="bad_database_url",
+        )
+    _refuse_query_ports(parsed, what)
+
+
+def _query_values(parsed: URL, key: str) -> list[str]:
+    value = parsed.query.get(key)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _refuse_query_ports(parsed: URL, what: str) -> None:
+    """The ports of libpq's query form (`?host=/var/run/postgresql&port=5433`, `?host=h1:5432&host=h2:5433`,
+    `?host=h1,h2&port=5432,5433`): each a number from 1 to 65535, and as many ports as hosts (review2627: out of
+    range was libpq's "invalid port number", exit 3; no number an unexpected ArgumentError of SQLAlchemy)."""
+    if parsed.get_backend_name() != "postgresql":
+        return
+    hosts = [h for value in _query_values(parsed, "host") for h in value.split(",")]
+    ports = [p for value in _query_values(parsed, "port") for p in value.split(",")]
+    # `host=h:5432` (a host name's port; a Unix socket's directory starts with "/" and has none)
+    host_ports = [h.partition(":")[2] for h in hosts if h.count(":") == 1 and not h.startswith("/")]
+    for port in ports + host_ports:
+        if port.strip() and not (port.strip().isdigit() and 1 <= int(port) <= 65535):
+            raise InputError(
+                f"{what} has the port {port!r} in its query, which is no port (a number from 1 to 65535)",
+                "correct the port in the URL's query (PostgreSQL's default is 5432; leave port= out for that)",
+                code="bad_database_url",
+            )
+    if host_ports and ports:
+        raise InputError(
+            f"{what} gives ports both in its query's host= (host:port) and as port=",
+            "give them one way: host=h1:5432&host=h2:5433, or host=h1,h2&port=5432,5433",
+            code="bad_database_url",
+        )
+    if (len(ports) > 1 and len(ports) != len(hosts)) or (len(hosts) > 1 and len(ports) == 1):
+        raise InputError(
+            f"{what} has {len(ports)} port(s) for {len(hosts)} host(s) in its query",
+            "give one port per host (host=h1,h2&port=5432,5433), or one host and one port",
             code="bad_database_url",
         )
 
@@ -178,7 +233,7 @@ def parse_target_url(to: str) -> URL:
             f"give a server URL such as {_SERVER_URL_EXAMPLE}",
             code="bad_database_url",
         ) from None
-    _refuse_server_spelling(parsed, shown, f"--to {shown!r}")
+    _refuse_server_spelling(to, parsed, shown, f"--to {shown!r}")
     try:
         parsed.get_dialect().import_dbapi()
     except (NoSuchModuleError, ImportError):
@@ -411,7 +466,7 @@ class Store:
                     f"cannot open the database {self.label}",
                     "check that its folder exists and is writable, or set rooms.database",
                 ) from None
-            raise OperationFailed(f"database error in {self.label}: {text}") from None
+            raise OperationFailed(f"database error in {self.label}: {mask_url_secrets(text)}") from None
         except DBAPIError as exc:
             text = str(exc.orig)
             if self.is_postgresql and "no schema has been selected" in text:
@@ -432,7 +487,7 @@ class Store:
                 ) from None
             if "malformed" in text:
                 raise _corrupt(self.label, text) from None
-            raise OperationFailed(f"database error in {self.label}: {text}") from None
+            raise OperationFailed(f"database error in {self.label}: {mask_url_secrets(text)}") from None
 
     def prepare(self, new_installation_id: str | None = None) -> None:
         """Create a new database (with `new_installation_id`, else a new one), or check and upgrade an

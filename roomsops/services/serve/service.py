@@ -136,9 +136,16 @@ class Serve:
     busy_rounds: int = 0
     #: Rounds in a row that failed (a RoomsopsError or a bug) or left leased mailboxes out: the same back-off.
     stalled_rounds: int = 0
-    #: Rounds in a row that failed (a RoomsopsError or a bug; a round refused by the run lock is not counted, nor
-    #: does it end the count): /healthz says not ready from `status.NOT_READY_AFTER` on.
+    #: Rounds in a row that failed before their passes (a RoomsopsError or a bug; a round refused by the run lock is
+    #: not counted, nor does it end the count).
+    error_rounds: int = 0
+    #: Rounds in a row that ran passes, one or more failing, while most mailboxes were failing (`_judge_passes`):
+    #: judged by each mailbox's last pass, not by which mailboxes a round happens to work (review2627).
+    failing_rounds: int = 0
+    #: The larger of the two: /healthz says not ready from `status.NOT_READY_AFTER` on.
     failed_rounds: int = 0
+    #: why the last round counted in `failed_rounds` failed (/healthz's reason while it is not ready)
+    _failure: RoomsopsError | None = None
     _last: dict[str, MailboxReport] = field(default_factory=dict)
     _in_round: bool = False
     #: the round under way left mailboxes leased by a sync worker out (they stay due: the next round backs off)
@@ -307,30 +314,55 @@ class Serve:
         self.busy_rounds = self.busy_rounds + 1 if busy else 0
         stalled = snapshot_error is not None or self._left_leased
         self.stalled_rounds = self.stalled_rounds + 1 if stalled else 0
-        # A round whose every pass failed (Exchange unreachable while the cached token is still valid) did none of
-        # its work either: a failed round for /healthz, though not an error of the round (no back-off: each failed
-        # mailbox waits its interval).
-        every_pass = self._every_pass_failed() if snapshot_error is None and not busy else None
-        if snapshot_error is not None or every_pass is not None:
-            self.failed_rounds += 1
+        # Readiness (README "Running the service"): rounds that failed before their passes, and rounds whose passes
+        # failed while most mailboxes fail (Exchange unreachable while the cached token is still valid: not an error
+        # of the round, no back-off, each failed mailbox waits its interval).
+        failing = None
+        if snapshot_error is not None:
+            self.error_rounds += 1
+            self._failure = snapshot_error
         elif not busy:
-            self.failed_rounds = 0
+            self.error_rounds = 0
+            failing = self._judge_passes()
+        self.failed_rounds = max(self.error_rounds, self.failing_rounds)
+        if not self.failed_rounds:
+            self._failure = None
         self.ticks += 1
         self.metrics.ticks.inc()
-        self.board.publish(self._snapshot(snapshot_error or every_pass, busy))
+        self.board.publish(self._snapshot(snapshot_error or failing, busy))
 
-    def _every_pass_failed(self) -> RoomsopsError | None:
-        """The round's error when it ran passes and every one failed (the first failure's error and remedy)."""
+    def _judge_passes(self) -> RoomsopsError | None:
+        """The round's passes for readiness (review2627), judged by every mailbox's last pass (`_last`, those of the
+        notified passes too): with more than half of the mailboxes failing, a round with a failed pass is a failed
+        round (its error returned: the first failure's error and remedy); with half or fewer the count ends (one
+        mailbox failing alone in its rounds is that mailbox's problem: the page and the metrics show it). A round
+        that ran no pass, or whose passes all did their work while most mailboxes still fail, changes nothing: a
+        failed Graph mailbox waits `serve.graph_interval`, while rounds come every `serve.ews_interval`."""
         reports = self._round_reports
-        if not reports or any(r.ok for r in reports):
+        if not reports:
             return None
-        first = reports[0]
-        return OperationFailed(
-            f"every pass of round {self.ticks + 1} failed ({len(reports)} of {len(reports)}; "
+        known = [r for key, r in self._last.items() if key in self.schedule.mailboxes]
+        failing = [r for r in known if not r.ok]
+        if len(failing) * 2 <= len(known):
+            self.failing_rounds = 0
+            return None
+        failed = [r for r in reports if not r.ok]
+        if not failed:
+            return None
+        self.failing_rounds += 1
+        first, round_ = failed[0], self.ticks + 1
+        what = (
+            f"every pass of round {round_} failed"
+            if len(failed) == len(reports)
+            else f"{len(failed)} of {len(reports)} passes of round {round_} failed"
+        )
+        self._failure = OperationFailed(
+            f"{what} ({len(failing)} of {len(known)} mailboxes failing; "
             f"{first.mailbox}: {first.error or first.error_code or 'failed'})",
             first.remedy or "see each mailbox's error on the status page",
             code=first.error_code or "passes_failed",
         )
+        return self._failure
 
     def _read_persons(self) -> tuple[list[tuple[str, str]], dict[str, str]]:
         now = self.clock()
@@ -490,6 +522,7 @@ class Serve:
                             concurrency=self.settings.sync.concurrency,
                             full=is_full,
                             lock_held=lock_held,  # review27s: lost mid-round, nothing more is written
+                            stopping=self.stopping.is_set,
                         )
                         reports += result.mailboxes
         except (LockHeld, LockLost) as exc:
@@ -746,8 +779,16 @@ class Serve:
                     concurrency=self.settings.sync.concurrency,
                     full=is_full,
                     lock_held=lock_held,
+                    # review2627: a signal is raised in the main thread only; this pass is told by the event
+                    stopping=self.stopping.is_set,
                 )
                 reports += result.mailboxes
+        except Terminated:
+            # stopped (SIGTERM/SIGINT/SIGHUP): no mailbox was started after it, those running finished their phase
+            log.info("serve: the notified passes beside the round stopped: the service is stopping")
+            with self._guard:
+                self._account(reports, ready, {}, set())
+            return False
         except (LockHeld, LockLost, RoomsopsError) as exc:
             # the lock lost, the database or the token service refused: as for a round, the mailboxes stay due
             # (their notifications kept for the next round, which counts the error and backs off)
@@ -905,6 +946,8 @@ class Serve:
             round_remedy=error.remedy if error else None,
             lock_busy=busy,
             failed_rounds=self.failed_rounds,
+            failure=self._failure.message if self._failure else None,
+            failure_remedy=self._failure.remedy if self._failure else None,
         )
 
 

@@ -78,13 +78,17 @@ class Snapshot:
     lock_busy: str | None = None
     subscriptions: tuple[SubscriptionRow, ...] = ()
     webhook: bool = False  # serve.listen is set: Graph mailboxes are subscribed
-    #: rounds in a row that failed (`round_error`): from `NOT_READY_AFTER` on, /healthz says not ready (503)
+    #: rounds in a row that failed (`Serve.failed_rounds`): from `NOT_READY_AFTER` on, /healthz says not ready (503)
     failed_rounds: int = 0
+    #: why the last failed round of those failed, and its remedy (kept over the rounds after it that change nothing)
+    failure: str | None = None
+    failure_remedy: str | None = None
 
 
-#: /healthz answers 503 (not ready, with the last round's error) after this many rounds in a row failed (the token
-#: service refusing or unreachable, the database, a bug), and 200 again after the next round that did not fail. A
-#: single failed round (a blip: the next round comes 1 s later) does not flap a readiness probe or a load balancer.
+#: /healthz answers 503 (not ready, with the last failed round's error) after this many rounds in a row failed (the
+#: token service refusing or unreachable, the database, a bug; or passes failing while most mailboxes fail, rounds
+#: with no pass not counted: `Serve._judge_passes`), and 200 again after the next round that did not fail. A single
+#: failed round (a blip: the next round comes 1 s later) does not flap a readiness probe or a load balancer.
 NOT_READY_AFTER = 3
 
 
@@ -130,8 +134,9 @@ StartResponse = Callable[..., Any]
 def _not_ready(snapshot: Snapshot) -> bytes:
     """/healthz's body while rounds fail: live, not ready, and why (the last round's error, as the page shows it:
     masked, no secret)."""
-    why = snapshot.round_error or "unknown"
-    remedy = f" — {snapshot.round_remedy}" if snapshot.round_remedy else ""
+    why = snapshot.failure or snapshot.round_error or "unknown"
+    remedy = snapshot.failure_remedy if snapshot.failure else snapshot.round_remedy
+    remedy = f" — {remedy}" if remedy else ""
     line = f"not ready: live, but the last {snapshot.failed_rounds} rounds failed: {why}{remedy}\n"
     return line.encode("utf-8")
 

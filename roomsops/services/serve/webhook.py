@@ -128,7 +128,8 @@ def _body(environ: dict[str, Any]) -> bytes | None:
                 piece = stream.read(min(64 * 1024, MAX_BODY + 1 - len(data)))
             except ValueError:  # a bad chunk size or framing: not a notification collection (400)
                 return b"not chunked"
-            except OSError:  # a chunk larger than the server's limit (twice MAX_BODY, run.py)
+            except OSError:  # a chunk larger than the server's limit (twice MAX_BODY, run.py), or a line of
+                # the chunked framing longer than the headers' limit (listener.BodyTooLarge)
                 return None
             if not piece:
                 return data

@@ -370,10 +370,14 @@ def sync_pass(
     full: bool = False,
     fence: Fence | None = None,
     lock_held: Callable[[], bool] | None = None,
+    stopping: Callable[[], bool] | None = None,
 ) -> SyncResult:
     """`fence`: a sync worker's batch (`worker.py`), whose leases each write of its mailboxes is fenced by and
     which are extended once per phase. `lock_held`: a plain sync's run lock, asked before each write request to
-    Exchange (review27s: lost, nothing more is written; the caller then fails the run)."""
+    Exchange (review27s: lost, nothing more is written; the caller then fails the run). `stopping`: a stop asked
+    from another thread than the pass's (`roomsops serve`'s notified passes beside a round: a signal is raised in
+    the main thread only); once it is true the pass stops as on SIGTERM (`Terminated`): no mailbox is started any
+    more, those running finish their phase."""
     started = now_utc()
     window = (
         started - timedelta(days=settings.sync.window_days_past),
@@ -416,6 +420,8 @@ def sync_pass(
     syncs = [MailboxSync(ctx, mailbox) for mailbox in mailboxes]
 
     def one(sync: MailboxSync, phase: str) -> MailboxReport:
+        if stopping is not None and stopping():
+            raise Terminated()  # not started: the pass ends as on SIGTERM, once those running finished their phase
         try:
             report = sync.run((phase,))
         except Exception as exc:  # MailboxSync.run contains its own; this is the last guard for the others
