@@ -170,11 +170,6 @@ def test_review27y_a_notification_waiting_for_a_lease_does_not_bring_a_round_eve
     assert reads <= 2, (reads, serve.ticks)  # fails: a round (every person read) each second
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review27y: a serve --worker round that found nothing to claim (another service took it) resets the "
-    "failed-round count, so a service whose every round with work fails never turns /healthz not ready",
-)
 def test_review27y_rounds_with_nothing_to_claim_do_not_make_a_failing_service_ready(
     postgresql: Store, tmp_path: Path
 ) -> None:

@@ -146,6 +146,11 @@ class Serve:
     failed_rounds: int = 0
     #: why the last round counted in `failed_rounds` failed (/healthz's reason while it is not ready)
     _failure: RoomsopsError | None = None
+    #: the token check of the round under way: None not asked (no work), True answered, False refused
+    _token_now: bool | None = None
+    #: the last failed round's error came from the token check: only a round whose token check is answered ends
+    #: the count, not a round with no work that never asked (review27y)
+    _token_failed: bool = False
     _last: dict[str, MailboxReport] = field(default_factory=dict)
     _in_round: bool = False
     #: the round under way left mailboxes leased by a sync worker out (they stay due: the next round backs off)
@@ -273,6 +278,12 @@ class Serve:
             timeout = max(0.0, until - time.monotonic())
         return False
 
+    def _check_token(self) -> None:
+        """The round's token check, its answer kept for readiness (`_token_failed`)."""
+        self._token_now = False
+        self.check_token()
+        self._token_now = True
+
     def tick(self) -> None:
         """One round: read the persons and their last passes, run the passes due under the run lock."""
         now = self.clock()
@@ -280,6 +291,7 @@ class Serve:
         busy: str | None = None
         self._left_leased = False
         self._round_reports = []
+        self._token_now = None
         due: list[Due] = []
         try:
             persons, services = self._read_persons()
@@ -321,8 +333,11 @@ class Serve:
         if snapshot_error is not None:
             self.error_rounds += 1
             self._failure = snapshot_error
+            self._token_failed = self._token_now is False
         elif not busy:
-            self.error_rounds = 0
+            if not self._token_failed or self._token_now:
+                self.error_rounds = 0
+                self._token_failed = False
             failing = self._judge_passes()
         self.failed_rounds = max(self.error_rounds, self.failing_rounds)
         if not self.failed_rounds:
@@ -486,7 +501,7 @@ class Serve:
                 run_lock(self.lock, elsewhere=database_lock_elsewhere(self.settings)) as lock_held,
                 self._interruptible(),
             ):
-                self.check_token()
+                self._check_token()
                 # A killed sync worker's live leases (PostgreSQL): those mailboxes wait for the lease's next owner
                 # or its expiry, as a plain sync refuses beside them (their pending intents are not ours).
                 held = leased(self.store, [d.mailbox for d in due] + leavers)
@@ -567,7 +582,7 @@ class Serve:
                 run_lock(self.lock, WORKER, database_lock_elsewhere(self.settings)) as lock_held,
                 self._interruptible(),
             ):
-                self.check_token()
+                self._check_token()
                 backend = self.open_backend(persons, services)
                 with self._beside(backend, lock_held, set()):
                     result = worker_run(
