@@ -33,3 +33,17 @@ def test_an_unbalanced_bracket_in_cloud_ews_url_is_a_configuration_error(
     line = one_line_error(run)
     assert "unexpected" not in line and "report it" not in line, line
     assert run.code == 2 and "cloud.ews_url" in line, line
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review21ab: an unbalanced [ in cloud.authority_host is exit 3 'no OpenID configuration', not exit 2",
+)
+def test_an_unbalanced_bracket_in_cloud_authority_host_is_a_configuration_error(
+    invoke: Invoke, fresh_lab: Any, env: dict[str, str]
+) -> None:
+    """The same typo in the token service's address: 'has no OpenID configuration' (exit 3, could not connect) sends
+    the administrator to check the network and the tenant, while nothing was ever sent."""
+    run = invoke("auth", "test", env=env | {"ROOMSOPS_CLOUD_AUTHORITY_HOST": "https://[2001:db8::5"})
+    line = one_line_error(run)
+    assert run.code == 2 and "cloud.authority_host" in line, line
