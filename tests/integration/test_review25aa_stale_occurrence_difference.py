@@ -33,11 +33,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25aa: resolve --use exchange of a difference naming an occurrence deleted in Outlook since "
-    "reactivates it in ROOMS and fails with the raw backend error (exit 1)",
-)
 @pytest.mark.parametrize("mode", MODES)
 def test_resolve_use_exchange_of_an_occurrence_deleted_since_changes_nothing_or_takes_the_deletion(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str
