@@ -66,11 +66,6 @@ def new_york_series(lab: LabHelper, diego: str, room: str, first: date, count: i
     assert made.status_code == 201, made.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25aa: fix19z's note gives `bookings add --start` in the series' time zone, which bookings add "
-    "reads in rooms.time_zone: the command books another slot than the one freed",
-)
 def test_the_notes_command_books_the_slot_the_deleted_occurrence_held(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:
@@ -123,10 +118,6 @@ def test_the_notes_command_books_the_slot_the_deleted_occurrence_held(
 TITLES = ["Lunch: Bob's $100 budget", 'Q&A: Tom\'s "Budget" review']
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25aa: fix19z's note quotes --title with Python repr: a shell expands $ in it or cannot parse it",
-)
 @pytest.mark.parametrize("title", TITLES, ids=["dollar", "both-quotes"])
 def test_the_notes_command_keeps_the_title_in_a_shell(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, title: str
