@@ -91,6 +91,7 @@ from roomsops.services.sync.model import (
     ends_after,
     from_exchange,
     occurrence_field,
+    occurrence_of_field,
     occurrence_rows,
     occurrence_states,
     occurrences_edited,
@@ -1930,9 +1931,27 @@ class MailboxSync:
             + (["pattern"] if recurrence_differs else [])
         )
         self._audit("sync:exchange-series-edit", booking, {"fields": what})
+        self._settle_deleted_occurrences(updated, current)
         if cancelled:
             self._occurrences_cancelled(booking, link, cancelled)
         return True
+
+    def _settle_deleted_occurrences(self, booking: Booking, current: MeetingFields) -> None:
+        """Close the booking's open differences that name only occurrences Outlook has deleted since and ROOMS now
+        holds cancelled (this pass took the deletion): both sides agree, and `sync resolve --use exchange` of the
+        recorded state (a move) would bring back an occurrence Exchange cannot have (review25aa)."""
+        if booking.series is None or current.series is None or not current.series.exceptions_read:
+            return
+        deleted = {whole_seconds(c) for c in current.series.cancelled}
+        gone = deleted & {
+            whole_seconds(o.original_start) for o in booking.series.occurrences if o.status == "cancelled"
+        }
+        if not gone:
+            return
+        with self._write() as conn:
+            for d in q.list_differences(conn, booking_id=booking.id):
+                if d.fields and all(occurrence_of_field(name) in gone for name in d.fields):
+                    q.settle_difference(conn, d.id, "settled", self.ctx.now())
 
     def _cancels_now(self, link: BookingSyncState) -> bool:
         """Whether a conflict handled now is the person's last Cancel attempt (SyncConflictBehaviour Cancel)."""
