@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import shlex
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 _EXPANDED_IN_DOUBLE_QUOTES = '$`"\\!\u201c\u201d\u201e'
 
 
-def shellword(value: object) -> str:
+def shellword(value: object, *, posix: bool = False) -> str:
     """The value as one command-line word that PowerShell and bash both read back exactly, for a command line
     printed to be pasted into either (the `roomsops ...` way back of `policy remove`).
 
@@ -82,7 +83,7 @@ def shellword(value: object) -> str:
     a value with a single quote (PowerShell also ends a literal at a typographic one) goes in double quotes
     when nothing in it expands in either shell (`"O'Brien"`). No word reads alike in both when a value holds a
     single quote and one of $ ` " \\ !: it is then written for PowerShell (`psquote`'s literal, quotes doubled),
-    the shell of the ROOMS server."""
+    the shell of the ROOMS server; with `posix`, for a POSIX shell instead (`shlex.quote`: sh, bash, zsh)."""
     text = str(value)
     if (text[:1] in set(_LETTERS) and set(text) <= _BARE) or _GUID.fullmatch(text):
         return text
@@ -90,7 +91,7 @@ def shellword(value: object) -> str:
         return f"'{text}'"
     if not any(ch in text for ch in _EXPANDED_IN_DOUBLE_QUOTES):
         return f'"{text}"'
-    return _literal(text)
+    return shlex.quote(text) if posix else _literal(text)
 
 
 def write_runbook(path: Path, text: str) -> None:

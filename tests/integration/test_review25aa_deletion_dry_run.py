@@ -27,11 +27,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25aa: sync --dry-run predicts a difference and a write where the pass takes Outlook's deletion "
-    "(cancels the ROOMS occurrence, a note); the preview never names the occurrence",
-)
 def test_dry_run_previews_the_occurrence_taken_from_outlook(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

@@ -59,11 +59,6 @@ def sync_killed_at_update(lab: LabHelper, env: dict[str, str], cwd: Path) -> Non
         lab.settings(latency_ms=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25aa: a pass killed after taking an Outlook deletion over ROOMS' unwritten move loses fix19z's "
-    "note for good: no pass ever says the move was dropped",
-)
 def test_the_deletion_note_survives_a_pass_killed_after_taking_the_deletion(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:

@@ -30,11 +30,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25aa: resolve --use exchange of an occurrence deleted in Outlook, after ROOMS moved the series' "
-    "times, says settled but keeps the occurrence in ROOMS and both calendars",
-)
 @pytest.mark.parametrize("mode", MODES)
 def test_resolve_use_exchange_takes_the_deletion_after_rooms_moved_the_series(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Invoke
+from tests.conftest import Invoke, ok
+from tests.integration.test_fix25b_series_conflicts import move_in_outlook
 from tests.integration.test_review25e_series_resolve import both_changed
 from tests.integration.test_series_from_exchange import MODES, occurrence_id, series_of, synced_series
 from tests.integration.test_series_sync import shown, wall
@@ -33,11 +34,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25aa: resolve --use exchange of a difference naming an occurrence deleted in Outlook since "
-    "reactivates it in ROOMS and fails with the raw backend error (exit 1)",
-)
 @pytest.mark.parametrize("mode", MODES)
 def test_resolve_use_exchange_of_an_occurrence_deleted_since_changes_nothing_or_takes_the_deletion(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str
@@ -63,3 +59,28 @@ def test_resolve_use_exchange_of_an_occurrence_deleted_since_changes_nothing_or_
     others = [wall(day) for day in ("2027-03-15", "2027-03-29", "2027-04-05", "2027-04-12")]
     for mailbox in (diego, room):
         assert shown(lab, mailbox, "2027-03-14T00:00", "2027-04-20T00:00") == others, mailbox
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fix25ab_the_pass_taking_the_deletion_settles_a_difference_naming_only_that_occurrence(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str
+) -> None:
+    """The pass that takes Outlook's deletion closes a difference that names only that occurrence (both sides agree
+    now): nothing is left for `sync resolve --use exchange` to bring back (fix25ab)."""
+    lab = fresh_lab
+    assert lab.admin("POST", "graph/reset").status_code == 200
+    diego, _room, series = synced_series(invoke, env, lab, addr, mode)
+    move_in_outlook(lab, diego, "2027-03-22", "2027-03-23", 14)
+    ok(invoke("bookings", "update", str(series), "--occurrence", "2027-03-29", "--title", "Retro", env=env))
+    code, found = sync(invoke, env)
+    answer(lab)
+    assert (code, found[diego]["failures"], found[diego]["differences"]) == (0, [], 1), found[diego]
+    gone = lab.admin("DELETE", f"/lab/mailboxes/{diego}/calendar/{occurrence_id(lab, diego, '2027-03-22')}")
+    assert gone.status_code == 200, gone.text
+    code, found = sync(invoke, env)
+    answer(lab)
+    assert (code, found[diego]["failures"]) == (0, []), found[diego]
+    rows = series_of(invoke, env, series)["series"]["occurrences"]
+    assert [o["status"] for o in rows if o["original_start"].startswith("2027-03-22")] == ["cancelled"], rows
+    resolved = invoke("sync", "resolve", str(series), "--use", "exchange", env=env)
+    assert resolved.code == 2 and "has no open difference" in resolved.err, (resolved.code, resolved.err)

@@ -116,7 +116,7 @@ def test_a_v3_database_is_upgraded_with_states_from_its_last_error(tmp_path: Pat
     from roomsops.adapters.store import SCHEMA_VERSION, get_booking_sync, now_utc, open_store
     from roomsops.adapters.store.migrations import upgrade
 
-    assert SCHEMA_VERSION == 13
+    assert SCHEMA_VERSION == 14
     path = tmp_path / "rooms.db"
     shutil.copyfile(Path(__file__).resolve().parents[1] / "data" / "rooms-v1.db", path)
     engine = create_engine(f"sqlite:///{path}")

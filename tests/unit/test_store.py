@@ -170,6 +170,7 @@ def test_the_v1_fixture_is_upgraded_in_place(tmp_path: Path) -> None:
             (11, "0.1.0.dev0"),
             (12, "0.1.0.dev0"),
             (13, "0.1.0.dev0"),
+            (14, "0.1.0.dev0"),
         ]
         uuid.UUID(db.installation_id(conn))
         persons = {p.email: p for p in db.list_persons(conn)}

@@ -172,9 +172,10 @@ def columns(store: Store) -> tuple[list[tuple[str, str, bool]], list[tuple[str, 
 
 def to_v11(store: Store) -> None:
     """The database as schema 11 made it: mailbox_sync without the lease columns and their index (and without
-    the later schemas' room_asks)."""
+    the later schemas' room_asks and sync_notices)."""
     with store.write() as conn:
         conn.execute(text("DROP TABLE room_asks"))
+        conn.execute(text("DROP TABLE sync_notices"))
         conn.execute(text("DROP INDEX ix_mailbox_sync_next_run_utc"))
         for name in ("next_run_utc", "lease_owner", "lease_until_utc", "lease_token"):
             conn.execute(text(f"ALTER TABLE mailbox_sync DROP COLUMN {name}"))

@@ -316,6 +316,30 @@ def _v12_to_v13(conn: Connection, now: datetime) -> None:
     frozen.create_all(conn, tables=[t for t in frozen.sorted_tables if t.name != "bookings"])
 
 
+def _v13_to_v14(conn: Connection, now: datetime) -> None:
+    """v14: what a pass has to tell and has not said yet (review25aa: an occurrence deleted in Outlook that a pass
+    took before it was killed). Databases from before hold none: an empty table."""
+    frozen = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "pk": "pk_%(table_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        }
+    )
+    Table("bookings", frozen, Column("id", Integer, primary_key=True))
+    Table(
+        "sync_notices",
+        frozen,
+        Column("id", Integer, primary_key=True),
+        Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False),
+        Column("mailbox", String(320), nullable=False),
+        Column("notice", Text, nullable=False),
+        Column("noted_utc", UTCDateTime, nullable=False),
+        Index(None, "mailbox"),
+    )
+    frozen.create_all(conn, tables=[t for t in frozen.sorted_tables if t.name != "bookings"])
+
+
 #: From-version -> the step that upgrades it to the next version.
 STEPS: dict[int, Step] = {
     1: _v1_to_v2,
@@ -330,6 +354,7 @@ STEPS: dict[int, Step] = {
     10: _v10_to_v11,
     11: _v11_to_v12,
     12: _v12_to_v13,
+    13: _v13_to_v14,
 }
 
 

@@ -74,6 +74,7 @@ from roomsops.adapters.store.schema import (
     room_asks,
     rooms,
     sync_differences,
+    sync_notices,
 )
 from roomsops.core import recurrence
 from roomsops.core.calendar import MeetingFields
@@ -859,6 +860,36 @@ def clear_room_asks(conn: Connection, marks: Iterable[RoomAsk]) -> None:
                 room_asks.c.booking_id == mark.booking_id, room_asks.c.token == mark.token
             )
         )
+
+
+def add_notices(
+    conn: Connection, booking_id: int, mailbox: str, notices: Iterable[str], now: datetime
+) -> list[int]:
+    """Store what a pass has to tell the person of `mailbox` (`schema.sync_notices`); their ids."""
+    ids = []
+    for notice in notices:
+        values = {"booking_id": booking_id, "mailbox": email_key(mailbox), "notice": notice, "noted_utc": now}
+        key = conn.execute(insert(sync_notices).values(**values)).inserted_primary_key
+        assert key is not None
+        ids.append(int(key[0]))
+    return ids
+
+
+def notices_of(conn: Connection, mailbox: str) -> list[tuple[int, str]]:
+    """What passes of `mailbox` have not said yet, oldest first: (id, notice)."""
+    query = (
+        select(sync_notices.c.id, sync_notices.c.notice)
+        .where(sync_notices.c.mailbox == email_key(mailbox))
+        .order_by(sync_notices.c.id)
+    )
+    return [(row.id, row.notice) for row in conn.execute(query)]
+
+
+def drop_notices(conn: Connection, ids: Iterable[int]) -> None:
+    """Forget notices a pass has said."""
+    said = sorted(set(ids))
+    if said:
+        conn.execute(delete(sync_notices).where(sync_notices.c.id.in_(said)))
 
 
 def delete_booking_sync(conn: Connection, booking_id: int) -> None:

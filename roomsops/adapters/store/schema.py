@@ -40,7 +40,7 @@ from roomsops.core.vocabulary import (  # noqa: F401 - re-exported: the store's 
 )
 
 #: The schema this code creates and expects; `migrations.STEPS` upgrades every older version to it.
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 
 EMAIL_LENGTH = 320  # RFC 5321: 64 + 1 + 255
@@ -319,6 +319,21 @@ room_asks = Table(
     ),  # lower-cased address of the room that freed its slot
     Column("token", String(36), nullable=False),
     Column("marked_utc", UTCDateTime, nullable=False),
+)
+
+# What a pass has to tell its mailbox's person and has not said yet (schema 14, review25aa): an occurrence deleted in
+# Outlook that the pass took, ROOMS' change of it dropped (`engine._take_outlook_deletions`). Stored in the
+# transaction that takes the deletion, so a pass killed before its summary leaves it for the next one; deleted once a
+# pass has said it (its log line written: the summary follows).
+sync_notices = Table(
+    "sync_notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("booking_id", Integer, ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False),
+    Column("mailbox", String(EMAIL_LENGTH), nullable=False),  # lower-cased address of the pass's mailbox
+    Column("notice", Text, nullable=False),
+    Column("noted_utc", UTCDateTime, nullable=False),
+    Index(None, "mailbox"),
 )
 
 # What the sync knows about each mailbox: its SyncFolderItems state and the last pass.

@@ -66,6 +66,7 @@ from roomsops.core.calendar import (
 )
 from roomsops.core.errors import ConnectError, InputError, OperationFailed, RoomsopsError
 from roomsops.core.logs import AuditLog, log
+from roomsops.core.templates import shellword
 from roomsops.core.write_fence import checking
 from roomsops.services.rooms import series as repeats
 from roomsops.services.rooms.bookings import (
@@ -91,7 +92,9 @@ from roomsops.services.sync.model import (
     ends_after,
     from_exchange,
     occurrence_field,
+    occurrence_of_field,
     occurrence_rows,
+    occurrence_states,
     occurrences_edited,
     room_as_booked,
     room_as_listed,
@@ -303,6 +306,8 @@ class MailboxSync:
         self.ctx = ctx
         self.mailbox = mailbox
         self.report = MailboxReport(mailbox)
+        #: The stored notices (`schema.sync_notices`) this pass's report carries: forgotten once it is said.
+        self.notice_ids: list[int] = []
         self.links: dict[int, BookingSyncState] = {}
         self.wrote = False
         self.person: Person | None = None
@@ -536,6 +541,10 @@ class MailboxSync:
             bookings = q.bookings_in_window(conn, self.mailbox, start, end + BOOKINGS_AHEAD)
             self.links = {link.booking_id: link for link in q.booking_sync_for_mailbox(conn, self.mailbox)}
             state = q.get_mailbox_sync(conn, self.mailbox)
+            # What earlier passes stored to tell and never said (killed before their report, review25aa).
+            unsaid = q.notices_of(conn, self.mailbox)
+            self.notice_ids += [i for i, _ in unsaid]
+            self.report.notices += [notice for _, notice in unsaid]
             # Linked bookings are synced whatever their date (the window limits only the discovery of new
             # meetings): those outside it are read too, their versions tell which changed in ROOMS.
             inside = {b.id for b in bookings}
@@ -1924,7 +1933,7 @@ class MailboxSync:
             )
             return True
         if unsure:
-            self._take_outlook_deletions(booking, meeting.fields)
+            self._take_outlook_deletions(link, booking, meeting.fields)
             return False
         rooms_changed = link.synced_version != booking.version
         if meeting.is_all_day and not rooms_changed:
@@ -1984,7 +1993,7 @@ class MailboxSync:
         if not (fields or occurrences_differ or recurrence_differs or times or "room" in edited):
             return False
         if rooms_changed:
-            taken = self._take_outlook_deletions(booking, current)
+            taken = self._take_outlook_deletions(link, booking, current)
             self._series_both_changed(link, booking, edited, current, taken)
             return False
         if "room" in edited:
@@ -2035,9 +2044,27 @@ class MailboxSync:
             + (["pattern"] if recurrence_differs else [])
         )
         self._audit("sync:exchange-series-edit", booking, {"fields": what})
+        self._settle_deleted_occurrences(updated, current)
         if cancelled:
             self._occurrences_cancelled(booking, link, cancelled)
         return True
+
+    def _settle_deleted_occurrences(self, booking: Booking, current: MeetingFields) -> None:
+        """Close the booking's open differences that name only occurrences Outlook has deleted since and ROOMS now
+        holds cancelled (this pass took the deletion): both sides agree, and `sync resolve --use exchange` of the
+        recorded state (a move) would bring back an occurrence Exchange cannot have (review25aa)."""
+        if booking.series is None or current.series is None or not current.series.exceptions_read:
+            return
+        deleted = {whole_seconds(c) for c in current.series.cancelled}
+        gone = deleted & {
+            whole_seconds(o.original_start) for o in booking.series.occurrences if o.status == "cancelled"
+        }
+        if not gone:
+            return
+        with self._write() as conn:
+            for d in q.list_differences(conn, booking_id=booking.id):
+                if d.fields and all(occurrence_of_field(name) in gone for name in d.fields):
+                    q.settle_difference(conn, d.id, "settled", self.ctx.now())
 
     def _cancels_now(self, link: BookingSyncState) -> bool:
         """Whether a conflict handled now is the person's last Cancel attempt (SyncConflictBehaviour Cancel)."""
@@ -2092,7 +2119,9 @@ class MailboxSync:
             {"occurrences": [o.original_start.isoformat() for o in cancelled]},
         )
 
-    def _take_outlook_deletions(self, booking: Booking, current: MeetingFields) -> tuple[datetime, ...]:
+    def _take_outlook_deletions(
+        self, link: BookingSyncState, booking: Booking, current: MeetingFields
+    ) -> tuple[datetime, ...]:
         """Occurrences Outlook deleted that ROOMS still holds active while ROOMS has an unwritten change of the
         series (docs/series.md, "An occurrence deleted in Outlook is taken"): Exchange cannot bring back one deleted
         occurrence without writing the recurrence again, which drops every exception (EWS
@@ -2100,10 +2129,11 @@ class MailboxSync:
         is taken whatever the conflict behaviour — the occurrence is cancelled in ROOMS (its slot freed), ROOMS'
         unwritten change of it dropped, and the person told in the summary (review19x). Not when ROOMS' write
         rewrites the recurrence anyway (a new pattern, range or times: every occurrence comes back), nor for the
-        last active occurrence. The original starts taken (UTC, whole seconds)."""
+        last active occurrence. The original starts taken (UTC, whole seconds). A dry run decides the same and
+        says what the pass would do, changing nothing (review25aa)."""
         series = booking.series
         gone = deleted_in_outlook(booking, current)
-        if series is None or not gone or self.ctx.dry_run:
+        if series is None or not gone:
             return ()
         duration = current.end - current.start
         keys = {o.original_start for o in gone}
@@ -2115,6 +2145,16 @@ class MailboxSync:
             else o
             for o in series.occurrences
         )
+        tz = ZoneInfo(series.time_zone)
+        synced = MeetingFields.from_json(link.snapshot) if link.snapshot else None
+        notices = [self._deletion_notice(booking, o, duration, tz, synced) for o in gone]
+        taken = tuple(whole_seconds(o.original_start) for o in gone)
+        if self.ctx.dry_run:
+            # The pass's own decision, previewed: the occurrence cancelled in ROOMS, no difference for it, and the
+            # rest of ROOMS' change written (the booking as the pass would hold it).
+            self.report.planned += [f"cancel in ROOMS: {n}" for n in notices]
+            self.bookings[booking.id] = replace(booking, series=replace(series, occurrences=occurrences))
+            return taken
         kept = NewSeries(
             pattern=series.pattern,
             range=series.range,
@@ -2127,6 +2167,8 @@ class MailboxSync:
                 q.update_booking(conn, booking.id, {}, self.ctx.now(), expected_version=booking.version)
                 q.save_series(conn, booking.id, kept)
                 updated = q.get_booking(conn, booking.id)
+                # With the deletion taken: a pass killed before it says so leaves it to the next (review25aa).
+                ids = q.add_notices(conn, booking.id, self.mailbox, notices, self.ctx.now())
         except OperationFailed as exc:
             if exc.code != "booking_changed":
                 raise
@@ -2134,34 +2176,58 @@ class MailboxSync:
             return ()
         assert updated is not None
         self.bookings[booking.id] = updated
-        tz = ZoneInfo(series.time_zone)
-        for o in gone:
-            self.report.notices.append(self._deletion_notice(booking, o, duration, tz))
+        self.notice_ids += ids
+        self.report.notices += notices
         self._audit(
             "sync:occurrence-deleted-in-outlook",
             booking,
             {"occurrences": [o.original_start.isoformat() for o in gone]},
         )
-        return tuple(whole_seconds(o.original_start) for o in gone)
+        return taken
 
-    @staticmethod
-    def _deletion_notice(booking: Booking, o: Occurrence, duration: timedelta, tz: ZoneInfo) -> str:
-        """What the person is told of an occurrence deleted in Outlook that ROOMS had changed (or not)."""
+    def _deletion_notice(
+        self, booking: Booking, o: Occurrence, duration: timedelta, tz: ZoneInfo, synced: MeetingFields | None
+    ) -> str:
+        """What the person is told of an occurrence deleted in Outlook that ROOMS had changed (or not): ROOMS' change
+        of it "not written" unless the last sync wrote it (`synced`, the link's snapshot), and, for an occurrence
+        still ahead, the `bookings add` command that books its slot again — its times with their UTC offset (read
+        so whatever rooms.time_zone is) and every value quoted for a shell (`shellword`: PowerShell and POSIX
+        shells alike where one word can be; else for a POSIX shell, README "Sync")."""
         start, end = o.start.astimezone(tz), o.end.astimezone(tz)
         day = o.original_start.astimezone(tz)
         changed = []
         if (o.start, o.end) != (o.original_start, o.original_start + duration):
             changed.append(f"move to {start:%Y-%m-%d %H:%M}–{end:%H:%M}")
         changed += [f"{name} {value!r}" for name, value in sorted(o.changes.items())]
-        dropped = f"; ROOMS' {', '.join(changed)} was not written" if changed else ""
-        title = o.changes.get("title") or booking.title
-        return (
+        written = False
+        if synced is not None and synced.series is not None and not o.changes:
+            states = occurrence_states(synced.series, synced.end - synced.start)
+            written = states.get(whole_seconds(o.original_start)) == (
+                whole_seconds(o.start),
+                whole_seconds(o.end),
+            )
+        what = "was dropped with it (it had been written)" if written else "was not written"
+        dropped = f"; ROOMS' {', '.join(changed)} {what}" if changed else ""
+        said = (
             f"booking {booking.id} ({booking.title}): the occurrence {day:%Y-%m-%d %H:%M} ({tz.key}) was deleted in "
-            f"Outlook and is cancelled in ROOMS (Exchange cannot bring back one occurrence of a series){dropped} — "
-            f"if it is still needed, book the slot again as a single booking: roomsops bookings add --organizer "
-            f"{booking.organizer} --room {booking.room} --start {start:%Y-%m-%dT%H:%M} --end {end:%Y-%m-%dT%H:%M} "
-            f"--title {title!r}"
+            f"Outlook and is cancelled in ROOMS (Exchange cannot bring back one occurrence of a series){dropped}"
         )
+        if o.start <= self.ctx.now():
+            return f"{said} — it is in the past: nothing to book again"
+        title = o.changes.get("title") or booking.title
+        words = [
+            "roomsops bookings add --organizer",
+            shellword(booking.organizer, posix=True),
+            "--room",
+            shellword(booking.room, posix=True),
+            "--start",
+            shellword(start.isoformat(timespec="minutes"), posix=True),
+            "--end",
+            shellword(end.isoformat(timespec="minutes"), posix=True),
+            "--title",
+            shellword(title, posix=True),
+        ]
+        return f"{said} — if it is still needed, book the slot again as a single booking: {' '.join(words)}"
 
     def _series_both_changed(
         self,
@@ -3541,7 +3607,7 @@ class MailboxSync:
             except Exception:
                 # A series written onto an occurrence Outlook deleted, not read before the write (a pending write
                 # written again, review19x): taken as when read first, then written once more; else the error.
-                taken = self._deleted_meanwhile(booking, held)
+                taken = self._deleted_meanwhile(before, booking, held)
                 if taken is None:
                     raise
                 booking, held = taken
@@ -3574,7 +3640,9 @@ class MailboxSync:
             room_aliases=self._aliases_of_room(held),
         )
 
-    def _deleted_meanwhile(self, booking: Booking, held: Meeting) -> tuple[Booking, Meeting] | None:
+    def _deleted_meanwhile(
+        self, link: BookingSyncState, booking: Booking, held: Meeting
+    ) -> tuple[Booking, Meeting] | None:
         """After a failed write of a series: the meeting read again; occurrences Outlook deleted that ROOMS holds
         active taken (`_take_outlook_deletions`). The booking as saved then and the meeting to write over (its
         ChangeKey as read), or None when nothing was taken (the write's error stands)."""
@@ -3585,7 +3653,7 @@ class MailboxSync:
             return None
         fresh = self.ctx.backend.series_exceptions(self.mailbox, canonical(found[0]))
         assert fresh.fields is not None
-        if not self._take_outlook_deletions(booking, fresh.fields):
+        if not self._take_outlook_deletions(link, booking, fresh.fields):
             return None
         return self.bookings[booking.id], replace(held, change_key=fresh.change_key)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -318,13 +318,17 @@ def _exchange_changes(
 
 
 def _exchange_occurrences(
-    differences: list[Difference], booking: Booking
+    differences: list[Difference], booking: Booking, current: MeetingFields | None = None
 ) -> tuple[tuple[Occurrence, ...] | None, tuple[datetime, ...]]:
     """The booking's occurrences with Exchange's state of each occurrence a difference names (deleted: cancelled;
     else at Exchange's times, active), as recorded when the difference was found, and the original starts of
-    those it moves; None when none names one. An occurrence Exchange moved whose original start ROOMS' series no
-    longer has (its pattern or times changed in ROOMS since) cannot be taken: refused, nothing changed (review25e
-    b); one Exchange deleted is as ROOMS has it (no occurrence there) and is left out."""
+    those it moves; None when none names one. Each is ROOMS' occurrence of that original start, else ROOMS' one
+    occurrence on the same day in the series' time zone (ROOMS moved the series' times since: its original starts
+    moved with them, review25aa). One Exchange deleted since (`current`, the meeting as read now, its exceptions
+    read) is taken deleted whatever was recorded: Exchange cannot bring it back, and a write onto it fails
+    (review25aa). An occurrence Exchange moved that ROOMS' series no longer has (its pattern changed in ROOMS
+    since) cannot be taken: refused, nothing changed (review25e b); one Exchange deleted that ROOMS has not is as
+    ROOMS has it (no occurrence there) and is left out."""
     wanted: dict[datetime, str | tuple[datetime, datetime]] = {}
     for d in differences:
         exchange = MeetingFields.from_json(d.exchange_state)
@@ -339,9 +343,24 @@ def _exchange_occurrences(
     if not wanted or booking.series is None:
         return None, ()
     zone = ZoneInfo(booking.series.time_zone)
-    held = {whole_seconds(o.original_start) for o in booking.series.occurrences}
+    held = {whole_seconds(o.original_start): o for o in booking.series.occurrences}
+    by_day: dict[date, list[datetime]] = {}
+    for start in held:
+        by_day.setdefault(start.astimezone(zone).date(), []).append(start)
+    deleted_now = (
+        {whole_seconds(c) for c in current.series.cancelled}
+        if current is not None and current.series is not None and current.series.exceptions_read
+        else set()
+    )
+    found: dict[datetime, str | tuple[datetime, datetime]] = {}
     for original, taken in sorted(wanted.items()):
-        if original not in held and not isinstance(taken, str):
+        same_day = by_day.get(original.astimezone(zone).date(), [])
+        key: datetime | None = original if original in held else None
+        if key is None and len(same_day) == 1:
+            key = same_day[0]
+        if key is not None and (key in deleted_now or original in deleted_now):
+            taken = "deleted"
+        if key is None and not isinstance(taken, str):
             day = f"{original.astimezone(zone):%a %Y-%m-%d %H:%M}"
             raise OperationFailed(
                 f"booking {booking.id}: Exchange moved the occurrence of {day} to "
@@ -350,10 +369,12 @@ def _exchange_occurrences(
                 f"book that time in ROOMS ('roomsops bookings update {booking.id} --occurrence DATE --start ... "
                 "--end ...' of an occurrence it has), then resolve with --use rooms or ignore",
             )
+        if key is not None:
+            found[key] = taken
     out = []
     moved: list[datetime] = []
     for o in booking.series.occurrences:
-        state = wanted.get(whole_seconds(o.original_start))
+        state = found.get(whole_seconds(o.original_start))
         if state is None:
             out.append(o)
         elif isinstance(state, str):
@@ -495,6 +516,9 @@ def _use_exchange(
             with store.read() as conn:
                 managed = [r.email for r in q.list_rooms(conn)]
             read = room_as_booked(found[0], booking.room, snapshot_room(link), managed)
+            if booking.series is not None and read.fields is not None and read.fields.series is not None:
+                # Its exceptions too (Graph: its instances): an occurrence deleted since is taken deleted.
+                read = backend.series_exceptions(link.mailbox, read)
     current = read.fields if read is not None else None
     synced = MeetingFields.from_json(link.snapshot) if link is not None and link.snapshot else None
     changes = _exchange_changes(differences, current, synced, booking)
@@ -525,7 +549,7 @@ def _use_exchange(
                 "cannot take Exchange's state",
                 "resolve with --use rooms or ignore",
             )
-        occurrences, moved = _exchange_occurrences(differences, booking)
+        occurrences, moved = _exchange_occurrences(differences, booking, current)
         if occurrences is not None:
             _refuse_crossing(booking, occurrences, moved)
         _refuse_taken_occurrences(conn, booking, occurrences, room_email or booking.room)

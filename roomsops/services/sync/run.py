@@ -434,6 +434,7 @@ def sync_pass(
                     store, sync.mailbox
                 )  # a worker's: the mailbox's lease given back now, its pass done
             log_report(report, dry_run)
+            _said(ctx, sync)
             if progress is not None:
                 progress(sync.mailbox)
         return report
@@ -710,6 +711,19 @@ def _watch_purged(ctx: PassContext, report: MailboxReport) -> None:
             note = (link.last_error or "").removesuffix(f"; {ROOM_MAY_ANSWER}")
             with fenced_write(ctx, report.mailbox) as conn:
                 q.save_booking_sync(conn, replace(link, last_error=note), now_utc())
+
+
+def _said(ctx: PassContext, sync: MailboxSync) -> None:
+    """Forget the stored notices the mailbox's report carried, now that its log lines are written (the summary
+    follows): "said once", as `_hold_back`. A pass killed before leaves them to the next pass (review25aa). A dry
+    run says them and keeps them."""
+    if ctx.dry_run or not sync.notice_ids:
+        return
+    try:
+        with fenced_write(ctx, sync.mailbox) as conn:
+            q.drop_notices(conn, sync.notice_ids)
+    except (LeaseLost, RoomsopsError) as exc:
+        log.warning("sync: %s: its notices will be said again by the next pass (%s)", sync.mailbox, exc)
 
 
 def _hold_back(ctx: PassContext, links: Sequence[BookingSyncState]) -> None:
