@@ -14,8 +14,9 @@ removed after it): the booking stayed active and the room kept the slot. Now the
 The soak printed 30 steps; bisection (dropping steps while it still failed) left 7, whose essence is the sequence
 below: DiegoS' new meeting in Bern accepted by the room, a second new meeting of his no room has answered yet,
 one pass (the first books, the second holds the position), the first deleted without a cancellation. It fails with
-the soak's three messages without the fix, over Graph (DiegoS in `mixed`) and over EWS; so did the printed 30 steps
-(the second test)."""
+the soak's three messages without the fix, over Graph (DiegoS in `mixed`) and over EWS; so did the printed 30 steps,
+replayed here until speed37 dropped them (git log of this file): on e5f98dc with the link stored unmarked again,
+this test fails in both backends with the soak's I5, as the replay did."""
 
 from __future__ import annotations
 
@@ -46,41 +47,4 @@ def test_a_meeting_booked_in_a_pass_holding_its_position_is_seen_deleted(
     pairs = [b["id"] for b in state._active() if state.world.meeting_of(b) is not None]
     state.outlook_delete_silent(how="soft", pick=pairs.index(booked[0]["id"]))
     assert booked[0]["id"] in state.model.deleted_silently
-    state.teardown()
-
-
-def test_the_soaks_printed_sequence_holds_every_invariant(lab: Any, tmp_path: Path) -> None:
-    state = machine_for(lab.lab, tmp_path, frozenset(FAMILIES), backend="mixed")()
-    state.invalid_sync_state()
-    state.room_declines(day=4, hour=10, reason="duration", room="room-zurich")
-    state.outlook_series(day=2, hour=9, person="AdeleV")
-    state.invalid_sync_state()
-    state.invalid_sync_state()
-    state.outlook_room_series(
-        day=3, hour=10, op="create", person="AdeleV", pick=10000, room="room-zurich", which=1
-    )
-    state.fault_lost_answer(operation="UpdateItem")
-    state.far_future(add=False, day=2, hour=11, pick=1681)
-    state.outlook_delete(how="delete", pick=1773)
-    state.persons_leave(how="remove", person="AlexW", purge=False)
-    state.outlook_edit_after_write(choice=0, later=2, outlook="reminder", pick=128, rooms="free_busy")
-    state.outlook_all_day(day=4, person="AlexW")
-    state.outlook_zero_length(day=3, hour=10, person="DiegoS")
-    state.room_declines(day=2, hour=14, reason="conflict", room="room-bern")
-    state.outlook_new_meeting(day=1, hour=12, person="DiegoS", room="room-bern")
-    state.outlook_edit(choice=3, day=1, hour=14, pick=215, what="time")
-    state.fault_lost_answer(operation="CreateItem")
-    state.outlook_delete(how="delete", pick=394)
-    state.room_declines(day=3, hour=9, reason="conflict", room="room-bern")
-    state.room_answers()
-    state.outlook_edit(choice=2, day=3, hour=9, pick=69, what="free_busy")
-    state.outlook_odd_free_busy(day=4, hour=11, person="DiegoS", shown="NoData")
-    state.conflict_cancel(pick=2499)
-    state.conflict_cancel(pick=1410)
-    state.outlook_delete_silent(how="move", pick=477)
-    state.kill(kill_at=10)
-    state.persons_leave(how="remove", person="AdeleV", purge=False)
-    state.outlook_series(day=2, hour=11, person="DiegoS")
-    state.outlook_odd_free_busy(day=3, hour=9, person="AdeleV", shown="NoData")
-    state.outlook_delete_silent(how="soft", pick=202)
     state.teardown()
