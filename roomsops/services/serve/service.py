@@ -806,7 +806,9 @@ class Serve:
         """The first SIGTERM/SIGINT/SIGHUP during a round stops it (`Terminated`: no mailbox is started any more, those
         running finish their phase). Any further one only says so: raised again, it would cut the wait for the
         writes in flight short, and the run lock and the database would be let go of while a write is still
-        unanswered (a pass after would send it again, or adopt it by its tag). SIGKILL still ends the process."""
+        unanswered (a pass after would send it again, or adopt it by its tag). SIGKILL still ends the process. In
+        worker mode a second one cuts the wait as for `sync --worker`: each mailbox with a write in flight keeps
+        its lease until it expires, which fences it from every other service meanwhile."""
         name = signal.Signals(signum).name
         again = self.stopping.is_set()
         self.stop()
@@ -816,6 +818,15 @@ class Serve:
             else:
                 self._tell(f"serve: {name}: stopping; no round is under way", "stopping")
             return
+        if self._interrupted and self.worker is not None:
+            # worker mode, as `sync --worker`: the wait for the writes in flight is cut short; their mailboxes'
+            # leases are not given back (`worker_run`) but left to expire, so no other service sends them again first
+            self._tell(
+                f"serve: {name} again: no longer waiting for the calendar writes in flight; the leases of their "
+                "mailboxes are left to expire (sync.worker_lease), the others given back",
+                "stopping_again",
+            )
+            raise Terminated()
         if self._interrupted:
             self._tell(
                 f"serve: {name} again: still waiting for the calendar writes in flight to be answered and "
