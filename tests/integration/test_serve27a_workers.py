@@ -176,6 +176,40 @@ def test_serve27a_sigterm_gives_the_leases_back_and_another_serve_takes_the_rest
 
 
 @ON_POSTGRESQL
+def test_fix27z_a_second_sigterm_cuts_the_wait_for_a_write_in_flight_and_keeps_its_lease(
+    invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
+) -> None:
+    """review27y: README says a `serve --worker` stops as `sync --worker` does: a second signal no longer waits for
+    the write in flight (a create held at the gate), its mailbox's lease left to expire, the others given back.
+    Before fix27z the second SIGTERM only said it was still waiting (the service stayed until the answer came)."""
+    assert fresh_lab.admin("POST", "graph/reset").status_code == 200
+    people = setup_persons(invoke, env, fresh_lab, addr, 2, tmp_path, sync_mode="Microsoft365")
+    gate = fresh_lab.admin("POST", "graph/gate", json={"open": False, "operations": ["events.create"]})
+    assert gate.status_code == 200, gate.text
+    log = Path(env["ROOMSOPS_LOG_FILE"])
+
+    def logged(text: str) -> bool:
+        return log.exists() and text in log.read_text(encoding="utf-8")
+
+    service = start_serve(env, tmp_path, "a", "--batch", "2")
+    try:
+        until(lambda: graph_throttle(fresh_lab)["waiting"] >= 1, service)  # 2 claimed, the first create held
+        service.send_signal(signal.SIGTERM)
+        until(lambda: logged("sync: interrupted (SIGTERM)"), service)  # the pass waits for the held create
+        service.send_signal(signal.SIGTERM)
+        until(
+            lambda: logged("sync worker: interrupted: "), service
+        )  # the wait cut short, the gate still shut
+        held = sql(env, "SELECT mailbox FROM mailbox_sync WHERE lease_token IS NOT NULL")
+    finally:
+        assert fresh_lab.admin("POST", "graph/gate", json={"open": True}).status_code == 200
+        service.communicate(timeout=120)
+    assert len(held) == 1, held  # the mailbox with the create in flight keeps its lease; the other given back
+    until(lambda: graph_throttle(fresh_lab)["waiting"] == graph_throttle(fresh_lab)["active"] == 0)
+    assert sorted(len(meetings(fresh_lab, p)) for p in people) == [0, 1]  # the held create landed, once
+
+
+@ON_POSTGRESQL
 def test_serve27a_one_serve_worker_per_database_keeps_the_graph_subscriptions(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:

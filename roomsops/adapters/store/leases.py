@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, func, or_, select, text, update
+from sqlalchemy import Connection, and_, case, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -99,10 +99,14 @@ def claim_mailboxes(
     leases = []
     for mailbox in conn.execute(due).scalars().all():
         token = uuid.uuid4().hex
+        # The next run is cleared while leased (NULL: due, should the lease expire unreleased): a next run written
+        # under the lease is a change notification the pass under way may have missed (`make_due`), and the
+        # release keeps it if it is sooner than the one it would set (`release_lease`). This claim's pass reads the
+        # changes notified before it, so an earlier lease's notification is settled here.
         conn.execute(
             update(mailbox_sync)
             .where(mailbox_sync.c.mailbox == mailbox)
-            .values(lease_owner=owner, lease_until_utc=until, lease_token=token)
+            .values(lease_owner=owner, lease_until_utc=until, lease_token=token, next_run_utc=None)
         )
         leases.append(Lease(mailbox=mailbox, owner=owner, token=token, until=until))
     return leases
@@ -121,16 +125,23 @@ def extend_lease(conn: Connection, lease: Lease, now: datetime | None, lease_for
 
 
 def release_lease(conn: Connection, lease: Lease, next_run: datetime | timedelta) -> bool:
-    """Give the mailbox back, due again at `next_run` (a timedelta: that long after the database's now); False
-    (nothing written) when the token is stale. Found by its token alone (random, one per claim): a person renamed
-    while leased took the row, lease and all, to the new address (`rename_person`), and the worker gives it back
-    there (it worked the old one; its writes to it were refused)."""
+    """Give the mailbox back, due again at `next_run` (a timedelta: that long after the database's now), or sooner
+    if a change notification made it due while leased (`make_due`: the next run written under the lease, which
+    the claim cleared); False (nothing written) when the token is stale. Found by its token alone (random, one per
+    claim): a person renamed while leased took the row, lease and all, to the new address (`rename_person`), and
+    the worker gives it back there (it worked the old one; its writes to it were refused)."""
     if isinstance(next_run, timedelta):
         next_run = database_now(conn) + next_run
+    notified = mailbox_sync.c.next_run_utc
     result = conn.execute(
         update(mailbox_sync)
         .where(mailbox_sync.c.lease_token == lease.token)
-        .values(next_run_utc=next_run, lease_owner=None, lease_until_utc=None, lease_token=None)
+        .values(
+            next_run_utc=case((and_(notified.is_not(None), notified < next_run), notified), else_=next_run),
+            lease_owner=None,
+            lease_until_utc=None,
+            lease_token=None,
+        )
     )
     return result.rowcount == 1
 
@@ -173,37 +184,32 @@ def live_leases(
     return sorted(leases, key=lambda lease: (-lease.until.timestamp(), lease.mailbox))
 
 
-def make_due(
-    conn: Connection,
-    mailbox: str,
-    delay: timedelta,
-    seen_token: str | None = None,
-    wait_for_lease: bool = True,
-) -> str | None:
-    """A change notification named `mailbox` (`roomsops serve --worker`): its next run moved to `delay` from the
-    database's now (never later than it was), so whichever worker claims it next works it. While a live lease holds
-    the mailbox nothing is written (its pass under way may have read the mailbox before the change, and giving the
-    lease back sets the next run anew): the lease's token is returned, for the caller to ask again with
-    `seen_token` once that lease is given back. Asked again, a live lease of another token (a claim made after the
-    notification: its pass reads the change) settles it, as does a mailbox without a row (a person not synced yet:
-    queued due at once). Without `wait_for_lease` a live lease settles it at once (a change in ROOMS: the pass
-    under way takes it, as a plain service's pass under way does). None: settled."""
+def make_due(conn: Connection, mailbox: str, delay: timedelta, under_lease: bool = True) -> None:
+    """A change notification named `mailbox` (`roomsops serve --worker`), or a change in ROOMS its pass has not
+    written (`under_lease` False): its next run moved to `delay` from the database's now (never later than it was), so whichever worker
+    claims it next works it. Written under a live lease too, and so kept in the database whatever becomes of the
+    service that took the notification: the claim cleared the next run, and giving the lease back keeps this one
+    if it is sooner (`release_lease`: the pass under way may have read the mailbox before the change). Without
+    `under_lease` a live lease leaves the row as it is (a change in ROOMS: the pass under way most likely reads it,
+    and every service that saw it unsynced meanwhile would otherwise bring a second pass). A mailbox without a row
+    (a person not synced yet) is queued due at once anyway."""
     key = email_key(mailbox)
     now = database_now(conn)
-    row = conn.execute(
-        select(mailbox_sync.c.lease_token, mailbox_sync.c.lease_until_utc, mailbox_sync.c.next_run_utc)
-        .where(mailbox_sync.c.mailbox == key)
-        .with_for_update()
-    ).first()
-    if row is None:
-        return None
-    token, until, next_run = row
-    if token is not None and until is not None and _aware(until) > now:
-        return token if wait_for_lease and (seen_token is None or token == seen_token) else None
     due = now + delay
-    if next_run is None or _aware(next_run) > due:
-        conn.execute(update(mailbox_sync).where(mailbox_sync.c.mailbox == key).values(next_run_utc=due))
-    return None
+    free = (
+        []
+        if under_lease
+        else [or_(mailbox_sync.c.lease_until_utc.is_(None), mailbox_sync.c.lease_until_utc <= now)]
+    )
+    conn.execute(
+        update(mailbox_sync)
+        .where(
+            mailbox_sync.c.mailbox == key,
+            or_(mailbox_sync.c.next_run_utc.is_(None), mailbox_sync.c.next_run_utc > due),
+            *free,
+        )
+        .values(next_run_utc=due)
+    )
 
 
 def _aware(when: datetime) -> datetime:
@@ -211,10 +217,12 @@ def _aware(when: datetime) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def queue_state(conn: Connection) -> tuple[int, datetime | None, datetime]:
+def queue_state(conn: Connection) -> tuple[int, datetime | None, datetime, datetime | None]:
     """For a service's scheduler (`roomsops serve --worker`): how many mailboxes are due now and free to claim
-    (lease free or expired), the earliest next run of those free but not due yet (None: none), and the database's
-    now they were counted at."""
+    (lease free or expired), the earliest next run of those free but not due yet (None: none), the database's
+    now they were counted at, and the earliest end of a live lease under which a change notification made its
+    mailbox due (`make_due`; None: none) — that mailbox is due once the lease is given back, at the latest when
+    it ends."""
     now = database_now(conn)
     free = or_(mailbox_sync.c.lease_until_utc.is_(None), mailbox_sync.c.lease_until_utc <= now)
     due = conn.execute(
@@ -225,4 +233,14 @@ def queue_state(conn: Connection) -> tuple[int, datetime | None, datetime]:
     soonest = conn.execute(
         select(func.min(mailbox_sync.c.next_run_utc)).where(free, mailbox_sync.c.next_run_utc > now)
     ).scalar_one()
-    return int(due), None if soonest is None else _aware(soonest), now
+    waiting = conn.execute(
+        select(func.min(mailbox_sync.c.lease_until_utc)).where(
+            mailbox_sync.c.lease_until_utc > now, mailbox_sync.c.next_run_utc.is_not(None)
+        )
+    ).scalar_one()
+    return (
+        int(due),
+        None if soonest is None else _aware(soonest),
+        now,
+        None if waiting is None else _aware(waiting),
+    )

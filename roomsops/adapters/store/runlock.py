@@ -281,8 +281,8 @@ def database_lock_holder(lock: DatabaseLock) -> dict[str, object] | None:
 
 
 def database_workers_ran(lock: DatabaseLock) -> bool:
-    """Whether sync workers have worked this database (review27s): its mailbox queue has a next run set (a plain
-    sync never sets one). Read without taking the lock; a database without the table (never synced): False."""
+    """Whether sync workers have worked this database (review27s): its mailbox queue has a next run or a lease set
+    (a plain sync sets neither; a claim clears the next run while it holds the lease). Read without taking the lock; a database without the table (never synced): False."""
     store = _store(lock, "status")
     try:
         with store._translated(), store._connect() as conn:
@@ -290,7 +290,10 @@ def database_workers_ran(lock: DatabaseLock) -> bool:
             try:
                 return bool(
                     conn.execute(
-                        text("SELECT EXISTS (SELECT 1 FROM mailbox_sync WHERE next_run_utc IS NOT NULL)")
+                        text(
+                            "SELECT EXISTS (SELECT 1 FROM mailbox_sync "
+                            "WHERE next_run_utc IS NOT NULL OR lease_token IS NOT NULL)"
+                        )
                     ).scalar()
                 )
             except SQLAlchemyError:

@@ -20,8 +20,10 @@ in batches, the same pass code and lease fence, each lease given back as its pas
 `serve.ews_interval` or `serve.graph_interval` (by the mailbox's service); SIGTERM gives the leases back (a write in
 flight keeps its own until it expires). The schedule is the database's: the mailboxes' next runs. A change
 notification makes its mailbox due in the database (`leases.make_due`, after the debounce), so whichever service
-claims it next works it; while a lease holds the mailbox that waits until the lease is given back (the pass under way
-may have read the mailbox before the change). No pass runs beside a round: every pass is a claimed one.
+claims it next works it; under a live lease too, and the lease's release keeps that sooner next run (the pass under
+way may have read the mailbox before the change): nothing waits in this process's memory. Between rounds the
+database is asked every second whether such a lease was given back (`_wait_for_work`), not a round. No pass runs
+beside a round: every pass is a claimed one.
 """
 
 from __future__ import annotations
@@ -171,11 +173,14 @@ class Serve:
     _guard: threading.Lock = field(default_factory=threading.Lock)
     #: `roomsops serve --worker` (None: the run lock's rounds)
     worker: WorkerMode | None = None
-    #: worker mode: mailbox key -> (the lease token that held it when notified, or None; the debounce): notified
-    #: mailboxes not made due in the database yet (`_settle_notified`)
-    _notified: dict[str, tuple[str | None, timedelta]] = field(default_factory=dict)
-    #: worker mode: mailbox keys a change in ROOMS made due (`_settle_notified`: a live lease settles them)
+    #: worker mode: mailbox key -> the debounce: notified mailboxes not made due in the database yet
+    #: (`_settle_notified`; left for the next time when the database failed)
+    _notified: dict[str, timedelta] = field(default_factory=dict)
+    #: worker mode: mailbox keys a change in ROOMS made due, not written to the database yet (`_settle_notified`)
     _prompted: set[str] = field(default_factory=set)
+    #: worker mode: a notification made a mailbox due under a live lease (`queue_state`): between rounds the
+    #: database is asked every `LEASE_RECHECK_S` whether it was given back (`_wait_for_work`), without a round
+    _lease_waited: bool = False
     #: worker mode: the last round claimed nothing (the next waits a little even if a mailbox is due)
     _idle_round: bool = False
 
@@ -238,7 +243,7 @@ class Serve:
                         return
                     wait -= held  # what is left of the wait for the next mailbox due, after the back-off
                 if self.notices.empty() and wait > 0:
-                    self.wake.wait(timeout=max(0.0, wait))
+                    self._wait_for_work(wait)
                 self.wake.clear()
                 if self.stopping.is_set():
                     return
@@ -256,15 +261,34 @@ class Serve:
             return self.schedule.seconds_to_next(self.clock(), at_most)
         try:
             with self.store.read() as conn:
-                due, soonest, now = queue_state(conn)
+                due, soonest, now, lease_end = queue_state(conn)
         except RoomsopsError:
+            self._lease_waited = False
             return at_most  # the next round says what failed
         wait = 0.0 if due else at_most if soonest is None else min(at_most, (soonest - now).total_seconds())
-        if self._notified:  # waiting for a lease to be given back: asked again soon
+        # A notification under a live lease: its mailbox is due once the lease is given back (`_wait_for_work`
+        # asks), at the latest when it ends.
+        self._lease_waited = lease_end is not None
+        if lease_end is not None:
+            wait = min(wait, (lease_end - now).total_seconds())
+        if self._notified or self._prompted:  # not in the database yet (it failed): tried again soon
             wait = min(wait, LEASE_RECHECK_S)
         if self._idle_round:  # due, but nothing was claimable (rows locked by a claim under way): no spin
             wait = max(wait, LEASE_RECHECK_S)
         return max(0.0, wait)
+
+    def _wait_for_work(self, wait: float) -> None:
+        """Waits `wait` seconds for the next round (or a notification, or a stop). In worker mode, while a
+        notification waits for another service's lease to be given back, the database is asked every
+        `LEASE_RECHECK_S` (`queue_state`: a few aggregate statements, not a round reading every person and
+        mailbox state) and the wait ends as soon as a mailbox is due."""
+        while not self.stopping.is_set():
+            step = min(wait, LEASE_RECHECK_S) if self.worker is not None and self._lease_waited else wait
+            if self.wake.wait(timeout=max(0.0, step)) or step >= wait or self.stopping.is_set():
+                return
+            wait = min(wait - step, self._seconds_to_next())
+            if wait <= 0:
+                return
 
     def _back_off(self, seconds: float) -> bool:
         """Waits `seconds` after a round that could not do its work, whatever notifications come meanwhile (each
@@ -445,30 +469,26 @@ class Serve:
             self.schedule.push(mailbox, received, debounce, full)
             return
         key = email_key(mailbox)
-        seen, _ = self._notified.get(key, (None, debounce))
-        self._notified[key] = (seen, debounce)
+        self._notified[key] = min(debounce, self._notified.get(key, debounce))
 
     def _settle_notified(self) -> None:
-        """Worker mode: each notified mailbox made due in the database (`leases.make_due`), unless a live lease
-        holds it: then it is asked again (`LEASE_RECHECK_S`) until that lease was given back (or another claimed
-        it after the notification, whose pass reads the change). A mailbox a change in ROOMS prompted is made due
-        unless leased (the pass under way takes it, as in a plain service: waiting for its release would bring a
-        second pass of every mailbox a service saw prompted while another worked it). A database failure leaves
-        them for the next time."""
+        """Worker mode: each notified mailbox made due in the database (`leases.make_due`), under a live lease too:
+        the release of that lease keeps the sooner next run (the pass under way may have read the mailbox before the
+        change), whatever becomes of this service meanwhile. A mailbox a change in ROOMS prompted is made due unless
+        leased (the pass under way takes it, as in a plain service: marked under the lease, every mailbox a service
+        saw prompted while another worked it would get a second pass). A database failure leaves them for the next
+        time."""
         if self.worker is None or not (self._notified or self._prompted):
             return
         try:
             for key in sorted(self._prompted):
                 with self.store.leases() as conn:
-                    make_due(conn, key, timedelta(0), wait_for_lease=False)
+                    make_due(conn, key, timedelta(0), under_lease=False)
                 self._prompted.discard(key)
-            for key, (seen, debounce) in sorted(self._notified.items()):
+            for key, debounce in sorted(self._notified.items()):
                 with self.store.leases() as conn:
-                    token = make_due(conn, key, debounce, seen)
-                if token is None:
-                    del self._notified[key]
-                else:
-                    self._notified[key] = (token, debounce)
+                    make_due(conn, key, debounce)
+                del self._notified[key]
         except RoomsopsError as exc:
             log.warning("serve: notified mailboxes not made due yet: %s", exc.one_line())
 
@@ -563,7 +583,7 @@ class Serve:
         assert self.worker is not None
         with self.store.leases() as conn:  # a person added meanwhile is queued, due at once
             ensure_mailboxes(conn, [email for email, _ in persons], now_utc())
-            due, _, _ = queue_state(conn)
+            due, _, _, _ = queue_state(conn)
         self.metrics.queue.set(due)
         self._idle_round = False
         if not due:
@@ -842,7 +862,9 @@ class Serve:
         """The first SIGTERM/SIGINT/SIGHUP during a round stops it (`Terminated`: no mailbox is started any more, those
         running finish their phase). Any further one only says so: raised again, it would cut the wait for the
         writes in flight short, and the run lock and the database would be let go of while a write is still
-        unanswered (a pass after would send it again, or adopt it by its tag). SIGKILL still ends the process."""
+        unanswered (a pass after would send it again, or adopt it by its tag). SIGKILL still ends the process. In
+        worker mode a second one cuts the wait as for `sync --worker`: each mailbox with a write in flight keeps
+        its lease until it expires, which fences it from every other service meanwhile."""
         name = signal.Signals(signum).name
         again = self.stopping.is_set()
         self.stop()
@@ -852,6 +874,15 @@ class Serve:
             else:
                 self._tell(f"serve: {name}: stopping; no round is under way", "stopping")
             return
+        if self._interrupted and self.worker is not None:
+            # worker mode, as `sync --worker`: the wait for the writes in flight is cut short; their mailboxes'
+            # leases are not given back (`worker_run`) but left to expire, so no other service sends them again first
+            self._tell(
+                f"serve: {name} again: no longer waiting for the calendar writes in flight; the leases of their "
+                "mailboxes are left to expire (sync.worker_lease), the others given back",
+                "stopping_again",
+            )
+            raise Terminated()
         if self._interrupted:
             self._tell(
                 f"serve: {name} again: still waiting for the calendar writes in flight to be answered and "
@@ -909,6 +940,15 @@ class Serve:
             report = self._last.get(key)
             state = states.get(key)
             last_pass = self.schedule.attempted.get(key) or (state.last_pass if state else None)
+            stored = state.last_pass if state else None
+            if (
+                self.worker is not None
+                and stored is not None
+                and last_pass is not None
+                and stored > last_pass
+            ):
+                # worker mode: another service passed it since this one did; the database's pass is the latest
+                report, last_pass = None, stored
             if report is not None:
                 changes = ", ".join(f"{getattr(report, c)} {c}" for c in _CHANGES if getattr(report, c))
                 rows.append(
@@ -925,7 +965,7 @@ class Serve:
                         self.schedule.heal_at(due),
                     )
                 )
-            else:  # not synced by this process yet: what the database says of its last pass
+            else:  # not synced by this process yet (or since): what the database says of its last pass
                 stored_error = state.last_error if state else None
                 rows.append(
                     MailboxRow(
