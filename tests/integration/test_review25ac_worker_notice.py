@@ -7,8 +7,9 @@ takes the deletion and stores its note (`sync_notices`, fix25ab) — then `sync_
 back (`Fence.release`) *before* `_said` drops the note in a write fenced by that lease (`fenced_write`): the lease's
 token is gone, the fence refuses the write (`LeaseLost`), `_said` logs "its notices will be said again by the next
 pass", and the stored note stays. Every later pass of that mailbox (every worker round, every `roomsops sync`)
-prints the same "note: … was deleted in Outlook …" again, for good; the fence also marks the lease lost after it was
-given back.
+prints the same "note: … was deleted in Outlook …" again, for good; and the refused write marks the lease lost
+after it was given back, so that worker pass — and, the note never dropped, every later worker pass of the mailbox
+(seen: two more rounds) — ends with the mailbox in `lease_lost` and exit 1 although its pass went through.
 
 What should be (docs/series.md: "forgotten only once a pass has said it"): said by the pass that took the deletion,
 then forgotten — nothing left in `sync_notices`, and the next pass says nothing."""
