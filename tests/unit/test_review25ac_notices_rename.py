@@ -1,5 +1,5 @@
 """review25ac: a note stored for a person's mailbox (`sync_notices`, fix25ab) is lost for good when the person is
-renamed (`persons update OLD --email NEW`, e.g. after a name change) before a pass says it.
+renamed (`persons set OLD --email NEW`, e.g. after a name change) before a pass says it.
 
 What happens: a pass takes an occurrence Outlook deleted and stores its note under the mailbox's address, and dies
 before its summary (or, under a worker, the note is kept: see test_review25ac_worker_notice). The administrator
