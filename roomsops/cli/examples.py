@@ -3,20 +3,28 @@ parses each of them against the command it names."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import click
+
+#: The bookings examples' day: next week's Monday, inside the booking horizon (rooms.booking_horizon_days, 365 by
+#: default), so the example books as written (a fixed far date was declined by a room whose window ends there).
+_today = date.today()
+DAY = (_today + timedelta(days=7 - _today.weekday())).isoformat()
+WEEK_LATER = (date.fromisoformat(DAY) + timedelta(days=7)).isoformat()
 
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "auth test": ("roomsops auth test", "roomsops auth test --mailbox diego@contoso.com"),
     "bookings add": (
         "roomsops bookings add --organizer diego@contoso.com --room room-zurich@contoso.com "
-        "--start 2031-03-31T09:00 --end 2031-03-31T10:00 --title 'Weekly sync'",
+        f"--start {DAY}T09:00 --end {DAY}T10:00 --title 'Weekly sync'",
     ),
     "bookings cancel": ("roomsops bookings cancel 42 --yes",),
     "bookings list": (
-        "roomsops bookings list --from 2031-03-31T00:00 --to 2031-04-07T00:00",
+        f"roomsops bookings list --from {DAY}T00:00 --to {WEEK_LATER}T00:00",
         "roomsops --json bookings list --organizer diego@contoso.com --status active",
     ),
-    "bookings update": ("roomsops bookings update 42 --start 2031-03-31T10:00 --end 2031-03-31T11:00",),
+    "bookings update": (f"roomsops bookings update 42 --start {DAY}T10:00 --end {DAY}T11:00",),
     "config check": ("roomsops config check", "roomsops config check --on-host"),
     "config init": (
         "roomsops config init --tenant-id TENANT-GUID --app-id APP-GUID --client-secret-env ROOMS_SECRET",

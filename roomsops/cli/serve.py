@@ -10,6 +10,7 @@ from roomsops.cli.context import AppContext
 from roomsops.cli.lazy import lazy
 from roomsops.cli.sync import _worker_name, lock_path
 from roomsops.core.errors import InputError
+from roomsops.core.logs import failures_to_stderr, log
 
 if TYPE_CHECKING:
     from roomsops.adapters.graph.client import GraphClient
@@ -93,20 +94,27 @@ def serve(
 
         return GraphClient(settings, graph_token_provider(app.ews.provider.credentials, settings))
 
-    with rooms.open_database(settings) as store:
-        result = run_serve(
-            settings,
-            store,
-            app.audit,
-            lock_path(settings),
-            lambda persons, services: calendar_backend(settings, app.ews, persons, services),
-            app.token_provider.token,
-            listen,
-            max_ticks,
-            lambda line: click.echo(line, err=True),
-            webhook,
-            graph_client,
-            unsubscribe_on_exit,
-            mode,
-        )
+    # Round and mailbox failures on stderr too (journalctl, WinSW's error log), each said once while it lasts; -v
+    # and --debug already write every record there.
+    console = None if app.verbose or app.debug else failures_to_stderr()
+    try:
+        with rooms.open_database(settings) as store:
+            result = run_serve(
+                settings,
+                store,
+                app.audit,
+                lock_path(settings),
+                lambda persons, services: calendar_backend(settings, app.ews, persons, services),
+                app.token_provider.token,
+                listen,
+                max_ticks,
+                lambda line: click.echo(line, err=True),
+                webhook,
+                graph_client,
+                unsubscribe_on_exit,
+                mode,
+            )
+    finally:
+        if console is not None:
+            log.removeHandler(console)
     return app.emit(result)

@@ -178,6 +178,62 @@ def setup_logging(
     _library_handlers[:] = list(log.handlers)
 
 
+#: Seconds the console stays quiet about a failure it said while the failure lasts (`FailureConsole`).
+REPEAT_AFTER = 3600.0
+
+
+def _fields(record: logging.LogRecord) -> Mapping[str, Any]:
+    fields = getattr(record, "fields", None)
+    return fields if isinstance(fields, Mapping) else {}
+
+
+class FailureConsole(logging.StreamHandler):
+    """The failures of a long-running process (`serve`) on stderr, where journalctl and a service wrapper's error
+    log read them: each WARNING or ERROR record (a round that failed, a mailbox's failed pass, a booking's
+    failure) as one line with the log's text, secrets masked. No flood: a failure said is not said again while it
+    lasts (the same record, round numbers aside), except once every `REPEAT_AFTER` seconds; a mailbox that failed
+    is said again when its pass works (its INFO result line), and the rounds when one works again after failed
+    ones (the INFO record with event "rounds_recovered")."""
+
+    def __init__(self, repeat_after: float = REPEAT_AFTER) -> None:
+        super().__init__()
+        self.setLevel(logging.INFO)
+        self.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        self.addFilter(SecretFilter())
+        self.repeat_after = repeat_after
+        #: what was said -> when; keyed by (mailbox or "", the record's text without its numbers)
+        self._said: dict[tuple[str, str], float] = {}
+        #: the mailboxes (case-folded) whose failure was said, "" for the rounds: their recovery is said
+        self._failing: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:  # under the handler's lock (Handler.handle)
+        fields = _fields(record)
+        event = fields.get("event")
+        mailbox = str(fields.get("mailbox") or "").casefold()
+        if record.levelno < logging.WARNING:
+            ended = event == "rounds_recovered" or (event == "mailbox" and fields.get("ok") is True)
+            if ended and mailbox in self._failing:
+                self._failing.discard(mailbox)
+                self._said = {k: v for k, v in self._said.items() if k[0] != mailbox}
+                super().emit(record)
+            return
+        if event in ("mailbox", "failure") or (not mailbox and record.levelno >= logging.ERROR):
+            self._failing.add(mailbox)  # "": the rounds
+        key = (mailbox, re.sub(r"\d+", "#", record.getMessage()))
+        said = self._said.get(key)
+        if said is not None and record.created - said < self.repeat_after:
+            return
+        self._said[key] = record.created
+        super().emit(record)
+
+
+def failures_to_stderr() -> FailureConsole:
+    """Attach a `FailureConsole` to roomsops' logger (after `setup_logging`); detach it with `log.removeHandler`."""
+    console = FailureConsole()
+    log.addHandler(console)
+    return console
+
+
 class AuditLog:
     """Append-only JSON lines, one record per change made anywhere; secrets masked."""
 

@@ -19,9 +19,11 @@ from contextlib import suppress
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 from roomsops.core.addresses import closest, is_address
 from roomsops.core.errors import InputError
+from roomsops.core.secrets import mask_url_secrets
 from roomsops.core.secure_files import not_trusted
 from roomsops.core.vocabulary import AUTOMATE_PROCESSING, CALENDAR_PROCESSING
 
@@ -93,6 +95,30 @@ def _bound(value: int | float) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
 
 
+def url_problem(value: str) -> tuple[str, str] | None:
+    """What keeps `value` from being read as a URL (an unbalanced or invalid [IPv6] host, a port that is no number
+    from 0 to 65535) and how to write it, or None. urlsplit raises on these only when a request is made, far from
+    the setting (an "unexpected ValueError", or "could not connect")."""
+    try:
+        urlsplit(value).port  # noqa: B018 - .port raises ValueError for a port that is no number or out of range
+    except ValueError as exc:
+        if "port" in str(exc).casefold():
+            return (
+                "has a port that is not a number from 0 to 65535",
+                "write the port as :443, or leave it out",
+            )
+        return (
+            "is not a URL: its host has an unbalanced [ or ], or [ ] that hold no IPv6 address",
+            "write an IPv6 host in brackets, https://[2001:db8::5]/, and a name without them",
+        )
+    return None
+
+
+def url(default: str = "") -> Any:
+    """A URL setting: checked when settings load (`url_problem`), naming the setting and where it came from."""
+    return field(default=default, metadata={"url": True})
+
+
 def choice(default: str, *values: str, any_case: bool = False) -> Any:
     """A setting that takes one of `values` (checked when settings load, naming where the value came from)."""
     return field(default=default, metadata={"rule": Choice(values, any_case)})
@@ -129,10 +155,10 @@ class CloudSettings:
     """Which cloud, and its endpoints (each may be overridden; empty = the preset's)."""
 
     name: str = choice("global", *CLOUDS)
-    authority_host: str = ""
-    ews_url: str = ""
+    authority_host: str = url()
+    ews_url: str = url()
     exchange_environment: str = ""
-    graph_url: str = ""  # Microsoft Graph's endpoint (without /v1.0); empty: the cloud's
+    graph_url: str = url()  # Microsoft Graph's endpoint (without /v1.0); empty: the cloud's
 
     def __post_init__(self) -> None:
         if self.name not in CLOUDS:
@@ -319,7 +345,7 @@ class ServeSettings:
     listen: str = ""
     # The webhook's URL as Graph reaches it (https://rooms.example.com/roomsops, a reverse proxy's); empty: the
     # listener's own address (http, or https with tls_cert_file).
-    public_url: str = ""
+    public_url: str = url()
     # PEM certificate (chain) and key for TLS on serve.listen; empty: plain HTTP (behind a reverse proxy).
     tls_cert_file: str = ""
     tls_key_file: str = ""
@@ -484,6 +510,8 @@ class Key:
     name: str
     kind: type
     rule: Choice | Range | None
+    #: A URL (`url()`): it must parse, or the first request would crash on it far from the setting.
+    url: bool = False
 
     @property
     def label(self) -> str:
@@ -506,6 +534,13 @@ class Key:
                 f"give {self.label} in {origin} as UTF-8 text (check the encoding of the script or terminal)",
             )
         value = _typed(raw, self.kind)
+        problem = url_problem(value) if self.url and isinstance(value, str) else None
+        if problem:
+            shown = _shown(mask_url_secrets(value))  # a user:password@ in a URL is never shown
+            raise InputError(
+                f"{self.label} in {origin} {problem[0]}, got {shown}",
+                f"correct {self.label} in {origin}: {problem[1]}",
+            )
         if isinstance(self.rule, Choice) and isinstance(value, str):
             value = self.rule.pick(value)
         elif isinstance(self.rule, Range) and value is not None and not self.rule.holds(value):
@@ -520,7 +555,9 @@ class Key:
 
 #: "section.key" -> Key, for every setting, in the order of `Settings`.
 KEYS: dict[str, Key] = {
-    f"{section}.{f.name}": Key(section, f.name, get_type_hints(cls)[f.name], f.metadata.get("rule"))
+    f"{section}.{f.name}": Key(
+        section, f.name, get_type_hints(cls)[f.name], f.metadata.get("rule"), bool(f.metadata.get("url"))
+    )
     for section, cls in SECTIONS.items()
     for f in fields(cls)
     if not f.metadata.get("table")  # a sub-table such as [rooms.profile] has its own reader

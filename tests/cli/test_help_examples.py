@@ -68,3 +68,16 @@ def test_the_help_ends_with_examples_that_parse(path: str, invoke: Invoke) -> No
     for example in examples:
         assert re.match(rf"roomsops (--json )?{re.escape(path)}( |$)", example), example
         assert parse(example).name == path.split()[-1]
+
+
+def test_the_bookings_examples_book_inside_the_booking_horizon() -> None:
+    """review21ab: `bookings add --help` booked 2031-03-31, which a room whose BookingWindowInDays is the default
+    horizon (rooms check sets it to rooms.booking_horizon_days, 365) declines: the example did not work as written."""
+    from datetime import date, timedelta
+
+    from roomsops.core.settings import RoomsSettings
+
+    horizon = date.today() + timedelta(days=RoomsSettings().booking_horizon_days)
+    for name in ("bookings add", "bookings update", "bookings list"):
+        days = {date.fromisoformat(d) for e in EXAMPLES[name] for d in re.findall(r"\d{4}-\d\d-\d\d", e)}
+        assert days and all(date.today() < d <= horizon for d in days), (name, days)

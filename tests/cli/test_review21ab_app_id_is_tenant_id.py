@@ -9,17 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import TENANT, Invoke
+from tests.conftest import APP, TENANT, Invoke
 
 THUMB = "3a7f5c19d26b8e440f1a2b3c4d5e6f708192a3b4"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21ab: the tenant id given as the app id is written by config init and passed by config check",
-)
 def test_the_tenant_id_as_app_id_is_refused_and_reported(invoke: Invoke, tmp_path: Path) -> None:
     target = tmp_path / "RoomsAppSettings.config"
     env = {"ROOMSOPS_APP_SETTINGS": str(target)}
@@ -32,3 +26,20 @@ def test_the_tenant_id_as_app_id_is_refused_and_reported(invoke: Invoke, tmp_pat
         assert check.code == 1 and "ExchangeAppId" in check.out, check.out + check.err
     assert run.code == 2 and run.err.startswith("Error: ") and "--app-id" in run.err, run.out + run.err
     assert not written
+
+
+def test_a_file_with_the_tenant_id_as_app_id_fails_the_check_and_config_set_refuses_it(
+    invoke: Invoke, app_settings: Path
+) -> None:
+    """The same mistake by hand (`config check` exit 1) or by `config set` (either key made equal to the other:
+    exit 2, the file unchanged)."""
+    good = app_settings.read_bytes()
+    for key, value in (("ExchangeAppId", TENANT.upper()), ("ExchangeTenantId", "{" + APP + "}")):
+        run = invoke("--app-settings", str(app_settings), "config", "set", key, value)
+        assert run.code == 2 and run.err.startswith("Error: ") and "ExchangeAppId" in run.err, (
+            run.out + run.err
+        )
+        assert app_settings.read_bytes() == good
+    app_settings.write_bytes(good.replace(APP.encode(), TENANT.encode()))
+    check = invoke("--app-settings", str(app_settings), "config", "check")
+    assert check.code == 1 and "ExchangeAppId is the ExchangeTenantId" in check.out, check.out + check.err

@@ -19,10 +19,6 @@ pytestmark = pytest.mark.integration
 BROKEN = "https://[2001:db8::5/EWS/Exchange.asmx"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21ab: an unbalanced [ in cloud.ews_url crashes sync (unexpected ValueError, exit 1), not exit 2",
-)
 @pytest.mark.parametrize("command", [("sync",), ("sync", "--person", "DiegoS")], ids=["sync", "sync-person"])
 def test_an_unbalanced_bracket_in_cloud_ews_url_is_a_configuration_error(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any, command: tuple[str, ...]
@@ -35,10 +31,6 @@ def test_an_unbalanced_bracket_in_cloud_ews_url_is_a_configuration_error(
     assert run.code == 2 and "cloud.ews_url" in line, line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21ab: an unbalanced [ in cloud.authority_host is exit 3 'no OpenID configuration', not exit 2",
-)
 def test_an_unbalanced_bracket_in_cloud_authority_host_is_a_configuration_error(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str]
 ) -> None:

@@ -20,10 +20,6 @@ from .test_review21g_policy_guard import _make_empty_security_group, _policies
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21ab: a --probe inside a --member group is found only after the group and policy are created",
-)
 def test_a_probe_inside_a_member_group_is_refused_before_anything_changes(
     invoke: Invoke, fresh_lab: Any, env: dict[str, str], addr: Any
 ) -> None:

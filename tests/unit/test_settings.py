@@ -148,3 +148,39 @@ def test_a_bad_value_in_the_file_is_refused_even_when_the_environment_overrides_
         InputError, match=r"network.timeout_seconds in .*roomsops.toml must be a number from 1 to "
     ):
         load_settings(str(path), environ={"ROOMSOPS_NETWORK_TIMEOUT_SECONDS": "30"})
+
+
+URL_SETTINGS = {"cloud.authority_host", "cloud.ews_url", "cloud.graph_url", "serve.public_url"}
+
+
+@pytest.mark.parametrize("label", sorted(URL_SETTINGS))
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("https://[2001:db8::5/x", "unbalanced [ or ]"),
+        ("https://2001:db8::5]/x", "unbalanced [ or ]"),
+        ("https://[rooms.example.com]/x", "unbalanced [ or ]"),
+        ("https://rooms.example.com:44x/x", "port that is not a number"),
+        ("https://rooms.example.com:99999/x", "port that is not a number"),
+    ],
+)
+def test_a_url_setting_that_urlsplit_cannot_read_is_refused_when_settings_load(
+    label: str, value: str, problem: str
+) -> None:
+    """review21ab: an unbalanced [ in cloud.ews_url crashed the first request (unexpected ValueError, exit 1); in
+    cloud.authority_host it was 'could not connect' (exit 3). Every URL setting is read once, when settings load."""
+    variable = "ROOMSOPS_" + label.upper().replace(".", "_")
+    with pytest.raises(InputError) as caught:
+        load_settings(environ={variable: value})
+    assert str(caught.value).startswith(f"{label} in ${variable} ") and problem in str(caught.value)
+
+
+def test_the_url_settings_are_the_ones_checked_and_their_password_is_never_shown() -> None:
+    assert {label for label, key in KEYS.items() if key.url} == URL_SETTINGS
+    with pytest.raises(InputError) as caught:
+        load_settings(environ={"ROOMSOPS_CLOUD_EWS_URL": "https://user:s3cr3t-pw@[::1/EWS"})
+    assert "s3cr3t-pw" not in str(caught.value) + (caught.value.remedy or "") and "user:" in str(caught.value)
+    settings = load_settings(
+        environ={"ROOMSOPS_CLOUD_EWS_URL": "https://[2001:db8::5]:443/EWS/Exchange.asmx"}
+    )
+    assert settings.cloud.ews_resource == "https://[2001:db8::5]:443"

@@ -197,6 +197,11 @@ def _init(
         APP_ID: _validated(APP_ID, app_id, warnings),
         credential.key: _validated(credential.key, credential.value, warnings),
     }
+    if wanted[APP_ID] == wanted[TENANT_ID]:
+        raise InputError(
+            f"--app-id is the --tenant-id ({wanted[TENANT_ID]}): {SAME_IDS}; nothing was changed",
+            f"give --app-id the {APP_ID_HINT}",
+        )
     if not path.exists():
         text = render(
             "RoomsAppSettings.config.j2",
@@ -276,6 +281,12 @@ def set_key(
         doc = read_document(path)
         warnings: list[str] = []
         value = _validated(key, value, warnings)
+        other = {APP_ID: TENANT_ID, TENANT_ID: APP_ID}.get(key)
+        if other is not None and _same_guid(value, doc.effective(other)):
+            raise InputError(
+                f"{key} {value} is the file's {other}: {SAME_IDS}; nothing was changed",
+                f"set {APP_ID} to the {APP_ID_HINT}",
+            )
         variants = _case_variants(doc, key)
         for variant in variants:
             doc.unset(variant)
@@ -316,6 +327,25 @@ def show(path: Path) -> ConfigShow:
     return ConfigShow(path=str(path), entries=tuple(entries))
 
 
+#: The tenant id pasted as the app id (the two lines of the app's Overview page): every token request then fails
+#: (AADSTS700016, application not found in the directory).
+SAME_IDS = "no application's client id is its directory's id"
+APP_ID_HINT = (
+    "'Application (client) ID' from the app registration's Overview page in the Entra admin center (the "
+    "'Directory (tenant) ID' shown with it is the tenant id)"
+)
+
+
+def _same_guid(value: str, other: str | None) -> bool:
+    """`value` (normalised) is `other` as the file holds it (with braces, capitals or copy artefacts)."""
+    if not other:
+        return False
+    try:
+        return normalize_guid(other, "id").value == value
+    except InputError:  # not a GUID: `config check` names it
+        return False
+
+
 def _check_guid(doc: AppSettingsDoc, key: str) -> Check:
     value = doc.effective(key)
     if not value:
@@ -335,6 +365,13 @@ def _check_guid(doc: AppSettingsDoc, key: str) -> Check:
             Status.FAILED,
             f"{key} contains {', '.join(norm.artefacts) or 'braces or capitals'}",
             f"roomsops config set {key} {norm.value}",
+        )
+    if key == APP_ID and _same_guid(norm.value, doc.effective(TENANT_ID)):
+        return Check(
+            key,
+            Status.FAILED,
+            f"{APP_ID} is the {TENANT_ID} ({value}): {SAME_IDS}; every token request fails (AADSTS700016)",
+            f"roomsops config set {APP_ID} <the {APP_ID_HINT}>",
         )
     return Check(key, Status.OK, value)
 

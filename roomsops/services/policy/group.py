@@ -4,7 +4,7 @@ against removing too many, create it and change its members, each change in the 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +87,7 @@ def read_group(
     refuse_unresolved(session, request, missing)
     refuse_probe_members(request, resolved)
     refuse_probes_in_group(request, resolved, members_now)
+    refuse_probes_in_member_groups(session, request, resolved, members_now, group)
     plan = GroupPlan(group=group, members_now=members_now, resolved=resolved, missing=missing)
     current = set().union(*(m.smtp_addresses for m in members_now))
     # One addition per mailbox: a mailbox given twice (its primary address and an alias) is added once, under
@@ -169,19 +170,65 @@ def _nesting_holds_mailbox(
 ) -> bool:
     """Whether the groups hold a mailbox, not counting the groups whose object ids are `without` (nor what is
     held only through them)."""
+    return any(any(m.is_mailbox for m in level) for level in _nested_members(session, groups, without))
+
+
+def _nested_members(
+    session: ExchangeSession, groups: Sequence[Recipient], without: Sequence[str]
+) -> Iterator[list[Recipient]]:
+    """The members of the groups, one level of nesting at a time (one pipeline each, read as the caller goes on),
+    not following the groups whose object ids are `without`; each group is read once (a cycle ends)."""
     seen: set[str] = {i.casefold() for i in without if i}
     level = list(groups)
     for _ in range(NESTING_LIMIT):
         ids = [g.object_id or g.primary_smtp for g in level]
         ids = [i for i in dict.fromkeys(ids) if i and i.casefold() not in seen]
         if not ids:
-            return False
+            return
         seen.update(i.casefold() for i in ids)
         members = exchange.members_of_groups(session, ids)
-        if any(m.is_mailbox for m in members):
-            return True
+        yield members
         level = [m for m in members if "Group" in m.details]
-    return False
+
+
+def refuse_probes_in_member_groups(
+    session: ExchangeSession,
+    request: GroupRequest,
+    resolved: dict[str, Mailbox],
+    members_now: Sequence[Recipient],
+    group: Group | None,
+) -> None:
+    """A probe inside a group that is (or will be) a member of the group: an application access policy's scope
+    takes nested groups' mailboxes, so the probe gets the members' answer and its opposite one cannot come true.
+    Known from the member groups before any change (else the group and policy are made, then the check reports
+    the probe's mismatch): exit 2, nothing changed. Only where the engine counts nested groups."""
+    probes = {
+        found.primary_smtp.casefold(): probe
+        for probe in request.probes
+        if (found := resolved.get(probe)) is not None and found.primary_smtp
+    }
+    if not probes or not request.nested_groups:
+        return
+    given = [resolved[m].recipient for m in request.members if m in resolved]
+    kept = [] if request.exact else list(members_now)  # --exact takes out the groups not given
+    nested = [r for r in [*given, *kept] if "Group" in r.details]
+    itself = [group.object_id] if group is not None else []
+    inside: dict[str, str] = {}
+    for level in _nested_members(session, nested, itself):
+        for member in level:
+            if member.is_mailbox and member.primary_smtp.casefold() in probes:
+                inside.setdefault(probes[member.primary_smtp.casefold()], member.primary_smtp)
+        if len(inside) == len(probes):
+            break
+    if inside:
+        raise InputError(
+            f"--probe {', '.join(inside)}: a mailbox of a group that is a member of {request.group} (an "
+            "application access policy counts nested groups' mailboxes), so the app gets the members' answer for "
+            "it and the probe's opposite one cannot come true; nothing was changed",
+            "a probe is a mailbox that must stay outside the group: give a mailbox that is in none of the member "
+            "groups with --probe, or drop it",
+            code="probe_is_member",
+        )
 
 
 def refuse_uncovered(session: ExchangeSession, request: GroupRequest, plan: GroupPlan, what: str) -> None:

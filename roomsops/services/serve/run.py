@@ -92,9 +92,14 @@ class ServeResult(Result):
     #: serve --worker: mailboxes claimed, and passes whose lease was lost (None: not a worker)
     claimed: int | None = None
     lease_lost: int | None = None
+    #: rounds that failed before their passes (the token service unreachable, the database down, a bug)
+    failed_rounds: int = 0
 
     def lines(self) -> list[str]:
-        line = f"serve: stopped after {self.ticks} round(s): {self.passes} pass(es), {self.failed} failed"
+        rounds = f"{self.ticks} round(s)" + (
+            f", {self.failed_rounds} of them failed" if self.failed_rounds else ""
+        )
+        line = f"serve: stopped after {rounds}: {self.passes} pass(es), {self.failed} failed"
         if self.claimed is not None:
             line += f"; claimed {self.claimed} mailbox(es), {self.lease_lost or 0} lease(s) lost"
         return [line]
@@ -264,12 +269,13 @@ def _run(
         for s in _samples(service, "roomsops_serve_passes_total")
         if s.labels.get("result") == "failed"
     )
-    log.info("serve: stopped after %d round(s)", service.ticks)
+    rounds_failed = sum(int(s.value) for s in _samples(service, "roomsops_serve_round_errors_total"))
+    log.info("serve: stopped after %d round(s), %d of them failed", service.ticks, rounds_failed)
     if service.worker is None:
-        return ServeResult(service.ticks, passes, failed)
+        return ServeResult(service.ticks, passes, failed, failed_rounds=rounds_failed)
     claimed = sum(int(s.value) for s in _samples(service, "roomsops_serve_claimed_total"))
     lost = sum(int(s.value) for s in _samples(service, "roomsops_serve_lease_lost_total"))
-    return ServeResult(service.ticks, passes, failed, claimed, lost)
+    return ServeResult(service.ticks, passes, failed, claimed, lost, rounds_failed)
 
 
 def _samples(service: Serve, name: str) -> list[Any]:

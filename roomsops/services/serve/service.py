@@ -360,6 +360,13 @@ class Serve:
             self._token_failed = self._token_now is False
         elif not busy:
             if not self._token_failed or self._token_now:
+                if self.error_rounds:  # said on stderr after the failures (core.logs.FailureConsole)
+                    log.info(
+                        "serve: round %d worked after %d failed round(s)",
+                        self.ticks + 1,
+                        self.error_rounds,
+                        extra={"fields": {"event": "rounds_recovered"}},
+                    )
                 self.error_rounds = 0
                 self._token_failed = False
             failing = self._judge_passes()
