@@ -589,6 +589,7 @@ def migrate_cmd(
     again by its tag over the target service and checked to be the same item (its UID) before the links and the
     person's sync mode are switched; nothing is re-created. Killed or failing midway, run it again: it goes on."""
     from roomsops.services.sync.factory import (
+        EWS,
         GRAPH,
         backend_for_mode,
         calendar_backend,
@@ -617,10 +618,12 @@ def migrate_cmd(
         if synced:
             app.token_provider.token()  # no token, no migration: exit 3 before any work
         # Each person's links are read where their ids belong: the service recorded for them (a person switched
-        # by `persons set --sync-mode` alone is still of the old one: review24r), else their mode's.
+        # by `persons set --sync-mode` alone is still of the old one: review24r); none recorded, the one --to
+        # leaves (links found to be the target's are read over the target: `migrate._resolved_service`).
         services = _services(store)
-        unrecorded = [(email, mode) for email, mode in synced if email.lower() not in services]
-        source = calendar_backend(settings, app.ews, unrecorded, services)
+        leaves = GRAPH if kind == EWS else EWS
+        unrecorded = {email.lower(): leaves for email, _ in synced if email.lower() not in services}
+        source = calendar_backend(settings, app.ews, (), {**services, **unrecorded})
         result = migrate(store, source, target, settings, app.audit, to, wanted, everyone, dry_run, ews_mode)
     return app.emit(result)
 

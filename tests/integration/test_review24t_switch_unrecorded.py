@@ -28,12 +28,6 @@ from .test_sync_rooms20_a import DAY, answer, bookings, links, live, outlook_new
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24t: a mailbox with no service recorded (synced before schema 10) switched to Graph without a "
-    "pass between: its EWS ids go to Graph; an untagged pending-update Outlook meeting is cancelled, or every "
-    "pass fails",
-)
 @pytest.mark.parametrize("switch", ["sync.backend", "persons set", "persons set, sync migrate"])
 def test_review24t_a_switch_of_a_mailbox_with_no_service_recorded_keeps_its_outlook_meeting(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, switch: str

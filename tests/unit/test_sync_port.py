@@ -147,6 +147,9 @@ class MemoryCalendar:
     def service_of(self, mailbox: str) -> str:
         return "memory"
 
+    def over(self, service: str) -> MemoryCalendar | None:
+        return self if service == "memory" else None
+
     def changes(self, mailbox: str, state: str | None) -> Changes:
         log = self.log.get(mailbox, [])
         if state is None:

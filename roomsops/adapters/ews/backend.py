@@ -307,6 +307,9 @@ class EwsCalendar:
     def service_of(self, mailbox: str) -> str:
         return "ews"
 
+    def over(self, service: str) -> EwsCalendar | None:
+        return self if service == "ews" else None
+
     def changes(self, mailbox: str, state: str | None) -> Changes:
         calendar = self._calendar(mailbox)
 

@@ -237,6 +237,9 @@ class GraphCalendar:
     def service_of(self, mailbox: str) -> str:
         return "graph"
 
+    def over(self, service: str) -> GraphCalendar | None:
+        return self if service == "graph" else None
+
     def _events(self, mailbox: str) -> str:
         return f"{user_path(mailbox)}/events"
 

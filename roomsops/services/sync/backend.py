@@ -48,6 +48,10 @@ class CalendarBackend(Protocol):
         links hold. The sync records it per mailbox, so that a person who leaves the sync is still reached over
         it (their meetings cancelled or purged)."""
 
+    def over(self, service: str) -> CalendarBackend | None:
+        """The backend that reaches mailboxes over `service` ("ews" | "graph"), for reads only: a pass reads a
+        link's item where its id belongs when the person was switched (fix24u); None when this process has none."""
+
     def changes(self, mailbox: str, state: str | None) -> Changes:
         """Changes since `state` (None: from scratch, returning no items, only the state to go on from)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -562,6 +562,11 @@ class MailboxSync:
             self.rooms_read = now_utc()  # the rooms the pass knows: added before this (`_finish`)
             self.rooms = {room.email.lower(): room for room in q.list_rooms(conn)}
         service = self.ctx.backend.service_of(self.mailbox)
+        unrecorded = state is None or state.service is None
+        if state is not None and state.service is None:
+            # No service recorded (synced before schema 10): resolved from the links' ids, never assumed to be
+            # `service` (the person may have been switched since: review24t).
+            state = replace(state, service=self._resolved_service(service))
         if state is not None and state.service not in (None, service):
             state = self._relink(service, state)
         # A write whose read-back never happened (the process died between UpdateItem and the read): read now.
@@ -573,9 +578,10 @@ class MailboxSync:
         saved_state = state.sync_state if state else None
         self.held = state is not None and (state.last_error or "").startswith(NOT_SYNCED_NOTE)
         changes = self.ctx.backend.changes(self.mailbox, saved_state)
-        if (state is None or state.service is None) and not self.ctx.dry_run:
-            # No service recorded (a new mailbox, or one synced before schema 10): its links are taken as this
-            # service's, as before, once the service has answered (a pass refused before records nothing).
+        if unrecorded and not self.ctx.dry_run:
+            # No service recorded (a new mailbox, or one synced before schema 10, its links' ids found to be this
+            # service's or relinked to it above): recorded once the service has answered (a pass refused before
+            # records nothing).
             with self._write() as conn:
                 q.record_mailbox_service(conn, self.mailbox, service, self.ctx.now())
         recover = saved_state is None or changes.invalid_state
@@ -623,7 +629,7 @@ class MailboxSync:
         `service` is recorded as the links' service: a pass refused or failing before this leaves the record as it
         was, so a person who leaves the sync is still reached where their ids belong."""
         named = [link for link in self.links.values() if link.item_id is not None]
-        changed = self._relinked(named) if named else []
+        changed = self._relinked(named, state.service or other_service(service)) if named else []
         if changed:
             # Found again under this service's id: adopted, as by the reconciliation (settled links are not).
             self.report.adopted += sum(
@@ -652,9 +658,30 @@ class MailboxSync:
                 )
         return state
 
-    def _relinked(self, named: list[BookingSyncState]) -> list[BookingSyncState]:
+    def _resolved_service(self, service: str) -> str | None:
+        """The service whose item ids the links of a mailbox with none recorded hold: `service` when it reads one
+        of the live links' items back under the very id the link holds, else the other service (Graph reads an
+        EWS id's item, if at all, under its own immutable id; EWS reads no Graph id); None when no live link names
+        an item. EWS ItemIds and Graph's ids are both base64 of the item's binary id (graph/api/user-
+        translateexchangeids: standard and URL-safe alphabets), so their shape tells nothing for sure: asked."""
+        ids = [
+            link.item_id
+            for link in self.links.values()
+            if link.item_id and link.state not in (CANCELLED, UNLINKED)
+        ]
+        if not ids:
+            return None
+        read = read_back(self.ctx.backend, self.mailbox, ids)
+        found = service if read else other_service(service)
+        log.info("%s: no service recorded for the links: their item ids are %s's", self.mailbox, found)
+        return found
+
+    def _relinked(self, named: list[BookingSyncState], old: str) -> list[BookingSyncState]:
         """`_relink`'s links as they change: each to its meeting over this service (by tag, else by UID among the
-        untagged ones), or `gone_over_service`; those naming this service's meeting already are left out."""
+        untagged ones), or `gone_over_service`; those naming this service's meeting already are left out. A live
+        link without a stored UID (synced before UIDs were stored) has its item read over `old`, the service its
+        id is of, for the UID: only a definite "not there" over that service takes its meeting as gone (review24t:
+        an untagged `pending-update` meeting was taken as deleted, its booking cancelled and booked again)."""
         changed: list[BookingSyncState] = []
         with self.ctx.store.read() as conn:
             bookings = {b.id: b for b in q.bookings_by_id(conn, [link.booking_id for link in named])}
@@ -675,6 +702,7 @@ class MailboxSync:
                 changed.append(replace(link, item_id=found[0].item_id, change_key=found[0].change_key))
             else:
                 unfound.append(link)
+        unfound = self._with_uids(unfound, old)
         # The untagged ones by their UID as `sync migrate` looks them up (`untagged_by_uid`: the window, widened to
         # each link's slot, then the whole calendar): a meeting Outlook moved beyond the window is no deleted one,
         # and one no look-up finds is (review24r).
@@ -689,6 +717,34 @@ class MailboxSync:
             else:
                 changed.append(gone_over_service(link, bookings.get(link.booking_id)))
         return changed
+
+    def _with_uids(self, links: list[BookingSyncState], old: str) -> list[BookingSyncState]:
+        """The links, those live ones without a stored UID with the UID of their item read over `old` (where their
+        ids belong); one not found there keeps none (gone). No request when every link has its UID."""
+        bare = {
+            link.item_id: link
+            for link in links
+            if link.item_id and not _uid(link) and link.state not in (CANCELLED, UNLINKED)
+        }
+        if not bare:
+            return links
+        there = self.ctx.backend.over(old)
+        if there is None:
+            raise BackendError(
+                "service_unknown",
+                self.mailbox,
+                f"the links of booking(s) {', '.join(str(x.booking_id) for x in bare.values())} hold item ids of "
+                f"{old}, which this run does not reach, and no UID: their meetings cannot be looked up over "
+                f"{other_service(old)}; nothing was changed",
+                f"run 'roomsops sync migrate --to {'graph' if old == 'ews' else 'ews'} --person {self.mailbox}'",
+            )
+        uids = {m.item_id: m.uid for m in there.get(self.mailbox, list(bare)) if m.uid}
+        return [
+            replace(link, snapshot={**(link.snapshot or {}), "uid": uids[link.item_id]})
+            if link.item_id in bare and link.item_id in uids
+            else link
+            for link in links
+        ]
 
     def _beyond_reach(self, changes: Changes, until: datetime, since: datetime | None = None) -> Changes:
         """The changes with those of linked meetings the backend's changes do not cover (starting at `until` or
@@ -1753,7 +1809,13 @@ class MailboxSync:
         if not self._belongs(meeting, booking, link):
             return False
         # Still in the calendar (`in_calendar`: one in Deleted Items is found by `get` too) and live.
-        kept = [m for m in self.ctx.backend.in_calendar(self.mailbox, [link.item_id]) if not m.is_cancelled]
+        # Another item than this one: a link's id the service reads this very meeting under (an id of the other
+        # service, a person switched without the links moved: review24t) proves no duplicate.
+        kept = [
+            m
+            for m in self.ctx.backend.in_calendar(self.mailbox, [link.item_id])
+            if not m.is_cancelled and m.item_id != meeting.item_id and not (m.uid and m.uid == meeting.uid)
+        ]
         if not kept:
             return False  # the linked meeting is gone: the full reconciliation decides which one is the booking's
         self._drop_duplicate(meeting)
@@ -3809,6 +3871,27 @@ def deleted_if_missing(link: BookingSyncState, booking: Booking) -> bool:
         (booking.status == "active" and link.state in (LINKED, FAILED, ROOM_DECLINED))
         or _cancelled_before_written(link, booking)
     )
+
+
+def other_service(service: str) -> str:
+    return "graph" if service == "ews" else "ews"
+
+
+def read_back(backend: CalendarBackend, mailbox: str, item_ids: Sequence[str]) -> set[str]:
+    """The ids among `item_ids` the backend reads an item back under (the same id): ids of its own service. An id
+    it refuses (Graph: 400 for an EWS id's characters; EWS: a malformed id) is none of its: asked one by one
+    then, so one such id does not hide the others."""
+    try:
+        return {m.item_id for m in backend.get(mailbox, item_ids)} & set(item_ids)
+    except (MailboxUnavailable, ConnectError):
+        raise
+    except BackendError:
+        if len(item_ids) == 1:
+            return set()
+    found: set[str] = set()
+    for item_id in item_ids:
+        found |= read_back(backend, mailbox, [item_id])
+    return found
 
 
 def gone_over_service(link: BookingSyncState, booking: Booking | None) -> BookingSyncState:

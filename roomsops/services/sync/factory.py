@@ -54,12 +54,17 @@ def calendar_backend(
     """The backend for these settings and persons ((email, sync mode)): one backend when every person goes the
     same way, else one that hands each mailbox to its own. `services`: the service each mailbox was last synced
     over (the store's record); a mailbox of no person in `persons` (one who left the sync: a mode roomsops does
-    not sync) goes over it, so their meetings are cancelled or purged where their item ids belong. Bad settings
-    are refused (exit 2)."""
+    not sync) goes over it, so their meetings are cancelled or purged where their item ids belong; a service
+    recorded is built even when no mailbox goes over it any more (`CalendarBackend.over`). Bad settings are
+    refused (exit 2)."""
     default = str(settings.sync.backend)
     routes = {mailbox.casefold(): kind for mailbox, kind in (services or {}).items() if kind in (EWS, GRAPH)}
     routes.update({email.casefold(): backend_for_mode(settings, mode) for email, mode in persons})
-    kinds = set(routes.values()) - {default}
+    # A service recorded for a mailbox whose person now goes the other way (switched without `sync migrate`) is
+    # built too: the pass reads a link's item where its id belongs before it judges the meeting gone (fix24u).
+    kinds = (set(routes.values()) | {kind for kind in (services or {}).values() if kind in (EWS, GRAPH)}) - {
+        default
+    }
     built = {default: (graph_backend if default == GRAPH else ews_backend)(settings, ews)}
     if not kinds:
         return built[default]

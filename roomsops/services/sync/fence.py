@@ -322,6 +322,9 @@ class FencedCalendar:
     def service_of(self, mailbox: str) -> str:
         return self.inner.service_of(mailbox)
 
+    def over(self, service: str) -> CalendarBackend | None:
+        return self.inner.over(service)  # reads only
+
     def changes(self, mailbox: str, state: str | None) -> Changes:
         return self.inner.changes(mailbox, state)
 

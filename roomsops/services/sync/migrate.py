@@ -51,7 +51,14 @@ from roomsops.core.settings import Settings
 from roomsops.core.templates import shellword
 from roomsops.core.vocabulary import EWS_SYNC_MODES, GRAPH_SYNC_MODES, SYNCED_MODES
 from roomsops.services.sync.backend import CalendarBackend
-from roomsops.services.sync.engine import deleted_if_missing, gone_over_service, not_synced, untagged_by_uid
+from roomsops.services.sync.engine import (
+    deleted_if_missing,
+    gone_over_service,
+    not_synced,
+    other_service,
+    read_back,
+    untagged_by_uid,
+)
 
 TARGETS = ("graph", "ews")
 MIGRATED, ALREADY, WOULD, FAILED = "migrated", "already", "would migrate", "failed"
@@ -177,24 +184,28 @@ def migrate(
     out: list[PersonMigration] = []
     cut: ConnectError | None = None  # the service was lost midway (token, TLS, network)
     for person in chosen:
-        # There once the links are the target's ids (the service recorded for them; none recorded: no links of
-        # another service) and, for a synced person, the mode the target's: a person switched by `persons set
-        # --sync-mode` alone has the mode, not yet the links (review24r), and is migrated as any other.
+        # There once the links are the target's ids (the service recorded for them; none recorded: resolved from
+        # the ids, `_resolved_service`) and, for a synced person, the mode the target's: a person switched by
+        # `persons set --sync-mode` alone has the mode, not yet the links (review24r), and is migrated as any other.
         recorded = services.get(email_key(person.email))
-        if person.sync_mode in SYNCED_MODES:
-            there = person.sync_mode not in leaving and recorded in (None, target.service_of(person.email))
-        else:  # left the sync: only the links move (the mode stays)
-            there = (recorded or str(settings.sync.backend)) == target.service_of(person.email)
-        if there:
+        unresolved = recorded is None and person.sync_mode in SYNCED_MODES
+        if not unresolved and _there(person, recorded, target, settings, leaving):
             out.append(PersonMigration(person.email, person.sync_mode, person.sync_mode, ALREADY))
             continue
         if cut is not None:
             out.append(_not_tried(person, to, ews_mode, cut))
             continue
         try:
-            done = _person(
-                store, source, target, settings, audit, installation, person, to, ews_mode, dry_run
-            )
+            if unresolved:
+                # None recorded (synced before schema 10): resolved as a pass resolves it, never taken as the
+                # target's (review24t: a person switched by `persons set` was "already" with EWS ids).
+                recorded = _resolved_service(store, target, person.email)
+            if unresolved and _there(person, recorded, target, settings, leaving):
+                out.append(PersonMigration(person.email, person.sync_mode, person.sync_mode, ALREADY))
+                continue
+            # The links are read where their ids belong: the target's own are read over it.
+            where = target if recorded == target.service_of(person.email) else source
+            done = _person(store, where, target, settings, audit, installation, person, to, ews_mode, dry_run)
         except ConnectError as exc:
             if not any(p.status == MIGRATED for p in out):
                 raise  # nothing moved yet: the service is not reached at all, exit 3 before any work
@@ -204,16 +215,7 @@ def migrate(
             cut = exc
             done = _not_tried(person, to, ews_mode, exc, tried=True)
         except RoomsopsError as exc:
-            log.debug("migrate %s: failed", person.email, exc_info=True)
-            gone = isinstance(exc, BackendError) and exc.reason == "mailbox_not_found"
-            done = PersonMigration(
-                person.email,
-                person.sync_mode,
-                _to_mode(person, to, ews_mode),
-                FAILED,
-                error=f"{mailbox_gone(person.email)}; nothing was changed" if gone else exc.message,
-                remedy=gone_remedy(person.email) if gone else exc.remedy,
-            )
+            done = _failed(person, to, ews_mode, exc)
         log.info(
             "sync migrate %s: %s (%s -> %s)",
             done.person,
@@ -224,6 +226,41 @@ def migrate(
         )
         out.append(done)
     return MigrateResult(to=to, dry_run=dry_run, persons=tuple(out))
+
+
+def _there(
+    person: Person, recorded: str | None, target: CalendarBackend, settings: Settings, leaving: Sequence[str]
+) -> bool:
+    """Whether the person is where `--to` moves it: its links the target's ids (`recorded`; None: no link names
+    an item) and, for a synced person, its mode the target's; one who left the sync, its links alone."""
+    if person.sync_mode in SYNCED_MODES:
+        return person.sync_mode not in leaving and recorded in (None, target.service_of(person.email))
+    return (recorded or str(settings.sync.backend)) == target.service_of(person.email)
+
+
+def _failed(person: Person, to: str, ews_mode: str, exc: RoomsopsError) -> PersonMigration:
+    log.debug("migrate %s: failed", person.email, exc_info=True)
+    gone = isinstance(exc, BackendError) and exc.reason == "mailbox_not_found"
+    return PersonMigration(
+        person.email,
+        person.sync_mode,
+        _to_mode(person, to, ews_mode),
+        FAILED,
+        error=f"{mailbox_gone(person.email)}; nothing was changed" if gone else exc.message,
+        remedy=gone_remedy(person.email) if gone else exc.remedy,
+    )
+
+
+def _resolved_service(store: Store, target: CalendarBackend, mailbox: str) -> str | None:
+    """The service whose ids the links of a mailbox with none recorded hold (`MailboxSync._resolved_service`'s
+    rule): the target's when it reads a live link's item back under the very id, else the other; None when no
+    live link names an item (nothing to move)."""
+    with store.read() as conn:
+        ids = [x.item_id for x in q.booking_sync_for_mailbox(conn, mailbox) if x.item_id and _live(x)]
+    if not ids:
+        return None
+    service = target.service_of(mailbox)
+    return service if read_back(target, mailbox, ids) else other_service(service)
 
 
 def mailbox_gone(email: str) -> str:
@@ -422,13 +459,15 @@ def _person(
     # The UID the link stored with its snapshot; a link synced before UIDs were stored: its item read over the
     # service the person leaves (not those naming a target item already, nor those no meeting's tag names: there
     # is nothing to compare their UID with).
+    # An untagged `pending-update` one (its tagging write lost) is read too: its UID finds it over the target,
+    # and only a definite "not there" over the service its id is of takes it as deleted (review24t).
     unread = [
         x.item_id
         for x in links
         if x.item_id
         and x.item_id not in target_ids
         and not _stored_uid(x)
-        and tagged.get(tags.get(x.booking_id, str(x.booking_id)))
+        and (tagged.get(tags.get(x.booking_id, str(x.booking_id))) or x.state == PENDING_UPDATE)
     ]
     sources = {m.item_id: m.uid for m in source.get(mailbox, unread)} if unread else {}
     relinked: list[BookingSyncState] = []  # links whose item id changes
@@ -447,7 +486,9 @@ def _person(
         booking = bookings.get(link.booking_id)
         # An untagged `pending-update` meeting (its tagging write lost) carries no tag by definition, whatever
         # became of its booking: it is looked up by its UID below before it is taken as deleted (review24p).
-        untagged_update = link.state == PENDING_UPDATE and _stored_uid(link) is not None
+        untagged_update = link.state == PENDING_UPDATE and bool(
+            _stored_uid(link) or sources.get(link.item_id or "")
+        )
         if (
             not found
             and booking is not None
@@ -477,11 +518,11 @@ def _person(
     # the service the person leaves (EWS may be off for the mailbox: review24m); the first pass over the new
     # service tags it, as a pass over the old one would have.
     untagged = [
-        x
+        replace(x, snapshot={**(x.snapshot or {}), "uid": uid})
         for x in links
         if x.booking_id in missing
         and x.state == PENDING_UPDATE
-        and _stored_uid(x)
+        and (uid := _stored_uid(x) or sources.get(x.item_id or ""))
         and not tagged.get(tags.get(x.booking_id, str(x.booking_id)))
     ]
     found_by_uid, unsure = _by_uid(target, settings, mailbox, untagged) if untagged else ({}, set())

@@ -37,6 +37,9 @@ class RoutedCalendar:
     def service_of(self, mailbox: str) -> str:
         return self.kind_of(mailbox)
 
+    def over(self, service: str) -> CalendarBackend | None:
+        return self.backends.get(service)
+
     def _for(self, mailbox: str) -> CalendarBackend:
         return self.backends[self.kind_of(mailbox)]
 
@@ -142,6 +145,9 @@ class RefusedCalendar:
 
     def requests_sent(self) -> int:
         return 0
+
+    def over(self, service: str) -> CalendarBackend | None:
+        return None
 
     def _refuse(self, mailbox: str) -> NoReturn:
         raise MailboxUnavailable(
