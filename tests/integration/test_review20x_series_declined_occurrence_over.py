@@ -38,11 +38,6 @@ from .test_sync_rooms20_a import answer, outlook_new
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20x: a series' declined occurrence that is over is reported (exit 1) and in sync diff until the "
-    "series' last occurrence ends",
-)
 def test_review20x_a_declined_occurrence_that_is_over_is_no_longer_reported(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, monkeypatch: pytest.MonkeyPatch
 ) -> None:
