@@ -36,11 +36,6 @@ from .test_fix27w_person_slot_order import sync_column
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20x: a series the room accepted without an occurrence another run's meeting held is never asked "
-    "again once that meeting is cancelled",
-)
 def test_review20x_a_partly_declined_series_gets_its_room_asked_again_once_the_slot_is_freed(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

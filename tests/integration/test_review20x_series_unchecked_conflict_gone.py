@@ -38,11 +38,6 @@ from .test_sync_rooms20_a import answer, bookings, outlook_new
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20x: the occurrence check made again after a failed read takes the declined occurrence for held "
-    "once the conflicting meeting is gone",
-)
 def test_review20x_the_retried_check_reports_the_occurrence_the_room_declined_after_the_conflict_left(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

@@ -716,14 +716,45 @@ def booking_sync_by_item(conn: Connection, item_id: str) -> BookingSyncState | N
     return _booking_sync(row) if row else None
 
 
+#: How a note OCCURRENCES_DECLINED names each occurrence the room declined: its start in the series' time zone,
+#: to the minute, followed by the reason in parentheses (`engine.MailboxSync._occurrences_declined`).
+OCCURRENCE_STAMP = "%Y-%m-%d %H:%M"
+
+
+def occurrence_stamp(occurrence: Occurrence, time_zone: str) -> str:
+    return f"{occurrence.start.astimezone(ZoneInfo(time_zone)):{OCCURRENCE_STAMP}}"
+
+
+def declined_occurrences(booking: Booking, note: str | None) -> list[Occurrence] | None:
+    """The active occurrences of a series its room accepted without them, as its link's note OCCURRENCES_DECLINED
+    names them (`occurrence_stamp`). None: no such note, or one naming none of the series' occurrences (written
+    before they changed)."""
+    series = booking.series
+    if series is None or note is None or not note.startswith(OCCURRENCES_DECLINED):
+        return None
+    named = [o for o in series.occurrences if f"{occurrence_stamp(o, series.time_zone)} (" in note]
+    return [o for o in named if o.status == "active"] if named else None
+
+
+def declined_ahead(booking: Booking, note: str | None, now: datetime) -> bool:
+    """Whether a series its room accepted without some occurrences (its link's note OCCURRENCES_DECLINED) has one of
+    those still to come. A declined occurrence that is over settles nothing any more (review20e): not the series'
+    last occurrence, the declined ones decide (review20x); a note that names none of them, the series' end."""
+    named = declined_occurrences(booking, note)
+    if named is None:
+        ends = [o.end for o in (booking.series.occurrences if booking.series else ()) if o.status == "active"]
+        return max(ends, default=booking.end) > now
+    return any(o.end > now for o in named)
+
+
 def room_problems(
     conn: Connection, mailbox: str | None = None, now: datetime | None = None
 ) -> list[BookingSyncState]:
     """Links whose room is not as the booking says: the room declined an active booking's meeting, or accepted its
     series without some occurrences (a `linked` link noted OCCURRENCES_DECLINED, review20v) (with `now`: one not
-    over yet, by the booking's end or its meeting's as last synced: a decline of a slot that is over settles nothing
-    any more), or it still holds the slot of a booking whose meeting was deleted in Outlook without a
-    cancellation. `room_problem_kind` names each."""
+    over yet, by the booking's end or its meeting's as last synced, a series' by its declined occurrences
+    (`declined_ahead`): a decline of a slot that is over settles nothing any more), or it still holds the slot of
+    a booking whose meeting was deleted in Outlook without a cancellation. `room_problem_kind` names each."""
     # A series' end is its last active occurrence's (the booking's own is its first's).
     series_end = (
         select(func.max(booking_occurrences.c.end_utc))
@@ -748,17 +779,20 @@ def room_problems(
     )
     if mailbox is not None:
         query = query.where(booking_sync.c.mailbox == email_key(mailbox))
+    rows = list(conn.execute(query))
+    partly = [row.booking_id for row in rows if row.state == LINKED] if now is not None else []
+    partial = {b.id: b for b in bookings_by_id(conn, partly)} if partly else {}
     out = []
-    for row in conn.execute(query):
+    for row in rows:
         link = _booking_sync(row)
         end = row._mapping["booking_end"]
         series = row._mapping["series_end"]
-        if (
-            link.state in (ROOM_DECLINED, LINKED)
-            and now is not None
-            and (series or min(end, _held_until(row.snapshot, end))) <= now
-        ):
-            continue
+        if link.state in (ROOM_DECLINED, LINKED) and now is not None:
+            if (series or min(end, _held_until(row.snapshot, end))) <= now:
+                continue
+            booking = partial.get(link.booking_id)
+            if booking is not None and not declined_ahead(booking, link.last_error, now):
+                continue
         out.append(link)
     return out
 

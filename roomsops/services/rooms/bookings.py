@@ -283,8 +283,11 @@ def sync_word(
         link.state == LINKED
         and booking.series is not None
         and (link.last_error or "").startswith(OCCURRENCES_DECLINED)
+        and q.declined_ahead(booking, link.last_error, now)
     ):
-        return _SYNC_WORDS[ROOM_DECLINED]  # accepted without some occurrences: those are not held (review20s)
+        # Accepted without some occurrences still to come: those are not held (review20s); once they are over,
+        # nothing is left to settle (review20x).
+        return _SYNC_WORDS[ROOM_DECLINED]
     return _SYNC_WORDS.get(link.state, link.state)
 
 

@@ -850,7 +850,9 @@ class MailboxSync:
         booking still held their slot (`move_rounds`), room-declined bookings whose slot a write of this pass
         freed, and room-declined bookings marked in the database to have their room asked again (`_asks`: a
         Sync-Master room taken off an Outlook meeting it held, by this run or another, review20q). The room
-        declined them for a conflict that is gone; it answers the new request."""
+        declined them for a conflict that is gone; it answers the new request. A series the room accepted without
+        some occurrences (`_partly_declined`) marked so is asked again as a room-declined booking is: the whole
+        series re-sent, the room answers it anew (review20x; a write of this pass that freed its slot marked it)."""
         asked = self._asks()
         again = {
             i
@@ -913,8 +915,10 @@ class MailboxSync:
         settled is cleared: the booking cancelled, over or moved off that room, its link let go, or linked with
         the room's accept read by this pass (`room_holds`: the room holds it; a link `linked` whose room's last
         answer is still the decline, its re-send refused before it reached Exchange, is no such proof,
-        review20s). The others wait (an intent under way, a room that has not answered yet, a change not written
-        yet): the next pass looks again."""
+        review20s). A series accepted without some occurrences still to come (`_partly_declined`) is sent again
+        as a room-declined one is: the room's accept is no proof it holds them (review20x). The others wait (an
+        intent under way, a room that has not answered yet, a change not written yet): the next pass looks
+        again."""
         with self.ctx.store.read() as conn:
             marks = q.room_asks_of(conn, self.mailbox)
             if not marks:
@@ -934,14 +938,25 @@ class MailboxSync:
                 or (link is not None and link.state in (CANCELLED, UNLINKED, SYNC_DISABLED))
             ):
                 settled.append(mark)
+            elif self._partly_declined(link, booking):
+                # Its room declined occurrences of it still to come: asked again, as a room-declined one is.
+                if not any(
+                    self.ctx.slots.removal_pending(slot) or self.ctx.slots.blocked(slot)
+                    for slot in _booking_slots(booking)
+                ):
+                    ask[booking_id] = mark
             elif link is None or link.state != ROOM_DECLINED:
                 if (
                     link is not None
                     and link.state == LINKED
                     and link.synced_version == booking.version
-                    and booking_id in self.room_holds
+                    and (
+                        booking_id in self.room_holds
+                        or (link.last_error or "").startswith(OCCURRENCES_DECLINED)
+                    )
                 ):
-                    settled.append(mark)  # the room answered, and did not decline: it holds the slot
+                    # The room answered, and did not decline (or only occurrences that are over): it holds the slot.
+                    settled.append(mark)
             elif not any(
                 self.ctx.slots.removal_pending(slot) or self.ctx.slots.blocked(slot)
                 for slot in _booking_slots(booking)
@@ -1201,11 +1216,26 @@ class MailboxSync:
                     self.ctx.now(),
                 )
 
+    def _partly_declined(self, link: BookingSyncState | None, booking: Booking) -> bool:
+        """Whether the link is of a series its room accepted without some occurrences (OCCURRENCES_DECLINED) of
+        which one is still to come (`q.declined_ahead`): as a room-declined booking, reported on every pass and
+        its room asked again once the slot is freed (review20x)."""
+        return (
+            link is not None
+            and link.state == LINKED
+            and booking.series is not None
+            and (link.last_error or "").startswith(OCCURRENCES_DECLINED)
+            and q.declined_ahead(booking, link.last_error, self.ctx.now())
+        )
+
     def _declined(self, booking: Booking, reason: str | None) -> None:
         if booking.id in self.declined:
             return
+        partly = (reason or "").startswith(OCCURRENCES_DECLINED)
+        if partly and booking.series is not None and not q.declined_ahead(booking, reason, self.ctx.now()):
+            return  # its declined occurrences are over: a slot that is over settles nothing any more (review20x)
         self.declined.add(booking.id)
-        if (reason or "").startswith(OCCURRENCES_DECLINED):
+        if partly:
             # An accepted series without some of its occurrences: those are not held (review20s).
             self.report.failures.append(
                 f"booking {booking.id} ({booking.title}): the room {booking.room} accepted the series but {reason}"
@@ -1225,7 +1255,9 @@ class MailboxSync:
         known.add(str((link.snapshot or {}).get("organizer") or "") if link is not None else None)
         return {a.lower() for a in known if a}
 
-    def _occurrences_declined(self, booking: Booking, organizers: set[str]) -> str | None:
+    def _occurrences_declined(
+        self, booking: Booking, organizers: set[str], answered: bool = False
+    ) -> str | None:
         """The active occurrences of a series its room accepted that the room's calendar does not hold (None:
         it holds every one). A room allowing conflicts within ConflictPercentageAllowed and
         MaximumConflictInstances accepts a series and declines its conflicting occurrences, which its copy holds
@@ -1235,9 +1267,12 @@ class MailboxSync:
         holds no meeting of the booking's organizer at its very times but another meeting there (the conflict the
         room declined it for); named by its date with that meeting's organizer. A free slot is no decline known
         (the room's copy may lag an update it has not answered yet). The organizer's copy in the room's calendar is
-        known by any of `organizers` (`_organizers`). A calendar that could not be read: an OCCURRENCES_UNCHECKED
-        note, reported, and the check made again by the next pass (`_check_occurrences_again`), as the room sends
-        no new answer to a series it answered (review20v)."""
+        known by any of `organizers` (`_organizers`). `answered`: the room's copy is known to be of the series as
+        synced (its answer to the last write read, nothing changed since: `_check_occurrences_again`), so an
+        occurrence its copy lacks is declined even where the slot is free now (the conflict gone since; review20x).
+        A calendar that could not be read: an OCCURRENCES_UNCHECKED note, reported, and the check made again by the
+        next pass (`_check_occurrences_again`), as the room sends no new answer to a series it answered
+        (review20v)."""
         assert booking.series is not None
         self.occurrences_checked.add(booking.id)
         if self.ctx.dry_run or not booking.room:
@@ -1263,19 +1298,19 @@ class MailboxSync:
             )
             self.report.failures.append(f"booking {booking.id} ({booking.title}): {note}")
             return note
-        zone = ZoneInfo(booking.series.time_zone)
+        copies = {
+            (whole_seconds(m.fields.start), whole_seconds(m.fields.end))
+            for m in held
+            if m.fields is not None and (m.organizer or "").lower() in organizers
+        }
+        # The room's copy of the series is there (it holds some of its occurrences) and of the series as synced.
+        copy_known = answered and any(
+            (whole_seconds(o.start), whole_seconds(o.end)) in copies for o in active
+        )
         missing: list[str] = []
         for o in active:
             start, end = whole_seconds(o.start), whole_seconds(o.end)
-            mine = [
-                m
-                for m in held
-                if m.fields is not None
-                and (m.organizer or "").lower() in organizers
-                and whole_seconds(m.fields.start) == start
-                and whole_seconds(m.fields.end) == end
-            ]
-            if mine:
+            if (start, end) in copies:
                 continue
             other = next(
                 (
@@ -1287,11 +1322,12 @@ class MailboxSync:
                 ),
                 None,
             )
-            if other is None:
-                continue  # free there: not a declined conflict (a copy not updated yet, a move still to answer)
-            missing.append(
-                f"{o.start.astimezone(zone):%Y-%m-%d %H:%M} (conflict: taken by {other.organizer or 'someone'})"
-            )
+            stamp = q.occurrence_stamp(o, booking.series.time_zone)
+            if other is not None:
+                missing.append(f"{stamp} (conflict: taken by {other.organizer or 'someone'})")
+            elif copy_known:
+                missing.append(f"{stamp} (not in the room's copy of the series; the slot is free now)")
+            # else free there: not a declined conflict known (a copy not updated yet, a move still to answer)
         if not missing:
             return None
         return (
@@ -1362,7 +1398,9 @@ class MailboxSync:
                 or last_end(booking) <= now
             ):
                 continue
-            note = self._occurrences_declined(booking, self._organizers(booking))
+            # The room's answer to the series as synced was read (the note says so) and no change of it since:
+            # its copy is the series as synced.
+            note = self._occurrences_declined(booking, self._organizers(booking), answered=True)
             link = self._save_link(replace(link, last_error=note, error_count=0))
             if (note or "").startswith(OCCURRENCES_DECLINED):
                 self._declined(booking, note)
@@ -1371,7 +1409,8 @@ class MailboxSync:
         """Marks to have the room asked again (`_asks`) of bookings whose room's accept this pass read after `_asks`
         looked (the catch-up read a create's answer back): settled, as the room holds the slot. No later pass reads
         that answer as a change, so the mark would stay and re-send the meeting at a later, unrelated decline
-        (review20v)."""
+        (review20v). Not a series accepted without occurrences still to come (`_partly_declined`): its accept is no
+        proof the room holds them (review20x)."""
         if not self.room_holds or self.ctx.dry_run:
             return
         with self.ctx.store.read() as conn:
@@ -1385,6 +1424,7 @@ class MailboxSync:
                 and booking is not None
                 and link.state == LINKED
                 and link.synced_version == booking.version
+                and not self._partly_declined(link, booking)
             ):
                 settled.append(mark)
         if settled:
@@ -1396,7 +1436,8 @@ class MailboxSync:
         booking moved, cancelled, or the room accepts) or its slot is over, also when nothing changed in the
         mailbox: from the links and the database alone, no calendar request. A slot that is over settles nothing
         any more (no pass writes a meeting that is over, a move into the past is skipped): as `_still_holding`
-        stops once the slot is over, so does this report (review20e), which would otherwise last for ever."""
+        stops once the slot is over, so does this report (review20e), which would otherwise last for ever; of a
+        series accepted without some occurrences, once those are over (`_declined`, review20x)."""
         waiting = [
             link.booking_id
             for link in self.links.values()
