@@ -429,12 +429,13 @@ def sync_pass(
             sync.report.error, sync.report.error_code = unexpected(exc), "internal"
             report = sync.report
         if phase == PHASES[-1]:
-            if fence is not None:
-                fence.release(
-                    store, sync.mailbox
-                )  # a worker's: the mailbox's lease given back now, its pass done
             log_report(report, dry_run)
+            # Said: forgotten while a worker still holds the mailbox's lease (review25ac: given back first, the
+            # fenced drop was refused, the mailbox counted lease-lost and the note said again by every pass).
             _said(ctx, sync)
+            if fence is not None:
+                # A worker's: the mailbox's lease given back now, its pass done.
+                fence.release(store, sync.mailbox)
             if progress is not None:
                 progress(sync.mailbox)
         return report
