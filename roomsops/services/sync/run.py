@@ -103,6 +103,8 @@ class SyncResult(Result):
         for m in self.mailboxes:
             if m.error:
                 out.append(f"{m.mailbox}: FAILED {m.error}" + (f" — {m.remedy}" if m.remedy else ""))
+                # Said here as in the log: the pass forgets them (review25ac: a failed mailbox's were never shown).
+                out += [f"  note: {n}" for n in m.notices]
                 continue
             counts = ", ".join(f"{getattr(m, k)} {k.replace('_', ' ')}" for k in self.totals if getattr(m, k))
             skipped = ", ".join(f"{v} {k}" for k, v in sorted(m.skipped.items()))
