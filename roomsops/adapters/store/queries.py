@@ -885,6 +885,11 @@ def notices_of(conn: Connection, mailbox: str) -> list[tuple[int, str]]:
     return [(row.id, row.notice) for row in conn.execute(query)]
 
 
+def noticed_mailboxes(conn: Connection) -> set[str]:
+    """The mailboxes (`email_key`) with notices not said yet: one query."""
+    return {str(m) for (m,) in conn.execute(select(sync_notices.c.mailbox).distinct())}
+
+
 def drop_notices(conn: Connection, ids: Iterable[int]) -> None:
     """Forget notices a pass has said."""
     said = sorted(set(ids))
