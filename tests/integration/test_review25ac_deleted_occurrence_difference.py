@@ -28,11 +28,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25ac: a difference naming only an occurrence Outlook deleted stays open when ROOMS had an "
-    "unwritten change of the series at the pass that took the deletion",
-)
 @pytest.mark.parametrize("mode", MODES)
 def test_the_pass_taking_the_deletion_beside_a_rooms_change_settles_the_difference_of_that_occurrence(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, mode: str

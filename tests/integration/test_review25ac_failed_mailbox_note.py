@@ -26,11 +26,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25ac: a mailbox that fails after taking an Outlook deletion never prints its note (text summary "
-    "skips a failed mailbox's notes; _said drops it anyway)",
-)
 def test_the_deletion_note_is_printed_when_the_mailbox_fails_after_taking_the_deletion(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr
 ) -> None:

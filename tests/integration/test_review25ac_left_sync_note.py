@@ -27,11 +27,6 @@ from .conftest import Addr, LabHelper
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25ac: notes stored for a person who then leaves the sync are never said (only a synced "
-    "mailbox's own pass reads them)",
-)
 def test_the_pass_reporting_a_person_leaving_says_their_stored_note(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr, tmp_path: Path
 ) -> None:
@@ -51,3 +46,6 @@ def test_the_pass_reporting_a_person_leaving_says_their_stored_note(
     assert run.code == 0 and "left the sync" in run.out, (run.code, run.out)
     said = [line for line in run.out.splitlines() if "note:" in line and "2027-04-05 09:00" in line]
     assert len(said) == 1 and f"ROOMS' {dropped} was not written" in said[0], run.out
+    # Said: forgotten (fix25ad) — the next pass says it no more.
+    again = invoke("sync", env=env)
+    assert again.code == 0 and "2027-04-05 09:00" not in again.out, (again.code, again.out)

@@ -32,11 +32,6 @@ from .test_pg27b_workers import ON_POSTGRESQL, sql
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25ac: a worker gives the mailbox's lease back before _said's fenced write: the pass ends "
-    "lease_lost (exit 1) and the stored deletion note is never dropped, said again by every later pass",
-)
 @ON_POSTGRESQL
 def test_a_workers_pass_says_the_deletion_note_once(
     invoke: Invoke, env: dict[str, str], fresh_lab: LabHelper, addr: Addr

@@ -22,10 +22,6 @@ from tests.unit.test_store_room_asks import bookings_of, store
 __all__ = ["store"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review25ac: rename_person does not move the mailbox's stored notices: never said, never dropped",
-)
 @pytest.mark.both_databases
 def test_a_stored_notice_moves_with_a_renamed_person(store: Store) -> None:
     made = bookings_of(store)

@@ -919,6 +919,11 @@ def notices_of(conn: Connection, mailbox: str) -> list[tuple[int, str]]:
     return [(row.id, row.notice) for row in conn.execute(query)]
 
 
+def noticed_mailboxes(conn: Connection) -> set[str]:
+    """The mailboxes (`email_key`) with notices not said yet: one query."""
+    return {str(m) for (m,) in conn.execute(select(sync_notices.c.mailbox).distinct())}
+
+
 def drop_notices(conn: Connection, ids: Iterable[int]) -> None:
     """Forget notices a pass has said."""
     said = sorted(set(ids))
@@ -1200,7 +1205,8 @@ def delete_room(conn: Connection, room_id: int) -> None:
 def rename_person(
     conn: Connection, person: Person, new_email: str, now: datetime, same_mailbox: bool = False
 ) -> Person:
-    """Give a person another address, keeping its bookings; the sync links and the mailbox's record move with it.
+    """Give a person another address, keeping its bookings; the sync links, the mailbox's record, its differences
+    and its notes not said yet move with it.
     The read position (`sync_state`: a SyncFolderItems state, a Graph deltaLink naming the user in its path) is
     the mailbox's: it moves only when Exchange said the new address is the same mailbox (`same_mailbox`); else it
     is dropped, and the next pass starts the new mailbox's afresh (a full reconciliation by tag)."""
@@ -1220,6 +1226,8 @@ def rename_person(
         conn.execute(
             update(sync_differences).where(sync_differences.c.mailbox == old_key).values(mailbox=new_key)
         )
+        # Notes not said yet: the next pass of the new address says them (review25ac).
+        conn.execute(update(sync_notices).where(sync_notices.c.mailbox == old_key).values(mailbox=new_key))
     return replace(person, email=new_email)
 
 

@@ -103,6 +103,8 @@ class SyncResult(Result):
         for m in self.mailboxes:
             if m.error:
                 out.append(f"{m.mailbox}: FAILED {m.error}" + (f" — {m.remedy}" if m.remedy else ""))
+                # Said here as in the log: the pass forgets them (review25ac: a failed mailbox's were never shown).
+                out += [f"  note: {n}" for n in m.notices]
                 continue
             counts = ", ".join(f"{getattr(m, k)} {k.replace('_', ' ')}" for k in self.totals if getattr(m, k))
             skipped = ", ".join(f"{v} {k}" for k, v in sorted(m.skipped.items()))
@@ -429,12 +431,13 @@ def sync_pass(
             sync.report.error, sync.report.error_code = unexpected(exc), "internal"
             report = sync.report
         if phase == PHASES[-1]:
-            if fence is not None:
-                fence.release(
-                    store, sync.mailbox
-                )  # a worker's: the mailbox's lease given back now, its pass done
             log_report(report, dry_run)
-            _said(ctx, sync)
+            # Said: forgotten while a worker still holds the mailbox's lease (review25ac: given back first, the
+            # fenced drop was refused, the mailbox counted lease-lost and the note said again by every pass).
+            _said(ctx, sync.mailbox, sync.notice_ids)
+            if fence is not None:
+                # A worker's: the mailbox's lease given back now, its pass done.
+                fence.release(store, sync.mailbox)
             if progress is not None:
                 progress(sync.mailbox)
         return report
@@ -469,8 +472,7 @@ def sync_pass(
     if lock_held is not None and not lock_held():
         raise lock_lost()  # review27s: the next sync may be running already; this one stopped writing
     reports += left.reports
-    _log_left(left, dry_run)
-    _hold_back(ctx, left.hold)
+    _said_left(ctx, left)
     return SyncResult(
         started=started,
         finished=now_utc(),
@@ -480,6 +482,15 @@ def sync_pass(
         skipped_sync_mode=skipped_sync_mode,
         left_sync=left.persons,
     )
+
+
+def _said_left(ctx: PassContext, left: LeftSync) -> None:
+    """The persons who left the sync: their reports and log lines, then what is forgotten or held back once said
+    (their stored notices, their links)."""
+    _log_left(left, ctx.dry_run)
+    for mailbox, ids in left.notice_ids.items():
+        _said(ctx, mailbox, ids)
+    _hold_back(ctx, left.hold)
 
 
 def _log_left(left: LeftSync, dry_run: bool) -> None:
@@ -548,6 +559,9 @@ class LeftSync:
     persons: dict[str, dict[str, object]] = field(default_factory=dict)
     #: the links to hold back once that report has been said (`_hold_back`)
     hold: list[BookingSyncState] = field(default_factory=list)
+    #: person → the stored notices their report carries, forgotten once it is said (`_said`; review25ac: a note
+    #: stored before the person left was read by a synced mailbox's pass only, never said)
+    notice_ids: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_removed: str) -> LeftSync:
@@ -561,6 +575,11 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
     out = LeftSync()
     for mailbox, sync_mode, cancelled, left in work:
         report = MailboxReport(mailbox)
+        with ctx.store.read() as conn:
+            unsaid = q.notices_of(conn, mailbox)
+        report.notices += [notice for _, notice in unsaid]
+        if unsaid:
+            out.notice_ids[mailbox] = [i for i, _ in unsaid]
         try:
             _one_not_synced(ctx, out, report, sync_mode, cancelled, left, on_removed)
         except LeaseLost as lost:
@@ -568,6 +587,7 @@ def _persons_not_synced(ctx: PassContext, persons: Sequence[str] | None, on_remo
             # person is sent or stored by it; the new owner handles them (its intents tell it what was sent).
             report.error, report.error_code, report.remedy = lost.message, lost.code, lost.remedy
             out.persons.pop(mailbox, None)
+            out.notice_ids.pop(mailbox, None)
             out.reports.append(report)
     return out
 
@@ -590,11 +610,13 @@ def _left_work(conn: Connection, persons: Sequence[str] | None) -> list[_LeftWor
     # Only persons with a sync state can have anything left to do: one query instead of two per person (serve
     # asks every round; most persons of a ROOMS installation may never be synced).
     linked = q.linked_mailboxes(conn)
+    noticed = q.noticed_mailboxes(conn)  # notes stored before they left: said by the pass reporting it
     for person in q.list_persons(conn):
         if person.sync_mode in SYNCED_MODES or (wanted is not None and person.email.casefold() not in wanted):
             continue
-        links = q.booking_sync_for_mailbox(conn, person.email) if email_key(person.email) in linked else []
-        if not links:
+        key = email_key(person.email)
+        links = q.booking_sync_for_mailbox(conn, person.email) if key in linked else []
+        if not links and key not in noticed:
             continue
         # A pending create or cancel without an item id may have a meeting (its answer lost, the lookup
         # failed): it is named, and a purge finds it by its tag; held back so (LEFT_SYNC_NOTE, still no item
@@ -613,7 +635,7 @@ def _left_work(conn: Connection, persons: Sequence[str] | None) -> list[_LeftWor
         cancelled = [(b, live[b.id]) for b in found if b.status == "cancelled"]
         left = [(b, live[b.id]) for b in found if b.status != "cancelled" and not not_synced(live[b.id])]
         holding = any(still_holding(link) or _watching_purged(link) for link in links)
-        if cancelled or left or holding:
+        if cancelled or left or holding or key in noticed:
             work.append((person.email, person.sync_mode, cancelled, left))
     return work
 
@@ -671,7 +693,7 @@ def _one_not_synced(
             # Reported once: the links are held back (the meeting stays, known by its item id) once the
             # report is said (`_hold_back`, at the end of the pass), never before.
             out.hold += [link for _, link in (left if not purge else own + past)]
-    if cancelled or (left and purge) or report.rooms_released or report.failures:
+    if cancelled or (left and purge) or report.rooms_released or report.failures or report.notices:
         out.reports.append(report)
 
 
@@ -713,17 +735,17 @@ def _watch_purged(ctx: PassContext, report: MailboxReport) -> None:
                 q.save_booking_sync(conn, replace(link, last_error=note), now_utc())
 
 
-def _said(ctx: PassContext, sync: MailboxSync) -> None:
-    """Forget the stored notices the mailbox's report carried, now that its log lines are written (the summary
-    follows): "said once", as `_hold_back`. A pass killed before leaves them to the next pass (review25aa). A dry
-    run says them and keeps them."""
-    if ctx.dry_run or not sync.notice_ids:
+def _said(ctx: PassContext, mailbox: str, ids: Sequence[int]) -> None:
+    """Forget the stored notices (`ids`) the mailbox's report carried, now that its log lines are written (the
+    summary follows): "said once", as `_hold_back`. A pass killed before leaves them to the next pass (review25aa).
+    A dry run says them and keeps them."""
+    if ctx.dry_run or not ids:
         return
     try:
-        with fenced_write(ctx, sync.mailbox) as conn:
-            q.drop_notices(conn, sync.notice_ids)
+        with fenced_write(ctx, mailbox) as conn:
+            q.drop_notices(conn, ids)
     except (LeaseLost, RoomsopsError) as exc:
-        log.warning("sync: %s: its notices will be said again by the next pass (%s)", sync.mailbox, exc)
+        log.warning("sync: %s: its notices will be said again by the next pass (%s)", mailbox, exc)
 
 
 def _hold_back(ctx: PassContext, links: Sequence[BookingSyncState]) -> None:
