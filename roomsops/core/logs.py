@@ -182,6 +182,15 @@ def setup_logging(
 REPEAT_AFTER = 3600.0
 
 
+class OneLineFormatter(logging.Formatter):
+    """`LEVEL: message` and nothing more: a record's traceback (`log.exception`) and stack stay in the log file,
+    and on stderr with -v/--debug (README: errors are one line, --debug adds the traceback)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        return " ".join(self.formatMessage(record).splitlines())
+
+
 def _fields(record: logging.LogRecord) -> Mapping[str, Any]:
     fields = getattr(record, "fields", None)
     return fields if isinstance(fields, Mapping) else {}
@@ -198,7 +207,7 @@ class FailureConsole(logging.StreamHandler):
     def __init__(self, repeat_after: float = REPEAT_AFTER) -> None:
         super().__init__()
         self.setLevel(logging.INFO)
-        self.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        self.setFormatter(OneLineFormatter("%(levelname)s: %(message)s"))
         self.addFilter(SecretFilter())
         self.repeat_after = repeat_after
         #: what was said -> when; keyed by (mailbox or "", the record's text without its numbers)

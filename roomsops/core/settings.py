@@ -9,6 +9,7 @@ variable or file that holds them.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
 import re
@@ -96,22 +97,45 @@ def _bound(value: int | float) -> str:
 
 
 def url_problem(value: str) -> tuple[str, str] | None:
-    """What keeps `value` from being read as a URL (an unbalanced or invalid [IPv6] host, a port that is no number
-    from 0 to 65535) and how to write it, or None. urlsplit raises on these only when a request is made, far from
-    the setting (an "unexpected ValueError", or "could not connect")."""
+    """What keeps `value` from being read as a URL (an unbalanced or invalid [IPv6] host, text after its closing
+    ], whitespace in the host, a port that is no number from 0 to 65535) and how to write it, or None. urlsplit
+    raises on some of these only when a request is made, far from the setting (an "unexpected ValueError", or
+    "could not connect"); others it never refuses, and the request goes to a host that cannot exist."""
+    bracket = (
+        "is not a URL: its host has an unbalanced [ or ], or [ ] that hold no IPv6 address",
+        "write an IPv6 host in brackets, https://[2001:db8::5]/, and a name without them",
+    )
     try:
-        urlsplit(value).port  # noqa: B018 - .port raises ValueError for a port that is no number or out of range
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - .port raises ValueError for a port that is no number or out of range
     except ValueError as exc:
         if "port" in str(exc).casefold():
             return (
                 "has a port that is not a number from 0 to 65535",
                 "write the port as :443, or leave it out",
             )
-        return (
-            "is not a URL: its host has an unbalanced [ or ], or [ ] that hold no IPv6 address",
-            "write an IPv6 host in brackets, https://[2001:db8::5]/, and a name without them",
-        )
+        return bracket
+    host = parts.netloc.rpartition("@")[2]  # a user:password@ is no part of the host
+    if any(char.isspace() or not char.isprintable() for char in host):
+        return ("has a space or other blank in its host", "remove the blank from the host")
+    if host.startswith("["):
+        inside, _, after = host[1:].partition("]")
+        try:
+            ipaddress.IPv6Address(inside)
+        except ValueError:
+            return bracket
+        if after and not after.startswith(":"):
+            return (
+                f"is not a URL: text follows its IPv6 host's ] ({after!r})",
+                "after the ] write nothing but a port, https://[2001:db8::5]:443/",
+            )
     return None
+
+
+def lower_scheme(value: str) -> str:
+    """`value` with its scheme in lower case (schemes are case-insensitive, RFC 3986 §3.1: HTTPS:// is https://)."""
+    scheme, sep, rest = value.partition("://")
+    return scheme.casefold() + sep + rest if sep and scheme.isalpha() else value
 
 
 def url(default: str = "") -> Any:
@@ -172,7 +196,8 @@ class CloudSettings:
         if not self.graph_url:
             object.__setattr__(self, "graph_url", GRAPH_HOSTS[self.name])
         for attr in ("authority_host", "ews_url", "graph_url"):
-            value = getattr(self, attr)
+            value = lower_scheme(getattr(self, attr))
+            object.__setattr__(self, attr, value)
             if not value:
                 raise InputError(
                     f"cloud.{attr} is not set",
@@ -541,6 +566,8 @@ class Key:
                 f"{self.label} in {origin} {problem[0]}, got {shown}",
                 f"correct {self.label} in {origin}: {problem[1]}",
             )
+        if self.url and isinstance(value, str):
+            value = lower_scheme(value)
         if isinstance(self.rule, Choice) and isinstance(value, str):
             value = self.rule.pick(value)
         elif isinstance(self.rule, Range) and value is not None and not self.rule.holds(value):

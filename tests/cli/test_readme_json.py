@@ -205,6 +205,7 @@ CHECKED_AGAINST_THE_LAB = {
     "sync status", "policy list", "policy remove", "policy restrict --print-script|rooms check --print-script",
     "ews status", "ews allow|disallow", "sync test|doctor", "persons check", "sync migrate",
     "sync diff", "sync resolve", "sync purge", "sync resume", "lab env", "lab stop", "interrupted tenant change",
+    "serve",
 }  # fmt: skip
 
 

@@ -17,10 +17,6 @@ from tests.conftest import Invoke, ok
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21ad: `serve --json` (with fix21ac's failed_rounds) has no shape in README's JSON section",
-)
 def test_the_serve_document_is_documented(invoke: Invoke, env: dict[str, str], addr: Any) -> None:
     ok(invoke("persons", "add", addr("Nobody"), "--no-check", env=env))  # a pass that fails: "failed": 1
     run = invoke(

@@ -18,10 +18,6 @@ from tests.conftest import Invoke, one_line_error
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21ad: a URL setting whose host has a space or text after ']' passes the load check; exit 3, not 2",
-)
 @pytest.mark.parametrize(
     "value",
     [

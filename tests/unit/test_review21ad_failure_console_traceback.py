@@ -11,15 +11,9 @@ from __future__ import annotations
 
 import io
 
-import pytest
-
 from roomsops.core.logs import failures_to_stderr, log, setup_logging
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review21ad: serve's stderr console prints a failed round's full traceback, not the promised one line",
-)
 def test_an_unexpected_round_failure_is_one_line_on_the_console() -> None:
     setup_logging(None)
     console = failures_to_stderr()
